@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG := 15
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
+
+.PHONY: demo test bench stop system
+
+## demo: install what is missing, start the embedded PostGIS, load the demo, serve :8000
+demo: system $(VENV)/.installed
+	$(BIN)/mapsvc db upgrade
+	$(BIN)/mapsvc demo load
+	@echo "serving http://127.0.0.1:8000 (API docs at /docs); stop with Ctrl-C or make stop"
+	$(BIN)/mapsvc serve
+
+## test: the whole suite against a throwaway database in the embedded cluster
+test: system $(VENV)/.installed
+	$(BIN)/pytest
+
+## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
+bench: system $(VENV)/.installed
+	$(BIN)/python -m benchmarks
+
+## stop: stop the server and the embedded cluster
+stop:
+	@if [ -x $(BIN)/mapsvc ]; then $(BIN)/mapsvc stop; fi
+
+# PostgreSQL + PostGIS and Python's venv from apt, only when missing.
+system:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	   || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -q && $(APT) postgresql-$(PG) postgresql-$(PG)-postgis-3; fi
+	@if ! python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	  $(SUDO) apt-get update -q && $(APT) python3 python3-venv python3-dev; fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@

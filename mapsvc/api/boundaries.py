@@ -1,0 +1,42 @@
+"""Regions (county, township, village) and grids as GeoJSON."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from mapsvc.api.deps import AtQuery, Page, bbox_query, transaction
+from mapsvc.boundaries.queries import grids_geojson, regions_geojson
+
+router = APIRouter(tags=["boundaries"])
+GEOJSON = "application/geo+json"
+
+
+@router.get("/regions", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def regions(
+    request: Request,
+    level: Annotated[Literal["county", "township", "village"] | None, Query()] = None,
+    parent: Annotated[str | None, Query(description="the parent region's code")] = None,
+    bbox=Depends(bbox_query),
+    page: Page = Depends(),
+) -> Response:
+    async with transaction(request) as conn:
+        body = await regions_geojson(conn, level=level, parent=parent, bbox=bbox,
+                                     limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/grids", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def grids(
+    request: Request,
+    parent: Annotated[str | None, Query(
+        description="a village, township or county code: the grids under it")] = None,
+    bbox=Depends(bbox_query),
+    at: AtQuery = None,
+    page: Page = Depends(),
+) -> Response:
+    async with transaction(request) as conn:
+        body = await grids_geojson(conn, parent=parent, bbox=bbox, at=at,
+                                   limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)

@@ -1,0 +1,51 @@
+"""Request dependencies: the database transaction and the shared query parameters."""
+
+from contextlib import asynccontextmanager
+from typing import Annotated, AsyncIterator
+
+from fastapi import Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import InvalidInput
+from mapsvc.incidents.model import ReportTime
+from mapsvc.settings import APISettings
+
+
+@asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One transaction, committed before the response is sent."""
+    async with request.app.state.engine.begin() as conn:
+        yield conn
+
+
+def bbox_query(
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
+                                      examples=["114.9,22.7,115.5,23.1"])] = None,
+) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        values = tuple(float(v) for v in bbox.split(","))
+    except ValueError:
+        raise InvalidInput("bbox must be four numbers: minlon,minlat,maxlon,maxlat", field="bbox")
+    if len(values) != 4 or any(v != v or abs(v) == float("inf") for v in values):
+        raise InvalidInput("bbox must be four finite numbers: minlon,minlat,maxlon,maxlat",
+                           field="bbox")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput("bbox must have minlon ≤ maxlon within ±180 and minlat ≤ maxlat "
+                           "within ±90", field="bbox")
+    return values
+
+
+class Page:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=APISettings().page_size_max)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ):
+        self.limit, self.offset = limit, offset
+
+
+AtQuery = Annotated[ReportTime | None, Query(
+    description="a past time (ISO 8601): answer with the grids in force then")]

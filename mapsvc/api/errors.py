@@ -1,0 +1,27 @@
+"""Domain errors to HTTP statuses, with one JSON body shape for every client error.
+
+The body is FastAPI's own validation shape, ``{"detail": [{"loc", "msg", "type"}]}``, so a client
+reads a bad field the same way whether pydantic or a domain rule refused it.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
+
+STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
+
+
+def error_body(error: DomainError, location: str = "body") -> dict:
+    loc = [location, error.field] if error.field else [location]
+    kind = type(error).__name__.lower()
+    return {"detail": [{"loc": loc, "msg": error.reason, "type": kind}]}
+
+
+async def domain_error_handler(request: Request, error: DomainError) -> JSONResponse:
+    location = "query" if request.method == "GET" else "body"
+    return JSONResponse(error_body(error, location), status_code=STATUS.get(type(error), 400))
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error_handler)

@@ -1,0 +1,17 @@
+"""Is the service up, and on which database."""
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from mapsvc.api.deps import transaction
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health(request: Request) -> dict:
+    async with transaction(request) as conn:
+        row = (await conn.execute(text(
+            "SELECT current_setting('server_version') AS database, postgis_lib_version() AS postgis"
+        ))).one()
+    return {"status": "ok", "database": f"PostgreSQL {row.database}", "postgis": row.postgis}

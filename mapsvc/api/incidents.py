@@ -1,0 +1,87 @@
+"""Incidents: report one, import many, list and read them."""
+
+import io
+import json
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from mapsvc.api.deps import Page, bbox_query, transaction
+from mapsvc.errors import InvalidInput
+from mapsvc.geo.crs import CRS
+from mapsvc.incidents.bulk import import_incidents, read_table
+from mapsvc.incidents.intake import report_incident
+from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
+from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
+from mapsvc.settings import APISettings
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+GEOJSON = "application/geo+json"
+
+
+def _json(doc: dict, status: int) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False, default=str), status_code=status,
+                    media_type="application/json")
+
+
+@router.post("", status_code=201, responses={
+    201: {"description": "stored, with its grid and how the grid was chosen"},
+    200: {"description": "already stored under this client_id: the stored incident"},
+    409: {"description": "client_id already names a different incident"},
+    422: {"description": "a field is missing or wrong; the body names it"}})
+async def report(request: Request, body: IncidentReport) -> Response:
+    async with transaction(request) as conn:
+        doc, created = await report_incident(conn, body)
+    return _json(doc, 201 if created else 200)
+
+
+@router.post("/import")
+async def import_file(
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV or Excel: client_id, category, lon, lat "
+                                                 "[, description, crs, accuracy_m, reported_at, source]")],
+    crs: Annotated[CRS, Form(description="CRS of rows that name none")] = CRS.wgs84,
+    source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",
+) -> JSONResponse:
+    data = await file.read(APISettings().upload_max_bytes + 1)
+    if len(data) > APISettings().upload_max_bytes:
+        raise InvalidInput(f"larger than {APISettings().upload_max_bytes} bytes", field="file")
+    frame = read_table(io.BytesIO(data), file.filename or "upload.csv")
+    async with transaction(request) as conn:
+        result = await import_incidents(conn, frame, crs=crs, source=source, actor="import")
+    return JSONResponse({"rows": result.rows, "inserted": result.inserted,
+                         "already_stored": result.already_stored, "rejected": result.rejected,
+                         "errors": [asdict(e) for e in result.errors]})
+
+
+@router.get("", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def list_incidents(
+    request: Request,
+    bbox=Depends(bbox_query),
+    grid: Annotated[str | None, Query(description="grid code")] = None,
+    village: Annotated[str | None, Query()] = None,
+    township: Annotated[str | None, Query()] = None,
+    county: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+    category: Annotated[str | None, Query()] = None,
+    method: Annotated[Literal[METHODS] | None, Query(  # type: ignore[valid-type]
+        description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
+    reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,
+    reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
+    page: Page = Depends(),
+) -> Response:
+    where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
+                           county=county, status=status, category=category, method=method,
+                           reported_from=reported_from, reported_to=reported_to)
+    async with transaction(request) as conn:
+        body = await incidents_geojson(conn, where, limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/{incident_id}")
+async def read(request: Request, incident_id: int) -> Response:
+    async with transaction(request) as conn:
+        return _json(await incident_doc(conn, incident_id), 200)

@@ -1,0 +1,63 @@
+"""Regions and grids as GeoJSON, filtered by level, parent and bounding box."""
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.geojson import PRECISION, Filters, feature_collection
+
+REGIONS = """
+SELECT r.code AS sort, jsonb_build_object(
+    'type', 'Feature', 'id', r.code, 'geometry', ST_AsGeoJSON(r.geom, {precision})::jsonb,
+    'properties', r.properties || jsonb_build_object(
+        'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code)) AS feature
+  FROM region r
+ WHERE {where}
+ ORDER BY r.code LIMIT :limit OFFSET :offset
+"""
+
+GRIDS = """
+SELECT g.code AS sort, jsonb_build_object(
+    'type', 'Feature', 'id', g.code, 'geometry', ST_AsGeoJSON(gv.geom, {precision})::jsonb,
+    'properties', g.properties || jsonb_build_object(
+        'code', g.code, 'name', g.name, 'kind', g.kind, 'village_code', g.village_code,
+        'township_code', v.parent_code, 'county_code', t.parent_code,
+        'households', g.households, 'population', g.population, 'version', gv.version,
+        'valid_from', gv.valid_from, 'valid_to', gv.valid_to)) AS feature
+  FROM grid_version gv
+  JOIN grid g ON g.id = gv.grid_id
+  JOIN region v ON v.code = g.village_code
+  JOIN region t ON t.code = v.parent_code
+ WHERE {where}
+ ORDER BY g.code LIMIT :limit OFFSET :offset
+"""
+
+
+async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
+                          parent: str | None = None, bbox=None, limit: int = 100,
+                          offset: int = 0) -> str:
+    f = Filters(params={"limit": limit, "offset": offset})
+    if level:
+        f.add("r.level = :level", level=level)
+    if parent:
+        f.add("r.parent_code = :parent", parent=parent)
+    f.bbox("r.geom", bbox)
+    sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION))
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbox=None,
+                        at: datetime | None = None, limit: int = 100, offset: int = 0) -> str:
+    """Grids in force at ``at`` (default: now); ``parent`` is any region above them."""
+    f = Filters(params={"limit": limit, "offset": offset})
+    if at is None:
+        f.add("gv.valid_to IS NULL")
+    else:
+        f.add("gv.valid_from <= :at AND (gv.valid_to IS NULL OR gv.valid_to > :at)", at=at)
+    if parent:
+        f.add("(g.village_code = :parent OR v.parent_code = :parent OR t.parent_code = :parent)",
+              parent=parent)
+    f.bbox("gv.geom", bbox)
+    sql = feature_collection(GRIDS.format(where=f.where(), precision=PRECISION))
+    return (await conn.execute(text(sql), f.params)).scalar_one()

@@ -1,0 +1,206 @@
+"""Read a boundary file into checked, repaired WGS84 features, with a report of the rest."""
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS as ProjCRS
+
+from mapsvc.geo.crs import CRS, to_wgs84
+
+LEVELS = ("county", "township", "village", "grid")
+GRID_KINDS = ("comprehensive", "dedicated")
+# Statistical division codes (统计用区划代码): county 6 digits, township 9, village 12.
+CODE_LENGTHS = {"county": 6, "township": 9, "village": 12}
+PARENT_LEVEL = {"township": "county", "village": "township", "grid": "village"}
+
+
+class BoundaryFileError(ValueError):
+    """The file as a whole cannot be read (missing, unreadable, no CRS, missing field)."""
+
+
+@dataclass
+class Problem:
+    feature: int  # 1-based position in the file
+    code: str | None
+    problem: str
+
+
+@dataclass
+class FieldNames:
+    code: str = "code"
+    name: str = "name"
+    parent: str = "parent_code"
+    kind: str = "kind"
+    households: str = "households"
+    population: str = "population"
+
+
+@dataclass
+class BoundaryFile:
+    """The accepted features (a GeoDataFrame in EPSG:4326) and what was repaired or rejected."""
+
+    level: str
+    features: gpd.GeoDataFrame
+    rejected: list[Problem] = field(default_factory=list)
+    repaired: list[Problem] = field(default_factory=list)
+
+
+def _source_crs(file_crs: ProjCRS | None, declared: str | None) -> tuple[ProjCRS, CRS | None]:
+    """The CRS to read the coordinates in, and the Chinese offset to undo if any.
+
+    GCJ-02 and BD-09 have no EPSG code, so files in them carry EPSG:4326 or nothing; the
+    declaration is believed there. A declaration that contradicts any other CRS is refused.
+    """
+    offset = None
+    declared_crs = None
+    if declared:
+        try:
+            offset = CRS.parse(declared)
+        except ValueError:
+            try:
+                declared_crs = ProjCRS.from_user_input(declared)
+            except Exception as e:
+                raise BoundaryFileError(f"--crs: unknown CRS {declared!r}") from e
+        else:
+            declared_crs = ProjCRS.from_epsg(4490 if offset is CRS.cgcs2000 else 4326)
+            offset = offset if offset in (CRS.gcj02, CRS.bd09) else None
+    if file_crs is None and declared_crs is None:
+        raise BoundaryFileError("the file declares no CRS: name it with --crs")
+    if file_crs is not None and declared_crs is not None:
+        lonlat = {4326, 4490}
+        same = file_crs.equals(declared_crs) or (
+            file_crs.to_epsg() in lonlat and declared_crs.to_epsg() in lonlat)
+        if not same:
+            raise BoundaryFileError(
+                f"--crs {declared} contradicts the file's CRS {file_crs.to_string()}")
+    return declared_crs or file_crs, offset
+
+
+def _to_wgs84(geoms: gpd.GeoSeries, crs: ProjCRS, offset: CRS | None) -> np.ndarray:
+    out = geoms.set_crs(crs, allow_override=True).to_crs(4326).values
+    if offset is not None:
+        def undo(coords: np.ndarray) -> np.ndarray:
+            return np.column_stack(to_wgs84(coords[:, 0], coords[:, 1], offset))
+        out = shapely.transform(np.asarray(out), undo)
+    return np.asarray(out)
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip().replace("", pd.NA)
+
+
+def read_boundaries(path: Path, level: str, *, crs: str | None = None,
+                    fields: FieldNames = FieldNames()) -> BoundaryFile:
+    if level not in LEVELS:
+        raise BoundaryFileError(f"--level: must be one of {', '.join(LEVELS)}")
+    if not path.exists():
+        raise BoundaryFileError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes unclosed rings; we close them
+            frame = pyogrio.read_dataframe(path, on_invalid="fix")
+    except Exception as e:  # pyogrio raises several DataSource errors
+        raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})") from e
+    for name, option in ((fields.code, "--code-field"), (fields.name, "--name-field")):
+        if name not in frame.columns:
+            raise BoundaryFileError(f"{option}: the file has no field {name!r} "
+                                    f"(fields: {', '.join(map(str, frame.columns[:-1]))})")
+    source_crs, offset = _source_crs(frame.crs, crs)
+
+    problems: list[Problem] = []
+    repaired: list[Problem] = []
+    codes = _text(frame[fields.code])
+    names = _text(frame[fields.name])
+    out = pd.DataFrame({"code": codes, "name": names})
+    if fields.parent in frame.columns:
+        out["parent_code"] = _text(frame[fields.parent])
+    elif level in CODE_LENGTHS and level != "county":
+        # Statistical codes nest: a village's first 9 digits are its township's code.
+        out["parent_code"] = codes.str.slice(0, CODE_LENGTHS[PARENT_LEVEL[level]])
+    elif level == "grid":
+        raise BoundaryFileError(f"--parent-field: the file has no field {fields.parent!r} "
+                                "naming each grid's village")
+    else:
+        out["parent_code"] = pd.NA
+    if level == "grid":
+        out["kind"] = (_text(frame[fields.kind]) if fields.kind in frame.columns
+                       else "comprehensive")
+        out["kind"] = out["kind"].fillna("comprehensive")
+        for col in ("households", "population"):
+            name = getattr(fields, col)
+            out[col] = (pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+                        if name in frame.columns else pd.array([pd.NA] * len(frame), "Int64"))
+    used = {fields.code, fields.name, fields.parent, fields.kind, fields.households,
+            fields.population, "geometry"}
+    extra = frame[[c for c in frame.columns if c not in used]]
+    out["properties"] = (json.loads(extra.to_json(orient="records", date_format="iso"))
+                         if len(extra.columns) else [{} for _ in range(len(frame))])
+
+    geoms = frame.geometry.values
+    bad = np.zeros(len(frame), dtype=bool)
+
+    def reject(mask: np.ndarray, reason) -> None:
+        for i in np.flatnonzero(mask & ~bad):
+            problems.append(Problem(int(i) + 1, None if pd.isna(codes.iloc[i]) else str(codes.iloc[i]),
+                                    reason(i) if callable(reason) else reason))
+        bad[:] |= mask
+
+    reject(codes.isna().to_numpy(), f"no code in field {fields.code!r}")
+    reject(names.isna().to_numpy(), f"no name in field {fields.name!r}")
+    reject(codes.duplicated(keep=False).to_numpy() & codes.notna().to_numpy(),
+           "code appears more than once in the file")
+    if level in CODE_LENGTHS:
+        want = CODE_LENGTHS[level]
+        reject(~codes.fillna("").str.fullmatch(rf"\d{{{want}}}").to_numpy(),
+               f"code must be {want} digits for a {level}")
+    if level == "grid":
+        reject(~out["kind"].isin(GRID_KINDS).to_numpy(),
+               f"kind must be one of {', '.join(GRID_KINDS)}")
+        reject(out["parent_code"].isna().to_numpy(), f"no village code in field {fields.parent!r}")
+        for col in ("households", "population"):
+            name = getattr(fields, col)
+            given = frame[name].notna().to_numpy() if name in frame.columns else False
+            reject(given & out[col].isna().to_numpy(), f"{col} must be a whole number")
+            reject((out[col].fillna(0) < 0).to_numpy(), f"{col} must not be negative")
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    reject(missing, "no geometry")
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    reject(~polygonal, lambda i: f"geometry is a {geoms[i].geom_type}, not a polygon")
+
+    ok = ~bad
+    wgs = np.empty(len(frame), dtype=object)
+    wgs[ok] = _to_wgs84(gpd.GeoSeries(geoms[ok]), source_crs, offset)
+    bounds = np.full((len(frame), 4), np.nan)
+    bounds[ok] = shapely.bounds(wgs[ok])
+    out_of_range = ok & ((np.abs(bounds[:, [0, 2]]) > 180) | (np.abs(bounds[:, [1, 3]]) > 90)).any(axis=1)
+    reject(out_of_range, "coordinates outside longitude ±180 / latitude ±90: is the CRS right?")
+
+    invalid = ~bad & ~shapely.is_valid(wgs)
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(wgs[i])
+        fixed = shapely.make_valid(wgs[i], method="structure", keep_collapsed=False)
+        fixed = shapely.get_parts(fixed) if fixed.geom_type == "GeometryCollection" else [fixed]
+        fixed = shapely.unary_union([g for g in fixed if g.geom_type in ("Polygon", "MultiPolygon")])
+        if fixed.is_empty or fixed.area == 0:
+            reject(np.arange(len(frame)) == i, f"invalid geometry that cannot be repaired ({reason})")
+        else:
+            wgs[i] = fixed
+            repaired.append(Problem(int(i) + 1, str(codes.iloc[i]), f"repaired: {reason}"))
+    ok = ~bad
+    reject(ok & (shapely.area(np.where(ok, wgs, None)) == 0), "polygon has no area")
+
+    ok = ~bad
+    features = gpd.GeoDataFrame(out[ok].reset_index(drop=True),
+                                geometry=gpd.GeoSeries(list(wgs[ok]), crs=4326).force_2d(),
+                                crs=4326)
+    parts, index = shapely.get_parts(features.geometry.values, return_index=True)
+    features["geometry"] = shapely.multipolygons(parts, indices=index)
+    features["feature"] = np.flatnonzero(ok) + 1
+    return BoundaryFile(level=level, features=features, rejected=problems, repaired=repaired)

@@ -1,0 +1,183 @@
+"""Write checked boundary features to PostGIS, set-based, in one transaction.
+
+Regions are updated in place. Grids are versioned: a grid whose geometry changed gets its current
+version closed and a new one opened, so "which grid held this point on date D" stays answerable.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.boundaries.reading import PARENT_LEVEL, BoundaryFile, Problem
+
+
+class BoundaryImportRefused(ValueError):
+    """Some features were rejected and the import was not told to skip them; nothing was written."""
+
+    def __init__(self, result: "ImportResult"):
+        super().__init__(f"{len(result.rejected)} feature(s) rejected; nothing imported")
+        self.result = result
+
+
+@dataclass
+class ImportResult:
+    level: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_versions: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+    repaired: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+STAGE = """
+CREATE TEMP TABLE boundary_stage (
+    feature int, code text, name text, parent_code text, kind text, households int,
+    population int, properties jsonb, geom geometry(MultiPolygon, 4326)
+) ON COMMIT DROP
+"""
+
+STAGE_ROW = text("""
+INSERT INTO boundary_stage VALUES (:feature, :code, :name, :parent_code, :kind, :households,
+    :population, CAST(:properties AS jsonb), ST_GeomFromWKB(:wkb, 4326))
+""")
+
+# Each check returns (feature, code, problem); parents are looked up in the database.
+MISSING_PARENT = text("""
+SELECT s.feature, s.code, format('parent %s is not a known %s', s.parent_code, :parent_level)
+  FROM boundary_stage s LEFT JOIN region p ON p.code = s.parent_code AND p.level = :parent_level
+ WHERE p.code IS NULL ORDER BY s.feature
+""")
+WRONG_LEVEL = text("""
+SELECT s.feature, s.code, format('code %s is already a %s', s.code, r.level)
+  FROM boundary_stage s JOIN region r ON r.code = s.code AND r.level <> :level ORDER BY s.feature
+""")
+OUTSIDE_PARENT = text("""
+SELECT s.feature, s.code,
+       format('%s%% of its area lies outside its parent %s', round(share::numeric * 100, 1), s.parent_code)
+  FROM (SELECT s.*, ST_Area(ST_Difference(s.geom, p.geom)::geography) / ST_Area(s.geom::geography) AS share
+          FROM boundary_stage s JOIN region p ON p.code = s.parent_code
+         WHERE NOT ST_CoveredBy(s.geom, p.geom)) s
+ WHERE share > :tolerance ORDER BY s.feature
+""")
+
+UPSERT_REGIONS = text("""
+WITH up AS (
+    INSERT INTO region AS r (code, level, name, parent_code, properties, geom)
+    SELECT code, :level, name, parent_code, properties, geom FROM boundary_stage
+    ON CONFLICT (code) DO UPDATE
+       SET name = excluded.name, parent_code = excluded.parent_code,
+           properties = excluded.properties, geom = excluded.geom
+     WHERE (r.name, r.parent_code, r.properties) IS DISTINCT FROM
+           (excluded.name, excluded.parent_code, excluded.properties)
+        OR NOT ST_Equals(r.geom, excluded.geom)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+""")
+
+UPSERT_GRIDS = text("""
+WITH up AS (
+    INSERT INTO grid AS g (code, name, kind, village_code, households, population, properties)
+    SELECT code, name, kind, parent_code, households, population, properties FROM boundary_stage
+    ON CONFLICT (code) DO UPDATE
+       SET name = excluded.name, kind = excluded.kind, village_code = excluded.village_code,
+           households = excluded.households, population = excluded.population,
+           properties = excluded.properties
+     WHERE (g.name, g.kind, g.village_code, g.households, g.population, g.properties)
+           IS DISTINCT FROM (excluded.name, excluded.kind, excluded.village_code,
+                             excluded.households, excluded.population, excluded.properties)
+    RETURNING id, (xmax = 0) AS inserted
+)
+SELECT id, inserted FROM up
+""")
+
+# Grids with no current version, or whose current geometry differs, get a new version.
+NEW_GRID_VERSIONS = text("""
+WITH changed AS (
+    SELECT g.id AS grid_id, s.geom, cur.id AS current_id, coalesce(last.version, 0) AS last_version
+      FROM boundary_stage s
+      JOIN grid g ON g.code = s.code
+      LEFT JOIN grid_version cur ON cur.grid_id = g.id AND cur.valid_to IS NULL
+      LEFT JOIN LATERAL (SELECT max(version) AS version FROM grid_version v
+                          WHERE v.grid_id = g.id) last ON true
+     WHERE cur.id IS NULL OR NOT ST_Equals(cur.geom, s.geom)
+), closed AS (
+    UPDATE grid_version v SET valid_to = coalesce(CAST(:changed_from AS timestamptz), now())
+      FROM changed c WHERE v.id = c.current_id
+)
+INSERT INTO grid_version (grid_id, version, geom, valid_from)
+SELECT grid_id, last_version + 1, geom,
+       CASE WHEN last_version = 0 THEN coalesce(CAST(:first_from AS timestamptz), '-infinity')
+            ELSE coalesce(CAST(:changed_from AS timestamptz), now()) END
+  FROM changed
+RETURNING grid_id
+""")
+
+
+def _stage_rows(bf: BoundaryFile) -> list[dict]:
+    frame = bf.features
+    rows = pd.DataFrame({
+        "feature": frame["feature"], "code": frame["code"], "name": frame["name"],
+        "parent_code": frame["parent_code"],
+        "kind": frame.get("kind"), "households": frame.get("households"),
+        "population": frame.get("population"),
+        "properties": [json.dumps(p, ensure_ascii=False) for p in frame["properties"]],
+        "wkb": shapely.to_wkb(frame.geometry.values),
+    }).astype(object)
+    return rows.where(rows.notna(), None).to_dict("records")
+
+
+async def _problems(conn: AsyncConnection, query, **params) -> list[Problem]:
+    rows = (await conn.execute(query, params)).all()
+    return [Problem(feature, code, problem) for feature, code, problem in rows]
+
+
+async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
+                            skip_invalid: bool = False, valid_from: datetime | None = None,
+                            outside_tolerance: float = 0.01, on_progress=None) -> ImportResult:
+    """Store ``bf`` in the caller's transaction; refuse everything if any feature is rejected
+    (unless ``skip_invalid``). New grids are in force since ``valid_from`` (default: always),
+    changed grids from ``valid_from`` (default: now)."""
+    result = ImportResult(level=bf.level, rejected=list(bf.rejected), repaired=list(bf.repaired))
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.boundary_stage"))
+    await conn.execute(text(STAGE))
+    rows = _stage_rows(bf)
+    for start in range(0, len(rows), 500):
+        await conn.execute(STAGE_ROW, rows[start:start + 500])
+        if on_progress:
+            on_progress(min(start + 500, len(rows)))
+    level, parent_level = bf.level, PARENT_LEVEL.get(bf.level)
+    found: list[Problem] = []
+    if bf.level != "grid":
+        found += await _problems(conn, WRONG_LEVEL, level=level)
+    if parent_level:
+        found += await _problems(conn, MISSING_PARENT, parent_level=parent_level)
+        result.warnings = await _problems(conn, OUTSIDE_PARENT, tolerance=outside_tolerance)
+    result.rejected += found
+    result.rejected.sort(key=lambda p: p.feature)
+    if result.rejected and not skip_invalid:
+        raise BoundaryImportRefused(result)
+    if found:
+        await conn.execute(text("DELETE FROM boundary_stage WHERE feature = ANY(:f)"),
+                           {"f": [p.feature for p in found]})
+    staged = (await conn.execute(text("SELECT count(*) FROM boundary_stage"))).scalar_one()
+    if bf.level == "grid":
+        touched = (await conn.execute(UPSERT_GRIDS)).all()
+        new_ids = {grid_id for grid_id, is_new in touched if is_new}
+        versioned = set((await conn.execute(NEW_GRID_VERSIONS, {
+            "first_from": valid_from, "changed_from": valid_from})).scalars())
+        result.new_versions = len(versioned)
+        inserted = len(new_ids)
+        updated = len(({grid_id for grid_id, _ in touched} | versioned) - new_ids)
+    else:
+        inserted, updated = (await conn.execute(UPSERT_REGIONS, {"level": level})).one()
+    result.inserted, result.updated = inserted, updated
+    result.unchanged = staged - inserted - updated
+    return result

@@ -1,0 +1,271 @@
+"""The ``mapsvc`` command line: thin commands over the same domain functions the API uses."""
+
+import asyncio
+import contextlib
+import os
+import signal
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from mapsvc.db.cluster import Cluster, ClusterError
+from mapsvc.settings import APISettings, ClusterSettings
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="mapsvc: the people's-situation map (民情地图).")
+db_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="The database and the embedded PostGIS cluster.")
+boundaries_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="Counties, townships, villages and grids.")
+incidents_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="Incidents.")
+demo_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="The demo data.")
+app.add_typer(db_app, name="db")
+app.add_typer(boundaries_app, name="boundaries")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded cluster (initialising it on first use)."""
+    try:
+        Cluster(ClusterSettings()).start()
+    except ClusterError as e:
+        fail(str(e))
+    console.print(f"embedded PostGIS running on 127.0.0.1:{ClusterSettings().port}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    Cluster(ClusterSettings()).stop()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    fresh: Annotated[bool, typer.Option(help="drop and recreate the database first")] = False,
+) -> None:
+    """Start the embedded cluster if used, create the database and apply the migrations."""
+    from mapsvc.db.setup import prepare_database
+
+    try:
+        prepare_database(fresh=fresh)
+    except ClusterError as e:
+        fail(str(e))
+    console.print("database at the newest schema")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = APISettings()
+    pidfile = ClusterSettings().dir / "server.pid"
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(str(os.getpid()))
+    uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers or settings.workers,
+                log_level="warning")
+    pidfile.unlink(missing_ok=True)
+
+
+@app.command()
+def stop() -> None:
+    """Stop a server started with `mapsvc serve`, then the embedded cluster."""
+    pidfile = ClusterSettings().dir / "server.pid"
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        pidfile.unlink(missing_ok=True)
+    Cluster(ClusterSettings()).stop()
+
+
+async def _in_transaction(work):
+    """Run ``work(conn)`` in one transaction on a fresh engine: all of it lands, or none."""
+    from mapsvc.db.engine import async_engine
+
+    engine = async_engine()
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+def in_transaction(work):
+    return asyncio.run(_in_transaction(work))
+
+
+def _problem_table(title: str, problems, style: str) -> Table:
+    table = Table(title=title, title_style=style, show_lines=False)
+    for column in ("feature", "code", "problem"):
+        table.add_column(column)
+    for p in problems:
+        table.add_row(str(p.feature), escape(p.code or ""), escape(p.problem))
+    return table
+
+
+@boundaries_app.command("import")
+def boundaries_import(
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or Shapefile")],
+    level: Annotated[str, typer.Option(help="county | township | village | grid")],
+    crs: Annotated[str | None, typer.Option(
+        help="EPSG:4326 | EPSG:4490 | gcj02 | bd09 (or any EPSG code); required when the "
+             "file names none")] = None,
+    code_field: Annotated[str, typer.Option(help="field holding the code")] = "code",
+    name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
+    parent_field: Annotated[str, typer.Option(
+        help="field holding the parent's code (default: derived from statistical codes)")] = "parent_code",
+    kind_field: Annotated[str, typer.Option(help="grids: comprehensive | dedicated")] = "kind",
+    skip_invalid: Annotated[bool, typer.Option(
+        help="import the good features even if some are rejected")] = False,
+    valid_from: Annotated[datetime | None, typer.Option(
+        help="grids: when new geometry takes effect (default: new grids always, changed "
+             "grids now)")] = None,
+) -> None:
+    """Import one level of boundaries; rejected features are listed and nothing is written."""
+    from mapsvc.boundaries.reading import BoundaryFileError, FieldNames, read_boundaries
+    from mapsvc.boundaries.store import BoundaryImportRefused, import_boundaries
+
+    fields = FieldNames(code=code_field, name=name_field, parent=parent_field, kind=kind_field)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(f"reading {file.name}", total=None)
+        try:
+            bf = read_boundaries(file, level, crs=crs, fields=fields)
+        except BoundaryFileError as e:
+            fail(str(e))
+        progress.update(task, description="checking and storing", total=len(bf.features),
+                        completed=0)
+        try:
+            result = in_transaction(lambda conn: import_boundaries(
+                conn, bf, skip_invalid=skip_invalid, valid_from=valid_from,
+                on_progress=lambda done: progress.update(task, completed=done)))
+        except BoundaryImportRefused as refused:
+            result = refused.result
+    if result.repaired:
+        console.print(_problem_table("repaired", result.repaired, "yellow"))
+    if result.warnings:
+        console.print(_problem_table("warnings", result.warnings, "yellow"))
+    if result.rejected:
+        console.print(_problem_table("rejected", result.rejected, "bold red"))
+        if not skip_invalid:
+            fail(f"{len(result.rejected)} feature(s) rejected; nothing imported "
+                 "(fix them, or pass --skip-invalid)")
+    summary = f"{level}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged"
+    if level == "grid":
+        summary += f", {result.new_versions} new geometry versions"
+    console.print(summary)
+    if result.rejected:
+        raise typer.Exit(code=1)
+
+
+@boundaries_app.command("export")
+def boundaries_export(
+    out: Annotated[Path, typer.Argument(help="file to write")],
+    level: Annotated[str, typer.Option(help="county | township | village | grid")],
+    format: Annotated[str, typer.Option("--format", help="gpkg | geojson")] = "gpkg",
+) -> None:
+    """Export one level (grids: their current geometry) to a file that imports back unchanged."""
+    from mapsvc.boundaries.export import FORMATS, export_level
+    from mapsvc.boundaries.reading import LEVELS
+
+    if level not in LEVELS:
+        fail(f"--level: must be one of {', '.join(LEVELS)}")
+    if format not in FORMATS:
+        fail(f"--format: must be one of {', '.join(FORMATS)}")
+    n = in_transaction(lambda conn: export_level(conn, level, out, format))
+    console.print(f"{n} {level} feature(s) written to {out}")
+
+
+@incidents_app.command("import")
+def incidents_import(
+    file: Annotated[Path, typer.Argument(help=".csv or .xlsx with a header line")],
+    crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09, for rows "
+                                          "without a crs column")] = "wgs84",
+    source: Annotated[str, typer.Option(help="source of rows without a source column")] = "hotline",
+) -> None:
+    """Import incidents; bad rows are listed with their line and the good ones are stored."""
+    from mapsvc.errors import InvalidInput
+    from mapsvc.geo.crs import CRS
+    from mapsvc.incidents.bulk import import_incidents, read_table
+
+    try:
+        declared = CRS.parse(crs)
+    except ValueError:
+        fail(f"--crs: must be one of {', '.join(c.value for c in CRS)}")
+    if not file.exists():
+        fail(f"{file}: no such file")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
+                  transient=True) as progress:
+        progress.add_task(f"importing {file.name}", total=None)
+        try:
+            frame = read_table(file, file.name)
+            result = in_transaction(lambda conn: import_incidents(
+                conn, frame, crs=declared, source=source, actor="import"))
+        except InvalidInput as e:
+            fail(f"{e.field}: {e.reason}" if e.field != "file" else e.reason)
+    if result.errors:
+        table = Table(title="rejected rows", title_style="bold red")
+        for column in ("line", "field", "reason"):
+            table.add_column(column)
+        for e in result.errors:
+            table.add_row(str(e.line), e.field, escape(e.reason))
+        console.print(table)
+    console.print(f"{result.rows} rows: {result.inserted} stored, {result.already_stored} "
+                  f"already stored, {result.rejected} rejected")
+    if result.errors:
+        raise typer.Exit(code=1)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Argument(help="folder for county/township/village/grid .gpkg")],
+    grids: Annotated[int, typer.Option(min=1, help="about how many grids")] = 5000,
+) -> None:
+    """Generate the synthetic hierarchy inside the real seed counties."""
+    from mapsvc.demo import write_hierarchy
+
+    paths = write_hierarchy(out, grids)
+    for level, path in paths.items():
+        console.print(f"{level}: {path}")
+
+
+@demo_app.command("load")
+def demo_load(
+    grids: Annotated[int, typer.Option(min=1, help="about how many grids")] = 5000,
+    incidents: Annotated[int, typer.Option(min=0, help="how many synthetic incidents")] = 20000,
+) -> None:
+    """Load the demo into the database, once."""
+    from mapsvc.demo import load_demo
+
+    folder = ClusterSettings().dir / "demo"
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
+                  transient=True) as progress:
+        progress.add_task("generating and loading the demo", total=None)
+        counts = in_transaction(lambda conn: load_demo(conn, folder, grids=grids,
+                                                       incidents=incidents))
+    if not counts:
+        console.print("demo already loaded")
+    for level, n in counts.items():
+        console.print(f"{level}: {n}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Database access: engines, the embedded cluster and the Alembic migrations."""

@@ -1,0 +1,158 @@
+"""The embedded PostGIS cluster owned by the project (under ``.mapsvc/``).
+
+PostgreSQL refuses to run as root, so a root user runs the server binaries as the
+``postgres`` system user, which then owns the data directory.
+"""
+
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from mapsvc.settings import ClusterSettings
+
+
+class ClusterError(RuntimeError):
+    """The embedded cluster could not be set up or reached."""
+
+
+@dataclass
+class Cluster:
+    settings: ClusterSettings
+
+    @property
+    def home(self) -> Path:
+        """Where the server's files live: ``.mapsvc/`` itself, unless the server's user cannot
+        reach it (a checkout in a private directory, as root), then a directory of its own
+        named after the checkout."""
+        if not self._as_root() or self._server_can_enter(self.settings.dir.parent):
+            return self.settings.dir
+        digest = hashlib.sha1(str(self.settings.dir.resolve()).encode()).hexdigest()[:12]
+        return Path("/var/lib/mapsvc") / digest
+
+    @property
+    def datadir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def rundir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "log" / "postgres.log"
+
+    @staticmethod
+    def _server_can_enter(path: Path) -> bool:
+        return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
+                              capture_output=True).returncode == 0
+
+    # -- running server binaries -------------------------------------------------------
+    def _bindir(self) -> Path:
+        if self.settings.bindir:
+            return self.settings.bindir
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                       key=lambda p: int(p.parent.parent.name))
+        if not found:
+            raise ClusterError("PostgreSQL server binaries not found; run `make demo` to install them")
+        return found[-1].parent
+
+    @staticmethod
+    def _as_root() -> bool:
+        return os.geteuid() == 0
+
+    def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [str(self._bindir() / tool), *args]
+        if self._as_root():
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise ClusterError(f"{tool} failed: {result.stderr.strip() or result.stdout.strip()}")
+        return result
+
+    def _own(self, path: Path) -> None:
+        """Hand a directory to the user the server runs as."""
+        path.mkdir(parents=True, exist_ok=True)
+        if self._as_root():
+            pg = pwd.getpwnam("postgres")
+            os.chown(path, pg.pw_uid, pg.pw_gid)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def password(self) -> str:
+        file = self.settings.password_file
+        if not file.exists():
+            self.settings.dir.mkdir(parents=True, exist_ok=True)
+            file.write_text(secrets.token_urlsafe(24))
+            file.chmod(0o600)
+        return file.read_text().strip()
+
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialised():
+            return
+        for home in {self.settings.dir, self.home}:
+            home.mkdir(parents=True, exist_ok=True)
+            home.chmod(0o755)
+        for d in (self.datadir, self.rundir, self.logfile.parent):
+            self._own(d)
+        self.datadir.chmod(0o700)
+        pwfile = self.rundir / "initdb.pw"
+        pwfile.write_text(self.password())
+        if self._as_root():
+            shutil.chown(pwfile, "postgres")
+        try:
+            self._run("initdb", "-D", str(self.datadir), "-U", self.settings.superuser,
+                      "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
+                      "--locale=C.UTF-8")
+        finally:
+            pwfile.unlink(missing_ok=True)
+        conf = self.datadir / "postgresql.auto.conf"
+        with conf.open("a") as f:
+            f.write(
+                f"port = {self.settings.port}\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.rundir}'\n"
+                "shared_buffers = '512MB'\n"
+                "work_mem = '64MB'\n"
+                "maintenance_work_mem = '512MB'\n"
+                "max_connections = 200\n"
+                "max_wal_size = '4GB'\n"
+                "jit = off\n"
+            )
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        return self._run("pg_ctl", "status", "-D", str(self.datadir), check=False).returncode == 0
+
+    def start(self) -> None:
+        self.init()
+        if self.running():
+            return
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
+                  "-l", str(self.logfile))
+
+    def stop(self) -> None:
+        if self.running():
+            self._run("pg_ctl", "stop", "-m", "fast", "-D", str(self.datadir))
+
+    def ensure_database(self, name: str, *, fresh: bool = False) -> None:
+        """Create database ``name`` if missing (dropped first when ``fresh``)."""
+        with psycopg.connect(host="127.0.0.1", port=self.settings.port, dbname="postgres",
+                             user=self.settings.superuser, password=self.password(),
+                             autocommit=True) as conn:
+            ident = sql.Identifier(name)
+            if fresh:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))

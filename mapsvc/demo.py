@@ -1,0 +1,90 @@
+"""The demo: the synthetic hierarchy inside the real seed counties, and incidents in it."""
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.boundaries.reading import FieldNames, read_boundaries
+from mapsvc.boundaries.store import import_boundaries
+from mapsvc.boundaries.synthetic import generate
+from mapsvc.geo.crs import from_wgs84
+from mapsvc.incidents.bulk import import_incidents
+from mapsvc.incidents.model import SOURCES
+
+DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
+LEVEL_ORDER = ("county", "township", "village", "grid")
+
+
+def write_hierarchy(folder: Path, grids: int, counties: list[str] | None = None) -> dict[str, Path]:
+    return generate(grids, counties).write(folder)
+
+
+async def load_hierarchy(conn: AsyncConnection, files: dict[str, Path]) -> dict[str, int]:
+    """Import the generated files level by level through the ordinary boundary import."""
+    counts = {}
+    for level in LEVEL_ORDER:
+        fields = FieldNames() if level == "grid" else FieldNames(parent="parent_code")
+        result = await import_boundaries(conn, read_boundaries(files[level], level, fields=fields))
+        counts[level] = result.inserted + result.updated + result.unchanged
+    return counts
+
+
+def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
+                  categories: list[str], days: int = 30) -> pd.DataFrame:
+    """``n`` incidents as a bulk file would hold them: points inside random grids, a few in
+    GCJ-02 as map pickers report them, spread over the last ``days`` days."""
+    rng = np.random.default_rng(seed)
+    geoms = grids.geometry.to_numpy()
+    which = rng.integers(0, len(geoms), n)
+    bounds = shapely.bounds(geoms)[which]
+    x, y = np.empty(n), np.empty(n)
+    todo = np.arange(n)
+    while len(todo):
+        b = bounds[todo]
+        tx = rng.uniform(b[:, 0], b[:, 2])
+        ty = rng.uniform(b[:, 1], b[:, 3])
+        hit = shapely.contains_xy(geoms[which[todo]], tx, ty)
+        x[todo[hit]], y[todo[hit]] = tx[hit], ty[hit]
+        todo = todo[~hit]
+    crs = np.where(rng.random(n) < 0.2, "gcj02", "wgs84")
+    gx, gy = from_wgs84(x, y, "gcj02")
+    x, y = np.where(crs == "gcj02", gx, x), np.where(crs == "gcj02", gy, y)
+    now = datetime.now(timezone.utc)
+    reported = pd.to_datetime(now - pd.to_timedelta(rng.uniform(0, days * 86400, n), unit="s"))
+    return pd.DataFrame({
+        "client_id": [str(uuid.uuid5(DEMO_NAMESPACE, f"{seed}:{i}")) for i in range(n)],
+        "category": rng.choice(categories, n),
+        "lon": np.char.mod("%.7f", x), "lat": np.char.mod("%.7f", y),
+        "description": "示例事件（合成数据）",
+        "crs": crs, "accuracy_m": np.char.mod("%.0f", rng.uniform(3, 40, n)),
+        "reported_at": reported.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "source": rng.choice(SOURCES[:4], n),
+    })
+
+
+async def current_grids(conn: AsyncConnection) -> gpd.GeoDataFrame:
+    rows = (await conn.execute(text(
+        "SELECT g.code, ST_AsBinary(gv.geom) FROM grid g "
+        "JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL ORDER BY g.code"))).all()
+    return gpd.GeoDataFrame({"code": [r[0] for r in rows]},
+                            geometry=shapely.from_wkb([r[1] for r in rows]), crs=4326)
+
+
+async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int) -> dict:
+    """Load the demo once: a database that already holds grids is left as it is."""
+    if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM grid)"))).scalar_one():
+        return {}
+    counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
+    categories = list((await conn.execute(text(
+        "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
+    frame = incident_rows(await current_grids(conn), incidents, categories=categories)
+    counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
+                                                 actor="demo")).inserted
+    return counts

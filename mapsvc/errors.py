@@ -1,0 +1,22 @@
+"""Domain errors: each says which input field is at fault and why. The API maps them to HTTP."""
+
+
+class DomainError(Exception):
+    """Base of the errors a user can cause."""
+
+    def __init__(self, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its content cannot be accepted (HTTP 422)."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist, or is not visible to the asker (HTTP 404)."""
+
+
+class Conflict(DomainError):
+    """The request contradicts what is stored (HTTP 409)."""

@@ -1,0 +1,36 @@
+"""GeoJSON FeatureCollections assembled by PostGIS, ready to send as they are."""
+
+from dataclasses import dataclass, field
+
+# Six decimals of a degree are about 10 cm: finer than any boundary we hold.
+PRECISION = 6
+
+
+@dataclass
+class Filters:
+    """WHERE clauses with their bound parameters, built from optional query filters."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+
+    def add(self, clause: str, **params) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def bbox(self, column: str, bbox: tuple[float, float, float, float] | None) -> None:
+        if bbox is not None:
+            self.add(f"{column} && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
+                     minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
+
+    def where(self) -> str:
+        return " AND ".join(self.clauses) or "true"
+
+
+def feature_collection(features_sql: str) -> str:
+    """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection."""
+    return f"""
+SELECT json_build_object('type', 'FeatureCollection',
+                         'features', coalesce(json_agg(q.feature ORDER BY q.sort), '[]'),
+                         'numberReturned', count(*))::text
+  FROM ({features_sql}) q
+"""

@@ -1,0 +1,1 @@
+"""Incidents (事件): intake from phones, the hotline and files, each assigned to its grid."""

@@ -1,0 +1,86 @@
+"""Which grid holds a point. The rule itself is the SQL function ``locate_grid`` (migration 0001).
+
+Tie-break, in order: a grid holding the point in its interior, then a dedicated grid over a
+comprehensive one, then the lowest grid code. Outside every grid, the nearest grid within
+``MAPSVC_ASSIGNMENT_TOLERANCE_M`` (ties to the lowest code); farther, unassigned.
+"""
+
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import InvalidInput
+from mapsvc.geo.crs import CRS, to_wgs84
+from mapsvc.incidents.model import Location, Point
+from mapsvc.settings import AssignmentSettings
+
+LOCATE = text("""
+SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
+       v.code AS village_code, v.name AS village_name, t.code AS township_code,
+       t.name AS township_name, c.code AS county_code, c.name AS county_name
+  FROM locate_grid(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+                   coalesce(CAST(:at AS timestamptz), now()), :tolerance) l
+  LEFT JOIN grid g ON g.id = l.grid_id
+  LEFT JOIN grid_version gv ON gv.id = l.grid_version_id
+  LEFT JOIN region v ON v.code = g.village_code
+  LEFT JOIN region t ON t.code = v.parent_code
+  LEFT JOIN region c ON c.code = t.parent_code
+""")
+
+# Used when a point lands in no grid: would it land in one with longitude and latitude swapped?
+SWAPPED_COVERED = """
+EXISTS (SELECT 1 FROM grid_version sw
+         WHERE ST_Covers(sw.geom, ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326))
+           AND sw.valid_from <= {at} AND (sw.valid_to IS NULL OR sw.valid_to > {at}))
+"""
+
+
+def swapped_point(lon, lat, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """The WGS84 point the reporter meant if they swapped longitude and latitude (NaN where the
+    swapped pair is no valid coordinate)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    valid = (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
+    x, y = to_wgs84(np.where(valid, lat, 0.0), np.where(valid, lon, 0.0), crs)
+    return np.where(valid, x, np.nan), np.where(valid, y, np.nan)
+
+
+def refusal(lon: float, lat: float, swapped: bool) -> InvalidInput:
+    """Why a point that cannot be stored is refused: swapped, or else a latitude out of range
+    (the only other way a checked point gets here)."""
+    if swapped:
+        return InvalidInput(f"lon={lon} and lat={lat} look swapped: the point lies in no grid, "
+                            f"but lon={lat}, lat={lon} does", field="lon")
+    return InvalidInput(f"lat={lat} must be between -90 and 90", field="lat")
+
+
+_SWAPPED = text("SELECT " + SWAPPED_COVERED.format(
+    lon=":sx", lat=":sy", at="coalesce(CAST(:at AS timestamptz), now())"))
+
+
+async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None) -> bool:
+    sx, sy = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
+    if sx != sx:
+        return False
+    return (await conn.execute(_SWAPPED, {"sx": sx, "sy": sy, "at": at})).scalar_one()
+
+
+def _place(row, prefix: str) -> dict | None:
+    code = getattr(row, f"{prefix}_code")
+    return None if code is None else {"code": code, "name": getattr(row, f"{prefix}_name")}
+
+
+async def locate(conn: AsyncConnection, point: Point, at: datetime | None = None) -> Location:
+    if not point.in_range:
+        raise refusal(point.lon, point.lat, await looks_swapped(conn, point, at))
+    x, y = (float(v) for v in to_wgs84(point.lon, point.lat, point.crs))
+    row = (await conn.execute(LOCATE, {"lon": x, "lat": y, "at": at,
+                                       "tolerance": AssignmentSettings().tolerance_m})).one()
+    if row.method == "unassigned" and await looks_swapped(conn, point, at):
+        raise refusal(point.lon, point.lat, swapped=True)
+    grid = None if row.grid_code is None else {
+        "code": row.grid_code, "name": row.grid_name, "version": row.version}
+    return Location(method=row.method, grid=grid, village=_place(row, "village"),
+                    township=_place(row, "township"), county=_place(row, "county"),
+                    distance_m=row.distance_m, lon=x, lat=y)

@@ -1,0 +1,204 @@
+"""Bulk intake from a CSV or Excel file (hotline exports, back-filled registers).
+
+Rows are checked column by column, copied into a staging table and stored by the same located
+insert as a single report, so they obey the same rules. Bad rows are reported with their line
+number and reason; the good ones are kept. Re-importing a file stores nothing twice.
+"""
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import InvalidInput
+from mapsvc.geo.crs import CRS, to_wgs84
+from mapsvc.incidents.assignment import SWAPPED_COVERED, refusal, swapped_point
+from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
+from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
+from mapsvc.settings import AssignmentSettings
+
+REQUIRED = ("client_id", "category", "lon", "lat")
+OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+FIRST_DATA_LINE = 2  # line 1 holds the column names
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class BulkResult:
+    rows: int = 0
+    inserted: int = 0
+    already_stored: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors})
+
+
+def read_table(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
+    """Every cell as text, so that checking decides what a value means."""
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        elif suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(source, dtype=str, keep_default_na=False)
+        else:
+            raise InvalidInput(f"{filename}: expected a .csv or .xlsx file", field="file")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        if isinstance(e, InvalidInput):
+            raise
+        raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file")
+    for column in OPTIONAL:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame[list(REQUIRED + OPTIONAL)].apply(lambda s: s.str.strip())
+
+
+def _parse_times(text_: pd.Series) -> pd.Series:
+    """ISO-like times in UTC; those written without a zone are China Standard Time."""
+    zoned = text_.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    aware = pd.to_datetime(text_.where(zoned & (text_ != "")), utc=True, errors="coerce",
+                           format="mixed")
+    naive = pd.to_datetime(text_.where(~zoned & (text_ != "")), errors="coerce", format="mixed")
+    naive = naive.dt.tz_localize(LOCAL_TIME, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return aware.fillna(naive)
+
+
+def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
+           now: datetime) -> tuple[pd.DataFrame, list[RowError]]:
+    """Vectorised checks; returns the clean rows (with their line) and the errors found."""
+    n = len(frame)
+    line = np.arange(n) + FIRST_DATA_LINE
+    errors: list[RowError] = []
+    bad = np.zeros(n, dtype=bool)
+
+    def flag(mask, column: str, reason) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~bad
+        for i in np.flatnonzero(mask):
+            errors.append(RowError(int(line[i]), column, reason(i) if callable(reason) else reason))
+        bad[:] |= mask
+
+    flag(~frame["client_id"].str.fullmatch(_UUID), "client_id", "not a UUID")
+    client = frame["client_id"].str.lower().str.replace("-", "")
+    first_line = pd.Series(line).groupby(client.to_numpy()).transform("min").to_numpy()
+    flag(client.duplicated(), "client_id", lambda i: f"repeats line {first_line[i]}")
+    flag(frame["category"] == "", "category", "empty")
+    flag(frame["description"].str.len() > 4000, "description", "longer than 4000 characters")
+    coords = {}
+    for column in ("lon", "lat"):
+        coords[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        flag(~np.isfinite(coords[column]), column, "not a finite number")
+    lon, lat = np.nan_to_num(coords["lon"]), np.nan_to_num(coords["lat"])
+    flag(np.abs(lon) > 180, "lon", "must be between -180 and 180")
+    # A latitude beyond ±90 may be a swapped pair; the grids decide which error it is.
+    flag((np.abs(lat) > 90) & ~swap_candidate(lon, lat), "lat", "must be between -90 and 90")
+    crs = frame["crs"].str.lower().replace({"": default_crs.value, "epsg:4326": "wgs84",
+                                           "epsg:4490": "cgcs2000"})
+    flag(~crs.isin([c.value for c in CRS]), "crs", f"must be one of {', '.join(c.value for c in CRS)}")
+    accuracy = pd.to_numeric(frame["accuracy_m"].replace("", np.nan), errors="coerce")
+    flag((frame["accuracy_m"] != "") & ~(accuracy.to_numpy() >= 0), "accuracy_m",
+         "not a number of metres ≥ 0")
+    when = _parse_times(frame["reported_at"])
+    flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at", "not a date and time")
+    source = frame["source"].replace("", default_source)
+    flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}")
+
+    ok = ~bad
+    clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].to_numpy(),
+                          "category": frame["category"][ok].to_numpy(),
+                          "description": frame["description"][ok].to_numpy(),
+                          "source": source[ok].to_numpy(), "raw_lon": coords["lon"][ok],
+                          "raw_lat": coords["lat"][ok], "raw_crs": crs[ok].to_numpy(),
+                          "accuracy_m": accuracy[ok].to_numpy()})
+    clean["reported_at"] = when[ok].fillna(now).to_numpy()
+    clean["lon"], clean["lat"] = clean["raw_lon"], clean["raw_lat"]
+    clean["swap_lon"], clean["swap_lat"] = np.nan, np.nan
+    for name in clean["raw_crs"].unique():
+        rows = (clean["raw_crs"] == name).to_numpy()
+        x, y = clean.loc[rows, "raw_lon"].to_numpy(), clean.loc[rows, "raw_lat"].to_numpy()
+        wx, wy = to_wgs84(x, y, CRS(name))
+        in_range = np.abs(y) <= 90
+        clean.loc[rows, "lon"] = np.where(in_range, wx, np.nan)
+        clean.loc[rows, "lat"] = np.where(in_range, wy, np.nan)
+        clean.loc[rows, "swap_lon"], clean.loc[rows, "swap_lat"] = swapped_point(x, y, CRS(name))
+    return clean, errors
+
+
+STAGE = """
+CREATE TEMP TABLE incident_stage (
+    line int, client_id uuid, category text, description text, source text, reported_at timestamptz,
+    raw_lon float8, raw_lat float8, raw_crs text, accuracy_m real, lon float8, lat float8,
+    swap_lon float8, swap_lat float8
+) ON COMMIT DROP
+"""
+UNKNOWN_CATEGORY = text("""
+SELECT s.line, s.category FROM incident_stage s LEFT JOIN category c ON c.code = s.category
+ WHERE c.code IS NULL ORDER BY s.line
+""")
+# After the insert, a staged row with a known category whose client id is stored nowhere was
+# held back: its latitude is out of range or its coordinates look swapped.
+HELD_BACK = text(f"""
+SELECT s.line, s.raw_lon, s.raw_lat, {SWAPPED_COVERED.format(
+    lon="s.swap_lon", lat="s.swap_lat", at="s.reported_at")} AS swapped
+  FROM incident_stage s JOIN category c ON c.code = s.category
+ WHERE NOT EXISTS (SELECT 1 FROM incident i WHERE i.client_id = s.client_id) ORDER BY s.line
+""")
+
+
+async def _copy_stage(conn: AsyncConnection, clean: pd.DataFrame) -> None:
+    raw = await conn.get_raw_connection()
+    columns = ["line", *SOURCE_COLUMNS]
+    buffer = io.StringIO()
+    clean[columns].to_csv(buffer, index=False, header=False, na_rep="")
+    data = buffer.getvalue().encode()
+    async with raw.driver_connection.cursor() as cur:
+        async with cur.copy(f"COPY incident_stage ({', '.join(columns)}) FROM STDIN "
+                            "WITH (FORMAT csv)") as copy:
+            for start in range(0, len(data), 1 << 20):
+                await copy.write(data[start:start + (1 << 20)])
+
+
+async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
+                           crs: CRS = CRS.wgs84, source: str = "hotline",
+                           actor: str = "import") -> BulkResult:
+    """Store every good row of ``frame`` (see ``read_table``) in the caller's transaction."""
+    if source not in SOURCES:
+        raise InvalidInput(f"must be one of {', '.join(SOURCES)}", field="source")
+    now = pd.Timestamp(datetime.now(timezone.utc))
+    clean, errors = _check(frame, crs, source, now)
+    result = BulkResult(rows=len(frame), errors=errors)
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.incident_stage"))
+    await conn.execute(text(STAGE))
+    await _copy_stage(conn, clean)
+    await conn.execute(text("ANALYZE incident_stage"))
+    unknown = (await conn.execute(UNKNOWN_CATEGORY)).all()
+    result.errors += [RowError(line, "category", f"unknown category code {code!r}")
+                      for line, code in unknown]
+    result.inserted = (await conn.execute(text(insert_located("incident_stage s")), {
+        "tolerance": AssignmentSettings().tolerance_m, "actor": actor})).scalar_one()
+    held = (await conn.execute(HELD_BACK)).all()
+    for line, lon, lat, swapped in held:
+        refused = refusal(lon, lat, swapped)
+        result.errors.append(RowError(line, refused.field, refused.reason))
+    result.errors.sort(key=lambda e: e.line)
+    result.already_stored = len(clean) - len(unknown) - len(held) - result.inserted
+    return result

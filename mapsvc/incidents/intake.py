@@ -1,0 +1,102 @@
+"""Storing incidents: one from a phone or the API, or many from a file, by the same SQL.
+
+A report is stored with its grid in one statement. A report whose client id is already stored
+is not stored again: the stored incident is the answer (retries from a phone are safe).
+"""
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import Conflict, InvalidInput
+from mapsvc.geo.crs import to_wgs84
+from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_point
+from mapsvc.incidents.model import IncidentReport
+from mapsvc.settings import AssignmentSettings
+
+# Columns every source of new incidents provides (a VALUES list or the bulk staging table).
+SOURCE_COLUMNS = ("client_id", "category", "description", "source", "reported_at", "raw_lon",
+                  "raw_lat", "raw_crs", "accuracy_m", "lon", "lat", "swap_lon", "swap_lat")
+
+INSERT_LOCATED = """
+WITH ins AS (
+    INSERT INTO incident (client_id, category_code, description, source, reported_at, raw_lon,
+                          raw_lat, raw_crs, accuracy_m, geom, grid_id, grid_version_id,
+                          village_code, township_code, county_code, assignment,
+                          assignment_distance_m)
+    SELECT s.client_id, s.category, s.description, s.source, s.reported_at, s.raw_lon, s.raw_lat,
+           s.raw_crs, s.accuracy_m, p.geom, l.grid_id, l.grid_version_id, v.code, v.parent_code,
+           t.parent_code, l.method, l.distance_m
+      FROM {source}
+      JOIN category cat ON cat.code = s.category
+     CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS geom) p
+     CROSS JOIN LATERAL locate_grid(p.geom, s.reported_at, :tolerance) l
+      LEFT JOIN grid g ON g.id = l.grid_id
+      LEFT JOIN region v ON v.code = g.village_code
+      LEFT JOIN region t ON t.code = v.parent_code
+     WHERE s.lon IS NOT NULL
+       AND NOT (l.method = 'unassigned' AND s.swap_lon IS NOT NULL AND {swapped})
+    ON CONFLICT (client_id) DO NOTHING
+    RETURNING id, status
+), logged AS (
+    INSERT INTO incident_log (incident_id, actor, action, to_status)
+    SELECT id, :actor, 'report', status FROM ins
+)
+SELECT count(*) FROM ins
+"""
+
+
+def insert_located(source: str) -> str:
+    """The statement that locates and stores every row of ``source`` (aliased ``s``)."""
+    return INSERT_LOCATED.format(source=source, swapped=SWAPPED_COVERED.format(
+        lon="s.swap_lon", lat="s.swap_lat", at="s.reported_at"))
+
+
+_SINGLE = text(insert_located(
+    "(VALUES (CAST(:client_id AS uuid), CAST(:category AS text), CAST(:description AS text), "
+    "CAST(:source AS text), CAST(:reported_at AS timestamptz), CAST(:raw_lon AS float8), "
+    "CAST(:raw_lat AS float8), CAST(:raw_crs AS text), CAST(:accuracy_m AS real), "
+    "CAST(:lon AS float8), CAST(:lat AS float8), CAST(:swap_lon AS float8), "
+    "CAST(:swap_lat AS float8))) AS s(" + ", ".join(SOURCE_COLUMNS) + ")"))
+
+_DOC = text("SELECT doc FROM incident_doc WHERE client_id = :client_id")
+_CATEGORY_EXISTS = text("SELECT EXISTS (SELECT 1 FROM category WHERE code = :code)")
+
+
+def _same_report(doc: dict, report: IncidentReport) -> bool:
+    raw = doc["raw"]
+    return (doc["category"], doc["description"], doc["source"], raw["lon"], raw["lat"],
+            raw["crs"]) == (report.category, report.description, report.source, report.lon,
+                            report.lat, report.crs.value)
+
+
+async def report_incident(conn: AsyncConnection, report: IncidentReport,
+                          actor: str = "anonymous") -> tuple[dict[str, Any], bool]:
+    """Store ``report`` with its grid; return the stored incident and whether it is new."""
+    lon, lat = (float(v) if report.in_range else None
+                for v in to_wgs84(report.lon, report.lat, report.crs))
+    swap_lon, swap_lat = (float(v) for v in swapped_point(report.lon, report.lat, report.crs))
+    params = {
+        "client_id": report.client_id, "category": report.category,
+        "description": report.description, "source": report.source,
+        "reported_at": report.reported_time(), "raw_lon": report.lon, "raw_lat": report.lat,
+        "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
+        "swap_lon": None if swap_lon != swap_lon else swap_lon,
+        "swap_lat": None if swap_lat != swap_lat else swap_lat,
+        "tolerance": AssignmentSettings().tolerance_m, "actor": actor,
+    }
+    created = (await conn.execute(_SINGLE, params)).scalar_one() == 1
+    doc = (await conn.execute(_DOC, {"client_id": report.client_id})).scalar_one_or_none()
+    if doc is None:
+        if not (await conn.execute(_CATEGORY_EXISTS, {"code": report.category})).scalar_one():
+            raise InvalidInput(f"unknown category code {report.category!r}", field="category")
+        raise refusal(report.lon, report.lat,
+                      await looks_swapped(conn, report, report.reported_time()))
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    if not created and not _same_report(doc, report):
+        raise Conflict(f"client_id {report.client_id} already names a different incident "
+                       f"(id {doc['id']})", field="client_id")
+    return doc, created

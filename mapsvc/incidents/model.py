@@ -1,0 +1,94 @@
+"""What a reporter sends and what a location resolves to."""
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from mapsvc.geo.crs import CRS
+
+SOURCES = ("grid_worker", "hotline", "citizen", "sensor", "other")
+Source = Literal["grid_worker", "hotline", "citizen", "sensor", "other"]
+METHODS = ("inside", "edge", "nearest", "unassigned")
+
+# Times without a zone are China Standard Time, as phones and hotline exports in China write them.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=LOCAL_TIME) if value.tzinfo is None else value
+
+
+ReportTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+def swap_candidate(lon, lat):
+    """A latitude beyond ±90 that would be a longitude, with a longitude that would be a
+    latitude: the pair may be swapped, which only the grids can tell (422 either way)."""
+    return (abs(lat) > 90) & (abs(lat) <= 180) & (abs(lon) <= 90)
+
+
+class Point(BaseModel):
+    """A reported position."""
+
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False,
+                       description="longitude in the declared CRS")
+    lat: float = Field(allow_inf_nan=False, json_schema_extra={"minimum": -90, "maximum": 90},
+                       description="latitude in the declared CRS")
+    crs: CRS = CRS.wgs84
+
+    @field_validator("lat")
+    @classmethod
+    def _latitude(cls, lat: float, info: ValidationInfo) -> float:
+        lon = info.data.get("lon")
+        if abs(lat) > 90 and not (lon is not None and swap_candidate(lon, lat)):
+            raise ValueError("must be between -90 and 90")
+        return lat
+
+    @property
+    def in_range(self) -> bool:
+        return abs(self.lat) <= 90
+
+
+class IncidentReport(Point):
+    """One incident as a phone, the hotline or a script reports it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: UUID = Field(description="chosen by the reporter; a retry with it is answered "
+                                        "with the incident already stored")
+    category: str = Field(min_length=1, max_length=64, description="category code")
+    description: str = Field("", max_length=4000)
+    accuracy_m: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                     description="the device's reported accuracy in metres")
+    reported_at: ReportTime | None = Field(
+        None, description="when it was reported (ISO 8601; no zone means China Standard Time); "
+                          "default: when received")
+    source: Source = "grid_worker"
+
+    def reported_time(self) -> datetime:
+        return self.reported_at or datetime.now(timezone.utc)
+
+
+class Place(BaseModel):
+    code: str
+    name: str
+
+
+class GridRef(Place):
+    version: int
+
+
+class Location(BaseModel):
+    """Where a point falls: its grid and how it was chosen, and the regions above it."""
+
+    method: Literal["inside", "edge", "nearest", "unassigned"]
+    grid: GridRef | None
+    village: Place | None
+    township: Place | None
+    county: Place | None
+    distance_m: float | None = Field(None, description="distance to the grid (method nearest)")
+    lon: float = Field(description="the point in WGS84")
+    lat: float = Field(description="the point in WGS84")

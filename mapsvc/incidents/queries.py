@@ -1,0 +1,70 @@
+"""Incidents as GeoJSON, filtered by place, state and time."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import NotFound
+from mapsvc.geojson import Filters, feature_collection
+
+INCIDENTS = """
+SELECT -d.id AS sort, json_build_object(
+    'type', 'Feature', 'id', d.id,
+    'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(d.doc->'lon', d.doc->'lat')),
+    'properties', d.doc) AS feature
+  FROM incident_doc d
+ WHERE {where}
+ ORDER BY d.id DESC LIMIT :limit OFFSET :offset
+"""
+
+
+@dataclass
+class IncidentFilter:
+    bbox: tuple[float, float, float, float] | None = None
+    grid: str | None = None
+    village: str | None = None
+    township: str | None = None
+    county: str | None = None
+    status: str | None = None
+    category: str | None = None
+    method: str | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+
+    def filters(self) -> Filters:
+        f = Filters()
+        f.bbox("d.geom", self.bbox)
+        if self.grid:
+            f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
+        for column in ("village", "township", "county"):
+            if value := getattr(self, column):
+                f.add(f"d.{column}_code = :{column}", **{column: value})
+        if self.status:
+            f.add("d.status = :status", status=self.status)
+        if self.category:
+            f.add("d.category_code = :category", category=self.category)
+        if self.method:
+            f.add("d.assignment = :method", method=self.method)
+        if self.reported_from:
+            f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
+        if self.reported_to:
+            f.add("d.reported_at < :reported_to", reported_to=self.reported_to)
+        return f
+
+
+async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, *, limit: int = 100,
+                            offset: int = 0) -> str:
+    f = where.filters()
+    f.params.update(limit=limit, offset=offset)
+    sql = feature_collection(INCIDENTS.format(where=f.where()))
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+async def incident_doc(conn: AsyncConnection, incident_id: int) -> dict:
+    doc = (await conn.execute(text("SELECT doc FROM incident_doc WHERE id = :id"),
+                              {"id": incident_id})).scalar_one_or_none()
+    if doc is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    return doc

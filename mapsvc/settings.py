@@ -1,0 +1,82 @@
+"""Settings, one class per concern, read from ``MAPSVC_*`` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+def project_root() -> Path:
+    """The checkout that holds this package, or the working directory for an installed copy."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+class ClusterSettings(BaseSettings):
+    """The embedded PostGIS cluster that the project owns under ``.mapsvc/``."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_CLUSTER_")
+
+    dir: Path = Field(default_factory=lambda: project_root() / ".mapsvc")
+    port: int = 54320
+    bindir: Path | None = None  # PostgreSQL server binaries; found under /usr/lib/postgresql if unset
+    superuser: str = "mapsvc"
+
+    @property
+    def password_file(self) -> Path:
+        return self.dir / "password"
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives: ``MAPSVC_DATABASE_URL`` or else the embedded cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_DATABASE_")
+
+    url: str | None = None
+    name: str | None = None  # overrides the database name of the URL (the test suite's own)
+    pool_size: int = 10
+
+    def sqlalchemy_url(self, cluster: ClusterSettings | None = None) -> str:
+        if self.url:
+            url = make_url(self.url).set(drivername="postgresql+psycopg")
+        else:
+            cluster = cluster or ClusterSettings()
+            password = cluster.password_file.read_text().strip()
+            url = make_url("postgresql+psycopg://").set(
+                username=cluster.superuser, password=password, host="127.0.0.1",
+                port=cluster.port, database="mapsvc",
+            )
+        if self.name:
+            url = url.set(database=self.name)
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def uses_embedded_cluster(self) -> bool:
+        return self.url is None
+
+
+class AssignmentSettings(BaseSettings):
+    """How an incident's point is matched to a grid."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_ASSIGNMENT_")
+
+    tolerance_m: float = Field(50.0, ge=0, description="an outside point this close to a grid joins it")
+
+
+class APISettings(BaseSettings):
+    """The HTTP service."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_API_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    page_size_max: int = 1000
+    upload_max_bytes: int = 200 * 1024 * 1024
+
+
+@lru_cache
+def database_url() -> str:
+    return DatabaseSettings().sqlalchemy_url()

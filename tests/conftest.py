@@ -1,0 +1,125 @@
+"""Fixtures: a throwaway database in the embedded cluster, a small real hierarchy, a live server.
+
+Everything runs against the real PostGIS the Makefile starts; the API is served by uvicorn on a
+free local port and spoken to over HTTP.
+"""
+
+import os
+
+os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_test")
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import httpx
+import pytest
+import shapely
+from sqlalchemy import text
+
+from mapsvc.boundaries.synthetic import generate
+from mapsvc.db.engine import async_engine, sync_engine
+from mapsvc.db.setup import prepare_database
+from mapsvc.demo import load_hierarchy
+
+# Two real seed counties: 汕尾市城区 (coastal: points out at sea are in no grid) and 武汉市武昌区.
+TEST_COUNTIES = ["441502", "420106"]
+TEST_GRIDS = 400
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def in_transaction(work):
+    engine = async_engine()
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return prepare_database(fresh=True)
+
+
+@pytest.fixture(scope="session")
+def db(database_url):
+    """A synchronous engine for looking at what the service stored."""
+    engine = sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def hierarchy(database_url, tmp_path_factory):
+    """The synthetic hierarchy of the two test counties, loaded through the boundary import."""
+    h = generate(TEST_GRIDS, TEST_COUNTIES)
+    files = h.write(tmp_path_factory.mktemp("demo"))
+    run(in_transaction(lambda conn: load_hierarchy(conn, files)))
+    return h
+
+
+@pytest.fixture(scope="session")
+def grids(db, hierarchy) -> gpd.GeoDataFrame:
+    """The grids in force, read back from the database (what the service decides on)."""
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT g.code, g.kind, g.village_code, ST_AsBinary(gv.geom) AS wkb FROM grid g "
+            "JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL ORDER BY g.code")).all()
+    return gpd.GeoDataFrame({"code": [r.code for r in rows], "kind": [r.kind for r in rows],
+                             "village_code": [r.village_code for r in rows]},
+                            geometry=shapely.from_wkb([r.wkb for r in rows]), crs=4326)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(database_url, hierarchy):
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("the API server did not start; see tests/artifacts/server.log")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def api(server):
+    with httpx.Client(base_url=f"{server}/api/v1", timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def lattice(database_url, tmp_path_factory):
+    from tests import lattice as lat
+
+    files = lat.write_files(tmp_path_factory.mktemp("lattice"))
+    run(in_transaction(lambda conn: load_hierarchy(conn, files)))
+    return lat

@@ -1,0 +1,79 @@
+"""The demo hierarchy: real county polygons and names, synthetic geometry that nests exactly."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
+from mapsvc.cli import app
+
+
+def test_generation_is_deterministic(hierarchy):
+    again = generate(400, ["441502", "420106"])
+    for level, frame in hierarchy.levels().items():
+        other = again.levels()[level]
+        assert list(frame["code"]) == list(other["code"])
+        assert all(shapely.equals_exact(frame.geometry.values, other.geometry.values, 0))
+
+
+def test_grids_tile_each_village_with_no_gap_and_no_overlap(hierarchy):
+    grids, villages = hierarchy.grids, hierarchy.villages.set_index("code")
+    assert shapely.coverage_is_valid(grids.geometry.values)  # no overlap, edges shared exactly
+    for code, group in grids.groupby("parent_code"):
+        union = shapely.coverage_union_all(group.geometry.values)
+        village = villages.geometry[code]
+        assert shapely.symmetric_difference(union, village).area < 1e-14
+        assert abs(shapely.area(group.geometry.values).sum() - village.area) < 1e-14
+
+
+def test_each_level_nests_in_its_parent_and_counties_are_the_real_polygons(hierarchy):
+    real = seed_counties().set_index("code")
+    for _, county in hierarchy.counties.iterrows():
+        assert shapely.equals(county.geometry, real.geometry[county.code])
+    parents = {"township": hierarchy.counties, "village": hierarchy.townships,
+               "grid": hierarchy.villages}
+    for level, parent_frame in parents.items():
+        parent_geom = parent_frame.set_index("code").geometry
+        children = hierarchy.levels()[level]
+        # nodes are rounded to 1e-9 degree: nothing sticks out by more than a millimetre
+        assert all(shapely.difference(child.geometry,
+                                      parent_geom[child.parent_code].buffer(1e-8)).is_empty
+                   for child in children.itertuples())
+
+
+def test_names_are_the_real_township_and_village_names_marked_synthetic(hierarchy):
+    names = pd.read_csv(DATA / "villages.csv", dtype=str)
+    real_villages = dict(zip(names["village_code"], names["village"]))
+    for row in hierarchy.villages.itertuples():
+        assert real_villages[row.code] == row.name and row.synthetic
+    real_towns = dict(zip(names["township_code"], names["township"]))
+    assert all(real_towns[t.code] == t.name for t in hierarchy.townships.itertuples())
+    assert hierarchy.grids["synthetic"].all()
+    assert set(hierarchy.villages["code"]) == set(
+        names.loc[names["county_adcode"].isin(["441502", "420106"]), "village_code"])
+
+
+def test_grid_codes_extend_their_village_code():
+    h = generate(300, ["420302"])
+    assert all(g.code.startswith(g.parent_code) and len(g.code) == 15
+               for g in h.grids.itertuples())
+
+
+@pytest.mark.parametrize("n", [3000, 65000])
+def test_any_size_is_generated_on_request(n):
+    h = generate(n)
+    assert len(h.grids) == n
+    assert h.grids["code"].is_unique
+    assert h.grids.geometry.is_valid.all()
+    for _, group in h.grids.groupby(h.grids["code"].str[:6]):
+        assert shapely.coverage_is_valid(group.geometry.values)
+
+
+def test_the_cli_writes_the_four_levels(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "generate", "--grids", "2500", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    levels = {p.stem: gpd.read_file(p) for p in tmp_path.glob("*.gpkg")}
+    assert set(levels) == {"county", "township", "village", "grid"}
+    assert len(levels["county"]) == 10 and len(levels["grid"]) == 2500
