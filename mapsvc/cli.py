@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from mapsvc.db.cluster import Cluster, ClusterError
 from mapsvc.settings import APISettings, ClusterSettings
@@ -27,8 +26,8 @@ app.add_typer(boundaries_app, name="boundaries")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(demo_app, name="demo")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> None:
@@ -112,13 +111,11 @@ def in_transaction(work):
     return asyncio.run(_in_transaction(work))
 
 
-def _problem_table(title: str, problems, style: str) -> Table:
-    table = Table(title=title, title_style=style, show_lines=False)
-    for column in ("feature", "code", "problem"):
-        table.add_column(column)
+def _print_problems(kind: str, problems, style: str) -> None:
     for p in problems:
-        table.add_row(str(p.feature), escape(p.code or ""), escape(p.problem))
-    return table
+        code = f" ({escape(p.code)})" if p.code else ""
+        console.print(f"[{style}]{kind}: feature {p.feature}{code}:[/] {escape(p.problem)}",
+                      highlight=False)
 
 
 @boundaries_app.command("import")
@@ -159,12 +156,10 @@ def boundaries_import(
                 on_progress=lambda done: progress.update(task, completed=done)))
         except BoundaryImportRefused as refused:
             result = refused.result
-    if result.repaired:
-        console.print(_problem_table("repaired", result.repaired, "yellow"))
-    if result.warnings:
-        console.print(_problem_table("warnings", result.warnings, "yellow"))
+    _print_problems("repaired", result.repaired, "yellow")
+    _print_problems("warning", result.warnings, "yellow")
+    _print_problems("rejected", result.rejected, "bold red")
     if result.rejected:
-        console.print(_problem_table("rejected", result.rejected, "bold red"))
         if not skip_invalid:
             fail(f"{len(result.rejected)} feature(s) rejected; nothing imported "
                  "(fix them, or pass --skip-invalid)")
@@ -221,13 +216,8 @@ def incidents_import(
                 conn, frame, crs=declared, source=source, actor="import"))
         except InvalidInput as e:
             fail(f"{e.field}: {e.reason}" if e.field != "file" else e.reason)
-    if result.errors:
-        table = Table(title="rejected rows", title_style="bold red")
-        for column in ("line", "field", "reason"):
-            table.add_column(column)
-        for e in result.errors:
-            table.add_row(str(e.line), e.field, escape(e.reason))
-        console.print(table)
+    for e in result.errors:
+        console.print(f"[red]line {e.line}: {e.field}:[/] {escape(e.reason)}", highlight=False)
     console.print(f"{result.rows} rows: {result.inserted} stored, {result.already_stored} "
                   f"already stored, {result.rejected} rejected")
     if result.errors:

@@ -14,6 +14,9 @@ from shapely.geometry import box, mapping
 
 X0, Y0, STEP = 120.0, 20.0, 1 / 512
 COUNTY, TOWNSHIP, VILLAGE = "990100", "990100001", "990100001001"
+# A one-grid area in Xinjiang, where a swapped longitude/latitude pair is still in range.
+WEST = box(80.0, 40.0, 80.0 + STEP, 40.0 + STEP)
+WEST_COUNTY, WEST_GRID = "990200", "990200001001001"
 DEDICATED = box(X0 + 1.25 * STEP, Y0 + 1.25 * STEP, X0 + 1.75 * STEP, Y0 + 1.75 * STEP)
 
 
@@ -42,12 +45,18 @@ def write_files(folder: Path) -> dict[str, Path]:
                      for code, g in cells().items()]
     grid_features.append(_feature(DEDICATED, code=f"{VILLAGE}900", name="测试学校专属网格",
                                   parent_code=VILLAGE, kind="dedicated"))
+    grid_features.append(_feature(WEST, code=WEST_GRID, name="西部测试网格",
+                                  parent_code=WEST_GRID[:12]))
+    west = WEST_COUNTY
     return {
-        "county": _write(folder / "county.geojson", [_feature(area, code=COUNTY, name="测试县")]),
-        "township": _write(folder / "township.geojson",
-                           [_feature(area, code=TOWNSHIP, name="测试镇", parent_code=COUNTY)]),
-        "village": _write(folder / "village.geojson",
-                          [_feature(area, code=VILLAGE, name="测试村", parent_code=TOWNSHIP)]),
+        "county": _write(folder / "county.geojson", [
+            _feature(area, code=COUNTY, name="测试县"), _feature(WEST, code=west, name="西部测试县")]),
+        "township": _write(folder / "township.geojson", [
+            _feature(area, code=TOWNSHIP, name="测试镇", parent_code=COUNTY),
+            _feature(WEST, code=f"{west}001", name="西部测试镇", parent_code=west)]),
+        "village": _write(folder / "village.geojson", [
+            _feature(area, code=VILLAGE, name="测试村", parent_code=TOWNSHIP),
+            _feature(WEST, code=f"{west}001001", name="西部测试村", parent_code=f"{west}001")]),
         "grid": _write(folder / "grid.geojson", grid_features),
     }
 

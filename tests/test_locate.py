@@ -175,8 +175,9 @@ def test_random_points_in_the_demo_counties_get_exactly_the_reference_grid(db, g
 
 
 def test_shared_vertices_of_demo_grids_follow_the_rule(db, grids):
-    # every vertex of a handful of grids: each lies on the boundary of one to three grids
-    for geom in grids.geometry.iloc[::40]:
+    # every vertex of a handful of demo grids: each lies on the boundary of one to three grids
+    demo = grids[grids["village_code"].str.startswith(("441502", "420106"))]
+    for geom in demo.geometry.iloc[::40]:
         for x, y in np.unique(shapely.get_coordinates(geom), axis=0):
             code, method = reference(grids, x, y)
             got = sql_locate(db, x, y)

@@ -4,7 +4,11 @@ The body is FastAPI's own validation shape, ``{"detail": [{"loc", "msg", "type"}
 reads a bad field the same way whether pydantic or a domain rule refused it.
 """
 
+import math
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -23,5 +27,21 @@ async def domain_error_handler(request: Request, error: DomainError) -> JSONResp
     return JSONResponse(error_body(error, location), status_code=STATUS.get(type(error), 400))
 
 
+def _finite(value):
+    """JSON has no NaN or infinity: echo such inputs back as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -1,5 +1,6 @@
 """Write a level of the hierarchy to a GeoPackage or GeoJSON file that imports back unchanged."""
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,10 +26,11 @@ SELECT g.code, g.name, g.village_code AS parent_code, g.kind, g.households, g.po
 async def export_level(conn: AsyncConnection, level: str, out: Path, fmt: str) -> int:
     rows = (await (conn.execute(GRIDS) if level == "grid"
                    else conn.execute(REGIONS, {"level": level}))).mappings().all()
-    frame = pd.DataFrame([{k: v for k, v in r.items() if k not in ("properties", "wkb")}
-                          for r in rows])
-    extra = pd.DataFrame([r["properties"] for r in rows], index=frame.index)
-    frame = pd.concat([frame, extra[[c for c in extra.columns if c not in frame.columns]]], axis=1)
+    columns = [c for c in (rows[0].keys() if rows else ()) if c != "wkb"]
+    frame = pd.DataFrame([{c: r[c] for c in columns} for r in rows], columns=columns)
+    # other properties travel as one JSON text field, so each keeps its JSON type
+    frame["properties"] = [json.dumps(r["properties"], ensure_ascii=False) if r["properties"]
+                           else None for r in rows]
     if level == "grid":
         frame[["households", "population"]] = frame[["households", "population"]].astype("Int64")
     geoms = shapely.from_wkb([r["wkb"] for r in rows])

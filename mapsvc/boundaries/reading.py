@@ -48,6 +48,8 @@ class BoundaryFile:
 
     level: str
     features: gpd.GeoDataFrame
+    # which optional attributes the file carries; the others keep their stored values
+    present: set[str] = field(default_factory=set)
     rejected: list[Problem] = field(default_factory=list)
     repaired: list[Problem] = field(default_factory=list)
 
@@ -96,6 +98,23 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip().replace("", pd.NA)
 
 
+def _properties(record: dict) -> dict:
+    """A feature's other fields; a ``properties`` field holding a JSON object (as written by
+    the export, which keeps each value's JSON type) is unpacked."""
+    packed = record.pop("properties", None)
+    props = {k: v for k, v in record.items() if v is not None}
+    if isinstance(packed, str) and packed.startswith("{"):
+        try:
+            packed = json.loads(packed)
+        except json.JSONDecodeError:
+            pass
+    if isinstance(packed, dict):  # GDAL may hand a JSON field over already parsed
+        return {**packed, **props}
+    if packed is not None:
+        props["properties"] = packed
+    return props
+
+
 def read_boundaries(path: Path, level: str, *, crs: str | None = None,
                     fields: FieldNames = FieldNames()) -> BoundaryFile:
     if level not in LEVELS:
@@ -131,8 +150,7 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         out["parent_code"] = pd.NA
     if level == "grid":
         out["kind"] = (_text(frame[fields.kind]) if fields.kind in frame.columns
-                       else "comprehensive")
-        out["kind"] = out["kind"].fillna("comprehensive")
+                       else pd.Series(pd.NA, index=frame.index, dtype="string"))
         for col in ("households", "population"):
             name = getattr(fields, col)
             out[col] = (pd.to_numeric(frame[name], errors="coerce").astype("Int64")
@@ -140,8 +158,10 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     used = {fields.code, fields.name, fields.parent, fields.kind, fields.households,
             fields.population, "geometry"}
     extra = frame[[c for c in frame.columns if c not in used]]
-    out["properties"] = (json.loads(extra.to_json(orient="records", date_format="iso"))
-                         if len(extra.columns) else [{} for _ in range(len(frame))])
+    # Empty fields are left out, so that files mixing features of several sources round-trip.
+    records = (json.loads(extra.to_json(orient="records", date_format="iso"))
+               if len(extra.columns) else [{} for _ in range(len(frame))])
+    out["properties"] = [_properties(r) for r in records]
 
     geoms = frame.geometry.values
     bad = np.zeros(len(frame), dtype=bool)
@@ -161,7 +181,7 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         reject(~codes.fillna("").str.fullmatch(rf"\d{{{want}}}").to_numpy(),
                f"code must be {want} digits for a {level}")
     if level == "grid":
-        reject(~out["kind"].isin(GRID_KINDS).to_numpy(),
+        reject((out["kind"].notna() & ~out["kind"].isin(GRID_KINDS)).to_numpy(),
                f"kind must be one of {', '.join(GRID_KINDS)}")
         reject(out["parent_code"].isna().to_numpy(), f"no village code in field {fields.parent!r}")
         for col in ("households", "population"):
@@ -192,7 +212,7 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
             reject(np.arange(len(frame)) == i, f"invalid geometry that cannot be repaired ({reason})")
         else:
             wgs[i] = fixed
-            repaired.append(Problem(int(i) + 1, str(codes.iloc[i]), f"repaired: {reason}"))
+            repaired.append(Problem(int(i) + 1, str(codes.iloc[i]), f"{reason}, made valid"))
     ok = ~bad
     reject(ok & (shapely.area(np.where(ok, wgs, None)) == 0), "polygon has no area")
 
@@ -203,4 +223,9 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     parts, index = shapely.get_parts(features.geometry.values, return_index=True)
     features["geometry"] = shapely.multipolygons(parts, indices=index)
     features["feature"] = np.flatnonzero(ok) + 1
-    return BoundaryFile(level=level, features=features, rejected=problems, repaired=repaired)
+    present = {attr for attr in ("kind", "households", "population")
+               if getattr(fields, attr) in frame.columns}
+    if len(extra.columns):
+        present.add("properties")
+    return BoundaryFile(level=level, features=features, present=present, rejected=problems,
+                        repaired=repaired)

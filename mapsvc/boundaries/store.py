@@ -48,6 +48,10 @@ INSERT INTO boundary_stage VALUES (:feature, :code, :name, :parent_code, :kind, 
     :population, CAST(:properties AS jsonb), ST_GeomFromWKB(:wkb, 4326))
 """)
 
+# Geometry that moved by less than 1e-7 degree (about 1 cm), such as a file round-tripped
+# through another CRS, has not changed.
+CHANGED = "(NOT ST_Equals({a}, {b}) AND ST_HausdorffDistance({a}, {b}) > 1e-7)"
+
 # Each check returns (feature, code, problem); parents are looked up in the database.
 MISSING_PARENT = text("""
 SELECT s.feature, s.code, format('parent %s is not a known %s', s.parent_code, :parent_level)
@@ -67,56 +71,61 @@ SELECT s.feature, s.code,
  WHERE share > :tolerance ORDER BY s.feature
 """)
 
-UPSERT_REGIONS = text("""
+UPSERT_REGIONS = text(f"""
 WITH up AS (
     INSERT INTO region AS r (code, level, name, parent_code, properties, geom)
     SELECT code, :level, name, parent_code, properties, geom FROM boundary_stage
     ON CONFLICT (code) DO UPDATE
-       SET name = excluded.name, parent_code = excluded.parent_code,
-           properties = excluded.properties, geom = excluded.geom
-     WHERE (r.name, r.parent_code, r.properties) IS DISTINCT FROM
-           (excluded.name, excluded.parent_code, excluded.properties)
-        OR NOT ST_Equals(r.geom, excluded.geom)
+       SET name = excluded.name, parent_code = excluded.parent_code, geom = excluded.geom,
+           properties = CASE WHEN :has_properties THEN excluded.properties ELSE r.properties END
+     WHERE (r.name, r.parent_code) IS DISTINCT FROM (excluded.name, excluded.parent_code)
+        OR (:has_properties AND r.properties IS DISTINCT FROM excluded.properties)
+        OR {CHANGED.format(a="r.geom", b="excluded.geom")}
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
 """)
 
+# Attributes the file does not carry (the :has_* flags) keep their stored values.
 UPSERT_GRIDS = text("""
 WITH up AS (
     INSERT INTO grid AS g (code, name, kind, village_code, households, population, properties)
-    SELECT code, name, kind, parent_code, households, population, properties FROM boundary_stage
+    SELECT code, name, coalesce(kind, 'comprehensive'), parent_code, households, population,
+           properties
+      FROM boundary_stage
     ON CONFLICT (code) DO UPDATE
-       SET name = excluded.name, kind = excluded.kind, village_code = excluded.village_code,
-           households = excluded.households, population = excluded.population,
-           properties = excluded.properties
-     WHERE (g.name, g.kind, g.village_code, g.households, g.population, g.properties)
-           IS DISTINCT FROM (excluded.name, excluded.kind, excluded.village_code,
-                             excluded.households, excluded.population, excluded.properties)
+       SET name = excluded.name, village_code = excluded.village_code,
+           kind = CASE WHEN :has_kind THEN excluded.kind ELSE g.kind END,
+           households = CASE WHEN :has_households THEN excluded.households ELSE g.households END,
+           population = CASE WHEN :has_population THEN excluded.population ELSE g.population END,
+           properties = CASE WHEN :has_properties THEN excluded.properties ELSE g.properties END
+     WHERE (g.name, g.village_code) IS DISTINCT FROM (excluded.name, excluded.village_code)
+        OR (:has_kind AND g.kind IS DISTINCT FROM excluded.kind)
+        OR (:has_households AND g.households IS DISTINCT FROM excluded.households)
+        OR (:has_population AND g.population IS DISTINCT FROM excluded.population)
+        OR (:has_properties AND g.properties IS DISTINCT FROM excluded.properties)
     RETURNING id, (xmax = 0) AS inserted
 )
 SELECT id, inserted FROM up
 """)
 
-# Grids with no current version, or whose current geometry differs, get a new version.
-NEW_GRID_VERSIONS = text("""
-WITH changed AS (
-    SELECT g.id AS grid_id, s.geom, cur.id AS current_id, coalesce(last.version, 0) AS last_version
-      FROM boundary_stage s
-      JOIN grid g ON g.code = s.code
-      LEFT JOIN grid_version cur ON cur.grid_id = g.id AND cur.valid_to IS NULL
-      LEFT JOIN LATERAL (SELECT max(version) AS version FROM grid_version v
-                          WHERE v.grid_id = g.id) last ON true
-     WHERE cur.id IS NULL OR NOT ST_Equals(cur.geom, s.geom)
-), closed AS (
-    UPDATE grid_version v SET valid_to = coalesce(CAST(:changed_from AS timestamptz), now())
-      FROM changed c WHERE v.id = c.current_id
-)
+# A staged grid whose geometry differs from its current version: that version ends.
+CLOSE_CHANGED_VERSIONS = text(f"""
+UPDATE grid_version v SET valid_to = coalesce(CAST(:changed_from AS timestamptz), now())
+  FROM boundary_stage s JOIN grid g ON g.code = s.code
+ WHERE v.grid_id = g.id AND v.valid_to IS NULL AND {CHANGED.format(a="v.geom", b="s.geom")}
+""")
+# Then every staged grid without a current version gets one: the first is in force since
+# :first_from (default: always), a later one from :changed_from (default: now).
+OPEN_VERSIONS = text("""
 INSERT INTO grid_version (grid_id, version, geom, valid_from)
-SELECT grid_id, last_version + 1, geom,
-       CASE WHEN last_version = 0 THEN coalesce(CAST(:first_from AS timestamptz), '-infinity')
+SELECT g.id, coalesce(last.version, 0) + 1, s.geom,
+       CASE WHEN last.version IS NULL THEN coalesce(CAST(:first_from AS timestamptz), '-infinity')
             ELSE coalesce(CAST(:changed_from AS timestamptz), now()) END
-  FROM changed
+  FROM boundary_stage s
+  JOIN grid g ON g.code = s.code
+  LEFT JOIN LATERAL (SELECT max(version) AS version FROM grid_version v WHERE v.grid_id = g.id) last ON true
+ WHERE NOT EXISTS (SELECT 1 FROM grid_version cur WHERE cur.grid_id = g.id AND cur.valid_to IS NULL)
 RETURNING grid_id
 """)
 
@@ -169,15 +178,19 @@ async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
                            {"f": [p.feature for p in found]})
     staged = (await conn.execute(text("SELECT count(*) FROM boundary_stage"))).scalar_one()
     if bf.level == "grid":
-        touched = (await conn.execute(UPSERT_GRIDS)).all()
+        touched = (await conn.execute(UPSERT_GRIDS, {
+            f"has_{attr}": attr in bf.present
+            for attr in ("kind", "households", "population", "properties")})).all()
         new_ids = {grid_id for grid_id, is_new in touched if is_new}
-        versioned = set((await conn.execute(NEW_GRID_VERSIONS, {
+        await conn.execute(CLOSE_CHANGED_VERSIONS, {"changed_from": valid_from})
+        versioned = set((await conn.execute(OPEN_VERSIONS, {
             "first_from": valid_from, "changed_from": valid_from})).scalars())
         result.new_versions = len(versioned)
         inserted = len(new_ids)
         updated = len(({grid_id for grid_id, _ in touched} | versioned) - new_ids)
     else:
-        inserted, updated = (await conn.execute(UPSERT_REGIONS, {"level": level})).one()
+        inserted, updated = (await conn.execute(UPSERT_REGIONS, {
+            "level": level, "has_properties": "properties" in bf.present})).one()
     result.inserted, result.updated = inserted, updated
     result.unchanged = staged - inserted - updated
     return result

@@ -129,7 +129,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                           "source": source[ok].to_numpy(), "raw_lon": coords["lon"][ok],
                           "raw_lat": coords["lat"][ok], "raw_crs": crs[ok].to_numpy(),
                           "accuracy_m": accuracy[ok].to_numpy()})
-    clean["reported_at"] = when[ok].fillna(now).to_numpy()
+    clean["reported_at"] = when[ok].astype("datetime64[us, UTC]").fillna(now).to_numpy()
     clean["lon"], clean["lat"] = clean["raw_lon"], clean["raw_lat"]
     clean["swap_lon"], clean["swap_lat"] = np.nan, np.nan
     for name in clean["raw_crs"].unique():
@@ -172,7 +172,7 @@ async def _copy_stage(conn: AsyncConnection, clean: pd.DataFrame) -> None:
     data = buffer.getvalue().encode()
     async with raw.driver_connection.cursor() as cur:
         async with cur.copy(f"COPY incident_stage ({', '.join(columns)}) FROM STDIN "
-                            "WITH (FORMAT csv)") as copy:
+                            "WITH (FORMAT csv, FORCE_NOT_NULL (description))") as copy:
             for start in range(0, len(data), 1 << 20):
                 await copy.write(data[start:start + (1 << 20)])
 

@@ -1,0 +1,252 @@
+"""Boundary files in and out: checked, repaired or rejected, versioned, and served as GeoJSON.
+
+Uses two real counties that the other tests leave alone (黄州区, 团风县) with a small synthetic
+hierarchy inside them.
+"""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Polygon
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from mapsvc.boundaries.synthetic import DATA, partition, tile_exactly
+from mapsvc.cli import app
+from mapsvc.geo.crs import from_wgs84
+
+COUNTIES = ["421102", "421121"]
+
+
+def cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def levels():
+    counties = gpd.read_file(DATA / "counties.geojson").rename(columns={"adcode": "code"})
+    counties = counties[counties["code"].isin(COUNTIES)][["code", "name", "geometry"]]
+    towns, villages, grids = [], [], []
+    for c in counties.itertuples():
+        county = shapely.union_all(shapely.get_parts(c.geometry))
+        for i, t in enumerate(partition(county, 3, c.code), 1):
+            tcode = f"{c.code}{100 + i}"
+            towns.append({"code": tcode, "name": f"测试{i}镇", "parent_code": c.code})
+            for j, v in enumerate(partition(t, 2, tcode), 1):
+                vcode = f"{tcode}{200 + j}"
+                villages.append({"code": vcode, "name": f"测试{i}{j}村", "parent_code": tcode})
+                for k, g in enumerate(partition(v, 3, vcode), 1):
+                    grids.append({"code": f"{vcode}{k:03d}", "name": f"网格{k}", "parent_code": vcode,
+                                  "kind": "comprehensive", "households": 100 * k, "geometry": g})
+    # nest exactly: node the grids, then rebuild villages and townships from them
+    exact = tile_exactly([g["geometry"] for g in grids])
+    grid_frame = gpd.GeoDataFrame(grids, geometry=exact, crs=4326)
+    village_frame = gpd.GeoDataFrame(
+        villages, crs=4326, geometry=[shapely.union_all(grid_frame[grid_frame.parent_code == v["code"]]
+                                                        .geometry.values) for v in villages])
+    town_frame = gpd.GeoDataFrame(
+        towns, crs=4326, geometry=[shapely.union_all(village_frame[village_frame.parent_code == t["code"]]
+                                                     .geometry.values) for t in towns])
+    return {"county": counties, "township": town_frame, "village": village_frame, "grid": grid_frame}
+
+
+@pytest.fixture(scope="module")
+def loaded(levels, database_url, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("boundaries")
+    levels["county"].to_file(folder / "county.geojson")
+    levels["township"].to_file(folder / "township.gpkg")
+    # a Shapefile without parent codes: they follow from the 12-digit statistical codes
+    levels["village"].drop(columns="parent_code").to_file(folder / "village.shp", encoding="utf-8")
+    levels["grid"].to_file(folder / "grid.geojson")
+    outputs = {}
+    for level, name in [("county", "county.geojson"), ("township", "township.gpkg"),
+                        ("village", "village.shp"), ("grid", "grid.geojson")]:
+        result = cli("boundaries", "import", folder / name, "--level", level)
+        assert result.exit_code == 0, result.output
+        outputs[level] = result.output
+    return outputs
+
+
+def test_each_format_imports_every_feature(loaded, levels):
+    assert "county: 2 new" in loaded["county"]
+    assert "township: 6 new" in loaded["township"]
+    assert "village: 12 new" in loaded["village"]
+    assert "grid: 36 new, 0 updated, 0 unchanged, 36 new geometry versions" in loaded["grid"]
+
+
+def test_importing_the_same_file_again_changes_nothing(loaded, tmp_path, levels):
+    levels["grid"].to_file(tmp_path / "grid.geojson")
+    result = cli("boundaries", "import", tmp_path / "grid.geojson", "--level", "grid")
+    assert "grid: 0 new, 0 updated, 36 unchanged, 0 new geometry versions" in result.output
+
+
+def test_regions_are_served_as_geojson_by_level_parent_and_bbox(api, loaded, levels):
+    body = api.get("/regions", params={"level": "township", "parent": "421102"}).json()
+    assert body["type"] == "FeatureCollection"
+    assert sorted(f["id"] for f in body["features"]) == ["421102101", "421102102", "421102103"]
+    feature = body["features"][0]
+    assert feature["properties"]["level"] == "township"
+    assert feature["properties"]["parent_code"] == "421102"
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    county = levels["county"].set_index("code").geometry["421121"]
+    x, y = county.representative_point().coords[0]
+    around = api.get("/regions", params={"level": "county", "bbox": f"{x},{y},{x},{y}"}).json()
+    assert [f["id"] for f in around["features"]] == ["421121"]
+
+
+def test_grids_are_served_under_any_ancestor(api, loaded):
+    under_county = api.get("/grids", params={"parent": "421102"}).json()["features"]
+    under_township = api.get("/grids", params={"parent": "421102101"}).json()["features"]
+    under_village = api.get("/grids", params={"parent": "421102101201"}).json()["features"]
+    assert (len(under_county), len(under_township), len(under_village)) == (18, 6, 3)
+    props = under_village[0]["properties"]
+    assert props["code"] == "421102101201001" and props["version"] == 1
+    assert props["county_code"] == "421102" and props["households"] == 100
+
+
+def test_export_then_import_round_trips(loaded, tmp_path, db):
+    for fmt in ("gpkg", "geojson"):
+        out = tmp_path / f"grids.{fmt}"
+        result = cli("boundaries", "export", out, "--level", "grid", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        exported = gpd.read_file(out)
+        mine = exported[exported["code"].str.startswith(tuple(COUNTIES))]
+        assert len(mine) == 36
+        again = cli("boundaries", "import", out, "--level", "grid")
+        assert " 0 new, 0 updated" in again.output and "0 new geometry versions" in again.output
+    out = tmp_path / "villages.gpkg"
+    cli("boundaries", "export", out, "--level", "village")
+    assert "0 new, 0 updated" in cli("boundaries", "import", out, "--level", "village").output
+
+
+def test_a_changed_grid_gets_a_new_version_and_the_old_one_is_kept(loaded, levels, tmp_path, api, db):
+    changed = levels["grid"][levels["grid"]["code"] == "421121101201002"].copy()
+    old = changed.geometry.iloc[0]
+    changed["geometry"] = [old.buffer(-0.001)]
+    changed.to_file(tmp_path / "one.geojson")
+    result = cli("boundaries", "import", tmp_path / "one.geojson", "--level", "grid",
+                 "--valid-from", "2026-11-01T00:00:00")
+    assert "1 updated" in result.output and "1 new geometry versions" in result.output
+    with db.connect() as conn:
+        versions = conn.execute(text(
+            "SELECT version, valid_from::text, valid_to::text FROM grid_version gv "
+            "JOIN grid g ON g.id = gv.grid_id WHERE g.code = '421121101201002' ORDER BY version")).all()
+    assert [tuple(v) for v in versions] == [
+        (1, "-infinity", "2026-11-01 00:00:00+00"), (2, "2026-11-01 00:00:00+00", None)]
+    # the part the new version gave up: now in no grid, but on 31 October it was in version 1
+    ring = shapely.difference(old, old.buffer(-0.0005)).representative_point()
+    before = api.get("/locate", params={"lon": ring.x, "lat": ring.y, "at": "2026-10-31T00:00:00"}).json()
+    assert before["grid"] == {"code": "421121101201002", "name": "网格2", "version": 1}
+    now = api.get("/grids", params={"parent": "421121101201"}).json()["features"]
+    assert {f["properties"]["code"]: f["properties"]["version"] for f in now}["421121101201002"] == 2
+
+
+def _one_grid_file(tmp_path, geometry, name="bad.geojson", **props):
+    base = {"code": "421102103202009", "name": "新网格", "parent_code": "421102103202"}
+    frame = gpd.GeoDataFrame([{**base, **props}], geometry=[geometry], crs=4326)
+    frame.to_file(tmp_path / name)
+    return tmp_path / name
+
+
+def test_an_invalid_polygon_is_repaired_and_reported(loaded, levels, tmp_path, db):
+    village = levels["village"].set_index("code").geometry["421102103202"]
+    (x0, y0), d = village.representative_point().coords[0], 0.0005
+    bowtie = Polygon([(x0, y0), (x0 + d, y0 + d), (x0 + d, y0), (x0, y0 + d), (x0, y0)])
+    assert not bowtie.is_valid
+    result = cli("boundaries", "import", _one_grid_file(tmp_path, bowtie, code="421102103202010"),
+                 "--level", "grid")
+    assert result.exit_code == 0, result.output
+    assert "repaired: feature 1 (421102103202010): Self-intersection" in result.output
+    with db.connect() as conn:
+        area, valid = conn.execute(text(
+            "SELECT ST_Area(gv.geom), ST_IsValid(gv.geom) FROM grid_version gv "
+            "JOIN grid g ON g.id = gv.grid_id WHERE g.code = '421102103202010'")).one()
+    assert valid and area > 0
+
+
+def test_unrepairable_features_stop_the_whole_import_unless_skipped(loaded, tmp_path, db, levels):
+    village = levels["village"].set_index("code").geometry["421102103202"]
+    good = village.representative_point().buffer(0.0003)
+    flat = Polygon([(114.9, 30.4), (114.92, 30.4), (114.91, 30.4), (114.9, 30.4)])
+    frame = gpd.GeoDataFrame(
+        [{"code": "421102103202011", "name": "好网格", "parent_code": "421102103202"},
+         {"code": "421102103202012", "name": "扁网格", "parent_code": "421102103202"},
+         {"code": "421102103202013", "name": "无父网格", "parent_code": "421102999999"}],
+        geometry=[good, flat, good], crs=4326)
+    frame.to_file(tmp_path / "mixed.geojson")
+    result = cli("boundaries", "import", tmp_path / "mixed.geojson", "--level", "grid")
+    assert result.exit_code == 2
+    assert "feature 2 (421102103202012)" in result.output
+    assert "feature 3 (421102103202013): parent 421102999999 is not a known village" in result.output
+    assert "nothing imported" in result.output
+
+    def count():
+        with db.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM grid WHERE code LIKE '42110210320201_'")).scalar_one()
+
+    assert count() == 1  # only the repaired bowtie from before
+    skipped = cli("boundaries", "import", tmp_path / "mixed.geojson", "--level", "grid", "--skip-invalid")
+    assert skipped.exit_code == 1 and "1 new" in skipped.output
+    assert count() == 2
+
+
+def test_a_file_without_a_crs_is_refused_unless_one_is_declared(loaded, levels, tmp_path):
+    frame = levels["grid"].iloc[:2][["code", "name", "parent_code", "kind", "geometry"]]
+    frame.rename(columns={"code": "wgbm", "parent_code": "village"}).to_file(tmp_path / "nocrs.shp")
+    (tmp_path / "nocrs.prj").unlink()
+    options = ["--level", "grid", "--code-field", "wgbm", "--parent-field", "village"]
+    refused = cli("boundaries", "import", tmp_path / "nocrs.shp", *options)
+    assert refused.exit_code == 2 and "declares no CRS" in refused.output
+    accepted = cli("boundaries", "import", tmp_path / "nocrs.shp", *options, "--crs", "EPSG:4326")
+    assert accepted.exit_code == 0 and "2 unchanged" in accepted.output
+
+
+def test_gcj02_and_projected_files_are_normalised_to_wgs84(loaded, levels, tmp_path, db):
+    frame = levels["grid"].iloc[3:5].copy()
+    gcj = frame.copy()
+    gcj["geometry"] = shapely.transform(frame.geometry.values,
+                                        lambda c: np.column_stack(from_wgs84(c[:, 0], c[:, 1], "gcj02")))
+    gcj.to_file(tmp_path / "gcj.geojson")
+    result = cli("boundaries", "import", tmp_path / "gcj.geojson", "--level", "grid", "--crs", "gcj02")
+    assert "2 unchanged" in result.output, result.output  # the same geometry as before, to 1e-7°
+    frame.to_crs(4547).to_file(tmp_path / "gk.gpkg")  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+    result = cli("boundaries", "import", tmp_path / "gk.gpkg", "--level", "grid")
+    assert result.exit_code == 0 and "2 unchanged" in result.output, result.output
+    with db.connect() as conn:
+        shift = conn.execute(text(
+            "SELECT max(ST_HausdorffDistance(gv.geom, ST_GeomFromText(:wkt, 4326))) FROM grid_version gv "
+            "JOIN grid g ON g.id = gv.grid_id WHERE g.code = :code AND gv.valid_to IS NULL"),
+            {"wkt": frame.geometry.iloc[0].wkt, "code": frame["code"].iloc[0]}).scalar_one()
+    assert shift < 1e-6
+
+
+def test_a_contradicting_crs_is_refused(loaded, levels, tmp_path):
+    levels["grid"].iloc[:1].to_crs(4547).to_file(tmp_path / "gk.gpkg")
+    result = cli("boundaries", "import", tmp_path / "gk.gpkg", "--level", "grid", "--crs", "gcj02")
+    assert result.exit_code == 2 and "contradicts" in result.output
+
+
+def test_a_child_sticking_out_of_its_parent_is_reported(loaded, levels, tmp_path):
+    village = levels["village"].set_index("code").geometry["421102103202"]
+    big = village.representative_point().buffer(0.2)
+    result = cli("boundaries", "import", _one_grid_file(tmp_path, big, code="421102103202020"),
+                 "--level", "grid")
+    assert "warning: feature 1 (421102103202020):" in result.output
+    assert "outside its parent 421102103202" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--level", "province"], "--level"),
+    (["--level", "grid", "--code-field", "id"], "--code-field"),
+    (["--level", "grid", "--crs", "EPSG:999999"], "--crs"),
+])
+def test_bad_options_are_refused_naming_them(loaded, levels, tmp_path, args, message):
+    levels["grid"].iloc[:1].to_file(tmp_path / "g.geojson")
+    result = cli("boundaries", "import", tmp_path / "g.geojson", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_missing_file_is_refused(tmp_path):
+    result = cli("boundaries", "import", tmp_path / "none.geojson", "--level", "county")
+    assert result.exit_code == 2 and "no such file" in result.output

@@ -1,0 +1,165 @@
+"""Importing incidents from CSV and Excel: set-based, same rules as one report, idempotent."""
+
+import csv
+import io
+import uuid
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from mapsvc.cli import app
+from mapsvc.geo.crs import from_wgs84
+
+COLUMNS = ["client_id", "category", "lon", "lat", "description", "crs", "accuracy_m",
+           "reported_at", "source"]
+
+
+@pytest.fixture
+def rows(grids, lattice):
+    p = grids.iloc[30].geometry.representative_point()
+    q = grids.iloc[31].geometry.representative_point()
+    gx, gy = (float(v) for v in from_wgs84(q.x, q.y, "gcj02"))
+    edge = (lattice.X0 + lattice.STEP, lattice.Y0 + lattice.STEP / 2)
+    dup = str(uuid.uuid4())
+
+    def row(lon, lat, **kw):
+        base = {"client_id": str(uuid.uuid4()), "category": "06", "lon": lon, "lat": lat,
+                "description": "路面破损", "crs": "", "accuracy_m": "", "reported_at": "",
+                "source": ""}
+        return {**base, **kw}
+
+    return {  # line number → row; line 1 is the header
+        2: row(p.x, p.y, reported_at="2026-11-01 08:00:00"),
+        3: row(gx, gy, crs="gcj02", accuracy_m="12"),
+        4: row(*edge, source="citizen"),
+        5: row(116.0, 21.5),                                   # far out at sea: unassigned
+        6: row(p.x, p.y, client_id="not-a-uuid"),
+        7: row("abc", p.y),
+        8: row(p.x, -95.0),
+        9: row(p.y, p.x),                                      # swapped
+        10: row(p.x, p.y, category="nope"),
+        11: row(p.x, p.y, client_id=dup),
+        12: row(q.x, q.y, client_id=dup),
+        13: row(p.x, p.y, reported_at="last tuesday"),
+        14: row(p.x, p.y, source="rumour"),
+        15: row(p.x, p.y, accuracy_m="-1"),
+        16: row(p.x, p.y, crs="mars"),
+    }
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for line in sorted(rows):
+            w.writerow(rows[line])
+    return path
+
+
+EXPECTED_ERRORS = {6: "client_id", 7: "lon", 8: "lat", 9: "lon", 10: "category", 12: "client_id",
+                   13: "reported_at", 14: "source", 15: "accuracy_m", 16: "crs"}
+GOOD = [2, 3, 4, 5, 11]
+
+
+def stored(db, rows, lines):
+    with db.connect() as conn:
+        found = conn.execute(text(
+            "SELECT client_id::text, g.code, assignment, source, reported_at, raw_crs "
+            "FROM incident i LEFT JOIN grid g ON g.id = i.grid_id "
+            "WHERE client_id::text = ANY(:ids)"),
+            {"ids": [rows[n]["client_id"] for n in lines]}).all()
+    return {r.client_id: r for r in found}
+
+
+def test_cli_import_keeps_good_rows_and_reports_bad_ones_by_line(tmp_path, rows, db, grids, lattice):
+    result = CliRunner().invoke(app, ["incidents", "import", str(write_csv(tmp_path / "a.csv", rows))])
+    assert result.exit_code == 1
+    for line, field in EXPECTED_ERRORS.items():
+        assert f"line {line}: {field}:" in result.output
+    assert "5 stored" in result.output and "10 rejected" in result.output
+    got = stored(db, rows, GOOD)
+    assert len(got) == 5
+    assert got[rows[2]["client_id"]].code == grids.iloc[30].code
+    assert got[rows[3]["client_id"]].code == grids.iloc[31].code
+    assert got[rows[3]["client_id"]].raw_crs == "gcj02"
+    assert got[rows[4]["client_id"]].assignment == "edge"
+    assert got[rows[4]["client_id"]].code == lattice.cell_code(0, 0)
+    assert got[rows[4]["client_id"]].source == "citizen"
+    assert got[rows[5]["client_id"]].assignment == "unassigned"
+    assert got[rows[2]["client_id"]].reported_at.isoformat() == "2026-11-01T00:00:00+00:00"
+    assert got[rows[11]["client_id"]].code == grids.iloc[30].code
+    assert "swapped" in result.output
+
+
+def test_reimporting_stores_nothing_twice(tmp_path, rows, db):
+    path = write_csv(tmp_path / "a.csv", rows)
+    CliRunner().invoke(app, ["incidents", "import", str(path)])
+    again = CliRunner().invoke(app, ["incidents", "import", str(path)])
+    assert "0 stored, 5 already stored" in again.output
+    with db.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM incident_log l JOIN incident i ON i.id = l.incident_id "
+            "WHERE i.client_id::text = ANY(:ids)"),
+            {"ids": [rows[n]["client_id"] for n in GOOD]}).scalar_one() == 5
+
+
+def test_bulk_and_single_intake_choose_the_same_grid(tmp_path, api, grids, lattice, db):
+    points = [g.representative_point() for g in grids.geometry.iloc[::25]]
+    vertex = (lattice.X0 + 2 * lattice.STEP, lattice.Y0 + 2 * lattice.STEP)
+    coords = [(p.x, p.y) for p in points] + [vertex]
+    bulk = {n + 2: {"client_id": str(uuid.uuid4()), "category": "01", "lon": x, "lat": y}
+            for n, (x, y) in enumerate(coords)}
+    CliRunner().invoke(app, ["incidents", "import", str(write_csv(tmp_path / "b.csv", bulk))])
+    in_bulk = stored(db, bulk, list(bulk))
+    for row in bulk.values():
+        single = api.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "01",
+                                              "lon": row["lon"], "lat": row["lat"]}).json()
+        mine = in_bulk[row["client_id"]]
+        assert (mine.code, mine.assignment) == (single["grid"]["code"], single["method"])
+
+
+def test_excel_files_import_the_same_way(tmp_path, rows, db):
+    path = tmp_path / "hotline.xlsx"
+    pd.DataFrame([rows[n] for n in (2, 3, 10)])[COLUMNS].to_excel(path, index=False)
+    result = CliRunner().invoke(app, ["incidents", "import", str(path)])
+    assert "2 stored" in result.output and "1 rejected" in result.output
+    assert len(stored(db, rows, [2, 3])) == 2
+
+
+def test_a_declared_crs_applies_to_rows_without_one(tmp_path, grids, db):
+    p = grids.iloc[40].geometry.representative_point()
+    bx, by = (float(v) for v in from_wgs84(p.x, p.y, "bd09"))
+    rows = {2: {"client_id": str(uuid.uuid4()), "category": "03", "lon": bx, "lat": by}}
+    result = CliRunner().invoke(app, ["incidents", "import", "--crs", "bd09",
+                                      str(write_csv(tmp_path / "c.csv", rows))])
+    assert result.exit_code == 0, result.output
+    assert stored(db, rows, [2])[rows[2]["client_id"]].code == grids.iloc[40].code
+
+
+def test_a_file_missing_a_column_is_refused_whole(tmp_path, db):
+    path = tmp_path / "d.csv"
+    path.write_text("client_id,category,lon\n" + f"{uuid.uuid4()},01,114\n")
+    result = CliRunner().invoke(app, ["incidents", "import", str(path)])
+    assert result.exit_code == 2 and "lat" in result.output
+
+
+def test_api_upload_reports_rows_the_same_way(api, tmp_path, rows, db):
+    data = write_csv(tmp_path / "e.csv", rows).read_bytes()
+    r = api.post("/incidents/import", files={"file": ("e.csv", data, "text/csv")},
+                 data={"source": "hotline"})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["rows"], body["inserted"], body["rejected"]) == (15, 5, 10)
+    assert {e["line"]: e["field"] for e in body["errors"]} == EXPECTED_ERRORS
+    again = api.post("/incidents/import", files={"file": ("e.csv", data, "text/csv")}).json()
+    assert (again["inserted"], again["already_stored"]) == (0, 5)
+    assert stored(db, rows, [2])[rows[2]["client_id"]].source == "hotline"
+
+
+def test_api_upload_of_something_else_is_refused(api):
+    r = api.post("/incidents/import", files={"file": ("x.pdf", b"%PDF-1.4", "application/pdf")})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
+    r = api.post("/incidents/import", files={"file": ("x.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")})
+    assert r.status_code == 422 and "client_id" in r.json()["detail"][0]["msg"]

@@ -1,0 +1,97 @@
+"""Listing incidents as GeoJSON, by place, state, category and time, a page at a time."""
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def seeded(api, grids):
+    """Six incidents in two grids of different counties, over three days and two categories."""
+    a = grids[grids["village_code"].str.startswith("441502")].iloc[0]
+    b = grids[grids["village_code"].str.startswith("420106")].iloc[0]
+    tag = uuid.uuid4().hex[:8]
+    stored = []
+    for i, (grid, day, category) in enumerate([(a, 18, "01"), (a, 19, "02"), (a, 20, "01"),
+                                               (b, 18, "02"), (b, 19, "01"), (b, 20, "02")]):
+        p = grid.geometry.representative_point()
+        r = api.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": category, "description": f"{tag}-{i}",
+            "lon": p.x, "lat": p.y, "reported_at": f"2026-10-{day}T10:00:00+08:00"})
+        stored.append(r.json())
+    return {"a": a, "b": b, "stored": stored}
+
+
+def ids(api, **params):
+    r = api.get("/incidents", params={"limit": 1000, **params})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    body = r.json()
+    assert body["type"] == "FeatureCollection"
+    return {f["id"] for f in body["features"]}
+
+
+def test_features_are_points_with_the_incident_as_properties(api, seeded):
+    body = api.get("/incidents", params={"grid": seeded["a"].code, "limit": 1}).json()
+    feature = body["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["grid"]["code"] == seeded["a"].code
+    assert feature["geometry"]["coordinates"] == [feature["properties"]["lon"],
+                                                  feature["properties"]["lat"]]
+
+
+def test_filter_by_grid_village_township_and_county(api, seeded):
+    a_ids = {s["id"] for s in seeded["stored"][:3]}
+    b_ids = {s["id"] for s in seeded["stored"][3:]}
+    assert a_ids <= ids(api, grid=seeded["a"].code) and not b_ids & ids(api, grid=seeded["a"].code)
+    assert a_ids <= ids(api, village=seeded["a"].village_code)
+    assert b_ids <= ids(api, township=seeded["b"].village_code[:9])
+    county_b = ids(api, county="420106")
+    assert b_ids <= county_b and not a_ids & county_b
+
+
+def test_filter_by_bbox(api, seeded):
+    minx, miny, maxx, maxy = seeded["a"].geometry.bounds
+    found = ids(api, bbox=f"{minx},{miny},{maxx},{maxy}")
+    assert {s["id"] for s in seeded["stored"][:3]} <= found
+    assert not {s["id"] for s in seeded["stored"][3:]} & found
+
+
+def test_filter_by_category_status_and_time(api, seeded):
+    s = seeded["stored"]
+    grid = seeded["a"].code
+    assert ids(api, grid=grid, category="01") >= {s[0]["id"], s[2]["id"]}
+    assert s[1]["id"] not in ids(api, grid=grid, category="01")
+    assert s[0]["id"] in ids(api, grid=grid, status="reported")
+    assert s[0]["id"] not in ids(api, grid=grid, status="closed")
+    window = ids(api, grid=grid, **{"from": "2026-10-19T00:00:00+08:00",
+                                     "to": "2026-10-20T00:00:00+08:00"})
+    assert s[1]["id"] in window and not {s[0]["id"], s[2]["id"]} & window
+
+
+def test_paging_walks_every_incident_once_newest_first(api, seeded):
+    county = "441502"
+    everything = api.get("/incidents", params={"county": county, "limit": 1000}).json()["features"]
+    pages, offset = [], 0
+    while True:
+        page = api.get("/incidents", params={"county": county, "limit": 2, "offset": offset}).json()
+        if not page["features"]:
+            break
+        pages += page["features"]
+        offset += 2
+    assert [f["id"] for f in pages] == [f["id"] for f in everything]
+    assert [f["id"] for f in pages] == sorted((f["id"] for f in pages), reverse=True)
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
+    ({"limit": 0}, "limit"), ({"limit": 100000}, "limit"), ({"offset": -1}, "offset"),
+    ({"from": "soon"}, "from"), ({"method": "guess"}, "method"),
+])
+def test_bad_filters_are_refused_naming_the_parameter(api, params, field):
+    r = api.get("/incidents", params=params)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == field
+
+
+def test_an_unknown_incident_is_404(api):
+    assert api.get("/incidents/999999999").status_code == 404

@@ -1,0 +1,166 @@
+"""Reporting one incident: stored with its grid at once, never twice, never lost."""
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from mapsvc.geo.crs import from_wgs84
+
+
+def report(point=None, **overrides) -> dict:
+    body = {"client_id": str(uuid.uuid4()), "category": "06", "description": "井盖缺失",
+            "lon": point.x if point else None, "lat": point.y if point else None, "accuracy_m": 8.5,
+            "reported_at": "2026-11-20T09:30:00+08:00", "source": "grid_worker"}
+    return {**body, **overrides}
+
+
+@pytest.fixture
+def inside(grids):
+    return grids.iloc[11].geometry.representative_point()
+
+
+def test_a_report_is_stored_with_its_grid_and_method(api, grids, inside, db):
+    body = report(inside)
+    r = api.post("/incidents", json=body)
+    assert r.status_code == 201
+    stored = r.json()
+    assert stored["id"] > 0 and stored["client_id"] == body["client_id"]
+    assert stored["grid"]["code"] == grids.iloc[11].code
+    assert stored["method"] == "inside" and stored["status"] == "reported"
+    assert stored["village"]["code"] == grids.iloc[11].village_code
+    assert stored["reported_at"].startswith("2026-11-20T01:30:00")
+    assert stored["raw"] == {"lon": inside.x, "lat": inside.y, "crs": "wgs84", "accuracy_m": 8.5}
+    assert api.get(f"/incidents/{stored['id']}").json() == stored
+    with db.connect() as conn:
+        log = conn.execute(text("SELECT action, to_status FROM incident_log WHERE incident_id = :i"),
+                           {"i": stored["id"]}).all()
+        version = conn.execute(text(
+            "SELECT gv.version FROM incident i JOIN grid_version gv ON gv.id = i.grid_version_id "
+            "WHERE i.id = :i"), {"i": stored["id"]}).scalar_one()
+    assert log == [("report", "reported")] and version == 1
+
+
+def test_a_gcj02_pin_keeps_its_raw_coordinates_and_lands_in_the_right_grid(api, grids, inside):
+    x, y = (float(v) for v in from_wgs84(inside.x, inside.y, "gcj02"))
+    stored = api.post("/incidents", json=report(inside, lon=x, lat=y, crs="gcj02")).json()
+    assert stored["raw"]["crs"] == "gcj02" and stored["raw"]["lon"] == x
+    assert stored["grid"]["code"] == grids.iloc[11].code
+    assert abs(stored["lon"] - inside.x) < 1e-6 and abs(stored["lat"] - inside.y) < 1e-6
+
+
+def test_a_retry_answers_200_with_the_same_incident(api, inside, db):
+    body = report(inside)
+    first = api.post("/incidents", json=body)
+    again = api.post("/incidents", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": body["client_id"]}).scalar_one() == 1
+
+
+def test_racing_retries_store_exactly_one_incident(server, inside, db):
+    body = report(inside)
+
+    def send(_):
+        with httpx.Client(base_url=server) as client:
+            return client.post("/api/v1/incidents", json=body)
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(send, range(32)))
+    assert sorted(r.status_code for r in answers) == [200] * 31 + [201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": body["client_id"]}).scalar_one() == 1
+        assert conn.execute(text(
+            "SELECT count(*) FROM incident_log l JOIN incident i ON i.id = l.incident_id "
+            "WHERE i.client_id = :c"), {"c": body["client_id"]}).scalar_one() == 1
+
+
+def test_reusing_a_client_id_for_another_incident_is_a_conflict(api, inside):
+    body = report(inside)
+    assert api.post("/incidents", json=body).status_code == 201
+    r = api.post("/incidents", json={**body, "description": "另一件事"})
+    assert r.status_code == 409
+    assert r.json()["detail"][0]["loc"][-1] == "client_id"
+
+
+def test_a_far_away_report_is_stored_unassigned_and_listed_for_triage(api, hierarchy):
+    body = report(lon=116.0, lat=21.5)  # the South China Sea, far from any grid
+    r = api.post("/incidents", json=body)
+    assert r.status_code == 201
+    stored = r.json()
+    assert stored["method"] == "unassigned" and stored["grid"] is None
+    triage = api.get("/incidents", params={"method": "unassigned", "limit": 1000}).json()
+    assert stored["id"] in [f["id"] for f in triage["features"]]
+
+
+def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
+    y = lattice.Y0 + lattice.STEP / 2
+    r = api.post("/incidents", json=report(lon=lattice.X0 - 0.0002, lat=y))
+    assert (r.json()["method"], r.json()["grid"]["code"]) == ("nearest", lattice.cell_code(0, 0))
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"lon": 200}, "lon"),
+    ({"lat": -95}, "lat"),
+    ({"client_id": "not-a-uuid"}, "client_id"),
+    ({"category": ""}, "category"),
+    ({"source": "rumour"}, "source"),
+    ({"crs": "mars"}, "crs"),
+    ({"accuracy_m": -3}, "accuracy_m"),
+    ({"reported_at": "yesterday"}, "reported_at"),
+    ({"description": "长" * 4001}, "description"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_fields_are_refused_naming_the_field(api, inside, change, field, db):
+    body = report(inside, **change)
+    r = api.post("/incidents", json=body)
+    assert r.status_code == 422
+    assert field in [e["loc"][-1] for e in r.json()["detail"]]
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = :c"),
+                            {"c": body["client_id"]}).scalar_one() == 0
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused(api, inside, literal):
+    raw = json.dumps(report(inside)).replace(f'"lat": {inside.y}', f'"lat": {literal}')
+    r = api.post("/incidents", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "lat"
+
+
+def test_an_unknown_category_is_refused_naming_it(api, inside):
+    r = api.post("/incidents", json=report(inside, category="no-such-class"))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "category"
+
+
+@pytest.mark.parametrize("swap", ["in range", "lat beyond 90"])
+def test_swapped_coordinates_are_refused_saying_so(api, grids, lattice, swap, db):
+    # in China a swapped pair has a latitude beyond 90; in the west both halves stay in range
+    p = (lattice.WEST if swap == "in range" else grids.iloc[5].geometry).representative_point()
+    body = report(p, lon=p.y, lat=p.x)
+    r = api.post("/incidents", json=body)
+    assert r.status_code == 422
+    assert "swapped" in r.json()["detail"][0]["msg"]
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": body["client_id"]}).scalar_one() == 0
+
+
+def test_incidents_are_never_deleted_and_their_log_never_rewritten(api, inside, db):
+    stored = api.post("/incidents", json=report(inside)).json()
+    for statement in ("DELETE FROM incident WHERE id = :i",
+                      "UPDATE incident_log SET note = 'x' WHERE incident_id = :i",
+                      "DELETE FROM incident_log WHERE incident_id = :i"):
+        with pytest.raises(DBAPIError, match="not allowed"):
+            with db.begin() as conn:
+                conn.execute(text(statement), {"i": stored["id"]})
