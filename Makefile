@@ -21,6 +21,7 @@ test: system $(VENV)/.installed
 
 ## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
 bench: system $(VENV)/.installed
+	@command -v wrk >/dev/null || ($(SUDO) apt-get update -q && $(APT) wrk)
 	$(BIN)/python -m benchmarks
 
 ## stop: stop the server and the embedded cluster

@@ -95,20 +95,11 @@ def stop() -> None:
     Cluster(ClusterSettings()).stop()
 
 
-async def _in_transaction(work):
-    """Run ``work(conn)`` in one transaction on a fresh engine: all of it lands, or none."""
-    from mapsvc.db.engine import async_engine
-
-    engine = async_engine()
-    try:
-        async with engine.begin() as conn:
-            return await work(conn)
-    finally:
-        await engine.dispose()
-
-
 def in_transaction(work):
-    return asyncio.run(_in_transaction(work))
+    """Run ``work(conn)`` in one transaction: all of it lands, or none."""
+    from mapsvc.db.engine import in_transaction as run_in_transaction
+
+    return asyncio.run(run_in_transaction(work))
 
 
 def _print_problems(kind: str, problems, style: str) -> None:

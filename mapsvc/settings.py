@@ -80,3 +80,13 @@ class APISettings(BaseSettings):
 @lru_cache
 def database_url() -> str:
     return DatabaseSettings().sqlalchemy_url()
+
+
+@lru_cache
+def assignment() -> AssignmentSettings:
+    return AssignmentSettings()
+
+
+@lru_cache
+def api() -> APISettings:
+    return APISettings()

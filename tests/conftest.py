@@ -22,7 +22,7 @@ import shapely
 from sqlalchemy import text
 
 from mapsvc.boundaries.synthetic import generate
-from mapsvc.db.engine import async_engine, sync_engine
+from mapsvc.db.engine import in_transaction, sync_engine
 from mapsvc.db.setup import prepare_database
 from mapsvc.demo import load_hierarchy
 
@@ -34,15 +34,6 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 def run(coro):
     return asyncio.run(coro)
-
-
-async def in_transaction(work):
-    engine = async_engine()
-    try:
-        async with engine.begin() as conn:
-            return await work(conn)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -160,7 +160,12 @@ def test_incidents_are_never_deleted_and_their_log_never_rewritten(api, inside, 
     stored = api.post("/incidents", json=report(inside)).json()
     for statement in ("DELETE FROM incident WHERE id = :i",
                       "UPDATE incident_log SET note = 'x' WHERE incident_id = :i",
-                      "DELETE FROM incident_log WHERE incident_id = :i"):
+                      "DELETE FROM incident_log WHERE incident_id = :i",
+                      "TRUNCATE incident_log", "TRUNCATE incident CASCADE",
+                      # what incidents refer to stays too: grids and versions are closed instead
+                      "DELETE FROM grid_version WHERE id = (SELECT grid_version_id FROM incident WHERE id = :i)",
+                      "DELETE FROM grid WHERE id = (SELECT grid_id FROM incident WHERE id = :i)",
+                      "DELETE FROM category WHERE code = '06'"):
         with pytest.raises(DBAPIError, match="not allowed"):
             with db.begin() as conn:
                 conn.execute(text(statement), {"i": stored["id"]})

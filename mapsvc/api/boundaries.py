@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from mapsvc.api.deps import AtQuery, Page, bbox_query, transaction
+from mapsvc.api.deps import AtQuery, Page, bbox_query, statements
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
 
 router = APIRouter(tags=["boundaries"])
@@ -20,7 +20,7 @@ async def regions(
     bbox=Depends(bbox_query),
     page: Page = Depends(),
 ) -> Response:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         body = await regions_geojson(conn, level=level, parent=parent, bbox=bbox,
                                      limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
@@ -36,7 +36,7 @@ async def grids(
     at: AtQuery = None,
     page: Page = Depends(),
 ) -> Response:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         body = await grids_geojson(conn, parent=parent, bbox=bbox, at=at,
                                    limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)

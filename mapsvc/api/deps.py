@@ -6,9 +6,9 @@ from typing import Annotated, AsyncIterator
 from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
-from mapsvc.settings import APISettings
 
 
 @asynccontextmanager
@@ -16,6 +16,14 @@ async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
     """One transaction, committed before the response is sent."""
     async with request.app.state.engine.begin() as conn:
         yield conn
+
+
+@asynccontextmanager
+async def statements(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection on which each statement commits by itself: for reads, and for writes made
+    in one statement. Saves the BEGIN and COMMIT round trips on the hot paths."""
+    async with request.app.state.engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def bbox_query(
@@ -41,7 +49,7 @@ def bbox_query(
 class Page:
     def __init__(
         self,
-        limit: Annotated[int, Query(ge=1, le=APISettings().page_size_max)] = 100,
+        limit: Annotated[int, Query(ge=1, le=settings.api().page_size_max)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ):
         self.limit, self.offset = limit, offset

@@ -3,14 +3,14 @@
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from mapsvc.api.deps import transaction
+from mapsvc.api.deps import statements
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
 async def health(request: Request) -> dict:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         row = (await conn.execute(text(
             "SELECT current_setting('server_version') AS database, postgis_lib_version() AS postgis"
         ))).one()

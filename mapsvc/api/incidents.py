@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from mapsvc.api.deps import Page, bbox_query, transaction
+from mapsvc import settings
+from mapsvc.api.deps import Page, bbox_query, statements, transaction
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_table
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
-from mapsvc.settings import APISettings
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 GEOJSON = "application/geo+json"
@@ -32,7 +32,7 @@ def _json(doc: dict, status: int) -> Response:
     409: {"description": "client_id already names a different incident"},
     422: {"description": "a field is missing or wrong; the body names it"}})
 async def report(request: Request, body: IncidentReport) -> Response:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:  # the report is stored by one statement
         doc, created = await report_incident(conn, body)
     return _json(doc, 201 if created else 200)
 
@@ -45,9 +45,9 @@ async def import_file(
     crs: Annotated[CRS, Form(description="CRS of rows that name none")] = CRS.wgs84,
     source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",
 ) -> JSONResponse:
-    data = await file.read(APISettings().upload_max_bytes + 1)
-    if len(data) > APISettings().upload_max_bytes:
-        raise InvalidInput(f"larger than {APISettings().upload_max_bytes} bytes", field="file")
+    data = await file.read(settings.api().upload_max_bytes + 1)
+    if len(data) > settings.api().upload_max_bytes:
+        raise InvalidInput(f"larger than {settings.api().upload_max_bytes} bytes", field="file")
     frame = read_table(io.BytesIO(data), file.filename or "upload.csv")
     async with transaction(request) as conn:
         result = await import_incidents(conn, frame, crs=crs, source=source, actor="import")
@@ -76,12 +76,12 @@ async def list_incidents(
     where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
                            county=county, status=status, category=category, method=method,
                            reported_from=reported_from, reported_to=reported_to)
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         body = await incidents_geojson(conn, where, limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 
 @router.get("/{incident_id}")
 async def read(request: Request, incident_id: int) -> Response:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         return _json(await incident_doc(conn, incident_id), 200)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from mapsvc.api.deps import AtQuery, transaction
+from mapsvc.api.deps import AtQuery, statements
 from mapsvc.incidents.assignment import locate as locate_point
 from mapsvc.incidents.model import Location, Point
 
@@ -17,5 +17,5 @@ async def locate(
     point: Annotated[Point, Query()],
     at: AtQuery = None,
 ) -> Location:
-    async with transaction(request) as conn:
+    async with statements(request) as conn:
         return await locate_point(conn, point, at)

@@ -11,10 +11,10 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.model import Location, Point
-from mapsvc.settings import AssignmentSettings
 
 LOCATE = text("""
 SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
@@ -76,7 +76,7 @@ async def locate(conn: AsyncConnection, point: Point, at: datetime | None = None
         raise refusal(point.lon, point.lat, await looks_swapped(conn, point, at))
     x, y = (float(v) for v in to_wgs84(point.lon, point.lat, point.crs))
     row = (await conn.execute(LOCATE, {"lon": x, "lat": y, "at": at,
-                                       "tolerance": AssignmentSettings().tolerance_m})).one()
+                                       "tolerance": settings.assignment().tolerance_m})).one()
     if row.method == "unassigned" and await looks_swapped(conn, point, at):
         raise refusal(point.lon, point.lat, swapped=True)
     grid = None if row.grid_code is None else {

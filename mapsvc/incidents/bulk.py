@@ -14,15 +14,17 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, refusal, swapped_point
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
 from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
-from mapsvc.settings import AssignmentSettings
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
@@ -54,12 +56,12 @@ def read_table(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = pd.read_csv(source, dtype=str, keep_default_na=False, engine="pyarrow")
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(source, dtype=str, keep_default_na=False)
         else:
             raise InvalidInput(f"{filename}: expected a .csv or .xlsx file", field="file")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as e:
         if isinstance(e, InvalidInput):
             raise
         raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e
@@ -73,14 +75,29 @@ def read_table(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
     return frame[list(REQUIRED + OPTIONAL)].apply(lambda s: s.str.strip())
 
 
+def _parse(text_: pd.Series, **kw) -> pd.Series:
+    """ISO 8601 at C speed; only what that misses goes through the slower general parser."""
+    parsed = pd.to_datetime(text_, errors="coerce", format="ISO8601", **kw)
+    retry = parsed.isna() & text_.notna()
+    if retry.any():
+        parsed = parsed.astype(f"datetime64[us{', UTC' if kw else ''}]")
+        parsed[retry] = pd.to_datetime(text_[retry], errors="coerce", format="mixed", **kw)
+    return parsed
+
+
 def _parse_times(text_: pd.Series) -> pd.Series:
-    """ISO-like times in UTC; those written without a zone are China Standard Time."""
-    zoned = text_.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-    aware = pd.to_datetime(text_.where(zoned & (text_ != "")), utc=True, errors="coerce",
-                           format="mixed")
-    naive = pd.to_datetime(text_.where(~zoned & (text_ != "")), errors="coerce", format="mixed")
-    naive = naive.dt.tz_localize(LOCAL_TIME, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-    return aware.fillna(naive)
+    """Times in UTC; those written without a zone are China Standard Time."""
+    when = pd.Series(pd.NaT, index=text_.index, dtype="datetime64[us, UTC]")
+    given = (text_ != "").to_numpy()
+    zoned = text_.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & given
+    if zoned.any():
+        when[zoned] = _parse(text_[zoned], utc=True).astype("datetime64[us, UTC]")
+    naive = given & ~zoned
+    if naive.any():
+        local = _parse(text_[naive]).astype("datetime64[us]")
+        when[naive] = local.dt.tz_localize(LOCAL_TIME, ambiguous="NaT",
+                                           nonexistent="NaT").dt.tz_convert("UTC")
+    return when
 
 
 def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
@@ -99,8 +116,10 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
 
     flag(~frame["client_id"].str.fullmatch(_UUID), "client_id", "not a UUID")
     client = frame["client_id"].str.lower().str.replace("-", "")
-    first_line = pd.Series(line).groupby(client.to_numpy()).transform("min").to_numpy()
-    flag(client.duplicated(), "client_id", lambda i: f"repeats line {first_line[i]}")
+    repeated = client.duplicated().to_numpy()
+    if repeated.any():
+        first_line = dict(zip(client[~repeated], line[~repeated]))
+        flag(repeated, "client_id", lambda i: f"repeats line {first_line[client.iloc[i]]}")
     flag(frame["category"] == "", "category", "empty")
     flag(frame["description"].str.len() > 4000, "description", "longer than 4000 characters")
     coords = {}
@@ -123,23 +142,24 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}")
 
     ok = ~bad
+    raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].to_numpy()
     clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].to_numpy(),
                           "category": frame["category"][ok].to_numpy(),
                           "description": frame["description"][ok].to_numpy(),
-                          "source": source[ok].to_numpy(), "raw_lon": coords["lon"][ok],
-                          "raw_lat": coords["lat"][ok], "raw_crs": crs[ok].to_numpy(),
+                          "source": source[ok].to_numpy(),
+                          "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).to_numpy(),
+                          "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
                           "accuracy_m": accuracy[ok].to_numpy()})
-    clean["reported_at"] = when[ok].astype("datetime64[us, UTC]").fillna(now).to_numpy()
-    clean["lon"], clean["lat"] = clean["raw_lon"], clean["raw_lat"]
-    clean["swap_lon"], clean["swap_lat"] = np.nan, np.nan
-    for name in clean["raw_crs"].unique():
-        rows = (clean["raw_crs"] == name).to_numpy()
-        x, y = clean.loc[rows, "raw_lon"].to_numpy(), clean.loc[rows, "raw_lat"].to_numpy()
-        wx, wy = to_wgs84(x, y, CRS(name))
-        in_range = np.abs(y) <= 90
-        clean.loc[rows, "lon"] = np.where(in_range, wx, np.nan)
-        clean.loc[rows, "lat"] = np.where(in_range, wy, np.nan)
-        clean.loc[rows, "swap_lon"], clean.loc[rows, "swap_lat"] = swapped_point(x, y, CRS(name))
+    lon, lat = raw_lon.copy(), raw_lat.copy()
+    swap_lon, swap_lat = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
+    for name in np.unique(raw_crs):
+        rows = raw_crs == name
+        x, y = raw_lon[rows], raw_lat[rows]
+        lon[rows], lat[rows] = to_wgs84(x, y, CRS(name))
+        swap_lon[rows], swap_lat[rows] = swapped_point(x, y, CRS(name))
+    out_of_range = np.abs(raw_lat) > 90  # only swap candidates get this far
+    lon[out_of_range], lat[out_of_range] = np.nan, np.nan
+    clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = lon, lat, swap_lon, swap_lat
     return clean, errors
 
 
@@ -150,6 +170,37 @@ CREATE TEMP TABLE incident_stage (
     swap_lon float8, swap_lat float8
 ) ON COMMIT DROP
 """
+# The grid of every staged point. Most points lie inside exactly one grid: those are found by one
+# spatial join driven from the grids (each grid's polygon tested against the points in its box,
+# with the staged points indexed), and for them locate_grid could only answer the same. The
+# rest (edges, overlaps, outside every grid) go through locate_grid itself.
+LOCATE_STAGED = [
+    """CREATE TEMP TABLE incident_point ON COMMIT DROP AS
+       SELECT line, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom, reported_at
+         FROM incident_stage WHERE lon IS NOT NULL""",
+    "CREATE INDEX ON incident_point USING gist (geom)",
+    "ANALYZE incident_point",
+    """CREATE TEMP TABLE incident_sole ON COMMIT DROP AS
+       WITH versions AS MATERIALIZED (SELECT id, grid_id, geom, valid_from, valid_to
+                                        FROM grid_version)
+       SELECT p.line, min(v.id) AS grid_version_id, min(v.grid_id) AS grid_id
+         FROM versions v
+         JOIN incident_point p ON ST_Covers(v.geom, p.geom) AND v.valid_from <= p.reported_at
+                              AND (v.valid_to IS NULL OR v.valid_to > p.reported_at)
+        GROUP BY p.line
+       HAVING count(*) = 1 AND bool_and(ST_Contains(v.geom, p.geom))""",
+    """CREATE TEMP TABLE incident_located ON COMMIT DROP AS
+       SELECT line, grid_version_id, grid_id, 'inside' AS method, NULL::float8 AS distance_m
+         FROM incident_sole
+       UNION ALL
+       SELECT p.line, l.grid_version_id, l.grid_id, l.method, l.distance_m
+         FROM incident_point p
+        CROSS JOIN LATERAL locate_grid(p.geom, p.reported_at, :tolerance) l
+        WHERE NOT EXISTS (SELECT 1 FROM incident_sole f WHERE f.line = p.line)""",
+    "ANALYZE incident_located",
+]
+STAGING_TABLES = ("incident_stage", "incident_point", "incident_sole", "incident_located")
+
 UNKNOWN_CATEGORY = text("""
 SELECT s.line, s.category FROM incident_stage s LEFT JOIN category c ON c.code = s.category
  WHERE c.code IS NULL ORDER BY s.line
@@ -165,11 +216,13 @@ SELECT s.line, s.raw_lon, s.raw_lat, {SWAPPED_COVERED.format(
 
 
 async def _copy_stage(conn: AsyncConnection, clean: pd.DataFrame) -> None:
+    """COPY the checked rows in; Arrow writes the CSV (NaN as empty, so NULL) at C speed."""
     raw = await conn.get_raw_connection()
     columns = ["line", *SOURCE_COLUMNS]
-    buffer = io.StringIO()
-    clean[columns].to_csv(buffer, index=False, header=False, na_rep="")
-    data = buffer.getvalue().encode()
+    buffer = io.BytesIO()
+    pa_csv.write_csv(pa.Table.from_pandas(clean[columns], preserve_index=False), buffer,
+                     pa_csv.WriteOptions(include_header=False))
+    data = buffer.getvalue()
     async with raw.driver_connection.cursor() as cur:
         async with cur.copy(f"COPY incident_stage ({', '.join(columns)}) FROM STDIN "
                             "WITH (FORMAT csv, FORCE_NOT_NULL (description))") as copy:
@@ -186,15 +239,20 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
     now = pd.Timestamp(datetime.now(timezone.utc))
     clean, errors = _check(frame, crs, source, now)
     result = BulkResult(rows=len(frame), errors=errors)
-    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.incident_stage"))
+    for table in STAGING_TABLES:
+        await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await conn.execute(text(STAGE))
     await _copy_stage(conn, clean)
     await conn.execute(text("ANALYZE incident_stage"))
+    tolerance = settings.assignment().tolerance_m
+    for statement in LOCATE_STAGED:
+        await conn.execute(text(statement), {"tolerance": tolerance})
     unknown = (await conn.execute(UNKNOWN_CATEGORY)).all()
     result.errors += [RowError(line, "category", f"unknown category code {code!r}")
                       for line, code in unknown]
-    result.inserted = (await conn.execute(text(insert_located("incident_stage s")), {
-        "tolerance": AssignmentSettings().tolerance_m, "actor": actor})).scalar_one()
+    result.inserted = (await conn.execute(text(insert_located(
+        "incident_stage s JOIN incident_located l ON l.line = s.line")),
+        {"actor": actor})).scalar_one()
     held = (await conn.execute(HELD_BACK)).all()
     for line, lon, lat, swapped in held:
         refused = refusal(lon, lat, swapped)

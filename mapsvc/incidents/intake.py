@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.geo.crs import to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_point
 from mapsvc.incidents.model import IncidentReport
-from mapsvc.settings import AssignmentSettings
 
 # Columns every source of new incidents provides (a VALUES list or the bulk staging table).
 SOURCE_COLUMNS = ("client_id", "category", "description", "source", "reported_at", "raw_lon",
@@ -27,17 +27,16 @@ WITH ins AS (
                           village_code, township_code, county_code, assignment,
                           assignment_distance_m)
     SELECT s.client_id, s.category, s.description, s.source, s.reported_at, s.raw_lon, s.raw_lat,
-           s.raw_crs, s.accuracy_m, p.geom, l.grid_id, l.grid_version_id, v.code, v.parent_code,
-           t.parent_code, l.method, l.distance_m
-      FROM {source}
+           s.raw_crs, s.accuracy_m, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id,
+           l.grid_version_id, v.code, v.parent_code, t.parent_code, l.method, l.distance_m
+      FROM {located}
       JOIN category cat ON cat.code = s.category
-     CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) AS geom) p
-     CROSS JOIN LATERAL locate_grid(p.geom, s.reported_at, :tolerance) l
       LEFT JOIN grid g ON g.id = l.grid_id
       LEFT JOIN region v ON v.code = g.village_code
       LEFT JOIN region t ON t.code = v.parent_code
      WHERE s.lon IS NOT NULL
        AND NOT (l.method = 'unassigned' AND s.swap_lon IS NOT NULL AND {swapped})
+     ORDER BY l.grid_id
     ON CONFLICT (client_id) DO NOTHING
     RETURNING id, status
 ), logged AS (
@@ -48,9 +47,10 @@ SELECT count(*) FROM ins
 """
 
 
-def insert_located(source: str) -> str:
-    """The statement that locates and stores every row of ``source`` (aliased ``s``)."""
-    return INSERT_LOCATED.format(source=source, swapped=SWAPPED_COVERED.format(
+def insert_located(located: str) -> str:
+    """The statement that stores every row of ``located``: the reports (aliased ``s``, with the
+    columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it)."""
+    return INSERT_LOCATED.format(located=located, swapped=SWAPPED_COVERED.format(
         lon="s.swap_lon", lat="s.swap_lat", at="s.reported_at"))
 
 
@@ -59,7 +59,9 @@ _SINGLE = text(insert_located(
     "CAST(:source AS text), CAST(:reported_at AS timestamptz), CAST(:raw_lon AS float8), "
     "CAST(:raw_lat AS float8), CAST(:raw_crs AS text), CAST(:accuracy_m AS real), "
     "CAST(:lon AS float8), CAST(:lat AS float8), CAST(:swap_lon AS float8), "
-    "CAST(:swap_lat AS float8))) AS s(" + ", ".join(SOURCE_COLUMNS) + ")"))
+    "CAST(:swap_lat AS float8))) AS s(" + ", ".join(SOURCE_COLUMNS) + ") "
+    "CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), "
+    "s.reported_at, :tolerance) l"))
 
 _DOC = text("SELECT doc FROM incident_doc WHERE client_id = :client_id")
 _CATEGORY_EXISTS = text("SELECT EXISTS (SELECT 1 FROM category WHERE code = :code)")
@@ -85,7 +87,7 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
         "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
         "swap_lon": None if swap_lon != swap_lon else swap_lon,
         "swap_lat": None if swap_lat != swap_lat else swap_lat,
-        "tolerance": AssignmentSettings().tolerance_m, "actor": actor,
+        "tolerance": settings.assignment().tolerance_m, "actor": actor,
     }
     created = (await conn.execute(_SINGLE, params)).scalar_one() == 1
     doc = (await conn.execute(_DOC, {"client_id": report.client_id})).scalar_one_or_none()

@@ -38,9 +38,11 @@ class IncidentFilter:
         f.bbox("d.geom", self.bbox)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
+        # a region's incidents: village codes start with their township's and county's code
         for column in ("village", "township", "county"):
             if value := getattr(self, column):
-                f.add(f"d.{column}_code = :{column}", **{column: value})
+                f.add(f"d.village_code >= :{column} AND d.village_code < :{column}_end",
+                      **{column: value, f"{column}_end": value + "a"})
         if self.status:
             f.add("d.status = :status", status=self.status)
         if self.category:

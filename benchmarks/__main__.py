@@ -1,0 +1,173 @@
+"""`make bench`: 65,000 grids, 1,000,000 incidents, and the service under load.
+
+Runs on its own database (mapsvc_bench) in the embedded cluster. Prints one figure per line.
+"""
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_bench")
+
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from mapsvc.boundaries.synthetic import generate  # noqa: E402
+from mapsvc.db.engine import in_transaction  # noqa: E402
+from mapsvc.db.setup import prepare_database  # noqa: E402
+from mapsvc.demo import current_grids, incident_rows, load_hierarchy  # noqa: E402
+from mapsvc.incidents.bulk import import_incidents, read_table  # noqa: E402
+
+GRIDS = int(os.environ.get("BENCH_GRIDS", 65_000))
+INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 1_000_000))
+OUT = Path(__file__).parent / "out"
+LUA = Path(__file__).parent / "lua"
+
+
+def figure(name: str, value, unit: str = "") -> None:
+    print(f"{name}: {value}{(' ' + unit) if unit else ''}", flush=True)
+
+
+def build_area() -> None:
+    prepare_database(fresh=True)
+    t = time.perf_counter()
+    h = generate(GRIDS)
+    figure(f"generate hierarchy ({len(h.grids):,} grids)", f"{time.perf_counter() - t:.1f}", "s")
+    t = time.perf_counter()
+    asyncio.run(in_transaction(lambda conn: load_hierarchy(conn, h.write(OUT / "area"))))
+    figure(f"import hierarchy ({len(h.grids):,} grids)", f"{time.perf_counter() - t:.1f}", "s")
+
+
+def incident_file() -> tuple[Path, int]:
+    """1 % of the points sit exactly on grid vertices, the rest inside grids."""
+    grids = asyncio.run(in_transaction(current_grids))
+    frame = incident_rows(grids, INCIDENTS, categories=["01", "02", "03", "06"], seed=1)
+    vertices = shapely.get_coordinates(grids.geometry.values)
+    rng = np.random.default_rng(2)
+    on_edge = rng.choice(len(frame), INCIDENTS // 100, replace=False)
+    picked = vertices[rng.integers(0, len(vertices), len(on_edge))]
+    frame.loc[on_edge, "lon"] = np.char.mod("%.17g", picked[:, 0])
+    frame.loc[on_edge, "lat"] = np.char.mod("%.17g", picked[:, 1])
+    frame.loc[on_edge, "crs"] = "wgs84"
+    path = OUT / "incidents.csv"
+    frame.to_csv(path, index=False)
+    return path, len(frame)
+
+
+def bulk_import(path: Path, rows: int) -> None:
+    async def work(conn):
+        return await import_incidents(conn, read_table(path, path.name), actor="bench")
+
+    t = time.perf_counter()
+    result = asyncio.run(in_transaction(work))
+    seconds = time.perf_counter() - t
+    figure(f"bulk import + assignment, file to assigned rows ({rows:,} points)",
+           f"{rows / seconds:,.0f}", "points/s")
+    figure(f"bulk import rows stored / rejected ({rows:,} points)",
+           f"{result.inserted:,} / {result.rejected:,}")
+
+    async def audit(conn):  # the bench database holds these incidents only
+        return (await conn.execute(text(
+            "SELECT count(*) FILTER (WHERE grid_id IS NULL), count(*) - count(DISTINCT client_id)"
+            " FROM incident"))).one()
+
+    lost, twice = asyncio.run(in_transaction(audit))
+    figure(f"points lost, every point lies in a grid or on its edge ({rows:,} points)",
+           f"{lost + rows - result.inserted:,}")
+    figure(f"points assigned twice ({rows:,} points)", f"{twice:,}")
+
+
+def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
+                          "--latency", "-s",
+                          str(LUA / script), url], capture_output=True, text=True, check=True).stdout
+    def ms(label):
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"p50": ms("50%"), "p99": ms("99%"),
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def write_points(grids) -> None:
+    """Points for the load scripts: a random point in each of 5,000 random grids."""
+    rng = np.random.default_rng(3)
+    sample = grids.geometry.values[rng.choice(len(grids), 5000, replace=False)]
+    points = shapely.get_coordinates(shapely.point_on_surface(sample))
+    (OUT / "points.lua").write_text(
+        "points = {" + ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in points) + "}\n")
+
+
+def serve_and_load() -> None:
+    grids = asyncio.run(in_transaction(current_grids))
+    write_points(grids)
+    port = 8765
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
+         "--port", str(port), "--workers", "2", "--log-level", "warning"], env=os.environ.copy())
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if subprocess.run(["curl", "-sf", f"{base}/api/v1/health"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        os.environ["BENCH_POINTS"] = str(OUT / "points.lua")
+        os.environ["BENCH_RUN"] = uuid.uuid4().hex[:12]
+        wrk("locate.lua", base, 3)  # warm-up
+        r = wrk("locate.lua", base, connections=1)
+        figure("locate over HTTP p50, one client at a time (65,000 grids)", f"{r['p50']:.2f}", "ms")
+        figure("locate over HTTP p99, one client at a time (65,000 grids)", f"{r['p99']:.2f}", "ms")
+        r = wrk("locate.lua", base)
+        figure("locate over HTTP p50 (2 workers, 16 connections, 65,000 grids)", f"{r['p50']:.2f}", "ms")
+        figure("locate over HTTP p99 (2 workers, 16 connections, 65,000 grids)", f"{r['p99']:.2f}", "ms")
+        figure("locate over HTTP throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}", "requests/s")
+        r = wrk("report.lua", base, connections=1)
+        figure("POST /incidents p50, one client at a time", f"{r['p50']:.2f}", "ms")
+        figure("POST /incidents p99, one client at a time", f"{r['p99']:.2f}", "ms")
+        r = wrk("report.lua", base)
+        figure("POST /incidents p50 (2 workers, 16 connections)", f"{r['p50']:.2f}", "ms")
+        figure("POST /incidents p99 (2 workers, 16 connections)", f"{r['p99']:.2f}", "ms")
+        figure("POST /incidents throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}", "requests/s")
+        figure("POST /incidents non-201 answers", r["errors"])
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def locate_in_sql() -> None:
+    """The lookup alone, inside PostGIS: what the HTTP figures are made of."""
+    async def work(conn):
+        rows = (await conn.execute(text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid_version "
+            "ORDER BY random() LIMIT 2000) q"))).all()
+        t = time.perf_counter()
+        for x, y in rows:
+            await conn.execute(text("SELECT * FROM locate_grid(ST_SetSRID(ST_MakePoint(:x, :y), 4326), now(), 50)"),
+                               {"x": x, "y": y})
+        return (time.perf_counter() - t) / len(rows) * 1000
+
+    figure("locate_grid in SQL, one round trip each (65,000 grids)",
+           f"{asyncio.run(in_transaction(work)):.3f}", "ms")
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: `make bench` installs it")
+    OUT.mkdir(exist_ok=True)
+    build_area()
+    path, rows = incident_file()
+    bulk_import(path, rows)
+    locate_in_sql()
+    serve_and_load()
+
+
+if __name__ == "__main__":
+    main()
