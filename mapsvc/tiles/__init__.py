@@ -1,0 +1,1 @@
+"""Vector and heat tiles from PostGIS, cached by data revision."""
