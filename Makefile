@@ -12,7 +12,6 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install
 demo: system $(VENV)/.installed
 	$(BIN)/mapsvc db upgrade
 	$(BIN)/mapsvc demo load
-	@echo "serving http://127.0.0.1:8000 (API docs at /docs); stop with Ctrl-C or make stop"
 	$(BIN)/mapsvc serve
 
 ## test: the whole suite against a throwaway database in the embedded cluster

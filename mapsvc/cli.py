@@ -78,8 +78,11 @@ def serve(
     pidfile = ClusterSettings().dir / "server.pid"
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.write_text(str(os.getpid()))
-    uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers or settings.workers,
+    host, port = host or settings.host, port or settings.port
+    console.print(f"serving http://{host}:{port} (API docs at /docs); stop with Ctrl-C or "
+                  "`make stop`")
+    uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host, port=port,
+                workers=workers or settings.workers,
                 log_level="warning")
     pidfile.unlink(missing_ok=True)
 

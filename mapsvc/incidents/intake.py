@@ -5,7 +5,6 @@ is not stored again: the stored incident is the answer (retries from a phone are
 """
 
 import json
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,20 +37,24 @@ WITH ins AS (
        AND NOT (l.method = 'unassigned' AND s.swap_lon IS NOT NULL AND {swapped})
      ORDER BY l.grid_id
     ON CONFLICT (client_id) DO NOTHING
-    RETURNING id, status
+    RETURNING {returning}
 ), logged AS (
     INSERT INTO incident_log (incident_id, actor, action, to_status)
     SELECT id, :actor, 'report', status FROM ins
 )
-SELECT count(*) FROM ins
+SELECT {result} FROM ins
 """
 
 
-def insert_located(located: str) -> str:
+def insert_located(located: str, *, answer: str = "count") -> str:
     """The statement that stores every row of ``located``: the reports (aliased ``s``, with the
-    columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it)."""
-    return INSERT_LOCATED.format(located=located, swapped=SWAPPED_COVERED.format(
-        lon="s.swap_lon", lat="s.swap_lat", at="s.reported_at"))
+    columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it).
+    It answers with the number stored, or (``answer="doc"``) each stored incident's JSON."""
+    returning, result = {"count": ("id, status", "count(*)"),
+                         "doc": ("*", "incident_json(ROW(ins.*)::incident)::text")}[answer]
+    return INSERT_LOCATED.format(located=located, returning=returning, result=result,
+                                 swapped=SWAPPED_COVERED.format(lon="s.swap_lon", lat="s.swap_lat",
+                                                                at="s.reported_at"))
 
 
 _SINGLE = text(insert_located(
@@ -61,9 +64,9 @@ _SINGLE = text(insert_located(
     "CAST(:lon AS float8), CAST(:lat AS float8), CAST(:swap_lon AS float8), "
     "CAST(:swap_lat AS float8))) AS s(" + ", ".join(SOURCE_COLUMNS) + ") "
     "CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), "
-    "s.reported_at, :tolerance) l"))
+    "s.reported_at, :tolerance) l", answer="doc"))
 
-_DOC = text("SELECT doc FROM incident_doc WHERE client_id = :client_id")
+_DOC = text("SELECT doc::text FROM incident_doc WHERE client_id = :client_id")
 _CATEGORY_EXISTS = text("SELECT EXISTS (SELECT 1 FROM category WHERE code = :code)")
 
 
@@ -75,8 +78,8 @@ def _same_report(doc: dict, report: IncidentReport) -> bool:
 
 
 async def report_incident(conn: AsyncConnection, report: IncidentReport,
-                          actor: str = "anonymous") -> tuple[dict[str, Any], bool]:
-    """Store ``report`` with its grid; return the stored incident and whether it is new."""
+                          actor: str = "anonymous") -> tuple[str, bool]:
+    """Store ``report`` with its grid; return the stored incident (JSON) and whether it is new."""
     lon, lat = (float(v) if report.in_range else None
                 for v in to_wgs84(report.lon, report.lat, report.crs))
     swap_lon, swap_lat = (float(v) for v in swapped_point(report.lon, report.lat, report.crs))
@@ -89,16 +92,17 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
         "swap_lat": None if swap_lat != swap_lat else swap_lat,
         "tolerance": settings.assignment().tolerance_m, "actor": actor,
     }
-    created = (await conn.execute(_SINGLE, params)).scalar_one() == 1
+    created = (await conn.execute(_SINGLE, params)).scalar_one_or_none()
+    if created is not None:
+        return created, True
     doc = (await conn.execute(_DOC, {"client_id": report.client_id})).scalar_one_or_none()
     if doc is None:
         if not (await conn.execute(_CATEGORY_EXISTS, {"code": report.category})).scalar_one():
             raise InvalidInput(f"unknown category code {report.category!r}", field="category")
         raise refusal(report.lon, report.lat,
                       await looks_swapped(conn, report, report.reported_time()))
-    if isinstance(doc, str):
-        doc = json.loads(doc)
-    if not created and not _same_report(doc, report):
+    stored = json.loads(doc)
+    if not _same_report(stored, report):
         raise Conflict(f"client_id {report.client_id} already names a different incident "
-                       f"(id {doc['id']})", field="client_id")
-    return doc, created
+                       f"(id {stored['id']})", field="client_id")
+    return doc, False

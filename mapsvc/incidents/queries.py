@@ -64,8 +64,8 @@ async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, *, lim
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
-async def incident_doc(conn: AsyncConnection, incident_id: int) -> dict:
-    doc = (await conn.execute(text("SELECT doc FROM incident_doc WHERE id = :id"),
+async def incident_doc(conn: AsyncConnection, incident_id: int) -> str:
+    doc = (await conn.execute(text("SELECT doc::text FROM incident_doc WHERE id = :id"),
                               {"id": incident_id})).scalar_one_or_none()
     if doc is None:
         raise NotFound(f"no incident {incident_id}", field="id")

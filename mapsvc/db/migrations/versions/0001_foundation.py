@@ -190,27 +190,26 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- How an incident is shown: one JSON document, built where the data is.
-CREATE VIEW incident_doc AS
-SELECT i.*, json_build_object(
-    'id', i.id, 'client_id', i.client_id, 'category', i.category_code,
-    'description', i.description, 'source', i.source, 'status', i.status,
-    'reported_at', i.reported_at, 'received_at', i.received_at,
-    'lon', round(ST_X(i.geom)::numeric, 7), 'lat', round(ST_Y(i.geom)::numeric, 7),
-    'raw', json_build_object('lon', i.raw_lon, 'lat', i.raw_lat, 'crs', i.raw_crs,
-                              'accuracy_m', i.accuracy_m),
-    'method', i.assignment, 'distance_m', round(i.assignment_distance_m::numeric, 1),
-    'grid', CASE WHEN g.id IS NULL THEN NULL ELSE
-            json_build_object('code', g.code, 'name', g.name, 'version', gv.version) END,
-    'village', CASE WHEN v.code IS NULL THEN NULL ELSE json_build_object('code', v.code, 'name', v.name) END,
-    'township', CASE WHEN t.code IS NULL THEN NULL ELSE json_build_object('code', t.code, 'name', t.name) END,
-    'county', CASE WHEN c.code IS NULL THEN NULL ELSE json_build_object('code', c.code, 'name', c.name) END
-) AS doc
-FROM incident i
-LEFT JOIN grid g ON g.id = i.grid_id
-LEFT JOIN grid_version gv ON gv.id = i.grid_version_id
-LEFT JOIN region v ON v.code = i.village_code
-LEFT JOIN region t ON t.code = i.township_code
-LEFT JOIN region c ON c.code = i.county_code;
+CREATE FUNCTION incident_json(i incident) RETURNS json LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT json_build_object(
+        'id', i.id, 'client_id', i.client_id, 'category', i.category_code,
+        'description', i.description, 'source', i.source, 'status', i.status,
+        'reported_at', i.reported_at, 'received_at', i.received_at,
+        'lon', round(ST_X(i.geom)::numeric, 7), 'lat', round(ST_Y(i.geom)::numeric, 7),
+        'raw', json_build_object('lon', i.raw_lon, 'lat', i.raw_lat, 'crs', i.raw_crs,
+                                 'accuracy_m', i.accuracy_m),
+        'method', i.assignment, 'distance_m', round(i.assignment_distance_m::numeric, 1),
+        'grid', (SELECT json_build_object('code', g.code, 'name', g.name, 'version', gv.version)
+                   FROM grid g JOIN grid_version gv ON gv.id = i.grid_version_id
+                  WHERE g.id = i.grid_id),
+        'village', (SELECT json_build_object('code', code, 'name', name) FROM region
+                     WHERE code = i.village_code),
+        'township', (SELECT json_build_object('code', code, 'name', name) FROM region
+                      WHERE code = i.township_code),
+        'county', (SELECT json_build_object('code', code, 'name', name) FROM region
+                    WHERE code = i.county_code))
+$$;
+CREATE VIEW incident_doc AS SELECT i.*, incident_json(i) AS doc FROM incident i;
 """
 
 SEED = r"""
@@ -235,6 +234,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS incident_doc")
+    op.execute("DROP FUNCTION IF EXISTS incident_json")
     for table in ("incident_log", "incident", "category", "department", "grid_version", "grid",
                   "region", "region_level"):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
