@@ -4,6 +4,7 @@ Runs on its own database (mapsvc_bench) in the embedded cluster. Prints one figu
 """
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from mapsvc.accounts.model import Role  # noqa: E402
+from mapsvc.accounts.store import create_account  # noqa: E402
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
 from mapsvc.db.engine import in_transaction  # noqa: E402
 from mapsvc.db.setup import prepare_database  # noqa: E402
@@ -106,6 +109,21 @@ def write_points(grids) -> None:
         "points = {" + ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in points) + "}\n")
 
 
+def bench_token(base: str) -> str:
+    """A grid worker's token (grid workers send most reports); the account is made once."""
+    async def ensure(conn):
+        exists = await conn.execute(text("SELECT 1 FROM account WHERE username = 'bench'"))
+        if not exists.first():
+            code = (await conn.execute(text("SELECT min(code) FROM grid"))).scalar_one()
+            await create_account(conn, "bench", "bench-password", Role.grid_worker,
+                                 grid_codes=[code])
+
+    asyncio.run(in_transaction(ensure))
+    answer = subprocess.run(["curl", "-sf", "-d", "username=bench&password=bench-password",
+                             f"{base}/api/v1/auth/token"], capture_output=True, text=True, check=True)
+    return json.loads(answer.stdout)["access_token"]
+
+
 def serve_and_load() -> None:
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
@@ -120,6 +138,7 @@ def serve_and_load() -> None:
                 break
             time.sleep(0.2)
         os.environ["BENCH_POINTS"] = str(OUT / "points.lua")
+        os.environ["BENCH_TOKEN"] = bench_token(base)
         os.environ["BENCH_RUN"] = uuid.uuid4().hex[:12]
         wrk("locate.lua", base, 3)  # warm-up
         r = wrk("locate.lua", base, connections=1)

@@ -16,15 +16,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from mapsvc.db.cluster import Cluster, ClusterError
 from mapsvc.settings import APISettings, ClusterSettings
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="mapsvc: the people's-situation map (民情地图).")
-db_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="The database and the embedded PostGIS cluster.")
-boundaries_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="Counties, townships, villages and grids.")
-incidents_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="Incidents.")
-demo_app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help="The demo data.")
-app.add_typer(db_app, name="db")
-app.add_typer(boundaries_app, name="boundaries")
-app.add_typer(incidents_app, name="incidents")
-app.add_typer(demo_app, name="demo")
+
+def _commands(help: str) -> typer.Typer:
+    # no local variables in tracebacks: they may hold passwords
+    return typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help=help)
+
+
+app = _commands("mapsvc: the people's-situation map (民情地图).")
+db_app = _commands("The database and the embedded PostGIS cluster.")
+boundaries_app = _commands("Counties, townships, villages and grids.")
+incidents_app = _commands("Incidents.")
+accounts_app = _commands("Accounts, roles and their scope.")
+demo_app = _commands("The demo data.")
+for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
+                    (accounts_app, "accounts"), (demo_app, "demo")):
+    app.add_typer(group, name=name)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -218,6 +224,40 @@ def incidents_import(
         raise typer.Exit(code=1)
 
 
+@accounts_app.command("add")
+def accounts_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="grid_worker | grid_chief | command | department | "
+                                           "planner | admin")],
+    region: Annotated[str | None, typer.Option(
+        help="command, planner: the region's code (none: the whole deployment)")] = None,
+    grid: Annotated[list[str] | None, typer.Option(
+        help="grid_worker, grid_chief: a grid's code (repeat for several)")] = None,
+    department: Annotated[str | None, typer.Option(help="department: its code")] = None,
+    name: Annotated[str, typer.Option(help="the name shown for the account")] = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)] = ...,
+) -> None:
+    """Create an account bound to its scope."""
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.errors import DomainError
+
+    try:
+        kind = Role(role)
+    except ValueError:
+        fail(f"--role: must be one of {', '.join(r.value for r in Role)}")
+    try:
+        in_transaction(lambda conn: create_account(
+            conn, username, password, kind, region_code=region, department_code=department,
+            grid_codes=grid or [], display_name=name))
+    except DomainError as e:
+        option = {"region": "--region", "department": "--department", "grids": "--grid",
+                  "password": "--password", "username": "USERNAME"}.get(e.field or "", "")
+        fail(f"{option}: {e.reason}" if option else e.reason)
+    console.print(f"account {username} ({kind}) created")
+
+
 @demo_app.command("generate")
 def demo_generate(
     out: Annotated[Path, typer.Argument(help="folder for county/township/village/grid .gpkg")],
@@ -240,11 +280,12 @@ def demo_load(
     from mapsvc.demo import load_demo
 
     folder = ClusterSettings().dir / "demo"
+    password = os.environ.get("MAPSVC_DEMO_PASSWORD", "demo")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
                   transient=True) as progress:
         progress.add_task("generating and loading the demo", total=None)
         counts = in_transaction(lambda conn: load_demo(conn, folder, grids=grids,
-                                                       incidents=incidents))
+                                                       incidents=incidents, password=password))
     if not counts:
         console.print("demo already loaded")
     for level, n in counts.items():

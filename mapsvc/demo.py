@@ -11,6 +11,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.store import create_account
 from mapsvc.boundaries.reading import FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
@@ -77,11 +79,39 @@ async def current_grids(conn: AsyncConnection) -> gpd.GeoDataFrame:
                             geometry=shapely.from_wkb([r[1] for r in rows]), crs=4326)
 
 
-async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int) -> dict:
+DEMO_COUNTY = "441502"  # 汕尾市城区, where the demo's county-level accounts work
+DEMO_DEPARTMENTS = [("CG", "城市管理和综合执法局"), ("ZJ", "住房和城乡建设局"),
+                    ("SW", "水务局"), ("GA", "公安分局")]
+
+
+async def create_demo_accounts(conn: AsyncConnection, password: str) -> list[str]:
+    """One account per role, scoped inside the demo county (see the README)."""
+    await conn.execute(text("INSERT INTO department (code, name, region_code) "
+                            "VALUES (:code, :name, :county) ON CONFLICT DO NOTHING"),
+                       [{"code": c, "name": n, "county": DEMO_COUNTY} for c, n in DEMO_DEPARTMENTS])
+    village_grids = list((await conn.execute(text(
+        "SELECT code FROM grid WHERE village_code = (SELECT min(village_code) FROM grid "
+        "WHERE village_code LIKE :county || '%') ORDER BY code"), {"county": DEMO_COUNTY})).scalars())
+    accounts = [
+        ("admin", Role.admin, {}),
+        ("command", Role.command, {"region_code": DEMO_COUNTY}),
+        ("grid_chief", Role.grid_chief, {"grid_codes": village_grids}),
+        ("worker", Role.grid_worker, {"grid_codes": village_grids[:2]}),
+        ("department", Role.department, {"department_code": "CG"}),
+        ("planner", Role.planner, {"region_code": DEMO_COUNTY}),
+    ]
+    for username, role, scope in accounts:
+        await create_account(conn, username, password, role, display_name=f"演示{role}", **scope)
+    return [username for username, _, _ in accounts]
+
+
+async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
+                    password: str) -> dict:
     """Load the demo once: a database that already holds grids is left as it is."""
     if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM grid)"))).scalar_one():
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
+    counts["account"] = len(await create_demo_accounts(conn, password))
     categories = list((await conn.execute(text(
         "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
     frame = incident_rows(await current_grids(conn), incidents, categories=categories)

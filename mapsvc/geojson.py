@@ -22,6 +22,13 @@ class Filters:
             self.add(f"{column} && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
                      minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
 
+    def code_prefix(self, column: str, name: str, code: str) -> str:
+        """A clause matching the codes in ``column`` that start with ``code`` (statistical codes
+        nest: a village's code starts with its township's and county's). Sets parameters
+        ``name`` and ``name_end``; a range, so a btree index on ``column`` serves it."""
+        self.params.update({name: code, f"{name}_end": code + "a"})
+        return f"({column} >= :{name} AND {column} < :{name}_end)"
+
     def where(self) -> str:
         return " AND ".join(self.clauses) or "true"
 

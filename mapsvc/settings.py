@@ -1,9 +1,10 @@
 """Settings, one class per concern, read from ``MAPSVC_*`` environment variables."""
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -65,6 +66,29 @@ class AssignmentSettings(BaseSettings):
     tolerance_m: float = Field(50.0, ge=0, description="an outside point this close to a grid joins it")
 
 
+class AuthSettings(BaseSettings):
+    """Sign-in: the key that signs bearer tokens and how long a token lasts."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_AUTH_")
+
+    secret: SecretStr | None = Field(
+        None, description="token signing key; unset: a key generated once into .mapsvc/")
+    token_hours: float = Field(12, gt=0, description="a token lasts one work shift")
+
+    def secret_value(self) -> str:
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        return _generated_secret(ClusterSettings().dir / "auth-secret")
+
+
+def _generated_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 class APISettings(BaseSettings):
     """The HTTP service."""
 
@@ -90,3 +114,8 @@ def assignment() -> AssignmentSettings:
 @lru_cache
 def api() -> APISettings:
     return APISettings()
+
+
+@lru_cache
+def auth() -> AuthSettings:
+    return AuthSettings()

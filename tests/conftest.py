@@ -101,10 +101,60 @@ def server(database_url, hierarchy):
     log.close()
 
 
+PASSWORD = "test-password"
+
+
 @pytest.fixture(scope="session")
-def api(server):
-    with httpx.Client(base_url=f"{server}/api/v1", timeout=30) as client:
-        yield client
+def accounts(hierarchy, db):
+    """One account per role and scope: username → (role, scope). Grid workers and the chief work
+    in the first village of 汕尾市城区; the command centre covers that county; the planner 武昌区."""
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+
+    village = hierarchy.grids[hierarchy.grids["parent_code"].str.startswith("441502")]
+    village = village[village["parent_code"] == village["parent_code"].iloc[0]]
+    codes = list(village["code"])
+    specs = {
+        "admin": (Role.admin, {}),
+        "city": (Role.command, {}),
+        "command": (Role.command, {"region_code": "441502"}),
+        "township_command": (Role.command, {"region_code": codes[0][:9]}),
+        "chief": (Role.grid_chief, {"grid_codes": codes}),
+        "worker": (Role.grid_worker, {"grid_codes": codes[:1]}),
+        "department": (Role.department, {"department_code": "T1"}),
+        "planner": (Role.planner, {"region_code": "420106"}),
+    }
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES ('T1', '测试局')"))
+
+    async def create(conn):
+        for username, (role, scope) in specs.items():
+            await create_account(conn, username, PASSWORD, role, **scope)
+
+    run(in_transaction(create))
+    return specs
+
+
+def signed_in_client(server: str, username: str) -> httpx.Client:
+    token = httpx.post(f"{server}/api/v1/auth/token",
+                       data={"username": username, "password": PASSWORD}).json()["access_token"]
+    return httpx.Client(base_url=f"{server}/api/v1", timeout=30,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(scope="session")
+def clients(server, accounts):
+    """A signed-in HTTP client per test account."""
+    made = {username: signed_in_client(server, username) for username in accounts}
+    yield made
+    for client in made.values():
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def api(clients):
+    """The admin's client: sees and may do everything."""
+    return clients["admin"]
 
 
 @pytest.fixture(scope="session")

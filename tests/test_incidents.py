@@ -64,11 +64,11 @@ def test_a_retry_answers_200_with_the_same_incident(api, inside, db):
                             {"c": body["client_id"]}).scalar_one() == 1
 
 
-def test_racing_retries_store_exactly_one_incident(server, inside, db):
+def test_racing_retries_store_exactly_one_incident(server, api, inside, db):
     body = report(inside)
 
-    def send(_):
-        with httpx.Client(base_url=server) as client:
+    def send(_):  # a connection each, as retries from a phone would come
+        with httpx.Client(base_url=server, headers=api.headers) as client:
             return client.post("/api/v1/incidents", json=body)
 
     with ThreadPoolExecutor(16) as pool:

@@ -1,5 +1,6 @@
 -- POST /api/v1/incidents: a new client id each time, at random points inside random grids
 dofile(os.getenv("BENCH_POINTS"))
+local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
 local run = os.getenv("BENCH_RUN")
 local counter = 0
 local thread_id = 0
@@ -16,5 +17,6 @@ request = function()
   local body = string.format(
     '{"client_id":"%s","category":"06","lon":%.7f,"lat":%.7f,"description":"bench"}',
     id, p[1], p[2])
-  return wrk.format("POST", "/api/v1/incidents", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/v1/incidents",
+                    {["Content-Type"] = "application/json", ["Authorization"] = auth}, body)
 end

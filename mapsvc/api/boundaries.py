@@ -1,9 +1,10 @@
-"""Regions (county, township, village) and grids as GeoJSON."""
+"""Regions (county, township, village) and grids as GeoJSON, for any signed-in account."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import AtQuery, Page, bbox_query, statements
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
 
@@ -15,6 +16,7 @@ GEOJSON = "application/geo+json"
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def regions(
     request: Request,
+    account: SignedIn,
     level: Annotated[Literal["county", "township", "village"] | None, Query()] = None,
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
     bbox=Depends(bbox_query),
@@ -30,6 +32,7 @@ async def regions(
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def grids(
     request: Request,
+    account: SignedIn,
     parent: Annotated[str | None, Query(
         description="a village, township or county code: the grids under it")] = None,
     bbox=Depends(bbox_query),

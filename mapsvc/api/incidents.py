@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 
 from mapsvc import settings
+from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
+from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import Page, bbox_query, statements, transaction
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
@@ -29,9 +31,11 @@ def _json(doc: str, status: int) -> Response:
     200: {"description": "already stored under this client_id: the stored incident"},
     409: {"description": "client_id already names a different incident"},
     422: {"description": "a field is missing or wrong; the body names it"}})
-async def report(request: Request, body: IncidentReport) -> Response:
+async def report(request: Request, body: IncidentReport,
+                 account: Annotated[Account, Depends(allowed(REPORTERS))]) -> Response:
     async with statements(request) as conn:  # the report is stored by one statement
-        doc, created = await report_incident(conn, body)
+        doc, created = await report_incident(conn, body, actor=account.username,
+                                             reporter_id=account.id)
     return _json(doc, 201 if created else 200)
 
 
@@ -42,13 +46,15 @@ async def import_file(
                                                  "[, description, crs, accuracy_m, reported_at, source]")],
     crs: Annotated[CRS, Form(description="CRS of rows that name none")] = CRS.wgs84,
     source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",
+    account: Account = Depends(allowed(IMPORTERS)),
 ) -> JSONResponse:
     data = await file.read(settings.api().upload_max_bytes + 1)
     if len(data) > settings.api().upload_max_bytes:
         raise InvalidInput(f"larger than {settings.api().upload_max_bytes} bytes", field="file")
     frame = read_table(io.BytesIO(data), file.filename or "upload.csv")
     async with transaction(request) as conn:
-        result = await import_incidents(conn, frame, crs=crs, source=source, actor="import")
+        result = await import_incidents(conn, frame, crs=crs, source=source,
+                                        actor=account.username, reporter_id=account.id)
     return JSONResponse({"rows": result.rows, "inserted": result.inserted,
                          "already_stored": result.already_stored, "rejected": result.rejected,
                          "errors": [asdict(e) for e in result.errors]})
@@ -58,6 +64,7 @@ async def import_file(
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def list_incidents(
     request: Request,
+    account: SignedIn,
     bbox=Depends(bbox_query),
     grid: Annotated[str | None, Query(description="grid code")] = None,
     village: Annotated[str | None, Query()] = None,
@@ -75,11 +82,12 @@ async def list_incidents(
                            county=county, status=status, category=category, method=method,
                            reported_from=reported_from, reported_to=reported_to)
     async with statements(request) as conn:
-        body = await incidents_geojson(conn, where, limit=page.limit, offset=page.offset)
+        body = await incidents_geojson(conn, where, account, limit=page.limit,
+                                       offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/{incident_id}")
-async def read(request: Request, incident_id: int) -> Response:
+@router.get("/{incident_id}", responses={404: {"description": "no such incident in your scope"}})
+async def read(request: Request, incident_id: int, account: SignedIn) -> Response:
     async with statements(request) as conn:
-        return _json(await incident_doc(conn, incident_id), 200)
+        return _json(await incident_doc(conn, incident_id, account), 200)

@@ -6,6 +6,7 @@ The migrations under ``migrations/versions`` create these tables; a test checks 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Double,
@@ -110,6 +111,7 @@ incident = Table(
     Column("assignment", Text, nullable=False),
     Column("assignment_distance_m", Float),
     Column("status", Text, nullable=False),
+    Column("reporter_id", BigInteger),
 )
 
 incident_log = Table(
@@ -123,4 +125,23 @@ incident_log = Table(
     Column("to_status", Text),
     Column("note", Text, nullable=False),
     Column("data", JSONB, nullable=False),
+)
+
+account = Table(
+    "account", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("region_code", Text, ForeignKey("region.code")),
+    Column("department_code", Text, ForeignKey("department.code")),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+account_grid = Table(
+    "account_grid", metadata,
+    Column("account_id", BigInteger, ForeignKey("account.id"), primary_key=True),
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
 )

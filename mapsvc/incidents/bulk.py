@@ -231,8 +231,8 @@ async def _copy_stage(conn: AsyncConnection, clean: pd.DataFrame) -> None:
 
 
 async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
-                           crs: CRS = CRS.wgs84, source: str = "hotline",
-                           actor: str = "import") -> BulkResult:
+                           crs: CRS = CRS.wgs84, source: str = "hotline", actor: str,
+                           reporter_id: int | None = None) -> BulkResult:
     """Store every good row of ``frame`` (see ``read_table``) in the caller's transaction."""
     if source not in SOURCES:
         raise InvalidInput(f"must be one of {', '.join(SOURCES)}", field="source")
@@ -252,7 +252,7 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
                       for line, code in unknown]
     result.inserted = (await conn.execute(text(insert_located(
         "incident_stage s JOIN incident_located l ON l.line = s.line")),
-        {"actor": actor})).scalar_one()
+        {"actor": actor, "reporter_id": reporter_id})).scalar_one()
     held = (await conn.execute(HELD_BACK)).all()
     for line, lon, lat, swapped in held:
         refused = refusal(lon, lat, swapped)

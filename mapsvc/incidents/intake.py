@@ -24,10 +24,11 @@ WITH ins AS (
     INSERT INTO incident (client_id, category_code, description, source, reported_at, raw_lon,
                           raw_lat, raw_crs, accuracy_m, geom, grid_id, grid_version_id,
                           village_code, township_code, county_code, assignment,
-                          assignment_distance_m)
+                          assignment_distance_m, reporter_id)
     SELECT s.client_id, s.category, s.description, s.source, s.reported_at, s.raw_lon, s.raw_lat,
            s.raw_crs, s.accuracy_m, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id,
-           l.grid_version_id, v.code, v.parent_code, t.parent_code, l.method, l.distance_m
+           l.grid_version_id, v.code, v.parent_code, t.parent_code, l.method, l.distance_m,
+           CAST(:reporter_id AS bigint)
       FROM {located}
       JOIN category cat ON cat.code = s.category
       LEFT JOIN grid g ON g.id = l.grid_id
@@ -77,8 +78,8 @@ def _same_report(doc: dict, report: IncidentReport) -> bool:
                             report.lat, report.crs.value)
 
 
-async def report_incident(conn: AsyncConnection, report: IncidentReport,
-                          actor: str = "anonymous") -> tuple[str, bool]:
+async def report_incident(conn: AsyncConnection, report: IncidentReport, *, actor: str,
+                          reporter_id: int | None = None) -> tuple[str, bool]:
     """Store ``report`` with its grid; return the stored incident (JSON) and whether it is new."""
     lon, lat = (float(v) if report.in_range else None
                 for v in to_wgs84(report.lon, report.lat, report.crs))
@@ -91,6 +92,7 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
         "swap_lon": None if swap_lon != swap_lon else swap_lon,
         "swap_lat": None if swap_lat != swap_lat else swap_lat,
         "tolerance": settings.assignment().tolerance_m, "actor": actor,
+        "reporter_id": reporter_id,
     }
     created = (await conn.execute(_SINGLE, params)).scalar_one_or_none()
     if created is not None:

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.accounts.jurisdiction import incident_scope
+from mapsvc.accounts.model import Account
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection
 
@@ -41,8 +43,7 @@ class IncidentFilter:
         # a region's incidents: village codes start with their township's and county's code
         for column in ("village", "township", "county"):
             if value := getattr(self, column):
-                f.add(f"d.village_code >= :{column} AND d.village_code < :{column}_end",
-                      **{column: value, f"{column}_end": value + "a"})
+                f.add(f.code_prefix("d.village_code", column, value))
         if self.status:
             f.add("d.status = :status", status=self.status)
         if self.category:
@@ -56,17 +57,23 @@ class IncidentFilter:
         return f
 
 
-async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, *, limit: int = 100,
-                            offset: int = 0) -> str:
+async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,
+                            limit: int = 100, offset: int = 0) -> str:
+    """The incidents matching ``where`` within ``account``'s jurisdiction, newest first."""
     f = where.filters()
+    incident_scope(account, f)
     f.params.update(limit=limit, offset=offset)
     sql = feature_collection(INCIDENTS.format(where=f.where()))
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
-async def incident_doc(conn: AsyncConnection, incident_id: int) -> str:
-    doc = (await conn.execute(text("SELECT doc::text FROM incident_doc WHERE id = :id"),
-                              {"id": incident_id})).scalar_one_or_none()
+async def incident_doc(conn: AsyncConnection, incident_id: int, account: Account) -> str:
+    """One incident; one outside the account's jurisdiction is not found, like a missing one."""
+    f = Filters(params={"id": incident_id})
+    f.add("d.id = :id")
+    incident_scope(account, f)
+    doc = (await conn.execute(text(f"SELECT doc::text FROM incident_doc d WHERE {f.where()}"),
+                              f.params)).scalar_one_or_none()
     if doc is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     return doc

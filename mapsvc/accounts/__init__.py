@@ -1,0 +1,1 @@
+"""Accounts, roles and jurisdiction (辖区): who may see and do what, where."""

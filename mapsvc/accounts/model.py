@@ -1,0 +1,37 @@
+"""Roles and the scope each account is bound to."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    grid_worker = "grid_worker"  # 网格员: their grids
+    grid_chief = "grid_chief"    # 网格长: the grids they lead
+    command = "command"          # 指挥中心 at city, county, township or village level: a region
+    department = "department"    # 职能部门: their department's cases
+    planner = "planner"          # 规划: redraws grids in a region
+    admin = "admin"              # everything
+
+
+# Roles whose scope is a set of grids, and roles whose scope is a region (none: everywhere).
+GRID_ROLES = frozenset({Role.grid_worker, Role.grid_chief})
+REGION_ROLES = frozenset({Role.command, Role.planner})
+# Who may report incidents, and who may load them in bulk.
+REPORTERS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
+IMPORTERS = frozenset({Role.command, Role.admin})
+
+
+@dataclass(frozen=True)
+class Account:
+    """A signed-in account, as its token describes it."""
+
+    id: int
+    username: str
+    role: Role
+    region_code: str | None = None      # command, planner: None means the whole deployment
+    department_code: str | None = None  # department
+    grid_ids: tuple[int, ...] = field(default_factory=tuple)  # grid_worker, grid_chief
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role is Role.admin or (self.role in REGION_ROLES and self.region_code is None)

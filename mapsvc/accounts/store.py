@@ -1,0 +1,66 @@
+"""Accounts in the database: create, and check a password."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
+from mapsvc.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from mapsvc.errors import Conflict, InvalidInput
+
+_ACCOUNT = text("""
+SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
+       coalesce(array_agg(ag.grid_id ORDER BY ag.grid_id) FILTER (WHERE ag.grid_id IS NOT NULL),
+                '{}') AS grid_ids
+  FROM account a LEFT JOIN account_grid ag ON ag.account_id = a.id
+ WHERE a.username = :username AND a.active
+ GROUP BY a.id
+""")
+
+
+async def create_account(conn: AsyncConnection, username: str, password: str, role: Role, *,
+                         region_code: str | None = None, department_code: str | None = None,
+                         grid_codes: list[str] | tuple[str, ...] = (), display_name: str = "") -> int:
+    """Create an account bound to its scope; refuse a scope that does not fit the role."""
+    if role in GRID_ROLES and not grid_codes:
+        raise InvalidInput(f"a {role} account needs the grids it works in", field="grids")
+    if role is Role.department and not department_code:
+        raise InvalidInput("a department account needs its department", field="department")
+    if role not in REGION_ROLES and region_code:
+        raise InvalidInput(f"a {role} account is not bound to a region", field="region")
+    if len(password) < 4:
+        raise InvalidInput("must be at least 4 characters", field="password")
+    exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
+    if exists.first():
+        raise Conflict(f"account {username!r} already exists", field="username")
+    for table, column, value, field in (("region", "code", region_code, "region"),
+                                        ("department", "code", department_code, "department")):
+        if value and not (await conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} = :v"),
+                                             {"v": value})).first():
+            raise InvalidInput(f"no {table} {value!r}", field=field)
+    grids = dict((await conn.execute(text("SELECT code, id FROM grid WHERE code = ANY(:c)"),
+                                     {"c": list(grid_codes)})).all())
+    if missing := [c for c in grid_codes if c not in grids]:
+        raise InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+    account_id = (await conn.execute(text("""
+        INSERT INTO account (username, password_hash, display_name, role, region_code,
+                             department_code)
+        VALUES (:username, :hash, :display_name, :role, :region, :department) RETURNING id"""),
+        {"username": username, "hash": hash_password(password), "display_name": display_name,
+         "role": role.value, "region": region_code, "department": department_code})).scalar_one()
+    if grids:
+        await conn.execute(text("INSERT INTO account_grid (account_id, grid_id) "
+                                "SELECT :a, unnest(CAST(:g AS bigint[]))"),
+                           {"a": account_id, "g": list(grids.values())})
+    return account_id
+
+
+async def authenticate(conn: AsyncConnection, username: str, password: str) -> Account | None:
+    row = (await conn.execute(_ACCOUNT, {"username": username})).first()
+    if row is None:
+        verify_password(password, DUMMY_HASH)
+        return None
+    if not verify_password(password, row.password_hash):
+        return None
+    return Account(id=row.id, username=row.username, role=Role(row.role),
+                   region_code=row.region_code, department_code=row.department_code,
+                   grid_ids=tuple(row.grid_ids))

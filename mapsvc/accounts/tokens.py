@@ -1,0 +1,36 @@
+"""Bearer tokens: signed JWTs that carry the account's role and scope for one work shift."""
+
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from mapsvc import settings
+from mapsvc.accounts.model import Account, Role
+
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired or not ours."""
+
+
+def issue_token(account: Account) -> str:
+    now = datetime.now(timezone.utc)
+    claims = {
+        "sub": account.username, "uid": account.id, "role": account.role.value,
+        "region": account.region_code, "department": account.department_code,
+        "grids": list(account.grid_ids),
+        "iat": now, "exp": now + timedelta(hours=settings.auth().token_hours),
+    }
+    return jwt.encode(claims, settings.auth().secret_value(), algorithm=ALGORITHM)
+
+
+def read_token(token: str) -> Account:
+    try:
+        claims = jwt.decode(token, settings.auth().secret_value(), algorithms=[ALGORITHM],
+                            options={"require": ["sub", "uid", "role", "exp"]})
+        return Account(id=claims["uid"], username=claims["sub"], role=Role(claims["role"]),
+                       region_code=claims.get("region"), department_code=claims.get("department"),
+                       grid_ids=tuple(claims.get("grids") or ()))
+    except (jwt.PyJWTError, ValueError, KeyError) as e:
+        raise InvalidToken(str(e)) from e

@@ -1,0 +1,58 @@
+"""Sign-in (OAuth2 password flow) and the dependencies that check who is asking."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.accounts.store import authenticate
+from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
+from mapsvc.api.deps import statements
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_UNAUTHORISED = {"WWW-Authenticate": "Bearer"}
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+@router.post("/token", response_model=Token, responses={401: {"description": "wrong credentials"}})
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    async with statements(request) as conn:
+        account = await authenticate(conn, form.username, form.password)
+    if account is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
+                            headers=_UNAUTHORISED)
+    return Token(access_token=issue_token(account))
+
+
+def signed_in(token: Annotated[str | None, Depends(bearer)]) -> Account:
+    """The account behind the bearer token; 401 without a valid one."""
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers=_UNAUTHORISED)
+    try:
+        return read_token(token)
+    except InvalidToken:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
+                            headers=_UNAUTHORISED) from None
+
+
+def allowed(roles: frozenset[Role]):
+    """A dependency admitting only ``roles`` (403 for the others)."""
+
+    def check(account: Annotated[Account, Depends(signed_in)]) -> Account:
+        if account.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"a {account.role} account may not do this")
+        return account
+
+    return check
+
+
+SignedIn = Annotated[Account, Depends(signed_in)]

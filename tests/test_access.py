@@ -1,0 +1,178 @@
+"""Who may see and do what, where: roles, jurisdiction, tokens (the permission matrix)."""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import jwt
+import pytest
+from shapely.geometry import box
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from mapsvc import settings
+from mapsvc.cli import app
+
+ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
+
+
+@pytest.fixture(scope="module")
+def anonymous(server):
+    with httpx.Client(base_url=f"{server}/api/v1", timeout=30) as client:
+        yield client
+
+
+def _point(grids, code):
+    return grids.set_index("code").geometry[code].representative_point()
+
+
+@pytest.fixture(scope="module")
+def seen(clients, grids, accounts, db):
+    """Incidents placed so that each account's view differs; name → incident id."""
+    chief_grids = accounts["chief"][1]["grid_codes"]
+    worker_grid = accounts["worker"][1]["grid_codes"][0]
+    township = worker_grid[:9]
+    county_441502 = grids[grids["code"].str.startswith("441502")]
+    other_township = county_441502[~county_441502["code"].str.startswith(township)].iloc[0].code
+    wuchang = grids[grids["code"].str.startswith("420106")].iloc[0].code
+    other_chief_grid = [c for c in chief_grids if c != worker_grid][0]
+    # a county with no grids yet: what is reported there stays unassigned, in that county
+    with db.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO region (code, level, name, geom) VALUES "
+            "('990300', 'county', '无网格县', ST_Multi(ST_GeomFromText(:wkt, 4326)))"),
+            {"wkt": box(121.0, 21.0, 121.01, 21.01).wkt})
+    CliRunner().invoke(app, ["accounts", "add", "empty_county", "--role", "command",
+                             "--region", "990300", "--password", "test-password"])
+    places = {"worker_grid": _point(grids, worker_grid), "chief_grid": _point(grids, other_chief_grid),
+              "other_township": _point(grids, other_township), "wuchang": _point(grids, wuchang)}
+    ids = {}
+    for name, p in places.items():
+        r = clients["admin"].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "05", "lon": p.x, "lat": p.y})
+        ids[name] = r.json()["id"]
+    r = clients["worker"].post("/incidents", json={  # the worker reports outside their grid
+        "client_id": str(uuid.uuid4()), "category": "05", "lon": places["wuchang"].x,
+        "lat": places["wuchang"].y})
+    assert r.status_code == 201
+    ids["worker_reported_elsewhere"] = r.json()["id"]
+    r = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "05", "lon": 121.005, "lat": 21.005})
+    assert r.json()["method"] == "unassigned"
+    ids["unassigned_in_empty_county"] = r.json()["id"]
+    return ids
+
+
+VISIBLE = {
+    "admin": "all", "city": "all",
+    "command": {"worker_grid", "chief_grid", "other_township"},
+    "township_command": {"worker_grid", "chief_grid"},
+    "chief": {"worker_grid", "chief_grid"},
+    "worker": {"worker_grid", "worker_reported_elsewhere"},
+    "department": set(),
+    "planner": {"wuchang", "worker_reported_elsewhere"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_account_lists_and_reads_only_its_jurisdiction(clients, seen, role):
+    visible = set(seen) if VISIBLE[role] == "all" else VISIBLE[role]
+    listed = {f["id"] for f in clients[role].get("/incidents", params={"limit": 1000}).json()["features"]}
+    for name, incident_id in seen.items():
+        assert (incident_id in listed) == (name in visible), (role, name)
+        status = clients[role].get(f"/incidents/{incident_id}").status_code
+        assert status == (200 if name in visible else 404), (role, name)
+
+
+def test_a_command_centre_sees_unassigned_incidents_in_its_region(server, seen):
+    with httpx.Client(base_url=f"{server}/api/v1") as c:
+        token = c.post("/auth/token", data={"username": "empty_county",
+                                             "password": "test-password"}).json()["access_token"]
+        listed = c.get("/incidents", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [f["id"] for f in listed["features"]] == [seen["unassigned_in_empty_county"]]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_boundaries_and_locate_are_open_to_every_signed_in_account(clients, role, grids):
+    p = grids.geometry.iloc[0].representative_point()
+    assert clients[role].get("/regions", params={"level": "county"}).status_code == 200
+    assert clients[role].get("/grids", params={"limit": 1}).status_code == 200
+    assert clients[role].get("/locate", params={"lon": p.x, "lat": p.y}).status_code == 200
+
+
+REPORTERS = {"admin", "city", "command", "township_command", "chief", "worker"}
+IMPORTERS = {"admin", "city", "command", "township_command"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_report_and_who_may_import(clients, role, grids):
+    p = grids.geometry.iloc[2].representative_point()
+    r = clients[role].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "05", "lon": p.x, "lat": p.y})
+    assert r.status_code == (201 if role in REPORTERS else 403)
+    csv = f"client_id,category,lon,lat\n{uuid.uuid4()},05,{p.x},{p.y}\n".encode()
+    r = clients[role].post("/incidents/import", files={"file": ("a.csv", csv, "text/csv")})
+    assert r.status_code == (200 if role in IMPORTERS else 403)
+    if r.status_code == 403:
+        assert role in r.json()["detail"]
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/regions"), ("GET", "/grids"), ("GET", "/locate?lon=115&lat=23"),
+    ("GET", "/incidents"), ("GET", "/incidents/1"), ("POST", "/incidents"),
+    ("POST", "/incidents/import")])
+def test_without_a_token_everything_but_health_answers_401(anonymous, method, path):
+    r = anonymous.request(method, path)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert anonymous.get("/health").status_code == 200
+
+
+def _token(secret: str, **claims) -> str:
+    base = {"sub": "admin", "uid": 1, "role": "admin",
+            "exp": datetime.now(timezone.utc) + timedelta(hours=1)}
+    return jwt.encode({**base, **claims}, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize("token", [
+    "not-a-token",
+    _token("some other key, not ours at all, long enough"),
+    "EXPIRED",
+    "BADROLE",
+])
+def test_forged_expired_or_garbled_tokens_answer_401(anonymous, token):
+    secret = settings.auth().secret_value()
+    token = {"EXPIRED": _token(secret, exp=datetime.now(timezone.utc) - timedelta(minutes=1)),
+             "BADROLE": _token(secret, role="emperor")}.get(token, token)
+    r = anonymous.get("/incidents", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("username,password", [("admin", "wrong"), ("nobody", "test-password")])
+def test_wrong_credentials_get_no_token(anonymous, accounts, username, password):
+    r = anonymous.post("/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 401 and "access_token" not in r.json()
+
+
+def test_passwords_are_stored_hashed(db, accounts):
+    with db.connect() as conn:
+        hashes = conn.execute(text("SELECT password_hash FROM account")).scalars().all()
+    assert hashes and all(h.startswith("$argon2") and "test-password" not in h for h in hashes)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--role", "emperor"], "--role"),
+    (["--role", "grid_worker"], "--grid"),
+    (["--role", "grid_worker", "--grid", "nope"], "--grid"),
+    (["--role", "command", "--region", "000000"], "--region"),
+    (["--role", "department"], "--department"),
+    (["--role", "grid_worker", "--region", "441502", "--grid", "x"], "--region"),
+])
+def test_an_account_whose_scope_does_not_fit_its_role_is_refused(accounts, args, message):
+    result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "pw1234"])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_taken_username_is_refused(accounts):
+    result = CliRunner().invoke(app, ["accounts", "add", "admin", "--role", "admin",
+                                      "--password", "pw1234"])
+    assert result.exit_code == 2 and "already exists" in result.output
