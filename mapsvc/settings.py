@@ -81,12 +81,27 @@ class AuthSettings(BaseSettings):
         return _generated_secret(ClusterSettings().dir / "auth-secret")
 
 
-def _generated_secret(path: Path) -> str:
+def _generated_secret(path: Path, nbytes: int = 48) -> str:
+    """A key generated once for this checkout, readable by its owner only."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(secrets.token_urlsafe(nbytes))
     return path.read_text().strip()
+
+
+class PrivacySettings(BaseSettings):
+    """Personal data: the master key for encryption at rest and keyed lookup hashes."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_PRIVACY_")
+
+    key: SecretStr | None = Field(
+        None, description="32 random bytes, url-safe base64; unset: generated once into .mapsvc/")
+
+    def key_value(self) -> str:
+        if self.key is not None:
+            return self.key.get_secret_value()
+        return _generated_secret(ClusterSettings().dir / "privacy-key", nbytes=32)
 
 
 class APISettings(BaseSettings):
@@ -119,3 +134,8 @@ def api() -> APISettings:
 @lru_cache
 def auth() -> AuthSettings:
     return AuthSettings()
+
+
+@lru_cache
+def privacy() -> PrivacySettings:
+    return PrivacySettings()

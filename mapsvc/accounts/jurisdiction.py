@@ -25,3 +25,17 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
                          OR {alias}.reporter_id = :scope_me)""", scope_me=account.id)
     elif account.role is Role.department:
         filters.add("false")
+
+
+def registry_scope(account: Account, filters: Filters, alias: str = "a") -> None:
+    """Narrow ``filters`` to registry records (by their address ``alias``) the account may read:
+    grid roles their grids, region roles their region. Departments and planners see no people."""
+    if account.role is Role.admin or (account.role is Role.command and account.region_code is None):
+        return
+    if account.role in GRID_ROLES:
+        filters.add(f"{alias}.grid_id = ANY(:scope_grids)", scope_grids=list(account.grid_ids))
+    elif account.role is Role.command:
+        filters.add(filters.code_prefix(f"{alias}.village_code", "scope_region",
+                                        account.region_code))
+    else:
+        filters.add("false")

@@ -8,11 +8,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Double,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -20,7 +22,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
 
@@ -144,4 +146,117 @@ account_grid = Table(
     "account_grid", metadata,
     Column("account_id", BigInteger, ForeignKey("account.id"), primary_key=True),
     Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
+)
+
+
+def _located() -> list[Column]:
+    """A registry point and the grid locate_grid gave it."""
+    return [Column("geom", _geom("POINT"), nullable=False),
+            Column("grid_id", BigInteger, ForeignKey("grid.id")),
+            Column("grid_version_id", BigInteger, ForeignKey("grid_version.id")),
+            Column("village_code", Text),
+            Column("assignment", Text, nullable=False)]
+
+
+address = Table(
+    "address", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("full_text", Text, nullable=False),
+    Column("county_code", Text, ForeignKey("region.code"), nullable=False),
+    *(Column(part, Text) for part in ("street", "number", "compound", "building", "entrance",
+                                      "floor", "room")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    *_located(),
+)
+
+house = Table(
+    "house", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("address_id", BigInteger, ForeignKey("address.id"), nullable=False, unique=True),
+    Column("use", Text, nullable=False),
+    Column("rental", Boolean, nullable=False),
+    Column("area_m2", Numeric),
+)
+
+household = Table(
+    "household", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("house_id", BigInteger, ForeignKey("house.id"), nullable=False),
+    Column("number", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+person = Table(
+    "person", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("id_number_enc", LargeBinary),
+    Column("id_number_hash", LargeBinary, unique=True),
+    Column("mobile_enc", LargeBinary),
+    Column("birth_date", Date),
+    Column("sex", Text),
+    Column("registration", Text, nullable=False),
+    Column("care_tags", ARRAY(Text), nullable=False),
+    Column("household_id", BigInteger, ForeignKey("household.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+person_house = Table(
+    "person_house", metadata,
+    Column("person_id", BigInteger, ForeignKey("person.id"), primary_key=True),
+    Column("house_id", BigInteger, ForeignKey("house.id"), primary_key=True),
+    Column("relation", Text, primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("valid_to", Date),
+)
+
+organisation = Table(
+    "organisation", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("address_id", BigInteger, ForeignKey("address.id")),
+    *_located(),
+)
+grid.append_column(Column("organisation_id", BigInteger,
+                          ForeignKey("organisation.id", use_alter=True)))
+
+thing = Table(
+    "thing", metadata,
+    Column("component_id", Text, primary_key=True),
+    Column("type_code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("department_code", Text, ForeignKey("department.code")),
+    *_located(),
+)
+
+place = Table(
+    "place", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    *_located(),
+)
+
+visit = Table(
+    "visit", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("household_id", BigInteger, ForeignKey("household.id"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("geom", _geom("POINT")),
+    Column("note", Text, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("entity", Text, nullable=False),
+    Column("entity_id", Text, nullable=False),
+    Column("field", Text),
+    Column("reason", Text, nullable=False),
 )

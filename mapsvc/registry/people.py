@@ -1,0 +1,124 @@
+"""People (实有人口): stored with encrypted identifiers, shown masked, revealed with an audit row."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.jurisdiction import registry_scope
+from mapsvc.accounts.model import Account, Role
+from mapsvc.errors import Conflict, InvalidInput, NotFound
+from mapsvc.geojson import Filters
+from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask_mobile, mask_name
+
+REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
+Field = Literal["name", "id_number", "mobile"]
+# Roles that may reveal a field of a person in their jurisdiction, stating why.
+REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_worker})
+
+
+@dataclass
+class PersonRecord:
+    name: str
+    registration: str
+    id_number: str | None = None
+    mobile: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    care_tags: tuple[str, ...] = ()
+    household_id: int | None = None
+
+
+async def add_person(conn: AsyncConnection, person: PersonRecord) -> int:
+    if person.registration not in REGISTRATIONS:
+        raise InvalidInput(f"must be one of {', '.join(REGISTRATIONS)}", field="registration")
+    id_hash = lookup_hash(person.id_number) if person.id_number else None
+    if id_hash and (await conn.execute(text("SELECT 1 FROM person WHERE id_number_hash = :h"),
+                                       {"h": id_hash})).first():
+        raise Conflict("a person with this ID number is already registered", field="id_number")
+    return (await conn.execute(text("""
+        INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date, sex,
+                            registration, care_tags, household_id)
+        VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex, :registration,
+                :care_tags, :household_id) RETURNING id"""), {
+        "name": person.name,
+        "id_enc": encrypt(person.id_number, b"person.id_number") if person.id_number else None,
+        "id_hash": id_hash,
+        "mobile_enc": encrypt(person.mobile, b"person.mobile") if person.mobile else None,
+        "birth_date": person.birth_date, "sex": person.sex, "registration": person.registration,
+        "care_tags": list(person.care_tags), "household_id": person.household_id,
+    })).scalar_one()
+
+
+# A person's place: the address of their household's house.
+_PEOPLE = """
+SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.registration,
+       p.care_tags, p.household_id, a.full_text AS address, g.code AS grid
+  FROM person p
+  LEFT JOIN household h ON h.id = p.household_id
+  LEFT JOIN house ho ON ho.id = h.house_id
+  LEFT JOIN address a ON a.id = ho.address_id
+  LEFT JOIN grid g ON g.id = a.grid_id
+ WHERE {where}
+ ORDER BY p.id LIMIT :limit OFFSET :offset
+"""
+
+
+def _masked(row) -> dict:
+    return {
+        "id": row.id, "name": mask_name(row.name),
+        "id_number": mask_id(decrypt(row.id_number_enc, b"person.id_number"))
+        if row.id_number_enc else None,
+        "mobile": mask_mobile(decrypt(row.mobile_enc, b"person.mobile")) if row.mobile_enc else None,
+        "birth_year": row.birth_date.year if row.birth_date else None, "sex": row.sex,
+        "registration": row.registration, "care_tags": list(row.care_tags),
+        "household_id": row.household_id, "address": row.address, "grid": row.grid,
+    }
+
+
+async def list_people(conn: AsyncConnection, account: Account, *, grid: str | None = None,
+                      care_tag: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    """People in the account's jurisdiction, masked."""
+    f = Filters(params={"limit": limit, "offset": offset})
+    registry_scope(account, f, alias="a")
+    if grid:
+        f.add("g.code = :grid", grid=grid)
+    if care_tag:
+        f.add(":care_tag = ANY(p.care_tags)", care_tag=care_tag)
+    rows = (await conn.execute(text(_PEOPLE.format(where=f.where())), f.params)).all()
+    return [_masked(r) for r in rows]
+
+
+async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
+    f = Filters(params={"limit": 1, "offset": 0, "pid": person_id})
+    f.add("p.id = :pid")
+    registry_scope(account, f, alias="a")
+    row = (await conn.execute(text(_PEOPLE.format(where=f.where())), f.params)).first()
+    if row is None:
+        raise NotFound(f"no person {person_id}", field="id")
+    return row
+
+
+async def read_person(conn: AsyncConnection, account: Account, person_id: int) -> dict:
+    return _masked(await _person_row(conn, account, person_id))
+
+
+async def reveal(conn: AsyncConnection, account: Account, person_id: int, field: Field,
+                 reason: str) -> str | None:
+    """One field of one person in full, for a stated reason; the reveal is audited in the same
+    transaction, so no value is shown without its audit row."""
+    if not reason.strip():
+        raise InvalidInput("say why the full value is needed", field="reason")
+    row = await _person_row(conn, account, person_id)
+    value = {"name": lambda: row.name,
+             "id_number": lambda: decrypt(row.id_number_enc, b"person.id_number")
+             if row.id_number_enc else None,
+             "mobile": lambda: decrypt(row.mobile_enc, b"person.mobile")
+             if row.mobile_enc else None}[field]()
+    await conn.execute(text("""
+        INSERT INTO audit_log (account_id, action, entity, entity_id, field, reason)
+        VALUES (:account, 'reveal', 'person', :pid, :field, :reason)"""),
+        {"account": account.id, "pid": str(person_id), "field": field, "reason": reason.strip()})
+    return value

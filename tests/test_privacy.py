@@ -1,0 +1,112 @@
+"""People data under PIPL: encrypted at rest, masked by default, revealed only with a reason and
+an audit row, and only within the asker's jurisdiction."""
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import text
+
+from mapsvc.registry.people import PersonRecord, add_person
+from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask_mobile
+from mapsvc.registry.store import add_address, add_house, add_household
+from tests.conftest import in_transaction, run
+
+ID_NUMBER = "441502199001011234"
+MOBILE = "13812345678"
+
+
+@pytest.fixture(scope="module")
+def residents(accounts, grids):
+    """Two people: one in the grid of the test grid worker, one in 武昌区."""
+    worker_grid = accounts["worker"][1]["grid_codes"][0]
+    here = grids.set_index("code").geometry[worker_grid].representative_point()
+    there = grids[grids["code"].str.startswith("420106")].geometry.iloc[0].representative_point()
+
+    async def create(conn):
+        ids = {}
+        for key, county, address, point, id_number, mobile in [
+            ("near", "441502", "人民路１２号幸福小区３幢２单元５０２室", here, ID_NUMBER, MOBILE),
+            ("far", "420106", "中山路8号", there, "420106198502023456", "13987654321"),
+        ]:
+            address_id = await add_address(conn, county, address, point.x, point.y)
+            household = await add_household(conn, await add_house(conn, address_id))
+            ids[key] = await add_person(conn, PersonRecord(
+                name="张三丰" if key == "near" else "李四", registration="resident",
+                id_number=id_number, mobile=mobile, care_tags=("独居老人",),
+                household_id=household))
+        return ids
+
+    return run(in_transaction(create))
+
+
+def test_no_identifier_is_stored_in_plain_text(db, residents):
+    with db.connect() as conn:
+        raw = conn.execute(text("SELECT p::text FROM person p WHERE id = :i"),
+                           {"i": residents["near"]}).scalar_one()
+        enc, digest = conn.execute(text("SELECT id_number_enc, id_number_hash FROM person "
+                                        "WHERE id = :i"), {"i": residents["near"]}).one()
+    assert ID_NUMBER not in raw and MOBILE not in raw and ID_NUMBER[-4:] not in raw
+    assert ID_NUMBER.encode() not in bytes(enc)
+    assert bytes(digest) == lookup_hash(ID_NUMBER) == lookup_hash(ID_NUMBER.lower() + " ")
+
+
+def test_a_tampered_or_moved_ciphertext_does_not_decrypt():
+    blob = bytearray(encrypt(ID_NUMBER, b"person.id_number"))
+    assert decrypt(bytes(blob), b"person.id_number") == ID_NUMBER
+    with pytest.raises(InvalidTag):
+        decrypt(bytes(blob), b"person.mobile")  # the same bytes copied into another field
+    blob[-1] ^= 1
+    with pytest.raises(InvalidTag):
+        decrypt(bytes(blob), b"person.id_number")
+
+
+def test_the_same_id_number_cannot_be_registered_twice(residents):
+    from mapsvc.errors import Conflict
+
+    with pytest.raises(Conflict):
+        run(in_transaction(lambda conn: add_person(conn, PersonRecord(
+            name="王五", registration="floating", id_number=ID_NUMBER))))
+
+
+def test_masks():
+    assert mask_id("110101199003071234") == "110***********1234"
+    assert mask_mobile("13812341234") == "138****1234"
+
+
+def test_people_are_listed_masked_within_the_jurisdiction(clients, residents):
+    listed = {p["id"]: p for p in clients["admin"].get("/registry/people").json()}
+    near = listed[residents["near"]]
+    assert near["id_number"] == "441***********1234" and near["mobile"] == "138****5678"
+    assert near["name"] == "张**" and near["address"] == "人民路12号幸福小区3栋2单元502室"
+    for role, expected in [("worker", {"near"}), ("chief", {"near"}), ("command", {"near"}),
+                           ("city", {"near", "far"}), ("planner", set()), ("department", set())]:
+        seen = {p["id"] for p in clients[role].get("/registry/people").json()}
+        assert {k for k, v in residents.items() if v in seen} == expected, role
+        for key, person_id in residents.items():
+            status = clients[role].get(f"/registry/people/{person_id}").status_code
+            assert status == (200 if key in expected else 404), (role, key)
+
+
+def test_a_reveal_needs_a_reason_and_is_audited(clients, residents, db):
+    path = f"/registry/people/{residents['near']}/reveal"
+    r = clients["worker"].post(path, json={"field": "id_number", "reason": "入户核实身份"})
+    assert r.status_code == 200 and r.json()["value"] == ID_NUMBER
+    assert clients["worker"].post(path, json={"field": "mobile", "reason": " "}).status_code == 422
+    assert clients["worker"].post(path, json={"field": "salary", "reason": "x" * 5}).status_code == 422
+    far = f"/registry/people/{residents['far']}/reveal"
+    assert clients["worker"].post(far, json={"field": "mobile", "reason": "好奇"}).status_code == 404
+    assert clients["planner"].post(path, json={"field": "mobile", "reason": "规划"}).status_code == 403
+    audit = clients["admin"].get("/audit").json()
+    assert audit[0]["username"] == "worker" and audit[0]["field"] == "id_number"
+    assert audit[0]["reason"] == "入户核实身份" and audit[0]["entity_id"] == str(residents["near"])
+    assert len([a for a in audit if a["entity_id"] == str(residents["far"])]) == 0
+    assert clients["command"].get("/audit").status_code == 403
+    with pytest.raises(Exception, match="append-only"):
+        with db.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log"))
+
+
+def test_a_care_tag_filters_people(clients, residents):
+    tagged = {p["id"] for p in clients["admin"].get("/registry/people",
+                                                     params={"care_tag": "独居老人"}).json()}
+    assert set(residents.values()) <= tagged
+    assert not clients["admin"].get("/registry/people", params={"care_tag": "无此标签"}).json()
