@@ -26,7 +26,7 @@ from mapsvc.boundaries.synthetic import generate  # noqa: E402
 from mapsvc.db.engine import in_transaction  # noqa: E402
 from mapsvc.db.setup import prepare_database  # noqa: E402
 from mapsvc.demo import current_grids, incident_rows, load_hierarchy  # noqa: E402
-from mapsvc.incidents.bulk import import_incidents, read_table  # noqa: E402
+from mapsvc.incidents.bulk import import_incidents, read_incidents  # noqa: E402
 
 GRIDS = int(os.environ.get("BENCH_GRIDS", 65_000))
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 1_000_000))
@@ -66,7 +66,7 @@ def incident_file() -> tuple[Path, int]:
 
 def bulk_import(path: Path, rows: int) -> None:
     async def work(conn):
-        return await import_incidents(conn, read_table(path, path.name), actor="bench")
+        return await import_incidents(conn, read_incidents(path, path.name), actor="bench")
 
     t = time.perf_counter()
     result = asyncio.run(in_transaction(work))

@@ -27,9 +27,10 @@ db_app = _commands("The database and the embedded PostGIS cluster.")
 boundaries_app = _commands("Counties, townships, villages and grids.")
 incidents_app = _commands("Incidents.")
 accounts_app = _commands("Accounts, roles and their scope.")
+registry_app = _commands("People, houses, organisations, components and places (一标三实).")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
-                    (accounts_app, "accounts"), (demo_app, "demo")):
+                    (accounts_app, "accounts"), (registry_app, "registry"), (demo_app, "demo")):
     app.add_typer(group, name=name)
 
 console = Console(soft_wrap=True)
@@ -199,7 +200,7 @@ def incidents_import(
     """Import incidents; bad rows are listed with their line and the good ones are stored."""
     from mapsvc.errors import InvalidInput
     from mapsvc.geo.crs import CRS
-    from mapsvc.incidents.bulk import import_incidents, read_table
+    from mapsvc.incidents.bulk import import_incidents, read_incidents
 
     try:
         declared = CRS.parse(crs)
@@ -211,7 +212,7 @@ def incidents_import(
                   transient=True) as progress:
         progress.add_task(f"importing {file.name}", total=None)
         try:
-            frame = read_table(file, file.name)
+            frame = read_incidents(file, file.name)
             result = in_transaction(lambda conn: import_incidents(
                 conn, frame, crs=declared, source=source, actor="import"))
         except InvalidInput as e:
@@ -256,6 +257,38 @@ def accounts_add(
                   "password": "--password", "username": "USERNAME"}.get(e.field or "", "")
         fail(f"{option}: {e.reason}" if option else e.reason)
     console.print(f"account {username} ({kind}) created")
+
+
+@registry_app.command("import")
+def registry_import(
+    kind: Annotated[str, typer.Argument(help="addresses | people | organisations | things | places")],
+    file: Annotated[Path, typer.Argument(help=".csv or .xlsx with a header line")],
+    county: Annotated[str | None, typer.Option(help="county code for rows without one")] = None,
+    crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09")] = "wgs84",
+) -> None:
+    """Import registry records; addresses first, as people are matched to them. Bad rows are
+    listed with their line, the good ones stored."""
+    from mapsvc.errors import InvalidInput
+    from mapsvc.geo.crs import CRS
+    from mapsvc.registry.importer import import_registry, read_registry
+
+    try:
+        declared = CRS.parse(crs)
+    except ValueError:
+        fail(f"--crs: must be one of {', '.join(c.value for c in CRS)}")
+    if not file.exists():
+        fail(f"{file}: no such file")
+    try:
+        frame = read_registry(file, file.name, kind)
+        result = in_transaction(lambda conn: import_registry(conn, kind, frame, county=county,
+                                                             crs=declared))
+    except InvalidInput as e:
+        fail(f"KIND: {e.reason}" if e.field == "kind" else e.reason)
+    for e in result.errors:
+        console.print(f"[red]line {e.line}: {e.field}:[/] {escape(e.reason)}", highlight=False)
+    console.print(f"{result.rows} rows: {result.stored} {kind} stored, {result.rejected} rejected")
+    if result.errors:
+        raise typer.Exit(code=1)
 
 
 @demo_app.command("generate")

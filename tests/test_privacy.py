@@ -10,7 +10,7 @@ from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask
 from mapsvc.registry.store import add_address, add_house, add_household
 from tests.conftest import in_transaction, run
 
-ID_NUMBER = "441502199001011234"
+ID_NUMBER = "441502199001011232"
 MOBILE = "13812345678"
 
 
@@ -25,7 +25,7 @@ def residents(accounts, grids):
         ids = {}
         for key, county, address, point, id_number, mobile in [
             ("near", "441502", "人民路１２号幸福小区３幢２单元５０２室", here, ID_NUMBER, MOBILE),
-            ("far", "420106", "中山路8号", there, "420106198502023456", "13987654321"),
+            ("far", "420106", "中山路8号", there, "420106198502023455", "13987654321"),
         ]:
             address_id = await add_address(conn, county, address, point.x, point.y)
             household = await add_household(conn, await add_house(conn, address_id))
@@ -75,7 +75,7 @@ def test_masks():
 def test_people_are_listed_masked_within_the_jurisdiction(clients, residents):
     listed = {p["id"]: p for p in clients["admin"].get("/registry/people").json()}
     near = listed[residents["near"]]
-    assert near["id_number"] == "441***********1234" and near["mobile"] == "138****5678"
+    assert near["id_number"] == "441***********1232" and near["mobile"] == "138****5678"
     assert near["name"] == "张**" and near["address"] == "人民路12号幸福小区3栋2单元502室"
     for role, expected in [("worker", {"near"}), ("chief", {"near"}), ("command", {"near"}),
                            ("city", {"near", "far"}), ("planner", set()), ("department", set())]:

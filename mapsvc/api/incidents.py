@@ -13,7 +13,7 @@ from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import Page, bbox_query, statements, transaction
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
-from mapsvc.incidents.bulk import import_incidents, read_table
+from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
@@ -51,7 +51,7 @@ async def import_file(
     data = await file.read(settings.api().upload_max_bytes + 1)
     if len(data) > settings.api().upload_max_bytes:
         raise InvalidInput(f"larger than {settings.api().upload_max_bytes} bytes", field="file")
-    frame = read_table(io.BytesIO(data), file.filename or "upload.csv")
+    frame = read_incidents(io.BytesIO(data), file.filename or "upload.csv")
     async with transaction(request) as conn:
         result = await import_incidents(conn, frame, crs=crs, source=source,
                                         actor=account.username, reporter_id=account.id)

@@ -84,3 +84,43 @@ async def locate(conn: AsyncConnection, point: Point, at: datetime | None = None
     return Location(method=row.method, grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
                     distance_m=row.distance_m, lon=x, lat=y)
+
+
+# Many points at once. Most lie inside exactly one grid: those are found by one spatial join
+# driven from the grids (each grid's polygon tested against the points in its box, with the
+# points indexed), and for them locate_grid could only answer the same. The rest (edges,
+# overlaps, outside every grid) go through locate_grid itself.
+_LOCATE_MANY = [
+    "CREATE TEMP TABLE {into}_point ON COMMIT DROP AS {points}",
+    "CREATE INDEX ON {into}_point USING gist (geom)",
+    "ANALYZE {into}_point",
+    """CREATE TEMP TABLE {into}_sole ON COMMIT DROP AS
+       WITH versions AS MATERIALIZED (SELECT id, grid_id, geom, valid_from, valid_to
+                                        FROM grid_version)
+       SELECT p.line, min(v.id) AS grid_version_id, min(v.grid_id) AS grid_id
+         FROM versions v
+         JOIN {into}_point p ON ST_Covers(v.geom, p.geom) AND v.valid_from <= p.at
+                            AND (v.valid_to IS NULL OR v.valid_to > p.at)
+        GROUP BY p.line
+       HAVING count(*) = 1 AND bool_and(ST_Contains(v.geom, p.geom))""",
+    """CREATE TEMP TABLE {into} ON COMMIT DROP AS
+       SELECT line, grid_version_id, grid_id, 'inside' AS method, NULL::float8 AS distance_m
+         FROM {into}_sole
+       UNION ALL
+       SELECT p.line, l.grid_version_id, l.grid_id, l.method, l.distance_m
+         FROM {into}_point p
+        CROSS JOIN LATERAL locate_grid(p.geom, p.at, :tolerance) l
+        WHERE NOT EXISTS (SELECT 1 FROM {into}_sole f WHERE f.line = p.line)""",
+    "ANALYZE {into}",
+]
+
+
+async def locate_staged(conn: AsyncConnection, points: str, *, into: str) -> None:
+    """Locate the rows of ``points`` (a query yielding ``line``, ``geom`` and ``at``) into the
+    temporary table ``into`` (line, grid_version_id, grid_id, method, distance_m), by the same
+    rule as one point, set-based."""
+    for table in (into, f"{into}_point", f"{into}_sole"):
+        await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
+    for statement in _LOCATE_MANY:
+        await conn.execute(text(statement.format(into=into, points=points)),
+                           {"tolerance": settings.assignment().tolerance_m})

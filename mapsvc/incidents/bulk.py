@@ -19,24 +19,16 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc import settings
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
-from mapsvc.incidents.assignment import SWAPPED_COVERED, refusal, swapped_point
+from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, refusal, swapped_point
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
 from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
+from mapsvc.tables import FIRST_DATA_LINE, RowError, read_table
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-FIRST_DATA_LINE = 2  # line 1 holds the column names
-
-
-@dataclass
-class RowError:
-    line: int
-    field: str
-    reason: str
 
 
 @dataclass
@@ -51,28 +43,8 @@ class BulkResult:
         return len({e.line for e in self.errors})
 
 
-def read_table(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
-    """Every cell as text, so that checking decides what a value means."""
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(source, dtype=str, keep_default_na=False, engine="pyarrow")
-        elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(source, dtype=str, keep_default_na=False)
-        else:
-            raise InvalidInput(f"{filename}: expected a .csv or .xlsx file", field="file")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as e:
-        if isinstance(e, InvalidInput):
-            raise
-        raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file")
-    for column in OPTIONAL:
-        if column not in frame.columns:
-            frame[column] = ""
-    return frame[list(REQUIRED + OPTIONAL)].apply(lambda s: s.str.strip())
+def read_incidents(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
+    return read_table(source, filename, REQUIRED, OPTIONAL)
 
 
 def _parse(text_: pd.Series, **kw) -> pd.Series:
@@ -170,36 +142,7 @@ CREATE TEMP TABLE incident_stage (
     swap_lon float8, swap_lat float8
 ) ON COMMIT DROP
 """
-# The grid of every staged point. Most points lie inside exactly one grid: those are found by one
-# spatial join driven from the grids (each grid's polygon tested against the points in its box,
-# with the staged points indexed), and for them locate_grid could only answer the same. The
-# rest (edges, overlaps, outside every grid) go through locate_grid itself.
-LOCATE_STAGED = [
-    """CREATE TEMP TABLE incident_point ON COMMIT DROP AS
-       SELECT line, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom, reported_at
-         FROM incident_stage WHERE lon IS NOT NULL""",
-    "CREATE INDEX ON incident_point USING gist (geom)",
-    "ANALYZE incident_point",
-    """CREATE TEMP TABLE incident_sole ON COMMIT DROP AS
-       WITH versions AS MATERIALIZED (SELECT id, grid_id, geom, valid_from, valid_to
-                                        FROM grid_version)
-       SELECT p.line, min(v.id) AS grid_version_id, min(v.grid_id) AS grid_id
-         FROM versions v
-         JOIN incident_point p ON ST_Covers(v.geom, p.geom) AND v.valid_from <= p.reported_at
-                              AND (v.valid_to IS NULL OR v.valid_to > p.reported_at)
-        GROUP BY p.line
-       HAVING count(*) = 1 AND bool_and(ST_Contains(v.geom, p.geom))""",
-    """CREATE TEMP TABLE incident_located ON COMMIT DROP AS
-       SELECT line, grid_version_id, grid_id, 'inside' AS method, NULL::float8 AS distance_m
-         FROM incident_sole
-       UNION ALL
-       SELECT p.line, l.grid_version_id, l.grid_id, l.method, l.distance_m
-         FROM incident_point p
-        CROSS JOIN LATERAL locate_grid(p.geom, p.reported_at, :tolerance) l
-        WHERE NOT EXISTS (SELECT 1 FROM incident_sole f WHERE f.line = p.line)""",
-    "ANALYZE incident_located",
-]
-STAGING_TABLES = ("incident_stage", "incident_point", "incident_sole", "incident_located")
+STAGING_TABLES = ("incident_stage", "incident_located")
 
 UNKNOWN_CATEGORY = text("""
 SELECT s.line, s.category FROM incident_stage s LEFT JOIN category c ON c.code = s.category
@@ -244,9 +187,10 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
     await conn.execute(text(STAGE))
     await _copy_stage(conn, clean)
     await conn.execute(text("ANALYZE incident_stage"))
-    tolerance = settings.assignment().tolerance_m
-    for statement in LOCATE_STAGED:
-        await conn.execute(text(statement), {"tolerance": tolerance})
+    await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom,
+                                        reported_at AS at
+                                   FROM incident_stage WHERE lon IS NOT NULL""",
+                        into="incident_located")
     unknown = (await conn.execute(UNKNOWN_CATEGORY)).all()
     result.errors += [RowError(line, "category", f"unknown category code {code!r}")
                       for line, code in unknown]

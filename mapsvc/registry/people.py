@@ -11,7 +11,15 @@ from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Conflict, InvalidInput, NotFound
 from mapsvc.geojson import Filters
-from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask_mobile, mask_name
+from mapsvc.registry.privacy import (
+    decrypt,
+    encrypt,
+    lookup_hash,
+    mask_id,
+    mask_mobile,
+    mask_name,
+    valid_id_number,
+)
 
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 Field = Literal["name", "id_number", "mobile"]
@@ -34,6 +42,8 @@ class PersonRecord:
 async def add_person(conn: AsyncConnection, person: PersonRecord) -> int:
     if person.registration not in REGISTRATIONS:
         raise InvalidInput(f"must be one of {', '.join(REGISTRATIONS)}", field="registration")
+    if person.id_number and not valid_id_number(person.id_number):
+        raise InvalidInput("not a valid resident ID number", field="id_number")
     id_hash = lookup_hash(person.id_number) if person.id_number else None
     if id_hash and (await conn.execute(text("SELECT 1 FROM person WHERE id_number_hash = :h"),
                                        {"h": id_hash})).first():

@@ -52,6 +52,18 @@ def normalise_id(value: str) -> str:
     return re.sub(r"\s", "", value).upper()
 
 
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def valid_id_number(value: str) -> bool:
+    """A resident ID number (GB 11643): 17 digits and the check character."""
+    value = normalise_id(value)
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return False
+    return _ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, value)) % 11] == value[17]
+
+
 def mask_id(value: str | None) -> str | None:
     """110***********1234: the first three and the last four characters."""
     if not value:

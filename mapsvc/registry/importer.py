@@ -1,0 +1,307 @@
+"""Registry files (CSV or Excel) into the database: standard addresses first, then the people,
+organisations, components and places on them. Every row is stored or reported with its line
+and reason; a file is one transaction."""
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.errors import InvalidInput
+from mapsvc.geo.crs import CRS, to_wgs84
+from mapsvc.incidents.assignment import locate_staged
+from mapsvc.registry.addresses import normalise, split
+from mapsvc.registry.people import REGISTRATIONS
+from mapsvc.registry.privacy import encrypt, lookup_hash, normalise_id, valid_id_number
+from mapsvc.tables import FIRST_DATA_LINE, RowError, read_table
+
+KINDS = ("addresses", "people", "organisations", "things", "places")
+COLUMNS = {
+    "addresses": (("address", "lon", "lat"), ("county", "crs", "use", "rental", "area_m2")),
+    "people": (("address", "name", "registration"),
+               ("county", "id_number", "mobile", "birth_date", "sex", "care_tags", "household",
+                "relation")),
+    "organisations": (("name", "kind", "lon", "lat"), ("crs", "address", "county")),
+    "things": (("component_id", "name", "lon", "lat"), ("crs", "state", "department")),
+    "places": (("name", "kind", "lon", "lat"), ("crs",)),
+}
+@dataclass
+class RegistryResult:
+    kind: str
+    rows: int = 0
+    stored: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors})
+
+
+class _Rows:
+    """The rows of a file with their line numbers, and the errors found so far."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.line = np.arange(len(frame)) + FIRST_DATA_LINE
+        self.bad = np.zeros(len(frame), dtype=bool)
+        self.errors: list[RowError] = []
+
+    def flag(self, mask, column: str, reason) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.bad
+        for i in np.flatnonzero(mask):
+            self.errors.append(RowError(int(self.line[i]), column,
+                                        reason(i) if callable(reason) else reason))
+        self.bad |= mask
+
+    def coordinates(self, default_crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+        lon = pd.to_numeric(self.frame["lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(self.frame["lat"], errors="coerce").to_numpy(dtype=float)
+        self.flag(~np.isfinite(lon) | (np.abs(np.nan_to_num(lon)) > 180), "lon",
+                  "must be a number between -180 and 180")
+        self.flag(~np.isfinite(lat) | (np.abs(np.nan_to_num(lat)) > 90), "lat",
+                  "must be a number between -90 and 90")
+        crs = self.frame["crs"].str.lower().replace({"": default_crs.value})
+        self.flag(~crs.isin([c.value for c in CRS]), "crs",
+                  f"must be one of {', '.join(c.value for c in CRS)}")
+        x, y = np.nan_to_num(lon), np.nan_to_num(lat)
+        for name in crs[~self.bad].unique():
+            rows = (crs == name).to_numpy() & ~self.bad
+            x[rows], y[rows] = to_wgs84(x[rows], y[rows], CRS(name))
+        return x, y
+
+    def good(self) -> pd.DataFrame:
+        out = self.frame[~self.bad].copy()
+        out.insert(0, "line", self.line[~self.bad])
+        return out
+
+
+async def _stage(conn: AsyncConnection, name: str, frame: pd.DataFrame) -> None:
+    """A temporary table holding ``frame`` (its columns as text, bytes as bytea)."""
+    await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+    columns = ", ".join(f"{c} {'bytea' if c.endswith('_enc') or c.endswith('_hash') else 'text'}"
+                        for c in frame.columns if c != "line")
+    await conn.execute(text(f"CREATE TEMP TABLE {name} (line int, {columns}) ON COMMIT DROP"))
+    raw = await conn.get_raw_connection()
+    async with raw.driver_connection.cursor() as cur:
+        async with cur.copy(f"COPY {name} ({', '.join(frame.columns)}) FROM STDIN") as copy:
+            for row in frame.itertuples(index=False):
+                await copy.write_row(row)
+    await conn.execute(text(f"ANALYZE {name}"))
+
+
+def _county(rows: _Rows, county: str | None) -> None:
+    frame = rows.frame
+    frame["county"] = frame["county"].replace("", county or "")
+    rows.flag(~frame["county"].str.fullmatch(r"\d{6}"), "county",
+              "needs a 6-digit county code (column county or --county)")
+
+
+async def _unknown_counties(conn: AsyncConnection, rows: _Rows) -> None:
+    known = set((await conn.execute(text("SELECT code FROM region WHERE level = 'county'"))).scalars())
+    rows.flag(~rows.frame["county"].isin(known), "county",
+              lambda i: f"no county {rows.frame['county'].iloc[i]}")
+
+
+async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | None,
+                           crs: CRS) -> int:
+    frame = rows.frame
+    _county(rows, county)
+    await _unknown_counties(conn, rows)
+    frame["full_text"] = frame["address"].map(normalise)
+    rows.flag(frame["full_text"] == "", "address", "empty")
+    x, y = rows.coordinates(crs)
+    frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
+    frame["rental"] = frame["rental"].str.lower().isin(["1", "true", "yes", "是", "y"])
+    rows.flag(~frame["use"].isin(["", "residential", "commercial", "mixed", "industrial", "public",
+                                  "other"]), "use", "not a known use of a house")
+    area = pd.to_numeric(frame["area_m2"].replace("", np.nan), errors="coerce")
+    rows.flag((frame["area_m2"] != "") & ~(area > 0), "area_m2", "must be a positive number")
+    good = rows.good()
+    parts = pd.DataFrame([split(t).as_dict() for t in good["full_text"]], index=good.index)
+    staged = pd.concat([good[["line", "county", "full_text", "lon", "lat", "use", "rental",
+                              "area_m2"]].astype(str), parts.fillna("")], axis=1)
+    await _stage(conn, "address_stage", staged)
+    await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon::float8, lat::float8),
+                                         4326) AS geom, now() AS at FROM address_stage""",
+                        into="address_located")
+    stored = (await conn.execute(text("""
+        WITH a AS (
+            INSERT INTO address (full_text, county_code, street, number, compound, building,
+                                 entrance, floor, room, geom, grid_id, grid_version_id,
+                                 village_code, assignment)
+            SELECT DISTINCT ON (s.county, s.full_text) s.full_text, s.county,
+                   nullif(s.street, ''), nullif(s.number, ''), nullif(s.compound, ''),
+                   nullif(s.building, ''), nullif(s.entrance, ''), nullif(s.floor, ''),
+                   nullif(s.room, ''),
+                   ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326),
+                   l.grid_id, l.grid_version_id, g.village_code, l.method
+              FROM address_stage s JOIN address_located l USING (line)
+              LEFT JOIN grid g ON g.id = l.grid_id
+             ORDER BY s.county, s.full_text, s.line
+            ON CONFLICT (county_code, full_text) DO NOTHING
+            RETURNING id, county_code, full_text)
+        INSERT INTO house (address_id, use, rental, area_m2)
+        SELECT a.id, coalesce(nullif(s.use, ''), 'residential'), s.rental::boolean,
+               nullif(s.area_m2, '')::numeric
+          FROM a JOIN LATERAL (SELECT * FROM address_stage s
+                                WHERE s.county = a.county_code AND s.full_text = a.full_text
+                                ORDER BY s.line LIMIT 1) s ON true
+        """))).rowcount
+    return stored
+
+
+async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) -> int:
+    frame = rows.frame
+    _county(rows, county)
+    frame["full_text"] = frame["address"].map(normalise)
+    rows.flag(frame["name"] == "", "name", "empty")
+    rows.flag(~frame["registration"].isin(REGISTRATIONS), "registration",
+              f"must be one of {', '.join(REGISTRATIONS)}")
+    given = frame["id_number"] != ""
+    rows.flag(given & ~frame["id_number"].map(valid_id_number), "id_number",
+              "not a valid resident ID number (18 characters, check digit)")
+    rows.flag(frame["id_number"].map(normalise_id).duplicated() & given, "id_number",
+              "repeats an earlier line")
+    rows.flag((frame["mobile"] != "") & ~frame["mobile"].str.fullmatch(r"1\d{10}"), "mobile",
+              "must be 11 digits starting with 1")
+    rows.flag(~frame["sex"].isin(["", "male", "female"]), "sex", "male or female")
+    rows.flag(~frame["relation"].isin(["", "owner", "tenant", "lodger"]), "relation",
+              "owner, tenant or lodger")
+    birth = pd.to_datetime(frame["birth_date"].replace("", None), errors="coerce", format="ISO8601")
+    rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
+              "not a date (YYYY-MM-DD)")
+    # people hang on standard addresses: an address not in the registry is reported, not made up
+    addresses = pd.DataFrame((await conn.execute(text(
+        "SELECT a.county_code AS county, a.full_text, h.id AS house_id FROM address a "
+        "JOIN house h ON h.address_id = a.id WHERE a.county_code = ANY(:c)"),
+        {"c": list(frame["county"].unique())})).mappings().all(),
+        columns=["county", "full_text", "house_id"])
+    matched = frame[["county", "full_text"]].merge(addresses, how="left", on=["county", "full_text"])
+    rows.flag(matched["house_id"].isna().to_numpy(), "address",
+              lambda i: f"no standard address {frame['full_text'].iloc[i]!r} in county "
+                        f"{frame['county'].iloc[i]}")
+    frame["house_id"] = matched["house_id"].astype("Int64").astype(str).to_numpy()
+    good = rows.good()
+    staged = pd.DataFrame({
+        "line": good["line"], "house_id": good["house_id"], "household": good["household"],
+        "name": good["name"], "registration": good["registration"], "sex": good["sex"],
+        "birth_date": good["birth_date"], "relation": good["relation"],
+        "care_tags": ["{" + ",".join(f'"{t}"' for t in re.split(r"[|、,，;；]", tags) if t) + "}"
+                      for tags in good["care_tags"]],
+        "id_number_enc": [encrypt(normalise_id(v), b"person.id_number") if v else None
+                          for v in good["id_number"]],
+        "id_number_hash": [lookup_hash(v) if v else None for v in good["id_number"]],
+        "mobile_enc": [encrypt(v, b"person.mobile") if v else None for v in good["mobile"]],
+    })
+    await _stage(conn, "person_stage", staged)
+    known = (await conn.execute(text(
+        "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
+        "RETURNING s.line"))).scalars().all()
+    rows.errors += [RowError(line, "id_number", "this person is already registered")
+                    for line in sorted(known)]
+    for statement in (
+        # ids drawn first, so each person's tie to their house can follow from their own row
+        "ALTER TABLE person_stage ADD COLUMN pid bigint",
+        "UPDATE person_stage SET pid = nextval(pg_get_serial_sequence('person', 'id'))",
+        # one household per house and household number (户号)
+        """INSERT INTO household (house_id, number)
+           SELECT DISTINCT s.house_id::bigint, nullif(s.household, '') FROM person_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM household h WHERE h.house_id = s.house_id::bigint
+                                AND h.number IS NOT DISTINCT FROM nullif(s.household, ''))""",
+        """INSERT INTO person (id, name, id_number_enc, id_number_hash, mobile_enc, birth_date,
+                               sex, registration, care_tags, household_id)
+           SELECT s.pid, s.name, s.id_number_enc, s.id_number_hash, s.mobile_enc,
+                  nullif(s.birth_date, '')::date, nullif(s.sex, ''), s.registration,
+                  s.care_tags::text[],
+                  (SELECT min(h.id) FROM household h WHERE h.house_id = s.house_id::bigint
+                      AND h.number IS NOT DISTINCT FROM nullif(s.household, ''))
+             FROM person_stage s""",
+        """INSERT INTO person_house (person_id, house_id, relation)
+           SELECT pid, house_id::bigint, coalesce(nullif(relation, ''), 'owner')
+             FROM person_stage""",
+    ):
+        await conn.execute(text(statement))
+    return (await conn.execute(text("SELECT count(*) FROM person_stage"))).scalar_one()
+
+
+_POINT_KINDS = {
+    "organisations": ("name", "kind", ("enterprise", "social_organisation", "party_branch",
+                                       "service_station", "school", "hospital", "agency", "other")),
+    "places": ("name", "kind", None),
+}
+
+
+async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS) -> int:
+    """Organisations, components and places: a point each, assigned to its grid."""
+    frame = rows.frame
+    rows.flag(frame["name"] == "", "name", "empty")
+    if kind == "things":
+        rows.flag(~frame["component_id"].str.fullmatch(r"\d{16}"), "component_id",
+                  "must be 16 digits: county code, 4-digit type, 6-digit serial")
+        rows.flag(~frame["state"].isin(["", "normal", "damaged", "lost", "removed"]), "state",
+                  "normal, damaged, lost or removed")
+        departments = set((await conn.execute(text("SELECT code FROM department"))).scalars())
+        rows.flag((frame["department"] != "") & ~frame["department"].isin(departments),
+                  "department", lambda i: f"no department {frame['department'].iloc[i]}")
+        counties = set((await conn.execute(text(
+            "SELECT code FROM region WHERE level = 'county'"))).scalars())
+        rows.flag(~frame["component_id"].str[:6].isin(counties), "component_id",
+                  "its first six digits are no known county")
+    else:
+        allowed = _POINT_KINDS[kind][2]
+        rows.flag(frame["kind"] == "", "kind", "empty")
+        if allowed:
+            rows.flag(~frame["kind"].isin(allowed), "kind", f"must be one of {', '.join(allowed)}")
+    x, y = rows.coordinates(crs)
+    frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
+    good = rows.good()
+    columns = {"organisations": ["name", "kind"], "places": ["name", "kind"],
+               "things": ["component_id", "name", "state", "department"]}[kind]
+    await _stage(conn, "point_stage", good[["line", *columns, "lon", "lat"]].astype(str))
+    await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon::float8, lat::float8),
+                                         4326) AS geom, now() AS at FROM point_stage""",
+                        into="point_located")
+    located = """ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326), l.grid_id,
+                 l.grid_version_id, g.village_code, l.method
+            FROM point_stage s JOIN point_located l USING (line)
+            LEFT JOIN grid g ON g.id = l.grid_id"""
+    insert = {
+        "organisations": f"""INSERT INTO organisation (name, kind, geom, grid_id, grid_version_id,
+                                                      village_code, assignment)
+                             SELECT s.name, s.kind, {located}""",
+        "places": f"""INSERT INTO place (name, kind, geom, grid_id, grid_version_id, village_code,
+                                         assignment)
+                      SELECT s.name, s.kind, {located}""",
+        "things": f"""INSERT INTO thing (component_id, name, state, department_code, geom, grid_id,
+                                         grid_version_id, village_code, assignment)
+                      SELECT s.component_id, s.name, coalesce(nullif(s.state, ''), 'normal'),
+                             nullif(s.department, ''), {located}
+                      ON CONFLICT (component_id) DO NOTHING""",
+    }[kind]
+    return (await conn.execute(text(insert))).rowcount
+
+
+async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame, *,
+                          county: str | None = None, crs: CRS = CRS.wgs84) -> RegistryResult:
+    """Store the good rows of a registry file of ``kind`` in the caller's transaction."""
+    if kind not in KINDS:
+        raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
+    rows = _Rows(frame)
+    if kind == "addresses":
+        stored = await import_addresses(conn, rows, county, crs)
+    elif kind == "people":
+        stored = await import_people(conn, rows, county)
+    else:
+        stored = await import_points(conn, kind, rows, crs)
+    rows.errors.sort(key=lambda e: e.line)
+    return RegistryResult(kind=kind, rows=len(frame), stored=stored, errors=rows.errors)
+
+
+def read_registry(source, filename: str, kind: str) -> pd.DataFrame:
+    if kind not in KINDS:
+        raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
+    required, optional = COLUMNS[kind]
+    return read_table(source, filename, required, optional)

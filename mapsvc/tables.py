@@ -1,0 +1,45 @@
+"""Tabular files users upload (CSV, Excel): read as text, rows reported by their line."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+import pyarrow as pa
+
+from mapsvc.errors import InvalidInput
+
+FIRST_DATA_LINE = 2  # line 1 holds the column names
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+
+def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...],
+               optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The ``required`` and ``optional`` columns (missing optional ones empty), every cell as
+    stripped text, so that checking decides what a value means."""
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(source, dtype=str, keep_default_na=False, engine="pyarrow")
+        elif suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(source, dtype=str, keep_default_na=False)
+        else:
+            raise InvalidInput(f"{filename}: expected a .csv or .xlsx file", field="file")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as e:
+        if isinstance(e, InvalidInput):
+            raise
+        raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file")
+    for column in optional:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame[list(required + optional)].apply(lambda s: s.str.strip())

@@ -1,0 +1,143 @@
+"""Registry files: addresses first, then the people on them; bad rows reported by line."""
+
+import csv
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from mapsvc.cli import app
+from mapsvc.registry.privacy import valid_id_number
+
+
+def write(path, columns, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("value,ok", [("11010519491231002X", True), ("110105194912310021", False),
+                                      ("440524188001010014", True), ("4405241880010100", False),
+                                      ("abcdefghijklmnopqr", False)])
+def test_resident_id_numbers_are_checked_by_their_check_character(value, ok):
+    assert valid_id_number(value) is ok
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory, grids, accounts):
+    folder = tmp_path_factory.mktemp("registry")
+    worker_grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids.set_index("code").geometry[worker_grid].representative_point()
+    addresses = write(folder / "addresses.csv", ["address", "lon", "lat", "use", "rental"], [
+        {"address": "凤山路8号海景花园1栋1单元101室", "lon": p.x, "lat": p.y, "use": "residential",
+         "rental": "否"},
+        {"address": "凤山路８号海景花园一栋一单元一零二室", "lon": p.x, "lat": p.y, "use": "",
+         "rental": "是"},
+        {"address": "", "lon": p.x, "lat": p.y, "use": "", "rental": ""},
+        {"address": "凤山路9号", "lon": "east", "lat": p.y, "use": "", "rental": ""},
+        {"address": "凤山路10号", "lon": p.x, "lat": p.y, "use": "castle", "rental": ""},
+    ])
+    first = cli("registry", "import", "addresses", addresses, "--county", "441502")
+    again = cli("registry", "import", "addresses", addresses, "--county", "441502")
+    people = write(folder / "people.csv",
+                   ["address", "name", "registration", "id_number", "mobile", "household",
+                    "care_tags", "relation", "sex", "birth_date"], [
+        {"address": "凤山路8号海景花园1栋1单元101室", "name": "赵一", "registration": "resident",
+         "id_number": "441502195001010012", "mobile": "13800000001", "household": "A1",
+         "care_tags": "独居老人|残疾人", "relation": "owner", "sex": "male", "birth_date": "1950-01-01"},
+        {"address": "凤山路8号 海景花园 1幢1单元101户", "name": "赵二", "registration": "floating",
+         "id_number": "", "mobile": "", "household": "A1", "care_tags": "", "relation": "tenant",
+         "sex": "", "birth_date": ""},
+        {"address": "不存在路1号", "name": "钱三", "registration": "resident", "id_number": "",
+         "mobile": "", "household": "", "care_tags": "", "relation": "", "sex": "",
+         "birth_date": ""},
+        {"address": "凤山路8号海景花园1栋1单元102室", "name": "孙四", "registration": "alien",
+         "id_number": "", "mobile": "", "household": "", "care_tags": "", "relation": "",
+         "sex": "", "birth_date": ""},
+        {"address": "凤山路8号海景花园1栋1单元102室", "name": "李五", "registration": "resident",
+         "id_number": "441502195001010013", "mobile": "139", "household": "", "care_tags": "",
+         "relation": "", "sex": "", "birth_date": "1950-13-40"},
+    ])
+    return {"addresses": (first, again), "people": cli("registry", "import", "people", people,
+                                                       "--county", "441502"),
+            "people_file": people, "grid": worker_grid}
+
+
+def test_addresses_are_stored_once_in_their_grid(loaded, db):
+    first, again = loaded["addresses"]
+    assert first.exit_code == 1
+    assert "5 rows: 2 addresses stored, 3 rejected" in first.output
+    for line, field in [(4, "address"), (5, "lon"), (6, "use")]:
+        assert f"line {line}: {field}:" in first.output
+    assert "0 addresses stored" in again.output
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT a.full_text, g.code, a.building, a.room, h.rental FROM address a "
+            "JOIN grid g ON g.id = a.grid_id JOIN house h ON h.address_id = a.id "
+            "WHERE a.full_text LIKE '凤山路8号%' ORDER BY a.full_text")).all()
+    assert [(r.full_text, r.code, r.building, r.room, r.rental) for r in rows] == [
+        ("凤山路8号海景花园1栋1单元101室", loaded["grid"], "1", "101", False),
+        ("凤山路8号海景花园1栋1单元102室", loaded["grid"], "1", "102", True)]
+
+
+def test_people_are_matched_to_standard_addresses_and_households(loaded, db):
+    out = loaded["people"].output
+    assert "5 rows: 2 people stored, 3 rejected" in out
+    assert "line 4: address: no standard address '不存在路1号' in county 441502" in out
+    assert "line 5: registration:" in out
+    assert "line 6: id_number:" in out  # bad check character
+    with db.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.name, p.care_tags, h.number, ph.relation, a.full_text FROM person p "
+            "JOIN household h ON h.id = p.household_id JOIN house ho ON ho.id = h.house_id "
+            "JOIN address a ON a.id = ho.address_id "
+            "JOIN person_house ph ON ph.person_id = p.id "
+            "WHERE p.name IN ('赵一', '赵二') ORDER BY p.name")).all()
+    assert [(r.name, r.care_tags, r.number, r.relation) for r in rows] == [
+        ("赵一", ["独居老人", "残疾人"], "A1", "owner"), ("赵二", [], "A1", "tenant")]
+    assert {r.full_text for r in rows} == {"凤山路8号海景花园1栋1单元101室"}
+
+
+def test_reimporting_people_reports_those_already_registered(loaded):
+    again = cli("registry", "import", "people", loaded["people_file"], "--county", "441502")
+    assert "line 2: id_number: this person is already registered" in again.output
+
+
+def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids, db):
+    p = grids[grids["code"].str.startswith("420106")].geometry.iloc[3].representative_point()
+    things = write(tmp_path / "things.csv", ["component_id", "name", "lon", "lat", "state"], [
+        {"component_id": "4201060101000001", "name": "上水井盖", "lon": p.x, "lat": p.y,
+         "state": ""},
+        {"component_id": "9999990101000001", "name": "井盖", "lon": p.x, "lat": p.y, "state": ""},
+        {"component_id": "42010601", "name": "井盖", "lon": p.x, "lat": p.y, "state": ""},
+    ])
+    result = cli("registry", "import", "things", things)
+    assert "1 things stored, 2 rejected" in result.output
+    stations = write(tmp_path / "orgs.csv", ["name", "kind", "lon", "lat"], [
+        {"name": "红色驿站（示例）", "kind": "service_station", "lon": p.x, "lat": p.y},
+        {"name": "某某", "kind": "castle", "lon": p.x, "lat": p.y}])
+    assert "1 organisations stored, 1 rejected" in cli("registry", "import", "organisations",
+                                                       stations).output
+    places = write(tmp_path / "places.csv", ["name", "kind", "lon", "lat"], [
+        {"name": "农贸市场（示例）", "kind": "market", "lon": p.x, "lat": p.y}])
+    assert "1 places stored" in cli("registry", "import", "places", places).output
+    with db.connect() as conn:
+        for table, key in (("thing", "component_id = '4201060101000001'"),
+                           ("organisation", "name = '红色驿站（示例）'"),
+                           ("place", "name = '农贸市场（示例）'")):
+            assignment, village = conn.execute(text(
+                f"SELECT assignment, village_code FROM {table} WHERE {key}")).one()
+            assert assignment == "inside" and village.startswith("420106")
+        assert conn.execute(text("SELECT type_code FROM thing WHERE component_id = "
+                                 "'4201060101000001'")).scalar_one() == "0101"
+
+
+def test_an_unknown_kind_is_refused(tmp_path):
+    result = cli("registry", "import", "spaceships", write(tmp_path / "x.csv", ["a"], [{"a": 1}]))
+    assert result.exit_code == 2 and "KIND" in result.output
