@@ -27,15 +27,19 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
         filters.add("false")
 
 
-def registry_scope(account: Account, filters: Filters, alias: str = "a") -> None:
-    """Narrow ``filters`` to registry records (by their address ``alias``) the account may read:
-    grid roles their grids, region roles their region. Departments and planners see no people."""
-    if account.role is Role.admin or (account.role is Role.command and account.region_code is None):
+def registry_scope(account: Account, filters: Filters, alias: str = "a", *,
+                   grid_column: str = "grid_id", people: bool = True) -> None:
+    """Narrow ``filters`` to registry records the account may read, by the grid (``alias``.
+    ``grid_column``) and village code of their place: grid roles their grids, command centres
+    their region. Planners see the places of their region, never people; departments neither."""
+    if account.role is Role.admin:
         return
     if account.role in GRID_ROLES:
-        filters.add(f"{alias}.grid_id = ANY(:scope_grids)", scope_grids=list(account.grid_ids))
-    elif account.role is Role.command:
-        filters.add(filters.code_prefix(f"{alias}.village_code", "scope_region",
-                                        account.region_code))
+        filters.add(f"{alias}.{grid_column} = ANY(:scope_grids)",
+                    scope_grids=list(account.grid_ids))
+    elif account.role is Role.command or (account.role is Role.planner and not people):
+        if account.region_code is not None:
+            filters.add(filters.code_prefix(f"{alias}.village_code", "scope_region",
+                                            account.region_code))
     else:
         filters.add("false")

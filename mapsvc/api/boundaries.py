@@ -5,11 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mapsvc.api.auth import SignedIn
-from mapsvc.api.deps import AtQuery, Page, bbox_query, statements
+from mapsvc.api.deps import GEOJSON, AtQuery, Page, bbox_query, statements
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
 
 router = APIRouter(tags=["boundaries"])
-GEOJSON = "application/geo+json"
 
 
 @router.get("/regions", response_class=Response,

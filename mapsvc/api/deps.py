@@ -3,7 +3,7 @@
 from contextlib import asynccontextmanager
 from typing import Annotated, AsyncIterator
 
-from fastapi import Query, Request
+from fastapi import Query, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -57,3 +57,15 @@ class Page:
 
 AtQuery = Annotated[ReportTime | None, Query(
     description="a past time (ISO 8601): answer with the grids in force then")]
+
+
+GEOJSON = "application/geo+json"
+
+
+async def read_upload(file: UploadFile) -> bytes:
+    """An uploaded file, refused whole when larger than the setting allows."""
+    limit = settings.api().upload_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"larger than {limit} bytes", field="file")
+    return data

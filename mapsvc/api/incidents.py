@@ -7,11 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from mapsvc import settings
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
 from mapsvc.api.auth import SignedIn, allowed
-from mapsvc.api.deps import Page, bbox_query, statements, transaction
-from mapsvc.errors import InvalidInput
+from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
@@ -19,7 +17,6 @@ from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
-GEOJSON = "application/geo+json"
 
 
 def _json(doc: str, status: int) -> Response:
@@ -48,9 +45,7 @@ async def import_file(
     source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",
     account: Account = Depends(allowed(IMPORTERS)),
 ) -> JSONResponse:
-    data = await file.read(settings.api().upload_max_bytes + 1)
-    if len(data) > settings.api().upload_max_bytes:
-        raise InvalidInput(f"larger than {settings.api().upload_max_bytes} bytes", field="file")
+    data = await read_upload(file)
     frame = read_incidents(io.BytesIO(data), file.filename or "upload.csv")
     async with transaction(request) as conn:
         result = await import_incidents(conn, frame, crs=crs, source=source,

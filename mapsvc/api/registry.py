@@ -1,18 +1,26 @@
 """The registry: people (masked unless revealed, with an audit row) and the audit log."""
 
-from typing import Annotated
+import io
+from dataclasses import asdict
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from mapsvc.accounts.model import Account, Role
+from mapsvc.accounts.model import IMPORTERS, Account, Role
 from mapsvc.api.auth import SignedIn, allowed
-from mapsvc.api.deps import Page, statements, transaction
+from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
+from mapsvc.errors import InvalidInput
+from mapsvc.geo.crs import CRS
 from mapsvc.registry.audit import audit_entries
+from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import REVEALERS, list_people, read_person, reveal
 from mapsvc.registry.people import Field as PersonField
+from mapsvc.registry.queries import grid_counts, layer_geojson
+from mapsvc.registry.visits import record_visit
 
 router = APIRouter(tags=["registry"])
+VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 
 
 @router.get("/registry/people")
@@ -47,6 +55,90 @@ async def reveal_field(request: Request, person_id: int, body: RevealRequest,
     async with transaction(request) as conn:
         value = await reveal(conn, account, person_id, body.field, body.reason)
     return {"id": person_id, "field": body.field, "value": value}
+
+
+@router.post("/registry/import/{kind}")
+async def import_file(
+    request: Request,
+    kind: Literal["addresses", "people", "organisations", "things", "places"],
+    file: Annotated[UploadFile, File(description="CSV or Excel with a header line")],
+    account: Annotated[Account, Depends(allowed(IMPORTERS))],
+    county: Annotated[str | None, Form(description="county code for rows without one")] = None,
+    crs: Annotated[CRS, Form()] = CRS.wgs84,
+) -> dict:
+    """Addresses first: people are matched to standard addresses. Bad rows are reported."""
+    data = await read_upload(file)
+    frame = read_registry(io.BytesIO(data), file.filename or "upload.csv", kind)
+    async with transaction(request) as conn:
+        result = await import_registry(conn, kind, frame, county=county, crs=crs)
+    return {"rows": result.rows, "stored": result.stored, "rejected": result.rejected,
+            "errors": [asdict(e) for e in result.errors]}
+
+
+def near_query(
+    near: Annotated[str | None, Query(description="lon,lat,radius in metres (WGS84)",
+                                      examples=["115.37,22.78,500"])] = None,
+) -> tuple[float, float, float] | None:
+    if near is None:
+        return None
+    try:
+        lon, lat, radius = (float(v) for v in near.split(","))
+    except ValueError:
+        raise InvalidInput("near must be lon,lat,radius", field="near") from None
+    if not (abs(lon) <= 180 and abs(lat) <= 90 and 0 < radius <= 50_000):
+        raise InvalidInput("near must be lon,lat within range and a radius of up to 50 km",
+                           field="near")
+    return lon, lat, radius
+
+
+@router.get("/registry/grid-counts")
+async def counts(
+    request: Request,
+    account: SignedIn,
+    parent: Annotated[str | None, Query(description="village, township or county code")] = None,
+    days: Annotated[int, Query(ge=1, le=366, description="visits in the last N days")] = 30,
+    page: Page = Depends(),
+) -> list[dict]:
+    """Per grid in your jurisdiction: addresses, households, people, organisations, components,
+    places, and the share of households visited in the last ``days``."""
+    async with statements(request) as conn:
+        return await grid_counts(conn, account, parent=parent, days=days, limit=page.limit,
+                                 offset=page.offset)
+
+
+@router.get("/registry/{layer}", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def layer(
+    request: Request,
+    layer: Literal["things", "organisations", "places"],
+    account: SignedIn,
+    grid: Annotated[str | None, Query(description="grid code")] = None,
+    region: Annotated[str | None, Query(description="village, township or county code")] = None,
+    bbox=Depends(bbox_query),
+    near=Depends(near_query),
+    page: Page = Depends(),
+) -> Response:
+    """Components (部件), organisations (实有单位) and key places in your jurisdiction."""
+    async with statements(request) as conn:
+        body = await layer_geojson(conn, layer, account, grid=grid, region=region, bbox=bbox,
+                                   near=near, limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)
+
+
+class VisitRequest(BaseModel):
+    household_id: int
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    note: str = Field("", max_length=2000)
+
+
+@router.post("/registry/visits", status_code=201)
+async def visit(request: Request, body: VisitRequest,
+                account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
+    """Record a household visit where you are (WGS84 from the phone)."""
+    async with statements(request) as conn:
+        return await record_visit(conn, account, body.household_id, lon=body.lon, lat=body.lat,
+                                  note=body.note)
 
 
 @router.get("/audit")

@@ -1,0 +1,85 @@
+"""Registry records on the map: components, organisations and places as GeoJSON, and what each
+grid holds (the figures grid sizing and the wall screen's coverage layers use)."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.jurisdiction import registry_scope
+from mapsvc.accounts.model import Account
+from mapsvc.geojson import PRECISION, Filters, feature_collection
+
+LAYERS = {
+    "things": ("thing", "component_id", "json_build_object('component_id', t.component_id, "
+               "'type_code', t.type_code, 'name', t.name, 'state', t.state, "
+               "'department', t.department_code"),
+    "organisations": ("organisation", "id", "json_build_object('id', t.id, 'name', t.name, "
+                      "'kind', t.kind"),
+    "places": ("place", "id", "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind"),
+}
+
+_LAYER = """
+SELECT t.{key}::text AS sort, json_build_object(
+    'type', 'Feature', 'id', t.{key}, 'geometry', ST_AsGeoJSON(t.geom, {precision})::json,
+    'properties', {properties}, 'grid', g.code, 'method', t.assignment)) AS feature
+  FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
+ WHERE {where}
+ ORDER BY t.{key} LIMIT :limit OFFSET :offset
+"""
+
+
+def _place_filters(f: Filters, *, grid, region, bbox, near) -> None:
+    if grid:
+        f.add("g.code = :grid", grid=grid)
+    if region:
+        f.add(f.code_prefix("t.village_code", "region", region))
+    f.bbox("t.geom", bbox)
+    if near:
+        lon, lat, radius = near
+        f.add("ST_DWithin(t.geom::geography, ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), "
+              "4326)::geography, :near_m)", near_lon=lon, near_lat=lat, near_m=radius)
+
+
+async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
+                        grid: str | None = None, region: str | None = None, bbox=None,
+                        near: tuple[float, float, float] | None = None, limit: int = 100,
+                        offset: int = 0) -> str:
+    table, key, properties = LAYERS[layer]
+    f = Filters(params={"limit": limit, "offset": offset})
+    registry_scope(account, f, alias="t", people=False)
+    _place_filters(f, grid=grid, region=region, bbox=bbox, near=near)
+    sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
+                                           precision=PRECISION, where=f.where()))
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+_GRID_COUNTS = """
+SELECT g.code AS grid, g.name,
+       (SELECT count(*) FROM address a WHERE a.grid_id = g.id) AS addresses,
+       (SELECT count(*) FROM household h JOIN house ho ON ho.id = h.house_id
+          JOIN address a ON a.id = ho.address_id WHERE a.grid_id = g.id) AS households,
+       (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id
+          JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
+         WHERE a.grid_id = g.id) AS people,
+       (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
+       (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
+       (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,
+       (SELECT count(DISTINCT v.household_id) FROM visit v
+          JOIN household h ON h.id = v.household_id JOIN house ho ON ho.id = h.house_id
+          JOIN address a ON a.id = ho.address_id
+         WHERE a.grid_id = g.id AND v.at > now() - make_interval(days => :days)) AS visited
+  FROM grid g
+ WHERE {where}
+ ORDER BY g.code LIMIT :limit OFFSET :offset
+"""
+
+
+async def grid_counts(conn: AsyncConnection, account: Account, *, parent: str | None = None,
+                      days: int = 30, limit: int = 100, offset: int = 0) -> list[dict]:
+    """Per grid: registry counts and the share of households visited in the last ``days``."""
+    f = Filters(params={"days": days, "limit": limit, "offset": offset})
+    registry_scope(account, f, alias="g", grid_column="id", people=False)
+    if parent:
+        f.add(f.code_prefix("g.village_code", "parent", parent))
+    rows = (await conn.execute(text(_GRID_COUNTS.format(where=f.where())), f.params)).mappings()
+    return [{**r, "visited_share": round(r["visited"] / r["households"], 4)
+             if r["households"] else None} for r in rows]
