@@ -19,6 +19,7 @@ from mapsvc.boundaries.synthetic import generate
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.model import SOURCES
+from mapsvc.registry.synthetic import load_registry
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
 LEVEL_ORDER = ("county", "township", "village", "grid")
@@ -112,6 +113,11 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
     counts["account"] = len(await create_demo_accounts(conn, password))
+    # the registry of the township where the demo's grid worker and chief work
+    township = (await conn.execute(text(
+        "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),
+        {"c": DEMO_COUNTY})).scalar_one()[:9]
+    counts.update(await load_registry(conn, township))
     categories = list((await conn.execute(text(
         "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
     frame = incident_rows(await current_grids(conn), incidents, categories=categories)

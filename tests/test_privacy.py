@@ -110,3 +110,26 @@ def test_a_care_tag_filters_people(clients, residents):
                                                      params={"care_tag": "独居老人"}).json()}
     assert set(residents.values()) <= tagged
     assert not clients["admin"].get("/registry/people", params={"care_tag": "无此标签"}).json()
+
+
+def test_people_are_found_by_region_box_and_radius(clients, residents, grids, accounts):
+    def found(**params):
+        return {p["id"] for p in clients["admin"].get("/registry/people", params=params).json()}
+
+    near = residents["near"]
+    p = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    p = p.representative_point()
+    assert near in found(region="441502") and near not in found(region="420106")
+    assert near in found(bbox=f"{p.x - 0.001},{p.y - 0.001},{p.x + 0.001},{p.y + 0.001}")
+    assert near in found(near=f"{p.x},{p.y},30") and near not in found(near=f"{p.x + 0.01},{p.y},30")
+
+
+def test_an_export_is_masked_needs_a_reason_and_is_audited(clients, residents):
+    r = clients["command"].get("/registry/people.csv", params={"reason": "季度走访计划"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert ID_NUMBER not in r.text and "441***********1232" in r.text
+    assert clients["command"].get("/registry/people.csv").status_code == 422
+    assert clients["worker"].get("/registry/people.csv", params={"reason": "x" * 3}).status_code == 403
+    audit = clients["admin"].get("/audit").json()
+    assert audit[0]["action"] == "export" and audit[0]["username"] == "command"
+    assert audit[0]["reason"] == "季度走访计划"

@@ -141,3 +141,27 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
 def test_an_unknown_kind_is_refused(tmp_path):
     result = cli("registry", "import", "spaceships", write(tmp_path / "x.csv", ["a"], [{"a": 1}]))
     assert result.exit_code == 2 and "KIND" in result.output
+
+
+def test_the_synthetic_registry_imports_whole_and_is_obviously_not_real(grids, db):
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.registry.importer import import_registry
+    from mapsvc.registry.privacy import valid_id_number
+    from mapsvc.registry.synthetic import registry_frames
+    from tests.conftest import run
+
+    sample = grids[grids["code"].str.startswith("420106")].iloc[-3:].assign(households=40)
+    frames = registry_frames(sample)
+    people = frames["people"]
+    assert people["name"].str.startswith("演示").all()
+    assert people["id_number"].str.startswith("000000").all()
+    assert people["id_number"].map(valid_id_number).all()
+    assert people["mobile"].str.startswith("100").all()
+
+    async def load(conn):
+        return {kind: await import_registry(conn, kind, frame) for kind, frame in frames.items()}
+
+    results = run(in_transaction(load))
+    assert {k: r.rejected for k, r in results.items()} == dict.fromkeys(frames, 0)
+    assert results["people"].stored == len(people)
+    assert results["addresses"].stored == len(frames["addresses"])

@@ -46,6 +46,22 @@ def bbox_query(
     return values
 
 
+def near_query(
+    near: Annotated[str | None, Query(description="lon,lat,radius in metres (WGS84)",
+                                      examples=["115.37,22.78,500"])] = None,
+) -> tuple[float, float, float] | None:
+    if near is None:
+        return None
+    try:
+        lon, lat, radius = (float(v) for v in near.split(","))
+    except ValueError:
+        raise InvalidInput("near must be lon,lat,radius", field="near") from None
+    if not (abs(lon) <= 180 and abs(lat) <= 90 and 0 < radius <= 50_000):
+        raise InvalidInput("near must be lon,lat within range and a radius of up to 50 km",
+                           field="near")
+    return lon, lat, radius
+
+
 class Page:
     def __init__(
         self,

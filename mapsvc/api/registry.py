@@ -1,5 +1,6 @@
 """The registry: people (masked unless revealed, with an audit row) and the audit log."""
 
+import csv
 import io
 from dataclasses import asdict
 from typing import Annotated, Literal
@@ -9,32 +10,67 @@ from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import IMPORTERS, Account, Role
 from mapsvc.api.auth import SignedIn, allowed
-from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
-from mapsvc.errors import InvalidInput
+from mapsvc.api.deps import (
+    GEOJSON,
+    Page,
+    bbox_query,
+    near_query,
+    read_upload,
+    statements,
+    transaction,
+)
 from mapsvc.geo.crs import CRS
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
-from mapsvc.registry.people import REVEALERS, list_people, read_person, reveal
+from mapsvc.registry.people import REVEALERS, export_people, list_people, read_person, reveal
 from mapsvc.registry.people import Field as PersonField
 from mapsvc.registry.queries import grid_counts, layer_geojson
 from mapsvc.registry.visits import record_visit
 
 router = APIRouter(tags=["registry"])
 VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
+EXPORTERS = frozenset({Role.command, Role.admin})
+
+
+class PeopleQuery:
+    def __init__(
+        self,
+        grid: Annotated[str | None, Query(description="grid code")] = None,
+        region: Annotated[str | None, Query(description="village, township or county code")] = None,
+        bbox=Depends(bbox_query),
+        near=Depends(near_query),
+        care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
+    ):
+        self.where = {"grid": grid, "region": region, "bbox": bbox, "near": near,
+                      "care_tag": care_tag}
 
 
 @router.get("/registry/people")
-async def people(
-    request: Request,
-    account: SignedIn,
-    grid: Annotated[str | None, Query(description="grid code")] = None,
-    care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
-    page: Page = Depends(),
-) -> list[dict]:
+async def people(request: Request, account: SignedIn, query: PeopleQuery = Depends(),
+                 page: Page = Depends()) -> list[dict]:
     """People in your jurisdiction, with name, ID number and mobile masked."""
     async with statements(request) as conn:
-        return await list_people(conn, account, grid=grid, care_tag=care_tag,
-                                 limit=page.limit, offset=page.offset)
+        return await list_people(conn, account, limit=page.limit, offset=page.offset,
+                                 **query.where)
+
+
+@router.get("/registry/people.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def people_csv(
+    request: Request,
+    account: Annotated[Account, Depends(allowed(EXPORTERS))],
+    reason: Annotated[str, Query(min_length=2, max_length=500, description="why")],
+    query: PeopleQuery = Depends(),
+) -> Response:
+    """All people of your query as CSV, masked; the export is written to the audit log."""
+    async with transaction(request) as conn:
+        rows = await export_people(conn, account, reason, **query.where)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="people.csv"'})
 
 
 @router.get("/registry/people/{person_id}", responses={404: {"description": "not in your scope"}})
@@ -73,22 +109,6 @@ async def import_file(
         result = await import_registry(conn, kind, frame, county=county, crs=crs)
     return {"rows": result.rows, "stored": result.stored, "rejected": result.rejected,
             "errors": [asdict(e) for e in result.errors]}
-
-
-def near_query(
-    near: Annotated[str | None, Query(description="lon,lat,radius in metres (WGS84)",
-                                      examples=["115.37,22.78,500"])] = None,
-) -> tuple[float, float, float] | None:
-    if near is None:
-        return None
-    try:
-        lon, lat, radius = (float(v) for v in near.split(","))
-    except ValueError:
-        raise InvalidInput("near must be lon,lat,radius", field="near") from None
-    if not (abs(lon) <= 180 and abs(lat) <= 90 and 0 < radius <= 50_000):
-        raise InvalidInput("near must be lon,lat within range and a radius of up to 50 km",
-                           field="near")
-    return lon, lat, radius
 
 
 @router.get("/registry/grid-counts")

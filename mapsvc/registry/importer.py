@@ -305,3 +305,9 @@ def read_registry(source, filename: str, kind: str) -> pd.DataFrame:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
     required, optional = COLUMNS[kind]
     return read_table(source, filename, required, optional)
+
+
+def conform(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A frame made in code, shaped as ``read_registry`` gives a file: every column, as text."""
+    required, optional = COLUMNS[kind]
+    return frame.reindex(columns=list(required + optional), fill_value="").astype(str)

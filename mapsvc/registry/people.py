@@ -20,6 +20,7 @@ from mapsvc.registry.privacy import (
     mask_name,
     valid_id_number,
 )
+from mapsvc.registry.queries import place_filters
 
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 Field = Literal["name", "id_number", "mobile"]
@@ -89,12 +90,12 @@ def _masked(row) -> dict:
 
 
 async def list_people(conn: AsyncConnection, account: Account, *, grid: str | None = None,
+                      region: str | None = None, bbox=None, near=None,
                       care_tag: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """People in the account's jurisdiction, masked."""
+    """People in the account's jurisdiction, where their household's address lies, masked."""
     f = Filters(params={"limit": limit, "offset": offset})
     registry_scope(account, f, alias="a")
-    if grid:
-        f.add("g.code = :grid", grid=grid)
+    place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
     if care_tag:
         f.add(":care_tag = ANY(p.care_tags)", care_tag=care_tag)
     rows = (await conn.execute(text(_PEOPLE.format(where=f.where())), f.params)).all()
@@ -113,6 +114,19 @@ async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
 
 async def read_person(conn: AsyncConnection, account: Account, person_id: int) -> dict:
     return _masked(await _person_row(conn, account, person_id))
+
+
+async def export_people(conn: AsyncConnection, account: Account, reason: str, **where) -> list[dict]:
+    """The people ``list_people`` gives (masked), every row of them; the export is audited."""
+    if not reason.strip():
+        raise InvalidInput("say why the export is needed", field="reason")
+    people = await list_people(conn, account, limit=1_000_000, **where)
+    await conn.execute(text("""
+        INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
+        VALUES (:account, 'export', 'person', :what, :reason)"""),
+        {"account": account.id, "what": f"{len(people)} people " + ", ".join(
+            f"{k}={v}" for k, v in where.items() if v), "reason": reason.strip()})
+    return people
 
 
 async def reveal(conn: AsyncConnection, account: Account, person_id: int, field: Field,

@@ -27,16 +27,19 @@ SELECT t.{key}::text AS sort, json_build_object(
 """
 
 
-def _place_filters(f: Filters, *, grid, region, bbox, near) -> None:
+def place_filters(f: Filters, alias: str, *, grid=None, region=None, bbox=None,
+                  near=None) -> None:
+    """Where a registry record (``alias``, with geom and village_code; its grid joined as ``g``)
+    lies: a grid, a region (village, township or county), a box, or a radius around a point."""
     if grid:
         f.add("g.code = :grid", grid=grid)
     if region:
-        f.add(f.code_prefix("t.village_code", "region", region))
-    f.bbox("t.geom", bbox)
+        f.add(f.code_prefix(f"{alias}.village_code", "region", region))
+    f.bbox(f"{alias}.geom", bbox)
     if near:
         lon, lat, radius = near
-        f.add("ST_DWithin(t.geom::geography, ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), "
-              "4326)::geography, :near_m)", near_lon=lon, near_lat=lat, near_m=radius)
+        f.add(f"ST_DWithin({alias}.geom::geography, ST_SetSRID(ST_MakePoint(:near_lon, "
+              ":near_lat), 4326)::geography, :near_m)", near_lon=lon, near_lat=lat, near_m=radius)
 
 
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
@@ -46,7 +49,7 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
     table, key, properties = LAYERS[layer]
     f = Filters(params={"limit": limit, "offset": offset})
     registry_scope(account, f, alias="t", people=False)
-    _place_filters(f, grid=grid, region=region, bbox=bbox, near=near)
+    place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
                                            precision=PRECISION, where=f.where()))
     return (await conn.execute(text(sql), f.params)).scalar_one()
