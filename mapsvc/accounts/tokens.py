@@ -1,6 +1,7 @@
 """Bearer tokens: signed JWTs that carry the account's role and scope for one work shift."""
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 import jwt
 
@@ -8,6 +9,11 @@ from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
 
 ALGORITHM = "HS256"
+
+
+@lru_cache
+def _key() -> str:
+    return settings.auth().secret_value()
 
 
 class InvalidToken(Exception):
@@ -22,12 +28,12 @@ def issue_token(account: Account) -> str:
         "grids": list(account.grid_ids),
         "iat": now, "exp": now + timedelta(hours=settings.auth().token_hours),
     }
-    return jwt.encode(claims, settings.auth().secret_value(), algorithm=ALGORITHM)
+    return jwt.encode(claims, _key(), algorithm=ALGORITHM)
 
 
 def read_token(token: str) -> Account:
     try:
-        claims = jwt.decode(token, settings.auth().secret_value(), algorithms=[ALGORITHM],
+        claims = jwt.decode(token, _key(), algorithms=[ALGORITHM],
                             options={"require": ["sub", "uid", "role", "exp"]})
         return Account(id=claims["uid"], username=claims["sub"], role=Role(claims["role"]),
                        region_code=claims.get("region"), department_code=claims.get("department"),
