@@ -250,3 +250,22 @@ def test_bad_options_are_refused_naming_them(loaded, levels, tmp_path, args, mes
 def test_a_missing_file_is_refused(tmp_path):
     result = cli("boundaries", "import", tmp_path / "none.geojson", "--level", "county")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_a_dedicated_grid_is_tied_to_the_organisation_it_serves(loaded, levels, tmp_path, db, api):
+    with db.begin() as conn:
+        school = conn.execute(text(
+            "INSERT INTO organisation (name, kind, geom, assignment) VALUES ('示例学校', 'school', "
+            "ST_SetSRID(ST_MakePoint(114.9, 30.4), 4326), 'unassigned') RETURNING id")).scalar_one()
+    village = levels["village"].set_index("code").geometry["421102103202"]
+    campus = village.representative_point().buffer(0.0004)
+    ok = _one_grid_file(tmp_path, campus, name="school.geojson", code="421102103202900",
+                        kind="dedicated", organisation_id=school)
+    result = cli("boundaries", "import", ok, "--level", "grid")
+    assert result.exit_code == 0, result.output
+    grid = api.get("/grids", params={"parent": "421102103202"}).json()["features"]
+    assert {f["id"]: f["properties"]["organisation_id"] for f in grid}["421102103202900"] == school
+    bad = _one_grid_file(tmp_path, campus, name="bad.geojson", code="421102103202901",
+                         kind="dedicated", organisation_id=999999)
+    refused = cli("boundaries", "import", bad, "--level", "grid")
+    assert refused.exit_code == 2 and "no organisation 999999" in refused.output

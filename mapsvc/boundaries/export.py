@@ -17,6 +17,7 @@ SELECT code, name, parent_code, properties, ST_AsBinary(geom) AS wkb
 """)
 GRIDS = text("""
 SELECT g.code, g.name, g.village_code AS parent_code, g.kind, g.households, g.population,
+       g.organisation_id,
        g.properties, ST_AsBinary(gv.geom) AS wkb
   FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
  ORDER BY g.code
@@ -32,7 +33,8 @@ async def export_level(conn: AsyncConnection, level: str, out: Path, fmt: str) -
     frame["properties"] = [json.dumps(r["properties"], ensure_ascii=False) if r["properties"]
                            else None for r in rows]
     if level == "grid":
-        frame[["households", "population"]] = frame[["households", "population"]].astype("Int64")
+        numbers = ["households", "population", "organisation_id"]
+        frame[numbers] = frame[numbers].astype("Int64")
     geoms = shapely.from_wkb([r["wkb"] for r in rows])
     out.parent.mkdir(parents=True, exist_ok=True)
     gpd.GeoDataFrame(frame, geometry=geoms, crs=4326).to_file(

@@ -23,7 +23,8 @@ SELECT g.code AS sort, jsonb_build_object(
     'properties', g.properties || jsonb_build_object(
         'code', g.code, 'name', g.name, 'kind', g.kind, 'village_code', g.village_code,
         'township_code', v.parent_code, 'county_code', t.parent_code,
-        'households', g.households, 'population', g.population, 'version', gv.version,
+        'households', g.households, 'population', g.population,
+        'organisation_id', g.organisation_id, 'version', gv.version,
         'valid_from', gv.valid_from, 'valid_to', gv.valid_to)) AS feature
   FROM grid_version gv
   JOIN grid g ON g.id = gv.grid_id

@@ -39,6 +39,7 @@ class FieldNames:
     parent: str = "parent_code"
     kind: str = "kind"
     households: str = "households"
+    organisation: str = "organisation_id"  # grids: the organisation a dedicated grid serves
     population: str = "population"
 
 
@@ -151,12 +152,12 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     if level == "grid":
         out["kind"] = (_text(frame[fields.kind]) if fields.kind in frame.columns
                        else pd.Series(pd.NA, index=frame.index, dtype="string"))
-        for col in ("households", "population"):
-            name = getattr(fields, col)
+        for col, name in (("households", fields.households), ("population", fields.population),
+                          ("organisation_id", fields.organisation)):
             out[col] = (pd.to_numeric(frame[name], errors="coerce").astype("Int64")
                         if name in frame.columns else pd.array([pd.NA] * len(frame), "Int64"))
     used = {fields.code, fields.name, fields.parent, fields.kind, fields.households,
-            fields.population, "geometry"}
+            fields.population, fields.organisation, "geometry"}
     extra = frame[[c for c in frame.columns if c not in used]]
     # Empty fields are left out, so that files mixing features of several sources round-trip.
     records = (json.loads(extra.to_json(orient="records", date_format="iso"))
@@ -184,8 +185,8 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         reject((out["kind"].notna() & ~out["kind"].isin(GRID_KINDS)).to_numpy(),
                f"kind must be one of {', '.join(GRID_KINDS)}")
         reject(out["parent_code"].isna().to_numpy(), f"no village code in field {fields.parent!r}")
-        for col in ("households", "population"):
-            name = getattr(fields, col)
+        for col, name in (("households", fields.households), ("population", fields.population),
+                          ("organisation_id", fields.organisation)):
             given = frame[name].notna().to_numpy() if name in frame.columns else False
             reject(given & out[col].isna().to_numpy(), f"{col} must be a whole number")
             reject((out[col].fillna(0) < 0).to_numpy(), f"{col} must not be negative")
@@ -223,8 +224,10 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     parts, index = shapely.get_parts(features.geometry.values, return_index=True)
     features["geometry"] = shapely.multipolygons(parts, indices=index)
     features["feature"] = np.flatnonzero(ok) + 1
-    present = {attr for attr in ("kind", "households", "population")
-               if getattr(fields, attr) in frame.columns}
+    present = {attr for attr, name in (("kind", fields.kind), ("households", fields.households),
+                                        ("population", fields.population),
+                                        ("organisation_id", fields.organisation))
+               if name in frame.columns}
     if len(extra.columns):
         present.add("properties")
     return BoundaryFile(level=level, features=features, present=present, rejected=problems,

@@ -39,13 +39,13 @@ class ImportResult:
 STAGE = """
 CREATE TEMP TABLE boundary_stage (
     feature int, code text, name text, parent_code text, kind text, households int,
-    population int, properties jsonb, geom geometry(MultiPolygon, 4326)
+    population int, organisation_id bigint, properties jsonb, geom geometry(MultiPolygon, 4326)
 ) ON COMMIT DROP
 """
 
 STAGE_ROW = text("""
 INSERT INTO boundary_stage VALUES (:feature, :code, :name, :parent_code, :kind, :households,
-    :population, CAST(:properties AS jsonb), ST_GeomFromWKB(:wkb, 4326))
+    :population, :organisation_id, CAST(:properties AS jsonb), ST_GeomFromWKB(:wkb, 4326))
 """)
 
 # Geometry that moved by less than 1e-7 degree (about 1 cm), such as a file round-tripped
@@ -61,6 +61,11 @@ SELECT s.feature, s.code, format('parent %s is not a known %s', s.parent_code, :
 WRONG_LEVEL = text("""
 SELECT s.feature, s.code, format('code %s is already a %s', s.code, r.level)
   FROM boundary_stage s JOIN region r ON r.code = s.code AND r.level <> :level ORDER BY s.feature
+""")
+UNKNOWN_ORGANISATION = text("""
+SELECT s.feature, s.code, format('no organisation %s', s.organisation_id)
+  FROM boundary_stage s LEFT JOIN organisation o ON o.id = s.organisation_id
+ WHERE s.organisation_id IS NOT NULL AND o.id IS NULL ORDER BY s.feature
 """)
 OUTSIDE_PARENT = text("""
 SELECT s.feature, s.code,
@@ -89,20 +94,24 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 # Attributes the file does not carry (the :has_* flags) keep their stored values.
 UPSERT_GRIDS = text("""
 WITH up AS (
-    INSERT INTO grid AS g (code, name, kind, village_code, households, population, properties)
+    INSERT INTO grid AS g (code, name, kind, village_code, households, population,
+                           organisation_id, properties)
     SELECT code, name, coalesce(kind, 'comprehensive'), parent_code, households, population,
-           properties
+           organisation_id, properties
       FROM boundary_stage
     ON CONFLICT (code) DO UPDATE
        SET name = excluded.name, village_code = excluded.village_code,
            kind = CASE WHEN :has_kind THEN excluded.kind ELSE g.kind END,
            households = CASE WHEN :has_households THEN excluded.households ELSE g.households END,
            population = CASE WHEN :has_population THEN excluded.population ELSE g.population END,
+           organisation_id = CASE WHEN :has_organisation_id THEN excluded.organisation_id
+                                  ELSE g.organisation_id END,
            properties = CASE WHEN :has_properties THEN excluded.properties ELSE g.properties END
      WHERE (g.name, g.village_code) IS DISTINCT FROM (excluded.name, excluded.village_code)
         OR (:has_kind AND g.kind IS DISTINCT FROM excluded.kind)
         OR (:has_households AND g.households IS DISTINCT FROM excluded.households)
         OR (:has_population AND g.population IS DISTINCT FROM excluded.population)
+        OR (:has_organisation_id AND g.organisation_id IS DISTINCT FROM excluded.organisation_id)
         OR (:has_properties AND g.properties IS DISTINCT FROM excluded.properties)
     RETURNING id, (xmax = 0) AS inserted
 )
@@ -136,7 +145,7 @@ def _stage_rows(bf: BoundaryFile) -> list[dict]:
         "feature": frame["feature"], "code": frame["code"], "name": frame["name"],
         "parent_code": frame["parent_code"],
         "kind": frame.get("kind"), "households": frame.get("households"),
-        "population": frame.get("population"),
+        "population": frame.get("population"), "organisation_id": frame.get("organisation_id"),
         "properties": [json.dumps(p, ensure_ascii=False) for p in frame["properties"]],
         "wkb": shapely.to_wkb(frame.geometry.values),
     }).astype(object)
@@ -166,6 +175,8 @@ async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
     found: list[Problem] = []
     if bf.level != "grid":
         found += await _problems(conn, WRONG_LEVEL, level=level)
+    else:
+        found += await _problems(conn, UNKNOWN_ORGANISATION)
     if parent_level:
         found += await _problems(conn, MISSING_PARENT, parent_level=parent_level)
         result.warnings = await _problems(conn, OUTSIDE_PARENT, tolerance=outside_tolerance)
@@ -180,7 +191,8 @@ async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
     if bf.level == "grid":
         touched = (await conn.execute(UPSERT_GRIDS, {
             f"has_{attr}": attr in bf.present
-            for attr in ("kind", "households", "population", "properties")})).all()
+            for attr in ("kind", "households", "population", "organisation_id",
+                         "properties")})).all()
         new_ids = {grid_id for grid_id, is_new in touched if is_new}
         await conn.execute(CLOSE_CHANGED_VERSIONS, {"changed_from": valid_from})
         versioned = set((await conn.execute(OPEN_VERSIONS, {
