@@ -119,6 +119,24 @@ def _print_problems(kind: str, problems, style: str) -> None:
                       highlight=False)
 
 
+def _crs_option(crs: str, file: Path):
+    """The --crs of a file import, and the file, checked before any work."""
+    from mapsvc.geo.crs import CRS
+
+    try:
+        declared = CRS.parse(crs)
+    except ValueError:
+        fail(f"--crs: must be one of {', '.join(c.value for c in CRS)}")
+    if not file.exists():
+        fail(f"{file}: no such file")
+    return declared
+
+
+def _print_row_errors(errors) -> None:
+    for e in errors:
+        console.print(f"[red]line {e.line}: {e.field}:[/] {escape(e.reason)}", highlight=False)
+
+
 @boundaries_app.command("import")
 def boundaries_import(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or Shapefile")],
@@ -199,15 +217,9 @@ def incidents_import(
 ) -> None:
     """Import incidents; bad rows are listed with their line and the good ones are stored."""
     from mapsvc.errors import InvalidInput
-    from mapsvc.geo.crs import CRS
     from mapsvc.incidents.bulk import import_incidents, read_incidents
 
-    try:
-        declared = CRS.parse(crs)
-    except ValueError:
-        fail(f"--crs: must be one of {', '.join(c.value for c in CRS)}")
-    if not file.exists():
-        fail(f"{file}: no such file")
+    declared = _crs_option(crs, file)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
                   transient=True) as progress:
         progress.add_task(f"importing {file.name}", total=None)
@@ -217,8 +229,7 @@ def incidents_import(
                 conn, frame, crs=declared, source=source, actor="import"))
         except InvalidInput as e:
             fail(f"{e.field}: {e.reason}" if e.field != "file" else e.reason)
-    for e in result.errors:
-        console.print(f"[red]line {e.line}: {e.field}:[/] {escape(e.reason)}", highlight=False)
+    _print_row_errors(result.errors)
     console.print(f"{result.rows} rows: {result.inserted} stored, {result.already_stored} "
                   f"already stored, {result.rejected} rejected")
     if result.errors:
@@ -269,23 +280,16 @@ def registry_import(
     """Import registry records; addresses first, as people are matched to them. Bad rows are
     listed with their line, the good ones stored."""
     from mapsvc.errors import InvalidInput
-    from mapsvc.geo.crs import CRS
     from mapsvc.registry.importer import import_registry, read_registry
 
-    try:
-        declared = CRS.parse(crs)
-    except ValueError:
-        fail(f"--crs: must be one of {', '.join(c.value for c in CRS)}")
-    if not file.exists():
-        fail(f"{file}: no such file")
+    declared = _crs_option(crs, file)
     try:
         frame = read_registry(file, file.name, kind)
         result = in_transaction(lambda conn: import_registry(conn, kind, frame, county=county,
                                                              crs=declared))
     except InvalidInput as e:
         fail(f"KIND: {e.reason}" if e.field == "kind" else e.reason)
-    for e in result.errors:
-        console.print(f"[red]line {e.line}: {e.field}:[/] {escape(e.reason)}", highlight=False)
+    _print_row_errors(result.errors)
     console.print(f"{result.rows} rows: {result.stored} {kind} stored, {result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -43,3 +44,30 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
         if column not in frame.columns:
             frame[column] = ""
     return frame[list(required + optional)].apply(lambda s: s.str.strip())
+
+
+class CheckedRows:
+    """The rows of a file, with their line numbers, checked column by column: each check flags
+    the rows it fails (a row keeps its first problem only)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.line = np.arange(len(frame)) + FIRST_DATA_LINE
+        self.bad = np.zeros(len(frame), dtype=bool)
+        self.errors: list[RowError] = []
+
+    def flag(self, mask, column: str, reason) -> None:
+        """``reason`` is a text, or a function of the row's position giving one."""
+        mask = np.asarray(mask, dtype=bool) & ~self.bad
+        for i in np.flatnonzero(mask):
+            self.errors.append(RowError(int(self.line[i]), column,
+                                        reason(i) if callable(reason) else reason))
+        self.bad |= mask
+
+    @property
+    def ok(self) -> np.ndarray:
+        return ~self.bad
+
+
+def rejected_lines(errors: list[RowError]) -> int:
+    return len({e.line for e in errors})

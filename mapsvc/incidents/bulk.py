@@ -24,7 +24,7 @@ from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, refusal, swapped_point
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
 from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
-from mapsvc.tables import FIRST_DATA_LINE, RowError, read_table
+from mapsvc.tables import CheckedRows, RowError, read_table, rejected_lines
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
@@ -40,7 +40,7 @@ class BulkResult:
 
     @property
     def rejected(self) -> int:
-        return len({e.line for e in self.errors})
+        return rejected_lines(self.errors)
 
 
 def read_incidents(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
@@ -75,16 +75,8 @@ def _parse_times(text_: pd.Series) -> pd.Series:
 def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
            now: datetime) -> tuple[pd.DataFrame, list[RowError]]:
     """Vectorised checks; returns the clean rows (with their line) and the errors found."""
-    n = len(frame)
-    line = np.arange(n) + FIRST_DATA_LINE
-    errors: list[RowError] = []
-    bad = np.zeros(n, dtype=bool)
-
-    def flag(mask, column: str, reason) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~bad
-        for i in np.flatnonzero(mask):
-            errors.append(RowError(int(line[i]), column, reason(i) if callable(reason) else reason))
-        bad[:] |= mask
+    checked = CheckedRows(frame)
+    flag, line = checked.flag, checked.line
 
     flag(~frame["client_id"].str.fullmatch(_UUID), "client_id", "not a UUID")
     client = frame["client_id"].str.lower().str.replace("-", "")
@@ -113,7 +105,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     source = frame["source"].replace("", default_source)
     flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}")
 
-    ok = ~bad
+    ok = checked.ok
     raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].to_numpy()
     clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].to_numpy(),
                           "category": frame["category"][ok].to_numpy(),
@@ -132,7 +124,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     out_of_range = np.abs(raw_lat) > 90  # only swap candidates get this far
     lon[out_of_range], lat[out_of_range] = np.nan, np.nan
     clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = lon, lat, swap_lon, swap_lat
-    return clean, errors
+    return clean, checked.errors
 
 
 STAGE = """

@@ -16,7 +16,7 @@ from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, split
 from mapsvc.registry.people import REGISTRATIONS
 from mapsvc.registry.privacy import encrypt, lookup_hash, normalise_id, valid_id_number
-from mapsvc.tables import FIRST_DATA_LINE, RowError, read_table
+from mapsvc.tables import CheckedRows, RowError, read_table, rejected_lines
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -37,24 +37,11 @@ class RegistryResult:
 
     @property
     def rejected(self) -> int:
-        return len({e.line for e in self.errors})
+        return rejected_lines(self.errors)
 
 
-class _Rows:
-    """The rows of a file with their line numbers, and the errors found so far."""
-
-    def __init__(self, frame: pd.DataFrame):
-        self.frame = frame
-        self.line = np.arange(len(frame)) + FIRST_DATA_LINE
-        self.bad = np.zeros(len(frame), dtype=bool)
-        self.errors: list[RowError] = []
-
-    def flag(self, mask, column: str, reason) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self.bad
-        for i in np.flatnonzero(mask):
-            self.errors.append(RowError(int(self.line[i]), column,
-                                        reason(i) if callable(reason) else reason))
-        self.bad |= mask
+class _Rows(CheckedRows):
+    """Registry rows: the checks of any file, and coordinates in a declared CRS."""
 
     def coordinates(self, default_crs: CRS) -> tuple[np.ndarray, np.ndarray]:
         lon = pd.to_numeric(self.frame["lon"], errors="coerce").to_numpy(dtype=float)
