@@ -5,7 +5,6 @@ insert as a single report, so they obey the same rules. Bad rows are reported wi
 number and reason; the good ones are kept. Re-importing a file stores nothing twice.
 """
 
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,8 +13,6 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,7 +21,7 @@ from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, refusal, swapped_point
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
 from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
-from mapsvc.tables import CheckedRows, RowError, read_table, rejected_lines
+from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
@@ -150,21 +147,6 @@ SELECT s.line, s.raw_lon, s.raw_lat, {SWAPPED_COVERED.format(
 """)
 
 
-async def _copy_stage(conn: AsyncConnection, clean: pd.DataFrame) -> None:
-    """COPY the checked rows in; Arrow writes the CSV (NaN as empty, so NULL) at C speed."""
-    raw = await conn.get_raw_connection()
-    columns = ["line", *SOURCE_COLUMNS]
-    buffer = io.BytesIO()
-    pa_csv.write_csv(pa.Table.from_pandas(clean[columns], preserve_index=False), buffer,
-                     pa_csv.WriteOptions(include_header=False))
-    data = buffer.getvalue()
-    async with raw.driver_connection.cursor() as cur:
-        async with cur.copy(f"COPY incident_stage ({', '.join(columns)}) FROM STDIN "
-                            "WITH (FORMAT csv, FORCE_NOT_NULL (description))") as copy:
-            for start in range(0, len(data), 1 << 20):
-                await copy.write(data[start:start + (1 << 20)])
-
-
 async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
                            crs: CRS = CRS.wgs84, source: str = "hotline", actor: str,
                            reporter_id: int | None = None) -> BulkResult:
@@ -177,7 +159,8 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
     for table in STAGING_TABLES:
         await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await conn.execute(text(STAGE))
-    await _copy_stage(conn, clean)
+    await copy_into(conn, "incident_stage", clean[["line", *SOURCE_COLUMNS]],
+                    not_null=("description",))
     await conn.execute(text("ANALYZE incident_stage"))
     await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom,
                                         reported_at AS at

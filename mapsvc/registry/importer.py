@@ -16,7 +16,7 @@ from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, split
 from mapsvc.registry.people import REGISTRATIONS
 from mapsvc.registry.privacy import encrypt, lookup_hash, normalise_id, valid_id_number
-from mapsvc.tables import CheckedRows, RowError, read_table, rejected_lines
+from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -65,17 +65,20 @@ class _Rows(CheckedRows):
         return out
 
 
+def _binary(column: str) -> bool:
+    return column.endswith(("_enc", "_hash"))
+
+
 async def _stage(conn: AsyncConnection, name: str, frame: pd.DataFrame) -> None:
-    """A temporary table holding ``frame`` (its columns as text, bytes as bytea)."""
+    """A temporary table holding ``frame``: its columns as text, encrypted ones as bytea."""
     await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
-    columns = ", ".join(f"{c} {'bytea' if c.endswith('_enc') or c.endswith('_hash') else 'text'}"
+    columns = ", ".join(f"{c} {'bytea' if _binary(c) else 'text'}"
                         for c in frame.columns if c != "line")
     await conn.execute(text(f"CREATE TEMP TABLE {name} (line int, {columns}) ON COMMIT DROP"))
-    raw = await conn.get_raw_connection()
-    async with raw.driver_connection.cursor() as cur:
-        async with cur.copy(f"COPY {name} ({', '.join(frame.columns)}) FROM STDIN") as copy:
-            for row in frame.itertuples(index=False):
-                await copy.write_row(row)
+    frame = frame.assign(**{c: [None if v is None else "\\x" + v.hex() for v in frame[c]]
+                            for c in frame.columns if _binary(c)})
+    await copy_into(conn, name, frame,
+                    not_null=tuple(c for c in frame.columns if c != "line" and not _binary(c)))
     await conn.execute(text(f"ANALYZE {name}"))
 
 
