@@ -15,11 +15,11 @@ router = APIRouter(tags=["boundaries"])
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def regions(
     request: Request,
+    page: Page,
     account: SignedIn,
     level: Annotated[Literal["county", "township", "village"] | None, Query()] = None,
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
     bbox=Depends(bbox_query),
-    page: Page = Depends(),
 ) -> Response:
     async with statements(request) as conn:
         body = await regions_geojson(conn, level=level, parent=parent, bbox=bbox,
@@ -31,12 +31,12 @@ async def regions(
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def grids(
     request: Request,
+    page: Page,
     account: SignedIn,
     parent: Annotated[str | None, Query(
         description="a village, township or county code: the grids under it")] = None,
     bbox=Depends(bbox_query),
     at: AtQuery = None,
-    page: Page = Depends(),
 ) -> Response:
     async with statements(request) as conn:
         body = await grids_geojson(conn, parent=parent, bbox=bbox, at=at,

@@ -1,9 +1,10 @@
 """Request dependencies: the database transaction and the shared query parameters."""
 
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, AsyncIterator
 
-from fastapi import Query, Request, UploadFile
+from fastapi import Depends, Query, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -26,7 +27,7 @@ async def statements(request: Request) -> AsyncIterator[AsyncConnection]:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def bbox_query(
+async def bbox_query(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
                                       examples=["114.9,22.7,115.5,23.1"])] = None,
 ) -> tuple[float, float, float, float] | None:
@@ -46,7 +47,7 @@ def bbox_query(
     return values
 
 
-def near_query(
+async def near_query(
     near: Annotated[str | None, Query(description="lon,lat,radius in metres (WGS84)",
                                       examples=["115.37,22.78,500"])] = None,
 ) -> tuple[float, float, float] | None:
@@ -62,13 +63,20 @@ def near_query(
     return lon, lat, radius
 
 
-class Page:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=settings.api().page_size_max)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ):
-        self.limit, self.offset = limit, offset
+@dataclass
+class Paging:
+    limit: int
+    offset: int
+
+
+async def paging(
+    limit: Annotated[int, Query(ge=1, le=settings.api().page_size_max)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+Page = Annotated[Paging, Depends(paging)]
 
 
 AtQuery = Annotated[ReportTime | None, Query(

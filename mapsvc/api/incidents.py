@@ -59,6 +59,7 @@ async def import_file(
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def list_incidents(
     request: Request,
+    page: Page,
     account: SignedIn,
     bbox=Depends(bbox_query),
     grid: Annotated[str | None, Query(description="grid code")] = None,
@@ -71,7 +72,6 @@ async def list_incidents(
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
     reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,
     reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
-    page: Page = Depends(),
 ) -> Response:
     where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
                            county=county, status=status, category=category, method=method,

@@ -32,26 +32,27 @@ VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admi
 EXPORTERS = frozenset({Role.command, Role.admin})
 
 
-class PeopleQuery:
-    def __init__(
-        self,
-        grid: Annotated[str | None, Query(description="grid code")] = None,
-        region: Annotated[str | None, Query(description="village, township or county code")] = None,
-        bbox=Depends(bbox_query),
-        near=Depends(near_query),
-        care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
-    ):
-        self.where = {"grid": grid, "region": region, "bbox": bbox, "near": near,
-                      "care_tag": care_tag}
+async def people_query(
+    grid: Annotated[str | None, Query(description="grid code")] = None,
+    region: Annotated[str | None, Query(description="village, township or county code")] = None,
+    bbox=Depends(bbox_query),
+    near=Depends(near_query),
+    care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
+) -> dict:
+    """Where the people asked for live, and which care tag they carry."""
+    return {"grid": grid, "region": region, "bbox": bbox, "near": near, "care_tag": care_tag}
+
+
+PeopleQuery = Annotated[dict, Depends(people_query)]
 
 
 @router.get("/registry/people")
-async def people(request: Request, account: SignedIn, query: PeopleQuery = Depends(),
-                 page: Page = Depends()) -> list[dict]:
+async def people(request: Request, account: SignedIn, query: PeopleQuery,
+                 page: Page) -> list[dict]:
     """People in your jurisdiction, with name, ID number and mobile masked."""
     async with statements(request) as conn:
         return await list_people(conn, account, limit=page.limit, offset=page.offset,
-                                 **query.where)
+                                 **query)
 
 
 @router.get("/registry/people.csv", response_class=Response,
@@ -60,11 +61,11 @@ async def people_csv(
     request: Request,
     account: Annotated[Account, Depends(allowed(EXPORTERS))],
     reason: Annotated[str, Query(min_length=2, max_length=500, description="why")],
-    query: PeopleQuery = Depends(),
+    query: PeopleQuery,
 ) -> Response:
     """All people of your query as CSV, masked; the export is written to the audit log."""
     async with transaction(request) as conn:
-        rows = await export_people(conn, account, reason, **query.where)
+        rows = await export_people(conn, account, reason, **query)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
     writer.writeheader()
@@ -114,10 +115,10 @@ async def import_file(
 @router.get("/registry/grid-counts")
 async def counts(
     request: Request,
+    page: Page,
     account: SignedIn,
     parent: Annotated[str | None, Query(description="village, township or county code")] = None,
     days: Annotated[int, Query(ge=1, le=366, description="visits in the last N days")] = 30,
-    page: Page = Depends(),
 ) -> list[dict]:
     """Per grid in your jurisdiction: addresses, households, people, organisations, components,
     places, and the share of households visited in the last ``days``."""
@@ -130,13 +131,13 @@ async def counts(
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def layer(
     request: Request,
+    page: Page,
     layer: Literal["things", "organisations", "places"],
     account: SignedIn,
     grid: Annotated[str | None, Query(description="grid code")] = None,
     region: Annotated[str | None, Query(description="village, township or county code")] = None,
     bbox=Depends(bbox_query),
     near=Depends(near_query),
-    page: Page = Depends(),
 ) -> Response:
     """Components (部件), organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
@@ -163,7 +164,7 @@ async def visit(request: Request, body: VisitRequest,
 
 @router.get("/audit")
 async def audit(request: Request, account: Annotated[Account, Depends(allowed(
-                    frozenset({Role.admin})))], page: Page = Depends()) -> list[dict]:
+                    frozenset({Role.admin})))], page: Page) -> list[dict]:
     """Every reveal and export of personal data, newest first (admins only)."""
     async with statements(request) as conn:
         return await audit_entries(conn, limit=page.limit, offset=page.offset)
