@@ -104,6 +104,15 @@ class PrivacySettings(BaseSettings):
         return _generated_secret(ClusterSettings().dir / "privacy-key", nbytes=32)
 
 
+class WorkflowSettings(BaseSettings):
+    """The closed loop: working hours for deadlines counted in working time."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
+
+    working_hours: str = Field("08:30-12:00,14:00-17:30",
+                               description="the working periods of a working day")
+
+
 class APISettings(BaseSettings):
     """The HTTP service."""
 
@@ -139,3 +148,8 @@ def auth() -> AuthSettings:
 @lru_cache
 def privacy() -> PrivacySettings:
     return PrivacySettings()
+
+
+@lru_cache
+def workflow() -> WorkflowSettings:
+    return WorkflowSettings()

@@ -260,3 +260,10 @@ audit_log = Table(
     Column("field", Text),
     Column("reason", Text, nullable=False),
 )
+
+calendar_day = Table(
+    "calendar_day", metadata,
+    Column("day", Date, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+)

@@ -1,5 +1,7 @@
 """Make the database ready: start the embedded cluster when used, create the database, migrate."""
 
+from datetime import date
+
 from sqlalchemy.engine import make_url
 
 from mapsvc.db.cluster import Cluster
@@ -21,4 +23,27 @@ def prepare_database(*, fresh: bool = False) -> str:
     if settings.uses_embedded_cluster:
         cluster.ensure_database(make_url(url).database, fresh=fresh)
     upgrade(url)
+    seed_calendar(url)
     return url
+
+
+def seed_calendar(url: str) -> None:
+    """The official holidays and make-up working days of this year and the next, where known;
+    days already in the calendar (perhaps edited locally) are left as they are."""
+    from sqlalchemy import create_engine, text
+
+    from mapsvc.workflow.calendar import official_days
+
+    this_year = date.today().year
+    rows = []
+    for year in (this_year, this_year + 1):
+        holidays, workdays = official_days(year)
+        rows += [{"day": d, "kind": "holiday"} for d in holidays]
+        rows += [{"day": d, "kind": "workday"} for d in workdays]
+    if not rows:
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO calendar_day (day, kind) VALUES (:day, :kind) "
+                          "ON CONFLICT (day) DO NOTHING"), rows)
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""The closed loop (闭环): filing, dispatch, handling, checking and closing within time limits."""

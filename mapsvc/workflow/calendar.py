@@ -1,0 +1,134 @@
+"""Working time: the calendar (weekends, public holidays, make-up working days 调休) and the
+working hours of a day, and deadlines counted in it.
+
+Time limits come in four units (see the category tree): ``hours`` and ``natural_days`` run on
+the clock; ``working_hours`` count only working hours of working days; ``working_days`` count
+whole working days of working hours, so a case filed at 15:00 with one working day is due at
+15:00 on the next working day. Times are China Standard Time.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from mapsvc.incidents.model import LOCAL_TIME
+
+UNITS = ("working_hours", "working_days", "natural_days", "hours")
+
+
+def parse_hours(text: str) -> tuple[tuple[time, time], ...]:
+    """"08:30-12:00,14:00-17:30" → the working periods of a day, in order, not overlapping."""
+    periods = []
+    for part in text.split(","):
+        start, end = (time.fromisoformat(t.strip()) for t in part.split("-"))
+        if end <= start or (periods and start < periods[-1][1]):
+            raise ValueError(f"working hours {text!r}: periods must be ordered and not overlap")
+        periods.append((start, end))
+    if not periods:
+        raise ValueError("no working hours")
+    return tuple(periods)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    holidays: frozenset[date] = frozenset()   # days off although weekdays
+    workdays: frozenset[date] = frozenset()   # make-up working days (调休) although weekends
+    hours: tuple[tuple[time, time], ...] = field(
+        default_factory=lambda: parse_hours("08:30-12:00,14:00-17:30"))
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    @property
+    def hours_per_day(self) -> float:
+        return sum((_seconds(e) - _seconds(s)) for s, e in self.hours) / 3600
+
+    def _periods(self, day: date):
+        for start, end in self.hours:
+            yield (datetime.combine(day, start, LOCAL_TIME), datetime.combine(day, end, LOCAL_TIME))
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """The moment ``hours`` working hours after ``start``."""
+        left = timedelta(hours=hours)
+        moment = start.astimezone(LOCAL_TIME)
+        day = moment.date()
+        for _ in range(3660):  # ten years of days: a limit never runs longer
+            if self.is_working_day(day):
+                for begin, end in self._periods(day):
+                    if end <= moment:
+                        continue
+                    begin = max(begin, moment)
+                    if begin + left <= end:
+                        return begin + left
+                    left -= end - begin
+            day += timedelta(days=1)
+            moment = datetime.combine(day, time(0), LOCAL_TIME)
+        raise ValueError("no working time ahead in the calendar")
+
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Working hours from ``start`` to ``end`` (negative if ``end`` is earlier)."""
+        if end < start:
+            return -self.working_hours_between(end, start)
+        start, end = start.astimezone(LOCAL_TIME), end.astimezone(LOCAL_TIME)
+        total = timedelta()
+        day = start.date()
+        while day <= end.date():
+            if self.is_working_day(day):
+                for begin, finish in self._periods(day):
+                    overlap = min(finish, end) - max(begin, start)
+                    if overlap > timedelta():
+                        total += overlap
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
+
+    def deadline(self, start: datetime, value: float, unit: str) -> datetime:
+        """When a limit of ``value`` ``unit`` that starts at ``start`` runs out."""
+        if unit == "hours":
+            return start + timedelta(hours=value)
+        if unit == "natural_days":
+            return start + timedelta(days=value)
+        if unit == "working_hours":
+            return self.add_working_hours(start, value)
+        if unit == "working_days":
+            return self.add_working_hours(start, value * self.hours_per_day)
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+
+    def used_share(self, start: datetime, deadline: datetime, now: datetime, unit: str) -> float:
+        """How much of the limit has been used at ``now`` (1.0 at the deadline), measured in
+        the limit's own kind of time."""
+        if unit in ("hours", "natural_days"):
+            return (now - start) / (deadline - start)
+        return self.working_hours_between(start, now) / self.working_hours_between(start, deadline)
+
+
+def warning_colour(share: float) -> str:
+    """Green under 80 % of the limit, yellow to 100 %, red past it."""
+    return "green" if share < 0.8 else "yellow" if share <= 1.0 else "red"
+
+
+def _seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def official_days(year: int) -> tuple[set[date], set[date]]:
+    """The State Council's holidays and make-up working days of ``year`` (weekends aside), as
+    the chinese-calendar package carries them."""
+    import chinese_calendar
+
+    holidays = {d for d in chinese_calendar.constants.holidays if d.year == year and d.weekday() < 5}
+    workdays = {d for d in chinese_calendar.constants.workdays if d.year == year}
+    return holidays, workdays
+
+
+
+async def load_calendar(conn) -> WorkingCalendar:
+    """The calendar as the database holds it, with the working hours of the settings."""
+    from sqlalchemy import text
+
+    from mapsvc import settings
+
+    rows = (await conn.execute(text("SELECT day, kind FROM calendar_day"))).all()
+    return WorkingCalendar(holidays=frozenset(d for d, k in rows if k == "holiday"),
+                           workdays=frozenset(d for d, k in rows if k == "workday"),
+                           hours=parse_hours(settings.workflow().working_hours))
