@@ -20,3 +20,7 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request contradicts what is stored (HTTP 409)."""
+
+
+class Forbidden(DomainError):
+    """The asker's role may not do this (HTTP 403)."""

@@ -9,7 +9,7 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
 
     Grid workers and chiefs: incidents in their grids and those they reported. Command centres
     and planners: incidents in their region, including unassigned ones whose point lies in it.
-    Departments: none yet, as nothing is dispatched to them before the workflow exists.
+    Departments: the cases dispatched to them.
     """
     if account.sees_everything:
         return
@@ -24,7 +24,8 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
                              (SELECT geom FROM region WHERE code = :scope_region), {alias}.geom))
                          OR {alias}.reporter_id = :scope_me)""", scope_me=account.id)
     elif account.role is Role.department:
-        filters.add("false")
+        filters.add(f"{alias}.department_code = :scope_department",
+                    scope_department=account.department_code)
 
 
 def registry_scope(account: Account, filters: Filters, alias: str = "a", *,

@@ -11,9 +11,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
+from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
-STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409}
+STATUS = {InvalidInput: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
 def error_body(error: DomainError, location: str = "body") -> dict:

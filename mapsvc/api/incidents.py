@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
 from mapsvc.api.auth import SignedIn, allowed
@@ -15,6 +16,7 @@ from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
+from mapsvc.workflow.actions import ActionRequest, act, timeline
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -86,3 +88,30 @@ async def list_incidents(
 async def read(request: Request, incident_id: int, account: SignedIn) -> Response:
     async with statements(request) as conn:
         return _json(await incident_doc(conn, incident_id, account), 200)
+
+
+class ActionBody(BaseModel):
+    note: str = Field("", max_length=2000, description="why; required by some actions")
+    department: str | None = Field(None, description="dispatch, reassign: the department's code")
+    satisfaction: int | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
+    level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
+
+
+@router.post("/{incident_id}/actions/{action}", responses={
+    403: {"description": "your role may not take this action"},
+    404: {"description": "no such incident in your scope"},
+    409: {"description": "the action is not possible in the incident's state"}})
+async def take_action(request: Request, incident_id: int, action: str, body: ActionBody,
+                      account: SignedIn) -> dict:
+    """Move the case on: verify, file, reject, self_resolve, dispatch, accept, hand_back,
+    report_handled, check, check_pass, check_fail, close, follow_up, reopen, void, extend,
+    suspend, resume, supervise, escalate, reassign."""
+    async with transaction(request) as conn:
+        return await act(conn, account, incident_id, action, ActionRequest(**body.model_dump()))
+
+
+@router.get("/{incident_id}/timeline")
+async def case_timeline(request: Request, incident_id: int, account: SignedIn) -> list[dict]:
+    """Every step of the case, oldest first."""
+    async with statements(request) as conn:
+        return await timeline(conn, account, incident_id)

@@ -114,6 +114,13 @@ incident = Table(
     Column("assignment_distance_m", Float),
     Column("status", Text, nullable=False),
     Column("reporter_id", BigInteger),
+    Column("department_code", Text, ForeignKey("department.code")),
+    Column("rework_count", Integer, nullable=False),
+    Column("supervision", Text),
+    Column("escalation_level", Text, nullable=False),
+    Column("suspended_at", DateTime(timezone=True)),
+    Column("satisfaction", SmallInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 incident_log = Table(

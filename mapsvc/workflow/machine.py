@@ -1,0 +1,55 @@
+"""The states of a case and the actions that move it (GB/T 30428 and the 12345 loop):
+信息收集 → 立案 → 派遣 → 处置 → 核查 → 结案 → 回访/评价, with rework, extension, suspension,
+supervision and escalation recorded as actions on the way.
+
+Each action names the roles that may take it, the states it may be taken from, the state it
+leads to (None: the state stays) and what it needs. An action in any other state is refused
+with 409, naming the state.
+"""
+
+from dataclasses import dataclass
+
+from mapsvc.accounts.model import Role
+
+OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
+CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
+ESCALATION = ("grid", "village", "township", "county", "department")
+
+CENTRE = frozenset({Role.command, Role.admin})
+FIELD = frozenset({Role.grid_worker, Role.grid_chief})
+HANDLERS = frozenset({Role.department, Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
+
+
+@dataclass(frozen=True)
+class Action:
+    roles: frozenset[Role]
+    sources: tuple[str, ...]
+    target: str | None
+    needs_note: bool = False
+    needs: tuple[str, ...] = ()  # fields of the request the action cannot do without
+
+
+ACTIONS: dict[str, Action] = {
+    "verify": Action(CENTRE, ("reported",), "verifying"),                          # 核实
+    "file": Action(CENTRE, ("reported", "verifying"), "filed"),                    # 立案
+    "reject": Action(CENTRE, ("reported", "verifying"), "rejected", needs_note=True),
+    "self_resolve": Action(FIELD, ("reported",), "self_resolved", needs_note=True),  # 小事不出网格
+    "dispatch": Action(CENTRE, ("filed",), "dispatched", needs=("department",)),   # 派遣
+    "accept": Action(HANDLERS, ("dispatched",), "in_progress"),                    # 签收
+    "hand_back": Action(HANDLERS, ("dispatched", "in_progress"), "filed", needs_note=True),
+    "report_handled": Action(HANDLERS, ("in_progress",), "handled", needs_note=True),
+    "check": Action(CENTRE | FIELD, ("handled",), "checking"),                     # 核查
+    "check_pass": Action(CENTRE | FIELD, ("checking",), "closed"),                 # 结案
+    "check_fail": Action(CENTRE | FIELD, ("checking",), "dispatched", needs_note=True),  # 返工
+    "close": Action(CENTRE, ("filed", "handled"), "closed", needs_note=True),
+    "follow_up": Action(CENTRE, ("closed", "self_resolved"), "evaluated",
+                        needs=("satisfaction",)),                                 # 回访/评价
+    "reopen": Action(CENTRE, ("closed", "evaluated", "self_resolved"), "filed", needs_note=True),
+    "void": Action(CENTRE, OPEN, "void", needs_note=True),
+    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 延期
+    "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 挂账
+    "resume": Action(CENTRE, ("dispatched", "in_progress"), None),
+    "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
+    "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
+    "reassign": Action(CENTRE, ("dispatched", "in_progress"), "dispatched", needs=("department",)),
+}

@@ -1,0 +1,134 @@
+"""The closed loop through the API: each action by the roles that may take it, from the states
+it may be taken in; everything else refused; every step in the timeline and announced."""
+
+import uuid
+
+import psycopg
+import pytest
+
+from mapsvc.settings import database_url
+from mapsvc.workflow.machine import ACTIONS, CENTRE
+
+
+def new_case(client, grids, code_prefix="441502", index=0) -> int:
+    p = grids[grids["code"].str.startswith(code_prefix)].geometry.iloc[index].representative_point()
+    r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "06",
+                                        "description": "井盖缺失", "lon": p.x, "lat": p.y})
+    assert r.status_code == 201
+    return r.json()["id"]
+
+
+def do(client, case, action, **body):
+    return client.post(f"/incidents/{case}/actions/{action}", json=body)
+
+
+def test_the_whole_loop_with_rework(clients, grids):
+    command, department = clients["command"], clients["department"]
+    case = new_case(command, grids)
+    assert department.get(f"/incidents/{case}").status_code == 404  # not dispatched to it yet
+    steps = [(command, "verify", {}), (command, "file", {}),
+             (command, "dispatch", {"department": "T1"}),
+             (department, "accept", {}), (department, "report_handled", {"note": "已补装井盖"}),
+             (command, "check", {}), (command, "check_fail", {"note": "井盖未固定"}),
+             (department, "accept", {}), (department, "report_handled", {"note": "已固定"}),
+             (command, "check", {}), (command, "check_pass", {}),
+             (command, "follow_up", {"satisfaction": 5})]
+    for client, action, body in steps:
+        r = do(client, case, action, **body)
+        assert r.status_code == 200, (action, r.text)
+    stored = command.get(f"/incidents/{case}").json()
+    assert (stored["status"], stored["rework_count"], stored["satisfaction"]) == ("evaluated", 1, 5)
+    assert stored["department"] == "T1"
+    timeline = command.get(f"/incidents/{case}/timeline").json()
+    assert [t["action"] for t in timeline] == ["report"] + [a for _, a, _ in steps]
+    assert [t["to_status"] for t in timeline][-3:] == ["checking", "closed", "evaluated"]
+    assert timeline[5]["actor"] == "department" and timeline[5]["note"] == "已补装井盖"
+    assert timeline[3]["data"] == {"department": "T1"}
+    assert department.get(f"/incidents/{case}/timeline").status_code == 200
+
+
+WALK = [("reported", None), ("verifying", "verify"), ("filed", "file"),
+        ("dispatched", "dispatch"), ("in_progress", "accept"), ("handled", "report_handled"),
+        ("checking", "check"), ("closed", "check_pass"), ("evaluated", "follow_up")]
+BODY = {"note": "理由", "department": "T1", "satisfaction": 4, "level": "yellow"}
+
+
+def test_every_illegal_transition_is_refused_naming_the_state(clients, grids):
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=1)
+    for state, step in WALK:
+        if step:
+            assert do(admin, case, step, **BODY).status_code == 200
+        for name, action in ACTIONS.items():
+            if state in action.sources or not action.roles & CENTRE:
+                continue
+            r = do(admin, case, name, **BODY)
+            assert r.status_code == 409, (state, name)
+            assert state in r.json()["detail"][0]["msg"]
+        assert admin.get(f"/incidents/{case}").json()["status"] == state
+
+
+@pytest.mark.parametrize("role,action", [("department", "file"), ("worker", "dispatch"),
+                                         ("planner", "verify"), ("admin", "self_resolve")])
+def test_roles_that_may_not_act_get_403(clients, grids, role, action):
+    case = new_case(clients["admin"], grids, index=2)
+    r = do(clients[role], case, action, **BODY)
+    assert r.status_code == 403
+
+
+def test_a_grid_worker_handles_a_small_matter_on_the_spot(clients, accounts, grids):
+    worker = clients["worker"]
+    grid = accounts["worker"][1]["grid_codes"][0]
+    case = new_case(worker, grids[grids["code"] == grid])
+    assert do(worker, case, "self_resolve").status_code == 422  # a note is needed
+    r = do(worker, case, "self_resolve", note="已当场清理")
+    assert r.status_code == 200 and r.json()["status"] == "self_resolved"
+
+
+@pytest.mark.parametrize("action,body,field", [("dispatch", {}, "department"),
+                                               ("dispatch", {"department": "NOPE"}, "department"),
+                                               ("reject", {}, "note"),
+                                               ("supervise", {}, "level")])
+def test_what_an_action_needs_is_named(clients, grids, action, body, field):
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=3)
+    if action == "dispatch":
+        do(admin, case, "file")
+    r = do(admin, case, action, **body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
+
+
+def test_suspension_supervision_and_the_escalation_chain(clients, grids):
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=4)
+    for action, body in [("file", {}), ("dispatch", {"department": "T1"})]:
+        do(admin, case, action, **body)
+    assert do(admin, case, "suspend", note="待拆迁").status_code == 200
+    assert admin.get(f"/incidents/{case}").json()["suspended"] is True
+    assert do(admin, case, "suspend", note="再挂").status_code == 409
+    assert do(admin, case, "resume").status_code == 200
+    assert do(admin, case, "supervise", level="red").status_code == 200
+    assert admin.get(f"/incidents/{case}").json()["supervision"] == "red"
+    levels = []
+    for _ in range(4):
+        assert do(admin, case, "escalate").status_code == 200
+        levels.append(admin.get(f"/incidents/{case}").json()["escalation_level"])
+    assert levels == ["village", "township", "county", "department"]
+    assert do(admin, case, "escalate").status_code == 409
+
+
+def test_an_unknown_action_is_refused_naming_it(clients, grids):
+    case = new_case(clients["admin"], grids, index=5)
+    r = do(clients["admin"], case, "teleport")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "action"
+
+
+def test_each_action_is_announced(clients, grids):
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=6)
+    url = database_url().replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute("LISTEN incident")
+        assert do(admin, case, "verify").status_code == 200
+        notes = [n for n in listener.notifies(timeout=10, stop_after=1)]
+    assert notes and f'"id": {case}' in notes[0].payload and '"verifying"' in notes[0].payload
