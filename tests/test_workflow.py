@@ -10,9 +10,9 @@ from mapsvc.settings import database_url
 from mapsvc.workflow.machine import ACTIONS, CENTRE
 
 
-def new_case(client, grids, code_prefix="441502", index=0) -> int:
+def new_case(client, grids, code_prefix="441502", index=0, category="06") -> int:
     p = grids[grids["code"].str.startswith(code_prefix)].geometry.iloc[index].representative_point()
-    r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "06",
+    r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": category,
                                         "description": "井盖缺失", "lon": p.x, "lat": p.y})
     assert r.status_code == 201
     return r.json()["id"]
@@ -43,7 +43,7 @@ def test_the_whole_loop_with_rework(clients, grids):
     assert [t["action"] for t in timeline] == ["report"] + [a for _, a, _ in steps]
     assert [t["to_status"] for t in timeline][-3:] == ["checking", "closed", "evaluated"]
     assert timeline[5]["actor"] == "department" and timeline[5]["note"] == "已补装井盖"
-    assert timeline[3]["data"] == {"department": "T1"}
+    assert timeline[3]["data"]["department"] == "T1" and "deadline" in timeline[3]["data"]
     assert department.get(f"/incidents/{case}/timeline").status_code == 200
 
 
@@ -132,3 +132,78 @@ def test_each_action_is_announced(clients, grids):
         assert do(admin, case, "verify").status_code == 200
         notes = [n for n in listener.notifies(timeout=10, stop_after=1)]
     assert notes and f'"id": {case}' in notes[0].payload and '"verifying"' in notes[0].payload
+
+
+def _calendar():
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.workflow.calendar import load_calendar
+    from tests.conftest import run
+
+    return run(in_transaction(load_calendar))
+
+
+def _stored(db, case):
+    from sqlalchemy import text
+
+    with db.connect() as conn:
+        return conn.execute(text("SELECT dispatched_at, handling_deadline, suspended_at "
+                                 "FROM incident WHERE id = :i"), {"i": case}).one()
+
+
+def test_the_handling_clock_follows_the_categorys_limit_in_working_time(clients, grids, db):
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=7, category="0601")  # 暴露垃圾: 4 working hours
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    row = _stored(db, case)
+    assert row.handling_deadline == _calendar().deadline(row.dispatched_at, 4, "working_hours")
+    parent_only = new_case(admin, grids, index=8, category="01")  # no limit: the default
+    do(admin, parent_only, "file")
+    do(admin, parent_only, "dispatch", department="T1")
+    row = _stored(db, parent_only)
+    assert row.handling_deadline == _calendar().deadline(row.dispatched_at, 5, "working_days")
+
+
+def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db):
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=9, category="0701")
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    before = _stored(db, case).handling_deadline
+    assert do(admin, case, "extend", note="需协调", working_days=2).status_code == 200
+    calendar = _calendar()
+    extended = _stored(db, case).handling_deadline
+    assert extended == calendar.add_working_hours(before, 2 * calendar.hours_per_day)
+    assert do(admin, case, "extend", note="再延", working_days=11).status_code == 422
+    do(admin, case, "suspend", note="等待产权认定")
+    with db.begin() as conn:  # suspended since a known working morning
+        conn.execute(text("UPDATE incident SET suspended_at = '2026-11-20 09:00+08' "
+                          "WHERE id = :i"), {"i": case})
+    do(admin, case, "resume")
+    resumed_at = datetime.fromisoformat(
+        admin.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    stopped = calendar.working_hours_between(datetime.fromisoformat("2026-11-20T09:00+08:00"),
+                                             resumed_at)
+    assert stopped >= 6.5  # Friday 09:00-12:00 and 14:00-17:30 at least
+    expected = calendar.add_working_hours(extended, stopped)
+    assert abs((_stored(db, case).handling_deadline - expected).total_seconds()) < 2
+
+
+def test_a_case_past_its_deadline_is_overdue(clients, grids, db):
+    from sqlalchemy import text
+
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=10)
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    assert admin.get(f"/incidents/{case}").json()["overdue"] is False
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '1 minute' "
+                          "WHERE id = :i"), {"i": case})
+    assert admin.get(f"/incidents/{case}").json()["overdue"] is True
+    do(admin, case, "suspend", note="挂账")
+    assert admin.get(f"/incidents/{case}").json()["overdue"] is False  # the clock stands still

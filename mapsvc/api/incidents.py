@@ -95,6 +95,7 @@ class ActionBody(BaseModel):
     department: str | None = Field(None, description="dispatch, reassign: the department's code")
     satisfaction: int | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
+    working_days: int | None = Field(None, ge=1, le=10, description="extend: by how many")
 
 
 @router.post("/{incident_id}/actions/{action}", responses={

@@ -121,6 +121,8 @@ incident = Table(
     Column("suspended_at", DateTime(timezone=True)),
     Column("satisfaction", SmallInteger),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("dispatched_at", DateTime(timezone=True)),
+    Column("handling_deadline", DateTime(timezone=True)),
 )
 
 incident_log = Table(

@@ -3,6 +3,7 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +12,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters
+from mapsvc.workflow.calendar import load_calendar
 from mapsvc.workflow.machine import ACTIONS, ESCALATION
 
 NOTIFY_CHANNEL = "incident"
@@ -22,6 +24,23 @@ class ActionRequest:
     department: str | None = None
     satisfaction: int | None = None
     level: str | None = None  # supervision: normal, yellow, red
+    working_days: int | None = None  # extension
+
+
+# The limit of a case: its category's, or the nearest ancestor's that has one.
+_LIMIT = text("""
+WITH RECURSIVE up AS (
+    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, 0 AS depth
+      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
+    UNION ALL
+    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, up.depth + 1
+      FROM up JOIN category c ON c.code = up.parent_code
+)
+SELECT time_limit, time_limit_unit FROM up WHERE time_limit IS NOT NULL ORDER BY depth LIMIT 1
+""")
+# Without any limit in its category tree a case gets this one.
+DEFAULT_LIMIT = (5, "working_days")
+MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 
 
 async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
@@ -33,7 +52,8 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     return (await conn.execute(text(
-        "SELECT id, status, escalation_level, suspended_at, rework_count FROM incident "
+        "SELECT id, status, escalation_level, suspended_at, rework_count, handling_deadline "
+        "FROM incident "
         "WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
 
@@ -53,7 +73,7 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     for needed in action.needs:
         if getattr(request, needed) in (None, ""):
             raise InvalidInput(f"{name} needs {needed}", field=needed)
-    changes, data = await _changes(conn, name, case, request)
+    changes, data = await _changes(conn, name, case, request, incident_id)
     target = action.target or case.status
     sets = ", ".join(f"{column} = {value}" for column, value in changes.items())
     await conn.execute(text(
@@ -64,23 +84,46 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))"""),
         {"id": incident_id, "actor": account.username, "action": name,
          "from_status": case.status, "to_status": target, "note": request.note.strip(),
-         "data": json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)})
+         "data": json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False,
+                           default=str)})
     await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {
         "channel": NOTIFY_CHANNEL,
         "payload": json.dumps({"id": incident_id, "status": target, "action": name})})
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
 
 
-async def _changes(conn, name: str, case, request: ActionRequest) -> tuple[dict, dict]:
+async def _clock(conn, incident_id: int) -> dict:
+    """A handling clock started now, to the case's time limit in working time."""
+    now = datetime.now(timezone.utc)
+    row = (await conn.execute(_LIMIT, {"id": incident_id})).first()
+    value, unit = (float(row.time_limit), row.time_limit_unit) if row else DEFAULT_LIMIT
+    calendar = await load_calendar(conn)
+    return {"started": now, "deadline": calendar.deadline(now, value, unit)}
+
+
+async def _changes(conn, name: str, case, request: ActionRequest,
+                   incident_id: int) -> tuple[dict, dict]:
     """The columns an action sets beside the status (SQL expressions) and its parameters."""
+    clock = {"dispatched_at": ":started", "handling_deadline": ":deadline"}
     if name in ("dispatch", "reassign"):
         exists = (await conn.execute(text("SELECT 1 FROM department WHERE code = :d"),
                                      {"d": request.department})).first()
         if not exists:
             raise InvalidInput(f"no department {request.department!r}", field="department")
-        return {"department_code": ":department"}, {"department": request.department}
-    if name == "check_fail":
-        return {"rework_count": "rework_count + 1"}, {}
+        return ({"department_code": ":department", **clock},
+                {"department": request.department, **await _clock(conn, incident_id)})
+    if name == "check_fail":  # rework: back to the department with a fresh clock
+        return {"rework_count": "rework_count + 1", **clock}, await _clock(conn, incident_id)
+    if name == "extend":
+        days = request.working_days
+        if not days or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidInput(f"an extension is 1 to {MAX_EXTENSION_DAYS} working days",
+                               field="working_days")
+        calendar = await load_calendar(conn)
+        return {"handling_deadline": ":deadline"}, {
+            "deadline": calendar.add_working_hours(case.handling_deadline,
+                                                   days * calendar.hours_per_day),
+            "working_days": days}
     if name == "follow_up":
         if not 1 <= int(request.satisfaction) <= 5:
             raise InvalidInput("satisfaction is rated 1 to 5", field="satisfaction")
@@ -93,10 +136,13 @@ async def _changes(conn, name: str, case, request: ActionRequest) -> tuple[dict,
         if case.suspended_at is not None:
             raise Conflict("the incident is already suspended", field="status")
         return {"suspended_at": "now()"}, {}
-    if name == "resume":
+    if name == "resume":  # the clock stood still while suspended (挂账)
         if case.suspended_at is None:
             raise Conflict("the incident is not suspended", field="status")
-        return {"suspended_at": "NULL"}, {}
+        calendar = await load_calendar(conn)
+        stopped = calendar.working_hours_between(case.suspended_at, datetime.now(timezone.utc))
+        return {"suspended_at": "NULL", "handling_deadline": ":deadline"}, {
+            "deadline": calendar.add_working_hours(case.handling_deadline, stopped)}
     if name == "escalate":
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:

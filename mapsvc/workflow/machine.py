@@ -46,7 +46,8 @@ ACTIONS: dict[str, Action] = {
                         needs=("satisfaction",)),                                 # 回访/评价
     "reopen": Action(CENTRE, ("closed", "evaluated", "self_resolved"), "filed", needs_note=True),
     "void": Action(CENTRE, OPEN, "void", needs_note=True),
-    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 延期
+    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,
+                     needs=("working_days",)),                                    # 延期
     "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 挂账
     "resume": Action(CENTRE, ("dispatched", "in_progress"), None),
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
