@@ -29,6 +29,7 @@ def test_a_report_is_stored_with_its_grid_and_method(api, grids, inside, db):
     r = api.post("/incidents", json=body)
     assert r.status_code == 201
     stored = r.json()
+    assert isinstance(stored.pop("possible_duplicates"), list)
     assert stored["id"] > 0 and stored["client_id"] == body["client_id"]
     assert stored["grid"]["code"] == grids.iloc[11].code
     assert stored["method"] == "inside" and stored["status"] == "reported"
@@ -58,7 +59,7 @@ def test_a_retry_answers_200_with_the_same_incident(api, inside, db):
     first = api.post("/incidents", json=body)
     again = api.post("/incidents", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json() == first.json()
+    assert again.json() == {k: v for k, v in first.json().items() if k != "possible_duplicates"}
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
                             {"c": body["client_id"]}).scalar_one() == 1

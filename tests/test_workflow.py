@@ -207,3 +207,31 @@ def test_a_case_past_its_deadline_is_overdue(clients, grids, db):
     assert admin.get(f"/incidents/{case}").json()["overdue"] is True
     do(admin, case, "suspend", note="挂账")
     assert admin.get(f"/incidents/{case}").json()["overdue"] is False  # the clock stands still
+
+
+def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(clients, lattice):
+    admin, worker = clients["admin"], clients["worker"]
+    x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP  # cell (2, 2)
+
+    def report(client, dx_m=0.0, category="0601"):
+        r = client.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": category, "lon": x + dx_m / 104_000,
+            "lat": y})
+        assert r.status_code == 201
+        return r.json()
+
+    original = report(admin)
+    assert original["possible_duplicates"] == []
+    newcomer = report(worker, dx_m=20)
+    assert [d["id"] for d in newcomer["possible_duplicates"]] == [original["id"]]
+    assert 18 < newcomer["possible_duplicates"][0]["distance_m"] < 22
+    assert report(admin, dx_m=20, category="0602")["possible_duplicates"] == []
+    assert report(admin, dx_m=150)["possible_duplicates"] == []
+    assert worker.get(f"/incidents/{original['id']}").status_code == 404
+    r = do(admin, newcomer["id"], "merge", original=original["id"])
+    assert r.status_code == 200 and r.json()["status"] == "void"
+    assert admin.get(f"/incidents/{newcomer['id']}").json()["duplicate_of"] == original["id"]
+    assert worker.get(f"/incidents/{original['id']}").status_code == 200
+    assert do(admin, newcomer["id"], "merge", original=original["id"]).status_code == 409
+    other = report(admin, dx_m=10, category="0602")
+    assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422

@@ -3,26 +3,33 @@
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.geojson import Filters
 
+# The cases that what the account reported was merged into: its reporter follows them.
+_MERGED_INTO = ("SELECT dup.duplicate_of FROM incident dup "
+                "WHERE dup.reporter_id = :scope_me AND dup.duplicate_of IS NOT NULL")
+
 
 def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None:
     """Narrow ``filters`` to the incidents ``account`` may read.
 
     Grid workers and chiefs: incidents in their grids and those they reported. Command centres
     and planners: incidents in their region, including unassigned ones whose point lies in it.
+    Whoever reported a case merged into another also follows that other.
     Departments: the cases dispatched to them.
     """
     if account.sees_everything:
         return
     if account.role in GRID_ROLES:
-        filters.add(f"({alias}.grid_id = ANY(:scope_grids) OR {alias}.reporter_id = :scope_me)",
-                    scope_grids=list(account.grid_ids), scope_me=account.id)
+        filters.add(f"({alias}.grid_id = ANY(:scope_grids) OR {alias}.reporter_id = :scope_me"
+                    f" OR {alias}.id IN ({_MERGED_INTO}))", scope_grids=list(account.grid_ids),
+                    scope_me=account.id)
     elif account.role in REGION_ROLES:
         in_region = filters.code_prefix(f"{alias}.village_code", "scope_region",
                                         account.region_code)
         filters.add(f"""({in_region}
                          OR ({alias}.grid_id IS NULL AND ST_Covers(
                              (SELECT geom FROM region WHERE code = :scope_region), {alias}.geom))
-                         OR {alias}.reporter_id = :scope_me)""", scope_me=account.id)
+                         OR {alias}.reporter_id = :scope_me
+                         OR {alias}.id IN ({_MERGED_INTO}))""", scope_me=account.id)
     elif account.role is Role.department:
         filters.add(f"{alias}.department_code = :scope_department",
                     scope_department=account.department_code)

@@ -1,6 +1,7 @@
 """Incidents: report one, import many, list and read them."""
 
 import io
+import json
 from dataclasses import asdict
 from typing import Annotated, Literal
 
@@ -17,6 +18,7 @@ from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
+from mapsvc.workflow.duplicates import suggest_duplicates
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -35,7 +37,11 @@ async def report(request: Request, body: IncidentReport,
     async with statements(request) as conn:  # the report is stored by one statement
         doc, created = await report_incident(conn, body, actor=account.username,
                                              reporter_id=account.id)
-    return _json(doc, 201 if created else 200)
+        if not created:
+            return _json(doc, 200)
+        stored = json.loads(doc)
+        stored["possible_duplicates"] = await suggest_duplicates(conn, stored["id"])
+    return JSONResponse(stored, status_code=201)
 
 
 @router.post("/import")
@@ -96,6 +102,7 @@ class ActionBody(BaseModel):
     satisfaction: int | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
     working_days: int | None = Field(None, ge=1, le=10, description="extend: by how many")
+    original: int | None = Field(None, description="merge: the incident this one repeats")
 
 
 @router.post("/{incident_id}/actions/{action}", responses={

@@ -123,6 +123,7 @@ incident = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("dispatched_at", DateTime(timezone=True)),
     Column("handling_deadline", DateTime(timezone=True)),
+    Column("duplicate_of", BigInteger),
 )
 
 incident_log = Table(

@@ -25,6 +25,7 @@ class ActionRequest:
     satisfaction: int | None = None
     level: str | None = None  # supervision: normal, yellow, red
     working_days: int | None = None  # extension
+    original: int | None = None  # merge: the case this one repeats
 
 
 # The limit of a case: its category's, or the nearest ancestor's that has one.
@@ -112,6 +113,14 @@ async def _changes(conn, name: str, case, request: ActionRequest,
             raise InvalidInput(f"no department {request.department!r}", field="department")
         return ({"department_code": ":department", **clock},
                 {"department": request.department, **await _clock(conn, incident_id)})
+    if name == "merge":
+        original = (await conn.execute(text(
+            "SELECT id, status FROM incident WHERE id = :o AND id <> :me"),
+            {"o": request.original, "me": incident_id})).first()
+        if original is None or original.status == "void":
+            raise InvalidInput(f"no open incident {request.original} to merge into",
+                               field="original")
+        return {"duplicate_of": ":original"}, {"original": request.original}
     if name == "check_fail":  # rework: back to the department with a fresh clock
         return {"rework_count": "rework_count + 1", **clock}, await _clock(conn, incident_id)
     if name == "extend":

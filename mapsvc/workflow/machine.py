@@ -53,4 +53,6 @@ ACTIONS: dict[str, Action] = {
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     "reassign": Action(CENTRE, ("dispatched", "in_progress"), "dispatched", needs=("department",)),
+    # the newcomer is voided as a duplicate of the original; its reporter follows the original
+    "merge": Action(CENTRE, ("reported", "verifying", "filed"), "void", needs=("original",)),
 }
