@@ -1,7 +1,6 @@
 """Incidents: report one, import many, list and read them."""
 
 import io
-import json
 from dataclasses import asdict
 from typing import Annotated, Literal
 
@@ -18,7 +17,6 @@ from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
-from mapsvc.workflow.duplicates import suggest_duplicates
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -28,7 +26,8 @@ def _json(doc: str, status: int) -> Response:
 
 
 @router.post("", status_code=201, responses={
-    201: {"description": "stored, with its grid and how the grid was chosen"},
+    201: {"description": "stored, with its grid, how the grid was chosen, and the open cases "
+                         "nearby it may repeat (possible_duplicates)"},
     200: {"description": "already stored under this client_id: the stored incident"},
     409: {"description": "client_id already names a different incident"},
     422: {"description": "a field is missing or wrong; the body names it"}})
@@ -37,11 +36,7 @@ async def report(request: Request, body: IncidentReport,
     async with statements(request) as conn:  # the report is stored by one statement
         doc, created = await report_incident(conn, body, actor=account.username,
                                              reporter_id=account.id)
-        if not created:
-            return _json(doc, 200)
-        stored = json.loads(doc)
-        stored["possible_duplicates"] = await suggest_duplicates(conn, stored["id"])
-    return JSONResponse(stored, status_code=201)
+    return _json(doc, 201 if created else 200)
 
 
 @router.post("/import")

@@ -50,9 +50,13 @@ SELECT {result} FROM ins
 def insert_located(located: str, *, answer: str = "count") -> str:
     """The statement that stores every row of ``located``: the reports (aliased ``s``, with the
     columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it).
-    It answers with the number stored, or (``answer="doc"``) each stored incident's JSON."""
-    returning, result = {"count": ("id, status", "count(*)"),
-                         "doc": ("*", "incident_json(ROW(ins.*)::incident)::text")}[answer]
+    It answers with the number stored, or (``answer="doc"``) each stored incident's JSON with
+    the open cases it may repeat (``possible_duplicates``)."""
+    returning, result = {
+        "count": ("id, status", "count(*)"),
+        "doc": ("*", "(incident_json(ROW(ins.*)::incident)::jsonb || jsonb_build_object("
+                     "'possible_duplicates', duplicate_suggestions(ROW(ins.*)::incident)))::text"),
+    }[answer]
     return INSERT_LOCATED.format(located=located, returning=returning, result=result,
                                  swapped=SWAPPED_COVERED.format(lon="s.swap_lon", lat="s.swap_lat",
                                                                 at="s.reported_at"))
