@@ -18,8 +18,11 @@ depends_on = None
 # the nearest ancestor that sets them, else 50 m and 72 h. Called while ``new`` is being stored,
 # the new row itself is not yet visible, so it never suggests itself.
 SUGGEST = r"""
-CREATE FUNCTION duplicate_suggestions(new incident) RETURNS json LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE up AS (
+CREATE FUNCTION duplicate_suggestions(new incident) RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan of this query for the session; a SQL function would plan it anew
+    -- on every call
+    RETURN (WITH RECURSIVE up AS (
         SELECT c.code, c.parent_code, c.properties, 0 AS depth
           FROM category c WHERE c.code = new.category_code
         UNION ALL
@@ -46,7 +49,8 @@ CREATE FUNCTION duplicate_suggestions(new incident) RETURNS json LANGUAGE sql ST
          LIMIT 5
     )
     SELECT coalesce(json_agg(json_build_object('id', id, 'distance_m', d) ORDER BY d, id), '[]')
-      FROM near
+      FROM near);
+END
 $$;
 """
 
