@@ -41,3 +41,19 @@ def test_upgrading_again_changes_nothing(db, database_url):
     upgrade(database_url)
     with db.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == before
+
+
+def test_every_migration_goes_down_and_up_again(database_url):
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.migrate import alembic_config
+    from mapsvc.settings import ClusterSettings
+
+    scratch = make_url(database_url).set(database="mapsvc_migrations")
+    Cluster(ClusterSettings()).ensure_database("mapsvc_migrations", fresh=True)
+    config = alembic_config(scratch.render_as_string(hide_password=False))
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
