@@ -141,20 +141,16 @@ def serve_and_load() -> None:
         os.environ["BENCH_TOKEN"] = bench_token(base)
         os.environ["BENCH_RUN"] = uuid.uuid4().hex[:12]
         wrk("locate.lua", base, 3)  # warm-up
-        r = wrk("locate.lua", base, connections=1)
-        figure("locate over HTTP p50, one client at a time (65,000 grids)", f"{r['p50']:.2f}", "ms")
-        figure("locate over HTTP p99, one client at a time (65,000 grids)", f"{r['p99']:.2f}", "ms")
-        r = wrk("locate.lua", base)
-        figure("locate over HTTP p50 (2 workers, 16 connections, 65,000 grids)", f"{r['p50']:.2f}", "ms")
-        figure("locate over HTTP p99 (2 workers, 16 connections, 65,000 grids)", f"{r['p99']:.2f}", "ms")
-        figure("locate over HTTP throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}", "requests/s")
-        r = wrk("report.lua", base, connections=1)
-        figure("POST /incidents p50, one client at a time", f"{r['p50']:.2f}", "ms")
-        figure("POST /incidents p99, one client at a time", f"{r['p99']:.2f}", "ms")
-        r = wrk("report.lua", base)
-        figure("POST /incidents p50 (2 workers, 16 connections)", f"{r['p50']:.2f}", "ms")
-        figure("POST /incidents p99 (2 workers, 16 connections)", f"{r['p99']:.2f}", "ms")
-        figure("POST /incidents throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}", "requests/s")
+        for name, script in (("locate over HTTP", "locate.lua"), ("POST /incidents", "report.lua")):
+            r = wrk(script, base, connections=1)
+            for stat in ("p50", "p99"):
+                figure(f"{name} {stat}, one client at a time (65,000 grids)", f"{r[stat]:.2f}", "ms")
+            r = wrk(script, base)
+            for stat in ("p50", "p99"):
+                figure(f"{name} {stat} (2 workers, 16 connections, 65,000 grids)",
+                       f"{r[stat]:.2f}", "ms")
+            figure(f"{name} throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}",
+                   "requests/s")
         figure("POST /incidents non-201 answers", r["errors"])
     finally:
         server.terminate()

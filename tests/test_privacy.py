@@ -1,13 +1,13 @@
 """People data under PIPL: encrypted at rest, masked by default, revealed only with a reason and
 an audit row, and only within the asker's jurisdiction."""
 
+import pandas as pd
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 
-from mapsvc.registry.people import PersonRecord, add_person
+from mapsvc.registry.importer import conform, import_registry
 from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask_mobile
-from mapsvc.registry.store import add_address, add_house, add_household
 from tests.conftest import in_transaction, run
 
 ID_NUMBER = "441502199001011232"
@@ -21,19 +21,20 @@ def residents(accounts, grids):
     here = grids.set_index("code").geometry[worker_grid].representative_point()
     there = grids[grids["code"].str.startswith("420106")].geometry.iloc[0].representative_point()
 
+    people = pd.DataFrame([
+        {"county": "441502", "address": "人民路１２号幸福小区３幢２单元５０２室", "lon": here.x,
+         "lat": here.y, "name": "张三丰", "id_number": ID_NUMBER, "mobile": MOBILE},
+        {"county": "420106", "address": "中山路8号", "lon": there.x, "lat": there.y,
+         "name": "李四", "id_number": "420106198502023455", "mobile": "13987654321"},
+    ]).assign(registration="resident", care_tags="独居老人")
+
     async def create(conn):
-        ids = {}
-        for key, county, address, point, id_number, mobile in [
-            ("near", "441502", "人民路１２号幸福小区３幢２单元５０２室", here, ID_NUMBER, MOBILE),
-            ("far", "420106", "中山路8号", there, "420106198502023455", "13987654321"),
-        ]:
-            address_id = await add_address(conn, county, address, point.x, point.y)
-            household = await add_household(conn, await add_house(conn, address_id))
-            ids[key] = await add_person(conn, PersonRecord(
-                name="张三丰" if key == "near" else "李四", registration="resident",
-                id_number=id_number, mobile=mobile, care_tags=("独居老人",),
-                household_id=household))
-        return ids
+        for kind in ("addresses", "people"):
+            result = await import_registry(conn, kind, conform(people, kind))
+            assert result.stored == 2 and not result.errors
+        rows = (await conn.execute(text(
+            "SELECT name, id FROM person WHERE name IN ('张三丰', '李四')"))).all()
+        return {{"张三丰": "near", "李四": "far"}[name]: person_id for name, person_id in rows}
 
     return run(in_transaction(create))
 
@@ -60,11 +61,11 @@ def test_a_tampered_or_moved_ciphertext_does_not_decrypt():
 
 
 def test_the_same_id_number_cannot_be_registered_twice(residents):
-    from mapsvc.errors import Conflict
-
-    with pytest.raises(Conflict):
-        run(in_transaction(lambda conn: add_person(conn, PersonRecord(
-            name="王五", registration="floating", id_number=ID_NUMBER))))
+    again = pd.DataFrame([{"county": "441502", "address": "人民路12号幸福小区3栋2单元502室",
+                           "name": "王五", "registration": "floating", "id_number": ID_NUMBER}])
+    result = run(in_transaction(lambda conn: import_registry(conn, "people",
+                                                             conform(again, "people"))))
+    assert result.stored == 0 and result.errors[0].field == "id_number"
 
 
 def test_masks():

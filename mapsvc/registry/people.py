@@ -1,7 +1,5 @@
 """People (实有人口): stored with encrypted identifiers, shown masked, revealed with an audit row."""
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
 from sqlalchemy import text
@@ -9,16 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account, Role
-from mapsvc.errors import Conflict, InvalidInput, NotFound
+from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters
 from mapsvc.registry.privacy import (
     decrypt,
-    encrypt,
-    lookup_hash,
     mask_id,
     mask_mobile,
     mask_name,
-    valid_id_number,
 )
 from mapsvc.registry.queries import place_filters
 
@@ -26,41 +21,6 @@ REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 Field = Literal["name", "id_number", "mobile"]
 # Roles that may reveal a field of a person in their jurisdiction, stating why.
 REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_worker})
-
-
-@dataclass
-class PersonRecord:
-    name: str
-    registration: str
-    id_number: str | None = None
-    mobile: str | None = None
-    birth_date: date | None = None
-    sex: str | None = None
-    care_tags: tuple[str, ...] = ()
-    household_id: int | None = None
-
-
-async def add_person(conn: AsyncConnection, person: PersonRecord) -> int:
-    if person.registration not in REGISTRATIONS:
-        raise InvalidInput(f"must be one of {', '.join(REGISTRATIONS)}", field="registration")
-    if person.id_number and not valid_id_number(person.id_number):
-        raise InvalidInput("not a valid resident ID number", field="id_number")
-    id_hash = lookup_hash(person.id_number) if person.id_number else None
-    if id_hash and (await conn.execute(text("SELECT 1 FROM person WHERE id_number_hash = :h"),
-                                       {"h": id_hash})).first():
-        raise Conflict("a person with this ID number is already registered", field="id_number")
-    return (await conn.execute(text("""
-        INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date, sex,
-                            registration, care_tags, household_id)
-        VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex, :registration,
-                :care_tags, :household_id) RETURNING id"""), {
-        "name": person.name,
-        "id_enc": encrypt(person.id_number, b"person.id_number") if person.id_number else None,
-        "id_hash": id_hash,
-        "mobile_enc": encrypt(person.mobile, b"person.mobile") if person.mobile else None,
-        "birth_date": person.birth_date, "sex": person.sex, "registration": person.registration,
-        "care_tags": list(person.care_tags), "household_id": person.household_id,
-    })).scalar_one()
 
 
 # A person's place: the address of their household's house.

@@ -56,12 +56,15 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
+def id_check_character(body: str) -> str:
+    """The 18th character of a resident ID number (GB 11643) whose first 17 digits are ``body``."""
+    return _ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, body)) % 11]
+
+
 def valid_id_number(value: str) -> bool:
     """A resident ID number (GB 11643): 17 digits and the check character."""
     value = normalise_id(value)
-    if not re.fullmatch(r"\d{17}[\dX]", value):
-        return False
-    return _ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, value)) % 11] == value[17]
+    return bool(re.fullmatch(r"\d{17}[\dX]", value)) and id_check_character(value[:17]) == value[17]
 
 
 def mask_id(value: str | None) -> str | None:

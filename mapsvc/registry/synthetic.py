@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.registry.importer import conform, import_registry
-from mapsvc.registry.privacy import _ID_CHECK, _ID_WEIGHTS
+from mapsvc.registry.privacy import id_check_character
 
 CARE_TAGS = [("独居老人", 0.05), ("残疾人", 0.03), ("优抚对象", 0.02), ("低保户", 0.03)]
 THINGS = [("0101", "上水井盖"), ("0103", "污水井盖"), ("0106", "消防栓"), ("0201", "路灯"),
@@ -23,7 +23,7 @@ ORGANISATIONS = [("enterprise", "演示企业", 4), ("social_organisation", "演
 
 def _synthetic_id(serial: np.ndarray, birth_year: np.ndarray) -> list[str]:
     bodies = [f"000000{y:04d}0101{s % 1000:03d}" for y, s in zip(birth_year, serial)]
-    return [b + _ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, b)) % 11] for b in bodies]
+    return [b + id_check_character(b) for b in bodies]
 
 
 def _points_in(geoms: np.ndarray, which: np.ndarray, rng: np.random.Generator):
