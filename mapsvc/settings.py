@@ -3,6 +3,7 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,12 +106,17 @@ class PrivacySettings(BaseSettings):
 
 
 class WorkflowSettings(BaseSettings):
-    """The closed loop: working hours for deadlines counted in working time."""
+    """The closed loop: working hours for deadlines counted in working time, the limits of the
+    dispatch and checking clocks (a category may set its own), and how 按期结案率 is counted."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
     working_hours: str = Field("08:30-12:00,14:00-17:30",
                                description="the working periods of a working day")
+    dispatch_limit: str = Field("1 working_hours", description="from filing to dispatch")
+    check_limit: str = Field("2 working_hours", description="from handled to checked")
+    on_time_denominator: Literal["due", "closed"] = Field(
+        "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
 
 
 class APISettings(BaseSettings):

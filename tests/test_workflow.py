@@ -2,6 +2,7 @@
 it may be taken in; everything else refused; every step in the timeline and announced."""
 
 import uuid
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -43,7 +44,7 @@ def test_the_whole_loop_with_rework(clients, grids):
     assert [t["action"] for t in timeline] == ["report"] + [a for _, a, _ in steps]
     assert [t["to_status"] for t in timeline][-3:] == ["checking", "closed", "evaluated"]
     assert timeline[5]["actor"] == "department" and timeline[5]["note"] == "已补装井盖"
-    assert timeline[3]["data"]["department"] == "T1" and "deadline" in timeline[3]["data"]
+    assert timeline[3]["data"]["department"] == "T1" and "handling_deadline" in timeline[3]["data"]
     assert department.get(f"/incidents/{case}/timeline").status_code == 200
 
 
@@ -165,8 +166,6 @@ def test_the_handling_clock_follows_the_categorys_limit_in_working_time(clients,
 
 
 def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db):
-    from datetime import datetime
-
     from sqlalchemy import text
 
     admin = clients["admin"]
@@ -193,20 +192,107 @@ def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db
     assert abs((_stored(db, case).handling_deadline - expected).total_seconds()) < 2
 
 
-def test_a_case_past_its_deadline_is_overdue(clients, grids, db):
+def _clock(db, case, stage):
+    from sqlalchemy import text
+
+    with db.connect() as conn:
+        return conn.execute(text(f"SELECT {stage}_deadline AS deadline, {stage}_warn_at AS warn "
+                                 "FROM incident WHERE id = :i"), {"i": case}).one()
+
+
+def test_each_stage_has_its_clock_and_the_case_one_over_all(clients, grids, db):
+    admin, department = clients["admin"], clients["department"]
+    calendar = _calendar()
+    case = new_case(admin, grids, index=10, category="0601")  # handling: 4 working hours
+    do(admin, case, "file")
+    filed = admin.get(f"/incidents/{case}").json()
+    filed_at = datetime.fromisoformat(filed["filed_at"])
+    dispatch = _clock(db, case, "dispatch")  # the setting's 1 working hour
+    assert dispatch.deadline == calendar.add_working_hours(filed_at, 1)
+    assert dispatch.warn == calendar.add_working_hours(filed_at, 0.8)
+    whole = _clock(db, case, "case")  # dispatch, handling and checking in a row: 7 hours
+    assert whole.deadline == calendar.add_working_hours(filed_at, 7)
+    assert whole.warn == calendar.add_working_hours(filed_at, 7 * 0.8)
+    assert filed["clocks"]["dispatch"]["colour"] == "green" and filed["colour"] == "green"
+    assert filed["clocks"]["handling"]["colour"] is None  # not running yet
+
+    do(admin, case, "dispatch", department="T1")
+    do(department, case, "accept")
+    do(department, case, "report_handled", note="已清理")
+    handled = admin.get(f"/incidents/{case}").json()
+    handled_at = datetime.fromisoformat(handled["handled_at"])
+    check = _clock(db, case, "check")  # the setting's 2 working hours
+    assert check.deadline == calendar.add_working_hours(handled_at, 2)
+    assert handled["clocks"]["check"]["colour"] == "green"
+    assert handled["clocks"]["dispatch"]["colour"] is None
+    assert handled["handling_hours"] == pytest.approx(calendar.working_hours_between(
+        datetime.fromisoformat(handled["dispatched_at"]), handled_at), abs=1e-3)
+
+
+def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, grids, db):
     from sqlalchemy import text
 
     admin = clients["admin"]
-    case = new_case(admin, grids, index=10)
+    case = new_case(admin, grids, index=11)
     do(admin, case, "file")
     do(admin, case, "dispatch", department="T1")
-    assert admin.get(f"/incidents/{case}").json()["overdue"] is False
-    with db.begin() as conn:
-        conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '1 minute' "
-                          "WHERE id = :i"), {"i": case})
-    assert admin.get(f"/incidents/{case}").json()["overdue"] is True
+
+    def seen():
+        doc = admin.get(f"/incidents/{case}").json()
+        return doc["clocks"]["handling"]["colour"], doc["colour"], doc["overdue"]
+
+    def shift(assignments):
+        with db.begin() as conn:
+            conn.execute(text(f"UPDATE incident SET {assignments} WHERE id = :i"), {"i": case})
+
+    assert seen() == ("green", "green", False)
+    shift("handling_warn_at = now() - interval '1 minute'")
+    assert seen() == ("yellow", "yellow", False)
+    shift("handling_deadline = now() - interval '1 minute'")
+    assert seen() == ("red", "red", True)
     do(admin, case, "suspend", note="挂账")
-    assert admin.get(f"/incidents/{case}").json()["overdue"] is False  # the clock stands still
+    # suspended an hour ago, when the limit was not yet used up: it stays as it was then
+    shift("suspended_at = now() - interval '1 hour', handling_warn_at = now() - interval '50 minutes',"
+          " handling_deadline = now() - interval '40 minutes'")
+    assert seen() == ("green", "green", False)
+
+
+def test_an_extension_is_requested_by_the_handler_and_approved_by_the_centre(clients, grids, db):
+    admin, department = clients["admin"], clients["department"]
+    calendar = _calendar()
+    case = new_case(admin, grids, index=12, category="0701")
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    before = _clock(db, case, "handling")
+    assert do(department, case, "extend", note="自批").status_code == 403
+    assert do(department, case, "request_extension", note="需协调",
+              working_days=3).status_code == 200
+    assert _clock(db, case, "handling") == before  # not before it is approved
+    assert admin.get(f"/incidents/{case}").json()["extension_request"]["working_days"] == 3
+    assert do(admin, case, "extend", note="同意").status_code == 200
+    after = _clock(db, case, "handling")
+    assert after.deadline == calendar.add_working_hours(before.deadline, 3 * calendar.hours_per_day)
+    assert admin.get(f"/incidents/{case}").json()["extension_request"] is None
+    assert do(admin, case, "decline_extension", note="无申请").status_code == 409
+    assert do(admin, case, "extend", note="无申请").status_code == 422  # no request, no days
+
+
+def test_dispatch_goes_to_the_categorys_department_when_none_is_named(clients, grids, db):
+    from sqlalchemy import text
+
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=13, category="0101")
+    do(admin, case, "file")
+    r = do(admin, case, "dispatch")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "department"
+    with db.begin() as conn:  # the parent class names the department; the leaf inherits it
+        conn.execute(text("UPDATE category SET department_code = 'T1' WHERE code = '01'"))
+    try:
+        assert do(admin, case, "dispatch").status_code == 200
+        assert admin.get(f"/incidents/{case}").json()["department"] == "T1"
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("UPDATE category SET department_code = NULL WHERE code = '01'"))
 
 
 def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(clients, lattice):

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from mapsvc.workflow.stats import MEASURES
+
 metadata = MetaData()
 
 
@@ -89,6 +91,15 @@ category = Table(
     Column("time_limit_unit", Text),
     Column("department_code", Text, ForeignKey("department.code")),
     Column("properties", JSONB, nullable=False),
+    Column("filing_condition", Text, nullable=False),
+    Column("closing_condition", Text, nullable=False),
+)
+
+category_national_code = Table(
+    "category_national_code", metadata,
+    Column("category_code", Text, ForeignKey("category.code"), primary_key=True),
+    Column("scheme", Text, primary_key=True),
+    Column("code", Text, nullable=False),
 )
 
 incident = Table(
@@ -124,7 +135,33 @@ incident = Table(
     Column("dispatched_at", DateTime(timezone=True)),
     Column("handling_deadline", DateTime(timezone=True)),
     Column("duplicate_of", BigInteger),
+    Column("filed_at", DateTime(timezone=True)),
+    Column("handled_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("dispatch_deadline", DateTime(timezone=True)),
+    Column("dispatch_warn_at", DateTime(timezone=True)),
+    Column("handling_warn_at", DateTime(timezone=True)),
+    Column("check_deadline", DateTime(timezone=True)),
+    Column("check_warn_at", DateTime(timezone=True)),
+    Column("case_deadline", DateTime(timezone=True)),
+    Column("case_warn_at", DateTime(timezone=True)),
+    Column("suspended_hours", Float, nullable=False),
+    Column("handling_hours", Float),
+    Column("extension_request", JSONB),
 )
+
+
+def _tally_columns(keyed: bool) -> list[Column]:
+    """The figures one subject (kind, subject) has for the cases reported on one day, with
+    handling times in one bin (see mapsvc.workflow.stats)."""
+    return [*(Column(name, kind, nullable=False, primary_key=keyed) for name, kind in
+              (("kind", Text), ("subject", Text), ("day", Date), ("bucket", SmallInteger))),
+            *(Column(m, Double if m == "handling_hours" else BigInteger, nullable=False)
+              for m in MEASURES)]
+
+
+incident_tally = Table("incident_tally", metadata, *_tally_columns(keyed=True))
+incident_tally_delta = Table("incident_tally_delta", metadata, *_tally_columns(keyed=False))
 
 incident_log = Table(
     "incident_log", metadata,

@@ -12,7 +12,8 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters
-from mapsvc.workflow.calendar import load_calendar
+from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
+from mapsvc.workflow.clocks import Clock, case_limits
 from mapsvc.workflow.machine import ACTIONS, ESCALATION
 
 NOTIFY_CHANNEL = "incident"
@@ -28,19 +29,8 @@ class ActionRequest:
     original: int | None = None  # merge: the case this one repeats
 
 
-# The limit of a case: its category's, or the nearest ancestor's that has one.
-_LIMIT = text("""
-WITH RECURSIVE up AS (
-    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, 0 AS depth
-      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
-    UNION ALL
-    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, up.depth + 1
-      FROM up JOIN category c ON c.code = up.parent_code
-)
-SELECT time_limit, time_limit_unit FROM up WHERE time_limit IS NOT NULL ORDER BY depth LIMIT 1
-""")
-# Without any limit in its category tree a case gets this one.
-DEFAULT_LIMIT = (5, "working_days")
+# Parameters the log does not repeat: the time of the action is the log row's own.
+_UNLOGGED = {"now"}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 
 
@@ -53,9 +43,9 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     if row is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     return (await conn.execute(text(
-        "SELECT id, status, escalation_level, suspended_at, rework_count, handling_deadline "
-        "FROM incident "
-        "WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
+        "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
+        "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request "
+        "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
 
 async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
@@ -85,7 +75,8 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))"""),
         {"id": incident_id, "actor": account.username, "action": name,
          "from_status": case.status, "to_status": target, "note": request.note.strip(),
-         "data": json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False,
+         "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
+                             and not k.endswith("_warn")}, ensure_ascii=False,
                            default=str)})
     await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {
         "channel": NOTIFY_CHANNEL,
@@ -93,26 +84,102 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
 
 
-async def _clock(conn, incident_id: int) -> dict:
-    """A handling clock started now, to the case's time limit in working time."""
-    now = datetime.now(timezone.utc)
-    row = (await conn.execute(_LIMIT, {"id": incident_id})).first()
-    value, unit = (float(row.time_limit), row.time_limit_unit) if row else DEFAULT_LIMIT
-    calendar = await load_calendar(conn)
-    return {"started": now, "deadline": calendar.deadline(now, value, unit)}
+def _started(clocks: dict[str, Clock]) -> tuple[dict, dict]:
+    """Columns and parameters that start the given clocks."""
+    columns, params = {}, {}
+    for stage, clock in clocks.items():
+        columns |= {f"{stage}_deadline": f":{stage}_deadline", f"{stage}_warn_at": f":{stage}_warn"}
+        params |= {f"{stage}_deadline": clock.deadline, f"{stage}_warn": clock.warn_at}
+    return columns, params
+
+
+def _moved(case, calendar: WorkingCalendar, hours: float, stages=("handling", "case")):
+    """Columns and parameters that move the running clocks on by ``hours`` working hours."""
+    columns, params = {}, {}
+    for stage in stages:
+        for column in (f"{stage}_deadline", f"{stage}_warn_at"):
+            if getattr(case, column) is not None:
+                columns[column] = f":{column}"
+                params[column] = calendar.add_working_hours(getattr(case, column), hours)
+    return columns, params
+
+
+_DEFAULT_DEPARTMENT = text("""
+WITH RECURSIVE up AS (
+    SELECT c.parent_code, c.department_code, 0 AS depth
+      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
+    UNION ALL
+    SELECT c.parent_code, c.department_code, up.depth + 1
+      FROM up JOIN category c ON c.code = up.parent_code
+)
+SELECT department_code FROM up WHERE department_code IS NOT NULL ORDER BY depth LIMIT 1
+""")
+
+
+async def _department(conn, request: ActionRequest, incident_id: int) -> str:
+    """The department named in the request, else the category's (inherited) default one."""
+    code = request.department or (await conn.execute(
+        _DEFAULT_DEPARTMENT, {"id": incident_id})).scalar_one_or_none()
+    if code is None:
+        raise InvalidInput("dispatch needs department: the category names none",
+                           field="department")
+    if not (await conn.execute(text("SELECT 1 FROM department WHERE code = :d"),
+                               {"d": code})).first():
+        raise InvalidInput(f"no department {code!r}", field="department")
+    return code
 
 
 async def _changes(conn, name: str, case, request: ActionRequest,
                    incident_id: int) -> tuple[dict, dict]:
     """The columns an action sets beside the status (SQL expressions) and its parameters."""
-    clock = {"dispatched_at": ":started", "handling_deadline": ":deadline"}
+    now = datetime.now(timezone.utc)
+    calendar = await load_calendar(conn)
+
+    async def start(*stages: str) -> tuple[dict, dict]:
+        limits = await case_limits(conn, incident_id)
+        return _started({stage: limits.clock(calendar, stage, now) for stage in stages})
+
+    if name in ("file", "reopen"):
+        columns, params = await start("dispatch", "case")
+        return ({"filed_at": ":now", "handled_at": "NULL", "closed_at": "NULL",
+                 "handling_hours": "NULL", **columns}, {"now": now, **params})
+    if name == "hand_back":  # back to the dispatcher: waiting for dispatch again
+        return await start("dispatch")
     if name in ("dispatch", "reassign"):
-        exists = (await conn.execute(text("SELECT 1 FROM department WHERE code = :d"),
-                                     {"d": request.department})).first()
-        if not exists:
-            raise InvalidInput(f"no department {request.department!r}", field="department")
-        return ({"department_code": ":department", **clock},
-                {"department": request.department, **await _clock(conn, incident_id)})
+        department = await _department(conn, request, incident_id)
+        columns, params = await start("handling")
+        return ({"department_code": ":department", "dispatched_at": ":now",
+                 "suspended_hours": "0", **columns},
+                {"department": department, "now": now, **params})
+    if name == "check_fail":  # rework: back to the department with a fresh handling clock
+        columns, params = await start("handling")
+        return ({"rework_count": "rework_count + 1", "handled_at": "NULL",
+                 "handling_hours": "NULL", **columns}, params)
+    if name == "report_handled":
+        columns, params = await start("check")
+        hours = calendar.working_hours_between(case.dispatched_at, now) - case.suspended_hours
+        return ({"handled_at": ":now", "handling_hours": ":hours", **columns},
+                {"now": now, "hours": round(max(hours, 0.0), 4), **params})
+    if name == "self_resolve":
+        return {"handled_at": ":now", "closed_at": ":now"}, {"now": now}
+    if name == "check_pass":
+        return {"closed_at": ":now"}, {"now": now}
+    if name == "close":
+        return {"closed_at": ":now", "handled_at": "coalesce(handled_at, :now)"}, {"now": now}
+    if name == "request_extension":
+        days = _extension_days(request.working_days)
+        return {"extension_request": "CAST(:request AS jsonb)"}, {"request": json.dumps(
+            {"working_days": days, "note": request.note.strip(), "at": now.isoformat()},
+            ensure_ascii=False), "working_days": days}
+    if name == "extend":  # approves the pending request, or grants one directly
+        pending = case.extension_request or {}
+        days = _extension_days(request.working_days or pending.get("working_days"))
+        columns, params = _moved(case, calendar, days * calendar.hours_per_day)
+        return {"extension_request": "NULL", **columns}, {"working_days": days, **params}
+    if name == "decline_extension":
+        if case.extension_request is None:
+            raise Conflict("no extension was requested", field="status")
+        return {"extension_request": "NULL"}, {}
     if name == "merge":
         original = (await conn.execute(text(
             "SELECT id, status FROM incident WHERE id = :o AND id <> :me"),
@@ -121,18 +188,6 @@ async def _changes(conn, name: str, case, request: ActionRequest,
             raise InvalidInput(f"no open incident {request.original} to merge into",
                                field="original")
         return {"duplicate_of": ":original"}, {"original": request.original}
-    if name == "check_fail":  # rework: back to the department with a fresh clock
-        return {"rework_count": "rework_count + 1", **clock}, await _clock(conn, incident_id)
-    if name == "extend":
-        days = request.working_days
-        if not days or not 1 <= days <= MAX_EXTENSION_DAYS:
-            raise InvalidInput(f"an extension is 1 to {MAX_EXTENSION_DAYS} working days",
-                               field="working_days")
-        calendar = await load_calendar(conn)
-        return {"handling_deadline": ":deadline"}, {
-            "deadline": calendar.add_working_hours(case.handling_deadline,
-                                                   days * calendar.hours_per_day),
-            "working_days": days}
     if name == "follow_up":
         if not 1 <= int(request.satisfaction) <= 5:
             raise InvalidInput("satisfaction is rated 1 to 5", field="satisfaction")
@@ -144,20 +199,29 @@ async def _changes(conn, name: str, case, request: ActionRequest,
     if name == "suspend":
         if case.suspended_at is not None:
             raise Conflict("the incident is already suspended", field="status")
-        return {"suspended_at": "now()"}, {}
-    if name == "resume":  # the clock stood still while suspended (挂账)
+        return {"suspended_at": ":now"}, {"now": now}
+    if name == "resume":  # the clocks stood still while suspended (挂账)
         if case.suspended_at is None:
             raise Conflict("the incident is not suspended", field="status")
-        calendar = await load_calendar(conn)
-        stopped = calendar.working_hours_between(case.suspended_at, datetime.now(timezone.utc))
-        return {"suspended_at": "NULL", "handling_deadline": ":deadline"}, {
-            "deadline": calendar.add_working_hours(case.handling_deadline, stopped)}
+        stopped = calendar.working_hours_between(case.suspended_at, now)
+        columns, params = _moved(case, calendar, stopped)
+        return ({"suspended_at": "NULL", "suspended_hours": "suspended_hours + :stopped",
+                 **columns}, {"stopped": stopped, **params})
     if name == "escalate":
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:
             raise Conflict("the incident is already with the departments", field="status")
         return {"escalation_level": ":escalation"}, {"escalation": ESCALATION[level + 1]}
     return {}, {}
+
+
+def _extension_days(days) -> int:
+    if days is None:
+        raise InvalidInput("an extension needs working_days", field="working_days")
+    if not 1 <= int(days) <= MAX_EXTENSION_DAYS:
+        raise InvalidInput(f"an extension is 1 to {MAX_EXTENSION_DAYS} working days",
+                           field="working_days")
+    return int(days)
 
 
 async def timeline(conn: AsyncConnection, account: Account, incident_id: int) -> list[dict]:

@@ -34,7 +34,8 @@ ACTIONS: dict[str, Action] = {
     "file": Action(CENTRE, ("reported", "verifying"), "filed"),                    # 立案
     "reject": Action(CENTRE, ("reported", "verifying"), "rejected", needs_note=True),
     "self_resolve": Action(FIELD, ("reported",), "self_resolved", needs_note=True),  # 小事不出网格
-    "dispatch": Action(CENTRE, ("filed",), "dispatched", needs=("department",)),   # 派遣
+    # to the department named, else the category's
+    "dispatch": Action(CENTRE, ("filed",), "dispatched"),                          # 派遣
     "accept": Action(HANDLERS, ("dispatched",), "in_progress"),                    # 签收
     "hand_back": Action(HANDLERS, ("dispatched", "in_progress"), "filed", needs_note=True),
     "report_handled": Action(HANDLERS, ("in_progress",), "handled", needs_note=True),
@@ -46,8 +47,11 @@ ACTIONS: dict[str, Action] = {
                         needs=("satisfaction",)),                                 # 回访/评价
     "reopen": Action(CENTRE, ("closed", "evaluated", "self_resolved"), "filed", needs_note=True),
     "void": Action(CENTRE, OPEN, "void", needs_note=True),
-    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,
-                     needs=("working_days",)),                                    # 延期
+    "request_extension": Action(HANDLERS, ("dispatched", "in_progress"), None, needs_note=True,
+                                needs=("working_days",)),                        # 延期申请
+    # approves the request (or grants an extension unasked, with working_days)
+    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 延期
+    "decline_extension": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),
     "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 挂账
     "resume": Action(CENTRE, ("dispatched", "in_progress"), None),
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办

@@ -1,0 +1,42 @@
+"""The centre's metrics: GET /stats."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from mapsvc import settings
+from mapsvc.api.auth import SignedIn
+from mapsvc.api.deps import transaction
+from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.workflow.stats import BREAKDOWNS, statistics
+
+router = APIRouter(tags=["workflow"])
+
+
+@router.get("/stats")
+async def stats(
+    request: Request,
+    account: SignedIn,
+    level: Annotated[Literal["county", "township", "village", "grid"] | None, Query(
+        description="the region (or grid) to count; default: the account's region")] = None,
+    code: Annotated[str | None, Query(description="its code")] = None,
+    department: Annotated[str | None, Query(description="or a department's code")] = None,
+    by: Annotated[Literal[BREAKDOWNS] | None, Query(
+        description="one row per county, township, village, grid, department or grid worker "
+                    "within; default: the next level down")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="first day reported "
+                                                                 "(default: 1 January)")] = None,
+    to: Annotated[date | None, Query(description="last day reported (default: today)")] = None,
+    denominator: Annotated[Literal["due", "closed"] | None, Query(
+        description="按期结案率 over cases due (应结案数) or closed (结案数)")] = None,
+) -> dict:
+    """Reported, filed, closed, 结案率, 按期结案率, 返工率, 按时派遣率, 有效上报率, handling time
+    (average, p90), overdue now and satisfaction, for the cases reported in the period (local
+    dates), with one row per subject of ``by``. Formulas: mapsvc.workflow.stats."""
+    today = datetime.now(LOCAL_TIME).date()
+    async with transaction(request) as conn:
+        return await statistics(
+            conn, account, level=level, code=code, department=department, by=by,
+            start=from_ or today.replace(month=1, day=1), end=to or today,
+            denominator=denominator or settings.workflow().on_time_denominator)

@@ -1,0 +1,91 @@
+"""The clocks of a case: dispatch (filed → dispatched), handling (dispatched → handled),
+checking (handled → checked) and the whole case (filed → closed).
+
+The handling limit is the category's time limit; the dispatch and checking limits come from
+the category's properties ``dispatch_limit`` and ``check_limit`` (text such as
+``"30 working_hours"``) or else from the settings; the whole case's limit is the category's
+``case_limit`` or else the three in a row. Each is inherited from the nearest ancestor that sets
+it. A clock is stored as its deadline and the moment 80 % of its limit is used, so that its
+colour (green, yellow, red) is read in SQL by comparing times.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc import settings
+from mapsvc.workflow.calendar import UNITS, WorkingCalendar
+
+WARN_SHARE = 0.8  # yellow from here; red past the deadline
+# Without a handling limit anywhere in its category tree a case gets this one.
+DEFAULT_HANDLING = "5 working_days"
+
+
+@dataclass(frozen=True)
+class Limit:
+    value: float
+    unit: str
+
+    @classmethod
+    def parse(cls, text_: str) -> "Limit":
+        """``"4 working_hours"`` → Limit(4.0, "working_hours")."""
+        value, _, unit = text_.strip().partition(" ")
+        if unit.strip() not in UNITS or not float(value) > 0:
+            raise ValueError(f"a time limit is a positive number and one of {', '.join(UNITS)}: "
+                             f"{text_!r}")
+        return cls(float(value), unit.strip())
+
+
+@dataclass(frozen=True)
+class Clock:
+    deadline: datetime
+    warn_at: datetime
+
+
+@dataclass(frozen=True)
+class Limits:
+    dispatch: Limit
+    handling: Limit
+    check: Limit
+    case: Limit | None  # None: dispatch, handling and checking in a row
+
+    def clock(self, calendar: WorkingCalendar, stage: str, start: datetime) -> Clock:
+        if stage == "case" and self.case is None:
+            end = start
+            for limit in (self.dispatch, self.handling, self.check):
+                end = calendar.deadline(end, limit.value, limit.unit)
+            hours = calendar.working_hours_between(start, end)
+            return Clock(end, calendar.add_working_hours(start, hours * WARN_SHARE))
+        limit: Limit = getattr(self, stage)
+        return Clock(calendar.deadline(start, limit.value, limit.unit),
+                     calendar.deadline(start, limit.value * WARN_SHARE, limit.unit))
+
+
+# The category chain of a case, nearest first, with what each level sets.
+_CHAIN = text("""
+WITH RECURSIVE up AS (
+    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, c.properties, 0 AS depth
+      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
+    UNION ALL
+    SELECT c.code, c.parent_code, c.time_limit, c.time_limit_unit, c.properties, up.depth + 1
+      FROM up JOIN category c ON c.code = up.parent_code
+)
+SELECT time_limit, time_limit_unit, properties FROM up ORDER BY depth
+""")
+
+
+async def case_limits(conn: AsyncConnection, incident_id: int) -> Limits:
+    chain = (await conn.execute(_CHAIN, {"id": incident_id})).all()
+    handling = next((Limit(float(r.time_limit), r.time_limit_unit) for r in chain
+                     if r.time_limit is not None), Limit.parse(DEFAULT_HANDLING))
+
+    def inherited(name: str, default: str | None) -> Limit | None:
+        found = next((r.properties[name] for r in chain if name in r.properties), default)
+        return None if found is None else Limit.parse(found)
+
+    workflow = settings.workflow()
+    return Limits(dispatch=inherited("dispatch_limit", workflow.dispatch_limit),
+                  handling=handling, check=inherited("check_limit", workflow.check_limit),
+                  case=inherited("case_limit", None))

@@ -1,0 +1,272 @@
+"""The centre's metrics (CJ/T 292 / GB/T 30428.4 as the research notes give them) per region,
+grid, department and grid worker, read from the pre-aggregated tally (migration 0006).
+
+The cases counted are those reported in the period (local dates, both ends included), as they
+stand now:
+
+- 有效上报率 = 有效上报数 (filed or resolved on the spot) / 上报数
+- 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
+- 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
+- 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
+  counts so (setting ``MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR`` or ``denominator=``)
+- 返工率 = 返工数 / 处置数
+- handling time: working hours from dispatch to handled, less suspension; the average is exact,
+  p90 (nearest rank) is the upper edge of its bin: quarter hours under 8 hours, hours under 40,
+  working days of 8 hours under 400
+- overdue now: cases whose handling clock is red at this moment.
+
+Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.errors import Forbidden, InvalidInput, NotFound
+
+MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
+            "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
+            "satisfaction")
+# The incident column that names each kind of subject in the tally.
+SUBJECT_COLUMN = {"county": "county_code", "township": "township_code",
+                  "village": "village_code", "grid": "grid_id::text",
+                  "department": "department_code", "worker": "reporter_id::text"}
+_FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
+
+
+def bin_upper_edge(bucket: int) -> float | None:
+    """The largest handling time (working hours) in bin ``bucket`` (see the tally's binning)."""
+    if bucket < 32:
+        return (bucket + 1) / 4
+    if bucket < 64:
+        return 8 + (bucket - 31)
+    if bucket < 109:
+        return 40 + (bucket - 63) * 8
+    return None  # 400 hours and beyond
+
+
+async def fold(conn: AsyncConnection) -> None:
+    """Move the deltas written since the last fold into the tally, unless another session is
+    folding right now."""
+    if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                               {"k": _FOLD_LOCK})).scalar_one():
+        return
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    await conn.execute(text(f"""
+        WITH moved AS (DELETE FROM incident_tally_delta RETURNING *)
+        INSERT INTO incident_tally AS t (kind, subject, day, bucket, {", ".join(MEASURES)})
+        SELECT kind, subject, day, bucket, {sums} FROM moved GROUP BY 1, 2, 3, 4
+        ON CONFLICT (kind, subject, day, bucket) DO UPDATE SET
+            {", ".join(f"{m} = t.{m} + excluded.{m}" for m in MEASURES)}"""))
+
+
+@dataclass
+class Figures:
+    counts: dict
+    overdue_now: int = 0
+    dispatch_overdue: int = 0
+    timed: dict | None = None  # bin → cases handled in that time
+
+    def as_json(self, denominator: str) -> dict:
+        c = self.counts
+        due = c["handled"] + self.overdue_now
+        dispatch_due = c["dispatched"] + self.dispatch_overdue
+        timed = self.timed or {}
+        n_timed = sum(timed.values())
+        return {
+            "reported": c["reported"], "valid": c["valid"], "filed": c["filed"],
+            "voided": c["voided"], "dispatched": c["dispatched"], "dispatch_due": dispatch_due,
+            "dispatched_on_time": c["dispatched_on_time"], "handled": c["handled"],
+            "handled_on_time": c["handled_on_time"], "overdue_now": self.overdue_now,
+            "due": due, "closed": c["closed"], "closed_on_time": c["closed_on_time"],
+            "rework": c["rework"], "rated": c["rated"],
+            "valid_report_rate": _rate(c["valid"], c["reported"]),
+            "on_time_dispatch_rate": _rate(c["dispatched_on_time"], dispatch_due),
+            "closure_rate": _rate(c["closed"], due),
+            "on_time_closure_rate": _rate(c["closed_on_time"],
+                                          due if denominator == "due" else c["closed"]),
+            "rework_rate": _rate(c["rework"], c["handled"]),
+            "handling_hours_avg": (round(c["handling_hours"] / n_timed, 2) if n_timed else None),
+            "handling_hours_p90": _p90(timed),
+            "satisfaction": round(c["satisfaction"] / c["rated"], 2) if c["rated"] else None,
+        }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _p90(timed: dict[int, int]) -> float | None:
+    n = sum(timed.values())
+    if not n:
+        return None
+    rank, seen = math.ceil(0.9 * n), 0
+    for bucket in sorted(timed):
+        seen += timed[bucket]
+        if seen >= rank:
+            return bin_upper_edge(bucket)
+    raise AssertionError("unreachable: the ranks add up to n")
+
+
+async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: date,
+                end: date) -> dict[str, Figures]:
+    """The figures of each subject of ``kind`` over the cases reported from ``start`` to
+    ``end`` (local dates, inclusive)."""
+    sums = ", ".join(f"sum({m})::{'float8' if m == 'handling_hours' else 'bigint'} AS {m}"
+                     for m in MEASURES)
+    columns = ", ".join(MEASURES)
+    rows = (await conn.execute(text(f"""
+        SELECT subject, bucket, {sums} FROM (
+            SELECT subject, bucket, {columns} FROM incident_tally
+             WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
+            UNION ALL
+            SELECT subject, bucket, {columns} FROM incident_tally_delta
+             WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
+        ) t GROUP BY subject, bucket"""),
+        {"kind": kind, "subjects": subjects, "start": start, "end": end})).mappings().all()
+    figures = {s: Figures({m: 0 for m in MEASURES}, timed={}) for s in subjects}
+    for row in rows:
+        f = figures[row["subject"]]
+        for m in MEASURES:
+            f.counts[m] += row[m]
+        if row["bucket"] >= 0 and row["handled"]:
+            f.timed[row["bucket"]] = f.timed.get(row["bucket"], 0) + row["handled"]
+    column = SUBJECT_COLUMN[kind]
+    live = (await conn.execute(text(f"""
+        SELECT {column} AS subject,
+               count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
+                                  AND handling_deadline < coalesce(suspended_at, now()))
+                   AS overdue_now,
+               count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
+                   AS dispatch_overdue
+          FROM incident
+         WHERE ((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
+                 AND handling_deadline IS NOT NULL)
+                OR (dispatch_deadline < now() AND status = 'filed'))
+           AND {column} = ANY(:subjects)
+           AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end
+         GROUP BY 1"""), {"subjects": subjects, "start": start, "end": end})).all()
+    for row in live:
+        figures[row.subject].overdue_now = row.overdue_now
+        figures[row.subject].dispatch_overdue = row.dispatch_overdue
+    return figures
+
+
+def merged(parts: list[Figures]) -> Figures:
+    total = Figures({m: 0 for m in MEASURES}, timed={})
+    for f in parts:
+        for m in MEASURES:
+            total.counts[m] += f.counts[m]
+        total.overdue_now += f.overdue_now
+        total.dispatch_overdue += f.dispatch_overdue
+        for bucket, n in (f.timed or {}).items():
+            total.timed[bucket] = total.timed.get(bucket, 0) + n
+    return total
+
+
+CHILD = {None: "county", "county": "township", "township": "village", "village": "grid"}
+BREAKDOWNS = ("county", "township", "village", "grid", "department", "worker")
+
+
+@dataclass
+class Subject:
+    kind: str      # county, township, village, grid, department, or deployment
+    code: str | None
+    name: str
+    key: str | None = None  # what the tally calls it (a grid's id)
+
+
+async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
+                     code: str | None, department: str | None) -> Subject:
+    """What the request asks about, within what ``account`` may see (403 or 404 otherwise)."""
+    if department is not None:
+        if account.role is Role.department and account.department_code != department:
+            raise Forbidden("a department account sees its own figures only", field="department")
+        row = (await conn.execute(text("SELECT code, name FROM department WHERE code = :c"),
+                                  {"c": department})).first()
+        if row is None:
+            raise NotFound(f"no department {department!r}", field="department")
+        return Subject("department", row.code, row.name, row.code)
+    if account.role is Role.department:
+        return await subject_of(conn, account, None, None, account.department_code)
+    if account.role not in (Role.admin, Role.command):
+        raise Forbidden(f"a {account.role} account has no figures to read", field="level")
+    if level is None:
+        if account.region_code is None:
+            return Subject("deployment", None, "全部")
+        level = (await conn.execute(text("SELECT level FROM region WHERE code = :c"),
+                                    {"c": account.region_code})).scalar_one()
+        code = account.region_code
+    if code is None:
+        raise InvalidInput(f"level={level} needs the code of the {level}", field="code")
+    if level == "grid":
+        row = (await conn.execute(text(
+            "SELECT id::text AS key, code, name, village_code AS region FROM grid "
+            "WHERE code = :c"), {"c": code})).first()
+    else:
+        row = (await conn.execute(text(
+            "SELECT code AS key, code, name, code AS region FROM region "
+            "WHERE code = :c AND level = :l"), {"c": code, "l": level})).first()
+    if row is None or (account.region_code is not None
+                       and not row.region.startswith(account.region_code)):
+        raise NotFound(f"no {level} {code!r} in your region", field="code")
+    return Subject(level, row.code, row.name, row.key)
+
+
+async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Subject]:
+    """The subjects of kind ``by`` within ``subject``, in code order."""
+    prefix = {"prefix": (subject.code or "") + "%"}
+    if by in ("county", "township", "village"):
+        rows = await conn.execute(text(
+            "SELECT code AS key, code, name FROM region WHERE level = :by AND code LIKE :prefix "
+            "ORDER BY code"), {"by": by, **prefix})
+    elif by == "grid":
+        rows = await conn.execute(text(
+            "SELECT id::text AS key, code, name FROM grid WHERE village_code LIKE :prefix "
+            "ORDER BY code"), prefix)
+    elif by == "department":
+        rows = await conn.execute(text(
+            "SELECT code AS key, code, name FROM department "
+            "WHERE :prefix = '%' OR region_code LIKE :prefix ORDER BY code"), prefix)
+    else:  # the grid workers and chiefs of the grids within
+        rows = await conn.execute(text("""
+            SELECT a.id::text AS key, a.username AS code, a.display_name AS name
+              FROM account a
+             WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
+                   SELECT 1 FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
+                    WHERE ag.account_id = a.id AND g.village_code LIKE :prefix)
+             ORDER BY a.username"""), prefix)
+    return [Subject(by, r.code, r.name, r.key) for r in rows]
+
+
+async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,
+                     code: str | None = None, department: str | None = None,
+                     by: str | None = None, start: date, end: date,
+                     denominator: str) -> dict:
+    if end < start:
+        raise InvalidInput("to is before from", field="to")
+    subject = await subject_of(conn, account, level, code, department)
+    if by is None:
+        by = CHILD.get(None if subject.kind == "deployment" else subject.kind)
+    if by is not None and subject.kind == "department":
+        raise InvalidInput("a department's figures have no breakdown", field="by")
+    rows = await breakdown(conn, subject, by) if by else []
+    await fold(conn)
+    parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
+    if subject.kind == "deployment":  # the counties together
+        counties = parts if by == "county" else await tally(
+            conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
+        whole = merged(list(counties.values()))
+    else:
+        whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
+    return {
+        "kind": subject.kind, "code": subject.code, "name": subject.name,
+        "from": start.isoformat(), "to": end.isoformat(), "denominator": denominator,
+        "figures": whole.as_json(denominator), "by": by,
+        "rows": [{"kind": r.kind, "code": r.code, "name": r.name,
+                  "figures": parts[r.key].as_json(denominator)} for r in rows],
+    }

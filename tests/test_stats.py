@@ -1,0 +1,176 @@
+"""The centre's metrics on a fixture whose answers were worked out by hand, per region, grid,
+department and grid worker; the figures follow cases walked through the loop; who may read
+which figures."""
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+PERIOD = {"from": "2025-03-03", "to": "2025-03-07"}  # a week no other test reports in
+
+# Ten cases reported by the grid worker in its grid on 3 March 2025 at 09:00 (r), put in the
+# states below. Deadlines before now are long past; "future" is a year ahead.
+R = "TIMESTAMPTZ '2025-03-03 09:00+08'"
+FUTURE = "now() + interval '1 year'"
+CASES = [
+    # 1 reported, never filed
+    {"status": "'reported'"},
+    # 2 rejected: not a valid report
+    {"status": "'rejected'"},
+    # 3 handled on the spot: valid, handled and closed on time, no handling clock
+    {"status": "'self_resolved'", "handled_at": f"{R} + interval '1 hour'",
+     "closed_at": f"{R} + interval '1 hour'"},
+    # 4 filed and still waiting for dispatch past its dispatch deadline
+    {"status": "'filed'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'"},
+    # 5 dispatched on time, in progress past its handling deadline: overdue now
+    {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '90 minutes'",
+     "handling_deadline": f"{R} + interval '1 day'", "department_code": "'T1'"},
+    # 6 dispatched late, in progress within its deadline
+    {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '3 hours'",
+     "handling_deadline": FUTURE, "department_code": "'T1'"},
+    # 7 closed on time: 2 working hours of handling, rated 5
+    {"status": "'evaluated'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
+     "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '5 hours'",
+     "handling_hours": "2.0", "closed_at": f"{R} + interval '6 hours'",
+     "case_deadline": f"{R} + interval '2 days'", "satisfaction": "5", "department_code": "'T1'"},
+    # 8 handled late after one rework, 10.5 working hours, closed late, rated 3
+    {"status": "'evaluated'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
+     "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '3 days'",
+     "handling_hours": "10.5", "rework_count": "1", "closed_at": f"{R} + interval '4 days'",
+     "case_deadline": f"{R} + interval '2 days'", "satisfaction": "3", "department_code": "'T1'"},
+    # 9 handled on time in 3.25 working hours, being checked
+    {"status": "'checking'", "filed_at": f"{R} + interval '1 hour'",
+     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
+     "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '6 hours'",
+     "handling_hours": "3.25", "department_code": "'T1'"},
+    # 10 filed, then voided
+    {"status": "'void'", "filed_at": f"{R} + interval '1 hour'"},
+]
+
+# Worked out by hand from the list above.
+EXPECTED = {
+    "reported": 10, "valid": 8, "filed": 7, "voided": 1,
+    "dispatched": 5, "dispatch_due": 6, "dispatched_on_time": 4,  # 5, 7, 8, 9; 4 is waiting late
+    "handled": 4, "handled_on_time": 3,  # 3, 7, 9
+    "overdue_now": 1, "due": 5,  # 应结案数 = 4 handled + 1 overdue
+    "closed": 3, "closed_on_time": 2, "rework": 1, "rated": 2,
+    "valid_report_rate": 0.8, "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
+    "on_time_closure_rate": 0.4, "rework_rate": 0.25,
+    "handling_hours_avg": 5.25,  # (2 + 10.5 + 3.25) / 3
+    "handling_hours_p90": 11.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the hour bin 10–11
+    "satisfaction": 4.0,
+}
+# Department T1 got cases 5 to 9.
+EXPECTED_T1 = {"reported": 5, "dispatched": 5, "dispatched_on_time": 4, "handled": 3,
+               "overdue_now": 1, "due": 4, "closed": 2, "closure_rate": 0.5,
+               "handling_hours_avg": 5.25, "satisfaction": 4.0}
+
+
+@pytest.fixture(scope="module")
+def fixture_cases(clients, accounts, grids, db):
+    grid_code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid_code].geometry.iloc[0].representative_point()
+    ids = []
+    for case in CASES:
+        r = clients["worker"].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+            "reported_at": "2025-03-03T09:00:00+08:00", "description": "统计用例"})
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+        with db.begin() as conn:
+            sets = ", ".join(f"{column} = {value}" for column, value in case.items())
+            conn.execute(text(f"UPDATE incident SET {sets} WHERE id = :i"), {"i": ids[-1]})
+    return grid_code
+
+
+def _figures(client, **params):
+    r = client.get("/stats", params={**PERIOD, **params})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _subset(figures, expected):
+    return {k: figures[k] for k in expected}
+
+
+@pytest.mark.parametrize("level,code_of", [
+    ("county", lambda g: g[:6]), ("township", lambda g: g[:9]), ("village", lambda g: g[:12]),
+    ("grid", lambda g: g)])
+def test_region_figures_match_the_hand_worked_answers(clients, fixture_cases, level, code_of):
+    stats = _figures(clients["command"], level=level, code=code_of(fixture_cases))
+    assert stats["figures"] == EXPECTED
+
+
+def test_rows_break_the_region_down(clients, fixture_cases):
+    command = clients["command"]
+    county = _figures(command, level="county", code=fixture_cases[:6])
+    assert county["by"] == "township"
+    rows = {r["code"]: r["figures"] for r in county["rows"]}
+    assert rows[fixture_cases[:9]] == EXPECTED
+    assert all(f["reported"] == 0 for code, f in rows.items() if code != fixture_cases[:9])
+    workers = _figures(command, level="county", code=fixture_cases[:6], by="worker")
+    by_name = {r["code"]: r["figures"] for r in workers["rows"]}
+    assert by_name["worker"] == EXPECTED and by_name["chief"]["reported"] == 0
+    grids = _figures(command, level="village", code=fixture_cases[:12])
+    assert grids["by"] == "grid"
+    assert {r["code"]: r["figures"]["reported"] for r in grids["rows"]}[fixture_cases] == 10
+
+
+def test_a_departments_figures(clients, fixture_cases):
+    stats = _figures(clients["department"])  # its own, without asking
+    assert (stats["kind"], stats["code"]) == ("department", "T1")
+    assert _subset(stats["figures"], EXPECTED_T1) == EXPECTED_T1
+    assert _figures(clients["command"], department="T1")["figures"] == stats["figures"]
+
+
+def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fixture_cases):
+    stats = _figures(clients["command"], level="village", code=fixture_cases[:12],
+                     denominator="closed")
+    assert stats["figures"]["on_time_closure_rate"] == 0.6667  # 2 of 3 closed
+
+
+def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
+    stats = _figures(clients["admin"])
+    assert stats["kind"] == "deployment" and stats["by"] == "county"
+    assert stats["figures"]["reported"] == sum(r["figures"]["reported"] for r in stats["rows"])
+    assert stats["figures"]["reported"] >= 10
+
+
+def test_figures_follow_a_case_through_the_loop(clients, grids):
+    from tests.test_workflow import do, new_case
+
+    command, department = clients["command"], clients["department"]
+    case = new_case(command, grids, index=20, category="0601")
+    grid = command.get(f"/incidents/{case}").json()["grid"]["code"]
+    before = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    for client, action, body in [(command, "file", {}), (command, "dispatch", {"department": "T1"}),
+                                 (department, "accept", {}),
+                                 (department, "report_handled", {"note": "已清理"}),
+                                 (command, "check", {}), (command, "check_pass", {})]:
+        assert do(client, case, action, **body).status_code == 200
+    after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
+                   "closed", "closed_on_time"):
+        assert after[figure] == before[figure] + 1, figure
+    assert after["reported"] == before["reported"]
+
+
+@pytest.mark.parametrize("who,params,status", [
+    ("worker", {}, 403), ("planner", {}, 403),
+    ("command", {"level": "county", "code": "420106"}, 404),  # another county
+    ("township_command", {"level": "county", "code": "441502"}, 404),  # above its township
+    ("department", {"department": "T2"}, 403),
+    ("command", {"level": "township"}, 422),  # a level without its code
+    ("command", {"from": "2025-03-07", "to": "2025-03-03"}, 422),
+])
+def test_figures_are_read_within_the_jurisdiction(clients, accounts, who, params, status):
+    r = clients[who].get("/stats", params=params)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert r.json()["detail"][0]["loc"][-1] in ("code", "to")
