@@ -26,11 +26,13 @@ app = _commands("mapsvc: the people's-situation map (民情地图).")
 db_app = _commands("The database and the embedded PostGIS cluster.")
 boundaries_app = _commands("Counties, townships, villages and grids.")
 incidents_app = _commands("Incidents.")
+categories_app = _commands("The category tree (事件分类) and its time limits.")
 accounts_app = _commands("Accounts, roles and their scope.")
 registry_app = _commands("People, houses, organisations, components and places (一标三实).")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
-                    (accounts_app, "accounts"), (registry_app, "registry"), (demo_app, "demo")):
+                    (categories_app, "categories"), (accounts_app, "accounts"),
+                    (registry_app, "registry"), (demo_app, "demo")):
     app.add_typer(group, name=name)
 
 console = Console(soft_wrap=True)
@@ -234,6 +236,31 @@ def incidents_import(
                   f"already stored, {result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)
+
+
+@categories_app.command("import")
+def categories_import(
+    file: Annotated[Path, typer.Argument(help=".csv or .xlsx: code, name [, parent_code, "
+                                              "time_limit, time_limit_unit, department_code, "
+                                              "filing_condition, closing_condition, gb30428_code, "
+                                              "gb39666_code, …]")],
+) -> None:
+    """Load or update category classes: the whole file, or nothing if a line has a problem."""
+    from mapsvc.errors import InvalidInput
+    from mapsvc.incidents.categories import import_categories, read_categories
+
+    if not file.exists():
+        fail(f"{file}: no such file")
+    try:
+        frame = read_categories(file, file.name)
+        result = in_transaction(lambda conn: import_categories(conn, frame))
+    except InvalidInput as e:
+        fail(e.reason)
+    _print_row_errors(result.errors)
+    if result.errors:
+        err.print(f"{result.rows} rows: nothing stored, {len(result.errors)} problem(s)")
+        raise typer.Exit(code=1)
+    console.print(f"{result.rows} rows: {result.stored} classes stored")
 
 
 @accounts_app.command("add")

@@ -1,0 +1,203 @@
+"""The category tree (事件分类): read with what each class inherits, and loaded from a file.
+
+A deployment loads its own tree (Anshan's has 3,329 classes) from CSV or Excel with the columns
+``code, name`` and optionally ``parent_code, time_limit, time_limit_unit, department_code,
+filing_condition, closing_condition, gb30428_code, gb39666_code, duplicate_radius_m,
+duplicate_hours, dispatch_limit, check_limit, case_limit``. A file is loaded whole or not at
+all; classes already stored are updated (never deleted: incidents refer to them).
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.tables import CheckedRows, RowError, copy_into, read_table
+from mapsvc.workflow.calendar import UNITS
+from mapsvc.workflow.clocks import Limit
+
+REQUIRED = ("code", "name")
+OPTIONAL = ("parent_code", "time_limit", "time_limit_unit", "department_code", "filing_condition",
+            "closing_condition", "gb30428_code", "gb39666_code", "duplicate_radius_m",
+            "duplicate_hours", "dispatch_limit", "check_limit", "case_limit")
+NATIONAL = {"gb30428_code": "GB/T 30428.2", "gb39666_code": "GB/T 39666"}
+_NUMBER_PROPERTIES = ("duplicate_radius_m", "duplicate_hours")
+_LIMIT_PROPERTIES = ("dispatch_limit", "check_limit", "case_limit")
+_CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
+
+
+@dataclass
+class CategoryResult:
+    rows: int = 0
+    stored: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def read_categories(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
+    return read_table(source, filename, REQUIRED, OPTIONAL)
+
+
+def _valid_limit(value: str) -> bool:
+    try:
+        Limit.parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
+    checked = CheckedRows(frame)
+    flag = checked.flag
+    flag(~frame["code"].str.fullmatch(_CODE), "code", "1 to 32 letters, digits, '_', '.' or '-'")
+    repeated = frame["code"].duplicated().to_numpy()
+    flag(repeated, "code", "repeats an earlier line")
+    flag(frame["name"] == "", "name", "empty")
+    flag(frame["parent_code"] == frame["code"], "parent_code", "a class cannot be its own parent")
+    limit = pd.to_numeric(frame["time_limit"].replace("", np.nan), errors="coerce")
+    flag((frame["time_limit"] != "") & ~(limit.to_numpy() > 0), "time_limit",
+         "not a number greater than 0")
+    flag((frame["time_limit"] != "") != (frame["time_limit_unit"] != ""), "time_limit_unit",
+         "a time limit needs both its value and its unit")
+    flag((frame["time_limit_unit"] != "") & ~frame["time_limit_unit"].isin(UNITS),
+         "time_limit_unit", f"must be one of {', '.join(UNITS)}")
+    for column in _NUMBER_PROPERTIES:
+        number = pd.to_numeric(frame[column].replace("", np.nan), errors="coerce")
+        flag((frame[column] != "") & ~(number.to_numpy() > 0), column,
+             "not a number greater than 0")
+    for column in _LIMIT_PROPERTIES:
+        flag((frame[column] != "") & ~frame[column].map(_valid_limit), column,
+             f"a number and a unit, such as '2 working_hours' ({', '.join(UNITS)})")
+    ok = checked.ok
+    clean = frame[ok].copy()
+    clean.insert(0, "line", checked.line[ok])
+    clean["time_limit"] = limit[ok]
+    properties = [{c: (float(row[c]) if c in _NUMBER_PROPERTIES else row[c])
+                   for c in _NUMBER_PROPERTIES + _LIMIT_PROPERTIES if row[c] != ""}
+                  for row in clean[list(_NUMBER_PROPERTIES + _LIMIT_PROPERTIES)]
+                  .to_dict("records")]
+    clean["properties"] = [json.dumps(p, ensure_ascii=False) for p in properties]
+    return clean, checked.errors
+
+
+STAGE = """
+CREATE TEMP TABLE category_stage (
+    line int, code text, name text, parent_code text, time_limit numeric, time_limit_unit text,
+    department_code text, filing_condition text, closing_condition text, gb30428_code text,
+    gb39666_code text, properties jsonb
+) ON COMMIT DROP
+"""
+_STAGED = ("line", "code", "name", "parent_code", "time_limit", "time_limit_unit",
+           "department_code", "filing_condition", "closing_condition", "gb30428_code",
+           "gb39666_code", "properties")
+
+# Problems only the database can see: parents and departments that exist nowhere, and parent
+# chains that loop once the file is merged with the stored tree.
+PROBLEMS = text("""
+WITH RECURSIVE merged AS (
+    SELECT code, nullif(parent_code, '') AS parent_code FROM category_stage
+    UNION ALL
+    SELECT code, parent_code FROM category c
+     WHERE NOT EXISTS (SELECT 1 FROM category_stage s WHERE s.code = c.code)
+), chain AS (
+    SELECT code, parent_code FROM merged
+    UNION ALL
+    SELECT chain.code, m.parent_code FROM chain JOIN merged m ON m.code = chain.parent_code
+) CYCLE parent_code SET looped USING path
+SELECT s.line, 'parent_code' AS field, 'no class ' || s.parent_code AS reason
+  FROM category_stage s
+ WHERE s.parent_code <> '' AND NOT EXISTS (SELECT 1 FROM merged m WHERE m.code = s.parent_code)
+UNION ALL
+SELECT s.line, 'department_code', 'no department ' || s.department_code
+  FROM category_stage s
+ WHERE s.department_code <> ''
+   AND NOT EXISTS (SELECT 1 FROM department d WHERE d.code = s.department_code)
+UNION ALL
+SELECT s.line, 'parent_code', 'the parent chain comes back to ' || s.code
+  FROM category_stage s WHERE s.code IN (SELECT code FROM chain WHERE looped)
+ORDER BY 1
+""")
+
+UPSERT = text("""
+WITH stored AS (
+    INSERT INTO category AS c (code, name, parent_code, time_limit, time_limit_unit,
+                               department_code, filing_condition, closing_condition, properties)
+    SELECT code, name, nullif(parent_code, ''), time_limit, nullif(time_limit_unit, ''),
+           nullif(department_code, ''), filing_condition, closing_condition, properties
+      FROM category_stage
+    ON CONFLICT (code) DO UPDATE SET
+        name = excluded.name, parent_code = excluded.parent_code,
+        time_limit = excluded.time_limit, time_limit_unit = excluded.time_limit_unit,
+        department_code = excluded.department_code,
+        filing_condition = excluded.filing_condition,
+        closing_condition = excluded.closing_condition,
+        properties = c.properties || excluded.properties
+    RETURNING code
+), national AS (
+    INSERT INTO category_national_code (category_code, scheme, code)
+    SELECT s.code, n.scheme, n.code
+      FROM category_stage s
+     CROSS JOIN LATERAL (VALUES ('GB/T 30428.2', s.gb30428_code),
+                                ('GB/T 39666', s.gb39666_code)) n(scheme, code)
+     WHERE n.code <> ''
+    ON CONFLICT (category_code, scheme) DO UPDATE SET code = excluded.code
+)
+SELECT count(*) FROM stored
+""")
+
+
+async def import_categories(conn: AsyncConnection, frame: pd.DataFrame) -> CategoryResult:
+    """Store the classes of ``frame`` in the caller's transaction, all of them or, when any
+    line has a problem, none (the result lists the problems)."""
+    clean, errors = _check(frame)
+    result = CategoryResult(rows=len(frame), errors=errors)
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.category_stage"))
+    await conn.execute(text(STAGE))
+    await copy_into(conn, "category_stage", clean[list(_STAGED)],
+                    not_null=tuple(c for c in _STAGED if c not in ("line", "time_limit")))
+    result.errors += [RowError(r.line, r.field, r.reason)
+                      for r in (await conn.execute(PROBLEMS)).all()]
+    result.errors.sort(key=lambda e: e.line)
+    if not result.errors:
+        result.stored = (await conn.execute(UPSERT)).scalar_one()
+    return result
+
+
+# Each class with its path from the root and what it inherits from the nearest ancestor that
+# sets it: the time limit and the default department.
+TREE = text("""
+WITH RECURSIVE down AS (
+    SELECT c.code, c.name::text AS path, c.time_limit, c.time_limit_unit, c.department_code
+      FROM category c WHERE c.parent_code IS NULL
+    UNION ALL
+    SELECT c.code, down.path || ' / ' || c.name,
+           CASE WHEN c.time_limit IS NULL THEN down.time_limit ELSE c.time_limit END,
+           CASE WHEN c.time_limit IS NULL THEN down.time_limit_unit ELSE c.time_limit_unit END,
+           coalesce(c.department_code, down.department_code)
+      FROM down JOIN category c ON c.parent_code = down.code
+)
+SELECT coalesce(json_agg(json_build_object(
+           'code', c.code, 'name', c.name, 'parent_code', c.parent_code, 'path', d.path,
+           'leaf', NOT EXISTS (SELECT 1 FROM category k WHERE k.parent_code = c.code),
+           'time_limit', CASE WHEN d.time_limit IS NOT NULL THEN json_build_object(
+                             'value', d.time_limit, 'unit', d.time_limit_unit) END,
+           'department', d.department_code, 'filing_condition', c.filing_condition,
+           'closing_condition', c.closing_condition,
+           'national_codes', (SELECT coalesce(json_object_agg(n.scheme, n.code), '{}')
+                                FROM category_national_code n WHERE n.category_code = c.code))
+         ORDER BY c.code), '[]')::text
+  FROM category c JOIN down d ON d.code = c.code
+ WHERE CAST(:q AS text) IS NULL OR d.path ILIKE '%' || CAST(:q AS text) || '%'
+    OR c.code LIKE CAST(:q AS text) || '%'
+""")
+
+
+async def category_tree(conn: AsyncConnection, q: str | None = None) -> str:
+    """Every class (or those whose path or code matches ``q``) as a JSON list, by code."""
+    escaped = None if q is None else q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return (await conn.execute(TREE, {"q": escaped})).scalar_one()

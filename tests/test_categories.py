@@ -1,0 +1,108 @@
+"""The category tree: seeded classes with limits, conditions and national codes; a deployment's
+own tree loaded from a file, whole or not at all; what a class inherits drives the clocks."""
+
+import csv
+import io
+from datetime import datetime
+
+from typer.testing import CliRunner
+
+from mapsvc.cli import app
+
+COLUMNS = ["code", "name", "parent_code", "time_limit", "time_limit_unit", "department_code",
+           "filing_condition", "closing_condition", "gb30428_code", "gb39666_code",
+           "dispatch_limit"]
+
+
+def _csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS)
+    writer.writeheader()
+    writer.writerows({c: row.get(c, "") for c in COLUMNS} for row in rows)
+    return out.getvalue().encode()
+
+
+def _by_code(client, **params):
+    r = client.get("/categories", params=params)
+    assert r.status_code == 200
+    return {c["code"]: c for c in r.json()}
+
+
+def test_seeded_classes_carry_limits_conditions_and_national_codes(clients):
+    tree = _by_code(clients["worker"])
+    garbage = tree["0601"]
+    assert garbage["path"] == "市容环境 / 暴露垃圾" and garbage["leaf"]
+    assert garbage["time_limit"] == {"value": 4, "unit": "working_hours"}
+    assert garbage["filing_condition"] and garbage["closing_condition"] == "垃圾清除干净"
+    assert tree["06"]["leaf"] is False and tree["06"]["time_limit"] is None
+    cover = tree["100101"]  # 3205080101000001: 公用设施 / 上水井盖
+    assert cover["path"] == "部件 / 公用设施 / 上水井盖"
+    assert cover["national_codes"] == {"GB/T 30428.2": "0101"}
+    assert tree["1001"]["national_codes"] == {"GB/T 30428.2": "01"}
+
+
+def test_the_picker_searches_names_paths_and_codes(clients):
+    found = _by_code(clients["worker"], q="井盖")
+    assert set(found) == {"0603", "100101"}
+    assert set(_by_code(clients["worker"], q="08")) == {"08", "0801", "0802"}
+    assert _by_code(clients["worker"], q="%") == {}  # typed text, not a pattern
+
+
+def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids, db):
+    from tests.test_workflow import _calendar, _clock, do, new_case
+
+    admin = clients["admin"]
+    rows = [{"code": "T7", "name": "测试大类", "time_limit": "3", "time_limit_unit": "working_days",
+             "department_code": "T1", "dispatch_limit": "3 working_hours"},
+            {"code": "T701", "name": "测试小类", "parent_code": "T7", "gb39666_code": "010203",
+             "filing_condition": "有", "closing_condition": "无"}]
+    r = admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))})
+    assert r.status_code == 200 and r.json()["stored"] == 2, r.text
+    leaf = _by_code(admin, q="T701")["T701"]
+    assert leaf["time_limit"] == {"value": 3, "unit": "working_days"} and leaf["department"] == "T1"
+    assert leaf["national_codes"] == {"GB/T 39666": "010203"}
+
+    case = new_case(admin, grids, index=14, category="T701")
+    do(admin, case, "file")
+    filed_at = datetime.fromisoformat(admin.get(f"/incidents/{case}").json()["filed_at"])
+    calendar = _calendar()
+    assert _clock(db, case, "dispatch").deadline == calendar.add_working_hours(filed_at, 3)
+    assert do(admin, case, "dispatch").status_code == 200  # to T1, inherited
+    dispatched = admin.get(f"/incidents/{case}").json()
+    assert dispatched["department"] == "T1"
+    assert _clock(db, case, "handling").deadline == calendar.deadline(
+        datetime.fromisoformat(dispatched["dispatched_at"]), 3, "working_days")
+
+    rows[1]["name"] = "测试小类（改）"  # loading again updates
+    assert admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))}).status_code == 200
+    assert _by_code(admin, q="T701")["T701"]["name"] == "测试小类（改）"
+
+
+def test_a_file_with_any_problem_stores_nothing(clients, tmp_path):
+    admin = clients["admin"]
+    rows = [{"code": "T8", "name": "好的"},
+            {"code": "T801", "name": "无父", "parent_code": "T999"},
+            {"code": "T802", "name": "单位", "time_limit": "2", "time_limit_unit": "weeks"},
+            {"code": "T803", "name": "部门", "department_code": "NOPE"},
+            {"code": "T804", "name": "环", "parent_code": "T805"},
+            {"code": "T805", "name": "环", "parent_code": "T804"},
+            {"code": "T806", "name": "", "time_limit": "4"},
+            {"code": "T8", "name": "重复"}]
+    r = admin.post("/categories/import", files={"file": ("bad.csv", _csv(rows))})
+    assert r.status_code == 422
+    problems = {(e["line"], e["field"]) for e in r.json()["errors"]}
+    assert problems == {(3, "parent_code"), (4, "time_limit_unit"), (5, "department_code"),
+                        (6, "parent_code"), (7, "parent_code"), (8, "name"), (9, "code")}
+    assert "T8" not in _by_code(admin, q="T8")
+    assert clients["command"].post("/categories/import",
+                                   files={"file": ("a.csv", _csv(rows[:1]))}).status_code == 403
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(_csv(rows))
+    result = CliRunner().invoke(app, ["categories", "import", str(path)])
+    assert result.exit_code == 1 and "line 3: parent_code" in result.output
+    assert "nothing stored" in result.output
+    path.write_bytes(_csv(rows[:1]))
+    result = CliRunner().invoke(app, ["categories", "import", str(path)])
+    assert result.exit_code == 0 and "1 classes stored" in result.output
+    assert "T8" in _by_code(admin, q="T8")
