@@ -321,3 +321,42 @@ def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(cli
     assert do(admin, newcomer["id"], "merge", original=original["id"]).status_code == 409
     other = report(admin, dx_m=10, category="0602")
     assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422
+
+
+def _queue(client, **params) -> set[int]:
+    r = client.get("/incidents", params={"queue": "mine", "limit": 1000, **params})
+    assert r.status_code == 200
+    return {f["id"] for f in r.json()["features"]}
+
+
+def test_escalation_hands_the_case_to_the_next_levels_queue(clients, accounts, grids):
+    admin, worker = clients["admin"], clients["worker"]
+    case = new_case(admin, grids, code_prefix=accounts["worker"][1]["grid_codes"][0])
+    holders = {"grid": "worker", "township": "township_command", "county": "command"}
+    seen = []
+    for level in ("grid", "village", "township", "county"):
+        waiting = {who for who in ("worker", "township_command", "command")
+                   if case in _queue(clients[who])}
+        seen.append((level, waiting))
+        if level != "county":
+            assert do(clients["worker"] if level == "grid" else admin, case,
+                      "escalate").status_code == 200
+    assert seen == [(level, {holders[level]} if level in holders else set())
+                    for level in ("grid", "village", "township", "county")]
+    do(admin, case, "escalate")  # to the departments: dispatched to one, it waits there
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    assert case in _queue(clients["department"]) and case not in _queue(worker)
+
+
+def test_cases_are_listed_by_their_warning_colour(clients, grids, db):
+    from sqlalchemy import text
+
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=15)
+    do(admin, case, "file")
+    assert case in _queue(admin, colour="green") and case not in _queue(admin, colour="red")
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET dispatch_deadline = now() - interval '1 second' "
+                          "WHERE id = :i"), {"i": case})
+    assert case in _queue(admin, colour="red")

@@ -75,10 +75,16 @@ async def list_incidents(
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
     reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,
     reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
+    colour: Annotated[Literal["green", "yellow", "red"] | None, Query(
+        description="the case's warning colour: the worst of its running clocks")] = None,
+    queue: Annotated[Literal["mine"] | None, Query(
+        description="mine: the open cases waiting on me (my grids, my level's escalations, "
+                    "my department's dispatches)")] = None,
 ) -> Response:
     where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
                            county=county, status=status, category=category, method=method,
-                           reported_from=reported_from, reported_to=reported_to)
+                           reported_from=reported_from, reported_to=reported_to, colour=colour,
+                           queue_of=account if queue == "mine" else None)
     async with statements(request) as conn:
         body = await incidents_geojson(conn, where, account, limit=page.limit,
                                        offset=page.offset)

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
-from mapsvc.accounts.model import Account
+from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection
 
@@ -34,9 +34,15 @@ class IncidentFilter:
     method: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
+    colour: str | None = None  # the case's warning colour
+    queue_of: Account | None = None  # the cases waiting on this account
 
     def filters(self) -> Filters:
         f = Filters()
+        if self.queue_of is not None:
+            waiting_on(self.queue_of, f)
+        if self.colour:
+            f.add("d.doc->>'colour' = :colour", colour=self.colour)
         f.bbox("d.geom", self.bbox)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
@@ -55,6 +61,31 @@ class IncidentFilter:
         if self.reported_to:
             f.add("d.reported_at < :reported_to", reported_to=self.reported_to)
         return f
+
+
+# Statistical codes are 6 (county), 9 (township) and 12 (village) digits long.
+_LEVEL_OF_CODE = {6: "county", 9: "township", 12: "village"}
+
+
+def waiting_on(account: Account, f: Filters) -> None:
+    """The open cases whose next step is ``account``'s: grid workers and chiefs the cases of
+    their grids not escalated beyond the grid (and the open ones they reported); a command
+    centre the cases escalated to its level (a deployment-wide centre: the county level);
+    a department the cases dispatched to it."""
+    f.add("d.status IN ('reported', 'verifying', 'filed', 'dispatched', 'in_progress', "
+          "'handled', 'checking')")
+    if account.role in GRID_ROLES:
+        f.add("((d.grid_id = ANY(:queue_grids) AND d.escalation_level = 'grid') "
+              "OR d.reporter_id = :queue_me)", queue_grids=list(account.grid_ids),
+              queue_me=account.id)
+    elif account.role is Role.command:
+        level = _LEVEL_OF_CODE.get(len(account.region_code or ""), "county")
+        f.add("d.escalation_level = :queue_level", queue_level=level)
+    elif account.role is Role.department:
+        f.add("d.department_code = :queue_department AND d.status IN ('dispatched', "
+              "'in_progress')", queue_department=account.department_code)
+    elif account.role is not Role.admin:
+        f.add("false")
 
 
 async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,
