@@ -63,7 +63,7 @@ EXPECTED = {
     "valid_report_rate": 0.8, "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
     "on_time_closure_rate": 0.4, "rework_rate": 0.25,
     "handling_hours_avg": 5.25,  # (2 + 10.5 + 3.25) / 3
-    "handling_hours_p90": 11.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the hour bin 10–11
+    "handling_hours_p90": 12.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the bin from 8 to 12 hours
     "satisfaction": 4.0,
 }
 # Department T1 got cases 5 to 9.
@@ -174,3 +174,18 @@ def test_figures_are_read_within_the_jurisdiction(clients, accounts, who, params
     assert r.status_code == status, r.text
     if status == 422:
         assert r.json()["detail"][0]["loc"][-1] in ("code", "to")
+
+
+def test_folding_the_deltas_into_the_tally_changes_no_figure(clients, fixture_cases, db):
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.workflow.stats import fold
+    from tests.conftest import run
+
+    params = {"level": "county", "code": fixture_cases[:6], "by": "grid"}
+    before = _figures(clients["command"], **params)
+    run(in_transaction(fold))
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident_tally_delta")).scalar_one() == 0
+        folded = conn.execute(text("SELECT count(*) FROM incident_tally")).scalar_one()
+    assert folded > 0
+    assert _figures(clients["command"], **params) == before

@@ -1,19 +1,44 @@
 """The application: composed here, built elsewhere."""
 
+import asyncio
+import contextlib
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc.api import (auth, boundaries, categories, health, incidents, locate, registry,
                         stats)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
+from mapsvc.workflow.stats import fold
+
+logger = logging.getLogger(__name__)
+
+
+FOLD_SECONDS = 5
+
+
+async def fold_tally(engine) -> None:
+    """Fold the metrics tally's deltas every few seconds (see mapsvc.workflow.stats.fold)."""
+    while True:
+        await asyncio.sleep(FOLD_SECONDS)
+        try:
+            async with engine.begin() as conn:
+                await fold(conn)
+        except SQLAlchemyError:  # the database is away for a moment: the next round folds
+            logger.warning("folding the metrics tally failed", exc_info=True)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
+    folding = asyncio.create_task(fold_tally(app.state.engine))
     yield
+    folding.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await folding
     await app.state.engine.dispose()
 
 

@@ -152,10 +152,10 @@ incident = Table(
 
 
 def _tally_columns(keyed: bool) -> list[Column]:
-    """The figures one subject (kind, subject) has for the cases reported on one day, with
-    handling times in one bin (see mapsvc.workflow.stats)."""
+    """The figures one subject (kind, subject) has for the cases reported on one day (see
+    mapsvc.workflow.stats)."""
     return [*(Column(name, kind, nullable=False, primary_key=keyed) for name, kind in
-              (("kind", Text), ("subject", Text), ("day", Date), ("bucket", SmallInteger))),
+              (("kind", Text), ("subject", Text), ("day", Date))),
             *(Column(m, Double if m == "handling_hours" else BigInteger, nullable=False)
               for m in MEASURES)]
 

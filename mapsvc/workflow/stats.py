@@ -11,8 +11,8 @@ stand now:
   counts so (setting ``MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR`` or ``denominator=``)
 - 返工率 = 返工数 / 处置数
 - handling time: working hours from dispatch to handled, less suspension; the average is exact,
-  p90 (nearest rank) is the upper edge of its bin: quarter hours under 8 hours, hours under 40,
-  working days of 8 hours under 400
+  p90 (nearest rank) is given as the upper edge of its bin (HANDLING_BIN_EDGES): "90 % of the
+  cases were handled within 12 working hours"
 - overdue now: cases whose handling clock is red at this moment.
 
 Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
@@ -28,9 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 
-MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
-            "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
-            "satisfaction")
 # The incident column that names each kind of subject in the tally.
 SUBJECT_COLUMN = {"county": "county_code", "township": "township_code",
                   "village": "village_code", "grid": "grid_id::text",
@@ -38,29 +35,35 @@ SUBJECT_COLUMN = {"county": "county_code", "township": "township_code",
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
 
 
+# Handling times are tallied in bins (working hours): bin i holds the times below edge i and
+# not below edge i-1; the last bin, 400 hours and beyond, has no upper edge. (The tally's
+# trigger, migration 0006, bins by the same edges.)
+HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
+BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
+# The tally's columns (migration 0006): counts, the sum of handling hours, satisfaction, and the
+# cases handled in each bin.
+MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
+            "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
+            "satisfaction", *BINS)
+
+
 def bin_upper_edge(bucket: int) -> float | None:
-    """The largest handling time (working hours) in bin ``bucket`` (see the tally's binning)."""
-    if bucket < 32:
-        return (bucket + 1) / 4
-    if bucket < 64:
-        return 8 + (bucket - 31)
-    if bucket < 109:
-        return 40 + (bucket - 63) * 8
-    return None  # 400 hours and beyond
+    return float(HANDLING_BIN_EDGES[bucket]) if bucket < len(HANDLING_BIN_EDGES) else None
 
 
 async def fold(conn: AsyncConnection) -> None:
     """Move the deltas written since the last fold into the tally, unless another session is
-    folding right now."""
+    folding right now. Readers add deltas and tally, so folding only keeps reads short; the
+    service folds every few seconds (mapsvc.api.main)."""
     if not (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                {"k": _FOLD_LOCK})).scalar_one():
         return
     sums = ", ".join(f"sum({m})" for m in MEASURES)
     await conn.execute(text(f"""
         WITH moved AS (DELETE FROM incident_tally_delta RETURNING *)
-        INSERT INTO incident_tally AS t (kind, subject, day, bucket, {", ".join(MEASURES)})
-        SELECT kind, subject, day, bucket, {sums} FROM moved GROUP BY 1, 2, 3, 4
-        ON CONFLICT (kind, subject, day, bucket) DO UPDATE SET
+        INSERT INTO incident_tally AS t (kind, subject, day, {", ".join(MEASURES)})
+        SELECT kind, subject, day, {sums} FROM moved GROUP BY 1, 2, 3
+        ON CONFLICT (kind, subject, day) DO UPDATE SET
             {", ".join(f"{m} = t.{m} + excluded.{m}" for m in MEASURES)}"""))
 
 
@@ -69,13 +72,17 @@ class Figures:
     counts: dict
     overdue_now: int = 0
     dispatch_overdue: int = 0
-    timed: dict | None = None  # bin → cases handled in that time
+
+    @property
+    def timed(self) -> dict[int, int]:
+        """Bin → cases handled in a time within it."""
+        return {i: self.counts[name] for i, name in enumerate(BINS) if self.counts[name]}
 
     def as_json(self, denominator: str) -> dict:
         c = self.counts
         due = c["handled"] + self.overdue_now
         dispatch_due = c["dispatched"] + self.dispatch_overdue
-        timed = self.timed or {}
+        timed = self.timed
         n_timed = sum(timed.values())
         return {
             "reported": c["reported"], "valid": c["valid"], "filed": c["filed"],
@@ -120,21 +127,17 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
                      for m in MEASURES)
     columns = ", ".join(MEASURES)
     rows = (await conn.execute(text(f"""
-        SELECT subject, bucket, {sums} FROM (
-            SELECT subject, bucket, {columns} FROM incident_tally
+        SELECT subject, {sums} FROM (
+            SELECT subject, {columns} FROM incident_tally
              WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
             UNION ALL
-            SELECT subject, bucket, {columns} FROM incident_tally_delta
+            SELECT subject, {columns} FROM incident_tally_delta
              WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
-        ) t GROUP BY subject, bucket"""),
+        ) t GROUP BY subject"""),
         {"kind": kind, "subjects": subjects, "start": start, "end": end})).mappings().all()
-    figures = {s: Figures({m: 0 for m in MEASURES}, timed={}) for s in subjects}
+    figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
     for row in rows:
-        f = figures[row["subject"]]
-        for m in MEASURES:
-            f.counts[m] += row[m]
-        if row["bucket"] >= 0 and row["handled"]:
-            f.timed[row["bucket"]] = f.timed.get(row["bucket"], 0) + row["handled"]
+        figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
     column = SUBJECT_COLUMN[kind]
     live = (await conn.execute(text(f"""
         SELECT {column} AS subject,
@@ -157,14 +160,12 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
 
 
 def merged(parts: list[Figures]) -> Figures:
-    total = Figures({m: 0 for m in MEASURES}, timed={})
+    total = Figures({m: 0 for m in MEASURES})
     for f in parts:
         for m in MEASURES:
             total.counts[m] += f.counts[m]
         total.overdue_now += f.overdue_now
         total.dispatch_overdue += f.dispatch_overdue
-        for bucket, n in (f.timed or {}).items():
-            total.timed[bucket] = total.timed.get(bucket, 0) + n
     return total
 
 
@@ -255,7 +256,6 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if by is not None and subject.kind == "department":
         raise InvalidInput("a department's figures have no breakdown", field="by")
     rows = await breakdown(conn, subject, by) if by else []
-    await fold(conn)
     parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     if subject.kind == "deployment":  # the counties together
         counties = parts if by == "county" else await tally(

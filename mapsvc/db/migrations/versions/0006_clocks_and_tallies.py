@@ -83,15 +83,13 @@ CONDITIONS = {
 # What one incident adds to the tally of each subject it belongs to (its county, township,
 # village, grid, department and reporter) on the local day it was reported. ``{rows}`` yields
 # incident rows with a ``sign`` column: +1 for a row as it is now, -1 for a row as it was.
-# Handling times are binned (see mapsvc.workflow.stats.BUCKETS) so that p90 can be read from
-# the tally; -1 is the bin of cases without a handling time.
+# Handling times are counted in bins so that p90 can be read from the tally: h<i> counts the
+# cases handled in a time from edge i-1 to edge i (working hours; see
+# mapsvc.workflow.stats.HANDLING_BIN_EDGES).
+HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
+BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
 TALLY_SELECT = """
 SELECT s.kind, s.subject, (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
-       CASE WHEN c.handling_hours IS NULL THEN -1
-            WHEN c.handling_hours < 8 THEN floor(c.handling_hours * 4)::int
-            WHEN c.handling_hours < 40 THEN 32 + floor(c.handling_hours - 8)::int
-            WHEN c.handling_hours < 400 THEN 64 + floor((c.handling_hours - 40) / 8)::int
-            ELSE 109 END AS bucket,
        sum(c.sign) AS reported,
        sum(c.sign * (c.filed_at IS NOT NULL OR c.status = 'self_resolved')::int) AS valid,
        sum(c.sign * (c.filed_at IS NOT NULL)::int) AS filed,
@@ -108,19 +106,23 @@ SELECT s.kind, s.subject, (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS 
        sum(c.sign * c.rework_count) AS rework,
        sum(c.sign * coalesce(c.handling_hours, 0)) AS handling_hours,
        sum(c.sign * (c.satisfaction IS NOT NULL)::int) AS rated,
-       sum(c.sign * coalesce(c.satisfaction, 0)) AS satisfaction
+       sum(c.sign * coalesce(c.satisfaction, 0)) AS satisfaction,
+       BINS
   FROM ({rows}) c
+ CROSS JOIN LATERAL (SELECT width_bucket(c.handling_hours, 'EDGES'::float8[]) AS bin) b
  CROSS JOIN LATERAL (VALUES ('county', c.county_code), ('township', c.township_code),
                             ('village', c.village_code), ('grid', c.grid_id::text),
                             ('department', c.department_code),
                             ('worker', c.reporter_id::text)) s(kind, subject)
  WHERE s.subject IS NOT NULL
- GROUP BY 1, 2, 3, 4
-"""
+ GROUP BY 1, 2, 3
+""".replace("BINS", ",\n       ".join(
+    f"coalesce(sum(c.sign) FILTER (WHERE b.bin = {i}), 0) AS {name}" for i, name in enumerate(BINS))
+).replace("EDGES", "{{" + ",".join(map(str, HANDLING_BIN_EDGES)) + "}}")
 MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
             "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
-            "satisfaction")
-_KEY = "kind text NOT NULL, subject text NOT NULL, day date NOT NULL, bucket smallint NOT NULL"
+            "satisfaction", *BINS)
+_KEY = "kind text NOT NULL, subject text NOT NULL, day date NOT NULL"
 _MEASURE_COLUMNS = ", ".join(f"{m} {'float8' if m == 'handling_hours' else 'bigint'} NOT NULL"
                              for m in MEASURES)
 _NONZERO = " OR ".join(f"t.{m} <> 0" for m in MEASURES)
@@ -129,20 +131,20 @@ _NONZERO = " OR ".join(f"t.{m} <> 0" for m in MEASURES)
 # updated in place, so concurrent reports never wait for each other here. Deltas are folded
 # into incident_tally from time to time (mapsvc.workflow.stats.fold); readers add both.
 TALLY = f"""
-CREATE TABLE incident_tally ({_KEY}, {_MEASURE_COLUMNS}, PRIMARY KEY (kind, subject, day, bucket));
+CREATE TABLE incident_tally ({_KEY}, {_MEASURE_COLUMNS}, PRIMARY KEY (kind, subject, day));
 CREATE TABLE incident_tally_delta ({_KEY}, {_MEASURE_COLUMNS});
 CREATE INDEX incident_tally_delta_idx ON incident_tally_delta (kind, subject, day);
 
 CREATE FUNCTION tally_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO incident_tally_delta (kind, subject, day, bucket, {", ".join(MEASURES)})
+    INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(MEASURES)})
     SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM new_rows")}) t;
     RETURN NULL;
 END
 $$;
 CREATE FUNCTION tally_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO incident_tally_delta (kind, subject, day, bucket, {", ".join(MEASURES)})
+    INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(MEASURES)})
     SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM new_rows "
                                               "UNION ALL SELECT -1, * FROM old_rows")}) t
      WHERE {_NONZERO};
@@ -242,7 +244,7 @@ def upgrade() -> None:
     op.execute(INCIDENT_JSON)
     # Incidents already stored enter the tally as they are.
     op.execute(f"""
-        INSERT INTO incident_tally (kind, subject, day, bucket, {", ".join(MEASURES)})
+        INSERT INTO incident_tally (kind, subject, day, {", ".join(MEASURES)})
         {TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM incident")}""")
 
 
