@@ -6,10 +6,11 @@ thread pool, a hop that costs more than the work they do.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
 from mapsvc.accounts.store import authenticate
 from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
@@ -36,8 +37,34 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     return Token(access_token=issue_token(account))
 
 
-async def signed_in(token: Annotated[str | None, Depends(bearer)]) -> Account:
-    """The account behind the bearer token; 401 without a valid one."""
+# Pages sign in once and keep the token in this cookie: tiles, the live feed (EventSource can
+# send no header) and other reads use it. It is HttpOnly and SameSite=Strict, and only safe
+# methods accept it, so another site can neither read it nor make a page act with it.
+SESSION_COOKIE = "mapsvc_session"
+_SAFE_METHODS = ("GET", "HEAD")
+
+
+@router.post("/session", status_code=204, responses={401: {"description": "wrong credentials"}})
+async def open_session(request: Request, response: Response,
+                       form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> None:
+    """Sign in a page: the token goes into an HttpOnly cookie."""
+    issued = await token(request, form)
+    response.set_cookie(SESSION_COOKIE, issued.access_token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/",
+                        max_age=settings.auth().token_hours * 3600)
+
+
+@router.delete("/session", status_code=204)
+async def close_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+async def signed_in(request: Request,
+                    token: Annotated[str | None, Depends(bearer)]) -> Account:
+    """The account behind the bearer token (or, for reads, the session cookie); 401 without a
+    valid one."""
+    if token is None and request.method in _SAFE_METHODS:
+        token = request.cookies.get(SESSION_COOKIE)
     if token is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers=_UNAUTHORISED)
     try:

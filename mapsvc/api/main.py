@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc.api import (auth, boundaries, categories, health, incidents, locate, registry,
-                        stats)
+                        stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
+from mapsvc.tiles.service import TileService
 from mapsvc.workflow.stats import fold
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ async def fold_tally(engine) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
+    app.state.tiles = TileService()
     folding = asyncio.create_task(fold_tally(app.state.engine))
     yield
     folding.cancel()
@@ -47,5 +49,6 @@ def create_app() -> FastAPI:
                   version="0.1.0", lifespan=lifespan)
     for module in (health, auth, boundaries, locate, categories, incidents, registry, stats):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(tiles.router)
     add_exception_handlers(app)
     return app

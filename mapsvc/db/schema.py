@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
     Double,
@@ -29,9 +30,14 @@ from mapsvc.workflow.stats import MEASURES
 metadata = MetaData()
 
 
-def _geom(kind: str) -> Geometry:
+def _geom(kind: str, srid: int = 4326) -> Geometry:
     # Indexes are declared in the migration (partial GiST indexes among them).
-    return Geometry(kind, srid=4326, spatial_index=False)
+    return Geometry(kind, srid=srid, spatial_index=False)
+
+
+def _computed(name: str, kind: str, source: str) -> Column:
+    """Geometry the database computes from ``geom``: Web Mercator copies for tiles."""
+    return Column(name, _geom(kind, 3857), Computed(source, persisted=True))
 
 
 region_level = Table(
@@ -50,6 +56,9 @@ region = Table(
     Column("parent_code", Text, ForeignKey("region.code"), index=True),
     Column("properties", JSONB, nullable=False),
     Column("geom", _geom("MULTIPOLYGON"), nullable=False),
+    _computed("geom_3857", "MULTIPOLYGON", "ST_Transform(geom, 3857)"),
+    _computed("geom_3857_simple", "GEOMETRY",
+              "ST_SimplifyPreserveTopology(ST_Transform(geom, 3857), 30)"),
 )
 
 grid = Table(
@@ -73,6 +82,7 @@ grid_version = Table(
     Column("geom", _geom("MULTIPOLYGON"), nullable=False),
     Column("valid_from", DateTime(timezone=True), nullable=False),
     Column("valid_to", DateTime(timezone=True)),
+    _computed("geom_3857", "MULTIPOLYGON", "ST_Transform(geom, 3857)"),
 )
 
 department = Table(

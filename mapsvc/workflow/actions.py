@@ -1,5 +1,5 @@
-"""Taking an action on a case: checked, applied and logged in one transaction, then announced
-(LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
+"""Taking an action on a case: checked, applied and logged in one transaction; the log row is
+announced (LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
 
 import json
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
 from mapsvc.workflow.machine import ACTIONS, ESCALATION
 
+# Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
 
 
@@ -78,9 +79,6 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
          "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
                              and not k.endswith("_warn")}, ensure_ascii=False,
                            default=str)})
-    await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {
-        "channel": NOTIFY_CHANNEL,
-        "payload": json.dumps({"id": incident_id, "status": target, "action": name})})
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
 
 

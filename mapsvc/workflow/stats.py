@@ -1,5 +1,6 @@
 """The centre's metrics (CJ/T 292 / GB/T 30428.4 as the research notes give them) per region,
-grid, department and grid worker, read from the pre-aggregated tally (migration 0006).
+grid, department and grid worker: counties, townships, departments and workers read from the
+tally pre-aggregated per day (migration 0006), villages and grids counted from their cases.
 
 The cases counted are those reported in the period (local dates, both ends included), as they
 stand now:
@@ -29,9 +30,6 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 
 # The incident column that names each kind of subject in the tally.
-SUBJECT_COLUMN = {"county": "county_code", "township": "township_code",
-                  "village": "village_code", "grid": "grid_id::text",
-                  "department": "department_code", "worker": "reporter_id::text"}
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
 
 
@@ -42,9 +40,23 @@ HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 16
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
 # The tally's columns (migration 0006): counts, the sum of handling hours, satisfaction, and the
 # cases handled in each bin.
-MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
-            "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
-            "satisfaction", *BINS)
+# What incident_measures (migration 0006) gives per case and the tally sums: counts, handling
+# hours, satisfaction; and the cases handled in each bin.
+COUNTS = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
+          "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
+          "satisfaction")
+MEASURES = (*COUNTS, *BINS)
+# Subjects with many cases are read from the tally; villages and grids, with few each, are
+# counted from their cases directly. The incident column naming each kind of subject, and the
+# type of the subjects' keys.
+TALLIED = ("county", "township", "department", "worker")
+SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code", "text"),
+                  "village": ("village_code", "text"), "grid": ("grid_id", "bigint"),
+                  "department": ("department_code", "text"), "worker": ("reporter_id", "bigint")}
+_LIVE_SUMS = ", ".join(
+    [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
+     for name in COUNTS]
+    + [f"count(*) FILTER (WHERE m.bin = {i}) AS {name}" for i, name in enumerate(BINS)])
 
 
 def bin_upper_edge(bucket: int) -> float | None:
@@ -123,24 +135,32 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
                 end: date) -> dict[str, Figures]:
     """The figures of each subject of ``kind`` over the cases reported from ``start`` to
     ``end`` (local dates, inclusive)."""
-    sums = ", ".join(f"sum({m})::{'float8' if m == 'handling_hours' else 'bigint'} AS {m}"
-                     for m in MEASURES)
-    columns = ", ".join(MEASURES)
-    rows = (await conn.execute(text(f"""
-        SELECT subject, {sums} FROM (
-            SELECT subject, {columns} FROM incident_tally
-             WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
-            UNION ALL
-            SELECT subject, {columns} FROM incident_tally_delta
-             WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
-        ) t GROUP BY subject"""),
-        {"kind": kind, "subjects": subjects, "start": start, "end": end})).mappings().all()
+    column, key_type = SUBJECT_COLUMN[kind]
+    params = {"kind": kind, "subjects": subjects, "start": start, "end": end}
+    if kind in TALLIED:
+        sums = ", ".join(f"sum({m})::{'float8' if m == 'handling_hours' else 'bigint'} AS {m}"
+                         for m in MEASURES)
+        columns = ", ".join(MEASURES)
+        counted = text(f"""
+            SELECT subject, {sums} FROM (
+                SELECT subject, {columns} FROM incident_tally
+                 WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
+                UNION ALL
+                SELECT subject, {columns} FROM incident_tally_delta
+                 WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
+            ) t GROUP BY subject""")
+    else:
+        counted = text(f"""
+            SELECT c.{column}::text AS subject, {_LIVE_SUMS}
+              FROM incident c CROSS JOIN LATERAL incident_measures(c) m
+             WHERE c.{column} = ANY(CAST(:subjects AS {key_type}[]))
+               AND (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end
+             GROUP BY 1""")
     figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
-    for row in rows:
+    for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
-    column = SUBJECT_COLUMN[kind]
     live = (await conn.execute(text(f"""
-        SELECT {column} AS subject,
+        SELECT {column}::text AS subject,
                count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
                                   AND handling_deadline < coalesce(suspended_at, now()))
                    AS overdue_now,
@@ -150,9 +170,9 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
          WHERE ((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
                  AND handling_deadline IS NOT NULL)
                 OR (dispatch_deadline < now() AND status = 'filed'))
-           AND {column} = ANY(:subjects)
+           AND {column} = ANY(CAST(:subjects AS {key_type}[]))
            AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end
-         GROUP BY 1"""), {"subjects": subjects, "start": start, "end": end})).all()
+         GROUP BY 1"""), params)).all()
     for row in live:
         figures[row.subject].overdue_now = row.overdue_now
         figures[row.subject].dispatch_overdue = row.dispatch_overdue

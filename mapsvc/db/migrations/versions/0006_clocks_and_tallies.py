@@ -1,6 +1,8 @@
 """The four clocks of a case (dispatch, handling, checking, the whole case) with their warning
 colours; filing and closing conditions and national class codes on categories; extension
-requests; the metrics tally, kept by statement triggers as append-only deltas.
+requests; what each case counts for in the metrics, and the tally of those figures per county,
+township, department and grid worker and day, kept by statement triggers as append-only
+deltas.
 
 Each clock is stored as its deadline and the moment 80 % of its limit is used (``*_warn_at``),
 both computed in working time when it starts, so its colour is a comparison with the time:
@@ -80,48 +82,59 @@ CONDITIONS = {
     "100101": ("上水井盖缺失、破损、移位", "井盖补齐或修复"),
 }
 
-# What one incident adds to the tally of each subject it belongs to (its county, township,
-# village, grid, department and reporter) on the local day it was reported. ``{rows}`` yields
-# incident rows with a ``sign`` column: +1 for a row as it is now, -1 for a row as it was.
-# Handling times are counted in bins so that p90 can be read from the tally: h<i> counts the
-# cases handled in a time from edge i-1 to edge i (working hours; see
-# mapsvc.workflow.stats.HANDLING_BIN_EDGES).
+# What one incident counts for in the metrics, as it stands (the single definition: the
+# tally's triggers and the live figures of villages and grids both read it). Handling times are
+# counted in bins so that p90 can be read from sums: ``bin`` i holds the times from edge i-1 to
+# edge i (working hours; see mapsvc.workflow.stats.HANDLING_BIN_EDGES).
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
+MEASURES_FUNCTION = """
+CREATE FUNCTION incident_measures(c incident) RETURNS TABLE (
+    day date, reported int, valid int, filed int, voided int, dispatched int,
+    dispatched_on_time int, handled int, handled_on_time int, closed int, closed_on_time int,
+    rework int, handling_hours float8, rated int, satisfaction int, bin int
+) LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date, 1,
+           (c.filed_at IS NOT NULL OR c.status = 'self_resolved')::int,
+           (c.filed_at IS NOT NULL)::int,
+           (c.status = 'void')::int,
+           (c.dispatched_at IS NOT NULL)::int,
+           coalesce(c.dispatched_at <= c.dispatch_deadline, false)::int,
+           (c.handled_at IS NOT NULL)::int,
+           (c.handled_at IS NOT NULL AND (c.handling_deadline IS NULL
+                                          OR c.handled_at <= c.handling_deadline))::int,
+           (c.closed_at IS NOT NULL)::int,
+           (c.closed_at IS NOT NULL AND (c.case_deadline IS NULL
+                                         OR c.closed_at <= c.case_deadline))::int,
+           c.rework_count,
+           coalesce(c.handling_hours, 0),
+           (c.satisfaction IS NOT NULL)::int,
+           coalesce(c.satisfaction, 0)::int,
+           width_bucket(c.handling_hours, 'EDGES'::float8[])
+$$;
+""".replace("EDGES", "{" + ",".join(map(str, HANDLING_BIN_EDGES)) + "}")
+COUNTS = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
+          "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
+          "satisfaction")
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
+MEASURES = (*COUNTS, *BINS)
+
+# The tally holds the subjects with many cases: counties, townships, departments and grid
+# workers, each per local day reported. ``{rows}`` yields (sign, row): +1 for an incident row
+# as it is now, -1 for one as it was.
 TALLY_SELECT = """
-SELECT s.kind, s.subject, (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
-       sum(c.sign) AS reported,
-       sum(c.sign * (c.filed_at IS NOT NULL OR c.status = 'self_resolved')::int) AS valid,
-       sum(c.sign * (c.filed_at IS NOT NULL)::int) AS filed,
-       sum(c.sign * (c.status = 'void')::int) AS voided,
-       sum(c.sign * (c.dispatched_at IS NOT NULL)::int) AS dispatched,
-       sum(c.sign * coalesce(c.dispatched_at <= c.dispatch_deadline, false)::int)
-           AS dispatched_on_time,
-       sum(c.sign * (c.handled_at IS NOT NULL)::int) AS handled,
-       sum(c.sign * (c.handled_at IS NOT NULL AND (c.handling_deadline IS NULL
-                     OR c.handled_at <= c.handling_deadline))::int) AS handled_on_time,
-       sum(c.sign * (c.closed_at IS NOT NULL)::int) AS closed,
-       sum(c.sign * (c.closed_at IS NOT NULL AND (c.case_deadline IS NULL
-                     OR c.closed_at <= c.case_deadline))::int) AS closed_on_time,
-       sum(c.sign * c.rework_count) AS rework,
-       sum(c.sign * coalesce(c.handling_hours, 0)) AS handling_hours,
-       sum(c.sign * (c.satisfaction IS NOT NULL)::int) AS rated,
-       sum(c.sign * coalesce(c.satisfaction, 0)) AS satisfaction,
-       BINS
+SELECT s.kind, s.subject, m.day, SUMS
   FROM ({rows}) c
- CROSS JOIN LATERAL (SELECT width_bucket(c.handling_hours, 'EDGES'::float8[]) AS bin) b
- CROSS JOIN LATERAL (VALUES ('county', c.county_code), ('township', c.township_code),
-                            ('village', c.village_code), ('grid', c.grid_id::text),
-                            ('department', c.department_code),
-                            ('worker', c.reporter_id::text)) s(kind, subject)
+ CROSS JOIN LATERAL incident_measures(c.inc) m
+ CROSS JOIN LATERAL (VALUES ('county', (c.inc).county_code),
+                            ('township', (c.inc).township_code),
+                            ('department', (c.inc).department_code),
+                            ('worker', (c.inc).reporter_id::text)) s(kind, subject)
  WHERE s.subject IS NOT NULL
  GROUP BY 1, 2, 3
-""".replace("BINS", ",\n       ".join(
-    f"coalesce(sum(c.sign) FILTER (WHERE b.bin = {i}), 0) AS {name}" for i, name in enumerate(BINS))
-).replace("EDGES", "{{" + ",".join(map(str, HANDLING_BIN_EDGES)) + "}}")
-MEASURES = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
-            "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
-            "satisfaction", *BINS)
+""".replace("SUMS", ",\n       ".join(
+    [f"sum(c.sign * m.{name}) AS {name}" for name in COUNTS]
+    + [f"coalesce(sum(c.sign) FILTER (WHERE m.bin = {i}), 0) AS {name}"
+       for i, name in enumerate(BINS)]))
 _KEY = "kind text NOT NULL, subject text NOT NULL, day date NOT NULL"
 _MEASURE_COLUMNS = ", ".join(f"{m} {'float8' if m == 'handling_hours' else 'bigint'} NOT NULL"
                              for m in MEASURES)
@@ -138,15 +151,15 @@ CREATE INDEX incident_tally_delta_idx ON incident_tally_delta (kind, subject, da
 CREATE FUNCTION tally_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(MEASURES)})
-    SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM new_rows")}) t;
+    SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, ROW(n.*)::incident AS inc FROM new_rows n")}) t;
     RETURN NULL;
 END
 $$;
 CREATE FUNCTION tally_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(MEASURES)})
-    SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM new_rows "
-                                              "UNION ALL SELECT -1, * FROM old_rows")}) t
+    SELECT * FROM ({TALLY_SELECT.format(rows="SELECT 1 AS sign, ROW(n.*)::incident AS inc FROM new_rows n "
+                                              "UNION ALL SELECT -1, ROW(o.*)::incident FROM old_rows o")}) t
      WHERE {_NONZERO};
     RETURN NULL;
 END
@@ -240,12 +253,13 @@ def upgrade() -> None:
         {INDEXES}
         CREATE VIEW incident_doc AS SELECT i.*, incident_json(i) AS doc FROM incident i;
     """)
+    op.execute(MEASURES_FUNCTION)
     op.execute(TALLY)
     op.execute(INCIDENT_JSON)
     # Incidents already stored enter the tally as they are.
     op.execute(f"""
         INSERT INTO incident_tally (kind, subject, day, {", ".join(MEASURES)})
-        {TALLY_SELECT.format(rows="SELECT 1 AS sign, * FROM incident")}""")
+        {TALLY_SELECT.format(rows="SELECT 1 AS sign, i AS inc FROM incident i")}""")
 
 
 def downgrade() -> None:
@@ -259,7 +273,7 @@ def downgrade() -> None:
     op.execute(f"""
         DROP TRIGGER incident_tally_insert ON incident;
         DROP TRIGGER incident_tally_update ON incident;
-        DROP FUNCTION tally_inserted, tally_updated;
+        DROP FUNCTION tally_inserted, tally_updated, incident_measures;
         DROP TABLE incident_tally, incident_tally_delta, category_national_code;
         DROP VIEW incident_doc;
         DROP INDEX incident_open_dispatch_idx;

@@ -1,0 +1,216 @@
+"""The tile collections, their zoom policy and the SQL that builds one Mapbox Vector Tile.
+
+Every tile is one statement: the features whose box meets the tile (grown by the buffer) are
+clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. Grids and
+regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
+simplified for small scales; incidents are few per tile at the zooms they are drawn as points
+and are transformed on the fly. Below the point zooms incidents come aggregated in square
+bins: every incident in the tile falls in exactly one bin, so the bins' counts add up to the
+incidents in the tile.
+"""
+
+from dataclasses import dataclass, field
+
+from mapsvc.accounts.jurisdiction import incident_scope, registry_scope
+from mapsvc.accounts.model import Account
+from mapsvc.geojson import Filters
+from mapsvc.workflow.machine import OPEN
+
+EXTENT = 4096
+BUFFER = 64
+BINS_PER_SIDE = 64  # heat and low-zoom incident bins: 64 × 64 per tile
+POINT_ZOOM = 14     # incidents as points from here, as bins below
+SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
+OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    minzoom: int
+    maxzoom: int
+    revisions: tuple[str, ...]  # the revision counters whose changes it shows
+    fields: dict[str, str] = field(default_factory=dict)  # property → type, for TileJSON
+
+
+COLLECTIONS = {c.id: c for c in (
+    Collection("counties", "区县", 0, 22, ("regions",), {"code": "String", "name": "String"}),
+    Collection("townships", "乡镇（街道）", 8, 22, ("regions",),
+               {"code": "String", "name": "String"}),
+    Collection("villages", "村（社区）", 10, 22, ("regions",),
+               {"code": "String", "name": "String"}),
+    Collection("grids", "网格", 12, 22, ("grids", "incidents", "registry"),
+               {"code": "String", "name": "String", "kind": "String", "open": "Number",
+                "overdue": "Number", "recent": "Number", "households": "Number",
+                "visited": "Number", "visited_share": "Number", "workers": "String"}),
+    Collection("incidents", "事件", 0, 22, ("incidents",),
+               {"id": "Number", "status": "String", "category": "String", "colour": "String",
+                "count": "Number", "open": "Number", "overdue": "Number"}),
+    Collection("heat", "热力", 0, 22, ("incidents",), {"count": "Number"}),
+    Collection("places", "场所", 13, 22, ("registry",),
+               {"id": "Number", "name": "String", "kind": "String"}),
+    Collection("organisations", "组织", 13, 22, ("registry",),
+               {"id": "Number", "name": "String", "kind": "String"}),
+)}
+REGION_LEVEL = {"counties": "county", "townships": "township", "villages": "village"}
+REGISTRY_TABLE = {"places": "place", "organisations": "organisation"}
+
+
+@dataclass
+class TileQuery:
+    """What to draw beside the tile itself: the heat's window and category, the incidents'
+    status and category, and how many days count as a recent visit."""
+    since: str | None = None        # ISO time: incidents reported from then on
+    until: str | None = None
+    category: str | None = None     # a class and everything under it (code prefix)
+    status: str | None = None       # open, overdue, or one state
+    visit_days: int = 30
+
+
+_BOUNDS = """
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
+           ST_TileEnvelope(:z, :x, :y, margin => {margin}) AS grown
+)
+""".format(margin=BUFFER / EXTENT)
+_MVT_GEOM = f"ST_AsMVTGeom({{geom}}, b.tile, {EXTENT}, {BUFFER}, true)"
+
+
+def tile_sql(collection: Collection, z: int, query: TileQuery,
+             account: Account) -> tuple[str, dict] | None:
+    """The statement answering one tile of ``collection`` (None: nothing at this zoom)."""
+    if not collection.minzoom <= z <= collection.maxzoom:
+        return None
+    if collection.id in REGION_LEVEL:
+        return _regions(collection, z)
+    if collection.id == "grids":
+        return _grids(query, account)
+    if collection.id == "incidents" and z >= POINT_ZOOM:
+        return _incident_points(query, account)
+    if collection.id in ("incidents", "heat"):
+        return _bins(collection, query, account)
+    return _registry(collection, account)
+
+
+def _mvt(layer: str, rows_sql: str, id_column: str | None = None) -> str:
+    feature_id = f", '{id_column}'" if id_column else ""
+    return (f"{_BOUNDS} SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom'{feature_id}) "
+            f"FROM ({rows_sql}) t")
+
+
+def _regions(collection: Collection, z: int) -> tuple[str, dict]:
+    column = "geom_3857_simple" if z < SIMPLE_BELOW else "geom_3857"
+    rows = f"""
+        SELECT r.code, r.name, {_MVT_GEOM.format(geom="r." + column)} AS geom
+          FROM region r, bounds b
+         WHERE r.level = :level AND r.geom_3857 && b.grown"""
+    return _mvt(collection.id, rows), {"level": REGION_LEVEL[collection.id]}
+
+
+def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
+    """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
+    (households and those visited within ``visit_days``) and workers. Counts are given for the
+    grids within the account's jurisdiction only."""
+    f = Filters(params={"visit_days": query.visit_days})
+    incident_scope(account, f, alias="i")
+    scope = Filters()
+    registry_scope(account, scope, alias="g", grid_column="id", people=False)
+    rows = f"""
+        SELECT g.id, g.code, g.name, g.kind, s.open, s.overdue, s.recent,
+               c.households, c.visited,
+               round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
+               (SELECT string_agg(a.display_name, '、' ORDER BY a.display_name)
+                  FROM account_grid ag JOIN account a ON a.id = ag.account_id
+                 WHERE ag.grid_id = g.id AND a.role = 'grid_worker' AND a.active) AS workers,
+               {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
+          FROM bounds b
+          JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
+          JOIN grid g ON g.id = gv.grid_id
+          LEFT JOIN LATERAL (
+              SELECT count(*) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
+                     count(*) FILTER (WHERE incident_clocks(i)->>'colour' = 'red') AS overdue,
+                     count(*) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent
+                FROM incident i WHERE i.grid_id = g.id AND {f.where()}
+          ) s ON {scope.where()}
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS households,
+                     count(*) FILTER (WHERE EXISTS (
+                         SELECT 1 FROM visit v WHERE v.household_id = h.id
+                            AND v.at > now() - make_interval(days => :visit_days))) AS visited
+                FROM address a JOIN house ho ON ho.address_id = a.id
+                JOIN household h ON h.house_id = ho.id
+               WHERE a.grid_id = g.id
+          ) c ON {scope.where()}"""
+    return _mvt("grids", rows, "id"), {**f.params, **scope.params}
+
+
+def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> Filters:
+    f = Filters()
+    incident_scope(account, f, alias=alias)
+    if query.since:
+        f.add(f"{alias}.reported_at >= CAST(:since AS timestamptz)", since=query.since)
+    if query.until:
+        f.add(f"{alias}.reported_at < CAST(:until AS timestamptz)", until=query.until)
+    if query.category:
+        f.add(f.code_prefix(f"{alias}.category_code", "category", query.category))
+    if query.status == "open":
+        f.add(f"{alias}.status IN {OPEN_SQL}")
+    elif query.status == "overdue":
+        f.add(f"{alias}.status IN {OPEN_SQL} AND incident_clocks({alias})->>'colour' = 'red'")
+    elif query.status:
+        f.add(f"{alias}.status = :status", status=query.status)
+    return f
+
+
+def _incident_points(query: TileQuery, account: Account) -> tuple[str, dict]:
+    f = _incident_filters(query, account)
+    rows = f"""
+        SELECT d.id, d.status, d.category_code AS category,
+               incident_clocks(d)->>'colour' AS colour,
+               {_MVT_GEOM.format(geom="ST_Transform(d.geom, 3857)")} AS geom
+          FROM bounds b
+          JOIN incident d ON d.geom && ST_Transform(b.grown, 4326)
+         WHERE {f.where()}"""
+    return _mvt("incidents", rows, "id"), f.params
+
+
+def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
+    """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each: a point on a
+    bin's left or lower edge is in that bin, and only points inside the tile count."""
+    f = _incident_filters(query, account)
+    rows = f"""
+        SELECT count(*) AS count,
+               count(*) FILTER (WHERE p.status IN {OPEN_SQL}) AS open,
+               count(*) FILTER (WHERE p.colour = 'red') AS overdue,
+               {_MVT_GEOM.format(geom='''ST_MakeEnvelope(
+                   ST_XMin(b.tile) + p.i * p.cell, ST_YMin(b.tile) + p.j * p.cell,
+                   ST_XMin(b.tile) + (p.i + 1) * p.cell, ST_YMin(b.tile) + (p.j + 1) * p.cell,
+                   3857)''')} AS geom
+          FROM bounds b, LATERAL (
+              SELECT floor((ST_X(q.m) - ST_XMin(b.tile)) / q.cell)::int AS i,
+                     floor((ST_Y(q.m) - ST_YMin(b.tile)) / q.cell)::int AS j,
+                     q.cell, q.status, q.colour
+                FROM (SELECT ST_Transform(d.geom, 3857) AS m, d.status,
+                             CASE WHEN d.status IN {OPEN_SQL}
+                                  THEN incident_clocks(d)->>'colour' END AS colour,
+                             (ST_XMax(b.tile) - ST_XMin(b.tile)) / {BINS_PER_SIDE} AS cell
+                        FROM incident d
+                       WHERE d.geom && ST_Transform(b.tile, 4326) AND {f.where()}) q
+               WHERE ST_X(q.m) >= ST_XMin(b.tile) AND ST_X(q.m) < ST_XMax(b.tile)
+                 AND ST_Y(q.m) >= ST_YMin(b.tile) AND ST_Y(q.m) < ST_YMax(b.tile)
+          ) p
+         GROUP BY p.i, p.j, p.cell, b.tile"""
+    return _mvt(collection.id, rows), f.params
+
+
+def _registry(collection: Collection, account: Account) -> tuple[str, dict]:
+    table = REGISTRY_TABLE[collection.id]
+    f = Filters()
+    registry_scope(account, f, alias="t", people=False)
+    rows = f"""
+        SELECT t.id, t.name, t.kind,
+               {_MVT_GEOM.format(geom="ST_Transform(t.geom, 3857)")} AS geom
+          FROM bounds b JOIN {table} t ON t.geom && ST_Transform(b.grown, 4326)
+         WHERE {f.where()}"""
+    return _mvt(collection.id, rows, "id"), f.params

@@ -1,0 +1,71 @@
+"""Serving tiles: the revision a tile is built from, its ETag, and a cache of hot tiles.
+
+A tile's ETag names its collection, position, query, the jurisdiction it was drawn for and the
+revisions of the data it shows (sequences the database bumps on every change, migration 0007);
+so an unchanged tile answers 304 and the cache never serves a tile of older data. Revisions are
+read at most once a second per process: a tile may lag a change by that second, while the page
+learns of changes at once through its live feed.
+"""
+
+import hashlib
+import time
+from dataclasses import astuple, dataclass
+
+from cachetools import LRUCache
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.model import Account
+from mapsvc.tiles.layers import Collection, TileQuery, tile_sql
+
+FAMILIES = ("regions", "grids", "incidents", "registry")
+REVISION_SECONDS = 1.0
+_REVISIONS = text(" UNION ALL ".join(
+    f"SELECT '{f}' AS family, last_value FROM tile_revision_{f}" for f in FAMILIES))
+
+
+@dataclass
+class Tile:
+    body: bytes
+    etag: str
+
+
+class TileService:
+    def __init__(self, cache_tiles: int = 4096):
+        self.cache: LRUCache = LRUCache(maxsize=cache_tiles)
+        self._revisions: dict[str, int] = {}
+        self._read_at = float("-inf")
+
+    async def revisions(self, conn: AsyncConnection) -> dict[str, int]:
+        if time.monotonic() - self._read_at > REVISION_SECONDS:
+            self._revisions = dict((await conn.execute(_REVISIONS)).all())
+            self._read_at = time.monotonic()
+        return self._revisions
+
+    async def etag(self, conn: AsyncConnection, collection: Collection, z: int, x: int, y: int,
+                   query: TileQuery, account: Account) -> str:
+        revisions = await self.revisions(conn)
+        key = repr((collection.id, z, x, y, astuple(query), _scope(account),
+                    [revisions[f] for f in collection.revisions]))
+        return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+
+    async def tile(self, conn: AsyncConnection, collection: Collection, z: int, x: int, y: int,
+                   query: TileQuery, account: Account) -> Tile:
+        etag = await self.etag(conn, collection, z, x, y, query, account)
+        if (hit := self.cache.get(etag)) is not None:
+            return hit
+        statement = tile_sql(collection, z, query, account)
+        body = b""
+        if statement is not None:
+            sql, params = statement
+            body = (await conn.execute(text(sql), {**params, "z": z, "x": x, "y": y})
+                    ).scalar_one() or b""
+        tile = Tile(bytes(body), etag)
+        self.cache[etag] = tile
+        return tile
+
+
+def _scope(account: Account) -> tuple:
+    """What decides which features and counts an account sees in a tile."""
+    return (account.role, account.region_code, account.department_code, account.grid_ids,
+            account.id)
