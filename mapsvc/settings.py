@@ -119,6 +119,16 @@ class WorkflowSettings(BaseSettings):
         "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
 
 
+class TileSettings(BaseSettings):
+    """Vector tiles: how many a process keeps ready, and how often it rereads the revisions of
+    the data (a tile may lag a change by that long; pages hear of changes live)."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_TILES_")
+
+    cache_tiles: int = Field(4096, ge=0)
+    revision_seconds: float = Field(1.0, ge=0)
+
+
 class APISettings(BaseSettings):
     """The HTTP service."""
 
@@ -159,3 +169,8 @@ def privacy() -> PrivacySettings:
 @lru_cache
 def workflow() -> WorkflowSettings:
     return WorkflowSettings()
+
+
+@lru_cache
+def tiles() -> TileSettings:
+    return TileSettings()

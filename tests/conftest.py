@@ -84,7 +84,9 @@ def server(database_url, hierarchy):
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+        # tiles reread the data's revisions on every request, so a test sees a change at once
+        env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0"}, stdout=log,
+        stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

@@ -51,7 +51,7 @@ async def open_session(request: Request, response: Response,
     issued = await token(request, form)
     response.set_cookie(SESSION_COOKIE, issued.access_token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/",
-                        max_age=settings.auth().token_hours * 3600)
+                        max_age=int(settings.auth().token_hours * 3600))
 
 
 @router.delete("/session", status_code=204)

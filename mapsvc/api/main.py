@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
+from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, health, incidents, locate, registry,
                         stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
@@ -35,7 +36,7 @@ async def fold_tally(engine) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
-    app.state.tiles = TileService()
+    app.state.tiles = TileService(settings.tiles())
     folding = asyncio.create_task(fold_tally(app.state.engine))
     yield
     folding.cancel()

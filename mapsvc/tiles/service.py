@@ -4,7 +4,7 @@ A tile's ETag names its collection, position, query, the jurisdiction it was dra
 revisions of the data it shows (sequences the database bumps on every change, migration 0007);
 so an unchanged tile answers 304 and the cache never serves a tile of older data. Revisions are
 read at most once a second per process: a tile may lag a change by that second, while the page
-learns of changes at once through its live feed.
+learns of changes at once through its live feed (settings: MAPSVC_TILES_*).
 """
 
 import hashlib
@@ -16,12 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
+from mapsvc.settings import TileSettings
 from mapsvc.tiles.layers import Collection, TileQuery, tile_sql
 
 FAMILIES = ("regions", "grids", "incidents", "registry")
-REVISION_SECONDS = 1.0
+# A sequence not yet called shows the same last_value as after its first call.
 _REVISIONS = text(" UNION ALL ".join(
-    f"SELECT '{f}' AS family, last_value FROM tile_revision_{f}" for f in FAMILIES))
+    f"SELECT '{f}' AS family, CASE WHEN is_called THEN last_value ELSE 0 END "
+    f"FROM tile_revision_{f}" for f in FAMILIES))
 
 
 @dataclass
@@ -31,13 +33,14 @@ class Tile:
 
 
 class TileService:
-    def __init__(self, cache_tiles: int = 4096):
-        self.cache: LRUCache = LRUCache(maxsize=cache_tiles)
+    def __init__(self, config: TileSettings):
+        self.config = config
+        self.cache: LRUCache = LRUCache(maxsize=max(config.cache_tiles, 1))
         self._revisions: dict[str, int] = {}
         self._read_at = float("-inf")
 
     async def revisions(self, conn: AsyncConnection) -> dict[str, int]:
-        if time.monotonic() - self._read_at > REVISION_SECONDS:
+        if time.monotonic() - self._read_at >= self.config.revision_seconds:
             self._revisions = dict((await conn.execute(_REVISIONS)).all())
             self._read_at = time.monotonic()
         return self._revisions
@@ -61,7 +64,8 @@ class TileService:
             body = (await conn.execute(text(sql), {**params, "z": z, "x": x, "y": y})
                     ).scalar_one() or b""
         tile = Tile(bytes(body), etag)
-        self.cache[etag] = tile
+        if self.config.cache_tiles:
+            self.cache[etag] = tile
         return tile
 
 

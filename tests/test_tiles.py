@@ -1,0 +1,174 @@
+"""Vector tiles decoded as a map client would: features and their properties, zoom policy,
+ETag and 304, heat and bin counts that add up to the incidents in the tile, jurisdiction."""
+
+import uuid
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+from pyproj import Transformer
+from sqlalchemy import text
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
+
+
+def _url(collection, tile):
+    return f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+
+
+def _root(client, path: str) -> str:
+    """``path`` on the server's root (the clients speak to /api/v1)."""
+    return str(client.base_url.join(path))
+
+
+def _get(client, collection, tile, **params):
+    r = client.get(_root(client, _url(collection, tile)), params=params)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    return r
+
+
+def _features(client, collection, tile, **params) -> list[dict]:
+    layers = mapbox_vector_tile.decode(_get(client, collection, tile, **params).content)
+    return layers.get(collection, {"features": []})["features"]
+
+
+def _report(client, lon, lat, category="0601", description="井盖缺失") -> int:
+    r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": category,
+                                        "lon": lon, "lat": lat, "description": description})
+    assert r.status_code == 201
+    return r.json()["id"]
+
+
+def _incidents_in(db, tile) -> int:
+    """Incidents whose point lies in the tile, counted here: pyproj for the projection,
+    morecantile for the tile's bounds (left and lower edges inside)."""
+    bounds = TMS.xy_bounds(tile)
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incident")).all()
+    inside = 0
+    for lon, lat in rows:
+        x, y = TO_MERCATOR.transform(lon, lat)
+        inside += bounds.left <= x < bounds.right and bounds.bottom <= y < bounds.top
+    return inside
+
+
+def test_a_grid_tile_carries_each_grid_with_its_backlog_and_coverage(clients, lattice):
+    admin = clients["admin"]
+    cx, cy = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP  # cell (0, 0)
+    tile = TMS.tile(cx, cy, 15)
+    code = lattice.cell_code(0, 0)
+    before = {f["properties"]["code"]: f["properties"] for f in _features(admin, "grids", tile)}
+    assert code in before and before[code]["name"] == "测试网格001"
+    _report(admin, cx, cy)
+    after = {f["properties"]["code"]: f["properties"] for f in _features(admin, "grids", tile)}
+    assert after[code]["open"] == before[code]["open"] + 1
+    assert after[code]["recent"] == before[code]["recent"] + 1
+    assert after[code]["households"] == 0 and "visited_share" not in after[code]  # null
+    grid = next(f for f in _features(admin, "grids", tile) if f["properties"]["code"] == code)
+    assert grid["geometry"]["type"] == "Polygon"
+
+
+def test_zoom_policy_and_tilejson(clients, lattice):
+    admin = clients["admin"]
+    tile = TMS.tile(lattice.X0, lattice.Y0, 11)
+    assert _features(admin, "grids", tile) == []  # grids from zoom 12
+    meta = admin.get(_root(admin, "/ogc/collections/grids/tiles/WebMercatorQuad/tilejson.json")).json()
+    assert meta["minzoom"] == 12 and meta["tiles"][0].endswith("/grids/tiles/WebMercatorQuad/"
+                                                               "{z}/{x}/{y}")
+    assert "open" in meta["vector_layers"][0]["fields"]
+    tms = admin.get(_root(admin, "/ogc/tileMatrixSets/WebMercatorQuad")).json()
+    assert tms["id"] == "WebMercatorQuad" and len(tms["tileMatrices"]) >= 23
+    counties = _features(admin, "counties", TMS.tile(115.37, 22.78, 7))
+    assert "441502" in {f["properties"]["code"] for f in counties}
+
+
+def test_an_unchanged_tile_answers_304_and_a_change_gives_a_new_etag(clients, lattice):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP
+    tile = TMS.tile(x, y, 15)
+    first = _get(admin, "incidents", tile)
+    etag = first.headers["etag"]
+    again = admin.get(str(first.url), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    _report(admin, x, y)
+    changed = admin.get(str(first.url), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_incident_points_at_street_zoom_carry_state_but_no_typed_text(clients, lattice):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP
+    case = _report(admin, x, y, description="<script>alert(1)</script>")
+    tile = TMS.tile(x, y, 16)
+    found = {f["id"]: f["properties"] for f in _features(admin, "incidents", tile)}
+    assert found[case] == {"status": "reported", "category": "0601"}  # colour null: no clock
+    assert all("description" not in p for p in found.values())
+
+
+@pytest.mark.parametrize("collection,z", [("heat", 9), ("heat", 13), ("incidents", 12)])
+def test_bin_counts_add_up_to_the_incidents_in_the_tile(clients, lattice, db, collection, z):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP
+    _report(admin, x, y)
+    tile = TMS.tile(x, y, z)
+    bins = _features(admin, collection, tile)
+    assert bins and all(f["geometry"]["type"] == "Polygon" for f in bins)
+    assert sum(f["properties"]["count"] for f in bins) == _incidents_in(db, tile)
+
+
+def test_heat_follows_its_window_and_category(clients, lattice):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP
+    tile = TMS.tile(x, y, 13)
+
+    def total(**params):
+        return sum(f["properties"]["count"] for f in _features(admin, "heat", tile, **params))
+
+    before = {"today": total(window="today"), "08": total(category="08"),
+              "0801": total(category="0801"), "06": total(category="06")}
+    _report(admin, x, y, category="0801")
+    assert total(window="today") == before["today"] + 1
+    assert total(category="08") == before["08"] + 1
+    assert total(category="0801") == before["0801"] + 1
+    assert total(category="06") == before["06"]
+    assert total(since="2000-01-01T00:00:00+08:00", until="2000-01-02T00:00:00+08:00") == 0
+
+
+def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, lattice):
+    worker, admin = clients["worker"], clients["admin"]
+    x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP
+    case = _report(admin, x, y)
+    tile = TMS.tile(x, y, 16)
+    assert case in {f["id"] for f in _features(admin, "incidents", tile)}
+    assert case not in {f["id"] for f in _features(worker, "incidents", tile)}
+    cells = {f["properties"]["code"]: f["properties"]
+             for f in _features(worker, "grids", TMS.tile(x, y, 15))}
+    assert cells and all("open" not in p for p in cells.values())  # boundaries, no counts
+    url = str(_get(admin, "incidents", tile).url)
+    import httpx
+
+    assert httpx.get(url).status_code == 401
+
+
+def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice):
+    import httpx
+
+    with httpx.Client(base_url=server) as page:
+        r = page.post("/api/v1/auth/session", data={"username": "admin",
+                                                    "password": "test-password"})
+        assert r.status_code == 204 and "httponly" in r.headers["set-cookie"].lower()
+        tile = TMS.tile(lattice.X0, lattice.Y0, 14)
+        assert page.get(_url("incidents", tile)).status_code == 200
+        assert page.post("/api/v1/incidents", json={}).status_code == 401
+        page.delete("/api/v1/auth/session")
+        assert page.get(_url("incidents", tile)).status_code == 401
+
+
+def test_a_tile_outside_its_zoom_names_the_field(clients):
+    admin = clients["admin"]
+    r = admin.get(_root(admin, "/ogc/collections/grids/tiles/WebMercatorQuad/3/8/1"))
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "x"
+    r = admin.get(_root(admin, "/ogc/collections/nope/tiles/WebMercatorQuad/3/1/1"))
+    assert r.status_code == 404
