@@ -6,16 +6,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG := 15
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
 
-.PHONY: demo test bench stop system
+ASSETS := mapsvc/layers/assets
+
+.PHONY: demo test bench stop system browser
 
 ## demo: install what is missing, start the embedded PostGIS, load the demo, serve :8000
-demo: system $(VENV)/.installed
+demo: system $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	$(BIN)/mapsvc db upgrade
 	$(BIN)/mapsvc demo load
 	$(BIN)/mapsvc serve
 
 ## test: the whole suite against a throwaway database in the embedded cluster
-test: system $(VENV)/.installed
+test: system browser $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	$(BIN)/pytest
 
 ## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
@@ -34,6 +36,16 @@ system:
 	  $(SUDO) apt-get update -q && $(APT) postgresql-$(PG) postgresql-$(PG)-postgis-3; fi
 	@if ! python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
 	  $(SUDO) apt-get update -q && $(APT) python3 python3-venv python3-dev; fi
+	@command -v npm >/dev/null || ($(SUDO) apt-get update -q && $(APT) nodejs npm)
+
+# Debian's Chromium for the page tests (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(APT) chromium)
+
+# Leaflet, its plugins and the fonts, from the npm registry, served by mapsvc itself.
+$(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
+	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

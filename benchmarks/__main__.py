@@ -200,7 +200,8 @@ def serve_and_load() -> None:
     port = 8765
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
-         "--port", str(port), "--workers", "2", "--log-level", "warning"], env=os.environ.copy())
+         "--port", str(port), "--workers", "2", "--log-level", "warning",
+         "--timeout-graceful-shutdown", "3"], env=os.environ.copy())
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):

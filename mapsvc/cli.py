@@ -91,8 +91,9 @@ def serve(
     console.print(f"serving http://{host}:{port} (API docs at /docs); stop with Ctrl-C or "
                   "`make stop`")
     uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host, port=port,
-                workers=workers or settings.workers,
-                log_level="warning")
+                workers=workers or settings.workers, log_level="warning",
+                # live feeds never end by themselves: close them after this long
+                timeout_graceful_shutdown=settings.shutdown_seconds)
     pidfile.unlink(missing_ok=True)
 
 

@@ -129,6 +129,17 @@ class TileSettings(BaseSettings):
     revision_seconds: float = Field(1.0, ge=0)
 
 
+class PageSettings(BaseSettings):
+    """The map pages. No basemap by default: the boundaries are the base, and a wall screen
+    on a closed network reaches no tile server."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_PAGES_")
+
+    basemap_url: str | None = Field(None, description="an XYZ tile URL template, e.g. a city's "
+                                                      "own basemap server")
+    basemap_attribution: str = ""
+
+
 class APISettings(BaseSettings):
     """The HTTP service."""
 
@@ -139,6 +150,8 @@ class APISettings(BaseSettings):
     workers: int = 1
     page_size_max: int = 1000
     upload_max_bytes: int = 200 * 1024 * 1024
+    shutdown_seconds: int = Field(3, description="on stopping, how long open requests (live "
+                                                 "feeds among them) may take to finish")
 
 
 @lru_cache
@@ -174,3 +187,8 @@ def workflow() -> WorkflowSettings:
 @lru_cache
 def tiles() -> TileSettings:
     return TileSettings()
+
+
+@lru_cache
+def pages() -> PageSettings:
+    return PageSettings()

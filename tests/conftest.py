@@ -76,31 +76,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server:
+    """The API served by uvicorn on a local port, started and stopped like the real one."""
+
+    def __init__(self, name: str, port: int | None = None):
+        self.name, self.port = name, port or _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self) -> "Server":
+        ARTIFACTS.mkdir(exist_ok=True)
+        log = open(ARTIFACTS / f"{self.name}.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+             "--timeout-graceful-shutdown", "3"],
+            # tiles reread the data's revisions on every request: a test sees a change at once
+            env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0"}, stdout=log,
+            stderr=subprocess.STDOUT)
+        log.close()
+        for _ in range(300):
+            try:
+                if httpx.get(f"{self.base}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the API server did not start; see tests/artifacts/{self.name}.log")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 @pytest.fixture(scope="session")
 def server(database_url, hierarchy):
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        # tiles reread the data's revisions on every request, so a test sees a change at once
-        env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0"}, stdout=log,
-        stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("the API server did not start; see tests/artifacts/server.log")
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    (ARTIFACTS / "server.log").unlink(missing_ok=True)
+    served = Server("server").start()
+    yield served.base
+    served.stop()
 
 
 PASSWORD = "test-password"

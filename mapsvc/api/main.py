@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
-from mapsvc.api import (auth, boundaries, categories, health, incidents, locate, registry,
-                        stats, tiles)
+from mapsvc.api import (auth, boundaries, categories, events, health, incidents, locate,
+                        pages, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
 from mapsvc.tiles.service import TileService
+from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ async def fold_tally(engine) -> None:
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
     app.state.tiles = TileService(settings.tiles())
+    app.state.feed = Feed()
+    app.state.feed.start()
     folding = asyncio.create_task(fold_tally(app.state.engine))
     yield
+    await app.state.feed.stop()
     folding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await folding
@@ -48,8 +52,11 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
-    for module in (health, auth, boundaries, locate, categories, incidents, registry, stats):
+    for module in (health, auth, boundaries, locate, categories, incidents, registry, stats,
+                   events):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tiles.router)
+    app.include_router(pages.router)
+    pages.mount_assets(app)
     add_exception_handlers(app)
     return app

@@ -9,7 +9,7 @@ from mapsvc import settings
 from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import transaction
 from mapsvc.incidents.model import LOCAL_TIME
-from mapsvc.workflow.stats import BREAKDOWNS, statistics
+from mapsvc.workflow.stats import BREAKDOWNS, board, statistics
 
 router = APIRouter(tags=["workflow"])
 
@@ -40,3 +40,18 @@ async def stats(
             conn, account, level=level, code=code, department=department, by=by,
             start=from_ or today.replace(month=1, day=1), end=to or today,
             denominator=denominator or settings.workflow().on_time_denominator)
+
+
+@router.get("/stats/board")
+async def stats_board(
+    request: Request,
+    account: SignedIn,
+    level: Annotated[Literal["county", "township", "village", "grid"] | None, Query(
+        description="the region shown; default: the account's region")] = None,
+    code: Annotated[str | None, Query(description="its code")] = None,
+) -> dict:
+    """The wall screen's panel: reported and closed today, open and overdue now, this year's
+    rates and satisfaction, reports per day over two weeks."""
+    async with transaction(request) as conn:
+        return await board(conn, account, level=level, code=code,
+                           today=datetime.now(LOCAL_TIME).date())

@@ -10,6 +10,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection
+from mapsvc.workflow.machine import OPEN_SQL
 
 INCIDENTS = """
 SELECT -d.id AS sort, json_build_object(
@@ -72,8 +73,7 @@ def waiting_on(account: Account, f: Filters) -> None:
     their grids not escalated beyond the grid (and the open ones they reported); a command
     centre the cases escalated to its level (a deployment-wide centre: the county level);
     a department the cases dispatched to it."""
-    f.add("d.status IN ('reported', 'verifying', 'filed', 'dispatched', 'in_progress', "
-          "'handled', 'checking')")
+    f.add(f"d.status IN {OPEN_SQL}")
     if account.role in GRID_ROLES:
         f.add("((d.grid_id = ANY(:queue_grids) AND d.escalation_level = 'grid') "
               "OR d.reporter_id = :queue_me)", queue_grids=list(account.grid_ids),

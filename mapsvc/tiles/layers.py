@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from mapsvc.accounts.jurisdiction import incident_scope, registry_scope
 from mapsvc.accounts.model import Account
 from mapsvc.geojson import Filters
-from mapsvc.workflow.machine import OPEN
+from mapsvc.workflow.machine import OPEN_SQL
 
 EXTENT = 4096
 BUFFER = 64
 BINS_PER_SIDE = 64  # heat and low-zoom incident bins: 64 × 64 per tile
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
-OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mapsvc.accounts.model import Role
 
 OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
+OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"  # for "status IN OPEN_SQL"
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
 ESCALATION = ("grid", "village", "township", "county", "department")
 

@@ -21,13 +21,14 @@ Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
+from mapsvc.workflow.machine import OPEN_SQL
 
 # The incident column that names each kind of subject in the tally.
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
@@ -290,3 +291,74 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         "rows": [{"kind": r.kind, "code": r.code, "name": r.name,
                   "figures": parts[r.key].as_json(denominator)} for r in rows],
     }
+
+
+TREND_DAYS = 14
+_REGION_COLUMN = {"county": "county_code", "township": "township_code",
+                  "village": "village_code", "grid": "grid_id"}
+
+
+async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
+                code: str | None = None, today: date) -> dict:
+    """The wall screen's panel for a region: reported and closed today, open and red now,
+    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks."""
+    subject = await subject_of(conn, account, level, code, None)
+    if subject.kind == "department":
+        raise InvalidInput("the panel is for a region", field="level")
+    params: dict = {"today": today, "since": today - timedelta(days=TREND_DAYS - 1)}
+    where = "true"
+    if subject.kind != "deployment":
+        column = _REGION_COLUMN[subject.kind]
+        where = f"d.{column} = CAST(:key AS {SUBJECT_COLUMN[subject.kind][1]})"
+        params["key"] = subject.key
+    now = (await conn.execute(text(f"""
+        SELECT count(*) FILTER (WHERE d.reported_at >= CAST(:today AS timestamp)
+                                                       AT TIME ZONE 'Asia/Shanghai') AS reported_today,
+               count(*) FILTER (WHERE d.closed_at >= CAST(:today AS timestamp)
+                                                     AT TIME ZONE 'Asia/Shanghai') AS closed_today,
+               count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
+               count(*) FILTER (WHERE d.status IN {OPEN_SQL}
+                                  AND incident_clocks(d)->>'colour' = 'red') AS overdue
+          FROM incident d
+         WHERE {where} AND (d.status IN {OPEN_SQL}
+                OR d.reported_at >= CAST(:today AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+                OR d.closed_at >= CAST(:today AS timestamp) AT TIME ZONE 'Asia/Shanghai')"""),
+        params)).one()
+    kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
+             if subject.kind == "deployment" else [(subject.kind, [subject.key])])
+    year = merged([f for kind, keys in kinds
+                   for f in (await tally(conn, kind, keys, today.replace(month=1, day=1),
+                                         today)).values()])
+    trend = dict.fromkeys((params["since"] + timedelta(days=i) for i in range(TREND_DAYS)), 0)
+    for kind, keys in kinds:
+        for day, n in await _daily(conn, kind, keys, params["since"], today):
+            trend[day] += n
+    figures = year.as_json("due")
+    return {"kind": subject.kind, "code": subject.code, "name": subject.name,
+            **now._asdict(),
+            "year": {k: figures[k] for k in ("reported", "closure_rate", "on_time_closure_rate",
+                                             "satisfaction")},
+            "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
+
+
+async def _daily(conn: AsyncConnection, kind: str, keys: list[str], start: date,
+                 end: date) -> list[tuple[date, int]]:
+    if kind in TALLIED:
+        sql = """SELECT day, sum(reported)::bigint FROM (
+                     SELECT day, reported FROM incident_tally
+                      WHERE kind = :kind AND subject = ANY(:keys) AND day BETWEEN :start AND :end
+                     UNION ALL
+                     SELECT day, reported FROM incident_tally_delta
+                      WHERE kind = :kind AND subject = ANY(:keys) AND day BETWEEN :start AND :end
+                 ) t GROUP BY day"""
+    else:
+        column, key_type = SUBJECT_COLUMN[kind]
+        sql = f"""SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)
+                    FROM incident
+                   WHERE {column} = ANY(CAST(:keys AS {key_type}[]))
+                     AND reported_at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+                     AND reported_at < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+                                       + interval '1 day'
+                   GROUP BY 1"""
+    rows = await conn.execute(text(sql), {"kind": kind, "keys": keys, "start": start, "end": end})
+    return [tuple(r) for r in rows]

@@ -1,0 +1,86 @@
+"""The live feed for pages: Server-Sent Events of each step of the cases an account may see."""
+
+import asyncio
+from collections.abc import AsyncIterable
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy import text
+
+from mapsvc.api.auth import SignedIn
+from mapsvc.workflow.feed import CATCH_UP_MAX, steps
+
+router = APIRouter(tags=["live"])
+KEEP_ALIVE_SECONDS = 15
+RETRY_MS = 1000  # how soon a browser reconnects after losing the feed
+
+
+def _event(step: dict) -> ServerSentEvent:
+    return ServerSentEvent(id=str(step["log_id"]), event="step", retry=RETRY_MS,
+                           data={"action": step["action"], "status": step["status"],
+                                 "at": step["at"].isoformat(), "feature": step["feature"]})
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def events(
+    request: Request,
+    account: SignedIn,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID")] = None,
+    after: Annotated[int | None, Query(description="the last step seen (a log id), when the "
+                                                   "browser does not say it")] = None,
+) -> AsyncIterable[ServerSentEvent]:
+    """Each logged step (report, action) of the cases in the account's jurisdiction as it
+    happens: event ``step`` with the case as a GeoJSON Feature; ``reload`` when too much
+    happened at once (a bulk import) for steps to be worth sending one by one. Reconnecting
+    with Last-Event-ID replays what was missed."""
+    engine = request.app.state.engine
+    last = last_event_id if last_event_id is not None else after
+
+    async def read(**kw) -> list[dict]:
+        async with engine.connect() as conn:
+            return await steps(conn, account, **kw)
+
+    async def catch_up():
+        nonlocal last
+        missed = await read(after=last)
+        if len(missed) >= CATCH_UP_MAX:
+            async with engine.connect() as conn:
+                last = (await conn.execute(text("SELECT max(id) FROM incident_log"))).scalar()
+            yield ServerSentEvent(id=str(last), event="reload", data={}, retry=RETRY_MS)
+            return
+        for step in missed:
+            last = step["log_id"]
+            yield _event(step)
+
+    with request.app.state.feed.subscription() as queue:
+        if last is None:  # from now on
+            async with engine.connect() as conn:
+                last = (await conn.execute(text("SELECT coalesce(max(id), 0) FROM incident_log"))
+                        ).scalar_one()
+            yield ServerSentEvent(id=str(last), event="ready", data={}, retry=RETRY_MS)
+        else:
+            async for event in catch_up():
+                yield event
+            yield ServerSentEvent(event="ready", data={}, retry=RETRY_MS)
+        while True:
+            try:
+                notice = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ServerSentEvent(comment="keep-alive")
+                continue
+            if notice.get("overflow"):
+                return  # the browser reconnects and catches up from the log
+            if notice.get("reconnected"):
+                async for event in catch_up():
+                    yield event
+            elif notice.get("bulk"):
+                last = max(last, notice["log_id"])
+                yield ServerSentEvent(id=str(last), event="reload", data={"steps": notice["bulk"]},
+                                      retry=RETRY_MS)
+            elif notice["log_id"] > last:
+                for step in await read(log_id=notice["log_id"]):
+                    yield _event(step)
+                last = notice["log_id"]

@@ -1,0 +1,90 @@
+"""The map pages and the assets they load (served here: no CDN)."""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from mapsvc import settings
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.tokens import InvalidToken, read_token
+from mapsvc.api.auth import SESSION_COOKIE
+from mapsvc.api.deps import statements
+from mapsvc.layers.wall import WallRegion, wall_page
+
+LAYERS = Path(__file__).resolve().parent.parent / "layers"
+STATIC = LAYERS / "static"
+VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
+WALL_ROLES = frozenset({Role.command, Role.admin})
+
+router = APIRouter(prefix="/map", include_in_schema=False)
+
+
+def mount_assets(app) -> None:
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")
+    app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
+
+
+def _page_account(request: Request):
+    token = request.cookies.get(SESSION_COOKIE)
+    if token is None:
+        return None
+    try:
+        return read_token(token)
+    except InvalidToken:
+        return None
+
+
+@router.get("/login")
+async def login() -> FileResponse:
+    return FileResponse(STATIC / "login.html", media_type="text/html")
+
+
+_REGION = text("""
+SELECT r.level AS kind, r.code, r.name, ST_XMin(e) AS minx, ST_YMin(e) AS miny,
+       ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
+  FROM region r, LATERAL (SELECT r.geom::box2d AS e) b WHERE r.code = :code
+""")
+_DEPLOYMENT = text("""
+SELECT 'deployment' AS kind, NULL AS code, '全部辖区' AS name, ST_XMin(e) AS minx,
+       ST_YMin(e) AS miny, ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
+  FROM (SELECT ST_Extent(geom) AS e FROM region WHERE level = 'county') b
+""")
+
+
+@router.get("/wall", response_class=HTMLResponse)
+async def wall(request: Request) -> Response:
+    """The wall screen, at the signed-in command account's region."""
+    account = _page_account(request)
+    if account is None:
+        return RedirectResponse("/map/login?next=/map/wall", status_code=303)
+    if account.role not in WALL_ROLES:
+        return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>无权访问</title>"
+                            "<p>大屏仅供指挥中心账号使用。</p>", status_code=403)
+    async with statements(request) as conn:
+        row = (await conn.execute(_REGION, {"code": account.region_code}) if account.region_code
+               else await conn.execute(_DEPLOYMENT)).one()
+        categories = (await conn.execute(text(
+            "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))).all()
+    region = WallRegion(row.kind, row.code, row.name,
+                        (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0))
+    pages = settings.pages()
+    html = wall_page(region, categories=[{"code": c, "name": n} for c, n in categories],
+                     basemap=pages.basemap_url, basemap_attribution=pages.basemap_attribution)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store",
+                                       "Content-Security-Policy": _policy(pages.basemap_url)})
+
+
+def _policy(basemap: str | None) -> str:
+    """Only mapsvc's own assets and data (and the basemap's server, when one is set): Folium
+    writes its map inline, so inline scripts and styles stay allowed."""
+    images = "'self' data:"
+    if basemap:
+        parts = urlsplit(basemap.replace("{s}", "a"))
+        images += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"
+    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; "
+            f"img-src {images}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")

@@ -1,0 +1,301 @@
+// The command centre's wall screen: vector tile layers, heat, backlog, coverage, the live
+// list of cases and the region's panel. Text that users typed is only ever set as text.
+"use strict";
+
+const STATUS = {
+  reported: "已上报", verifying: "核实中", filed: "已立案", rejected: "不予受理",
+  dispatched: "已派遣", in_progress: "处置中", handled: "已处置", checking: "核查中",
+  closed: "已结案", evaluated: "已评价", self_resolved: "自行处置", void: "已作废",
+};
+const ACTION = { report: "新上报" };
+const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
+const CHILD = { deployment: "county", county: "township", township: "village", village: null };
+const LIST_MAX = 50;
+
+function mapsvcWall(map, config) {
+  const state = {
+    map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
+    heatWindow: "7d", heatCategory: "", visitDays: 30,
+  };
+  window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
+  const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
+  const $ = (id) => document.getElementById(id);
+
+  function text(tag, value, className) {
+    const el = document.createElement(tag);
+    el.textContent = value == null ? "" : String(value);
+    if (className) el.className = className;
+    return el;
+  }
+
+  // ---- vector tile layers ----
+  function tileUrl(collection, params) {
+    const query = new URLSearchParams(params || {}).toString();
+    return config.tiles.replace("{collection}", collection) + (query ? "?" + query : "");
+  }
+
+  function counted(layer, style) {
+    return (properties, zoom) => {
+      state.drawn[layer] = (state.drawn[layer] || 0) + 1;
+      return style(properties, zoom);
+    };
+  }
+
+  // Tiles drawn 512 pixels wide from the tile one zoom level up: a quarter of the requests,
+  // which a 4K screen needs; and none outside the zooms a collection has data for.
+  const Protobuf512 = L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise(coords) {
+      const up = L.point(coords.x, coords.y);
+      up.z = coords.z - 1;
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, up);
+    },
+  });
+
+  function vectorLayer(collection, style, params, options) {
+    const layer = new Protobuf512(tileUrl(collection, params), Object.assign({
+      rendererFactory: L.canvas.tile, tileSize: 512,
+      minZoom: config.minzoom[collection] + 1,
+      vectorTileLayerStyles: { [collection]: counted(collection, style) },
+      maxNativeZoom: 22, maxZoom: 23, interactive: false,
+      fetchOptions: { credentials: "same-origin" },
+    }, options || {}));
+    layer.on("tileerror", () => { state.tileErrors = (state.tileErrors || 0) + 1; });
+    return layer;
+  }
+
+  const outline = (colour, weight) => () => ({ color: colour, weight, fill: false });
+  function ramp(n, stops) {
+    for (const [limit, colour] of stops) if (n <= limit) return colour;
+    return stops[stops.length - 1][1];
+  }
+  const BACKLOG = [[0, "#2e7d32"], [2, "#fdd835"], [5, "#fb8c00"], [10, "#e53935"], [1e9, "#b71c1c"]];
+  const HEAT = [[1, "#fff3e0"], [3, "#ffcc80"], [10, "#ff9800"], [30, "#e65100"], [1e9, "#7f0000"]];
+
+  const backlogBy = { value: "open" };
+  const grids = () => vectorLayer("grids", (p) => ({
+    color: "#b0bec5", weight: 0.6, fill: true, fillOpacity: p.open == null ? 0 : 0.45,
+    fillColor: ramp(p[backlogBy.value] || 0, BACKLOG),
+  }), { visit_days: state.visitDays });
+  const coverage = () => vectorLayer("grids", (p) => {
+    const noWorker = !p.workers;
+    const unvisited = p.households > 0 && (p.visited_share || 0) < 0.5;
+    return { color: noWorker ? "#6a1b9a" : "#1565c0", weight: noWorker || unvisited ? 2 : 0,
+             fill: noWorker || unvisited, fillOpacity: 0.35,
+             fillColor: noWorker ? "#ab47bc" : "#42a5f5" };
+  }, { visit_days: state.visitDays });
+  const heatParams = () => {
+    const params = {};
+    if (state.heatWindow === "custom") {
+      if ($("heat-since").value) params.since = $("heat-since").value + "T00:00:00+08:00";
+      if ($("heat-until").value) params.until = $("heat-until").value + "T23:59:59+08:00";
+    } else params.window = state.heatWindow;
+    if (state.heatCategory) params.category = state.heatCategory;
+    return params;
+  };
+  const heat = () => vectorLayer("heat", (p) => ({
+    stroke: false, fill: true, fillOpacity: 0.7, fillColor: ramp(p.count, HEAT),
+  }), heatParams());
+  const incidents = () => vectorLayer("incidents", (p) => (p.count != null
+    ? { stroke: false, fill: true, fillOpacity: 0.6, fillColor: ramp(p.open || 0, HEAT) }
+    : { radius: 5, weight: 1, color: "#fff", fill: true, fillOpacity: 0.9,
+        fillColor: COLOUR[p.colour] || (p.status in STATUS ? "#1976d2" : "#555") }));
+
+  const layers = {
+    "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
+    "乡镇（街道）界": vectorLayer("townships", outline("#90caf9", 2)),
+    "村（社区）界": vectorLayer("villages", outline("#64b5f6", 1)),
+    "网格积压（在办）": grids(),
+    "热力": heat(),
+    "事件": incidents(),
+    "覆盖（无网格员、走访不足）": coverage(),
+    "服务站与重点场所": vectorLayer("places", () => ({
+      radius: 6, color: "#004d40", weight: 1, fill: true, fillColor: "#26a69a", fillOpacity: 1,
+    })),
+  };
+  const reach = L.layerGroup();
+  layers["服务站500米覆盖"] = reach;
+  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", "网格积压（在办）", "事件"]) {
+    layers[name].addTo(map);
+  }
+  const control = L.control.layers(null, layers, { collapsed: false, position: "topright" });
+  control.addTo(map);
+
+  function replace(name, make) {
+    const old = layers[name];
+    const shown = map.hasLayer(old);
+    control.removeLayer(old);
+    if (shown) map.removeLayer(old);
+    layers[name] = make();
+    control.addOverlay(layers[name], name);
+    if (shown) layers[name].addTo(map);
+  }
+
+  // ---- heat and coverage controls ----
+  for (const c of config.categories) {
+    const option = text("option", c.name);
+    option.value = c.code;
+    $("heat-category").appendChild(option);
+  }
+  $("heat-window").addEventListener("change", (e) => {
+    state.heatWindow = e.target.value;
+    $("heat-custom").hidden = state.heatWindow !== "custom";
+    replace("热力", heat);
+  });
+  for (const id of ["heat-since", "heat-until"]) {
+    $(id).addEventListener("change", () => replace("热力", heat));
+  }
+  $("heat-category").addEventListener("change", (e) => {
+    state.heatCategory = e.target.value;
+    replace("热力", heat);
+  });
+  $("visit-days").addEventListener("change", (e) => {
+    state.visitDays = Number(e.target.value);
+    replace("覆盖（无网格员、走访不足）", coverage);
+  });
+
+  // ---- service stations' reach ----
+  async function loadReach() {
+    reach.clearLayers();
+    const params = new URLSearchParams({ limit: "1000" });
+    if (state.region.code) params.set("region", state.region.code);
+    const r = await fetch(`${config.api}/registry/places?${params}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    for (const f of (await r.json()).features) {
+      if (f.properties.kind !== "service_station") continue;
+      const [lon, lat] = f.geometry.coordinates;
+      L.circle([lat, lon], { radius: 500, color: "#00897b", weight: 1, fillOpacity: 0.08 })
+        .bindTooltip(text("span", f.properties.name)).addTo(reach);
+    }
+  }
+
+  // ---- the region's panel and drill-down ----
+  function regionQuery() {
+    return state.region.kind === "deployment" ? ""
+      : `?level=${encodeURIComponent(state.region.kind)}&code=${encodeURIComponent(state.region.code)}`;
+  }
+
+  function percent(v) { return v == null ? "–" : (v * 100).toFixed(1) + "%"; }
+
+  async function loadPanel() {
+    const r = await fetch(`${config.api}/stats/board${regionQuery()}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const b = await r.json();
+    $("wall-region-name").textContent = b.name;
+    for (const key of ["reported_today", "closed_today", "open", "overdue"]) {
+      $("kpi-" + key).textContent = b[key];
+    }
+    $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
+    $("kpi-satisfaction").textContent = b.year.satisfaction == null ? "–" : b.year.satisfaction;
+    const svg = $("kpi-trend");
+    svg.replaceChildren();
+    const max = Math.max(1, ...b.trend.map((t) => t.reported));
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", b.trend.map((t, i) =>
+      `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
+    svg.appendChild(line);
+    state.panel = b;
+  }
+
+  let children = null;
+  async function loadChildren() {
+    if (children) map.removeLayer(children);
+    children = null;
+    const level = CHILD[state.region.kind];
+    if (!level) return;
+    const params = new URLSearchParams({ level, limit: "1000" });
+    if (state.region.code) params.set("parent", state.region.code);
+    const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    children = L.geoJSON(await r.json(), {
+      style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
+      onEachFeature: (f, layer) => {
+        layer.bindTooltip(text("span", f.properties.name), { sticky: true });
+        layer.on("click", () => drill({ kind: level, code: f.properties.code,
+                                        name: f.properties.name, bounds: layer.getBounds() }));
+      },
+    }).addTo(map);
+  }
+
+  function show(region, bounds) {
+    state.region = region;
+    $("wall-up").hidden = state.stack.length === 0;
+    if (bounds) map.fitBounds(bounds);
+    loadPanel();
+    loadChildren();
+    loadReach();
+  }
+
+  function drill(target) {
+    state.stack.push({ region: state.region, bounds: map.getBounds() });
+    show({ kind: target.kind, code: target.code, name: target.name }, target.bounds);
+  }
+
+  $("wall-up").addEventListener("click", () => {
+    const previous = state.stack.pop();
+    if (previous) show(previous.region, previous.bounds);
+  });
+
+  // ---- live ----
+  let redrawSoon = null;
+  function redrawData() {
+    clearTimeout(redrawSoon);
+    redrawSoon = setTimeout(() => {
+      for (const name of ["网格积压（在办）", "热力", "事件", "覆盖（无网格员、走访不足）"]) {
+        if (map.hasLayer(layers[name])) layers[name].redraw();
+      }
+      loadPanel();
+    }, 3000);
+  }
+
+  function showStep(step) {
+    const f = step.feature;
+    const p = f.properties;
+    const item = text("li", "", "fresh");
+    item.dataset.id = f.id;
+    item.appendChild(text("time", new Date(step.at).toLocaleTimeString("zh-CN", { hour12: false })));
+    item.appendChild(text("span", ACTION[step.action] || STATUS[step.status] || step.status, "what"));
+    item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
+    item.appendChild(text("span", p.grid ? p.grid.name : "未入格", "grid"));
+    item.appendChild(text("p", p.description, "description"));
+    const list = $("wall-list");
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
+    setTimeout(() => item.classList.remove("fresh"), 5000);
+    const [lon, lat] = f.geometry.coordinates;
+    const marker = L.circleMarker([lat, lon], {
+      radius: 14, color: "#ff1744", weight: 3, fillOpacity: 0.3, className: "wall-pulse",
+    }).addTo(map);
+    setTimeout(() => map.removeLayer(marker), 10000);
+    state.steps += 1;
+  }
+
+  function connect() {
+    const url = `${config.api}/events` + (state.lastId ? `?after=${state.lastId}` : "");
+    const source = new EventSource(url, { withCredentials: true });
+    source.addEventListener("ready", (e) => {
+      if (e.lastEventId) state.lastId = e.lastEventId;
+      $("wall-connection").textContent = "在线";
+      state.online = true;
+    });
+    source.addEventListener("step", (e) => {
+      state.lastId = e.lastEventId;
+      showStep(JSON.parse(e.data));
+      redrawData();
+    });
+    source.addEventListener("reload", (e) => {
+      state.lastId = e.lastEventId;
+      redrawData();
+    });
+    source.onerror = () => {
+      $("wall-connection").textContent = "重连中";
+      state.online = false;
+      if (source.readyState === EventSource.CLOSED) {  // the browser gave up: start anew
+        setTimeout(connect, 2000);
+      }
+    };
+  }
+
+  setInterval(loadPanel, 30000);
+  show(state.region);
+  connect();
+}

@@ -1,0 +1,114 @@
+"""The command centre's wall screen (指挥中心大屏): a Folium map of the account's region with the
+vector tile layers, heat, backlog and coverage, a live list of cases, and the region's panel.
+
+Folium builds the page around our own assets: Leaflet, Leaflet.VectorGrid and the Noto Sans SC
+font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``), the
+page's script and style from ``/static/mapsvc``; nothing is fetched from a CDN. The basemap is
+a setting and off by default: the boundaries are the base. Anything a user typed reaches the
+page as data and is set as text by the script, never as markup.
+"""
+
+import json
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from mapsvc.tiles.layers import COLLECTIONS
+
+VENDOR = "/static/vendor"
+OWN = "/static/mapsvc"
+JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
+      ("vectorgrid", f"{VENDOR}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+      ("wall", f"{OWN}/wall.js")]
+CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
+       ("font_400", f"{VENDOR}/@fontsource/noto-sans-sc/400.css"),
+       ("font_700", f"{VENDOR}/@fontsource/noto-sans-sc/700.css"),
+       ("wall_css", f"{OWN}/wall.css")]
+
+
+@dataclass
+class WallRegion:
+    kind: str          # county, township, village, or deployment
+    code: str | None
+    name: str
+    bbox: tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
+
+
+PANELS = """
+<div id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图</div>
+<div id="wall-kpi" class="wall-panel">
+  <div class="kpi"><b id="kpi-reported_today">–</b><span>今日上报</span></div>
+  <div class="kpi"><b id="kpi-closed_today">–</b><span>今日结案</span></div>
+  <div class="kpi"><b id="kpi-open">–</b><span>在办</span></div>
+  <div class="kpi red"><b id="kpi-overdue">–</b><span>超期</span></div>
+  <div class="kpi"><b id="kpi-on_time_closure_rate">–</b><span>按期结案率</span></div>
+  <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>
+  <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
+       preserveAspectRatio="none"></svg></div>
+  <button id="wall-up" type="button" hidden>返回上一级</button>
+</div>
+<div id="wall-heat" class="wall-panel">
+  <label>热力时段 <select id="heat-window">
+    <option value="today">今日</option><option value="7d" selected>近7天</option>
+    <option value="30d">近30天</option><option value="custom">自定义</option></select></label>
+  <span id="heat-custom" hidden><input id="heat-since" type="date"> 至
+    <input id="heat-until" type="date"></span>
+  <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
+  <label>未走访天数 <select id="visit-days"><option>7</option><option selected>30</option>
+    <option>90</option></select></label>
+</div>
+<div id="wall-live" class="wall-panel">
+  <h2>实时事件 <small id="wall-connection">连接中</small></h2>
+  <ol id="wall-list"></ol>
+</div>
+"""
+
+
+class _Start(MacroElement):
+    """Calls the page's script once Folium has made the map."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        mapsvcWall({{ this._parent.get_name() }}, {{ this.config }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "MapsvcWall"
+        self.config = script_json(config)
+
+
+def script_json(value) -> str:
+    """JSON safe inside a <script> element: no '<', '>' or '&' that could end it."""
+    return (json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
+              basemap_attribution: str) -> str:
+    minx, miny, maxx, maxy = region.bbox
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
+                   prefer_canvas=True, control_scale=True, zoom_control=True)
+    m.default_js = JS
+    m.default_css = CSS
+    if basemap:
+        folium.TileLayer(basemap, attr=basemap_attribution, name="底图").add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    root = m.get_root()
+    root.header.add_child(Element('<meta name="viewport" content="width=device-width, '
+                                  'initial-scale=1">'
+                                  '<title>民情地图 · 指挥中心</title>'
+                                  '<link rel="icon" href="data:,">'))
+    root.html.add_child(Element(PANELS))
+    _Start({
+        "region": {"kind": region.kind, "code": region.code, "name": region.name,
+                   "bbox": list(region.bbox)},
+        "tiles": "/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+        "api": "/api/v1",
+        "categories": categories,
+        "minzoom": {c.id: c.minzoom for c in COLLECTIONS.values()},
+    }).add_to(m)
+    return root.render()

@@ -1,0 +1,106 @@
+"""The live feed of cases: each step the log announces (LISTEN/NOTIFY channel ``incident``,
+migration 0007), passed to the pages following it, each within its account's jurisdiction.
+
+One listening connection per process fans announcements out to the pages' queues. A page that
+reconnects names the last step it saw (the log row's id, the event id of Server-Sent Events)
+and first catches up on what it missed from the log itself, so a network or server restart
+loses nothing.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.jurisdiction import incident_scope
+from mapsvc.accounts.model import Account
+from mapsvc.geojson import Filters
+from mapsvc.settings import database_url
+from mapsvc.workflow.actions import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
+CATCH_UP_MAX = 500  # steps replayed on reconnection; beyond that the page reloads its layers
+
+_STEPS = """
+SELECT l.id AS log_id, l.action, l.to_status AS status, l.at,
+       json_build_object('type', 'Feature', 'id', d.id,
+                         'geometry', json_build_object('type', 'Point', 'coordinates',
+                                                       json_build_array(d.doc->'lon', d.doc->'lat')),
+                         'properties', d.doc) AS feature
+  FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
+ WHERE {where}
+ ORDER BY l.id
+ LIMIT :limit
+"""
+
+
+async def steps(conn: AsyncConnection, account: Account, *, after: int | None = None,
+                log_id: int | None = None, limit: int = CATCH_UP_MAX) -> list[dict]:
+    """Logged steps the account may see: those after log row ``after``, or the one ``log_id``."""
+    f = Filters(params={"limit": limit})
+    if log_id is not None:
+        f.add("l.id = :log_id", log_id=log_id)
+    else:
+        f.add("l.id > :after", after=after or 0)
+    incident_scope(account, f)
+    rows = (await conn.execute(text(_STEPS.format(where=f.where())), f.params)).mappings()
+    return [dict(r) for r in rows]
+
+
+class Feed:
+    """Fans the channel out to subscribers; reconnects by itself when the database goes away."""
+
+    def __init__(self):
+        self.queues: set[asyncio.Queue] = set()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def subscription(self):
+        queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
+        self.queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self.queues.discard(queue)
+
+    def _publish(self, payload: dict) -> None:
+        for queue in self.queues:
+            try:
+                queue.put_nowait(payload)
+            except asyncio.QueueFull:  # too far behind: it catches up from the log instead
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait({"overflow": True})
+
+    async def _listen(self) -> None:
+        url = make_url(database_url()).set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo,
+                                                                 autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    delay = 0.5
+                    self._publish({"reconnected": True})
+                    async for notice in conn.notifies():
+                        self._publish(json.loads(notice.payload))
+            except (psycopg.OperationalError, OSError):
+                logger.warning("the live feed lost the database; retrying", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)

@@ -1,0 +1,107 @@
+"""The live feed (Server-Sent Events) and the wall screen's panel, over real HTTP."""
+
+import json
+import threading
+import uuid
+
+import httpx
+
+from tests.test_bulk_import import write_csv
+
+
+def _events(server: str, token: str, found: list, stop: threading.Event, last: str | None = None):
+    headers = {"Authorization": f"Bearer {token}"}
+    if last:
+        headers["Last-Event-ID"] = last
+    with httpx.stream("GET", f"{server}/api/v1/events", headers=headers, timeout=30) as r:
+        event = {}
+        for line in r.iter_lines():
+            if stop.is_set():
+                return
+            if not line:
+                if event:
+                    found.append(event)
+                event = {}
+            elif line.startswith(("event:", "id:", "data:")):
+                key, _, value = line.partition(":")
+                event[key] = value.strip()
+
+
+def _follow(server, token, last=None):
+    found, stop = [], threading.Event()
+    thread = threading.Thread(target=_events, args=(server, token, found, stop, last), daemon=True)
+    thread.start()
+    return found, stop
+
+
+def _wait(found, condition, what):
+    for _ in range(300):
+        if any(condition(e) for e in list(found)):
+            return next(e for e in list(found) if condition(e))
+        threading.Event().wait(0.05)
+    raise AssertionError(f"no {what} in {found}")
+
+
+def _token(server, username):
+    return httpx.post(f"{server}/api/v1/auth/token", data={
+        "username": username, "password": "test-password"}).json()["access_token"]
+
+
+def _step_of(case):
+    return lambda e: e.get("event") == "step" and json.loads(e["data"])["feature"]["id"] == case
+
+
+def test_steps_arrive_live_within_the_jurisdiction_and_are_replayed_after_a_gap(
+        server, clients, grids, lattice):
+    token = _token(server, "command")
+    found, stop = _follow(server, token)
+    ready = _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
+    mine = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+        "description": "<b>实时</b>"}).json()["id"]
+    elsewhere = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": lattice.X0 + 0.0005,
+        "lat": lattice.Y0 + 0.0005}).json()["id"]
+    step = json.loads(_wait(found, _step_of(mine), "step of the new case")["data"])
+    assert step["action"] == "report" and step["feature"]["properties"]["description"] == "<b>实时</b>"
+    clients["admin"].post(f"/incidents/{mine}/actions/verify", json={})
+    _wait(found, lambda e: e.get("event") == "step" and json.loads(e["data"])["status"] == "verifying",
+          "the verify step")
+    stop.set()
+    assert not any(_step_of(elsewhere)(e) for e in found)  # outside the county
+
+    replay, stop_replay = _follow(server, token, last=ready["id"])  # reconnect after a gap
+    _wait(replay, _step_of(mine), "the replayed step")
+    _wait(replay, lambda e: e.get("event") == "ready", "ready after the replay")
+    stop_replay.set()
+    assert not any(_step_of(elsewhere)(e) for e in replay)
+
+
+def test_a_bulk_import_asks_pages_to_reload(server, clients, lattice, tmp_path):
+    found, stop = _follow(server, _token(server, "admin"))
+    _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    rows = [{"client_id": str(uuid.uuid4()), "category": "0601",
+             "lon": lattice.X0 + 0.001 + i * 1e-6, "lat": lattice.Y0 + 0.001} for i in range(150)]
+    path = write_csv(tmp_path / "many.csv", dict(enumerate(rows)))
+    r = clients["admin"].post("/incidents/import", files={"file": ("many.csv", path.read_bytes())})
+    assert r.json()["inserted"] == 150
+    reload = _wait(found, lambda e: e.get("event") == "reload", "reload event")
+    stop.set()
+    assert json.loads(reload["data"])["steps"] == 150
+    assert not any(e.get("event") == "step" for e in found)
+
+
+def test_the_panel_counts_today_and_now(clients, grids):
+    command = clients["command"]
+    before = command.get("/stats/board").json()
+    assert before["code"] == "441502" and len(before["trend"]) == 14
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[6].representative_point()
+    command.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
+                                     "lon": p.x, "lat": p.y})
+    after = command.get("/stats/board").json()
+    assert after["reported_today"] == before["reported_today"] + 1
+    assert after["open"] == before["open"] + 1
+    assert after["trend"][-1]["reported"] == before["trend"][-1]["reported"] + 1
+    assert after["year"]["reported"] == before["year"]["reported"] + 1
+    assert clients["worker"].get("/stats/board").status_code == 403

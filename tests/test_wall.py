@@ -1,0 +1,139 @@
+"""The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
+grids, shows a case reported through the API without reload, recovers from a server restart,
+and shows typed text as text. Screenshots go to tests/artifacts."""
+
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ARTIFACTS, PASSWORD, Server
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
+
+
+@pytest.fixture(scope="module")
+def wall_server(server):
+    """A server of its own, so that the test may restart it."""
+    served = Server("wall-server").start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def wait_until(page, expression: str, what: str, tries: int = 300):
+    """Poll ``expression`` in the page (the page's policy forbids eval, so Playwright's own
+    waiting for a function cannot run there)."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the page never showed {what}")
+
+
+class Watch:
+    """Console errors and failed requests of a page."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"{r.status}: {r.url}"))
+
+
+def sign_in(page, base: str, username: str = "command"):
+    page.goto(f"{base}/map/wall")
+    assert "/map/login" in page.url  # no session yet
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/map/wall") and "login" not in url)
+    wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the live feed")
+
+
+def report(base: str, token: str, lon: float, lat: float, description: str) -> int:
+    r = httpx.post(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {token}"},
+                   json={"client_id": str(uuid.uuid4()), "category": "0601", "lon": lon,
+                         "lat": lat, "description": description})
+    assert r.status_code == 201
+    return r.json()["id"]
+
+
+def token(base: str) -> str:
+    return httpx.post(f"{base}/api/v1/auth/token", data={
+        "username": "command", "password": PASSWORD}).json()["access_token"]
+
+
+def listed(case: int) -> str:
+    return f"!!document.querySelector('#wall-list li[data-id=\"{case}\"]')"
+
+
+def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server, browser,
+                                                                    grids, accounts):
+    base = wall_server.base
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, base)
+    assert page.evaluate("window.mapsvcWall.region.code") == "441502"
+    page.evaluate(f"window.mapsvcWall.map.setView({VILLAGE_VIEW})")
+    wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
+
+    grid = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    typed = "<script>window.pwned = 1</script><b>井盖</b>缺失 & 下陷"
+    case = report(base, token(base), grid.x, grid.y, typed)
+    wait_until(page, listed(case), "the new case in the list")
+    item = page.locator(f'#wall-list li[data-id="{case}"]')
+    assert item.locator(".description").text_content() == typed
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#wall-list b").count() == 0
+    page.screenshot(path=ARTIFACTS / "wall-1920x1080.png")
+    assert watch.problems == []
+
+    wall_server.stop()  # the page loses its feed and its tiles for a moment
+    wait_until(page, "window.mapsvcWall.online === false", "that it is offline")
+    wall_server.start()
+    wait_until(page, "window.mapsvcWall.online === true", "that it is back online")
+    after = report(base, token(base), grid.x, grid.y, "重启之后")
+    wait_until(page, listed(after), "a case reported after the restart")
+    context.close()
+
+
+def test_the_wall_fills_a_4k_screen(wall_server, browser):
+    context = browser.new_context(viewport={"width": 3840, "height": 2160})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, wall_server.base)
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
+    size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-open'))"
+                         ".fontSize)")
+    assert size >= 48  # readable from across a room
+    page.screenshot(path=ARTIFACTS / "wall-3840x2160.png")
+    assert watch.problems == []
+    context.close()
+
+
+def test_only_command_centres_get_the_wall(wall_server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{wall_server.base}/map/login")
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/map/wall") and "login" not in url)
+    assert "仅供指挥中心" in page.content()
+    context.close()
