@@ -1,9 +1,10 @@
-"""`make bench`: 65,000 grids, 1,000,000 incidents, and the service under load.
+"""`make bench`: 65,000 grids, 1,000,000 incidents, and the service and its pages under load.
 
 Runs on its own database (mapsvc_bench) in the embedded cluster. Prints one figure per line.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_bench")
 
+import morecantile  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -76,7 +78,7 @@ def bulk_import(path: Path, rows: int) -> None:
     figure(f"bulk import rows stored / rejected ({rows:,} points)",
            f"{result.inserted:,} / {result.rejected:,}")
 
-    async def audit(conn):  # the bench database holds these incidents only
+    async def audit(conn):  # these and the 10,000 of the small page, all inside grids
         return (await conn.execute(text(
             "SELECT count(*) FILTER (WHERE grid_id IS NULL), count(*) - count(DISTINCT client_id)"
             " FROM incident"))).one()
@@ -158,6 +160,7 @@ def metrics(rows: int) -> None:
 
 
 def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:
+    os.environ["BENCH_THREADS"] = str(min(2, connections))
     out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
                           "--latency", "-s",
                           str(LUA / script), url], capture_output=True, text=True, check=True).stdout
@@ -173,30 +176,133 @@ def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict
 def write_points(grids) -> None:
     """Points for the load scripts: a random point in each of 5,000 random grids."""
     rng = np.random.default_rng(3)
-    sample = grids.geometry.values[rng.choice(len(grids), 5000, replace=False)]
+    sample = grids.geometry.values[rng.choice(len(grids), min(5000, len(grids)), replace=False)]
     points = shapely.get_coordinates(shapely.point_on_surface(sample))
     (OUT / "points.lua").write_text(
         "points = {" + ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in points) + "}\n")
 
 
-def bench_token(base: str) -> str:
-    """A grid worker's token (grid workers send most reports); the account is made once."""
+def bench_token(base: str, username: str = "bench") -> str:
+    """A grid worker's token (grid workers send most reports), or the city centre's (sees
+    everything); the accounts are made once."""
     async def ensure(conn):
-        exists = await conn.execute(text("SELECT 1 FROM account WHERE username = 'bench'"))
-        if not exists.first():
+        exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"),
+                                    {"u": username})
+        if exists.first():
+            return
+        if username == "bench":
             code = (await conn.execute(text("SELECT min(code) FROM grid"))).scalar_one()
-            await create_account(conn, "bench", "bench-password", Role.grid_worker,
-                                 grid_codes=[code])
+            await create_account(conn, username, PASSWORD, Role.grid_worker, grid_codes=[code])
+        else:
+            await create_account(conn, username, PASSWORD, Role.command)
 
     asyncio.run(in_transaction(ensure))
-    answer = subprocess.run(["curl", "-sf", "-d", "username=bench&password=bench-password",
+    answer = subprocess.run(["curl", "-sf", "-d", f"username={username}&password={PASSWORD}",
                              f"{base}/api/v1/auth/token"], capture_output=True, text=True, check=True)
     return json.loads(answer.stdout)["access_token"]
 
 
-def serve_and_load() -> None:
-    grids = asyncio.run(in_transaction(current_grids))
-    write_points(grids)
+PASSWORD = "bench-password"
+TILE_ZOOMS = (12, 13, 14, 15)
+
+
+def write_tiles(grids) -> None:
+    """For each zoom, the tiles holding a random point of each of 5,000 random grids (cold
+    runs), and the first 200 of them (cached runs)."""
+    tms = morecantile.tms.get("WebMercatorQuad")
+    rng = np.random.default_rng(4)
+    sample = grids.geometry.values[rng.choice(len(grids), min(5000, len(grids)), replace=False)]
+    points = shapely.get_coordinates(shapely.point_on_surface(sample))
+    for z in TILE_ZOOMS:
+        tiles = list(dict.fromkeys(f"{t.z}/{t.x}/{t.y}" for t in
+                                   (tms.tile(x, y, z) for x, y in points)))
+        for kind, chosen in (("cold", tiles), ("cached", tiles[:200])):
+            (OUT / f"tiles_{kind}_{z}.lua").write_text(
+                "tiles = {" + ",".join(f'"{t}"' for t in chosen) + "}\n")
+
+
+def tiles_over_http(base: str) -> None:
+    """Grid tiles (backlog and coverage counted per grid) per zoom: cold, each tile asked
+    once; cached, a short list asked again and again."""
+    os.environ["BENCH_TOKEN"] = bench_token(base, "bench_city")
+    os.environ["BENCH_COLLECTION"] = "grids"
+    for z in TILE_ZOOMS:
+        for kind in ("cold", "cached"):
+            os.environ["BENCH_TILES"] = str(OUT / f"tiles_{kind}_{z}.lua")
+            os.environ["BENCH_REPEAT"] = "1" if kind == "cached" else "0"
+            if kind == "cached":
+                wrk("tiles.lua", base, 3, connections=2)  # each worker's cache filled
+            for connections in (1, 4):
+                r = wrk("tiles.lua", base, 5, connections=connections)
+                label = f"grid tiles z{z} {kind}, concurrency {connections} ({GRIDS:,} grids)"
+                figure(f"{label} p50", f"{r['p50']:.2f}", "ms")
+                figure(f"{label} p99", f"{r['p99']:.2f}", "ms")
+                figure(f"{label} throughput", f"{r['rps']:,.0f}", "tiles/s")
+
+
+def wall_page(base: str, label: str) -> None:
+    """The wall screen as a city centre opens it: bytes received and the time until every
+    layer's tiles and the panel have arrived (the live feed stays open)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch, wait_until
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        context.request.post(f"{base}/api/v1/auth/session",
+                             form={"username": "bench_city", "password": PASSWORD})
+        page = context.new_page()
+        pending, received = set(), []
+
+        def finished(request):
+            pending.discard(request)
+            received.append(request.sizes()["responseBodySize"])
+
+        page.on("request", lambda r: "/api/v1/events" not in r.url and pending.add(r))
+        page.on("requestfinished", finished)
+        page.on("requestfailed", lambda r: pending.discard(r))
+        t = time.perf_counter()
+        page.goto(f"{base}/map/wall")
+        wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the feed",
+                   tries=1200)
+        quiet = 0
+        while quiet < 5:  # nothing in flight for half a second
+            page.wait_for_timeout(100)
+            quiet = quiet + 1 if not pending else 0
+        seconds = time.perf_counter() - t - 0.5
+        browser.close()
+    figure(f"wall page weight, city view ({label})", f"{sum(received) / 1e6:.2f}", "MB")
+    figure(f"wall page first full render, city view ({label})", f"{seconds:.1f}", "s")
+
+
+def tile_in_sql() -> None:
+    """The grid tile statement alone, inside PostGIS, on the cold tiles of each zoom."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
+
+    city = Account(id=0, username="bench_city", role=Role.command)
+
+    async def work(conn):
+        for z in TILE_ZOOMS:
+            sql, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
+            tiles = re.findall(r'"(\d+)/(\d+)/(\d+)"',
+                               (OUT / f"tiles_cold_{z}.lua").read_text())[:300]
+            times = []
+            for tz, tx, ty in tiles:
+                t = time.perf_counter()
+                await conn.execute(text(sql), {**params, "z": int(tz), "x": int(tx),
+                                               "y": int(ty)})
+                times.append((time.perf_counter() - t) * 1000)
+            figure(f"grid tile statement in SQL z{z} p50 ({len(times)} tiles)",
+                   f"{np.median(times):.2f}", "ms")
+
+    asyncio.run(in_transaction(work))
+
+
+@contextlib.contextmanager
+def served():
+    """The service with 2 workers, as `mapsvc serve` runs it; yields its address."""
     port = 8765
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
@@ -205,9 +311,20 @@ def serve_and_load() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
-            if subprocess.run(["curl", "-sf", f"{base}/api/v1/health"], capture_output=True).returncode == 0:
+            if subprocess.run(["curl", "-sf", f"{base}/api/v1/health"],
+                              capture_output=True).returncode == 0:
                 break
             time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def serve_and_load(incidents: int) -> None:
+    with served() as base:
+        bench_token(base, "bench_city")
+        wall_page(base, f"{incidents:,} incidents")
         os.environ["BENCH_POINTS"] = str(OUT / "points.lua")
         os.environ["BENCH_TOKEN"] = bench_token(base)
         os.environ["BENCH_RUN"] = uuid.uuid4().hex[:12]
@@ -215,17 +332,32 @@ def serve_and_load() -> None:
         for name, script in (("locate over HTTP", "locate.lua"), ("POST /incidents", "report.lua")):
             r = wrk(script, base, connections=1)
             for stat in ("p50", "p99"):
-                figure(f"{name} {stat}, one client at a time (65,000 grids)", f"{r[stat]:.2f}", "ms")
+                figure(f"{name} {stat}, one client at a time ({GRIDS:,} grids)", f"{r[stat]:.2f}", "ms")
             r = wrk(script, base)
             for stat in ("p50", "p99"):
-                figure(f"{name} {stat} (2 workers, 16 connections, 65,000 grids)",
+                figure(f"{name} {stat} (2 workers, 16 connections, {GRIDS:,} grids)",
                        f"{r[stat]:.2f}", "ms")
             figure(f"{name} throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}",
                    "requests/s")
         figure("POST /incidents non-201 answers", r["errors"])
-    finally:
-        server.terminate()
-        server.wait(10)
+        tiles_over_http(base)
+
+
+def small_page() -> int:
+    """The wall page before the big import: 10,000 incidents."""
+    grids = asyncio.run(in_transaction(current_grids))
+    frame = incident_rows(grids, 10_000, categories=["01", "06"], seed=9, days=30)
+    path = OUT / "incidents_10k.csv"
+    frame.to_csv(path, index=False)
+
+    async def work(conn):
+        return await import_incidents(conn, read_incidents(path, path.name), actor="bench")
+
+    stored = asyncio.run(in_transaction(work)).inserted
+    with served() as base:
+        bench_token(base, "bench_city")
+        wall_page(base, f"{stored:,} incidents")
+    return stored
 
 
 def locate_in_sql() -> None:
@@ -240,7 +372,7 @@ def locate_in_sql() -> None:
                                {"x": x, "y": y})
         return (time.perf_counter() - t) / len(rows) * 1000
 
-    figure("locate_grid in SQL, one round trip each (65,000 grids)",
+    figure(f"locate_grid in SQL, one round trip each ({GRIDS:,} grids)",
            f"{asyncio.run(in_transaction(work)):.3f}", "ms")
 
 
@@ -249,11 +381,16 @@ def main() -> None:
         sys.exit("wrk is missing: `make bench` installs it")
     OUT.mkdir(exist_ok=True)
     build_area()
+    before = small_page()
     path, rows = incident_file()
     bulk_import(path, rows)
-    metrics(rows)
+    metrics(rows + before)
+    grids = asyncio.run(in_transaction(current_grids))
+    write_points(grids)
+    write_tiles(grids)
     locate_in_sql()
-    serve_and_load()
+    tile_in_sql()
+    serve_and_load(rows + before)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.browser import launch, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
 
@@ -27,19 +24,9 @@ def wall_server(server):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        launched = launch(p)
         yield launched
         launched.close()
-
-
-def wait_until(page, expression: str, what: str, tries: int = 300):
-    """Poll ``expression`` in the page (the page's policy forbids eval, so Playwright's own
-    waiting for a function cannot run there)."""
-    for _ in range(tries):
-        if page.evaluate(expression):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"the page never showed {what}")
 
 
 class Watch:

@@ -1,0 +1,24 @@
+-- GET vector tiles from a list, the threads taking turns along it, so that a cold run asks
+-- for each tile once (a thread stops at the end of the list) and a cached run (BENCH_REPEAT,
+-- a short warmed list) goes round and round.
+dofile(os.getenv("BENCH_TILES"))
+local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
+local collection = os.getenv("BENCH_COLLECTION")
+local threads = tonumber(os.getenv("BENCH_THREADS"))
+local repeat_list = os.getenv("BENCH_REPEAT") == "1"
+local counter = 0
+local thread_id = 0
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+request = function()
+  local i = (tid - 1) + counter * threads
+  if i >= #tiles and not repeat_list then
+    wrk.thread:stop()
+  end
+  i = i % #tiles + 1
+  counter = counter + 1
+  return wrk.format("GET", "/ogc/collections/" .. collection .. "/tiles/WebMercatorQuad/" .. tiles[i],
+                    {["Authorization"] = auth})
+end
