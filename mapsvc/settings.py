@@ -129,6 +129,19 @@ class TileSettings(BaseSettings):
     revision_seconds: float = Field(1.0, ge=0)
 
 
+class MediaSettings(BaseSettings):
+    """Photos: where they are kept (by content hash), how large one may be, thumbnail size."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_MEDIA_")
+
+    root: Path | None = Field(None, description="unset: media/ beside the embedded cluster")
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
+    thumb_px: int = Field(320, ge=32, le=2048)
+
+    def root_dir(self) -> Path:
+        return self.root or ClusterSettings().dir / "media"
+
+
 class PageSettings(BaseSettings):
     """The map pages. No basemap by default: the boundaries are the base, and a wall screen
     on a closed network reaches no tile server."""
@@ -192,3 +205,8 @@ def tiles() -> TileSettings:
 @lru_cache
 def pages() -> PageSettings:
     return PageSettings()
+
+
+@lru_cache
+def media() -> MediaSettings:
+    return MediaSettings()

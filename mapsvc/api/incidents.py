@@ -104,6 +104,9 @@ class ActionBody(BaseModel):
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
     working_days: int | None = Field(None, ge=1, le=10, description="extend: by how many")
     original: int | None = Field(None, description="merge: the incident this one repeats")
+    attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        [], max_length=10, description="ids of photos uploaded to /media (before and after "
+                                       "photos, evidence); self_resolve needs a note or one")
 
 
 @router.post("/{incident_id}/actions/{action}", responses={

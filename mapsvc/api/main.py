@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, events, health, incidents, locate,
-                        pages, registry, stats, tiles)
+                        media, pages, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
 from mapsvc.tiles.service import TileService
@@ -52,8 +52,8 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
-    for module in (health, auth, boundaries, locate, categories, incidents, registry, stats,
-                   events):
+    for module in (health, auth, boundaries, locate, categories, incidents, media, registry,
+                   stats, events):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tiles.router)
     app.include_router(pages.router)

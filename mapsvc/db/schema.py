@@ -324,3 +324,25 @@ calendar_day = Table(
     Column("kind", Text, nullable=False),
     Column("name", Text, nullable=False),
 )
+
+
+media = Table(
+    "media", metadata,
+    Column("id", Text, primary_key=True),
+    Column("content_type", Text, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("taken_at", DateTime(timezone=True)),
+    Column("geom", _geom("POINT")),
+    Column("name", Text, nullable=False),
+    Column("uploaded_by", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+)
+
+attachment = Table(
+    "attachment", metadata,
+    Column("media_id", Text, ForeignKey("media.id"), primary_key=True),
+    Column("incident_id", BigInteger, nullable=False, index=True),
+    Column("log_id", BigInteger, primary_key=True),
+)

@@ -2,7 +2,7 @@
 announced (LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import text
@@ -12,6 +12,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters
+from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
 from mapsvc.workflow.machine import ACTIONS, ESCALATION
@@ -28,6 +29,7 @@ class ActionRequest:
     level: str | None = None  # supervision: normal, yellow, red
     working_days: int | None = None  # extension
     original: int | None = None  # merge: the case this one repeats
+    attachments: list[str] = field(default_factory=list)  # photo ids (mapsvc.media)
 
 
 # Parameters the log does not repeat: the time of the action is the log row's own.
@@ -62,6 +64,8 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         raise Conflict(f"cannot {name} an incident that is {case.status}", field="status")
     if action.needs_note and not request.note.strip():
         raise InvalidInput(f"{name} needs a note saying why", field="note")
+    if action.needs_evidence and not (request.note.strip() or request.attachments):
+        raise InvalidInput(f"{name} needs a note or a photo of the result", field="note")
     for needed in action.needs:
         if getattr(request, needed) in (None, ""):
             raise InvalidInput(f"{name} needs {needed}", field=needed)
@@ -71,14 +75,19 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     await conn.execute(text(
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
         "WHERE id = :id"), {"target": target, "id": incident_id, **data})
-    await conn.execute(text("""
+    if request.attachments:
+        data["attachments"] = request.attachments
+    log_id = (await conn.execute(text("""
         INSERT INTO incident_log (incident_id, actor, action, from_status, to_status, note, data)
-        VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))"""),
+        VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
+        RETURNING id"""),
         {"id": incident_id, "actor": account.username, "action": name,
          "from_status": case.status, "to_status": target, "note": request.note.strip(),
          "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
-                             and not k.endswith("_warn")}, ensure_ascii=False,
-                           default=str)})
+                             and "_warn" not in k}, ensure_ascii=False,
+                           default=str)})).scalar_one()
+    if request.attachments:
+        await attach(conn, request.attachments, account, incident_id, log_id)
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
 
 

@@ -27,6 +27,7 @@ class Action:
     sources: tuple[str, ...]
     target: str | None
     needs_note: bool = False
+    needs_evidence: bool = False  # a note or a photo of the result
     needs: tuple[str, ...] = ()  # fields of the request the action cannot do without
 
 
@@ -34,7 +35,8 @@ ACTIONS: dict[str, Action] = {
     "verify": Action(CENTRE, ("reported",), "verifying"),                          # 核实
     "file": Action(CENTRE, ("reported", "verifying"), "filed"),                    # 立案
     "reject": Action(CENTRE, ("reported", "verifying"), "rejected", needs_note=True),
-    "self_resolve": Action(FIELD, ("reported",), "self_resolved", needs_note=True),  # 小事不出网格
+    "self_resolve": Action(FIELD, ("reported",), "self_resolved",                  # 小事不出网格
+                           needs_evidence=True),
     # to the department named, else the category's
     "dispatch": Action(CENTRE, ("filed",), "dispatched"),                          # 派遣
     "accept": Action(HANDLERS, ("dispatched",), "in_progress"),                    # 签收

@@ -1,0 +1,94 @@
+"""Photos: checked by content, kept once by hash with their EXIF time and place, served upright
+without EXIF, attached to the steps of a case and readable only where the case is."""
+
+import hashlib
+import io
+import os
+import uuid
+from datetime import datetime
+
+import pytest
+from PIL import ExifTags, Image
+
+
+def _photo(size=(64, 48), orientation: int | None = None, gps=True, colour="red") -> bytes:
+    image = Image.new("RGB", size, colour)
+    exif = Image.Exif()
+    exif[ExifTags.Base.DateTime] = "2026:11:20 09:30:00"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:20 09:15:00"
+    if orientation:
+        exif[ExifTags.Base.Orientation] = orientation
+    if gps:
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update({
+            ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (22.0, 47.0, 30.0),
+            ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (115.0, 22.0, 12.0)})
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _upload(client, data: bytes, name="photo.jpg"):
+    return client.post("/media", files={"file": (name, data, "image/jpeg")})
+
+
+def test_a_photo_is_stored_once_with_its_time_and_place_and_served_without_them(clients):
+    worker = clients["worker"]
+    data = _photo(size=(80, 40), orientation=6)  # taken with the phone on its side
+    r = _upload(worker, data)
+    assert r.status_code == 201
+    doc = r.json()
+    assert doc["id"] == hashlib.sha256(data).hexdigest()
+    assert datetime.fromisoformat(doc["taken_at"]) == datetime.fromisoformat(
+        "2026-11-20T09:15:00+08:00")  # the camera's local time, China Standard Time
+    assert doc["lat"] == pytest.approx(22 + 47 / 60 + 30 / 3600)
+    assert doc["lon"] == pytest.approx(115 + 22 / 60 + 12 / 3600)
+    again = _upload(worker, data, name="retry.jpg")
+    assert again.status_code == 200 and again.json()["id"] == doc["id"]
+
+    served = worker.get(f"/media/{doc['id']}")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(served.content))
+    assert image.size == (40, 80)  # turned upright
+    assert not image.getexif()  # no time, no place, no orientation left
+    thumb = Image.open(io.BytesIO(worker.get(f"/media/{doc['id']}/thumbnail").content))
+    assert max(thumb.size) <= 320
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("fake.jpg", b"MZ\x90\x00 not an image at all", "not a JPEG, PNG or WebP image"),
+    ("anim.jpg", None, "GIF"),
+])
+def test_what_is_not_a_photo_is_refused_by_its_content(clients, name, data, reason):
+    if data is None:
+        out = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(out, format="GIF")
+        data = out.getvalue()
+    r = _upload(clients["worker"], data, name=name)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "file" and reason in r.json()["detail"][0]["msg"]
+
+
+def test_a_photo_larger_than_allowed_is_refused(clients):
+    r = _upload(clients["worker"], os.urandom(16 * 1024 * 1024))
+    assert r.status_code == 422 and "larger than" in r.json()["detail"][0]["msg"]
+
+
+def test_photos_attach_to_steps_and_are_seen_where_the_case_is(clients, accounts, grids):
+    from tests.test_workflow import do
+
+    worker, admin, department = clients["worker"], clients["admin"], clients["department"]
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    case = worker.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
+                                           "lon": p.x, "lat": p.y}).json()["id"]
+    assert do(worker, case, "self_resolve").status_code == 422  # neither note nor photo
+    after = _upload(worker, _photo(colour="green")).json()["id"]
+    missing = hashlib.sha256(b"never uploaded").hexdigest()
+    r = do(worker, case, "self_resolve", attachments=[missing])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "attachments"
+    assert do(worker, case, "self_resolve", attachments=[after]).status_code == 200
+    step = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert step["action"] == "self_resolve" and step["data"]["attachments"] == [after]
+    assert admin.get(f"/media/{after}").status_code == 200  # sees the case
+    assert department.get(f"/media/{after}").status_code == 404  # does not
+    assert clients["planner"].post("/media", files={"file": ("a.jpg", _photo())}).status_code == 403
