@@ -1,8 +1,8 @@
 """Vector tiles: Web Mercator copies of grid and region geometry (regions also simplified for
 small scales), kept by the database itself; one revision counter per tile layer family, bumped
 by statement triggers whenever what the layer shows changes; the warning colour of a case as
-a function of its own, shared by the case's JSON and the tiles; and announcements of new and
-changed cases from the log itself.
+a function of its own, shared by the case's JSON and the tiles; announcements of new and
+changed cases from the log itself; duplicate suggestions that look near the case first.
 
 Revision ID: 0007
 Revises: 0006
@@ -123,6 +123,25 @@ CREATE TRIGGER incident_log_announced AFTER INSERT ON incident_log
 """
 
 
+def _suggestions_sql() -> str:
+    """Duplicate suggestions (migration 0005) that look near the new case first: once most
+    cases are closed, the planner would otherwise also read every open case by state."""
+    sql = _migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    before = """    ), near AS (
+        SELECT o.id, round(ST_Distance(o.geom::geography, new.geom::geography)::numeric, 1) AS d
+          FROM rule, incident o
+         WHERE o.id <> new.id AND o.category_code = new.category_code"""
+    after = """    ), around AS MATERIALIZED (
+        -- a box holding the circle below 60 degrees latitude, for the index
+        SELECT o.* FROM rule, incident o WHERE ST_DWithin(o.geom, new.geom, rule.radius_m / 50000.0)
+    ), near AS (
+        SELECT o.id, round(ST_Distance(o.geom::geography, new.geom::geography)::numeric, 1) AS d
+          FROM rule, around o
+         WHERE o.id <> new.id AND o.category_code = new.category_code"""
+    assert before in sql
+    return sql.replace(before, after)
+
+
 def upgrade() -> None:
     clocks, doc = _clocks_sql()
     op.execute(GEOMETRY)
@@ -130,9 +149,12 @@ def upgrade() -> None:
     op.execute(clocks)
     op.execute(doc)
     op.execute(ANNOUNCE)
+    op.execute(_suggestions_sql())
 
 
 def downgrade() -> None:
+    op.execute(_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION",
+                                                           "CREATE OR REPLACE FUNCTION"))
     before = _migration("0006_clocks_and_tallies")
     op.execute("""
         DROP TRIGGER incident_log_announced ON incident_log;
