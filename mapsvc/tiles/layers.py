@@ -20,6 +20,7 @@ EXTENT = 4096
 BUFFER = 64
 BINS_PER_SIDE = 64  # heat and low-zoom incident bins: 64 × 64 per tile
 POINT_ZOOM = 14     # incidents as points from here, as bins below
+NEAR_DEG = 0.001    # about 100 m: a case assigned to its nearest grid lies this close to it
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
 
 
@@ -92,9 +93,11 @@ def tile_sql(collection: Collection, z: int, query: TileQuery,
     return _registry(collection, account)
 
 
-def _mvt(layer: str, rows_sql: str, id_column: str | None = None) -> str:
+def _mvt(layer: str, rows_sql: str, id_column: str | None = None, ctes: str = "") -> str:
+    """The tile of the features ``rows_sql`` yields; ``ctes`` are more common table
+    expressions after ``bounds`` (each starting with a comma)."""
     feature_id = f", '{id_column}'" if id_column else ""
-    return (f"{_BOUNDS} SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom'{feature_id}) "
+    return (f"{_BOUNDS}{ctes} SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom'{feature_id}) "
             f"FROM ({rows_sql}) t")
 
 
@@ -110,13 +113,29 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
 def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Counts are given for the
-    grids within the account's jurisdiction only."""
-    f = Filters(params={"visit_days": query.visit_days})
+    grids within the account's jurisdiction only. The backlog is counted in one pass over the
+    cases near the tile (a case assigned to its nearest grid lies within the tolerance of it)."""
+    f = Filters(params={"visit_days": query.visit_days, "near_deg": NEAR_DEG})
     incident_scope(account, f, alias="i")
     scope = Filters()
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
+    backlog = f"""
+        , backlog AS (
+            SELECT i.grid_id,
+                   count(*) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
+                   count(*) FILTER (WHERE i.status IN {OPEN_SQL}
+                                      AND incident_colour(i) = 'red') AS overdue,
+                   count(*) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent
+              FROM bounds b
+              JOIN incident i ON i.geom && ST_Expand(ST_Transform(b.grown, 4326), :near_deg)
+             WHERE i.grid_id IS NOT NULL AND {f.where()}
+             GROUP BY i.grid_id
+        )"""
     rows = f"""
-        SELECT g.id, g.code, g.name, g.kind, s.open, s.overdue, s.recent,
+        SELECT g.id, g.code, g.name, g.kind,
+               CASE WHEN {scope.where()} THEN coalesce(s.open, 0) END AS open,
+               CASE WHEN {scope.where()} THEN coalesce(s.overdue, 0) END AS overdue,
+               CASE WHEN {scope.where()} THEN coalesce(s.recent, 0) END AS recent,
                c.households, c.visited,
                round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
                (SELECT string_agg(a.display_name, '、' ORDER BY a.display_name)
@@ -126,12 +145,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
           FROM bounds b
           JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
           JOIN grid g ON g.id = gv.grid_id
-          LEFT JOIN LATERAL (
-              SELECT count(*) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
-                     count(*) FILTER (WHERE incident_clocks(i)->>'colour' = 'red') AS overdue,
-                     count(*) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent
-                FROM incident i WHERE i.grid_id = g.id AND {f.where()}
-          ) s ON {scope.where()}
+          LEFT JOIN backlog s ON s.grid_id = g.id
           LEFT JOIN LATERAL (
               SELECT count(*) AS households,
                      count(*) FILTER (WHERE EXISTS (
@@ -141,7 +155,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                 JOIN household h ON h.house_id = ho.id
                WHERE a.grid_id = g.id
           ) c ON {scope.where()}"""
-    return _mvt("grids", rows, "id"), {**f.params, **scope.params}
+    return _mvt("grids", rows, "id", ctes=backlog), {**f.params, **scope.params}
 
 
 def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> Filters:
@@ -156,7 +170,7 @@ def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> F
     if query.status == "open":
         f.add(f"{alias}.status IN {OPEN_SQL}")
     elif query.status == "overdue":
-        f.add(f"{alias}.status IN {OPEN_SQL} AND incident_clocks({alias})->>'colour' = 'red'")
+        f.add(f"{alias}.status IN {OPEN_SQL} AND incident_colour({alias}) = 'red'")
     elif query.status:
         f.add(f"{alias}.status = :status", status=query.status)
     return f
@@ -166,7 +180,7 @@ def _incident_points(query: TileQuery, account: Account) -> tuple[str, dict]:
     f = _incident_filters(query, account)
     rows = f"""
         SELECT d.id, d.status, d.category_code AS category,
-               incident_clocks(d)->>'colour' AS colour,
+               incident_colour(d) AS colour,
                {_MVT_GEOM.format(geom="ST_Transform(d.geom, 3857)")} AS geom
           FROM bounds b
           JOIN incident d ON d.geom && ST_Transform(b.grown, 4326)
@@ -192,7 +206,7 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
                      q.cell, q.status, q.colour
                 FROM (SELECT ST_Transform(d.geom, 3857) AS m, d.status,
                              CASE WHEN d.status IN {OPEN_SQL}
-                                  THEN incident_clocks(d)->>'colour' END AS colour,
+                                  THEN incident_colour(d) END AS colour,
                              (ST_XMax(b.tile) - ST_XMin(b.tile)) / {BINS_PER_SIDE} AS cell
                         FROM incident d
                        WHERE d.geom && ST_Transform(b.tile, 4326) AND {f.where()}) q

@@ -318,7 +318,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                                                      AT TIME ZONE 'Asia/Shanghai') AS closed_today,
                count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
                count(*) FILTER (WHERE d.status IN {OPEN_SQL}
-                                  AND incident_clocks(d)->>'colour' = 'red') AS overdue
+                                  AND incident_colour(d) = 'red') AS overdue
           FROM incident d
          WHERE {where} AND (d.status IN {OPEN_SQL}
                 OR d.reported_at >= CAST(:today AS timestamp) AT TIME ZONE 'Asia/Shanghai'
