@@ -1,11 +1,14 @@
 -- GET vector tiles from a list, the threads taking turns along it, so that a cold run asks
 -- for each tile once (a thread stops at the end of the list) and a cached run (BENCH_REPEAT,
--- a short warmed list) goes round and round.
+-- a short warmed list) goes round and round. BENCH_OFFSET and BENCH_END: the part of the list asked.
 dofile(os.getenv("BENCH_TILES"))
 local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
 local collection = os.getenv("BENCH_COLLECTION")
 local threads = tonumber(os.getenv("BENCH_THREADS"))
 local repeat_list = os.getenv("BENCH_REPEAT") == "1"
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+local last = tonumber(os.getenv("BENCH_END") or "0")
+if last == 0 then last = #tiles end
 local counter = 0
 local thread_id = 0
 setup = function(thread)
@@ -13,8 +16,8 @@ setup = function(thread)
   thread:set("tid", thread_id)
 end
 request = function()
-  local i = (tid - 1) + counter * threads
-  if i >= #tiles and not repeat_list then
+  local i = offset + (tid - 1) + counter * threads
+  if i >= last and not repeat_list then
     wrk.thread:stop()
   end
   i = i % #tiles + 1

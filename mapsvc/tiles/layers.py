@@ -11,6 +11,7 @@ incidents in the tile.
 
 from dataclasses import dataclass, field
 
+from mapsvc import settings
 from mapsvc.accounts.jurisdiction import incident_scope, registry_scope
 from mapsvc.accounts.model import Account
 from mapsvc.geojson import Filters
@@ -20,7 +21,6 @@ EXTENT = 4096
 BUFFER = 64
 BINS_PER_SIDE = 64  # heat and low-zoom incident bins: 64 × 64 per tile
 POINT_ZOOM = 14     # incidents as points from here, as bins below
-NEAR_DEG = 0.001    # about 100 m: a case assigned to its nearest grid lies this close to it
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
 
 
@@ -115,7 +115,10 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     (households and those visited within ``visit_days``) and workers. Counts are given for the
     grids within the account's jurisdiction only. The backlog is counted in one pass over the
     cases near the tile (a case assigned to its nearest grid lies within the tolerance of it)."""
-    f = Filters(params={"visit_days": query.visit_days, "near_deg": NEAR_DEG})
+    # a case assigned to its nearest grid lies within the assignment tolerance of it; 50 km
+    # to a degree bounds metres from below at the latitudes served
+    near_deg = settings.assignment().tolerance_m / 50_000
+    f = Filters(params={"visit_days": query.visit_days, "near_deg": near_deg})
     incident_scope(account, f, alias="i")
     scope = Filters()
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
