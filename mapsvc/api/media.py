@@ -3,7 +3,7 @@ back without its metadata, or its thumbnail."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.encoders import jsonable_encoder
 
@@ -16,14 +16,15 @@ from mapsvc.media import photo_file, store_photo
 
 router = APIRouter(prefix="/media", tags=["media"])
 UPLOADERS = REPORTERS | {Role.department}
-_ID = r"^[0-9a-f]{64}$"
+PhotoId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="the photo's SHA-256")]
 
 
 @router.post("", status_code=201, responses={
     200: {"description": "this photo was uploaded before: the stored one"},
     422: {"description": "not a JPEG, PNG or WebP image, or too large"}})
 async def upload(request: Request, account: SignedIn,
-                 file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")]) -> JSONResponse:
+                 file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")]
+                 ) -> JSONResponse:
     """Store a photo; answers its id (SHA-256), size, EXIF time and position, and URLs."""
     if account.role not in UPLOADERS:
         raise Forbidden(f"a {account.role} account does not upload photos", field="file")
@@ -44,11 +45,11 @@ async def _file(request: Request, account, photo_id: str, thumbnail: bool) -> Fi
 
 
 @router.get("/{photo_id}", response_class=FileResponse)
-async def photo(request: Request, account: SignedIn, photo_id: str) -> FileResponse:
+async def photo(request: Request, account: SignedIn, photo_id: PhotoId) -> FileResponse:
     """The photo, upright and without EXIF, for its uploader or whoever may read its case."""
     return await _file(request, account, photo_id, thumbnail=False)
 
 
 @router.get("/{photo_id}/thumbnail", response_class=FileResponse)
-async def thumbnail(request: Request, account: SignedIn, photo_id: str) -> FileResponse:
+async def thumbnail(request: Request, account: SignedIn, photo_id: PhotoId) -> FileResponse:
     return await _file(request, account, photo_id, thumbnail=True)
