@@ -110,3 +110,29 @@ def test_registry_import_is_for_command_centres_and_admins(clients):
         r = clients[role].post("/registry/import/places",
                                files={"file": ("p.csv", data, "text/csv")})
         assert r.status_code == status, role
+
+
+def test_tiles_carry_the_grids_coverage_and_the_registry_points_but_no_people(clients, block):
+    import mapbox_vector_tile
+    import morecantile
+
+    admin = clients["admin"]
+    tile = morecantile.tms.get("WebMercatorQuad").tile(block["point"].x, block["point"].y, 16)
+
+    def features(client, collection):
+        r = client.get(str(client.base_url.join(
+            f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}")))
+        assert r.status_code == 200
+        return mapbox_vector_tile.decode(r.content).get(collection, {"features": []})["features"]
+
+    grid = next(f["properties"] for f in features(admin, "grids")
+                if f["properties"]["code"] == block["grid"])
+    assert (grid["households"], grid["visited"], grid["visited_share"]) == (3, 2, 0.6667)
+    assert [f["properties"]["name"] for f in features(admin, "things")] == ["路灯"]
+    assert features(admin, "things")[0]["properties"]["type_code"] == "0301"
+    assert "和平菜场" in [f["properties"]["name"] for f in features(clients["planner"], "places")]
+    assert "和平社区卫生服务站" in [f["properties"]["name"]
+                                    for f in features(admin, "organisations")]
+    assert features(clients["worker"], "places") == []  # not its grids
+    r = admin.get(str(admin.base_url.join("/ogc/collections/people/tiles/WebMercatorQuad/1/0/0")))
+    assert r.status_code == 404

@@ -52,9 +52,16 @@ COLLECTIONS = {c.id: c for c in (
                {"id": "Number", "name": "String", "kind": "String"}),
     Collection("organisations", "组织", 13, 22, ("registry",),
                {"id": "Number", "name": "String", "kind": "String"}),
+    Collection("things", "部件", 15, 22, ("registry",),
+               {"component_id": "String", "type_code": "String", "name": "String",
+                "state": "String"}),
 )}
 REGION_LEVEL = {"counties": "county", "townships": "township", "villages": "village"}
-REGISTRY_TABLE = {"places": "place", "organisations": "organisation"}
+# Registry collections: the table, the properties its features carry and the feature id (if
+# a number: MVT ids are integers). Never people.
+REGISTRY_LAYERS = {"places": ("place", "t.id, t.name, t.kind", "id"),
+                   "organisations": ("organisation", "t.id, t.name, t.kind", "id"),
+                   "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None)}
 
 
 @dataclass
@@ -221,12 +228,12 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
 
 
 def _registry(collection: Collection, account: Account) -> tuple[str, dict]:
-    table = REGISTRY_TABLE[collection.id]
+    table, properties, feature_id = REGISTRY_LAYERS[collection.id]
     f = Filters()
     registry_scope(account, f, alias="t", people=False)
     rows = f"""
-        SELECT t.id, t.name, t.kind,
+        SELECT {properties},
                {_MVT_GEOM.format(geom="ST_Transform(t.geom, 3857)")} AS geom
           FROM bounds b JOIN {table} t ON t.geom && ST_Transform(b.grown, 4326)
          WHERE {f.where()}"""
-    return _mvt(collection.id, rows, "id"), f.params
+    return _mvt(collection.id, rows, feature_id), f.params
