@@ -88,7 +88,26 @@ def test_photos_attach_to_steps_and_are_seen_where_the_case_is(clients, accounts
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "attachments"
     assert do(worker, case, "self_resolve", attachments=[after]).status_code == 200
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
-    assert step["action"] == "self_resolve" and step["data"]["attachments"] == [after]
+    assert step["action"] == "self_resolve" and step["attachments"] == [after]
     assert admin.get(f"/media/{after}").status_code == 200  # sees the case
     assert department.get(f"/media/{after}").status_code == 404  # does not
     assert clients["planner"].post("/media", files={"file": ("a.jpg", _photo())}).status_code == 403
+
+
+def test_a_report_comes_with_its_photos_or_not_at_all(clients, accounts, grids):
+    worker, admin = clients["worker"], clients["admin"]
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    photo = _upload(worker, _photo(colour="blue")).json()["id"]
+    report = {"client_id": str(uuid.uuid4()), "category": "0603", "lon": p.x, "lat": p.y,
+              "description": "井盖缺失"}
+    missing = hashlib.sha256(b"not uploaded").hexdigest()
+    r = worker.post("/incidents", json={**report, "attachments": [photo, missing]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "attachments"
+    r = worker.post("/incidents", json={**report, "attachments": [photo]})
+    assert r.status_code == 201  # the refused one stored nothing under this client id
+    case = r.json()["id"]
+    assert admin.get(f"/incidents/{case}/timeline").json()[0]["attachments"] == [photo]
+    again = worker.post("/incidents", json={**report, "attachments": [photo]})
+    assert again.status_code == 200 and again.json()["id"] == case
+    assert len(admin.get(f"/incidents/{case}/timeline").json()[0]["attachments"]) == 1

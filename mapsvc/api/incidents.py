@@ -33,9 +33,9 @@ def _json(doc: str, status: int) -> Response:
     422: {"description": "a field is missing or wrong; the body names it"}})
 async def report(request: Request, body: IncidentReport,
                  account: Annotated[Account, Depends(allowed(REPORTERS))]) -> Response:
-    async with statements(request) as conn:  # the report is stored by one statement
-        doc, created = await report_incident(conn, body, actor=account.username,
-                                             reporter_id=account.id)
+    # stored by one statement; with photos, attached in the same transaction
+    async with (transaction if body.attachments else statements)(request) as conn:
+        doc, created = await report_incident(conn, body, account)
     return _json(doc, 201 if created else 200)
 
 

@@ -10,10 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
+from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.geo.crs import to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_point
 from mapsvc.incidents.model import IncidentReport
+from mapsvc.media import attach
 
 # Columns every source of new incidents provides (a VALUES list or the bulk staging table).
 SOURCE_COLUMNS = ("client_id", "category", "description", "source", "reported_at", "raw_lon",
@@ -72,6 +74,7 @@ _SINGLE = text(insert_located(
     "s.reported_at, :tolerance) l", answer="doc"))
 
 _DOC = text("SELECT doc::text FROM incident_doc WHERE client_id = :client_id")
+_REPORT_STEP = text("SELECT id FROM incident_log WHERE incident_id = :id AND action = 'report'")
 _CATEGORY_EXISTS = text("SELECT EXISTS (SELECT 1 FROM category WHERE code = :code)")
 
 
@@ -82,9 +85,10 @@ def _same_report(doc: dict, report: IncidentReport) -> bool:
                             report.lat, report.crs.value)
 
 
-async def report_incident(conn: AsyncConnection, report: IncidentReport, *, actor: str,
-                          reporter_id: int | None = None) -> tuple[str, bool]:
-    """Store ``report`` with its grid; return the stored incident (JSON) and whether it is new."""
+async def report_incident(conn: AsyncConnection, report: IncidentReport,
+                          account: Account) -> tuple[str, bool]:
+    """Store ``report`` by ``account`` with its grid and photos; return the stored incident
+    (JSON) and whether it is new."""
     lon, lat = (float(v) if report.in_range else None
                 for v in to_wgs84(report.lon, report.lat, report.crs))
     swap_lon, swap_lat = (float(v) for v in swapped_point(report.lon, report.lat, report.crs))
@@ -95,11 +99,15 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport, *, acto
         "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
         "swap_lon": None if swap_lon != swap_lon else swap_lon,
         "swap_lat": None if swap_lat != swap_lat else swap_lat,
-        "tolerance": settings.assignment().tolerance_m, "actor": actor,
-        "reporter_id": reporter_id,
+        "tolerance": settings.assignment().tolerance_m, "actor": account.username,
+        "reporter_id": account.id,
     }
     created = (await conn.execute(_SINGLE, params)).scalar_one_or_none()
     if created is not None:
+        if report.attachments:  # in the caller's transaction: a bad photo id stores nothing
+            stored = json.loads(created)
+            log_id = (await conn.execute(_REPORT_STEP, {"id": stored["id"]})).scalar_one()
+            await attach(conn, report.attachments, account, stored["id"], log_id)
         return created, True
     doc = (await conn.execute(_DOC, {"client_id": report.client_id})).scalar_one_or_none()
     if doc is None:

@@ -67,6 +67,8 @@ class IncidentReport(Point):
         None, description="when it was reported (ISO 8601; no zone means China Standard Time); "
                           "default: when received")
     source: Source = "grid_worker"
+    attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        [], max_length=10, description="ids of photos uploaded to /media first")
 
     def reported_time(self) -> datetime:
         return self.reported_at or datetime.now(timezone.utc)

@@ -75,8 +75,6 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     await conn.execute(text(
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
         "WHERE id = :id"), {"target": target, "id": incident_id, **data})
-    if request.attachments:
-        data["attachments"] = request.attachments
     log_id = (await conn.execute(text("""
         INSERT INTO incident_log (incident_id, actor, action, from_status, to_status, note, data)
         VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
@@ -240,6 +238,9 @@ async def timeline(conn: AsyncConnection, account: Account, incident_id: int) ->
                                f.params)).first():
         raise NotFound(f"no incident {incident_id}", field="id")
     rows = (await conn.execute(text("""
-        SELECT at, actor, action, from_status, to_status, note, data FROM incident_log
-         WHERE incident_id = :id ORDER BY at, id"""), {"id": incident_id})).mappings().all()
+        SELECT l.at, l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
+               coalesce((SELECT array_agg(a.media_id ORDER BY a.media_id) FROM attachment a
+                          WHERE a.log_id = l.id), '{}') AS attachments
+          FROM incident_log l
+         WHERE l.incident_id = :id ORDER BY l.at, l.id"""), {"id": incident_id})).mappings().all()
     return [dict(r) for r in rows]
