@@ -127,6 +127,8 @@ class TileSettings(BaseSettings):
 
     cache_tiles: int = Field(4096, ge=0)
     revision_seconds: float = Field(1.0, ge=0)
+    aggregate_seconds: float = Field(60.0, ge=0, description="heat and incident bins follow "
+                                                             "new cases at most this often")
 
 
 class MediaSettings(BaseSettings):

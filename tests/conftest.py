@@ -92,7 +92,8 @@ class Server:
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
              "--timeout-graceful-shutdown", "3"],
             # tiles reread the data's revisions on every request: a test sees a change at once
-            env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0"}, stdout=log,
+            env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",
+                 "MAPSVC_TILES_AGGREGATE_SECONDS": "0"}, stdout=log,
             stderr=subprocess.STDOUT)
         log.close()
         for _ in range(300):

@@ -172,3 +172,38 @@ def test_a_tile_outside_its_zoom_names_the_field(clients):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "x"
     r = admin.get(_root(admin, "/ogc/collections/nope/tiles/WebMercatorQuad/3/1/1"))
     assert r.status_code == 404
+
+
+def test_a_windowed_heat_tile_keeps_its_etag(clients, lattice):
+    admin = clients["admin"]
+    tile = TMS.tile(lattice.X0, lattice.Y0, 12)
+    for _ in range(2):  # the window moves by the minute: once more if one just turned
+        first = _get(admin, "heat", tile, window="7d")
+        again = admin.get(str(first.url), headers={"If-None-Match": first.headers["etag"]})
+        if again.status_code == 304:
+            return
+    raise AssertionError("a 7-day heat tile changed its ETag from one request to the next")
+
+
+def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients, lattice):
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.settings import TileSettings
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery
+    from mapsvc.tiles.service import TileService
+    from tests.conftest import run
+
+    service = TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600))
+    admin = Account(id=1, username="admin", role=Role.admin)
+    x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP
+    heat, points = TMS.tile(x, y, 13), TMS.tile(x, y, 16)
+
+    async def etags(conn):
+        return [await service.etag(conn, COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin)
+                for c, t in (("heat", heat), ("incidents", points))]
+
+    before = run(in_transaction(etags))
+    _report(clients["admin"], x, y)
+    after = run(in_transaction(etags))
+    assert after[0] == before[0]  # the heat waits for its period
+    assert after[1] != before[1]  # the points show the new case at once

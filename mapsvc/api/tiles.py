@@ -98,10 +98,9 @@ async def tile(
         if value >= 2 ** z:
             raise InvalidInput(f"{field}={value} is outside zoom {z} (0 to {2 ** z - 1})",
                                field=field)
-    if window is not None:
-        now = datetime.now(LOCAL_TIME)
-        since = (now.replace(hour=0, minute=0, second=0, microsecond=0) if window == "today"
-                 else now - WINDOWS[window])
+    if window is not None:  # to the minute, so that a tile keeps its ETag for a while
+        now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
+        since = now.replace(hour=0, minute=0) if window == "today" else now - WINDOWS[window]
     query = TileQuery(since=since.isoformat() if since else None,
                       until=until.isoformat() if until else None, category=category,
                       status=status, visit_days=visit_days)

@@ -84,6 +84,11 @@ WITH bounds AS (
 _MVT_GEOM = f"ST_AsMVTGeom({{geom}}, b.tile, {EXTENT}, {BUFFER}, true)"
 
 
+def aggregated(collection: Collection, z: int) -> bool:
+    """Whether the tile counts every case under it (heat, and incidents below point zooms)."""
+    return collection.id == "heat" or (collection.id == "incidents" and z < POINT_ZOOM)
+
+
 def tile_sql(collection: Collection, z: int, query: TileQuery,
              account: Account) -> tuple[str, dict] | None:
     """The statement answering one tile of ``collection`` (None: nothing at this zoom)."""
@@ -93,10 +98,10 @@ def tile_sql(collection: Collection, z: int, query: TileQuery,
         return _regions(collection, z)
     if collection.id == "grids":
         return _grids(query, account)
-    if collection.id == "incidents" and z >= POINT_ZOOM:
-        return _incident_points(query, account)
-    if collection.id in ("incidents", "heat"):
+    if aggregated(collection, z):
         return _bins(collection, query, account)
+    if collection.id == "incidents":
+        return _incident_points(query, account)
     return _registry(collection, account)
 
 

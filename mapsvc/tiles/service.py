@@ -4,7 +4,10 @@ A tile's ETag names its collection, position, query, the jurisdiction it was dra
 revisions of the data it shows (sequences the database bumps on every change, migration 0007);
 so an unchanged tile answers 304 and the cache never serves a tile of older data. Revisions are
 read at most once a second per process: a tile may lag a change by that second, while the page
-learns of changes at once through its live feed (settings: MAPSVC_TILES_*).
+learns of changes at once through its live feed. Aggregated tiles (heat, incident bins at small
+scales, which count every case under them) follow the incidents at most once a minute: on a
+busy day every report would otherwise make each of them be counted anew (settings:
+MAPSVC_TILES_*).
 """
 
 import hashlib
@@ -17,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
 from mapsvc.settings import TileSettings
-from mapsvc.tiles.layers import Collection, TileQuery, tile_sql
+from mapsvc.tiles.layers import Collection, TileQuery, aggregated, tile_sql
 
 FAMILIES = ("regions", "grids", "incidents", "registry")
 # A sequence not yet called shows the same last_value as after its first call.
@@ -38,16 +41,22 @@ class TileService:
         self.cache: LRUCache = LRUCache(maxsize=max(config.cache_tiles, 1))
         self._revisions: dict[str, int] = {}
         self._read_at = float("-inf")
+        self._aggregated: dict[str, int] = {}  # the revisions aggregated tiles are drawn from
+        self._aggregated_at = float("-inf")
 
-    async def revisions(self, conn: AsyncConnection) -> dict[str, int]:
-        if time.monotonic() - self._read_at >= self.config.revision_seconds:
+    async def revisions(self, conn: AsyncConnection, *, aggregated: bool = False
+                        ) -> dict[str, int]:
+        now = time.monotonic()
+        if now - self._read_at >= self.config.revision_seconds:
             self._revisions = dict((await conn.execute(_REVISIONS)).all())
-            self._read_at = time.monotonic()
-        return self._revisions
+            self._read_at = now
+        if now - self._aggregated_at >= self.config.aggregate_seconds:
+            self._aggregated, self._aggregated_at = self._revisions, now
+        return self._aggregated if aggregated else self._revisions
 
     async def etag(self, conn: AsyncConnection, collection: Collection, z: int, x: int, y: int,
                    query: TileQuery, account: Account) -> str:
-        revisions = await self.revisions(conn)
+        revisions = await self.revisions(conn, aggregated=aggregated(collection, z))
         key = repr((collection.id, z, x, y, astuple(query), _scope(account),
                     [revisions[f] for f in collection.revisions]))
         return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
