@@ -37,8 +37,10 @@ async def grids(
         description="a village, township or county code: the grids under it")] = None,
     bbox=Depends(bbox_query),
     at: AtQuery = None,
+    mine: Annotated[bool, Query(description="only the grids I work in")] = False,
 ) -> Response:
     async with statements(request) as conn:
         body = await grids_geojson(conn, parent=parent, bbox=bbox, at=at,
+                                   ids=list(account.grid_ids) if mine else None,
                                    limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)

@@ -26,6 +26,8 @@ router = APIRouter(prefix="/map", include_in_schema=False)
 def mount_assets(app) -> None:
     app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")
     app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
+    # the grid worker's phone page: its own scope, so that its service worker keeps it offline
+    app.mount("/m", StaticFiles(directory=STATIC / "m", html=True), name="phone")
 
 
 def _page_account(request: Request):

@@ -49,9 +49,13 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
 
 
 async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbox=None,
-                        at: datetime | None = None, limit: int = 100, offset: int = 0) -> str:
-    """Grids in force at ``at`` (default: now); ``parent`` is any region above them."""
+                        at: datetime | None = None, ids: list[int] | None = None,
+                        limit: int = 100, offset: int = 0) -> str:
+    """Grids in force at ``at`` (default: now); ``parent`` is any region above them; ``ids``
+    the grids to keep (a worker's own)."""
     f = Filters(params={"limit": limit, "offset": offset})
+    if ids is not None:
+        f.add("g.id = ANY(:ids)", ids=ids)
     if at is None:
         f.add("gv.valid_to IS NULL")
     else:

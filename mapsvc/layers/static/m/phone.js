@@ -1,0 +1,268 @@
+// The grid worker's phone: report where you stand, with photos, also with no signal. Reports
+// wait in IndexedDB (they survive a reload or a restart of the phone) and are sent in order
+// when the signal returns; each carries its client id and its photos' hashes, so a retry
+// never stores anything twice. Text that users typed is only ever set as text.
+"use strict";
+
+const API = "/api/v1";
+const ACCURACY_M = 50;     // a worse fix asks before reporting
+const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
+const STATUS = {
+  reported: "已上报", verifying: "核实中", filed: "已立案", dispatched: "已派遣",
+  in_progress: "处置中", handled: "已处置", checking: "核查中", closed: "已结案",
+  evaluated: "已评价", self_resolved: "自行处置", rejected: "不予受理", void: "已作废",
+};
+const $ = (id) => document.getElementById(id);
+const phone = { sent: 0, position: null };
+window.mapsvcPhone = phone;  // what the page knows, for whoever looks on (tests)
+
+function text(tag, value, className) {
+  const el = document.createElement(tag);
+  el.textContent = value == null ? "" : String(value);
+  if (className) el.className = className;
+  return el;
+}
+
+// ---- the queue, in IndexedDB ----
+function openQueue() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open("mapsvc-phone", 1);
+    request.onupgradeneeded = () =>
+      request.result.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function store(mode, work) {
+  const db = await openQueue();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction("queue", mode);
+    const result = work(tx.objectStore("queue"));
+    tx.oncomplete = () => resolve(result && result.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+const queued = () => store("readonly", (s) => s.getAll());
+const enqueue = (item) => store("readwrite", (s) => s.add(item));
+const dequeue = (seq) => store("readwrite", (s) => s.delete(seq));
+const update = (item) => store("readwrite", (s) => s.put(item));
+
+async function showQueue() {
+  const items = await queued();
+  const list = $("queue");
+  list.replaceChildren(...items.map((item) => {
+    const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
+                    item.failed ? "failed" : "");
+    li.appendChild(text("span", ` ${item.categoryName} ${item.body.description}`));
+    return li;
+  }));
+  phone.queued = items.length;
+}
+
+// ---- talking to the service ----
+function authorised(options = {}) {
+  return Object.assign({}, options, {
+    headers: Object.assign({ Authorization: `Bearer ${localStorage.getItem("mapsvc.token")}` },
+                           options.headers || {}),
+  });
+}
+
+async function send() {
+  if (phone.sending || !navigator.onLine) return;
+  phone.sending = true;
+  try {
+    for (const item of await queued()) {
+      if (item.failed) continue;
+      const attachments = [];
+      for (const photo of item.photos) {  // the same photo again is answered 200, not stored twice
+        const form = new FormData();
+        form.append("file", photo, "photo.jpg");
+        const r = await fetch(`${API}/media`, authorised({ method: "POST", body: form }));
+        if (!r.ok) throw await refusal(r, item);
+        attachments.push((await r.json()).id);
+      }
+      const r = await fetch(`${API}/incidents`, authorised({
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(Object.assign({}, item.body, { attachments })),
+      }));
+      if (!r.ok) throw await refusal(r, item);
+      const stored = await r.json();
+      if (item.onSpot && stored.status === "reported") {
+        const done = await fetch(`${API}/incidents/${stored.id}/actions/self_resolve`, authorised({
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ note: item.body.description || "当场处置", attachments }),
+        }));
+        if (!done.ok && done.status !== 409) throw await refusal(done, item);
+      }
+      await dequeue(item.seq);
+      phone.sent += 1;
+      $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
+    }
+  } catch (error) {
+    // no signal (a TypeError from fetch): everything stays queued for the next try
+  } finally {
+    phone.sending = false;
+    await showQueue();
+    loadCases();
+  }
+}
+
+async function refusal(response, item) {
+  if (response.status === 401) {
+    signOut();
+    return new Error("signed out");
+  }
+  if (response.status >= 400 && response.status < 500) {  // the report itself is wrong: keep it, say why
+    const body = await response.json().catch(() => ({}));
+    item.failed = (body.detail && body.detail[0] && body.detail[0].msg) || `HTTP ${response.status}`;
+    await update(item);
+  }
+  return new Error(`HTTP ${response.status}`);
+}
+
+// ---- the report form ----
+async function shrink(file) {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, PHOTO_PX / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+}
+
+async function report(event) {
+  event.preventDefault();
+  const fix = phone.position;
+  if (!fix) {
+    $("result").textContent = "尚未定位";
+    return;
+  }
+  if (fix.accuracy > ACCURACY_M &&
+      !window.confirm(`定位精度约 ${Math.round(fix.accuracy)} 米，仍要上报吗？`)) {
+    return;
+  }
+  const select = $("category");
+  const photos = await Promise.all([...$("photos").files].map(shrink));
+  await enqueue({
+    body: { client_id: crypto.randomUUID(), category: select.value,
+            description: $("description").value.trim(), lon: fix.lon, lat: fix.lat,
+            accuracy_m: fix.accuracy, reported_at: new Date().toISOString(),
+            source: "grid_worker" },
+    categoryName: select.selectedOptions[0] ? select.selectedOptions[0].textContent : "",
+    photos, onSpot: $("on-spot").checked,
+  });
+  $("report").reset();
+  $("result").textContent = navigator.onLine ? "正在上报…" : "无信号：已存入待发送，恢复后自动上报";
+  await showQueue();
+  send();
+}
+
+async function loadCategories() {
+  let tree = null;
+  try {
+    const r = await fetch(`${API}/categories`, authorised());
+    if (r.ok) {
+      tree = await r.json();
+      localStorage.setItem("mapsvc.categories", JSON.stringify(tree));
+    }
+  } catch (error) { /* offline: the last list */ }
+  tree = tree || JSON.parse(localStorage.getItem("mapsvc.categories") || "[]");
+  phone.categories = tree.filter((c) => c.leaf);
+  pickCategories("");
+}
+
+function pickCategories(query) {
+  const select = $("category");
+  select.replaceChildren(...phone.categories
+    .filter((c) => !query || c.path.includes(query) || c.code.startsWith(query))
+    .map((c) => { const o = text("option", c.path); o.value = c.code; return o; }));
+}
+
+// ---- map, position, my cases ----
+function startMap() {
+  const map = L.map("map", { zoomControl: false }).setView([30, 114], 14);
+  phone.map = map;
+  let pin = null;
+  let circle = null;
+  navigator.geolocation.watchPosition((p) => {
+    const { latitude: lat, longitude: lon, accuracy } = p.coords;
+    if (!pin) {
+      pin = L.marker([lat, lon], { draggable: true }).addTo(map);
+      pin.on("dragend", () => {  // the worker moved the pin: that is where it is
+        const at = pin.getLatLng();
+        phone.position = { lon: at.lng, lat: at.lat, accuracy: 0 };
+      });
+      circle = L.circle([lat, lon], { radius: accuracy }).addTo(map);
+      map.setView([lat, lon], 17);
+    } else {
+      pin.setLatLng([lat, lon]);
+      circle.setLatLng([lat, lon]).setRadius(accuracy);
+    }
+    phone.position = { lon, lat, accuracy };
+    $("fix").textContent = `定位精度约 ${Math.round(accuracy)} 米`;
+  }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
+  fetch(`${API}/grids?mine=true&limit=1000`, authorised())
+    .then((r) => (r.ok ? r.json() : null))
+    .then((grids) => grids && L.geoJSON(grids, { style: { color: "#1565c0", weight: 2,
+                                                          fillOpacity: 0.05 } }).addTo(map))
+    .catch(() => {});
+}
+
+async function loadCases() {
+  try {
+    const r = await fetch(`${API}/incidents?queue=mine&limit=50`, authorised());
+    if (!r.ok) return;
+    const cases = (await r.json()).features;
+    $("cases").replaceChildren(...cases.map((f) => {
+      const p = f.properties;
+      const li = text("li", `${STATUS[p.status] || p.status} · ${p.description || p.category}`,
+                      p.colour || "");
+      li.dataset.id = f.id;
+      return li;
+    }));
+  } catch (error) { /* offline: the list stays as it was */ }
+}
+
+// ---- signing in ----
+function signOut() {
+  localStorage.removeItem("mapsvc.token");
+  $("app").hidden = true;
+  $("login").hidden = false;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const r = await fetch(`${API}/auth/token`, {
+    method: "POST", body: new URLSearchParams(new FormData(event.target)) });
+  if (!r.ok) {
+    $("login-error").textContent = "账号或密码不对";
+    return;
+  }
+  localStorage.setItem("mapsvc.token", (await r.json()).access_token);
+  start();
+}
+
+function start() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  startMap();
+  loadCategories();
+  showQueue();
+  loadCases();
+  send();
+}
+
+$("login").addEventListener("submit", signIn);
+$("report").addEventListener("submit", report);
+$("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
+window.addEventListener("online", () => { $("online").textContent = ""; send(); });
+window.addEventListener("offline", () => { $("online").textContent = "无信号"; });
+setInterval(send, 15000);
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" })
+    .then(() => navigator.serviceWorker.ready).then(() => { phone.offlineReady = true; });
+}
+if (localStorage.getItem("mapsvc.token")) start(); else signOut();

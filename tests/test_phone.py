@@ -1,0 +1,107 @@
+"""The grid worker's phone page in headless Chromium with a phone's screen, a granted position
+and emulated loss of signal: a report made offline survives a reload and is stored once, in
+the right grid, with its photo; a poor fix asks first. Screenshots go to tests/artifacts."""
+
+import io
+
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+from sqlalchemy import text
+
+from tests.browser import launch, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD
+
+PHONE = {"width": 360, "height": 640}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        launched = launch(p)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def worker_spot(accounts, grids):
+    code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    return code, p
+
+
+def _phone(browser, server, spot, accuracy=8.0):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": accuracy},
+                                  permissions=["geolocation"])
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.position !== null", "a position")
+    wait_until(page, "window.mapsvcPhone.offlineReady === true", "the offline shell")
+    wait_until(page, "document.querySelectorAll('#category option').length > 0", "categories")
+    return context, page
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2400, 1800), "orange").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, server,
+                                                                   worker_spot, db):
+    code, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    context.set_offline(True)
+    page.fill("#category-search", "井盖")
+    page.select_option("#category", "0603")
+    page.fill("#description", "离线上报：井盖缺失")
+    page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
+                                            "buffer": _jpeg()}])
+    page.click("#report button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
+    page.screenshot(path=ARTIFACTS / "phone-queued.png")
+    page.reload()  # still no signal: the page comes from the phone, the report from IndexedDB
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report after a reload")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent", tries=600)
+    page.screenshot(path=ARTIFACTS / "phone-sent.png")
+    context.close()
+    with db.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT i.id, g.code, (SELECT count(*) FROM attachment a WHERE a.incident_id = i.id)
+              FROM incident i JOIN grid g ON g.id = i.grid_id
+             WHERE i.description = '离线上报：井盖缺失'""")).all()
+        assert len(rows) == 1 and rows[0][1] == code and rows[0][2] == 1
+        width = conn.execute(text("SELECT m.width FROM media m JOIN attachment a "
+                                  "ON a.media_id = m.id WHERE a.incident_id = :i"),
+                             {"i": rows[0][0]}).scalar_one()
+    assert width == 1600  # shrunk on the phone
+
+
+def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot, accuracy=400)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.select_option("#category", "0603")
+    page.fill("#description", "精度太差")
+    page.click("#report button[type=submit]")
+    for _ in range(100):
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)
+    assert asked and "400" in asked[0]
+    assert page.evaluate("window.mapsvcPhone.queued || 0") == 0
+    context.close()
