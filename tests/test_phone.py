@@ -105,3 +105,32 @@ def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
     assert asked and "400" in asked[0]
     assert page.evaluate("window.mapsvcPhone.queued || 0") == 0
     context.close()
+
+
+def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_spot, clients):
+    import uuid
+
+    from tests.test_workflow import do
+
+    code, spot = worker_spot
+    admin = clients["admin"]
+    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                          "lon": spot.x, "lat": spot.y,
+                                          "description": "待签收的井盖"}).json()["id"]
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    context, page = _phone(browser, server, spot)
+    button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
+    wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
+    context.set_offline(True)
+    page.click(button)
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
+    page.reload()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action after a reload")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the action sent", tries=600)
+    context.close()
+    steps = [s["action"] for s in admin.get(f"/incidents/{case}/timeline").json()]
+    assert steps.count("accept") == 1
+    assert admin.get(f"/incidents/{case}").json()["status"] == "in_progress"

@@ -55,7 +55,9 @@ async function showQueue() {
   list.replaceChildren(...items.map((item) => {
     const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
                     item.failed ? "failed" : "");
-    li.appendChild(text("span", ` ${item.categoryName} ${item.body.description}`));
+    li.appendChild(text("span", item.kind === "action"
+      ? ` ${ACTION_LABEL[item.action]} #${item.incident}`
+      : ` ${item.categoryName} ${item.body.description}`));
     return li;
   }));
   phone.queued = items.length;
@@ -69,36 +71,57 @@ function authorised(options = {}) {
   });
 }
 
+async function upload(photos, item) {
+  const ids = [];
+  for (const photo of photos) {  // the same photo again is answered 200, not stored twice
+    const form = new FormData();
+    form.append("file", photo, "photo.jpg");
+    const r = await fetch(`${API}/media`, authorised({ method: "POST", body: form }));
+    if (!r.ok) throw await refusal(r, item);
+    ids.push((await r.json()).id);
+  }
+  return ids;
+}
+
+function post(path, body) {
+  return fetch(`${API}${path}`, authorised({
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
+}
+
+async function sendReport(item) {
+  const attachments = await upload(item.photos, item);
+  const r = await post("/incidents", Object.assign({}, item.body, { attachments }));
+  if (!r.ok) throw await refusal(r, item);
+  const stored = await r.json();
+  if (item.onSpot && stored.status === "reported") {
+    const done = await post(`/incidents/${stored.id}/actions/self_resolve`,
+                            { note: item.body.description || "当场处置", attachments });
+    if (!done.ok && done.status !== 409) throw await refusal(done, item);
+  }
+  $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
+}
+
+async function sendAction(item, retry) {
+  const attachments = await upload(item.photos, item);
+  const r = await post(`/incidents/${item.incident}/actions/${item.action}`,
+                       Object.assign({}, item.body, { attachments }));
+  // 409 on a retry: the first try went through and only its answer was lost
+  if (!r.ok && !(r.status === 409 && retry)) throw await refusal(r, item);
+  $("result").textContent = `${ACTION_LABEL[item.action]}：已提交`;
+}
+
 async function send() {
   if (phone.sending || !navigator.onLine) return;
   phone.sending = true;
   try {
-    for (const item of await queued()) {
+    for (const item of await queued()) {  // in order: an action may need the report before it
       if (item.failed) continue;
-      const attachments = [];
-      for (const photo of item.photos) {  // the same photo again is answered 200, not stored twice
-        const form = new FormData();
-        form.append("file", photo, "photo.jpg");
-        const r = await fetch(`${API}/media`, authorised({ method: "POST", body: form }));
-        if (!r.ok) throw await refusal(r, item);
-        attachments.push((await r.json()).id);
-      }
-      const r = await fetch(`${API}/incidents`, authorised({
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(Object.assign({}, item.body, { attachments })),
-      }));
-      if (!r.ok) throw await refusal(r, item);
-      const stored = await r.json();
-      if (item.onSpot && stored.status === "reported") {
-        const done = await fetch(`${API}/incidents/${stored.id}/actions/self_resolve`, authorised({
-          method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ note: item.body.description || "当场处置", attachments }),
-        }));
-        if (!done.ok && done.status !== 409) throw await refusal(done, item);
-      }
+      const retry = Boolean(item.tried);
+      item.tried = true;
+      await update(item);
+      await (item.kind === "action" ? sendAction(item, retry) : sendReport(item));
       await dequeue(item.seq);
       phone.sent += 1;
-      $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
     }
   } catch (error) {
     // no signal (a TypeError from fetch): everything stays queued for the next try
@@ -147,6 +170,7 @@ async function report(event) {
   const select = $("category");
   const photos = await Promise.all([...$("photos").files].map(shrink));
   await enqueue({
+    kind: "report",
     body: { client_id: crypto.randomUUID(), category: select.value,
             description: $("description").value.trim(), lon: fix.lon, lat: fix.lat,
             accuracy_m: fix.accuracy, reported_at: new Date().toISOString(),
@@ -211,19 +235,56 @@ function startMap() {
     .catch(() => {});
 }
 
+// What a grid worker may do next with a case in each state.
+const NEXT = {
+  reported: ["self_resolve", "escalate"], dispatched: ["accept"], in_progress: ["report_handled"],
+  handled: ["check"], checking: ["check_pass", "check_fail"],
+};
+const ACTION_LABEL = {
+  self_resolve: "当场处置", escalate: "上报上级", accept: "签收", report_handled: "处置完成",
+  check: "核查", check_pass: "核查通过", check_fail: "核查不通过",
+};
+const NEEDS_NOTE = new Set(["self_resolve", "report_handled", "check_fail"]);
+
+async function act(incident, action) {
+  let note = "";
+  if (NEEDS_NOTE.has(action)) {
+    note = window.prompt(`${ACTION_LABEL[action]}：情况说明`) || "";
+    if (!note.trim()) return;
+  }
+  await enqueue({ kind: "action", incident, action, body: { note }, photos: [] });
+  $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
+  await showQueue();
+  send();
+}
+
 async function loadCases() {
   try {
     const r = await fetch(`${API}/incidents?queue=mine&limit=50`, authorised());
     if (!r.ok) return;
     const cases = (await r.json()).features;
-    $("cases").replaceChildren(...cases.map((f) => {
-      const p = f.properties;
-      const li = text("li", `${STATUS[p.status] || p.status} · ${p.description || p.category}`,
-                      p.colour || "");
-      li.dataset.id = f.id;
-      return li;
-    }));
-  } catch (error) { /* offline: the list stays as it was */ }
+    localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
+    showCases(cases);
+  } catch (error) {  // offline: the cases as last seen
+    showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
+  }
+}
+
+function showCases(cases) {
+  $("cases").replaceChildren(...cases.map((f) => {
+    const p = f.properties;
+    const li = text("li", `${STATUS[p.status] || p.status} · ${p.description || p.category}`,
+                    p.colour || "");
+    li.dataset.id = f.id;
+    for (const action of NEXT[p.status] || []) {
+      const button = text("button", ACTION_LABEL[action], "act");
+      button.type = "button";
+      button.dataset.action = action;
+      button.addEventListener("click", () => act(f.id, action));
+      li.appendChild(button);
+    }
+    return li;
+  }));
 }
 
 // ---- signing in ----
