@@ -134,3 +134,53 @@ def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_
     steps = [s["action"] for s in admin.get(f"/incidents/{case}/timeline").json()]
     assert steps.count("accept") == 1
     assert admin.get(f"/incidents/{case}").json()["status"] == "in_progress"
+
+
+@pytest.fixture
+def household(worker_spot, clients, db) -> int:
+    """A household at the worker's spot: 走访路9号."""
+    from tests.test_registry_queries import csv_bytes
+
+    code, spot = worker_spot
+    admin = clients["admin"]
+    for kind, columns, rows in (
+            ("addresses", ["address", "lon", "lat"],
+             [{"address": "走访路9号", "lon": spot.x, "lat": spot.y}]),
+            ("people", ["address", "name", "registration", "household"],
+             [{"address": "走访路9号", "name": "戊", "registration": "resident",
+               "household": "1"}])):
+        r = admin.post(f"/registry/import/{kind}", data={"county": code[:6]},
+                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    with db.connect() as conn:
+        return conn.execute(text(
+            "SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
+            "JOIN address a ON a.id = ho.address_id WHERE a.full_text LIKE '%走访路9号%'")
+        ).scalar_one()
+
+
+def test_a_household_visit_takes_two_taps(browser, server, worker_spot, household, db):
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")  # one
+    wait_until(page, "!!document.querySelector('#households button')", "the households near")
+    assert "走访路9号" in page.locator("#households button").first.text_content()
+    page.locator("#households button").first.click()  # two
+    wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
+               "the visit sent")
+    context.close()
+    with db.connect() as conn:
+        visits = conn.execute(text(
+            "SELECT count(*) FROM visit v JOIN account a ON a.id = v.account_id "
+            "WHERE v.household_id = :h AND a.username = 'worker'"), {"h": household}).scalar_one()
+    assert visits == 1
+
+
+def test_a_visit_sent_again_is_recorded_once(clients, household):
+    import uuid
+
+    body = {"household_id": household, "client_id": str(uuid.uuid4())}
+    first = clients["admin"].post("/registry/visits", json=body)
+    again = clients["admin"].post("/registry/visits", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]

@@ -4,8 +4,10 @@ import csv
 import io
 from dataclasses import asdict
 from typing import Annotated, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import IMPORTERS, Account, Role
@@ -151,15 +153,19 @@ class VisitRequest(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
     note: str = Field("", max_length=2000)
+    client_id: UUID | None = Field(None, description="chosen by the phone: the same visit sent "
+                                                     "again is answered 200, recorded once")
 
 
-@router.post("/registry/visits", status_code=201)
+@router.post("/registry/visits", status_code=201, responses={200: {"description": "sent before"}})
 async def visit(request: Request, body: VisitRequest,
-                account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
+                account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
     """Record a household visit where you are (WGS84 from the phone)."""
     async with statements(request) as conn:
-        return await record_visit(conn, account, body.household_id, lon=body.lon, lat=body.lat,
-                                  note=body.note)
+        recorded, created = await record_visit(conn, account, body.household_id, lon=body.lon,
+                                               lat=body.lat, note=body.note,
+                                               client_id=body.client_id)
+    return JSONResponse(recorded, status_code=201 if created else 200)
 
 
 @router.get("/audit")

@@ -304,6 +304,7 @@ visit = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("geom", _geom("POINT")),
     Column("note", Text, nullable=False),
+    Column("client_id", Uuid, unique=True),
 )
 
 audit_log = Table(

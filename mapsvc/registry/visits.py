@@ -1,17 +1,22 @@
 """Household visits (户户走到): a grid worker records who was visited, when and where."""
 
+from uuid import UUID
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
-from mapsvc.errors import NotFound
+from mapsvc.errors import Conflict, NotFound
 from mapsvc.geojson import Filters
 
 
 async def record_visit(conn: AsyncConnection, account: Account, household_id: int, *,
-                       lon: float | None, lat: float | None, note: str = "") -> dict:
-    """A visit to a household in the account's jurisdiction (404 for any other household)."""
+                       lon: float | None, lat: float | None, note: str = "",
+                       client_id: UUID | None = None) -> tuple[dict, bool]:
+    """A visit to a household in the account's jurisdiction (404 for any other household);
+    with a client id, the same visit sent again is the one recorded. Returns it and whether it
+    is new."""
     f = Filters(params={"hh": household_id})
     f.add("h.id = :hh")
     registry_scope(account, f, alias="a")
@@ -20,11 +25,21 @@ async def record_visit(conn: AsyncConnection, account: Account, household_id: in
         f"JOIN address a ON a.id = ho.address_id WHERE {f.where()}"), f.params)).first()
     if found is None:
         raise NotFound(f"no household {household_id}", field="household_id")
+    params = {"hh": household_id, "account": account.id, "lon": lon, "lat": lat, "note": note,
+              "client_id": client_id}
     row = (await conn.execute(text("""
-        INSERT INTO visit (household_id, account_id, geom, note)
+        INSERT INTO visit (household_id, account_id, geom, note, client_id)
         VALUES (:hh, :account,
                 CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
-                     ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :note)
-        RETURNING id, at"""), {"hh": household_id, "account": account.id, "lon": lon,
-                                "lat": lat, "note": note})).one()
-    return {"id": row.id, "household_id": household_id, "at": row.at.isoformat()}
+                     ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :note, :client_id)
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING id, household_id, at"""), params)).first()
+    created = row is not None
+    if not created:
+        row = (await conn.execute(text(
+            "SELECT id, household_id, at FROM visit WHERE client_id = :client_id "
+            "AND account_id = :account"), params)).first()
+        if row is None:
+            raise Conflict(f"client_id {client_id} names another account's visit",
+                           field="client_id")
+    return {"id": row.id, "household_id": row.household_id, "at": row.at.isoformat()}, created

@@ -55,9 +55,11 @@ async function showQueue() {
   list.replaceChildren(...items.map((item) => {
     const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
                     item.failed ? "failed" : "");
-    li.appendChild(text("span", item.kind === "action"
-      ? ` ${ACTION_LABEL[item.action]} #${item.incident}`
-      : ` ${item.categoryName} ${item.body.description}`));
+    li.appendChild(text("span", {
+      action: () => ` ${ACTION_LABEL[item.action]} #${item.incident}`,
+      visit: () => ` 走访 ${item.address}`,
+      report: () => ` ${item.categoryName} ${item.body.description}`,
+    }[item.kind]()));
     return li;
   }));
   phone.queued = items.length;
@@ -110,6 +112,12 @@ async function sendAction(item, retry) {
   $("result").textContent = `${ACTION_LABEL[item.action]}：已提交`;
 }
 
+async function sendVisit(item) {
+  const r = await post("/registry/visits", item.body);  // the same client id again: 200
+  if (!r.ok) throw await refusal(r, item);
+  $("result").textContent = `已记录走访：${item.address}`;
+}
+
 async function send() {
   if (phone.sending || !navigator.onLine) return;
   phone.sending = true;
@@ -119,7 +127,8 @@ async function send() {
       const retry = Boolean(item.tried);
       item.tried = true;
       await update(item);
-      await (item.kind === "action" ? sendAction(item, retry) : sendReport(item));
+      await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
+               report: () => sendReport(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
     }
@@ -287,6 +296,44 @@ function showCases(cases) {
   }));
 }
 
+// ---- household visits: two taps ----
+async function nearbyHouseholds() {
+  const fix = phone.position;
+  if (!fix) return;
+  let people = null;
+  try {
+    const r = await fetch(`${API}/registry/people?near=${fix.lon},${fix.lat},80&limit=500`,
+                          authorised());
+    if (r.ok) {
+      people = await r.json();
+      localStorage.setItem("mapsvc.people-near", JSON.stringify(people));
+    }
+  } catch (error) { /* offline: the households last seen here */ }
+  people = people || JSON.parse(localStorage.getItem("mapsvc.people-near") || "[]");
+  const households = new Map();
+  for (const person of people) {
+    if (person.household_id != null) households.set(person.household_id, person.address);
+  }
+  $("households").replaceChildren(...[...households].map(([id, address]) => {
+    const li = document.createElement("li");
+    const button = text("button", `走访 ${address}`, "act");
+    button.type = "button";
+    button.dataset.household = id;
+    button.addEventListener("click", () => visit(id, address));
+    li.appendChild(button);
+    return li;
+  }));
+}
+
+async function visit(household, address) {
+  const fix = phone.position || {};
+  await enqueue({ kind: "visit", address, body: {
+    household_id: household, lon: fix.lon, lat: fix.lat, client_id: crypto.randomUUID() } });
+  $("households").replaceChildren();
+  await showQueue();
+  send();
+}
+
 // ---- signing in ----
 function signOut() {
   localStorage.removeItem("mapsvc.token");
@@ -318,6 +365,7 @@ function start() {
 
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
+$("visit").addEventListener("click", nearbyHouseholds);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
 window.addEventListener("online", () => { $("online").textContent = ""; send(); });
 window.addEventListener("offline", () => { $("online").textContent = "无信号"; });
