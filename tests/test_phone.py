@@ -30,6 +30,13 @@ def worker_spot(accounts, grids):
     return code, p
 
 
+def test_the_phone_page_allows_only_its_own_origin(server):
+    import httpx
+
+    policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "connect-src 'self'" in policy
+
+
 def _phone(browser, server, spot, accuracy=8.0):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   geolocation={"longitude": spot.x, "latitude": spot.y,

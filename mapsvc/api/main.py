@@ -57,6 +57,6 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tiles.router)
     app.include_router(pages.router)
-    pages.mount_assets(app)
+    pages.add_assets(app)
     add_exception_handlers(app)
     return app

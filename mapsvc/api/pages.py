@@ -23,7 +23,15 @@ WALL_ROLES = frozenset({Role.command, Role.admin})
 router = APIRouter(prefix="/map", include_in_schema=False)
 
 
-def mount_assets(app) -> None:
+def add_assets(app) -> None:
+    """The pages' files, and the policy of the phone page (served as files: no route sets it)."""
+    @app.middleware("http")
+    async def phone_policy(request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path.startswith("/m/"):
+            response.headers["Content-Security-Policy"] = _policy(None)
+        return response
+
     app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")
     app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
     # the grid worker's phone page: its own scope, so that its service worker keeps it offline
