@@ -191,3 +191,32 @@ def test_a_visit_sent_again_is_recorded_once(clients, household):
     again = clients["admin"].post("/registry/visits", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
+
+
+def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, worker_spot,
+                                                             clients):
+    import uuid
+
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                          "lon": spot.x, "lat": spot.y,
+                                          "description": "待处置的井盖"}).json()["id"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"}), ("accept", {})):
+        assert do(admin, case, action, **body).status_code == 200
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"report_handled\"]')",
+               "the case in progress")
+    page.set_input_files(f"{item} input[type=file]", files=[
+        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
+    page.once("dialog", lambda dialog: dialog.accept("已补装井盖"))
+    page.click(f'{item} button[data-action="report_handled"]')
+    wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
+               "the result sent")
+    context.close()
+    step = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert (step["action"], step["note"], len(step["attachments"])) == (
+        "report_handled", "已补装井盖", 1)

@@ -255,13 +255,14 @@ const ACTION_LABEL = {
 };
 const NEEDS_NOTE = new Set(["self_resolve", "report_handled", "check_fail"]);
 
-async function act(incident, action) {
+async function act(incident, action, photoInput) {
   let note = "";
   if (NEEDS_NOTE.has(action)) {
     note = window.prompt(`${ACTION_LABEL[action]}：情况说明`) || "";
     if (!note.trim()) return;
   }
-  await enqueue({ kind: "action", incident, action, body: { note }, photos: [] });
+  const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
+  await enqueue({ kind: "action", incident, action, body: { note }, photos });
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
   send();
@@ -280,16 +281,29 @@ async function loadCases() {
 }
 
 function showCases(cases) {
+  // photos already chosen for a case stay chosen when the list is drawn anew
+  const chosen = new Map([...$("cases").querySelectorAll("li")].map(
+    (li) => [li.dataset.id, li.querySelector("input[type=file]")]));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const li = text("li", `${STATUS[p.status] || p.status} · ${p.description || p.category}`,
                     p.colour || "");
     li.dataset.id = f.id;
-    for (const action of NEXT[p.status] || []) {
+    const next = NEXT[p.status] || [];
+    let photo = null;
+    if (next.some((action) => NEEDS_NOTE.has(action))) {  // the result, photographed
+      const label = text("label", "现场照片 ", "photo");
+      photo = chosen.get(String(f.id)) || document.createElement("input");
+      Object.assign(photo, { type: "file", accept: "image/*", multiple: true });
+      photo.setAttribute("capture", "environment");
+      label.appendChild(photo);
+      li.appendChild(label);
+    }
+    for (const action of next) {
       const button = text("button", ACTION_LABEL[action], "act");
       button.type = "button";
       button.dataset.action = action;
-      button.addEventListener("click", () => act(f.id, action));
+      button.addEventListener("click", () => act(f.id, action, photo));
       li.appendChild(button);
     }
     return li;
