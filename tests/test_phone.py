@@ -220,3 +220,29 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["note"], len(step["attachments"])) == (
         "report_handled", "已补装井盖", 1)
+
+
+def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, db):
+    import uuid
+
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    cases = []
+    for description in ("时限内的案件", "超期的案件"):
+        case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                              "lon": spot.x, "lat": spot.y,
+                                              "description": description}).json()["id"]
+        do(admin, case, "file")
+        do(admin, case, "dispatch", department="T1")
+        cases.append(case)
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '1 hour' "
+                          "WHERE id = :i"), {"i": cases[1]})
+    context, page = _phone(browser, server, spot)
+    wait_until(page, f"!!document.querySelector('#cases li[data-id=\"{cases[0]}\"]')", "my cases")
+    order = page.evaluate("[...document.querySelectorAll('#cases li')].map(li => li.dataset.id)")
+    assert order.index(str(cases[1])) < order.index(str(cases[0]))
+    assert page.locator(f'#cases li[data-id="{cases[1]}"]').text_content().startswith("超期")
+    context.close()

@@ -280,14 +280,20 @@ async function loadCases() {
   }
 }
 
+// My cases, most urgent first: past a deadline, near one, then the rest.
+const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时限内"], [null, "其他"]];
+
 function showCases(cases) {
+  const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
+  cases = [...cases].sort((a, b) => rank(a) - rank(b));
   // photos already chosen for a case stay chosen when the list is drawn anew
   const chosen = new Map([...$("cases").querySelectorAll("li")].map(
     (li) => [li.dataset.id, li.querySelector("input[type=file]")]));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
-    const li = text("li", `${STATUS[p.status] || p.status} · ${p.description || p.category}`,
-                    p.colour || "");
+    const urgency = URGENCY[rank(f)][1];
+    const li = text("li", [urgency, STATUS[p.status] || p.status, p.description || p.category]
+      .join(" · "), p.colour || "");
     li.dataset.id = f.id;
     const next = NEXT[p.status] || [];
     let photo = null;
