@@ -153,6 +153,8 @@ class PageSettings(BaseSettings):
     basemap_url: str | None = Field(None, description="an XYZ tile URL template, e.g. a city's "
                                                       "own basemap server")
     basemap_attribution: str = ""
+    phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
+                                                          "with a position fix worse than this")
 
 
 class APISettings(BaseSettings):

@@ -30,11 +30,12 @@ def worker_spot(accounts, grids):
     return code, p
 
 
-def test_the_phone_page_allows_only_its_own_origin(server):
+def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
     import httpx
 
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
+    assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50}
 
 
 def _phone(browser, server, spot, accuracy=8.0):

@@ -360,3 +360,18 @@ def test_cases_are_listed_by_their_warning_colour(clients, grids, db):
         conn.execute(text("UPDATE incident SET dispatch_deadline = now() - interval '1 second' "
                           "WHERE id = :i"), {"i": case})
     assert case in _queue(admin, colour="red")
+
+
+def test_the_field_confirms_a_verify_task_and_the_centre_files(clients, accounts, grids):
+    admin, worker = clients["admin"], clients["worker"]
+    case = new_case(admin, grids, code_prefix=accounts["worker"][1]["grid_codes"][0])
+    assert do(worker, case, "confirm", note="属实").status_code == 409  # no verify task yet
+    do(admin, case, "verify")
+    assert do(worker, case, "confirm").status_code == 422  # neither note nor photo
+    assert do(admin, case, "confirm", note="属实").status_code == 403  # a field finding
+    assert do(worker, case, "confirm", note="现场确认井盖缺失").status_code == 200
+    assert admin.get(f"/incidents/{case}").json()["status"] == "verifying"
+    assert do(admin, case, "file").status_code == 200
+    steps = admin.get(f"/incidents/{case}/timeline").json()
+    assert [s["action"] for s in steps][-2:] == ["confirm", "file"]
+    assert steps[-2]["actor"] == "worker" and steps[-2]["note"] == "现场确认井盖缺失"

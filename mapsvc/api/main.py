@@ -57,6 +57,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(tiles.router)
     app.include_router(pages.router)
+    app.include_router(pages.phone_router)
     pages.add_assets(app)
     add_exception_handlers(app)
     return app

@@ -21,6 +21,7 @@ VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm
 WALL_ROLES = frozenset({Role.command, Role.admin})
 
 router = APIRouter(prefix="/map", include_in_schema=False)
+phone_router = APIRouter(include_in_schema=False)
 
 
 def add_assets(app) -> None:
@@ -46,6 +47,12 @@ def _page_account(request: Request):
         return read_token(token)
     except InvalidToken:
         return None
+
+
+@phone_router.get("/m/config.json")
+async def phone_config() -> dict:
+    """What the phone page takes from the service's settings."""
+    return {"accuracy_m": settings.pages().phone_accuracy_m}
 
 
 @router.get("/login")

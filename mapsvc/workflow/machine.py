@@ -33,6 +33,8 @@ class Action:
 
 ACTIONS: dict[str, Action] = {
     "verify": Action(CENTRE, ("reported",), "verifying"),                          # 核实
+    # the field's finding on a verify task (核实属实), with a note or photo; the centre files
+    "confirm": Action(FIELD, ("verifying",), None, needs_evidence=True),
     "file": Action(CENTRE, ("reported", "verifying"), "filed"),                    # 立案
     "reject": Action(CENTRE, ("reported", "verifying"), "rejected", needs_note=True),
     "self_resolve": Action(FIELD, ("reported",), "self_resolved",                  # 小事不出网格

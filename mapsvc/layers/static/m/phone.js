@@ -5,7 +5,7 @@
 "use strict";
 
 const API = "/api/v1";
-const ACCURACY_M = 50;     // a worse fix asks before reporting
+let ACCURACY_M = 50;       // a worse fix asks before reporting (the service's setting)
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
 const STATUS = {
   reported: "已上报", verifying: "核实中", filed: "已立案", dispatched: "已派遣",
@@ -246,14 +246,15 @@ function startMap() {
 
 // What a grid worker may do next with a case in each state.
 const NEXT = {
-  reported: ["self_resolve", "escalate"], dispatched: ["accept"], in_progress: ["report_handled"],
+  reported: ["self_resolve", "escalate"], verifying: ["confirm"], dispatched: ["accept"],
+  in_progress: ["report_handled"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
 const ACTION_LABEL = {
-  self_resolve: "当场处置", escalate: "上报上级", accept: "签收", report_handled: "处置完成",
+  self_resolve: "当场处置", escalate: "上报上级", confirm: "核实属实", accept: "签收", report_handled: "处置完成",
   check: "核查", check_pass: "核查通过", check_fail: "核查不通过",
 };
-const NEEDS_NOTE = new Set(["self_resolve", "report_handled", "check_fail"]);
+const NEEDS_NOTE = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
 
 async function act(incident, action, photoInput) {
   let note = "";
@@ -374,6 +375,10 @@ async function signIn(event) {
 }
 
 function start() {
+  fetch("/m/config.json").then((r) => r.json()).then((config) => {
+    ACCURACY_M = config.accuracy_m;
+    localStorage.setItem("mapsvc.accuracy", String(ACCURACY_M));
+  }).catch(() => { ACCURACY_M = Number(localStorage.getItem("mapsvc.accuracy") || ACCURACY_M); });
   $("login").hidden = true;
   $("app").hidden = false;
   startMap();
