@@ -18,6 +18,7 @@ from mapsvc.layers.wall import WallRegion, wall_page
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
 VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
+VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc")
 WALL_ROLES = frozenset({Role.command, Role.admin})
 
 router = APIRouter(prefix="/map", include_in_schema=False)
@@ -33,7 +34,9 @@ def add_assets(app) -> None:
             response.headers["Content-Security-Policy"] = _policy(None)
         return response
 
-    app.mount("/static/vendor", StaticFiles(directory=VENDOR, check_dir=False), name="vendor")
+    for package in VENDOR_FILES:  # what the pages load, not the packages' docs and demos
+        app.mount(f"/static/vendor/{package}",
+                  StaticFiles(directory=VENDOR / package, check_dir=False), name=package)
     app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
     # the grid worker's phone page: its own scope, so that its service worker keeps it offline
     app.mount("/m", StaticFiles(directory=STATIC / "m", html=True), name="phone")
