@@ -124,3 +124,14 @@ def test_only_command_centres_get_the_wall(wall_server, browser):
     page.wait_for_url(lambda url: url.endswith("/map/wall") and "login" not in url)
     assert "仅供指挥中心" in page.content()
     context.close()
+
+
+def test_only_the_files_pages_load_are_served_from_the_packages(wall_server):
+    base = f"{wall_server.base}/static/vendor"
+    assert httpx.get(f"{base}/leaflet/dist/leaflet.js").status_code == 200
+    assert httpx.get(f"{base}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
+                     ).status_code == 200
+    # a package's own docs load their libraries from CDNs: not served
+    assert httpx.get(f"{base}/leaflet.vectorgrid/dist/vectorgrid-api-docs.html"
+                     ).status_code == 404
+    assert httpx.get(f"{base}/leaflet.vectorgrid/README.md").status_code == 404

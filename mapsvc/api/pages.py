@@ -19,6 +19,18 @@ LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
 VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
 VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc")
+# Scripts, styles, images and fonts: never a package's own pages (its docs and demos load
+# their libraries from CDNs).
+ASSET_SUFFIXES = (".js", ".css", ".png", ".svg", ".woff2", ".woff")
+
+
+class AssetFiles(StaticFiles):
+    """Static files limited to what a page loads."""
+
+    async def get_response(self, path: str, scope):
+        if not path.endswith(ASSET_SUFFIXES):
+            return Response(status_code=404)
+        return await super().get_response(path, scope)
 WALL_ROLES = frozenset({Role.command, Role.admin})
 
 router = APIRouter(prefix="/map", include_in_schema=False)
@@ -34,9 +46,9 @@ def add_assets(app) -> None:
             response.headers["Content-Security-Policy"] = _policy(None)
         return response
 
-    for package in VENDOR_FILES:  # what the pages load, not the packages' docs and demos
+    for package in VENDOR_FILES:
         app.mount(f"/static/vendor/{package}",
-                  StaticFiles(directory=VENDOR / package, check_dir=False), name=package)
+                  AssetFiles(directory=VENDOR / package, check_dir=False), name=package)
     app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
     # the grid worker's phone page: its own scope, so that its service worker keeps it offline
     app.mount("/m", StaticFiles(directory=STATIC / "m", html=True), name="phone")

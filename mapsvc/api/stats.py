@@ -12,15 +12,17 @@ from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.workflow.stats import BREAKDOWNS, board, statistics
 
 router = APIRouter(tags=["workflow"])
+Level = Annotated[Literal["county", "township", "village", "grid"] | None, Query(
+    description="the region (or grid); default: the account's region")]
+Code = Annotated[str | None, Query(description="its code")]
 
 
 @router.get("/stats")
 async def stats(
     request: Request,
     account: SignedIn,
-    level: Annotated[Literal["county", "township", "village", "grid"] | None, Query(
-        description="the region (or grid) to count; default: the account's region")] = None,
-    code: Annotated[str | None, Query(description="its code")] = None,
+    level: Level = None,
+    code: Code = None,
     department: Annotated[str | None, Query(description="or a department's code")] = None,
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
         description="one row per county, township, village, grid, department or grid worker "
@@ -46,9 +48,8 @@ async def stats(
 async def stats_board(
     request: Request,
     account: SignedIn,
-    level: Annotated[Literal["county", "township", "village", "grid"] | None, Query(
-        description="the region shown; default: the account's region")] = None,
-    code: Annotated[str | None, Query(description="its code")] = None,
+    level: Level = None,
+    code: Code = None,
 ) -> dict:
     """The wall screen's panel: reported and closed today, open and overdue now, this year's
     rates and satisfaction, reports per day over two weeks."""

@@ -132,6 +132,14 @@ def _p90(timed: dict[int, int]) -> float | None:
     raise AssertionError("unreachable: the ranks add up to n")
 
 
+def _tallied(columns: str) -> str:
+    """``columns`` of the tally and of the deltas not yet folded into it, together, for the
+    subjects ``:subjects`` of kind ``:kind`` from day ``:start`` to ``:end``."""
+    where = "kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end"
+    return (f"SELECT {columns} FROM incident_tally WHERE {where} "
+            f"UNION ALL SELECT {columns} FROM incident_tally_delta WHERE {where}")
+
+
 async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: date,
                 end: date) -> dict[str, Figures]:
     """The figures of each subject of ``kind`` over the cases reported from ``start`` to
@@ -142,14 +150,8 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
         sums = ", ".join(f"sum({m})::{'float8' if m == 'handling_hours' else 'bigint'} AS {m}"
                          for m in MEASURES)
         columns = ", ".join(MEASURES)
-        counted = text(f"""
-            SELECT subject, {sums} FROM (
-                SELECT subject, {columns} FROM incident_tally
-                 WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
-                UNION ALL
-                SELECT subject, {columns} FROM incident_tally_delta
-                 WHERE kind = :kind AND subject = ANY(:subjects) AND day BETWEEN :start AND :end
-            ) t GROUP BY subject""")
+        counted = text(f"SELECT subject, {sums} FROM ({_tallied('subject, ' + columns)}) t "
+                       "GROUP BY subject")
     else:
         counted = text(f"""
             SELECT c.{column}::text AS subject, {_LIVE_SUMS}
@@ -294,8 +296,6 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
 
 
 TREND_DAYS = 14
-_REGION_COLUMN = {"county": "county_code", "township": "township_code",
-                  "village": "village_code", "grid": "grid_id"}
 
 
 async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
@@ -308,8 +308,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     params: dict = {"today": today, "since": today - timedelta(days=TREND_DAYS - 1)}
     where = "true"
     if subject.kind != "deployment":
-        column = _REGION_COLUMN[subject.kind]
-        where = f"d.{column} = CAST(:key AS {SUBJECT_COLUMN[subject.kind][1]})"
+        column, key_type = SUBJECT_COLUMN[subject.kind]
+        where = f"d.{column} = CAST(:key AS {key_type})"
         params["key"] = subject.key
     now = (await conn.execute(text(f"""
         SELECT count(*) FILTER (WHERE d.reported_at >= CAST(:today AS timestamp)
@@ -344,21 +344,16 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
 async def _daily(conn: AsyncConnection, kind: str, keys: list[str], start: date,
                  end: date) -> list[tuple[date, int]]:
     if kind in TALLIED:
-        sql = """SELECT day, sum(reported)::bigint FROM (
-                     SELECT day, reported FROM incident_tally
-                      WHERE kind = :kind AND subject = ANY(:keys) AND day BETWEEN :start AND :end
-                     UNION ALL
-                     SELECT day, reported FROM incident_tally_delta
-                      WHERE kind = :kind AND subject = ANY(:keys) AND day BETWEEN :start AND :end
-                 ) t GROUP BY day"""
+        sql = f"SELECT day, sum(reported)::bigint FROM ({_tallied('day, reported')}) t GROUP BY day"
     else:
         column, key_type = SUBJECT_COLUMN[kind]
         sql = f"""SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)
                     FROM incident
-                   WHERE {column} = ANY(CAST(:keys AS {key_type}[]))
+                   WHERE {column} = ANY(CAST(:subjects AS {key_type}[]))
                      AND reported_at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
                      AND reported_at < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai'
                                        + interval '1 day'
                    GROUP BY 1"""
-    rows = await conn.execute(text(sql), {"kind": kind, "keys": keys, "start": start, "end": end})
+    rows = await conn.execute(text(sql), {"kind": kind, "subjects": keys, "start": start,
+                                          "end": end})
     return [tuple(r) for r in rows]
