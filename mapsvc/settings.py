@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -157,6 +157,32 @@ class PageSettings(BaseSettings):
                                                           "with a position fix worse than this")
 
 
+class SizingRule(BaseModel):
+    """How large a grid of one kind in one setting may be (None: no bound)."""
+
+    households_min: int | None = None
+    households_max: int | None = None
+    population_max: int | None = None
+
+
+class PlanSettings(BaseSettings):
+    """Checks on redrawn grids. Sizing rules are keyed ``kind/setting`` (comprehensive or
+    dedicated; urban or rural: a village's ``setting`` property, else its code's last three
+    digits, 001–199 for a residents' committee 居委会, 200 and above for a villagers'
+    committee 村委会). The defaults follow national practice for comprehensive grids: urban
+    300–500 households and at most 2,500 people; rural about 300 households."""
+
+    model_config = SettingsConfigDict(env_prefix="MAPSVC_PLANS_")
+
+    sliver_m2: float = Field(200, ge=0, description="a grid or part of one smaller than this "
+                                                    "is a sliver")
+    sizing: dict[str, SizingRule] = Field(default_factory=lambda: {
+        "comprehensive/urban": SizingRule(households_min=300, households_max=500,
+                                          population_max=2500),
+        "comprehensive/rural": SizingRule(households_max=300, population_max=2500),
+    })
+
+
 class APISettings(BaseSettings):
     """The HTTP service."""
 
@@ -214,3 +240,8 @@ def pages() -> PageSettings:
 @lru_cache
 def media() -> MediaSettings:
     return MediaSettings()
+
+
+@lru_cache
+def plans() -> PlanSettings:
+    return PlanSettings()

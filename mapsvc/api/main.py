@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
-from mapsvc.api import (auth, boundaries, categories, events, health, incidents, locate,
-                        media, pages, registry, stats, tiles)
+from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents,
+                        locate, media, pages, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
 from mapsvc.tiles.service import TileService
@@ -53,8 +53,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
     for module in (health, auth, boundaries, locate, categories, incidents, media, registry,
-                   stats, events):
+                   stats, events, plans):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(pages.phone_router)

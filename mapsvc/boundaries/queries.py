@@ -36,9 +36,11 @@ SELECT g.code AS sort, jsonb_build_object(
 
 
 async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
-                          parent: str | None = None, bbox=None, limit: int = 100,
-                          offset: int = 0) -> str:
+                          parent: str | None = None, code: str | None = None, bbox=None,
+                          limit: int = 100, offset: int = 0) -> str:
     f = Filters(params={"limit": limit, "offset": offset})
+    if code:
+        f.add("r.code = :code", code=code)
     if level:
         f.add("r.level = :level", level=level)
     if parent:
@@ -50,10 +52,15 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
 
 async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbox=None,
                         at: datetime | None = None, ids: list[int] | None = None,
+                        code: str | None = None, kind: str | None = None,
                         limit: int = 100, offset: int = 0) -> str:
     """Grids in force at ``at`` (default: now); ``parent`` is any region above them; ``ids``
     the grids to keep (a worker's own)."""
     f = Filters(params={"limit": limit, "offset": offset})
+    if code:
+        f.add("g.code = :code", code=code)
+    if kind:
+        f.add("g.kind = :kind", kind=kind)
     if ids is not None:
         f.add("g.id = ANY(:ids)", ids=ids)
     if at is None:

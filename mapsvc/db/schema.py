@@ -347,3 +347,34 @@ attachment = Table(
     Column("incident_id", BigInteger, nullable=False, index=True),
     Column("log_id", BigInteger, primary_key=True),
 )
+
+
+plan = Table(
+    "plan", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("village_codes", ARRAY(Text), nullable=False),
+    Column("base_versions", ARRAY(BigInteger), nullable=False),
+    Column("created_by", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Column("published_by", BigInteger, ForeignKey("account.id")),
+    Column("effective_from", DateTime(timezone=True)),
+    Column("forced_reason", Text),
+)
+grid_version.append_column(Column("plan_id", BigInteger, ForeignKey("plan.id")))
+
+plan_grid = Table(
+    "plan_grid", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("plan_id", BigInteger, ForeignKey("plan.id"), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("village_code", Text, ForeignKey("region.code"), nullable=False),
+    Column("households", Integer),
+    Column("population", Integer),
+    Column("geom", _geom("GEOMETRY"), nullable=False),
+)

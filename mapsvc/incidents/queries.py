@@ -25,6 +25,7 @@ SELECT -d.id AS sort, json_build_object(
 
 @dataclass
 class IncidentFilter:
+    id: int | None = None
     bbox: tuple[float, float, float, float] | None = None
     grid: str | None = None
     village: str | None = None
@@ -44,6 +45,8 @@ class IncidentFilter:
             waiting_on(self.queue_of, f)
         if self.colour:
             f.add("d.doc->>'colour' = :colour", colour=self.colour)
+        if self.id is not None:
+            f.add("d.id = :id", id=self.id)
         f.bbox("d.geom", self.bbox)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)

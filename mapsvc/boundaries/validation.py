@@ -1,0 +1,163 @@
+"""A plan's validation report: every problem of the drafted grid layer, with where it is.
+
+Errors (publish refuses them unless an admin forces it): invalid geometry, overlapping grids,
+gaps inside a village, grid parts outside their village, slivers, a code already used by a grid
+of another village, a draft begun before the villages' grids last changed, and grids over a
+sizing rule's maximum. Warnings: grids in several parts and grids under a sizing rule's
+minimum. Household and population counts come from the registry: the households whose address
+lies in the drafted grid (a point on a shared edge counts once, by the rule of locate_grid) and
+the people of those households.
+"""
+
+import json
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc import settings
+from mapsvc.boundaries.plans import FIXED, Plan
+from mapsvc.geojson import PRECISION
+
+# Overlaps and gaps smaller than this are rounding between neighbours' shared edges.
+NOISE_M2 = 1.0
+
+# urban or rural: the village's own ``setting`` property, else its code (GB/T 10114 practice:
+# 001–199 residents' committees, 200 and above villagers' committees)
+SETTING = """CASE WHEN v.properties->>'setting' IN ('urban', 'rural') THEN v.properties->>'setting'
+                  WHEN substr(v.code, 10, 3) ~ '^[0-9]{3}$' AND substr(v.code, 10, 3)::int < 200
+                      THEN 'urban' ELSE 'rural' END"""
+
+REPORT = f"""
+WITH pg AS MATERIALIZED (
+    SELECT id, code, name, kind, village_code, geom, ST_IsValid(geom) AS valid,
+           CASE WHEN ST_IsValid(geom) THEN ST_Multi(geom) ELSE {FIXED.format(g="geom")} END AS fixed
+      FROM plan_grid WHERE plan_id = :plan
+), villages AS MATERIALIZED (
+    SELECT v.code, v.name, v.geom, {SETTING} AS setting
+      FROM region v WHERE v.code = ANY(:villages)
+), homes AS (  -- each registered household's address, in the one drafted grid holding it
+    SELECT DISTINCT ON (a.id) a.id AS address_id, pg.id AS plan_grid_id
+      FROM pg JOIN address a ON a.geom && pg.fixed AND ST_Covers(pg.fixed, a.geom)
+     ORDER BY a.id, ST_Contains(pg.fixed, a.geom) DESC, pg.kind = 'dedicated' DESC, pg.code
+), counts AS (
+    SELECT homes.plan_grid_id, count(DISTINCT hh.id) AS households, count(p.id) AS population
+      FROM homes JOIN house h ON h.address_id = homes.address_id
+      JOIN household hh ON hh.house_id = h.id
+      LEFT JOIN person p ON p.household_id = hh.id
+     GROUP BY homes.plan_grid_id
+), sizes AS MATERIALIZED (
+    SELECT pg.id, pg.code, pg.kind, pg.village_code, v.setting,
+           coalesce(c.households, 0) AS households, coalesce(c.population, 0) AS population,
+           CAST(:rules AS jsonb) -> (pg.kind || '/' || v.setting) AS rule
+      FROM pg JOIN villages v ON v.code = pg.village_code
+      LEFT JOIN counts c ON c.plan_grid_id = pg.id
+), found (kind, severity, codes, village_code, message, geom, value) AS (
+    SELECT 'invalid', 'error', ARRAY[pg.code], pg.village_code,
+           format('grid %s: %s', pg.code, ST_IsValidReason(pg.geom)),
+           (ST_IsValidDetail(pg.geom)).location, NULL::float8
+      FROM pg WHERE NOT pg.valid
+    UNION ALL
+    SELECT 'overlap', 'error', ARRAY[a.code, b.code], a.village_code,
+           format('grids %s and %s overlap by %s m²', a.code, b.code, round(x.area)),
+           x.geom, x.area
+      FROM pg a JOIN pg b ON a.id < b.id AND a.fixed && b.fixed
+                         AND ST_Relate(a.fixed, b.fixed, '2********'),
+           LATERAL (SELECT g AS geom, ST_Area(g::geography) AS area
+                      FROM ST_CollectionExtract(ST_Intersection(a.fixed, b.fixed), 3) g) x
+     WHERE x.area > :noise
+    UNION ALL
+    SELECT 'gap', 'error', '{{}}', v.code,
+           format('%s m² of village %s lie in no grid', round(x.area), v.name), x.geom, x.area
+      FROM villages v,
+           LATERAL (SELECT ST_Difference(v.geom, coalesce(ST_Union(pg.fixed),
+                                                          'GEOMETRYCOLLECTION EMPTY')) AS rest
+                      FROM pg WHERE pg.fixed && v.geom) d,
+           LATERAL (SELECT part.geom, ST_Area(part.geom::geography) AS area
+                      FROM ST_Dump(ST_CollectionExtract(d.rest, 3)) part) x
+     WHERE x.area > :noise
+    UNION ALL
+    SELECT 'outside_village', 'error', ARRAY[pg.code], pg.village_code,
+           format('%s m² of grid %s lie outside village %s', round(x.area), pg.code, v.name),
+           x.geom, x.area
+      FROM pg JOIN villages v ON v.code = pg.village_code,
+           LATERAL (SELECT g AS geom, ST_Area(g::geography) AS area
+                      FROM ST_CollectionExtract(ST_Difference(pg.fixed, v.geom), 3) g) x
+     WHERE x.area > :noise
+    UNION ALL
+    SELECT 'sliver', 'error', ARRAY[pg.code], pg.village_code,
+           format('grid %s has a part of only %s m²', pg.code, round(x.area::numeric, 1)),
+           x.geom, x.area
+      FROM pg, LATERAL (SELECT part.geom, ST_Area(part.geom::geography) AS area
+                          FROM ST_Dump(pg.fixed) part) x
+     WHERE x.area < :sliver
+    UNION ALL
+    SELECT 'multipart', 'warning', ARRAY[pg.code], pg.village_code,
+           format('grid %s is in %s separate parts', pg.code, ST_NumGeometries(pg.fixed)),
+           pg.fixed, ST_NumGeometries(pg.fixed)
+      FROM pg WHERE ST_NumGeometries(pg.fixed) > 1
+    UNION ALL
+    SELECT 'code_taken', 'error', ARRAY[pg.code], pg.village_code,
+           format('code %s belongs to grid %s of village %s', pg.code, g.name, g.village_code),
+           ST_PointOnSurface(pg.fixed), NULL
+      FROM pg JOIN grid g ON g.code = pg.code
+     WHERE NOT g.village_code = ANY(:villages)
+       AND EXISTS (SELECT 1 FROM grid_version gv WHERE gv.grid_id = g.id AND gv.valid_to IS NULL)
+    UNION ALL
+    SELECT 'stale', 'error', '{{}}', NULL,
+           'the grids of these villages changed after this draft began: start a new plan',
+           NULL, NULL
+      FROM plan p
+     WHERE p.id = :plan AND p.base_versions IS DISTINCT FROM (
+           SELECT coalesce(array_agg(gv.id ORDER BY gv.id), '{{}}')
+             FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+            WHERE g.village_code = ANY(:villages))
+    UNION ALL
+    SELECT 'households_over', 'error', ARRAY[s.code], s.village_code,
+           format('grid %s has %s households, over the %s %s maximum of %s', s.code,
+                  s.households, s.setting, s.kind, s.rule->>'households_max'),
+           NULL, s.households
+      FROM sizes s WHERE s.households > (s.rule->>'households_max')::int
+    UNION ALL
+    SELECT 'population_over', 'error', ARRAY[s.code], s.village_code,
+           format('grid %s has %s people, over the %s %s maximum of %s', s.code,
+                  s.population, s.setting, s.kind, s.rule->>'population_max'),
+           NULL, s.population
+      FROM sizes s WHERE s.population > (s.rule->>'population_max')::int
+    UNION ALL
+    SELECT 'households_under', 'warning', ARRAY[s.code], s.village_code,
+           format('grid %s has %s households, under the %s %s minimum of %s', s.code,
+                  s.households, s.setting, s.kind, s.rule->>'households_min'),
+           NULL, s.households
+      FROM sizes s WHERE s.households < (s.rule->>'households_min')::int
+)
+SELECT json_build_object(
+    'findings', (SELECT coalesce(json_agg(json_build_object(
+                     'kind', f.kind, 'severity', f.severity, 'grids', f.codes,
+                     'village_code', f.village_code, 'message', f.message,
+                     'value', round(f.value::numeric, 1),
+                     'geometry', ST_AsGeoJSON(
+                         coalesce(f.geom, (SELECT ST_PointOnSurface(pg.fixed) FROM pg
+                                            WHERE pg.code = f.codes[1])), {PRECISION})::json)
+                     ORDER BY f.severity, f.kind, f.codes), '[]') FROM found f),
+    'grids', (SELECT coalesce(json_agg(json_build_object(
+                  'id', s.id, 'code', s.code, 'kind', s.kind, 'setting', s.setting,
+                  'households', s.households, 'population', s.population, 'rule', s.rule,
+                  'size', CASE WHEN s.households > (s.rule->>'households_max')::int
+                                 OR s.population > (s.rule->>'population_max')::int THEN 'over'
+                               WHEN s.households < (s.rule->>'households_min')::int THEN 'under'
+                               ELSE 'ok' END) ORDER BY s.code), '[]') FROM sizes s))
+"""
+
+
+async def validate(conn: AsyncConnection, plan: Plan) -> dict:
+    """The report: ``findings`` (each with kind, severity, grids, message and a geometry to
+    show), ``grids`` (each drafted grid's counts against its sizing rule), and totals."""
+    plans = settings.plans()
+    rules = {key: rule.model_dump(exclude_none=True) for key, rule in plans.sizing.items()}
+    report = (await conn.execute(text(REPORT), {
+        "plan": plan.id, "villages": list(plan.villages), "noise": NOISE_M2,
+        "sliver": plans.sliver_m2, "rules": json.dumps(rules)})).scalar_one()
+    report["errors"] = sum(f["severity"] == "error" for f in report["findings"])
+    report["warnings"] = len(report["findings"]) - report["errors"]
+    report["plan"] = plan.id
+    return report

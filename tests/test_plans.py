@@ -1,0 +1,418 @@
+"""Planners redraw grids: drafts that leave the live grids alone, validation, impact preview,
+publish in one transaction, and history."""
+
+import csv
+import io
+import itertools
+
+import httpx
+import pytest
+import shapely
+from shapely.geometry import LineString, mapping, shape
+from sqlalchemy import text
+
+from tests.conftest import run
+from tests.planning import Area
+
+_areas = itertools.count(1)
+
+
+def csv_bytes(columns, rows) -> bytes:
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=columns)
+    w.writeheader()
+    w.writerows(rows)
+    return out.getvalue().encode()
+
+
+@pytest.fixture
+def area(clients, hierarchy, tmp_path):
+    """A fresh area: village of grids A, B, C; households at known points (people: A 2, B west
+    1, B east 4 in 2 households, C 1); a component and an organisation in B's east; open cases
+    in B's west and east, a voided one in B's west."""
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.demo import load_hierarchy
+
+    a = Area(next(_areas))
+    run(in_transaction(lambda conn: load_hierarchy(conn, a.write_files(tmp_path / "area"))))
+    admin = clients["admin"]
+
+    def upload(kind, columns, rows, **form):
+        r = admin.post(f"/registry/import/{kind}", data=form,
+                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    homes = {"A1": (0.5, 0.5), "B1": (1.25, 0.5), "B2": (1.75, 0.5), "C1": (2.5, 0.5)}
+    upload("addresses", ["address", "lon", "lat"],
+           [{"address": f"规划路{n}号", "lon": a.at(*p)[0], "lat": a.at(*p)[1]}
+            for n, p in homes.items()], county=a.county)
+    people = [("A1", "1"), ("A1", "1"), ("B1", "1"), ("B2", "1"), ("B2", "1"), ("B2", "1"),
+              ("B2", "2"), ("C1", "1")]
+    upload("people", ["address", "name", "registration", "household"],
+           [{"address": f"规划路{n}号", "name": f"居民{i}", "registration": "resident",
+             "household": h} for i, (n, h) in enumerate(people)], county=a.county)
+    x, y = a.at(1.75, 0.25)
+    upload("things", ["component_id", "name", "lon", "lat"],
+           [{"component_id": f"{a.county}0301000001", "name": "井盖", "lon": x, "lat": y}])
+    x, y = a.at(1.8, 0.6)
+    upload("organisations", ["name", "kind", "lon", "lat"],
+           [{"name": "规划测试卫生站", "kind": "hospital", "lon": x, "lat": y}])
+    cases = {}
+    for name, (i, j) in {"west": (1.2, 0.5), "east": (1.75, 0.55), "void": (1.2, 0.6)}.items():
+        x, y = a.at(i, j)
+        r = admin.post("/incidents", json={
+            "client_id": f"00000000-0000-4000-8{a.k:03d}-{len(cases):012d}", "category": "06",
+            "description": f"规划测试{name}", "lon": x, "lat": y})
+        assert r.status_code == 201, r.text
+        cases[name] = r.json()["id"]
+    r = admin.post(f"/incidents/{cases['void']}/actions/void", json={"note": "重复上报"})
+    assert r.status_code == 200, r.text
+    return a, cases
+
+
+def same(geojson: dict, geom) -> bool:
+    """Equal to within the 6 decimals of a degree (10 cm) that GeoJSON answers carry."""
+    return shape(geojson).hausdorff_distance(geom) < 1e-6
+
+
+def new_plan(client, a, name="调整方案"):
+    r = client.post("/plans", json={"name": name, "villages": [a.village]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def live_grids(api, a) -> dict[str, dict]:
+    body = api.get("/grids", params={"parent": a.village}).json()
+    return {f["properties"]["code"]: f for f in body["features"]}
+
+
+def drafted(api, plan) -> dict[str, dict]:
+    body = api.get(f"/plans/{plan['id']}/grids").json()
+    return {f["properties"]["code"]: f for f in body["features"]}
+
+
+def split_b(api, a, plan, at=1.4):
+    line = LineString([a.at(at, -0.2), a.at(at, 1.2)])
+    r = api.post(f"/plans/{plan['id']}/split", json={"code": a.code("B"), "line": mapping(line)})
+    assert r.status_code == 200, r.text
+    return r.json()["codes"]
+
+
+def test_a_draft_holds_the_villages_grids_and_edits_leave_the_live_grids_alone(api, area):
+    a, _ = area
+    before = live_grids(api, a)
+    plan = new_plan(api, a)
+    assert plan["status"] == "draft" and plan["grids"] == 3 and plan["retired"] == []
+    assert set(drafted(api, plan)) == {a.code(n) for n in "ABC"}
+    codes = split_b(api, a, plan)
+    assert codes == [a.code("B"), f"{a.village}004"]  # the larger (east) piece keeps the code
+    grids = drafted(api, plan)
+    assert same(grids[a.code("B")]["geometry"], a.cell(1.4, 0, 0.6))
+    assert same(grids[f"{a.village}004"]["geometry"], a.cell(1, 0, 0.4))
+    assert grids[a.code("B")]["properties"]["change"] == "reshaped"
+    assert grids[f"{a.village}004"]["properties"]["change"] == "new"
+    assert grids[a.code("A")]["properties"]["change"] == "unchanged"
+    r = api.post(f"/plans/{plan['id']}/merge", json={"codes": [a.code("A"), f"{a.village}004"]})
+    assert r.status_code == 200, r.text
+    grids = drafted(api, plan)
+    assert same(grids[a.code("A")]["geometry"], a.cell(0, 0, 1.4))
+    assert live_grids(api, a) == before
+
+
+def test_a_line_that_does_not_cross_the_grid_is_refused_naming_it(api, area):
+    a, _ = area
+    plan = new_plan(api, a)
+    line = LineString([a.at(1.4, 0.2), a.at(1.4, 0.8)])  # inside B, from no edge to no edge
+    r = api.post(f"/plans/{plan['id']}/split", json={"code": a.code("B"), "line": mapping(line)})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "line"
+    r = api.post(f"/plans/{plan['id']}/merge", json={"codes": [a.code("A"), "nope"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "codes"
+
+
+def test_only_planners_of_the_region_and_admins_plan(clients, area):
+    a, _ = area
+    for role in ("command", "worker", "department"):
+        assert clients[role].post("/plans", json={"name": "x", "villages": [a.village]}
+                                  ).status_code == 403
+    # the planner account plans 武昌区 only
+    assert clients["planner"].post("/plans", json={"name": "x", "villages": [a.village]}
+                                   ).status_code == 403
+    r = clients["admin"].post("/plans", json={"name": "x", "villages": ["990399999999"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "villages"
+
+
+def ogc(client, path: str) -> str:
+    """The OGC API path beside the client's /api/v1 base."""
+    return str(client.base_url).removesuffix("/api/v1/") + "/ogc" + path
+
+
+def plan_items(client, plan) -> str:
+    return ogc(client, f"/collections/plan-{plan['id']}/items")
+
+
+def patch_grid(api, plan, which, **changes):
+    fid = drafted(api, plan)[which]["id"]
+    body = {"type": "Feature", "properties": {k: v for k, v in changes.items() if k != "geometry"}}
+    if "geometry" in changes:
+        body["geometry"] = mapping(changes["geometry"])
+    r = api.patch(f"{plan_items(api, plan)}/{fid}", json=body)
+    assert r.status_code == 204, r.text
+
+
+def findings(api, plan, kind=None) -> list[dict]:
+    report = api.get(f"/plans/{plan['id']}/validation").json()
+    return [f for f in report["findings"] if kind is None or f["kind"] == kind]
+
+
+@pytest.fixture(scope="module")
+def drafting(clients, hierarchy, tmp_path_factory):
+    """An area only drafted in, never published: shared by the validation tests."""
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.demo import load_hierarchy
+
+    a = Area(90)
+    run(in_transaction(lambda conn: load_hierarchy(
+        conn, a.write_files(tmp_path_factory.mktemp("drafting")))))
+    return a
+
+
+def test_a_clean_draft_has_no_errors_and_counts_households_from_the_registry(api, area):
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    report = api.get(f"/plans/{plan['id']}/validation").json()
+    assert report["errors"] == 0, report["findings"]
+    sizes = {g["code"]: (g["households"], g["population"], g["setting"], g["size"])
+             for g in report["grids"]}
+    assert sizes == {a.code("A"): (1, 2, "urban", "under"), a.code("B"): (2, 4, "urban", "under"),
+                     f"{a.village}004": (1, 1, "urban", "under"),
+                     a.code("C"): (1, 1, "urban", "under")}
+    # an urban grid under 300 households is worth a warning, not an error
+    assert {f["kind"] for f in report["findings"]} == {"households_under"}
+
+
+@pytest.mark.parametrize("problem", ["gap", "overlap", "outside_village", "invalid", "sliver",
+                                     "multipart", "code_taken"])
+def test_validation_finds_each_kind_of_problem_where_it_is(api, drafting, problem):
+    a = drafting
+    plan = new_plan(api, a, f"有{problem}的方案")
+    if problem == "gap":
+        patch_grid(api, plan, a.code("A"), geometry=a.cell(0, 0, 0.875))
+        where, grids = a.at(0.94, 0.5), []
+    elif problem == "overlap":
+        patch_grid(api, plan, a.code("C"), geometry=a.cell(1.875, 0, 1.125))
+        where, grids = a.at(1.94, 0.5), [a.code("B"), a.code("C")]
+    elif problem == "outside_village":
+        patch_grid(api, plan, a.code("C"), geometry=a.cell(2, 0, 1.125))
+        where, grids = a.at(3.06, 0.5), [a.code("C")]
+    elif problem == "invalid":  # a bow tie over C
+        x0, y0 = a.at(2, 0)
+        x1, y1 = a.at(3, 1)
+        patch_grid(api, plan, a.code("C"), geometry=shapely.Polygon(
+            [(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)]))
+        where, grids = a.at(2.5, 0.5), [a.code("C")]
+    elif problem == "sliver":  # a corner of A, about 4 m by 4 m, drawn as a grid of its own
+        r = api.post(plan_items(api, plan), json={"type": "Feature", "properties": {},
+                                                 "geometry": mapping(a.cell(0, 0, 0.01, 0.01))})
+        assert r.status_code == 201
+        where, grids = a.at(0.005, 0.005), [f"{a.village}004"]
+    elif problem == "multipart":
+        r = api.post(f"/plans/{plan['id']}/merge", json={"codes": [a.code("A"), a.code("C")]})
+        assert r.status_code == 200
+        where, grids = a.at(2.5, 0.5), [a.code("A")]
+    else:  # the neighbour village's grid code
+        patch_grid(api, plan, a.code("C"), code=f"{a.neighbour}001")
+        where, grids = a.at(2.5, 0.5), [f"{a.neighbour}001"]
+    found = findings(api, plan, problem)
+    assert len(found) == 1, findings(api, plan)
+    assert found[0]["grids"] == grids
+    assert shape(found[0]["geometry"]).distance(shapely.Point(where)) < 1e-6
+    assert found[0]["severity"] == ("warning" if problem == "multipart" else "error")
+
+
+def test_sizing_rules_are_settings_per_kind_and_setting(db, area, monkeypatch, api):
+    """Households and population over the configured maximum are errors."""
+    from mapsvc import settings
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.boundaries.plans import load_plan
+    from mapsvc.boundaries.validation import validate
+    from mapsvc.db.engine import in_transaction
+
+    a, _ = area
+    plan = new_plan(api, a)
+    monkeypatch.setenv("MAPSVC_PLANS_SIZING", '{"comprehensive/urban": {"households_max": 1, '
+                                              '"population_max": 3}}')
+    settings.plans.cache_clear()
+    try:
+        admin = Account(id=1, username="admin", role=Role.admin)
+
+        async def check(conn):
+            return await validate(conn, await load_plan(conn, admin, plan["id"]))
+        report = run(in_transaction(check))
+    finally:
+        monkeypatch.delenv("MAPSVC_PLANS_SIZING")
+        settings.plans.cache_clear()
+    found = {(f["kind"], tuple(f["grids"]), f["value"]) for f in report["findings"]}
+    assert found == {("households_over", (a.code("B"),), 3),
+                     ("population_over", (a.code("B"),), 5)}
+    assert {g["code"]: g["size"] for g in report["grids"]} == {
+        a.code("A"): "ok", a.code("B"): "over", a.code("C"): "ok"}
+
+
+def case_grid(db, case) -> tuple[str | None, int | None, str]:
+    with db.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT g.code, gv.version, i.assignment FROM incident i "
+            "LEFT JOIN grid g ON g.id = i.grid_id LEFT JOIN grid_version gv ON gv.id = i.grid_version_id "
+            "WHERE i.id = :id"), {"id": case}).one())
+
+
+def snapshot(db, a) -> dict:
+    """Everything a publish may change in the area."""
+    with db.connect() as conn:
+        return {
+            "versions": conn.execute(text(
+                "SELECT g.code, gv.version, gv.valid_to FROM grid g JOIN grid_version gv "
+                "ON gv.grid_id = g.id WHERE g.village_code = :v ORDER BY 1, 2"),
+                {"v": a.village}).all(),
+            "incidents": conn.execute(text(
+                "SELECT id, grid_version_id FROM incident WHERE county_code = :c ORDER BY id"),
+                {"c": a.county}).all(),
+            "logs": conn.execute(text(
+                "SELECT count(*) FROM incident_log l JOIN incident i ON i.id = l.incident_id "
+                "WHERE i.county_code = :c"), {"c": a.county}).scalar_one(),
+            "addresses": conn.execute(text(
+                "SELECT id, grid_version_id FROM address WHERE county_code = :c ORDER BY id"),
+                {"c": a.county}).all(),
+        }
+
+
+def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area, db):
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    before = snapshot(db, a)
+    impact = api.get(f"/plans/{plan['id']}/impact").json()
+    new = f"{a.village}004"
+    assert impact["moves"] == [{
+        "from": a.code("B"), "to": new, "incidents": 1, "households": 1, "people": 1,
+        "organisations": 0, "components": 0, "places": 0, "from_workers": [], "to_workers": []}]
+    changes = {g["code"]: g["change"] for g in impact["grids"]}
+    assert changes == {a.code("A"): "unchanged", a.code("B"): "reshaped", a.code("C"): "unchanged",
+                       new: "new"}
+    assert snapshot(db, a) == before
+    assert api.get(f"/plans/{plan['id']}").json()["status"] == "draft"
+
+
+def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, area, db):
+    a, cases = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    r = api.post(f"/plans/{plan['id']}/publish", json={})
+    assert r.status_code == 200, r.text
+    published = r.json()
+    assert published["status"] == "published" and published["forced_reason"] is None
+    new = f"{a.village}004"
+    assert case_grid(db, cases["west"]) == (new, 1, "inside")     # open: moved to the new grid
+    assert case_grid(db, cases["east"]) == (a.code("B"), 2, "inside")  # open: B's new version
+    assert case_grid(db, cases["void"]) == (a.code("B"), 1, "inside")  # closed: as it was
+    log = api.get(f"/incidents/{cases['west']}/timeline").json()
+    regrid = [step for step in log if step["action"] == "regrid"]
+    assert len(regrid) == 1 and regrid[0]["data"]["from"] == {"code": a.code("B"), "version": 1}
+    assert regrid[0]["data"]["to"] == {"code": new, "version": 1}
+    # the live grids, the history and the registry
+    grids = live_grids(api, a)
+    assert set(grids) == {a.code("A"), a.code("B"), a.code("C"), new}
+    assert same(grids[a.code("B")]["geometry"], a.cell(1.4, 0, 0.6))
+    versions = api.get(f"/grids/{a.code('B')}/versions").json()["features"]
+    assert [v["properties"]["version"] for v in versions] == [1, 2]
+    assert versions[1]["properties"]["plan"]["id"] == plan["id"]
+    assert versions[0]["properties"]["valid_to"] == versions[1]["properties"]["valid_from"]
+    switched = versions[1]["properties"]["valid_from"]
+    x, y = a.at(1.2, 0.5)
+    then = api.get("/locate", params={"lon": x, "lat": y, "at": "2020-01-01T00:00:00Z"}).json()
+    now = api.get("/locate", params={"lon": x, "lat": y}).json()
+    assert (then["grid"]["code"], now["grid"]["code"]) == (a.code("B"), new)
+    old_map = api.get("/grids", params={"parent": a.village, "at": "2020-01-01T00:00:00Z"}).json()
+    assert sorted(f["properties"]["code"] for f in old_map["features"]) == [
+        a.code(n) for n in "ABC"]
+    diff = api.get("/grids/diff", params={"from": "2020-01-01T00:00:00Z", "to": switched,
+                                          "parent": a.village}).json()
+    assert {f["properties"]["code"]: f["properties"]["change"] for f in diff["features"]} == {
+        a.code("B"): "reshaped", new: "added"}
+    with db.connect() as conn:
+        homes = dict(conn.execute(text(
+            "SELECT a.full_text, g.code FROM address a JOIN grid g ON g.id = a.grid_id "
+            "WHERE a.county_code = :c"), {"c": a.county}).all())
+    assert homes["规划路B1号"] == new and homes["规划路B2号"] == a.code("B")
+    # a published plan no longer changes
+    assert api.post(f"/plans/{plan['id']}/split", json={
+        "code": a.code("A"), "line": mapping(LineString([a.at(0.5, -1), a.at(0.5, 2)]))}
+                    ).status_code == 409
+
+
+def test_a_failure_midway_through_publishing_changes_nothing(api, area, db):
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    before = snapshot(db, a)
+    with db.begin() as conn:  # the database fails when the first moved case is logged
+        conn.execute(text("""
+            CREATE FUNCTION fail_regrid() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+            CREATE TRIGGER fail_regrid BEFORE INSERT ON incident_log FOR EACH ROW
+                WHEN (NEW.action = 'regrid') EXECUTE FUNCTION fail_regrid();"""))
+    try:  # on its own connection: the server drops a connection whose request crashed
+        r = httpx.post(f"{api.base_url}plans/{plan['id']}/publish", json={},
+                       headers=api.headers, timeout=30)
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("DROP TRIGGER fail_regrid ON incident_log; "
+                              "DROP FUNCTION fail_regrid()"))
+    assert r.status_code == 500
+    assert snapshot(db, a) == before
+    assert api.get(f"/plans/{plan['id']}").json()["status"] == "draft"
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+
+
+def test_a_plan_with_errors_is_refused_unless_an_admin_forces_it_with_a_reason(clients, area):
+    a, _ = area
+    api = clients["admin"]
+    plan = new_plan(api, a)
+    patch_grid(api, plan, a.code("A"), geometry=a.cell(0, 0, 0.875))  # a gap
+    r = api.post(f"/plans/{plan['id']}/publish", json={})
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "force_reason"
+    r = api.post(f"/plans/{plan['id']}/publish", json={"force_reason": "  "})
+    assert r.status_code == 409
+    r = api.post(f"/plans/{plan['id']}/publish", json={"force_reason": "河道两侧暂不划入网格"})
+    assert r.status_code == 200, r.text
+    assert r.json()["forced_reason"] == "河道两侧暂不划入网格"
+    versions = api.get(f"/grids/{a.code('A')}/versions").json()["features"]
+    assert versions[-1]["properties"]["plan"]["forced_reason"] == "河道两侧暂不划入网格"
+
+
+def test_a_plan_drafted_before_the_grids_changed_is_refused(api, area):
+    a, _ = area
+    first, second = new_plan(api, a, "甲方案"), new_plan(api, a, "乙方案")
+    split_b(api, a, first)
+    split_b(api, a, second, at=1.6)
+    assert api.post(f"/plans/{first['id']}/publish", json={}).status_code == 200
+    assert any(f["kind"] == "stale" for f in findings(api, second))
+    r = api.post(f"/plans/{second['id']}/publish", json={"force_reason": "强制"})
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "plan"
+
+
+def test_a_backdated_plan_takes_effect_when_it_was_decided(api, area):
+    a, cases = area
+    plan = new_plan(api, a)
+    patch_grid(api, plan, a.code("C"), name="改名网格")
+    api.delete(f"{plan_items(api, plan)}/{drafted(api, plan)[a.code('C')]['id']}")  # retire C
+    patch_grid(api, plan, a.code("B"), geometry=a.cell(1, 0, 2))
+    r = api.post(f"/plans/{plan['id']}/publish", json={"effective_from": "2030-01-01T00:00:00Z"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "effective_from"
+    r = api.post(f"/plans/{plan['id']}/publish", json={"effective_from": "2025-06-01T00:00:00+08:00"})
+    assert r.status_code == 200, r.text
+    assert set(live_grids(api, a)) == {a.code("A"), a.code("B")}
+    x, y = a.at(2.5, 0.5)
+    for at, code in (("2025-05-31T00:00:00Z", a.code("C")), ("2025-06-02T00:00:00Z", a.code("B"))):
+        assert api.get("/locate", params={"lon": x, "lat": y, "at": at}).json()["grid"]["code"] == code
