@@ -29,10 +29,11 @@ incidents_app = _commands("Incidents.")
 categories_app = _commands("The category tree (事件分类) and its time limits.")
 accounts_app = _commands("Accounts, roles and their scope.")
 registry_app = _commands("People, houses, organisations, components and places (一标三实).")
+grids_app = _commands("Grid plans (规划方案): proposals for planners to edit.")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
                     (categories_app, "categories"), (accounts_app, "accounts"),
-                    (registry_app, "registry"), (demo_app, "demo")):
+                    (registry_app, "registry"), (grids_app, "grids"), (demo_app, "demo")):
     app.add_typer(group, name=name)
 
 console = Console(soft_wrap=True)
@@ -321,6 +322,39 @@ def registry_import(
     console.print(f"{result.rows} rows: {result.stored} {kind} stored, {result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)
+
+
+@grids_app.command("propose")
+def grids_propose(
+    village: Annotated[str, typer.Option(help="the village's 12-digit code")],
+    max_households: Annotated[int, typer.Option(help="no grid holds more households")],
+    by: Annotated[str, typer.Option(help="the planner or admin account the draft belongs to")],
+    name: Annotated[str | None, typer.Option(help="the plan's name")] = None,
+) -> None:
+    """Propose a division of a village into grids from its registered households: a draft
+    plan to edit on the planner page or in QGIS."""
+    from sqlalchemy import text
+
+    from mapsvc.accounts.store import find_account
+    from mapsvc.boundaries.proposals import propose
+    from mapsvc.errors import DomainError
+
+    async def work(conn):
+        account = await find_account(conn, by)
+        if account is None:
+            fail(f"--by: no account {by}")
+        plan_id = await propose(conn, account, village, max_households, name)
+        return plan_id, (await conn.execute(text(
+            "SELECT code, name FROM plan_grid WHERE plan_id = :p ORDER BY code"),
+            {"p": plan_id})).all()
+
+    try:
+        plan_id, grids = in_transaction(work)
+    except DomainError as e:
+        fail(f"--{(e.field or '').replace('_', '-')}: {e.reason}" if e.field else e.reason)
+    for code, grid_name in grids:
+        console.print(f"{code}  {escape(grid_name)}", highlight=False)
+    console.print(f"plan {plan_id}: {len(grids)} grids proposed for village {village}")
 
 
 @demo_app.command("generate")

@@ -19,7 +19,7 @@ class Filters:
 
     def bbox(self, column: str, bbox: tuple[float, float, float, float] | None) -> None:
         if bbox is not None:
-            self.add(f"{column} && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)",
+            self.add(f"ST_Intersects({column}, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))",
                      minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
 
     def code_prefix(self, column: str, name: str, code: str) -> str:

@@ -54,6 +54,18 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
     return account_id
 
 
+async def find_account(conn: AsyncConnection, username: str) -> Account | None:
+    """The active account of that name, as its token would describe it."""
+    row = (await conn.execute(_ACCOUNT, {"username": username})).first()
+    return None if row is None else _account(row)
+
+
+def _account(row) -> Account:
+    return Account(id=row.id, username=row.username, role=Role(row.role),
+                   region_code=row.region_code, department_code=row.department_code,
+                   grid_ids=tuple(row.grid_ids))
+
+
 async def authenticate(conn: AsyncConnection, username: str, password: str) -> Account | None:
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
     if row is None:
@@ -61,6 +73,4 @@ async def authenticate(conn: AsyncConnection, username: str, password: str) -> A
         return None
     if not verify_password(password, row.password_hash):
         return None
-    return Account(id=row.id, username=row.username, role=Role(row.role),
-                   region_code=row.region_code, department_code=row.department_code,
-                   grid_ids=tuple(row.grid_ids))
+    return _account(row)

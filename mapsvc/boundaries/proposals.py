@@ -61,7 +61,6 @@ def balanced_groups(x: np.ndarray, y: np.ndarray, weight: np.ndarray, limit: int
     groups = np.zeros(len(weight), dtype=int)
 
     def bisect(idx: np.ndarray, k: int, first: int) -> None:
-        k = min(k, len(idx))
         if k <= 1:
             groups[idx] = first
             return
@@ -70,11 +69,12 @@ def balanced_groups(x: np.ndarray, y: np.ndarray, weight: np.ndarray, limit: int
         order = idx[np.argsort(xy[idx, int(spread[1] > spread[0])], kind="stable")]
         running = np.cumsum(weight[order])
         cut = int(np.argmin(np.abs(running - running[-1] * left_k / k))) + 1
-        cut = min(max(cut, 1), len(order) - 1)
+        # each side keeps at least a point per grid it is to make
+        cut = min(max(cut, left_k), len(order) - (k - left_k))
         bisect(order[:cut], left_k, first)
         bisect(order[cut:], k - left_k, first + left_k)
 
-    k = math.ceil(weight.sum() / limit)
+    k = min(math.ceil(weight.sum() / limit), len(weight))
     while True:
         bisect(np.arange(len(weight)), k, 0)
         if np.bincount(groups, weights=weight).max() <= limit or k >= len(weight):
