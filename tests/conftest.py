@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_test")
 
 import asyncio
+import concurrent.futures
 import socket
 import subprocess
 import sys
@@ -33,7 +34,13 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a coroutine to its end, also beside a running loop (Playwright's sync API keeps one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture(scope="session")

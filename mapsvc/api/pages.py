@@ -10,15 +10,18 @@ from sqlalchemy import text
 
 from mapsvc import settings
 from mapsvc.accounts.model import Role
+from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
+from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
 VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
-VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc")
+VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc",
+                "@geoman-io/leaflet-geoman-free/dist")
 # Scripts, styles, images and fonts: never a package's own pages (its docs and demos load
 # their libraries from CDNs).
 ASSET_SUFFIXES = (".js", ".css", ".png", ".svg", ".woff2", ".woff")
@@ -87,27 +90,55 @@ SELECT 'deployment' AS kind, NULL AS code, '全部辖区' AS name, ST_XMin(e) AS
 """)
 
 
-@router.get("/wall", response_class=HTMLResponse)
-async def wall(request: Request) -> Response:
-    """The wall screen, at the signed-in command account's region."""
+def _refusal(request: Request, page: str, roles: frozenset[Role], who: str):
+    """The signed-in account if it may open ``page``, else the answer to send instead."""
     account = _page_account(request)
     if account is None:
-        return RedirectResponse("/map/login?next=/map/wall", status_code=303)
-    if account.role not in WALL_ROLES:
-        return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>无权访问</title>"
-                            "<p>大屏仅供指挥中心账号使用。</p>", status_code=403)
+        return None, RedirectResponse(f"/map/login?next=/map/{page}", status_code=303)
+    if account.role not in roles:
+        return None, HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>无权访问</title>"
+                                  f"<p>此页面仅供{who}账号使用。</p>", status_code=403)
+    return account, None
+
+
+async def _region(request: Request, account) -> WallRegion:
     async with statements(request) as conn:
         row = (await conn.execute(_REGION, {"code": account.region_code}) if account.region_code
                else await conn.execute(_DEPLOYMENT)).one()
+    return WallRegion(row.kind, row.code, row.name,
+                      (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0))
+
+
+def _page(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers={
+        "Cache-Control": "no-store", "Content-Security-Policy": _policy(settings.pages().basemap_url)})
+
+
+@router.get("/wall", response_class=HTMLResponse)
+async def wall(request: Request) -> Response:
+    """The wall screen, at the signed-in command account's region."""
+    account, refused = _refusal(request, "wall", WALL_ROLES, "指挥中心")
+    if refused:
+        return refused
+    region = await _region(request, account)
+    async with statements(request) as conn:
         categories = (await conn.execute(text(
             "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))).all()
-    region = WallRegion(row.kind, row.code, row.name,
-                        (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0))
     pages = settings.pages()
-    html = wall_page(region, categories=[{"code": c, "name": n} for c, n in categories],
-                     basemap=pages.basemap_url, basemap_attribution=pages.basemap_attribution)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store",
-                                       "Content-Security-Policy": _policy(pages.basemap_url)})
+    return _page(wall_page(region, categories=[{"code": c, "name": n} for c, n in categories],
+                           basemap=pages.basemap_url,
+                           basemap_attribution=pages.basemap_attribution))
+
+
+@router.get("/plan", response_class=HTMLResponse)
+async def plan(request: Request) -> Response:
+    """The planner's page, at the signed-in planner's region."""
+    account, refused = _refusal(request, "plan", PLANNERS, "规划")
+    if refused:
+        return refused
+    pages = settings.pages()
+    return _page(plan_page(await _region(request, account), basemap=pages.basemap_url,
+                           basemap_attribution=pages.basemap_attribution))
 
 
 def _policy(basemap: str | None) -> str:

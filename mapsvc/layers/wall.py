@@ -8,6 +8,7 @@ a setting and off by default: the boundaries are the base. Anything a user typed
 page as data and is set as text by the script, never as markup.
 """
 
+import html
 import json
 from dataclasses import dataclass
 
@@ -66,18 +67,19 @@ PANELS = """
 """
 
 
-class _Start(MacroElement):
-    """Calls the page's script once Folium has made the map."""
+class Start(MacroElement):
+    """Calls a page's script (``function``) once Folium has made the map."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        mapsvcWall({{ this._parent.get_name() }}, {{ this.config }});
+        {{ this.function }}({{ this._parent.get_name() }}, {{ this.config }});
         {% endmacro %}
     """)
 
-    def __init__(self, config: dict):
+    def __init__(self, function: str, config: dict):
         super().__init__()
-        self._name = "MapsvcWall"
+        self._name = "MapsvcStart"
+        self.function = function
         self.config = script_json(config)
 
 
@@ -87,23 +89,33 @@ def script_json(value) -> str:
             .replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
-              basemap_attribution: str) -> str:
-    minx, miny, maxx, maxy = region.bbox
+def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: str | None,
+                basemap_attribution: str):
+    """A Folium map over ``bbox`` built on our own assets, with the page's panels; returns the
+    map (to add the page's start) and its root (to render)."""
+    minx, miny, maxx, maxy = bbox
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
                    prefer_canvas=True, control_scale=True, zoom_control=True)
-    m.default_js = JS
-    m.default_css = CSS
+    m.default_js = js
+    m.default_css = css
     if basemap:
         folium.TileLayer(basemap, attr=basemap_attribution, name="底图").add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     root = m.get_root()
     root.header.add_child(Element('<meta name="viewport" content="width=device-width, '
                                   'initial-scale=1">'
-                                  '<title>民情地图 · 指挥中心</title>'
+                                  f'<title>{html.escape(title)}</title>'
                                   '<link rel="icon" href="data:,">'))
-    root.html.add_child(Element(PANELS))
-    _Start({
+    root.html.add_child(Element(panels))
+    return m, root
+
+
+def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
+              basemap_attribution: str) -> str:
+    m, root = folium_page(region.bbox, title="民情地图 · 指挥中心", js=JS, css=CSS,
+                          panels=PANELS, basemap=basemap,
+                          basemap_attribution=basemap_attribution)
+    Start("mapsvcWall", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name,
                    "bbox": list(region.bbox)},
         "tiles": "/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}",

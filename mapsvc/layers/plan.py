@@ -1,0 +1,61 @@
+"""The planner's page (网格规划): pick a village, open or start a draft plan, reshape, draw,
+split, merge and remove its grids (Leaflet-Geoman from the npm registry, snapping to the
+neighbours and the village edge), see households against the sizing rules, validate, preview
+the impact and publish.
+
+Edits go through the same API as QGIS: OGC API – Features on the plan's grids, and the plan
+endpoints for split, merge, validation, impact and publish. Everything a user typed is set as
+text by the script.
+"""
+
+from mapsvc.layers.wall import CSS as WALL_CSS, JS as WALL_JS, OWN, VENDOR, Start, WallRegion, \
+    folium_page
+
+JS = [*(js for js in WALL_JS if js[0] == "leaflet"),
+      ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
+      ("plan", f"{OWN}/plan.js")]
+CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
+       ("geoman_css", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
+       ("plan_css", f"{OWN}/plan.css")]
+
+PANELS = """
+<aside id="plan-panel">
+  <h1>网格规划</h1>
+  <div id="plan-pick"></div>
+  <section id="plan-drafts" hidden>
+    <label>方案 <select id="plan-select"></select></label>
+    <div class="row"><input id="plan-name" placeholder="新方案名称" maxlength="200">
+      <button id="plan-new" type="button">新建方案</button></div>
+  </section>
+  <section id="plan-tools" hidden>
+    <p id="plan-status"></p>
+    <p class="hint">点击网格选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。</p>
+    <div class="row">
+      <button id="plan-split" type="button">切分选中网格</button>
+      <button id="plan-merge" type="button">合并选中网格</button>
+    </div>
+    <div class="row">
+      <button id="plan-validate" type="button">校验</button>
+      <button id="plan-impact" type="button">影响预览</button>
+      <button id="plan-publish" type="button">发布</button>
+    </div>
+    <p id="plan-message" role="status"></p>
+    <ol id="plan-findings"></ol>
+    <table id="plan-moves" hidden><thead><tr><th>从</th><th>到</th><th>事件</th><th>户</th>
+      <th>人</th><th>组织</th><th>部件</th></tr></thead><tbody></tbody></table>
+    <ul id="plan-legend"><li class="ok">户数合规</li><li class="under">户数偏少</li>
+      <li class="over">超出上限</li><li class="unknown">未校验</li></ul>
+  </section>
+</aside>
+"""
+
+
+def plan_page(region: WallRegion, *, basemap: str | None, basemap_attribution: str) -> str:
+    m, root = folium_page(region.bbox, title="民情地图 · 网格规划", js=JS, css=CSS,
+                          panels=PANELS, basemap=basemap,
+                          basemap_attribution=basemap_attribution)
+    Start("mapsvcPlan", {
+        "region": {"kind": region.kind, "code": region.code, "name": region.name},
+        "api": "/api/v1", "ogc": "/ogc",
+    }).add_to(m)
+    return root.render()

@@ -1,0 +1,353 @@
+// The planner's page: a village's draft grids, edited with Leaflet-Geoman through the OGC API
+// (features of the collection plan-{id}) and the plan endpoints. Text that users typed is only
+// ever set as text.
+"use strict";
+
+const LEVELS = ["county", "township", "village"];
+const LEVEL_NAME = { county: "区县", township: "乡镇街道", village: "村社区" };
+const SIZE_COLOUR = { ok: "#2e7d32", under: "#f9a825", over: "#c62828", unknown: "#607d8b" };
+const STATUS_NAME = { draft: "草稿", published: "已发布", discarded: "已废弃" };
+// Each finding in words, from its kind, grids and value.
+const FINDING = {
+  invalid: (f) => `网格 ${f.grids[0]} 的图形无效（自相交等）`,
+  overlap: (f) => `网格 ${f.grids.join(" 与 ")} 重叠 ${f.value} 平方米`,
+  gap: (f) => `村内有 ${f.value} 平方米不属于任何网格`,
+  outside_village: (f) => `网格 ${f.grids[0]} 有 ${f.value} 平方米超出本村`,
+  sliver: (f) => `网格 ${f.grids[0]} 有一块仅 ${f.value} 平方米的碎片`,
+  multipart: (f) => `网格 ${f.grids[0]} 分为 ${f.value} 块`,
+  code_taken: (f) => `编码 ${f.grids[0]} 已被其他村的网格使用`,
+  stale: () => "方案起草后本村网格已变更，请新建方案",
+  households_over: (f) => `网格 ${f.grids[0]} 有 ${f.value} 户，超出上限`,
+  population_over: (f) => `网格 ${f.grids[0]} 有 ${f.value} 人，超出上限`,
+  households_under: (f) => `网格 ${f.grids[0]} 只有 ${f.value} 户，少于下限`,
+};
+const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unchanged: "未变",
+                      retired: "撤销" };
+
+function mapsvcPlan(map, config) {
+  const state = { map, village: null, plan: null, selected: new Set(), sizes: {}, counts: {},
+                  grids: null,
+                  findings: null, outline: null, neighbours: null, findingsShown: 0 };
+  window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
+  const $ = (id) => document.getElementById(id);
+  const token = sessionStorage.getItem("mapsvc.token");
+  if (!token) {
+    location.assign("/map/login?next=/map/plan");
+    return;
+  }
+
+  function text(tag, value, className) {
+    const el = document.createElement(tag);
+    el.textContent = value == null ? "" : String(value);
+    if (className) el.className = className;
+    return el;
+  }
+
+  function option(value, label) {
+    const o = text("option", label);
+    o.value = value;
+    return o;
+  }
+
+  async function call(method, path, body) {
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const r = await fetch(path, { method, headers,
+                                  body: body === undefined ? undefined : JSON.stringify(body) });
+    if (r.status === 401) {
+      location.assign("/map/login?next=/map/plan");
+      throw new Error("请重新登录");
+    }
+    const data = r.status === 204 ? null : await r.json().catch(() => null);
+    if (!r.ok) {
+      const detail = data && data.detail;
+      const error = new Error(Array.isArray(detail) ? detail.map((d) => d.msg).join("；")
+                                                    : detail || r.statusText);
+      error.status = r.status;
+      error.field = Array.isArray(detail) && detail[0] && detail[0].loc.slice(-1)[0];
+      throw error;
+    }
+    return data;
+  }
+  const api = (path) => config.api + path;
+  const items = () => `${config.ogc}/collections/plan-${state.plan.id}/items`;
+
+  function say(message, bad) {
+    $("plan-message").textContent = message;
+    $("plan-message").className = bad ? "bad" : "";
+  }
+
+  async function attempt(work) {
+    try {
+      await work();
+    } catch (e) {
+      say(e.message, true);
+    }
+  }
+
+  // ---- picking a village ----
+  async function pick(parent, level) {
+    const box = $("plan-pick");
+    for (const old of [...box.querySelectorAll("label")]) {
+      if (LEVELS.indexOf(old.dataset.level) >= LEVELS.indexOf(level)) old.remove();
+    }
+    const params = new URLSearchParams({ level, limit: 1000 });
+    if (parent) params.set("parent", parent);
+    const found = (await call("GET", api(`/regions?${params}`))).features;
+    const select = document.createElement("select");
+    select.id = `pick-${level}`;
+    select.append(option("", `选择${LEVEL_NAME[level]}`));
+    for (const f of found) select.append(option(f.properties.code, f.properties.name));
+    const label = text("label", LEVEL_NAME[level] + " ");
+    label.dataset.level = level;
+    label.append(select);
+    box.append(label);
+    select.addEventListener("change", () => attempt(async () => {
+      const chosen = found.find((f) => f.properties.code === select.value);
+      if (!chosen) return;
+      if (level === "village") await openVillage(chosen);
+      else await pick(chosen.properties.code, LEVELS[LEVELS.indexOf(level) + 1]);
+    }));
+  }
+
+  const fixed = { pmIgnore: false, allowEditing: false, allowRemoval: false,
+                  allowCutting: false, allowRotation: false, snapIgnore: false };
+
+  async function openVillage(feature) {
+    state.village = feature;
+    state.plan = null;
+    for (const layer of [state.outline, state.neighbours, state.grids, state.findings]) {
+      if (layer) layer.remove();
+    }
+    state.outline = L.geoJSON(feature, Object.assign({ interactive: false,
+      style: { color: "#263238", weight: 3, fill: false, dashArray: "6 4" } }, fixed)).addTo(map);
+    map.fitBounds(state.outline.getBounds(), { padding: [20, 20] });
+    const b = state.outline.getBounds().pad(0.5);
+    const around = await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
+                                          + `${b.getEast()},${b.getNorth()}&limit=1000`));
+    around.features = around.features.filter(
+      (f) => f.properties.village_code !== feature.properties.code);
+    state.neighbours = L.geoJSON(around, Object.assign({ interactive: false,
+      style: { color: "#90a4ae", weight: 1, fillOpacity: 0.05 } }, fixed)).addTo(map);
+    $("plan-drafts").hidden = false;
+    $("plan-tools").hidden = true;
+    await listPlans();
+  }
+
+  async function listPlans(chosen) {
+    const plans = await call("GET", api(
+      `/plans?village=${state.village.properties.code}&status=draft`));
+    const select = $("plan-select");
+    select.replaceChildren(option("", plans.length ? "选择草稿方案" : "暂无草稿方案"));
+    for (const p of plans) select.append(option(p.id, `#${p.id} ${p.name}`));
+    if (chosen) {
+      select.value = String(chosen);
+      await openPlan(chosen);
+    }
+  }
+
+  // ---- the draft ----
+  function styleOf(feature) {
+    const code = feature.properties.code;
+    const size = state.sizes[code] || "unknown";
+    return { color: state.selected.has(code) ? "#1565c0" : SIZE_COLOUR[size],
+             weight: state.selected.has(code) ? 4 : 2, fillColor: SIZE_COLOUR[size],
+             fillOpacity: 0.25 };
+  }
+
+  function label(feature) {
+    const code = feature.properties.code;
+    const el = text("span", code.slice(-3), "grid-label");
+    if (state.counts[code] != null) el.append(text("small", ` ${state.counts[code]}户`));
+    return el;
+  }
+
+  async function openPlan(id) {
+    state.plan = await call("GET", api(`/plans/${id}`));
+    state.selected.clear();
+    state.sizes = {};
+    state.counts = {};
+    await drawGrids();
+    $("plan-tools").hidden = false;
+  }
+
+  async function drawGrids() {
+    const body = await call("GET", api(`/plans/${state.plan.id}/grids`));
+    if (state.grids) state.grids.remove();
+    const draft = state.plan.status === "draft";
+    state.grids = L.geoJSON(body, {
+      pmIgnore: !draft,
+      style: styleOf,
+      onEachFeature(feature, layer) {
+        layer.bindTooltip(label(feature), { permanent: true, direction: "center",
+                                            className: "grid-tip" });
+        layer.on("click", () => {
+          if (map.pm.globalDrawModeEnabled() || map.pm.globalEditModeEnabled()
+              || map.pm.globalRemovalModeEnabled()) return;
+          const code = feature.properties.code;
+          if (state.selected.has(code)) state.selected.delete(code);
+          else state.selected.add(code);
+          state.grids.setStyle(styleOf);
+        });
+        layer.on("pm:edit", () => attempt(async () => {
+          await call("PATCH", `${items()}/${feature.id}`,
+                     { type: "Feature", geometry: layer.toGeoJSON().geometry });
+          say(`网格 ${feature.properties.code} 边界已调整`);
+          await refresh();
+        }));
+      },
+    }).addTo(map);
+    state.count = body.features.length;
+    showStatus();
+  }
+
+  function showStatus() {
+    const p = state.plan;
+    $("plan-status").textContent = `方案 #${p.id}「${p.name}」· ${STATUS_NAME[p.status]} · `
+      + `${state.count} 个网格` + (p.retired && p.retired.length
+        ? ` · 将撤销 ${p.retired.join("、")}` : "");
+    for (const id of ["plan-split", "plan-merge", "plan-publish"]) {
+      $(id).disabled = p.status !== "draft";
+    }
+  }
+
+  async function refresh() {
+    state.plan = await call("GET", api(`/plans/${state.plan.id}`));
+    await drawGrids();
+  }
+
+  // ---- drawing: a new grid, or the line that splits the selected one ----
+  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
+  map.pm.addControls({ position: "topleft", drawMarker: false, drawCircleMarker: false,
+                       drawPolyline: false, drawCircle: false, drawText: false,
+                       cutPolygon: false, rotateMode: false, dragMode: false });
+  let splitting = null;
+  map.on("pm:create", (e) => attempt(async () => {
+    const geometry = e.layer.toGeoJSON().geometry;
+    e.layer.remove();
+    if (!state.plan || state.plan.status !== "draft") return;
+    if (e.shape === "Line" && splitting) {
+      const code = splitting;
+      splitting = null;
+      const r = await call("POST", api(`/plans/${state.plan.id}/split`), { code, line: geometry });
+      say(`网格 ${code} 已切分为 ${r.codes.join("、")}`);
+    } else if (e.shape === "Polygon" || e.shape === "Rectangle") {
+      await call("POST", items(), { type: "Feature", properties: {}, geometry });
+      say("已新增网格");
+    }
+    state.selected.clear();
+    await refresh();
+  }));
+  map.on("pm:remove", (e) => attempt(async () => {
+    const feature = e.layer.feature;
+    if (!feature || !state.plan) return;
+    await call("DELETE", `${items()}/${feature.id}`);
+    say(`网格 ${feature.properties.code} 已从方案中移除`);
+    await refresh();
+  }));
+
+  $("plan-split").addEventListener("click", () => {
+    if (state.selected.size !== 1) {
+      say("请先选中一个要切分的网格", true);
+      return;
+    }
+    splitting = [...state.selected][0];
+    say(`在网格 ${splitting} 上画一条穿过它的线，双击结束`);
+    map.pm.enableDraw("Line", { finishOn: "dblclick" });
+  });
+  $("plan-merge").addEventListener("click", () => attempt(async () => {
+    if (state.selected.size < 2) {
+      say("请先选中两个或更多网格", true);
+      return;
+    }
+    const r = await call("POST", api(`/plans/${state.plan.id}/merge`),
+                         { codes: [...state.selected] });
+    say(`已合并为网格 ${r.code}`);
+    state.selected.clear();
+    await refresh();
+  }));
+
+  // ---- validation, impact, publish ----
+  $("plan-validate").addEventListener("click", () => attempt(async () => {
+    const report = await call("GET", api(`/plans/${state.plan.id}/validation`));
+    state.sizes = Object.fromEntries(report.grids.map((g) => [g.code, g.size]));
+    state.counts = Object.fromEntries(report.grids.map((g) => [g.code, g.households]));
+    state.grids.setStyle(styleOf);
+    state.grids.eachLayer((layer) => layer.setTooltipContent(label(layer.feature)));
+    if (state.findings) state.findings.remove();
+    state.findings = L.geoJSON({ type: "FeatureCollection", features: report.findings
+      .filter((f) => f.geometry).map((f) => ({ type: "Feature", geometry: f.geometry,
+                                               properties: f })) }, {
+      pmIgnore: true, interactive: false,
+      style: (f) => ({ color: f.properties.severity === "error" ? "#d50000" : "#ff6d00",
+                       weight: 3, fillOpacity: 0.4 }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 8, pmIgnore: true }),
+    }).addTo(map);
+    const list = $("plan-findings");
+    list.replaceChildren(...report.findings.map((f) => {
+      const item = text("li", (FINDING[f.kind] || (() => f.message))(f), f.severity);
+      item.title = f.message;
+      return item;
+    }));
+    state.findingsShown = report.findings.length;
+    say(report.errors ? `发现 ${report.errors} 个错误、${report.warnings} 个提示`
+                      : `没有错误（${report.warnings} 个提示）`, report.errors > 0);
+  }));
+
+  $("plan-impact").addEventListener("click", () => attempt(async () => {
+    const impact = await call("GET", api(`/plans/${state.plan.id}/impact`));
+    const body = $("plan-moves").querySelector("tbody");
+    body.replaceChildren(...impact.moves.map((m) => {
+      const row = document.createElement("tr");
+      for (const value of [m.from || "（无网格）", m.to || "（无网格）", m.incidents,
+                           m.households, m.people, m.organisations, m.components]) {
+        row.append(text("td", value));
+      }
+      return row;
+    }));
+    $("plan-moves").hidden = false;
+    const changed = impact.grids.filter((g) => g.change !== "unchanged")
+      .map((g) => `${g.code}${CHANGE_NAME[g.change]}`);
+    say(impact.moves.length ? `发布后将移动 ${impact.moves.length} 组对象；${changed.join("，")}`
+                            : `发布不移动任何对象；${changed.join("，") || "网格未变"}`);
+  }));
+
+  $("plan-publish").addEventListener("click", () => attempt(async () => {
+    if (!confirm(`发布方案「${state.plan.name}」？旧网格版本将关闭，在办事件随新网格移动。`)) return;
+    let body = {};
+    try {
+      await call("POST", api(`/plans/${state.plan.id}/publish`), body);
+    } catch (e) {
+      if (e.field !== "force_reason") throw e;
+      const reason = prompt(`${e.message}\n如确需发布，请填写理由（仅管理员可强制发布）：`);
+      if (!reason) throw e;
+      body = { force_reason: reason };
+      await call("POST", api(`/plans/${state.plan.id}/publish`), body);
+    }
+    await refresh();
+    say("方案已发布：新网格已生效");
+    await listPlans();
+  }));
+
+  $("plan-new").addEventListener("click", () => attempt(async () => {
+    const name = $("plan-name").value.trim() || `${state.village.properties.name}网格调整`;
+    const plan = await call("POST", api("/plans"),
+                            { name, villages: [state.village.properties.code] });
+    $("plan-name").value = "";
+    await listPlans(plan.id);
+  }));
+  $("plan-select").addEventListener("change", () => attempt(async () => {
+    if ($("plan-select").value) await openPlan(Number($("plan-select").value));
+  }));
+
+  const region = config.region;
+  if (region.kind === "village") {
+    attempt(async () => openVillage((await call("GET", api(
+      `/regions?level=village&parent=${region.code.slice(0, 9)}&limit=1000`))).features
+      .find((f) => f.properties.code === region.code)));
+  } else {
+    const next = region.kind === "deployment" ? "county"
+                                              : LEVELS[LEVELS.indexOf(region.kind) + 1];
+    attempt(() => pick(region.code, next));
+  }
+}

@@ -1,0 +1,96 @@
+"""The planner's page in headless Chromium (Debian's, driven by Playwright): a planner picks a
+village, starts a draft, splits a grid by drawing a line across it, validates, previews and
+publishes, and the live grids change. Screenshots go to tests/artifacts."""
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser import launch, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, run
+from tests.test_plans import area, live_grids  # noqa: F401 (a fixture)
+from tests.test_wall import Watch
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        launched = launch(p)
+        yield launched
+        launched.close()
+
+
+def planner_of(county: str) -> str:
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.engine import in_transaction
+
+    username = f"planner{county}"
+    run(in_transaction(lambda conn: create_account(conn, username, PASSWORD, Role.planner,
+                                                   region_code=county, display_name="规划员")))
+    return username
+
+
+def on_screen(page, lon: float, lat: float) -> tuple[float, float]:
+    return tuple(page.evaluate("""([lat, lon]) => {
+        const map = window.mapsvcPlan.map, p = map.latLngToContainerPoint([lat, lon]);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y]; }""", [lat, lon]))
+
+
+def test_a_planner_splits_a_grid_validates_and_publishes(server, browser, area, api):
+    a, _ = area
+    username = planner_of(a.county)
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server}/map/plan")
+    assert "/map/login" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
+    wait_until(page, "!!document.querySelector('#pick-township option[value]:not([value=\"\"])')",
+               "the townships")
+    page.select_option("#pick-township", a.township)
+    wait_until(page, f"!!document.querySelector('#pick-village option[value=\"{a.village}\"]')",
+               "the villages")
+    page.select_option("#pick-village", a.village)
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
+    page.fill("#plan-name", "<script>alert(1)</script>切分B")
+    page.click("#plan-new")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
+    assert "<script>alert(1)</script>切分B" in page.inner_text("#plan-status")  # as text
+    page.wait_for_timeout(300)  # the map settles on the village
+    page.mouse.click(*on_screen(page, *a.at(1.7, 0.3)))  # select grid B
+    wait_until(page, "window.mapsvcPlan.selected.size === 1", "grid B selected")
+    page.click("#plan-split")
+    start, end = on_screen(page, *a.at(1.4, -0.3)), on_screen(page, *a.at(1.4, 1.3))
+    page.mouse.click(*start)
+    page.mouse.dblclick(*end)
+    wait_until(page, "window.mapsvcPlan.count === 4", "the split grid")
+    page.click("#plan-validate")
+    wait_until(page, "window.mapsvcPlan.findingsShown > 0", "the validation report")
+    assert "没有错误" in page.inner_text("#plan-message")
+    assert "只有 2 户，少于下限" in page.inner_text("#plan-findings")  # B's east: 2 households
+    page.click("#plan-impact")
+    wait_until(page, "!document.getElementById('plan-moves').hidden", "the impact")
+    assert a.code("B") in page.inner_text("#plan-moves")
+    page.screenshot(path=ARTIFACTS / "planner-split.png")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#plan-publish")
+    wait_until(page, "window.mapsvcPlan.plan.status === 'published'", "the published plan")
+    assert set(live_grids(api, a)) == {a.code("A"), a.code("B"), a.code("C"), f"{a.village}004"}
+    assert watch.problems == []
+    context.close()
+
+
+def test_the_planner_page_is_for_planners_and_admins(server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/map/login?next=/map/plan")
+    page.fill("input[name=username]", "command")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
+    assert "仅供规划" in page.content()
+    context.close()
