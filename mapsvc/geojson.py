@@ -19,7 +19,9 @@ class Filters:
 
     def bbox(self, column: str, bbox: tuple[float, float, float, float] | None) -> None:
         if bbox is not None:
-            self.add(f"ST_Intersects({column}, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))",
+            # a box of no width or height is a line or a point, which ST_MakeEnvelope cannot make
+            self.add(f"ST_Intersects({column}, ST_SetSRID(ST_MakeBox2D(ST_MakePoint(:minx, :miny), "
+                     f"ST_MakePoint(:maxx, :maxy))::geometry, 4326))",
                      minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
 
     def code_prefix(self, column: str, name: str, code: str) -> str:

@@ -2,6 +2,7 @@
 publish in one transaction, and history."""
 
 import csv
+import json
 import io
 import itertools
 
@@ -416,3 +417,35 @@ def test_a_backdated_plan_takes_effect_when_it_was_decided(api, area):
     x, y = a.at(2.5, 0.5)
     for at, code in (("2025-05-31T00:00:00Z", a.code("C")), ("2025-06-02T00:00:00Z", a.code("B"))):
         assert api.get("/locate", params={"lon": x, "lat": y, "at": at}).json()["grid"]["code"] == code
+
+
+def test_a_redrawn_layer_from_a_file_replaces_the_draft_whole_or_not_at_all(api, area):
+    a, _ = area
+    plan = new_plan(api, a)
+
+    def layer(*features):
+        return {"file": ("grids.geojson", json.dumps({
+            "type": "FeatureCollection", "crs": {"type": "name", "properties": {
+                "name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+            "features": [{"type": "Feature", "properties": props, "geometry": mapping(geom)}
+                         for props, geom in features]}), "application/geo+json")}
+
+    merged = ({"code": a.code("A"), "name": "甲乙合并", "parent_code": a.village},
+              a.cell(0, 0, 2))
+    east = ({"code": a.code("C"), "name": "丙", "parent_code": a.village}, a.cell(2))
+    stray = ({"code": "990399999001", "name": "外村", "parent_code": a.neighbour}, a.cell(0, 1))
+    r = api.put(f"/plans/{plan['id']}/layer", files=layer(merged, east, stray))
+    assert r.status_code == 422
+    assert r.json()["rejected"] == [{"feature": 3, "code": "990399999001",
+                                     "problem": f"village {a.neighbour} is not in plan {plan['id']}"}]
+    assert set(drafted(api, plan)) == {a.code(n) for n in "ABC"}  # unchanged
+    r = api.put(f"/plans/{plan['id']}/layer", files=layer(merged, east))
+    assert r.status_code == 200 and r.json()["grids"] == 2
+    grids = drafted(api, plan)
+    assert set(grids) == {a.code("A"), a.code("C")}
+    assert grids[a.code("A")]["properties"]["name"] == "甲乙合并"
+    assert same(grids[a.code("A")]["geometry"], a.cell(0, 0, 2))
+    assert api.get(f"/plans/{plan['id']}").json()["retired"] == [a.code("B")]
+    assert api.get(f"/plans/{plan['id']}/validation").json()["errors"] == 0
+    r = api.put(f"/plans/{plan['id']}/layer", files={"file": ("x.geojson", b"{", "text/plain")})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
