@@ -10,6 +10,9 @@ os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_test")
 
 import asyncio
 import concurrent.futures
+import csv
+import io
+import itertools
 import socket
 import subprocess
 import sys
@@ -26,6 +29,7 @@ from mapsvc.boundaries.synthetic import generate
 from mapsvc.db.engine import in_transaction, sync_engine
 from mapsvc.db.setup import prepare_database
 from mapsvc.demo import load_hierarchy
+from tests.planning import Area
 
 # Two real seed counties: 汕尾市城区 (coastal: points out at sea are in no grid) and 武汉市武昌区.
 TEST_COUNTIES = ["441502", "420106"]
@@ -188,3 +192,56 @@ def lattice(database_url, tmp_path_factory):
     files = lat.write_files(tmp_path_factory.mktemp("lattice"))
     run(in_transaction(lambda conn: load_hierarchy(conn, files)))
     return lat
+
+
+_areas = itertools.count(1)
+
+
+def csv_bytes(columns, rows) -> bytes:
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=columns)
+    w.writeheader()
+    w.writerows(rows)
+    return out.getvalue().encode()
+
+
+@pytest.fixture
+def area(clients, hierarchy, tmp_path):
+    """A fresh area: village of grids A, B, C; households at known points (people: A 2, B west
+    1, B east 4 in 2 households, C 1); a component and an organisation in B's east; open cases
+    in B's west and east, a voided one in B's west."""
+    a = Area(next(_areas))
+    run(in_transaction(lambda conn: load_hierarchy(conn, a.write_files(tmp_path / "area"))))
+    admin = clients["admin"]
+
+    def upload(kind, columns, rows, **form):
+        r = admin.post(f"/registry/import/{kind}", data=form,
+                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    homes = {"A1": (0.5, 0.5), "B1": (1.25, 0.5), "B2": (1.75, 0.5), "C1": (2.5, 0.5)}
+    upload("addresses", ["address", "lon", "lat"],
+           [{"address": f"规划路{n}号", "lon": a.at(*p)[0], "lat": a.at(*p)[1]}
+            for n, p in homes.items()], county=a.county)
+    people = [("A1", "1"), ("A1", "1"), ("B1", "1"), ("B2", "1"), ("B2", "1"), ("B2", "1"),
+              ("B2", "2"), ("C1", "1")]
+    upload("people", ["address", "name", "registration", "household"],
+           [{"address": f"规划路{n}号", "name": f"居民{i}", "registration": "resident",
+             "household": h} for i, (n, h) in enumerate(people)], county=a.county)
+    x, y = a.at(1.75, 0.25)
+    upload("things", ["component_id", "name", "lon", "lat"],
+           [{"component_id": f"{a.county}0301000001", "name": "井盖", "lon": x, "lat": y}])
+    x, y = a.at(1.8, 0.6)
+    upload("organisations", ["name", "kind", "lon", "lat"],
+           [{"name": "规划测试卫生站", "kind": "hospital", "lon": x, "lat": y}])
+    cases = {}
+    for name, (i, j) in {"west": (1.2, 0.5), "east": (1.75, 0.55), "void": (1.2, 0.6)}.items():
+        x, y = a.at(i, j)
+        r = admin.post("/incidents", json={
+            "client_id": f"00000000-0000-4000-8{a.k:03d}-{len(cases):012d}", "category": "06",
+            "description": f"规划测试{name}", "lon": x, "lat": y})
+        assert r.status_code == 201, r.text
+        cases[name] = r.json()["id"]
+    r = admin.post(f"/incidents/{cases['void']}/actions/void", json={"note": "重复上报"})
+    assert r.status_code == 200, r.text
+    return a, cases

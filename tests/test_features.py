@@ -6,7 +6,7 @@ import pytest
 from owslib.ogcapi.features import Features
 from shapely.geometry import mapping, shape
 
-from tests.test_plans import area, new_plan  # noqa: F401 (a fixture)
+from tests.test_plans import new_plan
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tests.test_plans import area  # noqa: F401 (a fixture)
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 

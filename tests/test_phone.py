@@ -147,7 +147,7 @@ def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_
 @pytest.fixture
 def household(worker_spot, clients, db) -> int:
     """A household at the worker's spot: 走访路9号."""
-    from tests.test_registry_queries import csv_bytes
+    from tests.conftest import csv_bytes
 
     code, spot = worker_spot
     admin = clients["admin"]

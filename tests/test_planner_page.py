@@ -7,7 +7,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import launch, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
-from tests.test_plans import area, live_grids  # noqa: F401 (a fixture)
+from tests.test_plans import live_grids
 from tests.test_wall import Watch
 
 

@@ -1,10 +1,7 @@
 """Planners redraw grids: drafts that leave the live grids alone, validation, impact preview,
 publish in one transaction, and history."""
 
-import csv
 import json
-import io
-import itertools
 
 import httpx
 import pytest
@@ -14,61 +11,6 @@ from sqlalchemy import text
 
 from tests.conftest import run
 from tests.planning import Area
-
-_areas = itertools.count(1)
-
-
-def csv_bytes(columns, rows) -> bytes:
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=columns)
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue().encode()
-
-
-@pytest.fixture
-def area(clients, hierarchy, tmp_path):
-    """A fresh area: village of grids A, B, C; households at known points (people: A 2, B west
-    1, B east 4 in 2 households, C 1); a component and an organisation in B's east; open cases
-    in B's west and east, a voided one in B's west."""
-    from mapsvc.db.engine import in_transaction
-    from mapsvc.demo import load_hierarchy
-
-    a = Area(next(_areas))
-    run(in_transaction(lambda conn: load_hierarchy(conn, a.write_files(tmp_path / "area"))))
-    admin = clients["admin"]
-
-    def upload(kind, columns, rows, **form):
-        r = admin.post(f"/registry/import/{kind}", data=form,
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-
-    homes = {"A1": (0.5, 0.5), "B1": (1.25, 0.5), "B2": (1.75, 0.5), "C1": (2.5, 0.5)}
-    upload("addresses", ["address", "lon", "lat"],
-           [{"address": f"规划路{n}号", "lon": a.at(*p)[0], "lat": a.at(*p)[1]}
-            for n, p in homes.items()], county=a.county)
-    people = [("A1", "1"), ("A1", "1"), ("B1", "1"), ("B2", "1"), ("B2", "1"), ("B2", "1"),
-              ("B2", "2"), ("C1", "1")]
-    upload("people", ["address", "name", "registration", "household"],
-           [{"address": f"规划路{n}号", "name": f"居民{i}", "registration": "resident",
-             "household": h} for i, (n, h) in enumerate(people)], county=a.county)
-    x, y = a.at(1.75, 0.25)
-    upload("things", ["component_id", "name", "lon", "lat"],
-           [{"component_id": f"{a.county}0301000001", "name": "井盖", "lon": x, "lat": y}])
-    x, y = a.at(1.8, 0.6)
-    upload("organisations", ["name", "kind", "lon", "lat"],
-           [{"name": "规划测试卫生站", "kind": "hospital", "lon": x, "lat": y}])
-    cases = {}
-    for name, (i, j) in {"west": (1.2, 0.5), "east": (1.75, 0.55), "void": (1.2, 0.6)}.items():
-        x, y = a.at(i, j)
-        r = admin.post("/incidents", json={
-            "client_id": f"00000000-0000-4000-8{a.k:03d}-{len(cases):012d}", "category": "06",
-            "description": f"规划测试{name}", "lon": x, "lat": y})
-        assert r.status_code == 201, r.text
-        cases[name] = r.json()["id"]
-    r = admin.post(f"/incidents/{cases['void']}/actions/void", json={"note": "重复上报"})
-    assert r.status_code == 200, r.text
-    return a, cases
 
 
 def same(geojson: dict, geom) -> bool:
@@ -404,7 +346,7 @@ def test_a_plan_drafted_before_the_grids_changed_is_refused(api, area):
 
 
 def test_a_backdated_plan_takes_effect_when_it_was_decided(api, area):
-    a, cases = area
+    a, _ = area
     plan = new_plan(api, a)
     patch_grid(api, plan, a.code("C"), name="改名网格")
     api.delete(f"{plan_items(api, plan)}/{drafted(api, plan)[a.code('C')]['id']}")  # retire C

@@ -3,14 +3,15 @@
 import math
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from mapsvc.boundaries.proposals import balanced_groups
 from mapsvc.cli import app
-from tests.test_plans import area, csv_bytes  # noqa: F401 (a fixture)
+from tests.conftest import csv_bytes
 
 
 @settings(max_examples=100, deadline=None)

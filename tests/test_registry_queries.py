@@ -1,18 +1,9 @@
 """What each grid holds and who was visited: known answers on one untouched grid."""
 
-import csv
-import io
-
 import pytest
 from sqlalchemy import text
 
-
-def csv_bytes(columns, rows) -> bytes:
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=columns)
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue().encode()
+from tests.conftest import csv_bytes
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,28 @@ parameters (``?kind=dedicated``); ``properties=code,name`` keeps only those prop
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Callable
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import GEOJSON, Page, Paging, bbox_query, statements, transaction
-from mapsvc.boundaries.plans import (PLANNERS, add_grid, change_grid, feature_draft, list_plans,
-                                     load_plan, plan_grid_feature, plan_grids_geojson,
-                                     remove_grid)
+from mapsvc.boundaries.plans import (
+    PLANNERS,
+    add_grid,
+    change_grid,
+    feature_draft,
+    list_plans,
+    load_plan,
+    plan_grid_feature,
+    plan_grids_geojson,
+    remove_grid,
+)
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
@@ -55,7 +63,7 @@ def _time(value: str) -> datetime | None:
     if value in ("", ".."):
         return None
     try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        t = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{value!r} is no RFC 3339 time", field="datetime") from None
     if t.tzinfo is None:
@@ -221,8 +229,8 @@ async def items(
     cid: str,
     account: SignedIn,
     page: Page,
-    bbox=Depends(bbox_query),
-    when: Interval | None = Depends(datetime_query),
+    bbox: Annotated[tuple | None, Depends(bbox_query)],
+    when: Annotated[Interval | None, Depends(datetime_query)],
     properties: Annotated[str | None, Query(description="the properties to return, "
                                                         "comma-separated")] = None,
 ) -> Response:

@@ -10,10 +10,10 @@ from sqlalchemy import text
 
 from mapsvc import settings
 from mapsvc.accounts.model import Role
-from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
+from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
 

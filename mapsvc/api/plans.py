@@ -13,9 +13,20 @@ from pydantic import BaseModel, Field
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, read_upload, statements, transaction
-from mapsvc.boundaries.plans import (PLANNERS, LayerRefused, create_plan, discard_plan,
-                                     layer_problems, list_plans, load_layer, load_plan,
-                                     merge_grids, plan_doc, plan_grids_geojson, split_grid)
+from mapsvc.boundaries.plans import (
+    PLANNERS,
+    LayerRefused,
+    create_plan,
+    discard_plan,
+    layer_problems,
+    list_plans,
+    load_layer,
+    load_plan,
+    merge_grids,
+    plan_doc,
+    plan_grids_geojson,
+    split_grid,
+)
 from mapsvc.boundaries.proposals import propose
 from mapsvc.boundaries.publish import preview, publish
 from mapsvc.boundaries.reading import BoundaryFileError, FieldNames, read_boundaries

@@ -7,9 +7,11 @@ identity: a drafted code no grid has yet is a new grid, a live grid of the plan'
 missing from the draft is retired.
 """
 
+import math
 from dataclasses import dataclass
 
 import shapely
+from shapely.errors import GeometryTypeError
 from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,18 +60,23 @@ def check_planner(account: Account, villages: list[str] | tuple[str, ...]) -> No
         raise Forbidden(f"the plan's villages lie outside region {account.region_code}")
 
 
+def _shape(geometry, field: str):
+    try:
+        return shape(geometry)
+    except (GeometryTypeError, AttributeError, IndexError, KeyError, TypeError,
+            ValueError) as e:  # what shapely raises on GeoJSON it cannot read
+        raise InvalidInput(f"not a GeoJSON geometry ({e})", field=field) from None
+
+
 def polygon(geometry: dict | None, field: str = "geometry"):
     """A drafted polygon from GeoJSON (WGS84); self-intersections are left for validation."""
     if not isinstance(geometry, dict):
         raise InvalidInput("a GeoJSON Polygon or MultiPolygon is required", field=field)
-    try:
-        geom = shape(geometry)
-    except Exception as e:  # shapely raises several errors on bad GeoJSON
-        raise InvalidInput(f"not a GeoJSON geometry ({e})", field=field) from None
+    geom = _shape(geometry, field)
     if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
         raise InvalidInput(f"must be a Polygon or MultiPolygon, not {geom.geom_type}", field=field)
     minx, miny, maxx, maxy = geom.bounds
-    if not all(map(lambda v: v == v, geom.bounds)) or max(abs(minx), abs(maxx)) > 180 \
+    if not all(math.isfinite(v) for v in geom.bounds) or max(abs(minx), abs(maxx)) > 180 \
             or max(abs(miny), abs(maxy)) > 90:
         raise InvalidInput("coordinates must be longitude, latitude in WGS84", field=field)
     return shapely.force_2d(geom)
@@ -282,7 +289,7 @@ async def add_grid(conn: AsyncConnection, plan: Plan, draft: GridDraft) -> int:
 async def default_name(conn: AsyncConnection, village: str, code: str) -> str:
     name = (await conn.execute(text("SELECT name FROM region WHERE code = :v"),
                                {"v": village})).scalar_one()
-    serial = code[len(village):] if code.startswith(village) else code
+    serial = code.removeprefix(village)
     return f"{name}第{int(serial) if serial.isdigit() else serial}网格"
 
 
@@ -344,10 +351,7 @@ async def split_grid(conn: AsyncConnection, plan: Plan, code: str, line: dict) -
     """Cut a drafted grid along ``line`` (GeoJSON LineString drawn across it): the largest
     piece keeps the grid's code, the others become new grids. The codes, largest first."""
     fid = await _fid(conn, plan, code)
-    try:
-        cut = shape(line)
-    except Exception as e:
-        raise InvalidInput(f"not a GeoJSON geometry ({e})", field="line") from None
+    cut = _shape(line, "line")
     if cut.geom_type not in ("LineString", "MultiLineString"):
         raise InvalidInput(f"must be a LineString, not {cut.geom_type}", field="line")
     pieces = (await conn.execute(text(f"""

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.boundaries.plans import Plan, default_name, next_codes, check_planner, create_plan
+from mapsvc.boundaries.plans import Plan, check_planner, create_plan, default_name, next_codes
 from mapsvc.errors import InvalidInput
 
 # Households per address point (several addresses of one building share a point).

@@ -8,8 +8,9 @@ endpoints for split, merge, validation, impact and publish. Everything a user ty
 text by the script.
 """
 
-from mapsvc.layers.wall import CSS as WALL_CSS, JS as WALL_JS, OWN, VENDOR, Start, WallRegion, \
-    folium_page
+from mapsvc.layers.wall import CSS as WALL_CSS
+from mapsvc.layers.wall import JS as WALL_JS
+from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
 
 JS = [*(js for js in WALL_JS if js[0] == "leaflet"),
       ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
