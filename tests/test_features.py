@@ -111,3 +111,20 @@ def test_qgis_style_edits_of_a_draft_plans_grids(ogc_url, api, clients, area):
     assert httpx.delete(f"{ogc_url}/collections/{cid}/items/{c['id']}",
                         headers=worker).status_code == 403
     assert httpx.get(f"{ogc_url}/collections/{cid}/items").status_code == 401
+
+
+def test_gdal_reads_the_grids(ogc_url, api, grids):
+    """GDAL's OGC API – Features driver (as QGIS and ogr2ogr use it) reads a collection."""
+    import pyogrio
+
+    token = api.headers["Authorization"].removeprefix("Bearer ")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token})
+    try:
+        assert {"grids", "incidents", "villages"} <= set(
+            pyogrio.list_layers(f"OAPIF:{ogc_url}")[:, 0])
+        frame = pyogrio.read_dataframe(f"OAPIF:{ogc_url}", layer="grids",
+                                       bbox=tuple(grids.iloc[3].geometry.bounds))
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+    assert grids.iloc[3].code in set(frame["code"])
+    assert frame.crs.to_epsg() == 4326 and frame.geometry.is_valid.all()

@@ -247,14 +247,25 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
     assert api.get(f"/plans/{plan['id']}").json()["status"] == "draft"
 
 
+def grid_tile_etag(api, a) -> str:
+    import morecantile
+
+    tile = morecantile.tms.get("WebMercatorQuad").tile(*a.at(1.5, 0.5), 14)
+    r = api.get(ogc(api, f"/collections/grids/tiles/WebMercatorQuad/14/{tile.x}/{tile.y}"))
+    assert r.status_code == 200
+    return r.headers["etag"]
+
+
 def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, area, db):
     a, cases = area
     plan = new_plan(api, a)
     split_b(api, a, plan)
+    etag = grid_tile_etag(api, a)
     r = api.post(f"/plans/{plan['id']}/publish", json={})
     assert r.status_code == 200, r.text
     published = r.json()
     assert published["status"] == "published" and published["forced_reason"] is None
+    assert grid_tile_etag(api, a) != etag  # the wall's grid tiles are drawn again
     new = f"{a.village}004"
     assert case_grid(db, cases["west"]) == (new, 1, "inside")     # open: moved to the new grid
     assert case_grid(db, cases["east"]) == (a.code("B"), 2, "inside")  # open: B's new version
