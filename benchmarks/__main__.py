@@ -328,6 +328,65 @@ def served():
         server.wait(15)
 
 
+def plans_at_scale(rows: int) -> None:
+    """A planner's redraw of the busiest township: two neighbouring grids merged and the
+    largest split, then validation, the impact preview and publish, each timed."""
+    from mapsvc.accounts.store import find_account
+    from mapsvc.boundaries.plans import create_plan, load_plan, merge_grids, split_grid
+    from mapsvc.boundaries.publish import preview, publish
+    from mapsvc.boundaries.validation import validate
+
+    async def draft(conn):
+        if await find_account(conn, "bench_planner") is None:
+            await create_account(conn, "bench_planner", "bench-password", Role.admin)
+        account = await find_account(conn, "bench_planner")
+        township = (await conn.execute(text(
+            "SELECT township_code FROM incident WHERE township_code IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))).scalar_one()
+        villages = list((await conn.execute(text(
+            "SELECT code FROM region WHERE parent_code = :t AND level = 'village'"),
+            {"t": township})).scalars())
+        plan_id = await create_plan(conn, account, "基准：乡镇网格调整", villages)
+        plan = await load_plan(conn, account, plan_id, draft=True)
+        a, b = (await conn.execute(text("""
+            SELECT x.code, y.code FROM plan_grid x JOIN plan_grid y
+              ON x.plan_id = y.plan_id AND x.village_code = y.village_code AND x.code < y.code
+             AND ST_Relate(x.geom, y.geom, '****1****')
+             WHERE x.plan_id = :p LIMIT 1"""), {"p": plan_id})).one()
+        await merge_grids(conn, plan, [a, b])
+        big, line = (await conn.execute(text("""
+            SELECT code, ST_AsGeoJSON(ST_MakeLine(
+                       ST_MakePoint(ST_X(ST_Centroid(geom)), ST_YMin(geom) - 0.01),
+                       ST_MakePoint(ST_X(ST_Centroid(geom)), ST_YMax(geom) + 0.01)))
+              FROM plan_grid WHERE plan_id = :p ORDER BY ST_Area(geom) DESC LIMIT 1"""),
+            {"p": plan_id})).one()
+        await split_grid(conn, plan, big, json.loads(line))
+        grids = (await conn.execute(text("SELECT count(*) FROM plan_grid WHERE plan_id = :p"),
+                                    {"p": plan_id})).scalar_one()
+        return account, plan_id, grids, len(villages)
+
+    account, plan_id, grids, villages = asyncio.run(in_transaction(draft))
+    label = f"{villages} villages, {grids:,} grids; {GRIDS:,} grids, {rows:,} incidents"
+
+    def timed(work):
+        async def run(conn):
+            plan = await load_plan(conn, account, plan_id, draft=True)
+            t = time.perf_counter()
+            answer = await work(conn, plan)
+            return time.perf_counter() - t, answer
+        return asyncio.run(in_transaction(run))
+
+    seconds, report = timed(validate)
+    figure(f"plan validation ({label})", f"{seconds * 1000:.0f}", "ms")
+    seconds, impact = timed(lambda conn, plan: preview(conn, plan, account))
+    figure(f"plan impact preview ({label})", f"{seconds * 1000:.0f}", "ms")
+    seconds, moved = timed(lambda conn, plan: publish(conn, plan, account,
+                                                       force_reason="基准" if report["errors"]
+                                                       else None))
+    figure(f"plan publish, {moved['incidents_regridded']:,} open incidents regridded ({label})",
+           f"{seconds * 1000:.0f}", "ms")
+
+
 def serve_and_load(incidents: int) -> None:
     with served() as base:
         bench_token(base, "bench_city")
@@ -392,6 +451,7 @@ def main() -> None:
     path, rows = incident_file()
     bulk_import(path, rows)
     metrics(rows + before)
+    plans_at_scale(rows + before)
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
     write_tiles(grids)
