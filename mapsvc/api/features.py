@@ -95,7 +95,6 @@ class Collection:
     description: str
     filters: tuple[str, ...]  # properties a query parameter may filter on
     items: Callable  # (conn, account, page, bbox, when, filters, fid) -> FeatureCollection text
-    temporal: bool = False
 
 
 def _region_items(level: str):
@@ -134,10 +133,10 @@ COLLECTIONS = {c.id: c for c in (
     Collection("villages", "村社区", "village and community boundaries", ("parent_code",),
                _region_items("village")),
     Collection("grids", "网格", "the grids in force (datetime: as they were then)",
-               ("village_code", "kind"), _grid_items, temporal=True),
+               ("village_code", "kind"), _grid_items),
     Collection("incidents", "事件", "incidents within the account's jurisdiction "
                "(datetime: when reported)", ("village_code", "grid", "status", "category"),
-               _incident_items, temporal=True),
+               _incident_items),
 )}
 PLAN_PREFIX = "plan-"
 

@@ -65,10 +65,6 @@ class Publication(BaseModel):
                                      description="an admin's reason to publish despite errors")
 
 
-def _plan_json(doc: dict, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(doc, status_code=status_code)
-
-
 @router.get("")
 async def plans(
     request: Request,
@@ -85,7 +81,7 @@ async def new_plan(request: Request, body: NewPlan, account: Planner) -> JSONRes
     """A draft holding the villages' grids in force."""
     async with transaction(request) as conn:
         plan_id = await create_plan(conn, account, body.name.strip(), body.villages)
-        return _plan_json(await plan_doc(conn, plan_id), 201)
+        return JSONResponse(await plan_doc(conn, plan_id), status_code=201)
 
 
 @router.post("/propose", status_code=201)
@@ -94,14 +90,14 @@ async def new_proposal(request: Request, body: Proposal, account: Planner) -> JS
     its registered households."""
     async with transaction(request) as conn:
         plan_id = await propose(conn, account, body.village, body.max_households, body.name)
-        return _plan_json(await plan_doc(conn, plan_id), 201)
+        return JSONResponse(await plan_doc(conn, plan_id), status_code=201)
 
 
 @router.get("/{plan_id}")
 async def plan(request: Request, plan_id: int, account: Planner) -> JSONResponse:
     async with statements(request) as conn:
         await load_plan(conn, account, plan_id)
-        return _plan_json(await plan_doc(conn, plan_id))
+        return JSONResponse(await plan_doc(conn, plan_id))
 
 
 @router.get("/{plan_id}/grids", response_class=Response,
@@ -199,4 +195,4 @@ async def discard(request: Request, plan_id: int, account: Planner) -> JSONRespo
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         await discard_plan(conn, plan)
-        return _plan_json(await plan_doc(conn, plan_id))
+        return JSONResponse(await plan_doc(conn, plan_id))

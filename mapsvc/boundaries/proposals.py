@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.boundaries.plans import Plan, check_planner, create_plan, default_name, next_codes
+from mapsvc.boundaries.plans import check_planner, create_plan, default_name, load_plan, next_codes
 from mapsvc.errors import InvalidInput
 
 # Households per address point (several addresses of one building share a point).
@@ -103,7 +103,7 @@ async def propose(conn: AsyncConnection, account: Account, village: str, max_hou
                                        {"v": village})).scalar_one()
     plan_id = await create_plan(conn, account, name or f"{village_name}网格划分建议"
                                 f"（每格不超过{max_households}户）", [village])
-    plan = Plan(plan_id, "", "draft", (village,))
+    plan = await load_plan(conn, account, plan_id, draft=True)
     codes = _keep_codes([row.overlaps or {} for row in drawn])
     await conn.execute(text("DELETE FROM plan_grid WHERE plan_id = :p"), {"p": plan_id})
     fresh = iter(await next_codes(conn, plan, village, codes.count(None)))
