@@ -239,6 +239,10 @@ def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, g
 
     def seen():
         doc = admin.get(f"/incidents/{case}").json()
+        with db.connect() as conn:  # the test that counts overdue cases in bulk agrees
+            counted = conn.execute(text("SELECT incident_overdue(i) FROM incident i "
+                                        "WHERE id = :i"), {"i": case}).scalar_one()
+        assert counted == doc["overdue"]
         return doc["clocks"]["handling"]["colour"], doc["colour"], doc["overdue"]
 
     def shift(assignments):

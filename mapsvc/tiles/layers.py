@@ -139,7 +139,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
             SELECT i.grid_id,
                    count(*) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
                    count(*) FILTER (WHERE i.status IN {OPEN_SQL}
-                                      AND incident_colour(i) = 'red') AS overdue,
+                                      AND incident_overdue(i)) AS overdue,
                    count(*) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent
               FROM bounds b
               JOIN incident i ON i.geom && ST_Expand(ST_Transform(b.grown, 4326), :near_deg)
@@ -185,7 +185,7 @@ def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> F
     if query.status == "open":
         f.add(f"{alias}.status IN {OPEN_SQL}")
     elif query.status == "overdue":
-        f.add(f"{alias}.status IN {OPEN_SQL} AND incident_colour({alias}) = 'red'")
+        f.add(f"{alias}.status IN {OPEN_SQL} AND incident_overdue({alias})")
     elif query.status:
         f.add(f"{alias}.status = :status", status=query.status)
     return f
@@ -203,33 +203,42 @@ def _incident_points(query: TileQuery, account: Account) -> tuple[str, dict]:
     return _mvt("incidents", rows, "id"), f.params
 
 
+# Web Mercator (EPSG:3857 is spherical) of a WGS84 point, in arithmetic: counting many cases
+# then calls no projection per case.
+_MERCATOR_X = "6378137 * radians(ST_X({geom}))"
+_MERCATOR_Y = "6378137 * ln(tan(pi() / 4 + radians(ST_Y({geom})) / 2))"
+
+
 def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each: a point on a
-    bin's left or lower edge is in that bin, and only points inside the tile count."""
+    bin's left or lower edge is in that bin, and only points inside the tile count. Each case
+    is reduced to its bin and two flags before the counting, which hashes on the bin."""
     f = _incident_filters(query, account)
+    ctes = f"""
+        , frame AS (
+            SELECT b.tile, ST_XMin(b.tile) AS x0, ST_YMin(b.tile) AS y0,
+                   (ST_XMax(b.tile) - ST_XMin(b.tile)) / {BINS_PER_SIDE} AS cell
+              FROM bounds b
+        ), cases AS MATERIALIZED (
+            SELECT floor(({_MERCATOR_X.format(geom="d.geom")} - f.x0) / f.cell)::int AS i,
+                   floor(({_MERCATOR_Y.format(geom="d.geom")} - f.y0) / f.cell)::int AS j,
+                   d.status IN {OPEN_SQL} AS open,
+                   d.status IN {OPEN_SQL} AND incident_overdue(d) AS overdue
+              FROM frame f JOIN incident d ON d.geom && ST_Transform(f.tile, 4326)
+             WHERE {f.where()}
+        ), counted AS (
+            SELECT i, j, count(*) AS count, count(*) FILTER (WHERE open) AS open,
+                   count(*) FILTER (WHERE overdue) AS overdue
+              FROM cases GROUP BY i, j
+        )"""
     rows = f"""
-        SELECT count(*) AS count,
-               count(*) FILTER (WHERE p.status IN {OPEN_SQL}) AS open,
-               count(*) FILTER (WHERE p.colour = 'red') AS overdue,
-               {_MVT_GEOM.format(geom='''ST_MakeEnvelope(
-                   ST_XMin(b.tile) + p.i * p.cell, ST_YMin(b.tile) + p.j * p.cell,
-                   ST_XMin(b.tile) + (p.i + 1) * p.cell, ST_YMin(b.tile) + (p.j + 1) * p.cell,
-                   3857)''')} AS geom
-          FROM bounds b, LATERAL (
-              SELECT floor((ST_X(q.m) - ST_XMin(b.tile)) / q.cell)::int AS i,
-                     floor((ST_Y(q.m) - ST_YMin(b.tile)) / q.cell)::int AS j,
-                     q.cell, q.status, q.colour
-                FROM (SELECT ST_Transform(d.geom, 3857) AS m, d.status,
-                             CASE WHEN d.status IN {OPEN_SQL}
-                                  THEN incident_colour(d) END AS colour,
-                             (ST_XMax(b.tile) - ST_XMin(b.tile)) / {BINS_PER_SIDE} AS cell
-                        FROM incident d
-                       WHERE d.geom && ST_Transform(b.tile, 4326) AND {f.where()}) q
-               WHERE ST_X(q.m) >= ST_XMin(b.tile) AND ST_X(q.m) < ST_XMax(b.tile)
-                 AND ST_Y(q.m) >= ST_YMin(b.tile) AND ST_Y(q.m) < ST_YMax(b.tile)
-          ) p
-         GROUP BY p.i, p.j, p.cell, b.tile"""
-    return _mvt(collection.id, rows), f.params
+        SELECT c.count, c.open, c.overdue,
+               {_MVT_GEOM.format(geom=f'''ST_MakeEnvelope(
+                   f.x0 + c.i * f.cell, f.y0 + c.j * f.cell,
+                   f.x0 + (c.i + 1) * f.cell, f.y0 + (c.j + 1) * f.cell, 3857)''')} AS geom
+          FROM counted c, frame f, bounds b
+         WHERE c.i BETWEEN 0 AND {BINS_PER_SIDE - 1} AND c.j BETWEEN 0 AND {BINS_PER_SIDE - 1}"""
+    return _mvt(collection.id, rows, ctes=ctes), f.params
 
 
 def _registry(collection: Collection, account: Account) -> tuple[str, dict]:
