@@ -94,3 +94,50 @@ def test_the_planner_page_is_for_planners_and_admins(server, browser):
     page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
     assert "仅供规划" in page.content()
     context.close()
+
+
+def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, browser, area, api):
+    a, _ = area
+    username = planner_of(a.county)
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server}/map/login?next=/map/plan")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
+    wait_until(page, f"!!document.querySelector('#pick-township option[value=\"{a.township}\"]')",
+               "the townships")
+    page.select_option("#pick-township", a.township)
+    wait_until(page, f"!!document.querySelector('#pick-village option[value=\"{a.village}\"]')",
+               "the villages")
+    page.select_option("#pick-village", a.village)
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
+    page.click("#plan-new")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
+    page.wait_for_timeout(300)
+    page.click(".leaflet-pm-icon-edit")  # Geoman's edit mode: every drafted grid's vertices
+    corner = on_screen(page, *a.at(3, 0))  # C's south-east corner, on the village edge
+    page.mouse.move(*corner)
+    page.mouse.down()
+    target = on_screen(page, *a.at(3.25, -0.25))
+    page.mouse.move(*target, steps=8)
+    page.mouse.up()
+    wait_until(page, "document.getElementById('plan-message').textContent.includes('边界已调整')",
+               "the reshaped grid saved")
+    page.click(".leaflet-pm-icon-edit")
+    page.click("#plan-validate")
+    wait_until(page, "window.mapsvcPlan.findingsShown > 0", "the validation report")
+    assert f"网格 {a.code('C')} 有" in page.inner_text("#plan-findings")
+    assert "超出本村" in page.inner_text("#plan-findings")
+    # the edges the drag did not move stay shared: no sliver gap or overlap from rounding
+    assert "重叠" not in page.inner_text("#plan-findings")
+    assert "不属于任何网格" not in page.inner_text("#plan-findings")
+    assert page.evaluate("window.mapsvcPlan.findings.getLayers().length") >= 1
+    page.screenshot(path=ARTIFACTS / "planner-findings.png")
+    grids = api.get(f"/plans/{page.evaluate('window.mapsvcPlan.plan.id')}/grids").json()
+    c = next(f for f in grids["features"] if f["properties"]["code"] == a.code("C"))
+    assert c["properties"]["change"] == "reshaped"
+    assert watch.problems == []
+    context.close()

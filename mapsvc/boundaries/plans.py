@@ -26,6 +26,18 @@ GRID_KINDS = ("comprehensive", "dedicated")
 
 # A drafted geometry that moved by less than 1e-7 degree (about 1 cm) has not changed.
 CHANGED = "(NOT ST_Equals({a}, {b}) AND ST_HausdorffDistance({a}, {b}) > 1e-7)"
+# A drawn grid's vertices within SNAP_DEGREES (about 10 cm: coordinates that went through
+# GeoJSON's six decimals) of its neighbours in the draft or of its village's edge are moved onto
+# them, so that shared edges stay shared and rounding leaves no sliver gap or overlap.
+SNAP_DEGREES = 1e-6
+SNAPPED = f"""coalesce(ST_Snap(ST_GeomFromWKB(:wkb, 4326), (
+    SELECT ST_Collect(near.geom) FROM (
+        SELECT n.geom FROM plan_grid n
+         WHERE n.plan_id = :p AND n.id IS DISTINCT FROM CAST(:fid AS bigint)
+           AND n.geom && ST_Expand(ST_GeomFromWKB(:wkb, 4326), {SNAP_DEGREES})
+        UNION ALL
+        SELECT v.geom FROM region v WHERE v.code = :village) near), {SNAP_DEGREES}),
+    ST_GeomFromWKB(:wkb, 4326))"""
 # What publish makes of a drafted geometry (drafts may be invalid: validation reports it).
 FIXED = "ST_Multi(ST_CollectionExtract(ST_MakeValid({g}), 3))"
 
@@ -273,13 +285,13 @@ async def add_grid(conn: AsyncConnection, plan: Plan, draft: GridDraft) -> int:
     code = draft.code.strip() if draft.code else (await next_codes(conn, plan, village, 1))[0]
     await _code_free(conn, plan, code, None)
     name = draft.name.strip() if draft.name else await default_name(conn, village, code)
-    fid = (await conn.execute(text("""
+    fid = (await conn.execute(text(f"""
         INSERT INTO plan_grid (plan_id, code, name, kind, village_code, households, population,
                                geom)
-        VALUES (:p, :code, :name, :kind, :village, :households, :population,
-                ST_GeomFromWKB(:wkb, 4326))
+        VALUES (:p, :code, :name, :kind, :village, :households, :population, {SNAPPED})
         RETURNING id"""), {
-        "p": plan.id, "code": code, "name": name, "kind": draft.kind or "comprehensive",
+        "p": plan.id, "fid": None, "code": code, "name": name,
+        "kind": draft.kind or "comprehensive",
         "village": village, "households": draft.households, "population": draft.population,
         "wkb": shapely.to_wkb(geom)})).scalar_one()
     await touch(conn, plan)
@@ -318,12 +330,12 @@ async def change_grid(conn: AsyncConnection, plan: Plan, fid: int, draft: GridDr
         value = getattr(draft, field)
         return value if value is not None else (getattr(current, field) if keep else default)
 
-    await conn.execute(text("""
+    await conn.execute(text(f"""
         UPDATE plan_grid SET code = :code, name = :name, kind = :kind, village_code = :village,
                households = :households, population = :population,
-               geom = ST_GeomFromWKB(:wkb, 4326)
+               geom = {SNAPPED}
          WHERE id = :fid"""), {
-        "fid": fid, "code": code, "name": (draft.name or "").strip() or current.name,
+        "p": plan.id, "fid": fid, "code": code, "name": (draft.name or "").strip() or current.name,
         "kind": pick("kind", current.kind), "village": village,
         "households": pick("households"), "population": pick("population"),
         "wkb": shapely.to_wkb(geom)})

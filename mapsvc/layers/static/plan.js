@@ -191,7 +191,7 @@ function mapsvcPlan(map, config) {
         });
         layer.on("pm:edit", () => attempt(async () => {
           await call("PATCH", `${items()}/${feature.id}`,
-                     { type: "Feature", geometry: layer.toGeoJSON().geometry });
+                     { type: "Feature", geometry: layer.toGeoJSON(false).geometry });
           say(`网格 ${feature.properties.code} 边界已调整`);
           await refresh();
         }));
@@ -223,7 +223,7 @@ function mapsvcPlan(map, config) {
                        cutPolygon: false, rotateMode: false, dragMode: false });
   let splitting = null;
   map.on("pm:create", (e) => attempt(async () => {
-    const geometry = e.layer.toGeoJSON().geometry;
+    const geometry = e.layer.toGeoJSON(false).geometry;
     e.layer.remove();
     if (!state.plan || state.plan.status !== "draft") return;
     if (e.shape === "Line" && splitting) {
