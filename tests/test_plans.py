@@ -402,3 +402,28 @@ def test_a_redrawn_layer_from_a_file_replaces_the_draft_whole_or_not_at_all(api,
     assert api.get(f"/plans/{plan['id']}/validation").json()["errors"] == 0
     r = api.put(f"/plans/{plan['id']}/layer", files={"file": ("x.geojson", b"{", "text/plain")})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
+
+
+def test_a_layer_edited_in_qgis_comes_back_as_a_zipped_shapefile(api, area, tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+
+    a, _ = area
+    plan = new_plan(api, a)
+    layer = gpd.GeoDataFrame({"code": [a.code("A"), a.code("B")], "name": ["西", "东"],
+                              "village": [a.village] * 2},
+                             geometry=[a.cell(0, 0, 1.5), a.cell(1.5, 0, 1.5)], crs=4326)
+    layer.to_file(tmp_path / "grids.shp", engine="pyogrio")
+    with zipfile.ZipFile(tmp_path / "grids.zip", "w") as z:
+        for part in tmp_path.glob("grids.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    r = api.put(f"/plans/{plan['id']}/layer", data={"parent_field": "village"},
+                files={"file": ("grids.zip", (tmp_path / "grids.zip").read_bytes(),
+                                "application/zip")})
+    assert r.status_code == 200, r.text
+    grids = drafted(api, plan)
+    assert set(grids) == {a.code("A"), a.code("B")}
+    assert same(grids[a.code("B")]["geometry"], a.cell(1.5, 0, 1.5))
+    assert api.get(f"/plans/{plan['id']}").json()["retired"] == [a.code("C")]
