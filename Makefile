@@ -45,6 +45,9 @@ browser:
 # Leaflet, its plugins and the fonts, from the npm registry, served by mapsvc itself.
 $(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
 	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	# the packages' own docs and demos load their libraries from CDNs: keep only what pages use
+	find $(ASSETS)/node_modules -type f \( -iname '*.md' -o -iname '*.markdown' \
+	  -o -iname '*.html' -o -iname '*.htm' -o -iname '*.hbs' \) -delete
 	touch $@
 
 $(VENV)/.installed: pyproject.toml
