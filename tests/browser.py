@@ -18,3 +18,24 @@ def wait_until(page, expression: str, what: str, tries: int = 300):
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"the page never showed {what}")
+
+
+class Watch:
+    """Console errors and failed requests of a page."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"{r.status}: {r.url}"))
+
+
+def sign_in(page, base: str, path: str, username: str, password: str) -> None:
+    """Through the login page, on to ``path`` (a /map/ page)."""
+    page.goto(f"{base}/map/login?next={path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith(path) and "login" not in url)

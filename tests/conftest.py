@@ -245,3 +245,16 @@ def area(clients, hierarchy, tmp_path):
     r = admin.post(f"/incidents/{cases['void']}/actions/void", json={"note": "重复上报"})
     assert r.status_code == 200, r.text
     return a, cases
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright (see tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as p:
+        launched = launch(p)
+        yield launched
+        launched.close()

@@ -6,21 +6,12 @@ import io
 
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
-from tests.browser import launch, wait_until
+from tests.browser import wait_until
 from tests.conftest import ARTIFACTS, PASSWORD
 
 PHONE = {"width": 360, "height": 640}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        launched = launch(p)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

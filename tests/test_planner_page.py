@@ -2,21 +2,9 @@
 village, starts a draft, splits a grid by drawing a line across it, validates, previews and
 publishes, and the live grids change. Screenshots go to tests/artifacts."""
 
-import pytest
-from playwright.sync_api import sync_playwright
-
-from tests.browser import launch, wait_until
+from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import live_grids
-from tests.test_wall import Watch
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        launched = launch(p)
-        yield launched
-        launched.close()
 
 
 def planner_of(county: str) -> str:
@@ -28,6 +16,18 @@ def planner_of(county: str) -> str:
     run(in_transaction(lambda conn: create_account(conn, username, PASSWORD, Role.planner,
                                                    region_code=county, display_name="规划员")))
     return username
+
+
+def open_village(page, server: str, username: str, a) -> None:
+    """Sign in, and pick the area's township and village."""
+    sign_in(page, server, "/map/plan", username, PASSWORD)
+    wait_until(page, f"!!document.querySelector('#pick-township option[value=\"{a.township}\"]')",
+               "the townships")
+    page.select_option("#pick-township", a.township)
+    wait_until(page, f"!!document.querySelector('#pick-village option[value=\"{a.village}\"]')",
+               "the villages")
+    page.select_option("#pick-village", a.village)
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
 
 
 def on_screen(page, lon: float, lat: float) -> tuple[float, float]:
@@ -45,17 +45,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, browser, area, 
     watch = Watch(page)
     page.goto(f"{server}/map/plan")
     assert "/map/login" in page.url
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
-    wait_until(page, "!!document.querySelector('#pick-township option[value]:not([value=\"\"])')",
-               "the townships")
-    page.select_option("#pick-township", a.township)
-    wait_until(page, f"!!document.querySelector('#pick-village option[value=\"{a.village}\"]')",
-               "the villages")
-    page.select_option("#pick-village", a.village)
-    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
+    open_village(page, server, username, a)
     page.fill("#plan-name", "<script>alert(1)</script>切分B")
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
@@ -87,11 +77,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, browser, area, 
 def test_the_planner_page_is_for_planners_and_admins(server, browser):
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{server}/map/login?next=/map/plan")
-    page.fill("input[name=username]", "command")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
+    sign_in(page, server, "/map/plan", "command", PASSWORD)
     assert "仅供规划" in page.content()
     context.close()
 
@@ -102,18 +88,7 @@ def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, bro
     context = browser.new_context(viewport={"width": 1600, "height": 900})
     page = context.new_page()
     watch = Watch(page)
-    page.goto(f"{server}/map/login?next=/map/plan")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/map/plan") and "login" not in url)
-    wait_until(page, f"!!document.querySelector('#pick-township option[value=\"{a.township}\"]')",
-               "the townships")
-    page.select_option("#pick-township", a.township)
-    wait_until(page, f"!!document.querySelector('#pick-village option[value=\"{a.village}\"]')",
-               "the villages")
-    page.select_option("#pick-village", a.village)
-    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
+    open_village(page, server, username, a)
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
     page.wait_for_timeout(300)

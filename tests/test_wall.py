@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.browser import launch, wait_until
+from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server
+
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
 
@@ -21,33 +21,10 @@ def wall_server(server):
     served.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        launched = launch(p)
-        yield launched
-        launched.close()
-
-
-class Watch:
-    """Console errors and failed requests of a page."""
-
-    def __init__(self, page):
-        self.problems: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
-        page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(
-            f"{r.status}: {r.url}"))
-
-
-def sign_in(page, base: str, username: str = "command"):
+def open_wall(page, base: str, username: str = "command"):
     page.goto(f"{base}/map/wall")
     assert "/map/login" in page.url  # no session yet
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/map/wall") and "login" not in url)
+    sign_in(page, base, "/map/wall", username, PASSWORD)
     wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the live feed")
 
 
@@ -74,7 +51,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
-    sign_in(page, base)
+    open_wall(page, base)
     assert page.evaluate("window.mapsvcWall.region.code") == "441502"
     page.evaluate(f"window.mapsvcWall.map.setView({VILLAGE_VIEW})")
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
@@ -104,7 +81,7 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser):
     context = browser.new_context(viewport={"width": 3840, "height": 2160})
     page = context.new_page()
     watch = Watch(page)
-    sign_in(page, wall_server.base)
+    open_wall(page, wall_server.base)
     wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
     size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-open'))"
                          ".fontSize)")
@@ -117,11 +94,7 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser):
 def test_only_command_centres_get_the_wall(wall_server, browser):
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{wall_server.base}/map/login")
-    page.fill("input[name=username]", "worker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith("/map/wall") and "login" not in url)
+    sign_in(page, wall_server.base, "/map/wall", "worker", PASSWORD)
     assert "仅供指挥中心" in page.content()
     context.close()
 

@@ -284,11 +284,13 @@ async def add_grid(conn: AsyncConnection, plan: Plan, draft: GridDraft) -> int:
     village = await _village_of(conn, plan, draft, geom)
     code = draft.code.strip() if draft.code else (await next_codes(conn, plan, village, 1))[0]
     await _code_free(conn, plan, code, None)
-    name = draft.name.strip() if draft.name else await default_name(conn, village, code)
+    name = draft.name.strip() if draft.name else None
     fid = (await conn.execute(text(f"""
         INSERT INTO plan_grid (plan_id, code, name, kind, village_code, households, population,
                                geom)
-        VALUES (:p, :code, :name, :kind, :village, :households, :population, {SNAPPED})
+        SELECT :p, :code, coalesce(:name, {default_name("CAST(:code AS text)")}), :kind, v.code,
+               :households, :population, {SNAPPED}
+          FROM region v WHERE v.code = :village
         RETURNING id"""), {
         "p": plan.id, "fid": None, "code": code, "name": name,
         "kind": draft.kind or "comprehensive",
@@ -298,11 +300,23 @@ async def add_grid(conn: AsyncConnection, plan: Plan, draft: GridDraft) -> int:
     return fid
 
 
-async def default_name(conn: AsyncConnection, village: str, code: str) -> str:
-    name = (await conn.execute(text("SELECT name FROM region WHERE code = :v"),
-                               {"v": village})).scalar_one()
-    serial = code.removeprefix(village)
-    return f"{name}第{int(serial) if serial.isdigit() else serial}网格"
+def default_name(code: str) -> str:
+    """SQL for the name a new grid ``code`` (an SQL expression) of village ``v`` gets: the
+    village's name and the grid's serial, 某某村第3网格."""
+    serial = f"substr({code}, length(v.code) + 1)"
+    return (f"v.name || '第' || CASE WHEN {serial} ~ '^[0-9]+$' THEN {serial}::int::text "
+            f"ELSE {serial} END || '网格'")
+
+
+# New grids of one village in one statement: their codes and WKB geometries as arrays.
+INSERT_NEW = f"""
+INSERT INTO plan_grid (plan_id, code, name, kind, village_code, geom)
+SELECT :p, n.code, coalesce((SELECT g.name FROM grid g WHERE g.code = n.code),
+                            {default_name("n.code")}),
+       :kind, v.code, ST_GeomFromWKB(n.wkb, 4326)
+  FROM unnest(CAST(:codes AS text[]), CAST(:wkbs AS bytea[])) n(code, wkb)
+  JOIN region v ON v.code = :village
+"""
 
 
 async def change_grid(conn: AsyncConnection, plan: Plan, fid: int, draft: GridDraft, *,
@@ -382,13 +396,10 @@ async def split_grid(conn: AsyncConnection, plan: Plan, code: str, line: dict) -
                             "households = NULL, population = NULL WHERE id = :fid"),
                        {"fid": fid, "wkb": pieces[0].wkb})
     codes = await next_codes(conn, plan, village, len(pieces) - 1)
-    for piece, new_code in zip(pieces[1:], codes):
-        await conn.execute(text("""
-            INSERT INTO plan_grid (plan_id, code, name, kind, village_code, geom)
-            SELECT plan_id, :code, :name, kind, village_code, ST_GeomFromWKB(:wkb, 4326)
-              FROM plan_grid WHERE id = :fid"""), {
-            "fid": fid, "code": new_code, "wkb": piece.wkb,
-            "name": await default_name(conn, village, new_code)})
+    kind = (await conn.execute(text("SELECT kind FROM plan_grid WHERE id = :fid"),
+                               {"fid": fid})).scalar_one()
+    await conn.execute(text(INSERT_NEW), {"p": plan.id, "kind": kind, "village": village,
+                                          "codes": codes, "wkbs": [p.wkb for p in pieces[1:]]})
     await touch(conn, plan)
     return [code, *codes]
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.boundaries.plans import check_planner, create_plan, default_name, load_plan, next_codes
+from mapsvc.boundaries.plans import INSERT_NEW, check_planner, create_plan, load_plan, next_codes
 from mapsvc.errors import InvalidInput
 
 # Households per address point (several addresses of one building share a point).
@@ -107,14 +107,9 @@ async def propose(conn: AsyncConnection, account: Account, village: str, max_hou
     codes = _keep_codes([row.overlaps or {} for row in drawn])
     await conn.execute(text("DELETE FROM plan_grid WHERE plan_id = :p"), {"p": plan_id})
     fresh = iter(await next_codes(conn, plan, village, codes.count(None)))
-    for row, code in zip(drawn, codes):
-        code = code or next(fresh)
-        await conn.execute(text("""
-            INSERT INTO plan_grid (plan_id, code, name, kind, village_code, geom)
-            VALUES (:p, :code, coalesce((SELECT name FROM grid WHERE code = :code), :name),
-                    'comprehensive', :village, ST_GeomFromWKB(:wkb, 4326))"""), {
-            "p": plan_id, "code": code, "village": village, "wkb": row.wkb,
-            "name": await default_name(conn, village, code)})
+    await conn.execute(text(INSERT_NEW), {
+        "p": plan_id, "kind": "comprehensive", "village": village,
+        "codes": [code or next(fresh) for code in codes], "wkbs": [row.wkb for row in drawn]})
     return plan_id
 
 

@@ -127,13 +127,16 @@ UPDATE {table} r SET grid_id = l.grid_id, grid_version_id = l.grid_version_id,
 """
 
 
-async def _apply(conn: AsyncConnection, plan: Plan, at: datetime | None, actor: str) -> None:
+async def _now(conn: AsyncConnection) -> datetime:
+    return (await conn.execute(text("SELECT now()"))).scalar_one()
+
+
+async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) -> None:
     params = {"plan": plan.id, "villages": list(plan.villages)}
     for table in ("plan_scope", "plan_area", "plan_move"):
         await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await conn.execute(text(SCOPE), params)
     await conn.execute(text(AREA), params)
-    at = at or (await conn.execute(text("SELECT now()"))).scalar_one()
     latest = (await conn.execute(text(
         "SELECT max(valid_from)::text FROM plan_scope WHERE reshaped HAVING max(valid_from) >= :at"),
         {"at": at})).scalar_one_or_none()
@@ -172,16 +175,17 @@ async def publish(conn: AsyncConnection, plan: Plan, account: Account, *,
                            "forces it with a reason", field="force_reason")
         if account.role is not Role.admin:
             raise Forbidden("only an admin may force a plan with errors", field="force_reason")
-    now = (await conn.execute(text("SELECT now()"))).scalar_one()
+    now = await _now(conn)
     if effective_from is not None and effective_from > now:
         raise InvalidInput("publish when the plan takes effect: it cannot be dated in the "
                            "future", field="effective_from")
-    await _apply(conn, plan, effective_from, account.username)
+    at = effective_from or now
+    await _apply(conn, plan, at, account.username)
     await conn.execute(text("""
         UPDATE plan SET status = 'published', published_at = now(), published_by = :account,
-               effective_from = coalesce(CAST(:at AS timestamptz), now()),
+               effective_from = :at,
                forced_reason = CASE WHEN :errors > 0 THEN :reason END, updated_at = now()
-         WHERE id = :plan"""), {"plan": plan.id, "account": account.id, "at": effective_from,
+         WHERE id = :plan"""), {"plan": plan.id, "account": account.id, "at": at,
                                 "errors": report["errors"], "reason": reason})
     return await _moves(conn, plan)
 
@@ -249,7 +253,7 @@ async def preview(conn: AsyncConnection, plan: Plan, account: Account) -> dict:
     """What publishing ``plan`` now would move; nothing is kept."""
     savepoint = await conn.begin_nested()
     try:
-        await _apply(conn, plan, None, account.username)
+        await _apply(conn, plan, await _now(conn), account.username)
         return await _moves(conn, plan)
     finally:
         await savepoint.rollback()

@@ -51,6 +51,17 @@ WITH pg AS MATERIALIZED (
            CAST(:rules AS jsonb) -> (pg.kind || '/' || v.setting) AS rule
       FROM pg JOIN villages v ON v.code = pg.village_code
       LEFT JOIN counts c ON c.plan_grid_id = pg.id
+), size_checks AS (
+    SELECT s.code, c.*
+      FROM sizes s, LATERAL (VALUES
+          ('households_over', 'error', 'households', 'over', 'maximum', s.households,
+           (s.rule->>'households_max')::int, s.households > (s.rule->>'households_max')::int),
+          ('population_over', 'error', 'people', 'over', 'maximum', s.population,
+           (s.rule->>'population_max')::int, s.population > (s.rule->>'population_max')::int),
+          ('households_under', 'warning', 'households', 'under', 'minimum', s.households,
+           (s.rule->>'households_min')::int, s.households < (s.rule->>'households_min')::int)
+      ) c(kind, severity, what, side, bound_name, value, bound, broken)
+     WHERE c.broken
 ), found (kind, severity, codes, village_code, message, geom, value) AS (
     SELECT 'invalid', 'error', ARRAY[pg.code], pg.village_code,
            format('grid %s: %s', pg.code, ST_IsValidReason(pg.geom)),
@@ -112,23 +123,11 @@ WITH pg AS MATERIALIZED (
              FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
             WHERE g.village_code = ANY(:villages))
     UNION ALL
-    SELECT 'households_over', 'error', ARRAY[s.code], s.village_code,
-           format('grid %s has %s households, over the %s %s maximum of %s', s.code,
-                  s.households, s.setting, s.kind, s.rule->>'households_max'),
-           NULL, s.households
-      FROM sizes s WHERE s.households > (s.rule->>'households_max')::int
-    UNION ALL
-    SELECT 'population_over', 'error', ARRAY[s.code], s.village_code,
-           format('grid %s has %s people, over the %s %s maximum of %s', s.code,
-                  s.population, s.setting, s.kind, s.rule->>'population_max'),
-           NULL, s.population
-      FROM sizes s WHERE s.population > (s.rule->>'population_max')::int
-    UNION ALL
-    SELECT 'households_under', 'warning', ARRAY[s.code], s.village_code,
-           format('grid %s has %s households, under the %s %s minimum of %s', s.code,
-                  s.households, s.setting, s.kind, s.rule->>'households_min'),
-           NULL, s.households
-      FROM sizes s WHERE s.households < (s.rule->>'households_min')::int
+    SELECT c.kind, c.severity, ARRAY[s.code], s.village_code,
+           format('grid %s has %s %s, %s the %s %s %s of %s', s.code, c.value, c.what,
+                  c.side, s.setting, s.kind, c.bound_name, c.bound),
+           NULL, c.value
+      FROM sizes s JOIN size_checks c ON c.code = s.code
 )
 SELECT json_build_object(
     'findings', (SELECT coalesce(json_agg(json_build_object(
@@ -142,10 +141,10 @@ SELECT json_build_object(
     'grids', (SELECT coalesce(json_agg(json_build_object(
                   'id', s.id, 'code', s.code, 'kind', s.kind, 'setting', s.setting,
                   'households', s.households, 'population', s.population, 'rule', s.rule,
-                  'size', CASE WHEN s.households > (s.rule->>'households_max')::int
-                                 OR s.population > (s.rule->>'population_max')::int THEN 'over'
-                               WHEN s.households < (s.rule->>'households_min')::int THEN 'under'
-                               ELSE 'ok' END) ORDER BY s.code), '[]') FROM sizes s))
+                  'size', coalesce((SELECT CASE min(c.severity) WHEN 'error' THEN 'over'
+                                                                 WHEN 'warning' THEN 'under' END
+                                      FROM size_checks c WHERE c.code = s.code), 'ok'))
+                  ORDER BY s.code), '[]') FROM sizes s))
 """
 
 
