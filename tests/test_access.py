@@ -1,5 +1,6 @@
 """Who may see and do what, where: roles, jurisdiction, tokens (the permission matrix)."""
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -145,6 +146,15 @@ def test_forged_expired_or_garbled_tokens_answer_401(anonymous, token):
              "BADROLE": _token(secret, role="emperor")}.get(token, token)
     r = anonymous.get("/incidents", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
+
+
+def test_a_token_stops_working_when_it_expires_though_it_worked_before(anonymous, accounts):
+    expires = datetime.now(timezone.utc) + timedelta(seconds=2)
+    token = _token(settings.auth().secret_value(), exp=expires)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert anonymous.get("/incidents", headers=headers).status_code == 200
+    time.sleep(max((expires - datetime.now(timezone.utc)).total_seconds(), 0) + 1)
+    assert anonymous.get("/incidents", headers=headers).status_code == 401
 
 
 @pytest.mark.parametrize("username,password", [("admin", "wrong"), ("nobody", "test-password")])

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import jwt
+from cachetools import LRUCache
 
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
@@ -14,6 +15,11 @@ ALGORITHM = "HS256"
 @lru_cache
 def _key() -> str:
     return settings.auth().secret_value()
+
+
+# Tokens already verified, with their expiry: a shift's requests skip checking the signature
+# again (a token is signed, so it stays what it was until it expires).
+_verified: LRUCache = LRUCache(maxsize=4096)
 
 
 class InvalidToken(Exception):
@@ -32,11 +38,17 @@ def issue_token(account: Account) -> str:
 
 
 def read_token(token: str) -> Account:
+    known = _verified.get(token)
+    if known is not None and known[1] > datetime.now(timezone.utc).timestamp():
+        return known[0]
     try:
         claims = jwt.decode(token, _key(), algorithms=[ALGORITHM],
                             options={"require": ["sub", "uid", "role", "exp"]})
-        return Account(id=claims["uid"], username=claims["sub"], role=Role(claims["role"]),
-                       region_code=claims.get("region"), department_code=claims.get("department"),
-                       grid_ids=tuple(claims.get("grids") or ()))
+        account = Account(id=claims["uid"], username=claims["sub"], role=Role(claims["role"]),
+                          region_code=claims.get("region"),
+                          department_code=claims.get("department"),
+                          grid_ids=tuple(claims.get("grids") or ()))
     except (jwt.PyJWTError, ValueError, KeyError) as e:
         raise InvalidToken(str(e)) from e
+    _verified[token] = (account, claims["exp"])
+    return account

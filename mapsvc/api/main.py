@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -41,6 +42,9 @@ async def lifespan(app: FastAPI):
     app.state.feed = Feed()
     app.state.feed.start()
     folding = asyncio.create_task(fold_tally(app.state.engine))
+    # What is loaded by now lives as long as the process: kept out of the collector's full
+    # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
+    gc.freeze()
     yield
     await app.state.feed.stop()
     folding.cancel()
@@ -52,11 +56,11 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
+    app.include_router(tiles.router)  # first: tiles are most of the requests a page makes
     for module in (health, auth, boundaries, locate, categories, incidents, media, registry,
                    stats, events, plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
-    app.include_router(tiles.router)
     app.include_router(pages.router)
     app.include_router(pages.phone_router)
     pages.add_assets(app)

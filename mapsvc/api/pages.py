@@ -34,6 +34,17 @@ class AssetFiles(StaticFiles):
         if not path.endswith(ASSET_SUFFIXES):
             return Response(status_code=404)
         return await super().get_response(path, scope)
+
+
+class PhoneFiles(StaticFiles):
+    """The grid worker's phone page and its files, under the pages' content policy."""
+
+    async def get_response(self, path: str, scope):
+        response = await super().get_response(path, scope)
+        response.headers["Content-Security-Policy"] = _policy(None)
+        return response
+
+
 WALL_ROLES = frozenset({Role.command, Role.admin})
 
 router = APIRouter(prefix="/map", include_in_schema=False)
@@ -41,20 +52,13 @@ phone_router = APIRouter(include_in_schema=False)
 
 
 def add_assets(app) -> None:
-    """The pages' files, and the policy of the phone page (served as files: no route sets it)."""
-    @app.middleware("http")
-    async def phone_policy(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path.startswith("/m/"):
-            response.headers["Content-Security-Policy"] = _policy(None)
-        return response
-
+    """The pages' files."""
     for package in VENDOR_FILES:
         app.mount(f"/static/vendor/{package}",
                   AssetFiles(directory=VENDOR / package, check_dir=False), name=package)
     app.mount("/static/mapsvc", StaticFiles(directory=STATIC), name="mapsvc")
     # the grid worker's phone page: its own scope, so that its service worker keeps it offline
-    app.mount("/m", StaticFiles(directory=STATIC / "m", html=True), name="phone")
+    app.mount("/m", PhoneFiles(directory=STATIC / "m", html=True), name="phone")
 
 
 def _page_account(request: Request):

@@ -11,7 +11,6 @@ incidents in the tile.
 
 from dataclasses import dataclass, field
 
-from mapsvc import settings
 from mapsvc.accounts.jurisdiction import incident_scope, registry_scope
 from mapsvc.accounts.model import Account
 from mapsvc.geojson import Filters
@@ -125,32 +124,18 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
 def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Counts are given for the
-    grids within the account's jurisdiction only. The backlog is counted in one pass over the
-    cases near the tile (a case assigned to its nearest grid lies within the tolerance of it)."""
-    # a case assigned to its nearest grid lies within the assignment tolerance of it; 50 km
-    # to a degree bounds metres from below at the latitudes served
-    near_deg = settings.assignment().tolerance_m / 50_000
-    f = Filters(params={"visit_days": query.visit_days, "near_deg": near_deg})
+    grids within the account's jurisdiction only. The backlog is read per grid from two indexes
+    on its cases (migration 0012): its open cases with their clocks, and its cases by report
+    time."""
+    f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
-    backlog = f"""
-        , backlog AS (
-            SELECT i.grid_id,
-                   count(*) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
-                   count(*) FILTER (WHERE i.status IN {OPEN_SQL}
-                                      AND incident_overdue(i)) AS overdue,
-                   count(*) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent
-              FROM bounds b
-              JOIN incident i ON i.geom && ST_Expand(ST_Transform(b.grown, 4326), :near_deg)
-             WHERE i.grid_id IS NOT NULL AND {f.where()}
-             GROUP BY i.grid_id
-        )"""
     rows = f"""
         SELECT g.id, g.code, g.name, g.kind,
                CASE WHEN {scope.where()} THEN coalesce(s.open, 0) END AS open,
                CASE WHEN {scope.where()} THEN coalesce(s.overdue, 0) END AS overdue,
-               CASE WHEN {scope.where()} THEN coalesce(s.recent, 0) END AS recent,
+               CASE WHEN {scope.where()} THEN coalesce(r.recent, 0) END AS recent,
                c.households, c.visited,
                round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
                (SELECT string_agg(a.display_name, '、' ORDER BY a.display_name)
@@ -160,7 +145,16 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
           FROM bounds b
           JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
           JOIN grid g ON g.id = gv.grid_id
-          LEFT JOIN backlog s ON s.grid_id = g.id
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS open, count(*) FILTER (WHERE incident_overdue(i)) AS overdue
+                FROM incident i
+               WHERE i.grid_id = g.id AND i.status IN {OPEN_SQL} AND {f.where()}
+          ) s ON {scope.where()}
+          LEFT JOIN LATERAL (
+              SELECT count(*) AS recent FROM incident i
+               WHERE i.grid_id = g.id AND i.reported_at > now() - interval '30 days'
+                 AND {f.where()}
+          ) r ON {scope.where()}
           LEFT JOIN LATERAL (
               SELECT count(*) AS households,
                      count(*) FILTER (WHERE EXISTS (
@@ -170,7 +164,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                 JOIN household h ON h.house_id = ho.id
                WHERE a.grid_id = g.id
           ) c ON {scope.where()}"""
-    return _mvt("grids", rows, "id", ctes=backlog), {**f.params, **scope.params}
+    return _mvt("grids", rows, "id"), {**f.params, **scope.params}
 
 
 def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> Filters:
