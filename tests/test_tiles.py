@@ -70,6 +70,32 @@ def test_a_grid_tile_carries_each_grid_with_its_backlog_and_coverage(clients, la
     assert grid["geometry"]["type"] == "Polygon"
 
 
+def test_each_grids_backlog_in_a_tile_is_its_open_overdue_and_recent_cases(clients, lattice,
+                                                                           db):
+    admin = clients["admin"]
+    cx, cy = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP  # cell (1, 0)
+    tile = TMS.tile(cx, cy, 14)
+    late, closed = _report(admin, cx, cy), _report(admin, cx, cy)
+    _report(admin, cx, cy)
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
+                          "now() - interval '1 hour' WHERE id = :id"), {"id": late})
+        conn.execute(text("UPDATE incident SET status = 'closed' WHERE id = :id"),
+                     {"id": closed})
+        # counted here from each case's colour, the way a case's own JSON shows it
+        expected = {row.code: (row.open, row.overdue, row.recent) for row in conn.execute(text(
+            "SELECT g.code, count(i.id) FILTER (WHERE i.status NOT IN ('closed', 'evaluated', "
+            "'self_resolved', 'rejected', 'void')) AS open, "
+            "count(i.id) FILTER (WHERE incident_colour(i) = 'red') AS overdue, "
+            "count(i.id) FILTER (WHERE i.reported_at > now() - interval '30 days') AS recent "
+            "FROM grid g LEFT JOIN incident i ON i.grid_id = g.id GROUP BY g.code"))}
+    drawn = {f["properties"]["code"]: (f["properties"]["open"], f["properties"]["overdue"],
+                                       f["properties"]["recent"])
+             for f in _features(admin, "grids", tile)}
+    assert drawn[lattice.cell_code(1, 0)][1] >= 1
+    assert drawn == {code: expected[code] for code in drawn}
+
+
 def test_zoom_policy_and_tilejson(clients, lattice):
     admin = clients["admin"]
     tile = TMS.tile(lattice.X0, lattice.Y0, 11)
