@@ -239,9 +239,10 @@ def tiles_over_http(base: str) -> None:
     os.environ["BENCH_TOKEN"] = bench_token(base, "bench_city")
     os.environ["BENCH_COLLECTION"] = "grids"
     for z in TILE_ZOOMS:
-        os.environ.update(BENCH_TILES=str(OUT / f"tiles_warm_{z}.lua"), BENCH_REPEAT="0",
-                          BENCH_OFFSET="0", BENCH_END="0")
+        os.environ.update(BENCH_TILES=str(OUT / f"tiles_warm_{z}.lua"), BENCH_REPEAT="1",
+                          BENCH_OFFSET="0", BENCH_END="0", BENCH_VARY="1")
         wrk("tiles.lua", base, 5, connections=4)
+        os.environ["BENCH_VARY"] = "0"
         for kind in ("cold", "cached"):
             os.environ["BENCH_TILES"] = str(OUT / f"tiles_{kind}_{z}.lua")
             os.environ.update(BENCH_REPEAT="0", BENCH_OFFSET="0", BENCH_END="0")
