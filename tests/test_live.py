@@ -5,6 +5,7 @@ import threading
 import uuid
 
 import httpx
+from sqlalchemy import text
 
 from tests.test_bulk_import import write_csv
 
@@ -105,3 +106,21 @@ def test_the_panel_counts_today_and_now(clients, grids):
     assert after["trend"][-1]["reported"] == before["trend"][-1]["reported"] + 1
     assert after["year"]["reported"] == before["year"]["reported"] + 1
     assert clients["worker"].get("/stats/board").status_code == 403
+
+
+def test_the_panel_counts_cases_closed_today_and_overdue_now(clients, grids, db):
+    command = clients["command"]
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[7].representative_point()
+    closing, late = (command.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y}).json()["id"]
+        for _ in range(2))
+    before = command.get("/stats/board").json()
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET status = 'closed', closed_at = now() "
+                          "WHERE id = :id"), {"id": closing})
+        conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
+                          "now() - interval '1 minute' WHERE id = :id"), {"id": late})
+    after = command.get("/stats/board").json()
+    assert after["closed_today"] == before["closed_today"] + 1
+    assert after["overdue"] == before["overdue"] + 1
+    assert after["open"] == before["open"] - 1

@@ -21,13 +21,14 @@ Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
+from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.workflow.machine import OPEN_SQL
 
 # The incident column that names each kind of subject in the tally.
@@ -311,19 +312,16 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         column, key_type = SUBJECT_COLUMN[subject.kind]
         where = f"d.{column} = CAST(:key AS {key_type})"
         params["key"] = subject.key
+    # each figure from its own index: report time, close time, and the open cases with their
+    # clocks (migrations 0012, 0014)
     now = (await conn.execute(text(f"""
-        SELECT count(*) FILTER (WHERE d.reported_at >= CAST(:today AS timestamp)
-                                                       AT TIME ZONE 'Asia/Shanghai') AS reported_today,
-               count(*) FILTER (WHERE d.closed_at >= CAST(:today AS timestamp)
-                                                     AT TIME ZONE 'Asia/Shanghai') AS closed_today,
-               count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
-               count(*) FILTER (WHERE d.status IN {OPEN_SQL}
-                                  AND incident_colour(d) = 'red') AS overdue
-          FROM incident d
-         WHERE {where} AND (d.status IN {OPEN_SQL}
-                OR d.reported_at >= CAST(:today AS timestamp) AT TIME ZONE 'Asia/Shanghai'
-                OR d.closed_at >= CAST(:today AS timestamp) AT TIME ZONE 'Asia/Shanghai')"""),
-        params)).one()
+        SELECT (SELECT count(*) FROM incident d WHERE {where} AND d.reported_at >= :start)
+                   AS reported_today,
+               (SELECT count(*) FROM incident d WHERE {where} AND d.closed_at >= :start)
+                   AS closed_today,
+               count(*) AS open, count(*) FILTER (WHERE incident_overdue(d)) AS overdue
+          FROM incident d WHERE {where} AND d.status IN {OPEN_SQL}"""),
+        {**params, "start": datetime.combine(today, time(), LOCAL_TIME)})).one()
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
              if subject.kind == "deployment" else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
