@@ -306,7 +306,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
-    params: dict = {"today": today, "since": today - timedelta(days=TREND_DAYS - 1)}
+    params: dict = {"start": datetime.combine(today, time(), LOCAL_TIME)}  # today, local time
     where = "true"
     if subject.kind != "deployment":
         column, key_type = SUBJECT_COLUMN[subject.kind]
@@ -320,16 +320,16 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                (SELECT count(*) FROM incident d WHERE {where} AND d.closed_at >= :start)
                    AS closed_today,
                count(*) AS open, count(*) FILTER (WHERE incident_overdue(d)) AS overdue
-          FROM incident d WHERE {where} AND d.status IN {OPEN_SQL}"""),
-        {**params, "start": datetime.combine(today, time(), LOCAL_TIME)})).one()
+          FROM incident d WHERE {where} AND d.status IN {OPEN_SQL}"""), params)).one()
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
              if subject.kind == "deployment" else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
                    for f in (await tally(conn, kind, keys, today.replace(month=1, day=1),
                                          today)).values()])
-    trend = dict.fromkeys((params["since"] + timedelta(days=i) for i in range(TREND_DAYS)), 0)
+    since = today - timedelta(days=TREND_DAYS - 1)
+    trend = dict.fromkeys((since + timedelta(days=i) for i in range(TREND_DAYS)), 0)
     for kind, keys in kinds:
-        for day, n in await _daily(conn, kind, keys, params["since"], today):
+        for day, n in await _daily(conn, kind, keys, since, today):
             trend[day] += n
     figures = year.as_json("due")
     return {"kind": subject.kind, "code": subject.code, "name": subject.name,
