@@ -104,14 +104,13 @@ async def tile(
     query = TileQuery(since=since.isoformat() if since else None,
                       until=until.isoformat() if until else None, category=category,
                       status=status, visit_days=visit_days)
-    tiles = request.app.state.tiles
-    async with statements(request) as conn:
-        etag = await tiles.etag(conn, c, z, x, y, query, account)
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        found = await tiles.tile(conn, c, z, x, y, query, account)
-    return Response(found.body, media_type=MVT, headers={**headers, "ETag": found.etag})
+    found = await request.app.state.tiles.tile(lambda: statements(request), c, z, x, y, query,
+                                                account,
+                                                unless=request.headers.get("if-none-match"))
+    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
+    if found.body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type=MVT, headers=headers)
 
 
 @router.get("/collections/{name}/tiles")

@@ -12,6 +12,8 @@ MAPSVC_TILES_*).
 
 import hashlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import astuple, dataclass
 
 from cachetools import LRUCache
@@ -29,9 +31,13 @@ _REVISIONS = text(" UNION ALL ".join(
     f"FROM tile_revision_{f}" for f in FAMILIES))
 
 
+# Opens a connection when one is needed: a cached tile whose revisions are fresh needs none.
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
 @dataclass
 class Tile:
-    body: bytes
+    body: bytes | None  # None: the client already has this tile (its ETag matched)
     etag: str
 
 
@@ -44,34 +50,38 @@ class TileService:
         self._aggregated: dict[str, int] = {}  # the revisions aggregated tiles are drawn from
         self._aggregated_at = float("-inf")
 
-    async def revisions(self, conn: AsyncConnection, *, aggregated: bool = False
-                        ) -> dict[str, int]:
+    async def revisions(self, connect: Connect, *, aggregated: bool = False) -> dict[str, int]:
         now = time.monotonic()
         if now - self._read_at >= self.config.revision_seconds:
-            self._revisions = dict((await conn.execute(_REVISIONS)).all())
+            async with connect() as conn:
+                self._revisions = dict((await conn.execute(_REVISIONS)).all())
             self._read_at = now
         if now - self._aggregated_at >= self.config.aggregate_seconds:
             self._aggregated, self._aggregated_at = self._revisions, now
         return self._aggregated if aggregated else self._revisions
 
-    async def etag(self, conn: AsyncConnection, collection: Collection, z: int, x: int, y: int,
+    async def etag(self, connect: Connect, collection: Collection, z: int, x: int, y: int,
                    query: TileQuery, account: Account) -> str:
-        revisions = await self.revisions(conn, aggregated=aggregated(collection, z))
+        revisions = await self.revisions(connect, aggregated=aggregated(collection, z))
         key = repr((collection.id, z, x, y, astuple(query), _scope(account),
                     [revisions[f] for f in collection.revisions]))
         return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
 
-    async def tile(self, conn: AsyncConnection, collection: Collection, z: int, x: int, y: int,
-                   query: TileQuery, account: Account) -> Tile:
-        etag = await self.etag(conn, collection, z, x, y, query, account)
+    async def tile(self, connect: Connect, collection: Collection, z: int, x: int, y: int,
+                   query: TileQuery, account: Account, *, unless: str | None = None) -> Tile:
+        """The tile with its ETag; without a body when the ETag is ``unless`` (If-None-Match)."""
+        etag = await self.etag(connect, collection, z, x, y, query, account)
+        if etag == unless:
+            return Tile(None, etag)
         if (hit := self.cache.get(etag)) is not None:
             return hit
         statement = tile_sql(collection, z, query, account)
         body = b""
         if statement is not None:
             sql, params = statement
-            body = (await conn.execute(text(sql), {**params, "z": z, "x": x, "y": y})
-                    ).scalar_one() or b""
+            async with connect() as conn:
+                body = (await conn.execute(text(sql), {**params, "z": z, "x": x, "y": y})
+                        ).scalar_one() or b""
         tile = Tile(bytes(body), etag)
         if self.config.cache_tiles:
             self.cache[etag] = tile
