@@ -2,6 +2,8 @@
 village, starts a draft, splits a grid by drawing a line across it, validates, previews and
 publishes, and the live grids change. Screenshots go to tests/artifacts."""
 
+import pytest
+
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import live_grids
@@ -30,6 +32,18 @@ def open_village(page, server: str, username: str, a) -> None:
     wait_until(page, "!document.getElementById('plan-drafts').hidden", "the plans")
 
 
+@pytest.fixture
+def planner(browser, area):
+    """A planner of the area's county on a page of their own: (page, console watch, area,
+    username)."""
+    a, _ = area
+    username = planner_of(a.county)
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    yield page, Watch(page), a, username
+    context.close()
+
+
 def on_screen(page, lon: float, lat: float) -> tuple[float, float]:
     return tuple(page.evaluate("""([lat, lon]) => {
         const map = window.mapsvcPlan.map, p = map.latLngToContainerPoint([lat, lon]);
@@ -37,12 +51,8 @@ def on_screen(page, lon: float, lat: float) -> tuple[float, float]:
         return [box.left + p.x, box.top + p.y]; }""", [lat, lon]))
 
 
-def test_a_planner_splits_a_grid_validates_and_publishes(server, browser, area, api):
-    a, _ = area
-    username = planner_of(a.county)
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    page = context.new_page()
-    watch = Watch(page)
+def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
+    page, watch, a, username = planner
     page.goto(f"{server}/map/plan")
     assert "/map/login" in page.url
     open_village(page, server, username, a)
@@ -71,7 +81,6 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, browser, area, 
     wait_until(page, "window.mapsvcPlan.plan.status === 'published'", "the published plan")
     assert set(live_grids(api, a)) == {a.code("A"), a.code("B"), a.code("C"), f"{a.village}004"}
     assert watch.problems == []
-    context.close()
 
 
 def test_the_planner_page_is_for_planners_and_admins(server, browser):
@@ -82,12 +91,8 @@ def test_the_planner_page_is_for_planners_and_admins(server, browser):
     context.close()
 
 
-def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, browser, area, api):
-    a, _ = area
-    username = planner_of(a.county)
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    page = context.new_page()
-    watch = Watch(page)
+def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, planner, api):
+    page, watch, a, username = planner
     open_village(page, server, username, a)
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
@@ -115,4 +120,3 @@ def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, bro
     c = next(f for f in grids["features"] if f["properties"]["code"] == a.code("C"))
     assert c["properties"]["change"] == "reshaped"
     assert watch.problems == []
-    context.close()
