@@ -233,6 +233,11 @@ def write_tiles(grids) -> None:
                 "tiles = {" + ",".join(f'"{t}"' for t in listed) + "}\n")
 
 
+def listed_tiles(kind: str, z: int) -> list[tuple[str, str, str]]:
+    """The (z, x, y) of a list write_tiles wrote."""
+    return re.findall(r'"(\d+)/(\d+)/(\d+)"', (OUT / f"tiles_{kind}_{z}.lua").read_text())
+
+
 def tiles_over_http(base: str) -> None:
     """Grid tiles (backlog and coverage counted per grid) per zoom: cold, each tile asked
     once; cached, a short list asked again and again."""
@@ -252,7 +257,7 @@ def tiles_over_http(base: str) -> None:
             os.environ["BENCH_REPEAT"] = "1" if kind == "cached" else "0"
             for connections in (1, 4):
                 # cold: each run on its own half of the list, so no tile was asked before
-                half = len(re.findall(r'"', (OUT / f"tiles_{kind}_{z}.lua").read_text())) // 4
+                half = len(listed_tiles(kind, z)) // 2
                 cold = kind == "cold"
                 os.environ["BENCH_OFFSET"] = str(half if cold and connections == 4 else 0)
                 os.environ["BENCH_END"] = str(half if cold and connections == 1 else 0)
@@ -324,7 +329,7 @@ def tile_in_sql() -> None:
     async def work(conn):
         for z in TILE_ZOOMS:
             served, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
-            tiles = re.findall(r'"(\d+)/(\d+)/(\d+)"', (OUT / f"tiles_cold_{z}.lua").read_text())
+            tiles = listed_tiles("cold", z)
             tiles = tiles[:min(len(tiles) // 2, 300)]
             for label, sql in (("grid tile statement", served), ("bare grid geometry tile",
                                                                  BARE_GRID_TILE)):
