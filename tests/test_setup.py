@@ -22,7 +22,11 @@ def test_openapi_docs_are_served(api, server):
     assert httpx.get(f"{server}/docs").status_code == 200
     paths = httpx.get(f"{server}/openapi.json").json()["paths"]
     assert {"/api/v1/locate", "/api/v1/incidents", "/api/v1/incidents/import",
-            "/api/v1/regions", "/api/v1/grids", "/api/v1/health"} <= set(paths)
+            "/api/v1/regions", "/api/v1/grids", "/api/v1/health",
+            "/ogc/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}"} <= set(paths)
+    tile = paths["/ogc/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}"]["get"]
+    assert {(p["in"], p["name"]) for p in tile["parameters"]} >= {
+        ("path", "z"), ("path", "x"), ("path", "y"), ("query", "window"), ("query", "visit_days")}
 
 
 def test_migrations_match_the_table_definitions(db):

@@ -1,7 +1,7 @@
 """Vector tiles decoded as a map client would: features and their properties, zoom policy,
 ETag and 304, heat and bin counts that add up to the incidents in the tile, jurisdiction."""
 
-import contextlib
+import asyncio
 import uuid
 
 import mapbox_vector_tile
@@ -199,6 +199,12 @@ def test_a_tile_outside_its_zoom_names_the_field(clients):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "x"
     r = admin.get(_root(admin, "/ogc/collections/nope/tiles/WebMercatorQuad/3/1/1"))
     assert r.status_code == 404
+    for path, field in (("23/1/1", ["path", "z"]), ("3/a/1", ["path", "x"]),
+                        ("3/1/1?visit_days=0", ["query", "visit_days"]),
+                        ("3/1/1?window=year", ["query", "window"]),
+                        ("3/1/1?since=yesterday", ["query", "since"])):
+        r = admin.get(_root(admin, f"/ogc/collections/grids/tiles/WebMercatorQuad/{path}"))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == field, path
 
 
 def test_a_windowed_heat_tile_keeps_its_etag(clients, lattice):
@@ -214,24 +220,25 @@ def test_a_windowed_heat_tile_keeps_its_etag(clients, lattice):
 
 def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients, lattice):
     from mapsvc.accounts.model import Account, Role
-    from mapsvc.db.engine import in_transaction
     from mapsvc.settings import TileSettings
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery
     from mapsvc.tiles.service import TileService
     from tests.conftest import run
 
-    service = TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600))
     admin = Account(id=1, username="admin", role=Role.admin)
     x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP
     heat, points = TMS.tile(x, y, 13), TMS.tile(x, y, 16)
 
-    async def etags(conn):
-        return [await service.etag(lambda: contextlib.nullcontext(conn), COLLECTIONS[c], t.z,
-                                   t.x, t.y, TileQuery(), admin)
-                for c, t in (("heat", heat), ("incidents", points))]
+    async def scenario():
+        async with TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600)) as s:
+            async def etags():
+                return [await s.etag(COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin)
+                        for c, t in (("heat", heat), ("incidents", points))]
 
-    before = run(in_transaction(etags))
-    _report(clients["admin"], x, y)
-    after = run(in_transaction(etags))
+            before = await etags()
+            await asyncio.to_thread(_report, clients["admin"], x, y)
+            return before, await etags()
+
+    before, after = run(scenario())
     assert after[0] == before[0]  # the heat waits for its period
     assert after[1] != before[1]  # the points show the new case at once

@@ -23,8 +23,8 @@ async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
 async def statements(request: Request) -> AsyncIterator[AsyncConnection]:
     """A connection on which each statement commits by itself: for reads, and for writes made
     in one statement. Saves the BEGIN and COMMIT round trips on the hot paths."""
-    async with request.app.state.engine.connect() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+    async with request.app.state.statements.connect() as conn:
+        yield conn
 
 
 async def bbox_query(

@@ -38,7 +38,9 @@ async def fold_tally(engine) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
+    app.state.statements = async_engine(autocommit=True)
     app.state.tiles = TileService(settings.tiles())
+    await app.state.tiles.open()
     app.state.feed = Feed()
     app.state.feed.start()
     folding = asyncio.create_task(fold_tally(app.state.engine))
@@ -50,13 +52,16 @@ async def lifespan(app: FastAPI):
     folding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await folding
+    await app.state.tiles.close()
     await app.state.engine.dispose()
+    await app.state.statements.dispose()
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
-    app.include_router(tiles.router)  # first: tiles are most of the requests a page makes
+    app.router.routes.insert(0, tiles.tile_route)  # first: most of the requests a page makes
+    app.include_router(tiles.router)
     for module in (health, auth, boundaries, locate, categories, incidents, media, registry,
                    stats, events, plans):
         app.include_router(module.router, prefix="/api/v1")
@@ -65,4 +70,11 @@ def create_app() -> FastAPI:
     app.include_router(pages.phone_router)
     pages.add_assets(app)
     add_exception_handlers(app)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            tiles.document(FastAPI.openapi(app))  # FastAPI keeps what it made in openapi_schema
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

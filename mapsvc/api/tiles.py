@@ -2,14 +2,16 @@
 TileJSON and the WebMercatorQuad tile matrix set."""
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
 import morecantile
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
 
-from mapsvc.api.auth import SignedIn
-from mapsvc.api.deps import statements
+from mapsvc.api.auth import SignedIn, bearer, signed_in
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.tiles.layers import COLLECTIONS, Collection, TileQuery
@@ -73,44 +75,91 @@ async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
     }
 
 
-@router.get("/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}", response_class=Response,
-            responses={200: {"content": {MVT: {}}}, 304: {"description": "unchanged"}})
-async def tile(
-    request: Request,
-    account: SignedIn,
-    name: str,
-    z: Annotated[int, Path(ge=0, le=22)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
-    window: Annotated[Literal["today", "7d", "30d"] | None, Query(
-        description="incidents reported today (local time), in the last 7 or 30 days")] = None,
-    since: Annotated[datetime | None, Query(description="reported from (custom window)")] = None,
-    until: Annotated[datetime | None, Query(description="reported before")] = None,
-    category: Annotated[str | None, Query(max_length=32,
-                                          description="a class and those under it")] = None,
-    status: Annotated[str | None, Query(max_length=20,
-                                        description="open, overdue, or one state")] = None,
-    visit_days: Annotated[int, Query(ge=1, le=366, description="grids: a visit this recent "
-                                                               "covers a household")] = 30,
-) -> Response:
-    c = _collection(name)
-    for value, field in ((x, "x"), (y, "y")):
-        if value >= 2 ** z:
-            raise InvalidInput(f"{field}={value} is outside zoom {z} (0 to {2 ** z - 1})",
+class TileParameters(BaseModel):
+    """What a tile draws beside its position (query parameters)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    window: Literal["today", "7d", "30d"] | None = Field(
+        None, description="incidents reported today (local time), in the last 7 or 30 days")
+    since: datetime | None = Field(None, description="reported from (custom window)")
+    until: datetime | None = Field(None, description="reported before")
+    category: str | None = Field(None, max_length=32, description="a class and those under it")
+    status: str | None = Field(None, max_length=20, description="open, overdue, or one state")
+    visit_days: int = Field(30, ge=1, le=366,
+                            description="grids: a visit this recent covers a household")
+
+    def query(self) -> TileQuery:
+        since = self.since
+        if self.window is not None:  # to the minute, so that a tile keeps its ETag for a while
+            now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
+            since = now.replace(hour=0, minute=0) if self.window == "today" else \
+                now - WINDOWS[self.window]
+        return TileQuery(since=since.isoformat() if since else None,
+                         until=self.until.isoformat() if self.until else None,
+                         category=self.category, status=self.status, visit_days=self.visit_days)
+
+
+class TileAddress(BaseModel):
+    """Where the tile is (path parameters): z/x/y, as TileJSON and Leaflet count them."""
+
+    name: str = Field(description="the collection")
+    z: int = Field(ge=0, le=22, description="zoom (tile matrix)")
+    x: int = Field(ge=0, description="column")
+    y: int = Field(ge=0, description="row")
+
+
+def _read(model: type[BaseModel], values, location: str):
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        raise RequestValidationError([{**error, "loc": (location, *error["loc"])}
+                                      for error in e.errors(include_url=False)]) from None
+
+
+async def tile(request: Request) -> Response:
+    """A Mapbox Vector Tile of a collection (ETag, 304 to a matching If-None-Match)."""
+    account = await signed_in(request, await bearer(request))
+    at = _read(TileAddress, request.path_params, "path")
+    c = _collection(at.name)
+    for value, field in ((at.x, "x"), (at.y, "y")):
+        if value >= 2 ** at.z:
+            raise InvalidInput(f"{field}={value} is outside zoom {at.z} (0 to {2 ** at.z - 1})",
                                field=field)
-    if window is not None:  # to the minute, so that a tile keeps its ETag for a while
-        now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
-        since = now.replace(hour=0, minute=0) if window == "today" else now - WINDOWS[window]
-    query = TileQuery(since=since.isoformat() if since else None,
-                      until=until.isoformat() if until else None, category=category,
-                      status=status, visit_days=visit_days)
-    found = await request.app.state.tiles.tile(lambda: statements(request), c, z, x, y, query,
-                                                account,
+    query = _read(TileParameters, request.query_params, "query").query()
+    found = await request.app.state.tiles.tile(c, at.z, at.x, at.y, query, account,
                                                 unless=request.headers.get("if-none-match"))
     headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
     if found.body is None:
         return Response(status_code=304, headers=headers)
     return Response(found.body, media_type=MVT, headers=headers)
+
+
+# Tiles are most of what a page asks for: their route is Starlette's own, ahead of the API's,
+# which spares each tile FastAPI's routing and per-parameter work (about as long as serving a
+# cached tile); the models above read and document its parameters.
+TILE_PATH = "/ogc/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+tile_route = Route(TILE_PATH, tile, methods=["GET"])
+
+
+def _parameters(model: type[BaseModel], location: str) -> list[dict]:
+    return [{"name": name, "in": location, "required": location == "path", "schema": schema,
+             "description": schema.get("description", "")}
+            for name, schema in model.model_json_schema()["properties"].items()]
+
+
+def document(openapi: dict) -> dict:
+    """The API's OpenAPI description with the tile route in it."""
+    openapi["paths"][TILE_PATH] = {"get": {
+        "tags": ["tiles"], "summary": "Tile", "description": tile.__doc__, "operationId": "tile",
+        "parameters": _parameters(TileAddress, "path") + _parameters(TileParameters, "query"),
+        "security": [{"OAuth2PasswordBearer": []}],
+        "responses": {"200": {"description": "the tile", "content": {MVT: {}}},
+                      "304": {"description": "unchanged"},
+                      "401": {"description": "not signed in"},
+                      "404": {"description": "no such collection"},
+                      "422": {"description": "a parameter is out of range; the body names it"}}}}
+    return openapi
 
 
 @router.get("/collections/{name}/tiles")

@@ -14,13 +14,12 @@ import logging
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
+from mapsvc.db.engine import conninfo
 from mapsvc.geojson import Filters
-from mapsvc.settings import database_url
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
@@ -88,12 +87,10 @@ class Feed:
                 queue.put_nowait({"overflow": True})
 
     async def _listen(self) -> None:
-        url = make_url(database_url()).set(drivername="postgresql")
-        conninfo = url.render_as_string(hide_password=False)
         delay = 0.5
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(conninfo,
+                async with await psycopg.AsyncConnection.connect(conninfo(),
                                                                  autocommit=True) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     delay = 0.5
