@@ -38,6 +38,8 @@ class DatabaseSettings(BaseSettings):
 
     url: str | None = None
     name: str | None = None  # overrides the database name of the URL (the test suite's own)
+    # Per server process: the transactions' and the single statements' pools each keep this
+    # many connections and open as many again under load; the tiles' pool opens up to this many.
     pool_size: int = 10
 
     def sqlalchemy_url(self, cluster: ClusterSettings | None = None) -> str:
