@@ -275,7 +275,7 @@ def tiles_over_http(base: str) -> None:
                 rps = connections / r["mean"] * 1000 if cold else r["rps"]
                 figure(f"{label} throughput", f"{rps:,.0f}", "tiles/s")
                 if cold and connections == 1:
-                    figure(f"{label} p50 over the statement's alone", f"{r['p50'] / alone:.2f}",
+                    figure(f"{label} p50 over the statement alone", f"{r['p50'] / alone:.2f}",
                            "×")
 
 
@@ -333,8 +333,7 @@ def tile_statement_alone(z: int) -> float:
     import psycopg
 
     from mapsvc.accounts.model import Account
-    from mapsvc.db.engine import SESSION_OPTIONS
-    from mapsvc.settings import database_url
+    from mapsvc.db.engine import SESSION_OPTIONS, conninfo
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
     from mapsvc.tiles.service import psycopg_sql
 
@@ -343,8 +342,7 @@ def tile_statement_alone(z: int) -> float:
     tiles = listed_tiles("cold", z)
     tiles = tiles[:len(tiles) // 2]
     p50 = {}
-    with psycopg.connect(database_url().replace("+psycopg", ""), autocommit=True,
-                         options=SESSION_OPTIONS) as conn:
+    with psycopg.connect(conninfo(), autocommit=True, options=SESSION_OPTIONS) as conn:
         for label, sql in (("grid tile statement", served),
                            ("bare grid geometry tile", BARE_GRID_TILE)):
             statement, times = psycopg_sql(sql), []
