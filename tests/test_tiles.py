@@ -71,6 +71,43 @@ def test_a_grid_tile_carries_each_grid_with_its_backlog_and_coverage(clients, la
     assert grid["geometry"]["type"] == "Polygon"
 
 
+def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, lattice, db):
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.engine import in_transaction
+    from tests.conftest import run
+
+    admin = clients["admin"]
+    x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP  # cell (2, 2)
+    code, tile = lattice.cell_code(2, 2), TMS.tile(x, y, 15)
+    visits = iter(range(100, 366))  # a query of its own each time: drawn afresh, not cached
+
+    def workers() -> str | None:
+        features = _features(admin, "grids", tile, visit_days=next(visits))
+        return next(f for f in features if f["properties"]["code"] == code)["properties"].get(
+            "workers")
+
+    assert workers() is None
+
+    async def hire(conn):
+        for username, role, name in (("tile_worker_b", Role.grid_worker, "乙网格员"),
+                                     ("tile_worker_a", Role.grid_worker, "甲网格员"),
+                                     ("tile_chief", Role.grid_chief, "网格长")):
+            await create_account(conn, username, "test-password", role, grid_codes=[code],
+                                 display_name=name)
+
+    run(in_transaction(hire))
+    assert workers() == "乙网格员、甲网格员"  # grid workers only, in name order
+    with db.begin() as conn:
+        conn.execute(text("UPDATE account SET active = false WHERE username = 'tile_worker_b'"))
+        conn.execute(text("UPDATE account SET display_name = '甲' WHERE username = 'tile_worker_a'"))
+    assert workers() == "甲"
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM account_grid WHERE account_id IN "
+                          "(SELECT id FROM account WHERE username = 'tile_worker_a')"))
+    assert workers() is None
+
+
 def test_each_grids_backlog_in_a_tile_is_its_open_overdue_and_recent_cases(clients, lattice,
                                                                            db):
     admin = clients["admin"]

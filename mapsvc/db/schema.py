@@ -72,6 +72,7 @@ grid = Table(
     Column("population", Integer),
     Column("properties", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("workers", Text),  # its grid workers' names, kept by triggers (migration 0015)
 )
 
 grid_version = Table(

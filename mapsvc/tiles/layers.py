@@ -126,7 +126,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     (households and those visited within ``visit_days``) and workers. Counts are given for the
     grids within the account's jurisdiction only. The backlog is read per grid from two indexes
     on its cases (migration 0012): its open cases with their clocks, and its cases by report
-    time."""
+    time; the workers' names are kept on the grid (migration 0015)."""
     f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
@@ -138,9 +138,7 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                CASE WHEN {scope.where()} THEN coalesce(r.recent, 0) END AS recent,
                c.households, c.visited,
                round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
-               (SELECT string_agg(a.display_name, '、' ORDER BY a.display_name)
-                  FROM account_grid ag JOIN account a ON a.id = ag.account_id
-                 WHERE ag.grid_id = g.id AND a.role = 'grid_worker' AND a.active) AS workers,
+               g.workers,
                {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
           FROM bounds b
           JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
