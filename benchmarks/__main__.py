@@ -48,6 +48,20 @@ def build_area() -> None:
     t = time.perf_counter()
     asyncio.run(in_transaction(lambda conn: load_hierarchy(conn, h.write(OUT / "area"))))
     figure(f"import hierarchy ({len(h.grids):,} grids)", f"{time.perf_counter() - t:.1f}", "s")
+    asyncio.run(in_transaction(staff_grids))
+
+
+async def staff_grids(conn) -> None:
+    """A grid worker for every grid, as a city has (their names go into the grid tiles)."""
+    from mapsvc.accounts.passwords import hash_password
+
+    await conn.execute(text("""
+        INSERT INTO account (username, password_hash, display_name, role)
+        SELECT 'bench_worker_' || code, :hash, '网格员' || right(code, 4), 'grid_worker'
+          FROM grid"""), {"hash": hash_password(PASSWORD)})
+    await conn.execute(text("""
+        INSERT INTO account_grid (account_id, grid_id)
+        SELECT a.id, g.id FROM grid g JOIN account a ON a.username = 'bench_worker_' || g.code"""))
 
 
 def incident_file() -> tuple[Path, int]:
