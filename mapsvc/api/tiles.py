@@ -8,7 +8,7 @@ import morecantile
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.routing import Route
 
 from mapsvc.api.auth import SignedIn, bearer, signed_in
@@ -76,9 +76,7 @@ async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
 
 
 class TileParameters(BaseModel):
-    """What a tile draws beside its position (query parameters)."""
-
-    model_config = ConfigDict(extra="ignore")
+    """What a tile draws beside its position (query parameters; others are ignored)."""
 
     window: Literal["today", "7d", "30d"] | None = Field(
         None, description="incidents reported today (local time), in the last 7 or 30 days")
