@@ -75,6 +75,14 @@ grid = Table(
     Column("workers", Text),  # its grid workers' names, kept by triggers (migration 0015)
 )
 
+# a grid's households and the last visit of each one visited, kept by triggers (migration 0016)
+grid_coverage = Table(
+    "grid_coverage", metadata,
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
+    Column("households", Integer, nullable=False),
+    Column("last_visits", ARRAY(DateTime(timezone=True)), nullable=False),
+)
+
 grid_version = Table(
     "grid_version", metadata,
     Column("id", BigInteger, primary_key=True),

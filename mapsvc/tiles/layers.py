@@ -126,7 +126,8 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     (households and those visited within ``visit_days``) and workers. Counts are given for the
     grids within the account's jurisdiction only. The backlog is read per grid from two indexes
     on its cases (migration 0012): its open cases with their clocks, and its cases by report
-    time; the workers' names are kept on the grid (migration 0015)."""
+    time; the workers' names are kept on the grid (migration 0015), its coverage beside it
+    (migration 0016)."""
     f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
@@ -136,7 +137,8 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                CASE WHEN {scope.where()} THEN coalesce(s.open, 0) END AS open,
                CASE WHEN {scope.where()} THEN coalesce(s.overdue, 0) END AS overdue,
                CASE WHEN {scope.where()} THEN coalesce(r.recent, 0) END AS recent,
-               c.households, c.visited,
+               CASE WHEN {scope.where()} THEN coalesce(c.households, 0) END AS households,
+               CASE WHEN {scope.where()} THEN coalesce(c.visited, 0) END AS visited,
                round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
                g.workers,
                {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
@@ -154,13 +156,9 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                  AND {f.where()}
           ) r ON {scope.where()}
           LEFT JOIN LATERAL (
-              SELECT count(*) AS households,
-                     count(*) FILTER (WHERE EXISTS (
-                         SELECT 1 FROM visit v WHERE v.household_id = h.id
-                            AND v.at > now() - make_interval(days => :visit_days))) AS visited
-                FROM address a JOIN house ho ON ho.address_id = a.id
-                JOIN household h ON h.house_id = ho.id
-               WHERE a.grid_id = g.id
+              SELECT c.households, coverage_visited(
+                         c.last_visits, now() - make_interval(days => :visit_days)) AS visited
+                FROM grid_coverage c WHERE c.grid_id = g.id
           ) c ON {scope.where()}"""
     return _mvt("grids", rows, "id"), {**f.params, **scope.params}
 

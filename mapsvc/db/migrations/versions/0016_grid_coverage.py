@@ -1,0 +1,125 @@
+"""Each grid's coverage kept beside it (the grid tiles' ``households`` and ``visited``): how
+many households live at its addresses, and the time of each one's last visit, in order. A
+tile then finds the households visited within any number of days by one binary search
+(``width_bucket``) per grid, instead of counting a city's households and their visits under
+every tile (a z12 tile holds hundreds of grids of hundreds of households each).
+
+Kept by statement triggers on visits, households, houses and addresses, through
+``grid_coverage_refresh``, which counts the changed grids afresh. It first locks their rows,
+in grid order: a writer waits for another writing in the same grid to commit and then counts
+with what that one wrote, so that neither overwrites the other's count.
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-11-30
+"""
+
+from alembic import op
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+# Each table: how a changed row leads to its grid (``r`` the changed row), and which columns
+# of an updated row decide that grid or the grid's counts.
+TABLES = {
+    "visit": (("JOIN household h ON h.id = r.household_id JOIN house ho ON ho.id = h.house_id "
+               "JOIN address a ON a.id = ho.address_id"), ("household_id", "at")),
+    "household": ("JOIN house ho ON ho.id = r.house_id JOIN address a ON a.id = ho.address_id",
+                  ("house_id",)),
+    "house": ("JOIN address a ON a.id = r.address_id", ("address_id",)),
+    "address": ("CROSS JOIN LATERAL (SELECT r.grid_id) a", ("grid_id",)),
+}
+
+UPGRADE = """
+CREATE TABLE grid_coverage (
+    grid_id     bigint PRIMARY KEY REFERENCES grid,
+    households  integer NOT NULL DEFAULT 0,
+    -- the last visit of each household visited at least once, earliest first
+    last_visits timestamptz[] NOT NULL DEFAULT '{}'
+);
+CREATE TRIGGER grid_coverage_bumps_registry AFTER INSERT OR UPDATE OR DELETE ON grid_coverage
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_tile_revision('tile_revision_registry');
+
+-- How many of a grid's households were visited after ``since``: width_bucket counts the
+-- visits up to ``since`` by a binary search.
+CREATE FUNCTION coverage_visited(last_visits timestamptz[], since timestamptz) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN cardinality(last_visits) - width_bucket(since, last_visits);
+
+CREATE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    grids := ARRAY(SELECT DISTINCT id FROM unnest(grids) AS g(id) WHERE id IS NOT NULL
+                    ORDER BY id);
+    IF cardinality(grids) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO grid_coverage (grid_id) SELECT unnest(grids) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM grid_coverage WHERE grid_id = ANY (grids) ORDER BY grid_id FOR UPDATE;
+    UPDATE grid_coverage c SET households = n.households, last_visits = n.last_visits
+      FROM (SELECT g.id, count(h.id)::integer AS households,
+                   coalesce(array_agg(v.at ORDER BY v.at) FILTER (WHERE v.at IS NOT NULL),
+                            '{}') AS last_visits
+              FROM unnest(grids) AS g(id)
+              LEFT JOIN address a ON a.grid_id = g.id
+              LEFT JOIN house ho ON ho.address_id = a.id
+              LEFT JOIN household h ON h.house_id = ho.id
+              LEFT JOIN LATERAL (SELECT max(at) AS at FROM visit WHERE household_id = h.id) v
+                ON true
+             GROUP BY g.id) n
+     WHERE c.grid_id = n.id
+       AND (c.households, c.last_visits) IS DISTINCT FROM (n.households, n.last_visits);
+END
+$$;
+"""
+
+
+def _triggers() -> str:
+    out = []
+    for table, (to_grid, columns) in TABLES.items():
+        changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
+        out.append(f"""
+CREATE FUNCTION {table}_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM grid_coverage_refresh(ARRAY(SELECT a.grid_id FROM changed_new r {to_grid}));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM grid_coverage_refresh(ARRAY(SELECT a.grid_id FROM changed_old r {to_grid}));
+    ELSE
+        PERFORM grid_coverage_refresh(ARRAY(
+            SELECT a.grid_id FROM changed_new r {to_grid}
+             WHERE r.id IN (SELECT n.id FROM changed_new n JOIN changed_old o USING (id)
+                             WHERE {changed})
+            UNION ALL
+            SELECT a.grid_id FROM changed_old r {to_grid}
+             WHERE r.id IN (SELECT n.id FROM changed_new n JOIN changed_old o USING (id)
+                             WHERE {changed})));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER {table}_coverage_insert AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();
+CREATE TRIGGER {table}_coverage_update AFTER UPDATE ON {table}
+    REFERENCING NEW TABLE AS changed_new OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();
+CREATE TRIGGER {table}_coverage_delete AFTER DELETE ON {table}
+    REFERENCING OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();""")
+    out.append("SELECT grid_coverage_refresh(ARRAY(SELECT id FROM grid));")
+    return "\n".join(out)
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE + _triggers())
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        for action in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER {table}_coverage_{action} ON {table}")
+        op.execute(f"DROP FUNCTION {table}_coverage")
+    op.execute("DROP FUNCTION grid_coverage_refresh; DROP FUNCTION coverage_visited; "
+               "DROP TABLE grid_coverage")
