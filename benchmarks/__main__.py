@@ -32,6 +32,7 @@ from mapsvc.incidents.bulk import import_incidents, read_incidents  # noqa: E402
 
 GRIDS = int(os.environ.get("BENCH_GRIDS", 65_000))
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 1_000_000))
+HOUSEHOLDS = int(os.environ.get("BENCH_HOUSEHOLDS_PER_GRID", 30))
 OUT = Path(__file__).parent / "out"
 LUA = Path(__file__).parent / "lua"
 
@@ -49,6 +50,10 @@ def build_area() -> None:
     asyncio.run(in_transaction(lambda conn: load_hierarchy(conn, h.write(OUT / "area"))))
     figure(f"import hierarchy ({len(h.grids):,} grids)", f"{time.perf_counter() - t:.1f}", "s")
     asyncio.run(in_transaction(staff_grids))
+    t = time.perf_counter()
+    households = asyncio.run(in_transaction(register_households))
+    figure(f"register households with their visits, coverage kept ({households:,} households)",
+           f"{time.perf_counter() - t:.1f}", "s")
 
 
 async def staff_grids(conn) -> None:
@@ -62,6 +67,25 @@ async def staff_grids(conn) -> None:
     await conn.execute(text("""
         INSERT INTO account_grid (account_id, grid_id)
         SELECT a.id, g.id FROM grid g JOIN account a ON a.username = 'bench_worker_' || g.code"""))
+
+
+async def register_households(conn) -> int:
+    """HOUSEHOLDS households in every grid, each at an address of its own, seven in ten of
+    them visited once in the last 60 days: the grid tiles count them (their coverage)."""
+    await conn.execute(text("""
+        INSERT INTO address (full_text, county_code, geom, grid_id, grid_version_id,
+                             village_code, assignment)
+        SELECT '基准路' || g.code || '-' || n, left(g.village_code, 6),
+               ST_PointOnSurface(gv.geom), g.id, gv.id, g.village_code, 'inside'
+          FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL,
+               generate_series(1, :n) AS n"""), {"n": HOUSEHOLDS})
+    await conn.execute(text("INSERT INTO house (address_id) SELECT id FROM address"))
+    await conn.execute(text("INSERT INTO household (house_id) SELECT id FROM house"))
+    await conn.execute(text("""
+        INSERT INTO visit (household_id, account_id, at)
+        SELECT h.id, (SELECT min(id) FROM account), now() - random() * interval '60 days'
+          FROM household h WHERE random() < 0.7"""))
+    return (await conn.execute(text("SELECT count(*) FROM household"))).scalar_one()
 
 
 def incident_file() -> tuple[Path, int]:
