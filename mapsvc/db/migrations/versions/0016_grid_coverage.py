@@ -88,13 +88,11 @@ BEGIN
         PERFORM grid_coverage_refresh(ARRAY(SELECT a.grid_id FROM changed_old r {to_grid}));
     ELSE
         PERFORM grid_coverage_refresh(ARRAY(
-            SELECT a.grid_id FROM changed_new r {to_grid}
-             WHERE r.id IN (SELECT n.id FROM changed_new n JOIN changed_old o USING (id)
-                             WHERE {changed})
+            WITH moved AS (SELECT id FROM changed_new n JOIN changed_old o USING (id)
+                            WHERE {changed})
+            SELECT a.grid_id FROM changed_new r {to_grid} WHERE r.id IN (TABLE moved)
             UNION ALL
-            SELECT a.grid_id FROM changed_old r {to_grid}
-             WHERE r.id IN (SELECT n.id FROM changed_new n JOIN changed_old o USING (id)
-                             WHERE {changed})));
+            SELECT a.grid_id FROM changed_old r {to_grid} WHERE r.id IN (TABLE moved)));
     END IF;
     RETURN NULL;
 END
