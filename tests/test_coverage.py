@@ -6,6 +6,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 NOW = datetime.now(UTC)
@@ -155,3 +157,18 @@ def test_two_visits_written_at_once_in_one_grid_are_both_counted(area, db):
         writer.join(timeout=30)
         assert done.is_set()
     assert _kept_equals_counted(db, a.village)[a.code("B")] == (3, [2, 2, 2])
+
+
+@settings(max_examples=200, deadline=None)
+@given(visits=st.lists(st.integers(0, 50), max_size=40), since=st.integers(-1, 51))
+def test_the_households_visited_since_a_time_are_those_whose_last_visit_is_later(
+        db, visits, since):
+    """``coverage_visited`` on the ordered last visits (minutes here), ties included."""
+    def at(minute: int) -> datetime:
+        return NOW + timedelta(minutes=minute)
+
+    with db.connect() as conn:
+        counted = conn.execute(text("SELECT coverage_visited(CAST(:visits AS timestamptz[]), "
+                                    ":since)"),
+                               {"visits": [at(m) for m in sorted(visits)], "since": at(since)})
+        assert counted.scalar_one() == sum(m > since for m in visits)
