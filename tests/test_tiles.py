@@ -2,11 +2,15 @@
 ETag and 304, heat and bin counts that add up to the incidents in the tile, jurisdiction."""
 
 import asyncio
+import math
 import uuid
+from collections import Counter
 
 import mapbox_vector_tile
 import morecantile
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 from sqlalchemy import text
 
@@ -42,17 +46,20 @@ def _report(client, lon, lat, category="0601", description="井盖缺失") -> in
     return r.json()["id"]
 
 
-def _incidents_in(db, tile) -> int:
-    """Incidents whose point lies in the tile, counted here: pyproj for the projection,
-    morecantile for the tile's bounds (left and lower edges inside)."""
+def _incidents_by_bin(db, tile) -> Counter:
+    """Incidents whose point lies in the tile, counted here per bin (64 a side, column from the
+    west, row from the south): pyproj for the projection, morecantile for the tile's bounds
+    (left and lower edges inside, of the tile and of each bin)."""
     bounds = TMS.xy_bounds(tile)
+    side = (bounds.right - bounds.left) / 64
     with db.connect() as conn:
         rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incident")).all()
-    inside = 0
+    bins = Counter()
     for lon, lat in rows:
         x, y = TO_MERCATOR.transform(lon, lat)
-        inside += bounds.left <= x < bounds.right and bounds.bottom <= y < bounds.top
-    return inside
+        if bounds.left <= x < bounds.right and bounds.bottom <= y < bounds.top:
+            bins[math.floor((x - bounds.left) / side), math.floor((y - bounds.bottom) / side)] += 1
+    return bins
 
 
 def test_a_grid_tile_carries_each_grid_with_its_backlog_and_coverage(clients, lattice):
@@ -172,14 +179,21 @@ def test_incident_points_at_street_zoom_carry_state_but_no_typed_text(clients, l
 
 
 @pytest.mark.parametrize("collection,z", [("heat", 9), ("heat", 13), ("incidents", 12)])
-def test_bin_counts_add_up_to_the_incidents_in_the_tile(clients, lattice, db, collection, z):
+def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z):
     admin = clients["admin"]
     x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP
     _report(admin, x, y)
     tile = TMS.tile(x, y, z)
     bins = _features(admin, collection, tile)
     assert bins and all(f["geometry"]["type"] == "Polygon" for f in bins)
-    assert sum(f["properties"]["count"] for f in bins) == _incidents_in(db, tile)
+    drawn = {}  # each bin where the tile draws it: its south-west corner, 64 tile units a side
+    for f in bins:
+        ring = f["geometry"]["coordinates"][0]
+        # an exterior ring: positive area with the tile's y down, so negative as decoded (y up)
+        assert sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:])) < 0
+        corner = min(ring)
+        drawn[corner[0] // 64, corner[1] // 64] = f["properties"]["count"]
+    assert drawn == _incidents_by_bin(db, tile)
 
 
 def test_heat_follows_its_window_and_category(clients, lattice):
@@ -279,3 +293,22 @@ def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients,
     before, after = run(scenario())
     assert after[0] == before[0]  # the heat waits for its period
     assert after[1] != before[1]  # the points show the new case at once
+
+
+@settings(max_examples=300, deadline=None)
+@given(lon=st.floats(-179.999, 179.999), lat=st.floats(-85.0, 85.0), z=st.integers(0, 22))
+def test_an_incidents_cell_lies_in_the_tile_that_holds_its_point(db, lon, lat, z):
+    """The cell number's leading bits are the tile's column and row (from the south), as
+    morecantile finds the tile; points within a hair of a tile edge are left out."""
+    x, y = TO_MERCATOR.transform(lon, lat)
+    world = 2 * math.pi * 6378137
+    for fraction in ((x + world / 2) / world * 2 ** z, (y + world / 2) / world * 2 ** z):
+        assume(abs(fraction - round(fraction)) > 1e-6)
+    with db.connect() as conn:
+        cell = conn.execute(text("SELECT mercator_cell(ST_SetSRID(ST_MakePoint(:lon, :lat), "
+                                 "4326))"), {"lon": lon, "lat": lat}).scalar_one()
+    number = cell >> 2 * (28 - z)
+    column = sum(((number >> 2 * k) & 1) << k for k in range(z))
+    row = sum(((number >> 2 * k + 1) & 1) << k for k in range(z))
+    tile = TMS.tile(lon, lat, z)
+    assert (column, 2 ** z - 1 - row) == (tile.x, tile.y)
