@@ -203,8 +203,8 @@ _TILE_NUMBER = ("(cell_spread(CAST(:x AS bigint)) | "
 _CELL_SHIFT = f"(2 * ({CELL_ZOOM} - :z))"
 _BIN_SHIFT = f"(2 * ({CELL_ZOOM - BIN_BITS} - :z))"
 # a bin's column and row in its tile, from its number there (column bits even, row bits odd)
-_BIN_COLUMN = " | ".join(f"((c.bin >> {k}) & {1 << k})" for k in range(BIN_BITS))
-_BIN_ROW = " | ".join(f"((c.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
+_BIN_COLUMN = " | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(BIN_BITS))
+_BIN_ROW = " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
 
 
 def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
@@ -214,19 +214,20 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     account's jurisdiction needs more of the case than the index carries."""
     f = _incident_filters(query, account)
     ctes = f"""
-        , counted AS (
-            SELECT (d.cell >> {_BIN_SHIFT}) - ({_TILE_NUMBER} << {2 * BIN_BITS}) AS bin,
-                   count(*) AS count,
+        , tile_cells AS (  -- worked out once, not for each case
+            SELECT {_TILE_NUMBER} << {_CELL_SHIFT} AS first, ({_TILE_NUMBER} + 1) << {_CELL_SHIFT}
+                       AS after, {_BIN_SHIFT} AS shift, {_TILE_NUMBER} << {2 * BIN_BITS} AS base
+        ), counted AS (
+            SELECT d.cell >> t.shift AS number, count(*) AS count,
                    count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
                    count(*) FILTER (WHERE d.status IN {OPEN_SQL} AND incident_overdue(d))
                        AS overdue
-              FROM incident d
-             WHERE d.cell >= {_TILE_NUMBER} << {_CELL_SHIFT}
-               AND d.cell < ({_TILE_NUMBER} + 1) << {_CELL_SHIFT}
-               AND {f.where()}
+              FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
+             WHERE {f.where()}
              GROUP BY 1
         ), placed AS (
-            SELECT c.count, c.open, c.overdue, {_BIN_COLUMN} AS i, {_BIN_ROW} AS j FROM counted c
+            SELECT n.count, n.open, n.overdue, {_BIN_COLUMN} AS i, {_BIN_ROW} AS j
+              FROM (SELECT c.*, c.number - t.base AS bin FROM counted c, tile_cells t) n
         )"""
     # A bin is drawn straight in the tile's units (y down), its ring turned to the winding of
     # an MVT polygon: what ST_AsMVTGeom gives for a square inside the tile, at a third of the
