@@ -215,8 +215,9 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     f = _incident_filters(query, account)
     ctes = f"""
         , tile_cells AS (  -- worked out once, not for each case
-            SELECT {_TILE_NUMBER} << {_CELL_SHIFT} AS first, ({_TILE_NUMBER} + 1) << {_CELL_SHIFT}
-                       AS after, {_BIN_SHIFT} AS shift, {_TILE_NUMBER} << {2 * BIN_BITS} AS base
+            SELECT n << {_CELL_SHIFT} AS first, (n + 1) << {_CELL_SHIFT} AS after,
+                   {_BIN_SHIFT} AS shift, n << {2 * BIN_BITS} AS base
+              FROM (SELECT {_TILE_NUMBER} AS n) tile
         ), counted AS (
             SELECT d.cell >> t.shift AS number, count(*) AS count,
                    count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
