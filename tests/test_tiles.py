@@ -2,6 +2,7 @@
 ETag and 304, heat and bin counts that add up to the incidents in the tile, jurisdiction."""
 
 import asyncio
+import itertools
 import math
 import uuid
 from collections import Counter
@@ -190,7 +191,7 @@ def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z
     for f in bins:
         ring = f["geometry"]["coordinates"][0]
         # an exterior ring: positive area with the tile's y down, so negative as decoded (y up)
-        assert sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:])) < 0
+        assert sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring)) < 0
         corner = min(ring)
         drawn[corner[0] // 64, corner[1] // 64] = f["properties"]["count"]
     assert drawn == _incidents_by_bin(db, tile)
