@@ -125,43 +125,51 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
 def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Counts are given for the
-    grids within the account's jurisdiction only. The backlog is read per grid from two indexes
-    on its cases (migration 0012): its open cases with their clocks, and its cases by report
-    time; the workers' names are kept on the grid (migration 0015), its coverage beside it
-    (migration 0016)."""
+    grids within the account's jurisdiction only. The backlog of the tile's grids is counted
+    from two indexes on their cases (migration 0012), its open cases with their clocks and its
+    cases by report time, in one grouped pass each; the workers' names are kept on the grid
+    (migration 0015), its coverage beside it (migration 0016)."""
     f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
-    rows = f"""
-        SELECT g.id, g.code, g.name, g.kind,
-               CASE WHEN {scope.where()} THEN coalesce(s.open, 0) END AS open,
-               CASE WHEN {scope.where()} THEN coalesce(s.overdue, 0) END AS overdue,
-               CASE WHEN {scope.where()} THEN coalesce(r.recent, 0) END AS recent,
-               CASE WHEN {scope.where()} THEN coalesce(c.households, 0) END AS households,
-               CASE WHEN {scope.where()} THEN coalesce(c.visited, 0) END AS visited,
+    ctes = f"""
+        , shown AS MATERIALIZED (
+            SELECT g.id, g.code, g.name, g.kind, g.workers, {scope.where()} AS counted,
+                   {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
+              FROM bounds b
+              JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
+              JOIN grid g ON g.id = gv.grid_id
+        ), backlog AS (
+            SELECT i.grid_id, count(*) AS open,
+                   count(*) FILTER (WHERE incident_overdue(i)) AS overdue
+              FROM shown s JOIN incident i ON i.grid_id = s.id
+             WHERE s.counted AND i.status IN {OPEN_SQL} AND {f.where()}
+             GROUP BY 1
+        ), recent AS (
+            SELECT i.grid_id, count(*) AS recent
+              FROM shown s JOIN incident i ON i.grid_id = s.id
+             WHERE s.counted AND i.reported_at > now() - interval '30 days' AND {f.where()}
+             GROUP BY 1
+        )"""
+    rows = """
+        SELECT s.id, s.code, s.name, s.kind,
+               CASE WHEN s.counted THEN coalesce(o.open, 0) END AS open,
+               CASE WHEN s.counted THEN coalesce(o.overdue, 0) END AS overdue,
+               CASE WHEN s.counted THEN coalesce(r.recent, 0) END AS recent,
+               CASE WHEN s.counted THEN coalesce(c.households, 0) END AS households,
+               CASE WHEN s.counted THEN coalesce(c.visited, 0) END AS visited,
                round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
-               g.workers,
-               {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
-          FROM bounds b
-          JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
-          JOIN grid g ON g.id = gv.grid_id
-          LEFT JOIN LATERAL (
-              SELECT count(*) AS open, count(*) FILTER (WHERE incident_overdue(i)) AS overdue
-                FROM incident i
-               WHERE i.grid_id = g.id AND i.status IN {OPEN_SQL} AND {f.where()}
-          ) s ON {scope.where()}
-          LEFT JOIN LATERAL (
-              SELECT count(*) AS recent FROM incident i
-               WHERE i.grid_id = g.id AND i.reported_at > now() - interval '30 days'
-                 AND {f.where()}
-          ) r ON {scope.where()}
+               s.workers, s.geom
+          FROM shown s
+          LEFT JOIN backlog o ON o.grid_id = s.id
+          LEFT JOIN recent r ON r.grid_id = s.id
           LEFT JOIN LATERAL (
               SELECT c.households, coverage_visited(
                          c.last_visits, now() - make_interval(days => :visit_days)) AS visited
-                FROM grid_coverage c WHERE c.grid_id = g.id
-          ) c ON {scope.where()}"""
-    return _mvt("grids", rows, "id"), {**f.params, **scope.params}
+                FROM grid_coverage c WHERE c.grid_id = s.id
+          ) c ON s.counted"""
+    return _mvt("grids", rows, "id", ctes=ctes), {**f.params, **scope.params}
 
 
 def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> Filters:
