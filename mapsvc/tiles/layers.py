@@ -126,9 +126,9 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Counts are given for the
     grids within the account's jurisdiction only. The backlog of the tile's grids is counted
-    from two indexes on their cases (migration 0012), its open cases with their clocks and its
-    cases by report time, in one grouped pass each; the workers' names are kept on the grid
-    (migration 0015), its coverage beside it (migration 0016)."""
+    in one grouped pass over each of two indexes on their cases (migration 0012): the open
+    cases with their clocks, and the cases by report time. Each grid keeps its workers' names
+    (migration 0015) and has its coverage kept beside it (migration 0016)."""
     f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
