@@ -215,27 +215,37 @@ _BIN_COLUMN = " | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(BIN_BITS)
 _BIN_ROW = " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
 
 
+# a case's state in a bin: 0 closed, 1 open, 2 open and overdue
+_STATE = (f"CASE WHEN d.status IN {OPEN_SQL} "
+          "THEN CASE WHEN incident_overdue(d) THEN 2 ELSE 1 END ELSE 0 END")
+
+
 def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each, counted over
     the range of the tile's cells: every incident in the tile falls in exactly one bin, a point
     on a bin's left or lower edge in that bin. The count reads the cell index alone unless the
-    account's jurisdiction needs more of the case than the index carries."""
+    account's jurisdiction needs more of the case than the index carries. Heat counts the
+    cases; incident bins also their open and overdue ones."""
     f = _incident_filters(query, account)
+    backlog = collection.id == "incidents"
+    state = f", {_STATE} AS state" if backlog else ""
+    counts = (", count(*) FILTER (WHERE c.state > 0) AS open,"
+              " count(*) FILTER (WHERE c.state = 2) AS overdue") if backlog else ""
     ctes = f"""
         , tile_cells AS (  -- worked out once, not for each case
             SELECT n << {_CELL_SHIFT} AS first, (n + 1) << {_CELL_SHIFT} AS after,
                    {_BIN_SHIFT} AS shift, n << {2 * BIN_BITS} AS base
               FROM (SELECT {_TILE_NUMBER} AS n) tile
         ), counted AS (
-            SELECT d.cell >> t.shift AS number, count(*) AS count,
-                   count(*) FILTER (WHERE d.status IN {OPEN_SQL}) AS open,
-                   count(*) FILTER (WHERE d.status IN {OPEN_SQL} AND incident_overdue(d))
-                       AS overdue
-              FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
-             WHERE {f.where()}
+            SELECT c.number, count(*) AS count{counts}
+              FROM (SELECT d.cell >> t.shift AS number{state}
+                      FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
+                     WHERE {f.where()}
+                    OFFSET 0  -- kept apart, so that a case's state is worked out once
+                   ) c
              GROUP BY 1
         ), placed AS (
-            SELECT n.count, n.open, n.overdue, {_BIN_COLUMN} AS i, {_BIN_ROW} AS j
+            SELECT n.*, {_BIN_COLUMN} AS i, {_BIN_ROW} AS j
               FROM (SELECT c.*, c.number - t.base AS bin FROM counted c, tile_cells t) n
         )"""
     # A bin is drawn straight in the tile's units (y down), its ring turned to the winding of
@@ -243,7 +253,7 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     # cost on a tile of thousands of bins.
     unit = EXTENT // BINS_PER_SIDE
     rows = f"""
-        SELECT c.count, c.open, c.overdue,
+        SELECT c.count{", c.open, c.overdue" if backlog else ""},
                ST_Reverse(ST_MakeEnvelope(c.i * {unit}, {EXTENT} - (c.j + 1) * {unit},
                                           (c.i + 1) * {unit}, {EXTENT} - c.j * {unit})) AS geom
           FROM placed c"""
