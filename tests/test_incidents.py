@@ -102,6 +102,14 @@ def test_a_far_away_report_is_stored_unassigned_and_listed_for_triage(api, hiera
     assert stored["id"] in [f["id"] for f in triage["features"]]
 
 
+@pytest.mark.parametrize("lon,lat", [(0.0, 5e-324), (5e-324, -5e-324), (-180.0, 1e-310)])
+def test_a_point_a_hair_off_the_equator_or_meridian_is_stored(api, hierarchy, lon, lat):
+    """Coordinates at the edge of float precision are valid: stored (unassigned), not a 500."""
+    r = api.post("/incidents", json=report(lon=lon, lat=lat))
+    assert r.status_code == 201, r.text
+    assert r.json()["method"] == "unassigned"
+
+
 def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
     y = lattice.Y0 + lattice.STEP / 2
     r = api.post("/incidents", json=report(lon=lattice.X0 - 0.0002, lat=y))
