@@ -5,7 +5,6 @@ import asyncio
 import itertools
 import math
 import uuid
-from collections import Counter
 
 import mapbox_vector_tile
 import morecantile
@@ -47,19 +46,25 @@ def _report(client, lon, lat, category="0601", description="井盖缺失") -> in
     return r.json()["id"]
 
 
-def _incidents_by_bin(db, tile) -> Counter:
+def _incidents_by_bin(db, tile) -> dict[tuple[int, int], tuple[int, int, int]]:
     """Incidents whose point lies in the tile, counted here per bin (64 a side, column from the
     west, row from the south): pyproj for the projection, morecantile for the tile's bounds
-    (left and lower edges inside, of the tile and of each bin)."""
+    (left and lower edges inside, of the tile and of each bin). Each bin's cases, open cases
+    (not closed) and overdue cases (red, the way a case's own JSON shows it)."""
     bounds = TMS.xy_bounds(tile)
     side = (bounds.right - bounds.left) / 64
     with db.connect() as conn:
-        rows = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM incident")).all()
-    bins = Counter()
-    for lon, lat in rows:
+        rows = conn.execute(text(
+            "SELECT ST_X(geom), ST_Y(geom), i.status NOT IN ('closed', 'evaluated', "
+            "'self_resolved', 'rejected', 'void'), coalesce(incident_colour(i) = 'red', false) "
+            "FROM incident i")).all()
+    bins: dict[tuple[int, int], tuple[int, int, int]] = {}
+    for lon, lat, is_open, overdue in rows:
         x, y = TO_MERCATOR.transform(lon, lat)
         if bounds.left <= x < bounds.right and bounds.bottom <= y < bounds.top:
-            bins[math.floor((x - bounds.left) / side), math.floor((y - bounds.bottom) / side)] += 1
+            at = math.floor((x - bounds.left) / side), math.floor((y - bounds.bottom) / side)
+            cases, opened, late = bins.get(at, (0, 0, 0))
+            bins[at] = cases + 1, opened + is_open, late + overdue
     return bins
 
 
@@ -194,6 +199,27 @@ def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z
         assert sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring)) < 0
         corner = min(ring)
         drawn[corner[0] // 64, corner[1] // 64] = f["properties"]["count"]
+    assert drawn == {at: cases for at, (cases, _, _) in _incidents_by_bin(db, tile).items()}
+
+
+def test_incident_bins_carry_their_open_and_overdue_cases(clients, lattice, db):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP
+    late, closed = _report(admin, x, y), _report(admin, x, y)
+    _report(admin, x, y)
+    with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
+                          "now() - interval '1 hour' WHERE id = :id"), {"id": late})
+        conn.execute(text("UPDATE incident SET status = 'closed' WHERE id = :id"),
+                     {"id": closed})
+    tile = TMS.tile(x, y, 12)
+    drawn = {}
+    for f in _features(admin, "incidents", tile):
+        corner = min(f["geometry"]["coordinates"][0])
+        p = f["properties"]
+        drawn[corner[0] // 64, corner[1] // 64] = p["count"], p["open"], p["overdue"]
+    assert any(late >= 1 for _, _, late in drawn.values())
+    assert any(cases > opened for cases, opened, _ in drawn.values())
     assert drawn == _incidents_by_bin(db, tile)
 
 
