@@ -6,9 +6,11 @@ from datetime import datetime
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from mapsvc.settings import database_url
-from mapsvc.workflow.machine import ACTIONS, CENTRE
+from mapsvc.workflow.machine import ACTIONS, CENTRE, CLOSED, OPEN
 
 
 def new_case(client, grids, code_prefix="441502", index=0, category="06") -> int:
@@ -52,6 +54,19 @@ WALK = [("reported", None), ("verifying", "verify"), ("filed", "file"),
         ("dispatched", "dispatch"), ("in_progress", "accept"), ("handled", "report_handled"),
         ("checking", "check"), ("closed", "check_pass"), ("evaluated", "follow_up")]
 BODY = {"note": "理由", "department": "T1", "satisfaction": 4, "level": "yellow"}
+
+
+def test_every_state_is_open_or_closed_and_a_case_takes_no_other(clients, grids, db):
+    """Counts that tell open cases from closed ones by either list (tiles, the panel) rely on
+    it."""
+    assert not set(OPEN) & set(CLOSED)
+    case = new_case(clients["command"], grids)
+    for status in (*OPEN, *CLOSED):
+        with db.connect() as conn:  # each change rolled back
+            conn.execute(text("UPDATE incident SET status = :s WHERE id = :id"),
+                         {"s": status, "id": case})
+    with db.connect() as conn, pytest.raises(IntegrityError, match="incident_status_check"):
+        conn.execute(text("UPDATE incident SET status = 'archived' WHERE id = :id"), {"id": case})
 
 
 def test_every_illegal_transition_is_refused_naming_the_state(clients, grids):

@@ -11,9 +11,17 @@ from dataclasses import dataclass
 
 from mapsvc.accounts.model import Role
 
+# Every state is open or closed (the database checks a case's status is one of them).
 OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
-OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"  # for "status IN OPEN_SQL"
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
+
+
+def _sql_list(states: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{s}'" for s in states) + ")"
+
+
+OPEN_SQL = _sql_list(OPEN)  # for "status IN OPEN_SQL"
+CLOSED_SQL = _sql_list(CLOSED)
 ESCALATION = ("grid", "village", "township", "county", "department")
 
 CENTRE = frozenset({Role.command, Role.admin})
