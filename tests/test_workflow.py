@@ -57,8 +57,7 @@ BODY = {"note": "理由", "department": "T1", "satisfaction": 4, "level": "yello
 
 
 def test_every_state_is_open_or_closed_and_a_case_takes_no_other(clients, grids, db):
-    """Counts that tell open cases from closed ones by either list (tiles, the panel) rely on
-    it."""
+    """Incident bins count a case as open when it is not closed: they rely on this."""
     assert not set(OPEN) & set(CLOSED)
     case = new_case(clients["command"], grids)
     for status in (*OPEN, *CLOSED):

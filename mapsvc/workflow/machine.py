@@ -14,6 +14,7 @@ from mapsvc.accounts.model import Role
 # Every state is open or closed (the database checks a case's status is one of them).
 OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
+ESCALATION = ("grid", "village", "township", "county", "department")
 
 
 def _sql_list(states: tuple[str, ...]) -> str:
@@ -22,7 +23,6 @@ def _sql_list(states: tuple[str, ...]) -> str:
 
 OPEN_SQL = _sql_list(OPEN)  # for "status IN OPEN_SQL"
 CLOSED_SQL = _sql_list(CLOSED)
-ESCALATION = ("grid", "village", "township", "county", "department")
 
 CENTRE = frozenset({Role.command, Role.admin})
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
