@@ -121,18 +121,24 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
     assert workers() is None
 
 
-def test_each_grids_backlog_in_a_tile_is_its_open_overdue_and_recent_cases(clients, lattice,
-                                                                           db):
-    admin = clients["admin"]
-    cx, cy = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP  # cell (1, 0)
-    tile = TMS.tile(cx, cy, 14)
-    late, closed = _report(admin, cx, cy), _report(admin, cx, cy)
-    _report(admin, cx, cy)
+def _late_closed_and_open(admin, db, x, y) -> None:
+    """Three cases reported at (x, y): one overdue in handling, one closed, one just reported."""
+    late, closed = _report(admin, x, y), _report(admin, x, y)
+    _report(admin, x, y)
     with db.begin() as conn:
         conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
                           "now() - interval '1 hour' WHERE id = :id"), {"id": late})
         conn.execute(text("UPDATE incident SET status = 'closed' WHERE id = :id"),
                      {"id": closed})
+
+
+def test_each_grids_backlog_in_a_tile_is_its_open_overdue_and_recent_cases(clients, lattice,
+                                                                           db):
+    admin = clients["admin"]
+    cx, cy = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP  # cell (1, 0)
+    tile = TMS.tile(cx, cy, 14)
+    _late_closed_and_open(admin, db, cx, cy)
+    with db.connect() as conn:
         # counted here from each case's colour, the way a case's own JSON shows it
         expected = {row.code: (row.open, row.overdue, row.recent) for row in conn.execute(text(
             "SELECT g.code, count(i.id) FILTER (WHERE i.status NOT IN ('closed', 'evaluated', "
@@ -205,13 +211,7 @@ def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z
 def test_incident_bins_carry_their_open_and_overdue_cases(clients, lattice, db):
     admin = clients["admin"]
     x, y = lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP
-    late, closed = _report(admin, x, y), _report(admin, x, y)
-    _report(admin, x, y)
-    with db.begin() as conn:
-        conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
-                          "now() - interval '1 hour' WHERE id = :id"), {"id": late})
-        conn.execute(text("UPDATE incident SET status = 'closed' WHERE id = :id"),
-                     {"id": closed})
+    _late_closed_and_open(admin, db, x, y)
     tile = TMS.tile(x, y, 12)
     drawn = {}
     for f in _features(admin, "incidents", tile):
