@@ -21,7 +21,7 @@ test: system browser $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	$(BIN)/pytest
 
 ## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
-bench: system $(VENV)/.installed
+bench: system browser $(VENV)/.bench-installed $(ASSETS)/node_modules/.installed
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -q && $(APT) wrk)
 	$(BIN)/python -m benchmarks
 
@@ -54,4 +54,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@

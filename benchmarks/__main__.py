@@ -279,42 +279,57 @@ def listed_tiles(kind: str, z: int) -> list[tuple[str, str, str]]:
     return re.findall(r'"(\d+)/(\d+)/(\d+)"', (OUT / f"tiles_{kind}_{z}.lua").read_text())
 
 
-def tiles_over_http(base: str) -> None:
+def ask_tiles(base: str, path: str, listed: str, z: int, connections: int, seconds: int = 5,
+              *, repeat: bool = False, vary: bool = False, offset: int = 0,
+              end: int = 0) -> dict:
+    """wrk over a list write_tiles wrote (see lua/tiles.lua)."""
+    os.environ.update(BENCH_TILE_PATH=path, BENCH_TILES=str(OUT / f"tiles_{listed}_{z}.lua"),
+                      BENCH_REPEAT=str(int(repeat)), BENCH_VARY=str(int(vary)),
+                      BENCH_OFFSET=str(offset), BENCH_END=str(end))
+    return wrk("tiles.lua", base, seconds, connections=connections)
+
+
+def cold_tiles(base: str, path: str, z: int, connections: int) -> tuple[dict, float]:
+    """The cold list, each run on its own half of it, so that no tile was asked before; with
+    the throughput: the list runs out before the run ends, so it is the tiles the connections
+    finish while asking (concurrency over the mean latency)."""
+    half = len(listed_tiles("cold", z)) // 2
+    r = ask_tiles(base, path, "cold", z, connections, offset=half if connections == 4 else 0,
+                  end=half if connections == 1 else 0)
+    return r, connections / r["mean"] * 1000
+
+
+def tiles_over_http(base: str, tipg: str) -> None:
     """Grid tiles (backlog and coverage counted per grid) per zoom: cold, each tile asked
-    once, set beside the statement alone measured just before; cached, a short list asked
-    again and again."""
+    once, set beside the statement alone measured just before and beside tipg serving the
+    bare geometry of the same tiles; cached, a short list asked again and again."""
     os.environ["BENCH_TOKEN"] = bench_token(base, "bench_city")
-    os.environ["BENCH_COLLECTION"] = "grids"
     for z in TILE_ZOOMS:
-        os.environ.update(BENCH_TILES=str(OUT / f"tiles_warm_{z}.lua"), BENCH_REPEAT="1",
-                          BENCH_OFFSET="0", BENCH_END="0", BENCH_VARY="1")
-        wrk("tiles.lua", base, 5, connections=4)
-        os.environ["BENCH_VARY"] = "0"
-        alone = tile_statement_alone(z)
-        for kind in ("cold", "cached"):
-            os.environ["BENCH_TILES"] = str(OUT / f"tiles_{kind}_{z}.lua")
-            os.environ.update(BENCH_REPEAT="0", BENCH_OFFSET="0", BENCH_END="0")
-            if kind == "cached":  # the list asked through a few times: both workers' caches fill
-                for _ in range(3):
-                    wrk("tiles.lua", base, 20, connections=2)
-            os.environ["BENCH_REPEAT"] = "1" if kind == "cached" else "0"
-            for connections in (1, 4):
-                # cold: each run on its own half of the list, so no tile was asked before
-                half = len(listed_tiles(kind, z)) // 2
-                cold = kind == "cold"
-                os.environ["BENCH_OFFSET"] = str(half if cold and connections == 4 else 0)
-                os.environ["BENCH_END"] = str(half if cold and connections == 1 else 0)
-                r = wrk("tiles.lua", base, 5, connections=connections)
-                label = f"grid tiles z{z} {kind}, concurrency {connections} ({GRIDS:,} grids)"
-                figure(f"{label} p50", f"{r['p50']:.2f}", "ms")
-                figure(f"{label} p99", f"{r['p99']:.2f}", "ms")
-                # a cold list runs out before the run ends: its throughput is the tiles the
-                # connections finish while asking (concurrency over the mean latency)
-                rps = connections / r["mean"] * 1000 if cold else r["rps"]
-                figure(f"{label} throughput", f"{rps:,.0f}", "tiles/s")
-                if cold and connections == 1:
-                    figure(f"{label} p50 over the statement alone", f"{r['p50'] / alone:.2f}",
-                           "×")
+        ask_tiles(base, GRID_TILES, "warm", z, 4, repeat=True, vary=True)
+        ask_tiles(tipg, TIPG_TILES, "warm", z, 4, repeat=True)
+        alone, bare = tile_statement_alone(z)
+        for connections in (1, 4):
+            label = f"grid tiles z{z} cold, concurrency {connections} ({GRIDS:,} grids)"
+            r, rps = cold_tiles(base, GRID_TILES, z, connections)
+            figure(f"{label} p50", f"{r['p50']:.2f}", "ms")
+            figure(f"{label} p99", f"{r['p99']:.2f}", "ms")
+            figure(f"{label} throughput", f"{rps:,.0f}", "tiles/s")
+            if connections == 1:
+                figure(f"{label} p50 over the statement alone", f"{r['p50'] / alone:.2f}", "×")
+                figure(f"{label} p50 over the bare geometry tile alone", f"{r['p50'] / bare:.2f}",
+                       "×")
+            reference, reference_rps = cold_tiles(tipg, TIPG_TILES, z, connections)
+            figure(f"tipg, bare {label} p50", f"{reference['p50']:.2f}", "ms")
+            figure(f"tipg, bare {label} throughput", f"{reference_rps:,.0f}", "tiles/s")
+            figure(f"{label} throughput over tipg's", f"{rps / reference_rps:.2f}", "×")
+        for _ in range(3):  # the cached list asked through a few times: both workers' caches fill
+            ask_tiles(base, GRID_TILES, "cached", z, 2, 20)
+        for connections in (1, 4):
+            r = ask_tiles(base, GRID_TILES, "cached", z, connections, repeat=True)
+            label = f"grid tiles z{z} cached, concurrency {connections} ({GRIDS:,} grids)"
+            figure(f"{label} p50", f"{r['p50']:.2f}", "ms")
+            figure(f"{label} p99", f"{r['p99']:.2f}", "ms")
+            figure(f"{label} throughput", f"{r['rps']:,.0f}", "tiles/s")
 
 
 def wall_page(base: str, label: str) -> None:
@@ -364,10 +379,10 @@ SELECT ST_AsMVT(t, 'grids', 4096, 'geom', 'id') FROM (
        AND gv.geom_3857 && ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)) t"""
 
 
-def tile_statement_alone(z: int) -> float:
+def tile_statement_alone(z: int) -> tuple[float, float]:
     """The grid tile statement and the bare geometry tile on the tiles of the cold run at
     concurrency 1, from a lean client (psycopg, prepared, binary: as the service runs it), one
-    round trip each; printed, and the statement's p50 returned."""
+    round trip each; printed, and their p50s returned."""
     import psycopg
 
     from mapsvc.accounts.model import Account
@@ -391,21 +406,22 @@ def tile_statement_alone(z: int) -> float:
                 times.append((time.perf_counter() - t) * 1000)
             p50[label] = np.median(times)
             figure(f"{label} alone z{z} p50 ({len(times)} tiles)", f"{p50[label]:.2f}", "ms")
-    return p50["grid tile statement"]
+    return p50["grid tile statement"], p50["bare grid geometry tile"]
 
 
 @contextlib.contextmanager
-def served():
-    """The service with 2 workers, as `mapsvc serve` runs it; yields its address."""
-    port = 8765
+def served(app: str = "mapsvc.api.main:create_app --factory", port: int = 8765,
+           health: str = "/api/v1/health", env: dict | None = None):
+    """A service with 2 workers under uvicorn (mapsvc as `mapsvc serve` runs it); yields its
+    address."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
-         "--port", str(port), "--workers", "2", "--log-level", "warning",
-         "--timeout-graceful-shutdown", "3"], env=os.environ.copy())
+        [sys.executable, "-m", "uvicorn", *app.split(), "--port", str(port), "--workers", "2",
+         "--log-level", "warning", "--timeout-graceful-shutdown", "3"],
+        env={**os.environ, **(env or {})})
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            if subprocess.run(["curl", "-sf", f"{base}/api/v1/health"],
+        for _ in range(150):
+            if subprocess.run(["curl", "-sf", f"{base}{health}"],
                               capture_output=True).returncode == 0:
                 break
             time.sleep(0.2)
@@ -413,6 +429,35 @@ def served():
     finally:
         server.terminate()
         server.wait(15)
+
+
+# tipg, a generic OGC API – Tiles server, drawing the current grids (their geometry in Web
+# Mercator, as the served tiles draw them) with the same buffer: the reference the served
+# grid tiles' throughput is held to.
+TIPG_GRIDS = "bench_tipg.grids"
+TIPG_VIEW = f"""
+CREATE SCHEMA IF NOT EXISTS bench_tipg;
+CREATE OR REPLACE VIEW {TIPG_GRIDS} AS
+SELECT g.id, g.code, g.name, g.kind, gv.geom_3857 AS geom
+  FROM grid_version gv JOIN grid g ON g.id = gv.grid_id WHERE gv.valid_to IS NULL"""
+GRID_TILES = "/ogc/collections/grids/tiles/WebMercatorQuad/"
+TIPG_TILES = f"/collections/{TIPG_GRIDS}/tiles/WebMercatorQuad/"
+
+
+@contextlib.contextmanager
+def tipg_served():
+    from mapsvc.db.engine import conninfo
+
+    async def view(conn):
+        for statement in TIPG_VIEW.split(";"):
+            await conn.execute(text(statement))
+
+    asyncio.run(in_transaction(view))
+    with served("tipg.main:app", 8766, "/healthz", {
+            "DATABASE_URL": conninfo(), "TIPG_DB_SCHEMAS": '["bench_tipg"]',
+            "TIPG_TILE_BUFFER": "64", "TIPG_DB_SPATIAL_EXTENT": "false",
+            "TIPG_DB_DATETIME_EXTENT": "false"}) as base:
+        yield base
 
 
 def plans_at_scale(rows: int) -> None:
@@ -493,7 +538,8 @@ def serve_and_load(incidents: int) -> None:
             figure(f"{name} throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}",
                    "requests/s")
         figure("POST /incidents non-201 answers", r["errors"])
-        tiles_over_http(base)
+        with tipg_served() as tipg:
+            tiles_over_http(base, tipg)
 
 
 def small_page() -> int:

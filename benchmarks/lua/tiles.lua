@@ -2,10 +2,10 @@
 -- for each tile once (a thread stops at the end of the list) and a cached run (BENCH_REPEAT,
 -- a short warmed list) goes round and round. BENCH_OFFSET and BENCH_END: the part of the list asked.
 -- BENCH_VARY: each request with its own query (visit_days), so that none is answered from the
--- cache: to warm the service up.
+-- cache: to warm the service up. BENCH_TILE_PATH: the tiles' path up to z/x/y.
 dofile(os.getenv("BENCH_TILES"))
 local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
-local collection = os.getenv("BENCH_COLLECTION")
+local path = os.getenv("BENCH_TILE_PATH")
 local threads = tonumber(os.getenv("BENCH_THREADS"))
 local repeat_list = os.getenv("BENCH_REPEAT") == "1"
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
@@ -26,6 +26,5 @@ request = function()
   i = i % #tiles + 1
   counter = counter + 1
   local query = vary and ("?visit_days=" .. (counter % 366 + 1)) or ""
-  return wrk.format("GET", "/ogc/collections/" .. collection .. "/tiles/WebMercatorQuad/" .. tiles[i]
-                    .. query, {["Authorization"] = auth})
+  return wrk.format("GET", path .. tiles[i] .. query, {["Authorization"] = auth})
 end
