@@ -379,14 +379,30 @@ SELECT ST_AsMVT(t, 'grids', 4096, 'geom', 'id') FROM (
        AND gv.geom_3857 && ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)) t"""
 
 
-def tile_statement_alone(z: int) -> tuple[float, float]:
-    """The grid tile statement and the bare geometry tile on the tiles of the cold run at
-    concurrency 1, from a lean client (psycopg, prepared, binary: as the service runs it), one
-    round trip each; printed, and their p50s returned."""
+def alone(statements: dict[str, str], runs: list[dict]) -> dict[str, float]:
+    """Each statement (psycopg's placeholders) once per parameter set, from a lean client
+    (psycopg, prepared, binary, generic plans: as the service runs its tiles), one round trip
+    each; the p50 of each, in ms."""
     import psycopg
 
-    from mapsvc.accounts.model import Account
     from mapsvc.db.engine import SESSION_OPTIONS, conninfo
+
+    p50 = {}
+    with psycopg.connect(conninfo(), autocommit=True, options=SESSION_OPTIONS) as conn:
+        for label, statement in statements.items():
+            times = []
+            for params in runs:
+                t = time.perf_counter()
+                conn.execute(statement, params, prepare=True, binary=True).fetchall()
+                times.append((time.perf_counter() - t) * 1000)
+            p50[label] = float(np.median(times))
+    return p50
+
+
+def tile_statement_alone(z: int) -> tuple[float, float]:
+    """The grid tile statement and the bare geometry tile alone, on the tiles of the cold run
+    at concurrency 1; printed, and their p50s returned."""
+    from mapsvc.accounts.model import Account
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
     from mapsvc.tiles.service import psycopg_sql
 
@@ -394,18 +410,11 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
     served, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
     tiles = listed_tiles("cold", z)
     tiles = tiles[:len(tiles) // 2]
-    p50 = {}
-    with psycopg.connect(conninfo(), autocommit=True, options=SESSION_OPTIONS) as conn:
-        for label, sql in (("grid tile statement", served),
-                           ("bare grid geometry tile", BARE_GRID_TILE)):
-            statement, times = psycopg_sql(sql), []
-            for tz, tx, ty in tiles:
-                t = time.perf_counter()
-                conn.execute(statement, {**params, "z": int(tz), "x": int(tx), "y": int(ty)},
-                             prepare=True, binary=True).fetchone()
-                times.append((time.perf_counter() - t) * 1000)
-            p50[label] = np.median(times)
-            figure(f"{label} alone z{z} p50 ({len(times)} tiles)", f"{p50[label]:.2f}", "ms")
+    p50 = alone({"grid tile statement": psycopg_sql(served),
+                 "bare grid geometry tile": psycopg_sql(BARE_GRID_TILE)},
+                [{**params, "z": int(tz), "x": int(tx), "y": int(ty)} for tz, tx, ty in tiles])
+    for label, ms in p50.items():
+        figure(f"{label} alone z{z} p50 ({len(tiles)} tiles)", f"{ms:.2f}", "ms")
     return p50["grid tile statement"], p50["bare grid geometry tile"]
 
 
@@ -560,19 +569,23 @@ def small_page() -> int:
 
 
 def locate_in_sql() -> None:
-    """The lookup alone, inside PostGIS: what the HTTP figures are made of."""
-    async def work(conn):
-        rows = (await conn.execute(text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid_version "
-            "ORDER BY random() LIMIT 2000) q"))).all()
-        t = time.perf_counter()
-        for x, y in rows:
-            await conn.execute(text("SELECT * FROM locate_grid(ST_SetSRID(ST_MakePoint(:x, :y), 4326), now(), 50)"),
-                               {"x": x, "y": y})
-        return (time.perf_counter() - t) / len(rows) * 1000
+    """The lookup alone, inside PostGIS: what the HTTP figures are made of, beside a bare
+    prepared lookup (the first grid covering the point) and a round trip doing nothing."""
+    async def points(conn):
+        return (await conn.execute(text(
+            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(geom) p "
+            "FROM grid_version ORDER BY random() LIMIT 2000) q"))).mappings().all()
 
-    figure(f"locate_grid in SQL, one round trip each ({GRIDS:,} grids)",
-           f"{asyncio.run(in_transaction(work)):.3f}", "ms")
+    point = "ST_SetSRID(ST_MakePoint(%(x)s::float8, %(y)s::float8), 4326)"
+    p50 = alone({
+        f"locate_grid in SQL ({GRIDS:,} grids)": f"SELECT * FROM locate_grid({point}, now(), 50)",
+        f"bare covering-grid lookup in SQL ({GRIDS:,} grids)":
+            f"SELECT grid_id FROM grid_version WHERE valid_to IS NULL AND ST_Covers(geom, {point})"
+            " LIMIT 1",
+        "a round trip doing nothing": "SELECT %(x)s::float8 + %(y)s::float8"},
+        [dict(p) for p in asyncio.run(in_transaction(points))])
+    for label, ms in p50.items():
+        figure(f"{label}, prepared, one round trip each, p50", f"{ms:.3f}", "ms")
 
 
 def main() -> None:
