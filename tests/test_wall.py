@@ -1,12 +1,17 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
-and shows typed text as text. Screenshots go to tests/artifacts."""
+shows typed text as text, and colours the grids by the backlog chosen, with a legend of what
+is shown. Screenshots go to tests/artifacts."""
 
+import io
 import uuid
 
 import httpx
 import pytest
+from PIL import Image
+from sqlalchemy import text
 
+from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server
 
@@ -74,6 +79,71 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, "window.mapsvcWall.online === true", "that it is back online")
     after = report(base, token(base), grid.x, grid.y, "重启之后")
     wait_until(page, listed(after), "a case reported after the restart")
+    context.close()
+
+
+def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
+    """The colour the screen shows at a point of the map (the mean of 3 × 3 pixels)."""
+    x, y = page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
+                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+    shot = Image.open(io.BytesIO(page.screenshot(clip={"x": x - 1, "y": y - 1, "width": 3,
+                                                       "height": 3}))).convert("RGB")
+    return shot.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+
+
+def _redrawn(page, change) -> None:
+    """Make ``change`` and wait until the grids are drawn anew and painted."""
+    before = page.evaluate("window.mapsvcWall.drawn.grids || 0")
+    change()
+    wait_until(page, f"(window.mapsvcWall.drawn.grids || 0) > {before}", "the grids redrawn")
+    page.wait_for_timeout(500)
+
+
+def test_grids_take_the_colour_of_the_backlog_chosen_and_the_legend_follows(
+        wall_server, browser, grids, accounts, db):
+    base = wall_server.base
+    with db.connect() as conn:  # a grid of the command centre's county with no overdue case
+        code = conn.execute(text(f"""
+            SELECT g.code FROM grid g WHERE g.code LIKE '441502%' AND NOT EXISTS (
+                SELECT 1 FROM incident i WHERE i.grid_id = g.id AND i.status IN {OPEN_SQL}
+                   AND incident_overdue(i))
+             ORDER BY g.code LIMIT 1""")).scalar_one()
+    spot = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    for n in range(3):  # open and not overdue: not green by open cases, green by overdue ones
+        report(base, token(base), spot.x, spot.y, f"图例 {n}")
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    legend = "window.mapsvcWall.legend"
+    _redrawn(page, lambda: page.evaluate(
+        f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 13)"))
+    assert page.evaluate(legend) == [  # the layers on by default, cases in bins at this zoom
+        ["网格在办件数", "0", "1–2", "3–5", "6–10", ">10"],
+        ["事件：每格在办件数", "≤1", "2–3", "4–10", "11–30", ">30"]]
+    page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
+        "input").uncheck()  # the cases' bins would cover the grid
+    assert [title for title, *_ in page.evaluate(legend)] == ["网格在办件数"]
+    page.wait_for_timeout(500)
+    r, g, _ = _colour_at(page, spot.x, spot.y)
+    assert r > 85, (r, g)  # yellow to red: three open cases or more
+
+    _redrawn(page, lambda: page.select_option("#backlog-by", "overdue"))
+    r, g, _ = _colour_at(page, spot.x, spot.y)
+    assert r < 50 and g > 2 * r, (r, g)  # green: none overdue
+    assert page.evaluate(legend)[0][0] == "网格超期件数"
+
+    page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
+        "input").check()
+    page.select_option("#visit-days", "7")
+    assert page.evaluate(legend)[1] == ["覆盖", "无网格员", "过半住户7天未走访"]
+    page.evaluate(f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
+    page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
+        "input").check()
+    assert page.evaluate(legend)[1] == ["事件预警", "红灯（超期）", "黄灯", "绿灯", "未计时"]
+    page.screenshot(path=ARTIFACTS / "wall-legend.png")
+    assert watch.problems == []
     context.close()
 
 

@@ -1,5 +1,6 @@
 """The command centre's wall screen (指挥中心大屏): a Folium map of the account's region with the
-vector tile layers, heat, backlog and coverage, a live list of cases, and the region's panel.
+vector tile layers, heat, backlog (by open or overdue cases) and coverage, a legend of the
+layers shown, a live list of cases, and the region's panel.
 
 Folium builds the page around our own assets: Leaflet, Leaflet.VectorGrid and the Noto Sans SC
 font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``), the
@@ -16,7 +17,7 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from mapsvc.tiles.layers import COLLECTIONS
+from mapsvc.tiles.layers import COLLECTIONS, POINT_ZOOM
 
 VENDOR = "/static/vendor"
 OWN = "/static/mapsvc"
@@ -39,6 +40,7 @@ class WallRegion:
 
 PANELS = """
 <div id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图</div>
+<div id="wall-left">
 <div id="wall-kpi" class="wall-panel">
   <div class="kpi"><b id="kpi-reported_today">–</b><span>今日上报</span></div>
   <div class="kpi"><b id="kpi-closed_today">–</b><span>今日结案</span></div>
@@ -50,7 +52,10 @@ PANELS = """
        preserveAspectRatio="none"></svg></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
-<div id="wall-heat" class="wall-panel">
+<div id="wall-legend" class="wall-panel"></div>
+<div id="wall-controls" class="wall-panel">
+  <label>网格着色 <select id="backlog-by"><option value="open" selected>在办件</option>
+    <option value="overdue">超期件</option></select></label>
   <label>热力时段 <select id="heat-window">
     <option value="today">今日</option><option value="7d" selected>近7天</option>
     <option value="30d">近30天</option><option value="custom">自定义</option></select></label>
@@ -59,6 +64,7 @@ PANELS = """
   <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
   <label>未走访天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
+</div>
 </div>
 <div id="wall-live" class="wall-panel">
   <h2>实时事件 <small id="wall-connection">连接中</small></h2>
@@ -122,5 +128,6 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
         "api": "/api/v1",
         "categories": categories,
         "minzoom": {c.id: c.minzoom for c in COLLECTIONS.values()},
+        "pointZoom": POINT_ZOOM,
     }).add_to(m)
     return root.render()

@@ -15,7 +15,7 @@ const LIST_MAX = 50;
 function mapsvcWall(map, config) {
   const state = {
     map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
-    heatWindow: "7d", heatCategory: "", visitDays: 30,
+    heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open",
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
@@ -71,17 +71,21 @@ function mapsvcWall(map, config) {
   const BACKLOG = [[0, "#2e7d32"], [2, "#fdd835"], [5, "#fb8c00"], [10, "#e53935"], [1e9, "#b71c1c"]];
   const HEAT = [[1, "#fff3e0"], [3, "#ffcc80"], [10, "#ff9800"], [30, "#e65100"], [1e9, "#7f0000"]];
 
-  const backlogBy = { value: "open" };
+  const NO_WORKER = "#ab47bc";
+  const UNVISITED = "#42a5f5";
+  const NO_CLOCK = "#1976d2";
+
+  // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
   const grids = () => vectorLayer("grids", (p) => ({
     color: "#b0bec5", weight: 0.6, fill: true, fillOpacity: p.open == null ? 0 : 0.45,
-    fillColor: ramp(p[backlogBy.value] || 0, BACKLOG),
+    fillColor: ramp(p[state.backlog] || 0, BACKLOG),
   }), { visit_days: state.visitDays });
   const coverage = () => vectorLayer("grids", (p) => {
     const noWorker = !p.workers;
     const unvisited = p.households > 0 && (p.visited_share || 0) < 0.5;
     return { color: noWorker ? "#6a1b9a" : "#1565c0", weight: noWorker || unvisited ? 2 : 0,
              fill: noWorker || unvisited, fillOpacity: 0.35,
-             fillColor: noWorker ? "#ab47bc" : "#42a5f5" };
+             fillColor: noWorker ? NO_WORKER : UNVISITED };
   }, { visit_days: state.visitDays });
   const heatParams = () => {
     const params = {};
@@ -98,13 +102,13 @@ function mapsvcWall(map, config) {
   const incidents = () => vectorLayer("incidents", (p) => (p.count != null
     ? { stroke: false, fill: true, fillOpacity: 0.6, fillColor: ramp(p.open || 0, HEAT) }
     : { radius: 5, weight: 1, color: "#fff", fill: true, fillOpacity: 0.9,
-        fillColor: COLOUR[p.colour] || (p.status in STATUS ? "#1976d2" : "#555") }));
+        fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }));
 
   const layers = {
     "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
     "乡镇（街道）界": vectorLayer("townships", outline("#90caf9", 2)),
     "村（社区）界": vectorLayer("villages", outline("#64b5f6", 1)),
-    "网格积压（在办）": grids(),
+    "网格积压": grids(),
     "热力": heat(),
     "事件": incidents(),
     "覆盖（无网格员、走访不足）": coverage(),
@@ -114,7 +118,7 @@ function mapsvcWall(map, config) {
   };
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
-  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", "网格积压（在办）", "事件"]) {
+  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", "网格积压", "事件"]) {
     layers[name].addTo(map);
   }
   const control = L.control.layers(null, layers, { collapsed: false, position: "topright" });
@@ -130,7 +134,58 @@ function mapsvcWall(map, config) {
     if (shown) layers[name].addTo(map);
   }
 
-  // ---- heat and coverage controls ----
+  // ---- the legend: what the colours of the layers on the map mean ----
+  function rampLabels(stops) {
+    return stops.map(([limit, colour], i) => {
+      const from = i === 0 ? null : stops[i - 1][0] + 1;
+      const label = i === stops.length - 1 ? `>${stops[i - 1][0]}`
+        : from === null ? (limit > 0 ? `≤${limit}` : "0")
+        : from === limit ? String(limit) : `${from}–${limit}`;
+      return [label, colour];
+    });
+  }
+
+  function legendSection(title, entries) {
+    const section = document.createElement("section");
+    section.appendChild(text("h3", title));
+    const list = document.createElement("ul");
+    for (const [label, colour] of entries) {
+      const item = text("li", "");
+      const swatch = document.createElement("i");
+      swatch.style.background = colour;
+      item.append(swatch, label);
+      list.appendChild(item);
+    }
+    section.appendChild(list);
+    return section;
+  }
+
+  function legend() {
+    const shown = (name) => map.hasLayer(layers[name]);
+    const sections = [];
+    if (shown("网格积压")) {
+      sections.push(legendSection(state.backlog === "overdue" ? "网格超期件数" : "网格在办件数",
+                                  rampLabels(BACKLOG)));
+    }
+    if (shown("热力")) sections.push(legendSection("热力：每格事件数", rampLabels(HEAT)));
+    if (shown("事件")) {
+      // tiles are drawn from one zoom level up (Protobuf512)
+      sections.push(map.getZoom() - 1 >= config.pointZoom
+        ? legendSection("事件预警", [["红灯（超期）", COLOUR.red], ["黄灯", COLOUR.yellow],
+                                     ["绿灯", COLOUR.green], ["未计时", NO_CLOCK]])
+        : legendSection("事件：每格在办件数", rampLabels(HEAT)));
+    }
+    if (shown("覆盖（无网格员、走访不足）")) {
+      sections.push(legendSection("覆盖", [["无网格员", NO_WORKER],
+                                           [`过半住户${state.visitDays}天未走访`, UNVISITED]]));
+    }
+    $("wall-legend").replaceChildren(...sections);
+    state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
+                                                        (e) => e.textContent));
+  }
+  map.on("overlayadd overlayremove zoomend", legend);
+
+  // ---- controls: the grids' backlog, heat, coverage ----
   for (const c of config.categories) {
     const option = text("option", c.name);
     option.value = c.code;
@@ -151,6 +206,12 @@ function mapsvcWall(map, config) {
   $("visit-days").addEventListener("change", (e) => {
     state.visitDays = Number(e.target.value);
     replace("覆盖（无网格员、走访不足）", coverage);
+    legend();
+  });
+  $("backlog-by").addEventListener("change", (e) => {
+    state.backlog = e.target.value;
+    layers["网格积压"].redraw();
+    legend();
   });
 
   // ---- service stations' reach ----
@@ -240,7 +301,7 @@ function mapsvcWall(map, config) {
   function redrawData() {
     clearTimeout(redrawSoon);
     redrawSoon = setTimeout(() => {
-      for (const name of ["网格积压（在办）", "热力", "事件", "覆盖（无网格员、走访不足）"]) {
+      for (const name of ["网格积压", "热力", "事件", "覆盖（无网格员、走访不足）"]) {
         if (map.hasLayer(layers[name])) layers[name].redraw();
       }
       loadPanel();
@@ -296,6 +357,7 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
+  legend();
   show(state.region);
   connect();
 }
