@@ -71,6 +71,11 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     assert page.evaluate("window.pwned") is None
     assert page.locator("#wall-list b").count() == 0
     page.screenshot(path=ARTIFACTS / "wall-1920x1080.png")
+    item.click()  # the map flies to the case
+    wait_until(page, f"""(() => {{ const m = window.mapsvcWall.map;
+                         return m.getZoom() >= 16
+                                && m.distance(m.getCenter(), [{grid.y}, {grid.x}]) < 5; }})()""",
+               "the map at the case")
     assert watch.problems == []
 
     wall_server.stop()  # the page loses its feed and its tiles for a moment

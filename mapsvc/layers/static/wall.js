@@ -323,6 +323,8 @@ function mapsvcWall(map, config) {
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     setTimeout(() => item.classList.remove("fresh"), 5000);
     const [lon, lat] = f.geometry.coordinates;
+    item.title = "在地图上查看";
+    item.addEventListener("click", () => map.flyTo([lat, lon], Math.max(map.getZoom(), 16)));
     const marker = L.circleMarker([lat, lon], {
       radius: 14, color: "#ff1744", weight: 3, fillOpacity: 0.3, className: "wall-pulse",
     }).addTo(map);
