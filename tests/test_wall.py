@@ -152,6 +152,20 @@ def test_grids_take_the_colour_of_the_backlog_chosen_and_the_legend_follows(
     context.close()
 
 
+def test_a_wall_whose_session_has_ended_asks_to_sign_in_again(wall_server, browser):
+    base = wall_server.base
+    context = browser.new_context()
+    page = context.new_page()
+    open_wall(page, base)
+    # the session's token no longer valid (as at the end of a shift), and the feed cut
+    context.add_cookies([{"name": "mapsvc_session", "value": "ended", "url": base}])
+    wall_server.stop()
+    wall_server.start()
+    page.wait_for_url(lambda url: "/map/login" in url, timeout=30_000)
+    assert page.url.endswith("/map/login?next=/map/wall")
+    context.close()
+
+
 def test_the_wall_fills_a_4k_screen(wall_server, browser):
     context = browser.new_context(viewport={"width": 3840, "height": 2160})
     page = context.new_page()

@@ -237,8 +237,21 @@ function mapsvcWall(map, config) {
 
   function percent(v) { return v == null ? "–" : (v * 100).toFixed(1) + "%"; }
 
+  // A page left on the wall outlives its session (a work shift): when it ends, the sign-in
+  // page, rather than a map that has stopped changing.
+  const SIGN_IN = "/map/login?next=/map/wall";
+
   async function loadPanel() {
-    const r = await fetch(`${config.api}/stats/board${regionQuery()}`, { credentials: "same-origin" });
+    let r;
+    try {
+      r = await fetch(`${config.api}/stats/board${regionQuery()}`, { credentials: "same-origin" });
+    } catch {
+      return;  // offline: the feed says so, and the next call tries again
+    }
+    if (r.status === 401) {
+      location.assign(SIGN_IN);
+      return;
+    }
     if (!r.ok) return;
     const b = await r.json();
     $("wall-region-name").textContent = b.name;
@@ -352,7 +365,8 @@ function mapsvcWall(map, config) {
     source.onerror = () => {
       $("wall-connection").textContent = "重连中";
       state.online = false;
-      if (source.readyState === EventSource.CLOSED) {  // the browser gave up: start anew
+      if (source.readyState === EventSource.CLOSED) {  // refused, or the browser gave up
+        loadPanel();  // to the sign-in page if the session has ended
         setTimeout(connect, 2000);
       }
     };
