@@ -1,7 +1,7 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
-shows typed text as text, and colours the grids by the backlog chosen, with a legend of what
-is shown. Screenshots go to tests/artifacts."""
+shows typed text as text, colours the grids by the backlog chosen, with a legend of what is
+shown, and asks to sign in again when its session ends. Screenshots go to tests/artifacts."""
 
 import io
 import uuid
