@@ -159,7 +159,8 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
                CASE WHEN s.counted THEN coalesce(r.recent, 0) END AS recent,
                CASE WHEN s.counted THEN coalesce(c.households, 0) END AS households,
                CASE WHEN s.counted THEN coalesce(c.visited, 0) END AS visited,
-               round(c.visited::numeric / nullif(c.households, 0), 4)::float8 AS visited_share,
+               -- to 4 places in floating point: in numeric it took 8-10 % of the statement
+               round(c.visited::float8 / nullif(c.households, 0) * 10000) / 10000 AS visited_share,
                s.workers, s.geom
           FROM shown s
           LEFT JOIN backlog o ON o.grid_id = s.id
