@@ -266,7 +266,10 @@ def write_tiles(grids) -> None:
                                   (tms.tile(x, y, z) for x, y in points)))
 
     for z in TILE_ZOOMS:
+        # in random order: in the order first met, the tiles of many grids come first, and
+        # the two halves of the list (one per cold run) would differ
         cold = tiles(chosen[:5000], z)
+        cold = [cold[i] for i in rng.permutation(len(cold))]
         known = set(cold)
         warm = [t for t in tiles(chosen[5000:10000], z) if t not in known][:200]
         for kind, listed in (("cold", cold), ("cached", cold[:200]), ("warm", warm)):
@@ -296,6 +299,9 @@ def cold_tiles(base: str, path: str, z: int, connections: int) -> tuple[dict, fl
     half = len(listed_tiles("cold", z)) // 2
     r = ask_tiles(base, path, "cold", z, connections, offset=half if connections == 4 else 0,
                   end=half if connections == 1 else 0)
+    if r["errors"]:
+        figure(f"{base}{path} z{z}, concurrency {connections}: answers not 2xx or 3xx",
+               r["errors"])
     return r, connections / r["mean"] * 1000
 
 
