@@ -1,7 +1,8 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
-shows typed text as text, colours the grids by the backlog chosen, with a legend of what is
-shown, and asks to sign in again when its session ends. Screenshots go to tests/artifacts."""
+shows typed text as text, colours the grids by the backlog chosen and shows the cases of the
+status chosen, with a legend of what is shown, and asks to sign in again when its session
+ends. Screenshots go to tests/artifacts."""
 
 import io
 import uuid
@@ -96,15 +97,15 @@ def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
     return shot.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
 
 
-def _redrawn(page, change) -> None:
-    """Make ``change`` and wait until the grids are drawn anew and painted."""
-    before = page.evaluate("window.mapsvcWall.drawn.grids || 0")
+def _redrawn(page, change, layer: str = "grids") -> None:
+    """Make ``change`` and wait until ``layer`` is drawn anew and painted."""
+    before = page.evaluate(f"window.mapsvcWall.drawn.{layer} || 0")
     change()
-    wait_until(page, f"(window.mapsvcWall.drawn.grids || 0) > {before}", "the grids redrawn")
+    wait_until(page, f"(window.mapsvcWall.drawn.{layer} || 0) > {before}", f"{layer} redrawn")
     page.wait_for_timeout(500)
 
 
-def test_grids_take_the_colour_of_the_backlog_chosen_and_the_legend_follows(
+def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_the_legend_follows(
         wall_server, browser, grids, accounts, db):
     base = wall_server.base
     with db.connect() as conn:  # a grid of the command centre's county with no overdue case
@@ -144,10 +145,23 @@ def test_grids_take_the_colour_of_the_backlog_chosen_and_the_legend_follows(
     page.select_option("#visit-days", "7")
     assert page.evaluate(legend)[1] == ["覆盖", "无网格员", "过半住户7天未走访"]
     page.evaluate(f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
-    page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
-        "input").check()
+    page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
+        "input").uncheck()
+    _redrawn(page, lambda: page.select_option("#backlog-by", "open"))
+    _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
+                                        has_text="事件").locator("input").check(), "incidents")
     assert page.evaluate(legend)[1] == ["事件预警", "红灯（超期）", "黄灯", "绿灯", "未计时"]
+    r, g, _ = _colour_at(page, spot.x, spot.y)
+    assert r < 70, (r, g)  # the three open cases' point, drawn over the grid
     page.screenshot(path=ARTIFACTS / "wall-legend.png")
+
+    with page.expect_response(lambda r: "/collections/incidents/" in r.url
+                              and "status=overdue" in r.url):
+        page.select_option("#incident-status", "overdue")
+    page.wait_for_timeout(500)
+    r, g, _ = _colour_at(page, spot.x, spot.y)
+    assert r > 85, (r, g)  # none of them overdue: the grid's colour shows
+    assert page.evaluate(legend)[1][0] == "事件（超期）预警"
     assert watch.problems == []
     context.close()
 

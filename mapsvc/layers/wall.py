@@ -1,6 +1,6 @@
 """The command centre's wall screen (指挥中心大屏): a Folium map of the account's region with the
-vector tile layers, heat, backlog (by open or overdue cases) and coverage, a legend of the
-layers shown, a live list of cases, and the region's panel.
+vector tile layers (cases: all, open or overdue), heat, backlog (by open or overdue cases)
+and coverage, a legend of the layers shown, a live list of cases, and the region's panel.
 
 Folium builds the page around our own assets: Leaflet, Leaflet.VectorGrid and the Noto Sans SC
 font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``), the
@@ -56,6 +56,8 @@ PANELS = """
 <div id="wall-controls" class="wall-panel">
   <label>网格着色 <select id="backlog-by"><option value="open" selected>在办件</option>
     <option value="overdue">超期件</option></select></label>
+  <label>事件状态 <select id="incident-status"><option value="" selected>全部</option>
+    <option value="open">在办</option><option value="overdue">超期</option></select></label>
   <label>热力时段 <select id="heat-window">
     <option value="today">今日</option><option value="7d" selected>近7天</option>
     <option value="30d">近30天</option><option value="custom">自定义</option></select></label>

@@ -15,7 +15,7 @@ const LIST_MAX = 50;
 function mapsvcWall(map, config) {
   const state = {
     map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
-    heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open",
+    heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "",
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
@@ -102,7 +102,8 @@ function mapsvcWall(map, config) {
   const incidents = () => vectorLayer("incidents", (p) => (p.count != null
     ? { stroke: false, fill: true, fillOpacity: 0.6, fillColor: ramp(p.open || 0, HEAT) }
     : { radius: 5, weight: 1, color: "#fff", fill: true, fillOpacity: 0.9,
-        fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }));
+        fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }),
+  state.incidentStatus ? { status: state.incidentStatus } : {});
 
   const layers = {
     "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
@@ -169,11 +170,12 @@ function mapsvcWall(map, config) {
     }
     if (shown("热力")) sections.push(legendSection("热力：每格事件数", rampLabels(HEAT)));
     if (shown("事件")) {
+      const which = { open: "（在办）", overdue: "（超期）" }[state.incidentStatus] || "";
       // tiles are drawn from one zoom level up (Protobuf512)
       sections.push(map.getZoom() - 1 >= config.pointZoom
-        ? legendSection("事件预警", [["红灯（超期）", COLOUR.red], ["黄灯", COLOUR.yellow],
+        ? legendSection(`事件${which}预警`, [["红灯（超期）", COLOUR.red], ["黄灯", COLOUR.yellow],
                                      ["绿灯", COLOUR.green], ["未计时", NO_CLOCK]])
-        : legendSection("事件：每格在办件数", rampLabels(HEAT)));
+        : legendSection(`事件${which}：每格在办件数`, rampLabels(HEAT)));
     }
     if (shown("覆盖（无网格员、走访不足）")) {
       sections.push(legendSection("覆盖", [["无网格员", NO_WORKER],
@@ -185,7 +187,7 @@ function mapsvcWall(map, config) {
   }
   map.on("overlayadd overlayremove zoomend", legend);
 
-  // ---- controls: the grids' backlog, heat, coverage ----
+  // ---- controls: the grids' backlog, the cases shown, heat, coverage ----
   for (const c of config.categories) {
     const option = text("option", c.name);
     option.value = c.code;
@@ -206,6 +208,11 @@ function mapsvcWall(map, config) {
   $("visit-days").addEventListener("change", (e) => {
     state.visitDays = Number(e.target.value);
     replace("覆盖（无网格员、走访不足）", coverage);
+    legend();
+  });
+  $("incident-status").addEventListener("change", (e) => {
+    state.incidentStatus = e.target.value;
+    replace("事件", incidents);
     legend();
   });
   $("backlog-by").addEventListener("change", (e) => {
