@@ -425,12 +425,13 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def served(app: str = "mapsvc.api.main:create_app --factory", port: int = 8765,
+def served(app: str = "mapsvc.api.main:create_app", *, factory: bool = True, port: int = 8765,
            health: str = "/api/v1/health", env: dict | None = None):
     """A service with 2 workers under uvicorn (mapsvc as `mapsvc serve` runs it); yields its
     address."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *app.split(), "--port", str(port), "--workers", "2",
+        [sys.executable, "-m", "uvicorn", app, *(["--factory"] if factory else []),
+         "--port", str(port), "--workers", "2",
          "--log-level", "warning", "--timeout-graceful-shutdown", "3"],
         env={**os.environ, **(env or {})})
     try:
@@ -468,7 +469,7 @@ def tipg_served():
             await conn.execute(text(statement))
 
     asyncio.run(in_transaction(view))
-    with served("tipg.main:app", 8766, "/healthz", {
+    with served("tipg.main:app", factory=False, port=8766, health="/healthz", env={
             "DATABASE_URL": conninfo(), "TIPG_DB_SCHEMAS": '["bench_tipg"]',
             "TIPG_TILE_BUFFER": "64", "TIPG_DB_SPATIAL_EXTENT": "false",
             "TIPG_DB_DATETIME_EXTENT": "false"}) as base:

@@ -105,21 +105,24 @@ function mapsvcWall(map, config) {
         fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }),
   state.incidentStatus ? { status: state.incidentStatus } : {});
 
+  // the layers that show cases and visits, by their names in the layer control
+  const DATA = { grids: "网格积压", heat: "热力", incidents: "事件",
+                 coverage: "覆盖（无网格员、走访不足）" };
   const layers = {
     "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
     "乡镇（街道）界": vectorLayer("townships", outline("#90caf9", 2)),
     "村（社区）界": vectorLayer("villages", outline("#64b5f6", 1)),
-    "网格积压": grids(),
-    "热力": heat(),
-    "事件": incidents(),
-    "覆盖（无网格员、走访不足）": coverage(),
+    [DATA.grids]: grids(),
+    [DATA.heat]: heat(),
+    [DATA.incidents]: incidents(),
+    [DATA.coverage]: coverage(),
     "服务站与重点场所": vectorLayer("places", () => ({
       radius: 6, color: "#004d40", weight: 1, fill: true, fillColor: "#26a69a", fillOpacity: 1,
     })),
   };
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
-  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", "网格积压", "事件"]) {
+  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
     layers[name].addTo(map);
   }
   const control = L.control.layers(null, layers, { collapsed: false, position: "topright" });
@@ -164,20 +167,21 @@ function mapsvcWall(map, config) {
   function legend() {
     const shown = (name) => map.hasLayer(layers[name]);
     const sections = [];
-    if (shown("网格积压")) {
+    if (shown(DATA.grids)) {
       sections.push(legendSection(state.backlog === "overdue" ? "网格超期件数" : "网格在办件数",
                                   rampLabels(BACKLOG)));
     }
-    if (shown("热力")) sections.push(legendSection("热力：每格事件数", rampLabels(HEAT)));
-    if (shown("事件")) {
-      const which = { open: "（在办）", overdue: "（超期）" }[state.incidentStatus] || "";
+    if (shown(DATA.heat)) sections.push(legendSection("热力：每格事件数", rampLabels(HEAT)));
+    if (shown(DATA.incidents)) {
+      const which = state.incidentStatus
+        ? `（${$("incident-status").selectedOptions[0].text}）` : "";
       // tiles are drawn from one zoom level up (Protobuf512)
       sections.push(map.getZoom() - 1 >= config.pointZoom
         ? legendSection(`事件${which}预警`, [["红灯（超期）", COLOUR.red], ["黄灯", COLOUR.yellow],
                                      ["绿灯", COLOUR.green], ["未计时", NO_CLOCK]])
         : legendSection(`事件${which}：每格在办件数`, rampLabels(HEAT)));
     }
-    if (shown("覆盖（无网格员、走访不足）")) {
+    if (shown(DATA.coverage)) {
       sections.push(legendSection("覆盖", [["无网格员", NO_WORKER],
                                            [`过半住户${state.visitDays}天未走访`, UNVISITED]]));
     }
@@ -196,28 +200,28 @@ function mapsvcWall(map, config) {
   $("heat-window").addEventListener("change", (e) => {
     state.heatWindow = e.target.value;
     $("heat-custom").hidden = state.heatWindow !== "custom";
-    replace("热力", heat);
+    replace(DATA.heat, heat);
   });
   for (const id of ["heat-since", "heat-until"]) {
-    $(id).addEventListener("change", () => replace("热力", heat));
+    $(id).addEventListener("change", () => replace(DATA.heat, heat));
   }
   $("heat-category").addEventListener("change", (e) => {
     state.heatCategory = e.target.value;
-    replace("热力", heat);
+    replace(DATA.heat, heat);
   });
   $("visit-days").addEventListener("change", (e) => {
     state.visitDays = Number(e.target.value);
-    replace("覆盖（无网格员、走访不足）", coverage);
+    replace(DATA.coverage, coverage);
     legend();
   });
   $("incident-status").addEventListener("change", (e) => {
     state.incidentStatus = e.target.value;
-    replace("事件", incidents);
+    replace(DATA.incidents, incidents);
     legend();
   });
   $("backlog-by").addEventListener("change", (e) => {
     state.backlog = e.target.value;
-    layers["网格积压"].redraw();
+    layers[DATA.grids].redraw();
     legend();
   });
 
@@ -321,7 +325,7 @@ function mapsvcWall(map, config) {
   function redrawData() {
     clearTimeout(redrawSoon);
     redrawSoon = setTimeout(() => {
-      for (const name of ["网格积压", "热力", "事件", "覆盖（无网格员、走访不足）"]) {
+      for (const name of Object.values(DATA)) {
         if (map.hasLayer(layers[name])) layers[name].redraw();
       }
       loadPanel();
