@@ -424,6 +424,36 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
     return p50["grid tile statement"], p50["bare grid geometry tile"]
 
 
+def bins_by_account(grids) -> None:
+    """Incident bin tiles (z8, z10, z12) for the city's command centre and for the largest
+    county's, on the tiles of that county and on as many of the others: the statement alone,
+    p50 (a county's centre reads its cases in the cell index, and the tiles beyond its county
+    hold none of them)."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
+    from mapsvc.tiles.service import psycopg_sql
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    rng = np.random.default_rng(5)
+    county = grids["code"].str[:6].value_counts().index[0]
+    places = {"in the county": grids[grids["code"].str.startswith(county)],
+              "beyond it": grids[~grids["code"].str.startswith(county)]}
+    accounts = {"city": Account(id=0, username="bench_city", role=Role.command),
+                "county": Account(id=0, username="bench_county", role=Role.command,
+                                  region_code=county)}
+    for z in (8, 10, 12):
+        for place, chosen in places.items():
+            picked = chosen.geometry.values[rng.permutation(len(chosen))[:200]]
+            tiles = dict.fromkeys(tms.tile(x, y, z) for x, y in
+                                  shapely.get_coordinates(shapely.point_on_surface(picked)))
+            for name, account in accounts.items():
+                sql, params = tile_sql(COLLECTIONS["incidents"], z, TileQuery(), account)
+                p50 = alone({name: psycopg_sql(sql)},
+                            [{**params, "z": t.z, "x": t.x, "y": t.y} for t in tiles])[name]
+                figure(f"incident bins z{z} for the {name}'s centre, tiles {place} p50 "
+                       f"({len(tiles)} tiles)", f"{p50:.1f}", "ms")
+
+
 @contextlib.contextmanager
 def served(app: str = "mapsvc.api.main:create_app", *, factory: bool = True, port: int = 8765,
            health: str = "/api/v1/health", env: dict | None = None):
@@ -608,6 +638,7 @@ def main() -> None:
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
     write_tiles(grids)
+    bins_by_account(grids)
     locate_in_sql()
     serve_and_load(rows + before)
 

@@ -51,16 +51,18 @@ _OPEN = "i.status NOT IN ('closed', 'evaluated', 'self_resolved', 'rejected', 'v
 _OVERDUE = "coalesce(incident_colour(i) = 'red', false)"
 
 
-def _incidents_by_bin(db, tile) -> dict[tuple[int, int], tuple[int, int, int]]:
-    """Incidents whose point lies in the tile, counted here per bin (64 a side, column from the
-    west, row from the south): pyproj for the projection, morecantile for the tile's bounds
-    (left and lower edges inside, of the tile and of each bin). Each bin's cases, open cases
-    (not closed) and overdue cases (red, the way a case's own JSON shows it)."""
+def _incidents_by_bin(db, tile, where: str = "true",
+                     **params) -> dict[tuple[int, int], tuple[int, int, int]]:
+    """Incidents (those matching ``where``) whose point lies in the tile, counted here per bin
+    (64 a side, column from the west, row from the south): pyproj for the projection,
+    morecantile for the tile's bounds (left and lower edges inside, of the tile and of each
+    bin). Each bin's cases, open cases (not closed) and overdue cases (red, the way a case's
+    own JSON shows it)."""
     bounds = TMS.xy_bounds(tile)
     side = (bounds.right - bounds.left) / 64
     with db.connect() as conn:
-        rows = conn.execute(text(
-            f"SELECT ST_X(geom), ST_Y(geom), {_OPEN}, {_OVERDUE} FROM incident i")).all()
+        rows = conn.execute(text(f"SELECT ST_X(geom), ST_Y(geom), {_OPEN}, {_OVERDUE} "
+                                 f"FROM incident i WHERE {where}"), params).all()
     bins: dict[tuple[int, int], tuple[int, int, int]] = {}
     for lon, lat, is_open, overdue in rows:
         x, y = TO_MERCATOR.transform(lon, lat)
@@ -257,6 +259,43 @@ def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, latti
     import httpx
 
     assert httpx.get(url).status_code == 401
+
+
+@pytest.mark.parametrize("collection", ["heat", "incidents"])
+def test_a_region_accounts_bins_count_the_cases_it_reads(clients, accounts, grids, lattice, db,
+                                                         collection):
+    """A township's command centre: the cases of its township, and those it reported elsewhere
+    (in another township of its county, and far from its region), but no other."""
+    township = accounts["township_command"][1]["region_code"]
+    county = grids[grids["code"].str.startswith(township[:6])]
+    points = {
+        mine: county[county["code"].str.startswith(township) == mine].geometry.iloc[-5]
+        .representative_point() for mine in (True, False)}
+    admin, command = clients["admin"], clients["township_command"]
+    _report(admin, points[True].x, points[True].y)
+    _report(admin, points[False].x, points[False].y)
+    _report(command, points[False].x, points[False].y)
+    far = lattice.X0 + 2.3 * lattice.STEP, lattice.Y0 + 0.7 * lattice.STEP
+    _report(admin, *far)
+    _report(command, *far)
+    with db.connect() as conn:
+        me = conn.execute(text("SELECT id FROM account WHERE username = 'township_command'"))
+        me = me.scalar_one()
+    readable = "i.village_code LIKE :township || '%' OR i.reporter_id = :me"
+    properties = ("count", "open", "overdue") if collection == "incidents" else ("count",)
+    places = {"township": (points[True].x, points[True].y), "far": far}
+    others_there = set()  # the tiles where the account does not read every case
+    for z, (place, (x, y)) in itertools.product((6, 10, 13), places.items()):
+        tile = TMS.tile(x, y, z)
+        expected, everything = ({at: counts[:len(properties)] for at, counts in bins.items()}
+                                for bins in (_incidents_by_bin(db, tile, readable,
+                                                               township=township, me=me),
+                                             _incidents_by_bin(db, tile)))
+        assert expected
+        if expected != everything:
+            others_there.add((z, place))
+        assert _drawn_bins(_features(command, collection, tile), *properties) == expected
+    assert {(6, "township"), (6, "far"), (13, "far")} <= others_there
 
 
 def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice):

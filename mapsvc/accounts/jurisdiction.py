@@ -1,5 +1,7 @@
 """What part of the incidents an account may see (its jurisdiction, 辖区), as SQL."""
 
+from dataclasses import dataclass
+
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.geojson import Filters
 
@@ -20,19 +22,36 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
         return
     if account.role in GRID_ROLES:
         filters.add(f"({alias}.grid_id = ANY(:scope_grids) OR {alias}.reporter_id = :scope_me"
-                    f" OR {alias}.id IN ({_MERGED_INTO}))", scope_grids=list(account.grid_ids),
+                    f" OR {alias}.id = ANY(ARRAY({_MERGED_INTO})))", scope_grids=list(account.grid_ids),
                     scope_me=account.id)
     elif account.role in REGION_ROLES:
-        in_region = filters.code_prefix(f"{alias}.village_code", "scope_region",
-                                        account.region_code)
-        filters.add(f"""({in_region}
-                         OR ({alias}.grid_id IS NULL AND ST_Covers(
-                             (SELECT geom FROM region WHERE code = :scope_region), {alias}.geom))
-                         OR {alias}.reporter_id = :scope_me
-                         OR {alias}.id IN ({_MERGED_INTO}))""", scope_me=account.id)
+        region = region_cases(account, filters, alias)
+        filters.add(f"({region.inside} OR {region.beyond})")
     elif account.role is Role.department:
         filters.add(f"{alias}.department_code = :scope_department",
                     scope_department=account.department_code)
+
+
+@dataclass(frozen=True)
+class RegionCases:
+    """A region account's cases as two conditions on a case, which a statement may also read
+    apart: ``inside``, its village lies in the region; ``beyond``, a case outside the region
+    the account reads all the same (an unassigned case whose point lies in the region, its own
+    report, a case its report was merged into). Each part of ``beyond`` is served by an index."""
+    inside: str
+    beyond: str
+
+
+def region_cases(account: Account, filters: Filters, alias: str = "d") -> RegionCases:
+    """The cases of a command or planner account bound to a region; sets the parameters
+    ``scope_region`` (its code) and ``scope_me`` on ``filters``."""
+    inside = filters.code_prefix(f"{alias}.village_code", "scope_region", account.region_code)
+    filters.params["scope_me"] = account.id
+    return RegionCases(inside, f"""(({alias}.grid_id IS NULL AND ST_Covers(
+                                      (SELECT geom FROM region WHERE code = :scope_region),
+                                      {alias}.geom))
+                                  OR {alias}.reporter_id = :scope_me
+                                  OR {alias}.id = ANY(ARRAY({_MERGED_INTO})))""")
 
 
 def registry_scope(account: Account, filters: Filters, alias: str = "a", *,

@@ -11,8 +11,8 @@ in exactly one bin, so the bins' counts add up to the incidents in the tile.
 
 from dataclasses import dataclass, field
 
-from mapsvc.accounts.jurisdiction import incident_scope, registry_scope
-from mapsvc.accounts.model import Account
+from mapsvc.accounts.jurisdiction import incident_scope, region_cases, registry_scope
+from mapsvc.accounts.model import REGION_ROLES, Account
 from mapsvc.geojson import Filters
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
@@ -22,6 +22,9 @@ BIN_BITS = 6        # heat and low-zoom incident bins: 64 × 64 per tile
 BINS_PER_SIDE = 1 << BIN_BITS
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
+# How far beyond its region's extent a case of the region may lie: a point joins a grid from
+# the assignment tolerance outside it (50 m by default), and a region redrawn keeps its cases.
+REGION_MARGIN_M = 1000
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,11 @@ def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
     return _mvt("grids", rows, "id", ctes=ctes), {**f.params, **scope.params}
 
 
-def _incident_filters(query: TileQuery, account: Account, alias: str = "d") -> Filters:
+def _incident_filters(query: TileQuery, account: Account | None, alias: str = "d") -> Filters:
+    """The query's filters on the cases, and the account's jurisdiction unless it is None."""
     f = Filters()
-    incident_scope(account, f, alias=alias)
+    if account is not None:
+        incident_scope(account, f, alias=alias)
     if query.since:
         f.add(f"{alias}.reported_at >= CAST(:since AS timestamptz)", since=query.since)
     if query.until:
@@ -224,14 +229,31 @@ _STATE = f"CASE WHEN d.status IN {CLOSED_SQL} THEN 0 WHEN incident_overdue(d) TH
 def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each, counted over
     the range of the tile's cells: every incident in the tile falls in exactly one bin, a point
-    on a bin's left or lower edge in that bin. The count reads the cell index alone unless the
-    account's jurisdiction needs more of the case than the index carries. Heat counts the
-    cases; incident bins also their open and overdue ones."""
-    f = _incident_filters(query, account)
+    on a bin's left or lower edge in that bin. Heat counts the cases; incident bins also their
+    open and overdue ones. The count reads the cell index alone (migrations 0017, 0019), unless
+    the account's jurisdiction needs more of the case than the index carries: a region
+    account's cases are read in two parts, those of the region from the index alone (and only
+    where the tile meets the region), and the few beyond it from their own indexes."""
+    if account.role in REGION_ROLES and not account.sees_everything:
+        f = _incident_filters(query, None)
+        region = region_cases(account, f)
+        # The region test is written so that no index on the village serves it: a generic plan
+        # would otherwise read the whole region's cases by village for every tile.
+        parts = [f"left(d.village_code, length(:scope_region)) = :scope_region AND EXISTS ("
+                 f"SELECT FROM region r, bounds b WHERE r.code = :scope_region"
+                 f" AND ST_Expand(r.geom_3857, {REGION_MARGIN_M}) && b.grown)",
+                 f"{region.beyond} AND NOT coalesce({region.inside}, false)"]
+    else:
+        f = _incident_filters(query, account)
+        parts = ["true"]
     backlog = collection.id == "incidents"
     state = f", {_STATE} AS state" if backlog else ""
     counts = (", count(*) FILTER (WHERE c.state > 0) AS open,"
               " count(*) FILTER (WHERE c.state = 2) AS overdue") if backlog else ""
+    cases = " UNION ALL ".join(
+        f"""SELECT d.cell >> t.shift AS number{state}
+              FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
+             WHERE {part} AND {f.where()}""" for part in parts)
     ctes = f"""
         , tile_cells AS (  -- worked out once, not for each case
             SELECT n << {_CELL_SHIFT} AS first, (n + 1) << {_CELL_SHIFT} AS after,
@@ -239,9 +261,7 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
               FROM (SELECT {_TILE_NUMBER} AS n) tile
         ), counted AS (
             SELECT c.number, count(*) AS count{counts}
-              FROM (SELECT d.cell >> t.shift AS number{state}
-                      FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
-                     WHERE {f.where()}
+              FROM ({cases}
                     OFFSET 0  -- kept apart, so that a case's state is worked out once
                    ) c
              GROUP BY 1
