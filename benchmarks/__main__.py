@@ -5,6 +5,7 @@ Runs on its own database (mapsvc_bench) in the embedded cluster. Prints one figu
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -425,10 +426,9 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
 
 
 def bins_by_account(grids) -> None:
-    """Incident bin tiles (z8, z10, z12) for the city's command centre and for the largest
-    county's, on the tiles of that county and on as many of the others: the statement alone,
-    p50 (a county's centre reads its cases in the cell index, and the tiles beyond its county
-    hold none of them)."""
+    """Incident bin tiles (z8, z10, z12) of every case and of the open ones (the wall's view),
+    for the city's command centre and for the largest county's, on the tiles of that county and
+    on as many of the others: the statement alone, p50."""
     from mapsvc.accounts.model import Account
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
     from mapsvc.tiles.service import psycopg_sql
@@ -446,12 +446,13 @@ def bins_by_account(grids) -> None:
             picked = chosen.geometry.values[rng.permutation(len(chosen))[:200]]
             tiles = dict.fromkeys(tms.tile(x, y, z) for x, y in
                                   shapely.get_coordinates(shapely.point_on_surface(picked)))
-            for name, account in accounts.items():
-                sql, params = tile_sql(COLLECTIONS["incidents"], z, TileQuery(), account)
+            for (name, account), (cases, query) in itertools.product(
+                    accounts.items(), (("all", TileQuery()), ("open", TileQuery(status="open")))):
+                sql, params = tile_sql(COLLECTIONS["incidents"], z, query, account)
                 p50 = alone({name: psycopg_sql(sql)},
                             [{**params, "z": t.z, "x": t.x, "y": t.y} for t in tiles])[name]
-                figure(f"incident bins z{z} for the {name}'s centre, tiles {place} p50 "
-                       f"({len(tiles)} tiles)", f"{p50:.1f}", "ms")
+                figure(f"incident bins z{z} of {cases} cases for the {name}'s centre, tiles {place}"
+                       f" p50 ({len(tiles)} tiles)", f"{p50:.1f}", "ms")
 
 
 @contextlib.contextmanager

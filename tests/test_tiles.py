@@ -225,6 +225,11 @@ def test_incident_bins_carry_their_open_and_overdue_cases(clients, lattice, db):
     assert any(late >= 1 for _, _, late in drawn.values())
     assert any(cases > opened for cases, opened, _ in drawn.values())
     assert drawn == _incidents_by_bin(db, tile)
+    # the open cases alone (the wall's view), and the overdue ones
+    for status, where in (("open", _OPEN), ("overdue", _OVERDUE)):
+        shown = _drawn_bins(_features(admin, "incidents", tile, status=status),
+                            "count", "open", "overdue")
+        assert shown and shown == _incidents_by_bin(db, tile, where)
 
 
 def test_heat_follows_its_window_and_category(clients, lattice):

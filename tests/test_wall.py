@@ -121,13 +121,17 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
+    asked = []  # the cases' tiles asked for
+    page.on("request", lambda r: asked.append(r.url) if "/collections/incidents/" in r.url
+            else None)
     open_wall(page, base)
     legend = "window.mapsvcWall.legend"
     _redrawn(page, lambda: page.evaluate(
         f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 13)"))
+    assert asked and all("status=open" in url for url in asked)  # the open cases by default
     assert page.evaluate(legend) == [  # the layers on by default, cases in bins at this zoom
         ["网格在办件数", "0", "1–2", "3–5", "6–10", ">10"],
-        ["事件：每格在办件数", "≤1", "2–3", "4–10", "11–30", ">30"]]
+        ["事件（在办）：每格在办件数", "≤1", "2–3", "4–10", "11–30", ">30"]]
     page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
         "input").uncheck()  # the cases' bins would cover the grid
     assert [title for title, *_ in page.evaluate(legend)] == ["网格在办件数"]
@@ -150,7 +154,7 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     _redrawn(page, lambda: page.select_option("#backlog-by", "open"))
     _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
                                         has_text="事件").locator("input").check(), "incidents")
-    assert page.evaluate(legend)[1] == ["事件预警", "红灯（超期）", "黄灯", "绿灯", "未计时"]
+    assert page.evaluate(legend)[1] == ["事件（在办）预警", "红灯（超期）", "黄灯", "绿灯", "未计时"]
     r, g, _ = _colour_at(page, spot.x, spot.y)
     assert r < 70, (r, g)  # the three open cases' point, drawn over the grid
     page.screenshot(path=ARTIFACTS / "wall-legend.png")

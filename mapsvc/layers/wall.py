@@ -56,8 +56,8 @@ PANELS = """
 <div id="wall-controls" class="wall-panel">
   <label>网格着色 <select id="backlog-by"><option value="open" selected>在办件</option>
     <option value="overdue">超期件</option></select></label>
-  <label>事件状态 <select id="incident-status"><option value="" selected>全部</option>
-    <option value="open">在办</option><option value="overdue">超期</option></select></label>
+  <label>事件状态 <select id="incident-status"><option value="open" selected>在办</option>
+    <option value="overdue">超期</option><option value="">全部</option></select></label>
   <label>热力时段 <select id="heat-window">
     <option value="today">今日</option><option value="7d" selected>近7天</option>
     <option value="30d">近30天</option><option value="custom">自定义</option></select></label>

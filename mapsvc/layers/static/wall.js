@@ -13,9 +13,11 @@ const CHILD = { deployment: "county", county: "township", township: "village", v
 const LIST_MAX = 50;
 
 function mapsvcWall(map, config) {
+  // Cases shown: the open ones unless chosen otherwise (a wall watches the backlog, and their
+  // tiles then cost the open cases, not every case ever reported).
   const state = {
     map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
-    heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "",
+    heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
