@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_bench")
@@ -154,7 +155,7 @@ UPDATE incident i SET
 
 def metrics(rows: int) -> None:
     """GET /stats reads the tally that statement triggers keep; the cost is on the writes."""
-    from datetime import date, timedelta
+    from datetime import date
 
     from mapsvc.accounts.model import Account, Role
     from mapsvc.workflow.stats import fold, statistics
@@ -426,9 +427,10 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
 
 
 def bins_by_account(grids) -> None:
-    """Incident bin tiles (z8, z10, z12) of every case and of the open ones (the wall's view),
-    for the city's command centre and for the largest county's, on the tiles of that county and
-    on as many of the others: the statement alone, p50."""
+    """Aggregated tiles (z8, z10, z12): incident bins of every case and of the open ones (the
+    wall's view), and heat over the last 7 days (the wall's default), for the city's command
+    centre and for the largest county's, on the tiles of that county and on as many of the
+    others: the statement alone, p50."""
     from mapsvc.accounts.model import Account
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
     from mapsvc.tiles.service import psycopg_sql
@@ -441,18 +443,22 @@ def bins_by_account(grids) -> None:
     accounts = {"city": Account(id=0, username="bench_city", role=Role.command),
                 "county": Account(id=0, username="bench_county", role=Role.command,
                                   region_code=county)}
+    week = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()
+    layers = {"incident bins of all cases": ("incidents", TileQuery()),
+              "incident bins of open cases": ("incidents", TileQuery(status="open")),
+              "heat of 7 days": ("heat", TileQuery(since=week))}
     for z in (8, 10, 12):
         for place, chosen in places.items():
             picked = chosen.geometry.values[rng.permutation(len(chosen))[:200]]
             tiles = dict.fromkeys(tms.tile(x, y, z) for x, y in
                                   shapely.get_coordinates(shapely.point_on_surface(picked)))
-            for (name, account), (cases, query) in itertools.product(
-                    accounts.items(), (("all", TileQuery()), ("open", TileQuery(status="open")))):
-                sql, params = tile_sql(COLLECTIONS["incidents"], z, query, account)
+            for (name, account), (layer, (collection, query)) in itertools.product(
+                    accounts.items(), layers.items()):
+                sql, params = tile_sql(COLLECTIONS[collection], z, query, account)
                 p50 = alone({name: psycopg_sql(sql)},
                             [{**params, "z": t.z, "x": t.x, "y": t.y} for t in tiles])[name]
-                figure(f"incident bins z{z} of {cases} cases for the {name}'s centre, tiles {place}"
-                       f" p50 ({len(tiles)} tiles)", f"{p50:.1f}", "ms")
+                figure(f"{layer} z{z} for the {name}'s centre, tiles {place} p50 "
+                       f"({len(tiles)} tiles)", f"{p50:.1f}", "ms")
 
 
 @contextlib.contextmanager

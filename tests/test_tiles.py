@@ -39,9 +39,10 @@ def _features(client, collection, tile, **params) -> list[dict]:
     return layers.get(collection, {"features": []})["features"]
 
 
-def _report(client, lon, lat, category="0601", description="井盖缺失") -> int:
+def _report(client, lon, lat, category="0601", description="井盖缺失", **more) -> int:
     r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": category,
-                                        "lon": lon, "lat": lat, "description": description})
+                                        "lon": lon, "lat": lat, "description": description,
+                                        **more})
     assert r.status_code == 201
     return r.json()["id"]
 
@@ -248,6 +249,27 @@ def test_heat_follows_its_window_and_category(clients, lattice):
     assert total(category="0801") == before["0801"] + 1
     assert total(category="06") == before["06"]
     assert total(since="2000-01-01T00:00:00+08:00", until="2000-01-02T00:00:00+08:00") == 0
+
+
+def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(clients, lattice,
+                                                                            db):
+    """Around the window's ends, local time (China Standard Time: a day starts at 16:00 UTC)."""
+    admin = clients["admin"]
+    x, y = lattice.X0 + 0.3 * lattice.STEP, lattice.Y0 + 2.7 * lattice.STEP
+    since, until = "2026-03-10T07:30:00+08:00", "2026-03-12T00:05:00+08:00"
+    for at in ("2026-03-09T23:59:59+08:00", "2026-03-10T00:10:00+08:00",  # before
+               "2026-03-10T07:29:59+08:00", "2026-03-10T07:30:00+08:00",  # the first within
+               "2026-03-11T12:00:00+08:00", "2026-03-12T00:04:59+08:00",  # the last within
+               "2026-03-12T00:05:00+08:00", "2026-03-12T09:00:00+08:00"):
+        _report(admin, x, y, reported_at=at)
+    for z in (9, 13):
+        tile = TMS.tile(x, y, z)
+        drawn = _drawn_bins(_features(admin, "heat", tile, since=since, until=until), "count")
+        expected = {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
+            db, tile, "i.reported_at >= CAST(:since AS timestamptz)"
+                      " AND i.reported_at < CAST(:until AS timestamptz)",
+            since=since, until=until).items()}
+        assert drawn == expected and sum(c for (c,) in drawn.values()) >= 3
 
 
 def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, lattice):

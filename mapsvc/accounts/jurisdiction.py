@@ -22,8 +22,8 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
         return
     if account.role in GRID_ROLES:
         filters.add(f"({alias}.grid_id = ANY(:scope_grids) OR {alias}.reporter_id = :scope_me"
-                    f" OR {alias}.id = ANY(ARRAY({_MERGED_INTO})))", scope_grids=list(account.grid_ids),
-                    scope_me=account.id)
+                    f" OR {alias}.id = ANY(ARRAY({_MERGED_INTO})))",
+                    scope_grids=list(account.grid_ids), scope_me=account.id)
     elif account.role in REGION_ROLES:
         region = region_cases(account, filters, alias)
         filters.add(f"({region.inside} OR {region.beyond})")

@@ -221,6 +221,21 @@ _BIN_COLUMN = " | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(BIN_BITS)
 _BIN_ROW = " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
 
 
+# A case's local day of report, as the index of cases by day and cell has it (migration 0019).
+_REPORT_DAY = "(d.reported_at AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+def _window_days(query: TileQuery) -> str:
+    """The local days from the query's ``since`` to its ``until`` (or on), within the days
+    cases were reported on (each bound one step down an index): an array of dates."""
+    until = "CAST(:until AS timestamptz), " if query.until else ""
+    return f"""ARRAY(SELECT generate_series(
+        (greatest(CAST(:since AS timestamptz), (SELECT min(reported_at) FROM incident))
+         AT TIME ZONE 'Asia/Shanghai')::date,
+        (least({until}(SELECT max(reported_at) FROM incident)) AT TIME ZONE 'Asia/Shanghai')::date,
+        interval '1 day')::date)"""
+
+
 # a case's state in a bin: 0 closed, 1 open, 2 open and overdue (most cases are closed: that
 # is asked first)
 _STATE = f"CASE WHEN d.status IN {CLOSED_SQL} THEN 0 WHEN incident_overdue(d) THEN 2 ELSE 1 END"
@@ -230,30 +245,35 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each, counted over
     the range of the tile's cells: every incident in the tile falls in exactly one bin, a point
     on a bin's left or lower edge in that bin. Heat counts the cases; incident bins also their
-    open and overdue ones. The count reads the cell index alone (migrations 0017, 0019), unless
-    the account's jurisdiction needs more of the case than the index carries: a region
-    account's cases are read in two parts, those of the region from the index alone (and only
-    where the tile meets the region), and the few beyond it from their own indexes."""
+    open and overdue ones.
+
+    The count reads an index alone (migrations 0017, 0019): the cells of all cases, of the open
+    ones, or, for a window of report times, the cells of each day in it. A region account's
+    cases are read in two parts, those of the region from the index alone (and only where the
+    tile meets the region), and the few beyond it from their own indexes."""
     if account.role in REGION_ROLES and not account.sees_everything:
         f = _incident_filters(query, None)
         region = region_cases(account, f)
         # The region test is written so that no index on the village serves it: a generic plan
         # would otherwise read the whole region's cases by village for every tile.
-        parts = [f"left(d.village_code, length(:scope_region)) = :scope_region AND EXISTS ("
-                 f"SELECT FROM region r, bounds b WHERE r.code = :scope_region"
-                 f" AND ST_Expand(r.geom_3857, {REGION_MARGIN_M}) && b.grown)",
-                 f"{region.beyond} AND NOT coalesce({region.inside}, false)"]
+        parts = [["left(d.village_code, length(:scope_region)) = :scope_region",
+                  f"EXISTS (SELECT FROM region r, bounds b WHERE r.code = :scope_region"
+                  f" AND ST_Expand(r.geom_3857, {REGION_MARGIN_M}) && b.grown)"],
+                 [region.beyond, f"NOT coalesce({region.inside}, false)"]]
     else:
         f = _incident_filters(query, account)
-        parts = ["true"]
+        parts = [[]]
+    in_tile = "d.cell >= t.first AND d.cell < t.after"
+    if query.since:
+        in_tile = f"{_REPORT_DAY} = ANY({_window_days(query)}) AND {in_tile}"
     backlog = collection.id == "incidents"
     state = f", {_STATE} AS state" if backlog else ""
     counts = (", count(*) FILTER (WHERE c.state > 0) AS open,"
               " count(*) FILTER (WHERE c.state = 2) AS overdue") if backlog else ""
     cases = " UNION ALL ".join(
         f"""SELECT d.cell >> t.shift AS number{state}
-              FROM tile_cells t JOIN incident d ON d.cell >= t.first AND d.cell < t.after
-             WHERE {part} AND {f.where()}""" for part in parts)
+              FROM tile_cells t JOIN incident d ON {in_tile}
+             WHERE {" AND ".join([*part, f.where()])}""" for part in parts)
     ctes = f"""
         , tile_cells AS (  -- worked out once, not for each case
             SELECT n << {_CELL_SHIFT} AS first, (n + 1) << {_CELL_SHIFT} AS after,
