@@ -288,9 +288,12 @@ def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, latti
     assert httpx.get(url).status_code == 401
 
 
-@pytest.mark.parametrize("collection", ["heat", "incidents"])
+@pytest.mark.parametrize("collection,params", [
+    ("heat", {}), ("incidents", {}),
+    ("heat", {"since": "2000-01-01T00:00:00+08:00"}),  # read by day
+])
 def test_a_region_accounts_bins_count_the_cases_it_reads(clients, accounts, grids, lattice, db,
-                                                         collection):
+                                                         collection, params):
     """A township's command centre: the cases of its township, and those it reported elsewhere
     (in another township of its county, and far from its region), but no other."""
     township = accounts["township_command"][1]["region_code"]
@@ -321,7 +324,8 @@ def test_a_region_accounts_bins_count_the_cases_it_reads(clients, accounts, grid
         assert expected
         if expected != everything:
             others_there.add((z, place))
-        assert _drawn_bins(_features(command, collection, tile), *properties) == expected
+        assert _drawn_bins(_features(command, collection, tile, **params),
+                           *properties) == expected
     assert {(6, "township"), (6, "far"), (13, "far")} <= others_there
 
 

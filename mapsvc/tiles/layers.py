@@ -5,8 +5,8 @@ clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. 
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
 simplified for small scales; incidents are few per tile at the zooms they are drawn as points
 and are transformed on the fly. Below the point zooms incidents come aggregated in square
-bins, counted from the index of their cells (migration 0017): every incident in the tile falls
-in exactly one bin, so the bins' counts add up to the incidents in the tile.
+bins, counted from indexes of their cells (migrations 0017, 0019): every incident in the tile
+falls in exactly one bin, so the bins' counts add up to the incidents in the tile.
 """
 
 from dataclasses import dataclass, field
@@ -23,7 +23,8 @@ BINS_PER_SIDE = 1 << BIN_BITS
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
 # How far beyond its region's extent a case of the region may lie: a point joins a grid from
-# the assignment tolerance outside it (50 m by default), and a region redrawn keeps its cases.
+# the assignment tolerance outside it (50 m by default), and the cases of a region whose
+# boundary is redrawn keep its code, a little outside it at times.
 REGION_MARGIN_M = 1000
 
 
@@ -227,7 +228,8 @@ _REPORT_DAY = "(d.reported_at AT TIME ZONE 'Asia/Shanghai')::date"
 
 def _window_days(query: TileQuery) -> str:
     """The local days from the query's ``since`` to its ``until`` (or on), within the days
-    cases were reported on (each bound one step down an index): an array of dates."""
+    of the first and the last report (each read from the end of an index): an array of
+    dates."""
     until = "CAST(:until AS timestamptz), " if query.until else ""
     return f"""ARRAY(SELECT generate_series(
         (greatest(CAST(:since AS timestamptz), (SELECT min(reported_at) FROM incident))
