@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import math
 import uuid
+from datetime import datetime, timedelta
 
 import mapbox_vector_tile
 import morecantile
@@ -270,6 +271,37 @@ def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(cli
                       " AND i.reported_at < CAST(:until AS timestamptz)",
             since=since, until=until).items()}
         assert drawn == expected and sum(c for (c,) in drawn.values()) >= 3
+
+
+# Cases reported about local and UTC midnights (16:00 and 08:00 local) over five days.
+_DATED_AT = [f"2025-06-{day:02d}T{hour}+08:00" for day in range(9, 14)
+             for hour in ("00:00:00", "07:59:59", "08:00:00", "15:59:59", "16:00:01", "23:59:59")]
+_DATED_BASE = datetime.fromisoformat("2025-06-09T00:00:00+08:00")
+
+
+@pytest.fixture(scope="module")
+def dated_spot(clients, lattice):
+    x, y = lattice.X0 + 0.7 * lattice.STEP, lattice.Y0 + 2.3 * lattice.STEP
+    for at in _DATED_AT:
+        _report(clients["admin"], x, y, reported_at=at)
+    return x, y
+
+
+@settings(max_examples=40, deadline=None)
+@given(start=st.integers(-2 * 86400, 6 * 86400), span=st.none() | st.integers(0, 4 * 86400))
+def test_heat_over_any_dates_counts_the_cases_reported_within_them(clients, db, dated_spot,
+                                                                   start, span):
+    since = _DATED_BASE + timedelta(seconds=start)
+    window = {"since": since.isoformat()}
+    if span is not None:
+        window["until"] = (since + timedelta(seconds=span)).isoformat()
+    tile = TMS.tile(*dated_spot, 13)
+    drawn = _drawn_bins(_features(clients["admin"], "heat", tile, **window), "count")
+    where = "i.reported_at >= CAST(:since AS timestamptz)"
+    if span is not None:
+        where += " AND i.reported_at < CAST(:until AS timestamptz)"
+    assert drawn == {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
+        db, tile, where, **window).items()}
 
 
 def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, lattice):
