@@ -1,8 +1,8 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
 shows typed text as text, colours the grids by the backlog chosen and shows the cases of the
-status chosen, with a legend of what is shown, and asks to sign in again when its session
-ends. Screenshots go to tests/artifacts."""
+status chosen, with a legend of what is shown, drills down by clicks to a grid's panel, and
+asks to sign in again when its session ends. Screenshots go to tests/artifacts."""
 
 import io
 import uuid
@@ -166,6 +166,61 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     r, g, _ = _colour_at(page, spot.x, spot.y)
     assert r > 85, (r, g)  # none of them overdue: the grid's colour shows
     assert page.evaluate(legend)[1][0] == "事件（超期）预警"
+    assert watch.problems == []
+    context.close()
+
+
+def _click_at(page, lon: float, lat: float) -> None:
+    x, y = page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
+                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+    page.mouse.click(x, y)
+
+
+def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, browser, grids,
+                                                                   accounts, db):
+    base = wall_server.base
+    county = grids[grids["code"].str.startswith("441502")]
+    grid = county.iloc[7]
+    neighbour = county[(county["village_code"] == grid.village_code)
+                       & (county["code"] != grid.code)].iloc[0]
+    spot = grid.geometry.representative_point()
+    for n in range(2):
+        report(base, token(base), spot.x, spot.y, f"网格面板 {n}")
+    with db.connect() as conn:
+        name, open_cases = conn.execute(text(f"""
+            SELECT g.name, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL})
+              FROM grid g LEFT JOIN incident i ON i.grid_id = g.id
+             WHERE g.code = :code GROUP BY g.name"""), {"code": grid.code}).one()
+        neighbour_name = conn.execute(text("SELECT name FROM grid WHERE code = :code"),
+                                      {"code": neighbour.code}).scalar_one()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    region = "window.mapsvcWall.region"
+    for level in ("township", "village"):
+        wait_until(page, "window.mapsvcWall.children !== null", "the regions to drill into")
+        _click_at(page, spot.x, spot.y)
+        wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
+    village = page.evaluate(f"{region}.code")
+    assert village == grid.village_code
+    _click_at(page, spot.x, spot.y)  # no region below a village: the grid there
+    wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
+    wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
+               "the grid's panel")
+    assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
+    wait_until(page, f"window.mapsvcWall.outlined === '{grid.code}'", "the grid outlined")
+    page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
+
+    other = neighbour.geometry.representative_point()
+    _click_at(page, other.x, other.y)  # to the grid next door, and up to the village
+    wait_until(page, f"{region}.code === '{neighbour.code}'", "the grid next door")
+    wait_until(page, "document.getElementById('wall-region-name').textContent === "
+               f"'{neighbour_name}'", "its panel")
+    page.click("#wall-up")
+    wait_until(page, f"{region}.kind === 'village' && {region}.code === '{village}'",
+               "the village again")
+    assert page.evaluate("window.mapsvcWall.outlined") is None
     assert watch.problems == []
     context.close()
 

@@ -9,7 +9,8 @@ const STATUS = {
 };
 const ACTION = { report: "新上报" };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
-const CHILD = { deployment: "county", county: "township", township: "village", village: null };
+const CHILD = { deployment: "county", county: "township", township: "village", village: null,
+                grid: null };
 const LIST_MAX = 50;
 
 function mapsvcWall(map, config) {
@@ -287,6 +288,7 @@ function mapsvcWall(map, config) {
   async function loadChildren() {
     if (children) map.removeLayer(children);
     children = null;
+    state.children = null;  // the level of the regions a click drills into, once they are drawn
     const level = CHILD[state.region.kind];
     if (!level) return;
     const params = new URLSearchParams({ level, limit: "1000" });
@@ -301,21 +303,52 @@ function mapsvcWall(map, config) {
                                         name: f.properties.name, bounds: layer.getBounds() }));
       },
     }).addTo(map);
+    state.children = level;
+  }
+
+  let gridShown = null;  // the outline of the grid shown
+  async function outlineGrid(code, at) {
+    const params = new URLSearchParams({ bbox: [at.lng, at.lat, at.lng, at.lat].join(",") });
+    const r = await fetch(`${config.api}/grids?${params}`, { credentials: "same-origin" });
+    if (!r.ok || state.region.code !== code) return;
+    const feature = (await r.json()).features.find((f) => f.properties.code === code);
+    if (!feature) return;
+    gridShown = L.geoJSON(feature, { style: { color: "#4fc3f7", weight: 4, fill: false },
+                                     interactive: false }).addTo(map);
+    state.outlined = code;
   }
 
   function show(region, bounds) {
+    if (gridShown) map.removeLayer(gridShown);
+    gridShown = null;
+    state.outlined = null;
     state.region = region;
     $("wall-up").hidden = state.stack.length === 0;
     if (bounds) map.fitBounds(bounds);
     loadPanel();
     loadChildren();
-    loadReach();
+    if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
   }
 
   function drill(target) {
     state.stack.push({ region: state.region, bounds: map.getBounds() });
     show({ kind: target.kind, code: target.code, name: target.name }, target.bounds);
   }
+
+  // In a village, a click on a grid drills into it (the panel then shows the grid's figures);
+  // in a grid, a click on another grid moves to that one.
+  map.on("click", async (e) => {
+    if (state.region.kind !== "village" && state.region.kind !== "grid") return;
+    const params = new URLSearchParams({ lon: e.latlng.lng, lat: e.latlng.lat });
+    const r = await fetch(`${config.api}/locate?${params}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const { grid } = await r.json();
+    if (!grid || grid.code === state.region.code) return;
+    const target = { kind: "grid", code: grid.code, name: grid.name };
+    if (state.region.kind === "grid") show(target);
+    else drill(target);
+    outlineGrid(grid.code, e.latlng);
+  });
 
   $("wall-up").addEventListener("click", () => {
     const previous = state.stack.pop();
