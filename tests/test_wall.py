@@ -12,9 +12,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.store import create_account
+from mapsvc.db.engine import in_transaction
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, Server
+from tests.conftest import ARTIFACTS, PASSWORD, Server, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
@@ -186,6 +189,13 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     spot = grid.geometry.representative_point()
     for n in range(2):
         report(base, token(base), spot.x, spot.y, f"网格面板 {n}")
+    worker = "<b>王五</b>"  # a name with markup: shown as typed
+
+    async def staff(conn):
+        await create_account(conn, "wall_worker", PASSWORD, Role.grid_worker,
+                             grid_codes=[grid.code], display_name=worker)
+
+    run(in_transaction(staff))
     with db.connect() as conn:
         name, open_cases = conn.execute(text(f"""
             SELECT g.name, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL})
@@ -193,6 +203,12 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
              WHERE g.code = :code GROUP BY g.name"""), {"code": grid.code}).one()
         neighbour_name = conn.execute(text("SELECT name FROM grid WHERE code = :code"),
                                       {"code": neighbour.code}).scalar_one()
+        households, visited = conn.execute(text("""
+            SELECT count(DISTINCT h.id),
+                   count(DISTINCT v.household_id) FILTER (WHERE v.at > now() - interval '30 days')
+              FROM grid g JOIN address a ON a.grid_id = g.id JOIN house ho ON ho.address_id = a.id
+              JOIN household h ON h.house_id = ho.id LEFT JOIN visit v ON v.household_id = h.id
+             WHERE g.code = :code"""), {"code": grid.code}).one()
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
@@ -209,6 +225,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
+    assert page.locator("#kpi-grid > p").all_inner_texts() == [
+        f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}"]
     wait_until(page, f"window.mapsvcWall.outlined === '{grid.code}'", "the grid outlined")
     page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
 
@@ -221,6 +239,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"{region}.kind === 'village' && {region}.code === '{village}'",
                "the village again")
     assert page.evaluate("window.mapsvcWall.outlined") is None
+    assert not page.is_visible("#kpi-grid")
     assert watch.problems == []
     context.close()
 

@@ -50,9 +50,12 @@ async def stats_board(
     account: SignedIn,
     level: Level = None,
     code: Code = None,
+    visit_days: Annotated[int, Query(ge=1, le=366, description=(
+        "a grid's households visited this recently count as visited"))] = 30,
 ) -> dict:
     """The wall screen's panel: reported and closed today, open and overdue now, this year's
-    rates and satisfaction, reports per day over two weeks."""
+    rates and satisfaction, reports per day over two weeks; for a grid also its workers and
+    how many of its households were visited lately."""
     async with transaction(request) as conn:
         return await board(conn, account, level=level, code=code,
-                           today=datetime.now(LOCAL_TIME).date())
+                           today=datetime.now(LOCAL_TIME).date(), visit_days=visit_days)

@@ -50,6 +50,7 @@ PANELS = """
   <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>
   <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
        preserveAspectRatio="none"></svg></div>
+  <div id="kpi-grid" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
 <div id="wall-legend" class="wall-panel"></div>

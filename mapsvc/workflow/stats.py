@@ -300,9 +300,10 @@ TREND_DAYS = 14
 
 
 async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
-                code: str | None = None, today: date) -> dict:
+                code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open and red now,
-    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks."""
+    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks. For a
+    grid also its workers, and its households with those visited within ``visit_days``."""
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
@@ -332,11 +333,20 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         for day, n in await _daily(conn, kind, keys, since, today):
             trend[day] += n
     figures = year.as_json("due")
-    return {"kind": subject.kind, "code": subject.code, "name": subject.name,
-            **now._asdict(),
-            "year": {k: figures[k] for k in ("reported", "closure_rate", "on_time_closure_rate",
-                                             "satisfaction")},
-            "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
+    answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,
+              **now._asdict(),
+              "year": {k: figures[k] for k in ("reported", "closure_rate",
+                                               "on_time_closure_rate", "satisfaction")},
+              "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
+    if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0016)
+        grid = (await conn.execute(text("""
+            SELECT g.workers, coalesce(c.households, 0) AS households,
+                   coalesce(coverage_visited(c.last_visits,
+                                             now() - make_interval(days => :days)), 0) AS visited
+              FROM grid g LEFT JOIN grid_coverage c ON c.grid_id = g.id
+             WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
+        answer["grid"] = {**grid._asdict(), "visit_days": visit_days}
+    return answer
 
 
 async def _daily(conn: AsyncConnection, kind: str, keys: list[str], start: date,

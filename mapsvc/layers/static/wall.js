@@ -216,6 +216,7 @@ function mapsvcWall(map, config) {
     state.visitDays = Number(e.target.value);
     replace(DATA.coverage, coverage);
     legend();
+    if (state.region.kind === "grid") loadPanel();
   });
   $("incident-status").addEventListener("change", (e) => {
     state.incidentStatus = e.target.value;
@@ -245,8 +246,12 @@ function mapsvcWall(map, config) {
 
   // ---- the region's panel and drill-down ----
   function regionQuery() {
-    return state.region.kind === "deployment" ? ""
-      : `?level=${encodeURIComponent(state.region.kind)}&code=${encodeURIComponent(state.region.code)}`;
+    const params = new URLSearchParams({ visit_days: state.visitDays });
+    if (state.region.kind !== "deployment") {
+      params.set("level", state.region.kind);
+      params.set("code", state.region.code);
+    }
+    return params;
   }
 
   function percent(v) { return v == null ? "–" : (v * 100).toFixed(1) + "%"; }
@@ -258,7 +263,7 @@ function mapsvcWall(map, config) {
   async function loadPanel() {
     let r;
     try {
-      r = await fetch(`${config.api}/stats/board${regionQuery()}`, { credentials: "same-origin" });
+      r = await fetch(`${config.api}/stats/board?${regionQuery()}`, { credentials: "same-origin" });
     } catch {
       return;  // offline: the feed says so, and the next call tries again
     }
@@ -281,6 +286,13 @@ function mapsvcWall(map, config) {
     line.setAttribute("points", b.trend.map((t, i) =>
       `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
     svg.appendChild(line);
+    const grid = $("kpi-grid");  // a grid's workers and visits
+    grid.hidden = !b.grid;
+    if (b.grid) {
+      grid.replaceChildren(
+        text("p", `网格员：${b.grid.workers || "无"}`),
+        text("p", `住户 ${b.grid.households}，${b.grid.visit_days}天内走访 ${b.grid.visited}`));
+    }
     state.panel = b;
   }
 
