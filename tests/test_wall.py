@@ -91,10 +91,15 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     context.close()
 
 
+def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
+    """Where a point of the map is on the screen."""
+    return page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
+                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+
+
 def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
     """The colour the screen shows at a point of the map (the mean of 3 × 3 pixels)."""
-    x, y = page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
-                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+    x, y = _on_screen(page, lon, lat)
     shot = Image.open(io.BytesIO(page.screenshot(clip={"x": x - 1, "y": y - 1, "width": 3,
                                                        "height": 3}))).convert("RGB")
     return shot.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
@@ -173,12 +178,6 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     context.close()
 
 
-def _click_at(page, lon: float, lat: float) -> None:
-    x, y = page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
-                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
-    page.mouse.click(x, y)
-
-
 def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, browser, grids,
                                                                    accounts, db):
     base = wall_server.base
@@ -216,11 +215,12 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     region = "window.mapsvcWall.region"
     for level in ("township", "village"):
         wait_until(page, "window.mapsvcWall.children !== null", "the regions to drill into")
-        _click_at(page, spot.x, spot.y)
+        page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
-    _click_at(page, spot.x, spot.y)  # no region below a village: the grid there
+    # no region below a village: a click there drills into the grid
+    page.mouse.click(*_on_screen(page, spot.x, spot.y))
     wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
@@ -231,7 +231,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
 
     other = neighbour.geometry.representative_point()
-    _click_at(page, other.x, other.y)  # to the grid next door, and up to the village
+    # to the grid next door, and up to the village
+    page.mouse.click(*_on_screen(page, other.x, other.y))
     wait_until(page, f"{region}.code === '{neighbour.code}'", "the grid next door")
     wait_until(page, "document.getElementById('wall-region-name').textContent === "
                f"'{neighbour_name}'", "its panel")
