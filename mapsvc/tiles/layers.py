@@ -222,20 +222,21 @@ _BIN_COLUMN = " | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(BIN_BITS)
 _BIN_ROW = " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
 
 
-# A case's local day of report, as the index of cases by day and cell has it (migration 0019).
-_REPORT_DAY = "(d.reported_at AT TIME ZONE 'Asia/Shanghai')::date"
+# A time's local day as a number (days since 1970-01-01): a case's day of report, so, is what
+# the index of cases by day and cell has (migration 0019).
+_DAY_NUMBER = "(({} AT TIME ZONE 'Asia/Shanghai')::date - DATE '1970-01-01')"
+_REPORT_DAY = _DAY_NUMBER.format("d.reported_at")
 
 
 def _window_days(query: TileQuery) -> str:
     """The local days from the query's ``since`` to its ``until`` (or on), within the days
-    of the first and the last report (each read from the end of an index): an array of
-    dates."""
+    of the first and the last report (each read from the end of an index): an array of day
+    numbers."""
     until = "CAST(:until AS timestamptz), " if query.until else ""
-    return f"""ARRAY(SELECT generate_series(
-        (greatest(CAST(:since AS timestamptz), (SELECT min(reported_at) FROM incident))
-         AT TIME ZONE 'Asia/Shanghai')::date,
-        (least({until}(SELECT max(reported_at) FROM incident)) AT TIME ZONE 'Asia/Shanghai')::date,
-        interval '1 day')::date)"""
+    first = _DAY_NUMBER.format(
+        "greatest(CAST(:since AS timestamptz), (SELECT min(reported_at) FROM incident))")
+    last = _DAY_NUMBER.format(f"least({until}(SELECT max(reported_at) FROM incident))")
+    return f"ARRAY(SELECT generate_series({first}, {last}))"
 
 
 # a case's state in a bin: 0 closed, 1 open, 2 open and overdue (most cases are closed: that
