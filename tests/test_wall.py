@@ -214,9 +214,10 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     open_wall(page, base)
     region = "window.mapsvcWall.region"
     for level in ("township", "village"):
-        wait_until(page, "window.mapsvcWall.children !== null", "the regions to drill into")
+        wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
         page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
+    page.wait_for_timeout(1000)  # one click, one level down: still the village
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
     # no region below a village: a click there drills into the grid
@@ -240,7 +241,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"{region}.kind === 'village' && {region}.code === '{village}'",
                "the village again")
     assert page.evaluate("window.mapsvcWall.outlined") is None
-    assert not page.is_visible("#kpi-grid")
+    wait_until(page, "document.getElementById('kpi-grid').hidden", "the village's panel")
     assert watch.problems == []
     context.close()
 

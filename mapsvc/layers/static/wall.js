@@ -261,6 +261,7 @@ function mapsvcWall(map, config) {
   const SIGN_IN = "/map/login?next=/map/wall";
 
   async function loadPanel() {
+    const region = state.region;
     let r;
     try {
       r = await fetch(`${config.api}/stats/board?${regionQuery()}`, { credentials: "same-origin" });
@@ -273,6 +274,7 @@ function mapsvcWall(map, config) {
     }
     if (!r.ok) return;
     const b = await r.json();
+    if (state.region !== region) return;  // another region was chosen meanwhile
     $("wall-region-name").textContent = b.name;
     for (const key of ["reported_today", "closed_today", "open", "overdue"]) {
       $("kpi-" + key).textContent = b[key];
@@ -311,8 +313,11 @@ function mapsvcWall(map, config) {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
         layer.bindTooltip(text("span", f.properties.name), { sticky: true });
-        layer.on("click", () => drill({ kind: level, code: f.properties.code,
-                                        name: f.properties.name, bounds: layer.getBounds() }));
+        layer.on("click", (e) => {
+          L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
+          drill({ kind: level, code: f.properties.code, name: f.properties.name,
+                  bounds: layer.getBounds() });
+        });
       },
     }).addTo(map);
     state.children = level;
