@@ -355,14 +355,15 @@ function mapsvcWall(map, config) {
   // In a village, a click on a grid drills into it (the panel then shows the grid's figures);
   // in a grid, a click on another grid moves to that one.
   map.on("click", async (e) => {
-    if (state.region.kind !== "village" && state.region.kind !== "grid") return;
+    const from = state.region;
+    if (from.kind !== "village" && from.kind !== "grid") return;
     const params = new URLSearchParams({ lon: e.latlng.lng, lat: e.latlng.lat });
     const r = await fetch(`${config.api}/locate?${params}`, { credentials: "same-origin" });
-    if (!r.ok) return;
+    if (!r.ok || state.region !== from) return;  // not if another region was chosen meanwhile
     const { grid } = await r.json();
-    if (!grid || grid.code === state.region.code) return;
+    if (!grid || grid.code === from.code) return;
     const target = { kind: "grid", code: grid.code, name: grid.name };
-    if (state.region.kind === "grid") show(target);
+    if (from.kind === "grid") show(target);
     else drill(target);
     outlineGrid(grid.code, e.latlng);
   });
