@@ -252,6 +252,15 @@ def test_heat_follows_its_window_and_category(clients, lattice):
     assert total(since="2000-01-01T00:00:00+08:00", until="2000-01-02T00:00:00+08:00") == 0
 
 
+def _heat_within(db, tile, since: str, until: str | None = None) -> dict:
+    """Each bin's cases (as heat draws them) reported from ``since`` and before ``until``."""
+    where = "i.reported_at >= CAST(:since AS timestamptz)"
+    if until is not None:
+        where += " AND i.reported_at < CAST(:until AS timestamptz)"
+    return {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
+        db, tile, where, since=since, until=until).items()}
+
+
 def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(clients, lattice,
                                                                             db):
     """Around the window's ends, local time (China Standard Time: a day starts at 16:00 UTC)."""
@@ -266,11 +275,8 @@ def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(cli
     for z in (9, 13):
         tile = TMS.tile(x, y, z)
         drawn = _drawn_bins(_features(admin, "heat", tile, since=since, until=until), "count")
-        expected = {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
-            db, tile, "i.reported_at >= CAST(:since AS timestamptz)"
-                      " AND i.reported_at < CAST(:until AS timestamptz)",
-            since=since, until=until).items()}
-        assert drawn == expected and sum(c for (c,) in drawn.values()) >= 3
+        assert drawn == _heat_within(db, tile, since, until)
+        assert sum(c for (c,) in drawn.values()) >= 3
 
 
 # Cases reported about local and UTC midnights (16:00 and 08:00 local) over five days.
@@ -297,11 +303,7 @@ def test_heat_over_any_dates_counts_the_cases_reported_within_them(clients, db, 
         window["until"] = (since + timedelta(seconds=span)).isoformat()
     tile = TMS.tile(*dated_spot, 13)
     drawn = _drawn_bins(_features(clients["admin"], "heat", tile, **window), "count")
-    where = "i.reported_at >= CAST(:since AS timestamptz)"
-    if span is not None:
-        where += " AND i.reported_at < CAST(:until AS timestamptz)"
-    assert drawn == {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
-        db, tile, where, **window).items()}
+    assert drawn == _heat_within(db, tile, **window)
 
 
 def test_tiles_show_only_the_jurisdictions_cases(clients, accounts, grids, lattice):
