@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
+from mapsvc.geojson import Filters
 from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.workflow.machine import OPEN_SQL
 
-# The incident column that names each kind of subject in the tally.
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
 
 
@@ -40,8 +40,6 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# The tally's columns (migration 0006): counts, the sum of handling hours, satisfaction, and the
-# cases handled in each bin.
 # What incident_measures (migration 0006) gives per case and the tally sums: counts, handling
 # hours, satisfaction; and the cases handled in each bin.
 COUNTS = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
@@ -55,6 +53,9 @@ TALLIED = ("county", "township", "department", "worker")
 SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code", "text"),
                   "village": ("village_code", "text"), "grid": ("grid_id", "bigint"),
                   "department": ("department_code", "text"), "worker": ("reporter_id", "bigint")}
+# Regions whose cases are those of a range of village codes, as statistical codes nest: their
+# open cases are one range of the index of open cases by village (migration 0020).
+NESTED = ("county", "township", "village")
 _LIVE_SUMS = ", ".join(
     [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
      for name in COUNTS]
@@ -163,21 +164,28 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
     figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
-    live = (await conn.execute(text(f"""
-        SELECT {column}::text AS subject,
-               count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
-                                  AND handling_deadline < coalesce(suspended_at, now()))
-                   AS overdue_now,
-               count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
-                   AS dispatch_overdue
-          FROM incident
-         WHERE ((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
-                 AND handling_deadline IS NOT NULL)
-                OR (dispatch_deadline < now() AND status = 'filed'))
-           AND {column} = ANY(CAST(:subjects AS {key_type}[]))
-           AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end
-         GROUP BY 1"""), params)).all()
-    for row in live:
+    overdue = """count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
+                                        AND handling_deadline < coalesce(suspended_at, now()))
+                         AS overdue_now,
+                     count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
+                         AS dispatch_overdue"""
+    past = """((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
+                AND handling_deadline IS NOT NULL)
+               OR (dispatch_deadline < now() AND status = 'filed'))
+              AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end"""
+    if kind in NESTED:  # each region one range of the open cases by village
+        sql = f"""
+            SELECT s.code AS subject, c.*
+              FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
+                   SELECT {overdue} FROM incident
+                    WHERE village_code >= s.code AND village_code < s.code || 'a'
+                      AND status IN {OPEN_SQL} AND {past}) c"""
+    else:
+        sql = f"""
+            SELECT {column}::text AS subject, {overdue} FROM incident
+             WHERE {past} AND {column} = ANY(CAST(:subjects AS {key_type}[]))
+             GROUP BY 1"""
+    for row in await conn.execute(text(sql), params):
         figures[row.subject].overdue_now = row.overdue_now
         figures[row.subject].dispatch_overdue = row.dispatch_overdue
     return figures
@@ -309,13 +317,17 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         raise InvalidInput("the panel is for a region", field="level")
     start = datetime.combine(today, time(), LOCAL_TIME)  # today, local time
     params: dict = {"start": start, "end": start + timedelta(days=1)}
-    where = "true"
+    where = opened = "true"
     if subject.kind != "deployment":
         column, key_type = SUBJECT_COLUMN[subject.kind]
-        where = f"d.{column} = CAST(:key AS {key_type})"
+        where = opened = f"d.{column} = CAST(:key AS {key_type})"
         params["key"] = subject.key
+    if subject.kind in NESTED:
+        f = Filters()
+        opened = f.code_prefix("d.village_code", "region", subject.key)
+        params.update(f.params)
     # each figure from its own index: report time, close time, and the open cases with their
-    # clocks (migrations 0012, 0014); the day bounded at both ends, or a generic plan takes an
+    # clocks (migrations 0012, 0020); the day bounded at both ends, or a generic plan takes an
     # open-ended bound for a third of the table and reads all of it
     now = (await conn.execute(text(f"""
         SELECT (SELECT count(*) FROM incident d
@@ -325,7 +337,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                  WHERE {where} AND d.closed_at >= :start AND d.closed_at < :end)
                    AS closed_today,
                count(*) AS open, count(*) FILTER (WHERE incident_overdue(d)) AS overdue
-          FROM incident d WHERE {where} AND d.status IN {OPEN_SQL}"""), params)).one()
+          FROM incident d WHERE {opened} AND d.status IN {OPEN_SQL}"""), params)).one()
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
              if subject.kind == "deployment" else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
