@@ -2,6 +2,7 @@
 publish in one transaction, and history."""
 
 import json
+import uuid
 
 import httpx
 import pytest
@@ -303,6 +304,27 @@ def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, ar
     assert api.post(f"/plans/{plan['id']}/split", json={
         "code": a.code("A"), "line": mapping(LineString([a.at(0.5, -1), a.at(0.5, 2)]))}
                     ).status_code == 409
+
+
+def test_a_plan_that_closes_a_gap_takes_in_the_cases_left_in_it(api, area, db):
+    a, _ = area
+    shrink = new_plan(api, a, "缩小甲")
+    patch_grid(api, shrink, a.code("A"), geometry=a.cell(0, 0, 0.5))
+    r = api.post(f"/plans/{shrink['id']}/publish", json={"force_reason": "河道暂不划入"})
+    assert r.status_code == 200, r.text
+    x, y = a.at(0.75, 0.5)  # about 100 m from A and from B: in no grid
+    r = api.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "06",
+                                     "description": "缺口里的事件", "lon": x, "lat": y})
+    assert r.status_code == 201 and r.json()["method"] == "unassigned"
+    stray = r.json()["id"]
+    restore = new_plan(api, a, "恢复甲")
+    patch_grid(api, restore, a.code("A"), geometry=a.cell(0, 0))
+    impact = api.get(f"/plans/{restore['id']}/impact").json()
+    assert [(m["from"], m["to"], m["incidents"]) for m in impact["moves"]] == [
+        (None, a.code("A"), 1)]
+    assert case_grid(db, stray) == (None, None, "unassigned")
+    assert api.post(f"/plans/{restore['id']}/publish", json={}).status_code == 200
+    assert case_grid(db, stray) == (a.code("A"), 3, "inside")
 
 
 def test_a_failure_midway_through_publishing_changes_nothing(api, area, db):

@@ -72,22 +72,29 @@ CREATE TEMP TABLE plan_move (kind text, id text, from_grid bigint, to_grid bigin
 """
 
 # Records to locate again: those in a grid of the plan, and those in no grid whose point lies
-# in one of the plan's villages (a redraw may close a gap).
+# in one of the plan's villages (a redraw may close a gap); each part read by its own index.
 CANDIDATES = """
-SELECT r.{key} AS line, r.geom, now() AS at FROM {table} r
- WHERE {only} (r.grid_id IN (SELECT grid_id FROM plan_scope)
-        OR (r.grid_id IS NULL AND r.geom && (SELECT geom FROM plan_area)
-            AND ST_Covers((SELECT geom FROM plan_area), r.geom)))
+SELECT r.line, r.geom, now() AS at
+  FROM plan_scope s
+ CROSS JOIN LATERAL (SELECT r.{key} AS line, r.geom FROM {table} r
+                      WHERE r.grid_id = s.grid_id AND {which} OFFSET 0) r
+UNION ALL
+SELECT r.{key}, r.geom, now()
+  FROM plan_area a JOIN {table} r ON r.geom && a.geom AND ST_Covers(a.geom, r.geom)
+ WHERE r.grid_id IS NULL AND {which}
 """
 # (kind, key column, key type, which records)
-RECORDS = [("incident", "id", "bigint", f"r.status IN {OPEN_SQL} AND"),
-           ("address", "id", "bigint", ""), ("organisation", "id", "bigint", ""),
-           ("thing", "component_id", "text", ""), ("place", "id", "bigint", "")]
+RECORDS = [("incident", "id", "bigint", f"r.status IN {OPEN_SQL}"),
+           ("address", "id", "bigint", "true"), ("organisation", "id", "bigint", "true"),
+           ("thing", "component_id", "text", "true"), ("place", "id", "bigint", "true")]
 
+# each record looked up by its key (a township's records are a sliver of the table)
 RECORD_MOVES = """
 INSERT INTO plan_move
-SELECT :kind, r.{key}::text, r.grid_id, l.grid_id, r.grid_version_id, l.grid_version_id
-  FROM {table} r JOIN plan_located l ON l.line = r.{key}
+SELECT :kind, l.line::text, r.grid_id, l.grid_id, r.grid_version_id, l.grid_version_id
+  FROM plan_located l
+ CROSS JOIN LATERAL (SELECT grid_id, grid_version_id FROM {table}
+                      WHERE {key} = l.line OFFSET 0) r
  WHERE r.grid_version_id IS DISTINCT FROM l.grid_version_id
 """
 
@@ -136,6 +143,7 @@ async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) ->
     for table in ("plan_scope", "plan_area", "plan_move"):
         await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await conn.execute(text(SCOPE), params)
+    await conn.execute(text("ANALYZE plan_scope"))
     await conn.execute(text(AREA), params)
     latest = (await conn.execute(text(
         "SELECT max(valid_from)::text FROM plan_scope WHERE reshaped HAVING max(valid_from) >= :at"),
@@ -147,8 +155,8 @@ async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) ->
     await conn.execute(text(CLOSE_VERSIONS), {"at": at})
     await conn.execute(text(OPEN_VERSIONS), {**params, "at": at})
     await conn.execute(text(MOVES))
-    for kind, key, key_type, only in RECORDS:
-        await locate_staged(conn, CANDIDATES.format(table=kind, key=key, only=only),
+    for kind, key, key_type, which in RECORDS:
+        await locate_staged(conn, CANDIDATES.format(table=kind, key=key, which=which),
                             into="plan_located")
         await conn.execute(text(RECORD_MOVES.format(table=kind, key=key)), {"kind": kind})
         if kind == "incident":

@@ -87,16 +87,18 @@ async def locate(conn: AsyncConnection, point: Point, at: datetime | None = None
 
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join
-# driven from the grids (each grid's polygon tested against the points in its box, with the
-# points indexed), and for them locate_grid could only answer the same. The rest (edges,
-# overlaps, outside every grid) go through locate_grid itself.
+# driven from the grids within the points' extent (each grid's polygon tested against the
+# points in its box, with the points indexed), and for them locate_grid could only answer the
+# same. The rest (edges, overlaps, outside every grid) go through locate_grid itself.
 _LOCATE_MANY = [
     "CREATE TEMP TABLE {into}_point ON COMMIT DROP AS {points}",
     "CREATE INDEX ON {into}_point USING gist (geom)",
     "ANALYZE {into}_point",
     """CREATE TEMP TABLE {into}_sole ON COMMIT DROP AS
-       WITH versions AS MATERIALIZED (SELECT id, grid_id, geom, valid_from, valid_to
-                                        FROM grid_version)
+       WITH versions AS MATERIALIZED (
+           SELECT id, grid_id, geom, valid_from, valid_to FROM grid_version
+            WHERE geom && (SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326)
+                             FROM {into}_point))
        SELECT p.line, min(v.id) AS grid_version_id, min(v.grid_id) AS grid_id
          FROM versions v
          JOIN {into}_point p ON ST_Covers(v.geom, p.geom) AND v.valid_from <= p.at
