@@ -72,6 +72,12 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     wait_until(page, "window.mapsvcPlan.findingsShown > 0", "the validation report")
     assert "没有错误" in page.inner_text("#plan-message")
     assert "只有 2 户，少于下限" in page.inner_text("#plan-findings")  # B's east: 2 households
+    # each grid's label gives its households, in the page's own font (the machine may have
+    # no Chinese font of its own)
+    labels = page.eval_on_selector_all(
+        ".grid-label", "els => els.map(e => [e.textContent, getComputedStyle(e).fontFamily])")
+    assert sorted(text for text, _ in labels) == ["001 1户", "002 2户", "003 1户", "004 1户"]
+    assert all(font.startswith('"Noto Sans SC"') for _, font in labels), labels
     page.click("#plan-impact")
     wait_until(page, "!document.getElementById('plan-moves').hidden", "the impact")
     assert a.code("B") in page.inner_text("#plan-moves")
