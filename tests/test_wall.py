@@ -23,8 +23,8 @@ VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the co
 
 
 @pytest.fixture(scope="module")
-def wall_server(server):
-    """A server of its own, so that the test may restart it."""
+def wall_server(server, accounts):
+    """A server of its own, so that the test may restart it; the accounts sign in to it."""
     served = Server("wall-server").start()
     yield served
     served.stop()
@@ -269,6 +269,8 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser):
     size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-open'))"
                          ".fontSize)")
     assert size >= 48  # readable from across a room
+    wait_until(page, "[...document.querySelectorAll('.leaflet-tile')]"
+                     ".every(t => t.classList.contains('leaflet-tile-loaded'))", "every tile")
     page.screenshot(path=ARTIFACTS / "wall-3840x2160.png")
     assert watch.problems == []
     context.close()
