@@ -89,7 +89,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     assert watch.problems == []
 
 
-def test_the_planner_page_is_for_planners_and_admins(server, browser):
+def test_the_planner_page_is_for_planners_and_admins(server, browser, accounts):
     context = browser.new_context()
     page = context.new_page()
     sign_in(page, server, "/map/plan", "command", PASSWORD)
