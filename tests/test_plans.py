@@ -174,6 +174,22 @@ def test_validation_finds_each_kind_of_problem_where_it_is(api, drafting, proble
     assert found[0]["severity"] == ("warning" if problem == "multipart" else "error")
 
 
+def test_an_invalid_grid_is_made_valid_before_its_overlaps_are_measured(api, drafting):
+    a = drafting
+    plan = new_plan(api, a, "蝴蝶结跨入乙")
+    x0, y0 = a.at(1.5, 0)
+    x1, y1 = a.at(3, 1)
+    # a bow tie over C whose western triangle reaches halfway into B
+    patch_grid(api, plan, a.code("C"), geometry=shapely.Polygon(
+        [(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)]))
+    assert [f["grids"] for f in findings(api, plan, "invalid")] == [[a.code("C")]]
+    overlap = findings(api, plan, "overlap")
+    assert [f["grids"] for f in overlap] == [[a.code("B"), a.code("C")]]
+    # the triangle's part in B: from x = 1.5 to 2 cells, narrowing to its tip at 2.25
+    expected = shapely.Polygon([a.at(1.5, 0), a.at(2, 1 / 3), a.at(2, 2 / 3), a.at(1.5, 1)])
+    assert same(overlap[0]["geometry"], expected)
+
+
 def test_sizing_rules_are_settings_per_kind_and_setting(db, area, monkeypatch, api):
     """Households and population over the configured maximum are errors."""
     from mapsvc import settings

@@ -71,11 +71,15 @@ WITH pg AS MATERIALIZED (
     SELECT 'overlap', 'error', ARRAY[a.code, b.code], a.village_code,
            format('grids %s and %s overlap by %s m²', a.code, b.code, round(x.area)),
            x.geom, x.area
-      FROM pg a JOIN pg b ON a.id < b.id AND a.fixed && b.fixed
-                         AND ST_Relate(a.fixed, b.fixed, '2********'),
+      FROM pg a
+      -- the neighbours from the drafts' index (the fixed geometry's box lies within the
+      -- drafted one's), each made valid as in pg
+      JOIN plan_grid n ON n.plan_id = :plan AND n.id > a.id AND n.geom && a.fixed,
+           LATERAL (SELECT n.code, CASE WHEN ST_IsValid(n.geom) THEN ST_Multi(n.geom)
+                                        ELSE {FIXED.format(g="n.geom")} END AS fixed) b,
            LATERAL (SELECT g AS geom, ST_Area(g::geography) AS area
                       FROM ST_CollectionExtract(ST_Intersection(a.fixed, b.fixed), 3) g) x
-     WHERE x.area > :noise
+     WHERE ST_Relate(a.fixed, b.fixed, '2********') AND x.area > :noise
     UNION ALL
     SELECT 'gap', 'error', '{{}}', v.code,
            format('%s m² of village %s lie in no grid', round(x.area), v.name), x.geom, x.area
