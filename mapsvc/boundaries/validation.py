@@ -27,10 +27,13 @@ SETTING = """CASE WHEN v.properties->>'setting' IN ('urban', 'rural') THEN v.pro
                   WHEN substr(v.code, 10, 3) ~ '^[0-9]{3}$' AND substr(v.code, 10, 3)::int < 200
                       THEN 'urban' ELSE 'rural' END"""
 
+# a drafted grid as the checks take it: as drawn if valid, else made valid
+MADE_VALID = "CASE WHEN ST_IsValid({g}) THEN ST_Multi({g}) ELSE " + FIXED + " END"
+
 REPORT = f"""
 WITH pg AS MATERIALIZED (
     SELECT id, code, name, kind, village_code, geom, ST_IsValid(geom) AS valid,
-           CASE WHEN ST_IsValid(geom) THEN ST_Multi(geom) ELSE {FIXED.format(g="geom")} END AS fixed
+           {MADE_VALID.format(g="geom")} AS fixed
       FROM plan_grid WHERE plan_id = :plan
 ), villages AS MATERIALIZED (
     SELECT v.code, v.name, v.geom, {SETTING} AS setting
@@ -75,8 +78,7 @@ WITH pg AS MATERIALIZED (
       -- the neighbours from the drafts' index (the fixed geometry's box lies within the
       -- drafted one's), each made valid as in pg
       JOIN plan_grid n ON n.plan_id = :plan AND n.id > a.id AND n.geom && a.fixed,
-           LATERAL (SELECT n.code, CASE WHEN ST_IsValid(n.geom) THEN ST_Multi(n.geom)
-                                        ELSE {FIXED.format(g="n.geom")} END AS fixed) b,
+           LATERAL (SELECT n.code, {MADE_VALID.format(g="n.geom")} AS fixed) b,
            LATERAL (SELECT g AS geom, ST_Area(g::geography) AS area
                       FROM ST_CollectionExtract(ST_Intersection(a.fixed, b.fixed), 3) g) x
      WHERE ST_Relate(a.fixed, b.fixed, '2********') AND x.area > :noise
