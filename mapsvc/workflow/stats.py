@@ -54,8 +54,10 @@ SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code
                   "village": ("village_code", "text"), "grid": ("grid_id", "bigint"),
                   "department": ("department_code", "text"), "worker": ("reporter_id", "bigint")}
 # Regions whose cases are those of a range of village codes, as statistical codes nest: their
-# open cases are one range of the index of open cases by village (migration 0020).
+# open cases are a range of the index of cases by status and village (migration 0020).
 NESTED = ("county", "township", "village")
+# the statuses whose clocks "overdue now" counts
+CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
 _LIVE_SUMS = ", ".join(
     [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
      for name in COUNTS]
@@ -173,13 +175,14 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
                 AND handling_deadline IS NOT NULL)
                OR (dispatch_deadline < now() AND status = 'filed'))
               AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end"""
-    if kind in NESTED:  # each region one range of the open cases by village
+    if kind in NESTED:  # each region a range of the open cases by status and village
         sql = f"""
             SELECT s.code AS subject, c.*
               FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
                    SELECT {overdue} FROM incident
-                    WHERE village_code >= s.code AND village_code < s.code || 'a'
-                      AND status IN {OPEN_SQL} AND {past}) c"""
+                    WHERE status IN {CLOCKED_SQL}
+                      AND village_code >= s.code AND village_code < s.code || 'a'
+                      AND {past}) c"""
     else:
         sql = f"""
             SELECT {column}::text AS subject, {overdue} FROM incident
