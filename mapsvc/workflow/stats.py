@@ -330,7 +330,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         opened = f.code_prefix("d.village_code", "region", subject.key)
         params.update(f.params)
     # each figure from its own index: report time, close time, and the open cases with their
-    # clocks (migrations 0012, 0020); the day bounded at both ends, or a generic plan takes an
+    # clocks (migrations 0014, 0020); the day bounded at both ends, or a generic plan takes an
     # open-ended bound for a third of the table and reads all of it
     now = (await conn.execute(text(f"""
         SELECT (SELECT count(*) FROM incident d
