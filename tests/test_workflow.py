@@ -253,10 +253,11 @@ def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, g
 
     def seen():
         doc = admin.get(f"/incidents/{case}").json()
-        with db.connect() as conn:  # the test that counts overdue cases in bulk agrees
-            counted = conn.execute(text("SELECT incident_overdue(i) FROM incident i "
-                                        "WHERE id = :i"), {"i": case}).scalar_one()
-        assert counted == doc["overdue"]
+        with db.connect() as conn:  # the tests that count and list cases in bulk agree
+            overdue, colour = conn.execute(text(
+                "SELECT incident_overdue(i), incident_colour(i) FROM incident i WHERE id = :i"),
+                {"i": case}).one()
+        assert (overdue, colour) == (doc["overdue"], doc["colour"])
         return doc["clocks"]["handling"]["colour"], doc["colour"], doc["overdue"]
 
     def shift(assignments):
@@ -375,9 +376,13 @@ def test_cases_are_listed_by_their_warning_colour(clients, grids, db):
     do(admin, case, "file")
     assert case in _queue(admin, colour="green") and case not in _queue(admin, colour="red")
     with db.begin() as conn:
+        conn.execute(text("UPDATE incident SET dispatch_warn_at = now() - interval '1 second' "
+                          "WHERE id = :i"), {"i": case})
+    assert case in _queue(admin, colour="yellow") and case not in _queue(admin, colour="green")
+    with db.begin() as conn:
         conn.execute(text("UPDATE incident SET dispatch_deadline = now() - interval '1 second' "
                           "WHERE id = :i"), {"i": case})
-    assert case in _queue(admin, colour="red")
+    assert case in _queue(admin, colour="red") and case not in _queue(admin, colour="yellow")
 
 
 def test_the_field_confirms_a_verify_task_and_the_centre_files(clients, accounts, grids):

@@ -44,7 +44,10 @@ class IncidentFilter:
         if self.queue_of is not None:
             waiting_on(self.queue_of, f)
         if self.colour:
-            f.add("d.doc->>'colour' = :colour", colour=self.colour)
+            # from the open cases' clocks (only open cases have them), without building each
+            # case's document
+            f.add(f"d.id IN (SELECT c.id FROM incident c WHERE c.status IN {OPEN_SQL} "
+                  "AND incident_colour(c) = :colour)", colour=self.colour)
         if self.id is not None:
             f.add("d.id = :id", id=self.id)
         f.bbox("d.geom", self.bbox)
