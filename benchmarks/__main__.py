@@ -153,6 +153,22 @@ UPDATE incident i SET
 """
 
 
+def median_of_5(work):
+    """The median time of ``work`` (in a transaction of its own) in ms, and its answer."""
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        answer = asyncio.run(in_transaction(work))
+        times.append(time.perf_counter() - t)
+    return sorted(times)[2] * 1000, answer
+
+
+async def largest_county(conn) -> tuple[str, int]:
+    """The county with the most cases, and how many."""
+    return tuple((await conn.execute(text(
+        "SELECT county_code, count(*) FROM incident GROUP BY 1 ORDER BY 2 DESC LIMIT 1"))).one())
+
+
 def metrics(rows: int) -> None:
     """GET /stats reads the tally that statement triggers keep; the cost is on the writes."""
     from datetime import date
@@ -182,19 +198,6 @@ def metrics(rows: int) -> None:
     end = date.today()
     start = end - timedelta(days=365)
 
-    async def largest_county(conn):
-        return (await conn.execute(text(
-            "SELECT county_code, count(*) FROM incident GROUP BY 1 ORDER BY 2 DESC LIMIT 1"))).one()
-
-    def median_of_5(work) -> tuple[float, dict]:
-        """The median time of ``work`` (in a transaction of its own) in ms, and its answer."""
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
-            answer = asyncio.run(in_transaction(work))
-            times.append(time.perf_counter() - t)
-        return sorted(times)[2] * 1000, answer
-
     county, in_county = asyncio.run(in_transaction(largest_county))
     for label, params in ((f"whole deployment by county, {rows:,} incidents", {}),
                           (f"largest county by township, {in_county:,} incidents",
@@ -216,6 +219,27 @@ def metrics(rows: int) -> None:
         ms, answer = median_of_5(panel)
         assert answer["open"] > 0
         figure(f"wall panel ({label}), median of 5", f"{ms:.0f}", "ms")
+
+
+def incident_lists(rows: int) -> None:
+    """A page of the incident list (100 cases, newest first) as the city and the largest
+    county's centre ask for it: the first page, the cases in progress, and by warning colour."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
+
+    county, in_county = asyncio.run(in_transaction(largest_county))
+    centres = ((f"the city, {rows:,} incidents", Account(id=0, username="bench", role=Role.admin)),
+               (f"largest county, {in_county:,} incidents",
+                Account(id=0, username="bench_county", role=Role.command, region_code=county)))
+    wheres = {"first page": IncidentFilter(), "in progress": IncidentFilter(status="in_progress"),
+              "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow")}
+    for label, account in centres:
+        for name, where in wheres.items():
+            async def page(conn, where=where, account=account):
+                return await incidents_geojson(conn, where, account)
+
+            ms, _ = median_of_5(page)
+            figure(f"incident list, {name} ({label}), median of 5", f"{ms:.0f}", "ms")
 
 
 def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:
@@ -655,6 +679,7 @@ def main() -> None:
     path, rows = incident_file()
     bulk_import(path, rows)
     metrics(rows + before)
+    incident_lists(rows + before)
     plans_at_scale(rows + before)
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
