@@ -68,6 +68,11 @@ def test_incidents_follow_the_readers_jurisdiction_and_the_report_time(ogc_url, 
                                    limit=1000)
     assert case not in {f["id"] for f in later["features"]}
     assert admin.collection_item("incidents", str(case))["id"] == case
+    assert case in {f["id"] for f in admin.collection_items(
+        "incidents", status="reported", limit=1000)["features"]}
+    unknown = httpx.get(f"{ogc_url}/collections/incidents/items", params={"status": "finished"},
+                        headers={"Authorization": clients["admin"].headers["Authorization"]})
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "status"
     # the 汕尾 command centre does not see a case in 武昌
     with pytest.raises(RuntimeError):
         client(ogc_url, clients["command"]).collection_item("incidents", str(case))

@@ -85,7 +85,7 @@ def test_paging_walks_every_incident_once_newest_first(api, seeded):
 @pytest.mark.parametrize("params,field", [
     ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
     ({"limit": 0}, "limit"), ({"limit": 100000}, "limit"), ({"offset": -1}, "offset"),
-    ({"from": "soon"}, "from"), ({"method": "guess"}, "method"),
+    ({"from": "soon"}, "from"), ({"method": "guess"}, "method"), ({"status": "finished"}, "status"),
 ])
 def test_bad_filters_are_refused_naming_the_parameter(api, params, field):
     r = api.get("/incidents", params=params)

@@ -17,6 +17,7 @@ from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
+from mapsvc.workflow.machine import STATES
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -69,7 +70,7 @@ async def list_incidents(
     village: Annotated[str | None, Query()] = None,
     township: Annotated[str | None, Query()] = None,
     county: Annotated[str | None, Query()] = None,
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[Literal[STATES] | None, Query()] = None,  # type: ignore[valid-type]
     category: Annotated[str | None, Query()] = None,
     method: Annotated[Literal[METHODS] | None, Query(  # type: ignore[valid-type]
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,

@@ -8,18 +8,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
-from mapsvc.errors import NotFound
+from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection
-from mapsvc.workflow.machine import OPEN_SQL
+from mapsvc.workflow.machine import OPEN_SQL, STATES
 
-INCIDENTS = """
-SELECT -d.id AS sort, json_build_object(
-    'type', 'Feature', 'id', d.id,
-    'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(d.doc->'lon', d.doc->'lat')),
-    'properties', d.doc) AS feature
-  FROM incident_doc d
- WHERE {where}
- ORDER BY d.id DESC LIMIT :limit OFFSET :offset
+
+def incident_feature(alias: str) -> str:
+    """A case as a GeoJSON Feature, from ``alias``'s id and document (of incident_doc). Read the
+    document in a subquery of its own: a view's column named three times in one expression is
+    built three times, and building it is most of the cost of a page of cases."""
+    return (f"json_build_object('type', 'Feature', 'id', {alias}.id, 'geometry', "
+            f"json_build_object('type', 'Point', 'coordinates', "
+            f"json_build_array({alias}.doc->'lon', {alias}.doc->'lat')), "
+            f"'properties', {alias}.doc)")
+
+
+INCIDENTS = f"""
+SELECT -q.id AS sort, {incident_feature("q")} AS feature
+  FROM (SELECT d.id, d.doc FROM incident_doc d
+         WHERE {{where}}
+         ORDER BY d.id DESC LIMIT :limit OFFSET :offset) q
 """
 
 
@@ -58,7 +66,12 @@ class IncidentFilter:
             if value := getattr(self, column):
                 f.add(f.code_prefix("d.village_code", column, value))
         if self.status:
-            f.add("d.status = :status", status=self.status)
+            # a state's name, inlined: the plan then knows how many cases are in that state
+            # (with a parameter it walked all the cases, newest first, for one rarely in it)
+            if self.status not in STATES:
+                raise InvalidInput(f"no state {self.status!r}: one of {', '.join(STATES)}",
+                                   field="status")
+            f.add(f"d.status = '{self.status}'")
         if self.category:
             f.add("d.category_code = :category", category=self.category)
         if self.method:

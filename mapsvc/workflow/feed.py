@@ -20,22 +20,20 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.db.engine import conninfo
 from mapsvc.geojson import Filters
+from mapsvc.incidents.queries import incident_feature
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
 CATCH_UP_MAX = 500  # steps replayed on reconnection; beyond that the page reloads its layers
 
-_STEPS = """
-SELECT l.id AS log_id, l.action, l.to_status AS status, l.at,
-       json_build_object('type', 'Feature', 'id', d.id,
-                         'geometry', json_build_object('type', 'Point', 'coordinates',
-                                                       json_build_array(d.doc->'lon', d.doc->'lat')),
-                         'properties', d.doc) AS feature
-  FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
- WHERE {where}
- ORDER BY l.id
- LIMIT :limit
+_STEPS = f"""
+SELECT q.log_id, q.action, q.status, q.at, {incident_feature("q")} AS feature
+  FROM (SELECT l.id AS log_id, l.action, l.to_status AS status, l.at, d.id, d.doc
+          FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
+         WHERE {{where}}
+         ORDER BY l.id
+         LIMIT :limit) q
 """
 
 

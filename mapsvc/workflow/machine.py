@@ -14,6 +14,7 @@ from mapsvc.accounts.model import Role
 # Every state is open or closed (the database checks a case's status is one of them).
 OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
+STATES = OPEN + CLOSED
 ESCALATION = ("grid", "village", "township", "county", "department")
 
 
