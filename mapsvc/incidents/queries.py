@@ -14,9 +14,9 @@ from mapsvc.workflow.machine import OPEN_SQL, STATES
 
 
 def incident_feature(alias: str) -> str:
-    """A case as a GeoJSON Feature, from ``alias``'s id and document (of incident_doc). Read the
-    document in a subquery of its own: a view's column named three times in one expression is
-    built three times, and building it is most of the cost of a page of cases."""
+    """A case as a GeoJSON Feature, from ``alias``'s id and document (incident_json). Build the
+    document in a subquery of its own: named three times in one expression, it would be built
+    three times, and building it is most of the cost of a page of cases."""
     return (f"json_build_object('type', 'Feature', 'id', {alias}.id, 'geometry', "
             f"json_build_object('type', 'Point', 'coordinates', "
             f"json_build_array({alias}.doc->'lon', {alias}.doc->'lat')), "
@@ -25,7 +25,7 @@ def incident_feature(alias: str) -> str:
 
 INCIDENTS = f"""
 SELECT -q.id AS sort, {incident_feature("q")} AS feature
-  FROM (SELECT d.id, d.doc FROM incident_doc d
+  FROM (SELECT d.id, incident_json(d) AS doc FROM incident d
          WHERE {{where}}
          ORDER BY d.id DESC LIMIT :limit OFFSET :offset) q
 """
@@ -53,9 +53,8 @@ class IncidentFilter:
             waiting_on(self.queue_of, f)
         if self.colour:
             # from the open cases' clocks (only open cases have them), without building each
-            # case's document
-            f.add(f"d.id IN (SELECT c.id FROM incident c WHERE c.status IN {OPEN_SQL} "
-                  "AND incident_colour(c) = :colour)", colour=self.colour)
+            # case's document; a region's open cases are read from their index alone
+            f.add(f"d.status IN {OPEN_SQL} AND incident_colour(d) = :colour", colour=self.colour)
         if self.id is not None:
             f.add("d.id = :id", id=self.id)
         f.bbox("d.geom", self.bbox)
