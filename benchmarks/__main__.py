@@ -223,7 +223,8 @@ def metrics(rows: int) -> None:
 
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
-    county's centre ask for it: the first page, the cases in progress, and by warning colour."""
+    county's centre ask for it: the first page, the cases in progress, those awaiting
+    verification (a rare state), and by warning colour."""
     from mapsvc.accounts.model import Account
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
 
@@ -232,6 +233,7 @@ def incident_lists(rows: int) -> None:
                (f"largest county, {in_county:,} incidents",
                 Account(id=0, username="bench_county", role=Role.command, region_code=county)))
     wheres = {"first page": IncidentFilter(), "in progress": IncidentFilter(status="in_progress"),
+              "awaiting verification": IncidentFilter(status="verifying"),
               "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow")}
     for label, account in centres:
         for name, where in wheres.items():
