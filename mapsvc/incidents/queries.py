@@ -23,11 +23,16 @@ def incident_feature(alias: str) -> str:
             f"'properties', {alias}.doc)")
 
 
+# The page is chosen by the cases' ids alone (sorting a region's cases carries no more than
+# their ids), then each case of it is read again by its key to build its document (OFFSET 0
+# keeps that subquery whole, so the document is built once).
 INCIDENTS = f"""
 SELECT -q.id AS sort, {incident_feature("q")} AS feature
-  FROM (SELECT d.id, incident_json(d) AS doc FROM incident d
+  FROM (SELECT d.id FROM incident d
          WHERE {{where}}
-         ORDER BY d.id DESC LIMIT :limit OFFSET :offset) q
+         ORDER BY d.id DESC LIMIT :limit OFFSET :offset) page
+ CROSS JOIN LATERAL (SELECT i.id, incident_json(i) AS doc FROM incident i
+                      WHERE i.id = page.id OFFSET 0) q
 """
 
 
