@@ -131,6 +131,10 @@ class TileSettings(BaseSettings):
     revision_seconds: float = Field(1.0, ge=0)
     aggregate_seconds: float = Field(60.0, ge=0, description="heat and incident bins follow "
                                                              "new cases at most this often")
+    clock_seconds: float = Field(60.0, gt=0, description=(
+        "tiles whose figures follow the clock (overdue counts, warning colours, the cases and "
+        "visits of the last days) are drawn anew this often, changed or not; the wall redraws "
+        "them as often"))
 
 
 class MediaSettings(BaseSettings):

@@ -1,8 +1,9 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
 shows typed text as text, colours the grids by the backlog chosen and shows the cases of the
-status chosen, with a legend of what is shown, drills down by clicks to a grid's panel, and
-asks to sign in again when its session ends. Screenshots go to tests/artifacts."""
+status chosen, with a legend of what is shown, drills down by clicks to a grid's panel, asks
+for the layers the clock changes again each minute, and asks to sign in again when its session
+ends. Screenshots go to tests/artifacts."""
 
 import io
 import uuid
@@ -242,6 +243,33 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                "the village again")
     assert page.evaluate("window.mapsvcWall.outlined") is None
     wait_until(page, "document.getElementById('kpi-grid').hidden", "the village's panel")
+    assert watch.problems == []
+    context.close()
+
+
+def test_the_wall_asks_for_its_layers_again_each_period_of_the_clock(wall_server, browser):
+    """Cases turn yellow and red with no report: with nothing happening, the wall asks for the
+    layers the clock draws again after the clock's period (run forward here)."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context.clock.install()
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, wall_server.base)
+    page.clock.run_for(1_000)  # the page's first zoom ends: its frames follow the clock
+    page.evaluate(f"window.mapsvcWall.map.setView({VILLAGE_VIEW})")
+    page.clock.run_for(1_000)
+    wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
+    wait_until(page, "[...document.querySelectorAll('.leaflet-tile')]"
+                     ".every(t => t.classList.contains('leaflet-tile-loaded'))", "every tile")
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/collections/grids/" in r.url else None)
+    page.clock.fast_forward(30_000)
+    page.clock.fast_forward(3_100)  # the wall's pause before it redraws
+    page.wait_for_timeout(1_000)
+    assert asked == []  # half the period: nothing asked for again
+    with page.expect_request(lambda r: "/collections/grids/" in r.url):
+        page.clock.fast_forward(30_000)
+        page.clock.fast_forward(3_100)
     assert watch.problems == []
     context.close()
 

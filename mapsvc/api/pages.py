@@ -131,7 +131,8 @@ async def wall(request: Request) -> Response:
     pages = settings.pages()
     return _page(wall_page(region, categories=[{"code": c, "name": n} for c, n in categories],
                            basemap=pages.basemap_url,
-                           basemap_attribution=pages.basemap_attribution))
+                           basemap_attribution=pages.basemap_attribution,
+                           clock_seconds=settings.tiles().clock_seconds))
 
 
 @router.get("/plan", response_class=HTMLResponse)

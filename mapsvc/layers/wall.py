@@ -120,7 +120,7 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
 
 
 def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
-              basemap_attribution: str) -> str:
+              basemap_attribution: str, clock_seconds: float) -> str:
     m, root = folium_page(region.bbox, title="民情地图 · 指挥中心", js=JS, css=CSS,
                           panels=PANELS, basemap=basemap,
                           basemap_attribution=basemap_attribution)
@@ -132,5 +132,6 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
         "categories": categories,
         "minzoom": {c.id: c.minzoom for c in COLLECTIONS.values()},
         "pointZoom": POINT_ZOOM,
+        "clockSeconds": clock_seconds,  # how often tiles drawn by the clock are drawn anew
     }).add_to(m)
     return root.render()

@@ -36,6 +36,7 @@ class Collection:
     maxzoom: int
     revisions: tuple[str, ...]  # the revision counters whose changes it shows
     fields: dict[str, str] = field(default_factory=dict)  # property → type, for TileJSON
+    clock: bool = False  # its figures change with the time alone (overdue, colour, recent)
 
 
 COLLECTIONS = {c.id: c for c in (
@@ -47,10 +48,11 @@ COLLECTIONS = {c.id: c for c in (
     Collection("grids", "网格", 12, 22, ("grids", "incidents", "registry"),
                {"code": "String", "name": "String", "kind": "String", "open": "Number",
                 "overdue": "Number", "recent": "Number", "households": "Number",
-                "visited": "Number", "visited_share": "Number", "workers": "String"}),
+                "visited": "Number", "visited_share": "Number", "workers": "String"},
+               clock=True),
     Collection("incidents", "事件", 0, 22, ("incidents",),
                {"id": "Number", "status": "String", "category": "String", "colour": "String",
-                "count": "Number", "open": "Number", "overdue": "Number"}),
+                "count": "Number", "open": "Number", "overdue": "Number"}, clock=True),
     Collection("heat", "热力", 0, 22, ("incidents",), {"count": "Number"}),
     Collection("places", "场所", 13, 22, ("registry",),
                {"id": "Number", "name": "String", "kind": "String"}),

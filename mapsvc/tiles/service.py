@@ -6,8 +6,10 @@ so an unchanged tile answers 304 and the cache never serves a tile of older data
 read at most once a second per process: a tile may lag a change by that second, while the page
 learns of changes at once through its live feed. Aggregated tiles (heat, incident bins at small
 scales, which count every case under them) follow the incidents at most once a minute: on a
-busy day every report would otherwise make each of them be counted anew (settings:
-MAPSVC_TILES_*).
+busy day every report would otherwise make each of them be counted anew. Tiles whose figures
+follow the clock (a case turns yellow, then red, with no change to it; cases and visits leave
+the last days' counts) also name the clock's period, a minute: they are drawn anew each
+minute they are asked for, changed or not (settings: MAPSVC_TILES_*).
 
 Tiles are most of the requests a page makes, and each is one read-only statement answering
 bytes: the service runs them straight on psycopg, from a pool of its own (a connection is
@@ -85,8 +87,9 @@ class TileService:
     async def etag(self, collection: Collection, z: int, x: int, y: int, query: TileQuery,
                    account: Account) -> str:
         revisions = await self.revisions(aggregated=aggregated(collection, z))
+        clock = time.time() // self.config.clock_seconds if collection.clock else None
         key = repr((collection.id, z, x, y, query, _scope(account),
-                    [revisions[f] for f in collection.revisions]))
+                    [revisions[f] for f in collection.revisions], clock))
         return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
 
     async def tile(self, collection: Collection, z: int, x: int, y: int, query: TileQuery,

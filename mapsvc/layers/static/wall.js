@@ -437,6 +437,9 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
+  // cases turn yellow and red, and leave the last days' counts, with no report: the layers
+  // drawn by the clock are asked for again as often as the server draws them anew
+  setInterval(redrawData, config.clockSeconds * 1000);
   legend();
   show(state.region);
   connect();
