@@ -445,10 +445,11 @@ def test_tiles_drawn_by_the_clock_follow_it_with_no_change_to_the_data(clients, 
     x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP  # cell (0, 2)
     code = lattice.cell_code(0, 2)
     case = _report(clients["admin"], x, y)
-    with db.begin() as conn:  # yellow now, red in two seconds
-        conn.execute(text("UPDATE incident SET status = 'dispatched', handling_warn_at = now(), "
-                          "handling_deadline = now() + interval '2 seconds' WHERE id = :id"),
-                     {"id": case})
+    with db.begin() as conn:  # yellow now, red in five seconds
+        red_at = conn.execute(text(
+            "UPDATE incident SET status = 'dispatched', handling_warn_at = now(), "
+            "handling_deadline = now() + interval '5 seconds' WHERE id = :id "
+            "RETURNING handling_deadline"), {"id": case}).scalar_one()
     grids, points, regions = TMS.tile(x, y, 15), TMS.tile(x, y, 16), TMS.tile(x, y, 12)
 
     async def scenario():
@@ -460,7 +461,7 @@ def test_tiles_drawn_by_the_clock_follow_it_with_no_change_to_the_data(clients, 
                                      ("villages", regions))]
 
             before = await tiles()
-            await asyncio.sleep(3)
+            await asyncio.sleep((red_at - datetime.now(red_at.tzinfo)).total_seconds() + 1.1)
             return before, await tiles({t: tile.etag for t, tile in zip(
                 ("grids", "incidents", "villages"), before)})
 
