@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 PRECISION = 6
 
 
+def code_range(column: str, code: str) -> str:
+    """A clause matching the codes in ``column`` that start with the code SQL ``code`` gives.
+    Statistical codes nest (a village's code starts with its township's and county's), and the
+    codes starting with one lie from it up to it followed by "a", which sorts after every digit:
+    a range, so a btree index on ``column`` serves it."""
+    return f"({column} >= {code} AND {column} < ({code} || 'a'))"
+
+
 @dataclass
 class Filters:
     """WHERE clauses with their bound parameters, built from optional query filters."""
@@ -25,11 +33,10 @@ class Filters:
                      minx=bbox[0], miny=bbox[1], maxx=bbox[2], maxy=bbox[3])
 
     def code_prefix(self, column: str, name: str, code: str) -> str:
-        """A clause matching the codes in ``column`` that start with ``code`` (statistical codes
-        nest: a village's code starts with its township's and county's). Sets parameters
-        ``name`` and ``name_end``; a range, so a btree index on ``column`` serves it."""
-        self.params.update({name: code, f"{name}_end": code + "a"})
-        return f"({column} >= :{name} AND {column} < :{name}_end)"
+        """A clause matching the codes in ``column`` that start with ``code`` (see code_range);
+        sets parameter ``name``."""
+        self.params[name] = code
+        return code_range(column, f":{name}")
 
     def where(self) -> str:
         return " AND ".join(self.clauses) or "true"

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
-from mapsvc.geojson import Filters
+from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.workflow.machine import OPEN_SQL
 
@@ -181,7 +181,7 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
               FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
                    SELECT {overdue} FROM incident
                     WHERE status IN {CLOCKED_SQL}
-                      AND village_code >= s.code AND village_code < s.code || 'a'
+                      AND {code_range("village_code", "s.code")}
                       AND {past}) c"""
     else:
         sql = f"""
