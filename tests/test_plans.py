@@ -322,6 +322,57 @@ def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, ar
                     ).status_code == 409
 
 
+def drawn_grids(api, db, a) -> dict[tuple, dict]:
+    """Each grid tile over the area, zooms 12 to 16, as served: ``{tile: {grid id: its drawn
+    geometry (JSON)}}``, checked against the current grid versions clipped to that tile
+    afresh."""
+    import mapbox_vector_tile
+    import morecantile
+
+    (west, south), (east, north) = a.at(0, 0), a.at(3, 2)
+    drawn = {}
+    for t in morecantile.tms.get("WebMercatorQuad").tiles(west, south, east, north,
+                                                          range(12, 17)):
+        r = api.get(ogc(api, f"/collections/grids/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"))
+        assert r.status_code == 200, r.text
+        with db.connect() as conn:
+            afresh = conn.execute(text(
+                "SELECT ST_AsMVT(t, 'grids', 4096, 'geom', 'id') FROM ("
+                " SELECT gv.grid_id AS id, ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(:z, :x, :y),"
+                "                                       4096, 64, true) AS geom"
+                "   FROM grid_version gv WHERE gv.valid_to IS NULL"
+                "    AND gv.geom_3857 && ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)) t"),
+                {"z": t.z, "x": t.x, "y": t.y}).scalar_one()
+        tiles = [sorted((f["id"], json.dumps(f["geometry"])) for f in mapbox_vector_tile.decode(
+                     body, default_options={"y_coord_down": True}).get("grids", {"features": []})
+                  ["features"]) for body in (r.content, afresh)]
+        assert tiles[0] == tiles[1], t
+        drawn[t] = dict(tiles[0])
+    return drawn
+
+
+def test_grid_tiles_draw_each_grid_as_published_at_every_zoom(api, area, db):
+    import morecantile
+
+    a, _ = area
+    tms = morecantile.tms.get("WebMercatorQuad")
+    with db.connect() as conn:
+        b = conn.execute(text("SELECT id FROM grid WHERE code = :c"),
+                         {"c": a.code("B")}).scalar_one()
+    before = drawn_grids(api, db, a)
+    plan = new_plan(api, a)
+    split_b(api, a, plan)  # B's west part, up to 1.4, becomes a new grid
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+    after = drawn_grids(api, db, a)
+    with db.connect() as conn:
+        new = conn.execute(text("SELECT id FROM grid WHERE code = :c"),
+                           {"c": f"{a.village}004"}).scalar_one()
+    for z in range(12, 17):
+        west, east = tms.tile(*a.at(1.2, 0.5), z), tms.tile(*a.at(1.7, 0.5), z)
+        assert new not in before[west] and new in after[west]
+        assert after[east][b] != before[east][b]
+
+
 def test_a_plan_that_closes_a_gap_takes_in_the_cases_left_in_it(api, area, db):
     a, _ = area
     shrink = new_plan(api, a, "缩小甲")

@@ -3,8 +3,9 @@
 Every tile is one statement: the features whose box meets the tile (grown by the buffer) are
 clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. Grids and
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
-simplified for small scales; incidents are few per tile at the zooms they are drawn as points
-and are transformed on the fly. Below the point zooms incidents come aggregated in square
+simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15
+(migration 0022); incidents are few per tile at the zooms they are drawn as points and are
+transformed on the fly. Below the point zooms incidents come aggregated in square
 bins, counted from indexes of their cells (migrations 0017, 0019): every incident in the tile
 falls in exactly one bin, so the bins' counts add up to the incidents in the tile.
 """
@@ -22,6 +23,8 @@ BIN_BITS = 6        # heat and low-zoom incident bins: 64 × 64 per tile
 BINS_PER_SIDE = 1 << BIN_BITS
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
+# Grids come drawn once per version at these zooms (migration 0022: with this EXTENT and BUFFER)
+DRAWN_ZOOMS = range(12, 16)
 # How far beyond its region's extent a case of the region may lie: a point joins a grid from
 # the assignment tolerance outside it (50 m by default), and the cases of a region whose
 # boundary is redrawn keep its code, a little outside it at times.
@@ -103,7 +106,7 @@ def tile_sql(collection: Collection, z: int, query: TileQuery,
     if collection.id in REGION_LEVEL:
         return _regions(collection, z)
     if collection.id == "grids":
-        return _grids(query, account)
+        return _grids(z, query, account)
     if aggregated(collection, z):
         return _bins(collection, query, account)
     if collection.id == "incidents":
@@ -128,24 +131,31 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
     return _mvt(collection.id, rows), {"level": REGION_LEVEL[collection.id]}
 
 
-def _grids(query: TileQuery, account: Account) -> tuple[str, dict]:
+def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Counts are given for the
-    grids within the account's jurisdiction only. The backlog of the tile's grids is counted
-    in one grouped pass over each of two indexes on their cases (migration 0012): the open
-    cases with their clocks, and the cases by report time. Each grid keeps its workers' names
-    (migration 0015) and has its coverage kept beside it (migration 0016)."""
+    grids within the account's jurisdiction only. At DRAWN_ZOOMS the grids come drawn already
+    (migration 0022); beyond them they are clipped here. The backlog of the tile's grids is
+    counted in one grouped pass over each of two indexes on their cases (migration 0012): the
+    open cases with their clocks, and the cases by report time. Each grid keeps its workers'
+    names (migration 0015) and has its coverage kept beside it (migration 0016)."""
     f = Filters(params={"visit_days": query.visit_days})
     incident_scope(account, f, alias="i")
     scope = Filters()
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
+    if z in DRAWN_ZOOMS:
+        drawn = """d.geom AS geom
+              FROM grid_version_tile d JOIN grid g ON g.id = d.grid_id
+             WHERE d.z = :z AND d.x = :x AND d.y = :y"""
+    else:
+        drawn = f"""{_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
+              FROM bounds b
+              JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
+              JOIN grid g ON g.id = gv.grid_id"""
     ctes = f"""
         , shown AS MATERIALIZED (
             SELECT g.id, g.code, g.name, g.kind, g.workers, {scope.where()} AS counted,
-                   {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
-              FROM bounds b
-              JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
-              JOIN grid g ON g.id = gv.grid_id
+                   {drawn}
         ), backlog AS (
             SELECT i.grid_id, count(*) AS open,
                    count(*) FILTER (WHERE incident_overdue(i)) AS overdue
