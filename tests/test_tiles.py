@@ -506,3 +506,26 @@ def test_an_incidents_cell_lies_in_the_tile_that_holds_its_point(db, lon, lat, z
     if z <= TMS.maxzoom:
         tile = TMS.tile(lon, lat, z)
         assert (column, 2 ** z - 1 - row) == (tile.x, tile.y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lon=st.floats(73.0, 135.0), lat=st.floats(18.0, 53.0), z=st.integers(12, 15),
+       width=st.floats(0.0, 0.2), height=st.floats(0.0, 0.2))
+def test_a_grid_is_drawn_into_every_tile_its_box_meets_and_no_other(db, lon, lat, z, width,
+                                                                     height):
+    """The tiles a grid version is drawn into (migration 0022) are those a grid tile's own
+    test picks (its box meets the tile grown by the buffer), found here by trying every tile
+    around the box, three more on each side."""
+    box = "ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), 3857)"
+    w, s, e, n = lon, lat, lon + width, lat + height
+    first, last = TMS.tile(w, n, z), TMS.tile(e, s, z)
+    with db.connect() as conn:
+        drawn = set(conn.execute(text(f"SELECT x, y FROM tiles_meeting({box}, :z, 64.0 / 4096)"),
+                                 {"w": w, "s": s, "e": e, "n": n, "z": z}).all())
+        tried = set(conn.execute(text(
+            f"SELECT x, y FROM generate_series(CAST(:x0 AS int), :x1) x, "
+            "generate_series(CAST(:y0 AS int), :y1) y"
+            f" WHERE {box} && ST_TileEnvelope(:z, x, y, margin => 64.0 / 4096)"),
+            {"w": w, "s": s, "e": e, "n": n, "z": z, "x0": first.x - 3, "x1": last.x + 3,
+             "y0": first.y - 3, "y1": last.y + 3}).all())
+    assert drawn and drawn == tried
