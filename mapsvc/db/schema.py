@@ -94,6 +94,19 @@ grid_version = Table(
     _computed("geom_3857", "MULTIPOLYGON", "ST_Transform(geom, 3857)"),
 )
 
+# each current grid version drawn into the tiles it meets at zooms 12 to 15, in tile units,
+# kept by triggers (migration 0022)
+grid_version_tile = Table(
+    "grid_version_tile", metadata,
+    Column("z", SmallInteger, primary_key=True),
+    Column("x", Integer, primary_key=True),
+    Column("y", Integer, primary_key=True),
+    Column("grid_version_id", BigInteger, ForeignKey("grid_version.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("grid_id", BigInteger, nullable=False),
+    Column("geom", Geometry(srid=0, spatial_index=False), nullable=False),
+)
+
 department = Table(
     "department", metadata,
     Column("code", Text, primary_key=True),
