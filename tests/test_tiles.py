@@ -523,7 +523,7 @@ def test_a_grid_is_drawn_into_every_tile_its_box_meets_and_no_other(db, lon, lat
         drawn = set(conn.execute(text(f"SELECT x, y FROM tiles_meeting({box}, :z, 64.0 / 4096)"),
                                  {"w": w, "s": s, "e": e, "n": n, "z": z}).all())
         tried = set(conn.execute(text(
-            f"SELECT x, y FROM generate_series(CAST(:x0 AS int), :x1) x, "
+            "SELECT x, y FROM generate_series(CAST(:x0 AS int), :x1) x, "
             "generate_series(CAST(:y0 AS int), :y1) y"
             f" WHERE {box} && ST_TileEnvelope(:z, x, y, margin => 64.0 / 4096)"),
             {"w": w, "s": s, "e": e, "n": n, "z": z, "x0": first.x - 3, "x1": last.x + 3,
