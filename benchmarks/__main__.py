@@ -463,7 +463,7 @@ def tile_statement_alone(z: int) -> tuple[float, float]:
     at concurrency 1; printed, and their p50s returned."""
     from mapsvc.accounts.model import Account
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
-    from mapsvc.tiles.service import psycopg_sql
+    from mapsvc.db.reads import psycopg_sql
 
     city = Account(id=0, username="bench_city", role=Role.command)
     served, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
@@ -484,7 +484,7 @@ def bins_by_account(grids) -> None:
     others: the statement alone, p50."""
     from mapsvc.accounts.model import Account
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
-    from mapsvc.tiles.service import psycopg_sql
+    from mapsvc.db.reads import psycopg_sql
 
     tms = morecantile.tms.get("WebMercatorQuad")
     rng = np.random.default_rng(5)

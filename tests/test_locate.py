@@ -135,11 +135,14 @@ def test_bad_coordinates_are_refused_naming_the_field(api, hierarchy, params, fi
     assert field in [e["loc"][-1] for e in r.json()["detail"]]
 
 
-def test_swapped_coordinates_are_refused_saying_so(api, grids):
-    p = grids.iloc[3].geometry.representative_point()
+@pytest.mark.parametrize("swap", ["in range", "lat beyond 90"])
+def test_swapped_coordinates_are_refused_saying_so(api, grids, lattice, swap):
+    # in China a swapped pair has a latitude beyond 90; in the west both halves stay in range
+    p = (lattice.WEST if swap == "in range" else grids.iloc[3].geometry).representative_point()
     r = api.get("/locate", params={"lon": p.y, "lat": p.x})
     assert r.status_code == 422
     assert "swapped" in r.json()["detail"][0]["msg"]
+    assert r.json()["detail"][0]["loc"] == ["query", "lon"]
 
 
 def test_a_point_in_no_grid_whose_swap_is_in_none_either_is_just_unassigned(api, hierarchy):

@@ -409,6 +409,7 @@ def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients,
     from mapsvc.accounts.model import Account, Role
     from mapsvc.settings import TileSettings
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery
+    from mapsvc.db.reads import Reads
     from mapsvc.tiles.service import TileService
     from tests.conftest import run
 
@@ -417,7 +418,8 @@ def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients,
     heat, points = TMS.tile(x, y, 13), TMS.tile(x, y, 16)
 
     async def scenario():
-        async with TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600)) as s:
+        async with Reads() as reads:
+            s = TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600), reads)
             async def etags():
                 return [await s.etag(COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin)
                         for c, t in (("heat", heat), ("incidents", points))]
@@ -438,6 +440,7 @@ def test_tiles_drawn_by_the_clock_follow_it_with_no_change_to_the_data(clients, 
     from mapsvc.accounts.model import Account, Role
     from mapsvc.settings import TileSettings
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery
+    from mapsvc.db.reads import Reads
     from mapsvc.tiles.service import TileService
     from tests.conftest import run
 
@@ -453,7 +456,8 @@ def test_tiles_drawn_by_the_clock_follow_it_with_no_change_to_the_data(clients, 
     grids, points, regions = TMS.tile(x, y, 15), TMS.tile(x, y, 16), TMS.tile(x, y, 12)
 
     async def scenario():
-        async with TileService(TileSettings(revision_seconds=0, clock_seconds=1)) as s:
+        async with Reads() as reads:
+            s = TileService(TileSettings(revision_seconds=0, clock_seconds=1), reads)
             async def tiles(unless=None):
                 return [await s.tile(COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin,
                                      unless=(unless or {}).get(c))

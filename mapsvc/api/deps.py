@@ -79,8 +79,8 @@ async def paging(
 Page = Annotated[Paging, Depends(paging)]
 
 
-AtQuery = Annotated[ReportTime | None, Query(
-    description="a past time (ISO 8601): answer with the grids in force then")]
+AT = "a past time (ISO 8601): answer with the grids in force then"
+AtQuery = Annotated[ReportTime | None, Query(description=AT)]
 
 
 GEOJSON = "application/geo+json"

@@ -14,6 +14,7 @@ from mapsvc.api import (auth, boundaries, categories, events, features, health, 
                         locate, media, pages, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
+from mapsvc.db.reads import Reads
 from mapsvc.tiles.service import TileService
 from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 FOLD_SECONDS = 5
+HOT = (tiles, locate)  # the hot paths' routes (mapsvc.api.hot)
 
 
 async def fold_tally(engine) -> None:
@@ -39,8 +41,9 @@ async def fold_tally(engine) -> None:
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
     app.state.statements = async_engine(autocommit=True)
-    app.state.tiles = TileService(settings.tiles())
-    await app.state.tiles.open()
+    app.state.reads = Reads()
+    await app.state.reads.open()
+    app.state.tiles = TileService(settings.tiles(), app.state.reads)
     app.state.feed = Feed()
     app.state.feed.start()
     folding = asyncio.create_task(fold_tally(app.state.engine))
@@ -52,7 +55,7 @@ async def lifespan(app: FastAPI):
     folding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await folding
-    await app.state.tiles.close()
+    await app.state.reads.close()
     await app.state.engine.dispose()
     await app.state.statements.dispose()
 
@@ -60,10 +63,11 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan)
-    app.router.routes.insert(0, tiles.tile_route)  # first: most of the requests a page makes
+    for module in HOT:  # first: most of the requests pages and phones make
+        app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
-    for module in (health, auth, boundaries, locate, categories, incidents, media, registry,
-                   stats, events, plans):
+    for module in (health, auth, boundaries, categories, incidents, media, registry, stats,
+                   events, plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(pages.router)
@@ -73,7 +77,9 @@ def create_app() -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            tiles.document(FastAPI.openapi(app))  # FastAPI keeps what it made in openapi_schema
+            schema = FastAPI.openapi(app)  # FastAPI keeps what it made in openapi_schema
+            for module in HOT:
+                module.document(schema)
         return app.openapi_schema
 
     app.openapi = openapi

@@ -6,12 +6,12 @@ from typing import Literal
 
 import morecantile
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from mapsvc.api.auth import SignedIn, bearer, signed_in
+from mapsvc.api.hot import parameters, read
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.tiles.layers import COLLECTIONS, Collection, TileQuery
@@ -107,24 +107,16 @@ class TileAddress(BaseModel):
     y: int = Field(ge=0, description="row")
 
 
-def _read(model: type[BaseModel], values, location: str):
-    try:
-        return model.model_validate(values)
-    except ValidationError as e:
-        raise RequestValidationError([{**error, "loc": (location, *error["loc"])}
-                                      for error in e.errors(include_url=False)]) from None
-
-
 async def tile(request: Request) -> Response:
     """A Mapbox Vector Tile of a collection (ETag, 304 to a matching If-None-Match)."""
     account = await signed_in(request, await bearer(request))
-    at = _read(TileAddress, request.path_params, "path")
+    at = read(TileAddress, request.path_params, "path")
     c = _collection(at.name)
     for value, field in ((at.x, "x"), (at.y, "y")):
         if value >= 2 ** at.z:
             raise InvalidInput(f"{field}={value} is outside zoom {at.z} (0 to {2 ** at.z - 1})",
                                field=field)
-    query = _read(TileParameters, request.query_params, "query").query()
+    query = read(TileParameters, request.query_params, "query").query()
     found = await request.app.state.tiles.tile(c, at.z, at.x, at.y, query, account,
                                                 unless=request.headers.get("if-none-match"))
     headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
@@ -133,31 +125,22 @@ async def tile(request: Request) -> Response:
     return Response(found.body, media_type=MVT, headers=headers)
 
 
-# Tiles are most of what a page asks for: their route is Starlette's own, ahead of the API's,
-# which spares each tile FastAPI's routing and per-parameter work (about as long as serving a
-# cached tile); the models above read and document its parameters.
 TILE_PATH = "/ogc/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}"
-tile_route = Route(TILE_PATH, tile, methods=["GET"])
+route = Route(TILE_PATH, tile, methods=["GET"])  # a hot path (mapsvc.api.hot)
 
 
-def _parameters(model: type[BaseModel], location: str) -> list[dict]:
-    return [{"name": name, "in": location, "required": location == "path", "schema": schema,
-             "description": schema.get("description", "")}
-            for name, schema in model.model_json_schema()["properties"].items()]
-
-
-def document(openapi: dict) -> dict:
-    """The API's OpenAPI description with the tile route in it."""
+def document(openapi: dict) -> None:
+    """Put the tile route into the API's OpenAPI description."""
     openapi["paths"][TILE_PATH] = {"get": {
         "tags": ["tiles"], "summary": "Tile", "description": tile.__doc__, "operationId": "tile",
-        "parameters": _parameters(TileAddress, "path") + _parameters(TileParameters, "query"),
+        "parameters": parameters(openapi, TileAddress, "path")
+                      + parameters(openapi, TileParameters, "query"),
         "security": [{"OAuth2PasswordBearer": []}],
         "responses": {"200": {"description": "the tile", "content": {MVT: {}}},
                       "304": {"description": "unchanged"},
                       "401": {"description": "not signed in"},
                       "404": {"description": "no such collection"},
                       "422": {"description": "a parameter is out of range; the body names it"}}}}
-    return openapi
 
 
 @router.get("/collections/{name}/tiles")

@@ -12,22 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
+from mapsvc.db.reads import Reads
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.model import Location, Point
-
-LOCATE = text("""
-SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
-       v.code AS village_code, v.name AS village_name, t.code AS township_code,
-       t.name AS township_name, c.code AS county_code, c.name AS county_name
-  FROM locate_grid(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-                   coalesce(CAST(:at AS timestamptz), now()), :tolerance) l
-  LEFT JOIN grid g ON g.id = l.grid_id
-  LEFT JOIN grid_version gv ON gv.id = l.grid_version_id
-  LEFT JOIN region v ON v.code = g.village_code
-  LEFT JOIN region t ON t.code = v.parent_code
-  LEFT JOIN region c ON c.code = t.parent_code
-""")
 
 # Used when a point lands in no grid: would it land in one with longitude and latitude swapped?
 SWAPPED_COVERED = """
@@ -55,35 +43,60 @@ def refusal(lon: float, lat: float, swapped: bool) -> InvalidInput:
     return InvalidInput(f"lat={lat} must be between -90 and 90", field="lat")
 
 
-_SWAPPED = text("SELECT " + SWAPPED_COVERED.format(
-    lon=":sx", lat=":sy", at="coalesce(CAST(:at AS timestamptz), now())"))
+_AT = "coalesce(CAST(:at AS timestamptz), now())"
+_SWAPPED = "SELECT " + SWAPPED_COVERED.format(lon=":sx", lat=":sy", at=_AT) + " AS swapped"
+
+
+def _swapped(point: Point, at: datetime | None) -> dict | None:
+    """The parameters of the swapped test, or None when the swapped pair is no coordinate."""
+    sx, sy = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
+    return None if sx != sx else {"sx": sx, "sy": sy, "at": at}
 
 
 async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None) -> bool:
-    sx, sy = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
-    if sx != sx:
-        return False
-    return (await conn.execute(_SWAPPED, {"sx": sx, "sy": sy, "at": at})).scalar_one()
+    params = _swapped(point, at)
+    return params is not None and (await conn.execute(text(_SWAPPED), params)).scalar_one()
 
 
-def _place(row, prefix: str) -> dict | None:
-    code = getattr(row, f"{prefix}_code")
-    return None if code is None else {"code": code, "name": getattr(row, f"{prefix}_name")}
+# One statement: the grid, the regions above it and, in no grid, whether the point swapped
+# would be in one (sx and sy NULL when the swapped pair is no coordinate).
+LOCATE = f"""
+SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
+       v.code AS village_code, v.name AS village_name, t.code AS township_code,
+       t.name AS township_name, c.code AS county_code, c.name AS county_name,
+       l.method = 'unassigned' AND CAST(:sx AS float8) IS NOT NULL AND
+       {SWAPPED_COVERED.format(lon="CAST(:sx AS float8)", lat="CAST(:sy AS float8)", at=_AT)}
+       AS swapped
+  FROM locate_grid(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {_AT}, :tolerance) l
+  LEFT JOIN grid g ON g.id = l.grid_id
+  LEFT JOIN grid_version gv ON gv.id = l.grid_version_id
+  LEFT JOIN region v ON v.code = g.village_code
+  LEFT JOIN region t ON t.code = v.parent_code
+  LEFT JOIN region c ON c.code = t.parent_code
+"""
 
 
-async def locate(conn: AsyncConnection, point: Point, at: datetime | None = None) -> Location:
+def _place(row: dict, prefix: str) -> dict | None:
+    code = row[f"{prefix}_code"]
+    return None if code is None else {"code": code, "name": row[f"{prefix}_name"]}
+
+
+async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Location:
+    swapped = _swapped(point, at)
     if not point.in_range:
-        raise refusal(point.lon, point.lat, await looks_swapped(conn, point, at))
+        raise refusal(point.lon, point.lat,
+                      swapped is not None and (await reads.one(_SWAPPED, swapped))["swapped"])
     x, y = (float(v) for v in to_wgs84(point.lon, point.lat, point.crs))
-    row = (await conn.execute(LOCATE, {"lon": x, "lat": y, "at": at,
-                                       "tolerance": settings.assignment().tolerance_m})).one()
-    if row.method == "unassigned" and await looks_swapped(conn, point, at):
+    row = await reads.one(LOCATE, {"lon": x, "lat": y, "at": at, "sx": None, "sy": None,
+                                   **(swapped or {}),
+                                   "tolerance": settings.assignment().tolerance_m})
+    if row["swapped"]:
         raise refusal(point.lon, point.lat, swapped=True)
-    grid = None if row.grid_code is None else {
-        "code": row.grid_code, "name": row.grid_name, "version": row.version}
-    return Location(method=row.method, grid=grid, village=_place(row, "village"),
+    grid = None if row["grid_code"] is None else {
+        "code": row["grid_code"], "name": row["grid_name"], "version": row["version"]}
+    return Location(method=row["method"], grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
-                    distance_m=row.distance_m, lon=x, lat=y)
+                    distance_m=row["distance_m"], lon=x, lat=y)
 
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join

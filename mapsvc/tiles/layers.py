@@ -119,7 +119,7 @@ def _mvt(layer: str, rows_sql: str, id_column: str | None = None, ctes: str = ""
     expressions after ``bounds`` (each starting with a comma)."""
     feature_id = f", '{id_column}'" if id_column else ""
     return (f"{_BOUNDS}{ctes} SELECT ST_AsMVT(t, '{layer}', {EXTENT}, 'geom'{feature_id}) "
-            f"FROM ({rows_sql}) t")
+            f"AS tile FROM ({rows_sql}) t")
 
 
 def _regions(collection: Collection, z: int) -> tuple[str, dict]:

@@ -11,34 +11,26 @@ follow the clock (a case turns yellow, then red, with no change to it; cases and
 the last days' counts) also name the clock's period, a minute: they are drawn anew each
 minute they are asked for, changed or not (settings: MAPSVC_TILES_*).
 
-Tiles are most of the requests a page makes, and each is one read-only statement answering
-bytes: the service runs them straight on psycopg, from a pool of its own (a connection is
-taken in a fiftieth of a millisecond, a tenth of what the SQL layer's asynchronous pool
-takes), prepared on first use and read in binary.
+Each tile is one read-only statement answering bytes, run on the hot paths' reads
+(mapsvc.db.reads).
 """
 
 import hashlib
 import time
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Self
 
 from cachetools import LRUCache
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from mapsvc.accounts.model import Account
-from mapsvc.db.engine import SESSION_OPTIONS, conninfo
-from mapsvc.settings import DatabaseSettings, TileSettings
+from mapsvc.db.reads import Reads
+from mapsvc.settings import TileSettings
 from mapsvc.tiles.layers import Collection, TileQuery, aggregated, tile_sql
 
 FAMILIES = ("regions", "grids", "incidents", "registry")
 # A sequence not yet called shows the same last_value as after its first call.
-_REVISIONS = " UNION ALL ".join(
-    f"SELECT '{f}' AS family, CASE WHEN is_called THEN last_value ELSE 0 END "
-    f"FROM tile_revision_{f}" for f in FAMILIES)
-_PSYCOPG = PGDialect_psycopg()
+_REVISIONS = "SELECT " + ", ".join(
+    f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tile_revision_{f}) AS {f}"
+    for f in FAMILIES)
 
 
 @dataclass
@@ -48,37 +40,19 @@ class Tile:
 
 
 class TileService:
-    """Open it before use and close it after (``async with``, or ``open``/``close``)."""
-
-    def __init__(self, config: TileSettings, url: str | None = None):
+    def __init__(self, config: TileSettings, reads: Reads):
         self.config = config
-        self.pool = AsyncConnectionPool(conninfo(url), min_size=1,
-                                        max_size=DatabaseSettings().pool_size, open=False,
-                                        kwargs={"autocommit": True, "options": SESSION_OPTIONS})
+        self.reads = reads
         self.cache: LRUCache = LRUCache(maxsize=max(config.cache_tiles, 1))
         self._revisions: dict[str, int] = {}
         self._read_at = float("-inf")
         self._aggregated: dict[str, int] = {}  # the revisions aggregated tiles are drawn from
         self._aggregated_at = float("-inf")
 
-    async def open(self) -> None:
-        await self.pool.open()
-
-    async def close(self) -> None:
-        await self.pool.close()
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
-
     async def revisions(self, *, aggregated: bool = False) -> dict[str, int]:
         now = time.monotonic()
         if now - self._read_at >= self.config.revision_seconds:
-            async with self.pool.connection() as conn:
-                self._revisions = dict(await (await conn.execute(_REVISIONS)).fetchall())
+            self._revisions = await self.reads.one(_REVISIONS)
             self._read_at = now
         if now - self._aggregated_at >= self.config.aggregate_seconds:
             self._aggregated, self._aggregated_at = self._revisions, now
@@ -104,21 +78,11 @@ class TileService:
         body = b""
         if statement is not None:
             sql, params = statement
-            async with self.pool.connection() as conn:
-                cursor = await conn.execute(psycopg_sql(sql), {**params, "z": z, "x": x, "y": y},
-                                            prepare=True, binary=True)
-                body = (await cursor.fetchone())[0] or b""
+            body = (await self.reads.one(sql, {**params, "z": z, "x": x, "y": y}))["tile"] or b""
         tile = Tile(body, etag)
         if self.config.cache_tiles:
             self.cache[etag] = tile
         return tile
-
-
-@lru_cache(maxsize=256)
-def psycopg_sql(sql: str) -> str:
-    """A tile's statement in psycopg's placeholders, compiled once: the statements differ only
-    by collection, zoom policy, query and kind of account."""
-    return str(text(sql).compile(dialect=_PSYCOPG))
 
 
 def _scope(account: Account) -> tuple:
