@@ -630,8 +630,8 @@ def serve_and_load(incidents: int) -> None:
         os.environ["BENCH_POINTS"] = str(OUT / "points.lua")
         os.environ["BENCH_TOKEN"] = bench_token(base)
         os.environ["BENCH_RUN"] = uuid.uuid4().hex[:12]
-        wrk("locate.lua", base, 3)  # warm-up
         for name, script in (("locate over HTTP", "locate.lua"), ("POST /incidents", "report.lua")):
+            wrk(script, base, 3)  # warm-up: each worker's connections opened, statements prepared
             r = wrk(script, base, connections=1)
             for stat in ("p50", "p99"):
                 figure(f"{name} {stat}, one client at a time ({GRIDS:,} grids)", f"{r[stat]:.2f}", "ms")
