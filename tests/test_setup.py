@@ -1,5 +1,8 @@
 """The service starts on a migrated PostGIS and says which versions it runs on."""
 
+import json
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -27,6 +30,18 @@ def test_openapi_docs_are_served(api, server):
     tile = paths["/ogc/collections/{name}/tiles/WebMercatorQuad/{z}/{x}/{y}"]["get"]
     assert {(p["in"], p["name"]) for p in tile["parameters"]} >= {
         ("path", "z"), ("path", "x"), ("path", "y"), ("query", "window"), ("query", "visit_days")}
+    locate = paths["/api/v1/locate"]["get"]
+    assert {(p["name"], p["required"]) for p in locate["parameters"]} == {
+        ("lon", True), ("lat", True), ("crs", False), ("at", False)}
+
+
+def test_every_schema_the_api_description_refers_to_is_in_it(server):
+    import httpx
+
+    described = httpx.get(f"{server}/openapi.json").json()
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(described)))
+    assert {"Location", "CRS"} <= refs
+    assert refs <= set(described["components"]["schemas"])
 
 
 def test_migrations_match_the_table_definitions(db):
