@@ -8,7 +8,7 @@ parameters, refuse them with the API's 422 answer and document them in its OpenA
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-REF = "#/components/schemas/{model}"
+_REF = "#/components/schemas/{model}"
 
 
 def read(model: type[BaseModel], values, location: str):
@@ -22,7 +22,7 @@ def read(model: type[BaseModel], values, location: str):
 
 def _schema(openapi: dict, model: type[BaseModel]) -> dict:
     """``model``'s JSON schema, the schemas it uses put among the API's components."""
-    schema = model.model_json_schema(ref_template=REF)
+    schema = model.model_json_schema(ref_template=_REF)
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
     components.update(schema.pop("$defs", {}))
     return schema
@@ -39,4 +39,4 @@ def parameters(openapi: dict, model: type[BaseModel], location: str) -> list[dic
 def schema_ref(openapi: dict, model: type[BaseModel]) -> dict:
     """A reference to ``model``'s schema, put among the API's components."""
     openapi["components"]["schemas"][model.__name__] = _schema(openapi, model)
-    return {"$ref": REF.format(model=model.__name__)}
+    return {"$ref": _REF.format(model=model.__name__)}

@@ -47,24 +47,25 @@ _AT = "coalesce(CAST(:at AS timestamptz), now())"
 _SWAPPED = "SELECT " + SWAPPED_COVERED.format(lon=":sx", lat=":sy", at=_AT) + " AS swapped"
 
 
-def _swapped(point: Point, at: datetime | None) -> dict | None:
-    """The parameters of the swapped test, or None when the swapped pair is no coordinate."""
+def _swapped(point: Point, at: datetime | None) -> dict:
+    """The parameters of the swapped test: sx and sy are None when the swapped pair is no
+    coordinate (the test is then false)."""
     sx, sy = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
-    return None if sx != sx else {"sx": sx, "sy": sy, "at": at}
+    return {"sx": None, "sy": None} if sx != sx else {"sx": sx, "sy": sy, "at": at}
 
 
 async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None) -> bool:
     params = _swapped(point, at)
-    return params is not None and (await conn.execute(text(_SWAPPED), params)).scalar_one()
+    return params["sx"] is not None and (await conn.execute(text(_SWAPPED), params)).scalar_one()
 
 
 # One statement: the grid, the regions above it and, in no grid, whether the point swapped
-# would be in one (sx and sy NULL when the swapped pair is no coordinate).
+# would be in one.
 LOCATE = f"""
 SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
        v.code AS village_code, v.name AS village_name, t.code AS township_code,
        t.name AS township_name, c.code AS county_code, c.name AS county_name,
-       l.method = 'unassigned' AND CAST(:sx AS float8) IS NOT NULL AND
+       l.method = 'unassigned' AND
        {SWAPPED_COVERED.format(lon="CAST(:sx AS float8)", lat="CAST(:sy AS float8)", at=_AT)}
        AS swapped
   FROM locate_grid(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), {_AT}, :tolerance) l
@@ -84,11 +85,10 @@ def _place(row: dict, prefix: str) -> dict | None:
 async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Location:
     swapped = _swapped(point, at)
     if not point.in_range:
-        raise refusal(point.lon, point.lat,
-                      swapped is not None and (await reads.one(_SWAPPED, swapped))["swapped"])
+        raise refusal(point.lon, point.lat, swapped["sx"] is not None
+                      and (await reads.one(_SWAPPED, swapped))["swapped"])
     x, y = (float(v) for v in to_wgs84(point.lon, point.lat, point.crs))
-    row = await reads.one(LOCATE, {"lon": x, "lat": y, "at": at, "sx": None, "sy": None,
-                                   **(swapped or {}),
+    row = await reads.one(LOCATE, {**swapped, "lon": x, "lat": y, "at": at,
                                    "tolerance": settings.assignment().tolerance_m})
     if row["swapped"]:
         raise refusal(point.lon, point.lat, swapped=True)
