@@ -25,6 +25,7 @@ class ClusterSettings(BaseSettings):
     port: int = 54320
     bindir: Path | None = None  # PostgreSQL server binaries; found under /usr/lib/postgresql if unset
     superuser: str = "mapsvc"
+    shared_buffers_mb: int | None = None  # a quarter of the machine's memory up to 8 GB if unset
 
     @property
     def password_file(self) -> Path:

@@ -1,6 +1,7 @@
 """The service starts on a migrated PostGIS and says which versions it runs on."""
 
 import json
+import os
 import re
 
 from alembic.autogenerate import compare_metadata
@@ -42,6 +43,21 @@ def test_every_schema_the_api_description_refers_to_is_in_it(server):
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(described)))
     assert {"Location", "CRS"} <= refs
     assert refs <= set(described["components"]["schemas"])
+
+
+def test_the_embedded_cluster_caches_a_quarter_of_the_machines_memory(db, monkeypatch):
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.settings import ClusterSettings
+
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    with db.connect() as conn:
+        pages = conn.execute(text(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers'")).scalar_one()
+    running_mb = pages * 8 / 1024
+    assert running_mb <= memory_mb / 4
+    assert running_mb == 8192 or running_mb > memory_mb / 4 - 1
+    monkeypatch.setenv("MAPSVC_CLUSTER_SHARED_BUFFERS_MB", "300")
+    assert Cluster(ClusterSettings()).shared_buffers_mb() == 300
 
 
 def test_migrations_match_the_table_definitions(db):

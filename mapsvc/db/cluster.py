@@ -121,7 +121,6 @@ class Cluster:
                 f"port = {self.settings.port}\n"
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.rundir}'\n"
-                "shared_buffers = '512MB'\n"
                 "work_mem = '64MB'\n"
                 "maintenance_work_mem = '512MB'\n"
                 "max_connections = 200\n"
@@ -139,7 +138,15 @@ class Cluster:
         if self.running():
             return
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
-                  "-l", str(self.logfile))
+                  "-l", str(self.logfile), "-o", f"-c shared_buffers={self.shared_buffers_mb()}MB")
+
+    def shared_buffers_mb(self) -> int:
+        """The server's buffer cache: the setting, or else a quarter of the machine's memory
+        (PostgreSQL's own advice for a dedicated server) up to 8 GB, sized at each start."""
+        if self.settings.shared_buffers_mb:
+            return self.settings.shared_buffers_mb
+        memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        return max(128, min(memory_mb // 4, 8192))
 
     def stop(self) -> None:
         if self.running():
