@@ -19,6 +19,19 @@ from psycopg import sql
 from mapsvc.settings import ClusterSettings
 
 
+def memory_mb() -> int:
+    """The memory the server may use: the machine's, or the container's limit below it."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit():
+            memory = min(memory, int(value))
+    return memory // 2**20
+
+
 class ClusterError(RuntimeError):
     """The embedded cluster could not be set up or reached."""
 
@@ -141,12 +154,11 @@ class Cluster:
                   "-l", str(self.logfile), "-o", f"-c shared_buffers={self.shared_buffers_mb()}MB")
 
     def shared_buffers_mb(self) -> int:
-        """The server's buffer cache: the setting, or else a quarter of the machine's memory
+        """The server's buffer cache: the setting, or else a quarter of the memory it may use
         (PostgreSQL's own advice for a dedicated server) up to 8 GB, sized at each start."""
         if self.settings.shared_buffers_mb:
             return self.settings.shared_buffers_mb
-        memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-        return max(128, min(memory_mb // 4, 8192))
+        return max(128, min(memory_mb() // 4, 8192))
 
     def stop(self) -> None:
         if self.running():
