@@ -25,7 +25,7 @@ class ClusterSettings(BaseSettings):
     port: int = 54320
     bindir: Path | None = None  # PostgreSQL server binaries; found under /usr/lib/postgresql if unset
     superuser: str = "mapsvc"
-    shared_buffers_mb: int | None = None  # a quarter of the machine's memory up to 8 GB if unset
+    shared_buffers_mb: int | None = None  # unset: a quarter of the memory it may use, up to 8 GB
 
     @property
     def password_file(self) -> Path:
