@@ -1,7 +1,9 @@
 """GeoJSON FeatureCollections assembled by PostGIS, ready to send as they are."""
 
+import re
 from dataclasses import dataclass, field
 
+_DIGITS = re.compile(r"[0-9]+")
 # Six decimals of a degree are about 10 cm: finer than any boundary we hold.
 PRECISION = 6
 
@@ -34,9 +36,11 @@ class Filters:
 
     def code_prefix(self, column: str, name: str, code: str) -> str:
         """A clause matching the codes in ``column`` that start with ``code`` (see code_range);
-        sets parameter ``name``."""
+        sets parameter ``name``. A code of digits alone is written into the clause itself: the
+        service's plans are generic, and only so does a plan know how much of the table the
+        range holds (a county's cases are a sixth of a city's, a village's a few dozen)."""
         self.params[name] = code
-        return code_range(column, f":{name}")
+        return code_range(column, f"'{code}'" if _DIGITS.fullmatch(code) else f":{name}")
 
     def where(self) -> str:
         return " AND ".join(self.clauses) or "true"
