@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field
 
 _DIGITS = re.compile(r"[0-9]+")
+
 # Six decimals of a degree are about 10 cm: finer than any boundary we hold.
 PRECISION = 6
 
@@ -38,7 +39,7 @@ class Filters:
         """A clause matching the codes in ``column`` that start with ``code`` (see code_range);
         sets parameter ``name``. A code of digits alone is written into the clause itself: the
         service's plans are generic, and only so does a plan know how much of the table the
-        range holds (a county's cases are a sixth of a city's, a village's a few dozen)."""
+        range holds (a county's cases are a sixth of a city's, a village's a few hundred)."""
         self.params[name] = code
         return code_range(column, f"'{code}'" if _DIGITS.fullmatch(code) else f":{name}")
 
