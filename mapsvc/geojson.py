@@ -47,6 +47,14 @@ class Filters:
         return " AND ".join(self.clauses) or "true"
 
 
+def page(limit: int, offset: int = 0) -> str:
+    """A page's LIMIT and OFFSET, written into the statement: the service's plans are generic,
+    and one that takes the page for a parameter reckons with a tenth of the rows, so it may
+    read and sort every row the filters leave rather than walk an index until the page is
+    full (a county's first page of cases: 120 ms against 40)."""
+    return f"LIMIT {int(limit)} OFFSET {int(offset)}"
+
+
 def feature_collection(features_sql: str) -> str:
     """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection."""
     return f"""

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import Account, Role
 from mapsvc.boundaries.reading import BoundaryFile, Problem
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
-from mapsvc.geojson import PRECISION, Filters, feature_collection
+from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
 PLANNERS = frozenset({Role.planner, Role.admin})
 GRID_KINDS = ("comprehensive", "dedicated")
@@ -216,9 +216,9 @@ SELECT d.code AS sort, jsonb_build_object(
 
 async def plan_grids_geojson(conn: AsyncConnection, plan: Plan, *, bbox=None, limit: int = 10_000,
                              offset: int = 0) -> str:
-    f = Filters(params={"plan": plan.id, "limit": limit, "offset": offset})
+    f = Filters(params={"plan": plan.id})
     f.bbox("d.geom", bbox)
-    sql = PLAN_GRID_FEATURE + f" WHERE {f.where()} ORDER BY d.code LIMIT :limit OFFSET :offset"
+    sql = PLAN_GRID_FEATURE + f" WHERE {f.where()} ORDER BY d.code {page(limit, offset)}"
     return (await conn.execute(text(feature_collection(sql)), f.params)).scalar_one()
 
 

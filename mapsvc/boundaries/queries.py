@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.geojson import PRECISION, Filters, feature_collection
+from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
 REGIONS = """
 SELECT r.code AS sort, jsonb_build_object(
@@ -14,7 +14,7 @@ SELECT r.code AS sort, jsonb_build_object(
         'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code)) AS feature
   FROM region r
  WHERE {where}
- ORDER BY r.code LIMIT :limit OFFSET :offset
+ ORDER BY r.code {page}
 """
 
 GRIDS = """
@@ -31,14 +31,14 @@ SELECT g.code AS sort, jsonb_build_object(
   JOIN region v ON v.code = g.village_code
   JOIN region t ON t.code = v.parent_code
  WHERE {where}
- ORDER BY g.code LIMIT :limit OFFSET :offset
+ ORDER BY g.code {page}
 """
 
 
 async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
                           parent: str | None = None, code: str | None = None, bbox=None,
                           limit: int = 100, offset: int = 0) -> str:
-    f = Filters(params={"limit": limit, "offset": offset})
+    f = Filters()
     if code:
         f.add("r.code = :code", code=code)
     if level:
@@ -46,7 +46,8 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
     if parent:
         f.add("r.parent_code = :parent", parent=parent)
     f.bbox("r.geom", bbox)
-    sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION))
+    sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION,
+                                            page=page(limit, offset)))
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
@@ -56,7 +57,7 @@ async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbo
                         limit: int = 100, offset: int = 0) -> str:
     """Grids in force at ``at`` (default: now); ``parent`` is any region above them; ``ids``
     the grids to keep (a worker's own)."""
-    f = Filters(params={"limit": limit, "offset": offset})
+    f = Filters()
     if code:
         f.add("g.code = :code", code=code)
     if kind:
@@ -71,5 +72,6 @@ async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbo
         f.add("(g.village_code = :parent OR v.parent_code = :parent OR t.parent_code = :parent)",
               parent=parent)
     f.bbox("gv.geom", bbox)
-    sql = feature_collection(GRIDS.format(where=f.where(), precision=PRECISION))
+    sql = feature_collection(GRIDS.format(where=f.where(), precision=PRECISION,
+                                          page=page(limit, offset)))
     return (await conn.execute(text(sql), f.params)).scalar_one()

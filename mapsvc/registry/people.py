@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import InvalidInput, NotFound
-from mapsvc.geojson import Filters
+from mapsvc.geojson import Filters, page
 from mapsvc.registry.privacy import (
     decrypt,
     mask_id,
@@ -33,7 +33,7 @@ SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.regis
   LEFT JOIN address a ON a.id = ho.address_id
   LEFT JOIN grid g ON g.id = a.grid_id
  WHERE {where}
- ORDER BY p.id LIMIT :limit OFFSET :offset
+ ORDER BY p.id {page}
 """
 
 
@@ -53,20 +53,22 @@ async def list_people(conn: AsyncConnection, account: Account, *, grid: str | No
                       region: str | None = None, bbox=None, near=None,
                       care_tag: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
     """People in the account's jurisdiction, where their household's address lies, masked."""
-    f = Filters(params={"limit": limit, "offset": offset})
+    f = Filters()
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
     if care_tag:
         f.add(":care_tag = ANY(p.care_tags)", care_tag=care_tag)
-    rows = (await conn.execute(text(_PEOPLE.format(where=f.where())), f.params)).all()
+    rows = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(limit, offset))),
+                               f.params)).all()
     return [_masked(r) for r in rows]
 
 
 async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
-    f = Filters(params={"limit": 1, "offset": 0, "pid": person_id})
+    f = Filters(params={"pid": person_id})
     f.add("p.id = :pid")
     registry_scope(account, f, alias="a")
-    row = (await conn.execute(text(_PEOPLE.format(where=f.where())), f.params)).first()
+    row = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(1))),
+                              f.params)).first()
     if row is None:
         raise NotFound(f"no person {person_id}", field="id")
     return row

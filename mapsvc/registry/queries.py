@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
-from mapsvc.geojson import PRECISION, Filters, feature_collection
+from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
 LAYERS = {
     "things": ("thing", "component_id", "json_build_object('component_id', t.component_id, "
@@ -23,7 +23,7 @@ SELECT t.{key}::text AS sort, json_build_object(
     'properties', {properties}, 'grid', g.code, 'method', t.assignment)) AS feature
   FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
  WHERE {where}
- ORDER BY t.{key} LIMIT :limit OFFSET :offset
+ ORDER BY t.{key} {page}
 """
 
 
@@ -47,11 +47,12 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
                         near: tuple[float, float, float] | None = None, limit: int = 100,
                         offset: int = 0) -> str:
     table, key, properties = LAYERS[layer]
-    f = Filters(params={"limit": limit, "offset": offset})
+    f = Filters()
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
-                                           precision=PRECISION, where=f.where()))
+                                           precision=PRECISION, where=f.where(),
+                                           page=page(limit, offset)))
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
@@ -69,17 +70,18 @@ SELECT g.code AS grid, g.name,
            AS visited
   FROM grid g LEFT JOIN grid_coverage c ON c.grid_id = g.id
  WHERE {where}
- ORDER BY g.code LIMIT :limit OFFSET :offset
+ ORDER BY g.code {page}
 """
 
 
 async def grid_counts(conn: AsyncConnection, account: Account, *, parent: str | None = None,
                       days: int = 30, limit: int = 100, offset: int = 0) -> list[dict]:
     """Per grid: registry counts and the share of households visited in the last ``days``."""
-    f = Filters(params={"days": days, "limit": limit, "offset": offset})
+    f = Filters(params={"days": days})
     registry_scope(account, f, alias="g", grid_column="id", people=False)
     if parent:
         f.add(f.code_prefix("g.village_code", "parent", parent))
-    rows = (await conn.execute(text(_GRID_COUNTS.format(where=f.where())), f.params)).mappings()
+    rows = (await conn.execute(text(_GRID_COUNTS.format(where=f.where(), page=page(limit, offset))),
+                               f.params)).mappings()
     return [{**r, "visited_share": round(r["visited"] / r["households"], 4)
              if r["households"] else None} for r in rows]

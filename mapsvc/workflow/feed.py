@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.db.engine import conninfo
-from mapsvc.geojson import Filters
+from mapsvc.geojson import Filters, page
 from mapsvc.incidents.queries import incident_feature
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
@@ -33,20 +33,21 @@ SELECT q.log_id, q.action, q.status, q.at, {incident_feature("q")} AS feature
           FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
          WHERE {{where}}
          ORDER BY l.id
-         LIMIT :limit) q
+         {{page}}) q
 """
 
 
 async def steps(conn: AsyncConnection, account: Account, *, after: int | None = None,
                 log_id: int | None = None, limit: int = CATCH_UP_MAX) -> list[dict]:
     """Logged steps the account may see: those after log row ``after``, or the one ``log_id``."""
-    f = Filters(params={"limit": limit})
+    f = Filters()
     if log_id is not None:
         f.add("l.id = :log_id", log_id=log_id)
     else:
         f.add("l.id > :after", after=after or 0)
     incident_scope(account, f)
-    rows = (await conn.execute(text(_STEPS.format(where=f.where())), f.params)).mappings()
+    rows = (await conn.execute(text(_STEPS.format(where=f.where(), page=page(limit))),
+                               f.params)).mappings()
     return [dict(r) for r in rows]
 
 
