@@ -34,6 +34,13 @@ def swapped_point(lon, lat, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
     return np.where(valid, x, np.nan), np.where(valid, y, np.nan)
 
 
+def swapped_pair(point: Point) -> tuple[float | None, float | None]:
+    """``swapped_point`` of one reported point: None, None when the swapped pair is no
+    coordinate."""
+    x, y = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
+    return (None, None) if x != x else (x, y)
+
+
 def refusal(lon: float, lat: float, swapped: bool) -> InvalidInput:
     """Why a point that cannot be stored is refused: swapped, or else a latitude out of range
     (the only other way a checked point gets here)."""
@@ -50,8 +57,8 @@ _SWAPPED = "SELECT " + SWAPPED_COVERED.format(lon=":sx", lat=":sy", at=_AT) + " 
 def _swapped(point: Point, at: datetime | None) -> dict:
     """The parameters of the swapped test: sx and sy are None when the swapped pair is no
     coordinate (the test is then false)."""
-    sx, sy = (float(v) for v in swapped_point(point.lon, point.lat, point.crs))
-    return {"sx": None, "sy": None} if sx != sx else {"sx": sx, "sy": sy, "at": at}
+    sx, sy = swapped_pair(point)
+    return {"sx": sx, "sy": sy, "at": at}
 
 
 async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None) -> bool:

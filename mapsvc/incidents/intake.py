@@ -13,7 +13,7 @@ from mapsvc import settings
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.geo.crs import to_wgs84
-from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_point
+from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_pair
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
 
@@ -91,14 +91,13 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
     (JSON) and whether it is new."""
     lon, lat = (float(v) if report.in_range else None
                 for v in to_wgs84(report.lon, report.lat, report.crs))
-    swap_lon, swap_lat = (float(v) for v in swapped_point(report.lon, report.lat, report.crs))
+    swap_lon, swap_lat = swapped_pair(report)
     params = {
         "client_id": report.client_id, "category": report.category,
         "description": report.description, "source": report.source,
         "reported_at": report.reported_time(), "raw_lon": report.lon, "raw_lat": report.lat,
         "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
-        "swap_lon": None if swap_lon != swap_lon else swap_lon,
-        "swap_lat": None if swap_lat != swap_lat else swap_lat,
+        "swap_lon": swap_lon, "swap_lat": swap_lat,
         "tolerance": settings.assignment().tolerance_m, "actor": account.username,
         "reporter_id": account.id,
     }
