@@ -232,10 +232,23 @@ def metrics(rows: int) -> None:
         figure(f"wall panel ({label}), median of 5", f"{ms:.0f}", "ms")
 
 
+async def boxes_around_newest_case(conn) -> list[tuple[str, tuple, int]]:
+    """Boxes 600 m, 10 km and 100 km wide around the newest case, with the cases in each."""
+    lon, lat = (await conn.execute(text(
+        "SELECT ST_X(geom), ST_Y(geom) FROM incident ORDER BY id DESC LIMIT 1"))).one()
+    boxes = []
+    for side, half in (("600 m", 0.003), ("10 km", 0.05), ("100 km", 0.5)):
+        box = (lon - half, lat - half, lon + half, lat + half)
+        boxes.append((side, box, (await conn.execute(text(
+            "SELECT count(*) FROM incident WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"),
+            dict(zip("wsen", box)))).scalar_one()))
+    return boxes
+
+
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
     county's centre ask for it: the first page, the cases in progress, those awaiting
-    verification (a rare state), and by warning colour."""
+    verification (a rare state), and by warning colour; and the city's by boxes of three sizes."""
     from mapsvc.accounts.model import Account
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
 
@@ -253,6 +266,14 @@ def incident_lists(rows: int) -> None:
 
             ms, _ = median_of_5(page)
             figure(f"incident list, {name} ({label}), median of 5", f"{ms:.0f}", "ms")
+    # by a box around the newest case, as a phone, a township's and a county's screen ask
+    for side, box, in_box in asyncio.run(in_transaction(boxes_around_newest_case)):
+        async def page(conn, box=box):
+            return await incidents_geojson(conn, IncidentFilter(bbox=box), centres[0][1])
+
+        ms, _ = median_of_5(page)
+        figure(f"incident list by a box {side} wide ({in_box:,} incidents in it), median of 5",
+               f"{ms:.0f}", "ms")
 
 
 def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -203,6 +204,19 @@ def csv_bytes(columns, rows) -> bytes:
     w.writeheader()
     w.writerows(rows)
     return out.getvalue().encode()
+
+
+async def store_cases(conn, points, category: str = "0601") -> None:
+    """Open cases at ``points`` ((lon, lat) pairs), stored by the bulk import on ``conn``."""
+    import pandas as pd
+
+    from mapsvc.incidents.bulk import OPTIONAL, REQUIRED, import_incidents
+
+    frame = pd.DataFrame({**{c: "" for c in OPTIONAL},
+                          "client_id": [str(uuid.uuid4()) for _ in points], "category": category,
+                          "lon": [str(p[0]) for p in points], "lat": [str(p[1]) for p in points]})
+    stored = await import_incidents(conn, frame[[*REQUIRED, *OPTIONAL]], actor="test")
+    assert stored.inserted == len(points) and not stored.errors
 
 
 @pytest.fixture

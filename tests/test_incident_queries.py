@@ -1,5 +1,6 @@
 """Listing incidents as GeoJSON, by place, state, category and time, a page at a time."""
 
+import json
 import uuid
 
 import pytest
@@ -95,3 +96,48 @@ def test_bad_filters_are_refused_naming_the_parameter(api, params, field):
 
 def test_an_unknown_incident_is_404(api):
     assert api.get("/incidents/999999999").status_code == 404
+
+
+def test_a_wide_boxs_first_page_is_read_newest_first_not_sorted_from_every_case(grids):
+    """The incident list by a box over a whole county with thousands of cases in it, planned as
+    the service plans it (generic plans): its first page is read newest first until it is
+    full. A plan that does not know the box's size reads every case in it and sorts them."""
+    from sqlalchemy import text
+
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.db.engine import async_engine
+    from mapsvc.incidents.queries import IncidentFilter, incidents_sql
+    from tests.conftest import run, store_cases
+    from tests.explain import generic_plan, rows_handled
+
+    county = grids[grids["village_code"].str.startswith("441502")]
+    inside = county.geometry.representative_point()
+    points = [(p.x, p.y) for p in inside] * (2_000 // len(inside) + 1)
+    box = tuple(county.total_bounds)
+
+    async def scenario():
+        engine = async_engine()
+        try:
+            async with engine.connect() as conn:
+                transaction = await conn.begin()  # rolled back: the cases stay out of the others
+                await store_cases(conn, points)
+                await conn.execute(text("ANALYZE incident"))  # as autovacuum would after them
+                sql, params = incidents_sql(IncidentFilter(bbox=box),
+                                            Account(id=0, username="city", role=Role.admin),
+                                            limit=20)
+                plan = await generic_plan(conn, sql, params)
+                listed = (await conn.execute(text(sql), params)).scalar_one()
+                in_box = (await conn.execute(text(
+                    "SELECT count(*) FROM incident WHERE geom && ST_MakeEnvelope(:w, :s, :e, :n, "
+                    "4326)"), dict(zip("wsen", box)))).scalar_one()
+                await transaction.rollback()
+                return plan, json.loads(listed), in_box
+        finally:
+            await engine.dispose()
+
+    plan, listed, in_box = run(scenario())
+    assert in_box >= len(points) >= 2_000
+    assert listed["numberReturned"] == 20
+    ids_listed = [f["id"] for f in listed["features"]]
+    assert ids_listed == sorted(ids_listed, reverse=True)
+    assert rows_handled(plan) <= 10 * 20

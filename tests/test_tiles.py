@@ -4,7 +4,6 @@ ETag and 304, heat and bin counts that add up to the incidents in the tile, juri
 import asyncio
 import itertools
 import math
-import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -536,26 +535,16 @@ def test_a_grid_is_drawn_into_every_tile_its_box_meets_and_no_other(db, lon, lat
     assert drawn and drawn == tried
 
 
-def _rows_handled(node: dict) -> int:
-    """The rows a plan node and those under it produced or filtered away, over all its loops."""
-    own = node["Actual Rows"] * node["Actual Loops"] + sum(
-        node.get(k, 0) for k in ("Rows Removed by Filter", "Rows Removed by Join Filter"))
-    return own + sum(_rows_handled(child) for child in node.get("Plans", []))
-
-
 def test_a_grid_tiles_work_grows_with_its_grids_not_with_their_square(grids):
     """The grid tile statement as the service runs it (prepared, with a generic plan), on the
     tile of most grids with an open case in each of them: the rows its plan handles grow with
     the grids and their cases. A plan that goes over every grid's counts again for each grid
     handles the square of them."""
-    import pandas as pd
-
     from mapsvc.accounts.model import Account, Role
     from mapsvc.db.engine import async_engine
-    from mapsvc.db.reads import psycopg_sql
-    from mapsvc.incidents.bulk import OPTIONAL, REQUIRED, import_incidents
     from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
-    from tests.conftest import run
+    from tests.conftest import run, store_cases
+    from tests.explain import generic_plan, rows_handled
 
     async def scenario():
         engine = async_engine()
@@ -569,31 +558,19 @@ def test_a_grid_tiles_work_grows_with_its_grids_not_with_their_square(grids):
                      WHERE d.z = 12 AND gv.valid_to IS NULL
                      GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1"""))).one()
                 points = [p.removeprefix("POINT(").removesuffix(")").split() for p in inside]
-                frame = pd.DataFrame({**{c: "" for c in OPTIONAL},
-                                      "client_id": [str(uuid.uuid4()) for _ in points],
-                                      "category": "0601", "lon": [p[0] for p in points],
-                                      "lat": [p[1] for p in points]})[[*REQUIRED, *OPTIONAL]]
-                stored = await import_incidents(conn, frame, actor="test")
-                assert stored.inserted == len(points) and not stored.errors
+                await store_cases(conn, points)
                 sql, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(),
                                        Account(id=0, username="city", role=Role.command))
-                statement = psycopg_sql(sql)
-                names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
                 values = {**params, "z": z, "x": x, "y": y}
-                await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-                await conn.exec_driver_sql("PREPARE grid_tile AS " + re.sub(
-                    r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement))
-                plan = (await conn.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE grid_tile("
-                    + ", ".join(repr(values[n]) for n in names) + ")")).scalar_one()
+                plan = await generic_plan(conn, sql, values)
                 cases = (await conn.execute(text(
                     "SELECT count(*) FROM incident i JOIN grid_version_tile d USING (grid_id)"
                     " WHERE d.z = :z AND d.x = :x AND d.y = :y"), values)).scalar_one()
                 await transaction.rollback()
-                return len(points), cases, plan[0]["Plan"]
+                return len(points), cases, plan
         finally:
             await engine.dispose()
 
     shown, cases, plan = run(scenario())
     assert shown >= 100
-    assert _rows_handled(plan) <= 20 * shown + 4 * cases
+    assert rows_handled(plan) <= 20 * shown + 4 * cases

@@ -62,7 +62,7 @@ class IncidentFilter:
             f.add(f"d.status IN {OPEN_SQL} AND incident_colour(d) = :colour", colour=self.colour)
         if self.id is not None:
             f.add("d.id = :id", id=self.id)
-        f.bbox("d.geom", self.bbox)
+        f.bbox("d.geom", self.bbox, inline=True)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
         # a region's incidents: village codes start with their township's and county's code
@@ -111,13 +111,19 @@ def waiting_on(account: Account, f: Filters) -> None:
         f.add("false")
 
 
-async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,
-                            limit: int = 100, offset: int = 0) -> str:
-    """The incidents matching ``where`` within ``account``'s jurisdiction, newest first."""
+def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
+                  offset: int = 0) -> tuple[str, dict]:
+    """The statement listing the incidents matching ``where`` within ``account``'s
+    jurisdiction, newest first, as one FeatureCollection; and its parameters."""
     f = where.filters()
     incident_scope(account, f)
-    sql = feature_collection(INCIDENTS.format(where=f.where(), page=page(limit, offset)))
-    return (await conn.execute(text(sql), f.params)).scalar_one()
+    return feature_collection(INCIDENTS.format(where=f.where(), page=page(limit, offset))), f.params
+
+
+async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,
+                            limit: int = 100, offset: int = 0) -> str:
+    sql, params = incidents_sql(where, account, limit=limit, offset=offset)
+    return (await conn.execute(text(sql), params)).scalar_one()
 
 
 async def incident_doc(conn: AsyncConnection, incident_id: int, account: Account) -> str:
