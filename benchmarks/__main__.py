@@ -276,6 +276,26 @@ def incident_lists(rows: int) -> None:
                f"{ms:.0f}", "ms")
 
 
+def grid_lists() -> None:
+    """A page of the grid list (100 grids by code): the city's first and fiftieth, the largest
+    county's first, and those in a box 100 km wide around the newest case."""
+    from mapsvc.boundaries.queries import grids_geojson
+
+    county = asyncio.run(in_transaction(lambda conn: conn.scalar(text(
+        "SELECT left(village_code, 6) FROM grid GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))))
+    box = asyncio.run(in_transaction(boxes_around_newest_case))[-1][1]
+    asks = {f"the city's first page ({GRIDS:,} grids)": {},
+            "the city's fiftieth page": {"offset": 4_900},
+            f"the largest county's first page ({county})": {"parent": county},
+            "a box 100 km wide": {"bbox": box}}
+    for label, ask in asks.items():
+        async def page(conn, ask=ask):
+            return await grids_geojson(conn, **ask)
+
+        ms, _ = median_of_5(page)
+        figure(f"grid list, {label}, median of 5", f"{ms:.0f}", "ms")
+
+
 def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:
     # One load thread up to 4 connections: with two, wrk here at times reports latencies that
     # add up to more time than its connections had (a mean of 44 ms at 6,000 requests/s on 4).
@@ -718,6 +738,7 @@ def main() -> None:
     bulk_import(path, rows)
     metrics(rows + before)
     incident_lists(rows + before)
+    grid_lists()
     plans_at_scale(rows + before)
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)

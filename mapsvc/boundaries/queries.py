@@ -17,8 +17,11 @@ SELECT r.code AS sort, jsonb_build_object(
  ORDER BY r.code {page}
 """
 
+# The page is chosen by the grids' codes alone, then each grid of it is read again by its
+# version's key to build its feature: a box may hold thousands of grids, and joining each to
+# its village and township, or building its feature, before the page is cut is most of the cost.
 GRIDS = """
-SELECT g.code AS sort, jsonb_build_object(
+SELECT p.code AS sort, jsonb_build_object(
     'type', 'Feature', 'id', g.code, 'geometry', ST_AsGeoJSON(gv.geom, {precision})::jsonb,
     'properties', g.properties || jsonb_build_object(
         'code', g.code, 'name', g.name, 'kind', g.kind, 'village_code', g.village_code,
@@ -26,12 +29,15 @@ SELECT g.code AS sort, jsonb_build_object(
         'households', g.households, 'population', g.population,
         'organisation_id', g.organisation_id, 'version', gv.version,
         'valid_from', gv.valid_from, 'valid_to', gv.valid_to)) AS feature
-  FROM grid_version gv
+  FROM (SELECT gv.id, g.code
+          FROM grid_version gv
+          JOIN grid g ON g.id = gv.grid_id
+         WHERE {where}
+         ORDER BY g.code {page}) p
+  JOIN grid_version gv ON gv.id = p.id
   JOIN grid g ON g.id = gv.grid_id
   JOIN region v ON v.code = g.village_code
   JOIN region t ON t.code = v.parent_code
- WHERE {where}
- ORDER BY g.code {page}
 """
 
 
@@ -69,8 +75,7 @@ async def grids_geojson(conn: AsyncConnection, *, parent: str | None = None, bbo
     else:
         f.add("gv.valid_from <= :at AND (gv.valid_to IS NULL OR gv.valid_to > :at)", at=at)
     if parent:
-        f.add("(g.village_code = :parent OR v.parent_code = :parent OR t.parent_code = :parent)",
-              parent=parent)
+        f.add(f.code_prefix("g.village_code", "parent", parent))
     f.bbox("gv.geom", bbox)
     sql = feature_collection(GRIDS.format(where=f.where(), precision=PRECISION,
                                           page=page(limit, offset)))
