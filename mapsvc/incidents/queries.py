@@ -10,6 +10,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.incidents.model import METHODS
 from mapsvc.workflow.machine import OPEN_SQL, STATES
 
 
@@ -79,7 +80,11 @@ class IncidentFilter:
         if self.category:
             f.add("d.category_code = :category", category=self.category)
         if self.method:
-            f.add("d.assignment = :method", method=self.method)
+            # inlined like the state: the triage queue (unassigned) is read from its own index
+            if self.method not in METHODS:
+                raise InvalidInput(f"no method {self.method!r}: one of {', '.join(METHODS)}",
+                                   field="method")
+            f.add(f"d.assignment = '{self.method}'")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:
