@@ -100,10 +100,10 @@ def test_an_unknown_incident_is_404(api):
 
 
 
-def _list_as_planned(points, where, limit: int):
-    """Open cases stored at ``points`` for the time of one transaction (rolled back), then the
-    incident list ``where`` as the service plans it (a generic plan) and runs it: the plan's
-    top node and the list."""
+def _list_as_planned(points, where, limit: int, then: str | None = None):
+    """Open cases stored at ``points`` for the time of one transaction (rolled back), and the
+    statement ``then`` run on them; then the incident list ``where`` as the service plans it (a
+    generic plan) and runs it: the plan's top node and the list."""
     from sqlalchemy import text
 
     from mapsvc.accounts.model import Account, Role
@@ -118,6 +118,8 @@ def _list_as_planned(points, where, limit: int):
             async with engine.connect() as conn:
                 transaction = await conn.begin()  # rolled back: the cases stay out of the others
                 await store_cases(conn, points)
+                if then:
+                    await conn.execute(text(then))
                 await conn.execute(text("ANALYZE incident"))  # as autovacuum would after them
                 sql, params = incidents_sql(where, Account(id=0, username="city", role=Role.admin),
                                             limit=limit)
@@ -164,3 +166,30 @@ def test_the_triage_queue_is_read_from_its_own_cases_not_from_every_case(grids, 
     queue = {f["id"] for f in listed["features"]}
     assert queue > before and len(queue) == len(before) + len(at_sea)
     assert rows_handled(plan) <= 4 * len(queue) + 10
+
+
+def test_a_colours_list_reads_the_cases_whose_clocks_run_not_every_case(grids, db):
+    """The yellow list among thousands of cases just reported (whose clocks do not run yet)
+    and a few filed ones, their dispatch clocks past the warning: the list reads the cases whose
+    clocks run, not every case."""
+    from sqlalchemy import text
+
+    from mapsvc.incidents.queries import IncidentFilter
+    from mapsvc.workflow.machine import TIMED_SQL
+    from tests.explain import rows_handled
+
+    inside = grids.geometry.representative_point()
+    points = [(p.x, p.y) for p in inside] * (2_000 // len(inside) + 1)
+    with db.connect() as conn:
+        timed = conn.execute(text(f"SELECT count(*) FROM incident WHERE status IN {TIMED_SQL}"))
+        timed = timed.scalar_one() + 20
+    file_the_newest = """
+        UPDATE incident SET status = 'filed', filed_at = now() - interval '3 hours',
+               dispatch_warn_at = now() - interval '1 hour',
+               dispatch_deadline = now() + interval '1 hour'
+         WHERE id IN (SELECT id FROM incident ORDER BY id DESC LIMIT 20)"""
+    plan, listed = _list_as_planned(points, IncidentFilter(colour="yellow"), limit=100,
+                                    then=file_the_newest)
+    assert listed["numberReturned"] >= 20
+    assert all(f["properties"]["colour"] == "yellow" for f in listed["features"])
+    assert rows_handled(plan) <= 4 * timed + 10

@@ -17,6 +17,7 @@ from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
+from mapsvc.workflow.clocks import COLOURS
 from mapsvc.workflow.machine import STATES
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -76,7 +77,7 @@ async def list_incidents(
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
     reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,
     reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
-    colour: Annotated[Literal["green", "yellow", "red"] | None, Query(
+    colour: Annotated[Literal[COLOURS] | None, Query(  # type: ignore[valid-type]
         description="the case's warning colour: the worst of its running clocks")] = None,
     queue: Annotated[Literal["mine"] | None, Query(
         description="mine: the open cases waiting on me (my grids, my level's escalations, "

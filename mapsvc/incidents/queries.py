@@ -11,7 +11,8 @@ from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.incidents.model import METHODS
-from mapsvc.workflow.machine import OPEN_SQL, STATES
+from mapsvc.workflow.clocks import COLOURS
+from mapsvc.workflow.machine import OPEN_SQL, STATES, TIMED_SQL
 
 
 def incident_feature(alias: str) -> str:
@@ -58,9 +59,13 @@ class IncidentFilter:
         if self.queue_of is not None:
             waiting_on(self.queue_of, f)
         if self.colour:
-            # from the open cases' clocks (only open cases have them), without building each
-            # case's document; a region's open cases are read from their index alone
-            f.add(f"d.status IN {OPEN_SQL} AND incident_colour(d) = :colour", colour=self.colour)
+            # from the clocks of the cases whose clocks run, without building each case's
+            # document: they are read newest first from their own index (migration 0023); the
+            # colour is inlined so that the plan knows how few cases have it
+            if self.colour not in COLOURS:
+                raise InvalidInput(f"no colour {self.colour!r}: one of {', '.join(COLOURS)}",
+                                   field="colour")
+            f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = '{self.colour}'")
         if self.id is not None:
             f.add("d.id = :id", id=self.id)
         f.bbox("d.geom", self.bbox, inline=True)

@@ -19,6 +19,7 @@ from mapsvc import settings
 from mapsvc.workflow.calendar import UNITS, WorkingCalendar
 
 WARN_SHARE = 0.8  # yellow from here; red past the deadline
+COLOURS = ("green", "yellow", "red")  # a case's colour: the worst of its running clocks
 # Without a handling limit anywhere in its category tree a case gets this one.
 DEFAULT_HANDLING = "5 working_days"
 

@@ -23,6 +23,8 @@ def _sql_list(states: tuple[str, ...]) -> str:
 
 
 OPEN_SQL = _sql_list(OPEN)  # for "status IN OPEN_SQL"
+# the open states whose clocks run (a case's colour is theirs; reported and verifying have none)
+TIMED_SQL = _sql_list(("filed", "dispatched", "in_progress", "handled", "checking"))
 CLOSED_SQL = _sql_list(CLOSED)
 
 CENTRE = frozenset({Role.command, Role.admin})
