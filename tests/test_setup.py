@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -59,6 +60,19 @@ def test_the_embedded_cluster_caches_a_quarter_of_the_machines_memory(db, monkey
     assert running_mb == 8192 or running_mb > available / 4 - 1
     monkeypatch.setenv("MAPSVC_CLUSTER_SHARED_BUFFERS_MB", "300")
     assert Cluster(ClusterSettings()).shared_buffers_mb() == 300
+
+
+def test_the_embedded_cluster_loads_postgis_once_for_all_its_backends(database_url):
+    """A new connection has PostGIS loaded before its first spatial call: the server loaded it
+    at its start, and each backend (and each worker of a parallel query) inherits it."""
+    import psycopg
+
+    from mapsvc.db.engine import conninfo
+
+    with psycopg.connect(conninfo(database_url)) as conn:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        mapped = Path(f"/proc/{pid}/maps").read_text()
+    assert "/postgis-3" in mapped
 
 
 def test_migrations_match_the_table_definitions(db):
