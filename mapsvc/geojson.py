@@ -37,8 +37,8 @@ class Filters:
         nest by area, so a box's rows are a run of them), and for small boxes. A list in an
         order unrelated to place (cases, newest first) takes ``inline``: the corners are
         written into the clause, so the plan knows how much the box holds and reads a wide
-        box in the list's order until the page is full (a county's first page of cases:
-        700 ms against 45)."""
+        box in the list's order until the page is full (a box 100 km wide, its first page of
+        cases: 500 ms against 50)."""
         if bbox is None:
             return
         corners = [float(v) for v in bbox]

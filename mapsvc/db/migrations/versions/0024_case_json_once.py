@@ -6,7 +6,7 @@ and names them three times; PostgreSQL pulls such a subquery up into its query, 
 were worked out three times for every case. ``OFFSET 0`` keeps the subquery whole. And
 incident_clocks, a PL/pgSQL function since 0013, is written as one expression (its colour is
 incident_colour's, 0021), which the query calling it inlines instead of calling it. A case's
-JSON took about 145 µs, the most of a page of cases' cost; now about 60 µs.
+JSON took about 135 µs, most of what a page of cases costs; now about 85 µs.
 
 Revision ID: 0024
 Revises: 0023
