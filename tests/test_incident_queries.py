@@ -99,7 +99,6 @@ def test_an_unknown_incident_is_404(api):
     assert api.get("/incidents/999999999").status_code == 404
 
 
-
 def _list_as_planned(points, where, limit: int, then: str | None = None):
     """Open cases stored at ``points`` for the time of one transaction (rolled back), and the
     statement ``then`` run on them; then the incident list ``where`` as the service plans it (a
