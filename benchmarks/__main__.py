@@ -232,10 +232,12 @@ def metrics(rows: int) -> None:
         figure(f"wall panel ({label}), median of 5", f"{ms:.0f}", "ms")
 
 
-async def boxes_around_newest_case(conn) -> list[tuple[str, tuple, int]]:
-    """Boxes 600 m, 10 km and 100 km wide around the newest case, with the cases in each."""
-    lon, lat = (await conn.execute(text(
-        "SELECT ST_X(geom), ST_Y(geom) FROM incident ORDER BY id DESC LIMIT 1"))).one()
+async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
+    """Boxes 600 m, 10 km and 100 km wide around the smallest grid (where grids, and so
+    cases, are densest), with the cases in each."""
+    lon, lat = (await conn.execute(text("""
+        SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid_version
+         WHERE valid_to IS NULL ORDER BY ST_Area(geom) LIMIT 1) c"""))).one()
     boxes = []
     for side, half in (("600 m", 0.003), ("10 km", 0.05), ("100 km", 0.5)):
         box = (lon - half, lat - half, lon + half, lat + half)
@@ -268,8 +270,8 @@ def incident_lists(rows: int) -> None:
 
             ms, _ = median_of_5(page)
             figure(f"incident list, {name} ({label}), median of 5", f"{ms:.0f}", "ms")
-    # by a box around the newest case, as a phone, a township's and a county's screen ask
-    for side, box, in_box in asyncio.run(in_transaction(boxes_around_newest_case)):
+    # by a box in the city's centre, as a phone, a township's and a county's screen ask
+    for side, box, in_box in asyncio.run(in_transaction(boxes_around_smallest_grid)):
         async def page(conn, box=box):
             return await incidents_geojson(conn, IncidentFilter(bbox=box), centres[0][1])
 
@@ -280,12 +282,12 @@ def incident_lists(rows: int) -> None:
 
 def grid_lists() -> None:
     """A page of the grid list (100 grids by code): the city's first and fiftieth, the largest
-    county's first, and those in a box 100 km wide around the newest case."""
+    county's first, and those in a box 100 km wide in the city's centre."""
     from mapsvc.boundaries.queries import grids_geojson
 
     county = asyncio.run(in_transaction(lambda conn: conn.scalar(text(
         "SELECT left(village_code, 6) FROM grid GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))))
-    box = asyncio.run(in_transaction(boxes_around_newest_case))[-1][1]
+    box = asyncio.run(in_transaction(boxes_around_smallest_grid))[-1][1]
     asks = {f"the city's first page ({GRIDS:,} grids)": {},
             "the city's fiftieth page": {"offset": 4_900},
             f"the largest county's first page ({county})": {"parent": county},
