@@ -87,12 +87,14 @@ def test_a_file_with_any_problem_stores_nothing(clients, tmp_path):
             {"code": "T804", "name": "环", "parent_code": "T805"},
             {"code": "T805", "name": "环", "parent_code": "T804"},
             {"code": "T806", "name": "", "time_limit": "4"},
-            {"code": "T8", "name": "重复"}]
+            {"code": "T8", "name": "重复"},
+            {"code": "T9", "name": "不在其父之下", "parent_code": "T8"}]  # codes nest
     r = admin.post("/categories/import", files={"file": ("bad.csv", _csv(rows))})
     assert r.status_code == 422
     problems = {(e["line"], e["field"]) for e in r.json()["errors"]}
     assert problems == {(3, "parent_code"), (4, "time_limit_unit"), (5, "department_code"),
-                        (6, "parent_code"), (7, "parent_code"), (8, "name"), (9, "code")}
+                        (6, "parent_code"), (7, "parent_code"), (8, "name"), (9, "code"),
+                        (10, "parent_code")}
     assert "T8" not in _by_code(admin, q="T8")
     assert clients["command"].post("/categories/import",
                                    files={"file": ("a.csv", _csv(rows[:1]))}).status_code == 403

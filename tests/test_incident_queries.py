@@ -70,6 +70,18 @@ def test_filter_by_category_status_and_time(api, seeded):
     assert s[1]["id"] in window and not {s[0]["id"], s[2]["id"]} & window
 
 
+def test_a_class_lists_its_own_cases_and_those_of_the_classes_under_it(api, seeded):
+    grid = seeded["a"]
+    p = grid.geometry.representative_point()
+    garbage = api.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "description": "暴露垃圾",
+        "lon": p.x, "lat": p.y}).json()["id"]  # 0601 暴露垃圾 under 06 市容环境
+    assert garbage in ids(api, grid=grid.code, category="06")
+    assert garbage in ids(api, grid=grid.code, category="0601")
+    assert garbage not in ids(api, grid=grid.code, category="0602")
+    assert garbage not in ids(api, grid=grid.code, category="01")
+
+
 def test_paging_walks_every_incident_once_newest_first(api, seeded):
     county = "441502"
     everything = api.get("/incidents", params={"county": county, "limit": 1000}).json()["features"]

@@ -72,7 +72,8 @@ async def list_incidents(
     township: Annotated[str | None, Query()] = None,
     county: Annotated[str | None, Query()] = None,
     status: Annotated[Literal[STATES] | None, Query()] = None,  # type: ignore[valid-type]
-    category: Annotated[str | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=32,
+                                          description="a class and those under it")] = None,
     method: Annotated[Literal[METHODS] | None, Query(  # type: ignore[valid-type]
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
     reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,

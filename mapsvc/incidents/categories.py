@@ -3,8 +3,9 @@
 A deployment loads its own tree (Anshan's has 3,329 classes) from CSV or Excel with the columns
 ``code, name`` and optionally ``parent_code, time_limit, time_limit_unit, department_code,
 filing_condition, closing_condition, gb30428_code, gb39666_code, duplicate_radius_m,
-duplicate_hours, dispatch_limit, check_limit, case_limit``. A file is loaded whole or not at
-all; classes already stored are updated (never deleted: incidents refer to them).
+duplicate_hours, dispatch_limit, check_limit, case_limit``. A class's code starts with its
+parent's, as the national codes do. A file is loaded whole or not at all; classes already stored
+are updated (never deleted: incidents refer to them).
 """
 
 import json
@@ -59,6 +60,11 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     flag(repeated, "code", "repeats an earlier line")
     flag(frame["name"] == "", "name", "empty")
     flag(frame["parent_code"] == frame["code"], "parent_code", "a class cannot be its own parent")
+    # Codes nest (GB/T 30428.2: 2 + 2 digits; GB/T 39666: 2 + 2 + 2): the cases of a class and
+    # of those under it are then a range of codes, as the lists, the heat and the tiles read them.
+    nested = np.char.startswith(frame["code"].to_numpy(str), frame["parent_code"].to_numpy(str))
+    flag((frame["parent_code"] != "") & (frame["parent_code"] != frame["code"]) & ~nested,
+         "parent_code", "a class's code starts with its parent's, as 0601 under 06")
     limit = pd.to_numeric(frame["time_limit"].replace("", np.nan), errors="coerce")
     flag((frame["time_limit"] != "") & ~(limit.to_numpy() > 0), "time_limit",
          "not a number greater than 0")

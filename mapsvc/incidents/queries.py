@@ -82,8 +82,8 @@ class IncidentFilter:
                 raise InvalidInput(f"no state {self.status!r}: one of {', '.join(STATES)}",
                                    field="status")
             f.add(f"d.status = '{self.status}'")
-        if self.category:
-            f.add("d.category_code = :category", category=self.category)
+        if self.category:  # the class and those under it (their codes start with its own)
+            f.add(f.code_prefix("d.category_code", "category", self.category))
         if self.method:
             # inlined like the state: the triage queue (unassigned) is read from its own index
             if self.method not in METHODS:
