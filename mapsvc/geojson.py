@@ -4,6 +4,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from mapsvc.errors import InvalidInput
+
 _DIGITS = re.compile(r"[0-9]+")
 
 # Six decimals of a degree are about 10 cm: finer than any boundary we hold.
@@ -41,9 +43,12 @@ class Filters:
         cases: 500 ms against 50)."""
         if bbox is None:
             return
-        corners = [float(v) for v in bbox]
-        if not all(math.isfinite(v) for v in corners):
-            raise ValueError(f"a box's corners are finite numbers, not {bbox!r}")
+        try:
+            corners = [float(v) for v in bbox]
+        except (TypeError, ValueError):
+            corners = []
+        if len(corners) != 4 or not all(math.isfinite(v) for v in corners):
+            raise InvalidInput(f"a box is four finite numbers, not {bbox!r}", field="bbox")
         names = ("minx", "miny", "maxx", "maxy")
         minx, miny, maxx, maxy = (repr(v) for v in corners) if inline else (f":{n}" for n in names)
         # a box of no width or height is a line or a point, which ST_MakeEnvelope cannot make

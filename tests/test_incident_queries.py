@@ -111,6 +111,20 @@ def test_an_unknown_incident_is_404(api):
     assert api.get("/incidents/999999999").status_code == 404
 
 
+@pytest.mark.parametrize("box", [(113.1, 22.5, 113.2, float("nan")), (113.1, 22.5, 113.2),
+                                 (113.1, 22.5, 113.2, "22.6)); DROP TABLE incident; --")])
+def test_a_box_reaches_the_list_statement_as_four_finite_numbers_or_not_at_all(box):
+    """The list writes a box's corners into its statement: only as four finite numbers."""
+    from mapsvc.errors import InvalidInput
+    from mapsvc.incidents.queries import IncidentFilter
+
+    with pytest.raises(InvalidInput) as refused:
+        IncidentFilter(bbox=box).filters()
+    assert refused.value.field == "bbox"
+    written = IncidentFilter(bbox=(113.1, 22.5, 113.2, 22.6)).filters()
+    assert "ST_MakePoint(113.2, 22.6)" in written.where() and not written.params
+
+
 def _list_as_planned(points, where, limit: int, then: str | None = None):
     """Open cases stored at ``points`` for the time of one transaction (rolled back), and the
     statement ``then`` run on them; then the incident list ``where`` as the service plans it (a
