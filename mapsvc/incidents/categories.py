@@ -40,6 +40,13 @@ class CategoryResult:
     errors: list[RowError] = field(default_factory=list)
 
 
+def under_class(column: str, name: str = "category") -> str:
+    """A clause matching the class codes in ``column`` of the class given as parameter ``name``
+    and of the classes under it. Codes nest, and may hold letters: a prefix test, where a range
+    of codes (as for regions, all digits) would leave out a child such as Q5b under Q5."""
+    return f"starts_with({column}, :{name})"
+
+
 def read_categories(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
     return read_table(source, filename, REQUIRED, OPTIONAL)
 

@@ -10,6 +10,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS
 from mapsvc.workflow.clocks import COLOURS
 from mapsvc.workflow.machine import OPEN_SQL, STATES, TIMED_SQL
@@ -82,8 +83,8 @@ class IncidentFilter:
                 raise InvalidInput(f"no state {self.status!r}: one of {', '.join(STATES)}",
                                    field="status")
             f.add(f"d.status = '{self.status}'")
-        if self.category:  # the class and those under it (their codes start with its own)
-            f.add(f.code_prefix("d.category_code", "category", self.category))
+        if self.category:
+            f.add(under_class("d.category_code"), category=self.category)
         if self.method:
             # inlined like the state: the triage queue (unassigned) is read from its own index
             if self.method not in METHODS:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from mapsvc.accounts.jurisdiction import incident_scope, region_cases, registry_scope
 from mapsvc.accounts.model import REGION_ROLES, Account
 from mapsvc.geojson import Filters
+from mapsvc.incidents.categories import under_class
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
 EXTENT = 4096
@@ -196,7 +197,7 @@ def _incident_filters(query: TileQuery, account: Account | None, alias: str = "d
     if query.until:
         f.add(f"{alias}.reported_at < CAST(:until AS timestamptz)", until=query.until)
     if query.category:
-        f.add(f.code_prefix(f"{alias}.category_code", "category", query.category))
+        f.add(under_class(f"{alias}.category_code"), category=query.category)
     if query.status == "open":
         f.add(f"{alias}.status IN {OPEN_SQL}")
     elif query.status == "overdue":
