@@ -30,7 +30,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
-from mapsvc.workflow.machine import OPEN_SQL
+from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
 
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
 
@@ -329,9 +329,10 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         f = Filters()
         opened = f.code_prefix("d.village_code", "region", subject.key)
         params.update(f.params)
-    # each figure from its own index: report time, close time, and the open cases with their
-    # clocks (migrations 0014, 0020); the day bounded at both ends, or a generic plan takes an
-    # open-ended bound for a third of the table and reads all of it
+    # each figure from its own index: report time, close time, the open cases by status, and
+    # those whose clocks run with their clocks (migrations 0014, 0020, 0023); only these can be
+    # overdue, so the others are counted, not graded; the day bounded at both ends, or a
+    # generic plan takes an open-ended bound for a third of the table and reads all of it
     now = (await conn.execute(text(f"""
         SELECT (SELECT count(*) FROM incident d
                  WHERE {where} AND d.reported_at >= :start AND d.reported_at < :end)
@@ -339,8 +340,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                (SELECT count(*) FROM incident d
                  WHERE {where} AND d.closed_at >= :start AND d.closed_at < :end)
                    AS closed_today,
-               count(*) AS open, count(*) FILTER (WHERE incident_overdue(d)) AS overdue
-          FROM incident d WHERE {opened} AND d.status IN {OPEN_SQL}"""), params)).one()
+               (SELECT count(*) FROM incident d WHERE {opened} AND d.status IN {OPEN_SQL})
+                   AS open,
+               (SELECT count(*) FROM incident d
+                 WHERE {opened} AND d.status IN {TIMED_SQL} AND incident_overdue(d))
+                   AS overdue"""), params)).one()
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
              if subject.kind == "deployment" else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
