@@ -144,6 +144,15 @@ def _tallied(columns: str) -> str:
             f"UNION ALL SELECT {columns} FROM incident_tally_delta WHERE {where}")
 
 
+def _reported_within(column: str) -> str:
+    """The cases reported from local date ``:start`` to ``:end`` (inclusive), as a range of
+    report times: an index can read it, and turning each case's time into a local date cost
+    about a microsecond a case (the city's overdue cases of a year: 84 ms against 38)."""
+    return (f"{column} >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai' "
+            f"AND {column} < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai' "
+            "+ interval '1 day'")
+
+
 async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: date,
                 end: date) -> dict[str, Figures]:
     """The figures of each subject of ``kind`` over the cases reported from ``start`` to
@@ -161,7 +170,7 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
             SELECT c.{column}::text AS subject, {_LIVE_SUMS}
               FROM incident c CROSS JOIN LATERAL incident_measures(c) m
              WHERE c.{column} = ANY(CAST(:subjects AS {key_type}[]))
-               AND (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end
+               AND {_reported_within("c.reported_at")}
              GROUP BY 1""")
     figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
@@ -171,10 +180,10 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
                          AS overdue_now,
                      count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
                          AS dispatch_overdue"""
-    past = """((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
+    past = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
                 AND handling_deadline IS NOT NULL)
                OR (dispatch_deadline < now() AND status = 'filed'))
-              AND (reported_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :start AND :end"""
+              AND {_reported_within("reported_at")}"""
     if kind in NESTED:  # each region a range of the open cases by status and village
         sql = f"""
             SELECT s.code AS subject, c.*
@@ -381,9 +390,7 @@ async def _daily(conn: AsyncConnection, kind: str, keys: list[str], start: date,
         sql = f"""SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)
                     FROM incident
                    WHERE {column} = ANY(CAST(:subjects AS {key_type}[]))
-                     AND reported_at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
-                     AND reported_at < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai'
-                                       + interval '1 day'
+                     AND {_reported_within("reported_at")}
                    GROUP BY 1"""
     rows = await conn.execute(text(sql), {"kind": kind, "subjects": keys, "start": start,
                                           "end": end})
