@@ -206,6 +206,16 @@ def csv_bytes(columns, rows) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.fixture(scope="session")
+def lettered_classes(api) -> tuple[str, str]:
+    """A class whose code holds letters and one under it: (parent, child)."""
+    tree = csv_bytes(["code", "name", "parent_code"], [
+        {"code": "Qz", "name": "字母大类", "parent_code": ""},
+        {"code": "Qzb", "name": "字母小类", "parent_code": "Qz"}])
+    assert api.post("/categories/import", files={"file": ("tree.csv", tree)}).status_code == 200
+    return "Qz", "Qzb"
+
+
 async def store_cases(conn, points, category: str = "0601") -> None:
     """Open cases at ``points`` ((lon, lat) pairs), stored by the bulk import on ``conn``."""
     import pandas as pd

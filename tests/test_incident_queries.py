@@ -82,19 +82,15 @@ def test_a_class_lists_its_own_cases_and_those_of_the_classes_under_it(api, seed
     assert garbage not in ids(api, grid=grid.code, category="01")
 
 
-def test_a_class_whose_code_has_letters_lists_the_classes_under_it(api, seeded):
-    from tests.conftest import csv_bytes
-
-    tree = csv_bytes(["code", "name", "parent_code"], [
-        {"code": "Qz", "name": "字母大类", "parent_code": ""},
-        {"code": "Qzb", "name": "字母小类", "parent_code": "Qz"}])
-    assert api.post("/categories/import", files={"file": ("tree.csv", tree)}).status_code == 200
+def test_a_class_whose_code_has_letters_lists_the_classes_under_it(api, seeded,
+                                                                    lettered_classes):
+    parent, child = lettered_classes
     grid = seeded["a"]
     p = grid.geometry.representative_point()
     case = api.post("/incidents", json={
-        "client_id": str(uuid.uuid4()), "category": "Qzb", "description": "字母编码",
+        "client_id": str(uuid.uuid4()), "category": child, "description": "字母编码",
         "lon": p.x, "lat": p.y}).json()["id"]
-    assert case in ids(api, grid=grid.code, category="Qz")
+    assert case in ids(api, grid=grid.code, category=parent)
     assert case not in ids(api, grid=grid.code, category="Qza")
 
 
