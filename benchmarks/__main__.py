@@ -597,17 +597,32 @@ GRID_TILES = "/ogc/collections/grids/tiles/WebMercatorQuad/"
 TIPG_TILES = f"/collections/{TIPG_GRIDS}/tiles/WebMercatorQuad/"
 
 
+def tipg_database_url() -> str:
+    """The database's address as tipg reads it: a host is required, so the socket directory
+    mapsvc connects through is that host, percent-encoded (as libpq and asyncpg read it)."""
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.settings import database_url
+
+    url = make_url(database_url())
+    query = dict(url.query)
+    host = quote(query.pop("host"), safe="") if "host" in query else url.host
+    port = query.pop("port", url.port)
+    return (f"postgresql://{quote(url.username, safe='')}:{quote(url.password, safe='')}"
+            f"@{host}:{port}/{url.database}")
+
+
 @contextlib.contextmanager
 def tipg_served():
-    from mapsvc.db.engine import conninfo
-
     async def view(conn):
         for statement in TIPG_VIEW.split(";"):
             await conn.execute(text(statement))
 
     asyncio.run(in_transaction(view))
     with served("tipg.main:app", factory=False, port=8766, health="/healthz", env={
-            "DATABASE_URL": conninfo(), "TIPG_DB_SCHEMAS": '["bench_tipg"]',
+            "DATABASE_URL": tipg_database_url(), "TIPG_DB_SCHEMAS": '["bench_tipg"]',
             "TIPG_TILE_BUFFER": "64", "TIPG_DB_SPATIAL_EXTENT": "false",
             "TIPG_DB_DATETIME_EXTENT": "false"}) as base:
         yield base

@@ -43,16 +43,13 @@ class DatabaseSettings(BaseSettings):
     # many connections and open as many again under load; the tiles' pool opens up to this many.
     pool_size: int = 10
 
-    def sqlalchemy_url(self, cluster: ClusterSettings | None = None) -> str:
+    def sqlalchemy_url(self) -> str:
         if self.url:
             url = make_url(self.url).set(drivername="postgresql+psycopg")
         else:
-            cluster = cluster or ClusterSettings()
-            password = cluster.password_file.read_text().strip()
-            url = make_url("postgresql+psycopg://").set(
-                username=cluster.superuser, password=password, host="127.0.0.1",
-                port=cluster.port, database="mapsvc",
-            )
+            from mapsvc.db.cluster import Cluster  # which reads these settings itself
+
+            url = Cluster(ClusterSettings()).url()
         if self.name:
             url = url.set(database=self.name)
         return url.render_as_string(hide_password=False)

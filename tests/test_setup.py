@@ -75,6 +75,18 @@ def test_the_embedded_cluster_loads_postgis_once_for_all_its_backends(database_u
     assert "/postgis-3" in mapped
 
 
+def test_the_service_reaches_the_embedded_cluster_through_its_socket(api, db):
+    """The service's connections (and every other of mapsvc's) come through the cluster's
+    Unix socket, which has no client address, not through its loopback port."""
+    assert api.get("/health").status_code == 200  # which asks the database
+    with db.connect() as conn:
+        clients = conn.execute(text(
+            "SELECT client_addr FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'")).all()
+    assert len(clients) > 1  # this test's and the service's
+    assert {c.client_addr for c in clients} == {None}
+
+
 def test_migrations_match_the_table_definitions(db):
     with db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
