@@ -87,6 +87,36 @@ def test_the_service_reaches_the_embedded_cluster_through_its_socket(api, db):
     assert {c.client_addr for c in clients} == {None}
 
 
+def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
+    """A checkout whose path leaves no room for the socket's name in a socket address (107
+    bytes) still gets its cluster: the socket goes to a directory of its own."""
+    import shutil
+    import tempfile
+
+    import psycopg
+
+    from mapsvc.db.cluster import SOCKET_PATH_MAX, Cluster
+    from mapsvc.settings import ClusterSettings
+
+    top = Path(tempfile.mkdtemp(prefix="mapsvc-deep-"))
+    top.chmod(0o755)  # the server's own user (as root: postgres) reaches the checkout
+    checkout = top / ("checkout-of-a-county-centre-" * 3)
+    cluster = Cluster(ClusterSettings(dir=checkout / ".mapsvc", port=54398))
+    try:
+        assert len(str(checkout / ".mapsvc" / "run" / ".s.PGSQL.54398")) > SOCKET_PATH_MAX
+        cluster.start()
+        address = cluster.url("postgres")
+        with psycopg.connect(dbname=address.database, user=address.username,
+                             password=address.password, **address.query) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.info.host == str(cluster.rundir)
+        assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(".s.PGSQL.54398")
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.rundir, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_migrations_match_the_table_definitions(db):
     with db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)

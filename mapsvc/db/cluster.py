@@ -10,6 +10,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def memory_mb() -> int:
     return memory // 2**20
 
 
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's address, less its closing NUL
+
+
 class ClusterError(RuntimeError):
     """The embedded cluster could not be set up or reached."""
 
@@ -48,8 +52,10 @@ class Cluster:
         named after the checkout."""
         if not self._as_root() or self._server_can_enter(self.settings.dir.parent):
             return self.settings.dir
-        digest = hashlib.sha1(str(self.settings.dir.resolve()).encode()).hexdigest()[:12]
-        return Path("/var/lib/mapsvc") / digest
+        return Path("/var/lib/mapsvc") / self._checkout_digest()
+
+    def _checkout_digest(self) -> str:
+        return hashlib.sha1(str(self.settings.dir.resolve()).encode()).hexdigest()[:12]
 
     @property
     def datadir(self) -> Path:
@@ -57,7 +63,13 @@ class Cluster:
 
     @property
     def rundir(self) -> Path:
-        return self.home / "run"
+        """Where the server's socket is: under its home, unless the socket's path would be
+        longer than a socket address holds (107 bytes: the server would not start), then a
+        directory of its own named after the checkout in the temporary directory."""
+        rundir = self.home / "run"
+        if len(os.fsencode(rundir / f".s.PGSQL.{self.settings.port}")) <= SOCKET_PATH_MAX:
+            return rundir
+        return Path(tempfile.gettempdir()) / f"mapsvc-{self._checkout_digest()}"
 
     @property
     def logfile(self) -> Path:
@@ -92,11 +104,14 @@ class Cluster:
         return result
 
     def _own(self, path: Path) -> None:
-        """Hand a directory to the user the server runs as."""
+        """Hand a directory to the user the server runs as; refuse one that another user made
+        (or a link: the temporary directory is everyone's)."""
         path.mkdir(parents=True, exist_ok=True)
+        server = pwd.getpwnam("postgres") if self._as_root() else pwd.getpwuid(os.geteuid())
+        if path.is_symlink() or path.stat().st_uid not in {os.geteuid(), server.pw_uid}:
+            raise ClusterError(f"{path} belongs to another user or is a link")
         if self._as_root():
-            pg = pwd.getpwnam("postgres")
-            os.chown(path, pg.pw_uid, pg.pw_gid)
+            os.chown(path, server.pw_uid, server.pw_gid)
 
     # -- lifecycle -----------------------------------------------------------------------
     def password(self) -> str:
@@ -151,6 +166,7 @@ class Cluster:
         self.init()
         if self.running():
             return
+        self._own(self.rundir)  # a temporary directory may have been cleared since
         options = f"-c shared_buffers={self.shared_buffers_mb()}MB"
         if preloaded := self.preloaded_libraries():
             options += f" -c shared_preload_libraries={','.join(preloaded)}"
