@@ -96,6 +96,7 @@ def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
     import psycopg
 
     from mapsvc.db.cluster import SOCKET_PATH_MAX, Cluster
+    from mapsvc.db.engine import conninfo
     from mapsvc.settings import ClusterSettings
 
     top = Path(tempfile.mkdtemp(prefix="mapsvc-deep-"))
@@ -105,10 +106,9 @@ def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
     try:
         assert len(str(checkout / ".mapsvc" / "run" / ".s.PGSQL.54398")) > SOCKET_PATH_MAX
         cluster.start()
-        address = cluster.url("postgres")
-        with psycopg.connect(dbname=address.database, user=address.username,
-                             password=address.password, **address.query) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+        cluster.ensure_database("mapsvc")
+        with psycopg.connect(conninfo(cluster.url())) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("mapsvc",)
             assert conn.info.host == str(cluster.rundir)
         assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(".s.PGSQL.54398")
     finally:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
+from mapsvc.db.engine import conninfo
 from mapsvc.settings import ClusterSettings
 
 
@@ -200,10 +201,7 @@ class Cluster:
 
     def ensure_database(self, name: str, *, fresh: bool = False) -> None:
         """Create database ``name`` if missing (dropped first when ``fresh``)."""
-        address = self.url("postgres")
-        with psycopg.connect(dbname=address.database, user=address.username,
-                             password=address.password, **address.query,
-                             autocommit=True) as conn:
+        with psycopg.connect(conninfo(self.url("postgres")), autocommit=True) as conn:
             ident = sql.Identifier(name)
             if fresh:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))

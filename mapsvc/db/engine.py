@@ -1,7 +1,7 @@
 """Engines on psycopg 3: async for the service, sync for migrations and scripts."""
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from mapsvc.settings import DatabaseSettings, database_url
@@ -22,7 +22,7 @@ def async_engine(url: str | None = None, *, autocommit: bool = False) -> AsyncEn
                                connect_args={"options": SESSION_OPTIONS}, **mode)
 
 
-def conninfo(url: str | None = None) -> str:
+def conninfo(url: str | URL | None = None) -> str:
     """The database's address for psycopg itself: the live feed's listener, the tiles' pool."""
     return make_url(url or database_url()).set(drivername="postgresql").render_as_string(
         hide_password=False)
