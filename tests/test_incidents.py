@@ -146,6 +146,14 @@ def test_non_finite_numbers_are_refused(api, inside, literal):
     assert r.json()["detail"][0]["loc"][-1] == "lat"
 
 
+@pytest.mark.parametrize("raw", [b'{"client_id": ', b"\xff\xfe", b"[1, 2]"])
+def test_a_body_that_is_no_json_object_is_refused_naming_the_body(api, raw):
+    r = api.post("/incidents", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][0] == "body"
+    assert r.json()["detail"][0]["type"] in {"json_invalid", "model_type"}
+
+
 def test_an_unknown_category_is_refused_naming_it(api, inside):
     r = api.post("/incidents", json=report(inside, category="no-such-class"))
     assert r.status_code == 422

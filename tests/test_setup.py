@@ -35,6 +35,11 @@ def test_openapi_docs_are_served(api, server):
     locate = paths["/api/v1/locate"]["get"]
     assert {(p["name"], p["required"]) for p in locate["parameters"]} == {
         ("lon", True), ("lat", True), ("crs", False), ("at", False)}
+    report = paths["/api/v1/incidents"]["post"]
+    assert report["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/IncidentReport"}
+    assert {"200", "201", "409", "422"} <= set(report["responses"])
+    assert "get" in paths["/api/v1/incidents"]  # the list, beside it
 
 
 def test_every_schema_the_api_description_refers_to_is_in_it(server):
@@ -42,7 +47,7 @@ def test_every_schema_the_api_description_refers_to_is_in_it(server):
 
     described = httpx.get(f"{server}/openapi.json").json()
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(described)))
-    assert {"Location", "CRS"} <= refs
+    assert {"Location", "CRS", "IncidentReport"} <= refs
     assert refs <= set(described["components"]["schemas"])
 
 

@@ -74,14 +74,18 @@ async def signed_in(request: Request,
                             headers=_UNAUTHORISED) from None
 
 
+def admit(account: Account, roles: frozenset[Role]) -> Account:
+    """``account`` if its role is one of ``roles``; 403 for the others."""
+    if account.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"a {account.role} account may not do this")
+    return account
+
+
 def allowed(roles: frozenset[Role]):
     """A dependency admitting only ``roles`` (403 for the others)."""
 
     async def check(account: Annotated[Account, Depends(signed_in)]) -> Account:
-        if account.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"a {account.role} account may not do this")
-        return account
+        return admit(account, roles)
 
     return check
 

@@ -1,4 +1,4 @@
-"""Incidents: report one, import many, list and read them."""
+"""Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them."""
 
 import io
 from dataclasses import asdict
@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
-from mapsvc.api.auth import SignedIn, allowed
+from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
+from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
@@ -27,18 +29,38 @@ def _json(doc: str, status: int) -> Response:
     return Response(doc, status_code=status, media_type="application/json")
 
 
-@router.post("", status_code=201, responses={
-    201: {"description": "stored, with its grid, how the grid was chosen, and the open cases "
-                         "nearby it may repeat (possible_duplicates)"},
-    200: {"description": "already stored under this client_id: the stored incident"},
-    409: {"description": "client_id already names a different incident"},
-    422: {"description": "a field is missing or wrong; the body names it"}})
-async def report(request: Request, body: IncidentReport,
-                 account: Annotated[Account, Depends(allowed(REPORTERS))]) -> Response:
+async def report(request: Request) -> Response:
+    """Store an incident with its grid (201), or answer with the one already stored under its
+    ``client_id`` (200)."""
+    account = admit(await signed_in(request, await bearer(request)), REPORTERS)
+    body = read_json(IncidentReport, await request.body())
     # stored by one statement; with photos, attached in the same transaction
     async with (transaction if body.attachments else statements)(request) as conn:
         doc, created = await report_incident(conn, body, account)
     return _json(doc, 201 if created else 200)
+
+
+PATH = "/api/v1/incidents"
+route = Route(PATH, report, methods=["POST"])  # a hot path (mapsvc.api.hot)
+
+
+def document(openapi: dict) -> None:
+    """Put the report route into the API's OpenAPI description."""
+    answer = {"description": "the stored incident with its grid, how the grid was chosen, and "
+                             "the open cases nearby it may repeat (possible_duplicates)",
+              "content": {"application/json": {}}}
+    openapi["paths"].setdefault(PATH, {})["post"] = {
+        "tags": ["incidents"], "summary": "Report", "description": report.__doc__,
+        "operationId": "report",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": schema_ref(openapi, IncidentReport)}}},
+        "security": [{"OAuth2PasswordBearer": []}],
+        "responses": {"201": answer,
+                      "200": {**answer, "description": "already stored under this client_id"},
+                      "401": {"description": "not signed in"},
+                      "403": {"description": "the account's role does not report incidents"},
+                      "409": {"description": "client_id already names a different incident"},
+                      "422": {"description": "a field is missing or wrong; the body names it"}}}
 
 
 @router.post("/import")

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 FOLD_SECONDS = 5
-HOT = (tiles, locate)  # the hot paths' routes (mapsvc.api.hot)
+HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
 
 
 async def fold_tally(engine) -> None:
