@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
 from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
-from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
+from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
