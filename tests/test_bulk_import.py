@@ -163,3 +163,20 @@ def test_api_upload_of_something_else_is_refused(api):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
     r = api.post("/incidents/import", files={"file": ("x.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")})
     assert r.status_code == 422 and "client_id" in r.json()["detail"][0]["msg"]
+
+
+def test_a_body_larger_than_any_file_taken_is_refused_as_it_streams_in(monkeypatch, accounts):
+    from tests.conftest import Server, signed_in_client
+
+    monkeypatch.setenv("MAPSVC_API_UPLOAD_MAX_BYTES", "1000")
+    monkeypatch.setenv("MAPSVC_MEDIA_MAX_BYTES", "1000")
+    served = Server("small-uploads").start()
+    try:
+        client = signed_in_client(served.base, "admin")
+        csv = b"client_id,category,lon,lat\n" + b"0" * 2**21
+        r = client.post("/incidents/import", files={"file": ("a.csv", csv, "text/csv")})
+        assert r.status_code == 413
+        r = client.post("/incidents/import", files={"file": ("a.csv", csv[:2000], "text/csv")})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
+    finally:
+        served.stop()

@@ -154,6 +154,20 @@ def test_a_body_that_is_no_json_object_is_refused_naming_the_body(api, raw):
     assert r.json()["detail"][0]["type"] in {"json_invalid", "model_type"}
 
 
+def test_a_report_at_its_longest_is_stored_and_a_larger_body_refused_unread(api, inside, db):
+    longest = report(inside, description="😀" * 4000)  # each written as \ud83d\ude00
+    raw = json.dumps(longest).encode()
+    assert len(raw) > 48_000
+    assert api.post("/incidents", content=raw,
+                    headers={"content-type": "application/json"}).status_code == 201
+    larger = report(inside, description="x" * 70_000)
+    r = api.post("/incidents", json=larger)
+    assert r.status_code == 413
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = :c"),
+                            {"c": larger["client_id"]}).scalar_one() == 0
+
+
 def test_an_unknown_category_is_refused_naming_it(api, inside):
     r = api.post("/incidents", json=report(inside, category="no-such-class"))
     assert r.status_code == 422

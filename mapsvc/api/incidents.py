@@ -41,7 +41,12 @@ async def report(request: Request) -> Response:
 
 
 PATH = "/api/v1/incidents"
-route = Route(PATH, report, methods=["POST"])  # a hot path (mapsvc.api.hot)
+# A report's fields at their longest (4,000 characters of description, each written as a JSON
+# escaped surrogate pair, and 10 photo ids) take under 50 kB; a larger body is refused (413) as
+# it streams in.
+REPORT_MAX_BYTES = 64 * 1024
+route = Route(PATH, report, methods=["POST"],  # a hot path (mapsvc.api.hot)
+              max_body_size=REPORT_MAX_BYTES)
 
 
 def document(openapi: dict) -> None:
@@ -60,6 +65,7 @@ def document(openapi: dict) -> None:
                       "401": {"description": "not signed in"},
                       "403": {"description": "the account's role does not report incidents"},
                       "409": {"description": "client_id already names a different incident"},
+                      "413": {"description": f"the body is over {REPORT_MAX_BYTES} bytes"},
                       "422": {"description": "a field is missing or wrong; the body names it"}}}
 
 

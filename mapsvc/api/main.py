@@ -60,9 +60,16 @@ async def lifespan(app: FastAPI):
     await app.state.statements.dispose()
 
 
+def largest_body() -> int:
+    """The largest request body the service reads: the largest file it takes, with room for
+    the form around it. A larger one is refused (413) as it streams in, before any of it is
+    kept; routes that take no file set smaller limits of their own."""
+    return max(settings.api().upload_max_bytes, settings.media().max_bytes) + 2**20
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
-                  version="0.1.0", lifespan=lifespan)
+                  version="0.1.0", lifespan=lifespan, max_body_size=largest_body())
     for module in HOT:  # first: most of the requests pages and phones make
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
