@@ -63,7 +63,7 @@ async def lifespan(app: FastAPI):
 def largest_body() -> int:
     """The largest request body the service reads: the largest file it takes, with room for
     the form around it. A larger one is refused (413) as it streams in, before any of it is
-    kept; routes that take no file set smaller limits of their own."""
+    kept. Reports, the busiest body, have a smaller limit of their own (api.incidents)."""
     return max(settings.api().upload_max_bytes, settings.media().max_bytes) + 2**20
 
 
