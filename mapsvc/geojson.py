@@ -76,6 +76,15 @@ def page(limit: int, offset: int = 0) -> str:
     return f"LIMIT {int(limit)} OFFSET {int(offset)}"
 
 
+def named(value: str, names: tuple[str, ...], *, field: str, noun: str) -> str:
+    """``value``, one of ``names``, as a literal to write into a statement: the service's plans
+    are generic, and only so does a plan know how many rows hold it (a rare state, the triage
+    queue, a colour). Any other value is refused naming ``field``."""
+    if value not in names:
+        raise InvalidInput(f"no {noun} {value!r}: one of {', '.join(names)}", field=field)
+    return f"'{value}'"
+
+
 def feature_collection(features_sql: str) -> str:
     """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection."""
     return f"""

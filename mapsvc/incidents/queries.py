@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
-from mapsvc.errors import InvalidInput, NotFound
-from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.errors import NotFound
+from mapsvc.geojson import Filters, feature_collection, named, page
 from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS
 from mapsvc.workflow.clocks import COLOURS
@@ -62,11 +62,9 @@ class IncidentFilter:
         if self.colour:
             # from the clocks of the cases whose clocks run, without building each case's
             # document: they are read newest first from their own index (migration 0023); the
-            # colour is inlined so that the plan knows how few cases have it
-            if self.colour not in COLOURS:
-                raise InvalidInput(f"no colour {self.colour!r}: one of {', '.join(COLOURS)}",
-                                   field="colour")
-            f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = '{self.colour}'")
+            # colour is written in so that the plan knows how few cases have it
+            colour = named(self.colour, COLOURS, field="colour", noun="colour")
+            f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = {colour}")
         if self.id is not None:
             f.add("d.id = :id", id=self.id)
         f.bbox("d.geom", self.bbox, inline=True)
@@ -77,20 +75,14 @@ class IncidentFilter:
             if value := getattr(self, column):
                 f.add(f.code_prefix("d.village_code", column, value))
         if self.status:
-            # a state's name, inlined: the plan then knows how many cases are in that state
-            # (with a parameter it walked all the cases, newest first, for one rarely in it)
-            if self.status not in STATES:
-                raise InvalidInput(f"no state {self.status!r}: one of {', '.join(STATES)}",
-                                   field="status")
-            f.add(f"d.status = '{self.status}'")
+            # written in: with a parameter the plan walked all the cases, newest first, for
+            # a state that few cases are in
+            f.add(f"d.status = {named(self.status, STATES, field='status', noun='state')}")
         if self.category:
             f.add(under_class("d.category_code"), category=self.category)
         if self.method:
-            # inlined like the state: the triage queue (unassigned) is read from its own index
-            if self.method not in METHODS:
-                raise InvalidInput(f"no method {self.method!r}: one of {', '.join(METHODS)}",
-                                   field="method")
-            f.add(f"d.assignment = '{self.method}'")
+            # written in: the triage queue (unassigned) is read from its own index
+            f.add(f"d.assignment = {named(self.method, METHODS, field='method', noun='method')}")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:
