@@ -68,7 +68,8 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     flag(frame["name"] == "", "name", "empty")
     flag(frame["parent_code"] == frame["code"], "parent_code", "a class cannot be its own parent")
     # Codes nest (GB/T 30428.2: 2 + 2 digits; GB/T 39666: 2 + 2 + 2): the cases of a class and
-    # of those under it are then a range of codes, as the lists, the heat and the tiles read them.
+    # of those under it are then those whose codes start with its code, as the lists, the heat
+    # and the tiles read them (under_class).
     nested = np.char.startswith(frame["code"].to_numpy(str), frame["parent_code"].to_numpy(str))
     flag((frame["parent_code"] != "") & (frame["parent_code"] != frame["code"]) & ~nested,
          "parent_code", "a class's code starts with its parent's, as 0601 under 06")
