@@ -14,11 +14,11 @@ Revises: 0005
 Create Date: 2026-11-22
 """
 
-import importlib.util
 import re
-from pathlib import Path
 
 from alembic import op
+
+from mapsvc.db.migrate import earlier_migration
 
 revision = "0006"
 down_revision = "0005"
@@ -263,10 +263,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "before", Path(__file__).with_name("0005_workflow.py"))
-    before = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(before)
+    before = earlier_migration("0005_workflow")
     codes = ", ".join(f"'{c}'" for c, *_ in COMPONENT_CLASSES)
     drop = lambda clause: ", ".join(f"DROP COLUMN {c}"  # noqa: E731
                                     for c in re.findall(r"ADD COLUMN (\w+)", clause))

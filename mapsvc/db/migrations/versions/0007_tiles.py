@@ -9,22 +9,15 @@ Revises: 0006
 Create Date: 2026-11-22
 """
 
-import importlib.util
-from pathlib import Path
 
 from alembic import op
+
+from mapsvc.db.migrate import earlier_migration
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
-
-
-def _migration(name: str):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # Metres of simplification for regions drawn at small scales (zoom below 10: a pixel there
@@ -77,7 +70,7 @@ def _clocks_sql() -> tuple[str, str]:
     """incident_colour(i): the case's warning colour (the worst of its running clocks), cheap
     enough for counting many cases; incident_clocks(i): each running clock's deadline and
     colour, and the case's; and the case's JSON built on them."""
-    before = _migration("0006_clocks_and_tallies")
+    before = earlier_migration("0006_clocks_and_tallies")
     clocks = f"""
 CREATE FUNCTION incident_colour(i incident) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT {before._WORST} FROM (SELECT {before._COLOURS}) k
@@ -130,7 +123,7 @@ CREATE TRIGGER incident_log_announced AFTER INSERT ON incident_log
 def _suggestions_sql() -> str:
     """Duplicate suggestions (migration 0005) that look near the new case first: once most
     cases are closed, the planner would otherwise also read every open case by state."""
-    sql = _migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    sql = earlier_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
     before = """    ), near AS (
         SELECT o.id, round(ST_Distance(o.geom::geography, new.geom::geography)::numeric, 1) AS d
           FROM rule, incident o
@@ -157,9 +150,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION",
+    op.execute(earlier_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION",
                                                            "CREATE OR REPLACE FUNCTION"))
-    before = _migration("0006_clocks_and_tallies")
+    before = earlier_migration("0006_clocks_and_tallies")
     op.execute("""
         DROP TRIGGER incident_log_announced ON incident_log;
         DROP FUNCTION announce_logged;

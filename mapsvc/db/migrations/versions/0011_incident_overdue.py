@@ -7,10 +7,10 @@ Revises: 0010
 Create Date: 2026-11-22
 """
 
-import importlib.util
-from pathlib import Path
 
 from alembic import op
+
+from mapsvc.db.migrate import earlier_migration
 
 revision = "0011"
 down_revision = "0010"
@@ -18,18 +18,10 @@ branch_labels = None
 depends_on = None
 
 
-def _clocks():
-    spec = importlib.util.spec_from_file_location(
-        "clocks_0006", Path(__file__).with_name("0006_clocks_and_tallies.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     late = " OR ".join(
         f"coalesce(({running}) AND coalesce(i.suspended_at, now()) > i.{stage}_deadline, false)"
-        for stage, running in _clocks().RUNNING.items())
+        for stage, running in earlier_migration("0006_clocks_and_tallies").RUNNING.items())
     op.execute(f"""
         CREATE FUNCTION incident_overdue(i incident) RETURNS boolean
         LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT {late} $$""")

@@ -9,18 +9,14 @@ Create Date: 2026-11-30
 
 from alembic import op
 
+from mapsvc.db.migrate import earlier_migration
+
 revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
 
-# when each clock runs (migration 0006)
-RUNNING = {
-    "dispatch": "i.status = 'filed'",
-    "handling": "i.status IN ('dispatched', 'in_progress')",
-    "check": "i.status IN ('handled', 'checking')",
-    "case": "i.status IN ('filed', 'dispatched', 'in_progress', 'handled', 'checking')",
-}
+RUNNING = earlier_migration("0006_clocks_and_tallies").RUNNING  # when each clock runs
 COLOURS = ("green", "yellow", "red")
 
 

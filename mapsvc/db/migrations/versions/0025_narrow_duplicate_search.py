@@ -12,10 +12,10 @@ Revises: 0024
 Create Date: 2026-11-30
 """
 
-import importlib.util
-from pathlib import Path
 
 from alembic import op
+
+from mapsvc.db.migrate import earlier_migration
 
 revision = "0025"
 down_revision = "0024"
@@ -26,11 +26,7 @@ OPEN = "('reported', 'verifying', 'filed', 'dispatched', 'in_progress', 'handled
 
 
 def _look_around_0007() -> str:
-    spec = importlib.util.spec_from_file_location(
-        "tiles_0007", Path(__file__).with_name("0007_tiles.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._suggestions_sql()
+    return earlier_migration("0007_tiles")._suggestions_sql()
 
 
 def upgrade() -> None:
