@@ -124,8 +124,11 @@ def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
     ({"source": "rumour"}, "source"),
     ({"crs": "mars"}, "crs"),
     ({"accuracy_m": -3}, "accuracy_m"),
+    ({"accuracy_m": 1e39}, "accuracy_m"),  # beyond single precision
     ({"reported_at": "yesterday"}, "reported_at"),
     ({"description": "长" * 4001}, "description"),
+    ({"description": "井盖\x00缺失"}, "description"),  # PostgreSQL's text holds no NUL
+    ({"category": "0\x006"}, "category"),
     ({"colour": "red"}, "colour"),
 ])
 def test_bad_fields_are_refused_naming_the_field(api, inside, change, field, db):
@@ -136,6 +139,13 @@ def test_bad_fields_are_refused_naming_the_field(api, inside, change, field, db)
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = :c"),
                             {"c": body["client_id"]}).scalar_one() == 0
+
+
+def test_a_value_the_database_cannot_hold_is_refused_where_no_check_named_it(api):
+    r = api.get("/incidents", params={"village": "44\x0015"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["query"], "type": "data_error", "msg":
+                                   "PostgreSQL text fields cannot contain NUL (0x00) bytes"}]
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])

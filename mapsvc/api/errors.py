@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+import psycopg
+from sqlalchemy.exc import DataError
 
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
@@ -38,6 +40,16 @@ def _finite(value):
     return value
 
 
+async def data_error_handler(request: Request,
+                             error: DataError | psycopg.DataError) -> JSONResponse:
+    """A value the database cannot take as it is (PostgreSQL's class 22, "data exception":
+    text holding the NUL character, a number out of range), where no check before named it."""
+    location = "query" if request.method == "GET" else "body"
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    return JSONResponse({"detail": [{"loc": [location], "msg": reason, "type": "data_error"}]},
+                        status_code=422)
+
+
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
 
@@ -45,3 +57,5 @@ async def validation_error_handler(request: Request, error: RequestValidationErr
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(DataError, data_error_handler)
+    app.add_exception_handler(psycopg.DataError, data_error_handler)

@@ -20,7 +20,7 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, refusal, swapped_point
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
-from mapsvc.incidents.model import LOCAL_TIME, SOURCES, swap_candidate
+from mapsvc.incidents.model import ACCURACY_MAX_M, LOCAL_TIME, SOURCES, swap_candidate
 from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
 
 REQUIRED = ("client_id", "category", "lon", "lat")
@@ -95,8 +95,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                                            "epsg:4490": "cgcs2000"})
     flag(~crs.isin([c.value for c in CRS]), "crs", f"must be one of {', '.join(c.value for c in CRS)}")
     accuracy = pd.to_numeric(frame["accuracy_m"].replace("", np.nan), errors="coerce")
-    flag((frame["accuracy_m"] != "") & ~(accuracy.to_numpy() >= 0), "accuracy_m",
-         "not a number of metres ≥ 0")
+    flag((frame["accuracy_m"] != "") & ~((accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)).to_numpy(),
+         "accuracy_m", f"not a number of metres from 0 to {ACCURACY_MAX_M:,}")
     when = _parse_times(frame["reported_at"])
     flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at", "not a date and time")
     source = frame["source"].replace("", default_source)

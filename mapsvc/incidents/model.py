@@ -22,6 +22,10 @@ def _aware(value: datetime) -> datetime:
 
 
 ReportTime = Annotated[datetime, AfterValidator(_aware)]
+# A device's accuracy is kept in single precision; no fix is worse than the Earth is wide.
+ACCURACY_MAX_M = 20_000_000
+# PostgreSQL's text cannot hold the NUL character.
+_NO_NUL = r"^[^\x00]*$"
 
 
 def swap_candidate(lon, lat):
@@ -59,9 +63,10 @@ class IncidentReport(Point):
 
     client_id: UUID = Field(description="chosen by the reporter; a retry with it is answered "
                                         "with the incident already stored")
-    category: str = Field(min_length=1, max_length=64, description="category code")
-    description: str = Field("", max_length=4000)
-    accuracy_m: float | None = Field(None, ge=0, allow_inf_nan=False,
+    category: str = Field(min_length=1, max_length=64, pattern=_NO_NUL,
+                          description="category code")
+    description: str = Field("", max_length=4000, pattern=_NO_NUL)
+    accuracy_m: float | None = Field(None, ge=0, le=ACCURACY_MAX_M, allow_inf_nan=False,
                                      description="the device's reported accuracy in metres")
     reported_at: ReportTime | None = Field(
         None, description="when it was reported (ISO 8601; no zone means China Standard Time); "
