@@ -34,9 +34,11 @@ async def report(request: Request) -> Response:
     ``client_id`` (200)."""
     account = admit(await signed_in(request, await bearer(request)), REPORTERS)
     body = read_json(IncidentReport, await request.body())
-    # stored by one statement; with photos, attached in the same transaction
-    async with (transaction if body.attachments else statements)(request) as conn:
-        doc, created = await report_incident(conn, body, account)
+    if body.attachments:  # stored and attached in one transaction
+        async with transaction(request) as conn:
+            doc, created = await report_incident(conn, body, account)
+    else:  # with the reports arriving meanwhile, by one statement
+        doc, created = await request.app.state.reports.report(body, account)
     return _json(doc, 201 if created else 200)
 
 

@@ -15,6 +15,7 @@ from mapsvc.api import (auth, boundaries, categories, events, features, health, 
 from mapsvc.api.errors import add_exception_handlers
 from mapsvc.db.engine import async_engine
 from mapsvc.db.reads import Reads
+from mapsvc.incidents.batching import ReportBatches
 from mapsvc.tiles.service import TileService
 from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
@@ -41,6 +42,7 @@ async def fold_tally(engine) -> None:
 async def lifespan(app: FastAPI):
     app.state.engine = async_engine()
     app.state.statements = async_engine(autocommit=True)
+    app.state.reports = ReportBatches(app.state.statements)
     app.state.reads = Reads()
     await app.state.reads.open()
     app.state.tiles = TileService(settings.tiles(), app.state.reads)
@@ -55,6 +57,7 @@ async def lifespan(app: FastAPI):
     folding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await folding
+    await app.state.reports.close()
     await app.state.reads.close()
     await app.state.engine.dispose()
     await app.state.statements.dispose()

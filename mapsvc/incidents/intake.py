@@ -5,6 +5,8 @@ is not stored again: the stored incident is the answer (retries from a phone are
 """
 
 import json
+from collections.abc import Sequence
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,7 +32,7 @@ WITH ins AS (
     SELECT s.client_id, s.category, s.description, s.source, s.reported_at, s.raw_lon, s.raw_lat,
            s.raw_crs, s.accuracy_m, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id,
            l.grid_version_id, v.code, v.parent_code, t.parent_code, l.method, l.distance_m,
-           CAST(:reporter_id AS bigint)
+           {reporter}
       FROM {located}
       JOIN category cat ON cat.code = s.category
       LEFT JOIN grid g ON g.id = l.grid_id
@@ -43,35 +45,46 @@ WITH ins AS (
     RETURNING {returning}
 ), logged AS (
     INSERT INTO incident_log (incident_id, actor, action, to_status)
-    SELECT id, :actor, 'report', status FROM ins
+    SELECT id, {actor}, 'report', status FROM ins
 )
 SELECT {result} FROM ins
 """
 
 
-def insert_located(located: str, *, answer: str = "count") -> str:
+def insert_located(located: str, *, answer: str = "count",
+                   reporter: str = "CAST(:reporter_id AS bigint)",
+                   actor: str = "CAST(:actor AS text)") -> str:
     """The statement that stores every row of ``located``: the reports (aliased ``s``, with the
-    columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it).
-    It answers with the number stored, or (``answer="doc"``) each stored incident's JSON with
-    the open cases it may repeat (``possible_duplicates``)."""
+    columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it),
+    each by ``reporter`` (an account id) and logged as reported by ``actor`` (an expression
+    over the stored row ``ins``). It answers with the number stored, or (``answer="doc"``) each
+    stored incident's client id and JSON with the open cases it may repeat
+    (``possible_duplicates``)."""
     returning, result = {
         "count": ("id, status", "count(*)"),
-        "doc": ("*", "(incident_json(ROW(ins.*)::incident)::jsonb || jsonb_build_object("
-                     "'possible_duplicates', duplicate_suggestions(ROW(ins.*)::incident)))::text"),
+        "doc": ("*", "ins.client_id, (incident_json(ROW(ins.*)::incident)::jsonb || "
+                     "jsonb_build_object('possible_duplicates', "
+                     "duplicate_suggestions(ROW(ins.*)::incident)))::text AS doc"),
     }[answer]
     return INSERT_LOCATED.format(located=located, returning=returning, result=result,
+                                 reporter=reporter, actor=actor,
                                  swapped=SWAPPED_COVERED.format(lon="s.swap_lon", lat="s.swap_lat",
                                                                 at="s.reported_at"))
 
 
-_SINGLE = text(insert_located(
-    "(VALUES (CAST(:client_id AS uuid), CAST(:category AS text), CAST(:description AS text), "
-    "CAST(:source AS text), CAST(:reported_at AS timestamptz), CAST(:raw_lon AS float8), "
-    "CAST(:raw_lat AS float8), CAST(:raw_crs AS text), CAST(:accuracy_m AS real), "
-    "CAST(:lon AS float8), CAST(:lat AS float8), CAST(:swap_lon AS float8), "
-    "CAST(:swap_lat AS float8))) AS s(" + ", ".join(SOURCE_COLUMNS) + ") "
-    "CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), "
-    "s.reported_at, :tolerance) l", answer="doc"))
+# Reports side by side, each a row of arrays of the same length: the fields of SOURCE_COLUMNS,
+# the reporter's account id and username.
+_TYPES = {"client_id": "uuid", "category": "text", "description": "text", "source": "text",
+          "reported_at": "timestamptz", "raw_lon": "float8", "raw_lat": "float8",
+          "raw_crs": "text", "accuracy_m": "real", "lon": "float8", "lat": "float8",
+          "swap_lon": "float8", "swap_lat": "float8", "reporter_id": "bigint"}
+_REPORTS = text(insert_located(
+    "unnest(" + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _TYPES.items()) + ") AS s("
+    + ", ".join(_TYPES) + ") CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint("
+    "s.lon, s.lat), 4326), s.reported_at, :tolerance) l",
+    answer="doc", reporter="s.reporter_id",
+    actor="(SELECT a.actor FROM unnest(CAST(:client_id AS uuid[]), CAST(:actor AS text[])) "
+          "AS a(client_id, actor) WHERE a.client_id = ins.client_id)"))
 
 _DOC = text("SELECT doc::text FROM incident_doc WHERE client_id = :client_id")
 _REPORT_STEP = text("SELECT id FROM incident_log WHERE incident_id = :id AND action = 'report'")
@@ -85,29 +98,34 @@ def _same_report(doc: dict, report: IncidentReport) -> bool:
                             report.lat, report.crs.value)
 
 
-async def report_incident(conn: AsyncConnection, report: IncidentReport,
-                          account: Account) -> tuple[str, bool]:
-    """Store ``report`` by ``account`` with its grid and photos; return the stored incident
-    (JSON) and whether it is new."""
+def _row(report: IncidentReport, account: Account) -> dict:
     lon, lat = (float(v) if report.in_range else None
                 for v in to_wgs84(report.lon, report.lat, report.crs))
     swap_lon, swap_lat = swapped_pair(report)
-    params = {
-        "client_id": report.client_id, "category": report.category,
-        "description": report.description, "source": report.source,
-        "reported_at": report.reported_time(), "raw_lon": report.lon, "raw_lat": report.lat,
-        "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
-        "swap_lon": swap_lon, "swap_lat": swap_lat,
-        "tolerance": settings.assignment().tolerance_m, "actor": account.username,
-        "reporter_id": account.id,
-    }
-    created = (await conn.execute(_SINGLE, params)).scalar_one_or_none()
-    if created is not None:
-        if report.attachments:  # in the caller's transaction: a bad photo id stores nothing
-            stored = json.loads(created)
-            log_id = (await conn.execute(_REPORT_STEP, {"id": stored["id"]})).scalar_one()
-            await attach(conn, report.attachments, account, stored["id"], log_id)
-        return created, True
+    return {"client_id": report.client_id, "category": report.category,
+            "description": report.description, "source": report.source,
+            "reported_at": report.reported_time(), "raw_lon": report.lon, "raw_lat": report.lat,
+            "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
+            "swap_lon": swap_lon, "swap_lat": swap_lat, "reporter_id": account.id,
+            "actor": account.username}
+
+
+async def store_reports(conn: AsyncConnection,
+                        reports: Sequence[tuple[IncidentReport, Account]]) -> dict[UUID, str]:
+    """Store, by one statement, each report (by its account) that can be stored as it is: not
+    yet stored, of a known category and at a point that is no refused one. Answer the stored
+    incidents' JSON by client id; the others store nothing (``settle`` tells why). Client ids
+    must differ."""
+    rows = [_row(report, account) for report, account in reports]
+    columns = {name: [row[name] for row in rows] for name in (*_TYPES, "actor")}
+    result = await conn.execute(_REPORTS, {**columns,
+                                           "tolerance": settings.assignment().tolerance_m})
+    return {client_id: doc for client_id, doc in result}
+
+
+async def settle(conn: AsyncConnection, report: IncidentReport) -> str:
+    """Why ``report`` was not stored: its client id names an incident already, which is the
+    answer if the report is the same (a retry), or else it is refused."""
     doc = (await conn.execute(_DOC, {"client_id": report.client_id})).scalar_one_or_none()
     if doc is None:
         if not (await conn.execute(_CATEGORY_EXISTS, {"code": report.category})).scalar_one():
@@ -118,4 +136,18 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
     if not _same_report(stored, report):
         raise Conflict(f"client_id {report.client_id} already names a different incident "
                        f"(id {stored['id']})", field="client_id")
-    return doc, False
+    return doc
+
+
+async def report_incident(conn: AsyncConnection, report: IncidentReport,
+                          account: Account) -> tuple[str, bool]:
+    """Store ``report`` by ``account`` with its grid and photos; return the stored incident
+    (JSON) and whether it is new."""
+    created = (await store_reports(conn, [(report, account)])).get(report.client_id)
+    if created is None:
+        return await settle(conn, report), False
+    if report.attachments:  # in the caller's transaction: a bad photo id stores nothing
+        stored = json.loads(created)
+        log_id = (await conn.execute(_REPORT_STEP, {"id": stored["id"]})).scalar_one()
+        await attach(conn, report.attachments, account, stored["id"], log_id)
+    return created, True
