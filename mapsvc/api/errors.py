@@ -6,11 +6,11 @@ reads a bad field the same way whether pydantic or a domain rule refused it.
 
 import math
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-import psycopg
 from sqlalchemy.exc import DataError
 
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound

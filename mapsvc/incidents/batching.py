@@ -9,9 +9,10 @@ eight go together.
 Each report is answered as if it had gone alone: a report that one statement cannot store
 (a retry, an unknown category, a refused point) is settled by itself afterwards, and a report
 whose client id is already on its way waits until that statement is done, so the first one
-to arrive is the one stored and every retry is compared with it. Should a statement fail, each of its reports is
-stored alone, and only the one at fault is refused. Reports with photos are not batched: their
-photos are attached in the report's own transaction (``report_incident``).
+to arrive is the one stored and every retry is compared with it. Should a statement fail,
+each of its reports is stored alone, and only the one at fault is refused. Reports with photos
+are not batched: their photos are attached in the report's own transaction
+(``report_incident``).
 
 Reports in one statement do not see each other as possible duplicates, as two reports stored
 at the same moment by statements of their own do not either.
@@ -33,7 +34,8 @@ from mapsvc.incidents.model import IncidentReport
 class _Waiting:
     report: IncidentReport
     account: Account
-    answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    answer: asyncio.Future = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class ReportBatches:
@@ -80,11 +82,13 @@ class ReportBatches:
         while batch := self._take():
             try:
                 await self._store(batch)
+            except Exception as e:  # no connection, say: each report learns why
+                for waiting in batch:
+                    _answer(waiting, exception=e)
             finally:  # a report never waits for an answer that cannot come
                 for waiting in batch:
                     self.on_way.discard(waiting.report.client_id)
-                    if not waiting.answer.done():
-                        waiting.answer.set_exception(RuntimeError("the report was not stored"))
+                    _answer(waiting, exception=RuntimeError("the report was not stored"))
 
     async def _store(self, batch: list[_Waiting]) -> None:
         async with self.engine.connect() as conn:
@@ -108,7 +112,8 @@ class ReportBatches:
 
 
 def _answer(waiting: _Waiting, *, result=None, exception: Exception | None = None) -> None:
-    """Answer a report unless its request is gone (the client hung up)."""
+    """Answer a report unless it has its answer or its request is gone (the client hung
+    up)."""
     if waiting.answer.done():
         return
     if exception is not None:
