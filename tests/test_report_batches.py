@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from mapsvc.accounts.model import Account
 from mapsvc.db.engine import async_engine
 from mapsvc.errors import Conflict, InvalidInput
+from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.batching import ReportBatches
 from mapsvc.incidents.model import IncidentReport
 from tests.conftest import run
@@ -57,6 +58,8 @@ def test_reports_arriving_together_are_stored_by_one_statement_each_answered_alo
         database_url, db, point, reporters):
     worker, chief = reporters["worker"], reporters["chief"]
     first, second, third = report(point), report(point), report(point)
+    gx, gy = (float(v) for v in from_wgs84(point.x, point.y, "gcj02"))
+    pinned = report(None, lon=gx, lat=gy, crs="gcj02")  # from a Chinese basemap
     answers = arriving_together(database_url, [
         (first, worker),
         (second, chief),
@@ -65,15 +68,18 @@ def test_reports_arriving_together_are_stored_by_one_statement_each_answered_alo
         ({**second, "description": "另一件事"}, chief),          # its client id, another case
         (report(None, lon=30.0, lat=95.0), chief),              # a latitude out of range
         (third, chief),
+        (pinned, worker),
     ])
     docs = [json.loads(a[0]) if isinstance(a, tuple) else a for a in answers]
     assert [a[1] if isinstance(a, tuple) else type(a) for a in answers] == [
-        True, True, InvalidInput, False, Conflict, InvalidInput, True]
+        True, True, InvalidInput, False, Conflict, InvalidInput, True, True]
     assert (answers[2].field, answers[5].field) == ("category", "lat")
     assert docs[3]["id"] == docs[0]["id"] and docs[3]["description"] == first["description"]
     assert [d["client_id"] for d in (docs[0], docs[1], docs[6])] == [
         first["client_id"], second["client_id"], third["client_id"]]
     assert docs[0]["grid"] is not None and "possible_duplicates" in docs[0]
+    assert docs[7]["grid"] == docs[0]["grid"] and docs[7]["raw"]["crs"] == "gcj02"
+    assert abs(docs[7]["lon"] - point.x) < 1e-6 and abs(docs[7]["lat"] - point.y) < 1e-6
 
     rows = stored(db, [first["client_id"], second["client_id"], third["client_id"]])
     assert len(rows) == 3 and len({received for received, *_ in rows.values()}) == 1

@@ -34,6 +34,25 @@ def swapped_point(lon, lat, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
     return np.where(valid, x, np.nan), np.where(valid, y, np.nan)
 
 
+def normalised(raw_lon, raw_lat, raw_crs) -> tuple[np.ndarray, ...]:
+    """Reported points, each in its CRS (``raw_crs``, an array of CRS names), as WGS84
+    longitude and latitude, NaN where the latitude is out of range, and the WGS84 points they
+    would be if longitude and latitude were swapped (``swapped_point``). Each CRS is converted
+    once for all its points."""
+    raw_lon, raw_lat = np.asarray(raw_lon, dtype=float), np.asarray(raw_lat, dtype=float)
+    raw_crs = np.asarray(raw_crs)
+    lon, lat = raw_lon.copy(), raw_lat.copy()
+    swap_lon, swap_lat = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
+    for name in np.unique(raw_crs):
+        rows = raw_crs == name
+        x, y = raw_lon[rows], raw_lat[rows]
+        lon[rows], lat[rows] = to_wgs84(x, y, CRS(name))
+        swap_lon[rows], swap_lat[rows] = swapped_point(x, y, CRS(name))
+    out_of_range = np.abs(raw_lat) > 90
+    lon[out_of_range], lat[out_of_range] = np.nan, np.nan
+    return lon, lat, swap_lon, swap_lat
+
+
 def swapped_pair(point: Point) -> tuple[float | None, float | None]:
     """``swapped_point`` of one reported point: None, None when the swapped pair is no
     coordinate."""

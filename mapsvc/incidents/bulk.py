@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.errors import InvalidInput
-from mapsvc.geo.crs import CRS, to_wgs84
-from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, refusal, swapped_point
+from mapsvc.geo.crs import CRS
+from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
 from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
 from mapsvc.incidents.model import ACCURACY_MAX_M, LOCAL_TIME, SOURCES, swap_candidate
 from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
@@ -95,8 +95,9 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                                            "epsg:4490": "cgcs2000"})
     flag(~crs.isin([c.value for c in CRS]), "crs", f"must be one of {', '.join(c.value for c in CRS)}")
     accuracy = pd.to_numeric(frame["accuracy_m"].replace("", np.nan), errors="coerce")
-    flag((frame["accuracy_m"] != "") & ~((accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)).to_numpy(),
-         "accuracy_m", f"not a number of metres from 0 to {ACCURACY_MAX_M:,}")
+    metres = ((accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)).to_numpy()
+    flag((frame["accuracy_m"] != "") & ~metres, "accuracy_m",
+         f"not a number of metres from 0 to {ACCURACY_MAX_M:,}")
     when = _parse_times(frame["reported_at"])
     flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at", "not a date and time")
     source = frame["source"].replace("", default_source)
@@ -111,16 +112,9 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                           "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).to_numpy(),
                           "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
                           "accuracy_m": accuracy[ok].to_numpy()})
-    lon, lat = raw_lon.copy(), raw_lat.copy()
-    swap_lon, swap_lat = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
-    for name in np.unique(raw_crs):
-        rows = raw_crs == name
-        x, y = raw_lon[rows], raw_lat[rows]
-        lon[rows], lat[rows] = to_wgs84(x, y, CRS(name))
-        swap_lon[rows], swap_lat[rows] = swapped_point(x, y, CRS(name))
-    out_of_range = np.abs(raw_lat) > 90  # only swap candidates get this far
-    lon[out_of_range], lat[out_of_range] = np.nan, np.nan
-    clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = lon, lat, swap_lon, swap_lat
+    # a latitude out of range left here is a swap candidate's
+    clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = normalised(
+        raw_lon, raw_lat, raw_crs)
     return clean, checked.errors
 
 

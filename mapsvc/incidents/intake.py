@@ -8,14 +8,14 @@ import json
 from collections.abc import Sequence
 from uuid import UUID
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, InvalidInput
-from mapsvc.geo.crs import to_wgs84
-from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, refusal, swapped_pair
+from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, normalised, refusal
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
 
@@ -98,26 +98,22 @@ def _same_report(doc: dict, report: IncidentReport) -> bool:
                             report.lat, report.crs.value)
 
 
-def _row(report: IncidentReport, account: Account) -> dict:
-    lon, lat = (float(v) if report.in_range else None
-                for v in to_wgs84(report.lon, report.lat, report.crs))
-    swap_lon, swap_lat = swapped_pair(report)
-    return {"client_id": report.client_id, "category": report.category,
-            "description": report.description, "source": report.source,
-            "reported_at": report.reported_time(), "raw_lon": report.lon, "raw_lat": report.lat,
-            "raw_crs": report.crs.value, "accuracy_m": report.accuracy_m, "lon": lon, "lat": lat,
-            "swap_lon": swap_lon, "swap_lat": swap_lat, "reporter_id": account.id,
-            "actor": account.username}
-
-
 async def store_reports(conn: AsyncConnection,
                         reports: Sequence[tuple[IncidentReport, Account]]) -> dict[UUID, str]:
     """Store, by one statement, each report (by its account) that can be stored as it is: not
     yet stored, of a known category and at a point that is no refused one. Answer the stored
     incidents' JSON by client id; the others store nothing (``settle`` tells why). Client ids
     must differ."""
-    rows = [_row(report, account) for report, account in reports]
-    columns = {name: [row[name] for row in rows] for name in (*_TYPES, "actor")}
+    given = ("client_id", "category", "description", "source", "accuracy_m")
+    columns = {name: [getattr(report, name) for report, _ in reports] for name in given}
+    raw_lon, raw_lat = [r.lon for r, _ in reports], [r.lat for r, _ in reports]
+    raw_crs = [r.crs.value for r, _ in reports]
+    points = normalised(raw_lon, raw_lat, raw_crs)
+    columns.update(zip(("lon", "lat", "swap_lon", "swap_lat"),
+                       (np.where(np.isnan(a), None, a).tolist() for a in points)))
+    columns.update(raw_lon=raw_lon, raw_lat=raw_lat, raw_crs=raw_crs,
+                   reported_at=[r.reported_time() for r, _ in reports],
+                   reporter_id=[a.id for _, a in reports], actor=[a.username for _, a in reports])
     result = await conn.execute(_REPORTS, {**columns,
                                            "tolerance": settings.assignment().tolerance_m})
     return {client_id: doc for client_id, doc in result}
