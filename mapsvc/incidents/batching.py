@@ -47,22 +47,24 @@ class ReportBatches:
         self.writers = writers
         self.most = most
         self.waiting: deque[_Waiting] = deque()
-        self.running: set[asyncio.Task] = set()
+        self.active = 0  # writers taking reports; one that finds none stops at once
+        self.tasks: set[asyncio.Task] = set()
         self.on_way: set[UUID] = set()  # the client ids of the reports being stored
 
     async def report(self, report: IncidentReport, account: Account) -> tuple[str, bool]:
         """The stored incident (JSON) and whether it is new, as ``report_incident`` answers."""
         waiting = _Waiting(report, account)
         self.waiting.append(waiting)
-        if len(self.running) < self.writers:
+        if self.active < self.writers:
+            self.active += 1
             task = asyncio.create_task(self._write())
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
         return await waiting.answer
 
     async def close(self) -> None:
         """Wait for the reports already taken to be stored."""
-        await asyncio.gather(*self.running, return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def _take(self) -> list[_Waiting]:
         """The next statement's reports, in their order of arrival, each client id once and
@@ -79,16 +81,19 @@ class ReportBatches:
         return batch
 
     async def _write(self) -> None:
-        while batch := self._take():
-            try:
-                await self._store(batch)
-            except Exception as e:  # no connection, say: each report learns why
-                for waiting in batch:
-                    _answer(waiting, exception=e)
-            finally:  # a report never waits for an answer that cannot come
-                for waiting in batch:
-                    self.on_way.discard(waiting.report.client_id)
-                    _answer(waiting, exception=RuntimeError("the report was not stored"))
+        try:
+            while batch := self._take():
+                try:
+                    await self._store(batch)
+                except Exception as e:  # no connection, say: each report learns why
+                    for waiting in batch:
+                        _answer(waiting, exception=e)
+                finally:  # a report never waits for an answer that cannot come
+                    for waiting in batch:
+                        self.on_way.discard(waiting.report.client_id)
+                        _answer(waiting, exception=RuntimeError("the report was not stored"))
+        finally:  # with no step between its last look at the queue and this
+            self.active -= 1
 
     async def _store(self, batch: list[_Waiting]) -> None:
         async with self.engine.connect() as conn:
