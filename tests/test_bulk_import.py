@@ -47,6 +47,7 @@ def rows(grids, lattice):
         15: row(p.x, p.y, accuracy_m="-1"),
         16: row(p.x, p.y, crs="mars"),
         17: row(p.x, p.y, accuracy_m="1e39"),                 # beyond single precision
+        18: row(p.x, p.y, description="路面\x00破损"),
     }
 
 
@@ -60,7 +61,8 @@ def write_csv(path, rows):
 
 
 EXPECTED_ERRORS = {6: "client_id", 7: "lon", 8: "lat", 9: "lon", 10: "category", 12: "client_id",
-                   13: "reported_at", 14: "source", 15: "accuracy_m", 16: "crs", 17: "accuracy_m"}
+                   13: "reported_at", 14: "source", 15: "accuracy_m", 16: "crs", 17: "accuracy_m",
+                   18: "description"}
 GOOD = [2, 3, 4, 5, 11]
 
 
@@ -79,7 +81,7 @@ def test_cli_import_keeps_good_rows_and_reports_bad_ones_by_line(tmp_path, rows,
     assert result.exit_code == 1
     for line, field in EXPECTED_ERRORS.items():
         assert f"line {line}: {field}:" in result.output
-    assert "5 stored" in result.output and "11 rejected" in result.output
+    assert "5 stored" in result.output and "12 rejected" in result.output
     got = stored(db, rows, GOOD)
     assert len(got) == 5
     assert got[rows[2]["client_id"]].code == grids.iloc[30].code
@@ -152,7 +154,7 @@ def test_api_upload_reports_rows_the_same_way(api, tmp_path, rows, db):
                  data={"source": "hotline"})
     assert r.status_code == 200
     body = r.json()
-    assert (body["rows"], body["inserted"], body["rejected"]) == (16, 5, 11)
+    assert (body["rows"], body["inserted"], body["rejected"]) == (17, 5, 12)
     assert {e["line"]: e["field"] for e in body["errors"]} == EXPECTED_ERRORS
     again = api.post("/incidents/import", files={"file": ("e.csv", data, "text/csv")}).json()
     assert (again["inserted"], again["already_stored"]) == (0, 5)
