@@ -58,6 +58,9 @@ class CheckedRows:
         self.line = np.arange(len(frame)) + FIRST_DATA_LINE
         self.bad = np.zeros(len(frame), dtype=bool)
         self.errors: list[RowError] = []
+        for column in frame.columns:  # PostgreSQL's text cannot hold it
+            self.flag(frame[column].str.contains("\x00", regex=False), column,
+                      "holds the NUL character")
 
     def flag(self, mask, column: str, reason) -> None:
         """``reason`` is a text, or a function of the row's position giving one."""

@@ -42,6 +42,7 @@ def loaded(tmp_path_factory, grids, accounts):
         {"address": "", "lon": p.x, "lat": p.y, "use": "", "rental": ""},
         {"address": "凤山路9号", "lon": "east", "lat": p.y, "use": "", "rental": ""},
         {"address": "凤山路10号", "lon": p.x, "lat": p.y, "use": "castle", "rental": ""},
+        {"address": "凤山路11号\x00", "lon": p.x, "lat": p.y, "use": "", "rental": ""},
     ])
     first = cli("registry", "import", "addresses", addresses, "--county", "441502")
     again = cli("registry", "import", "addresses", addresses, "--county", "441502")
@@ -72,8 +73,8 @@ def loaded(tmp_path_factory, grids, accounts):
 def test_addresses_are_stored_once_in_their_grid(loaded, db):
     first, again = loaded["addresses"]
     assert first.exit_code == 1
-    assert "5 rows: 2 addresses stored, 3 rejected" in first.output
-    for line, field in [(4, "address"), (5, "lon"), (6, "use")]:
+    assert "6 rows: 2 addresses stored, 4 rejected" in first.output
+    for line, field in [(4, "address"), (5, "lon"), (6, "use"), (7, "address")]:
         assert f"line {line}: {field}:" in first.output
     assert "0 addresses stored" in again.output
     with db.connect() as conn:

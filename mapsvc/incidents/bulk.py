@@ -82,8 +82,6 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
         first_line = dict(zip(client[~repeated], line[~repeated]))
         flag(repeated, "client_id", lambda i: f"repeats line {first_line[client.iloc[i]]}")
     flag(frame["category"] == "", "category", "empty")
-    for column in ("category", "description"):  # PostgreSQL's text cannot hold it
-        flag(frame[column].str.contains("\x00", regex=False), column, "holds the NUL character")
     flag(frame["description"].str.len() > 4000, "description", "longer than 4000 characters")
     coords = {}
     for column in ("lon", "lat"):
