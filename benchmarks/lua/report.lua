@@ -2,11 +2,14 @@
 dofile(os.getenv("BENCH_POINTS"))
 local auth = "Bearer " .. os.getenv("BENCH_TOKEN")
 local run = os.getenv("BENCH_RUN")
+-- (BENCH_RUN names the run: a new one for each run, or its reports would be retries)
 local counter = 0
 local thread_id = 0
+local threads = {}
 setup = function(thread)
   thread_id = thread_id + 1
   thread:set("tid", thread_id)
+  table.insert(threads, thread)
 end
 request = function()
   counter = counter + 1
@@ -19,4 +22,19 @@ request = function()
     id, p[1], p[2])
   return wrk.format("POST", "/api/v1/incidents",
                     {["Content-Type"] = "application/json", ["Authorization"] = auth}, body)
+end
+
+-- every answer but 201 (a new incident), counted in each thread and summed at the end
+others = 0
+response = function(status, headers, body)
+  if status ~= 201 then
+    others = others + 1
+  end
+end
+done = function(summary, latency, requests)
+  local n = 0
+  for _, thread in ipairs(threads) do
+    n = n + thread:get("others")
+  end
+  io.write(string.format("answers other than 201: %d\n", n))
 end
