@@ -72,8 +72,8 @@ def insert_located(located: str, *, answer: str = "count",
                                                                 at="s.reported_at"))
 
 
-# Reports side by side, each a row of arrays of the same length: the fields of SOURCE_COLUMNS,
-# the reporter's account id and username.
+# Reports side by side: each of their fields (SOURCE_COLUMNS, the reporter's account id and
+# username) an array with one element per report.
 _TYPES = {"client_id": "uuid", "category": "text", "description": "text", "source": "text",
           "reported_at": "timestamptz", "raw_lon": "float8", "raw_lat": "float8",
           "raw_crs": "text", "accuracy_m": "real", "lon": "float8", "lat": "float8",
