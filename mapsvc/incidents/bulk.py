@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
-from mapsvc.incidents.intake import SOURCE_COLUMNS, insert_located
+from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import ACCURACY_MAX_M, LOCAL_TIME, SOURCES, swap_candidate
 from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
 
@@ -118,13 +118,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     return clean, checked.errors
 
 
-STAGE = """
-CREATE TEMP TABLE incident_stage (
-    line int, client_id uuid, category text, description text, source text, reported_at timestamptz,
-    raw_lon float8, raw_lat float8, raw_crs text, accuracy_m real, lon float8, lat float8,
-    swap_lon float8, swap_lat float8
-) ON COMMIT DROP
-"""
+STAGE = ("CREATE TEMP TABLE incident_stage (line int, "
+         + ", ".join(f"{name} {kind}" for name, kind in SOURCE_TYPES.items()) + ") ON COMMIT DROP")
 STAGING_TABLES = ("incident_stage", "incident_located")
 
 UNKNOWN_CATEGORY = text("""

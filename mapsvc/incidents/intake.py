@@ -19,9 +19,13 @@ from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, normalis
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
 
-# Columns every source of new incidents provides (a VALUES list or the bulk staging table).
-SOURCE_COLUMNS = ("client_id", "category", "description", "source", "reported_at", "raw_lon",
-                  "raw_lat", "raw_crs", "accuracy_m", "lon", "lat", "swap_lon", "swap_lat")
+# Columns every source of new incidents provides (reports side by side, or the bulk staging
+# table), with their types.
+SOURCE_TYPES = {"client_id": "uuid", "category": "text", "description": "text", "source": "text",
+                "reported_at": "timestamptz", "raw_lon": "float8", "raw_lat": "float8",
+                "raw_crs": "text", "accuracy_m": "real", "lon": "float8", "lat": "float8",
+                "swap_lon": "float8", "swap_lat": "float8"}
+SOURCE_COLUMNS = tuple(SOURCE_TYPES)
 
 INSERT_LOCATED = """
 WITH ins AS (
@@ -74,10 +78,7 @@ def insert_located(located: str, *, answer: str = "count",
 
 # Reports side by side: each of their fields (SOURCE_COLUMNS, the reporter's account id and
 # username) an array with one element per report.
-_TYPES = {"client_id": "uuid", "category": "text", "description": "text", "source": "text",
-          "reported_at": "timestamptz", "raw_lon": "float8", "raw_lat": "float8",
-          "raw_crs": "text", "accuracy_m": "real", "lon": "float8", "lat": "float8",
-          "swap_lon": "float8", "swap_lat": "float8", "reporter_id": "bigint"}
+_TYPES = {**SOURCE_TYPES, "reporter_id": "bigint"}
 _REPORTS = text(insert_located(
     "unnest(" + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _TYPES.items()) + ") AS s("
     + ", ".join(_TYPES) + ") CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint("
