@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -127,7 +128,6 @@ def test_reports_from_many_phones_at_once_are_each_answered_with_their_own_case(
     phones = [clients["worker"], clients["chief"]]
 
     async def send():
-        import httpx
         async with httpx.AsyncClient(base_url=str(phones[0].base_url), timeout=30) as http:
             return await asyncio.gather(*(
                 http.post("/incidents", json=body, headers=phones[n % 2].headers)

@@ -24,9 +24,14 @@ def error_body(error: DomainError, location: str = "body") -> dict:
     return {"detail": [{"loc": loc, "msg": error.reason, "type": kind}]}
 
 
+def _location(request: Request) -> str:
+    """Where a request's values came from, for the error's ``loc``."""
+    return "query" if request.method == "GET" else "body"
+
+
 async def domain_error_handler(request: Request, error: DomainError) -> JSONResponse:
-    location = "query" if request.method == "GET" else "body"
-    return JSONResponse(error_body(error, location), status_code=STATUS.get(type(error), 400))
+    return JSONResponse(error_body(error, _location(request)),
+                        status_code=STATUS.get(type(error), 400))
 
 
 def _finite(value):
@@ -44,10 +49,9 @@ async def data_error_handler(request: Request,
                              error: DataError | psycopg.DataError) -> JSONResponse:
     """A value the database cannot take as it is (PostgreSQL's class 22, "data exception":
     text holding the NUL character, a number out of range), where no check before named it."""
-    location = "query" if request.method == "GET" else "body"
     reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-    return JSONResponse({"detail": [{"loc": [location], "msg": reason, "type": "data_error"}]},
-                        status_code=422)
+    return JSONResponse({"detail": [{"loc": [_location(request)], "msg": reason,
+                                     "type": "data_error"}]}, status_code=422)
 
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,6 @@ Revises: 0006
 Create Date: 2026-11-22
 """
 
-
 from alembic import op
 
 from mapsvc.db.migrate import earlier_migration
@@ -120,10 +119,16 @@ CREATE TRIGGER incident_log_announced AFTER INSERT ON incident_log
 """
 
 
+def _suggestions_0005() -> str:
+    """Duplicate suggestions as migration 0005 wrote them, to replace the function."""
+    return earlier_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION",
+                                                             "CREATE OR REPLACE FUNCTION")
+
+
 def _suggestions_sql() -> str:
     """Duplicate suggestions (migration 0005) that look near the new case first: once most
     cases are closed, the planner would otherwise also read every open case by state."""
-    sql = earlier_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    sql = _suggestions_0005()
     before = """    ), near AS (
         SELECT o.id, round(ST_Distance(o.geom::geography, new.geom::geography)::numeric, 1) AS d
           FROM rule, incident o
@@ -150,8 +155,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(earlier_migration("0005_workflow").SUGGEST.replace("CREATE FUNCTION",
-                                                           "CREATE OR REPLACE FUNCTION"))
+    op.execute(_suggestions_0005())
     before = earlier_migration("0006_clocks_and_tallies")
     op.execute("""
         DROP TRIGGER incident_log_announced ON incident_log;

@@ -7,7 +7,6 @@ Revises: 0010
 Create Date: 2026-11-22
 """
 
-
 from alembic import op
 
 from mapsvc.db.migrate import earlier_migration

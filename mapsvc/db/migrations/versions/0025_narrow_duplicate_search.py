@@ -12,7 +12,6 @@ Revises: 0024
 Create Date: 2026-11-30
 """
 
-
 from alembic import op
 
 from mapsvc.db.migrate import earlier_migration
