@@ -83,6 +83,16 @@ grid_coverage = Table(
     Column("last_visits", ARRAY(DateTime(timezone=True)), nullable=False),
 )
 
+# a grid's open cases, when each turns red and its last 30 days' report times, kept by
+# triggers (migration 0026)
+grid_backlog = Table(
+    "grid_backlog", metadata,
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
+    Column("open", Integer, nullable=False),
+    Column("red_from", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("reported", ARRAY(DateTime(timezone=True)), nullable=False),
+)
+
 grid_version = Table(
     "grid_version", metadata,
     Column("id", BigInteger, primary_key=True),

@@ -4,10 +4,12 @@ Every tile is one statement: the features whose box meets the tile (grown by the
 clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. Grids and
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
 simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15
-(migration 0022); incidents are few per tile at the zooms they are drawn as points and are
-transformed on the fly. Below the point zooms incidents come aggregated in square
-bins, counted from indexes of their cells (migrations 0017, 0019): every incident in the tile
-falls in exactly one bin, so the bins' counts add up to the incidents in the tile.
+(migration 0022), with their backlog and coverage kept beside them (migrations 0026, 0016): a
+tile reads each grid's figures instead of counting them. Incidents are few per tile at the
+zooms they are drawn as points and are transformed on the fly. Below the point zooms incidents
+come aggregated in square bins, counted from indexes of their cells (migrations 0017, 0019):
+every incident in the tile falls in exactly one bin, so the bins' counts add up to the
+incidents in the tile.
 """
 
 from dataclasses import dataclass, field
@@ -132,19 +134,25 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
     return _mvt(collection.id, rows), {"level": REGION_LEVEL[collection.id]}
 
 
+# A grid's backlog now, from its row ``o`` of grid_backlog (migration 0026): its open cases,
+# those red before now (up to a microsecond before it), and those reported in the last 30 days.
+BACKLOG = {
+    "open": "coalesce(o.open, 0)",
+    "overdue": "coalesce(width_bucket(now() - interval '1 microsecond', o.red_from), 0)",
+    "recent": ("coalesce(cardinality(o.reported)"
+               " - width_bucket(now() - interval '30 days', o.reported), 0)"),
+}
+
+
 def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
-    (households and those visited within ``visit_days``) and workers. Counts are given for the
-    grids within the account's jurisdiction only. At DRAWN_ZOOMS the grids come drawn already
-    (migration 0022); beyond them they are clipped here. Each grid's backlog is counted from
-    two indexes on its cases (migration 0012): its open cases with their clocks, and its cases
-    by report time. Counted grid by grid, the work grows with the grids in the tile whatever
-    the plan; a grouped pass joined back to the grids was planned, generically, as a rescan of
-    the whole group per grid (quadratic: 300 ms for a tile of 1,700 grids). Each grid keeps its
-    workers' names (migration 0015) and has its coverage kept beside it (migration 0016)."""
-    f = Filters(params={"visit_days": query.visit_days})
-    incident_scope(account, f, alias="i")
-    scope = Filters()
+    (households and those visited within ``visit_days``) and workers. Figures are given for the
+    grids within the account's jurisdiction only, and count all their cases. At DRAWN_ZOOMS the
+    grids come drawn already (migration 0022); beyond them they are clipped here. Each grid
+    keeps its workers' names (migration 0015), its coverage (migration 0016) and its backlog
+    (migration 0026) beside it: its figures are read from two rows, by a binary search each for
+    the figures that follow the clock."""
+    scope = Filters(params={"visit_days": query.visit_days})
     registry_scope(account, scope, alias="g", grid_column="id", people=False)
     if z in DRAWN_ZOOMS:
         drawn = """d.geom AS geom
@@ -160,31 +168,20 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
             SELECT g.id, g.code, g.name, g.kind, g.workers, {scope.where()} AS counted,
                    {drawn}
         )"""
+    visited = "coverage_visited(c.last_visits, now() - make_interval(days => :visit_days))"
+    counted = {**BACKLOG, "households": "coalesce(c.households, 0)",
+               "visited": f"coalesce({visited}, 0)"}
     rows = f"""
         SELECT s.id, s.code, s.name, s.kind,
-               o.open, o.overdue, r.recent,
-               CASE WHEN s.counted THEN coalesce(c.households, 0) END AS households,
-               CASE WHEN s.counted THEN coalesce(c.visited, 0) END AS visited,
+               {", ".join(f"CASE WHEN s.counted THEN {v} END AS {k}" for k, v in counted.items())},
                -- to 4 places in floating point: in numeric it took 8-10 % of the statement
-               round(c.visited::float8 / nullif(c.households, 0) * 10000) / 10000 AS visited_share,
+               round({visited}::float8 / nullif(c.households, 0) * 10000) / 10000
+                   AS visited_share,
                s.workers, s.geom
           FROM shown s
-          LEFT JOIN LATERAL (
-              SELECT count(*) AS open, count(*) FILTER (WHERE incident_overdue(i)) AS overdue
-                FROM incident i
-               WHERE s.counted AND i.grid_id = s.id AND i.status IN {OPEN_SQL} AND {f.where()}
-          ) o ON s.counted
-          LEFT JOIN LATERAL (
-              SELECT count(*) AS recent FROM incident i
-               WHERE s.counted AND i.grid_id = s.id
-                 AND i.reported_at > now() - interval '30 days' AND {f.where()}
-          ) r ON s.counted
-          LEFT JOIN LATERAL (
-              SELECT c.households, coverage_visited(
-                         c.last_visits, now() - make_interval(days => :visit_days)) AS visited
-                FROM grid_coverage c WHERE s.counted AND c.grid_id = s.id
-          ) c ON s.counted"""
-    return _mvt("grids", rows, "id", ctes=ctes), {**f.params, **scope.params}
+          LEFT JOIN grid_backlog o ON s.counted AND o.grid_id = s.id
+          LEFT JOIN grid_coverage c ON s.counted AND c.grid_id = s.id"""
+    return _mvt("grids", rows, "id", ctes=ctes), scope.params
 
 
 def _incident_filters(query: TileQuery, account: Account | None, alias: str = "d") -> Filters:
