@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -122,17 +123,30 @@ def test_the_backlog_follows_each_column_that_decides_it(area, db):
             assert kept[a.code(grid)] != before[a.code(grid)], assignment
 
 
-def test_two_cases_changed_at_once_in_one_grid_are_both_counted(area, db):
+# Two writes to cases of one grid: closing a case, and reporting a new one (a copy of a case)
+_WRITES = {"close": ("UPDATE incident SET status = 'closed' WHERE id = :id", -1),
+           "report": ("INSERT INTO incident ({columns}, client_id) SELECT {columns}, "
+                      "gen_random_uuid() FROM incident WHERE id = :id", +1)}
+
+
+@pytest.mark.parametrize("first, second", [("close", "close"), ("report", "report"),
+                                           ("close", "report"), ("report", "close")])
+def test_two_cases_written_at_once_in_one_grid_are_both_counted(area, db, first, second):
     """The second writer waits for the first to commit, then counts with its change."""
     a, cases = area
-    close = text("UPDATE incident SET status = 'closed' WHERE id = :id")
+    with db.connect() as conn:
+        columns = ", ".join(conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'incident' "
+            "AND is_generated = 'NEVER' AND column_name NOT IN ('id', 'client_id') "
+            "ORDER BY ordinal_position")).scalars())
+    one_sql, two_sql = (text(_WRITES[w][0].format(columns=columns)) for w in (first, second))
     done = threading.Event()
     before = _kept_equals_counted(db, a.village)[a.code("B")]
     with db.connect() as one, db.connect() as two:
-        one.execute(close, {"id": cases["west"]})  # holds grid B's backlog row
+        one.execute(one_sql, {"id": cases["west"]})  # holds grid B's backlog row
 
         def write_second():
-            two.execute(close, {"id": cases["east"]})
+            two.execute(two_sql, {"id": cases["east"]})
             two.commit()
             done.set()
 
@@ -150,4 +164,5 @@ def test_two_cases_changed_at_once_in_one_grid_are_both_counted(area, db):
         one.commit()
         writer.join(timeout=30)
         assert done.is_set()
-    assert _kept_equals_counted(db, a.village)[a.code("B")][0] == before[0] - 2
+    after = _kept_equals_counted(db, a.village)[a.code("B")]
+    assert after[0] == before[0] + _WRITES[first][1] + _WRITES[second][1]

@@ -11,12 +11,13 @@ minus infinity if a clock was suspended past its deadline (it stays red while su
 none if no clock can turn it red (no clock running, or suspended in time). So a case is
 overdue at ``t`` exactly when ``incident_red_from(case) < t``.
 
-Kept by statement triggers on the incidents (cases are never deleted), through
-``grid_backlog_refresh``, which counts the changed grids afresh, as ``grid_coverage_refresh``
-does (migration 0016): it first locks their rows in grid order, so that a writer waits for
-another writing in the same grid to commit and then counts with what that one wrote. A grid's
-report times keep those of the 30 days before its last change: the older ones can never count
-again.
+Kept by statement triggers on the incidents (cases are never deleted). New cases are added to
+their grids' rows, which an insert that meets a row being changed adds to the row as committed
+(ON CONFLICT DO UPDATE). Changed cases have their grids counted afresh by
+``grid_backlog_refresh``, as ``grid_coverage_refresh`` does (migration 0016): it first locks
+their rows in grid order, so that a writer waits for another writing in the same grid to
+commit and then counts with what that one wrote. A grid's report times keep those of the 30
+days before its last change: the older ones can never count again.
 
 Revision ID: 0026
 Revises: 0025
@@ -94,7 +95,19 @@ $$;
 CREATE FUNCTION incident_backlog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM grid_backlog_refresh(ARRAY(SELECT grid_id FROM changed_new));
+        INSERT INTO grid_backlog AS b (grid_id, open, red_from, reported)
+        SELECT n.grid_id, count(*) FILTER (WHERE n.status IN {OPEN}),
+               coalesce(array_agg(r.red ORDER BY r.red) FILTER (WHERE r.red IS NOT NULL), '{{}}'),
+               coalesce(array_agg(n.reported_at ORDER BY n.reported_at)
+                            FILTER (WHERE n.reported_at > now() - {RECENT}), '{{}}')
+          FROM changed_new n CROSS JOIN LATERAL (SELECT incident_red_from(n) AS red) r
+         WHERE n.grid_id IS NOT NULL
+         GROUP BY n.grid_id ORDER BY n.grid_id
+        ON CONFLICT (grid_id) DO UPDATE SET
+            open = b.open + excluded.open,
+            red_from = ARRAY(SELECT t FROM unnest(b.red_from || excluded.red_from) AS t ORDER BY t),
+            reported = ARRAY(SELECT t FROM unnest(b.reported || excluded.reported) AS t
+                              WHERE t > now() - {RECENT} ORDER BY t);
     ELSE
         PERFORM grid_backlog_refresh(ARRAY(
             WITH moved AS (SELECT n.grid_id AS now_in, o.grid_id AS was_in
