@@ -12,12 +12,12 @@ none if no clock can turn it red (no clock running, or suspended in time). So a 
 overdue at ``t`` exactly when ``incident_red_from(case) < t``.
 
 Kept by statement triggers on the incidents (cases are never deleted). New cases are added to
-their grids' rows, which an insert that meets a row being changed adds to the row as committed
-(ON CONFLICT DO UPDATE). Changed cases have their grids counted afresh by
-``grid_backlog_refresh``, as ``grid_coverage_refresh`` does (migration 0016): it first locks
-their rows in grid order, so that a writer waits for another writing in the same grid to
-commit and then counts with what that one wrote. A grid's report times keep those of the 30
-days before its last change: the older ones can never count again.
+their grids' rows by one upsert (ON CONFLICT DO UPDATE): meeting a row that another writer is
+changing, it waits for that one to commit and adds to the row as committed. Changed cases have
+their grids counted afresh by ``grid_backlog_refresh``, as ``grid_coverage_refresh`` does
+(migration 0016): it first locks their rows in grid order, so that a writer waits for another
+writing in the same grid to commit and then counts with what that one wrote. A grid's report
+times keep those of the 30 days before its last change: the older ones can never count again.
 
 Revision ID: 0026
 Revises: 0025
