@@ -271,6 +271,19 @@ def area(clients, hierarchy, tmp_path):
     return a, cases
 
 
+def waits_for_a_lock(db, conn) -> bool:
+    """Whether the session of ``conn`` comes to wait for a lock (within ten seconds)."""
+    pid = conn.connection.dbapi_connection.info.backend_pid
+    for _ in range(200):
+        with db.connect() as watch:
+            waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity "
+                                         "WHERE pid = :p"), {"p": pid}).scalar()
+        if waiting == "Lock":
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, driven by Playwright (see tests/browser.py)."""

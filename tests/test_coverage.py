@@ -3,12 +3,13 @@ and their visits made afresh: after every kind of change to visits, households, 
 addresses, and when two visits in one grid are written at once."""
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+
+from tests.conftest import waits_for_a_lock
 
 NOW = datetime.now(UTC)
 WINDOWS = (1, 30, 366)  # days
@@ -144,15 +145,7 @@ def test_two_visits_written_at_once_in_one_grid_are_both_counted(area, db):
 
         writer = threading.Thread(target=write_second)
         writer.start()
-        pid = two.connection.dbapi_connection.info.backend_pid
-        for _ in range(200):
-            with db.connect() as watch:
-                waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity "
-                                             "WHERE pid = :p"), {"p": pid}).scalar()
-            if waiting == "Lock":
-                break
-            time.sleep(0.05)
-        assert waiting == "Lock" and not done.is_set()
+        assert waits_for_a_lock(db, two) and not done.is_set()
         one.commit()
         writer.join(timeout=30)
         assert done.is_set()

@@ -1,10 +1,9 @@
 """Each grid's backlog, kept beside it by triggers (migration 0026) and read as the grid tiles
 read it, always equals its cases counted afresh: open, overdue (red, as incident_overdue says)
 and reported in the last 30 days; after reports and every kind of change to a case, one at a
-time or many by one statement, and when two cases in one grid change at once."""
+time or many by one statement, and when two cases in one grid are written at once."""
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ from sqlalchemy import text
 
 from mapsvc.tiles.layers import BACKLOG
 from mapsvc.workflow.machine import OPEN_SQL
+from tests.conftest import waits_for_a_lock
 
 _KEPT = f"""
 SELECT g.code, {", ".join(f"{v} AS {k}" for k, v in BACKLOG.items())}
@@ -29,7 +29,7 @@ SELECT g.code, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL}) AS open,
 
 
 def _kept_equals_counted(db, village: str) -> dict[str, tuple[int, int, int]]:
-    with db.connect() as conn:  # one statement each: the same now()
+    with db.connect() as conn:  # one transaction: the same now()
         kept, counted = ({r.code: (r.open, r.overdue, r.recent)
                           for r in conn.execute(text(sql), {"village": village})}
                          for sql in (_KEPT, _COUNTED))
@@ -152,15 +152,7 @@ def test_two_cases_written_at_once_in_one_grid_are_both_counted(area, db, first,
 
         writer = threading.Thread(target=write_second)
         writer.start()
-        pid = two.connection.dbapi_connection.info.backend_pid
-        for _ in range(200):
-            with db.connect() as watch:
-                waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity "
-                                             "WHERE pid = :p"), {"p": pid}).scalar()
-            if waiting == "Lock":
-                break
-            time.sleep(0.05)
-        assert waiting == "Lock" and not done.is_set()
+        assert waits_for_a_lock(db, two) and not done.is_set()
         one.commit()
         writer.join(timeout=30)
         assert done.is_set()
