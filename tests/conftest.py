@@ -16,6 +16,7 @@ import itertools
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -271,17 +272,32 @@ def area(clients, hierarchy, tmp_path):
     return a, cases
 
 
-def waits_for_a_lock(db, conn) -> bool:
-    """Whether the session of ``conn`` comes to wait for a lock (within ten seconds)."""
-    pid = conn.connection.dbapi_connection.info.backend_pid
-    for _ in range(200):
-        with db.connect() as watch:
-            waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity "
-                                         "WHERE pid = :p"), {"p": pid}).scalar()
-        if waiting == "Lock":
-            return True
-        time.sleep(0.05)
-    return False
+def written_at_once(db, first, second, params_first: dict, params_second: dict) -> None:
+    """Run the statement ``first``, and from another session ``second`` before the first
+    commits: the second must wait for a lock, and finish once the first has committed."""
+    done = threading.Event()
+    with db.connect() as one, db.connect() as two:
+        one.execute(first, params_first)
+
+        def write_second():
+            two.execute(second, params_second)
+            two.commit()
+            done.set()
+
+        writer = threading.Thread(target=write_second)
+        writer.start()
+        pid = two.connection.dbapi_connection.info.backend_pid
+        for _ in range(200):
+            with db.connect() as watch:
+                waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity "
+                                             "WHERE pid = :p"), {"p": pid}).scalar()
+            if waiting == "Lock":
+                break
+            time.sleep(0.05)
+        assert waiting == "Lock" and not done.is_set()
+        one.commit()
+        writer.join(timeout=30)
+        assert done.is_set()
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 and their visits made afresh: after every kind of change to visits, households, houses and
 addresses, and when two visits in one grid are written at once."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.conftest import waits_for_a_lock
+from tests.conftest import written_at_once
 
 NOW = datetime.now(UTC)
 WINDOWS = (1, 30, 366)  # days
@@ -134,21 +133,8 @@ def test_two_visits_written_at_once_in_one_grid_are_both_counted(area, db):
     r = Registry(db, a.county)
     first, second = r.household("B2", 0), r.household("B2", 1)
     insert = text("INSERT INTO visit (household_id, account_id, at) VALUES (:h, :a, now())")
-    done = threading.Event()
-    with db.connect() as one, db.connect() as two:
-        one.execute(insert, {"h": first, "a": r.account})  # holds the grid's coverage row
-
-        def write_second():
-            two.execute(insert, {"h": second, "a": r.account})
-            two.commit()
-            done.set()
-
-        writer = threading.Thread(target=write_second)
-        writer.start()
-        assert waits_for_a_lock(db, two) and not done.is_set()
-        one.commit()
-        writer.join(timeout=30)
-        assert done.is_set()
+    written_at_once(db, insert, insert, {"h": first, "a": r.account},
+                    {"h": second, "a": r.account})
     assert _kept_equals_counted(db, a.village)[a.code("B")] == (3, [2, 2, 2])
 
 

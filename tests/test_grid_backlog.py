@@ -3,7 +3,6 @@ read it, always equals its cases counted afresh: open, overdue (red, as incident
 and reported in the last 30 days; after reports and every kind of change to a case, one at a
 time or many by one statement, and when two cases in one grid are written at once."""
 
-import threading
 import uuid
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import text
 
 from mapsvc.tiles.layers import BACKLOG
 from mapsvc.workflow.machine import OPEN_SQL
-from tests.conftest import waits_for_a_lock
+from tests.conftest import written_at_once
 
 _KEPT = f"""
 SELECT g.code, {", ".join(f"{v} AS {k}" for k, v in BACKLOG.items())}
@@ -139,22 +138,8 @@ def test_two_cases_written_at_once_in_one_grid_are_both_counted(area, db, first,
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'incident' "
             "AND is_generated = 'NEVER' AND column_name NOT IN ('id', 'client_id') "
             "ORDER BY ordinal_position")).scalars())
-    one_sql, two_sql = (text(_WRITES[w][0].format(columns=columns)) for w in (first, second))
-    done = threading.Event()
     before = _kept_equals_counted(db, a.village)[a.code("B")]
-    with db.connect() as one, db.connect() as two:
-        one.execute(one_sql, {"id": cases["west"]})  # holds grid B's backlog row
-
-        def write_second():
-            two.execute(two_sql, {"id": cases["east"]})
-            two.commit()
-            done.set()
-
-        writer = threading.Thread(target=write_second)
-        writer.start()
-        assert waits_for_a_lock(db, two) and not done.is_set()
-        one.commit()
-        writer.join(timeout=30)
-        assert done.is_set()
+    written_at_once(db, *(text(_WRITES[w][0].format(columns=columns)) for w in (first, second)),
+                    {"id": cases["west"]}, {"id": cases["east"]})
     after = _kept_equals_counted(db, a.village)[a.code("B")]
     assert after[0] == before[0] + _WRITES[first][1] + _WRITES[second][1]
