@@ -421,6 +421,38 @@ def test_a_windowed_heat_tile_keeps_its_etag(clients, lattice):
     raise AssertionError("a 7-day heat tile changed its ETag from one request to the next")
 
 
+def test_accounts_alike_in_what_a_tile_shows_share_it(lattice):
+    """Two command centres of one region are drawn the same grid and boundary tiles (one ETag,
+    one place in the cache), but each its own case tiles (its own reports show in them); a
+    centre of another region, or a grid worker, has grid tiles of its own."""
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.db.reads import Reads
+    from mapsvc.settings import TileSettings
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery
+    from mapsvc.tiles.service import TileService
+    from tests.conftest import run
+
+    centres = [Account(id=n, username=f"centre{n}", role=Role.command,
+                       region_code=lattice.COUNTY) for n in (1, 2)]
+    others = [Account(id=3, username="elsewhere", role=Role.command,
+                      region_code=lattice.WEST_COUNTY),
+              Account(id=4, username="worker", role=Role.grid_worker, grid_ids=(1,))]
+    tile = TMS.tile(lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP, 14)
+
+    async def etags():
+        async with Reads() as reads:
+            s = TileService(TileSettings(), reads)
+            return {c: [await s.etag(COLLECTIONS[c], tile.z, tile.x, tile.y, TileQuery(), a)
+                        for a in (*centres, *others)]
+                    for c in ("grids", "villages", "incidents")}
+
+    tags = run(etags())
+    assert tags["grids"][0] == tags["grids"][1]
+    assert len(set(tags["grids"][1:])) == 3
+    assert len(set(tags["villages"])) == 1
+    assert tags["incidents"][0] != tags["incidents"][1]
+
+
 def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients, lattice):
     from mapsvc.accounts.model import Account, Role
     from mapsvc.settings import TileSettings

@@ -96,6 +96,19 @@ WITH bounds AS (
 _MVT_GEOM = f"ST_AsMVTGeom({{geom}}, b.tile, {EXTENT}, {BUFFER}, true)"
 
 
+def drawn_for(collection: Collection, account: Account) -> tuple:
+    """What of ``account`` decides the features and figures of the collection's tiles: accounts
+    alike in it are drawn the same tiles (and share them in the cache). Boundaries are drawn
+    alike for all; grids and registry layers by the registry's jurisdiction (role, region,
+    grids); cases also by department and by the account itself (its own reports)."""
+    if collection.id in REGION_LEVEL:
+        return ()
+    registry = (account.role, account.region_code, account.grid_ids)
+    if collection.id == "grids" or collection.id in REGISTRY_LAYERS:
+        return registry
+    return (*registry, account.department_code, account.id)
+
+
 def aggregated(collection: Collection, z: int) -> bool:
     """Whether the tile counts every case under it (heat, and incidents below point zooms)."""
     return collection.id == "heat" or (collection.id == "incidents" and z < POINT_ZOOM)

@@ -24,7 +24,7 @@ from cachetools import LRUCache
 from mapsvc.accounts.model import Account
 from mapsvc.db.reads import Reads
 from mapsvc.settings import TileSettings
-from mapsvc.tiles.layers import Collection, TileQuery, aggregated, tile_sql
+from mapsvc.tiles.layers import Collection, TileQuery, aggregated, drawn_for, tile_sql
 
 FAMILIES = ("regions", "grids", "incidents", "registry")
 # A sequence not yet called shows the same last_value as after its first call.
@@ -62,7 +62,7 @@ class TileService:
                    account: Account) -> str:
         revisions = await self.revisions(aggregated=aggregated(collection, z))
         clock = time.time() // self.config.clock_seconds if collection.clock else None
-        key = repr((collection.id, z, x, y, query, _scope(account),
+        key = repr((collection.id, z, x, y, query, drawn_for(collection, account),
                     [revisions[f] for f in collection.revisions], clock))
         return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
 
@@ -84,8 +84,3 @@ class TileService:
             self.cache[etag] = tile
         return tile
 
-
-def _scope(account: Account) -> tuple:
-    """What decides which features and counts an account sees in a tile."""
-    return (account.role, account.region_code, account.department_code, account.grid_ids,
-            account.id)
