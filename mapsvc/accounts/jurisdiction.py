@@ -10,6 +10,11 @@ _MERGED_INTO = ("SELECT dup.duplicate_of FROM incident dup "
                 "WHERE dup.reporter_id = :scope_me AND dup.duplicate_of IS NOT NULL")
 
 
+def incident_scope_key(account: Account) -> tuple:
+    """What of the account ``incident_scope`` reads: accounts alike in it see the same cases."""
+    return (*registry_scope_key(account), account.department_code, account.id)
+
+
 def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None:
     """Narrow ``filters`` to the incidents ``account`` may read.
 
@@ -52,6 +57,12 @@ def region_cases(account: Account, filters: Filters, alias: str = "d") -> Region
                                       {alias}.geom))
                                   OR {alias}.reporter_id = :scope_me
                                   OR {alias}.id = ANY(ARRAY({_MERGED_INTO})))""")
+
+
+def registry_scope_key(account: Account) -> tuple:
+    """What of the account ``registry_scope`` reads: accounts alike in it see the same
+    records."""
+    return (account.role, account.region_code, account.grid_ids)
 
 
 def registry_scope(account: Account, filters: Filters, alias: str = "a", *,

@@ -14,7 +14,13 @@ incidents in the tile.
 
 from dataclasses import dataclass, field
 
-from mapsvc.accounts.jurisdiction import incident_scope, region_cases, registry_scope
+from mapsvc.accounts.jurisdiction import (
+    incident_scope,
+    incident_scope_key,
+    region_cases,
+    registry_scope,
+    registry_scope_key,
+)
 from mapsvc.accounts.model import REGION_ROLES, Account
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import under_class
@@ -99,14 +105,13 @@ _MVT_GEOM = f"ST_AsMVTGeom({{geom}}, b.tile, {EXTENT}, {BUFFER}, true)"
 def drawn_for(collection: Collection, account: Account) -> tuple:
     """What of ``account`` decides the features and figures of the collection's tiles: accounts
     alike in it are drawn the same tiles (and share them in the cache). Boundaries are drawn
-    alike for all; grids and registry layers by the registry's jurisdiction (role, region,
-    grids); cases also by department and by the account itself (its own reports)."""
+    alike for all; grids and registry layers by the registry's jurisdiction; cases by the
+    cases' jurisdiction."""
     if collection.id in REGION_LEVEL:
         return ()
-    registry = (account.role, account.region_code, account.grid_ids)
     if collection.id == "grids" or collection.id in REGISTRY_LAYERS:
-        return registry
-    return (*registry, account.department_code, account.id)
+        return registry_scope_key(account)
+    return incident_scope_key(account)
 
 
 def aggregated(collection: Collection, z: int) -> bool:
