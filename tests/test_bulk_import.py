@@ -4,13 +4,17 @@ import csv
 import io
 import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from mapsvc.cli import app
 from mapsvc.geo.crs import from_wgs84
+from mapsvc.tables import numbers
 
 COLUMNS = ["client_id", "category", "lon", "lat", "description", "crs", "accuracy_m",
            "reported_at", "source"]
@@ -183,3 +187,17 @@ def test_a_body_larger_than_any_file_taken_is_refused_as_it_streams_in(monkeypat
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
     finally:
         served.stop()
+
+
+_NUMBERISH = st.text(alphabet="0123456789.-+eE naifINFx,_", max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=False).map(repr), st.integers().map(str),
+                          st.just(""), _NUMBERISH), max_size=12))
+def test_a_column_of_text_holds_the_numbers_pandas_reads_in_it(cells):
+    """A column of plain numbers takes the fast way, anything else pandas' way: either way the
+    same numbers, NaN where a cell is empty or no number."""
+    column = pd.Series(cells, dtype="str")
+    expected = pd.to_numeric(column.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
+    np.testing.assert_array_equal(numbers(column), expected)

@@ -21,7 +21,7 @@ from mapsvc.geo.crs import CRS
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import ACCURACY_MAX_M, LOCAL_TIME, SOURCES, swap_candidate
-from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
+from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
@@ -85,7 +85,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag(frame["description"].str.len() > 4000, "description", "longer than 4000 characters")
     coords = {}
     for column in ("lon", "lat"):
-        coords[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        coords[column] = numbers(frame[column])
         flag(~np.isfinite(coords[column]), column, "not a finite number")
     lon, lat = np.nan_to_num(coords["lon"]), np.nan_to_num(coords["lat"])
     flag(np.abs(lon) > 180, "lon", "must be between -180 and 180")
@@ -94,8 +94,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     crs = frame["crs"].str.lower().replace({"": default_crs.value, "epsg:4326": "wgs84",
                                            "epsg:4490": "cgcs2000"})
     flag(~crs.isin([c.value for c in CRS]), "crs", f"must be one of {', '.join(c.value for c in CRS)}")
-    accuracy = pd.to_numeric(frame["accuracy_m"].replace("", np.nan), errors="coerce")
-    metres = ((accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)).to_numpy()
+    accuracy = numbers(frame["accuracy_m"])
+    metres = (accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)
     flag((frame["accuracy_m"] != "") & ~metres, "accuracy_m",
          f"not a number of metres from 0 to {ACCURACY_MAX_M:,}")
     when = _parse_times(frame["reported_at"])
@@ -105,13 +105,14 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
 
     ok = checked.ok
     raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].to_numpy()
-    clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].to_numpy(),
-                          "category": frame["category"][ok].to_numpy(),
-                          "description": frame["description"][ok].to_numpy(),
-                          "source": source[ok].to_numpy(),
-                          "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).to_numpy(),
-                          "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
-                          "accuracy_m": accuracy[ok].to_numpy()})
+    # the columns as they are (Arrow strings, zoned times), none turned into Python objects
+    clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].array,
+                          "category": frame["category"][ok].array,
+                          "description": frame["description"][ok].array,
+                          "source": source[ok].array,
+                          "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).array,
+                          "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": crs[ok].array,
+                          "accuracy_m": accuracy[ok]})
     # a latitude out of range left here is a swap candidate's
     clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = normalised(
         raw_lon, raw_lat, raw_crs)

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.tables import CheckedRows, RowError, copy_into, read_table
+from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table
 from mapsvc.workflow.calendar import UNITS
 from mapsvc.workflow.clocks import Limit
 
@@ -73,16 +73,16 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     nested = np.char.startswith(frame["code"].to_numpy(str), frame["parent_code"].to_numpy(str))
     flag((frame["parent_code"] != "") & (frame["parent_code"] != frame["code"]) & ~nested,
          "parent_code", "a class's code starts with its parent's, as 0601 under 06")
-    limit = pd.to_numeric(frame["time_limit"].replace("", np.nan), errors="coerce")
-    flag((frame["time_limit"] != "") & ~(limit.to_numpy() > 0), "time_limit",
+    limit = numbers(frame["time_limit"])
+    flag((frame["time_limit"] != "") & ~(limit > 0), "time_limit",
          "not a number greater than 0")
     flag((frame["time_limit"] != "") != (frame["time_limit_unit"] != ""), "time_limit_unit",
          "a time limit needs both its value and its unit")
     flag((frame["time_limit_unit"] != "") & ~frame["time_limit_unit"].isin(UNITS),
          "time_limit_unit", f"must be one of {', '.join(UNITS)}")
     for column in _NUMBER_PROPERTIES:
-        number = pd.to_numeric(frame[column].replace("", np.nan), errors="coerce")
-        flag((frame[column] != "") & ~(number.to_numpy() > 0), column,
+        number = numbers(frame[column])
+        flag((frame[column] != "") & ~(number > 0), column,
              "not a number greater than 0")
     for column in _LIMIT_PROPERTIES:
         flag((frame[column] != "") & ~frame[column].map(_valid_limit), column,

@@ -16,7 +16,7 @@ from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, split
 from mapsvc.registry.people import REGISTRATIONS
 from mapsvc.registry.privacy import encrypt, lookup_hash, normalise_id, valid_id_number
-from mapsvc.tables import CheckedRows, RowError, copy_into, read_table, rejected_lines
+from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -44,8 +44,7 @@ class _Rows(CheckedRows):
     """Registry rows: the checks of any file, and coordinates in a declared CRS."""
 
     def coordinates(self, default_crs: CRS) -> tuple[np.ndarray, np.ndarray]:
-        lon = pd.to_numeric(self.frame["lon"], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(self.frame["lat"], errors="coerce").to_numpy(dtype=float)
+        lon, lat = numbers(self.frame["lon"]), numbers(self.frame["lat"])
         self.flag(~np.isfinite(lon) | (np.abs(np.nan_to_num(lon)) > 180), "lon",
                   "must be a number between -180 and 180")
         self.flag(~np.isfinite(lat) | (np.abs(np.nan_to_num(lat)) > 90), "lat",
@@ -107,7 +106,7 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     frame["rental"] = frame["rental"].str.lower().isin(["1", "true", "yes", "是", "y"])
     rows.flag(~frame["use"].isin(["", "residential", "commercial", "mixed", "industrial", "public",
                                   "other"]), "use", "not a known use of a house")
-    area = pd.to_numeric(frame["area_m2"].replace("", np.nan), errors="coerce")
+    area = numbers(frame["area_m2"])
     rows.flag((frame["area_m2"] != "") & ~(area > 0), "area_m2", "must be a positive number")
     good = rows.good()
     parts = pd.DataFrame([split(t).as_dict() for t in good["full_text"]], index=good.index)
