@@ -128,10 +128,12 @@ async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Loca
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join
 # driven from the grids within the points' extent (each grid's polygon tested against the
-# points in its box, with the points indexed), and for them locate_grid could only answer the
-# same. The rest (edges, overlaps, outside every grid) go through locate_grid itself.
+# points in its box, with the points indexed and stored in the space-filling order PostGIS
+# sorts geometries by, so that a grid's points lie on a page or two), and for them locate_grid
+# could only answer the same. The rest (edges, overlaps, outside every grid) go through
+# locate_grid itself.
 _LOCATE_MANY = [
-    "CREATE TEMP TABLE {into}_point ON COMMIT DROP AS {points}",
+    "CREATE TEMP TABLE {into}_point ON COMMIT DROP AS SELECT * FROM ({points}) p ORDER BY geom",
     "CREATE INDEX ON {into}_point USING gist (geom)",
     "ANALYZE {into}_point",
     """CREATE TEMP TABLE {into}_sole ON COMMIT DROP AS
