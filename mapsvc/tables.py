@@ -54,11 +54,11 @@ def numbers(text: pd.Series) -> np.ndarray:
     """The numbers a column of text holds, NaN where it holds none or no number. Arrow parses
     a column of plain numbers at C speed; a column with anything else takes pandas' slower
     way, which finds the cells that are no number."""
-    cells = pa.array(text, type=pa.string())
     try:
+        cells = pa.array(text, type=pa.string())
         return pc.cast(pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells),
                        pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:
+    except pa.ArrowException:
         return pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
 
 
