@@ -32,6 +32,22 @@ TABLES = {
     "address": ("CROSS JOIN LATERAL (SELECT r.grid_id) a", ("grid_id",)),
 }
 
+
+def locked_in_grid_order(table: str) -> str:
+    """The opening of a refresh function's body over ``table`` (a row per grid, keyed by
+    ``grid_id``): its argument ``grids`` sorted, each once, the grids' missing rows made and
+    their rows locked in grid order, so that a writer waits for another writing in the same
+    grid to commit."""
+    return f"""
+    grids := ARRAY(SELECT DISTINCT id FROM unnest(grids) AS g(id) WHERE id IS NOT NULL
+                    ORDER BY id);
+    IF cardinality(grids) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO {table} (grid_id) SELECT unnest(grids) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM {table} WHERE grid_id = ANY (grids) ORDER BY grid_id FOR UPDATE;""".strip("\n")
+
+
 UPGRADE = """
 CREATE TABLE grid_coverage (
     grid_id     bigint PRIMARY KEY REFERENCES grid,
@@ -50,13 +66,7 @@ CREATE FUNCTION coverage_visited(last_visits timestamptz[], since timestamptz) R
 
 CREATE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    grids := ARRAY(SELECT DISTINCT id FROM unnest(grids) AS g(id) WHERE id IS NOT NULL
-                    ORDER BY id);
-    IF cardinality(grids) = 0 THEN
-        RETURN;
-    END IF;
-    INSERT INTO grid_coverage (grid_id) SELECT unnest(grids) ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM grid_coverage WHERE grid_id = ANY (grids) ORDER BY grid_id FOR UPDATE;
+""" + locked_in_grid_order("grid_coverage") + """
     UPDATE grid_coverage c SET households = n.households, last_visits = n.last_visits
       FROM (SELECT g.id, count(h.id)::integer AS households,
                    coalesce(array_agg(v.at ORDER BY v.at) FILTER (WHERE v.at IS NOT NULL),

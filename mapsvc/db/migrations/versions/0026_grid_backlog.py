@@ -52,6 +52,10 @@ def _running() -> dict[str, str]:
     return earlier_migration("0006_clocks_and_tallies").RUNNING
 
 
+def _locked_in_grid_order() -> str:
+    return earlier_migration("0016_grid_coverage").locked_in_grid_order("grid_backlog")
+
+
 # what decides an updated case's grid and its part in the grid's backlog
 _DECIDING = ("grid_id", "status", "reported_at", "suspended_at",
              *(f"{stage}_deadline" for stage in _running()))
@@ -68,13 +72,7 @@ CREATE TABLE grid_backlog (
 
 CREATE FUNCTION grid_backlog_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    grids := ARRAY(SELECT DISTINCT id FROM unnest(grids) AS g(id) WHERE id IS NOT NULL
-                    ORDER BY id);
-    IF cardinality(grids) = 0 THEN
-        RETURN;
-    END IF;
-    INSERT INTO grid_backlog (grid_id) SELECT unnest(grids) ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM grid_backlog WHERE grid_id = ANY (grids) ORDER BY grid_id FOR UPDATE;
+{_locked_in_grid_order()}
     UPDATE grid_backlog b SET open = n.open, red_from = n.red_from, reported = n.reported
       FROM (SELECT g.id, o.open, o.red_from,
                    ARRAY(SELECT i.reported_at FROM incident i
