@@ -104,14 +104,14 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}")
 
     ok = checked.ok
-    raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].to_numpy()
+    raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].array
     # the columns as they are (Arrow strings, zoned times), none turned into Python objects
     clean = pd.DataFrame({"line": line[ok], "client_id": frame["client_id"][ok].array,
                           "category": frame["category"][ok].array,
                           "description": frame["description"][ok].array,
                           "source": source[ok].array,
                           "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).array,
-                          "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": crs[ok].array,
+                          "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
                           "accuracy_m": accuracy[ok]})
     # a latitude out of range left here is a swap candidate's
     clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = normalised(
