@@ -3,6 +3,7 @@ ETag and 304, heat and bin counts that add up to the incidents in the tile, juri
 
 import asyncio
 import itertools
+import json
 import math
 import uuid
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
+from shapely.geometry import mapping
 from sqlalchemy import text
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -133,6 +135,69 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
         conn.execute(text("DELETE FROM account_grid WHERE account_id IN "
                           "(SELECT id FROM account WHERE username = 'tile_worker_a')"))
     assert workers() is None
+
+
+def test_a_grid_tile_shows_a_grids_name_and_kind_as_a_boundary_import_changes_them(
+        clients, lattice, tmp_path):
+    """Re-imported under a new name and as a dedicated grid, with its geometry unchanged, a
+    grid shows so at every zoom: in the tiles drawn ahead (12 to 15) as in those clipped when
+    asked (16); and its figures are still given to a command centre of its region only."""
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.boundaries.reading import FieldNames, read_boundaries
+    from mapsvc.boundaries.store import import_boundaries
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.db.reads import Reads
+    from mapsvc.settings import TileSettings
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery
+    from mapsvc.tiles.service import TileService
+    from tests.conftest import run
+
+    x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP  # cell (2, 1)
+    code = lattice.cell_code(2, 1)
+    visits = iter(range(100, 366))  # a query of its own each time: drawn afresh, not cached
+
+    def shown() -> dict[int, tuple]:
+        by_zoom = {}
+        for z in range(12, 17):
+            features = _features(clients["admin"], "grids", TMS.tile(x, y, z),
+                                 visit_days=next(visits))
+            p = next(f["properties"] for f in features if f["properties"]["code"] == code)
+            by_zoom[z] = p["name"], p["kind"]
+        return by_zoom
+
+    def imported(name: str, kind: str) -> None:
+        path = tmp_path / f"{kind}.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": mapping(lattice.cells()[code]),
+            "properties": {"code": code, "name": name, "parent_code": lattice.VILLAGE,
+                           "kind": kind}}]}))
+        run(in_transaction(lambda conn: import_boundaries(
+            conn, read_boundaries(path, "grid", fields=FieldNames()))))
+
+    assert set(shown().values()) == {("测试网格006", "comprehensive")}
+    imported("更名测试网格", "dedicated")
+    try:
+        assert set(shown().values()) == {("更名测试网格", "dedicated")}
+
+        async def counted(account) -> dict[int, bool]:
+            async with Reads() as reads:
+                service = TileService(TileSettings(), reads)
+                out = {}
+                for z in range(12, 17):
+                    tile = TMS.tile(x, y, z)
+                    body = (await service.tile(COLLECTIONS["grids"], z, tile.x, tile.y,
+                                               TileQuery(), account)).body
+                    grids = mapbox_vector_tile.decode(body)["grids"]["features"]
+                    out[z] = "open" in next(f["properties"] for f in grids
+                                            if f["properties"]["code"] == code)
+                return out
+
+        for region, sees in ((lattice.COUNTY, True), (lattice.WEST_COUNTY, False)):
+            centre = Account(id=0, username="centre", role=Role.command, region_code=region)
+            assert set(run(counted(centre)).values()) == {sees}
+    finally:
+        imported("测试网格006", "comprehensive")
+    assert set(shown().values()) == {("测试网格006", "comprehensive")}
 
 
 def _late_closed_and_open(admin, db, x, y) -> None:

@@ -105,7 +105,7 @@ grid_version = Table(
 )
 
 # each current grid version drawn into the tiles it meets at zooms 12 to 15, in tile units,
-# kept by triggers (migration 0022)
+# with its grid's labels, kept by triggers (migrations 0022, 0027)
 grid_version_tile = Table(
     "grid_version_tile", metadata,
     Column("z", SmallInteger, primary_key=True),
@@ -115,6 +115,11 @@ grid_version_tile = Table(
            primary_key=True),
     Column("grid_id", BigInteger, nullable=False),
     Column("geom", Geometry(srid=0, spatial_index=False), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("workers", Text),
+    Column("village_code", Text, nullable=False),
 )
 
 department = Table(

@@ -3,13 +3,13 @@
 Every tile is one statement: the features whose box meets the tile (grown by the buffer) are
 clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. Grids and
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
-simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15
-(migration 0022), with their backlog and coverage kept beside them (migrations 0026, 0016): a
-tile reads each grid's figures instead of counting them. Incidents are few per tile at the
-zooms they are drawn as points and are transformed on the fly. Below the point zooms incidents
-come aggregated in square bins, counted from indexes of their cells (migrations 0017, 0019):
-every incident in the tile falls in exactly one bin, so the bins' counts add up to the
-incidents in the tile.
+simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15 with
+their labels (migrations 0022, 0027), with their backlog and coverage kept beside them
+(migrations 0026, 0016): a tile reads each grid's figures instead of counting them. Incidents
+are few per tile at the zooms they are drawn as points and are transformed on the fly. Below
+the point zooms incidents come aggregated in square bins, counted from indexes of their cells
+(migrations 0017, 0019): every incident in the tile falls in exactly one bin, so the bins'
+counts add up to the incidents in the tile.
 """
 
 from dataclasses import dataclass, field
@@ -166,25 +166,28 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
     (households and those visited within ``visit_days``) and workers. Figures are given for the
     grids within the account's jurisdiction only, and count all their cases. At DRAWN_ZOOMS the
-    grids come drawn already (migration 0022); beyond them they are clipped here. Each grid
-    keeps its workers' names (migration 0015), its coverage (migration 0016) and its backlog
-    (migration 0026) beside it: its figures are read from two rows, by a binary search each for
-    the figures that follow the clock."""
+    grids come drawn already, with their labels (migrations 0022, 0027): the tile's own rows
+    are all it reads of them. Beyond those zooms they are clipped here. Each grid keeps its
+    workers' names (migration 0015), its coverage (migration 0016) and its backlog (migration
+    0026) beside it: its figures are read from two rows, by a binary search each for the
+    figures that follow the clock."""
     scope = Filters(params={"visit_days": query.visit_days})
-    registry_scope(account, scope, alias="g", grid_column="id", people=False)
     if z in DRAWN_ZOOMS:
-        drawn = """d.geom AS geom
-              FROM grid_version_tile d JOIN grid g ON g.id = d.grid_id
+        registry_scope(account, scope, alias="d", grid_column="grid_id", people=False)
+        shown = f"""d.grid_id AS id, d.code, d.name, d.kind, d.workers, {scope.where()} AS counted,
+                   d.geom
+              FROM grid_version_tile d
              WHERE d.z = :z AND d.x = :x AND d.y = :y"""
     else:
-        drawn = f"""{_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
+        registry_scope(account, scope, alias="g", grid_column="id", people=False)
+        shown = f"""g.id, g.code, g.name, g.kind, g.workers, {scope.where()} AS counted,
+                   {_MVT_GEOM.format(geom="gv.geom_3857")} AS geom
               FROM bounds b
               JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
               JOIN grid g ON g.id = gv.grid_id"""
     ctes = f"""
         , shown AS MATERIALIZED (
-            SELECT g.id, g.code, g.name, g.kind, g.workers, {scope.where()} AS counted,
-                   {drawn}
+            SELECT {shown}
         )"""
     visited = "coverage_visited(c.last_visits, now() - make_interval(days => :visit_days))"
     counted = {**BACKLOG, "households": "coalesce(c.households, 0)",

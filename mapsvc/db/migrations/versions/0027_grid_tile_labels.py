@@ -1,0 +1,91 @@
+"""Each grid drawn into its tiles (migration 0022) with its labels beside its drawing: code,
+name, kind, workers' names and village code, the grid tiles' text and what a command centre's
+region is told by. A grid tile at zooms 12 to 15 then reads its grids from the tile's own rows
+instead of looking up each grid's row: that lookup was a third of a z12 tile's statement.
+
+Labels change with the grid's row, never with its version: a statement trigger on grid copies
+changed labels into the drawings of the grid's current version, whichever path writes them
+(boundary import, plan publish, the workers' names of migration 0015).
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-01
+"""
+
+from alembic import op
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+LABELS = ("code", "name", "kind", "workers", "village_code")
+_LABELS = ", ".join(LABELS)
+
+UPGRADE = f"""
+ALTER TABLE grid_version_tile
+    ADD COLUMN code text, ADD COLUMN name text, ADD COLUMN kind text, ADD COLUMN workers text,
+    ADD COLUMN village_code text;
+UPDATE grid_version_tile d SET ({_LABELS}) = (SELECT {", ".join(f"g.{c}" for c in LABELS)})
+  FROM grid g WHERE g.id = d.grid_id;
+ALTER TABLE grid_version_tile
+    ALTER COLUMN code SET NOT NULL, ALTER COLUMN name SET NOT NULL,
+    ALTER COLUMN kind SET NOT NULL, ALTER COLUMN village_code SET NOT NULL;
+
+CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
+    BEGIN ATOMIC
+    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom, {_LABELS})
+    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom, {", ".join(f"g.{c}" for c in LABELS)}
+      FROM grid_version gv
+      JOIN grid g ON g.id = gv.grid_id
+     CROSS JOIN generate_series(12, 15) AS zoom(z)
+     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
+     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
+                                             4096, 64, true) AS geom) d
+     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
+    END;
+
+CREATE FUNCTION grid_tile_labels() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE grid_version_tile d
+       SET ({_LABELS}) = (SELECT {", ".join(f"n.{c}" for c in LABELS)})
+      FROM changed_new n
+      JOIN changed_old o USING (id)
+      JOIN grid_version gv ON gv.grid_id = n.id AND gv.valid_to IS NULL
+     WHERE d.grid_version_id = gv.id
+       AND ({", ".join(f"n.{c}" for c in LABELS)})
+           IS DISTINCT FROM ({", ".join(f"o.{c}" for c in LABELS)});
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER grid_tile_labels AFTER UPDATE ON grid
+    REFERENCING NEW TABLE AS changed_new OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION grid_tile_labels();
+"""
+
+DOWNGRADE = """
+DROP TRIGGER grid_tile_labels ON grid;
+DROP FUNCTION grid_tile_labels;
+CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
+    BEGIN ATOMIC
+    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom)
+    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom
+      FROM grid_version gv
+     CROSS JOIN generate_series(12, 15) AS zoom(z)
+     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
+     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
+                                             4096, 64, true) AS geom) d
+     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
+    END;
+ALTER TABLE grid_version_tile
+    DROP COLUMN code, DROP COLUMN name, DROP COLUMN kind, DROP COLUMN workers,
+    DROP COLUMN village_code;
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
