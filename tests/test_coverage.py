@@ -26,10 +26,10 @@ SELECT g.code,
   FROM grid g WHERE g.code LIKE :village || '%' ORDER BY g.code"""
 
 _KEPT = """
-SELECT g.code, coalesce(c.households, 0) AS households,
-       ARRAY(SELECT coalesce(coverage_visited(c.last_visits, :now - make_interval(days => d)), 0)
+SELECT g.code, coalesce(f.households, 0) AS households,
+       ARRAY(SELECT coalesce(coverage_visited(f.last_visits, :now - make_interval(days => d)), 0)
                FROM unnest(CAST(:windows AS int[])) AS d) AS visited
-  FROM grid g LEFT JOIN grid_coverage c ON c.grid_id = g.id
+  FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE g.code LIKE :village || '%' ORDER BY g.code"""
 
 

@@ -1,7 +1,8 @@
-"""Each grid's backlog, kept beside it by triggers (migration 0026) and read as the grid tiles
-read it, always equals its cases counted afresh: open, overdue (red, as incident_overdue says)
-and reported in the last 30 days; after reports and every kind of change to a case, one at a
-time or many by one statement, and when two cases in one grid are written at once."""
+"""Each grid's backlog, kept beside it by triggers (migrations 0026, 0028) and read as the grid
+tiles read it, always equals its cases counted afresh: open, overdue (red, as incident_overdue
+says) and reported in the last 30 days; after reports and every kind of change to a case, one
+at a time or many by one statement, and when two cases in one grid, or a case and a visit,
+are written at once."""
 
 import uuid
 
@@ -16,7 +17,7 @@ from tests.conftest import written_at_once
 
 _KEPT = f"""
 SELECT g.code, {", ".join(f"{v} AS {k}" for k, v in BACKLOG.items())}
-  FROM grid g LEFT JOIN grid_backlog o ON o.grid_id = g.id
+  FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE g.code LIKE :village || '%'"""
 
 _COUNTED = f"""
@@ -128,18 +129,50 @@ _WRITES = {"close": ("UPDATE incident SET status = 'closed' WHERE id = :id", -1)
                       "gen_random_uuid() FROM incident WHERE id = :id", +1)}
 
 
+def _copied_columns(db) -> str:
+    """The columns a copy of a case takes over (a report of the same)."""
+    with db.connect() as conn:
+        return ", ".join(conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'incident' "
+            "AND is_generated = 'NEVER' AND column_name NOT IN ('id', 'client_id') "
+            "ORDER BY ordinal_position")).scalars())
+
+
 @pytest.mark.parametrize("first, second", [("close", "close"), ("report", "report"),
                                            ("close", "report"), ("report", "close")])
 def test_two_cases_written_at_once_in_one_grid_are_both_counted(area, db, first, second):
     """The second writer waits for the first to commit, then counts with its change."""
     a, cases = area
-    with db.connect() as conn:
-        columns = ", ".join(conn.execute(text(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'incident' "
-            "AND is_generated = 'NEVER' AND column_name NOT IN ('id', 'client_id') "
-            "ORDER BY ordinal_position")).scalars())
+    columns = _copied_columns(db)
     before = _kept_equals_counted(db, a.village)[a.code("B")]
     written_at_once(db, *(text(_WRITES[w][0].format(columns=columns)) for w in (first, second)),
                     {"id": cases["west"]}, {"id": cases["east"]})
     after = _kept_equals_counted(db, a.village)[a.code("B")]
     assert after[0] == before[0] + _WRITES[first][1] + _WRITES[second][1]
+
+
+@pytest.mark.parametrize("first", ["report", "visit"])
+def test_a_case_and_a_visit_written_at_once_in_one_grid_both_show(area, db, first):
+    """A grid's backlog and coverage share its row: a report and a household's first visit in
+    the grid, the second waiting for the first to commit, both show in it."""
+    a, cases = area
+    with db.connect() as conn:
+        household = conn.execute(text(
+            "SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
+            "JOIN address ad ON ad.id = ho.address_id JOIN grid g ON g.id = ad.grid_id "
+            "WHERE g.code = :grid ORDER BY h.id LIMIT 1"), {"grid": a.code("B")}).scalar_one()
+        account = conn.execute(text("SELECT min(id) FROM account")).scalar_one()
+    writes = {"report": (text(_WRITES["report"][0].format(columns=_copied_columns(db))),
+                         {"id": cases["east"]}),
+              "visit": (text("INSERT INTO visit (household_id, account_id, at) "
+                             "VALUES (:h, :a, now())"), {"h": household, "a": account})}
+    second = "visit" if first == "report" else "report"
+    before = _kept_equals_counted(db, a.village)[a.code("B")]
+    written_at_once(db, writes[first][0], writes[second][0], writes[first][1], writes[second][1])
+    assert _kept_equals_counted(db, a.village)[a.code("B")][0] == before[0] + 1
+    with db.connect() as conn:
+        coverage = conn.execute(text(
+            "SELECT f.households, coverage_visited(f.last_visits, now() - interval '1 day') "
+            "FROM grid_figures f JOIN grid g ON g.id = f.grid_id WHERE g.code = :grid"),
+            {"grid": a.code("B")}).one()
+    assert tuple(coverage) == (3, 1)  # B's households: one at B1, two at B2

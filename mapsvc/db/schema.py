@@ -75,22 +75,17 @@ grid = Table(
     Column("workers", Text),  # its grid workers' names, kept by triggers (migration 0015)
 )
 
-# a grid's households and the last visit of each one visited, kept by triggers (migration 0016)
-grid_coverage = Table(
-    "grid_coverage", metadata,
-    Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
-    Column("households", Integer, nullable=False),
-    Column("last_visits", ARRAY(DateTime(timezone=True)), nullable=False),
-)
-
-# a grid's open cases, when each turns red and its last 30 days' report times, kept by
-# triggers (migration 0026)
-grid_backlog = Table(
-    "grid_backlog", metadata,
+# a grid's open cases, when each turns red and its last 30 days' report times (its backlog),
+# and its households and the last visit of each one visited (its coverage), kept by triggers
+# (migrations 0016, 0026, 0028)
+grid_figures = Table(
+    "grid_figures", metadata,
     Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
     Column("open", Integer, nullable=False),
     Column("red_from", ARRAY(DateTime(timezone=True)), nullable=False),
     Column("reported", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("last_visits", ARRAY(DateTime(timezone=True)), nullable=False),
 )
 
 grid_version = Table(

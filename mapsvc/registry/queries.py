@@ -59,16 +59,16 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
 _GRID_COUNTS = """
 SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM address a WHERE a.grid_id = g.id) AS addresses,
-       coalesce(c.households, 0) AS households,
+       coalesce(f.households, 0) AS households,
        (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id
           JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
          WHERE a.grid_id = g.id) AS people,
        (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
        (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
        (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,
-       coalesce(coverage_visited(c.last_visits, now() - make_interval(days => :days)), 0)
+       coalesce(coverage_visited(f.last_visits, now() - make_interval(days => :days)), 0)
            AS visited
-  FROM grid g LEFT JOIN grid_coverage c ON c.grid_id = g.id
+  FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE {where}
  ORDER BY g.code {page}
 """

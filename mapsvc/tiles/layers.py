@@ -5,7 +5,7 @@ clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. 
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
 simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15 with
 their labels (migrations 0022, 0027), with their backlog and coverage kept beside them
-(migrations 0026, 0016): a tile reads each grid's figures instead of counting them. Incidents
+(migration 0028): a tile reads each grid's figures instead of counting them. Incidents
 are few per tile at the zooms they are drawn as points and are transformed on the fly. Below
 the point zooms incidents come aggregated in square bins, counted from indexes of their cells
 (migrations 0017, 0019): every incident in the tile falls in exactly one bin, so the bins'
@@ -152,13 +152,14 @@ def _regions(collection: Collection, z: int) -> tuple[str, dict]:
     return _mvt(collection.id, rows), {"level": REGION_LEVEL[collection.id]}
 
 
-# A grid's backlog now, from its row ``o`` of grid_backlog (migration 0026): its open cases,
-# those red before now (up to a microsecond before it), and those reported in the last 30 days.
+# A grid's backlog now, from its row ``f`` of grid_figures (migrations 0026, 0028): its open
+# cases, those red before now (up to a microsecond before it), and those reported in the last
+# 30 days.
 BACKLOG = {
-    "open": "coalesce(o.open, 0)",
-    "overdue": "coalesce(width_bucket(now() - interval '1 microsecond', o.red_from), 0)",
-    "recent": ("coalesce(cardinality(o.reported)"
-               " - width_bucket(now() - interval '30 days', o.reported), 0)"),
+    "open": "coalesce(f.open, 0)",
+    "overdue": "coalesce(width_bucket(now() - interval '1 microsecond', f.red_from), 0)",
+    "recent": ("coalesce(cardinality(f.reported)"
+               " - width_bucket(now() - interval '30 days', f.reported), 0)"),
 }
 
 
@@ -168,9 +169,9 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     grids within the account's jurisdiction only, and count all their cases. At DRAWN_ZOOMS the
     grids come drawn already, with their labels (migrations 0022, 0027): the tile's own rows
     are all it reads of them. Beyond those zooms they are clipped here. Each grid keeps its
-    workers' names (migration 0015), its coverage (migration 0016) and its backlog (migration
-    0026) beside it: its figures are read from two rows, by a binary search each for the
-    figures that follow the clock."""
+    workers' names (migration 0015) and its figures, backlog and coverage, beside it (migration
+    0028): they are read from one row, by a binary search each for the figures that follow the
+    clock."""
     scope = Filters(params={"visit_days": query.visit_days})
     if z in DRAWN_ZOOMS:
         registry_scope(account, scope, alias="d", grid_column="grid_id", people=False)
@@ -189,19 +190,18 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
         , shown AS MATERIALIZED (
             SELECT {shown}
         )"""
-    visited = "coverage_visited(c.last_visits, now() - make_interval(days => :visit_days))"
-    counted = {**BACKLOG, "households": "coalesce(c.households, 0)",
+    visited = "coverage_visited(f.last_visits, now() - make_interval(days => :visit_days))"
+    counted = {**BACKLOG, "households": "coalesce(f.households, 0)",
                "visited": f"coalesce({visited}, 0)"}
     rows = f"""
         SELECT s.id, s.code, s.name, s.kind,
                {", ".join(f"CASE WHEN s.counted THEN {v} END AS {k}" for k, v in counted.items())},
                -- to 4 places in floating point: in numeric it took 8-10 % of the statement
-               round({visited}::float8 / nullif(c.households, 0) * 10000) / 10000
+               round({visited}::float8 / nullif(f.households, 0) * 10000) / 10000
                    AS visited_share,
                s.workers, s.geom
           FROM shown s
-          LEFT JOIN grid_backlog o ON s.counted AND o.grid_id = s.id
-          LEFT JOIN grid_coverage c ON s.counted AND c.grid_id = s.id"""
+          LEFT JOIN grid_figures f ON s.counted AND f.grid_id = s.id"""
     return _mvt("grids", rows, "id", ctes=ctes), scope.params
 
 

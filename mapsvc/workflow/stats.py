@@ -370,12 +370,12 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
               "year": {k: figures[k] for k in ("reported", "closure_rate",
                                                "on_time_closure_rate", "satisfaction")},
               "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
-    if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0016)
+    if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)
         grid = (await conn.execute(text("""
-            SELECT g.workers, coalesce(c.households, 0) AS households,
-                   coalesce(coverage_visited(c.last_visits,
+            SELECT g.workers, coalesce(f.households, 0) AS households,
+                   coalesce(coverage_visited(f.last_visits,
                                              now() - make_interval(days => :days)), 0) AS visited
-              FROM grid g LEFT JOIN grid_coverage c ON c.grid_id = g.id
+              FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}
     return answer

@@ -63,14 +63,21 @@ CREATE TRIGGER grid_coverage_bumps_registry AFTER INSERT OR UPDATE OR DELETE ON 
 CREATE FUNCTION coverage_visited(last_visits timestamptz[], since timestamptz) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN cardinality(last_visits) - width_bucket(since, last_visits);
+"""
 
-CREATE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+
+def refresh_coverage(table: str, then: str = "") -> str:
+    """``grid_coverage_refresh``, counting the grids' coverage afresh into ``table``; ``then``:
+    statements run after, FOUND telling whether any grid's coverage changed."""
+    return f"""
+CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
+AS $$
 BEGIN
-""" + locked_in_grid_order("grid_coverage") + """
-    UPDATE grid_coverage c SET households = n.households, last_visits = n.last_visits
+{locked_in_grid_order(table)}
+    UPDATE {table} c SET households = n.households, last_visits = n.last_visits
       FROM (SELECT g.id, count(h.id)::integer AS households,
                    coalesce(array_agg(v.at ORDER BY v.at) FILTER (WHERE v.at IS NOT NULL),
-                            '{}') AS last_visits
+                            '{{}}') AS last_visits
               FROM unnest(grids) AS g(id)
               LEFT JOIN address a ON a.grid_id = g.id
               LEFT JOIN house ho ON ho.address_id = a.id
@@ -79,10 +86,9 @@ BEGIN
                 ON true
              GROUP BY g.id) n
      WHERE c.grid_id = n.id
-       AND (c.households, c.last_visits) IS DISTINCT FROM (n.households, n.last_visits);
+       AND (c.households, c.last_visits) IS DISTINCT FROM (n.households, n.last_visits);{then}
 END
-$$;
-"""
+$$;"""
 
 
 def _triggers() -> str:
@@ -121,7 +127,7 @@ CREATE TRIGGER {table}_coverage_delete AFTER DELETE ON {table}
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE + _triggers())
+    op.execute(UPGRADE + refresh_coverage("grid_coverage") + _triggers())
 
 
 def downgrade() -> None:

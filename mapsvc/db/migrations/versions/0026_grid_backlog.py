@@ -52,28 +52,35 @@ def _running() -> dict[str, str]:
     return earlier_migration("0006_clocks_and_tallies").RUNNING
 
 
-def _locked_in_grid_order() -> str:
-    return earlier_migration("0016_grid_coverage").locked_in_grid_order("grid_backlog")
+def _locked_in_grid_order(table: str) -> str:
+    return earlier_migration("0016_grid_coverage").locked_in_grid_order(table)
 
 
 # what decides an updated case's grid and its part in the grid's backlog
 _DECIDING = ("grid_id", "status", "reported_at", "suspended_at",
              *(f"{stage}_deadline" for stage in _running()))
 
-UPGRADE = f"""
+UPGRADE = """
 CREATE TABLE grid_backlog (
     grid_id  bigint PRIMARY KEY REFERENCES grid,
     open     integer NOT NULL DEFAULT 0,
     -- incident_red_from of each open case a clock can turn red, earliest first
-    red_from timestamptz[] NOT NULL DEFAULT '{{}}',
+    red_from timestamptz[] NOT NULL DEFAULT '{}',
     -- the report time of each case reported within 30 days of the last change, earliest first
-    reported timestamptz[] NOT NULL DEFAULT '{{}}'
+    reported timestamptz[] NOT NULL DEFAULT '{}'
 );
+"""
 
-CREATE FUNCTION grid_backlog_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+
+def backlog_functions(table: str) -> str:
+    """``grid_backlog_refresh`` and the incidents' trigger function, keeping the grids' backlog
+    in ``table``."""
+    return f"""
+CREATE OR REPLACE FUNCTION grid_backlog_refresh(grids bigint[]) RETURNS void
+    LANGUAGE plpgsql AS $$
 BEGIN
-{_locked_in_grid_order()}
-    UPDATE grid_backlog b SET open = n.open, red_from = n.red_from, reported = n.reported
+{_locked_in_grid_order(table)}
+    UPDATE {table} b SET open = n.open, red_from = n.red_from, reported = n.reported
       FROM (SELECT g.id, o.open, o.red_from,
                    ARRAY(SELECT i.reported_at FROM incident i
                           WHERE i.grid_id = g.id AND i.reported_at > now() - {RECENT}
@@ -90,10 +97,10 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION incident_backlog() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION incident_backlog() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO grid_backlog AS b (grid_id, open, red_from, reported)
+        INSERT INTO {table} AS b (grid_id, open, red_from, reported)
         SELECT n.grid_id, count(*) FILTER (WHERE n.status IN {OPEN}),
                coalesce(array_agg(r.red ORDER BY r.red) FILTER (WHERE r.red IS NOT NULL), '{{}}'),
                coalesce(array_agg(n.reported_at ORDER BY n.reported_at)
@@ -116,6 +123,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
+"""
+
+
+TRIGGERS = """
 CREATE TRIGGER incident_backlog_insert AFTER INSERT ON incident
     REFERENCING NEW TABLE AS changed_new
     FOR EACH STATEMENT EXECUTE FUNCTION incident_backlog();
@@ -128,7 +139,7 @@ SELECT grid_backlog_refresh(ARRAY(SELECT DISTINCT grid_id FROM incident));
 
 
 def upgrade() -> None:
-    op.execute(_red_from() + UPGRADE)
+    op.execute(_red_from() + UPGRADE + backlog_functions("grid_backlog") + TRIGGERS)
 
 
 def downgrade() -> None:
