@@ -200,6 +200,47 @@ def test_a_grid_tile_shows_a_grids_name_and_kind_as_a_boundary_import_changes_th
     assert set(shown().values()) == {("测试网格006", "comprehensive")}
 
 
+def test_a_grids_coverage_shows_in_its_tile_at_once_under_a_new_etag(clients, area, db):
+    """A household's visit, a new address in another grid, then a house of the grid moved to
+    that address: each gives the grid's tile a new ETag, and it shows the grid's coverage."""
+    admin = clients["admin"]
+    a, _ = area
+    x, y = a.at(1.5, 0.5)  # grid B
+    tile = TMS.tile(x, y, 15)
+
+    def grid_b(answer) -> tuple[int, int]:
+        features = mapbox_vector_tile.decode(answer.content)["grids"]["features"]
+        shown = next(f["properties"] for f in features if f["properties"]["code"] == a.code("B"))
+        return shown["households"], shown["visited"]
+
+    for _ in range(2):  # its ETag names the clock's minute: once more if one just turned
+        first = _get(admin, "grids", tile)
+        again = admin.get(str(first.url), headers={"If-None-Match": first.headers["etag"]})
+        if again.status_code == 304:
+            break
+    assert again.status_code == 304 and grid_b(first) == (3, 0)
+    changes = [
+        ("INSERT INTO visit (household_id, account_id, at) "
+         "SELECT h.id, (SELECT min(id) FROM account), now() FROM household h "
+         "JOIN house ho ON ho.id = h.house_id JOIN address ad ON ad.id = ho.address_id "
+         "WHERE ad.county_code = :county AND ad.full_text = '规划路B1号'", (3, 1)),
+        ("INSERT INTO address (full_text, county_code, geom, grid_id, assignment) "
+         "SELECT '规划路A2号', county_code, geom, grid_id, assignment FROM address "
+         "WHERE county_code = :county AND full_text = '规划路A1号'", (3, 1)),
+        ("UPDATE house SET address_id = (SELECT id FROM address WHERE county_code = :county "
+         "AND full_text = '规划路A2号') WHERE address_id = (SELECT id FROM address "
+         "WHERE county_code = :county AND full_text = '规划路B2号')", (1, 1)),
+    ]
+    answer = first
+    for change, shown in changes:
+        with db.begin() as conn:
+            conn.execute(text(change), {"county": a.county})
+        etag = answer.headers["etag"]
+        answer = admin.get(str(first.url), headers={"If-None-Match": etag})
+        assert answer.status_code == 200 and answer.headers["etag"] != etag
+        assert grid_b(answer) == shown
+
+
 def _late_closed_and_open(admin, db, x, y) -> None:
     """Three cases reported at (x, y): one overdue in handling, one closed, one just reported."""
     late, closed = _report(admin, x, y), _report(admin, x, y)
