@@ -142,12 +142,14 @@ def test_two_visits_written_at_once_in_one_grid_are_both_counted(area, db):
 @given(visits=st.lists(st.integers(0, 50), max_size=40), since=st.integers(-1, 51))
 def test_the_households_visited_since_a_time_are_those_whose_last_visit_is_later(
         db, visits, since):
-    """``coverage_visited`` on the ordered last visits (minutes here), ties included."""
+    """``coverage_visited`` on the ordered last visits as a grid keeps them (to the second;
+    minutes here), ties included."""
     def at(minute: int) -> datetime:
         return NOW + timedelta(minutes=minute)
 
     with db.connect() as conn:
-        counted = conn.execute(text("SELECT coverage_visited(CAST(:visits AS timestamptz[]), "
-                                    ":since)"),
+        counted = conn.execute(text(
+            "SELECT coverage_visited(ARRAY(SELECT visit_second(t) "
+            "FROM unnest(CAST(:visits AS timestamptz[])) t), :since)"),
                                {"visits": [at(m) for m in sorted(visits)], "since": at(since)})
         assert counted.scalar_one() == sum(m > since for m in visits)

@@ -85,7 +85,7 @@ grid_figures = Table(
     Column("red_from", ARRAY(DateTime(timezone=True)), nullable=False),
     Column("reported", ARRAY(DateTime(timezone=True)), nullable=False),
     Column("households", Integer, nullable=False),
-    Column("last_visits", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("last_visits", ARRAY(Integer), nullable=False),  # in seconds since 2000
 )
 
 grid_version = Table(

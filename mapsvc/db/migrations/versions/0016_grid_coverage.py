@@ -66,9 +66,10 @@ CREATE FUNCTION coverage_visited(last_visits timestamptz[], since timestamptz) R
 """
 
 
-def refresh_coverage(table: str, then: str = "") -> str:
+def refresh_coverage(table: str, then: str = "", moment: str = "{}") -> str:
     """``grid_coverage_refresh``, counting the grids' coverage afresh into ``table``; ``then``:
-    statements run after, FOUND telling whether any grid's coverage changed."""
+    statements run after, FOUND telling whether any grid's coverage changed; ``moment``: how
+    a visit's time is kept, of its expression."""
     return f"""
 CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
 AS $$
@@ -76,8 +77,8 @@ BEGIN
 {locked_in_grid_order(table)}
     UPDATE {table} c SET households = n.households, last_visits = n.last_visits
       FROM (SELECT g.id, count(h.id)::integer AS households,
-                   coalesce(array_agg(v.at ORDER BY v.at) FILTER (WHERE v.at IS NOT NULL),
-                            '{{}}') AS last_visits
+                   coalesce(array_agg({moment.format("v.at")} ORDER BY v.at)
+                                FILTER (WHERE v.at IS NOT NULL), '{{}}') AS last_visits
               FROM unnest(grids) AS g(id)
               LEFT JOIN address a ON a.grid_id = g.id
               LEFT JOIN house ho ON ho.address_id = a.id
