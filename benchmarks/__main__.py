@@ -526,49 +526,87 @@ SELECT ST_AsMVT(t, 'grids', 4096, 'geom', 'id') FROM (
        AND gv.geom_3857 && ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)) t"""
 
 
-def alone(statements: dict[str, str], runs: list[dict]) -> dict[str, np.ndarray]:
+def alone(statements: dict[str, str], runs: list[dict],
+          conn=None) -> dict[str, np.ndarray]:
     """Each statement (psycopg's placeholders) once per parameter set, from a lean client
     (psycopg, prepared, binary, generic plans: as the service runs its tiles), one round trip
-    each; the times of each, in ms."""
+    each, on ``conn`` or a connection of its own; the times of each, in ms."""
     import psycopg
 
     from mapsvc.db.engine import SESSION_OPTIONS, conninfo
 
+    if conn is None:
+        with psycopg.connect(conninfo(), autocommit=True, options=SESSION_OPTIONS) as own:
+            return alone(statements, runs, own)
     times = {}
-    with psycopg.connect(conninfo(), autocommit=True, options=SESSION_OPTIONS) as conn:
-        for label, statement in statements.items():
-            taken = []
-            for params in runs:
-                t = time.perf_counter()
-                conn.execute(statement, params, prepare=True, binary=True).fetchall()
-                taken.append((time.perf_counter() - t) * 1000)
-            times[label] = np.array(taken)
+    for label, statement in statements.items():
+        taken = []
+        for params in runs:
+            t = time.perf_counter()
+            conn.execute(statement, params, prepare=True, binary=True).fetchall()
+            taken.append((time.perf_counter() - t) * 1000)
+        times[label] = np.array(taken)
     return times
+
+
+def grid_tile_runs(z: int) -> tuple[str, list[dict]]:
+    """The grid tile statement as a city's centre is drawn it, and its parameters for each
+    tile of the cold run at concurrency 1."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.db.reads import psycopg_sql
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
+
+    city = Account(id=0, username="bench_city", role=Role.command)
+    served, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
+    tiles = listed_tiles("cold", z)
+    return psycopg_sql(served), [{**params, "z": int(tz), "x": int(tx), "y": int(ty)}
+                                 for tz, tx, ty in tiles[:len(tiles) // 2]]
 
 
 def tile_statement_alone(z: int) -> tuple[float, float]:
     """The grid tile statement and the bare geometry tile alone, on the tiles of the cold run
     at concurrency 1; printed, and their p50s returned."""
-    from mapsvc.accounts.model import Account
-    from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
     from mapsvc.db.reads import psycopg_sql
 
-    city = Account(id=0, username="bench_city", role=Role.command)
-    served, params = tile_sql(COLLECTIONS["grids"], z, TileQuery(), city)
-    tiles = listed_tiles("cold", z)
-    tiles = tiles[:len(tiles) // 2]
-    times = alone({"grid tile statement": psycopg_sql(served),
-                   "bare grid geometry tile": psycopg_sql(BARE_GRID_TILE)},
-                  [{**params, "z": int(tz), "x": int(tx), "y": int(ty)} for tz, tx, ty in tiles])
+    served, runs = grid_tile_runs(z)
+    times = alone({"grid tile statement": served,
+                   "bare grid geometry tile": psycopg_sql(BARE_GRID_TILE)}, runs)
     for label, ms in times.items():
         # the mean, beside the p50, says what a tile costs on average: throughput follows it
         for stat, value in (("p50", np.median(ms)), ("mean", ms.mean())):
-            figure(f"{label} alone z{z} {stat} ({len(tiles)} tiles)", f"{value:.2f}", "ms")
+            figure(f"{label} alone z{z} {stat} ({len(runs)} tiles)", f"{value:.2f}", "ms")
     served, bare = (float(np.median(times[k]))
                     for k in ("grid tile statement", "bare grid geometry tile"))
     figure(f"grid tile statement p50 over the bare geometry tile's, alone z{z}",
            f"{served / bare:.2f}", "×")
     return served, bare
+
+
+# A city's grid holds 300 to 500 households (research/domain-standards.md): ten times the
+# HOUSEHOLDS the bench registers in each.
+CITY_HOUSEHOLDS, CITY_VISITED = 350, 245
+
+
+def tiles_at_city_coverage() -> None:
+    """The grid tile statement alone with each grid's coverage the size of a city grid's:
+    CITY_HOUSEHOLDS households, CITY_VISITED of them visited in the last 60 days, written
+    straight into the grids' figures for the measure and rolled back after."""
+    import psycopg
+
+    from mapsvc.db.engine import SESSION_OPTIONS, conninfo
+
+    with psycopg.connect(conninfo(), options=SESSION_OPTIONS) as conn:
+        conn.execute("""
+            UPDATE grid_figures SET households = %(households)s, last_visits = ARRAY(
+                SELECT visit_second(now() - random() * interval '60 days') AS s
+                  FROM generate_series(1, %(visited)s + 0 * grid_id) ORDER BY s)""",
+                     {"households": CITY_HOUSEHOLDS, "visited": CITY_VISITED})
+        for z in TILE_ZOOMS:
+            served, runs = grid_tile_runs(z)
+            ms = alone({"served": served}, runs, conn)["served"]
+            figure(f"grid tile statement alone z{z} p50, {CITY_HOUSEHOLDS} households a grid, "
+                   f"{CITY_VISITED} visited ({len(runs)} tiles)", f"{np.median(ms):.2f}", "ms")
+        conn.rollback()
 
 
 def bins_by_account(grids) -> None:
@@ -811,6 +849,7 @@ def main() -> None:
     bins_by_account(grids)
     locate_in_sql()
     serve_and_load(rows + before)
+    tiles_at_city_coverage()
 
 
 if __name__ == "__main__":
