@@ -19,6 +19,21 @@ down_revision = "0021"
 branch_labels = None
 depends_on = None
 
+# Each of the given current versions drawn into the tiles it meets
+DRAW = """
+CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
+    BEGIN ATOMIC
+    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom)
+    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom
+      FROM grid_version gv
+     CROSS JOIN generate_series(12, 15) AS zoom(z)
+     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
+     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
+                                             4096, 64, true) AS geom) d
+     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
+    END;
+"""
+
 UPGRADE = """
 CREATE TABLE grid_version_tile (
     z               smallint NOT NULL,
@@ -49,18 +64,7 @@ CREATE FUNCTION tiles_meeting(box geometry, z integer, margin float8)
      WHERE box && ST_TileEnvelope(z, t.x, u.y, margin => margin);
     END;
 
-CREATE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
-    BEGIN ATOMIC
-    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom)
-    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom
-      FROM grid_version gv
-     CROSS JOIN generate_series(12, 15) AS zoom(z)
-     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
-     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
-                                             4096, 64, true) AS geom) d
-     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
-    END;
-
+""" + DRAW + """
 CREATE FUNCTION grid_version_tiles_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM grid_version_tiles_draw(ARRAY(SELECT id FROM added WHERE valid_to IS NULL));

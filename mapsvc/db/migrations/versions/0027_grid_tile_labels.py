@@ -14,6 +14,8 @@ Create Date: 2026-12-01
 
 from alembic import op
 
+from mapsvc.db.migrate import earlier_migration
+
 revision = "0027"
 down_revision = "0026"
 branch_labels = None
@@ -63,29 +65,13 @@ CREATE TRIGGER grid_tile_labels AFTER UPDATE ON grid
     FOR EACH STATEMENT EXECUTE FUNCTION grid_tile_labels();
 """
 
-DOWNGRADE = """
-DROP TRIGGER grid_tile_labels ON grid;
-DROP FUNCTION grid_tile_labels;
-CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
-    BEGIN ATOMIC
-    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom)
-    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom
-      FROM grid_version gv
-     CROSS JOIN generate_series(12, 15) AS zoom(z)
-     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
-     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
-                                             4096, 64, true) AS geom) d
-     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
-    END;
-ALTER TABLE grid_version_tile
-    DROP COLUMN code, DROP COLUMN name, DROP COLUMN kind, DROP COLUMN workers,
-    DROP COLUMN village_code;
-"""
-
 
 def upgrade() -> None:
     op.execute(UPGRADE)
 
 
 def downgrade() -> None:
-    op.execute(DOWNGRADE)
+    op.execute("DROP TRIGGER grid_tile_labels ON grid; DROP FUNCTION grid_tile_labels;"
+               + earlier_migration("0022_drawn_grid_tiles").DRAW
+               + "ALTER TABLE grid_version_tile DROP COLUMN code, DROP COLUMN name, "
+                 "DROP COLUMN kind, DROP COLUMN workers, DROP COLUMN village_code")

@@ -7,9 +7,10 @@ registry's triggers the coverage's, each locking the grids' rows in grid order f
 change of coverage bumps the registry's tile revision, as the coverage's own table did.
 
 A grid's last visits are kept as whole seconds since 2000 (``visit_second``, in four bytes,
-to 2068), and its figures in its row, never apart from it: a grid of 300 to 500 households
-(the usual size) had them as timestamps of twice the size, stored apart (TOAST) from 250
-visited households on, and a tile fetching them for each grid took twice as long.
+to 2068), and its figures in its row rather than apart from it (up to some 2,000 visited
+households): a grid of 300 to 500 households (the usual size) had them as timestamps of twice
+the size, stored apart (TOAST) from 250 visited households on, and a tile fetching them for
+each grid took twice as long.
 
 Revision ID: 0028
 Revises: 0027
