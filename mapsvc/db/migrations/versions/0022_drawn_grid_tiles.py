@@ -19,13 +19,18 @@ down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-# Each of the given current versions drawn into the tiles it meets
-DRAW = """
+
+def draw(labels: tuple[str, ...] = ()) -> str:
+    """``grid_version_tiles_draw``: each of the given current versions drawn into the tiles it
+    meets, with these columns of its grid beside its drawing."""
+    columns, values = "".join(f", {c}" for c in labels), "".join(f", g.{c}" for c in labels)
+    grid = "\n      JOIN grid g ON g.id = gv.grid_id" if labels else ""
+    return f"""
 CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
     BEGIN ATOMIC
-    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom)
-    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom
-      FROM grid_version gv
+    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom{columns})
+    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom{values}
+      FROM grid_version gv{grid}
      CROSS JOIN generate_series(12, 15) AS zoom(z)
      CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
      CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
@@ -33,6 +38,7 @@ CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS vo
      WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
     END;
 """
+
 
 UPGRADE = """
 CREATE TABLE grid_version_tile (
@@ -64,7 +70,7 @@ CREATE FUNCTION tiles_meeting(box geometry, z integer, margin float8)
      WHERE box && ST_TileEnvelope(z, t.x, u.y, margin => margin);
     END;
 
-""" + DRAW + """
+""" + draw() + """
 CREATE FUNCTION grid_version_tiles_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM grid_version_tiles_draw(ARRAY(SELECT id FROM added WHERE valid_to IS NULL));

@@ -24,6 +24,11 @@ depends_on = None
 LABELS = ("code", "name", "kind", "workers", "village_code")
 _LABELS = ", ".join(LABELS)
 
+
+def _draw(labels: tuple[str, ...] = ()) -> str:
+    return earlier_migration("0022_drawn_grid_tiles").draw(labels)
+
+
 UPGRADE = f"""
 ALTER TABLE grid_version_tile
     ADD COLUMN code text, ADD COLUMN name text, ADD COLUMN kind text, ADD COLUMN workers text,
@@ -34,19 +39,7 @@ ALTER TABLE grid_version_tile
     ALTER COLUMN code SET NOT NULL, ALTER COLUMN name SET NOT NULL,
     ALTER COLUMN kind SET NOT NULL, ALTER COLUMN village_code SET NOT NULL;
 
-CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS void LANGUAGE sql
-    BEGIN ATOMIC
-    INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom, {_LABELS})
-    SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom, {", ".join(f"g.{c}" for c in LABELS)}
-      FROM grid_version gv
-      JOIN grid g ON g.id = gv.grid_id
-     CROSS JOIN generate_series(12, 15) AS zoom(z)
-     CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
-     CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
-                                             4096, 64, true) AS geom) d
-     WHERE gv.id = ANY (versions) AND gv.valid_to IS NULL AND d.geom IS NOT NULL;
-    END;
-
+""" + _draw(LABELS) + f"""
 CREATE FUNCTION grid_tile_labels() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE grid_version_tile d
@@ -72,6 +65,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER grid_tile_labels ON grid; DROP FUNCTION grid_tile_labels;"
-               + earlier_migration("0022_drawn_grid_tiles").DRAW
+               + _draw()
                + "ALTER TABLE grid_version_tile DROP COLUMN code, DROP COLUMN name, "
                  "DROP COLUMN kind, DROP COLUMN workers, DROP COLUMN village_code")
