@@ -596,6 +596,7 @@ def tiles_at_city_coverage() -> None:
     from mapsvc.db.engine import SESSION_OPTIONS, conninfo
 
     with psycopg.connect(conninfo(), options=SESSION_OPTIONS) as conn:
+        # the visits' subquery names the row's grid, so that each grid draws visits of its own
         conn.execute("""
             UPDATE grid_figures SET households = %(households)s, last_visits = ARRAY(
                 SELECT visit_second(now() - random() * interval '60 days') AS s

@@ -57,19 +57,24 @@ CREATE TABLE grid_coverage (
 );
 CREATE TRIGGER grid_coverage_bumps_registry AFTER INSERT OR UPDATE OR DELETE ON grid_coverage
     FOR EACH STATEMENT EXECUTE FUNCTION bump_tile_revision('tile_revision_registry');
-
--- How many of a grid's households were visited after ``since``: width_bucket counts the
--- visits up to ``since`` by a binary search.
-CREATE FUNCTION coverage_visited(last_visits timestamptz[], since timestamptz) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN cardinality(last_visits) - width_bucket(since, last_visits);
 """
+
+
+def visited_function(kept: str = "timestamptz[]", moment: str = "{}") -> str:
+    """``coverage_visited``: how many of a grid's households were visited after ``since``,
+    width_bucket counting the visits up to ``since`` by a binary search; the visits ``kept``
+    as an array of this type, ``moment`` the kept form of a time, a format of its
+    expression."""
+    return f"""
+CREATE FUNCTION coverage_visited(last_visits {kept}, since timestamptz) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN cardinality(last_visits) - width_bucket({moment.format("since")}, last_visits);"""
 
 
 def refresh_coverage(table: str, then: str = "", moment: str = "{}") -> str:
     """``grid_coverage_refresh``, counting the grids' coverage afresh into ``table``; ``then``:
-    statements run after, FOUND telling whether any grid's coverage changed; ``moment``: how
-    a visit's time is kept, of its expression."""
+    statements run after, FOUND telling whether any grid's coverage changed; ``moment``: the
+    kept form of a visit's time, a format of its expression."""
     return f"""
 CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
 AS $$
@@ -128,7 +133,7 @@ CREATE TRIGGER {table}_coverage_delete AFTER DELETE ON {table}
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE + refresh_coverage("grid_coverage") + _triggers())
+    op.execute(UPGRADE + visited_function() + refresh_coverage("grid_coverage") + _triggers())
 
 
 def downgrade() -> None:

@@ -31,20 +31,9 @@ _BUMP = """
         PERFORM nextval('tile_revision_registry');
     END IF;"""
 
-
-def _backlog(table: str) -> str:
-    return earlier_migration("0026_grid_backlog").backlog_functions(table)
-
-
-def _coverage(table: str, then: str = "", moment: str = "{}") -> str:
-    return earlier_migration("0016_grid_coverage").refresh_coverage(table, then, moment)
-
-
-# How many of a grid's households were visited after ``since``, as migration 0016 counts them.
-_VISITED = """
-CREATE FUNCTION coverage_visited(last_visits {kept}, since timestamptz) RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN cardinality(last_visits) - width_bucket({since}, last_visits);"""
+_BACKLOG = earlier_migration("0026_grid_backlog")
+_COVERAGE = earlier_migration("0016_grid_coverage")
+_SECONDS = "visit_second({})"
 
 
 def upgrade() -> None:
@@ -69,8 +58,9 @@ def upgrade() -> None:
            SET households = excluded.households, last_visits = excluded.last_visits;
         DROP TABLE grid_coverage;
         DROP FUNCTION coverage_visited(timestamptz[], timestamptz);
-    """ + _VISITED.format(kept="integer[]", since="visit_second(since)")
-        + _backlog("grid_figures") + _coverage("grid_figures", _BUMP, "visit_second({})"))
+    """ + _COVERAGE.visited_function("integer[]", _SECONDS)
+        + _BACKLOG.backlog_functions("grid_figures")
+        + _COVERAGE.refresh_coverage("grid_figures", _BUMP, _SECONDS))
 
 
 def downgrade() -> None:
@@ -96,6 +86,7 @@ def downgrade() -> None:
         ALTER INDEX grid_figures_pkey RENAME TO grid_backlog_pkey;
         ALTER TABLE grid_backlog
             RENAME CONSTRAINT grid_figures_grid_id_fkey TO grid_backlog_grid_id_fkey;
-    """ + _VISITED.format(kept="timestamptz[]", since="since")
-        + _backlog("grid_backlog") + _coverage("grid_coverage")
+    """ + _COVERAGE.visited_function()
+        + _BACKLOG.backlog_functions("grid_backlog")
+        + _COVERAGE.refresh_coverage("grid_coverage")
         + "DROP FUNCTION visit_second;")
