@@ -132,6 +132,9 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
         conn.execute(text("UPDATE account SET display_name = '甲' WHERE username = 'tile_worker_a'"))
     assert workers() == "甲"
     with db.begin() as conn:
+        conn.execute(text("UPDATE account SET display_name = '' WHERE username = 'tile_worker_a'"))
+    assert workers() == "tile_worker_a"  # a worker with no name: by their username
+    with db.begin() as conn:
         conn.execute(text("DELETE FROM account_grid WHERE account_id IN "
                           "(SELECT id FROM account WHERE username = 'tile_worker_a')"))
     assert workers() is None

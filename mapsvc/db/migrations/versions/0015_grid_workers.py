@@ -14,18 +14,25 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-UPGRADE = """
-ALTER TABLE grid ADD COLUMN workers text;
 
-CREATE FUNCTION grid_workers_refresh(grids bigint[]) RETURNS void LANGUAGE sql AS $$
+def refresh_function(name: str) -> str:
+    """The function that writes the workers' names of some grids, each worker named by
+    ``name`` (an expression over their account ``a``)."""
+    return f"""
+CREATE OR REPLACE FUNCTION grid_workers_refresh(grids bigint[]) RETURNS void LANGUAGE sql AS $$
     UPDATE grid g SET workers = w.names
-      FROM (SELECT id, (SELECT string_agg(a.display_name, '、' ORDER BY a.display_name)
+      FROM (SELECT id, (SELECT string_agg({name}, '、' ORDER BY {name})
                           FROM account_grid ag JOIN account a ON a.id = ag.account_id
                          WHERE ag.grid_id = ids.id AND a.role = 'grid_worker' AND a.active)
                        AS names
               FROM unnest(grids) AS ids(id)) w
      WHERE g.id = w.id AND g.workers IS DISTINCT FROM w.names
 $$;
+"""
+
+UPGRADE = """
+ALTER TABLE grid ADD COLUMN workers text;
+""" + refresh_function("a.display_name") + """
 
 CREATE FUNCTION account_grid_workers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
