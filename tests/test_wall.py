@@ -1,9 +1,10 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids, shows a case reported through the API without reload, recovers from a server restart,
-shows typed text as text, colours the grids by the backlog chosen and shows the cases of the
-status chosen, with a legend of what is shown, drills down by clicks to a grid's panel, asks
-for the layers the clock changes again each minute, and asks to sign in again when its session
-ends. Screenshots go to tests/artifacts."""
+shows typed text as text, colours the grids by the backlog chosen, marks those whose
+households are mostly unvisited and shows the cases of the status chosen, with a legend of
+what is shown, drills down by clicks to a grid's panel, asks for the layers the clock changes
+again each minute, and asks to sign in again when its session ends. Screenshots go to
+tests/artifacts."""
 
 import io
 import uuid
@@ -18,7 +19,7 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, Server, run
+from tests.conftest import ARTIFACTS, PASSWORD, Server, csv_bytes, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
@@ -175,6 +176,56 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     r, g, _ = _colour_at(page, spot.x, spot.y)
     assert r > 85, (r, g)  # none of them overdue: the grid's colour shows
     assert page.evaluate(legend)[1][0] == "事件（超期）预警"
+    assert watch.problems == []
+    context.close()
+
+
+def test_the_coverage_layer_marks_a_grid_until_half_its_households_are_visited(
+        wall_server, browser, grids, clients, db):
+    """A staffed grid with two households, neither visited: the coverage layer fills it. Once
+    one of them is visited within the days chosen, no more than half are unvisited: no fill."""
+    base = wall_server.base
+    grid = grids[grids["code"].str.startswith("441502")].iloc[11]
+    spot = grid.geometry.representative_point()
+    run(in_transaction(lambda conn: create_account(
+        conn, "coverage_worker", PASSWORD, Role.grid_worker, grid_codes=[grid.code])))
+    homes = ("覆盖路1号", "覆盖路2号")
+    for kind, columns, rows in (
+            ("addresses", ["address", "lon", "lat"],
+             [{"address": h, "lon": spot.x, "lat": spot.y} for h in homes]),
+            ("people", ["address", "name", "registration", "household"],
+             [{"address": h, "name": f"住户{n}", "registration": "resident", "household": "1"}
+              for n, h in enumerate(homes)])):
+        r = clients["admin"].post(f"/registry/import/{kind}", data={"county": "441502"}, files={
+            "file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    _redrawn(page, lambda: page.evaluate(
+        f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)"))
+    page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
+        "input").uncheck()
+    page.wait_for_timeout(500)
+    plain = _colour_at(page, spot.x, spot.y)  # the backlog's colour alone
+    _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
+                                        has_text="覆盖（").locator("input").check())
+    unvisited = _colour_at(page, spot.x, spot.y)
+    assert unvisited[2] > plain[2] + 40, (plain, unvisited)  # blue over it
+    page.screenshot(path=ARTIFACTS / "wall-coverage.png")
+
+    with db.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO visit (household_id, account_id, at)
+            SELECT h.id, (SELECT id FROM account WHERE username = 'coverage_worker'), now()
+              FROM household h JOIN house ho ON ho.id = h.house_id
+              JOIN address a ON a.id = ho.address_id
+             WHERE a.county_code = '441502' AND a.full_text = :home"""), {"home": homes[0]})
+    _redrawn(page, lambda: page.select_option("#visit-days", "7"))
+    visited = _colour_at(page, spot.x, spot.y)
+    assert all(abs(a - b) <= 3 for a, b in zip(visited, plain)), (plain, visited)
     assert watch.problems == []
     context.close()
 

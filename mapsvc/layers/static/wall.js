@@ -85,7 +85,7 @@ function mapsvcWall(map, config) {
   }), { visit_days: state.visitDays });
   const coverage = () => vectorLayer("grids", (p) => {
     const noWorker = !p.workers;
-    const unvisited = p.households > 0 && (p.visited_share || 0) < 0.5;
+    const unvisited = p.households > 0 && 2 * (p.visited || 0) < p.households;  // over half
     return { color: noWorker ? "#6a1b9a" : "#1565c0", weight: noWorker || unvisited ? 2 : 0,
              fill: noWorker || unvisited, fillOpacity: 0.35,
              fillColor: noWorker ? NO_WORKER : UNVISITED };
