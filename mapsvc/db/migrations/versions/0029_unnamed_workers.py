@@ -1,6 +1,6 @@
-"""A grid worker with no display name is named by their username on their grids (the grid
-tiles' ``workers``): their grids were taken for grids with no worker, the coverage layer's
-gap.
+"""A grid worker with no display name is named by their username among their grids' workers
+(the grid tiles' ``workers``): with no name, their grids showed no worker, and the wall's
+coverage layer marked them as grids with no worker.
 
 Revision ID: 0029
 Revises: 0028
