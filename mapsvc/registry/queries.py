@@ -56,6 +56,14 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
+def households_visited(days: str) -> str:
+    """SQL: how many of a grid's households were visited in the last ``days`` (the name of a
+    bound parameter), from its row ``f`` of grid_figures (migrations 0016, 0028); 0 for a grid
+    without one."""
+    return (f"coalesce(coverage_visited(f.last_visits, now() - make_interval(days => :{days})),"
+            " 0)")
+
+
 _GRID_COUNTS = """
 SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM address a WHERE a.grid_id = g.id) AS addresses,
@@ -66,12 +74,11 @@ SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
        (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
        (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,
-       coalesce(coverage_visited(f.last_visits, now() - make_interval(days => :days)), 0)
-           AS visited
+       {visited} AS visited
   FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
- WHERE {where}
- ORDER BY g.code {page}
-"""
+ WHERE {{where}}
+ ORDER BY g.code {{page}}
+""".format(visited=households_visited("days"))
 
 
 async def grid_counts(conn: AsyncConnection, account: Account, *, parent: str | None = None,

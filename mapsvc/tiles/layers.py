@@ -24,6 +24,7 @@ from mapsvc.accounts.jurisdiction import (
 from mapsvc.accounts.model import REGION_ROLES, Account
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import under_class
+from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
 EXTENT = 4096
@@ -191,8 +192,7 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
             SELECT {shown}
         )"""
     counted = {**BACKLOG, "households": "coalesce(f.households, 0)",
-               "visited": "coalesce(coverage_visited(f.last_visits,"
-                          " now() - make_interval(days => :visit_days)), 0)"}
+               "visited": households_visited("visit_days")}
     rows = f"""
         SELECT s.id, s.code, s.name, s.kind,
                {", ".join(f"CASE WHEN s.counted THEN {v} END AS {k}" for k, v in counted.items())},

@@ -30,6 +30,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
 
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
@@ -371,10 +372,9 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                                                "on_time_closure_rate", "satisfaction")},
               "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
     if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)
-        grid = (await conn.execute(text("""
+        grid = (await conn.execute(text(f"""
             SELECT g.workers, coalesce(f.households, 0) AS households,
-                   coalesce(coverage_visited(f.last_visits,
-                                             now() - make_interval(days => :days)), 0) AS visited
+                   {households_visited("days")} AS visited
               FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}
