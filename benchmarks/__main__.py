@@ -560,7 +560,7 @@ def alone(statements: dict[str, str], runs: list[dict],
 
 
 def grid_tile_runs(z: int) -> tuple[str, list[dict]]:
-    """The grid tile statement as a city's centre is drawn it, and its parameters for each
+    """The grid tile statement as it is drawn for a city's centre, and its parameters for each
     tile of the cold list."""
     from mapsvc.accounts.model import Account
     from mapsvc.db.reads import psycopg_sql
