@@ -13,6 +13,7 @@ from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents,
                         locate, media, pages, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers
+from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
 from mapsvc.db.reads import Reads
 from mapsvc.incidents.batching import ReportBatches
@@ -63,6 +64,14 @@ async def lifespan(app: FastAPI):
     await app.state.statements.dispose()
 
 
+class Service(FastAPI):
+    """The API, its hot paths answered ahead of its middleware (mapsvc.api.hot)."""
+
+    def build_middleware_stack(self):
+        return HotPaths(super().build_middleware_stack(), [m.route for m in HOT],
+                        self.exception_handlers)
+
+
 def largest_body() -> int:
     """The largest request body the service reads: the largest file it takes, with room for
     the form around it. A larger one is refused (413) as it streams in, before any of it is
@@ -71,9 +80,9 @@ def largest_body() -> int:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
+    app = Service(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan, max_body_size=largest_body())
-    for module in HOT:  # first: most of the requests pages and phones make
+    for module in HOT:  # answered ahead of the routes (Service); here for the other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
     for module in (health, auth, boundaries, categories, incidents, media, registry, stats,
