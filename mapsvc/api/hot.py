@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,26 +21,24 @@ _REF = "#/components/schemas/{model}"
 
 class HotPaths:
     """ASGI: a request a hot path's route takes (path and method) goes to that route straight,
-    its errors answered by the API's exception handlers as the API answers them; every other
-    request goes to ``app``, the API's middleware and routes (where the hot routes also are:
-    a hot path asked with another method is answered there). An error no handler takes
-    reaches the server, which answers 500 and logs it, as the API's middleware would."""
+    behind the API's exception handlers (``handlers``), so its errors are answered as the API
+    answers them; every other request goes to ``app``, the API's middleware and routes (where
+    the hot routes also are: a hot path asked with another method is answered there). An
+    error no handler takes reaches the server, which answers 500 and logs it, as the API's
+    middleware would."""
 
     def __init__(self, app: ASGIApp, routes: Sequence[Route], handlers: Mapping):
         self.app = app
-        self.routes = routes
-        # as Starlette's ExceptionMiddleware hands them to the routes: by class and by status
-        self.handlers = ({k: v for k, v in handlers.items() if not isinstance(k, int)},
-                         {k: v for k, v in handlers.items() if isinstance(k, int)})
+        self.routes = [(route, ExceptionMiddleware(route.handle, handlers=handlers))
+                       for route in routes]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self.routes:
+            for route, answer in self.routes:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.update(child_scope)
-                    scope["starlette.exception_handlers"] = self.handlers
-                    await route.handle(scope, receive, send)
+                    await answer(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
