@@ -187,19 +187,15 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
               FROM bounds b
               JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
               JOIN grid g ON g.id = gv.grid_id"""
-    ctes = f"""
-        , shown AS MATERIALIZED (
-            SELECT {shown}
-        )"""
     counted = {**BACKLOG, "households": "coalesce(f.households, 0)",
                "visited": households_visited("visit_days")}
     rows = f"""
         SELECT s.id, s.code, s.name, s.kind,
                {", ".join(f"CASE WHEN s.counted THEN {v} END AS {k}" for k, v in counted.items())},
                s.workers, s.geom
-          FROM shown s
+          FROM (SELECT {shown}) s
           LEFT JOIN grid_figures f ON s.counted AND f.grid_id = s.id"""
-    return _mvt("grids", rows, "id", ctes=ctes), scope.params
+    return _mvt("grids", rows, "id"), scope.params
 
 
 def _incident_filters(query: TileQuery, account: Account | None, alias: str = "d") -> Filters:
