@@ -42,11 +42,16 @@ class Reads:
         await self.close()
 
     async def one(self, sql: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The one row ``sql`` answers, by column name."""
-        async with self.pool.connection() as conn:
+        """The one row ``sql`` answers, by column name. The connection is taken from the pool
+        and given back bare, not in ``connection()``'s transaction block: it runs in autocommit,
+        so the block has nothing to close, and it took half the pool's time (10 µs a read)."""
+        conn = await self.pool.getconn()
+        try:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(psycopg_sql(sql), params or {}, prepare=True, binary=True)
             return await cursor.fetchone()
+        finally:
+            await self.pool.putconn(conn)
 
 
 @lru_cache(maxsize=256)
