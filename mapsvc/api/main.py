@@ -82,7 +82,7 @@ def largest_body() -> int:
 def create_app() -> FastAPI:
     app = Service(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
                   version="0.1.0", lifespan=lifespan, max_body_size=largest_body())
-    for module in HOT:  # answered ahead of the routes (Service); here for the other methods
+    for module in HOT:  # answered ahead of the middleware (Service); here for other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
     for module in (health, auth, boundaries, categories, incidents, media, registry, stats,
