@@ -211,6 +211,14 @@ def maintain(*statements: str) -> None:
             conn.execute(text(statement))
 
 
+def wal_written() -> tuple[int, int]:
+    """The WAL's bytes and full-page images written since the statistics were reset. After a
+    checkpoint begins, a page's first change is written whole into the WAL: the writes'
+    latency rises for a while, and how many of them a run wrote tells whether it met that."""
+    with sync_engine().connect() as conn:
+        return tuple(conn.execute(text("SELECT wal_bytes::bigint, wal_fpi FROM pg_stat_wal")).one())
+
+
 def settle() -> None:
     """After the loads, the loop's year of updates and the plan publish, before the figures
     of a running service: their dead rows vacuumed and the statistics fresh, so that no
@@ -789,13 +797,15 @@ def serve_and_load(incidents: int) -> None:
         os.environ["BENCH_TOKEN"] = bench_token(base)
         for name, script in (("locate over HTTP", "locate.lua"), ("POST /incidents", "report.lua")):
             wrk(script, base, 3)  # warm-up: each worker's connections opened, statements prepared
-            r = wrk(script, base, connections=1)
-            for stat in ("p50", "p99"):
-                figure(f"{name} {stat}, one client at a time ({GRIDS:,} grids)", f"{r[stat]:.2f}", "ms")
-            r = wrk(script, base)
-            for stat in ("p50", "p99"):
-                figure(f"{name} {stat} (2 workers, 16 connections, {GRIDS:,} grids)",
-                       f"{r[stat]:.2f}", "ms")
+            for connections, label in ((1, f", one client at a time ({GRIDS:,} grids)"),
+                                       (16, f" (2 workers, 16 connections, {GRIDS:,} grids)")):
+                before = wal_written()
+                r = wrk(script, base, connections=connections)
+                for stat in ("p50", "p99"):
+                    figure(f"{name} {stat}{label}", f"{r[stat]:.2f}", "ms")
+                wal, whole = (now - then for now, then in zip(wal_written(), before))
+                figure(f"{name}{label}: WAL written during the run, of it full-page images",
+                       f"{wal / 1e6:,.1f} MB, {whole:,}")
             figure(f"{name} throughput (2 workers, 16 connections)", f"{r['rps']:,.0f}",
                    "requests/s")
         figure("POST /incidents answers other than 201 (a new incident)", r["others"])
