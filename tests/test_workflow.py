@@ -342,6 +342,42 @@ def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(cli
     assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422
 
 
+def test_a_classs_duplicate_rule_holds_for_the_classes_under_it_unless_they_set_their_own(
+        clients, lattice, db):
+    from sqlalchemy import text
+
+    admin = clients["admin"]
+    x, y = lattice.X0 + 0.1 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP  # cell (0, 2)
+
+    def suggested(dx_m: float) -> list[int]:
+        r = admin.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0603", "lon": x + dx_m / 104_000,
+            "lat": y})
+        assert r.status_code == 201
+        return [d["id"] for d in r.json()["possible_duplicates"]]
+
+    def rule(code: str, radius_m: float | None) -> None:  # None: the class sets none
+        with db.begin() as conn:
+            conn.execute(text("UPDATE category SET properties = properties - 'duplicate_radius_m'"
+                              " WHERE code = :code"), {"code": code})
+            if radius_m is not None:
+                conn.execute(text("UPDATE category SET properties = properties || "
+                                  "jsonb_build_object('duplicate_radius_m', CAST(:r AS float8)) "
+                                  "WHERE code = :code"), {"r": radius_m, "code": code})
+
+    original = admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": x, "lat": y}).json()["id"]
+    assert original not in suggested(150)  # 50 m by default
+    rule("06", 200)
+    try:
+        assert original in suggested(150)
+        rule("0603", 10)
+        assert original not in suggested(40)
+    finally:
+        rule("06", None)
+        rule("0603", None)
+
+
 def _queue(client, **params) -> set[int]:
     r = client.get("/incidents", params={"queue": "mine", "limit": 1000, **params})
     assert r.status_code == 200
