@@ -349,12 +349,15 @@ def test_a_classs_duplicate_rule_holds_for_the_classes_under_it_unless_they_set_
     admin = clients["admin"]
     x, y = lattice.X0 + 0.1 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP  # cell (0, 2)
 
-    def suggested(dx_m: float) -> list[int]:
+    def report(dx_m: float) -> dict:
         r = admin.post("/incidents", json={
             "client_id": str(uuid.uuid4()), "category": "0603", "lon": x + dx_m / 104_000,
             "lat": y})
         assert r.status_code == 201
-        return [d["id"] for d in r.json()["possible_duplicates"]]
+        return r.json()
+
+    def suggested(dx_m: float) -> list[int]:
+        return [d["id"] for d in report(dx_m)["possible_duplicates"]]
 
     def rule(code: str, radius_m: float | None) -> None:  # None: the class sets none
         with db.begin() as conn:
@@ -365,8 +368,7 @@ def test_a_classs_duplicate_rule_holds_for_the_classes_under_it_unless_they_set_
                                   "jsonb_build_object('duplicate_radius_m', CAST(:r AS float8)) "
                                   "WHERE code = :code"), {"r": radius_m, "code": code})
 
-    original = admin.post("/incidents", json={
-        "client_id": str(uuid.uuid4()), "category": "0603", "lon": x, "lat": y}).json()["id"]
+    original = report(0)["id"]
     assert original not in suggested(150)  # 50 m by default
     rule("06", 200)
     try:
