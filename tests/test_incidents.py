@@ -126,6 +126,8 @@ def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
     ({"accuracy_m": -3}, "accuracy_m"),
     ({"accuracy_m": 1e39}, "accuracy_m"),  # beyond single precision
     ({"reported_at": "yesterday"}, "reported_at"),
+    ({"reported_at": 2024}, "reported_at"),  # a year, not seconds since 1970
+    ({"reported_at": "1700000000"}, "reported_at"),
     ({"description": "长" * 4001}, "description"),
     ({"description": "井盖\x00缺失"}, "description"),  # PostgreSQL's text holds no NUL
     ({"category": "0\x006"}, "category"),

@@ -128,6 +128,8 @@ def test_the_tolerance_band_is_50_metres(db, lattice, metres, method):
     ({"lon": "east", "lat": 30}, "lon"),
     ({"lat": 30}, "lon"),
     ({"lon": 114, "lat": 30, "crs": "mars"}, "crs"),
+    ({"lon": 114, "lat": 30, "at": "2024"}, "at"),  # a year, not seconds since 1970
+    ({"lon": 114, "lat": 30, "at": "1700000000"}, "at"),
 ])
 def test_bad_coordinates_are_refused_naming_the_field(api, hierarchy, params, field):
     r = api.get("/locate", params=params)

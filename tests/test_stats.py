@@ -168,12 +168,13 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     ("department", {"department": "T2"}, 403),
     ("command", {"level": "township"}, 422),  # a level without its code
     ("command", {"from": "2025-03-07", "to": "2025-03-03"}, 422),
+    ("command", {"from": "0"}, 422),  # no day: seconds since 1970
 ])
 def test_figures_are_read_within_the_jurisdiction(clients, accounts, who, params, status):
     r = clients[who].get("/stats", params=params)
     assert r.status_code == status, r.text
     if status == 422:
-        assert r.json()["detail"][0]["loc"][-1] in ("code", "to")
+        assert r.json()["detail"][0]["loc"][-1] in ("code", "from", "to")
 
 
 def test_folding_the_deltas_into_the_tally_changes_no_figure(clients, fixture_cases, db):

@@ -391,7 +391,8 @@ def _heat_within(db, tile, since: str, until: str | None = None) -> dict:
 
 def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(clients, lattice,
                                                                             db):
-    """Around the window's ends, local time (China Standard Time: a day starts at 16:00 UTC)."""
+    """Around the window's ends, local time (China Standard Time: a day starts at 16:00 UTC),
+    which is also what a window written without a zone means."""
     admin = clients["admin"]
     x, y = lattice.X0 + 0.3 * lattice.STEP, lattice.Y0 + 2.7 * lattice.STEP
     since, until = "2026-03-10T07:30:00+08:00", "2026-03-12T00:05:00+08:00"
@@ -405,6 +406,12 @@ def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(cli
         drawn = _drawn_bins(_features(admin, "heat", tile, since=since, until=until), "count")
         assert drawn == _heat_within(db, tile, since, until)
         assert sum(c for (c,) in drawn.values()) >= 3
+        # the first day's morning cases, which a window read as UTC (from 08:05 local) misses
+        unzoned = _drawn_bins(_features(admin, "heat", tile, since="2026-03-10T00:05:00",
+                                        until="2026-03-11T00:00:00"), "count")
+        assert unzoned == _heat_within(db, tile, "2026-03-10T00:05:00+08:00",
+                                       "2026-03-11T00:00:00+08:00")
+        assert sum(c for (c,) in unzoned.values()) >= 3
 
 
 # Cases reported about local and UTC midnights (16:00 and 08:00 local) over five days.
@@ -514,7 +521,8 @@ def test_a_tile_outside_its_zoom_names_the_field(clients):
     for path, field in (("23/1/1", ["path", "z"]), ("3/a/1", ["path", "x"]),
                         ("3/1/1?visit_days=0", ["query", "visit_days"]),
                         ("3/1/1?window=year", ["query", "window"]),
-                        ("3/1/1?since=yesterday", ["query", "since"])):
+                        ("3/1/1?since=yesterday", ["query", "since"]),
+                        ("3/1/1?until=1700000000", ["query", "until"])):
         r = admin.get(_root(admin, f"/ogc/collections/grids/tiles/WebMercatorQuad/{path}"))
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == field, path
 

@@ -1,6 +1,6 @@
 """The centre's metrics: GET /stats."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from mapsvc import settings
 from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import transaction
-from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.incidents.model import LOCAL_TIME, ReportDay
 from mapsvc.workflow.stats import BREAKDOWNS, board, statistics
 
 router = APIRouter(tags=["workflow"])
@@ -27,9 +27,9 @@ async def stats(
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
         description="one row per county, township, village, grid, department or grid worker "
                     "within; default: the next level down")] = None,
-    from_: Annotated[date | None, Query(alias="from", description="first day reported "
+    from_: Annotated[ReportDay | None, Query(alias="from", description="first day reported "
                                                                  "(default: 1 January)")] = None,
-    to: Annotated[date | None, Query(description="last day reported (default: today)")] = None,
+    to: Annotated[ReportDay | None, Query(description="last day reported (default: today)")] = None,
     denominator: Annotated[Literal["due", "closed"] | None, Query(
         description="按期结案率 over cases due (应结案数) or closed (结案数)")] = None,
 ) -> dict:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from mapsvc.api.auth import SignedIn, bearer, signed_in
 from mapsvc.api.hot import parameters, read
 from mapsvc.errors import InvalidInput, NotFound
-from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.incidents.model import LOCAL_TIME, ReportTime
 from mapsvc.tiles.layers import COLLECTIONS, Collection, TileQuery
 
 router = APIRouter(prefix="/ogc", tags=["tiles"])
@@ -80,8 +80,10 @@ class TileParameters(BaseModel):
 
     window: Literal["today", "7d", "30d"] | None = Field(
         None, description="incidents reported today (local time), in the last 7 or 30 days")
-    since: datetime | None = Field(None, description="reported from (custom window)")
-    until: datetime | None = Field(None, description="reported before")
+    since: ReportTime | None = Field(
+        None, description="reported from (custom window; ISO 8601, no zone means China Standard "
+                          "Time)")
+    until: ReportTime | None = Field(None, description="reported before")
     category: str | None = Field(None, max_length=32, description="a class and those under it")
     status: str | None = Field(None, max_length=20, description="open, overdue, or one state")
     visit_days: int = Field(30, ge=1, le=366,

@@ -1,11 +1,20 @@
 """What a reporter sends and what a location resolves to."""
 
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from mapsvc.geo.crs import CRS
 
@@ -17,11 +26,26 @@ METHODS = ("inside", "edge", "nearest", "unassigned")
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 
 
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def _written(value):
+    """A day or time as written (ISO 8601), never a number: pydantic would read one as seconds
+    since 1970, and a year alone (2024) would be stored as 1970-01-01T00:33:44Z."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be written in ISO 8601 (2026-03-01, 2026-03-01T08:30:00+08:00), "
+                         "not as a number")
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=LOCAL_TIME) if value.tzinfo is None else value
 
 
-ReportTime = Annotated[datetime, AfterValidator(_aware)]
+# A time a request gives: ISO 8601; without a zone, China Standard Time.
+ReportTime = Annotated[datetime, BeforeValidator(_written), AfterValidator(_aware)]
+# A local day a request gives: ISO 8601.
+ReportDay = Annotated[date, BeforeValidator(_written)]
 # A device's accuracy is kept in single precision; no fix is worse than the Earth is wide.
 ACCURACY_MAX_M = 20_000_000
 # PostgreSQL's text cannot hold the NUL character.
