@@ -3,11 +3,12 @@ grids, shows a case reported through the API without reload, recovers from a ser
 shows typed text as text, colours the grids by the backlog chosen, marks those whose
 households are mostly unvisited and shows the cases of the status chosen, with a legend of
 what is shown, drills down by clicks to a grid's panel, asks for the layers the clock changes
-again each minute, and asks to sign in again when its session ends. Screenshots go to
-tests/artifacts."""
+again each minute, draws heat over whole local days chosen, and asks to sign in again when its
+session ends. Screenshots go to tests/artifacts."""
 
 import io
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -323,6 +324,27 @@ def test_the_wall_asks_for_its_layers_again_each_period_of_the_clock(wall_server
     with page.expect_request(lambda r: "/collections/grids/" in r.url):
         page.clock.fast_forward(30_000)
         page.clock.fast_forward(3_100)
+    assert watch.problems == []
+    context.close()
+
+
+def test_a_custom_heat_window_counts_whole_local_days(wall_server, browser):
+    """Heat over chosen dates counts from the first day's local midnight up to the midnight
+    after the last (the tiles' until is exclusive): the last day's last second too."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, wall_server.base)
+    page.locator(".leaflet-control-layers-overlays label", has_text="热力").locator(
+        "input").check()
+    page.select_option("#heat-window", "custom")
+    page.fill("#heat-since", "2024-02-27")
+    with page.expect_request(lambda r: "/collections/heat/" in r.url and "until=" in r.url) \
+            as asked:
+        page.fill("#heat-until", "2024-02-29")  # a leap day: the window ends on 1 March
+    window = parse_qs(urlsplit(asked.value.url).query)
+    assert (window["since"], window["until"]) == (["2024-02-27T00:00:00+08:00"],
+                                                  ["2024-03-01T00:00:00+08:00"])
     assert watch.problems == []
     context.close()
 
