@@ -42,6 +42,18 @@ def test_openapi_docs_are_served(api, server):
     assert "get" in paths["/api/v1/incidents"]  # the list, beside it
 
 
+def test_a_method_a_path_does_not_take_is_answered_405_not_read_as_an_id(api, server):
+    """/incidents/import and /plans/propose take POST only: a GET names no incident or plan."""
+    import httpx
+
+    for path in ("/incidents/import", "/plans/propose"):
+        r = api.get(path)
+        assert (r.status_code, r.headers.get("allow")) == (405, "POST"), (path, r.text)
+    assert api.get("/incidents/-1").status_code == 404
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert {"/api/v1/incidents/{incident_id}", "/api/v1/plans/{plan_id}/impact"} <= set(paths)
+
+
 def test_every_schema_the_api_description_refers_to_is_in_it(server):
     import httpx
 

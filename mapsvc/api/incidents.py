@@ -124,7 +124,7 @@ async def list_incidents(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/{incident_id}", responses={404: {"description": "no such incident in your scope"}})
+@router.get("/{incident_id:int}", responses={404: {"description": "no such incident in your scope"}})
 async def read(request: Request, incident_id: int, account: SignedIn) -> Response:
     async with statements(request) as conn:
         return _json(await incident_doc(conn, incident_id, account), 200)
@@ -142,7 +142,7 @@ class ActionBody(BaseModel):
                                        "photos, evidence); self_resolve needs a note or one")
 
 
-@router.post("/{incident_id}/actions/{action}", responses={
+@router.post("/{incident_id:int}/actions/{action}", responses={
     403: {"description": "your role may not take this action"},
     404: {"description": "no such incident in your scope"},
     409: {"description": "the action is not possible in the incident's state"}})
@@ -155,7 +155,7 @@ async def take_action(request: Request, incident_id: int, action: str, body: Act
         return await act(conn, account, incident_id, action, ActionRequest(**body.model_dump()))
 
 
-@router.get("/{incident_id}/timeline")
+@router.get("/{incident_id:int}/timeline")
 async def case_timeline(request: Request, incident_id: int, account: SignedIn) -> list[dict]:
     """Every step of the case, oldest first."""
     async with statements(request) as conn:

@@ -93,14 +93,14 @@ async def new_proposal(request: Request, body: Proposal, account: Planner) -> JS
         return JSONResponse(await plan_doc(conn, plan_id), status_code=201)
 
 
-@router.get("/{plan_id}")
+@router.get("/{plan_id:int}")
 async def plan(request: Request, plan_id: int, account: Planner) -> JSONResponse:
     async with statements(request) as conn:
         await load_plan(conn, account, plan_id)
         return JSONResponse(await plan_doc(conn, plan_id))
 
 
-@router.get("/{plan_id}/grids", response_class=Response,
+@router.get("/{plan_id:int}/grids", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def plan_grids(request: Request, plan_id: int, account: Planner) -> Response:
     """The drafted grids, each with its change against the live grid of its code."""
@@ -110,7 +110,7 @@ async def plan_grids(request: Request, plan_id: int, account: Planner) -> Respon
     return Response(body, media_type=GEOJSON)
 
 
-@router.post("/{plan_id}/split")
+@router.post("/{plan_id:int}/split")
 async def split(request: Request, plan_id: int, body: Split, account: Planner) -> dict:
     """Cut a grid along a line: the largest piece keeps the code."""
     async with transaction(request) as conn:
@@ -118,14 +118,14 @@ async def split(request: Request, plan_id: int, body: Split, account: Planner) -
         return {"codes": await split_grid(conn, plan, body.code, body.line)}
 
 
-@router.post("/{plan_id}/merge")
+@router.post("/{plan_id:int}/merge")
 async def merge(request: Request, plan_id: int, body: Merge, account: Planner) -> dict:
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         return {"code": await merge_grids(conn, plan, body.codes)}
 
 
-@router.put("/{plan_id}/layer")
+@router.put("/{plan_id:int}/layer")
 async def layer(
     request: Request,
     plan_id: int,
@@ -161,7 +161,7 @@ async def layer(
     return JSONResponse({"grids": loaded, "repaired": layer_problems(bf.repaired)})
 
 
-@router.get("/{plan_id}/validation")
+@router.get("/{plan_id:int}/validation")
 async def validation(request: Request, plan_id: int, account: Planner) -> JSONResponse:
     """Every problem of the draft with where it is, and each grid's size against its rule."""
     async with statements(request) as conn:
@@ -169,7 +169,7 @@ async def validation(request: Request, plan_id: int, account: Planner) -> JSONRe
         return JSONResponse(await validate(conn, plan))
 
 
-@router.get("/{plan_id}/impact")
+@router.get("/{plan_id:int}/impact")
 async def impact(request: Request, plan_id: int, account: Planner) -> JSONResponse:
     """What publishing now would move, and whose grids change; nothing is kept."""
     async with transaction(request) as conn:
@@ -177,7 +177,7 @@ async def impact(request: Request, plan_id: int, account: Planner) -> JSONRespon
         return JSONResponse(await preview(conn, plan, account))
 
 
-@router.post("/{plan_id}/publish")
+@router.post("/{plan_id:int}/publish")
 async def publish_plan(request: Request, plan_id: int, body: Publication,
                        account: Planner) -> JSONResponse:
     """Close the old grid versions and open the drafted ones in one transaction; open
@@ -190,7 +190,7 @@ async def publish_plan(request: Request, plan_id: int, body: Publication,
         return JSONResponse({**await plan_doc(conn, plan_id), "impact": moved})
 
 
-@router.post("/{plan_id}/discard")
+@router.post("/{plan_id:int}/discard")
 async def discard(request: Request, plan_id: int, account: Planner) -> JSONResponse:
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
