@@ -81,8 +81,13 @@ def admit(account: Account, roles: frozenset[Role]) -> Account:
     return account
 
 
+# What an operation that admits only some roles declares (``responses=``) beside its answers.
+FORBIDDEN = {403: {"description": "the account's role may not do this"}}
+
+
 def allowed(roles: frozenset[Role]):
-    """A dependency admitting only ``roles`` (403 for the others)."""
+    """A dependency admitting only ``roles`` (403 for the others: its operation declares
+    FORBIDDEN)."""
 
     async def check(account: Annotated[Account, Depends(signed_in)]) -> Account:
         return admit(account, roles)

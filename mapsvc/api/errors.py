@@ -1,7 +1,10 @@
-"""Domain errors to HTTP statuses, with one JSON body shape for every client error.
+"""Domain errors to HTTP statuses, with one JSON body shape for every refusal of a request's
+values or of a domain rule, and the client errors each operation answers in the API
+description.
 
 The body is FastAPI's own validation shape, ``{"detail": [{"loc", "msg", "type"}]}``, so a client
-reads a bad field the same way whether pydantic or a domain rule refused it.
+reads a bad field the same way whether pydantic or a domain rule refused it. Refusals at sign-in
+and of a role (401, 403 from mapsvc.api.auth) carry FastAPI's plain ``{"detail": "…"}``.
 """
 
 import math
@@ -63,3 +66,26 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DataError, data_error_handler)
     app.add_exception_handler(psycopg.DataError, data_error_handler)
+
+
+# The client errors an operation answers beside those it declares, for the API description.
+_SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"}}
+_NAMED = {"404": {"description": "nothing of that name or id within the account's scope"}}
+_BODY = {"413": {"description": "the body is larger than the service takes"}}
+
+
+def document_errors(schema: dict) -> None:
+    """Put into the API description (``schema``) the client errors each operation answers
+    beside those it declares: 401 where it needs a token, 404 where its path names something
+    and 413 where it reads a body. Those only some roles may take declare their 403
+    (mapsvc.api.auth.FORBIDDEN)."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            errors = {}
+            if operation.get("security"):
+                errors |= _SIGNED_IN
+            if any(p["in"] == "path" for p in operation.get("parameters", ())):
+                errors |= _NAMED
+            if "requestBody" in operation:
+                errors |= _BODY
+            operation["responses"] = dict(sorted({**errors, **operation["responses"]}.items()))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
-from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
+from mapsvc.api.auth import FORBIDDEN, SignedIn, admit, allowed, bearer, signed_in
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.geo.crs import CRS
@@ -71,7 +71,7 @@ def document(openapi: dict) -> None:
                       "422": {"description": "a field is missing or wrong; the body names it"}}}
 
 
-@router.post("/import")
+@router.post("/import", responses=FORBIDDEN)
 async def import_file(
     request: Request,
     file: Annotated[UploadFile, File(description="CSV or Excel: client_id, category, lon, lat "
@@ -124,7 +124,8 @@ async def list_incidents(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/{incident_id:int}", responses={404: {"description": "no such incident in your scope"}})
+@router.get("/{incident_id:int}",
+            responses={404: {"description": "no such incident in your scope"}})
 async def read(request: Request, incident_id: int, account: SignedIn) -> Response:
     async with statements(request) as conn:
         return _json(await incident_doc(conn, incident_id, account), 200)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents,
                         locate, media, pages, plans, registry, stats, tiles)
-from mapsvc.api.errors import add_exception_handlers
+from mapsvc.api.errors import add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
 from mapsvc.db.reads import Reads
@@ -99,6 +99,7 @@ def create_app() -> FastAPI:
             schema = FastAPI.openapi(app)  # FastAPI keeps what it made in openapi_schema
             for module in HOT:
                 module.document(schema)
+            document_errors(schema)
         return app.openapi_schema
 
     app.openapi = openapi

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import IMPORTERS, Account, Role
-from mapsvc.api.auth import SignedIn, allowed
+from mapsvc.api.auth import FORBIDDEN, SignedIn, allowed
 from mapsvc.api.deps import (
     GEOJSON,
     Page,
@@ -58,7 +58,7 @@ async def people(request: Request, account: SignedIn, query: PeopleQuery,
 
 
 @router.get("/registry/people.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {}}}, **FORBIDDEN})
 async def people_csv(
     request: Request,
     account: Annotated[Account, Depends(allowed(EXPORTERS))],
@@ -87,7 +87,7 @@ class RevealRequest(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="why the full value is needed")
 
 
-@router.post("/registry/people/{person_id}/reveal")
+@router.post("/registry/people/{person_id}/reveal", responses=FORBIDDEN)
 async def reveal_field(request: Request, person_id: int, body: RevealRequest,
                        account: Annotated[Account, Depends(allowed(REVEALERS))]) -> dict:
     """One field in full; the reveal is written to the audit log with your reason."""
@@ -96,7 +96,7 @@ async def reveal_field(request: Request, person_id: int, body: RevealRequest,
     return {"id": person_id, "field": body.field, "value": value}
 
 
-@router.post("/registry/import/{kind}")
+@router.post("/registry/import/{kind}", responses=FORBIDDEN)
 async def import_file(
     request: Request,
     kind: Literal["addresses", "people", "organisations", "things", "places"],
@@ -157,7 +157,8 @@ class VisitRequest(BaseModel):
                                                      "again is answered 200, recorded once")
 
 
-@router.post("/registry/visits", status_code=201, responses={200: {"description": "sent before"}})
+@router.post("/registry/visits", status_code=201,
+             responses={200: {"description": "sent before"}, **FORBIDDEN})
 async def visit(request: Request, body: VisitRequest,
                 account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
     """Record a household visit where you are (WGS84 from the phone)."""
@@ -168,7 +169,7 @@ async def visit(request: Request, body: VisitRequest,
     return JSONResponse(recorded, status_code=201 if created else 200)
 
 
-@router.get("/audit")
+@router.get("/audit", responses=FORBIDDEN)
 async def audit(request: Request, account: Annotated[Account, Depends(allowed(
                     frozenset({Role.admin})))], page: Page) -> list[dict]:
     """Every reveal and export of personal data, newest first (admins only)."""
