@@ -166,6 +166,14 @@ def test_a_body_that_is_no_json_object_is_refused_naming_the_body(api, raw):
     assert r.json()["detail"][0]["type"] in {"json_invalid", "model_type"}
 
 
+def test_a_body_that_is_no_text_is_answered_as_the_api_answers_it(api):
+    """Bytes that are no text in any of JSON's encodings: 400 from the reports' hot path, as
+    from the API's other routes."""
+    for path in ("/incidents", "/plans"):
+        r = api.post(path, content=b"\xfe\xff\x00", headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()) == (400, {"detail": "There was an error parsing the body"})
+
+
 def test_a_report_at_its_longest_is_stored_and_a_larger_body_refused_unread(api, inside, db):
     longest = report(inside, description="😀" * 4000)  # each written as \ud83d\ude00
     raw = json.dumps(longest).encode()

@@ -55,21 +55,29 @@ def test_a_method_a_path_does_not_take_is_answered_405_not_read_as_an_id(api, se
     assert {"/api/v1/incidents/{incident_id}", "/api/v1/plans/{plan_id}/impact"} <= set(paths)
 
 
-@pytest.mark.parametrize("who,method,path,operation,status", [
-    (None, "get", "/regions", "/regions", 401),
-    ("worker", "get", "/plans/1", "/plans/{plan_id}", 403),
-    ("admin", "get", "/plans/999999999", "/plans/{plan_id}", 404),
-    ("admin", "get", "/incidents/999999999/timeline", "/incidents/{incident_id}/timeline", 404),
-    ("worker", "post", "/incidents/import", "/incidents/import", 403),
-    ("admin", "post", "/incidents", "/incidents", 413),
+_NO_TEXT = {"content": b"\xfe\xff\x00", "headers": {"Content-Type": "application/json"}}
+
+
+@pytest.mark.parametrize("who,method,path,sent,operation,status", [
+    (None, "get", "/regions", {}, "/regions", 401),
+    ("worker", "get", "/plans/1", {}, "/plans/{plan_id}", 403),
+    ("admin", "get", "/plans/999999999", {}, "/plans/{plan_id}", 404),
+    ("admin", "get", "/incidents/999999999/timeline", {}, "/incidents/{incident_id}/timeline",
+     404),
+    ("worker", "post", "/incidents/import", {}, "/incidents/import", 403),
+    ("admin", "post", "/incidents", {"json": {"description": "长" * 70_000}}, "/incidents", 413),
+    ("admin", "post", "/plans", _NO_TEXT, "/plans", 400),
+    ("admin", "post", "/incidents", _NO_TEXT, "/incidents", 400),
+    ("worker", "get", "/stats", {}, "/stats", 403),
+    ("admin", "get", "/stats?department=none", {}, "/stats", 404),
 ])
 def test_the_api_description_names_the_errors_its_operations_answer(clients, server, who, method,
-                                                                     path, operation, status):
+                                                                     path, sent, operation,
+                                                                     status):
     import httpx
 
     client = clients[who] if who else httpx.Client(base_url=f"{server}/api/v1")
-    body = {"json": {"description": "长" * 70_000}} if status == 413 else {}
-    assert client.request(method, path, **body).status_code == status
+    assert client.request(method, path, **sent).status_code == status
     described = httpx.get(f"{server}/openapi.json").json()["paths"][f"/api/v1{operation}"]
     assert str(status) in described[method]["responses"]
 

@@ -71,13 +71,14 @@ def add_exception_handlers(app: FastAPI) -> None:
 # The client errors an operation answers beside those it declares, for the API description.
 _SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"}}
 _NAMED = {"404": {"description": "nothing of that name or id within the account's scope"}}
-_BODY = {"413": {"description": "the body is larger than the service takes"}}
+_BODY = {"400": {"description": "the body cannot be read (no UTF-8, a broken form)"},
+         "413": {"description": "the body is larger than the service takes"}}
 
 
 def document_errors(schema: dict) -> None:
     """Put into the API description (``schema``) the client errors each operation answers
     beside those it declares: 401 where it needs a token, 404 where its path names something
-    and 413 where it reads a body. Those only some roles may take declare their 403
+    and 400 and 413 where it reads a body. Those only some roles may take declare their 403
     (mapsvc.api.auth.FORBIDDEN)."""
     for operations in schema["paths"].values():
         for operation in operations.values():

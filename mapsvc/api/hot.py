@@ -10,6 +10,7 @@ API's 422 answer and document them in its OpenAPI description.
 import json
 from collections.abc import Mapping, Sequence
 
+from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.middleware.exceptions import ExceptionMiddleware
@@ -53,14 +54,16 @@ def read(model: type[BaseModel], values, location: str):
 
 
 def read_json(model: type[BaseModel], body: bytes):
-    """A JSON request body read by ``model``; one that is no JSON is refused as FastAPI does."""
+    """A JSON request body read by ``model``; one that is no JSON is refused as FastAPI does:
+    422 naming where it fails, or 400 when it is no text in any of JSON's encodings."""
     try:
         values = json.loads(body)
-    except ValueError as e:  # not JSON, or not UTF-8
+    except json.JSONDecodeError as e:
         raise RequestValidationError([{
-            "type": "json_invalid", "loc": ("body", getattr(e, "pos", 0)),
-            "msg": "JSON decode error", "input": {},
-            "ctx": {"error": getattr(e, "msg", str(e))}}]) from None
+            "type": "json_invalid", "loc": ("body", e.pos), "msg": "JSON decode error",
+            "input": {}, "ctx": {"error": e.msg}}]) from None
+    except UnicodeDecodeError:
+        raise HTTPException(400, "There was an error parsing the body") from None
     return read(model, values, "body")
 
 

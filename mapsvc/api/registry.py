@@ -158,7 +158,9 @@ class VisitRequest(BaseModel):
 
 
 @router.post("/registry/visits", status_code=201,
-             responses={200: {"description": "sent before"}, **FORBIDDEN})
+             responses={200: {"description": "sent before"},
+                        404: {"description": "no such household within the account's scope"},
+                        **FORBIDDEN})
 async def visit(request: Request, body: VisitRequest,
                 account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
     """Record a household visit where you are (WGS84 from the phone)."""
