@@ -67,7 +67,6 @@ _NO_TEXT = {"content": b"\xfe\xff\x00", "headers": {"Content-Type": "application
     ("worker", "post", "/incidents/import", {}, "/incidents/import", 403),
     ("admin", "post", "/incidents", {"json": {"description": "长" * 70_000}}, "/incidents", 413),
     ("admin", "post", "/plans", _NO_TEXT, "/plans", 400),
-    ("admin", "post", "/incidents", _NO_TEXT, "/incidents", 400),
     ("worker", "get", "/stats", {}, "/stats", 403),
     ("admin", "get", "/stats?department=none", {}, "/stats", 404),
 ])
@@ -76,8 +75,11 @@ def test_the_api_description_names_the_errors_its_operations_answer(clients, ser
                                                                      status):
     import httpx
 
-    client = clients[who] if who else httpx.Client(base_url=f"{server}/api/v1")
-    assert client.request(method, path, **sent).status_code == status
+    if who is None:
+        answer = httpx.request(method, f"{server}/api/v1{path}", **sent)
+    else:
+        answer = clients[who].request(method, path, **sent)
+    assert answer.status_code == status
     described = httpx.get(f"{server}/openapi.json").json()["paths"][f"/api/v1{operation}"]
     assert str(status) in described[method]["responses"]
 

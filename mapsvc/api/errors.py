@@ -71,7 +71,7 @@ def add_exception_handlers(app: FastAPI) -> None:
 # The client errors an operation answers beside those it declares, for the API description.
 _SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"}}
 _NAMED = {"404": {"description": "nothing of that name or id within the account's scope"}}
-_BODY = {"400": {"description": "the body cannot be read (no UTF-8, a broken form)"},
+_BODY = {"400": {"description": "the body cannot be read: no text, or a broken form"},
          "413": {"description": "the body is larger than the service takes"}}
 
 

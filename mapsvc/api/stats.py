@@ -29,9 +29,10 @@ async def stats(
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
         description="one row per county, township, village, grid, department or grid worker "
                     "within; default: the next level down")] = None,
-    from_: Annotated[ReportDay | None, Query(alias="from", description="first day reported "
-                                                                 "(default: 1 January)")] = None,
-    to: Annotated[ReportDay | None, Query(description="last day reported (default: today)")] = None,
+    from_: Annotated[ReportDay | None, Query(
+        alias="from", description="first day reported (default: 1 January)")] = None,
+    to: Annotated[ReportDay | None, Query(
+        description="last day reported (default: today)")] = None,
     denominator: Annotated[Literal["due", "closed"] | None, Query(
         description="按期结案率 over cases due (应结案数) or closed (结案数)")] = None,
 ) -> dict:
