@@ -37,14 +37,17 @@ async def domain_error_handler(request: Request, error: DomainError) -> JSONResp
                         status_code=STATUS.get(type(error), 400))
 
 
-def _finite(value):
-    """JSON has no NaN or infinity: echo such inputs back as text."""
+def _writable(value):
+    """JSON has no NaN or infinity, and UTF-8 no lone surrogate (a JSON string may escape one,
+    as \\ud800): echo such inputs back as text, the surrogate as its escape."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _writable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [_writable(v) for v in value]
     return value
 
 
@@ -58,7 +61,7 @@ async def data_error_handler(request: Request,
 
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
-    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+    return JSONResponse({"detail": _writable(jsonable_encoder(error.errors()))}, status_code=422)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
