@@ -192,14 +192,21 @@ def test_a_report_at_its_longest_is_stored_and_a_larger_body_refused_unread(api,
     longest = report(inside, description="😀" * 4000)  # each written as \ud83d\ude00
     raw = json.dumps(longest).encode()
     assert len(raw) > 48_000
-    assert api.post("/incidents", content=raw,
-                    headers={"content-type": "application/json"}).status_code == 201
+    r = api.post("/incidents", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 201 and r.json()["description"] == "😀" * 4000
     larger = report(inside, description="x" * 70_000)
     r = api.post("/incidents", json=larger)
     assert r.status_code == 413
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = :c"),
                             {"c": larger["client_id"]}).scalar_one() == 0
+
+
+def test_a_description_is_stored_as_written(api, inside):
+    written = '井盖 "缺失" \\ 路口\n第二行\t\u0001\u2028 <b>'  # quotes, escapes, controls
+    r = api.post("/incidents", json=report(inside, description=written))
+    assert r.status_code == 201 and r.json()["description"] == written
+    assert api.get(f"/incidents/{r.json()['id']}").json()["description"] == written
 
 
 def test_an_unknown_category_is_refused_naming_it(api, inside):

@@ -8,7 +8,6 @@ comprehensive one, then the lowest grid code. Outside every grid, the nearest gr
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,7 +43,7 @@ def normalised(raw_lon, raw_lat, raw_crs) -> tuple[np.ndarray, ...]:
     raw_crs = np.asarray(raw_crs)
     lon, lat = raw_lon.copy(), raw_lat.copy()
     swap_lon, swap_lat = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
-    for name in pd.unique(raw_crs):
+    for name in dict.fromkeys(raw_crs.tolist()):
         rows = raw_crs == name
         x, y = raw_lon[rows], raw_lat[rows]
         lon[rows], lat[rows] = to_wgs84(x, y, CRS(name))

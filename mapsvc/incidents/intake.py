@@ -76,16 +76,17 @@ def insert_located(located: str, *, answer: str = "count",
                                                                 at="s.reported_at"))
 
 
-# Reports side by side: each of their fields (SOURCE_COLUMNS, the reporter's account id and
-# username) an array with one element per report.
-_TYPES = {**SOURCE_TYPES, "reporter_id": "bigint"}
+# Reports side by side: a JSON array with an object per report, of its fields (SOURCE_COLUMNS)
+# and its reporter's account id and username. One text parameter: the client writes it at
+# once, where an array per field took it longer than the statement takes the server.
+_FIELDS = {**SOURCE_TYPES, "reporter_id": "bigint", "actor": "text"}
 _REPORTS = text(insert_located(
-    "unnest(" + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _TYPES.items()) + ") AS s("
-    + ", ".join(_TYPES) + ") CROSS JOIN LATERAL locate_grid(ST_SetSRID(ST_MakePoint("
-    "s.lon, s.lat), 4326), s.reported_at, :tolerance) l",
+    "json_to_recordset(CAST(:reports AS json)) AS s("
+    + ", ".join(f"{c} {t}" for c, t in _FIELDS.items()) + ") CROSS JOIN LATERAL "
+    "locate_grid(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.reported_at, :tolerance) l",
     answer="doc", reporter="s.reporter_id",
-    actor="(SELECT a.actor FROM unnest(CAST(:client_id AS uuid[]), CAST(:actor AS text[])) "
-          "AS a(client_id, actor) WHERE a.client_id = ins.client_id)"))
+    actor="(SELECT a.actor FROM json_to_recordset(CAST(:reports AS json)) AS a(client_id uuid, "
+          "actor text) WHERE a.client_id = ins.client_id)"))
 
 _DOC = text("SELECT doc::text FROM incident_doc WHERE client_id = :client_id")
 _REPORT_STEP = text("SELECT id FROM incident_log WHERE incident_id = :id AND action = 'report'")
@@ -105,17 +106,17 @@ async def store_reports(conn: AsyncConnection,
     yet stored, of a known category and at a point that is no refused one. Answer the stored
     incidents' JSON by client id; the others store nothing (``settle`` tells why). Client ids
     must differ."""
-    given = ("client_id", "category", "description", "source", "accuracy_m")
-    columns = {name: [getattr(report, name) for report, _ in reports] for name in given}
-    raw_lon, raw_lat = [r.lon for r, _ in reports], [r.lat for r, _ in reports]
-    raw_crs = [r.crs.value for r, _ in reports]
-    points = normalised(raw_lon, raw_lat, raw_crs)
-    columns.update(zip(("lon", "lat", "swap_lon", "swap_lat"),
-                       (np.where(np.isnan(a), None, a).tolist() for a in points)))
-    columns.update(raw_lon=raw_lon, raw_lat=raw_lat, raw_crs=raw_crs,
-                   reported_at=[r.reported_time() for r, _ in reports],
-                   reporter_id=[a.id for _, a in reports], actor=[a.username for _, a in reports])
-    result = await conn.execute(_REPORTS, {**columns,
+    points = normalised([r.lon for r, _ in reports], [r.lat for r, _ in reports],
+                        [r.crs.value for r, _ in reports])
+    located = zip(*(np.where(np.isnan(a), None, a).tolist() for a in points))
+    rows = [{"client_id": str(r.client_id), "category": r.category,
+             "description": r.description, "source": r.source, "accuracy_m": r.accuracy_m,
+             "reported_at": r.reported_time().isoformat(), "raw_lon": r.lon, "raw_lat": r.lat,
+             "raw_crs": r.crs.value, **dict(zip(("lon", "lat", "swap_lon", "swap_lat"), point)),
+             "reporter_id": account.id, "actor": account.username}
+            for (r, account), point in zip(reports, located)]
+    result = await conn.execute(_REPORTS, {"reports": json.dumps(rows, ensure_ascii=False,
+                                                                 allow_nan=False),
                                            "tolerance": settings.assignment().tolerance_m})
     return {client_id: doc for client_id, doc in result}
 
