@@ -671,7 +671,7 @@ def served(app: str = "mapsvc.api.main:create_app", *, factory: bool = True, por
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, *(["--factory"] if factory else []),
          "--port", str(port), "--workers", "2",
-         "--log-level", "warning", "--timeout-graceful-shutdown", "3"],
+         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "3"],
         env={**os.environ, **(env or {})})
     try:
         base = f"http://127.0.0.1:{port}"

@@ -93,6 +93,9 @@ def serve(
                   "`make stop`")
     uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host, port=port,
                 workers=workers or settings.workers, log_level="warning",
+                # at this level the access log's lines are dropped, after being written out for
+                # every request
+                access_log=False,
                 # live feeds never end by themselves: close them after this long
                 timeout_graceful_shutdown=settings.shutdown_seconds)
     pidfile.unlink(missing_ok=True)
