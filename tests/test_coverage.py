@@ -27,7 +27,8 @@ SELECT g.code,
 
 _KEPT = """
 SELECT g.code, coalesce(f.households, 0) AS households,
-       ARRAY(SELECT coalesce(coverage_visited(f.last_visits, :now - make_interval(days => d)), 0)
+       ARRAY(SELECT coalesce(coverage_visited(f.last_visits,
+                                             visit_second(:now - make_interval(days => d))), 0)
                FROM unnest(CAST(:windows AS int[])) AS d) AS visited
   FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE g.code LIKE :village || '%' ORDER BY g.code"""
@@ -150,6 +151,6 @@ def test_the_households_visited_since_a_time_are_those_whose_last_visit_is_later
     with db.connect() as conn:
         counted = conn.execute(text(
             "SELECT coverage_visited(ARRAY(SELECT visit_second(t) "
-            "FROM unnest(CAST(:visits AS timestamptz[])) t), :since)"),
+            "FROM unnest(CAST(:visits AS timestamptz[])) t), visit_second(:since))"),
                                {"visits": [at(m) for m in sorted(visits)], "since": at(since)})
         assert counted.scalar_one() == sum(m > since for m in visits)

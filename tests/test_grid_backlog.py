@@ -172,7 +172,8 @@ def test_a_case_and_a_visit_written_at_once_in_one_grid_both_show(area, db, firs
     assert _kept_equals_counted(db, a.village)[a.code("B")][0] == before[0] + 1
     with db.connect() as conn:
         coverage = conn.execute(text(
-            "SELECT f.households, coverage_visited(f.last_visits, now() - interval '1 day') "
+            "SELECT f.households, "
+            "coverage_visited(f.last_visits, visit_second(now() - interval '1 day')) "
             "FROM grid_figures f JOIN grid g ON g.id = f.grid_id WHERE g.code = :grid"),
             {"grid": a.code("B")}).one()
     assert tuple(coverage) == (3, 1)  # B's households: one at B1, two at B2

@@ -58,10 +58,11 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
 
 def households_visited(days: str) -> str:
     """SQL: how many of a grid's households were visited in the last ``days`` (the name of a
-    bound parameter), from its row ``f`` of grid_figures (migrations 0016, 0028); 0 for a grid
-    without one."""
-    return (f"coalesce(coverage_visited(f.last_visits, now() - make_interval(days => :{days})),"
-            " 0)")
+    bound parameter), from its row ``f`` of grid_figures (migrations 0016, 0028, 0030); 0 for
+    a grid without one. The moment counted from is worked out once a statement (a scalar
+    subquery), not once a grid."""
+    return ("coalesce(coverage_visited(f.last_visits, "
+            f"(SELECT visit_second(now() - make_interval(days => :{days})))), 0)")
 
 
 _GRID_COUNTS = """
