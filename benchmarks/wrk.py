@@ -53,7 +53,7 @@ def as_answered(out: str, connections: int) -> np.ndarray:
                                             re.M).groups())
     held = {int(us): int(n) for us, n in re.findall(r"^latency (\d+) (\d+)$", out, re.M)}
     timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
-    recorded = undo_correction(held, interval=duration // max(requests // connections, 1)
+    recorded = undo_correction(held, interval=duration // (requests // connections)
                                if requests >= connections else 0)
     # a request wrk timed out either never ended or ended too late to be held
     if not requests - (int(timeouts.group(1)) if timeouts else 0) <= sum(recorded.values()) \
