@@ -6,6 +6,9 @@ from datetime import datetime
 
 import psycopg
 import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+from pyproj import Geod
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -340,6 +343,37 @@ def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(cli
     assert do(admin, newcomer["id"], "merge", original=original["id"]).status_code == 409
     other = report(admin, dx_m=10, category="0602")
     assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422
+
+
+@settings(max_examples=40, deadline=None)
+@given(lon=st.floats(-179, 179), lat=st.floats(-80, 80), bearing=st.floats(0, 360),
+       distance_m=st.floats(0, 100))
+@example(lon=20.0, lat=70.0, bearing=90.0, distance_m=45.0)  # 45 m is 0.0012 degrees east there
+@example(lon=20.0, lat=-70.0, bearing=270.0, distance_m=49.0)
+@example(lon=113.0, lat=0.0, bearing=0.0, distance_m=51.0)
+def test_an_open_case_is_suggested_exactly_when_within_the_radius_anywhere(
+        clients, lon, lat, bearing, distance_m):
+    """At any latitude and in any direction from it (the second report placed by pyproj's
+    geodesic): within the 50 m by default, and not beyond. Both are voided after, so that no
+    example sees another's."""
+    assume(abs(distance_m - 50) > 0.01)
+    admin = clients["admin"]
+
+    def report(x: float, y: float) -> dict:
+        r = admin.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": x, "lat": y})
+        assert r.status_code == 201
+        return r.json()
+
+    original = report(lon, lat)["id"]
+    x, y, _ = Geod(ellps="WGS84").fwd(lon, lat, bearing, distance_m)
+    second = report(x, y)
+    for case in (original, second["id"]):
+        assert do(admin, case, "void", note="test").status_code == 200
+    suggested = {d["id"]: d["distance_m"] for d in second["possible_duplicates"]}
+    assert (original in suggested) == (distance_m <= 50)
+    if original in suggested:
+        assert suggested[original] == pytest.approx(distance_m, abs=0.051)
 
 
 def test_a_classs_duplicate_rule_holds_for_the_classes_under_it_unless_they_set_their_own(

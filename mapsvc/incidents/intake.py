@@ -18,6 +18,7 @@ from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, normalised, refusal
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
+from mapsvc.workflow.machine import OPEN_SQL
 
 # Columns every source of new incidents provides (reports side by side, or the bulk staging
 # table), with their types.
@@ -50,8 +51,53 @@ WITH ins AS (
 ), logged AS (
     INSERT INTO incident_log (incident_id, actor, action, to_status)
     SELECT id, {actor}, 'report', status FROM ins
+){result}
+"""
+
+# The answer of a statement storing reports: each stored incident's client id and JSON, with
+# the open cases it may repeat (``possible_duplicates``): of its category, within its category's
+# radius and hours of it (``duplicate_radius_m`` and ``duplicate_hours``, the nearest class up
+# its chain that sets them, else 50 m and 72 h), nearest first, at most five. One search for
+# all the statement's reports, each through the index on incidents' points. The search reads
+# the incidents as they were before the statement, so the reports one statement stores do not
+# see each other (nor themselves).
+_DOC_ANSWER = f"""
+, duplicate_rule AS (
+    WITH RECURSIVE up AS (
+        SELECT c.code AS category, c.parent_code, c.properties, 0 AS depth
+          FROM category c WHERE c.code IN (SELECT category_code FROM ins)
+        UNION ALL
+        SELECT up.category, c.parent_code, c.properties, up.depth + 1
+          FROM up JOIN category c ON c.code = up.parent_code
+    )
+    SELECT category,
+           coalesce((array_agg((properties->>'duplicate_radius_m')::float8 ORDER BY depth)
+                     FILTER (WHERE properties ? 'duplicate_radius_m'))[1], 50) AS radius_m,
+           coalesce((array_agg((properties->>'duplicate_hours')::float8 ORDER BY depth)
+                     FILTER (WHERE properties ? 'duplicate_hours'))[1], 72) AS hours
+      FROM up GROUP BY category
 )
-SELECT {result} FROM ins
+SELECT ins.client_id, (incident_json(ROW(ins.*)::incident)::jsonb
+                       || jsonb_build_object('possible_duplicates', near.cases))::text AS doc
+  FROM ins CROSS JOIN LATERAL (
+    SELECT coalesce(json_agg(json_build_object('id', n.id, 'distance_m', n.d)
+                             ORDER BY n.d, n.id), '[]') AS cases
+      FROM (SELECT o.id,
+                   round(ST_Distance(o.geom::geography, ins.geom::geography)::numeric, 1) AS d
+              FROM duplicate_rule r, incident o
+             WHERE r.category = ins.category_code AND o.category_code = ins.category_code
+               AND o.status IN {OPEN_SQL}
+               -- for the index, a box holding the circle: a degree of latitude is over
+               -- 110 km, one of longitude over 111 km times the latitude's cosine
+               AND o.geom && ST_Expand(
+                   ins.geom,
+                   least(360, r.radius_m / greatest(111000 * cosd(ST_Y(ins.geom)), 1e-9)),
+                   r.radius_m / 110000)
+               AND ST_DWithin(o.geom::geography, ins.geom::geography, r.radius_m)
+               AND abs(extract(epoch FROM o.reported_at - ins.reported_at)) <= r.hours * 3600
+             ORDER BY d, o.id
+             LIMIT 5) n
+  ) near
 """
 
 
@@ -65,10 +111,8 @@ def insert_located(located: str, *, answer: str = "count",
     stored incident's client id and JSON with the open cases it may repeat
     (``possible_duplicates``)."""
     returning, result = {
-        "count": ("id, status", "count(*)"),
-        "doc": ("*", "ins.client_id, (incident_json(ROW(ins.*)::incident)::jsonb || "
-                     "jsonb_build_object('possible_duplicates', "
-                     "duplicate_suggestions(ROW(ins.*)::incident)))::text AS doc"),
+        "count": ("id, status", "\nSELECT count(*) FROM ins"),
+        "doc": ("*", _DOC_ANSWER),
     }[answer]
     return INSERT_LOCATED.format(located=located, returning=returning, result=result,
                                  reporter=reporter, actor=actor,

@@ -28,14 +28,19 @@ def _look_around_0007() -> str:
     return earlier_migration("0007_tiles")._suggestions_sql()
 
 
-def upgrade() -> None:
+def suggestions_sql() -> str:
+    """Duplicate suggestions as this migration writes them."""
     sql = _look_around_0007()
     before = ("SELECT o.* FROM rule, incident o "
               "WHERE ST_DWithin(o.geom, new.geom, rule.radius_m / 50000.0)")
     after = ("SELECT o.id, o.geom, o.category_code, o.status, o.reported_at FROM rule, incident o "
              f"WHERE ST_DWithin(o.geom, new.geom, rule.radius_m / 50000.0) AND o.status IN {OPEN}")
     assert before in sql
-    op.execute(sql.replace(before, after))
+    return sql.replace(before, after)
+
+
+def upgrade() -> None:
+    op.execute(suggestions_sql())
 
 
 def downgrade() -> None:
