@@ -27,3 +27,12 @@ def rows_handled(node: dict) -> int:
     own = node["Actual Rows"] * node["Actual Loops"] + sum(
         node.get(k, 0) for k in ("Rows Removed by Filter", "Rows Removed by Join Filter"))
     return own + sum(rows_handled(child) for child in node.get("Plans", []))
+
+
+def cases_read(node: dict) -> int:
+    """The rows the plan's scans of incidents produced or filtered away, over all their loops
+    (not the rows of what a case's document joins, its grid and regions)."""
+    own = 0
+    if node.get("Relation Name") == "incident":
+        own = node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0)
+    return own + sum(cases_read(child) for child in node.get("Plans", []))

@@ -77,9 +77,10 @@ _DOC_ANSWER = f"""
                      FILTER (WHERE properties ? 'duplicate_hours'))[1], 72) AS hours
       FROM up GROUP BY category
 )
-SELECT ins.client_id, (incident_json(ROW(ins.*)::incident)::jsonb
-                       || jsonb_build_object('possible_duplicates', near.cases))::text AS doc
-  FROM ins CROSS JOIN LATERAL (
+SELECT ins.client_id,
+       (j.doc::jsonb || jsonb_build_object('possible_duplicates', near.cases))::text AS doc
+  FROM ins CROSS JOIN LATERAL incident_json(ROW(ins.*)::incident) j
+ CROSS JOIN LATERAL (
     SELECT coalesce(json_agg(json_build_object('id', n.id, 'distance_m', n.d)
                              ORDER BY n.d, n.id), '[]') AS cases
       FROM (SELECT o.id,

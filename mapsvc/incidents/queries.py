@@ -34,8 +34,7 @@ SELECT -q.id AS sort, {incident_feature("q")} AS feature
   FROM (SELECT d.id FROM incident d
          WHERE {{where}}
          ORDER BY d.id DESC {{page}}) page
- CROSS JOIN LATERAL (SELECT i.id, incident_json(i) AS doc FROM incident i
-                      WHERE i.id = page.id OFFSET 0) q
+ CROSS JOIN LATERAL (SELECT d.id, d.doc FROM incident_doc d WHERE d.id = page.id OFFSET 0) q
 """
 
 
