@@ -88,8 +88,9 @@ SELECT ins.client_id,
               FROM duplicate_rule r, incident o
              WHERE r.category = ins.category_code AND o.category_code = ins.category_code
                AND o.status IN {OPEN_SQL}
-               -- for the index, a box holding the circle: a degree of latitude is over
-               -- 110 km, one of longitude over 111 km times the latitude's cosine
+               -- for the index, a box holding the circle (every longitude at a pole): a
+               -- degree of latitude is over 110 km, one of longitude over 111 km times the
+               -- latitude's cosine
                AND o.geom && ST_Expand(
                    ins.geom,
                    least(360, r.radius_m / greatest(111000 * cosd(ST_Y(ins.geom)), 1e-9)),
