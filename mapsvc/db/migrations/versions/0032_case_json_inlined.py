@@ -65,11 +65,13 @@ CREATE FUNCTION incident_json(i incident) RETURNS TABLE (doc json)
       LEFT JOIN region c ON c.code = i.county_code
 $$
 """
+
+
 def _view_columns() -> str:
     """The table's columns incident_doc shows: those the table had when the view was made."""
     return ", ".join(f"i.{c}" for c in op.get_bind().execute(text(
         "SELECT attname FROM pg_attribute WHERE attrelid = 'incident_doc'::regclass "
-        "AND attnum > 0 AND attname <> 'doc' ORDER BY attnum")).scalars())
+        "AND attnum > 0 AND NOT attisdropped AND attname <> 'doc' ORDER BY attnum")).scalars())
 
 
 def upgrade() -> None:
