@@ -22,17 +22,12 @@ async def generic_plan(conn: AsyncConnection, sql: str, params: dict) -> dict:
     return plan[0]["Plan"]
 
 
-def rows_handled(node: dict) -> int:
-    """The rows a plan node and those under it produced or filtered away, over all its loops."""
-    own = node["Actual Rows"] * node["Actual Loops"] + sum(
-        node.get(k, 0) for k in ("Rows Removed by Filter", "Rows Removed by Join Filter"))
-    return own + sum(rows_handled(child) for child in node.get("Plans", []))
-
-
-def cases_read(node: dict) -> int:
-    """The rows the plan's scans of incidents produced or filtered away, over all their loops
-    (not the rows of what a case's document joins, its grid and regions)."""
+def rows_handled(node: dict, relation: str | None = None) -> int:
+    """The rows a plan node and those under it produced or filtered away, over all their loops;
+    given a ``relation``, only those of the nodes scanning it (the cases a list reads, say, not
+    the rows of what each case's document joins)."""
     own = 0
-    if node.get("Relation Name") == "incident":
-        own = node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0)
-    return own + sum(cases_read(child) for child in node.get("Plans", []))
+    if relation is None or node.get("Relation Name") == relation:
+        own = node["Actual Rows"] * node["Actual Loops"] + sum(
+            node.get(k, 0) for k in ("Rows Removed by Filter", "Rows Removed by Join Filter"))
+    return own + sum(rows_handled(child, relation) for child in node.get("Plans", []))

@@ -180,7 +180,7 @@ def test_a_wide_boxs_first_page_is_read_newest_first_not_sorted_from_every_case(
     page is read newest first until it is full. A plan that does not know the box's size reads
     every case in it and sorts them."""
     from mapsvc.incidents.queries import IncidentFilter
-    from tests.explain import cases_read
+    from tests.explain import rows_handled
 
     county = grids[grids["village_code"].str.startswith("441502")]
     inside = county.geometry.representative_point()
@@ -191,14 +191,14 @@ def test_a_wide_boxs_first_page_is_read_newest_first_not_sorted_from_every_case(
     assert listed["numberReturned"] == 20
     ids_listed = [f["id"] for f in listed["features"]]
     assert ids_listed == sorted(ids_listed, reverse=True)
-    assert cases_read(plan) <= 10 * 20
+    assert rows_handled(plan, "incident") <= 10 * 20
 
 
 def test_the_triage_queue_is_read_from_its_own_cases_not_from_every_case(grids, api):
     """The unassigned cases (the triage queue) among thousands assigned to grids: the list reads
     the queue alone, whatever else is stored."""
     from mapsvc.incidents.queries import IncidentFilter
-    from tests.explain import cases_read
+    from tests.explain import rows_handled
 
     inside = grids.geometry.representative_point()
     at_sea = [(115.5, 22.0 + i / 100) for i in range(5)]  # off 汕尾's coast, far from any grid
@@ -207,7 +207,7 @@ def test_the_triage_queue_is_read_from_its_own_cases_not_from_every_case(grids, 
     plan, listed = _list_as_planned(points, IncidentFilter(method="unassigned"), limit=1000)
     queue = {f["id"] for f in listed["features"]}
     assert queue > before and len(queue) == len(before) + len(at_sea)
-    assert cases_read(plan) <= 4 * len(queue) + 10
+    assert rows_handled(plan, "incident") <= 4 * len(queue) + 10
 
 
 def test_a_colours_list_reads_the_cases_whose_clocks_run_not_every_case(grids, db):
@@ -218,7 +218,7 @@ def test_a_colours_list_reads_the_cases_whose_clocks_run_not_every_case(grids, d
 
     from mapsvc.incidents.queries import IncidentFilter
     from mapsvc.workflow.machine import TIMED_SQL
-    from tests.explain import cases_read
+    from tests.explain import rows_handled
 
     inside = grids.geometry.representative_point()
     points = [(p.x, p.y) for p in inside] * (2_000 // len(inside) + 1)
@@ -234,4 +234,4 @@ def test_a_colours_list_reads_the_cases_whose_clocks_run_not_every_case(grids, d
                                     then=file_the_newest)
     assert listed["numberReturned"] >= 20
     assert all(f["properties"]["colour"] == "yellow" for f in listed["features"])
-    assert cases_read(plan) <= 4 * timed + 10
+    assert rows_handled(plan, "incident") <= 4 * timed + 10
