@@ -24,8 +24,8 @@ LUA = Path(__file__).parent / "lua"
 
 
 def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict:
-    """``script`` (in lua/) run by wrk against ``url``: latencies in ms as answered (p50, p99,
-    mean), wrk's own p99 (``p99_wrk``), requests/s, answers not 2xx or 3xx (``errors``) and,
+    """``script`` (in lua/) run by wrk against ``url``: latencies in ms as answered (p50, p99),
+    wrk's own p99 (``p99_wrk``), requests/s, answers not 2xx or 3xx (``errors``) and,
     for the report script, answers other than 201 (``others``)."""
     threads = 1 if connections <= 4 else 2  # wrk shares the two cores with the service
     os.environ.update(BENCH_THREADS=str(threads), BENCH_SCRIPT=str(LUA / script),
@@ -38,7 +38,6 @@ def wrk(script: str, url: str, seconds: int = 15, connections: int = 16) -> dict
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     others = re.search(r"answers other than 201: (\d+)", out)  # the report script counts them
     return {"p50": float(np.median(answered)), "p99": float(np.percentile(answered, 99)),
-            "mean": float(answered.mean()),
             "p99_wrk": float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit],
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "errors": int(errors.group(1)) if errors else 0,
