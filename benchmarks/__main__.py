@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from benchmarks.wrk import wrk  # noqa: E402
+from benchmarks.wrk import connections_per_worker, wrk  # noqa: E402
 from mapsvc.accounts.model import Role  # noqa: E402
 from mapsvc.accounts.store import create_account  # noqa: E402
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
@@ -779,7 +780,12 @@ def serve_and_load(incidents: int) -> None:
             for connections, label in ((1, f", one client at a time ({GRIDS:,} grids)"),
                                        (16, f" (2 workers, 16 connections, {GRIDS:,} grids)")):
                 before = wal_written()
-                r = wrk(script, base, connections=connections)
+                with ThreadPoolExecutor(1) as meanwhile:  # the split, once wrk's are all open
+                    split = meanwhile.submit(lambda: time.sleep(2) or connections_per_worker(base))
+                    r = wrk(script, base, connections=connections)
+                if connections > 1:
+                    figure(f"{name}, connections each worker held{label}",
+                           " / ".join(map(str, split.result())))
                 for stat in ("p50", "p99"):
                     figure(f"{name} {stat}{label}", f"{r[stat]:.2f}", "ms")
                 figure(f"{name} p99 with wrk's samples for coordinated omission{label}",

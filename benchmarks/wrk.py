@@ -17,8 +17,10 @@ import subprocess
 import uuid
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
+import psutil
 
 LUA = Path(__file__).parent / "lua"
 
@@ -73,3 +75,14 @@ def undo_correction(held: dict[int, int], interval: int) -> dict[int, int]:
             for shorter in range(us - interval, interval, -interval):
                 added[shorter] += count
     return {us: n for us, n in recorded.items() if n}
+
+
+def connections_per_worker(url: str) -> list[int]:
+    """How many clients' connections each process serving ``url`` holds now, fewest first.
+    uvicorn's workers take connections from one shared socket as they come, so wrk's
+    connections fall unevenly between them, differently at each run (8/8 to 2/14 at 16): the
+    worker holding more answers its share by larger, slower statements."""
+    port = urlsplit(url).port
+    held = Counter(c.pid for c in psutil.net_connections(kind="tcp")
+                   if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+    return sorted(held.values())
