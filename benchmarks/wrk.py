@@ -80,8 +80,9 @@ def undo_correction(held: dict[int, int], interval: int) -> dict[int, int]:
 def connections_per_worker(url: str) -> list[int]:
     """How many clients' connections each process serving ``url`` holds now, fewest first.
     uvicorn's workers take connections from one shared socket as they come, so wrk's
-    connections fall unevenly between them, differently at each run (8/8 to 2/14 at 16): the
-    worker holding more answers its share by larger, slower statements."""
+    connections fall unevenly between them, differently at each run (8/8 to 2/14 at 16), and
+    the worker holding more answers its share more slowly (reports: by larger, slower
+    statements)."""
     port = urlsplit(url).port
     held = Counter(c.pid for c in psutil.net_connections(kind="tcp")
                    if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)

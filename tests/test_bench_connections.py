@@ -1,5 +1,5 @@
 """The benchmarks' count of the connections each worker of the service holds (benchmarks/wrk.py),
-printed beside the POST figures at 16 connections."""
+printed beside the locate and POST figures at 16 connections."""
 
 import socket
 import time
@@ -12,8 +12,7 @@ def test_each_worker_is_counted_the_connections_it_holds_and_not_its_clients(dat
     served = Server("connections").start()
     try:
         assert connections_per_worker(served.base) == []
-        port = int(served.base.rsplit(":", 1)[1])
-        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        clients = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(3)]
         try:
             for _ in range(100):  # until the server has taken them from its socket
                 if sum(connections_per_worker(served.base)) == 3:
