@@ -783,9 +783,8 @@ def serve_and_load(incidents: int) -> None:
                 with ThreadPoolExecutor(1) as meanwhile:  # the split, once wrk's are all open
                     split = meanwhile.submit(lambda: time.sleep(2) or connections_per_worker(base))
                     r = wrk(script, base, connections=connections)
-                if connections > 1:
-                    figure(f"{name}, connections each worker held{label}",
-                           " / ".join(map(str, split.result())))
+                figure(f"{name}, connections each worker held{label}",
+                       " / ".join(map(str, split.result())))
                 for stat in ("p50", "p99"):
                     figure(f"{name} {stat}{label}", f"{r[stat]:.2f}", "ms")
                 figure(f"{name} p99 with wrk's samples for coordinated omission{label}",

@@ -1,5 +1,5 @@
 """The benchmarks' count of the connections each worker of the service holds (benchmarks/wrk.py),
-printed beside the locate and POST figures at 16 connections."""
+printed beside the locate and POST figures."""
 
 import socket
 import time
