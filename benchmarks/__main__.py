@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from benchmarks.wrk import connections_per_worker, wrk  # noqa: E402
+from benchmarks.wrk import during_run, wrk  # noqa: E402
 from mapsvc.accounts.model import Role  # noqa: E402
 from mapsvc.accounts.store import create_account  # noqa: E402
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
@@ -769,6 +769,9 @@ def plans_at_scale(rows: int) -> None:
            f"{seconds * 1000:.0f}", "ms")
 
 
+RUN_SECONDS = 15  # each locate and POST run
+
+
 def serve_and_load(incidents: int) -> None:
     with served() as base:
         bench_token(base, "bench_city")
@@ -780,11 +783,16 @@ def serve_and_load(incidents: int) -> None:
             for connections, label in ((1, f", one client at a time ({GRIDS:,} grids)"),
                                        (16, f" (2 workers, 16 connections, {GRIDS:,} grids)")):
                 before = wal_written()
-                with ThreadPoolExecutor(1) as meanwhile:  # the split, once wrk's are all open
-                    split = meanwhile.submit(lambda: time.sleep(2) or connections_per_worker(base))
-                    r = wrk(script, base, connections=connections)
+                with ThreadPoolExecutor(1) as meanwhile:  # sampled inside the run, not its ends
+                    during = meanwhile.submit(during_run, base, 2, RUN_SECONDS - 4)
+                    r = wrk(script, base, RUN_SECONDS, connections=connections)
+                sample = during.result()
                 figure(f"{name}, connections each worker held{label}",
-                       " / ".join(map(str, split.result())))
+                       " / ".join(map(str, sample.split)))
+                for part, seconds in sample.cpu.items():
+                    figure(f"{name}, CPU per request in {part}{label}",
+                           f"{seconds / r['rps'] * 1000:.2f}", "ms")
+                figure(f"{name}, the machine's cores left idle{label}", f"{sample.idle:.0%}")
                 for stat in ("p50", "p99"):
                     figure(f"{name} {stat}{label}", f"{r[stat]:.2f}", "ms")
                 figure(f"{name} p99 with wrk's samples for coordinated omission{label}",

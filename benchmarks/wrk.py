@@ -11,11 +11,14 @@ latency wrk holds at the end, and ``as_answered`` takes wrk's additions away aga
 figures are of the requests as they were answered, with wrk's own p99 kept beside them.
 """
 
+import contextlib
 import os
 import re
 import subprocess
+import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,13 +80,53 @@ def undo_correction(held: dict[int, int], interval: int) -> dict[int, int]:
     return {us: n for us, n in recorded.items() if n}
 
 
+def _held(url: str) -> Counter:
+    """Process id → the clients' connections it holds on ``url``'s port."""
+    port = urlsplit(url).port
+    return Counter(c.pid for c in psutil.net_connections(kind="tcp")
+                   if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
 def connections_per_worker(url: str) -> list[int]:
     """How many clients' connections each process serving ``url`` holds now, fewest first.
     uvicorn's workers take connections from one shared socket as they come, so wrk's
     connections fall unevenly between them, differently at each run (8/8 to 2/14 at 16), and
     the worker holding more answers its share more slowly (reports: by larger, slower
     statements)."""
-    port = urlsplit(url).port
-    held = Counter(c.pid for c in psutil.net_connections(kind="tcp")
-                   if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
-    return sorted(held.values())
+    return sorted(_held(url).values())
+
+
+@dataclass
+class RunSample:
+    split: list[int]  # connections_per_worker
+    cpu: dict[str, float]  # part → CPU seconds it used per second
+    idle: float  # the share of the machine's cores left idle
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def during_run(url: str, after: float = 2, window: float = 10) -> RunSample:
+    """Sampled while wrk runs against ``url``, from ``after`` seconds in (its connections all
+    open): how they fell between the workers, and over ``window`` seconds the CPU used by
+    the workers holding them, by PostgreSQL's processes and by wrk's, and the share of the
+    machine's cores left idle. On two cores these say how near a run came to using them all,
+    and which part used them."""
+    time.sleep(after)
+    held = _held(url)
+    named = {}
+    for process in psutil.process_iter(["name"]):
+        named.setdefault(process.info["name"], []).append(process)
+    parts = {"the service's workers": [psutil.Process(pid) for pid in held],
+             "PostgreSQL": named.get("postgres", []), "wrk": named.get("wrk", [])}
+    before, idle_before = {k: _cpu_seconds(v) for k, v in parts.items()}, psutil.cpu_times().idle
+    time.sleep(window)
+    cpu = {k: (_cpu_seconds(v) - before[k]) / window for k, v in parts.items()}
+    idle = (psutil.cpu_times().idle - idle_before) / window / psutil.cpu_count()
+    return RunSample(sorted(held.values()), cpu, idle)
