@@ -112,7 +112,7 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def during_run(url: str, after: float = 2, window: float = 10) -> RunSample:
+def during_run(url: str, after: float, window: float) -> RunSample:
     """Sampled while wrk runs against ``url``, from ``after`` seconds in (its connections all
     open): how they fell between the workers, and over ``window`` seconds the CPU used by
     the workers holding them, by PostgreSQL's processes and by wrk's, and the share of the
