@@ -80,46 +80,41 @@ def undo_correction(held: dict[int, int], interval: int) -> dict[int, int]:
     return {us: n for us, n in recorded.items() if n}
 
 
-def _held(url: str) -> Counter:
-    """Process id → the clients' connections it holds on ``url``'s port."""
+def connections_per_worker(url: str) -> Counter:
+    """Process id → how many clients' connections it holds now on ``url``'s port. uvicorn's
+    workers take connections from one shared socket as they come, so wrk's connections fall
+    unevenly between them, differently at each run (8/8 to 2/14 at 16), and the worker
+    holding more answers its share more slowly (reports: by larger, slower statements)."""
     port = urlsplit(url).port
     return Counter(c.pid for c in psutil.net_connections(kind="tcp")
                    if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
 
 
-def connections_per_worker(url: str) -> list[int]:
-    """How many clients' connections each process serving ``url`` holds now, fewest first.
-    uvicorn's workers take connections from one shared socket as they come, so wrk's
-    connections fall unevenly between them, differently at each run (8/8 to 2/14 at 16), and
-    the worker holding more answers its share more slowly (reports: by larger, slower
-    statements)."""
-    return sorted(_held(url).values())
-
-
 @dataclass
 class RunSample:
-    split: list[int]  # connections_per_worker
+    split: list[int]  # the connections each worker held, fewest first
     cpu: dict[str, float]  # part → CPU seconds it used per second
     idle: float  # the share of the machine's cores left idle
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def _cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """Process id → CPU seconds used so far, of those of ``processes`` still running."""
+    used = {}
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             times = process.cpu_times()
-            total += times.user + times.system
-    return total
+            used[process.pid] = times.user + times.system
+    return used
 
 
 def during_run(url: str, after: float, window: float) -> RunSample:
     """Sampled while wrk runs against ``url``, from ``after`` seconds in (its connections all
     open): how they fell between the workers, and over ``window`` seconds the CPU used by
-    the workers holding them, by PostgreSQL's processes and by wrk's, and the share of the
-    machine's cores left idle. On two cores these say how near a run came to using them all,
-    and which part used them."""
+    the workers holding them, by PostgreSQL's processes and by wrk's (each process running at
+    both ends of the window), and the share of the machine's cores left idle. On two cores
+    these say how near a run came to using them all, and which part used them."""
     time.sleep(after)
-    held = _held(url)
+    held = connections_per_worker(url)
     named = {}
     for process in psutil.process_iter(["name"]):
         named.setdefault(process.info["name"], []).append(process)
@@ -127,6 +122,10 @@ def during_run(url: str, after: float, window: float) -> RunSample:
              "PostgreSQL": named.get("postgres", []), "wrk": named.get("wrk", [])}
     before, idle_before = {k: _cpu_seconds(v) for k, v in parts.items()}, psutil.cpu_times().idle
     time.sleep(window)
-    cpu = {k: (_cpu_seconds(v) - before[k]) / window for k, v in parts.items()}
+    cpu = {}
+    for part, processes in parts.items():
+        now = _cpu_seconds(processes)
+        cpu[part] = sum(now[pid] - then for pid, then in before[part].items() if pid in now) \
+            / window
     idle = (psutil.cpu_times().idle - idle_before) / window / psutil.cpu_count()
     return RunSample(sorted(held.values()), cpu, idle)
