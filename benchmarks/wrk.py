@@ -84,10 +84,12 @@ def connections_per_worker(url: str) -> Counter:
     """Process id → how many clients' connections it holds now on ``url``'s port. uvicorn's
     workers take connections from one shared socket as they come, so wrk's connections fall
     unevenly between them, differently at each run (8/8 to 2/14 at 16), and the worker
-    holding more answers its share more slowly (reports: by larger, slower statements)."""
+    holding more answers its share more slowly (reports: by larger, slower statements). A
+    connection no process has taken from the socket yet is no worker's."""
     port = urlsplit(url).port
     return Counter(c.pid for c in psutil.net_connections(kind="tcp")
-                   if c.laddr and c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+                   if c.pid is not None and c.laddr and c.laddr.port == port
+                   and c.status == psutil.CONN_ESTABLISHED)
 
 
 @dataclass
