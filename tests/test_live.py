@@ -7,14 +7,17 @@ import uuid
 import httpx
 from sqlalchemy import text
 
+from mapsvc.workflow.feed import RECENT_MAX
 from tests.test_bulk_import import write_csv
 
 
-def _events(server: str, token: str, found: list, stop: threading.Event, last: str | None = None):
+def _events(server: str, token: str, found: list, stop: threading.Event, last: str | None,
+            params: dict):
     headers = {"Authorization": f"Bearer {token}"}
     if last:
         headers["Last-Event-ID"] = last
-    with httpx.stream("GET", f"{server}/api/v1/events", headers=headers, timeout=30) as r:
+    with httpx.stream("GET", f"{server}/api/v1/events", headers=headers, params=params,
+                      timeout=30) as r:
         event = {}
         for line in r.iter_lines():
             if stop.is_set():
@@ -28,9 +31,10 @@ def _events(server: str, token: str, found: list, stop: threading.Event, last: s
                 event[key] = value.strip()
 
 
-def _follow(server, token, last=None):
+def _follow(server, token, last=None, **params):
     found, stop = [], threading.Event()
-    thread = threading.Thread(target=_events, args=(server, token, found, stop, last), daemon=True)
+    thread = threading.Thread(target=_events, args=(server, token, found, stop, last, params),
+                              daemon=True)
     thread.start()
     return found, stop
 
@@ -77,6 +81,40 @@ def test_steps_arrive_live_within_the_jurisdiction_and_are_replayed_after_a_gap(
     _wait(replay, lambda e: e.get("event") == "ready", "ready after the replay")
     stop_replay.set()
     assert not any(_step_of(elsewhere)(e) for e in replay)
+
+
+def test_a_page_that_opens_may_ask_first_for_the_last_steps_it_may_see(
+        server, clients, grids, lattice):
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[6].representative_point()
+    mine = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y}).json()["id"]
+    elsewhere = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": lattice.X0 + 0.0007,
+        "lat": lattice.Y0 + 0.0007}).json()["id"]
+    clients["admin"].post(f"/incidents/{mine}/actions/verify", json={})
+    token = _token(server, "command")
+
+    found, stop = _follow(server, token, recent=2)
+    ready = _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    stop.set()
+    recent = [e for e in found if e.get("event") == "recent"]
+    # the county's last two steps, oldest first; the case elsewhere, reported between them, is
+    # outside the account's jurisdiction
+    assert [(json.loads(e["data"])["feature"]["id"], json.loads(e["data"])["action"])
+            for e in recent] == [(mine, "report"), (mine, "verify")]
+    assert int(recent[0]["id"]) < int(recent[1]["id"]) <= int(ready["id"])
+    assert found.index(recent[-1]) < found.index(ready)
+    assert elsewhere not in {json.loads(e["data"])["feature"]["id"] for e in recent}
+
+    # a reconnection catches up instead: nothing before the step it names comes again
+    again, stop_again = _follow(server, token, last=recent[0]["id"], recent=2)
+    _wait(again, lambda e: e.get("event") == "ready", "ready after the catch-up")
+    stop_again.set()
+    assert [e.get("event") for e in again] == ["step", "ready"] and _step_of(mine)(again[0])
+
+    too_many = httpx.get(f"{server}/api/v1/events", params={"recent": RECENT_MAX + 1},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"][-1] == "recent"
 
 
 def test_a_bulk_import_asks_pages_to_reload(server, clients, lattice, tmp_path):

@@ -93,6 +93,17 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, listed(after), "a case reported after the restart")
     context.close()
 
+    # a wall opened later lists the last steps before it at once, newest first, unflashed
+    later = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = later.new_page()
+    open_wall(page, base)
+    wait_until(page, listed(case), "the earlier case in the list")
+    assert page.evaluate("document.querySelector('#wall-list li').dataset.id") == str(after)
+    assert page.locator(f'#wall-list li[data-id="{case}"] .description').text_content() == typed
+    assert page.locator("#wall-list li.fresh").count() == 0
+    assert page.evaluate("window.mapsvcWall.steps") == 0
+    later.close()
+
 
 def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
     """Where a point of the map is on the screen."""

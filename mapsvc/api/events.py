@@ -9,15 +9,15 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import text
 
 from mapsvc.api.auth import SignedIn
-from mapsvc.workflow.feed import CATCH_UP_MAX, steps
+from mapsvc.workflow.feed import CATCH_UP_MAX, RECENT_MAX, steps
 
 router = APIRouter(tags=["live"])
 KEEP_ALIVE_SECONDS = 15
 RETRY_MS = 1000  # how soon a browser reconnects after losing the feed
 
 
-def _event(step: dict) -> ServerSentEvent:
-    return ServerSentEvent(id=str(step["log_id"]), event="step", retry=RETRY_MS,
+def _event(step: dict, event: str = "step") -> ServerSentEvent:
+    return ServerSentEvent(id=str(step["log_id"]), event=event, retry=RETRY_MS,
                            data={"action": step["action"], "status": step["status"],
                                  "at": step["at"].isoformat(), "feature": step["feature"]})
 
@@ -29,11 +29,15 @@ async def events(
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int | None, Query(description="the last step seen (a log id), when the "
                                                    "browser does not say it")] = None,
+    recent: Annotated[int, Query(ge=0, le=RECENT_MAX,
+                                 description="on a first connection, how many of the last "
+                                             "steps before it to send first")] = 0,
 ) -> AsyncIterable[ServerSentEvent]:
     """Each logged step (report, action) of the cases in the account's jurisdiction as it
     happens: event ``step`` with the case as a GeoJSON Feature; ``reload`` when too much
-    happened at once (a bulk import) for steps to be worth sending one by one. Reconnecting
-    with Last-Event-ID replays what was missed."""
+    happened at once (a bulk import) for steps to be worth sending one by one. A first
+    connection may ask for the last steps before it (``recent``): events ``recent``, oldest
+    first, then ``ready``. Reconnecting with Last-Event-ID replays what was missed."""
     engine = request.app.state.engine
     last = last_event_id if last_event_id is not None else after
 
@@ -58,6 +62,9 @@ async def events(
             async with engine.connect() as conn:
                 last = (await conn.execute(text("SELECT coalesce(max(id), 0) FROM incident_log"))
                         ).scalar_one()
+            if recent:
+                for step in await read(upto=last, limit=recent):
+                    yield _event(step, "recent")
             yield ServerSentEvent(id=str(last), event="ready", data={}, retry=RETRY_MS)
         else:
             async for event in catch_up():

@@ -4,7 +4,8 @@ migration 0007), passed to the pages following it, each within its account's jur
 One listening connection per process fans announcements out to the pages' queues. A page that
 reconnects names the last step it saw (the log row's id, the event id of Server-Sent Events)
 and first catches up on what it missed from the log itself, so a network or server restart
-loses nothing.
+loses nothing. A page that opens may first ask for the last steps before it came (the wall's
+list is not empty on a quiet morning).
 """
 
 import asyncio
@@ -26,29 +27,35 @@ from mapsvc.workflow.actions import NOTIFY_CHANNEL
 logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
 CATCH_UP_MAX = 500  # steps replayed on reconnection; beyond that the page reloads its layers
+RECENT_MAX = 100    # steps a page may ask for when it opens
 
 _STEPS = f"""
 SELECT q.log_id, q.action, q.status, q.at, {incident_feature("q")} AS feature
   FROM (SELECT l.id AS log_id, l.action, l.to_status AS status, l.at, d.id, d.doc
           FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
          WHERE {{where}}
-         ORDER BY l.id
+         ORDER BY l.id {{order}}
          {{page}}) q
 """
 
 
 async def steps(conn: AsyncConnection, account: Account, *, after: int | None = None,
-                log_id: int | None = None, limit: int = CATCH_UP_MAX) -> list[dict]:
-    """Logged steps the account may see: those after log row ``after``, or the one ``log_id``."""
-    f = Filters()
+                log_id: int | None = None, upto: int | None = None,
+                limit: int = CATCH_UP_MAX) -> list[dict]:
+    """Logged steps the account may see, oldest first: the first ``limit`` after log row
+    ``after``, the last ``limit`` up to log row ``upto``, or the one ``log_id``."""
+    f, order = Filters(), ""
     if log_id is not None:
         f.add("l.id = :log_id", log_id=log_id)
+    elif upto is not None:
+        f.add("l.id <= :upto", upto=upto)
+        order = "DESC"
     else:
         f.add("l.id > :after", after=after or 0)
     incident_scope(account, f)
-    rows = (await conn.execute(text(_STEPS.format(where=f.where(), page=page(limit))),
-                               f.params)).mappings()
-    return [dict(r) for r in rows]
+    sql = _STEPS.format(where=f.where(), order=order, page=page(limit))
+    rows = [dict(r) for r in (await conn.execute(text(sql), f.params)).mappings()]
+    return rows[::-1] if order else rows
 
 
 class Feed:

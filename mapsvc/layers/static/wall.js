@@ -390,12 +390,20 @@ function mapsvcWall(map, config) {
     }, 3000);
   }
 
-  function showStep(step) {
+  // today's steps by their time, earlier ones also by their day
+  function stepTime(at) {
+    const time = at.toLocaleTimeString("zh-CN", { hour12: false });
+    if (at.toDateString() === new Date().toDateString()) return time;
+    return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
+  }
+
+  // a step into the side list, on top; a live one also flashes there and pulses on the map
+  function showStep(step, live) {
     const f = step.feature;
     const p = f.properties;
-    const item = text("li", "", "fresh");
+    const item = text("li", "", live ? "fresh" : "");
     item.dataset.id = f.id;
-    item.appendChild(text("time", new Date(step.at).toLocaleTimeString("zh-CN", { hour12: false })));
+    item.appendChild(text("time", stepTime(new Date(step.at))));
     item.appendChild(text("span", ACTION[step.action] || STATUS[step.status] || step.status, "what"));
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
     item.appendChild(text("span", p.grid ? p.grid.name : "未入格", "grid"));
@@ -403,10 +411,11 @@ function mapsvcWall(map, config) {
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
-    setTimeout(() => item.classList.remove("fresh"), 5000);
     const [lon, lat] = f.geometry.coordinates;
     item.title = "在地图上查看";
     item.addEventListener("click", () => map.flyTo([lat, lon], Math.max(map.getZoom(), 16)));
+    if (!live) return;
+    setTimeout(() => item.classList.remove("fresh"), 5000);
     const marker = L.circleMarker([lat, lon], {
       radius: 14, color: "#ff1744", weight: 3, fillOpacity: 0.3, className: "wall-pulse",
     }).addTo(map);
@@ -415,8 +424,10 @@ function mapsvcWall(map, config) {
   }
 
   function connect() {
-    const url = `${config.api}/events` + (state.lastId ? `?after=${state.lastId}` : "");
+    // a first connection fills the list with the last steps before it
+    const url = `${config.api}/events?` + (state.lastId ? `after=${state.lastId}` : `recent=${LIST_MAX}`);
     const source = new EventSource(url, { withCredentials: true });
+    source.addEventListener("recent", (e) => showStep(JSON.parse(e.data), false));
     source.addEventListener("ready", (e) => {
       if (e.lastEventId) state.lastId = e.lastEventId;
       $("wall-connection").textContent = "在线";
@@ -424,7 +435,7 @@ function mapsvcWall(map, config) {
     });
     source.addEventListener("step", (e) => {
       state.lastId = e.lastEventId;
-      showStep(JSON.parse(e.data));
+      showStep(JSON.parse(e.data), true);
       redrawData();
     });
     source.addEventListener("reload", (e) => {
