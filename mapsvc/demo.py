@@ -1,4 +1,5 @@
-"""The demo: the synthetic hierarchy inside the real seed counties, and incidents in it."""
+"""The demo: the synthetic hierarchy inside the real seed counties, incidents in it, and some of
+the demo county's cases taken through the closed loop."""
 
 import uuid
 from datetime import datetime, timezone
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Role
-from mapsvc.accounts.store import create_account
+from mapsvc.accounts.store import create_account, find_account
 from mapsvc.boundaries.reading import FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
@@ -20,6 +21,7 @@ from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.model import SOURCES
 from mapsvc.registry.synthetic import load_registry
+from mapsvc.workflow.actions import ActionRequest, act
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
 LEVEL_ORDER = ("county", "township", "village", "grid")
@@ -106,6 +108,45 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> list[str
     return [username for username, _, _ in accounts]
 
 
+# The closed loop (立案 → 派遣 → 签收 → 处置 → 核查 → 结案 → 回访) with the notes its steps need;
+# a walked case takes its first steps, as far as it has come.
+LOOP = (("file", ""), ("dispatch", ""), ("accept", ""), ("report_handled", "已处置（演示）"),
+        ("check", ""), ("check_pass", ""), ("follow_up", ""))
+# how many of the demo county's cases are walked, and how far: the share of them that stop
+# after each number of steps (0: rejected)
+WALKED = 240
+HOW_FAR = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
+
+
+async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
+    """Take some of the demo county's cases reported before today through the loop, each as
+    far as chance has it, through the same actions the centre and the departments take: its
+    wall shows cases in every state and its panel cases closed, on time and rated. Returns the
+    number of steps taken."""
+    rng = np.random.default_rng(seed)
+    centre, department = [await find_account(conn, name) for name in ("command", "department")]
+    cases = (await conn.execute(text(
+        "SELECT id FROM incident WHERE village_code LIKE :county || '%' "
+        "AND reported_at < now() - interval '1 day' ORDER BY id LIMIT :n"),
+        {"county": DEMO_COUNTY, "n": WALKED})).scalars().all()
+    taken = 0
+    for case, depth in zip(cases, rng.choice(list(HOW_FAR), len(cases), p=list(HOW_FAR.values()))):
+        if depth == 0:
+            await act(conn, centre, case, "reject", ActionRequest(note="不属于受理范围（演示）"))
+            taken += 1
+            continue
+        to = rng.choice([code for code, _ in DEMO_DEPARTMENTS])
+        for name, note in LOOP[:depth]:
+            request = ActionRequest(note=note, department=to,
+                                    satisfaction=int(rng.choice([3, 4, 4, 5, 5, 5])))
+            # the cases sent to the department with a demo account are handled by it
+            handler = department if to == department.department_code else centre
+            await act(conn, handler if name in ("accept", "report_handled") else centre,
+                      case, name, request)
+            taken += 1
+    return taken
+
+
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
                     password: str) -> dict:
     """Load the demo once: a database that already holds grids is left as it is."""
@@ -123,4 +164,5 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     frame = incident_rows(await current_grids(conn), incidents, categories=categories)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo")).inserted
+    counts["case step"] = await walk_cases(conn)
     return counts

@@ -1,6 +1,12 @@
-"""The demo hierarchy: real county polygons and names, synthetic geometry that nests exactly."""
+"""The demo: its hierarchy (real county polygons and names, synthetic geometry that nests
+exactly), and the whole demo as `make demo` loads it."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pandas as pd
 import pytest
 import shapely
@@ -8,6 +14,10 @@ from typer.testing import CliRunner
 
 from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
 from mapsvc.cli import app
+from mapsvc.db.cluster import Cluster
+from mapsvc.settings import ClusterSettings
+from mapsvc.workflow.machine import STATES
+from tests.conftest import Server
 
 
 def test_generation_is_deterministic(hierarchy):
@@ -77,3 +87,41 @@ def test_the_cli_writes_the_four_levels(tmp_path):
     levels = {p.stem: gpd.read_file(p) for p in tmp_path.glob("*.gpkg")}
     assert set(levels) == {"county", "township", "village", "grid"}
     assert len(levels["county"]) == 10 and len(levels["grid"]) == 2500
+
+
+def _cli(*args: str) -> str:
+    done = subprocess.run([Path(sys.executable).with_name("mapsvc"), *args], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
+    """What `make demo` loads, in a database of its own: the demo's command centre signs in with
+    the demo password and finds cases in every state of the loop, closed today and rated; a
+    second load changes nothing."""
+    Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
+    monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
+    monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
+    _cli("db", "upgrade")
+    assert "incident: 3000" in _cli("demo", "load", "--grids", "300", "--incidents", "3000")
+    served = Server("demo-server").start()
+    try:
+        token = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "command", "password": "demo"}).json()["access_token"]
+        api = httpx.Client(base_url=f"{served.base}/api/v1",
+                           headers={"Authorization": f"Bearer {token}"})
+        board = api.get("/stats/board").json()
+        assert board["closed_today"] > 0 and board["open"] > 0
+        assert 1 <= board["year"]["satisfaction"] <= 5
+        assert board["year"]["on_time_closure_rate"] is not None
+        shown = {s for s in STATES
+                 if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
+        assert shown == {"reported", "filed", "dispatched", "in_progress", "handled",
+                         "checking", "closed", "evaluated", "rejected"}
+
+        assert "demo already loaded" in _cli("demo", "load", "--grids", "300",
+                                             "--incidents", "3000")
+        assert api.get("/stats/board").json() == board
+    finally:
+        served.stop()
