@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from mapsvc import settings
 from mapsvc.cli import app
+from tests.conftest import PASSWORD
 
 ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
 
@@ -186,3 +187,14 @@ def test_a_taken_username_is_refused(accounts):
     result = CliRunner().invoke(app, ["accounts", "add", "admin", "--role", "admin",
                                       "--password", "pw1234"])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+@pytest.mark.parametrize("username,page", [
+    ("admin", "/map/wall"), ("command", "/map/wall"), ("planner", "/map/plan"),
+    ("worker", "/m/"), ("chief", "/m/"), ("department", "/m/")])
+def test_the_site_leads_each_account_to_the_page_of_its_work(server, accounts, username, page):
+    with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as browser:
+        assert browser.get("/").url.path == "/map/login"  # signed in nowhere yet
+        browser.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
+        arrived = browser.get("/")
+        assert arrived.status_code == 200 and arrived.url.path == page

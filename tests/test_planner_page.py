@@ -97,6 +97,19 @@ def test_the_planner_page_is_for_planners_and_admins(server, browser, accounts):
     context.close()
 
 
+def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(server, browser,
+                                                                             accounts):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/")
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/map/plan")
+    wait_until(page, "!!document.querySelector('.leaflet-container')", "the planner's map")
+    context.close()
+
+
 def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, planner, api):
     page, watch, a, username = planner
     open_village(page, server, username, a)

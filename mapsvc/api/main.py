@@ -90,7 +90,7 @@ def create_app() -> FastAPI:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(pages.router)
-    app.include_router(pages.phone_router)
+    app.include_router(pages.top_router)
     pages.add_assets(app)
     add_exception_handlers(app)
 

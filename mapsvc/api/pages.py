@@ -46,9 +46,13 @@ class PhoneFiles(StaticFiles):
 
 
 WALL_ROLES = frozenset({Role.command, Role.admin})
+# Where each role's work is: the wall for command centres, the planner's page for planners, the
+# phone page for those who report and handle cases.
+HOME = {Role.command: "/map/wall", Role.admin: "/map/wall", Role.planner: "/map/plan",
+        Role.grid_worker: "/m/", Role.grid_chief: "/m/", Role.department: "/m/"}
 
 router = APIRouter(prefix="/map", include_in_schema=False)
-phone_router = APIRouter(include_in_schema=False)
+top_router = APIRouter(include_in_schema=False)  # beside /map: the site's root, the phone's
 
 
 def add_assets(app) -> None:
@@ -71,7 +75,12 @@ def _page_account(request: Request):
         return None
 
 
-@phone_router.get("/m/config.json")
+@top_router.get("/")
+async def root() -> RedirectResponse:
+    return RedirectResponse("/map/", status_code=303)
+
+
+@top_router.get("/m/config.json")
 async def phone_config() -> dict:
     """What the phone page takes from the service's settings."""
     return {"accuracy_m": settings.pages().phone_accuracy_m}
@@ -80,6 +89,15 @@ async def phone_config() -> dict:
 @router.get("/login")
 async def login() -> FileResponse:
     return FileResponse(STATIC / "login.html", media_type="text/html")
+
+
+@router.get("/")
+async def home(request: Request) -> RedirectResponse:
+    """The signed-in account's page (its role's), else the sign-in page."""
+    account = _page_account(request)
+    if account is None:
+        return RedirectResponse("/map/login?next=/map/", status_code=303)
+    return RedirectResponse(HOME[account.role], status_code=303)
 
 
 _REGION = text("""
