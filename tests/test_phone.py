@@ -36,10 +36,13 @@ def _phone(browser, server, spot, accuracy=8.0):
                                   permissions=["geolocation"])
     page = context.new_page()
     page.goto(f"{server}/m/")
+    page.locator("#login").wait_for()
+    assert page.locator("#app").is_hidden()  # nothing but the sign-in until signed in
     page.fill("input[name=username]", "worker")
     page.fill("input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
     wait_until(page, "window.mapsvcPhone.position !== null", "a position")
+    assert page.locator("#login").is_hidden() and page.locator("#app").is_visible()
     wait_until(page, "window.mapsvcPhone.offlineReady === true", "the offline shell")
     wait_until(page, "document.querySelectorAll('#category option').length > 0", "categories")
     return context, page
