@@ -97,6 +97,21 @@ def test_the_planner_page_is_for_planners_and_admins(server, browser, accounts):
     context.close()
 
 
+def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner):
+    page, watch, a, username = planner
+    sign_in(page, server, "/map/plan", username, PASSWORD)
+    wait_until(page, "window.mapsvcPlan.choices === 1", "the county's township on the map")
+    page.mouse.click(*on_screen(page, *a.at(1.5, 1.5)))
+    wait_until(page, "window.mapsvcPlan.choices === 2", "the township's two villages")
+    assert page.input_value("#pick-township") == a.township
+    page.mouse.click(*on_screen(page, *a.at(2.5, 0.5)))  # in the village, not its neighbour
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village's plans")
+    assert page.evaluate("window.mapsvcPlan.village.properties.code") == a.village
+    assert page.input_value("#pick-village") == a.village
+    assert page.evaluate("window.mapsvcPlan.choices") == 0  # drafting, nothing else to pick
+    assert watch.problems == []
+
+
 def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(server, browser,
                                                                              accounts):
     context = browser.new_context()

@@ -1,4 +1,5 @@
-"""The planner's page (网格规划): pick a village, open or start a draft plan, reshape, draw,
+"""The planner's page (网格规划): pick a village (in the lists, or on the map, where the
+region's townships and then villages are drawn), open or start a draft plan, reshape, draw,
 split, merge and remove its grids (Leaflet-Geoman from the npm registry, snapping to the
 neighbours and the village edge), see households against the sizing rules, validate, preview
 the impact and publish.

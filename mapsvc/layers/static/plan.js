@@ -26,7 +26,7 @@ const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unch
 
 function mapsvcPlan(map, config) {
   const state = { map, village: null, plan: null, selected: new Set(), sizes: {}, counts: {},
-                  grids: null,
+                  grids: null, choices: 0,
                   findings: null, outline: null, neighbours: null, findingsShown: 0 };
   window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
   const $ = (id) => document.getElementById(id);
@@ -85,7 +85,22 @@ function mapsvcPlan(map, config) {
     }
   }
 
-  // ---- picking a village ----
+  // ---- picking a village: in the lists, or on the map ----
+  let choices = null;  // the regions of the level to choose from, drawn on the map
+  function drawChoices(found, choose) {
+    if (choices) choices.remove();
+    choices = L.geoJSON({ type: "FeatureCollection", features: found }, {
+      pmIgnore: true, snapIgnore: true,
+      style: { color: "#546e7a", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.1 },
+      onEachFeature: (f, layer) => {
+        layer.bindTooltip(text("span", f.properties.name), { sticky: true });
+        layer.on("click", () => choose(f));
+      },
+    }).addTo(map);
+    state.choices = found.length;
+    if (found.length) map.fitBounds(choices.getBounds(), { padding: [20, 20] });
+  }
+
   async function pick(parent, level) {
     const box = $("plan-pick");
     for (const old of [...box.querySelectorAll("label")]) {
@@ -102,12 +117,16 @@ function mapsvcPlan(map, config) {
     label.dataset.level = level;
     label.append(select);
     box.append(label);
-    select.addEventListener("change", () => attempt(async () => {
-      const chosen = found.find((f) => f.properties.code === select.value);
-      if (!chosen) return;
+    const choose = (chosen) => attempt(async () => {
+      select.value = chosen.properties.code;
       if (level === "village") await openVillage(chosen);
       else await pick(chosen.properties.code, LEVELS[LEVELS.indexOf(level) + 1]);
-    }));
+    });
+    select.addEventListener("change", () => {
+      const chosen = found.find((f) => f.properties.code === select.value);
+      if (chosen) choose(chosen);
+    });
+    drawChoices(found, choose);
   }
 
   const fixed = { pmIgnore: false, allowEditing: false, allowRemoval: false,
@@ -116,9 +135,11 @@ function mapsvcPlan(map, config) {
   async function openVillage(feature) {
     state.village = feature;
     state.plan = null;
-    for (const layer of [state.outline, state.neighbours, state.grids, state.findings]) {
+    for (const layer of [choices, state.outline, state.neighbours, state.grids, state.findings]) {
       if (layer) layer.remove();
     }
+    choices = null;
+    state.choices = 0;
     state.outline = L.geoJSON(feature, Object.assign({ interactive: false,
       style: { color: "#263238", weight: 3, fill: false, dashArray: "6 4" } }, fixed)).addTo(map);
     map.fitBounds(state.outline.getBounds(), { padding: [20, 20] });
