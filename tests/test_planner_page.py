@@ -23,6 +23,10 @@ def planner_of(county: str) -> str:
 def open_village(page, server: str, username: str, a) -> None:
     """Sign in, and pick the area's township and village."""
     sign_in(page, server, "/map/plan", username, PASSWORD)
+    pick_village(page, a)
+
+
+def pick_village(page, a) -> None:
     wait_until(page, f"!!document.querySelector('#pick-township option[value=\"{a.township}\"]')",
                "the townships")
     page.select_option("#pick-township", a.township)
@@ -86,6 +90,17 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     page.click("#plan-publish")
     wait_until(page, "window.mapsvcPlan.plan.status === 'published'", "the published plan")
     assert set(live_grids(api, a)) == {a.code("A"), a.code("B"), a.code("C"), f"{a.village}004"}
+
+    # the village's history: the published plan, opened again, shows what it put in force
+    published = page.evaluate("String(window.mapsvcPlan.plan.id)")
+    page.reload()
+    pick_village(page, a)
+    history = "#plan-select optgroup[label^='已发布'] option"
+    assert page.eval_on_selector_all(history, "os => os.map(o => o.value)") == [published]
+    page.select_option("#plan-select", published)
+    wait_until(page, "window.mapsvcPlan.count === 4", "the published plan's grids")
+    assert f"{username} 于" in page.inner_text("#plan-status")
+    assert page.is_disabled("#plan-split") and page.is_disabled("#plan-publish")
     assert watch.problems == []
 
 

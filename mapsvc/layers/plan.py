@@ -2,7 +2,7 @@
 region's townships and then villages are drawn), open or start a draft plan, reshape, draw,
 split, merge and remove its grids (Leaflet-Geoman from the npm registry, snapping to the
 neighbours and the village edge), see households against the sizing rules, validate, preview
-the impact and publish.
+the impact and publish; open the village's published plans again, read-only, as its history.
 
 Edits go through the same API as QGIS: OGC API – Features on the plan's grids, and the plan
 endpoints for split, merge, validation, impact and publish. Everything a user typed is set as

@@ -155,12 +155,25 @@ function mapsvcPlan(map, config) {
     await listPlans();
   }
 
+  const when = (at) => new Date(at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
+
+  // The village's plans: its drafts, and its history, the plans published (each shows the
+  // grids it put in force) and those discarded.
   async function listPlans(chosen) {
-    const plans = await call("GET", api(
-      `/plans?village=${state.village.properties.code}&status=draft`));
+    const plans = await call("GET", api(`/plans?village=${state.village.properties.code}`));
     const select = $("plan-select");
-    select.replaceChildren(option("", plans.length ? "选择草稿方案" : "暂无草稿方案"));
-    for (const p of plans) select.append(option(p.id, `#${p.id} ${p.name}`));
+    const drafts = plans.filter((p) => p.status === "draft").length;
+    select.replaceChildren(option("", drafts ? "选择草稿方案" : "暂无草稿方案"));
+    for (const [status, name] of [["draft", "草稿"], ["published", "已发布（历史）"],
+                                  ["discarded", "已废弃"]]) {
+      const group = document.createElement("optgroup");
+      group.label = name;
+      for (const p of plans.filter((q) => q.status === status)) {
+        group.append(option(p.id, `#${p.id} ${p.name}`
+          + (p.published_at ? ` · ${when(p.published_at)}` : "")));
+      }
+      if (group.children.length) select.append(group);
+    }
     if (chosen) {
       select.value = String(chosen);
       await openPlan(chosen);
@@ -226,7 +239,8 @@ function mapsvcPlan(map, config) {
     const p = state.plan;
     $("plan-status").textContent = `方案 #${p.id}「${p.name}」· ${STATUS_NAME[p.status]} · `
       + `${state.count} 个网格` + (p.retired && p.retired.length
-        ? ` · 将撤销 ${p.retired.join("、")}` : "");
+        ? ` · 将撤销 ${p.retired.join("、")}` : "")
+      + (p.published_at ? ` · ${p.published_by} 于 ${when(p.published_at)} 发布` : "");
     for (const id of ["plan-split", "plan-merge", "plan-publish"]) {
       $(id).disabled = p.status !== "draft";
     }
