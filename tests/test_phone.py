@@ -86,6 +86,22 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, ser
     assert width == 1600  # shrunk on the phone
 
 
+def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, server,
+                                                                      worker_spot):
+    code, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    wait_until(page, f"window.mapsvcPhone.grid === '{code}'", "the worker's grid")
+    assert page.inner_text("#where").startswith("将报入 ")
+    context.set_geolocation({"longitude": 115.30, "latitude": 22.60, "accuracy": 8})  # at sea
+    wait_until(page, "window.mapsvcPhone.grid === null", "no grid out at sea")
+    assert page.inner_text("#where") == "不在任何网格内：上报后待分派"
+    context.set_offline(True)  # no signal: nothing rather than something old
+    context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 8})
+    wait_until(page, "window.mapsvcPhone.grid === undefined", "the question unanswered")
+    assert page.inner_text("#where") == ""
+    context.close()
+
+
 def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, accuracy=400)

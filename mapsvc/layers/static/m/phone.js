@@ -215,6 +215,28 @@ function pickCategories(query) {
 }
 
 // ---- map, position, my cases ----
+// Which grid a report from here lands in, asked again when the pin has moved 10 metres or
+// was dragged; with no signal the phone says nothing rather than something old.
+let located = null;
+async function where(force) {
+  const at = phone.position;
+  if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
+  located = L.latLng(at.lat, at.lon);
+  try {
+    const r = await fetch(`${API}/locate?lon=${at.lon}&lat=${at.lat}`, authorised());
+    if (!r.ok) throw new Error(r.statusText);
+    const { method, grid } = await r.json();
+    if (phone.position !== at) return;  // a newer fix asks for itself
+    phone.grid = grid ? grid.code : null;
+    $("where").textContent = !grid ? "不在任何网格内：上报后待分派"
+      : `将报入 ${grid.name}` + (method === "nearest" ? "（格外，就近入格）" : "");
+  } catch {
+    located = null;  // asked again with the next fix
+    phone.grid = undefined;
+    $("where").textContent = "";
+  }
+}
+
 function startMap() {
   const map = L.map("map", { zoomControl: false }).setView([30, 114], 14);
   phone.map = map;
@@ -227,6 +249,7 @@ function startMap() {
       pin.on("dragend", () => {  // the worker moved the pin: that is where it is
         const at = pin.getLatLng();
         phone.position = { lon: at.lng, lat: at.lat, accuracy: 0 };
+        where(true);
       });
       circle = L.circle([lat, lon], { radius: accuracy }).addTo(map);
       map.setView([lat, lon], 17);
@@ -236,6 +259,7 @@ function startMap() {
     }
     phone.position = { lon, lat, accuracy };
     $("fix").textContent = `定位精度约 ${Math.round(accuracy)} 米`;
+    where(false);
   }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
   fetch(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
