@@ -425,7 +425,8 @@ function mapsvcWall(map, config) {
 
   function connect() {
     // a first connection fills the list with the last steps before it
-    const url = `${config.api}/events?` + (state.lastId ? `after=${state.lastId}` : `recent=${LIST_MAX}`);
+    const url = `${config.api}/events?`
+      + (state.lastId ? `after=${state.lastId}` : `recent=${LIST_MAX}`);
     const source = new EventSource(url, { withCredentials: true });
     source.addEventListener("recent", (e) => showStep(JSON.parse(e.data), false));
     source.addEventListener("ready", (e) => {
