@@ -268,6 +268,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
              WHERE g.code = :code GROUP BY g.name"""), {"code": grid.code}).one()
         neighbour_name = conn.execute(text("SELECT name FROM grid WHERE code = :code"),
                                       {"code": neighbour.code}).scalar_one()
+        townships = sorted(conn.execute(text(
+            "SELECT name FROM region WHERE parent_code = '441502'")).scalars())
         households, visited = conn.execute(text("""
             SELECT count(DISTINCT h.id),
                    count(DISTINCT v.household_id) FILTER (WHERE v.at > now() - interval '30 days')
@@ -281,6 +283,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     region = "window.mapsvcWall.region"
     for level in ("township", "village"):
         wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
+        if level == "township":  # named on the map, not only when a mouse is over them
+            assert sorted(page.locator(".region-label").all_inner_texts()) == townships
         page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
     page.wait_for_timeout(1000)  # one click, one level down: still the village

@@ -317,7 +317,9 @@ function mapsvcWall(map, config) {
     children = L.geoJSON(await r.json(), {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
-        layer.bindTooltip(text("span", f.properties.name), { sticky: true });
+        // named on the map, to be read from across the room
+        layer.bindTooltip(text("span", f.properties.name),
+                          { permanent: true, direction: "center", className: "region-label" });
         layer.on("click", (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
           drill({ kind: level, code: f.properties.code, name: f.properties.name,
