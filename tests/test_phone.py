@@ -102,6 +102,20 @@ def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, s
     context.close()
 
 
+def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, worker_spot):
+    _, spot = worker_spot
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # no fix
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
+                     f".contains([{spot.y}, {spot.x}])", "the worker's grid in view")
+    assert page.inner_text("#fix") == "无法定位：请允许定位"
+    context.close()
+
+
 def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, accuracy=400)

@@ -263,8 +263,13 @@ function startMap() {
   }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
   fetch(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
-    .then((grids) => grids && L.geoJSON(grids, { style: { color: "#1565c0", weight: 2,
-                                                          fillOpacity: 0.05 } }).addTo(map))
+    .then((grids) => {
+      if (!grids) return;
+      const style = { color: "#1565c0", weight: 2, fillOpacity: 0.05 };
+      const drawn = L.geoJSON(grids, { style }).addTo(map);
+      // with no fix yet (or none allowed), the map shows the worker's grids
+      if (!pin && grids.features.length) map.fitBounds(drawn.getBounds());
+    })
     .catch(() => {});
 }
 
