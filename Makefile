@@ -42,9 +42,10 @@ system:
 browser:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(APT) chromium)
 
-# Leaflet, its plugins and the fonts, from the npm registry, served by mapsvc itself.
+# Leaflet, its plugins, the fonts and Swagger UI, from the npm registry, served by mapsvc
+# itself; no package's install script runs (Swagger UI's would report the install to a tracker).
 $(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
-	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(ASSETS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	# the packages' own docs and demos load their libraries from CDNs: keep only what pages use
 	find $(ASSETS)/node_modules -type f \( -iname '*.md' -o -iname '*.markdown' \
 	  -o -iname '*.html' -o -iname '*.htm' -o -iname '*.hbs' \) -delete

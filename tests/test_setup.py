@@ -43,6 +43,25 @@ def test_openapi_docs_are_served(api, server):
     assert "get" in paths["/api/v1/incidents"]  # the list, beside it
 
 
+def test_the_api_docs_load_nothing_from_beyond_mapsvc(server, browser):
+    """Swagger UI comes from mapsvc's own copy: the docs work on a network that reaches
+    nothing else, as a command centre's often does."""
+    from urllib.parse import urlsplit
+
+    from tests.browser import Watch, wait_until
+
+    context = browser.new_context()
+    page = context.new_page()
+    watch, hosts = Watch(page), set()
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
+    page.goto(f"{server}/docs")
+    wait_until(page, "document.querySelectorAll('.opblock').length > 20", "the operations")
+    assert page.inner_text(".info .title").startswith("mapsvc")
+    assert hosts == {urlsplit(server).netloc}
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_method_a_path_does_not_take_is_answered_405_not_read_as_an_id(api, server):
     """/incidents/import and /plans/propose take POST only: a GET names no incident or plan."""
     import httpx

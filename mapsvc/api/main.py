@@ -80,8 +80,10 @@ def largest_body() -> int:
 
 
 def create_app() -> FastAPI:
+    # the docs are served by mapsvc.api.pages, from mapsvc's own copy of Swagger UI
     app = Service(title="mapsvc", summary="People's-situation map (民情地图) for grid governance",
-                  version="0.1.0", lifespan=lifespan, max_body_size=largest_body())
+                  version="0.1.0", lifespan=lifespan, max_body_size=largest_body(),
+                  docs_url=None, redoc_url=None)
     for module in HOT:  # answered ahead of the middleware (Service); here for other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)

@@ -1,9 +1,10 @@
-"""The map pages and the assets they load (served here: no CDN)."""
+"""The map pages, the API docs and the assets they load (served here: no CDN)."""
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -21,7 +22,9 @@ LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
 VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
 VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc",
-                "@geoman-io/leaflet-geoman-free/dist")
+                "@geoman-io/leaflet-geoman-free/dist", "swagger-ui-dist")
+SWAGGER_UI = "/static/vendor/swagger-ui-dist"
+OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 # Scripts, styles, images and fonts: never a package's own pages (its docs and demos load
 # their libraries from CDNs).
 ASSET_SUFFIXES = (".js", ".css", ".png", ".svg", ".woff2", ".woff")
@@ -78,6 +81,23 @@ def _page_account(request: Request):
 @top_router.get("/")
 async def root() -> RedirectResponse:
     return RedirectResponse("/map/", status_code=303)
+
+
+@top_router.get("/docs")
+async def api_docs() -> HTMLResponse:
+    """The OpenAPI description in Swagger UI, all of it from mapsvc (a command centre's
+    network may reach nothing else)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="mapsvc API", oauth2_redirect_url=OAUTH2_REDIRECT,
+        swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
+
+
+@top_router.get(OAUTH2_REDIRECT)
+async def api_docs_oauth2_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
 
 
 @top_router.get("/m/config.json")
