@@ -139,6 +139,34 @@ def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
     context.close()
 
 
+def test_the_worker_follows_a_case_through_its_steps(browser, server, worker_spot, clients):
+    import uuid
+
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                          "lon": spot.x, "lat": spot.y,
+                                          "description": "要跟进的井盖"}).json()["id"]
+    do(admin, case, "file")
+    do(admin, case, "dispatch", department="T1")
+    do(admin, case, "extend", note="<b>材料</b>未到", working_days=2)
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    page.click(f"{item} >> text=进度")
+    wait_until(page, f"document.querySelectorAll('{item} ol.steps > li').length === 4",
+               "the case's steps")
+    steps = page.locator(f"{item} ol.steps > li")
+    assert [t.split(" ", 2)[-1].split("\n")[0] for t in steps.all_inner_texts()] == [
+        "上报 · admin", "立案 · admin", "派遣 · admin", "延期 · admin"]
+    assert steps.nth(3).locator("p").inner_text() == "<b>材料</b>未到"  # as typed
+    page.click(f"{item} >> text=进度")  # and folded away again
+    wait_until(page, f"!document.querySelector('{item} ol.steps')", "the steps folded")
+    context.close()
+
+
 def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_spot, clients):
     import uuid
 

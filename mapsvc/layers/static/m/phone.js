@@ -279,9 +279,14 @@ const NEXT = {
   in_progress: ["report_handled"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
+// Each action by name: on the worker's buttons, and in a case's steps (all of the loop's).
 const ACTION_LABEL = {
-  self_resolve: "当场处置", escalate: "上报上级", confirm: "核实属实", accept: "签收", report_handled: "处置完成",
-  check: "核查", check_pass: "核查通过", check_fail: "核查不通过",
+  self_resolve: "当场处置", escalate: "上报上级", confirm: "核实属实", accept: "签收",
+  report_handled: "处置完成", check: "核查", check_pass: "核查通过", check_fail: "核查不通过",
+  report: "上报", verify: "核实", file: "立案", reject: "不予受理", dispatch: "派遣",
+  hand_back: "退回", close: "结案", follow_up: "回访评价", reopen: "重新立案", void: "作废",
+  request_extension: "申请延期", extend: "延期", decline_extension: "不予延期",
+  suspend: "挂账", resume: "恢复办理", supervise: "督办", reassign: "改派", merge: "合并重复",
 };
 const NEEDS_NOTE = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
 
@@ -296,6 +301,29 @@ async function act(incident, action, photoInput) {
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
   send();
+}
+
+// A case's steps so far (who did what, when, and why), under its item; asked again each time.
+async function showSteps(li, id) {
+  const shown = li.querySelector("ol.steps");
+  if (shown) {
+    shown.remove();
+    return;
+  }
+  const list = text("ol", "", "steps");
+  li.appendChild(list);
+  try {
+    const r = await fetch(`${API}/incidents/${id}/timeline`, authorised());
+    if (!r.ok) throw new Error(r.statusText);
+    list.replaceChildren(...(await r.json()).map((step) => {
+      const at = new Date(step.at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
+      const item = text("li", `${at} ${ACTION_LABEL[step.action] || step.action} · ${step.actor}`);
+      if (step.note) item.appendChild(text("p", step.note));
+      return item;
+    }));
+  } catch {
+    list.replaceChildren(text("li", "无信号：有信号时再看"));
+  }
 }
 
 async function loadCases() {
@@ -335,6 +363,10 @@ function showCases(cases) {
       label.appendChild(photo);
       li.appendChild(label);
     }
+    const steps = text("button", "进度", "act");
+    steps.type = "button";
+    steps.addEventListener("click", () => showSteps(li, f.id));
+    li.appendChild(steps);
     for (const action of next) {
       const button = text("button", ACTION_LABEL[action], "act");
       button.type = "button";
