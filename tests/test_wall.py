@@ -83,6 +83,12 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
                          return m.getZoom() >= 16
                                 && m.distance(m.getCenter(), [{grid.y}, {grid.x}]) < 5; }})()""",
                "the map at the case")
+    # and opens it: what and where it is, and its steps so far
+    popup = f'.wall-case[data-id="{case}"]'
+    wait_until(page, f"document.querySelectorAll('{popup} .steps > li').length === 1",
+               "the case's steps")
+    assert page.inner_text(f"{popup} .description") == typed
+    assert page.inner_text(f"{popup} .steps > li").endswith(" 上报 · command")
     assert watch.problems == []
 
     wall_server.stop()  # the page loses its feed and its tiles for a moment

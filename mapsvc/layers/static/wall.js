@@ -2,12 +2,6 @@
 // list of cases and the region's panel. Text that users typed is only ever set as text.
 "use strict";
 
-const STATUS = {
-  reported: "已上报", verifying: "核实中", filed: "已立案", rejected: "不予受理",
-  dispatched: "已派遣", in_progress: "处置中", handled: "已处置", checking: "核查中",
-  closed: "已结案", evaluated: "已评价", self_resolved: "自行处置", void: "已作废",
-};
-const ACTION = { report: "新上报" };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
 const CHILD = { deployment: "county", county: "township", township: "village", village: null,
                 grid: null };
@@ -399,6 +393,28 @@ function mapsvcWall(map, config) {
     return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
   }
 
+  // A case at its place: what and where it is, and the steps it has been through so far.
+  async function openCase(f) {
+    const p = f.properties;
+    const [lon, lat] = f.geometry.coordinates;
+    const box = text("div", "", "wall-case");
+    box.dataset.id = f.id;
+    const what = `${STATUS[p.status] || p.status} · ${categoryName[p.category] || p.category}`;
+    const steps = text("ol", "", "steps");
+    box.append(text("h3", what), text("p", p.description, "description"),
+               text("p", p.grid ? p.grid.name : "未入格"), steps);
+    L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
+    const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
+                          { credentials: "same-origin" });
+    if (!r.ok) return;
+    steps.replaceChildren(...(await r.json()).map((step) => {
+      const name = ACTION_NAME[step.action] || step.action;
+      const item = text("li", `${stepTime(new Date(step.at))} ${name} · ${step.actor}`);
+      if (step.note) item.appendChild(text("p", step.note));
+      return item;
+    }));
+  }
+
   // a step into the side list, on top; a live one also flashes there and pulses on the map
   function showStep(step, live) {
     const f = step.feature;
@@ -406,7 +422,8 @@ function mapsvcWall(map, config) {
     const item = text("li", "", live ? "fresh" : "");
     item.dataset.id = f.id;
     item.appendChild(text("time", stepTime(new Date(step.at))));
-    item.appendChild(text("span", ACTION[step.action] || STATUS[step.status] || step.status, "what"));
+    item.appendChild(text("span", step.action === "report" ? "新上报"
+                                  : STATUS[step.status] || step.status, "what"));
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
     item.appendChild(text("span", p.grid ? p.grid.name : "未入格", "grid"));
     item.appendChild(text("p", p.description, "description"));
@@ -415,7 +432,10 @@ function mapsvcWall(map, config) {
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     const [lon, lat] = f.geometry.coordinates;
     item.title = "在地图上查看";
-    item.addEventListener("click", () => map.flyTo([lat, lon], Math.max(map.getZoom(), 16)));
+    item.addEventListener("click", () => {
+      map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
+      openCase(f);
+    });
     if (!live) return;
     setTimeout(() => item.classList.remove("fresh"), 5000);
     const marker = L.circleMarker([lat, lon], {

@@ -7,11 +7,6 @@
 const API = "/api/v1";
 let ACCURACY_M = 50;       // a worse fix asks before reporting (the service's setting)
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
-const STATUS = {
-  reported: "已上报", verifying: "核实中", filed: "已立案", dispatched: "已派遣",
-  in_progress: "处置中", handled: "已处置", checking: "核查中", closed: "已结案",
-  evaluated: "已评价", self_resolved: "自行处置", rejected: "不予受理", void: "已作废",
-};
 const $ = (id) => document.getElementById(id);
 const phone = { sent: 0, position: null };
 window.mapsvcPhone = phone;  // what the page knows, for whoever looks on (tests)
@@ -56,7 +51,7 @@ async function showQueue() {
     const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
                     item.failed ? "failed" : "");
     li.appendChild(text("span", {
-      action: () => ` ${ACTION_LABEL[item.action]} #${item.incident}`,
+      action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
@@ -109,7 +104,7 @@ async function sendAction(item, retry) {
                        Object.assign({}, item.body, { attachments }));
   // 409 on a retry: the first try went through and only its answer was lost
   if (!r.ok && !(r.status === 409 && retry)) throw await refusal(r, item);
-  $("result").textContent = `${ACTION_LABEL[item.action]}：已提交`;
+  $("result").textContent = `${ACTION_NAME[item.action]}：已提交`;
 }
 
 async function sendVisit(item) {
@@ -279,21 +274,12 @@ const NEXT = {
   in_progress: ["report_handled"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-// Each action by name: on the worker's buttons, and in a case's steps (all of the loop's).
-const ACTION_LABEL = {
-  self_resolve: "当场处置", escalate: "上报上级", confirm: "核实属实", accept: "签收",
-  report_handled: "处置完成", check: "核查", check_pass: "核查通过", check_fail: "核查不通过",
-  report: "上报", verify: "核实", file: "立案", reject: "不予受理", dispatch: "派遣",
-  hand_back: "退回", close: "结案", follow_up: "回访评价", reopen: "重新立案", void: "作废",
-  request_extension: "申请延期", extend: "延期", decline_extension: "不予延期",
-  suspend: "挂账", resume: "恢复办理", supervise: "督办", reassign: "改派", merge: "合并重复",
-};
 const NEEDS_NOTE = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
 
 async function act(incident, action, photoInput) {
   let note = "";
   if (NEEDS_NOTE.has(action)) {
-    note = window.prompt(`${ACTION_LABEL[action]}：情况说明`) || "";
+    note = window.prompt(`${ACTION_NAME[action]}：情况说明`) || "";
     if (!note.trim()) return;
   }
   const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
@@ -317,7 +303,7 @@ async function showSteps(li, id) {
     if (!r.ok) throw new Error(r.statusText);
     list.replaceChildren(...(await r.json()).map((step) => {
       const at = new Date(step.at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
-      const item = text("li", `${at} ${ACTION_LABEL[step.action] || step.action} · ${step.actor}`);
+      const item = text("li", `${at} ${ACTION_NAME[step.action] || step.action} · ${step.actor}`);
       if (step.note) item.appendChild(text("p", step.note));
       return item;
     }));
@@ -368,7 +354,7 @@ function showCases(cases) {
     steps.addEventListener("click", () => showSteps(li, f.id));
     li.appendChild(steps);
     for (const action of next) {
-      const button = text("button", ACTION_LABEL[action], "act");
+      const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
       button.dataset.action = action;
       button.addEventListener("click", () => act(f.id, action, photo));
