@@ -48,6 +48,20 @@ def _phone(browser, server, spot, accuracy=8.0):
     return context, page
 
 
+def _dispatched_case(admin, spot, description: str) -> int:
+    """A case reported at the worker's spot, filed and dispatched (to the test department)."""
+    import uuid
+
+    from tests.test_workflow import do
+
+    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                          "lon": spot.x, "lat": spot.y,
+                                          "description": description}).json()["id"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(admin, case, action, **body).status_code == 200
+    return case
+
+
 def _jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (2400, 1800), "orange").save(out, format="JPEG")
@@ -140,17 +154,11 @@ def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
 
 
 def test_the_worker_follows_a_case_through_its_steps(browser, server, worker_spot, clients):
-    import uuid
-
     from tests.test_workflow import do
 
     _, spot = worker_spot
     admin = clients["admin"]
-    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
-                                          "lon": spot.x, "lat": spot.y,
-                                          "description": "要跟进的井盖"}).json()["id"]
-    do(admin, case, "file")
-    do(admin, case, "dispatch", department="T1")
+    case = _dispatched_case(admin, spot, "要跟进的井盖")
     do(admin, case, "extend", note="<b>材料</b>未到", working_days=2)
     context, page = _phone(browser, server, spot)
     item = f'#cases li[data-id="{case}"]'
@@ -168,17 +176,9 @@ def test_the_worker_follows_a_case_through_its_steps(browser, server, worker_spo
 
 
 def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_spot, clients):
-    import uuid
-
-    from tests.test_workflow import do
-
     code, spot = worker_spot
     admin = clients["admin"]
-    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
-                                          "lon": spot.x, "lat": spot.y,
-                                          "description": "待签收的井盖"}).json()["id"]
-    do(admin, case, "file")
-    do(admin, case, "dispatch", department="T1")
+    case = _dispatched_case(admin, spot, "待签收的井盖")
     context, page = _phone(browser, server, spot)
     button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
     wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
@@ -248,17 +248,12 @@ def test_a_visit_sent_again_is_recorded_once(clients, household):
 
 def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, worker_spot,
                                                              clients):
-    import uuid
-
     from tests.test_workflow import do
 
     _, spot = worker_spot
     admin = clients["admin"]
-    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
-                                          "lon": spot.x, "lat": spot.y,
-                                          "description": "待处置的井盖"}).json()["id"]
-    for action, body in (("file", {}), ("dispatch", {"department": "T1"}), ("accept", {})):
-        assert do(admin, case, action, **body).status_code == 200
+    case = _dispatched_case(admin, spot, "待处置的井盖")
+    assert do(admin, case, "accept").status_code == 200
     context, page = _phone(browser, server, spot)
     item = f'#cases li[data-id="{case}"]'
     wait_until(page, f"!!document.querySelector('{item} button[data-action=\"report_handled\"]')",
@@ -276,20 +271,11 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
 
 
 def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, db):
-    import uuid
-
-    from tests.test_workflow import do
-
     _, spot = worker_spot
     admin = clients["admin"]
     cases = []
     for description in ("时限内的案件", "超期的案件"):
-        case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
-                                              "lon": spot.x, "lat": spot.y,
-                                              "description": description}).json()["id"]
-        do(admin, case, "file")
-        do(admin, case, "dispatch", department="T1")
-        cases.append(case)
+        cases.append(_dispatched_case(admin, spot, description))
     with db.begin() as conn:
         conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '1 hour' "
                           "WHERE id = :i"), {"i": cases[1]})
