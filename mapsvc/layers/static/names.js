@@ -1,4 +1,5 @@
-// What the pages call the cases' states and the steps of the loop (mapsvc.workflow.machine).
+// What the pages call the cases' states and the steps of the loop (mapsvc.workflow.machine),
+// and how they tell a step.
 "use strict";
 
 const STATUS = {
@@ -15,3 +16,16 @@ const ACTION_NAME = {
   resume: "恢复办理", supervise: "督办", escalate: "上报上级", reassign: "改派",
   merge: "合并重复",
 };
+
+// a step's time: today's by the clock, earlier ones also by their day
+function stepTime(at) {
+  const time = at.toLocaleTimeString("zh-CN", { hour12: false });
+  if (at.toDateString() === new Date().toDateString()) return time;
+  return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
+}
+
+// a step of a case's timeline in one line: when, what and who
+function stepLine(step) {
+  const what = ACTION_NAME[step.action] || step.action;
+  return `${stepTime(new Date(step.at))} ${what} · ${step.actor}`;
+}

@@ -386,13 +386,6 @@ function mapsvcWall(map, config) {
     }, 3000);
   }
 
-  // today's steps by their time, earlier ones also by their day
-  function stepTime(at) {
-    const time = at.toLocaleTimeString("zh-CN", { hour12: false });
-    if (at.toDateString() === new Date().toDateString()) return time;
-    return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
-  }
-
   // A case at its place: what and where it is, and the steps it has been through so far.
   async function openCase(f) {
     const p = f.properties;
@@ -408,8 +401,7 @@ function mapsvcWall(map, config) {
                           { credentials: "same-origin" });
     if (!r.ok) return;
     steps.replaceChildren(...(await r.json()).map((step) => {
-      const name = ACTION_NAME[step.action] || step.action;
-      const item = text("li", `${stepTime(new Date(step.at))} ${name} · ${step.actor}`);
+      const item = text("li", stepLine(step));
       if (step.note) item.appendChild(text("p", step.note));
       return item;
     }));

@@ -302,8 +302,7 @@ async function showSteps(li, id) {
     const r = await fetch(`${API}/incidents/${id}/timeline`, authorised());
     if (!r.ok) throw new Error(r.statusText);
     list.replaceChildren(...(await r.json()).map((step) => {
-      const at = new Date(step.at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
-      const item = text("li", `${at} ${ACTION_NAME[step.action] || step.action} · ${step.actor}`);
+      const item = text("li", stepLine(step));
       if (step.note) item.appendChild(text("p", step.note));
       return item;
     }));
