@@ -136,13 +136,12 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             taken += 1
             continue
         to = rng.choice([code for code, _ in DEMO_DEPARTMENTS])
+        rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
+        # the cases sent to the department with a demo account are handled by it
+        handler = department if to == department.department_code else centre
         for name, note in LOOP[:depth]:
-            request = ActionRequest(note=note, department=to,
-                                    satisfaction=int(rng.choice([3, 4, 4, 5, 5, 5])))
-            # the cases sent to the department with a demo account are handled by it
-            handler = department if to == department.department_code else centre
-            await act(conn, handler if name in ("accept", "report_handled") else centre,
-                      case, name, request)
+            await act(conn, handler if name in ("accept", "report_handled") else centre, case,
+                      name, ActionRequest(note=note, department=to, satisfaction=rated))
             taken += 1
     return taken
 

@@ -78,11 +78,6 @@ def _page_account(request: Request):
         return None
 
 
-@top_router.get("/")
-async def root() -> RedirectResponse:
-    return RedirectResponse("/map/", status_code=303)
-
-
 @top_router.get("/docs")
 async def api_docs() -> HTMLResponse:
     """The OpenAPI description in Swagger UI, all of it from mapsvc (a command centre's
@@ -111,9 +106,11 @@ async def login() -> FileResponse:
     return FileResponse(STATIC / "login.html", media_type="text/html")
 
 
+@top_router.get("/")
 @router.get("/")
 async def home(request: Request) -> RedirectResponse:
-    """The signed-in account's page (its role's), else the sign-in page."""
+    """The signed-in account's page (its role's), else the sign-in page: at the site's root
+    and at /map/."""
     account = _page_account(request)
     if account is None:
         return RedirectResponse("/map/login?next=/map/", status_code=303)
