@@ -2,7 +2,8 @@
 grids, shows a case reported through the API without reload, recovers from a server restart,
 shows typed text as text, colours the grids by the backlog chosen, marks those whose
 households are mostly unvisited and shows the cases of the status chosen, with a legend of
-what is shown, drills down by clicks to a grid's panel, asks for the layers the clock changes
+what is shown, drills down by clicks to a grid's panel with each region framed between the
+panels, asks for the layers the clock changes
 again each minute, draws heat over whole local days chosen, and asks to sign in again when its
 session ends. Screenshots go to tests/artifacts."""
 
@@ -115,6 +116,30 @@ def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
     """Where a point of the map is on the screen."""
     return page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("
                          f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+
+
+def _between_panels(page, db, code: str) -> str:
+    """A JS test: the region's box is drawn whole on the map between the wall's panels, not
+    under them, and the layer list sits in the right column, off the map."""
+    with db.connect() as conn:
+        west, south, east, north = conn.execute(text("""
+            SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+              FROM (SELECT box2d(geom) AS b FROM region WHERE code = :code) r"""),
+            {"code": code}).one()
+    return f"""(() => {{
+        const map = window.mapsvcWall.map;
+        const a = map.latLngToContainerPoint([{north}, {west}]);
+        const b = map.latLngToContainerPoint([{south}, {east}]);
+        const rect = (el) => el.getBoundingClientRect();
+        const left = rect(document.getElementById("wall-left"));
+        const right = rect(document.getElementById("wall-right"));
+        const title = rect(document.getElementById("wall-title"));
+        const layers = rect(document.querySelector(".leaflet-control-layers"));
+        return a.x >= left.right && b.x <= right.left && a.y >= title.bottom
+          && b.y <= window.innerHeight && (b.x - a.x > 0.4 * (right.left - left.right)
+            || b.y - a.y > 0.4 * (window.innerHeight - title.bottom))
+          && layers.left >= right.left && layers.bottom <= right.bottom;
+    }})()"""
 
 
 def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
@@ -287,12 +312,15 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     watch = Watch(page)
     open_wall(page, base)
     region = "window.mapsvcWall.region"
+    wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
     for level in ("township", "village"):
         wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
         if level == "township":  # named on the map, not only when a mouse is over them
             assert sorted(page.locator(".region-label").all_inner_texts()) == townships
         page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
+        wait_until(page, _between_panels(page, db, page.evaluate(f"{region}.code")),
+                   f"the {level} between the panels")
     page.wait_for_timeout(1000)  # one click, one level down: still the village
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
@@ -384,11 +412,24 @@ def test_a_wall_whose_session_has_ended_asks_to_sign_in_again(wall_server, brows
     context.close()
 
 
-def test_the_wall_fills_a_4k_screen(wall_server, browser):
+def test_the_wall_fills_a_4k_screen(wall_server, browser, db):
     context = browser.new_context(viewport={"width": 3840, "height": 2160})
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, wall_server.base)
+    wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
+    # 东洲街道 is wider, at the zoom that would fit it to the whole screen, than the map
+    # between the panels
+    with db.connect() as conn:
+        lon, lat = conn.execute(text("""
+            SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM region
+                                           WHERE code = '441502005') r""")).one()
+    wait_until(page, "window.mapsvcWall.children === 'township'", "the townships drawn")
+    page.mouse.click(*_on_screen(page, lon, lat))
+    wait_until(page, "window.mapsvcWall.region.code === '441502005'", "东洲街道")
+    wait_until(page, _between_panels(page, db, "441502005"), "东洲街道 between the panels")
+    page.click("#wall-up")
+    wait_until(page, _between_panels(page, db, "441502"), "the county again")
     wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
     size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-open'))"
                          ".fontSize)")

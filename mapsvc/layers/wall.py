@@ -69,11 +69,25 @@ PANELS = """
     <option>90</option></select></label>
 </div>
 </div>
+<div id="wall-right">
+<div id="wall-layers" class="wall-panel"></div>
 <div id="wall-live" class="wall-panel">
   <h2>实时事件 <small id="wall-connection">连接中</small></h2>
   <ol id="wall-list"></ol>
 </div>
+</div>
 """
+
+
+class MetricScale(MacroElement):
+    """The map's scale, in metres and kilometres only, as wide as the screen is large."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: Math.max(100, window.innerWidth / 16)})
+          .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
 
 
 class Start(MacroElement):
@@ -104,7 +118,8 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     map (to add the page's start) and its root (to render)."""
     minx, miny, maxx, maxy = bbox
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
-                   prefer_canvas=True, control_scale=True, zoom_control=True)
+                   prefer_canvas=True, zoom_control=True)
+    MetricScale().add_to(m)
     m.default_js = js
     m.default_css = css
     if basemap:

@@ -127,8 +127,9 @@ function mapsvcWall(map, config) {
   for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
     layers[name].addTo(map);
   }
-  const control = L.control.layers(null, layers, { collapsed: false, position: "topright" });
+  const control = L.control.layers(null, layers, { collapsed: false });
   control.addTo(map);
+  $("wall-layers").append(control.getContainer());  // in the right column, off the map
 
   function replace(name, make) {
     const old = layers[name];
@@ -336,21 +337,33 @@ function mapsvcWall(map, config) {
     state.outlined = code;
   }
 
-  function show(region, bounds) {
+  // Bounds fitted into the map between the panels, not under them.
+  function frame(bounds, options) {
+    const left = $("wall-left").getBoundingClientRect();
+    const gap = left.left;  // the panels' own margin
+    const right = $("wall-right").getBoundingClientRect();
+    const top = $("wall-title").getBoundingClientRect();
+    map.fitBounds(bounds, Object.assign({
+      paddingTopLeft: [left.right + gap, top.bottom + gap],
+      paddingBottomRight: [window.innerWidth - right.left + gap, gap],
+    }, options || {}));
+  }
+
+  function show(region) {
     if (gridShown) map.removeLayer(gridShown);
     gridShown = null;
     state.outlined = null;
     state.region = region;
     $("wall-up").hidden = state.stack.length === 0;
-    if (bounds) map.fitBounds(bounds);
     loadPanel();
     loadChildren();
     if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
   }
 
   function drill(target) {
-    state.stack.push({ region: state.region, bounds: map.getBounds() });
-    show({ kind: target.kind, code: target.code, name: target.name }, target.bounds);
+    state.stack.push({ region: state.region, center: map.getCenter(), zoom: map.getZoom() });
+    if (target.bounds) frame(target.bounds);
+    show({ kind: target.kind, code: target.code, name: target.name });
   }
 
   // In a village, a click on a grid drills into it (the panel then shows the grid's figures);
@@ -371,7 +384,9 @@ function mapsvcWall(map, config) {
 
   $("wall-up").addEventListener("click", () => {
     const previous = state.stack.pop();
-    if (previous) show(previous.region, previous.bounds);
+    if (!previous) return;
+    map.setView(previous.center, previous.zoom);
+    show(previous.region);
   });
 
   // ---- live ----
@@ -472,6 +487,8 @@ function mapsvcWall(map, config) {
   // drawn by the clock are asked for again as often as the server draws them anew
   setInterval(redrawData, config.clockSeconds * 1000);
   legend();
+  const [west, south, east, north] = config.region.bbox;
+  frame([[south, west], [north, east]], { animate: false });
   show(state.region);
   connect();
 }
