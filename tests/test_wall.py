@@ -19,6 +19,7 @@ from sqlalchemy import text
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
+from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server, csv_bytes, run
@@ -283,8 +284,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     neighbour = county[(county["village_code"] == grid.village_code)
                        & (county["code"] != grid.code)].iloc[0]
     spot = grid.geometry.representative_point()
-    for n in range(2):
-        report(base, token(base), spot.x, spot.y, f"网格面板 {n}")
+    cases = [report(base, token(base), spot.x, spot.y, f"网格面板 {n}") for n in range(2)]
     worker = "<b>王五</b>"  # a name with markup: shown as typed
 
     async def staff(conn):
@@ -324,9 +324,18 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     page.wait_for_timeout(1000)  # one click, one level down: still the village
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
-    # no region below a village: a click there drills into the grid
+    # no region below a village: a click there drills into the grid, and opens the case drawn
+    # where it fell
+    assert page.evaluate("window.mapsvcWall.map.getZoom()") >= POINT_ZOOM  # cases as points
     page.mouse.click(*_on_screen(page, spot.x, spot.y))
     wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
+    wait_until(page, "document.querySelectorAll('.leaflet-popup .wall-case li').length > 0",
+               "the case clicked, with its steps")
+    opened = page.locator(".leaflet-popup .wall-case")
+    case = int(opened.get_attribute("data-id"))
+    assert case in cases  # one of the two drawn there
+    assert opened.locator(".description").inner_text() == f"网格面板 {cases.index(case)}"
+    page.click(".leaflet-popup-close-button")
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2

@@ -18,6 +18,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from mapsvc.tiles.layers import COLLECTIONS, POINT_ZOOM
+from mapsvc.workflow.machine import OPEN
 
 VENDOR = "/static/vendor"
 OWN = "/static/mapsvc"
@@ -147,6 +148,7 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
         "categories": categories,
         "minzoom": {c.id: c.minzoom for c in COLLECTIONS.values()},
         "pointZoom": POINT_ZOOM,
+        "openStates": list(OPEN),
         "clockSeconds": clock_seconds,  # how often tiles drawn by the clock are drawn anew
     }).add_to(m)
     return root.render()

@@ -366,9 +366,33 @@ function mapsvcWall(map, config) {
     show({ kind: target.kind, code: target.code, name: target.name });
   }
 
+  // A click on a case drawn as a point opens it: the nearest case within a few pixels of the
+  // click, of those the layer shows (the cases of the status chosen).
+  const CLICK_PIXELS = 8;
+  const shows = {
+    open: (p) => config.openStates.includes(p.status),
+    overdue: (p) => config.openStates.includes(p.status) && p.overdue,
+    "": () => true,
+  };
+  async function openCaseAt(at) {
+    if (map.getZoom() < config.pointZoom || !map.hasLayer(layers[DATA.incidents])) return;
+    const p = map.latLngToContainerPoint(at);
+    const sw = map.containerPointToLatLng([p.x - CLICK_PIXELS, p.y + CLICK_PIXELS]);
+    const ne = map.containerPointToLatLng([p.x + CLICK_PIXELS, p.y - CLICK_PIXELS]);
+    const params = new URLSearchParams({ bbox: [sw.lng, sw.lat, ne.lng, ne.lat].join(","),
+                                         limit: "100" });
+    const r = await fetch(`${config.api}/incidents?${params}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const away = (f) => map.distance(at, [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+    const shown = (await r.json()).features
+      .filter((f) => shows[state.incidentStatus](f.properties));
+    if (shown.length) openCase(shown.reduce((a, b) => (away(b) < away(a) ? b : a)));
+  }
+
   // In a village, a click on a grid drills into it (the panel then shows the grid's figures);
   // in a grid, a click on another grid moves to that one.
   map.on("click", async (e) => {
+    openCaseAt(e.latlng);
     const from = state.region;
     if (from.kind !== "village" && from.kind !== "grid") return;
     const params = new URLSearchParams({ lon: e.latlng.lng, lat: e.latlng.lat });
