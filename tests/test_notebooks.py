@@ -1,9 +1,12 @@
-"""The planners' notebooks run from a clean kernel against the service's database."""
+"""The planners' and analysts' notebooks run from a clean kernel against the service's
+database."""
 
+import re
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from sqlalchemy import text as sql
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -21,3 +24,32 @@ def test_grid_sizing_runs_and_proposes_for_the_worst_village(area, tmp_path):
     assert f"worst village {a.village} (urban)" in text
     assert "1 grids proposed" in text
     assert (tmp_path / "grid_sizing_households.png").stat().st_size > 0
+
+
+
+def test_case_review_counts_a_countys_cases_by_township_source_age_and_place(area, db,
+                                                                             tmp_path):
+    a, _ = area  # two open cases in grid B and a voided one, of class 06, reported just now
+    with db.connect() as conn:
+        category = conn.execute(sql("SELECT name FROM category WHERE code = '06'")).scalar_one()
+        township = conn.execute(sql("SELECT name FROM region WHERE code = :c"),
+                                {"c": a.township}).scalar_one()
+    notebook = nbformat.read(NOTEBOOKS / "case_review.ipynb", as_version=4)
+    notebook.cells[1].source = f'COUNTY = "{a.county}"\nDAYS = 30\nANALYST = "admin"'
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = "\n".join(o.get("text", "") + o.get("data", {}).get("text/html", "")
+                      + o.get("data", {}).get("text/plain", "")
+                      for cell in notebook.cells if cell.cell_type == "code"
+                      for o in cell.get("outputs", []))
+    assert f"county {a.county}: 3 reported, 0 closed, 0 overdue now" in shown
+    assert f">{township}</td>" in shown and ">合计</td>" in shown  # the townships' table
+    assert "3 cases in 1 classes from 1 sources" in shown
+    assert re.search(rf"{category}\s+3\s+3\n", shown)  # all from grid workers
+    assert "2 open now, 0 of them reported 7 days ago or more" in shown
+    assert re.search(rf"{township}\s+2\s+0\s+0\s+0\s+0\n", shown)  # both within a day
+    assert "1 of 2 villages with open cases" in shown
+    assert re.search(rf"{a.code('B')}\s+\S+\s+2\n", shown)  # the grid with the most
+    assert (tmp_path / "case_review_backlog.png").stat().st_size > 0
+    drawn = (tmp_path / "case_review_villages.html").read_text()  # the village with its cases
+    assert re.search(rf'"code": "{a.village}"[^}}]*"open": 2', drawn)
