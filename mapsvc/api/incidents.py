@@ -115,7 +115,8 @@ async def list_incidents(
                     "my department's dispatches)")] = None,
 ) -> Response:
     where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
-                           county=county, status=status, category=category, method=method,
+                           county=county, status=status,
+                           categories=(category,) if category else (), method=method,
                            reported_from=reported_from, reported_to=reported_to, colour=colour,
                            queue_of=account if queue == "mine" else None)
     async with statements(request) as conn:

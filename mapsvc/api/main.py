@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
-from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents,
-                        locate, media, pages, plans, registry, stats, tiles)
+from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
+                        media, open311, pages, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
@@ -91,6 +91,7 @@ def create_app() -> FastAPI:
                    events, plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
+    app.include_router(open311.router)
     app.include_router(pages.router)
     app.include_router(pages.top_router)
     pages.add_assets(app)

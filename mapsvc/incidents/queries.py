@@ -13,7 +13,7 @@ from mapsvc.geojson import Filters, feature_collection, named, page
 from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS
 from mapsvc.workflow.clocks import COLOURS
-from mapsvc.workflow.machine import OPEN_SQL, STATES, TIMED_SQL
+from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
 
 
 def incident_feature(alias: str) -> str:
@@ -40,14 +40,15 @@ SELECT -q.id AS sort, {incident_feature("q")} AS feature
 
 @dataclass
 class IncidentFilter:
-    id: int | None = None
+    ids: list[int] | None = None
     bbox: tuple[float, float, float, float] | None = None
     grid: str | None = None
     village: str | None = None
     township: str | None = None
     county: str | None = None
     status: str | None = None
-    category: str | None = None
+    open: bool | None = None  # the open cases (True) or the closed ones (False)
+    categories: tuple[str, ...] = ()  # classes, each with those under it
     method: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
@@ -64,8 +65,8 @@ class IncidentFilter:
             # colour is written in so that the plan knows how few cases have it
             colour = named(self.colour, COLOURS, field="colour", noun="colour")
             f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = {colour}")
-        if self.id is not None:
-            f.add("d.id = :id", id=self.id)
+        if self.ids is not None:
+            f.add("d.id = ANY(:ids)", ids=self.ids)
         f.bbox("d.geom", self.bbox, inline=True)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
@@ -77,8 +78,12 @@ class IncidentFilter:
             # written in: with a parameter the plan walked all the cases, newest first, for
             # a state that few cases are in
             f.add(f"d.status = {named(self.status, STATES, field='status', noun='state')}")
-        if self.category:
-            f.add(under_class("d.category_code"), category=self.category)
+        if self.open is not None:
+            f.add(f"d.status IN {OPEN_SQL if self.open else CLOSED_SQL}")
+        if self.categories:
+            f.add("(" + " OR ".join(under_class("d.category_code", f"category{i}")
+                                    for i in range(len(self.categories))) + ")",
+                  **{f"category{i}": code for i, code in enumerate(self.categories)})
         if self.method:
             # written in: the triage queue (unassigned) is read from its own index
             f.add(f"d.assignment = {named(self.method, METHODS, field='method', noun='method')}")

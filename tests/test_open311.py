@@ -1,0 +1,204 @@
+"""Open311 GeoReport v2 over HTTP, in JSON and XML: the services are the category tree, a
+request posted is a case located like any report (a retry is the same case), bad requests are
+refused naming the field and store nothing, and the list reads the caller's cases by id,
+status, service and time."""
+
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+import shapely
+from sqlalchemy import text
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture(scope="module")
+def open311(server, accounts):
+    """An Open311 client per account, signing in with ``api_key`` as Open311 clients do."""
+    def client(username: str) -> tuple[httpx.Client, str]:
+        token = httpx.post(f"{server}/api/v1/auth/token", data={
+            "username": username, "password": PASSWORD}).json()["access_token"]
+        return httpx.Client(base_url=f"{server}/open311/v2", timeout=30), token
+    return client
+
+
+def post(client, key, fmt="json", **fields):
+    return client.post(f"/requests.{fmt}", data={"api_key": key, **fields})
+
+
+def inside(grids, index: int, prefix="441502") -> tuple[str, shapely.Point]:
+    grid = grids[grids["code"].str.startswith(prefix)].iloc[index]
+    return grid.code, grid.geometry.representative_point()
+
+
+def cases(db) -> int:
+    with db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+
+
+def test_the_services_are_the_category_tree_in_json_and_xml(open311, api):
+    client, key = open311("command")
+    tree = api.get("/categories").json()
+    listed = client.get("/services.json", params={"api_key": key}).json()
+    assert [s["service_code"] for s in listed] == [c["code"] for c in tree]
+    leaf = next(c for c in tree if c["parent_code"])
+    service = next(s for s in listed if s["service_code"] == leaf["code"])
+    assert service["service_name"] == leaf["name"] and service["type"] == "realtime"
+    by_code = {c["code"]: c for c in tree}
+    top = leaf
+    while top["parent_code"]:
+        top = by_code[top["parent_code"]]
+    assert service["group"] == top["name"]  # its top class
+    r = client.get("/services.xml", params={"api_key": key})
+    assert r.headers["content-type"].startswith("text/xml")
+    root = ET.fromstring(r.content)
+    assert root.tag == "services"
+    assert [s.findtext("service_code") for s in root.findall("service")] == [
+        c["code"] for c in tree]
+    assert client.get(f"/services/{leaf['code']}.json", params={"api_key": key}).json() == {
+        "service_code": leaf["code"], "attributes": []}
+    found = ET.fromstring(client.get("/discovery.xml").content)
+    assert found.findtext("endpoints/endpoint/url").endswith("/open311/v2")
+    assert client.get("/services.json").status_code == 401  # no key
+
+
+def test_a_request_posted_is_a_case_located_like_any_report(open311, api, grids):
+    client, key = open311("command")
+    code, point = inside(grids, 5)
+    description = f"路灯不亮 {uuid.uuid4()}"
+    fields = {"service_code": "0601", "lat": point.y, "long": point.x,
+              "description": description, "media_url": "https://example.org/lamp.jpg"}
+    r = post(client, key, **fields)
+    assert r.status_code == 201, r.text
+    [created] = r.json()
+    case = api.get(f"/incidents/{created['service_request_id']}").json()
+    assert case["grid"]["code"] == code and case["category"] == "0601"
+    assert case["source"] == "citizen"
+    assert case["description"] == f"{description}\nhttps://example.org/lamp.jpg"
+    assert created["service_notice"] == f"已报入{case['grid']['name']}"
+
+    again = post(client, key, **fields)  # a retry: the same case
+    assert again.status_code == 200 and again.json() == [created]
+    other = post(client, key, fmt="xml", **{**fields, "description": description + "（二）",
+                                             "attribute[source]": "hotline"})
+    assert other.status_code == 201
+    second = ET.fromstring(other.content).findtext("request/service_request_id")
+    assert second != created["service_request_id"]
+    assert api.get(f"/incidents/{second}").json()["source"] == "hotline"
+
+    # text sent unescaped is read as UTF-8
+    raw = f"api_key={key}&service_code=0601&lat={point.y}&long={point.x}&description=井盖缺失"
+    r = client.post("/requests.json", content=raw.encode(), headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 201
+    stored = api.get(f"/incidents/{r.json()[0]['service_request_id']}").json()
+    assert stored["description"] == "井盖缺失"
+
+
+@pytest.mark.parametrize("fields, field, code", [
+    ({"lat": 22.8, "long": 115.3}, "service_code", 400),
+    ({"service_code": "0601", "long": 115.3}, "lat", 400),
+    ({"service_code": "0601", "lat": "north", "long": 115.3}, "lat", 400),
+    ({"service_code": "0601", "lat": 91, "long": 115.3}, "lat", 400),
+    ({"service_code": "0601", "lat": 22.8, "long": "nan"}, "long", 400),
+    ({"service_code": "no-such", "lat": 22.8, "long": 115.3}, "service_code", 400),
+    ({"service_code": "0601", "lat": 22.8, "long": 115.3, "attribute[source]": "fax"},
+     "attribute[source]", 400),
+    ({"service_code": "0601", "lat": 22.8, "long": 115.3, "description": "长" * 4001},
+     "description", 400),
+])
+def test_a_bad_request_is_refused_naming_the_field_and_stores_nothing(open311, db, fields,
+                                                                       field, code):
+    client, key = open311("command")
+    before = cases(db)
+    for fmt in ("json", "xml"):
+        r = post(client, key, fmt=fmt, **fields)
+        assert r.status_code == code, r.text
+        if fmt == "json":
+            [error] = r.json()
+            assert error["code"] == code and error["description"].startswith(f"{field}: ")
+        else:
+            error = ET.fromstring(r.content)
+            assert error.tag == "errors"
+            assert error.findtext("error/description").startswith(f"{field}: ")
+    assert cases(db) == before
+
+
+def test_only_accounts_that_report_may_post(open311, grids, db):
+    _, point = inside(grids, 5)
+    before = cases(db)
+    for username, code in (("planner", 403), ("department", 403)):
+        client, key = open311(username)
+        r = post(client, key, service_code="0601", lat=point.y, long=point.x)
+        assert r.status_code == code and r.json()[0]["code"] == code
+    client, _ = open311("command")
+    r = post(client, "not-a-token", service_code="0601", lat=point.y, long=point.x)
+    assert r.status_code == 401 and r.json()[0]["description"].startswith("api_key: ")
+    assert cases(db) == before
+
+
+def test_requests_are_listed_by_id_status_service_and_time_within_the_callers_view(
+        open311, api, clients, grids):
+    client, key = open311("command")
+    _, point = inside(grids, 9)
+    ids = []
+    for n, service in enumerate(("0601", "0202", "0601")):
+        r = post(client, key, service_code=service, lat=point.y, long=point.x,
+                 description=f"列表 {uuid.uuid4()} {n}")
+        ids.append(r.json()[0]["service_request_id"])
+    command = clients["command"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert command.post(f"/incidents/{ids[0]}/actions/{action}", json=body).status_code == 200
+    assert command.post(f"/incidents/{ids[2]}/actions/void",
+                        json={"note": "重复"}).status_code == 200
+
+    def listed(fmt="json", **params):
+        r = client.get(f"/requests.{fmt}", params={"api_key": key, **params})
+        assert r.status_code == 200, r.text
+        if fmt == "xml":
+            return [e.findtext("service_request_id")
+                    for e in ET.fromstring(r.content).findall("request")]
+        return r.json()
+
+    by_id = {r["service_request_id"]: r for r in listed(service_request_id=",".join(ids))}
+    assert set(by_id) == set(ids)
+    dispatched = by_id[ids[0]]
+    assert (dispatched["status"], dispatched["status_notes"]) == ("open", "dispatched")
+    assert dispatched["agency_responsible"] == "测试局" and dispatched["expected_datetime"]
+    assert dispatched["service_name"] == api.get("/categories", params={"q": "0601"}).json()[0][
+        "name"]
+    assert (by_id[ids[2]]["status"], by_id[ids[2]]["status_notes"]) == ("closed", "void")
+    assert by_id[ids[1]]["lat"] == pytest.approx(point.y)
+    assert by_id[ids[1]]["long"] == pytest.approx(point.x)
+    assert by_id[ids[1]]["address"].startswith("城区")
+
+    recent = {"start_date": (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()}
+    open_now = [r["service_request_id"] for r in listed(status="open", **recent)]
+    closed = [r["service_request_id"] for r in listed(status="closed", **recent)]
+    assert ids[0] in open_now and ids[1] in open_now and ids[2] not in open_now
+    assert ids[2] in closed and ids[0] not in closed
+    gas = [r["service_request_id"] for r in listed(service_code="02", **recent)]
+    assert ids[1] in gas and ids[0] not in gas
+    assert set(ids) <= set(listed(fmt="xml", service_code="02,06", **recent))
+    later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    assert listed(start_date=later) == []
+    assert listed(service_request_id=ids[0])[0] == dispatched
+    newest = listed(**recent)
+    times = [r["requested_datetime"] for r in newest]
+    assert times == sorted(times, reverse=True)
+
+    one = client.get(f"/requests/{ids[1]}.xml", params={"api_key": key})
+    assert ET.fromstring(one.content).findtext("request/status") == "open"
+    # an account of another region does not see it; nor does anyone a case that is not there
+    planner, planner_key = open311("planner")
+    assert planner.get(f"/requests/{ids[1]}.json",
+                       params={"api_key": planner_key}).status_code == 404
+    assert client.get("/requests/999999999.json", params={"api_key": key}).status_code == 404
+    r = client.get("/requests.json", params={"api_key": key, "start_date": "2026-01-01",
+                                             "end_date": "2026-06-01"})
+    assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")
+    r = client.get("/requests.json", params={"api_key": key, "status": "pending"})
+    assert r.status_code == 400 and r.json()[0]["description"].startswith("status: ")
