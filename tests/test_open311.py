@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 over HTTP, in JSON and XML: the services are the category tree, a
 request posted is a case located like any report (a retry is the same case), bad requests are
-refused naming the field and store nothing, and the list reads the caller's cases by id,
-status, service and time."""
+refused naming the field and store nothing, the list reads the caller's cases by id, status,
+service and time, and the updates are the steps of those cases, oldest first."""
 
 import uuid
 import xml.etree.ElementTree as ET
@@ -202,3 +202,44 @@ def test_requests_are_listed_by_id_status_service_and_time_within_the_callers_vi
     assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")
     r = client.get("/requests.json", params={"api_key": key, "status": "pending"})
     assert r.status_code == 400 and r.json()[0]["description"].startswith("status: ")
+
+
+def test_the_steps_of_the_callers_cases_are_its_updates_oldest_first(open311, clients, grids):
+    client, key = open311("command")
+    since = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
+    _, point = inside(grids, 11)
+    r = post(client, key, service_code="0601", lat=point.y, long=point.x,
+             description=f"进度 {uuid.uuid4()}")
+    case = r.json()[0]["service_request_id"]
+    command = clients["command"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"}),
+                         ("void", {"note": "误报"})):
+        assert command.post(f"/incidents/{case}/actions/{action}", json=body).status_code == 200
+
+    def updates(client, key, fmt="json", **params):
+        r = client.get(f"/servicerequestupdates.{fmt}", params={"api_key": key, **params})
+        assert r.status_code == 200, r.text
+        if fmt == "xml":
+            return [{e.tag: e.text for e in u}
+                    for u in ET.fromstring(r.content).findall("request_update")]
+        return r.json()
+
+    mine = [u for u in updates(client, key, start_date=since)
+            if u["service_request_id"] == case]
+    assert [(u["status"], u["external_status_code"]) for u in mine] == [
+        ("open", "reported"), ("open", "filed"), ("open", "dispatched"), ("closed", "void")]
+    assert mine[-1]["description"] == "误报"
+    assert [int(u["update_id"]) for u in mine] == sorted(int(u["update_id"]) for u in mine)
+    as_xml = [u for u in updates(client, key, "xml", start_date=since)
+              if u["service_request_id"] == case]
+    assert [u["external_status_code"] for u in as_xml] == [
+        u["external_status_code"] for u in mine]
+    # from the last one seen on: nothing new of this case
+    assert not [u for u in updates(client, key, start_date=mine[-1]["updated_datetime"],
+                                   end_date=mine[-1]["updated_datetime"])
+                if u["service_request_id"] == case]
+    planner, planner_key = open311("planner")  # another region's account: not its cases
+    assert not [u for u in updates(planner, planner_key, start_date=since)
+                if u["service_request_id"] == case]
+    r = client.get("/servicerequestupdates.json", params={"api_key": key, "end_date": "soon"})
+    assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")

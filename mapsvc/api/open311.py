@@ -1,6 +1,7 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2): the cases for systems that
 speak it, such as a 12345 hotline platform or a citizen app, in XML or JSON as the path's
-extension says. A facade over the same functions as the API, not a second workflow:
+extension says, with mySociety's service request updates. A facade over the same functions as
+the API, not a second workflow:
 
 - a service is a class of the category tree (``group``: its top class);
 - a request is a case: posting one reports it as ``POST /api/v1/incidents`` does (same grid
@@ -28,14 +29,16 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import text
 
+from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import REPORTERS, Account
 from mapsvc.api.auth import admit, bearer, signed_in
 from mapsvc.api.deps import statements
 from mapsvc.errors import DomainError, NotFound
+from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import category_tree
 from mapsvc.incidents.model import IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
-from mapsvc.workflow.machine import OPEN
+from mapsvc.workflow.machine import OPEN, OPEN_SQL
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -47,6 +50,7 @@ WINDOW = timedelta(days=90)
 LIMIT = 1000
 # what each list's items are called in XML
 ITEM = {"services": "service", "service_requests": "request", "errors": "error",
+        "service_request_updates": "request_update",
         "endpoints": "endpoint", "formats": "format", "attributes": "attribute"}
 # a post's idempotency key: the account and what it posted
 POSTED = uuid.UUID("5f0f6a0e-9d1b-4c36-8f0b-0e3a1b2c4d5e")
@@ -267,12 +271,25 @@ async def _requests(request: Request, account: Account, where: IncidentFilter) -
     return records
 
 
+def _window(request: Request) -> tuple[datetime, datetime]:
+    """``start_date`` and ``end_date``: at most 90 days apart, the last 90 by default."""
+    end = _time(request.query_params.get("end_date"), "end_date")
+    start = _time(request.query_params.get("start_date"), "start_date")
+    end = end or (start + WINDOW if start else datetime.now(timezone.utc))
+    start = start or end - WINDOW
+    if end < start:
+        raise Open311Error(400, "end_date: before start_date")
+    if end - start > WINDOW:
+        raise Open311Error(400, "end_date: at most 90 days after start_date")
+    return start, end
+
+
 @router.get("/requests.{fmt}")
 @_open311
 async def get_requests(request: Request, fmt: str) -> Response:
     """Cases by ``service_request_id`` (a comma list; the other filters then do not apply), or
-    by ``service_code`` (a comma list), ``status`` (open, closed) and ``start_date`` and
-    ``end_date`` (at most 90 days, the last 90 by default); newest first, at most 1,000."""
+    by ``service_code`` (a comma list), ``status`` (open, closed) and reported between
+    ``start_date`` and ``end_date``; newest first, at most 1,000."""
     account = await caller(request)
     q = request.query_params
     if ids := _list(q.get("service_request_id")):
@@ -283,14 +300,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
         statuses = set(_list(q.get("status")))
         if not statuses <= {"open", "closed"}:
             raise Open311Error(400, "status: open, closed, or both")
-        end = _time(q.get("end_date"), "end_date")
-        start = _time(q.get("start_date"), "start_date")
-        end = end or (start + WINDOW if start else datetime.now(timezone.utc))
-        start = start or end - WINDOW
-        if end < start:
-            raise Open311Error(400, "end_date: before start_date")
-        if end - start > WINDOW:
-            raise Open311Error(400, "end_date: at most 90 days after start_date")
+        start, end = _window(request)
         where = IncidentFilter(reported_from=start, reported_to=end,
                                categories=tuple(_list(q.get("service_code"))),
                                open=None if len(statuses) != 1 else "open" in statuses)
@@ -310,3 +320,33 @@ async def get_request(request: Request, fmt: str) -> Response:
         raise Open311Error(404, f"service_request_id: no request {case}")
     return answer(fmt, "service_requests", found)
 
+
+
+_UPDATES = """
+SELECT l.id AS update_id, l.incident_id::text AS service_request_id,
+       CASE WHEN l.to_status IN {open} THEN 'open' ELSE 'closed' END AS status,
+       l.at AS updated_datetime, l.note AS description, l.to_status AS external_status_code
+  FROM incident_log l JOIN incident d ON d.id = l.incident_id
+ WHERE l.at >= :start AND l.at < :end AND l.to_status IS NOT NULL AND {where}
+ ORDER BY l.at, l.id
+ LIMIT {limit}"""
+
+
+@router.get("/servicerequestupdates.{fmt}")
+@_open311
+async def updates(request: Request, fmt: str) -> Response:
+    """The steps that changed a case's state between ``start_date`` and ``end_date``, oldest
+    first, at most 1,000 (mySociety's extension): each with its case, open or closed, the
+    case's state it led to (``external_status_code``) and its note. A caller following the
+    cases asks again from the last ``updated_datetime`` it saw."""
+    account = await caller(request)
+    start, end = _window(request)
+    f = Filters(params={"start": start, "end": end})
+    incident_scope(account, f)
+    async with statements(request) as conn:
+        rows = (await conn.execute(text(_UPDATES.format(
+            open=OPEN_SQL, where=f.where(), limit=LIMIT)), f.params)).mappings().all()
+    return answer(fmt, "service_request_updates", [
+        {**row, "update_id": str(row["update_id"]),
+         "updated_datetime": row["updated_datetime"].isoformat(), "media_url": None}
+        for row in rows])
