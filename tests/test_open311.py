@@ -243,3 +243,19 @@ def test_the_steps_of_the_callers_cases_are_its_updates_oldest_first(open311, cl
                 if u["service_request_id"] == case]
     r = client.get("/servicerequestupdates.json", params={"api_key": key, "end_date": "soon"})
     assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")
+
+
+def test_the_updates_default_to_the_last_day_and_the_requests_to_the_last_90(open311, grids):
+    client, key = open311("command")
+    _, point = inside(grids, 13)
+    r = post(client, key, service_code="0601", lat=point.y, long=point.x,
+             description=f"窗口 {uuid.uuid4()}")
+    case = r.json()[0]["service_request_id"]
+    listed = client.get("/requests.json", params={"api_key": key}).json()
+    assert case in [r["service_request_id"] for r in listed]
+    updated = client.get("/servicerequestupdates.json", params={"api_key": key}).json()
+    assert case in [u["service_request_id"] for u in updated]
+    day_ago = (datetime.now(timezone.utc) - timedelta(days=1, minutes=1)).isoformat()
+    updated = client.get("/servicerequestupdates.json",
+                         params={"api_key": key, "end_date": day_ago}).json()
+    assert case not in [u["service_request_id"] for u in updated]

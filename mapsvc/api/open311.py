@@ -48,6 +48,8 @@ MEDIA_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json"}
 # the list's default window and its longest answer, as the specification has them
 WINDOW = timedelta(days=90)
 LIMIT = 1000
+# the updates' default window: a caller following the cases asks from where it left off
+UPDATES_WINDOW = timedelta(days=1)
 # what each list's items are called in XML
 ITEM = {"services": "service", "service_requests": "request", "errors": "error",
         "service_request_updates": "request_update",
@@ -271,12 +273,13 @@ async def _requests(request: Request, account: Account, where: IncidentFilter) -
     return records
 
 
-def _window(request: Request) -> tuple[datetime, datetime]:
-    """``start_date`` and ``end_date``: at most 90 days apart, the last 90 by default."""
+def _window(request: Request, default: timedelta) -> tuple[datetime, datetime]:
+    """``start_date`` and ``end_date``: at most 90 days apart; by default the last ``default``
+    (to the end date given), or the ``default`` from the start date given."""
     end = _time(request.query_params.get("end_date"), "end_date")
     start = _time(request.query_params.get("start_date"), "start_date")
-    end = end or (start + WINDOW if start else datetime.now(timezone.utc))
-    start = start or end - WINDOW
+    end = end or (start + default if start else datetime.now(timezone.utc))
+    start = start or end - default
     if end < start:
         raise Open311Error(400, "end_date: before start_date")
     if end - start > WINDOW:
@@ -300,7 +303,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
         statuses = set(_list(q.get("status")))
         if not statuses <= {"open", "closed"}:
             raise Open311Error(400, "status: open, closed, or both")
-        start, end = _window(request)
+        start, end = _window(request, WINDOW)
         where = IncidentFilter(reported_from=start, reported_to=end,
                                categories=tuple(_list(q.get("service_code"))),
                                open=None if len(statuses) != 1 else "open" in statuses)
@@ -335,12 +338,12 @@ SELECT l.id AS update_id, l.incident_id::text AS service_request_id,
 @router.get("/servicerequestupdates.{fmt}")
 @_open311
 async def updates(request: Request, fmt: str) -> Response:
-    """The steps that changed a case's state between ``start_date`` and ``end_date``, oldest
-    first, at most 1,000 (mySociety's extension): each with its case, open or closed, the
-    case's state it led to (``external_status_code``) and its note. A caller following the
-    cases asks again from the last ``updated_datetime`` it saw."""
+    """The steps that changed a case's state between ``start_date`` and ``end_date`` (the
+    last day by default), oldest first, at most 1,000 (mySociety's extension): each with its
+    case, open or closed, the case's state it led to (``external_status_code``) and its note.
+    A caller following the cases asks again from the last ``updated_datetime`` it saw."""
     account = await caller(request)
-    start, end = _window(request)
+    start, end = _window(request, UPDATES_WINDOW)
     f = Filters(params={"start": start, "end": end})
     incident_scope(account, f)
     async with statements(request) as conn:
