@@ -337,8 +337,10 @@ function mapsvcWall(map, config) {
     state.outlined = code;
   }
 
-  // Bounds fitted into the map between the panels, not under them.
+  // Bounds fitted into the map between the panels, not under them; framed again when the
+  // screen changes size (a kiosk's browser going full screen).
   function frame(bounds, options) {
+    state.framed = bounds;
     const left = $("wall-left").getBoundingClientRect();
     const gap = left.left;  // the panels' own margin
     const right = $("wall-right").getBoundingClientRect();
@@ -360,8 +362,15 @@ function mapsvcWall(map, config) {
     if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
   }
 
+  let reframe = null;
+  map.on("resize", () => {
+    clearTimeout(reframe);
+    reframe = setTimeout(() => frame(state.framed, { animate: false }), 300);
+  });
+
   function drill(target) {
-    state.stack.push({ region: state.region, center: map.getCenter(), zoom: map.getZoom() });
+    state.stack.push({ region: state.region, center: map.getCenter(), zoom: map.getZoom(),
+                       framed: state.framed });
     if (target.bounds) frame(target.bounds);
     show({ kind: target.kind, code: target.code, name: target.name });
   }
@@ -409,6 +418,7 @@ function mapsvcWall(map, config) {
   $("wall-up").addEventListener("click", () => {
     const previous = state.stack.pop();
     if (!previous) return;
+    state.framed = previous.framed;
     map.setView(previous.center, previous.zoom);
     show(previous.region);
   });
