@@ -107,13 +107,18 @@ def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, s
     context, page = _phone(browser, server, spot)
     wait_until(page, f"window.mapsvcPhone.grid === '{code}'", "the worker's grid")
     assert page.inner_text("#where").startswith("将报入 ")
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the grid outlined")
     context.set_geolocation({"longitude": 115.30, "latitude": 22.60, "accuracy": 8})  # at sea
     wait_until(page, "window.mapsvcPhone.grid === null", "no grid out at sea")
     assert page.inner_text("#where") == "不在任何网格内：上报后待分派"
-    context.set_offline(True)  # no signal: nothing rather than something old
+    assert page.evaluate("window.mapsvcPhone.outlined") is None
     context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 8})
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the grid outlined again")
+    context.set_offline(True)  # no signal: nothing rather than something old
+    context.set_geolocation({"longitude": spot.x + 0.001, "latitude": spot.y, "accuracy": 8})
     wait_until(page, "window.mapsvcPhone.grid === undefined", "the question unanswered")
     assert page.inner_text("#where") == ""
+    assert page.evaluate("window.mapsvcPhone.outlined") is None
     context.close()
 
 

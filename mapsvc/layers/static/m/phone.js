@@ -211,8 +211,27 @@ function pickCategories(query) {
 
 // ---- map, position, my cases ----
 // Which grid a report from here lands in, asked again when the pin has moved 10 metres or
-// was dragged; with no signal the phone says nothing rather than something old.
+// was dragged, and outlined on the map; with no signal the phone says and shows nothing
+// rather than something old.
 let located = null;
+let outlined = null;  // the grid outlined: its code and its layer
+async function outline(code, at) {
+  if (outlined && outlined.code === code) return;
+  if (outlined) phone.map.removeLayer(outlined.layer);
+  outlined = null;
+  phone.outlined = null;
+  if (!code) return;
+  const near = 0.001;  // a grid the point lies near (within the assignment tolerance) meets it
+  const box = [at.lon - near, at.lat - near, at.lon + near, at.lat + near].join(",");
+  const r = await fetch(`${API}/grids?bbox=${box}`, authorised()).catch(() => null);
+  if (!r || !r.ok) return;
+  const feature = (await r.json()).features.find((f) => f.properties.code === code);
+  if (!feature || phone.grid !== code || outlined) return;  // not if the answer is old
+  outlined = { code, layer: L.geoJSON(feature, { interactive: false, style: {
+    color: "#ef6c00", weight: 3, dashArray: "6 4", fill: false } }).addTo(phone.map) };
+  phone.outlined = code;
+}
+
 async function where(force) {
   const at = phone.position;
   if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
@@ -230,6 +249,7 @@ async function where(force) {
     phone.grid = undefined;
     $("where").textContent = "";
   }
+  outline(phone.grid, at);
 }
 
 function startMap() {
