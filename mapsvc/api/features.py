@@ -117,10 +117,11 @@ async def _grid_items(conn, account, page, bbox, when, filters, fid=None):
 async def _incident_items(conn, account, page, bbox, when, filters, fid=None):
     if fid is not None and not fid.isdigit():
         raise NotFound(f"no incident {fid}", field="featureId")
+    category = filters.get("category")
     where = IncidentFilter(ids=None if fid is None else [int(fid)], bbox=bbox,
                            grid=filters.get("grid"),
                            village=filters.get("village_code"), status=filters.get("status"),
-                           categories=tuple(filter(None, [filters.get("category")])),
+                           categories=(category,) if category else (),
                            reported_from=when.start if when else None,
                            reported_to=when.end if when else None)
     return await incidents_geojson(conn, where, account, limit=page.limit, offset=page.offset)
