@@ -12,7 +12,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csv_bytes
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +259,51 @@ def test_the_updates_default_to_the_last_day_and_the_requests_to_the_last_90(ope
     updated = client.get("/servicerequestupdates.json",
                          params={"api_key": key, "end_date": day_ago}).json()
     assert case not in [u["service_request_id"] for u in updated]
+
+
+def test_a_request_may_be_located_by_its_standard_address(open311, api, area, grids, db):
+    a, _ = area  # standard addresses 规划路A1号 … in the area's county: A1 in grid A, C1 in C
+    client, key = open311("admin")
+    named = f"规划路{uuid.uuid4().hex[:8]}号"  # a text of the area's county alone, at first
+    x, y = a.at(1.5, 0.5)  # in grid B
+
+    def upload(county, lon, lat):
+        r = api.post("/registry/import/addresses", data={"county": county}, files={"file": (
+            "addresses.csv", csv_bytes(["address", "lon", "lat"],
+                                       [{"address": named, "lon": lon, "lat": lat}]),
+            "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    def landed(r) -> str:
+        assert r.status_code == 201, r.text
+        return api.get(f"/incidents/{r.json()[0]['service_request_id']}").json()["grid"]["code"]
+
+    upload(a.county, x, y)
+    by_text = post(client, key, service_code="0601", address_string=named,
+                   description=f"按地址 {uuid.uuid4()}")
+    assert landed(by_text) == a.code("B")
+    case = api.get(f"/incidents/{by_text.json()[0]['service_request_id']}").json()
+    assert (case["lon"], case["lat"]) == pytest.approx((x, y))
+
+    code, point = inside(grids, 2)
+    upload("441502", point.x, point.y)  # the same text in another county
+    r = post(client, key, service_code="0601", address_string=named)
+    assert r.status_code == 400
+    assert r.json()[0]["description"].startswith("address_string: ")
+    assert "jurisdiction_id" in r.json()[0]["description"]
+    assert landed(post(client, key, service_code="0601", address_string=named,
+                       jurisdiction_id="441502", description="城区")) == code
+    assert landed(post(client, key, service_code="0601", address_string="规划路A1号",
+                       jurisdiction_id=a.county)) == a.code("A")
+
+    with db.connect() as conn:
+        address = conn.execute(text("SELECT id FROM address WHERE county_code = :c AND "
+                                    "full_text = '规划路C1号'"), {"c": a.county}).scalar_one()
+    assert landed(post(client, key, service_code="0601", address_id=str(address))) == a.code("C")
+    for fields, field in (({"address_string": "规划路Z9号"}, "address_string"),
+                          ({"address_string": named, "jurisdiction_id": "000000"},
+                           "address_string"),
+                          ({"address_id": "A1"}, "address_id"),
+                          ({"address_id": "999999999"}, "address_id")):
+        r = post(client, key, service_code="0601", **fields)
+        assert r.status_code == 400 and r.json()[0]["description"].startswith(f"{field}: ")

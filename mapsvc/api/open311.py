@@ -186,24 +186,60 @@ async def service_definition(request: Request, fmt: str) -> Response:
 def _number(form, name: str) -> float:
     value = form.get(name)
     if value is None or value == "":
-        raise Open311Error(400, f"{name}: required (requests are located by lat and long)")
+        raise Open311Error(400, f"{name}: required (a request is located by lat and long, or "
+                                "by a standard address: address_id or address_string)")
     try:
         return float(value)
     except ValueError:
         raise Open311Error(400, f"{name}: not a number: {value!r}") from None
 
 
+# A standard address (一标三实) by its id, or by its full text in the county named by
+# ``jurisdiction_id`` or in any county (each county's addresses are unique by their text)
+_ADDRESS = {
+    "address_id": text("SELECT ST_Y(geom) AS lat, ST_X(geom) AS lon FROM address "
+                       "WHERE id = CAST(:value AS bigint)"),
+    "address_string": text("""
+        SELECT ST_Y(geom) AS lat, ST_X(geom) AS lon FROM address
+         WHERE full_text = :value AND county_code IN (
+               SELECT code FROM region
+                WHERE level = 'county' AND code = coalesce(CAST(:county AS text), code))
+         LIMIT 2"""),
+}
+
+
+async def _located(request: Request, form: dict) -> tuple[float, float]:
+    """The request's point: ``lat`` and ``long``, or its standard address's."""
+    if form.get("lat") or form.get("long") or not (
+            form.get("address_id") or form.get("address_string")):
+        return _number(form, "lat"), _number(form, "long")
+    field = "address_id" if form.get("address_id") else "address_string"
+    if field == "address_id" and not form["address_id"].isdigit():
+        raise Open311Error(400, f"address_id: not a standard address's id: {form[field]!r}")
+    async with statements(request) as conn:
+        found = (await conn.execute(_ADDRESS[field], {
+            "value": form[field], "county": form.get("jurisdiction_id") or None})).all()
+    if not found:
+        raise Open311Error(400, f"{field}: no standard address {form[field]!r}")
+    if len(found) > 1:
+        raise Open311Error(400, f"{field}: {form[field]!r} is in more than one county: name "
+                                "its county's code as jurisdiction_id")
+    return found[0].lat, found[0].lon
+
+
 @router.post("/requests.{fmt}")
 @_open311
 async def post_request(request: Request, fmt: str) -> Response:
-    """Report a case: ``service_code``, ``lat``, ``long``, ``description``, ``media_url``;
+    """Report a case: ``service_code``, ``lat`` and ``long`` (or a standard address:
+    ``address_id``, or ``address_string`` as the registry writes it, with the county's code as
+    ``jurisdiction_id`` where the text is in more than one), ``description``, ``media_url``;
     ``attribute[source]`` names its source (default ``citizen``)."""
     account = admit(await caller(request), REPORTERS)
     form = await posted(request)
     code = form.get("service_code")
     if not code:
         raise Open311Error(400, "service_code: required")
-    lat, lon = _number(form, "lat"), _number(form, "long")
+    lat, lon = await _located(request, form)
     description = form.get("description") or ""
     if media := form.get("media_url"):
         description = f"{description}\n{media}".strip()
