@@ -196,12 +196,18 @@ def test_requests_are_listed_by_id_status_service_and_time_within_the_callers_vi
     planner, planner_key = open311("planner")
     assert planner.get(f"/requests/{ids[1]}.json",
                        params={"api_key": planner_key}).status_code == 404
-    assert client.get("/requests/999999999.json", params={"api_key": key}).status_code == 404
+    for missing in ("999999999", "9" * 30):
+        assert client.get(f"/requests/{missing}.json",
+                          params={"api_key": key}).status_code == 404
     r = client.get("/requests.json", params={"api_key": key, "start_date": "2026-01-01",
                                              "end_date": "2026-06-01"})
     assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")
     r = client.get("/requests.json", params={"api_key": key, "status": "pending"})
     assert r.status_code == 400 and r.json()[0]["description"].startswith("status: ")
+    r = client.get("/requests.json", params={"api_key": key,
+                                             "service_request_id": f"{ids[0]},{'9' * 30}"})
+    assert r.status_code == 400
+    assert r.json()[0]["description"].startswith("service_request_id: ")
 
 
 def test_the_steps_of_the_callers_cases_are_its_updates_oldest_first(open311, clients, grids):
@@ -304,6 +310,7 @@ def test_a_request_may_be_located_by_its_standard_address(open311, api, area, gr
                           ({"address_string": named, "jurisdiction_id": "000000"},
                            "address_string"),
                           ({"address_id": "A1"}, "address_id"),
-                          ({"address_id": "999999999"}, "address_id")):
+                          ({"address_id": "999999999"}, "address_id"),
+                          ({"address_id": "9" * 30}, "address_id")):
         r = post(client, key, service_code="0601", **fields)
         assert r.status_code == 400 and r.json()[0]["description"].startswith(f"{field}: ")

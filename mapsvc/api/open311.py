@@ -183,6 +183,11 @@ async def service_definition(request: Request, fmt: str) -> Response:
     return answer(fmt, "service_definition", {"service_code": code, "attributes": []})
 
 
+def _id(value: str) -> int | None:
+    """A row id written in a request, or None where it cannot be one."""
+    return int(value) if value.isdigit() and int(value) < 2**63 else None
+
+
 def _number(form, name: str) -> float:
     value = form.get(name)
     if value is None or value == "":
@@ -214,7 +219,7 @@ async def _located(request: Request, form: dict) -> tuple[float, float]:
             form.get("address_id") or form.get("address_string")):
         return _number(form, "lat"), _number(form, "long")
     field = "address_id" if form.get("address_id") else "address_string"
-    if field == "address_id" and not form["address_id"].isdigit():
+    if field == "address_id" and _id(form["address_id"]) is None:
         raise Open311Error(400, f"address_id: not a standard address's id: {form[field]!r}")
     async with statements(request) as conn:
         found = (await conn.execute(_ADDRESS[field], {
@@ -332,9 +337,9 @@ async def get_requests(request: Request, fmt: str) -> Response:
     account = await caller(request)
     q = request.query_params
     if ids := _list(q.get("service_request_id")):
-        if not all(i.isdigit() for i in ids):
+        if None in map(_id, ids):
             raise Open311Error(400, "service_request_id: case ids are numbers")
-        where = IncidentFilter(ids=[int(i) for i in ids])
+        where = IncidentFilter(ids=[_id(i) for i in ids])
     else:
         statuses = set(_list(q.get("status")))
         if not statuses <= {"open", "closed"}:
@@ -352,9 +357,9 @@ async def get_request(request: Request, fmt: str) -> Response:
     """One case, as a list of one."""
     account = await caller(request)
     case = request.path_params["case"]
-    if not case.isdigit():
+    if _id(case) is None:
         raise Open311Error(404, f"service_request_id: no request {case!r}")
-    found = await _requests(request, account, IncidentFilter(ids=[int(case)]))
+    found = await _requests(request, account, IncidentFilter(ids=[_id(case)]))
     if not found:
         raise Open311Error(404, f"service_request_id: no request {case}")
     return answer(fmt, "service_requests", found)
