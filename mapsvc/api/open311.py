@@ -100,12 +100,17 @@ def failed(fmt: str, error: Open311Error) -> Response:
 
 
 async def posted(request: Request) -> dict:
-    """A post's fields. A form URL-encoded is read as UTF-8 also where a client left the
-    text unescaped, as Open311 asks a service to assume UTF-8 throughout."""
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        body = (await request.body()).decode("utf-8", errors="replace")
-        return dict(parse_qsl(body, keep_blank_values=True))
-    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    """A post's fields, read once. A form URL-encoded is read as UTF-8 also where a client
+    left the text unescaped, as Open311 asks a service to assume UTF-8 throughout."""
+    if not hasattr(request.state, "posted"):
+        if request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"):
+            body = (await request.body()).decode("utf-8", errors="replace")
+            request.state.posted = dict(parse_qsl(body, keep_blank_values=True))
+        else:
+            request.state.posted = {k: v for k, v in (await request.form()).items()
+                                    if isinstance(v, str)}
+    return request.state.posted
 
 
 async def caller(request: Request) -> Account:
@@ -288,9 +293,8 @@ async def _requests(request: Request, account: Account, where: IncidentFilter) -
     them (a page of at most LIMIT)."""
     async with statements(request) as conn:
         cases = json.loads(await incidents_geojson(conn, where, account, limit=LIMIT))
-        names = dict((await conn.execute(text(
-            "SELECT 'c' || code, name FROM category UNION ALL "
-            "SELECT 'd' || code, name FROM department"))).all())
+        services = dict((await conn.execute(text("SELECT code, name FROM category"))).all())
+        agencies = dict((await conn.execute(text("SELECT code, name FROM department"))).all())
     records = []
     for f in cases["features"]:
         p = f["properties"]
@@ -300,10 +304,10 @@ async def _requests(request: Request, account: Account, where: IncidentFilter) -
             "service_request_id": str(p["id"]),
             "status": "open" if p["status"] in OPEN else "closed",
             "status_notes": p["status"],
-            "service_name": names.get("c" + p["category"], p["category"]),
+            "service_name": services.get(p["category"], p["category"]),
             "service_code": p["category"],
             "description": p["description"],
-            "agency_responsible": names.get("d" + (p.get("department") or ""), None),
+            "agency_responsible": agencies.get(p.get("department")),
             "service_notice": None,
             "requested_datetime": p["reported_at"],
             "updated_datetime": p["updated_at"],
