@@ -26,7 +26,6 @@ def test_grid_sizing_runs_and_proposes_for_the_worst_village(area, tmp_path):
     assert (tmp_path / "grid_sizing_households.png").stat().st_size > 0
 
 
-
 def test_case_review_counts_a_countys_cases_by_township_source_age_and_place(area, db,
                                                                              tmp_path):
     a, _ = area  # two open cases in grid B and a voided one, of class 06, reported just now
