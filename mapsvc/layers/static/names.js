@@ -1,5 +1,5 @@
 // What the pages call the cases' states and the steps of the loop (mapsvc.workflow.machine),
-// and how they tell a step.
+// and how they tell a step. Text a user typed (a step's note) is set as text.
 "use strict";
 
 const STATUS = {
@@ -28,4 +28,16 @@ function stepTime(at) {
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
   return `${stepTime(new Date(step.at))} ${what} · ${step.actor}`;
+}
+
+// a step as an item of a case's timeline: its line, and its note under it
+function stepItem(step) {
+  const item = document.createElement("li");
+  item.textContent = stepLine(step);
+  if (step.note) {
+    const note = document.createElement("p");
+    note.textContent = step.note;
+    item.appendChild(note);
+  }
+  return item;
 }

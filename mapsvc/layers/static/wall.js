@@ -449,11 +449,7 @@ function mapsvcWall(map, config) {
     const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
                           { credentials: "same-origin" });
     if (!r.ok) return;
-    steps.replaceChildren(...(await r.json()).map((step) => {
-      const item = text("li", stepLine(step));
-      if (step.note) item.appendChild(text("p", step.note));
-      return item;
-    }));
+    steps.replaceChildren(...(await r.json()).map(stepItem));
   }
 
   // a step into the side list, on top; a live one also flashes there and pulses on the map

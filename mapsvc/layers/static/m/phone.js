@@ -321,11 +321,7 @@ async function showSteps(li, id) {
   try {
     const r = await fetch(`${API}/incidents/${id}/timeline`, authorised());
     if (!r.ok) throw new Error(r.statusText);
-    list.replaceChildren(...(await r.json()).map((step) => {
-      const item = text("li", stepLine(step));
-      if (step.note) item.appendChild(text("p", step.note));
-      return item;
-    }));
+    list.replaceChildren(...(await r.json()).map(stepItem));
   } catch {
     list.replaceChildren(text("li", "无信号：有信号时再看"));
   }
