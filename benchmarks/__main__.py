@@ -328,6 +328,39 @@ def incident_lists(rows: int) -> None:
                f"{ms:.0f}", "ms")
 
 
+def ledgers() -> None:
+    """The case ledger (CSV) of the largest county and of the city, as PostgreSQL writes it
+    and the service passes it on."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.incidents.ledger import ledger_csv, ledger_statement
+    from mapsvc.incidents.queries import IncidentFilter
+
+    async def export(where: IncidentFilter) -> int:
+        statement, params = ledger_statement(where, Account(id=0, username="bench",
+                                                            role=Role.admin))
+        size = 0
+        async for chunk in ledger_csv(statement, params):
+            size += len(chunk)
+        return size
+
+    async def count(conn, where: IncidentFilter) -> int:
+        f = where.filters()
+        return (await conn.execute(text(f"SELECT count(*) FROM incident d WHERE {f.where()}"),
+                                   f.params)).scalar_one()
+
+    county, _ = asyncio.run(in_transaction(largest_county))
+    for label, where in (("largest county", IncidentFilter(county=county)),
+                         ("the city", IncidentFilter())):
+        cases = asyncio.run(in_transaction(lambda conn: count(conn, where)))
+        started = time.perf_counter()
+        size = asyncio.run(export(where))
+        seconds = time.perf_counter() - started
+        figure(f"case ledger CSV, {label} ({cases:,} incidents, {size / 1e6:,.0f} MB)",
+               f"{seconds:.1f}", "s")
+        figure(f"case ledger CSV, {label} ({cases:,} incidents)", f"{cases / seconds:,.0f}",
+               "rows/s")
+
+
 def grid_lists() -> None:
     """A page of the grid list (100 grids by code): the city's first and fiftieth, the largest
     county's first, and those in a box 100 km wide in the city's centre."""
@@ -855,6 +888,7 @@ def main() -> None:
     bulk_import(path, rows)
     metrics(rows + before)
     incident_lists(rows + before)
+    ledgers()
     grid_lists()
     plans_at_scale(rows + before)
     settle()

@@ -1,11 +1,12 @@
-"""Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them."""
+"""Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them, and
+export their ledger."""
 
 import io
 from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
@@ -16,6 +17,7 @@ from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
+from mapsvc.incidents.ledger import ledger_csv, ledger_statement
 from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
@@ -90,11 +92,7 @@ async def import_file(
                          "errors": [asdict(e) for e in result.errors]})
 
 
-@router.get("", response_class=Response,
-            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
-async def list_incidents(
-    request: Request,
-    page: Page,
+async def incident_filter(
     account: SignedIn,
     bbox=Depends(bbox_query),
     grid: Annotated[str | None, Query(description="grid code")] = None,
@@ -113,16 +111,38 @@ async def list_incidents(
     queue: Annotated[Literal["mine"] | None, Query(
         description="mine: the open cases waiting on me (my grids, my level's escalations, "
                     "my department's dispatches)")] = None,
-) -> Response:
-    where = IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
-                           county=county, status=status,
-                           categories=(category,) if category else (), method=method,
-                           reported_from=reported_from, reported_to=reported_to, colour=colour,
-                           queue_of=account if queue == "mine" else None)
+) -> IncidentFilter:
+    """The cases asked for (query parameters), before the account's jurisdiction."""
+    return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
+                          county=county, status=status,
+                          categories=(category,) if category else (), method=method,
+                          reported_from=reported_from, reported_to=reported_to, colour=colour,
+                          queue_of=account if queue == "mine" else None)
+
+
+Cases = Annotated[IncidentFilter, Depends(incident_filter)]
+
+
+@router.get("", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def list_incidents(request: Request, page: Page, account: SignedIn,
+                         where: Cases) -> Response:
     async with statements(request) as conn:
         body = await incidents_geojson(conn, where, account, limit=page.limit,
                                        offset=page.offset)
     return Response(body, media_type=GEOJSON)
+
+
+@router.get(".csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}},
+                             "description": "the ledger: a row per case, newest first"}})
+async def ledger(account: SignedIn, where: Cases) -> StreamingResponse:
+    """The cases the same filters find in the list, all of them (no pages), as a CSV file for
+    a spreadsheet: the case ledger (案件台账), with Chinese headings and names and local times.
+    """
+    statement, params = ledger_statement(where, account)
+    return StreamingResponse(ledger_csv(statement, params), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
 
 
 @router.get("/{incident_id:int}",

@@ -1,5 +1,6 @@
 """The map pages, the API docs and the assets they load (served here: no CDN)."""
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
+from mapsvc.workflow.machine import ACTION_NAMES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
@@ -76,6 +78,16 @@ def _page_account(request: Request):
         return read_token(token)
     except InvalidToken:
         return None
+
+
+# What the pages call the cases' states and the steps of the loop: the names the ledger writes.
+NAMES_JS = (f'"use strict";\nconst STATUS = {json.dumps(STATE_NAMES, ensure_ascii=False)};\n'
+            f"const ACTION_NAME = {json.dumps(ACTION_NAMES, ensure_ascii=False)};\n")
+
+
+@top_router.get("/static/mapsvc/names.js")
+async def names_script() -> Response:
+    return Response(NAMES_JS, media_type="text/javascript; charset=utf-8")
 
 
 @top_router.get("/docs")

@@ -21,6 +21,11 @@ from mapsvc.geo.crs import CRS
 SOURCES = ("grid_worker", "hotline", "citizen", "sensor", "other")
 Source = Literal["grid_worker", "hotline", "citizen", "sensor", "other"]
 METHODS = ("inside", "edge", "nearest", "unassigned")
+# What the ledger calls them.
+SOURCE_NAMES = {"grid_worker": "网格员", "hotline": "12345热线", "citizen": "群众",
+                "sensor": "物联感知", "other": "其他"}
+METHOD_NAMES = {"inside": "网格内", "edge": "网格边界（按规则定格）", "nearest": "网格外就近",
+                "unassigned": "未入格"}
 
 # Times without a zone are China Standard Time, as phones and hotline exports in China write them.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")

@@ -20,6 +20,7 @@ from mapsvc.workflow.calendar import UNITS, WorkingCalendar
 
 WARN_SHARE = 0.8  # yellow from here; red past the deadline
 COLOURS = ("green", "yellow", "red")  # a case's colour: the worst of its running clocks
+COLOUR_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 # Without a handling limit anywhere in its category tree a case gets this one.
 DEFAULT_HANDLING = "5 working_days"
 

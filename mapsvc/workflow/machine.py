@@ -17,6 +17,23 @@ CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
 STATES = OPEN + CLOSED
 ESCALATION = ("grid", "village", "township", "county", "department")
 
+# What the pages (names.js) call each state and each step, and the case ledger each state.
+STATE_NAMES = {
+    "reported": "已上报", "verifying": "核实中", "filed": "已立案", "dispatched": "已派遣",
+    "in_progress": "处置中", "handled": "已处置", "checking": "核查中", "closed": "已结案",
+    "evaluated": "已评价", "self_resolved": "自行处置", "rejected": "不予受理", "void": "已作废",
+}
+ACTION_NAMES = {
+    "report": "上报", "verify": "核实", "confirm": "核实属实", "file": "立案", "reject": "不予受理",
+    "self_resolve": "当场处置", "dispatch": "派遣", "accept": "签收", "hand_back": "退回",
+    "report_handled": "处置完成", "check": "核查", "check_pass": "核查通过",
+    "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
+    "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
+    "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "escalate": "上报上级",
+    "reassign": "改派", "merge": "合并重复",
+    "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
+}
+
 
 def _sql_list(states: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in states) + ")"

@@ -1,0 +1,28 @@
+// How the pages tell a step of a case's timeline, in the names of names.js (served from
+// mapsvc.workflow.machine). Text a user typed (a step's note) is set as text.
+"use strict";
+
+// a step's time: today's by the clock, earlier ones also by their day
+function stepTime(at) {
+  const time = at.toLocaleTimeString("zh-CN", { hour12: false });
+  if (at.toDateString() === new Date().toDateString()) return time;
+  return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
+}
+
+// a step of a case's timeline in one line: when, what and who
+function stepLine(step) {
+  const what = ACTION_NAME[step.action] || step.action;
+  return `${stepTime(new Date(step.at))} ${what} · ${step.actor}`;
+}
+
+// a step as an item of a case's timeline: its line, and its note under it
+function stepItem(step) {
+  const item = document.createElement("li");
+  item.textContent = stepLine(step);
+  if (step.note) {
+    const note = document.createElement("p");
+    note.textContent = step.note;
+    item.appendChild(note);
+  }
+  return item;
+}
