@@ -167,3 +167,36 @@ def test_every_state_source_method_and_colour_has_a_chinese_name():
     for names in (STATE_NAMES, ACTION_NAMES, SOURCE_NAMES, METHOD_NAMES, COLOUR_NAMES):
         assert all(name and not name.isascii() for name in names.values())
         assert len(set(names.values())) == len(names)
+
+
+def test_the_command_line_writes_the_ledger_an_admin_downloads(api, cases, tmp_path):
+    from typer.testing import CliRunner
+
+    from mapsvc.cli import app
+
+    out = tmp_path / "台账.csv"
+    village = cases["village"]
+    result = CliRunner().invoke(app, ["incidents", "export", str(out), "--village", village,
+                                      "--from", "2026-10-18", "--to", "2026-10-19"])
+    assert result.exit_code == 0, result.output
+    served = api.get("/incidents.csv", params={"village": village, "from": "2026-10-18",
+                                               "to": "2026-10-19"}).content
+    assert out.read_bytes() == served
+    assert cases["reported"] in {int(r["编号"]) for r in csv.DictReader(
+        io.StringIO(served.decode("utf-8-sig"), newline=""))}
+    assert list(tmp_path.iterdir()) == [out]  # nothing else left beside it
+
+
+@pytest.mark.parametrize("options,named", [(["--status", "finished"], "--status"),
+                                           (["--from", "soon"], "--from"),
+                                           (["--to", "1700000000"], "--to")])
+def test_the_command_line_refuses_a_bad_option_naming_it_and_writes_nothing(tmp_path, options,
+                                                                             named):
+    from typer.testing import CliRunner
+
+    from mapsvc.cli import app
+
+    out = tmp_path / "cases.csv"
+    result = CliRunner().invoke(app, ["incidents", "export", str(out), *options])
+    assert result.exit_code == 2 and named in result.output
+    assert not list(tmp_path.iterdir())
