@@ -27,7 +27,6 @@ REQUIRED = ("code", "name")
 OPTIONAL = ("parent_code", "time_limit", "time_limit_unit", "department_code", "filing_condition",
             "closing_condition", "gb30428_code", "gb39666_code", "duplicate_radius_m",
             "duplicate_hours", "dispatch_limit", "check_limit", "case_limit")
-NATIONAL = {"gb30428_code": "GB/T 30428.2", "gb39666_code": "GB/T 39666"}
 _NUMBER_PROPERTIES = ("duplicate_radius_m", "duplicate_hours")
 _LIMIT_PROPERTIES = ("dispatch_limit", "check_limit", "case_limit")
 _CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")

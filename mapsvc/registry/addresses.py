@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 _DIGIT = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
           "六": 6, "七": 7, "八": 8, "九": 9}
 _UNIT = {"十": 10, "百": 100, "千": 1000}
-_CHINESE_NUMBER = re.compile(r"[零〇○一二两三四五六七八九十百千]+")
 
 
 def chinese_to_int(text: str) -> int:
