@@ -39,3 +39,14 @@ def sign_in(page, base: str, path: str, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: url.endswith(path) and "login" not in url)
+
+
+def refused(browser, base: str, path: str, username: str, password: str) -> str:
+    """What ``path`` (a /map/ page) says to ``username`` signing in for it."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        sign_in(page, base, path, username, password)
+        return page.content()
+    finally:
+        context.close()

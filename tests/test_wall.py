@@ -21,7 +21,7 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
-from tests.browser import Watch, sign_in, wait_until
+from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server, csv_bytes, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
@@ -456,11 +456,7 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser, db):
 
 
 def test_only_command_centres_get_the_wall(wall_server, browser):
-    context = browser.new_context()
-    page = context.new_page()
-    sign_in(page, wall_server.base, "/map/wall", "worker", PASSWORD)
-    assert "仅供指挥中心" in page.content()
-    context.close()
+    assert "仅供指挥中心" in refused(browser, wall_server.base, "/map/wall", "worker", PASSWORD)
 
 
 def test_only_the_files_pages_load_are_served_from_the_packages(wall_server):

@@ -16,8 +16,11 @@ from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
+from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
+from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
+from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.machine import ACTION_NAMES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -80,9 +83,13 @@ def _page_account(request: Request):
         return None
 
 
-# What the pages call the cases' states and the steps of the loop: the names the ledger writes.
-NAMES_JS = (f'"use strict";\nconst STATUS = {json.dumps(STATE_NAMES, ensure_ascii=False)};\n'
-            f"const ACTION_NAME = {json.dumps(ACTION_NAMES, ensure_ascii=False)};\n")
+# What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
+# a case finds its grid and the warning colours: the names the ledger writes.
+NAMES_JS = '"use strict";\n' + "".join(
+    f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
+    for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
+                        ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
+                        ("COLOUR_NAME", COLOUR_NAMES)))
 
 
 @top_router.get("/static/mapsvc/names.js")
@@ -160,6 +167,13 @@ async def _region(request: Request, account) -> WallRegion:
                       (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0))
 
 
+async def _named(request: Request, select: str) -> list[dict]:
+    """The codes and names ``select`` reads, for a page's lists."""
+    async with statements(request) as conn:
+        return [{"code": code, "name": name}
+                for code, name in (await conn.execute(text(select))).all()]
+
+
 def _page(html: str) -> HTMLResponse:
     return HTMLResponse(html, headers={
         "Cache-Control": "no-store", "Content-Security-Policy": _policy(settings.pages().basemap_url)})
@@ -172,14 +186,26 @@ async def wall(request: Request) -> Response:
     if refused:
         return refused
     region = await _region(request, account)
-    async with statements(request) as conn:
-        categories = (await conn.execute(text(
-            "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))).all()
+    categories = await _named(request, "SELECT code, name FROM category "
+                                       "WHERE parent_code IS NULL ORDER BY code")
     pages = settings.pages()
-    return _page(wall_page(region, categories=[{"code": c, "name": n} for c, n in categories],
-                           basemap=pages.basemap_url,
+    return _page(wall_page(region, categories=categories, basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,
                            clock_seconds=settings.tiles().clock_seconds))
+
+
+@router.get("/desk", response_class=HTMLResponse)
+async def desk(request: Request) -> Response:
+    """The command centre's desk, at the signed-in command account's region."""
+    account, refused = _refusal(request, "desk", WALL_ROLES, "指挥中心")
+    if refused:
+        return refused
+    region = await _region(request, account)
+    departments = await _named(request, "SELECT code, name FROM department ORDER BY code")
+    pages = settings.pages()
+    return _page(desk_page(region, account.role, departments=departments,
+                           basemap=pages.basemap_url,
+                           basemap_attribution=pages.basemap_attribution))
 
 
 @router.get("/plan", response_class=HTMLResponse)

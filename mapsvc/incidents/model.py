@@ -21,7 +21,7 @@ from mapsvc.geo.crs import CRS
 SOURCES = ("grid_worker", "hotline", "citizen", "sensor", "other")
 Source = Literal["grid_worker", "hotline", "citizen", "sensor", "other"]
 METHODS = ("inside", "edge", "nearest", "unassigned")
-# What the ledger calls them.
+# What the pages (names.js) and the case ledger call them.
 SOURCE_NAMES = {"grid_worker": "网格员", "hotline": "12345热线", "citizen": "群众",
                 "sensor": "物联感知", "other": "其他"}
 METHOD_NAMES = {"inside": "网格内", "edge": "网格边界（按规则定格）", "nearest": "网格外就近",

@@ -15,7 +15,7 @@ from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
 
 JS = [*(js for js in WALL_JS if js[0] == "leaflet"),
       ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
-      ("plan", f"{OWN}/plan.js")]
+      ("page", f"{OWN}/page.js"), ("plan", f"{OWN}/plan.js")]
 CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
        ("geoman_css", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
        ("plan_css", f"{OWN}/plan.css")]

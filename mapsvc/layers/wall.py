@@ -68,6 +68,7 @@ PANELS = """
   <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
   <label>未走访天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
+  <a id="wall-desk" href="/map/desk">受理派遣台</a>
 </div>
 </div>
 <div id="wall-right">

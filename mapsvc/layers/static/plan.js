@@ -30,18 +30,7 @@ function mapsvcPlan(map, config) {
                   findings: null, outline: null, neighbours: null, findingsShown: 0 };
   window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
   const $ = (id) => document.getElementById(id);
-  const token = sessionStorage.getItem("mapsvc.token");
-  if (!token) {
-    location.assign("/map/login?next=/map/plan");
-    return;
-  }
-
-  function text(tag, value, className) {
-    const el = document.createElement(tag);
-    el.textContent = value == null ? "" : String(value);
-    if (className) el.className = className;
-    return el;
-  }
+  if (!signedIn("plan")) return;
 
   function option(value, label) {
     const o = text("option", label);
@@ -49,26 +38,7 @@ function mapsvcPlan(map, config) {
     return o;
   }
 
-  async function call(method, path, body) {
-    const headers = { Authorization: `Bearer ${token}` };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const r = await fetch(path, { method, headers,
-                                  body: body === undefined ? undefined : JSON.stringify(body) });
-    if (r.status === 401) {
-      location.assign("/map/login?next=/map/plan");
-      throw new Error("请重新登录");
-    }
-    const data = r.status === 204 ? null : await r.json().catch(() => null);
-    if (!r.ok) {
-      const detail = data && data.detail;
-      const error = new Error(Array.isArray(detail) ? detail.map((d) => d.msg).join("；")
-                                                    : detail || r.statusText);
-      error.status = r.status;
-      error.field = Array.isArray(detail) && detail[0] && detail[0].loc.slice(-1)[0];
-      throw error;
-    }
-    return data;
-  }
+  const call = (method, path, body) => callApi("plan", method, path, body);
   const api = (path) => config.api + path;
   const items = () => `${config.ogc}/collections/plan-${state.plan.id}/items`;
 

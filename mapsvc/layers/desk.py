@@ -1,0 +1,84 @@
+"""The command centre's desk (受理派遣台): the cases waiting on the centre (escalated to its
+level), those newly reported, the overdue, the nearly due and the unassigned, or all of them,
+newest first; a case opened on the map with its details and steps, and moved on through the
+loop (verified, filed or rejected, dispatched, checked, closed and followed up; extended,
+suspended, supervised, escalated, voided); the list's cases downloaded as the ledger
+(案件台账). The list follows the live feed.
+
+A case offers the actions mapsvc.workflow.machine lets the account's role take in its state,
+with the fields each needs. Everything a user typed is set as text by the script.
+"""
+
+from mapsvc.accounts.model import Role
+from mapsvc.layers.wall import CSS as WALL_CSS
+from mapsvc.layers.wall import JS as WALL_JS
+from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
+from mapsvc.workflow.machine import ACTIONS
+
+JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "steps")),
+      ("page", f"{OWN}/page.js"), ("desk", f"{OWN}/desk.js")]
+CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
+       ("desk_css", f"{OWN}/desk.css")]
+
+PANELS = """
+<aside id="desk-panel">
+  <nav><a href="/map/wall">指挥大屏</a></nav>
+  <h1>受理派遣 <small id="desk-region"></small></h1>
+  <div class="row">
+    <label>案件 <select id="desk-view">
+      <option value="mine" selected>待本中心处理</option><option value="reported">新上报</option>
+      <option value="red">超期</option>
+      <option value="yellow">即将到期</option><option value="unassigned">未入格待分派</option>
+      <option value="all">全部</option></select></label>
+    <a id="desk-export" download="案件台账.csv">导出台账</a>
+    <small id="desk-connection">连接中</small>
+  </div>
+  <ol id="desk-list"></ol>
+  <section id="desk-case" hidden>
+    <h2 id="desk-case-title"></h2>
+    <dl id="desk-case-facts"></dl>
+    <p id="desk-case-description"></p>
+    <div id="desk-actions" class="row"></div>
+    <form id="desk-form" hidden>
+      <h3 id="desk-form-title"></h3>
+      <label data-field="department">处置部门 <select name="department"></select></label>
+      <label data-field="satisfaction">满意度 <select name="satisfaction">
+        <option value="5">5 非常满意</option><option value="4">4 满意</option>
+        <option value="3">3 基本满意</option><option value="2">2 不满意</option>
+        <option value="1">1 非常不满意</option></select></label>
+      <label data-field="level">督办等级 <select name="level"><option value="normal">一般</option>
+        <option value="yellow">黄牌</option><option value="red">红牌</option></select></label>
+      <label data-field="working_days">延期工作日 <input name="working_days" type="number"
+        min="1" max="10"></label>
+      <label data-field="original">重复于案件编号 <input name="original" type="number"
+        min="1"></label>
+      <label data-field="note">情况说明 <textarea name="note" maxlength="2000"
+        rows="3"></textarea></label>
+      <div class="row"><button type="submit">提交</button>
+        <button type="button" id="desk-form-cancel">取消</button></div>
+    </form>
+    <p id="desk-message" role="status"></p>
+    <h3>办理进度</h3>
+    <ol id="desk-steps"></ol>
+  </section>
+</aside>
+"""
+
+
+def actions_of(role: Role) -> dict:
+    """The actions ``role`` may take: the states each is taken from, and what it needs."""
+    return {name: {"from": list(a.sources), "note": a.needs_note or a.needs_evidence,
+                   "needs": list(a.needs)}
+            for name, a in ACTIONS.items() if role in a.roles}
+
+
+def desk_page(region: WallRegion, role: Role, *, departments: list[dict],
+              basemap: str | None, basemap_attribution: str) -> str:
+    m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
+                          panels=PANELS, basemap=basemap,
+                          basemap_attribution=basemap_attribution)
+    Start("mapsvcDesk", {
+        "region": {"kind": region.kind, "code": region.code, "name": region.name},
+        "api": "/api/v1", "actions": actions_of(role), "departments": departments,
+    }).add_to(m)
+    return root.render()

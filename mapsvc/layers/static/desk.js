@@ -1,0 +1,276 @@
+// The command centre's desk (受理派遣台, mapsvc.layers.desk): the cases in a list and on the
+// map, one opened with its steps and moved on through the loop by the actions the account may
+// take in its state. Text that users typed is only ever set as text.
+"use strict";
+
+// the list's filters (GET /incidents), which the ledger takes too
+const VIEWS = {
+  mine: { queue: "mine" }, reported: { status: "reported" }, red: { colour: "red" }, yellow: { colour: "yellow" },
+  unassigned: { method: "unassigned" }, all: {},
+};
+const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
+const LIST_SIZE = 200;
+const GRID = { color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 };
+const REGION = { color: "#37474f", weight: 2, fill: false };
+const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
+// fields an action takes beside those it needs: the department dispatched to (else the
+// category's), the working days an extension grants (else those asked for)
+const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"] };
+
+function mapsvcDesk(map, config) {
+  if (!signedIn("desk")) return;
+  const $ = (id) => document.getElementById(id);
+  const state = { map, cases: [], selected: null, action: null, online: false, categories: {},
+                  gridsOf: null, marks: L.layerGroup().addTo(map) };
+  window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
+  // the grids around the open case, its own outlined, in a pane under the cases
+  map.createPane("grids").style.zIndex = 350;
+  map.createPane("case").style.zIndex = 450;  // the open case, over the list's
+  state.grids = L.geoJSON(null, {
+    pane: "grids",
+    style: (f) => (state.selected && state.selected.grid
+                   && f.properties.code === state.selected.grid.code ? OWN_GRID : GRID),
+    onEachFeature: (f, layer) => layer.bindTooltip(text("span", f.properties.name)),
+  }).addTo(map);
+
+  const call = (method, path, body) => callApi("desk", method, config.api + path, body);
+
+  function say(message, bad) {
+    $("desk-message").textContent = message;
+    $("desk-message").className = bad ? "bad" : "";
+  }
+
+  const supervision = (level) => $("desk-form").elements.level
+    .querySelector(`option[value="${level}"]`).textContent;
+  const when = (stamp) => (stamp ? stepTime(new Date(stamp)) : "");
+  const category = (code) => state.categories[code] || code;
+  const department = (code) => (config.departments.find((d) => d.code === code) || {}).name
+    || code;
+
+  // ---- the list, and the cases on the map ----
+
+  function view() {
+    return VIEWS[$("desk-view").value];
+  }
+
+  async function loadList() {
+    const query = new URLSearchParams({ ...view(), limit: LIST_SIZE });
+    state.cases = (await call("GET", `/incidents?${query}`)).features;
+    $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
+    if (!state.cases.length) {
+      $("desk-list").replaceChildren(text("li", "暂无此类案件", "none"));
+    } else $("desk-list").replaceChildren(...state.cases.map((f) => {
+      const p = f.properties;
+      const li = text("li", "", p.colour || "");
+      li.dataset.id = f.id;
+      li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
+                text("span", ` ${category(p.category)} · ${p.description || ""}`),
+                text("small", when(p.reported_at)));
+      if (state.selected && state.selected.id === f.id) li.classList.add("selected");
+      li.addEventListener("click", () => openCase(f.id));
+      return li;
+    }));
+    state.marks.clearLayers();
+    for (const f of state.cases) {
+      const [lon, lat] = f.geometry.coordinates;
+      L.circleMarker([lat, lon], { radius: 6, weight: 1, color: "#263238", fillOpacity: 0.85,
+                                   fillColor: COLOUR[f.properties.colour] || "#78909c" })
+        .on("click", () => openCase(f.id)).addTo(state.marks);
+    }
+  }
+
+  // ---- a case: its facts, its steps, and what may be done with it ----
+
+  function facts(p) {
+    const rows = [
+      ["状态", STATUS[p.status] || p.status], ["类别", category(p.category)],
+      ["上报时间", when(p.reported_at)], ["来源", SOURCE_NAME[p.source] || p.source],
+      ["网格", p.grid ? `${p.grid.name}（${p.grid.code}）` : "未入格"],
+      ["村（社区）", p.village ? p.village.name : ""],
+      ["入格方式", METHOD_NAME[p.method] || p.method],
+      ["处置部门", p.department ? department(p.department) : ""],
+      ["处置时限", when(p.handling_deadline)], ["警示", COLOUR_NAME[p.colour] || ""],
+      ["督办", p.supervision ? supervision(p.supervision) : ""], ["挂账", p.suspended ? "是" : ""],
+      ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`
+                                        + `${p.extension_request.note || ""}` : ""],
+    ];
+    return rows.filter(([, value]) => value).flatMap(([name, value]) => [
+      text("dt", name), text("dd", value)]);
+  }
+
+  // the actions the account may take in the case's state, where they can be taken now
+  function possible(p) {
+    return Object.entries(config.actions).filter(([name, a]) => a.from.includes(p.status)
+      && !(name === "decline_extension" && !p.extension_request)
+      && !(name === "suspend" && p.suspended) && !(name === "resume" && !p.suspended))
+      .map(([name]) => name);
+  }
+
+  // ``id`` opened, or the open case read again (after a step): then the map stays where the
+  // user moved it, and an action being filled in stays open while the case still allows it
+  async function openCase(id) {
+    const [p, steps] = await Promise.all([call("GET", `/incidents/${id}`),
+                                          call("GET", `/incidents/${id}/timeline`)]);
+    const reread = state.selected !== null && state.selected.id === p.id;
+    state.selected = p;
+    $("desk-case").hidden = false;
+    $("desk-case-title").textContent = `案件 #${p.id}`;
+    $("desk-case-facts").replaceChildren(...facts(p));
+    $("desk-case-description").textContent = p.description || "";
+    $("desk-actions").replaceChildren(...possible(p).map((name) => {
+      const button = text("button", ACTION_NAME[name] || name);
+      button.type = "button";
+      button.dataset.action = name;
+      button.addEventListener("click", () => choose(name));
+      return button;
+    }));
+    $("desk-steps").replaceChildren(...steps.map(stepItem));
+    if (!(reread && state.action && possible(p).includes(state.action))) closeForm();
+    for (const li of $("desk-list").children) {
+      li.classList.toggle("selected", li.dataset.id === String(id));
+    }
+    if (state.mark) state.mark.remove();
+    state.mark = L.circleMarker([p.lat, p.lon], {
+      pane: "case", radius: 10, weight: 3, color: "#0d47a1",
+      fillColor: COLOUR[p.colour] || "#78909c", fillOpacity: 0.9 }).addTo(map);
+    await drawGrids(p);
+    if (!reread) {  // the case in its grid
+      say("");
+      const own = state.grids.getLayers().find((l) => p.grid
+                                                && l.feature.properties.code === p.grid.code);
+      if (own) map.fitBounds(own.getBounds().extend([p.lat, p.lon]), { maxZoom: 17 });
+      else map.setView([p.lat, p.lon], 16);
+    }
+  }
+
+  // the grids of the case's village (near its point, when it is in none)
+  async function drawGrids(p) {
+    const near = 0.01;
+    const of = p.village ? `parent=${encodeURIComponent(p.village.code)}`
+      : `bbox=${[p.lon - near, p.lat - near, p.lon + near, p.lat + near].join(",")}`;
+    if (of !== state.gridsOf) {
+      const grids = await call("GET", `/grids?${of}&limit=1000`);
+      state.grids.clearLayers();
+      state.grids.addData(grids);
+      state.gridsOf = of;
+    }
+    state.grids.setStyle(state.grids.options.style);
+  }
+
+  function closeForm() {
+    state.action = null;
+    $("desk-form").hidden = true;
+  }
+
+  // ---- taking an action ----
+
+  function fieldsOf(name) {
+    const a = config.actions[name];
+    return [...a.needs, ...(MAY_TAKE[name] || [])];
+  }
+
+  function choose(name) {
+    const a = config.actions[name];
+    const fields = fieldsOf(name);
+    if (!a.note && !fields.length) {  // nothing to ask: done at once
+      act(name, {});
+      return;
+    }
+    state.action = name;
+    const form = $("desk-form");
+    $("desk-form-title").textContent = ACTION_NAME[name] || name;
+    for (const label of form.querySelectorAll("label[data-field]")) {
+      const field = label.dataset.field;
+      label.hidden = field !== "note" && !fields.includes(field);
+    }
+    form.elements.note.required = a.note;
+    form.elements.note.value = "";
+    form.elements.working_days.value = "";
+    form.elements.original.value = "";
+    form.hidden = false;
+    form.elements.note.focus();
+  }
+
+  function filled(name) {
+    const form = $("desk-form").elements;
+    const body = { note: form.note.value };
+    for (const field of fieldsOf(name)) {
+      const value = form[field].value;
+      if (value === "") continue;
+      body[field] = ["satisfaction", "working_days", "original"].includes(field)
+        ? Number(value) : value;
+    }
+    return body;
+  }
+
+  async function act(name, body) {
+    const id = state.selected.id;
+    try {
+      await call("POST", `/incidents/${id}/actions/${name}`, body);
+    } catch (error) {
+      say(`${ACTION_NAME[name] || name}未完成：${error.message}`, true);
+      return;
+    }
+    say(`${ACTION_NAME[name] || name}：已完成`);
+    closeForm();
+    await Promise.all([openCase(id), loadList()]);
+  }
+
+  // ---- the live feed: the list and the open case follow what happens ----
+
+  let pending = null;
+  function follow() {
+    const source = new EventSource(`${config.api}/events`, { withCredentials: true });
+    source.addEventListener("ready", () => {
+      state.online = true;
+      $("desk-connection").textContent = "在线";
+    });
+    const changed = (e) => {
+      clearTimeout(pending);
+      const id = e.type === "step" ? JSON.parse(e.data).feature.id : null;
+      pending = setTimeout(() => {
+        loadList();
+        if (state.selected && (id === null || id === state.selected.id)) openCase(state.selected.id);
+      }, 300);
+    };
+    source.addEventListener("step", changed);
+    source.addEventListener("reload", changed);
+    source.onerror = () => {
+      state.online = false;
+      $("desk-connection").textContent = "重连中";
+    };
+  }
+
+  // the region's townships (a county's), villages (a township's) or counties (everywhere)
+  async function drawRegions() {
+    const region = config.region;
+    const level = { deployment: "county", county: "township", township: "village" }[region.kind];
+    if (!level) return;
+    const query = new URLSearchParams({ level, limit: 1000 });
+    if (region.code) query.set("parent", region.code);
+    L.geoJSON(await call("GET", `/regions?${query}`), {
+      pane: "grids", interactive: false, style: REGION,
+      onEachFeature: (f, layer) => layer.bindTooltip(text("span", f.properties.name), {
+        permanent: true, direction: "center", className: "region-name" }),
+    }).addTo(map);
+  }
+
+  $("desk-region").textContent = config.region.name;
+  const select = $("desk-form").elements.department;
+  select.replaceChildren(text("option", "按类别默认部门"), ...config.departments.map((d) => {
+    const option = text("option", d.name);
+    option.value = d.code;
+    return option;
+  }));
+  select.options[0].value = "";
+  $("desk-view").addEventListener("change", () => loadList().catch((e) => say(e.message, true)));
+  $("desk-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(state.action, filled(state.action));
+  });
+  $("desk-form-cancel").addEventListener("click", closeForm);
+  drawRegions().catch((e) => say(e.message, true));
+  call("GET", "/categories").then((tree) => {
+    for (const c of tree) state.categories[c.code] = c.name;
+  }).then(loadList).then(follow).catch((e) => say(e.message, true));
+}

@@ -1,0 +1,40 @@
+// What the signed-in map pages (the desk, the planner's) share: the token their sign-in at
+// /map/login kept, calls to the API with it, and elements that hold text, never markup.
+"use strict";
+
+// Whether the page has its token; if not, it goes to the sign-in page, and on to /map/{page}.
+function signedIn(page) {
+  if (sessionStorage.getItem("mapsvc.token")) return true;
+  location.assign(`/map/login?next=/map/${page}`);
+  return false;
+}
+
+function text(tag, value, className) {
+  const el = document.createElement(tag);
+  el.textContent = value == null ? "" : String(value);
+  if (className) el.className = className;
+  return el;
+}
+
+// A call to the API: the answer's JSON, or an Error with the reason the service gave (and its
+// status and the field at fault). A session that has ended goes back to the sign-in page.
+async function callApi(page, method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem("mapsvc.token")}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, headers,
+                                body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401) {
+    location.assign(`/map/login?next=/map/${page}`);
+    throw new Error("请重新登录");
+  }
+  const data = r.status === 204 ? null : await r.json().catch(() => null);
+  if (!r.ok) {
+    const detail = data && data.detail;
+    const error = new Error(Array.isArray(detail) ? detail.map((d) => d.msg).join("；")
+                                                  : detail || r.statusText);
+    error.status = r.status;
+    error.field = Array.isArray(detail) && detail[0] && detail[0].loc.slice(-1)[0];
+    throw error;
+  }
+  return data;
+}

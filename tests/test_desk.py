@@ -1,0 +1,166 @@
+"""The command centre's desk in headless Chromium (Debian's, driven by Playwright): a centre
+finds a new case in its list, opens it on the map, files and dispatches it, voids another with
+a reason, sees a refused action's reason, and the list follows new reports live; the ledger
+link downloads the list's cases. Screenshots go to tests/artifacts."""
+
+import csv
+import io
+import uuid
+
+import httpx
+import pytest
+
+from tests.browser import Watch, refused, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD
+
+
+def report(base: str, token: str, point, description: str) -> int:
+    r = httpx.post(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {token}"},
+                   json={"client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x,
+                         "lat": point.y, "description": description})
+    assert r.status_code == 201
+    return r.json()["id"]
+
+
+@pytest.fixture
+def desk(server, browser, accounts):
+    """The command account's desk on a page of its own: (page, console watch)."""
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
+    page.goto(f"{server}/map/desk")
+    assert "/map/login" in page.url  # no session yet
+    sign_in(page, server, "/map/desk", "command", PASSWORD)
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
+    yield page, Watch(page)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def command_token(server, accounts) -> str:
+    return httpx.post(f"{server}/api/v1/auth/token", data={
+        "username": "command", "password": PASSWORD}).json()["access_token"]
+
+
+def listed(case: int) -> str:
+    return f"!!document.querySelector('#desk-list li[data-id=\"{case}\"]')"
+
+
+def open_case(page, case: int) -> None:
+    page.click(f"#desk-list li[data-id='{case}']")
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               f"case {case} open")
+
+
+def shows(page, status: str) -> None:
+    wait_until(page, f"document.getElementById('desk-case-facts').textContent.includes('{status}')",
+               status)
+
+
+def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reason(
+        desk, server, grids, api, command_token):
+    page, watch = desk
+    townships = {f["properties"]["name"] for f in api.get(
+        "/regions", params={"level": "township", "parent": "441502"}).json()["features"]}
+    wait_until(page, "document.querySelectorAll('.region-name').length > 0", "the townships")
+    assert {e.inner_text() for e in page.query_selector_all(".region-name")} == townships
+    page.screenshot(path=str(ARTIFACTS / "desk-opened.png"))
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    typed = "<script>alert(1)</script>井盖缺失"
+    case = report(server, command_token, point, typed)
+    page.select_option("#desk-view", "reported")
+    wait_until(page, listed(case), "the new case in the list")
+    assert typed in page.inner_text(f"#desk-list li[data-id='{case}']")  # as text
+    open_case(page, case)
+    shows(page, "已上报")
+    assert page.inner_text("#desk-case-description") == typed
+    grid = api.get(f"/incidents/{case}").json()["grid"]["code"]
+    wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
+                     f"l.feature.properties.code === '{grid}' && l.options.weight === 3)",
+               "the case's grid outlined among its village's")
+    assert page.evaluate(f"""() => {{  // the map shows the case in its grid
+        const map = window.mapsvcDesk.map, grid = window.mapsvcDesk.grids.getLayers().find(
+          (l) => l.feature.properties.code === '{grid}');
+        return map.getBounds().contains(grid.getBounds())
+          && map.getBounds().contains([{point.y}, {point.x}]); }}""")
+
+    page.click("#desk-actions button[data-action='file']")  # nothing to ask: done at once
+    shows(page, "已立案")
+    page.click("#desk-actions button[data-action='dispatch']")
+    assert page.is_visible("#desk-form label[data-field='department']")
+    assert not page.is_visible("#desk-form label[data-field='satisfaction']")
+    page.select_option("#desk-form select[name='department']", "T1")
+    page.fill("#desk-form textarea[name='note']", "请三日内补装")
+    page.click("#desk-form button[type='submit']")
+    shows(page, "已派遣")
+    assert "测试局" in page.inner_text("#desk-case-facts")
+    wait_until(page, "document.querySelectorAll('#desk-steps li').length === 3", "three steps")
+    steps = page.inner_text("#desk-steps")
+    assert "立案" in steps and "派遣 · command" in steps and "请三日内补装" in steps
+    stored = api.get(f"/incidents/{case}").json()
+    assert (stored["status"], stored["department"]) == ("dispatched", "T1")
+    assert [s["action"] for s in api.get(f"/incidents/{case}/timeline").json()] == [
+        "report", "file", "dispatch"]
+
+    other = report(server, command_token, point, "重复上报的井盖")
+    wait_until(page, listed(other), "a case reported meanwhile, live")
+    open_case(page, other)
+    page.click("#desk-actions button[data-action='void']")
+    page.click("#desk-form button[type='submit']")  # no reason: the form does not send
+    page.wait_for_timeout(300)
+    assert api.get(f"/incidents/{other}").json()["status"] == "reported"
+    page.fill("#desk-form textarea[name='note']", "重复上报")
+    page.click("#desk-form button[type='submit']")
+    shows(page, "已作废")
+    assert api.get(f"/incidents/{other}").json()["status"] == "void"
+    page.screenshot(path=str(ARTIFACTS / "desk.png"))
+    assert not watch.problems, watch.problems
+
+
+def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
+                                                       command_token):
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[4].representative_point()
+    case = report(server, command_token, point, "占道经营")
+    page.select_option("#desk-view", "reported")
+    wait_until(page, listed(case), "the new case")
+    open_case(page, case)
+    page.click("#desk-actions button[data-action='merge']")
+    page.fill("#desk-form input[name='original']", "999999999")
+    page.click("#desk-form button[type='submit']")
+    wait_until(page, "document.getElementById('desk-message').className === 'bad'",
+               "the refusal")
+    assert "999999999" in page.inner_text("#desk-message")
+    assert api.get(f"/incidents/{case}").json()["status"] == "reported"
+    # the refusal alone: its answer, and the browser's line about it
+    assert all("/actions/merge" in p or "status of 422" in p for p in watch.problems)
+
+
+def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
+    page, _ = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
+    case = report(server, command_token, point, "=1+1 路面塌陷")
+    page.select_option("#desk-view", "reported")
+    wait_until(page, listed(case), "the new case")
+    with page.expect_download() as download:
+        page.click("#desk-export")
+    rows = list(csv.DictReader(io.StringIO(
+        open(download.value.path(), encoding="utf-8-sig").read(), newline="")))
+    listed_ids = page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")
+    assert [int(r["编号"]) for r in rows][:len(listed_ids)] == listed_ids
+    assert {r["状态"] for r in rows} == {"已上报"}
+    assert next(r for r in rows if int(r["编号"]) == case)["描述"] == "'=1+1 路面塌陷"
+
+
+def test_the_wall_and_the_desk_lead_to_each_other(desk, server):
+    page, watch = desk
+    page.click("a[href='/map/wall']")
+    wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the wall")
+    page.click("#wall-desk")
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the desk")
+    # nothing failed but the live feeds each page left behind
+    assert all(p.startswith("failed: ") and "/api/v1/events" in p for p in watch.problems)
+
+
+def test_only_command_centres_get_the_desk(server, browser, accounts):
+    assert "仅供指挥中心" in refused(browser, server, "/map/desk", "worker", PASSWORD)
