@@ -162,5 +162,13 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server):
     assert all(p.startswith("failed: ") and "/api/v1/events" in p for p in watch.problems)
 
 
+def test_a_desk_whose_session_has_ended_asks_to_sign_in_again(desk):
+    page, _ = desk
+    page.evaluate("sessionStorage.setItem('mapsvc.token', 'ended')")  # as at the end of a shift
+    page.select_option("#desk-view", "all")
+    page.wait_for_url(lambda url: "/map/login" in url)
+    assert page.url.endswith("/map/login?next=/map/desk")
+
+
 def test_only_command_centres_get_the_desk(server, browser, accounts):
     assert "仅供指挥中心" in refused(browser, server, "/map/desk", "worker", PASSWORD)

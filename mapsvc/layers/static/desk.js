@@ -57,9 +57,7 @@ function mapsvcDesk(map, config) {
     const query = new URLSearchParams({ ...view(), limit: LIST_SIZE });
     state.cases = (await call("GET", `/incidents?${query}`)).features;
     $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
-    if (!state.cases.length) {
-      $("desk-list").replaceChildren(text("li", "暂无此类案件", "none"));
-    } else $("desk-list").replaceChildren(...state.cases.map((f) => {
+    const items = state.cases.map((f) => {
       const p = f.properties;
       const li = text("li", "", p.colour || "");
       li.dataset.id = f.id;
@@ -69,7 +67,8 @@ function mapsvcDesk(map, config) {
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
       return li;
-    }));
+    });
+    $("desk-list").replaceChildren(...(items.length ? items : [text("li", "暂无此类案件", "none")]));
     state.marks.clearLayers();
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
@@ -218,7 +217,9 @@ function mapsvcDesk(map, config) {
 
   // ---- the live feed: the list and the open case follow what happens ----
 
+  // at most once a second, however busy the region: the list, and the open case if it changed
   let pending = null;
+  let caseChanged = false;
   function follow() {
     const source = new EventSource(`${config.api}/events`, { withCredentials: true });
     source.addEventListener("ready", () => {
@@ -226,18 +227,25 @@ function mapsvcDesk(map, config) {
       $("desk-connection").textContent = "在线";
     });
     const changed = (e) => {
-      clearTimeout(pending);
       const id = e.type === "step" ? JSON.parse(e.data).feature.id : null;
+      if (state.selected && (id === null || id === state.selected.id)) caseChanged = true;
+      if (pending) return;
       pending = setTimeout(() => {
-        loadList();
-        if (state.selected && (id === null || id === state.selected.id)) openCase(state.selected.id);
-      }, 300);
+        pending = null;
+        loadList().catch((error) => say(error.message, true));
+        if (caseChanged && state.selected) openCase(state.selected.id);
+        caseChanged = false;
+      }, 1000);
     };
     source.addEventListener("step", changed);
     source.addEventListener("reload", changed);
     source.onerror = () => {
       state.online = false;
       $("desk-connection").textContent = "重连中";
+      if (source.readyState === EventSource.CLOSED) {  // refused, or the browser gave up
+        loadList().catch(() => {});  // to the sign-in page if the session has ended
+        setTimeout(follow, 2000);
+      }
     };
   }
 
