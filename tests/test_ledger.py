@@ -64,9 +64,10 @@ def cases(clients, hierarchy, grids):
     closed = report(command, other, "暴露垃圾")
     act(command, closed["id"], ("file", {}), ("dispatch", {"department": "T1"}))
     act(department, closed["id"], ("accept", {}), ("report_handled", {"note": "已清运"}))
-    act(command, closed["id"], ("check", {}), ("check_pass", {}), ("follow_up", {"satisfaction": 5}))
-    return {"grid": grid, "village": grid.village_code, "reported": reported["id"], "dispatched": dispatched["id"],
-            "closed": closed["id"]}
+    act(command, closed["id"], ("check", {}), ("check_pass", {}),
+        ("follow_up", {"satisfaction": 5}))
+    return {"grid": grid, "village": grid.village_code, "reported": reported["id"],
+            "dispatched": dispatched["id"], "closed": closed["id"]}
 
 
 def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, cases):
@@ -95,6 +96,22 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
         "已评价", "是", "5", "0")
     assert closed["结案时间"] == _local_minute(
         api.get(f"/incidents/{cases['closed']}").json()["closed_at"])
+
+
+def test_a_case_closed_after_its_deadline_is_not_closed_on_time(api, cases, db):
+    from sqlalchemy import text
+
+    late = report(api, cases["grid"], "违章停车")["id"]
+    act(api, late, ("file", {}), ("close", {"note": "已劝离"}))
+    assert by_number(ledger(api, grid=cases["grid"].code))[late]["按期结案"] == "是"
+    with db.begin() as conn:  # its limit ran out an hour before it was closed
+        conn.execute(text("UPDATE incident SET case_deadline = closed_at - interval '1 hour' "
+                          "WHERE id = :id"), {"id": late})
+    assert by_number(ledger(api, grid=cases["grid"].code))[late]["按期结案"] == "否"
+
+
+def by_number(rows: list[dict]) -> dict[int, dict]:
+    return {int(r["编号"]): r for r in rows}
 
 
 def _local_minute(stamp: str) -> str:
