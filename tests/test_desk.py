@@ -67,9 +67,9 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     page.screenshot(path=str(ARTIFACTS / "desk-opened.png"))
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
     typed = "<script>alert(1)</script>井盖缺失"
+    assert page.input_value("#desk-view") == "reported"  # new reports first: they wait on it
     case = report(server, command_token, point, typed)
-    page.select_option("#desk-view", "reported")
-    wait_until(page, listed(case), "the new case in the list")
+    wait_until(page, listed(case), "the new case in the list, live")
     assert typed in page.inner_text(f"#desk-list li[data-id='{case}']")  # as text
     open_case(page, case)
     shows(page, "已上报")

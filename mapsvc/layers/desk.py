@@ -1,9 +1,9 @@
-"""The command centre's desk (受理派遣台): the cases waiting on the centre (escalated to its
-level), those newly reported, the overdue, the nearly due and the unassigned, or all of them,
-newest first; a case opened on the map with its details and steps, and moved on through the
-loop (verified, filed or rejected, dispatched, checked, closed and followed up; extended,
-suspended, supervised, escalated, voided); the list's cases downloaded as the ledger
-(案件台账). The list follows the live feed.
+"""The command centre's desk (受理派遣台): the cases newly reported, those handled and waiting
+to be checked, those escalated to the centre's level, the overdue, the nearly due and the
+unassigned, or all of them, newest first; a case opened on the map with its details and steps,
+and moved on through the loop (verified, filed or rejected, dispatched, checked, closed and
+followed up; extended, suspended, supervised, escalated, voided); the list's cases downloaded as
+the ledger (案件台账). The list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state,
 with the fields each needs. Everything a user typed is set as text by the script.
@@ -26,7 +26,8 @@ PANELS = """
   <h1>受理派遣 <small id="desk-region"></small></h1>
   <div class="row">
     <label>案件 <select id="desk-view">
-      <option value="mine" selected>待本中心处理</option><option value="reported">新上报</option>
+      <option value="reported" selected>新上报待受理</option>
+      <option value="handled">处置完成待核查</option><option value="mine">上报至本中心</option>
       <option value="red">超期</option>
       <option value="yellow">即将到期</option><option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>

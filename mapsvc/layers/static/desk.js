@@ -5,7 +5,8 @@
 
 // the list's filters (GET /incidents), which the ledger takes too
 const VIEWS = {
-  mine: { queue: "mine" }, reported: { status: "reported" }, red: { colour: "red" }, yellow: { colour: "yellow" },
+  reported: { status: "reported" }, handled: { status: "handled" }, mine: { queue: "mine" },
+  red: { colour: "red" }, yellow: { colour: "yellow" },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
