@@ -67,6 +67,12 @@ function mapsvcDesk(map, config) {
                 text("small", when(p.reported_at)));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
+      li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
+      li.addEventListener("keydown", (e) => {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault();
+        openCase(f.id);
+      });
       return li;
     });
     $("desk-list").replaceChildren(...(items.length ? items : [text("li", "暂无此类案件", "none")]));
@@ -113,6 +119,7 @@ function mapsvcDesk(map, config) {
                                           call("GET", `/incidents/${id}/timeline`)]);
     const reread = state.selected !== null && state.selected.id === p.id;
     state.selected = p;
+    history.replaceState(null, "", `#case=${p.id}`);  // an address to come back to
     $("desk-case").hidden = false;
     $("desk-case-title").textContent = `案件 #${p.id}`;
     $("desk-case-facts").replaceChildren(...facts(p));
@@ -279,7 +286,10 @@ function mapsvcDesk(map, config) {
   });
   $("desk-form-cancel").addEventListener("click", closeForm);
   drawRegions().catch((e) => say(e.message, true));
+  // a case named in the address (#case=ID, as the wall links to it) opens at once
+  const named = /^#case=(\d+)$/.exec(location.hash);
   call("GET", "/categories").then((tree) => {
     for (const c of tree) state.categories[c.code] = c.name;
-  }).then(loadList).then(follow).catch((e) => say(e.message, true));
+  }).then(loadList).then(() => named && openCase(Number(named[1])))
+    .then(follow).catch((e) => say(e.message, true));
 }

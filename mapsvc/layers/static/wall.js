@@ -443,8 +443,10 @@ function mapsvcWall(map, config) {
     box.dataset.id = f.id;
     const what = `${STATUS[p.status] || p.status} · ${categoryName[p.category] || p.category}`;
     const steps = text("ol", "", "steps");
+    const handle = text("a", "到受理台办理", "handle");
+    handle.href = `/map/desk#case=${f.id}`;
     box.append(text("h3", what), text("p", p.description, "description"),
-               text("p", p.grid ? p.grid.name : "未入格"), steps);
+               text("p", p.grid ? p.grid.name : "未入格"), steps, handle);
     L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
     const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
                           { credentials: "same-origin" });
