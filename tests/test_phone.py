@@ -293,3 +293,29 @@ def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, 
     assert order.index(str(cases[1])) < order.index(str(cases[0]))
     assert page.locator(f'#cases li[data-id="{cases[1]}"]').text_content().startswith("超期")
     context.close()
+
+
+def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
+                                                                         worker_spot, clients):
+    _, spot = worker_spot
+    admin = clients["admin"]
+    longer = _dispatched_case(admin, spot, "需要更多时间的井盖")
+    back = _dispatched_case(admin, spot, "不属于本单位的井盖")
+    context, page = _phone(browser, server, spot)
+    answers = ["需采购配件", "3", "不属于本网格处置范围"]
+    page.on("dialog", lambda dialog: dialog.accept(answers.pop(0)))
+    for case, action in ((longer, "request_extension"), (back, "hand_back")):
+        button = f'#cases li[data-id="{case}"] button[data-action="{action}"]'
+        wait_until(page, f"!!document.querySelector('{button}')", f"{action} offered")
+        page.click(button)
+    wait_until(page, "window.mapsvcPhone.sent >= 2 && window.mapsvcPhone.queued === 0",
+               "both sent")
+    context.close()
+    assert not answers  # each asked for
+    asked = admin.get(f"/incidents/{longer}").json()
+    assert asked["status"] == "dispatched"
+    assert (asked["extension_request"]["working_days"], asked["extension_request"]["note"]) == (
+        3, "需采购配件")
+    handed = admin.get(f"/incidents/{back}").json()
+    assert handed["status"] == "filed"  # back to the centre, to dispatch again
+    assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本网格处置范围"

@@ -290,20 +290,31 @@ function startMap() {
 
 // What a grid worker may do next with a case in each state.
 const NEXT = {
-  reported: ["self_resolve", "escalate"], verifying: ["confirm"], dispatched: ["accept"],
-  in_progress: ["report_handled"],
+  reported: ["self_resolve", "escalate"], verifying: ["confirm"],
+  dispatched: ["accept", "hand_back", "request_extension"],
+  in_progress: ["report_handled", "hand_back", "request_extension"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-const NEEDS_NOTE = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
+// steps whose result is shown by a photo, and steps that need a note (why)
+const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
+const NEEDS_NOTE = new Set([...RESULTS, "hand_back", "request_extension"]);
 
 async function act(incident, action, photoInput) {
-  let note = "";
+  const body = { note: "" };
   if (NEEDS_NOTE.has(action)) {
-    note = window.prompt(`${ACTION_NAME[action]}：情况说明`) || "";
-    if (!note.trim()) return;
+    body.note = window.prompt(`${ACTION_NAME[action]}：情况说明`) || "";
+    if (!body.note.trim()) return;
+  }
+  if (action === "request_extension") {
+    const days = Number(window.prompt("延期几个工作日（1至10）", "2"));
+    if (!Number.isInteger(days) || days < 1 || days > 10) {
+      $("result").textContent = "延期须为1至10个工作日";
+      return;
+    }
+    body.working_days = days;
   }
   const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
-  await enqueue({ kind: "action", incident, action, body: { note }, photos });
+  await enqueue({ kind: "action", incident, action, body, photos });
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
   send();
@@ -356,7 +367,7 @@ function showCases(cases) {
     li.dataset.id = f.id;
     const next = NEXT[p.status] || [];
     let photo = null;
-    if (next.some((action) => NEEDS_NOTE.has(action))) {  // the result, photographed
+    if (next.some((action) => RESULTS.has(action))) {  // the result, photographed
       const label = text("label", "现场照片 ", "photo");
       photo = chosen.get(String(f.id)) || document.createElement("input");
       Object.assign(photo, { type: "file", accept: "image/*", multiple: true });
