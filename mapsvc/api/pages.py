@@ -16,12 +16,12 @@ from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
+from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
-from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
 from mapsvc.workflow.clocks import COLOUR_NAMES
-from mapsvc.workflow.machine import ACTION_NAMES, STATE_NAMES
+from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
@@ -84,12 +84,17 @@ def _page_account(request: Request):
 
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
-# a case finds its grid and the warning colours: the names the ledger writes.
+# a case finds its grid and the warning colours (the names the ledger writes); and the rules of
+# each action: the roles that may take it, the states it is taken from, and what it needs.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
-                        ("COLOUR_NAME", COLOUR_NAMES)))
+                        ("COLOUR_NAME", COLOUR_NAMES),
+                        ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
+                                            "note": a.needs_note or a.needs_evidence,
+                                            "needs": list(a.needs)}
+                                     for name, a in ACTIONS.items()})))
 
 
 @top_router.get("/static/mapsvc/names.js")

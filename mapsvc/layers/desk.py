@@ -5,15 +5,14 @@ and moved on through the loop (verified, filed or rejected, dispatched, checked,
 followed up; extended, suspended, supervised, escalated, voided); the list's cases downloaded as
 the ledger (案件台账). The list follows the live feed.
 
-A case offers the actions mapsvc.workflow.machine lets the account's role take in its state,
-with the fields each needs. Everything a user typed is set as text by the script.
+A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
+(their rules come with the names, names.js), with the fields each needs. Everything a user typed is set as text by the script.
 """
 
 from mapsvc.accounts.model import Role
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
-from mapsvc.workflow.machine import ACTIONS
 
 JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "steps")),
       ("page", f"{OWN}/page.js"), ("desk", f"{OWN}/desk.js")]
@@ -66,13 +65,6 @@ PANELS = """
 """
 
 
-def actions_of(role: Role) -> dict:
-    """The actions ``role`` may take: the states each is taken from, and what it needs."""
-    return {name: {"from": list(a.sources), "note": a.needs_note or a.needs_evidence,
-                   "needs": list(a.needs)}
-            for name, a in ACTIONS.items() if role in a.roles}
-
-
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict],
               basemap: str | None, basemap_attribution: str) -> str:
     m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
@@ -80,6 +72,6 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict],
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
-        "api": "/api/v1", "actions": actions_of(role), "departments": departments,
+        "api": "/api/v1", "role": role, "departments": departments,
     }).add_to(m)
     return root.render()

@@ -106,7 +106,8 @@ function mapsvcDesk(map, config) {
 
   // the actions the account may take in the case's state, where they can be taken now
   function possible(p) {
-    return Object.entries(config.actions).filter(([name, a]) => a.from.includes(p.status)
+    return Object.entries(ACTIONS).filter(([name, a]) => a.roles.includes(config.role)
+      && a.from.includes(p.status)
       && !(name === "decline_extension" && !p.extension_request)
       && !(name === "suspend" && p.suspended) && !(name === "resume" && !p.suspended))
       .map(([name]) => name);
@@ -172,12 +173,12 @@ function mapsvcDesk(map, config) {
   // ---- taking an action ----
 
   function fieldsOf(name) {
-    const a = config.actions[name];
+    const a = ACTIONS[name];
     return [...a.needs, ...(MAY_TAKE[name] || [])];
   }
 
   function choose(name) {
-    const a = config.actions[name];
+    const a = ACTIONS[name];
     const fields = fieldsOf(name);
     if (!a.note && !fields.length) {  // nothing to ask: done at once
       act(name, {});

@@ -288,20 +288,20 @@ function startMap() {
     .catch(() => {});
 }
 
-// What a grid worker may do next with a case in each state.
+// What those working on the phone (grid workers and chiefs, departments) do next with a case in
+// each state; each action's rules (what it needs) come with the names (names.js).
 const NEXT = {
   reported: ["self_resolve", "escalate"], verifying: ["confirm"],
   dispatched: ["accept", "hand_back", "request_extension"],
   in_progress: ["report_handled", "hand_back", "request_extension"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-// steps whose result is shown by a photo, and steps that need a note (why)
+// steps whose result is shown by a photo
 const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
-const NEEDS_NOTE = new Set([...RESULTS, "hand_back", "request_extension"]);
 
 async function act(incident, action, photoInput) {
   const body = { note: "" };
-  if (NEEDS_NOTE.has(action)) {
+  if (ACTIONS[action].note) {
     body.note = window.prompt(`${ACTION_NAME[action]}：情况说明`) || "";
     if (!body.note.trim()) return;
   }
