@@ -5,21 +5,12 @@ link downloads the list's cases. Screenshots go to tests/artifacts."""
 
 import csv
 import io
-import uuid
 
-import httpx
 import pytest
 
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD
-
-
-def report(base: str, token: str, point, description: str) -> int:
-    r = httpx.post(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {token}"},
-                   json={"client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x,
-                         "lat": point.y, "description": description})
-    assert r.status_code == 201
-    return r.json()["id"]
+from tests.test_wall import report, token
 
 
 @pytest.fixture
@@ -38,8 +29,7 @@ def desk(server, browser, accounts):
 
 @pytest.fixture(scope="module")
 def command_token(server, accounts) -> str:
-    return httpx.post(f"{server}/api/v1/auth/token", data={
-        "username": "command", "password": PASSWORD}).json()["access_token"]
+    return token(server)
 
 
 def listed(case: int) -> str:
@@ -68,7 +58,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
     typed = "<script>alert(1)</script>井盖缺失"
     assert page.input_value("#desk-view") == "reported"  # new reports first: they wait on it
-    case = report(server, command_token, point, typed)
+    case = report(server, command_token, point.x, point.y, typed)
     wait_until(page, listed(case), "the new case in the list, live")
     assert typed in page.inner_text(f"#desk-list li[data-id='{case}']")  # as text
     open_case(page, case)
@@ -102,7 +92,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     assert [s["action"] for s in api.get(f"/incidents/{case}/timeline").json()] == [
         "report", "file", "dispatch"]
 
-    other = report(server, command_token, point, "重复上报的井盖")
+    other = report(server, command_token, point.x, point.y, "重复上报的井盖")
     wait_until(page, listed(other), "a case reported meanwhile, live")
     open_case(page, other)
     page.click("#desk-actions button[data-action='void']")
@@ -121,7 +111,7 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
                                                        command_token):
     page, watch = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[4].representative_point()
-    case = report(server, command_token, point, "占道经营")
+    case = report(server, command_token, point.x, point.y, "占道经营")
     wait_until(page, listed(case), "the new case")
     page.focus(f"#desk-list li[data-id='{case}']")
     page.keyboard.press("Enter")  # opened from the keyboard
@@ -141,7 +131,7 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
-    case = report(server, command_token, point, "=1+1 路面塌陷")
+    case = report(server, command_token, point.x, point.y, "=1+1 路面塌陷")
     page.select_option("#desk-view", "reported")
     wait_until(page, listed(case), "the new case")
     with page.expect_download() as download:
@@ -157,7 +147,7 @@ def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, c
 def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_token):
     page, watch = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[6].representative_point()
-    case = report(server, command_token, point, "路灯不亮")
+    case = report(server, command_token, point.x, point.y, "路灯不亮")
     open_case(page, case)
     assert page.url.endswith(f"/map/desk#case={case}")  # an address to come back to
     page.click("a[href='/map/wall']")
