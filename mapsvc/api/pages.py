@@ -85,7 +85,8 @@ def _page_account(request: Request):
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
 # a case finds its grid and the warning colours (the names the ledger writes); and the rules of
-# each action: the roles that may take it, the states it is taken from, and what it needs.
+# each action: the roles that may take it, the states it is taken from, what it needs, and what
+# the case must be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
@@ -93,7 +94,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("COLOUR_NAME", COLOUR_NAMES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "note": a.needs_note or a.needs_evidence,
-                                            "needs": list(a.needs)}
+                                            "needs": list(a.needs), "when": a.when}
                                      for name, a in ACTIONS.items()})))
 
 

@@ -15,7 +15,7 @@ from mapsvc.geojson import Filters
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
-from mapsvc.workflow.machine import ACTIONS, ESCALATION
+from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
@@ -51,6 +51,13 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
 
+def _holds(condition: str, case) -> bool:
+    """Whether the case (its locked row) meets an action's condition (machine.CONDITIONS)."""
+    return {"requested": case.extension_request is not None,
+            "suspended": case.suspended_at is not None,
+            "running": case.suspended_at is None}[condition]
+
+
 async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
               request: ActionRequest) -> dict:
     """Apply action ``name`` to the incident for ``account``; return the new state."""
@@ -69,6 +76,8 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     for needed in action.needs:
         if getattr(request, needed) in (None, ""):
             raise InvalidInput(f"{name} needs {needed}", field=needed)
+    if action.when is not None and not _holds(action.when, case):
+        raise Conflict(CONDITIONS[action.when], field="status")
     changes, data = await _changes(conn, name, case, request, incident_id)
     target = action.target or case.status
     sets = ", ".join(f"{column} = {value}" for column, value in changes.items())
@@ -182,8 +191,6 @@ async def _changes(conn, name: str, case, request: ActionRequest,
         columns, params = _moved(case, calendar, days * calendar.hours_per_day)
         return {"extension_request": "NULL", **columns}, {"working_days": days, **params}
     if name == "decline_extension":
-        if case.extension_request is None:
-            raise Conflict("no extension was requested", field="status")
         return {"extension_request": "NULL"}, {}
     if name == "merge":
         original = (await conn.execute(text(
@@ -202,12 +209,8 @@ async def _changes(conn, name: str, case, request: ActionRequest,
             raise InvalidInput("level is normal, yellow or red", field="level")
         return {"supervision": ":level"}, {"level": request.level}
     if name == "suspend":
-        if case.suspended_at is not None:
-            raise Conflict("the incident is already suspended", field="status")
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)
-        if case.suspended_at is None:
-            raise Conflict("the incident is not suspended", field="status")
         stopped = calendar.working_hours_between(case.suspended_at, now)
         columns, params = _moved(case, calendar, stopped)
         return ({"suspended_at": "NULL", "suspended_hours": "suspended_hours + :stopped",

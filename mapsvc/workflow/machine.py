@@ -57,6 +57,13 @@ class Action:
     needs_note: bool = False
     needs_evidence: bool = False  # a note or a photo of the result
     needs: tuple[str, ...] = ()  # fields of the request the action cannot do without
+    when: str | None = None  # what the case must be beside its state: one of CONDITIONS
+
+
+# What an action may need of a case beside its state, and why it is refused without it.
+CONDITIONS = {"requested": "no extension was requested",
+              "suspended": "the incident is not suspended",
+              "running": "the incident is already suspended"}
 
 
 ACTIONS: dict[str, Action] = {
@@ -84,9 +91,11 @@ ACTIONS: dict[str, Action] = {
                                 needs=("working_days",)),                        # 延期申请
     # approves the request (or grants an extension unasked, with working_days)
     "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 延期
-    "decline_extension": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),
-    "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 挂账
-    "resume": Action(CENTRE, ("dispatched", "in_progress"), None),
+    "decline_extension": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,
+                                when="requested"),
+    "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,  # 挂账
+                      when="running"),
+    "resume": Action(CENTRE, ("dispatched", "in_progress"), None, when="suspended"),
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     "reassign": Action(CENTRE, ("dispatched", "in_progress"), "dispatched", needs=("department",)),

@@ -16,6 +16,9 @@ const REGION = { color: "#37474f", weight: 2, fill: false };
 const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
 // fields an action takes beside those it needs: the department dispatched to (else the
 // category's), the working days an extension grants (else those asked for)
+// an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
+const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
+                running: (p) => !p.suspended };
 const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"] };
 
 function mapsvcDesk(map, config) {
@@ -104,12 +107,10 @@ function mapsvcDesk(map, config) {
       text("dt", name), text("dd", value)]);
   }
 
-  // the actions the account may take in the case's state, where they can be taken now
+  // the actions the account may take on the case: in its state, and where their condition holds
   function possible(p) {
-    return Object.entries(ACTIONS).filter(([name, a]) => a.roles.includes(config.role)
-      && a.from.includes(p.status)
-      && !(name === "decline_extension" && !p.extension_request)
-      && !(name === "suspend" && p.suspended) && !(name === "resume" && !p.suspended))
+    return Object.entries(ACTIONS).filter(([, a]) => a.roles.includes(config.role)
+      && a.from.includes(p.status) && (!a.when || HOLDS[a.when](p)))
       .map(([name]) => name);
   }
 
