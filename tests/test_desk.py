@@ -128,6 +128,44 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
     assert all("/actions/merge" in p or "status of 422" in p for p in watch.problems)
 
 
+def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, server, grids,
+                                                                          api, command_token):
+    page, watch = desk
+    case = report(server, command_token, 116.0, 21.5, "位置不明的占道经营")  # in the sea
+    page.select_option("#desk-view", "unassigned")
+    wait_until(page, listed(case), "the case waiting for triage")
+    open_case(page, case)
+    shows(page, "未入格")
+    target = grids[grids["code"].str.startswith("441502")].iloc[7]
+    point = target.geometry.representative_point()
+    page.click("#desk-actions button[data-action='relocate']")
+    page.fill("#desk-form textarea[name='note']", "来电人补充了门牌号")
+    page.click("#desk-form button[type='submit']")  # no place picked: the form does not send
+    wait_until(page, "document.getElementById('desk-message').className === 'bad'", "asked")
+    assert "地图" in page.inner_text("#desk-message")
+    assert api.get(f"/incidents/{case}").json()["method"] == "unassigned"
+    x, y = page.evaluate(f"""() => {{  // the place, brought into view and clicked
+        const map = window.mapsvcDesk.map;
+        map.setView([{point.y}, {point.x}], 17, {{ animate: false }});
+        const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + at.x, box.top + at.y]; }}""")
+    wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
+                     f"l.feature.properties.code === '{target.code}')", "the grids in view drawn")
+    page.mouse.click(x, y)
+    wait_until(page, "document.getElementById('desk-point').textContent"
+                     f".includes('{target.code}')", "where the place picked lands")
+    page.screenshot(path=str(ARTIFACTS / "desk-relocate.png"))
+    page.click("#desk-form button[type='submit']")
+    shows(page, target.code)
+    moved = api.get(f"/incidents/{case}").json()
+    assert (moved["grid"]["code"], moved["method"]) == (target.code, "inside")
+    assert abs(moved["lon"] - point.x) < 1e-4 and abs(moved["lat"] - point.y) < 1e-4
+    wait_until(page, f"!{listed(case)}", "the case gone from those waiting for triage")
+    assert f"更正位置（未入格 → {target.code}） · command" in page.inner_text("#desk-steps")
+    assert not watch.problems, watch.problems
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()

@@ -319,3 +319,32 @@ def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browse
     handed = admin.get(f"/incidents/{back}").json()
     assert handed["status"] == "filed"  # back to the centre, to dispatch again
     assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本网格处置范围"
+
+
+def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server, worker_spot,
+                                                               clients, grids):
+    import uuid
+
+    code, spot = worker_spot
+    admin = clients["admin"]
+    case = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                          "lon": spot.x, "lat": spot.y,
+                                          "description": "位置报错的井盖"}).json()["id"]
+    village = grids[grids["code"] == code].village_code.iloc[0]
+    neighbour = grids[(grids["village_code"] == village) & (grids["code"] != code)].iloc[0]
+    there = neighbour.geometry.representative_point()  # where the worker stands, and the case is
+    context, page = _phone(browser, server, there)
+    answers = ["井盖实际在隔壁网格"]
+    page.on("dialog", lambda dialog: dialog.accept(answers.pop(0)))
+    button = f'#cases li[data-id="{case}"] button[data-action="relocate"]'
+    wait_until(page, f"!!document.querySelector('{button}')", "relocate offered")
+    page.click(button)
+    wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0", "sent")
+    context.close()
+    assert not answers
+    moved = admin.get(f"/incidents/{case}").json()
+    assert (moved["grid"]["code"], moved["lon"], moved["lat"]) == (
+        neighbour.code, round(there.x, 7), round(there.y, 7))
+    step = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert (step["action"], step["actor"], step["note"]) == ("relocate", "worker",
+                                                           "井盖实际在隔壁网格")

@@ -22,7 +22,9 @@ STATUS = {InvalidInput: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
 def error_body(error: DomainError, location: str = "body") -> dict:
-    loc = [location, error.field] if error.field else [location]
+    """The error's body; a field inside another (``point.lon``) is named by its path, as
+    FastAPI names it."""
+    loc = [location, *error.field.split(".")] if error.field else [location]
     kind = type(error).__name__.lower()
     return {"detail": [{"loc": loc, "msg": error.reason, "type": kind}]}
 

@@ -18,7 +18,7 @@ from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_csv, ledger_statement
-from mapsvc.incidents.model import METHODS, IncidentReport, ReportTime, Source
+from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.workflow.actions import ActionRequest, act, timeline
 from mapsvc.workflow.clocks import COLOURS
@@ -159,6 +159,8 @@ class ActionBody(BaseModel):
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
     working_days: int | None = Field(None, ge=1, le=10, description="extend: by how many")
     original: int | None = Field(None, description="merge: the incident this one repeats")
+    point: Point | None = Field(None, description="relocate: where the case really is; it "
+                                                  "lands in that point's grid")
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
         [], max_length=10, description="ids of photos uploaded to /media (before and after "
                                        "photos, evidence); self_resolve needs a note or one")
@@ -172,9 +174,9 @@ async def take_action(request: Request, incident_id: int, action: str, body: Act
                       account: SignedIn) -> dict:
     """Move the case on: verify, file, reject, self_resolve, dispatch, accept, hand_back,
     report_handled, check, check_pass, check_fail, close, follow_up, reopen, void, extend,
-    suspend, resume, supervise, escalate, reassign."""
+    suspend, resume, supervise, escalate, reassign, merge, relocate."""
     async with transaction(request) as conn:
-        return await act(conn, account, incident_id, action, ActionRequest(**body.model_dump()))
+        return await act(conn, account, incident_id, action, ActionRequest(**dict(body)))
 
 
 @router.get("/{incident_id:int}/timeline")

@@ -5,6 +5,7 @@ comprehensive one, then the lowest grid code. Outside every grid, the nearest gr
 ``MAPSVC_ASSIGNMENT_TOLERANCE_M`` (ties to the lowest code); farther, unassigned.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import numpy as np
@@ -88,9 +89,10 @@ async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None
 # One statement: the grid, the regions above it and, in no grid, whether the point swapped
 # would be in one.
 LOCATE = f"""
-SELECT l.method, l.distance_m, g.code AS grid_code, g.name AS grid_name, gv.version,
-       v.code AS village_code, v.name AS village_name, t.code AS township_code,
-       t.name AS township_name, c.code AS county_code, c.name AS county_name,
+SELECT l.method, l.distance_m, l.grid_id, l.grid_version_id, g.code AS grid_code,
+       g.name AS grid_name, gv.version, v.code AS village_code, v.name AS village_name,
+       t.code AS township_code, t.name AS township_name, c.code AS county_code,
+       c.name AS county_name,
        l.method = 'unassigned' AND
        {SWAPPED_COVERED.format(lon="CAST(:sx AS float8)", lat="CAST(:sy AS float8)", at=_AT)}
        AS swapped
@@ -108,21 +110,38 @@ def _place(row: dict, prefix: str) -> dict | None:
     return None if code is None else {"code": code, "name": row[f"{prefix}_name"]}
 
 
-async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Location:
+async def located(one: Callable[[str, dict], Awaitable[dict]], point: Point,
+                  at: datetime | None = None) -> dict:
+    """The LOCATE row of ``point`` at ``at`` (now when None), with the point in WGS84 (``lon``,
+    ``lat``); refused as a report there would be (out of range, or looking swapped). ``one``
+    runs a statement and answers its row: the hot paths' pool (``Reads.one``) or a
+    transaction's connection (``on``)."""
     swapped = _swapped(point, at)
     if not point.in_range:
         raise refusal(point.lon, point.lat, swapped["sx"] is not None
-                      and (await reads.one(_SWAPPED, swapped))["swapped"])
+                      and (await one(_SWAPPED, swapped))["swapped"])
     x, y = (float(v) for v in to_wgs84(point.lon, point.lat, point.crs))
-    row = await reads.one(LOCATE, {**swapped, "lon": x, "lat": y, "at": at,
-                                   "tolerance": settings.assignment().tolerance_m})
+    row = await one(LOCATE, {**swapped, "lon": x, "lat": y, "at": at,
+                             "tolerance": settings.assignment().tolerance_m})
     if row["swapped"]:
         raise refusal(point.lon, point.lat, swapped=True)
+    return {**row, "lon": x, "lat": y}
+
+
+def on(conn: AsyncConnection) -> Callable[[str, dict], Awaitable[dict]]:
+    """``located``'s ``one`` in the transaction of ``conn``."""
+    async def one(sql: str, params: dict) -> dict:
+        return dict((await conn.execute(text(sql), params)).mappings().one())
+    return one
+
+
+async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Location:
+    row = await located(reads.one, point, at)
     grid = None if row["grid_code"] is None else {
         "code": row["grid_code"], "name": row["grid_name"], "version": row["version"]}
     return Location(method=row["method"], grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
-                    distance_m=row["distance_m"], lon=x, lat=y)
+                    distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"])
 
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join

@@ -2,11 +2,13 @@
 to be checked, those escalated to the centre's level, the overdue, the nearly due and the
 unassigned, or all of them, newest first; a case opened on the map with its details and steps,
 and moved on through the loop (verified, filed or rejected, dispatched, checked, closed and
-followed up; extended, suspended, supervised, escalated, voided); the list's cases downloaded as
-the ledger (案件台账). The list follows the live feed.
+followed up; extended, suspended, supervised, escalated, voided; moved to where it is, picked
+on the map, into the grid it lands in); the list's cases downloaded as the ledger (案件台账).
+The list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
-(their rules come with the names, names.js), with the fields each needs. Everything a user typed is set as text by the script.
+(their rules come with the names, names.js), with the fields each needs. Everything a user
+typed is set as text by the script.
 """
 
 from mapsvc.accounts.model import Role
@@ -52,6 +54,8 @@ PANELS = """
         min="1" max="10"></label>
       <label data-field="original">重复于案件编号 <input name="original" type="number"
         min="1"></label>
+      <p data-field="point">正确位置：<output id="desk-point">在地图上点击案件的正确位置，
+        可拖动标记</output></p>
       <label data-field="note">情况说明 <textarea name="note" maxlength="2000"
         rows="3"></textarea></label>
       <div class="row"><button type="submit">提交</button>

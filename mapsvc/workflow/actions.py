@@ -12,6 +12,8 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters
+from mapsvc.incidents.assignment import located, on
+from mapsvc.incidents.model import Point
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
@@ -29,11 +31,15 @@ class ActionRequest:
     level: str | None = None  # supervision: normal, yellow, red
     working_days: int | None = None  # extension
     original: int | None = None  # merge: the case this one repeats
+    point: Point | None = None  # relocate: where the case really is
     attachments: list[str] = field(default_factory=list)  # photo ids (mapsvc.media)
 
 
-# Parameters the log does not repeat: the time of the action is the log row's own.
-_UNLOGGED = {"now"}
+# Parameters the log does not repeat: the time of the action is the log row's own; a
+# relocation logs where the case was and where it is (from, to), not the columns it sets.
+_PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county_code")
+_RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
+_UNLOGGED = {"now", *_RELOCATED}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 
 
@@ -215,12 +221,39 @@ async def _changes(conn, name: str, case, request: ActionRequest,
         columns, params = _moved(case, calendar, stopped)
         return ({"suspended_at": "NULL", "suspended_hours": "suspended_hours + :stopped",
                  **columns}, {"stopped": stopped, **params})
+    if name == "relocate":
+        return await _relocated(conn, request.point, incident_id)
     if name == "escalate":
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:
             raise Conflict("the incident is already with the departments", field="status")
         return {"escalation_level": ":escalation"}, {"escalation": ESCALATION[level + 1]}
     return {}, {}
+
+
+_WHERE_IT_WAS = """
+SELECT round(ST_X(i.geom)::numeric, 7)::float8 AS lon,
+       round(ST_Y(i.geom)::numeric, 7)::float8 AS lat, g.code, i.assignment AS method
+  FROM incident i LEFT JOIN grid g ON g.id = i.grid_id WHERE i.id = :id"""
+
+
+async def _relocated(conn, point: Point, incident_id: int) -> tuple[dict, dict]:
+    """A case moved to where it really is (更正位置): its point, and the grid and regions that
+    point lands in now, by the rules of a report (the raw coordinates reported stay as they
+    were); the log keeps the point and grid (its code, as a redrawn grid's step names it)
+    before and after."""
+    was = dict((await conn.execute(text(_WHERE_IT_WAS), {"id": incident_id})).mappings().one())
+    try:
+        row = await located(on(conn), point)
+    except InvalidInput as refused:
+        raise InvalidInput(refused.reason, field=f"point.{refused.field}") from None
+    columns = {"geom": "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)", "assignment": ":method",
+               "assignment_distance_m": ":distance_m", **{c: f":{c}" for c in _PLACE}}
+    there = {"lon": round(row["lon"], 7), "lat": round(row["lat"], 7), "code": row["grid_code"],
+             "method": row["method"]}
+    return columns, {**{key: row[key] for key in _RELOCATED}, "from": was,
+                     "to": {**there, "given": {"lon": point.lon, "lat": point.lat,
+                                               "crs": point.crs.value}}}
 
 
 def _extension_days(days) -> int:

@@ -30,7 +30,7 @@ ACTION_NAMES = {
     "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "escalate": "上报上级",
-    "reassign": "改派", "merge": "合并重复",
+    "reassign": "改派", "merge": "合并重复", "relocate": "更正位置",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
 
@@ -99,6 +99,8 @@ ACTIONS: dict[str, Action] = {
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     "reassign": Action(CENTRE, ("dispatched", "in_progress"), "dispatched", needs=("department",)),
+    # a case pinned in the wrong place moved to where it is, into the grid that point lands in
+    "relocate": Action(CENTRE | FIELD, OPEN, None, needs_note=True, needs=("point",)),
     # the newcomer is voided as a duplicate of the original; its reporter follows the original
     "merge": Action(CENTRE, ("reported", "verifying", "filed"), "void", needs=("original",)),
 }

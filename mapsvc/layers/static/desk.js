@@ -25,7 +25,7 @@ function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], selected: null, action: null, online: false, categories: {},
-                  gridsOf: null, marks: L.layerGroup().addTo(map) };
+                  gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
   // the grids around the open case, its own outlined, in a pane under the cases
   map.createPane("grids").style.zIndex = 350;
@@ -83,7 +83,8 @@ function mapsvcDesk(map, config) {
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
       L.circleMarker([lat, lon], { radius: 6, weight: 1, color: "#263238", fillOpacity: 0.85,
-                                   fillColor: COLOUR[f.properties.colour] || "#78909c" })
+                                   fillColor: COLOUR[f.properties.colour] || "#78909c",
+                                   bubblingMouseEvents: false })
         .on("click", () => openCase(f.id)).addTo(state.marks);
     }
   }
@@ -155,13 +156,24 @@ function mapsvcDesk(map, config) {
   // the grids of the case's village (near its point, when it is in none)
   async function drawGrids(p) {
     const near = 0.01;
-    const of = p.village ? `parent=${encodeURIComponent(p.village.code)}`
-      : `bbox=${[p.lon - near, p.lat - near, p.lon + near, p.lat + near].join(",")}`;
+    await showGrids(p.village ? `parent=${encodeURIComponent(p.village.code)}`
+      : `bbox=${[p.lon - near, p.lat - near, p.lon + near, p.lat + near].join(",")}`);
+  }
+
+  // the grids ``of`` a query of GET /grids, unless they are those drawn
+  async function showGrids(of) {
     if (of !== state.gridsOf) {
-      const grids = await call("GET", `/grids?${of}&limit=1000`);
+      state.gridsOf = of;
+      let grids;
+      try {
+        grids = await call("GET", `/grids?${of}&limit=1000`);
+      } catch (error) {
+        state.gridsOf = null;  // asked again next time
+        throw error;
+      }
+      if (state.gridsOf !== of) return;  // others asked for meanwhile
       state.grids.clearLayers();
       state.grids.addData(grids);
-      state.gridsOf = of;
     }
     state.grids.setStyle(state.grids.options.style);
   }
@@ -169,6 +181,30 @@ function mapsvcDesk(map, config) {
   function closeForm() {
     state.action = null;
     $("desk-form").hidden = true;
+    if (state.pin) state.pin.remove();
+    state.pin = state.point = null;
+    map.getContainer().classList.remove("placing");
+  }
+
+  // ---- a new place for the case (relocate): picked on the map, and where it would land ----
+
+  const placing = () => state.action && fieldsOf(state.action).includes("point");
+
+  async function place(latlng) {
+    if (!state.pin) {
+      state.pin = L.marker(latlng, { draggable: true, pane: "case" }).addTo(map)
+        .on("dragend", () => place(state.pin.getLatLng()));
+    }
+    state.pin.setLatLng(latlng);
+    say("");
+    const point = { lon: +latlng.lng.toFixed(7), lat: +latlng.lat.toFixed(7) };
+    state.point = point;
+    const shown = `${point.lon.toFixed(6)}, ${point.lat.toFixed(6)}`;
+    $("desk-point").textContent = `${shown} · 查询所在网格…`;
+    const at = await call("GET", `/locate?${new URLSearchParams(point)}`);
+    if (state.point !== point) return;  // moved again meanwhile
+    $("desk-point").textContent = `${shown} · ${at.grid
+      ? `${METHOD_NAME[at.method]}：${at.grid.name}（${at.grid.code}）` : "不在任何网格内，待分派"}`;
   }
 
   // ---- taking an action ----
@@ -185,12 +221,17 @@ function mapsvcDesk(map, config) {
       act(name, {});
       return;
     }
+    closeForm();
     state.action = name;
     const form = $("desk-form");
     $("desk-form-title").textContent = ACTION_NAME[name] || name;
-    for (const label of form.querySelectorAll("label[data-field]")) {
+    for (const label of form.querySelectorAll("[data-field]")) {
       const field = label.dataset.field;
       label.hidden = field !== "note" && !fields.includes(field);
+    }
+    if (placing()) {
+      $("desk-point").textContent = "在地图上点击案件的正确位置，可拖动标记";
+      map.getContainer().classList.add("placing");
     }
     form.elements.note.required = a.note;
     form.elements.note.value = "";
@@ -203,7 +244,8 @@ function mapsvcDesk(map, config) {
   function filled(name) {
     const form = $("desk-form").elements;
     const body = { note: form.note.value };
-    for (const field of fieldsOf(name)) {
+    if (state.point) body.point = state.point;
+    for (const field of fieldsOf(name).filter((f) => f !== "point")) {
       const value = form[field].value;
       if (value === "") continue;
       body[field] = ["satisfaction", "working_days", "original"].includes(field)
@@ -284,8 +326,13 @@ function mapsvcDesk(map, config) {
   $("desk-view").addEventListener("change", () => loadList().catch((e) => say(e.message, true)));
   $("desk-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    act(state.action, filled(state.action));
+    if (placing() && !state.point) say("请先在地图上点击案件的正确位置", true);
+    else act(state.action, filled(state.action));
   });
+  map.on("click", (e) => placing() && place(e.latlng).catch((error) => say(error.message, true)));
+  // a new place is picked among the grids in view (from a street's scale, where they are few)
+  map.on("moveend", () => placing() && map.getZoom() >= 14
+    && showGrids(`bbox=${map.getBounds().toBBoxString()}`).catch((e) => say(e.message, true)));
   $("desk-form-cancel").addEventListener("click", closeForm);
   drawRegions().catch((e) => say(e.message, true));
   // a case named in the address (#case=ID, as the wall links to it) opens at once

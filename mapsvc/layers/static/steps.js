@@ -9,10 +9,18 @@ function stepTime(at) {
   return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
 }
 
+// where a step moved the case (relocated, or its grid redrawn): the grid before and after
+function stepMove(step) {
+  const { from, to } = step.data || {};
+  if (!from || !to) return "";
+  const grid = (place) => place.code || "未入格";
+  return `（${grid(from)} → ${grid(to)}）`;
+}
+
 // a step of a case's timeline in one line: when, what and who
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
-  return `${stepTime(new Date(step.at))} ${what} · ${step.actor}`;
+  return `${stepTime(new Date(step.at))} ${what}${stepMove(step)} · ${step.actor}`;
 }
 
 // a step as an item of a case's timeline: its line, and its note under it

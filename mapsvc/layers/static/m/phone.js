@@ -291,7 +291,7 @@ function startMap() {
 // What those working on the phone (grid workers and chiefs, departments) do next with a case in
 // each state; each action's rules (what it needs) come with the names (names.js).
 const NEXT = {
-  reported: ["self_resolve", "escalate"], verifying: ["confirm"],
+  reported: ["self_resolve", "escalate", "relocate"], verifying: ["confirm", "relocate"],
   dispatched: ["accept", "hand_back", "request_extension"],
   in_progress: ["report_handled", "hand_back", "request_extension"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
@@ -301,8 +301,17 @@ const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fai
 
 async function act(incident, action, photoInput) {
   const body = { note: "" };
+  const moving = ACTIONS[action].needs.includes("point");  // to where the pin is
+  if (moving) {
+    if (!phone.position) {
+      $("result").textContent = "尚未定位：请先定位或拖动标记";
+      return;
+    }
+    body.point = { lon: phone.position.lon, lat: phone.position.lat };
+  }
   if (ACTIONS[action].note) {
-    body.note = window.prompt(`${ACTION_NAME[action]}：情况说明`) || "";
+    const asked = moving ? `${ACTION_NAME[action]}到地图标记处` : ACTION_NAME[action];
+    body.note = window.prompt(`${asked}：情况说明`) || "";
     if (!body.note.trim()) return;
   }
   if (action === "request_extension") {
