@@ -5,7 +5,9 @@ link downloads the list's cases. Screenshots go to tests/artifacts."""
 
 import csv
 import io
+import uuid
 
+import httpx
 import pytest
 
 from tests.browser import Watch, refused, sign_in, wait_until
@@ -163,6 +165,39 @@ def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, s
     assert abs(moved["lon"] - point.x) < 1e-4 and abs(moved["lat"] - point.y) < 1e-4
     wait_until(page, f"!{listed(case)}", "the case gone from those waiting for triage")
     assert f"更正位置（未入格 → {target.code}） · command" in page.inner_text("#desk-steps")
+    assert not watch.problems, watch.problems
+
+
+def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, api,
+                                                          command_token):
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[9].representative_point()
+
+    def report(dx_m, category="0201"):  # a class no other desk test reports
+        r = httpx.post(f"{server}/api/v1/incidents",
+                       headers={"Authorization": f"Bearer {command_token}"},
+                       json={"client_id": str(uuid.uuid4()), "category": category,
+                             "lon": point.x + dx_m / 102_000, "lat": point.y,
+                             "description": f"<i>消防通道</i>被占 {dx_m}"})
+        assert r.status_code == 201
+        return r.json()
+
+    first = report(0)
+    again = report(12)
+    wait_until(page, listed(again["id"]), "the second report")
+    open_case(page, again["id"])
+    item = f"#desk-duplicate-list li[data-id='{first['id']}']"
+    wait_until(page, f"!!document.querySelector(\"{item}\")", "the case it may repeat")
+    distance = again["possible_duplicates"][0]["distance_m"]
+    assert f"相距 {distance} 米" in page.inner_text(item)
+    assert "<i>消防通道</i>被占 0" in page.inner_text(item)  # as typed
+    page.screenshot(path=str(ARTIFACTS / "desk-duplicates.png"))
+    page.click(f"{item} >> text=合并到此案")
+    assert page.input_value("#desk-form input[name='original']") == str(first["id"])
+    page.click("#desk-form button[type='submit']")
+    shows(page, "已作废")
+    assert api.get(f"/incidents/{again['id']}").json()["duplicate_of"] == first["id"]
+    assert page.is_hidden("#desk-duplicates")  # a voided case is merged no more
     assert not watch.problems, watch.problems
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
+from shapely import Point
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -344,6 +345,51 @@ def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(cli
     assert do(admin, newcomer["id"], "merge", original=original["id"]).status_code == 409
     other = report(admin, dx_m=10, category="0602")
     assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422
+
+
+def test_a_case_lists_the_open_cases_it_may_repeat_among_those_the_account_may_read(
+        clients, accounts, grids):
+    admin, worker = clients["admin"], clients["worker"]
+    own = accounts["worker"][1]["grid_codes"][0]
+    mine = grids[grids["code"] == own].geometry.iloc[0]
+    village = grids[grids["code"] == own].village_code.iloc[0]
+    beside = next(g for g in grids[grids["village_code"] == village].geometry
+                  if mine.intersection(g).length > 0 and not g.equals(mine))
+    seam = mine.intersection(beside).interpolate(0.5, normalized=True)
+
+    def toward(inside, metres):  # from the seam into a grid
+        x, y = inside.representative_point().x - seam.x, inside.representative_point().y - seam.y
+        scale = metres / 104_000 / (x * x + y * y) ** 0.5
+        return seam.x + x * scale, seam.y + y * scale
+
+    def report(client, at, category="0202"):  # a class no other test reports
+        r = client.post("/incidents", json={"client_id": str(uuid.uuid4()),
+                                            "category": category, "lon": at[0], "lat": at[1]})
+        assert r.status_code == 201
+        return r.json()
+
+    here, near, across = toward(mine, 8), toward(mine, 30), toward(beside, 8)
+    assert mine.contains(Point(here)) and mine.contains(Point(near))
+    assert beside.contains(Point(across))
+    first = report(admin, here)
+    over_the_seam = report(admin, across)  # in the next grid: not the worker's
+    later = report(worker, near)
+    report(admin, here, category="0201")  # another class: no duplicate
+    assert [d["id"] for d in later["possible_duplicates"]] == [first["id"], over_the_seam["id"]]
+
+    def duplicates(client, case):
+        r = client.get(f"/incidents/{case['id']}/duplicates")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+        return [(f["id"], f["properties"]["distance_m"]) for f in r.json()["features"]]
+
+    seen = duplicates(admin, first)  # nearest first, the later report among them
+    assert [case for case, _ in seen] == [over_the_seam["id"], later["id"]]
+    assert seen[1][1] == next(d["distance_m"] for d in later["possible_duplicates"]
+                              if d["id"] == first["id"])
+    assert duplicates(worker, first) == [seen[1]]  # the case over the seam is not the worker's
+    assert worker.get(f"/incidents/{over_the_seam['id']}/duplicates").status_code == 404
+    do(admin, later["id"], "merge", original=first["id"])  # voided: no longer open
+    assert [case for case, _ in duplicates(admin, first)] == [over_the_seam["id"]]
 
 
 def test_an_open_case_is_suggested_exactly_when_within_the_radius_anywhere(accounts, db):

@@ -1,7 +1,8 @@
-"""Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them, and
-export their ledger."""
+"""Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them, find
+those a case may repeat, move them through the loop, and export their ledger."""
 
 import io
+import json
 from dataclasses import asdict
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, 
 from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
+from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_csv, ledger_statement
 from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
@@ -177,6 +179,19 @@ async def take_action(request: Request, incident_id: int, action: str, body: Act
     suspend, resume, supervise, escalate, reassign, merge, relocate."""
     async with transaction(request) as conn:
         return await act(conn, account, incident_id, action, ActionRequest(**dict(body)))
+
+
+@router.get("/{incident_id:int}/duplicates", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"},
+                       404: {"description": "no such incident in your scope"}})
+async def duplicates(request: Request, incident_id: int, account: SignedIn) -> Response:
+    """The open cases the case may repeat, by the rule a report is answered with
+    (``possible_duplicates``: of its class, within its class's radius and hours of it), among
+    those you may read: nearest first, at most five, each with its ``distance_m``; to merge it
+    into one of them."""
+    async with statements(request) as conn:
+        near = await possible_duplicates(conn, incident_id, account)
+    return Response(json.dumps(near, ensure_ascii=False), media_type=GEOJSON)
 
 
 @router.get("/{incident_id:int}/timeline")

@@ -16,9 +16,9 @@ from mapsvc import settings
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, normalised, refusal
+from mapsvc.incidents.duplicates import duplicate_rule, nearby
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
-from mapsvc.workflow.machine import OPEN_SQL
 
 # Columns every source of new incidents provides (reports side by side, or the bulk staging
 # table), with their types.
@@ -55,54 +55,18 @@ WITH ins AS (
 """
 
 # The answer of a statement storing reports: each stored incident's client id and JSON, with
-# the open cases it may repeat (``possible_duplicates``): of its category, within its category's
-# radius and hours of it (``duplicate_radius_m`` and ``duplicate_hours``, the nearest class up
-# its chain that sets them, else 50 m and 72 h), nearest first, at most five. One search for
-# all the statement's reports, each through the index on incidents' points, with the rules
-# worked out once for the statement (MATERIALIZED: inlined, they were worked out again for each
-# report). The search reads the incidents as they were before the statement, so the reports
-# one statement stores do not see each other (nor themselves). The member is spliced into the
-# case's JSON object as text: parsing the object to JSONB to add it took nearly as long as
-# building the object.
+# the open cases it may repeat (``possible_duplicates``, mapsvc.incidents.duplicates). One
+# search for all the statement's reports, with the rules worked out once for the statement. The
+# search reads the incidents as they were before the statement, so the reports one statement
+# stores do not see each other (nor themselves). The member is spliced into the case's JSON
+# object as text: parsing the object to JSONB to add it took nearly as long as building the
+# object.
 _DOC_ANSWER = f"""
-, duplicate_rule AS MATERIALIZED (
-    WITH RECURSIVE up AS (
-        SELECT c.code AS category, c.parent_code, c.properties, 0 AS depth
-          FROM category c WHERE c.code IN (SELECT category_code FROM ins)
-        UNION ALL
-        SELECT up.category, c.parent_code, c.properties, up.depth + 1
-          FROM up JOIN category c ON c.code = up.parent_code
-    )
-    SELECT category,
-           coalesce((array_agg((properties->>'duplicate_radius_m')::float8 ORDER BY depth)
-                     FILTER (WHERE properties ? 'duplicate_radius_m'))[1], 50) AS radius_m,
-           coalesce((array_agg((properties->>'duplicate_hours')::float8 ORDER BY depth)
-                     FILTER (WHERE properties ? 'duplicate_hours'))[1], 72) AS hours
-      FROM up GROUP BY category
-)
+, {duplicate_rule("SELECT category_code FROM ins")}
 SELECT ins.client_id,
        left(j.doc::text, -1) || ', "possible_duplicates" : ' || near.cases || '}}' AS doc
   FROM ins CROSS JOIN LATERAL incident_json(ROW(ins.*)::incident) j
- CROSS JOIN LATERAL (
-    SELECT coalesce(json_agg(json_build_object('id', n.id, 'distance_m', n.d)
-                             ORDER BY n.d, n.id), '[]') AS cases
-      FROM (SELECT o.id,
-                   round(ST_Distance(o.geom::geography, ins.geom::geography)::numeric, 1) AS d
-              FROM duplicate_rule r, incident o
-             WHERE r.category = ins.category_code AND o.category_code = ins.category_code
-               AND o.status IN {OPEN_SQL}
-               -- for the index, a box holding the circle (every longitude at a pole): a
-               -- degree of latitude is over 110 km, one of longitude over 111 km times the
-               -- latitude's cosine
-               AND o.geom && ST_Expand(
-                   ins.geom,
-                   least(360, r.radius_m / greatest(111000 * cosd(ST_Y(ins.geom)), 1e-9)),
-                   r.radius_m / 110000)
-               AND ST_DWithin(o.geom::geography, ins.geom::geography, r.radius_m)
-               AND abs(extract(epoch FROM o.reported_at - ins.reported_at)) <= r.hours * 3600
-             ORDER BY d, o.id
-             LIMIT 5) n
-  ) near
+ {nearby("ins")}
 """
 
 

@@ -1,7 +1,8 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those handled and waiting
 to be checked, those escalated to the centre's level, the overdue, the nearly due and the
 unassigned, or all of them, newest first; a case opened on the map with its details and steps,
-and moved on through the loop (verified, filed or rejected, dispatched, checked, closed and
+with the open cases nearby it may repeat (to be merged into one of them), and moved on
+through the loop (verified, filed or rejected, dispatched, checked, closed and
 followed up; extended, suspended, supervised, escalated, voided; moved to where it is, picked
 on the map, into the grid it lands in); the list's cases downloaded as the ledger (案件台账).
 The list follows the live feed.
@@ -40,6 +41,10 @@ PANELS = """
     <h2 id="desk-case-title"></h2>
     <dl id="desk-case-facts"></dl>
     <p id="desk-case-description"></p>
+    <section id="desk-duplicates" hidden>
+      <h3>可能重复的案件</h3>
+      <ol id="desk-duplicate-list"></ol>
+    </section>
     <div id="desk-actions" class="row"></div>
     <form id="desk-form" hidden>
       <h3 id="desk-form-title"></h3>

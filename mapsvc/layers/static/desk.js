@@ -25,7 +25,8 @@ function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], selected: null, action: null, online: false, categories: {},
-                  gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null };
+                  gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
+                  near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
   // the grids around the open case, its own outlined, in a pane under the cases
   map.createPane("grids").style.zIndex = 350;
@@ -128,13 +129,12 @@ function mapsvcDesk(map, config) {
     $("desk-case-facts").replaceChildren(...facts(p));
     $("desk-case-description").textContent = p.description || "";
     $("desk-actions").replaceChildren(...possible(p).map((name) => {
-      const button = text("button", ACTION_NAME[name] || name);
-      button.type = "button";
-      button.dataset.action = name;
-      button.addEventListener("click", () => choose(name));
-      return button;
+      const b = button(ACTION_NAME[name] || name, () => choose(name));
+      b.dataset.action = name;
+      return b;
     }));
     $("desk-steps").replaceChildren(...steps.map(stepItem));
+    await showDuplicates(p);
     if (!(reread && state.action && possible(p).includes(state.action))) closeForm();
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
@@ -150,6 +150,43 @@ function mapsvcDesk(map, config) {
                                                 && l.feature.properties.code === p.grid.code);
       if (own) map.fitBounds(own.getBounds().extend([p.lat, p.lon]), { maxZoom: 17 });
       else map.setView([p.lat, p.lon], 16);
+    }
+  }
+
+  function button(label, onClick) {
+    const b = text("button", label);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // the open cases a case that may still be merged may repeat, listed and ringed on the map:
+  // each to be opened, or merged into
+  async function showDuplicates(p) {
+    const near = possible(p).includes("merge")
+      ? (await call("GET", `/incidents/${p.id}/duplicates`)).features : [];
+    if (!state.selected || state.selected.id !== p.id) return;  // another case opened since
+    $("desk-duplicates").hidden = !near.length;
+    $("desk-duplicate-list").replaceChildren(...near.map((f) => {
+      const q = f.properties;
+      const li = text("li", "");
+      li.dataset.id = f.id;
+      li.append(text("b", `#${f.id} ${STATUS[q.status] || q.status}`),
+                text("span", ` ${category(q.category)} · 相距 ${q.distance_m} 米`),
+                text("small", q.description || ""),
+                button("查看", () => openCase(f.id)),
+                button("合并到此案", () => {
+                  choose("merge");
+                  $("desk-form").elements.original.value = f.id;
+                }));
+      return li;
+    }));
+    state.near.clearLayers();
+    for (const f of near) {
+      const [lon, lat] = f.geometry.coordinates;
+      L.circleMarker([lat, lon], { pane: "case", radius: 8, weight: 3, color: "#6a1b9a",
+                                   fill: false, bubblingMouseEvents: false })
+        .bindTooltip(`#${f.id}`).on("click", () => openCase(f.id)).addTo(state.near);
     }
   }
 
