@@ -201,6 +201,32 @@ def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, a
     assert not watch.problems, watch.problems
 
 
+def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, grids, api,
+                                                                   clients, command_token):
+    from tests.test_workflow import do
+
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[10].representative_point()
+    case = report(server, command_token, point.x, point.y, "需要协调的占道")
+    do(api, case, "file")
+    do(api, case, "dispatch", department="T1")
+    page.select_option("#desk-view", "extension")
+    assert do(clients["department"], case, "request_extension", note="需协调多部门",
+              working_days=4).status_code == 200
+    wait_until(page, listed(case), "the request, live")
+    open_case(page, case)
+    assert "4 个工作日：需协调多部门" in page.inner_text("#desk-case-facts")
+    assert page.is_visible("#desk-actions button[data-action='decline_extension']")
+    page.click("#desk-actions button[data-action='extend']")
+    page.fill("#desk-form textarea[name='note']", "同意延期")
+    page.click("#desk-form button[type='submit']")  # the days asked for
+    wait_until(page, f"!{listed(case)}", "answered: gone from the view")
+    assert not page.is_visible("#desk-actions button[data-action='decline_extension']")
+    step = api.get(f"/incidents/{case}/timeline").json()[-1]
+    assert (step["action"], step["data"]["working_days"]) == ("extend", 4)
+    assert not watch.problems, watch.problems
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()

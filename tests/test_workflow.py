@@ -301,6 +301,34 @@ def test_an_extension_is_requested_by_the_handler_and_approved_by_the_centre(cli
     assert do(admin, case, "extend", note="无申请").status_code == 422  # no request, no days
 
 
+def _requested(client, **params) -> set[int]:
+    r = client.get("/incidents", params={"extension": "requested", "limit": 1000, **params})
+    assert r.status_code == 200
+    return {f["id"] for f in r.json()["features"]}
+
+
+def test_the_cases_waiting_on_an_answer_to_an_extension_request_are_listed(clients, grids):
+    admin, command, department = clients["admin"], clients["command"], clients["department"]
+    cases = [new_case(admin, grids, index=13 + i, category="0701") for i in range(4)]
+    for case in cases:
+        do(admin, case, "file")
+        do(admin, case, "dispatch", department="T1")
+    assert not _requested(command) & set(cases)
+    for case in cases:
+        assert do(department, case, "request_extension", note="需协调",
+                  working_days=2).status_code == 200
+    assert _requested(command) >= set(cases)
+    approved, declined, handled, waiting = cases
+    do(admin, approved, "extend", note="同意")
+    do(admin, declined, "decline_extension", note="不同意")
+    do(department, handled, "accept")
+    do(department, handled, "report_handled", note="已处置")  # the request lapses
+    assert _requested(command) & set(cases) == {waiting}
+    assert waiting not in _requested(clients["planner"])  # another county's planner
+    r = command.get("/incidents", params={"extension": "granted"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "extension"]
+
+
 def test_dispatch_goes_to_the_categorys_department_when_none_is_named(clients, grids, db):
     from sqlalchemy import text
 

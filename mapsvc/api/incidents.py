@@ -113,13 +113,17 @@ async def incident_filter(
     queue: Annotated[Literal["mine"] | None, Query(
         description="mine: the open cases waiting on me (my grids, my level's escalations, "
                     "my department's dispatches)")] = None,
+    extension: Annotated[Literal["requested"] | None, Query(
+        description="requested: the cases in handling whose handler asked for more working "
+                    "days, waiting on the centre to extend or decline")] = None,
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
                           county=county, status=status,
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
-                          queue_of=account if queue == "mine" else None)
+                          queue_of=account if queue == "mine" else None,
+                          extension_requested=extension == "requested")
 
 
 Cases = Annotated[IncidentFilter, Depends(incident_filter)]

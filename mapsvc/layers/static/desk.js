@@ -6,7 +6,7 @@
 // the list's filters (GET /incidents), which the ledger takes too
 const VIEWS = {
   reported: { status: "reported" }, handled: { status: "handled" }, mine: { queue: "mine" },
-  red: { colour: "red" }, yellow: { colour: "yellow" },
+  red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
