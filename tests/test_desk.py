@@ -78,6 +78,8 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
 
     page.click("#desk-actions button[data-action='file']")  # nothing to ask: done at once
     shows(page, "已立案")
+    page.select_option("#desk-view", "filed")  # filed: waiting to be dispatched
+    wait_until(page, listed(case), "the filed case among those to dispatch")
     page.click("#desk-actions button[data-action='dispatch']")
     assert page.is_visible("#desk-form label[data-field='department']")
     assert not page.is_visible("#desk-form label[data-field='satisfaction']")
@@ -91,9 +93,11 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     assert "立案" in steps and "派遣 · command" in steps and "请三日内补装" in steps
     stored = api.get(f"/incidents/{case}").json()
     assert (stored["status"], stored["department"]) == ("dispatched", "T1")
+    wait_until(page, f"!{listed(case)}", "dispatched: gone from those to dispatch")
     assert [s["action"] for s in api.get(f"/incidents/{case}/timeline").json()] == [
         "report", "file", "dispatch"]
 
+    page.select_option("#desk-view", "reported")
     other = report(server, command_token, point.x, point.y, "重复上报的井盖")
     wait_until(page, listed(other), "a case reported meanwhile, live")
     open_case(page, other)
@@ -224,6 +228,28 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
     assert not page.is_visible("#desk-actions button[data-action='decline_extension']")
     step = api.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["data"]["working_days"]) == ("extend", 4)
+    assert not watch.problems, watch.problems
+
+
+def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids, api,
+                                                             command_token):
+    from tests.test_workflow import do
+
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[11].representative_point()
+    case = report(server, command_token, point.x, point.y, "已清理的垃圾")
+    do(api, case, "file")
+    page.select_option("#desk-view", "closed")
+    assert do(api, case, "close", note="现场已清理").status_code == 200
+    wait_until(page, listed(case), "the closed case among those to follow up, live")
+    open_case(page, case)
+    page.click("#desk-actions button[data-action='follow_up']")
+    assert page.is_visible("#desk-form label[data-field='satisfaction']")
+    page.select_option("#desk-form select[name='satisfaction']", "4")
+    page.click("#desk-form button[type='submit']")
+    shows(page, "已评价")
+    wait_until(page, f"!{listed(case)}", "followed up: gone from the view")
+    assert api.get(f"/incidents/{case}").json()["satisfaction"] == 4
     assert not watch.problems, watch.problems
 
 

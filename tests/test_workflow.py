@@ -324,6 +324,10 @@ def test_the_cases_waiting_on_an_answer_to_an_extension_request_are_listed(clien
     do(department, handled, "accept")
     do(department, handled, "report_handled", note="已处置")  # the request lapses
     assert _requested(command) & set(cases) == {waiting}
+    do(admin, handled, "check")
+    do(admin, handled, "check_fail", note="未处置到位")  # back with the department: no request
+    assert admin.get(f"/incidents/{handled}").json()["extension_request"] is None
+    assert _requested(command) & set(cases) == {waiting}
     assert waiting not in _requested(clients["planner"])  # another county's planner
     r = command.get("/incidents", params={"extension": "granted"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "extension"]

@@ -54,8 +54,7 @@ class IncidentFilter:
     reported_to: datetime | None = None
     colour: str | None = None  # the case's warning colour
     queue_of: Account | None = None  # the cases waiting on this account
-    # the cases whose handler asked for more time, waiting on the centre's answer (a request
-    # lapses once the case leaves handling)
+    # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
 
     def filters(self) -> Filters:
@@ -91,7 +90,7 @@ class IncidentFilter:
             # written in: the triage queue (unassigned) is read from its own index
             f.add(f"d.assignment = {named(self.method, METHODS, field='method', noun='method')}")
         if self.extension_requested:  # from their own index (migration 0034)
-            f.add("d.extension_request IS NOT NULL AND d.status IN ('dispatched', 'in_progress')")
+            f.add("d.extension_request IS NOT NULL")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:

@@ -17,7 +17,7 @@ from mapsvc.incidents.model import Point
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
-from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION
+from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
@@ -86,6 +86,9 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         raise Conflict(CONDITIONS[action.when], field="status")
     changes, data = await _changes(conn, name, case, request, incident_id)
     target = action.target or case.status
+    # a request for more time lapses once its handler has the case no more
+    if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
+        changes["extension_request"] = "NULL"
     sets = ", ".join(f"{column} = {value}" for column, value in changes.items())
     await conn.execute(text(
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "

@@ -16,6 +16,7 @@ OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled"
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
 STATES = OPEN + CLOSED
 ESCALATION = ("grid", "village", "township", "county", "department")
+HANDLING = ("dispatched", "in_progress")  # with a handler (a department, or the field)
 
 # What the pages (names.js) call each state and each step, and the case ledger each state.
 STATE_NAMES = {
@@ -77,7 +78,7 @@ ACTIONS: dict[str, Action] = {
     # to the department named, else the category's
     "dispatch": Action(CENTRE, ("filed",), "dispatched"),                          # 派遣
     "accept": Action(HANDLERS, ("dispatched",), "in_progress"),                    # 签收
-    "hand_back": Action(HANDLERS, ("dispatched", "in_progress"), "filed", needs_note=True),
+    "hand_back": Action(HANDLERS, HANDLING, "filed", needs_note=True),
     "report_handled": Action(HANDLERS, ("in_progress",), "handled", needs_note=True),
     "check": Action(CENTRE | FIELD, ("handled",), "checking"),                     # 核查
     "check_pass": Action(CENTRE | FIELD, ("checking",), "closed"),                 # 结案
@@ -87,18 +88,19 @@ ACTIONS: dict[str, Action] = {
                         needs=("satisfaction",)),                                 # 回访/评价
     "reopen": Action(CENTRE, ("closed", "evaluated", "self_resolved"), "filed", needs_note=True),
     "void": Action(CENTRE, OPEN, "void", needs_note=True),
-    "request_extension": Action(HANDLERS, ("dispatched", "in_progress"), None, needs_note=True,
+    "request_extension": Action(HANDLERS, HANDLING, None, needs_note=True,
                                 needs=("working_days",)),                        # 延期申请
     # approves the request (or grants an extension unasked, with working_days)
-    "extend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True),  # 延期
-    "decline_extension": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,
+    "extend": Action(CENTRE, HANDLING, None, needs_note=True),                     # 延期
+    "decline_extension": Action(CENTRE, HANDLING, None, needs_note=True,
                                 when="requested"),
-    "suspend": Action(CENTRE, ("dispatched", "in_progress"), None, needs_note=True,  # 挂账
+    "suspend": Action(CENTRE, HANDLING, None, needs_note=True,                     # 挂账
                       when="running"),
-    "resume": Action(CENTRE, ("dispatched", "in_progress"), None, when="suspended"),
+    "resume": Action(CENTRE, HANDLING, None, when="suspended"),
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
-    "reassign": Action(CENTRE, ("dispatched", "in_progress"), "dispatched", needs=("department",)),
+    # to another department: a request for more time of the one before lapses
+    "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case pinned in the wrong place moved to where it is, into the grid that point lands in
     "relocate": Action(CENTRE | FIELD, OPEN, None, needs_note=True, needs=("point",)),
     # the newcomer is voided as a duplicate of the original; its reporter follows the original

@@ -5,7 +5,8 @@
 
 // the list's filters (GET /incidents), which the ledger takes too
 const VIEWS = {
-  reported: { status: "reported" }, handled: { status: "handled" }, mine: { queue: "mine" },
+  reported: { status: "reported" }, filed: { status: "filed" }, handled: { status: "handled" },
+  closed: { status: "closed" }, mine: { queue: "mine" },
   red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
   unassigned: { method: "unassigned" }, all: {},
 };

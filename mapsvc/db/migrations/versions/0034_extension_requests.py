@@ -1,5 +1,7 @@
 """The cases whose handler asked for more time, waiting on the centre to answer (延期申请待审批),
-are read from an index of their own: they are a handful among a county's cases.
+are read from an index of their own: they are a handful among a county's cases. A request
+lapses once its handler has the case no more (handled, handed back, reassigned, closed): those
+kept from before are cleared.
 
 Revision ID: 0034
 Revises: 0033
@@ -15,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.execute("UPDATE incident SET extension_request = NULL WHERE extension_request IS NOT NULL "
+               "AND status NOT IN ('dispatched', 'in_progress')")
     op.execute("CREATE INDEX incident_extension_idx ON incident (id) "
                "WHERE extension_request IS NOT NULL")
 
