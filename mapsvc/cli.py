@@ -251,6 +251,8 @@ def incidents_export(
     village: Annotated[str | None, typer.Option(help="a village's code")] = None,
     grid: Annotated[str | None, typer.Option(help="a grid's code")] = None,
     status: Annotated[str | None, typer.Option(help="a state, e.g. dispatched")] = None,
+    department: Annotated[str | None, typer.Option(
+        help="the code of the department dispatched to")] = None,
     category: Annotated[str | None, typer.Option(help="a class and those under it")] = None,
     since: Annotated[str | None, typer.Option(
         "--from", help="reported from (ISO 8601; no zone: China Standard Time)")] = None,
@@ -273,7 +275,8 @@ def incidents_export(
         except ValidationError as e:
             fail(f"{option}: {e.errors()[0]['msg']}")
     where = IncidentFilter(county=county, township=township, village=village, grid=grid,
-                           status=status, categories=(category,) if category else (),
+                           status=status, department=department,
+                           categories=(category,) if category else (),
                            reported_from=times["--from"], reported_to=times["--to"])
     try:
         statement, params = ledger_statement(where, Account(id=0, username="export",

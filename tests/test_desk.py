@@ -253,6 +253,25 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
     assert not watch.problems, watch.problems
 
 
+def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, command_token):
+    from tests.test_workflow import do
+
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[12].representative_point()
+    sent = report(server, command_token, point.x, point.y, "派往测试局的案件")
+    do(api, sent, "file")
+    do(api, sent, "dispatch", department="T1")
+    kept = report(server, command_token, point.x, point.y, "尚未派遣的案件")
+    page.select_option("#desk-view", "all")
+    wait_until(page, listed(kept), "every case")
+    page.select_option("#desk-department", "T1")
+    wait_until(page, f"{listed(sent)} && !{listed(kept)}", "the department's cases alone")
+    shown = page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")
+    assert {api.get(f"/incidents/{case}").json()["department"] for case in shown} == {"T1"}
+    assert "department=T1" in page.get_attribute("#desk-export", "href")  # its ledger too
+    assert not watch.problems, watch.problems
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()

@@ -126,11 +126,13 @@ def test_the_ledger_takes_the_lists_filters(api, cases):
     village = cases["village"]
     for params in ({"status": "dispatched"}, {"category": "06"}, {"category": "01"},
                    {"from": "2026-10-18T00:00:00+08:00", "to": "2026-10-19T00:00:00+08:00"},
-                   {"colour": "green"}, {"method": "inside"}):
+                   {"colour": "green"}, {"method": "inside"}, {"department": "T1"},
+                   {"department": "NONE"}):
         assert [int(r["编号"]) for r in ledger(api, village=village, **params)] == [
             f["id"] for f in listed(api, village=village, **params)], params
     mine = {cases[k]: k for k in ("reported", "dispatched", "closed")}
     for params, found in (({"village": village, "status": "dispatched"}, ["dispatched"]),
+                          ({"village": village, "department": "T1"}, ["closed", "dispatched"]),
                           ({"grid": cases["grid"].code}, ["reported"])):
         assert [mine[int(r["编号"])] for r in ledger(api, **params)
                 if int(r["编号"]) in mine] == found
@@ -202,6 +204,14 @@ def test_the_command_line_writes_the_ledger_an_admin_downloads(api, cases, tmp_p
     assert cases["reported"] in {int(r["编号"]) for r in csv.DictReader(
         io.StringIO(served.decode("utf-8-sig"), newline=""))}
     assert list(tmp_path.iterdir()) == [out]  # nothing else left beside it
+    department = tmp_path / "部门台账.csv"  # a department's cases, as its own report
+    result = CliRunner().invoke(app, ["incidents", "export", str(department), "--village",
+                                      village, "--department", "T1"])
+    assert result.exit_code == 0, result.output
+    assert department.read_bytes() == api.get("/incidents.csv", params={
+        "village": village, "department": "T1"}).content
+    assert {r["处置部门"] for r in csv.DictReader(io.StringIO(
+        department.read_text(encoding="utf-8-sig"), newline=""))} == {"测试局"}
 
 
 @pytest.mark.parametrize("options,named", [(["--status", "finished"], "--status"),

@@ -102,6 +102,8 @@ async def incident_filter(
     township: Annotated[str | None, Query()] = None,
     county: Annotated[str | None, Query()] = None,
     status: Annotated[Literal[STATES] | None, Query()] = None,  # type: ignore[valid-type]
+    department: Annotated[str | None, Query(
+        max_length=64, description="the code of the department dispatched to")] = None,
     category: Annotated[str | None, Query(max_length=32,
                                           description="a class and those under it")] = None,
     method: Annotated[Literal[METHODS] | None, Query(  # type: ignore[valid-type]
@@ -119,7 +121,7 @@ async def incident_filter(
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
-                          county=county, status=status,
+                          county=county, status=status, department=department,
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,

@@ -47,6 +47,7 @@ class IncidentFilter:
     township: str | None = None
     county: str | None = None
     status: str | None = None
+    department: str | None = None  # the department the case was dispatched to (its code)
     open: bool | None = None  # the open cases (True) or the closed ones (False)
     categories: tuple[str, ...] = ()  # classes, each with those under it
     method: str | None = None
@@ -80,6 +81,8 @@ class IncidentFilter:
             # written in: with a parameter the plan walked all the cases, newest first, for
             # a state that few cases are in
             f.add(f"d.status = {named(self.status, STATES, field='status', noun='state')}")
+        if self.department:
+            f.add("d.department_code = :department", department=self.department)
         if self.open is not None:
             f.add(f"d.status IN {OPEN_SQL if self.open else CLOSED_SQL}")
         if self.categories:

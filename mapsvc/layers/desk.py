@@ -36,6 +36,7 @@ PANELS = """
       <option value="yellow">即将到期</option><option value="extension">延期申请待审批</option>
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>
+    <label>部门 <select id="desk-department"></select></label>
     <a id="desk-export" download="案件台账.csv">导出台账</a>
     <small id="desk-connection">连接中</small>
   </div>

@@ -55,8 +55,10 @@ function mapsvcDesk(map, config) {
 
   // ---- the list, and the cases on the map ----
 
+  // the view's filters, and the department's when one is chosen
   function view() {
-    return VIEWS[$("desk-view").value];
+    const department = $("desk-department").value;
+    return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}) };
   }
 
   async function loadList() {
@@ -354,14 +356,19 @@ function mapsvcDesk(map, config) {
   }
 
   $("desk-region").textContent = config.region.name;
-  const select = $("desk-form").elements.department;
-  select.replaceChildren(text("option", "按类别默认部门"), ...config.departments.map((d) => {
-    const option = text("option", d.name);
-    option.value = d.code;
-    return option;
-  }));
-  select.options[0].value = "";
-  $("desk-view").addEventListener("change", () => loadList().catch((e) => say(e.message, true)));
+  // the departments: to dispatch to (else the category's), and to list the cases of
+  for (const [select, none] of [[$("desk-form").elements.department, "按类别默认部门"],
+                                [$("desk-department"), "全部部门"]]) {
+    select.replaceChildren(text("option", none), ...config.departments.map((d) => {
+      const option = text("option", d.name);
+      option.value = d.code;
+      return option;
+    }));
+    select.options[0].value = "";
+  }
+  for (const select of [$("desk-view"), $("desk-department")]) {
+    select.addEventListener("change", () => loadList().catch((e) => say(e.message, true)));
+  }
   $("desk-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (placing() && !state.point) say("请先在地图上点击案件的正确位置", true);
