@@ -272,6 +272,25 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
     assert not watch.problems, watch.problems
 
 
+def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
+                                                                         api, command_token):
+    page, watch = desk
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[13].representative_point()
+    case = report(server, command_token, point.x, point.y, "来电查询的案件")
+    page.select_option("#desk-view", "red")  # a view it is not in
+    page.fill("#desk-find input[name='id']", str(case))
+    page.press("#desk-find input[name='id']", "Enter")
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case open")
+    assert page.inner_text("#desk-case-description") == "来电查询的案件"
+    assert page.url.endswith(f"#case={case}")
+    page.fill("#desk-find input[name='id']", "999999999")
+    page.click("#desk-find button[type='submit']")
+    wait_until(page, "document.getElementById('desk-message').className === 'bad'", "refused")
+    assert "没有案件 #999999999" in page.inner_text("#desk-message")
+    assert all("/incidents/999999999" in p or "status of 404" in p for p in watch.problems)
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()

@@ -5,8 +5,8 @@ for more time, and the unassigned, or all of them, newest first; a case opened o
 its details and steps, with the open cases nearby it may repeat (to be merged into one of them),
 and moved on through the loop (verified, filed or rejected, dispatched, checked, closed and
 followed up; extended, suspended, supervised, escalated, voided; moved to where it is, picked on
-the map, into the grid it lands in); the list's cases downloaded as the ledger (案件台账). The
-list follows the live feed.
+the map, into the grid it lands in); the list's cases downloaded as the ledger (案件台账). A
+case is also opened by its number. The list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -40,6 +40,8 @@ PANELS = """
     <a id="desk-export" download="案件台账.csv">导出台账</a>
     <small id="desk-connection">连接中</small>
   </div>
+  <form id="desk-find" class="row"><label>案件编号 <input name="id" type="number" min="1"
+    required></label><button type="submit">打开</button></form>
   <ol id="desk-list"></ol>
   <section id="desk-case" hidden>
     <h2 id="desk-case-title"></h2>

@@ -379,6 +379,13 @@ function mapsvcDesk(map, config) {
   map.on("moveend", () => placing() && map.getZoom() >= 14
     && showGrids(`bbox=${map.getBounds().toBBoxString()}`).catch((e) => say(e.message, true)));
   $("desk-form-cancel").addEventListener("click", closeForm);
+  // a case asked after by its number (on the telephone, say), whichever view it is in
+  $("desk-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = Number(event.target.elements.id.value);
+    openCase(id).catch((error) => say(error.status === 404
+      ? `没有案件 #${id}，或不在本中心辖区内` : error.message, true));
+  });
   drawRegions().catch((e) => say(e.message, true));
   // a case named in the address (#case=ID, as the wall links to it) opens at once
   const named = /^#case=(\d+)$/.exec(location.hash);
