@@ -159,6 +159,9 @@ class PageSettings(BaseSettings):
     basemap_attribution: str = ""
     phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
                                                           "with a position fix worse than this")
+    phone_refresh_seconds: float = Field(60, gt=0, description=(
+        "how often the phone, open and with a signal, asks again for the cases waiting on "
+        "its worker"))
 
 
 class SizingRule(BaseModel):

@@ -104,9 +104,11 @@ class Server:
             [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
              "--timeout-graceful-shutdown", "3"],
-            # tiles reread the data's revisions on every request: a test sees a change at once
+            # tiles reread the data's revisions on every request, and phones ask for their
+            # cases every second: a test sees a change at once
             env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",
-                 "MAPSVC_TILES_AGGREGATE_SECONDS": "0"}, stdout=log,
+                 "MAPSVC_TILES_AGGREGATE_SECONDS": "0",
+                 "MAPSVC_PAGES_PHONE_REFRESH_SECONDS": "1"}, stdout=log,
             stderr=subprocess.STDOUT)
         log.close()
         for _ in range(300):

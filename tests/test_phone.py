@@ -27,7 +27,8 @@ def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server
 
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
-    assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50}
+    assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50,
+                                                             "refresh_seconds": 1}
 
 
 def _phone(browser, server, spot, accuracy=8.0):
@@ -348,3 +349,25 @@ def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server,
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["actor"], step["note"]) == ("relocate", "worker",
                                                            "井盖实际在隔壁网格")
+
+
+def test_a_case_arriving_while_the_phone_is_open_shows_up_marked_until_touched(
+        browser, server, worker_spot, clients):
+    import uuid
+
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    wait_until(page, "document.getElementById('news').textContent === ''", "nothing new")
+    case = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "description": "新到的井盖"}).json()["id"]  # in the worker's grid: waiting on them
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}.new')", "the new case, marked")
+    assert page.inner_text("#news") == "新到 1 件案件"
+    page.screenshot(path=str(ARTIFACTS / "phone-new-case.png"), full_page=True)
+    page.wait_for_timeout(2500)  # asked again meanwhile: still marked
+    assert page.locator(f"{item}.new").count() == 1
+    page.click(item)
+    wait_until(page, f"!document.querySelector('{item}.new')", "touched: no longer marked")
+    assert page.inner_text("#news") == ""
+    context.close()

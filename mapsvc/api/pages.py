@@ -123,7 +123,8 @@ async def api_docs_oauth2_redirect() -> HTMLResponse:
 @top_router.get("/m/config.json")
 async def phone_config() -> dict:
     """What the phone page takes from the service's settings."""
-    return {"accuracy_m": settings.pages().phone_accuracy_m}
+    pages = settings.pages()
+    return {"accuracy_m": pages.phone_accuracy_m, "refresh_seconds": pages.phone_refresh_seconds}
 
 
 @router.get("/login")

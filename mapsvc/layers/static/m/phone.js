@@ -6,6 +6,7 @@
 
 const API = "/api/v1";
 let ACCURACY_M = 50;       // a worse fix asks before reporting (the service's setting)
+let REFRESH_S = 60;        // my cases asked for again, while the page is open (its setting)
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
 const $ = (id) => document.getElementById(id);
 const phone = { sent: 0, position: null };
@@ -347,16 +348,42 @@ async function showSteps(li, id) {
   }
 }
 
+// The cases arrived since the list was last drawn (a case dispatched to me, a report in my
+// grids), marked until the worker touches them.
+const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
+
+function noticed(id) {
+  if (id !== undefined) unseen.delete(id);
+  localStorage.setItem("mapsvc.unseen", JSON.stringify([...unseen]));
+  $("news").textContent = unseen.size ? `新到 ${unseen.size} 件案件` : "";
+}
+
+// My cases as the service has them; the phone says when new ones arrive (and buzzes, where it
+// can).
 async function loadCases() {
+  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
   try {
     const r = await fetch(`${API}/incidents?queue=mine&limit=50`, authorised());
     if (!r.ok) return;
     const cases = (await r.json()).features;
     localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
+    const known = new Set((seen || []).map((f) => f.id));
+    const fresh = seen ? cases.filter((f) => !known.has(f.id)) : [];
+    const listed = new Set(cases.map((f) => f.id));
+    for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
+    for (const f of fresh) unseen.add(f.id);
+    noticed();
     showCases(cases);
+    if (fresh.length && navigator.vibrate) navigator.vibrate(200);
   } catch (error) {  // offline: the cases as last seen
-    showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
+    showCases(seen || []);
   }
+}
+
+// asked again while the page is in view and has a signal, and whenever it comes back to view
+function followCases() {
+  setTimeout(followCases, REFRESH_S * 1000);
+  if (document.visibilityState === "visible" && navigator.onLine) loadCases();
 }
 
 // My cases, most urgent first: past a deadline, near one, then the rest.
@@ -374,6 +401,11 @@ function showCases(cases) {
     const li = text("li", [urgency, STATUS[p.status] || p.status, p.description || p.category]
       .join(" · "), p.colour || "");
     li.dataset.id = f.id;
+    if (unseen.has(f.id)) li.classList.add("new");
+    li.addEventListener("click", () => {
+      li.classList.remove("new");
+      noticed(f.id);
+    });
     const next = NEXT[p.status] || [];
     let photo = null;
     if (next.some((action) => RESULTS.has(action))) {  // the result, photographed
@@ -439,7 +471,9 @@ async function visit(household, address) {
 
 // ---- signing in ----
 function signOut() {
-  localStorage.removeItem("mapsvc.token");
+  // the worker's cases go with the session: the next to sign in on this phone may be another
+  for (const key of ["mapsvc.token", "mapsvc.cases", "mapsvc.unseen"]) localStorage.removeItem(key);
+  unseen.clear();
   $("app").hidden = true;
   $("login").hidden = false;
 }
@@ -459,8 +493,16 @@ async function signIn(event) {
 function start() {
   fetch("/m/config.json").then((r) => r.json()).then((config) => {
     ACCURACY_M = config.accuracy_m;
-    localStorage.setItem("mapsvc.accuracy", String(ACCURACY_M));
-  }).catch(() => { ACCURACY_M = Number(localStorage.getItem("mapsvc.accuracy") || ACCURACY_M); });
+    REFRESH_S = config.refresh_seconds;
+    localStorage.setItem("mapsvc.config", JSON.stringify(config));
+  }).catch(() => {  // offline: the settings as last seen
+    const config = JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
+    ACCURACY_M = config.accuracy_m || ACCURACY_M;
+    REFRESH_S = config.refresh_seconds || REFRESH_S;
+  }).then(() => {
+    if (!phone.following) setTimeout(followCases, REFRESH_S * 1000);
+    phone.following = true;
+  });
   $("login").hidden = true;
   $("app").hidden = false;
   startMap();
@@ -476,6 +518,9 @@ $("visit").addEventListener("click", nearbyHouseholds);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
 window.addEventListener("online", () => { $("online").textContent = ""; send(); });
 window.addEventListener("offline", () => { $("online").textContent = "无信号"; });
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && localStorage.getItem("mapsvc.token")) loadCases();
+});
 setInterval(send, 15000);
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" })
