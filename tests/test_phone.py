@@ -370,4 +370,9 @@ def test_a_case_arriving_while_the_phone_is_open_shows_up_marked_until_touched(
     page.click(item)
     wait_until(page, f"!document.querySelector('{item}.new')", "touched: no longer marked")
     assert page.inner_text("#news") == ""
+    assert case in [f["id"] for f in page.evaluate("JSON.parse(localStorage['mapsvc.cases'])")]
+    page.evaluate("localStorage.removeItem('mapsvc.token')")  # the session over
+    page.reload()
+    page.locator("#login").wait_for()
+    assert page.evaluate("localStorage.getItem('mapsvc.cases')") is None  # its cases forgotten
     context.close()
