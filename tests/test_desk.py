@@ -291,6 +291,29 @@ def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, se
     assert all("/incidents/999999999" in p or "status of 404" in p for p in watch.problems)
 
 
+def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_token):
+    from PIL import Image
+
+    page, watch = desk
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), "teal").save(photo, format="JPEG")
+    auth = {"Authorization": f"Bearer {command_token}"}
+    uploaded = httpx.post(f"{server}/api/v1/media", headers=auth,
+                          files={"file": ("before.jpg", photo.getvalue(), "image/jpeg")}).json()
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[14].representative_point()
+    case = httpx.post(f"{server}/api/v1/incidents", headers=auth, json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
+        "description": "带照片的上报", "attachments": [uploaded["id"]]}).json()["id"]
+    wait_until(page, listed(case), "the case")
+    open_case(page, case)
+    image = "#desk-steps .step-photos img"
+    wait_until(page, f"[...document.querySelectorAll('{image}')].some("
+                     "(i) => i.complete && i.naturalWidth > 0)", "the photo, shown")
+    assert page.get_attribute("#desk-steps .step-photos a", "href") == (
+        f"/api/v1/media/{uploaded['id']}")
+    assert not watch.problems, watch.problems
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()

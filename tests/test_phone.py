@@ -273,10 +273,15 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     page.click(f'{item} button[data-action="report_handled"]')
     wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
                "the result sent")
-    context.close()
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["note"], len(step["attachments"])) == (
         "report_handled", "已补装井盖", 1)
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"check\"]')",
+               "the case handled, to be checked")
+    page.click(f"{item} >> text=进度")  # the photo among the steps, fetched with the token
+    wait_until(page, f"[...document.querySelectorAll('{item} .step-photos img')].some("
+                     "(i) => i.complete && i.naturalWidth > 0)", "the photo shown")
+    context.close()
 
 
 def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, db):

@@ -228,8 +228,9 @@ async def plan(request: Request) -> Response:
 
 def _policy(basemap: str | None) -> str:
     """Only mapsvc's own assets and data (and the basemap's server, when one is set): Folium
-    writes its map inline, so inline scripts and styles stay allowed."""
-    images = "'self' data:"
+    writes its map inline, so inline scripts and styles stay allowed. Images also from the
+    page's own blobs: the phone fetches its photos with its token."""
+    images = "'self' data: blob:"
     if basemap:
         parts = urlsplit(basemap.replace("{s}", "a"))
         images += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"

@@ -136,7 +136,7 @@ function mapsvcDesk(map, config) {
       b.dataset.action = name;
       return b;
     }));
-    $("desk-steps").replaceChildren(...steps.map(stepItem));
+    $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step)));
     await showDuplicates(p);
     if (!(reread && state.action && possible(p).includes(state.action))) closeForm();
     for (const li of $("desk-list").children) {

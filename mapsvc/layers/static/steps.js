@@ -23,14 +23,33 @@ function stepLine(step) {
   return `${stepTime(new Date(step.at))} ${what}${stepMove(step)} · ${step.actor}`;
 }
 
-// a step as an item of a case's timeline: its line, and its note under it
-function stepItem(step) {
+// a photo of a step: its thumbnail, a link to the photo itself. Pages signed in with the
+// session cookie read them as they are; the phone, whose token goes in a header, fetches them.
+function stepPhoto(id) {
+  const link = document.createElement("a");
+  link.href = `/api/v1/media/${id}`;
+  link.target = "_blank";
+  const image = document.createElement("img");
+  Object.assign(image, { src: `${link.href}/thumbnail`, alt: "现场照片", loading: "lazy" });
+  link.appendChild(image);
+  return link;
+}
+
+// a step as an item of a case's timeline: its line, its note and its photos under it (each
+// made by ``photo``)
+function stepItem(step, photo = stepPhoto) {
   const item = document.createElement("li");
   item.textContent = stepLine(step);
   if (step.note) {
     const note = document.createElement("p");
     note.textContent = step.note;
     item.appendChild(note);
+  }
+  if (step.attachments && step.attachments.length) {
+    const photos = document.createElement("div");
+    photos.className = "step-photos";
+    photos.append(...step.attachments.map((id) => photo(id)));
+    item.appendChild(photos);
   }
   return item;
 }

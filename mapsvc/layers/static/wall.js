@@ -451,7 +451,7 @@ function mapsvcWall(map, config) {
     const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
                           { credentials: "same-origin" });
     if (!r.ok) return;
-    steps.replaceChildren(...(await r.json()).map(stepItem));
+    steps.replaceChildren(...(await r.json()).map((step) => stepItem(step)));
   }
 
   // a step into the side list, on top; a live one also flashes there and pulses on the map

@@ -330,6 +330,17 @@ async function act(incident, action, photoInput) {
   send();
 }
 
+// A step's photo (its thumbnail), fetched with the worker's token.
+function photoOf(id) {
+  const image = text("img", "");
+  image.alt = "现场照片";
+  fetch(`${API}/media/${id}/thumbnail`, authorised())
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
+    .then((blob) => { image.src = URL.createObjectURL(blob); })
+    .catch(() => { image.alt = "照片（有信号时再看）"; });
+  return image;
+}
+
 // A case's steps so far (who did what, when, and why), under its item; asked again each time.
 async function showSteps(li, id) {
   const shown = li.querySelector("ol.steps");
@@ -342,7 +353,7 @@ async function showSteps(li, id) {
   try {
     const r = await fetch(`${API}/incidents/${id}/timeline`, authorised());
     if (!r.ok) throw new Error(r.statusText);
-    list.replaceChildren(...(await r.json()).map(stepItem));
+    list.replaceChildren(...(await r.json()).map((step) => stepItem(step, photoOf)));
   } catch {
     list.replaceChildren(text("li", "无信号：有信号时再看"));
   }
