@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
-                        media, open311, pages, plans, registry, stats, tiles)
+                        media, open311, pages, patrols, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
@@ -87,8 +87,8 @@ def create_app() -> FastAPI:
     for module in HOT:  # answered ahead of the middleware (Service); here for other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
-    for module in (health, auth, boundaries, categories, incidents, media, registry, stats,
-                   events, plans):
+    for module in (health, auth, boundaries, categories, incidents, media, registry, patrols,
+                   stats, events, plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(open311.router)

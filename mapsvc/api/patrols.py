@@ -1,0 +1,83 @@
+"""Patrols (日常巡查): grid workers send the tracks they walked; they, their chiefs and the
+command centres over their grids read them."""
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.api.auth import FORBIDDEN, allowed
+from mapsvc.api.deps import GEOJSON, Page, statements, transaction
+from mapsvc.incidents.model import ReportTime
+from mapsvc.registry.patrols import patrols_geojson, record_patrol
+
+router = APIRouter(prefix="/patrols", tags=["patrols"])
+PATROLLERS = frozenset({Role.grid_worker, Role.grid_chief})
+READERS = PATROLLERS | {Role.command, Role.admin}
+MAX_POINTS = 20_000  # a position every 5 s for a day's patrol and more
+LONGEST = timedelta(hours=24)
+CLOCK_SLACK = timedelta(minutes=10)  # a phone's clock running ahead
+
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+
+
+class PatrolBody(BaseModel):
+    client_id: UUID = Field(description="chosen by the phone: the same patrol sent again is "
+                                        "answered 200, stored once")
+    started_at: ReportTime
+    ended_at: ReportTime = Field(description="after started_at, within 24 hours of it")
+    points: list[tuple[Lon, Lat]] = Field(
+        min_length=2, max_length=MAX_POINTS,
+        description="the positions walked, in order: [longitude, latitude] in WGS84")
+    note: str = Field("", max_length=2000)
+
+    @field_validator("ended_at")
+    @classmethod
+    def _after_start(cls, ended_at: datetime, info: ValidationInfo) -> datetime:
+        started_at = info.data.get("started_at")
+        if started_at is not None and ended_at < started_at:
+            raise ValueError("must not be before started_at")
+        if started_at is not None and ended_at - started_at > LONGEST:
+            raise ValueError("a patrol lasts at most 24 hours")
+        if ended_at > datetime.now(timezone.utc) + CLOCK_SLACK:
+            raise ValueError("must not be in the future")
+        return ended_at
+
+
+@router.post("", status_code=201, responses={
+    200: {"description": "sent before: the patrol stored then"},
+    409: {"description": "the client id names another account's patrol"}, **FORBIDDEN})
+async def send_patrol(request: Request, body: PatrolBody,
+                      account: Annotated[Account, Depends(allowed(PATROLLERS))]) -> JSONResponse:
+    """Store a patrol you walked: its track, its length and the grids it passed through (a
+    GeoJSON Feature)."""
+    async with transaction(request) as conn:
+        walked, created = await record_patrol(
+            conn, account, client_id=body.client_id, started_at=body.started_at,
+            ended_at=body.ended_at, points=body.points, note=body.note)
+    return JSONResponse(jsonable_encoder(walked), status_code=201 if created else 200,
+                        media_type=GEOJSON)
+
+
+@router.get("", response_class=Response, responses={
+    200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}, **FORBIDDEN})
+async def list_patrols(
+    request: Request, page: Page,
+    account: Annotated[Account, Depends(allowed(READERS))],
+    since: Annotated[ReportTime | None, Query(alias="from", description="ended from")] = None,
+    until: Annotated[ReportTime | None, Query(alias="to", description="ended before")] = None,
+    grid: Annotated[str | None, Query(max_length=64,
+                                      description="passed through this grid (its code)")] = None,
+) -> Response:
+    """The patrols you may read, the latest first: yours (grid workers), those through your
+    grids (grid chiefs), those through your region's grids (command centres)."""
+    async with statements(request) as conn:
+        body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
+                                     limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)

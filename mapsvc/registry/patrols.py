@@ -1,0 +1,126 @@
+"""Patrols (日常巡查): the track a grid worker walked between starting and ending a patrol on
+the phone, sent once it ends (also after a while with no signal), with the grids it passed
+through and how far it went in each.
+
+A patrol is read by its walker, by the grid chiefs of the grids it passed through, by the
+command centres over them and by admins; never by departments or planners.
+"""
+
+import json
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.errors import Conflict
+from mapsvc.geojson import Filters, feature_collection, page
+
+# The track, as the phone sent its positions (WGS84), with its length on the ellipsoid.
+_STORE = text("""
+WITH track AS (
+    SELECT ST_SetSRID(ST_MakeLine(ARRAY(
+               SELECT ST_MakePoint((p->>0)::float8, (p->>1)::float8)
+                 FROM json_array_elements(CAST(:points AS json)) WITH ORDINALITY AS e(p, n)
+                ORDER BY n)), 4326) AS geom
+)
+INSERT INTO patrol (client_id, account_id, started_at, ended_at, track, length_m, note)
+SELECT :client_id, :account, :started_at, :ended_at, geom, ST_Length(geom::geography), :note
+  FROM track
+ON CONFLICT (client_id) DO NOTHING
+RETURNING id
+""")
+
+# The grids in force when it ended that the track passed through or touched, and how far it
+# went in each.
+_GRIDS_WALKED = text("""
+INSERT INTO patrol_grid (patrol_id, grid_id, length_m)
+SELECT p.id, gv.grid_id, ST_Length(ST_Intersection(p.track, gv.geom)::geography)
+  FROM patrol p JOIN grid_version gv ON ST_Intersects(gv.geom, p.track)
+   AND gv.valid_from <= p.ended_at AND (gv.valid_to IS NULL OR gv.valid_to > p.ended_at)
+ WHERE p.id = :id
+""")
+
+_FEATURE = """
+SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
+    'type', 'Feature', 'id', p.id,
+    'geometry', ST_AsGeoJSON(p.track, 7)::json,
+    'properties', json_build_object(
+        'client_id', p.client_id, 'worker', coalesce(nullif(a.display_name, ''), a.username),
+        'started_at', p.started_at, 'ended_at', p.ended_at,
+        'length_m', round(p.length_m::numeric, 1), 'points', ST_NPoints(p.track), 'note', p.note,
+        'grids', (SELECT coalesce(json_agg(json_build_object(
+                                      'code', g.code, 'name', g.name,
+                                      'length_m', round(pg.length_m::numeric, 1))
+                                  ORDER BY pg.length_m DESC, g.code), '[]')
+                    FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id
+                   WHERE pg.patrol_id = p.id))) AS feature
+  FROM patrol p JOIN account a ON a.id = p.account_id
+ WHERE {where}
+ ORDER BY p.ended_at DESC, p.id DESC {page}
+"""
+
+_THROUGH = ("EXISTS (SELECT 1 FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id "
+            "WHERE pg.patrol_id = p.id AND {condition})")
+
+
+def _scope(account: Account, f: Filters) -> None:
+    """The patrols ``account`` may read (see the module)."""
+    if account.role is Role.admin or (account.role is Role.command
+                                      and account.region_code is None):
+        return
+    if account.role is Role.command:
+        f.add(_THROUGH.format(condition=f.code_prefix("g.village_code", "scope_region",
+                                                       account.region_code)))
+    elif account.role is Role.grid_chief:
+        f.add(f"(p.account_id = :scope_me OR "
+              f"{_THROUGH.format(condition='pg.grid_id = ANY(:scope_grids)')})",
+              scope_me=account.id, scope_grids=list(account.grid_ids))
+    elif account.role is Role.grid_worker:
+        f.add("p.account_id = :scope_me", scope_me=account.id)
+    else:
+        f.add("false")
+
+
+async def patrols_geojson(conn: AsyncConnection, account: Account, *,
+                          since: datetime | None = None, until: datetime | None = None,
+                          grid: str | None = None, ids: list[int] | None = None,
+                          limit: int = 100, offset: int = 0) -> str:
+    """The patrols ``account`` may read that ended in [since, until), that passed through
+    ``grid``, or those of ``ids``: a FeatureCollection of their tracks, the latest first."""
+    f = Filters()
+    _scope(account, f)
+    if since is not None:
+        f.add("p.ended_at >= :since", since=since)
+    if until is not None:
+        f.add("p.ended_at < :until", until=until)
+    if grid:
+        f.add(_THROUGH.format(condition="g.code = :grid"), grid=grid)
+    if ids is not None:
+        f.add("p.id = ANY(:ids)", ids=ids)
+    sql = feature_collection(_FEATURE.format(where=f.where(), page=page(limit, offset)))
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+async def record_patrol(conn: AsyncConnection, account: Account, *, client_id: UUID,
+                        started_at: datetime, ended_at: datetime,
+                        points: list[tuple[float, float]], note: str = "") -> tuple[dict, bool]:
+    """Store a patrol walked by ``account`` (its points in WGS84, in the order walked) with the
+    grids it passed through; the same patrol sent again is the one stored. Returns it (a
+    GeoJSON Feature) and whether it is new."""
+    stored = (await conn.execute(_STORE, {
+        "client_id": client_id, "account": account.id, "started_at": started_at,
+        "ended_at": ended_at, "points": json.dumps(points), "note": note})).scalar_one_or_none()
+    created = stored is not None
+    if created:
+        await conn.execute(_GRIDS_WALKED, {"id": stored})
+    else:
+        stored = (await conn.execute(text(
+            "SELECT id FROM patrol WHERE client_id = :client_id AND account_id = :account"),
+            {"client_id": client_id, "account": account.id})).scalar_one_or_none()
+        if stored is None:
+            raise Conflict(f"client_id {client_id} names another account's patrol",
+                           field="client_id")
+    walked = json.loads(await patrols_geojson(conn, account, ids=[stored], limit=1))
+    return walked["features"][0], created

@@ -1,0 +1,149 @@
+"""Patrols (日常巡查) through the API: a grid worker's track is stored once however often it is
+sent, measured on the ellipsoid and cut by the grids it passed through (lengths checked
+against pyproj's geodesic on shapely's cuts); it is read by its walker, the chiefs of its grids
+and the centres over them, and by no one else; bad tracks are refused naming the field."""
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+import pytest
+import shapely
+from pyproj import Geod
+from shapely import LineString
+
+GEOD = Geod(ellps="WGS84")
+
+
+@pytest.fixture(scope="module")
+def walk(accounts, grids):
+    """A walk from the worker's grid over the seam into the next grid of the village: its
+    points, and those two grids (code, polygon)."""
+    own = accounts["worker"][1]["grid_codes"][0]
+    mine = grids[grids["code"] == own].geometry.iloc[0]
+    village = grids[grids["code"] == own].village_code.iloc[0]
+    beside = next((code, g) for code, g in zip(grids["code"], grids.geometry)
+                  if grids[grids["code"] == code].village_code.iloc[0] == village
+                  and code != own and mine.intersection(g).length > 0)
+    seam = mine.intersection(beside[1]).interpolate(0.5, normalized=True)
+
+    def toward(inside, metres):
+        target = inside.representative_point()
+        dx, dy = target.x - seam.x, target.y - seam.y
+        scale = metres / 104_000 / (dx * dx + dy * dy) ** 0.5
+        return [seam.x + dx * scale, seam.y + dy * scale]
+
+    points = [toward(mine, 120), toward(mine, 40), toward(beside[1], 60)]
+    assert mine.contains(shapely.Point(points[0])) and beside[1].contains(
+        shapely.Point(points[-1]))
+    return points, (own, mine), beside
+
+
+def _patrol(points, **fields) -> dict:
+    ended = datetime.now(timezone.utc)
+    return {"client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
+            "ended_at": ended.isoformat(), "points": points, **fields}
+
+
+def test_a_patrol_is_stored_once_with_its_length_and_the_grids_it_passed_through(clients,
+                                                                              walk):
+    worker = clients["worker"]
+    points, (own, mine), (other, beside) = walk
+    sent = _patrol(points, note="夜间巡查")
+    r = worker.post("/patrols", json=sent)
+    assert r.status_code == 201 and r.headers["content-type"] == "application/geo+json"
+    walked = r.json()
+    assert walked["geometry"]["coordinates"] == [[round(x, 7), round(y, 7)] for x, y in points]
+    line = LineString(points)
+    assert walked["properties"]["length_m"] == pytest.approx(GEOD.geometry_length(line),
+                                                             abs=0.1)
+    lengths = {g["code"]: g["length_m"] for g in walked["properties"]["grids"]}
+    assert lengths == pytest.approx({
+        own: GEOD.geometry_length(line.intersection(mine)),
+        other: GEOD.geometry_length(line.intersection(beside))}, abs=0.1)
+    assert [g["code"] for g in walked["properties"]["grids"]] == [own, other]  # longest first
+    assert (walked["properties"]["worker"], walked["properties"]["note"],
+            walked["properties"]["points"]) == ("worker", "夜间巡查", 3)
+    again = worker.post("/patrols", json=sent)  # sent again, on a weak signal
+    assert again.status_code == 200 and again.json()["id"] == walked["id"]
+    listed = worker.get("/patrols", params={"grid": other}).json()["features"]
+    assert [f["id"] for f in listed].count(walked["id"]) == 1
+    r = clients["chief"].post("/patrols", json={**_patrol(points), "client_id": sent["client_id"]})
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "client_id"]
+
+
+def test_a_patrol_is_read_by_its_walker_its_grids_chiefs_and_centres_alone(clients, walk):
+    points, (own, _), _ = walk
+    walked = clients["worker"].post("/patrols", json=_patrol(points)).json()
+
+    def reads(username) -> bool:
+        r = clients[username].get("/patrols", params={"grid": own, "limit": 1000})
+        assert r.status_code == 200
+        return walked["id"] in [f["id"] for f in r.json()["features"]]
+
+    assert all(reads(who) for who in ("worker", "chief", "command", "township_command",
+                                      "city", "admin"))
+    for who in ("planner", "department"):
+        assert clients[who].get("/patrols").status_code == 403
+    for who in ("command", "department", "planner"):
+        assert clients[who].post("/patrols", json=_patrol(points)).status_code == 403
+    # the chief's own patrol, outside every grid of theirs, is not the worker's to read
+    far = [[points[0][0] + 0.5, points[0][1]], [points[0][0] + 0.501, points[0][1]]]
+    chiefs = clients["chief"].post("/patrols", json=_patrol(far)).json()
+    assert chiefs["properties"]["grids"] == []
+    assert chiefs["id"] not in [f["id"] for f in clients["worker"].get(
+        "/patrols", params={"limit": 1000}).json()["features"]]
+    assert chiefs["id"] in [f["id"] for f in clients["chief"].get(
+        "/patrols", params={"limit": 1000}).json()["features"]]
+
+
+def test_patrols_are_listed_by_when_they_ended(clients, walk):
+    worker = clients["worker"]
+    points = walk[0]
+    ended = datetime(2026, 11, 3, 18, 0, tzinfo=timezone(timedelta(hours=8)))
+    old = worker.post("/patrols", json=_patrol(
+        points, started_at=(ended - timedelta(hours=2)).isoformat(),
+        ended_at=ended.isoformat())).json()
+    day = {"from": "2026-11-03T00:00:00+08:00", "to": "2026-11-04T00:00:00+08:00"}
+    assert [f["id"] for f in worker.get("/patrols", params=day).json()["features"]] == [
+        old["id"]]
+    assert old["id"] not in [f["id"] for f in worker.get(
+        "/patrols", params={"from": "2026-11-04"}).json()["features"]]
+
+
+@pytest.mark.parametrize("change,loc", [
+    ({"points": [[115.0, 23.0]]}, ["body", "points"]),
+    ({"points": [[115.0, 23.0], [115.0, 95.0]]}, ["body", "points", 1, 1]),
+    ({"points": [[115.0, 23.0], [181.0, 23.0]]}, ["body", "points", 1, 0]),
+    ({"points": [[115.0, 23.0], [115.0, float("nan")]]}, ["body", "points", 1, 1]),
+    ({"started_at": "2026-11-03T10:00:00+08:00", "ended_at": "2026-11-03T09:00:00+08:00"},
+     ["body", "ended_at"]),
+    ({"started_at": "2026-11-01T10:00:00+08:00", "ended_at": "2026-11-03T09:00:00+08:00"},
+     ["body", "ended_at"]),
+    ({"ended_at": "2099-01-01T00:00:00+08:00"}, ["body", "ended_at"]),
+    ({"client_id": "not-a-uuid"}, ["body", "client_id"]),
+])
+def test_a_bad_patrol_is_refused_naming_the_field_and_nothing_is_stored(clients, db, change,
+                                                                        loc):
+    from sqlalchemy import text
+
+    with db.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM patrol")).scalar_one()
+    r = clients["worker"].post("/patrols", content=json.dumps(
+        {**_patrol([[115.0, 23.0], [115.001, 23.0]]), **change}),
+        headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM patrol")).scalar_one() == before
+
+
+def test_a_patrol_is_a_record_of_work_done_never_changed(clients, walk, database_url):
+    walked = clients["worker"].post("/patrols", json=_patrol(walk[0])).json()
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        for statement in ("UPDATE patrol SET length_m = 0 WHERE id = %s",
+                          "DELETE FROM patrol_grid WHERE patrol_id = %s"):
+            with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
+                with conn.transaction():
+                    conn.execute(statement, (walked["id"],))
