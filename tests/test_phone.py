@@ -7,6 +7,7 @@ import re
 
 import pytest
 from PIL import Image
+from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import wait_until
@@ -381,3 +382,31 @@ def test_a_case_arriving_while_the_phone_is_open_shows_up_marked_until_touched(
     page.locator("#login").wait_for()
     assert page.evaluate("localStorage.getItem('mapsvc.cases')") is None  # its cases forgotten
     context.close()
+
+
+def test_a_patrol_walked_with_the_phone_is_sent_when_it_ends(browser, server, worker_spot,
+                                                             clients):
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    page.click("#patrol")
+    assert page.inner_text("#patrol") == "结束巡查"
+    walk = [(spot.x + i * 0.0003, spot.y) for i in range(1, 4)]  # about 30 m a step, eastwards
+    for x, y in walk:
+        context.set_geolocation({"longitude": x, "latitude": y, "accuracy": 8})
+        wait_until(page, f"JSON.parse(localStorage['mapsvc.patrol']).points.some("
+                         f"(p) => Math.abs(p[0] - {x}) < 1e-9)", "the position kept")
+    page.reload()  # a patrol going on survives a reload
+    wait_until(page, "document.getElementById('patrol').textContent === '结束巡查'", "still on")
+    context.set_offline(True)
+    page.click("#patrol")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the patrol waiting for a signal")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the patrol sent", tries=600)
+    context.close()
+    walked = clients["worker"].get("/patrols", params={"limit": 1}).json()["features"][0]
+    assert walked["geometry"]["coordinates"] == [
+        [round(spot.x, 7), round(spot.y, 7)], *[[round(x, 7), round(y, 7)] for x, y in walk]]
+    lons, lats = zip((spot.x, spot.y), *walk)
+    assert walked["properties"]["length_m"] == pytest.approx(
+        Geod(ellps="WGS84").line_length(lons, lats), abs=0.1)

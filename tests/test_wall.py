@@ -8,7 +8,9 @@ layers the clock changes again each minute, draws heat over whole local days cho
 to sign in again when its session ends. Screenshots go to tests/artifacts."""
 
 import io
+import re
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -295,6 +297,14 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                              grid_codes=[grid.code], display_name=worker)
 
     run(in_transaction(staff))
+    walker = httpx.post(f"{base}/api/v1/auth/token", data={
+        "username": "wall_worker", "password": PASSWORD}).json()["access_token"]
+    ended = datetime.now(timezone.utc)
+    assert httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {walker}"},
+                      json={"client_id": str(uuid.uuid4()), "started_at": ended.isoformat(),
+                            "ended_at": ended.isoformat(),
+                            "points": [[spot.x, spot.y], [spot.x, spot.y + 0.0005]]},
+                      ).status_code == 201
     with db.connect() as conn:
         name, open_cases = conn.execute(text(f"""
             SELECT g.name, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL})
@@ -342,8 +352,9 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
-    assert page.locator("#kpi-grid > p").all_inner_texts() == [
-        f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}"]
+    staffed, counted, patrolled = page.locator("#kpi-grid > p").all_inner_texts()
+    assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
+    assert re.fullmatch(r"最近巡查：\d{1,2}/\d{1,2} \d\d:\d\d · " + re.escape(worker), patrolled)
     wait_until(page, f"window.mapsvcWall.outlined === '{grid.code}'", "the grid outlined")
     page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
 
@@ -406,6 +417,37 @@ def test_a_custom_heat_window_counts_whole_local_days(wall_server, browser):
     window = parse_qs(urlsplit(asked.value.url).query)
     assert (window["since"], window["until"]) == (["2024-02-27T00:00:00+08:00"],
                                                   ["2024-03-01T00:00:00+08:00"])
+    assert watch.problems == []
+    context.close()
+
+
+def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, accounts, grids):
+    base = wall_server.base
+    code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    ended = datetime.now(timezone.utc)
+    worker = httpx.post(f"{base}/api/v1/auth/token", data={
+        "username": "worker", "password": PASSWORD}).json()["access_token"]
+    walked = httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {worker}"},
+                        json={"client_id": str(uuid.uuid4()),
+                              "started_at": (ended - timedelta(minutes=40)).isoformat(),
+                              "ended_at": ended.isoformat(),
+                              "points": [[p.x, p.y], [p.x + 0.001, p.y]]}).json()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    assert page.evaluate("window.mapsvcWall.patrols") is None  # not asked for until shown
+    page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(
+        "input").check()
+    wait_until(page, "window.mapsvcWall.patrols > 0", "today's patrols drawn")
+    assert "巡查" in page.inner_text("#wall-legend")
+    tips = page.evaluate("""() => { const tips = [];
+        window.mapsvcWall.map.eachLayer((l) => l.feature && l.feature.geometry.type ===
+          'LineString' && tips.push([l.feature.id, l.getTooltip().getContent().textContent]));
+        return tips; }""")
+    assert [walked["id"], f"worker · {round(walked['properties']['length_m'])} 米"] in [
+        [i, tip.rsplit(" · ", 1)[0]] for i, tip in tips]
     assert watch.problems == []
     context.close()
 

@@ -341,6 +341,26 @@ visit = Table(
     Column("client_id", Uuid, unique=True),
 )
 
+patrol = Table(
+    "patrol", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("client_id", Uuid, nullable=False, unique=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=False),
+    Column("track", _geom("LINESTRING"), nullable=False),
+    Column("length_m", Float, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+patrol_grid = Table(
+    "patrol_grid", metadata,
+    Column("patrol_id", BigInteger, ForeignKey("patrol.id"), primary_key=True),
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
+    Column("length_m", Float, nullable=False),
+)
+
 audit_log = Table(
     "audit_log", metadata,
     Column("id", BigInteger, primary_key=True),

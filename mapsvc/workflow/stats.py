@@ -324,7 +324,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open and red now,
     this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks. For a
-    grid also its workers, and its households with those visited within ``visit_days``."""
+    grid also its workers, its households with those visited within ``visit_days``, and its
+    last patrol (when it ended, and who walked it)."""
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
@@ -374,7 +375,13 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)
         grid = (await conn.execute(text(f"""
             SELECT g.workers, coalesce(f.households, 0) AS households,
-                   {households_visited("days")} AS visited
+                   {households_visited("days")} AS visited,
+                   (SELECT json_build_object(
+                               'ended_at', p.ended_at,
+                               'worker', coalesce(nullif(a.display_name, ''), a.username))
+                      FROM patrol_grid pg JOIN patrol p ON p.id = pg.patrol_id
+                      JOIN account a ON a.id = p.account_id
+                     WHERE pg.grid_id = g.id ORDER BY p.ended_at DESC LIMIT 1) AS last_patrol
               FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}

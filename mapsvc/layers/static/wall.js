@@ -70,6 +70,7 @@ function mapsvcWall(map, config) {
 
   const NO_WORKER = "#ab47bc";
   const UNVISITED = "#42a5f5";
+  const PATROL = "#76ff03";
   const NO_CLOCK = "#1976d2";
 
   // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
@@ -124,6 +125,9 @@ function mapsvcWall(map, config) {
   };
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
+  const PATROLS = "今日巡查轨迹";
+  const patrols = L.layerGroup();
+  layers[PATROLS] = patrols;
   for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
     layers[name].addTo(map);
   }
@@ -188,6 +192,7 @@ function mapsvcWall(map, config) {
       sections.push(legendSection("覆盖", [["无网格员", NO_WORKER],
                                            [`过半住户${state.visitDays}天未走访`, UNVISITED]]));
     }
+    if (shown(PATROLS)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
     $("wall-legend").replaceChildren(...sections);
     state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
                                                         (e) => e.textContent));
@@ -244,6 +249,27 @@ function mapsvcWall(map, config) {
     }
   }
 
+  // ---- today's patrols: the tracks walked since midnight (China Standard Time) through the
+  // account's grids, the latest first ----
+  async function loadPatrols() {
+    if (!map.hasLayer(patrols)) return;
+    const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+    const query = new URLSearchParams({ from: today, limit: 1000 });
+    const r = await fetch(`${config.api}/patrols?${query}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const walked = await r.json();
+    patrols.clearLayers();
+    L.geoJSON(walked, {
+      style: { color: PATROL, weight: 3, opacity: 0.9 },
+      onEachFeature: (f, layer) => layer.bindTooltip(text("span", [
+        f.properties.worker, `${Math.round(f.properties.length_m)} 米`,
+        new Date(f.properties.ended_at).toLocaleTimeString("zh-CN", { hour12: false })
+          .slice(0, 5)].join(" · "))),
+    }).addTo(patrols);
+    state.patrols = walked.features.length;
+  }
+  map.on("overlayadd", (e) => e.layer === patrols && loadPatrols());
+
   // ---- the region's panel and drill-down ----
   function regionQuery() {
     const params = new URLSearchParams({ visit_days: state.visitDays });
@@ -291,9 +317,13 @@ function mapsvcWall(map, config) {
     const grid = $("kpi-grid");  // a grid's workers and visits
     grid.hidden = !b.grid;
     if (b.grid) {
+      const patrol = b.grid.last_patrol;
       grid.replaceChildren(
         text("p", `网格员：${b.grid.workers || "无"}`),
-        text("p", `住户 ${b.grid.households}，${b.grid.visit_days}天内走访 ${b.grid.visited}`));
+        text("p", `住户 ${b.grid.households}，${b.grid.visit_days}天内走访 ${b.grid.visited}`),
+        text("p", patrol ? `最近巡查：${new Date(patrol.ended_at).toLocaleString("zh-CN", {
+          hour12: false, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" })}`
+          + ` · ${patrol.worker}` : "尚无巡查记录"));
     }
     state.panel = b;
   }
@@ -515,6 +545,7 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
+  setInterval(loadPatrols, 60000);
   // cases turn yellow and red, and leave the last days' counts, with no report: the layers
   // drawn by the clock are asked for again as often as the server draws them anew
   setInterval(redrawData, config.clockSeconds * 1000);

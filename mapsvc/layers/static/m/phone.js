@@ -54,6 +54,7 @@ async function showQueue() {
     li.appendChild(text("span", {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
+      patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
     return li;
@@ -114,6 +115,14 @@ async function sendVisit(item) {
   $("result").textContent = `已记录走访：${item.address}`;
 }
 
+async function sendPatrol(item) {
+  const r = await post("/patrols", item.body);  // the same client id again: 200
+  if (!r.ok) throw await refusal(r, item);
+  const walked = (await r.json()).properties;
+  $("result").textContent = `已记录巡查 ${Math.round(walked.length_m)} 米，经过 `
+    + `${walked.grids.length} 个网格`;
+}
+
 async function send() {
   if (phone.sending || !navigator.onLine) return;
   phone.sending = true;
@@ -124,7 +133,7 @@ async function send() {
       item.tried = true;
       await update(item);
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
-               report: () => sendReport(item) }[item.kind]();
+               report: () => sendReport(item), patrol: () => sendPatrol(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
     }
@@ -274,6 +283,7 @@ function startMap() {
       circle.setLatLng([lat, lon]).setRadius(accuracy);
     }
     phone.position = { lon, lat, accuracy };
+    walked(lon, lat, accuracy);
     $("fix").textContent = `定位精度约 ${Math.round(accuracy)} 米`;
     where(false);
   }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
@@ -480,10 +490,71 @@ async function visit(household, address) {
   send();
 }
 
+// ---- patrols (日常巡查): the positions walked between start and end, kept on the phone ----
+const PATROL_STEP_M = 10;  // a position kept each time the worker is this far from the last
+const patrolling = () => JSON.parse(localStorage.getItem("mapsvc.patrol") || "null");
+
+function trackLength(points) {
+  let metres = 0;
+  for (let i = 1; i < points.length; i += 1) {
+    metres += L.latLng(points[i - 1][1], points[i - 1][0])
+      .distanceTo(L.latLng(points[i][1], points[i][0]));
+  }
+  return metres;
+}
+
+function showPatrol() {
+  const patrol = patrolling();
+  $("patrol").textContent = patrol ? "结束巡查" : "开始巡查";
+  $("patrol-state").textContent = patrol
+    ? `巡查中：已走 ${Math.round(trackLength(patrol.points))} 米` : "";
+  const line = (patrol ? patrol.points : []).map(([lon, lat]) => [lat, lon]);
+  if (!phone.track && phone.map) {
+    phone.track = L.polyline([], { color: "#2e7d32", weight: 4, interactive: false })
+      .addTo(phone.map);
+  }
+  if (phone.track) phone.track.setLatLngs(line);
+}
+
+// a position from the phone, kept when a patrol is on and the worker has moved on (a fix
+// worse than the phone's accuracy setting is left out)
+function walked(lon, lat, accuracy) {
+  const patrol = patrolling();
+  if (!patrol || accuracy > ACCURACY_M) return;
+  const last = patrol.points[patrol.points.length - 1];
+  if (last && L.latLng(last[1], last[0]).distanceTo(L.latLng(lat, lon)) < PATROL_STEP_M) return;
+  patrol.points.push([lon, lat]);
+  localStorage.setItem("mapsvc.patrol", JSON.stringify(patrol));
+  showPatrol();
+}
+
+async function togglePatrol() {
+  const patrol = patrolling();
+  if (!patrol) {
+    localStorage.setItem("mapsvc.patrol", JSON.stringify({
+      client_id: crypto.randomUUID(), started_at: new Date().toISOString(), points: [] }));
+    if (phone.position) walked(phone.position.lon, phone.position.lat, phone.position.accuracy);
+    $("result").textContent = "巡查开始：走过的路线记在手机上，结束后上报";
+  } else {
+    localStorage.removeItem("mapsvc.patrol");
+    if (patrol.points.length < 2) {
+      $("result").textContent = "巡查太短，未记录";
+    } else {  // sent when there is a signal, like a report
+      await enqueue({ kind: "patrol", body: { ...patrol, ended_at: new Date().toISOString() } });
+      $("result").textContent = navigator.onLine ? "正在提交巡查…" : "无信号：巡查已存入待发送";
+      await showQueue();
+      send();
+    }
+  }
+  showPatrol();
+}
+
 // ---- signing in ----
 function signOut() {
   // the worker's cases go with the session: the next to sign in on this phone may be another
-  for (const key of ["mapsvc.token", "mapsvc.cases", "mapsvc.unseen"]) localStorage.removeItem(key);
+  for (const key of ["mapsvc.token", "mapsvc.cases", "mapsvc.unseen", "mapsvc.patrol"]) {
+    localStorage.removeItem(key);
+  }
   unseen.clear();
   $("app").hidden = true;
   $("login").hidden = false;
@@ -517,6 +588,7 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   startMap();
+  showPatrol();  // a patrol going on goes on after a reload
   loadCategories();
   showQueue();
   loadCases();
@@ -526,6 +598,7 @@ function start() {
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
+$("patrol").addEventListener("click", togglePatrol);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
 window.addEventListener("online", () => { $("online").textContent = ""; send(); });
 window.addEventListener("offline", () => { $("online").textContent = "无信号"; });
