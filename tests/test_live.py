@@ -16,19 +16,23 @@ def _events(server: str, token: str, found: list, stop: threading.Event, last: s
     headers = {"Authorization": f"Bearer {token}"}
     if last:
         headers["Last-Event-ID"] = last
-    with httpx.stream("GET", f"{server}/api/v1/events", headers=headers, params=params,
-                      timeout=30) as r:
-        event = {}
-        for line in r.iter_lines():
-            if stop.is_set():
-                return
-            if not line:
-                if event:
-                    found.append(event)
-                event = {}
-            elif line.startswith(("event:", "id:", "data:")):
-                key, _, value = line.partition(":")
-                event[key] = value.strip()
+    try:
+        with httpx.stream("GET", f"{server}/api/v1/events", headers=headers, params=params,
+                          timeout=30) as r:
+            event = {}
+            for line in r.iter_lines():
+                if stop.is_set():
+                    return
+                if not line:
+                    if event:
+                        found.append(event)
+                    event = {}
+                elif line.startswith(("event:", "id:", "data:")):
+                    key, _, value = line.partition(":")
+                    event[key] = value.strip()
+    except httpx.HTTPError:
+        if not stop.is_set():  # a follower stopped may see the server close it, as it ends
+            raise
 
 
 def _follow(server, token, last=None, **params):
@@ -163,3 +167,29 @@ def test_the_panel_counts_cases_closed_today_and_overdue_now(clients, grids, db)
     assert after["closed_today"] == before["closed_today"] + 1
     assert after["overdue"] == before["overdue"] + 1
     assert after["open"] == before["open"] - 1
+
+
+def test_a_patrol_is_announced_to_those_who_may_read_it(server, clients, accounts, grids):
+    from datetime import datetime, timezone
+
+    code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    streams = {who: _follow(server, _token(server, who)) for who in ("command", "department")}
+    for found, _ in streams.values():
+        _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    now = datetime.now(timezone.utc).isoformat()
+    walked = clients["worker"].post("/patrols", json={
+        "client_id": str(uuid.uuid4()), "started_at": now, "ended_at": now,
+        "points": [[p.x, p.y], [p.x + 0.0004, p.y]]}).json()
+    seen = _wait(streams["command"][0], lambda e: e.get("event") == "patrol", "the patrol")
+    assert json.loads(seen["data"]) == walked and "id" not in seen  # not replayed
+    admin = clients["admin"]  # a step after it that the department sees: a case sent to it
+    case = admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y}).json()["id"]
+    admin.post(f"/incidents/{case}/actions/file", json={})
+    admin.post(f"/incidents/{case}/actions/dispatch", json={"department": "T1"})
+    found = streams["department"][0]
+    _wait(found, _step_of(case), "the dispatch, after the patrol")
+    for _, stop in streams.values():
+        stop.set()
+    assert not any(e.get("event") == "patrol" for e in found)  # a department reads no patrol

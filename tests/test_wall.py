@@ -425,14 +425,19 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     base = wall_server.base
     code = accounts["worker"][1]["grid_codes"][0]
     p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
-    ended = datetime.now(timezone.utc)
     worker = httpx.post(f"{base}/api/v1/auth/token", data={
         "username": "worker", "password": PASSWORD}).json()["access_token"]
-    walked = httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {worker}"},
-                        json={"client_id": str(uuid.uuid4()),
-                              "started_at": (ended - timedelta(minutes=40)).isoformat(),
-                              "ended_at": ended.isoformat(),
-                              "points": [[p.x, p.y], [p.x + 0.001, p.y]]}).json()
+
+    def patrol(metres: float) -> dict:
+        ended = datetime.now(timezone.utc)
+        return httpx.post(f"{base}/api/v1/patrols",
+                          headers={"Authorization": f"Bearer {worker}"},
+                          json={"client_id": str(uuid.uuid4()),
+                                "started_at": (ended - timedelta(minutes=40)).isoformat(),
+                                "ended_at": ended.isoformat(),
+                                "points": [[p.x, p.y], [p.x + metres / 102_000, p.y]]}).json()
+
+    walked = patrol(100)
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
@@ -448,6 +453,13 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
         return tips; }""")
     assert [walked["id"], f"worker · {round(walked['properties']['length_m'])} 米"] in [
         [i, tip.rsplit(" · ", 1)[0]] for i, tip in tips]
+    drawn = page.evaluate("window.mapsvcWall.patrols")
+    sent = patrol(300)  # a patrol sent while the wall looks on: it pops up, and is drawn
+    wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")
+    assert page.inner_text("#wall-list li.patrol .category") == (
+        f"worker · {round(sent['properties']['length_m'])} 米")
+    assert code in [g["code"] for g in sent["properties"]["grids"]]
+    wait_until(page, f"window.mapsvcWall.patrols === {drawn + 1}", "drawn with the others")
     assert watch.problems == []
     context.close()
 

@@ -1,6 +1,7 @@
 """The live feed for pages: Server-Sent Events of each step of the cases an account may see."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterable
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import text
 
 from mapsvc.api.auth import SignedIn
+from mapsvc.registry.patrols import patrols_geojson
 from mapsvc.workflow.feed import CATCH_UP_MAX, RECENT_MAX, steps
 
 router = APIRouter(tags=["live"])
@@ -35,7 +37,9 @@ async def events(
 ) -> AsyncIterable[ServerSentEvent]:
     """Each logged step (report, action) of the cases in the account's jurisdiction as it
     happens: event ``step`` with the case as a GeoJSON Feature; ``reload`` when too much
-    happened at once (a bulk import) for steps to be worth sending one by one. A first
+    happened at once (a bulk import) for steps to be worth sending one by one; ``patrol``, a
+    patrol the account may read as it is stored, its track a GeoJSON Feature (not replayed
+    on reconnecting). A first
     connection may ask for the last steps before it (``recent``): events ``recent``, oldest
     first, then ``ready``. Reconnecting with Last-Event-ID replays what was missed."""
     engine = request.app.state.engine
@@ -44,6 +48,11 @@ async def events(
     async def read(**kw) -> list[dict]:
         async with engine.connect() as conn:
             return await steps(conn, account, **kw)
+
+    async def patrol(patrol_id: int) -> list[dict]:  # none, or the patrol if the account reads it
+        async with engine.connect() as conn:
+            return json.loads(await patrols_geojson(conn, account, ids=[patrol_id],
+                                                    limit=1))["features"]
 
     async def catch_up():
         nonlocal last
@@ -83,6 +92,9 @@ async def events(
             if notice.get("reconnected"):
                 async for event in catch_up():
                     yield event
+            elif "patrol" in notice:  # not replayed: the pages ask for the day's patrols
+                for walked in await patrol(notice["patrol"]):
+                    yield ServerSentEvent(event="patrol", data=walked, retry=RETRY_MS)
             elif notice.get("bulk"):
                 last = max(last, notice["log_id"])
                 yield ServerSentEvent(id=str(last), event="reload", data={"steps": notice["bulk"]},

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Conflict
 from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
 # The track, as the phone sent its positions (WGS84), with its length on the ellipsoid.
 _STORE = text("""
@@ -113,8 +114,10 @@ async def record_patrol(conn: AsyncConnection, account: Account, *, client_id: U
         "client_id": client_id, "account": account.id, "started_at": started_at,
         "ended_at": ended_at, "points": json.dumps(points), "note": note})).scalar_one_or_none()
     created = stored is not None
-    if created:
+    if created:  # announced with the steps of cases, to the pages following the live feed
         await conn.execute(_GRIDS_WALKED, {"id": stored})
+        await conn.execute(text("SELECT pg_notify(:channel, :payload)"), {
+            "channel": NOTIFY_CHANNEL, "payload": json.dumps({"patrol": stored})})
     else:
         stored = (await conn.execute(text(
             "SELECT id FROM patrol WHERE client_id = :client_id AND account_id = :account"),

@@ -514,6 +514,25 @@ function mapsvcWall(map, config) {
     state.steps += 1;
   }
 
+  // a patrol just sent, into the side list; the day's tracks drawn again if shown
+  function showPatrol(f) {
+    const p = f.properties;
+    const item = text("li", "", "fresh patrol");
+    item.appendChild(text("time", stepTime(new Date(p.ended_at))));
+    item.appendChild(text("span", "巡查", "what"));
+    item.appendChild(text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"));
+    item.appendChild(text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
+    item.title = "在地图上查看";
+    item.addEventListener("click", () => map.flyToBounds(L.geoJSON(f).getBounds(),
+                                                         { maxZoom: 17 }));
+    const list = $("wall-list");
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
+    setTimeout(() => item.classList.remove("fresh"), 5000);
+    loadPatrols();
+    state.patrolsSent = (state.patrolsSent || 0) + 1;
+  }
+
   function connect() {
     // a first connection fills the list with the last steps before it
     const url = `${config.api}/events?`
@@ -530,6 +549,7 @@ function mapsvcWall(map, config) {
       showStep(JSON.parse(e.data), true);
       redrawData();
     });
+    source.addEventListener("patrol", (e) => showPatrol(JSON.parse(e.data)));
     source.addEventListener("reload", (e) => {
       state.lastId = e.lastEventId;
       redrawData();
