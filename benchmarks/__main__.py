@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -379,6 +380,73 @@ def grid_lists() -> None:
 
         ms, _ = median_of_5(page)
         figure(f"grid list, {label}, median of 5", f"{ms:.0f}", "ms")
+
+
+PATROLS = int(os.environ.get("BENCH_PATROLS", 3_000))
+PATROL_POINTS = 400  # a position every 10 m: a 4 km patrol
+
+
+def patrols_at_scale(grids) -> None:
+    """Patrols sent one by one (each a walk of PATROL_POINTS positions from a random grid,
+    stored with the grids it passed through), then the day's patrols a county's centre and the
+    city's read (the wall's layer: the first 1,000)."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.registry.patrols import patrols_geojson, record_patrol
+
+    async def walker(conn) -> Account:
+        code = (await conn.execute(text("SELECT min(code) FROM grid"))).scalar_one()
+        found = (await conn.execute(text(
+            "SELECT id FROM account WHERE username = 'bench_patrol'"))).scalar_one_or_none()
+        if found is None:
+            found = await create_account(conn, "bench_patrol", PASSWORD, Role.grid_worker,
+                                         grid_codes=[code])
+        return Account(id=found, username="bench_patrol", role=Role.grid_worker)
+
+    account = asyncio.run(in_transaction(walker))
+    rng = np.random.default_rng(11)
+    starts = shapely.get_coordinates(shapely.point_on_surface(
+        grids.geometry.values[rng.choice(len(grids), PATROLS)]))
+    ended = datetime.now(timezone.utc)
+
+    async def send_all() -> list[float]:
+        engine = async_engine()
+        times = []
+        try:
+            async with engine.connect() as conn:
+                for x, y in starts:
+                    steps = rng.normal(0, 10 / 102_000, (PATROL_POINTS, 2)).cumsum(axis=0)
+                    points = (steps + [x, y]).tolist()
+                    t = time.perf_counter()
+                    async with conn.begin():
+                        await record_patrol(conn, account, client_id=uuid.uuid4(),
+                                            started_at=ended - timedelta(hours=1),
+                                            ended_at=ended, points=points)
+                    times.append((time.perf_counter() - t) * 1000)
+        finally:
+            await engine.dispose()
+        return times
+
+    started = time.perf_counter()
+    times = asyncio.run(send_all())
+    seconds = time.perf_counter() - started
+    label = f"{PATROLS:,} patrols of {PATROL_POINTS} positions, {GRIDS:,} grids"
+    figure(f"patrol stored, p50 ({label})", f"{np.median(times):.1f}", "ms")
+    figure(f"patrol stored, p99 ({label})", f"{np.percentile(times, 99):.1f}", "ms")
+    figure(f"patrols stored one after another ({label})", f"{PATROLS / seconds:,.0f}",
+           "patrols/s")
+    county, _ = asyncio.run(in_transaction(largest_county))
+    day = ended - timedelta(hours=12)
+    for who, reader in ((f"the largest county's centre ({county})",
+                         Account(id=0, username="bench", role=Role.command,
+                                 region_code=county)),
+                        ("the city's centre", Account(id=0, username="bench",
+                                                      role=Role.command))):
+        async def read(conn, reader=reader):
+            return await patrols_geojson(conn, reader, since=day, limit=1000)
+
+        ms, body = median_of_5(read)
+        figure(f"the day's patrols read by {who} ({json.loads(body)['numberReturned']:,} "
+               f"tracks, {len(body) / 1e6:,.1f} MB), median of 5", f"{ms:.0f}", "ms")
 
 
 def write_points(grids) -> None:
@@ -891,6 +959,7 @@ def main() -> None:
     ledgers()
     grid_lists()
     plans_at_scale(rows + before)
+    patrols_at_scale(asyncio.run(in_transaction(current_grids)))
     settle()
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
