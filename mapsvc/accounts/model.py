@@ -19,6 +19,9 @@ REGION_ROLES = frozenset({Role.command, Role.planner})
 # Who may report incidents, and who may load them in bulk.
 REPORTERS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 IMPORTERS = frozenset({Role.command, Role.admin})
+# How pages name a worker (SQL over an account ``a``): by the display name, else the username,
+# as the grids' workers are named (migration 0029).
+WORKER_NAME = "coalesce(nullif(a.display_name, ''), a.username)"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.accounts.model import Account, Role
+from mapsvc.accounts.model import WORKER_NAME, Account, Role
 from mapsvc.errors import Conflict
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
@@ -43,12 +43,12 @@ SELECT p.id, gv.grid_id, ST_Length(ST_Intersection(p.track, gv.geom)::geography)
  WHERE p.id = :id
 """)
 
-_FEATURE = """
+_FEATURE = f"""
 SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
     'type', 'Feature', 'id', p.id,
     'geometry', ST_AsGeoJSON(p.track, 7)::json,
     'properties', json_build_object(
-        'client_id', p.client_id, 'worker', coalesce(nullif(a.display_name, ''), a.username),
+        'client_id', p.client_id, 'worker', {WORKER_NAME},
         'started_at', p.started_at, 'ended_at', p.ended_at,
         'length_m', round(p.length_m::numeric, 1), 'points', ST_NPoints(p.track), 'note', p.note,
         'grids', (SELECT coalesce(json_agg(json_build_object(
@@ -58,8 +58,8 @@ SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
                     FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id
                    WHERE pg.patrol_id = p.id))) AS feature
   FROM patrol p JOIN account a ON a.id = p.account_id
- WHERE {where}
- ORDER BY p.ended_at DESC, p.id DESC {page}
+ WHERE {{where}}
+ ORDER BY p.ended_at DESC, p.id DESC {{page}}
 """
 
 _THROUGH = ("EXISTS (SELECT 1 FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id "

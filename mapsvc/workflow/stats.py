@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.accounts.model import Account, Role
+from mapsvc.accounts.model import WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
@@ -378,7 +378,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                    {households_visited("days")} AS visited,
                    (SELECT json_build_object(
                                'ended_at', p.ended_at,
-                               'worker', coalesce(nullif(a.display_name, ''), a.username))
+                               'worker', {WORKER_NAME})
                       FROM patrol_grid pg JOIN patrol p ON p.id = pg.patrol_id
                       JOIN account a ON a.id = p.account_id
                      WHERE pg.grid_id = g.id ORDER BY p.ended_at DESC LIMIT 1) AS last_patrol

@@ -346,7 +346,10 @@ function photoOf(id) {
   image.alt = "现场照片";
   fetch(`${API}/media/${id}/thumbnail`, authorised())
     .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
-    .then((blob) => { image.src = URL.createObjectURL(blob); })
+    .then((blob) => {
+      image.onload = () => URL.revokeObjectURL(image.src);  // drawn: the blob is let go
+      image.src = URL.createObjectURL(blob);
+    })
     .catch(() => { image.alt = "照片（有信号时再看）"; });
   return image;
 }
