@@ -13,6 +13,7 @@ import pytest
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.test_wall import report, token
+from tests.test_workflow import do
 
 
 @pytest.fixture
@@ -32,6 +33,11 @@ def desk(server, browser, accounts):
 @pytest.fixture(scope="module")
 def command_token(server, accounts) -> str:
     return token(server)
+
+
+def spot(grids, n: int):
+    """A point inside the county's ``n``-th grid: each test reports where no other does."""
+    return grids[grids["code"].str.startswith("441502")].geometry.iloc[n].representative_point()
 
 
 def listed(case: int) -> str:
@@ -57,7 +63,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     wait_until(page, "document.querySelectorAll('.region-name').length > 0", "the townships")
     assert {e.inner_text() for e in page.query_selector_all(".region-name")} == townships
     page.screenshot(path=str(ARTIFACTS / "desk-opened.png"))
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    point = spot(grids, 3)
     typed = "<script>alert(1)</script>井盖缺失"
     assert page.input_value("#desk-view") == "reported"  # new reports first: they wait on it
     case = report(server, command_token, point.x, point.y, typed)
@@ -116,7 +122,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
 def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
                                                        command_token):
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[4].representative_point()
+    point = spot(grids, 4)
     case = report(server, command_token, point.x, point.y, "占道经营")
     wait_until(page, listed(case), "the new case")
     page.focus(f"#desk-list li[data-id='{case}']")
@@ -175,7 +181,7 @@ def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, s
 def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, api,
                                                           command_token):
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[9].representative_point()
+    point = spot(grids, 9)
 
     def report(dx_m, category="0201"):  # a class no other desk test reports
         r = httpx.post(f"{server}/api/v1/incidents",
@@ -207,10 +213,8 @@ def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, a
 
 def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, grids, api,
                                                                    clients, command_token):
-    from tests.test_workflow import do
-
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[10].representative_point()
+    point = spot(grids, 10)
     case = report(server, command_token, point.x, point.y, "需要协调的占道")
     do(api, case, "file")
     do(api, case, "dispatch", department="T1")
@@ -233,10 +237,8 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
 
 def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids, api,
                                                              command_token):
-    from tests.test_workflow import do
-
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[11].representative_point()
+    point = spot(grids, 11)
     case = report(server, command_token, point.x, point.y, "已清理的垃圾")
     do(api, case, "file")
     page.select_option("#desk-view", "closed")
@@ -254,10 +256,8 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
 
 
 def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, command_token):
-    from tests.test_workflow import do
-
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[12].representative_point()
+    point = spot(grids, 12)
     sent = report(server, command_token, point.x, point.y, "派往测试局的案件")
     do(api, sent, "file")
     do(api, sent, "dispatch", department="T1")
@@ -275,7 +275,7 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
 def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
                                                                          api, command_token):
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[13].representative_point()
+    point = spot(grids, 13)
     case = report(server, command_token, point.x, point.y, "来电查询的案件")
     page.select_option("#desk-view", "red")  # a view it is not in
     page.fill("#desk-find input[name='id']", str(case))
@@ -300,7 +300,7 @@ def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_toke
     auth = {"Authorization": f"Bearer {command_token}"}
     uploaded = httpx.post(f"{server}/api/v1/media", headers=auth,
                           files={"file": ("before.jpg", photo.getvalue(), "image/jpeg")}).json()
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[14].representative_point()
+    point = spot(grids, 14)
     case = httpx.post(f"{server}/api/v1/incidents", headers=auth, json={
         "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
         "description": "带照片的上报", "attachments": [uploaded["id"]]}).json()["id"]
@@ -316,7 +316,7 @@ def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_toke
 
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
+    point = spot(grids, 5)
     case = report(server, command_token, point.x, point.y, "=1+1 路面塌陷")
     page.select_option("#desk-view", "reported")
     wait_until(page, listed(case), "the new case")
@@ -332,7 +332,7 @@ def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, c
 
 def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_token):
     page, watch = desk
-    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[6].representative_point()
+    point = spot(grids, 6)
     case = report(server, command_token, point.x, point.y, "路灯不亮")
     open_case(page, case)
     assert page.url.endswith(f"/map/desk#case={case}")  # an address to come back to
