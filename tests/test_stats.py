@@ -122,6 +122,33 @@ def test_rows_break_the_region_down(clients, fixture_cases):
     assert {r["code"]: r["figures"]["reported"] for r in grids["rows"]}[fixture_cases] == 10
 
 
+def test_rows_of_workers_and_of_grids_count_their_patrols_in_the_period(clients, grids,
+                                                                         fixture_cases):
+    command, grid = clients["command"], fixture_cases  # the worker's grid
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+
+    def walk(ended: str, metres: float) -> dict:
+        r = clients["worker"].post("/patrols", json={
+            "client_id": str(uuid.uuid4()), "started_at": ended, "ended_at": ended,
+            "points": [[p.x, p.y], [p.x + metres / 102_000, p.y]]})
+        assert r.status_code == 201
+        return r.json()["properties"]
+
+    within = [walk("2025-03-03T00:00:00+08:00", 200), walk("2025-03-07T23:59:00+08:00", 100)]
+    walk("2025-03-08T00:00:00+08:00", 300)  # the day after the period
+    workers = {r["code"]: r["patrols"] for r in _figures(
+        command, level="county", code=grid[:6], by="worker")["rows"]}
+    assert workers["worker"] == {
+        "count": 2, "km": round(sum(w["length_m"] for w in within) / 1000, 2)}
+    assert workers["chief"] == {"count": 0, "km": 0.0}
+    in_grid = sum(g["length_m"] for w in within for g in w["grids"] if g["code"] == grid)
+    village = {r["code"]: r["patrols"] for r in _figures(
+        command, level="village", code=grid[:12])["rows"]}
+    assert village[grid] == {"count": 2, "km": round(in_grid / 1000, 2)}
+    townships = _figures(command, level="county", code=grid[:6])["rows"]
+    assert all("patrols" not in r for r in townships)  # regions: their grids' rows say it
+
+
 def test_a_departments_figures(clients, fixture_cases):
     stats = _figures(clients["department"])  # its own, without asking
     assert (stats["kind"], stats["code"]) == ("department", "T1")
