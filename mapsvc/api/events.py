@@ -38,10 +38,10 @@ async def events(
     """Each logged step (report, action) of the cases in the account's jurisdiction as it
     happens: event ``step`` with the case as a GeoJSON Feature; ``reload`` when too much
     happened at once (a bulk import) for steps to be worth sending one by one; ``patrol``, a
-    patrol the account may read as it is stored, its track a GeoJSON Feature (not replayed
-    on reconnecting). A first
-    connection may ask for the last steps before it (``recent``): events ``recent``, oldest
-    first, then ``ready``. Reconnecting with Last-Event-ID replays what was missed."""
+    patrol the account may read as it is stored, its track a GeoJSON Feature (not replayed on
+    reconnecting). A first connection may ask for the last steps before it (``recent``):
+    events ``recent``, oldest first, then ``ready``. Reconnecting with Last-Event-ID replays
+    what was missed."""
     engine = request.app.state.engine
     last = last_event_id if last_event_id is not None else after
 

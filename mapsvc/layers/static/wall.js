@@ -530,7 +530,6 @@ function mapsvcWall(map, config) {
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     setTimeout(() => item.classList.remove("fresh"), 5000);
     loadPatrols();
-    state.patrolsSent = (state.patrolsSent || 0) + 1;
   }
 
   function connect() {
