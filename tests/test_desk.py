@@ -40,6 +40,12 @@ def spot(grids, n: int):
     return grids[grids["code"].str.startswith("441502")].geometry.iloc[n].representative_point()
 
 
+def report_at(server: str, token: str, grids, n: int, description: str) -> int:
+    """A case the centre reports at ``spot(grids, n)``."""
+    point = spot(grids, n)
+    return report(server, token, point.x, point.y, description)
+
+
 def listed(case: int) -> str:
     return f"!!document.querySelector('#desk-list li[data-id=\"{case}\"]')"
 
@@ -122,8 +128,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
 def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
                                                        command_token):
     page, watch = desk
-    point = spot(grids, 4)
-    case = report(server, command_token, point.x, point.y, "占道经营")
+    case = report_at(server, command_token, grids, 4, "占道经营")
     wait_until(page, listed(case), "the new case")
     page.focus(f"#desk-list li[data-id='{case}']")
     page.keyboard.press("Enter")  # opened from the keyboard
@@ -214,8 +219,7 @@ def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, a
 def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, grids, api,
                                                                    clients, command_token):
     page, watch = desk
-    point = spot(grids, 10)
-    case = report(server, command_token, point.x, point.y, "需要协调的占道")
+    case = report_at(server, command_token, grids, 10, "需要协调的占道")
     do(api, case, "file")
     do(api, case, "dispatch", department="T1")
     page.select_option("#desk-view", "extension")
@@ -238,8 +242,7 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
 def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids, api,
                                                              command_token):
     page, watch = desk
-    point = spot(grids, 11)
-    case = report(server, command_token, point.x, point.y, "已清理的垃圾")
+    case = report_at(server, command_token, grids, 11, "已清理的垃圾")
     do(api, case, "file")
     page.select_option("#desk-view", "closed")
     assert do(api, case, "close", note="现场已清理").status_code == 200
@@ -257,11 +260,10 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
 
 def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, command_token):
     page, watch = desk
-    point = spot(grids, 12)
-    sent = report(server, command_token, point.x, point.y, "派往测试局的案件")
+    sent = report_at(server, command_token, grids, 12, "派往测试局的案件")
     do(api, sent, "file")
     do(api, sent, "dispatch", department="T1")
-    kept = report(server, command_token, point.x, point.y, "尚未派遣的案件")
+    kept = report_at(server, command_token, grids, 12, "尚未派遣的案件")
     page.select_option("#desk-view", "all")
     wait_until(page, listed(kept), "every case")
     page.select_option("#desk-department", "T1")
@@ -275,8 +277,7 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
 def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
                                                                          api, command_token):
     page, watch = desk
-    point = spot(grids, 13)
-    case = report(server, command_token, point.x, point.y, "来电查询的案件")
+    case = report_at(server, command_token, grids, 13, "来电查询的案件")
     page.select_option("#desk-view", "red")  # a view it is not in
     page.fill("#desk-find input[name='id']", str(case))
     page.press("#desk-find input[name='id']", "Enter")
@@ -316,8 +317,7 @@ def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_toke
 
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
-    point = spot(grids, 5)
-    case = report(server, command_token, point.x, point.y, "=1+1 路面塌陷")
+    case = report_at(server, command_token, grids, 5, "=1+1 路面塌陷")
     page.select_option("#desk-view", "reported")
     wait_until(page, listed(case), "the new case")
     with page.expect_download() as download:
@@ -332,8 +332,7 @@ def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, c
 
 def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_token):
     page, watch = desk
-    point = spot(grids, 6)
-    case = report(server, command_token, point.x, point.y, "路灯不亮")
+    case = report_at(server, command_token, grids, 6, "路灯不亮")
     open_case(page, case)
     assert page.url.endswith(f"/map/desk#case={case}")  # an address to come back to
     page.click("a[href='/map/wall']")
