@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
+from mapsvc.incidents.queries import IncidentFilter, incidents_geojson, readable
 from mapsvc.workflow.machine import OPEN_SQL
 
 NEAREST = 5
@@ -74,12 +74,12 @@ async def possible_duplicates(conn: AsyncConnection, incident_id: int,
     """The open cases the incident may repeat, among those the account may read: a
     FeatureCollection of the list's features, nearest first, each with its ``distance_m``.
     Not found outside the account's jurisdiction."""
-    await incident_doc(conn, incident_id, account)
+    await readable(conn, incident_id, account)
     near = {n["id"]: n["distance_m"]
             for n in (await conn.execute(_OF_A_CASE, {"id": incident_id})).scalar_one()}
-    readable = json.loads(await incidents_geojson(conn, IncidentFilter(ids=list(near)), account,
+    features = json.loads(await incidents_geojson(conn, IncidentFilter(ids=list(near)), account,
                                                   limit=NEAREST))["features"]
-    for feature in readable:
+    for feature in features:
         feature["properties"]["distance_m"] = near[feature["id"]]
     return {"type": "FeatureCollection",
-            "features": sorted(readable, key=lambda f: (near[f["id"]], f["id"]))}
+            "features": sorted(features, key=lambda f: (near[f["id"]], f["id"]))}

@@ -140,13 +140,26 @@ async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, accoun
     return (await conn.execute(text(sql), params)).scalar_one()
 
 
-async def incident_doc(conn: AsyncConnection, incident_id: int, account: Account) -> str:
-    """One incident; one outside the account's jurisdiction is not found, like a missing one."""
+def _one_case(account: Account, incident_id: int) -> Filters:
     f = Filters(params={"id": incident_id})
     f.add("d.id = :id")
     incident_scope(account, f)
+    return f
+
+
+async def incident_doc(conn: AsyncConnection, incident_id: int, account: Account) -> str:
+    """One incident; one outside the account's jurisdiction is not found, like a missing one."""
+    f = _one_case(account, incident_id)
     doc = (await conn.execute(text(f"SELECT doc::text FROM incident_doc d WHERE {f.where()}"),
                               f.params)).scalar_one_or_none()
     if doc is None:
         raise NotFound(f"no incident {incident_id}", field="id")
     return doc
+
+
+async def readable(conn: AsyncConnection, incident_id: int, account: Account) -> None:
+    """Nothing if the account may read the incident; not found otherwise, like a missing one."""
+    f = _one_case(account, incident_id)
+    if (await conn.execute(text(f"SELECT 1 FROM incident d WHERE {f.where()}"),
+                           f.params)).first() is None:
+        raise NotFound(f"no incident {incident_id}", field="id")

@@ -8,12 +8,11 @@ from datetime import datetime, timezone
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
-from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
-from mapsvc.geojson import Filters
+from mapsvc.errors import Conflict, Forbidden, InvalidInput
 from mapsvc.incidents.assignment import located, on
 from mapsvc.incidents.model import Point
+from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits
@@ -44,13 +43,7 @@ MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 
 
 async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
-    f = Filters(params={"id": incident_id})
-    f.add("d.id = :id")
-    incident_scope(account, f)
-    row = (await conn.execute(text(
-        f"SELECT d.id FROM incident d WHERE {f.where()}"), f.params)).first()
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", field="id")
+    await readable(conn, incident_id, account)
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request "
@@ -270,12 +263,7 @@ def _extension_days(days) -> int:
 
 async def timeline(conn: AsyncConnection, account: Account, incident_id: int) -> list[dict]:
     """Every step of the case, oldest first (404 outside the account's jurisdiction)."""
-    f = Filters(params={"id": incident_id})
-    f.add("d.id = :id")
-    incident_scope(account, f)
-    if not (await conn.execute(text(f"SELECT 1 FROM incident d WHERE {f.where()}"),
-                               f.params)).first():
-        raise NotFound(f"no incident {incident_id}", field="id")
+    await readable(conn, incident_id, account)
     rows = (await conn.execute(text("""
         SELECT l.at, l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
                coalesce((SELECT array_agg(a.media_id ORDER BY a.media_id) FROM attachment a
