@@ -147,3 +147,22 @@ def test_a_patrol_is_a_record_of_work_done_never_changed(clients, walk, database
             with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
                 with conn.transaction():
                     conn.execute(statement, (walked["id"],))
+
+
+def test_the_grids_no_patrol_passed_through_lately_are_counted(clients, accounts, walk):
+    points, (own, _), (other, _) = walk
+    chief = clients["chief"]  # the grids of the worker's village
+    codes = accounts["chief"][1]["grid_codes"]
+    before = chief.get("/patrols/coverage", params={"days": 1}).json()
+    assert before["grids"] == len(codes)
+    clients["worker"].post("/patrols", json=_patrol(points))  # through both grids, now
+    after = chief.get("/patrols/coverage", params={"days": 1}).json()
+    assert after["unpatrolled"] == len(codes) - 2
+    unwalked = {g["code"] for g in after["longest_unpatrolled"]}
+    assert not unwalked & {own, other} and len(unwalked) == min(len(codes) - 2, 20)
+    county = clients["command"].get("/patrols/coverage",
+                                    params={"days": 1, "region": own[:12]}).json()
+    assert (county["grids"], county["unpatrolled"]) == (len(codes), len(codes) - 2)
+    assert clients["command"].get("/patrols/coverage",
+                                  params={"region": "420106"}).status_code == 404
+    assert clients["department"].get("/patrols/coverage").status_code == 403

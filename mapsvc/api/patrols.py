@@ -14,7 +14,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import FORBIDDEN, allowed
 from mapsvc.api.deps import GEOJSON, Page, statements, transaction
 from mapsvc.incidents.model import ReportTime
-from mapsvc.registry.patrols import patrols_geojson, record_patrol
+from mapsvc.registry.patrols import patrol_coverage, patrols_geojson, record_patrol
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
 PATROLLERS = frozenset({Role.grid_worker, Role.grid_chief})
@@ -81,3 +81,17 @@ async def list_patrols(
         body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
                                      limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
+
+
+@router.get("/coverage", responses={404: {"description": "a region outside yours"}, **FORBIDDEN})
+async def coverage(
+    request: Request, account: Annotated[Account, Depends(allowed(READERS))],
+    days: Annotated[int, Query(ge=1, le=366, description="patrolled in the last N days")] = 7,
+    region: Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]+$", description=(
+        "a county's, township's or village's code; by default all your grids"))] = None,
+) -> dict:
+    """How many of your grids (or a region's) no patrol passed through in the last ``days``,
+    and the longest unpatrolled of them, with when each was last patrolled."""
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    async with statements(request) as conn:
+        return await patrol_coverage(conn, account, since, region)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import WORKER_NAME, Account, Role
-from mapsvc.errors import Conflict
+from mapsvc.errors import Conflict, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
@@ -127,3 +127,48 @@ async def record_patrol(conn: AsyncConnection, account: Account, *, client_id: U
                            field="client_id")
     walked = json.loads(await patrols_geojson(conn, account, ids=[stored], limit=1))
     return walked["features"][0], created
+
+
+# The grids in force of a region (or of a grid worker's or chief's grids) and those not walked
+# through since a time: the patrols since then, read by their end, name the grids walked; the
+# rest were not. The longest unpatrolled first (never, then the longest ago), up to WORST.
+WORST = 20
+_COVERAGE = """
+WITH grids AS MATERIALIZED (
+    SELECT g.id, g.code, g.name FROM grid g
+      JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+     WHERE {where}
+), walked AS MATERIALIZED (
+    SELECT DISTINCT pg.grid_id FROM patrol p JOIN patrol_grid pg ON pg.patrol_id = p.id
+     WHERE p.ended_at >= :since
+), unwalked AS (
+    SELECT s.code, s.name, (SELECT max(p.ended_at) FROM patrol_grid pg
+                              JOIN patrol p ON p.id = pg.patrol_id
+                             WHERE pg.grid_id = s.id) AS last_patrolled
+      FROM grids s WHERE s.id NOT IN (SELECT grid_id FROM walked)
+)
+SELECT (SELECT count(*) FROM grids) AS grids, (SELECT count(*) FROM unwalked) AS unpatrolled,
+       (SELECT coalesce(json_agg(u ORDER BY u.last_patrolled NULLS FIRST, u.code), '[]')
+          FROM (SELECT * FROM unwalked ORDER BY last_patrolled NULLS FIRST, code
+                LIMIT {worst}) u) AS longest
+"""
+
+
+async def patrol_coverage(conn: AsyncConnection, account: Account, since: datetime,
+                          region: str | None = None) -> dict:
+    """How many grids of ``region`` (a county's, township's or village's code; by default the
+    account's whole scope) no patrol passed through since ``since``, and the longest unpatrolled
+    of them with when each was last patrolled. A region outside the account's is not found."""
+    f = Filters(params={"since": since})
+    if account.role in (Role.grid_worker, Role.grid_chief):
+        f.add("g.id = ANY(:scope_grids)", scope_grids=list(account.grid_ids))
+    elif account.region_code is not None:
+        f.add(f.code_prefix("g.village_code", "scope_region", account.region_code))
+    if region is not None:
+        if account.region_code is not None and not region.startswith(account.region_code):
+            raise NotFound(f"no region {region!r} in your region", field="region")
+        f.add(f.code_prefix("g.village_code", "region", region))
+    row = (await conn.execute(text(_COVERAGE.format(where=f.where(), worst=WORST)),
+                              f.params)).one()
+    return {"since": since.isoformat(), "grids": row.grids, "unpatrolled": row.unpatrolled,
+            "longest_unpatrolled": row.longest}
