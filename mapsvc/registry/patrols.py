@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import WORKER_NAME, Account, Role
 from mapsvc.errors import Conflict, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
@@ -160,10 +161,7 @@ async def patrol_coverage(conn: AsyncConnection, account: Account, since: dateti
     account's whole scope) no patrol passed through since ``since``, and the longest unpatrolled
     of them with when each was last patrolled. A region outside the account's is not found."""
     f = Filters(params={"since": since})
-    if account.role in (Role.grid_worker, Role.grid_chief):
-        f.add("g.id = ANY(:scope_grids)", scope_grids=list(account.grid_ids))
-    elif account.region_code is not None:
-        f.add(f.code_prefix("g.village_code", "scope_region", account.region_code))
+    registry_scope(account, f, alias="g", grid_column="id", people=False)
     if region is not None:
         if account.region_code is not None and not region.startswith(account.region_code):
             raise NotFound(f"no region {region!r} in your region", field="region")
