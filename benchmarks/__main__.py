@@ -447,6 +447,26 @@ def patrols_at_scale(grids) -> None:
         ms, body = median_of_5(read)
         figure(f"the day's patrols read by {who} ({json.loads(body)['numberReturned']:,} "
                f"tracks, {len(body) / 1e6:,.1f} MB), median of 5", f"{ms:.0f}", "ms")
+    patrol_tiles(starts, day)
+
+
+def patrol_tiles(starts: np.ndarray, since: datetime) -> None:
+    """The tiles of the day's tracks as the city's wall draws them: at each zoom, the tiles
+    holding the first 200 patrols' starts, each statement alone (as tile_statement_alone)."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.db.reads import psycopg_sql
+    from mapsvc.tiles.layers import COLLECTIONS, TileQuery, tile_sql
+
+    tms = morecantile.tms.get("WebMercatorQuad")
+    city = Account(id=0, username="bench_city", role=Role.command)
+    for z in TILE_ZOOMS:
+        sql, params = tile_sql(COLLECTIONS["patrols"], z, TileQuery(since=since.isoformat()),
+                               city)
+        tiles = list(dict.fromkeys(tms.tile(x, y, z) for x, y in starts[:200]))
+        runs = [{**params, "z": t.z, "x": t.x, "y": t.y} for t in tiles]
+        times = alone({"patrols": psycopg_sql(sql)}, runs)["patrols"]
+        figure(f"the day's patrol tiles alone z{z} p50 ({len(runs)} tiles, {PATROLS:,} patrols)",
+               f"{np.median(times):.2f}", "ms")
 
 
 def write_points(grids) -> None:

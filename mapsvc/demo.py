@@ -2,7 +2,7 @@
 the demo county's cases taken through the closed loop."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +20,7 @@ from mapsvc.boundaries.synthetic import generate
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.model import SOURCES
+from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
 
@@ -146,6 +147,41 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     return taken
 
 
+# The demo worker patrols round each of its grids, some 30 m in from the edge, on most days of
+# the last week: the wall shows today's tracks and which grids went unpatrolled.
+PATROL_DAYS = 7
+PATROL_INSET = 0.0003  # degrees
+PATROL_MISSED = 0.3  # the share of days before today without a patrol
+
+
+async def walk_patrols(conn: AsyncConnection, *, seed: int = 20261202) -> int:
+    """Record the demo worker's patrols through the ordinary path. Returns how many."""
+    rng = np.random.default_rng(seed)
+    worker = await find_account(conn, "worker")
+    grids = (await conn.execute(text(
+        "SELECT g.code, ST_AsBinary(gv.geom) AS wkb FROM grid g JOIN grid_version gv "
+        "ON gv.grid_id = g.id AND gv.valid_to IS NULL WHERE g.id = ANY(:ids) ORDER BY g.code"),
+        {"ids": list(worker.grid_ids)})).all()
+    now = datetime.now(timezone.utc)
+    walked = 0
+    for day in range(PATROL_DAYS):
+        if day and rng.random() < PATROL_MISSED:
+            continue
+        for code, wkb in grids:
+            area = shapely.from_wkb(wkb)
+            inside = area.buffer(-PATROL_INSET)
+            ring = max(shapely.get_parts(area if inside.is_empty else inside),
+                       key=lambda part: part.area).exterior
+            ended = now - timedelta(days=day, minutes=int(rng.integers(30, 180)))
+            await record_patrol(
+                conn, worker, client_id=uuid.uuid5(DEMO_NAMESPACE, f"patrol {code} {day}"),
+                started_at=ended - timedelta(minutes=int(rng.integers(30, 60))),
+                ended_at=ended, points=shapely.get_coordinates(ring).tolist(),
+                note="日常巡查（演示）")
+            walked += 1
+    return walked
+
+
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
                     password: str) -> dict:
     """Load the demo once: a database that already holds grids is left as it is."""
@@ -164,4 +200,5 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo")).inserted
     counts["case step"] = await walk_cases(conn)
+    counts["patrol"] = await walk_patrols(conn)
     return counts

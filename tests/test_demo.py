@@ -3,6 +3,7 @@ exactly), and the whole demo as `make demo` loads it."""
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import geopandas as gpd
@@ -98,8 +99,8 @@ def _cli(*args: str) -> str:
 
 def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
-    the demo password and finds cases in every state of the loop, closed today and rated; a
-    second load changes nothing."""
+    the demo password and finds cases in every state of the loop, closed today and rated, and
+    its worker's patrols of today; a second load changes nothing."""
     Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
     monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
@@ -115,6 +116,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert board["closed_today"] > 0 and board["open"] > 0
         assert 1 <= board["year"]["satisfaction"] <= 5
         assert board["year"]["on_time_closure_rate"] is not None
+        lately = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
+        walked = api.get("/patrols", params={"from": lately}).json()["features"]
+        assert 0 < board["patrols"]["patrolled"] == len(walked)  # a patrol round each grid
         shown = {s for s in STATES
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
         assert shown == {"reported", "filed", "dispatched", "in_progress", "handled",

@@ -4,6 +4,7 @@ against pyproj's geodesic on shapely's cuts); it is read by its walker, the chie
 and the centres over them, and by no one else; bad tracks are refused naming the field."""
 
 import json
+import math
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -40,8 +41,8 @@ def walk(accounts, grids):
     return points, (own, mine), beside
 
 
-def _patrol(points, **fields) -> dict:
-    ended = datetime.now(timezone.utc)
+def _patrol(points, ended: datetime | None = None, **fields) -> dict:
+    ended = ended or datetime.now(timezone.utc)
     return {"client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
             "ended_at": ended.isoformat(), "points": points, **fields}
 
@@ -112,6 +113,31 @@ def test_patrols_are_listed_by_when_they_ended(clients, walk):
         "/patrols", params={"from": "2026-11-04"}).json()["features"]]
 
 
+def test_patrols_are_listed_by_where_their_track_goes(clients, walk):
+    """A box a few metres wide on the track's last leg finds it; one 20 m beside that leg
+    (inside the box of the track's ends) does not; a bad box is named."""
+    worker = clients["worker"]
+    points = walk[0]
+    sent = worker.post("/patrols", json=_patrol(points, ended=datetime(
+        2026, 11, 5, 9, 0, tzinfo=timezone.utc))).json()
+    day = {"from": "2026-11-05", "to": "2026-11-06"}
+    (x1, y1), (x2, y2) = points[1], points[2]
+    on = ((x1 + x2) / 2, (y1 + y2) / 2)
+    across = 20 / 102_000 / math.hypot(x2 - x1, y2 - y1)
+    beside = max(((on[0] - side * (y2 - y1) * across, on[1] + side * (x2 - x1) * across)
+                  for side in (1, -1)), key=lambda p: LineString(points).distance(shapely.Point(p)))
+    assert LineString(points).distance(shapely.Point(beside)) > 1e-4
+
+    def found(x, y) -> list[int]:
+        box = ",".join(str(v) for v in (x - 2e-5, y - 2e-5, x + 2e-5, y + 2e-5))
+        return [f["id"] for f in worker.get("/patrols", params={**day, "bbox": box}).json()[
+            "features"]]
+
+    assert found(*on) == [sent["id"]] and found(*beside) == []
+    r = worker.get("/patrols", params={"bbox": "1,2,3"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "bbox"]
+
+
 @pytest.mark.parametrize("change,loc", [
     ({"points": [[115.0, 23.0]]}, ["body", "points"]),
     ({"points": [[115.0, 23.0], [115.0, 95.0]]}, ["body", "points", 1, 1]),
@@ -149,7 +175,7 @@ def test_a_patrol_is_a_record_of_work_done_never_changed(clients, walk, database
                     conn.execute(statement, (walked["id"],))
 
 
-def test_the_grids_no_patrol_passed_through_lately_are_counted(clients, accounts, walk):
+def test_the_grids_no_patrol_passed_through_lately_are_counted(clients, accounts, grids, walk):
     points, (own, _), (other, _) = walk
     chief = clients["chief"]  # the grids of the worker's village
     codes = accounts["chief"][1]["grid_codes"]
@@ -163,6 +189,32 @@ def test_the_grids_no_patrol_passed_through_lately_are_counted(clients, accounts
     county = clients["command"].get("/patrols/coverage",
                                     params={"days": 1, "region": own[:12]}).json()
     assert (county["grids"], county["unpatrolled"]) == (len(codes), len(codes) - 2)
+
+    # a patrol sent late, three days after it ended, through a grid of the next village
+    township = own[:9]
+    code, area = next((c, g) for c, g in zip(grids["code"], grids.geometry)
+                      if c.startswith(township) and c[:12] != own[:12])
+    spot = area.representative_point()
+    total = int(grids["code"].str.startswith(township).sum())
+    ended = datetime.now(timezone.utc) - timedelta(days=3)
+    r = clients["worker"].post("/patrols", json=_patrol(
+        [[spot.x, spot.y], [spot.x + 1e-6, spot.y]], ended=ended))
+    assert r.status_code == 201, r.text
+
+    def lately(days: int) -> tuple[int, dict]:
+        shown = clients["command"].get("/patrols/coverage",
+                                       params={"days": days, "region": township}).json()
+        assert shown["grids"] == total
+        assert shown["unpatrolled"] <= 20  # all of them listed
+        return shown["unpatrolled"], {g["code"]: g["last_patrolled"]
+                                      for g in shown["longest_unpatrolled"]}
+
+    (one_day, listed), (week, listed_week) = lately(1), lately(7)
+    assert datetime.fromisoformat(listed[code]) == ended
+    assert week == one_day - 1 and code not in listed_week
+    board = clients["command"].get("/stats/board", params={
+        "level": "township", "code": township, "visit_days": 7}).json()  # the wall's panel
+    assert board["patrols"] == {"days": 7, "grids": total, "patrolled": total - week}
     assert clients["command"].get("/patrols/coverage",
                                   params={"region": "420106"}).status_code == 404
     assert clients["department"].get("/patrols/coverage").status_code == 403

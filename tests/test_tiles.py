@@ -244,6 +244,79 @@ def test_a_grids_coverage_shows_in_its_tile_at_once_under_a_new_etag(clients, ar
         assert grid_b(answer) == shown
 
 
+def test_a_grid_tile_says_how_many_days_each_grid_has_gone_unpatrolled(clients, area):
+    """Grids never patrolled carry no figure; a patrol that ended three days and an hour ago
+    gives its grids 3, under a new ETag, and one that ends now 0. A patrol sent late, from
+    before the last, leaves the figure as it was."""
+    admin, a = clients["admin"], area[0]
+    tile = TMS.tile(*a.at(1.5, 0.5), 15)
+
+    def unpatrolled() -> dict:  # each grid as the tile holding its middle draws it
+        shown = {}
+        for i, name in enumerate("ABC"):
+            drawn = _features(admin, "grids", TMS.tile(*a.at(i + 0.5, 0.5), 15))
+            shown[name] = next(f["properties"] for f in drawn
+                               if f["properties"]["code"] == a.code(name)).get("patrol_days")
+        return shown
+
+    def patrol(ended: datetime, *cells: float) -> None:
+        r = clients["worker"].post("/patrols", json={
+            "client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
+            "ended_at": ended.isoformat(), "points": [a.at(i, 0.5) for i in cells]})
+        assert r.status_code == 201, r.text
+
+    now = datetime.now().astimezone()
+    assert unpatrolled() == {"A": None, "B": None, "C": None}
+    before = _get(admin, "grids", tile).headers["etag"]
+    patrol(now - timedelta(days=3, hours=1), 0.2, 0.8)  # A alone
+    assert _get(admin, "grids", tile).headers["etag"] != before
+    assert unpatrolled() == {"A": 3, "B": None, "C": None}
+    patrol(now, 0.5, 1.5)  # from A into B
+    assert unpatrolled() == {"A": 0, "B": 0, "C": None}
+    patrol(now - timedelta(days=5), 1.5, 2.5)  # sent late, from B into C
+    assert unpatrolled() == {"A": 0, "B": 0, "C": 5}
+
+
+def test_patrol_tiles_draw_the_tracks_of_the_window_to_those_who_may_read_them(clients,
+                                                                                area):
+    """Today's tracks, or all of them; each with its walker, length and times, under a new
+    ETag once another is stored; drawn for its walker and the centres over it, not for a
+    grid chief of other grids nor a department."""
+    a = area[0]
+    tile = TMS.tile(*a.at(1, 0.5), 15)
+    now = datetime.now().astimezone()
+
+    def patrol(ended: datetime) -> dict:
+        r = clients["worker"].post("/patrols", json={
+            "client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
+            "ended_at": ended.isoformat(), "points": [a.at(0.5, 0.5), a.at(1.5, 0.5)]})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def drawn(who: str, **params) -> dict[int, dict]:
+        return {f["properties"]["id"]: f
+                for f in _features(clients[who], "patrols", tile, **params)}
+
+    earlier, before = patrol(now - timedelta(days=1, hours=1)), _get(clients["admin"], "patrols",
+                                                                     tile, window="today")
+    today = patrol(now)
+    shown = drawn("admin", window="today")
+    assert _get(clients["admin"], "patrols", tile, window="today").headers["etag"] != (
+        before.headers["etag"])
+    assert list(shown) == [today["id"]]
+    assert set(drawn("admin")) == {earlier["id"], today["id"]}
+    track = shown[today["id"]]
+    assert track["geometry"]["type"] == "LineString"
+    assert track["properties"] == {
+        "id": today["id"], "worker": "worker",
+        "length_m": round(today["properties"]["length_m"]),
+        "started_at": int((now - timedelta(hours=1)).timestamp()),
+        "ended_at": int(now.timestamp())}
+    assert set(drawn("worker", window="today")) == {today["id"]}
+    assert set(drawn("city", window="today")) == {today["id"]}
+    assert drawn("chief") == {} and drawn("department") == {}
+
+
 def _late_closed_and_open(admin, db, x, y) -> None:
     """Three cases reported at (x, y): one overdue in handling, one closed, one just reported."""
     late, closed = _report(admin, x, y), _report(admin, x, y)

@@ -156,6 +156,19 @@ def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
     return shot.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
 
 
+def _patrolled(base: str, username: str, points: list) -> dict:
+    """A patrol of ``points`` that ``username`` ended now, sent through the API."""
+    walker = httpx.post(f"{base}/api/v1/auth/token", data={
+        "username": username, "password": PASSWORD}).json()["access_token"]
+    ended = datetime.now(timezone.utc)
+    r = httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {walker}"},
+                   json={"client_id": str(uuid.uuid4()),
+                         "started_at": (ended - timedelta(minutes=40)).isoformat(),
+                         "ended_at": ended.isoformat(), "points": points})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def _redrawn(page, change, layer: str = "grids") -> None:
     """Make ``change`` and wait until ``layer`` is drawn anew and painted."""
     before = page.evaluate(f"window.mapsvcWall.drawn.{layer} || 0")
@@ -206,7 +219,8 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
         "input").check()
     page.select_option("#visit-days", "7")
-    assert page.evaluate(legend)[1] == ["覆盖", "无网格员", "过半住户7天未走访"]
+    assert page.evaluate(legend)[1] == ["覆盖", "无网格员", "走访不足且7天未巡查",
+                                        "过半住户7天未走访", "7天未巡查"]
     page.evaluate(f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
     page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
         "input").uncheck()
@@ -229,10 +243,12 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     context.close()
 
 
-def test_the_coverage_layer_marks_a_grid_until_half_its_households_are_visited(
+def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
         wall_server, browser, grids, clients, db):
-    """A staffed grid with two households, neither visited: the coverage layer fills it. Once
-    one of them is visited within the days chosen, no more than half are unvisited: no fill."""
+    """A staffed grid with two households, neither visited, never patrolled: the coverage layer
+    fills it as both. Once one of them is visited within the days chosen, no more than half
+    are unvisited: it is filled as unpatrolled alone; once patrolled, not at all. The panel
+    counts the region's grids patrolled within those days."""
     base = wall_server.base
     grid = grids[grids["code"].str.startswith("441502")].iloc[11]
     spot = grid.geometry.representative_point()
@@ -259,12 +275,16 @@ def test_the_coverage_layer_marks_a_grid_until_half_its_households_are_visited(
         "input").uncheck()
     page.wait_for_timeout(500)
     plain = _colour_at(page, spot.x, spot.y)  # the backlog's colour alone
+
+    def filled(colour: tuple[int, int, int]) -> bool:  # at 0.35 over the backlog's colour
+        shown = _colour_at(page, spot.x, spot.y)
+        return all(abs(c - (0.35 * f + 0.65 * p)) <= 8 for c, f, p in zip(shown, colour, plain))
+
     _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
                                         has_text="覆盖（").locator("input").check())
-    unvisited = _colour_at(page, spot.x, spot.y)
-    blue = (0x42, 0xa5, 0xf5)  # the fill of grids mostly unvisited, at 0.35 over the backlog's
-    assert all(abs(c - (0.35 * b + 0.65 * p)) <= 8 for c, b, p in zip(unvisited, blue, plain)), (
-        plain, unvisited)
+    assert filled((0x39, 0x49, 0xab)), "unvisited and unpatrolled"
+    assert page.evaluate("window.mapsvcWall.legend")[-1] == [
+        "覆盖", "无网格员", "走访不足且30天未巡查", "过半住户30天未走访", "30天未巡查"]
     page.screenshot(path=ARTIFACTS / "wall-coverage.png")
 
     with db.begin() as conn:
@@ -275,8 +295,21 @@ def test_the_coverage_layer_marks_a_grid_until_half_its_households_are_visited(
               JOIN address a ON a.id = ho.address_id
              WHERE a.county_code = '441502' AND a.full_text = :home"""), {"home": homes[0]})
     _redrawn(page, lambda: page.select_option("#visit-days", "7"))
-    visited = _colour_at(page, spot.x, spot.y)
-    assert all(abs(a - b) <= 3 for a, b in zip(visited, plain)), (plain, visited)
+    assert filled((0x26, 0xc6, 0xda)), "unpatrolled"
+    assert page.evaluate("window.mapsvcWall.legend")[-1][-1] == "7天未巡查"
+
+    _patrolled(base, "coverage_worker", [[spot.x, spot.y], [spot.x, spot.y + 0.0001]])
+    _redrawn(page, lambda: page.select_option("#visit-days", "30"))
+    shown = _colour_at(page, spot.x, spot.y)
+    assert all(abs(a - b) <= 3 for a, b in zip(shown, plain)), (plain, shown)
+    board = clients["command"].get("/stats/board", params={"visit_days": 30}).json()["patrols"]
+    assert board["patrolled"] >= 1
+    wait_until(page, "document.querySelector('#kpi-patrols').textContent.startsWith('30天')",
+               "the panel counted again over 30 days")
+    counted = re.fullmatch(r"30天内巡查网格 (\d+) / (\d+)（([\d.]+)%）",
+                           page.inner_text("#kpi-patrols"))
+    assert counted and (int(counted[1]), int(counted[2])) == (board["patrolled"], board["grids"])
+    assert float(counted[3]) == pytest.approx(100 * board["patrolled"] / board["grids"], abs=0.06)
     assert watch.problems == []
     context.close()
 
@@ -297,14 +330,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                              grid_codes=[grid.code], display_name=worker)
 
     run(in_transaction(staff))
-    walker = httpx.post(f"{base}/api/v1/auth/token", data={
-        "username": "wall_worker", "password": PASSWORD}).json()["access_token"]
-    ended = datetime.now(timezone.utc)
-    assert httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {walker}"},
-                      json={"client_id": str(uuid.uuid4()), "started_at": ended.isoformat(),
-                            "ended_at": ended.isoformat(),
-                            "points": [[spot.x, spot.y], [spot.x, spot.y + 0.0005]]},
-                      ).status_code == 201
+    _patrolled(base, "wall_worker", [[spot.x, spot.y], [spot.x, spot.y + 0.0005]])
     with db.connect() as conn:
         name, open_cases = conn.execute(text(f"""
             SELECT g.name, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL})
@@ -425,41 +451,36 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     base = wall_server.base
     code = accounts["worker"][1]["grid_codes"][0]
     p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
-    worker = httpx.post(f"{base}/api/v1/auth/token", data={
-        "username": "worker", "password": PASSWORD}).json()["access_token"]
 
     def patrol(metres: float) -> dict:
-        ended = datetime.now(timezone.utc)
-        return httpx.post(f"{base}/api/v1/patrols",
-                          headers={"Authorization": f"Bearer {worker}"},
-                          json={"client_id": str(uuid.uuid4()),
-                                "started_at": (ended - timedelta(minutes=40)).isoformat(),
-                                "ended_at": ended.isoformat(),
-                                "points": [[p.x, p.y], [p.x + metres / 102_000, p.y]]}).json()
+        return _patrolled(base, "worker", [[p.x, p.y], [p.x + metres / 102_000, p.y]])
 
     walked = patrol(100)
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, base)
-    assert page.evaluate("window.mapsvcWall.patrols") is None  # not asked for until shown
-    page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(
-        "input").check()
-    wait_until(page, "window.mapsvcWall.patrols > 0", "today's patrols drawn")
+    page.evaluate(f"window.mapsvcWall.map.setView([{p.y}, {p.x + 50 / 102_000}], 18)")
+    with page.expect_request(lambda r: "/collections/patrols/" in r.url) as asked:
+        page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(
+            "input").check()
+    assert parse_qs(urlsplit(asked.value.url).query)["window"] == ["today"]
+    wait_until(page, f"window.mapsvcWall.patrolIds.has({walked['id']})", "today's patrol drawn")
     assert "巡查" in page.inner_text("#wall-legend")
-    tips = page.evaluate("""() => { const tips = [];
-        window.mapsvcWall.map.eachLayer((l) => l.feature && l.feature.geometry.type ===
-          'LineString' && tips.push([l.feature.id, l.getTooltip().getContent().textContent]));
-        return tips; }""")
-    assert [walked["id"], f"worker · {round(walked['properties']['length_m'])} 米"] in [
-        [i, tip.rsplit(" · ", 1)[0]] for i, tip in tips]
-    drawn = page.evaluate("window.mapsvcWall.patrols")
+    x, y = _on_screen(page, p.x + 50 / 102_000, p.y)  # the middle of the track: who, how far
+    page.mouse.click(x, y)
+    wait_until(page, "document.querySelector('.patrol-tip')", "the track named")
+    assert page.inner_text(".patrol-tip").rsplit(" · ", 1)[0] == (
+        f"worker · {round(walked['properties']['length_m'])} 米")
+    assert page.evaluate("window.mapsvcWall.region.kind") == "county"  # named, not drilled
+    page.mouse.click(x, y - 100)  # off the track: into the township
+    wait_until(page, "window.mapsvcWall.region.kind === 'township'", "the township drilled")
     sent = patrol(300)  # a patrol sent while the wall looks on: it pops up, and is drawn
     wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")
     assert page.inner_text("#wall-list li.patrol .category") == (
         f"worker · {round(sent['properties']['length_m'])} 米")
     assert code in [g["code"] for g in sent["properties"]["grids"]]
-    wait_until(page, f"window.mapsvcWall.patrols === {drawn + 1}", "drawn with the others")
+    wait_until(page, f"window.mapsvcWall.patrolIds.has({sent['id']})", "drawn with the others")
     assert watch.problems == []
     context.close()
 

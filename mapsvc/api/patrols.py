@@ -12,12 +12,16 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import FORBIDDEN, allowed
-from mapsvc.api.deps import GEOJSON, Page, statements, transaction
+from mapsvc.api.deps import GEOJSON, Page, bbox_query, statements, transaction
 from mapsvc.incidents.model import ReportTime
-from mapsvc.registry.patrols import patrol_coverage, patrols_geojson, record_patrol
+from mapsvc.registry.patrols import (
+    PATROLLERS,
+    patrol_coverage,
+    patrols_geojson,
+    record_patrol,
+)
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
-PATROLLERS = frozenset({Role.grid_worker, Role.grid_chief})
 READERS = PATROLLERS | {Role.command, Role.admin}
 MAX_POINTS = 20_000  # a position every 5 s for a day's patrol and more
 LONGEST = timedelta(hours=24)
@@ -74,12 +78,14 @@ async def list_patrols(
     until: Annotated[ReportTime | None, Query(alias="to", description="ended before")] = None,
     grid: Annotated[str | None, Query(max_length=64,
                                       description="passed through this grid (its code)")] = None,
+    bbox=Depends(bbox_query),
 ) -> Response:
     """The patrols you may read, the latest first: yours (grid workers), those through your
-    grids (grid chiefs), those through your region's grids (command centres)."""
+    grids (grid chiefs), those through your region's grids (command centres); of those, the
+    ones that ended in [from, to), passed through a grid, or whose track meets a box."""
     async with statements(request) as conn:
         body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
-                                     limit=page.limit, offset=page.offset)
+                                     bbox=bbox, limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 

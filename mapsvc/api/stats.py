@@ -54,11 +54,13 @@ async def stats_board(
     level: Level = None,
     code: Code = None,
     visit_days: Annotated[int, Query(ge=1, le=366, description=(
-        "a grid's households visited this recently count as visited"))] = 30,
+        "a grid's households visited this recently count as visited, and a grid patrolled "
+        "this recently as patrolled"))] = 30,
 ) -> dict:
     """The wall screen's panel: reported and closed today, open and overdue now, this year's
-    rates and satisfaction, reports per day over two weeks; for a grid also its workers and
-    how many of its households were visited lately."""
+    rates and satisfaction, reports per day over two weeks; for a grid also its workers, how
+    many of its households were visited lately and its last patrol; for a region how many of
+    its grids were patrolled lately (``patrols``)."""
     async with transaction(request) as conn:
         return await board(conn, account, level=level, code=code,
                            today=datetime.now(LOCAL_TIME).date(), visit_days=visit_days)

@@ -79,11 +79,12 @@ class TileParameters(BaseModel):
     """What a tile draws beside its position (query parameters; others are ignored)."""
 
     window: Literal["today", "7d", "30d"] | None = Field(
-        None, description="incidents reported today (local time), in the last 7 or 30 days")
+        None, description="incidents reported (patrols ended) today (local time), in the last "
+                          "7 or 30 days")
     since: ReportTime | None = Field(
-        None, description="reported from (custom window; ISO 8601, no zone means China Standard "
-                          "Time)")
-    until: ReportTime | None = Field(None, description="reported before")
+        None, description="reported (ended) from (custom window; ISO 8601, no zone means China "
+                          "Standard Time)")
+    until: ReportTime | None = Field(None, description="reported (ended) before")
     category: str | None = Field(None, max_length=32, description="a class and those under it")
     status: str | None = Field(None, max_length=20, description="open, overdue, or one state")
     visit_days: int = Field(30, ge=1, le=366,

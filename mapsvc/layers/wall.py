@@ -52,6 +52,7 @@ PANELS = """
   <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
        preserveAspectRatio="none"></svg></div>
   <div id="kpi-grid" class="grid-line" hidden></div>
+  <div id="kpi-patrols" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
 <div id="wall-legend" class="wall-panel"></div>
@@ -66,7 +67,7 @@ PANELS = """
   <span id="heat-custom" hidden><input id="heat-since" type="date"> 至
     <input id="heat-until" type="date"></span>
   <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
-  <label>未走访天数 <select id="visit-days"><option>7</option><option selected>30</option>
+  <label>走访、巡查天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
   <a id="wall-desk" href="/map/desk">受理派遣台</a>
 </div>

@@ -63,12 +63,20 @@ SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
  ORDER BY p.ended_at DESC, p.id DESC {{page}}
 """
 
+PATROLLERS = frozenset({Role.grid_worker, Role.grid_chief})
 _THROUGH = ("EXISTS (SELECT 1 FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id "
             "WHERE pg.patrol_id = p.id AND {condition})")
 
 
-def _scope(account: Account, f: Filters) -> None:
-    """The patrols ``account`` may read (see the module)."""
+def patrol_scope_key(account: Account) -> tuple:
+    """What of the account ``patrol_scope`` reads: accounts alike in it read the same
+    patrols."""
+    return (account.role, account.region_code, account.grid_ids,
+            account.id if account.role in PATROLLERS else None)
+
+
+def patrol_scope(account: Account, f: Filters) -> None:
+    """The patrols ``account`` may read (see the module), ``p`` the patrol."""
     if account.role is Role.admin or (account.role is Role.command
                                       and account.region_code is None):
         return
@@ -87,18 +95,21 @@ def _scope(account: Account, f: Filters) -> None:
 
 async def patrols_geojson(conn: AsyncConnection, account: Account, *,
                           since: datetime | None = None, until: datetime | None = None,
-                          grid: str | None = None, ids: list[int] | None = None,
-                          limit: int = 100, offset: int = 0) -> str:
+                          grid: str | None = None,
+                          bbox: tuple[float, float, float, float] | None = None,
+                          ids: list[int] | None = None, limit: int = 100, offset: int = 0) -> str:
     """The patrols ``account`` may read that ended in [since, until), that passed through
-    ``grid``, or those of ``ids``: a FeatureCollection of their tracks, the latest first."""
+    ``grid``, whose track meets ``bbox``, or those of ``ids``: a FeatureCollection of their
+    tracks, the latest first."""
     f = Filters()
-    _scope(account, f)
+    patrol_scope(account, f)
     if since is not None:
         f.add("p.ended_at >= :since", since=since)
     if until is not None:
         f.add("p.ended_at < :until", until=until)
     if grid:
         f.add(_THROUGH.format(condition="g.code = :grid"), grid=grid)
+    f.bbox("p.track", bbox)
     if ids is not None:
         f.add("p.id = ANY(:ids)", ids=ids)
     sql = feature_collection(_FEATURE.format(where=f.where(), page=page(limit, offset)))
@@ -130,28 +141,31 @@ async def record_patrol(conn: AsyncConnection, account: Account, *, client_id: U
     return walked["features"][0], created
 
 
+# How many whole days a grid has gone unpatrolled, from its row ``f`` of grid_figures
+# (migration 0036); none for a grid never patrolled. Now is worked out once a statement.
+DAYS_UNPATROLLED = "((SELECT visit_second(now())) - f.last_patrol) / 86400"
+
 # The grids in force of a region (or of a grid worker's or chief's grids) and those not walked
-# through since a time: the patrols since then, read by their end, name the grids walked; the
-# rest were not. The longest unpatrolled first (never, then the longest ago), up to WORST.
+# through since a time, by the last patrol each keeps (migration 0036). The longest unpatrolled
+# first (never, then the longest ago), up to WORST, with when their last patrol ended.
 WORST = 20
 _COVERAGE = """
 WITH grids AS MATERIALIZED (
-    SELECT g.id, g.code, g.name FROM grid g
-      JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+    SELECT g.id, g.code, g.name, f.last_patrol,
+           coalesce(f.last_patrol >= visit_second(CAST(:since AS timestamptz)), false) AS walked
+      FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+      LEFT JOIN grid_figures f ON f.grid_id = g.id
      WHERE {where}
-), walked AS MATERIALIZED (
-    SELECT DISTINCT pg.grid_id FROM patrol p JOIN patrol_grid pg ON pg.patrol_id = p.id
-     WHERE p.ended_at >= :since
-), unwalked AS (
+), longest AS (
     SELECT s.code, s.name, (SELECT max(p.ended_at) FROM patrol_grid pg
                               JOIN patrol p ON p.id = pg.patrol_id
                              WHERE pg.grid_id = s.id) AS last_patrolled
-      FROM grids s WHERE s.id NOT IN (SELECT grid_id FROM walked)
+      FROM grids s WHERE NOT s.walked ORDER BY s.last_patrol NULLS FIRST, s.code LIMIT {worst}
 )
-SELECT (SELECT count(*) FROM grids) AS grids, (SELECT count(*) FROM unwalked) AS unpatrolled,
-       (SELECT coalesce(json_agg(u ORDER BY u.last_patrolled NULLS FIRST, u.code), '[]')
-          FROM (SELECT * FROM unwalked ORDER BY last_patrolled NULLS FIRST, code
-                LIMIT {worst}) u) AS longest
+SELECT (SELECT count(*) FROM grids) AS grids,
+       (SELECT count(*) FROM grids WHERE NOT walked) AS unpatrolled,
+       (SELECT coalesce(json_agg(l ORDER BY l.last_patrolled NULLS FIRST, l.code), '[]')
+          FROM longest l) AS longest
 """
 
 

@@ -5,7 +5,7 @@ clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. 
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
 simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15 with
 their labels (migrations 0022, 0027), with their backlog and coverage kept beside them
-(migration 0028): a tile reads each grid's figures instead of counting them. Incidents
+(migrations 0028, 0036): a tile reads each grid's figures instead of counting them. Incidents
 are few per tile at the zooms they are drawn as points and are transformed on the fly. Below
 the point zooms incidents come aggregated in square bins, counted from indexes of their cells
 (migrations 0017, 0019): every incident in the tile falls in exactly one bin, so the bins'
@@ -21,9 +21,10 @@ from mapsvc.accounts.jurisdiction import (
     registry_scope,
     registry_scope_key,
 )
-from mapsvc.accounts.model import REGION_ROLES, Account
+from mapsvc.accounts.model import REGION_ROLES, WORKER_NAME, Account
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import under_class
+from mapsvc.registry.patrols import DAYS_UNPATROLLED, patrol_scope, patrol_scope_key
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
@@ -61,12 +62,15 @@ COLLECTIONS = {c.id: c for c in (
     Collection("grids", "网格", 12, 22, ("grids", "incidents", "registry"),
                {"code": "String", "name": "String", "kind": "String", "open": "Number",
                 "overdue": "Number", "recent": "Number", "households": "Number",
-                "visited": "Number", "workers": "String"},
+                "visited": "Number", "patrol_days": "Number", "workers": "String"},
                clock=True),
     Collection("incidents", "事件", 0, 22, ("incidents",),
                {"id": "Number", "status": "String", "category": "String", "colour": "String",
                 "count": "Number", "open": "Number", "overdue": "Number"}, clock=True),
     Collection("heat", "热力", 0, 22, ("incidents",), {"count": "Number"}),
+    Collection("patrols", "巡查轨迹", 10, 22, ("patrols",),
+               {"id": "Number", "worker": "String", "length_m": "Number",
+                "started_at": "Number", "ended_at": "Number"}),
     Collection("places", "场所", 13, 22, ("registry",),
                {"id": "Number", "name": "String", "kind": "String"}),
     Collection("organisations", "组织", 13, 22, ("registry",),
@@ -112,6 +116,8 @@ def drawn_for(collection: Collection, account: Account) -> tuple:
         return ()
     if collection.id == "grids" or collection.id in REGISTRY_LAYERS:
         return registry_scope_key(account)
+    if collection.id == "patrols":
+        return patrol_scope_key(account)
     return incident_scope_key(account)
 
 
@@ -129,6 +135,8 @@ def tile_sql(collection: Collection, z: int, query: TileQuery,
         return _regions(collection, z)
     if collection.id == "grids":
         return _grids(z, query, account)
+    if collection.id == "patrols":
+        return _patrols(query, account)
     if aggregated(collection, z):
         return _bins(collection, query, account)
     if collection.id == "incidents":
@@ -167,12 +175,13 @@ BACKLOG = {
 
 def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     """Current grids with their backlog (open, overdue, reported in the last 30 days), coverage
-    (households and those visited within ``visit_days``) and workers. Figures are given for the
-    grids within the account's jurisdiction only, and count all their cases. At DRAWN_ZOOMS the
-    grids come drawn already, with their labels (migrations 0022, 0027): the tile's own rows
-    are all it reads of them. Beyond those zooms they are clipped here. Each grid keeps its
-    workers' names (migration 0015) and its figures, backlog and coverage, beside it (migration
-    0028): they are read from one row, by a binary search each for the figures that follow the
+    (households and those visited within ``visit_days``, whole days since the last patrol:
+    none if never) and workers. Figures are given for the grids within the account's
+    jurisdiction only, and count all their cases. At DRAWN_ZOOMS the grids come drawn
+    already, with their labels (migrations 0022, 0027): the tile's own rows are all it reads
+    of them. Beyond those zooms they are clipped here. Each grid keeps its workers' names
+    (migration 0015) and its figures, backlog and coverage, beside it (migrations 0028, 0036):
+    they are read from one row, by a binary search each for the figures that follow the
     clock."""
     scope = Filters(params={"visit_days": query.visit_days})
     if z in DRAWN_ZOOMS:
@@ -189,7 +198,7 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
               JOIN grid_version gv ON gv.valid_to IS NULL AND gv.geom_3857 && b.grown
               JOIN grid g ON g.id = gv.grid_id"""
     counted = {**BACKLOG, "households": "coalesce(f.households, 0)",
-               "visited": households_visited("visit_days")}
+               "visited": households_visited("visit_days"), "patrol_days": DAYS_UNPATROLLED}
     rows = f"""
         SELECT s.id, s.code, s.name, s.kind,
                {", ".join(f"CASE WHEN s.counted THEN {v} END AS {k}" for k, v in counted.items())},
@@ -197,6 +206,28 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
           FROM (SELECT {shown}) s
           LEFT JOIN grid_figures f ON s.counted AND f.grid_id = s.id"""
     return _mvt("grids", rows, "id"), scope.params
+
+
+def _patrols(query: TileQuery, account: Account) -> tuple[str, dict]:
+    """The tracks of the patrols the account may read that ended within the query's window
+    (all of them without one), with their walker, length, and start and end (seconds since
+    1970). Transformed on the fly: a day's tracks in a tile are few."""
+    f = Filters()
+    patrol_scope(account, f)
+    if query.since:
+        f.add("p.ended_at >= CAST(:since AS timestamptz)", since=query.since)
+    if query.until:
+        f.add("p.ended_at < CAST(:until AS timestamptz)", until=query.until)
+    rows = f"""
+        SELECT p.id, {WORKER_NAME} AS worker, round(p.length_m) AS length_m,
+               extract(epoch FROM p.started_at)::bigint AS started_at,
+               extract(epoch FROM p.ended_at)::bigint AS ended_at,
+               {_MVT_GEOM.format(geom="ST_Transform(p.track, 3857)")} AS geom
+          FROM bounds b
+          JOIN patrol p ON p.track && ST_Transform(b.grown, 4326)
+          JOIN account a ON a.id = p.account_id
+         WHERE {f.where()}"""
+    return _mvt("patrols", rows), f.params  # the id a property: the pages' styles read it
 
 
 def _incident_filters(query: TileQuery, account: Account | None, alias: str = "d") -> Filters:

@@ -26,7 +26,7 @@ from mapsvc.db.reads import Reads
 from mapsvc.settings import TileSettings
 from mapsvc.tiles.layers import Collection, TileQuery, aggregated, drawn_for, tile_sql
 
-FAMILIES = ("regions", "grids", "incidents", "registry")
+FAMILIES = ("regions", "grids", "incidents", "registry", "patrols")
 # A sequence not yet called shows the same last_value as after its first call.
 _REVISIONS = "SELECT " + ", ".join(
     f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tile_revision_{f}) AS {f}"

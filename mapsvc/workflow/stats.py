@@ -30,6 +30,7 @@ from mapsvc.accounts.model import WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
 
@@ -355,7 +356,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     """The wall screen's panel for a region: reported and closed today, open and red now,
     this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks. For a
     grid also its workers, its households with those visited within ``visit_days``, and its
-    last patrol (when it ended, and who walked it)."""
+    last patrol (when it ended, and who walked it); for a region its grids, with those a patrol
+    passed through within ``visit_days``."""
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
@@ -415,6 +417,12 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
               FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}
+    else:
+        coverage = await patrol_coverage(
+            conn, account, datetime.now(LOCAL_TIME) - timedelta(days=visit_days),
+            None if subject.kind == "deployment" else subject.code)
+        answer["patrols"] = {"days": visit_days, "grids": coverage["grids"],
+                             "patrolled": coverage["grids"] - coverage["unpatrolled"]}
     return answer
 
 

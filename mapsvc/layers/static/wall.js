@@ -70,6 +70,8 @@ function mapsvcWall(map, config) {
 
   const NO_WORKER = "#ab47bc";
   const UNVISITED = "#42a5f5";
+  const UNPATROLLED = "#26c6da";
+  const UNVISITED_UNPATROLLED = "#3949ab";
   const PATROL = "#76ff03";
   const NO_CLOCK = "#1976d2";
 
@@ -78,12 +80,23 @@ function mapsvcWall(map, config) {
     color: "#b0bec5", weight: 0.6, fill: true, fillOpacity: p.open == null ? 0 : 0.45,
     fillColor: ramp(p[state.backlog] || 0, BACKLOG),
   }), { visit_days: state.visitDays });
+  // Grids wanting cover: with no worker; staffed, but over half their households not visited,
+  // or not patrolled, within the days chosen (figures of the account's grids alone)
+  const COVERAGE = [["noWorker", NO_WORKER], ["both", UNVISITED_UNPATROLLED],
+                    ["unvisited", UNVISITED], ["unpatrolled", UNPATROLLED]];
+  const COVER_COLOUR = Object.fromEntries(COVERAGE);
+  function wantingCover(p) {
+    if (!p.workers) return "noWorker";
+    if (p.open == null) return null;
+    const unvisited = p.households > 0 && 2 * (p.visited || 0) < p.households;
+    const unpatrolled = p.patrol_days == null || p.patrol_days >= state.visitDays;
+    return unvisited && unpatrolled ? "both" : unvisited ? "unvisited"
+      : unpatrolled ? "unpatrolled" : null;
+  }
   const coverage = () => vectorLayer("grids", (p) => {
-    const noWorker = !p.workers;
-    const unvisited = p.households > 0 && 2 * (p.visited || 0) < p.households;  // over half
-    return { color: noWorker ? "#6a1b9a" : "#1565c0", weight: noWorker || unvisited ? 2 : 0,
-             fill: noWorker || unvisited, fillOpacity: 0.35,
-             fillColor: noWorker ? NO_WORKER : UNVISITED };
+    const want = wantingCover(p);
+    return { color: want === "noWorker" ? "#6a1b9a" : "#1565c0", weight: want ? 2 : 0,
+             fill: Boolean(want), fillOpacity: 0.35, fillColor: COVER_COLOUR[want] };
   }, { visit_days: state.visitDays });
   const heatParams = () => {
     const params = {};
@@ -107,10 +120,16 @@ function mapsvcWall(map, config) {
     : { radius: 5, weight: 1, color: "#fff", fill: true, fillOpacity: 0.9,
         fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }),
   state.incidentStatus ? { status: state.incidentStatus } : {});
+  // today's patrols (since midnight, China Standard Time) through the account's grids
+  state.patrolIds = new Set();  // the tracks drawn so far
+  const patrols = () => vectorLayer("patrols", (p) => {
+    state.patrolIds.add(p.id);
+    return { color: PATROL, weight: 3, opacity: 0.9 };
+  }, { window: "today" });
 
-  // the layers that show cases and visits, by their names in the layer control
+  // the layers that show cases, visits and patrols, by their names in the layer control
   const DATA = { grids: "网格积压", heat: "热力", incidents: "事件",
-                 coverage: "覆盖（无网格员、走访不足）" };
+                 coverage: "覆盖（无网格员、走访不足、未巡查）", patrols: "今日巡查轨迹" };
   const layers = {
     "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
     "乡镇（街道）界": vectorLayer("townships", outline("#90caf9", 2)),
@@ -119,15 +138,13 @@ function mapsvcWall(map, config) {
     [DATA.heat]: heat(),
     [DATA.incidents]: incidents(),
     [DATA.coverage]: coverage(),
+    [DATA.patrols]: patrols(),
     "服务站与重点场所": vectorLayer("places", () => ({
       radius: 6, color: "#004d40", weight: 1, fill: true, fillColor: "#26a69a", fillOpacity: 1,
     })),
   };
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
-  const PATROLS = "今日巡查轨迹";
-  const patrols = L.layerGroup();
-  layers[PATROLS] = patrols;
   for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
     layers[name].addTo(map);
   }
@@ -189,10 +206,12 @@ function mapsvcWall(map, config) {
         : legendSection(`事件${which}：每格在办件数`, rampLabels(HEAT)));
     }
     if (shown(DATA.coverage)) {
-      sections.push(legendSection("覆盖", [["无网格员", NO_WORKER],
-                                           [`过半住户${state.visitDays}天未走访`, UNVISITED]]));
+      const days = state.visitDays;
+      const label = { noWorker: "无网格员", both: `走访不足且${days}天未巡查`,
+                      unvisited: `过半住户${days}天未走访`, unpatrolled: `${days}天未巡查` };
+      sections.push(legendSection("覆盖", COVERAGE.map(([want, colour]) => [label[want], colour])));
     }
-    if (shown(PATROLS)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
+    if (shown(DATA.patrols)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
     $("wall-legend").replaceChildren(...sections);
     state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
                                                         (e) => e.textContent));
@@ -221,7 +240,7 @@ function mapsvcWall(map, config) {
     state.visitDays = Number(e.target.value);
     replace(DATA.coverage, coverage);
     legend();
-    if (state.region.kind === "grid") loadPanel();
+    loadPanel();
   });
   $("incident-status").addEventListener("change", (e) => {
     state.incidentStatus = e.target.value;
@@ -248,27 +267,6 @@ function mapsvcWall(map, config) {
         .bindTooltip(text("span", f.properties.name)).addTo(reach);
     }
   }
-
-  // ---- today's patrols: the tracks walked since midnight (China Standard Time) through the
-  // account's grids, the latest first ----
-  async function loadPatrols() {
-    if (!map.hasLayer(patrols)) return;
-    const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
-    const query = new URLSearchParams({ from: today, limit: 1000 });
-    const r = await fetch(`${config.api}/patrols?${query}`, { credentials: "same-origin" });
-    if (!r.ok) return;
-    const walked = await r.json();
-    patrols.clearLayers();
-    L.geoJSON(walked, {
-      style: { color: PATROL, weight: 3, opacity: 0.9 },
-      onEachFeature: (f, layer) => layer.bindTooltip(text("span", [
-        f.properties.worker, `${Math.round(f.properties.length_m)} 米`,
-        new Date(f.properties.ended_at).toLocaleTimeString("zh-CN", { hour12: false })
-          .slice(0, 5)].join(" · "))),
-    }).addTo(patrols);
-    state.patrols = walked.features.length;
-  }
-  map.on("overlayadd", (e) => e.layer === patrols && loadPatrols());
 
   // ---- the region's panel and drill-down ----
   function regionQuery() {
@@ -314,6 +312,13 @@ function mapsvcWall(map, config) {
     line.setAttribute("points", b.trend.map((t, i) =>
       `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
     svg.appendChild(line);
+    const patrolled = $("kpi-patrols");  // a region's grids patrolled lately
+    patrolled.hidden = !b.patrols;
+    if (b.patrols) {
+      const p = b.patrols;
+      patrolled.textContent = `${p.days}天内巡查网格 ${p.patrolled} / ${p.grids}`
+        + (p.grids ? `（${percent(p.patrolled / p.grids)}）` : "");
+    }
     const grid = $("kpi-grid");  // a grid's workers and visits
     grid.hidden = !b.grid;
     if (b.grid) {
@@ -345,8 +350,9 @@ function mapsvcWall(map, config) {
         // named on the map, to be read from across the room
         layer.bindTooltip(text("span", f.properties.name),
                           { permanent: true, direction: "center", className: "region-label" });
-        layer.on("click", (e) => {
+        layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
+          if (await nameTrackAt(e.latlng)) return;  // a click on a track names it
           drill({ kind: level, code: f.properties.code, name: f.properties.name,
                   bounds: layer.getBounds() });
         });
@@ -413,13 +419,15 @@ function mapsvcWall(map, config) {
     overdue: (p) => config.openStates.includes(p.status) && p.overdue,
     "": () => true,
   };
-  async function openCaseAt(at) {
-    if (map.getZoom() < config.pointZoom || !map.hasLayer(layers[DATA.incidents])) return;
+  function clickBox(at) {  // the box of a few pixels around a click, as the API takes it
     const p = map.latLngToContainerPoint(at);
     const sw = map.containerPointToLatLng([p.x - CLICK_PIXELS, p.y + CLICK_PIXELS]);
     const ne = map.containerPointToLatLng([p.x + CLICK_PIXELS, p.y - CLICK_PIXELS]);
-    const params = new URLSearchParams({ bbox: [sw.lng, sw.lat, ne.lng, ne.lat].join(","),
-                                         limit: "100" });
+    return [sw.lng, sw.lat, ne.lng, ne.lat].join(",");
+  }
+  async function openCaseAt(at) {
+    if (map.getZoom() < config.pointZoom || !map.hasLayer(layers[DATA.incidents])) return;
+    const params = new URLSearchParams({ bbox: clickBox(at), limit: "100" });
     const r = await fetch(`${config.api}/incidents?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
     const away = (f) => map.distance(at, [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
@@ -428,10 +436,32 @@ function mapsvcWall(map, config) {
     if (shown.length) openCase(shown.reduce((a, b) => (away(b) < away(a) ? b : a)));
   }
 
+  // A click on a track drawn today names its walker, length and end: the latest of today's
+  // tracks within a few pixels of the click. Whether there was one.
+  async function nameTrackAt(at) {
+    if (!map.hasLayer(layers[DATA.patrols])) return false;
+    const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+    const params = new URLSearchParams({ bbox: clickBox(at), from: today, limit: "1" });
+    let r;
+    try {
+      r = await fetch(`${config.api}/patrols?${params}`, { credentials: "same-origin" });
+    } catch {
+      return false;
+    }
+    const [track] = r.ok ? (await r.json()).features : [];
+    if (!track) return false;
+    const p = track.properties;
+    const ended = new Date(p.ended_at).toLocaleTimeString("zh-CN", { hour12: false });
+    map.openTooltip(text("span", [p.worker, `${Math.round(p.length_m)} 米`, ended.slice(0, 5)]
+      .join(" · "), "patrol-tip"), at);
+    return true;
+  }
+
   // In a village, a click on a grid drills into it (the panel then shows the grid's figures);
-  // in a grid, a click on another grid moves to that one.
+  // in a grid, a click on another grid moves to that one; a click on a track names it.
   map.on("click", async (e) => {
     openCaseAt(e.latlng);
+    if (await nameTrackAt(e.latlng)) return;
     const from = state.region;
     if (from.kind !== "village" && from.kind !== "grid") return;
     const params = new URLSearchParams({ lon: e.latlng.lng, lat: e.latlng.lat });
@@ -514,7 +544,7 @@ function mapsvcWall(map, config) {
     state.steps += 1;
   }
 
-  // a patrol just sent, into the side list; the day's tracks drawn again if shown
+  // a patrol just sent, into the side list; the layers drawn again
   function showPatrol(f) {
     const p = f.properties;
     const item = text("li", "", "fresh patrol");
@@ -529,7 +559,7 @@ function mapsvcWall(map, config) {
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     setTimeout(() => item.classList.remove("fresh"), 5000);
-    loadPatrols();
+    redrawData();
   }
 
   function connect() {
@@ -564,7 +594,6 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
-  setInterval(loadPatrols, 60000);
   // cases turn yellow and red, and leave the last days' counts, with no report: the layers
   // drawn by the clock are asked for again as often as the server draws them anew
   setInterval(redrawData, config.clockSeconds * 1000);
