@@ -11,7 +11,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import wait_until
-from tests.conftest import ARTIFACTS, PASSWORD
+from tests.conftest import ARTIFACTS, PASSWORD, run
 
 PHONE = {"width": 360, "height": 640}
 
@@ -32,7 +32,7 @@ def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server
                                                              "refresh_seconds": 1}
 
 
-def _phone(browser, server, spot, accuracy=8.0):
+def _phone(browser, server, spot, accuracy=8.0, username="worker"):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   geolocation={"longitude": spot.x, "latitude": spot.y,
                                                "accuracy": accuracy},
@@ -41,7 +41,7 @@ def _phone(browser, server, spot, accuracy=8.0):
     page.goto(f"{server}/m/")
     page.locator("#login").wait_for()
     assert page.locator("#app").is_hidden()  # nothing but the sign-in until signed in
-    page.fill("input[name=username]", "worker")
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
     wait_until(page, "window.mapsvcPhone.position !== null", "a position")
@@ -410,3 +410,39 @@ def test_a_patrol_walked_with_the_phone_is_sent_when_it_ends(browser, server, wo
     lons, lats = zip((spot.x, spot.y), *walk)
     assert walked["properties"]["length_m"] == pytest.approx(
         Geod(ellps="WGS84").line_length(lons, lats), abs=0.1)
+
+
+def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(browser, server,
+                                                                              area):
+    """A worker of grids A and B, never patrolled: both named under the patrol button, and
+    drawn dashed; once a patrol through A is sent, B alone."""
+    from shapely import Point
+
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.engine import in_transaction
+
+    a = area[0]
+    run(in_transaction(lambda conn: create_account(
+        conn, "due_worker", PASSWORD, Role.grid_worker, grid_codes=[a.code("A"), a.code("B")])))
+    context, page = _phone(browser, server, Point(a.at(0.2, 0.5)), username="due_worker")
+    dashed = ("(() => { const dashed = []; window.mapsvcPhone.grids.eachLayer((l) => "
+              "l.options.dashArray && dashed.push(l.feature.properties.code)); "
+              "return dashed.sort(); })()")
+    both = "7天未巡查 2 个网格：规划测试网格A（从未巡查）、规划测试网格B（从未巡查）"
+    wait_until(page, f"document.getElementById('patrol-due').textContent === {both!r}",
+               "both grids named")
+    assert page.evaluate(dashed) == [a.code("A"), a.code("B")]
+    page.click("#patrol")
+    for i in range(3, 9, 2):  # some 80 m a step, eastwards through A
+        x, y = a.at(i / 10, 0.5)
+        context.set_geolocation({"longitude": x, "latitude": y, "accuracy": 8})
+        wait_until(page, f"JSON.parse(localStorage['mapsvc.patrol']).points.some("
+                         f"(p) => Math.abs(p[0] - {x}) < 1e-9)", "the position kept")
+    page.click("#patrol")
+    b_alone = "7天未巡查 1 个网格：规划测试网格B（从未巡查）"
+    wait_until(page, f"document.getElementById('patrol-due').textContent === {b_alone!r}",
+               "B alone named once A is patrolled")
+    assert page.evaluate(dashed) == [a.code("B")]
+    page.screenshot(path=ARTIFACTS / "phone-patrol-due.png")
+    context.close()

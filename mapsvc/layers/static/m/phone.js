@@ -121,6 +121,7 @@ async function sendPatrol(item) {
   const walked = (await r.json()).properties;
   $("result").textContent = `已记录巡查 ${Math.round(walked.length_m)} 米，经过 `
     + `${walked.grids.length} 个网格`;
+  showPatrolDue();
 }
 
 async function send() {
@@ -291,10 +292,10 @@ function startMap() {
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
       if (!grids) return;
-      const style = { color: "#1565c0", weight: 2, fillOpacity: 0.05 };
-      const drawn = L.geoJSON(grids, { style }).addTo(map);
+      phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(map);
       // with no fix yet (or none allowed), the map shows the worker's grids
-      if (!pin && grids.features.length) map.fitBounds(drawn.getBounds());
+      if (!pin && grids.features.length) map.fitBounds(phone.grids.getBounds());
+      showPatrolDue();
     })
     .catch(() => {});
 }
@@ -529,6 +530,32 @@ function walked(lon, lat, accuracy) {
   patrol.points.push([lon, lat]);
   localStorage.setItem("mapsvc.patrol", JSON.stringify(patrol));
   showPatrol();
+}
+
+// The worker's grids no patrol passed through lately, named under the patrol button and drawn
+// dashed on the map: asked for with the grids, and again once a patrol is sent.
+const PATROL_DUE_DAYS = 7;
+const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: null };
+const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
+
+async function showPatrolDue() {
+  const r = await fetch(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
+    .catch(() => null);
+  if (!r || !r.ok) return;  // offline, or not for this account (departments)
+  const due = await r.json();
+  const listed = new Map(due.longest_unpatrolled.map((g) => [g.code, g]));
+  phone.due = [...listed.keys()];
+  if (phone.grids) {
+    phone.grids.eachLayer((layer) => layer.setStyle(
+      listed.has(layer.feature.properties.code) ? DUE_STYLE : GRID_STYLE));
+  }
+  const since = (g) => (g.last_patrolled
+    ? `${Math.floor((Date.now() - new Date(g.last_patrolled)) / 864e5)}天前` : "从未巡查");
+  const names = [...listed.values()].map((g) => `${g.name}（${since(g)}）`).join("、");
+  $("patrol-due").textContent = due.grids === 0 ? ""
+    : due.unpatrolled === 0 ? `所辖网格${PATROL_DUE_DAYS}天内均已巡查`
+    : `${PATROL_DUE_DAYS}天未巡查 ${due.unpatrolled} 个网格：${names}`
+      + (due.unpatrolled > listed.size ? " 等" : "");
 }
 
 async function togglePatrol() {
