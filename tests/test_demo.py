@@ -100,7 +100,8 @@ def _cli(*args: str) -> str:
 def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
     the demo password and finds cases in every state of the loop, closed today and rated, and
-    its worker's patrols of today; a second load changes nothing."""
+    a patrol of the last hours round each of its worker's grids; a second load changes
+    nothing."""
     Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
     monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)

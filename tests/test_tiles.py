@@ -284,7 +284,7 @@ def test_patrol_tiles_draw_the_tracks_of_the_window_to_those_who_may_read_them(c
     grid chief of other grids nor a department."""
     a = area[0]
     tile = TMS.tile(*a.at(1, 0.5), 15)
-    now = datetime.now().astimezone()
+    now = datetime.now().astimezone().replace(microsecond=750_000)  # times in whole seconds
 
     def patrol(ended: datetime) -> dict:
         r = clients["worker"].post("/patrols", json={

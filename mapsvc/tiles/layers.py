@@ -220,8 +220,8 @@ def _patrols(query: TileQuery, account: Account) -> tuple[str, dict]:
         f.add("p.ended_at < CAST(:until AS timestamptz)", until=query.until)
     rows = f"""
         SELECT p.id, {WORKER_NAME} AS worker, round(p.length_m) AS length_m,
-               extract(epoch FROM p.started_at)::bigint AS started_at,
-               extract(epoch FROM p.ended_at)::bigint AS ended_at,
+               floor(extract(epoch FROM p.started_at))::bigint AS started_at,
+               floor(extract(epoch FROM p.ended_at))::bigint AS ended_at,
                {_MVT_GEOM.format(geom="ST_Transform(p.track, 3857)")} AS geom
           FROM bounds b
           JOIN patrol p ON p.track && ST_Transform(b.grown, 4326)
