@@ -4,7 +4,10 @@ the right grid, with its photo; a poor fix asks first. Screenshots go to tests/a
 
 import io
 import re
+import uuid
+from datetime import datetime, timezone
 
+import httpx
 import pytest
 from PIL import Image
 from pyproj import Geod
@@ -24,8 +27,6 @@ def worker_spot(accounts, grids):
 
 
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
-    import httpx
-
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
     assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50,
@@ -282,6 +283,9 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     page.click(f"{item} >> text=进度")  # the photo among the steps, fetched with the token
     wait_until(page, f"[...document.querySelectorAll('{item} .step-photos img')].some("
                      "(i) => i.complete && i.naturalWidth > 0)", "the photo shown")
+    refreshed = page.evaluate("window.mapsvcPhone.refreshed")
+    wait_until(page, f"window.mapsvcPhone.refreshed > {refreshed + 1}", "the list drawn anew")
+    assert page.locator(f"{item} .step-photos img").count() > 0  # the steps still open
     context.close()
 
 
@@ -415,7 +419,8 @@ def test_a_patrol_walked_with_the_phone_is_sent_when_it_ends(browser, server, wo
 def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(browser, server,
                                                                               area):
     """A worker of grids A and B, never patrolled: both named under the patrol button, and
-    drawn dashed; once a patrol through A is sent, B alone."""
+    drawn dashed; once a patrol through A is sent, B alone; once B is patrolled from another
+    phone, none (the phone asks again with its cases)."""
     from shapely import Point
 
     from mapsvc.accounts.model import Role
@@ -445,4 +450,14 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
                "B alone named once A is patrolled")
     assert page.evaluate(dashed) == [a.code("B")]
     page.screenshot(path=ARTIFACTS / "phone-patrol-due.png")
+    token = httpx.post(f"{server}/api/v1/auth/token", data={
+        "username": "due_worker", "password": PASSWORD}).json()["access_token"]
+    ended = datetime.now(timezone.utc)
+    assert httpx.post(f"{server}/api/v1/patrols", headers={"Authorization": f"Bearer {token}"},
+                      json={"client_id": str(uuid.uuid4()), "started_at": ended.isoformat(),
+                            "ended_at": ended.isoformat(),
+                            "points": [a.at(1.2, 0.5), a.at(1.8, 0.5)]}).status_code == 201
+    wait_until(page, "document.getElementById('patrol-due').textContent === "
+                     "'所辖网格7天内均已巡查'", "B patrolled from elsewhere, seen on refresh")
+    assert page.evaluate(dashed) == []
     context.close()

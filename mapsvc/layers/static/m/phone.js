@@ -399,16 +399,21 @@ async function loadCases() {
     for (const f of fresh) unseen.add(f.id);
     noticed();
     showCases(cases);
+    phone.refreshed = (phone.refreshed || 0) + 1;
     if (fresh.length && navigator.vibrate) navigator.vibrate(200);
   } catch (error) {  // offline: the cases as last seen
     showCases(seen || []);
   }
 }
 
-// asked again while the page is in view and has a signal, and whenever it comes back to view
+// asked again while the page is in view and has a signal, and whenever it comes back to view;
+// so are the grids due for a patrol
 function followCases() {
   setTimeout(followCases, REFRESH_S * 1000);
-  if (document.visibilityState === "visible" && navigator.onLine) loadCases();
+  if (document.visibilityState === "visible" && navigator.onLine) {
+    loadCases();
+    showPatrolDue();
+  }
 }
 
 // My cases, most urgent first: past a deadline, near one, then the rest.
@@ -417,9 +422,10 @@ const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时�
 function showCases(cases) {
   const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
-  // photos already chosen for a case stay chosen when the list is drawn anew
-  const chosen = new Map([...$("cases").querySelectorAll("li")].map(
-    (li) => [li.dataset.id, li.querySelector("input[type=file]")]));
+  // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
+  const drawn = [...$("cases").querySelectorAll(":scope > li")];
+  const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
+  const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const urgency = URGENCY[rank(f)][1];
@@ -452,6 +458,7 @@ function showCases(cases) {
       button.addEventListener("click", () => act(f.id, action, photo));
       li.appendChild(button);
     }
+    if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
     return li;
   }));
 }
@@ -533,7 +540,7 @@ function walked(lon, lat, accuracy) {
 }
 
 // The worker's grids no patrol passed through lately, named under the patrol button and drawn
-// dashed on the map: asked for with the grids, and again once a patrol is sent.
+// dashed on the map: asked for with the grids, with the cases, and once a patrol is sent.
 const PATROL_DUE_DAYS = 7;
 const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: null };
 const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
