@@ -72,6 +72,49 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
+def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, worker_spot, db):
+    """A worker's report queued with no signal, then the session over: the grid chief signing
+    in on that phone neither sees nor sends it; the worker signing in again sends it."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    context.set_offline(True)
+    page.select_option("#category", "0603")
+    page.fill("#description", "换人之前的上报")
+    page.click("#report button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
+    page.evaluate("localStorage.removeItem('mapsvc.token')")  # the session over
+    context.set_offline(False)
+    page.reload()
+    page.locator("#login").wait_for()
+
+    def sign_in(username: str) -> None:
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login button[type=submit]")
+        page.locator("#app").wait_for()
+
+    sign_in("chief")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.held === 1 && !window.mapsvcPhone.sending",
+               "the worker's report held")
+    assert page.inner_text("#held") == "另有 1 项待原账号登录后发送"
+    assert "换人之前的上报" not in page.inner_text("#queue")
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident "
+                                 "WHERE description = '换人之前的上报'")).scalar_one() == 0
+    page.evaluate("localStorage.removeItem('mapsvc.token')")
+    page.reload()
+    sign_in("worker")
+    wait_until(page, "window.mapsvcPhone.queued === 0 && window.mapsvcPhone.held === 0",
+               "the report sent by its worker", tries=600)
+    context.close()
+    with db.connect() as conn:
+        reporter = conn.execute(text(
+            "SELECT l.actor FROM incident i JOIN incident_log l ON l.incident_id = i.id "
+            "WHERE i.description = '换人之前的上报' ORDER BY l.id LIMIT 1")).scalar_one()
+    assert reporter == "worker"
+
+
 def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, server,
                                                                    worker_spot, db):
     code, spot = worker_spot
@@ -420,7 +463,7 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
                                                                               area):
     """A worker of grids A and B, never patrolled: both named under the patrol button, and
     drawn dashed; once a patrol through A is sent, B alone; once B is patrolled from another
-    phone, none (the phone asks again with its cases)."""
+    phone, none (the phone asks again with its cases); signed out, nothing named."""
     from shapely import Point
 
     from mapsvc.accounts.model import Role
@@ -460,4 +503,10 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
     wait_until(page, "document.getElementById('patrol-due').textContent === "
                      "'所辖网格7天内均已巡查'", "B patrolled from elsewhere, seen on refresh")
     assert page.evaluate(dashed) == []
+    page.evaluate("localStorage.setItem('mapsvc.token', 'ended')")  # the session over
+    page.select_option("#category", "0603")
+    page.fill("#description", "会话已过期")
+    page.click("#report button[type=submit]")  # refused 401: back to sign in
+    page.locator("#login").wait_for()
+    assert page.inner_text("#patrol-due") == ""  # the next to sign in may be another
     context.close()

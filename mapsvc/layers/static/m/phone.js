@@ -40,8 +40,13 @@ async function store(mode, work) {
   });
 }
 
-const queued = () => store("readonly", (s) => s.getAll());
-const enqueue = (item) => store("readwrite", (s) => s.add(item));
+// Each item waits for the account that made it: another signed in on the phone neither sees
+// nor sends it (items from before accounts were kept are anyone's).
+const me = () => localStorage.getItem("mapsvc.user");
+const mine = (item) => !item.by || item.by === me();
+const queued = async () => (await store("readonly", (s) => s.getAll())).filter(mine);
+const held = async () => (await store("readonly", (s) => s.getAll())).length;
+const enqueue = (item) => store("readwrite", (s) => s.add({ ...item, by: me() }));
 const dequeue = (seq) => store("readwrite", (s) => s.delete(seq));
 const update = (item) => store("readwrite", (s) => s.put(item));
 
@@ -60,6 +65,8 @@ async function showQueue() {
     return li;
   }));
   phone.queued = items.length;
+  phone.held = (await held()) - items.length;  // another account's, waiting for it
+  $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
 }
 
 // ---- talking to the service ----
@@ -548,8 +555,9 @@ const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "
 async function showPatrolDue() {
   const r = await fetch(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
     .catch(() => null);
-  if (!r || !r.ok) return;  // offline, or not for this account (departments)
-  const due = await r.json();
+  if (!r) return;  // offline: as last seen
+  // refused (a department's account): no grids of its own to patrol
+  const due = r.ok ? await r.json() : { grids: 0, unpatrolled: 0, longest_unpatrolled: [] };
   const listed = new Map(due.longest_unpatrolled.map((g) => [g.code, g]));
   phone.due = [...listed.keys()];
   if (phone.grids) {
@@ -589,10 +597,12 @@ async function togglePatrol() {
 // ---- signing in ----
 function signOut() {
   // the worker's cases go with the session: the next to sign in on this phone may be another
-  for (const key of ["mapsvc.token", "mapsvc.cases", "mapsvc.unseen", "mapsvc.patrol"]) {
+  for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.cases", "mapsvc.unseen",
+                     "mapsvc.patrol"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
+  $("patrol-due").textContent = "";
   $("app").hidden = true;
   $("login").hidden = false;
 }
@@ -606,6 +616,7 @@ async function signIn(event) {
     return;
   }
   localStorage.setItem("mapsvc.token", (await r.json()).access_token);
+  localStorage.setItem("mapsvc.user", new FormData(event.target).get("username").trim());
   start();
 }
 
