@@ -69,13 +69,13 @@ _THROUGH = ("EXISTS (SELECT 1 FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_
 
 
 def patrol_scope_key(account: Account) -> tuple:
-    """What of the account ``patrol_scope`` reads: accounts alike in it read the same
+    """What of the account ``patrol_filters`` reads: accounts alike in it read the same
     patrols."""
     return (account.role, account.region_code, account.grid_ids,
             account.id if account.role in PATROLLERS else None)
 
 
-def patrol_scope(account: Account, f: Filters) -> None:
+def _scope(account: Account, f: Filters) -> None:
     """The patrols ``account`` may read (see the module), ``p`` the patrol."""
     if account.role is Role.admin or (account.role is Role.command
                                       and account.region_code is None):
@@ -93,6 +93,19 @@ def patrol_scope(account: Account, f: Filters) -> None:
         f.add("false")
 
 
+def patrol_filters(account: Account, since: datetime | str | None = None,
+                   until: datetime | str | None = None) -> Filters:
+    """The patrols ``account`` may read that ended in [since, until) (either open), ``p`` the
+    patrol: the list's and the tiles' filters."""
+    f = Filters()
+    _scope(account, f)
+    if since is not None:
+        f.add("p.ended_at >= CAST(:since AS timestamptz)", since=since)
+    if until is not None:
+        f.add("p.ended_at < CAST(:until AS timestamptz)", until=until)
+    return f
+
+
 async def patrols_geojson(conn: AsyncConnection, account: Account, *,
                           since: datetime | None = None, until: datetime | None = None,
                           grid: str | None = None,
@@ -101,12 +114,7 @@ async def patrols_geojson(conn: AsyncConnection, account: Account, *,
     """The patrols ``account`` may read that ended in [since, until), that passed through
     ``grid``, whose track meets ``bbox``, or those of ``ids``: a FeatureCollection of their
     tracks, the latest first."""
-    f = Filters()
-    patrol_scope(account, f)
-    if since is not None:
-        f.add("p.ended_at >= :since", since=since)
-    if until is not None:
-        f.add("p.ended_at < :until", until=until)
+    f = patrol_filters(account, since, until)
     if grid:
         f.add(_THROUGH.format(condition="g.code = :grid"), grid=grid)
     f.bbox("p.track", bbox)
@@ -170,17 +178,18 @@ SELECT (SELECT count(*) FROM grids) AS grids,
 
 
 async def patrol_coverage(conn: AsyncConnection, account: Account, since: datetime,
-                          region: str | None = None) -> dict:
+                          region: str | None = None, *, worst: int = WORST) -> dict:
     """How many grids of ``region`` (a county's, township's or village's code; by default the
-    account's whole scope) no patrol passed through since ``since``, and the longest unpatrolled
-    of them with when each was last patrolled. A region outside the account's is not found."""
+    account's whole scope) no patrol passed through since ``since``, and the ``worst`` longest
+    unpatrolled of them with when each was last patrolled (none: the counts alone). A region
+    outside the account's is not found."""
     f = Filters(params={"since": since})
     registry_scope(account, f, alias="g", grid_column="id", people=False)
     if region is not None:
         if account.region_code is not None and not region.startswith(account.region_code):
             raise NotFound(f"no region {region!r} in your region", field="region")
         f.add(f.code_prefix("g.village_code", "region", region))
-    row = (await conn.execute(text(_COVERAGE.format(where=f.where(), worst=WORST)),
+    row = (await conn.execute(text(_COVERAGE.format(where=f.where(), worst=int(worst))),
                               f.params)).one()
     return {"since": since.isoformat(), "grids": row.grids, "unpatrolled": row.unpatrolled,
             "longest_unpatrolled": row.longest}

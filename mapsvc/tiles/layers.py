@@ -24,7 +24,7 @@ from mapsvc.accounts.jurisdiction import (
 from mapsvc.accounts.model import REGION_ROLES, WORKER_NAME, Account
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import under_class
-from mapsvc.registry.patrols import DAYS_UNPATROLLED, patrol_scope, patrol_scope_key
+from mapsvc.registry.patrols import DAYS_UNPATROLLED, patrol_filters, patrol_scope_key
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
@@ -212,12 +212,7 @@ def _patrols(query: TileQuery, account: Account) -> tuple[str, dict]:
     """The tracks of the patrols the account may read that ended within the query's window
     (all of them without one), with their walker, length, and start and end (seconds since
     1970). Transformed on the fly: a day's tracks in a tile are few."""
-    f = Filters()
-    patrol_scope(account, f)
-    if query.since:
-        f.add("p.ended_at >= CAST(:since AS timestamptz)", since=query.since)
-    if query.until:
-        f.add("p.ended_at < CAST(:until AS timestamptz)", until=query.until)
+    f = patrol_filters(account, query.since, query.until)
     rows = f"""
         SELECT p.id, {WORKER_NAME} AS worker, round(p.length_m) AS length_m,
                floor(extract(epoch FROM p.started_at))::bigint AS started_at,
