@@ -420,7 +420,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     else:
         coverage = await patrol_coverage(
             conn, account, datetime.now(LOCAL_TIME) - timedelta(days=visit_days),
-            None if subject.kind == "deployment" else subject.code)
+            None if subject.kind == "deployment" else subject.code, worst=0)
         answer["patrols"] = {"days": visit_days, "grids": coverage["grids"],
                              "patrolled": coverage["grids"] - coverage["unpatrolled"]}
     return answer
