@@ -44,14 +44,15 @@ async function store(mode, work) {
 // nor sends it (items from before accounts were kept are anyone's).
 const me = () => localStorage.getItem("mapsvc.user");
 const mine = (item) => !item.by || item.by === me();
-const queued = async () => (await store("readonly", (s) => s.getAll())).filter(mine);
-const held = async () => (await store("readonly", (s) => s.getAll())).length;
+const everything = () => store("readonly", (s) => s.getAll());
+const queued = async () => (await everything()).filter(mine);
 const enqueue = (item) => store("readwrite", (s) => s.add({ ...item, by: me() }));
 const dequeue = (seq) => store("readwrite", (s) => s.delete(seq));
 const update = (item) => store("readwrite", (s) => s.put(item));
 
 async function showQueue() {
-  const items = await queued();
+  const all = await everything();
+  const items = all.filter(mine);
   const list = $("queue");
   list.replaceChildren(...items.map((item) => {
     const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
@@ -65,7 +66,7 @@ async function showQueue() {
     return li;
   }));
   phone.queued = items.length;
-  phone.held = (await held()) - items.length;  // another account's, waiting for it
+  phone.held = all.length - items.length;  // another account's, waiting for it
   $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
 }
 
