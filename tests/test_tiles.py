@@ -17,6 +17,8 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from sqlalchemy import text
 
+from tests.test_patrols import _patrol
+
 TMS = morecantile.tms.get("WebMercatorQuad")
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
@@ -244,6 +246,13 @@ def test_a_grids_coverage_shows_in_its_tile_at_once_under_a_new_etag(clients, ar
         assert grid_b(answer) == shown
 
 
+def _patrolled(worker, ended: datetime, points: list) -> dict:
+    """A patrol of ``points`` that ended at ``ended``, an hour long, sent by ``worker``."""
+    r = worker.post("/patrols", json=_patrol(points, ended=ended))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def test_a_grid_tile_says_how_many_days_each_grid_has_gone_unpatrolled(clients, area):
     """Grids never patrolled carry no figure; a patrol that ended three days and an hour ago
     gives its grids 3, under a new ETag, and one that ends now 0. A patrol sent late, from
@@ -260,10 +269,7 @@ def test_a_grid_tile_says_how_many_days_each_grid_has_gone_unpatrolled(clients, 
         return shown
 
     def patrol(ended: datetime, *cells: float) -> None:
-        r = clients["worker"].post("/patrols", json={
-            "client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
-            "ended_at": ended.isoformat(), "points": [a.at(i, 0.5) for i in cells]})
-        assert r.status_code == 201, r.text
+        _patrolled(clients["worker"], ended, [a.at(i, 0.5) for i in cells])
 
     now = datetime.now().astimezone()
     assert unpatrolled() == {"A": None, "B": None, "C": None}
@@ -287,11 +293,7 @@ def test_patrol_tiles_draw_the_tracks_of_the_window_to_those_who_may_read_them(c
     now = datetime.now().astimezone().replace(microsecond=750_000)  # times in whole seconds
 
     def patrol(ended: datetime) -> dict:
-        r = clients["worker"].post("/patrols", json={
-            "client_id": str(uuid.uuid4()), "started_at": (ended - timedelta(hours=1)).isoformat(),
-            "ended_at": ended.isoformat(), "points": [a.at(0.5, 0.5), a.at(1.5, 0.5)]})
-        assert r.status_code == 201, r.text
-        return r.json()
+        return _patrolled(clients["worker"], ended, [a.at(0.5, 0.5), a.at(1.5, 0.5)])
 
     def drawn(who: str, **params) -> dict[int, dict]:
         return {f["properties"]["id"]: f
