@@ -123,6 +123,38 @@ def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner
     assert watch.problems == []
 
 
+def test_a_village_picked_while_the_map_still_zooms_is_framed(server, planner):
+    """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a village
+    picked on the map meanwhile, as a quick hand does right after the township, is framed
+    still."""
+    page, watch, a, username = planner
+    sign_in(page, server, "/map/plan", username, PASSWORD)
+    wait_until(page, "window.mapsvcPlan.choices === 1", "the county's township on the map")
+    page.mouse.click(*on_screen(page, *a.at(1.5, 1.5)))
+    wait_until(page, "window.mapsvcPlan.choices === 2 && !window.mapsvcPlan.map._animatingZoom",
+               "the township's two villages, framed")
+    lon, lat = a.at(2.5, 0.5)
+    x, y = on_screen(page, lon, lat)  # where it stays while the map zooms round it
+    clicked_while_zooming = page.evaluate(f"""new Promise((clicked) => {{
+        const map = window.mapsvcPlan.map;
+        map.once("zoomanim", () => setTimeout(() => {{
+            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
+                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
+            clicked(map._animatingZoom);
+        }}));
+        map.setZoomAround([{lat}, {lon}], map.getZoom() + 1);
+    }})""")
+    assert clicked_while_zooming
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village's plans")
+    assert page.evaluate("window.mapsvcPlan.village.properties.code") == a.village
+    wait_until(page, """(() => {
+        const map = window.mapsvcPlan.map, village = window.mapsvcPlan.outline.getBounds();
+        return map.getBounds().contains(village)
+          && map.getZoom() === map.getBoundsZoom(village, false, L.point(40, 40)); })()""",
+               "the village framed")
+    assert watch.problems == []
+
+
 def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(server, browser,
                                                                              accounts):
     context = browser.new_context()

@@ -3,9 +3,10 @@ grids, shows a case reported through the API without reload, recovers from a ser
 shows typed text as text, colours the grids by the backlog chosen, marks those whose
 households are mostly unvisited and shows the cases of the status chosen, with a legend of
 what is shown, drills down by clicks to a grid's panel with each region framed between the
-panels (again when the screen changes size), opens a case clicked on the map, asks for the
-layers the clock changes again each minute, draws heat over whole local days chosen, and asks
-to sign in again when its session ends. Screenshots go to tests/artifacts."""
+panels (again when the screen changes size, and when clicked while the map still zooms),
+opens a case clicked on the map, asks for the layers the clock changes again each minute,
+draws heat over whole local days chosen, and asks to sign in again when its session ends.
+Screenshots go to tests/artifacts."""
 
 import io
 import re
@@ -395,6 +396,35 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                "the village again")
     assert page.evaluate("window.mapsvcWall.outlined") is None
     wait_until(page, "document.getElementById('kpi-grid').hidden", "the village's panel")
+    assert watch.problems == []
+    context.close()
+
+
+def test_a_region_clicked_while_the_map_still_zooms_is_framed(wall_server, browser, grids, db):
+    """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a region
+    clicked meanwhile, as a quick hand does right after the drill before, is framed still."""
+    spot = grids[grids["code"].str.startswith("441502")].iloc[7].geometry.representative_point()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, wall_server.base)
+    wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
+    wait_until(page, "window.mapsvcWall.children === 'township'", "the townships drawn")
+    x, y = _on_screen(page, spot.x, spot.y)  # where it stays while the map zooms round it
+    clicked_while_zooming = page.evaluate(f"""new Promise((clicked) => {{
+        const map = window.mapsvcWall.map;
+        map.once("zoomanim", () => setTimeout(() => {{
+            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
+                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
+            clicked(map._animatingZoom);
+        }}));
+        map.setZoomAround([{spot.y}, {spot.x}], map.getZoom() + 1);
+    }})""")
+    assert clicked_while_zooming
+    region = "window.mapsvcWall.region"
+    wait_until(page, f"{region}.kind === 'township'", "the township")
+    wait_until(page, _between_panels(page, db, page.evaluate(f"{region}.code")),
+               "the township between the panels")
     assert watch.problems == []
     context.close()
 

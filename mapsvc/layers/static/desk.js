@@ -30,6 +30,7 @@ function mapsvcDesk(map, config) {
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
   // the grids around the open case, its own outlined, in a pane under the cases
+  const moveMap = viewMover(map);
   map.createPane("grids").style.zIndex = 350;
   map.createPane("case").style.zIndex = 450;  // the open case, over the list's
   state.grids = L.geoJSON(null, {
@@ -151,8 +152,10 @@ function mapsvcDesk(map, config) {
       say("");
       const own = state.grids.getLayers().find((l) => p.grid
                                                 && l.feature.properties.code === p.grid.code);
-      if (own) map.fitBounds(own.getBounds().extend([p.lat, p.lon]), { maxZoom: 17 });
-      else map.setView([p.lat, p.lon], 16);
+      moveMap(() => {
+        if (own) map.fitBounds(own.getBounds().extend([p.lat, p.lon]), { maxZoom: 17 });
+        else map.setView([p.lat, p.lon], 16);
+      });
     }
   }
 

@@ -56,6 +56,7 @@ function mapsvcPlan(map, config) {
   }
 
   // ---- picking a village: in the lists, or on the map ----
+  const moveMap = viewMover(map);
   let choices = null;  // the regions of the level to choose from, drawn on the map
   function drawChoices(found, choose) {
     if (choices) choices.remove();
@@ -68,7 +69,8 @@ function mapsvcPlan(map, config) {
       },
     }).addTo(map);
     state.choices = found.length;
-    if (found.length) map.fitBounds(choices.getBounds(), { padding: [20, 20] });
+    const bounds = choices.getBounds();
+    if (found.length) moveMap(() => map.fitBounds(bounds, { padding: [20, 20] }));
   }
 
   async function pick(parent, level) {
@@ -112,7 +114,8 @@ function mapsvcPlan(map, config) {
     state.choices = 0;
     state.outline = L.geoJSON(feature, Object.assign({ interactive: false,
       style: { color: "#263238", weight: 3, fill: false, dashArray: "6 4" } }, fixed)).addTo(map);
-    map.fitBounds(state.outline.getBounds(), { padding: [20, 20] });
+    const outline = state.outline.getBounds();
+    moveMap(() => map.fitBounds(outline, { padding: [20, 20] }));
     const b = state.outline.getBounds().pad(0.5);
     const around = await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
                                           + `${b.getEast()},${b.getNorth()}&limit=1000`));

@@ -373,18 +373,22 @@ function mapsvcWall(map, config) {
     state.outlined = code;
   }
 
+  const moveMap = viewMover(map);
+
   // Bounds fitted into the map between the panels, not under them; framed again when the
   // screen changes size (a kiosk's browser going full screen).
   function frame(bounds, options) {
     state.framed = bounds;
-    const left = $("wall-left").getBoundingClientRect();
-    const gap = left.left;  // the panels' own margin
-    const right = $("wall-right").getBoundingClientRect();
-    const top = $("wall-title").getBoundingClientRect();
-    map.fitBounds(bounds, Object.assign({
-      paddingTopLeft: [left.right + gap, top.bottom + gap],
-      paddingBottomRight: [window.innerWidth - right.left + gap, gap],
-    }, options || {}));
+    moveMap(() => {
+      const left = $("wall-left").getBoundingClientRect();
+      const gap = left.left;  // the panels' own margin
+      const right = $("wall-right").getBoundingClientRect();
+      const top = $("wall-title").getBoundingClientRect();
+      map.fitBounds(bounds, Object.assign({
+        paddingTopLeft: [left.right + gap, top.bottom + gap],
+        paddingBottomRight: [window.innerWidth - right.left + gap, gap],
+      }, options || {}));
+    });
   }
 
   function show(region) {
@@ -479,7 +483,7 @@ function mapsvcWall(map, config) {
     const previous = state.stack.pop();
     if (!previous) return;
     state.framed = previous.framed;
-    map.setView(previous.center, previous.zoom);
+    moveMap(() => map.setView(previous.center, previous.zoom));
     show(previous.region);
   });
 

@@ -1,0 +1,21 @@
+// How the map pages move their map. Leaflet drops a view asked for while it draws a zoom (a
+// quarter of a second, as right after a region was framed or the wheel turned): asked for
+// through here, it is set once the zoom ends, the last one asked for.
+"use strict";
+
+// ``map``'s mover: a function taking a change of view (a function that sets it).
+function viewMover(map) {
+  let zooming = false;
+  let next = null;
+  map.on("zoomanim", () => { zooming = true; });
+  map.on("zoomend", () => {
+    zooming = false;
+    const change = next;
+    next = null;
+    if (change) change();
+  });
+  return (change) => {
+    if (zooming) next = change;
+    else change();
+  };
+}
