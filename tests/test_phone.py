@@ -182,6 +182,39 @@ def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, wor
     context.close()
 
 
+def test_a_first_fix_while_the_map_still_zooms_centres_the_map_on_it(browser, server,
+                                                                    worker_spot):
+    """Leaflet drops a view asked for while it draws a zoom (a quarter of a second, as when
+    the worker's grids have just been framed): the first fix arriving meanwhile still brings
+    the map to where the worker is. The fix comes from a stand-in for the phone's position
+    sensor, delivered while the zoom is drawn."""
+    _, spot = worker_spot
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.add_init_script("navigator.geolocation.watchPosition = (fixed) => {"
+                            " window.deliverFix = fixed; return 1; };")
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
+                     f".contains([{spot.y}, {spot.x}]) && !window.mapsvcPhone.map._animatingZoom",
+               "the worker's grids framed")
+    fixed_while_zooming = page.evaluate(f"""new Promise((fixed) => {{
+        const map = window.mapsvcPhone.map;
+        map.once("zoomanim", () => setTimeout(() => {{
+            window.deliverFix({{ coords: {{ latitude: {spot.y}, longitude: {spot.x},
+                                            accuracy: 8 }} }});
+            fixed(map._animatingZoom);
+        }}));
+        map.setZoomAround(map.getCenter(), map.getZoom() - 1);
+    }})""")
+    assert fixed_while_zooming
+    wait_until(page, "window.mapsvcPhone.map.getZoom() === 17 && window.mapsvcPhone.map"
+                     f".getCenter().distanceTo([{spot.y}, {spot.x}]) < 1", "the map on the fix")
+    context.close()
+
+
 def test_a_poor_fix_asks_before_reporting(browser, server, worker_spot):
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, accuracy=400)

@@ -274,6 +274,7 @@ async function where(force) {
 function startMap() {
   const map = L.map("map", { zoomControl: false }).setView([30, 114], 14);
   phone.map = map;
+  const moveMap = viewMover(map);
   let pin = null;
   let circle = null;
   navigator.geolocation.watchPosition((p) => {
@@ -286,7 +287,7 @@ function startMap() {
         where(true);
       });
       circle = L.circle([lat, lon], { radius: accuracy }).addTo(map);
-      map.setView([lat, lon], 17);
+      moveMap(() => map.setView([lat, lon], 17));
     } else {
       pin.setLatLng([lat, lon]);
       circle.setLatLng([lat, lon]).setRadius(accuracy);
@@ -302,7 +303,10 @@ function startMap() {
       if (!grids) return;
       phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(map);
       // with no fix yet (or none allowed), the map shows the worker's grids
-      if (!pin && grids.features.length) map.fitBounds(phone.grids.getBounds());
+      if (!pin && grids.features.length) {
+        const bounds = phone.grids.getBounds();
+        moveMap(() => map.fitBounds(bounds));
+      }
       showPatrolDue();
     })
     .catch(() => {});
