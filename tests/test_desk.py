@@ -125,6 +125,43 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     assert not watch.problems, watch.problems
 
 
+def test_a_case_opened_while_the_map_still_zooms_is_shown_in_its_grid(desk, server, grids,
+                                                                     command_token):
+    """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a case
+    whose grids arrive meanwhile, as when a second case is opened right after a first, is
+    still shown in its grid. The page's fetch is wrapped to start a zoom as the grids'
+    answer arrives, before the page reads it."""
+    page, watch = desk
+    case = report_at(server, command_token, grids, 15, "井盖缺失")
+    point = spot(grids, 15)
+    wait_until(page, listed(case), "the new case")
+    page.evaluate("""(() => {
+        const map = window.mapsvcDesk.map, fetched = window.fetch;
+        window.fetch = async (...asked) => {
+          const answer = await fetched(...asked);
+          if (!String(asked[0]).includes("/grids?")) return answer;
+          window.fetch = fetched;
+          await new Promise((zooming) => {
+            map.once("zoomanim", () => setTimeout(zooming));
+            map.setZoomAround(map.getCenter(), map.getZoom() + 1);
+          });
+          window.zoomingWhenAnswered = map._animatingZoom;
+          return answer;
+        };
+    })()""")
+    open_case(page, case)
+    wait_until(page, f"""(() => {{
+        const map = window.mapsvcDesk.map, grid = window.mapsvcDesk.grids.getLayers().find(
+          (l) => l.feature.properties.code === window.mapsvcDesk.selected.grid.code);
+        if (!grid) return false;
+        const shown = grid.getBounds().extend([{point.y}, {point.x}]);
+        return map.getBounds().contains(shown)
+          && map.getZoom() === Math.min(17, map.getBoundsZoom(shown)); }})()""",
+               "the case in its grid")
+    assert page.evaluate("window.zoomingWhenAnswered") is True
+    assert watch.problems == []
+
+
 def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
                                                        command_token):
     page, watch = desk
