@@ -29,8 +29,8 @@ function mapsvcDesk(map, config) {
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
-  // the grids around the open case, its own outlined, in a pane under the cases
   const moveMap = viewMover(map);
+  // the grids around the open case, its own outlined, in a pane under the cases
   map.createPane("grids").style.zIndex = 350;
   map.createPane("case").style.zIndex = 450;  // the open case, over the list's
   state.grids = L.geoJSON(null, {

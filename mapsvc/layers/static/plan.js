@@ -69,8 +69,10 @@ function mapsvcPlan(map, config) {
       },
     }).addTo(map);
     state.choices = found.length;
-    const bounds = choices.getBounds();
-    if (found.length) moveMap(() => map.fitBounds(bounds, { padding: [20, 20] }));
+    if (found.length) {
+      const bounds = choices.getBounds();
+      moveMap(() => map.fitBounds(bounds, { padding: [20, 20] }));
+    }
   }
 
   async function pick(parent, level) {
@@ -116,7 +118,7 @@ function mapsvcPlan(map, config) {
       style: { color: "#263238", weight: 3, fill: false, dashArray: "6 4" } }, fixed)).addTo(map);
     const outline = state.outline.getBounds();
     moveMap(() => map.fitBounds(outline, { padding: [20, 20] }));
-    const b = state.outline.getBounds().pad(0.5);
+    const b = outline.pad(0.5);
     const around = await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
                                           + `${b.getEast()},${b.getNorth()}&limit=1000`));
     around.features = around.features.filter(
