@@ -20,6 +20,21 @@ def wait_until(page, expression: str, what: str, tries: int = 300):
     raise AssertionError(f"the page never showed {what}")
 
 
+def click_while_zooming(page, map_js: str, lon: float, lat: float, x: float, y: float) -> bool:
+    """The map (``map_js``, where the page keeps it) zoomed in a step round (lon, lat), and, as
+    the zoom starts, a click on what the screen shows at (x, y), where that point stays while
+    the map zooms round it: whether Leaflet was still drawing the zoom when the click came."""
+    return page.evaluate(f"""new Promise((clicked) => {{
+        const map = {map_js};
+        map.once("zoomanim", () => setTimeout(() => {{
+            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
+                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
+            clicked(map._animatingZoom);
+        }}));
+        map.setZoomAround([{lat}, {lon}], map.getZoom() + 1);
+    }})""")
+
+
 class Watch:
     """Console errors and failed requests of a page."""
 

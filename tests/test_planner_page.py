@@ -4,7 +4,7 @@ publishes, and the live grids change. Screenshots go to tests/artifacts."""
 
 import pytest
 
-from tests.browser import Watch, refused, sign_in, wait_until
+from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import live_grids
 
@@ -134,17 +134,8 @@ def test_a_village_picked_while_the_map_still_zooms_is_framed(server, planner):
     wait_until(page, "window.mapsvcPlan.choices === 2 && !window.mapsvcPlan.map._animatingZoom",
                "the township's two villages, framed")
     lon, lat = a.at(2.5, 0.5)
-    x, y = on_screen(page, lon, lat)  # where it stays while the map zooms round it
-    clicked_while_zooming = page.evaluate(f"""new Promise((clicked) => {{
-        const map = window.mapsvcPlan.map;
-        map.once("zoomanim", () => setTimeout(() => {{
-            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
-                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
-            clicked(map._animatingZoom);
-        }}));
-        map.setZoomAround([{lat}, {lon}], map.getZoom() + 1);
-    }})""")
-    assert clicked_while_zooming
+    assert click_while_zooming(page, "window.mapsvcPlan.map", lon, lat,
+                               *on_screen(page, lon, lat))
     wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village's plans")
     assert page.evaluate("window.mapsvcPlan.village.properties.code") == a.village
     wait_until(page, """(() => {

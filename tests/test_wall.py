@@ -24,7 +24,7 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
-from tests.browser import Watch, refused, sign_in, wait_until
+from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server, csv_bytes, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
@@ -410,17 +410,8 @@ def test_a_region_clicked_while_the_map_still_zooms_is_framed(wall_server, brows
     open_wall(page, wall_server.base)
     wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
     wait_until(page, "window.mapsvcWall.children === 'township'", "the townships drawn")
-    x, y = _on_screen(page, spot.x, spot.y)  # where it stays while the map zooms round it
-    clicked_while_zooming = page.evaluate(f"""new Promise((clicked) => {{
-        const map = window.mapsvcWall.map;
-        map.once("zoomanim", () => setTimeout(() => {{
-            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
-                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
-            clicked(map._animatingZoom);
-        }}));
-        map.setZoomAround([{spot.y}, {spot.x}], map.getZoom() + 1);
-    }})""")
-    assert clicked_while_zooming
+    assert click_while_zooming(page, "window.mapsvcWall.map", spot.x, spot.y,
+                               *_on_screen(page, spot.x, spot.y))
     region = "window.mapsvcWall.region"
     wait_until(page, f"{region}.kind === 'township'", "the township")
     wait_until(page, _between_panels(page, db, page.evaluate(f"{region}.code")),
