@@ -33,6 +33,13 @@ def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server
                                                              "refresh_seconds": 1}
 
 
+def _sign_in(page, username: str = "worker") -> None:
+    """Through the phone's sign-in form, shown."""
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+
+
 def _phone(browser, server, spot, accuracy=8.0, username="worker"):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   geolocation={"longitude": spot.x, "latitude": spot.y,
@@ -42,9 +49,7 @@ def _phone(browser, server, spot, accuracy=8.0, username="worker"):
     page.goto(f"{server}/m/")
     page.locator("#login").wait_for()
     assert page.locator("#app").is_hidden()  # nothing but the sign-in until signed in
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    _sign_in(page, username)
     wait_until(page, "window.mapsvcPhone.position !== null", "a position")
     assert page.locator("#login").is_hidden() and page.locator("#app").is_visible()
     wait_until(page, "window.mapsvcPhone.offlineReady === true", "the offline shell")
@@ -88,9 +93,7 @@ def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, wor
     page.locator("#login").wait_for()
 
     def sign_in(username: str) -> None:
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("#login button[type=submit]")
+        _sign_in(page, username)
         page.locator("#app").wait_for()
 
     sign_in("chief")
@@ -173,9 +176,7 @@ def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, wor
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # no fix
     page = context.new_page()
     page.goto(f"{server}/m/")
-    page.fill("input[name=username]", "worker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    _sign_in(page)
     wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
                      f".contains([{spot.y}, {spot.x}])", "the worker's grid in view")
     assert page.inner_text("#fix") == "无法定位：请允许定位"
@@ -194,9 +195,7 @@ def test_a_first_fix_while_the_map_still_zooms_centres_the_map_on_it(browser, se
                             " window.deliverFix = fixed; return 1; };")
     page = context.new_page()
     page.goto(f"{server}/m/")
-    page.fill("input[name=username]", "worker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    _sign_in(page)
     wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
                      f".contains([{spot.y}, {spot.x}]) && !window.mapsvcPhone.map._animatingZoom",
                "the worker's grids framed")
