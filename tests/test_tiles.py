@@ -145,7 +145,7 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
 def test_a_grid_tile_shows_a_grids_name_and_kind_as_a_boundary_import_changes_them(
         clients, lattice, tmp_path):
     """Re-imported under a new name and as a dedicated grid, with its geometry unchanged, a
-    grid shows so at every zoom: in the tiles drawn ahead (12 to 15) as in those clipped when
+    grid shows so at every zoom: in the tiles drawn ahead (11 to 15) as in those clipped when
     asked (16); and its figures are still given to a command centre of its region only."""
     from mapsvc.accounts.model import Account, Role
     from mapsvc.boundaries.reading import FieldNames, read_boundaries
@@ -163,7 +163,7 @@ def test_a_grid_tile_shows_a_grids_name_and_kind_as_a_boundary_import_changes_th
 
     def shown() -> dict[int, tuple]:
         by_zoom = {}
-        for z in range(12, 17):
+        for z in range(11, 17):
             features = _features(clients["admin"], "grids", TMS.tile(x, y, z),
                                  visit_days=next(visits))
             p = next(f["properties"] for f in features if f["properties"]["code"] == code)
@@ -188,7 +188,7 @@ def test_a_grid_tile_shows_a_grids_name_and_kind_as_a_boundary_import_changes_th
             async with Reads() as reads:
                 service = TileService(TileSettings(), reads)
                 out = {}
-                for z in range(12, 17):
+                for z in range(11, 17):
                     tile = TMS.tile(x, y, z)
                     body = (await service.tile(COLLECTIONS["grids"], z, tile.x, tile.y,
                                                TileQuery(), account)).body
@@ -351,10 +351,10 @@ def test_each_grids_backlog_in_a_tile_is_its_open_overdue_and_recent_cases(clien
 
 def test_zoom_policy_and_tilejson(clients, lattice):
     admin = clients["admin"]
-    tile = TMS.tile(lattice.X0, lattice.Y0, 11)
-    assert _features(admin, "grids", tile) == []  # grids from zoom 12
+    tile = TMS.tile(lattice.X0, lattice.Y0, 10)
+    assert _features(admin, "grids", tile) == []  # grids from zoom 11
     meta = admin.get(_root(admin, "/ogc/collections/grids/tiles/WebMercatorQuad/tilejson.json")).json()
-    assert meta["minzoom"] == 12 and meta["tiles"][0].endswith("/grids/tiles/WebMercatorQuad/"
+    assert meta["minzoom"] == 11 and meta["tiles"][0].endswith("/grids/tiles/WebMercatorQuad/"
                                                                "{z}/{x}/{y}")
     assert "open" in meta["vector_layers"][0]["fields"]
     tms = admin.get(_root(admin, "/ogc/tileMatrixSets/WebMercatorQuad")).json()
@@ -753,7 +753,7 @@ def test_an_incidents_cell_lies_in_the_tile_that_holds_its_point(db, lon, lat, z
 
 
 @settings(max_examples=200, deadline=None)
-@given(lon=st.floats(73.0, 135.0), lat=st.floats(18.0, 53.0), z=st.integers(12, 15),
+@given(lon=st.floats(73.0, 135.0), lat=st.floats(18.0, 53.0), z=st.integers(11, 15),
        width=st.floats(0.0, 0.2), height=st.floats(0.0, 0.2))
 def test_a_grid_is_drawn_into_every_tile_its_box_meets_and_no_other(db, lon, lat, z, width,
                                                                      height):

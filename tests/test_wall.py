@@ -116,6 +116,35 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     later.close()
 
 
+def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server, browser, db):
+    """At 1920 × 1080 the wall frames its county, 城区 (some 36 km across), at zoom 12: its
+    grids are drawn there, coloured by their backlog, without zooming in."""
+    with db.connect() as conn:  # the county's largest grid
+        lon, lat = conn.execute(text("""
+            SELECT ST_X(p), ST_Y(p) FROM (
+                SELECT ST_PointOnSurface(gv.geom) AS p FROM grid g
+                  JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+                 WHERE g.code LIKE '441502%' ORDER BY ST_Area(gv.geom) DESC LIMIT 1) g""")).one()
+    base = wall_server.base
+    for n in range(3):
+        report(base, token(base), lon, lat, f"积压 {n}")
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
+    assert page.evaluate("window.mapsvcWall.map.getZoom()") == 12
+    wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "the grids")
+    page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
+        "input").uncheck()  # the cases' bins would cover the grid
+    page.wait_for_timeout(500)
+    r, g, _ = _colour_at(page, lon, lat)
+    assert r > 85, (r, g)  # yellow to red: three open cases or more
+    page.screenshot(path=ARTIFACTS / "wall-county-1920x1080.png")
+    assert watch.problems == []
+    context.close()
+
+
 def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
     """Where a point of the map is on the screen."""
     return page.evaluate(f"(() => {{ const p = window.mapsvcWall.map.latLngToContainerPoint("

@@ -100,8 +100,8 @@ grid_version = Table(
     _computed("geom_3857", "MULTIPOLYGON", "ST_Transform(geom, 3857)"),
 )
 
-# each current grid version drawn into the tiles it meets at zooms 12 to 15, in tile units,
-# with its grid's labels, kept by triggers (migrations 0022, 0027)
+# each current grid version drawn into the tiles it meets at zooms 11 to 15, in tile units,
+# with its grid's labels, kept by triggers (migrations 0022, 0027, 0038)
 grid_version_tile = Table(
     "grid_version_tile", metadata,
     Column("z", SmallInteger, primary_key=True),

@@ -3,8 +3,8 @@
 Every tile is one statement: the features whose box meets the tile (grown by the buffer) are
 clipped by ST_AsMVTGeom and encoded by ST_AsMVT; nothing is dropped by a LIMIT. Grids and
 regions are stored in Web Mercator beside their WGS84 geometry (migration 0007), regions also
-simplified for small scales, grids also drawn once into their tiles at zooms 12 to 15 with
-their labels (migrations 0022, 0027), with their backlog and coverage kept beside them
+simplified for small scales, grids also drawn once into their tiles at zooms 11 to 15 with
+their labels (migrations 0022, 0027, 0038), with their backlog and coverage kept beside them
 (migrations 0028, 0036): a tile reads each grid's figures instead of counting them. Incidents
 are few per tile at the zooms they are drawn as points and are transformed on the fly. Below
 the point zooms incidents come aggregated in square bins, counted from indexes of their cells
@@ -34,8 +34,9 @@ BIN_BITS = 6        # heat and low-zoom incident bins: 64 × 64 per tile
 BINS_PER_SIDE = 1 << BIN_BITS
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
-# Grids come drawn once per version at these zooms (migration 0022: with this EXTENT and BUFFER)
-DRAWN_ZOOMS = range(12, 16)
+# Grids come drawn once per version at these zooms (migrations 0022, 0038: with this EXTENT and
+# BUFFER)
+DRAWN_ZOOMS = range(11, 16)
 # How far beyond its region's extent a case of the region may lie: a point joins a grid from
 # the assignment tolerance outside it (50 m by default), and the cases of a region whose
 # boundary is redrawn keep its code, a little outside it at times.
@@ -59,7 +60,7 @@ COLLECTIONS = {c.id: c for c in (
                {"code": "String", "name": "String"}),
     Collection("villages", "村（社区）", 10, 22, ("regions",),
                {"code": "String", "name": "String"}),
-    Collection("grids", "网格", 12, 22, ("grids", "incidents", "registry"),
+    Collection("grids", "网格", 11, 22, ("grids", "incidents", "registry"),
                {"code": "String", "name": "String", "kind": "String", "open": "Number",
                 "overdue": "Number", "recent": "Number", "households": "Number",
                 "visited": "Number", "patrol_days": "Number", "workers": "String"},
@@ -178,7 +179,7 @@ def _grids(z: int, query: TileQuery, account: Account) -> tuple[str, dict]:
     (households and those visited within ``visit_days``, whole days since the last patrol:
     none if never) and workers. Figures are given for the grids within the account's
     jurisdiction only, and count all their cases. At DRAWN_ZOOMS the grids come drawn
-    already, with their labels (migrations 0022, 0027): the tile's own rows are all it reads
+    already, with their labels (migrations 0022, 0027, 0038): the tile's own rows are all it reads
     of them. Beyond those zooms they are clipped here. Each grid keeps its workers' names
     (migration 0015) and its figures, backlog and coverage, beside it (migrations 0028, 0036):
     they are read from one row, by a binary search each for the figures that follow the

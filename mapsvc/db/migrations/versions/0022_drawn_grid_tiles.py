@@ -20,9 +20,9 @@ branch_labels = None
 depends_on = None
 
 
-def draw(labels: tuple[str, ...] = ()) -> str:
+def draw(labels: tuple[str, ...] = (), zooms: range = range(12, 16)) -> str:
     """``grid_version_tiles_draw``: each of the given current versions drawn into the tiles it
-    meets, with these columns of its grid beside its drawing."""
+    meets at ``zooms``, with these columns of its grid beside its drawing."""
     columns, values = "".join(f", {c}" for c in labels), "".join(f", g.{c}" for c in labels)
     grid = "\n      JOIN grid g ON g.id = gv.grid_id" if labels else ""
     return f"""
@@ -31,7 +31,7 @@ CREATE OR REPLACE FUNCTION grid_version_tiles_draw(versions bigint[]) RETURNS vo
     INSERT INTO grid_version_tile (z, x, y, grid_version_id, grid_id, geom{columns})
     SELECT zoom.z, t.x, t.y, gv.id, gv.grid_id, d.geom{values}
       FROM grid_version gv{grid}
-     CROSS JOIN generate_series(12, 15) AS zoom(z)
+     CROSS JOIN generate_series({zooms.start}, {zooms.stop - 1}) AS zoom(z)
      CROSS JOIN LATERAL tiles_meeting(gv.geom_3857, zoom.z, 64.0 / 4096) t
      CROSS JOIN LATERAL (SELECT ST_AsMVTGeom(gv.geom_3857, ST_TileEnvelope(zoom.z, t.x, t.y),
                                              4096, 64, true) AS geom) d
