@@ -75,6 +75,10 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     case = report(server, command_token, point.x, point.y, typed)
     wait_until(page, listed(case), "the new case in the list, live")
     assert typed in page.inner_text(f"#desk-list li[data-id='{case}']")  # as text
+    bare = report(server, command_token, point.x, point.y, "")
+    wait_until(page, listed(bare), "a case reported with no description")
+    told = page.inner_text(f"#desk-list li[data-id='{bare}'] span")
+    assert told.strip() and not told.rstrip().endswith("·")  # its category, and nothing after
     open_case(page, case)
     shows(page, "已上报")
     assert page.inner_text("#desk-case-description") == typed

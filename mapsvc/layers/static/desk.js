@@ -71,7 +71,8 @@ function mapsvcDesk(map, config) {
       const li = text("li", "", p.colour || "");
       li.dataset.id = f.id;
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
-                text("span", ` ${category(p.category)} · ${p.description || ""}`),
+                text("span", ` ${[category(p.category), p.description].filter(Boolean)
+                  .join(" · ")}`),
                 text("small", when(p.reported_at)));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
