@@ -1,5 +1,5 @@
 """Grids drawn into their tiles (migration 0022) at zoom 11 too: the grid tiles start a zoom
-earlier. A wall of 1920 × 1080 frames a county some 30 km across at zoom 12, where its tiles of
+earlier. A wall of 1920 × 1080 frames a county some 35 km across at zoom 12, where its tiles of
 512 pixels are those of zoom 11: it shows the county's grids, their backlog and coverage, as it
 opens, no longer only once zoomed in.
 
