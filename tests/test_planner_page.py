@@ -1,6 +1,7 @@
 """The planner's page in headless Chromium (Debian's, driven by Playwright): a planner picks a
-village, starts a draft, splits a grid by drawing a line across it, validates, previews and
-publishes, and the live grids change. Screenshots go to tests/artifacts."""
+village, sees its grids in force, starts a draft, splits a grid by drawing a line across it,
+validates, previews and publishes, and the live grids change. Screenshots go to
+tests/artifacts."""
 
 import pytest
 
@@ -101,6 +102,26 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     wait_until(page, "window.mapsvcPlan.count === 4", "the published plan's grids")
     assert f"{username} 于" in page.inner_text("#plan-status")
     assert page.is_disabled("#plan-split") and page.is_disabled("#plan-publish")
+    assert watch.problems == []
+
+
+def test_a_village_picked_shows_its_grids_in_force_until_a_draft_takes_their_place(
+        server, planner, api):
+    page, watch, a, username = planner
+    open_village(page, server, username, a)
+    live = sorted(live_grids(api, a))
+    drawn = f"""(() => {{ const codes = [];
+        window.mapsvcPlan.map.eachLayer((l) => {{
+            const code = l.feature && l.feature.properties.code;  // the village's grids'
+            if (code && code.startsWith('{a.village}') && code !== '{a.village}')
+                codes.push(code); }});
+        return codes.sort(); }})()"""
+    wait_until(page, f"window.mapsvcPlan.inForce === {len(live)}", "the grids in force")
+    assert page.evaluate(drawn) == live
+    assert page.input_value("#plan-select") == ""  # no plan opened: these are the live grids
+    page.click("#plan-new")
+    wait_until(page, f"window.mapsvcPlan.count === {len(live)}", "the draft's grids")
+    assert page.evaluate(drawn) == live  # in the place of those in force, not beside them
     assert watch.problems == []
 
 

@@ -26,7 +26,7 @@ const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unch
 
 function mapsvcPlan(map, config) {
   const state = { map, village: null, plan: null, selected: new Set(), sizes: {}, counts: {},
-                  grids: null, choices: 0,
+                  grids: null, inForce: 0, choices: 0,
                   findings: null, outline: null, neighbours: null, findingsShown: 0 };
   window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
   const $ = (id) => document.getElementById(id);
@@ -125,6 +125,12 @@ function mapsvcPlan(map, config) {
       (f) => f.properties.village_code !== feature.properties.code);
     state.neighbours = L.geoJSON(around, Object.assign({ interactive: false,
       style: { color: "#90a4ae", weight: 1, fillOpacity: 0.05 } }, fixed)).addTo(map);
+    // the village's grids in force, until a plan is opened
+    const inForce = await call("GET", api(`/grids?parent=${feature.properties.code}&limit=1000`));
+    state.grids = L.geoJSON(inForce, Object.assign({ interactive: false,
+      style: { color: "#455a64", weight: 2, fillOpacity: 0.1 } }, fixed)).addTo(map);
+    state.inForce = inForce.features.length;
+    state.count = 0;  // of a plan's grids: none drawn yet
     $("plan-drafts").hidden = false;
     $("plan-tools").hidden = true;
     await listPlans();
