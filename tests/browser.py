@@ -20,19 +20,27 @@ def wait_until(page, expression: str, what: str, tries: int = 300):
     raise AssertionError(f"the page never showed {what}")
 
 
-def click_while_zooming(page, map_js: str, lon: float, lat: float, x: float, y: float) -> bool:
-    """The map (``map_js``, where the page keeps it) zoomed in a step round (lon, lat), and, as
-    the zoom starts, a click on what the screen shows at (x, y), where that point stays while
-    the map zooms round it: whether Leaflet was still drawing the zoom when the click came."""
-    return page.evaluate(f"""new Promise((clicked) => {{
+def while_zooming(page, map_js: str, act_js: str, around_js: str = "map.getCenter()",
+                  step: int = 1) -> bool:
+    """The map (``map_js``, where the page keeps it; ``map`` in the other expressions) zoomed
+    ``step`` round ``around_js``, and, as the zoom starts, ``act_js`` run: whether Leaflet was
+    still drawing the zoom when it ran."""
+    return page.evaluate(f"""new Promise((done) => {{
         const map = {map_js};
         map.once("zoomanim", () => setTimeout(() => {{
-            document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent("click", {{
-                bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}));
-            clicked(map._animatingZoom);
+            {act_js};
+            done(map._animatingZoom);
         }}));
-        map.setZoomAround([{lat}, {lon}], map.getZoom() + 1);
+        map.setZoomAround({around_js}, map.getZoom() + {step});
     }})""")
+
+
+def click_while_zooming(page, map_js: str, lon: float, lat: float, x: float, y: float) -> bool:
+    """A click on what the screen shows at (x, y), as the map starts to zoom in a step round
+    (lon, lat), where that point stays while the map zooms round it (``while_zooming``)."""
+    click = (f"document.elementFromPoint({x}, {y}).dispatchEvent(new MouseEvent('click', {{"
+             f" bubbles: true, cancelable: true, view: window, clientX: {x}, clientY: {y} }}))")
+    return while_zooming(page, map_js, click, f"[{lat}, {lon}]")
 
 
 class Watch:

@@ -13,7 +13,7 @@ from PIL import Image
 from pyproj import Geod
 from sqlalchemy import text
 
-from tests.browser import wait_until
+from tests.browser import wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, run
 
 PHONE = {"width": 360, "height": 640}
@@ -199,16 +199,9 @@ def test_a_first_fix_while_the_map_still_zooms_centres_the_map_on_it(browser, se
     wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
                      f".contains([{spot.y}, {spot.x}]) && !window.mapsvcPhone.map._animatingZoom",
                "the worker's grids framed")
-    fixed_while_zooming = page.evaluate(f"""new Promise((fixed) => {{
-        const map = window.mapsvcPhone.map;
-        map.once("zoomanim", () => setTimeout(() => {{
-            window.deliverFix({{ coords: {{ latitude: {spot.y}, longitude: {spot.x},
-                                            accuracy: 8 }} }});
-            fixed(map._animatingZoom);
-        }}));
-        map.setZoomAround(map.getCenter(), map.getZoom() - 1);
-    }})""")
-    assert fixed_while_zooming
+    assert while_zooming(page, "window.mapsvcPhone.map", "window.deliverFix({ coords: {"
+                         f" latitude: {spot.y}, longitude: {spot.x}, accuracy: 8 }} }})",
+                         step=-1)
     wait_until(page, "window.mapsvcPhone.map.getZoom() === 17 && window.mapsvcPhone.map"
                      f".getCenter().distanceTo([{spot.y}, {spot.x}]) < 1", "the map on the fix")
     context.close()

@@ -127,8 +127,9 @@ def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server,
                   JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
                  WHERE g.code LIKE '441502%' ORDER BY ST_Area(gv.geom) DESC LIMIT 1) g""")).one()
     base = wall_server.base
+    signed = token(base)
     for n in range(3):
-        report(base, token(base), lon, lat, f"积压 {n}")
+        report(base, signed, lon, lat, f"积压 {n}")
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
