@@ -119,17 +119,18 @@ function mapsvcPlan(map, config) {
     const outline = state.outline.getBounds();
     moveMap(() => map.fitBounds(outline, { padding: [20, 20] }));
     const b = outline.pad(0.5);
-    const around = await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
-                                          + `${b.getEast()},${b.getNorth()}&limit=1000`));
-    around.features = around.features.filter(
-      (f) => f.properties.village_code !== feature.properties.code);
-    state.neighbours = L.geoJSON(around, Object.assign({ interactive: false,
-      style: { color: "#90a4ae", weight: 1, fillOpacity: 0.05 } }, fixed)).addTo(map);
+    const around = (await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
+                                           + `${b.getEast()},${b.getNorth()}&limit=1000`)))
+      .features;
+    const own = (f) => f.properties.village_code === feature.properties.code;
+    state.neighbours = L.geoJSON(around.filter((f) => !own(f)), Object.assign({
+      interactive: false, style: { color: "#90a4ae", weight: 1, fillOpacity: 0.05 } },
+    fixed)).addTo(map);
     // the village's grids in force, until a plan is opened
-    const inForce = await call("GET", api(`/grids?parent=${feature.properties.code}&limit=1000`));
+    const inForce = around.filter(own);
     state.grids = L.geoJSON(inForce, Object.assign({ interactive: false,
       style: { color: "#455a64", weight: 2, fillOpacity: 0.1 } }, fixed)).addTo(map);
-    state.inForce = inForce.features.length;
+    state.inForce = inForce.length;
     state.count = 0;  // of a plan's grids: none drawn yet
     $("plan-drafts").hidden = false;
     $("plan-tools").hidden = true;
