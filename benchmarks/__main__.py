@@ -765,16 +765,17 @@ def bins_by_account(grids) -> None:
                        f"({len(tiles)} tiles)", f"{p50:.1f}", "ms")
 
 
+def mapsvc_serve(port: int) -> list[str]:
+    """mapsvc, as `mapsvc serve` runs it, with 2 workers."""
+    return [sys.executable, "-m", "mapsvc.cli", "serve", "--port", str(port), "--workers", "2"]
+
+
 @contextlib.contextmanager
-def served(app: str = "mapsvc.api.main:create_app", *, factory: bool = True, port: int = 8765,
+def served(command: list[str] | None = None, *, port: int = 8765,
            health: str = "/api/v1/health", env: dict | None = None):
-    """A service with 2 workers under uvicorn (mapsvc as `mapsvc serve` runs it); yields its
+    """A service started by ``command`` (mapsvc's by default) on ``port``; yields its
     address."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, *(["--factory"] if factory else []),
-         "--port", str(port), "--workers", "2",
-         "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "3"],
-        env={**os.environ, **(env or {})})
+    server = subprocess.Popen(command or mapsvc_serve(port), env={**os.environ, **(env or {})})
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
@@ -825,7 +826,10 @@ def tipg_served():
             await conn.execute(text(statement))
 
     asyncio.run(in_transaction(view))
-    with served("tipg.main:app", factory=False, port=8766, health="/healthz", env={
+    # tipg under uvicorn, 2 workers
+    command = [sys.executable, "-m", "uvicorn", "tipg.main:app", "--port", "8766", "--workers",
+               "2", "--log-level", "warning", "--no-access-log"]
+    with served(command, port=8766, health="/healthz", env={
             "DATABASE_URL": tipg_database_url(), "TIPG_DB_SCHEMAS": '["bench_tipg"]',
             "TIPG_TILE_BUFFER": "64", "TIPG_DB_SPATIAL_EXTENT": "false",
             "TIPG_DB_DATETIME_EXTENT": "false"}) as base:

@@ -81,11 +81,11 @@ def undo_correction(held: dict[int, int], interval: int) -> dict[int, int]:
 
 
 def connections_per_worker(url: str) -> Counter:
-    """Process id → how many clients' connections it holds now on ``url``'s port. uvicorn's
-    workers take connections from one shared socket as they come, so wrk's connections fall
-    unevenly between them, differently at each run (8/8 to 2/14 at 16), and the worker
-    holding more answers its share more slowly (reports: by larger, slower statements). A
-    connection no process has taken from the socket yet is no worker's."""
+    """Process id → how many clients' connections it holds now on ``url``'s port. The kernel
+    spreads new connections over the workers' sockets by a hash of their addresses, so wrk's
+    fall between them differently at each run (8/8, 6/10 at 16), and the worker holding more
+    answers its share more slowly (reports: by larger, slower statements). A connection no
+    process has taken from its socket yet is no worker's."""
     port = urlsplit(url).port
     return Counter(c.pid for c in psutil.net_connections(kind="tcp")
                    if c.pid is not None and c.laddr and c.laddr.port == port

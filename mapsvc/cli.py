@@ -79,33 +79,26 @@ def db_upgrade(
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
-    import uvicorn
+    from mapsvc.api.serving import serve as serve_api
 
     settings = APISettings()
-    pidfile = ClusterSettings().dir / "server.pid"
-    pidfile.parent.mkdir(parents=True, exist_ok=True)
-    pidfile.write_text(str(os.getpid()))
     host, port = host or settings.host, port or settings.port
     console.print(f"serving http://{host}:{port} (API docs at /docs); stop with Ctrl-C or "
                   "`make stop`")
-    uvicorn.run("mapsvc.api.main:create_app", factory=True, host=host, port=port,
-                workers=workers or settings.workers, log_level="warning",
-                # at this level the access log's lines are dropped, after being written out for
-                # every request
-                access_log=False,
-                # live feeds never end by themselves: close them after this long
-                timeout_graceful_shutdown=settings.shutdown_seconds)
-    pidfile.unlink(missing_ok=True)
+    try:
+        serve_api(host, port, workers or settings.workers, settings.shutdown_seconds,
+                  pidfile=ClusterSettings().dir / f"server-{port}.pid")
+    except OSError as e:
+        fail(f"cannot serve on {host}:{port}: {e.strerror}")
 
 
 @app.command()
 def stop() -> None:
-    """Stop a server started with `mapsvc serve`, then the embedded cluster."""
-    pidfile = ClusterSettings().dir / "server.pid"
-    if pidfile.exists():
+    """Stop the servers started with `mapsvc serve`, then the embedded cluster."""
+    for pidfile in ClusterSettings().dir.glob("server-*.pid"):
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pidfile.read_text()), signal.SIGTERM)
         pidfile.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Fixtures: a throwaway database in the embedded cluster, a small real hierarchy, a live server.
 
-Everything runs against the real PostGIS the Makefile starts; the API is served by uvicorn on a
-free local port and spoken to over HTTP.
+Everything runs against the real PostGIS the Makefile starts; the API is served by `mapsvc serve`
+on a free local port and spoken to over HTTP.
 """
 
 import os
@@ -83,17 +83,17 @@ def grids(db, hierarchy) -> gpd.GeoDataFrame:
                             geometry=shapely.from_wkb([r.wkb for r in rows]), crs=4326)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 class Server:
-    """The API served by uvicorn on a local port, started and stopped like the real one."""
+    """The API served by `mapsvc serve` on a local port."""
 
-    def __init__(self, name: str, port: int | None = None):
-        self.name, self.port = name, port or _free_port()
+    def __init__(self, name: str, port: int | None = None, workers: int = 1):
+        self.name, self.port, self.workers = name, port or free_port(), workers
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -101,9 +101,8 @@ class Server:
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(ARTIFACTS / f"{self.name}.log", "a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "mapsvc.api.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-             "--timeout-graceful-shutdown", "3"],
+            [sys.executable, "-m", "mapsvc.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(self.workers)],
             # tiles reread the data's revisions on every request, and phones ask for their
             # cases every second: a test sees a change at once
             env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",

@@ -3,15 +3,24 @@
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from benchmarks.wrk import connections_per_worker
 from mapsvc.db.migrate import upgrade
 from mapsvc.db.schema import metadata
+from mapsvc.settings import ClusterSettings
+from tests.conftest import Server, free_port
 
 
 def test_health_reports_database_and_postgis_versions(api):
@@ -153,6 +162,54 @@ def test_the_service_reaches_the_embedded_cluster_through_its_socket(api, db):
     assert {c.client_addr for c in clients} == {None}
 
 
+def test_the_workers_of_a_server_share_its_new_connections_out(database_url):
+    """Each of `mapsvc serve --workers 2`'s workers listens on a socket of its own and the
+    kernel spreads new connections over them by their addresses: clients connecting one after
+    the other do not pile onto one worker (as on one shared socket, which hands most of them
+    to the worker that waited last)."""
+    served = Server("workers", workers=2).start()
+    try:
+        splits = [connect_and_count(served, 100) for _ in range(3)]
+    finally:
+        served.stop()
+    # by the hash, one takes fewer than a quarter once in some five million times
+    assert all(len(held) == 2 and min(held.values()) >= 25 for held in splits), splits
+
+
+def connect_and_count(served: Server, clients: int) -> Counter:
+    """How many of ``clients`` connections, made one after the other, each worker took."""
+    opened = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(clients)]
+    try:
+        for _ in range(100):  # until the workers have taken them from their sockets
+            held = connections_per_worker(served.base)
+            if sum(held.values()) == clients:
+                return held
+            time.sleep(0.05)
+        raise AssertionError(f"the workers took {held} of {clients} connections")
+    finally:
+        for client in opened:
+            client.close()
+
+
+def test_a_server_started_on_an_address_already_served_stops_and_says_so(database_url):
+    """A second `mapsvc serve` on the address of one running neither joins its workers nor
+    disturbs it: it stops, naming the address, and the first one serves on."""
+    served = Server("first", workers=2).start()
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "mapsvc.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(served.port), "--workers", "2"], capture_output=True, text=True)
+        assert second.returncode == 2
+        assert f"cannot serve on 127.0.0.1:{served.port}: Address already in use" \
+            in second.stderr
+        # `mapsvc stop` would still stop the first
+        assert (ClusterSettings().dir / f"server-{served.port}.pid").read_text() \
+            == str(served.proc.pid)
+        assert httpx.get(f"{served.base}/api/v1/health").status_code == 200
+    finally:
+        served.stop()
+
+
 def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
     """A checkout whose path leaves no room for the socket's name in a socket address (107
     bytes) still gets its cluster: the socket goes to a directory of its own."""
@@ -168,15 +225,17 @@ def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
     top = Path(tempfile.mkdtemp(prefix="mapsvc-deep-"))
     top.chmod(0o755)  # the server's own user (as root: postgres) reaches the checkout
     checkout = top / ("checkout-of-a-county-centre-" * 3)
-    cluster = Cluster(ClusterSettings(dir=checkout / ".mapsvc", port=54398))
+    # a port no connection holds: one ending (in TIME_WAIT) on it would keep the server off it
+    port = free_port()
+    cluster = Cluster(ClusterSettings(dir=checkout / ".mapsvc", port=port))
     try:
-        assert len(str(checkout / ".mapsvc" / "run" / ".s.PGSQL.54398")) > SOCKET_PATH_MAX
+        assert len(str(checkout / ".mapsvc" / "run" / f".s.PGSQL.{port}")) > SOCKET_PATH_MAX
         cluster.start()
         cluster.ensure_database("mapsvc")
         with psycopg.connect(conninfo(cluster.url())) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("mapsvc",)
             assert conn.info.host == str(cluster.rundir)
-        assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(".s.PGSQL.54398")
+        assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(f".s.PGSQL.{port}")
     finally:
         cluster.stop()
         shutil.rmtree(cluster.rundir, ignore_errors=True)
