@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -166,14 +167,22 @@ def test_the_workers_of_a_server_share_its_new_connections_out(database_url):
     """Each of `mapsvc serve --workers 2`'s workers listens on a socket of its own and the
     kernel spreads new connections over them by their addresses: clients connecting one after
     the other do not pile onto one worker (as on one shared socket, which hands most of them
-    to the worker that waited last)."""
+    to the worker that waited last). A worker that dies is replaced by one listening likewise."""
     served = Server("workers", workers=2).start()
     try:
         splits = [connect_and_count(served, 100) for _ in range(3)]
+        dead = min(splits[0])
+        os.kill(dead, signal.SIGKILL)
+        for _ in range(50):  # until its replacement takes connections
+            time.sleep(0.2)
+            if len(after := connect_and_count(served, 100)) == 2:
+                break
     finally:
         served.stop()
     # by the hash, one takes fewer than a quarter once in some five million times
-    assert all(len(held) == 2 and min(held.values()) >= 25 for held in splits), splits
+    assert all(len(held) == 2 and min(held.values()) >= 25 for held in [*splits, after]), \
+        (splits, after)
+    assert dead not in after
 
 
 def connect_and_count(served: Server, clients: int) -> Counter:
