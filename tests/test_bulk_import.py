@@ -127,6 +127,30 @@ def test_bulk_and_single_intake_choose_the_same_grid(tmp_path, api, grids, latti
         assert (mine.code, mine.assignment) == (single["grid"]["code"], single["method"])
 
 
+def test_a_files_cases_are_numbered_in_the_order_they_were_reported(tmp_path, grids, db):
+    """A day's hotline file, its cases in grids whose order runs against the calls' times, two
+    calls at one time: the cases are numbered as the calls came in, those at one time in the
+    order of the file's lines, so that a list of the newest cases shows them as they came."""
+    with db.connect() as conn:
+        ids = dict(conn.execute(text("SELECT code, id FROM grid")).all())
+    # the grids' last first: stored grid by grid, the calls are stored last call first
+    picked = sorted(grids.iloc[::40].itertuples(), key=lambda g: -ids[g.code])[:6]
+    calls = [f"2026-11-20 {8 + n:02d}:00:00" for n in range(len(picked))]
+    calls[3] = calls[2]
+    file = {n + 2: {"client_id": str(uuid.uuid4()), "category": "01", "reported_at": at,
+                    "lon": g.geometry.representative_point().x,
+                    "lat": g.geometry.representative_point().y}
+            for n, (g, at) in enumerate(zip(picked, calls))}
+    result = CliRunner().invoke(app, ["incidents", "import",
+                                      str(write_csv(tmp_path / "calls.csv", file))])
+    assert result.exit_code == 0, result.output
+    with db.connect() as conn:
+        numbered = conn.execute(text(
+            "SELECT client_id::text FROM incident WHERE client_id::text = ANY(:ids) ORDER BY id"),
+            {"ids": [row["client_id"] for row in file.values()]}).scalars().all()
+    assert numbered == [file[line]["client_id"] for line in sorted(file)]
+
+
 def test_excel_files_import_the_same_way(tmp_path, rows, db):
     path = tmp_path / "hotline.xlsx"
     pd.DataFrame([rows[n] for n in (2, 3, 10)])[COLUMNS].to_excel(path, index=False)

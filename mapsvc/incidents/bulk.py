@@ -160,7 +160,8 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
     result.errors += [RowError(line, "category", f"unknown category code {code!r}")
                       for line, code in unknown]
     result.inserted = (await conn.execute(text(insert_located(
-        "incident_stage s JOIN incident_located l ON l.line = s.line")),
+        "incident_stage s JOIN incident_located l ON l.line = s.line",
+        "s.reported_at, s.line")),
         {"actor": actor, "reporter_id": reporter_id})).scalar_one()
     held = (await conn.execute(HELD_BACK)).all()
     for line, lon, lat, swapped in held:

@@ -28,24 +28,30 @@ SOURCE_TYPES = {"client_id": "uuid", "category": "text", "description": "text", 
                 "swap_lon": "float8", "swap_lat": "float8"}
 SOURCE_COLUMNS = tuple(SOURCE_TYPES)
 
+# The rows are numbered in the order they were reported (``reported``: the columns to sort by),
+# so that the cases of one statement (a file's rows) take their numbers as if they had come one
+# by one, and stored grid by grid, so that a grid's cases lie on few pages (the number is drawn
+# after the first sort, which keeps the subquery whole).
 INSERT_LOCATED = """
 WITH ins AS (
-    INSERT INTO incident (client_id, category_code, description, source, reported_at, raw_lon,
-                          raw_lat, raw_crs, accuracy_m, geom, grid_id, grid_version_id,
+    INSERT INTO incident (id, client_id, category_code, description, source, reported_at,
+                          raw_lon, raw_lat, raw_crs, accuracy_m, geom, grid_id, grid_version_id,
                           village_code, township_code, county_code, assignment,
                           assignment_distance_m, reporter_id)
-    SELECT s.client_id, s.category, s.description, s.source, s.reported_at, s.raw_lon, s.raw_lat,
-           s.raw_crs, s.accuracy_m, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id,
-           l.grid_version_id, v.code, v.parent_code, t.parent_code, l.method, l.distance_m,
-           {reporter}
-      FROM {located}
-      JOIN category cat ON cat.code = s.category
-      LEFT JOIN grid g ON g.id = l.grid_id
-      LEFT JOIN region v ON v.code = g.village_code
-      LEFT JOIN region t ON t.code = v.parent_code
-     WHERE s.lon IS NOT NULL
-       AND NOT (l.method = 'unassigned' AND s.swap_lon IS NOT NULL AND {swapped})
-     ORDER BY l.grid_id
+    SELECT * FROM (
+        SELECT nextval('incident_id_seq'), s.client_id, s.category, s.description, s.source,
+               s.reported_at, s.raw_lon, s.raw_lat, s.raw_crs, s.accuracy_m,
+               ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id, l.grid_version_id,
+               v.code, v.parent_code, t.parent_code, l.method, l.distance_m, {reporter}
+          FROM {located}
+          JOIN category cat ON cat.code = s.category
+          LEFT JOIN grid g ON g.id = l.grid_id
+          LEFT JOIN region v ON v.code = g.village_code
+          LEFT JOIN region t ON t.code = v.parent_code
+         WHERE s.lon IS NOT NULL
+           AND NOT (l.method = 'unassigned' AND s.swap_lon IS NOT NULL AND {swapped})
+         ORDER BY {reported}) numbered
+     ORDER BY grid_id
     ON CONFLICT (client_id) DO NOTHING
     RETURNING {returning}
 ), logged AS (
@@ -70,21 +76,22 @@ SELECT ins.client_id,
 """
 
 
-def insert_located(located: str, *, answer: str = "count",
+def insert_located(located: str, reported: str, *, answer: str = "count",
                    reporter: str = "CAST(:reporter_id AS bigint)",
                    actor: str = "CAST(:actor AS text)") -> str:
     """The statement that stores every row of ``located``: the reports (aliased ``s``, with the
     columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it),
-    each by ``reporter`` (an account id) and logged as reported by ``actor`` (an expression
-    over the stored row ``ins``). It answers with the number stored, or (``answer="doc"``) each
+    numbered in the order of ``reported`` (columns of ``s``), each by ``reporter`` (an
+    account id) and logged as reported by ``actor`` (an expression over the stored row
+    ``ins``). It answers with the number stored, or (``answer="doc"``) each
     stored incident's client id and JSON with the open cases it may repeat
     (``possible_duplicates``)."""
     returning, result = {
         "count": ("id, status", "\nSELECT count(*) FROM ins"),
         "doc": ("*", _DOC_ANSWER),
     }[answer]
-    return INSERT_LOCATED.format(located=located, returning=returning, result=result,
-                                 reporter=reporter, actor=actor,
+    return INSERT_LOCATED.format(located=located, reported=reported, returning=returning,
+                                 result=result, reporter=reporter, actor=actor,
                                  swapped=SWAPPED_COVERED.format(lon="s.swap_lon", lat="s.swap_lat",
                                                                 at="s.reported_at"))
 
@@ -97,7 +104,7 @@ _REPORTS = text(insert_located(
     "json_to_recordset(CAST(:reports AS json)) AS s("
     + ", ".join(f"{c} {t}" for c, t in _FIELDS.items()) + ") CROSS JOIN LATERAL "
     "locate_grid(ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.reported_at, :tolerance) l",
-    answer="doc", reporter="s.reporter_id",
+    "s.reported_at", answer="doc", reporter="s.reporter_id",
     actor="(SELECT a.actor FROM json_to_recordset(CAST(:reports AS json)) AS a(client_id uuid, "
           "actor text) WHERE a.client_id = ins.client_id)"))
 
