@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
+import shapely
 from PIL import Image
 from pyproj import Geod
 from sqlalchemy import text
@@ -354,6 +355,67 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     refreshed = page.evaluate("window.mapsvcPhone.refreshed")
     wait_until(page, f"window.mapsvcPhone.refreshed > {refreshed + 1}", "the list drawn anew")
     assert page.locator(f"{item} .step-photos img").count() > 0  # the steps still open
+    context.close()
+
+
+def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
+        browser, server, worker_spot, grids, clients):
+    """The worker's list names each case by its number and category beside what the reporter
+    wrote; its 位置 button marks the case on the map and brings the map to it."""
+    code, spot = worker_spot
+    admin = clients["admin"]
+    # a corner of the worker's grid, away from where the worker stands
+    inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
+    corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
+    case = _dispatched_case(admin, corner, "角落里的井盖")
+    name = next(c["name"] for c in admin.get("/categories").json() if c["code"] == "0603")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    assert f"#{case} {name} · 角落里的井盖" in page.locator(item).text_content()
+    page.click(f"{item} button[data-show=place]")
+    wait_until(page, f"window.mapsvcPhone.caseMark && window.mapsvcPhone.caseMark.caseId === {case}"
+                     " && window.mapsvcPhone.map.getZoom() >= 17", "the case marked")
+    marked, centre = page.evaluate("""() => {
+        const at = window.mapsvcPhone.caseMark.getLatLng();
+        const c = window.mapsvcPhone.map.getCenter();
+        return [[at.lng, at.lat], [c.lng, c.lat]];
+    }""")
+    assert marked == pytest.approx([corner.x, corner.y], abs=1e-7)
+    assert centre == pytest.approx([corner.x, corner.y], abs=1e-6)
+    assert page.locator(".leaflet-tooltip", has_text=f"#{case}").is_visible()
+    page.screenshot(path=ARTIFACTS / "phone-case-on-map.png")
+    context.close()
+
+
+def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_alone(
+        browser, server, worker_spot, accounts, clients):
+    """The session lapses as the worker sends a report (answered 401): the phone asks to sign
+    in, showing none of the worker's cases; the grid chief signing in on it, with no reload,
+    gets the chief's grids on the map and the chief's cases."""
+    _, spot = worker_spot
+    case = _dispatched_case(clients["admin"], spot, "换班前的案件")
+    context, page = _phone(browser, server, spot)
+    wait_until(page, f"!!document.querySelector('#cases li[data-id=\"{case}\"]')", "my cases")
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.evaluate("localStorage.setItem('mapsvc.token', 'lapsed')")
+    page.select_option("#category", "0603")
+    page.fill("#description", "会话过期时的上报")
+    page.click("#report button[type=submit]")
+    page.locator("#login").wait_for()
+    assert page.locator("#cases li").count() == 0
+    refreshed = page.evaluate("window.mapsvcPhone.refreshed")
+    _sign_in(page, "chief")
+    page.locator("#app").wait_for()
+    wait_until(page, f"window.mapsvcPhone.refreshed > {refreshed}", "the chief's cases")
+    chiefs = {f["id"] for f in clients["chief"].get("/incidents?queue=mine&limit=50")
+              .json()["features"]}
+    listed = page.evaluate("[...document.querySelectorAll('#cases li')].map(li => +li.dataset.id)")
+    assert set(listed) == chiefs
+    wait_until(page, "window.mapsvcPhone.grids && window.mapsvcPhone.grids.getLayers().length"
+                     f" === {len(accounts['chief'][1]['grid_codes'])}", "the chief's grids")
+    assert errors == []
     context.close()
 
 

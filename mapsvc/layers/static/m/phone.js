@@ -218,7 +218,9 @@ async function loadCategories() {
   } catch (error) { /* offline: the last list */ }
   tree = tree || JSON.parse(localStorage.getItem("mapsvc.categories") || "[]");
   phone.categories = tree.filter((c) => c.leaf);
+  phone.categoryNames = new Map(tree.map((c) => [c.code, c.name]));
   pickCategories("");
+  if (phone.cases) showCases(phone.cases);  // listed before the names came: named now
 }
 
 function pickCategories(query) {
@@ -271,10 +273,13 @@ async function where(force) {
   outline(phone.grid, at);
 }
 
+// Once a page: the map and the position serve whoever signs in on it.
 function startMap() {
+  if (phone.map) return;
   const map = L.map("map", { zoomControl: false }).setView([30, 114], 14);
   phone.map = map;
   const moveMap = viewMover(map);
+  phone.moveMap = moveMap;
   let pin = null;
   let circle = null;
   navigator.geolocation.watchPosition((p) => {
@@ -297,15 +302,20 @@ function startMap() {
     $("fix").textContent = `定位精度约 ${Math.round(accuracy)} 米`;
     where(false);
   }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
+}
+
+// The grids of the account signed in on the map.
+function showMyGrids() {
   fetch(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
       if (!grids) return;
-      phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(map);
+      if (phone.grids) phone.map.removeLayer(phone.grids);
+      phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(phone.map);
       // with no fix yet (or none allowed), the map shows the worker's grids
-      if (!pin && grids.features.length) {
+      if (!phone.position && grids.features.length) {
         const bounds = phone.grids.getBounds();
-        moveMap(() => map.fitBounds(bounds));
+        phone.moveMap(() => phone.map.fitBounds(bounds));
       }
       showPatrolDue();
     })
@@ -432,8 +442,10 @@ function followCases() {
 const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时限内"], [null, "其他"]];
 
 function showCases(cases) {
+  phone.cases = cases;
   const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
+  const category = (code) => (phone.categoryNames && phone.categoryNames.get(code)) || code;
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
   const drawn = [...$("cases").querySelectorAll(":scope > li")];
   const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
@@ -441,8 +453,9 @@ function showCases(cases) {
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const urgency = URGENCY[rank(f)][1];
-    const li = text("li", [urgency, STATUS[p.status] || p.status, p.description || p.category]
-      .join(" · "), p.colour || "");
+    const li = text("li", [urgency, STATUS[p.status] || p.status,
+                           `#${f.id} ${category(p.category)}`, p.description]
+      .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
     if (unseen.has(f.id)) li.classList.add("new");
     li.addEventListener("click", () => {
@@ -459,10 +472,14 @@ function showCases(cases) {
       label.appendChild(photo);
       li.appendChild(label);
     }
+    const place = text("button", "位置", "act");
+    place.type = "button";
+    place.dataset.show = "place";
+    place.addEventListener("click", () => showCaseOnMap(f));
     const steps = text("button", "进度", "act");
     steps.type = "button";
     steps.addEventListener("click", () => showSteps(li, f.id));
-    li.appendChild(steps);
+    li.append(place, steps);
     for (const action of next) {
       const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
@@ -474,6 +491,19 @@ function showCases(cases) {
     return li;
   }));
 }
+
+// A case where it was reported: marked on the map, the map brought to it and into view.
+function showCaseOnMap(f) {
+  const [lon, lat] = f.geometry.coordinates;
+  if (phone.caseMark) phone.map.removeLayer(phone.caseMark);
+  phone.caseMark = L.circleMarker([lat, lon], CASE_MARK).addTo(phone.map)
+    .bindTooltip(`#${f.id}`, { permanent: true, direction: "top" });
+  phone.caseMark.caseId = f.id;
+  phone.moveMap(() => phone.map.setView([lat, lon], Math.max(phone.map.getZoom(), 17)));
+  $("map").scrollIntoView({ block: "nearest" });
+}
+const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
+                    fillOpacity: 0.45 };
 
 // ---- household visits: two taps ----
 async function nearbyHouseholds() {
@@ -607,6 +637,12 @@ function signOut() {
     localStorage.removeItem(key);
   }
   unseen.clear();
+  phone.cases = null;
+  $("cases").replaceChildren();
+  for (const layer of ["grids", "caseMark"]) {
+    if (phone[layer]) phone.map.removeLayer(phone[layer]);
+    phone[layer] = null;
+  }
   $("patrol-due").textContent = "";
   $("app").hidden = true;
   $("login").hidden = false;
@@ -641,6 +677,7 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   startMap();
+  showMyGrids();
   showPatrol();  // a patrol going on goes on after a reload
   loadCategories();
   showQueue();
