@@ -359,9 +359,10 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
 
 
 def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
-        browser, server, worker_spot, grids, clients):
+        browser, server, worker_spot, grids, clients, db):
     """The worker's list names each case by its number and category beside what the reporter
-    wrote; its 位置 button marks the case on the map and brings the map to it."""
+    wrote; its 位置 button marks the case on the map and brings the map to it, until the case
+    is no longer the worker's."""
     code, spot = worker_spot
     admin = clients["admin"]
     # a corner of the worker's grid, away from where the worker stands
@@ -385,6 +386,11 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     assert centre == pytest.approx([corner.x, corner.y], abs=1e-6)
     assert page.locator(".leaflet-tooltip", has_text=f"#{case}").is_visible()
     page.screenshot(path=ARTIFACTS / "phone-case-on-map.png")
+    with db.begin() as conn:  # taken up by the county
+        conn.execute(text("UPDATE incident SET escalation_level = 'county' WHERE id = :i"),
+                     {"i": case})
+    wait_until(page, f"!document.querySelector('{item}') && !window.mapsvcPhone.caseMark",
+               "the case and its mark gone")
     context.close()
 
 

@@ -83,9 +83,8 @@ def insert_located(located: str, reported: str, *, answer: str = "count",
     columns of SOURCE_COLUMNS) beside their grid (aliased ``l``, as ``locate_grid`` gives it),
     numbered in the order of ``reported`` (columns of ``s``), each by ``reporter`` (an
     account id) and logged as reported by ``actor`` (an expression over the stored row
-    ``ins``). It answers with the number stored, or (``answer="doc"``) each
-    stored incident's client id and JSON with the open cases it may repeat
-    (``possible_duplicates``)."""
+    ``ins``). It answers with the number stored, or (``answer="doc"``) each stored incident's
+    client id and JSON with the open cases it may repeat (``possible_duplicates``)."""
     returning, result = {
         "count": ("id, status", "\nSELECT count(*) FROM ins"),
         "doc": ("*", _DOC_ANSWER),

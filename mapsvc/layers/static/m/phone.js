@@ -443,6 +443,10 @@ const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时�
 
 function showCases(cases) {
   phone.cases = cases;
+  if (phone.caseMark && !cases.some((f) => f.id === phone.caseMark.caseId)) {
+    phone.map.removeLayer(phone.caseMark);  // the case marked is no longer mine
+    phone.caseMark = null;
+  }
   const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
   const category = (code) => (phone.categoryNames && phone.categoryNames.get(code)) || code;
