@@ -369,11 +369,16 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
     corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
     case = _dispatched_case(admin, corner, "角落里的井盖")
+    new = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
+                                         "lon": spot.x, "lat": spot.y}).json()["id"]
     name = next(c["name"] for c in admin.get("/categories").json() if c["code"] == "0603")
     context, page = _phone(browser, server, spot)
     item = f'#cases li[data-id="{case}"]'
     wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
-    assert f"#{case} {name} · 角落里的井盖" in page.locator(item).text_content()
+    line = "(id) => document.querySelector(`#cases li[data-id='${id}']`).firstChild.textContent"
+    assert page.evaluate(line, case) == f"时限内 · 已派遣 · #{case} {name} · 角落里的井盖"
+    # not yet filed, no clock running, nothing written: its state, number and category
+    assert page.evaluate(line, new) == f"已上报 · #{new} {name}"
     page.click(f"{item} button[data-show=place]")
     wait_until(page, f"window.mapsvcPhone.caseMark && window.mapsvcPhone.caseMark.caseId === {case}"
                      " && window.mapsvcPhone.map.getZoom() >= 17", "the case marked")

@@ -438,8 +438,9 @@ function followCases() {
   }
 }
 
-// My cases, most urgent first: past a deadline, near one, then the rest.
-const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时限内"], [null, "其他"]];
+// My cases, most urgent first: past a deadline, near one, then the rest (no clock running,
+// as a case not yet filed: named by its state alone).
+const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时限内"], [null, ""]];
 
 function showCases(cases) {
   phone.cases = cases;
