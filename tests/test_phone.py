@@ -377,8 +377,14 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
     line = "(id) => document.querySelector(`#cases li[data-id='${id}']`).firstChild.textContent"
     assert page.evaluate(line, case) == f"时限内 · 已派遣 · #{case} {name} · 角落里的井盖"
-    # not yet filed, no clock running, nothing written: its state, number and category
+    # its deadline: the soonest of its clocks running (dispatched: the handling's)
+    clocks = admin.get(f"/incidents/{case}").json()["clocks"]
+    assert clocks["handling"]["deadline"] < clocks["case"]["deadline"]
+    assert page.locator(f"{item} small.due").inner_text() == page.evaluate(
+        "(at) => `时限 ${stepTime(new Date(at))}`", clocks["handling"]["deadline"])
+    # not yet filed, no clock running, nothing written: its state, number and category alone
     assert page.evaluate(line, new) == f"已上报 · #{new} {name}"
+    assert page.locator(f'#cases li[data-id="{new}"] small.due').count() == 0
     page.click(f"{item} button[data-show=place]")
     wait_until(page, f"window.mapsvcPhone.caseMark && window.mapsvcPhone.caseMark.caseId === {case}"
                      " && window.mapsvcPhone.map.getZoom() >= 17", "the case marked")

@@ -462,6 +462,8 @@ function showCases(cases) {
                            `#${f.id} ${category(p.category)}`, p.description]
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
+    const due = soonestDeadline(p);
+    if (due) li.appendChild(text("small", `时限 ${stepTime(due)}`, "due"));
     if (unseen.has(f.id)) li.classList.add("new");
     li.addEventListener("click", () => {
       li.classList.remove("new");
@@ -495,6 +497,13 @@ function showCases(cases) {
     if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
     return li;
   }));
+}
+
+// The soonest deadline of the case's clocks running (its stage's, the whole case's), if any.
+function soonestDeadline(p) {
+  const running = Object.values(p.clocks || {}).filter((c) => c && c.colour && c.deadline);
+  const deadlines = running.map((c) => new Date(c.deadline)).sort((a, b) => a - b);
+  return deadlines[0] || null;
 }
 
 // A case where it was reported: marked on the map, the map brought to it and into view.
