@@ -97,12 +97,15 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "mapsvc.cli", "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", str(self.workers)]
+
     def start(self) -> "Server":
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(ARTIFACTS / f"{self.name}.log", "a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mapsvc.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers)],
+            self.command(),
             # tiles reread the data's revisions on every request, and phones ask for their
             # cases every second: a test sees a change at once
             env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",

@@ -6,7 +6,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -205,9 +204,8 @@ def test_a_server_started_on_an_address_already_served_stops_and_says_so(databas
     disturbs it: it stops, naming the address, and the first one serves on."""
     served = Server("first", workers=2).start()
     try:
-        second = subprocess.run(
-            [sys.executable, "-m", "mapsvc.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(served.port), "--workers", "2"], capture_output=True, text=True)
+        second = subprocess.run(Server("second", served.port, workers=2).command(),
+                                capture_output=True, text=True)
         assert second.returncode == 2
         assert f"cannot serve on 127.0.0.1:{served.port}: Address already in use" \
             in second.stderr

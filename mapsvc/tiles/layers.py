@@ -60,7 +60,7 @@ COLLECTIONS = {c.id: c for c in (
                {"code": "String", "name": "String"}),
     Collection("villages", "村（社区）", 10, 22, ("regions",),
                {"code": "String", "name": "String"}),
-    Collection("grids", "网格", 11, 22, ("grids", "incidents", "registry"),
+    Collection("grids", "网格", DRAWN_ZOOMS.start, 22, ("grids", "incidents", "registry"),
                {"code": "String", "name": "String", "kind": "String", "open": "Number",
                 "overdue": "Number", "recent": "Number", "households": "Number",
                 "visited": "Number", "patrol_days": "Number", "workers": "String"},

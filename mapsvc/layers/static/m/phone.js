@@ -273,13 +273,19 @@ async function where(force) {
   outline(phone.grid, at);
 }
 
+// A layer the phone keeps (phone[name]: the account's grids, the case marked) taken off
+// the map.
+function drop(name) {
+  if (phone[name]) phone.map.removeLayer(phone[name]);
+  phone[name] = null;
+}
+
 // Once a page: the map and the position serve whoever signs in on it.
 function startMap() {
   if (phone.map) return;
   const map = L.map("map", { zoomControl: false }).setView([30, 114], 14);
   phone.map = map;
-  const moveMap = viewMover(map);
-  phone.moveMap = moveMap;
+  const moveMap = phone.moveMap = viewMover(map);
   let pin = null;
   let circle = null;
   navigator.geolocation.watchPosition((p) => {
@@ -310,7 +316,7 @@ function showMyGrids() {
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
       if (!grids) return;
-      if (phone.grids) phone.map.removeLayer(phone.grids);
+      drop("grids");
       phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(phone.map);
       // with no fix yet (or none allowed), the map shows the worker's grids
       if (!phone.position && grids.features.length) {
@@ -444,10 +450,8 @@ const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时�
 
 function showCases(cases) {
   phone.cases = cases;
-  if (phone.caseMark && !cases.some((f) => f.id === phone.caseMark.caseId)) {
-    phone.map.removeLayer(phone.caseMark);  // the case marked is no longer mine
-    phone.caseMark = null;
-  }
+  // the case marked is no longer mine
+  if (phone.caseMark && !cases.some((f) => f.id === phone.caseMark.caseId)) drop("caseMark");
   const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
   const category = (code) => (phone.categoryNames && phone.categoryNames.get(code)) || code;
@@ -509,7 +513,7 @@ function soonestDeadline(p) {
 // A case where it was reported: marked on the map, the map brought to it and into view.
 function showCaseOnMap(f) {
   const [lon, lat] = f.geometry.coordinates;
-  if (phone.caseMark) phone.map.removeLayer(phone.caseMark);
+  drop("caseMark");
   phone.caseMark = L.circleMarker([lat, lon], CASE_MARK).addTo(phone.map)
     .bindTooltip(`#${f.id}`, { permanent: true, direction: "top" });
   phone.caseMark.caseId = f.id;
@@ -653,10 +657,8 @@ function signOut() {
   unseen.clear();
   phone.cases = null;
   $("cases").replaceChildren();
-  for (const layer of ["grids", "caseMark"]) {
-    if (phone[layer]) phone.map.removeLayer(phone[layer]);
-    phone[layer] = null;
-  }
+  drop("grids");
+  drop("caseMark");
   $("patrol-due").textContent = "";
   $("app").hidden = true;
   $("login").hidden = false;
