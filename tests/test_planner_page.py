@@ -92,11 +92,14 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     wait_until(page, "window.mapsvcPlan.plan.status === 'published'", "the published plan")
     assert set(live_grids(api, a)) == {a.code("A"), a.code("B"), a.code("C"), f"{a.village}004"}
 
-    # the village's history: the published plan, opened again, shows what it put in force
+    # the village's history: the published plan, listed at once, and opened again after a
+    # reload, shows what it put in force
     published = page.evaluate("String(window.mapsvcPlan.plan.id)")
+    history = "#plan-select optgroup[label^='已发布'] option"
+    wait_until(page, f"!!document.querySelector(\"{history}[value='{published}']\")",
+               "the published plan in the village's history")
     page.reload()
     pick_village(page, a)
-    history = "#plan-select optgroup[label^='已发布'] option"
     assert page.eval_on_selector_all(history, "os => os.map(o => o.value)") == [published]
     page.select_option("#plan-select", published)
     wait_until(page, "window.mapsvcPlan.count === 4", "the published plan's grids")

@@ -109,6 +109,8 @@ function mapsvcPlan(map, config) {
   async function openVillage(feature) {
     state.village = feature;
     state.plan = null;
+    $("plan-drafts").hidden = true;  // shown again with the village's own plans
+    $("plan-tools").hidden = true;
     for (const layer of [choices, state.outline, state.neighbours, state.grids, state.findings]) {
       if (layer) layer.remove();
     }
@@ -132,9 +134,8 @@ function mapsvcPlan(map, config) {
       style: { color: "#455a64", weight: 2, fillOpacity: 0.1 } }, fixed)).addTo(map);
     state.inForce = inForce.length;
     state.count = 0;  // of a plan's grids: none drawn yet
-    $("plan-drafts").hidden = false;
-    $("plan-tools").hidden = true;
     await listPlans();
+    $("plan-drafts").hidden = false;
   }
 
   const when = (at) => new Date(at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
