@@ -356,6 +356,22 @@ def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_toke
     assert not watch.problems, watch.problems
 
 
+def test_a_step_that_came_late_says_when_it_came(desk):
+    """A step a phone sent once it had signal again is told at the time it was taken, and,
+    when it came a minute or more later, when it came."""
+    page, watch = desk
+    told = """(late) => {
+        const at = new Date(Date.now() - 7200e3), came = new Date(at.getTime() + late * 1e3);
+        const step = { at: at.toISOString(), action: "report_handled", actor: "worker",
+                       data: { received_at: came.toISOString() } };
+        return [stepItem(step).textContent, stepTime(at), stepTime(came)]; }"""
+    line, taken, came = page.evaluate(told, 3600)
+    assert line == f"{taken} 处置完成 · worker（{came} 送达）"
+    line, taken, _ = page.evaluate(told, 30)
+    assert line == f"{taken} 处置完成 · worker"
+    assert not watch.problems, watch.problems
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     case = report_at(server, command_token, grids, 5, "=1+1 路面塌陷")

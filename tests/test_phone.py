@@ -255,7 +255,8 @@ def test_the_worker_follows_a_case_through_its_steps(browser, server, worker_spo
     context.close()
 
 
-def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_spot, clients):
+def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken(
+        browser, server, worker_spot, clients):
     code, spot = worker_spot
     admin = clients["admin"]
     case = _dispatched_case(admin, spot, "待签收的井盖")
@@ -263,16 +264,22 @@ def test_an_action_taken_with_no_signal_is_applied_once(browser, server, worker_
     button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
     wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
     context.set_offline(True)
+    tapped = datetime.now(timezone.utc)
     page.click(button)
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
     page.reload()
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action after a reload")
+    page.wait_for_timeout(1000)  # a while with no signal
+    signal = datetime.now(timezone.utc)
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, "window.mapsvcPhone.queued === 0", "the action sent", tries=600)
     context.close()
-    steps = [s["action"] for s in admin.get(f"/incidents/{case}/timeline").json()]
-    assert steps.count("accept") == 1
+    steps = admin.get(f"/incidents/{case}/timeline").json()
+    assert [s["action"] for s in steps].count("accept") == 1
+    accepted = steps[-1]
+    assert tapped <= datetime.fromisoformat(accepted["at"]) < signal  # when, not when it came
+    assert datetime.fromisoformat(accepted["data"]["received_at"]) >= signal
     assert admin.get(f"/incidents/{case}").json()["status"] == "in_progress"
 
 

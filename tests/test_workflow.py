@@ -2,8 +2,9 @@
 it may be taken in; everything else refused; every step in the timeline and announced."""
 
 import json
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -208,7 +209,46 @@ def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db
                                              resumed_at)
     assert stopped >= 6.5  # Friday 09:00-12:00 and 14:00-17:30 at least
     expected = calendar.add_working_hours(extended, stopped)
-    assert abs((_stored(db, case).handling_deadline - expected).total_seconds()) < 2
+    assert _stored(db, case).handling_deadline == expected  # the step's time and the clock's
+
+
+def test_a_step_sent_after_the_fact_keeps_the_time_it_was_taken(clients, grids, db):
+    """A handler's phone with no signal sends its step when the signal comes back: the step,
+    and the clocks it stops, keep the time it was taken (never one before the case's last
+    step); its log keeps when it came too."""
+    from sqlalchemy import text
+
+    admin, department = clients["admin"], clients["department"]
+    case = new_case(admin, grids, index=10, category="0701")
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        do(admin, case, action, **body)
+    do(department, case, "accept")
+    accepted = datetime.fromisoformat(admin.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    time.sleep(1.5)  # the phone goes without signal a while after the step
+    taken = accepted + timedelta(seconds=0.5)
+    r = do(department, case, "report_handled", note="已处置", taken_at=taken.isoformat())
+    assert r.status_code == 200, r.text
+    step = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert datetime.fromisoformat(step["at"]) == taken
+    assert datetime.fromisoformat(step["data"]["received_at"]) >= taken + timedelta(seconds=1)
+    with db.connect() as conn:
+        handled = conn.execute(text("SELECT dispatched_at, handled_at, handling_hours "
+                                    "FROM incident WHERE id = :i"), {"i": case}).one()
+    assert handled.handled_at == taken
+    assert handled.handling_hours == pytest.approx(round(
+        _calendar().working_hours_between(handled.dispatched_at, taken), 4), abs=1e-4)
+
+    # a time before the case's last step is that step's; one ahead of now is refused
+    do(admin, case, "check")
+    checked = datetime.fromisoformat(admin.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    for when, field in ((datetime.now(timezone.utc) + timedelta(hours=1), "taken_at"),
+                        (datetime.now(), "taken_at")):  # and one with no time zone
+        r = do(admin, case, "check_pass", taken_at=when.isoformat())
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, r.text
+    r = do(admin, case, "check_pass", taken_at=(checked - timedelta(days=1)).isoformat())
+    assert r.status_code == 200, r.text
+    closed = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert (closed["action"], datetime.fromisoformat(closed["at"])) == ("check_pass", checked)
 
 
 def _clock(db, case, stage):

@@ -3,7 +3,7 @@ announced (LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +32,7 @@ class ActionRequest:
     original: int | None = None  # merge: the case this one repeats
     point: Point | None = None  # relocate: where the case really is
     attachments: list[str] = field(default_factory=list)  # photo ids (mapsvc.media)
+    taken_at: datetime | None = None  # when a step sent after the fact was taken; else now
 
 
 # Parameters the log does not repeat: the time of the action is the log row's own; a
@@ -40,14 +41,26 @@ _PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county
 _RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
 _UNLOGGED = {"now", *_RELOCATED}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead a phone's clock may run
 
 
 async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
     await readable(conn, incident_id, account)
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
-        "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request "
+        "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
+        "(SELECT max(at) FROM incident_log WHERE incident_id = :id) AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
+
+
+def _taken_at(taken: datetime | None, last_step: datetime | None, received: datetime) -> datetime:
+    """The time of a step: when it was taken, for one a phone sent after the fact (it waited
+    for a signal), else now; never before the case's last step, nor after now."""
+    if taken is None:
+        return received
+    if taken > received + CLOCK_SKEW:
+        raise InvalidInput(f"taken_at {taken.isoformat()} lies in the future", field="taken_at")
+    return min(max(taken, last_step or taken), received)
 
 
 def _holds(condition: str, case) -> bool:
@@ -77,7 +90,9 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
             raise InvalidInput(f"{name} needs {needed}", field=needed)
     if action.when is not None and not _holds(action.when, case):
         raise Conflict(CONDITIONS[action.when], field="status")
-    changes, data = await _changes(conn, name, case, request, incident_id)
+    received = datetime.now(timezone.utc)
+    at = _taken_at(request.taken_at, case.last_step_at, received)
+    changes, data = await _changes(conn, name, case, request, incident_id, at)
     target = action.target or case.status
     # a request for more time lapses once its handler has the case no more
     if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
@@ -87,14 +102,16 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
         "WHERE id = :id"), {"target": target, "id": incident_id, **data})
     log_id = (await conn.execute(text("""
-        INSERT INTO incident_log (incident_id, actor, action, from_status, to_status, note, data)
-        VALUES (:id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
+        INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, note,
+                                  data)
+        VALUES (:id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
         RETURNING id"""),
-        {"id": incident_id, "actor": account.username, "action": name,
+        {"id": incident_id, "at": at, "actor": account.username, "action": name,
          "from_status": case.status, "to_status": target, "note": request.note.strip(),
          "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
-                             and "_warn" not in k}, ensure_ascii=False,
-                           default=str)})).scalar_one()
+                             and "_warn" not in k}
+                            | ({"received_at": received.isoformat()} if request.taken_at else {}),
+                            ensure_ascii=False, default=str)})).scalar_one()
     if request.attachments:
         await attach(conn, request.attachments, account, incident_id, log_id)
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
@@ -145,10 +162,10 @@ async def _department(conn, request: ActionRequest, incident_id: int) -> str:
     return code
 
 
-async def _changes(conn, name: str, case, request: ActionRequest,
-                   incident_id: int) -> tuple[dict, dict]:
-    """The columns an action sets beside the status (SQL expressions) and its parameters."""
-    now = datetime.now(timezone.utc)
+async def _changes(conn, name: str, case, request: ActionRequest, incident_id: int,
+                   now: datetime) -> tuple[dict, dict]:
+    """The columns an action taken at ``now`` sets beside the status (SQL expressions) and
+    its parameters."""
     calendar = await load_calendar(conn)
 
     async def start(*stages: str) -> tuple[dict, dict]:

@@ -17,10 +17,18 @@ function stepMove(step) {
   return `（${grid(from)} → ${grid(to)}）`;
 }
 
+// when a step sent after the fact came, if a minute or more after it was taken
+function stepLate(step) {
+  const received = step.data && step.data.received_at && new Date(step.data.received_at);
+  if (!received || received - new Date(step.at) < 60000) return "";
+  return `（${stepTime(received)} 送达）`;
+}
+
 // a step of a case's timeline in one line: when, what and who
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
-  return `${stepTime(new Date(step.at))} ${what}${stepMove(step)} · ${step.actor}`;
+  const when = stepTime(new Date(step.at));
+  return `${when} ${what}${stepMove(step)} · ${step.actor}${stepLate(step)}`;
 }
 
 // a photo of a step: its thumbnail, a link to the photo itself. Pages signed in with the

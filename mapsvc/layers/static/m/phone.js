@@ -363,6 +363,7 @@ async function act(incident, action, photoInput) {
     body.working_days = days;
   }
   const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
+  body.taken_at = new Date().toISOString();  // sent after a wait for signal, it keeps its time
   await enqueue({ kind: "action", incident, action, body, photos });
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
