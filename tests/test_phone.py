@@ -306,21 +306,30 @@ def household(worker_spot, clients, db) -> int:
         ).scalar_one()
 
 
-def test_a_household_visit_takes_two_taps(browser, server, worker_spot, household, db):
+def test_a_household_visit_takes_two_taps_and_keeps_its_time_with_no_signal(
+        browser, server, worker_spot, household, db):
     _, spot = worker_spot
     context, page = _phone(browser, server, spot)
     page.click("#visit")  # one
     wait_until(page, "!!document.querySelector('#households button')", "the households near")
-    assert "走访路9号" in page.locator("#households button").first.text_content()
-    page.locator("#households button").first.click()  # two
+    household_button = page.locator("#households button", has_text="走访路9号")
+    context.set_offline(True)  # the signal goes as the worker knocks
+    tapped = datetime.now(timezone.utc)
+    household_button.click()  # two
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the visit waiting")
+    page.wait_for_timeout(1000)  # a while with no signal
+    signal = datetime.now(timezone.utc)
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
-               "the visit sent")
+               "the visit sent", tries=600)
     context.close()
     with db.connect() as conn:
         visits = conn.execute(text(
-            "SELECT count(*) FROM visit v JOIN account a ON a.id = v.account_id "
-            "WHERE v.household_id = :h AND a.username = 'worker'"), {"h": household}).scalar_one()
-    assert visits == 1
+            "SELECT v.at FROM visit v JOIN account a ON a.id = v.account_id "
+            "WHERE v.household_id = :h AND a.username = 'worker'"), {"h": household}).all()
+    assert len(visits) == 1
+    assert tapped <= visits[0].at < signal  # when made, not when it came
 
 
 def test_a_visit_sent_again_is_recorded_once(clients, household):
@@ -331,6 +340,13 @@ def test_a_visit_sent_again_is_recorded_once(clients, household):
     again = clients["admin"].post("/registry/visits", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
+
+
+def test_a_visit_from_a_phone_whose_clock_runs_ahead_is_made_when_it_comes(clients, household):
+    r = clients["admin"].post("/registry/visits", json={"household_id": household,
+                                                        "visited_at": "2099-01-01T09:00:00"})
+    assert r.status_code == 201, r.text
+    assert datetime.fromisoformat(r.json()["at"]) <= datetime.now(timezone.utc)
 
 
 def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, worker_spot,

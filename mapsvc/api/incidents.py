@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
@@ -172,10 +172,11 @@ class ActionBody(BaseModel):
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
         [], max_length=10, description="ids of photos uploaded to /media (before and after "
                                        "photos, evidence); self_resolve needs a note or one")
-    taken_at: AwareDatetime | None = Field(
-        None, description="when the step was taken, for one sent after the fact (a phone "
-                          "without signal queues it): the step keeps that time, though never "
-                          "one before the case's last step; its log also keeps when it came")
+    taken_at: ReportTime | None = Field(
+        None, description="when the step was taken (ISO 8601; no zone means China Standard "
+                          "Time), for one sent after the fact (a phone without signal queues "
+                          "it): the step keeps that time, though never one before the case's "
+                          "last step nor one ahead of now; its log also keeps when it came")
 
 
 @router.post("/{incident_id:int}/actions/{action}", responses={

@@ -22,6 +22,7 @@ from mapsvc.api.deps import (
     transaction,
 )
 from mapsvc.geo.crs import CRS
+from mapsvc.incidents.model import ReportTime
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import REVEALERS, export_people, list_people, read_person, reveal
@@ -155,6 +156,10 @@ class VisitRequest(BaseModel):
     note: str = Field("", max_length=2000)
     client_id: UUID | None = Field(None, description="chosen by the phone: the same visit sent "
                                                      "again is answered 200, recorded once")
+    visited_at: ReportTime | None = Field(
+        None, description="when the visit was made (ISO 8601; no zone means China Standard "
+                          "Time), for one sent after the fact (a phone without signal queues "
+                          "it); default, and at the latest: when it comes")
 
 
 @router.post("/registry/visits", status_code=201,
@@ -167,7 +172,7 @@ async def visit(request: Request, body: VisitRequest,
     async with statements(request) as conn:
         recorded, created = await record_visit(conn, account, body.household_id, lon=body.lon,
                                                lat=body.lat, note=body.note,
-                                               client_id=body.client_id)
+                                               client_id=body.client_id, at=body.visited_at)
     return JSONResponse(recorded, status_code=201 if created else 200)
 
 

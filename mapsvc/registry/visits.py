@@ -1,5 +1,6 @@
 """Household visits (户户走到): a grid worker records who was visited, when and where."""
 
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -13,10 +14,11 @@ from mapsvc.geojson import Filters
 
 async def record_visit(conn: AsyncConnection, account: Account, household_id: int, *,
                        lon: float | None, lat: float | None, note: str = "",
-                       client_id: UUID | None = None) -> tuple[dict, bool]:
-    """A visit to a household in the account's jurisdiction (404 for any other household);
-    with a client id, the same visit sent again is the one recorded. Returns it and whether it
-    is new."""
+                       client_id: UUID | None = None,
+                       at: datetime | None = None) -> tuple[dict, bool]:
+    """A visit to a household in the account's jurisdiction (404 for any other household),
+    made ``at`` (default: now); with a client id, the same visit sent again is the one
+    recorded. Returns it and whether it is new."""
     f = Filters(params={"hh": household_id})
     f.add("h.id = :hh")
     registry_scope(account, f, alias="a")
@@ -26,12 +28,13 @@ async def record_visit(conn: AsyncConnection, account: Account, household_id: in
     if found is None:
         raise NotFound(f"no household {household_id}", field="household_id")
     params = {"hh": household_id, "account": account.id, "lon": lon, "lat": lat, "note": note,
-              "client_id": client_id}
+              "client_id": client_id, "at": at}
     row = (await conn.execute(text("""
-        INSERT INTO visit (household_id, account_id, geom, note, client_id)
+        INSERT INTO visit (household_id, account_id, geom, note, client_id, at)
         VALUES (:hh, :account,
                 CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
-                     ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :note, :client_id)
+                     ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :note, :client_id,
+                least(CAST(:at AS timestamptz), now()))
         ON CONFLICT (client_id) DO NOTHING
         RETURNING id, household_id, at"""), params)).first()
     created = row is not None

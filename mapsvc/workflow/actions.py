@@ -3,7 +3,7 @@ announced (LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,7 +41,6 @@ _PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county
 _RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
 _UNLOGGED = {"now", *_RELOCATED}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
-CLOCK_SKEW = timedelta(minutes=5)  # how far ahead a phone's clock may run
 
 
 async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
@@ -58,8 +57,6 @@ def _taken_at(taken: datetime | None, last_step: datetime | None, received: date
     for a signal), else now; never before the case's last step, nor after now."""
     if taken is None:
         return received
-    if taken > received + CLOCK_SKEW:
-        raise InvalidInput(f"taken_at {taken.isoformat()} lies in the future", field="taken_at")
     return min(max(taken, last_step or taken), received)
 
 

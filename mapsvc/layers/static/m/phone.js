@@ -556,7 +556,8 @@ async function nearbyHouseholds() {
 async function visit(household, address) {
   const fix = phone.position || {};
   await enqueue({ kind: "visit", address, body: {
-    household_id: household, lon: fix.lon, lat: fix.lat, client_id: crypto.randomUUID() } });
+    household_id: household, lon: fix.lon, lat: fix.lat, client_id: crypto.randomUUID(),
+    visited_at: new Date().toISOString() } });
   $("households").replaceChildren();
   await showQueue();
   send();
