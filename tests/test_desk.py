@@ -362,8 +362,8 @@ def test_a_step_that_came_late_says_when_it_came(desk):
     page, watch = desk
     told = """(late) => {
         const at = new Date(Date.now() - 7200e3), came = new Date(at.getTime() + late * 1e3);
-        const step = { at: at.toISOString(), action: "report_handled", actor: "worker",
-                       data: { received_at: came.toISOString() } };
+        const step = { at: at.toISOString(), received_at: came.toISOString(),
+                       action: "report_handled", actor: "worker" };
         return [stepItem(step).textContent, stepTime(at), stepTime(came)]; }"""
     line, taken, came = page.evaluate(told, 3600)
     assert line == f"{taken} 处置完成 · worker（{came} 送达）"

@@ -251,6 +251,29 @@ def test_the_steps_of_the_callers_cases_are_its_updates_oldest_first(open311, cl
     assert r.status_code == 400 and r.json()[0]["description"].startswith("end_date: ")
 
 
+def test_a_report_that_came_late_is_among_the_updates_since_it_came(open311, clients, grids):
+    """A hotline file's row, or a phone's report kept with no signal, comes days after it was
+    made: a caller following the updates from the last time it saw still gets it; the case's
+    timeline shows it when it was made, and when it came."""
+    client, key = open311("command")
+    _, point = inside(grids, 14)
+    since = datetime.now(timezone.utc)
+    made = since - timedelta(days=3)
+    r = clients["command"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
+        "reported_at": made.isoformat()})
+    assert r.status_code == 201, r.text
+    case = str(r.json()["id"])
+    updated = client.get("/servicerequestupdates.json",
+                         params={"api_key": key, "start_date": since.isoformat()}).json()
+    mine = [u for u in updated if u["service_request_id"] == case]
+    assert [u["external_status_code"] for u in mine] == ["reported"]
+    assert datetime.fromisoformat(mine[0]["updated_datetime"]) >= since  # when it came
+    [step] = clients["command"].get(f"/incidents/{case}/timeline").json()
+    assert datetime.fromisoformat(step["at"]) == made
+    assert datetime.fromisoformat(step["received_at"]) >= since
+
+
 def test_the_updates_default_to_the_last_day_and_the_requests_to_the_last_90(open311, grids):
     client, key = open311("command")
     _, point = inside(grids, 13)

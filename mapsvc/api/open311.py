@@ -383,10 +383,12 @@ SELECT l.id AS update_id, l.incident_id::text AS service_request_id,
 @router.get("/servicerequestupdates.{fmt}")
 @_open311
 async def updates(request: Request, fmt: str) -> Response:
-    """The steps that changed a case's state between ``start_date`` and ``end_date`` (the
-    last day by default), oldest first, at most 1,000 (mySociety's extension): each with its
-    case, open or closed, the case's state it led to (``external_status_code``) and its note.
-    A caller following the cases asks again from the last ``updated_datetime`` it saw."""
+    """The steps that changed a case's state and came between ``start_date`` and
+    ``end_date`` (the last day by default), oldest first, at most 1,000 (mySociety's
+    extension): each with its case, open or closed, the case's state it led to
+    (``external_status_code``), its note, and when it came (``updated_datetime``; a step sent
+    after the fact came after it was taken). A caller following the cases asks again from the
+    last ``updated_datetime`` it saw, and misses no step that came late."""
     account = await caller(request)
     start, end = _window(request, UPDATES_WINDOW)
     f = Filters(params={"start": start, "end": end})

@@ -212,7 +212,8 @@ incident_log = Table(
     "incident_log", metadata,
     Column("id", BigInteger, primary_key=True),
     Column("incident_id", BigInteger, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # when it came
+    Column("taken_at", DateTime(timezone=True)),  # when taken, for a step that came after
     Column("actor", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("from_status", Text),

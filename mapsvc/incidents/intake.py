@@ -55,8 +55,8 @@ WITH ins AS (
     ON CONFLICT (client_id) DO NOTHING
     RETURNING {returning}
 ), logged AS (
-    INSERT INTO incident_log (incident_id, actor, action, to_status)
-    SELECT id, {actor}, 'report', status FROM ins
+    INSERT INTO incident_log (incident_id, taken_at, actor, action, to_status)
+    SELECT id, least(reported_at, now()), {actor}, 'report', status FROM ins
 ){result}
 """
 
@@ -86,7 +86,7 @@ def insert_located(located: str, reported: str, *, answer: str = "count",
     ``ins``). It answers with the number stored, or (``answer="doc"``) each stored incident's
     client id and JSON with the open cases it may repeat (``possible_duplicates``)."""
     returning, result = {
-        "count": ("id, status", "\nSELECT count(*) FROM ins"),
+        "count": ("id, status, reported_at", "\nSELECT count(*) FROM ins"),
         "doc": ("*", _DOC_ANSWER),
     }[answer]
     return INSERT_LOCATED.format(located=located, reported=reported, returning=returning,

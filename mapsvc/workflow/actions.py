@@ -48,7 +48,8 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "(SELECT max(at) FROM incident_log WHERE incident_id = :id) AS last_step_at "
+        "(SELECT max(coalesce(taken_at, at)) FROM incident_log WHERE incident_id = :id) "
+        "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
 
@@ -99,16 +100,17 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
         "WHERE id = :id"), {"target": target, "id": incident_id, **data})
     log_id = (await conn.execute(text("""
-        INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, note,
-                                  data)
-        VALUES (:id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
+        INSERT INTO incident_log (incident_id, taken_at, actor, action, from_status, to_status,
+                                  note, data)
+        VALUES (:id, :taken_at, :actor, :action, :from_status, :to_status, :note,
+                CAST(:data AS jsonb))
         RETURNING id"""),
-        {"id": incident_id, "at": at, "actor": account.username, "action": name,
+        {"id": incident_id, "taken_at": at if request.taken_at else None,
+         "actor": account.username, "action": name,
          "from_status": case.status, "to_status": target, "note": request.note.strip(),
          "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
-                             and "_warn" not in k}
-                            | ({"received_at": received.isoformat()} if request.taken_at else {}),
-                            ensure_ascii=False, default=str)})).scalar_one()
+                             and "_warn" not in k}, ensure_ascii=False,
+                           default=str)})).scalar_one()
     if request.attachments:
         await attach(conn, request.attachments, account, incident_id, log_id)
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
@@ -276,10 +278,13 @@ def _extension_days(days) -> int:
 
 
 async def timeline(conn: AsyncConnection, account: Account, incident_id: int) -> list[dict]:
-    """Every step of the case, oldest first (404 outside the account's jurisdiction)."""
+    """Every step of the case, oldest first (404 outside the account's jurisdiction): each at
+    the time it was taken, and, for one that came after the fact, ``received_at``."""
     await readable(conn, incident_id, account)
     rows = (await conn.execute(text("""
-        SELECT l.at, l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
+        SELECT coalesce(l.taken_at, l.at) AS at,
+               CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at,
+               l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
                coalesce((SELECT array_agg(a.media_id ORDER BY a.media_id) FROM attachment a
                           WHERE a.log_id = l.id), '{}') AS attachments
           FROM incident_log l

@@ -31,7 +31,8 @@ RECENT_MAX = 100    # steps a page may ask for when it opens
 
 _STEPS = f"""
 SELECT q.log_id, q.action, q.status, q.at, {incident_feature("q")} AS feature
-  FROM (SELECT l.id AS log_id, l.action, l.to_status AS status, l.at, d.id, d.doc
+  FROM (SELECT l.id AS log_id, l.action, l.to_status AS status,
+               coalesce(l.taken_at, l.at) AS at, d.id, d.doc
           FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
          WHERE {{where}}
          ORDER BY l.id {{order}}

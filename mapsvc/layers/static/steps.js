@@ -19,7 +19,7 @@ function stepMove(step) {
 
 // when a step sent after the fact came, if a minute or more after it was taken
 function stepLate(step) {
-  const received = step.data && step.data.received_at && new Date(step.data.received_at);
+  const received = step.received_at && new Date(step.received_at);
   if (!received || received - new Date(step.at) < 60000) return "";
   return `（${stepTime(received)} 送达）`;
 }
