@@ -263,10 +263,12 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
     context, page = _phone(browser, server, spot)
     button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
     wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
+    assert page.inner_text("#queue") == "全部已发出"
     context.set_offline(True)
     tapped = datetime.now(timezone.utc)
     page.click(button)
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
+    assert page.inner_text("#queue") == f"待发送 签收 #{case}"
     page.reload()
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action after a reload")
     page.wait_for_timeout(1000)  # a while with no signal
@@ -274,6 +276,7 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, "window.mapsvcPhone.queued === 0", "the action sent", tries=600)
+    assert page.inner_text("#queue") == "全部已发出"
     context.close()
     steps = admin.get(f"/incidents/{case}/timeline").json()
     assert [s["action"] for s in steps].count("accept") == 1

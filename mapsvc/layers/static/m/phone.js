@@ -65,6 +65,7 @@ async function showQueue() {
     }[item.kind]()));
     return li;
   }));
+  if (!items.length) list.append(text("li", "全部已发出", "none"));
   phone.queued = items.length;
   phone.held = all.length - items.length;  // another account's, waiting for it
   $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
