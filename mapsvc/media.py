@@ -2,17 +2,19 @@
 without their metadata.
 
 An upload must be a JPEG, PNG or WebP image by its bytes, whatever its name says, and no larger
-than the setting. Its EXIF time and GPS position are kept as data (a grid worker's photo says
-when and where it was taken); the copy that is served is re-encoded without EXIF and turned
-upright, and a thumbnail is made beside it. The id is the SHA-256 of the uploaded bytes, so
-sending the same photo again (a retry on a weak signal) stores nothing twice.
+than the setting. When and where it was taken are kept as data (a grid worker's photo is
+evidence of where the worker stood, and when): its EXIF time and GPS position, or else those
+the phone sends with it (a copy the phone shrank has no EXIF left). The copy that is served is
+re-encoded without EXIF and turned upright, and a thumbnail is made beside it. The id is the
+SHA-256 of the uploaded bytes, so sending the same photo again (a retry on a weak signal)
+stores nothing twice.
 """
 
 import hashlib
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -124,9 +126,16 @@ RETURNING id
 
 
 async def store_photo(conn: AsyncConnection, data: bytes, name: str, account: Account,
-                      config: MediaSettings) -> tuple[dict, bool]:
-    """Store an upload (files first, then its row); return it and whether it is new."""
+                      config: MediaSettings, *, taken_at: datetime | None = None,
+                      lon: float | None = None, lat: float | None = None) -> tuple[dict, bool]:
+    """Store an upload (files first, then its row), taken when and where its EXIF says, or
+    else at ``taken_at`` and (``lon``, ``lat``) as the phone says; return it and whether it
+    is new."""
     photo, served, thumb = read_photo(data, config)
+    if photo.taken_at is None:
+        photo = replace(photo, taken_at=taken_at)
+    if photo.lon is None:
+        photo = replace(photo, lon=lon, lat=lat)
     main, small = _paths(config, photo.id, FORMATS_BY_TYPE[photo.content_type])
     if not main.exists():
         _write(main, served)

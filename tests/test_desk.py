@@ -333,26 +333,40 @@ def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, se
     assert all("/incidents/999999999" in p or "status of 404" in p for p in watch.problems)
 
 
-def test_the_photos_of_a_cases_steps_are_shown(desk, server, grids, command_token):
+def test_the_photos_of_a_cases_steps_are_shown_with_when_and_where_they_were_taken(
+        desk, server, grids, command_token):
     from PIL import Image
+    from pyproj import Geod
 
     page, watch = desk
-    photo = io.BytesIO()
-    Image.new("RGB", (800, 600), "teal").save(photo, format="JPEG")
     auth = {"Authorization": f"Bearer {command_token}"}
-    uploaded = httpx.post(f"{server}/api/v1/media", headers=auth,
-                          files={"file": ("before.jpg", photo.getvalue(), "image/jpeg")}).json()
     point = spot(grids, 14)
+    east = (point.x + 0.0003, point.y)  # some 30 m east of the case
+
+    def upload(colour, **sent):
+        photo = io.BytesIO()
+        Image.new("RGB", (800, 600), colour).save(photo, format="JPEG")
+        return httpx.post(f"{server}/api/v1/media", headers=auth, data=sent, files={
+            "file": ("before.jpg", photo.getvalue(), "image/jpeg")}).json()["id"]
+
+    taken = "2026-12-01T10:05:00+08:00"
+    placed = upload("teal", taken_at=taken, lon=east[0], lat=east[1])
+    unknown = upload("maroon")
     case = httpx.post(f"{server}/api/v1/incidents", headers=auth, json={
         "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
-        "description": "带照片的上报", "attachments": [uploaded["id"]]}).json()["id"]
+        "description": "带照片的上报", "attachments": [placed, unknown]}).json()["id"]
     wait_until(page, listed(case), "the case")
     open_case(page, case)
     image = "#desk-steps .step-photos img"
-    wait_until(page, f"[...document.querySelectorAll('{image}')].some("
-                     "(i) => i.complete && i.naturalWidth > 0)", "the photo, shown")
-    assert page.get_attribute("#desk-steps .step-photos a", "href") == (
-        f"/api/v1/media/{uploaded['id']}")
+    wait_until(page, f"[...document.querySelectorAll('{image}')].filter("
+                     "(i) => i.complete && i.naturalWidth > 0).length === 2", "the photos, shown")
+    shown = dict(page.eval_on_selector_all("#desk-steps .step-photos figure", """figures =>
+        figures.map(f => [f.querySelector('a').getAttribute('href').split('/').pop(),
+                          f.querySelector('figcaption').textContent])"""))
+    _, _, metres = Geod(ellps="WGS84").inv(point.x, point.y, *east)
+    when = page.evaluate("(at) => stepTime(new Date(at))", taken)
+    assert shown[placed] in (f"{when} 拍摄 · 距案件 {round(metres) + d} 米" for d in (-1, 0, 1))
+    assert shown[unknown] == "拍摄时间不明 · 拍摄位置不明"
     assert not watch.problems, watch.problems
 
 

@@ -9,10 +9,16 @@ from datetime import datetime
 
 import pytest
 from PIL import ExifTags, Image
+from pyproj import Geod
 
 
-def _photo(size=(64, 48), orientation: int | None = None, gps=True, colour="red") -> bytes:
+def _photo(size=(64, 48), orientation: int | None = None, gps=True, colour="red",
+           with_exif=True) -> bytes:
     image = Image.new("RGB", size, colour)
+    if not with_exif:
+        out = io.BytesIO()
+        image.save(out, format="JPEG")
+        return out.getvalue()
     exif = Image.Exif()
     exif[ExifTags.Base.DateTime] = "2026:11:20 09:30:00"
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:20 09:15:00"
@@ -54,6 +60,28 @@ def test_a_photo_is_stored_once_with_its_time_and_place_and_served_without_them(
     assert max(thumb.size) <= 320
 
 
+def test_a_photo_with_no_exif_keeps_the_time_and_place_the_phone_sends_with_it(clients):
+    """A copy the phone shrank has no EXIF left: it is taken when and where the phone says;
+    a photo's own EXIF says it better."""
+    worker = clients["worker"]
+    sent = {"taken_at": "2026-11-21T10:05:00+08:00", "lon": "115.3", "lat": "22.8"}
+    r = worker.post("/media", data=sent, files={"file": (
+        "photo.jpg", _photo(gps=False, colour="purple", with_exif=False), "image/jpeg")})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert datetime.fromisoformat(doc["taken_at"]) == datetime.fromisoformat(sent["taken_at"])
+    assert (doc["lon"], doc["lat"]) == (115.3, 22.8)
+    own = worker.post("/media", data=sent, files={"file": ("photo.jpg", _photo(colour="olive"),
+                                                          "image/jpeg")}).json()
+    assert datetime.fromisoformat(own["taken_at"]) == datetime.fromisoformat(
+        "2026-11-20T09:15:00+08:00")
+    assert own["lon"] == pytest.approx(115 + 22 / 60 + 12 / 3600)
+    for half, named in (({"lon": "115.3"}, "lat"), ({"lat": "22.8"}, "lon")):
+        r = worker.post("/media", data=half, files={"file": (
+            "photo.jpg", _photo(gps=False, colour="navy", with_exif=False), "image/jpeg")})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == named, r.text
+
+
 @pytest.mark.parametrize("name,data,reason", [
     ("fake.jpg", b"MZ\x90\x00 not an image at all", "not a JPEG, PNG or WebP image"),
     ("anim.jpg", None, "GIF"),
@@ -88,7 +116,14 @@ def test_photos_attach_to_steps_and_are_seen_where_the_case_is(clients, accounts
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "attachments"
     assert do(worker, case, "self_resolve", attachments=[after]).status_code == 200
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
-    assert step["action"] == "self_resolve" and step["attachments"] == [after]
+    assert step["action"] == "self_resolve" and [a["id"] for a in step["attachments"]] == [after]
+    # with when it was taken and how far from the case (geodesic, on the WGS84 ellipsoid)
+    [shot] = step["attachments"]
+    assert datetime.fromisoformat(shot["taken_at"]) == datetime.fromisoformat(
+        "2026-11-20T09:15:00+08:00")
+    _, _, metres = Geod(ellps="WGS84").inv(115 + 22 / 60 + 12 / 3600, 22 + 47 / 60 + 30 / 3600,
+                                           p.x, p.y)
+    assert shot["distance_m"] == pytest.approx(metres, abs=1)
     assert admin.get(f"/media/{after}").status_code == 200  # sees the case
     assert department.get(f"/media/{after}").status_code == 404  # does not
     assert clients["planner"].post("/media", files={"file": ("a.jpg", _photo())}).status_code == 403
@@ -107,7 +142,8 @@ def test_a_report_comes_with_its_photos_or_not_at_all(clients, accounts, grids):
     r = worker.post("/incidents", json={**report, "attachments": [photo]})
     assert r.status_code == 201  # the refused one stored nothing under this client id
     case = r.json()["id"]
-    assert admin.get(f"/incidents/{case}/timeline").json()[0]["attachments"] == [photo]
+    assert [a["id"] for a in admin.get(f"/incidents/{case}/timeline").json()[0]["attachments"]
+            ] == [photo]
     again = worker.post("/incidents", json={**report, "attachments": [photo]})
     assert again.status_code == 200 and again.json()["id"] == case
     assert len(admin.get(f"/incidents/{case}/timeline").json()[0]["attachments"]) == 1

@@ -5,7 +5,7 @@ the right grid, with its photo; a poor fix asks first. Screenshots go to tests/a
 import io
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -119,8 +119,10 @@ def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, wor
     assert reporter == "worker"
 
 
-def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, server,
-                                                                   worker_spot, db):
+def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_it_was_made(
+        browser, server, worker_spot, clients, db):
+    """Handled on the spot, with no signal: stored once it comes, with its photo, reported
+    and handled at the time the worker made it."""
     code, spot = worker_spot
     context, page = _phone(browser, server, spot)
     context.set_offline(True)
@@ -129,11 +131,15 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, ser
     page.fill("#description", "离线上报：井盖缺失")
     page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
                                             "buffer": _jpeg()}])
+    page.check("#on-spot")
+    made = datetime.now(timezone.utc)
     page.click("#report button[type=submit]")
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
     page.screenshot(path=ARTIFACTS / "phone-queued.png")
     page.reload()  # still no signal: the page comes from the phone, the report from IndexedDB
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report after a reload")
+    page.wait_for_timeout(1000)  # a while with no signal
+    signal = datetime.now(timezone.utc)
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent", tries=600)
@@ -141,14 +147,25 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo(browser, ser
     context.close()
     with db.connect() as conn:
         rows = conn.execute(text("""
-            SELECT i.id, g.code, (SELECT count(*) FROM attachment a WHERE a.incident_id = i.id)
+            SELECT i.id, g.code,
+                   (SELECT count(DISTINCT a.media_id) FROM attachment a WHERE a.incident_id = i.id),
+                   i.status, i.reported_at, i.closed_at
               FROM incident i JOIN grid g ON g.id = i.grid_id
              WHERE i.description = '离线上报：井盖缺失'""")).all()
         assert len(rows) == 1 and rows[0][1] == code and rows[0][2] == 1
-        width = conn.execute(text("SELECT m.width FROM media m JOIN attachment a "
-                                  "ON a.media_id = m.id WHERE a.incident_id = :i"),
-                             {"i": rows[0][0]}).scalar_one()
-    assert width == 1600  # shrunk on the phone
+        shot = conn.execute(text(
+            "SELECT DISTINCT m.width, m.taken_at, ST_X(m.geom) AS lon, ST_Y(m.geom) AS lat "
+            "FROM media m JOIN attachment a ON a.media_id = m.id WHERE a.incident_id = :i"),
+            {"i": rows[0][0]}).one()
+    assert shot.width == 1600  # shrunk on the phone, which sends when and where it was taken
+    assert abs(shot.taken_at - made) < timedelta(minutes=1)
+    assert (shot.lon, shot.lat) == pytest.approx((spot.x, spot.y), abs=1e-9)
+    case, _, _, status, reported, closed = rows[0]
+    assert status == "self_resolved" and made <= reported < signal and closed == reported
+    steps = clients["admin"].get(f"/incidents/{case}/timeline").json()
+    assert [(s["action"], datetime.fromisoformat(s["at"])) for s in steps] == [
+        ("report", reported), ("self_resolve", reported)]
+    assert all(datetime.fromisoformat(s["received_at"]) >= signal for s in steps)
 
 
 def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, server,

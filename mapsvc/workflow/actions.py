@@ -279,14 +279,19 @@ def _extension_days(days) -> int:
 
 async def timeline(conn: AsyncConnection, account: Account, incident_id: int) -> list[dict]:
     """Every step of the case, oldest first (404 outside the account's jurisdiction): each at
-    the time it was taken, and, for one that came after the fact, ``received_at``."""
+    the time it was taken, and, for one that came after the fact, ``received_at``; its photos
+    each with when it was taken and how far from the case's point (null where unknown)."""
     await readable(conn, incident_id, account)
     rows = (await conn.execute(text("""
         SELECT coalesce(l.taken_at, l.at) AS at,
                CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at,
                l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
-               coalesce((SELECT array_agg(a.media_id ORDER BY a.media_id) FROM attachment a
-                          WHERE a.log_id = l.id), '{}') AS attachments
-          FROM incident_log l
+               coalesce((SELECT json_agg(json_build_object(
+                                     'id', m.id, 'taken_at', m.taken_at, 'distance_m',
+                                     round(ST_Distance(m.geom::geography, i.geom::geography)))
+                                 ORDER BY m.id)
+                           FROM attachment a JOIN media m ON m.id = a.media_id
+                          WHERE a.log_id = l.id), '[]') AS attachments
+          FROM incident_log l CROSS JOIN (SELECT geom FROM incident WHERE id = :id) i
          WHERE l.incident_id = :id ORDER BY l.at, l.id"""), {"id": incident_id})).mappings().all()
     return [dict(r) for r in rows]

@@ -43,8 +43,17 @@ function stepPhoto(id) {
   return link;
 }
 
+// when and where a step's photo was taken, as far as it is known
+function photoCaption(attachment) {
+  const when = attachment.taken_at ? `${stepTime(new Date(attachment.taken_at))} 拍摄`
+                                   : "拍摄时间不明";
+  const where = attachment.distance_m == null ? "拍摄位置不明"
+                                              : `距案件 ${attachment.distance_m} 米`;
+  return `${when} · ${where}`;
+}
+
 // a step as an item of a case's timeline: its line, its note and its photos under it (each
-// made by ``photo``)
+// made by ``photo`` from its id), each with when and where it was taken
 function stepItem(step, photo = stepPhoto) {
   const item = document.createElement("li");
   item.textContent = stepLine(step);
@@ -56,7 +65,13 @@ function stepItem(step, photo = stepPhoto) {
   if (step.attachments && step.attachments.length) {
     const photos = document.createElement("div");
     photos.className = "step-photos";
-    photos.append(...step.attachments.map((id) => photo(id)));
+    photos.append(...step.attachments.map((attachment) => {
+      const figure = document.createElement("figure");
+      const caption = document.createElement("figcaption");
+      caption.textContent = photoCaption(attachment);
+      figure.append(photo(attachment.id), caption);
+      return figure;
+    }));
     item.appendChild(photos);
   }
   return item;

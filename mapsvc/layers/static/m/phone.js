@@ -8,6 +8,7 @@ const API = "/api/v1";
 let ACCURACY_M = 50;       // a worse fix asks before reporting (the service's setting)
 let REFRESH_S = 60;        // my cases asked for again, while the page is open (its setting)
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
+const FRESH_PHOTO_MS = 10 * 60 * 1000;  // a photo this new was taken where the worker stands
 const $ = (id) => document.getElementById(id);
 const phone = { sent: 0, position: null };
 window.mapsvcPhone = phone;  // what the page knows, for whoever looks on (tests)
@@ -82,8 +83,14 @@ function authorised(options = {}) {
 async function upload(photos, item) {
   const ids = [];
   for (const photo of photos) {  // the same photo again is answered 200, not stored twice
+    const shot = photo.blob ? photo : { blob: photo };  // one queued by an older page: a blob
     const form = new FormData();
-    form.append("file", photo, "photo.jpg");
+    form.append("file", shot.blob, "photo.jpg");
+    if (shot.taken_at) form.append("taken_at", shot.taken_at);
+    if (shot.lon != null) {
+      form.append("lon", shot.lon);
+      form.append("lat", shot.lat);
+    }
     const r = await fetch(`${API}/media`, authorised({ method: "POST", body: form }));
     if (!r.ok) throw await refusal(r, item);
     ids.push((await r.json()).id);
@@ -102,8 +109,9 @@ async function sendReport(item) {
   if (!r.ok) throw await refusal(r, item);
   const stored = await r.json();
   if (item.onSpot && stored.status === "reported") {
-    const done = await post(`/incidents/${stored.id}/actions/self_resolve`,
-                            { note: item.body.description || "当场处置", attachments });
+    const done = await post(`/incidents/${stored.id}/actions/self_resolve`, {
+      note: item.body.description || "当场处置", attachments,
+      taken_at: item.body.reported_at });  // handled as it was reported
     if (!done.ok && done.status !== 409) throw await refusal(done, item);
   }
   $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
@@ -177,7 +185,12 @@ async function shrink(file) {
   canvas.width = Math.round(bitmap.width * scale);
   canvas.height = Math.round(bitmap.height * scale);
   canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  // the shrunk copy has no EXIF: when the photo was taken goes with it, and, for one taken
+  // just now, where (the worker's position)
+  const taken = file.lastModified || Date.now();
+  const fix = Date.now() - taken < FRESH_PHOTO_MS ? phone.position || {} : {};
+  return { blob, taken_at: new Date(taken).toISOString(), lon: fix.lon, lat: fix.lat };
 }
 
 async function report(event) {
