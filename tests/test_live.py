@@ -3,6 +3,7 @@
 import json
 import threading
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import text
@@ -85,6 +86,23 @@ def test_steps_arrive_live_within_the_jurisdiction_and_are_replayed_after_a_gap(
     _wait(replay, lambda e: e.get("event") == "ready", "ready after the replay")
     stop_replay.set()
     assert not any(_step_of(elsewhere)(e) for e in replay)
+
+
+def test_a_step_that_came_late_arrives_with_the_time_it_was_taken_and_the_time_it_came(
+        server, clients, grids):
+    token = _token(server, "command")
+    found, stop = _follow(server, token)
+    _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[8].representative_point()
+    came = datetime.now(timezone.utc)
+    made = came - timedelta(hours=5)  # a phone with no signal all afternoon
+    late = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+        "reported_at": made.isoformat()}).json()["id"]
+    step = json.loads(_wait(found, _step_of(late), "the late report's step")["data"])
+    stop.set()
+    assert datetime.fromisoformat(step["at"]) == made
+    assert datetime.fromisoformat(step["received_at"]) >= came
 
 
 def test_a_page_that_opens_may_ask_first_for_the_last_steps_it_may_see(

@@ -46,10 +46,10 @@ def open_wall(page, base: str, username: str = "command"):
     wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the live feed")
 
 
-def report(base: str, token: str, lon: float, lat: float, description: str) -> int:
+def report(base: str, token: str, lon: float, lat: float, description: str, **more) -> int:
     r = httpx.post(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {token}"},
                    json={"client_id": str(uuid.uuid4()), "category": "0601", "lon": lon,
-                         "lat": lat, "description": description})
+                         "lat": lat, "description": description, **more})
     assert r.status_code == 201
     return r.json()["id"]
 
@@ -103,6 +103,13 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, "window.mapsvcWall.online === true", "that it is back online")
     after = report(base, token(base), grid.x, grid.y, "重启之后")
     wait_until(page, listed(after), "a case reported after the restart")
+    # a report that came late (a phone with no signal all afternoon) says when it came
+    made = datetime.now(timezone.utc) - timedelta(hours=5)
+    late = report(base, token(base), grid.x, grid.y, "迟到的上报", reported_at=made.isoformat())
+    wait_until(page, listed(late), "the late report")
+    shown = page.inner_text(f'#wall-list li[data-id="{late}"] time')
+    when = page.evaluate("(at) => stepTime(new Date(at))", made.isoformat())
+    assert shown.startswith(f"{when}（") and shown.endswith(" 送达）"), shown
     context.close()
 
     # a wall opened later lists the last steps before it at once, newest first, unflashed
@@ -110,7 +117,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     page = later.new_page()
     open_wall(page, base)
     wait_until(page, listed(case), "the earlier case in the list")
-    assert page.evaluate("document.querySelector('#wall-list li').dataset.id") == str(after)
+    assert page.evaluate("document.querySelector('#wall-list li').dataset.id") == str(late)
     assert page.locator(f'#wall-list li[data-id="{case}"] .description').text_content() == typed
     assert page.locator("#wall-list li.fresh").count() == 0
     assert page.evaluate("window.mapsvcWall.steps") == 0

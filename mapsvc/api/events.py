@@ -21,7 +21,10 @@ RETRY_MS = 1000  # how soon a browser reconnects after losing the feed
 def _event(step: dict, event: str = "step") -> ServerSentEvent:
     return ServerSentEvent(id=str(step["log_id"]), event=event, retry=RETRY_MS,
                            data={"action": step["action"], "status": step["status"],
-                                 "at": step["at"].isoformat(), "feature": step["feature"]})
+                                 "at": step["at"].isoformat(),
+                                 "received_at": step["received_at"] and
+                                 step["received_at"].isoformat(),
+                                 "feature": step["feature"]})
 
 
 @router.get("/events", response_class=EventSourceResponse)

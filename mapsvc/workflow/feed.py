@@ -30,9 +30,10 @@ CATCH_UP_MAX = 500  # steps replayed on reconnection; beyond that the page reloa
 RECENT_MAX = 100    # steps a page may ask for when it opens
 
 _STEPS = f"""
-SELECT q.log_id, q.action, q.status, q.at, {incident_feature("q")} AS feature
+SELECT q.log_id, q.action, q.status, q.at, q.received_at, {incident_feature("q")} AS feature
   FROM (SELECT l.id AS log_id, l.action, l.to_status AS status,
-               coalesce(l.taken_at, l.at) AS at, d.id, d.doc
+               coalesce(l.taken_at, l.at) AS at,
+               CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at, d.id, d.doc
           FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
          WHERE {{where}}
          ORDER BY l.id {{order}}

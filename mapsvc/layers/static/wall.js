@@ -524,7 +524,7 @@ function mapsvcWall(map, config) {
     const p = f.properties;
     const item = text("li", "", live ? "fresh" : "");
     item.dataset.id = f.id;
-    item.appendChild(text("time", stepTime(new Date(step.at))));
+    item.appendChild(text("time", stepTime(new Date(step.at)) + stepLate(step)));
     item.appendChild(text("span", step.action === "report" ? "新上报"
                                   : STATUS[step.status] || step.status, "what"));
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
