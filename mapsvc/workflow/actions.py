@@ -20,6 +20,10 @@ from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
+# A step's times, as its log row ``l`` gives them: when it was taken, and, for one that came
+# after the fact, when it came (migration 0039).
+STEP_TIMES = ("coalesce(l.taken_at, l.at) AS at, "
+              "CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at")
 
 
 @dataclass
@@ -48,7 +52,7 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "(SELECT max(coalesce(taken_at, at)) FROM incident_log WHERE incident_id = :id) "
+        "(SELECT max(coalesce(l.taken_at, l.at)) FROM incident_log l WHERE l.incident_id = :id) "
         "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
@@ -282,10 +286,8 @@ async def timeline(conn: AsyncConnection, account: Account, incident_id: int) ->
     the time it was taken, and, for one that came after the fact, ``received_at``; its photos
     each with when it was taken and how far from the case's point (null where unknown)."""
     await readable(conn, incident_id, account)
-    rows = (await conn.execute(text("""
-        SELECT coalesce(l.taken_at, l.at) AS at,
-               CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at,
-               l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
+    rows = (await conn.execute(text(f"""
+        SELECT {STEP_TIMES}, l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
                coalesce((SELECT json_agg(json_build_object(
                                      'id', m.id, 'taken_at', m.taken_at, 'distance_m',
                                      round(ST_Distance(m.geom::geography, i.geom::geography)))

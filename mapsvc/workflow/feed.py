@@ -22,7 +22,7 @@ from mapsvc.accounts.model import Account
 from mapsvc.db.engine import conninfo
 from mapsvc.geojson import Filters, page
 from mapsvc.incidents.queries import incident_feature
-from mapsvc.workflow.actions import NOTIFY_CHANNEL
+from mapsvc.workflow.actions import NOTIFY_CHANNEL, STEP_TIMES
 
 logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
@@ -31,9 +31,7 @@ RECENT_MAX = 100    # steps a page may ask for when it opens
 
 _STEPS = f"""
 SELECT q.log_id, q.action, q.status, q.at, q.received_at, {incident_feature("q")} AS feature
-  FROM (SELECT l.id AS log_id, l.action, l.to_status AS status,
-               coalesce(l.taken_at, l.at) AS at,
-               CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at, d.id, d.doc
+  FROM (SELECT l.id AS log_id, l.action, l.to_status AS status, {STEP_TIMES}, d.id, d.doc
           FROM incident_log l JOIN incident_doc d ON d.id = l.incident_id
          WHERE {{where}}
          ORDER BY l.id {{order}}
