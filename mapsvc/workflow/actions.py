@@ -20,10 +20,10 @@ from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
-# A step's times, as its log row ``l`` gives them: when it was taken, and, for one that came
-# after the fact, when it came (migration 0039).
-STEP_TIMES = ("coalesce(l.taken_at, l.at) AS at, "
-              "CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at")
+# A step's times, as its log row ``l`` gives them: when it was taken, and, for one sent with a
+# time of its own (a report, a step a phone kept), when it came (migration 0039).
+STEP_AT = "coalesce(l.taken_at, l.at)"
+STEP_TIMES = f"{STEP_AT} AS at, CASE WHEN l.taken_at IS NOT NULL THEN l.at END AS received_at"
 
 
 @dataclass
@@ -52,7 +52,7 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "(SELECT max(coalesce(l.taken_at, l.at)) FROM incident_log l WHERE l.incident_id = :id) "
+        f"(SELECT max({STEP_AT}) FROM incident_log l WHERE l.incident_id = :id) "
         "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
 
@@ -283,7 +283,7 @@ def _extension_days(days) -> int:
 
 async def timeline(conn: AsyncConnection, account: Account, incident_id: int) -> list[dict]:
     """Every step of the case, oldest first (404 outside the account's jurisdiction): each at
-    the time it was taken, and, for one that came after the fact, ``received_at``; its photos
+    the time it was taken, and, for one sent with a time of its own, ``received_at``; its photos
     each with when it was taken and how far from the case's point (null where unknown)."""
     await readable(conn, incident_id, account)
     rows = (await conn.execute(text(f"""
