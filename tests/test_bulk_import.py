@@ -3,6 +3,7 @@
 import csv
 import io
 import uuid
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -149,6 +150,18 @@ def test_a_files_cases_are_numbered_in_the_order_they_were_reported(tmp_path, gr
             "SELECT client_id::text FROM incident WHERE client_id::text = ANY(:ids) ORDER BY id"),
             {"ids": [row["client_id"] for row in file.values()]}).scalars().all()
     assert numbered == [file[line]["client_id"] for line in sorted(file)]
+
+
+def test_a_row_dated_ahead_of_the_import_is_reported_when_it_was_imported(tmp_path, grids, db):
+    p = grids.iloc[41].geometry.representative_point()
+    rows = {2: {"client_id": str(uuid.uuid4()), "category": "03", "lon": p.x, "lat": p.y,
+                "reported_at": "2099-01-01 08:00:00"}}
+    before = datetime.now(timezone.utc)
+    result = CliRunner().invoke(app, ["incidents", "import",
+                                      str(write_csv(tmp_path / "ahead.csv", rows))])
+    after = datetime.now(timezone.utc)
+    assert result.exit_code == 0, result.output
+    assert before <= stored(db, rows, [2])[rows[2]["client_id"]].reported_at <= after
 
 
 def test_excel_files_import_the_same_way(tmp_path, rows, db):

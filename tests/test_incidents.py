@@ -3,6 +3,7 @@
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -52,6 +53,18 @@ def test_a_gcj02_pin_keeps_its_raw_coordinates_and_lands_in_the_right_grid(api, 
     assert stored["raw"]["crs"] == "gcj02" and stored["raw"]["lon"] == x
     assert stored["grid"]["code"] == grids.iloc[11].code
     assert abs(stored["lon"] - inside.x) < 1e-6 and abs(stored["lat"] - inside.y) < 1e-6
+
+
+def test_a_report_from_a_phone_whose_clock_runs_ahead_is_reported_when_it_came(api, inside):
+    """A year ahead: stored, not refused (the report would be lost), as reported when it came,
+    its report step with it."""
+    before = datetime.now(timezone.utc)
+    ahead = api.post("/incidents", json=report(
+        inside, reported_at=(before + timedelta(days=365)).isoformat())).json()
+    after = datetime.now(timezone.utc)
+    assert before <= datetime.fromisoformat(ahead["reported_at"]) <= after
+    step = api.get(f"/incidents/{ahead['id']}/timeline").json()[0]
+    assert datetime.fromisoformat(step["at"]) == datetime.fromisoformat(ahead["reported_at"])
 
 
 def test_a_retry_answers_200_with_the_same_incident(api, inside, db):

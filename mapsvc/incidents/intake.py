@@ -31,7 +31,9 @@ SOURCE_COLUMNS = tuple(SOURCE_TYPES)
 # The rows are numbered in the order they were reported (``reported``: the columns to sort by),
 # so that the cases of one statement (a file's rows) take their numbers as if they had come one
 # by one, and stored grid by grid, so that a grid's cases lie on few pages (the number is drawn
-# after the first sort, which keeps the subquery whole).
+# after the first sort, which keeps the subquery whole). A report dated ahead of now (a phone's
+# clock running ahead) is reported when it came; its grid is the same (no grid takes effect
+# ahead of now).
 INSERT_LOCATED = """
 WITH ins AS (
     INSERT INTO incident (id, client_id, category_code, description, source, reported_at,
@@ -40,7 +42,7 @@ WITH ins AS (
                           assignment_distance_m, reporter_id)
     SELECT * FROM (
         SELECT nextval('incident_id_seq'), s.client_id, s.category, s.description, s.source,
-               s.reported_at, s.raw_lon, s.raw_lat, s.raw_crs, s.accuracy_m,
+               least(s.reported_at, now()), s.raw_lon, s.raw_lat, s.raw_crs, s.accuracy_m,
                ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id, l.grid_version_id,
                v.code, v.parent_code, t.parent_code, l.method, l.distance_m, {reporter}
           FROM {located}
@@ -56,7 +58,7 @@ WITH ins AS (
     RETURNING {returning}
 ), logged AS (
     INSERT INTO incident_log (incident_id, taken_at, actor, action, to_status)
-    SELECT id, least(reported_at, now()), {actor}, 'report', status FROM ins
+    SELECT id, reported_at, {actor}, 'report', status FROM ins
 ){result}
 """
 

@@ -99,7 +99,8 @@ class IncidentReport(Point):
                                      description="the device's reported accuracy in metres")
     reported_at: ReportTime | None = Field(
         None, description="when it was reported (ISO 8601; no zone means China Standard Time); "
-                          "default: when received")
+                          "default, and for a time ahead of now (a phone's clock running "
+                          "ahead): when received")
     source: Source = "grid_worker"
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
         [], max_length=10, description="ids of photos uploaded to /media first")

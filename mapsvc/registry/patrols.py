@@ -19,17 +19,22 @@ from mapsvc.errors import Conflict, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.workflow.actions import NOTIFY_CHANNEL
 
-# The track, as the phone sent its positions (WGS84), with its length on the ellipsoid.
+# The track, as the phone sent its positions (WGS84), with its length on the ellipsoid. A
+# patrol said to end ahead of now (a phone's clock running ahead) ended when it came: its start
+# moves back with its end, so that it lasts as long.
 _STORE = text("""
 WITH track AS (
     SELECT ST_SetSRID(ST_MakeLine(ARRAY(
                SELECT ST_MakePoint((p->>0)::float8, (p->>1)::float8)
                  FROM json_array_elements(CAST(:points AS json)) WITH ORDINALITY AS e(p, n)
                 ORDER BY n)), 4326) AS geom
+), ahead AS (
+    SELECT greatest(CAST(:ended_at AS timestamptz) - now(), interval '0') AS by
 )
 INSERT INTO patrol (client_id, account_id, started_at, ended_at, track, length_m, note)
-SELECT :client_id, :account, :started_at, :ended_at, geom, ST_Length(geom::geography), :note
-  FROM track
+SELECT :client_id, :account, CAST(:started_at AS timestamptz) - by,
+       CAST(:ended_at AS timestamptz) - by, geom, ST_Length(geom::geography), :note
+  FROM track, ahead
 ON CONFLICT (client_id) DO NOTHING
 RETURNING id
 """)
