@@ -162,6 +162,10 @@ class PageSettings(BaseSettings):
     phone_refresh_seconds: float = Field(60, gt=0, description=(
         "how often the phone, open and with a signal, asks again for the cases waiting on "
         "its worker"))
+    phone_stall_seconds: float = Field(20, gt=0, description=(
+        "how long the phone waits for the answer to a report, step, visit or patrol it sends "
+        "before it gives up and tries again (on a weak signal a request may stall with no "
+        "error); one carrying a photo waits that and the time the photo takes at 16 kbit/s"))
 
 
 class SizingRule(BaseModel):

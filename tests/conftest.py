@@ -110,7 +110,8 @@ class Server:
             # cases every second: a test sees a change at once
             env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",
                  "MAPSVC_TILES_AGGREGATE_SECONDS": "0",
-                 "MAPSVC_PAGES_PHONE_REFRESH_SECONDS": "1"}, stdout=log,
+                 "MAPSVC_PAGES_PHONE_REFRESH_SECONDS": "1",
+                 "MAPSVC_PAGES_PHONE_STALL_SECONDS": "3"}, stdout=log,
             stderr=subprocess.STDOUT)
         log.close()
         for _ in range(300):

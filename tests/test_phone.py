@@ -31,7 +31,8 @@ def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
     assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50,
-                                                             "refresh_seconds": 1}
+                                                             "refresh_seconds": 1,
+                                                             "stall_seconds": 3}
 
 
 def _sign_in(page, username: str = "worker") -> None:
@@ -166,6 +167,41 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
     assert [(s["action"], datetime.fromisoformat(s["at"])) for s in steps] == [
         ("report", reported), ("self_resolve", reported)]
     assert all(datetime.fromisoformat(s["received_at"]) >= signal for s in steps)
+
+
+def test_a_report_whose_answer_a_weak_signal_loses_is_sent_again_and_stored_once(
+        browser, server, worker_spot, db):
+    """The report, with its photo, reaches the service, but its answer never comes back (a
+    connection lost between cells stalls with no error): the phone stops waiting, says the
+    signal is weak, keeps the report and sends it again; it is stored once, its photo once."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    reached = []
+
+    def answer_lost(route):
+        if route.request.method != "POST":
+            return route.fallback()
+        reached.append(route.fetch().status)  # the service answers; the phone never hears it
+
+    page.route("**/api/v1/incidents", answer_lost)
+    page.select_option("#category", "0603")
+    page.fill("#description", "弱信号上报：井盖缺失")
+    page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
+                                            "buffer": _jpeg()}])
+    page.click("#report button[type=submit]")
+    page.locator("#online", has_text="信号弱，稍后重发").wait_for(timeout=30_000)
+    assert reached[0] == 201 and "待发送" in page.inner_text("#queue")
+    page.unroute("**/api/v1/incidents")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent again", tries=600)
+    assert page.inner_text("#online") == ""
+    context.close()
+    with db.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT count(DISTINCT i.id), count(DISTINCT a.media_id) FROM incident i "
+            "JOIN attachment a ON a.incident_id = i.id "
+            "WHERE i.description = '弱信号上报：井盖缺失'")).one()
+    assert tuple(stored) == (1, 1)
 
 
 def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, server,

@@ -124,7 +124,8 @@ async def api_docs_oauth2_redirect() -> HTMLResponse:
 async def phone_config() -> dict:
     """What the phone page takes from the service's settings."""
     pages = settings.pages()
-    return {"accuracy_m": pages.phone_accuracy_m, "refresh_seconds": pages.phone_refresh_seconds}
+    return {"accuracy_m": pages.phone_accuracy_m, "refresh_seconds": pages.phone_refresh_seconds,
+            "stall_seconds": pages.phone_stall_seconds}
 
 
 @router.get("/login")

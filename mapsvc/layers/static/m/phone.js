@@ -7,6 +7,8 @@
 const API = "/api/v1";
 let ACCURACY_M = 50;       // a worse fix asks before reporting (the service's setting)
 let REFRESH_S = 60;        // my cases asked for again, while the page is open (its setting)
+let STALL_S = 20;          // a send with no answer this long has stalled (its setting)
+const CRAWL_BYTES_PER_S = 2000;  // and a photo's, that and the time it takes at 16 kbit/s
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
 const FRESH_PHOTO_MS = 10 * 60 * 1000;  // a photo this new was taken where the worker stands
 const $ = (id) => document.getElementById(id);
@@ -72,12 +74,22 @@ async function showQueue() {
   $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
 }
 
+// what the signal is like, beside the queue's heading (nothing said: good)
+const reception = (said) => { $("online").textContent = said; };
+
 // ---- talking to the service ----
 function authorised(options = {}) {
   return Object.assign({}, options, {
     headers: Object.assign({ Authorization: `Bearer ${localStorage.getItem("mapsvc.token")}` },
                            options.headers || {}),
   });
+}
+
+// On a weak signal a request may stall with no error (a connection lost between cells): a send
+// with no answer in time is given up, and tried again with the queue, which stores nothing twice.
+function patient(options, bytes = 0) {
+  const wait = (STALL_S + bytes / CRAWL_BYTES_PER_S) * 1000;
+  return authorised(Object.assign({}, options, { signal: AbortSignal.timeout(wait) }));
 }
 
 async function upload(photos, item) {
@@ -91,7 +103,7 @@ async function upload(photos, item) {
       form.append("lon", shot.lon);
       form.append("lat", shot.lat);
     }
-    const r = await fetch(`${API}/media`, authorised({ method: "POST", body: form }));
+    const r = await fetch(`${API}/media`, patient({ method: "POST", body: form }, shot.blob.size));
     if (!r.ok) throw await refusal(r, item);
     ids.push((await r.json()).id);
   }
@@ -99,7 +111,7 @@ async function upload(photos, item) {
 }
 
 function post(path, body) {
-  return fetch(`${API}${path}`, authorised({
+  return fetch(`${API}${path}`, patient({
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
 }
 
@@ -154,9 +166,12 @@ async function send() {
                report: () => sendReport(item), patrol: () => sendPatrol(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
+      reception("");
     }
   } catch (error) {
-    // no signal (a TypeError from fetch): everything stays queued for the next try
+    // no signal (a TypeError from fetch), or a send stalled: everything stays queued for the
+    // next try
+    if (error.name === "TimeoutError") reception("信号弱，稍后重发");
   } finally {
     phone.sending = false;
     await showQueue();
@@ -697,11 +712,13 @@ function start() {
   fetch("/m/config.json").then((r) => r.json()).then((config) => {
     ACCURACY_M = config.accuracy_m;
     REFRESH_S = config.refresh_seconds;
+    STALL_S = config.stall_seconds;
     localStorage.setItem("mapsvc.config", JSON.stringify(config));
   }).catch(() => {  // offline: the settings as last seen
     const config = JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
     ACCURACY_M = config.accuracy_m || ACCURACY_M;
     REFRESH_S = config.refresh_seconds || REFRESH_S;
+    STALL_S = config.stall_seconds || STALL_S;
   }).then(() => {
     if (!phone.following) setTimeout(followCases, REFRESH_S * 1000);
     phone.following = true;
@@ -722,8 +739,8 @@ $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
 $("patrol").addEventListener("click", togglePatrol);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
-window.addEventListener("online", () => { $("online").textContent = ""; send(); });
-window.addEventListener("offline", () => { $("online").textContent = "无信号"; });
+window.addEventListener("online", () => { reception(""); send(); });
+window.addEventListener("offline", () => reception("无信号"));
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && localStorage.getItem("mapsvc.token")) loadCases();
 });
