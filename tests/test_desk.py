@@ -6,6 +6,8 @@ link downloads the list's cases. Screenshots go to tests/artifacts."""
 import csv
 import io
 import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,11 +17,15 @@ from tests.conftest import ARTIFACTS, PASSWORD
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
+CHINA = ZoneInfo("Asia/Shanghai")
+ELSEWHERE = "America/New_York"  # a desk's computer set to another zone
 
 @pytest.fixture
 def desk(server, browser, accounts):
-    """The command account's desk on a page of its own: (page, console watch)."""
-    context = browser.new_context(viewport={"width": 1600, "height": 900}, accept_downloads=True)
+    """The command account's desk on a page of its own: (page, console watch), on a computer
+    whose clock is set to another zone than China's."""
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, accept_downloads=True,
+                                  timezone_id=ELSEWHERE)
     page = context.new_page()
     page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
     page.goto(f"{server}/map/desk")
@@ -349,8 +355,8 @@ def test_the_photos_of_a_cases_steps_are_shown_with_when_and_where_they_were_tak
         return httpx.post(f"{server}/api/v1/media", headers=auth, data=sent, files={
             "file": ("before.jpg", photo.getvalue(), "image/jpeg")}).json()["id"]
 
-    taken = "2026-12-01T10:05:00+08:00"
-    placed = upload("teal", taken_at=taken, lon=east[0], lat=east[1])
+    taken = (datetime.now(CHINA) - timedelta(days=2)).replace(hour=10, minute=5, second=0)
+    placed = upload("teal", taken_at=taken.isoformat(), lon=east[0], lat=east[1])
     unknown = upload("maroon")
     case = httpx.post(f"{server}/api/v1/incidents", headers=auth, json={
         "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
@@ -364,7 +370,9 @@ def test_the_photos_of_a_cases_steps_are_shown_with_when_and_where_they_were_tak
         figures.map(f => [f.querySelector('a').getAttribute('href').split('/').pop(),
                           f.querySelector('figcaption').textContent])"""))
     _, _, metres = Geod(ellps="WGS84").inv(point.x, point.y, *east)
-    when = page.evaluate("(at) => stepTime(new Date(at))", taken)
+    # China's time, whatever the computer's zone: 10:05 two days ago
+    year = "" if taken.year == datetime.now(CHINA).year else f"{taken.year}年"
+    when = f"{year}{taken.month}月{taken.day}日 10:05"
     assert shown[placed] in (f"{when} 拍摄 · 距案件 {round(metres) + d} 米" for d in (-1, 0, 1))
     assert shown[unknown] == "拍摄时间不明 · 拍摄位置不明"
     assert not watch.problems, watch.problems
@@ -378,12 +386,31 @@ def test_a_step_that_came_late_says_when_it_came(desk):
         const at = new Date(Date.now() - 7200e3), came = new Date(at.getTime() + late * 1e3);
         const step = { at: at.toISOString(), received_at: came.toISOString(),
                        action: "report_handled", actor: "worker" };
-        return [stepItem(step).textContent, stepTime(at), stepTime(came)]; }"""
+        return [stepItem(step).textContent, localTime(at), localTime(came)]; }"""
     line, taken, came = page.evaluate(told, 3600)
     assert line == f"{taken} 处置完成 · worker（{came} 送达）"
     line, taken, _ = page.evaluate(told, 30)
     assert line == f"{taken} 处置完成 · worker"
     assert not watch.problems, watch.problems
+
+
+def test_times_are_shown_in_china_time_whatever_the_computers_zone(desk):
+    """Today's by the clock, to the second; another day's by its day; another year's by its
+    year: as in China, on a computer set to New York's time."""
+    page, _ = desk
+
+    def china(at: datetime) -> str:
+        t, today = at.astimezone(CHINA), datetime.now(CHINA)
+        if t.date() == today.date():
+            return f"{t:%H:%M:%S}"
+        return ("" if t.year == today.year else f"{t.year}年") + f"{t.month}月{t.day}日 {t:%H:%M}"
+
+    now = datetime.now(timezone.utc)
+    for at in (now - timedelta(minutes=5), now - timedelta(days=3),
+               datetime(2025, 12, 31, 23, 30, tzinfo=CHINA),
+               datetime(2026, 7, 1, 0, 5, 9, tzinfo=timezone.utc)):
+        assert page.evaluate("(at) => localTime(new Date(at))", at.isoformat()) == china(at)
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == ELSEWHERE
 
 
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):

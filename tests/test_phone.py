@@ -460,7 +460,7 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     clocks = admin.get(f"/incidents/{case}").json()["clocks"]
     assert clocks["handling"]["deadline"] < clocks["case"]["deadline"]
     assert page.locator(f"{item} small.due").inner_text() == page.evaluate(
-        "(at) => `时限 ${stepTime(new Date(at))}`", clocks["handling"]["deadline"])
+        "(at) => `时限 ${localTime(new Date(at))}`", clocks["handling"]["deadline"])
     # not yet filed, no clock running, nothing written: its state, number and category alone
     assert page.evaluate(line, new) == f"已上报 · #{new} {name}"
     assert page.locator(f'#cases li[data-id="{new}"] small.due').count() == 0

@@ -108,7 +108,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     late = report(base, token(base), grid.x, grid.y, "迟到的上报", reported_at=made.isoformat())
     wait_until(page, listed(late), "the late report")
     shown = page.inner_text(f'#wall-list li[data-id="{late}"] time')
-    when = page.evaluate("(at) => stepTime(new Date(at))", made.isoformat())
+    when = page.evaluate("(at) => localTime(new Date(at))", made.isoformat())
     assert shown.startswith(f"{when}（") and shown.endswith(" 送达）"), shown
     context.close()
 
@@ -369,7 +369,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                              grid_codes=[grid.code], display_name=worker)
 
     run(in_transaction(staff))
-    _patrolled(base, "wall_worker", [[spot.x, spot.y], [spot.x, spot.y + 0.0005]])
+    walked = _patrolled(base, "wall_worker", [[spot.x, spot.y], [spot.x, spot.y + 0.0005]])
     with db.connect() as conn:
         name, open_cases = conn.execute(text(f"""
             SELECT g.name, count(i.id) FILTER (WHERE i.status IN {OPEN_SQL})
@@ -419,7 +419,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
     staffed, counted, patrolled = page.locator("#kpi-grid > p").all_inner_texts()
     assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
-    assert re.fullmatch(r"最近巡查：\d{1,2}/\d{1,2} \d\d:\d\d · " + re.escape(worker), patrolled)
+    ended = page.evaluate("(at) => localTime(new Date(at))", walked["properties"]["ended_at"])
+    assert patrolled == f"最近巡查：{ended} · {worker}"
     wait_until(page, f"window.mapsvcWall.outlined === '{grid.code}'", "the grid outlined")
     page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
 
@@ -529,8 +530,9 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     x, y = _on_screen(page, p.x + 50 / 102_000, p.y)  # the middle of the track: who, how far
     page.mouse.click(x, y)
     wait_until(page, "document.querySelector('.patrol-tip')", "the track named")
-    assert page.inner_text(".patrol-tip").rsplit(" · ", 1)[0] == (
-        f"worker · {round(walked['properties']['length_m'])} 米")
+    ended = page.evaluate("(at) => localTime(new Date(at))", walked["properties"]["ended_at"])
+    assert page.inner_text(".patrol-tip") == (
+        f"worker · {round(walked['properties']['length_m'])} 米 · {ended}")
     assert page.evaluate("window.mapsvcWall.region.kind") == "county"  # named, not drilled
     page.mouse.click(x, y - 100)  # off the track: into the township
     wait_until(page, "window.mapsvcWall.region.kind === 'township'", "the township drilled")

@@ -24,8 +24,8 @@ VENDOR = "/static/vendor"
 OWN = "/static/mapsvc"
 JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
       ("vectorgrid", f"{VENDOR}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
-      ("names", f"{OWN}/names.js"), ("steps", f"{OWN}/steps.js"), ("views", f"{OWN}/views.js"),
-      ("wall", f"{OWN}/wall.js")]
+      ("names", f"{OWN}/names.js"), ("times", f"{OWN}/times.js"), ("steps", f"{OWN}/steps.js"),
+      ("views", f"{OWN}/views.js"), ("wall", f"{OWN}/wall.js")]
 CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
        ("font_400", f"{VENDOR}/@fontsource/noto-sans-sc/400.css"),
        ("font_700", f"{VENDOR}/@fontsource/noto-sans-sc/700.css"),

@@ -138,7 +138,7 @@ function mapsvcPlan(map, config) {
     $("plan-drafts").hidden = false;
   }
 
-  const when = (at) => new Date(at).toLocaleString("zh-CN", { hour12: false }).slice(0, -3);
+  const when = (at) => localTime(new Date(at));
 
   // The village's plans: its drafts, and its history, the plans published (each shows the
   // grids it put in force) and those discarded.

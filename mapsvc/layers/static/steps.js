@@ -1,13 +1,6 @@
 // How the pages tell a step of a case's timeline, in the names of names.js (served from
-// mapsvc.workflow.machine). Text a user typed (a step's note) is set as text.
+// mapsvc.workflow.machine) and the times of times.js. Text a user typed (a step's note) is set as text.
 "use strict";
-
-// a step's time: today's by the clock, earlier ones also by their day
-function stepTime(at) {
-  const time = at.toLocaleTimeString("zh-CN", { hour12: false });
-  if (at.toDateString() === new Date().toDateString()) return time;
-  return `${at.getMonth() + 1}月${at.getDate()}日 ${time.slice(0, 5)}`;
-}
 
 // where a step moved the case (relocated, or its grid redrawn): the grid before and after
 function stepMove(step) {
@@ -21,13 +14,13 @@ function stepMove(step) {
 function stepLate(step) {
   const received = step.received_at && new Date(step.received_at);
   if (!received || received - new Date(step.at) < 60000) return "";
-  return `（${stepTime(received)} 送达）`;
+  return `（${localTime(received)} 送达）`;
 }
 
 // a step of a case's timeline in one line: when, what and who
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
-  const when = stepTime(new Date(step.at));
+  const when = localTime(new Date(step.at));
   return `${when} ${what}${stepMove(step)} · ${step.actor}${stepLate(step)}`;
 }
 
@@ -45,7 +38,7 @@ function stepPhoto(id) {
 
 // when and where a step's photo was taken, as far as it is known
 function photoCaption(attachment) {
-  const when = attachment.taken_at ? `${stepTime(new Date(attachment.taken_at))} 拍摄`
+  const when = attachment.taken_at ? `${localTime(new Date(attachment.taken_at))} 拍摄`
                                    : "拍摄时间不明";
   const where = attachment.distance_m == null ? "拍摄位置不明"
                                               : `距案件 ${attachment.distance_m} 米`;

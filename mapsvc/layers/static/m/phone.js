@@ -497,7 +497,7 @@ function showCases(cases) {
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
     const due = soonestDeadline(p);
-    if (due) li.appendChild(text("small", `时限 ${stepTime(due)}`, "due"));
+    if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
     if (unseen.has(f.id)) li.classList.add("new");
     li.addEventListener("click", () => {
       li.classList.remove("new");

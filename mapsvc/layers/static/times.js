@@ -1,0 +1,25 @@
+// How the pages write a time: in China Standard Time, the time the service reads a time given
+// without a zone in, whatever zone the screen's computer is set to (a wall's PC often runs in
+// UTC).
+"use strict";
+
+const CHINA_TIME = new Intl.DateTimeFormat("en-US", {
+  timeZone: "Asia/Shanghai", year: "numeric", month: "numeric", day: "numeric",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+
+// a time's year, month, day, hour, minute and second in China, as text
+function chinaParts(at) {
+  return Object.fromEntries(CHINA_TIME.formatToParts(at).map((p) => [p.type, p.value]));
+}
+
+// a time: today's by the clock, to the second; another day's also by its day, and another
+// year's by its year
+function localTime(at) {
+  const t = chinaParts(at);
+  const now = chinaParts(new Date());
+  const clock = `${t.hour}:${t.minute}`;
+  if (t.year === now.year && t.month === now.month && t.day === now.day) {
+    return `${clock}:${t.second}`;
+  }
+  return `${t.year === now.year ? "" : `${t.year}年`}${t.month}月${t.day}日 ${clock}`;
+}
