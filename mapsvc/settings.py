@@ -68,13 +68,18 @@ class AssignmentSettings(BaseSettings):
 
 
 class AuthSettings(BaseSettings):
-    """Sign-in: the key that signs bearer tokens and how long a token lasts."""
+    """Sign-in: the key that signs bearer tokens, how long a token lasts, and how many wrong
+    passwords an account name may be tried with."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_AUTH_")
 
     secret: SecretStr | None = Field(
         None, description="token signing key; unset: a key generated once into .mapsvc/")
     token_hours: float = Field(12, gt=0, description="a token lasts one work shift")
+    sign_in_attempts: int = Field(5, gt=0, description=(
+        "failed sign-ins in a row an account name may have within sign_in_minutes of the "
+        "first; past them, its sign-ins are refused (429) until those minutes are over"))
+    sign_in_minutes: float = Field(15, gt=0)
 
     def secret_value(self) -> str:
         if self.secret is not None:

@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 
 from mapsvc import settings
 from mapsvc.cli import app
-from tests.conftest import PASSWORD
+from mapsvc.db.engine import in_transaction
+from tests.conftest import PASSWORD, run
 
 ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
 
@@ -162,6 +164,69 @@ def test_a_token_stops_working_when_it_expires_though_it_worked_before(anonymous
 def test_wrong_credentials_get_no_token(anonymous, accounts, username, password):
     r = anonymous.post("/auth/token", data={"username": username, "password": password})
     assert r.status_code == 401 and "access_token" not in r.json()
+
+
+def _new_account(password: str = "right-password") -> str:
+    """A command account of a name of its own (also from a test driving a browser)."""
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+
+    name = f"guarded_{uuid.uuid4().hex[:8]}"
+    run(in_transaction(lambda conn: create_account(conn, name, password, Role.command,
+                                                   region_code="441502")))
+    return name
+
+
+def _sign_in(client, username: str, password: str) -> httpx.Response:
+    return client.post("/auth/token", data={"username": username, "password": password})
+
+
+def test_wrong_passwords_in_a_row_hold_the_account_name_back_for_a_while(anonymous, accounts,
+                                                                        db):
+    """Five wrong passwords within 15 minutes of the first: a sixth try, even the right one, is
+    refused (429) for the rest of those minutes; once they are over, the right one signs in
+    and the count starts again."""
+    name = _new_account()
+    assert [_sign_in(anonymous, name, f"guess-{n}").status_code for n in range(5)] == [401] * 5
+    held = _sign_in(anonymous, name, "right-password")
+    assert held.status_code == 429 and "access_token" not in held.json()
+    assert "too many failed sign-ins" in held.json()["detail"]
+    assert 14 * 60 < int(held.headers["retry-after"]) <= 15 * 60
+    with db.begin() as conn:  # the 15 minutes pass
+        conn.execute(text("UPDATE sign_in_failure SET first_at = first_at - interval '15 minutes' "
+                          "WHERE username = :u"), {"u": name})
+    assert _sign_in(anonymous, name, "right-password").status_code == 200
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sign_in_failure WHERE username = :u"),
+                            {"u": name}).scalar_one() == 0
+
+
+def test_a_right_password_clears_the_wrong_ones_before_it(anonymous, accounts):
+    name = _new_account()
+    for _ in range(2):
+        assert [_sign_in(anonymous, name, "guess").status_code for _ in range(4)] == [401] * 4
+        assert _sign_in(anonymous, name, "right-password").status_code == 200
+
+
+def test_a_name_no_account_has_is_held_back_alike(anonymous):
+    """The answers tell nothing of which names exist."""
+    name = f"nobody_{uuid.uuid4().hex[:8]}"
+    codes = [_sign_in(anonymous, name, "guess").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+
+
+def test_guesses_sent_at_once_pass_the_limit_none_the_more(server, accounts):
+    """Twelve wrong passwords at once over twelve connections: five are checked, the others
+    refused unchecked."""
+    name = _new_account()
+
+    def guess(n: int) -> int:
+        with httpx.Client(base_url=f"{server}/api/v1", timeout=60) as client:
+            return _sign_in(client, name, f"guess-{n}").status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = sorted(pool.map(guess, range(12)))
+    assert codes == [401] * 5 + [429] * 7
 
 
 def test_passwords_are_stored_hashed(db, accounts):

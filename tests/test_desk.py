@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD
+from tests.test_access import _new_account
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
@@ -460,3 +461,21 @@ def test_a_desk_whose_session_has_ended_asks_to_sign_in_again(desk):
 
 def test_only_command_centres_get_the_desk(server, browser, accounts):
     assert "仅供指挥中心" in refused(browser, server, "/map/desk", "worker", PASSWORD)
+
+
+def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, server,
+                                                                      accounts):
+    name = _new_account()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/map/login?next=/map/desk")
+    for password in [f"guess-{n}" for n in range(5)] + ["right-password"]:
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        with page.expect_response("**/api/v1/auth/session"):
+            page.click("button[type=submit]")
+        said = page.inner_text("#error")
+        assert said == ("账号或密码不对" if password != "right-password"
+                        else "登录失败次数过多，请 15 分钟后再试")
+    assert "/map/login" in page.url
+    context.close()

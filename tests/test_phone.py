@@ -15,6 +15,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import wait_until, while_zooming
+from tests.test_access import _new_account
 from tests.conftest import ARTIFACTS, PASSWORD, run
 
 PHONE = {"width": 360, "height": 640}
@@ -40,6 +41,23 @@ def _sign_in(page, username: str = "worker") -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
+
+
+def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, accounts):
+    name = _new_account()
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    for password in [f"guess-{n}" for n in range(5)] + ["right-password"]:
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        with page.expect_response("**/api/v1/auth/token"):
+            page.click("#login button[type=submit]")
+        said = page.inner_text("#login-error")
+        assert said == ("账号或密码不对" if password != "right-password"
+                        else "登录失败次数过多，请 15 分钟后再试")
+    assert page.locator("#app").is_hidden()
+    context.close()
 
 
 def _phone(browser, server, spot, accuracy=8.0, username="worker"):

@@ -1,11 +1,15 @@
-"""Accounts in the database: create, and check a password."""
+"""Accounts in the database: create, and check a password (and how often one was wrong)."""
+
+import math
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.accounts.passwords import DUMMY_HASH, hash_password, verify_password
-from mapsvc.errors import Conflict, InvalidInput
+from mapsvc.errors import Conflict, DomainError, InvalidInput
 
 _ACCOUNT = text("""
 SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
@@ -66,11 +70,47 @@ def _account(row) -> Account:
                    grid_ids=tuple(row.grid_ids))
 
 
+class TooManyFailures(DomainError):
+    """The account name was signed in with wrongly too often lately."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed sign-ins for this account name: try again in "
+                         f"{math.ceil(retry_after / 60)} minutes")
+        self.retry_after = retry_after
+
+
+# A try counts as failed until it succeeds: counted first, under the row's lock, tries at once
+# cannot pass the limit together. A name's count starts again once a window from its first
+# failure is over. (Names are counted whether or not an account has them: a refusal tells
+# nothing of which names exist.)
+_TRIED = text("""
+INSERT INTO sign_in_failure AS f (username, failures, first_at) VALUES (:username, 1, now())
+ON CONFLICT (username) DO UPDATE
+   SET failures = CASE WHEN f.first_at > now() - :window THEN f.failures + 1 ELSE 1 END,
+       first_at = CASE WHEN f.first_at > now() - :window THEN f.first_at ELSE now() END
+RETURNING failures, extract(epoch FROM first_at + :window - now())
+""")
+# A success clears its name's count, and the counts whose window is over.
+_SUCCEEDED = text("""
+DELETE FROM sign_in_failure WHERE username = :username OR first_at <= now() - :window
+""")
+
+
 async def authenticate(conn: AsyncConnection, username: str, password: str) -> Account | None:
+    """The account whose name and password these are, or None; in the caller's transaction,
+    which must commit either way (a failure is counted). Past the settings' failures within
+    their window, refused before the password is checked (TooManyFailures)."""
+    guard = settings.auth()
+    window = timedelta(minutes=guard.sign_in_minutes)
+    failures, left_s = (await conn.execute(_TRIED, {"username": username,
+                                                    "window": window})).one()
+    if failures > guard.sign_in_attempts:
+        raise TooManyFailures(math.ceil(left_s))
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
     if row is None:
         verify_password(password, DUMMY_HASH)
         return None
     if not verify_password(password, row.password_hash):
         return None
+    await conn.execute(_SUCCEEDED, {"username": username, "window": window})
     return _account(row)

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
-from mapsvc.accounts.store import authenticate
+from mapsvc.accounts.store import TooManyFailures, authenticate
 from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
-from mapsvc.api.deps import statements
+from mapsvc.api.deps import transaction
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -27,10 +27,19 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/token", response_model=Token, responses={401: {"description": "wrong credentials"}})
+_SIGN_IN_REFUSALS = {401: {"description": "wrong credentials"},
+                     429: {"description": "too many wrong passwords for this account name "
+                                          "lately: try again after Retry-After seconds"}}
+
+
+@router.post("/token", response_model=Token, responses=_SIGN_IN_REFUSALS)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    async with statements(request) as conn:
-        account = await authenticate(conn, form.username, form.password)
+    try:
+        async with transaction(request) as conn:  # a failure counted is committed
+            account = await authenticate(conn, form.username, form.password)
+    except TooManyFailures as refused:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, refused.reason,
+                            headers={"Retry-After": str(refused.retry_after)}) from None
     if account is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers=_UNAUTHORISED)
@@ -44,7 +53,7 @@ SESSION_COOKIE = "mapsvc_session"
 _SAFE_METHODS = ("GET", "HEAD")
 
 
-@router.post("/session", status_code=204, responses={401: {"description": "wrong credentials"}})
+@router.post("/session", status_code=204, responses=_SIGN_IN_REFUSALS)
 async def open_session(request: Request, response: Response,
                        form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> None:
     """Sign in a page: the token goes into an HttpOnly cookie."""

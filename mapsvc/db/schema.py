@@ -235,6 +235,13 @@ account = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+sign_in_failure = Table(
+    "sign_in_failure", metadata,
+    Column("username", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+)
+
 account_grid = Table(
     "account_grid", metadata,
     Column("account_id", BigInteger, ForeignKey("account.id"), primary_key=True),

@@ -699,8 +699,10 @@ async function signIn(event) {
   event.preventDefault();
   const r = await fetch(`${API}/auth/token`, {
     method: "POST", body: new URLSearchParams(new FormData(event.target)) });
-  if (!r.ok) {
-    $("login-error").textContent = "账号或密码不对";
+  if (!r.ok) {  // 429: too many wrong passwords lately, for Retry-After seconds
+    $("login-error").textContent = r.status === 429
+      ? `登录失败次数过多，请 ${Math.ceil(r.headers.get("Retry-After") / 60)} 分钟后再试`
+      : "账号或密码不对";
     return;
   }
   localStorage.setItem("mapsvc.token", (await r.json()).access_token);
