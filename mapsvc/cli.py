@@ -351,6 +351,65 @@ def accounts_add(
     console.print(f"account {username} ({kind}) created")
 
 
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """Every account: its role, scope, and whether it may sign in."""
+    from rich.table import Table
+
+    from mapsvc.accounts.store import list_accounts
+    from mapsvc.incidents.model import LOCAL_TIME
+
+    table = Table("account", "name", "role", "scope", "state")
+    for a in in_transaction(list_accounts):
+        state = "active" if a.active else "disabled"
+        if a.held_until is not None:
+            state += f", held back until {a.held_until.astimezone(LOCAL_TIME):%H:%M}"
+        table.add_row(a.username, a.display_name, a.role, a.scope, state)
+    console.print(table)
+
+
+def _change_account(work, username: str, done: str) -> None:
+    from mapsvc.errors import DomainError
+
+    try:
+        in_transaction(work)
+    except DomainError as e:
+        fail(f"{'--password' if e.field == 'password' else 'USERNAME'}: {e.reason}")
+    console.print(f"account {username} {done}")
+
+
+@accounts_app.command("password")
+def accounts_password(
+    username: Annotated[str, typer.Argument()],
+    password: Annotated[str, typer.Option(prompt="new password", hide_input=True,
+                                          confirmation_prompt=True)] = ...,
+) -> None:
+    """Give an account a new password: it is signed out everywhere, and a name held back by
+    wrong passwords may sign in again at once."""
+    from mapsvc.accounts.store import set_password
+
+    _change_account(lambda conn: set_password(conn, username, password), username,
+                    "has a new password and is signed out everywhere")
+
+
+@accounts_app.command("disable")
+def accounts_disable(username: Annotated[str, typer.Argument()]) -> None:
+    """Let an account sign in no more (someone who left): signed out everywhere at once; what
+    it did stays, under its name."""
+    from mapsvc.accounts.store import set_active
+
+    _change_account(lambda conn: set_active(conn, username, False), username,
+                    "disabled and signed out everywhere")
+
+
+@accounts_app.command("enable")
+def accounts_enable(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a disabled account sign in again."""
+    from mapsvc.accounts.store import set_active
+
+    _change_account(lambda conn: set_active(conn, username, True), username, "enabled")
+
+
 @registry_app.command("import")
 def registry_import(
     kind: Annotated[str, typer.Argument(help="addresses | people | organisations | things | places")],

@@ -1,5 +1,6 @@
 """Who may see and do what, where: roles, jurisdiction, tokens (the permission matrix)."""
 
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -132,7 +133,7 @@ def test_without_a_token_everything_but_health_answers_401(anonymous, method, pa
 
 
 def _token(secret: str, **claims) -> str:
-    base = {"sub": "admin", "uid": 1, "role": "admin",
+    base = {"sub": "admin", "uid": 1, "role": "admin", "iat": datetime.now(timezone.utc),
             "exp": datetime.now(timezone.utc) + timedelta(hours=1)}
     return jwt.encode({**base, **claims}, secret, algorithm="HS256")
 
@@ -227,6 +228,79 @@ def test_guesses_sent_at_once_pass_the_limit_none_the_more(server, accounts):
     with ThreadPoolExecutor(12) as pool:
         codes = sorted(pool.map(guess, range(12)))
     assert codes == [401] * 5 + [429] * 7
+
+
+def _until(check, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.2)
+
+
+def _reads(client, token: str) -> int:
+    return client.get("/incidents", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonymous, accounts):
+    """Someone who left: disabled, they can no longer sign in, and the token they hold stops
+    counting within seconds; enabled again, they sign in anew (the old token stays dead)."""
+    name = _new_account()
+    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    assert _reads(anonymous, before) == 200
+    result = CliRunner().invoke(app, ["accounts", "disable", name])
+    assert result.exit_code == 0 and "disabled and signed out everywhere" in result.output
+    assert _sign_in(anonymous, name, "right-password").status_code == 401
+    _until(lambda: _reads(anonymous, before) == 401, "refused the disabled account's token")
+    assert CliRunner().invoke(app, ["accounts", "enable", name]).exit_code == 0
+    after = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    assert (_reads(anonymous, after), _reads(anonymous, before)) == (200, 401)
+
+
+def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anonymous, accounts):
+    name = _new_account()
+    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    for n in range(6):
+        _sign_in(anonymous, name, f"guess-{n}")
+    assert _sign_in(anonymous, name, "right-password").status_code == 429
+    result = CliRunner().invoke(app, ["accounts", "password", name, "--password", "new-one"])
+    assert result.exit_code == 0, result.output
+    assert _sign_in(anonymous, name, "right-password").status_code == 401
+    after = _sign_in(anonymous, name, "new-one").json()["access_token"]
+    _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
+    assert _reads(anonymous, after) == 200
+
+
+@pytest.mark.parametrize("args,message", [
+    (["password", "nobody_at_all", "--password", "long-enough"], "USERNAME: no account"),
+    (["password", "admin", "--password", "abc"], "--password: must be at least 4"),
+    (["disable", "nobody_at_all"], "USERNAME: no account"),
+    (["enable", "nobody_at_all"], "USERNAME: no account"),
+])
+def test_changing_an_account_that_is_not_there_or_to_a_short_password_is_refused(
+        accounts, anonymous, args, message):
+    result = CliRunner().invoke(app, ["accounts", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert _sign_in(anonymous, "admin", PASSWORD).status_code == 200  # unchanged
+
+
+def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous):
+    held, disabled = _new_account(), _new_account()
+    for n in range(5):
+        _sign_in(anonymous, held, f"guess-{n}")
+    assert CliRunner().invoke(app, ["accounts", "disable", disabled]).exit_code == 0
+    result = CliRunner().invoke(app, ["accounts", "list"])
+    assert result.exit_code == 0
+    rows = {}  # a cell too long for its column goes on in the lines below
+    for line in result.output.splitlines():
+        if line.startswith("│"):
+            first, *cells = [cell.strip() for cell in line.split("│")[1:-1]]
+            if first:
+                name, rows[first] = first, cells
+            else:
+                rows[name] = [" ".join(filter(None, pair)) for pair in zip(rows[name], cells)]
+    assert rows["worker"][1:3] == ["grid_worker", accounts["worker"][1]["grid_codes"][0]]
+    assert rows[disabled][1:] == ["command", "441502 城区", "disabled"]
+    assert re.fullmatch(r"active, held back until \d\d:\d\d", rows[held][3])
 
 
 def test_passwords_are_stored_hashed(db, accounts):

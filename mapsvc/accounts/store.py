@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.accounts.passwords import DUMMY_HASH, hash_password, verify_password
-from mapsvc.errors import Conflict, DomainError, InvalidInput
+from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
 
 _ACCOUNT = text("""
 SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
@@ -31,8 +31,7 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
         raise InvalidInput("a department account needs its department", field="department")
     if role not in REGION_ROLES and region_code:
         raise InvalidInput(f"a {role} account is not bound to a region", field="region")
-    if len(password) < 4:
-        raise InvalidInput("must be at least 4 characters", field="password")
+    _check_password(password)
     exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
     if exists.first():
         raise Conflict(f"account {username!r} already exists", field="username")
@@ -56,6 +55,78 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
                                 "SELECT :a, unnest(CAST(:g AS bigint[]))"),
                            {"a": account_id, "g": list(grids.values())})
     return account_id
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 4:
+        raise InvalidInput("must be at least 4 characters", field="password")
+
+
+# Signed out everywhere: the tokens issued before now no longer count (mapsvc.accounts.tokens).
+_SET_PASSWORD = text("""
+UPDATE account SET password_hash = :hash, signed_out_at = now() WHERE username = :username
+RETURNING id
+""")
+_SET_ACTIVE = text("""
+UPDATE account SET active = :active,
+       signed_out_at = CASE WHEN :active THEN signed_out_at ELSE now() END
+ WHERE username = :username RETURNING id
+""")
+
+
+async def set_password(conn: AsyncConnection, username: str, password: str) -> None:
+    """Give the account a new password, sign it out everywhere, and clear its wrong
+    passwords (a name held back signs in again at once)."""
+    _check_password(password)
+    changed = await conn.execute(_SET_PASSWORD, {"username": username,
+                                                 "hash": hash_password(password)})
+    if changed.first() is None:
+        raise NotFound(f"no account {username!r}", field="username")
+    await conn.execute(text("DELETE FROM sign_in_failure WHERE username = :username"),
+                       {"username": username})
+
+
+async def set_active(conn: AsyncConnection, username: str, active: bool) -> None:
+    """Let the account sign in again, or no longer (signed out everywhere at once: its work,
+    its cases' steps and its name in them, stays)."""
+    changed = await conn.execute(_SET_ACTIVE, {"username": username, "active": active})
+    if changed.first() is None:
+        raise NotFound(f"no account {username!r}", field="username")
+
+
+async def signed_out_accounts(conn: AsyncConnection) -> dict[int, float]:
+    """The accounts whose tokens issued before a time no longer count, with that time (seconds
+    since 1970), of those a token still unexpired may have been issued to."""
+    rows = await conn.execute(text(
+        "SELECT id, extract(epoch FROM signed_out_at)::float8 FROM account "
+        "WHERE signed_out_at > now() - :hours * interval '1 hour'"),
+        {"hours": settings.auth().token_hours})
+    return dict(rows.all())
+
+
+_LISTED = text("""
+SELECT a.username, a.display_name, a.role, a.active,
+       coalesce(r.code || ' ' || r.name, d.code || ' ' || d.name,
+                (SELECT string_agg(g.code, ' ' ORDER BY g.code)
+                   FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
+                  WHERE ag.account_id = a.id), '') AS scope,
+       CASE WHEN f.failures >= :attempts AND f.first_at > now() - :window
+            THEN f.first_at + :window END AS held_until
+  FROM account a
+  LEFT JOIN region r ON r.code = a.region_code
+  LEFT JOIN department d ON d.code = a.department_code
+  LEFT JOIN sign_in_failure f ON f.username = a.username
+ ORDER BY a.role, a.username
+""")
+
+
+async def list_accounts(conn: AsyncConnection) -> list:
+    """Every account: its name, shown name, role, whether it may sign in, its scope (region,
+    department or grids) and, if wrong passwords hold it back, until when."""
+    guard = settings.auth()
+    return (await conn.execute(_LISTED, {
+        "attempts": guard.sign_in_attempts,
+        "window": timedelta(minutes=guard.sign_in_minutes)})).all()
 
 
 async def find_account(conn: AsyncConnection, username: str) -> Account | None:

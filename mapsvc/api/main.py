@@ -12,6 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from mapsvc import settings
 from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
                         media, open311, pages, patrols, plans, registry, stats, tiles)
+from mapsvc.accounts.store import signed_out_accounts
+from mapsvc.accounts.tokens import refuse_tokens_before
 from mapsvc.api.errors import add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
@@ -25,7 +27,21 @@ logger = logging.getLogger(__name__)
 
 
 FOLD_SECONDS = 5
+SIGN_OUT_SECONDS = 3
 HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
+
+
+async def follow_sign_outs(engine) -> None:
+    """Take the accounts signed out everywhere (mapsvc.accounts.tokens) now, and again every
+    few seconds: a token of an account disabled, or whose password changed, stops counting in
+    every process within those seconds."""
+    while True:
+        try:
+            async with engine.connect() as conn:
+                refuse_tokens_before(await signed_out_accounts(conn))
+        except SQLAlchemyError:  # the database is away for a moment: the next round reads
+            logger.warning("reading the accounts signed out failed", exc_info=True)
+        await asyncio.sleep(SIGN_OUT_SECONDS)
 
 
 async def fold_tally(engine) -> None:
@@ -50,14 +66,16 @@ async def lifespan(app: FastAPI):
     app.state.feed = Feed()
     app.state.feed.start()
     folding = asyncio.create_task(fold_tally(app.state.engine))
+    following = asyncio.create_task(follow_sign_outs(app.state.engine))
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()
     yield
     await app.state.feed.stop()
-    folding.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await folding
+    for task in (folding, following):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await app.state.reports.close()
     await app.state.reads.close()
     await app.state.engine.dispose()

@@ -233,6 +233,7 @@ account = Table(
     Column("department_code", Text, ForeignKey("department.code")),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("signed_out_at", DateTime(timezone=True)),  # tokens issued before no longer count
 )
 
 sign_in_failure = Table(
