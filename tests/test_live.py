@@ -8,7 +8,11 @@ from datetime import datetime, timedelta, timezone
 import httpx
 from sqlalchemy import text
 
+from typer.testing import CliRunner
+
+from mapsvc.cli import app
 from mapsvc.workflow.feed import RECENT_MAX
+from tests.test_access import _new_account
 from tests.test_bulk_import import write_csv
 
 
@@ -151,6 +155,24 @@ def test_a_bulk_import_asks_pages_to_reload(server, clients, lattice, tmp_path):
     stop.set()
     assert json.loads(reload["data"])["steps"] == 150
     assert not any(e.get("event") == "step" for e in found)
+
+
+def test_the_feed_of_an_account_disabled_ends(server, accounts):
+    """A wall screen left signed in by someone who left: once the account is disabled, its feed
+    ends within seconds (the page, reconnecting, is refused and sent to sign in)."""
+    name = _new_account()
+    token = httpx.post(f"{server}/api/v1/auth/token", data={
+        "username": name, "password": "right-password"}).json()["access_token"]
+    found, stop = [], threading.Event()
+    follower = threading.Thread(target=_events, args=(server, token, found, stop, None, {}),
+                                daemon=True)
+    follower.start()
+    _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    assert CliRunner().invoke(app, ["accounts", "disable", name]).exit_code == 0
+    follower.join(timeout=60)
+    assert not follower.is_alive(), "the feed went on"
+    again = httpx.get(f"{server}/api/v1/events", headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 401
 
 
 def test_the_panel_counts_today_and_now(clients, grids):

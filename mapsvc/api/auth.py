@@ -77,10 +77,23 @@ async def signed_in(request: Request,
     if token is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first", headers=_UNAUTHORISED)
     try:
-        return read_token(token)
+        account = read_token(token)
     except InvalidToken:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                             headers=_UNAUTHORISED) from None
+    request.state.token = token
+    return account
+
+
+def still_signed_in(request: Request) -> bool:
+    """Whether the token a request was signed in with still counts: a response that goes on
+    (the live feed) asks now and then, and ends when its token has expired or its account was
+    signed out."""
+    try:
+        read_token(request.state.token)
+    except InvalidToken:
+        return False
+    return True
 
 
 def admit(account: Account, roles: frozenset[Role]) -> Account:

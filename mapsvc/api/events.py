@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import text
 
-from mapsvc.api.auth import SignedIn
+from mapsvc.api.auth import SignedIn, still_signed_in
 from mapsvc.registry.patrols import patrols_geojson
 from mapsvc.workflow.feed import CATCH_UP_MAX, RECENT_MAX, steps
 
@@ -86,10 +86,12 @@ async def events(
             try:
                 notice = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
             except TimeoutError:
-                if await request.is_disconnected():
-                    return
+                if await request.is_disconnected() or not still_signed_in(request):
+                    return  # a page signed out reconnects, and is sent to sign in
                 yield ServerSentEvent(comment="keep-alive")
                 continue
+            if not still_signed_in(request):
+                return
             if notice.get("overflow"):
                 return  # the browser reconnects and catches up from the log
             if notice.get("reconnected"):
