@@ -357,6 +357,38 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
     assert admin.get(f"/incidents/{case}").json()["status"] == "in_progress"
 
 
+def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker_drops_it(
+        browser, server, worker_spot, clients):
+    """Accepted with no signal while the centre voided the case: sent, it is refused; the
+    phone keeps it, saying why, and drops it at the worker's second tap, not the first."""
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    case = _dispatched_case(admin, spot, "离线期间被作废")
+    context, page = _phone(browser, server, spot)
+    button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
+    wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
+    context.set_offline(True)
+    page.click(button)
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
+    assert do(admin, case, "void", note="重复上报").status_code == 200
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    refused = page.locator("#queue li.failed")
+    refused.wait_for()
+    assert refused.inner_text().startswith(f"未能发送：案件已有变化，此步已不能办理 签收 #{case}")
+    drop = refused.locator("button")
+    drop.click()
+    assert drop.inner_text() == "确认删除" and page.evaluate("window.mapsvcPhone.queued") == 1
+    drop.click()
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the step dropped")
+    assert page.inner_text("#queue") == "全部已发出"
+    context.close()
+    steps = admin.get(f"/incidents/{case}/timeline").json()
+    assert "accept" not in [s["action"] for s in steps] and steps[-1]["action"] == "void"
+
+
 @pytest.fixture
 def household(worker_spot, clients, db) -> int:
     """A household at the worker's spot: 走访路9号."""

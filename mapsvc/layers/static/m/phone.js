@@ -58,7 +58,7 @@ async function showQueue() {
   const items = all.filter(mine);
   const list = $("queue");
   list.replaceChildren(...items.map((item) => {
-    const li = text("li", item.failed ? `未能上报：${item.failed}` : "待发送",
+    const li = text("li", item.failed ? `未能发送：${item.failed}` : "待发送",
                     item.failed ? "failed" : "");
     li.appendChild(text("span", {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
@@ -66,12 +66,28 @@ async function showQueue() {
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
+    if (item.failed) li.appendChild(discardButton(item));
     return li;
   }));
   if (!items.length) list.append(text("li", "全部已发出", "none"));
   phone.queued = items.length;
   phone.held = all.length - items.length;  // another account's, waiting for it
   $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
+}
+
+// An item the service refused stays, saying why, until the worker drops it: two taps, the
+// second on "确认删除", so that none is lost to a slip of the thumb.
+function discardButton(item) {
+  const button = text("button", "删除", "act");
+  button.addEventListener("click", async () => {
+    if (button.textContent !== "确认删除") {
+      button.textContent = "确认删除";
+      return;
+    }
+    await dequeue(item.seq);
+    await showQueue();
+  });
+  return button;
 }
 
 // what the signal is like, beside the queue's heading (nothing said: good)
@@ -179,14 +195,21 @@ async function send() {
   }
 }
 
+// why the service refused an item, as the worker reads it; for another refusal (a field's
+// content), the service's own words
+const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: "案件已有变化，此步已不能办理" };
+
 async function refusal(response, item) {
   if (response.status === 401) {
     signOut();
     return new Error("signed out");
   }
-  if (response.status >= 400 && response.status < 500) {  // the report itself is wrong: keep it, say why
+  // the item itself is refused: kept, saying why
+  if (response.status >= 400 && response.status < 500) {
     const body = await response.json().catch(() => ({}));
-    item.failed = (body.detail && body.detail[0] && body.detail[0].msg) || `HTTP ${response.status}`;
+    const detail = typeof body.detail === "string" ? body.detail
+      : body.detail && body.detail[0] && body.detail[0].msg;
+    item.failed = REFUSED[response.status] || detail || `HTTP ${response.status}`;
     await update(item);
   }
   return new Error(`HTTP ${response.status}`);
