@@ -328,6 +328,19 @@ def test_a_taken_username_is_refused(accounts):
     assert result.exit_code == 2 and "already exists" in result.output
 
 
+@pytest.mark.parametrize("path", ["/map/login", "/map/wall", "/map/desk", "/map/plan", "/m/"])
+def test_every_page_loads_only_its_own_sites_scripts_and_is_framed_by_no_other(server, accounts,
+                                                                                path):
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/session", data={"username": "admin", "password": PASSWORD})
+        page = browser.get(path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = dict(rule.strip().split(" ", 1)
+                  for rule in page.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'self'" and policy["frame-ancestors"] == "'self'"
+    assert policy["script-src"].split() == ["'self'", "'unsafe-inline'"]
+
+
 @pytest.mark.parametrize("username,page", [
     ("admin", "/map/wall"), ("command", "/map/wall"), ("planner", "/map/plan"),
     ("worker", "/m/"), ("chief", "/m/"), ("department", "/m/")])

@@ -130,7 +130,9 @@ async def phone_config() -> dict:
 
 @router.get("/login")
 async def login() -> FileResponse:
-    return FileResponse(STATIC / "login.html", media_type="text/html")
+    """The sign-in page, under the pages' content policy (framed by no other site)."""
+    return FileResponse(STATIC / "login.html", media_type="text/html",
+                        headers={"Content-Security-Policy": _policy(None)})
 
 
 @top_router.get("/")
