@@ -95,12 +95,24 @@ def serve(
         fail(f"cannot serve on {host}:{port}: {e.strerror}")
 
 
+def _serving(pid: int) -> bool:
+    """Whether process ``pid`` is a server `mapsvc serve` started. The file of one that did not
+    end cleanly (killed, a power cut) names an id the system may since have given another."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in args and any(b"mapsvc" in arg for arg in args)
+
+
 @app.command()
 def stop() -> None:
     """Stop the servers started with `mapsvc serve`, then the embedded cluster."""
     for pidfile in ClusterSettings().dir.glob("server-*.pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            pid = int(pidfile.read_text())
+            if _serving(pid):
+                os.kill(pid, signal.SIGTERM)
         pidfile.unlink(missing_ok=True)
     Cluster(ClusterSettings()).stop()
 

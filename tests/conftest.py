@@ -92,8 +92,10 @@ def free_port() -> int:
 class Server:
     """The API served by `mapsvc serve` on a local port."""
 
-    def __init__(self, name: str, port: int | None = None, workers: int = 1):
+    def __init__(self, name: str, port: int | None = None, workers: int = 1,
+                 env: dict | None = None):
         self.name, self.port, self.workers = name, port or free_port(), workers
+        self.env = env or {}
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
@@ -111,7 +113,7 @@ class Server:
             env={**os.environ, "MAPSVC_TILES_REVISION_SECONDS": "0",
                  "MAPSVC_TILES_AGGREGATE_SECONDS": "0",
                  "MAPSVC_PAGES_PHONE_REFRESH_SECONDS": "1",
-                 "MAPSVC_PAGES_PHONE_STALL_SECONDS": "3"}, stdout=log,
+                 "MAPSVC_PAGES_PHONE_STALL_SECONDS": "3", **self.env}, stdout=log,
             stderr=subprocess.STDOUT)
         log.close()
         for _ in range(300):

@@ -217,6 +217,30 @@ def test_a_server_started_on_an_address_already_served_stops_and_says_so(databas
         served.stop()
 
 
+def test_stop_stops_the_servers_and_leaves_a_process_given_a_stale_ones_id_alone(database_url,
+                                                                                tmp_path):
+    """`mapsvc stop` stops what `mapsvc serve` started. The file of a server that did not end
+    cleanly (killed, a power cut) names a process id the system may since have given another
+    process: that one is left alone, and the file goes."""
+    import sys
+
+    env = {"MAPSVC_CLUSTER_DIR": str(tmp_path), "MAPSVC_DATABASE_URL": database_url}
+    served = Server("stopped", env=env).start()
+    bystander = subprocess.Popen(["sleep", "120"])
+    (tmp_path / "server-1.pid").write_text(str(bystander.pid))
+    try:
+        stop = subprocess.run([sys.executable, "-m", "mapsvc.cli", "stop"], capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=60)
+        assert stop.returncode == 0, stop.stderr
+        assert served.proc.wait(30) is not None
+        assert bystander.poll() is None
+        assert list(tmp_path.glob("server-*.pid")) == []
+    finally:
+        bystander.kill()
+        if served.proc.poll() is None:
+            served.stop()
+
+
 def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
     """A checkout whose path leaves no room for the socket's name in a socket address (107
     bytes) still gets its cluster: the socket goes to a directory of its own."""
