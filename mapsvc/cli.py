@@ -95,6 +95,52 @@ def serve(
         fail(f"cannot serve on {host}:{port}: {e.strerror}")
 
 
+@app.command()
+def backup(folder: Annotated[Path, typer.Argument(help="a folder: database.dump and media/")],
+           ) -> None:
+    """Back up the database and the photos into FOLDER; into the same folder again, only the
+    photos new since are copied. The privacy key is not in it: keep a copy of it apart."""
+    from mapsvc.db.backup import backup as back_up
+    from mapsvc.db.setup import reach_database
+
+    try:
+        done = back_up(reach_database(), folder)
+    except ClusterError as e:
+        fail(str(e))
+    console.print(f"database: {folder / 'database.dump'} ({done.dump_bytes:,} bytes); photos: "
+                  f"{done.copied} files copied, {done.present} there already")
+    err.print("the privacy key is not in the backup: without it the ID numbers in it cannot be "
+              "read; keep a copy of it (MAPSVC_PRIVACY_KEY, or .mapsvc/privacy-key) apart")
+
+
+@app.command()
+def restore(
+    folder: Annotated[Path, typer.Argument(help="a backup's folder")],
+    replace: Annotated[bool, typer.Option(
+        help="drop the embedded cluster's database first, with all it holds")] = False,
+) -> None:
+    """Load a backup into an empty database (all of it, or nothing), bring it to the newest
+    schema, and copy its photos missing from the media folder."""
+    from mapsvc.db.backup import check_backup
+    from mapsvc.db.backup import restore as load
+    from mapsvc.db.setup import reach_database
+    from mapsvc.errors import DomainError
+    from mapsvc.settings import DatabaseSettings
+
+    if replace and not DatabaseSettings().uses_embedded_cluster:
+        fail("--replace: only the embedded cluster's database is dropped; "
+             "empty the database at MAPSVC_DATABASE_URL yourself")
+    try:
+        check_backup(folder)  # before --replace drops anything
+        done = load(reach_database(fresh=replace), folder)
+    except DomainError as e:
+        fail(f"FOLDER: {e.reason}" if e.field == "folder" else f"{e.reason} (or --replace)")
+    except ClusterError as e:
+        fail(str(e))
+    console.print(f"database restored from {folder / 'database.dump'}; photos: {done.copied} "
+                  f"files copied, {done.present} there already")
+
+
 def _serving(pid: int) -> bool:
     """Whether process ``pid`` is a server `mapsvc serve` started. The file of one that did not
     end cleanly (killed, a power cut) names an id the system may since have given another."""

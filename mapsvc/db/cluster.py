@@ -82,7 +82,9 @@ class Cluster:
                               capture_output=True).returncode == 0
 
     # -- running server binaries -------------------------------------------------------
-    def _bindir(self) -> Path:
+    def bindir(self) -> Path:
+        """The newest installed PostgreSQL's programs (unless set): the server's, and pg_dump and
+        pg_restore for backups."""
         if self.settings.bindir:
             return self.settings.bindir
         found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
@@ -96,7 +98,7 @@ class Cluster:
         return os.geteuid() == 0
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = [str(self._bindir() / tool), *args]
+        cmd = [str(self.bindir() / tool), *args]
         if self._as_root():
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         result = subprocess.run(cmd, capture_output=True, text=True)
@@ -185,7 +187,7 @@ class Cluster:
         """PostGIS, loaded once by the server at its start: each backend that did not have it
         loaded it on its first spatial call, about 12 ms for every new connection and for every
         worker of a parallel query."""
-        return [p.stem for p in sorted((self._bindir().parent / "lib").glob("postgis-[0-9]*.so"))]
+        return [p.stem for p in sorted((self.bindir().parent / "lib").glob("postgis-[0-9]*.so"))]
 
     def stop(self) -> None:
         if self.running():

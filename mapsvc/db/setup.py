@@ -15,6 +15,15 @@ def prepare_database(*, fresh: bool = False) -> str:
     ``fresh`` drops and recreates it first (the test suite's throwaway database); it is only
     honoured on the embedded cluster, never on a database named by ``MAPSVC_DATABASE_URL``.
     """
+    url = reach_database(fresh=fresh)
+    upgrade(url)
+    seed_calendar(url)
+    return url
+
+
+def reach_database(*, fresh: bool = False) -> str:
+    """The configured database's URL, the embedded cluster started and the database created
+    if missing (dropped and created again first when ``fresh``, there only)."""
     settings = DatabaseSettings()
     if settings.uses_embedded_cluster:
         cluster = Cluster(ClusterSettings())
@@ -22,8 +31,6 @@ def prepare_database(*, fresh: bool = False) -> str:
     url = settings.sqlalchemy_url()
     if settings.uses_embedded_cluster:
         cluster.ensure_database(make_url(url).database, fresh=fresh)
-    upgrade(url)
-    seed_calendar(url)
     return url
 
 
