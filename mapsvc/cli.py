@@ -127,14 +127,16 @@ def restore(
     from mapsvc.errors import DomainError
     from mapsvc.settings import DatabaseSettings
 
-    if replace and not DatabaseSettings().uses_embedded_cluster:
+    embedded = DatabaseSettings().uses_embedded_cluster
+    if replace and not embedded:
         fail("--replace: only the embedded cluster's database is dropped; "
              "empty the database at MAPSVC_DATABASE_URL yourself")
     try:
         check_backup(folder)  # before --replace drops anything
         done = load(reach_database(fresh=replace), folder)
     except DomainError as e:
-        fail(f"FOLDER: {e.reason}" if e.field == "folder" else f"{e.reason} (or --replace)")
+        fail(f"FOLDER: {e.reason}" if e.field == "folder"
+             else e.reason + (" (or --replace)" if embedded else ""))
     except ClusterError as e:
         fail(str(e))
     console.print(f"database restored from {folder / 'database.dump'}; photos: {done.copied} "

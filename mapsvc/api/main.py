@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from mapsvc import settings
-from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
-                        media, open311, pages, patrols, plans, registry, stats, tiles)
 from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
+from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
+                        media, open311, pages, patrols, plans, registry, stats, tiles)
 from mapsvc.api.errors import add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
