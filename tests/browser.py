@@ -64,6 +64,20 @@ def sign_in(page, base: str, path: str, username: str, password: str) -> None:
     page.wait_for_url(lambda url: url.endswith(path) and "login" not in url)
 
 
+def said_at_each_sign_in(page, username: str, passwords: list[str], answered_by: str) -> list:
+    """What a page's sign-in form (``#login``) says under it (``#login [role=alert]``) after
+    each of ``passwords`` is tried for ``username``, each try's answer (from the API path
+    ``answered_by``) awaited."""
+    said = []
+    for password in passwords:
+        page.fill("#login input[name=username]", username)
+        page.fill("#login input[name=password]", password)
+        with page.expect_response(f"**/api/v1{answered_by}"):
+            page.click("#login button[type=submit]")
+        said.append(page.inner_text("#login [role=alert]"))
+    return said
+
+
 def refused(browser, base: str, path: str, username: str, password: str) -> str:
     """What ``path`` (a /map/ page) says to ``username`` signing in for it."""
     context = browser.new_context()

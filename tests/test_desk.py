@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.browser import Watch, refused, sign_in, wait_until
+from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.test_access import _new_account
 from tests.test_wall import report, token
@@ -469,13 +469,8 @@ def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, se
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/map/login?next=/map/desk")
-    for password in [f"guess-{n}" for n in range(5)] + ["right-password"]:
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", password)
-        with page.expect_response("**/api/v1/auth/session"):
-            page.click("button[type=submit]")
-        said = page.inner_text("#error")
-        assert said == ("账号或密码不对" if password != "right-password"
-                        else "登录失败次数过多，请 15 分钟后再试")
+    tries = [f"guess-{n}" for n in range(5)] + ["right-password"]
+    assert said_at_each_sign_in(page, name, tries, "/auth/session") == [
+        "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert "/map/login" in page.url
     context.close()

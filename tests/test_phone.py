@@ -14,7 +14,7 @@ from PIL import Image
 from pyproj import Geod
 from sqlalchemy import text
 
-from tests.browser import wait_until, while_zooming
+from tests.browser import said_at_each_sign_in, wait_until, while_zooming
 from tests.test_access import _new_account
 from tests.conftest import ARTIFACTS, PASSWORD, run
 
@@ -48,14 +48,9 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server}/m/")
-    for password in [f"guess-{n}" for n in range(5)] + ["right-password"]:
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", password)
-        with page.expect_response("**/api/v1/auth/token"):
-            page.click("#login button[type=submit]")
-        said = page.inner_text("#login-error")
-        assert said == ("账号或密码不对" if password != "right-password"
-                        else "登录失败次数过多，请 15 分钟后再试")
+    tries = [f"guess-{n}" for n in range(5)] + ["right-password"]
+    assert said_at_each_sign_in(page, name, tries, "/auth/token") == [
+        "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert page.locator("#app").is_hidden()
     context.close()
 
@@ -326,11 +321,10 @@ def test_the_worker_follows_a_case_through_its_steps(browser, server, worker_spo
     context.close()
 
 
-def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken(
-        browser, server, worker_spot, clients):
-    code, spot = worker_spot
-    admin = clients["admin"]
-    case = _dispatched_case(admin, spot, "待签收的井盖")
+def _accepted_with_no_signal(browser, server, spot, admin, description: str):
+    """A case dispatched at ``spot``, accepted on the worker's phone with no signal: the case,
+    the phone (context, page) and when the worker tapped."""
+    case = _dispatched_case(admin, spot, description)
     context, page = _phone(browser, server, spot)
     button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
     wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
@@ -339,6 +333,14 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
     tapped = datetime.now(timezone.utc)
     page.click(button)
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
+    return case, context, page, tapped
+
+
+def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken(
+        browser, server, worker_spot, clients):
+    admin = clients["admin"]
+    case, context, page, tapped = _accepted_with_no_signal(browser, server, worker_spot[1],
+                                                           admin, "待签收的井盖")
     assert page.inner_text("#queue") == f"待发送 签收 #{case}"
     page.reload()
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action after a reload")
@@ -363,15 +365,9 @@ def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker
     phone keeps it, saying why, and drops it at the worker's second tap, not the first."""
     from tests.test_workflow import do
 
-    _, spot = worker_spot
     admin = clients["admin"]
-    case = _dispatched_case(admin, spot, "离线期间被作废")
-    context, page = _phone(browser, server, spot)
-    button = f'#cases li[data-id="{case}"] button[data-action="accept"]'
-    wait_until(page, f"!!document.querySelector('{button}')", "the case to accept")
-    context.set_offline(True)
-    page.click(button)
-    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action")
+    case, context, page, _ = _accepted_with_no_signal(browser, server, worker_spot[1], admin,
+                                                      "离线期间被作废")
     assert do(admin, case, "void", note="重复上报").status_code == 200
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")

@@ -1,5 +1,6 @@
 // How the pages tell a step of a case's timeline, in the names of names.js (served from
-// mapsvc.workflow.machine) and the times of times.js. Text a user typed (a step's note) is set as text.
+// mapsvc.workflow.machine) and the times of times.js. Text a user typed (a step's note) is set
+// as text.
 "use strict";
 
 // where a step moved the case (relocated, or its grid redrawn): the grid before and after
