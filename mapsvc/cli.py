@@ -141,6 +141,11 @@ def restore(
         fail(str(e))
     console.print(f"database restored from {folder / 'database.dump'}; photos: {done.copied} "
                   f"files copied, {done.present} there already")
+    if not done.key_fits:
+        err.print("the ID numbers restored were encrypted with another privacy key: this "
+                  "service cannot read them until MAPSVC_PRIVACY_KEY (or .mapsvc/privacy-key) "
+                  "holds the key of the service that made the backup")
+        raise typer.Exit(code=1)
 
 
 def _serving(pid: int) -> bool:

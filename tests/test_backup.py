@@ -1,6 +1,7 @@
 """Backups: the database and its photos into a folder, and back into an empty database, all
 or nothing; a folder that holds no backup drops nothing."""
 
+import base64
 import io
 import os
 import subprocess
@@ -13,10 +14,12 @@ from PIL import Image
 from sqlalchemy.engine import make_url
 
 from mapsvc.db.engine import conninfo
+from mapsvc.registry.privacy import ID_NUMBER, encrypt, lookup_hash
 from mapsvc.settings import MediaSettings
 
 TABLES = ("region", "grid_version", "account", "incident", "incident_log", "media", "attachment")
 RESTORED = "mapsvc_restored_test"
+ID = "110101199003074514"
 
 
 def _mapsvc(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -71,6 +74,29 @@ def test_a_backup_restored_holds_what_was_backed_up_with_its_photos(clients, gri
     assert refused.returncode == 2 and "holds tables already" in refused.stderr
     assert _mapsvc("restore", str(folder), "--replace", **into).returncode == 0
     assert _counts(restored) == before
+
+
+def test_a_restore_says_when_the_privacy_key_cannot_read_the_id_numbers(database_url, restored,
+                                                                         tmp_path):
+    """Restored on a machine with another privacy key (its own, made at first use), the ID
+    numbers cannot be read: the restore says so, and how to mend it; with the key, it is whole."""
+    with psycopg.connect(conninfo(database_url)) as conn:
+        person = conn.execute(
+            "INSERT INTO person (name, id_number_enc, id_number_hash, registration, care_tags) "
+            "VALUES ('备份测试', %s, %s, 'resident', '{}') RETURNING id",
+            [encrypt(ID, ID_NUMBER), lookup_hash(ID)]).fetchone()[0]
+    try:
+        folder = tmp_path / "backup"
+        assert _mapsvc("backup", str(folder)).returncode == 0
+        other = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        into = {"MAPSVC_DATABASE_NAME": RESTORED, "MAPSVC_MEDIA_ROOT": str(tmp_path / "media")}
+        elsewhere = _mapsvc("restore", str(folder), **into, MAPSVC_PRIVACY_KEY=other)
+        assert elsewhere.returncode == 1
+        assert "encrypted with another privacy key" in elsewhere.stderr
+        assert _mapsvc("restore", str(folder), "--replace", **into).returncode == 0
+    finally:
+        with psycopg.connect(conninfo(database_url)) as conn:
+            conn.execute("DELETE FROM person WHERE id = %s", [person])
 
 
 @pytest.mark.parametrize("dump", [None, b"not a dump at all"])

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +23,7 @@ from mapsvc.db.cluster import Cluster, ClusterError
 from mapsvc.db.engine import sync_engine
 from mapsvc.db.migrate import upgrade
 from mapsvc.errors import Conflict, InvalidInput
+from mapsvc.registry.privacy import ID_NUMBER, decrypt
 
 DUMP = "database.dump"
 MEDIA = "media"
@@ -29,12 +31,13 @@ MEDIA = "media"
 
 @dataclass
 class Copied:
-    """What a backup or restore did: the dump's size, and the photos' files copied and those
-    already there."""
+    """What a backup or restore did: the dump's size, the photos' files copied and those
+    already there, and (a restore) whether this service's privacy key reads the ID numbers."""
 
     dump_bytes: int
     copied: int
     present: int
+    key_fits: bool = True
 
 
 def _tool(name: str, url: str | None, *args: str) -> None:
@@ -98,17 +101,30 @@ def restore(url: str, folder: Path) -> Copied:
     """Load the backup in ``folder`` into the empty database at ``url`` (all of it, or nothing),
     bring it to the newest schema, and copy its photos missing from the media folder."""
     dump = check_backup(folder)
-    engine = sync_engine(url)
-    try:
-        with engine.connect() as conn:
-            tables = conn.execute(text(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar_one()
-    finally:
-        engine.dispose()
-    if tables:
+    if _scalar(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"):
         raise Conflict("the database holds tables already: restore into an empty one",
                        field="database")
     _tool("pg_restore", url, "--no-owner", "--exit-on-error", "--single-transaction", str(dump))
     upgrade(url)
     copied, present = _copy_files(folder / MEDIA, settings.media().root_dir())
-    return Copied(dump.stat().st_size, copied, present)
+    return Copied(dump.stat().st_size, copied, present, _key_fits(url))
+
+
+def _scalar(url: str, sql: str):
+    engine = sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+def _key_fits(url: str) -> bool:
+    """Whether this service's privacy key reads the ID numbers restored (one of them): a backup
+    restored on another machine needs the key of the service that made it."""
+    sealed = _scalar(url, "SELECT id_number_enc FROM person WHERE id_number_enc IS NOT NULL "
+                          "LIMIT 1")
+    try:
+        return sealed is None or decrypt(sealed, ID_NUMBER) is not None
+    except InvalidTag:
+        return False

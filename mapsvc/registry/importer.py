@@ -15,7 +15,14 @@ from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, split
 from mapsvc.registry.people import REGISTRATIONS
-from mapsvc.registry.privacy import encrypt, lookup_hash, normalise_id, valid_id_number
+from mapsvc.registry.privacy import (
+    ID_NUMBER,
+    MOBILE,
+    encrypt,
+    lookup_hash,
+    normalise_id,
+    valid_id_number,
+)
 from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
@@ -180,10 +187,10 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
         "birth_date": good["birth_date"], "relation": good["relation"],
         "care_tags": ["{" + ",".join(f'"{t}"' for t in re.split(r"[|、,，;；]", tags) if t) + "}"
                       for tags in good["care_tags"]],
-        "id_number_enc": [encrypt(normalise_id(v), b"person.id_number") if v else None
+        "id_number_enc": [encrypt(normalise_id(v), ID_NUMBER) if v else None
                           for v in good["id_number"]],
         "id_number_hash": [lookup_hash(v) if v else None for v in good["id_number"]],
-        "mobile_enc": [encrypt(v, b"person.mobile") if v else None for v in good["mobile"]],
+        "mobile_enc": [encrypt(v, MOBILE) if v else None for v in good["mobile"]],
     })
     await _stage(conn, "person_stage", staged)
     known = (await conn.execute(text(

@@ -10,6 +10,8 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
 from mapsvc.registry.privacy import (
+    ID_NUMBER,
+    MOBILE,
     decrypt,
     mask_id,
     mask_mobile,
@@ -40,9 +42,9 @@ SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.regis
 def _masked(row) -> dict:
     return {
         "id": row.id, "name": mask_name(row.name),
-        "id_number": mask_id(decrypt(row.id_number_enc, b"person.id_number"))
+        "id_number": mask_id(decrypt(row.id_number_enc, ID_NUMBER))
         if row.id_number_enc else None,
-        "mobile": mask_mobile(decrypt(row.mobile_enc, b"person.mobile")) if row.mobile_enc else None,
+        "mobile": mask_mobile(decrypt(row.mobile_enc, MOBILE)) if row.mobile_enc else None,
         "birth_year": row.birth_date.year if row.birth_date else None, "sex": row.sex,
         "registration": row.registration, "care_tags": list(row.care_tags),
         "household_id": row.household_id, "address": row.address, "grid": row.grid,
@@ -99,9 +101,9 @@ async def reveal(conn: AsyncConnection, account: Account, person_id: int, field:
         raise InvalidInput("say why the full value is needed", field="reason")
     row = await _person_row(conn, account, person_id)
     value = {"name": lambda: row.name,
-             "id_number": lambda: decrypt(row.id_number_enc, b"person.id_number")
+             "id_number": lambda: decrypt(row.id_number_enc, ID_NUMBER)
              if row.id_number_enc else None,
-             "mobile": lambda: decrypt(row.mobile_enc, b"person.mobile")
+             "mobile": lambda: decrypt(row.mobile_enc, MOBILE)
              if row.mobile_enc else None}[field]()
     await conn.execute(text("""
         INSERT INTO audit_log (account_id, action, entity, entity_id, field, reason)

@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from mapsvc import settings
 
 _NONCE_BYTES = 12
+# What each encrypted field's value is sealed with beside the key (its context).
+ID_NUMBER = b"person.id_number"
+MOBILE = b"person.mobile"
 
 
 @lru_cache
