@@ -531,22 +531,45 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     context.close()
 
 
+def _hold_the_first_answer(page, url: str) -> list:
+    """The first request for ``url`` from now on is answered by the service at once, and the
+    answer held on its way to the page (a weak signal): a list that gets the route and the
+    answer, to pass on (``route.fulfill(response=answer)``). The others go through."""
+    held = []
+
+    def hold(route):
+        if held:
+            return route.fallback()
+        held.append((route, route.fetch()))
+
+    page.route(url, hold)
+    return held
+
+
 def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_alone(
         browser, server, worker_spot, accounts, clients):
     """The session lapses as the worker sends a report (answered 401): the phone asks to sign
-    in, showing none of the worker's cases; the grid chief signing in on it, with no reload,
-    gets the chief's grids on the map and the chief's cases."""
+    in, showing none of the worker's cases, not even those of an answer that was on its way;
+    the grid chief signing in on it, with no reload, gets the chief's grids on the map and the
+    chief's cases."""
     _, spot = worker_spot
     case = _dispatched_case(clients["admin"], spot, "换班前的案件")
     context, page = _phone(browser, server, spot)
     wait_until(page, f"!!document.querySelector('#cases li[data-id=\"{case}\"]')", "my cases")
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    on_its_way = _hold_the_first_answer(page, "**/api/v1/incidents?queue=mine*")
+    wait_until(page, "window.mapsvcPhone.casesAsked > window.mapsvcPhone.casesShown",
+               "the worker's cases asked for again")
+    page.wait_for_timeout(200)  # the answer on its way is held
     page.evaluate("localStorage.setItem('mapsvc.token', 'lapsed')")
     page.select_option("#category", "0603")
     page.fill("#description", "会话过期时的上报")
     page.click("#report button[type=submit]")
     page.locator("#login").wait_for()
+    route, answer = on_its_way[0]
+    route.fulfill(response=answer)  # the worker's cases, come after the session ended
+    page.wait_for_timeout(500)
     assert page.locator("#cases li").count() == 0
     refreshed = page.evaluate("window.mapsvcPhone.refreshed")
     _sign_in(page, "chief")
@@ -658,6 +681,36 @@ def test_a_case_arriving_while_the_phone_is_open_shows_up_marked_until_touched(
     page.reload()
     page.locator("#login").wait_for()
     assert page.evaluate("localStorage.getItem('mapsvc.cases')") is None  # its cases forgotten
+    context.close()
+
+
+def test_an_answer_a_weak_signal_delays_past_a_later_one_does_not_undo_it(
+        browser, server, worker_spot, clients):
+    """The list of my cases asked for, its answer held up on the way; asked again meanwhile,
+    the later answer shows a case just arrived. The earlier answer, come at last, is older
+    than what is shown: the case stays listed."""
+    import uuid
+
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    held = _hold_the_first_answer(page, "**/api/v1/incidents?queue=mine*")
+    wait_until(page, "window.mapsvcPhone.casesAsked > window.mapsvcPhone.casesShown",
+               "the list asked for")
+    page.wait_for_timeout(200)  # the answer on its way is held
+    assert held
+    case = clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "description": "迟到的答复之后"}).json()["id"]
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case, in a later answer")
+    page.evaluate(f"""new MutationObserver(() => {{
+        if (!document.querySelector('{item}')) window.caseLost = true;
+    }}).observe(document.getElementById('cases'), {{ childList: true }})""")
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    page.wait_for_timeout(1500)
+    assert page.evaluate("window.caseLost") is None
+    assert page.locator(item).count() == 1
     context.close()
 
 

@@ -467,11 +467,16 @@ function noticed(id) {
 // My cases as the service has them; the phone says when new ones arrive (and buzzes, where it
 // can).
 async function loadCases() {
-  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
+  // on a weak signal answers may come back out of order: one asked before the answer shown
+  // last is older than it, and is dropped
+  const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
   try {
     const r = await fetch(`${API}/incidents?queue=mine&limit=50`, authorised());
     if (!r.ok) return;
     const cases = (await r.json()).features;
+    if (asked < (phone.casesShown || 0)) return;
+    phone.casesShown = asked;
+    const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
     localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
     const known = new Set((seen || []).map((f) => f.id));
     const fresh = seen ? cases.filter((f) => !known.has(f.id)) : [];
@@ -483,7 +488,7 @@ async function loadCases() {
     phone.refreshed = (phone.refreshed || 0) + 1;
     if (fresh.length && navigator.vibrate) navigator.vibrate(200);
   } catch (error) {  // offline: the cases as last seen
-    showCases(seen || []);
+    showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
   }
 }
 
@@ -710,6 +715,7 @@ function signOut() {
   }
   unseen.clear();
   phone.cases = null;
+  phone.casesShown = (phone.casesAsked || 0) + 1;  // an answer on its way was for that session
   $("cases").replaceChildren();
   drop("grids");
   drop("caseMark");
