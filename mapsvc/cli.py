@@ -424,12 +424,14 @@ def accounts_list() -> None:
     from mapsvc.accounts.store import list_accounts
     from mapsvc.incidents.model import LOCAL_TIME
 
-    table = Table("account", "name", "role", "scope", "state")
+    table = Table()
+    for heading in ("account", "name", "role", "state", "scope"):
+        table.add_column(heading, overflow="fold")  # whole, also on a narrow screen
     for a in in_transaction(list_accounts):
         state = "active" if a.active else "disabled"
         if a.held_until is not None:
             state += f", held back until {a.held_until.astimezone(LOCAL_TIME):%H:%M}"
-        table.add_row(a.username, a.display_name, a.role, a.scope, state)
+        table.add_row(a.username, a.display_name, a.role, state, a.scope)
     console.print(table)
 
 
@@ -439,7 +441,8 @@ def _change_account(work, username: str, done: str) -> None:
     try:
         in_transaction(work)
     except DomainError as e:
-        fail(f"{'--password' if e.field == 'password' else 'USERNAME'}: {e.reason}")
+        option = {"password": "--password", "grids": "--grid"}.get(e.field or "", "USERNAME")
+        fail(f"{option}: {e.reason}")
     console.print(f"account {username} {done}")
 
 
@@ -455,6 +458,19 @@ def accounts_password(
 
     _change_account(lambda conn: set_password(conn, username, password), username,
                     "has a new password and is signed out everywhere")
+
+
+@accounts_app.command("grids")
+def accounts_grids(
+    username: Annotated[str, typer.Argument()],
+    grid: Annotated[list[str], typer.Option(help="a grid's code (repeat for several)")],
+) -> None:
+    """Give a grid worker or chief the grids they now work in, in place of those before
+    (grids redrawn, a worker moved): signed out everywhere, to sign in with them."""
+    from mapsvc.accounts.store import set_grids
+
+    _change_account(lambda conn: set_grids(conn, username, grid), username,
+                    f"works in {', '.join(grid)} and is signed out everywhere")
 
 
 @accounts_app.command("disable")

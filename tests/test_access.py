@@ -167,14 +167,16 @@ def test_wrong_credentials_get_no_token(anonymous, accounts, username, password)
     assert r.status_code == 401 and "access_token" not in r.json()
 
 
-def _new_account(password: str = "right-password") -> str:
-    """A command account of a name of its own (also from a test driving a browser)."""
+def _new_account(password: str = "right-password", role: str = "command", **scope) -> str:
+    """An account of a name of its own (also from a test driving a browser): by default a
+    command centre's over 汕尾市城区; its name is also the name it shows."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
 
     name = f"guarded_{uuid.uuid4().hex[:8]}"
-    run(in_transaction(lambda conn: create_account(conn, name, password, Role.command,
-                                                   region_code="441502")))
+    scope = scope or {"region_code": "441502"}
+    run(in_transaction(lambda conn: create_account(conn, name, password, Role(role),
+                                                   display_name=name, **scope)))
     return name
 
 
@@ -270,7 +272,33 @@ def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anony
     assert _reads(anonymous, after) == 200
 
 
+def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, accounts, grids,
+                                                           db):
+    """Moved to the next grid (grids redrawn): signed out, the worker signs in again to the new
+    grid's cases and none of the old one's, and each grid names its workers anew."""
+    old, new = accounts["chief"][1]["grid_codes"][:2]
+    name = _new_account(role="grid_worker", grid_codes=[old])
+    cases = {code: clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "05", "lon": _point(grids, code).x,
+        "lat": _point(grids, code).y}).json()["id"] for code in (old, new)}
+    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    result = CliRunner().invoke(app, ["accounts", "grids", name, "--grid", new])
+    assert result.exit_code == 0, result.output
+    _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old grid")
+    after = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    listed = {f["id"] for f in anonymous.get("/incidents", params={"limit": 1000}, headers={
+        "Authorization": f"Bearer {after}"}).json()["features"]}
+    assert cases[new] in listed and cases[old] not in listed
+    with db.connect() as conn:
+        workers = dict(conn.execute(text("SELECT code, coalesce(workers, '') FROM grid "
+                                         "WHERE code IN (:o, :n)"), {"o": old, "n": new}).all())
+    assert name in workers[new] and name not in workers[old]
+
+
 @pytest.mark.parametrize("args,message", [
+    (["grids", "nobody_at_all", "--grid", "x"], "USERNAME: no account"),
+    (["grids", "admin", "--grid", "x"], "--grid: a admin account is not bound to grids"),
+    (["grids", "worker", "--grid", "no-such-grid"], "--grid: no grid no-such-grid"),
     (["password", "nobody_at_all", "--password", "long-enough"], "USERNAME: no account"),
     (["password", "admin", "--password", "abc"], "--password: must be at least 4"),
     (["disable", "nobody_at_all"], "USERNAME: no account"),
@@ -288,19 +316,14 @@ def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous
     for n in range(5):
         _sign_in(anonymous, held, f"guess-{n}")
     assert CliRunner().invoke(app, ["accounts", "disable", disabled]).exit_code == 0
-    result = CliRunner().invoke(app, ["accounts", "list"])
+    result = CliRunner().invoke(app, ["accounts", "list"], env={"COLUMNS": "300"})
     assert result.exit_code == 0
-    rows = {}  # a cell too long for its column goes on in the lines below
-    for line in result.output.splitlines():
-        if line.startswith("│"):
-            first, *cells = [cell.strip() for cell in line.split("│")[1:-1]]
-            if first:
-                name, rows[first] = first, cells
-            else:
-                rows[name] = [" ".join(filter(None, pair)) for pair in zip(rows[name], cells)]
-    assert rows["worker"][1:3] == ["grid_worker", accounts["worker"][1]["grid_codes"][0]]
-    assert rows[disabled][1:] == ["command", "441502 城区", "disabled"]
-    assert re.fullmatch(r"active, held back until \d\d:\d\d", rows[held][3])
+    rows = {cells[0]: cells[1:] for cells in (
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in result.output.splitlines() if line.startswith("│"))}
+    assert rows["worker"][1:] == ["grid_worker", "active", accounts["worker"][1]["grid_codes"][0]]
+    assert rows[disabled] == [disabled, "command", "disabled", "441502 城区"]
+    assert re.fullmatch(r"active, held back until \d\d:\d\d", rows[held][2])
 
 
 def test_passwords_are_stored_hashed(db, accounts):

@@ -40,10 +40,7 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
         if value and not (await conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} = :v"),
                                              {"v": value})).first():
             raise InvalidInput(f"no {table} {value!r}", field=field)
-    grids = dict((await conn.execute(text("SELECT code, id FROM grid WHERE code = ANY(:c)"),
-                                     {"c": list(grid_codes)})).all())
-    if missing := [c for c in grid_codes if c not in grids]:
-        raise InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+    grids = await _grid_ids(conn, grid_codes)
     account_id = (await conn.execute(text("""
         INSERT INTO account (username, password_hash, display_name, role, region_code,
                              department_code)
@@ -51,10 +48,40 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
         {"username": username, "hash": hash_password(password), "display_name": display_name,
          "role": role.value, "region": region_code, "department": department_code})).scalar_one()
     if grids:
-        await conn.execute(text("INSERT INTO account_grid (account_id, grid_id) "
-                                "SELECT :a, unnest(CAST(:g AS bigint[]))"),
-                           {"a": account_id, "g": list(grids.values())})
+        await conn.execute(_WORKS_IN, {"a": account_id, "g": list(grids.values())})
     return account_id
+
+
+_WORKS_IN = text("INSERT INTO account_grid (account_id, grid_id) "
+                 "SELECT :a, unnest(CAST(:g AS bigint[]))")
+
+
+async def _grid_ids(conn: AsyncConnection, codes) -> dict[str, int]:
+    """The grids of ``codes`` by code; InvalidInput naming those there are none of."""
+    grids = dict((await conn.execute(text("SELECT code, id FROM grid WHERE code = ANY(:c)"),
+                                     {"c": list(codes)})).all())
+    if missing := [c for c in codes if c not in grids]:
+        raise InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+    return grids
+
+
+async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str]) -> None:
+    """Give a grid worker or chief the grids they now work in (grids redrawn, a worker moved),
+    in place of those before; signed out everywhere, as a token carries its grids. The grids'
+    workers (the tiles', the coverage layer's) follow."""
+    row = (await conn.execute(text("SELECT id, role FROM account WHERE username = :u"),
+                              {"u": username})).first()
+    if row is None:
+        raise NotFound(f"no account {username!r}", field="username")
+    if Role(row.role) not in GRID_ROLES:
+        raise InvalidInput(f"a {row.role} account is not bound to grids", field="grids")
+    if not grid_codes:
+        raise InvalidInput(f"a {row.role} account needs the grids it works in", field="grids")
+    grids = await _grid_ids(conn, grid_codes)
+    await conn.execute(text("DELETE FROM account_grid WHERE account_id = :a"), {"a": row.id})
+    await conn.execute(_WORKS_IN, {"a": row.id, "g": list(grids.values())})
+    await conn.execute(text("UPDATE account SET signed_out_at = now() WHERE id = :a"),
+                       {"a": row.id})
 
 
 def _check_password(password: str) -> None:
