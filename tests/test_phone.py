@@ -531,10 +531,10 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     context.close()
 
 
-def _hold_the_first_answer(page, url: str) -> list:
-    """The first request for ``url`` from now on is answered by the service at once, and the
-    answer held on its way to the page (a weak signal): a list that gets the route and the
-    answer, to pass on (``route.fulfill(response=answer)``). The others go through."""
+def _hold_the_next_answer(page, url: str) -> tuple:
+    """The next request for ``url`` is answered by the service at once, and the answer held on
+    its way to the page (a weak signal); the others go through. Once it is held: the route and
+    the answer, to pass on (``route.fulfill(response=answer)``)."""
     held = []
 
     def hold(route):
@@ -543,7 +543,11 @@ def _hold_the_first_answer(page, url: str) -> list:
         held.append((route, route.fetch()))
 
     page.route(url, hold)
-    return held
+    for _ in range(300):
+        if held:
+            return held[0]
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the page never asked for {url}")
 
 
 def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_alone(
@@ -558,16 +562,12 @@ def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_
     wait_until(page, f"!!document.querySelector('#cases li[data-id=\"{case}\"]')", "my cases")
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    on_its_way = _hold_the_first_answer(page, "**/api/v1/incidents?queue=mine*")
-    wait_until(page, "window.mapsvcPhone.casesAsked > window.mapsvcPhone.casesShown",
-               "the worker's cases asked for again")
-    page.wait_for_timeout(200)  # the answer on its way is held
+    route, answer = _hold_the_next_answer(page, "**/api/v1/incidents?queue=mine*")
     page.evaluate("localStorage.setItem('mapsvc.token', 'lapsed')")
     page.select_option("#category", "0603")
     page.fill("#description", "会话过期时的上报")
     page.click("#report button[type=submit]")
     page.locator("#login").wait_for()
-    route, answer = on_its_way[0]
     route.fulfill(response=answer)  # the worker's cases, come after the session ended
     page.wait_for_timeout(500)
     assert page.locator("#cases li").count() == 0
@@ -693,11 +693,7 @@ def test_an_answer_a_weak_signal_delays_past_a_later_one_does_not_undo_it(
 
     _, spot = worker_spot
     context, page = _phone(browser, server, spot)
-    held = _hold_the_first_answer(page, "**/api/v1/incidents?queue=mine*")
-    wait_until(page, "window.mapsvcPhone.casesAsked > window.mapsvcPhone.casesShown",
-               "the list asked for")
-    page.wait_for_timeout(200)  # the answer on its way is held
-    assert held
+    route, answer = _hold_the_next_answer(page, "**/api/v1/incidents?queue=mine*")
     case = clients["admin"].post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
         "description": "迟到的答复之后"}).json()["id"]
@@ -706,7 +702,6 @@ def test_an_answer_a_weak_signal_delays_past_a_later_one_does_not_undo_it(
     page.evaluate(f"""new MutationObserver(() => {{
         if (!document.querySelector('{item}')) window.caseLost = true;
     }}).observe(document.getElementById('cases'), {{ childList: true }})""")
-    route, answer = held[0]
     route.fulfill(response=answer)
     page.wait_for_timeout(1500)
     assert page.evaluate("window.caseLost") is None
