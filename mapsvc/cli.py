@@ -132,14 +132,14 @@ def restore(
         fail("--replace: only the embedded cluster's database is dropped; "
              "empty the database at MAPSVC_DATABASE_URL yourself")
     try:
-        check_backup(folder)  # before --replace drops anything
-        done = load(reach_database(fresh=replace), folder)
+        dump = check_backup(folder)  # before --replace drops anything
+        done = load(reach_database(fresh=replace), dump)
     except DomainError as e:
         fail(f"FOLDER: {e.reason}" if e.field == "folder"
              else e.reason + (" (or --replace)" if embedded else ""))
     except ClusterError as e:
         fail(str(e))
-    console.print(f"database restored from {folder / 'database.dump'}; photos: {done.copied} "
+    console.print(f"database restored from {dump}; photos: {done.copied} "
                   f"files copied, {done.present} there already")
     if not done.key_fits:
         err.print("the ID numbers restored were encrypted with another privacy key: this "

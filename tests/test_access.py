@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 
 from mapsvc import settings
 from mapsvc.cli import app
-from mapsvc.db.engine import in_transaction
-from tests.conftest import PASSWORD, run
+from tests.conftest import PASSWORD, new_account
 
 ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
 
@@ -167,19 +166,6 @@ def test_wrong_credentials_get_no_token(anonymous, accounts, username, password)
     assert r.status_code == 401 and "access_token" not in r.json()
 
 
-def _new_account(password: str = "right-password", role: str = "command", **scope) -> str:
-    """An account of a name of its own (also from a test driving a browser): by default a
-    command centre's over 汕尾市城区; its name is also the name it shows."""
-    from mapsvc.accounts.model import Role
-    from mapsvc.accounts.store import create_account
-
-    name = f"guarded_{uuid.uuid4().hex[:8]}"
-    scope = scope or {"region_code": "441502"}
-    run(in_transaction(lambda conn: create_account(conn, name, password, Role(role),
-                                                   display_name=name, **scope)))
-    return name
-
-
 def _sign_in(client, username: str, password: str) -> httpx.Response:
     return client.post("/auth/token", data={"username": username, "password": password})
 
@@ -189,7 +175,7 @@ def test_wrong_passwords_in_a_row_hold_the_account_name_back_for_a_while(anonymo
     """Five wrong passwords within 15 minutes of the first: a sixth try, even the right one, is
     refused (429) for the rest of those minutes; once they are over, the right one signs in
     and the count starts again."""
-    name = _new_account()
+    name = new_account()
     assert [_sign_in(anonymous, name, f"guess-{n}").status_code for n in range(5)] == [401] * 5
     held = _sign_in(anonymous, name, "right-password")
     assert held.status_code == 429 and "access_token" not in held.json()
@@ -205,7 +191,7 @@ def test_wrong_passwords_in_a_row_hold_the_account_name_back_for_a_while(anonymo
 
 
 def test_a_right_password_clears_the_wrong_ones_before_it(anonymous, accounts):
-    name = _new_account()
+    name = new_account()
     for _ in range(2):
         assert [_sign_in(anonymous, name, "guess").status_code for _ in range(4)] == [401] * 4
         assert _sign_in(anonymous, name, "right-password").status_code == 200
@@ -221,7 +207,7 @@ def test_a_name_no_account_has_is_held_back_alike(anonymous):
 def test_guesses_sent_at_once_pass_the_limit_none_the_more(server, accounts):
     """Twelve wrong passwords at once over twelve connections: five are checked, the others
     refused unchecked."""
-    name = _new_account()
+    name = new_account()
 
     def guess(n: int) -> int:
         with httpx.Client(base_url=f"{server}/api/v1", timeout=60) as client:
@@ -246,7 +232,7 @@ def _reads(client, token: str) -> int:
 def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonymous, accounts):
     """Someone who left: disabled, they can no longer sign in, and the token they hold stops
     counting within seconds; enabled again, they sign in anew (the old token stays dead)."""
-    name = _new_account()
+    name = new_account()
     before = _sign_in(anonymous, name, "right-password").json()["access_token"]
     assert _reads(anonymous, before) == 200
     result = CliRunner().invoke(app, ["accounts", "disable", name])
@@ -259,7 +245,7 @@ def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonym
 
 
 def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anonymous, accounts):
-    name = _new_account()
+    name = new_account()
     before = _sign_in(anonymous, name, "right-password").json()["access_token"]
     for n in range(6):
         _sign_in(anonymous, name, f"guess-{n}")
@@ -277,7 +263,7 @@ def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, 
     """Moved to the next grid (grids redrawn): signed out, the worker signs in again to the new
     grid's cases and none of the old one's, and each grid names its workers anew."""
     old, new = accounts["chief"][1]["grid_codes"][:2]
-    name = _new_account(role="grid_worker", grid_codes=[old])
+    name = new_account(role="grid_worker", grid_codes=[old])
     cases = {code: clients["admin"].post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "05", "lon": _point(grids, code).x,
         "lat": _point(grids, code).y}).json()["id"] for code in (old, new)}
@@ -312,7 +298,7 @@ def test_changing_an_account_that_is_not_there_or_to_a_short_password_is_refused
 
 
 def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous):
-    held, disabled = _new_account(), _new_account()
+    held, disabled = new_account(), new_account()
     for n in range(5):
         _sign_in(anonymous, held, f"guess-{n}")
     assert CliRunner().invoke(app, ["accounts", "disable", disabled]).exit_code == 0

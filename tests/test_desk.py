@@ -13,8 +13,7 @@ import httpx
 import pytest
 
 from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD
-from tests.test_access import _new_account
+from tests.conftest import ARTIFACTS, PASSWORD, new_account
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
@@ -465,7 +464,7 @@ def test_only_command_centres_get_the_desk(server, browser, accounts):
 
 def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, server,
                                                                       accounts):
-    name = _new_account()
+    name = new_account()
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/map/login?next=/map/desk")

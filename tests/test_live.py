@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mapsvc.cli import app
 from mapsvc.workflow.feed import RECENT_MAX
-from tests.test_access import _new_account
+from tests.conftest import new_account
 from tests.test_bulk_import import write_csv
 
 
@@ -160,7 +160,7 @@ def test_a_bulk_import_asks_pages_to_reload(server, clients, lattice, tmp_path):
 def test_the_feed_of_an_account_disabled_ends(server, accounts):
     """A wall screen left signed in by someone who left: once the account is disabled, its feed
     ends within seconds (the page, reconnecting, is refused and sent to sign in)."""
-    name = _new_account()
+    name = new_account()
     token = httpx.post(f"{server}/api/v1/auth/token", data={
         "username": name, "password": "right-password"}).json()["access_token"]
     found, stop = [], threading.Event()

@@ -15,8 +15,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import said_at_each_sign_in, wait_until, while_zooming
-from tests.test_access import _new_account
-from tests.conftest import ARTIFACTS, PASSWORD, run
+from tests.conftest import ARTIFACTS, PASSWORD, new_account, run
 
 PHONE = {"width": 360, "height": 640}
 
@@ -44,7 +43,7 @@ def _sign_in(page, username: str = "worker") -> None:
 
 
 def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, accounts):
-    name = _new_account()
+    name = new_account()
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server}/m/")

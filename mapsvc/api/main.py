@@ -31,28 +31,23 @@ SIGN_OUT_SECONDS = 3
 HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
 
 
-async def follow_sign_outs(engine) -> None:
-    """Take the accounts signed out everywhere (mapsvc.accounts.tokens) now, and again every
-    few seconds: a token of an account disabled, or whose password changed, stops counting in
-    every process within those seconds."""
+async def every(seconds: float, engine, work, what: str) -> None:
+    """Run ``work(conn)`` in a transaction now and every ``seconds`` after; a round the
+    database was away for is logged (``what`` failed), and the next one runs."""
     while True:
-        try:
-            async with engine.connect() as conn:
-                refuse_tokens_before(await signed_out_accounts(conn))
-        except SQLAlchemyError:  # the database is away for a moment: the next round reads
-            logger.warning("reading the accounts signed out failed", exc_info=True)
-        await asyncio.sleep(SIGN_OUT_SECONDS)
-
-
-async def fold_tally(engine) -> None:
-    """Fold the metrics tally's deltas every few seconds (see mapsvc.workflow.stats.fold)."""
-    while True:
-        await asyncio.sleep(FOLD_SECONDS)
         try:
             async with engine.begin() as conn:
-                await fold(conn)
-        except SQLAlchemyError:  # the database is away for a moment: the next round folds
-            logger.warning("folding the metrics tally failed", exc_info=True)
+                await work(conn)
+        except SQLAlchemyError:
+            logger.warning("%s failed", what, exc_info=True)
+        await asyncio.sleep(seconds)
+
+
+async def follow_sign_outs(conn) -> None:
+    """Take the accounts signed out everywhere (mapsvc.accounts.tokens): a token of an account
+    disabled, or whose password or grids changed, stops counting in every process within
+    SIGN_OUT_SECONDS."""
+    refuse_tokens_before(await signed_out_accounts(conn))
 
 
 @asynccontextmanager
@@ -65,8 +60,11 @@ async def lifespan(app: FastAPI):
     app.state.tiles = TileService(settings.tiles(), app.state.reads)
     app.state.feed = Feed()
     app.state.feed.start()
-    folding = asyncio.create_task(fold_tally(app.state.engine))
-    following = asyncio.create_task(follow_sign_outs(app.state.engine))
+    # the metrics tally's deltas folded (mapsvc.workflow.stats.fold); the sign-outs followed
+    folding = asyncio.create_task(every(FOLD_SECONDS, app.state.engine, fold,
+                                        "folding the metrics tally"))
+    following = asyncio.create_task(every(SIGN_OUT_SECONDS, app.state.engine, follow_sign_outs,
+                                          "reading the accounts signed out"))
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()

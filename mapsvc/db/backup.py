@@ -97,16 +97,16 @@ def check_backup(folder: Path) -> Path:
     return dump
 
 
-def restore(url: str, folder: Path) -> Copied:
-    """Load the backup in ``folder`` into the empty database at ``url`` (all of it, or nothing),
-    bring it to the newest schema, and copy its photos missing from the media folder."""
-    dump = check_backup(folder)
+def restore(url: str, dump: Path) -> Copied:
+    """Load a backup's dump (as ``check_backup`` gives it) into the empty database at ``url``
+    (all of it, or nothing), bring it to the newest schema, and copy the backup's photos
+    missing from the media folder."""
     if _scalar(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"):
         raise Conflict("the database holds tables already: restore into an empty one",
                        field="database")
     _tool("pg_restore", url, "--no-owner", "--exit-on-error", "--single-transaction", str(dump))
     upgrade(url)
-    copied, present = _copy_files(folder / MEDIA, settings.media().root_dir())
+    copied, present = _copy_files(dump.parent / MEDIA, settings.media().root_dir())
     return Copied(dump.stat().st_size, copied, present, _key_fits(url))
 
 
