@@ -566,17 +566,24 @@ def demo_generate(
 def demo_load(
     grids: Annotated[int, typer.Option(min=1, help="about how many grids")] = 5000,
     incidents: Annotated[int, typer.Option(min=0, help="how many synthetic incidents")] = 20000,
+    password: Annotated[str, typer.Option(envvar="MAPSVC_DEMO_PASSWORD",
+                                          help="the demo accounts' password")] = "Demo-2026",
 ) -> None:
     """Load the demo into the database, once."""
     from mapsvc.demo import load_demo
+    from mapsvc.errors import DomainError
 
     folder = ClusterSettings().dir / "demo"
-    password = os.environ.get("MAPSVC_DEMO_PASSWORD", "demo")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err,
                   transient=True) as progress:
         progress.add_task("generating and loading the demo", total=None)
-        counts = in_transaction(lambda conn: load_demo(conn, folder, grids=grids,
-                                                       incidents=incidents, password=password))
+        try:
+            counts = in_transaction(lambda conn: load_demo(
+                conn, folder, grids=grids, incidents=incidents, password=password))
+        except DomainError as e:
+            if e.field != "password":
+                raise
+            fail(f"--password (MAPSVC_DEMO_PASSWORD): {e.reason}")
     if not counts:
         console.print("demo already loaded")
     for level, n in counts.items():

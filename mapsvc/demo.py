@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Role
+from mapsvc.accounts.passwords import check_password
 from mapsvc.accounts.store import create_account, find_account
 from mapsvc.boundaries.reading import FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
@@ -88,25 +89,25 @@ DEMO_DEPARTMENTS = [("CG", "城市管理和综合执法局"), ("ZJ", "住房和�
                     ("SW", "水务局"), ("GA", "公安分局")]
 
 
-async def create_demo_accounts(conn: AsyncConnection, password: str) -> list[str]:
-    """One account per role, scoped inside the demo county (see the README)."""
+# One account per role, scoped inside the demo county (see the README).
+DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "grid_chief": Role.grid_chief,
+                 "worker": Role.grid_worker, "department": Role.department,
+                 "planner": Role.planner}
+
+
+async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
     await conn.execute(text("INSERT INTO department (code, name, region_code) "
                             "VALUES (:code, :name, :county) ON CONFLICT DO NOTHING"),
                        [{"code": c, "name": n, "county": DEMO_COUNTY} for c, n in DEMO_DEPARTMENTS])
     village_grids = list((await conn.execute(text(
         "SELECT code FROM grid WHERE village_code = (SELECT min(village_code) FROM grid "
         "WHERE village_code LIKE :county || '%') ORDER BY code"), {"county": DEMO_COUNTY})).scalars())
-    accounts = [
-        ("admin", Role.admin, {}),
-        ("command", Role.command, {"region_code": DEMO_COUNTY}),
-        ("grid_chief", Role.grid_chief, {"grid_codes": village_grids}),
-        ("worker", Role.grid_worker, {"grid_codes": village_grids[:2]}),
-        ("department", Role.department, {"department_code": "CG"}),
-        ("planner", Role.planner, {"region_code": DEMO_COUNTY}),
-    ]
-    for username, role, scope in accounts:
-        await create_account(conn, username, password, role, display_name=f"演示{role}", **scope)
-    return [username for username, _, _ in accounts]
+    scopes = {"command": {"region_code": DEMO_COUNTY}, "planner": {"region_code": DEMO_COUNTY},
+              "grid_chief": {"grid_codes": village_grids},
+              "worker": {"grid_codes": village_grids[:2]}, "department": {"department_code": "CG"}}
+    for username, role in DEMO_ACCOUNTS.items():
+        await create_account(conn, username, password, role, display_name=f"演示{role}",
+                             **scopes.get(username, {}))
 
 
 # The closed loop (立案 → 派遣 → 签收 → 处置 → 核查 → 结案 → 回访) with the notes its steps need;
@@ -184,11 +185,15 @@ async def walk_patrols(conn: AsyncConnection, *, seed: int = 20261202) -> int:
 
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
                     password: str) -> dict:
-    """Load the demo once: a database that already holds grids is left as it is."""
+    """Load the demo once: a database that already holds grids is left as it is. A password
+    its accounts may not have is refused (InvalidInput) first."""
+    for username in DEMO_ACCOUNTS:
+        check_password(password, username)
     if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM grid)"))).scalar_one():
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
-    counts["account"] = len(await create_demo_accounts(conn, password))
+    await create_demo_accounts(conn, password)
+    counts["account"] = len(DEMO_ACCOUNTS)
     # the registry of the township where the demo's grid worker and chief work
     township = (await conn.execute(text(
         "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),

@@ -68,8 +68,8 @@ class AssignmentSettings(BaseSettings):
 
 
 class AuthSettings(BaseSettings):
-    """Sign-in: the key that signs bearer tokens, how long a token lasts, and how many wrong
-    passwords an account name may be tried with."""
+    """Sign-in: the key that signs bearer tokens, how long a token lasts, how many wrong
+    passwords an account name may be tried with, and how long a password must be."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_AUTH_")
 
@@ -80,6 +80,8 @@ class AuthSettings(BaseSettings):
         "failed sign-ins in a row an account name may have within sign_in_minutes of the "
         "first; past them, its sign-ins are refused (429) until those minutes are over"))
     sign_in_minutes: float = Field(15, gt=0)
+    password_length: int = Field(8, ge=8, description=(
+        "the fewest characters a password may have (it also mixes three kinds of them)"))
 
     def secret_value(self) -> str:
         if self.secret is not None:

@@ -138,7 +138,7 @@ def server(database_url, hierarchy):
     served.stop()
 
 
-PASSWORD = "test-password"
+PASSWORD = "Test-Passw0rd"
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +172,7 @@ def accounts(hierarchy, db):
     return specs
 
 
-def new_account(password: str = "right-password", role: str = "command", **scope) -> str:
+def new_account(password: str = "Right-Passw0rd", role: str = "command", **scope) -> str:
     """An account of a name of its own (also from a test driving a browser): by default a
     command centre's over 汕尾市城区; its name is also the name it shows."""
     from mapsvc.accounts.model import Role

@@ -47,7 +47,7 @@ def seen(clients, grids, accounts, db):
             "('990300', 'county', '无网格县', ST_Multi(ST_GeomFromText(:wkt, 4326)))"),
             {"wkt": box(121.0, 21.0, 121.01, 21.01).wkt})
     CliRunner().invoke(app, ["accounts", "add", "empty_county", "--role", "command",
-                             "--region", "990300", "--password", "test-password"])
+                             "--region", "990300", "--password", PASSWORD])
     places = {"worker_grid": _point(grids, worker_grid), "chief_grid": _point(grids, other_chief_grid),
               "other_township": _point(grids, other_township), "wuchang": _point(grids, wuchang)}
     ids = {}
@@ -91,7 +91,7 @@ def test_each_account_lists_and_reads_only_its_jurisdiction(clients, seen, role)
 def test_a_command_centre_sees_unassigned_incidents_in_its_region(server, seen):
     with httpx.Client(base_url=f"{server}/api/v1") as c:
         token = c.post("/auth/token", data={"username": "empty_county",
-                                             "password": "test-password"}).json()["access_token"]
+                                             "password": PASSWORD}).json()["access_token"]
         listed = c.get("/incidents", headers={"Authorization": f"Bearer {token}"}).json()
     assert [f["id"] for f in listed["features"]] == [seen["unassigned_in_empty_county"]]
 
@@ -160,7 +160,7 @@ def test_a_token_stops_working_when_it_expires_though_it_worked_before(anonymous
     assert anonymous.get("/incidents", headers=headers).status_code == 401
 
 
-@pytest.mark.parametrize("username,password", [("admin", "wrong"), ("nobody", "test-password")])
+@pytest.mark.parametrize("username,password", [("admin", "wrong"), ("nobody", PASSWORD)])
 def test_wrong_credentials_get_no_token(anonymous, accounts, username, password):
     r = anonymous.post("/auth/token", data={"username": username, "password": password})
     assert r.status_code == 401 and "access_token" not in r.json()
@@ -177,14 +177,14 @@ def test_wrong_passwords_in_a_row_hold_the_account_name_back_for_a_while(anonymo
     and the count starts again."""
     name = new_account()
     assert [_sign_in(anonymous, name, f"guess-{n}").status_code for n in range(5)] == [401] * 5
-    held = _sign_in(anonymous, name, "right-password")
+    held = _sign_in(anonymous, name, "Right-Passw0rd")
     assert held.status_code == 429 and "access_token" not in held.json()
     assert "too many failed sign-ins" in held.json()["detail"]
     assert 14 * 60 < int(held.headers["retry-after"]) <= 15 * 60
     with db.begin() as conn:  # the 15 minutes pass
         conn.execute(text("UPDATE sign_in_failure SET first_at = first_at - interval '15 minutes' "
                           "WHERE username = :u"), {"u": name})
-    assert _sign_in(anonymous, name, "right-password").status_code == 200
+    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 200
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM sign_in_failure WHERE username = :u"),
                             {"u": name}).scalar_one() == 0
@@ -194,7 +194,7 @@ def test_a_right_password_clears_the_wrong_ones_before_it(anonymous, accounts):
     name = new_account()
     for _ in range(2):
         assert [_sign_in(anonymous, name, "guess").status_code for _ in range(4)] == [401] * 4
-        assert _sign_in(anonymous, name, "right-password").status_code == 200
+        assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 200
 
 
 def test_a_name_no_account_has_is_held_back_alike(anonymous):
@@ -233,27 +233,27 @@ def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonym
     """Someone who left: disabled, they can no longer sign in, and the token they hold stops
     counting within seconds; enabled again, they sign in anew (the old token stays dead)."""
     name = new_account()
-    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
     assert _reads(anonymous, before) == 200
     result = CliRunner().invoke(app, ["accounts", "disable", name])
     assert result.exit_code == 0 and "disabled and signed out everywhere" in result.output
-    assert _sign_in(anonymous, name, "right-password").status_code == 401
+    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 401
     _until(lambda: _reads(anonymous, before) == 401, "refused the disabled account's token")
     assert CliRunner().invoke(app, ["accounts", "enable", name]).exit_code == 0
-    after = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    after = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
     assert (_reads(anonymous, after), _reads(anonymous, before)) == (200, 401)
 
 
 def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anonymous, accounts):
     name = new_account()
-    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
     for n in range(6):
         _sign_in(anonymous, name, f"guess-{n}")
-    assert _sign_in(anonymous, name, "right-password").status_code == 429
-    result = CliRunner().invoke(app, ["accounts", "password", name, "--password", "new-one"])
+    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 429
+    result = CliRunner().invoke(app, ["accounts", "password", name, "--password", "New-0ne-Pass"])
     assert result.exit_code == 0, result.output
-    assert _sign_in(anonymous, name, "right-password").status_code == 401
-    after = _sign_in(anonymous, name, "new-one").json()["access_token"]
+    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 401
+    after = _sign_in(anonymous, name, "New-0ne-Pass").json()["access_token"]
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
     assert _reads(anonymous, after) == 200
 
@@ -267,11 +267,11 @@ def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, 
     cases = {code: clients["admin"].post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "05", "lon": _point(grids, code).x,
         "lat": _point(grids, code).y}).json()["id"] for code in (old, new)}
-    before = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
     result = CliRunner().invoke(app, ["accounts", "grids", name, "--grid", new])
     assert result.exit_code == 0, result.output
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old grid")
-    after = _sign_in(anonymous, name, "right-password").json()["access_token"]
+    after = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
     listed = {f["id"] for f in anonymous.get("/incidents", params={"limit": 1000}, headers={
         "Authorization": f"Bearer {after}"}).json()["features"]}
     assert cases[new] in listed and cases[old] not in listed
@@ -285,12 +285,15 @@ def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, 
     (["grids", "nobody_at_all", "--grid", "x"], "USERNAME: no account"),
     (["grids", "admin", "--grid", "x"], "--grid: a admin account is not bound to grids"),
     (["grids", "worker", "--grid", "no-such-grid"], "--grid: no grid no-such-grid"),
-    (["password", "nobody_at_all", "--password", "long-enough"], "USERNAME: no account"),
-    (["password", "admin", "--password", "abc"], "--password: must be at least 4"),
+    (["password", "nobody_at_all", "--password", "Long-En0ugh"], "USERNAME: no account"),
+    (["password", "admin", "--password", "Ab-12"], "--password: must be at least 8 characters"),
+    (["password", "admin", "--password", "only-lower-case"], "--password: must mix three of"),
+    (["password", "admin", "--password", "12345678abcdefgh"], "--password: must mix three of"),
+    (["password", "admin", "--password", "My-ADMIN-2026"], "--password: must not hold the acc"),
     (["disable", "nobody_at_all"], "USERNAME: no account"),
     (["enable", "nobody_at_all"], "USERNAME: no account"),
 ])
-def test_changing_an_account_that_is_not_there_or_to_a_short_password_is_refused(
+def test_changing_an_account_that_is_not_there_or_to_a_weak_password_is_refused(
         accounts, anonymous, args, message):
     result = CliRunner().invoke(app, ["accounts", *args])
     assert result.exit_code == 2 and message in result.output
@@ -315,7 +318,7 @@ def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous
 def test_passwords_are_stored_hashed(db, accounts):
     with db.connect() as conn:
         hashes = conn.execute(text("SELECT password_hash FROM account")).scalars().all()
-    assert hashes and all(h.startswith("$argon2") and "test-password" not in h for h in hashes)
+    assert hashes and all(h.startswith("$argon2") and PASSWORD not in h for h in hashes)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -327,13 +330,13 @@ def test_passwords_are_stored_hashed(db, accounts):
     (["--role", "grid_worker", "--region", "441502", "--grid", "x"], "--region"),
 ])
 def test_an_account_whose_scope_does_not_fit_its_role_is_refused(accounts, args, message):
-    result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "pw1234"])
+    result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "Pw-123456"])
     assert result.exit_code == 2 and message in result.output
 
 
 def test_a_taken_username_is_refused(accounts):
     result = CliRunner().invoke(app, ["accounts", "add", "admin", "--role", "admin",
-                                      "--password", "pw1234"])
+                                      "--password", "Pw-123456"])
     assert result.exit_code == 2 and "already exists" in result.output
 
 

@@ -110,7 +110,7 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
     served = Server("demo-server").start()
     try:
         token = httpx.post(f"{served.base}/api/v1/auth/token", data={
-            "username": "command", "password": "demo"}).json()["access_token"]
+            "username": "command", "password": "Demo-2026"}).json()["access_token"]
         api = httpx.Client(base_url=f"{served.base}/api/v1",
                            headers={"Authorization": f"Bearer {token}"})
         board = api.get("/stats/board").json()
@@ -130,3 +130,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert api.get("/stats/board").json() == board
     finally:
         served.stop()
+
+
+def test_a_demo_password_its_accounts_may_not_have_is_refused(database_url):
+    result = CliRunner().invoke(app, ["demo", "load"], env={"MAPSVC_DEMO_PASSWORD": "demo"})
+    assert result.exit_code == 2
+    assert "--password (MAPSVC_DEMO_PASSWORD): must be at least 8 characters" in result.output

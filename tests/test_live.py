@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mapsvc.cli import app
 from mapsvc.workflow.feed import RECENT_MAX
-from tests.conftest import new_account
+from tests.conftest import PASSWORD, new_account
 from tests.test_bulk_import import write_csv
 
 
@@ -58,7 +58,7 @@ def _wait(found, condition, what):
 
 def _token(server, username):
     return httpx.post(f"{server}/api/v1/auth/token", data={
-        "username": username, "password": "test-password"}).json()["access_token"]
+        "username": username, "password": PASSWORD}).json()["access_token"]
 
 
 def _step_of(case):

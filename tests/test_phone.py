@@ -47,7 +47,7 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server}/m/")
-    tries = [f"guess-{n}" for n in range(5)] + ["right-password"]
+    tries = [f"guess-{n}" for n in range(5)] + ["Right-Passw0rd"]
     assert said_at_each_sign_in(page, name, tries, "/auth/token") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert page.locator("#app").is_hidden()

@@ -17,6 +17,7 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from sqlalchemy import text
 
+from tests.conftest import PASSWORD
 from tests.test_patrols import _patrol
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -124,7 +125,7 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
         for username, role, name in (("tile_worker_b", Role.grid_worker, "乙网格员"),
                                      ("tile_worker_a", Role.grid_worker, "甲网格员"),
                                      ("tile_chief", Role.grid_chief, "网格长")):
-            await create_account(conn, username, "test-password", role, grid_codes=[code],
+            await create_account(conn, username, PASSWORD, role, grid_codes=[code],
                                  display_name=name)
 
     run(in_transaction(hire))
@@ -578,7 +579,7 @@ def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice):
 
     with httpx.Client(base_url=server) as page:
         r = page.post("/api/v1/auth/session", data={"username": "admin",
-                                                    "password": "test-password"})
+                                                    "password": PASSWORD})
         assert r.status_code == 204 and "httponly" in r.headers["set-cookie"].lower()
         tile = TMS.tile(lattice.X0, lattice.Y0, 14)
         assert page.get(_url("incidents", tile)).status_code == 200

@@ -1,6 +1,10 @@
-"""Password hashing (Argon2, by pwdlib's recommended settings)."""
+"""Passwords: what one must be (等保 2.0's 口令复杂度), and their hashes (Argon2, by pwdlib's
+recommended settings)."""
 
 from pwdlib import PasswordHash
+
+from mapsvc import settings
+from mapsvc.errors import InvalidInput
 
 _hasher = PasswordHash.recommended()
 
@@ -15,3 +19,22 @@ def verify_password(password: str, hashed: str) -> bool:
 
 # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
 DUMMY_HASH = hash_password("not a password")
+
+
+_KINDS = (str.islower, str.isupper, str.isdigit)
+
+
+def check_password(password: str, username: str) -> None:
+    """Refuse a password shorter than the settings' length, one of fewer than three kinds of
+    characters (lower-case letters, capitals, digits, other signs), or one holding its
+    account's name: InvalidInput naming the password."""
+    length = settings.auth().password_length
+    if len(password) < length:
+        raise InvalidInput(f"must be at least {length} characters", field="password")
+    kinds = {next((i for i, kind in enumerate(_KINDS) if kind(c)), len(_KINDS))
+             for c in password}
+    if len(kinds) < 3:
+        raise InvalidInput("must mix three of: lower-case letters, capitals, digits, other "
+                           "signs", field="password")
+    if len(username) >= 3 and username.casefold() in password.casefold():
+        raise InvalidInput("must not hold the account's name", field="password")

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
-from mapsvc.accounts.passwords import DUMMY_HASH, hash_password, verify_password
+from mapsvc.accounts.passwords import (DUMMY_HASH, check_password, hash_password,
+                                       verify_password)
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
 
 _ACCOUNT = text("""
@@ -31,7 +32,7 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
         raise InvalidInput("a department account needs its department", field="department")
     if role not in REGION_ROLES and region_code:
         raise InvalidInput(f"a {role} account is not bound to a region", field="region")
-    _check_password(password)
+    check_password(password, username)
     exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
     if exists.first():
         raise Conflict(f"account {username!r} already exists", field="username")
@@ -84,11 +85,6 @@ async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str])
                        {"a": row.id})
 
 
-def _check_password(password: str) -> None:
-    if len(password) < 4:
-        raise InvalidInput("must be at least 4 characters", field="password")
-
-
 # Signed out everywhere: the tokens issued before now no longer count (mapsvc.accounts.tokens).
 _SET_PASSWORD = text("""
 UPDATE account SET password_hash = :hash, signed_out_at = now() WHERE username = :username
@@ -104,7 +100,7 @@ UPDATE account SET active = :active,
 async def set_password(conn: AsyncConnection, username: str, password: str) -> None:
     """Give the account a new password, sign it out everywhere, and clear its wrong
     passwords (a name held back signs in again at once)."""
-    _check_password(password)
+    check_password(password, username)
     changed = await conn.execute(_SET_PASSWORD, {"username": username,
                                                  "hash": hash_password(password)})
     if changed.first() is None:
