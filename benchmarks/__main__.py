@@ -399,7 +399,7 @@ def patrols_at_scale(grids) -> None:
             "SELECT id FROM account WHERE username = 'bench_patrol'"))).scalar_one_or_none()
         if found is None:
             found = await create_account(conn, "bench_patrol", PASSWORD, Role.grid_worker,
-                                         grid_codes=[code])
+                                         grid_codes=[code], origin="benchmarks")
         return Account(id=found, username="bench_patrol", role=Role.grid_worker)
 
     account = asyncio.run(in_transaction(walker))
@@ -488,9 +488,10 @@ def bench_token(base: str, username: str = "bench") -> str:
             return
         if username == "bench":
             code = (await conn.execute(text("SELECT min(code) FROM grid"))).scalar_one()
-            await create_account(conn, username, PASSWORD, Role.grid_worker, grid_codes=[code])
+            await create_account(conn, username, PASSWORD, Role.grid_worker, grid_codes=[code],
+                                 origin="benchmarks")
         else:
-            await create_account(conn, username, PASSWORD, Role.command)
+            await create_account(conn, username, PASSWORD, Role.command, origin="benchmarks")
 
     asyncio.run(in_transaction(ensure))
     answer = subprocess.run(["curl", "-sf", "-d", f"username={username}&password={PASSWORD}",
@@ -498,7 +499,7 @@ def bench_token(base: str, username: str = "bench") -> str:
     return json.loads(answer.stdout)["access_token"]
 
 
-PASSWORD = "bench-password"
+PASSWORD = "Bench-Passw0rd"
 TILE_ZOOMS = (11, 12, 13, 14, 15)
 
 
@@ -846,7 +847,7 @@ def plans_at_scale(rows: int) -> None:
 
     async def draft(conn):
         if await find_account(conn, "bench_planner") is None:
-            await create_account(conn, "bench_planner", "bench-password", Role.admin)
+            await create_account(conn, "bench_planner", PASSWORD, Role.admin, origin="benchmarks")
         account = await find_account(conn, "bench_planner")
         township = (await conn.execute(text(
             "SELECT township_code FROM incident WHERE township_code IS NOT NULL "

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import getpass
 import os
 import signal
 from datetime import datetime
@@ -408,7 +409,7 @@ def accounts_add(
     try:
         in_transaction(lambda conn: create_account(
             conn, username, password, kind, region_code=region, department_code=department,
-            grid_codes=grid or [], display_name=name))
+            grid_codes=grid or [], display_name=name, origin=_administrator()))
     except DomainError as e:
         option = {"region": "--region", "department": "--department", "grids": "--grid",
                   "password": "--password", "username": "USERNAME"}.get(e.field or "", "")
@@ -418,21 +419,60 @@ def accounts_add(
 
 @accounts_app.command("list")
 def accounts_list() -> None:
-    """Every account: its role, scope, and whether it may sign in."""
+    """Every account: its role, scope, whether it may sign in, and when it last did."""
     from rich.table import Table
 
     from mapsvc.accounts.store import list_accounts
-    from mapsvc.incidents.model import LOCAL_TIME
 
     table = Table()
-    for heading in ("account", "name", "role", "state", "scope"):
+    for heading in ("account", "name", "role", "state", "scope", "last signed in"):
         table.add_column(heading, overflow="fold")  # whole, also on a narrow screen
     for a in in_transaction(list_accounts):
         state = "active" if a.active else "disabled"
         if a.held_until is not None:
-            state += f", held back until {a.held_until.astimezone(LOCAL_TIME):%H:%M}"
-        table.add_row(a.username, a.display_name, a.role, state, a.scope)
+            state += f", held back until {_local(a.held_until, '%H:%M')}"
+        table.add_row(*map(escape, (a.username, a.display_name, a.role, state, a.scope,
+                                    _local(a.signed_in_at, "%Y-%m-%d %H:%M"))))
     console.print(table)
+
+
+@accounts_app.command("history")
+def accounts_history(
+    username: Annotated[str | None, typer.Argument(
+        help="an account name (or a name signed in with); none: every one's")] = None,
+    last: Annotated[int, typer.Option(min=1, help="how many events, the latest")] = 50,
+) -> None:
+    """What befell accounts, oldest first: created, new passwords and grids, disabled, enabled,
+    and each sign-in, right, wrong or held back, with the address it came from."""
+    from rich.table import Table
+
+    from mapsvc.accounts.store import account_events
+
+    table = Table()
+    for heading in ("time", "account", "event", "from", "detail"):
+        table.add_column(heading, overflow="fold")
+    for e in in_transaction(lambda conn: account_events(conn, username, last)):
+        table.add_row(*map(escape, (_local(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
+                                    e.event.replace("_", " "), e.origin, e.detail)))
+    console.print(table)
+
+
+def _local(at: datetime | None, form: str) -> str:
+    """``at`` in China's time, as ``form`` writes it ('' for none)."""
+    from mapsvc.incidents.model import LOCAL_TIME
+
+    return "" if at is None else at.astimezone(LOCAL_TIME).strftime(form)
+
+
+def _administrator() -> str:
+    """Who administers accounts from this shell, as their events keep it: the system user
+    (and, under sudo, who ran it)."""
+    try:
+        user = getpass.getuser()
+    except OSError:  # a container's user with no name
+        user = f"uid {os.getuid()}"
+    caller = os.environ.get("SUDO_USER")
+    return f"mapsvc accounts, {user}" + (f" (sudo by {caller})" if caller else "")
 
 
 def _change_account(work, username: str, done: str) -> None:
@@ -456,7 +496,8 @@ def accounts_password(
     wrong passwords may sign in again at once."""
     from mapsvc.accounts.store import set_password
 
-    _change_account(lambda conn: set_password(conn, username, password), username,
+    _change_account(lambda conn: set_password(conn, username, password,
+                                              origin=_administrator()), username,
                     "has a new password and is signed out everywhere")
 
 
@@ -469,7 +510,8 @@ def accounts_grids(
     (grids redrawn, a worker moved): signed out everywhere, to sign in with them."""
     from mapsvc.accounts.store import set_grids
 
-    _change_account(lambda conn: set_grids(conn, username, grid), username,
+    _change_account(lambda conn: set_grids(conn, username, grid, origin=_administrator()),
+                    username,
                     f"works in {', '.join(grid)} and is signed out everywhere")
 
 
@@ -479,7 +521,8 @@ def accounts_disable(username: Annotated[str, typer.Argument()]) -> None:
     it did stays, under its name."""
     from mapsvc.accounts.store import set_active
 
-    _change_account(lambda conn: set_active(conn, username, False), username,
+    _change_account(lambda conn: set_active(conn, username, False, origin=_administrator()),
+                    username,
                     "disabled and signed out everywhere")
 
 
@@ -488,7 +531,8 @@ def accounts_enable(username: Annotated[str, typer.Argument()]) -> None:
     """Let a disabled account sign in again."""
     from mapsvc.accounts.store import set_active
 
-    _change_account(lambda conn: set_active(conn, username, True), username, "enabled")
+    _change_account(lambda conn: set_active(conn, username, True, origin=_administrator()),
+                    username, "enabled")
 
 
 @registry_app.command("import")

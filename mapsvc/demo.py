@@ -107,7 +107,7 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
               "worker": {"grid_codes": village_grids[:2]}, "department": {"department_code": "CG"}}
     for username, role in DEMO_ACCOUNTS.items():
         await create_account(conn, username, password, role, display_name=f"演示{role}",
-                             **scopes.get(username, {}))
+                             origin="mapsvc demo load", **scopes.get(username, {}))
 
 
 # The closed loop (立案 → 派遣 → 签收 → 处置 → 核查 → 结案 → 回访) with the notes its steps need;

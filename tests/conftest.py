@@ -166,7 +166,7 @@ def accounts(hierarchy, db):
 
     async def create(conn):
         for username, (role, scope) in specs.items():
-            await create_account(conn, username, PASSWORD, role, **scope)
+            await create_account(conn, username, PASSWORD, role, origin="tests", **scope)
 
     run(in_transaction(create))
     return specs
@@ -181,7 +181,8 @@ def new_account(password: str = "Right-Passw0rd", role: str = "command", **scope
     name = f"guarded_{uuid.uuid4().hex[:8]}"
     scope = scope or {"region_code": "441502"}
     run(in_transaction(lambda conn: create_account(conn, name, password, Role(role),
-                                                   display_name=name, **scope)))
+                                                   display_name=name, origin="tests",
+                                                   **scope)))
     return name
 
 

@@ -1,10 +1,12 @@
 """Who may see and do what, where: roles, jurisdiction, tokens (the permission matrix)."""
 
+import getpass
 import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import jwt
@@ -307,12 +309,68 @@ def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous
     assert CliRunner().invoke(app, ["accounts", "disable", disabled]).exit_code == 0
     result = CliRunner().invoke(app, ["accounts", "list"], env={"COLUMNS": "300"})
     assert result.exit_code == 0
-    rows = {cells[0]: cells[1:] for cells in (
-        [cell.strip() for cell in line.split("│")[1:-1]]
-        for line in result.output.splitlines() if line.startswith("│"))}
-    assert rows["worker"][1:] == ["grid_worker", "active", accounts["worker"][1]["grid_codes"][0]]
-    assert rows[disabled] == [disabled, "command", "disabled", "441502 城区"]
+    rows = {cells[0]: cells[1:] for cells in _table(result.output)}
+    assert rows["worker"][1:4] == ["grid_worker", "active", accounts["worker"][1]["grid_codes"][0]]
+    assert rows[disabled] == [disabled, "command", "disabled", "441502 城区", ""]
     assert re.fullmatch(r"active, held back until \d\d:\d\d", rows[held][2])
+
+
+def _table(output: str) -> list[list[str]]:
+    """The rows of a table the CLI printed, cell by cell."""
+    return [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in output.splitlines() if line.startswith("│")]
+
+
+def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous, accounts, db):
+    """等保's 安全审计: each change an administrator made, by which system user, and each
+    sign-in, right, wrong or held back, from which address, in order; never to be altered."""
+    first, second = accounts["chief"][1]["grid_codes"][:2]
+    name = f"kept_{uuid.uuid4().hex[:8]}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["accounts", "add", name, "--role", "grid_worker", "--grid", first,
+                               "--password", PASSWORD]).exit_code == 0
+    assert _sign_in(anonymous, name, "Wrong-Passw0rd").status_code == 401
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 200
+    for n in range(6):
+        _sign_in(anonymous, name, f"guess-{n}")
+    for change in (["password", name, "--password", "New-0ne-Pass"],
+                   ["grids", name, "--grid", second], ["disable", name], ["enable", name]):
+        assert runner.invoke(app, ["accounts", *change]).exit_code == 0
+    shown = runner.invoke(app, ["accounts", "history", name], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    rows = _table(shown.output)
+    assert [r[2] for r in rows] == (["created", "wrong password", "signed in"]
+                                    + ["wrong password"] * 5 + ["held back", "new password",
+                                                                "new grids", "disabled", "enabled"])
+    administrator = f"mapsvc accounts, {getpass.getuser()}"
+    assert {r[3] for r in rows if "sign" in r[2] or r[2] in ("wrong password", "held back")} \
+        == {"127.0.0.1"}
+    assert {r[3] for r in rows if r[2] in ("created", "new password", "new grids", "disabled",
+                                           "enabled")} == {administrator}
+    assert rows[0][4] == f"grid_worker {first}" and rows[-3][4] == second
+    assert {r[1] for r in rows} == {name}
+    times = [datetime.strptime(r[0], "%Y-%m-%d %H:%M:%S") for r in rows]
+    assert times == sorted(times)
+    assert abs(times[-1] - datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)) < timedelta(minutes=1)
+
+    listed = {r[0]: r for r in _table(runner.invoke(app, ["accounts", "list"],
+                                                    env={"COLUMNS": "300"}).output)}
+    assert listed[name][5] == rows[2][0][:16]  # when it last signed in
+    with db.connect() as conn, pytest.raises(Exception, match="append-only"):
+        conn.execute(text("UPDATE account_event SET origin = 'elsewhere' "
+                          "WHERE username = :n"), {"n": name})
+
+
+def test_a_name_too_long_for_an_account_is_refused_and_its_sign_ins_kept_nowhere(anonymous,
+                                                                                 accounts, db):
+    name = "x" * 65
+    result = CliRunner().invoke(app, ["accounts", "add", name, "--role", "admin",
+                                      "--password", PASSWORD])
+    assert result.exit_code == 2 and "USERNAME: must be 1 to 64 characters" in result.output
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 401
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM account_event WHERE username = :n"),
+                            {"n": name}).scalar_one() == 0
 
 
 def test_passwords_are_stored_hashed(db, accounts):

@@ -749,7 +749,8 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
 
     a = area[0]
     run(in_transaction(lambda conn: create_account(
-        conn, "due_worker", PASSWORD, Role.grid_worker, grid_codes=[a.code("A"), a.code("B")])))
+        conn, "due_worker", PASSWORD, Role.grid_worker, grid_codes=[a.code("A"), a.code("B")],
+        origin="tests")))
     context, page = _phone(browser, server, Point(a.at(0.2, 0.5)), username="due_worker")
     dashed = ("(() => { const dashed = []; window.mapsvcPhone.grids.eachLayer((l) => "
               "l.options.dashArray && dashed.push(l.feature.properties.code)); "

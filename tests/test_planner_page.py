@@ -17,7 +17,8 @@ def planner_of(county: str) -> str:
 
     username = f"planner{county}"
     run(in_transaction(lambda conn: create_account(conn, username, PASSWORD, Role.planner,
-                                                   region_code=county, display_name="规划员")))
+                                                   region_code=county, display_name="规划员",
+                                                   origin="tests")))
     return username
 
 

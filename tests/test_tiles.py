@@ -126,7 +126,7 @@ def test_a_grid_tile_names_the_grids_active_workers_as_they_change(clients, latt
                                      ("tile_worker_a", Role.grid_worker, "甲网格员"),
                                      ("tile_chief", Role.grid_chief, "网格长")):
             await create_account(conn, username, PASSWORD, role, grid_codes=[code],
-                                 display_name=name)
+                                 display_name=name, origin="tests")
 
     run(in_transaction(hire))
     assert workers() == "乙网格员、甲网格员"  # grid workers only, in name order

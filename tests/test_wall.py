@@ -292,7 +292,8 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
     grid = grids[grids["code"].str.startswith("441502")].iloc[11]
     spot = grid.geometry.representative_point()
     run(in_transaction(lambda conn: create_account(
-        conn, "coverage_worker", PASSWORD, Role.grid_worker, grid_codes=[grid.code])))
+        conn, "coverage_worker", PASSWORD, Role.grid_worker, grid_codes=[grid.code],
+        origin="tests")))
     homes = ("覆盖路1号", "覆盖路2号")
     for kind, columns, rows in (
             ("addresses", ["address", "lon", "lat"],
@@ -366,7 +367,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
 
     async def staff(conn):
         await create_account(conn, "wall_worker", PASSWORD, Role.grid_worker,
-                             grid_codes=[grid.code], display_name=worker)
+                             grid_codes=[grid.code], display_name=worker, origin="tests")
 
     run(in_transaction(staff))
     walked = _patrolled(base, "wall_worker", [[spot.x, spot.y], [spot.x, spot.y + 0.0005]])

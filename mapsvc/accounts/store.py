@@ -1,4 +1,5 @@
-"""Accounts in the database: create, and check a password (and how often one was wrong)."""
+"""Accounts in the database: create and administer them, check a password (and how often one
+was wrong), and keep what befell each (its events)."""
 
 import math
 from datetime import timedelta
@@ -22,16 +23,24 @@ SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_ha
 """)
 
 
+USERNAME_LENGTH = 64
+
+
 async def create_account(conn: AsyncConnection, username: str, password: str, role: Role, *,
                          region_code: str | None = None, department_code: str | None = None,
-                         grid_codes: list[str] | tuple[str, ...] = (), display_name: str = "") -> int:
-    """Create an account bound to its scope; refuse a scope that does not fit the role."""
+                         grid_codes: list[str] | tuple[str, ...] = (), display_name: str = "",
+                         origin: str) -> int:
+    """Create an account bound to its scope; refuse a scope that does not fit the role.
+    ``origin`` says who created it (kept in its events)."""
     if role in GRID_ROLES and not grid_codes:
         raise InvalidInput(f"a {role} account needs the grids it works in", field="grids")
     if role is Role.department and not department_code:
         raise InvalidInput("a department account needs its department", field="department")
     if role not in REGION_ROLES and region_code:
         raise InvalidInput(f"a {role} account is not bound to a region", field="region")
+    if not 0 < len(username) <= USERNAME_LENGTH or any(c.isspace() for c in username):
+        raise InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
+                           field="username")
     check_password(password, username)
     exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
     if exists.first():
@@ -50,7 +59,20 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
          "role": role.value, "region": region_code, "department": department_code})).scalar_one()
     if grids:
         await conn.execute(_WORKS_IN, {"a": account_id, "g": list(grids.values())})
+    scope = region_code or department_code or " ".join(grid_codes)
+    await record(conn, username, "created", origin, f"{role} {scope}".strip())
     return account_id
+
+
+_RECORD = text("INSERT INTO account_event (username, event, origin, detail) "
+               "VALUES (:username, :event, :origin, :detail)")
+
+
+async def record(conn: AsyncConnection, username: str, event: str, origin: str,
+                 detail: str = "") -> None:
+    """Keep an event of the account (or account name) ``username``: see migration 0042."""
+    await conn.execute(_RECORD, {"username": username, "event": event, "origin": origin,
+                                 "detail": detail})
 
 
 _WORKS_IN = text("INSERT INTO account_grid (account_id, grid_id) "
@@ -66,7 +88,8 @@ async def _grid_ids(conn: AsyncConnection, codes) -> dict[str, int]:
     return grids
 
 
-async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str]) -> None:
+async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str], *,
+                    origin: str) -> None:
     """Give a grid worker or chief the grids they now work in (grids redrawn, a worker moved),
     in place of those before; signed out everywhere, as a token carries its grids. The grids'
     workers (the tiles', the coverage layer's) follow."""
@@ -83,6 +106,7 @@ async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str])
     await conn.execute(_WORKS_IN, {"a": row.id, "g": list(grids.values())})
     await conn.execute(text("UPDATE account SET signed_out_at = now() WHERE id = :a"),
                        {"a": row.id})
+    await record(conn, username, "new_grids", origin, " ".join(grid_codes))
 
 
 # Signed out everywhere: the tokens issued before now no longer count (mapsvc.accounts.tokens).
@@ -97,7 +121,8 @@ UPDATE account SET active = :active,
 """)
 
 
-async def set_password(conn: AsyncConnection, username: str, password: str) -> None:
+async def set_password(conn: AsyncConnection, username: str, password: str, *,
+                       origin: str) -> None:
     """Give the account a new password, sign it out everywhere, and clear its wrong
     passwords (a name held back signs in again at once)."""
     check_password(password, username)
@@ -107,14 +132,17 @@ async def set_password(conn: AsyncConnection, username: str, password: str) -> N
         raise NotFound(f"no account {username!r}", field="username")
     await conn.execute(text("DELETE FROM sign_in_failure WHERE username = :username"),
                        {"username": username})
+    await record(conn, username, "new_password", origin)
 
 
-async def set_active(conn: AsyncConnection, username: str, active: bool) -> None:
+async def set_active(conn: AsyncConnection, username: str, active: bool, *,
+                     origin: str) -> None:
     """Let the account sign in again, or no longer (signed out everywhere at once: its work,
     its cases' steps and its name in them, stays)."""
     changed = await conn.execute(_SET_ACTIVE, {"username": username, "active": active})
     if changed.first() is None:
         raise NotFound(f"no account {username!r}", field="username")
+    await record(conn, username, "enabled" if active else "disabled", origin)
 
 
 async def signed_out_accounts(conn: AsyncConnection) -> dict[int, float]:
@@ -134,7 +162,9 @@ SELECT a.username, a.display_name, a.role, a.active,
                    FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
                   WHERE ag.account_id = a.id), '') AS scope,
        CASE WHEN f.failures >= :attempts AND f.first_at > now() - :window
-            THEN f.first_at + :window END AS held_until
+            THEN f.first_at + :window END AS held_until,
+       (SELECT e.at FROM account_event e WHERE e.username = a.username
+           AND e.event = 'signed_in' ORDER BY e.id DESC LIMIT 1) AS signed_in_at
   FROM account a
   LEFT JOIN region r ON r.code = a.region_code
   LEFT JOIN department d ON d.code = a.department_code
@@ -145,11 +175,21 @@ SELECT a.username, a.display_name, a.role, a.active,
 
 async def list_accounts(conn: AsyncConnection) -> list:
     """Every account: its name, shown name, role, whether it may sign in, its scope (region,
-    department or grids) and, if wrong passwords hold it back, until when."""
+    department or grids), if wrong passwords hold it back until when, and when it last
+    signed in."""
     guard = settings.auth()
     return (await conn.execute(_LISTED, {
         "attempts": guard.sign_in_attempts,
         "window": timedelta(minutes=guard.sign_in_minutes)})).all()
+
+
+async def account_events(conn: AsyncConnection, username: str | None, last: int) -> list:
+    """The ``last`` events of the account name ``username`` (None: of every one), oldest
+    first."""
+    which = "" if username is None else "WHERE username = :username"
+    return list(reversed((await conn.execute(text(f"""
+        SELECT at, username, event, origin, detail FROM account_event {which}
+         ORDER BY id DESC LIMIT :last"""), {"username": username, "last": last})).all()))
 
 
 async def find_account(conn: AsyncConnection, username: str) -> Account | None:
@@ -190,21 +230,27 @@ DELETE FROM sign_in_failure WHERE username = :username OR first_at <= now() - :w
 """)
 
 
-async def authenticate(conn: AsyncConnection, username: str, password: str) -> Account | None:
+async def authenticate(conn: AsyncConnection, username: str, password: str, *,
+                       origin: str) -> Account | None:
     """The account whose name and password these are, or None; in the caller's transaction,
-    which must commit either way (a failure is counted). Past the settings' failures within
-    their window, refused before the password is checked (TooManyFailures)."""
+    which must commit either way (a failure is counted, and each try kept among the name's
+    events, from ``origin``). Past the settings' failures within their window, refused before
+    the password is checked (TooManyFailures)."""
+    if len(username) > USERNAME_LENGTH:  # no account's: nothing kept of it
+        verify_password(password, DUMMY_HASH)
+        return None
     guard = settings.auth()
     window = timedelta(minutes=guard.sign_in_minutes)
     failures, left_s = (await conn.execute(_TRIED, {"username": username,
                                                     "window": window})).one()
     if failures > guard.sign_in_attempts:
+        await record(conn, username, "held_back", origin)
         raise TooManyFailures(math.ceil(left_s))
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
-    if row is None:
-        verify_password(password, DUMMY_HASH)
-        return None
-    if not verify_password(password, row.password_hash):
+    right = verify_password(password, DUMMY_HASH if row is None else row.password_hash)
+    if row is None or not right:
+        await record(conn, username, "wrong_password", origin)
         return None
     await conn.execute(_SUCCEEDED, {"username": username, "window": window})
+    await record(conn, username, "signed_in", origin)
     return _account(row)

@@ -34,12 +34,16 @@ _SIGN_IN_REFUSALS = {401: {"description": "wrong credentials"},
 
 @router.post("/token", response_model=Token, responses=_SIGN_IN_REFUSALS)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    try:
-        async with transaction(request) as conn:  # a failure counted is committed
-            account = await authenticate(conn, form.username, form.password)
-    except TooManyFailures as refused:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, refused.reason,
-                            headers={"Retry-After": str(refused.retry_after)}) from None
+    held_back = None
+    async with transaction(request) as conn:  # failures counted and kept are committed
+        try:
+            account = await authenticate(conn, form.username, form.password,
+                                         origin=request.client.host if request.client else "")
+        except TooManyFailures as refused:
+            held_back = refused
+    if held_back is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, held_back.reason,
+                            headers={"Retry-After": str(held_back.retry_after)})
     if account is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers=_UNAUTHORISED)

@@ -243,6 +243,16 @@ sign_in_failure = Table(
     Column("first_at", DateTime(timezone=True), nullable=False),
 )
 
+account_event = Table(
+    "account_event", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("username", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
 account_grid = Table(
     "account_grid", metadata,
     Column("account_id", BigInteger, ForeignKey("account.id"), primary_key=True),
