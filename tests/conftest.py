@@ -172,15 +172,16 @@ def accounts(hierarchy, db):
     return specs
 
 
-def new_account(password: str = "Right-Passw0rd", role: str = "command", **scope) -> str:
-    """An account of a name of its own (also from a test driving a browser): by default a
-    command centre's over 汕尾市城区; its name is also the name it shows."""
+def new_account(role: str = "command", **scope) -> str:
+    """An account of a name of its own (also from a test driving a browser), with the tests'
+    password: by default a command centre's over 汕尾市城区; its name is also the name it
+    shows."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
 
     name = f"guarded_{uuid.uuid4().hex[:8]}"
     scope = scope or {"region_code": "441502"}
-    run(in_transaction(lambda conn: create_account(conn, name, password, Role(role),
+    run(in_transaction(lambda conn: create_account(conn, name, PASSWORD, Role(role),
                                                    display_name=name, origin="tests",
                                                    **scope)))
     return name

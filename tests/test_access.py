@@ -179,14 +179,14 @@ def test_wrong_passwords_in_a_row_hold_the_account_name_back_for_a_while(anonymo
     and the count starts again."""
     name = new_account()
     assert [_sign_in(anonymous, name, f"guess-{n}").status_code for n in range(5)] == [401] * 5
-    held = _sign_in(anonymous, name, "Right-Passw0rd")
+    held = _sign_in(anonymous, name, PASSWORD)
     assert held.status_code == 429 and "access_token" not in held.json()
     assert "too many failed sign-ins" in held.json()["detail"]
     assert 14 * 60 < int(held.headers["retry-after"]) <= 15 * 60
     with db.begin() as conn:  # the 15 minutes pass
         conn.execute(text("UPDATE sign_in_failure SET first_at = first_at - interval '15 minutes' "
                           "WHERE username = :u"), {"u": name})
-    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 200
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 200
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM sign_in_failure WHERE username = :u"),
                             {"u": name}).scalar_one() == 0
@@ -196,7 +196,7 @@ def test_a_right_password_clears_the_wrong_ones_before_it(anonymous, accounts):
     name = new_account()
     for _ in range(2):
         assert [_sign_in(anonymous, name, "guess").status_code for _ in range(4)] == [401] * 4
-        assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 200
+        assert _sign_in(anonymous, name, PASSWORD).status_code == 200
 
 
 def test_a_name_no_account_has_is_held_back_alike(anonymous):
@@ -235,26 +235,26 @@ def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonym
     """Someone who left: disabled, they can no longer sign in, and the token they hold stops
     counting within seconds; enabled again, they sign in anew (the old token stays dead)."""
     name = new_account()
-    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
+    before = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     assert _reads(anonymous, before) == 200
     result = CliRunner().invoke(app, ["accounts", "disable", name])
     assert result.exit_code == 0 and "disabled and signed out everywhere" in result.output
-    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 401
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 401
     _until(lambda: _reads(anonymous, before) == 401, "refused the disabled account's token")
     assert CliRunner().invoke(app, ["accounts", "enable", name]).exit_code == 0
-    after = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
+    after = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     assert (_reads(anonymous, after), _reads(anonymous, before)) == (200, 401)
 
 
 def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anonymous, accounts):
     name = new_account()
-    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
+    before = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     for n in range(6):
         _sign_in(anonymous, name, f"guess-{n}")
-    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 429
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 429
     result = CliRunner().invoke(app, ["accounts", "password", name, "--password", "New-0ne-Pass"])
     assert result.exit_code == 0, result.output
-    assert _sign_in(anonymous, name, "Right-Passw0rd").status_code == 401
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 401
     after = _sign_in(anonymous, name, "New-0ne-Pass").json()["access_token"]
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
     assert _reads(anonymous, after) == 200
@@ -269,11 +269,11 @@ def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, 
     cases = {code: clients["admin"].post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "05", "lon": _point(grids, code).x,
         "lat": _point(grids, code).y}).json()["id"] for code in (old, new)}
-    before = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
+    before = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     result = CliRunner().invoke(app, ["accounts", "grids", name, "--grid", new])
     assert result.exit_code == 0, result.output
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old grid")
-    after = _sign_in(anonymous, name, "Right-Passw0rd").json()["access_token"]
+    after = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     listed = {f["id"] for f in anonymous.get("/incidents", params={"limit": 1000}, headers={
         "Authorization": f"Bearer {after}"}).json()["features"]}
     assert cases[new] in listed and cases[old] not in listed

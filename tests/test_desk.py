@@ -468,7 +468,7 @@ def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, se
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/map/login?next=/map/desk")
-    tries = [f"guess-{n}" for n in range(5)] + ["Right-Passw0rd"]
+    tries = [f"guess-{n}" for n in range(5)] + [PASSWORD]
     assert said_at_each_sign_in(page, name, tries, "/auth/session") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert "/map/login" in page.url

@@ -162,7 +162,7 @@ def test_the_feed_of_an_account_disabled_ends(server, accounts):
     ends within seconds (the page, reconnecting, is refused and sent to sign in)."""
     name = new_account()
     token = httpx.post(f"{server}/api/v1/auth/token", data={
-        "username": name, "password": "right-password"}).json()["access_token"]
+        "username": name, "password": PASSWORD}).json()["access_token"]
     found, stop = [], threading.Event()
     follower = threading.Thread(target=_events, args=(server, token, found, stop, None, {}),
                                 daemon=True)
