@@ -47,18 +47,21 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server}/m/")
-    tries = [f"guess-{n}" for n in range(5)] + ["Right-Passw0rd"]
+    tries = [f"guess-{n}" for n in range(5)] + [PASSWORD]
     assert said_at_each_sign_in(page, name, tries, "/auth/token") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert page.locator("#app").is_hidden()
     context.close()
 
 
-def _phone(browser, server, spot, accuracy=8.0, username="worker"):
+def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
+    """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running)."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   geolocation={"longitude": spot.x, "latitude": spot.y,
                                                "accuracy": accuracy},
                                   permissions=["geolocation"])
+    if clock is not None:
+        context.clock.install(time=clock)
     page = context.new_page()
     page.goto(f"{server}/m/")
     page.locator("#login").wait_for()
@@ -179,6 +182,31 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
     assert [(s["action"], datetime.fromisoformat(s["at"])) for s in steps] == [
         ("report", reported), ("self_resolve", reported)]
     assert all(datetime.fromisoformat(s["received_at"]) >= signal for s in steps)
+
+
+def test_a_report_from_a_phone_whose_clock_runs_behind_is_reported_when_it_was_made(
+        browser, server, worker_spot, db):
+    """A phone set three hours behind by hand: the service's answers put its clock right, and
+    a report made with no signal since is reported when it was made, not three hours before."""
+    _, spot = worker_spot
+    behind = timedelta(hours=3)
+    context, page = _phone(browser, server, spot, clock=datetime.now(timezone.utc) - behind)
+    offset = timedelta(milliseconds=page.evaluate("window.mapsvcPhone.clockOffset"))
+    assert abs(offset - behind) < timedelta(seconds=10)
+    context.set_offline(True)
+    page.select_option("#category", "0603")
+    page.fill("#description", "手机时间慢了三小时")
+    made = datetime.now(timezone.utc)
+    page.click("#report button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent", tries=600)
+    context.close()
+    with db.connect() as conn:
+        reported = conn.execute(text("SELECT reported_at FROM incident "
+                                     "WHERE description = '手机时间慢了三小时'")).scalar_one()
+    assert abs(reported - made) < timedelta(seconds=10)
 
 
 def test_a_report_whose_answer_a_weak_signal_loses_is_sent_again_and_stored_once(

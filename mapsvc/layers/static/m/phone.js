@@ -93,7 +93,31 @@ function discardButton(item) {
 // what the signal is like, beside the queue's heading (nothing said: good)
 const reception = (said) => { $("online").textContent = said; };
 
+// ---- the phone's clock ----
+// A phone's clock may be set wrong by hand, hours or days off. The service's answers say its
+// time (their Date header), and every time the phone stamps (a report, a step, a visit, a
+// patrol, a photo) is put right by the difference last heard, also with no signal since.
+const CLOCK_SLACK_MS = 30 * 1000;  // the header's whole seconds and the way: no error below
+let clockOffset = Number(localStorage.getItem("mapsvc.clockOffset")) || 0;
+phone.clockOffset = clockOffset;
+
+function heard(response) {
+  const said = Date.parse(response.headers.get("Date"));  // the second it was in, begun
+  if (!Number.isNaN(said)) {
+    const offset = said + 500 - Date.now();
+    clockOffset = phone.clockOffset = Math.abs(offset) > CLOCK_SLACK_MS ? offset : 0;
+    localStorage.setItem("mapsvc.clockOffset", String(clockOffset));
+  }
+  return response;
+}
+
+const now = () => Date.now() + clockOffset;
+const stamp = (ms = now()) => new Date(ms).toISOString();
+
 // ---- talking to the service ----
+// Each of its answers (never one the shell's cache kept) sets the clock right.
+const ask = (url, options) => fetch(url, options).then(heard);
+
 function authorised(options = {}) {
   return Object.assign({}, options, {
     headers: Object.assign({ Authorization: `Bearer ${localStorage.getItem("mapsvc.token")}` },
@@ -119,7 +143,7 @@ async function upload(photos, item) {
       form.append("lon", shot.lon);
       form.append("lat", shot.lat);
     }
-    const r = await fetch(`${API}/media`, patient({ method: "POST", body: form }, shot.blob.size));
+    const r = await ask(`${API}/media`, patient({ method: "POST", body: form }, shot.blob.size));
     if (!r.ok) throw await refusal(r, item);
     ids.push((await r.json()).id);
   }
@@ -127,7 +151,7 @@ async function upload(photos, item) {
 }
 
 function post(path, body) {
-  return fetch(`${API}${path}`, patient({
+  return ask(`${API}${path}`, patient({
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
 }
 
@@ -226,9 +250,9 @@ async function shrink(file) {
   const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
   // the shrunk copy has no EXIF: when the photo was taken goes with it, and, for one taken
   // just now, where (the worker's position)
-  const taken = file.lastModified || Date.now();
+  const taken = file.lastModified || Date.now();  // both by the phone's clock
   const fix = Date.now() - taken < FRESH_PHOTO_MS ? phone.position || {} : {};
-  return { blob, taken_at: new Date(taken).toISOString(), lon: fix.lon, lat: fix.lat };
+  return { blob, taken_at: stamp(taken + clockOffset), lon: fix.lon, lat: fix.lat };
 }
 
 async function report(event) {
@@ -248,7 +272,7 @@ async function report(event) {
     kind: "report",
     body: { client_id: crypto.randomUUID(), category: select.value,
             description: $("description").value.trim(), lon: fix.lon, lat: fix.lat,
-            accuracy_m: fix.accuracy, reported_at: new Date().toISOString(),
+            accuracy_m: fix.accuracy, reported_at: stamp(),
             source: "grid_worker" },
     categoryName: select.selectedOptions[0] ? select.selectedOptions[0].textContent : "",
     photos, onSpot: $("on-spot").checked,
@@ -262,7 +286,7 @@ async function report(event) {
 async function loadCategories() {
   let tree = null;
   try {
-    const r = await fetch(`${API}/categories`, authorised());
+    const r = await ask(`${API}/categories`, authorised());
     if (r.ok) {
       tree = await r.json();
       localStorage.setItem("mapsvc.categories", JSON.stringify(tree));
@@ -296,7 +320,7 @@ async function outline(code, at) {
   if (!code) return;
   const near = 0.001;  // a grid the point lies near (within the assignment tolerance) meets it
   const box = [at.lon - near, at.lat - near, at.lon + near, at.lat + near].join(",");
-  const r = await fetch(`${API}/grids?bbox=${box}`, authorised()).catch(() => null);
+  const r = await ask(`${API}/grids?bbox=${box}`, authorised()).catch(() => null);
   if (!r || !r.ok) return;
   const feature = (await r.json()).features.find((f) => f.properties.code === code);
   if (!feature || phone.grid !== code || outlined) return;  // not if the answer is old
@@ -310,7 +334,7 @@ async function where(force) {
   if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
   located = L.latLng(at.lat, at.lon);
   try {
-    const r = await fetch(`${API}/locate?lon=${at.lon}&lat=${at.lat}`, authorised());
+    const r = await ask(`${API}/locate?lon=${at.lon}&lat=${at.lat}`, authorised());
     if (!r.ok) throw new Error(r.statusText);
     const { method, grid } = await r.json();
     if (phone.position !== at) return;  // a newer fix asks for itself
@@ -364,7 +388,7 @@ function startMap() {
 
 // The grids of the account signed in on the map.
 function showMyGrids() {
-  fetch(`${API}/grids?mine=true&limit=1000`, authorised())
+  ask(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
       if (!grids) return;
@@ -415,7 +439,7 @@ async function act(incident, action, photoInput) {
     body.working_days = days;
   }
   const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
-  body.taken_at = new Date().toISOString();  // sent after a wait for signal, it keeps its time
+  body.taken_at = stamp();  // sent after a wait for signal, it keeps its time
   await enqueue({ kind: "action", incident, action, body, photos });
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
@@ -426,7 +450,7 @@ async function act(incident, action, photoInput) {
 function photoOf(id) {
   const image = text("img", "");
   image.alt = "现场照片";
-  fetch(`${API}/media/${id}/thumbnail`, authorised())
+  ask(`${API}/media/${id}/thumbnail`, authorised())
     .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
     .then((blob) => {
       image.onload = () => URL.revokeObjectURL(image.src);  // drawn: the blob is let go
@@ -446,7 +470,7 @@ async function showSteps(li, id) {
   const list = text("ol", "", "steps");
   li.appendChild(list);
   try {
-    const r = await fetch(`${API}/incidents/${id}/timeline`, authorised());
+    const r = await ask(`${API}/incidents/${id}/timeline`, authorised());
     if (!r.ok) throw new Error(r.statusText);
     list.replaceChildren(...(await r.json()).map((step) => stepItem(step, photoOf)));
   } catch {
@@ -471,7 +495,7 @@ async function loadCases() {
   // last is older than it, and is dropped
   const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
   try {
-    const r = await fetch(`${API}/incidents?queue=mine&limit=50`, authorised());
+    const r = await ask(`${API}/incidents?queue=mine&limit=50`, authorised());
     if (!r.ok) return;
     const cases = (await r.json()).features;
     if (asked < (phone.casesShown || 0)) return;
@@ -587,7 +611,7 @@ async function nearbyHouseholds() {
   if (!fix) return;
   let people = null;
   try {
-    const r = await fetch(`${API}/registry/people?near=${fix.lon},${fix.lat},80&limit=500`,
+    const r = await ask(`${API}/registry/people?near=${fix.lon},${fix.lat},80&limit=500`,
                           authorised());
     if (r.ok) {
       people = await r.json();
@@ -614,7 +638,7 @@ async function visit(household, address) {
   const fix = phone.position || {};
   await enqueue({ kind: "visit", address, body: {
     household_id: household, lon: fix.lon, lat: fix.lat, client_id: crypto.randomUUID(),
-    visited_at: new Date().toISOString() } });
+    visited_at: stamp() } });
   $("households").replaceChildren();
   await showQueue();
   send();
@@ -665,7 +689,7 @@ const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: 
 const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
 
 async function showPatrolDue() {
-  const r = await fetch(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
+  const r = await ask(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
     .catch(() => null);
   if (!r) return;  // offline: as last seen
   // refused (a department's account): no grids of its own to patrol
@@ -677,7 +701,7 @@ async function showPatrolDue() {
       listed.has(layer.feature.properties.code) ? DUE_STYLE : GRID_STYLE));
   }
   const since = (g) => (g.last_patrolled
-    ? `${Math.floor((Date.now() - new Date(g.last_patrolled)) / 864e5)}天前` : "从未巡查");
+    ? `${Math.floor((now() - new Date(g.last_patrolled)) / 864e5)}天前` : "从未巡查");
   const names = [...listed.values()].map((g) => `${g.name}（${since(g)}）`).join("、");
   $("patrol-due").textContent = due.grids === 0 ? ""
     : due.unpatrolled === 0 ? `所辖网格${PATROL_DUE_DAYS}天内均已巡查`
@@ -689,7 +713,7 @@ async function togglePatrol() {
   const patrol = patrolling();
   if (!patrol) {
     localStorage.setItem("mapsvc.patrol", JSON.stringify({
-      client_id: crypto.randomUUID(), started_at: new Date().toISOString(), points: [] }));
+      client_id: crypto.randomUUID(), started_at: stamp(), points: [] }));
     if (phone.position) walked(phone.position.lon, phone.position.lat, phone.position.accuracy);
     $("result").textContent = "巡查开始：走过的路线记在手机上，结束后上报";
   } else {
@@ -697,7 +721,7 @@ async function togglePatrol() {
     if (patrol.points.length < 2) {
       $("result").textContent = "巡查太短，未记录";
     } else {  // sent when there is a signal, like a report
-      await enqueue({ kind: "patrol", body: { ...patrol, ended_at: new Date().toISOString() } });
+      await enqueue({ kind: "patrol", body: { ...patrol, ended_at: stamp() } });
       $("result").textContent = navigator.onLine ? "正在提交巡查…" : "无信号：巡查已存入待发送";
       await showQueue();
       send();
@@ -726,7 +750,7 @@ function signOut() {
 
 async function signIn(event) {
   event.preventDefault();
-  const r = await fetch(`${API}/auth/token`, {
+  const r = await ask(`${API}/auth/token`, {
     method: "POST", body: new URLSearchParams(new FormData(event.target)) });
   if (!r.ok) {  // 429: too many wrong passwords lately, for Retry-After seconds
     $("login-error").textContent = r.status === 429
