@@ -99,12 +99,16 @@ def _generated_secret(path: Path, nbytes: int = 48) -> str:
 
 
 class PrivacySettings(BaseSettings):
-    """Personal data: the master key for encryption at rest and keyed lookup hashes."""
+    """Personal data: the master key for encryption at rest and keyed lookup hashes, and how
+    long where a worker walked is kept."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_PRIVACY_")
 
     key: SecretStr | None = Field(
         None, description="32 random bytes, url-safe base64; unset: generated once into .mapsvc/")
+    track_days: int = Field(180, ge=1, description=(
+        "a patrol's track is erased this many days after it ended; its times, length and "
+        "grids stay"))
 
     def key_value(self) -> str:
         if self.key is not None:

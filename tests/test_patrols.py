@@ -5,6 +5,7 @@ and the centres over them, and by no one else; bad tracks are refused naming the
 
 import json
 import math
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +14,9 @@ import pytest
 import shapely
 from pyproj import Geod
 from shapely import LineString
+from sqlalchemy import text
+
+from tests.conftest import Server
 
 GEOD = Geod(ellps="WGS84")
 
@@ -233,3 +237,39 @@ def test_the_grids_no_patrol_passed_through_lately_are_counted(clients, accounts
     assert clients["command"].get("/patrols/coverage",
                                   params={"region": "420106"}).status_code == 404
     assert clients["department"].get("/patrols/coverage").status_code == 403
+
+
+def test_a_patrols_track_is_erased_once_its_days_are_over_and_what_it_proved_stays(clients,
+                                                                                   walk, db):
+    """Where a worker walked (行踪轨迹, sensitive under PIPL) is kept 180 days
+    (MAPSVC_PRIVACY_TRACK_DAYS): the service erases older tracks as it runs (at its start, then
+    hourly), keeping each patrol's times, length and grids; a younger track is kept whole, and
+    nothing else of a patrol may change."""
+    worker, points = clients["worker"], walk[0]
+    now = datetime.now(timezone.utc)
+    old, young = (worker.post("/patrols", json=_patrol(points, ended=now - timedelta(days=d)))
+                  .json() for d in (181, 179))
+    served = Server("track-erasing").start()
+    try:
+        for _ in range(300):
+            with db.connect() as conn:
+                if conn.execute(text("SELECT track IS NULL FROM patrol WHERE id = :i"),
+                                {"i": old["id"]}).scalar_one():
+                    break
+            time.sleep(0.1)
+    finally:
+        served.stop()
+    listed = {f["id"]: f for f in worker.get("/patrols", params={
+        "from": (now - timedelta(days=200)).isoformat(), "limit": 1000}).json()["features"]}
+    erased = listed[old["id"]]
+    assert erased["geometry"] is None
+    assert {k: erased["properties"][k] for k in ("started_at", "ended_at", "length_m", "grids")} \
+        == {k: old["properties"][k] for k in ("started_at", "ended_at", "length_m", "grids")}
+    assert listed[young["id"]]["geometry"] == young["geometry"] is not None
+    for change in ("UPDATE patrol SET length_m = 0 WHERE id = :i",
+                   "UPDATE patrol SET track = NULL, note = 'x' WHERE id = :i",
+                   "UPDATE patrol SET track = ST_Reverse(track) WHERE id = :i",
+                   "DELETE FROM patrol_grid WHERE patrol_id = :i",
+                   "DELETE FROM patrol WHERE id = :i"):  # a patrol is otherwise kept as it came
+        with db.begin() as conn, pytest.raises(Exception, match="records of work done"):
+            conn.execute(text(change), {"i": young["id"]})

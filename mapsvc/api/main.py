@@ -19,6 +19,7 @@ from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine
 from mapsvc.db.reads import Reads
 from mapsvc.incidents.batching import ReportBatches
+from mapsvc.registry.patrols import erase_old_tracks
 from mapsvc.tiles.service import TileService
 from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 FOLD_SECONDS = 5
 SIGN_OUT_SECONDS = 3
+TRACK_ERASE_SECONDS = 3600
 HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
 
 
@@ -60,17 +62,19 @@ async def lifespan(app: FastAPI):
     app.state.tiles = TileService(settings.tiles(), app.state.reads)
     app.state.feed = Feed()
     app.state.feed.start()
-    # the metrics tally's deltas folded (mapsvc.workflow.stats.fold); the sign-outs followed
-    folding = asyncio.create_task(every(FOLD_SECONDS, app.state.engine, fold,
-                                        "folding the metrics tally"))
-    following = asyncio.create_task(every(SIGN_OUT_SECONDS, app.state.engine, follow_sign_outs,
-                                          "reading the accounts signed out"))
+    # the metrics tally's deltas folded (mapsvc.workflow.stats.fold); the sign-outs followed;
+    # the patrol tracks past their days erased
+    rounds = [asyncio.create_task(every(seconds, app.state.engine, work, what)) for
+              seconds, work, what in (
+                  (FOLD_SECONDS, fold, "folding the metrics tally"),
+                  (SIGN_OUT_SECONDS, follow_sign_outs, "reading the accounts signed out"),
+                  (TRACK_ERASE_SECONDS, erase_old_tracks, "erasing old patrol tracks"))]
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()
     yield
     await app.state.feed.stop()
-    for task in (folding, following):
+    for task in rounds:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -368,7 +368,7 @@ patrol = Table(
     Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=False),
-    Column("track", _geom("LINESTRING"), nullable=False),
+    Column("track", _geom("LINESTRING")),  # erased after the privacy settings' days
     Column("length_m", Float, nullable=False),
     Column("note", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),

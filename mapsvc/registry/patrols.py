@@ -3,7 +3,9 @@ the phone, sent once it ends (also after a while with no signal), with the grids
 through and how far it went in each.
 
 A patrol is read by its walker, by the grid chiefs of the grids it passed through, by the
-command centres over them and by admins; never by departments or planners.
+command centres over them and by admins; never by departments or planners. Its track (行踪轨迹,
+sensitive personal information) is erased once the privacy settings' days are over; what the
+patrol proved, its times, length and grids, stays.
 """
 
 import json
@@ -13,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import WORKER_NAME, Account, Role
 from mapsvc.errors import Conflict, NotFound
@@ -198,3 +201,13 @@ async def patrol_coverage(conn: AsyncConnection, account: Account, since: dateti
                               f.params)).one()
     return {"since": since.isoformat(), "grids": row.grids, "unpatrolled": row.unpatrolled,
             "longest_unpatrolled": row.longest}
+
+
+async def erase_old_tracks(conn: AsyncConnection) -> int:
+    """Erase the tracks of the patrols that ended longer ago than the privacy settings' days
+    (the grids they passed through stay); how many."""
+    erased = await conn.execute(text(
+        "UPDATE patrol SET track = NULL WHERE track IS NOT NULL "
+        "AND ended_at < now() - make_interval(days => :days)"),
+        {"days": settings.privacy().track_days})
+    return erased.rowcount
