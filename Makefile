@@ -11,10 +11,11 @@ ASSETS := mapsvc/layers/assets
 .PHONY: demo test bench stop system browser
 
 ## demo: install what is missing, start the embedded PostGIS, load the demo, serve :8000
+## (with the demo kept alive beside the server, until it stops)
 demo: system $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	$(BIN)/mapsvc db upgrade
 	$(BIN)/mapsvc demo load
-	$(BIN)/mapsvc serve
+	$(BIN)/mapsvc demo live & live=$$!; $(BIN)/mapsvc serve; served=$$?; kill $$live 2>/dev/null; exit $$served
 
 ## test: the whole suite against a throwaway database in the embedded cluster
 test: system browser $(VENV)/.installed $(ASSETS)/node_modules/.installed

@@ -634,5 +634,38 @@ def demo_load(
         console.print(f"{level}: {n}")
 
 
+
+@demo_app.command("live")
+def demo_live(
+    every: Annotated[float, typer.Option(min=0, help="seconds between rounds")] = 15,
+    rounds: Annotated[int, typer.Option(min=0, help="how many (0: until stopped)")] = 0,
+) -> None:
+    """Keep the demo alive: each round a report comes in from the hotline or a citizen
+    somewhere in the demo county, and one of its cases moves a step along the loop, through
+    the ordinary paths: the wall shows both as they happen. `make demo` runs it beside the
+    server."""
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mapsvc.demo import live_round
+
+    done = 0
+    with contextlib.suppress(KeyboardInterrupt):
+        while not rounds or done < rounds:
+            try:
+                reported, moved = in_transaction(live_round)
+            except SQLAlchemyError:
+                err.print("demo live: the database is away; trying again")
+            else:
+                grid = reported["grid"]["name"] if reported["grid"] else "待分派"
+                step = f"; #{moved[0]} {moved[1]}" if moved else ""
+                console.print(f"demo live: #{reported['id']} {reported['description']} in "
+                              f"{grid}{step}", markup=False, highlight=False)
+                done += 1
+            if not rounds or done < rounds:
+                time.sleep(every)
+
+
 if __name__ == "__main__":
     app()

@@ -1,6 +1,8 @@
 """The demo: the synthetic hierarchy inside the real seed counties, incidents in it, and some of
 the demo county's cases taken through the closed loop."""
 
+import json
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +22,8 @@ from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
-from mapsvc.incidents.model import SOURCES
+from mapsvc.incidents.intake import report_incident
+from mapsvc.incidents.model import SOURCES, IncidentReport
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
@@ -137,15 +140,70 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             await act(conn, centre, case, "reject", ActionRequest(note="不属于受理范围（演示）"))
             taken += 1
             continue
-        to = rng.choice([code for code, _ in DEMO_DEPARTMENTS])
+        to = str(rng.choice([code for code, _ in DEMO_DEPARTMENTS]))
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
-        # the cases sent to the department with a demo account are handled by it
-        handler = department if to == department.department_code else centre
         for name, note in LOOP[:depth]:
-            await act(conn, handler if name in ("accept", "report_handled") else centre, case,
-                      name, ActionRequest(note=note, department=to, satisfaction=rated))
+            await _step(conn, (centre, department), case, name, note, to, rated)
             taken += 1
     return taken
+
+
+async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str, to: str,
+                rated: int) -> None:
+    """Take step ``name`` of the loop on ``case`` (dispatched ``to`` a department), as the
+    centre does, or, for a case at the department with a demo account, as it does."""
+    centre, department = accounts
+    handler = department if department and to == department.department_code else centre
+    await act(conn, handler if name in ("accept", "report_handled") else centre, case, name,
+              ActionRequest(note=note, department=to, satisfaction=rated))
+
+
+# The demo alive (`mapsvc demo live`): the state each step of the loop is taken from.
+NEXT_STEP = dict(zip(("reported", "filed", "dispatched", "in_progress", "handled", "checking",
+                      "closed"), LOOP))
+# a report a round: a random point of a random grid of the demo county, a leaf category
+_LIVE_REPORT = text("""
+SELECT ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, c.code, c.name
+  FROM (SELECT gv.geom FROM grid g JOIN grid_version gv
+                 ON gv.grid_id = g.id AND gv.valid_to IS NULL
+         WHERE g.village_code LIKE :county || '%' ORDER BY random() LIMIT 1) AS g,
+       LATERAL (SELECT (ST_Dump(ST_GeneratePoints(g.geom, 1))).geom) AS p,
+       LATERAL (SELECT code, name FROM category k WHERE NOT EXISTS
+                  (SELECT 1 FROM category sub WHERE sub.parent_code = k.code)
+                 ORDER BY random() LIMIT 1) AS c
+""")
+# and a case of the county a step further, reported a while ago: one of each state the loop
+# goes on from, for a round to pick one (each step as likely as another, though most cases wait
+# to be filed)
+_LIVE_CASES = text("""
+SELECT DISTINCT ON (i.status) i.id, i.status, coalesce(i.department_code,
+       (SELECT code FROM department ORDER BY random() LIMIT 1)) AS department
+  FROM incident i
+ WHERE i.village_code LIKE :county || '%' AND i.status = ANY(:states)
+   AND i.reported_at < now() - interval '1 minute'
+ ORDER BY i.status, random()
+""")
+
+
+async def live_round(conn: AsyncConnection) -> tuple[dict, tuple[int, str] | None]:
+    """One round of the demo's life, through the ordinary paths: a report from the hotline or
+    a citizen somewhere in the demo county, and one of its cases a step further along the
+    loop. Returns the incident reported and the case moved with the step (None: none to)."""
+    centre, department = [await find_account(conn, name) for name in ("command", "department")]
+    where = (await conn.execute(_LIVE_REPORT, {"county": DEMO_COUNTY})).one()
+    report = IncidentReport(client_id=uuid.uuid4(), category=where.code, lon=where.lon,
+                            lat=where.lat, description=f"{where.name}（演示实时上报）",
+                            source=random.choice(["hotline", "citizen"]))
+    stored, _ = await report_incident(conn, report, centre)
+    cases = (await conn.execute(_LIVE_CASES, {"county": DEMO_COUNTY,
+                                              "states": list(NEXT_STEP)})).all()
+    if not cases:
+        return json.loads(stored), None
+    case = random.choice(cases)
+    name, note = NEXT_STEP[case.status]
+    await _step(conn, (centre, department), case.id, name, note, case.department,
+                random.choice([3, 4, 4, 5, 5, 5]))
+    return json.loads(stored), (case.id, name)
 
 
 # The demo worker patrols round each of its grids, some 30 m in from the edge, on most days of

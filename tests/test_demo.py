@@ -1,8 +1,10 @@
 """The demo: its hierarchy (real county polygons and names, synthetic geometry that nests
 exactly), and the whole demo as `make demo` loads it."""
 
+import json
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,9 +18,11 @@ from typer.testing import CliRunner
 from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
 from mapsvc.cli import app
 from mapsvc.db.cluster import Cluster
+from mapsvc.demo import LOOP
 from mapsvc.settings import ClusterSettings
 from mapsvc.workflow.machine import STATES
 from tests.conftest import Server
+from tests.test_live import _follow, _wait
 
 
 def test_generation_is_deterministic(hierarchy):
@@ -128,8 +132,34 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert "demo already loaded" in _cli("demo", "load", "--grids", "300",
                                              "--incidents", "3000")
         assert api.get("/stats/board").json() == board
+
+        # kept alive (as `make demo` does beside the server): the wall's feed shows each round's
+        # report in the county and its case moved a step, as they happen
+        found, stop = _follow(served.base, token)
+        _wait(found, lambda e: e.get("event") == "ready", "ready event")
+        said = _cli("demo", "live", "--every", "0", "--rounds", "3").splitlines()
+        steps = [json.loads(e["data"]) for e in _wait_for(found, 6)]
+        stop.set()
+        reported = [s["feature"]["properties"] for s in steps if s["action"] == "report"]
+        assert len(reported) == 3 and len(said) == 3
+        assert all(p["county"]["code"] == "441502" and p["method"] == "inside"
+                   and p["source"] in ("hotline", "citizen") for p in reported)
+        moved = [(s["feature"]["id"], s["action"]) for s in steps if s["action"] != "report"]
+        assert [f"#{case} {action}" for case, action in moved] == [
+            line.rpartition("; ")[2] for line in said]
+        assert all(action in dict(LOOP) for _, action in moved)
     finally:
         served.stop()
+
+
+def _wait_for(found: list, n: int) -> list:
+    """The first ``n`` steps the feed said."""
+    for _ in range(600):
+        steps = [e for e in list(found) if e.get("event") == "step"]
+        if len(steps) >= n:
+            return steps[:n]
+        time.sleep(0.05)
+    raise AssertionError(f"{n} steps never came: {found}")
 
 
 def test_a_demo_password_its_accounts_may_not_have_is_refused(database_url):
