@@ -315,6 +315,44 @@ def test_accounts_are_listed_with_their_role_scope_and_state(accounts, anonymous
     assert re.fullmatch(r"active, held back until \d\d:\d\d", rows[held][2])
 
 
+def test_an_account_changes_its_own_password_and_is_signed_out_everywhere(anonymous, accounts):
+    """With the password it has (a wrong one counts as a failed sign-in), to one the rules
+    allow and unlike it; then signed out everywhere, to sign in with the new one."""
+    name = new_account()
+    before = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
+
+    def change(current: str, new: str) -> httpx.Response:
+        return anonymous.post("/auth/password", data={"username": name, "password": current,
+                                                      "new_password": new})
+
+    for new, reason in (("Short-1", "must be at least 8 characters"),
+                        (PASSWORD, "must differ from the password it replaces"),
+                        (f"{name}-X1", "must not hold the account's name")):
+        refused = change(PASSWORD, new)
+        assert refused.status_code == 422 and refused.json()["detail"][0] == {
+            "loc": ["body", "new_password"], "msg": reason, "type": "invalidinput"}
+    assert change("Wrong-Passw0rd", "Brand-New-2026").status_code == 401
+    assert change(PASSWORD, "Brand-New-2026").status_code == 204
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 401
+    assert _sign_in(anonymous, name, "Brand-New-2026").status_code == 200
+    _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
+    shown = CliRunner().invoke(app, ["accounts", "history", name], env={"COLUMNS": "300"})
+    assert [r[2:4] for r in _table(shown.output) if r[2] == "new password"] == [
+        ["new password", "the account itself, from 127.0.0.1"]]
+
+
+def test_wrong_passwords_to_change_one_hold_the_name_back_as_sign_ins_do(anonymous, accounts):
+    name = new_account()
+    for n in range(5):
+        assert anonymous.post("/auth/password", data={
+            "username": name, "password": f"guess-{n}",
+            "new_password": "Brand-New-2026"}).status_code == 401
+    held = anonymous.post("/auth/password", data={"username": name, "password": PASSWORD,
+                                                  "new_password": "Brand-New-2026"})
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 429  # unchanged, and held back
+
+
 def _table(output: str) -> list[list[str]]:
     """The rows of a table the CLI printed, cell by cell."""
     return [[cell.strip() for cell in line.split("│")[1:-1]]

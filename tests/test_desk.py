@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
@@ -472,4 +473,39 @@ def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, se
     assert said_at_each_sign_in(page, name, tries, "/auth/session") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert "/map/login" in page.url
+    context.close()
+
+
+def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, server,
+                                                                      accounts):
+    """From the wall, 修改密码 leads to the page that changes it (the new one typed twice, the
+    rules said when it breaks them), and on to signing in with the new one; 退出 ends the
+    session: the pages ask to sign in again."""
+    name = new_account()
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server, "/map/wall", name, PASSWORD)
+    page.wait_for_url("**/map/wall")
+    page.click("#wall-controls a[href='/map/password']")
+    page.wait_for_url("**/map/password")
+
+    def change(new: str, again: str, said: str) -> None:
+        for field, value in (("username", name), ("password", PASSWORD),
+                             ("new_password", new), ("again", again)):
+            page.fill(f"input[name={field}]", value)
+        page.click("button[type=submit]")
+        expect(page.locator("#password")).to_contain_text(said)
+
+    change("Brand-New-2026", "Brand-New-2027", "两次输入的新密码不一致")
+    change("brandnewone", "brandnewone", "新密码不符合要求：至少 8 位")
+    change("Brand-New-2026", "Brand-New-2026", "密码已修改，请用新密码重新登录")
+    page.screenshot(path=ARTIFACTS / "password-changed.png")
+    page.click("text=返回登录")
+    page.wait_for_url("**/map/login")
+    sign_in(page, server, "/map/wall", name, "Brand-New-2026")
+    page.wait_for_url("**/map/wall")
+    page.click("#wall-controls [data-sign-out]")
+    page.wait_for_url("**/map/login")
+    page.goto(f"{server}/map/desk")
+    assert page.url.endswith("/map/login?next=/map/desk")
     context.close()

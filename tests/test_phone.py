@@ -135,6 +135,41 @@ def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, wor
     assert reporter == "worker"
 
 
+def test_a_worker_signing_out_by_hand_keeps_what_waits_and_the_patrol_going_on(
+        browser, server, worker_spot, db):
+    """A phone shared between shifts: 退出登录 warns of what waits to be sent, ends a patrol
+    going on, and keeps both for the worker, sent once they sign in again."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    assert page.inner_text("#signed-in-as") == "已登录：worker"
+    context.set_offline(True)
+    page.select_option("#category", "0603")
+    page.fill("#description", "退出之前的上报")
+    page.click("#report button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
+    page.click("#patrol")
+    context.set_geolocation({"longitude": spot.x + 0.0003, "latitude": spot.y, "accuracy": 8})
+    wait_until(page, "JSON.parse(localStorage['mapsvc.patrol']).points.length === 2",
+               "the patrol's second position")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    assert asked == ["有 2 项待发送（含进行中的巡查），将在你再次登录后发送。确定退出吗？"]
+    assert page.evaluate("[localStorage.getItem('mapsvc.token'), "
+                         "localStorage.getItem('mapsvc.patrol')]") == [None, None]
+    context.set_offline(False)
+    _sign_in(page)
+    wait_until(page, "window.mapsvcPhone.sent === 2", "both sent", tries=600)
+    context.close()
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident "
+                                 "WHERE description = '退出之前的上报'")).scalar_one() == 1
+        assert conn.execute(text(
+            "SELECT ST_NPoints(p.track) FROM patrol p JOIN account a ON a.id = p.account_id "
+            "WHERE a.username = 'worker' ORDER BY p.id DESC LIMIT 1")).scalar_one() == 2
+
+
 def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_it_was_made(
         browser, server, worker_spot, clients, db):
     """Handled on the spot, with no signal: stored once it comes, with its photo, reported

@@ -6,15 +6,17 @@ thread pool, a hop that costs more than the work they do.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
-from mapsvc.accounts.store import TooManyFailures, authenticate
+from mapsvc.accounts.passwords import check_password
+from mapsvc.accounts.store import TooManyFailures, authenticate, set_password
 from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
 from mapsvc.api.deps import transaction
+from mapsvc.errors import InvalidInput
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -34,20 +36,45 @@ _SIGN_IN_REFUSALS = {401: {"description": "wrong credentials"},
 
 @router.post("/token", response_model=Token, responses=_SIGN_IN_REFUSALS)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    held_back = None
     async with transaction(request) as conn:  # failures counted and kept are committed
-        try:
-            account = await authenticate(conn, form.username, form.password,
-                                         origin=request.client.host if request.client else "")
-        except TooManyFailures as refused:
-            held_back = refused
-    if held_back is not None:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, held_back.reason,
-                            headers={"Retry-After": str(held_back.retry_after)})
+        account = await _signed_in_with(request, conn, form.username, form.password)
+    return Token(access_token=issue_token(account))
+
+
+async def _signed_in_with(request: Request, conn, username: str, password: str) -> Account:
+    """The account of ``username`` and ``password``, or 401 (429 when wrong passwords hold
+    the name back); the try is counted and kept, so the caller commits whatever comes."""
+    origin = request.client.host if request.client else ""
+    try:
+        account = await authenticate(conn, username, password, origin=origin)
+    except TooManyFailures as refused:
+        await conn.commit()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, refused.reason,
+                            headers={"Retry-After": str(refused.retry_after)}) from None
     if account is None:
+        await conn.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers=_UNAUTHORISED)
-    return Token(access_token=issue_token(account))
+    return account
+
+
+@router.post("/password", status_code=204, responses=_SIGN_IN_REFUSALS)
+async def change_password(request: Request, username: Annotated[str, Form()],
+                          password: Annotated[str, Form()],
+                          new_password: Annotated[str, Form()]) -> None:
+    """Change your own password, signing in with the one you have (a wrong one counts as a
+    failed sign-in). The account is then signed out everywhere: sign in with the new one."""
+    try:
+        check_password(new_password, username)
+    except InvalidInput as weak:
+        raise InvalidInput(weak.reason, field="new_password") from None
+    if new_password == password:
+        raise InvalidInput("must differ from the password it replaces", field="new_password")
+    async with transaction(request) as conn:
+        await _signed_in_with(request, conn, username, password)
+        await set_password(conn, username, new_password,
+                           origin=f"the account itself, from {request.client.host}"
+                           if request.client else "the account itself")
 
 
 # Pages sign in once and keep the token in this cookie: tiles, the live feed (EventSource can

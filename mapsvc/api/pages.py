@@ -135,6 +135,13 @@ async def login() -> FileResponse:
                         headers={"Content-Security-Policy": _policy(None)})
 
 
+@router.get("/password")
+async def password() -> FileResponse:
+    """Where an account changes its own password (from any page, the phone's too)."""
+    return FileResponse(STATIC / "password.html", media_type="text/html",
+                        headers={"Content-Security-Policy": _policy(None)})
+
+
 @top_router.get("/")
 @router.get("/")
 async def home(request: Request) -> RedirectResponse:

@@ -18,14 +18,16 @@ from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
 
-JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "times", "steps", "views")),
+JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "times", "steps", "views",
+                                          "account")),
       ("page", f"{OWN}/page.js"), ("desk", f"{OWN}/desk.js")]
 CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
        ("desk_css", f"{OWN}/desk.css")]
 
 PANELS = """
 <aside id="desk-panel">
-  <nav><a href="/map/wall">指挥大屏</a></nav>
+  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/password">修改密码</a>
+    <button type="button" data-sign-out>退出</button></nav>
   <h1>受理派遣 <small id="desk-region"></small></h1>
   <div class="row">
     <label>案件 <select id="desk-view">

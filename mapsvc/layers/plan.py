@@ -13,7 +13,7 @@ from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
 
-JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "times", "views")),
+JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "times", "views", "account")),
       ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
       ("page", f"{OWN}/page.js"), ("plan", f"{OWN}/plan.js")]
 CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
@@ -22,6 +22,7 @@ CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_
 
 PANELS = """
 <aside id="plan-panel">
+  <nav><a href="/map/password">修改密码</a> <button type="button" data-sign-out>退出</button></nav>
   <h1>网格规划</h1>
   <div id="plan-pick"></div>
   <section id="plan-drafts" hidden>

@@ -25,7 +25,8 @@ OWN = "/static/mapsvc"
 JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
       ("vectorgrid", f"{VENDOR}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
       ("names", f"{OWN}/names.js"), ("times", f"{OWN}/times.js"), ("steps", f"{OWN}/steps.js"),
-      ("views", f"{OWN}/views.js"), ("wall", f"{OWN}/wall.js")]
+      ("views", f"{OWN}/views.js"), ("account", f"{OWN}/account.js"),
+      ("wall", f"{OWN}/wall.js")]
 CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
        ("font_400", f"{VENDOR}/@fontsource/noto-sans-sc/400.css"),
        ("font_700", f"{VENDOR}/@fontsource/noto-sans-sc/700.css"),
@@ -71,6 +72,8 @@ PANELS = """
   <label>走访、巡查天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
   <a id="wall-desk" href="/map/desk">受理派遣台</a>
+  <span class="account"><a href="/map/password">修改密码</a>
+    <button type="button" data-sign-out>退出</button></span>
 </div>
 </div>
 <div id="wall-right">

@@ -748,6 +748,19 @@ function signOut() {
   $("login").hidden = false;
 }
 
+// Signing out by hand (a phone shared between shifts): a patrol going on is ended first, and
+// what waits to be sent stays for the account that made it, the worker told so.
+async function signOutByHand() {
+  const walking = patrolling();
+  const waiting = (phone.queued || 0) + (walking ? 1 : 0);
+  if (waiting && !window.confirm(`有 ${waiting} 项待发送${walking ? "（含进行中的巡查）" : ""}，`
+                                 + "将在你再次登录后发送。确定退出吗？")) {
+    return;
+  }
+  if (walking) await togglePatrol();
+  signOut();
+}
+
 async function signIn(event) {
   event.preventDefault();
   const r = await ask(`${API}/auth/token`, {
@@ -780,6 +793,7 @@ function start() {
   });
   $("login").hidden = true;
   $("app").hidden = false;
+  $("signed-in-as").textContent = `已登录：${me()}`;
   startMap();
   showMyGrids();
   showPatrol();  // a patrol going on goes on after a reload
@@ -793,6 +807,7 @@ $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
 $("patrol").addEventListener("click", togglePatrol);
+$("sign-out").addEventListener("click", signOutByHand);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
 window.addEventListener("online", () => { reception(""); send(); });
 window.addEventListener("offline", () => reception("无信号"));
