@@ -64,7 +64,7 @@ def listed(case: int) -> str:
 
 
 def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server, browser,
-                                                                    grids, accounts):
+                                                                    grids, accounts, db):
     base = wall_server.base
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
@@ -81,6 +81,10 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, listed(case), "the new case in the list")
     item = page.locator(f'#wall-list li[data-id="{case}"]')
     assert item.locator(".description").text_content() == typed
+    with db.connect() as conn:  # a subclass (a phone's report's) named, as its class would be
+        named = conn.execute(text("SELECT name FROM category WHERE code = '0601' "
+                                  "AND parent_code IS NOT NULL")).scalar_one()
+    assert item.locator(".category").text_content() == named
     assert page.evaluate("window.pwned") is None
     assert page.locator("#wall-list b").count() == 0
     page.screenshot(path=ARTIFACTS / "wall-1920x1080.png")

@@ -185,10 +185,9 @@ async def _region(request: Request, account) -> WallRegion:
 
 
 async def _named(request: Request, select: str) -> list[dict]:
-    """The codes and names ``select`` reads, for a page's lists."""
+    """The codes and names (and what else) ``select`` reads, for a page's lists."""
     async with statements(request) as conn:
-        return [{"code": code, "name": name}
-                for code, name in (await conn.execute(text(select))).all()]
+        return [dict(row) for row in (await conn.execute(text(select))).mappings()]
 
 
 def _page(html: str) -> HTMLResponse:
@@ -203,8 +202,8 @@ async def wall(request: Request) -> Response:
     if refused:
         return refused
     region = await _region(request, account)
-    categories = await _named(request, "SELECT code, name FROM category "
-                                       "WHERE parent_code IS NULL ORDER BY code")
+    categories = await _named(request, "SELECT code, name, parent_code FROM category "
+                                       "ORDER BY code")
     pages = settings.pages()
     return _page(wall_page(region, categories=categories, basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,

@@ -219,7 +219,7 @@ function mapsvcWall(map, config) {
   map.on("overlayadd overlayremove zoomend", legend);
 
   // ---- controls: the grids' backlog, the cases shown, heat, coverage ----
-  for (const c of config.categories) {
+  for (const c of config.categories.filter((k) => !k.parent_code)) {  // heat: by class
     const option = text("option", c.name);
     option.value = c.code;
     $("heat-category").appendChild(option);
