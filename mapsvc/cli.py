@@ -660,8 +660,9 @@ def demo_live(
             else:
                 grid = reported["grid"]["name"] if reported["grid"] else "待分派"
                 step = f"; #{moved[0]} {moved[1]}" if moved else ""
-                console.print(f"demo live: #{reported['id']} {reported['description']} in "
-                              f"{grid}{step}", markup=False, highlight=False)
+                console.print(f"demo live: #{reported['id']} {reported['category']} from the "
+                              f"{reported['source']} in {grid}{step}", markup=False,
+                              highlight=False)
                 done += 1
             if not rounds or done < rounds:
                 time.sleep(every)

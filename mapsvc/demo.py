@@ -161,14 +161,17 @@ async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str
 # The demo alive (`mapsvc demo live`): the state each step of the loop is taken from.
 NEXT_STEP = dict(zip(("reported", "filed", "dispatched", "in_progress", "handled", "checking",
                       "closed"), LOOP))
-# a report a round: a random point of a random grid of the demo county, a leaf category
+# a report a round, from one of these, saying so: at a random point of a random grid of the
+# demo county, of a random subclass
+LIVE_SOURCES = {"hotline": "12345热线来电反映，请核实处置（演示）",
+                "citizen": "市民随手拍反映（演示）"}
 _LIVE_REPORT = text("""
-SELECT ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, c.code, c.name
+SELECT ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, c.code
   FROM (SELECT gv.geom FROM grid g JOIN grid_version gv
                  ON gv.grid_id = g.id AND gv.valid_to IS NULL
          WHERE g.village_code LIKE :county || '%' ORDER BY random() LIMIT 1) AS g,
        LATERAL (SELECT (ST_Dump(ST_GeneratePoints(g.geom, 1))).geom) AS p,
-       LATERAL (SELECT code, name FROM category k WHERE NOT EXISTS
+       LATERAL (SELECT code FROM category k WHERE NOT EXISTS
                   (SELECT 1 FROM category sub WHERE sub.parent_code = k.code)
                  ORDER BY random() LIMIT 1) AS c
 """)
@@ -191,9 +194,9 @@ async def live_round(conn: AsyncConnection) -> tuple[dict, tuple[int, str] | Non
     loop. Returns the incident reported and the case moved with the step (None: none to)."""
     centre, department = [await find_account(conn, name) for name in ("command", "department")]
     where = (await conn.execute(_LIVE_REPORT, {"county": DEMO_COUNTY})).one()
+    source = random.choice(list(LIVE_SOURCES))
     report = IncidentReport(client_id=uuid.uuid4(), category=where.code, lon=where.lon,
-                            lat=where.lat, description=f"{where.name}（演示实时上报）",
-                            source=random.choice(["hotline", "citizen"]))
+                            lat=where.lat, description=LIVE_SOURCES[source], source=source)
     stored, _ = await report_incident(conn, report, centre)
     cases = (await conn.execute(_LIVE_CASES, {"county": DEMO_COUNTY,
                                               "states": list(NEXT_STEP)})).all()
