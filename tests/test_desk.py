@@ -476,6 +476,12 @@ def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, se
     context.close()
 
 
+# the buttons' and fields' words in the font the pages bring (a screen with no Chinese font of
+# its own would show them as boxes)
+_IN_THE_PAGES_FONT = ("[...document.querySelectorAll('button, input')].every("
+                      "(e) => getComputedStyle(e).fontFamily.includes('Noto Sans SC'))")
+
+
 def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, server,
                                                                       accounts):
     """From the wall, 修改密码 leads to the page that changes it (the new one typed twice, the
@@ -488,6 +494,7 @@ def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, s
     page.wait_for_url("**/map/wall")
     page.click("#wall-controls a[href='/map/password']")
     page.wait_for_url("**/map/password")
+    assert page.evaluate(_IN_THE_PAGES_FONT)
 
     def change(new: str, again: str, said: str) -> None:
         for field, value in (("username", name), ("password", PASSWORD),
@@ -502,6 +509,7 @@ def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, s
     page.screenshot(path=ARTIFACTS / "password-changed.png")
     page.click("text=返回登录")
     page.wait_for_url("**/map/login")
+    assert page.evaluate(_IN_THE_PAGES_FONT)
     sign_in(page, server, "/map/wall", name, "Brand-New-2026")
     page.wait_for_url("**/map/wall")
     page.click("#wall-controls [data-sign-out]")
