@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
@@ -483,7 +484,7 @@ _IN_THE_PAGES_FONT = ("[...document.querySelectorAll('button, input')].every("
 
 
 def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, server,
-                                                                      accounts):
+                                                                      accounts, db):
     """From the wall, 修改密码 leads to the page that changes it (the new one typed twice, the
     rules said when it breaks them), and on to signing in with the new one; 退出 ends the
     session: the pages ask to sign in again."""
@@ -512,6 +513,10 @@ def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, s
     assert page.evaluate(_IN_THE_PAGES_FONT)
     sign_in(page, server, "/map/wall", name, "Brand-New-2026")
     page.wait_for_url("**/map/wall")
+    with db.connect() as conn:  # each time the sign-in page is used, one sign-in
+        assert conn.execute(text("SELECT array_agg(event ORDER BY id) FROM account_event "
+                                 "WHERE username = :n"), {"n": name}).scalar_one() == [
+            "created", "signed_in", "signed_in", "new_password", "signed_in"]
     page.click("#wall-controls [data-sign-out]")
     page.wait_for_url("**/map/login")
     page.goto(f"{server}/map/desk")

@@ -580,7 +580,7 @@ def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice):
     with httpx.Client(base_url=server) as page:
         r = page.post("/api/v1/auth/session", data={"username": "admin",
                                                     "password": PASSWORD})
-        assert r.status_code == 204 and "httponly" in r.headers["set-cookie"].lower()
+        assert r.status_code == 200 and "httponly" in r.headers["set-cookie"].lower()
         tile = TMS.tile(lattice.X0, lattice.Y0, 14)
         assert page.get(_url("incidents", tile)).status_code == 200
         assert page.post("/api/v1/incidents", json={}).status_code == 401

@@ -84,14 +84,16 @@ SESSION_COOKIE = "mapsvc_session"
 _SAFE_METHODS = ("GET", "HEAD")
 
 
-@router.post("/session", status_code=204, responses=_SIGN_IN_REFUSALS)
+@router.post("/session", response_model=Token, responses=_SIGN_IN_REFUSALS)
 async def open_session(request: Request, response: Response,
-                       form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> None:
-    """Sign in a page: the token goes into an HttpOnly cookie."""
+                       form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """Sign in a page: the token goes into an HttpOnly cookie, which reads (tiles, the live
+    feed), and is answered for the page's changes, which send it as a bearer token."""
     issued = await token(request, form)
     response.set_cookie(SESSION_COOKIE, issued.access_token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/",
                         max_age=int(settings.auth().token_hours * 3600))
+    return issued
 
 
 @router.delete("/session", status_code=204)
