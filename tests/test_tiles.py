@@ -574,7 +574,7 @@ def test_a_region_accounts_bins_count_the_cases_it_reads(clients, accounts, grid
     assert {(6, "township"), (6, "far"), (13, "far")} <= others_there
 
 
-def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice):
+def test_a_page_session_cookie_opens_tiles_but_not_writes(server, lattice, accounts):
     import httpx
 
     with httpx.Client(base_url=server) as page:
