@@ -397,7 +397,8 @@ def accounts_add(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True,
                                           confirmation_prompt=True)] = ...,
 ) -> None:
-    """Create an account bound to its scope."""
+    """Create an account bound to its scope, with a password it changes before it first signs
+    in (at /map/password, or POST /api/v1/auth/password)."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
     from mapsvc.errors import DomainError
@@ -409,12 +410,13 @@ def accounts_add(
     try:
         in_transaction(lambda conn: create_account(
             conn, username, password, kind, region_code=region, department_code=department,
-            grid_codes=grid or [], display_name=name, origin=_administrator()))
+            grid_codes=grid or [], display_name=name, origin=_administrator(), to_change=True))
     except DomainError as e:
         option = {"region": "--region", "department": "--department", "grids": "--grid",
                   "password": "--password", "username": "USERNAME"}.get(e.field or "", "")
         fail(f"{option}: {e.reason}" if option else e.reason)
-    console.print(f"account {username} ({kind}) created")
+    console.print(f"account {username} ({kind}) created; it changes its password before it "
+                  "first signs in")
 
 
 @accounts_app.command("list")
@@ -492,13 +494,14 @@ def accounts_password(
     password: Annotated[str, typer.Option(prompt="new password", hide_input=True,
                                           confirmation_prompt=True)] = ...,
 ) -> None:
-    """Give an account a new password: it is signed out everywhere, and a name held back by
-    wrong passwords may sign in again at once."""
+    """Give an account a new password, which it changes before it signs in again: it is
+    signed out everywhere, and a name held back by wrong passwords is let in at once."""
     from mapsvc.accounts.store import set_password
 
-    _change_account(lambda conn: set_password(conn, username, password,
+    _change_account(lambda conn: set_password(conn, username, password, to_change=True,
                                               origin=_administrator()), username,
-                    "has a new password and is signed out everywhere")
+                    "has a new password, to change before it signs in, and is signed out "
+                    "everywhere")
 
 
 @accounts_app.command("grids")

@@ -172,10 +172,10 @@ def accounts(hierarchy, db):
     return specs
 
 
-def new_account(role: str = "command", **scope) -> str:
+def new_account(role: str = "command", to_change: bool = False, **scope) -> str:
     """An account of a name of its own (also from a test driving a browser), with the tests'
-    password: by default a command centre's over 汕尾市城区; its name is also the name it
-    shows."""
+    password (``to_change``: as an administrator set it): by default a command centre's over
+    汕尾市城区; its name is also the name it shows."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
 
@@ -183,7 +183,7 @@ def new_account(role: str = "command", **scope) -> str:
     scope = scope or {"region_code": "441502"}
     run(in_transaction(lambda conn: create_account(conn, name, PASSWORD, Role(role),
                                                    display_name=name, origin="tests",
-                                                   **scope)))
+                                                   to_change=to_change, **scope)))
     return name
 
 

@@ -16,8 +16,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from mapsvc import settings
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.store import create_account
 from mapsvc.cli import app
-from tests.conftest import PASSWORD, new_account
+from mapsvc.db.engine import in_transaction
+from tests.conftest import PASSWORD, new_account, run
 
 ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
 
@@ -48,8 +51,8 @@ def seen(clients, grids, accounts, db):
             "INSERT INTO region (code, level, name, geom) VALUES "
             "('990300', 'county', '无网格县', ST_Multi(ST_GeomFromText(:wkt, 4326)))"),
             {"wkt": box(121.0, 21.0, 121.01, 21.01).wkt})
-    CliRunner().invoke(app, ["accounts", "add", "empty_county", "--role", "command",
-                             "--region", "990300", "--password", PASSWORD])
+    run(in_transaction(lambda conn: create_account(
+        conn, "empty_county", PASSWORD, Role.command, region_code="990300", origin="tests")))
     places = {"worker_grid": _point(grids, worker_grid), "chief_grid": _point(grids, other_chief_grid),
               "other_township": _point(grids, other_township), "wuchang": _point(grids, wuchang)}
     ids = {}
@@ -246,7 +249,11 @@ def test_a_disabled_account_signs_in_no_more_and_its_tokens_stop_counting(anonym
     assert (_reads(anonymous, after), _reads(anonymous, before)) == (200, 401)
 
 
-def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anonymous, accounts):
+def test_a_password_reset_signs_the_account_out_and_lets_it_in_to_change_it(anonymous,
+                                                                            accounts):
+    """A forgotten password (the name held back by the tries): the administrator's new one
+    signs the account out everywhere, lets the name in at once, and is the account's to change
+    before it signs in."""
     name = new_account()
     before = _sign_in(anonymous, name, PASSWORD).json()["access_token"]
     for n in range(6):
@@ -254,9 +261,15 @@ def test_a_new_password_signs_the_account_out_and_lets_a_name_held_back_in(anony
     assert _sign_in(anonymous, name, PASSWORD).status_code == 429
     result = CliRunner().invoke(app, ["accounts", "password", name, "--password", "New-0ne-Pass"])
     assert result.exit_code == 0, result.output
+    assert "to change before it signs in" in result.output
     assert _sign_in(anonymous, name, PASSWORD).status_code == 401
-    after = _sign_in(anonymous, name, "New-0ne-Pass").json()["access_token"]
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
+    refused = _sign_in(anonymous, name, "New-0ne-Pass")
+    assert refused.status_code == 403 and "must be changed" in refused.json()["detail"]
+    assert anonymous.post("/auth/password", data={
+        "username": name, "password": "New-0ne-Pass",
+        "new_password": "Own-Choice-2026"}).status_code == 204
+    after = _sign_in(anonymous, name, "Own-Choice-2026").json()["access_token"]
     assert _reads(anonymous, after) == 200
 
 
@@ -368,7 +381,11 @@ def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous
     assert runner.invoke(app, ["accounts", "add", name, "--role", "grid_worker", "--grid", first,
                                "--password", PASSWORD]).exit_code == 0
     assert _sign_in(anonymous, name, "Wrong-Passw0rd").status_code == 401
-    assert _sign_in(anonymous, name, PASSWORD).status_code == 200
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 403  # the administrator's: changed
+    assert anonymous.post("/auth/password", data={
+        "username": name, "password": PASSWORD, "new_password": "Own-Choice-2026"}).status_code \
+        == 204
+    assert _sign_in(anonymous, name, "Own-Choice-2026").status_code == 200
     for n in range(6):
         _sign_in(anonymous, name, f"guess-{n}")
     for change in (["password", name, "--password", "New-0ne-Pass"],
@@ -377,23 +394,23 @@ def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous
     shown = runner.invoke(app, ["accounts", "history", name], env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
     rows = _table(shown.output)
-    assert [r[2] for r in rows] == (["created", "wrong password", "signed in"]
+    assert [r[2] for r in rows] == (["created", "wrong password", "new password", "signed in"]
                                     + ["wrong password"] * 5 + ["held back", "new password",
                                                                 "new grids", "disabled", "enabled"])
     administrator = f"mapsvc accounts, {getpass.getuser()}"
-    assert {r[3] for r in rows if "sign" in r[2] or r[2] in ("wrong password", "held back")} \
-        == {"127.0.0.1"}
-    assert {r[3] for r in rows if r[2] in ("created", "new password", "new grids", "disabled",
-                                           "enabled")} == {administrator}
+    assert [r[3] for r in rows] == [administrator, "127.0.0.1",
+                                    "the account itself, from 127.0.0.1"] + ["127.0.0.1"] * 7 \
+        + [administrator] * 4
     assert rows[0][4] == f"grid_worker {first}" and rows[-3][4] == second
     assert {r[1] for r in rows} == {name}
     times = [datetime.strptime(r[0], "%Y-%m-%d %H:%M:%S") for r in rows]
     assert times == sorted(times)
-    assert abs(times[-1] - datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)) < timedelta(minutes=1)
+    china_now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert abs(times[-1] - china_now) < timedelta(minutes=1)
 
     listed = {r[0]: r for r in _table(runner.invoke(app, ["accounts", "list"],
                                                     env={"COLUMNS": "300"}).output)}
-    assert listed[name][5] == rows[2][0][:16]  # when it last signed in
+    assert listed[name][5] == rows[3][0][:16]  # when it last signed in
     with db.connect() as conn, pytest.raises(Exception, match="append-only"):
         conn.execute(text("UPDATE account_event SET origin = 'elsewhere' "
                           "WHERE username = :n"), {"n": name})

@@ -516,9 +516,37 @@ def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, s
     with db.connect() as conn:  # each time the sign-in page is used, one sign-in
         assert conn.execute(text("SELECT array_agg(event ORDER BY id) FROM account_event "
                                  "WHERE username = :n"), {"n": name}).scalar_one() == [
-            "created", "signed_in", "signed_in", "new_password", "signed_in"]
+            "created", "signed_in", "new_password", "signed_in"]
     page.click("#wall-controls [data-sign-out]")
     page.wait_for_url("**/map/login")
     page.goto(f"{server}/map/desk")
     assert page.url.endswith("/map/login?next=/map/desk")
+    context.close()
+
+
+def test_an_account_an_administrator_made_changes_its_password_before_it_signs_in(
+        browser, server, accounts):
+    """Signing in with the password an administrator set leads to the page that changes it,
+    the account named and the reason said; with the new one, on to the page asked for."""
+    name = new_account(to_change=True)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/map/login?next=/map/desk")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/map/password?**")
+    assert page.inner_text("#first") == "管理员设置的密码须先修改，再用新密码登录"
+    assert page.input_value("input[name=username]") == name
+    for field, value in (("password", PASSWORD), ("new_password", "Own-Choice-2026"),
+                         ("again", "Own-Choice-2026")):
+        page.fill(f"input[name={field}]", value)
+    page.click("button[type=submit]")
+    expect(page.locator("#password")).to_contain_text("密码已修改")
+    page.click("text=返回登录")
+    page.wait_for_url("**/map/login?next=/map/desk")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", "Own-Choice-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/map/desk")
     context.close()

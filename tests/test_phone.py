@@ -54,6 +54,32 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     context.close()
 
 
+def test_a_worker_whose_password_an_administrator_set_changes_it_first(browser, server,
+                                                                        worker_spot):
+    """On the phone too, a password an administrator set leads to changing it, the worker
+    named, and back to the phone to sign in with the new one."""
+    name = new_account(role="grid_worker", to_change=True, grid_codes=[worker_spot[0]])
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    _sign_in(page, name)
+    page.wait_for_url("**/map/password?**")
+    assert page.input_value("input[name=username]") == name
+    for field, value in (("password", PASSWORD), ("new_password", "Own-Choice-2026"),
+                         ("again", "Own-Choice-2026")):
+        page.fill(f"input[name={field}]", value)
+    page.click("button[type=submit]")
+    page.get_by_text("密码已修改，请用新密码重新登录").wait_for()
+    page.click("text=返回登录")
+    page.wait_for_url("**/m/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", "Own-Choice-2026")
+    page.click("#login button[type=submit]")
+    page.locator("#app").wait_for()
+    assert page.inner_text("#signed-in-as") == f"已登录：{name}"
+    context.close()
+
+
 def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running)."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,

@@ -15,6 +15,7 @@ from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
 
 _ACCOUNT = text("""
 SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
+       a.password_to_change,
        coalesce(array_agg(ag.grid_id ORDER BY ag.grid_id) FILTER (WHERE ag.grid_id IS NOT NULL),
                 '{}') AS grid_ids
   FROM account a LEFT JOIN account_grid ag ON ag.account_id = a.id
@@ -29,9 +30,10 @@ USERNAME_LENGTH = 64
 async def create_account(conn: AsyncConnection, username: str, password: str, role: Role, *,
                          region_code: str | None = None, department_code: str | None = None,
                          grid_codes: list[str] | tuple[str, ...] = (), display_name: str = "",
-                         origin: str) -> int:
+                         origin: str, to_change: bool = False) -> int:
     """Create an account bound to its scope; refuse a scope that does not fit the role.
-    ``origin`` says who created it (kept in its events)."""
+    ``origin`` says who created it (kept in its events); ``to_change``: its password is the
+    account's to change before it signs in (one an administrator chose)."""
     if role in GRID_ROLES and not grid_codes:
         raise InvalidInput(f"a {role} account needs the grids it works in", field="grids")
     if role is Role.department and not department_code:
@@ -53,10 +55,12 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
     grids = await _grid_ids(conn, grid_codes)
     account_id = (await conn.execute(text("""
         INSERT INTO account (username, password_hash, display_name, role, region_code,
-                             department_code)
-        VALUES (:username, :hash, :display_name, :role, :region, :department) RETURNING id"""),
+                             department_code, password_to_change)
+        VALUES (:username, :hash, :display_name, :role, :region, :department, :to_change)
+        RETURNING id"""),
         {"username": username, "hash": hash_password(password), "display_name": display_name,
-         "role": role.value, "region": region_code, "department": department_code})).scalar_one()
+         "role": role.value, "region": region_code, "department": department_code,
+         "to_change": to_change})).scalar_one()
     if grids:
         await conn.execute(_WORKS_IN, {"a": account_id, "g": list(grids.values())})
     scope = region_code or department_code or " ".join(grid_codes)
@@ -111,7 +115,8 @@ async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str],
 
 # Signed out everywhere: the tokens issued before now no longer count (mapsvc.accounts.tokens).
 _SET_PASSWORD = text("""
-UPDATE account SET password_hash = :hash, signed_out_at = now() WHERE username = :username
+UPDATE account SET password_hash = :hash, signed_out_at = now(), password_to_change = :to_change
+ WHERE username = :username
 RETURNING id
 """)
 _SET_ACTIVE = text("""
@@ -122,11 +127,12 @@ UPDATE account SET active = :active,
 
 
 async def set_password(conn: AsyncConnection, username: str, password: str, *,
-                       origin: str) -> None:
+                       origin: str, to_change: bool) -> None:
     """Give the account a new password, sign it out everywhere, and clear its wrong
-    passwords (a name held back signs in again at once)."""
+    passwords (a name held back signs in again at once). ``to_change``: one an administrator
+    set, the account's to change before it signs in."""
     check_password(password, username)
-    changed = await conn.execute(_SET_PASSWORD, {"username": username,
+    changed = await conn.execute(_SET_PASSWORD, {"username": username, "to_change": to_change,
                                                  "hash": hash_password(password)})
     if changed.first() is None:
         raise NotFound(f"no account {username!r}", field="username")
@@ -213,6 +219,14 @@ class TooManyFailures(DomainError):
         self.retry_after = retry_after
 
 
+class PasswordToChange(DomainError):
+    """The right password, but one an administrator set: the account's to change first."""
+
+    def __init__(self):
+        super().__init__("the password an administrator set must be changed before signing in "
+                         "(POST /api/v1/auth/password)")
+
+
 # A try counts as failed until it succeeds: counted first, under the row's lock, tries at once
 # cannot pass the limit together. A name's count starts again once a window from its first
 # failure is over. (Names are counted whether or not an account has them: a refusal tells
@@ -231,11 +245,13 @@ DELETE FROM sign_in_failure WHERE username = :username OR first_at <= now() - :w
 
 
 async def authenticate(conn: AsyncConnection, username: str, password: str, *,
-                       origin: str) -> Account | None:
+                       origin: str, changing: bool = False) -> Account | None:
     """The account whose name and password these are, or None; in the caller's transaction,
     which must commit either way (a failure is counted, and each try kept among the name's
     events, from ``origin``). Past the settings' failures within their window, refused before
-    the password is checked (TooManyFailures)."""
+    the password is checked (TooManyFailures). A password an administrator set signs in no
+    one (PasswordToChange) but is right to change (``changing``: the password is checked to
+    be changed, not to sign in)."""
     if len(username) > USERNAME_LENGTH:  # no account's: nothing kept of it
         verify_password(password, DUMMY_HASH)
         return None
@@ -252,5 +268,8 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
         await record(conn, username, "wrong_password", origin)
         return None
     await conn.execute(_SUCCEEDED, {"username": username, "window": window})
-    await record(conn, username, "signed_in", origin)
+    if not changing:
+        if row.password_to_change:
+            raise PasswordToChange()
+        await record(conn, username, "signed_in", origin)
     return _account(row)

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
 from mapsvc.accounts.passwords import check_password
-from mapsvc.accounts.store import TooManyFailures, authenticate, set_password
+from mapsvc.accounts.store import (PasswordToChange, TooManyFailures, authenticate,
+                                   set_password)
 from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
 from mapsvc.api.deps import transaction
 from mapsvc.errors import InvalidInput
@@ -30,6 +31,8 @@ class Token(BaseModel):
 
 
 _SIGN_IN_REFUSALS = {401: {"description": "wrong credentials"},
+                     403: {"description": "the password an administrator set: change it first "
+                                          "(POST /api/v1/auth/password)"},
                      429: {"description": "too many wrong passwords for this account name "
                                           "lately: try again after Retry-After seconds"}}
 
@@ -41,16 +44,22 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     return Token(access_token=issue_token(account))
 
 
-async def _signed_in_with(request: Request, conn, username: str, password: str) -> Account:
+async def _signed_in_with(request: Request, conn, username: str, password: str, *,
+                          changing: bool = False) -> Account:
     """The account of ``username`` and ``password``, or 401 (429 when wrong passwords hold
-    the name back); the try is counted and kept, so the caller commits whatever comes."""
+    the name back; 403 for a password an administrator set, unless ``changing`` it); the try
+    is counted and kept, so the caller commits whatever comes."""
     origin = request.client.host if request.client else ""
     try:
-        account = await authenticate(conn, username, password, origin=origin)
+        account = await authenticate(conn, username, password, origin=origin,
+                                     changing=changing)
     except TooManyFailures as refused:
         await conn.commit()
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, refused.reason,
                             headers={"Retry-After": str(refused.retry_after)}) from None
+    except PasswordToChange as refused:
+        await conn.commit()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refused.reason) from None
     if account is None:
         await conn.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
@@ -71,8 +80,8 @@ async def change_password(request: Request, username: Annotated[str, Form()],
     if new_password == password:
         raise InvalidInput("must differ from the password it replaces", field="new_password")
     async with transaction(request) as conn:
-        await _signed_in_with(request, conn, username, password)
-        await set_password(conn, username, new_password,
+        await _signed_in_with(request, conn, username, password, changing=True)
+        await set_password(conn, username, new_password, to_change=False,
                            origin=f"the account itself, from {request.client.host}"
                            if request.client else "the account itself")
 

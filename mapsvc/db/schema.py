@@ -234,6 +234,7 @@ account = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("signed_out_at", DateTime(timezone=True)),  # tokens issued before no longer count
+    Column("password_to_change", Boolean, nullable=False),  # set by an administrator
 )
 
 sign_in_failure = Table(
