@@ -100,6 +100,13 @@ def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     return context, page
 
 
+def _signal_back(context, page, what: str) -> None:
+    """The signal back: the phone sends what waits, until nothing does."""
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(page, "window.mapsvcPhone.queued === 0", what, tries=600)
+
+
 def _dispatched_case(admin, spot, description: str) -> int:
     """A case reported at the worker's spot, filed and dispatched (to the test department)."""
     import uuid
@@ -217,9 +224,7 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report after a reload")
     page.wait_for_timeout(1000)  # a while with no signal
     signal = datetime.now(timezone.utc)
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent", tries=600)
+    _signal_back(context, page, "the report sent")
     page.screenshot(path=ARTIFACTS / "phone-sent.png")
     context.close()
     with db.connect() as conn:
@@ -260,9 +265,7 @@ def test_a_report_from_a_phone_whose_clock_runs_behind_is_reported_when_it_was_m
     made = datetime.now(timezone.utc)
     page.click("#report button[type=submit]")
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(page, "window.mapsvcPhone.queued === 0", "the report sent", tries=600)
+    _signal_back(context, page, "the report sent")
     context.close()
     with db.connect() as conn:
         reported = conn.execute(text("SELECT reported_at FROM incident "
@@ -434,9 +437,7 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued action after a reload")
     page.wait_for_timeout(1000)  # a while with no signal
     signal = datetime.now(timezone.utc)
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(page, "window.mapsvcPhone.queued === 0", "the action sent", tries=600)
+    _signal_back(context, page, "the action sent")
     assert page.inner_text("#queue") == "全部已发出"
     context.close()
     steps = admin.get(f"/incidents/{case}/timeline").json()
@@ -813,9 +814,7 @@ def test_a_patrol_walked_with_the_phone_is_sent_when_it_ends(browser, server, wo
     context.set_offline(True)
     page.click("#patrol")
     wait_until(page, "window.mapsvcPhone.queued === 1", "the patrol waiting for a signal")
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_until(page, "window.mapsvcPhone.queued === 0", "the patrol sent", tries=600)
+    _signal_back(context, page, "the patrol sent")
     context.close()
     walked = clients["worker"].get("/patrols", params={"limit": 1}).json()["features"][0]
     assert walked["geometry"]["coordinates"] == [
