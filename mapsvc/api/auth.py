@@ -30,11 +30,12 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-_SIGN_IN_REFUSALS = {401: {"description": "wrong credentials"},
+_WRONG_PASSWORDS = {401: {"description": "wrong credentials"},
+                    429: {"description": "too many wrong passwords for this account name "
+                                         "lately: try again after Retry-After seconds"}}
+_SIGN_IN_REFUSALS = {**_WRONG_PASSWORDS,
                      403: {"description": "the password an administrator set: change it first "
-                                          "(POST /api/v1/auth/password)"},
-                     429: {"description": "too many wrong passwords for this account name "
-                                          "lately: try again after Retry-After seconds"}}
+                                          "(POST /api/v1/auth/password)"}}
 
 
 @router.post("/token", response_model=Token, responses=_SIGN_IN_REFUSALS)
@@ -49,9 +50,8 @@ async def _signed_in_with(request: Request, conn, username: str, password: str, 
     """The account of ``username`` and ``password``, or 401 (429 when wrong passwords hold
     the name back; 403 for a password an administrator set, unless ``changing`` it); the try
     is counted and kept, so the caller commits whatever comes."""
-    origin = request.client.host if request.client else ""
     try:
-        account = await authenticate(conn, username, password, origin=origin,
+        account = await authenticate(conn, username, password, origin=_address(request),
                                      changing=changing)
     except TooManyFailures as refused:
         await conn.commit()
@@ -67,7 +67,12 @@ async def _signed_in_with(request: Request, conn, username: str, password: str, 
     return account
 
 
-@router.post("/password", status_code=204, responses=_SIGN_IN_REFUSALS)
+def _address(request: Request) -> str:
+    """Where a request came from (behind a proxy, the address it forwarded)."""
+    return request.client.host if request.client else ""
+
+
+@router.post("/password", status_code=204, responses=_WRONG_PASSWORDS)
 async def change_password(request: Request, username: Annotated[str, Form()],
                           password: Annotated[str, Form()],
                           new_password: Annotated[str, Form()]) -> None:
@@ -82,8 +87,7 @@ async def change_password(request: Request, username: Annotated[str, Form()],
     async with transaction(request) as conn:
         await _signed_in_with(request, conn, username, password, changing=True)
         await set_password(conn, username, new_password, to_change=False,
-                           origin=f"the account itself, from {request.client.host}"
-                           if request.client else "the account itself")
+                           origin=f"the account itself, from {_address(request)}")
 
 
 # Pages sign in once and keep the token in this cookie: tiles, the live feed (EventSource can
