@@ -20,7 +20,7 @@ from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.cli import app
 from mapsvc.db.engine import in_transaction
-from tests.conftest import PASSWORD, new_account, run
+from tests.conftest import PASSWORD, Server, new_account, run
 
 ROLES = ["admin", "city", "command", "township_command", "chief", "worker", "department", "planner"]
 
@@ -453,7 +453,8 @@ def test_a_taken_username_is_refused(accounts):
     assert result.exit_code == 2 and "already exists" in result.output
 
 
-@pytest.mark.parametrize("path", ["/map/login", "/map/wall", "/map/desk", "/map/plan", "/m/"])
+@pytest.mark.parametrize("path", ["/map/login", "/map/password", "/map/wall", "/map/desk",
+                                  "/map/plan", "/m/"])
 def test_every_page_loads_only_its_own_sites_scripts_and_is_framed_by_no_other(server, accounts,
                                                                                 path):
     with httpx.Client(base_url=server, timeout=30) as browser:
@@ -475,3 +476,18 @@ def test_the_site_leads_each_account_to_the_page_of_its_work(server, accounts, u
         browser.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
         arrived = browser.get("/")
         assert arrived.status_code == 200 and arrived.url.path == page
+
+
+def test_a_longer_password_length_is_kept_and_said_on_the_password_page(accounts):
+    """A deployment asking for 12 characters (MAPSVC_AUTH_PASSWORD_LENGTH): refused below
+    them, and the page that changes passwords says 12."""
+    name = new_account()
+    served = Server("password-length", env={"MAPSVC_AUTH_PASSWORD_LENGTH": "12"}).start()
+    try:
+        assert "至少 12 位" in httpx.get(f"{served.base}/map/password").text
+        short = httpx.post(f"{served.base}/api/v1/auth/password", data={
+            "username": name, "password": PASSWORD, "new_password": "Ten-Chars1"})
+        assert short.status_code == 422
+        assert short.json()["detail"][0]["msg"] == "must be at least 12 characters"
+    finally:
+        served.stop()

@@ -136,10 +136,12 @@ async def login() -> FileResponse:
 
 
 @router.get("/password")
-async def password() -> FileResponse:
-    """Where an account changes its own password (from any page, the phone's too)."""
-    return FileResponse(STATIC / "password.html", media_type="text/html",
-                        headers={"Content-Security-Policy": _policy(None)})
+async def password() -> HTMLResponse:
+    """Where an account changes its own password (from any page, the phone's too), saying
+    the rules it must keep."""
+    page = (STATIC / "password.html").read_text().replace(
+        "{password_length}", str(settings.auth().password_length))
+    return HTMLResponse(page, headers={"Content-Security-Policy": _policy(None)})
 
 
 @top_router.get("/")
