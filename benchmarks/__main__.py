@@ -20,6 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_bench")
 
+import httpx  # noqa: E402
 import morecantile  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
@@ -494,12 +495,13 @@ def bench_token(base: str, username: str = "bench") -> str:
             await create_account(conn, username, PASSWORD, Role.command, origin="benchmarks")
 
     asyncio.run(in_transaction(ensure))
-    answer = subprocess.run(["curl", "-sf", "-d", f"username={username}&password={PASSWORD}",
-                             f"{base}/api/v1/auth/token"], capture_output=True, text=True, check=True)
-    return json.loads(answer.stdout)["access_token"]
+    answer = httpx.post(f"{base}/api/v1/auth/token",
+                        data={"username": username, "password": PASSWORD})
+    answer.raise_for_status()
+    return answer.json()["access_token"]
 
 
-PASSWORD = "Bench-Passw0rd"
+PASSWORD = "Load-Test-2026"  # no bench account's name in it
 TILE_ZOOMS = (11, 12, 13, 14, 15)
 
 
