@@ -522,6 +522,8 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
 
     walked = patrol(100)
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    # the wall's computer a day ahead: what it names as today's is the service's today
+    context.clock.install(time=datetime.now(timezone.utc) + timedelta(days=1))
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, base)

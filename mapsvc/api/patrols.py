@@ -2,7 +2,7 @@
 command centres over their grids read them."""
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import FORBIDDEN, allowed
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, statements, transaction
-from mapsvc.incidents.model import ReportTime
+from mapsvc.incidents.model import LOCAL_TIME, ReportTime
 from mapsvc.registry.patrols import (
     PATROLLERS,
     patrol_coverage,
@@ -75,13 +75,19 @@ async def list_patrols(
     account: Annotated[Account, Depends(allowed(READERS))],
     since: Annotated[ReportTime | None, Query(alias="from", description="ended from")] = None,
     until: Annotated[ReportTime | None, Query(alias="to", description="ended before")] = None,
+    window: Annotated[Literal["today"] | None, Query(description=(
+        "ended today, China Standard Time (in place of from): today as the service knows it, "
+        "whatever the asking computer's clock says"))] = None,
     grid: Annotated[str | None, Query(max_length=64,
                                       description="passed through this grid (its code)")] = None,
     bbox=Depends(bbox_query),
 ) -> Response:
     """The patrols you may read, the latest first: yours (grid workers), those through your
     grids (grid chiefs), those through your region's grids (command centres); of those, the
-    ones that ended in [from, to), passed through a grid, or whose track meets a box."""
+    ones that ended in [from, to) (or today), passed through a grid, or whose track meets a
+    box."""
+    if window == "today":
+        since = datetime.now(LOCAL_TIME).replace(hour=0, minute=0, second=0, microsecond=0)
     async with statements(request) as conn:
         body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
                                      bbox=bbox, limit=page.limit, offset=page.offset)

@@ -443,8 +443,8 @@ function mapsvcWall(map, config) {
   // tracks within a few pixels of the click. Whether there was one.
   async function nameTrackAt(at) {
     if (!map.hasLayer(layers[DATA.patrols])) return false;
-    const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
-    const params = new URLSearchParams({ bbox: clickBox(at), from: today, limit: "1" });
+    // today as the service knows it: a wall computer's clock may be a day off
+    const params = new URLSearchParams({ bbox: clickBox(at), window: "today", limit: "1" });
     let r;
     try {
       r = await fetch(`${config.api}/patrols?${params}`, { credentials: "same-origin" });
