@@ -401,22 +401,15 @@ def accounts_add(
     in (at /map/password, or POST /api/v1/auth/password)."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
-    from mapsvc.errors import DomainError
 
     try:
         kind = Role(role)
     except ValueError:
         fail(f"--role: must be one of {', '.join(r.value for r in Role)}")
-    try:
-        in_transaction(lambda conn: create_account(
-            conn, username, password, kind, region_code=region, department_code=department,
-            grid_codes=grid or [], display_name=name, origin=_administrator(), to_change=True))
-    except DomainError as e:
-        option = {"region": "--region", "department": "--department", "grids": "--grid",
-                  "password": "--password", "username": "USERNAME"}.get(e.field or "", "")
-        fail(f"{option}: {e.reason}" if option else e.reason)
-    console.print(f"account {username} ({kind}) created; it changes its password before it "
-                  "first signs in")
+    _change_account(lambda conn: create_account(
+        conn, username, password, kind, region_code=region, department_code=department,
+        grid_codes=grid or [], display_name=name, origin=_administrator(), to_change=True),
+        username, f"({kind}) created; it changes its password before it first signs in")
 
 
 @accounts_app.command("list")
@@ -477,14 +470,20 @@ def _administrator() -> str:
     return f"mapsvc accounts, {user}" + (f" (sudo by {caller})" if caller else "")
 
 
+# The argument or option of `mapsvc accounts` each refused field of an account comes from.
+_ACCOUNT_OPTIONS = {"region": "--region", "department": "--department", "grids": "--grid",
+                    "password": "--password"}
+
+
 def _change_account(work, username: str, done: str) -> None:
+    """Make or change an account by ``work(conn)``, all or nothing; a refusal names the option
+    (or the account's name) at fault."""
     from mapsvc.errors import DomainError
 
     try:
         in_transaction(work)
     except DomainError as e:
-        option = {"password": "--password", "grids": "--grid"}.get(e.field or "", "USERNAME")
-        fail(f"{option}: {e.reason}")
+        fail(f"{_ACCOUNT_OPTIONS.get(e.field or '', 'USERNAME')}: {e.reason}")
     console.print(f"account {username} {done}")
 
 
