@@ -765,15 +765,9 @@ async function signIn(event) {
   event.preventDefault();
   const r = await ask(`${API}/auth/token`, {
     method: "POST", body: new URLSearchParams(new FormData(event.target)) });
-  if (r.status === 403) {  // a password an administrator set: changed first
-    location.assign("/map/password?" + new URLSearchParams({
-      next: "/m/", user: new FormData(event.target).get("username"), first: "1" }));
-    return;
-  }
-  if (!r.ok) {  // 429: too many wrong passwords lately, for Retry-After seconds
-    $("login-error").textContent = r.status === 429
-      ? `登录失败次数过多，请 ${Math.ceil(r.headers.get("Retry-After") / 60)} 分钟后再试`
-      : "账号或密码不对";
+  if (!r.ok) {
+    $("login-error").textContent =
+      refusedSignIn(r, new FormData(event.target).get("username"), "/m/");
     return;
   }
   localStorage.setItem("mapsvc.token", (await r.json()).access_token);

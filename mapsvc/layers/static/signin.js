@@ -1,0 +1,19 @@
+// What the sign-in forms (the map pages', the phone's, the password page's) make of a refused
+// sign-in: a password an administrator set leads to changing it; else what to say.
+"use strict";
+
+// Too many wrong passwords for the name lately (429): for how long, as the user reads it.
+function heldBack(response) {
+  return `登录失败次数过多，请 ${Math.ceil(response.headers.get("Retry-After") / 60)} 分钟后再试`;
+}
+
+// A sign-in that did not go through: one with a password an administrator set (403) goes to
+// the password page, the account named, and back to ``next`` after; for the others, what to
+// say under the form.
+function refusedSignIn(response, username, next) {
+  if (response.status === 403) {
+    location.assign("/map/password?" + new URLSearchParams({ next, user: username, first: "1" }));
+    return "";
+  }
+  return response.status === 429 ? heldBack(response) : "账号或密码不对";
+}
