@@ -49,7 +49,7 @@ function mapsvcDesk(map, config) {
 
   const supervision = (level) => $("desk-form").elements.level
     .querySelector(`option[value="${level}"]`).textContent;
-  const when = (stamp) => (stamp ? localTime(new Date(stamp)) : "");
+  const when = (stamp) => (stamp ? localTime(stamp) : "");
   const category = (code) => state.categories[code] || code;
   const department = (code) => (config.departments.find((d) => d.code === code) || {}).name
     || code;

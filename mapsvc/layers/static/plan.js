@@ -138,8 +138,6 @@ function mapsvcPlan(map, config) {
     $("plan-drafts").hidden = false;
   }
 
-  const when = (at) => localTime(new Date(at));
-
   // The village's plans: its drafts, and its history, the plans published (each shows the
   // grids it put in force) and those discarded.
   async function listPlans(chosen) {
@@ -153,7 +151,7 @@ function mapsvcPlan(map, config) {
       group.label = name;
       for (const p of plans.filter((q) => q.status === status)) {
         group.append(option(p.id, `#${p.id} ${p.name}`
-          + (p.published_at ? ` · ${when(p.published_at)}` : "")));
+          + (p.published_at ? ` · ${localTime(p.published_at)}` : "")));
       }
       if (group.children.length) select.append(group);
     }
@@ -223,7 +221,7 @@ function mapsvcPlan(map, config) {
     $("plan-status").textContent = `方案 #${p.id}「${p.name}」· ${STATUS_NAME[p.status]} · `
       + `${state.count} 个网格` + (p.retired && p.retired.length
         ? ` · 将撤销 ${p.retired.join("、")}` : "")
-      + (p.published_at ? ` · ${p.published_by} 于 ${when(p.published_at)} 发布` : "");
+      + (p.published_at ? ` · ${p.published_by} 于 ${localTime(p.published_at)} 发布` : "");
     for (const id of ["plan-split", "plan-merge", "plan-publish"]) {
       $(id).disabled = p.status !== "draft";
     }

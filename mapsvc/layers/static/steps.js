@@ -21,7 +21,7 @@ function stepLate(step) {
 // a step of a case's timeline in one line: when, what and who
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
-  const when = localTime(new Date(step.at));
+  const when = localTime(step.at);
   return `${when} ${what}${stepMove(step)} · ${step.actor}${stepLate(step)}`;
 }
 
@@ -39,7 +39,7 @@ function stepPhoto(id) {
 
 // when and where a step's photo was taken, as far as it is known
 function photoCaption(attachment) {
-  const when = attachment.taken_at ? `${localTime(new Date(attachment.taken_at))} 拍摄`
+  const when = attachment.taken_at ? `${localTime(attachment.taken_at)} 拍摄`
                                    : "拍摄时间不明";
   const where = attachment.distance_m == null ? "拍摄位置不明"
                                               : `距案件 ${attachment.distance_m} 米`;

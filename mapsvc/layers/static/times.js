@@ -12,10 +12,10 @@ function chinaParts(at) {
   return Object.fromEntries(CHINA_TIME.formatToParts(at).map((p) => [p.type, p.value]));
 }
 
-// a time: today's by the clock, to the second; another day's also by its day, and another
-// year's by its year
+// a time (a Date, or a time as the service writes it): today's by the clock, to the second;
+// another day's also by its day, and another year's by its year
 function localTime(at) {
-  const t = chinaParts(at);
+  const t = chinaParts(new Date(at));
   const now = chinaParts(new Date());
   const clock = `${t.hour}:${t.minute}`;
   if (t.year === now.year && t.month === now.month && t.day === now.day) {

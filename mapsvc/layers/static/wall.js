@@ -326,7 +326,7 @@ function mapsvcWall(map, config) {
       grid.replaceChildren(
         text("p", `网格员：${b.grid.workers || "无"}`),
         text("p", `住户 ${b.grid.households}，${b.grid.visit_days}天内走访 ${b.grid.visited}`),
-        text("p", patrol ? `最近巡查：${localTime(new Date(patrol.ended_at))} · ${patrol.worker}`
+        text("p", patrol ? `最近巡查：${localTime(patrol.ended_at)} · ${patrol.worker}`
           : "尚无巡查记录"));
     }
     state.panel = b;
@@ -455,7 +455,7 @@ function mapsvcWall(map, config) {
     if (!track) return false;
     const p = track.properties;
     map.openTooltip(text("span", [p.worker, `${Math.round(p.length_m)} 米`,
-                                  localTime(new Date(p.ended_at))].join(" · "), "patrol-tip"), at);
+                                  localTime(p.ended_at)].join(" · "), "patrol-tip"), at);
     return true;
   }
 
@@ -522,7 +522,7 @@ function mapsvcWall(map, config) {
     const p = f.properties;
     const item = text("li", "", live ? "fresh" : "");
     item.dataset.id = f.id;
-    item.appendChild(text("time", localTime(new Date(step.at)) + stepLate(step)));
+    item.appendChild(text("time", localTime(step.at) + stepLate(step)));
     item.appendChild(text("span", step.action === "report" ? "新上报"
                                   : STATUS[step.status] || step.status, "what"));
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
@@ -550,7 +550,7 @@ function mapsvcWall(map, config) {
   function showPatrol(f) {
     const p = f.properties;
     const item = text("li", "", "fresh patrol");
-    item.appendChild(text("time", localTime(new Date(p.ended_at))));
+    item.appendChild(text("time", localTime(p.ended_at)));
     item.appendChild(text("span", "巡查", "what"));
     item.appendChild(text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"));
     item.appendChild(text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
