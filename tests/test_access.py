@@ -354,6 +354,27 @@ def test_an_account_changes_its_own_password_and_is_signed_out_everywhere(anonym
         ["new password", "the account itself, from 127.0.0.1"]]
 
 
+def test_a_password_change_asked_for_again_answers_as_it_did_and_changes_nothing(anonymous,
+                                                                                accounts):
+    """Its answer lost on a weak signal, the page asks again: done (no wrong password, however
+    often), nothing changed twice. A password an administrator set is no change made."""
+    name = new_account()
+    ask = {"username": name, "password": PASSWORD, "new_password": "Brand-New-2026"}
+    assert anonymous.post("/auth/password", data=ask).status_code == 204
+    for _ in range(6):  # more than the wrong passwords that hold a name back
+        assert anonymous.post("/auth/password", data=ask).status_code == 204
+    assert _sign_in(anonymous, name, "Brand-New-2026").status_code == 200
+    shown = CliRunner().invoke(app, ["accounts", "history", name], env={"COLUMNS": "300"})
+    events = [r[2] for r in _table(shown.output)]
+    assert events[-2:] == ["new password", "signed in"] and "wrong password" not in events
+    assert events.count("new password") == 1
+    assert CliRunner().invoke(app, ["accounts", "password", name, "--password",
+                                    "Set-By-Admin-1"]).exit_code == 0
+    again = anonymous.post("/auth/password", data={**ask, "new_password": "Set-By-Admin-1"})
+    assert again.status_code == 401
+    assert _sign_in(anonymous, name, "Set-By-Admin-1").status_code == 403
+
+
 def test_wrong_passwords_to_change_one_hold_the_name_back_as_sign_ins_do(anonymous, accounts):
     name = new_account()
     for n in range(5):

@@ -227,6 +227,13 @@ class PasswordToChange(DomainError):
                          "(POST /api/v1/auth/password)")
 
 
+class PasswordChanged(DomainError):
+    """The password is already the one asked for, and not by an administrator's hand."""
+
+    def __init__(self):
+        super().__init__("the password is already the new one")
+
+
 # A try counts as failed until it succeeds: counted first, under the row's lock, tries at once
 # cannot pass the limit together. A name's count starts again once a window from its first
 # failure is over. (Names are counted whether or not an account has them: a refusal tells
@@ -245,13 +252,14 @@ DELETE FROM sign_in_failure WHERE username = :username OR first_at <= now() - :w
 
 
 async def authenticate(conn: AsyncConnection, username: str, password: str, *,
-                       origin: str, changing: bool = False) -> Account | None:
+                       origin: str, changing_to: str | None = None) -> Account | None:
     """The account whose name and password these are, or None; in the caller's transaction,
     which must commit either way (a failure is counted, and each try kept among the name's
     events, from ``origin``). Past the settings' failures within their window, refused before
     the password is checked (TooManyFailures). A password an administrator set signs in no
-    one (PasswordToChange) but is right to change (``changing``: the password is checked to
-    be changed, not to sign in)."""
+    one (PasswordToChange) but is right to change to ``changing_to`` (the password is checked
+    to be changed, not to sign in). A change its account made already, asked for again (its
+    answer lost on the way), is no wrong password: PasswordChanged."""
     if len(username) > USERNAME_LENGTH:  # no account's: nothing kept of it
         verify_password(password, DUMMY_HASH)
         return None
@@ -263,12 +271,18 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
         await record(conn, username, "held_back", origin)
         raise TooManyFailures(math.ceil(left_s))
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
-    right = verify_password(password, DUMMY_HASH if row is None else row.password_hash)
+    known = DUMMY_HASH if row is None else row.password_hash
+    right = verify_password(password, known)
+    # Checked whoever asks, the name an account's or not: the time taken tells nothing either.
+    changed = not right and changing_to is not None and verify_password(changing_to, known)
+    if changed and row is not None and not row.password_to_change:
+        await conn.execute(_SUCCEEDED, {"username": username, "window": window})
+        raise PasswordChanged()
     if row is None or not right:
         await record(conn, username, "wrong_password", origin)
         return None
     await conn.execute(_SUCCEEDED, {"username": username, "window": window})
-    if not changing:
+    if changing_to is None:
         if row.password_to_change:
             raise PasswordToChange()
         await record(conn, username, "signed_in", origin)

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
 from mapsvc.accounts.passwords import check_password
-from mapsvc.accounts.store import (PasswordToChange, TooManyFailures, authenticate,
-                                   set_password)
+from mapsvc.accounts.store import (PasswordChanged, PasswordToChange, TooManyFailures,
+                                   authenticate, set_password)
 from mapsvc.accounts.tokens import InvalidToken, issue_token, read_token
 from mapsvc.api.deps import transaction
 from mapsvc.errors import InvalidInput
@@ -46,13 +46,13 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
 
 async def _signed_in_with(request: Request, conn, username: str, password: str, *,
-                          changing: bool = False) -> Account:
+                          changing_to: str | None = None) -> Account:
     """The account of ``username`` and ``password``, or 401 (429 when wrong passwords hold
-    the name back; 403 for a password an administrator set, unless ``changing`` it); the try
-    is counted and kept, so the caller commits whatever comes."""
+    the name back; 403 for a password an administrator set, unless changing it to
+    ``changing_to``); the try is counted and kept, so the caller commits whatever comes."""
     try:
         account = await authenticate(conn, username, password, origin=_address(request),
-                                     changing=changing)
+                                     changing_to=changing_to)
     except TooManyFailures as refused:
         await conn.commit()
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, refused.reason,
@@ -77,7 +77,8 @@ async def change_password(request: Request, username: Annotated[str, Form()],
                           password: Annotated[str, Form()],
                           new_password: Annotated[str, Form()]) -> None:
     """Change your own password, signing in with the one you have (a wrong one counts as a
-    failed sign-in). The account is then signed out everywhere: sign in with the new one."""
+    failed sign-in). The account is then signed out everywhere: sign in with the new one. The
+    same change asked for again (its answer lost) answers as it did, changing nothing."""
     try:
         check_password(new_password, username)
     except InvalidInput as weak:
@@ -85,7 +86,10 @@ async def change_password(request: Request, username: Annotated[str, Form()],
     if new_password == password:
         raise InvalidInput("must differ from the password it replaces", field="new_password")
     async with transaction(request) as conn:
-        await _signed_in_with(request, conn, username, password, changing=True)
+        try:
+            await _signed_in_with(request, conn, username, password, changing_to=new_password)
+        except PasswordChanged:
+            return
         await set_password(conn, username, new_password, to_change=False,
                            origin=f"the account itself, from {_address(request)}")
 
