@@ -486,8 +486,8 @@ _IN_THE_PAGES_FONT = ("[...document.querySelectorAll('button, input')].every("
 def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, server,
                                                                       accounts, db):
     """From the wall, 修改密码 leads to the page that changes it (the new one typed twice, the
-    rules said when it breaks them), and on to signing in with the new one; 退出 ends the
-    session: the pages ask to sign in again."""
+    rules said when it breaks them; its answer lost, sent again), and on to signing in with
+    the new one; 退出 ends the session: the pages ask to sign in again."""
     name = new_account()
     context = browser.new_context()
     page = context.new_page()
@@ -506,7 +506,16 @@ def test_an_operator_changes_their_password_and_signs_out_of_the_wall(browser, s
 
     change("Brand-New-2026", "Brand-New-2027", "两次输入的新密码不一致")
     change("brandnewone", "brandnewone", "新密码不符合要求：至少 8 位")
-    change("Brand-New-2026", "Brand-New-2026", "密码已修改，请用新密码重新登录")
+
+    def lost(route) -> None:  # the change reaches the service; its answer never comes back
+        route.fetch()
+        route.abort()
+
+    page.route("**/api/v1/auth/password", lost)
+    change("Brand-New-2026", "Brand-New-2026", "未能连上服务，请检查网络后再试")
+    page.unroute("**/api/v1/auth/password")
+    page.click("button[type=submit]")  # sent again: done, as it was
+    expect(page.locator("#password")).to_contain_text("密码已修改，请用新密码重新登录")
     page.screenshot(path=ARTIFACTS / "password-changed.png")
     page.click("text=返回登录")
     page.wait_for_url("**/map/login")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import shapely
 from PIL import Image
+from playwright.sync_api import expect
 from pyproj import Geod
 from sqlalchemy import text
 
@@ -57,7 +58,7 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
 def test_a_worker_whose_password_an_administrator_set_changes_it_first(browser, server,
                                                                         worker_spot):
     """On the phone too, a password an administrator set leads to changing it, the worker
-    named, and back to the phone to sign in with the new one."""
+    named, and back to the phone to sign in with the new one (with no signal, told so)."""
     name = new_account(role="grid_worker", to_change=True, grid_codes=[worker_spot[0]])
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -74,6 +75,10 @@ def test_a_worker_whose_password_an_administrator_set_changes_it_first(browser, 
     page.wait_for_url("**/m/")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", "Own-Choice-2026")
+    context.set_offline(True)
+    page.click("#login button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("未能连上服务，请检查网络后再试")
+    context.set_offline(False)
     page.click("#login button[type=submit]")
     page.locator("#app").wait_for()
     assert page.inner_text("#signed-in-as") == f"已登录：{name}"

@@ -17,3 +17,21 @@ function refusedSignIn(response, username, next) {
   }
   return response.status === 429 ? heldBack(response) : "账号或密码不对";
 }
+
+// A sign-in form's ``fields`` sent: the answer, or null when none came (no signal, the service
+// down), the user told so through ``say``. Its button waits meanwhile: a second tap sends
+// nothing more.
+async function posted(form, url, fields, say) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  say("");
+  try {
+    return await fetch(url, { method: "POST", body: new URLSearchParams(fields),
+                              credentials: "same-origin" });
+  } catch {
+    say("未能连上服务，请检查网络后再试");
+    return null;
+  } finally {
+    button.disabled = false;
+  }
+}

@@ -763,15 +763,17 @@ async function signOutByHand() {
 
 async function signIn(event) {
   event.preventDefault();
-  const r = await ask(`${API}/auth/token`, {
-    method: "POST", body: new URLSearchParams(new FormData(event.target)) });
+  const fields = new FormData(event.target);
+  const say = (words) => { $("login-error").textContent = words; };
+  const r = await posted(event.target, `${API}/auth/token`, fields, say);
+  if (!r) return;
+  heard(r);
   if (!r.ok) {
-    $("login-error").textContent =
-      refusedSignIn(r, new FormData(event.target).get("username"), "/m/");
+    say(refusedSignIn(r, fields.get("username"), "/m/"));
     return;
   }
   localStorage.setItem("mapsvc.token", (await r.json()).access_token);
-  localStorage.setItem("mapsvc.user", new FormData(event.target).get("username").trim());
+  localStorage.setItem("mapsvc.user", fields.get("username").trim());
   start();
 }
 
