@@ -82,9 +82,23 @@ def serve(
     port: Annotated[int | None, typer.Option()] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
-    from mapsvc.api.serving import serve as serve_api
+    """Serve the API (OpenAPI docs at /docs), once the database is up and at the schema this
+    mapsvc needs (the embedded cluster started if used)."""
+    from sqlalchemy.exc import OperationalError
 
+    from mapsvc.api.serving import serve as serve_api
+    from mapsvc.db.engine import database_said
+    from mapsvc.db.migrate import schema_problem
+    from mapsvc.db.setup import reach_database
+
+    try:
+        problem = schema_problem(reach_database())
+    except ClusterError as e:
+        fail(str(e))
+    except OperationalError as e:
+        fail(f"cannot reach the database: {database_said(e)}")
+    if problem:
+        fail(problem)
     settings = APISettings()
     host, port = host or settings.host, port or settings.port
     console.print(f"serving http://{host}:{port} (API docs at /docs); stop with Ctrl-C or "

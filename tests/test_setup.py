@@ -305,3 +305,112 @@ def test_every_migration_goes_down_and_up_again(database_url):
     command.upgrade(config, "head")
     command.downgrade(config, "base")
     command.upgrade(config, "head")
+
+
+def _serve(env: dict) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mapsvc.cli", "serve", "--port",
+                           str(free_port())], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_serve_refuses_a_database_not_at_the_schema_it_needs(database_url):
+    """Served with no schema, one not yet upgraded or a newer mapsvc's, every request would
+    fail: `mapsvc serve` says so and what to do, and serves nothing."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.migrate import alembic_config
+
+    Cluster(ClusterSettings()).ensure_database("mapsvc_behind", fresh=True)
+    behind = make_url(database_url).set(database="mapsvc_behind").render_as_string(False)
+    env = {"MAPSVC_DATABASE_NAME": "mapsvc_behind"}
+    said = _serve(env)
+    assert said.returncode == 2
+    assert "the database has no schema yet: run `mapsvc db upgrade`" in said.stderr
+    command.stamp(alembic_config(behind), "0001")
+    said = _serve(env)
+    assert said.returncode == 2
+    assert "the database's schema is at migration 0001 and this mapsvc needs" in said.stderr
+    assert "run `mapsvc db upgrade`" in said.stderr
+    engine = create_engine(behind)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9001'"))
+    engine.dispose()
+    said = _serve(env)
+    assert said.returncode == 2
+    assert "at migration 9001, which this mapsvc does not know" in said.stderr
+    said = _serve({"MAPSVC_DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
+    assert said.returncode == 2 and "cannot reach the database: connection failed" in said.stderr
+
+
+def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_is_back():
+    """The database restarted (an upgrade of the machine, a crash): the next read is served
+    as ever; while it is away every request answers 503 with when to try again, and the log
+    says so in a line each; once it is back, a report sent again is stored, once."""
+    import shutil
+    import tempfile
+    import uuid
+
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import in_transaction
+    from tests.conftest import ARTIFACTS, PASSWORD, run
+
+    top = Path(tempfile.mkdtemp(prefix="mapsvc-away-"))
+    top.chmod(0o755)  # the server's own user (as root: postgres) reaches it
+    cluster = Cluster(ClusterSettings(dir=top / ".mapsvc", port=free_port()))
+    served = None
+    try:
+        cluster.start()
+        cluster.ensure_database("mapsvc")
+        url = cluster.url().render_as_string(hide_password=False)
+        upgrade(url)
+        run(in_transaction(lambda conn: create_account(conn, "away", PASSWORD, Role.admin,
+                                                       origin="tests"), url))
+        (ARTIFACTS / "away.log").unlink(missing_ok=True)
+        served = Server("away", env={"MAPSVC_DATABASE_URL": url,
+                                     "MAPSVC_DATABASE_NAME": "mapsvc",
+                                     "MAPSVC_CLUSTER_DIR": str(top / ".mapsvc")}).start()
+        token = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "away", "password": PASSWORD}).json()["access_token"]
+        api = httpx.Client(base_url=f"{served.base}/api/v1", timeout=60,
+                           headers={"Authorization": f"Bearer {token}"})
+        report = {"client_id": str(uuid.uuid4()), "category": "05", "lon": 115.37, "lat": 22.79}
+        where = {"lon": 115.37, "lat": 22.79}
+        assert api.get("/locate", params=where).status_code == 200
+        cluster.stop()  # restarted between two requests
+        cluster.start()
+        assert api.get("/locate", params=where).status_code == 200  # at once
+        cluster.stop()
+        for answer, operation in ((api.get("/health"), "/api/v1/health"),
+                                  (api.get("/locate", params=where), "/api/v1/locate"),
+                                  (api.post("/incidents", json=report), "/api/v1/incidents")):
+            assert answer.status_code == 503 and int(answer.headers["Retry-After"]) > 0
+            assert answer.json()["detail"] == ("the database cannot be reached just now: "
+                                               "try again shortly")
+            method = answer.request.method.lower()
+            described = httpx.get(f"{served.base}/openapi.json").json()["paths"][operation]
+            assert "503" in described[method]["responses"]
+        cluster.start()
+        assert api.get("/locate", params=where).status_code == 200
+        for _ in range(2):  # the lost answer's retry, and its retry
+            stored = api.post("/incidents", json=report)
+            if stored.status_code != 503:  # a connection of before, found dropped: once
+                break
+        assert stored.status_code == 201
+        assert api.post("/incidents", json=report).status_code == 200
+        assert len(api.get("/incidents").json()["features"]) == 1
+        log = (ARTIFACTS / "away.log").read_text()
+        assert "POST /api/v1/incidents: the database is unavailable: " in log
+        assert "Traceback" not in log
+    finally:
+        if served is not None:
+            served.stop()
+        cluster.stop()
+        shutil.rmtree(cluster.rundir, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)

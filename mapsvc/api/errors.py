@@ -1,12 +1,13 @@
 """Domain errors to HTTP statuses, with one JSON body shape for every refusal of a request's
-values or of a domain rule, and the client errors each operation answers in the API
-description.
+values or of a domain rule; a database out of reach to 503; and the errors each operation may
+answer in the API description.
 
 The body is FastAPI's own validation shape, ``{"detail": [{"loc", "msg", "type"}]}``, so a client
 reads a bad field the same way whether pydantic or a domain rule refused it. Refusals at sign-in
 and of a role (401, 403 from mapsvc.api.auth) carry FastAPI's plain ``{"detail": "…"}``.
 """
 
+import logging
 import math
 
 import psycopg
@@ -14,11 +15,20 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy import exc
 
+from mapsvc.db.engine import database_said
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
+logger = logging.getLogger(__name__)
+
 STATUS = {InvalidInput: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
+# The database out of reach (restarting, the way to it down) or every connection to it busy
+# past the pool's wait. The request's work may not be done: sent again, it is done once (a
+# report or step by its client id).
+UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
+               psycopg.OperationalError, psycopg.InterfaceError)
+RETRY_AFTER_S = 5
 
 
 def error_body(error: DomainError, location: str = "body") -> dict:
@@ -54,12 +64,20 @@ def _writable(value):
 
 
 async def data_error_handler(request: Request,
-                             error: DataError | psycopg.DataError) -> JSONResponse:
+                             error: exc.DataError | psycopg.DataError) -> JSONResponse:
     """A value the database cannot take as it is (PostgreSQL's class 22, "data exception":
     text holding the NUL character, a number out of range), where no check before named it."""
-    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-    return JSONResponse({"detail": [{"loc": [_location(request)], "msg": reason,
+    return JSONResponse({"detail": [{"loc": [_location(request)], "msg": database_said(error),
                                      "type": "data_error"}]}, status_code=422)
+
+
+async def unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    """503, for the client to send the request again shortly; a line in the log, not a trace
+    per request."""
+    logger.warning("%s %s: the database is unavailable: %s", request.method, request.url.path,
+                   database_said(error))
+    return JSONResponse({"detail": "the database cannot be reached just now: try again shortly"},
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -69,25 +87,29 @@ async def validation_error_handler(request: Request, error: RequestValidationErr
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(DataError, data_error_handler)
+    app.add_exception_handler(exc.DataError, data_error_handler)
     app.add_exception_handler(psycopg.DataError, data_error_handler)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, unavailable_handler)
 
 
-# The client errors an operation answers beside those it declares, for the API description.
+# The errors an operation may answer beside those it declares, for the API description.
 _SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"}}
 _NAMED = {"404": {"description": "nothing of that name or id within the account's scope"}}
 _BODY = {"400": {"description": "the body cannot be read: no text, or a broken form"},
          "413": {"description": "the body is larger than the service takes"}}
+_AWAY = {"503": {"description": "the database cannot be reached just now: send the request "
+                                "again after the seconds of Retry-After"}}
 
 
 def document_errors(schema: dict) -> None:
-    """Put into the API description (``schema``) the client errors each operation answers
-    beside those it declares: 401 where it needs a token, 404 where its path names something
-    and 400 and 413 where it reads a body. Those only some roles may take declare their 403
-    (mapsvc.api.auth.FORBIDDEN)."""
+    """Put into the API description (``schema``) the errors each operation may answer beside
+    those it declares: 401 where it needs a token, 404 where its path names something
+    and 400 and 413 where it reads a body; and 503 (UNAVAILABLE) everywhere. Those only some
+    roles may take declare their 403 (mapsvc.api.auth.FORBIDDEN)."""
     for operations in schema["paths"].values():
         for operation in operations.values():
-            errors = {}
+            errors = dict(_AWAY)
             if operation.get("security"):
                 errors |= _SIGNED_IN
             if any(p["in"] == "path" for p in operation.get("parameters", ())):

@@ -14,9 +14,9 @@ from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
 from mapsvc.api import (auth, boundaries, categories, events, features, health, incidents, locate,
                         media, open311, pages, patrols, plans, registry, stats, tiles)
-from mapsvc.api.errors import add_exception_handlers, document_errors
+from mapsvc.api.errors import UNAVAILABLE, add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
-from mapsvc.db.engine import async_engine
+from mapsvc.db.engine import async_engine, database_said
 from mapsvc.db.reads import Reads
 from mapsvc.incidents.batching import ReportBatches
 from mapsvc.registry.patrols import erase_old_tracks
@@ -40,6 +40,8 @@ async def every(seconds: float, engine, work, what: str) -> None:
         try:
             async with engine.begin() as conn:
                 await work(conn)
+        except UNAVAILABLE as away:
+            logger.warning("%s failed: %s", what, database_said(away))
         except SQLAlchemyError:
             logger.warning("%s failed", what, exc_info=True)
         await asyncio.sleep(seconds)

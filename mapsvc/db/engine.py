@@ -11,6 +11,13 @@ from mapsvc.settings import DatabaseSettings, database_url
 SESSION_OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
+def database_said(error: Exception) -> str:
+    """What the database (or the way to it) said: the driver's error under SQLAlchemy's, its
+    first line, for a log line or an answer."""
+    said = str(getattr(error, "orig", None) or error).strip()
+    return said.splitlines()[0] if said else type(error).__name__
+
+
 def async_engine(url: str | None = None, *, autocommit: bool = False) -> AsyncEngine:
     """The service's engine. With ``autocommit`` each statement commits by itself: its
     connections are made so once, and are neither switched nor rolled back at each use (for

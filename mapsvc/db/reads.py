@@ -10,6 +10,7 @@ binary.
 from functools import lru_cache
 from typing import Any, Self
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
@@ -19,6 +20,9 @@ from mapsvc.db.engine import SESSION_OPTIONS, conninfo
 from mapsvc.settings import DatabaseSettings
 
 _PSYCOPG = PGDialect_psycopg()
+# The longest a read waits for a connection: past it the database is away (the pool cannot
+# connect) or swamped, and the read fails (the service answers 503) rather than hang.
+WAIT_S = 5
 
 
 class Reads:
@@ -27,6 +31,7 @@ class Reads:
     def __init__(self, url: str | None = None):
         self.pool = AsyncConnectionPool(conninfo(url), min_size=1,
                                         max_size=DatabaseSettings().pool_size, open=False,
+                                        timeout=WAIT_S,
                                         kwargs={"autocommit": True, "options": SESSION_OPTIONS})
 
     async def open(self) -> None:
@@ -46,13 +51,21 @@ class Reads:
         """The one row ``sql`` answers, by column name. The connection runs in autocommit: it is
         taken and given back bare, without the transaction block of the pool's
         ``connection()``, which has nothing to close here and took half the pool's time."""
-        conn = await self.pool.getconn()
-        try:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(psycopg_sql(sql), params or {}, prepare=True, binary=True)
-            return await cursor.fetchone()
-        finally:
-            await self.pool.putconn(conn)
+        for last_try in (False, True):
+            conn = await self.pool.getconn()
+            try:
+                cursor = conn.cursor(row_factory=dict_row)
+                await cursor.execute(psycopg_sql(sql), params or {}, prepare=True, binary=True)
+                return await cursor.fetchone()
+            except psycopg.OperationalError:
+                # The database dropped the connection (it restarted): so it did the others
+                # idle in the pool. They are checked, the dead ones replaced, and the read
+                # (it changes nothing) runs once more.
+                if last_try or not conn.broken:
+                    raise
+                await self.pool.check()
+            finally:
+                await self.pool.putconn(conn)
 
 
 @lru_cache(maxsize=256)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
-from mapsvc.db.engine import conninfo
+from mapsvc.db.engine import conninfo, database_said
 from mapsvc.geojson import Filters, page
 from mapsvc.incidents.queries import incident_feature
 from mapsvc.workflow.actions import NOTIFY_CHANNEL, STEP_TIMES
@@ -103,7 +103,8 @@ class Feed:
                     self._publish({"reconnected": True})
                     async for notice in conn.notifies():
                         self._publish(json.loads(notice.payload))
-            except (psycopg.OperationalError, OSError):
-                logger.warning("the live feed lost the database; retrying", exc_info=True)
+            except (psycopg.OperationalError, OSError) as lost:
+                logger.warning("the live feed lost the database (%s); retrying",
+                               database_said(lost))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
