@@ -82,30 +82,33 @@ def serve(
     port: Annotated[int | None, typer.Option()] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs), once the database is up and at the schema this
-    mapsvc needs (the embedded cluster started if used)."""
+    """Serve the API (OpenAPI docs at /docs), over HTTPS given a certificate
+    (MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE), once the database is up and at the
+    schema this mapsvc needs (the embedded cluster started if used)."""
     from sqlalchemy.exc import OperationalError
 
     from mapsvc.api.serving import serve as serve_api
+    from mapsvc.api.serving import tls_problem
     from mapsvc.db.engine import database_said
     from mapsvc.db.migrate import schema_problem
     from mapsvc.db.setup import reach_database
 
+    settings = APISettings()
+    tls = settings.tls_certfile, settings.tls_keyfile
     try:
-        problem = schema_problem(reach_database())
+        problem = tls_problem(*tls) or schema_problem(reach_database())
     except ClusterError as e:
         fail(str(e))
     except OperationalError as e:
         fail(f"cannot reach the database: {database_said(e)}")
     if problem:
         fail(problem)
-    settings = APISettings()
     host, port = host or settings.host, port or settings.port
-    console.print(f"serving http://{host}:{port} (API docs at /docs); stop with Ctrl-C or "
-                  "`make stop`")
+    console.print(f"serving {'https' if tls[0] else 'http'}://{host}:{port} (API docs at "
+                  "/docs); stop with Ctrl-C or `make stop`")
     try:
         serve_api(host, port, workers or settings.workers, settings.shutdown_seconds,
-                  pidfile=ClusterSettings().dir / f"server-{port}.pid")
+                  pidfile=ClusterSettings().dir / f"server-{port}.pid", tls=tls)
     except OSError as e:
         fail(f"cannot serve on {host}:{port}: {e.strerror}")
 

@@ -217,6 +217,11 @@ class APISettings(BaseSettings):
     upload_max_bytes: int = 200 * 1024 * 1024
     shutdown_seconds: int = Field(3, description="on stopping, how long open requests (live "
                                                  "feeds among them) may take to finish")
+    # HTTPS, which a phone needs to locate itself and to work with no signal (browsers allow
+    # both to secure pages alone), and personal data on its way (GB/T 35273 §6.3)
+    tls_certfile: Path | None = Field(None, description="the certificate (PEM, its chain "
+                                                        "after it; the key too, if in one file)")
+    tls_keyfile: Path | None = Field(None, description="its private key (PEM)")
 
 
 @lru_cache

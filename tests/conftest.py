@@ -14,6 +14,7 @@ import csv
 import io
 import itertools
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -93,10 +94,12 @@ class Server:
     """The API served by `mapsvc serve` on a local port."""
 
     def __init__(self, name: str, port: int | None = None, workers: int = 1,
-                 env: dict | None = None):
+                 env: dict | None = None, verify: ssl.SSLContext | bool = True):
+        """``verify``: what checks the certificate of a server given one (in ``env``)."""
         self.name, self.port, self.workers = name, port or free_port(), workers
-        self.env = env or {}
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.env, self.verify = env or {}, verify
+        scheme = "https" if "MAPSVC_API_TLS_CERTFILE" in self.env else "http"
+        self.base = f"{scheme}://127.0.0.1:{self.port}"
         self.proc = None
 
     def command(self) -> list[str]:
@@ -118,7 +121,8 @@ class Server:
         log.close()
         for _ in range(300):
             try:
-                if httpx.get(f"{self.base}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/api/v1/health", timeout=1,
+                             verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

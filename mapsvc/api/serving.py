@@ -10,6 +10,7 @@ they land, waiting behind each other while another worker idles.
 
 import os
 import socket
+import ssl
 from pathlib import Path
 
 import uvicorn
@@ -50,11 +51,33 @@ class _OwnListener:
         return _listener, self.address
 
 
-def serve(host: str, port: int, workers: int, shutdown_seconds: int, pidfile: Path) -> None:
+def tls_problem(certfile: Path | None, keyfile: Path | None) -> str | None:
+    """Why HTTPS cannot be served with this certificate and key (the settings at fault
+    named), or None (None too when neither is set: plain HTTP)."""
+    if certfile is None:
+        return None if keyfile is None else ("MAPSVC_API_TLS_KEYFILE: set "
+                                             "MAPSVC_API_TLS_CERTFILE, its certificate, too")
+    for setting, path in (("CERTFILE", certfile), ("KEYFILE", keyfile)):
+        if path is not None and not path.is_file():
+            return f"MAPSVC_API_TLS_{setting}: no file {path}"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as e:
+        return ("MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE: not a certificate and its "
+                f"private key, in PEM ({e.reason or e})")
+    except OSError as e:  # not to be read by this user
+        return f"MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE: {e.strerror}"
+    return None
+
+
+def serve(host: str, port: int, workers: int, shutdown_seconds: int, pidfile: Path,
+          tls: tuple[Path | None, Path | None] = (None, None)) -> None:
     """Serve the API until stopped (SIGINT, SIGTERM), the server's process id in ``pidfile``
-    meanwhile; OSError when ``host``:``port`` is taken."""
+    meanwhile; over HTTPS given ``tls``, a certificate and its key (tls_problem: none);
+    OSError when ``host``:``port`` is taken."""
     config = uvicorn.Config(
         APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+        ssl_certfile=tls[0], ssl_keyfile=tls[1],
         # at this level the access log's lines are dropped, after being written out for every
         # request
         access_log=False,

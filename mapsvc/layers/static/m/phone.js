@@ -816,6 +816,9 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && localStorage.getItem("mapsvc.token")) loadCases();
 });
 setInterval(send, 15000);
+// Browsers locate a phone and keep a page for use offline on secure pages alone (https, or
+// this very machine): opened otherwise, the worker is told why neither works.
+$("insecure").hidden = window.isSecureContext;
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" })
     .then(() => navigator.serviceWorker.ready).then(() => { phone.offlineReady = true; });
