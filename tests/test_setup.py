@@ -121,6 +121,19 @@ def test_every_schema_the_api_description_refers_to_is_in_it(server):
     assert refs <= set(described["components"]["schemas"])
 
 
+def test_every_parameter_of_a_path_is_described(server):
+    """A client made from the description fills in each ``{name}`` of a path (Open311's case
+    and service code among them)."""
+    described = httpx.get(f"{server}/openapi.json").json()["paths"]
+    missing = {(method, path, name) for path, operations in described.items()
+               for method, operation in operations.items()
+               for name in re.findall(r"{(\w+)}", path)
+               if name not in {p["name"] for p in operation.get("parameters", ())
+                               if p["in"] == "path"}}
+    assert missing == set()
+    assert "/open311/v2/requests/{case}.{fmt}" in described
+
+
 def test_the_embedded_cluster_caches_a_quarter_of_the_machines_memory(db, monkeypatch):
     from mapsvc.db.cluster import Cluster, memory_mb
     from mapsvc.settings import ClusterSettings

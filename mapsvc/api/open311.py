@@ -133,11 +133,11 @@ FIELD = {"lon": "long", "category": "service_code"}
 def _open311(handler):
     """Errors the Open311 way, in the format asked for, naming Open311's fields."""
     @functools.wraps(handler)
-    async def wrapped(request: Request, fmt: str) -> Response:
+    async def wrapped(request: Request, fmt: str, **named) -> Response:
         if fmt not in MEDIA_TYPES:
             raise HTTPException(404, f"no format {fmt!r}: xml or json")
         try:
-            return await handler(request, fmt)
+            return await handler(request, fmt, **named)
         except Open311Error as e:
             return failed(fmt, e)
         except HTTPException as e:
@@ -179,10 +179,9 @@ async def services(request: Request, fmt: str) -> Response:
 
 @router.get("/services/{code}.{fmt}")
 @_open311
-async def service_definition(request: Request, fmt: str) -> Response:
+async def service_definition(request: Request, fmt: str, code: str) -> Response:
     """A class's definition: no attributes beyond the standard fields."""
     await caller(request)
-    code = request.path_params["code"]
     if not any(s["service_code"] == code for s in await _services(request)):
         raise Open311Error(404, f"service_code: no service {code!r}")
     return answer(fmt, "service_definition", {"service_code": code, "attributes": []})
@@ -357,10 +356,9 @@ async def get_requests(request: Request, fmt: str) -> Response:
 
 @router.get("/requests/{case}.{fmt}")
 @_open311
-async def get_request(request: Request, fmt: str) -> Response:
+async def get_request(request: Request, fmt: str, case: str) -> Response:
     """One case, as a list of one."""
     account = await caller(request)
-    case = request.path_params["case"]
     if _id(case) is None:
         raise Open311Error(404, f"service_request_id: no request {case!r}")
     found = await _requests(request, account, IncidentFilter(ids=[_id(case)]))
