@@ -72,12 +72,18 @@ def test_the_api_docs_load_nothing_from_beyond_mapsvc(server, browser):
 
 
 def test_a_method_a_path_does_not_take_is_answered_405_not_read_as_an_id(api, server):
-    """/incidents/import and /plans/propose take POST only: a GET names no incident or plan."""
+    """/incidents/import and /plans/propose take POST only: a GET names no incident or plan.
+    A 405 names every method its path takes, of all its routes."""
     import httpx
 
     for path in ("/incidents/import", "/plans/propose"):
         r = api.get(path)
         assert (r.status_code, r.headers.get("allow")) == (405, "POST"), (path, r.text)
+    for method, path, allowed in (("DELETE", "/incidents", "GET, POST"),
+                                  ("PATCH", "/auth/session", "DELETE, POST"),
+                                  ("PUT", "/plans", "GET, POST")):
+        r = api.request(method, path)
+        assert (r.status_code, r.headers.get("allow")) == (405, allowed), (path, r.text)
     assert api.get("/incidents/-1").status_code == 404
     paths = httpx.get(f"{server}/openapi.json").json()["paths"]
     assert {"/api/v1/incidents/{incident_id}", "/api/v1/plans/{plan_id}/impact"} <= set(paths)

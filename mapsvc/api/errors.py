@@ -16,6 +16,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc
+from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 
 from mapsvc.db.engine import database_said
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -80,6 +82,21 @@ async def unavailable_handler(request: Request, error: Exception) -> JSONRespons
                         status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+async def method_not_allowed_handler(request: Request, error: HTTPException) -> JSONResponse:
+    """405 naming in Allow every method the path takes (RFC 9110 §15.5.6), not only those of
+    the first of its routes, as Starlette would (GET and POST /incidents are two). Files
+    (mounted) take what they say."""
+    allowed = [method for method in _METHODS if any(
+        not isinstance(route, Mount)
+        and route.matches({**request.scope, "method": method})[0] is Match.FULL
+        for route in request.app.router.routes)]
+    return JSONResponse({"detail": error.detail}, status_code=405,
+                        headers={"Allow": ", ".join(allowed)} if allowed else error.headers)
+
+
 async def validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
     return JSONResponse({"detail": _writable(jsonable_encoder(error.errors()))}, status_code=422)
 
@@ -87,6 +104,7 @@ async def validation_error_handler(request: Request, error: RequestValidationErr
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(405, method_not_allowed_handler)
     app.add_exception_handler(exc.DataError, data_error_handler)
     app.add_exception_handler(psycopg.DataError, data_error_handler)
     for unavailable in UNAVAILABLE:
