@@ -1,0 +1,53 @@
+"""Every operation of the API description, driven by Schemathesis with what the description
+allows and with what it does not: never a server error; always a status, content type, headers
+and body the description gives; input it does not allow refused."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ARTIFACTS, PASSWORD, Server, run
+
+CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+          "response_headers_conformance", "response_schema_conformance",
+          "negative_data_rejection")
+
+
+def test_no_request_the_description_allows_or_refuses_breaks_the_api(database_url, tmp_path):
+    """On a database of its own (what it sends lands there): an administrator's token, so
+    that every operation is reached beyond the sign-in."""
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.db.migrate import upgrade
+    from mapsvc.db.setup import seed_calendar
+    from mapsvc.settings import ClusterSettings
+
+    Cluster(ClusterSettings()).ensure_database("mapsvc_fuzz", fresh=True)
+    url = make_url(database_url).set(database="mapsvc_fuzz").render_as_string(False)
+    upgrade(url)
+    seed_calendar(url)
+    run(in_transaction(lambda conn: create_account(conn, "fuzz", PASSWORD, Role.admin,
+                                                   origin="tests"), url))
+    served = Server("fuzz", env={"MAPSVC_DATABASE_NAME": "mapsvc_fuzz"}).start()
+    try:
+        token = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "fuzz", "password": PASSWORD}).json()["access_token"]
+        operations = sum(map(len, httpx.get(f"{served.base}/openapi.json").json()["paths"]
+                                 .values()))
+        said = subprocess.run(
+            [str(Path(sys.executable).parent / "st"), "run", f"{served.base}/openapi.json",
+             "--header", f"Authorization: Bearer {token}", "--checks", ",".join(CHECKS),
+             "--phases", "examples,coverage,fuzzing", "--max-examples", "5", "--seed", "1",
+             "--workers", "2", "--no-color"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=1200)
+    finally:
+        served.stop()
+    (ARTIFACTS / "api-fuzz.log").write_text(said.stdout + said.stderr)
+    assert said.returncode == 0, said.stdout[-6000:]
+    assert f"Tested: {operations}\n" in said.stdout  # every operation
