@@ -110,6 +110,15 @@ def test_qgis_style_edits_of_a_draft_plans_grids(ogc_url, api, clients, area):
                      json={"type": "Feature", "properties": {},
                            "geometry": {"type": "Point", "coordinates": [121, 21]}})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "geometry"
+    item = f"{ogc_url}/collections/{cid}/items/{c['id']}"
+    for properties, field in (({"households": True}, "households"),  # not 1 household
+                              ({"population": "many"}, "population"),
+                              ({"households": -3}, "households"),
+                              ({"name": 5}, "name")):
+        bad = httpx.patch(item, headers=headers, json={"type": "Feature",
+                                                       "properties": properties})
+        assert bad.status_code == 422, properties
+        assert bad.json()["detail"][0]["loc"][-1] == field
     assert httpx.post(f"{ogc_url}/collections/grids/items", headers=headers,
                       json={"type": "Feature"}).status_code == 422
     worker = {"Authorization": clients["worker"].headers["Authorization"]}

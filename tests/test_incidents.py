@@ -132,6 +132,8 @@ def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
 @pytest.mark.parametrize("change,field", [
     ({"lon": 200}, "lon"),
     ({"lat": -95}, "lat"),
+    ({"lon": True}, "lon"),  # not longitude 1
+    ({"accuracy_m": False}, "accuracy_m"),
     ({"client_id": "not-a-uuid"}, "client_id"),
     ({"category": ""}, "category"),
     ({"source": "rumour"}, "source"),

@@ -163,6 +163,7 @@ def test_patrols_are_listed_by_where_their_track_goes(clients, walk):
     ({"points": [[115.0, 23.0], [115.0, 95.0]]}, ["body", "points", 1, 1]),
     ({"points": [[115.0, 23.0], [181.0, 23.0]]}, ["body", "points", 1, 0]),
     ({"points": [[115.0, 23.0], [115.0, float("nan")]]}, ["body", "points", 1, 1]),
+    ({"points": [[115.0, 23.0], [True, 23.0]]}, ["body", "points", 1, 0]),
     ({"started_at": "2026-11-03T10:00:00+08:00", "ended_at": "2026-11-03T09:00:00+08:00"},
      ["body", "ended_at"]),
     ({"started_at": "2026-11-01T10:00:00+08:00", "ended_at": "2026-11-03T09:00:00+08:00"},

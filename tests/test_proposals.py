@@ -63,6 +63,9 @@ def test_a_proposal_covers_the_village_exactly_within_the_limit(clients, area, d
     assert {a.code(n) for n in "ABC"} <= {f["properties"]["code"] for f in grids}
     r = admin.post("/plans/propose", json={"village": a.village, "max_households": 1})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "max_households"
+    r = admin.post("/plans/propose", json={"village": a.village, "max_households": True})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "max_households"
+    assert "not true or false" in r.json()["detail"][0]["msg"]  # not 1 household
 
 
 def test_the_command_line_proposes_a_draft(area, accounts):

@@ -65,6 +65,10 @@ def test_visits_are_limited_to_the_visitors_jurisdiction(clients, block):
                                   ).status_code == 404
     assert clients["department"].post("/registry/visits", json={"household_id": household}
                                       ).status_code == 403
+    for body, field in (({"household_id": True}, "household_id"),  # not household 1
+                        ({"household_id": household, "lon": False, "lat": 23.0}, "lon")):
+        refused = clients["worker"].post("/registry/visits", json=body)
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == field
     assert clients["worker"].get("/registry/grid-counts", params={
         "parent": block["grid"][:12]}).json() == []
 

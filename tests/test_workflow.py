@@ -419,6 +419,8 @@ def test_duplicates_are_suggested_and_a_merged_reporter_follows_the_original(cli
     assert do(admin, newcomer["id"], "merge", original=original["id"]).status_code == 409
     other = report(admin, dx_m=10, category="0602")
     assert do(admin, other["id"], "merge", original=other["id"]).status_code == 422
+    refused = do(admin, other["id"], "merge", original=True)  # not case 1
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "original"
 
 
 def test_a_case_lists_the_open_cases_it_may_repeat_among_those_the_account_may_read(

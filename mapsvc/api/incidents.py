@@ -22,6 +22,7 @@ from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_csv, ledger_statement
 from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
+from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import ActionRequest, act, timeline
 from mapsvc.workflow.clocks import COLOURS
 from mapsvc.workflow.machine import STATES
@@ -163,10 +164,10 @@ async def read(request: Request, incident_id: int, account: SignedIn) -> Respons
 class ActionBody(BaseModel):
     note: str = Field("", max_length=2000, description="why; required by some actions")
     department: str | None = Field(None, description="dispatch, reassign: the department's code")
-    satisfaction: int | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
+    satisfaction: Whole | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
-    working_days: int | None = Field(None, ge=1, le=10, description="extend: by how many")
-    original: int | None = Field(None, description="merge: the incident this one repeats")
+    working_days: Whole | None = Field(None, ge=1, le=10, description="extend: by how many")
+    original: Whole | None = Field(None, description="merge: the incident this one repeats")
     point: Point | None = Field(None, description="relocate: where the case really is; it "
                                                   "lands in that point's grid")
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(

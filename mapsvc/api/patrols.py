@@ -14,6 +14,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import FORBIDDEN, allowed
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, statements, transaction
 from mapsvc.incidents.model import LOCAL_TIME, ReportTime
+from mapsvc.numbers import Number
 from mapsvc.registry.patrols import (
     PATROLLERS,
     patrol_coverage,
@@ -26,8 +27,8 @@ READERS = PATROLLERS | {Role.command, Role.admin}
 MAX_POINTS = 20_000  # a position every 5 s for a day's patrol and more
 LONGEST = timedelta(hours=24)
 
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lon = Annotated[Number, Field(ge=-180, le=180, allow_inf_nan=False)]
+Lat = Annotated[Number, Field(ge=-90, le=90, allow_inf_nan=False)]
 
 
 class PatrolBody(BaseModel):

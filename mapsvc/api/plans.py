@@ -33,6 +33,7 @@ from mapsvc.boundaries.reading import BoundaryFileError, FieldNames, read_bounda
 from mapsvc.boundaries.validation import validate
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
+from mapsvc.numbers import Whole
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=FORBIDDEN)
 Planner = Annotated[Account, Depends(allowed(PLANNERS))]
@@ -45,7 +46,7 @@ class NewPlan(BaseModel):
 
 class Proposal(BaseModel):
     village: str = Field(description="the village to divide")
-    max_households: int = Field(ge=1, le=100_000)
+    max_households: Whole = Field(ge=1, le=100_000)
     name: str | None = Field(None, max_length=200)
 
 

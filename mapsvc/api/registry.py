@@ -23,6 +23,7 @@ from mapsvc.api.deps import (
 )
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.model import ReportTime
+from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import REVEALERS, export_people, list_people, read_person, reveal
@@ -150,9 +151,9 @@ async def layer(
 
 
 class VisitRequest(BaseModel):
-    household_id: int
-    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
-    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    household_id: Whole
+    lon: Number | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    lat: Number | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
     note: str = Field("", max_length=2000)
     client_id: UUID | None = Field(None, description="chosen by the phone: the same visit sent "
                                                      "again is answered 200, recorded once")

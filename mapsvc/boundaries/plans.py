@@ -260,7 +260,8 @@ def _checked(draft: GridDraft) -> None:
         raise InvalidInput(f"kind must be one of {', '.join(GRID_KINDS)}", field="kind")
     for field in ("households", "population"):
         value = getattr(draft, field)
-        if value is not None and (not isinstance(value, int) or value < 0):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 0):  # true is no count of 1
             raise InvalidInput(f"{field} must be a whole number, not negative", field=field)
     for field in ("code", "name"):
         value = getattr(draft, field)

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from mapsvc.geo.crs import CRS
+from mapsvc.numbers import Number
 
 SOURCES = ("grid_worker", "hotline", "citizen", "sensor", "other")
 Source = Literal["grid_worker", "hotline", "citizen", "sensor", "other"]
@@ -66,10 +67,10 @@ def swap_candidate(lon, lat):
 class Point(BaseModel):
     """A reported position."""
 
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False,
-                       description="longitude in the declared CRS")
-    lat: float = Field(allow_inf_nan=False, json_schema_extra={"minimum": -90, "maximum": 90},
-                       description="latitude in the declared CRS")
+    lon: Number = Field(ge=-180, le=180, allow_inf_nan=False,
+                        description="longitude in the declared CRS")
+    lat: Number = Field(allow_inf_nan=False, json_schema_extra={"minimum": -90, "maximum": 90},
+                        description="latitude in the declared CRS")
     crs: CRS = CRS.wgs84
 
     @field_validator("lat")
@@ -95,8 +96,8 @@ class IncidentReport(Point):
     category: str = Field(min_length=1, max_length=64, pattern=_NO_NUL,
                           description="category code")
     description: str = Field("", max_length=4000, pattern=_NO_NUL)
-    accuracy_m: float | None = Field(None, ge=0, le=ACCURACY_MAX_M, allow_inf_nan=False,
-                                     description="the device's reported accuracy in metres")
+    accuracy_m: Number | None = Field(None, ge=0, le=ACCURACY_MAX_M, allow_inf_nan=False,
+                                      description="the device's reported accuracy in metres")
     reported_at: ReportTime | None = Field(
         None, description="when it was reported (ISO 8601; no zone means China Standard Time); "
                           "default, and for a time ahead of now (a phone's clock running "
