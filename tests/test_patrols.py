@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import psycopg
 import pytest
 import shapely
@@ -52,7 +53,7 @@ def _patrol(points, ended: datetime | None = None, **fields) -> dict:
 
 
 def test_a_patrol_is_stored_once_with_its_length_and_the_grids_it_passed_through(clients,
-                                                                              walk):
+                                                                              walk, server):
     worker = clients["worker"]
     points, (own, mine), (other, beside) = walk
     sent = _patrol(points, note="夜间巡查")
@@ -72,6 +73,9 @@ def test_a_patrol_is_stored_once_with_its_length_and_the_grids_it_passed_through
             walked["properties"]["points"]) == ("worker", "夜间巡查", 3)
     again = worker.post("/patrols", json=sent)  # sent again, on a weak signal
     assert again.status_code == 200 and again.json()["id"] == walked["id"]
+    described = httpx.get(f"{server}/openapi.json").json()["paths"]["/api/v1/patrols"]["post"]
+    assert [list(described["responses"][status]["content"]) for status in ("200", "201")] == [
+        ["application/geo+json"]] * 2
     listed = worker.get("/patrols", params={"grid": other}).json()["features"]
     assert [f["id"] for f in listed].count(walked["id"]) == 1
     r = clients["chief"].post("/patrols", json={**_patrol(points), "client_id": sent["client_id"]})

@@ -54,8 +54,9 @@ class PatrolBody(BaseModel):
         return ended_at
 
 
-@router.post("", status_code=201, responses={
-    200: {"description": "sent before: the patrol stored then"},
+@router.post("", status_code=201, response_class=Response, responses={
+    201: {"content": {GEOJSON: {}}, "description": "the patrol stored: a GeoJSON Feature"},
+    200: {"content": {GEOJSON: {}}, "description": "sent before: the patrol stored then"},
     409: {"description": "the client id names another account's patrol"}, **FORBIDDEN})
 async def send_patrol(request: Request, body: PatrolBody,
                       account: Annotated[Account, Depends(allowed(PATROLLERS))]) -> JSONResponse:
