@@ -193,8 +193,9 @@ def test_the_workers_of_a_server_share_its_new_connections_out(database_url):
         os.kill(dead, signal.SIGKILL)
         for _ in range(50):  # until its replacement takes connections
             time.sleep(0.2)
-            if len(after := connect_and_count(served, 100)) == 2:
+            if len(connect_and_count(served, 100)) == 2:
                 break
+        after = connect_and_count(served, 100)  # a round it listened through from the start
     finally:
         served.stop()
     # by the hash, a worker takes fewer than a quarter of a round once in some five million
