@@ -5,6 +5,7 @@ link downloads the list's cases. Screenshots go to tests/artifacts."""
 
 import csv
 import io
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -189,9 +190,19 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
     wait_until(page, "document.getElementById('desk-message').className === 'bad'",
                "the refusal")
     assert "999999999" in page.inner_text("#desk-message")
+    # the database restarting (503), then no answer at all: each said so, in words
+    for answer, said in ((lambda route: route.fulfill(status=503, headers={"Retry-After": "5"},
+                                                      json={"detail": "away"}),
+                          "服务暂时连不上数据库，请稍后再试"),
+                         (lambda route: route.abort(), "未能连上服务，请检查网络后再试")):
+        page.route("**/actions/merge", answer)
+        page.click("#desk-form button[type='submit']")
+        expect(page.locator("#desk-message")).to_have_text(f"合并重复未完成：{said}")
+        page.unroute("**/actions/merge")
     assert api.get(f"/incidents/{case}").json()["status"] == "reported"
-    # the refusal alone: its answer, and the browser's line about it
-    assert all("/actions/merge" in p or "status of 422" in p for p in watch.problems)
+    # the refusals alone: their answers, and the browser's lines about them
+    assert all("/actions/merge" in p or re.search(r"status of (422|503)|net::ERR_FAILED", p)
+               for p in watch.problems), watch.problems
 
 
 def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, server, grids,

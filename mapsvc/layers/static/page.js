@@ -17,12 +17,19 @@ function text(tag, value, className) {
 }
 
 // A call to the API: the answer's JSON, or an Error with the reason the service gave (and its
-// status and the field at fault). A session that has ended goes back to the sign-in page.
+// status and the field at fault), or why none came. A session that has ended goes back to
+// the sign-in page.
 async function callApi(page, method, path, body) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem("mapsvc.token")}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers,
-                                body: body === undefined ? undefined : JSON.stringify(body) });
+                                body: body === undefined ? undefined : JSON.stringify(body) })
+    .catch(() => { throw new Error("未能连上服务，请检查网络后再试"); });
+  if (r.status === 503) {  // the database restarting: nothing was done
+    const error = new Error("服务暂时连不上数据库，请稍后再试");
+    error.status = r.status;
+    throw error;
+  }
   if (r.status === 401) {
     location.assign(`/map/login?next=/map/${page}`);
     throw new Error("请重新登录");
