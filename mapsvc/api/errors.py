@@ -1,6 +1,6 @@
 """Domain errors to HTTP statuses, with one JSON body shape for every refusal of a request's
-values or of a domain rule; a database out of reach to 503; and the errors each operation may
-answer in the API description.
+values or of a domain rule; a database out of reach to 503; a method its path does not take to
+405, naming those it takes; and the errors each operation may answer in the API description.
 
 The body is FastAPI's own validation shape, ``{"detail": [{"loc", "msg", "type"}]}``, so a client
 reads a bad field the same way whether pydantic or a domain rule refused it. Refusals at sign-in
