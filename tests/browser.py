@@ -10,14 +10,21 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 
-def wait_until(page, expression: str, what: str, tries: int = 300):
-    """Poll ``expression`` in the page (the pages' policy forbids eval, so Playwright's own
-    waiting for a function cannot run there)."""
+def shows(page, expression: str, tries: int = 300) -> bool:
+    """Whether ``expression`` comes true in the page within ``tries`` tenths of a second,
+    polled (the pages' policy forbids eval, so Playwright's own waiting for a function cannot
+    run there)."""
     for _ in range(tries):
         if page.evaluate(expression):
-            return
+            return True
         page.wait_for_timeout(100)
-    raise AssertionError(f"the page never showed {what}")
+    return False
+
+
+def wait_until(page, expression: str, what: str, tries: int = 300):
+    """Wait for ``expression`` to come true in the page (``shows``)."""
+    if not shows(page, expression, tries):
+        raise AssertionError(f"the page never showed {what}")
 
 
 def while_zooming(page, map_js: str, act_js: str, around_js: str = "map.getCenter()",
