@@ -25,7 +25,7 @@ async function callApi(page, method, path, body) {
   const r = await fetch(path, { method, headers,
                                 body: body === undefined ? undefined : JSON.stringify(body) })
     .catch(() => { throw new Error("未能连上服务，请检查网络后再试"); });
-  if (r.status === 503) {  // the database restarting: nothing was done
+  if (r.status === 503) {  // the database restarting: to be sent again shortly
     const error = new Error("服务暂时连不上数据库，请稍后再试");
     error.status = r.status;
     throw error;
