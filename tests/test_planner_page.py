@@ -80,9 +80,11 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     assert "只有 2 户，少于下限" in page.inner_text("#plan-findings")  # B's east: 2 households
     # each grid's label gives its households, in the page's own font (the machine may have
     # no Chinese font of its own)
+    wait_until(page, "[...document.querySelectorAll('.grid-label')].map((e) => e.textContent)"
+                     ".sort().join('|') === '001 1户|002 2户|003 1户|004 1户'",
+               "each grid's households on its label, and no label of before")
     labels = page.eval_on_selector_all(
         ".grid-label", "els => els.map(e => [e.textContent, getComputedStyle(e).fontFamily])")
-    assert sorted(text for text, _ in labels) == ["001 1户", "002 2户", "003 1户", "004 1户"]
     assert all(font.startswith('"Noto Sans SC"') for _, font in labels), labels
     page.click("#plan-impact")
     wait_until(page, "!document.getElementById('plan-moves').hidden", "the impact")
