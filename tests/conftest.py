@@ -134,6 +134,14 @@ class Server:
         self.proc.wait(10)
 
 
+def serve_to_its_end(env: dict) -> subprocess.CompletedProcess:
+    """`mapsvc serve` on a free port with ``env``, run until it ends (one that refuses to
+    serve ends at once, saying why)."""
+    return subprocess.run([sys.executable, "-m", "mapsvc.cli", "serve", "--port",
+                           str(free_port())], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def server(database_url, hierarchy):
     (ARTIFACTS / "server.log").unlink(missing_ok=True)

@@ -2,10 +2,7 @@
 
 import datetime
 import ipaddress
-import os
 import ssl
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -15,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.browser import CHROMIUM, FLAGS, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, Server, free_port, new_account
+from tests.conftest import ARTIFACTS, PASSWORD, Server, new_account, serve_to_its_end
 from tests.test_phone import PHONE
 
 NAME = "mapsvc.example"  # a name browsers do not take for this machine, as a county's server's
@@ -94,12 +91,6 @@ def test_behind_a_proxy_ending_tls_the_client_and_scheme_it_forwards_are_taken(s
             == "203.0.113.7"
 
 
-def _serve(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mapsvc.cli", "serve", "--port",
-                           str(free_port())], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
-
-
 def test_a_certificate_that_cannot_be_served_is_refused_naming_the_setting(certificate,
                                                                          tmp_path):
     cert, key = certificate
@@ -117,7 +108,7 @@ def test_a_certificate_that_cannot_be_served_is_refused_naming_the_setting(certi
             ({"MAPSVC_API_TLS_CERTFILE": str(cert), "MAPSVC_API_TLS_KEYFILE": str(other)},
              "MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE: not a certificate and its "
              "private key, in PEM")):
-        refused = _serve(env)
+        refused = serve_to_its_end(env)
         assert refused.returncode == 2 and said in " ".join(refused.stderr.split()), env
 
 

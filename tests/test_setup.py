@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections import Counter
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,7 @@ from benchmarks.wrk import connections_per_worker
 from mapsvc.db.migrate import upgrade
 from mapsvc.db.schema import metadata
 from mapsvc.settings import ClusterSettings
-from tests.conftest import Server, free_port
+from tests.conftest import Server, free_port, serve_to_its_end
 
 
 def test_health_reports_database_and_postgis_versions(api):
@@ -262,36 +263,44 @@ def test_stop_stops_the_servers_and_leaves_a_process_given_a_stale_ones_id_alone
             served.stop()
 
 
-def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
-    """A checkout whose path leaves no room for the socket's name in a socket address (107
-    bytes) still gets its cluster: the socket goes to a directory of its own."""
+@contextmanager
+def cluster_of_its_own(prefix: str, checkout: str = ""):
+    """An embedded cluster (not started) in a checkout of its own, ``checkout`` deep in a
+    new directory named from ``prefix``, on a port no connection holds (one ending in
+    TIME_WAIT on it would keep the server off it); stopped and its files gone after."""
     import shutil
     import tempfile
 
+    from mapsvc.db.cluster import Cluster
+
+    top = Path(tempfile.mkdtemp(prefix=prefix))
+    top.chmod(0o755)  # the server's own user (as root: postgres) reaches the checkout
+    cluster = Cluster(ClusterSettings(dir=top / checkout / ".mapsvc", port=free_port()))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.rundir, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
+    """A checkout whose path leaves no room for the socket's name in a socket address (107
+    bytes) still gets its cluster: the socket goes to a directory of its own."""
     import psycopg
 
-    from mapsvc.db.cluster import SOCKET_PATH_MAX, Cluster
+    from mapsvc.db.cluster import SOCKET_PATH_MAX
     from mapsvc.db.engine import conninfo
-    from mapsvc.settings import ClusterSettings
 
-    top = Path(tempfile.mkdtemp(prefix="mapsvc-deep-"))
-    top.chmod(0o755)  # the server's own user (as root: postgres) reaches the checkout
-    checkout = top / ("checkout-of-a-county-centre-" * 3)
-    # a port no connection holds: one ending (in TIME_WAIT) on it would keep the server off it
-    port = free_port()
-    cluster = Cluster(ClusterSettings(dir=checkout / ".mapsvc", port=port))
-    try:
-        assert len(str(checkout / ".mapsvc" / "run" / f".s.PGSQL.{port}")) > SOCKET_PATH_MAX
+    with cluster_of_its_own("mapsvc-deep-", "checkout-of-a-county-centre-" * 3) as cluster:
+        port = cluster.settings.port
+        assert len(str(cluster.settings.dir / "run" / f".s.PGSQL.{port}")) > SOCKET_PATH_MAX
         cluster.start()
         cluster.ensure_database("mapsvc")
         with psycopg.connect(conninfo(cluster.url())) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("mapsvc",)
             assert conn.info.host == str(cluster.rundir)
         assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(f".s.PGSQL.{port}")
-    finally:
-        cluster.stop()
-        shutil.rmtree(cluster.rundir, ignore_errors=True)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_migrations_match_the_table_definitions(db):
@@ -328,14 +337,6 @@ def test_every_migration_goes_down_and_up_again(database_url):
     command.upgrade(config, "head")
 
 
-def _serve(env: dict) -> subprocess.CompletedProcess:
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "mapsvc.cli", "serve", "--port",
-                           str(free_port())], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
-
-
 def test_serve_refuses_a_database_not_at_the_schema_it_needs(database_url):
     """Served with no schema, one not yet upgraded or a newer mapsvc's, every request would
     fail: `mapsvc serve` says so and what to do, and serves nothing."""
@@ -349,11 +350,11 @@ def test_serve_refuses_a_database_not_at_the_schema_it_needs(database_url):
     Cluster(ClusterSettings()).ensure_database("mapsvc_behind", fresh=True)
     behind = make_url(database_url).set(database="mapsvc_behind").render_as_string(False)
     env = {"MAPSVC_DATABASE_NAME": "mapsvc_behind"}
-    said = _serve(env)
+    said = serve_to_its_end(env)
     assert said.returncode == 2
     assert "the database has no schema yet: run `mapsvc db upgrade`" in said.stderr
     command.stamp(alembic_config(behind), "0001")
-    said = _serve(env)
+    said = serve_to_its_end(env)
     assert said.returncode == 2
     assert "the database's schema is at migration 0001 and this mapsvc needs" in said.stderr
     assert "run `mapsvc db upgrade`" in said.stderr
@@ -361,10 +362,11 @@ def test_serve_refuses_a_database_not_at_the_schema_it_needs(database_url):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9001'"))
     engine.dispose()
-    said = _serve(env)
+    said = serve_to_its_end(env)
     assert said.returncode == 2
     assert "at migration 9001, which this mapsvc does not know" in said.stderr
-    said = _serve({"MAPSVC_DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
+    said = serve_to_its_end({"MAPSVC_DATABASE_URL":
+                             "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
     assert said.returncode == 2 and "cannot reach the database: connection failed" in said.stderr
 
 
@@ -372,21 +374,14 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
     """The database restarted (an upgrade of the machine, a crash): the next read is served
     as ever; while it is away every request answers 503 with when to try again, and the log
     says so in a line each; once it is back, a report sent again is stored, once."""
-    import shutil
-    import tempfile
     import uuid
 
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
-    from mapsvc.db.cluster import Cluster
     from mapsvc.db.engine import in_transaction
     from tests.conftest import ARTIFACTS, PASSWORD, run
 
-    top = Path(tempfile.mkdtemp(prefix="mapsvc-away-"))
-    top.chmod(0o755)  # the server's own user (as root: postgres) reaches it
-    cluster = Cluster(ClusterSettings(dir=top / ".mapsvc", port=free_port()))
-    served = None
-    try:
+    with cluster_of_its_own("mapsvc-away-") as cluster, ExitStack() as after:
         cluster.start()
         cluster.ensure_database("mapsvc")
         url = cluster.url().render_as_string(hide_password=False)
@@ -396,7 +391,8 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
         (ARTIFACTS / "away.log").unlink(missing_ok=True)
         served = Server("away", env={"MAPSVC_DATABASE_URL": url,
                                      "MAPSVC_DATABASE_NAME": "mapsvc",
-                                     "MAPSVC_CLUSTER_DIR": str(top / ".mapsvc")}).start()
+                                     "MAPSVC_CLUSTER_DIR": str(cluster.settings.dir)}).start()
+        after.callback(served.stop)
         token = httpx.post(f"{served.base}/api/v1/auth/token", data={
             "username": "away", "password": PASSWORD}).json()["access_token"]
         api = httpx.Client(base_url=f"{served.base}/api/v1", timeout=60,
@@ -429,9 +425,3 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
         log = (ARTIFACTS / "away.log").read_text()
         assert "POST /api/v1/incidents: the database is unavailable: " in log
         assert "Traceback" not in log
-    finally:
-        if served is not None:
-            served.stop()
-        cluster.stop()
-        shutil.rmtree(cluster.rundir, ignore_errors=True)
-        shutil.rmtree(top, ignore_errors=True)
