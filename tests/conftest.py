@@ -199,6 +199,20 @@ def new_account(role: str = "command", to_change: bool = False, **scope) -> str:
     return name
 
 
+def with_an_administrator(url: str, username: str) -> None:
+    """The database at ``url`` (a test's own) brought to the newest schema, its calendar
+    seeded, and an administrator ``username`` with the tests' password made in it."""
+    from mapsvc.accounts.model import Role
+    from mapsvc.accounts.store import create_account
+    from mapsvc.db.migrate import upgrade
+    from mapsvc.db.setup import seed_calendar
+
+    upgrade(url)
+    seed_calendar(url)
+    run(in_transaction(lambda conn: create_account(conn, username, PASSWORD, Role.admin,
+                                                   origin="tests"), url))
+
+
 def signed_in_client(server: str, username: str) -> httpx.Client:
     token = httpx.post(f"{server}/api/v1/auth/token",
                        data={"username": username, "password": PASSWORD}).json()["access_token"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ARTIFACTS, PASSWORD, Server, run
+from tests.conftest import ARTIFACTS, Server, signed_in_client, with_an_administrator
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance",
@@ -20,29 +20,21 @@ def test_no_request_the_description_allows_or_refuses_breaks_the_api(database_ur
     that every operation is reached beyond the sign-in."""
     from sqlalchemy.engine import make_url
 
-    from mapsvc.accounts.model import Role
-    from mapsvc.accounts.store import create_account
     from mapsvc.db.cluster import Cluster
-    from mapsvc.db.engine import in_transaction
-    from mapsvc.db.migrate import upgrade
-    from mapsvc.db.setup import seed_calendar
     from mapsvc.settings import ClusterSettings
 
     Cluster(ClusterSettings()).ensure_database("mapsvc_fuzz", fresh=True)
-    url = make_url(database_url).set(database="mapsvc_fuzz").render_as_string(False)
-    upgrade(url)
-    seed_calendar(url)
-    run(in_transaction(lambda conn: create_account(conn, "fuzz", PASSWORD, Role.admin,
-                                                   origin="tests"), url))
+    with_an_administrator(make_url(database_url).set(database="mapsvc_fuzz")
+                          .render_as_string(False), "fuzz")
     served = Server("fuzz", env={"MAPSVC_DATABASE_NAME": "mapsvc_fuzz"}).start()
     try:
-        token = httpx.post(f"{served.base}/api/v1/auth/token", data={
-            "username": "fuzz", "password": PASSWORD}).json()["access_token"]
+        with signed_in_client(served.base, "fuzz") as client:
+            signed_in = client.headers["Authorization"]
         operations = sum(map(len, httpx.get(f"{served.base}/openapi.json").json()["paths"]
                                  .values()))
         said = subprocess.run(
             [str(Path(sys.executable).parent / "st"), "run", f"{served.base}/openapi.json",
-             "--header", f"Authorization: Bearer {token}", "--checks", ",".join(CHECKS),
+             "--header", f"Authorization: {signed_in}", "--checks", ",".join(CHECKS),
              "--phases", "examples,coverage,fuzzing", "--max-examples", "5", "--seed", "1",
              "--workers", "2", "--no-color"],
             capture_output=True, text=True, cwd=tmp_path, timeout=1200)

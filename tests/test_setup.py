@@ -376,27 +376,19 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
     says so in a line each; once it is back, a report sent again is stored, once."""
     import uuid
 
-    from mapsvc.accounts.model import Role
-    from mapsvc.accounts.store import create_account
-    from mapsvc.db.engine import in_transaction
-    from tests.conftest import ARTIFACTS, PASSWORD, run
+    from tests.conftest import ARTIFACTS, signed_in_client, with_an_administrator
 
     with cluster_of_its_own("mapsvc-away-") as cluster, ExitStack() as after:
         cluster.start()
         cluster.ensure_database("mapsvc")
         url = cluster.url().render_as_string(hide_password=False)
-        upgrade(url)
-        run(in_transaction(lambda conn: create_account(conn, "away", PASSWORD, Role.admin,
-                                                       origin="tests"), url))
+        with_an_administrator(url, "away")
         (ARTIFACTS / "away.log").unlink(missing_ok=True)
         served = Server("away", env={"MAPSVC_DATABASE_URL": url,
                                      "MAPSVC_DATABASE_NAME": "mapsvc",
                                      "MAPSVC_CLUSTER_DIR": str(cluster.settings.dir)}).start()
         after.callback(served.stop)
-        token = httpx.post(f"{served.base}/api/v1/auth/token", data={
-            "username": "away", "password": PASSWORD}).json()["access_token"]
-        api = httpx.Client(base_url=f"{served.base}/api/v1", timeout=60,
-                           headers={"Authorization": f"Bearer {token}"})
+        api = signed_in_client(served.base, "away")
         report = {"client_id": str(uuid.uuid4()), "category": "05", "lon": 115.37, "lat": 22.79}
         where = {"lon": 115.37, "lat": 22.79}
         assert api.get("/locate", params=where).status_code == 200
