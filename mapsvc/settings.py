@@ -100,7 +100,7 @@ def _generated_secret(path: Path, nbytes: int = 48) -> str:
 
 class PrivacySettings(BaseSettings):
     """Personal data: the master key for encryption at rest and keyed lookup hashes, and how
-    long where a worker walked is kept."""
+    long where a worker walked, and a person who left, are kept."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_PRIVACY_")
 
@@ -109,6 +109,8 @@ class PrivacySettings(BaseSettings):
     track_days: int = Field(180, ge=1, description=(
         "a patrol's track is erased this many days after it ended; its times, length and "
         "grids stay"))
+    person_days: int = Field(365, ge=1, description=(
+        "a person who moved away or died is erased this many days after the day they left"))
 
     def key_value(self) -> str:
         if self.key is not None:

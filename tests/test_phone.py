@@ -528,6 +528,61 @@ def test_a_household_visit_takes_two_taps_and_keeps_its_time_with_no_signal(
     assert tapped <= visits[0].at < signal  # when made, not when it came
 
 
+def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leaves_the_list(
+        browser, server, worker_spot, clients, db):
+    """Knocking at a door, the worker learns that one of the household moved away: the first
+    tap on 迁出 asks to confirm, the second queues it, with no signal; sent once the signal is
+    back, the person leaves the household's list, and the people near leave with the session."""
+    from tests.conftest import csv_bytes
+
+    code, spot = worker_spot
+    admin = clients["admin"]
+    for kind, columns, rows in (
+            ("addresses", ["address", "lon", "lat"],
+             [{"address": "迁出路3号", "lon": spot.x, "lat": spot.y}]),
+            ("people", ["address", "name", "registration", "household", "birth_date"],
+             [{"address": "迁出路3号", "name": name, "registration": "resident",
+               "household": "1", "birth_date": born} for name, born in
+              (("周己", "1950-05-01"), ("周庚", "1990-07-01"))])):
+        r = admin.post(f"/registry/import/{kind}", data={"county": code[:6]},
+                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    with db.connect() as conn:
+        elder, younger = conn.execute(text(
+            "SELECT id FROM person WHERE name IN ('周己', '周庚') ORDER BY id DESC LIMIT 2")
+        ).scalars().all()[::-1]
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")
+    home = page.locator("#households > li", has_text="迁出路3号")
+    members = home.locator("ul.members li")
+    expect(members).to_have_count(2)
+    assert [m.split("\n")[0] for m in members.all_inner_texts()] == [
+        "周* 1950年生迁出去世", "周* 1990年生迁出去世"]
+    home.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "phone-household-members.png")
+    context.set_offline(True)
+    leaving = home.locator(f"li[data-person='{younger}'] button[data-reason='moved_away']")
+    leaving.click()  # a slip of the thumb records nothing
+    assert leaving.inner_text() == "确认迁出" and page.evaluate("window.mapsvcPhone.queued") == 0
+    leaving.click()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the departure waiting")
+    assert page.inner_text("#queue") == "待发送 迁出 周*"
+    expect(members).to_have_count(1)
+    _signal_back(context, page, "the departure sent")
+    assert page.inner_text("#result") == "已登记迁出：周*"
+    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    left = admin.get(f"/registry/people/{younger}").json()
+    assert (left["left_reason"], left["left_on"]) == ("moved_away", today)
+    assert admin.get(f"/registry/people/{elder}").json()["left_on"] is None
+    page.click("#visit")  # asked again: the household without them
+    expect(home.locator("ul.members li")).to_have_count(1)
+    assert home.locator("ul.members li").inner_text().startswith("周* 1950年生")
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    assert page.evaluate("localStorage.getItem('mapsvc.people-near')") is None
+    context.close()
+
+
 def test_a_visit_sent_again_is_recorded_once(clients, household):
     import uuid
 

@@ -135,6 +135,26 @@ def test_a_clean_draft_has_no_errors_and_counts_households_from_the_registry(api
     assert {f["kind"] for f in report["findings"]} == {"households_under"}
 
 
+def test_people_who_left_are_not_counted_in_a_drafts_sizes_or_its_impact(api, area, db):
+    a, _ = area
+    with db.connect() as conn:
+        ids = dict(conn.execute(text(
+            "SELECT p.name, p.id FROM person p JOIN household hh ON hh.id = p.household_id "
+            "JOIN house h ON h.id = hh.house_id JOIN address ad ON ad.id = h.address_id "
+            "WHERE ad.county_code = :c"), {"c": a.county}).all())
+    for name in ("居民2", "居民3"):  # the one in B's west, one of the four in B's east
+        r = api.post(f"/registry/people/{ids[name]}/departure", json={"reason": "moved_away"})
+        assert r.status_code == 200, r.text
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    report = api.get(f"/plans/{plan['id']}/validation").json()
+    sizes = {g["code"]: (g["households"], g["population"]) for g in report["grids"]}
+    new = f"{a.village}004"
+    assert sizes == {a.code("A"): (1, 2), a.code("B"): (2, 3), new: (1, 0), a.code("C"): (1, 1)}
+    moved = api.get(f"/plans/{plan['id']}/impact").json()["moves"]
+    assert [(m["to"], m["households"], m["people"]) for m in moved] == [(new, 1, 0)]
+
+
 @pytest.mark.parametrize("problem", ["gap", "overlap", "outside_village", "invalid", "sliver",
                                      "multipart", "code_taken"])
 def test_validation_finds_each_kind_of_problem_where_it_is(api, drafting, problem):

@@ -1,4 +1,5 @@
-"""The registry: people (masked unless revealed, with an audit row) and the audit log."""
+"""The registry: people (masked unless revealed, with an audit row; leaving when they move away
+or die) and the audit log."""
 
 import csv
 import io
@@ -22,11 +23,19 @@ from mapsvc.api.deps import (
     transaction,
 )
 from mapsvc.geo.crs import CRS
-from mapsvc.incidents.model import ReportTime
+from mapsvc.incidents.model import ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
-from mapsvc.registry.people import REVEALERS, export_people, list_people, read_person, reveal
+from mapsvc.registry.people import (
+    REVEALERS,
+    Departure,
+    export_people,
+    list_people,
+    read_person,
+    record_departure,
+    reveal,
+)
 from mapsvc.registry.people import Field as PersonField
 from mapsvc.registry.queries import grid_counts, layer_geojson
 from mapsvc.registry.visits import record_visit
@@ -42,9 +51,12 @@ async def people_query(
     bbox=Depends(bbox_query),
     near=Depends(near_query),
     care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
+    left: Annotated[bool, Query(description="those who moved away or died, until erased, "
+                                            "instead of those who live there")] = False,
 ) -> dict:
-    """Where the people asked for live, and which care tag they carry."""
-    return {"grid": grid, "region": region, "bbox": bbox, "near": near, "care_tag": care_tag}
+    """Where the people asked for live (or lived), and which care tag they carry."""
+    return {"grid": grid, "region": region, "bbox": bbox, "near": near, "care_tag": care_tag,
+            "left": left}
 
 
 PeopleQuery = Annotated[dict, Depends(people_query)]
@@ -96,6 +108,27 @@ async def reveal_field(request: Request, person_id: int, body: RevealRequest,
     async with transaction(request) as conn:
         value = await reveal(conn, account, person_id, body.field, body.reason)
     return {"id": person_id, "field": body.field, "value": value}
+
+
+class DepartureRequest(BaseModel):
+    reason: Departure = Field(description="moved_away (迁出) or deceased (死亡)")
+    on: ReportDay | None = Field(None, description="the day they left (ISO 8601); default: "
+                                                   "today in China; never ahead of it")
+    note: str = Field("", max_length=500, description="e.g. where to, for the audit log")
+
+
+@router.post("/registry/people/{person_id}/departure",
+             responses={404: {"description": "no such person within the account's scope"},
+                        409: {"description": "recorded before as leaving otherwise"},
+                        **FORBIDDEN})
+async def departure(request: Request, person_id: int, body: DepartureRequest,
+                    account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
+    """A person moved away or died: they leave the lists and counts, their ties to houses end
+    that day, the record goes to the audit log, and they are erased once the privacy settings'
+    days after it are over (`erased_after`). The same departure sent again answers as the first
+    did (200, changing nothing)."""
+    async with transaction(request) as conn:
+        return await record_departure(conn, account, person_id, body.reason, body.on, body.note)
 
 
 @router.post("/registry/import/{kind}", responses=FORBIDDEN)
@@ -180,6 +213,7 @@ async def visit(request: Request, body: VisitRequest,
 @router.get("/audit", responses=FORBIDDEN)
 async def audit(request: Request, account: Annotated[Account, Depends(allowed(
                     frozenset({Role.admin})))], page: Page) -> list[dict]:
-    """Every reveal and export of personal data, newest first (admins only)."""
+    """Every reveal and export of personal data, and every departure recorded, newest first
+    (admins only)."""
     async with statements(request) as conn:
         return await audit_entries(conn, limit=page.limit, offset=page.offset)

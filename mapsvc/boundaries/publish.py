@@ -205,7 +205,7 @@ WITH moves AS (
                  WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address')
                AS households,
            sum((SELECT count(*) FROM house h JOIN household hh ON hh.house_id = h.id
-                  JOIN person p ON p.household_id = hh.id
+                  JOIN person p ON p.household_id = hh.id AND p.left_on IS NULL
                  WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address') AS people
       FROM plan_move m WHERE m.from_grid IS DISTINCT FROM m.to_grid
      GROUP BY m.kind, m.from_grid, m.to_grid

@@ -46,7 +46,7 @@ WITH pg AS MATERIALIZED (
     SELECT homes.plan_grid_id, count(DISTINCT hh.id) AS households, count(p.id) AS population
       FROM homes JOIN house h ON h.address_id = homes.address_id
       JOIN household hh ON hh.house_id = h.id
-      LEFT JOIN person p ON p.household_id = hh.id
+      LEFT JOIN person p ON p.household_id = hh.id AND p.left_on IS NULL
      GROUP BY homes.plan_grid_id
 ), sizes AS MATERIALIZED (
     SELECT pg.id, pg.code, pg.kind, pg.village_code, v.setting,

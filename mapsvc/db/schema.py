@@ -303,7 +303,7 @@ person = Table(
     Column("id", BigInteger, primary_key=True),
     Column("name", Text, nullable=False),
     Column("id_number_enc", LargeBinary),
-    Column("id_number_hash", LargeBinary, unique=True),
+    Column("id_number_hash", LargeBinary),  # unique among those who have not left
     Column("mobile_enc", LargeBinary),
     Column("birth_date", Date),
     Column("sex", Text),
@@ -311,6 +311,8 @@ person = Table(
     Column("care_tags", ARRAY(Text), nullable=False),
     Column("household_id", BigInteger, ForeignKey("household.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("left_on", Date),  # moved away or died; erased after the privacy settings' days
+    Column("left_reason", Text),
 )
 
 person_house = Table(

@@ -195,7 +195,7 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     await _stage(conn, "person_stage", staged)
     known = (await conn.execute(text(
         "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
-        "RETURNING s.line"))).scalars().all()
+        "AND p.left_on IS NULL RETURNING s.line"))).scalars().all()
     rows.errors += [RowError(line, "id_number", "this person is already registered")
                     for line in sorted(known)]
     for statement in (

@@ -1,13 +1,18 @@
-"""People (实有人口): stored with encrypted identifiers, shown masked, revealed with an audit row."""
+"""People (实有人口): stored with encrypted identifiers, shown masked, revealed with an audit row;
+those who moved away or died leave the registry and are erased once the privacy settings' days
+are over."""
 
+from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account, Role
-from mapsvc.errors import InvalidInput, NotFound
+from mapsvc.errors import Conflict, InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
 from mapsvc.registry.privacy import (
     ID_NUMBER,
@@ -19,8 +24,10 @@ from mapsvc.registry.privacy import (
 )
 from mapsvc.registry.queries import place_filters
 
+CHINA = ZoneInfo("Asia/Shanghai")
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 Field = Literal["name", "id_number", "mobile"]
+Departure = Literal["moved_away", "deceased"]  # 迁出, 死亡
 # Roles that may reveal a field of a person in their jurisdiction, stating why.
 REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_worker})
 
@@ -28,7 +35,8 @@ REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_work
 # A person's place: the address of their household's house.
 _PEOPLE = """
 SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.registration,
-       p.care_tags, p.household_id, a.full_text AS address, g.code AS grid
+       p.care_tags, p.household_id, a.full_text AS address, g.code AS grid, p.left_on,
+       p.left_reason
   FROM person p
   LEFT JOIN household h ON h.id = p.household_id
   LEFT JOIN house ho ON ho.id = h.house_id
@@ -48,14 +56,25 @@ def _masked(row) -> dict:
         "birth_year": row.birth_date.year if row.birth_date else None, "sex": row.sex,
         "registration": row.registration, "care_tags": list(row.care_tags),
         "household_id": row.household_id, "address": row.address, "grid": row.grid,
+        "left_on": row.left_on.isoformat() if row.left_on else None,
+        "left_reason": row.left_reason,
+        "erased_after": _erased_after(row.left_on).isoformat() if row.left_on else None,
     }
+
+
+def _erased_after(left_on: date) -> date:
+    """The last day a person who left on ``left_on`` is kept."""
+    return date.fromordinal(left_on.toordinal() + settings.privacy().person_days)
 
 
 async def list_people(conn: AsyncConnection, account: Account, *, grid: str | None = None,
                       region: str | None = None, bbox=None, near=None,
-                      care_tag: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """People in the account's jurisdiction, where their household's address lies, masked."""
+                      care_tag: str | None = None, left: bool = False, limit: int = 100,
+                      offset: int = 0) -> list[dict]:
+    """People in the account's jurisdiction, where their household's address lies, masked;
+    ``left``: those who moved away or died instead, until they are erased."""
     f = Filters()
+    f.add("p.left_on IS NOT NULL" if left else "p.left_on IS NULL")
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
     if care_tag:
@@ -110,3 +129,48 @@ async def reveal(conn: AsyncConnection, account: Account, person_id: int, field:
         VALUES (:account, 'reveal', 'person', :pid, :field, :reason)"""),
         {"account": account.id, "pid": str(person_id), "field": field, "reason": reason.strip()})
     return value
+
+
+async def record_departure(conn: AsyncConnection, account: Account, person_id: int,
+                           reason: Departure, on: date | None = None, note: str = "") -> dict:
+    """A person in the account's jurisdiction moved away or died ``on`` a day (default: China's
+    today, and never ahead of it): their ties to houses end that day, they leave lists and
+    counts, and the record is audited in the caller's transaction. The same departure sent
+    again changes nothing; another one for a person who has left is refused."""
+    today = datetime.now(CHINA).date()
+    on = on or today
+    if on > today:
+        raise InvalidInput("a departure cannot be recorded ahead of today", field="on")
+    await _person_row(conn, account, person_id)  # in the account's jurisdiction, or 404
+    params = {"pid": person_id, "on": on, "reason": reason}
+    left = (await conn.execute(text("""
+        UPDATE person SET left_on = :on, left_reason = :reason
+         WHERE id = :pid AND left_on IS NULL RETURNING id"""), params)).first()
+    if left is None:
+        row = await _person_row(conn, account, person_id)
+        if (row.left_on, row.left_reason) != (on, reason):
+            raise Conflict(f"person {person_id} is recorded as {row.left_reason} on "
+                           f"{row.left_on.isoformat()}", field="reason")
+        return _masked(row)
+    await conn.execute(text("""
+        UPDATE person_house SET valid_to = greatest(:on, valid_from)
+         WHERE person_id = :pid AND valid_to IS NULL"""), params)
+    await conn.execute(text("""
+        INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
+        VALUES (:account, 'departure', 'person', :entity, :what)"""),
+        {"account": account.id, "entity": str(person_id),
+         "what": " ".join((f"{reason} on {on.isoformat()}", note.strip())).strip()})
+    return _masked(await _person_row(conn, account, person_id))
+
+
+async def erase_people_who_left(conn: AsyncConnection) -> int:
+    """Erase the people who left longer ago than the privacy settings' days, with their ties
+    to houses; how many. The audit log keeps that they left, by their number alone."""
+    gone = (await conn.execute(text("""
+        WITH gone AS (SELECT id FROM person
+                       WHERE left_on < CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date)
+                                       - CAST(:days AS integer)),
+             ties AS (DELETE FROM person_house t USING gone WHERE t.person_id = gone.id)
+        DELETE FROM person p USING gone WHERE p.id = gone.id"""),
+        {"days": settings.privacy().person_days}))
+    return gone.rowcount

@@ -71,7 +71,7 @@ SELECT g.code AS grid, g.name,
        coalesce(f.households, 0) AS households,
        (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id
           JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
-         WHERE a.grid_id = g.id) AS people,
+         WHERE a.grid_id = g.id AND p.left_on IS NULL) AS people,
        (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
        (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
        (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,

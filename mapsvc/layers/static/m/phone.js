@@ -63,6 +63,7 @@ async function showQueue() {
     li.appendChild(text("span", {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
+      departure: () => ` ${LEAVING[item.reason]} ${item.name}`,
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
@@ -113,6 +114,9 @@ function heard(response) {
 
 const now = () => Date.now() + clockOffset;
 const stamp = (ms = now()) => new Date(ms).toISOString();
+// the day it is in China (YYYY-MM-DD), wherever the phone's zone is set
+const chinaDay = (ms = now()) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" })
+  .format(new Date(ms));
 
 // ---- talking to the service ----
 // Each of its answers (never one the shell's cache kept) sets the clock right.
@@ -184,6 +188,15 @@ async function sendVisit(item) {
   $("result").textContent = `已记录走访：${item.address}`;
 }
 
+async function sendDeparture(item) {
+  // the same departure sent again is answered as the first was, changing nothing
+  const r = await post(`/registry/people/${item.person}/departure`, item.body);
+  if (!r.ok) throw await refusal(r, item);
+  const near = JSON.parse(localStorage.getItem(PEOPLE_NEAR) || "[]");  // shown with no signal
+  localStorage.setItem(PEOPLE_NEAR, JSON.stringify(near.filter((p) => p.id !== item.person)));
+  $("result").textContent = `已登记${LEAVING[item.reason]}：${item.name}`;
+}
+
 async function sendPatrol(item) {
   const r = await post("/patrols", item.body);  // the same client id again: 200
   if (!r.ok) throw await refusal(r, item);
@@ -203,7 +216,8 @@ async function send() {
       item.tried = true;
       await update(item);
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
-               report: () => sendReport(item), patrol: () => sendPatrol(item) }[item.kind]();
+               report: () => sendReport(item), patrol: () => sendPatrol(item),
+               departure: () => sendDeparture(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
       reception("");
@@ -222,6 +236,10 @@ async function send() {
 // why the service refused an item, as the worker reads it; for another refusal (a field's
 // content), the service's own words
 const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: "案件已有变化，此步已不能办理" };
+const REFUSED_OF = {  // of items that are not about a case
+  visit: { 404: "住户不在你的范围内" },
+  departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
+};
 
 async function refusal(response, item) {
   if (response.status === 401) {
@@ -233,7 +251,8 @@ async function refusal(response, item) {
     const body = await response.json().catch(() => ({}));
     const detail = typeof body.detail === "string" ? body.detail
       : body.detail && body.detail[0] && body.detail[0].msg;
-    item.failed = REFUSED[response.status] || detail || `HTTP ${response.status}`;
+    item.failed = { ...REFUSED, ...REFUSED_OF[item.kind] }[response.status] || detail
+      || `HTTP ${response.status}`;
     await update(item);
   }
   return new Error(`HTTP ${response.status}`);
@@ -605,7 +624,8 @@ function showCaseOnMap(f) {
 const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
                     fillOpacity: 0.45 };
 
-// ---- household visits: two taps ----
+// ---- household visits: two taps; a member who moved away or died: two more ----
+const PEOPLE_NEAR = "mapsvc.people-near";  // the households last seen here, for no signal
 async function nearbyHouseholds() {
   const fix = phone.position;
   if (!fix) return;
@@ -615,23 +635,61 @@ async function nearbyHouseholds() {
                           authorised());
     if (r.ok) {
       people = await r.json();
-      localStorage.setItem("mapsvc.people-near", JSON.stringify(people));
+      localStorage.setItem(PEOPLE_NEAR, JSON.stringify(people));
     }
   } catch (error) { /* offline: the households last seen here */ }
-  people = people || JSON.parse(localStorage.getItem("mapsvc.people-near") || "[]");
+  people = people || JSON.parse(localStorage.getItem(PEOPLE_NEAR) || "[]");
+  const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
+    .map((item) => item.person));
   const households = new Map();
   for (const person of people) {
-    if (person.household_id != null) households.set(person.household_id, person.address);
+    if (person.household_id == null || leaving.has(person.id)) continue;
+    if (!households.has(person.household_id)) {
+      households.set(person.household_id, { address: person.address, members: [] });
+    }
+    households.get(person.household_id).members.push(person);
   }
-  $("households").replaceChildren(...[...households].map(([id, address]) => {
+  $("households").replaceChildren(...[...households].map(([id, { address, members }]) => {
     const li = document.createElement("li");
     const button = text("button", `走访 ${address}`, "act");
     button.type = "button";
     button.dataset.household = id;
     button.addEventListener("click", () => visit(id, address));
     li.appendChild(button);
+    const list = document.createElement("ul");
+    list.className = "members";
+    list.append(...members.map(member));
+    li.appendChild(list);
     return li;
   }));
+}
+
+const LEAVING = { moved_away: "迁出", deceased: "去世" };
+
+// A member of a household (masked, as the service lists them), with what may befall them: the
+// first tap asks "确认…", the second records it, so a slip of the thumb records nothing.
+function member(person) {
+  const li = text("li", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`);
+  li.dataset.person = person.id;
+  for (const [reason, word] of Object.entries(LEAVING)) {
+    const button = text("button", word, "act quiet");
+    button.type = "button";
+    button.dataset.reason = reason;
+    button.addEventListener("click", () => {
+      if (button.textContent === word) button.textContent = `确认${word}`;
+      else leave(person, reason, li);
+    });
+    li.appendChild(button);
+  }
+  return li;
+}
+
+async function leave(person, reason, li) {
+  await enqueue({ kind: "departure", person: person.id, name: person.name, reason,
+                  body: { reason, on: chinaDay() } });
+  li.remove();
+  await showQueue();
+  send();
 }
 
 async function visit(household, address) {
@@ -732,9 +790,10 @@ async function togglePatrol() {
 
 // ---- signing in ----
 function signOut() {
-  // the worker's cases go with the session: the next to sign in on this phone may be another
+  // the worker's cases and the people near go with the session: the next to sign in on this
+  // phone may be another, working other grids
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.cases", "mapsvc.unseen",
-                     "mapsvc.patrol"]) {
+                     "mapsvc.patrol", PEOPLE_NEAR]) {
     localStorage.removeItem(key);
   }
   unseen.clear();

@@ -1,0 +1,186 @@
+"""People who move away or die (人口动态: 迁出, 死亡): recorded by those who work their grids, they
+leave the lists and counts the same moment, their ties to houses end that day, the record is
+audited, and the service erases them once the privacy settings' days are over (365 by
+default)."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from mapsvc.registry.importer import conform, import_registry
+from mapsvc.registry.privacy import id_check_character
+from tests.conftest import Server, in_transaction, run
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _id_number(serial: int) -> str:
+    body = f"44150219800101{serial:03d}"
+    return body + id_check_character(body)
+
+
+@pytest.fixture(scope="module")
+def household(accounts, grids):
+    """A household of four at an address in the test grid worker's grid, and one person in
+    武昌区: their ids by name."""
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    there = grids[grids["code"].str.startswith("420106")].geometry.iloc[0].representative_point()
+    people = pd.DataFrame([
+        {"county": "441502", "address": "和平路7号", "lon": here.x, "lat": here.y,
+         "name": name, "id_number": _id_number(serial), "household": "H7"}
+        for serial, name in enumerate(("陈一", "陈二", "陈三", "陈四"), start=701)] + [
+        {"county": "420106", "address": "和平路9号", "lon": there.x, "lat": there.y,
+         "name": "陈远", "id_number": _id_number(709), "household": "H9"},
+    ]).assign(registration="resident")
+
+    async def create(conn):
+        for kind in ("addresses", "people"):
+            result = await import_registry(conn, kind, conform(people, kind))
+            assert not result.errors, result.errors
+        return dict((await conn.execute(text(
+            "SELECT name, id FROM person WHERE name LIKE '陈%'"))).all())
+
+    return run(in_transaction(create))
+
+
+def _today() -> date:
+    return datetime.now(CHINA).date()
+
+
+def _listed(client, **params) -> set[int]:
+    return {p["id"] for p in client.get("/registry/people", params={"limit": 1000,
+                                                                    **params}).json()}
+
+
+def _people_in(client, grid: str) -> int:
+    counts = client.get("/registry/grid-counts", params={"limit": 1000}).json()
+    return next(c["people"] for c in counts if c["grid"] == grid)
+
+
+def test_a_person_who_moved_away_leaves_the_lists_and_counts_and_is_audited(
+        clients, accounts, household, db):
+    worker, admin = clients["worker"], clients["admin"]
+    grid = accounts["worker"][1]["grid_codes"][0]
+    person = household["陈一"]
+    before = _people_in(worker, grid)
+    on = _today() - timedelta(days=3)
+    r = worker.post(f"/registry/people/{person}/departure",
+                    json={"reason": "moved_away", "on": on.isoformat(), "note": "搬去深圳"})
+    assert r.status_code == 200, r.text
+    left = r.json()
+    assert left["name"] == "陈*" and left["left_reason"] == "moved_away"
+    assert left["left_on"] == on.isoformat()
+    assert left["erased_after"] == (on + timedelta(days=365)).isoformat()
+    # out of what the grid shows, kept among those who left until erased
+    assert person not in _listed(worker) and person not in _listed(admin, grid=grid)
+    assert person in _listed(worker, left="true")
+    assert household["陈二"] in _listed(worker) and household["陈二"] not in _listed(
+        worker, left="true")
+    assert _people_in(worker, grid) == before - 1
+    assert worker.get(f"/registry/people/{person}").json()["left_on"] == on.isoformat()
+    with db.connect() as conn:  # the tie ends that day, or the day it was registered if later
+        ties = conn.execute(text("SELECT valid_from, valid_to FROM person_house "
+                                 "WHERE person_id = :p"), {"p": person}).all()
+    assert [valid_to for _, valid_to in ties] == [max(on, valid_from) for valid_from, _ in ties]
+    assert len(ties) == 1
+    entries = [a for a in admin.get("/audit", params={"limit": 1000}).json()
+               if a["action"] == "departure" and a["entity_id"] == str(person)]
+    assert [(a["username"], a["reason"]) for a in entries] == [
+        ("worker", f"moved_away on {on.isoformat()} 搬去深圳")]
+
+
+def test_a_departure_sent_again_changes_nothing_and_another_is_refused(clients, household,
+                                                                       accounts):
+    worker, admin = clients["worker"], clients["admin"]
+    person, path = household["陈二"], f"/registry/people/{household['陈二']}/departure"
+    body = {"reason": "deceased", "on": _today().isoformat()}
+    grid = accounts["worker"][1]["grid_codes"][0]
+    before = _people_in(worker, grid)
+    with ThreadPoolExecutor(8) as pool:  # a phone's retries racing each other
+        answers = list(pool.map(lambda _: worker.post(path, json=body), range(8)))
+    assert {r.status_code for r in answers} == {200}
+    assert len({r.text for r in answers}) == 1
+    assert _people_in(worker, grid) == before - 1
+    assert len([a for a in admin.get("/audit", params={"limit": 1000}).json()
+                if a["action"] == "departure" and a["entity_id"] == str(person)]) == 1
+    other = worker.post(path, json={"reason": "moved_away", "on": _today().isoformat()})
+    assert other.status_code == 409
+    assert other.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert "deceased" in other.json()["detail"][0]["msg"]
+    # the default day is China's today
+    assert worker.post(path, json={"reason": "deceased"}).json() == answers[0].json()
+
+
+def test_a_departure_that_cannot_be_is_refused_naming_its_field(clients, household, db):
+    worker, path = clients["worker"], f"/registry/people/{household['陈三']}/departure"
+    refusals = [
+        ({"reason": "moved_away", "on": (_today() + timedelta(days=1)).isoformat()}, "on"),
+        ({"reason": "emigrated"}, "reason"),
+        ({"reason": "moved_away", "on": "yesterday"}, "on"),
+        ({"reason": "moved_away", "note": "x" * 501}, "note"),
+        ({}, "reason"),
+    ]
+    for body, field in refusals:
+        r = worker.post(path, json=body)
+        assert r.status_code == 422 and field in r.text, (body, r.text)
+    far = f"/registry/people/{household['陈远']}/departure"
+    assert worker.post(far, json={"reason": "moved_away"}).status_code == 404
+    assert clients["planner"].post(path, json={"reason": "moved_away"}).status_code == 403
+    assert clients["department"].post(path, json={"reason": "moved_away"}).status_code == 403
+    assert worker.post("/registry/people/999999999/departure",
+                       json={"reason": "moved_away"}).status_code == 404
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT left_on FROM person WHERE id = :p"),
+                            {"p": household["陈三"]}).scalar_one() is None
+
+
+def test_one_who_left_and_comes_back_is_registered_anew(clients, household):
+    person = household["陈一"]
+    if clients["worker"].get(f"/registry/people/{person}").json()["left_on"] is None:
+        clients["worker"].post(f"/registry/people/{person}/departure",
+                               json={"reason": "moved_away"})
+    back = pd.DataFrame([{"county": "441502", "address": "和平路7号", "name": "陈一",
+                          "id_number": _id_number(701), "registration": "resident",
+                          "household": "H7"}])
+    result = run(in_transaction(lambda conn: import_registry(conn, "people",
+                                                             conform(back, "people"))))
+    assert result.stored == 1 and not result.errors
+    again = run(in_transaction(lambda conn: import_registry(conn, "people",
+                                                            conform(back, "people"))))
+    assert again.stored == 0 and again.errors[0].reason == "this person is already registered"
+
+
+def test_people_who_left_are_erased_once_their_days_are_over(clients, household, db):
+    """The service erases them as it runs (at its start, then hourly): a person who left 366
+    days ago is gone with their ties to houses, one who left 365 days ago is kept to the end
+    of the day, and the audit log still says they left."""
+    worker, admin = clients["worker"], clients["admin"]
+    old, young = household["陈三"], household["陈四"]
+    for person, days in ((old, 366), (young, 365)):
+        assert worker.post(f"/registry/people/{person}/departure", json={
+            "reason": "moved_away", "on": (_today() - timedelta(days=days)).isoformat()
+        }).status_code == 200
+    served = Server("people-erasing").start()
+    try:
+        for _ in range(300):
+            with db.connect() as conn:
+                if not conn.execute(text("SELECT count(*) FROM person WHERE id = :p"),
+                                    {"p": old}).scalar_one():
+                    break
+            time.sleep(0.1)
+    finally:
+        served.stop()
+    assert worker.get(f"/registry/people/{old}").status_code == 404
+    assert old not in _listed(admin, left="true") and young in _listed(admin, left="true")
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM person_house WHERE person_id = :p"),
+                            {"p": old}).scalar_one() == 0
+    assert [a["reason"] for a in admin.get("/audit", params={"limit": 1000}).json()
+            if a["action"] == "departure" and a["entity_id"] == str(old)] == [
+        f"moved_away on {(_today() - timedelta(days=366)).isoformat()}"]
