@@ -26,7 +26,7 @@ def _id_number(serial: int) -> str:
 
 @pytest.fixture(scope="module")
 def household(accounts, grids):
-    """A household of four at an address in the test grid worker's grid, and one person in
+    """A household of five at an address in the test grid worker's grid, and one person in
     武昌区: their ids by name."""
     here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
     here = here.representative_point()
@@ -34,7 +34,7 @@ def household(accounts, grids):
     people = pd.DataFrame([
         {"county": "441502", "address": "和平路7号", "lon": here.x, "lat": here.y,
          "name": name, "id_number": _id_number(serial), "household": "H7"}
-        for serial, name in enumerate(("陈一", "陈二", "陈三", "陈四"), start=701)] + [
+        for serial, name in enumerate(("陈一", "陈二", "陈三", "陈四", "陈五"), start=701)] + [
         {"county": "420106", "address": "和平路9号", "lon": there.x, "lat": there.y,
          "name": "陈远", "id_number": _id_number(709), "household": "H9"},
     ]).assign(registration="resident")
@@ -154,6 +154,39 @@ def test_one_who_left_and_comes_back_is_registered_anew(clients, household):
     again = run(in_transaction(lambda conn: import_registry(conn, "people",
                                                             conform(back, "people"))))
     assert again.stored == 0 and again.errors[0].reason == "this person is already registered"
+    # their departure can no longer be taken back: they would be registered twice
+    r = clients["worker"].delete(f"/registry/people/{person}/departure",
+                                 params={"reason": "登记有误"})
+    assert r.status_code == 409 and "registered anew" in r.text
+
+
+def test_a_departure_recorded_by_mistake_is_withdrawn_with_a_reason_and_audited(
+        clients, household, accounts, db):
+    worker, admin = clients["worker"], clients["admin"]
+    person, grid = household["陈五"], accounts["worker"][1]["grid_codes"][0]
+    path = f"/registry/people/{person}/departure"
+    before = _people_in(worker, grid)
+    with db.connect() as conn:
+        ties = conn.execute(text("SELECT * FROM person_house WHERE person_id = :p"),
+                            {"p": person}).all()
+    assert worker.post(path, json={"reason": "deceased"}).status_code == 200
+    assert _people_in(worker, grid) == before - 1
+    assert worker.delete(path).status_code == 422  # no reason given
+    assert clients["planner"].delete(path, params={"reason": "登记有误"}).status_code == 403
+    far = f"/registry/people/{household['陈远']}/departure"
+    assert worker.delete(far, params={"reason": "登记有误"}).status_code == 404
+    for _ in range(2):  # sent again: nothing more
+        assert worker.delete(path, params={"reason": "登记有误"}).status_code == 204
+    assert person in _listed(worker) and person not in _listed(worker, left="true")
+    assert worker.get(f"/registry/people/{person}").json()["left_on"] is None
+    assert _people_in(worker, grid) == before
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT * FROM person_house WHERE person_id = :p"),
+                            {"p": person}).all() == ties
+    assert [(a["action"], a["reason"]) for a in admin.get("/audit", params={"limit": 1000}).json()
+            if a["entity_id"] == str(person)] == [
+        ("departure withdrawn", f"deceased on {_today().isoformat()}: 登记有误"),
+        ("departure", f"deceased on {_today().isoformat()}")]
 
 
 def test_people_who_left_are_erased_once_their_days_are_over(clients, household, db):

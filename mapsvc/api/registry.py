@@ -35,6 +35,7 @@ from mapsvc.registry.people import (
     read_person,
     record_departure,
     reveal,
+    withdraw_departure,
 )
 from mapsvc.registry.people import Field as PersonField
 from mapsvc.registry.queries import grid_counts, layer_geojson
@@ -131,6 +132,21 @@ async def departure(request: Request, person_id: int, body: DepartureRequest,
         return await record_departure(conn, account, person_id, body.reason, body.on, body.note)
 
 
+@router.delete("/registry/people/{person_id}/departure", status_code=204,
+               responses={404: {"description": "no such person within the account's scope"},
+                          409: {"description": "registered anew since"}, **FORBIDDEN})
+async def departure_withdrawn(
+    request: Request, person_id: int,
+    account: Annotated[Account, Depends(allowed(VISITORS))],
+    reason: Annotated[str, Query(min_length=2, max_length=500,
+                                 description="why, for the audit log")],
+) -> None:
+    """A departure recorded by mistake, taken back: the person is in the lists and counts
+    again, with the ties to houses it ended. Audited; sent again, it changes nothing."""
+    async with transaction(request) as conn:
+        await withdraw_departure(conn, account, person_id, reason)
+
+
 @router.post("/registry/import/{kind}", responses=FORBIDDEN)
 async def import_file(
     request: Request,
@@ -213,7 +229,7 @@ async def visit(request: Request, body: VisitRequest,
 @router.get("/audit", responses=FORBIDDEN)
 async def audit(request: Request, account: Annotated[Account, Depends(allowed(
                     frozenset({Role.admin})))], page: Page) -> list[dict]:
-    """Every reveal and export of personal data, and every departure recorded, newest first
-    (admins only)."""
+    """Every reveal and export of personal data, and every departure recorded or withdrawn,
+    newest first (admins only)."""
     async with statements(request) as conn:
         return await audit_entries(conn, limit=page.limit, offset=page.offset)

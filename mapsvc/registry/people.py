@@ -7,6 +7,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -161,6 +162,36 @@ async def record_departure(conn: AsyncConnection, account: Account, person_id: i
         {"account": account.id, "entity": str(person_id),
          "what": " ".join((f"{reason} on {on.isoformat()}", note.strip())).strip()})
     return _masked(await _person_row(conn, account, person_id))
+
+
+async def withdraw_departure(conn: AsyncConnection, account: Account, person_id: int,
+                             reason: str) -> None:
+    """A departure recorded by mistake taken back, for a stated reason: the person is in the
+    lists and counts again, with the ties to houses that the departure ended; audited in the
+    caller's transaction. A person who has not left (the withdrawal sent again) is left as is;
+    one registered anew meanwhile under the same ID number is refused."""
+    if not reason.strip():
+        raise InvalidInput("say why the departure is withdrawn", field="reason")
+    row = await _person_row(conn, account, person_id)
+    params = {"pid": person_id}
+    try:
+        back = (await conn.execute(text("""
+            UPDATE person SET left_on = NULL, left_reason = NULL
+             WHERE id = :pid AND left_on IS NOT NULL RETURNING id"""), params)).first()
+    except IntegrityError:  # the one registered ID number among those who have not left
+        raise Conflict("the same ID number has been registered anew since",
+                       field="person_id") from None
+    if back is None:
+        return
+    await conn.execute(text("""
+        UPDATE person_house SET valid_to = NULL
+         WHERE person_id = :pid AND valid_to = greatest(:on, valid_from)"""),
+        {**params, "on": row.left_on})
+    await conn.execute(text("""
+        INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
+        VALUES (:account, 'departure withdrawn', 'person', :entity, :what)"""),
+        {"account": account.id, "entity": str(person_id),
+         "what": f"{row.left_reason} on {row.left_on.isoformat()}: {reason.strip()}"})
 
 
 async def erase_people_who_left(conn: AsyncConnection) -> int:

@@ -1,8 +1,8 @@
 """A person who moved away or died leaves the registry (人口动态: 迁出, 死亡): the day and why are
 kept, their ties to houses end that day, lists and counts no longer hold them, and the service
 erases them once the privacy settings' days are over (PIPL article 19: kept no longer than the
-purpose needs). An ID number is registered once among the people who have not left, so one
-who comes back is registered anew.
+purpose needs). A departure recorded by mistake is withdrawn, audited too. An ID number is
+registered once among the people who have not left, so one who comes back is registered anew.
 
 Revision ID: 0045
 Revises: 0044
@@ -28,12 +28,13 @@ CREATE UNIQUE INDEX person_id_number_hash_key ON person (id_number_hash) WHERE l
 -- those to erase found without the people who stay
 CREATE INDEX person_left_idx ON person (left_on) WHERE left_on IS NOT NULL;
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check,
-    ADD CONSTRAINT audit_log_action_check CHECK (action IN ('reveal', 'export', 'departure'));
+    ADD CONSTRAINT audit_log_action_check
+        CHECK (action IN ('reveal', 'export', 'departure', 'departure withdrawn'));
 """)
 
 
 def downgrade() -> None:
-    # the departures audited stay in the log; refused while one who left and one registered
+    # the departures audited (and withdrawn) stay in the log; refused while one who left and one registered
     # anew share an ID number
     op.execute("""
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check,
