@@ -583,6 +583,53 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     context.close()
 
 
+def test_a_newcomer_is_registered_from_the_phone_with_no_signal_and_a_mistyped_id_caught(
+        browser, server, worker_spot, household, clients, db):
+    """A tenant has moved in: the worker registers them under the household, at the door with
+    no signal; an ID number whose check digit does not fit is caught before anything waits,
+    and once the signal is back the newcomer is in the household, registered by the worker."""
+    from mapsvc.registry.privacy import id_check_character, lookup_hash
+
+    _, spot = worker_spot
+    body = f"441502199{uuid.uuid4().int % 10**8:08d}"
+    good = body + id_check_character(body)
+    bad = body + ("0" if good[-1] != "0" else "1")
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")
+    home = page.locator("#households > li", has_text="走访路9号")
+    home.locator("button", has_text="登记新住户").click()
+    form = page.locator("#newcomer")
+    expect(form).to_be_visible()
+    assert page.inner_text("#newcomer-home") == "走访路9号"
+    context.set_offline(True)
+    form.locator("[name=name]").fill("林来")
+    form.locator("[name=id_number]").fill(bad)
+    form.locator("[name=mobile]").fill("13700001234")
+    form.locator("[name=relation]").select_option("tenant")
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "phone-newcomer.png")
+    form.locator("button[type=submit]").click()
+    assert form.locator("[name=id_number]").evaluate("e => e.validationMessage") == \
+        "身份证号校验位不符，请核对"
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.mapsvcPhone.queued") == 0 and form.is_visible()
+    form.locator("[name=id_number]").fill(good)
+    form.locator("button[type=submit]").click()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the newcomer waiting")
+    assert page.inner_text("#queue") == "待发送 登记新住户 林*" and form.is_hidden()
+    _signal_back(context, page, "the newcomer sent")
+    assert page.inner_text("#result") == "已登记新住户：林*"
+    context.close()
+    with db.connect() as conn:
+        row = conn.execute(text(
+            "SELECT p.id, p.registration, p.household_id, a.username FROM person p "
+            "JOIN account a ON a.id = p.registered_by WHERE p.id_number_hash = :h"),
+            {"h": lookup_hash(good)}).one()
+    assert (row.registration, row.household_id, row.username) == ("floating", household, "worker")
+    shown = clients["worker"].get(f"/registry/people/{row.id}").json()
+    assert (shown["name"], shown["mobile"]) == ("林*", "137****1234")
+
+
 def test_a_visit_sent_again_is_recorded_once(clients, household):
     import uuid
 

@@ -23,17 +23,22 @@ from mapsvc.api.deps import (
     transaction,
 )
 from mapsvc.geo.crs import CRS
-from mapsvc.incidents.model import ReportDay, ReportTime
+from mapsvc.incidents.model import NO_NUL, ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import (
+    MOBILE_NUMBER,
+    REGISTRATIONS,
+    RELATIONS,
     REVEALERS,
+    SEXES,
     Departure,
     export_people,
     list_people,
     read_person,
     record_departure,
+    register_person,
     reveal,
     withdraw_departure,
 )
@@ -95,6 +100,42 @@ async def people_csv(
 async def person(request: Request, person_id: int, account: SignedIn) -> dict:
     async with statements(request) as conn:
         return await read_person(conn, account, person_id)
+
+
+class PersonRegistration(BaseModel):
+    household_id: Whole = Field(description="the household they join")
+    client_id: UUID = Field(description="chosen by the phone: the same registration sent "
+                                        "again is answered 200, stored once")
+    name: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    registration: Literal[REGISTRATIONS] = Field(description="resident (户籍), floating (流动) "
+                                                             "or overseas (境外)")
+    relation: Literal[RELATIONS] = Field("lodger", description="to the household's house")
+    id_number: str | None = Field(None, pattern=r"^\s*\d{17}[\dXx]\s*$",
+                                  description="resident ID number (GB 11643), check digit "
+                                              "checked; stored encrypted")
+    mobile: str | None = Field(None, pattern=f"^{MOBILE_NUMBER}$",
+                               description="stored encrypted")
+    birth_date: ReportDay | None = Field(None, description="never ahead of today")
+    sex: Literal[SEXES] | None = None
+    care_tags: list[Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]] = Field(
+        [], max_length=10, description="e.g. 独居老人")
+
+
+@router.post("/registry/people", status_code=201,
+             responses={200: {"description": "sent before"},
+                        404: {"description": "no such household within the account's scope"},
+                        409: {"description": "the ID number is registered already, or the "
+                                             "client id is another account's"},
+                        **FORBIDDEN})
+async def register(request: Request, body: PersonRegistration,
+                   account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
+    """Register a newcomer to a household (流动人口登记), living in its house from today; the
+    answer shows them masked, as every read does."""
+    async with transaction(request) as conn:
+        person, created = await register_person(
+            conn, account, body.household_id,
+            **body.model_dump(exclude={"household_id"}))
+    return JSONResponse(person, status_code=201 if created else 200)
 
 
 class RevealRequest(BaseModel):

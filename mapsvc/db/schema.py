@@ -313,6 +313,8 @@ person = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("left_on", Date),  # moved away or died; erased after the privacy settings' days
     Column("left_reason", Text),
+    Column("client_id", Uuid, unique=True),  # registered from a phone: by whom, sent once
+    Column("registered_by", BigInteger, ForeignKey("account.id")),
 )
 
 person_house = Table(

@@ -55,7 +55,7 @@ ReportDay = Annotated[date, BeforeValidator(_written)]
 # A device's accuracy is kept in single precision; no fix is worse than the Earth is wide.
 ACCURACY_MAX_M = 20_000_000
 # PostgreSQL's text cannot hold the NUL character.
-_NO_NUL = r"^[^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
 
 
 def swap_candidate(lon, lat):
@@ -93,9 +93,9 @@ class IncidentReport(Point):
 
     client_id: UUID = Field(description="chosen by the reporter; a retry with it is answered "
                                         "with the incident already stored")
-    category: str = Field(min_length=1, max_length=64, pattern=_NO_NUL,
+    category: str = Field(min_length=1, max_length=64, pattern=NO_NUL,
                           description="category code")
-    description: str = Field("", max_length=4000, pattern=_NO_NUL)
+    description: str = Field("", max_length=4000, pattern=NO_NUL)
     accuracy_m: Number | None = Field(None, ge=0, le=ACCURACY_MAX_M, allow_inf_nan=False,
                                       description="the device's reported accuracy in metres")
     reported_at: ReportTime | None = Field(

@@ -14,7 +14,7 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, split
-from mapsvc.registry.people import REGISTRATIONS
+from mapsvc.registry.people import MOBILE_NUMBER, REGISTRATIONS, RELATIONS, SEXES
 from mapsvc.registry.privacy import (
     ID_NUMBER,
     MOBILE,
@@ -161,11 +161,11 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
               "not a valid resident ID number (18 characters, check digit)")
     rows.flag(frame["id_number"].map(normalise_id).duplicated() & given, "id_number",
               "repeats an earlier line")
-    rows.flag((frame["mobile"] != "") & ~frame["mobile"].str.fullmatch(r"1\d{10}"), "mobile",
+    rows.flag((frame["mobile"] != "") & ~frame["mobile"].str.fullmatch(MOBILE_NUMBER), "mobile",
               "must be 11 digits starting with 1")
-    rows.flag(~frame["sex"].isin(["", "male", "female"]), "sex", "male or female")
-    rows.flag(~frame["relation"].isin(["", "owner", "tenant", "lodger"]), "relation",
-              "owner, tenant or lodger")
+    rows.flag(~frame["sex"].isin(["", *SEXES]), "sex", " or ".join(SEXES))
+    rows.flag(~frame["relation"].isin(["", *RELATIONS]), "relation",
+              f"{', '.join(RELATIONS[:-1])} or {RELATIONS[-1]}")
     birth = pd.to_datetime(frame["birth_date"].replace("", None), errors="coerce", format="ISO8601")
     rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
               "not a date (YYYY-MM-DD)")

@@ -4,6 +4,7 @@ are over."""
 
 from datetime import date, datetime
 from typing import Literal
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -19,14 +20,21 @@ from mapsvc.registry.privacy import (
     ID_NUMBER,
     MOBILE,
     decrypt,
+    encrypt,
+    lookup_hash,
     mask_id,
     mask_mobile,
     mask_name,
+    normalise_id,
+    valid_id_number,
 )
-from mapsvc.registry.queries import place_filters
+from mapsvc.registry.queries import household_in_reach, place_filters
 
 CHINA = ZoneInfo("Asia/Shanghai")
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
+RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
+SEXES = ("male", "female")
+MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
 Field = Literal["name", "id_number", "mobile"]
 Departure = Literal["moved_away", "deceased"]  # 迁出, 死亡
 # Roles that may reveal a field of a person in their jurisdiction, stating why.
@@ -130,6 +138,60 @@ async def reveal(conn: AsyncConnection, account: Account, person_id: int, field:
         VALUES (:account, 'reveal', 'person', :pid, :field, :reason)"""),
         {"account": account.id, "pid": str(person_id), "field": field, "reason": reason.strip()})
     return value
+
+
+async def register_person(conn: AsyncConnection, account: Account, household_id: int, *,
+                          client_id: UUID, name: str, registration: str,
+                          relation: str = "lodger", id_number: str | None = None,
+                          mobile: str | None = None, birth_date: date | None = None,
+                          sex: str | None = None, care_tags: tuple[str, ...] = ()) -> tuple[
+                              dict, bool]:
+    """A newcomer to a household in the account's jurisdiction (404 for any other), living in
+    its house from today; identifiers encrypted as an import stores them. The same client id
+    again is the person registered; an ID number registered to someone who has not left is
+    refused. Returns the person (masked) and whether they are new."""
+    await household_in_reach(conn, account, household_id)
+    if not name.strip():
+        raise InvalidInput("empty", field="name")
+    if birth_date is not None and birth_date > datetime.now(CHINA).date():
+        raise InvalidInput("a birth date cannot be ahead of today", field="birth_date")
+    if id_number is not None and not valid_id_number(id_number):
+        raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
+                           field="id_number")
+    params = {
+        "hh": household_id, "client_id": client_id, "account": account.id,
+        "name": name.strip(),
+        "registration": registration, "relation": relation, "birth_date": birth_date,
+        "sex": sex, "care_tags": list(care_tags),
+        "id_enc": encrypt(normalise_id(id_number), ID_NUMBER) if id_number else None,
+        "id_hash": lookup_hash(id_number) if id_number else None,
+        "mobile_enc": encrypt(mobile, MOBILE) if mobile else None}
+    try:
+        made = (await conn.execute(text("""
+            WITH made AS (
+                INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date,
+                                    sex, registration, care_tags, household_id, client_id,
+                                    registered_by)
+                VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex,
+                        :registration, :care_tags, :hh, :client_id, :account)
+                ON CONFLICT (client_id) DO NOTHING RETURNING id
+            ), tie AS (
+                INSERT INTO person_house (person_id, house_id, relation)
+                SELECT made.id, h.house_id, :relation FROM made, household h WHERE h.id = :hh
+            )
+            SELECT id FROM made"""), params)).scalar()
+    except IntegrityError:  # the one registered ID number among those who have not left
+        raise Conflict("a person with this ID number is registered already",
+                       field="id_number") from None
+    if made is None:
+        made = (await conn.execute(text(
+            "SELECT id FROM person WHERE client_id = :client_id AND registered_by = :account"),
+            params)).scalar()
+        if made is None:
+            raise Conflict(f"client_id {client_id} names another account's registration",
+                           field="client_id")
+        return await read_person(conn, account, made), False
+    return await read_person(conn, account, made), True
 
 
 async def record_departure(conn: AsyncConnection, account: Account, person_id: int,

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
+from mapsvc.errors import NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
 LAYERS = {
@@ -40,6 +41,18 @@ def place_filters(f: Filters, alias: str, *, grid=None, region=None, bbox=None,
         lon, lat, radius = near
         f.add(f"ST_DWithin({alias}.geom::geography, ST_SetSRID(ST_MakePoint(:near_lon, "
               ":near_lat), 4326)::geography, :near_m)", near_lon=lon, near_lat=lat, near_m=radius)
+
+
+async def household_in_reach(conn: AsyncConnection, account: Account, household_id: int) -> None:
+    """A household in the account's jurisdiction, or NotFound naming ``household_id``."""
+    f = Filters(params={"hh": household_id})
+    f.add("h.id = :hh")
+    registry_scope(account, f, alias="a")
+    found = (await conn.execute(text(
+        f"SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
+        f"JOIN address a ON a.id = ho.address_id WHERE {f.where()}"), f.params)).first()
+    if found is None:
+        raise NotFound(f"no household {household_id}", field="household_id")
 
 
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,

@@ -6,10 +6,9 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
-from mapsvc.errors import Conflict, NotFound
-from mapsvc.geojson import Filters
+from mapsvc.errors import Conflict
+from mapsvc.registry.queries import household_in_reach
 
 
 async def record_visit(conn: AsyncConnection, account: Account, household_id: int, *,
@@ -19,14 +18,7 @@ async def record_visit(conn: AsyncConnection, account: Account, household_id: in
     """A visit to a household in the account's jurisdiction (404 for any other household),
     made ``at`` (default: now); with a client id, the same visit sent again is the one
     recorded. Returns it and whether it is new."""
-    f = Filters(params={"hh": household_id})
-    f.add("h.id = :hh")
-    registry_scope(account, f, alias="a")
-    found = (await conn.execute(text(
-        f"SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
-        f"JOIN address a ON a.id = ho.address_id WHERE {f.where()}"), f.params)).first()
-    if found is None:
-        raise NotFound(f"no household {household_id}", field="household_id")
+    await household_in_reach(conn, account, household_id)
     params = {"hh": household_id, "account": account.id, "lon": lon, "lat": lat, "note": note,
               "client_id": client_id, "at": at}
     row = (await conn.execute(text("""

@@ -64,6 +64,7 @@ async function showQueue() {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
       departure: () => ` ${LEAVING[item.reason]} ${item.name}`,
+      newcomer: () => ` 登记新住户 ${item.name}`,
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
@@ -197,6 +198,12 @@ async function sendDeparture(item) {
   $("result").textContent = `已登记${LEAVING[item.reason]}：${item.name}`;
 }
 
+async function sendNewcomer(item) {
+  const r = await post("/registry/people", item.body);  // the same client id again: 200
+  if (!r.ok) throw await refusal(r, item);
+  $("result").textContent = `已登记新住户：${item.name}`;
+}
+
 async function sendPatrol(item) {
   const r = await post("/patrols", item.body);  // the same client id again: 200
   if (!r.ok) throw await refusal(r, item);
@@ -217,7 +224,8 @@ async function send() {
       await update(item);
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
                report: () => sendReport(item), patrol: () => sendPatrol(item),
-               departure: () => sendDeparture(item) }[item.kind]();
+               departure: () => sendDeparture(item),
+               newcomer: () => sendNewcomer(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
       reception("");
@@ -239,6 +247,7 @@ const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: 
 const REFUSED_OF = {  // of items that are not about a case
   visit: { 404: "住户不在你的范围内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
+  newcomer: { 404: "住户不在你的范围内", 409: "此身份证号已有人登记" },
 };
 
 async function refusal(response, item) {
@@ -660,8 +669,52 @@ async function nearbyHouseholds() {
     list.className = "members";
     list.append(...members.map(member));
     li.appendChild(list);
+    const joining = text("button", "登记新住户", "act quiet");
+    joining.type = "button";
+    joining.addEventListener("click", () => askNewcomer(id, address));
+    li.appendChild(joining);
     return li;
   }));
+}
+
+// A newcomer to a household (流动人口登记): the form under the households, sent with the queue.
+function askNewcomer(household, address) {
+  const form = $("newcomer");
+  form.reset();
+  form.dataset.household = household;
+  $("newcomer-home").textContent = address;
+  form.hidden = false;
+  form.elements.name.focus();
+}
+
+// A resident ID number's 18th character (GB 11643), so that a digit mistyped at the door is
+// caught there, not once the worker has gone.
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const idChecks = (id) => !/^\d{17}[\dXx]$/.test(id) || "10X98765432"[  // else the pattern says
+  ID_WEIGHTS.reduce((sum, w, i) => sum + w * Number(id[i]), 0) % 11] === id[17].toUpperCase();
+
+function checkIdNumber(input) {
+  input.setCustomValidity(idChecks(input.value.trim()) ? "" : "身份证号校验位不符，请核对");
+}
+
+async function registerNewcomer(event) {
+  event.preventDefault();
+  const form = event.target;
+  checkIdNumber(form.elements.id_number);
+  if (!form.reportValidity()) return;
+  const given = Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, v.trim()]));
+  const body = { household_id: Number(form.dataset.household), client_id: crypto.randomUUID(),
+                 name: given.name, registration: given.registration, relation: given.relation };
+  for (const key of ["id_number", "mobile", "birth_date", "sex"]) {
+    if (given[key]) body[key] = given[key];
+  }
+  // shown masked on the phone, as the service shows people: the family name's first character
+  await enqueue({ kind: "newcomer", name: `${given.name[0]}${"*".repeat(given.name.length - 1)}`,
+                  body });
+  form.reset();
+  form.hidden = true;
+  await showQueue();
+  send();
 }
 
 const LEAVING = { moved_away: "迁出", deceased: "去世" };
@@ -803,6 +856,9 @@ function signOut() {
   drop("grids");
   drop("caseMark");
   $("patrol-due").textContent = "";
+  $("households").replaceChildren();
+  $("newcomer").reset();  // what was being typed of a newcomer
+  $("newcomer").hidden = true;
   $("app").hidden = true;
   $("login").hidden = false;
 }
@@ -866,6 +922,9 @@ function start() {
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
+$("newcomer").addEventListener("submit", registerNewcomer);
+$("newcomer").elements.id_number.addEventListener("input", (e) => checkIdNumber(e.target));
+$("newcomer-cancel").addEventListener("click", () => { $("newcomer").hidden = true; });
 $("patrol").addEventListener("click", togglePatrol);
 $("sign-out").addEventListener("click", signOutByHand);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));

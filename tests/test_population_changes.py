@@ -1,9 +1,11 @@
-"""People who move away or die (人口动态: 迁出, 死亡): recorded by those who work their grids, they
-leave the lists and counts the same moment, their ties to houses end that day, the record is
-audited, and the service erases them once the privacy settings' days are over (365 by
-default)."""
+"""People coming and going (人口动态), recorded by those who work their grids. A newcomer joins a
+household, stored once however often the phone sends it, with their identifiers encrypted and
+shown masked. One who moves away or dies (迁出, 死亡) leaves the lists and counts the same moment,
+their ties to houses end that day, the record is audited, and the service erases them once the
+privacy settings' days are over (365 by default)."""
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -217,3 +219,77 @@ def test_people_who_left_are_erased_once_their_days_are_over(clients, household,
     assert [a["reason"] for a in admin.get("/audit", params={"limit": 1000}).json()
             if a["action"] == "departure" and a["entity_id"] == str(old)] == [
         f"moved_away on {(_today() - timedelta(days=366)).isoformat()}"]
+
+
+def _newcomer(household_id: int, **fields) -> dict:
+    return {"household_id": household_id, "client_id": str(uuid.uuid4()), "name": "林新",
+            "registration": "floating", "relation": "tenant", "id_number": _id_number(720),
+            "mobile": "13900001111", "birth_date": "1995-03-04", "sex": "female",
+            "care_tags": ["新就业"], **fields}
+
+
+def test_a_newcomer_is_registered_once_however_often_sent_and_shown_masked(
+        clients, household, accounts, db):
+    worker, grid = clients["worker"], accounts["worker"][1]["grid_codes"][0]
+    home = worker.get(f"/registry/people/{household['陈四']}").json()["household_id"]
+    before = _people_in(worker, grid)
+    body = _newcomer(home, id_number=f" {_id_number(720)} ")
+    with ThreadPoolExecutor(8) as pool:  # a phone's retries racing each other
+        answers = list(pool.map(lambda _: worker.post("/registry/people", json=body), range(8)))
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201], answers[0].text
+    assert len({r.text for r in answers}) == 1
+    person = answers[0].json()
+    assert {k: person[k] for k in ("name", "id_number", "mobile", "birth_year", "sex",
+                                   "registration", "care_tags", "household_id", "grid",
+                                   "left_on")} == {
+        "name": "林*", "id_number": f"441***********{_id_number(720)[-4:]}",
+        "mobile": "139****1111", "birth_year": 1995, "sex": "female",
+        "registration": "floating", "care_tags": ["新就业"], "household_id": home, "grid": grid,
+        "left_on": None}
+    assert person["id"] in _listed(worker) and _people_in(worker, grid) == before + 1
+    revealed = worker.post(f"/registry/people/{person['id']}/reveal",
+                           json={"field": "id_number", "reason": "核对登记"}).json()
+    assert revealed["value"] == _id_number(720)
+    with db.connect() as conn:
+        row = conn.execute(text(
+            "SELECT to_jsonb(p)::text AS plain, a.username, t.relation, t.valid_to "
+            "FROM person p JOIN account a ON a.id = p.registered_by "
+            "JOIN person_house t ON t.person_id = p.id WHERE p.id = :p"),
+            {"p": person["id"]}).one()
+    assert row.username == "worker" and (row.relation, row.valid_to) == ("tenant", None)
+    assert _id_number(720) not in row.plain and "13900001111" not in row.plain
+    # the same client id from another account, and the same person under another client id
+    taken = clients["chief"].post("/registry/people", json=body)
+    assert taken.status_code == 409 and taken.json()["detail"][0]["loc"] == ["body", "client_id"]
+    twice = worker.post("/registry/people", json={**body, "client_id": str(uuid.uuid4())})
+    assert twice.status_code == 409 and twice.json()["detail"][0]["loc"] == ["body", "id_number"]
+
+
+def test_a_registration_that_cannot_be_is_refused_naming_its_field(clients, household, db):
+    worker = clients["worker"]
+    home = worker.get(f"/registry/people/{household['陈四']}").json()["household_id"]
+    wrong_check = _id_number(721)[:17] + ("0" if _id_number(721)[17] != "0" else "1")
+    refusals = [
+        ({"id_number": wrong_check}, "id_number"),
+        ({"id_number": "4415021980"}, "id_number"),
+        ({"mobile": "12345"}, "mobile"),
+        ({"birth_date": (_today() + timedelta(days=1)).isoformat()}, "birth_date"),
+        ({"registration": "tourist"}, "registration"),
+        ({"relation": "guest"}, "relation"),
+        ({"name": "  "}, "name"),
+        ({"client_id": "not-a-uuid"}, "client_id"),
+        ({"household_id": True}, "household_id"),
+        ({"care_tags": ["x" * 33]}, "care_tags"),
+    ]
+    for fields, field in refusals:
+        r = worker.post("/registry/people", json={**_newcomer(home, name="林错"), **fields})
+        assert r.status_code == 422 and field in str(r.json()["detail"][0]["loc"]), (fields, r.text)
+    with db.connect() as conn:  # the household in 武昌区, out of the worker's grids
+        far_home = conn.execute(text("SELECT household_id FROM person WHERE id = :p"),
+                                {"p": household["陈远"]}).scalar_one()
+    assert worker.post("/registry/people", json=_newcomer(far_home, name="林错")).status_code == 404
+    for role in ("planner", "department"):
+        assert clients[role].post("/registry/people",
+                                  json=_newcomer(home, name="林错")).status_code == 403
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM person WHERE name = '林错'")).scalar_one() == 0
