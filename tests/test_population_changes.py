@@ -174,6 +174,8 @@ def test_a_departure_recorded_by_mistake_is_withdrawn_with_a_reason_and_audited(
     assert worker.post(path, json={"reason": "deceased"}).status_code == 200
     assert _people_in(worker, grid) == before - 1
     assert worker.delete(path).status_code == 422  # no reason given
+    blank = worker.delete(path, params={"reason": "   "})
+    assert blank.status_code == 422 and blank.json()["detail"][0]["loc"] == ["query", "reason"]
     assert clients["planner"].delete(path, params={"reason": "登记有误"}).status_code == 403
     far = f"/registry/people/{household['陈远']}/departure"
     assert worker.delete(far, params={"reason": "登记有误"}).status_code == 404

@@ -43,7 +43,7 @@ def error_body(error: DomainError, location: str = "body") -> dict:
 
 def _location(request: Request) -> str:
     """Where a request's values came from, for the error's ``loc``."""
-    return "query" if request.method == "GET" else "body"
+    return "query" if request.method in ("GET", "DELETE") else "body"
 
 
 async def domain_error_handler(request: Request, error: DomainError) -> JSONResponse:

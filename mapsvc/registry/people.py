@@ -5,7 +5,6 @@ are over."""
 from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +15,7 @@ from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Conflict, InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
+from mapsvc.incidents.model import LOCAL_TIME
 from mapsvc.registry.privacy import (
     ID_NUMBER,
     MOBILE,
@@ -30,7 +30,6 @@ from mapsvc.registry.privacy import (
 )
 from mapsvc.registry.queries import household_in_reach, place_filters
 
-CHINA = ZoneInfo("Asia/Shanghai")
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
 SEXES = ("male", "female")
@@ -153,7 +152,7 @@ async def register_person(conn: AsyncConnection, account: Account, household_id:
     await household_in_reach(conn, account, household_id)
     if not name.strip():
         raise InvalidInput("empty", field="name")
-    if birth_date is not None and birth_date > datetime.now(CHINA).date():
+    if birth_date is not None and birth_date > datetime.now(LOCAL_TIME).date():
         raise InvalidInput("a birth date cannot be ahead of today", field="birth_date")
     if id_number is not None and not valid_id_number(id_number):
         raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
@@ -200,7 +199,7 @@ async def record_departure(conn: AsyncConnection, account: Account, person_id: i
     today, and never ahead of it): their ties to houses end that day, they leave lists and
     counts, and the record is audited in the caller's transaction. The same departure sent
     again changes nothing; another one for a person who has left is refused."""
-    today = datetime.now(CHINA).date()
+    today = datetime.now(LOCAL_TIME).date()
     on = on or today
     if on > today:
         raise InvalidInput("a departure cannot be recorded ahead of today", field="on")
@@ -234,26 +233,27 @@ async def withdraw_departure(conn: AsyncConnection, account: Account, person_id:
     one registered anew meanwhile under the same ID number is refused."""
     if not reason.strip():
         raise InvalidInput("say why the departure is withdrawn", field="reason")
-    row = await _person_row(conn, account, person_id)
-    params = {"pid": person_id}
+    await _person_row(conn, account, person_id)  # in the account's jurisdiction, or 404
     try:
-        back = (await conn.execute(text("""
-            UPDATE person SET left_on = NULL, left_reason = NULL
-             WHERE id = :pid AND left_on IS NOT NULL RETURNING id"""), params)).first()
+        left = (await conn.execute(text("""
+            WITH was AS (SELECT left_on, left_reason FROM person
+                          WHERE id = :pid AND left_on IS NOT NULL FOR UPDATE)
+            UPDATE person p SET left_on = NULL, left_reason = NULL FROM was
+             WHERE p.id = :pid RETURNING was.left_on, was.left_reason"""),
+            {"pid": person_id})).first()
     except IntegrityError:  # the one registered ID number among those who have not left
-        raise Conflict("the same ID number has been registered anew since",
-                       field="person_id") from None
-    if back is None:
+        raise Conflict("the same ID number has been registered anew since") from None
+    if left is None:
         return
     await conn.execute(text("""
         UPDATE person_house SET valid_to = NULL
          WHERE person_id = :pid AND valid_to = greatest(:on, valid_from)"""),
-        {**params, "on": row.left_on})
+        {"pid": person_id, "on": left.left_on})
     await conn.execute(text("""
         INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
         VALUES (:account, 'departure withdrawn', 'person', :entity, :what)"""),
         {"account": account.id, "entity": str(person_id),
-         "what": f"{row.left_reason} on {row.left_on.isoformat()}: {reason.strip()}"})
+         "what": f"{left.left_reason} on {left.left_on.isoformat()}: {reason.strip()}"})
 
 
 async def erase_people_who_left(conn: AsyncConnection) -> int:

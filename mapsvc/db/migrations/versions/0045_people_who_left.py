@@ -34,8 +34,8 @@ ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check,
 
 
 def downgrade() -> None:
-    # the departures audited (and withdrawn) stay in the log; refused while one who left and one registered
-    # anew share an ID number
+    # the departures audited (and withdrawn) stay in the log; refused while one who left and
+    # one registered anew share an ID number
     op.execute("""
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check,
     ADD CONSTRAINT audit_log_action_check CHECK (action IN ('reveal', 'export')) NOT VALID;
