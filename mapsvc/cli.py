@@ -463,7 +463,7 @@ def accounts_history(
     table = Table()
     for heading in ("time", "account", "event", "from", "detail"):
         table.add_column(heading, overflow="fold")
-    for e in in_transaction(lambda conn: account_events(conn, username, last)):
+    for e in reversed(in_transaction(lambda conn: account_events(conn, username, last))):
         table.add_row(*map(escape, (_local(e.at, "%Y-%m-%d %H:%M:%S"), e.username,
                                     e.event.replace("_", " "), e.origin, e.detail)))
     console.print(table)

@@ -393,7 +393,8 @@ def _table(output: str) -> list[list[str]]:
             for line in output.splitlines() if line.startswith("│")]
 
 
-def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous, accounts, db):
+def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous, accounts, db,
+                                                                       clients):
     """等保's 安全审计: each change an administrator made, by which system user, and each
     sign-in, right, wrong or held back, from which address, in order; never to be altered."""
     first, second = accounts["chief"][1]["grid_codes"][:2]
@@ -428,6 +429,16 @@ def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous
     assert times == sorted(times)
     china_now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
     assert abs(times[-1] - china_now) < timedelta(minutes=1)
+
+    # the same for an administrator over the API, newest first, a page at a time
+    served = clients["admin"].get("/accounts/events", params={"username": name}).json()
+    assert [(e["event"].replace("_", " "), e["origin"], e["detail"]) for e in served] == [
+        (r[2], r[3], r[4]) for r in reversed(rows)]
+    assert [datetime.fromisoformat(e["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+            .strftime("%Y-%m-%d %H:%M:%S") for e in served] == [r[0] for r in reversed(rows)]
+    assert clients["admin"].get("/accounts/events", params={
+        "username": name, "limit": 2, "offset": 1}).json() == served[1:3]
+    assert clients["command"].get("/accounts/events").status_code == 403
 
     listed = {r[0]: r for r in _table(runner.invoke(app, ["accounts", "list"],
                                                     env={"COLUMNS": "300"}).output)}

@@ -113,6 +113,14 @@ def test_a_reveal_needs_a_reason_and_is_audited(clients, residents, db):
     assert audit[0]["reason"] == "入户核实身份" and audit[0]["entity_id"] == str(residents["near"])
     assert len([a for a in audit if a["entity_id"] == str(residents["far"])]) == 0
     assert clients["command"].get("/audit").status_code == 403
+    # who looked at a person, and why; what one account did
+    about = clients["admin"].get("/audit", params={"person": residents["near"]}).json()
+    assert about[0] == audit[0] and {a["entity_id"] for a in about} == {str(residents["near"])}
+    assert all(a["entity"] == "person" for a in about)
+    assert clients["admin"].get("/audit", params={"person": residents["far"]}).json() == []
+    by = clients["admin"].get("/audit", params={"username": "worker", "action": "reveal"}).json()
+    assert by and {(a["username"], a["action"]) for a in by} == {("worker", "reveal")}
+    assert clients["admin"].get("/audit", params={"action": "peek"}).status_code == 422
     with pytest.raises(Exception, match="append-only"):
         with db.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))

@@ -12,6 +12,7 @@ from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.accounts.passwords import (DUMMY_HASH, check_password, hash_password,
                                        verify_password)
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
+from mapsvc.geojson import page
 
 _ACCOUNT = text("""
 SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
@@ -189,13 +190,13 @@ async def list_accounts(conn: AsyncConnection) -> list:
         "window": timedelta(minutes=guard.sign_in_minutes)})).all()
 
 
-async def account_events(conn: AsyncConnection, username: str | None, last: int) -> list:
-    """The ``last`` events of the account name ``username`` (None: of every one), oldest
-    first."""
+async def account_events(conn: AsyncConnection, username: str | None, limit: int,
+                         offset: int = 0) -> list:
+    """The events of the account name ``username`` (None: of every one), newest first."""
     which = "" if username is None else "WHERE username = :username"
-    return list(reversed((await conn.execute(text(f"""
+    return (await conn.execute(text(f"""
         SELECT at, username, event, origin, detail FROM account_event {which}
-         ORDER BY id DESC LIMIT :last"""), {"username": username, "last": last})).all()))
+         ORDER BY id DESC {page(limit, offset)}"""), {"username": username})).all()
 
 
 async def find_account(conn: AsyncConnection, username: str) -> Account | None:

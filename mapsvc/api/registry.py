@@ -268,9 +268,18 @@ async def visit(request: Request, body: VisitRequest,
 
 
 @router.get("/audit", responses=FORBIDDEN)
-async def audit(request: Request, account: Annotated[Account, Depends(allowed(
-                    frozenset({Role.admin})))], page: Page) -> list[dict]:
+async def audit(
+    request: Request,
+    account: Annotated[Account, Depends(allowed(frozenset({Role.admin})))],
+    page: Page,
+    person: Annotated[int | None, Query(description="a person's id: who looked at them, "
+                                                    "and why")] = None,
+    username: Annotated[str | None, Query(max_length=200, description="by one account")] = None,
+    action: Annotated[Literal["reveal", "export", "departure", "departure withdrawn"] | None,
+                      Query()] = None,
+) -> list[dict]:
     """Every reveal and export of personal data, and every departure recorded or withdrawn,
     newest first (admins only)."""
     async with statements(request) as conn:
-        return await audit_entries(conn, limit=page.limit, offset=page.offset)
+        return await audit_entries(conn, person=person, username=username, action=action,
+                                   limit=page.limit, offset=page.offset)

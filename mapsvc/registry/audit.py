@@ -1,14 +1,26 @@
-"""The audit log of personal-data access (reveals and exports)."""
+"""The audit log of personal data: each reveal and export, and each departure recorded or
+withdrawn, with who did it and why."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.geojson import page
+from mapsvc.geojson import Filters, page
 
 
-async def audit_entries(conn: AsyncConnection, *, limit: int, offset: int) -> list[dict]:
+async def audit_entries(conn: AsyncConnection, *, person: int | None = None,
+                        username: str | None = None, action: str | None = None, limit: int,
+                        offset: int) -> list[dict]:
+    """Newest first; ``person``: the entries about one person (who looked at them, and why)."""
+    f = Filters()
+    if person is not None:
+        f.add("l.entity = 'person' AND l.entity_id = :person", person=str(person))
+    if username is not None:
+        f.add("a.username = :username", username=username)
+    if action is not None:
+        f.add("l.action = :action", action=action)
     rows = (await conn.execute(text(f"""
         SELECT l.id, l.at, a.username, l.action, l.entity, l.entity_id, l.field, l.reason
           FROM audit_log l JOIN account a ON a.id = l.account_id
-         ORDER BY l.id DESC {page(limit, offset)}"""))).mappings().all()
+         WHERE {f.where()}
+         ORDER BY l.id DESC {page(limit, offset)}"""), f.params)).mappings().all()
     return [dict(r) for r in rows]

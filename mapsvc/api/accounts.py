@@ -1,0 +1,38 @@
+"""What befell the accounts (等保 2.0 安全审计), for administrators: each creation, new password,
+new grids, disabling and enabling, and each sign-in, right, wrong or held back."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.accounts.store import account_events
+from mapsvc.api.auth import FORBIDDEN, allowed
+from mapsvc.api.deps import Page, statements
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+
+class AccountEvent(BaseModel):
+    at: datetime
+    username: str
+    event: str
+    origin: str
+    detail: str
+
+
+@router.get("/events", responses=FORBIDDEN)
+async def events(
+    request: Request,
+    account: Annotated[Account, Depends(allowed(frozenset({Role.admin})))],
+    page: Page,
+    username: Annotated[str | None, Query(max_length=200, description=(
+        "an account name, or a name signed in with (no account has it)"))] = None,
+) -> list[AccountEvent]:
+    """Newest first, with who or where each came from (`mapsvc accounts history` prints the
+    same)."""
+    async with statements(request) as conn:
+        return [AccountEvent(**e._mapping)
+                for e in await account_events(conn, username, page.limit, page.offset)]
