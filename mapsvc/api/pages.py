@@ -20,6 +20,7 @@ from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
+from mapsvc.registry.people import EXPORTERS
 from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, STATE_NAMES
 
@@ -54,6 +55,7 @@ class PhoneFiles(StaticFiles):
 
 
 WALL_ROLES = frozenset({Role.command, Role.admin})
+REGISTER_ROLES = frozenset({Role.command, Role.admin, Role.grid_chief})
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
 # phone page for those who report and handle cases.
 HOME = {Role.command: "/map/wall", Role.admin: "/map/wall", Role.planner: "/map/plan",
@@ -224,6 +226,21 @@ async def desk(request: Request) -> Response:
     return _page(desk_page(region, account.role, departments=departments,
                            basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution))
+
+
+@router.get("/people", response_class=HTMLResponse)
+async def people(request: Request) -> Response:
+    """The people's register (人口台账) of the signed-in account's jurisdiction, for command
+    centres and grid chiefs: masked, each full value shown for a stated reason."""
+    account, refused = _refusal(request, "people", REGISTER_ROLES, "指挥中心或网格长")
+    if refused:
+        return refused
+    links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
+             if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
+    page = (STATIC / "people.html").read_text().replace("{links}", links).replace(
+        "{export_hidden}", "" if account.role in EXPORTERS else "hidden")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store",
+                                       "Content-Security-Policy": _policy(None)})
 
 
 @router.get("/plan", response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import (
+    EXPORTERS,
     MOBILE_NUMBER,
     REGISTRATIONS,
     RELATIONS,
@@ -48,7 +49,6 @@ from mapsvc.registry.visits import record_visit
 
 router = APIRouter(tags=["registry"])
 VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
-EXPORTERS = frozenset({Role.command, Role.admin})
 
 
 async def people_query(

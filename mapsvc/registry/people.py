@@ -36,8 +36,10 @@ SEXES = ("male", "female")
 MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
 Field = Literal["name", "id_number", "mobile"]
 Departure = Literal["moved_away", "deceased"]  # 迁出, 死亡
-# Roles that may reveal a field of a person in their jurisdiction, stating why.
+# Roles that may reveal a field of a person in their jurisdiction, stating why; that may
+# export the people of a query (masked), stating why.
 REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_worker})
+EXPORTERS = frozenset({Role.command, Role.admin})
 
 
 # A person's place: the address of their household's house.

@@ -1,0 +1,128 @@
+// The people's register (人口台账): the people of the account's jurisdiction, masked, found by
+// grid, region and care tag, those who left apart until they are erased; one field of one
+// person shown in full for a stated reason, and the list exported (masked), each of which the
+// service writes to the audit log. Everything shown is set as text.
+"use strict";
+
+window.mapsvcPeople = { shown: null };
+
+(function peopleRegister() {
+  if (!signedIn("people")) return;
+  const $ = (id) => document.getElementById(id);
+  const PAGE = 100;
+  const SEX = { male: "男", female: "女" };
+  const REGISTRATION = { resident: "户籍", floating: "流动", overseas: "境外" };
+  const LEFT = { moved_away: "迁出", deceased: "去世" };
+  const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
+  let query = new URLSearchParams({ left: "false" });
+  let offset = 0;
+  let revealing = null;  // the person whose field is asked for, and their row
+
+  function say(words, bad) {
+    $("people-said").textContent = words;
+    $("people-said").className = bad ? "bad" : "";
+  }
+
+  function row(p) {
+    const tr = document.createElement("tr");
+    tr.dataset.person = p.id;
+    const left = p.left_on ? `，${LEFT[p.left_reason]}于 ${p.left_on}，${p.erased_after} 后清除` : "";
+    for (const [field, value] of [
+      ["id", p.id], ["name", p.name], ["birth_year", p.birth_year], ["sex", SEX[p.sex]],
+      ["registration", `${REGISTRATION[p.registration]}${left}`],
+      ["care_tags", p.care_tags.join("、")], ["address", p.address], ["grid", p.grid],
+      ["id_number", p.id_number], ["mobile", p.mobile]]) {
+      const td = text("td", value);
+      td.dataset.field = field;
+      tr.appendChild(td);
+    }
+    const cell = document.createElement("td");
+    const reveal = text("button", "查看完整");
+    reveal.type = "button";
+    reveal.addEventListener("click", () => askReveal(p, tr));
+    cell.appendChild(reveal);
+    tr.appendChild(cell);
+    return tr;
+  }
+
+  async function load() {
+    const asked = new URLSearchParams(query);
+    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
+    asked.set("offset", offset);
+    let found;
+    try {
+      found = await callApi("people", "GET", `/api/v1/registry/people?${asked}`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    const shown = found.slice(0, PAGE);
+    $("people").tBodies[0].replaceChildren(...shown.map(row));
+    $("people-previous").disabled = offset === 0;
+    $("people-next").disabled = found.length <= PAGE;
+    $("people-page").textContent = shown.length
+      ? `第 ${offset + 1}–${offset + shown.length} 人` : "";
+    say(shown.length ? "" : "没有符合条件的人员");
+    window.mapsvcPeople.shown = shown.length;
+  }
+
+  function askReveal(p, tr) {
+    revealing = { p, tr };
+    const form = $("people-reveal");
+    form.reset();
+    $("people-reveal-title").textContent = `查看 ${p.id} 号（${p.name}）的完整信息`;
+    form.hidden = false;
+    form.elements.reason.focus();
+  }
+
+  $("people-reveal").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const field = form.elements.field.value;
+    const { p, tr } = revealing;
+    try {
+      const shown = await callApi("people", "POST", `/api/v1/registry/people/${p.id}/reveal`,
+                                  { field, reason: form.elements.reason.value.trim() });
+      const cell = tr.querySelector(`td[data-field="${field}"]`);
+      cell.textContent = shown.value == null ? "（未登记）" : shown.value;
+      cell.classList.add("revealed");
+      say(`已显示 ${p.id} 号的${FIELD[field]}，已记入审计`);
+      form.hidden = true;
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+  $("people-reveal-cancel").addEventListener("click", () => { $("people-reveal").hidden = true; });
+
+  $("people-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    query = new URLSearchParams();
+    for (const [key, value] of new FormData(event.target)) {
+      if (value.trim()) query.set(key, value.trim());
+    }
+    offset = 0;
+    load();
+  });
+  $("people-previous").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    load();
+  });
+  $("people-next").addEventListener("click", () => {
+    offset += PAGE;
+    load();
+  });
+
+  // the whole of the query, masked, as the service's CSV (the page's session reads it)
+  $("people-export").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const asked = new URLSearchParams(query);
+    asked.set("reason", event.target.elements.reason.value.trim());
+    const link = document.createElement("a");
+    link.href = `/api/v1/registry/people.csv?${asked}`;
+    link.download = "人口台账.csv";
+    link.click();
+    say("已导出，已记入审计");
+  });
+
+  load();
+}());

@@ -1,0 +1,122 @@
+"""The people's register (/map/people) in Chromium: the command centre finds the people of its
+jurisdiction by care tag, masked and set as text; shows one field in full for a stated reason;
+exports the list masked; both go to the audit log. Grid chiefs read it without the export, and
+grid workers are turned away."""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import refused, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+
+TAG = "<i>页面关怀</i>"  # a care tag as typed into a file: shown as text, never as markup
+
+
+@pytest.fixture(scope="module")
+def tagged(clients, accounts, grids) -> int:
+    """A person with the care tag, at an address in the test grid worker's grid."""
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    admin = clients["admin"]
+    for kind, columns, rows in (
+            ("addresses", ["address", "lon", "lat"],
+             [{"address": "台账路5号", "lon": here.x, "lat": here.y}]),
+            ("people", ["address", "name", "registration", "mobile", "care_tags"],
+             [{"address": "台账路5号", "name": "郑台账", "registration": "resident",
+               "mobile": "13912345678", "care_tags": TAG}])):
+        r = admin.post(f"/registry/import/{kind}", data={"county": "441502"},
+                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    found = admin.get("/registry/people", params={"care_tag": TAG}).json()
+    assert len(found) == 1
+    return found[0]["id"]
+
+
+def _register(browser, server, username: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
+    page.goto(f"{server}/map/people")
+    assert "/map/login" in page.url  # no session yet
+    sign_in(page, server, "/map/people", username, PASSWORD)
+    wait_until(page, "window.mapsvcPeople.shown !== null", "the first page of people")
+    return context, page
+
+
+def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
+        browser, server, tagged, clients):
+    context, page = _register(browser, server, "command")
+    page.fill("#people-find [name=care_tag]", TAG)
+    page.click("#people-find button[type=submit]")
+    wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
+    row = page.locator(f"#people tr[data-person='{tagged}']")
+    cells = {field: row.locator(f"td[data-field={field}]").inner_text()
+             for field in ("name", "care_tags", "address", "mobile", "registration")}
+    assert cells == {"name": "郑**", "care_tags": TAG, "address": "台账路5号",
+                     "mobile": "139****5678", "registration": "户籍"}
+    assert page.locator("#people i").count() == 0  # the tag's markup stayed text
+
+    row.locator("button", has_text="查看完整").click()
+    form = page.locator("#people-reveal")
+    expect(form).to_be_visible()
+    form.locator("[name=field]").select_option("mobile")
+    form.locator("[name=reason]").fill("电话核实独居情况")
+    form.locator("button[type=submit]").click()
+    expect(row.locator("td[data-field=mobile]")).to_have_text("13912345678")
+    assert page.inner_text("#people-said") == f"已显示 {tagged} 号的手机，已记入审计"
+    expect(form).to_be_hidden()
+    page.screenshot(path=ARTIFACTS / "people-register.png")
+    seen = clients["admin"].get("/audit", params={"person": tagged}).json()[0]
+    assert (seen["username"], seen["action"], seen["field"], seen["reason"]) == (
+        "command", "reveal", "mobile", "电话核实独居情况")
+
+    page.fill("#people-export [name=reason]", "高温天气走访名单")
+    with page.expect_download() as download:
+        page.click("#people-export button[type=submit]")
+    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8")
+                                               .read())))
+    assert [(r["id"], r["mobile"]) for r in exported] == [(str(tagged), "139****5678")]
+    done = clients["admin"].get("/audit", params={"username": "command",
+                                                 "action": "export"}).json()[0]
+    assert done["reason"] == "高温天气走访名单" and "1 people" in done["entity_id"]
+
+    page.select_option("#people-find [name=left]", "true")  # those who left: not they
+    page.click("#people-find button[type=submit]")
+    wait_until(page, "window.mapsvcPeople.shown === 0", "no one who left with the tag")
+    assert page.inner_text("#people-said") == "没有符合条件的人员"
+    context.close()
+
+
+def test_grid_chiefs_read_the_register_without_exporting_and_workers_are_turned_away(
+        browser, server, tagged):
+    context, page = _register(browser, server, "chief")
+    wait_until(page, f"!!document.querySelector(\"#people tr[data-person='{tagged}']\")",
+               "the chief's own grids' people")
+    assert page.locator("#people-export").is_hidden()
+    context.close()
+    assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/people", "worker",
+                                                    PASSWORD)
+
+
+def test_the_register_goes_a_hundred_people_a_page(browser, server, tagged, clients):
+    rows = [{"address": "台账路5号", "name": f"翻页{n}", "registration": "floating",
+             "care_tags": "翻页标签"} for n in range(101)]
+    r = clients["admin"].post("/registry/import/people", data={"county": "441502"}, files={
+        "file": ("people.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
+    assert r.status_code == 200 and r.json()["stored"] == 101, r.text
+    context, page = _register(browser, server, "command")
+    page.fill("#people-find [name=care_tag]", "翻页标签")
+    page.click("#people-find button[type=submit]")
+    wait_until(page, "window.mapsvcPeople.shown === 100", "the first hundred")
+    assert page.inner_text("#people-page") == "第 1–100 人"
+    assert page.locator("#people-previous").is_disabled()
+    page.click("#people-next")
+    wait_until(page, "window.mapsvcPeople.shown === 1", "the hundred and first")
+    assert page.inner_text("#people-page") == "第 101–101 人"
+    assert page.locator("#people-next").is_disabled()
+    page.click("#people-previous")
+    wait_until(page, "window.mapsvcPeople.shown === 100", "the first hundred again")
+    context.close()
