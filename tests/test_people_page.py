@@ -101,12 +101,19 @@ def test_grid_chiefs_read_the_register_without_exporting_and_workers_are_turned_
                                                     PASSWORD)
 
 
-def test_the_register_goes_a_hundred_people_a_page(browser, server, tagged, clients):
-    rows = [{"address": "台账路5号", "name": f"翻页{n}", "registration": "floating",
-             "care_tags": "翻页标签"} for n in range(101)]
-    r = clients["admin"].post("/registry/import/people", data={"county": "441502"}, files={
-        "file": ("people.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
-    assert r.status_code == 200 and r.json()["stored"] == 101, r.text
+def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, accounts, grids):
+    """At an address in the county away from the grid workers' village."""
+    village = grids.set_index("code").loc[accounts["worker"][1]["grid_codes"][0]]
+    elsewhere = grids[grids["code"].str.startswith("441502")
+                      & ~grids["code"].str.startswith(village.name[:12])]
+    at = elsewhere.geometry.iloc[0].representative_point()
+    for kind, rows in (
+            ("addresses", [{"address": "翻页路1号", "lon": at.x, "lat": at.y}]),
+            ("people", [{"address": "翻页路1号", "name": f"翻页{n}", "registration": "floating",
+                         "care_tags": "翻页标签"} for n in range(101)])):
+        r = clients["admin"].post(f"/registry/import/{kind}", data={"county": "441502"}, files={
+            "file": (f"{kind}.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
+        assert r.status_code == 200 and r.json()["stored"] == len(rows), r.text
     context, page = _register(browser, server, "command")
     page.fill("#people-find [name=care_tag]", "翻页标签")
     page.click("#people-find button[type=submit]")

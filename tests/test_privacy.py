@@ -135,7 +135,8 @@ def test_a_care_tag_filters_people(clients, residents):
 
 def test_people_are_found_by_region_box_and_radius(clients, residents, grids, accounts):
     def found(**params):
-        return {p["id"] for p in clients["admin"].get("/registry/people", params=params).json()}
+        return {p["id"] for p in clients["admin"].get("/registry/people",
+                                                       params={"limit": 1000, **params}).json()}
 
     near = residents["near"]
     p = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
