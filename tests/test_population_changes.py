@@ -293,3 +293,36 @@ def test_a_registration_that_cannot_be_is_refused_naming_its_field(clients, hous
                                   json=_newcomer(home, name="林错")).status_code == 403
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM person WHERE name = '林错'")).scalar_one() == 0
+
+
+def test_a_household_whose_people_all_left_is_still_listed_for_its_next(clients, accounts,
+                                                                        grids):
+    """The list at a door: each household near with its people, masked; one whose people all
+    left stays, so that the next to move in is registered to it."""
+    worker = clients["worker"]
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    for kind, rows in (
+            ("addresses", [{"county": "441502", "address": "空户路1号", "lon": here.x,
+                            "lat": here.y}]),
+            ("people", [{"county": "441502", "address": "空户路1号", "name": "吴一",
+                         "registration": "floating", "birth_date": "1988-02-03"}])):
+        result = run(in_transaction(lambda conn, kind=kind, rows=rows: import_registry(
+            conn, kind, conform(pd.DataFrame(rows), kind))))
+        assert not result.errors, result.errors
+
+    def at_the_door(client):
+        near = client.get("/registry/households", params={
+            "near": f"{here.x},{here.y},30", "limit": 1000}).json()
+        return next((h for h in near if h["address"] == "空户路1号"), None)
+
+    home = at_the_door(worker)
+    assert [(m["name"], m["birth_year"]) for m in home["members"]] == [("吴*", 1988)]
+    assert home["grid"] == accounts["worker"][1]["grid_codes"][0]
+    assert worker.post(f"/registry/people/{home['members'][0]['id']}/departure",
+                       json={"reason": "moved_away"}).status_code == 200
+    assert at_the_door(worker)["members"] == []  # empty, and still there
+    assert worker.post("/registry/people", json=_newcomer(
+        home["id"], id_number=None, name="吴新")).status_code == 201
+    assert [m["name"] for m in at_the_door(worker)["members"]] == ["吴*"]
+    assert at_the_door(clients["planner"]) is None  # people's households: not a planner's

@@ -36,6 +36,7 @@ from mapsvc.registry.people import (
     SEXES,
     Departure,
     export_people,
+    list_households,
     list_people,
     read_person,
     record_departure,
@@ -51,18 +52,27 @@ router = APIRouter(tags=["registry"])
 VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 
 
-async def people_query(
+async def place_query(
     grid: Annotated[str | None, Query(description="grid code")] = None,
     region: Annotated[str | None, Query(description="village, township or county code")] = None,
     bbox=Depends(bbox_query),
     near=Depends(near_query),
+) -> dict:
+    """Where the registry's records asked for lie."""
+    return {"grid": grid, "region": region, "bbox": bbox, "near": near}
+
+
+PlaceQuery = Annotated[dict, Depends(place_query)]
+
+
+async def people_query(
+    place: PlaceQuery,
     care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
     left: Annotated[bool, Query(description="those who moved away or died, until erased, "
                                             "instead of those who live there")] = False,
 ) -> dict:
     """Where the people asked for live (or lived), and which care tag they carry."""
-    return {"grid": grid, "region": region, "bbox": bbox, "near": near, "care_tag": care_tag,
-            "left": left}
+    return {**place, "care_tag": care_tag, "left": left}
 
 
 PeopleQuery = Annotated[dict, Depends(people_query)]
@@ -75,6 +85,16 @@ async def people(request: Request, account: SignedIn, query: PeopleQuery,
     async with statements(request) as conn:
         return await list_people(conn, account, limit=page.limit, offset=page.offset,
                                  **query)
+
+
+@router.get("/registry/households")
+async def households(request: Request, account: SignedIn, place: PlaceQuery,
+                     page: Page) -> list[dict]:
+    """Households in your jurisdiction with the people living in them (names masked), also
+    those whose people have all left: the phone's list at a door."""
+    async with statements(request) as conn:
+        return await list_households(conn, account, limit=page.limit, offset=page.offset,
+                                     **place)
 
 
 @router.get("/registry/people.csv", response_class=Response,
@@ -228,15 +248,12 @@ async def layer(
     page: Page,
     layer: Literal["things", "organisations", "places"],
     account: SignedIn,
-    grid: Annotated[str | None, Query(description="grid code")] = None,
-    region: Annotated[str | None, Query(description="village, township or county code")] = None,
-    bbox=Depends(bbox_query),
-    near=Depends(near_query),
+    place: PlaceQuery,
 ) -> Response:
     """Components (部件), organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
-        body = await layer_geojson(conn, layer, account, grid=grid, region=region, bbox=bbox,
-                                   near=near, limit=page.limit, offset=page.offset)
+        body = await layer_geojson(conn, layer, account, limit=page.limit, offset=page.offset,
+                                   **place)
     return Response(body, media_type=GEOJSON)
 
 

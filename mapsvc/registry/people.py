@@ -94,6 +94,41 @@ async def list_people(conn: AsyncConnection, account: Account, *, grid: str | No
     return [_masked(r) for r in rows]
 
 
+# Households where their house's address lies, with the people living in them (none: a house
+# whose people all left, waiting for the next).
+_HOUSEHOLDS = """
+SELECT h.id, h.number, a.full_text AS address, g.code AS grid,
+       coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,
+                                           'birth_year', extract(year FROM p.birth_date)::int,
+                                           'sex', p.sex, 'care_tags', p.care_tags)
+                         ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '[]') AS members
+  FROM household h
+  JOIN house ho ON ho.id = h.house_id
+  JOIN address a ON a.id = ho.address_id
+  LEFT JOIN grid g ON g.id = a.grid_id
+  LEFT JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
+ WHERE {where}
+ GROUP BY h.id, a.full_text, g.code
+ ORDER BY h.id {page}
+"""
+
+
+async def list_households(conn: AsyncConnection, account: Account, *, grid: str | None = None,
+                          region: str | None = None, bbox=None, near=None, limit: int = 100,
+                          offset: int = 0) -> list[dict]:
+    """Households in the account's jurisdiction, where their house's address lies, each with
+    its people (names masked): those a worker at the door visits, registers a newcomer to,
+    or records a member of as gone."""
+    f = Filters()
+    registry_scope(account, f, alias="a")
+    place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
+    rows = (await conn.execute(text(_HOUSEHOLDS.format(where=f.where(),
+                                                       page=page(limit, offset))),
+                               f.params)).mappings()
+    return [{**row, "members": [{**m, "name": mask_name(m["name"])} for m in row["members"]]}
+            for row in rows]
+
+
 async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
     f = Filters(params={"pid": person_id})
     f.add("p.id = :pid")

@@ -193,8 +193,9 @@ async function sendDeparture(item) {
   // the same departure sent again is answered as the first was, changing nothing
   const r = await post(`/registry/people/${item.person}/departure`, item.body);
   if (!r.ok) throw await refusal(r, item);
-  const near = JSON.parse(localStorage.getItem(PEOPLE_NEAR) || "[]");  // shown with no signal
-  localStorage.setItem(PEOPLE_NEAR, JSON.stringify(near.filter((p) => p.id !== item.person)));
+  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");  // for no signal
+  localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
+    ...household, members: household.members.filter((p) => p.id !== item.person) }))));
   $("result").textContent = `已登记${LEAVING[item.reason]}：${item.name}`;
 }
 
@@ -633,32 +634,24 @@ function showCaseOnMap(f) {
 const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
                     fillOpacity: 0.45 };
 
-// ---- household visits: two taps; a member who moved away or died: two more ----
-const PEOPLE_NEAR = "mapsvc.people-near";  // the households last seen here, for no signal
+// ---- household visits: two taps; a member who moved away or died: two more; a newcomer ----
+const HOUSEHOLDS_NEAR = "mapsvc.households-near";  // those last seen here, for no signal
 async function nearbyHouseholds() {
   const fix = phone.position;
   if (!fix) return;
-  let people = null;
+  let households = null;
   try {
-    const r = await ask(`${API}/registry/people?near=${fix.lon},${fix.lat},80&limit=500`,
-                          authorised());
+    const r = await ask(`${API}/registry/households?near=${fix.lon},${fix.lat},80&limit=200`,
+                        authorised());
     if (r.ok) {
-      people = await r.json();
-      localStorage.setItem(PEOPLE_NEAR, JSON.stringify(people));
+      households = await r.json();
+      localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(households));
     }
   } catch (error) { /* offline: the households last seen here */ }
-  people = people || JSON.parse(localStorage.getItem(PEOPLE_NEAR) || "[]");
+  households = households || JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
-  const households = new Map();
-  for (const person of people) {
-    if (person.household_id == null || leaving.has(person.id)) continue;
-    if (!households.has(person.household_id)) {
-      households.set(person.household_id, { address: person.address, members: [] });
-    }
-    households.get(person.household_id).members.push(person);
-  }
-  $("households").replaceChildren(...[...households].map(([id, { address, members }]) => {
+  $("households").replaceChildren(...households.map(({ id, address, members }) => {
     const li = document.createElement("li");
     const button = text("button", `走访 ${address}`, "act");
     button.type = "button";
@@ -667,7 +660,7 @@ async function nearbyHouseholds() {
     li.appendChild(button);
     const list = document.createElement("ul");
     list.className = "members";
-    list.append(...members.map(member));
+    list.append(...members.filter((person) => !leaving.has(person.id)).map(member));
     li.appendChild(list);
     const joining = text("button", "登记新住户", "act quiet");
     joining.type = "button";
@@ -843,10 +836,11 @@ async function togglePatrol() {
 
 // ---- signing in ----
 function signOut() {
-  // the worker's cases and the people near go with the session: the next to sign in on this
-  // phone may be another, working other grids
+  // the worker's cases and the households near go with the session: the next to sign in on
+  // this phone may be another, working other grids (mapsvc.people-near: where pages before
+  // v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.cases", "mapsvc.unseen",
-                     "mapsvc.patrol", PEOPLE_NEAR]) {
+                     "mapsvc.patrol", HOUSEHOLDS_NEAR, "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
