@@ -127,3 +127,48 @@ def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, acc
     page.click("#people-previous")
     wait_until(page, "window.mapsvcPeople.shown === 100", "the first hundred again")
     context.close()
+
+
+def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mistake(
+        browser, server, clients, tagged):
+    rows = [{"address": "台账路5号", "name": "钱离开", "registration": "resident",
+             "care_tags": "离开标签"}]
+    r = clients["admin"].post("/registry/import/people", data={"county": "441502"}, files={
+        "file": ("people.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
+    assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+    person = clients["admin"].get("/registry/people", params={"care_tag": "离开标签"}).json()[0]
+    context, page = _register(browser, server, "command")
+
+    def find(left: str) -> None:
+        page.fill("#people-find [name=care_tag]", "离开标签")
+        page.select_option("#people-find [name=left]", left)
+        with page.expect_response("**/api/v1/registry/people?*"):
+            page.click("#people-find button[type=submit]")
+
+    find("false")
+    row = page.locator(f"#people tr[data-person='{person['id']}']")
+    row.locator("button", has_text="登记离开").click()
+    form = page.locator("#people-departure")
+    expect(form).to_be_visible()
+    form.locator("[name=reason]").select_option("deceased")
+    day = form.locator("[name=on]").input_value()  # today in China, and no later
+    assert day == form.locator("[name=on]").get_attribute("max")
+    form.locator("[name=note]").fill("民政部门通报")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#people-said")).to_have_text(f"已登记 {person['id']} 号去世，已记入审计")
+    expect(row).to_have_count(0)  # out of those who live there
+
+    find("true")
+    expect(row.locator("td[data-field=registration]")).to_contain_text(f"去世于 {day}")
+    row.locator("button", has_text="撤销离开").click()
+    page.fill("#people-withdraw [name=reason]", "误登记，本人仍在住")
+    page.click("#people-withdraw button[type=submit]")
+    expect(page.locator("#people-said")).to_have_text(
+        f"已撤销 {person['id']} 号的离开登记，已记入审计")
+    expect(row).to_have_count(0)  # out of those who left
+    context.close()
+    assert clients["admin"].get(f"/registry/people/{person['id']}").json()["left_on"] is None
+    assert [(a["action"], a["username"], a["reason"]) for a in clients["admin"].get(
+        "/audit", params={"person": person["id"]}).json()] == [
+        ("departure withdrawn", "command", f"deceased on {day}: 误登记，本人仍在住"),
+        ("departure", "command", f"deceased on {day} 民政部门通报")]

@@ -1,7 +1,8 @@
 // The people's register (人口台账): the people of the account's jurisdiction, masked, found by
 // grid, region and care tag, those who left apart until they are erased; one field of one
-// person shown in full for a stated reason, and the list exported (masked), each of which the
-// service writes to the audit log. Everything shown is set as text.
+// person shown in full for a stated reason, one who moved away or died recorded (or such a
+// record taken back), and the list exported (masked), each of which the service writes to
+// the audit log. Everything shown is set as text.
 "use strict";
 
 window.mapsvcPeople = { shown: null };
@@ -16,7 +17,9 @@ window.mapsvcPeople = { shown: null };
   const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
   let query = new URLSearchParams({ left: "false" });
   let offset = 0;
-  let revealing = null;  // the person whose field is asked for, and their row
+  let asking = null;  // the person a form below the list is about
+  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" })
+    .format(new Date());
 
   function say(words, bad) {
     $("people-said").textContent = words;
@@ -37,10 +40,15 @@ window.mapsvcPeople = { shown: null };
       tr.appendChild(td);
     }
     const cell = document.createElement("td");
-    const reveal = text("button", "查看完整");
-    reveal.type = "button";
-    reveal.addEventListener("click", () => askReveal(p, tr));
-    cell.appendChild(reveal);
+    for (const [label, form, title] of [
+      ["查看完整", "people-reveal", `查看 ${p.id} 号（${p.name}）的完整信息`],
+      p.left_on ? ["撤销离开", "people-withdraw", `撤销 ${p.id} 号（${p.name}）的离开登记`]
+        : ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`]]) {
+      const button = text("button", label);
+      button.type = "button";
+      button.addEventListener("click", () => ask(form, title, p, tr));
+      cell.appendChild(button);
+    }
     tr.appendChild(cell);
     return tr;
   }
@@ -66,20 +74,23 @@ window.mapsvcPeople = { shown: null };
     window.mapsvcPeople.shown = shown.length;
   }
 
-  function askReveal(p, tr) {
-    revealing = { p, tr };
-    const form = $("people-reveal");
+  // one form below the list at a time, about one person
+  function ask(id, title, p, tr) {
+    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+    asking = { p, tr };
+    const form = $(id);
     form.reset();
-    $("people-reveal-title").textContent = `查看 ${p.id} 号（${p.name}）的完整信息`;
+    $(`${id}-title`).textContent = title;
+    if (form.elements.on) form.elements.on.value = form.elements.on.max = today();
     form.hidden = false;
-    form.elements.reason.focus();
+    form.elements[0].focus();
   }
 
   $("people-reveal").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
     const field = form.elements.field.value;
-    const { p, tr } = revealing;
+    const { p, tr } = asking;
     try {
       const shown = await callApi("people", "POST", `/api/v1/registry/people/${p.id}/reveal`,
                                   { field, reason: form.elements.reason.value.trim() });
@@ -92,7 +103,41 @@ window.mapsvcPeople = { shown: null };
       say(error.message, true);
     }
   });
-  $("people-reveal-cancel").addEventListener("click", () => { $("people-reveal").hidden = true; });
+  for (const cancel of document.querySelectorAll("button.cancel")) {
+    cancel.addEventListener("click", () => { cancel.form.hidden = true; });
+  }
+
+  // a change to the register, then the list as it now is
+  async function change(form, method, path, body, done) {
+    try {
+      await callApi("people", method, path, body);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    form.hidden = true;
+    await load();
+    say(done);
+  }
+
+  $("people-departure").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const { p } = asking;
+    const reason = form.elements.reason.value;
+    change(form, "POST", `/api/v1/registry/people/${p.id}/departure`,
+           { reason, on: form.elements.on.value, note: form.elements.note.value.trim() },
+           `已登记 ${p.id} 号${LEFT[reason]}，已记入审计`);
+  });
+
+  $("people-withdraw").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const { p } = asking;
+    const why = new URLSearchParams({ reason: form.elements.reason.value.trim() });
+    change(form, "DELETE", `/api/v1/registry/people/${p.id}/departure?${why}`, undefined,
+           `已撤销 ${p.id} 号的离开登记，已记入审计`);
+  });
 
   $("people-find").addEventListener("submit", (event) => {
     event.preventDefault();
