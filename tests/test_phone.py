@@ -556,6 +556,7 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     home = page.locator("#households > li", has_text="迁出路3号")
     members = home.locator("ul.members li")
     expect(members).to_have_count(2)
+    assert home.locator("button").first.inner_text() == "走访 迁出路3号（户号 1）"
     assert [m.split("\n")[0] for m in members.all_inner_texts()] == [
         "周* 1950年生迁出去世", "周* 1990年生迁出去世"]
     home.scroll_into_view_if_needed()

@@ -651,9 +651,10 @@ async function nearbyHouseholds() {
   households = households || JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
-  $("households").replaceChildren(...households.map(({ id, address, members }) => {
+  $("households").replaceChildren(...households.map(({ id, number, address, members }) => {
     const li = document.createElement("li");
-    const button = text("button", `走访 ${address}`, "act");
+    // households of one house told apart by their number (户号)
+    const button = text("button", `走访 ${address}${number ? `（户号 ${number}）` : ""}`, "act");
     button.type = "button";
     button.dataset.household = id;
     button.addEventListener("click", () => visit(id, address));
