@@ -255,6 +255,16 @@ def csv_bytes(columns, rows) -> bytes:
     return out.getvalue().encode()
 
 
+def registered(client: httpx.Client, kind: str, rows: list[dict], **form) -> dict:
+    """``rows`` (the columns: the first row's keys) uploaded as a registry file of ``kind``
+    (``form``: the county of rows without one, their CRS), none rejected: the import's
+    answer."""
+    r = client.post(f"/registry/import/{kind}", data=form,
+                    files={"file": (f"{kind}.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
+    assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    return r.json()
+
+
 @pytest.fixture(scope="session")
 def lettered_classes(api) -> tuple[str, str]:
     """A class whose code holds letters and one under it: (parent, child)."""
@@ -286,27 +296,21 @@ def area(clients, hierarchy, tmp_path):
     a = Area(next(_areas))
     run(in_transaction(lambda conn: load_hierarchy(conn, a.write_files(tmp_path / "area"))))
     admin = clients["admin"]
-
-    def upload(kind, columns, rows, **form):
-        r = admin.post(f"/registry/import/{kind}", data=form,
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-
     homes = {"A1": (0.5, 0.5), "B1": (1.25, 0.5), "B2": (1.75, 0.5), "C1": (2.5, 0.5)}
-    upload("addresses", ["address", "lon", "lat"],
-           [{"address": f"规划路{n}号", "lon": a.at(*p)[0], "lat": a.at(*p)[1]}
-            for n, p in homes.items()], county=a.county)
+    registered(admin, "addresses", [{"address": f"规划路{n}号", "lon": a.at(*p)[0],
+                                      "lat": a.at(*p)[1]} for n, p in homes.items()],
+               county=a.county)
     people = [("A1", "1"), ("A1", "1"), ("B1", "1"), ("B2", "1"), ("B2", "1"), ("B2", "1"),
               ("B2", "2"), ("C1", "1")]
-    upload("people", ["address", "name", "registration", "household"],
-           [{"address": f"规划路{n}号", "name": f"居民{i}", "registration": "resident",
-             "household": h} for i, (n, h) in enumerate(people)], county=a.county)
+    registered(admin, "people", [{"address": f"规划路{n}号", "name": f"居民{i}",
+                                  "registration": "resident", "household": h}
+                                 for i, (n, h) in enumerate(people)], county=a.county)
     x, y = a.at(1.75, 0.25)
-    upload("things", ["component_id", "name", "lon", "lat"],
-           [{"component_id": f"{a.county}0301000001", "name": "井盖", "lon": x, "lat": y}])
+    registered(admin, "things", [{"component_id": f"{a.county}0301000001", "name": "井盖",
+                                  "lon": x, "lat": y}])
     x, y = a.at(1.8, 0.6)
-    upload("organisations", ["name", "kind", "lon", "lat"],
-           [{"name": "规划测试卫生站", "kind": "hospital", "lon": x, "lat": y}])
+    registered(admin, "organisations", [{"name": "规划测试卫生站", "kind": "hospital", "lon": x,
+                                         "lat": y}])
     cases = {}
     for name, (i, j) in {"west": (1.2, 0.5), "east": (1.75, 0.55), "void": (1.2, 0.6)}.items():
         x, y = a.at(i, j)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import refused, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+from tests.conftest import ARTIFACTS, PASSWORD, registered
 
 TAG = "<i>页面关怀</i>"  # a care tag as typed into a file: shown as text, never as markup
 
@@ -21,15 +21,11 @@ def tagged(clients, accounts, grids) -> int:
     here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
     here = here.representative_point()
     admin = clients["admin"]
-    for kind, columns, rows in (
-            ("addresses", ["address", "lon", "lat"],
-             [{"address": "台账路5号", "lon": here.x, "lat": here.y}]),
-            ("people", ["address", "name", "registration", "mobile", "care_tags"],
-             [{"address": "台账路5号", "name": "郑台账", "registration": "resident",
-               "mobile": "13912345678", "care_tags": TAG}])):
-        r = admin.post(f"/registry/import/{kind}", data={"county": "441502"},
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    registered(admin, "addresses", [{"address": "台账路5号", "lon": here.x, "lat": here.y}],
+               county="441502")
+    registered(admin, "people", [{"address": "台账路5号", "name": "郑台账",
+                                  "registration": "resident", "mobile": "13912345678",
+                                  "care_tags": TAG}], county="441502")
     found = admin.get("/registry/people", params={"care_tag": TAG}).json()
     assert len(found) == 1
     return found[0]["id"]
@@ -111,9 +107,7 @@ def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, acc
             ("addresses", [{"address": "翻页路1号", "lon": at.x, "lat": at.y}]),
             ("people", [{"address": "翻页路1号", "name": f"翻页{n}", "registration": "floating",
                          "care_tags": "翻页标签"} for n in range(101)])):
-        r = clients["admin"].post(f"/registry/import/{kind}", data={"county": "441502"}, files={
-            "file": (f"{kind}.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["stored"] == len(rows), r.text
+        assert registered(clients["admin"], kind, rows, county="441502")["stored"] == len(rows)
     context, page = _register(browser, server, "command")
     page.fill("#people-find [name=care_tag]", "翻页标签")
     page.click("#people-find button[type=submit]")
@@ -131,11 +125,9 @@ def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, acc
 
 def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mistake(
         browser, server, clients, tagged):
-    rows = [{"address": "台账路5号", "name": "钱离开", "registration": "resident",
-             "care_tags": "离开标签"}]
-    r = clients["admin"].post("/registry/import/people", data={"county": "441502"}, files={
-        "file": ("people.csv", csv_bytes(list(rows[0]), rows), "text/csv")})
-    assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+    assert registered(clients["admin"], "people", [
+        {"address": "台账路5号", "name": "钱离开", "registration": "resident",
+         "care_tags": "离开标签"}], county="441502")["stored"] == 1
     person = clients["admin"].get("/registry/people", params={"care_tag": "离开标签"}).json()[0]
     context, page = _register(browser, server, "command")
 

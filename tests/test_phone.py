@@ -16,7 +16,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import said_at_each_sign_in, wait_until, while_zooming
-from tests.conftest import ARTIFACTS, PASSWORD, new_account, run
+from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
 PHONE = {"width": 360, "height": 640}
 
@@ -482,19 +482,12 @@ def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker
 @pytest.fixture
 def household(worker_spot, clients, db) -> int:
     """A household at the worker's spot: 走访路9号."""
-    from tests.conftest import csv_bytes
-
     code, spot = worker_spot
-    admin = clients["admin"]
-    for kind, columns, rows in (
-            ("addresses", ["address", "lon", "lat"],
-             [{"address": "走访路9号", "lon": spot.x, "lat": spot.y}]),
-            ("people", ["address", "name", "registration", "household"],
-             [{"address": "走访路9号", "name": "戊", "registration": "resident",
-               "household": "1"}])):
-        r = admin.post(f"/registry/import/{kind}", data={"county": code[:6]},
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    registered(clients["admin"], "addresses",
+               [{"address": "走访路9号", "lon": spot.x, "lat": spot.y}], county=code[:6])
+    registered(clients["admin"], "people", [{"address": "走访路9号", "name": "戊",
+                                             "registration": "resident", "household": "1"}],
+               county=code[:6])
     with db.connect() as conn:
         return conn.execute(text(
             "SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
@@ -533,20 +526,14 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     """Knocking at a door, the worker learns that one of the household moved away: the first
     tap on 迁出 asks to confirm, the second queues it, with no signal; sent once the signal is
     back, the person leaves the household's list, and the people near leave with the session."""
-    from tests.conftest import csv_bytes
-
     code, spot = worker_spot
     admin = clients["admin"]
-    for kind, columns, rows in (
-            ("addresses", ["address", "lon", "lat"],
-             [{"address": "迁出路3号", "lon": spot.x, "lat": spot.y}]),
-            ("people", ["address", "name", "registration", "household", "birth_date"],
-             [{"address": "迁出路3号", "name": name, "registration": "resident",
-               "household": "1", "birth_date": born} for name, born in
-              (("周己", "1950-05-01"), ("周庚", "1990-07-01"))])):
-        r = admin.post(f"/registry/import/{kind}", data={"county": code[:6]},
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    registered(admin, "addresses", [{"address": "迁出路3号", "lon": spot.x, "lat": spot.y}],
+               county=code[:6])
+    registered(admin, "people", [{"address": "迁出路3号", "name": name, "registration": "resident",
+                                  "household": "1", "birth_date": born} for name, born in
+                                 (("周己", "1950-05-01"), ("周庚", "1990-07-01"))],
+               county=code[:6])
     with db.connect() as conn:
         elder, younger = conn.execute(text(
             "SELECT id FROM person WHERE name IN ('周己', '周庚') ORDER BY id DESC LIMIT 2")

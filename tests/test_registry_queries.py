@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import csv_bytes
+from tests.conftest import csv_bytes, registered
 
 
 @pytest.fixture(scope="module")
@@ -13,29 +13,20 @@ def block(clients, grids, db):
     grid = grids[grids["code"].str.startswith("420106")].iloc[5]
     p = grid.geometry.representative_point()
     admin = clients["admin"]
-
-    def upload(kind, columns, rows, **form):
-        r = admin.post(f"/registry/import/{kind}", data=form,
-                       files={"file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200, r.text
-        assert r.json()["rejected"] == 0, r.json()
-        return r.json()
-
-    upload("addresses", ["address", "lon", "lat"],
-           [{"address": f"和平路{n}号", "lon": p.x, "lat": p.y} for n in (1, 2, 3)],
-           county="420106")
-    upload("people", ["address", "name", "registration", "household"], [
+    registered(admin, "addresses",
+               [{"address": f"和平路{n}号", "lon": p.x, "lat": p.y} for n in (1, 2, 3)],
+               county="420106")
+    registered(admin, "people", [
         {"address": "和平路1号", "name": "甲", "registration": "resident", "household": "1"},
         {"address": "和平路1号", "name": "乙", "registration": "resident", "household": "1"},
         {"address": "和平路2号", "name": "丙", "registration": "floating", "household": "2"},
         {"address": "和平路3号", "name": "丁", "registration": "overseas", "household": "3"}],
         county="420106")
-    upload("things", ["component_id", "name", "lon", "lat"],
-           [{"component_id": "4201060301000777", "name": "路灯", "lon": p.x, "lat": p.y}])
-    upload("organisations", ["name", "kind", "lon", "lat"],
-           [{"name": "和平社区卫生服务站", "kind": "hospital", "lon": p.x, "lat": p.y}])
-    upload("places", ["name", "kind", "lon", "lat"],
-           [{"name": "和平菜场", "kind": "market", "lon": p.x, "lat": p.y}])
+    registered(admin, "things",
+               [{"component_id": "4201060301000777", "name": "路灯", "lon": p.x, "lat": p.y}])
+    registered(admin, "organisations",
+               [{"name": "和平社区卫生服务站", "kind": "hospital", "lon": p.x, "lat": p.y}])
+    registered(admin, "places", [{"name": "和平菜场", "kind": "market", "lon": p.x, "lat": p.y}])
     with db.connect() as conn:
         households = conn.execute(text(
             "SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "

@@ -26,7 +26,7 @@ from mapsvc.db.engine import in_transaction
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, click_while_zooming, refused, shows, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, Server, csv_bytes, run
+from tests.conftest import ARTIFACTS, PASSWORD, Server, registered, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
@@ -299,15 +299,11 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
         conn, "coverage_worker", PASSWORD, Role.grid_worker, grid_codes=[grid.code],
         origin="tests")))
     homes = ("覆盖路1号", "覆盖路2号")
-    for kind, columns, rows in (
-            ("addresses", ["address", "lon", "lat"],
-             [{"address": h, "lon": spot.x, "lat": spot.y} for h in homes]),
-            ("people", ["address", "name", "registration", "household"],
-             [{"address": h, "name": f"住户{n}", "registration": "resident", "household": "1"}
-              for n, h in enumerate(homes)])):
-        r = clients["admin"].post(f"/registry/import/{kind}", data={"county": "441502"}, files={
-            "file": (f"{kind}.csv", csv_bytes(columns, rows), "text/csv")})
-        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    registered(clients["admin"], "addresses",
+               [{"address": h, "lon": spot.x, "lat": spot.y} for h in homes], county="441502")
+    registered(clients["admin"], "people",
+               [{"address": h, "name": f"住户{n}", "registration": "resident", "household": "1"}
+                for n, h in enumerate(homes)], county="441502")
 
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
