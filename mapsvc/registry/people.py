@@ -2,7 +2,7 @@
 those who moved away or died leave the registry and are erased once the privacy settings' days
 are over."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -74,7 +74,7 @@ def _masked(row) -> dict:
 
 def _erased_after(left_on: date) -> date:
     """The last day a person who left on ``left_on`` is kept."""
-    return date.fromordinal(left_on.toordinal() + settings.privacy().person_days)
+    return left_on + timedelta(days=settings.privacy().person_days)
 
 
 async def list_people(conn: AsyncConnection, account: Account, *, grid: str | None = None,

@@ -18,8 +18,6 @@ window.mapsvcPeople = { shown: null };
   let query = new URLSearchParams({ left: "false" });
   let offset = 0;
   let asking = null;  // the person a form below the list is about
-  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" })
-    .format(new Date());
 
   function say(words, bad) {
     $("people-said").textContent = words;
@@ -81,7 +79,7 @@ window.mapsvcPeople = { shown: null };
     const form = $(id);
     form.reset();
     $(`${id}-title`).textContent = title;
-    if (form.elements.on) form.elements.on.value = form.elements.on.max = today();
+    if (form.elements.on) form.elements.on.value = form.elements.on.max = chinaDay();
     form.hidden = false;
     form.elements[0].focus();
   }

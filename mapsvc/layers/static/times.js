@@ -12,6 +12,12 @@ function chinaParts(at) {
   return Object.fromEntries(CHINA_TIME.formatToParts(at).map((p) => [p.type, p.value]));
 }
 
+// the day a time (by default now) is in China, as the service reads a day: YYYY-MM-DD
+function chinaDay(at = new Date()) {
+  const t = chinaParts(new Date(at));
+  return `${t.year}-${t.month.padStart(2, "0")}-${t.day.padStart(2, "0")}`;
+}
+
 // a time (a Date, or a time as the service writes it): today's by the clock, to the second;
 // another day's also by its day, and another year's by its year
 function localTime(at) {

@@ -115,9 +115,6 @@ function heard(response) {
 
 const now = () => Date.now() + clockOffset;
 const stamp = (ms = now()) => new Date(ms).toISOString();
-// the day it is in China (YYYY-MM-DD), wherever the phone's zone is set
-const chinaDay = (ms = now()) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" })
-  .format(new Date(ms));
 
 // ---- talking to the service ----
 // Each of its answers (never one the shell's cache kept) sets the clock right.
@@ -733,7 +730,7 @@ function member(person) {
 
 async function leave(person, reason, li) {
   await enqueue({ kind: "departure", person: person.id, name: person.name, reason,
-                  body: { reason, on: chinaDay() } });
+                  body: { reason, on: chinaDay(now()) } });
   li.remove();
   await showQueue();
   send();
