@@ -404,7 +404,7 @@ def categories_import(
 def accounts_add(
     username: Annotated[str, typer.Argument()],
     role: Annotated[str, typer.Option(help="grid_worker | grid_chief | command | department | "
-                                           "planner | admin")],
+                                           "planner | admin | auditor")],
     region: Annotated[str | None, typer.Option(
         help="command, planner: the region's code (none: the whole deployment)")] = None,
     grid: Annotated[list[str] | None, typer.Option(

@@ -95,7 +95,7 @@ DEMO_DEPARTMENTS = [("CG", "城市管理和综合执法局"), ("ZJ", "住房和�
 # One account per role, scoped inside the demo county (see the README).
 DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "grid_chief": Role.grid_chief,
                  "worker": Role.grid_worker, "department": Role.department,
-                 "planner": Role.planner}
+                 "planner": Role.planner, "auditor": Role.auditor}
 
 
 async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:

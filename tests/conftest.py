@@ -156,7 +156,8 @@ PASSWORD = "Test-Passw0rd"
 @pytest.fixture(scope="session")
 def accounts(hierarchy, db):
     """One account per role and scope: username → (role, scope). Grid workers and the chief work
-    in the first village of 汕尾市城区; the command centre covers that county; the planner 武昌区."""
+    in the first village of 汕尾市城区; the command centre covers that county; the planner 武昌区;
+    the auditor reads the audit alone."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
 
@@ -172,6 +173,7 @@ def accounts(hierarchy, db):
         "worker": (Role.grid_worker, {"grid_codes": codes[:1]}),
         "department": (Role.department, {"department_code": "T1"}),
         "planner": (Role.planner, {"region_code": "420106"}),
+        "auditor": (Role.auditor, {}),
     }
     with db.begin() as conn:
         conn.execute(text("INSERT INTO department (code, name) VALUES ('T1', '测试局')"))

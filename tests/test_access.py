@@ -298,7 +298,7 @@ def test_a_worker_moved_to_other_grids_works_in_those_alone(anonymous, clients, 
 
 @pytest.mark.parametrize("args,message", [
     (["grids", "nobody_at_all", "--grid", "x"], "USERNAME: no account"),
-    (["grids", "admin", "--grid", "x"], "--grid: a admin account is not bound to grids"),
+    (["grids", "admin", "--grid", "x"], "--grid: admin accounts are not bound to grids"),
     (["grids", "worker", "--grid", "no-such-grid"], "--grid: no grid no-such-grid"),
     (["password", "nobody_at_all", "--password", "Long-En0ugh"], "USERNAME: no account"),
     (["password", "admin", "--password", "Ab-12"], "--password: must be at least 8 characters"),
@@ -473,6 +473,9 @@ def test_passwords_are_stored_hashed(db, accounts):
     (["--role", "command", "--region", "000000"], "--region"),
     (["--role", "department"], "--department"),
     (["--role", "grid_worker", "--region", "441502", "--grid", "x"], "--region"),
+    (["--role", "auditor", "--region", "441502"], "--region: auditor accounts are not bound"),
+    (["--role", "auditor", "--grid", "x"], "--grid: auditor accounts are not bound"),
+    (["--role", "admin", "--department", "T1"], "--department: admin accounts are not bound"),
 ])
 def test_an_account_whose_scope_does_not_fit_its_role_is_refused(accounts, args, message):
     result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "Pw-123456"])
@@ -486,7 +489,7 @@ def test_a_taken_username_is_refused(accounts):
 
 
 @pytest.mark.parametrize("path", ["/map/login", "/map/password", "/map/wall", "/map/desk",
-                                  "/map/plan", "/m/"])
+                                  "/map/plan", "/map/people", "/map/audit", "/m/"])
 def test_every_page_loads_only_its_own_sites_scripts_and_is_framed_by_no_other(server, accounts,
                                                                                 path):
     with httpx.Client(base_url=server, timeout=30) as browser:
@@ -501,7 +504,7 @@ def test_every_page_loads_only_its_own_sites_scripts_and_is_framed_by_no_other(s
 
 @pytest.mark.parametrize("username,page", [
     ("admin", "/map/wall"), ("command", "/map/wall"), ("planner", "/map/plan"),
-    ("worker", "/m/"), ("chief", "/m/"), ("department", "/m/")])
+    ("worker", "/m/"), ("chief", "/m/"), ("department", "/m/"), ("auditor", "/map/audit")])
 def test_the_site_leads_each_account_to_the_page_of_its_work(server, accounts, username, page):
     with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as browser:
         assert browser.get("/").url.path == "/map/login"  # signed in nowhere yet

@@ -21,7 +21,7 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
     Grid workers and chiefs: incidents in their grids and those they reported. Command centres
     and planners: incidents in their region, including unassigned ones whose point lies in it.
     Whoever reported a case merged into another also follows that other.
-    Departments: the cases dispatched to them.
+    Departments: the cases dispatched to them. Auditors: none.
     """
     if account.sees_everything:
         return
@@ -35,6 +35,8 @@ def incident_scope(account: Account, filters: Filters, alias: str = "d") -> None
     elif account.role is Role.department:
         filters.add(f"{alias}.department_code = :scope_department",
                     scope_department=account.department_code)
+    else:
+        filters.add("false")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ class Role(StrEnum):
     department = "department"    # 职能部门: their department's cases
     planner = "planner"          # 规划: redraws grids in a region
     admin = "admin"              # everything
+    auditor = "auditor"          # 审计员: reads the audit log and the accounts' events, no more
 
 
 # Roles whose scope is a set of grids, and roles whose scope is a region (none: everywhere).
@@ -19,6 +20,9 @@ REGION_ROLES = frozenset({Role.command, Role.planner})
 # Who may report incidents, and who may load them in bulk.
 REPORTERS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 IMPORTERS = frozenset({Role.command, Role.admin})
+# Who may read the audit log and what befell the accounts: an auditor sees nothing else (等保
+# 2.0's separation of the system's administrator from its auditor, 三员分立).
+AUDIT_READERS = frozenset({Role.admin, Role.auditor})
 # How pages name a worker (SQL over an account ``a``): by the display name, else the username,
 # as the grids' workers are named (migration 0029).
 WORKER_NAME = "coalesce(nullif(a.display_name, ''), a.username)"

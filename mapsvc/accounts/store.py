@@ -40,7 +40,11 @@ async def create_account(conn: AsyncConnection, username: str, password: str, ro
     if role is Role.department and not department_code:
         raise InvalidInput("a department account needs its department", field="department")
     if role not in REGION_ROLES and region_code:
-        raise InvalidInput(f"a {role} account is not bound to a region", field="region")
+        raise InvalidInput(f"{role} accounts are not bound to a region", field="region")
+    if role not in GRID_ROLES and grid_codes:
+        raise InvalidInput(f"{role} accounts are not bound to grids", field="grids")
+    if role is not Role.department and department_code:
+        raise InvalidInput(f"{role} accounts are not bound to a department", field="department")
     if not 0 < len(username) <= USERNAME_LENGTH or any(c.isspace() for c in username):
         raise InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
                            field="username")
@@ -103,7 +107,7 @@ async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str],
     if row is None:
         raise NotFound(f"no account {username!r}", field="username")
     if Role(row.role) not in GRID_ROLES:
-        raise InvalidInput(f"a {row.role} account is not bound to grids", field="grids")
+        raise InvalidInput(f"{row.role} accounts are not bound to grids", field="grids")
     if not grid_codes:
         raise InvalidInput(f"a {row.role} account needs the grids it works in", field="grids")
     grids = await _grid_ids(conn, grid_codes)

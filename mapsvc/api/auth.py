@@ -118,10 +118,10 @@ async def close_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-async def signed_in(request: Request,
-                    token: Annotated[str | None, Depends(bearer)]) -> Account:
-    """The account behind the bearer token (or, for reads, the session cookie); 401 without a
-    valid one."""
+async def any_account(request: Request,
+                      token: Annotated[str | None, Depends(bearer)]) -> Account:
+    """The account behind the bearer token (or, for reads, the session cookie), whatever its
+    role; 401 without a valid one."""
     if token is None and request.method in _SAFE_METHODS:
         token = request.cookies.get(SESSION_COOKIE)
     if token is None:
@@ -133,6 +133,13 @@ async def signed_in(request: Request,
                             headers=_UNAUTHORISED) from None
     request.state.token = token
     return account
+
+
+async def signed_in(request: Request,
+                    token: Annotated[str | None, Depends(bearer)]) -> Account:
+    """The account behind the token, as ``any_account``; 403 for an auditor, who reads the
+    audit alone (operations open to auditors say so: ``allowed``)."""
+    return admit(await any_account(request, token), _NOT_AUDITORS)
 
 
 def still_signed_in(request: Request) -> bool:
@@ -153,15 +160,13 @@ def admit(account: Account, roles: frozenset[Role]) -> Account:
     return account
 
 
-# What an operation that admits only some roles declares (``responses=``) beside its answers.
-FORBIDDEN = {403: {"description": "the account's role may not do this"}}
+_NOT_AUDITORS = frozenset(Role) - {Role.auditor}
 
 
 def allowed(roles: frozenset[Role]):
-    """A dependency admitting only ``roles`` (403 for the others: its operation declares
-    FORBIDDEN)."""
+    """A dependency admitting only ``roles`` (403 for the others)."""
 
-    async def check(account: Annotated[Account, Depends(signed_in)]) -> Account:
+    async def check(account: Annotated[Account, Depends(any_account)]) -> Account:
         return admit(account, roles)
 
     return check

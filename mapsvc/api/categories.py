@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from fastapi.responses import JSONResponse
 
 from mapsvc.accounts.model import Account, Role
-from mapsvc.api.auth import FORBIDDEN, SignedIn, allowed
+from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import read_upload, statements, transaction
 from mapsvc.incidents.categories import category_tree, import_categories, read_categories
 
@@ -29,7 +29,7 @@ async def categories(
         return Response(await category_tree(conn, q), media_type="application/json")
 
 
-@router.post("/import", responses=FORBIDDEN)
+@router.post("/import")
 async def import_file(
     request: Request,
     file: Annotated[UploadFile, File(description="CSV or Excel: code, name [, parent_code, "

@@ -112,7 +112,8 @@ def add_exception_handlers(app: FastAPI) -> None:
 
 
 # The errors an operation may answer beside those it declares, for the API description.
-_SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"}}
+_SIGNED_IN = {"401": {"description": "not signed in, or the token has expired"},
+              "403": {"description": "the account's role may not do this"}}
 _NAMED = {"404": {"description": "nothing of that name or id within the account's scope"}}
 _BODY = {"400": {"description": "the body cannot be read: no text, or a broken form"},
          "413": {"description": "the body is larger than the service takes"}}
@@ -122,9 +123,9 @@ _AWAY = {"503": {"description": "the database cannot be reached just now: send t
 
 def document_errors(schema: dict) -> None:
     """Put into the API description (``schema``) the errors each operation may answer beside
-    those it declares: 401 where it needs a token, 404 where its path names something
-    and 400 and 413 where it reads a body; and 503 (UNAVAILABLE) everywhere. Those only some
-    roles may take declare their 403 (mapsvc.api.auth.FORBIDDEN)."""
+    those it declares: 401 and 403 where it needs a token (a role may not take it: an
+    auditor's takes none but the audit's), 404 where its path names something and 400 and 413
+    where it reads a body; and 503 (UNAVAILABLE) everywhere."""
     for operations in schema["paths"].values():
         for operation in operations.values():
             errors = dict(_AWAY)

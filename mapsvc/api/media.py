@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 
 from mapsvc import settings
 from mapsvc.accounts.model import REPORTERS, Role
-from mapsvc.api.auth import FORBIDDEN, SignedIn
+from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import statements, transaction
 from mapsvc.errors import Forbidden, InvalidInput
 from mapsvc.incidents.model import ReportTime
@@ -22,7 +22,7 @@ PhotoId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="the photo'
 
 @router.post("", status_code=201, responses={
     200: {"description": "this photo was uploaded before: the stored one"},
-    422: {"description": "not a JPEG, PNG or WebP image, or too large"}, **FORBIDDEN})
+    422: {"description": "not a JPEG, PNG or WebP image, or too large"}})
 async def upload(
         request: Request, account: SignedIn,
         file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],

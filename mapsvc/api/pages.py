@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from mapsvc import settings
-from mapsvc.accounts.model import Role
+from mapsvc.accounts.model import AUDIT_READERS, Role
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
@@ -57,9 +57,10 @@ class PhoneFiles(StaticFiles):
 WALL_ROLES = frozenset({Role.command, Role.admin})
 REGISTER_ROLES = frozenset({Role.command, Role.admin, Role.grid_chief})
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
-# phone page for those who report and handle cases.
+# phone page for those who report and handle cases, the audit log for auditors.
 HOME = {Role.command: "/map/wall", Role.admin: "/map/wall", Role.planner: "/map/plan",
-        Role.grid_worker: "/m/", Role.grid_chief: "/m/", Role.department: "/m/"}
+        Role.grid_worker: "/m/", Role.grid_chief: "/m/", Role.department: "/m/",
+        Role.auditor: "/map/audit"}
 
 router = APIRouter(prefix="/map", include_in_schema=False)
 top_router = APIRouter(include_in_schema=False)  # beside /map: the site's root, the phone's
@@ -237,9 +238,32 @@ async def people(request: Request) -> Response:
         return refused
     links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
              if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
-    page = (STATIC / "people.html").read_text().replace("{links}", links).replace(
-        "{export_hidden}", "" if account.role in EXPORTERS else "hidden")
-    return HTMLResponse(page, headers={"Cache-Control": "no-store",
+    if account.role in AUDIT_READERS:
+        links += '<a href="/map/audit">审计日志</a> '
+    return _table_page("people", links, export_hidden="" if account.role in EXPORTERS
+                       else "hidden")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request) -> Response:
+    """The audit log (审计日志) for auditors and administrators: who looked at, exported or
+    changed whose personal data and why, and what befell the accounts. It reads, and changes
+    nothing."""
+    account, refused = _refusal(request, "audit", AUDIT_READERS, "审计员或管理员")
+    if refused:
+        return refused
+    links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> '
+             if account.role is Role.admin else "")
+    return _table_page("audit", links)
+
+
+def _table_page(page: str, links: str, **fills: str) -> HTMLResponse:
+    """A page of tables (``page``.html) with its links to the account's other pages and what
+    else its ``{…}`` holes take: never kept by a cache, under the pages' content policy."""
+    html = (STATIC / f"{page}.html").read_text().replace("{links}", links)
+    for hole, value in fills.items():
+        html = html.replace(f"{{{hole}}}", value)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store",
                                        "Content-Security-Policy": _policy(None)})
 
 

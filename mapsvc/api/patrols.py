@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from mapsvc.accounts.model import Account, Role
-from mapsvc.api.auth import FORBIDDEN, allowed
+from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, statements, transaction
 from mapsvc.incidents.model import LOCAL_TIME, ReportTime
 from mapsvc.numbers import Number
@@ -57,7 +57,7 @@ class PatrolBody(BaseModel):
 @router.post("", status_code=201, response_class=Response, responses={
     201: {"content": {GEOJSON: {}}, "description": "the patrol stored: a GeoJSON Feature"},
     200: {"content": {GEOJSON: {}}, "description": "sent before: the patrol stored then"},
-    409: {"description": "the client id names another account's patrol"}, **FORBIDDEN})
+    409: {"description": "the client id names another account's patrol"}})
 async def send_patrol(request: Request, body: PatrolBody,
                       account: Annotated[Account, Depends(allowed(PATROLLERS))]) -> JSONResponse:
     """Store a patrol you walked: its track, its length and the grids it passed through (a
@@ -71,7 +71,7 @@ async def send_patrol(request: Request, body: PatrolBody,
 
 
 @router.get("", response_class=Response, responses={
-    200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}, **FORBIDDEN})
+    200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def list_patrols(
     request: Request, page: Page,
     account: Annotated[Account, Depends(allowed(READERS))],
@@ -96,7 +96,7 @@ async def list_patrols(
     return Response(body, media_type=GEOJSON)
 
 
-@router.get("/coverage", responses={404: {"description": "a region outside yours"}, **FORBIDDEN})
+@router.get("/coverage", responses={404: {"description": "a region outside yours"}})
 async def coverage(
     request: Request, account: Annotated[Account, Depends(allowed(READERS))],
     days: Annotated[int, Query(ge=1, le=366, description="patrolled in the last N days")] = 7,

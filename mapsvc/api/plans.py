@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import Account
-from mapsvc.api.auth import FORBIDDEN, allowed
+from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, read_upload, statements, transaction
 from mapsvc.boundaries.plans import (
     PLANNERS,
@@ -35,7 +35,7 @@ from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
 from mapsvc.numbers import Whole
 
-router = APIRouter(prefix="/plans", tags=["plans"], responses=FORBIDDEN)
+router = APIRouter(prefix="/plans", tags=["plans"])
 Planner = Annotated[Account, Depends(allowed(PLANNERS))]
 
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from mapsvc.accounts.model import IMPORTERS, Account, Role
-from mapsvc.api.auth import FORBIDDEN, SignedIn, allowed
+from mapsvc.accounts.model import AUDIT_READERS, IMPORTERS, Account, Role
+from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import (
     GEOJSON,
     Page,
@@ -98,7 +98,7 @@ async def households(request: Request, account: SignedIn, place: PlaceQuery,
 
 
 @router.get("/registry/people.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}, **FORBIDDEN})
+            responses={200: {"content": {"text/csv": {}}}})
 async def people_csv(
     request: Request,
     account: Annotated[Account, Depends(allowed(EXPORTERS))],
@@ -145,8 +145,7 @@ class PersonRegistration(BaseModel):
              responses={200: {"description": "sent before"},
                         404: {"description": "no such household within the account's scope"},
                         409: {"description": "the ID number is registered already, or the "
-                                             "client id is another account's"},
-                        **FORBIDDEN})
+                                             "client id is another account's"}})
 async def register(request: Request, body: PersonRegistration,
                    account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
     """Register a newcomer to a household (流动人口登记), living in its house from today; the
@@ -163,7 +162,7 @@ class RevealRequest(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="why the full value is needed")
 
 
-@router.post("/registry/people/{person_id}/reveal", responses=FORBIDDEN)
+@router.post("/registry/people/{person_id}/reveal")
 async def reveal_field(request: Request, person_id: int, body: RevealRequest,
                        account: Annotated[Account, Depends(allowed(REVEALERS))]) -> dict:
     """One field in full; the reveal is written to the audit log with your reason."""
@@ -181,8 +180,7 @@ class DepartureRequest(BaseModel):
 
 @router.post("/registry/people/{person_id}/departure",
              responses={404: {"description": "no such person within the account's scope"},
-                        409: {"description": "recorded before as leaving otherwise"},
-                        **FORBIDDEN})
+                        409: {"description": "recorded before as leaving otherwise"}})
 async def departure(request: Request, person_id: int, body: DepartureRequest,
                     account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
     """A person moved away or died: they leave the lists and counts, their ties to houses end
@@ -195,7 +193,7 @@ async def departure(request: Request, person_id: int, body: DepartureRequest,
 
 @router.delete("/registry/people/{person_id}/departure", status_code=204,
                responses={404: {"description": "no such person within the account's scope"},
-                          409: {"description": "registered anew since"}, **FORBIDDEN})
+                          409: {"description": "registered anew since"}})
 async def departure_withdrawn(
     request: Request, person_id: int,
     account: Annotated[Account, Depends(allowed(VISITORS))],
@@ -208,7 +206,7 @@ async def departure_withdrawn(
         await withdraw_departure(conn, account, person_id, reason)
 
 
-@router.post("/registry/import/{kind}", responses=FORBIDDEN)
+@router.post("/registry/import/{kind}")
 async def import_file(
     request: Request,
     kind: Literal["addresses", "people", "organisations", "things", "places"],
@@ -272,8 +270,7 @@ class VisitRequest(BaseModel):
 
 @router.post("/registry/visits", status_code=201,
              responses={200: {"description": "sent before"},
-                        404: {"description": "no such household within the account's scope"},
-                        **FORBIDDEN})
+                        404: {"description": "no such household within the account's scope"}})
 async def visit(request: Request, body: VisitRequest,
                 account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
     """Record a household visit where you are (WGS84 from the phone)."""
@@ -284,10 +281,10 @@ async def visit(request: Request, body: VisitRequest,
     return JSONResponse(recorded, status_code=201 if created else 200)
 
 
-@router.get("/audit", responses=FORBIDDEN)
+@router.get("/audit")
 async def audit(
     request: Request,
-    account: Annotated[Account, Depends(allowed(frozenset({Role.admin})))],
+    account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
     page: Page,
     person: Annotated[int | None, Query(description="a person's id: who looked at them, "
                                                     "and why")] = None,
@@ -296,7 +293,7 @@ async def audit(
                       Query()] = None,
 ) -> list[dict]:
     """Every reveal and export of personal data, and every departure recorded or withdrawn,
-    newest first (admins only)."""
+    newest first (administrators and auditors)."""
     async with statements(request) as conn:
         return await audit_entries(conn, person=person, username=username, action=action,
                                    limit=page.limit, offset=page.offset)

@@ -6,14 +6,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from mapsvc import settings
-from mapsvc.api.auth import FORBIDDEN, SignedIn
+from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import transaction
 from mapsvc.incidents.model import LOCAL_TIME, ReportDay
 from mapsvc.workflow.stats import BREAKDOWNS, board, statistics
 
 router = APIRouter(tags=["workflow"], responses={
-    404: {"description": "no such region, grid or department within the account's scope"},
-    **FORBIDDEN})
+    404: {"description": "no such region, grid or department within the account's scope"}})
 Level = Annotated[Literal["county", "township", "village", "grid"] | None, Query(
     description="the region (or grid); default: the account's region")]
 Code = Annotated[str | None, Query(description="its code")]

@@ -1,0 +1,99 @@
+// The audit log (审计日志), for auditors and administrators: every reveal and export of
+// personal data and every departure recorded or taken back (who, when, about whom and why),
+// and what befell the accounts (created, new passwords and grids, disabled, each sign-in),
+// newest first, found by account, action and person. It only reads. Everything shown is set
+// as text: a reason is what somebody typed.
+"use strict";
+
+window.mapsvcAudit = { shown: null };
+
+(function auditLog() {
+  if (!signedIn("audit")) return;
+  const $ = (id) => document.getElementById(id);
+  const PAGE = 100;
+  const ACTION = { reveal: "查看完整信息", export: "导出", departure: "登记离开",
+                   "departure withdrawn": "撤销离开" };
+  const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
+  const EVENT = { created: "创建", new_password: "重设密码", new_grids: "调整网格",
+                  disabled: "停用", enabled: "启用", signed_in: "登录成功",
+                  wrong_password: "密码错误", held_back: "暂停登录" };
+  // each log: where the service reads it, and the cells of one of its entries
+  const LOGS = {
+    data: { path: "/api/v1/audit", cells: (e) => [
+      localTime(e.at), e.username, ACTION[e.action] || e.action,
+      e.entity === "person" && /^\d+$/.test(e.entity_id) ? `人员 ${e.entity_id}` : e.entity_id,
+      FIELD[e.field] || e.field, e.reason] },
+    accounts: { path: "/api/v1/accounts/events", cells: (e) => [
+      localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },
+  };
+  let log = "data";
+  let query = new URLSearchParams();
+  let offset = 0;
+
+  function say(words, bad) {
+    $("audit-said").textContent = words;
+    $("audit-said").className = bad ? "bad" : "";
+  }
+
+  function row(cells) {
+    const tr = document.createElement("tr");
+    for (const value of cells) tr.appendChild(text("td", value));
+    return tr;
+  }
+
+  async function load() {
+    const asked = new URLSearchParams(query);
+    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
+    asked.set("offset", offset);
+    let found;
+    try {
+      found = await callApi("audit", "GET", `${LOGS[log].path}?${asked}`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    const shown = found.slice(0, PAGE);
+    for (const name of Object.keys(LOGS)) $(`audit-${name}`).hidden = name !== log;
+    $(`audit-${log}`).tBodies[0].replaceChildren(...shown.map((e) => row(LOGS[log].cells(e))));
+    $("audit-previous").disabled = offset === 0;
+    $("audit-next").disabled = found.length <= PAGE;
+    $("audit-page").textContent = shown.length
+      ? `第 ${offset + 1}–${offset + shown.length} 条` : "";
+    say(shown.length ? "" : "没有符合条件的记录");
+    window.mapsvcAudit.shown = shown.length;
+  }
+
+  // the filters of the log chosen, the others' hidden
+  function showFilters() {
+    const chosen = $("audit-find").elements.log.value;
+    for (const label of document.querySelectorAll("[data-log]")) {
+      label.hidden = label.dataset.log !== chosen;
+    }
+  }
+  $("audit-find").elements.log.addEventListener("change", showFilters);
+
+  $("audit-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    log = event.target.elements.log.value;
+    query = new URLSearchParams();
+    for (const [key, value] of new FormData(event.target)) {
+      const label = event.target.elements[key].closest("[data-log]");
+      if (key !== "log" && value.trim() && (!label || label.dataset.log === log)) {
+        query.set(key, value.trim());
+      }
+    }
+    offset = 0;
+    load();
+  });
+  $("audit-previous").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    load();
+  });
+  $("audit-next").addEventListener("click", () => {
+    offset += PAGE;
+    load();
+  });
+
+  showFilters();
+  load();
+}());

@@ -1,0 +1,147 @@
+"""Auditors (审计员, 等保 2.0's separation of the administrator from the auditor): an auditor
+reads the audit log and what befell the accounts, over the API and on the audit page, and
+nothing else: no case, no map, no person, no change."""
+
+import re
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import refused, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_in_client
+
+# What an auditor may call: the two logs, read.
+READS = {("get", "/api/v1/audit"), ("get", "/api/v1/accounts/events")}
+REASON = "<b>核实</b>低保申请"  # as typed by whoever revealed: shown as text, never as markup
+
+
+def _filled(path: str, parameters: list[dict]) -> str:
+    """``path`` with each of its parameters given a value of its kind."""
+    kinds = {p["name"]: p.get("schema", {}) for p in parameters if p["in"] == "path"}
+
+    def value(match):
+        schema = kinds.get(match[1], {})
+        if "enum" in schema:
+            return schema["enum"][0]
+        return "1" if schema.get("type") == "integer" else "x"
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def test_an_auditor_reads_the_audit_and_is_refused_every_other_operation(server, clients):
+    """Every operation of the API description that needs a token: 403 to an auditor but the
+    two reads of the logs, which answer as they do to an administrator."""
+    description = httpx.get(f"{server}/openapi.json").json()
+    auditor = clients["auditor"]
+    answered = {}
+    for path, operations in description["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                continue
+            assert "403" in operation["responses"], (method, path)  # described, too
+            # its status only: a live feed's body never ends
+            with auditor.stream(method, server + _filled(path, operation.get("parameters", []))
+                                ) as r:
+                answered[method, path] = r.status_code
+    assert len(answered) > 60  # the whole API was walked
+    assert {call for call, status in answered.items() if status != 403} == READS, answered
+    assert auditor.get("/audit").json() == clients["admin"].get("/audit").json()
+    assert auditor.get("/accounts/events").json() == clients["admin"].get(
+        "/accounts/events").json()
+    # Open311's key (the same token, as api_key) opens nothing either
+    key = auditor.headers["Authorization"].removeprefix("Bearer ")
+    assert httpx.get(f"{server}/open311/v2/requests.json",
+                     params={"api_key": key}).status_code == 403
+
+
+def test_an_auditor_is_kept_from_every_page_but_the_audit_log(server, accounts):
+    with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as browser:
+        browser.post("/api/v1/auth/session", data={"username": "auditor", "password": PASSWORD})
+        assert browser.get("/map/audit").status_code == 200
+        for page in ("/map/wall", "/map/desk", "/map/people", "/map/plan"):
+            assert browser.get(page).status_code == 403, page
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/session", data={"username": "command", "password": PASSWORD})
+        answer = browser.get("/map/audit")
+        assert answer.status_code == 403 and "审计员或管理员" in answer.text
+
+
+@pytest.fixture(scope="module")
+def looked_at(server, clients, accounts, grids) -> tuple[str, int]:
+    """A command account of its own that looked at one person's mobile 101 times, the last
+    time for ``REASON``: its name and the person's id."""
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    admin = clients["admin"]
+    tag = f"审计{uuid.uuid4().hex[:6]}"
+    registered(admin, "addresses", [{"address": "审计路1号", "lon": here.x, "lat": here.y}],
+               county="441502")
+    registered(admin, "people", [{"address": "审计路1号", "name": "钱审计", "care_tags": tag,
+                                  "registration": "resident", "mobile": "13700001111"}],
+               county="441502")
+    [person] = admin.get("/registry/people", params={"care_tag": tag}).json()
+    name = new_account()
+    with signed_in_client(server, name) as looker:
+        for n in range(101):
+            r = looker.post(f"/registry/people/{person['id']}/reveal", json={
+                "field": "mobile", "reason": REASON if n == 100 else f"第{n + 1}次核实"})
+            assert r.status_code == 200
+    return name, person["id"]
+
+
+def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accounts(
+        browser, server, looked_at):
+    looker, person = looked_at
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
+    sign_in(page, server, "/map/audit", "auditor", PASSWORD)
+    wait_until(page, "window.mapsvcAudit.shown !== null", "the newest entries")
+
+    page.fill("#audit-find [name=username]", looker)
+    page.select_option("#audit-find [name=action]", "reveal")
+    page.click("#audit-find button[type=submit]")
+    wait_until(page, "window.mapsvcAudit.shown === 100", "a first page of the looker's reveals")
+    newest = page.locator("#audit-data tbody tr").first.locator("td")
+    assert newest.all_inner_texts()[1:] == [looker, "查看完整信息", f"人员 {person}", "手机",
+                                            REASON]
+    assert page.locator("#audit-data b").count() == 0  # the reason's markup stayed text
+    assert page.inner_text("#audit-page") == "第 1–100 条"
+    page.click("#audit-next")
+    wait_until(page, "window.mapsvcAudit.shown === 1", "the oldest reveal on the next page")
+    assert page.locator("#audit-data tbody td").nth(5).inner_text() == "第1次核实"
+    expect(page.locator("#audit-next")).to_be_disabled()
+    page.screenshot(path=ARTIFACTS / "audit-log.png")
+
+    page.fill("#audit-find [name=username]", "")
+    page.select_option("#audit-find [name=action]", "")
+    page.fill("#audit-find [name=person]", str(person))
+    page.click("#audit-find button[type=submit]")
+    wait_until(page, "window.mapsvcAudit.shown === 100", "the person's first page")
+    assert set(page.locator("#audit-data tbody td:nth-child(2)").all_inner_texts()) == {looker}
+
+    page.select_option("#audit-find [name=log]", "accounts")
+    expect(page.locator("#audit-find [name=person]")).to_be_hidden()
+    page.fill("#audit-find [name=username]", looker)
+    page.click("#audit-find button[type=submit]")
+    wait_until(page, "window.mapsvcAudit.shown === 2", "the looker's account events")
+    expect(page.locator("#audit-data")).to_be_hidden()
+    events = [row.locator("td").all_inner_texts()[1:3]
+              for row in page.locator("#audit-accounts tbody tr").all()]
+    assert events == [[looker, "登录成功"], [looker, "创建"]]
+    context.close()
+
+
+def test_the_administrator_reads_the_audit_page_and_others_are_turned_away(browser, server,
+                                                                             accounts):
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server, "/map/audit", "admin", PASSWORD)
+    wait_until(page, "window.mapsvcAudit.shown !== null", "the newest entries")
+    expect(page.locator("nav a", has_text="人口台账")).to_be_visible()
+    context.close()
+    for username in ("command", "chief", "worker", "planner"):
+        assert "此页面仅供审计员或管理员账号使用" in refused(browser, server, "/map/audit",
+                                                     username, PASSWORD), username
