@@ -56,6 +56,14 @@ class Filters:
                  f"ST_MakePoint({maxx}, {maxy}))::geometry, 4326))",
                  **({} if inline else dict(zip(names, corners))))
 
+    def during(self, column: str, since, until) -> None:
+        """Clauses matching the rows whose time ``column`` is from ``since`` up to ``until``
+        (left out), each end when given."""
+        if since is not None:
+            self.add(f"{column} >= :since", since=since)
+        if until is not None:
+            self.add(f"{column} < :until", until=until)
+
     def code_prefix(self, column: str, name: str, code: str) -> str:
         """A clause matching the codes in ``column`` that start with ``code`` (see code_range);
         sets parameter ``name``. A code of digits alone is written into the clause itself: the

@@ -4,6 +4,8 @@ nothing else: no case, no map, no person, no change."""
 
 import re
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_
 
 # What an auditor may call: the two logs, read.
 READS = {("get", "/api/v1/audit"), ("get", "/api/v1/accounts/events")}
+CHINA = ZoneInfo("Asia/Shanghai")
 REASON = "<b>核实</b>低保申请"  # as typed by whoever revealed: shown as text, never as markup
 
 
@@ -91,6 +94,26 @@ def looked_at(server, clients, accounts, grids) -> tuple[str, int]:
     return name, person["id"]
 
 
+def test_both_logs_are_read_over_a_span_of_time_given_in_china_time(clients, looked_at):
+    """From is kept, to left out; a time without a zone is China's."""
+    looker, _ = looked_at
+    auditor = clients["auditor"]
+    for path, newest in (("/audit", {"username": looker, "action": "reveal"}),
+                         ("/accounts/events", {"username": looker})):
+        entries = auditor.get(path, params={**newest, "limit": 1000}).json()
+        at = entries[0]["at"]
+
+        def read(**span):
+            return auditor.get(path, params={**newest, "limit": 1000, **span}).json()
+
+        assert read(**{"from": at}) == [entries[0]] and read(to=at) == entries[1:]
+        hour_ago = (datetime.now(CHINA) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        assert read(**{"from": hour_ago}) == entries and read(to=hour_ago) == []
+        refused = auditor.get(path, params={"from": at, "to": at})
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == [
+            "query", "to"], path
+
+
 def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accounts(
         browser, server, looked_at):
     looker, person = looked_at
@@ -114,6 +137,16 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     assert page.locator("#audit-data tbody td").nth(5).inner_text() == "第1次核实"
     expect(page.locator("#audit-next")).to_be_disabled()
     page.screenshot(path=ARTIFACTS / "audit-log.png")
+
+    yesterday = (datetime.now(CHINA) - timedelta(days=1)).strftime("%Y-%m-%d")
+    for day in ("from", "to"):
+        page.fill(f"#audit-find [name={day}]", yesterday)
+    page.click("#audit-find button[type=submit]")
+    wait_until(page, "window.mapsvcAudit.shown === 0", "no reveal yesterday")
+    assert page.inner_text("#audit-said") == "没有符合条件的记录"
+    page.fill("#audit-find [name=to]", datetime.now(CHINA).strftime("%Y-%m-%d"))
+    page.click("#audit-find button[type=submit]")
+    wait_until(page, "window.mapsvcAudit.shown === 100", "yesterday and today's reveals")
 
     page.fill("#audit-find [name=username]", "")
     page.select_option("#audit-find [name=action]", "")

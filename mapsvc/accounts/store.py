@@ -2,7 +2,7 @@
 was wrong), and keep what befell each (its events)."""
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,7 +12,7 @@ from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
 from mapsvc.accounts.passwords import (DUMMY_HASH, check_password, hash_password,
                                        verify_password)
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
-from mapsvc.geojson import page
+from mapsvc.geojson import Filters, page
 
 _ACCOUNT = text("""
 SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_hash,
@@ -195,12 +195,17 @@ async def list_accounts(conn: AsyncConnection) -> list:
 
 
 async def account_events(conn: AsyncConnection, username: str | None, limit: int,
-                         offset: int = 0) -> list:
-    """The events of the account name ``username`` (None: of every one), newest first."""
-    which = "" if username is None else "WHERE username = :username"
+                         offset: int = 0, *, since: datetime | None = None,
+                         until: datetime | None = None) -> list:
+    """The events of the account name ``username`` (None: of every one), newest first;
+    ``since`` and ``until``: those from then up to then."""
+    f = Filters()
+    if username is not None:
+        f.add("username = :username", username=username)
+    f.during("at", since, until)
     return (await conn.execute(text(f"""
-        SELECT at, username, event, origin, detail FROM account_event {which}
-         ORDER BY id DESC {page(limit, offset)}"""), {"username": username})).all()
+        SELECT at, username, event, origin, detail FROM account_event WHERE {f.where()}
+         ORDER BY id DESC {page(limit, offset)}"""), f.params)).all()
 
 
 async def find_account(conn: AsyncConnection, username: str) -> Account | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from mapsvc.accounts.model import AUDIT_READERS, Account
 from mapsvc.accounts.store import account_events
 from mapsvc.api.auth import allowed
-from mapsvc.api.deps import Page, statements
+from mapsvc.api.deps import During, Page, statements
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -28,6 +28,7 @@ async def events(
     request: Request,
     account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
     page: Page,
+    during: During,
     username: Annotated[str | None, Query(max_length=200, description=(
         "an account name, or a name signed in with (no account has it)"))] = None,
 ) -> list[AccountEvent]:
@@ -35,4 +36,5 @@ async def events(
     same)."""
     async with statements(request) as conn:
         return [AccountEvent(**e._mapping)
-                for e in await account_events(conn, username, page.limit, page.offset)]
+                for e in await account_events(conn, username, page.limit, page.offset,
+                                              since=during.since, until=during.until)]

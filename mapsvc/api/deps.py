@@ -2,6 +2,7 @@
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Query, Request, UploadFile
@@ -81,6 +82,26 @@ Page = Annotated[Paging, Depends(paging)]
 
 AT = "a past time (ISO 8601): answer with the grids in force then"
 AtQuery = Annotated[ReportTime | None, Query(description=AT)]
+
+
+@dataclass
+class Period:
+    """A span of time a log is read over: from ``since`` (None: its first entry) up to
+    ``until`` (None: now), ``until`` itself left out."""
+    since: datetime | None
+    until: datetime | None
+
+
+async def period(
+    since: Annotated[ReportTime | None, Query(alias="from", description="at or after")] = None,
+    until: Annotated[ReportTime | None, Query(alias="to", description="before")] = None,
+) -> Period:
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("to must come after from", field="to")
+    return Period(since, until)
+
+
+During = Annotated[Period, Depends(period)]
 
 
 GEOJSON = "application/geo+json"

@@ -15,6 +15,7 @@ from mapsvc.accounts.model import AUDIT_READERS, IMPORTERS, Account, Role
 from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import (
     GEOJSON,
+    During,
     Page,
     bbox_query,
     near_query,
@@ -286,6 +287,7 @@ async def audit(
     request: Request,
     account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
     page: Page,
+    during: During,
     person: Annotated[int | None, Query(description="a person's id: who looked at them, "
                                                     "and why")] = None,
     username: Annotated[str | None, Query(max_length=200, description="by one account")] = None,
@@ -296,4 +298,5 @@ async def audit(
     newest first (administrators and auditors)."""
     async with statements(request) as conn:
         return await audit_entries(conn, person=person, username=username, action=action,
-                                   limit=page.limit, offset=page.offset)
+                                   since=during.since, until=during.until, limit=page.limit,
+                                   offset=page.offset)

@@ -1,6 +1,8 @@
 """The audit log of personal data: each reveal and export, and each departure recorded or
 withdrawn, with who did it and why."""
 
+from datetime import datetime
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -8,10 +10,13 @@ from mapsvc.geojson import Filters, page
 
 
 async def audit_entries(conn: AsyncConnection, *, person: int | None = None,
-                        username: str | None = None, action: str | None = None, limit: int,
-                        offset: int) -> list[dict]:
-    """Newest first; ``person``: the entries about one person (who looked at them, and why)."""
+                        username: str | None = None, action: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None,
+                        limit: int, offset: int) -> list[dict]:
+    """Newest first; ``person``: the entries about one person (who looked at them, and why);
+    ``since`` and ``until``: those made from then up to then."""
     f = Filters()
+    f.during("l.at", since, until)
     if person is not None:
         f.add("l.entity = 'person' AND l.entity_id = :person", person=str(person))
     if username is not None:

@@ -1,7 +1,7 @@
 // The audit log (审计日志), for auditors and administrators: every reveal and export of
 // personal data and every departure recorded or taken back (who, when, about whom and why),
 // and what befell the accounts (created, new passwords and grids, disabled, each sign-in),
-// newest first, found by account, action and person. It only reads. Everything shown is set
+// newest first, found by account, action, person and days. It only reads. Everything shown is set
 // as text: a reason is what somebody typed.
 "use strict";
 
@@ -82,6 +82,9 @@ window.mapsvcAudit = { shown: null };
         query.set(key, value.trim());
       }
     }
+    // whole days in China: from the first's midnight up to the midnight after the last
+    if (query.has("from")) query.set("from", chinaMidnights(query.get("from"))[0]);
+    if (query.has("to")) query.set("to", chinaMidnights(query.get("to"))[1]);
     offset = 0;
     load();
   });

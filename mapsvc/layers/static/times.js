@@ -18,6 +18,14 @@ function chinaDay(at = new Date()) {
   return `${t.year}-${t.month.padStart(2, "0")}-${t.day.padStart(2, "0")}`;
 }
 
+// the midnights in China that begin a day (YYYY-MM-DD) and the day after it, as the service
+// reads a time: a whole day is from the first up to the second
+function chinaMidnights(day) {
+  const after = new Date(`${day}T00:00:00Z`);
+  after.setUTCDate(after.getUTCDate() + 1);
+  return [`${day}T00:00:00+08:00`, `${after.toISOString().slice(0, 10)}T00:00:00+08:00`];
+}
+
 // a time (a Date, or a time as the service writes it): today's by the clock, to the second;
 // another day's also by its day, and another year's by its year
 function localTime(at) {

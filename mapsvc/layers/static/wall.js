@@ -102,12 +102,8 @@ function mapsvcWall(map, config) {
     const params = {};
     if (state.heatWindow === "custom") {
       // whole local days: from the first's midnight to the midnight after the last
-      if ($("heat-since").value) params.since = $("heat-since").value + "T00:00:00+08:00";
-      if ($("heat-until").value) {
-        const after = new Date($("heat-until").value + "T00:00:00Z");
-        after.setUTCDate(after.getUTCDate() + 1);
-        params.until = after.toISOString().slice(0, 10) + "T00:00:00+08:00";
-      }
+      if ($("heat-since").value) params.since = chinaMidnights($("heat-since").value)[0];
+      if ($("heat-until").value) params.until = chinaMidnights($("heat-until").value)[1];
     } else params.window = state.heatWindow;
     if (state.heatCategory) params.category = state.heatCategory;
     return params;
