@@ -326,3 +326,71 @@ def test_a_household_whose_people_all_left_is_still_listed_for_its_next(clients,
         home["id"], id_number=None, name="吴新")).status_code == 201
     assert [m["name"] for m in at_the_door(worker)["members"]] == ["吴*"]
     assert at_the_door(clients["planner"]) is None  # people's households: not a planner's
+
+
+def test_a_newcomer_at_an_address_with_no_household_is_the_first_of_a_new_one(clients, accounts,
+                                                                              grids, db):
+    """新立户: a standard address where nobody is registered (a flat newly let) takes its
+    first household from the phone, once however often the phone sends it."""
+    worker, grid = clients["worker"], accounts["worker"][1]["grid_codes"][0]
+    here = grids.set_index("code").geometry[grid].representative_point()
+    street = f"新楼路{uuid.uuid4().hex[:6]}号"
+    result = run(in_transaction(lambda conn: import_registry(conn, "addresses", conform(
+        pd.DataFrame([{"county": "441502", "address": street, "lon": here.x, "lat": here.y}]),
+        "addresses"))))
+    assert not result.errors, result.errors
+
+    def at_the_door():
+        near = {"near": f"{here.x},{here.y},30", "limit": 1000}
+        found = [f for f in worker.get("/registry/addresses", params=near).json()["features"]
+                 if f["properties"]["address"] == street]
+        homes = [h for h in worker.get("/registry/households", params=near).json()
+                 if h["address"] == street]
+        return found[0]["properties"], homes
+
+    address, homes = at_the_door()
+    assert (address["households"], homes) == (0, [])
+    body = _newcomer(None, address_id=address["id"], id_number=_id_number(730), name="韩新")
+    with ThreadPoolExecutor(8) as pool:  # a phone's retries racing each other
+        answers = list(pool.map(lambda _: worker.post("/registry/people", json=body), range(8)))
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201], answers[0].text
+    person = answers[0].json()
+    address, homes = at_the_door()
+    assert address["households"] == 1 and len(homes) == 1
+    assert ([m["name"] for m in homes[0]["members"]], person["household_id"], person["grid"],
+            person["address"]) == (["韩*"], homes[0]["id"], grid, street)
+    # the next newcomer there joins that household; another new one is a second household
+    assert worker.post("/registry/people", json=_newcomer(
+        homes[0]["id"], id_number=None, name="韩二")).status_code == 201
+    assert worker.post("/registry/people", json=_newcomer(
+        None, address_id=address["id"], id_number=None, name="潘新")).status_code == 201
+    address, homes = at_the_door()
+    assert address["households"] == 2
+    assert sorted([m["name"] for m in h["members"]] for h in homes) == [["潘*"], ["韩*", "韩*"]]
+    with db.connect() as conn:  # one house at the address, each tie to it
+        assert conn.execute(text(
+            "SELECT count(DISTINCT ho.id), count(t.*) FROM house ho "
+            "JOIN address a ON a.id = ho.address_id JOIN person_house t ON t.house_id = ho.id "
+            "WHERE a.full_text = :s"), {"s": street}).one() == (1, 3)
+
+
+def test_a_new_household_that_cannot_be_is_refused_naming_its_field(clients, household, db):
+    worker = clients["worker"]
+    home = worker.get(f"/registry/people/{household['陈四']}").json()["household_id"]
+    with db.connect() as conn:
+        address, far = conn.execute(text(
+            "SELECT ho.address_id FROM person p JOIN household h ON h.id = p.household_id "
+            "JOIN house ho ON ho.id = h.house_id WHERE p.id = ANY(:p) ORDER BY p.id"),
+            {"p": [household["陈四"], household["陈远"]]}).scalars().all()
+        households = conn.execute(text("SELECT count(*) FROM household")).scalar_one()
+    for fields, status, field in (
+            ({"household_id": home, "address_id": address}, 422, "address_id"),
+            ({"household_id": None}, 422, "household_id"),
+            ({"household_id": None, "address_id": far}, 404, "address_id"),
+            ({"household_id": None, "address_id": "七"}, 422, "address_id")):
+        r = worker.post("/registry/people", json={**_newcomer(None, name="林错", id_number=None),
+                                                  **fields})
+        assert r.status_code == status and r.json()["detail"][0]["loc"] == ["body", field], (
+            fields, r.text)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM household")).scalar_one() == households

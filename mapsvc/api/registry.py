@@ -124,7 +124,9 @@ async def person(request: Request, person_id: int, account: SignedIn) -> dict:
 
 
 class PersonRegistration(BaseModel):
-    household_id: Whole = Field(description="the household they join")
+    household_id: Whole | None = Field(None, description="the household they join")
+    address_id: Whole | None = Field(None, description="else the standard address where they "
+                                                       "are the first of a new household")
     client_id: UUID = Field(description="chosen by the phone: the same registration sent "
                                         "again is answered 200, stored once")
     name: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
@@ -144,17 +146,17 @@ class PersonRegistration(BaseModel):
 
 @router.post("/registry/people", status_code=201,
              responses={200: {"description": "sent before"},
-                        404: {"description": "no such household within the account's scope"},
+                        404: {"description": "no such household or address within the "
+                                             "account's scope"},
                         409: {"description": "the ID number is registered already, or the "
                                              "client id is another account's"}})
 async def register(request: Request, body: PersonRegistration,
                    account: Annotated[Account, Depends(allowed(VISITORS))]) -> JSONResponse:
-    """Register a newcomer to a household (流动人口登记), living in its house from today; the
-    answer shows them masked, as every read does."""
+    """Register a newcomer (流动人口登记) to a household, or as the first of a new household
+    (新立户) at a standard address, living in its house from today; the answer shows them
+    masked, as every read does."""
     async with transaction(request) as conn:
-        person, created = await register_person(
-            conn, account, body.household_id,
-            **body.model_dump(exclude={"household_id"}))
+        person, created = await register_person(conn, account, **body.model_dump())
     return JSONResponse(person, status_code=201 if created else 200)
 
 
@@ -245,11 +247,12 @@ async def counts(
 async def layer(
     request: Request,
     page: Page,
-    layer: Literal["things", "organisations", "places"],
+    layer: Literal["addresses", "things", "organisations", "places"],
     account: SignedIn,
     place: PlaceQuery,
 ) -> Response:
-    """Components (部件), organisations (实有单位) and key places in your jurisdiction."""
+    """Standard addresses (标准地址, with how many households each has), components (部件),
+    organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
         body = await layer_geojson(conn, layer, account, limit=page.limit, offset=page.offset,
                                    **place)

@@ -28,7 +28,7 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
-from mapsvc.registry.queries import household_in_reach, place_filters
+from mapsvc.registry.queries import address_in_reach, household_in_reach, place_filters
 
 REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
 RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
@@ -176,17 +176,25 @@ async def reveal(conn: AsyncConnection, account: Account, person_id: int, field:
     return value
 
 
-async def register_person(conn: AsyncConnection, account: Account, household_id: int, *,
+async def register_person(conn: AsyncConnection, account: Account, *,
+                          household_id: int | None = None, address_id: int | None = None,
                           client_id: UUID, name: str, registration: str,
                           relation: str = "lodger", id_number: str | None = None,
                           mobile: str | None = None, birth_date: date | None = None,
                           sex: str | None = None, care_tags: tuple[str, ...] = ()) -> tuple[
                               dict, bool]:
-    """A newcomer to a household in the account's jurisdiction (404 for any other), living in
-    its house from today; identifiers encrypted as an import stores them. The same client id
-    again is the person registered; an ID number registered to someone who has not left is
-    refused. Returns the person (masked) and whether they are new."""
-    await household_in_reach(conn, account, household_id)
+    """A newcomer to a household in the account's jurisdiction, or the first member of a new
+    household (新立户) at a standard address there (404 for any other), living in its house
+    from today; identifiers encrypted as an import stores them. The same client id again is
+    the person registered, and makes no other household; an ID number registered to someone
+    who has not left is refused. Returns the person (masked) and whether they are new."""
+    if (household_id is None) == (address_id is None):
+        raise InvalidInput("give household_id or address_id (a new household there), not both",
+                           field="household_id" if household_id is None else "address_id")
+    if household_id is not None:
+        await household_in_reach(conn, account, household_id)
+    else:
+        await address_in_reach(conn, account, address_id)
     if not name.strip():
         raise InvalidInput("empty", field="name")
     if birth_date is not None and birth_date > datetime.now(LOCAL_TIME).date():
@@ -195,31 +203,23 @@ async def register_person(conn: AsyncConnection, account: Account, household_id:
         raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
                            field="id_number")
     params = {
-        "hh": household_id, "client_id": client_id, "account": account.id,
-        "name": name.strip(),
+        "client_id": client_id, "account": account.id, "name": name.strip(),
         "registration": registration, "relation": relation, "birth_date": birth_date,
         "sex": sex, "care_tags": list(care_tags),
         "id_enc": encrypt(normalise_id(id_number), ID_NUMBER) if id_number else None,
         "id_hash": lookup_hash(id_number) if id_number else None,
         "mobile_enc": encrypt(mobile, MOBILE) if mobile else None}
+    # a retry lost in a race makes no household: what it made is taken back to here
+    registering = await conn.begin_nested()
     try:
-        made = (await conn.execute(text("""
-            WITH made AS (
-                INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date,
-                                    sex, registration, care_tags, household_id, client_id,
-                                    registered_by)
-                VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex,
-                        :registration, :care_tags, :hh, :client_id, :account)
-                ON CONFLICT (client_id) DO NOTHING RETURNING id
-            ), tie AS (
-                INSERT INTO person_house (person_id, house_id, relation)
-                SELECT made.id, h.house_id, :relation FROM made, household h WHERE h.id = :hh
-            )
-            SELECT id FROM made"""), params)).scalar()
+        params["hh"] = household_id or await _new_household(conn, address_id)
+        made = (await conn.execute(_REGISTER, params)).scalar()
     except IntegrityError:  # the one registered ID number among those who have not left
+        await registering.rollback()
         raise Conflict("a person with this ID number is registered already",
                        field="id_number") from None
     if made is None:
+        await registering.rollback()
         made = (await conn.execute(text(
             "SELECT id FROM person WHERE client_id = :client_id AND registered_by = :account"),
             params)).scalar()
@@ -227,7 +227,35 @@ async def register_person(conn: AsyncConnection, account: Account, household_id:
             raise Conflict(f"client_id {client_id} names another account's registration",
                            field="client_id")
         return await read_person(conn, account, made), False
+    await registering.commit()
     return await read_person(conn, account, made), True
+
+
+_REGISTER = text("""
+WITH made AS (
+    INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date, sex,
+                        registration, care_tags, household_id, client_id, registered_by)
+    VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex, :registration,
+            :care_tags, :hh, :client_id, :account)
+    ON CONFLICT (client_id) DO NOTHING RETURNING id
+), tie AS (
+    INSERT INTO person_house (person_id, house_id, relation)
+    SELECT made.id, h.house_id, :relation FROM made, household h WHERE h.id = :hh
+)
+SELECT id FROM made""")
+
+
+async def _new_household(conn: AsyncConnection, address_id: int) -> int:
+    """A new household in the house at ``address_id`` (the house made, residential, when the
+    address has none yet)."""
+    return (await conn.execute(text("""
+        WITH ho AS (  -- the house, made or found (and held for this transaction)
+            INSERT INTO house (address_id) VALUES (:a)
+            ON CONFLICT (address_id) DO UPDATE SET address_id = excluded.address_id
+            RETURNING id
+        )
+        INSERT INTO household (house_id) SELECT id FROM ho RETURNING id"""),
+        {"a": address_id})).scalar_one()
 
 
 async def record_departure(conn: AsyncConnection, account: Account, person_id: int,

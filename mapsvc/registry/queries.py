@@ -1,5 +1,5 @@
-"""Registry records on the map: components, organisations and places as GeoJSON, and what each
-grid holds (the figures grid sizing and the wall screen's coverage layers use)."""
+"""Registry records on the map: standard addresses, components, organisations and places as
+GeoJSON, and what each grid holds (the figures grid sizing and the wall screen's coverage layers use)."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,6 +10,9 @@ from mapsvc.errors import NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
 LAYERS = {
+    "addresses": ("address", "id", "json_build_object('id', t.id, 'address', t.full_text, "
+                  "'households', (SELECT count(*) FROM household h JOIN house ho "
+                  "ON ho.id = h.house_id WHERE ho.address_id = t.id)"),
     "things": ("thing", "component_id", "json_build_object('component_id', t.component_id, "
                "'type_code', t.type_code, 'name', t.name, 'state', t.state, "
                "'department', t.department_code"),
@@ -45,14 +48,23 @@ def place_filters(f: Filters, alias: str, *, grid=None, region=None, bbox=None,
 
 async def household_in_reach(conn: AsyncConnection, account: Account, household_id: int) -> None:
     """A household in the account's jurisdiction, or NotFound naming ``household_id``."""
-    f = Filters(params={"hh": household_id})
-    f.add("h.id = :hh")
+    await _in_reach(conn, account, "household_id", household_id,
+                    "household h JOIN house ho ON ho.id = h.house_id "
+                    "JOIN address a ON a.id = ho.address_id WHERE h.id = :id")
+
+
+async def address_in_reach(conn: AsyncConnection, account: Account, address_id: int) -> None:
+    """A standard address in the account's jurisdiction, or NotFound naming ``address_id``."""
+    await _in_reach(conn, account, "address_id", address_id, "address a WHERE a.id = :id")
+
+
+async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: int,
+                    found_in: str) -> None:
+    f = Filters(params={"id": key})
     registry_scope(account, f, alias="a")
-    found = (await conn.execute(text(
-        f"SELECT h.id FROM household h JOIN house ho ON ho.id = h.house_id "
-        f"JOIN address a ON a.id = ho.address_id WHERE {f.where()}"), f.params)).first()
-    if found is None:
-        raise NotFound(f"no household {household_id}", field="household_id")
+    if (await conn.execute(text(f"SELECT 1 FROM {found_in} AND {f.where()}"),
+                           f.params)).first() is None:
+        raise NotFound(f"no {field.removesuffix('_id')} {key}", field=field)
 
 
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
