@@ -620,6 +620,47 @@ def test_a_newcomer_is_registered_from_the_phone_with_no_signal_and_a_mistyped_i
     assert (shown["name"], shown["mobile"]) == ("林*", "137****1234")
 
 
+def test_a_flat_newly_let_takes_its_first_household_from_the_phone_with_no_signal(
+        browser, server, worker_spot, household, clients):
+    """新立户: at a standard address with nobody registered, the worker starts a household with
+    its first member, with no signal; once sent, the household is listed at the door."""
+    code, spot = worker_spot
+    street = f"新租路{uuid.uuid4().hex[:6]}号"
+    registered(clients["admin"], "addresses", [{"address": street, "lon": spot.x,
+                                                "lat": spot.y}], county=code[:6])
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")
+    choice = page.locator("#new-household select")
+    option = choice.locator("option", has_text=street)
+    expect(option).to_have_text(f"{street}（无住户）")
+    assert choice.locator("option").first.inner_text().endswith("（无住户）")  # those first
+    assert page.locator("#households > li", has_text=street).count() == 0
+    page.locator("#new-household").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "phone-new-household.png")
+    context.set_offline(True)
+    choice.select_option(option.get_attribute("value"))
+    page.click("#new-household button")
+    form = page.locator("#newcomer")
+    expect(form).to_be_visible()
+    assert page.inner_text("#newcomer-home") == f"{street}（新立户）"
+    form.locator("[name=name]").fill("韩租")
+    form.locator("button[type=submit]").click()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the newcomer waiting")
+    assert page.inner_text("#queue") == "待发送 登记新住户 韩*"
+    _signal_back(context, page, "the newcomer sent")
+    assert page.inner_text("#result") == "已登记新住户：韩*"
+    page.click("#visit")  # asked again: the new household, with its member
+    home = page.locator("#households > li", has_text=street)
+    expect(home.locator("ul.members li")).to_have_count(1)
+    assert home.locator("ul.members li").inner_text().startswith("韩*")
+    expect(option).to_have_text(f"{street}（1 户）")
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    assert page.evaluate("localStorage.getItem('mapsvc.addresses-near')") is None
+    expect(page.locator("#new-household")).to_be_hidden()
+    context.close()
+
+
 def test_a_visit_sent_again_is_recorded_once(clients, household):
     import uuid
 

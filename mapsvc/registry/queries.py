@@ -1,5 +1,6 @@
 """Registry records on the map: standard addresses, components, organisations and places as
-GeoJSON, and what each grid holds (the figures grid sizing and the wall screen's coverage layers use)."""
+GeoJSON, and what each grid holds (the figures grid sizing and the wall screen's coverage
+layers use)."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection

@@ -245,7 +245,7 @@ const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: 
 const REFUSED_OF = {  // of items that are not about a case
   visit: { 404: "住户不在你的范围内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
-  newcomer: { 404: "住户不在你的范围内", 409: "此身份证号已有人登记" },
+  newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
 };
 
 async function refusal(response, item) {
@@ -631,24 +631,35 @@ function showCaseOnMap(f) {
 const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
                     fillOpacity: 0.45 };
 
-// ---- household visits: two taps; a member who moved away or died: two more; a newcomer ----
+// ---- household visits: two taps; a member who moved away or died: two more; a newcomer, to
+// a household or as the first of a new one ----
 const HOUSEHOLDS_NEAR = "mapsvc.households-near";  // those last seen here, for no signal
-async function nearbyHouseholds() {
+const ADDRESSES_NEAR = "mapsvc.addresses-near";  // the standard addresses, likewise
+
+// What the service lists within 80 m of the phone (``what``: households, addresses), kept
+// under ``key`` for no signal; with no signal, what was kept.
+async function listedNear(what, key) {
   const fix = phone.position;
-  if (!fix) return;
-  let households = null;
   try {
-    const r = await ask(`${API}/registry/households?near=${fix.lon},${fix.lat},80&limit=200`,
+    const r = await ask(`${API}/registry/${what}?near=${fix.lon},${fix.lat},80&limit=200`,
                         authorised());
     if (r.ok) {
-      households = await r.json();
-      localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(households));
+      const found = await r.json();
+      localStorage.setItem(key, JSON.stringify(found));
+      return found;
     }
-  } catch (error) { /* offline: the households last seen here */ }
-  households = households || JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");
+  } catch (error) { /* offline: what was last seen here */ }
+  return JSON.parse(localStorage.getItem(key) || "null");
+}
+
+async function nearbyHouseholds() {
+  if (!phone.position) return;
+  const [households, addresses] = await Promise.all([
+    listedNear("households", HOUSEHOLDS_NEAR), listedNear("addresses", ADDRESSES_NEAR)]);
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
-  $("households").replaceChildren(...households.map(({ id, number, address, members }) => {
+  const homes = households || [];
+  $("households").replaceChildren(...homes.map(({ id, number, address, members }) => {
     const li = document.createElement("li");
     // households of one house told apart by their number (户号)
     const button = text("button", `走访 ${address}${number ? `（户号 ${number}）` : ""}`, "act");
@@ -662,17 +673,41 @@ async function nearbyHouseholds() {
     li.appendChild(list);
     const joining = text("button", "登记新住户", "act quiet");
     joining.type = "button";
-    joining.addEventListener("click", () => askNewcomer(id, address));
+    joining.addEventListener("click", () => askNewcomer({ household_id: id }, address));
     li.appendChild(joining);
     return li;
   }));
+  showAddresses(addresses ? addresses.features : []);
 }
 
-// A newcomer to a household (流动人口登记): the form under the households, sent with the queue.
-function askNewcomer(household, address) {
+// The standard addresses near, to start a new household (新立户) at one: a flat newly let
+// where nobody is registered yet (those first). Its first member is registered as any
+// newcomer.
+function showAddresses(addresses) {
+  const choice = $("new-household").querySelector("select");
+  const inhabited = (a) => (a.properties.households ? 1 : 0);
+  choice.replaceChildren(...[...addresses].sort((a, b) => inhabited(a) - inhabited(b)).map(({
+    properties: a }) => {
+    const held = a.households ? `${a.households} 户` : "无住户";
+    const option = text("option", `${a.address}（${held}）`);
+    option.value = a.id;
+    option.dataset.address = a.address;
+    return option;
+  }));
+  $("new-household").hidden = !addresses.length;
+}
+
+function askNewHousehold() {
+  const chosen = $("new-household").querySelector("select").selectedOptions[0];
+  askNewcomer({ address_id: Number(chosen.value) }, `${chosen.dataset.address}（新立户）`);
+}
+
+// A newcomer (流动人口登记) to a household, or the first of a new one at an address (``to``:
+// household_id or address_id): the form under the households, sent with the queue.
+function askNewcomer(to, address) {
   const form = $("newcomer");
   form.reset();
-  form.dataset.household = household;
+  form.dataset.to = JSON.stringify(to);
   $("newcomer-home").textContent = address;
   form.hidden = false;
   form.elements.name.focus();
@@ -694,7 +729,7 @@ async function registerNewcomer(event) {
   checkIdNumber(form.elements.id_number);
   if (!form.reportValidity()) return;
   const given = Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, v.trim()]));
-  const body = { household_id: Number(form.dataset.household), client_id: crypto.randomUUID(),
+  const body = { ...JSON.parse(form.dataset.to), client_id: crypto.randomUUID(),
                  name: given.name, registration: given.registration, relation: given.relation };
   for (const key of ["id_number", "mobile", "birth_date", "sex"]) {
     if (given[key]) body[key] = given[key];
@@ -742,6 +777,7 @@ async function visit(household, address) {
     household_id: household, lon: fix.lon, lat: fix.lat, client_id: crypto.randomUUID(),
     visited_at: stamp() } });
   $("households").replaceChildren();
+  showAddresses([]);
   await showQueue();
   send();
 }
@@ -834,11 +870,11 @@ async function togglePatrol() {
 
 // ---- signing in ----
 function signOut() {
-  // the worker's cases and the households near go with the session: the next to sign in on
-  // this phone may be another, working other grids (mapsvc.people-near: where pages before
-  // v22 kept them)
+  // the worker's cases and the households and addresses near go with the session: the next
+  // to sign in on this phone may be another, working other grids (mapsvc.people-near: where
+  // pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.cases", "mapsvc.unseen",
-                     "mapsvc.patrol", HOUSEHOLDS_NEAR, "mapsvc.people-near"]) {
+                     "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR, "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
@@ -849,6 +885,7 @@ function signOut() {
   drop("caseMark");
   $("patrol-due").textContent = "";
   $("households").replaceChildren();
+  showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
   $("newcomer").hidden = true;
   $("app").hidden = true;
@@ -914,6 +951,7 @@ function start() {
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
+$("new-household").querySelector("button").addEventListener("click", askNewHousehold);
 $("newcomer").addEventListener("submit", registerNewcomer);
 $("newcomer").elements.id_number.addEventListener("input", (e) => checkIdNumber(e.target));
 $("newcomer-cancel").addEventListener("click", () => { $("newcomer").hidden = true; });
