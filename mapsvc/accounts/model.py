@@ -14,9 +14,16 @@ class Role(StrEnum):
     auditor = "auditor"          # 审计员: reads the audit log and the accounts' events, no more
 
 
+# What the pages call each role.
+ROLE_NAMES = {Role.grid_worker: "网格员", Role.grid_chief: "网格长", Role.command: "指挥中心",
+              Role.department: "职能部门", Role.planner: "规划", Role.admin: "管理员",
+              Role.auditor: "审计员"}
 # Roles whose scope is a set of grids, and roles whose scope is a region (none: everywhere).
 GRID_ROLES = frozenset({Role.grid_worker, Role.grid_chief})
 REGION_ROLES = frozenset({Role.command, Role.planner})
+# What each role is bound to, if anything: the field of an account that says it.
+ROLE_SCOPES = {**{r: "grids" for r in GRID_ROLES}, **{r: "region" for r in REGION_ROLES},
+               Role.department: "department"}
 # Who may report incidents, and who may load them in bulk.
 REPORTERS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 IMPORTERS = frozenset({Role.command, Role.admin})

@@ -166,7 +166,7 @@ async def signed_out_accounts(conn: AsyncConnection) -> dict[int, float]:
     return dict(rows.all())
 
 
-_LISTED = text("""
+_LISTED = """
 SELECT a.username, a.display_name, a.role, a.active,
        coalesce(r.code || ' ' || r.name, d.code || ' ' || d.name,
                 (SELECT string_agg(g.code, ' ' ORDER BY g.code)
@@ -180,18 +180,24 @@ SELECT a.username, a.display_name, a.role, a.active,
   LEFT JOIN region r ON r.code = a.region_code
   LEFT JOIN department d ON d.code = a.department_code
   LEFT JOIN sign_in_failure f ON f.username = a.username
- ORDER BY a.role, a.username
-""")
+ WHERE {where}
+ ORDER BY a.role, a.username {page}
+"""
 
 
-async def list_accounts(conn: AsyncConnection) -> list:
-    """Every account: its name, shown name, role, whether it may sign in, its scope (region,
-    department or grids), if wrong passwords hold it back until when, and when it last
-    signed in."""
+async def list_accounts(conn: AsyncConnection, *, role: Role | None = None,
+                        limit: int | None = None, offset: int = 0) -> list:
+    """Every account (of ``role``), a page of them (``limit``, None: all): its name, shown
+    name, role, whether it may sign in, its scope (region, department or grids), if wrong
+    passwords hold it back until when, and when it last signed in."""
     guard = settings.auth()
-    return (await conn.execute(_LISTED, {
-        "attempts": guard.sign_in_attempts,
-        "window": timedelta(minutes=guard.sign_in_minutes)})).all()
+    f = Filters(params={"attempts": guard.sign_in_attempts,
+                        "window": timedelta(minutes=guard.sign_in_minutes)})
+    if role is not None:
+        f.add("a.role = :role", role=role.value)
+    paged = "" if limit is None else page(limit, offset)
+    return (await conn.execute(text(_LISTED.format(where=f.where(), page=paged)),
+                               f.params)).all()
 
 
 async def account_events(conn: AsyncConnection, username: str | None, limit: int,

@@ -51,7 +51,7 @@ async def _signed_in_with(request: Request, conn, username: str, password: str, 
     the name back; 403 for a password an administrator set, unless changing it to
     ``changing_to``); the try is counted and kept, so the caller commits whatever comes."""
     try:
-        account = await authenticate(conn, username, password, origin=_address(request),
+        account = await authenticate(conn, username, password, origin=address(request),
                                      changing_to=changing_to)
     except TooManyFailures as refused:
         await conn.commit()
@@ -67,7 +67,7 @@ async def _signed_in_with(request: Request, conn, username: str, password: str, 
     return account
 
 
-def _address(request: Request) -> str:
+def address(request: Request) -> str:
     """Where a request came from (behind a proxy, the address it forwarded)."""
     return request.client.host if request.client else ""
 
@@ -91,7 +91,7 @@ async def change_password(request: Request, username: Annotated[str, Form()],
         except PasswordChanged:
             return
         await set_password(conn, username, new_password, to_change=False,
-                           origin=f"the account itself, from {_address(request)}")
+                           origin=f"the account itself, from {address(request)}")
 
 
 # Pages sign in once and keep the token in this cookie: tiles, the live feed (EventSource can

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from mapsvc import settings
-from mapsvc.accounts.model import AUDIT_READERS, Role
+from mapsvc.accounts.model import AUDIT_READERS, ROLE_NAMES, ROLE_SCOPES, Role
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
@@ -55,6 +55,9 @@ class PhoneFiles(StaticFiles):
 
 
 WALL_ROLES = frozenset({Role.command, Role.admin})
+# An administrator's pages beside the command centre's, and with them, from the pages of tables
+ADMIN_LINKS = '<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
+ADMIN_TABLE_LINKS = '<a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> ' + ADMIN_LINKS
 REGISTER_ROLES = frozenset({Role.command, Role.admin, Role.grid_chief})
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
 # phone page for those who report and handle cases, the audit log for auditors.
@@ -87,14 +90,15 @@ def _page_account(request: Request):
 
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
-# a case finds its grid and the warning colours (the names the ledger writes); and the rules of
-# each action: the roles that may take it, the states it is taken from, what it needs, and what
-# the case must be beside its state.
+# a case finds its grid, the warning colours (the names the ledger writes) and the roles, and
+# what each role is bound to; and the rules of each action: the roles that may take it, the
+# states it is taken from, what it needs, and what the case must be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
-                        ("COLOUR_NAME", COLOUR_NAMES),
+                        ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
+                        ("ROLE_SCOPE", ROLE_SCOPES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "note": a.needs_note or a.needs_evidence,
                                             "needs": list(a.needs), "when": a.when}
@@ -238,10 +242,18 @@ async def people(request: Request) -> Response:
         return refused
     links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
              if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
-    if account.role in AUDIT_READERS:
-        links += '<a href="/map/audit">审计日志</a> '
+    if account.role is Role.admin:
+        links += ADMIN_LINKS
     return _table_page("people", links, export_hidden="" if account.role in EXPORTERS
                        else "hidden")
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+async def accounts(request: Request) -> Response:
+    """The accounts (账号管理), for administrators: made, given a new password or new grids,
+    disabled and enabled, as `mapsvc accounts` does on the server."""
+    _, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
+    return refused or _table_page("accounts", ADMIN_TABLE_LINKS)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -252,9 +264,7 @@ async def audit(request: Request) -> Response:
     account, refused = _refusal(request, "audit", AUDIT_READERS, "审计员或管理员")
     if refused:
         return refused
-    links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> '
-             if account.role is Role.admin else "")
-    return _table_page("audit", links)
+    return _table_page("audit", ADMIN_TABLE_LINKS if account.role is Role.admin else "")
 
 
 def _table_page(page: str, links: str, **fills: str) -> HTMLResponse:

@@ -1,0 +1,175 @@
+// The accounts (账号管理), for administrators: listed by role, a hundred a page; made with the
+// scope their role is bound to (a region, grids or a department) and a password they change
+// before they first sign in; given a new password or new grids, disabled and enabled. The
+// service keeps each change in the account's events, and refuses what does not fit, naming
+// the field. Everything shown is set as text.
+"use strict";
+
+window.mapsvcAccounts = { shown: null };
+
+(function accountsPage() {
+  if (!signedIn("accounts")) return;
+  const $ = (id) => document.getElementById(id);
+  const PAGE = 100;
+  const FIELD = { username: "账号", display_name: "姓名", role: "角色", region: "区域编码",
+                  grids: "网格编码", department: "部门编码", password: "密码" };
+  let query = new URLSearchParams();
+  let offset = 0;
+  let asking = null;  // the account a form below the list is about
+
+  function say(words, bad) {
+    $("accounts-said").textContent = words;
+    $("accounts-said").className = bad ? "bad" : "";
+  }
+
+  // a refusal, naming the field at fault as the form calls it
+  function refused(error) {
+    say(error.field && FIELD[error.field] ? `${FIELD[error.field]}：${error.message}`
+                                          : error.message, true);
+  }
+
+  for (const select of document.querySelectorAll("select[name=role]")) {
+    for (const [role, name] of Object.entries(ROLE_NAME)) {
+      const option = text("option", name);
+      option.value = role;
+      select.appendChild(option);
+    }
+  }
+
+  // the scope the role chosen is bound to, the others' hidden
+  function showScope() {
+    const scope = ROLE_SCOPE[$("accounts-new").elements.role.value];
+    for (const label of document.querySelectorAll("[data-scope]")) {
+      label.hidden = label.dataset.scope !== scope;
+    }
+  }
+  $("accounts-new").elements.role.addEventListener("change", showScope);
+
+  const codes = (words) => words.split(/\s+/).filter(Boolean);
+
+  function row(a) {
+    const tr = document.createElement("tr");
+    tr.dataset.account = a.username;
+    const state = a.active ? (a.held_until ? `密码错误过多，${localTime(a.held_until)} 前暂停登录`
+                                           : "正常") : "已停用";
+    for (const value of [a.username, a.display_name, ROLE_NAME[a.role], state, a.scope,
+                         a.signed_in_at ? localTime(a.signed_in_at) : "从未登录"]) {
+      tr.appendChild(text("td", value));
+    }
+    const cell = document.createElement("td");
+    const acts = [["重设密码", () => ask("accounts-password", `重设 ${a.username} 的密码`, a)]];
+    if (ROLE_SCOPE[a.role] === "grids") {
+      acts.push(["调整网格", () => ask("accounts-grids", `调整 ${a.username} 的网格`, a)]);
+    }
+    acts.push(a.active ? ["停用", () => change(a, { active: false }, `已停用 ${a.username}`)]
+                       : ["启用", () => change(a, { active: true }, `已启用 ${a.username}`)]);
+    for (const [label, act] of acts) {
+      const button = text("button", label);
+      button.type = "button";
+      button.addEventListener("click", act);
+      cell.appendChild(button);
+    }
+    tr.appendChild(cell);
+    return tr;
+  }
+
+  async function load() {
+    const asked = new URLSearchParams(query);
+    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
+    asked.set("offset", offset);
+    let found;
+    try {
+      found = await callApi("accounts", "GET", `/api/v1/accounts?${asked}`);
+    } catch (error) {
+      refused(error);
+      return;
+    }
+    const shown = found.slice(0, PAGE);
+    $("accounts").tBodies[0].replaceChildren(...shown.map(row));
+    $("accounts-previous").disabled = offset === 0;
+    $("accounts-next").disabled = found.length <= PAGE;
+    $("accounts-page").textContent = shown.length
+      ? `第 ${offset + 1}–${offset + shown.length} 个` : "";
+    window.mapsvcAccounts.shown = shown.length;
+  }
+
+  // a change to the accounts, then the list as it now is
+  async function act(method, path, body, done) {
+    try {
+      await callApi("accounts", method, path, body);
+    } catch (error) {
+      refused(error);
+      return false;
+    }
+    await load();
+    say(done);
+    return true;
+  }
+
+  const change = (a, body, done) => act(
+    "PATCH", `/api/v1/accounts/${encodeURIComponent(a.username)}`, body, done);
+
+  // one form below the list at a time, about one account
+  function ask(id, title, a) {
+    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+    asking = a;
+    const form = $(id);
+    form.reset();
+    $(`${id}-title`).textContent = title;
+    form.hidden = false;
+    form.elements[0].focus();
+  }
+  for (const cancel of document.querySelectorAll("button.cancel")) {
+    cancel.addEventListener("click", () => { cancel.form.hidden = true; });
+  }
+
+  $("accounts-password").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (await act("POST", `/api/v1/accounts/${encodeURIComponent(asking.username)}/password`,
+                  { password: form.elements.password.value },
+                  `已重设 ${asking.username} 的密码，该账号登录前须修改`)) form.hidden = true;
+  });
+
+  $("accounts-grids").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (await change(asking, { grids: codes(form.elements.grids.value) },
+                     `已调整 ${asking.username} 的网格，该账号已退出登录`)) form.hidden = true;
+  });
+
+  $("accounts-new").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const given = Object.fromEntries(new FormData(form));
+    const body = { username: given.username.trim(), role: given.role,
+                   display_name: given.display_name.trim(), password: given.password };
+    const scope = ROLE_SCOPE[given.role];
+    if (scope === "grids") body.grids = codes(given.grids);
+    else if (scope && given[scope].trim()) body[scope] = given[scope].trim();
+    if (await act("POST", "/api/v1/accounts", body,
+                  `已新建 ${body.username}（${ROLE_NAME[body.role]}），首次登录须修改密码`)) {
+      form.reset();
+      showScope();
+    }
+  });
+
+  $("accounts-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const role = event.target.elements.role.value;
+    query = new URLSearchParams(role ? { role } : {});
+    offset = 0;
+    load();
+  });
+  $("accounts-previous").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    load();
+  });
+  $("accounts-next").addEventListener("click", () => {
+    offset += PAGE;
+    load();
+  });
+
+  showScope();
+  load();
+}());
