@@ -10,17 +10,9 @@ window.mapsvcAccounts = { shown: null };
 (function accountsPage() {
   if (!signedIn("accounts")) return;
   const $ = (id) => document.getElementById(id);
-  const PAGE = 100;
   const FIELD = { username: "账号", display_name: "姓名", role: "角色", region: "区域编码",
                   grids: "网格编码", department: "部门编码", password: "密码" };
-  let query = new URLSearchParams();
-  let offset = 0;
   let asking = null;  // the account a form below the list is about
-
-  function say(words, bad) {
-    $("accounts-said").textContent = words;
-    $("accounts-said").className = bad ? "bad" : "";
-  }
 
   // a refusal, naming the field at fault as the form calls it
   function refused(error) {
@@ -73,25 +65,10 @@ window.mapsvcAccounts = { shown: null };
     return tr;
   }
 
-  async function load() {
-    const asked = new URLSearchParams(query);
-    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
-    asked.set("offset", offset);
-    let found;
-    try {
-      found = await callApi("accounts", "GET", `/api/v1/accounts?${asked}`);
-    } catch (error) {
-      refused(error);
-      return;
-    }
-    const shown = found.slice(0, PAGE);
-    $("accounts").tBodies[0].replaceChildren(...shown.map(row));
-    $("accounts-previous").disabled = offset === 0;
-    $("accounts-next").disabled = found.length <= PAGE;
-    $("accounts-page").textContent = shown.length
-      ? `第 ${offset + 1}–${offset + shown.length} 个` : "";
-    window.mapsvcAccounts.shown = shown.length;
-  }
+  const list = pagedList({
+    page: "accounts", id: "accounts", unit: "个", path: () => "/api/v1/accounts",
+    show: (found) => $("accounts").tBodies[0].replaceChildren(...found.map(row)),
+    watched: window.mapsvcAccounts });
 
   // a change to the accounts, then the list as it now is
   async function act(method, path, body, done) {
@@ -101,7 +78,7 @@ window.mapsvcAccounts = { shown: null };
       refused(error);
       return false;
     }
-    await load();
+    await list.load();
     say(done);
     return true;
   }
@@ -111,16 +88,8 @@ window.mapsvcAccounts = { shown: null };
 
   // one form below the list at a time, about one account
   function ask(id, title, a) {
-    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
     asking = a;
-    const form = $(id);
-    form.reset();
-    $(`${id}-title`).textContent = title;
-    form.hidden = false;
-    form.elements[0].focus();
-  }
-  for (const cancel of document.querySelectorAll("button.cancel")) {
-    cancel.addEventListener("click", () => { cancel.form.hidden = true; });
+    askAbout(id, title);
   }
 
   $("accounts-password").addEventListener("submit", async (event) => {
@@ -157,19 +126,9 @@ window.mapsvcAccounts = { shown: null };
   $("accounts-find").addEventListener("submit", (event) => {
     event.preventDefault();
     const role = event.target.elements.role.value;
-    query = new URLSearchParams(role ? { role } : {});
-    offset = 0;
-    load();
-  });
-  $("accounts-previous").addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE);
-    load();
-  });
-  $("accounts-next").addEventListener("click", () => {
-    offset += PAGE;
-    load();
+    list.find(new URLSearchParams(role ? { role } : {}));
   });
 
   showScope();
-  load();
+  list.load();
 }());

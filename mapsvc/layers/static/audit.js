@@ -1,8 +1,8 @@
 // The audit log (审计日志), for auditors and administrators: every reveal and export of
 // personal data and every departure recorded or taken back (who, when, about whom and why),
 // and what befell the accounts (created, new passwords and grids, disabled, each sign-in),
-// newest first, found by account, action, person and days. It only reads. Everything shown is set
-// as text: a reason is what somebody typed.
+// newest first, found by account, action, person and days. It only reads. Everything shown is
+// set as text: a reason is what somebody typed.
 "use strict";
 
 window.mapsvcAudit = { shown: null };
@@ -10,7 +10,6 @@ window.mapsvcAudit = { shown: null };
 (function auditLog() {
   if (!signedIn("audit")) return;
   const $ = (id) => document.getElementById(id);
-  const PAGE = 100;
   const ACTION = { reveal: "查看完整信息", export: "导出", departure: "登记离开",
                    "departure withdrawn": "撤销离开" };
   const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
@@ -27,13 +26,6 @@ window.mapsvcAudit = { shown: null };
       localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },
   };
   let log = "data";
-  let query = new URLSearchParams();
-  let offset = 0;
-
-  function say(words, bad) {
-    $("audit-said").textContent = words;
-    $("audit-said").className = bad ? "bad" : "";
-  }
 
   function row(cells) {
     const tr = document.createElement("tr");
@@ -41,27 +33,14 @@ window.mapsvcAudit = { shown: null };
     return tr;
   }
 
-  async function load() {
-    const asked = new URLSearchParams(query);
-    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
-    asked.set("offset", offset);
-    let found;
-    try {
-      found = await callApi("audit", "GET", `${LOGS[log].path}?${asked}`);
-    } catch (error) {
-      say(error.message, true);
-      return;
-    }
-    const shown = found.slice(0, PAGE);
-    for (const name of Object.keys(LOGS)) $(`audit-${name}`).hidden = name !== log;
-    $(`audit-${log}`).tBodies[0].replaceChildren(...shown.map((e) => row(LOGS[log].cells(e))));
-    $("audit-previous").disabled = offset === 0;
-    $("audit-next").disabled = found.length <= PAGE;
-    $("audit-page").textContent = shown.length
-      ? `第 ${offset + 1}–${offset + shown.length} 条` : "";
-    say(shown.length ? "" : "没有符合条件的记录");
-    window.mapsvcAudit.shown = shown.length;
-  }
+  const list = pagedList({
+    page: "audit", id: "audit", unit: "条", path: () => LOGS[log].path,
+    show: (entries) => {
+      for (const name of Object.keys(LOGS)) $(`audit-${name}`).hidden = name !== log;
+      $(`audit-${log}`).tBodies[0].replaceChildren(
+        ...entries.map((e) => row(LOGS[log].cells(e))));
+    },
+    empty: "没有符合条件的记录", watched: window.mapsvcAudit });
 
   // the filters of the log chosen, the others' hidden
   function showFilters() {
@@ -75,7 +54,7 @@ window.mapsvcAudit = { shown: null };
   $("audit-find").addEventListener("submit", (event) => {
     event.preventDefault();
     log = event.target.elements.log.value;
-    query = new URLSearchParams();
+    const query = new URLSearchParams();
     for (const [key, value] of new FormData(event.target)) {
       const label = event.target.elements[key].closest("[data-log]");
       if (key !== "log" && value.trim() && (!label || label.dataset.log === log)) {
@@ -85,18 +64,9 @@ window.mapsvcAudit = { shown: null };
     // whole days in China: from the first's midnight up to the midnight after the last
     if (query.has("from")) query.set("from", chinaMidnights(query.get("from"))[0]);
     if (query.has("to")) query.set("to", chinaMidnights(query.get("to"))[1]);
-    offset = 0;
-    load();
-  });
-  $("audit-previous").addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE);
-    load();
-  });
-  $("audit-next").addEventListener("click", () => {
-    offset += PAGE;
-    load();
+    list.find(query);
   });
 
   showFilters();
-  load();
+  list.load();
 }());

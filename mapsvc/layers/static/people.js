@@ -10,19 +10,11 @@ window.mapsvcPeople = { shown: null };
 (function peopleRegister() {
   if (!signedIn("people")) return;
   const $ = (id) => document.getElementById(id);
-  const PAGE = 100;
   const SEX = { male: "男", female: "女" };
   const REGISTRATION = { resident: "户籍", floating: "流动", overseas: "境外" };
   const LEFT = { moved_away: "迁出", deceased: "去世" };
   const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
-  let query = new URLSearchParams({ left: "false" });
-  let offset = 0;
   let asking = null;  // the person a form below the list is about
-
-  function say(words, bad) {
-    $("people-said").textContent = words;
-    $("people-said").className = bad ? "bad" : "";
-  }
 
   function row(p) {
     const tr = document.createElement("tr");
@@ -51,37 +43,16 @@ window.mapsvcPeople = { shown: null };
     return tr;
   }
 
-  async function load() {
-    const asked = new URLSearchParams(query);
-    asked.set("limit", PAGE + 1);  // one more than a page: whether there is a next
-    asked.set("offset", offset);
-    let found;
-    try {
-      found = await callApi("people", "GET", `/api/v1/registry/people?${asked}`);
-    } catch (error) {
-      say(error.message, true);
-      return;
-    }
-    const shown = found.slice(0, PAGE);
-    $("people").tBodies[0].replaceChildren(...shown.map(row));
-    $("people-previous").disabled = offset === 0;
-    $("people-next").disabled = found.length <= PAGE;
-    $("people-page").textContent = shown.length
-      ? `第 ${offset + 1}–${offset + shown.length} 人` : "";
-    say(shown.length ? "" : "没有符合条件的人员");
-    window.mapsvcPeople.shown = shown.length;
-  }
+  const list = pagedList({
+    page: "people", id: "people", unit: "人", path: () => "/api/v1/registry/people",
+    show: (people) => $("people").tBodies[0].replaceChildren(...people.map(row)),
+    empty: "没有符合条件的人员", watched: window.mapsvcPeople });
 
   // one form below the list at a time, about one person
   function ask(id, title, p, tr) {
-    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
     asking = { p, tr };
-    const form = $(id);
-    form.reset();
-    $(`${id}-title`).textContent = title;
+    const form = askAbout(id, title);
     if (form.elements.on) form.elements.on.value = form.elements.on.max = chinaDay();
-    form.hidden = false;
-    form.elements[0].focus();
   }
 
   $("people-reveal").addEventListener("submit", async (event) => {
@@ -101,9 +72,6 @@ window.mapsvcPeople = { shown: null };
       say(error.message, true);
     }
   });
-  for (const cancel of document.querySelectorAll("button.cancel")) {
-    cancel.addEventListener("click", () => { cancel.form.hidden = true; });
-  }
 
   // a change to the register, then the list as it now is
   async function change(form, method, path, body, done) {
@@ -114,7 +82,7 @@ window.mapsvcPeople = { shown: null };
       return;
     }
     form.hidden = true;
-    await load();
+    await list.load();
     say(done);
   }
 
@@ -137,22 +105,15 @@ window.mapsvcPeople = { shown: null };
            `已撤销 ${p.id} 号的离开登记，已记入审计`);
   });
 
+  // the query asked, kept for the export
+  let query = new URLSearchParams({ left: "false" });
   $("people-find").addEventListener("submit", (event) => {
     event.preventDefault();
     query = new URLSearchParams();
     for (const [key, value] of new FormData(event.target)) {
       if (value.trim()) query.set(key, value.trim());
     }
-    offset = 0;
-    load();
-  });
-  $("people-previous").addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE);
-    load();
-  });
-  $("people-next").addEventListener("click", () => {
-    offset += PAGE;
-    load();
+    list.find(query);
   });
 
   // the whole of the query, masked, as the service's CSV (the page's session reads it)
@@ -167,5 +128,5 @@ window.mapsvcPeople = { shown: null };
     say("已导出，已记入审计");
   });
 
-  load();
+  list.find(query);
 }());

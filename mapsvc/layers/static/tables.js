@@ -1,0 +1,76 @@
+// What the pages of tables share (the people's register, the audit log, the accounts): the
+// line saying what came of what was done, lists the API gives a page at a time, and forms
+// below a list about one of its rows. Everything shown is set as text.
+"use strict";
+
+const TABLE_PAGE = 100;
+
+// What came of what was done, on the page's status line; ``bad``: a refusal.
+function say(words, bad) {
+  const line = document.querySelector("p[role=status]");
+  line.textContent = words;
+  line.className = bad ? "bad" : "";
+}
+
+// A list the API gives a page at a time, under the buttons ``{id}-previous`` and ``{id}-next``
+// and the count ``{id}-page`` (of ``unit``s): ``path()`` is where it is read, with the query
+// last given to ``find``; ``show(rows)`` shows a page of it; ``empty`` is said of no rows.
+// How many rows are shown is kept in ``watched.shown``, for whoever watches the page.
+function pagedList({ page, id, unit, path, show, empty, watched }) {
+  const $ = (suffix) => document.getElementById(`${id}-${suffix}`);
+  let query = new URLSearchParams();
+  let offset = 0;
+
+  async function load() {
+    const asked = new URLSearchParams(query);
+    asked.set("limit", TABLE_PAGE + 1);  // one more than a page: whether there is a next
+    asked.set("offset", offset);
+    let found;
+    try {
+      found = await callApi(page, "GET", `${path()}?${asked}`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    const rows = found.slice(0, TABLE_PAGE);
+    show(rows);
+    $("previous").disabled = offset === 0;
+    $("next").disabled = found.length <= TABLE_PAGE;
+    $("page").textContent = rows.length ? `第 ${offset + 1}–${offset + rows.length} ${unit}` : "";
+    if (empty) say(rows.length ? "" : empty);
+    watched.shown = rows.length;
+  }
+
+  $("previous").addEventListener("click", () => {
+    offset = Math.max(0, offset - TABLE_PAGE);
+    load();
+  });
+  $("next").addEventListener("click", () => {
+    offset += TABLE_PAGE;
+    load();
+  });
+  return {
+    load,
+    find(asked) {  // from the first page
+      query = asked;
+      offset = 0;
+      return load();
+    },
+  };
+}
+
+// The form ``id`` below a list (form.about-one), emptied, under its title (``{id}-title``),
+// the others hidden: one at a time. Their cancel buttons hide them.
+function askAbout(id, title) {
+  for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+  const form = document.getElementById(id);
+  form.reset();
+  document.getElementById(`${id}-title`).textContent = title;
+  form.hidden = false;
+  form.elements[0].focus();
+  return form;
+}
+document.addEventListener("click", (event) => {
+  const cancel = event.target.closest("form.about-one button.cancel");
+  if (cancel) cancel.form.hidden = true;
+});
