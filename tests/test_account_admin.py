@@ -192,3 +192,13 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     context.close()
     assert "此页面仅供管理员账号使用" in refused(browser, server, "/map/accounts", "command",
                                             PASSWORD)
+
+
+@pytest.mark.parametrize("username,linked", [("admin", True), ("command", False)])
+def test_an_administrators_pages_lead_to_the_audit_log_and_the_accounts(server, accounts,
+                                                                        username, linked):
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
+        for page in ("/map/wall", "/map/desk", "/map/people"):
+            shown = browser.get(page).text
+            assert ('href="/map/accounts"' in shown and 'href="/map/audit"' in shown) == linked

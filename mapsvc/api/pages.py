@@ -216,7 +216,8 @@ async def wall(request: Request) -> Response:
     pages = settings.pages()
     return _page(wall_page(region, categories=categories, basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,
-                           clock_seconds=settings.tiles().clock_seconds))
+                           clock_seconds=settings.tiles().clock_seconds,
+                           links=_admin_links(account)))
 
 
 @router.get("/desk", response_class=HTMLResponse)
@@ -230,7 +231,8 @@ async def desk(request: Request) -> Response:
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
                            basemap=pages.basemap_url,
-                           basemap_attribution=pages.basemap_attribution))
+                           basemap_attribution=pages.basemap_attribution,
+                           links=_admin_links(account)))
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -242,10 +244,8 @@ async def people(request: Request) -> Response:
         return refused
     links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
              if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
-    if account.role is Role.admin:
-        links += ADMIN_LINKS
-    return _table_page("people", links, export_hidden="" if account.role in EXPORTERS
-                       else "hidden")
+    return _table_page("people", links + _admin_links(account),
+                       export_hidden="" if account.role in EXPORTERS else "hidden")
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -265,6 +265,11 @@ async def audit(request: Request) -> Response:
     if refused:
         return refused
     return _table_page("audit", ADMIN_TABLE_LINKS if account.role is Role.admin else "")
+
+
+def _admin_links(account) -> str:
+    """Links to an administrator's pages (none for other accounts)."""
+    return ADMIN_LINKS if account.role is Role.admin else ""
 
 
 def _table_page(page: str, links: str, **fills: str) -> HTMLResponse:

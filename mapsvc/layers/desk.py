@@ -26,7 +26,7 @@ CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_
 
 PANELS = """
 <aside id="desk-panel">
-  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a>
+  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> {links}
     <a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></nav>
   <h1>受理派遣 <small id="desk-region"></small></h1>
@@ -84,9 +84,11 @@ PANELS = """
 
 
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict],
-              basemap: str | None, basemap_attribution: str) -> str:
+              basemap: str | None, basemap_attribution: str, links: str = "") -> str:
+    """The desk over ``region`` for an account of ``role``; ``links``: to its pages beside
+    the command centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
-                          panels=PANELS, basemap=basemap,
+                          panels=PANELS.replace("{links}", links), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},

@@ -71,7 +71,7 @@ PANELS = """
   <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
   <label>走访、巡查天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
-  <a id="wall-desk" href="/map/desk">受理派遣台</a> <a href="/map/people">人口台账</a>
+  <a id="wall-desk" href="/map/desk">受理派遣台</a> <a href="/map/people">人口台账</a> {links}
   <span class="account"><a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></span>
 </div>
@@ -142,9 +142,11 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
 
 
 def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
-              basemap_attribution: str, clock_seconds: float) -> str:
+              basemap_attribution: str, clock_seconds: float, links: str = "") -> str:
+    """The wall screen over ``region``; ``links``: to the account's pages beside the
+    command centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 指挥中心", js=JS, css=CSS,
-                          panels=PANELS, basemap=basemap,
+                          panels=PANELS.replace("{links}", links), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcWall", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name,
