@@ -14,8 +14,9 @@ from playwright.sync_api import expect
 from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_in_client
 
-# What an auditor may call: the two logs, read.
-READS = {("get", "/api/v1/audit"), ("get", "/api/v1/accounts/events")}
+# What an auditor may call: the two logs, read, and the first counted by account.
+READS = {("get", "/api/v1/audit"), ("get", "/api/v1/audit/accounts"),
+         ("get", "/api/v1/accounts/events")}
 CHINA = ZoneInfo("Asia/Shanghai")
 REASON = "<b>核实</b>低保申请"  # as typed by whoever revealed: shown as text, never as markup
 
@@ -35,7 +36,7 @@ def _filled(path: str, parameters: list[dict]) -> str:
 
 def test_an_auditor_reads_the_audit_and_is_refused_every_other_operation(server, clients):
     """Every operation of the API description that needs a token: 403 to an auditor but the
-    two reads of the logs, which answer as they do to an administrator."""
+    reads of the logs, which answer as they do to an administrator."""
     description = httpx.get(f"{server}/openapi.json").json()
     auditor = clients["auditor"]
     answered = {}
@@ -114,6 +115,22 @@ def test_both_logs_are_read_over_a_span_of_time_given_in_china_time(clients, loo
             "query", "to"], path
 
 
+def test_the_audit_counts_what_each_account_did_with_personal_data(clients, looked_at):
+    looker, person = looked_at
+    auditor = clients["auditor"]
+    newest = auditor.get("/audit", params={"username": looker}).json()[0]
+    hour_ago = (datetime.now(CHINA) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    counted = auditor.get("/audit/accounts", params={"from": hour_ago, "limit": 1000}).json()
+    assert [c["reveals"] for c in counted] == sorted((c["reveals"] for c in counted),
+                                                     reverse=True)  # those shown most first
+    [mine] = [c for c in counted if c["username"] == looker]
+    assert mine == {"username": looker, "reveals": 101, "people_revealed": 1, "exports": 0,
+                    "departures": 0, "last_at": newest["at"]}
+    earlier = auditor.get("/audit/accounts", params={"to": hour_ago, "limit": 1000}).json()
+    assert looker not in {c["username"] for c in earlier}
+    assert clients["command"].get("/audit/accounts").status_code == 403
+
+
 def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accounts(
         browser, server, looked_at):
     looker, person = looked_at
@@ -153,6 +170,17 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     page.fill("#audit-find [name=person]", str(person))
     page.click("#audit-find button[type=submit]")
     wait_until(page, "window.mapsvcAudit.shown === 100", "the person's first page")
+    assert set(page.locator("#audit-data tbody td:nth-child(2)").all_inner_texts()) == {looker}
+
+    page.select_option("#audit-find [name=log]", "summary")
+    expect(page.locator("#audit-find [name=username]")).to_be_hidden()
+    page.click("#audit-find button[type=submit]")
+    counted = page.locator("#audit-summary tr", has_text=looker)
+    expect(counted.locator("td").nth(1)).to_have_text("101")
+    assert counted.locator("td").nth(2).inner_text() == "1"
+    counted.locator("button", has_text="明细").click()
+    wait_until(page, "window.mapsvcAudit.shown === 100", "the looker's entries, from its count")
+    expect(page.locator("#audit-summary")).to_be_hidden()
     assert set(page.locator("#audit-data tbody td:nth-child(2)").all_inner_texts()) == {looker}
 
     page.select_option("#audit-find [name=log]", "accounts")

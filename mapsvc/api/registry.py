@@ -26,7 +26,7 @@ from mapsvc.api.deps import (
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.model import NO_NUL, ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
-from mapsvc.registry.audit import audit_entries
+from mapsvc.registry.audit import audit_by_account, audit_entries
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import (
     EXPORTERS,
@@ -283,6 +283,21 @@ async def visit(request: Request, body: VisitRequest,
                                                lat=body.lat, note=body.note,
                                                client_id=body.client_id, at=body.visited_at)
     return JSONResponse(recorded, status_code=201 if created else 200)
+
+
+@router.get("/audit/accounts")
+async def audit_accounts(
+    request: Request,
+    account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
+    page: Page,
+    during: During,
+) -> list[dict]:
+    """Per account, what it did with personal data over a span of time: full values shown
+    (and of how many people), exports, departures recorded or withdrawn, and when last; those
+    that were shown most first (administrators and auditors)."""
+    async with statements(request) as conn:
+        return await audit_by_account(conn, since=during.since, until=during.until,
+                                      limit=page.limit, offset=page.offset)
 
 
 @router.get("/audit")

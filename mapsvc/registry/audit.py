@@ -29,3 +29,28 @@ async def audit_entries(conn: AsyncConnection, *, person: int | None = None,
          WHERE {f.where()}
          ORDER BY l.id DESC {page(limit, offset)}"""), f.params)).mappings().all()
     return [dict(r) for r in rows]
+
+
+async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = None,
+                           until: datetime | None = None, limit: int,
+                           offset: int) -> list[dict]:
+    """Per account, what it did with personal data from ``since`` up to ``until``: how many
+    full values it was shown and of how many people, how many exports and departures
+    (recorded or withdrawn), and when last; those shown most first, for an auditor to look
+    into an account that looked at many."""
+    f = Filters()
+    f.during("l.at", since, until)
+    rows = (await conn.execute(text(f"""
+        SELECT a.username,
+               count(*) FILTER (WHERE l.action = 'reveal') AS reveals,
+               count(DISTINCT l.entity_id) FILTER (WHERE l.action = 'reveal') AS people_revealed,
+               count(*) FILTER (WHERE l.action = 'export') AS exports,
+               count(*) FILTER (WHERE l.action IN ('departure', 'departure withdrawn'))
+                   AS departures,
+               max(l.at) AS last_at
+          FROM audit_log l JOIN account a ON a.id = l.account_id
+         WHERE {f.where()}
+         GROUP BY a.username
+         ORDER BY reveals DESC, exports DESC, a.username {page(limit, offset)}"""),
+        f.params)).mappings().all()
+    return [dict(r) for r in rows]

@@ -1,6 +1,7 @@
 // The audit log (审计日志), for auditors and administrators: every reveal and export of
 // personal data and every departure recorded or taken back (who, when, about whom and why),
-// and what befell the accounts (created, new passwords and grids, disabled, each sign-in),
+// also counted by account (those shown most first, each leading to its entries), and what
+// befell the accounts (created, new passwords and grids, disabled, each sign-in),
 // newest first, found by account, action, person and days. It only reads. Everything shown is
 // set as text: a reason is what somebody typed.
 "use strict";
@@ -22,14 +23,23 @@ window.mapsvcAudit = { shown: null };
       localTime(e.at), e.username, ACTION[e.action] || e.action,
       e.entity === "person" && /^\d+$/.test(e.entity_id) ? `人员 ${e.entity_id}` : e.entity_id,
       FIELD[e.field] || e.field, e.reason] },
+    summary: { path: "/api/v1/audit/accounts", cells: (e) => [
+      e.username, e.reveals, e.people_revealed, e.exports, e.departures,
+      localTime(e.last_at)] },
     accounts: { path: "/api/v1/accounts/events", cells: (e) => [
       localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },
   };
   let log = "data";
 
-  function row(cells) {
+  function row(e) {
     const tr = document.createElement("tr");
-    for (const value of cells) tr.appendChild(text("td", value));
+    for (const value of LOGS[log].cells(e)) tr.appendChild(text("td", value));
+    if (log === "summary") {  // an account's entries, one by one
+      const details = text("button", "明细");
+      details.type = "button";
+      details.addEventListener("click", () => entriesOf(e.username));
+      tr.appendChild(document.createElement("td")).appendChild(details);
+    }
     return tr;
   }
 
@@ -37,27 +47,38 @@ window.mapsvcAudit = { shown: null };
     page: "audit", id: "audit", unit: "条", path: () => LOGS[log].path,
     show: (entries) => {
       for (const name of Object.keys(LOGS)) $(`audit-${name}`).hidden = name !== log;
-      $(`audit-${log}`).tBodies[0].replaceChildren(
-        ...entries.map((e) => row(LOGS[log].cells(e))));
+      $(`audit-${log}`).tBodies[0].replaceChildren(...entries.map(row));
     },
     empty: "没有符合条件的记录", watched: window.mapsvcAudit });
 
   // the filters of the log chosen, the others' hidden
+  const filters = (label) => label.dataset.logs.split(" ");
   function showFilters() {
     const chosen = $("audit-find").elements.log.value;
-    for (const label of document.querySelectorAll("[data-log]")) {
-      label.hidden = label.dataset.log !== chosen;
+    for (const label of document.querySelectorAll("[data-logs]")) {
+      label.hidden = !filters(label).includes(chosen);
     }
   }
   $("audit-find").elements.log.addEventListener("change", showFilters);
+
+  // the entries of one account, over the same days
+  function entriesOf(username) {
+    const form = $("audit-find");
+    form.elements.log.value = "data";
+    form.elements.username.value = username;
+    form.elements.action.value = "";
+    form.elements.person.value = "";
+    showFilters();
+    form.requestSubmit();
+  }
 
   $("audit-find").addEventListener("submit", (event) => {
     event.preventDefault();
     log = event.target.elements.log.value;
     const query = new URLSearchParams();
     for (const [key, value] of new FormData(event.target)) {
-      const label = event.target.elements[key].closest("[data-log]");
-      if (key !== "log" && value.trim() && (!label || label.dataset.log === log)) {
+      const label = event.target.elements[key].closest("[data-logs]");
+      if (key !== "log" && value.trim() && (!label || filters(label).includes(log))) {
         query.set(key, value.trim());
       }
     }
