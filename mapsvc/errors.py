@@ -4,10 +4,11 @@
 class DomainError(Exception):
     """Base of the errors a user can cause."""
 
-    def __init__(self, reason: str, field: str | None = None):
+    def __init__(self, reason: str, field: str | None = None, context: dict | None = None):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        self.context = context  # what the client may act on (the API's ``ctx``)
 
 
 class InvalidInput(DomainError):

@@ -661,6 +661,45 @@ def test_a_flat_newly_let_takes_its_first_household_from_the_phone_with_no_signa
     context.close()
 
 
+def test_one_registered_elsewhere_in_the_grid_is_moved_to_their_new_door(
+        browser, server, worker_spot, clients):
+    """At the new door of someone the registry has at another address of the worker's grid:
+    registered there as a newcomer, the service names them, and the worker moves them, their
+    number kept."""
+    from mapsvc.registry.privacy import id_check_character
+
+    code, spot = worker_spot
+    body = f"441502198{uuid.uuid4().int % 10**8:08d}"
+    number = body + id_check_character(body)
+    old, new = (f"{street}{uuid.uuid4().hex[:6]}号" for street in ("老屋路", "新屋路"))
+    admin = clients["admin"]
+    registered(admin, "addresses", [{"address": a, "lon": spot.x, "lat": spot.y}
+                                    for a in (old, new)], county=code[:6])
+    registered(admin, "people", [{"address": old, "name": "曹搬", "registration": "resident",
+                                  "id_number": number, "care_tags": number}], county=code[:6])
+    [person] = admin.get("/registry/people", params={"care_tag": number}).json()
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")
+    choice = page.locator("#new-household select")
+    choice.select_option(choice.locator("option", has_text=new).get_attribute("value"))
+    page.click("#new-household button")
+    form = page.locator("#newcomer")
+    form.locator("[name=name]").fill("曹搬")
+    form.locator("[name=id_number]").fill(number)
+    form.locator("button[type=submit]").click()
+    refused = page.locator("#queue li.failed")
+    expect(refused).to_contain_text("未能发送：此人已在辖区登记，可迁入此户（保留人员编号）")
+    context.set_offline(True)
+    refused.locator("button", has_text="迁入此户").click()
+    expect(page.locator("#queue")).to_have_text("待发送 迁入 曹*")  # in the newcomer's place
+    _signal_back(context, page, "the move sent")
+    assert page.inner_text("#result") == "已迁入：曹*"
+    context.close()
+    moved = admin.get(f"/registry/people/{person['id']}").json()
+    assert (moved["address"], moved["left_on"]) == (new, None)
+    assert admin.get("/registry/people", params={"care_tag": number}).json() == [moved]
+
+
 def test_a_visit_sent_again_is_recorded_once(clients, household):
     import uuid
 

@@ -394,3 +394,66 @@ def test_a_new_household_that_cannot_be_is_refused_naming_its_field(clients, hou
             fields, r.text)
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM household")).scalar_one() == households
+
+
+def test_one_moving_within_the_jurisdiction_keeps_their_number(clients, accounts, grids,
+                                                               household, db):
+    """辖区内迁居: registered as a newcomer at their new door, a person of the jurisdiction is
+    named (their number, to move them); moved, they keep it, and their ties follow. One of
+    another jurisdiction is not named."""
+    worker, grid = clients["worker"], accounts["worker"][1]["grid_codes"][0]
+    here = grids.set_index("code").geometry[grid].representative_point()
+    old, new = (f"{street}{uuid.uuid4().hex[:6]}号" for street in ("旧居路", "新居路"))
+    rows = [{"county": "441502", "address": old, "lon": here.x, "lat": here.y, "name": "曹迁",
+             "registration": "resident", "id_number": _id_number(740)},
+            {"county": "441502", "address": new, "lon": here.x, "lat": here.y}]
+    for kind, which in (("addresses", rows), ("people", rows[:1])):
+        result = run(in_transaction(lambda conn, kind=kind, which=which: import_registry(
+            conn, kind, conform(pd.DataFrame(which), kind))))
+        assert not result.errors, result.errors
+    with db.connect() as conn:
+        person, home, address = conn.execute(text(
+            "SELECT p.id, p.household_id, (SELECT id FROM address WHERE full_text = :new) "
+            "FROM person p WHERE p.id_number_hash IS NOT NULL AND p.name = '曹迁'"),
+            {"new": new}).one()
+
+    known = worker.post("/registry/people", json=_newcomer(None, address_id=address,
+                                                           id_number=_id_number(740)))
+    assert known.status_code == 409
+    said = known.json()["detail"][0]
+    assert (said["loc"], said["ctx"]) == (["body", "id_number"], {"person": person})
+    assert f"person {person}, at {old}" in said["msg"]
+    elsewhere = worker.post("/registry/people", json=_newcomer(home, id_number=_id_number(709)))
+    said = elsewhere.json()["detail"][0]
+    assert elsewhere.status_code == 409 and "ctx" not in said and "和平路" not in said["msg"]
+
+    body = {"address_id": address, "relation": "tenant"}
+    moved = [worker.post(f"/registry/people/{person}/move", json=body) for _ in range(2)]
+    assert [r.status_code for r in moved] == [200, 200] and moved[0].json() == moved[1].json()
+    shown = moved[0].json()
+    assert (shown["id"], shown["address"], shown["name"]) == (person, new, "曹*")
+    with db.connect() as conn:
+        ties = conn.execute(text(
+            "SELECT a.full_text, t.relation, t.valid_to FROM person_house t "
+            "JOIN house ho ON ho.id = t.house_id JOIN address a ON a.id = ho.address_id "
+            "WHERE t.person_id = :p ORDER BY t.valid_to NULLS LAST"), {"p": person}).all()
+        households_there = conn.execute(text(
+            "SELECT count(*) FROM household h JOIN house ho ON ho.id = h.house_id "
+            "WHERE ho.address_id = :a"), {"a": address}).scalar_one()
+    assert [tuple(t) for t in ties] == [(old, "owner", _today()), (new, "tenant", None)]
+    assert households_there == 1  # sent twice, one new household
+    back = worker.post(f"/registry/people/{person}/move", json={"household_id": home})
+    assert back.status_code == 200 and back.json()["address"] == old
+
+    for fields, status, field in (
+            ({"household_id": home, "address_id": address}, 422, "address_id"),
+            ({}, 422, "household_id"),
+            ({"household_id": home, "on": (_today() + timedelta(days=1)).isoformat()}, 422,
+             "on")):
+        r = worker.post(f"/registry/people/{person}/move", json=fields)
+        assert r.status_code == status and r.json()["detail"][0]["loc"] == ["body", field], (
+            fields, r.text)
+    far = worker.post(f"/registry/people/{household['陈远']}/move", json={"household_id": home})
+    assert far.status_code == 404
+    assert clients["planner"].post(f"/registry/people/{person}/move",
+                                   json={"household_id": home}).status_code == 403

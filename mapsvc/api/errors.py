@@ -35,10 +35,13 @@ RETRY_AFTER_S = 5
 
 def error_body(error: DomainError, location: str = "body") -> dict:
     """The error's body; a field inside another (``point.lon``) is named by its path, as
-    FastAPI names it."""
+    FastAPI names it, and what the client may act on is its ``ctx``, as pydantic's."""
     loc = [location, *error.field.split(".")] if error.field else [location]
     kind = type(error).__name__.lower()
-    return {"detail": [{"loc": loc, "msg": error.reason, "type": kind}]}
+    said = {"loc": loc, "msg": error.reason, "type": kind}
+    if error.context:
+        said["ctx"] = error.context
+    return {"detail": [said]}
 
 
 def _location(request: Request) -> str:

@@ -39,6 +39,7 @@ from mapsvc.registry.people import (
     export_people,
     list_households,
     list_people,
+    move_person,
     read_person,
     record_departure,
     register_person,
@@ -172,6 +173,29 @@ async def reveal_field(request: Request, person_id: int, body: RevealRequest,
     async with transaction(request) as conn:
         value = await reveal(conn, account, person_id, body.field, body.reason)
     return {"id": person_id, "field": body.field, "value": value}
+
+
+class MoveRequest(BaseModel):
+    household_id: Whole | None = Field(None, description="the household they join")
+    address_id: Whole | None = Field(None, description="else the standard address where they "
+                                                       "are the first of a new household")
+    relation: Literal[RELATIONS] = Field("lodger", description="to the new household's house")
+    on: ReportDay | None = Field(None, description="the day they moved (ISO 8601); default: "
+                                                   "today in China; never ahead of it")
+
+
+@router.post("/registry/people/{person_id}/move",
+             responses={200: {"description": "moved, or moved there before"},
+                        404: {"description": "no such person, household or address within "
+                                             "the account's scope"},
+                        409: {"description": "the person has left"}})
+async def move(request: Request, person_id: int, body: MoveRequest,
+               account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
+    """A person moves within your jurisdiction (辖区内迁居), keeping their number, to another
+    household or as the first of a new one at a standard address: their ties to houses end
+    that day and one to the new house begins. Sent again, it changes nothing."""
+    async with transaction(request) as conn:
+        return await move_person(conn, account, person_id, **body.model_dump())
 
 
 class DepartureRequest(BaseModel):

@@ -216,8 +216,7 @@ async def register_person(conn: AsyncConnection, account: Account, *,
         made = (await conn.execute(_REGISTER, params)).scalar()
     except IntegrityError:  # the one registered ID number among those who have not left
         await registering.rollback()
-        raise Conflict("a person with this ID number is registered already",
-                       field="id_number") from None
+        raise await _registered_already(conn, account, params["id_hash"]) from None
     if made is None:
         await registering.rollback()
         made = (await conn.execute(text(
@@ -229,6 +228,24 @@ async def register_person(conn: AsyncConnection, account: Account, *,
         return await read_person(conn, account, made), False
     await registering.commit()
     return await read_person(conn, account, made), True
+
+
+async def _registered_already(conn: AsyncConnection, account: Account,
+                              id_hash: bytes) -> Conflict:
+    """The refusal of an ID number registered to someone who has not left: naming them
+    (``ctx.person``, to move them instead) when they are in the account's jurisdiction, and
+    saying nothing of where otherwise."""
+    f = Filters(params={"h": id_hash})
+    f.add("p.id_number_hash = :h AND p.left_on IS NULL")
+    registry_scope(account, f, alias="a")
+    found = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(1))),
+                                f.params)).first()
+    if found is None:
+        return Conflict("a person with this ID number is registered already", field="id_number")
+    return Conflict(f"a person with this ID number is registered already in your jurisdiction: "
+                    f"person {found.id}, at {found.address} (move them: POST "
+                    f"/api/v1/registry/people/{found.id}/move)", field="id_number",
+                    context={"person": found.id})
 
 
 _REGISTER = text("""
@@ -256,6 +273,53 @@ async def _new_household(conn: AsyncConnection, address_id: int) -> int:
         )
         INSERT INTO household (house_id) SELECT id FROM ho RETURNING id"""),
         {"a": address_id})).scalar_one()
+
+
+async def move_person(conn: AsyncConnection, account: Account, person_id: int, *,
+                      household_id: int | None = None, address_id: int | None = None,
+                      relation: str = "lodger", on: date | None = None) -> dict:
+    """A person of the account's jurisdiction who has not left moves, keeping their number,
+    to a household there, or as the first of a new household at a standard address there
+    (404 for any other), ``on`` a day (default: China's today, never ahead of it): their
+    ties to houses end that day and one to the new house begins. Moved there already, nothing
+    changes. Returns the person (masked)."""
+    if (household_id is None) == (address_id is None):
+        raise InvalidInput("give household_id or address_id (a new household there), not both",
+                           field="household_id" if household_id is None else "address_id")
+    today = datetime.now(LOCAL_TIME).date()
+    on = on or today
+    if on > today:
+        raise InvalidInput("a move cannot be recorded ahead of today", field="on")
+    row = await _person_row(conn, account, person_id)
+    if row.left_on is not None:
+        raise Conflict(f"person {person_id} left on {row.left_on.isoformat()}", field="id")
+    if household_id is not None:
+        await household_in_reach(conn, account, household_id)
+    else:
+        await address_in_reach(conn, account, address_id)
+    params = {"pid": person_id, "hh": household_id, "a": address_id, "relation": relation,
+              "on": on}
+    # one move of a person at a time: a retry racing the first finds it made
+    await conn.execute(text("SELECT 1 FROM person WHERE id = :pid FOR UPDATE"), params)
+    there = (await conn.execute(text("""
+        SELECT h.id = :hh OR ho.address_id = :a FROM person p
+          JOIN household h ON h.id = p.household_id JOIN house ho ON ho.id = h.house_id
+         WHERE p.id = :pid"""), params)).scalar()
+    if there:  # sent again: moved already
+        return _masked(row)
+    params["hh"] = household_id or await _new_household(conn, address_id)
+    await conn.execute(text("""
+        WITH ended AS (
+            UPDATE person_house SET valid_to = greatest(:on, valid_from)
+             WHERE person_id = :pid AND valid_to IS NULL
+        )
+        UPDATE person SET household_id = :hh WHERE id = :pid"""), params)
+    await conn.execute(text("""
+        INSERT INTO person_house (person_id, house_id, relation, valid_from)
+        SELECT :pid, house_id, :relation, :on FROM household WHERE id = :hh
+        ON CONFLICT (person_id, house_id, relation, valid_from) DO UPDATE SET valid_to = NULL"""),
+        params)
+    return await read_person(conn, account, person_id)
 
 
 async def record_departure(conn: AsyncConnection, account: Account, person_id: int,

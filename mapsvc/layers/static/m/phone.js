@@ -65,9 +65,11 @@ async function showQueue() {
       visit: () => ` 走访 ${item.address}`,
       departure: () => ` ${LEAVING[item.reason]} ${item.name}`,
       newcomer: () => ` 登记新住户 ${item.name}`,
+      move: () => ` 迁入 ${item.name}`,
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
+    if (item.failed && item.person && item.kind === "newcomer") li.appendChild(moveHere(item));
     if (item.failed) li.appendChild(discardButton(item));
     return li;
   }));
@@ -88,6 +90,21 @@ function discardButton(item) {
     }
     await dequeue(item.seq);
     await showQueue();
+  });
+  return button;
+}
+
+// A newcomer the service knows, registered elsewhere in the jurisdiction (辖区内迁居): moved
+// to the household the worker registered them to instead, keeping their number.
+function moveHere(item) {
+  const button = text("button", "迁入此户", "act");
+  button.addEventListener("click", async () => {
+    const { household_id, address_id, relation } = item.body;
+    await enqueue({ kind: "move", person: item.person, name: item.name,
+                    body: { household_id, address_id, relation, on: chinaDay(now()) } });
+    await dequeue(item.seq);
+    await showQueue();
+    send();
   });
   return button;
 }
@@ -202,6 +219,13 @@ async function sendNewcomer(item) {
   $("result").textContent = `已登记新住户：${item.name}`;
 }
 
+async function sendMove(item) {
+  // moved there already, the same move sent again changes nothing
+  const r = await post(`/registry/people/${item.person}/move`, item.body);
+  if (!r.ok) throw await refusal(r, item);
+  $("result").textContent = `已迁入：${item.name}`;
+}
+
 async function sendPatrol(item) {
   const r = await post("/patrols", item.body);  // the same client id again: 200
   if (!r.ok) throw await refusal(r, item);
@@ -223,7 +247,7 @@ async function send() {
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
                report: () => sendReport(item), patrol: () => sendPatrol(item),
                departure: () => sendDeparture(item),
-               newcomer: () => sendNewcomer(item) }[item.kind]();
+               newcomer: () => sendNewcomer(item), move: () => sendMove(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
       reception("");
@@ -246,6 +270,7 @@ const REFUSED_OF = {  // of items that are not about a case
   visit: { 404: "住户不在你的范围内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
+  move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
 };
 
 async function refusal(response, item) {
@@ -260,6 +285,11 @@ async function refusal(response, item) {
       : body.detail && body.detail[0] && body.detail[0].msg;
     item.failed = { ...REFUSED, ...REFUSED_OF[item.kind] }[response.status] || detail
       || `HTTP ${response.status}`;
+    const known = Array.isArray(body.detail) && body.detail[0].ctx;  // whom the service named
+    if (known && known.person) {
+      item.person = known.person;
+      item.failed = "此人已在辖区登记，可迁入此户（保留人员编号）";
+    }
     await update(item);
   }
   return new Error(`HTTP ${response.status}`);
