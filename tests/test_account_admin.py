@@ -47,9 +47,10 @@ def test_an_administrator_makes_an_account_which_changes_its_password_before_sig
     body = {"username": name, "role": "grid_worker", "grids": [grid], "display_name": "新网格员",
             "password": PASSWORD}
     made = admin.post("/accounts", json=body)
-    assert made.status_code == 201 and made.headers["location"] == f"/api/v1/accounts/{name}"
-    assert _token(anonymous, name).status_code == 403  # the administrator's password: changed first
+    assert made.status_code == 201
+    assert _token(anonymous, name).status_code == 403  # set by an administrator: changed first
     listed = _listed(admin, name, role="grid_worker")
+    assert made.json() == listed
     assert (listed["display_name"], listed["role"], listed["active"], listed["signed_in_at"]) == (
         "新网格员", "grid_worker", True, None)
     assert grid in listed["scope"]

@@ -186,15 +186,19 @@ SELECT a.username, a.display_name, a.role, a.active,
 
 
 async def list_accounts(conn: AsyncConnection, *, role: Role | None = None,
-                        limit: int | None = None, offset: int = 0) -> list:
-    """Every account (of ``role``), a page of them (``limit``, None: all): its name, shown
-    name, role, whether it may sign in, its scope (region, department or grids), if wrong
-    passwords hold it back until when, and when it last signed in."""
+                        username: str | None = None, limit: int | None = None,
+                        offset: int = 0) -> list:
+    """Every account (of ``role``, or the one named ``username``), a page of them (``limit``,
+    None: all): its name, shown name, role, whether it may sign in, its scope (region,
+    department or grids), if wrong passwords hold it back until when, and when it last
+    signed in."""
     guard = settings.auth()
     f = Filters(params={"attempts": guard.sign_in_attempts,
                         "window": timedelta(minutes=guard.sign_in_minutes)})
     if role is not None:
         f.add("a.role = :role", role=role.value)
+    if username is not None:
+        f.add("a.username = :username", username=username)
     paged = "" if limit is None else page(limit, offset)
     return (await conn.execute(text(_LISTED.format(where=f.where(), page=paged)),
                                f.params)).all()

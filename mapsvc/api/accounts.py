@@ -7,7 +7,7 @@ and enabling, and each sign-in, right, wrong or held back."""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import AUDIT_READERS, Account, Role
@@ -93,15 +93,17 @@ def _origin(request: Request, account: Account) -> str:
 
 @router.post("", status_code=201, responses={
     409: {"description": "an account of that name exists"}})
-async def new_account(request: Request, body: NewAccount, account: Administrator) -> Response:
+async def new_account(request: Request, body: NewAccount,
+                      account: Administrator) -> ListedAccount:
     """Make an account bound to its scope, with a password it changes before it first signs
-    in; a scope that does not fit the role is refused, naming it."""
+    in; a scope that does not fit the role is refused, naming it. The answer lists it."""
     async with transaction(request) as conn:
         await create_account(conn, body.username, body.password, body.role,
                              region_code=body.region, department_code=body.department,
                              grid_codes=body.grids, display_name=body.display_name,
                              origin=_origin(request, account), to_change=True)
-    return Response(status_code=201, headers={"Location": f"/api/v1/accounts/{body.username}"})
+        [made] = await list_accounts(conn, username=body.username)
+    return ListedAccount(**made._mapping)
 
 
 class AccountChange(BaseModel):

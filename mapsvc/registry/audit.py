@@ -1,5 +1,5 @@
 """The audit log of personal data: each reveal and export, and each departure recorded or
-withdrawn, with who did it and why."""
+withdrawn, with who did it and why; and the same counted by account."""
 
 from datetime import datetime
 

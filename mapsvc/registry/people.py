@@ -188,13 +188,7 @@ async def register_person(conn: AsyncConnection, account: Account, *,
     from today; identifiers encrypted as an import stores them. The same client id again is
     the person registered, and makes no other household; an ID number registered to someone
     who has not left is refused. Returns the person (masked) and whether they are new."""
-    if (household_id is None) == (address_id is None):
-        raise InvalidInput("give household_id or address_id (a new household there), not both",
-                           field="household_id" if household_id is None else "address_id")
-    if household_id is not None:
-        await household_in_reach(conn, account, household_id)
-    else:
-        await address_in_reach(conn, account, address_id)
+    await _destination_in_reach(conn, account, household_id, address_id)
     if not name.strip():
         raise InvalidInput("empty", field="name")
     if birth_date is not None and birth_date > datetime.now(LOCAL_TIME).date():
@@ -228,6 +222,19 @@ async def register_person(conn: AsyncConnection, account: Account, *,
         return await read_person(conn, account, made), False
     await registering.commit()
     return await read_person(conn, account, made), True
+
+
+async def _destination_in_reach(conn: AsyncConnection, account: Account,
+                                household_id: int | None, address_id: int | None) -> None:
+    """Where someone comes to live: a household, or a standard address for a new one, one of
+    them given, in the account's jurisdiction (NotFound naming it otherwise)."""
+    if (household_id is None) == (address_id is None):
+        raise InvalidInput("give household_id or address_id (a new household there), not both",
+                           field="household_id" if household_id is None else "address_id")
+    if household_id is not None:
+        await household_in_reach(conn, account, household_id)
+    else:
+        await address_in_reach(conn, account, address_id)
 
 
 async def _registered_already(conn: AsyncConnection, account: Account,
@@ -283,9 +290,6 @@ async def move_person(conn: AsyncConnection, account: Account, person_id: int, *
     (404 for any other), ``on`` a day (default: China's today, never ahead of it): their
     ties to houses end that day and one to the new house begins. Moved there already, nothing
     changes. Returns the person (masked)."""
-    if (household_id is None) == (address_id is None):
-        raise InvalidInput("give household_id or address_id (a new household there), not both",
-                           field="household_id" if household_id is None else "address_id")
     today = datetime.now(LOCAL_TIME).date()
     on = on or today
     if on > today:
@@ -293,10 +297,7 @@ async def move_person(conn: AsyncConnection, account: Account, person_id: int, *
     row = await _person_row(conn, account, person_id)
     if row.left_on is not None:
         raise Conflict(f"person {person_id} left on {row.left_on.isoformat()}", field="id")
-    if household_id is not None:
-        await household_in_reach(conn, account, household_id)
-    else:
-        await address_in_reach(conn, account, address_id)
+    await _destination_in_reach(conn, account, household_id, address_id)
     params = {"pid": person_id, "hh": household_id, "a": address_id, "relation": relation,
               "on": on}
     # one move of a person at a time: a retry racing the first finds it made
