@@ -334,14 +334,15 @@ def ledgers() -> None:
     """The case ledger (CSV) of the largest county and of the city, as PostgreSQL writes it
     and the service passes it on."""
     from mapsvc.accounts.model import Account
-    from mapsvc.incidents.ledger import ledger_csv, ledger_statement
+    from mapsvc.db.spreadsheet import copied
+    from mapsvc.incidents.ledger import ledger_statement
     from mapsvc.incidents.queries import IncidentFilter
 
     async def export(where: IncidentFilter) -> int:
         statement, params = ledger_statement(where, Account(id=0, username="bench",
                                                             role=Role.admin))
         size = 0
-        async for chunk in ledger_csv(statement, params):
+        async for chunk in copied(statement, params):
             size += len(chunk)
         return size
 

@@ -339,8 +339,9 @@ def incidents_export(
     from pydantic import TypeAdapter, ValidationError
 
     from mapsvc.accounts.model import Account, Role
+    from mapsvc.db.spreadsheet import copied
     from mapsvc.errors import InvalidInput
-    from mapsvc.incidents.ledger import ledger_csv, ledger_statement
+    from mapsvc.incidents.ledger import ledger_statement
     from mapsvc.incidents.model import ReportTime
     from mapsvc.incidents.queries import IncidentFilter
 
@@ -362,7 +363,7 @@ def incidents_export(
 
     async def write(partial: Path) -> None:
         with partial.open("wb") as file:
-            async for chunk in ledger_csv(statement, params):
+            async for chunk in copied(statement, params):
                 file.write(chunk)
 
     partial = out.with_name(f".{out.name}.partial")

@@ -2,6 +2,8 @@
 reads the audit log and what befell the accounts, over the API and on the audit page, and
 nothing else: no case, no map, no person, no change."""
 
+import csv
+import io
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -14,9 +16,9 @@ from playwright.sync_api import expect
 from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_in_client
 
-# What an auditor may call: the two logs, read, and the first counted by account.
+# What an auditor may call: the two logs, read, and the first counted by account and exported.
 READS = {("get", "/api/v1/audit"), ("get", "/api/v1/audit/accounts"),
-         ("get", "/api/v1/accounts/events")}
+         ("get", "/api/v1/audit.csv"), ("get", "/api/v1/accounts/events")}
 CHINA = ZoneInfo("Asia/Shanghai")
 REASON = "<b>核实</b>低保申请"  # as typed by whoever revealed: shown as text, never as markup
 
@@ -131,10 +133,34 @@ def test_the_audit_counts_what_each_account_did_with_personal_data(clients, look
     assert clients["command"].get("/audit/accounts").status_code == 403
 
 
+def test_the_audit_is_exported_whole_for_a_spreadsheet(server, clients, looked_at):
+    """All the entries a query finds, with Chinese headings and names, China's times, and a
+    reason typed as a formula written as text (CSV injection)."""
+    looker, person = looked_at
+    auditor = clients["auditor"]
+    sheet = auditor.get("/audit.csv", params={"username": looker})
+    assert sheet.status_code == 200 and sheet.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+    newest = auditor.get("/audit", params={"username": looker}).json()[0]
+    at = datetime.fromisoformat(newest["at"]).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    assert len(rows) == 101 and rows[0] == {"时间": at, "账号": looker, "操作": "查看完整信息",
+                                            "对象": f"人员 {person}", "字段": "手机",
+                                            "理由或说明": REASON}
+    schemer = new_account()
+    with signed_in_client(server, schemer) as client:
+        assert client.post(f"/registry/people/{person}/reveal", json={
+            "field": "name", "reason": "=HYPERLINK(\"http://x\")"}).status_code == 200
+    [row] = csv.DictReader(io.StringIO(auditor.get("/audit.csv", params={
+        "username": schemer}).content.decode("utf-8-sig")))
+    assert (row["字段"], row["理由或说明"]) == ("姓名", "'=HYPERLINK(\"http://x\")")
+    assert clients["command"].get("/audit.csv").status_code == 403
+
+
 def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accounts(
         browser, server, looked_at):
     looker, person = looked_at
-    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    context = browser.new_context(viewport={"width": 1500, "height": 900},
+                                  accept_downloads=True)
     page = context.new_page()
     page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
     sign_in(page, server, "/map/audit", "auditor", PASSWORD)
@@ -154,6 +180,10 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     assert page.locator("#audit-data tbody td").nth(5).inner_text() == "第1次核实"
     expect(page.locator("#audit-next")).to_be_disabled()
     page.screenshot(path=ARTIFACTS / "audit-log.png")
+    with page.expect_download() as download:
+        page.click("#audit-export")
+    exported = list(csv.DictReader(open(download.value.path(), encoding="utf-8-sig")))
+    assert len(exported) == 101 and exported[0]["理由或说明"] == REASON  # all, not a page
 
     yesterday = (datetime.now(CHINA) - timedelta(days=1)).strftime("%Y-%m-%d")
     for day in ("from", "to"):

@@ -15,11 +15,12 @@ from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
 from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.api.hot import read_json, schema_ref
+from mapsvc.db.spreadsheet import copied
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.intake import report_incident
-from mapsvc.incidents.ledger import ledger_csv, ledger_statement
+from mapsvc.incidents.ledger import ledger_statement
 from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
 from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
@@ -150,7 +151,7 @@ async def ledger(account: SignedIn, where: Cases) -> StreamingResponse:
     a spreadsheet: the case ledger (案件台账), with Chinese headings and names and local times.
     """
     statement, params = ledger_statement(where, account)
-    return StreamingResponse(ledger_csv(statement, params), media_type="text/csv; charset=utf-8",
+    return StreamingResponse(copied(statement, params), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
 
 

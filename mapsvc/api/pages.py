@@ -20,7 +20,8 @@ from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
-from mapsvc.registry.people import EXPORTERS
+from mapsvc.registry.audit import AUDIT_ACTION_NAMES
+from mapsvc.registry.people import EXPORTERS, FIELD_NAMES
 from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, STATE_NAMES
 
@@ -90,15 +91,17 @@ def _page_account(request: Request):
 
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
-# a case finds its grid, the warning colours (the names the ledger writes) and the roles, and
-# what each role is bound to; and the rules of each action: the roles that may take it, the
+# a case finds its grid, the warning colours (the names the ledger writes), the roles, and
+# what each role is bound to, the actions of the audit log and the fields of a person shown in
+# full; and the rules of each action: the roles that may take it, the
 # states it is taken from, what it needs, and what the case must be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
-                        ("ROLE_SCOPE", ROLE_SCOPES),
+                        ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
+                        ("PERSON_FIELD", FIELD_NAMES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "note": a.needs_note or a.needs_evidence,
                                             "needs": list(a.needs), "when": a.when}

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import AUDIT_READERS, IMPORTERS, Account, Role
@@ -23,10 +23,11 @@ from mapsvc.api.deps import (
     statements,
     transaction,
 )
+from mapsvc.db.spreadsheet import copied
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.model import NO_NUL, ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
-from mapsvc.registry.audit import audit_by_account, audit_entries
+from mapsvc.registry.audit import ACTIONS, audit_by_account, audit_entries, audit_sheet
 from mapsvc.registry.importer import import_registry, read_registry
 from mapsvc.registry.people import (
     EXPORTERS,
@@ -309,13 +310,12 @@ async def visit(request: Request, body: VisitRequest,
     return JSONResponse(recorded, status_code=201 if created else 200)
 
 
+AuditReader = Annotated[Account, Depends(allowed(AUDIT_READERS))]
+
+
 @router.get("/audit/accounts")
-async def audit_accounts(
-    request: Request,
-    account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
-    page: Page,
-    during: During,
-) -> list[dict]:
+async def audit_accounts(request: Request, account: AuditReader, page: Page,
+                         during: During) -> list[dict]:
     """Per account, what it did with personal data over a span of time: full values shown
     (and of how many people), exports, departures recorded or withdrawn, and when last; those
     that were shown most first (administrators and auditors)."""
@@ -324,21 +324,37 @@ async def audit_accounts(
                                       limit=page.limit, offset=page.offset)
 
 
-@router.get("/audit")
-async def audit(
-    request: Request,
-    account: Annotated[Account, Depends(allowed(AUDIT_READERS))],
-    page: Page,
+async def audit_query(
     during: During,
     person: Annotated[int | None, Query(description="a person's id: who looked at them, "
                                                     "and why")] = None,
     username: Annotated[str | None, Query(max_length=200, description="by one account")] = None,
-    action: Annotated[Literal["reveal", "export", "departure", "departure withdrawn"] | None,
-                      Query()] = None,
-) -> list[dict]:
+    action: Annotated[Literal[ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
+) -> dict:
+    """Which entries of the audit log are asked for."""
+    return {"person": person, "username": username, "action": action, "since": during.since,
+            "until": during.until}
+
+
+AuditQuery = Annotated[dict, Depends(audit_query)]
+
+
+@router.get("/audit")
+async def audit(request: Request, account: AuditReader, page: Page,
+                which: AuditQuery) -> list[dict]:
     """Every reveal and export of personal data, and every departure recorded or withdrawn,
     newest first (administrators and auditors)."""
     async with statements(request) as conn:
-        return await audit_entries(conn, person=person, username=username, action=action,
-                                   since=during.since, until=during.until, limit=page.limit,
-                                   offset=page.offset)
+        return await audit_entries(conn, limit=page.limit, offset=page.offset, **which)
+
+
+@router.get("/audit.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}},
+                             "description": "a row per entry, newest first"}})
+async def audit_csv(account: AuditReader, which: AuditQuery) -> StreamingResponse:
+    """The entries the same filters find, all of them (no pages), as a CSV file for a
+    spreadsheet, with Chinese headings and names and China's times (administrators and
+    auditors: for a report, or to keep)."""
+    statement, params = audit_sheet(**which)
+    return StreamingResponse(copied(statement, params), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

@@ -1,20 +1,26 @@
 """The audit log of personal data: each reveal and export, and each departure recorded or
-withdrawn, with who did it and why; and the same counted by account."""
+withdrawn, with who did it and why, read a page at a time or whole as a CSV file for a
+spreadsheet; and the same counted by account."""
 
+import json
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
 from mapsvc.geojson import Filters, page
+from mapsvc.registry.people import FIELD_NAMES
+
+ACTIONS = ("reveal", "export", "departure", "departure withdrawn")
+AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "export": "导出", "departure": "登记离开",
+                      "departure withdrawn": "撤销离开"}  # as the pages call them
 
 
-async def audit_entries(conn: AsyncConnection, *, person: int | None = None,
-                        username: str | None = None, action: str | None = None,
-                        since: datetime | None = None, until: datetime | None = None,
-                        limit: int, offset: int) -> list[dict]:
-    """Newest first; ``person``: the entries about one person (who looked at them, and why);
-    ``since`` and ``until``: those made from then up to then."""
+def _entries(*, person: int | None, username: str | None, action: str | None,
+             since: datetime | None, until: datetime | None) -> Filters:
+    """The entries of the log (``l``, its account ``a``) about one person (who looked at them,
+    and why), by one account, of one action, made from ``since`` up to ``until``."""
     f = Filters()
     f.during("l.at", since, until)
     if person is not None:
@@ -23,12 +29,41 @@ async def audit_entries(conn: AsyncConnection, *, person: int | None = None,
         f.add("a.username = :username", username=username)
     if action is not None:
         f.add("l.action = :action", action=action)
+    return f
+
+
+async def audit_entries(conn: AsyncConnection, *, limit: int, offset: int,
+                        **which) -> list[dict]:
+    """The entries ``which`` names (``_entries``), newest first."""
+    f = _entries(**which)
     rows = (await conn.execute(text(f"""
         SELECT l.id, l.at, a.username, l.action, l.entity, l.entity_id, l.field, l.reason
           FROM audit_log l JOIN account a ON a.id = l.account_id
          WHERE {f.where()}
          ORDER BY l.id DESC {page(limit, offset)}"""), f.params)).mappings().all()
     return [dict(r) for r in rows]
+
+
+_NAMES = json.dumps({"action": AUDIT_ACTION_NAMES, "field": FIELD_NAMES}, ensure_ascii=False)
+_SHEET = f"""
+SELECT {local_time("l.at", "YYYY-MM-DD HH24:MI:SS")} AS "时间", a.username AS "账号",
+       coalesce(CAST(:names AS jsonb) -> 'action' ->> l.action, l.action) AS "操作",
+       {text_cell("CASE WHEN l.entity = 'person' AND l.entity_id ~ '^[0-9]+$' "
+                  "THEN '人员 ' || l.entity_id ELSE l.entity_id END")} AS "对象",
+       coalesce(CAST(:names AS jsonb) -> 'field' ->> l.field, l.field) AS "字段",
+       {text_cell("l.reason")} AS "理由或说明"
+  FROM audit_log l JOIN account a ON a.id = l.account_id
+ WHERE {{where}}
+ ORDER BY l.id DESC
+"""
+
+
+def audit_sheet(**which) -> tuple[str, dict]:
+    """The COPY statement writing the entries ``which`` names (``_entries``), newest first,
+    as a spreadsheet's CSV with Chinese headings and names and China's times; and its
+    parameters."""
+    f = _entries(**which)
+    return copy_statement(_SHEET.format(where=f.where()), {"names": _NAMES, **f.params})
 
 
 async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = None,

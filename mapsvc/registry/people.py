@@ -35,6 +35,7 @@ RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
 SEXES = ("male", "female")
 MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
 Field = Literal["name", "id_number", "mobile"]
+FIELD_NAMES = {"name": "姓名", "id_number": "身份证号", "mobile": "手机"}  # as the pages call them
 Departure = Literal["moved_away", "deceased"]  # 迁出, 死亡
 # Roles that may reveal a field of a person in their jurisdiction, stating why; that may
 # export the people of a query (masked), stating why.

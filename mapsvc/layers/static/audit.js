@@ -1,9 +1,9 @@
 // The audit log (审计日志), for auditors and administrators: every reveal and export of
 // personal data and every departure recorded or taken back (who, when, about whom and why),
-// also counted by account (those shown most first, each leading to its entries), and what
-// befell the accounts (created, new passwords and grids, disabled, each sign-in),
-// newest first, found by account, action, person and days. It only reads. Everything shown is
-// set as text: a reason is what somebody typed.
+// also counted by account (those shown most first, each leading to its entries) and exported
+// as a spreadsheet's CSV; and what befell the accounts (created, new passwords and grids,
+// disabled, each sign-in). Newest first, found by account, action, person and days. It only
+// reads. Everything shown is set as text: a reason is what somebody typed.
 "use strict";
 
 window.mapsvcAudit = { shown: null };
@@ -11,18 +11,15 @@ window.mapsvcAudit = { shown: null };
 (function auditLog() {
   if (!signedIn("audit")) return;
   const $ = (id) => document.getElementById(id);
-  const ACTION = { reveal: "查看完整信息", export: "导出", departure: "登记离开",
-                   "departure withdrawn": "撤销离开" };
-  const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
   const EVENT = { created: "创建", new_password: "重设密码", new_grids: "调整网格",
                   disabled: "停用", enabled: "启用", signed_in: "登录成功",
                   wrong_password: "密码错误", held_back: "暂停登录" };
   // each log: where the service reads it, and the cells of one of its entries
   const LOGS = {
     data: { path: "/api/v1/audit", cells: (e) => [
-      localTime(e.at), e.username, ACTION[e.action] || e.action,
+      localTime(e.at), e.username, AUDIT_ACTION[e.action] || e.action,
       e.entity === "person" && /^\d+$/.test(e.entity_id) ? `人员 ${e.entity_id}` : e.entity_id,
-      FIELD[e.field] || e.field, e.reason] },
+      PERSON_FIELD[e.field] || e.field, e.reason] },
     summary: { path: "/api/v1/audit/accounts", cells: (e) => [
       e.username, e.reveals, e.people_revealed, e.exports, e.departures,
       localTime(e.last_at)] },
@@ -30,6 +27,7 @@ window.mapsvcAudit = { shown: null };
       localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },
   };
   let log = "data";
+  let query = new URLSearchParams();  // the entries last asked for
 
   function row(e) {
     const tr = document.createElement("tr");
@@ -75,7 +73,7 @@ window.mapsvcAudit = { shown: null };
   $("audit-find").addEventListener("submit", (event) => {
     event.preventDefault();
     log = event.target.elements.log.value;
-    const query = new URLSearchParams();
+    query = new URLSearchParams();
     for (const [key, value] of new FormData(event.target)) {
       const label = event.target.elements[key].closest("[data-logs]");
       if (key !== "log" && value.trim() && (!label || filters(label).includes(log))) {
@@ -86,6 +84,15 @@ window.mapsvcAudit = { shown: null };
     if (query.has("from")) query.set("from", chinaMidnights(query.get("from"))[0]);
     if (query.has("to")) query.set("to", chinaMidnights(query.get("to"))[1]);
     list.find(query);
+  });
+
+  // the personal-data entries last asked for, all of them, as the service's CSV (the page's
+  // session reads it)
+  $("audit-export").addEventListener("click", () => {
+    const link = document.createElement("a");
+    link.href = `/api/v1/audit.csv?${log === "data" ? query : ""}`;
+    link.download = "审计日志.csv";
+    link.click();
   });
 
   showFilters();

@@ -13,7 +13,6 @@ window.mapsvcPeople = { shown: null };
   const SEX = { male: "男", female: "女" };
   const REGISTRATION = { resident: "户籍", floating: "流动", overseas: "境外" };
   const LEFT = { moved_away: "迁出", deceased: "去世" };
-  const FIELD = { name: "姓名", id_number: "身份证号", mobile: "手机" };
   let asking = null;  // the person a form below the list is about
 
   function row(p) {
@@ -66,7 +65,7 @@ window.mapsvcPeople = { shown: null };
       const cell = tr.querySelector(`td[data-field="${field}"]`);
       cell.textContent = shown.value == null ? "（未登记）" : shown.value;
       cell.classList.add("revealed");
-      say(`已显示 ${p.id} 号的${FIELD[field]}，已记入审计`);
+      say(`已显示 ${p.id} 号的${PERSON_FIELD[field]}，已记入审计`);
       form.hidden = true;
     } catch (error) {
       say(error.message, true);
