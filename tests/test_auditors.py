@@ -146,9 +146,14 @@ def test_the_audit_is_exported_whole_for_a_spreadsheet(server, clients, looked_a
     assert len(rows) == 101 and rows[0] == {"时间": at, "账号": looker, "操作": "查看完整信息",
                                             "对象": f"人员 {person}", "字段": "手机",
                                             "理由或说明": REASON}
-    schemer = new_account()
+    schemer = new_account()  # of another person, the looker's staying theirs alone
+    tag = f"公式{uuid.uuid4().hex[:6]}"
+    registered(clients["admin"], "people", [{"address": "审计路1号", "name": "孙公式",
+                                             "registration": "resident", "care_tags": tag}],
+               county="441502")
+    [other] = clients["admin"].get("/registry/people", params={"care_tag": tag}).json()
     with signed_in_client(server, schemer) as client:
-        assert client.post(f"/registry/people/{person}/reveal", json={
+        assert client.post(f"/registry/people/{other['id']}/reveal", json={
             "field": "name", "reason": "=HYPERLINK(\"http://x\")"}).status_code == 200
     [row] = csv.DictReader(io.StringIO(auditor.get("/audit.csv", params={
         "username": schemer}).content.decode("utf-8-sig")))

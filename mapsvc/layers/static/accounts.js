@@ -14,12 +14,6 @@ window.mapsvcAccounts = { shown: null };
                   grids: "网格编码", department: "部门编码", password: "密码" };
   let asking = null;  // the account a form below the list is about
 
-  // a refusal, naming the field at fault as the form calls it
-  function refused(error) {
-    say(error.field && FIELD[error.field] ? `${FIELD[error.field]}：${error.message}`
-                                          : error.message, true);
-  }
-
   for (const select of document.querySelectorAll("select[name=role]")) {
     for (const [role, name] of Object.entries(ROLE_NAME)) {
       const option = text("option", name);
@@ -68,22 +62,9 @@ window.mapsvcAccounts = { shown: null };
   const list = pagedList({
     page: "accounts", id: "accounts", unit: "个", path: () => "/api/v1/accounts",
     show: (found) => $("accounts").tBodies[0].replaceChildren(...found.map(row)),
-    watched: window.mapsvcAccounts });
+    watched: window.mapsvcAccounts, fields: FIELD });
 
-  // a change to the accounts, then the list as it now is
-  async function act(method, path, body, done) {
-    try {
-      await callApi("accounts", method, path, body);
-    } catch (error) {
-      refused(error);
-      return false;
-    }
-    await list.load();
-    say(done);
-    return true;
-  }
-
-  const change = (a, body, done) => act(
+  const change = (a, body, done) => list.change(
     "PATCH", `/api/v1/accounts/${encodeURIComponent(a.username)}`, body, done);
 
   // one form below the list at a time, about one account
@@ -95,9 +76,11 @@ window.mapsvcAccounts = { shown: null };
   $("accounts-password").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
-    if (await act("POST", `/api/v1/accounts/${encodeURIComponent(asking.username)}/password`,
-                  { password: form.elements.password.value },
-                  `已重设 ${asking.username} 的密码，该账号登录前须修改`)) form.hidden = true;
+    const path = `/api/v1/accounts/${encodeURIComponent(asking.username)}/password`;
+    if (await list.change("POST", path, { password: form.elements.password.value },
+                          `已重设 ${asking.username} 的密码，该账号登录前须修改`)) {
+      form.hidden = true;
+    }
   });
 
   $("accounts-grids").addEventListener("submit", async (event) => {
@@ -116,8 +99,8 @@ window.mapsvcAccounts = { shown: null };
     const scope = ROLE_SCOPE[given.role];
     if (scope === "grids") body.grids = codes(given.grids);
     else if (scope && given[scope].trim()) body[scope] = given[scope].trim();
-    if (await act("POST", "/api/v1/accounts", body,
-                  `已新建 ${body.username}（${ROLE_NAME[body.role]}），首次登录须修改密码`)) {
+    if (await list.change("POST", "/api/v1/accounts", body,
+                          `已新建 ${body.username}（${ROLE_NAME[body.role]}），首次登录须修改密码`)) {
       form.reset();
       showScope();
     }

@@ -74,15 +74,7 @@ window.mapsvcPeople = { shown: null };
 
   // a change to the register, then the list as it now is
   async function change(form, method, path, body, done) {
-    try {
-      await callApi("people", method, path, body);
-    } catch (error) {
-      say(error.message, true);
-      return;
-    }
-    form.hidden = true;
-    await list.load();
-    say(done);
+    if (await list.change(method, path, body, done)) form.hidden = true;
   }
 
   $("people-departure").addEventListener("submit", (event) => {

@@ -15,8 +15,9 @@ function say(words, bad) {
 // A list the API gives a page at a time, under the buttons ``{id}-previous`` and ``{id}-next``
 // and the count ``{id}-page`` (of ``unit``s): ``path()`` is where it is read, with the query
 // last given to ``find``; ``show(rows)`` shows a page of it; ``empty`` is said of no rows.
-// How many rows are shown is kept in ``watched.shown``, for whoever watches the page.
-function pagedList({ page, id, unit, path, show, empty, watched }) {
+// How many rows are shown is kept in ``watched.shown``, for whoever watches the page. A
+// refusal of a ``change`` names the field at fault as ``fields`` calls it.
+function pagedList({ page, id, unit, path, show, empty, watched, fields = {} }) {
   const $ = (suffix) => document.getElementById(`${id}-${suffix}`);
   let query = new URLSearchParams();
   let offset = 0;
@@ -55,6 +56,20 @@ function pagedList({ page, id, unit, path, show, empty, watched }) {
       query = asked;
       offset = 0;
       return load();
+    },
+    // a change through the API, then the list as it now is and ``done`` said; whether the
+    // service took it (its refusal said otherwise)
+    async change(method, apiPath, body, done) {
+      try {
+        await callApi(page, method, apiPath, body);
+      } catch (error) {
+        say(fields[error.field] ? `${fields[error.field]}：${error.message}` : error.message,
+            true);
+        return false;
+      }
+      await load();
+      say(done);
+      return true;
     },
   };
 }

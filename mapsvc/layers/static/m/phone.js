@@ -285,7 +285,7 @@ async function refusal(response, item) {
       : body.detail && body.detail[0] && body.detail[0].msg;
     item.failed = { ...REFUSED, ...REFUSED_OF[item.kind] }[response.status] || detail
       || `HTTP ${response.status}`;
-    const known = Array.isArray(body.detail) && body.detail[0].ctx;  // whom the service named
+    const known = Array.isArray(body.detail) && body.detail[0] && body.detail[0].ctx;  // named
     if (known && known.person) {
       item.person = known.person;
       item.failed = "此人已在辖区登记，可迁入此户（保留人员编号）";
