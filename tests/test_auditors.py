@@ -66,7 +66,7 @@ def test_an_auditor_is_kept_from_every_page_but_the_audit_log(server, accounts):
     with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as browser:
         browser.post("/api/v1/auth/session", data={"username": "auditor", "password": PASSWORD})
         assert browser.get("/map/audit").status_code == 200
-        for page in ("/map/wall", "/map/desk", "/map/people", "/map/plan"):
+        for page in ("/map/wall", "/map/desk", "/map/people", "/map/plan", "/map/accounts"):
             assert browser.get(page).status_code == 403, page
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/session", data={"username": "command", "password": PASSWORD})

@@ -130,12 +130,18 @@ async def list_households(conn: AsyncConnection, account: Account, *, grid: str 
             for row in rows]
 
 
-async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
-    f = Filters(params={"pid": person_id})
-    f.add("p.id = :pid")
+async def _person_in_reach(conn: AsyncConnection, account: Account, clause: str, **params):
+    """The person ``clause`` (over ``p``, with ``params``) finds in the account's jurisdiction,
+    as ``_PEOPLE`` reads them, or None."""
+    f = Filters(params=params)
+    f.add(clause)
     registry_scope(account, f, alias="a")
-    row = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(1))),
-                              f.params)).first()
+    return (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(1))),
+                               f.params)).first()
+
+
+async def _person_row(conn: AsyncConnection, account: Account, person_id: int):
+    row = await _person_in_reach(conn, account, "p.id = :pid", pid=person_id)
     if row is None:
         raise NotFound(f"no person {person_id}", field="id")
     return row
@@ -243,11 +249,8 @@ async def _registered_already(conn: AsyncConnection, account: Account,
     """The refusal of an ID number registered to someone who has not left: naming them
     (``ctx.person``, to move them instead) when they are in the account's jurisdiction, and
     saying nothing of where otherwise."""
-    f = Filters(params={"h": id_hash})
-    f.add("p.id_number_hash = :h AND p.left_on IS NULL")
-    registry_scope(account, f, alias="a")
-    found = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(1))),
-                                f.params)).first()
+    found = await _person_in_reach(conn, account, "p.id_number_hash = :h AND p.left_on IS NULL",
+                                   h=id_hash)
     if found is None:
         return Conflict("a person with this ID number is registered already", field="id_number")
     return Conflict(f"a person with this ID number is registered already in your jurisdiction: "
