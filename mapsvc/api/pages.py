@@ -247,7 +247,8 @@ async def people(request: Request) -> Response:
         return refused
     links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
              if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
-    return _table_page("people", links + _admin_links(account),
+    return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
+                       links + _admin_links(account),
                        export_hidden="" if account.role in EXPORTERS else "hidden")
 
 
@@ -256,7 +257,9 @@ async def accounts(request: Request) -> Response:
     """The accounts (账号管理), for administrators: made, given a new password or new grids,
     disabled and enabled, as `mapsvc accounts` does on the server."""
     _, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
-    return refused or _table_page("accounts", ADMIN_TABLE_LINKS)
+    return refused or _table_page("accounts", "账号管理",
+                                  "新建、重设密码、调整网格、停用与启用均记入账号事件",
+                                  ADMIN_TABLE_LINKS)
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -267,7 +270,9 @@ async def audit(request: Request) -> Response:
     account, refused = _refusal(request, "audit", AUDIT_READERS, "审计员或管理员")
     if refused:
         return refused
-    return _table_page("audit", ADMIN_TABLE_LINKS if account.role is Role.admin else "")
+    return _table_page("audit", "审计日志",
+                       "个人信息的查看、导出与人员变动，账号的创建、登录与变更；只读，不可更改",
+                       ADMIN_TABLE_LINKS if account.role is Role.admin else "")
 
 
 def _admin_links(account) -> str:
@@ -275,11 +280,16 @@ def _admin_links(account) -> str:
     return ADMIN_LINKS if account.role is Role.admin else ""
 
 
-def _table_page(page: str, links: str, **fills: str) -> HTMLResponse:
-    """A page of tables (``page``.html) with its links to the account's other pages and what
-    else its ``{…}`` holes take: never kept by a cache, under the pages' content policy."""
-    html = (STATIC / f"{page}.html").read_text().replace("{links}", links)
+def _table_page(page: str, title: str, subtitle: str, links: str, **fills: str) -> HTMLResponse:
+    """A page of tables: its body (``page``.html, with what its ``{…}`` holes take) in the
+    frame the pages of tables share (tables.html: their head, heading, links to the account's
+    other pages, and scripts), never kept by a cache, under the pages' content policy."""
+    body = (STATIC / f"{page}.html").read_text()
     for hole, value in fills.items():
+        body = body.replace(f"{{{hole}}}", value)
+    html = (STATIC / "tables.html").read_text()
+    for hole, value in (("title", title), ("subtitle", subtitle), ("links", links),
+                        ("page", page), ("body", body)):  # the body last: its text stays
         html = html.replace(f"{{{hole}}}", value)
     return HTMLResponse(html, headers={"Cache-Control": "no-store",
                                        "Content-Security-Policy": _policy(None)})

@@ -42,20 +42,13 @@ window.mapsvcAccounts = { shown: null };
                          a.signed_in_at ? localTime(a.signed_in_at) : "从未登录"]) {
       tr.appendChild(text("td", value));
     }
-    const cell = document.createElement("td");
     const acts = [["重设密码", () => ask("accounts-password", `重设 ${a.username} 的密码`, a)]];
     if (ROLE_SCOPE[a.role] === "grids") {
       acts.push(["调整网格", () => ask("accounts-grids", `调整 ${a.username} 的网格`, a)]);
     }
     acts.push(a.active ? ["停用", () => change(a, { active: false }, `已停用 ${a.username}`)]
                        : ["启用", () => change(a, { active: true }, `已启用 ${a.username}`)]);
-    for (const [label, act] of acts) {
-      const button = text("button", label);
-      button.type = "button";
-      button.addEventListener("click", act);
-      cell.appendChild(button);
-    }
-    tr.appendChild(cell);
+    tr.appendChild(actions(acts));
     return tr;
   }
 

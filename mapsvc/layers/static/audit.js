@@ -33,10 +33,7 @@ window.mapsvcAudit = { shown: null };
     const tr = document.createElement("tr");
     for (const value of LOGS[log].cells(e)) tr.appendChild(text("td", value));
     if (log === "summary") {  // an account's entries, one by one
-      const details = text("button", "明细");
-      details.type = "button";
-      details.addEventListener("click", () => entriesOf(e.username));
-      tr.appendChild(document.createElement("td")).appendChild(details);
+      tr.appendChild(actions([["明细", () => entriesOf(e.username)]]));
     }
     return tr;
   }

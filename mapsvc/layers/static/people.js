@@ -28,17 +28,11 @@ window.mapsvcPeople = { shown: null };
       td.dataset.field = field;
       tr.appendChild(td);
     }
-    const cell = document.createElement("td");
-    for (const [label, form, title] of [
+    tr.appendChild(actions([
       ["查看完整", "people-reveal", `查看 ${p.id} 号（${p.name}）的完整信息`],
       p.left_on ? ["撤销离开", "people-withdraw", `撤销 ${p.id} 号（${p.name}）的离开登记`]
-        : ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`]]) {
-      const button = text("button", label);
-      button.type = "button";
-      button.addEventListener("click", () => ask(form, title, p, tr));
-      cell.appendChild(button);
-    }
-    tr.appendChild(cell);
+        : ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`],
+    ].map(([label, form, title]) => [label, () => ask(form, title, p, tr)])));
     return tr;
   }
 

@@ -12,13 +12,21 @@ function say(words, bad) {
   line.className = bad ? "bad" : "";
 }
 
-// A list the API gives a page at a time, under the buttons ``{id}-previous`` and ``{id}-next``
-// and the count ``{id}-page`` (of ``unit``s): ``path()`` is where it is read, with the query
+// A list the API gives a page at a time, under its pager (``{id}-pager``: the buttons
+// ``{id}-previous`` and ``{id}-next``, the count ``{id}-page`` of ``unit``s, made here):
+// ``path()`` is where it is read, with the query
 // last given to ``find``; ``show(rows)`` shows a page of it; ``empty`` is said of no rows.
 // How many rows are shown is kept in ``watched.shown``, for whoever watches the page. A
 // refusal of a ``change`` names the field at fault as ``fields`` calls it.
 function pagedList({ page, id, unit, path, show, empty, watched, fields = {} }) {
   const $ = (suffix) => document.getElementById(`${id}-${suffix}`);
+  $("pager").append(...[["previous", "上一页"], ["page"], ["next", "下一页"]].map(
+    ([part, label]) => {
+      const made = text(label ? "button" : "span", label);
+      made.id = `${id}-${part}`;
+      if (label) Object.assign(made, { type: "button", disabled: true });
+      return made;
+    }));
   let query = new URLSearchParams();
   let offset = 0;
 
@@ -72,6 +80,18 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {} }) 
       return true;
     },
   };
+}
+
+// A cell of buttons, one for each [label, what a click does] of ``acts``.
+function actions(acts) {
+  const cell = document.createElement("td");
+  for (const [label, act] of acts) {
+    const button = text("button", label);
+    button.type = "button";
+    button.addEventListener("click", act);
+    cell.appendChild(button);
+  }
+  return cell;
 }
 
 // The form ``id`` below a list (form.about-one), emptied, under its title (``{id}-title``),
