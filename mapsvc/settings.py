@@ -120,7 +120,8 @@ class PrivacySettings(BaseSettings):
 
 class WorkflowSettings(BaseSettings):
     """The closed loop: working hours for deadlines counted in working time, the limits of the
-    dispatch and checking clocks (a category may set its own), and how 按期结案率 is counted."""
+    dispatch and checking clocks (a category may set its own) and of an urgent case's handling,
+    and how 按期结案率 is counted."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
@@ -128,6 +129,9 @@ class WorkflowSettings(BaseSettings):
                                description="the working periods of a working day")
     dispatch_limit: str = Field("1 working_hours", description="from filing to dispatch")
     check_limit: str = Field("2 working_hours", description="from handled to checked")
+    urgent_limit: str = Field(
+        "4 hours", description="an urgent case's (加急) handling limit, where it is shorter "
+                               "than its category's: on the clock, nights and holidays too")
     on_time_denominator: Literal["due", "closed"] = Field(
         "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
 

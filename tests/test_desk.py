@@ -299,6 +299,40 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
     assert not watch.problems, watch.problems
 
 
+def test_a_case_marked_urgent_leads_the_urgent_view_on_a_four_hour_clock(desk, server, grids,
+                                                                          api, command_token):
+    page, watch = desk
+    case = report_at(server, command_token, grids, 16, "燃气管道泄漏")
+    do(api, case, "file")
+    do(api, case, "dispatch", department="T1")
+    page.select_option("#desk-view", "urgent")
+    page.fill("#desk-find input[name='id']", str(case))
+    page.press("#desk-find input[name='id']", "Enter")
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case open")
+    page.click("#desk-actions button[data-action='expedite']")
+    page.click("#desk-form button[type='submit']")  # with no reason: refused on the page
+    assert page.is_visible("#desk-form")
+    page.fill("#desk-form textarea[name='note']", "<b>居民楼旁</b>，立即处置")
+    page.click("#desk-form button[type='submit']")
+    wait_until(page, listed(case), "the case in the urgent view")
+    assert page.inner_text(f"#desk-list li[data-id='{case}'] mark.urgent") == "急"
+    shows(page, "加急")
+    stored = api.get(f"/incidents/{case}").json()
+    assert (datetime.fromisoformat(stored["handling_deadline"])
+            == datetime.fromisoformat(stored["urgent_at"]) + timedelta(hours=4))
+    facts = page.inner_text("#desk-case-facts").split("\n")
+    shown = [page.evaluate("(at) => localTime(at)", stored[key])
+             for key in ("urgent_at", "handling_deadline")]
+    assert facts[facts.index("加急") + 1] == shown[0]
+    assert facts[facts.index("处置时限") + 1] == shown[1]
+    assert not page.is_visible("#desk-actions button[data-action='expedite']")  # urgent already
+    step = page.locator("#desk-steps li").last
+    assert "加急" in step.inner_text() and "<b>居民楼旁</b>，立即处置" in step.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "desk-urgent.png"))
+    assert not watch.problems, watch.problems
+
+
 def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids, api,
                                                              command_token):
     page, watch = desk

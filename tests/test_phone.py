@@ -855,16 +855,22 @@ def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, 
     _, spot = worker_spot
     admin = clients["admin"]
     cases = []
-    for description in ("时限内的案件", "超期的案件"):
+    for description in ("时限内的案件", "超期的案件", "加急的案件"):
         cases.append(_dispatched_case(admin, spot, description))
     with db.begin() as conn:
         conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '1 hour' "
                           "WHERE id = :i"), {"i": cases[1]})
+    assert admin.post(f"/incidents/{cases[2]}/actions/expedite",
+                      json={"note": "燃气泄漏"}).status_code == 200
     context, page = _phone(browser, server, spot)
     wait_until(page, f"!!document.querySelector('#cases li[data-id=\"{cases[0]}\"]')", "my cases")
     order = page.evaluate("[...document.querySelectorAll('#cases li')].map(li => li.dataset.id)")
-    assert order.index(str(cases[1])) < order.index(str(cases[0]))
+    # marked urgent by the centre (in time), then past its deadline, then in time
+    assert order.index(str(cases[2])) < order.index(str(cases[1])) < order.index(str(cases[0]))
     assert page.locator(f'#cases li[data-id="{cases[1]}"]').text_content().startswith("超期")
+    urgent = page.locator(f'#cases li[data-id="{cases[2]}"]')
+    assert urgent.text_content().startswith("加急 · 时限内 · 已派遣")
+    assert "urgent" in urgent.get_attribute("class")
     context.close()
 
 

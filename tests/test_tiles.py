@@ -390,6 +390,23 @@ def test_incident_points_at_street_zoom_carry_state_but_no_typed_text(clients, l
     assert all("description" not in p for p in found.values())
 
 
+def test_an_open_urgent_case_is_marked_urgent_in_its_tile(clients, lattice):
+    admin = clients["admin"]
+    x, y = lattice.X0 + 3.5 * lattice.STEP, lattice.Y0 + 2.5 * lattice.STEP
+    case, other = _report(admin, x, y), _report(admin, x, y)
+    tile = TMS.tile(x, y, 16)
+
+    def drawn() -> dict:
+        return {f["id"]: f["properties"] for f in _features(admin, "incidents", tile)}
+
+    assert "urgent" not in drawn()[case]
+    r = admin.post(f"/incidents/{case}/actions/expedite", json={"note": "燃气泄漏"})
+    assert r.status_code == 200
+    assert drawn()[case]["urgent"] is True and "urgent" not in drawn()[other]
+    admin.post(f"/incidents/{case}/actions/void", json={"note": "误报"})
+    assert drawn()[case] == {"status": "void", "category": "0601"}  # closed: urgent no more
+
+
 @pytest.mark.parametrize("collection,z", [("heat", 9), ("heat", 13), ("incidents", 12)])
 def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z):
     admin = clients["admin"]

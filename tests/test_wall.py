@@ -128,6 +128,28 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     later.close()
 
 
+def test_a_case_marked_urgent_is_named_so_in_the_live_list(wall_server, browser, grids):
+    base = wall_server.base
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    grid = grids[grids["code"].str.startswith("441502")].geometry.iloc[4].representative_point()
+    case = report(base, token(base), grid.x, grid.y, "燃气管道泄漏")
+    wait_until(page, listed(case), "the new case in the list")
+    assert "urgent" not in page.locator("#wall-list li").first.get_attribute("class")
+    r = httpx.post(f"{base}/api/v1/incidents/{case}/actions/expedite", json={"note": "立即处置"},
+                   headers={"Authorization": f"Bearer {token(base)}"})
+    assert r.status_code == 200
+    wait_until(page, "document.querySelector('#wall-list li .what').textContent === '加急'",
+               "the step, named for itself")
+    first = page.locator("#wall-list li").first
+    assert first.get_attribute("data-id") == str(case)
+    assert "urgent" in first.get_attribute("class").split()
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server, browser, db):
     """At 1920 × 1080 the wall frames its county, 城区 (some 36 km across), at zoom 12: its
     grids are drawn there, coloured by their backlog, without zooming in."""
@@ -270,7 +292,8 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     _redrawn(page, lambda: page.select_option("#backlog-by", "open"))
     _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
                                         has_text="事件").locator("input").check(), "incidents")
-    assert page.evaluate(legend)[1] == ["事件（在办）预警", "红灯（超期）", "黄灯", "绿灯", "未计时"]
+    assert page.evaluate(legend)[1] == ["事件（在办）预警", "红灯（超期）", "黄灯", "绿灯", "未计时",
+                                         "加急（外圈）"]
     r, g, _ = _colour_at(page, spot.x, spot.y)
     assert r < 70, (r, g)  # the three open cases' point, drawn over the grid
     page.screenshot(path=ARTIFACTS / "wall-legend.png")

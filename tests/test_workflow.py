@@ -1,6 +1,8 @@
 """The closed loop through the API: each action by the roles that may take it, from the states
 it may be taken in; everything else refused; every step in the timeline and announced."""
 
+import csv
+import io
 import json
 import time
 import uuid
@@ -210,6 +212,75 @@ def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db
     assert stopped >= 6.5  # Friday 09:00-12:00 and 14:00-17:30 at least
     expected = calendar.add_working_hours(extended, stopped)
     assert abs((_stored(db, case).handling_deadline - expected).total_seconds()) < 2
+
+
+def _urgent(client, **params) -> set[int]:
+    r = client.get("/incidents", params={"urgent": "true", "limit": 1000, **params})
+    assert r.status_code == 200
+    return {f["id"] for f in r.json()["features"]}
+
+
+def test_an_urgent_case_is_handled_within_the_urgent_limit_on_the_clock(clients, grids, db):
+    admin, command, department = clients["admin"], clients["command"], clients["department"]
+    case = new_case(command, grids, index=19, category="01")  # 5 working days to handle
+    do(command, case, "file")
+    do(command, case, "dispatch", department="T1")
+    ordinary = _stored(db, case).handling_deadline
+    assert do(clients["worker"], case, "expedite", note="燃气泄漏").status_code == 403
+    assert do(department, case, "expedite", note="燃气泄漏").status_code == 403
+    r = do(command, case, "expedite")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    assert case not in _urgent(command)
+    r = do(command, case, "expedite", note="燃气泄漏，立即处置")
+    assert r.status_code == 200 and r.json()["status"] == "dispatched"
+    stored = command.get(f"/incidents/{case}").json()
+    step = command.get(f"/incidents/{case}/timeline").json()[-1]
+    assert step["action"] == "expedite" and step["note"] == "燃气泄漏，立即处置"
+    urgent_at = datetime.fromisoformat(stored["urgent_at"])
+    assert abs(urgent_at - datetime.fromisoformat(step["at"])) < timedelta(seconds=1)
+    # four hours on the clock, nights and holidays too, where five working days came later
+    assert _stored(db, case).handling_deadline == urgent_at + timedelta(hours=4) < ordinary
+    assert datetime.fromisoformat(stored["handling_deadline"]) == urgent_at + timedelta(hours=4)
+    r = do(admin, case, "expedite", note="再次加急")
+    assert r.status_code == 409 and "already urgent" in r.json()["detail"][0]["msg"]
+    assert case in _urgent(command, open="true") and case in _urgent(department)
+    assert case not in _urgent(command, open="false")
+    assert case not in _urgent(command, urgent="false")
+    ledger = command.get("/incidents.csv", params={"urgent": "true"})
+    rows = {r["编号"]: r for r in csv.DictReader(io.StringIO(ledger.text.lstrip("\ufeff")))}
+    assert rows[str(case)]["加急时间"] == urgent_at.astimezone(
+        timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    # reworked, it is back with the department on the urgent clock again
+    for client, action, body in [(department, "accept", {}),
+                                 (department, "report_handled", {"note": "已关阀"}),
+                                 (command, "check", {}),
+                                 (command, "check_fail", {"note": "仍有气味"})]:
+        assert do(client, case, action, **body).status_code == 200, action
+    reworked = datetime.fromisoformat(command.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    due = _stored(db, case).handling_deadline - timedelta(hours=4)
+    assert abs(due - reworked) < timedelta(seconds=1)
+
+
+def test_the_urgent_limit_shortens_no_clock_that_ends_sooner(clients, grids, db):
+    command = clients["command"]
+    calendar = _calendar()
+    early = new_case(command, grids, index=20, category="0602")  # 2 working hours
+    assert do(command, early, "expedite", note="主干道油污").status_code == 200  # not yet filed
+    do(command, early, "file")
+    do(command, early, "dispatch", department="T1")
+    row = _stored(db, early)
+    assert row.handling_deadline == min(
+        calendar.deadline(row.dispatched_at, 2, "working_hours"),
+        row.dispatched_at + timedelta(hours=4))
+    soon = new_case(command, grids, index=21, category="01")
+    do(command, soon, "file")
+    do(command, soon, "dispatch", department="T1")
+    with db.begin() as conn:  # due within the hour already
+        conn.execute(text("UPDATE incident SET handling_deadline = now() + interval '1 hour' "
+                          "WHERE id = :i"), {"i": soon})
+    due = _stored(db, soon).handling_deadline
+    assert do(command, soon, "expedite", note="群众反映强烈").status_code == 200
+    assert _stored(db, soon).handling_deadline == due
 
 
 def test_a_step_sent_after_the_fact_keeps_the_time_it_was_taken(clients, grids, db):

@@ -120,6 +120,10 @@ async def incident_filter(
     extension: Annotated[Literal["requested"] | None, Query(
         description="requested: the cases in handling whose handler asked for more working "
                     "days, waiting on the centre to extend or decline")] = None,
+    urgent: Annotated[bool | None, Query(
+        description="true: the cases marked urgent (加急); false: the others")] = None,
+    open_: Annotated[bool | None, Query(
+        alias="open", description="true: the open cases; false: the closed ones")] = None,
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
@@ -127,7 +131,8 @@ async def incident_filter(
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,
-                          extension_requested=extension == "requested")
+                          extension_requested=extension == "requested", urgent=urgent,
+                          open=open_)
 
 
 Cases = Annotated[IncidentFilter, Depends(incident_filter)]

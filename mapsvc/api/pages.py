@@ -93,8 +93,9 @@ def _page_account(request: Request):
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
 # a case finds its grid, the warning colours (the names the ledger writes), the roles, and
 # what each role is bound to, the actions of the audit log and the fields of a person shown in
-# full; and the rules of each action: the roles that may take it, the
-# states it is taken from, what it needs, and what the case must be beside its state.
+# full; and the rules of each action: the roles that may take it, the states it is taken
+# from and the one it leads to (null: the state stays), what it needs, and what the case must
+# be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
@@ -103,6 +104,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
                         ("PERSON_FIELD", FIELD_NAMES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
+                                            "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,
                                             "needs": list(a.needs), "when": a.when}
                                      for name, a in ACTIONS.items()})))

@@ -191,6 +191,7 @@ incident = Table(
     Column("suspended_hours", Float, nullable=False),
     Column("handling_hours", Float),
     Column("extension_request", JSONB),
+    Column("urgent_at", DateTime(timezone=True)),  # marked urgent (加急)
     # its Web Mercator cell at zoom 28 as a Morton number, for the aggregated tiles (0017)
     Column("cell", BigInteger, Computed("mercator_cell(geom)", persisted=True)),
 )

@@ -38,6 +38,7 @@ COLUMNS = (
     ("纬度", "round(ST_Y(d.geom)::numeric, 6)"),
     ("入格方式", _named("method", "d.assignment")),
     ("处置部门", text_cell("p.name")),
+    ("加急时间", local_time("d.urgent_at")),
     ("处置时限", local_time("d.handling_deadline")),
     ("结案时间", local_time("d.closed_at")),
     ("按期结案", "CASE WHEN d.closed_at IS NULL THEN NULL "

@@ -57,6 +57,7 @@ class IncidentFilter:
     queue_of: Account | None = None  # the cases waiting on this account
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
+    urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
 
     def filters(self) -> Filters:
         f = Filters()
@@ -94,6 +95,8 @@ class IncidentFilter:
             f.add(f"d.assignment = {named(self.method, METHODS, field='method', noun='method')}")
         if self.extension_requested:  # from their own index (migration 0034)
             f.add("d.extension_request IS NOT NULL")
+        if self.urgent is not None:  # the urgent ones from their own index (migration 0049)
+            f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:

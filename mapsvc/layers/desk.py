@@ -1,12 +1,13 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those filed and waiting to be
 dispatched, those handled and waiting to be checked, those closed and waiting to be followed up,
-those escalated to the centre's level, the overdue, the nearly due, those whose handler asked
-for more time, and the unassigned, or all of them, newest first; a case opened on the map with
-its details and steps, with the open cases nearby it may repeat (to be merged into one of them),
-and moved on through the loop (verified, filed or rejected, dispatched, checked, closed and
-followed up; extended, suspended, supervised, escalated, voided; moved to where it is, picked on
-the map, into the grid it lands in); the list's cases downloaded as the ledger (案件台账). A
-case is also opened by its number. The list follows the live feed.
+those escalated to the centre's level, the open urgent ones, the overdue, the nearly due, those
+whose handler asked for more time, and the unassigned, or all of them, newest first (an urgent
+case marked 急); a case opened on the map with its details and steps, with the open cases nearby
+it may repeat (to be merged into one of them), and moved on through the loop (verified, filed or
+rejected, dispatched, checked, closed and followed up; extended, suspended, supervised, marked
+urgent, escalated, voided; moved to where it is, picked on the map, into the grid it lands in);
+the list's cases downloaded as the ledger (案件台账). A case is also opened by its number. The
+list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -35,7 +36,7 @@ PANELS = """
       <option value="reported" selected>新上报待受理</option>
       <option value="filed">已立案待派遣</option><option value="handled">处置完成待核查</option>
       <option value="closed">已结案待回访</option><option value="mine">上报至本中心</option>
-      <option value="red">超期</option>
+      <option value="urgent">加急</option><option value="red">超期</option>
       <option value="yellow">即将到期</option><option value="extension">延期申请待审批</option>
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>

@@ -67,7 +67,8 @@ COLLECTIONS = {c.id: c for c in (
                clock=True),
     Collection("incidents", "事件", 0, 22, ("incidents",),
                {"id": "Number", "status": "String", "category": "String", "colour": "String",
-                "count": "Number", "open": "Number", "overdue": "Number"}, clock=True),
+                "urgent": "Boolean", "count": "Number", "open": "Number", "overdue": "Number"},
+               clock=True),
     Collection("heat", "热力", 0, 22, ("incidents",), {"count": "Number"}),
     Collection("patrols", "巡查轨迹", 10, 22, ("patrols",),
                {"id": "Number", "worker": "String", "length_m": "Number",
@@ -251,6 +252,8 @@ def _incident_points(query: TileQuery, account: Account) -> tuple[str, dict]:
     rows = f"""
         SELECT d.id, d.status, d.category_code AS category,
                incident_colour(d) AS colour,
+               CASE WHEN d.urgent_at IS NOT NULL AND d.status IN {OPEN_SQL} THEN true END
+                   AS urgent,
                {_MVT_GEOM.format(geom="ST_Transform(d.geom, 3857)")} AS geom
           FROM bounds b
           JOIN incident d ON d.geom && ST_Transform(b.grown, 4326)

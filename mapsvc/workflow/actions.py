@@ -15,7 +15,7 @@ from mapsvc.incidents.model import Point
 from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
-from mapsvc.workflow.clocks import Clock, case_limits
+from mapsvc.workflow.clocks import Clock, case_limits, urgent_clock
 from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
@@ -52,6 +52,7 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
+        "urgent_at, "
         f"(SELECT max({STEP_AT}) FROM incident_log l WHERE l.incident_id = :id) "
         "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
@@ -69,7 +70,8 @@ def _holds(condition: str, case) -> bool:
     """Whether the case (its locked row) meets an action's condition (machine.CONDITIONS)."""
     return {"requested": case.extension_request is not None,
             "suspended": case.suspended_at is not None,
-            "running": case.suspended_at is None}[condition]
+            "running": case.suspended_at is None,
+            "ordinary": case.urgent_at is None}[condition]
 
 
 async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
@@ -172,7 +174,7 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
     calendar = await load_calendar(conn)
 
     async def start(*stages: str) -> tuple[dict, dict]:
-        limits = await case_limits(conn, incident_id)
+        limits = await case_limits(conn, incident_id, urgent=case.urgent_at is not None)
         return _started({stage: limits.clock(calendar, stage, now) for stage in stages})
 
     if name in ("file", "reopen"):
@@ -230,6 +232,12 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         if request.level not in ("normal", "yellow", "red"):
             raise InvalidInput("level is normal, yellow or red", field="level")
         return {"supervision": ":level"}, {"level": request.level}
+    if name == "expedite":  # a handler's clock runs on to the urgent limit, where that is sooner
+        clock = urgent_clock(calendar, now)
+        sooner = case.status in HANDLING and (case.handling_deadline is None
+                                              or clock.deadline < case.handling_deadline)
+        columns, params = _started({"handling": clock} if sooner else {})
+        return {"urgent_at": ":now", **columns}, {"now": now, **params}
     if name == "suspend":
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)

@@ -5,8 +5,10 @@ The handling limit is the category's time limit; the dispatch and checking limit
 the category's properties ``dispatch_limit`` and ``check_limit`` (text such as
 ``"30 working_hours"``) or else from the settings; the whole case's limit is the category's
 ``case_limit`` or else the three in a row. Each is inherited from the nearest ancestor that sets
-it. A clock is stored as its deadline and the moment 80 % of its limit is used, so that its
-colour (green, yellow, red) is read in SQL by comparing times.
+it. An urgent case (加急) is to be handled within the settings' ``urgent_limit`` where that comes
+sooner than its category's: on the clock, for an urgent matter does not wait for Monday. A
+clock is stored as its deadline and the moment 80 % of its limit is used, so that its colour
+(green, yellow, red) is read in SQL by comparing times.
 """
 
 from dataclasses import dataclass
@@ -52,6 +54,7 @@ class Limits:
     handling: Limit
     check: Limit
     case: Limit | None  # None: dispatch, handling and checking in a row
+    urgent: bool = False  # handled within the urgent limit, where that comes sooner
 
     def clock(self, calendar: WorkingCalendar, stage: str, start: datetime) -> Clock:
         if stage == "case" and self.case is None:
@@ -60,9 +63,20 @@ class Limits:
                 end = calendar.deadline(end, limit.value, limit.unit)
             hours = calendar.working_hours_between(start, end)
             return Clock(end, calendar.add_working_hours(start, hours * WARN_SHARE))
-        limit: Limit = getattr(self, stage)
-        return Clock(calendar.deadline(start, limit.value, limit.unit),
-                     calendar.deadline(start, limit.value * WARN_SHARE, limit.unit))
+        clock = _clock(calendar, getattr(self, stage), start)
+        if stage == "handling" and self.urgent:
+            return min(clock, urgent_clock(calendar, start), key=lambda c: c.deadline)
+        return clock
+
+
+def _clock(calendar: WorkingCalendar, limit: Limit, start: datetime) -> Clock:
+    return Clock(calendar.deadline(start, limit.value, limit.unit),
+                 calendar.deadline(start, limit.value * WARN_SHARE, limit.unit))
+
+
+def urgent_clock(calendar: WorkingCalendar, start: datetime) -> Clock:
+    """The handling clock of an urgent case from ``start``, by the urgent limit alone."""
+    return _clock(calendar, Limit.parse(settings.workflow().urgent_limit), start)
 
 
 # The category chain of a case, nearest first, with what each level sets.
@@ -78,7 +92,7 @@ SELECT time_limit, time_limit_unit, properties FROM up ORDER BY depth
 """)
 
 
-async def case_limits(conn: AsyncConnection, incident_id: int) -> Limits:
+async def case_limits(conn: AsyncConnection, incident_id: int, *, urgent: bool) -> Limits:
     chain = (await conn.execute(_CHAIN, {"id": incident_id})).all()
     handling = next((Limit(float(r.time_limit), r.time_limit_unit) for r in chain
                      if r.time_limit is not None), Limit.parse(DEFAULT_HANDLING))
@@ -90,4 +104,4 @@ async def case_limits(conn: AsyncConnection, incident_id: int) -> Limits:
     workflow = settings.workflow()
     return Limits(dispatch=inherited("dispatch_limit", workflow.dispatch_limit),
                   handling=handling, check=inherited("check_limit", workflow.check_limit),
-                  case=inherited("case_limit", None))
+                  case=inherited("case_limit", None), urgent=urgent)

@@ -1,6 +1,6 @@
 """The states of a case and the actions that move it (GB/T 30428 and the 12345 loop):
 信息收集 → 立案 → 派遣 → 处置 → 核查 → 结案 → 回访/评价, with rework, extension, suspension,
-supervision and escalation recorded as actions on the way.
+supervision, urgency and escalation recorded as actions on the way.
 
 Each action names the roles that may take it, the states it may be taken from, the state it
 leads to (None: the state stays) and what it needs. An action in any other state is refused
@@ -30,7 +30,8 @@ ACTION_NAMES = {
     "report_handled": "处置完成", "check": "核查", "check_pass": "核查通过",
     "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
-    "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "escalate": "上报上级",
+    "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
+    "escalate": "上报上级",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -64,7 +65,8 @@ class Action:
 # What an action may need of a case beside its state, and why it is refused without it.
 CONDITIONS = {"requested": "no extension was requested",
               "suspended": "the incident is not suspended",
-              "running": "the incident is already suspended"}
+              "running": "the incident is already suspended",
+              "ordinary": "the incident is already urgent"}
 
 
 ACTIONS: dict[str, Action] = {
@@ -98,6 +100,8 @@ ACTIONS: dict[str, Action] = {
                       when="running"),
     "resume": Action(CENTRE, HANDLING, None, when="suspended"),
     "supervise": Action(CENTRE, OPEN, None, needs=("level",)),                     # 督办
+    # to be handled within the urgent limit, on the clock (mapsvc.workflow.clocks)
+    "expedite": Action(CENTRE, OPEN, None, needs_note=True, when="ordinary"),      # 加急
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),

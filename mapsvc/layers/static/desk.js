@@ -8,6 +8,7 @@ const VIEWS = {
   reported: { status: "reported" }, filed: { status: "filed" }, handled: { status: "handled" },
   closed: { status: "closed" }, mine: { queue: "mine" },
   red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
+  urgent: { urgent: true, open: true },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
@@ -19,7 +20,7 @@ const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacit
 // category's), the working days an extension grants (else those asked for)
 // an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
 const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
-                running: (p) => !p.suspended };
+                running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at };
 const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"] };
 
 function mapsvcDesk(map, config) {
@@ -70,6 +71,7 @@ function mapsvcDesk(map, config) {
       const p = f.properties;
       const li = text("li", "", p.colour || "");
       li.dataset.id = f.id;
+      if (p.urgent_at) li.append(text("mark", "急", "urgent"));
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
@@ -88,7 +90,9 @@ function mapsvcDesk(map, config) {
     state.marks.clearLayers();
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
-      L.circleMarker([lat, lon], { radius: 6, weight: 1, color: "#263238", fillOpacity: 0.85,
+      const urgent = f.properties.urgent_at;  // ringed in red
+      L.circleMarker([lat, lon], { radius: urgent ? 8 : 6, weight: urgent ? 3 : 1,
+                                   color: urgent ? "#c62828" : "#263238", fillOpacity: 0.85,
                                    fillColor: COLOUR[f.properties.colour] || "#78909c",
                                    bubblingMouseEvents: false })
         .on("click", () => openCase(f.id)).addTo(state.marks);
@@ -105,7 +109,8 @@ function mapsvcDesk(map, config) {
       ["村（社区）", p.village ? p.village.name : ""],
       ["入格方式", METHOD_NAME[p.method] || p.method],
       ["处置部门", p.department ? department(p.department) : ""],
-      ["处置时限", when(p.handling_deadline)], ["警示", COLOUR_NAME[p.colour] || ""],
+      ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
+      ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""], ["挂账", p.suspended ? "是" : ""],
       ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`
                                         + `${p.extension_request.note || ""}` : ""],

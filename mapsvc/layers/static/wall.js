@@ -74,6 +74,7 @@ function mapsvcWall(map, config) {
   const UNVISITED_UNPATROLLED = "#3949ab";
   const PATROL = "#76ff03";
   const NO_CLOCK = "#1976d2";
+  const URGENT = "#ff1744";  // the ring of an open urgent case (加急)
 
   // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
   const grids = () => vectorLayer("grids", (p) => ({
@@ -113,7 +114,8 @@ function mapsvcWall(map, config) {
   }), heatParams());
   const incidents = () => vectorLayer("incidents", (p) => (p.count != null
     ? { stroke: false, fill: true, fillOpacity: 0.6, fillColor: ramp(p.open || 0, HEAT) }
-    : { radius: 5, weight: 1, color: "#fff", fill: true, fillOpacity: 0.9,
+    : { radius: p.urgent ? 8 : 5, weight: p.urgent ? 3 : 1, color: p.urgent ? URGENT : "#fff",
+        fill: true, fillOpacity: 0.9,
         fillColor: COLOUR[p.colour] || (p.status in STATUS ? NO_CLOCK : "#555") }),
   state.incidentStatus ? { status: state.incidentStatus } : {});
   // today's patrols (since midnight, China Standard Time) through the account's grids
@@ -198,7 +200,8 @@ function mapsvcWall(map, config) {
       // tiles are drawn from one zoom level up (Protobuf512)
       sections.push(map.getZoom() - 1 >= config.pointZoom
         ? legendSection(`事件${which}预警`, [["红灯（超期）", COLOUR.red], ["黄灯", COLOUR.yellow],
-                                     ["绿灯", COLOUR.green], ["未计时", NO_CLOCK]])
+                                     ["绿灯", COLOUR.green], ["未计时", NO_CLOCK],
+                                     ["加急（外圈）", URGENT]])
         : legendSection(`事件${which}：每格在办件数`, rampLabels(HEAT)));
     }
     if (shown(DATA.coverage)) {
@@ -519,8 +522,11 @@ function mapsvcWall(map, config) {
     const item = text("li", "", live ? "fresh" : "");
     item.dataset.id = f.id;
     item.appendChild(text("time", localTime(step.at) + stepLate(step)));
+    // a step that leaves the case in its state (urgent, supervised, moved) is named for itself
+    const flag = step.action in ACTIONS && ACTIONS[step.action].to === null;
     item.appendChild(text("span", step.action === "report" ? "新上报"
-                                  : STATUS[step.status] || step.status, "what"));
+      : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status, "what"));
+    if (p.urgent_at) item.classList.add("urgent");
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
     item.appendChild(text("span", p.grid ? p.grid.name : "未入格", "grid"));
     item.appendChild(text("p", p.description, "description"));

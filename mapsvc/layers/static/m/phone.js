@@ -582,15 +582,17 @@ function followCases() {
   }
 }
 
-// My cases, most urgent first: past a deadline, near one, then the rest (no clock running,
-// as a case not yet filed: named by its state alone).
+// My cases, most urgent first: those the centre marked urgent (加急), then by their clocks:
+// past a deadline, near one, then the rest (no clock running, as a case not yet filed: named
+// by its state alone).
 const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时限内"], [null, ""]];
 
 function showCases(cases) {
   phone.cases = cases;
   // the case marked is no longer mine
   if (phone.caseMark && !cases.some((f) => f.id === phone.caseMark.caseId)) drop("caseMark");
-  const rank = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
+  const clock = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
+  const rank = (f) => clock(f) + (f.properties.urgent_at ? 0 : URGENCY.length);
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
   const category = (code) => (phone.categoryNames && phone.categoryNames.get(code)) || code;
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
@@ -599,11 +601,12 @@ function showCases(cases) {
   const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
-    const urgency = URGENCY[rank(f)][1];
-    const li = text("li", [urgency, STATUS[p.status] || p.status,
+    const urgency = URGENCY[clock(f)][1];
+    const li = text("li", [p.urgent_at && "加急", urgency, STATUS[p.status] || p.status,
                            `#${f.id} ${category(p.category)}`, p.description]
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
+    if (p.urgent_at) li.classList.add("urgent");
     const due = soonestDeadline(p);
     if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
     if (unseen.has(f.id)) li.classList.add("new");
