@@ -430,6 +430,50 @@ def accounts_add(
         username, f"({kind}) created; it changes its password before it first signs in")
 
 
+@accounts_app.command("import")
+def accounts_import(
+    file: Annotated[Path, typer.Argument(help=".csv or .xlsx: username, role [, display_name, "
+                                              "grids, region, department]")],
+    passwords: Annotated[Path, typer.Option(
+        help="a new file, for the first passwords of the accounts made (CSV, yours alone to "
+             "read), to hand over")],
+) -> None:
+    """Make the accounts of a roster (花名册) at once: all of them, or none if a line has a
+    problem. Each changes its first password before it first signs in; a name that is an
+    account already is left as it is."""
+    from mapsvc.accounts.roster import import_roster, password_sheet, read_roster
+    from mapsvc.errors import InvalidInput
+
+    if not file.exists():
+        fail(f"{file}: no such file")
+
+    async def enrol(conn):
+        result = await import_roster(conn, frame, origin=_administrator())
+        if result.created:  # kept before the accounts are: none made without its password
+            try:
+                kept = os.open(passwords, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as e:
+                fail(f"--passwords: {passwords}: {e.strerror}; name a new file")
+            with open(kept, "w", encoding="utf-8", newline="") as sheet:
+                sheet.write(password_sheet(result.created))
+        return result
+
+    try:
+        frame = read_roster(file, file.name)
+        result = in_transaction(enrol)
+    except InvalidInput as e:
+        fail(e.reason)
+    _print_row_errors(result.errors)
+    if result.errors:
+        err.print(f"{result.rows} rows: nothing stored, {len(result.errors)} problem(s)")
+        raise typer.Exit(code=1)
+    for username in result.existing:
+        console.print(f"{escape(username)}: an account already, left as it was", highlight=False)
+    made = (f"{len(result.created)} accounts made, their first passwords in "
+            f"{escape(str(passwords))}" if result.created else "no account made")
+    console.print(f"{result.rows} rows: {made}")
+
+
 @accounts_app.command("list")
 def accounts_list() -> None:
     """Every account: its role, scope, whether it may sign in, and when it last did."""

@@ -1,6 +1,8 @@
 """Passwords: what one must be (等保 2.0's 口令复杂度), and their hashes (Argon2, by pwdlib's
 recommended settings)."""
 
+import secrets
+
 from pwdlib import PasswordHash
 
 from mapsvc import settings
@@ -38,3 +40,22 @@ def check_password(password: str, username: str) -> None:
                            "signs", field="password")
     if len(username) >= 3 and username.casefold() in password.casefold():
         raise InvalidInput("must not hold the account's name", field="password")
+
+
+# Lower-case letters, capitals and digits, none that reads as another (0 O o, 1 l I).
+_PLAIN = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+FIRST_LENGTH = 12
+
+
+def first_password(username: str) -> str:
+    """A random password for an administrator to hand over, which the account changes before
+    it first signs in: of the plain letters and digits, as long as the rules ask and at least
+    ``FIRST_LENGTH``, and keeping the rules."""
+    length = max(FIRST_LENGTH, settings.auth().password_length)
+    while True:
+        password = "".join(secrets.choice(_PLAIN) for _ in range(length))
+        try:
+            check_password(password, username)
+        except InvalidInput:
+            continue
+        return password

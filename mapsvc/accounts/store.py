@@ -1,7 +1,10 @@
 """Accounts in the database: create and administer them, check a password (and how often one
 was wrong), and keep what befell each (its events)."""
 
+import asyncio
 import math
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -28,48 +31,139 @@ SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_ha
 USERNAME_LENGTH = 64
 
 
+@dataclass(frozen=True)
+class AccountSpec:
+    """An account to make: its name, its first password, its role and the scope the role is
+    bound to, and the name it shows."""
+    username: str
+    password: str
+    role: Role
+    region_code: str | None = None
+    department_code: str | None = None
+    grid_codes: tuple[str, ...] = ()
+    display_name: str = ""
+
+    @property
+    def scope(self) -> str:
+        return self.region_code or self.department_code or " ".join(self.grid_codes)
+
+
+def _unfit(spec: AccountSpec) -> InvalidInput | None:
+    """What is wrong with an account in itself (a scope that does not fit its role, its name,
+    its password), before the database is asked."""
+    role = spec.role
+    if role in GRID_ROLES and not spec.grid_codes:
+        return InvalidInput(f"a {role} account needs the grids it works in", field="grids")
+    if role is Role.department and not spec.department_code:
+        return InvalidInput("a department account needs its department", field="department")
+    if role not in REGION_ROLES and spec.region_code:
+        return InvalidInput(f"{role} accounts are not bound to a region", field="region")
+    if role not in GRID_ROLES and spec.grid_codes:
+        return InvalidInput(f"{role} accounts are not bound to grids", field="grids")
+    if role is not Role.department and spec.department_code:
+        return InvalidInput(f"{role} accounts are not bound to a department", field="department")
+    if not 0 < len(spec.username) <= USERNAME_LENGTH or any(c.isspace() for c in spec.username):
+        return InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
+                            field="username")
+    try:
+        check_password(spec.password, spec.username)
+    except InvalidInput as refused:
+        return refused
+    return None
+
+
+async def _found(conn: AsyncConnection, table: str, codes: set[str]) -> set[str]:
+    """Those of ``codes`` that ``table`` has."""
+    return set((await conn.execute(text(f"SELECT code FROM {table} WHERE code = ANY(:c)"),
+                                   {"c": list(codes)})).scalars())
+
+
+async def refusals(conn: AsyncConnection, specs: list[AccountSpec]) -> dict[int, DomainError]:
+    """Why each account of ``specs`` that cannot be made cannot, by its place in them: as it
+    is (_unfit), or as the database has it (a name taken or asked for twice; a region, a
+    department or grids there are none of)."""
+    found: dict[int, DomainError] = {i: e for i, spec in enumerate(specs) if (e := _unfit(spec))}
+    asked = Counter(spec.username for spec in specs)
+    taken = set((await conn.execute(text("SELECT username FROM account WHERE username = ANY(:u)"),
+                                    {"u": list(asked)})).scalars())
+    regions = await _found(conn, "region", {s.region_code for s in specs if s.region_code})
+    departments = await _found(conn, "department",
+                               {s.department_code for s in specs if s.department_code})
+    grids = await _found(conn, "grid", {code for s in specs for code in s.grid_codes})
+    for i, spec in enumerate(specs):
+        if i in found:
+            continue
+        missing = [code for code in spec.grid_codes if code not in grids]
+        if spec.username in taken:
+            found[i] = Conflict(f"account {spec.username!r} already exists", field="username")
+        elif asked[spec.username] > 1:
+            found[i] = Conflict(f"account {spec.username!r} is asked for more than once",
+                                field="username")
+        elif spec.region_code and spec.region_code not in regions:
+            found[i] = InvalidInput(f"no region {spec.region_code!r}", field="region")
+        elif spec.department_code and spec.department_code not in departments:
+            found[i] = InvalidInput(f"no department {spec.department_code!r}",
+                                    field="department")
+        elif missing:
+            found[i] = InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+    return found
+
+
+_CREATE = text("""
+INSERT INTO account (username, password_hash, display_name, role, region_code, department_code,
+                     password_to_change)
+SELECT *, :to_change
+  FROM unnest(CAST(:usernames AS text[]), CAST(:hashes AS text[]), CAST(:names AS text[]),
+              CAST(:roles AS text[]), CAST(:regions AS text[]), CAST(:departments AS text[]))
+RETURNING username, id
+""")
+_THEIR_GRIDS = text("""
+INSERT INTO account_grid (account_id, grid_id)
+SELECT a.id, g.id
+  FROM unnest(CAST(:usernames AS text[]), CAST(:codes AS text[])) AS w (username, code)
+  JOIN account a ON a.username = w.username
+  JOIN grid g ON g.code = w.code
+""")
+_CREATED = text("""
+INSERT INTO account_event (username, event, origin, detail)
+SELECT username, 'created', :origin, detail
+  FROM unnest(CAST(:usernames AS text[]), CAST(:details AS text[])) AS c (username, detail)
+""")
+
+
+async def create_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, origin: str,
+                          to_change: bool = False) -> list[int]:
+    """Make the accounts bound to their scopes, all or none (the first refusal raised: see
+    ``refusals``); their ids, in order. ``origin`` says who made them (kept in their events);
+    ``to_change``: their passwords are theirs to change before they sign in (ones an
+    administrator chose)."""
+    if found := await refusals(conn, specs):
+        raise found[min(found)]
+    # Argon2 holds no lock of Python's: the cores hash side by side
+    hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, spec.password)
+                                    for spec in specs))
+    ids = dict((await conn.execute(_CREATE, {
+        "usernames": [s.username for s in specs], "hashes": hashes,
+        "names": [s.display_name for s in specs], "roles": [s.role.value for s in specs],
+        "regions": [s.region_code for s in specs],
+        "departments": [s.department_code for s in specs], "to_change": to_change})).all())
+    works = [(spec.username, code) for spec in specs for code in dict.fromkeys(spec.grid_codes)]
+    if works:
+        await conn.execute(_THEIR_GRIDS, {"usernames": [u for u, _ in works],
+                                          "codes": [c for _, c in works]})
+    await conn.execute(_CREATED, {"origin": origin, "usernames": [s.username for s in specs],
+                                  "details": [f"{s.role} {s.scope}".strip() for s in specs]})
+    return [ids[spec.username] for spec in specs]
+
+
 async def create_account(conn: AsyncConnection, username: str, password: str, role: Role, *,
                          region_code: str | None = None, department_code: str | None = None,
                          grid_codes: list[str] | tuple[str, ...] = (), display_name: str = "",
                          origin: str, to_change: bool = False) -> int:
-    """Create an account bound to its scope; refuse a scope that does not fit the role.
-    ``origin`` says who created it (kept in its events); ``to_change``: its password is the
-    account's to change before it signs in (one an administrator chose)."""
-    if role in GRID_ROLES and not grid_codes:
-        raise InvalidInput(f"a {role} account needs the grids it works in", field="grids")
-    if role is Role.department and not department_code:
-        raise InvalidInput("a department account needs its department", field="department")
-    if role not in REGION_ROLES and region_code:
-        raise InvalidInput(f"{role} accounts are not bound to a region", field="region")
-    if role not in GRID_ROLES and grid_codes:
-        raise InvalidInput(f"{role} accounts are not bound to grids", field="grids")
-    if role is not Role.department and department_code:
-        raise InvalidInput(f"{role} accounts are not bound to a department", field="department")
-    if not 0 < len(username) <= USERNAME_LENGTH or any(c.isspace() for c in username):
-        raise InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
-                           field="username")
-    check_password(password, username)
-    exists = await conn.execute(text("SELECT 1 FROM account WHERE username = :u"), {"u": username})
-    if exists.first():
-        raise Conflict(f"account {username!r} already exists", field="username")
-    for table, column, value, field in (("region", "code", region_code, "region"),
-                                        ("department", "code", department_code, "department")):
-        if value and not (await conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} = :v"),
-                                             {"v": value})).first():
-            raise InvalidInput(f"no {table} {value!r}", field=field)
-    grids = await _grid_ids(conn, grid_codes)
-    account_id = (await conn.execute(text("""
-        INSERT INTO account (username, password_hash, display_name, role, region_code,
-                             department_code, password_to_change)
-        VALUES (:username, :hash, :display_name, :role, :region, :department, :to_change)
-        RETURNING id"""),
-        {"username": username, "hash": hash_password(password), "display_name": display_name,
-         "role": role.value, "region": region_code, "department": department_code,
-         "to_change": to_change})).scalar_one()
-    if grids:
-        await conn.execute(_WORKS_IN, {"a": account_id, "g": list(grids.values())})
-    scope = region_code or department_code or " ".join(grid_codes)
-    await record(conn, username, "created", origin, f"{role} {scope}".strip())
+    """Create one account (create_accounts); refuse a scope that does not fit the role."""
+    [account_id] = await create_accounts(conn, [AccountSpec(
+        username, password, role, region_code, department_code, tuple(grid_codes),
+        display_name)], origin=origin, to_change=to_change)
     return account_id
 
 

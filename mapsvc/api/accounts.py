@@ -1,20 +1,23 @@
-"""The accounts, for administrators: made, listed, given a new password or new grids, disabled
-and enabled over the API as `mapsvc accounts` does on the server, each change kept in the
-account's events with who made it and from where; and what befell the accounts (等保 2.0
-安全审计), for administrators and auditors: each creation, new password, new grids, disabling
-and enabling, and each sign-in, right, wrong or held back."""
+"""The accounts, for administrators: made (one, or a roster at once), listed, given a new password
+or new grids, disabled and enabled over the API as `mapsvc accounts` does on the server, each
+change kept in the account's events with who made it and from where; and what befell the
+accounts (等保 2.0 安全审计), for administrators and auditors: each creation, new password, new grids,
+disabling and enabling, and each sign-in, right, wrong or held back."""
 
+import io
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import AUDIT_READERS, Account, Role
+from mapsvc.accounts.roster import import_roster, read_roster
 from mapsvc.accounts.store import (USERNAME_LENGTH, account_events, create_account,
                                    list_accounts, set_active, set_grids, set_password)
 from mapsvc.api.auth import address, allowed
-from mapsvc.api.deps import During, Page, statements, transaction
+from mapsvc.api.deps import During, Page, read_upload, statements, transaction
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import NO_NUL
 
@@ -104,6 +107,46 @@ async def new_account(request: Request, body: NewAccount,
                              origin=_origin(request, account), to_change=True)
         [made] = await list_accounts(conn, username=body.username)
     return ListedAccount(**made._mapping)
+
+
+class EnrolledAccount(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    password: str = Field(description="its first password, to hand over (answered this once; "
+                                      "the account changes it before it first signs in)")
+
+
+class RowProblem(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
+class RosterAnswer(BaseModel):
+    rows: int
+    created: list[EnrolledAccount]
+    existing: list[str] = Field(description="names that are accounts already: left as they are")
+    errors: list[RowProblem] = Field(description="any: nothing was stored")
+
+
+@router.post("/import")
+async def import_accounts(
+    request: Request, response: Response, account: Administrator,
+    file: Annotated[UploadFile, File(description=(
+        "a roster (花名册), CSV or Excel with a header line: username, role [, display_name, "
+        "grids, region, department]"))],
+) -> RosterAnswer:
+    """Make the accounts of a roster at once, each with a first password it changes before it
+    first signs in: all of them, or none if a line has a problem (each named by its line and
+    column). A name that is an account already is left as it is, so that a roster sent again
+    makes only the accounts it did not make before."""
+    frame = read_roster(io.BytesIO(await read_upload(file)), file.filename or "roster.csv")
+    async with transaction(request) as conn:
+        result = await import_roster(conn, frame, origin=_origin(request, account))
+    response.headers["Cache-Control"] = "no-store"  # first passwords
+    return RosterAnswer(rows=result.rows, created=[asdict(a) for a in result.created],
+                        existing=result.existing, errors=[asdict(e) for e in result.errors])
 
 
 class AccountChange(BaseModel):

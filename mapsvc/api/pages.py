@@ -260,7 +260,7 @@ async def accounts(request: Request) -> Response:
     disabled and enabled, as `mapsvc accounts` does on the server."""
     _, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
     return refused or _table_page("accounts", "账号管理",
-                                  "新建、重设密码、调整网格、停用与启用均记入账号事件",
+                                  "新建（逐个或按花名册）、重设密码、调整网格、停用与启用均记入账号事件",
                                   ADMIN_TABLE_LINKS)
 
 

@@ -21,6 +21,14 @@ def text_cell(expression: str) -> str:
             f"THEN '''' || {expression} ELSE {expression} END")
 
 
+def safe_text(value: str) -> str:
+    """The same (text_cell) for a cell written here rather than by PostgreSQL."""
+    return "'" + value if value[:1] in _FORMULA_STARTS else value
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def local_time(column: str, form: str = "YYYY-MM-DD HH24:MI") -> str:
     """A time as China's clock shows it, written as ``form`` (PostgreSQL's to_char)."""
     return f"to_char({column} AT TIME ZONE 'Asia/Shanghai', '{form}')"

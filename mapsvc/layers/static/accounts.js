@@ -1,6 +1,8 @@
 // The accounts (账号管理), for administrators: listed by role, a hundred a page; made with the
 // scope their role is bound to (a region, grids or a department) and a password they change
-// before they first sign in; given a new password or new grids, disabled and enabled. The
+// before they first sign in, one at a time or a roster (花名册) at once, whose first passwords
+// are shown once and kept as a spreadsheet to hand over; given a new password or new grids,
+// disabled and enabled. The
 // service keeps each change in the account's events, and refuses what does not fit, naming
 // the field. Everything shown is set as text.
 "use strict";
@@ -11,7 +13,7 @@ window.mapsvcAccounts = { shown: null };
   if (!signedIn("accounts")) return;
   const $ = (id) => document.getElementById(id);
   const FIELD = { username: "账号", display_name: "姓名", role: "角色", region: "区域编码",
-                  grids: "网格编码", department: "部门编码", password: "密码" };
+                  grids: "网格编码", department: "部门编码", password: "密码", file: "花名册" };
   let asking = null;  // the account a form below the list is about
 
   for (const select of document.querySelectorAll("select[name=role]")) {
@@ -98,6 +100,52 @@ window.mapsvcAccounts = { shown: null };
       showScope();
     }
   });
+
+  // a roster: its accounts made at once, or none and the lines at fault named
+  $("accounts-roster").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    say("正在导入花名册…");
+    let answer;
+    try {
+      answer = await callApi("accounts", "POST", "/api/v1/accounts/import", new FormData(form));
+    } catch (error) {
+      say(FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+      return;
+    }
+    form.reset();
+    showEnrolment(answer);
+    await list.load();
+    say(answer.errors.length ? "花名册有误，未新建任何账号" : "花名册已导入");
+  });
+
+  // a cell of a spreadsheet's CSV file, never a formula
+  const csvCell = (value) => `"${(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value)
+    .replace(/"/g, '""')}"`;
+
+  function showEnrolment(answer) {
+    $("accounts-enrolment").hidden = false;
+    const kept = answer.existing.length
+      ? `；${answer.existing.length} 个已是账号，未改动：${answer.existing.join("、")}` : "";
+    $("accounts-enrolment-summary").textContent = answer.errors.length
+      ? `共 ${answer.rows} 行，${answer.errors.length} 处有误，均未新建；改正后重新导入即可`
+      : `共 ${answer.rows} 行，新建 ${answer.created.length} 个账号${kept}`;
+    $("accounts-enrolment-problems").replaceChildren(...answer.errors.map((e) => text(
+      "li", `第 ${e.line} 行 · ${FIELD[e.field] || e.field}：${e.reason}`)));
+    const made = answer.created.map((a) => [a.username, a.display_name, ROLE_NAME[a.role],
+                                            a.password]);
+    $("accounts-enrolled").hidden = !made.length;
+    $("accounts-enrolled").querySelector("tbody").replaceChildren(...made.map((cells) => {
+      const tr = document.createElement("tr");
+      tr.append(...cells.map((cell) => text("td", cell)));
+      return tr;
+    }));
+    const sheet = [["账号", "姓名", "角色", "初始密码"], ...made]
+      .map((cells) => `${cells.map(csvCell).join(",")}\r\n`).join("");
+    const link = $("accounts-enrolled-sheet");
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob(["\ufeff", sheet], { type: "text/csv" }));
+  }
 
   $("accounts-find").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -16,14 +16,15 @@ function text(tag, value, className) {
   return el;
 }
 
-// A call to the API: the answer's JSON, or an Error with the reason the service gave (and its
-// status and the field at fault), or why none came. A session that has ended goes back to
+// A call to the API with ``body`` as JSON (or a form's data, files and all): the answer's
+// JSON, or an Error with the reason the service gave (and its status and the field at
+// fault), or why none came. A session that has ended goes back to
 // the sign-in page.
 async function callApi(page, method, path, body) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem("mapsvc.token")}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(path, { method, headers,
-                                body: body === undefined ? undefined : JSON.stringify(body) })
+  const sent = body === undefined || body instanceof FormData ? body : JSON.stringify(body);
+  if (typeof sent === "string") headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, headers, body: sent })
     .catch(() => { throw new Error("未能连上服务，请检查网络后再试"); });
   if (r.status === 503) {  // the database restarting: to be sent again shortly
     const error = new Error("服务暂时连不上数据库，请稍后再试");
