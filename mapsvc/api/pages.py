@@ -58,7 +58,13 @@ class PhoneFiles(StaticFiles):
 WALL_ROLES = frozenset({Role.command, Role.admin})
 # An administrator's pages beside the command centre's, and with them, from the pages of tables
 ADMIN_LINKS = '<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
-ADMIN_TABLE_LINKS = '<a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> ' + ADMIN_LINKS
+# the command centre's pages, each page but its own
+CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
+                "desk": '<a href="/map/desk">受理派遣</a> ',
+                "people": '<a href="/map/people">人口台账</a> ',
+                "stats": '<a href="/map/stats">考核评价</a> '}
+ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
+                     + ADMIN_LINKS)
 REGISTER_ROLES = frozenset({Role.command, Role.admin, Role.grid_chief})
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
 # phone page for those who report and handle cases, the audit log for auditors.
@@ -247,11 +253,21 @@ async def people(request: Request) -> Response:
     account, refused = _refusal(request, "people", REGISTER_ROLES, "指挥中心或网格长")
     if refused:
         return refused
-    links = ('<a href="/map/wall">指挥大屏</a> <a href="/map/desk">受理派遣</a> '
-             if account.role in WALL_ROLES else '<a href="/m/">手机端</a> ')
+    links = (_centre_links("people") if account.role in WALL_ROLES
+             else '<a href="/m/">手机端</a> ')
     return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
                        links + _admin_links(account),
                        export_hidden="" if account.role in EXPORTERS else "hidden")
+
+
+@router.get("/stats", response_class=HTMLResponse)
+async def stats(request: Request) -> Response:
+    """The evaluation (考核评价) of the signed-in command account's region: the loop's figures
+    of its parts, ranked, for the days chosen."""
+    account, refused = _refusal(request, "stats", WALL_ROLES, "指挥中心")
+    return refused or _table_page(
+        "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门或网格员统计排名",
+        _centre_links("stats") + _admin_links(account))
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -275,6 +291,11 @@ async def audit(request: Request) -> Response:
     return _table_page("audit", "审计日志",
                        "个人信息的查看、导出与人员变动，账号的创建、登录与变更；只读，不可更改",
                        ADMIN_TABLE_LINKS if account.role is Role.admin else "")
+
+
+def _centre_links(page: str) -> str:
+    """Links to the command centre's pages but ``page``."""
+    return "".join(link for name, link in CENTRE_LINKS.items() if name != page)
 
 
 def _admin_links(account) -> str:

@@ -27,7 +27,8 @@ CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_
 
 PANELS = """
 <aside id="desk-panel">
-  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a> {links}
+  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a>
+    <a href="/map/stats">考核评价</a> {links}
     <a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></nav>
   <h1>受理派遣 <small id="desk-region"></small></h1>

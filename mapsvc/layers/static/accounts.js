@@ -119,10 +119,6 @@ window.mapsvcAccounts = { shown: null };
     say(answer.errors.length ? "花名册有误，未新建任何账号" : "花名册已导入");
   });
 
-  // a cell of a spreadsheet's CSV file, never a formula
-  const csvCell = (value) => `"${(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value)
-    .replace(/"/g, '""')}"`;
-
   function showEnrolment(answer) {
     $("accounts-enrolment").hidden = false;
     const kept = answer.existing.length
@@ -140,11 +136,9 @@ window.mapsvcAccounts = { shown: null };
       tr.append(...cells.map((cell) => text("td", cell)));
       return tr;
     }));
-    const sheet = [["账号", "姓名", "角色", "初始密码"], ...made]
-      .map((cells) => `${cells.map(csvCell).join(",")}\r\n`).join("");
     const link = $("accounts-enrolled-sheet");
     if (link.href) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(new Blob(["\ufeff", sheet], { type: "text/csv" }));
+    link.href = csvFile([["账号", "姓名", "角色", "初始密码"], ...made]);
   }
 
   $("accounts-find").addEventListener("submit", (event) => {

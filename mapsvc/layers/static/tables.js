@@ -1,6 +1,7 @@
-// What the pages of tables share (the people's register, the audit log, the accounts): the
-// line saying what came of what was done, lists the API gives a page at a time, and forms
-// below a list about one of its rows. Everything shown is set as text.
+// What the pages of tables share (the people's register, the audit log, the accounts, the
+// evaluation): the line saying what came of what was done, lists the API gives a page at a
+// time, forms below a list about one of its rows, and tables downloaded as spreadsheets.
+// Everything shown is set as text.
 "use strict";
 
 const TABLE_PAGE = 100;
@@ -109,3 +110,15 @@ document.addEventListener("click", (event) => {
   const cancel = event.target.closest("form.about-one button.cancel");
   if (cancel) cancel.form.hidden = true;
 });
+
+// A spreadsheet's CSV file of ``rows`` (arrays of cells, the headings first), as an address
+// for a link to download: UTF-8 with the byte-order mark Excel reads it by, and a cell that
+// would begin a formula written after an apostrophe, as text (as mapsvc.db.spreadsheet does).
+function csvFile(rows) {
+  const cell = (value) => {
+    const shown = value == null ? "" : String(value);
+    return `"${(/^[=+\-@\t\r]/.test(shown) ? `'${shown}` : shown).replace(/"/g, '""')}"`;
+  };
+  const lines = rows.map((cells) => `${cells.map(cell).join(",")}\r\n`);
+  return URL.createObjectURL(new Blob(["\ufeff", ...lines], { type: "text/csv" }));
+}

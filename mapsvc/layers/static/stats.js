@@ -1,0 +1,164 @@
+// The evaluation (考核评价), for command centres and administrators: the figures of the closed
+// loop (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each
+// of its parts (the next level down, or the townships, villages, grids, departments or grid
+// workers within), ranked by any column. A part with too few cases due for its rates to mean
+// much is listed, not ranked, by a rate. A region's part is entered by its name, and left by
+// the path above the table. What is shown downloads as a spreadsheet's CSV file. Everything
+// shown is set as text.
+"use strict";
+
+window.mapsvcStats = { shown: null, answer: null };
+
+(function statsPage() {
+  if (!signedIn("stats")) return;
+  const $ = (id) => document.getElementById(id);
+  const FEW = 5;  // cases due below which a part's rates are not ranked (样本不足)
+  const dash = (value) => (value == null ? "—" : String(value));
+  const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
+  // the columns: the heading, a row's value (a row: {figures, patrols}), how it is shown, and
+  // whether it is a rate (ranked among the parts with cases enough)
+  const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
+  const COLUMNS = [
+    ["上报", figure("reported")], ["有效上报率", figure("valid_report_rate", percent, true)],
+    ["立案", figure("filed")], ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
+    ["应结案", figure("due")], ["结案", figure("closed")],
+    ["结案率", figure("closure_rate", percent, true)],
+    ["按期结案率", figure("on_time_closure_rate", percent, true)],
+    ["返工率", figure("rework_rate", percent, true)],
+    ["平均处置工时", figure("handling_hours_avg", dash, true)],
+    ["九成案件处置工时内", figure("handling_hours_p90", dash, true)],
+    ["当前超期", figure("overdue_now")],
+    ["满意度（评价数）", { value: (r) => r.figures.satisfaction, rate: true,
+                           show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
+  ];
+  const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
+                  ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
+  // lower is better for these: ranked from the least
+  const LEAST_FIRST = new Set(["返工率", "平均处置工时", "九成案件处置工时内", "当前超期"]);
+  const state = { path: [], sort: "按期结案率", rows: [] };
+
+  const today = chinaDay();
+  $("stats-find").elements.from.value = `${today.slice(0, 8)}01`;  // this month
+  $("stats-find").elements.to.value = today;
+  $("stats-sample").textContent = FEW;
+
+  const few = (r) => r.figures.due < FEW;
+  const columns = () => [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : [])];
+
+  // the rows ranked by the column chosen: those with a value first, best first; by a rate,
+  // the parts with too few cases due after them, unranked
+  function ranked() {
+    const [heading, column] = columns().find(([h]) => h === state.sort);
+    const sign = LEAST_FIRST.has(heading) ? 1 : -1;
+    const unranked = (r) => column.value(r) == null || (column.rate && few(r));
+    return [...state.rows].sort((a, b) => (unranked(a) - unranked(b))
+      || (unranked(a) ? 0 : sign * (column.value(a) - column.value(b)))
+      || a.code.localeCompare(b.code))
+      .map((r, i) => ({ ...r, rank: unranked(r) ? null : i + 1 }));
+  }
+
+  function cells(r) {
+    return columns().map(([, c]) => c.show(c.value(r), r));
+  }
+
+  function show(answer) {
+    state.rows = answer.rows.map((r) => ({ ...r, name: r.name || r.code }));
+    const head = $("stats").tHead.rows[0];
+    head.replaceChildren(text("th", "名次"), text("th", "名称"), ...columns().map(([h]) => {
+      const th = text("th", h, h === state.sort ? "sorted" : "");
+      if (LEAST_FIRST.has(h)) th.classList.add("least");
+      th.tabIndex = 0;
+      th.addEventListener("click", () => { state.sort = h; show(answer); });
+      th.addEventListener("keydown", (e) => { if (e.key === "Enter") th.click(); });
+      return th;
+    }));
+    const order = ranked();
+    $("stats").tBodies[0].replaceChildren(...order.map((r) => {
+      const tr = document.createElement("tr");
+      tr.dataset.code = r.code;
+      if (few(r)) {
+        tr.className = "few";
+        tr.title = "样本不足：应结案不足 " + FEW + " 件";
+      }
+      const name = document.createElement("td");
+      if (["county", "township", "village"].includes(r.kind)) {
+        const enter = text("button", r.name, "enter");
+        enter.type = "button";
+        enter.addEventListener("click", () => enterRegion(r));
+        name.appendChild(enter);
+      } else name.textContent = r.name;
+      tr.append(text("td", r.rank === null ? "—" : r.rank), name,
+                ...cells(r).map((value) => text("td", value)));
+      return tr;
+    }));
+    const total = document.createElement("tr");
+    total.append(text("td", ""), text("td", `${answer.name}（合计）`),
+                 ...COLUMNS.map(([, c]) => text("td", c.show(c.value(answer), answer))),
+                 ...(columns().length > COLUMNS.length ? WALKED.map(() => text("td", "")) : []));
+    $("stats").tFoot.replaceChildren(total);
+    const link = $("stats-export");
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = csvFile([["名次", "名称", "编码", ...columns().map(([h]) => h)],
+                         ...order.map((r) => [r.rank === null ? "" : r.rank, r.name, r.code,
+                                              ...cells(r)]),
+                         ["", `${answer.name}（合计）`, answer.code || "",
+                          ...COLUMNS.map(([, c]) => c.show(c.value(answer), answer))]]);
+    link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
+    window.mapsvcStats.shown = order.length;
+    window.mapsvcStats.answer = answer;
+  }
+
+  // the path from the account's region to the one shown, each step leading back to it
+  function showPath() {
+    $("stats-where").replaceChildren(...state.path.flatMap((step, i) => {
+      const last = i === state.path.length - 1;
+      const link = text(last ? "strong" : "button", step.name);
+      if (!last) {
+        link.type = "button";
+        link.addEventListener("click", () => {
+          state.path = state.path.slice(0, i + 1);
+          load();
+        });
+      }
+      return i ? [text("span", " › "), link] : [link];
+    }));
+  }
+
+  async function load() {
+    const form = $("stats-find").elements;
+    const query = new URLSearchParams({ from: form.from.value, to: form.to.value });
+    for (const key of ["by", "denominator"]) if (form[key].value) query.set(key, form[key].value);
+    const here = state.path[state.path.length - 1];
+    if (here && here.level) {
+      query.set("level", here.level);
+      query.set("code", here.code);
+    }
+    say("统计中…");
+    let answer;
+    try {
+      answer = await callApi("stats", "GET", `/api/v1/stats?${query}`);
+    } catch (error) {
+      say(error.field === "to" ? `至：${error.message}` : error.message, true);
+      return;
+    }
+    if (!state.path.length) {  // where the account's figures begin
+      state.path = [{ level: answer.kind === "deployment" ? null : answer.kind,
+                      code: answer.code, name: answer.name }];
+    }
+    showPath();
+    show(answer);
+    say(answer.rows.length ? "" : "此区域没有可分项统计的对象");
+  }
+
+  function enterRegion(r) {
+    state.path.push({ level: r.kind, code: r.code, name: r.name });
+    $("stats-find").elements.by.value = "";  // the next level down
+    load();
+  }
+
+  $("stats-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  load();
+}());

@@ -1,0 +1,115 @@
+"""The evaluation page (/map/stats, 考核评价) in Chromium: a command centre reads the figures of
+the hand-worked fixture of test_stats for its days, by township, into a township and back,
+by grid worker with their patrols; ranks by any column, with the parts of too few cases
+listed unranked; downloads what it shows as a spreadsheet. Only command centres and
+administrators open it."""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.store import create_account
+from mapsvc.db.engine import in_transaction
+from tests.browser import refused, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, run
+from tests.test_stats import PERIOD, fixture_cases  # noqa: F401 (a fixture)
+
+MARKUP = "<b>统计</b>网格员"
+
+
+@pytest.fixture
+def evaluation(browser, server):
+    context = browser.new_context(viewport={"width": 1700, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
+    sign_in(page, server, "/map/stats", "command", PASSWORD)
+    wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
+    yield page
+    context.close()
+
+
+def _asked(page, by: str = "") -> None:
+    """The fixture's days, by ``by`` (the next level down when empty)."""
+    page.fill("#stats-find [name=from]", PERIOD["from"])
+    page.fill("#stats-find [name=to]", PERIOD["to"])
+    page.select_option("#stats-find [name=by]", by)
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats-find button[type=submit]")
+    wait_until(page, "window.mapsvcStats.answer !== null", "the figures asked for")
+
+
+def _row(page, code: str) -> dict:
+    """A row of the table as shown, by its headings."""
+    headings = page.locator("#stats thead th").all_inner_texts()
+    cells = page.locator(f"#stats tbody tr[data-code='{code}'] td").all_inner_texts()
+    return dict(zip(headings, cells, strict=True))
+
+
+def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases, clients):
+    page = evaluation
+    grid = fixture_cases
+    today = page.evaluate("chinaDay()")
+    assert page.input_value("#stats-find [name=from]") == f"{today[:8]}01"  # this month
+    assert page.input_value("#stats-find [name=to]") == today
+    _asked(page)
+    county = clients["command"].get("/stats", params=PERIOD).json()
+    assert page.inner_text("#stats-where") == county["name"]
+    township = _row(page, grid[:9])
+    assert township == {
+        "名次": "1", "名称": next(r["name"] for r in county["rows"] if r["code"] == grid[:9]),
+        "上报": "10", "有效上报率": "80.0%", "立案": "7", "按时派遣率": "66.7%", "应结案": "5",
+        "结案": "3", "结案率": "60.0%", "按期结案率": "40.0%", "返工率": "25.0%",
+        "平均处置工时": "5.25", "九成案件处置工时内": "12", "当前超期": "1",
+        "满意度（评价数）": "4（2）"}
+    others = [r["code"] for r in county["rows"] if r["code"] != grid[:9]]
+    assert others, "a county of one township ranks nothing"
+    assert _row(page, others[0])["名次"] == "—"  # no case due: not ranked by a rate
+    assert "few" in page.get_attribute(f"#stats tbody tr[data-code='{others[0]}']", "class")
+    assert page.locator("#stats tfoot td").nth(2).inner_text() == str(
+        county["figures"]["reported"])
+    page.screenshot(path=ARTIFACTS / "stats.png")
+
+    page.click("#stats thead th:text-is('上报')")  # ranked by reports: all of them ranked
+    assert page.locator("#stats tbody tr").first.get_attribute("data-code") == grid[:9]
+    assert _row(page, others[0])["名次"] != "—"
+    with page.expect_download() as fetched:
+        page.click("#stats-export")
+    sheet = fetched.value.path().read_text(encoding="utf-8")
+    assert sheet.startswith("\ufeff")
+    rows = {r["编码"]: r for r in csv.DictReader(io.StringIO(sheet.removeprefix("\ufeff")))}
+    assert rows[grid[:9]]["按期结案率"] == "40.0%" and rows[grid[:9]]["名次"] == "1"
+    assert len(rows) == len(county["rows"]) + 1  # and the whole county's
+
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click(f"#stats tbody tr[data-code='{grid[:9]}'] button.enter")  # into the township
+    wait_until(page, "window.mapsvcStats.answer !== null", "the township's villages")
+    assert page.locator("#stats-where button").inner_text() == county["name"]
+    assert _row(page, grid[:12])["上报"] == "10"
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats-where button")  # and back
+    wait_until(page, "window.mapsvcStats.answer !== null", "the county again")
+    assert page.locator("#stats-where button").count() == 0
+    assert _row(page, grid[:9])["上报"] == "10"
+
+
+def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation,
+                                                                      fixture_cases, clients):
+    page = evaluation
+    grid = fixture_cases
+    run(in_transaction(lambda conn: create_account(
+        conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
+        display_name=MARKUP, origin="tests")))
+    _asked(page, "worker")
+    worker = _row(page, "worker")
+    assert (worker["上报"], worker["按期结案率"], worker["巡查次数"]) == ("10", "40.0%", "0")
+    assert _row(page, "stats_marked")["名称"] == MARKUP
+    assert page.locator("#stats tbody b").count() == 0
+
+
+@pytest.mark.parametrize("username", ["chief", "worker", "planner", "auditor"])
+def test_only_command_centres_and_administrators_open_the_evaluation(browser, server, username):
+    assert "此页面仅供指挥中心账号使用" in refused(browser, server, "/map/stats", username,
+                                              PASSWORD)
