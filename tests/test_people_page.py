@@ -72,9 +72,10 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     page.fill("#people-export [name=reason]", "高温天气走访名单")
     with page.expect_download() as download:
         page.click("#people-export button[type=submit]")
-    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8")
+    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8-sig")
                                                .read())))
-    assert [(r["id"], r["mobile"]) for r in exported] == [(str(tagged), "139****5678")]
+    assert [(r["编号"], r["手机"], r["关怀标签"]) for r in exported] == [
+        (str(tagged), "139****5678", TAG)]
     done = clients["admin"].get("/audit", params={"username": "command",
                                                  "action": "export"}).json()[0]
     assert done["reason"] == "高温天气走访名单" and "1 people" in done["entity_id"]

@@ -1,6 +1,8 @@
 """People data under PIPL: encrypted at rest, masked by default, revealed only with a reason and
 an audit row, and only within the asker's jurisdiction."""
 
+import csv
+import io
 import re
 
 import pandas as pd
@@ -146,10 +148,51 @@ def test_people_are_found_by_region_box_and_radius(clients, residents, grids, ac
     assert near in found(near=f"{p.x},{p.y},30") and near not in found(near=f"{p.x + 0.01},{p.y},30")
 
 
+def test_an_export_of_more_people_than_a_batch_holds_them_all_and_runs_no_formula(
+        clients, accounts, grids):
+    """Read a batch at a time (SHEET_BATCH): the rows of every batch are written, once each;
+    a tag typed as a formula is written as text."""
+    from mapsvc.db.spreadsheet import SHEET_BATCH
+
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    tag = '=HYPERLINK("http://example.com/x")\\点我'  # quotes and a backslash, as typed
+    many = SHEET_BATCH + 234
+    people = pd.DataFrame([{"county": "441502", "address": "批量路1号", "lon": here.x,
+                            "lat": here.y, "name": f"批量{i}", "registration": "floating",
+                            "care_tags": tag} for i in range(many)])
+
+    async def create(conn):
+        for kind in ("addresses", "people"):
+            result = await import_registry(conn, kind, conform(people.iloc[:1] if kind ==
+                                                               "addresses" else people, kind))
+            assert not result.errors
+
+    run(in_transaction(create))
+    r = clients["command"].get("/registry/people.csv", params={"reason": "核对流动人口",
+                                                               "care_tag": tag})
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert len(rows) == many == len({row["编号"] for row in rows})
+    assert [int(row["编号"]) for row in rows] == sorted(int(row["编号"]) for row in rows)
+    assert {row["关怀标签"] for row in rows} == {"'" + tag}
+    assert {row["类别"] for row in rows} == {"流动"} and rows[0]["姓名"] == "批**"
+    done = clients["admin"].get("/audit", params={"username": "command",
+                                                 "action": "export"}).json()[0]
+    assert done["entity_id"] == f"{many} people, care_tag={tag}"
+
+
 def test_an_export_is_masked_needs_a_reason_and_is_audited(clients, residents):
     r = clients["command"].get("/registry/people.csv", params={"reason": "季度走访计划"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert ID_NUMBER not in r.text and "441***********1232" in r.text
+    assert r.content.startswith("\ufeff".encode())  # read as UTF-8 by a spreadsheet
+    assert ID_NUMBER not in r.text and MOBILE not in r.text and "张三丰" not in r.text
+    rows = {row["编号"]: row for row in csv.DictReader(io.StringIO(r.text.lstrip("\ufeff")))}
+    near = rows[str(residents["near"])]
+    assert {k: near[k] for k in ("姓名", "身份证号", "手机", "出生年份", "类别", "关怀标签")} == {
+        "姓名": "张**", "身份证号": "441***********1232", "手机": "138****5678",
+        "出生年份": "", "类别": "户籍", "关怀标签": "独居老人"}
+    assert str(residents["far"]) not in rows  # 武昌区: not the command centre's
     assert clients["command"].get("/registry/people.csv").status_code == 422
     assert clients["worker"].get("/registry/people.csv", params={"reason": "x" * 3}).status_code == 403
     audit = clients["admin"].get("/audit").json()

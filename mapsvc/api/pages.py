@@ -21,7 +21,8 @@ from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES
-from mapsvc.registry.people import EXPORTERS, FIELD_NAMES
+from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
+                                    SEX_NAMES)
 from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, STATE_NAMES
 
@@ -98,8 +99,8 @@ def _page_account(request: Request):
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
 # a case finds its grid, the warning colours (the names the ledger writes), the roles, and
-# what each role is bound to, the actions of the audit log and the fields of a person shown in
-# full; and the rules of each action: the roles that may take it, the states it is taken
+# what each role is bound to, the actions of the audit log, the fields of a person shown in
+# full and a person's sex, registration and departure; and the rules of each action: the roles that may take it, the states it is taken
 # from and the one it leads to (null: the state stays), what it needs, and what the case must
 # be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
@@ -108,7 +109,9 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
-                        ("PERSON_FIELD", FIELD_NAMES),
+                        ("PERSON_FIELD", FIELD_NAMES), ("SEX_NAME", SEX_NAMES),
+                        ("REGISTRATION_NAME", REGISTRATION_NAMES),
+                        ("DEPARTURE_NAME", DEPARTURE_NAMES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,

@@ -1,12 +1,17 @@
-"""CSV files for a spreadsheet, written by PostgreSQL (COPY … TO STDOUT) and passed on as they
-come, so a year of rows costs no more memory than a page: UTF-8 with a byte-order mark, which
-Excel needs to read it as UTF-8, and times in China's. A cell a user typed that begins with
-``=``, ``+``, ``-``, ``@`` or a tab or a carriage return is written after an apostrophe, so a
-spreadsheet shows it as text and never runs it as a formula (CSV injection, per OWASP)."""
+"""CSV files for a spreadsheet, written by PostgreSQL (COPY … TO STDOUT), or a batch at a time
+where only Python can write a row, and passed on as they come, so a year of rows costs no more
+memory than a page: UTF-8 with a byte-order mark, which Excel needs to read it as UTF-8, and
+times in China's. A cell a user typed that begins with ``=``, ``+``, ``-``, ``@`` or a tab or a
+carriage return is written after an apostrophe, so a spreadsheet shows it as text and never runs
+it as a formula (CSV injection, per OWASP)."""
 
-from collections.abc import AsyncIterator
+import csv
+import io
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
@@ -34,12 +39,17 @@ def local_time(column: str, form: str = "YYYY-MM-DD HH24:MI") -> str:
     return f"to_char({column} AT TIME ZONE 'Asia/Shanghai', '{form}')"
 
 
+def _compiled(statement: str, params: dict) -> tuple[str, dict]:
+    """``statement`` (with SQLAlchemy's ``:name`` parameters) in psycopg's parameter style, and
+    its parameters."""
+    compiled = text(statement).compile(dialect=PGDialect_psycopg())
+    return str(compiled), compiled.construct_params(params)
+
+
 def copy_statement(select: str, params: dict) -> tuple[str, dict]:
     """The COPY statement writing ``select``'s rows as CSV with their headings, in psycopg's
     parameter style, and its parameters."""
-    compiled = text(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)").compile(
-        dialect=PGDialect_psycopg())
-    return str(compiled), compiled.construct_params(params)
+    return _compiled(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)", params)
 
 
 async def copied(statement: str, params: dict) -> AsyncIterator[bytes]:
@@ -50,3 +60,26 @@ async def copied(statement: str, params: dict) -> AsyncIterator[bytes]:
         async with conn.cursor() as cur, cur.copy(statement, params) as copy:
             async for chunk in copy:
                 yield bytes(chunk)
+
+
+SHEET_BATCH = 1000  # rows read at a time by ``sheet``
+
+
+def _line(cells) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow(safe_text(c) if isinstance(c, str) else c for c in cells)
+    return out.getvalue().encode()
+
+
+async def sheet(headings: tuple[str, ...], statement: str, params: dict,
+                cells: Callable[[Any], tuple]) -> AsyncIterator[bytes]:
+    """The file of the rows ``statement`` reads, each written as ``cells(row)`` gives it (a row
+    with named columns): for rows only Python can write, as values decrypted to be masked.
+    Read a batch at a time through a cursor of the server's, on a connection of its own."""
+    sql, values = _compiled(statement, params)
+    async with await psycopg.AsyncConnection.connect(conninfo()) as conn:
+        yield BOM + _line(headings)
+        async with conn.cursor(name="sheet", row_factory=namedtuple_row) as cur:
+            await cur.execute(sql, values)
+            while rows := await cur.fetchmany(SHEET_BATCH):
+                yield b"".join(_line(cells(row)) for row in rows)

@@ -75,6 +75,13 @@ def _binary(column: str) -> bool:
     return column.endswith(("_enc", "_hash"))
 
 
+def _text_array(values) -> str:
+    """``values`` as PostgreSQL's literal of a text[]: each quoted, its quotes and backslashes
+    escaped."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
 async def _stage(conn: AsyncConnection, name: str, frame: pd.DataFrame) -> None:
     """A temporary table holding ``frame``: its columns as text, encrypted ones as bytea."""
     await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
@@ -185,7 +192,7 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
         "line": good["line"], "house_id": good["house_id"], "household": good["household"],
         "name": good["name"], "registration": good["registration"], "sex": good["sex"],
         "birth_date": good["birth_date"], "relation": good["relation"],
-        "care_tags": ["{" + ",".join(f'"{t}"' for t in re.split(r"[|、,，;；]", tags) if t) + "}"
+        "care_tags": [_text_array(t for t in re.split(r"[|、,，;；]", tags) if t)
                       for tags in good["care_tags"]],
         "id_number_enc": [encrypt(normalise_id(v), ID_NUMBER) if v else None
                           for v in good["id_number"]],

@@ -30,13 +30,16 @@ from mapsvc.registry.privacy import (
 )
 from mapsvc.registry.queries import address_in_reach, household_in_reach, place_filters
 
-REGISTRATIONS = ("resident", "floating", "overseas")  # 户籍, 流动, 境外
+REGISTRATION_NAMES = {"resident": "户籍", "floating": "流动", "overseas": "境外"}
+REGISTRATIONS = tuple(REGISTRATION_NAMES)
 RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
-SEXES = ("male", "female")
+SEX_NAMES = {"male": "男", "female": "女"}
+SEXES = tuple(SEX_NAMES)
 MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
 Field = Literal["name", "id_number", "mobile"]
 FIELD_NAMES = {"name": "姓名", "id_number": "身份证号", "mobile": "手机"}  # as the pages call them
-Departure = Literal["moved_away", "deceased"]  # 迁出, 死亡
+Departure = Literal["moved_away", "deceased"]
+DEPARTURE_NAMES = {"moved_away": "迁出", "deceased": "去世"}
 # Roles that may reveal a field of a person in their jurisdiction, stating why; that may
 # export the people of a query (masked), stating why.
 REVEALERS = frozenset({Role.admin, Role.command, Role.grid_chief, Role.grid_worker})
@@ -44,16 +47,17 @@ EXPORTERS = frozenset({Role.command, Role.admin})
 
 
 # A person's place: the address of their household's house.
-_PEOPLE = """
-SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.registration,
-       p.care_tags, p.household_id, a.full_text AS address, g.code AS grid, p.left_on,
-       p.left_reason
+_PLACED = """
   FROM person p
   LEFT JOIN household h ON h.id = p.household_id
   LEFT JOIN house ho ON ho.id = h.house_id
   LEFT JOIN address a ON a.id = ho.address_id
   LEFT JOIN grid g ON g.id = a.grid_id
- WHERE {where}
+ WHERE {where}"""
+_PEOPLE = """
+SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.registration,
+       p.care_tags, p.household_id,
+       a.full_text AS address, g.code AS grid, p.left_on, p.left_reason""" + _PLACED + """
  ORDER BY p.id {page}
 """
 
@@ -78,18 +82,24 @@ def _erased_after(left_on: date) -> date:
     return left_on + timedelta(days=settings.privacy().person_days)
 
 
-async def list_people(conn: AsyncConnection, account: Account, *, grid: str | None = None,
-                      region: str | None = None, bbox=None, near=None,
-                      care_tag: str | None = None, left: bool = False, limit: int = 100,
-                      offset: int = 0) -> list[dict]:
-    """People in the account's jurisdiction, where their household's address lies, masked;
-    ``left``: those who moved away or died instead, until they are erased."""
+def _people_filters(account: Account, *, grid: str | None = None, region: str | None = None,
+                    bbox=None, near=None, care_tag: str | None = None,
+                    left: bool = False) -> Filters:
+    """The people of the account's jurisdiction asked for, where their household's address lies
+    (``_PEOPLE``'s aliases); ``left``: those who moved away or died instead, until erased."""
     f = Filters()
     f.add("p.left_on IS NOT NULL" if left else "p.left_on IS NULL")
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
     if care_tag:
         f.add(":care_tag = ANY(p.care_tags)", care_tag=care_tag)
+    return f
+
+
+async def list_people(conn: AsyncConnection, account: Account, *, limit: int = 100,
+                      offset: int = 0, **where) -> list[dict]:
+    """People in the account's jurisdiction (``_people_filters``), masked."""
+    f = _people_filters(account, **where)
     rows = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(limit, offset))),
                                f.params)).all()
     return [_masked(r) for r in rows]
@@ -151,17 +161,38 @@ async def read_person(conn: AsyncConnection, account: Account, person_id: int) -
     return _masked(await _person_row(conn, account, person_id))
 
 
-async def export_people(conn: AsyncConnection, account: Account, reason: str, **where) -> list[dict]:
-    """The people ``list_people`` gives (masked), every row of them; the export is audited."""
+# The register as a spreadsheet's columns: a person masked as a list shows them.
+SHEET_HEADINGS = ("编号", "姓名", "身份证号", "手机", "出生年份", "性别", "类别", "关怀标签", "地址",
+                  "网格编码", "离开日期", "离开原因")
+
+
+def sheet_cells(row) -> tuple:
+    """A person (as ``_PEOPLE`` reads them) as the sheet's cells."""
+    shown = _masked(row)
+    return (shown["id"], shown["name"], shown["id_number"], shown["mobile"],
+            shown["birth_year"], SEX_NAMES.get(row.sex), REGISTRATION_NAMES[row.registration],
+            "、".join(row.care_tags), row.address, row.grid, shown["left_on"],
+            DEPARTURE_NAMES.get(row.left_reason))
+
+
+_EXPORTED = """
+INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
+SELECT :account, 'export', 'person', count(*) || ' people' || :what, :reason""" + _PLACED
+
+
+async def export_people(conn: AsyncConnection, account: Account, reason: str,
+                        **where) -> tuple[str, dict]:
+    """The people ``list_people`` finds, all of them, as the statement reading them (for
+    ``sheet_cells``) and its parameters; the export is audited first, with how many people it
+    holds."""
     if not reason.strip():
         raise InvalidInput("say why the export is needed", field="reason")
-    people = await list_people(conn, account, limit=1_000_000, **where)
-    await conn.execute(text("""
-        INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
-        VALUES (:account, 'export', 'person', :what, :reason)"""),
-        {"account": account.id, "what": f"{len(people)} people " + ", ".join(
-            f"{k}={v}" for k, v in where.items() if v), "reason": reason.strip()})
-    return people
+    f = _people_filters(account, **where)
+    asked = "".join(f", {k}={v}" for k, v in where.items() if v)
+    await conn.execute(text(_EXPORTED.format(where=f.where())),
+                       {**f.params, "account": account.id, "what": asked,
+                        "reason": reason.strip()})
+    return _PEOPLE.format(where=f.where(), page=""), f.params
 
 
 async def reveal(conn: AsyncConnection, account: Account, person_id: int, field: Field,

@@ -10,18 +10,15 @@ window.mapsvcPeople = { shown: null };
 (function peopleRegister() {
   if (!signedIn("people")) return;
   const $ = (id) => document.getElementById(id);
-  const SEX = { male: "男", female: "女" };
-  const REGISTRATION = { resident: "户籍", floating: "流动", overseas: "境外" };
-  const LEFT = { moved_away: "迁出", deceased: "去世" };
   let asking = null;  // the person a form below the list is about
 
   function row(p) {
     const tr = document.createElement("tr");
     tr.dataset.person = p.id;
-    const left = p.left_on ? `，${LEFT[p.left_reason]}于 ${p.left_on}，${p.erased_after} 后清除` : "";
+    const left = p.left_on ? `，${DEPARTURE_NAME[p.left_reason]}于 ${p.left_on}，${p.erased_after} 后清除` : "";
     for (const [field, value] of [
-      ["id", p.id], ["name", p.name], ["birth_year", p.birth_year], ["sex", SEX[p.sex]],
-      ["registration", `${REGISTRATION[p.registration]}${left}`],
+      ["id", p.id], ["name", p.name], ["birth_year", p.birth_year], ["sex", SEX_NAME[p.sex]],
+      ["registration", `${REGISTRATION_NAME[p.registration]}${left}`],
       ["care_tags", p.care_tags.join("、")], ["address", p.address], ["grid", p.grid],
       ["id_number", p.id_number], ["mobile", p.mobile]]) {
       const td = text("td", value);
@@ -78,7 +75,7 @@ window.mapsvcPeople = { shown: null };
     const reason = form.elements.reason.value;
     change(form, "POST", `/api/v1/registry/people/${p.id}/departure`,
            { reason, on: form.elements.on.value, note: form.elements.note.value.trim() },
-           `已登记 ${p.id} 号${LEFT[reason]}，已记入审计`);
+           `已登记 ${p.id} 号${DEPARTURE_NAME[reason]}，已记入审计`);
   });
 
   $("people-withdraw").addEventListener("submit", (event) => {

@@ -63,7 +63,7 @@ async function showQueue() {
     li.appendChild(text("span", {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
-      departure: () => ` ${LEAVING[item.reason]} ${item.name}`,
+      departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
       newcomer: () => ` 登记新住户 ${item.name}`,
       move: () => ` 迁入 ${item.name}`,
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
@@ -210,7 +210,7 @@ async function sendDeparture(item) {
   const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");  // for no signal
   localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
     ...household, members: household.members.filter((p) => p.id !== item.person) }))));
-  $("result").textContent = `已登记${LEAVING[item.reason]}：${item.name}`;
+  $("result").textContent = `已登记${DEPARTURE_NAME[item.reason]}：${item.name}`;
 }
 
 async function sendNewcomer(item) {
@@ -776,14 +776,12 @@ async function registerNewcomer(event) {
   send();
 }
 
-const LEAVING = { moved_away: "迁出", deceased: "去世" };
-
 // A member of a household (masked, as the service lists them), with what may befall them: the
 // first tap asks "确认…", the second records it, so a slip of the thumb records nothing.
 function member(person) {
   const li = text("li", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`);
   li.dataset.person = person.id;
-  for (const [reason, word] of Object.entries(LEAVING)) {
+  for (const [reason, word] of Object.entries(DEPARTURE_NAME)) {
     const button = text("button", word, "act quiet");
     button.type = "button";
     button.dataset.reason = reason;
