@@ -10,8 +10,6 @@ Each account made gets a first password of its own, which it changes before it f
 they are answered once, to be handed over, and kept nowhere but as hashes.
 """
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -22,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import ROLE_NAMES, Role
 from mapsvc.accounts.passwords import first_password
 from mapsvc.accounts.store import AccountSpec, create_accounts, refusals
-from mapsvc.db.spreadsheet import safe_text
+from mapsvc.db.spreadsheet import sheet_text
 from mapsvc.errors import InvalidInput
 from mapsvc.tables import CheckedRows, RowError, read_table
 
@@ -99,9 +97,6 @@ async def import_roster(conn: AsyncConnection, frame: pd.DataFrame, *,
 def password_sheet(created: list[Enrolled]) -> str:
     """The accounts made and their first passwords, as a spreadsheet's CSV text (with the
     byte-order mark Excel reads UTF-8 by; names never formulas), to hand over."""
-    out = io.StringIO()
-    sheet = csv.writer(out)
-    sheet.writerow(("账号", "姓名", "角色", "初始密码"))
-    sheet.writerows((safe_text(a.username), safe_text(a.display_name), ROLE_NAMES[a.role],
-                     a.password) for a in created)
-    return "\ufeff" + out.getvalue()
+    return "\ufeff" + sheet_text([("账号", "姓名", "角色", "初始密码"),
+                                  *((a.username, a.display_name, ROLE_NAMES[a.role], a.password)
+                                    for a in created)])

@@ -26,7 +26,7 @@ def text_cell(expression: str) -> str:
             f"THEN '''' || {expression} ELSE {expression} END")
 
 
-def safe_text(value: str) -> str:
+def _safe_text(value: str) -> str:
     """The same (text_cell) for a cell written here rather than by PostgreSQL."""
     return "'" + value if value[:1] in _FORMULA_STARTS else value
 
@@ -65,10 +65,16 @@ async def copied(statement: str, params: dict) -> AsyncIterator[bytes]:
 SHEET_BATCH = 1000  # rows read at a time by ``sheet``
 
 
-def _line(cells) -> bytes:
+def sheet_text(rows) -> str:
+    """``rows`` (of cells) as the lines of a CSV file, text cells never formulas."""
     out = io.StringIO()
-    csv.writer(out).writerow(safe_text(c) if isinstance(c, str) else c for c in cells)
-    return out.getvalue().encode()
+    csv.writer(out).writerows((_safe_text(c) if isinstance(c, str) else c for c in cells)
+                              for cells in rows)
+    return out.getvalue()
+
+
+def _lines(rows) -> bytes:
+    return sheet_text(rows).encode()
 
 
 async def sheet(headings: tuple[str, ...], statement: str, params: dict,
@@ -78,8 +84,8 @@ async def sheet(headings: tuple[str, ...], statement: str, params: dict,
     Read a batch at a time through a cursor of the server's, on a connection of its own."""
     sql, values = _compiled(statement, params)
     async with await psycopg.AsyncConnection.connect(conninfo()) as conn:
-        yield BOM + _line(headings)
+        yield BOM + _lines([headings])
         async with conn.cursor(name="sheet", row_factory=namedtuple_row) as cur:
             await cur.execute(sql, values)
             while rows := await cur.fetchmany(SHEET_BATCH):
-                yield b"".join(_line(cells(row)) for row in rows)
+                yield _lines(cells(row) for row in rows)
