@@ -105,7 +105,7 @@ def test_a_roster_with_a_line_at_fault_makes_no_account_and_names_each_line(clie
               f",admin,,,,\n"                                   # 10
               f"worker,grid_worker,,{grid},,\n")                # 11: an account already
     r = _send(admin, roster)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 422, r.text
     answer = r.json()
     assert answer["created"] == [] and answer["existing"] == ["worker"]
     assert [(e["line"], e["field"]) for e in answer["errors"]] == [

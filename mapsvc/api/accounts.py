@@ -9,7 +9,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import AUDIT_READERS, Account, Role
@@ -127,26 +128,28 @@ class RosterAnswer(BaseModel):
     rows: int
     created: list[EnrolledAccount]
     existing: list[str] = Field(description="names that are accounts already: left as they are")
-    errors: list[RowProblem] = Field(description="any: nothing was stored")
+    errors: list[RowProblem] = Field(description="any (422): nothing was stored")
 
 
-@router.post("/import")
+@router.post("/import", responses={422: {"model": RosterAnswer,
+                                         "description": "a line has a problem: nothing made"}})
 async def import_accounts(
-    request: Request, response: Response, account: Administrator,
+    request: Request, account: Administrator,
     file: Annotated[UploadFile, File(description=(
         "a roster (花名册), CSV or Excel with a header line: username, role [, display_name, "
         "grids, region, department]"))],
 ) -> RosterAnswer:
     """Make the accounts of a roster at once, each with a first password it changes before it
-    first signs in: all of them, or none if a line has a problem (each named by its line and
-    column). A name that is an account already is left as it is, so that a roster sent again
-    makes only the accounts it did not make before."""
+    first signs in: all of them, or none if a line has a problem (422 listing each, by its
+    line and column). A name that is an account already is left as it is, so that a roster
+    sent again makes only the accounts it did not make before."""
     frame = read_roster(io.BytesIO(await read_upload(file)), file.filename or "roster.csv")
     async with transaction(request) as conn:
         result = await import_roster(conn, frame, origin=_origin(request, account))
-    response.headers["Cache-Control"] = "no-store"  # first passwords
-    return RosterAnswer(rows=result.rows, created=[asdict(a) for a in result.created],
-                        existing=result.existing, errors=[asdict(e) for e in result.errors])
+    answer = RosterAnswer(rows=result.rows, created=[asdict(a) for a in result.created],
+                          existing=result.existing, errors=[asdict(e) for e in result.errors])
+    return JSONResponse(answer.model_dump(mode="json"), status_code=422 if result.errors else 200,
+                        headers={"Cache-Control": "no-store"})  # first passwords
 
 
 class AccountChange(BaseModel):

@@ -110,13 +110,17 @@ window.mapsvcAccounts = { shown: null };
     try {
       answer = await callApi("accounts", "POST", "/api/v1/accounts/import", new FormData(form));
     } catch (error) {
-      say(FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+      if (error.answer && error.answer.errors) {  // lines at fault: nothing made
+        showEnrolment(error.answer);
+        say("花名册有误，未新建任何账号", true);
+      } else say(FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message,
+                 true);
       return;
     }
     form.reset();
     showEnrolment(answer);
     await list.load();
-    say(answer.errors.length ? "花名册有误，未新建任何账号" : "花名册已导入");
+    say("花名册已导入");
   });
 
   function showEnrolment(answer) {

@@ -17,8 +17,8 @@ function text(tag, value, className) {
 }
 
 // A call to the API with ``body`` as JSON (or a form's data, files and all): the answer's
-// JSON, or an Error with the reason the service gave (and its status and the field at
-// fault), or why none came. A session that has ended goes back to
+// JSON, or an Error with the reason the service gave (and its status, the field at fault and
+// the answer), or why none came. A session that has ended goes back to
 // the sign-in page.
 async function callApi(page, method, path, body) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem("mapsvc.token")}` };
@@ -42,6 +42,7 @@ async function callApi(page, method, path, body) {
                                                   : detail || r.statusText);
     error.status = r.status;
     error.field = Array.isArray(detail) && detail[0] && detail[0].loc.slice(-1)[0];
+    error.answer = data;  // a refusal's own answer (a file's lines at fault, say)
     throw error;
   }
   return data;
