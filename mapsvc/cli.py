@@ -28,12 +28,15 @@ db_app = _commands("The database and the embedded PostGIS cluster.")
 boundaries_app = _commands("Counties, townships, villages and grids.")
 incidents_app = _commands("Incidents.")
 categories_app = _commands("The category tree (事件分类) and its time limits.")
+calendar_app = _commands("The working calendar deadlines count in: weekdays off (public and "
+                         "local holidays, a typhoon's day) and weekend days worked (调休).")
 accounts_app = _commands("Accounts, roles and their scope.")
 registry_app = _commands("People, houses, organisations, components and places (一标三实).")
 grids_app = _commands("Grid plans (规划方案): proposals for planners to edit.")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
-                    (categories_app, "categories"), (accounts_app, "accounts"),
+                    (categories_app, "categories"), (calendar_app, "calendar"),
+                    (accounts_app, "accounts"),
                     (registry_app, "registry"), (grids_app, "grids"), (demo_app, "demo")):
     app.add_typer(group, name=name)
 
@@ -399,6 +402,71 @@ def categories_import(
         err.print(f"{result.rows} rows: nothing stored, {len(result.errors)} problem(s)")
         raise typer.Exit(code=1)
     console.print(f"{result.rows} rows: {result.stored} classes stored")
+
+
+_DAY = typer.Argument(formats=["%Y-%m-%d"], help="a day, YYYY-MM-DD (several: each)")
+
+
+def _change_calendar(work, done: str) -> None:
+    """Change the calendar by ``work(conn)``, all or nothing; a refusal names the argument or
+    option at fault."""
+    from mapsvc.errors import DomainError
+
+    try:
+        in_transaction(work)
+    except DomainError as e:
+        fail(f"{'DAY' if e.field == 'day' else '--' + (e.field or 'kind')}: {e.reason}")
+    console.print(done)
+
+
+@calendar_app.command("show")
+def calendar_show(year: Annotated[int | None, typer.Argument(
+        help="default: this year")] = None) -> None:
+    """The year's weekdays off and weekend days worked, as deadlines count them."""
+    from rich.table import Table
+
+    from mapsvc.incidents.model import LOCAL_TIME
+    from mapsvc.workflow.calendar import WEEKDAY_NAMES, calendar_days
+
+    year = year or datetime.now(LOCAL_TIME).year
+    held = in_transaction(lambda conn: calendar_days(conn, year))
+    if not held:
+        err.print(f"the calendar holds no day of {year} apart from the weekly rule: deadlines "
+                  "count its public holidays as working days until they are entered "
+                  "(`mapsvc calendar set`), as the State Council publishes them")
+        return
+    table = Table(title=f"{year}")
+    for heading in ("day", "weekday", "kind", "name"):
+        table.add_column(heading)
+    for d in held:
+        table.add_row(d.day.isoformat(), WEEKDAY_NAMES[d.day.weekday()],
+                      {"holiday": "放假", "workday": "调休上班"}[d.kind], escape(d.name))
+    console.print(table)
+
+
+@calendar_app.command("set")
+def calendar_set(
+    days: Annotated[list[datetime], _DAY],
+    kind: Annotated[str, typer.Option(help="holiday: a weekday off | workday: a weekend day "
+                                           "worked (调休)")],
+    name: Annotated[str, typer.Option(help="what the day is (the festival, or why it is "
+                                           "off)")] = "",
+) -> None:
+    """Make days weekdays off or weekend days worked. Deadlines already running keep theirs;
+    those started after count the days as they now are."""
+    from mapsvc.workflow.calendar import set_days
+
+    _change_calendar(lambda conn: set_days(conn, [d.date() for d in days], kind, name),
+                     f"{len(days)} day(s) set: {kind}")
+
+
+@calendar_app.command("unset")
+def calendar_unset(days: Annotated[list[datetime], _DAY]) -> None:
+    """Give days back to the weekly rule (Monday to Friday worked)."""
+    from mapsvc.workflow.calendar import unset_days
+
+    _change_calendar(lambda conn: unset_days(conn, [d.date() for d in days]),
+                     f"{len(days)} day(s) back to the weekly rule")
 
 
 @accounts_app.command("add")

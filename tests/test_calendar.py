@@ -44,12 +44,12 @@ def test_the_calendar_holds_the_official_days_as_data(calendar, db):
     assert date(2026, 10, 1) in calendar.holidays and date(2026, 10, 10) in calendar.workdays
     assert not calendar.is_working_day(date(2026, 10, 5))
     assert calendar.is_working_day(date(2026, 9, 20))  # a Sunday worked
-    holidays, workdays = official_days(2026)
     with db.connect() as conn:
-        stored = dict(conn.execute(text("SELECT day, kind FROM calendar_day "
-                                        "WHERE extract(year FROM day) = 2026")).all())
-    assert {d for d, k in stored.items() if k == "holiday"} == holidays
-    assert {d for d, k in stored.items() if k == "workday"} == workdays
+        stored = conn.execute(text("SELECT day, kind, name FROM calendar_day "
+                                   "WHERE extract(year FROM day) = 2026 ORDER BY day")).all()
+    assert [tuple(row) for row in stored] == [(d.day, d.kind, d.name)
+                                             for d in official_days(2026)]
+    assert (date(2026, 10, 1), "holiday", "国庆节") in stored
 
 
 def test_working_hours_between(calendar):
@@ -70,3 +70,53 @@ def test_the_share_of_a_limit_used_counts_working_time_only(calendar):
     assert calendar.used_share(start, due, at("2026-11-22 12:00"), "working_hours") == 1.5 / 4
     assert warning_colour(calendar.used_share(start, due, at("2026-11-23 10:30"),
                                               "working_hours")) == "yellow"
+
+
+# Days of a year no other test counts in: a Tuesday, and the Saturday after it.
+TUESDAY, SATURDAY = "2031-03-04", "2031-03-08"
+
+
+def test_a_day_off_is_set_shown_counted_and_unset_from_the_cli():
+    from typer.testing import CliRunner
+
+    from mapsvc.cli import app
+
+    def cli(*args):
+        return CliRunner().invoke(app, ["calendar", *args], env={"COLUMNS": "200"})
+
+    assert "no day of 2031" in cli("show", "2031").output
+    done = cli("set", TUESDAY, "--kind", "holiday", "--name", "台风停工停课")
+    assert done.exit_code == 0, done.output
+    assert cli("set", SATURDAY, "--kind", "workday", "--name", "补班").exit_code == 0
+    shown = cli("show", "2031").output
+    assert "2031-03-04 │ 星期二  │ 放假     │ 台风停工停课" in shown
+    assert "2031-03-08 │ 星期六  │ 调休上班 │ 补班" in shown
+    counted = run(in_transaction(load_calendar))
+    # a working day from Monday afternoon: over the Tuesday off, to Wednesday
+    assert counted.deadline(at("2031-03-03 15:00"), 1, "working_days") == at("2031-03-05 15:00")
+    assert counted.deadline(at("2031-03-07 17:00"), 1, "working_hours") == at("2031-03-08 09:00")
+    refused = cli("set", SATURDAY, "--kind", "holiday")
+    assert refused.exit_code == 2 and "DAY: 2031-03-08 is a Saturday: a day off already" in (
+        " ".join(refused.output.split()))
+    assert cli("set", TUESDAY, "--kind", "someday").exit_code == 2
+    assert cli("unset", TUESDAY, SATURDAY).exit_code == 0
+    assert "no day of 2031" in cli("show", "2031").output
+    back = run(in_transaction(load_calendar))
+    assert back.deadline(at("2031-03-03 15:00"), 1, "working_days") == at("2031-03-04 15:00")
+
+
+def test_the_calendar_is_read_by_all_and_kept_by_administrators(clients):
+    admin = clients["admin"]
+    year = admin.get("/calendar", params={"year": 2026}).json()
+    assert {"day": "2026-10-01", "kind": "holiday", "name": "国庆节"} in year
+    assert clients["worker"].get("/calendar", params={"year": 2026}).json() == year
+    day = {"kind": "holiday", "name": "台风停工"}
+    assert clients["command"].put(f"/calendar/{TUESDAY}", json=day).status_code == 403
+    assert admin.put(f"/calendar/{TUESDAY}", json=day).status_code == 204
+    assert admin.get("/calendar", params={"year": 2031}).json() == [{"day": TUESDAY, **day}]
+    weekend = admin.put(f"/calendar/{SATURDAY}", json=day)
+    assert weekend.status_code == 422 and weekend.json()["detail"][0]["loc"][-1] == "day"
+    assert "a day off already" in weekend.json()["detail"][0]["msg"]
+    for _ in range(2):  # sent again: the same
+        assert admin.delete(f"/calendar/{TUESDAY}").status_code == 204
+    assert admin.get("/calendar", params={"year": 2031}).json() == []

@@ -1,5 +1,6 @@
 """Make the database ready: start the embedded cluster when used, create the database, migrate."""
 
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy.engine import make_url
@@ -35,22 +36,21 @@ def reach_database(*, fresh: bool = False) -> str:
 
 
 def seed_calendar(url: str) -> None:
-    """The official holidays and make-up working days of this year and the next, where known;
-    days already in the calendar (perhaps edited locally) are left as they are."""
+    """The official holidays and make-up working days of this year and the next, where known,
+    named for their festivals; days already in the calendar (perhaps edited locally) are left
+    as they are, but for the name of one the calendar held unnamed."""
     from sqlalchemy import create_engine, text
 
     from mapsvc.workflow.calendar import official_days
 
     this_year = date.today().year
-    rows = []
-    for year in (this_year, this_year + 1):
-        holidays, workdays = official_days(year)
-        rows += [{"day": d, "kind": "holiday"} for d in holidays]
-        rows += [{"day": d, "kind": "workday"} for d in workdays]
+    rows = [asdict(d) for year in (this_year, this_year + 1) for d in official_days(year)]
     if not rows:
         return
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO calendar_day (day, kind) VALUES (:day, :kind) "
-                          "ON CONFLICT (day) DO NOTHING"), rows)
+        conn.execute(text("""
+            INSERT INTO calendar_day AS c (day, kind, name) VALUES (:day, :kind, :name)
+            ON CONFLICT (day) DO UPDATE SET name = excluded.name
+             WHERE c.name = '' AND c.kind = excluded.kind"""), rows)
     engine.dispose()

@@ -10,6 +10,9 @@ whole working days of working hours, so a case filed at 15:00 with one working d
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import text
+
+from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import LOCAL_TIME
 
 UNITS = ("working_hours", "working_days", "natural_days", "hours")
@@ -111,21 +114,67 @@ def _seconds(t: time) -> int:
     return t.hour * 3600 + t.minute * 60 + t.second
 
 
-def official_days(year: int) -> tuple[set[date], set[date]]:
+def official_days(year: int) -> list["CalendarDay"]:
     """The State Council's holidays and make-up working days of ``year`` (weekends aside), as
-    the chinese-calendar package carries them."""
+    the chinese-calendar package carries them, each named for its festival."""
     import chinese_calendar
+    from chinese_calendar.constants import Holiday
 
-    holidays = {d for d in chinese_calendar.constants.holidays if d.year == year and d.weekday() < 5}
-    workdays = {d for d in chinese_calendar.constants.workdays if d.year == year}
-    return holidays, workdays
+    names = {h.value: h.chinese for h in Holiday}
+    holidays = [CalendarDay(d, "holiday", names.get(name, ""))
+                for d, name in chinese_calendar.constants.holidays.items()
+                if d.year == year and d.weekday() < 5]
+    workdays = [CalendarDay(d, "workday", names.get(name, ""))
+                for d, name in chinese_calendar.constants.workdays.items() if d.year == year]
+    return sorted(holidays + workdays, key=lambda d: d.day)
 
+
+KINDS = ("holiday", "workday")  # a weekday off (放假), a weekend day worked (调休上班)
+WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: date
+    kind: str
+    name: str  # what the day is: the festival, or why it is off (台风停工, …)
+
+
+async def calendar_days(conn, year: int) -> list[CalendarDay]:
+    """The days of ``year`` the calendar holds apart from the weekly rule, in order."""
+    rows = await conn.execute(text(
+        "SELECT day, kind, name FROM calendar_day WHERE day >= make_date(:y, 1, 1) "
+        "AND day < make_date(:y + 1, 1, 1) ORDER BY day"), {"y": year})
+    return [CalendarDay(*row) for row in rows]
+
+
+async def set_days(conn, days: list[date], kind: str, name: str = "") -> None:
+    """Make ``days`` weekdays off (``holiday``: a public holiday, a local one, a typhoon) or
+    weekend days worked (``workday``: 调休), in place of what the calendar said of them.
+    Deadlines already running keep theirs; those started after count the days as they now are.
+    A day that is so by the weekly rule already is refused (InvalidInput naming ``day``)."""
+    if kind not in KINDS:
+        raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
+    for day in days:
+        if (day.weekday() >= 5) == (kind == "holiday"):
+            raise InvalidInput(f"{day} is a {day.strftime('%A')}: a "
+                               f"{'day off' if kind == 'holiday' else 'working day'} already",
+                               field="day")
+    await conn.execute(text("""
+        INSERT INTO calendar_day (day, kind, name)
+        SELECT unnest(CAST(:days AS date[])), :kind, :name
+        ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name"""),
+        {"days": days, "kind": kind, "name": name})
+
+
+async def unset_days(conn, days: list[date]) -> int:
+    """Give ``days`` back to the weekly rule; how many the calendar held."""
+    return (await conn.execute(text("DELETE FROM calendar_day WHERE day = ANY(:days)"),
+                               {"days": days})).rowcount
 
 
 async def load_calendar(conn) -> WorkingCalendar:
     """The calendar as the database holds it, with the working hours of the settings."""
-    from sqlalchemy import text
-
     from mapsvc import settings
 
     rows = (await conn.execute(text("SELECT day, kind FROM calendar_day"))).all()
