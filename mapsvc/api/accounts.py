@@ -131,8 +131,12 @@ class RosterAnswer(BaseModel):
     errors: list[RowProblem] = Field(description="any (422): nothing was stored")
 
 
-@router.post("/import", responses={422: {"model": RosterAnswer,
-                                         "description": "a line has a problem: nothing made"}})
+@router.post("/import", responses={422: {
+    "description": "the request cannot be read, or a line of the roster has a problem (nothing "
+                   "made)",
+    "content": {"application/json": {"schema": {"anyOf": [
+        {"$ref": "#/components/schemas/HTTPValidationError"},
+        {"$ref": "#/components/schemas/RosterAnswer"}]}}}}})
 async def import_accounts(
     request: Request, account: Administrator,
     file: Annotated[UploadFile, File(description=(

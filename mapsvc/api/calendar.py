@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import statements, transaction
-from mapsvc.incidents.model import LOCAL_TIME, NO_NUL
+from mapsvc.incidents.model import LOCAL_TIME, NO_NUL, ReportDay
 from mapsvc.workflow.calendar import calendar_days, set_days, unset_days
 
 router = APIRouter(prefix="/calendar", tags=["workflow"])
@@ -45,7 +45,8 @@ class DayChange(BaseModel):
 
 
 @router.put("/{day}", status_code=204)
-async def set_day(request: Request, day: date, body: DayChange, account: Administrator) -> None:
+async def set_day(request: Request, day: ReportDay, body: DayChange,
+                  account: Administrator) -> None:
     """Make ``day`` a weekday off or a weekend day worked. Deadlines already running keep
     theirs; those started after count the day as it now is."""
     async with transaction(request) as conn:
@@ -53,7 +54,7 @@ async def set_day(request: Request, day: date, body: DayChange, account: Adminis
 
 
 @router.delete("/{day}", status_code=204)
-async def unset_day(request: Request, day: date, account: Administrator) -> None:
+async def unset_day(request: Request, day: ReportDay, account: Administrator) -> None:
     """Give ``day`` back to the weekly rule (sent again, nothing changes)."""
     async with transaction(request) as conn:
         await unset_days(conn, [day])
