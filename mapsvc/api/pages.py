@@ -97,12 +97,12 @@ def _page_account(request: Request):
         return None
 
 
-# What the pages call the cases' states, the steps of the loop, the sources of reports, the ways
-# a case finds its grid, the warning colours (the names the ledger writes), the roles, and
-# what each role is bound to, the actions of the audit log, the fields of a person shown in
-# full and a person's sex, registration and departure; and the rules of each action: the roles that may take it, the states it is taken
-# from and the one it leads to (null: the state stays), what it needs, and what the case must
-# be beside its state.
+# What the pages call the cases' states, the steps of the loop, the sources of reports, the
+# ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
+# and what each role is bound to, the actions of the audit log, the fields of a person shown
+# in full and a person's sex, registration and departure; and the rules of each action: the
+# roles that may take it, the states it is taken from and the one it leads to (null: the state
+# stays), what it needs, and what the case must be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),

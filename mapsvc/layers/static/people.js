@@ -15,7 +15,8 @@ window.mapsvcPeople = { shown: null };
   function row(p) {
     const tr = document.createElement("tr");
     tr.dataset.person = p.id;
-    const left = p.left_on ? `，${DEPARTURE_NAME[p.left_reason]}于 ${p.left_on}，${p.erased_after} 后清除` : "";
+    const left = p.left_on
+      ? `，${DEPARTURE_NAME[p.left_reason]}于 ${p.left_on}，${p.erased_after} 后清除` : "";
     for (const [field, value] of [
       ["id", p.id], ["name", p.name], ["birth_year", p.birth_year], ["sex", SEX_NAME[p.sex]],
       ["registration", `${REGISTRATION_NAME[p.registration]}${left}`],
