@@ -1,7 +1,7 @@
-"""The evaluation page (/map/stats, 考核评价) in Chromium: a command centre reads the figures of
-the hand-worked fixture of test_stats for its days, by township, into a township and back,
-by grid worker with their patrols; ranks by any column, with the parts of too few cases
-listed unranked; downloads what it shows as a spreadsheet. Only command centres and
+"""The evaluation page (/map/stats, 考核评价) in Chromium: a command centre reads the figures (as GET
+/stats gives them) of the cases of test_stats's fixture for their days, by township, into a
+township and back, by grid worker with their patrols; ranks by any column, with the parts of too
+few cases listed unranked; downloads what it shows as a spreadsheet. Only command centres and
 administrators open it."""
 
 import csv
@@ -48,6 +48,28 @@ def _row(page, code: str) -> dict:
     return dict(zip(headings, cells, strict=True))
 
 
+def _number(value) -> str:
+    """A figure as the page shows it (JavaScript's way with numbers)."""
+    return "—" if value is None else (str(int(value)) if float(value).is_integer()
+                                      else str(value))
+
+
+def _shown(f: dict) -> dict:
+    """A part's figures (the API's) as the page's columns show them."""
+    def rate(v):
+        return "—" if v is None else f"{v * 100:.1f}%"
+
+    return {"上报": _number(f["reported"]), "有效上报率": rate(f["valid_report_rate"]),
+            "立案": _number(f["filed"]), "按时派遣率": rate(f["on_time_dispatch_rate"]),
+            "应结案": _number(f["due"]), "结案": _number(f["closed"]),
+            "结案率": rate(f["closure_rate"]), "按期结案率": rate(f["on_time_closure_rate"]),
+            "返工率": rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),
+            "九成案件处置工时内": _number(f["handling_hours_p90"]),
+            "当前超期": _number(f["overdue_now"]),
+            "满意度（评价数）": "—" if f["satisfaction"] is None
+            else f"{_number(f['satisfaction'])}（{f['rated']}）"}
+
+
 def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases, clients):
     page = evaluation
     grid = fixture_cases
@@ -57,13 +79,8 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     _asked(page)
     county = clients["command"].get("/stats", params=PERIOD).json()
     assert page.inner_text("#stats-where") == county["name"]
-    township = _row(page, grid[:9])
-    assert township == {
-        "名次": "1", "名称": next(r["name"] for r in county["rows"] if r["code"] == grid[:9]),
-        "上报": "10", "有效上报率": "80.0%", "立案": "7", "按时派遣率": "66.7%", "应结案": "5",
-        "结案": "3", "结案率": "60.0%", "按期结案率": "40.0%", "返工率": "25.0%",
-        "平均处置工时": "5.25", "九成案件处置工时内": "12", "当前超期": "1",
-        "满意度（评价数）": "4（2）"}
+    row = next(r for r in county["rows"] if r["code"] == grid[:9])
+    assert _row(page, grid[:9]) == {"名次": "1", "名称": row["name"], **_shown(row["figures"])}
     others = [r["code"] for r in county["rows"] if r["code"] != grid[:9]]
     assert others, "a county of one township ranks nothing"
     assert _row(page, others[0])["名次"] == "—"  # no case due: not ranked by a rate
@@ -87,12 +104,15 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     page.click(f"#stats tbody tr[data-code='{grid[:9]}'] button.enter")  # into the township
     wait_until(page, "window.mapsvcStats.answer !== null", "the township's villages")
     assert page.locator("#stats-where button").inner_text() == county["name"]
-    assert _row(page, grid[:12])["上报"] == "10"
+    village = clients["command"].get("/stats", params={**PERIOD, "level": "township",
+                                                       "code": grid[:9]}).json()
+    assert _row(page, grid[:12])["上报"] == str(
+        next(r for r in village["rows"] if r["code"] == grid[:12])["figures"]["reported"])
     page.evaluate("window.mapsvcStats.answer = null")
     page.click("#stats-where button")  # and back
     wait_until(page, "window.mapsvcStats.answer !== null", "the county again")
     assert page.locator("#stats-where button").count() == 0
-    assert _row(page, grid[:9])["上报"] == "10"
+    assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
 
 
 def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation,
@@ -103,8 +123,12 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
         conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
         display_name=MARKUP, origin="tests")))
     _asked(page, "worker")
-    worker = _row(page, "worker")
-    assert (worker["上报"], worker["按期结案率"], worker["巡查次数"]) == ("10", "40.0%", "0")
+    workers = clients["command"].get("/stats", params={**PERIOD, "by": "worker"}).json()
+    row = next(r for r in workers["rows"] if r["code"] == "worker")
+    shown = _row(page, "worker")
+    assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
+    assert (shown["巡查次数"], shown["巡查公里"]) == (str(row["patrols"]["count"]),
+                                               _number(row["patrols"]["km"]))
     assert _row(page, "stats_marked")["名称"] == MARKUP
     assert page.locator("#stats tbody b").count() == 0
 
