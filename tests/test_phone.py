@@ -874,6 +874,24 @@ def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, 
     context.close()
 
 
+def test_a_case_marked_urgent_while_the_phone_is_open_is_news(browser, server, worker_spot,
+                                                              clients):
+    _, spot = worker_spot
+    admin = clients["admin"]
+    case = _dispatched_case(admin, spot, "渗漏的燃气管")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    wait_until(page, "document.getElementById('news').textContent === ''", "nothing new")
+    assert admin.post(f"/incidents/{case}/actions/expedite",
+                      json={"note": "有居民报告气味加重"}).status_code == 200
+    wait_until(page, f"!!document.querySelector('{item}.new.urgent')", "marked urgent, as news")
+    assert page.inner_text("#news") == "新到 1 件案件，其中加急 1 件"
+    page.click(item)
+    wait_until(page, "document.getElementById('news').textContent === ''", "touched")
+    context.close()
+
+
 def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
                                                                          worker_spot, clients):
     _, spot = worker_spot

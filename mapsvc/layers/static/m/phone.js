@@ -535,17 +535,19 @@ async function showSteps(li, id) {
 }
 
 // The cases arrived since the list was last drawn (a case dispatched to me, a report in my
-// grids), marked until the worker touches them.
+// grids), or marked urgent (加急) since, marked until the worker touches them.
 const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
 
 function noticed(id) {
   if (id !== undefined) unseen.delete(id);
   localStorage.setItem("mapsvc.unseen", JSON.stringify([...unseen]));
-  $("news").textContent = unseen.size ? `新到 ${unseen.size} 件案件` : "";
+  const urgent = (phone.cases || []).filter((f) => unseen.has(f.id) && f.properties.urgent_at);
+  $("news").textContent = unseen.size
+    ? `新到 ${unseen.size} 件案件${urgent.length ? `，其中加急 ${urgent.length} 件` : ""}` : "";
 }
 
-// My cases as the service has them; the phone says when new ones arrive (and buzzes, where it
-// can).
+// My cases as the service has them; the phone says when new ones arrive or one is marked
+// urgent (and buzzes, where it can: at length for an urgent one).
 async function loadCases() {
   // on a weak signal answers may come back out of order: one asked before the answer shown
   // last is older than it, and is dropped
@@ -558,15 +560,21 @@ async function loadCases() {
     phone.casesShown = asked;
     const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
     localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
-    const known = new Set((seen || []).map((f) => f.id));
-    const fresh = seen ? cases.filter((f) => !known.has(f.id)) : [];
+    const was = new Map((seen || []).map((f) => [f.id, f.properties]));
+    const fresh = seen ? cases.filter((f) => !was.has(f.id)) : [];
+    const expedited = cases.filter((f) => was.has(f.id) && f.properties.urgent_at
+                                          && !was.get(f.id).urgent_at);
     const listed = new Set(cases.map((f) => f.id));
     for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
-    for (const f of fresh) unseen.add(f.id);
-    noticed();
+    for (const f of [...fresh, ...expedited]) unseen.add(f.id);
     showCases(cases);
+    noticed();
     phone.refreshed = (phone.refreshed || 0) + 1;
-    if (fresh.length && navigator.vibrate) navigator.vibrate(200);
+    if (navigator.vibrate) {  // an urgent one at length
+      if (expedited.length || fresh.some((f) => f.properties.urgent_at)) {
+        navigator.vibrate([300, 100, 300]);
+      } else if (fresh.length) navigator.vibrate(200);
+    }
   } catch (error) {  // offline: the cases as last seen
     showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
   }
