@@ -121,13 +121,14 @@ LOOP = (("file", ""), ("dispatch", ""), ("accept", ""), ("report_handled", "已�
 # after each number of steps (0: rejected)
 WALKED = 240
 HOW_FAR = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
+URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急) by the centre
 
 
 async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     """Take some of the demo county's cases reported before today through the loop, each as
-    far as chance has it, through the same actions the centre and the departments take: its
-    wall shows cases in every state and its panel cases closed, on time and rated. Returns the
-    number of steps taken."""
+    far as chance has it, through the same actions the centre and the departments take, some
+    of those left with a department marked urgent: its wall shows cases in every state and its
+    panel cases closed, on time and rated. Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
     centre, department = [await find_account(conn, name) for name in ("command", "department")]
     cases = (await conn.execute(text(
@@ -144,6 +145,10 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
         for name, note in LOOP[:depth]:
             await _step(conn, (centre, department), case, name, note, to, rated)
+            taken += 1
+        if depth in (2, 3) and rng.random() < URGENT_SHARE:  # dispatched, or accepted
+            await act(conn, centre, case, "expedite",
+                      ActionRequest(note="群众反映强烈，加急处置（演示）"))
             taken += 1
     return taken
 

@@ -128,6 +128,10 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
         assert shown == {"reported", "filed", "dispatched", "in_progress", "handled",
                          "checking", "closed", "evaluated", "rejected"}
+        urgent = api.get("/incidents", params={"urgent": "true", "limit": 100}).json()
+        assert urgent["features"]  # some of the cases with a department marked urgent
+        assert {f["properties"]["status"] for f in urgent["features"]} <= {"dispatched",
+                                                                           "in_progress"}
 
         assert "demo already loaded" in _cli("demo", "load", "--grids", "300",
                                              "--incidents", "3000")
