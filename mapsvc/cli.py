@@ -602,7 +602,7 @@ def _administrator() -> str:
 
 # The argument or option of `mapsvc accounts` each refused field of an account comes from.
 _ACCOUNT_OPTIONS = {"region": "--region", "department": "--department", "grids": "--grid",
-                    "password": "--password"}
+                    "password": "--password", "display_name": "--name"}
 
 
 def _change_account(work, username: str, done: str) -> None:

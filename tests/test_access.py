@@ -476,6 +476,7 @@ def test_passwords_are_stored_hashed(db, accounts):
     (["--role", "auditor", "--region", "441502"], "--region: auditor accounts are not bound"),
     (["--role", "auditor", "--grid", "x"], "--grid: auditor accounts are not bound"),
     (["--role", "admin", "--department", "T1"], "--department: admin accounts are not bound"),
+    (["--role", "admin", "--name", "名" * 65], "--name: at most 64 characters"),
 ])
 def test_an_account_whose_scope_does_not_fit_its_role_is_refused(accounts, args, message):
     result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "Pw-123456"])

@@ -99,6 +99,8 @@ def test_a_day_off_is_set_shown_counted_and_unset_from_the_cli():
     assert refused.exit_code == 2 and "DAY: 2031-03-08 is a Saturday: a day off already" in (
         " ".join(refused.output.split()))
     assert cli("set", TUESDAY, "--kind", "someday").exit_code == 2
+    too_long = cli("set", TUESDAY, "--kind", "holiday", "--name", "台" * 65)
+    assert too_long.exit_code == 2 and "--name: at most 64 characters" in too_long.output
     assert cli("unset", TUESDAY, SATURDAY).exit_code == 0
     assert "no day of 2031" in cli("show", "2031").output
     back = run(in_transaction(load_calendar))

@@ -103,14 +103,15 @@ def test_a_roster_with_a_line_at_fault_makes_no_account_and_names_each_line(clie
               f"{spaced} x,admin,,,,\n"                         # 8
               f"{auditor},auditor,,,441502,\n"                  # 9
               f",admin,,,,\n"                                   # 10
-              f"worker,grid_worker,,{grid},,\n")                # 11: an account already
+              f"worker,grid_worker,,{grid},,\n"                 # 11: an account already
+              f"{good}x,admin,{'名' * 65},,,\n")                 # 12
     r = _send(admin, roster)
     assert r.status_code == 422, r.text
     answer = r.json()
     assert answer["created"] == [] and answer["existing"] == ["worker"]
     assert [(e["line"], e["field"]) for e in answer["errors"]] == [
         (3, "role"), (4, "grids"), (5, "grids"), (6, "username"), (7, "username"),
-        (8, "username"), (9, "region"), (10, "username")]
+        (8, "username"), (9, "region"), (10, "username"), (12, "display_name")]
     assert "no grid no-such-grid" in answer["errors"][2]["reason"]
     assert "more than one line" in answer["errors"][3]["reason"]
     listed = {a["username"] for a in admin.get("/accounts", params={"limit": 1000}).json()}

@@ -29,6 +29,7 @@ SELECT a.id, a.username, a.role, a.region_code, a.department_code, a.password_ha
 
 
 USERNAME_LENGTH = 64
+DISPLAY_NAME_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def _unfit(spec: AccountSpec) -> InvalidInput | None:
     if not 0 < len(spec.username) <= USERNAME_LENGTH or any(c.isspace() for c in spec.username):
         return InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
                             field="username")
+    if len(spec.display_name) > DISPLAY_NAME_LENGTH:
+        return InvalidInput(f"at most {DISPLAY_NAME_LENGTH} characters", field="display_name")
     try:
         check_password(spec.password, spec.username)
     except InvalidInput as refused:

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import AUDIT_READERS, Account, Role
 from mapsvc.accounts.roster import import_roster, read_roster
-from mapsvc.accounts.store import (USERNAME_LENGTH, account_events, create_account,
-                                   list_accounts, set_active, set_grids, set_password)
+from mapsvc.accounts.store import (DISPLAY_NAME_LENGTH, USERNAME_LENGTH, account_events,
+                                   create_account, list_accounts, set_active, set_grids,
+                                   set_password)
 from mapsvc.api.auth import address, allowed
 from mapsvc.api.deps import During, Page, read_upload, statements, transaction
 from mapsvc.errors import InvalidInput
@@ -83,7 +84,7 @@ class NewAccount(BaseModel):
     role: Role
     password: str = Field(max_length=200, description="one the account changes before it "
                                                       "first signs in")
-    display_name: str = Field("", max_length=64, pattern=NO_NUL)
+    display_name: str = Field("", max_length=DISPLAY_NAME_LENGTH, pattern=NO_NUL)
     region: str | None = Field(None, max_length=12, description="command, planner: its "
                                                                 "region's code (none: all)")
     grids: GridCodes = Field([], description="grid_worker, grid_chief: the grids they work")

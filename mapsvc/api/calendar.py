@@ -12,7 +12,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import statements, transaction
 from mapsvc.incidents.model import LOCAL_TIME, NO_NUL, ReportDay
-from mapsvc.workflow.calendar import calendar_days, set_days, unset_days
+from mapsvc.workflow.calendar import NAME_LENGTH, calendar_days, set_days, unset_days
 
 router = APIRouter(prefix="/calendar", tags=["workflow"])
 
@@ -23,7 +23,7 @@ class CalendarDay(BaseModel):
     day: date
     kind: Literal["holiday", "workday"] = Field(
         description="holiday: a weekday off; workday: a weekend day worked (调休)")
-    name: str = Field("", max_length=64, pattern=NO_NUL,
+    name: str = Field("", max_length=NAME_LENGTH, pattern=NO_NUL,
                       description="what the day is: the festival, or why it is off")
 
 
@@ -41,7 +41,7 @@ async def days(request: Request, account: SignedIn,
 
 class DayChange(BaseModel):
     kind: Literal["holiday", "workday"]
-    name: str = Field("", max_length=64, pattern=NO_NUL)
+    name: str = Field("", max_length=NAME_LENGTH, pattern=NO_NUL)
 
 
 @router.put("/{day}", status_code=204)

@@ -130,6 +130,7 @@ def official_days(year: int) -> list["CalendarDay"]:
 
 
 KINDS = ("holiday", "workday")  # a weekday off (放假), a weekend day worked (调休上班)
+NAME_LENGTH = 64
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 
@@ -155,6 +156,8 @@ async def set_days(conn, days: list[date], kind: str, name: str = "") -> None:
     A day that is so by the weekly rule already is refused (InvalidInput naming ``day``)."""
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
+    if len(name) > NAME_LENGTH:
+        raise InvalidInput(f"at most {NAME_LENGTH} characters", field="name")
     for day in days:
         if (day.weekday() >= 5) == (kind == "holiday"):
             raise InvalidInput(f"{day} is a {day.strftime('%A')}: a "

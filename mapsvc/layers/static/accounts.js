@@ -2,9 +2,8 @@
 // scope their role is bound to (a region, grids or a department) and a password they change
 // before they first sign in, one at a time or a roster (花名册) at once, whose first passwords
 // are shown once and kept as a spreadsheet to hand over; given a new password or new grids,
-// disabled and enabled. The
-// service keeps each change in the account's events, and refuses what does not fit, naming
-// the field. Everything shown is set as text.
+// disabled and enabled. The service keeps each change in the account's events, and refuses
+// what does not fit, naming the field. Everything shown is set as text.
 "use strict";
 
 window.mapsvcAccounts = { shown: null };
