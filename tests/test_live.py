@@ -188,12 +188,13 @@ def test_the_panel_counts_today_and_now(clients, grids):
     after = command.get("/stats/board").json()
     assert after["reported_today"] == before["reported_today"] + 2
     assert after["open"] == before["open"] + 3
+    assert after["waiting"] == before["waiting"] + 3  # reported: waiting on the centre
     assert after["trend"][-1]["reported"] == before["trend"][-1]["reported"] + 2
     assert after["trend"][-8]["reported"] == before["trend"][-8]["reported"] + 1
     assert clients["worker"].get("/stats/board").status_code == 403
 
 
-def test_the_panel_counts_cases_closed_today_and_overdue_now(clients, grids, db):
+def test_the_panel_counts_cases_closed_today_overdue_and_urgent_now(clients, grids, db):
     command = clients["command"]
     p = grids[grids["code"].str.startswith("441502")].geometry.iloc[7].representative_point()
     closing, late = (command.post("/incidents", json={
@@ -205,10 +206,14 @@ def test_the_panel_counts_cases_closed_today_and_overdue_now(clients, grids, db)
                           "WHERE id = :id"), {"id": closing})
         conn.execute(text("UPDATE incident SET status = 'dispatched', handling_deadline = "
                           "now() - interval '1 minute' WHERE id = :id"), {"id": late})
+    assert command.post(f"/incidents/{late}/actions/expedite",
+                        json={"note": "群众反映强烈"}).status_code == 200
     after = command.get("/stats/board").json()
     assert after["closed_today"] == before["closed_today"] + 1
     assert after["overdue"] == before["overdue"] + 1
     assert after["open"] == before["open"] - 1
+    assert after["waiting"] == before["waiting"] - 2  # one closed, one dispatched
+    assert after["urgent"] == before["urgent"] + 1
 
 
 def test_a_patrol_is_announced_to_those_who_may_read_it(server, clients, accounts, grids):

@@ -353,11 +353,12 @@ TREND_DAYS = 14
 
 async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
-    """The wall screen's panel for a region: reported and closed today, open and red now,
-    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks. For a
-    grid also its workers, its households with those visited within ``visit_days``, and its
-    last patrol (when it ended, and who walked it); for a region its grids, with those a patrol
-    passed through within ``visit_days``."""
+    """The wall screen's panel for a region: reported and closed today, open, waiting to be taken
+    in (reported, being verified), urgent and red now, this year's 按期结案率, 结案率 and
+    satisfaction, and reports per day for two weeks. For a grid also its workers, its
+    households with those visited within ``visit_days``, and its last patrol (when it ended,
+    and who walked it); for a region its grids, with those a patrol passed through within
+    ``visit_days``."""
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
@@ -385,6 +386,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                    AS closed_today,
                (SELECT count(*) FROM incident d WHERE {opened} AND d.status IN {OPEN_SQL})
                    AS open,
+               (SELECT count(*) FROM incident d
+                 WHERE {opened} AND d.status IN ('reported', 'verifying')) AS waiting,
+               (SELECT count(*) FROM incident d
+                 WHERE {opened} AND d.status IN {OPEN_SQL} AND d.urgent_at IS NOT NULL)
+                   AS urgent,
                (SELECT count(*) FROM incident d
                  WHERE {opened} AND d.status IN {TIMED_SQL} AND incident_overdue(d))
                    AS overdue"""), params)).one()

@@ -299,7 +299,8 @@ function mapsvcWall(map, config) {
     const b = await r.json();
     if (state.region !== region) return;  // another region was chosen meanwhile
     $("wall-region-name").textContent = b.name;
-    for (const key of ["reported_today", "closed_today", "open", "overdue"]) {
+    for (const key of ["reported_today", "closed_today", "open", "overdue", "waiting",
+                       "urgent"]) {
       $("kpi-" + key).textContent = b[key];
     }
     $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
