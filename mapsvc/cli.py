@@ -387,21 +387,30 @@ def categories_import(
                                               "gb39666_code, …]")],
 ) -> None:
     """Load or update category classes: the whole file, or nothing if a line has a problem."""
-    from mapsvc.errors import InvalidInput
     from mapsvc.incidents.categories import import_categories, read_categories
+
+    result = _whole_file(file, read_categories, import_categories)
+    console.print(f"{result.rows} rows: {result.stored} classes stored")
+
+
+def _whole_file(file: Path, read, store):
+    """``file`` read by ``read(file, name)`` and stored by ``store(conn, frame)`` in one
+    transaction: all of it, or nothing if a line has a problem (each listed; exit 1). What
+    ``store`` gave."""
+    from mapsvc.errors import InvalidInput
 
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        frame = read_categories(file, file.name)
-        result = in_transaction(lambda conn: import_categories(conn, frame))
+        frame = read(file, file.name)
+        result = in_transaction(lambda conn: store(conn, frame))
     except InvalidInput as e:
         fail(e.reason)
     _print_row_errors(result.errors)
     if result.errors:
         err.print(f"{result.rows} rows: nothing stored, {len(result.errors)} problem(s)")
         raise typer.Exit(code=1)
-    console.print(f"{result.rows} rows: {result.stored} classes stored")
+    return result
 
 
 _DAY = typer.Argument(formats=["%Y-%m-%d"], help="a day, YYYY-MM-DD (several: each)")
@@ -510,12 +519,8 @@ def accounts_import(
     problem. Each changes its first password before it first signs in; a name that is an
     account already is left as it is."""
     from mapsvc.accounts.roster import import_roster, password_sheet, read_roster
-    from mapsvc.errors import InvalidInput
 
-    if not file.exists():
-        fail(f"{file}: no such file")
-
-    async def enrol(conn):
+    async def enrol(conn, frame):
         result = await import_roster(conn, frame, origin=_administrator())
         if result.created:  # kept before the accounts are: none made without its password
             try:
@@ -526,15 +531,7 @@ def accounts_import(
                 sheet.write(password_sheet(result.created))
         return result
 
-    try:
-        frame = read_roster(file, file.name)
-        result = in_transaction(enrol)
-    except InvalidInput as e:
-        fail(e.reason)
-    _print_row_errors(result.errors)
-    if result.errors:
-        err.print(f"{result.rows} rows: nothing stored, {len(result.errors)} problem(s)")
-        raise typer.Exit(code=1)
+    result = _whole_file(file, read_roster, enrol)
     for username in result.existing:
         console.print(f"{escape(username)}: an account already, left as it was", highlight=False)
     made = (f"{len(result.created)} accounts made, their first passwords in "
