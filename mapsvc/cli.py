@@ -69,14 +69,21 @@ def db_stop() -> None:
 def db_upgrade(
     fresh: Annotated[bool, typer.Option(help="drop and recreate the database first")] = False,
 ) -> None:
-    """Start the embedded cluster if used, create the database and apply the migrations."""
+    """Start the embedded cluster if used, create the database and apply the migrations; say
+    which of this year and the next the calendar holds no official days of."""
     from mapsvc.db.setup import prepare_database
+    from mapsvc.incidents.model import LOCAL_TIME
+    from mapsvc.workflow.calendar import calendar_days
 
     try:
         prepare_database(fresh=fresh)
     except ClusterError as e:
         fail(str(e))
     console.print("database at the newest schema")
+    this_year = datetime.now(LOCAL_TIME).year
+    for year in (this_year, this_year + 1):  # official days the package does not carry yet
+        if not in_transaction(lambda conn, year=year: calendar_days(conn, year)):
+            err.print(_NO_DAYS.format(year=year))
 
 
 @app.command()
@@ -414,6 +421,9 @@ def _whole_file(file: Path, read, store):
 
 
 _DAY = typer.Argument(formats=["%Y-%m-%d"], help="a day, YYYY-MM-DD (several: each)")
+_NO_DAYS = ("the calendar holds no day of {year} apart from the weekly rule: deadlines count its "
+            "public holidays as working days until they are entered (`mapsvc calendar set`), as "
+            "the State Council publishes them")
 
 
 def _change_calendar(work, done: str) -> None:
@@ -440,9 +450,7 @@ def calendar_show(year: Annotated[int | None, typer.Argument(
     year = year or datetime.now(LOCAL_TIME).year
     held = in_transaction(lambda conn: calendar_days(conn, year))
     if not held:
-        err.print(f"the calendar holds no day of {year} apart from the weekly rule: deadlines "
-                  "count its public holidays as working days until they are entered "
-                  "(`mapsvc calendar set`), as the State Council publishes them")
+        err.print(_NO_DAYS.format(year=year))
         return
     table = Table(title=f"{year}")
     for heading in ("day", "weekday", "kind", "name"):

@@ -122,3 +122,21 @@ def test_the_calendar_is_read_by_all_and_kept_by_administrators(clients):
     for _ in range(2):  # sent again: the same
         assert admin.delete(f"/calendar/{TUESDAY}").status_code == 204
     assert admin.get("/calendar", params={"year": 2031}).json() == []
+
+
+def test_an_upgrade_says_which_of_this_year_and_the_next_the_calendar_holds_no_day_of(db):
+    """The package carries the official days as far as it was published: an operator is told
+    when the next year's (announced each November or so) are still to be entered."""
+    from typer.testing import CliRunner
+
+    from mapsvc.cli import app
+
+    this_year = datetime.now(LOCAL_TIME).year
+    with db.connect() as conn:
+        held = set(conn.execute(text(
+            "SELECT DISTINCT extract(year FROM day)::int FROM calendar_day")).scalars())
+    done = CliRunner().invoke(app, ["db", "upgrade"], env={"COLUMNS": "300"})
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    for year in (this_year, this_year + 1):
+        assert (f"holds no day of {year}" in said) == (year not in held), year
