@@ -55,6 +55,22 @@ def report_at(server: str, token: str, grids, n: int, description: str) -> int:
     return report(server, token, point.x, point.y, description)
 
 
+def dispatched_case(server: str, token: str, api, grids, n: int, description: str) -> int:
+    """A case the centre reports at ``spot(grids, n)``, files and dispatches to T1."""
+    case = report_at(server, token, grids, n, description)
+    do(api, case, "file")
+    do(api, case, "dispatch", department="T1")
+    return case
+
+
+def find_case(page, case: int) -> None:
+    """The case asked after by its number (the desk's 案件编号), and open."""
+    page.fill("#desk-find input[name='id']", str(case))
+    page.press("#desk-find input[name='id']", "Enter")
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case open")
+
+
 def listed(case: int) -> str:
     return f"!!document.querySelector('#desk-list li[data-id=\"{case}\"]')"
 
@@ -279,9 +295,7 @@ def test_a_case_that_repeats_one_nearby_is_merged_into_it(desk, server, grids, a
 def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, grids, api,
                                                                    clients, command_token):
     page, watch = desk
-    case = report_at(server, command_token, grids, 10, "需要协调的占道")
-    do(api, case, "file")
-    do(api, case, "dispatch", department="T1")
+    case = dispatched_case(server, command_token, api, grids, 10, "需要协调的占道")
     page.select_option("#desk-view", "extension")
     assert do(clients["department"], case, "request_extension", note="需协调多部门",
               working_days=4).status_code == 200
@@ -302,14 +316,9 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
 def test_a_case_marked_urgent_leads_the_urgent_view_on_a_four_hour_clock(desk, server, grids,
                                                                           api, command_token):
     page, watch = desk
-    case = report_at(server, command_token, grids, 16, "燃气管道泄漏")
-    do(api, case, "file")
-    do(api, case, "dispatch", department="T1")
+    case = dispatched_case(server, command_token, api, grids, 16, "燃气管道泄漏")
     page.select_option("#desk-view", "urgent")
-    page.fill("#desk-find input[name='id']", str(case))
-    page.press("#desk-find input[name='id']", "Enter")
-    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
-               "the case open")
+    find_case(page, case)
     page.click("#desk-actions button[data-action='expedite']")
     page.click("#desk-form button[type='submit']")  # with no reason: refused on the page
     assert page.is_visible("#desk-form")
@@ -373,10 +382,7 @@ def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, se
     page, watch = desk
     case = report_at(server, command_token, grids, 13, "来电查询的案件")
     page.select_option("#desk-view", "red")  # a view it is not in
-    page.fill("#desk-find input[name='id']", str(case))
-    page.press("#desk-find input[name='id']", "Enter")
-    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
-               "the case open")
+    find_case(page, case)
     assert page.inner_text("#desk-case-description") == "来电查询的案件"
     assert page.url.endswith(f"#case={case}")
     page.fill("#desk-find input[name='id']", "999999999")

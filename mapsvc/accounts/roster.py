@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import ROLE_NAMES, Role
 from mapsvc.accounts.passwords import first_password
-from mapsvc.accounts.store import AccountSpec, create_accounts, refusals
+from mapsvc.accounts.store import AccountSpec, refusals, store_accounts
 from mapsvc.db.spreadsheet import sheet_text
 from mapsvc.errors import InvalidInput
 from mapsvc.tables import CheckedRows, RowError, read_table
@@ -88,7 +88,7 @@ async def import_roster(conn: AsyncConnection, frame: pd.DataFrame, *,
     result = RosterResult(rows=len(frame), existing=sorted(existing),
                           errors=sorted(rows.errors, key=lambda e: e.line))
     if not result.errors:
-        await create_accounts(conn, specs, origin=origin, to_change=True)
+        await store_accounts(conn, specs, origin=origin, to_change=True)
         result.created = [Enrolled(s.username, s.display_name, s.role, s.password)
                           for s in specs]
     return result

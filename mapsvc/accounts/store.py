@@ -142,6 +142,12 @@ async def create_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, or
     administrator chose)."""
     if found := await refusals(conn, specs):
         raise found[min(found)]
+    return await store_accounts(conn, specs, origin=origin, to_change=to_change)
+
+
+async def store_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, origin: str,
+                         to_change: bool) -> list[int]:
+    """``create_accounts`` for accounts ``refusals`` has found nothing against."""
     # Argon2 holds no lock of Python's: the cores hash side by side
     hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, spec.password)
                                     for spec in specs))

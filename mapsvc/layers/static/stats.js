@@ -78,7 +78,7 @@ window.mapsvcStats = { shown: null, answer: null };
       tr.dataset.code = r.code;
       if (few(r)) {
         tr.className = "few";
-        tr.title = "样本不足：应结案不足 " + FEW + " 件";
+        tr.title = `样本不足：应结案不足 ${FEW} 件`;
       }
       const name = document.createElement("td");
       if (["county", "township", "village"].includes(r.kind)) {
@@ -91,9 +91,11 @@ window.mapsvcStats = { shown: null, answer: null };
                 ...cells(r).map((value) => text("td", value)));
       return tr;
     }));
+    // the region's own figures (no patrols: those are the parts')
+    const whole = COLUMNS.map(([, c]) => c.show(c.value(answer), answer));
+    const wholeName = `${answer.name}（合计）`;
     const total = document.createElement("tr");
-    total.append(text("td", ""), text("td", `${answer.name}（合计）`),
-                 ...COLUMNS.map(([, c]) => text("td", c.show(c.value(answer), answer))),
+    total.append(text("td", ""), text("td", wholeName), ...whole.map((v) => text("td", v)),
                  ...(columns().length > COLUMNS.length ? WALKED.map(() => text("td", "")) : []));
     $("stats").tFoot.replaceChildren(total);
     const link = $("stats-export");
@@ -101,8 +103,7 @@ window.mapsvcStats = { shown: null, answer: null };
     link.href = csvFile([["名次", "名称", "编码", ...columns().map(([h]) => h)],
                          ...order.map((r) => [r.rank === null ? "" : r.rank, r.name, r.code,
                                               ...cells(r)]),
-                         ["", `${answer.name}（合计）`, answer.code || "",
-                          ...COLUMNS.map(([, c]) => c.show(c.value(answer), answer))]]);
+                         ["", wholeName, answer.code || "", ...whole]]);
     link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
     window.mapsvcStats.shown = order.length;
     window.mapsvcStats.answer = answer;
