@@ -93,11 +93,13 @@ def named(value: str, names: tuple[str, ...], *, field: str, noun: str) -> str:
     return f"'{value}'"
 
 
-def feature_collection(features_sql: str) -> str:
-    """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection."""
+def feature_collection(features_sql: str, *, matched: str | None = None) -> str:
+    """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection; with
+    ``matched``, a query counting the features of every page, its ``numberMatched`` too."""
+    number_matched = f", 'numberMatched', ({matched})" if matched else ""
     return f"""
 SELECT json_build_object('type', 'FeatureCollection',
                          'features', coalesce(json_agg(q.feature ORDER BY q.sort), '[]'),
-                         'numberReturned', count(*))::text
+                         'numberReturned', count(*){number_matched})::text
   FROM ({features_sql}) q
 """

@@ -86,6 +86,60 @@ def shows(page, status: str) -> None:
                status)
 
 
+def shown_ids(page) -> list[int]:
+    return page.evaluate("[...document.querySelectorAll('#desk-list li')].map((li) => "
+                         "Number(li.dataset.id))")
+
+
+def test_the_list_counts_its_cases_and_shows_the_oldest_first_and_more_on_asking(
+        desk, server, grids, clients, command_token):
+    """A view holding more cases than the list shows at once (all of the county's, with a
+    backlog of 201 a hotline file brought in): the list says how many there are, lists the
+    oldest first when asked, and 200 more at a click, as many as the service finds so."""
+    page, watch = desk
+    command = clients["command"]
+    last = grids[grids["code"].str.startswith("441502")].iloc[-1].geometry.representative_point()
+    tag = uuid.uuid4().hex[:8]
+    rows = "client_id,category,lon,lat,reported_at,description\n" + "".join(
+        f"{uuid.uuid4()},01,{last.x},{last.y},2024-01-05T08:{i // 60:02d}:{i % 60:02d}+08:00,"
+        f"{tag} {i}\n" for i in range(201))
+    imported = command.post("/incidents/import", files={"file": ("backlog.csv", rows, "text/csv")})
+    assert imported.status_code == 200 and imported.json()["inserted"] == 201
+
+    def found(**params) -> tuple[list[int], int]:
+        body = command.get("/incidents", params={**params, "count": "true"}).json()
+        return [f["id"] for f in body["features"]], body["numberMatched"]
+
+    page.select_option("#desk-view", "all")
+    newest, matched = found(limit=200)
+    assert matched >= 201
+    wait_until(page, f"window.mapsvcDesk.matched === {matched}", "the county's cases counted")
+    assert page.inner_text("#desk-count") == f"共 {matched} 件，显示最新的 200 件"
+    assert shown_ids(page) == newest
+    more = min(200, matched - 200)
+    assert page.inner_text("#desk-more") == f"再显示 {more} 件"
+
+    page.select_option("#desk-order", "oldest")
+    oldest, _ = found(limit=400, order="oldest")
+    wait_until(page, f"window.mapsvcDesk.cases[0].id === {oldest[0]}", "the oldest first")
+    assert shown_ids(page) == oldest[:200] and oldest[:200] == sorted(oldest[:200])
+    assert page.inner_text("#desk-count") == f"共 {matched} 件，显示最早的 200 件"
+    page.click("#desk-more")
+    wait_until(page, f"window.mapsvcDesk.cases.length === {200 + more}", "200 more")
+    assert shown_ids(page) == oldest[:200 + more]
+    assert page.inner_text("#desk-count").startswith(f"共 {matched} 件")
+    # a report coming in meanwhile is counted, and the list keeps as many as it showed
+    case = report_at(server, command_token, grids, 17, "积压之外的新报")
+    wait_until(page, f"window.mapsvcDesk.matched === {matched + 1}", "the new report counted")
+    now, _ = found(limit=400, order="oldest")
+    assert shown_ids(page) == now and now[:200 + more] == oldest[:200 + more]
+    page.select_option("#desk-order", "newest")
+    wait_until(page, f"window.mapsvcDesk.cases[0].id === {case}", "the new report first")
+    assert shown_ids(page) == found(limit=200)[0]  # 200 again
+    page.screenshot(path=str(ARTIFACTS / "desk-counted.png"))
+    assert watch.problems == []
+
+
 def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reason(
         desk, server, grids, api, command_token):
     page, watch = desk

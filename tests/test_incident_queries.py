@@ -108,8 +108,30 @@ def test_paging_walks_every_incident_once_newest_first(api, seeded):
     assert [f["id"] for f in pages] == sorted((f["id"] for f in pages), reverse=True)
 
 
+def test_the_oldest_come_first_when_asked_and_the_whole_is_counted_when_asked(api, seeded):
+    county = {"county": seeded["a"].village_code[:6]}
+    newest = [f["id"] for f in api.get("/incidents", params={**county, "limit": 1000}).json()[
+        "features"]]
+    assert len(newest) >= 3
+    page = api.get("/incidents", params={**county, "order": "oldest", "limit": 2,
+                                         "count": "true"}).json()
+    assert [f["id"] for f in page["features"]] == newest[::-1][:2]
+    assert page["numberReturned"] == 2 and page["numberMatched"] == len(newest)
+    second = api.get("/incidents", params={**county, "order": "oldest", "limit": 2, "offset": 2,
+                                           "count": "true"}).json()
+    assert [f["id"] for f in second["features"]] == newest[::-1][2:4]
+    assert second["numberMatched"] == len(newest)
+    # counted with the filters: those of one grid, and none
+    grid = {"grid": seeded["a"].code, "category": "01", "count": "true", "limit": 1}
+    assert api.get("/incidents", params=grid).json()["numberMatched"] == len(
+        ids(api, grid=seeded["a"].code, category="01"))
+    none = api.get("/incidents", params={**county, "from": "2099-01-01", "count": "true"}).json()
+    assert none["features"] == [] and none["numberMatched"] == 0
+    assert "numberMatched" not in api.get("/incidents", params={"limit": 1}).json()
+
+
 @pytest.mark.parametrize("params,field", [
-    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
+    ({"order": "up"}, "order"), ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
     ({"limit": 0}, "limit"), ({"limit": 100000}, "limit"), ({"offset": -1}, "offset"),
     ({"from": "soon"}, "from"), ({"method": "guess"}, "method"), ({"status": "finished"}, "status"),
 ])

@@ -22,7 +22,7 @@ from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
 from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
-from mapsvc.incidents.queries import IncidentFilter, incident_doc, incidents_geojson
+from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import ActionRequest, act, timeline
 from mapsvc.workflow.clocks import COLOURS
@@ -140,11 +140,16 @@ Cases = Annotated[IncidentFilter, Depends(incident_filter)]
 
 @router.get("", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
-async def list_incidents(request: Request, page: Page, account: SignedIn,
-                         where: Cases) -> Response:
+async def list_incidents(
+    request: Request, page: Page, account: SignedIn, where: Cases,
+    order: Annotated[Literal[ORDERS], Query(  # type: ignore[valid-type]
+        description="newest (the default) or oldest reported first")] = "newest",
+    count: Annotated[bool, Query(
+        description="true: also how many cases the filters find in all (numberMatched)")] = False,
+) -> Response:
     async with statements(request) as conn:
         body = await incidents_geojson(conn, where, account, limit=page.limit,
-                                       offset=page.offset)
+                                       offset=page.offset, order=order, count=count)
     return Response(body, media_type=GEOJSON)
 
 

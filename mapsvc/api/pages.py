@@ -244,7 +244,7 @@ async def desk(request: Request) -> Response:
     departments = await _named(request, "SELECT code, name FROM department ORDER BY code")
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
-                           basemap=pages.basemap_url,
+                           list_most=settings.api().page_size_max, basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,
                            links=_admin_links(account)))
 

@@ -28,14 +28,16 @@ def incident_feature(alias: str) -> str:
 
 # The page is chosen by the cases' ids alone (sorting a region's cases carries no more than
 # their ids), then each case of it is read again by its key to build its document (OFFSET 0
-# keeps that subquery whole, so the document is built once).
+# keeps that subquery whole, so the document is built once). Ids follow the time the cases
+# were reported in (mapsvc.incidents.batching): the newest first, or the oldest.
 INCIDENTS = f"""
-SELECT -q.id AS sort, {incident_feature("q")} AS feature
+SELECT {{sign}}q.id AS sort, {incident_feature("q")} AS feature
   FROM (SELECT d.id FROM incident d
          WHERE {{where}}
-         ORDER BY d.id DESC {{page}}) page
+         ORDER BY d.id {{direction}} {{page}}) page
  CROSS JOIN LATERAL (SELECT d.id, d.doc FROM incident_doc d WHERE d.id = page.id OFFSET 0) q
 """
+ORDERS = ("newest", "oldest")
 
 
 @dataclass
@@ -129,17 +131,26 @@ def waiting_on(account: Account, f: Filters) -> None:
 
 
 def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
-                  offset: int = 0) -> tuple[str, dict]:
-    """The statement listing the incidents matching ``where`` within ``account``'s
-    jurisdiction, newest first, as one FeatureCollection; and its parameters."""
+                  offset: int = 0, order: str = "newest",
+                  count: bool = False) -> tuple[str, dict]:
+    """The statement listing a page of the incidents matching ``where`` within ``account``'s
+    jurisdiction, newest or oldest first (``order``), as one FeatureCollection, with how many
+    match in all (``numberMatched``) if ``count``; and its parameters."""
     f = where.filters()
     incident_scope(account, f)
-    return feature_collection(INCIDENTS.format(where=f.where(), page=page(limit, offset))), f.params
+    named(order, ORDERS, field="order", noun="order")
+    oldest = order == "oldest"
+    features = INCIDENTS.format(where=f.where(), page=page(limit, offset),
+                                sign="" if oldest else "-", direction="ASC" if oldest else "DESC")
+    matched = f"SELECT count(*) FROM incident d WHERE {f.where()}" if count else None
+    return feature_collection(features, matched=matched), f.params
 
 
 async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,
-                            limit: int = 100, offset: int = 0) -> str:
-    sql, params = incidents_sql(where, account, limit=limit, offset=offset)
+                            limit: int = 100, offset: int = 0, order: str = "newest",
+                            count: bool = False) -> str:
+    sql, params = incidents_sql(where, account, limit=limit, offset=offset, order=order,
+                                count=count)
     return (await conn.execute(text(sql), params)).scalar_one()
 
 

@@ -42,12 +42,16 @@ PANELS = """
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>
     <label>部门 <select id="desk-department"></select></label>
+    <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
+      <option value="oldest">最早在前</option></select></label>
     <a id="desk-export" download="案件台账.csv">导出台账</a>
     <small id="desk-connection">连接中</small>
   </div>
   <form id="desk-find" class="row"><label>案件编号 <input name="id" type="number" min="1"
     required></label><button type="submit">打开</button></form>
+  <p id="desk-count"></p>
   <ol id="desk-list"></ol>
+  <button type="button" id="desk-more" hidden></button>
   <section id="desk-case" hidden>
     <h2 id="desk-case-title"></h2>
     <dl id="desk-case-facts"></dl>
@@ -85,15 +89,16 @@ PANELS = """
 """
 
 
-def desk_page(region: WallRegion, role: Role, *, departments: list[dict],
+def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_most: int,
               basemap: str | None, basemap_attribution: str, links: str = "") -> str:
-    """The desk over ``region`` for an account of ``role``; ``links``: to its pages beside
-    the command centre's (an administrator's)."""
+    """The desk over ``region`` for an account of ``role``; ``list_most``: the most cases its
+    list shows (a page of the API's at most); ``links``: to its pages beside the command
+    centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
                           panels=PANELS.replace("{links}", links), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
-        "api": "/api/v1", "role": role, "departments": departments,
+        "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
     }).add_to(m)
     return root.render()

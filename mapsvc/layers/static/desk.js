@@ -26,7 +26,8 @@ const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: [
 function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
   const $ = (id) => document.getElementById(id);
-  const state = { map, cases: [], selected: null, action: null, online: false, categories: {},
+  const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
+                  action: null, online: false, categories: {},
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
@@ -63,10 +64,24 @@ function mapsvcDesk(map, config) {
     return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}) };
   }
 
+  // The view's cases, newest or oldest first, LIST_SIZE more at each 再显示 (up to a page of
+  // the API's); an answer overtaken by a later question is dropped.
   async function loadList() {
-    const query = new URLSearchParams({ ...view(), limit: LIST_SIZE });
-    state.cases = (await call("GET", `/incidents?${query}`)).features;
+    const asked = ++state.asked;
+    const order = $("desk-order").value;
+    const limit = Math.min(state.shown, config.listMost);
+    const query = new URLSearchParams({ ...view(), order, limit, count: true });
+    const found = await call("GET", `/incidents?${query}`);
+    if (asked !== state.asked) return;
+    state.cases = found.features;
+    state.matched = found.numberMatched;
     $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
+    const shown = state.cases.length;
+    $("desk-count").textContent = `共 ${state.matched} 件` + (state.matched > shown
+      ? `，显示${order === "oldest" ? "最早" : "最新"}的 ${shown} 件` : "");
+    const more = Math.min(LIST_SIZE, state.matched - shown, config.listMost - shown);
+    $("desk-more").hidden = more <= 0;
+    $("desk-more").textContent = `再显示 ${more} 件`;
     const items = state.cases.map((f) => {
       const p = f.properties;
       const li = text("li", "", p.colour || "");
@@ -375,9 +390,16 @@ function mapsvcDesk(map, config) {
     }));
     select.options[0].value = "";
   }
-  for (const select of [$("desk-view"), $("desk-department")]) {
-    select.addEventListener("change", () => loadList().catch((e) => say(e.message, true)));
+  for (const select of [$("desk-view"), $("desk-department"), $("desk-order")]) {
+    select.addEventListener("change", () => {
+      state.shown = LIST_SIZE;
+      loadList().catch((e) => say(e.message, true));
+    });
   }
+  $("desk-more").addEventListener("click", () => {
+    state.shown += LIST_SIZE;
+    loadList().catch((e) => say(e.message, true));
+  });
   $("desk-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (placing() && !state.point) say("请先在地图上点击案件的正确位置", true);
