@@ -131,7 +131,8 @@ def test_the_oldest_come_first_when_asked_and_the_whole_is_counted_when_asked(ap
 
 
 @pytest.mark.parametrize("params,field", [
-    ({"order": "up"}, "order"), ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
+    ({"order": "up"}, "order"),
+    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
     ({"limit": 0}, "limit"), ({"limit": 100000}, "limit"), ({"offset": -1}, "offset"),
     ({"from": "soon"}, "from"), ({"method": "guess"}, "method"), ({"status": "finished"}, "status"),
 ])
