@@ -47,9 +47,10 @@ async def load_hierarchy(conn: AsyncConnection, files: dict[str, Path]) -> dict[
 
 
 def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
-                  categories: list[str], days: int = 30) -> pd.DataFrame:
+                  categories: list[str], days: int = 30, repeats: bool = False) -> pd.DataFrame:
     """``n`` incidents as a bulk file would hold them: points inside random grids, a few in
-    GCJ-02 as map pickers report them, spread over the last ``days`` days."""
+    GCJ-02 as map pickers report them, spread over the last ``days`` days; with ``repeats``,
+    places where cases of a class keep coming among them (``_repeat``)."""
     rng = np.random.default_rng(seed)
     geoms = grids.geometry.to_numpy()
     which = rng.integers(0, len(geoms), n)
@@ -63,6 +64,9 @@ def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
         hit = shapely.contains_xy(geoms[which[todo]], tx, ty)
         x[todo[hit]], y[todo[hit]] = tx[hit], ty[hit]
         todo = todo[~hit]
+    category = rng.choice(categories, n)
+    if repeats:
+        _repeat(rng, x, y, category)
     crs = np.where(rng.random(n) < 0.2, "gcj02", "wgs84")
     gx, gy = from_wgs84(x, y, "gcj02")
     x, y = np.where(crs == "gcj02", gx, x), np.where(crs == "gcj02", gy, y)
@@ -70,13 +74,34 @@ def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
     reported = pd.to_datetime(now - pd.to_timedelta(rng.uniform(0, days * 86400, n), unit="s"))
     return pd.DataFrame({
         "client_id": [str(uuid.uuid5(DEMO_NAMESPACE, f"{seed}:{i}")) for i in range(n)],
-        "category": rng.choice(categories, n),
+        "category": category,
         "lon": np.char.mod("%.7f", x), "lat": np.char.mod("%.7f", y),
         "description": "示例事件（合成数据）",
         "crs": crs, "accuracy_m": np.char.mod("%.0f", rng.uniform(3, 40, n)),
         "reported_at": reported.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "source": rng.choice(SOURCES[:4], n),
     })
+
+
+HOT_SHARE = 200  # one case in so many is the first of a place where its class keeps coming
+SPREAD_M = 15  # how far from it the others lie, typically
+
+
+def _repeat(rng: np.random.Generator, x: np.ndarray, y: np.ndarray,
+            category: np.ndarray) -> None:
+    """Make places where cases of a class keep being reported (高发点位): around one case in
+    HOT_SHARE, four to nine others of its class, moved to within a few tens of metres."""
+    n = len(x)
+    spots = n // HOT_SHARE
+    if not spots:
+        return
+    first = rng.choice(n, spots, replace=False)
+    size = rng.integers(4, 10, spots)
+    others = rng.choice(np.setdiff1d(np.arange(n), first), int(size.sum()), replace=False)
+    of = np.repeat(first, size)
+    x[others] = x[of] + rng.normal(0, SPREAD_M, len(of)) / (111_320 * np.cos(np.radians(y[of])))
+    y[others] = y[of] + rng.normal(0, SPREAD_M, len(of)) / 110_760
+    category[others] = category[of]
 
 
 async def current_grids(conn: AsyncConnection) -> gpd.GeoDataFrame:
@@ -267,7 +292,8 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     counts.update(await load_registry(conn, township))
     categories = list((await conn.execute(text(
         "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
-    frame = incident_rows(await current_grids(conn), incidents, categories=categories)
+    frame = incident_rows(await current_grids(conn), incidents, categories=categories,
+                          repeats=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo")).inserted
     counts["case step"] = await walk_cases(conn)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
 from mapsvc.cli import app
 from mapsvc.db.cluster import Cluster
-from mapsvc.demo import LOOP
+from mapsvc.demo import HOT_SHARE, LOOP
 from mapsvc.settings import ClusterSettings
 from mapsvc.workflow.machine import STATES
 from tests.conftest import Server
@@ -132,6 +132,14 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert urgent["features"]  # some of the cases with a department marked urgent
         assert {f["properties"]["status"] for f in urgent["features"]} <= {"dispatched",
                                                                            "in_progress"}
+
+        # places where a class keeps coming: round one case in HOT_SHARE, of all the counties'
+        admin = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "admin", "password": "Demo-2026"}).json()["access_token"]
+        hot = httpx.get(f"{served.base}/api/v1/incidents/hotspots",
+                        headers={"Authorization": f"Bearer {admin}"}).json()["features"]
+        assert len(hot) >= 3000 // HOT_SHARE
+        assert all(f["properties"]["cases"] >= 3 for f in hot)
 
         assert "demo already loaded" in _cli("demo", "load", "--grids", "300",
                                              "--incidents", "3000")

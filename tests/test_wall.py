@@ -577,6 +577,54 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     context.close()
 
 
+def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server, browser,
+                                                                   grids):
+    """Three cases of a class within ten metres: the wall's hot spots (高发点位) of the county
+    in the heat's days hold them, as the service finds them, each circled with its count; a
+    click names the place and leads to its cases at the desk; another class leaves it out."""
+    base = wall_server.base
+    command = token(base)
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[13].representative_point()
+    ids = [report(base, command, p.x + i * 4e-5, p.y, f"高发 {i}") for i in range(3)]
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    with page.expect_response(lambda r: "/incidents/hotspots?" in r.url) as answered:
+        page.locator(".leaflet-control-layers-overlays label", has_text="高发点位").locator(
+            "input").check()
+    asked = parse_qs(urlsplit(answered.value.url).query)
+    assert (asked["window"], asked["county"]) == (["7d"], ["441502"])  # the heat's days
+    wait_until(page, "window.mapsvcWall.hotspots !== undefined", "the hot spots drawn")
+    found = httpx.get(f"{base}/api/v1/incidents/hotspots", params=asked,
+                      headers={"Authorization": f"Bearer {command}"}).json()["features"]
+    drawn = page.evaluate("window.mapsvcWall.hotspots")
+    assert drawn == found
+    ours = next(f for f in drawn if set(ids) <= set(f["properties"]["ids"]))
+    counts = page.evaluate("[...document.querySelectorAll('.hotspot-count')].map((e) => "
+                           "e.textContent)")
+    assert sorted(counts) == sorted(str(f["properties"]["cases"]) for f in found)
+    assert "高发点位" in page.inner_text("#wall-legend")
+    names = {c["code"]: c["name"] for c in httpx.get(
+        f"{base}/api/v1/categories", headers={"Authorization": f"Bearer {command}"}).json()}
+    lon, lat = ours["geometry"]["coordinates"]
+    page.evaluate(f"window.mapsvcWall.map.setView([{lat}, {lon}], 15, {{animate: false}})")
+    page.mouse.click(*_on_screen(page, lon, lat))
+    wait_until(page, "document.querySelector('.wall-hotspot')", "the place named")
+    told = page.inner_text(".wall-hotspot")
+    assert told.startswith(f"高发点位 · {names['0601']}")
+    assert f"{ours['properties']['cases']} 件（在办 {ours['properties']['open']} 件）" in told
+    links = page.eval_on_selector_all(".wall-hotspot a", "(a) => a.map((e) => e.href)")
+    assert {f"{base}/map/desk#case={case}" for case in ids} <= set(links)
+    page.screenshot(path=str(ARTIFACTS / "wall-hotspot.png"))
+    assert page.evaluate("window.mapsvcWall.region.kind") == "county"  # named, not drilled
+    page.select_option("#heat-category", "01")  # another class: the place is not one of its
+    wait_until(page, f"!window.mapsvcWall.hotspots.some((f) => f.properties.ids.includes("
+                     f"{ids[0]}))", "the place left out")
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_wall_whose_session_has_ended_asks_to_sign_in_again(wall_server, browser):
     base = wall_server.base
     context = browser.new_context()

@@ -1,5 +1,6 @@
 """Incidents: report one (a hot path, mapsvc.api.hot), import many, list and read them, find
-those a case may repeat, move them through the loop, and export their ledger."""
+those a case may repeat and the places where cases keep coming, move them through the loop,
+and export their ledger."""
 
 import io
 import json
@@ -19,9 +20,11 @@ from mapsvc.db.spreadsheet import copied
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.duplicates import possible_duplicates
+from mapsvc.incidents.hotspots import hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
-from mapsvc.incidents.model import METHODS, IncidentReport, Point, ReportTime, Source
+from mapsvc.incidents.model import (METHODS, IncidentReport, Point, ReportTime, Source, Window,
+                                   window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import ActionRequest, act, timeline
@@ -150,6 +153,33 @@ async def list_incidents(
     async with statements(request) as conn:
         body = await incidents_geojson(conn, where, account, limit=page.limit,
                                        offset=page.offset, order=order, count=count)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/hotspots", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}},
+                             "description": "a FeatureCollection of the hot spots' centres"}})
+async def hotspots(
+    request: Request, page: Page, account: SignedIn, where: Cases,
+    window: Annotated[Window | None, Query(
+        description="reported today (China Standard Time) or in the last 7 or 30 days, in "
+                    "place of from")] = None,
+    radius_m: Annotated[int, Query(ge=5, le=1000, description="how near")] = 50,
+    min_cases: Annotated[int, Query(ge=2, le=1000, description="how many")] = 3,
+) -> Response:
+    """The places where cases of one class keep being reported (高发点位), among the cases the
+    filters find (reported in the `window`, else from `from` to `to`, else in the last 30
+    days), void and rejected ones left out: at least `min_cases` cases of a class within
+    `radius_m` metres of one of them, and the cases within that reach of those (DBSCAN, as
+    mapsvc.incidents.hotspots says). Each is a point at the middle of
+    its cases, with their class, how many there are and how many are open, the first and last
+    reported, how far the farthest lies from the middle (`radius_m`), the grid most of them
+    lie in and the numbers of the newest 20 (`ids`); those of the most cases first."""
+    if window is not None or (where.reported_from is None and where.reported_to is None):
+        where.reported_from = window_start(window or "30d")
+    async with statements(request) as conn:
+        body = await hotspots_geojson(conn, where, account, radius_m=radius_m,
+                                      least=min_cases, limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 

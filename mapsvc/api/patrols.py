@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, statements, transaction
-from mapsvc.incidents.model import LOCAL_TIME, ReportTime
+from mapsvc.incidents.model import ReportTime, window_start
 from mapsvc.numbers import Number
 from mapsvc.registry.patrols import (
     PATROLLERS,
@@ -89,7 +89,7 @@ async def list_patrols(
     ones that ended in [from, to) (or today), passed through a grid, or whose track meets a
     box."""
     if window == "today":
-        since = datetime.now(LOCAL_TIME).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = window_start(window)
     async with statements(request) as conn:
         body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
                                      bbox=bbox, limit=page.limit, offset=page.offset)

@@ -1,9 +1,6 @@
 """OGC API – Tiles: Mapbox Vector Tiles of the collections in mapsvc.tiles, their tilesets,
 TileJSON and the WebMercatorQuad tile matrix set."""
 
-from datetime import datetime, timedelta
-from typing import Literal
-
 import morecantile
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,14 +10,13 @@ from starlette.routing import Route
 from mapsvc.api.auth import SignedIn, bearer, signed_in
 from mapsvc.api.hot import parameters, read
 from mapsvc.errors import InvalidInput, NotFound
-from mapsvc.incidents.model import LOCAL_TIME, ReportTime
+from mapsvc.incidents.model import ReportTime, Window, window_start
 from mapsvc.tiles.layers import COLLECTIONS, Collection, TileQuery
 
 router = APIRouter(prefix="/ogc", tags=["tiles"])
 TMS_ID = "WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
 WEB_MERCATOR = morecantile.tms.get(TMS_ID)
-WINDOWS = {"today": None, "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 
 def _collection(name: str) -> Collection:
@@ -78,7 +74,7 @@ async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
 class TileParameters(BaseModel):
     """What a tile draws beside its position (query parameters; others are ignored)."""
 
-    window: Literal["today", "7d", "30d"] | None = Field(
+    window: Window | None = Field(
         None, description="incidents reported (patrols ended) today (local time), in the last "
                           "7 or 30 days")
     since: ReportTime | None = Field(
@@ -91,11 +87,7 @@ class TileParameters(BaseModel):
                             description="grids: a visit this recent covers a household")
 
     def query(self) -> TileQuery:
-        since = self.since
-        if self.window is not None:  # to the minute, so that a tile keeps its ETag for a while
-            now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
-            since = now.replace(hour=0, minute=0) if self.window == "today" else \
-                now - WINDOWS[self.window]
+        since = window_start(self.window) if self.window is not None else self.since
         return TileQuery(since=since.isoformat() if since else None,
                          until=self.until.isoformat() if self.until else None,
                          category=self.category, status=self.status, visit_days=self.visit_days)

@@ -1,7 +1,7 @@
 """What a reporter sends and what a location resolves to."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -30,6 +30,16 @@ METHOD_NAMES = {"inside": "网格内", "edge": "网格边界（按规则定格�
 
 # Times without a zone are China Standard Time, as phones and hotline exports in China write them.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+# the last days a map may look at: today (China Standard Time), the last 7 or 30 days
+WINDOWS = {"today": None, "7d": timedelta(days=7), "30d": timedelta(days=30)}
+Window = Literal["today", "7d", "30d"]
+
+
+def window_start(window: str) -> datetime:
+    """When ``window`` (of WINDOWS) starts: today's midnight in China, or so many days before
+    now, to the minute (so that a tile drawn for it keeps its ETag for a while)."""
+    now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
+    return now.replace(hour=0, minute=0) if window == "today" else now - WINDOWS[window]
 
 
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")

@@ -65,7 +65,7 @@ PANELS = """
     <option value="overdue">超期件</option></select></label>
   <label>事件状态 <select id="incident-status"><option value="open" selected>在办</option>
     <option value="overdue">超期</option><option value="">全部</option></select></label>
-  <label>热力时段 <select id="heat-window">
+  <label>热力、高发时段 <select id="heat-window">
     <option value="today">今日</option><option value="7d" selected>近7天</option>
     <option value="30d">近30天</option><option value="custom">自定义</option></select></label>
   <span id="heat-custom" hidden><input id="heat-since" type="date"> 至

@@ -75,6 +75,8 @@ function mapsvcWall(map, config) {
   const PATROL = "#76ff03";
   const NO_CLOCK = "#1976d2";
   const URGENT = "#ff1744";  // the ring of an open urgent case (加急)
+  const HOTSPOT = "#d500f9";
+  const HOTSPOTS = "高发点位";
 
   // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
   const grids = () => vectorLayer("grids", (p) => ({
@@ -143,6 +145,8 @@ function mapsvcWall(map, config) {
   };
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
+  const hotspots = L.layerGroup();  // places where cases of a class keep coming, each a circle
+  layers[HOTSPOTS] = hotspots;
   for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
     layers[name].addTo(map);
   }
@@ -211,6 +215,10 @@ function mapsvcWall(map, config) {
       sections.push(legendSection("覆盖", COVERAGE.map(([want, colour]) => [label[want], colour])));
     }
     if (shown(DATA.patrols)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
+    if (shown(HOTSPOTS)) {
+      sections.push(legendSection("高发点位", [["同类事件 50 米内 3 件以上（圈中为件数）",
+                                               HOTSPOT]]));
+    }
     $("wall-legend").replaceChildren(...sections);
     state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
                                                         (e) => e.textContent));
@@ -227,13 +235,18 @@ function mapsvcWall(map, config) {
     state.heatWindow = e.target.value;
     $("heat-custom").hidden = state.heatWindow !== "custom";
     replace(DATA.heat, heat);
+    loadHotspots();
   });
   for (const id of ["heat-since", "heat-until"]) {
-    $(id).addEventListener("change", () => replace(DATA.heat, heat));
+    $(id).addEventListener("change", () => {
+      replace(DATA.heat, heat);
+      loadHotspots();
+    });
   }
   $("heat-category").addEventListener("change", (e) => {
     state.heatCategory = e.target.value;
     replace(DATA.heat, heat);
+    loadHotspots();
   });
   $("visit-days").addEventListener("change", (e) => {
     state.visitDays = Number(e.target.value);
@@ -266,6 +279,59 @@ function mapsvcWall(map, config) {
         .bindTooltip(text("span", f.properties.name)).addTo(reach);
     }
   }
+
+  // ---- hot spots (高发点位): of the region in view, the heat's days and class ----
+  async function loadHotspots() {
+    if (!map.hasLayer(hotspots)) return;
+    const region = state.region;
+    const heated = heatParams();  // the heat's names for the list's: since from, until to
+    const params = new URLSearchParams({ limit: "200" });
+    for (const [mine, theirs] of [["window", "window"], ["since", "from"], ["until", "to"],
+                                  ["category", "category"]]) {
+      if (heated[mine]) params.set(theirs, heated[mine]);
+    }
+    if (region.kind !== "deployment") params.set(region.kind, region.code);
+    let r;
+    try {
+      r = await fetch(`${config.api}/incidents/hotspots?${params}`,
+                      { credentials: "same-origin" });
+    } catch {
+      return;  // offline: asked again with the next redraw
+    }
+    if (!r.ok || state.region !== region) return;  // not if another region was chosen meanwhile
+    const found = (await r.json()).features;
+    hotspots.clearLayers();
+    for (const f of found) {
+      const [lon, lat] = f.geometry.coordinates;
+      L.circleMarker([lat, lon], { radius: 10 + 2 * Math.sqrt(f.properties.cases), color: "#fff",
+                                   weight: 2, fillColor: HOTSPOT, fillOpacity: 0.8,
+                                   bubblingMouseEvents: false })
+        .bindTooltip(String(f.properties.cases), { permanent: true, direction: "center",
+                                                   className: "hotspot-count" })
+        .on("click", () => openHotspot(f)).addTo(hotspots);
+    }
+    state.hotspots = found;
+  }
+
+  // A hot spot: its class, how many cases and how many open, over what days and how far, its
+  // grid, and its newest cases, each leading to the desk.
+  function openHotspot(f) {
+    const p = f.properties;
+    const [lon, lat] = f.geometry.coordinates;
+    const box = text("div", "", "wall-hotspot");
+    const cases = text("p", "", "cases");
+    for (const id of p.ids) {
+      const link = text("a", `#${id}`);
+      link.href = `/map/desk#case=${id}`;
+      cases.append(link, " ");
+    }
+    box.append(text("h3", `高发点位 · ${categoryName[p.category] || p.category}`),
+               text("p", `${p.cases} 件（在办 ${p.open} 件），相距中心 ${p.radius_m} 米内`),
+               text("p", `${localTime(p.first_reported_at)} 至 ${localTime(p.last_reported_at)}`),
+               text("p", p.grid ? p.grid.name : "未入格"), cases);
+    L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
+  }
+  map.on("overlayadd", (e) => e.layer === hotspots && loadHotspots());
 
   // ---- the region's panel and drill-down ----
   function regionQuery() {
@@ -398,6 +464,7 @@ function mapsvcWall(map, config) {
     $("wall-up").hidden = state.stack.length === 0;
     loadPanel();
     loadChildren();
+    loadHotspots();
     if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
   }
 
@@ -493,6 +560,7 @@ function mapsvcWall(map, config) {
       for (const name of Object.values(DATA)) {
         if (map.hasLayer(layers[name])) layers[name].redraw();
       }
+      loadHotspots();
       loadPanel();
     }, 3000);
   }
