@@ -330,6 +330,35 @@ def incident_lists(rows: int) -> None:
                f"{ms:.0f}", "ms")
 
 
+def hotspots_at_scale() -> None:
+    """The hot spots (高发点位) of the last 30 days, as the city's and the largest county's
+    centre ask for them (50 m, 3 cases); and the count of the cases of a desk's view."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.incidents.hotspots import hotspots_geojson
+    from mapsvc.incidents.model import window_start
+    from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
+
+    county, _ = asyncio.run(in_transaction(largest_county))
+    where = IncidentFilter(reported_from=window_start("30d"))
+    for label, account in (("the city", Account(id=0, username="bench", role=Role.admin)),
+                           ("largest county", Account(id=0, username="bench_county",
+                                                      role=Role.command, region_code=county))):
+        async def spots(conn, account=account):
+            return json.loads(await hotspots_geojson(conn, where, account, radius_m=50,
+                                                     least=3, limit=200))
+
+        async def counted(conn, account=account):
+            return json.loads(await incidents_geojson(conn, where, account, count=True))
+
+        ms, found = median_of_5(spots)
+        count_ms, listed = median_of_5(counted)
+        cases = listed["numberMatched"]
+        figure(f"hot spots of the last 30 days ({label}, {cases:,} cases, "
+               f"{len(found['features'])} found), median of 5", f"{ms:.0f}", "ms")
+        figure(f"incident list, first page counting its {cases:,} cases of the last 30 days "
+               f"({label}), median of 5", f"{count_ms:.0f}", "ms")
+
+
 def ledgers() -> None:
     """The case ledger (CSV) of the largest county and of the city, as PostgreSQL writes it
     and the service passes it on."""
@@ -985,6 +1014,7 @@ def main() -> None:
     bulk_import(path, rows)
     metrics(rows + before)
     incident_lists(rows + before)
+    hotspots_at_scale()
     ledgers()
     grid_lists()
     plans_at_scale(rows + before)

@@ -497,13 +497,18 @@ def test_the_wall_asks_for_its_layers_again_each_period_of_the_clock(wall_server
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
     wait_until(page, "[...document.querySelectorAll('.leaflet-tile')]"
                      ".every(t => t.classList.contains('leaflet-tile-loaded'))", "every tile")
+    page.locator(".leaflet-control-layers-overlays label", has_text="高发点位").locator(
+        "input").check()
+    wait_until(page, "window.mapsvcWall.hotspots !== undefined", "the hot spots")
     asked = []
-    page.on("request", lambda r: asked.append(r.url) if "/collections/grids/" in r.url else None)
+    page.on("request", lambda r: asked.append(r.url)
+            if "/collections/grids/" in r.url or "/incidents/hotspots" in r.url else None)
     page.clock.fast_forward(30_000)
     page.clock.fast_forward(3_100)  # the wall's pause before it redraws
     page.wait_for_timeout(1_000)
     assert asked == []  # half the period: nothing asked for again
-    with page.expect_request(lambda r: "/collections/grids/" in r.url):
+    with page.expect_request(lambda r: "/collections/grids/" in r.url), \
+            page.expect_request(lambda r: "/incidents/hotspots?" in r.url):
         page.clock.fast_forward(30_000)
         page.clock.fast_forward(3_100)
     assert watch.problems == []
