@@ -300,8 +300,8 @@ async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
     county's centre ask for it: the first page, the cases in progress, those awaiting
-    verification (a rare state), by warning colour, and the triage queue; and the city's by
-    boxes of three sizes."""
+    verification (a rare state), by warning colour, the triage queue and by words; and the
+    city's by boxes of three sizes."""
     from mapsvc.accounts.model import Account
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
 
@@ -312,7 +312,9 @@ def incident_lists(rows: int) -> None:
     wheres = {"first page": IncidentFilter(), "in progress": IncidentFilter(status="in_progress"),
               "awaiting verification": IncidentFilter(status="verifying"),
               "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow"),
-              "the triage queue (unassigned)": IncidentFilter(method="unassigned")}
+              "the triage queue (unassigned)": IncidentFilter(method="unassigned"),
+              "by words no case holds (every description read)": IncidentFilter(
+                  words="井盖缺失")}
     for label, account in centres:
         for name, where in wheres.items():
             async def page(conn, where=where, account=account):

@@ -15,7 +15,9 @@ async def generic_plan(conn: AsyncConnection, sql: str, params: dict) -> dict:
     await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     await conn.exec_driver_sql("PREPARE explained AS " + re.sub(
         r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement))
-    arguments = f"({', '.join(repr(params[n]) for n in names)})" if names else ""
+    # written in, each % doubled as the driver reads a statement's % as a placeholder's
+    arguments = (f"({', '.join(repr(params[n]).replace('%', '%%') for n in names)})"
+                 if names else "")
     plan = (await conn.exec_driver_sql(
         f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained{arguments}")).scalar_one()
     await conn.exec_driver_sql("DEALLOCATE explained")

@@ -8,6 +8,7 @@ import io
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -137,6 +138,24 @@ def test_the_list_counts_its_cases_and_shows_the_oldest_first_and_more_on_asking
     wait_until(page, f"window.mapsvcDesk.cases[0].id === {case}", "the new report first")
     assert shown_ids(page) == found(limit=200)[0]  # 200 again
     page.screenshot(path=str(ARTIFACTS / "desk-counted.png"))
+    assert watch.problems == []
+
+
+def test_a_case_is_found_by_words_of_its_description(desk, server, grids, command_token):
+    """A caller describes the problem rather than give its number: the words typed keep the
+    view's cases that hold them, counted, and the ledger then holds those alone."""
+    page, watch = desk
+    tag = uuid.uuid4().hex[:6]
+    manhole = report_at(server, command_token, grids, 18, f"人民路{tag}井盖缺失")
+    report_at(server, command_token, grids, 18, f"人民路{tag}路灯不亮")
+    page.select_option("#desk-view", "all")
+    page.fill("#desk-words", f"{tag}井盖")
+    wait_until(page, f"window.mapsvcDesk.cases.length === 1 && "
+                     f"window.mapsvcDesk.cases[0].id === {manhole}", "the case described")
+    assert page.inner_text("#desk-count") == "共 1 件"
+    assert f"q={quote(tag)}" in page.get_attribute("#desk-export", "href")
+    page.fill("#desk-words", "")
+    wait_until(page, "window.mapsvcDesk.cases.length > 1", "the whole view again")
     assert watch.problems == []
 
 

@@ -127,6 +127,9 @@ async def incident_filter(
         description="true: the cases marked urgent (加急); false: the others")] = None,
     open_: Annotated[bool | None, Query(
         alias="open", description="true: the open cases; false: the closed ones")] = None,
+    q: Annotated[str | None, Query(
+        max_length=100, description="text the case's description holds, as typed (letters "
+                                    "of either case; % and _ are themselves)")] = None,
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
@@ -135,7 +138,7 @@ async def incident_filter(
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,
                           extension_requested=extension == "requested", urgent=urgent,
-                          open=open_)
+                          open=open_, words=(q or "").strip() or None)
 
 
 Cases = Annotated[IncidentFilter, Depends(incident_filter)]

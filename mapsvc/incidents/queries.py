@@ -34,7 +34,7 @@ INCIDENTS = f"""
 SELECT {{sign}}q.id AS sort, {incident_feature("q")} AS feature
   FROM (SELECT d.id FROM incident d
          WHERE {{where}}
-         ORDER BY d.id {{direction}} {{page}}) page
+         ORDER BY {{key}} {{direction}} {{page}}) page
  CROSS JOIN LATERAL (SELECT d.id, d.doc FROM incident_doc d WHERE d.id = page.id OFFSET 0) q
 """
 ORDERS = ("newest", "oldest")
@@ -60,9 +60,16 @@ class IncidentFilter:
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
+    words: str | None = None  # text the description holds, as typed (no wildcards)
 
     def filters(self) -> Filters:
         f = Filters()
+        if self.words:
+            # no index: read among the cases the other filters leave (incidents_sql); ILIKE,
+            # which takes twice LIKE's time, for words with letters of two cases alone
+            like = "LIKE" if self.words.lower() == self.words.upper() else "ILIKE"
+            f.add(rf"d.description {like} :words ESCAPE '\'", words="%" + "".join(
+                "\\" + c if c in "\\%_" else c for c in self.words) + "%")
         if self.queue_of is not None:
             waiting_on(self.queue_of, f)
         if self.colour:
@@ -140,7 +147,11 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
     incident_scope(account, f)
     named(order, ORDERS, field="order", noun="order")
     oldest = order == "oldest"
-    features = INCIDENTS.format(where=f.where(), page=page(limit, offset),
+    # By words, the cases are read as they lie and the page's sorted out of those that hold
+    # them: walked in the order of their ids, a county's cases were read one by one, each
+    # from anywhere on disk, to find few or none (make bench: 0.75 s against 0.05).
+    key = "d.id + 0" if where.words else "d.id"
+    features = INCIDENTS.format(where=f.where(), page=page(limit, offset), key=key,
                                 sign="" if oldest else "-", direction="ASC" if oldest else "DESC")
     matched = f"SELECT count(*) FROM incident d WHERE {f.where()}" if count else None
     return feature_collection(features, matched=matched), f.params

@@ -49,6 +49,8 @@ PANELS = """
   </div>
   <form id="desk-find" class="row"><label>案件编号 <input name="id" type="number" min="1"
     required></label><button type="submit">打开</button></form>
+  <div class="row"><label>描述含 <input id="desk-words" type="search" maxlength="100"
+    placeholder="关键词"></label></div>
   <p id="desk-count"></p>
   <ol id="desk-list"></ol>
   <button type="button" id="desk-more" hidden></button>

@@ -58,10 +58,12 @@ function mapsvcDesk(map, config) {
 
   // ---- the list, and the cases on the map ----
 
-  // the view's filters, and the department's when one is chosen
+  // the view's filters, and the department's and the words' when given
   function view() {
     const department = $("desk-department").value;
-    return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}) };
+    const q = $("desk-words").value.trim();
+    return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}),
+             ...(q ? { q } : {}) };
   }
 
   // The view's cases, newest or oldest first, LIST_SIZE more at each 再显示 (up to a page of
@@ -396,6 +398,15 @@ function mapsvcDesk(map, config) {
       loadList().catch((e) => say(e.message, true));
     });
   }
+  // the words as they are typed, once the typing pauses
+  let typing = null;
+  $("desk-words").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      state.shown = LIST_SIZE;
+      loadList().catch((e) => say(e.message, true));
+    }, 400);
+  });
   $("desk-more").addEventListener("click", () => {
     state.shown += LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
