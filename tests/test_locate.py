@@ -7,6 +7,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyproj import Geod
 from sqlalchemy import text
 
 from mapsvc.geo.crs import from_wgs84
@@ -113,6 +114,37 @@ def test_a_point_beyond_the_tolerance_is_unassigned(api, lattice):
     assert body["grid"] is None and body["village"] is None
 
 
+def test_a_fix_of_some_metres_names_the_other_grids_it_may_lie_in(api, lattice):
+    """A phone's fix 15 m inside a grid from its neighbour, with its accuracy: the neighbour is
+    named with its distance (against pyproj's on the ellipsoid) when the fix may be off so
+    far, and the grids beyond too as the accuracy widens, nearest first."""
+    geod = Geod(ellps="WGS84")
+    edge = lattice.X0 + lattice.STEP  # between the cells (0, 0) and (1, 0)
+    y = lattice.Y0 + lattice.STEP / 2
+    x = edge - 15 / (111_320 * math.cos(math.radians(y)))
+
+    def nearby(**params) -> list[tuple[str, float]] | None:
+        body = api.get("/locate", params={"lon": x, "lat": y, **params}).json()
+        assert body["grid"]["code"] == lattice.cell_code(0, 0)
+        return body["nearby"] and [(n["code"], n["distance_m"]) for n in body["nearby"]]
+
+    assert nearby() is None  # not asked
+    assert nearby(accuracy_m=10) == []
+    [(code, metres)] = nearby(accuracy_m=50)
+    assert code == lattice.cell_code(1, 0)
+    assert abs(metres - geod.inv(x, y, edge, y)[2]) < 0.2
+    wide = nearby(accuracy_m=120)
+    assert [c for c, _ in wide] == [lattice.cell_code(1, 0), lattice.cell_code(0, 1),
+                                    lattice.cell_code(1, 1)]
+    assert [m for _, m in wide] == sorted(m for _, m in wide) and wide[-1][1] <= 120
+    assert len(nearby(accuracy_m=5000)) == 3  # a kilometre at most: the lattice's grids
+    # a point in no grid: the grids its fix may lie in
+    x, y = _west_of_lattice(lattice, 80)
+    body = api.get("/locate", params={"lon": x, "lat": y, "accuracy_m": 100}).json()
+    assert body["method"] == "unassigned"
+    assert [n["code"] for n in body["nearby"]] == [lattice.cell_code(0, 0)]
+
+
 @pytest.mark.parametrize("metres,method", [(45, "nearest"), (55, "unassigned")])
 def test_the_tolerance_band_is_50_metres(db, lattice, metres, method):
     assert sql_locate(db, *_west_of_lattice(lattice, metres)).method == method
@@ -120,6 +152,9 @@ def test_the_tolerance_band_is_50_metres(db, lattice, metres, method):
 
 @pytest.mark.parametrize("params,field", [
     ({"lon": "nan", "lat": 30}, "lon"),
+    ({"lon": 114, "lat": 30, "accuracy_m": 0}, "accuracy_m"),
+    ({"lon": 114, "lat": 30, "accuracy_m": 3e7}, "accuracy_m"),
+    ({"lon": 114, "lat": 30, "accuracy_m": "nan"}, "accuracy_m"),
     ({"lon": "inf", "lat": 30}, "lon"),
     ({"lon": 114, "lat": "-inf"}, "lat"),
     ({"lon": 181, "lat": 30}, "lon"),

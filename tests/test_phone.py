@@ -334,6 +334,34 @@ def test_the_phone_says_which_grid_a_report_from_where_it_is_lands_in(browser, s
     context.close()
 
 
+def test_a_fix_near_another_grid_asks_the_worker_to_check_where_the_report_lands(
+        browser, server, worker_spot, grids, clients):
+    """Ten metres inside the worker's grid from a neighbour, with a fix good to 40 m: the
+    phone names the neighbour and its distance (as the service finds them) and asks the
+    worker to check; in the grid's middle with a fix good to 5 m it does not."""
+    code, spot = worker_spot
+    grid = grids[grids["code"] == code].geometry.iloc[0]
+    neighbour = grids[(grids["code"] != code) & grids.geometry.touches(grid)].iloc[0]
+    shared = shapely.line_merge(grid.boundary.intersection(neighbour.geometry.boundary))
+    edge = max(getattr(shared, "geoms", [shared]), key=lambda line: line.length)
+    m = edge.interpolate(0.5, normalized=True)
+    metres = Geod(ellps="WGS84").inv(m.x, m.y, spot.x, spot.y)[2]
+    at = shapely.Point(m.x + (spot.x - m.x) * 10 / metres, m.y + (spot.y - m.y) * 10 / metres)
+    assert grid.contains(at)
+    located = clients["worker"].get("/locate", params={
+        "lon": at.x, "lat": at.y, "accuracy_m": 40}).json()
+    near = located["nearby"][0]
+    context, page = _phone(browser, server, at, accuracy=40)
+    wait_until(page, f"window.mapsvcPhone.near === '{near['code']}'", "the neighbour named")
+    assert page.inner_text("#where") == (
+        f"将报入 {located['grid']['name']}。距{near['name']}仅 {round(near['distance_m'])} 米，"
+        "定位精度约 40 米：请核对位置，可拖动图钉")
+    context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 5})
+    wait_until(page, "window.mapsvcPhone.near === null", "none near enough")
+    assert page.inner_text("#where") == f"将报入 {located['grid']['name']}"
+    context.close()
+
+
 def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, worker_spot):
     _, spot = worker_spot
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)  # no fix

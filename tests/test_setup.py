@@ -45,7 +45,7 @@ def test_openapi_docs_are_served(api, server):
         ("path", "z"), ("path", "x"), ("path", "y"), ("query", "window"), ("query", "visit_days")}
     locate = paths["/api/v1/locate"]["get"]
     assert {(p["name"], p["required"]) for p in locate["parameters"]} == {
-        ("lon", True), ("lat", True), ("crs", False), ("at", False)}
+        ("lon", True), ("lat", True), ("crs", False), ("at", False), ("accuracy_m", False)}
     report = paths["/api/v1/incidents"]["post"]
     assert report["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/IncidentReport"}

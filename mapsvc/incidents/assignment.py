@@ -105,6 +105,28 @@ SELECT l.method, l.distance_m, l.grid_id, l.grid_version_id, g.code AS grid_code
 """
 
 
+# The other grids in force within :reach metres of the point, nearest first, as one JSON
+# array: a phone whose fix may be off by so much may stand in one of them. Found through the
+# grids' index by a box holding the circle (a degree of latitude is over 110 km, one of
+# longitude over 111 km times the latitude's cosine).
+NEARBY = f"""
+SELECT coalesce(json_agg(json_build_object('code', n.code, 'name', n.name, 'distance_m', n.d)
+                         ORDER BY n.d, n.code), '[]') AS nearby
+  FROM (SELECT g.code, g.name,
+               round(ST_Distance(gv.geom::geography, p.geom::geography)::numeric, 1)::float8 AS d
+          FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom,
+                       CAST(:reach AS float8) AS reach) p
+          JOIN grid_version gv
+            ON gv.geom && ST_Expand(p.geom, p.reach / greatest(111000 * cosd(:lat), 1e-9),
+                                    p.reach / 110000)
+           AND gv.valid_from <= {_AT} AND (gv.valid_to IS NULL OR gv.valid_to > {_AT})
+           AND ST_DWithin(gv.geom::geography, p.geom::geography, p.reach)
+          JOIN grid g ON g.id = gv.grid_id
+         WHERE g.id IS DISTINCT FROM CAST(:grid_id AS bigint)
+         ORDER BY 3, 1 LIMIT 3) n
+"""
+
+
 def _place(row: dict, prefix: str) -> dict | None:
     code = row[f"{prefix}_code"]
     return None if code is None else {"code": code, "name": row[f"{prefix}_name"]}
@@ -135,13 +157,19 @@ def on(conn: AsyncConnection) -> Callable[[str, dict], Awaitable[dict]]:
     return one
 
 
-async def locate(reads: Reads, point: Point, at: datetime | None = None) -> Location:
+async def locate(reads: Reads, point: Point, at: datetime | None = None,
+                 reach_m: float | None = None) -> Location:
+    """Where ``point`` falls at ``at``; with ``reach_m``, also the other grids that near it."""
     row = await located(reads.one, point, at)
     grid = None if row["grid_code"] is None else {
         "code": row["grid_code"], "name": row["grid_name"], "version": row["version"]}
+    nearby = None if reach_m is None else (await reads.one(NEARBY, {
+        "lon": row["lon"], "lat": row["lat"], "at": at, "reach": reach_m,
+        "grid_id": row["grid_id"]}))["nearby"]
     return Location(method=row["method"], grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
-                    distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"])
+                    distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"],
+                    nearby=nearby)
 
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join

@@ -129,6 +129,10 @@ class GridRef(Place):
     version: int
 
 
+class NearGrid(Place):
+    distance_m: float = Field(description="from the point to the grid, on the ellipsoid")
+
+
 class Location(BaseModel):
     """Where a point falls: its grid and how it was chosen, and the regions above it."""
 
@@ -140,3 +144,7 @@ class Location(BaseModel):
     distance_m: float | None = Field(None, description="distance to the grid (method nearest)")
     lon: float = Field(description="the point in WGS84")
     lat: float = Field(description="the point in WGS84")
+    nearby: list[NearGrid] | None = Field(
+        None, description="asked with accuracy_m: the other grids that near the point, nearest "
+                          "first, at most three (a phone whose fix may be off so far may "
+                          "stand in one of them)")

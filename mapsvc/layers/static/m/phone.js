@@ -390,16 +390,25 @@ async function where(force) {
   if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
   located = L.latLng(at.lat, at.lon);
   try {
-    const r = await ask(`${API}/locate?lon=${at.lon}&lat=${at.lat}`, authorised());
+    // with the fix's accuracy: the grids it may be off into are named too (a pin placed by
+    // hand has none)
+    const query = new URLSearchParams({ lon: at.lon, lat: at.lat });
+    if (at.accuracy > 0) query.set("accuracy_m", at.accuracy);
+    const r = await ask(`${API}/locate?${query}`, authorised());
     if (!r.ok) throw new Error(r.statusText);
-    const { method, grid } = await r.json();
+    const { method, grid, nearby } = await r.json();
     if (phone.position !== at) return;  // a newer fix asks for itself
     phone.grid = grid ? grid.code : null;
-    $("where").textContent = !grid ? "不在任何网格内：上报后待分派"
-      : `将报入 ${grid.name}` + (method === "nearest" ? "（格外，就近入格）" : "");
+    const near = (nearby || [])[0];
+    phone.near = near ? near.code : null;
+    $("where").textContent = (!grid ? "不在任何网格内：上报后待分派"
+      : `将报入 ${grid.name}` + (method === "nearest" ? "（格外，就近入格）" : ""))
+      + (near ? `。距${near.name}仅 ${Math.round(near.distance_m)} 米，定位精度约 `
+                + `${Math.round(at.accuracy)} 米：请核对位置，可拖动图钉` : "");
   } catch {
     located = null;  // asked again with the next fix
     phone.grid = undefined;
+    phone.near = undefined;
     $("where").textContent = "";
   }
   outline(phone.grid, at);
