@@ -105,9 +105,16 @@ def test_hot_spots_are_found_among_the_cases_an_account_may_read(clients, place)
 
 
 def test_without_a_time_the_last_30_days_are_looked_at(api, place):
-    r = api.get("/incidents/hotspots", params={"county": "420106"})
-    assert r.status_code == 200 and r.json()["features"] == []
-    assert hotspots(api, window="30d", county="420106") == []  # a window, in place of from
+    def found(**params) -> list[dict]:
+        r = api.get("/incidents/hotspots", params={"county": "420106", **params})
+        assert r.status_code == 200
+        return r.json()["features"]
+
+    lately = found()
+    ours = {c["id"] for c in place["spot"] + place["other_class"]}
+    assert not ours & {case for f in lately for case in f["properties"]["ids"]}  # of 2022
+    assert found(window="30d") == lately
+    assert found(window="30d", **{"from": AUGUST["from"]}) == lately  # in place of from
 
 
 @pytest.mark.parametrize("params,field", [

@@ -149,7 +149,7 @@ Cases = Annotated[IncidentFilter, Depends(incident_filter)]
 async def list_incidents(
     request: Request, page: Page, account: SignedIn, where: Cases,
     order: Annotated[Literal[ORDERS], Query(  # type: ignore[valid-type]
-        description="newest (the default) or oldest reported first")] = "newest",
+        description="the newest (the default) or the oldest to come in first")] = "newest",
     count: Annotated[bool, Query(
         description="true: also how many cases the filters find in all (numberMatched)")] = False,
 ) -> Response:
@@ -174,10 +174,10 @@ async def hotspots(
     filters find (reported in the `window`, else from `from` to `to`, else in the last 30
     days), void and rejected ones left out: at least `min_cases` cases of a class within
     `radius_m` metres of one of them, and the cases within that reach of those (DBSCAN, as
-    mapsvc.incidents.hotspots says). Each is a point at the middle of
-    its cases, with their class, how many there are and how many are open, the first and last
-    reported, how far the farthest lies from the middle (`radius_m`), the grid most of them
-    lie in and the numbers of the newest 20 (`ids`); those of the most cases first."""
+    mapsvc.incidents.hotspots says). Each is a point at the middle of its cases, with their
+    class, how many there are and how many are open, the first and last reported, how far the
+    farthest lies from the middle (`radius_m`), the grid most of them lie in and the numbers
+    of the newest 20 (`ids`); those of the most cases first."""
     if window is not None or (where.reported_from is None and where.reported_to is None):
         where.reported_from = window_start(window or "30d")
     async with statements(request) as conn:

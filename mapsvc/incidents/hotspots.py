@@ -30,7 +30,7 @@ WITH found AS MATERIALIZED (
     SELECT f.*, ST_MakePoint(ST_X(f.geom) * 111320 * s.k, ST_Y(f.geom) * 110760) AS xy
       FROM found f, (SELECT cosd(avg(ST_Y(geom))) AS k FROM found) s
 ), clustered AS (
-    SELECT flat.*, ST_ClusterDBSCAN(xy, eps := :radius_m, minpoints := :least)
+    SELECT flat.*, ST_ClusterDBSCAN(xy, eps := CAST(:radius_m AS float8), minpoints := :least)
                      OVER (PARTITION BY category_code) AS spot
       FROM flat
 ), spots AS (

@@ -28,8 +28,8 @@ def incident_feature(alias: str) -> str:
 
 # The page is chosen by the cases' ids alone (sorting a region's cases carries no more than
 # their ids), then each case of it is read again by its key to build its document (OFFSET 0
-# keeps that subquery whole, so the document is built once). Ids follow the time the cases
-# were reported in (mapsvc.incidents.batching): the newest first, or the oldest.
+# keeps that subquery whole, so the document is built once). Ids follow the order the cases
+# came in (mapsvc.incidents.batching): the newest first, or the oldest.
 INCIDENTS = f"""
 SELECT {{sign}}q.id AS sort, {incident_feature("q")} AS feature
   FROM (SELECT d.id FROM incident d
