@@ -159,6 +159,25 @@ def test_a_case_is_found_by_words_of_its_description(desk, server, grids, comman
     assert watch.problems == []
 
 
+def test_a_case_of_a_place_where_its_class_keeps_coming_says_so(desk, server, grids,
+                                                                command_token):
+    """Three cases of a class at one place in a month: a case of them opened says it is one
+    of a hot spot (高发点位), with how many; a case alone there says nothing of the kind."""
+    page, watch = desk
+    cases = [report_at(server, command_token, grids, 19, f"反复出现 {n}") for n in range(3)]
+    find_case(page, cases[1])
+    wait_until(page, "document.getElementById('desk-case-facts').textContent.includes('高发')",
+               "the hot spot named")
+    assert "高发点位近30天此处同类 3 件（在办 3 件）" in page.inner_text("#desk-case-facts").replace(
+        "\n", "")
+    alone = report_at(server, command_token, grids, 20, "仅此一件")
+    with page.expect_response(lambda r: "/incidents/hotspots?" in r.url):
+        find_case(page, alone)
+    page.wait_for_timeout(500)  # the answer read
+    assert "高发" not in page.inner_text("#desk-case-facts")
+    assert watch.problems == []
+
+
 def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reason(
         desk, server, grids, api, command_token):
     page, watch = desk

@@ -161,6 +161,7 @@ function mapsvcDesk(map, config) {
       return b;
     }));
     $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step)));
+    showHotspot(p).catch(() => {});  // a fact more, once found
     await showDuplicates(p);
     if (!(reread && state.action && possible(p).includes(state.action))) closeForm();
     for (const li of $("desk-list").children) {
@@ -180,6 +181,24 @@ function mapsvcDesk(map, config) {
         else map.setView([p.lat, p.lon], 16);
       });
     }
+  }
+
+  // The place where cases of its class keep coming (高发点位) that the case is one of: among
+  // those found in the last 30 days within some 500 m, the one naming it (among its newest
+  // cases), or else whose cases reach as far as it.
+  async function showHotspot(p) {
+    const near = 0.005;
+    const query = new URLSearchParams({
+      window: "30d", category: p.category, limit: "50",
+      bbox: [p.lon - near, p.lat - near, p.lon + near, p.lat + near].join(",") });
+    const spot = (await call("GET", `/incidents/hotspots?${query}`)).features.find((f) => {
+      const [lon, lat] = f.geometry.coordinates;
+      return f.properties.category === p.category && (f.properties.ids.includes(p.id)
+        || map.distance([p.lat, p.lon], [lat, lon]) <= f.properties.radius_m);
+    });
+    if (!spot || state.selected !== p) return;  // none, or another case opened meanwhile
+    $("desk-case-facts").append(text("dt", "高发点位"), text("dd",
+      `近30天此处同类 ${spot.properties.cases} 件（在办 ${spot.properties.open} 件）`));
   }
 
   function button(label, onClick) {
