@@ -33,8 +33,13 @@ def test_case_review_counts_a_countys_cases_by_township_source_age_and_place(are
         category = conn.execute(sql("SELECT name FROM category WHERE code = '06'")).scalar_one()
         township = conn.execute(sql("SELECT name FROM region WHERE code = :c"),
                                 {"c": a.township}).scalar_one()
+        grid_b = conn.execute(sql("SELECT name FROM grid WHERE code = :c"),
+                              {"c": a.code("B")}).scalar_one()
     notebook = nbformat.read(NOTEBOOKS / "case_review.ipynb", as_version=4)
-    notebook.cells[1].source = f'COUNTY = "{a.county}"\nDAYS = 30\nANALYST = "admin"'
+    # hot spots of two cases within 250 m: the open ones in B's west and east, 220 m apart
+    # (the void one beside the west's is left out)
+    notebook.cells[1].source = (f'COUNTY = "{a.county}"\nDAYS = 30\nANALYST = "admin"\n'
+                                "HOTSPOT_RADIUS_M = 250\nHOTSPOT_CASES = 2")
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     shown = "\n".join(o.get("text", "") + o.get("data", {}).get("text/html", "")
@@ -50,5 +55,7 @@ def test_case_review_counts_a_countys_cases_by_township_source_age_and_place(are
     assert "1 of 2 villages with open cases" in shown
     assert re.search(rf"{a.code('B')}\s+\S+\s+2\n", shown)  # the grid with the most
     assert (tmp_path / "case_review_backlog.png").stat().st_size > 0
+    assert "1 places where a class keeps coming, 2 cases" in shown
+    assert re.search(rf"{category}\s+2\s+2\s+{re.escape(grid_b)}\s+\d+\s", shown)
     drawn = (tmp_path / "case_review_villages.html").read_text()  # the village with its cases
     assert re.search(rf'"code": "{a.village}"[^}}]*"open": 2', drawn)
