@@ -6,6 +6,7 @@ import io
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -359,6 +360,36 @@ def test_a_fix_near_another_grid_asks_the_worker_to_check_where_the_report_lands
     context.set_geolocation({"longitude": spot.x, "latitude": spot.y, "accuracy": 5})
     wait_until(page, "window.mapsvcPhone.near === null", "none near enough")
     assert page.inner_text("#where") == f"将报入 {located['grid']['name']}"
+    context.close()
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize("username", ["worker", "department"])
+def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser, server,
+                                                                        worker_spot, clients,
+                                                                        username):
+    """What the centre's evaluation counts of the account this month: a worker's reports, the
+    share of them valid and its patrols; a department's cases dispatched to it, the share
+    closed on time and those overdue."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot, username=username)
+    wait_until(page, "document.getElementById('month').textContent !== ''", "the month")
+    today = datetime.now(CHINA).date()
+    own = clients[username].get("/stats", params={"from": today.replace(day=1).isoformat(),
+                                                  "to": today.isoformat()}).json()
+    f = own["figures"]
+    rate = page.evaluate("(v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)",
+                         f["valid_report_rate" if username == "worker" else
+                           "on_time_closure_rate"])
+    assert page.inner_text("#month") == (
+        f"本月：上报 {f['reported']} 件，有效上报率 {rate}，巡查 {own['patrols']['count']} 次 "
+        f"{own['patrols']['km']:.1f} 公里" if username == "worker" else
+        f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")
+    page.click("#sign-out")
+    wait_until(page, "document.getElementById('month').textContent === ''",
+               "gone with the session")
     context.close()
 
 

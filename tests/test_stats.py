@@ -149,6 +149,17 @@ def test_rows_of_workers_and_of_grids_count_their_patrols_in_the_period(clients,
     assert all("patrols" not in r for r in townships)  # regions: their grids' rows say it
 
 
+def test_a_grid_worker_reads_its_own_figures_with_its_patrols(clients, fixture_cases):
+    own = _figures(clients["worker"])  # without asking: the cases it reported, its patrols
+    assert (own["kind"], own["code"], own["by"], own["rows"]) == ("worker", "worker", None, [])
+    assert own["figures"] == EXPECTED
+    row = next(r for r in _figures(clients["command"], level="county", code=fixture_cases[:6],
+                                   by="worker")["rows"] if r["code"] == "worker")
+    assert (own["figures"], own["patrols"]) == (row["figures"], row["patrols"])
+    chief = _figures(clients["chief"])
+    assert chief["figures"]["reported"] == 0 and chief["patrols"] == {"count": 0, "km": 0.0}
+
+
 def test_a_departments_figures(clients, fixture_cases):
     stats = _figures(clients["department"])  # its own, without asking
     assert (stats["kind"], stats["code"]) == ("department", "T1")
@@ -189,7 +200,9 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
 
 
 @pytest.mark.parametrize("who,params,status", [
-    ("worker", {}, 403), ("planner", {}, 403),
+    ("worker", {"level": "county", "code": "441502"}, 403),  # its own figures only
+    ("worker", {"department": "T1"}, 403), ("worker", {"by": "grid"}, 422),
+    ("planner", {}, 403),
     ("command", {"level": "county", "code": "420106"}, 404),  # another county
     ("township_command", {"level": "county", "code": "441502"}, 404),  # above its township
     ("department", {"department": "T2"}, 403),
@@ -201,7 +214,7 @@ def test_figures_are_read_within_the_jurisdiction(clients, accounts, who, params
     r = clients[who].get("/stats", params=params)
     assert r.status_code == status, r.text
     if status == 422:
-        assert r.json()["detail"][0]["loc"][-1] in ("code", "from", "to")
+        assert r.json()["detail"][0]["loc"][-1] in ("code", "from", "to", "by")
 
 
 def test_folding_the_deltas_into_the_tally_changes_no_figure(clients, fixture_cases, db):

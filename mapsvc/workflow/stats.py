@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.accounts.model import WORKER_NAME, Account, Role
+from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME
@@ -230,7 +230,16 @@ class Subject:
 
 async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
                      code: str | None, department: str | None) -> Subject:
-    """What the request asks about, within what ``account`` may see (403 or 404 otherwise)."""
+    """What the request asks about, within what ``account`` may see (403 or 404 otherwise).
+    A grid worker's or chief's figures are their own: the cases they reported, the patrols
+    they walked."""
+    if account.role in GRID_ROLES:
+        if (level, code, department) != (None, None, None):
+            raise Forbidden(f"a {account.role} account sees its own figures only",
+                            field="department" if department is not None else "level")
+        name = (await conn.execute(text("SELECT display_name FROM account WHERE id = :id"),
+                                   {"id": account.id})).scalar_one()
+        return Subject("worker", account.username, name, str(account.id))
     if department is not None:
         if account.role is Role.department and account.department_code != department:
             raise Forbidden("a department account sees its own figures only", field="department")
@@ -326,8 +335,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     subject = await subject_of(conn, account, level, code, department)
     if by is None:
         by = CHILD.get(None if subject.kind == "deployment" else subject.kind)
-    if by is not None and subject.kind == "department":
-        raise InvalidInput("a department's figures have no breakdown", field="by")
+    if by is not None and subject.kind in ("department", "worker"):
+        raise InvalidInput(f"a {subject.kind}'s figures have no breakdown", field="by")
     rows = await breakdown(conn, subject, by) if by else []
     parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
@@ -338,10 +347,12 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         whole = merged(list(counties.values()))
     else:
         whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
+    own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
+        subject.key]} if subject.kind == "worker" else {})
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,
         "from": start.isoformat(), "to": end.isoformat(), "denominator": denominator,
-        "figures": whole.as_json(denominator), "by": by,
+        "figures": whole.as_json(denominator), **own, "by": by,
         "rows": [{"kind": r.kind, "code": r.code, "name": r.name,
                   "figures": parts[r.key].as_json(denominator),
                   **({"patrols": walked[r.key]} if walked else {})} for r in rows],
@@ -359,6 +370,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     households with those visited within ``visit_days``, and its last patrol (when it ended,
     and who walked it); for a region its grids, with those a patrol passed through within
     ``visit_days``."""
+    if account.role in GRID_ROLES:
+        raise Forbidden(f"a {account.role} account has no region's panel", field="level")
     subject = await subject_of(conn, account, level, code, None)
     if subject.kind == "department":
         raise InvalidInput("the panel is for a region", field="level")
