@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import datetime
 
+import httpx
 from typer.testing import CliRunner
 
 from mapsvc.cli import app
@@ -78,7 +79,7 @@ def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids
     assert _by_code(admin, q="T701")["T701"]["name"] == "测试小类（改）"
 
 
-def test_a_file_with_any_problem_stores_nothing(clients, tmp_path):
+def test_a_file_with_any_problem_stores_nothing(clients, server, tmp_path):
     admin = clients["admin"]
     rows = [{"code": "T8", "name": "好的"},
             {"code": "T801", "name": "无父", "parent_code": "T999"},
@@ -96,6 +97,12 @@ def test_a_file_with_any_problem_stores_nothing(clients, tmp_path):
                         (6, "parent_code"), (7, "parent_code"), (8, "name"), (9, "code"),
                         (10, "parent_code")}
     assert "T8" not in _by_code(admin, q="T8")
+    # the answer as the API's description says: the lines refused, or a request unread
+    doc = httpx.get(f"{server}/openapi.json").json()
+    refused = doc["paths"]["/api/v1/categories/import"]["post"]["responses"]["422"]
+    assert {s["$ref"] for s in refused["content"]["application/json"]["schema"]["anyOf"]} == {
+        "#/components/schemas/HTTPValidationError", "#/components/schemas/CategoriesAnswer"}
+    assert set(r.json()) == set(doc["components"]["schemas"]["CategoriesAnswer"]["properties"])
     assert clients["command"].post("/categories/import",
                                    files={"file": ("a.csv", _csv(rows[:1]))}).status_code == 403
 

@@ -19,7 +19,8 @@ from mapsvc.accounts.store import (DISPLAY_NAME_LENGTH, USERNAME_LENGTH, account
                                    create_account, list_accounts, set_active, set_grids,
                                    set_password)
 from mapsvc.api.auth import address, allowed
-from mapsvc.api.deps import During, Page, read_upload, statements, transaction
+from mapsvc.api.deps import (During, Page, RowProblem, read_upload, refused_rows, statements,
+                             transaction)
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import NO_NUL
 
@@ -119,12 +120,6 @@ class EnrolledAccount(BaseModel):
                                       "the account changes it before it first signs in)")
 
 
-class RowProblem(BaseModel):
-    line: int
-    field: str
-    reason: str
-
-
 class RosterAnswer(BaseModel):
     rows: int
     created: list[EnrolledAccount]
@@ -132,12 +127,7 @@ class RosterAnswer(BaseModel):
     errors: list[RowProblem] = Field(description="any (422): nothing was stored")
 
 
-@router.post("/import", responses={422: {
-    "description": "the request cannot be read, or a line of the roster has a problem (nothing "
-                   "made)",
-    "content": {"application/json": {"schema": {"anyOf": [
-        {"$ref": "#/components/schemas/HTTPValidationError"},
-        {"$ref": "#/components/schemas/RosterAnswer"}]}}}}})
+@router.post("/import", responses=refused_rows("RosterAnswer", "nothing made"))
 async def import_accounts(
     request: Request, account: Administrator,
     file: Annotated[UploadFile, File(description=(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Query, Request, UploadFile
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -105,6 +106,24 @@ During = Annotated[Period, Depends(period)]
 
 
 GEOJSON = "application/geo+json"
+
+
+class RowProblem(BaseModel):
+    """A line of an uploaded file that cannot be stored, and why (its column named)."""
+
+    line: int
+    field: str
+    reason: str
+
+
+def refused_rows(answer: str, nothing: str) -> dict:
+    """The OpenAPI description of an all-or-nothing import's 422: the request unread, or the
+    ``answer`` schema listing the lines refused (``nothing``: what was not done)."""
+    return {422: {
+        "description": f"the request cannot be read, or a line has a problem ({nothing})",
+        "content": {"application/json": {"schema": {"anyOf": [
+            {"$ref": "#/components/schemas/HTTPValidationError"},
+            {"$ref": f"#/components/schemas/{answer}"}]}}}}}
 
 
 async def read_upload(file: UploadFile) -> bytes:
