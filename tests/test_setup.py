@@ -102,7 +102,7 @@ _NO_TEXT = {"content": b"\xfe\xff\x00", "headers": {"Content-Type": "application
     ("worker", "post", "/incidents/import", {}, "/incidents/import", 403),
     ("admin", "post", "/incidents", {"json": {"description": "长" * 70_000}}, "/incidents", 413),
     ("admin", "post", "/plans", _NO_TEXT, "/plans", 400),
-    ("worker", "get", "/stats", {}, "/stats", 403),
+    ("planner", "get", "/stats", {}, "/stats", 403),
     ("planner", "post", "/media", {"files": {"file": ("a.jpg", b"\xff\xd8")}}, "/media", 403),
     ("admin", "get", "/stats?department=none", {}, "/stats", 404),
 ])
