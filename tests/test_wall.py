@@ -23,6 +23,7 @@ from sqlalchemy import text
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
+from mapsvc.incidents.hotspots import LEAST, RADIUS_M
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import Watch, click_while_zooming, refused, shows, sign_in, wait_until
@@ -609,7 +610,8 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     counts = page.evaluate("[...document.querySelectorAll('.hotspot-count')].map((e) => "
                            "e.textContent)")
     assert sorted(counts) == sorted(str(f["properties"]["cases"]) for f in found)
-    assert "高发点位" in page.inner_text("#wall-legend")
+    assert ["高发点位", f"同类事件 {RADIUS_M} 米内 {LEAST} 件以上（圈中为件数）"] in page.evaluate(
+        "window.mapsvcWall.legend")  # as the service finds them unless asked otherwise
     names = {c["code"]: c["name"] for c in httpx.get(
         f"{base}/api/v1/categories", headers={"Authorization": f"Bearer {command}"}).json()}
     lon, lat = ours["geometry"]["coordinates"]

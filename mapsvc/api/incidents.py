@@ -20,7 +20,7 @@ from mapsvc.db.spreadsheet import copied
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.duplicates import possible_duplicates
-from mapsvc.incidents.hotspots import hotspots_geojson
+from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
 from mapsvc.incidents.model import (METHODS, IncidentReport, Point, ReportTime, Source, Window,
@@ -167,8 +167,8 @@ async def hotspots(
     window: Annotated[Window | None, Query(
         description="reported today (China Standard Time) or in the last 7 or 30 days, in "
                     "place of from")] = None,
-    radius_m: Annotated[int, Query(ge=5, le=1000, description="how near")] = 50,
-    min_cases: Annotated[int, Query(ge=2, le=1000, description="how many")] = 3,
+    radius_m: Annotated[int, Query(ge=5, le=1000, description="how near")] = RADIUS_M,
+    min_cases: Annotated[int, Query(ge=2, le=1000, description="how many")] = LEAST,
 ) -> Response:
     """The places where cases of one class keep being reported (高发点位), among the cases the
     filters find (reported in the `window`, else from `from` to `to`, else in the last 30

@@ -18,6 +18,8 @@ from mapsvc.incidents.queries import IncidentFilter
 from mapsvc.workflow.machine import OPEN_SQL
 
 IDS = 20  # the newest cases of a hot spot named in it
+RADIUS_M = 50  # unless asked otherwise: cases this near one another,
+LEAST = 3  # and at least so many of them
 
 # Distances are worked out on the plane touching the earth at the cases' mean latitude
 # (metres east and north), which over a city's extent is within a few parts in a thousand.

@@ -17,6 +17,7 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from mapsvc.incidents.hotspots import LEAST, RADIUS_M
 from mapsvc.tiles.layers import COLLECTIONS, POINT_ZOOM
 from mapsvc.workflow.machine import OPEN
 
@@ -161,5 +162,6 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
         "pointZoom": POINT_ZOOM,
         "openStates": list(OPEN),
         "clockSeconds": clock_seconds,  # how often tiles drawn by the clock are drawn anew
+        "hotspots": {"radiusM": RADIUS_M, "least": LEAST},  # what the hot spots layer shows
     }).add_to(m)
     return root.render()

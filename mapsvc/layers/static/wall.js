@@ -216,8 +216,9 @@ function mapsvcWall(map, config) {
     }
     if (shown(DATA.patrols)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
     if (shown(HOTSPOTS)) {
-      sections.push(legendSection("高发点位", [["同类事件 50 米内 3 件以上（圈中为件数）",
-                                               HOTSPOT]]));
+      const { radiusM, least } = config.hotspots;
+      sections.push(legendSection("高发点位", [[
+        `同类事件 ${radiusM} 米内 ${least} 件以上（圈中为件数）`, HOTSPOT]]));
     }
     $("wall-legend").replaceChildren(...sections);
     state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
