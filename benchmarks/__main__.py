@@ -988,15 +988,22 @@ def small_page() -> int:
 
 def locate_in_sql() -> None:
     """The lookup alone, inside PostGIS: what the HTTP figures are made of, beside a bare
-    prepared lookup (the first grid covering the point) and a round trip doing nothing."""
+    prepared lookup (the first grid covering the point) and a round trip doing nothing; and
+    the grids near a phone's fix of 30 m, which the phone asks for beside it."""
+    from mapsvc.db.reads import psycopg_sql
+    from mapsvc.incidents.assignment import NEARBY
+
     async def points(conn):
         return (await conn.execute(text(
-            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(geom) p "
-            "FROM grid_version ORDER BY random() LIMIT 2000) q"))).mappings().all()
+            "SELECT ST_X(p) AS x, ST_Y(p) AS y, ST_X(p) AS lon, ST_Y(p) AS lat, 30.0 AS reach, "
+            "NULL::bigint AS grid_id, NULL::timestamptz AS at FROM (SELECT "
+            "ST_PointOnSurface(geom) p FROM grid_version ORDER BY random() LIMIT 2000) q"
+        ))).mappings().all()
 
     point = "ST_SetSRID(ST_MakePoint(%(x)s::float8, %(y)s::float8), 4326)"
     times = alone({
         f"locate_grid in SQL ({GRIDS:,} grids)": f"SELECT * FROM locate_grid({point}, now(), 50)",
+        f"the grids near a fix of 30 m in SQL ({GRIDS:,} grids)": psycopg_sql(NEARBY),
         f"bare covering-grid lookup in SQL ({GRIDS:,} grids)":
             f"SELECT grid_id FROM grid_version WHERE valid_to IS NULL AND ST_Covers(geom, {point})"
             " LIMIT 1",
