@@ -165,3 +165,48 @@ def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mista
         "/audit", params={"person": person["id"]}).json()] == [
         ("departure withdrawn", "command", f"deceased on {day}: 误登记，本人仍在住"),
         ("departure", "command", f"deceased on {day} 民政部门通报")]
+
+
+def test_the_centre_moves_a_person_to_a_household_at_an_address_found_by_its_words(
+        browser, server, clients, accounts, grids):
+    """Within the jurisdiction (辖区内迁居): the new address found by words written as people
+    write them (三号楼 for the registry's 3栋), its household joined, the person's number kept;
+    a new household there offered too."""
+    admin = clients["admin"]
+    here = grids.set_index("code").geometry[accounts["worker"][1]["grid_codes"][0]]
+    here = here.representative_point()
+    registered(admin, "addresses", [{"address": a, "lon": here.x, "lat": here.y}
+                                    for a in ("迁居旧街1号", "迁居新村3栋2单元501室")],
+               county="441502")
+    registered(admin, "people", [
+        {"address": "迁居旧街1号", "name": "孙迁居", "registration": "resident",
+         "care_tags": "迁居标签"},
+        {"address": "迁居新村3栋2单元501室", "name": "李原住", "registration": "resident"}],
+        county="441502")
+    person = admin.get("/registry/people", params={"care_tag": "迁居标签"}).json()[0]
+    [address] = admin.get("/registry/addresses", params={"q": "迁居新村三号楼"}).json()["features"]
+    [household] = admin.get("/registry/households",
+                            params={"address": address["properties"]["id"]}).json()
+    assert admin.get("/registry/things", params={"q": "迁居"}).status_code == 422
+    context, page = _register(browser, server, "command")
+    page.fill("#people-find [name=care_tag]", "迁居标签")
+    with page.expect_response("**/api/v1/registry/people?*"):
+        page.click("#people-find button[type=submit]")
+    page.locator(f"#people tr[data-person='{person['id']}'] button", has_text="迁居").click()
+    form = page.locator("#people-move")
+    expect(form).to_be_visible()
+    form.locator("[name=words]").fill("迁居新村三号楼")
+    form.locator("button.find").click()
+    expect(form.locator("[name=address] option")).to_have_text(
+        [f"{address['properties']['address']}（1 户）"])
+    expect(form.locator("[name=household] option")).to_have_text(
+        [f"户 {household['id']}（1 人：{household['members'][0]['name']}）", "在此地址新立户"])
+    form.locator("[name=relation]").select_option("tenant")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#people-said")).to_have_text(f"已将 {person['id']} 号迁至新住址")
+    context.close()
+    moved = admin.get(f"/registry/people/{person['id']}").json()
+    assert moved["address"] == address["properties"]["address"]
+    [joined] = admin.get("/registry/households",
+                         params={"address": address["properties"]["id"]}).json()
+    assert joined["id"] == household["id"] and len(joined["members"]) == 2

@@ -92,13 +92,15 @@ async def people(request: Request, account: SignedIn, query: PeopleQuery,
 
 
 @router.get("/registry/households")
-async def households(request: Request, account: SignedIn, place: PlaceQuery,
-                     page: Page) -> list[dict]:
+async def households(
+    request: Request, account: SignedIn, place: PlaceQuery, page: Page,
+    address: Annotated[Whole | None, Query(description="those at this standard address")] = None,
+) -> list[dict]:
     """Households in your jurisdiction with the people living in them (names masked), also
     those whose people have all left: the phone's list at a door."""
     async with statements(request) as conn:
-        return await list_households(conn, account, limit=page.limit, offset=page.offset,
-                                     **place)
+        return await list_households(conn, account, address=address, limit=page.limit,
+                                     offset=page.offset, **place)
 
 
 @router.get("/registry/people.csv", response_class=StreamingResponse,
@@ -275,12 +277,15 @@ async def layer(
     layer: Literal["addresses", "things", "organisations", "places"],
     account: SignedIn,
     place: PlaceQuery,
+    q: Annotated[str | None, Query(max_length=100, description=(
+        "addresses: those whose text holds these words, read as the registry writes an "
+        "address (三号楼 as 3栋)"))] = None,
 ) -> Response:
     """Standard addresses (标准地址, with how many households each has), components (部件),
     organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
         body = await layer_geojson(conn, layer, account, limit=page.limit, offset=page.offset,
-                                   **place)
+                                   words=q, **place)
     return Response(body, media_type=GEOJSON)
 
 

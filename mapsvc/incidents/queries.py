@@ -64,12 +64,8 @@ class IncidentFilter:
 
     def filters(self) -> Filters:
         f = Filters()
-        if self.words:
-            # no index: read among the cases the other filters leave (incidents_sql); ILIKE,
-            # which takes twice LIKE's time, for words with letters of two cases alone
-            like = "LIKE" if self.words.lower() == self.words.upper() else "ILIKE"
-            f.add(rf"d.description {like} :words ESCAPE '\'", words="%" + "".join(
-                "\\" + c if c in "\\%_" else c for c in self.words) + "%")
+        if self.words:  # no index: read among the cases the other filters leave (incidents_sql)
+            f.holds("d.description", self.words)
         if self.queue_of is not None:
             waiting_on(self.queue_of, f)
         if self.colour:

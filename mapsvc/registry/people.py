@@ -125,14 +125,18 @@ SELECT h.id, h.number, a.full_text AS address, g.code AS grid,
 
 
 async def list_households(conn: AsyncConnection, account: Account, *, grid: str | None = None,
-                          region: str | None = None, bbox=None, near=None, limit: int = 100,
+                          region: str | None = None, bbox=None, near=None,
+                          address: int | None = None, limit: int = 100,
                           offset: int = 0) -> list[dict]:
-    """Households in the account's jurisdiction, where their house's address lies, each with
-    its people (names masked): those a worker at the door visits, registers a newcomer to,
-    or records a member of as gone."""
+    """Households in the account's jurisdiction, where their house's address lies (or at one
+    standard address), each with its people (names masked): those a worker at the door
+    visits, registers a newcomer to, or records a member of as gone; those a person moves
+    to."""
     f = Filters()
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
+    if address is not None:
+        f.add("a.id = :address", address=address)
     rows = (await conn.execute(text(_HOUSEHOLDS.format(where=f.where(),
                                                        page=page(limit, offset))),
                                f.params)).mappings()

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
-from mapsvc.errors import NotFound
+from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
+from mapsvc.registry.addresses import normalise
 
 LAYERS = {
     "addresses": ("address", "id", "json_build_object('id', t.id, 'address', t.full_text, "
@@ -68,14 +69,24 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
         raise NotFound(f"no {field.removesuffix('_id')} {key}", field=field)
 
 
+def written(f: Filters, alias: str, words: str | None) -> None:
+    """Standard addresses (``alias``) whose text holds ``words``, written as the registry
+    writes an address (mapsvc.registry.addresses.normalise: 3号楼 as 3栋, 五单元 as 5单元)."""
+    if words and (words := normalise(words)):
+        f.holds(f"{alias}.full_text", words)
+
+
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
                         grid: str | None = None, region: str | None = None, bbox=None,
-                        near: tuple[float, float, float] | None = None, limit: int = 100,
-                        offset: int = 0) -> str:
+                        near: tuple[float, float, float] | None = None,
+                        words: str | None = None, limit: int = 100, offset: int = 0) -> str:
     table, key, properties = LAYERS[layer]
+    if words and layer != "addresses":
+        raise InvalidInput("only addresses are found by their text", field="q")
     f = Filters()
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
+    written(f, "t", words)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
                                            precision=PRECISION, where=f.where(),
                                            page=page(limit, offset)))

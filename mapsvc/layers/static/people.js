@@ -28,8 +28,9 @@ window.mapsvcPeople = { shown: null };
     }
     tr.appendChild(actions([
       ["查看完整", "people-reveal", `查看 ${p.id} 号（${p.name}）的完整信息`],
-      p.left_on ? ["撤销离开", "people-withdraw", `撤销 ${p.id} 号（${p.name}）的离开登记`]
-        : ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`],
+      ...(p.left_on ? [["撤销离开", "people-withdraw", `撤销 ${p.id} 号（${p.name}）的离开登记`]]
+        : [["迁居", "people-move", `${p.id} 号（${p.name}）在辖区内迁居`],
+           ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`]]),
     ].map(([label, form, title]) => [label, () => ask(form, title, p, tr)])));
     return tr;
   }
@@ -44,6 +45,10 @@ window.mapsvcPeople = { shown: null };
     asking = { p, tr };
     const form = askAbout(id, title);
     if (form.elements.on) form.elements.on.value = form.elements.on.max = chinaDay();
+    if (id === "people-move") {  // the addresses found for another person go
+      options(moving.address, []);
+      options(moving.household, []);
+    }
   }
 
   $("people-reveal").addEventListener("submit", async (event) => {
@@ -77,6 +82,53 @@ window.mapsvcPeople = { shown: null };
     change(form, "POST", `/api/v1/registry/people/${p.id}/departure`,
            { reason, on: form.elements.on.value, note: form.elements.note.value.trim() },
            `已登记 ${p.id} 号${DEPARTURE_NAME[reason]}，已记入审计`);
+  });
+
+  // Moving within the jurisdiction (辖区内迁居): a standard address found by its words, then
+  // a household there to join, or a new one there (新立户).
+  const moving = $("people-move").elements;
+  function options(select, entries) {
+    select.replaceChildren(...entries.map(([value, label]) => {
+      const option = text("option", label);
+      option.value = value;
+      return option;
+    }));
+  }
+  async function households() {
+    const address = moving.address.value;
+    options(moving.household, []);
+    if (!address) return;
+    const found = await callApi("people", "GET",
+                                `/api/v1/registry/households?address=${address}&limit=100`);
+    options(moving.household, [
+      ...found.map((h) => [`h${h.id}`, `户 ${h.id}（${h.members.length} 人：${
+        h.members.map((m) => m.name).join("、") || "无人在住"}）`]),
+      [`a${address}`, "在此地址新立户"]]);
+  }
+  moving.words.form.querySelector("button.find").addEventListener("click", async () => {
+    const words = moving.words.value.trim();
+    if (!words) return;
+    try {
+      const found = await callApi("people", "GET", `/api/v1/registry/addresses?${
+        new URLSearchParams({ q: words, limit: "50" })}`);
+      options(moving.address, found.features.map((f) => [
+        f.properties.id, `${f.properties.address}（${f.properties.households} 户）`]));
+      say(found.features.length ? "" : "辖区内没有含这些字的标准地址", !found.features.length);
+      await households();
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+  moving.address.addEventListener("change", () => households().catch((e) => say(e.message, true)));
+  $("people-move").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { p } = asking;
+    const to = moving.household.value;
+    const where = to.startsWith("h") ? { household_id: Number(to.slice(1)) }
+      : { address_id: Number(to.slice(1)) };
+    change(event.target, "POST", `/api/v1/registry/people/${p.id}/move`,
+           { ...where, relation: moving.relation.value, on: moving.on.value },
+           `已将 ${p.id} 号迁至新住址`);
   });
 
   $("people-withdraw").addEventListener("submit", (event) => {
