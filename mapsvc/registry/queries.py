@@ -69,13 +69,6 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
         raise NotFound(f"no {field.removesuffix('_id')} {key}", field=field)
 
 
-def written(f: Filters, alias: str, words: str | None) -> None:
-    """Standard addresses (``alias``) whose text holds ``words``, written as the registry
-    writes an address (mapsvc.registry.addresses.normalise: 3号楼 as 3栋, 五单元 as 5单元)."""
-    if words and (words := normalise(words)):
-        f.holds(f"{alias}.full_text", words)
-
-
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
                         grid: str | None = None, region: str | None = None, bbox=None,
                         near: tuple[float, float, float] | None = None,
@@ -86,7 +79,8 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
     f = Filters()
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
-    written(f, "t", words)
+    if words and (words := normalise(words)):  # as the registry writes it: 三号楼 as 3栋
+        f.holds("t.full_text", words)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
                                            precision=PRECISION, where=f.where(),
                                            page=page(limit, offset)))
