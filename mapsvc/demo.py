@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.passwords import check_password
-from mapsvc.accounts.store import create_account, find_account
+from mapsvc.accounts.store import AccountSpec, create_account, create_accounts, find_account
 from mapsvc.boundaries.reading import FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
@@ -147,45 +147,52 @@ LOOP = (("file", ""), ("dispatch", ""), ("accept", ""), ("report_handled", "已�
 WALKED = 240
 HOW_FAR = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
 URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急) by the centre
+# how long each step takes after the one before, in hours (least, most): a case is handled
+# within hours or only after days, on time or late by its class's limit; a step that would
+# come after the load is taken at the load
+STEP_HOURS = {"reject": (0.2, 3), "file": (0.2, 3), "dispatch": (0.1, 2), "accept": (0.2, 4),
+              "expedite": (1, 24), "report_handled": (1, 72), "check": (0.5, 24),
+              "check_pass": (0.1, 2), "follow_up": (12, 72)}
 
 
 async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
-    """Take some of the demo county's cases reported before today through the loop, each as
-    far as chance has it, through the same actions the centre and the departments take, some
-    of those left with a department marked urgent: its wall shows cases in every state and its
-    panel cases closed, on time and rated. Returns the number of steps taken."""
+    """Take the demo county's latest cases reported before today through the loop, each as
+    far as chance has it, through the same actions the centre and the departments take, each
+    step at the time it was taken after the case was reported (as a phone's sent after the
+    fact), some of those left with a department marked urgent: its wall shows cases in every
+    state, some overdue, and its panel cases closed, on time or late, and rated. Returns the
+    number of steps taken."""
     rng = np.random.default_rng(seed)
     centre, department = [await find_account(conn, name) for name in ("command", "department")]
-    cases = (await conn.execute(text(
-        "SELECT id FROM incident WHERE village_code LIKE :county || '%' "
-        "AND reported_at < now() - interval '1 day' ORDER BY id LIMIT :n"),
-        {"county": DEMO_COUNTY, "n": WALKED})).scalars().all()
+    cases = (await conn.execute(text(  # the oldest first, as they came
+        "SELECT * FROM (SELECT id, reported_at FROM incident "
+        "WHERE village_code LIKE :county || '%' AND reported_at < now() - interval '1 day' "
+        "ORDER BY reported_at DESC LIMIT :n) latest ORDER BY reported_at"),
+        {"county": DEMO_COUNTY, "n": WALKED})).all()
     taken = 0
-    for case, depth in zip(cases, rng.choice(list(HOW_FAR), len(cases), p=list(HOW_FAR.values()))):
-        if depth == 0:
-            await act(conn, centre, case, "reject", ActionRequest(note="不属于受理范围（演示）"))
-            taken += 1
-            continue
+    for (case, at), depth in zip(cases, rng.choice(list(HOW_FAR), len(cases),
+                                                   p=list(HOW_FAR.values()))):
         to = str(rng.choice([code for code, _ in DEMO_DEPARTMENTS]))
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
-        for name, note in LOOP[:depth]:
-            await _step(conn, (centre, department), case, name, note, to, rated)
-            taken += 1
+        steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
         if depth in (2, 3) and rng.random() < URGENT_SHARE:  # dispatched, or accepted
-            await act(conn, centre, case, "expedite",
-                      ActionRequest(note="群众反映强烈，加急处置（演示）"))
+            steps.append(("expedite", "群众反映强烈，加急处置（演示）"))
+        for name, note in steps:
+            at += timedelta(hours=float(rng.uniform(*STEP_HOURS[name])))
+            await _step(conn, (centre, department), case, name, note, to, rated, at)
             taken += 1
     return taken
 
 
 async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str, to: str,
-                rated: int) -> None:
+                rated: int, at: datetime | None = None) -> None:
     """Take step ``name`` of the loop on ``case`` (dispatched ``to`` a department), as the
-    centre does, or, for a case at the department with a demo account, as it does."""
+    centre does, or, for a case at the department with a demo account, as it does; ``at`` the
+    time it was taken, if not now."""
     centre, department = accounts
     handler = department if department and to == department.department_code else centre
     await act(conn, handler if name in ("accept", "report_handled") else centre, case, name,
-              ActionRequest(note=note, department=to, satisfaction=rated))
+              ActionRequest(note=note, department=to, satisfaction=rated, taken_at=at))
 
 
 # The demo alive (`mapsvc demo live`): the state each step of the loop is taken from.
@@ -239,39 +246,97 @@ async def live_round(conn: AsyncConnection) -> tuple[dict, tuple[int, str] | Non
     return json.loads(stored), (case.id, name)
 
 
-# The demo worker patrols round each of its grids, some 30 m in from the edge, on most days of
-# the last week: the wall shows today's tracks and which grids went unpatrolled.
-PATROL_DAYS = 7
+# The demo county is staffed as a county is: besides the demo worker, each village has a grid
+# worker (网格员) for the rest of its grids, named after it.
+async def staff_villages(conn: AsyncConnection, password: str) -> int:
+    """Make a grid worker for the grids of each village of the demo county that have none, with
+    the demo password, through the ordinary path. Returns how many."""
+    villages = (await conn.execute(text("""
+        SELECT v.code, v.name, array_agg(g.code ORDER BY g.code) AS grids
+          FROM region v JOIN grid g ON g.village_code = v.code
+         WHERE v.level = 'village' AND v.code LIKE :county || '%' AND NOT EXISTS (
+               SELECT 1 FROM account_grid ag JOIN account a ON a.id = ag.account_id
+                WHERE ag.grid_id = g.id AND a.role = 'grid_worker')
+         GROUP BY v.code, v.name ORDER BY v.code"""), {"county": DEMO_COUNTY})).all()
+    await create_accounts(conn, [
+        AccountSpec(f"wg{v.code}", password, Role.grid_worker, grid_codes=tuple(v.grids),
+                    display_name=f"{v.name}网格员") for v in villages], origin="mapsvc demo load")
+    return len(villages)
+
+
+# The workers of the demo county walk round their grids (日常巡查), one patrol through all of them,
+# some 30 m in from their edges. Each has a habit: most patrol on most days of the last week
+# (the demo worker among them, today too), some did last a week or more ago, a few not this
+# month: the wall shows today's tracks and the grids left unpatrolled.
 PATROL_INSET = 0.0003  # degrees
-PATROL_MISSED = 0.3  # the share of days before today without a patrol
+PATROL_HABITS = {"daily": 0.75, "lapsed": 0.15, "absent": 0.1}  # the share of the workers
+PATROL_MISSED = 0.3  # the share of the last week's days a daily patroller misses
 
 
 async def walk_patrols(conn: AsyncConnection, *, seed: int = 20261202) -> int:
-    """Record the demo worker's patrols through the ordinary path. Returns how many."""
+    """Record the patrols of the demo county's grid workers through the ordinary path. Returns
+    how many."""
     rng = np.random.default_rng(seed)
-    worker = await find_account(conn, "worker")
-    grids = (await conn.execute(text(
-        "SELECT g.code, ST_AsBinary(gv.geom) AS wkb FROM grid g JOIN grid_version gv "
-        "ON gv.grid_id = g.id AND gv.valid_to IS NULL WHERE g.id = ANY(:ids) ORDER BY g.code"),
-        {"ids": list(worker.grid_ids)})).all()
+    workers = (await conn.execute(text("""
+        SELECT a.username, array_agg(ST_AsBinary(gv.geom) ORDER BY g.code) AS grids
+          FROM account a JOIN account_grid ag ON ag.account_id = a.id
+          JOIN grid g ON g.id = ag.grid_id
+          JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+         WHERE a.role = 'grid_worker' AND g.village_code LIKE :county || '%'
+         GROUP BY a.username ORDER BY a.username = 'worker' DESC, a.username"""),
+        {"county": DEMO_COUNTY})).all()
+    habits = rng.choice(list(PATROL_HABITS), len(workers), p=list(PATROL_HABITS.values()))
+    habits[0] = "daily"  # the demo worker
     now = datetime.now(timezone.utc)
     walked = 0
-    for day in range(PATROL_DAYS):
-        if day and rng.random() < PATROL_MISSED:
-            continue
-        for code, wkb in grids:
-            area = shapely.from_wkb(wkb)
-            inside = area.buffer(-PATROL_INSET)
-            ring = max(shapely.get_parts(area if inside.is_empty else inside),
-                       key=lambda part: part.area).exterior
+    for (username, grids), habit in zip(workers, habits):
+        if habit == "daily":
+            days = [d for d in range(7) if d == 0 or rng.random() >= PATROL_MISSED]
+        else:
+            days = [int(rng.integers(8, 25))] if habit == "lapsed" else []
+        route = np.concatenate([_round(shapely.from_wkb(wkb)) for wkb in grids]).tolist()
+        worker = await find_account(conn, username)
+        for day in days:
             ended = now - timedelta(days=day, minutes=int(rng.integers(30, 180)))
             await record_patrol(
-                conn, worker, client_id=uuid.uuid5(DEMO_NAMESPACE, f"patrol {code} {day}"),
-                started_at=ended - timedelta(minutes=int(rng.integers(30, 60))),
-                ended_at=ended, points=shapely.get_coordinates(ring).tolist(),
-                note="日常巡查（演示）")
+                conn, worker, client_id=uuid.uuid5(DEMO_NAMESPACE, f"patrol {username} {day}"),
+                started_at=ended - timedelta(minutes=int(rng.integers(30, 60)) * len(grids)),
+                ended_at=ended, points=route, note="日常巡查（演示）")
             walked += 1
     return walked
+
+
+def _round(area) -> np.ndarray:
+    """The positions of a walk round ``area``, PATROL_INSET in from its edge."""
+    inside = area.buffer(-PATROL_INSET)
+    ring = max(shapely.get_parts(area if inside.is_empty else inside),
+               key=lambda part: part.area).exterior
+    return shapely.get_coordinates(ring)
+
+
+# The workers of the registry's township have visited most of their households (户户走到) in
+# the last 45 days, some more of theirs than others: the wall's coverage shows the grids where
+# over half were not visited in the days chosen.
+VISIT_DAYS = 45
+
+
+async def visit_households(conn: AsyncConnection, township: str, *, seed: float = 0.2026) -> int:
+    """Record the visits of the township's households by their grids' workers, all at once.
+    Returns how many."""
+    await conn.execute(text("SELECT setseed(:seed)"), {"seed": seed})
+    return (await conn.execute(text("""
+        WITH keen AS MATERIALIZED (
+             SELECT g.id, ag.account_id, 0.2 + 0.8 * random() AS share
+               FROM grid g JOIN account_grid ag ON ag.grid_id = g.id
+               JOIN account a ON a.id = ag.account_id AND a.role = 'grid_worker'
+              WHERE g.village_code LIKE :township || '%' ORDER BY g.id, ag.account_id)
+        INSERT INTO visit (household_id, account_id, at, note)
+        SELECT DISTINCT ON (h.id) h.id, k.account_id,
+               now() - random() * make_interval(days => :days), '入户走访（演示）'
+          FROM household h JOIN house ho ON ho.id = h.house_id
+          JOIN address ad ON ad.id = ho.address_id JOIN keen k ON k.id = ad.grid_id
+         WHERE random() < k.share
+         ORDER BY h.id"""), {"township": township, "days": VISIT_DAYS})).rowcount
 
 
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
@@ -284,12 +349,13 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
     await create_demo_accounts(conn, password)
-    counts["account"] = len(DEMO_ACCOUNTS)
+    counts["account"] = len(DEMO_ACCOUNTS) + await staff_villages(conn, password)
     # the registry of the township where the demo's grid worker and chief work
     township = (await conn.execute(text(
         "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),
         {"c": DEMO_COUNTY})).scalar_one()[:9]
     counts.update(await load_registry(conn, township))
+    counts["visit"] = await visit_households(conn, township)
     categories = list((await conn.execute(text(
         "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
     frame = incident_rows(await current_grids(conn), incidents, categories=categories,

@@ -11,8 +11,10 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import pandas as pd
+import psycopg
 import pytest
 import shapely
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
@@ -103,9 +105,10 @@ def _cli(*args: str) -> str:
 
 def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
-    the demo password and finds cases in every state of the loop, closed today and rated, and
-    a patrol of the last hours round each of its worker's grids; a second load changes
-    nothing."""
+    the demo password and finds cases in every state of the loop, closed today and rated, some
+    overdue; every grid of its county has a worker, most grids patrolled this month (the demo
+    worker round its grids in the last hours), a few not, and households visited; a second load
+    changes nothing."""
     Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
     monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
@@ -121,9 +124,30 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert board["closed_today"] > 0 and board["open"] > 0
         assert 1 <= board["year"]["satisfaction"] <= 5
         assert board["year"]["on_time_closure_rate"] is not None
-        lately = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
-        walked = api.get("/patrols", params={"from": lately}).json()["features"]
-        assert 0 < board["patrols"]["patrolled"] == len(walked)  # a patrol round each grid
+        assert board["overdue"] > 0  # cases taken through the loop over the last days
+        closed = api.get("/incidents", params={"status": "closed", "limit": 1}).json()
+        steps = api.get(f"/incidents/{closed['features'][0]['id']}/timeline").json()
+        times = [step["at"] for step in steps]  # each step at the time it was taken
+        assert times == sorted(times) and len({t[:13] for t in times[1:]}) > 1
+
+        # staffed: a worker for every grid of the county; most grids patrolled this month,
+        # the demo worker round its grids in the last day; households visited
+        with psycopg.connect(make_url(database_url).set(database="mapsvc_demo")
+                             .render_as_string(False).replace("+psycopg", "")) as db:
+            unstaffed = db.execute("""
+                SELECT count(*) FROM grid g WHERE g.village_code LIKE '441502%' AND NOT EXISTS (
+                       SELECT 1 FROM account_grid ag JOIN account a ON a.id = ag.account_id
+                        WHERE ag.grid_id = g.id AND a.role = 'grid_worker')""").fetchone()[0]
+        assert unstaffed == 0
+        assert 0 < board["patrols"]["patrolled"] < board["patrols"]["grids"]
+        worker = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "worker", "password": "Demo-2026"}).json()["access_token"]
+        mine = httpx.get(f"{served.base}/api/v1/patrols/coverage", params={"days": 1},
+                         headers={"Authorization": f"Bearer {worker}"}).json()
+        assert mine["grids"] > 0 and mine["unpatrolled"] == 0
+        grids = api.get("/registry/grid-counts", params={"days": 30, "limit": 1000}).json()
+        assert any(g["visited"] for g in grids)
+        assert any(g["visited"] < g["households"] / 2 for g in grids)  # the wall marks these
         shown = {s for s in STATES
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
         assert shown == {"reported", "filed", "dispatched", "in_progress", "handled",
