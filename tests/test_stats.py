@@ -160,6 +160,32 @@ def test_a_grid_worker_reads_its_own_figures_with_its_patrols(clients, fixture_c
     assert chief["figures"]["reported"] == 0 and chief["patrols"] == {"count": 0, "km": 0.0}
 
 
+def test_a_grid_chief_reads_the_grids_it_leads_by_grid_and_by_worker(clients, accounts,
+                                                                     fixture_cases):
+    """The chief leads the village's grids, the worker's among them: by grid, a row for each of
+    them, the worker's holding the fixture's cases; by worker, its workers and itself; the grids
+    together as the centre counts their village."""
+    led = accounts["chief"][1]["grid_codes"]
+    by_grid = _figures(clients["chief"], by="grid")
+    assert (by_grid["kind"], by_grid["by"]) == ("grids", "grid")
+    assert [r["code"] for r in by_grid["rows"]] == sorted(led)
+    centre = _figures(clients["command"], level="village", code=fixture_cases[:12])
+    assert by_grid["rows"] == centre["rows"]  # the same rows, their patrols with them
+    assert by_grid["figures"]["reported"] == centre["figures"]["reported"] >= 10
+    by_worker = _figures(clients["chief"], by="worker")
+    rows = {r["code"]: r for r in by_worker["rows"]}
+    assert {"worker", "chief"} <= set(rows) and rows["worker"]["figures"] == EXPECTED
+    assert rows["worker"]["patrols"] == next(
+        r["patrols"] for r in _figures(clients["command"], level="county",
+                                       code=fixture_cases[:6], by="worker")["rows"]
+        if r["code"] == "worker")
+    assert by_worker["figures"] == by_grid["figures"]
+    own = _figures(clients["chief"])  # without a breakdown: its own, as before
+    assert (own["kind"], own["rows"]) == ("worker", [])
+    refused = clients["chief"].get("/stats", params={**PERIOD, "by": "village"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "by"
+
+
 def test_a_departments_figures(clients, fixture_cases):
     stats = _figures(clients["department"])  # its own, without asking
     assert (stats["kind"], stats["code"]) == ("department", "T1")

@@ -133,7 +133,42 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
     assert page.locator("#stats tbody b").count() == 0
 
 
-@pytest.mark.parametrize("username", ["chief", "worker", "planner", "auditor"])
-def test_only_command_centres_and_administrators_open_the_evaluation(browser, server, username):
-    assert "此页面仅供指挥中心账号使用" in refused(browser, server, "/map/stats", username,
-                                              PASSWORD)
+def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server,
+                                                                  fixture_cases, clients):
+    """From the phone, where a chief signs in, to the evaluation of the grids it leads."""
+    context = browser.new_context(viewport={"width": 1700, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    page.fill("#login input[name=username]", "chief")
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    page.locator("#chief-pages").wait_for()  # a grid chief's pages, not a worker's
+    assert page.locator("#chief-pages a").all_inner_texts() == ["人口台账", "考核评价"]
+    page.click("#chief-pages >> text=考核评价")
+    page.wait_for_url("**/map/login?next=/map/stats")
+    sign_in(page, server, "/map/stats", "chief", PASSWORD)
+    wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
+    offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
+               if o.get_attribute("hidden") is None]
+    assert offered == ["网格", "网格员"]
+    assert page.locator("#stats-find [name=by]").input_value() == "grid"
+    _asked(page, "grid")
+    grids = clients["chief"].get("/stats", params={**PERIOD, "by": "grid"}).json()
+    assert page.locator("#stats tbody tr").count() == len(grids["rows"]) > 1
+    row = next(r for r in grids["rows"] if r["code"] == fixture_cases)
+    assert {k: _row(page, fixture_cases)[k] for k in _shown(row["figures"])} == _shown(
+        row["figures"])
+    assert page.locator("#stats-where").inner_text() == "所辖网格"
+    _asked(page, "worker")
+    assert _row(page, "worker")["上报"] == "10"
+    links = page.locator("header a").all_inner_texts()
+    assert "手机端" in links and "人口台账" in links and "受理派遣" not in links
+    page.screenshot(path=ARTIFACTS / "stats-chief.png")
+    context.close()
+
+
+@pytest.mark.parametrize("username", ["worker", "planner", "auditor"])
+def test_only_command_centres_administrators_and_chiefs_open_the_evaluation(browser, server,
+                                                                            username):
+    assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/stats",
+                                                  username, PASSWORD)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mapsvc import settings
 from mapsvc.accounts.model import Account, Role
@@ -28,6 +28,7 @@ _UNAUTHORISED = {"WWW-Authenticate": "Bearer"}
 class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"
+    role: Role = Field(description="the account's role, for a page to offer its work")
 
 
 _WRONG_PASSWORDS = {401: {"description": "wrong credentials"},
@@ -42,7 +43,7 @@ _SIGN_IN_REFUSALS = {**_WRONG_PASSWORDS,
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     async with transaction(request) as conn:  # failures counted and kept are committed
         account = await _signed_in_with(request, conn, form.username, form.password)
-    return Token(access_token=issue_token(account))
+    return Token(access_token=issue_token(account), role=account.role)
 
 
 async def _signed_in_with(request: Request, conn, username: str, password: str, *,

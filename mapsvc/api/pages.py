@@ -66,7 +66,10 @@ CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "stats": '<a href="/map/stats">考核评价</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
                      + ADMIN_LINKS)
-REGISTER_ROLES = frozenset({Role.command, Role.admin, Role.grid_chief})
+# The pages of tables a grid chief opens too (人口台账, 考核评价), and its links among them
+CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
+CHIEF_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
+               "stats": CENTRE_LINKS["stats"]}
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
 # phone page for those who report and handle cases, the audit log for auditors.
 HOME = {Role.command: "/map/wall", Role.admin: "/map/wall", Role.planner: "/map/plan",
@@ -253,24 +256,27 @@ async def desk(request: Request) -> Response:
 async def people(request: Request) -> Response:
     """The people's register (人口台账) of the signed-in account's jurisdiction, for command
     centres and grid chiefs: masked, each full value shown for a stated reason."""
-    account, refused = _refusal(request, "people", REGISTER_ROLES, "指挥中心或网格长")
+    account, refused = _refusal(request, "people", CHIEF_PAGES, "指挥中心或网格长")
     if refused:
         return refused
-    links = (_centre_links("people") if account.role in WALL_ROLES
-             else '<a href="/m/">手机端</a> ')
     return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
-                       links + _admin_links(account),
+                       _links_from("people", account),
                        export_hidden="" if account.role in EXPORTERS else "hidden")
 
 
 @router.get("/stats", response_class=HTMLResponse)
 async def stats(request: Request) -> Response:
     """The evaluation (考核评价) of the signed-in command account's region: the loop's figures
-    of its parts, ranked, for the days chosen."""
-    account, refused = _refusal(request, "stats", WALL_ROLES, "指挥中心")
-    return refused or _table_page(
+    of its parts, ranked, for the days chosen; for a grid chief, of the grids it leads, by
+    grid or by their workers."""
+    account, refused = _refusal(request, "stats", CHIEF_PAGES, "指挥中心或网格长")
+    if refused:
+        return refused
+    chief = account.role is Role.grid_chief
+    return _table_page(
         "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门或网格员统计排名",
-        _centre_links("stats") + _admin_links(account))
+        _links_from("stats", account), regions_hidden="hidden" if chief else "",
+        first_by="grid" if chief else "")
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -299,6 +305,13 @@ async def audit(request: Request) -> Response:
 def _centre_links(page: str) -> str:
     """Links to the command centre's pages but ``page``."""
     return "".join(link for name, link in CENTRE_LINKS.items() if name != page)
+
+
+def _links_from(page: str, account) -> str:
+    """Links from a page of tables to the account's other pages."""
+    if account.role is Role.grid_chief:
+        return "".join(link for name, link in CHIEF_LINKS.items() if name != page)
+    return _centre_links(page) + _admin_links(account)
 
 
 def _admin_links(account) -> str:

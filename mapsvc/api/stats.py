@@ -38,8 +38,9 @@ async def stats(
     """Reported, filed, closed, 结案率, 按期结案率, 返工率, 按时派遣率, 有效上报率, handling time
     (average, p90), overdue now and satisfaction, for the cases reported in the period (local
     dates), with one row per subject of ``by``. A department reads its own figures, a grid
-    worker or chief theirs (the cases they reported, and their patrols). Formulas:
-    mapsvc.workflow.stats."""
+    worker or chief theirs (the cases they reported, and their patrols); a grid chief asking
+    ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a row for
+    each of them or for each of their workers. Formulas: mapsvc.workflow.stats."""
     today = datetime.now(LOCAL_TIME).date()
     async with transaction(request) as conn:
         return await statistics(

@@ -222,10 +222,20 @@ BREAKDOWNS = ("county", "township", "village", "grid", "department", "worker")
 
 @dataclass
 class Subject:
-    kind: str      # county, township, village, grid, department, or deployment
+    kind: str      # county, township, village, grid, department, worker, grids, or deployment
     code: str | None
     name: str
     key: str | None = None  # what the tally calls it (a grid's id)
+    grids: tuple[str, ...] = ()  # a grid chief's grids: the tally's keys of those they lead
+
+
+# What a grid chief's figures break down by: the grids they lead, and those grids' workers.
+LED_BREAKDOWNS = ("grid", "worker")
+
+
+def led_grids(account: Account) -> Subject:
+    """The grids a grid chief leads, together (网格长: the evaluation of their grids)."""
+    return Subject("grids", None, "所辖网格", grids=tuple(map(str, account.grid_ids)))
 
 
 async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
@@ -277,7 +287,9 @@ async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
 async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Subject]:
     """The subjects of kind ``by`` within ``subject``, in code order."""
     prefix = {"prefix": (subject.code or "") + "%"}
-    if by in ("county", "township", "village"):
+    if subject.kind == "grids":
+        rows = await conn.execute(text(_LED[by]), {"ids": [int(g) for g in subject.grids]})
+    elif by in ("county", "township", "village"):
         rows = await conn.execute(text(
             "SELECT code AS key, code, name FROM region WHERE level = :by AND code LIKE :prefix "
             "ORDER BY code"), {"by": by, **prefix})
@@ -298,6 +310,19 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Su
                     WHERE ag.account_id = a.id AND g.village_code LIKE :prefix)
              ORDER BY a.username"""), prefix)
     return [Subject(by, r.code, r.name, r.key) for r in rows]
+
+
+# A grid chief's grids, and the grid workers and chiefs working in any of them.
+_LED = {
+    "grid": "SELECT id::text AS key, code, name FROM grid WHERE id = ANY(:ids) ORDER BY code",
+    "worker": """
+        SELECT a.id::text AS key, a.username AS code, a.display_name AS name
+          FROM account a
+         WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
+               SELECT 1 FROM account_grid ag
+                WHERE ag.account_id = a.id AND ag.grid_id = ANY(:ids))
+         ORDER BY a.username""",
+}
 
 
 # Patrols (日常巡查) that ended in the period: a worker's own, and those through a grid with
@@ -333,6 +358,10 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if end < start:
         raise InvalidInput("to is before from", field="to")
     subject = await subject_of(conn, account, level, code, department)
+    if account.role is Role.grid_chief and by is not None:
+        if by not in LED_BREAKDOWNS:
+            raise InvalidInput("a grid chief's grids break down by grid or worker", field="by")
+        subject = led_grids(account)
     if by is None:
         by = CHILD.get(None if subject.kind == "deployment" else subject.kind)
     if by is not None and subject.kind in ("department", "worker"):
@@ -345,6 +374,9 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         counties = parts if by == "county" else await tally(
             conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
         whole = merged(list(counties.values()))
+    elif subject.kind == "grids":
+        whole = merged(list(parts.values()) if by == "grid" else list(
+            (await tally(conn, "grid", list(subject.grids), start, end)).values()))
     else:
         whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
     own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[

@@ -1,7 +1,8 @@
 // The evaluation (考核评价), for command centres and administrators: the figures of the closed
 // loop (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each
 // of its parts (the next level down, or the townships, villages, grids, departments or grid
-// workers within), ranked by any column. A part with too few cases due for its rates to mean
+// workers within), ranked by any column; for a grid chief, of the grids it leads and of each
+// of them or of their workers. A part with too few cases due for its rates to mean
 // much is listed, not ranked, by a rate. A region's part is entered by its name, and left by
 // the path above the table. What is shown downloads as a spreadsheet's CSV file. Everything
 // shown is set as text.
@@ -40,6 +41,8 @@ window.mapsvcStats = { shown: null, answer: null };
   const today = chinaDay();
   $("stats-find").elements.from.value = `${today.slice(0, 8)}01`;  // this month
   $("stats-find").elements.to.value = today;
+  const by = $("stats-find").elements.by;
+  if (by.dataset.first) by.value = by.dataset.first;  // a grid chief's: its grids, by grid
   $("stats-sample").textContent = FEW;
 
   const few = (r) => r.figures.due < FEW;
@@ -142,9 +145,9 @@ window.mapsvcStats = { shown: null, answer: null };
       say(error.field === "to" ? `至：${error.message}` : error.message, true);
       return;
     }
-    if (!state.path.length) {  // where the account's figures begin
-      state.path = [{ level: answer.kind === "deployment" ? null : answer.kind,
-                      code: answer.code, name: answer.name }];
+    if (!state.path.length) {  // where the account's figures begin: a region, or not one
+      const region = !["deployment", "grids"].includes(answer.kind);  // (all, a chief's grids)
+      state.path = [{ level: region ? answer.kind : null, code: answer.code, name: answer.name }];
     }
     showPath();
     show(answer);

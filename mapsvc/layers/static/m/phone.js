@@ -939,8 +939,9 @@ function signOut() {
   // the worker's cases and the households and addresses near go with the session: the next
   // to sign in on this phone may be another, working other grids (mapsvc.people-near: where
   // pages before v22 kept them)
-  for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.cases", "mapsvc.unseen",
-                     "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR, "mapsvc.people-near"]) {
+  for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
+                     "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
+                     "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
@@ -983,8 +984,10 @@ async function signIn(event) {
     say(refusedSignIn(r, fields.get("username"), "/m/"));
     return;
   }
-  localStorage.setItem("mapsvc.token", (await r.json()).access_token);
+  const { access_token: token, role } = await r.json();
+  localStorage.setItem("mapsvc.token", token);
   localStorage.setItem("mapsvc.user", fields.get("username").trim());
+  localStorage.setItem("mapsvc.role", role);
   start();
 }
 
@@ -1006,6 +1009,8 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("signed-in-as").textContent = `已登录：${me()}`;
+  // a grid chief's pages of tables: its grids' people, and their evaluation
+  $("chief-pages").hidden = localStorage.getItem("mapsvc.role") !== "grid_chief";
   startMap();
   showMyGrids();
   showPatrol();  // a patrol going on goes on after a reload
