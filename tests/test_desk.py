@@ -50,10 +50,10 @@ def spot(grids, n: int):
     return grids[grids["code"].str.startswith("441502")].geometry.iloc[n].representative_point()
 
 
-def report_at(server: str, token: str, grids, n: int, description: str) -> int:
+def report_at(server: str, token: str, grids, n: int, description: str, **more) -> int:
     """A case the centre reports at ``spot(grids, n)``."""
     point = spot(grids, n)
-    return report(server, token, point.x, point.y, description)
+    return report(server, token, point.x, point.y, description, **more)
 
 
 def dispatched_case(server: str, token: str, api, grids, n: int, description: str) -> int:
@@ -477,6 +477,16 @@ def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, se
     find_case(page, case)
     assert page.inner_text("#desk-case-description") == "来电查询的案件"
     assert page.url.endswith(f"#case={case}")
+    # what its class (0601) asks for it to be filed and closed, as the categories give it
+    [garbage] = httpx.get(f"{server}/api/v1/categories", params={"q": "0601"}, headers={
+        "Authorization": f"Bearer {command_token}"}).json()
+    facts = page.inner_text("#desk-case-facts").split("\n")
+    assert garbage["filing_condition"] and garbage["closing_condition"]
+    assert facts[facts.index("立案条件") + 1] == garbage["filing_condition"]
+    assert facts[facts.index("结案条件") + 1] == garbage["closing_condition"]
+    other = report_at(server, command_token, grids, 13, "无条件的类别", category="0201")
+    find_case(page, other)
+    assert "立案条件" not in page.inner_text("#desk-case-facts")  # a class that names none
     page.fill("#desk-find input[name='id']", "999999999")
     page.click("#desk-find button[type='submit']")
     wait_until(page, "document.getElementById('desk-message').className === 'bad'", "refused")

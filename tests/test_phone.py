@@ -218,6 +218,9 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
     context.set_offline(True)
     page.fill("#category-search", "井盖")
     page.select_option("#category", "0603")
+    [c] = clients["worker"].get("/categories", params={"q": "0603"}).json()
+    assert page.inner_text("#category-guide") == (  # what the class asks, with no signal too
+        f"立案条件：{c['filing_condition']}；结案条件：{c['closing_condition']}")
     page.fill("#description", "离线上报：井盖缺失")
     page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
                                             "buffer": _jpeg()}])
@@ -789,6 +792,8 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     item = f'#cases li[data-id="{case}"]'
     wait_until(page, f"!!document.querySelector('{item} button[data-action=\"report_handled\"]')",
                "the case in progress")
+    [c] = clients["worker"].get("/categories", params={"q": "0603"}).json()
+    assert page.inner_text(f"{item} small.guide") == f"结案条件：{c['closing_condition']}"
     page.set_input_files(f"{item} input[type=file]", files=[
         {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
     page.once("dialog", lambda dialog: dialog.accept("已补装井盖"))

@@ -52,7 +52,9 @@ function mapsvcDesk(map, config) {
   const supervision = (level) => $("desk-form").elements.level
     .querySelector(`option[value="${level}"]`).textContent;
   const when = (stamp) => (stamp ? localTime(stamp) : "");
-  const category = (code) => state.categories[code] || code;
+  const category = (code) => (state.categories[code] || { name: code }).name;
+  // what the case's class asks for it to be filed and closed (立案条件, 结案条件)
+  const conditions = (code) => state.categories[code] || {};
   const department = (code) => (config.departments.find((d) => d.code === code) || {}).name
     || code;
 
@@ -121,6 +123,8 @@ function mapsvcDesk(map, config) {
   function facts(p) {
     const rows = [
       ["状态", STATUS[p.status] || p.status], ["类别", category(p.category)],
+      ["立案条件", conditions(p.category).filing_condition],
+      ["结案条件", conditions(p.category).closing_condition],
       ["上报时间", when(p.reported_at)], ["来源", SOURCE_NAME[p.source] || p.source],
       ["网格", p.grid ? `${p.grid.name}（${p.grid.code}）` : "未入格"],
       ["村（社区）", p.village ? p.village.name : ""],
@@ -451,7 +455,7 @@ function mapsvcDesk(map, config) {
   // a case named in the address (#case=ID, as the wall links to it) opens at once
   const named = /^#case=(\d+)$/.exec(location.hash);
   call("GET", "/categories").then((tree) => {
-    for (const c of tree) state.categories[c.code] = c.name;
+    for (const c of tree) state.categories[c.code] = c;
   }).then(loadList).then(() => named && openCase(Number(named[1])))
     .then(follow).catch((e) => say(e.message, true));
 }

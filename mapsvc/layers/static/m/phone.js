@@ -351,6 +351,7 @@ async function loadCategories() {
   tree = tree || JSON.parse(localStorage.getItem("mapsvc.categories") || "[]");
   phone.categories = tree.filter((c) => c.leaf);
   phone.categoryNames = new Map(tree.map((c) => [c.code, c.name]));
+  phone.classes = new Map(tree.map((c) => [c.code, c]));
   pickCategories("");
   if (phone.cases) showCases(phone.cases);  // listed before the names came: named now
 }
@@ -360,6 +361,16 @@ function pickCategories(query) {
   select.replaceChildren(...phone.categories
     .filter((c) => !query || c.path.includes(query) || c.code.startsWith(query))
     .map((c) => { const o = text("option", c.path); o.value = c.code; return o; }));
+  guide();
+}
+
+// What the class chosen asks of a report (立案条件) and of its result (结案条件), for the worker
+// to judge whether it is one to report, and when it is handled.
+function guide() {
+  const c = (phone.classes && phone.classes.get($("category").value)) || {};
+  $("category-guide").textContent = [c.filing_condition && `立案条件：${c.filing_condition}`,
+                                     c.closing_condition && `结案条件：${c.closing_condition}`]
+    .filter(Boolean).join("；");
 }
 
 // ---- map, position, my cases ----
@@ -479,6 +490,8 @@ const NEXT = {
 };
 // steps whose result is shown by a photo
 const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
+// steps that judge whether a case is done, by its class's 结案条件
+const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
 async function act(incident, action, photoInput) {
   const body = { note: "" };
@@ -627,12 +640,16 @@ function showCases(cases) {
     if (p.urgent_at) li.classList.add("urgent");
     const due = soonestDeadline(p);
     if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
+    const next = NEXT[p.status] || [];
+    const closing = phone.classes && phone.classes.get(p.category);
+    if (closing && closing.closing_condition && next.some((action) => JUDGED.has(action))) {
+      li.appendChild(text("small", `结案条件：${closing.closing_condition}`, "guide"));
+    }
     if (unseen.has(f.id)) li.classList.add("new");
     li.addEventListener("click", () => {
       li.classList.remove("new");
       noticed(f.id);
     });
-    const next = NEXT[p.status] || [];
     let photo = null;
     if (next.some((action) => RESULTS.has(action))) {  // the result, photographed
       const label = text("label", "现场照片 ", "photo");
@@ -1031,6 +1048,7 @@ $("newcomer-cancel").addEventListener("click", () => { $("newcomer").hidden = tr
 $("patrol").addEventListener("click", togglePatrol);
 $("sign-out").addEventListener("click", signOutByHand);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
+$("category").addEventListener("change", guide);
 window.addEventListener("online", () => { reception(""); send(); });
 window.addEventListener("offline", () => reception("无信号"));
 document.addEventListener("visibilitychange", () => {
