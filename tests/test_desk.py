@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
+from mapsvc.workflow.machine import PHRASES
 from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
 from tests.test_wall import report, token
@@ -238,10 +239,14 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     page.click("#desk-form button[type='submit']")  # no reason: the form does not send
     page.wait_for_timeout(300)
     assert api.get(f"/incidents/{other}").json()["status"] == "reported"
-    page.fill("#desk-form textarea[name='note']", "重复上报")
+    # the reason picked from the common notes (常用语) of the step, as the service gives them
+    assert page.locator("#desk-phrases button").all_inner_texts() == list(PHRASES["void"])
+    page.click("#desk-phrases button >> text=重复上报")
+    assert page.input_value("#desk-form textarea[name='note']") == "重复上报"
     page.click("#desk-form button[type='submit']")
     shows(page, "已作废")
     assert api.get(f"/incidents/{other}").json()["status"] == "void"
+    assert api.get(f"/incidents/{other}/timeline").json()[-1]["note"] == "重复上报"
     page.screenshot(path=str(ARTIFACTS / "desk.png"))
     assert not watch.problems, watch.problems
 

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from pyproj import Geod
 from sqlalchemy import text
 
+from mapsvc.workflow.machine import PHRASES
 from tests.browser import said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
@@ -111,6 +112,17 @@ def _signal_back(context, page, what: str) -> None:
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_until(page, "window.mapsvcPhone.queued === 0", what, tries=600)
+
+
+def _take(page, item: str, action: str, note: str, *, days: int | None = None) -> None:
+    """Take ``action`` on the case listed as ``item``, saying ``note`` (and for more time
+    ``days``) in the form it opens under the case."""
+    page.click(f'{item} button[data-action="{action}"]')
+    form = f"{item} form.step"
+    page.fill(f"{form} textarea", note)
+    if days is not None:
+        page.fill(f"{form} input[name=working_days]", str(days))
+    page.click(f"{form} button[type=submit]")
 
 
 def _dispatched_case(admin, spot, description: str) -> int:
@@ -796,8 +808,7 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     assert page.inner_text(f"{item} small.guide") == f"结案条件：{c['closing_condition']}"
     page.set_input_files(f"{item} input[type=file]", files=[
         {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
-    page.once("dialog", lambda dialog: dialog.accept("已补装井盖"))
-    page.click(f'{item} button[data-action="report_handled"]')
+    _take(page, item, "report_handled", "已补装井盖")
     wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
                "the result sent")
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
@@ -964,23 +975,34 @@ def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browse
     longer = _dispatched_case(admin, spot, "需要更多时间的井盖")
     back = _dispatched_case(admin, spot, "不属于本单位的井盖")
     context, page = _phone(browser, server, spot)
-    answers = ["需采购配件", "3", "不属于本网格处置范围"]
-    page.on("dialog", lambda dialog: dialog.accept(answers.pop(0)))
     for case, action in ((longer, "request_extension"), (back, "hand_back")):
         button = f'#cases li[data-id="{case}"] button[data-action="{action}"]'
         wait_until(page, f"!!document.querySelector('{button}')", f"{action} offered")
-        page.click(button)
+    item = f'#cases li[data-id="{longer}"]'
+    page.click(f'{item} button[data-action="request_extension"]')
+    page.click(f"{item} form.step button[type=submit]")  # nothing said: not sent
+    assert page.locator(f"{item} form.step").count() == 1
+    page.click(f"{item} form.step button:text('取消')")
+    assert page.locator(f"{item} form.step").count() == 0
+    _take(page, item, "request_extension", "需采购配件", days=3)
+    # handed back with one of its common notes (常用语), offered as the service gives them
+    item = f'#cases li[data-id="{back}"]'
+    page.click(f'{item} button[data-action="hand_back"]')
+    assert page.locator(f"{item} form.step button.phrase").all_inner_texts() == list(
+        PHRASES["hand_back"])
+    page.screenshot(path=ARTIFACTS / "phone-step-note.png", full_page=True)
+    page.click(f"{item} form.step button.phrase >> text=不属于本单位职责")
+    page.click(f"{item} form.step button[type=submit]")
     wait_until(page, "window.mapsvcPhone.sent >= 2 && window.mapsvcPhone.queued === 0",
                "both sent")
     context.close()
-    assert not answers  # each asked for
     asked = admin.get(f"/incidents/{longer}").json()
     assert asked["status"] == "dispatched"
     assert (asked["extension_request"]["working_days"], asked["extension_request"]["note"]) == (
         3, "需采购配件")
     handed = admin.get(f"/incidents/{back}").json()
     assert handed["status"] == "filed"  # back to the centre, to dispatch again
-    assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本网格处置范围"
+    assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本单位职责"
 
 
 def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server, worker_spot,
@@ -996,14 +1018,12 @@ def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server,
     neighbour = grids[(grids["village_code"] == village) & (grids["code"] != code)].iloc[0]
     there = neighbour.geometry.representative_point()  # where the worker stands, and the case is
     context, page = _phone(browser, server, there)
-    answers = ["井盖实际在隔壁网格"]
-    page.on("dialog", lambda dialog: dialog.accept(answers.pop(0)))
-    button = f'#cases li[data-id="{case}"] button[data-action="relocate"]'
-    wait_until(page, f"!!document.querySelector('{button}')", "relocate offered")
-    page.click(button)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"relocate\"]')",
+               "relocate offered")
+    _take(page, item, "relocate", "井盖实际在隔壁网格")
     wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0", "sent")
     context.close()
-    assert not answers
     moved = admin.get(f"/incidents/{case}").json()
     assert (moved["grid"]["code"], moved["lon"], moved["lat"]) == (
         neighbour.code, round(there.x, 7), round(there.y, 7))

@@ -24,7 +24,7 @@ from mapsvc.registry.audit import AUDIT_ACTION_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.workflow.clocks import COLOUR_NAMES
-from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, STATE_NAMES
+from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, PHRASES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
@@ -103,7 +103,8 @@ def _page_account(request: Request):
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the
 # ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
 # and what each role is bound to, the actions of the audit log, the fields of a person shown
-# in full and a person's sex, registration and departure; and the rules of each action: the
+# in full and a person's sex, registration and departure, the common notes of the steps
+# (常用语); and the rules of each action: the
 # roles that may take it, the states it is taken from and the one it leads to (null: the state
 # stays), what it needs, and what the case must be beside its state.
 NAMES_JS = '"use strict";\n' + "".join(
@@ -114,7 +115,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
                         ("PERSON_FIELD", FIELD_NAMES), ("SEX_NAME", SEX_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
-                        ("DEPARTURE_NAME", DEPARTURE_NAMES),
+                        ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,

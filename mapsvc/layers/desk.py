@@ -80,6 +80,7 @@ PANELS = """
         可拖动标记</output></p>
       <label data-field="note">情况说明 <textarea name="note" maxlength="2000"
         rows="3"></textarea></label>
+      <div id="desk-phrases" aria-label="常用语"></div>
       <div class="row"><button type="submit">提交</button>
         <button type="button" id="desk-form-cancel">取消</button></div>
     </form>

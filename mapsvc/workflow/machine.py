@@ -37,6 +37,27 @@ ACTION_NAMES = {
 }
 
 
+# Common notes (常用语) the pages offer for the steps that take one, to be picked and edited
+# rather than typed on a phone's keyboard each time.
+PHRASES = {
+    "confirm": ("经现场核实，情况属实",),
+    "reject": ("不属于受理范围", "重复上报", "信息不全，无法核实", "经核实不存在"),
+    "self_resolve": ("已当场处置完毕",),
+    "hand_back": ("不属于本单位职责", "位置有误，请核实", "需其他部门协同处置"),
+    "report_handled": ("已处置完毕", "已现场整改到位", "已清理完毕"),
+    "check_fail": ("现场未处置完毕", "处置不彻底，仍有遗留", "群众仍有反映"),
+    "close": ("经核实已解决", "已答复诉求人"),
+    "reopen": ("群众反映问题仍未解决",),
+    "void": ("重复上报", "误报"),
+    "request_extension": ("需采购配件", "需协调多部门", "受天气影响，暂无法施工"),
+    "extend": ("同意延期",),
+    "decline_extension": ("时限内可以完成，不予延期",),
+    "suspend": ("需纳入计划统筹解决", "涉及历史遗留问题"),
+    "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
+    "relocate": ("经现场核实，实际位置在此",),
+}
+
+
 def _sql_list(states: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in states) + ")"
 

@@ -324,6 +324,7 @@ function mapsvcDesk(map, config) {
     }
     form.elements.note.required = a.note;
     form.elements.note.value = "";
+    $("desk-phrases").replaceChildren(...phraseButtons(name, form.elements.note));
     form.elements.working_days.value = "";
     form.elements.original.value = "";
     form.hidden = false;

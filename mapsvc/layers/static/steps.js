@@ -1,6 +1,6 @@
 // How the pages tell a step of a case's timeline, in the names of names.js (served from
-// mapsvc.workflow.machine) and the times of times.js. Text a user typed (a step's note) is set
-// as text.
+// mapsvc.workflow.machine) and the times of times.js, and offer the common notes of a step
+// being taken. Text a user typed (a step's note) is set as text.
 "use strict";
 
 // where a step moved the case (relocated, or its grid redrawn): the grid before and after
@@ -69,4 +69,18 @@ function stepItem(step, photo = stepPhoto) {
     item.appendChild(photos);
   }
   return item;
+}
+
+// the common notes (常用语) of ``action``, each a button putting it in ``note`` to send or edit
+function phraseButtons(action, note) {
+  return (PHRASES[action] || []).map((phrase) => {
+    const pick = document.createElement("button");
+    Object.assign(pick, { type: "button", className: "phrase", textContent: phrase });
+    pick.addEventListener("click", () => {
+      note.value = phrase;
+      note.dispatchEvent(new Event("input"));
+      note.focus();
+    });
+    return pick;
+  });
 }

@@ -493,7 +493,7 @@ const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fai
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
-async function act(incident, action, photoInput) {
+async function act(incident, action, photoInput, item) {
   const body = { note: "" };
   const moving = ACTIONS[action].needs.includes("point");  // to where the pin is
   if (moving) {
@@ -504,17 +504,9 @@ async function act(incident, action, photoInput) {
     body.point = { lon: phone.position.lon, lat: phone.position.lat };
   }
   if (ACTIONS[action].note) {
-    const asked = moving ? `${ACTION_NAME[action]}到地图标记处` : ACTION_NAME[action];
-    body.note = window.prompt(`${asked}：情况说明`) || "";
-    if (!body.note.trim()) return;
-  }
-  if (action === "request_extension") {
-    const days = Number(window.prompt("延期几个工作日（1至10）", "2"));
-    if (!Number.isInteger(days) || days < 1 || days > 10) {
-      $("result").textContent = "延期须为1至10个工作日";
-      return;
-    }
-    body.working_days = days;
+    const said = await askNote(item, action, moving);
+    if (!said) return;
+    Object.assign(body, said);
   }
   const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
   body.taken_at = stamp();  // sent after a wait for signal, it keeps its time
@@ -522,6 +514,51 @@ async function act(incident, action, photoInput) {
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
   send();
+}
+
+// What a step needs said, asked under its case on the list: a note, typed or one of the
+// common notes picked, and for more time the working days (1 to 10). Resolves to what was
+// said, or null if the worker cancels (or takes another step of the case instead).
+function askNote(item, action, moving) {
+  const open = item.querySelector("form.step");
+  if (open) open.cancel();
+  return new Promise((resolve) => {
+    const form = document.createElement("form");
+    form.className = "step";
+    form.dataset.action = action;
+    const note = document.createElement("textarea");
+    Object.assign(note, { name: "note", rows: 2, maxLength: 2000, required: true,
+                          placeholder: "情况说明" });
+    const filled = () => note.setCustomValidity(note.value.trim() ? "" : "请填写情况说明");
+    note.addEventListener("input", filled);
+    filled();
+    const title = moving ? `${ACTION_NAME[action]}到地图标记处` : ACTION_NAME[action];
+    form.append(text("strong", title), note, ...phraseButtons(action, note));
+    const days = document.createElement("input");
+    if (ACTIONS[action].needs.includes("working_days")) {
+      Object.assign(days, { type: "number", name: "working_days", min: 1, max: 10, value: 2,
+                            required: true });
+      const label = text("label", "延期工作日 ");
+      label.appendChild(days);
+      form.appendChild(label);
+    }
+    const send = text("button", "提交", "act");
+    send.type = "submit";
+    const cancel = text("button", "取消", "act");
+    cancel.type = "button";
+    form.append(send, cancel);
+    form.cancel = () => { form.remove(); resolve(null); };
+    cancel.addEventListener("click", form.cancel);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      form.remove();
+      const said = { note: note.value.trim() };
+      if (days.name) said.working_days = Number(days.value);
+      resolve(said);
+    });
+    item.appendChild(form);
+    note.focus();
+  });
 }
 
 // A step's photo (its thumbnail), fetched with the worker's token.
@@ -630,6 +667,7 @@ function showCases(cases) {
   const drawn = [...$("cases").querySelectorAll(":scope > li")];
   const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
   const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
+  const asking = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("form.step")]));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
@@ -671,10 +709,13 @@ function showCases(cases) {
       const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
       button.dataset.action = action;
-      button.addEventListener("click", () => act(f.id, action, photo));
+      button.addEventListener("click", () => act(f.id, action, photo, li));
       li.appendChild(button);
     }
     if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
+    const form = asking.get(String(f.id));  // a step being said stays, while the case allows it
+    if (form && next.includes(form.dataset.action)) li.appendChild(form);
+    else if (form) form.cancel();
     return li;
   }));
 }
