@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 import shapely
+from sqlalchemy import text
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +131,40 @@ def test_the_oldest_come_first_when_asked_and_the_whole_is_counted_when_asked(ap
     assert "numberMatched" not in api.get("/incidents", params={"limit": 1}).json()
 
 
+def test_the_most_urgent_come_first_when_asked(api, grids, db):
+    """order=due: the urgent case first, then by the soonest deadline of the clocks running in
+    each case's state (an overdue one first; a deadline of a clock stopped counts for nothing),
+    then those with none running, the newest first."""
+    p = grids[grids["village_code"].str.startswith("420106")].iloc[2].geometry.centroid
+    tag = f"急序{uuid.uuid4().hex[:6]}"
+    states = {  # name: what is set on the case reported
+        "older": {}, "newer": {},
+        "soon": {"status": "'filed'", "dispatch_deadline": "now() + interval '1 hour'"},
+        "later": {"status": "'dispatched'", "dispatch_deadline": "now() - interval '10 days'",
+                  "handling_deadline": "now() + interval '3 days'"},
+        "late": {"status": "'in_progress'", "handling_deadline": "now() - interval '1 day'"},
+        "checked": {"status": "'handled'", "handling_deadline": "now() - interval '5 days'",
+                    "check_deadline": "now() + interval '2 hours'"},
+        "urgent": {"status": "'dispatched'", "urgent_at": "now()",
+                   "handling_deadline": "now() + interval '5 days'"},
+    }
+    ids = {}
+    for name, sets in states.items():
+        ids[name] = api.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "01", "description": f"{tag}{name}",
+            "lon": p.x, "lat": p.y}).json()["id"]
+        if sets:
+            changes = ", ".join(f"{column} = {value}" for column, value in sets.items())
+            with db.begin() as conn:
+                conn.execute(text(f"UPDATE incident SET {changes} WHERE id = :id"),
+                             {"id": ids[name]})
+    order = ["urgent", "late", "soon", "checked", "later", "newer", "older"]
+    listed = api.get("/incidents", params={"q": tag, "order": "due", "limit": 100}).json()
+    assert [f["id"] for f in listed["features"]] == [ids[name] for name in order]
+    second = api.get("/incidents", params={"q": tag, "order": "due", "limit": 3, "offset": 3})
+    assert [f["id"] for f in second.json()["features"]] == [ids[n] for n in order[3:6]]
+
+
 def test_cases_are_found_by_the_words_their_description_holds(api, grids):
     wuchang = grids[grids["village_code"].str.startswith("420106")]
     p = wuchang.iloc[1].geometry.representative_point()
@@ -189,8 +224,6 @@ def _list_as_planned(points, where, limit: int, then: str | None = None):
     """Open cases stored at ``points`` for the time of one transaction (rolled back), and the
     statement ``then`` run on them; then the incident list ``where`` as the service plans it (a
     generic plan) and runs it: the plan's top node and the list."""
-    from sqlalchemy import text
-
     from mapsvc.accounts.model import Account, Role
     from mapsvc.db.engine import async_engine
     from mapsvc.incidents.queries import incidents_sql
@@ -280,8 +313,6 @@ def test_a_colours_list_reads_the_cases_whose_clocks_run_not_every_case(grids, d
     """The yellow list among thousands of cases just reported (whose clocks do not run yet)
     and a few filed ones, their dispatch clocks past the warning: the list reads the cases whose
     clocks run, not every case."""
-    from sqlalchemy import text
-
     from mapsvc.incidents.queries import IncidentFilter
     from mapsvc.workflow.machine import TIMED_SQL
     from tests.explain import rows_handled

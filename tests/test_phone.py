@@ -379,6 +379,7 @@ def test_a_fix_near_another_grid_asks_the_worker_to_check_where_the_report_lands
 
 
 CHINA = ZoneInfo("Asia/Shanghai")
+CASES_LISTED = 50  # the most cases the phone lists (phone.js)
 
 
 @pytest.mark.parametrize("username", ["worker", "department"])
@@ -406,6 +407,41 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     page.click("#sign-out")
     wait_until(page, "document.getElementById('month').textContent === ''",
                "gone with the session")
+    context.close()
+
+
+def test_a_long_queue_lists_its_most_urgent_cases_first_and_its_newest(browser, server,
+                                                                       clients, grids, db):
+    """A department with more cases waiting than the phone lists (in a grid away from the
+    worker's): the one overdue, though the first dispatched, is listed first, the urgent (加急)
+    before it, then the most urgent of the others; the newest, due last of all, is listed too
+    (news); the rest are not."""
+    spot = grids[grids["code"].str.startswith("420106")].iloc[5].geometry.representative_point()
+    code = f"Q{uuid.uuid4().hex[:5]}"
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES (:c, '排队局')"), {"c": code})
+    name = new_account(role="department", department_code=code)
+    cases = [clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "description": f"排队的井盖 {n}"}).json()["id"] for n in range(CASES_LISTED + 3)]
+    overdue, urgent, *others, newest = cases
+    with db.begin() as conn:
+        conn.execute(text("""
+            UPDATE incident SET status = 'dispatched', department_code = :code,
+                   handling_deadline = now() + CASE id WHEN :late THEN interval '-1 day'
+                                                       WHEN :newest THEN interval '30 days'
+                                                       ELSE interval '3 days' END,
+                   urgent_at = CASE WHEN id = :urgent THEN now() END
+             WHERE id = ANY(:ids)"""), {"code": code, "late": overdue, "urgent": urgent,
+                                        "newest": newest, "ids": cases})
+    context, page = _phone(browser, server, spot, username=name)
+    assert page.evaluate("CASES_LISTED") == CASES_LISTED
+    wait_until(page, f"document.querySelectorAll('#cases > li').length === {CASES_LISTED + 1}",
+               "the list")
+    listed = page.evaluate("[...document.querySelectorAll('#cases > li')].map((li) => "
+                           "Number(li.dataset.id))")
+    assert listed[:2] == [urgent, overdue] and newest in listed
+    assert sorted(set(listed) - {urgent, overdue, newest}) == sorted(others)[-(CASES_LISTED - 2):]
     context.close()
 
 

@@ -149,7 +149,9 @@ Cases = Annotated[IncidentFilter, Depends(incident_filter)]
 async def list_incidents(
     request: Request, page: Page, account: SignedIn, where: Cases,
     order: Annotated[Literal[ORDERS], Query(  # type: ignore[valid-type]
-        description="the newest (the default) or the oldest to come in first")] = "newest",
+        description="the newest (the default) or the oldest to come in first; or due: the "
+                    "urgent first, then the soonest due of their running clocks, then those "
+                    "with none, newest first")] = "newest",
     count: Annotated[bool, Query(
         description="true: also how many cases the filters find in all (numberMatched)")] = False,
 ) -> Response:

@@ -12,7 +12,7 @@ from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection, named, page
 from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS
-from mapsvc.workflow.clocks import COLOURS
+from mapsvc.workflow.clocks import COLOURS, soonest_deadline
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
 
 
@@ -29,15 +29,18 @@ def incident_feature(alias: str) -> str:
 # The page is chosen by the cases' ids alone (sorting a region's cases carries no more than
 # their ids), then each case of it is read again by its key to build its document (OFFSET 0
 # keeps that subquery whole, so the document is built once). Ids follow the order the cases
-# came in (mapsvc.incidents.batching): the newest first, or the oldest.
+# came in (mapsvc.incidents.batching): the newest first, or the oldest; or, ``due``, the
+# urgent (加急) first, then the soonest due of their running clocks (the overdue first), then
+# those with none, the newest first: the order a worker's or a department's queue is worked in.
 INCIDENTS = f"""
-SELECT {{sign}}q.id AS sort, {incident_feature("q")} AS feature
-  FROM (SELECT d.id FROM incident d
+SELECT page.sort, {incident_feature("q")} AS feature
+  FROM (SELECT d.id, {{sort}} AS sort FROM incident d
          WHERE {{where}}
-         ORDER BY {{key}} {{direction}} {{page}}) page
+         ORDER BY {{key}} {{page}}) page
  CROSS JOIN LATERAL (SELECT d.id, d.doc FROM incident_doc d WHERE d.id = page.id OFFSET 0) q
 """
-ORDERS = ("newest", "oldest")
+ORDERS = ("newest", "oldest", "due")
+_DUE = f"d.urgent_at IS NULL, {soonest_deadline('d')}"
 
 
 @dataclass
@@ -137,18 +140,18 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
                   offset: int = 0, order: str = "newest",
                   count: bool = False) -> tuple[str, dict]:
     """The statement listing a page of the incidents matching ``where`` within ``account``'s
-    jurisdiction, newest or oldest first (``order``), as one FeatureCollection, with how many
+    jurisdiction, in the ``order`` asked (ORDERS), as one FeatureCollection, with how many
     match in all (``numberMatched``) if ``count``; and its parameters."""
     f = where.filters()
     incident_scope(account, f)
     named(order, ORDERS, field="order", noun="order")
-    oldest = order == "oldest"
     # By words, the cases are read as they lie and the page's sorted out of those that hold
     # them: walked in the order of their ids, a county's cases were read one by one, each
     # from anywhere on disk, to find few or none (make bench: 0.75 s against 0.05).
     key = "d.id + 0" if where.words else "d.id"
-    features = INCIDENTS.format(where=f.where(), page=page(limit, offset), key=key,
-                                sign="" if oldest else "-", direction="ASC" if oldest else "DESC")
+    sort, key = {"newest": (f"-{key}", f"{key} DESC"), "oldest": (key, f"{key} ASC"),
+                 "due": (f"ROW({_DUE}, -{key})", f"{_DUE}, {key} DESC")}[order]
+    features = INCIDENTS.format(where=f.where(), page=page(limit, offset), key=key, sort=sort)
     matched = f"SELECT count(*) FROM incident d WHERE {f.where()}" if count else None
     return feature_collection(features, matched=matched), f.params
 

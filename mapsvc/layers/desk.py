@@ -43,7 +43,8 @@ PANELS = """
       <option value="all">全部</option></select></label>
     <label>部门 <select id="desk-department"></select></label>
     <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
-      <option value="oldest">最早在前</option></select></label>
+      <option value="oldest">最早在前</option><option value="due">最急在前</option>
+      </select></label>
     <a id="desk-export" download="案件台账.csv">导出台账</a>
     <small id="desk-connection">连接中</small>
   </div>

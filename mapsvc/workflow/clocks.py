@@ -23,6 +23,21 @@ from mapsvc.workflow.calendar import UNITS, WorkingCalendar
 WARN_SHARE = 0.8  # yellow from here; red past the deadline
 COLOURS = ("green", "yellow", "red")  # a case's colour: the worst of its running clocks
 COLOUR_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+# The states in which each clock runs (its colour graded, migration 0006).
+RUNNING = {"dispatch": ("filed",), "handling": ("dispatched", "in_progress"),
+           "check": ("handled", "checking"),
+           "case": ("filed", "dispatched", "in_progress", "handled", "checking")}
+
+
+def soonest_deadline(alias: str) -> str:
+    """SQL: the soonest deadline of the clocks running on the case ``alias`` (infinity for a
+    case with none running)."""
+    running = ", ".join(
+        f"CASE WHEN {alias}.status IN ({', '.join(repr(s) for s in states)}) "
+        f"THEN {alias}.{stage}_deadline END" for stage, states in RUNNING.items())
+    return f"coalesce(least({running}), 'infinity')"
+
+
 # Without a handling limit anywhere in its category tree a case gets this one.
 DEFAULT_HANDLING = "5 working_days"
 

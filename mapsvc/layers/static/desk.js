@@ -68,8 +68,10 @@ function mapsvcDesk(map, config) {
              ...(q ? { q } : {}) };
   }
 
-  // The view's cases, newest or oldest first, LIST_SIZE more at each 再显示 (up to a page of
-  // the API's); an answer overtaken by a later question is dropped.
+  // The view's cases, newest, oldest or most urgent first (urgent, then soonest due), LIST_SIZE
+  // more at each 再显示 (up to a page of the API's); an answer overtaken by a later question is
+  // dropped.
+  const ORDER_NAME = { newest: "最新", oldest: "最早", due: "最急" };
   async function loadList() {
     const asked = ++state.asked;
     const order = $("desk-order").value;
@@ -82,7 +84,7 @@ function mapsvcDesk(map, config) {
     $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
     const shown = state.cases.length;
     $("desk-count").textContent = `共 ${state.matched} 件` + (state.matched > shown
-      ? `，显示${order === "oldest" ? "最早" : "最新"}的 ${shown} 件` : "");
+      ? `，显示${ORDER_NAME[order]}的 ${shown} 件` : "");
     const more = Math.min(LIST_SIZE, state.matched - shown, config.listMost - shown);
     $("desk-more").hidden = more <= 0;
     $("desk-more").textContent = `再显示 ${more} 件`;

@@ -593,6 +593,10 @@ async function showSteps(li, id) {
   }
 }
 
+// Of the cases waiting on the account, the phone lists the most urgent and the newest.
+const CASES_LISTED = 50;
+const NEWEST = 10;
+
 // The cases arrived since the list was last drawn (a case dispatched to me, a report in my
 // grids), or marked urgent (加急) since, marked until the worker touches them.
 const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
@@ -612,9 +616,13 @@ async function loadCases() {
   // last is older than it, and is dropped
   const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
   try {
-    const r = await ask(`${API}/incidents?queue=mine&limit=50`, authorised());
-    if (!r.ok) return;
-    const cases = (await r.json()).features;
+    // when more wait than the list holds: the most urgent, and the newest (news)
+    const answers = await Promise.all([`order=due&limit=${CASES_LISTED}`, `limit=${NEWEST}`]
+      .map((asking) => ask(`${API}/incidents?queue=mine&${asking}`, authorised())));
+    if (answers.some((r) => !r.ok)) return;
+    const [urgent, newest] = await Promise.all(answers.map((r) => r.json()));
+    const held = new Set(urgent.features.map((f) => f.id));
+    const cases = [...urgent.features, ...newest.features.filter((f) => !held.has(f.id))];
     if (asked < (phone.casesShown || 0)) return;
     phone.casesShown = asked;
     const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
