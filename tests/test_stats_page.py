@@ -160,7 +160,10 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
         row["figures"])
     assert page.locator("#stats-where").inner_text() == "所辖网格"
     _asked(page, "worker")
-    assert _row(page, "worker")["上报"] == "10"
+    workers = clients["chief"].get("/stats", params={**PERIOD, "by": "worker"}).json()
+    row = next(r for r in workers["rows"] if r["code"] == "worker")
+    assert {k: _row(page, "worker")[k] for k in _shown(row["figures"])} == _shown(row["figures"])
+    assert row["figures"]["reported"] >= 10
     links = page.locator("header a").all_inner_texts()
     assert "手机端" in links and "人口台账" in links and "受理派遣" not in links
     page.screenshot(path=ARTIFACTS / "stats-chief.png")

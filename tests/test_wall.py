@@ -14,6 +14,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -164,12 +165,18 @@ def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server,
     signed = token(base)
     for n in range(3):
         report(base, signed, lon, lat, f"积压 {n}")
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    # the screen's computer set to another zone: the wall tells China's day and time
+    context = browser.new_context(viewport={"width": 1920, "height": 1080},
+                                  timezone_id="America/Los_Angeles")
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, base)
     wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
     assert page.evaluate("window.mapsvcWall.map.getZoom()") == 12
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    assert page.inner_text("#wall-clock") in {
+        f"{t.month}月{t.day}日 星期{'一二三四五六日'[t.weekday()]} {t:%H:%M}"
+        for t in (now - timedelta(minutes=1), now)}
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "the grids")
     page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
         "input").uncheck()  # the cases' bins would cover the grid

@@ -43,7 +43,8 @@ class WallRegion:
 
 
 PANELS = """
-<div id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图</div>
+<div id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图
+  <time id="wall-clock"></time></div>
 <div id="wall-left">
 <div id="wall-kpi" class="wall-panel">
   <div class="kpi"><b id="kpi-reported_today">–</b><span>今日上报</span></div>

@@ -666,7 +666,17 @@ function mapsvcWall(map, config) {
     };
   }
 
+  // the day and time in China, to be read from across the room (a wall's PC may run in UTC)
+  const WEEKDAYS = "日一二三四五六";
+  function tick() {
+    const t = chinaParts(new Date());
+    const weekday = WEEKDAYS[new Date(`${chinaDay()}T00:00:00Z`).getUTCDay()];
+    $("wall-clock").textContent = `${t.month}月${t.day}日 星期${weekday} ${t.hour}:${t.minute}`;
+  }
+
   setInterval(loadPanel, 30000);
+  tick();
+  setInterval(tick, 10000);
   // cases turn yellow and red, and leave the last days' counts, with no report: the layers
   // drawn by the clock are asked for again as often as the server draws them anew
   setInterval(redrawData, config.clockSeconds * 1000);
