@@ -534,8 +534,9 @@ function askNote(item, action, moving) {
     filled();
     const title = moving ? `${ACTION_NAME[action]}到地图标记处` : ACTION_NAME[action];
     form.append(text("strong", title), note, ...phraseButtons(action, note));
-    const days = document.createElement("input");
-    if (ACTIONS[action].needs.includes("working_days")) {
+    const days = ACTIONS[action].needs.includes("working_days")
+      ? document.createElement("input") : null;
+    if (days) {
       Object.assign(days, { type: "number", name: "working_days", min: 1, max: 10, value: 2,
                             required: true });
       const label = text("label", "延期工作日 ");
@@ -553,7 +554,7 @@ function askNote(item, action, moving) {
       event.preventDefault();
       form.remove();
       const said = { note: note.value.trim() };
-      if (days.name) said.working_days = Number(days.value);
+      if (days) said.working_days = Number(days.value);
       resolve(said);
     });
     item.appendChild(form);
@@ -620,9 +621,9 @@ async function loadCases() {
     const answers = await Promise.all([`order=due&limit=${CASES_LISTED}`, `limit=${NEWEST}`]
       .map((asking) => ask(`${API}/incidents?queue=mine&${asking}`, authorised())));
     if (answers.some((r) => !r.ok)) return;
-    const [urgent, newest] = await Promise.all(answers.map((r) => r.json()));
-    const held = new Set(urgent.features.map((f) => f.id));
-    const cases = [...urgent.features, ...newest.features.filter((f) => !held.has(f.id))];
+    const [first, newest] = await Promise.all(answers.map((r) => r.json()));
+    const held = new Set(first.features.map((f) => f.id));
+    const cases = [...first.features, ...newest.features.filter((f) => !held.has(f.id))];
     if (asked < (phone.casesShown || 0)) return;
     phone.casesShown = asked;
     const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
