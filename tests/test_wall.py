@@ -559,6 +559,10 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, base)
+    # its clock tells the service's day and time, not its own
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    wait_until(page, f"document.getElementById('wall-clock').textContent.startsWith("
+                     f"'{now.month}月{now.day}日')", "the service's day")
     page.evaluate(f"window.mapsvcWall.map.setView([{p.y}, {p.x + 50 / 102_000}], 18)")
     with page.expect_request(lambda r: "/collections/patrols/" in r.url) as asked:
         page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(

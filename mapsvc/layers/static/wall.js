@@ -13,6 +13,7 @@ function mapsvcWall(map, config) {
   const state = {
     map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
     heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
+    clockOffset: 0,  // the service's clock less the screen's, in milliseconds
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
@@ -363,6 +364,11 @@ function mapsvcWall(map, config) {
       return;
     }
     if (!r.ok) return;
+    const served = Date.parse(r.headers.get("Date"));  // the service's clock, to the second
+    if (served) {
+      state.clockOffset = served - Date.now();
+      tick();
+    }
     const b = await r.json();
     if (state.region !== region) return;  // another region was chosen meanwhile
     $("wall-region-name").textContent = b.name;
@@ -666,11 +672,13 @@ function mapsvcWall(map, config) {
     };
   }
 
-  // the day and time in China, to be read from across the room (a wall's PC may run in UTC)
+  // the day and time in China, to be read from across the room, by the service's clock (the
+  // wall's PC may run in UTC, or wrong)
   const WEEKDAYS = "日一二三四五六";
   function tick() {
-    const t = chinaParts(new Date());
-    const weekday = WEEKDAYS[new Date(`${chinaDay()}T00:00:00Z`).getUTCDay()];
+    const now = new Date(Date.now() + state.clockOffset);
+    const t = chinaParts(now);
+    const weekday = WEEKDAYS[new Date(`${chinaDay(now)}T00:00:00Z`).getUTCDay()];
     $("wall-clock").textContent = `${t.month}月${t.day}日 星期${weekday} ${t.hour}:${t.minute}`;
   }
 
