@@ -529,6 +529,7 @@ function askNote(item, action, moving) {
     const note = document.createElement("textarea");
     Object.assign(note, { name: "note", rows: 2, maxLength: 2000, required: true,
                           placeholder: "情况说明" });
+    note.setAttribute("aria-label", "情况说明");
     const filled = () => note.setCustomValidity(note.value.trim() ? "" : "请填写情况说明");
     note.addEventListener("input", filled);
     filled();
