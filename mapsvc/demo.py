@@ -142,36 +142,40 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
 # a walked case takes its first steps, as far as it has come.
 LOOP = (("file", ""), ("dispatch", ""), ("accept", ""), ("report_handled", "已处置（演示）"),
         ("check", ""), ("check_pass", ""), ("follow_up", ""))
-# how many of the demo county's cases are walked, and how far: the share of them that stop
-# after each number of steps (0: rejected)
-WALKED = 240
-HOW_FAR = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
+# how far the demo county's cases reported before the load's day are walked: the share of them
+# that stop after each number of steps (0: rejected), for the LATEST (still in flight) and for
+# the older ones (mostly settled: closed and rated, some rejected, a few left long overdue)
+LATEST = 240
+IN_FLIGHT = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
+SETTLED = {0: 0.06, 2: 0.01, 3: 0.02, 6: 0.08, 7: 0.83}
 URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急) by the centre
 # how long each step takes after the one before, in hours (least, most): a case is handled
 # within hours or only after days, on time or late by its class's limit; a step that would
-# come after the load is taken at the load
+# come after the load is not taken yet
 STEP_HOURS = {"reject": (0.2, 3), "file": (0.2, 3), "dispatch": (0.1, 2), "accept": (0.2, 4),
-              "expedite": (1, 24), "report_handled": (1, 72), "check": (0.5, 24),
+              "expedite": (1, 24), "report_handled": (2, 180), "check": (0.5, 48),
               "check_pass": (0.1, 2), "follow_up": (12, 72)}
 
 
 async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
-    """Take the demo county's latest cases reported before today through the loop, each as
-    far as chance has it, through the same actions the centre and the departments take, each
-    step at the time it was taken after the case was reported (as a phone's sent after the
-    fact), some of those left with a department marked urgent: its wall shows cases in every
-    state, some overdue, and its panel cases closed, on time or late, and rated. Returns the
-    number of steps taken."""
+    """Take the demo county's cases reported before today through the loop, each as far as
+    chance has it (IN_FLIGHT, SETTLED), through the same actions the centre and the departments
+    take, each step at the time it was taken after the case was reported (as a phone's sent
+    after the fact), some of those left with a department marked urgent: its wall shows cases
+    in every state, some overdue, and its panel cases closed, on time or late, and rated.
+    Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
     centre, department = [await find_account(conn, name) for name in ("command", "department")]
     cases = (await conn.execute(text(  # the oldest first, as they came
-        "SELECT * FROM (SELECT id, reported_at FROM incident "
-        "WHERE village_code LIKE :county || '%' AND reported_at < now() - interval '1 day' "
-        "ORDER BY reported_at DESC LIMIT :n) latest ORDER BY reported_at"),
-        {"county": DEMO_COUNTY, "n": WALKED})).all()
+        "SELECT id, reported_at FROM incident WHERE village_code LIKE :county || '%' "
+        "AND reported_at < now() - interval '1 day' ORDER BY reported_at"),
+        {"county": DEMO_COUNTY})).all()
+    older = max(len(cases) - LATEST, 0)
+    depths = np.concatenate([rng.choice(list(how), n, p=list(how.values()))
+                             for how, n in ((SETTLED, older), (IN_FLIGHT, len(cases) - older))])
+    now = datetime.now(timezone.utc)
     taken = 0
-    for (case, at), depth in zip(cases, rng.choice(list(HOW_FAR), len(cases),
-                                                   p=list(HOW_FAR.values()))):
+    for (case, at), depth in zip(cases, depths):
         to = str(rng.choice([code for code, _ in DEMO_DEPARTMENTS]))
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
         steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
@@ -179,6 +183,8 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             steps.append(("expedite", "群众反映强烈，加急处置（演示）"))
         for name, note in steps:
             at += timedelta(hours=float(rng.uniform(*STEP_HOURS[name])))
+            if at > now:  # not yet: the case waits at this step
+                break
             await _step(conn, (centre, department), case, name, note, to, rated, at)
             taken += 1
     return taken

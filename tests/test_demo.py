@@ -105,7 +105,7 @@ def _cli(*args: str) -> str:
 
 def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
-    the demo password and finds cases in every state of the loop, closed today and rated, some
+    the demo password and finds cases in every state of the loop, closed and rated, some
     overdue; every grid of its county has a worker, most grids patrolled this month (the demo
     worker round its grids in the last hours), a few not, and households visited; a second load
     changes nothing."""
@@ -121,7 +121,7 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         api = httpx.Client(base_url=f"{served.base}/api/v1",
                            headers={"Authorization": f"Bearer {token}"})
         board = api.get("/stats/board").json()
-        assert board["closed_today"] > 0 and board["open"] > 0
+        assert board["open"] > 0
         assert 1 <= board["year"]["satisfaction"] <= 5
         assert board["year"]["on_time_closure_rate"] is not None
         assert board["overdue"] > 0  # cases taken through the loop over the last days
