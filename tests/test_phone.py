@@ -441,6 +441,8 @@ def test_a_long_queue_lists_its_most_urgent_cases_first_and_its_newest(browser, 
     listed = page.evaluate("[...document.querySelectorAll('#cases > li')].map((li) => "
                            "Number(li.dataset.id))")
     assert listed[:2] == [urgent, overdue] and newest in listed
+    assert page.inner_text("#cases-count") == (  # how many wait, beyond those listed
+        f"共 {len(cases)} 件，列出最急和最新的 {CASES_LISTED + 1} 件")
     assert sorted(set(listed) - {urgent, overdue, newest}) == sorted(others)[-(CASES_LISTED - 2):]
     context.close()
 

@@ -619,7 +619,8 @@ async function loadCases() {
   const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
   try {
     // when more wait than the list holds: the most urgent, and the newest (news)
-    const answers = await Promise.all([`order=due&limit=${CASES_LISTED}`, `limit=${NEWEST}`]
+    const answers = await Promise.all([`order=due&limit=${CASES_LISTED}&count=true`,
+                                       `limit=${NEWEST}`]
       .map((asking) => ask(`${API}/incidents?queue=mine&${asking}`, authorised())));
     if (answers.some((r) => !r.ok)) return;
     const [first, newest] = await Promise.all(answers.map((r) => r.json()));
@@ -637,6 +638,8 @@ async function loadCases() {
     for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
     for (const f of [...fresh, ...expedited]) unseen.add(f.id);
     showCases(cases);
+    $("cases-count").textContent = first.numberMatched > cases.length
+      ? `共 ${first.numberMatched} 件，列出最急和最新的 ${cases.length} 件` : "";
     noticed();
     phone.refreshed = (phone.refreshed || 0) + 1;
     if (navigator.vibrate) {  // an urgent one at length
@@ -1020,6 +1023,7 @@ function signOut() {
   drop("caseMark");
   $("patrol-due").textContent = "";
   $("month").textContent = "";
+  $("cases-count").textContent = "";
   $("households").replaceChildren();
   showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
