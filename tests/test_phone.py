@@ -403,7 +403,9 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         f"本月：上报 {f['reported']} 件，有效上报率 {rate}，巡查 {own['patrols']['count']} 次 "
         f"{own['patrols']['km']:.1f} 公里" if username == "worker" else
         f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")
-    assert page.locator("#chief-pages").is_hidden()  # a grid chief's pages
+    # the pages of tables: the evaluation for a department, neither for a worker
+    assert page.locator("#to-people").is_hidden()
+    assert page.locator("#to-stats").is_visible() == (username == "department")
     page.click("#sign-out")
     wait_until(page, "document.getElementById('month').textContent === ''",
                "gone with the session")

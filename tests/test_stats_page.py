@@ -142,9 +142,9 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     page.fill("#login input[name=username]", "chief")
     page.fill("#login input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
-    page.locator("#chief-pages").wait_for()  # a grid chief's pages, not a worker's
-    assert page.locator("#chief-pages a").all_inner_texts() == ["人口台账", "考核评价"]
-    page.click("#chief-pages >> text=考核评价")
+    page.locator("#to-stats").wait_for()  # a grid chief's pages, not a worker's
+    assert page.locator("#to-people").is_visible()
+    page.click("#to-stats")
     page.wait_for_url("**/map/login?next=/map/stats")
     sign_in(page, server, "/map/stats", "chief", PASSWORD)
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
@@ -170,8 +170,31 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     context.close()
 
 
+def test_a_department_reads_its_own_figures_for_the_days_it_chooses(browser, server,
+                                                                    fixture_cases, clients):
+    context = browser.new_context(viewport={"width": 1700, "height": 900})
+    page = context.new_page()
+    sign_in(page, server, "/map/stats", "department", PASSWORD)
+    wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
+    assert page.locator("#stats-find [name=by]").is_hidden()  # nothing to break down
+    page.fill("#stats-find [name=from]", PERIOD["from"])
+    page.fill("#stats-find [name=to]", PERIOD["to"])
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats-find button[type=submit]")
+    wait_until(page, "window.mapsvcStats.answer !== null", "the figures asked for")
+    own = clients["department"].get("/stats", params=PERIOD).json()
+    assert own["kind"] == "department" and own["figures"]["reported"] > 0
+    total = page.locator("#stats tfoot td").all_inner_texts()
+    headings = page.locator("#stats thead th").all_inner_texts()
+    assert total[1] == f"{own['name']}（合计）"
+    assert dict(zip(headings[2:], total[2:])) == _shown(own["figures"])
+    assert page.inner_text("#stats-said") == ""
+    assert page.locator("header a").all_inner_texts()[0] == "手机端"
+    context.close()
+
+
 @pytest.mark.parametrize("username", ["worker", "planner", "auditor"])
-def test_only_command_centres_administrators_and_chiefs_open_the_evaluation(browser, server,
-                                                                            username):
-    assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/stats",
-                                                  username, PASSWORD)
+def test_only_centres_administrators_chiefs_and_departments_open_the_evaluation(
+        browser, server, username):
+    assert "此页面仅供指挥中心、网格长或职能部门账号使用" in refused(
+        browser, server, "/map/stats", username, PASSWORD)

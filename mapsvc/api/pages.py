@@ -66,9 +66,11 @@ CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "stats": '<a href="/map/stats">考核评价</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
                      + ADMIN_LINKS)
-# The pages of tables a grid chief opens too (人口台账, 考核评价), and its links among them
+# The pages of tables a grid chief opens too (人口台账, 考核评价; a department the evaluation of
+# its own figures), and the links among them of those who work on the phone
 CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
-CHIEF_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
+EVALUATED = CHIEF_PAGES | {Role.department}
+PHONE_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
                "stats": CENTRE_LINKS["stats"]}
 # Where each role's work is: the wall for command centres, the planner's page for planners, the
 # phone page for those who report and handle cases, the audit log for auditors.
@@ -269,15 +271,15 @@ async def people(request: Request) -> Response:
 async def stats(request: Request) -> Response:
     """The evaluation (考核评价) of the signed-in command account's region: the loop's figures
     of its parts, ranked, for the days chosen; for a grid chief, of the grids it leads, by
-    grid or by their workers."""
-    account, refused = _refusal(request, "stats", CHIEF_PAGES, "指挥中心或网格长")
+    grid or by their workers; for a department, its own."""
+    account, refused = _refusal(request, "stats", EVALUATED, "指挥中心、网格长或职能部门")
     if refused:
         return refused
-    chief = account.role is Role.grid_chief
+    chief, department = account.role is Role.grid_chief, account.role is Role.department
     return _table_page(
         "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门或网格员统计排名",
         _links_from("stats", account), regions_hidden="hidden" if chief else "",
-        first_by="grid" if chief else "")
+        first_by="grid" if chief else "", by_hidden="hidden" if department else "")
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -310,8 +312,10 @@ def _centre_links(page: str) -> str:
 
 def _links_from(page: str, account) -> str:
     """Links from a page of tables to the account's other pages."""
+    if account.role is Role.department:
+        return PHONE_LINKS["phone"]
     if account.role is Role.grid_chief:
-        return "".join(link for name, link in CHIEF_LINKS.items() if name != page)
+        return "".join(link for name, link in PHONE_LINKS.items() if name != page)
     return _centre_links(page) + _admin_links(account)
 
 

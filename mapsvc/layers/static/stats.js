@@ -1,11 +1,11 @@
-// The evaluation (考核评价), for command centres and administrators: the figures of the closed
-// loop (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each
-// of its parts (the next level down, or the townships, villages, grids, departments or grid
-// workers within), ranked by any column; for a grid chief, of the grids it leads and of each
-// of them or of their workers. A part with too few cases due for its rates to mean
-// much is listed, not ranked, by a rate. A region's part is entered by its name, and left by
-// the path above the table. What is shown downloads as a spreadsheet's CSV file. Everything
-// shown is set as text.
+// The evaluation (考核评价), for command centres and administrators: the figures of the closed loop
+// (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each of its
+// parts (the next level down, or the townships, villages, grids, departments or grid workers
+// within), ranked by any column; for a grid chief, of the grids it leads and of each of them or of
+// their workers; for a department, its own. A part with too few cases due for its rates to mean
+// much is listed, not ranked, by a rate. A region's part is entered by its name, and left by the
+// path above the table. What is shown downloads as a spreadsheet's CSV file. Everything shown is
+// set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -14,6 +14,7 @@ window.mapsvcStats = { shown: null, answer: null };
   if (!signedIn("stats")) return;
   const $ = (id) => document.getElementById(id);
   const FEW = 5;  // cases due below which a part's rates are not ranked (样本不足)
+  const REGIONS = ["county", "township", "village", "grid"];  // the kinds asked for by level
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
   // the columns: the heading, a row's value (a row: {figures, patrols}), how it is shown, and
@@ -145,13 +146,15 @@ window.mapsvcStats = { shown: null, answer: null };
       say(error.field === "to" ? `至：${error.message}` : error.message, true);
       return;
     }
-    if (!state.path.length) {  // where the account's figures begin: a region, or not one
-      const region = !["deployment", "grids"].includes(answer.kind);  // (all, a chief's grids)
-      state.path = [{ level: region ? answer.kind : null, code: answer.code, name: answer.name }];
+    if (!state.path.length) {  // where the account's figures begin
+      // a region, or not one: the deployment, a chief's grids, a department
+      const level = REGIONS.includes(answer.kind) ? answer.kind : null;
+      state.path = [{ level, code: answer.code, name: answer.name }];
     }
     showPath();
     show(answer);
-    say(answer.rows.length ? "" : "此区域没有可分项统计的对象");
+    // (a department's figures are its own: nothing to break down)
+    say(answer.rows.length || !answer.by ? "" : "此区域没有可分项统计的对象");
   }
 
   function enterRegion(r) {

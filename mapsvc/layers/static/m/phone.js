@@ -1081,8 +1081,11 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("signed-in-as").textContent = `已登录：${me()}`;
-  // a grid chief's pages of tables: its grids' people, and their evaluation
-  $("chief-pages").hidden = localStorage.getItem("mapsvc.role") !== "grid_chief";
+  // the pages of tables of those who work here: a grid chief's grids' people, and their
+  // evaluation; a department's own
+  const role = localStorage.getItem("mapsvc.role");
+  $("to-people").hidden = role !== "grid_chief";
+  $("to-stats").hidden = !["grid_chief", "department"].includes(role);
   startMap();
   showMyGrids();
   showPatrol();  // a patrol going on goes on after a reload
