@@ -284,45 +284,33 @@ async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
     return Subject(level, row.code, row.name, row.key)
 
 
+# The grids within a subject, and the grid workers and chiefs working in any of them, for
+# ``{within}``: a condition on a grid ``g`` (in a region's villages, or among a chief's grids).
+_GRIDS = "SELECT id::text AS key, code, name FROM grid g WHERE {within} ORDER BY code"
+_WORKERS = """
+    SELECT a.id::text AS key, a.username AS code, a.display_name AS name
+      FROM account a
+     WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
+           SELECT 1 FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
+            WHERE ag.account_id = a.id AND {within})
+     ORDER BY a.username"""
+
+
 async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Subject]:
     """The subjects of kind ``by`` within ``subject``, in code order."""
-    prefix = {"prefix": (subject.code or "") + "%"}
-    if subject.kind == "grids":
-        rows = await conn.execute(text(_LED[by]), {"ids": [int(g) for g in subject.grids]})
-    elif by in ("county", "township", "village"):
-        rows = await conn.execute(text(
-            "SELECT code AS key, code, name FROM region WHERE level = :by AND code LIKE :prefix "
-            "ORDER BY code"), {"by": by, **prefix})
-    elif by == "grid":
-        rows = await conn.execute(text(
-            "SELECT id::text AS key, code, name FROM grid WHERE village_code LIKE :prefix "
-            "ORDER BY code"), prefix)
+    params = {"prefix": (subject.code or "") + "%", "ids": [int(g) for g in subject.grids]}
+    within = "g.id = ANY(:ids)" if subject.kind == "grids" else "g.village_code LIKE :prefix"
+    if by in ("county", "township", "village"):
+        sql = ("SELECT code AS key, code, name FROM region WHERE level = :by "
+               "AND code LIKE :prefix ORDER BY code")
+        params["by"] = by
     elif by == "department":
-        rows = await conn.execute(text(
-            "SELECT code AS key, code, name FROM department "
-            "WHERE :prefix = '%' OR region_code LIKE :prefix ORDER BY code"), prefix)
-    else:  # the grid workers and chiefs of the grids within
-        rows = await conn.execute(text("""
-            SELECT a.id::text AS key, a.username AS code, a.display_name AS name
-              FROM account a
-             WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
-                   SELECT 1 FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
-                    WHERE ag.account_id = a.id AND g.village_code LIKE :prefix)
-             ORDER BY a.username"""), prefix)
+        sql = ("SELECT code AS key, code, name FROM department "
+               "WHERE :prefix = '%' OR region_code LIKE :prefix ORDER BY code")
+    else:  # the grids within, or their grid workers and chiefs
+        sql = (_GRIDS if by == "grid" else _WORKERS).format(within=within)
+    rows = await conn.execute(text(sql), params)
     return [Subject(by, r.code, r.name, r.key) for r in rows]
-
-
-# A grid chief's grids, and the grid workers and chiefs working in any of them.
-_LED = {
-    "grid": "SELECT id::text AS key, code, name FROM grid WHERE id = ANY(:ids) ORDER BY code",
-    "worker": """
-        SELECT a.id::text AS key, a.username AS code, a.display_name AS name
-          FROM account a
-         WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
-               SELECT 1 FROM account_grid ag
-                WHERE ag.account_id = a.id AND ag.grid_id = ANY(:ids))
-         ORDER BY a.username""",
-}
 
 
 # Patrols (日常巡查) that ended in the period: a worker's own, and those through a grid with
