@@ -350,7 +350,6 @@ async function loadCategories() {
   } catch (error) { /* offline: the last list */ }
   tree = tree || JSON.parse(localStorage.getItem("mapsvc.categories") || "[]");
   phone.categories = tree.filter((c) => c.leaf);
-  phone.categoryNames = new Map(tree.map((c) => [c.code, c.name]));
   phone.classes = new Map(tree.map((c) => [c.code, c]));
   pickCategories("");
   if (phone.cases) showCases(phone.cases);  // listed before the names came: named now
@@ -675,7 +674,7 @@ function showCases(cases) {
   const clock = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   const rank = (f) => clock(f) + (f.properties.urgent_at ? 0 : URGENCY.length);
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
-  const category = (code) => (phone.categoryNames && phone.categoryNames.get(code)) || code;
+  const category = (code) => ((phone.classes && phone.classes.get(code)) || { name: code }).name;
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
   const drawn = [...$("cases").querySelectorAll(":scope > li")];
   const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
