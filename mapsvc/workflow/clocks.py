@@ -19,22 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.workflow.calendar import UNITS, WorkingCalendar
+from mapsvc.workflow.machine import TIMED, sql_list
 
 WARN_SHARE = 0.8  # yellow from here; red past the deadline
 COLOURS = ("green", "yellow", "red")  # a case's colour: the worst of its running clocks
 COLOUR_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 # The states in which each clock runs (its colour graded, migration 0006).
 RUNNING = {"dispatch": ("filed",), "handling": ("dispatched", "in_progress"),
-           "check": ("handled", "checking"),
-           "case": ("filed", "dispatched", "in_progress", "handled", "checking")}
+           "check": ("handled", "checking"), "case": TIMED}
 
 
 def soonest_deadline(alias: str) -> str:
     """SQL: the soonest deadline of the clocks running on the case ``alias`` (infinity for a
     case with none running)."""
-    running = ", ".join(
-        f"CASE WHEN {alias}.status IN ({', '.join(repr(s) for s in states)}) "
-        f"THEN {alias}.{stage}_deadline END" for stage, states in RUNNING.items())
+    running = ", ".join(f"CASE WHEN {alias}.status IN {sql_list(states)} "
+                        f"THEN {alias}.{stage}_deadline END" for stage, states in RUNNING.items())
     return f"coalesce(least({running}), 'infinity')"
 
 

@@ -58,14 +58,15 @@ PHRASES = {
 }
 
 
-def _sql_list(states: tuple[str, ...]) -> str:
+def sql_list(states: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in states) + ")"
 
 
-OPEN_SQL = _sql_list(OPEN)  # for "status IN OPEN_SQL"
+OPEN_SQL = sql_list(OPEN)  # for "status IN OPEN_SQL"
 # the open states whose clocks run (a case's colour is theirs; reported and verifying have none)
-TIMED_SQL = _sql_list(("filed", "dispatched", "in_progress", "handled", "checking"))
-CLOSED_SQL = _sql_list(CLOSED)
+TIMED = ("filed", "dispatched", "in_progress", "handled", "checking")
+TIMED_SQL = sql_list(TIMED)
+CLOSED_SQL = sql_list(CLOSED)
 
 CENTRE = frozenset({Role.command, Role.admin})
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
