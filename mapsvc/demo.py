@@ -136,6 +136,9 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
     for username, role in DEMO_ACCOUNTS.items():
         await create_account(conn, username, password, role, display_name=f"演示{role}",
                              origin="mapsvc demo load", **scopes.get(username, {}))
+    await create_accounts(conn, [
+        AccountSpec(username, password, Role.command, region_code=DEMO_COUNTY, display_name=name)
+        for username, (name, _, _) in CENTRE_STAFF.items()], origin="mapsvc demo load")
 
 
 # The closed loop (立案 → 派遣 → 签收 → 处置 → 核查 → 结案 → 回访) with the notes its steps need;
@@ -154,18 +157,27 @@ URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急
 # come after the load is not taken yet
 STEP_HOURS = {"reject": (0.2, 3), "file": (0.2, 3), "dispatch": (0.1, 2), "accept": (0.2, 4),
               "expedite": (1, 24), "report_handled": (2, 180), "check": (0.5, 48),
-              "check_pass": (0.1, 2), "follow_up": (12, 72)}
+              "check_pass": (0.1, 2), "follow_up": (12, 72), "hand_back": (0.5, 8)}
+# The demo county's centre on duty (坐席): the operators who took its past cases in and sent them
+# on, each at a pace of its own (a factor on the hours of the centre's steps) and sending some
+# cases to the wrong department, which hands them back (返派): the staff's evaluation tells them
+# apart. Username → (name, pace, share of its dispatches sent wrong).
+CENTRE_STAFF = {"zx01": ("坐席一（演示）", 0.5, 0.02), "zx02": ("坐席二（演示）", 1.0, 0.05),
+                "zx03": ("坐席三（演示）", 2.0, 0.15)}
+HANDLED = ("accept", "report_handled", "hand_back")  # the handler's steps; the others the centre's
 
 
 async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     """Take the demo county's cases reported before today through the loop, each as far as
-    chance has it (IN_FLIGHT, SETTLED), through the same actions the centre and the departments
-    take, each step at the time it was taken after the case was reported (as a phone's sent
-    after the fact), some of those left with a department marked urgent: its wall shows cases
-    in every state, some overdue, and its panel cases closed, on time or late, and rated.
-    Returns the number of steps taken."""
+    chance has it (IN_FLIGHT, SETTLED), through the same actions the centre's staff
+    (CENTRE_STAFF) and the departments take, each step at the time it was taken after the case
+    was reported (as a phone's sent after the fact), some of those left with a department marked
+    urgent: its wall shows cases in every state, some overdue, and its panel cases closed, on
+    time or late, and rated. Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
-    centre, department = [await find_account(conn, name) for name in ("command", "department")]
+    staff = [await find_account(conn, name) for name in CENTRE_STAFF]
+    department = await find_account(conn, "department")
+    codes = [code for code, _ in DEMO_DEPARTMENTS]
     cases = (await conn.execute(text(  # the oldest first, as they came
         "SELECT id, reported_at FROM incident WHERE village_code LIKE :county || '%' "
         "AND reported_at < now() - interval '1 day' ORDER BY reported_at"),
@@ -176,16 +188,23 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     now = datetime.now(timezone.utc)
     taken = 0
     for (case, at), depth in zip(cases, depths):
-        to = str(rng.choice([code for code, _ in DEMO_DEPARTMENTS]))
+        centre = staff[int(rng.integers(len(staff)))]
+        _, pace, wrong = CENTRE_STAFF[centre.username]
+        to = str(rng.choice(codes))
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
-        steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
+        steps = [("reject", "不属于受理范围（演示）", to)] if depth == 0 else [
+            (name, note, to) for name, note in LOOP[:depth]]
         if depth in (2, 3) and rng.random() < URGENT_SHARE:  # dispatched, or accepted
-            steps.append(("expedite", "群众反映强烈，加急处置（演示）"))
-        for name, note in steps:
-            at += timedelta(hours=float(rng.uniform(*STEP_HOURS[name])))
+            steps.append(("expedite", "群众反映强烈，加急处置（演示）", to))
+        if depth >= 2 and rng.random() < wrong:  # first sent to the wrong department
+            astray = str(rng.choice([code for code in codes if code != to]))
+            steps[1:1] = [("dispatch", "", astray), ("hand_back", "不属于本单位职责（演示）", astray)]
+        for name, note, sent_to in steps:
+            hours = rng.uniform(*STEP_HOURS[name]) * (1 if name in HANDLED else pace)
+            at += timedelta(hours=float(hours))
             if at > now:  # not yet: the case waits at this step
                 break
-            await _step(conn, (centre, department), case, name, note, to, rated, at)
+            await _step(conn, (centre, department), case, name, note, sent_to, rated, at)
             taken += 1
     return taken
 
@@ -197,7 +216,7 @@ async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str
     time it was taken, if not now."""
     centre, department = accounts
     handler = department if department and to == department.department_code else centre
-    await act(conn, handler if name in ("accept", "report_handled") else centre, case, name,
+    await act(conn, handler if name in HANDLED else centre, case, name,
               ActionRequest(note=note, department=to, satisfaction=rated, taken_at=at))
 
 
@@ -355,7 +374,8 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
     await create_demo_accounts(conn, password)
-    counts["account"] = len(DEMO_ACCOUNTS) + await staff_villages(conn, password)
+    counts["account"] = (len(DEMO_ACCOUNTS) + len(CENTRE_STAFF)
+                         + await staff_villages(conn, password))
     # the registry of the township where the demo's grid worker and chief work
     township = (await conn.execute(text(
         "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from mapsvc.boundaries.synthetic import DATA, generate, seed_counties
 from mapsvc.cli import app
 from mapsvc.db.cluster import Cluster
-from mapsvc.demo import HOT_SHARE, LOOP
+from mapsvc.demo import CENTRE_STAFF, HOT_SHARE, LOOP
 from mapsvc.settings import ClusterSettings
 from mapsvc.workflow.machine import STATES
 from tests.conftest import Server
@@ -156,6 +156,14 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert urgent["features"]  # some of the cases with a department marked urgent
         assert {f["properties"]["status"] for f in urgent["features"]} <= {"dispatched",
                                                                            "in_progress"}
+        # the centre's staff took the cases in, each at its pace, some sent astray and back
+        since = (datetime.now(timezone.utc) - timedelta(days=365)).date().isoformat()
+        staff = {r["code"]: r["figures"] for r in api.get("/stats", params={
+            "by": "operator", "from": since}).json()["rows"]}
+        assert all(staff[name]["taken_in"] > 0 for name in CENTRE_STAFF)
+        assert (staff["zx01"]["intake_minutes_median"] < staff["zx02"]["intake_minutes_median"]
+                < staff["zx03"]["intake_minutes_median"])  # their paces: 0.5, 1 and 2
+        assert staff["zx03"]["redispatched"] > 0
 
         # places where a class keeps coming: round one case in HOT_SHARE, of all the counties'
         admin = httpx.post(f"{served.base}/api/v1/auth/token", data={

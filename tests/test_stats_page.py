@@ -15,6 +15,8 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
+from tests.test_positions import PERIOD as STAFF_PERIOD
+from tests.test_positions import staff  # noqa: F401 (a fixture)
 from tests.test_stats import PERIOD, fixture_cases  # noqa: F401 (a fixture)
 
 MARKUP = "<b>统计</b>网格员"
@@ -31,10 +33,10 @@ def evaluation(browser, server):
     context.close()
 
 
-def _asked(page, by: str = "") -> None:
-    """The fixture's days, by ``by`` (the next level down when empty)."""
-    page.fill("#stats-find [name=from]", PERIOD["from"])
-    page.fill("#stats-find [name=to]", PERIOD["to"])
+def _asked(page, by: str = "", period: dict = PERIOD) -> None:
+    """The fixture's days (or ``period``'s), by ``by`` (the next level down when empty)."""
+    page.fill("#stats-find [name=from]", period["from"])
+    page.fill("#stats-find [name=to]", period["to"])
     page.select_option("#stats-find [name=by]", by)
     page.evaluate("window.mapsvcStats.answer = null")
     page.click("#stats-find button[type=submit]")
@@ -54,16 +56,17 @@ def _number(value) -> str:
                                       else str(value))
 
 
+def _rate(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def _shown(f: dict) -> dict:
     """A part's figures (the API's) as the page's columns show them."""
-    def rate(v):
-        return "—" if v is None else f"{v * 100:.1f}%"
-
-    return {"上报": _number(f["reported"]), "有效上报率": rate(f["valid_report_rate"]),
-            "立案": _number(f["filed"]), "按时派遣率": rate(f["on_time_dispatch_rate"]),
+    return {"上报": _number(f["reported"]), "有效上报率": _rate(f["valid_report_rate"]),
+            "立案": _number(f["filed"]), "按时派遣率": _rate(f["on_time_dispatch_rate"]),
             "应结案": _number(f["due"]), "结案": _number(f["closed"]),
-            "结案率": rate(f["closure_rate"]), "按期结案率": rate(f["on_time_closure_rate"]),
-            "返工率": rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),
+            "结案率": _rate(f["closure_rate"]), "按期结案率": _rate(f["on_time_closure_rate"]),
+            "返工率": _rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),
             "九成案件处置工时内": _number(f["handling_hours_p90"]),
             "当前超期": _number(f["overdue_now"]),
             "满意度（评价数）": "—" if f["satisfaction"] is None
@@ -131,6 +134,36 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
                                                _number(row["patrols"]["km"]))
     assert _row(page, "stats_marked")["名称"] == MARKUP
     assert page.locator("#stats tbody b").count() == 0
+
+
+def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, clients):
+    page = evaluation
+    _asked(page, "operator", STAFF_PERIOD)
+    answer = clients["command"].get("/stats", params={**STAFF_PERIOD, "by": "operator"}).json()
+    headings = page.locator("#stats thead th").all_inner_texts()
+    assert headings[:4] == ["名次", "名称", "受理", "受理用时中位（分钟）"]
+    assert "按期结案率" not in headings  # a region's figures, not a member of staff's
+    for part in ("clerk", "dispatcher", "idle"):
+        f = next(r for r in answer["rows"] if r["code"] == staff[part])["figures"]
+        shown = _row(page, staff[part])
+        assert shown["名称"] == staff[part]
+        assert (shown["受理"], shown["受理用时中位（分钟）"], shown["准确立案率"],
+                shown["派遣"], shown["按时派遣率"], shown["准确派遣率"], shown["办理步骤"]) == (
+            _number(f["taken_in"]), _number(f["intake_minutes_median"]),
+            _rate(f["accurate_filing_rate"]), _number(f["dispatched"]),
+            _rate(f["on_time_dispatch_rate"]), _rate(f["accurate_dispatch_rate"]),
+            _number(f["steps"]))
+    assert page.locator("#stats thead th.sorted").inner_text() == "受理"  # at first
+    assert page.locator("#stats tfoot tr").count() == 0  # no total of people's figures
+    page.click("#stats thead th:text-is('受理用时中位（分钟）')")  # the quickest first
+    # by a rate, five steps make the clerk's rank, the dispatcher's four too few
+    assert _row(page, staff["clerk"])["名次"] != "—"
+    assert _row(page, staff["dispatcher"])["名次"] == "—"
+    ranked = [r for r in answer["rows"] if r["figures"]["steps"] >= 5
+              and r["figures"]["intake_minutes_median"] is not None]
+    quickest = min(ranked, key=lambda r: (r["figures"]["intake_minutes_median"], r["code"]))
+    assert page.locator("#stats tbody tr").first.get_attribute("data-code") == quickest["code"]
+    page.screenshot(path=ARTIFACTS / "stats-staff.png")
 
 
 def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server,

@@ -277,7 +277,7 @@ async def stats(request: Request) -> Response:
         return refused
     chief, department = account.role is Role.grid_chief, account.role is Role.department
     return _table_page(
-        "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门或网格员统计排名",
+        "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门、网格员或中心坐席统计排名",
         _links_from("stats", account), regions_hidden="hidden" if chief else "",
         first_by="grid" if chief else "", by_hidden="hidden" if department else "")
 

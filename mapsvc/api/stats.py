@@ -26,8 +26,9 @@ async def stats(
     code: Code = None,
     department: Annotated[str | None, Query(description="or a department's code")] = None,
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
-        description="one row per county, township, village, grid, department or grid worker "
-                    "within; default: the next level down")] = None,
+        description="one row per county, township, village, grid, department, grid worker "
+                    "or member of the centre's staff (operator) within; default: the next "
+                    "level down")] = None,
     from_: Annotated[ReportDay | None, Query(
         alias="from", description="first day reported (default: 1 January)")] = None,
     to: Annotated[ReportDay | None, Query(
@@ -40,7 +41,10 @@ async def stats(
     dates), with one row per subject of ``by``. A department reads its own figures, a grid
     worker or chief theirs (the cases they reported, and their patrols); a grid chief asking
     ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a row for
-    each of them or for each of their workers. Formulas: mapsvc.workflow.stats."""
+    each of them or for each of their workers. ``by=operator`` evaluates a region's centre
+    staff (岗位考核) by the steps each took on its cases: 受理数 and minutes, 准确立案率,
+    按时派遣率, 准确派遣率 and more. Formulas: mapsvc.workflow.stats and
+    mapsvc.workflow.positions."""
     today = datetime.now(LOCAL_TIME).date()
     async with transaction(request) as conn:
         return await statistics(

@@ -42,6 +42,16 @@ def window_start(window: str) -> datetime:
     return now.replace(hour=0, minute=0) if window == "today" else now - WINDOWS[window]
 
 
+def reported_within(column: str) -> str:
+    """The cases reported (or the patrols ended) from local date ``:start`` to ``:end``
+    (inclusive), as a range of times: an index can read it, and turning each case's time into a
+    local date cost about a microsecond a case (the city's overdue cases of a year: 84 ms
+    against 38)."""
+    return (f"{column} >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai' "
+            f"AND {column} < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai' "
+            "+ interval '1 day'")
+
+
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 

@@ -2,10 +2,11 @@
 // (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each of its
 // parts (the next level down, or the townships, villages, grids, departments or grid workers
 // within), ranked by any column; for a grid chief, of the grids it leads and of each of them or of
-// their workers; for a department, its own. A part with too few cases due for its rates to mean
-// much is listed, not ranked, by a rate. A region's part is entered by its name, and left by the
-// path above the table. What is shown downloads as a spreadsheet's CSV file. Everything shown is
-// set as text.
+// their workers; for a department, its own. A centre's staff (中心坐席) are evaluated by the steps
+// each took on the region's cases. A part with too few cases due (a member of staff with too few
+// steps) for its rates to mean much is listed, not ranked, by a rate. A region's part is entered
+// by its name, and left by the path above the table. What is shown downloads as a spreadsheet's
+// CSV file. Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -35,9 +36,22 @@ window.mapsvcStats = { shown: null, answer: null };
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
+  // the centre's staff (中心坐席, by=operator): the steps each took on the region's cases
+  const STAFF = [
+    ["受理", figure("taken_in")],
+    ["受理用时中位（分钟）", figure("intake_minutes_median", dash, true)],
+    ["九成受理用时内（分钟）", figure("intake_minutes_p90", dash, true)],
+    ["立案", figure("filed")], ["准确立案率", figure("accurate_filing_rate", percent, true)],
+    ["不予受理", figure("rejected")], ["派遣", figure("dispatched")],
+    ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
+    ["准确派遣率", figure("accurate_dispatch_rate", percent, true)],
+    ["结案", figure("closed")], ["核查", figure("checked")], ["回访", figure("followed_up")],
+    ["督办", figure("supervised")], ["办理步骤", figure("steps")],
+  ];
   // lower is better for these: ranked from the least
-  const LEAST_FIRST = new Set(["返工率", "平均处置工时", "九成案件处置工时内", "当前超期"]);
-  const state = { path: [], sort: "按期结案率", rows: [] };
+  const LEAST_FIRST = new Set(["返工率", "平均处置工时", "九成案件处置工时内", "当前超期",
+                               "受理用时中位（分钟）", "九成受理用时内（分钟）"]);
+  const state = { path: [], sort: "按期结案率", rows: [], staff: false };
 
   const today = chinaDay();
   $("stats-find").elements.from.value = `${today.slice(0, 8)}01`;  // this month
@@ -46,8 +60,10 @@ window.mapsvcStats = { shown: null, answer: null };
   if (by.dataset.first) by.value = by.dataset.first;  // a grid chief's: its grids, by grid
   $("stats-sample").textContent = FEW;
 
-  const few = (r) => r.figures.due < FEW;
-  const columns = () => [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : [])];
+  // too few cases due (a region's part), or steps taken (a member of staff), to be ranked
+  const few = (r) => (state.staff ? r.figures.steps : r.figures.due) < FEW;
+  const columns = () => (state.staff ? STAFF
+    : [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : [])]);
 
   // the rows ranked by the column chosen: those with a value first, best first; by a rate,
   // the parts with too few cases due after them, unranked
@@ -67,6 +83,8 @@ window.mapsvcStats = { shown: null, answer: null };
 
   function show(answer) {
     state.rows = answer.rows.map((r) => ({ ...r, name: r.name || r.code }));
+    state.staff = answer.by === "operator";
+    if (!columns().some(([h]) => h === state.sort)) state.sort = columns()[0][0];
     const head = $("stats").tHead.rows[0];
     head.replaceChildren(text("th", "名次"), text("th", "名称"), ...columns().map(([h]) => {
       const th = text("th", h, h === state.sort ? "sorted" : "");
@@ -82,7 +100,7 @@ window.mapsvcStats = { shown: null, answer: null };
       tr.dataset.code = r.code;
       if (few(r)) {
         tr.className = "few";
-        tr.title = `样本不足：应结案不足 ${FEW} 件`;
+        tr.title = state.staff ? `样本不足：办理不足 ${FEW} 步` : `样本不足：应结案不足 ${FEW} 件`;
       }
       const name = document.createElement("td");
       if (["county", "township", "village"].includes(r.kind)) {
@@ -95,19 +113,20 @@ window.mapsvcStats = { shown: null, answer: null };
                 ...cells(r).map((value) => text("td", value)));
       return tr;
     }));
-    // the region's own figures (no patrols: those are the parts')
+    // the region's own figures (no patrols: those are the parts'; none of steps: its staff's
+    // are each their own)
     const whole = COLUMNS.map(([, c]) => c.show(c.value(answer), answer));
     const wholeName = `${answer.name}（合计）`;
     const total = document.createElement("tr");
     total.append(text("td", ""), text("td", wholeName), ...whole.map((v) => text("td", v)),
                  ...(columns().length > COLUMNS.length ? WALKED.map(() => text("td", "")) : []));
-    $("stats").tFoot.replaceChildren(total);
+    $("stats").tFoot.replaceChildren(...(state.staff ? [] : [total]));
     const link = $("stats-export");
     if (link.href) URL.revokeObjectURL(link.href);
     link.href = csvFile([["名次", "名称", "编码", ...columns().map(([h]) => h)],
                          ...order.map((r) => [r.rank === null ? "" : r.rank, r.name, r.code,
                                               ...cells(r)]),
-                         ["", wholeName, answer.code || "", ...whole]]);
+                         ...(state.staff ? [] : [["", wholeName, answer.code || "", ...whole]])]);
     link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
     window.mapsvcStats.shown = order.length;
     window.mapsvcStats.answer = answer;

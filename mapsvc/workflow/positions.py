@@ -1,0 +1,161 @@
+"""The centre's staff evaluated by the steps they took (岗位考核: the intake clerk 受理员, the
+shift leader 值班长 and the dispatcher 派遣员, as CJ/T 292 evaluates positions). For each centre
+account (command or admin), over a region's cases reported in the period (local dates, both ends
+included), as they stand now:
+
+- 受理数: new reports it took in (the step that moved a case on from 已上报: verify, file,
+  reject, merge or void); 受理用时: minutes from the report reaching the service to that step
+  (from the time reported, for a step taken before the case reached the service: a case
+  loaded with its history), median and 90th percentile, in clock minutes (a centre is on duty
+  round the clock)
+- 立案数 (file); 准确立案率 = (立案数 − 作废数) / 立案数, 作废数 the cases it filed that are void now
+- 不予受理数 (reject)
+- 派遣数: dispatch and reassign; 按时派遣率 = dispatches of a filed case taken by the dispatch
+  deadline then running / dispatches of a filed case; 准确派遣率 = (派遣数 − 返派数) / 派遣数, 返派数
+  the dispatches that the department handed back or the centre reassigned before the case was
+  handled, closed or voided
+- 结案数 (close, check passed), 核查数 (check passed or failed), 回访数 (follow-up), 督办数.
+
+Rates are fractions (0.9 is 90 %); a rate with nothing to count is null. The rows are the
+centre accounts of the region (idle ones too) and any other centre account that took a step on
+its cases.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.model import WORKER_NAME
+from mapsvc.geojson import Filters
+from mapsvc.incidents.model import reported_within
+from mapsvc.workflow.machine import ACTIONS, CENTRE, sql_list
+
+# The centre's steps that take a new report in: those moving a case on from 已上报.
+TAKING_IN = tuple(name for name, a in ACTIONS.items()
+                  if "reported" in a.sources and a.target not in (None, "reported")
+                  and a.roles <= CENTRE)
+DISPATCHING = ("dispatch", "reassign")  # a case sent to a department
+# What follows a dispatch on its case: sent back or on (返派), or an end of its route.
+ROUTING = (*DISPATCHING, "hand_back", "report_handled", "close", "void")
+SENT_BACK = ("hand_back", "reassign")
+CLOSING = tuple(name for name, a in ACTIONS.items() if a.target == "closed")
+CHECKING = ("check_pass", "check_fail")
+CENTRE_SQL = sql_list(tuple(CENTRE))
+COUNTS = ("steps", "taken_in", "filed", "filed_voided", "rejected", "dispatched",
+          "dispatch_due", "dispatched_on_time", "redispatched", "closed", "checked",
+          "followed_up", "supervised")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cases counted: those of a region (its code; None: everywhere) or of one grid."""
+    region: str | None = None
+    grid_id: int | None = None
+
+    def clauses(self) -> tuple[str, str, dict]:
+        """Which cases are counted (of incident ``c``), which centre accounts are listed
+        whether or not they took a step (of account ``a``: the region's own), and their
+        parameters."""
+        if self.grid_id is not None:
+            return "c.grid_id = :grid_id", "false", {"grid_id": self.grid_id}
+        if self.region is None:
+            return "true", "true", {}
+        f = Filters()
+        return (f.code_prefix("c.village_code", "region", self.region),
+                f.code_prefix("a.region_code", "region", self.region), f.params)
+
+
+def _steps(where: str) -> str:
+    """Each step on the cases counted, with what the figures need of it: when it was taken,
+    when its case came, its case's status now, the dispatch deadline running when it was
+    taken (logged by the last step before it that started that clock) and whether the
+    routing step after it sent the case back or on."""
+    return f"""
+    WITH cases AS MATERIALIZED (
+        SELECT c.id, c.reported_at, c.received_at, c.status FROM incident c
+         WHERE {where} AND {reported_within("c.reported_at")}
+    ), logged AS (
+        SELECT l.id, l.actor, l.action, l.from_status, coalesce(l.taken_at, l.at) AS at,
+               c.reported_at, c.received_at, c.status,
+               max(l.id) FILTER (WHERE l.data ? 'dispatch_deadline') OVER (
+                   PARTITION BY l.incident_id ORDER BY l.id) AS clock_step,
+               min(l.id) FILTER (WHERE l.action IN {sql_list(ROUTING)}) OVER after AS next_route,
+               min(l.id) FILTER (WHERE l.action IN {sql_list(SENT_BACK)}) OVER after AS next_back
+          FROM cases c JOIN incident_log l ON l.incident_id = c.id
+         WHERE l.action <> 'report'
+        WINDOW after AS (PARTITION BY l.incident_id ORDER BY l.id
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+    )
+    SELECT s.*, s.next_back = s.next_route AS sent_back,
+           CASE WHEN s.action = 'dispatch' THEN (
+                SELECT CAST(d.data ->> 'dispatch_deadline' AS timestamptz)
+                  FROM incident_log d WHERE d.id = s.clock_step) END AS deadline
+      FROM logged s"""
+
+
+def _figures_sql(cases: str, staff: str) -> str:
+    intake = f"s.from_status = 'reported' AND s.action IN {sql_list(TAKING_IN)}"
+    came = "CASE WHEN s.at >= s.received_at THEN s.received_at ELSE s.reported_at END"
+    minutes = f"extract(epoch FROM s.at - {came}) / 60"
+    return f"""
+    WITH s AS ({_steps(cases)}),
+    done AS (
+        SELECT s.actor,
+               count(*) AS steps,
+               count(*) FILTER (WHERE {intake}) AS taken_in,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {minutes})
+                   FILTER (WHERE {intake}) AS intake_minutes_median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY {minutes})
+                   FILTER (WHERE {intake}) AS intake_minutes_p90,
+               count(*) FILTER (WHERE s.action = 'file') AS filed,
+               count(*) FILTER (WHERE s.action = 'file' AND s.status = 'void') AS filed_voided,
+               count(*) FILTER (WHERE s.action = 'reject') AS rejected,
+               count(*) FILTER (WHERE s.action IN {sql_list(DISPATCHING)}) AS dispatched,
+               count(*) FILTER (WHERE s.action = 'dispatch') AS dispatch_due,
+               count(*) FILTER (WHERE s.action = 'dispatch' AND s.at <= s.deadline)
+                   AS dispatched_on_time,
+               count(*) FILTER (WHERE s.action IN {sql_list(DISPATCHING)}
+                                  AND s.sent_back) AS redispatched,
+               count(*) FILTER (WHERE s.action IN {sql_list(CLOSING)}) AS closed,
+               count(*) FILTER (WHERE s.action IN {sql_list(CHECKING)}) AS checked,
+               count(*) FILTER (WHERE s.action = 'follow_up') AS followed_up,
+               count(*) FILTER (WHERE s.action = 'supervise') AS supervised
+          FROM s GROUP BY s.actor
+    )
+    SELECT a.username, {WORKER_NAME} AS name, a.role, done.*
+      FROM account a LEFT JOIN done ON done.actor = a.username
+     WHERE a.role IN {CENTRE_SQL}
+       AND (done.actor IS NOT NULL OR (a.active AND {staff}))
+     ORDER BY a.username"""
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def as_json(row) -> dict:
+    c = {name: row[name] or 0 for name in COUNTS}
+    return {
+        **c,
+        "intake_minutes_median": _minutes(row["intake_minutes_median"]),
+        "intake_minutes_p90": _minutes(row["intake_minutes_p90"]),
+        "accurate_filing_rate": _rate(c["filed"] - c["filed_voided"], c["filed"]),
+        "on_time_dispatch_rate": _rate(c["dispatched_on_time"], c["dispatch_due"]),
+        "accurate_dispatch_rate": _rate(c["dispatched"] - c["redispatched"], c["dispatched"]),
+    }
+
+
+async def staff_figures(conn: AsyncConnection, scope: Scope, start: date,
+                        end: date) -> list[dict]:
+    """A row per centre account: its username (``code``), name, role and figures."""
+    cases, staff, params = scope.clauses()
+    rows = await conn.execute(text(_figures_sql(cases, staff)),
+                              {**params, "start": start, "end": end})
+    return [{"kind": "operator", "code": r["username"], "name": r["name"], "role": r["role"],
+             "figures": as_json(r)} for r in rows.mappings()]
