@@ -28,7 +28,7 @@ from sqlalchemy import text  # noqa: E402
 
 from benchmarks.wrk import during_run, wrk  # noqa: E402
 from mapsvc.accounts.model import Role  # noqa: E402
-from mapsvc.accounts.store import create_account  # noqa: E402
+from mapsvc.accounts.store import create_account, find_account  # noqa: E402
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
 from mapsvc.db.engine import async_engine, in_transaction, sync_engine  # noqa: E402
 from mapsvc.db.setup import prepare_database  # noqa: E402
@@ -262,7 +262,11 @@ def metrics(rows: int) -> None:
     county, in_county = asyncio.run(in_transaction(largest_county))
     for label, params in ((f"whole deployment by county, {rows:,} incidents", {}),
                           (f"largest county by township, {in_county:,} incidents",
-                           {"level": "county", "code": county})):
+                           {"level": "county", "code": county}),
+                          (f"whole deployment by main class, {rows:,} incidents",
+                           {"by": "category"}),
+                          (f"largest county by main class, {in_county:,} incidents",
+                           {"level": "county", "code": county, "by": "category"})):
         async def read(conn, params=params):
             return await statistics(conn, admin, start=start, end=end, denominator="due",
                                     **params)
@@ -280,6 +284,68 @@ def metrics(rows: int) -> None:
         ms, answer = median_of_5(panel)
         assert answer["open"] > 0
         figure(f"wall panel ({label}), median of 5", f"{ms:.0f}", "ms")
+
+
+# The largest county's year of the loop as its centre's staff logged it, for their evaluation:
+# each case filed and dispatched (the filing logging its dispatch deadline), closed and followed
+# up by one of STAFF operators, as the loop's UPDATE left it; one dispatch in twenty handed back
+# and dispatched again.
+STAFF = 8
+STAFF_STEPS = """
+WITH c AS (SELECT id, filed_at, dispatch_deadline, dispatched_at, closed_at, satisfaction,
+                  'bench_op' || (id % :staff) AS op, id % 20 = 0 AS astray
+             FROM incident WHERE county_code = :county AND filed_at IS NOT NULL)
+INSERT INTO incident_log (incident_id, taken_at, actor, action, from_status, to_status, data)
+SELECT c.id, s.at, s.actor, s.action, s.from_status, s.to_status, s.data
+  FROM c CROSS JOIN LATERAL (VALUES
+       (1, c.filed_at, c.op, 'file', 'reported', 'filed',
+        jsonb_build_object('dispatch_deadline', c.dispatch_deadline)),
+       (2, c.dispatched_at - interval '10 minutes', c.op, 'dispatch', 'filed', 'dispatched',
+        '{}'::jsonb),
+       (3, CASE WHEN c.astray THEN c.dispatched_at - interval '5 minutes' END, 'bench_dept',
+        'hand_back', 'dispatched', 'filed',
+        jsonb_build_object('dispatch_deadline', c.dispatch_deadline)),
+       (4, CASE WHEN c.astray THEN c.dispatched_at END, c.op, 'dispatch', 'filed', 'dispatched',
+        '{}'::jsonb),
+       (5, c.closed_at, c.op, 'check_pass', 'checking', 'closed', '{}'::jsonb),
+       (6, c.closed_at + interval '1 day' * (c.satisfaction IS NOT NULL)::int, c.op,
+        'follow_up', 'closed', 'evaluated', '{}'::jsonb)
+  ) s(n, at, actor, action, from_status, to_status, data)
+ WHERE s.at IS NOT NULL AND (s.n <> 6 OR c.satisfaction IS NOT NULL)
+ ORDER BY c.id, s.n"""
+
+
+def staff_evaluation() -> None:
+    """The largest county's centre staff evaluated by the steps each took on a year of its
+    cases (GET /stats?by=operator), once STAFF_STEPS has logged them."""
+    from datetime import date
+
+    from mapsvc.accounts.model import Account
+    from mapsvc.workflow.stats import statistics
+
+    county, in_county = asyncio.run(in_transaction(largest_county))
+
+    async def log(conn) -> int:
+        for i in range(STAFF):
+            if await find_account(conn, f"bench_op{i}") is None:
+                await create_account(conn, f"bench_op{i}", PASSWORD, Role.command,
+                                     region_code=county, origin="benchmarks")
+        return (await conn.execute(text(STAFF_STEPS), {"staff": STAFF, "county": county})
+                ).rowcount
+
+    steps = asyncio.run(in_transaction(log))
+    maintain("VACUUM (ANALYZE) incident_log")
+    admin = Account(id=0, username="bench", role=Role.admin)
+    end = date.today()
+
+    async def read(conn):
+        return await statistics(conn, admin, level="county", code=county, by="operator",
+                                start=end - timedelta(days=365), end=end, denominator="due")
+
+    ms, answer = median_of_5(read)
+    assert sum(r["figures"]["dispatched"] for r in answer["rows"]) > 0
+    figure(f"stats for a year by the centre's staff (largest county, {in_county:,} incidents, "
+           f"{steps:,} steps of {STAFF} operators), median of 5", f"{ms:.0f}", "ms")
 
 
 async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
@@ -881,7 +947,6 @@ def tipg_served():
 def plans_at_scale(rows: int) -> None:
     """A planner's redraw of the busiest township: two neighbouring grids merged and the
     largest split, then validation, the impact preview and publish, each timed."""
-    from mapsvc.accounts.store import find_account
     from mapsvc.boundaries.plans import create_plan, load_plan, merge_grids, split_grid
     from mapsvc.boundaries.publish import preview, publish
     from mapsvc.boundaries.validation import validate
@@ -1029,6 +1094,7 @@ def main() -> None:
     path, rows = incident_file()
     bulk_import(path, rows)
     metrics(rows + before)
+    staff_evaluation()
     incident_lists(rows + before)
     hotspots_at_scale()
     ledgers()

@@ -186,6 +186,32 @@ def test_a_grid_chief_reads_the_grids_it_leads_by_grid_and_by_worker(clients, ac
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "by"
 
 
+@pytest.mark.parametrize("who,params,expected", [
+    ("command", {"level": "grid", "code": "{grid}"}, EXPECTED),
+    ("command", {"level": "county", "code": "{county}"}, EXPECTED),
+    ("department", {}, EXPECTED_T1), ("worker", {}, EXPECTED)])
+def test_figures_by_main_class(clients, fixture_cases, who, params, expected):
+    """The fixture's cases are all of 0601, under 06 (市容环境): their figures are the main
+    class's, and the other classes have none; the rows add up to the whole."""
+    params = {k: v.format(grid=fixture_cases, county=fixture_cases[:6])
+              for k, v in params.items()}
+    stats = _figures(clients[who], by="category", **params)
+    rows = {r["code"]: r for r in stats["rows"]}
+    roots = {c["code"] for c in clients[who].get("/categories").json()
+             if c["parent_code"] is None}
+    assert set(rows) == roots and rows["06"]["kind"] == "category"
+    assert _subset(rows["06"]["figures"], expected) == expected
+    assert rows["06"]["figures"] == stats["figures"]
+    assert all(r["figures"]["reported"] == 0 for code, r in rows.items() if code != "06")
+
+
+def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
+    stats = _figures(clients["chief"], by="category")
+    assert stats["kind"] == "grids"
+    rows = {r["code"]: r["figures"] for r in stats["rows"]}
+    assert rows["06"] == stats["figures"] and rows["06"]["reported"] >= 10
+
+
 def test_a_departments_figures(clients, fixture_cases):
     stats = _figures(clients["department"])  # its own, without asking
     assert (stats["kind"], stats["code"]) == ("department", "T1")
@@ -232,6 +258,7 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     ("command", {"level": "county", "code": "420106"}, 404),  # another county
     ("township_command", {"level": "county", "code": "441502"}, 404),  # above its township
     ("department", {"department": "T2"}, 403),
+    ("department", {"by": "grid"}, 422),  # its own figures break down by class alone
     ("command", {"level": "township"}, 422),  # a level without its code
     ("command", {"from": "2025-03-07", "to": "2025-03-03"}, 422),
     ("command", {"from": "0"}, 422),  # no day: seconds since 1970

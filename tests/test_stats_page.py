@@ -183,7 +183,7 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
     offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
                if o.get_attribute("hidden") is None]
-    assert offered == ["网格", "网格员"]
+    assert offered == ["网格", "网格员", "问题类别"]
     assert page.locator("#stats-find [name=by]").input_value() == "grid"
     _asked(page, "grid")
     grids = clients["chief"].get("/stats", params={**PERIOD, "by": "grid"}).json()
@@ -203,24 +203,27 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     context.close()
 
 
-def test_a_department_reads_its_own_figures_for_the_days_it_chooses(browser, server,
-                                                                    fixture_cases, clients):
+def test_a_department_reads_its_own_figures_by_class_for_the_days_it_chooses(
+        browser, server, fixture_cases, clients):
     context = browser.new_context(viewport={"width": 1700, "height": 900})
     page = context.new_page()
     sign_in(page, server, "/map/stats", "department", PASSWORD)
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
-    assert page.locator("#stats-find [name=by]").is_hidden()  # nothing to break down
-    page.fill("#stats-find [name=from]", PERIOD["from"])
-    page.fill("#stats-find [name=to]", PERIOD["to"])
-    page.evaluate("window.mapsvcStats.answer = null")
-    page.click("#stats-find button[type=submit]")
-    wait_until(page, "window.mapsvcStats.answer !== null", "the figures asked for")
-    own = clients["department"].get("/stats", params=PERIOD).json()
+    offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
+               if o.get_attribute("hidden") is None]
+    assert offered == ["问题类别"]  # its own figures, by the classes of its cases
+    _asked(page, "category")
+    own = clients["department"].get("/stats", params={**PERIOD, "by": "category"}).json()
     assert own["kind"] == "department" and own["figures"]["reported"] > 0
     total = page.locator("#stats tfoot td").all_inner_texts()
     headings = page.locator("#stats thead th").all_inner_texts()
     assert total[1] == f"{own['name']}（合计）"
     assert dict(zip(headings[2:], total[2:])) == _shown(own["figures"])
+    assert page.locator("#stats tbody tr").count() == len(own["rows"])
+    for row in own["rows"]:
+        shown = _row(page, row["code"])
+        assert shown["名称"] == row["name"]
+        assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
     assert page.inner_text("#stats-said") == ""
     assert page.locator("header a").all_inner_texts()[0] == "手机端"
     context.close()

@@ -271,15 +271,16 @@ async def people(request: Request) -> Response:
 async def stats(request: Request) -> Response:
     """The evaluation (考核评价) of the signed-in command account's region: the loop's figures
     of its parts, ranked, for the days chosen; for a grid chief, of the grids it leads, by
-    grid or by their workers; for a department, its own."""
+    grid or by their workers; for a department, its own; for each, by main class."""
     account, refused = _refusal(request, "stats", EVALUATED, "指挥中心、网格长或职能部门")
     if refused:
         return refused
     chief, department = account.role is Role.grid_chief, account.role is Role.department
     return _table_page(
-        "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门、网格员或中心坐席统计排名",
-        _links_from("stats", account), regions_hidden="hidden" if chief else "",
-        first_by="grid" if chief else "", by_hidden="hidden" if department else "")
+        "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门、网格员、中心坐席或问题类别统计排名",
+        _links_from("stats", account), regions_hidden="hidden" if chief or department else "",
+        grids_hidden="hidden" if department else "",
+        first_by="grid" if chief else "category" if department else "")
 
 
 @router.get("/accounts", response_class=HTMLResponse)

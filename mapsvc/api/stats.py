@@ -26,9 +26,9 @@ async def stats(
     code: Code = None,
     department: Annotated[str | None, Query(description="or a department's code")] = None,
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
-        description="one row per county, township, village, grid, department, grid worker "
-                    "or member of the centre's staff (operator) within; default: the next "
-                    "level down")] = None,
+        description="one row per county, township, village, grid, department, grid worker, "
+                    "member of the centre's staff (operator) or main class (category) within; "
+                    "default: the next level down")] = None,
     from_: Annotated[ReportDay | None, Query(
         alias="from", description="first day reported (default: 1 January)")] = None,
     to: Annotated[ReportDay | None, Query(
@@ -41,7 +41,9 @@ async def stats(
     dates), with one row per subject of ``by``. A department reads its own figures, a grid
     worker or chief theirs (the cases they reported, and their patrols); a grid chief asking
     ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a row for
-    each of them or for each of their workers. ``by=operator`` evaluates a region's centre
+    each of them or for each of their workers. ``by=category`` gives any subject's figures
+    for each main class (大类) of its cases, a department's and a grid chief's too.
+    ``by=operator`` evaluates a region's centre
     staff (岗位考核) by the steps each took on its cases: 受理数 and minutes, 准确立案率,
     按时派遣率, 准确派遣率 and more. Formulas: mapsvc.workflow.stats and
     mapsvc.workflow.positions."""

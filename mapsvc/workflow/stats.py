@@ -1,6 +1,7 @@
 """The centre's metrics (CJ/T 292 / GB/T 30428.4 as the research notes give them) per region,
 grid, department and grid worker: counties, townships, departments and workers read from the
-tally pre-aggregated per day (migration 0006), villages and grids counted from their cases.
+tally pre-aggregated per day (migration 0006), villages and grids counted from their cases, as
+is any subject's breakdown by main class (问题类别).
 
 The cases counted are those reported in the period (local dates, both ends included), as they
 stand now:
@@ -65,6 +66,15 @@ _LIVE_SUMS = ", ".join(
     [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
      for name in COUNTS]
     + [f"count(*) FILTER (WHERE m.bin = {i}) AS {name}" for i, name in enumerate(BINS)])
+
+
+# the cases overdue now, of a case's handling clock (a suspended one stopped) and of its dispatch
+# clock: counts over cases of incident, unqualified
+_OVERDUE = """count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
+                               AND handling_deadline < coalesce(suspended_at, now()))
+                  AS overdue_now,
+              count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
+                  AS dispatch_overdue"""
 
 
 def bin_upper_edge(bucket: int) -> float | None:
@@ -169,11 +179,6 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
     figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
-    overdue = """count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
-                                        AND handling_deadline < coalesce(suspended_at, now()))
-                         AS overdue_now,
-                     count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
-                         AS dispatch_overdue"""
     past = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
                 AND handling_deadline IS NOT NULL)
                OR (dispatch_deadline < now() AND status = 'filed'))
@@ -182,13 +187,13 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
         sql = f"""
             SELECT s.code AS subject, c.*
               FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
-                   SELECT {overdue} FROM incident
+                   SELECT {_OVERDUE} FROM incident
                     WHERE status IN {CLOCKED_SQL}
                       AND {code_range("village_code", "s.code")}
                       AND {past}) c"""
     else:
         sql = f"""
-            SELECT {column}::text AS subject, {overdue} FROM incident
+            SELECT {column}::text AS subject, {_OVERDUE} FROM incident
              WHERE {past} AND {column} = ANY(CAST(:subjects AS {key_type}[]))
              GROUP BY 1"""
     for row in await conn.execute(text(sql), params):
@@ -208,7 +213,8 @@ def merged(parts: list[Figures]) -> Figures:
 
 
 CHILD = {None: "county", "county": "township", "township": "village", "village": "grid"}
-BREAKDOWNS = ("county", "township", "village", "grid", "department", "worker", "operator")
+BREAKDOWNS = ("county", "township", "village", "grid", "department", "worker", "operator",
+              "category")
 
 
 @dataclass
@@ -220,8 +226,9 @@ class Subject:
     grids: tuple[str, ...] = ()  # a grid chief's grids: the tally's keys of those they lead
 
 
-# What a grid chief's figures break down by: the grids they lead, and those grids' workers.
-LED_BREAKDOWNS = ("grid", "worker")
+# What a grid chief's figures break down by: the grids they lead, those grids' workers, and
+# the classes of their cases.
+LED_BREAKDOWNS = ("grid", "worker", "category")
 
 
 def led_grids(account: Account) -> Subject:
@@ -304,6 +311,40 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Su
     return [Subject(by, r.code, r.name, r.key) for r in rows]
 
 
+def _holding(subject: Subject) -> tuple[str, dict]:
+    """The cases of ``subject`` (as a condition on an incident ``c``), and its parameters."""
+    if subject.kind == "deployment":
+        return "true", {}
+    if subject.kind in NESTED:
+        f = Filters()
+        return f.code_prefix("c.village_code", "region", subject.code), f.params
+    column, key_type = SUBJECT_COLUMN[subject.kind if subject.kind != "grids" else "grid"]
+    keys = [int(k) for k in subject.grids] if subject.kind == "grids" else [subject.key]
+    return f"c.{column} = ANY(CAST(:keys AS {key_type}[]))", {"keys": keys}
+
+
+async def by_class(conn: AsyncConnection, subject: Subject, start: date,
+                   end: date) -> tuple[list[Subject], dict[str, Figures]]:
+    """The main classes (大类, the roots of the category tree) and the figures of ``subject``'s
+    cases of each (its subclasses' too: a class's code starts with its parent's), counted from
+    the cases reported from ``start`` to ``end`` (local dates, inclusive)."""
+    holding, params = _holding(subject)
+    roots = [Subject("category", r.code, r.name, r.code) for r in await conn.execute(text(
+        "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))]
+    figures = {r.key: Figures({m: 0 for m in MEASURES}) for r in roots}
+    rows = await conn.execute(text(f"""
+        SELECT r.code AS subject, {_LIVE_SUMS}, {_OVERDUE}
+          FROM incident c CROSS JOIN LATERAL incident_measures(c) m
+          JOIN category r ON r.parent_code IS NULL AND {code_range("c.category_code", "r.code")}
+         WHERE {holding} AND {reported_within("c.reported_at")}
+         GROUP BY 1"""), {**params, "start": start, "end": end})
+    for row in rows.mappings():
+        f = figures[row["subject"]]
+        f.counts.update({m: row[m] for m in MEASURES})
+        f.overdue_now, f.dispatch_overdue = row["overdue_now"], row["dispatch_overdue"]
+    return roots, figures
+
+
 # Patrols (日常巡查) that ended in the period: a worker's own, and those through a grid with
 # the length walked in it.
 _PATROLS = {
@@ -343,12 +384,15 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         subject = led_grids(account)
     if by is None:
         by = CHILD.get(None if subject.kind == "deployment" else subject.kind)
-    if by is not None and subject.kind in ("department", "worker"):
-        raise InvalidInput(f"a {subject.kind}'s figures have no breakdown", field="by")
+    if by not in (None, "category") and subject.kind in ("department", "worker"):
+        raise InvalidInput(f"a {subject.kind}'s figures break down by class alone", field="by")
     if by == "operator" and subject.kind == "grids":
         raise InvalidInput("the centre's staff are evaluated by region", field="by")
-    rows = await breakdown(conn, subject, by) if by and by != "operator" else []
-    parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
+    if by == "category":
+        rows, parts = await by_class(conn, subject, start, end)
+    else:
+        rows = await breakdown(conn, subject, by) if by and by != "operator" else []
+        parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
               if rows and by in _PATROLS else {})
     if subject.kind == "deployment":  # the counties together

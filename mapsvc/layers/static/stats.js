@@ -2,11 +2,11 @@
 // (GET /api/v1/stats) for the cases reported in the days chosen, of a region and of each of its
 // parts (the next level down, or the townships, villages, grids, departments or grid workers
 // within), ranked by any column; for a grid chief, of the grids it leads and of each of them or of
-// their workers; for a department, its own. A centre's staff (中心坐席) are evaluated by the steps
-// each took on the region's cases. A part with too few cases due (a member of staff with too few
-// steps) for its rates to mean much is listed, not ranked, by a rate. A region's part is entered
-// by its name, and left by the path above the table. What is shown downloads as a spreadsheet's
-// CSV file. Everything shown is set as text.
+// their workers; for a department, its own; for any of them, of each main class (问题类别) of their
+// cases. A centre's staff (中心坐席) are evaluated by the steps each took on the region's cases. A part
+// with too few cases due (a member of staff with too few steps) for its rates to mean much is
+// listed, not ranked, by a rate. A region's part is entered by its name, and left by the path above
+// the table. What is shown downloads as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -172,7 +172,6 @@ window.mapsvcStats = { shown: null, answer: null };
     }
     showPath();
     show(answer);
-    // (a department's figures are its own: nothing to break down)
     say(answer.rows.length || !answer.by ? "" : "此区域没有可分项统计的对象");
   }
 
