@@ -191,6 +191,10 @@ def test_the_panel_counts_today_and_now(clients, grids):
     assert after["waiting"] == before["waiting"] + 3  # reported: waiting on the centre
     assert after["trend"][-1]["reported"] == before["trend"][-1]["reported"] + 2
     assert after["trend"][-8]["reported"] == before["trend"][-8]["reported"] + 1
+    classes = [{c["code"]: c["reported"] for c in b["classes"]} for b in (before, after)]
+    assert classes[1]["06"] == classes[0].get("06", 0) + 3  # 0601 is of 06, all three
+    assert list(classes[1].values()) == sorted(classes[1].values(), reverse=True)
+    assert sum(classes[1].values()) == sum(t["reported"] for t in after["trend"])
     assert clients["worker"].get("/stats/board").status_code == 403
 
 

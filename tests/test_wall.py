@@ -449,6 +449,13 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
+    # the grid's main classes most reported over two weeks, its two cases' among them
+    board = httpx.get(f"{base}/api/v1/stats/board", params={"level": "grid", "code": grid.code},
+                      headers={"Authorization": f"Bearer {token(base)}"}).json()
+    top = [[c["name"], str(c["reported"])] for c in board["classes"][:5]]
+    assert sum(c["reported"] for c in board["classes"]) >= 2
+    assert [[li.locator("span").inner_text(), li.locator("b").inner_text()]
+            for li in page.locator("#kpi-classes li").all()] == top
     staffed, counted, patrolled = page.locator("#kpi-grid > p").all_inner_texts()
     assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
     ended = page.evaluate("(at) => localTime(new Date(at))", walked["properties"]["ended_at"])

@@ -57,6 +57,7 @@ PANELS = """
   <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>
   <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
        preserveAspectRatio="none"></svg></div>
+  <div class="classes"><span>近14天问题类别</span><ol id="kpi-classes"></ol></div>
   <div id="kpi-grid" class="grid-line" hidden></div>
   <div id="kpi-patrols" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>

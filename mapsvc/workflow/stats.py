@@ -433,7 +433,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open, waiting to be taken
     in (reported, being verified), urgent and red now, this year's 按期结案率, 结案率 and
-    satisfaction, and reports per day for two weeks. For a grid also its workers, its
+    satisfaction, and reports per day for two weeks, and of each main class over those weeks
+    (``classes``, the most first). For a grid also its workers, its
     households with those visited within ``visit_days``, and its last patrol (when it ended,
     and who walked it); for a region its grids, with those a patrol passed through within
     ``visit_days``."""
@@ -484,12 +485,21 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     for kind, keys in kinds:
         for day, n in await _daily(conn, kind, keys, since, today):
             trend[day] += n
+    holding, held = _holding(subject)
+    classes = await conn.execute(text(f"""
+        SELECT r.code, r.name, count(*) AS reported
+          FROM incident c JOIN category r
+            ON r.parent_code IS NULL AND {code_range("c.category_code", "r.code")}
+         WHERE {holding} AND {reported_within("c.reported_at")}
+         GROUP BY r.code, r.name ORDER BY reported DESC, r.code"""),
+        {**held, "start": since, "end": today})
     figures = year.as_json("due")
     answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,
               **now._asdict(),
               "year": {k: figures[k] for k in ("reported", "closure_rate",
                                                "on_time_closure_rate", "satisfaction")},
-              "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()]}
+              "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()],
+              "classes": [dict(r._mapping) for r in classes]}
     if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)
         grid = (await conn.execute(text(f"""
             SELECT g.workers, coalesce(f.households, 0) AS households,

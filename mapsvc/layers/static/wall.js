@@ -77,6 +77,7 @@ function mapsvcWall(map, config) {
   const NO_CLOCK = "#1976d2";
   const URGENT = "#ff1744";  // the ring of an open urgent case (加急)
   const HOTSPOT = "#d500f9";
+  const CLASSES_SHOWN = 5;  // the panel's main classes most reported
   const HOTSPOTS = "高发点位";
 
   // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
@@ -385,6 +386,16 @@ function mapsvcWall(map, config) {
     line.setAttribute("points", b.trend.map((t, i) =>
       `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
     svg.appendChild(line);
+    // the main classes most reported over the same days, each with a bar to the most's length
+    const most = Math.max(1, ...b.classes.map((c) => c.reported));
+    $("kpi-classes").replaceChildren(...b.classes.slice(0, CLASSES_SHOWN).map((c) => {
+      const li = document.createElement("li");
+      li.dataset.code = c.code;
+      const bar = document.createElement("i");
+      bar.style.width = `${(100 * c.reported) / most}%`;
+      li.append(text("span", c.name), bar, text("b", c.reported));
+      return li;
+    }));
     const patrolled = $("kpi-patrols");  // a region's grids patrolled lately
     patrolled.hidden = !b.patrols;
     if (b.patrols) {
