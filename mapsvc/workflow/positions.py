@@ -67,65 +67,65 @@ class Scope:
                 f.code_prefix("a.region_code", "region", self.region), f.params)
 
 
-def _steps(where: str) -> str:
-    """Each step on the cases counted, with what the figures need of it: when it was taken,
-    when its case came, its case's status now, the dispatch deadline running when it was
-    taken (logged by the last step before it that started that clock) and whether the
-    routing step after it sent the case back or on."""
-    return f"""
-    WITH cases AS MATERIALIZED (
-        SELECT c.id, c.reported_at, c.received_at, c.status FROM incident c
-         WHERE {where} AND {reported_within("c.reported_at")}
-    ), logged AS (
-        SELECT l.id, l.actor, l.action, l.from_status, coalesce(l.taken_at, l.at) AS at,
-               c.reported_at, c.received_at, c.status,
-               max(l.id) FILTER (WHERE l.data ? 'dispatch_deadline') OVER (
-                   PARTITION BY l.incident_id ORDER BY l.id) AS clock_step,
-               min(l.id) FILTER (WHERE l.action IN {sql_list(ROUTING)}) OVER after AS next_route,
-               min(l.id) FILTER (WHERE l.action IN {sql_list(SENT_BACK)}) OVER after AS next_back
-          FROM cases c JOIN incident_log l ON l.incident_id = c.id
-         WHERE l.action <> 'report'
-        WINDOW after AS (PARTITION BY l.incident_id ORDER BY l.id
-                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
-    )
-    SELECT s.*, s.next_back = s.next_route AS sent_back,
-           CASE WHEN s.action = 'dispatch' THEN (
-                SELECT CAST(d.data ->> 'dispatch_deadline' AS timestamptz)
-                  FROM incident_log d WHERE d.id = s.clock_step) END AS deadline
-      FROM logged s"""
-
-
 def _figures_sql(cases: str, staff: str) -> str:
+    """Each centre account's figures over the steps on the cases counted (``cases``, a
+    condition on an incident ``c``), with the accounts listed though idle (``staff``, on an
+    account ``a``). A dispatch's deadline is the one running when it was taken, logged by the
+    last step before it that started that clock; it was sent back or on if the routing step
+    after it did so. Only the steps these need are ordered case by case."""
     intake = f"s.from_status = 'reported' AND s.action IN {sql_list(TAKING_IN)}"
     came = "CASE WHEN s.at >= s.received_at THEN s.received_at ELSE s.reported_at END"
     minutes = f"extract(epoch FROM s.at - {came}) / 60"
     return f"""
-    WITH s AS ({_steps(cases)}),
-    done AS (
+    WITH cases AS MATERIALIZED (
+        SELECT c.id, c.reported_at, c.received_at, c.status FROM incident c
+         WHERE {cases} AND {reported_within("c.reported_at")}
+    ), logged AS MATERIALIZED (
+        SELECT l.id, l.incident_id, l.actor, l.action, l.from_status,
+               coalesce(l.taken_at, l.at) AS at, c.reported_at, c.received_at, c.status,
+               l.data ? 'dispatch_deadline' AS clocked
+          FROM cases c JOIN incident_log l ON l.incident_id = c.id
+         WHERE l.action <> 'report'
+    ), routed AS (
+        SELECT s.actor, s.action, s.at,
+               max(s.id) FILTER (WHERE s.clocked) OVER (
+                   PARTITION BY s.incident_id ORDER BY s.id) AS clock_step,
+               min(s.id) FILTER (WHERE s.action IN {sql_list(ROUTING)}) OVER after AS next_route,
+               min(s.id) FILTER (WHERE s.action IN {sql_list(SENT_BACK)}) OVER after AS next_back
+          FROM logged s WHERE s.clocked OR s.action IN {sql_list(ROUTING)}
+        WINDOW after AS (PARTITION BY s.incident_id ORDER BY s.id
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+    ), dispatching AS (
+        SELECT r.actor, count(*) AS dispatched,
+               count(*) FILTER (WHERE r.action = 'dispatch') AS dispatch_due,
+               count(*) FILTER (WHERE r.action = 'dispatch' AND r.at <= (
+                   SELECT CAST(d.data ->> 'dispatch_deadline' AS timestamptz)
+                     FROM incident_log d WHERE d.id = r.clock_step)) AS dispatched_on_time,
+               count(*) FILTER (WHERE r.next_back = r.next_route) AS redispatched
+          FROM routed r WHERE r.action IN {sql_list(DISPATCHING)} GROUP BY r.actor
+    ), intake AS (
+        SELECT s.actor, count(*) AS taken_in,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {minutes}) AS intake_minutes_median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY {minutes}) AS intake_minutes_p90
+          FROM logged s WHERE {intake} GROUP BY s.actor
+    ), done AS (
         SELECT s.actor,
                count(*) AS steps,
-               count(*) FILTER (WHERE {intake}) AS taken_in,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {minutes})
-                   FILTER (WHERE {intake}) AS intake_minutes_median,
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY {minutes})
-                   FILTER (WHERE {intake}) AS intake_minutes_p90,
                count(*) FILTER (WHERE s.action = 'file') AS filed,
                count(*) FILTER (WHERE s.action = 'file' AND s.status = 'void') AS filed_voided,
                count(*) FILTER (WHERE s.action = 'reject') AS rejected,
-               count(*) FILTER (WHERE s.action IN {sql_list(DISPATCHING)}) AS dispatched,
-               count(*) FILTER (WHERE s.action = 'dispatch') AS dispatch_due,
-               count(*) FILTER (WHERE s.action = 'dispatch' AND s.at <= s.deadline)
-                   AS dispatched_on_time,
-               count(*) FILTER (WHERE s.action IN {sql_list(DISPATCHING)}
-                                  AND s.sent_back) AS redispatched,
                count(*) FILTER (WHERE s.action IN {sql_list(CLOSING)}) AS closed,
                count(*) FILTER (WHERE s.action IN {sql_list(CHECKING)}) AS checked,
                count(*) FILTER (WHERE s.action = 'follow_up') AS followed_up,
                count(*) FILTER (WHERE s.action = 'supervise') AS supervised
-          FROM s GROUP BY s.actor
+          FROM logged s GROUP BY s.actor
     )
-    SELECT a.username, {WORKER_NAME} AS name, a.role, done.*
+    SELECT a.username, {WORKER_NAME} AS name, a.role, done.*, intake.taken_in,
+           intake.intake_minutes_median, intake.intake_minutes_p90, dispatching.dispatched,
+           dispatching.dispatch_due, dispatching.dispatched_on_time, dispatching.redispatched
       FROM account a LEFT JOIN done ON done.actor = a.username
+      LEFT JOIN intake ON intake.actor = a.username
+      LEFT JOIN dispatching ON dispatching.actor = a.username
      WHERE a.role IN {CENTRE_SQL}
        AND (done.actor IS NOT NULL OR (a.active AND {staff}))
      ORDER BY a.username"""

@@ -311,6 +311,14 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Su
     return [Subject(by, r.code, r.name, r.key) for r in rows]
 
 
+# Each class with its main class (大类: the root of the tree its code starts with), for a case's
+# class to be joined on by equality (a join on the codes' ranges read the roots for each case:
+# the city's fortnight for the wall's panel in 480 ms against 80)
+_MAIN_CLASSES = f"""main_class AS MATERIALIZED (
+    SELECT k.code, r.code AS root, r.name FROM category k
+      JOIN category r ON r.parent_code IS NULL AND {code_range("k.code", "r.code")})"""
+
+
 def _holding(subject: Subject) -> tuple[str, dict]:
     """The cases of ``subject`` (as a condition on an incident ``c``), and its parameters."""
     if subject.kind == "deployment":
@@ -333,9 +341,10 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date,
         "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))]
     figures = {r.key: Figures({m: 0 for m in MEASURES}) for r in roots}
     rows = await conn.execute(text(f"""
-        SELECT r.code AS subject, {_LIVE_SUMS}, {_OVERDUE}
+        WITH {_MAIN_CLASSES}
+        SELECT k.root AS subject, {_LIVE_SUMS}, {_OVERDUE}
           FROM incident c CROSS JOIN LATERAL incident_measures(c) m
-          JOIN category r ON r.parent_code IS NULL AND {code_range("c.category_code", "r.code")}
+          JOIN main_class k ON k.code = c.category_code
          WHERE {holding} AND {reported_within("c.reported_at")}
          GROUP BY 1"""), {**params, "start": start, "end": end})
     for row in rows.mappings():
@@ -487,11 +496,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
             trend[day] += n
     holding, held = _holding(subject)
     classes = await conn.execute(text(f"""
-        SELECT r.code, r.name, count(*) AS reported
-          FROM incident c JOIN category r
-            ON r.parent_code IS NULL AND {code_range("c.category_code", "r.code")}
+        WITH {_MAIN_CLASSES}
+        SELECT k.root AS code, k.name, count(*) AS reported
+          FROM incident c JOIN main_class k ON k.code = c.category_code
          WHERE {holding} AND {reported_within("c.reported_at")}
-         GROUP BY r.code, r.name ORDER BY reported DESC, r.code"""),
+         GROUP BY k.root, k.name ORDER BY reported DESC, k.root"""),
         {**held, "start": since, "end": today})
     figures = year.as_json("due")
     answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,
