@@ -456,6 +456,24 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     assert sum(c["reported"] for c in board["classes"]) >= 2
     assert [[li.locator("span").inner_text(), li.locator("b").inner_text()]
             for li in page.locator("#kpi-classes li").all()] == top
+    # a class clicked: the heat of that class, shown; clicked again, of all classes
+    asked = []
+    page.on("request", lambda r: "/collections/heat/" in r.url and asked.append(r.url))
+    first = page.locator("#kpi-classes li").first
+    code = first.get_attribute("data-code")
+    first.click()
+    wait_until(page, f"document.getElementById('heat-category').value === '{code}'",
+               "the heat's class chosen")
+    wait_until(page, "window.mapsvcWall.legend.flat().some((t) => t.startsWith('热力'))", "the heat")
+    assert "chosen" in first.get_attribute("class")
+    for _ in range(100):  # its tiles asked for
+        if any(f"category={code}" in url for url in asked):
+            break
+        page.wait_for_timeout(100)
+    assert any(f"category={code}" in url for url in asked), asked
+    first.click()
+    wait_until(page, "document.getElementById('heat-category').value === ''", "all classes")
+    assert "chosen" not in first.get_attribute("class")
     staffed, counted, patrolled = page.locator("#kpi-grid > p").all_inner_texts()
     assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
     ended = page.evaluate("(at) => localTime(new Date(at))", walked["properties"]["ended_at"])

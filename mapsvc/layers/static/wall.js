@@ -250,7 +250,17 @@ function mapsvcWall(map, config) {
     state.heatCategory = e.target.value;
     replace(DATA.heat, heat);
     loadHotspots();
+    for (const li of $("kpi-classes").children) {
+      li.classList.toggle("chosen", li.dataset.code === state.heatCategory);
+    }
   });
+  // the heat of one main class (or, with "", of all), shown
+  function heatOf(code) {
+    const select = $("heat-category");
+    select.value = code;
+    select.dispatchEvent(new Event("change"));
+    if (!map.hasLayer(layers[DATA.heat])) layers[DATA.heat].addTo(map);
+  }
   $("visit-days").addEventListener("change", (e) => {
     state.visitDays = Number(e.target.value);
     replace(DATA.coverage, coverage);
@@ -386,14 +396,20 @@ function mapsvcWall(map, config) {
     line.setAttribute("points", b.trend.map((t, i) =>
       `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
     svg.appendChild(line);
-    // the main classes most reported over the same days, each with a bar to the most's length
+    // the main classes most reported over the same days, each with a bar to the most's length;
+    // one clicked is the heat's class (shown), and clicked again, all classes are
     const most = Math.max(1, ...b.classes.map((c) => c.reported));
     $("kpi-classes").replaceChildren(...b.classes.slice(0, CLASSES_SHOWN).map((c) => {
       const li = document.createElement("li");
       li.dataset.code = c.code;
+      li.tabIndex = 0;
+      li.title = "热力只看此类";
+      if (state.heatCategory === c.code) li.classList.add("chosen");
       const bar = document.createElement("i");
       bar.style.width = `${(100 * c.reported) / most}%`;
       li.append(text("span", c.name), bar, text("b", c.reported));
+      li.addEventListener("click", () => heatOf(state.heatCategory === c.code ? "" : c.code));
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") li.click(); });
       return li;
     }));
     const patrolled = $("kpi-patrols");  // a region's grids patrolled lately
