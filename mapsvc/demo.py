@@ -382,8 +382,9 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         {"c": DEMO_COUNTY})).scalar_one()[:9]
     counts.update(await load_registry(conn, township))
     counts["visit"] = await visit_households(conn, township)
-    categories = list((await conn.execute(text(
-        "SELECT code FROM category WHERE parent_code IS NULL ORDER BY code"))).scalars())
+    categories = list((await conn.execute(text(  # the classes with no subclass, as reported
+        "SELECT code FROM category k WHERE NOT EXISTS "
+        "(SELECT 1 FROM category s WHERE s.parent_code = k.code) ORDER BY code"))).scalars())
     frame = incident_rows(await current_grids(conn), incidents, categories=categories,
                           repeats=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",

@@ -205,6 +205,30 @@ def test_figures_by_main_class(clients, fixture_cases, who, params, expected):
     assert all(r["figures"]["reported"] == 0 for code, r in rows.items() if code != "06")
 
 
+def test_a_class_breaks_down_into_its_subclasses(clients, fixture_cases):
+    params = {"level": "grid", "code": fixture_cases}
+    main = {r["code"]: r for r in _figures(clients["command"], by="category", **params)["rows"]}
+    assert main["06"]["subclasses"] is True
+    stats = _figures(clients["command"], category="06", **params)
+    assert stats["by"] == "category"
+    rows = {r["code"]: r for r in stats["rows"]}
+    subclasses = {c["code"] for c in clients["command"].get("/categories").json()
+                  if c["parent_code"] == "06"}
+    assert set(rows) == {"06", *subclasses} and stats["rows"][0]["code"] == "06"
+    assert rows["06"]["name"].endswith("（本类）")  # its cases of no subclass: none here
+    assert rows["06"]["figures"]["reported"] == 0
+    assert rows["0601"]["figures"] == EXPECTED == main["06"]["figures"]
+    assert all(r["figures"]["reported"] == 0 for code, r in rows.items() if code != "0601")
+
+
+@pytest.mark.parametrize("params,status", [
+    ({"category": "06", "by": "grid"}, 422), ({"category": "ZZ"}, 404)])
+def test_a_class_to_break_down_is_one_there_is(clients, fixture_cases, params, status):
+    r = clients["command"].get("/stats", params={**PERIOD, **params})
+    assert r.status_code == status, r.text
+    assert r.json()["detail"][0]["loc"][-1] == "category"
+
+
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
     stats = _figures(clients["chief"], by="category")
     assert stats["kind"] == "grids"

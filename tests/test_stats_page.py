@@ -225,6 +225,22 @@ def test_a_department_reads_its_own_figures_by_class_for_the_days_it_chooses(
         assert shown["名称"] == row["name"]
         assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
     assert page.inner_text("#stats-said") == ""
+    # a class entered: itself and its subclasses, as the API gives them, with no total
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats tbody tr[data-code='06'] button.enter")
+    wait_until(page, "window.mapsvcStats.answer !== null", "the subclasses")
+    inner = clients["department"].get("/stats", params={**PERIOD, "category": "06"}).json()
+    assert [r["code"] for r in inner["rows"]][:2] == ["06", "0601"]
+    for row in inner["rows"]:
+        shown = _row(page, row["code"])
+        assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
+    assert page.locator("#stats tfoot tr").count() == 0
+    assert page.locator("#stats-where").inner_text() == f"{own['name']} › 市容环境"
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats-where button")  # back to the main classes, and their total
+    wait_until(page, "window.mapsvcStats.answer !== null", "the main classes")
+    assert page.locator("#stats tbody tr[data-code='0601']").count() == 0
+    assert page.locator("#stats tfoot tr").count() == 1
     assert page.locator("header a").all_inner_texts()[0] == "手机端"
     context.close()
 

@@ -29,6 +29,9 @@ async def stats(
         description="one row per county, township, village, grid, department, grid worker, "
                     "member of the centre's staff (operator) or main class (category) within; "
                     "default: the next level down")] = None,
+    category: Annotated[str | None, Query(
+        description="the class whose subclasses (and itself, for its cases of none) are the "
+                    "rows (by=category); default: the main classes")] = None,
     from_: Annotated[ReportDay | None, Query(
         alias="from", description="first day reported (default: 1 January)")] = None,
     to: Annotated[ReportDay | None, Query(
@@ -42,7 +45,8 @@ async def stats(
     worker or chief theirs (the cases they reported, and their patrols); a grid chief asking
     ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a row for
     each of them or for each of their workers. ``by=category`` gives any subject's figures
-    for each main class (大类) of its cases, a department's and a grid chief's too.
+    for each main class (大类) of its cases, a department's and a grid chief's too, and with
+    ``category`` for that class (its cases of no subclass) and each of its subclasses.
     ``by=operator`` evaluates a region's centre
     staff (岗位考核) by the steps each took on its cases: 受理数 and minutes, 准确立案率,
     按时派遣率, 准确派遣率 and more. Formulas: mapsvc.workflow.stats and
@@ -51,6 +55,7 @@ async def stats(
     async with transaction(request) as conn:
         return await statistics(
             conn, account, level=level, code=code, department=department, by=by,
+            category=category,
             start=from_ or today.replace(month=1, day=1), end=to or today,
             denominator=denominator or settings.workflow().on_time_denominator)
 

@@ -224,6 +224,7 @@ class Subject:
     name: str
     key: str | None = None  # what the tally calls it (a grid's id)
     grids: tuple[str, ...] = ()  # a grid chief's grids: the tally's keys of those they lead
+    more: bool = False  # a class with subclasses, to break down in turn
 
 
 # What a grid chief's figures break down by: the grids they lead, those grids' workers, and
@@ -311,12 +312,18 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Su
     return [Subject(by, r.code, r.name, r.key) for r in rows]
 
 
-# Each class with its main class (大类: the root of the tree its code starts with), for a case's
-# class to be joined on by equality (a join on the codes' ranges read the roots for each case:
-# the city's fortnight for the wall's panel in 480 ms against 80)
-_MAIN_CLASSES = f"""main_class AS MATERIALIZED (
-    SELECT k.code, r.code AS root, r.name FROM category k
-      JOIN category r ON r.parent_code IS NULL AND {code_range("k.code", "r.code")})"""
+def _classes_under(parent: str | None) -> str:
+    """A CTE ``row_class``: each class with the row it is counted in (``row``, ``name``): the
+    child of ``:parent`` its code starts with, or ``:parent`` itself; without a parent, the
+    main class (大类, the root of the tree). A case's class is then joined on by equality (a join
+    on the codes' ranges read the roots for each case: the city's fortnight for the wall's
+    panel in 480 ms against 80)."""
+    rows = ("r.parent_code IS NULL" if parent is None
+            else "(r.parent_code = :parent OR r.code = :parent)")
+    return f"""row_class AS MATERIALIZED (
+        SELECT DISTINCT ON (k.code) k.code, r.code AS row, r.name FROM category k
+          JOIN category r ON {rows} AND {code_range("k.code", "r.code")}
+         ORDER BY k.code, length(r.code) DESC)"""
 
 
 def _holding(subject: Subject) -> tuple[str, dict]:
@@ -331,27 +338,37 @@ def _holding(subject: Subject) -> tuple[str, dict]:
     return f"c.{column} = ANY(CAST(:keys AS {key_type}[]))", {"keys": keys}
 
 
-async def by_class(conn: AsyncConnection, subject: Subject, start: date,
-                   end: date) -> tuple[list[Subject], dict[str, Figures]]:
-    """The main classes (大类, the roots of the category tree) and the figures of ``subject``'s
-    cases of each (its subclasses' too: a class's code starts with its parent's), counted from
-    the cases reported from ``start`` to ``end`` (local dates, inclusive)."""
+async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: date,
+                   parent: str | None = None) -> tuple[list[Subject], dict[str, Figures]]:
+    """The classes of the rows, and the figures of ``subject``'s cases of each (its subclasses'
+    too: a class's code starts with its parent's), counted from the cases reported from
+    ``start`` to ``end`` (local dates, inclusive): the main classes (大类), or ``parent`` (its
+    cases of no subclass) and its subclasses."""
     holding, params = _holding(subject)
-    roots = [Subject("category", r.code, r.name, r.code) for r in await conn.execute(text(
-        "SELECT code, name FROM category WHERE parent_code IS NULL ORDER BY code"))]
-    figures = {r.key: Figures({m: 0 for m in MEASURES}) for r in roots}
-    rows = await conn.execute(text(f"""
-        WITH {_MAIN_CLASSES}
-        SELECT k.root AS subject, {_LIVE_SUMS}, {_OVERDUE}
+    classes = (await conn.execute(text("""
+        SELECT r.code, r.name, EXISTS (SELECT 1 FROM category s WHERE s.parent_code = r.code)
+                   AS more
+          FROM category r
+         WHERE CASE WHEN CAST(:parent AS text) IS NULL THEN r.parent_code IS NULL
+                    ELSE r.code = :parent OR r.parent_code = :parent END
+         ORDER BY r.code <> coalesce(:parent, ''), r.code"""), {"parent": parent})).all()
+    if parent is not None and not classes:
+        raise NotFound(f"no class {parent!r}", field="category")
+    rows = [Subject("category", r.code, f"{r.name}（本类）" if r.code == parent else r.name,
+                    r.code, more=r.more and r.code != parent) for r in classes]
+    figures = {r.key: Figures({m: 0 for m in MEASURES}) for r in rows}
+    counted = await conn.execute(text(f"""
+        WITH {_classes_under(parent)}
+        SELECT k.row AS subject, {_LIVE_SUMS}, {_OVERDUE}
           FROM incident c CROSS JOIN LATERAL incident_measures(c) m
-          JOIN main_class k ON k.code = c.category_code
+          JOIN row_class k ON k.code = c.category_code
          WHERE {holding} AND {reported_within("c.reported_at")}
-         GROUP BY 1"""), {**params, "start": start, "end": end})
-    for row in rows.mappings():
+         GROUP BY 1"""), {**params, "parent": parent, "start": start, "end": end})
+    for row in counted.mappings():
         f = figures[row["subject"]]
         f.counts.update({m: row[m] for m in MEASURES})
         f.overdue_now, f.dispatch_overdue = row["overdue_now"], row["dispatch_overdue"]
-    return roots, figures
+    return rows, figures
 
 
 # Patrols (日常巡查) that ended in the period: a worker's own, and those through a grid with
@@ -382,10 +399,15 @@ async def patrols_within(conn: AsyncConnection, by: str, keys: list[str], start:
 
 async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,
                      code: str | None = None, department: str | None = None,
-                     by: str | None = None, start: date, end: date,
-                     denominator: str) -> dict:
+                     by: str | None = None, category: str | None = None, start: date,
+                     end: date, denominator: str) -> dict:
     if end < start:
         raise InvalidInput("to is before from", field="to")
+    if category is not None:
+        if by not in (None, "category"):
+            raise InvalidInput("a class breaks down into its subclasses: by=category",
+                               field="category")
+        by = "category"
     subject = await subject_of(conn, account, level, code, department)
     if account.role is Role.grid_chief and by is not None:
         if by not in LED_BREAKDOWNS:
@@ -398,7 +420,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if by == "operator" and subject.kind == "grids":
         raise InvalidInput("the centre's staff are evaluated by region", field="by")
     if by == "category":
-        rows, parts = await by_class(conn, subject, start, end)
+        rows, parts = await by_class(conn, subject, start, end, category)
     else:
         rows = await breakdown(conn, subject, by) if by and by != "operator" else []
         parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
@@ -420,7 +442,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     else:
         listed = [{"kind": r.kind, "code": r.code, "name": r.name,
                    "figures": parts[r.key].as_json(denominator),
-                   **({"patrols": walked[r.key]} if walked else {})} for r in rows]
+                   **({"patrols": walked[r.key]} if walked else {}),
+                   **({"subclasses": r.more} if by == "category" else {})} for r in rows]
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,
         "from": start.isoformat(), "to": end.isoformat(), "denominator": denominator,
@@ -496,11 +519,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
             trend[day] += n
     holding, held = _holding(subject)
     classes = await conn.execute(text(f"""
-        WITH {_MAIN_CLASSES}
-        SELECT k.root AS code, k.name, count(*) AS reported
-          FROM incident c JOIN main_class k ON k.code = c.category_code
+        WITH {_classes_under(None)}
+        SELECT k.row AS code, k.name, count(*) AS reported
+          FROM incident c JOIN row_class k ON k.code = c.category_code
          WHERE {holding} AND {reported_within("c.reported_at")}
-         GROUP BY k.root, k.name ORDER BY reported DESC, k.root"""),
+         GROUP BY k.row, k.name ORDER BY reported DESC, k.row"""),
         {**held, "start": since, "end": today})
     figures = year.as_json("due")
     answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,

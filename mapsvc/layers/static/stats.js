@@ -5,8 +5,9 @@
 // their workers; for a department, its own; for any of them, of each main class (问题类别) of their
 // cases. A centre's staff (中心坐席) are evaluated by the steps each took on the region's cases. A part
 // with too few cases due (a member of staff with too few steps) for its rates to mean much is
-// listed, not ranked, by a rate. A region's part is entered by its name, and left by the path above
-// the table. What is shown downloads as a spreadsheet's CSV file. Everything shown is set as text.
+// listed, not ranked, by a rate. A region's part, or a class with subclasses, is entered by its
+// name, and left by the path above the table. What is shown downloads as a spreadsheet's CSV file.
+// Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -103,10 +104,10 @@ window.mapsvcStats = { shown: null, answer: null };
         tr.title = state.staff ? `样本不足：办理不足 ${FEW} 步` : `样本不足：应结案不足 ${FEW} 件`;
       }
       const name = document.createElement("td");
-      if (["county", "township", "village"].includes(r.kind)) {
+      if (["county", "township", "village"].includes(r.kind) || r.subclasses) {
         const enter = text("button", r.name, "enter");
         enter.type = "button";
-        enter.addEventListener("click", () => enterRegion(r));
+        enter.addEventListener("click", () => (r.subclasses ? enterClass(r) : enterRegion(r)));
         name.appendChild(enter);
       } else name.textContent = r.name;
       tr.append(text("td", r.rank === null ? "—" : r.rank), name,
@@ -120,13 +121,15 @@ window.mapsvcStats = { shown: null, answer: null };
     const total = document.createElement("tr");
     total.append(text("td", ""), text("td", wholeName), ...whole.map((v) => text("td", v)),
                  ...(columns().length > COLUMNS.length ? WALKED.map(() => text("td", "")) : []));
-    $("stats").tFoot.replaceChildren(...(state.staff ? [] : [total]));
+    // (none for people, each their own, nor within a class, whose parts are not the whole)
+    const totalled = !state.staff && !classEntered();
+    $("stats").tFoot.replaceChildren(...(totalled ? [total] : []));
     const link = $("stats-export");
     if (link.href) URL.revokeObjectURL(link.href);
     link.href = csvFile([["名次", "名称", "编码", ...columns().map(([h]) => h)],
                          ...order.map((r) => [r.rank === null ? "" : r.rank, r.name, r.code,
                                               ...cells(r)]),
-                         ...(state.staff ? [] : [["", wholeName, answer.code || "", ...whole]])]);
+                         ...(totalled ? [["", wholeName, answer.code || "", ...whole]] : [])]);
     link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
     window.mapsvcStats.shown = order.length;
     window.mapsvcStats.answer = answer;
@@ -148,8 +151,12 @@ window.mapsvcStats = { shown: null, answer: null };
     }));
   }
 
+  const classEntered = () => Boolean(state.path.length && state.path.at(-1).class);
+
   async function load() {
     const form = $("stats-find").elements;
+    // a class entered is left when the breakdown is another
+    if (form.by.value !== "category") state.path = state.path.filter((step) => !step.class);
     const query = new URLSearchParams({ from: form.from.value, to: form.to.value });
     for (const key of ["by", "denominator"]) if (form[key].value) query.set(key, form[key].value);
     const here = state.path[state.path.length - 1];
@@ -157,6 +164,7 @@ window.mapsvcStats = { shown: null, answer: null };
       query.set("level", here.level);
       query.set("code", here.code);
     }
+    if (classEntered()) query.set("category", here.class);
     say("统计中…");
     let answer;
     try {
@@ -173,6 +181,13 @@ window.mapsvcStats = { shown: null, answer: null };
     showPath();
     show(answer);
     say(answer.rows.length || !answer.by ? "" : "此区域没有可分项统计的对象");
+  }
+
+  // a class's subclasses, within the region (or whatever the figures are of) shown
+  function enterClass(r) {
+    const here = state.path[state.path.length - 1];
+    state.path.push({ level: here.level, code: here.code, name: r.name, class: r.code });
+    load();
   }
 
   function enterRegion(r) {
