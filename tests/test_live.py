@@ -175,7 +175,7 @@ def test_the_feed_of_an_account_disabled_ends(server, accounts):
     assert again.status_code == 401
 
 
-def test_the_panel_counts_today_and_now(clients, grids):
+def test_the_panel_counts_today_and_now(clients, grids, db):
     command = clients["command"]
     before = command.get("/stats/board").json()
     assert before["code"] == "441502" and len(before["trend"]) == 14
@@ -195,6 +195,11 @@ def test_the_panel_counts_today_and_now(clients, grids):
     assert classes[1]["06"] == classes[0].get("06", 0) + 3  # 0601 is of 06, all three
     assert list(classes[1].values()) == sorted(classes[1].values(), reverse=True)
     assert sum(classes[1].values()) == sum(t["reported"] for t in after["trend"])
+    with db.connect() as conn:  # the report waiting longest to be taken in came then
+        first = conn.execute(text(
+            "SELECT min(received_at) FROM incident WHERE village_code LIKE '441502%' "
+            "AND status IN ('reported', 'verifying')")).scalar_one()
+    assert datetime.fromisoformat(after["waiting_since"]) == first
     assert clients["worker"].get("/stats/board").status_code == 403
 
 

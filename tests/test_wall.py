@@ -569,10 +569,17 @@ def test_a_custom_heat_window_counts_whole_local_days(wall_server, browser):
     context.close()
 
 
+def _waited(minutes: int) -> str:
+    """How the wall says a report has waited ``minutes`` to be taken in."""
+    return "最久已等" + (f"{minutes}分钟" if minutes < 60 else f"{minutes // 60}小时{minutes % 60}分"
+                     if minutes < 2880 else f"{minutes // 1440}天")
+
+
 def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, accounts, grids):
     base = wall_server.base
     code = accounts["worker"][1]["grid_codes"][0]
     p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    report(base, token(base), p.x, p.y, "待受理")  # one waiting to be taken in, at least
 
     def patrol(metres: float) -> dict:
         return _patrolled(base, "worker", [[p.x, p.y], [p.x + metres / 102_000, p.y]])
@@ -588,6 +595,14 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
     wait_until(page, f"document.getElementById('wall-clock').textContent.startsWith("
                      f"'{now.month}月{now.day}日')", "the service's day")
+    # and how long the report waiting longest to be taken in has waited, by the service's
+    # clock too (by its own, a day more)
+    since = datetime.fromisoformat(httpx.get(
+        f"{base}/api/v1/stats/board", headers={"Authorization": f"Bearer {token(base)}"}
+    ).json()["waiting_since"])
+    minutes = int((datetime.now(timezone.utc) - since).total_seconds() // 60)
+    wait_until(page, "document.getElementById('kpi-waited').textContent !== ''", "the wait")
+    assert page.inner_text("#kpi-waited") in {_waited(m) for m in (minutes, minutes + 1)}
     page.evaluate(f"window.mapsvcWall.map.setView([{p.y}, {p.x + 50 / 102_000}], 18)")
     with page.expect_request(lambda r: "/collections/patrols/" in r.url) as asked:
         page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(

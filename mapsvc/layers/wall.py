@@ -51,7 +51,7 @@ PANELS = """
   <div class="kpi"><b id="kpi-closed_today">–</b><span>今日结案</span></div>
   <div class="kpi"><b id="kpi-open">–</b><span>在办</span></div>
   <div class="kpi red"><b id="kpi-overdue">–</b><span>超期</span></div>
-  <div class="kpi"><b id="kpi-waiting">–</b><span>待受理</span></div>
+  <div class="kpi"><b id="kpi-waiting">–</b><span>待受理</span><small id="kpi-waited"></small></div>
   <div class="kpi red"><b id="kpi-urgent">–</b><span>加急在办</span></div>
   <div class="kpi"><b id="kpi-on_time_closure_rate">–</b><span>按期结案率</span></div>
   <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>

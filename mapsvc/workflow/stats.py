@@ -464,11 +464,11 @@ TREND_DAYS = 14
 async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open, waiting to be taken
-    in (reported, being verified), urgent and red now, this year's 按期结案率, 结案率 and
-    satisfaction, and reports per day for two weeks, and of each main class over those weeks
-    (``classes``, the most first). For a grid also its workers, its
-    households with those visited within ``visit_days``, and its last patrol (when it ended,
-    and who walked it); for a region its grids, with those a patrol passed through within
+    in (reported, being verified; and since when the longest waiting came), urgent and red now,
+    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks, and of each main
+    class over those weeks (``classes``, the most first). For a grid also its workers, its
+    households with those visited within ``visit_days``, and its last patrol (when it ended, and
+    who walked it); for a region its grids, with those a patrol passed through within
     ``visit_days``."""
     if account.role in GRID_ROLES:
         raise Forbidden(f"a {account.role} account has no region's panel", field="level")
@@ -501,6 +501,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                    AS open,
                (SELECT count(*) FROM incident d
                  WHERE {opened} AND d.status IN ('reported', 'verifying')) AS waiting,
+               (SELECT min(d.received_at) FROM incident d
+                 WHERE {opened} AND d.status IN ('reported', 'verifying')) AS waiting_since,
                (SELECT count(*) FROM incident d
                  WHERE {opened} AND d.status IN {OPEN_SQL} AND d.urgent_at IS NOT NULL)
                    AS urgent,

@@ -14,6 +14,7 @@ function mapsvcWall(map, config) {
     map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
     heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
     clockOffset: 0,  // the service's clock less the screen's, in milliseconds
+    waitingSince: null,  // when the report waiting longest to be taken in came (ms)
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
@@ -387,6 +388,8 @@ function mapsvcWall(map, config) {
                        "urgent"]) {
       $("kpi-" + key).textContent = b[key];
     }
+    state.waitingSince = b.waiting_since && Date.parse(b.waiting_since);
+    showWaited();
     $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
     $("kpi-satisfaction").textContent = b.year.satisfaction == null ? "–" : b.year.satisfaction;
     const svg = $("kpi-trend");
@@ -699,6 +702,17 @@ function mapsvcWall(map, config) {
     };
   }
 
+  // how long the report waiting longest to be taken in has waited, by the service's clock
+  function showWaited() {
+    const since = state.waitingSince;
+    const minutes = since ? Math.max(0, Math.floor((Date.now() + state.clockOffset - since)
+                                                   / 60000)) : null;
+    $("kpi-waited").textContent = minutes === null ? ""
+      : `最久已等${minutes < 60 ? `${minutes}分钟`
+        : minutes < 2880 ? `${Math.floor(minutes / 60)}小时${minutes % 60}分`
+          : `${Math.floor(minutes / 1440)}天`}`;
+  }
+
   // the day and time in China, to be read from across the room, by the service's clock (the
   // wall's PC may run in UTC, or wrong)
   const WEEKDAYS = "日一二三四五六";
@@ -707,6 +721,7 @@ function mapsvcWall(map, config) {
     const t = chinaParts(now);
     const weekday = WEEKDAYS[new Date(`${chinaDay(now)}T00:00:00Z`).getUTCDay()];
     $("wall-clock").textContent = `${t.month}月${t.day}日 星期${weekday} ${t.hour}:${t.minute}`;
+    showWaited();
   }
 
   setInterval(loadPanel, 30000);
