@@ -368,7 +368,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
                     password: str) -> dict:
     """Load the demo once: a database that already holds grids is left as it is. A password
     its accounts may not have is refused (InvalidInput) first."""
-    for username in DEMO_ACCOUNTS:
+    for username in (*DEMO_ACCOUNTS, *CENTRE_STAFF):
         check_password(password, username)
     if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM grid)"))).scalar_one():
         return {}

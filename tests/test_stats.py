@@ -221,6 +221,21 @@ def test_a_class_breaks_down_into_its_subclasses(clients, fixture_cases):
     assert all(r["figures"]["reported"] == 0 for code, r in rows.items() if code != "0601")
 
 
+def test_classes_whose_codes_hold_letters_count_their_subclasses(clients, accounts, grids,
+                                                                 lettered_classes):
+    parent, child = lettered_classes
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    week = {"from": "2025-05-05", "to": "2025-05-09"}  # a week no other test reports in
+    assert clients["worker"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": child, "lon": p.x, "lat": p.y,
+        "reported_at": "2025-05-06T10:00:00+08:00"}).status_code == 201
+    main = clients["command"].get("/stats", params={**week, "by": "category"}).json()
+    assert {r["code"]: r["figures"]["reported"] for r in main["rows"]}[parent] == 1
+    inner = clients["command"].get("/stats", params={**week, "category": parent}).json()
+    assert {r["code"]: r["figures"]["reported"] for r in inner["rows"]} == {parent: 0, child: 1}
+
+
 @pytest.mark.parametrize("params,status", [
     ({"category": "06", "by": "grid"}, 422), ({"category": "ZZ"}, 404)])
 def test_a_class_to_break_down_is_one_there_is(clients, fixture_cases, params, status):
