@@ -31,6 +31,7 @@ from mapsvc.accounts.model import WORKER_NAME
 from mapsvc.geojson import Filters
 from mapsvc.incidents.model import reported_within
 from mapsvc.workflow.machine import ACTIONS, CENTRE, sql_list
+from mapsvc.workflow.rates import rate
 
 # The centre's steps that take a new report in: those moving a case on from 已上报.
 TAKING_IN = tuple(name for name, a in ACTIONS.items()
@@ -131,10 +132,6 @@ def _figures_sql(cases: str, staff: str) -> str:
      ORDER BY a.username"""
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
 def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -145,9 +142,9 @@ def as_json(row) -> dict:
         **c,
         "intake_minutes_median": _minutes(row["intake_minutes_median"]),
         "intake_minutes_p90": _minutes(row["intake_minutes_p90"]),
-        "accurate_filing_rate": _rate(c["filed"] - c["filed_voided"], c["filed"]),
-        "on_time_dispatch_rate": _rate(c["dispatched_on_time"], c["dispatch_due"]),
-        "accurate_dispatch_rate": _rate(c["dispatched"] - c["redispatched"], c["dispatched"]),
+        "accurate_filing_rate": rate(c["filed"] - c["filed_voided"], c["filed"]),
+        "on_time_dispatch_rate": rate(c["dispatched_on_time"], c["dispatch_due"]),
+        "accurate_dispatch_rate": rate(c["dispatched"] - c["redispatched"], c["dispatched"]),
     }
 
 

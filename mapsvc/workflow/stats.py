@@ -35,6 +35,7 @@ from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
 from mapsvc.workflow.positions import Scope, staff_figures
+from mapsvc.workflow.rates import rate
 
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
 
@@ -121,20 +122,16 @@ class Figures:
             "handled_on_time": c["handled_on_time"], "overdue_now": self.overdue_now,
             "due": due, "closed": c["closed"], "closed_on_time": c["closed_on_time"],
             "rework": c["rework"], "rated": c["rated"],
-            "valid_report_rate": _rate(c["valid"], c["reported"]),
-            "on_time_dispatch_rate": _rate(c["dispatched_on_time"], dispatch_due),
-            "closure_rate": _rate(c["closed"], due),
-            "on_time_closure_rate": _rate(c["closed_on_time"],
+            "valid_report_rate": rate(c["valid"], c["reported"]),
+            "on_time_dispatch_rate": rate(c["dispatched_on_time"], dispatch_due),
+            "closure_rate": rate(c["closed"], due),
+            "on_time_closure_rate": rate(c["closed_on_time"],
                                           due if denominator == "due" else c["closed"]),
-            "rework_rate": _rate(c["rework"], c["handled"]),
+            "rework_rate": rate(c["rework"], c["handled"]),
             "handling_hours_avg": (round(c["handling_hours"] / n_timed, 2) if n_timed else None),
             "handling_hours_p90": _p90(timed),
             "satisfaction": round(c["satisfaction"] / c["rated"], 2) if c["rated"] else None,
         }
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _p90(timed: dict[int, int]) -> float | None:
