@@ -21,14 +21,12 @@ centre accounts of the region (idle ones too) and any other centre account that 
 its cases.
 """
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import WORKER_NAME
-from mapsvc.geojson import Filters
 from mapsvc.incidents.model import reported_within
 from mapsvc.workflow.machine import ACTIONS, CENTRE, sql_list
 from mapsvc.workflow.rates import rate
@@ -47,25 +45,6 @@ CENTRE_SQL = sql_list(tuple(CENTRE))
 COUNTS = ("steps", "taken_in", "filed", "filed_voided", "rejected", "dispatched",
           "dispatch_due", "dispatched_on_time", "redispatched", "closed", "checked",
           "followed_up", "supervised")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The cases counted: those of a region (its code; None: everywhere) or of one grid."""
-    region: str | None = None
-    grid_id: int | None = None
-
-    def clauses(self) -> tuple[str, str, dict]:
-        """Which cases are counted (of incident ``c``), which centre accounts are listed
-        whether or not they took a step (of account ``a``: the region's own), and their
-        parameters."""
-        if self.grid_id is not None:
-            return "c.grid_id = :grid_id", "false", {"grid_id": self.grid_id}
-        if self.region is None:
-            return "true", "true", {}
-        f = Filters()
-        return (f.code_prefix("c.village_code", "region", self.region),
-                f.code_prefix("a.region_code", "region", self.region), f.params)
 
 
 def _figures_sql(cases: str, staff: str) -> str:
@@ -148,10 +127,11 @@ def as_json(row) -> dict:
     }
 
 
-async def staff_figures(conn: AsyncConnection, scope: Scope, start: date,
-                        end: date) -> list[dict]:
-    """A row per centre account: its username (``code``), name, role and figures."""
-    cases, staff, params = scope.clauses()
+async def staff_figures(conn: AsyncConnection, cases: str, staff: str, params: dict,
+                        start: date, end: date) -> list[dict]:
+    """A row per centre account taking a step on the cases counted (``cases``, a condition on
+    an incident ``c``) or listed though idle (``staff``, on an account ``a``), with ``params``
+    for both: its username (``code``), name, role and figures."""
     rows = await conn.execute(text(_figures_sql(cases, staff)),
                               {**params, "start": start, "end": end})
     return [{"kind": "operator", "code": r["username"], "name": r["name"], "role": r["role"],

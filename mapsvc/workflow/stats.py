@@ -34,7 +34,7 @@ from mapsvc.incidents.model import LOCAL_TIME, reported_within
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
-from mapsvc.workflow.positions import Scope, staff_figures
+from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
 _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally together
@@ -436,7 +436,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
         subject.key]} if subject.kind == "worker" else {})
     if by == "operator":
-        listed = await staff_figures(conn, _scope(subject), start, end)
+        cases, params = _holding(subject)
+        listed = await staff_figures(conn, cases, _staff(subject), params, start, end)
     else:
         listed = [{"kind": r.kind, "code": r.code, "name": r.name,
                    "figures": parts[r.key].as_json(denominator),
@@ -449,11 +450,14 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     }
 
 
-def _scope(subject: Subject) -> Scope:
-    """The cases of a region, grid or the whole deployment, for its staff's figures."""
-    if subject.kind == "grid":
-        return Scope(grid_id=int(subject.key))
-    return Scope(None if subject.kind == "deployment" else subject.code)
+def _staff(subject: Subject) -> str:
+    """The centre accounts listed though idle (a condition on an account ``a``, with
+    ``_holding``'s parameters): a region's own, all for the deployment, none for a grid."""
+    if subject.kind == "deployment":
+        return "true"
+    if subject.kind in NESTED:
+        return Filters().code_prefix("a.region_code", "region", subject.code)
+    return "false"
 
 
 TREND_DAYS = 14
