@@ -1,6 +1,8 @@
 """Settings, one class per concern, read from ``MAPSVC_*`` environment variables."""
 
+import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -86,15 +88,23 @@ class AuthSettings(BaseSettings):
     def secret_value(self) -> str:
         if self.secret is not None:
             return self.secret.get_secret_value()
-        return _generated_secret(ClusterSettings().dir / "auth-secret")
+        return generated_secret(ClusterSettings().dir / "auth-secret")
 
 
-def _generated_secret(path: Path, nbytes: int = 48) -> str:
-    """A key generated once for this checkout, readable by its owner only."""
+def generated_secret(path: Path, nbytes: int = 48) -> str:
+    """A key generated once for this checkout, readable by its owner only. Of processes
+    starting together (a server's workers, the test suite's), the first to put its key in
+    place gives it to all: a key is never replaced, nor read half written."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(nbytes))
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as new:  # 0600
+            new.write(secrets.token_urlsafe(nbytes))
+        try:
+            os.link(new.name, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(new.name)
     return path.read_text().strip()
 
 
@@ -115,7 +125,7 @@ class PrivacySettings(BaseSettings):
     def key_value(self) -> str:
         if self.key is not None:
             return self.key.get_secret_value()
-        return _generated_secret(ClusterSettings().dir / "privacy-key", nbytes=32)
+        return generated_secret(ClusterSettings().dir / "privacy-key", nbytes=32)
 
 
 class WorkflowSettings(BaseSettings):

@@ -1,11 +1,13 @@
 """The service starts on a migrated PostGIS and says which versions it runs on."""
 
+import concurrent.futures
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from contextlib import ExitStack, contextmanager
@@ -301,6 +303,50 @@ def test_a_cluster_in_a_deep_checkout_starts_with_its_socket_elsewhere():
             assert conn.execute("SELECT current_database()").fetchone() == ("mapsvc",)
             assert conn.info.host == str(cluster.rundir)
         assert len(str(cluster.rundir)) < SOCKET_PATH_MAX - len(f".s.PGSQL.{port}")
+
+
+def test_processes_starting_together_set_up_one_cluster_and_start_it_once():
+    """A fresh checkout's first commands, run at once (the test suite's workers, a server
+    beside `mapsvc db start`): one of them sets the cluster up, all find it running, and it
+    answers to the one password they all hold."""
+    import psycopg
+
+    from mapsvc.db.engine import conninfo
+
+    with cluster_of_its_own("mapsvc-together-") as cluster:
+        starting = threading.Barrier(3)
+
+        def start():
+            starting.wait()
+            cluster.start()
+            return cluster.password()
+
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            passwords = list(pool.map(lambda _: start(), range(3)))
+        assert len(set(passwords)) == 1
+        with psycopg.connect(conninfo(cluster.url("postgres"))) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_keys_generated_by_processes_starting_together_are_one_whole_key(tmp_path):
+    """The keys mapsvc generates on a checkout's first start (the token secret, the privacy
+    key, the cluster's password), reached for by several processes at once: all of them read
+    the same key, whole, in a file its owner alone may read, and nothing else is left behind."""
+    from mapsvc.settings import generated_secret
+
+    for round in range(20):
+        path = tmp_path / f"key-{round}"
+        starting = threading.Barrier(8)
+
+        def generate():
+            starting.wait()
+            return generated_secret(path, nbytes=32)
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            keys = list(pool.map(lambda _: generate(), range(8)))
+        assert len(set(keys)) == 1 and len(keys[0]) == 43, keys
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"key-{r}" for r in range(20))
 
 
 def test_migrations_match_the_table_definitions(db):

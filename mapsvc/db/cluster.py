@@ -4,13 +4,14 @@ PostgreSQL refuses to run as root, so a root user runs the server binaries as th
 ``postgres`` system user, which then owns the data directory.
 """
 
+import fcntl
 import hashlib
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from mapsvc.db.engine import conninfo
-from mapsvc.settings import ClusterSettings
+from mapsvc.settings import ClusterSettings, generated_secret
 
 
 def memory_mb() -> int:
@@ -118,12 +119,7 @@ class Cluster:
 
     # -- lifecycle -----------------------------------------------------------------------
     def password(self) -> str:
-        file = self.settings.password_file
-        if not file.exists():
-            self.settings.dir.mkdir(parents=True, exist_ok=True)
-            file.write_text(secrets.token_urlsafe(24))
-            file.chmod(0o600)
-        return file.read_text().strip()
+        return generated_secret(self.settings.password_file, nbytes=24)
 
     def initialised(self) -> bool:
         return (self.datadir / "PG_VERSION").exists()
@@ -165,16 +161,26 @@ class Cluster:
             return False
         return self._run("pg_ctl", "status", "-D", str(self.datadir), check=False).returncode == 0
 
+    @contextmanager
+    def _alone(self):
+        """One process at a time sets the cluster up, starts or stops it (processes started
+        together: the test suite's workers, a command beside a server's start)."""
+        self.settings.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.dir / "cluster.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def start(self) -> None:
-        self.init()
-        if self.running():
-            return
-        self._own(self.rundir)  # a temporary directory may have been cleared since
-        options = f"-c shared_buffers={self.shared_buffers_mb()}MB"
-        if preloaded := self.preloaded_libraries():
-            options += f" -c shared_preload_libraries={','.join(preloaded)}"
-        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
-                  "-l", str(self.logfile), "-o", options)
+        with self._alone():
+            self.init()
+            if self.running():
+                return
+            self._own(self.rundir)  # a temporary directory may have been cleared since
+            options = f"-c shared_buffers={self.shared_buffers_mb()}MB"
+            if preloaded := self.preloaded_libraries():
+                options += f" -c shared_preload_libraries={','.join(preloaded)}"
+            self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
+                      "-l", str(self.logfile), "-o", options)
 
     def shared_buffers_mb(self) -> int:
         """The server's buffer cache: the setting, or else a quarter of the memory it may use
@@ -190,8 +196,9 @@ class Cluster:
         return [p.stem for p in sorted((self.bindir().parent / "lib").glob("postgis-[0-9]*.so"))]
 
     def stop(self) -> None:
-        if self.running():
-            self._run("pg_ctl", "stop", "-m", "fast", "-D", str(self.datadir))
+        with self._alone():
+            if self.running():
+                self._run("pg_ctl", "stop", "-m", "fast", "-D", str(self.datadir))
 
     def url(self, database: str = "mapsvc") -> URL:
         """Where mapsvc reaches ``database``: the server's Unix socket, not its loopback port
