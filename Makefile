@@ -17,9 +17,11 @@ demo: system $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	$(BIN)/mapsvc demo load
 	$(BIN)/mapsvc demo live & live=$$!; $(BIN)/mapsvc serve; served=$$?; kill $$live 2>/dev/null; exit $$served
 
-## test: the whole suite against a throwaway database in the embedded cluster
+## test: the whole suite, its files spread over the cores (each process on a throwaway
+## database of its own in the embedded cluster)
 test: system browser $(VENV)/.installed $(ASSETS)/node_modules/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile \
+	  --no-loadscope-reorder
 
 ## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
 bench: system browser $(VENV)/.bench-installed $(ASSETS)/node_modules/.installed

@@ -6,13 +6,26 @@ on a free local port and spoken to over HTTP.
 
 import os
 
+from mapsvc.settings import ClusterSettings
+
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_test")
+# the suite spread over processes (pytest-xdist's workers, a file to each in turn): each
+# takes a database of its own, named from the one it inherits, and a folder of photos
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if WORKER:
+    os.environ["MAPSVC_DATABASE_NAME"] += f"_{WORKER}"
+    # a worker is given COLUMNS=80, which the CLI's console, made on import, would keep as its
+    # width: the tests say the width they read its tables at
+    os.environ.pop("COLUMNS", None)
+TEST_MEDIA = ClusterSettings().dir / "test-media" / os.environ["MAPSVC_DATABASE_NAME"]
+os.environ["MAPSVC_MEDIA_ROOT"] = str(TEST_MEDIA)
 
 import asyncio
 import concurrent.futures
 import csv
 import io
 import itertools
+import shutil
 import socket
 import ssl
 import subprocess
@@ -40,6 +53,13 @@ TEST_GRIDS = 400
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+def pytest_collection_modifyitems(items):
+    """The files of tests marked ``long`` first: spread over processes (xdist, told to keep
+    this order), the suite then ends on short files, not on one of minutes left to the last."""
+    long_files = {item.path for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: item.path not in long_files)
+
+
 def run(coro):
     """Run a coroutine to its end, also beside a running loop (Playwright's sync API keeps one)."""
     try:
@@ -52,6 +72,7 @@ def run(coro):
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    shutil.rmtree(TEST_MEDIA, ignore_errors=True)  # the photos of the database dropped
     return prepare_database(fresh=True)
 
 
@@ -144,8 +165,9 @@ def serve_to_its_end(env: dict) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def server(database_url, hierarchy):
-    (ARTIFACTS / "server.log").unlink(missing_ok=True)
-    served = Server("server").start()
+    name = "-".join(filter(None, ["server", WORKER]))
+    (ARTIFACTS / f"{name}.log").unlink(missing_ok=True)
+    served = Server(name).start()
     yield served.base
     served.stop()
 

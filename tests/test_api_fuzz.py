@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ARTIFACTS, Server, signed_in_client, with_an_administrator
 
@@ -15,6 +16,7 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "negative_data_rejection")
 
 
+@pytest.mark.long
 def test_no_request_the_description_allows_or_refuses_breaks_the_api(database_url, tmp_path):
     """On a database of its own (what it sends lands there): an administrator's token, so
     that every operation is reached beyond the sign-in."""

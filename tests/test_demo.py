@@ -103,6 +103,7 @@ def _cli(*args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.long
 def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url, monkeypatch):
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
     the demo password and finds cases in every state of the loop, closed and rated, some

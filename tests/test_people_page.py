@@ -90,8 +90,10 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
 def test_grid_chiefs_read_the_register_without_exporting_and_workers_are_turned_away(
         browser, server, tagged):
     context, page = _register(browser, server, "chief")
-    wait_until(page, f"!!document.querySelector(\"#people tr[data-person='{tagged}']\")",
-               "the chief's own grids' people")
+    page.fill("#people-find [name=care_tag]", TAG)  # among all the people of its grids
+    page.click("#people-find button[type=submit]")
+    wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
+    assert page.locator(f"#people tr[data-person='{tagged}']").count() == 1
     assert page.locator("#people-export").is_hidden()
     context.close()
     assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/people", "worker",
