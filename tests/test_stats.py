@@ -55,17 +55,20 @@ CASES = [
 
 # Worked out by hand from the list above.
 EXPECTED = {
-    "reported": 10, "valid": 8, "filed": 7, "voided": 1,
+    "reported": 10, "valid": 8, "filed": 7, "public_filed": 0, "voided": 1,
     "dispatched": 5, "dispatch_due": 6, "dispatched_on_time": 4,  # 5, 7, 8, 9; 4 is waiting late
     "handled": 4, "handled_on_time": 3,  # 3, 7, 9
     "overdue_now": 1, "due": 5,  # 应结案数 = 4 handled + 1 overdue
     "closed": 3, "closed_on_time": 2, "rework": 1, "rated": 2,
-    "valid_report_rate": 0.8, "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
+    "valid_report_rate": 0.8, "public_report_rate": 0.0,  # all the grid worker's own
+    "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
     "on_time_closure_rate": 0.4, "rework_rate": 0.25,
     "handling_hours_avg": 5.25,  # (2 + 10.5 + 3.25) / 3
     "handling_hours_p90": 12.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the bin from 8 to 12 hours
     "satisfaction": 4.0,
 }
+# The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
+EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
 # Department T1 got cases 5 to 9.
 EXPECTED_T1 = {"reported": 5, "dispatched": 5, "dispatched_on_time": 4, "handled": 3,
                "overdue_now": 1, "due": 4, "closed": 2, "closure_rate": 0.5,
@@ -116,7 +119,7 @@ def test_rows_break_the_region_down(clients, fixture_cases):
     assert all(f["reported"] == 0 for code, f in rows.items() if code != fixture_cases[:9])
     workers = _figures(command, level="county", code=fixture_cases[:6], by="worker")
     by_name = {r["code"]: r["figures"] for r in workers["rows"]}
-    assert by_name["worker"] == EXPECTED and by_name["chief"]["reported"] == 0
+    assert by_name["worker"] == EXPECTED_WORKER and by_name["chief"]["reported"] == 0
     grids = _figures(command, level="village", code=fixture_cases[:12])
     assert grids["by"] == "grid"
     assert {r["code"]: r["figures"]["reported"] for r in grids["rows"]}[fixture_cases] == 10
@@ -152,7 +155,7 @@ def test_rows_of_workers_and_of_grids_count_their_patrols_in_the_period(clients,
 def test_a_grid_worker_reads_its_own_figures_with_its_patrols(clients, fixture_cases):
     own = _figures(clients["worker"])  # without asking: the cases it reported, its patrols
     assert (own["kind"], own["code"], own["by"], own["rows"]) == ("worker", "worker", None, [])
-    assert own["figures"] == EXPECTED
+    assert own["figures"] == EXPECTED_WORKER
     row = next(r for r in _figures(clients["command"], level="county", code=fixture_cases[:6],
                                    by="worker")["rows"] if r["code"] == "worker")
     assert (own["figures"], own["patrols"]) == (row["figures"], row["patrols"])
@@ -174,7 +177,7 @@ def test_a_grid_chief_reads_the_grids_it_leads_by_grid_and_by_worker(clients, ac
     assert by_grid["figures"]["reported"] == centre["figures"]["reported"] >= 10
     by_worker = _figures(clients["chief"], by="worker")
     rows = {r["code"]: r for r in by_worker["rows"]}
-    assert {"worker", "chief"} <= set(rows) and rows["worker"]["figures"] == EXPECTED
+    assert {"worker", "chief"} <= set(rows) and rows["worker"]["figures"] == EXPECTED_WORKER
     assert rows["worker"]["patrols"] == next(
         r["patrols"] for r in _figures(clients["command"], level="county",
                                        code=fixture_cases[:6], by="worker")["rows"]
@@ -189,7 +192,7 @@ def test_a_grid_chief_reads_the_grids_it_leads_by_grid_and_by_worker(clients, ac
 @pytest.mark.parametrize("who,params,expected", [
     ("command", {"level": "grid", "code": "{grid}"}, EXPECTED),
     ("command", {"level": "county", "code": "{county}"}, EXPECTED),
-    ("department", {}, EXPECTED_T1), ("worker", {}, EXPECTED)])
+    ("department", {}, EXPECTED_T1), ("worker", {}, EXPECTED_WORKER)])
 def test_figures_by_main_class(clients, fixture_cases, who, params, expected):
     """The fixture's cases are all of 0601, under 06 (市容环境): their figures are the main
     class's, and the other classes have none; the rows add up to the whole."""
@@ -242,6 +245,79 @@ def test_a_class_to_break_down_is_one_there_is(clients, fixture_cases, params, s
     r = clients["command"].get("/stats", params={**PERIOD, **params})
     assert r.status_code == status, r.text
     assert r.json()["detail"][0]["loc"][-1] == "category"
+
+
+PUBLIC_WEEK = {"from": "2025-06-16", "to": "2025-06-20"}  # a week no other test reports in
+
+
+def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, db):
+    """监督举报率: of a region's filed cases, those a citizen or the hotline reported, the
+    problems its grids did not find first. Five cases in the worker's grid: the hotline's and
+    a citizen's filed, a citizen's rejected, the worker's and a sensor's filed: 2 of 4."""
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    for reporter, source, status in (("command", "hotline", "filed"),
+                                     ("command", "citizen", "filed"),
+                                     ("command", "citizen", "rejected"),
+                                     ("worker", "grid_worker", "filed"),
+                                     ("command", "sensor", "filed")):
+        r = clients[reporter].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+            "source": source, "reported_at": "2025-06-17T09:00:00+08:00"})
+        assert r.status_code == 201
+        with db.begin() as conn:
+            conn.execute(text("UPDATE incident SET status = :s, filed_at = CASE :s WHEN "
+                              "'filed' THEN reported_at + interval '1 hour' END WHERE id = :i"),
+                         {"s": status, "i": r.json()["id"]})
+    for level, code in (("county", grid[:6]), ("township", grid[:9]), ("village", grid[:12]),
+                        ("grid", grid)):
+        figures = clients["command"].get("/stats", params={
+            **PUBLIC_WEEK, "level": level, "code": code}).json()["figures"]
+        assert _subset(figures, {"filed": 4, "public_filed": 2, "public_report_rate": 0.5}) \
+            == {"filed": 4, "public_filed": 2, "public_report_rate": 0.5}, level
+    workers = {r["code"]: r["figures"] for r in clients["command"].get("/stats", params={
+        **PUBLIC_WEEK, "level": "county", "code": grid[:6], "by": "worker"}).json()["rows"]}
+    assert _subset(workers["worker"], {"filed": 1, "public_report_rate": None}) \
+        == {"filed": 1, "public_report_rate": None}
+
+
+def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):
+    """A database of cases stored before the figures counted the public's (migration 0050):
+    its filed public reports enter the figures as it is upgraded, and a report filed later
+    enters them as ever."""
+    import psycopg
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import conninfo
+    from mapsvc.db.migrate import alembic_config
+    from mapsvc.settings import ClusterSettings
+
+    scratch = make_url(database_url).set(database="mapsvc_public_reports")
+    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
+    config = alembic_config(scratch.render_as_string(hide_password=False))
+    command.upgrade(config, "0049")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        for source, filed in (("hotline", True), ("citizen", False), ("grid_worker", True)):
+            conn.execute(
+                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
+                " raw_lat, raw_crs, geom, assignment, county_code, status, filed_at) VALUES"
+                " (gen_random_uuid(), '0601', %s, '2025-06-17 09:00+08', 115, 22, 'wgs84',"
+                " ST_Point(115, 22, 4326), 'unassigned', '999999', %s,"
+                " CASE WHEN %s THEN now() END)", [source, "filed" if filed else "reported",
+                                                  filed])
+    counted = ("SELECT sum(reported), sum(filed), sum(public_filed) FROM (SELECT * FROM"
+               " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
+               " WHERE kind = 'county' AND subject = '999999'")
+    command.upgrade(config, "head")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        assert conn.execute(counted).fetchone() == (3, 2, 1)
+        conn.execute("UPDATE incident SET status = 'filed', filed_at = now()"
+                     " WHERE source = 'citizen'")
+        assert conn.execute(counted).fetchone() == (3, 3, 2)
+    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):

@@ -63,7 +63,8 @@ def _rate(value) -> str:
 def _shown(f: dict) -> dict:
     """A part's figures (the API's) as the page's columns show them."""
     return {"上报": _number(f["reported"]), "有效上报率": _rate(f["valid_report_rate"]),
-            "立案": _number(f["filed"]), "按时派遣率": _rate(f["on_time_dispatch_rate"]),
+            "立案": _number(f["filed"]), "监督举报率": _rate(f["public_report_rate"]),
+            "按时派遣率": _rate(f["on_time_dispatch_rate"]),
             "应结案": _number(f["due"]), "结案": _number(f["closed"]),
             "结案率": _rate(f["closure_rate"]), "按期结案率": _rate(f["on_time_closure_rate"]),
             "返工率": _rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),
@@ -90,6 +91,8 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert "few" in page.get_attribute(f"#stats tbody tr[data-code='{others[0]}']", "class")
     assert page.locator("#stats tfoot td").nth(2).inner_text() == str(
         county["figures"]["reported"])
+    # the fewer of its problems the public found first, the better
+    assert "least" in page.get_attribute("#stats thead th:text-is('监督举报率')", "class")
     page.screenshot(path=ARTIFACTS / "stats.png")
 
     page.click("#stats thead th:text-is('上报')")  # ranked by reports: all of them ranked

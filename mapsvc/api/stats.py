@@ -39,9 +39,10 @@ async def stats(
     denominator: Annotated[Literal["due", "closed"] | None, Query(
         description="按期结案率 over cases due (应结案数) or closed (结案数)")] = None,
 ) -> dict:
-    """Reported, filed, closed, 结案率, 按期结案率, 返工率, 按时派遣率, 有效上报率, handling time (average, p90),
-    overdue now and satisfaction, for the cases reported in the period (local dates), with one
-    row per subject of ``by``. A department reads its own figures, a grid worker or chief theirs
+    """Reported, filed, closed, 结案率, 按期结案率, 返工率, 按时派遣率, 有效上报率, 监督举报率 (the share of the
+    filed cases the public reported), handling time (average, p90), overdue now and
+    satisfaction, for the cases reported in the period (local dates), with one row per subject
+    of ``by``. A department reads its own figures, a grid worker or chief theirs
     (the cases they reported, and their patrols); a grid chief asking ``by=grid`` or
     ``by=worker`` reads the grids they lead together (``kind`` grids), a row for each of them or
     for each of their workers. ``by=category`` gives any subject's figures for each main class

@@ -7,6 +7,9 @@ The cases counted are those reported in the period (local dates, both ends inclu
 stand now:
 
 - 有效上报率 = 有效上报数 (filed or resolved on the spot) / 上报数
+- 监督举报率 = 监督举报核实数 (cases a citizen or the 12345 hotline reported, filed) / 立案数: the
+  share of a region's problems the public found before its grids did (a grid worker's figures,
+  of the cases they reported, hold none)
 - 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
 - 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
@@ -47,9 +50,9 @@ HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 16
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
 # What incident_measures (migration 0006) gives per case and the tally sums: counts, handling
 # hours, satisfaction; and the cases handled in each bin.
-COUNTS = ("reported", "valid", "filed", "voided", "dispatched", "dispatched_on_time", "handled",
-          "handled_on_time", "closed", "closed_on_time", "rework", "handling_hours", "rated",
-          "satisfaction")
+COUNTS = ("reported", "valid", "filed", "public_filed", "voided", "dispatched",
+          "dispatched_on_time", "handled", "handled_on_time", "closed", "closed_on_time",
+          "rework", "handling_hours", "rated", "satisfaction")
 MEASURES = (*COUNTS, *BINS)
 # Subjects with many cases are read from the tally; villages and grids, with few each, are
 # counted from their cases directly. The incident column naming each kind of subject, and the
@@ -103,6 +106,8 @@ class Figures:
     counts: dict
     overdue_now: int = 0
     dispatch_overdue: int = 0
+    # a grid worker's: of the cases they reported, none the public's (no 监督举报率)
+    reporter: bool = False
 
     @property
     def timed(self) -> dict[int, int]:
@@ -117,12 +122,15 @@ class Figures:
         n_timed = sum(timed.values())
         return {
             "reported": c["reported"], "valid": c["valid"], "filed": c["filed"],
-            "voided": c["voided"], "dispatched": c["dispatched"], "dispatch_due": dispatch_due,
+            "public_filed": c["public_filed"], "voided": c["voided"],
+            "dispatched": c["dispatched"], "dispatch_due": dispatch_due,
             "dispatched_on_time": c["dispatched_on_time"], "handled": c["handled"],
             "handled_on_time": c["handled_on_time"], "overdue_now": self.overdue_now,
             "due": due, "closed": c["closed"], "closed_on_time": c["closed_on_time"],
             "rework": c["rework"], "rated": c["rated"],
             "valid_report_rate": rate(c["valid"], c["reported"]),
+            "public_report_rate": (None if self.reporter
+                                   else rate(c["public_filed"], c["filed"])),
             "on_time_dispatch_rate": rate(c["dispatched_on_time"], dispatch_due),
             "closure_rate": rate(c["closed"], due),
             "on_time_closure_rate": rate(c["closed_on_time"],
@@ -173,7 +181,7 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
              WHERE c.{column} = ANY(CAST(:subjects AS {key_type}[]))
                AND {reported_within("c.reported_at")}
              GROUP BY 1""")
-    figures = {s: Figures({m: 0 for m in MEASURES}) for s in subjects}
+    figures = {s: Figures({m: 0 for m in MEASURES}, reporter=kind == "worker") for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
     past = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
@@ -354,7 +362,8 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: da
         raise NotFound(f"no class {parent!r}", field="category")
     rows = [Subject("category", r.code, f"{r.name}（本类）" if r.code == parent else r.name,
                     r.code, more=r.more and r.code != parent) for r in classes]
-    figures = {r.key: Figures({m: 0 for m in MEASURES}) for r in rows}
+    figures = {r.key: Figures({m: 0 for m in MEASURES}, reporter=subject.kind == "worker")
+               for r in rows}
     counted = await conn.execute(text(f"""
         WITH {_classes_under(parent)}
         SELECT k.row AS subject, {_LIVE_SUMS}, {_OVERDUE}

@@ -24,7 +24,8 @@ window.mapsvcStats = { shown: null, answer: null };
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
     ["上报", figure("reported")], ["有效上报率", figure("valid_report_rate", percent, true)],
-    ["立案", figure("filed")], ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
+    ["立案", figure("filed")], ["监督举报率", figure("public_report_rate", percent, true)],
+    ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
     ["应结案", figure("due")], ["结案", figure("closed")],
     ["结案率", figure("closure_rate", percent, true)],
     ["按期结案率", figure("on_time_closure_rate", percent, true)],
@@ -50,7 +51,7 @@ window.mapsvcStats = { shown: null, answer: null };
     ["督办", figure("supervised")], ["办理步骤", figure("steps")],
   ];
   // lower is better for these: ranked from the least
-  const LEAST_FIRST = new Set(["返工率", "平均处置工时", "九成案件处置工时内", "当前超期",
+  const LEAST_FIRST = new Set(["监督举报率", "返工率", "平均处置工时", "九成案件处置工时内", "当前超期",
                                "受理用时中位（分钟）", "九成受理用时内（分钟）"]);
   const state = { path: [], sort: "按期结案率", rows: [], staff: false };
 
