@@ -387,7 +387,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid and its patrols; a department's cases dispatched to it, the share
+    share of them valid, its 漏报率 and its patrols; a department's cases dispatched to it, the share
     closed on time and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
@@ -396,12 +396,14 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     own = clients[username].get("/stats", params={"from": today.replace(day=1).isoformat(),
                                                   "to": today.isoformat()}).json()
     f = own["figures"]
-    rate = page.evaluate("(v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)",
-                         f["valid_report_rate" if username == "worker" else
-                           "on_time_closure_rate"])
+    shown = "(v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)"
+    rate = page.evaluate(shown, f["valid_report_rate" if username == "worker" else
+                                  "on_time_closure_rate"])
     assert page.inner_text("#month") == (
-        f"本月：上报 {f['reported']} 件，有效上报率 {rate}，巡查 {own['patrols']['count']} 次 "
-        f"{own['patrols']['km']:.1f} 公里" if username == "worker" else
+        f"本月：上报 {f['reported']} 件，有效上报率 {rate}，"
+        f"漏报率 {page.evaluate(shown, own['missed']['rate'])}，"
+        f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
+        if username == "worker" else
         f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")
     # the pages of tables: the evaluation for a department, neither for a worker
     assert page.locator("#to-people").is_hidden()

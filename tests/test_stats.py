@@ -252,8 +252,9 @@ PUBLIC_WEEK = {"from": "2025-06-16", "to": "2025-06-20"}  # a week no other test
 
 def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, db):
     """监督举报率: of a region's filed cases, those a citizen or the hotline reported, the
-    problems its grids did not find first. Five cases in the worker's grid: the hotline's and
-    a citizen's filed, a citizen's rejected, the worker's and a sensor's filed: 2 of 4."""
+    problems its grids did not find first; a grid worker's 漏报率, the same of the grids it
+    works. Five cases in the worker's grid: the hotline's and a citizen's filed, a citizen's
+    rejected, the worker's and a sensor's filed: 2 of 4."""
     grid = accounts["worker"][1]["grid_codes"][0]
     p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
     for reporter, source, status in (("command", "hotline", "filed"),
@@ -275,10 +276,15 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
             **PUBLIC_WEEK, "level": level, "code": code}).json()["figures"]
         assert _subset(figures, {"filed": 4, "public_filed": 2, "public_report_rate": 0.5}) \
             == {"filed": 4, "public_filed": 2, "public_report_rate": 0.5}, level
-    workers = {r["code"]: r["figures"] for r in clients["command"].get("/stats", params={
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
         **PUBLIC_WEEK, "level": "county", "code": grid[:6], "by": "worker"}).json()["rows"]}
-    assert _subset(workers["worker"], {"filed": 1, "public_report_rate": None}) \
+    assert _subset(workers["worker"]["figures"], {"filed": 1, "public_report_rate": None}) \
         == {"filed": 1, "public_report_rate": None}
+    # 漏报率: of the cases filed in the grids each works, the public's; the chief works the
+    # village's grids, the worker's among them
+    missed = {"filed": 4, "public": 2, "rate": 0.5}
+    assert workers["worker"]["missed"] == missed == workers["chief"]["missed"]
+    assert clients["worker"].get("/stats", params=PUBLIC_WEEK).json()["missed"] == missed
 
 
 def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):

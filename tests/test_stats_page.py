@@ -133,8 +133,17 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
     row = next(r for r in workers["rows"] if r["code"] == "worker")
     shown = _row(page, "worker")
     assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
-    assert (shown["巡查次数"], shown["巡查公里"]) == (str(row["patrols"]["count"]),
-                                               _number(row["patrols"]["km"]))
+    assert (shown["巡查次数"], shown["巡查公里"], shown["漏报率"]) == (
+        str(row["patrols"]["count"]), _number(row["patrols"]["km"]), _rate(row["missed"]["rate"]))
+    assert shown["监督举报率"] == "—"  # a region's: a worker's own reports are none of the public's
+    # by 漏报率, ranked where five cases were filed in the grids it works: the worker just made
+    # reported none (no case due) but its grid's count
+    page.click("#stats thead th:text-is('漏报率')")
+    marked = next(r for r in workers["rows"] if r["code"] == "stats_marked")
+    assert marked["figures"]["due"] == 0 and marked["missed"]["filed"] >= 5
+    for r in workers["rows"]:
+        ranked = r["missed"]["filed"] >= 5 and r["missed"]["rate"] is not None
+        assert (_row(page, r["code"])["名次"] != "—") == ranked, r["code"]
     assert _row(page, "stats_marked")["名称"] == MARKUP
     assert page.locator("#stats tbody b").count() == 0
 

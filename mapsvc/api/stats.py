@@ -43,7 +43,8 @@ async def stats(
     filed cases the public reported), handling time (average, p90), overdue now and
     satisfaction, for the cases reported in the period (local dates), with one row per subject
     of ``by``. A department reads its own figures, a grid worker or chief theirs
-    (the cases they reported, and their patrols); a grid chief asking ``by=grid`` or
+    (the cases they reported, their patrols, and their 漏报率: ``missed``, of the cases filed in
+    the grids they work, those the public reported); a grid chief asking ``by=grid`` or
     ``by=worker`` reads the grids they lead together (``kind`` grids), a row for each of them or
     for each of their workers. ``by=category`` gives any subject's figures for each main class
     (大类) of its cases, a department's and a grid chief's too, and with ``category`` for that

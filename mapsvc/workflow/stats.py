@@ -10,6 +10,8 @@ stand now:
 - 监督举报率 = 监督举报核实数 (cases a citizen or the 12345 hotline reported, filed) / 立案数: the
   share of a region's problems the public found before its grids did (a grid worker's figures,
   of the cases they reported, hold none)
+- 漏报率 (a grid worker's) = of the cases filed in the grids the worker works (as assigned now),
+  those a citizen or the hotline reported: the problems its rounds did not find first
 - 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
 - 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
@@ -33,10 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
-from mapsvc.incidents.model import LOCAL_TIME, reported_within
+from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, reported_within
+from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL, sql_list
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
-from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
@@ -404,6 +406,28 @@ async def patrols_within(conn: AsyncConnection, by: str, keys: list[str], start:
     return {key: walked.get(key, {"count": 0, "km": 0.0}) for key in keys}
 
 
+_MISSED = f"""
+    SELECT ag.account_id::text AS key,
+           count(*) FILTER (WHERE c.filed_at IS NOT NULL) AS filed,
+           count(*) FILTER (WHERE c.filed_at IS NOT NULL
+                              AND c.source IN {sql_list(PUBLIC_SOURCES)}) AS public
+      FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
+     WHERE ag.account_id = ANY(CAST(:keys AS bigint[])) AND {reported_within("c.reported_at")}
+     GROUP BY 1"""
+
+
+async def missed_within(conn: AsyncConnection, keys: list[str], start: date,
+                        end: date) -> dict[str, dict]:
+    """Per grid worker of ``keys``, the cases reported from ``start`` to ``end`` (local dates,
+    inclusive) in the grids it works and filed, those of them the public reported, and the
+    share they are (漏报率)."""
+    rows = await conn.execute(text(_MISSED), {"keys": [int(k) for k in keys], "start": start,
+                                              "end": end})
+    counted = {r.key: (r.filed, r.public) for r in rows}
+    return {key: {"filed": filed, "public": public, "rate": rate(public, filed)}
+            for key in keys for filed, public in [counted.get(key, (0, 0))]}
+
+
 async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,
                      code: str | None = None, department: str | None = None,
                      by: str | None = None, category: str | None = None, start: date,
@@ -433,6 +457,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
               if rows and by in _PATROLS else {})
+    missed = (await missed_within(conn, [r.key for r in rows], start, end)
+              if rows and by == "worker" else {})
     if subject.kind == "deployment":  # the counties together
         counties = parts if by == "county" else await tally(
             conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
@@ -443,6 +469,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     else:
         whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
     own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
+        subject.key], "missed": (await missed_within(conn, [subject.key], start, end))[
         subject.key]} if subject.kind == "worker" else {})
     if by == "operator":
         cases, params = _holding(subject)
@@ -451,6 +478,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         listed = [{"kind": r.kind, "code": r.code, "name": r.name,
                    "figures": parts[r.key].as_json(denominator),
                    **({"patrols": walked[r.key]} if walked else {}),
+                   **({"missed": missed[r.key]} if missed else {}),
                    **({"subclasses": r.more} if by == "category" else {})} for r in rows]
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,

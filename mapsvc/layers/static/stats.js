@@ -4,9 +4,10 @@
 // within), ranked by any column; for a grid chief, of the grids it leads and of each of them or of
 // their workers; for a department, its own; for any of them, of each main class (问题类别) of their
 // cases. A centre's staff (中心坐席) are evaluated by the steps each took on the region's cases. A part
-// with too few cases due (a member of staff with too few steps) for its rates to mean much is
-// listed, not ranked, by a rate. A region's part, or a class with subclasses, is entered by its
-// name, and left by the path above the table. What is shown downloads as a spreadsheet's CSV file.
+// with too few cases due (a member of staff with too few steps; a grid worker, by 漏报率, with too
+// few cases filed in its grids) for its rates to mean much is listed, not ranked, by a rate. A
+// region's part, or a class with subclasses, is entered by its name, and left by the path above
+// the table. What is shown downloads as a spreadsheet's CSV file.
 // Everything shown is set as text.
 "use strict";
 
@@ -19,8 +20,9 @@ window.mapsvcStats = { shown: null, answer: null };
   const REGIONS = ["county", "township", "village", "grid"];  // the kinds asked for by level
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
-  // the columns: the heading, a row's value (a row: {figures, patrols}), how it is shown, and
-  // whether it is a rate (ranked among the parts with cases enough)
+  // the columns: the heading, a row's value (a row: {figures, patrols, missed}), how it is
+  // shown, and whether it is a rate (ranked among the parts with cases enough: of its own
+  // ``sample``, or else due)
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
     ["上报", figure("reported")], ["有效上报率", figure("valid_report_rate", percent, true)],
@@ -38,6 +40,9 @@ window.mapsvcStats = { shown: null, answer: null };
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
+  // a grid worker's 漏报率: of the cases filed in the grids it works, the public's
+  const MISSED = [["漏报率", { value: (r) => r.missed.rate, show: percent, rate: true,
+                              sample: (r) => r.missed.filed }]];
   // the centre's staff (中心坐席, by=operator): the steps each took on the region's cases
   const STAFF = [
     ["受理", figure("taken_in")],
@@ -51,7 +56,8 @@ window.mapsvcStats = { shown: null, answer: null };
     ["督办", figure("supervised")], ["办理步骤", figure("steps")],
   ];
   // lower is better for these: ranked from the least
-  const LEAST_FIRST = new Set(["监督举报率", "返工率", "平均处置工时", "九成案件处置工时内", "当前超期",
+  const LEAST_FIRST = new Set(["监督举报率", "漏报率", "返工率", "平均处置工时",
+                               "九成案件处置工时内", "当前超期",
                                "受理用时中位（分钟）", "九成受理用时内（分钟）"]);
   const state = { path: [], sort: "按期结案率", rows: [], staff: false };
 
@@ -65,14 +71,16 @@ window.mapsvcStats = { shown: null, answer: null };
   // too few cases due (a region's part), or steps taken (a member of staff), to be ranked
   const few = (r) => (state.staff ? r.figures.steps : r.figures.due) < FEW;
   const columns = () => (state.staff ? STAFF
-    : [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : [])]);
+    : [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : []),
+       ...(state.rows.some((r) => r.missed) ? MISSED : [])]);
 
   // the rows ranked by the column chosen: those with a value first, best first; by a rate,
   // the parts with too few cases due after them, unranked
   function ranked() {
     const [heading, column] = columns().find(([h]) => h === state.sort);
     const sign = LEAST_FIRST.has(heading) ? 1 : -1;
-    const unranked = (r) => column.value(r) == null || (column.rate && few(r));
+    const unranked = (r) => column.value(r) == null
+      || (column.rate && (column.sample ? column.sample(r) < FEW : few(r)));
     return [...state.rows].sort((a, b) => (unranked(a) - unranked(b))
       || (unranked(a) ? 0 : sign * (column.value(a) - column.value(b)))
       || a.code.localeCompare(b.code))
@@ -115,13 +123,13 @@ window.mapsvcStats = { shown: null, answer: null };
                 ...cells(r).map((value) => text("td", value)));
       return tr;
     }));
-    // the region's own figures (no patrols: those are the parts'; none of steps: its staff's
-    // are each their own)
+    // the region's own figures (no patrols nor 漏报率: those are the parts'; none of steps: its
+    // staff's are each their own)
     const whole = COLUMNS.map(([, c]) => c.show(c.value(answer), answer));
     const wholeName = `${answer.name}（合计）`;
     const total = document.createElement("tr");
     total.append(text("td", ""), text("td", wholeName), ...whole.map((v) => text("td", v)),
-                 ...(columns().length > COLUMNS.length ? WALKED.map(() => text("td", "")) : []));
+                 ...columns().slice(COLUMNS.length).map(() => text("td", "")));
     // (none for people, each their own, nor within a class, whose parts are not the whole)
     const totalled = !state.staff && !classEntered();
     $("stats").tFoot.replaceChildren(...(totalled ? [total] : []));
