@@ -387,8 +387,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid, its 漏报率 and its patrols; a department's cases dispatched to it, the share
-    closed on time and those overdue."""
+    share of them valid, its 漏报率 and its patrols; a department's cases dispatched to it, the
+    share closed on time and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
     wait_until(page, "document.getElementById('month').textContent !== ''", "the month")

@@ -36,9 +36,9 @@ from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, reported_within
-from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL, sql_list
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
+from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL, sql_list
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
