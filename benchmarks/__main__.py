@@ -266,7 +266,9 @@ def metrics(rows: int) -> None:
                           (f"whole deployment by main class, {rows:,} incidents",
                            {"by": "category"}),
                           (f"largest county by main class, {in_county:,} incidents",
-                           {"level": "county", "code": county, "by": "category"})):
+                           {"level": "county", "code": county, "by": "category"}),
+                          (f"largest county by grid worker with 漏报率, {in_county:,} incidents",
+                           {"level": "county", "code": county, "by": "worker"})):
         async def read(conn, params=params):
             return await statistics(conn, admin, start=start, end=end, denominator="due",
                                     **params)
