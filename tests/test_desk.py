@@ -484,6 +484,26 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
     assert not watch.problems, watch.problems
 
 
+def test_the_publics_reports_and_each_sources_are_listed_apart(desk, server, grids, api,
+                                                                 command_token):
+    page, watch = desk
+    called = report_at(server, command_token, grids, 14, "热线来电反映的案件", source="hotline")
+    found = report_at(server, command_token, grids, 14, "网格员巡查发现的案件",
+                      source="grid_worker")
+    page.select_option("#desk-view", "all")
+    wait_until(page, f"{listed(called)} && {listed(found)}", "every case")
+    page.select_option("#desk-source", "public")  # 公众举报: the hotline's and citizens'
+    wait_until(page, f"{listed(called)} && !{listed(found)}", "the public's reports alone")
+    shown = page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")
+    assert {api.get(f"/incidents/{case}").json()["source"] for case in shown} <= {
+        "hotline", "citizen"}
+    assert "source=public" in page.get_attribute("#desk-export", "href")  # its ledger too
+    page.select_option("#desk-source", "grid_worker")
+    wait_until(page, f"!{listed(called)} && {listed(found)}", "the grid workers' alone")
+    assert page.inner_text("#desk-source option:checked") == "网格员"
+    assert not watch.problems, watch.problems
+
+
 def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
                                                                          api, command_token):
     page, watch = desk

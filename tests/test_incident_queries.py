@@ -190,8 +190,27 @@ def test_cases_are_found_by_the_words_their_description_holds(api, grids):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "q"
 
 
+def test_cases_are_listed_by_who_reported_them(api, grids):
+    """One source, or the public's (the hotline's and citizens', as 监督举报率 counts them),
+    with the other filters; the ledger likewise."""
+    wuchang = grids[grids["village_code"].str.startswith("420106")]
+    p = wuchang.iloc[2].geometry.representative_point()
+    tag = uuid.uuid4().hex[:6]
+    reported = {source: api.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "01", "description": f"{tag}{source}",
+        "lon": p.x, "lat": p.y, "source": source}).json()["id"]
+        for source in ("grid_worker", "hotline", "citizen", "sensor", "other")}
+    for source, case in reported.items():
+        assert ids(api, q=tag, source=source) == {case}
+    assert ids(api, q=tag, source="public") == {reported["hotline"], reported["citizen"]}
+    assert ids(api, q=tag) == set(reported.values())
+    assert ids(api, q=tag, source="public", category="02") == set()
+    ledger = api.get("/incidents.csv", params={"q": tag, "source": "public"}).text
+    assert ledger.count(tag) == 2
+
+
 @pytest.mark.parametrize("params,field", [
-    ({"order": "up"}, "order"),
+    ({"order": "up"}, "order"), ({"source": "rumour"}, "source"),
     ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "10,10,5,5"}, "bbox"),
     ({"limit": 0}, "limit"), ({"limit": 100000}, "limit"), ({"offset": -1}, "offset"),
     ({"from": "soon"}, "from"), ({"method": "guess"}, "method"), ({"status": "finished"}, "status"),

@@ -23,8 +23,8 @@ from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
-from mapsvc.incidents.model import (METHODS, IncidentReport, Point, ReportTime, Source, Window,
-                                   window_start)
+from mapsvc.incidents.model import (METHODS, SOURCE_FILTERS, IncidentReport, Point, ReportTime,
+                                   Source, Window, window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import ActionRequest, act, timeline
@@ -125,6 +125,9 @@ async def incident_filter(
                     "days, waiting on the centre to extend or decline")] = None,
     urgent: Annotated[bool | None, Query(
         description="true: the cases marked urgent (加急); false: the others")] = None,
+    source: Annotated[Literal[tuple(SOURCE_FILTERS)] | None, Query(  # type: ignore[valid-type]
+        description="who reported them: one source, or public (the 12345 hotline's and "
+                    "citizens' reports, as 监督举报率 counts them)")] = None,
     open_: Annotated[bool | None, Query(
         alias="open", description="true: the open cases; false: the closed ones")] = None,
     q: Annotated[str | None, Query(
@@ -138,7 +141,8 @@ async def incident_filter(
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,
                           extension_requested=extension == "requested", urgent=urgent,
-                          open=open_, words=(q or "").strip() or None)
+                          sources=SOURCE_FILTERS[source] if source else (), open=open_,
+                          words=(q or "").strip() or None)
 
 
 Cases = Annotated[IncidentFilter, Depends(incident_filter)]

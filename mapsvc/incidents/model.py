@@ -22,6 +22,8 @@ from mapsvc.numbers import Number
 SOURCES = ("grid_worker", "hotline", "citizen", "sensor", "other")
 Source = Literal["grid_worker", "hotline", "citizen", "sensor", "other"]
 PUBLIC_SOURCES = ("hotline", "citizen")  # the public's reports (监督举报), not the grids' own
+# who reported the cases asked for: one source, or the public
+SOURCE_FILTERS = {**{s: (s,) for s in SOURCES}, "public": PUBLIC_SOURCES}
 METHODS = ("inside", "edge", "nearest", "unassigned")
 # What the pages (names.js) and the case ledger call them.
 SOURCE_NAMES = {"grid_worker": "网格员", "hotline": "12345热线", "citizen": "群众",

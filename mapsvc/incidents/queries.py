@@ -11,9 +11,9 @@ from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection, named, page
 from mapsvc.incidents.categories import under_class
-from mapsvc.incidents.model import METHODS
+from mapsvc.incidents.model import METHODS, SOURCES
 from mapsvc.workflow.clocks import COLOURS, soonest_deadline
-from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
+from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL, sql_list
 
 
 def incident_feature(alias: str) -> str:
@@ -63,6 +63,7 @@ class IncidentFilter:
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
+    sources: tuple[str, ...] = ()  # the cases these reported (mapsvc.incidents.model.SOURCES)
     words: str | None = None  # text the description holds, as typed (no wildcards)
 
     def filters(self) -> Filters:
@@ -105,6 +106,8 @@ class IncidentFilter:
             f.add("d.extension_request IS NOT NULL")
         if self.urgent is not None:  # the urgent ones from their own index (migration 0049)
             f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
+        if self.sources:  # written in, of the sources there are
+            f.add(f"d.source IN {sql_list(tuple(s for s in SOURCES if s in self.sources))}")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:

@@ -6,7 +6,8 @@ case marked 急); a case opened on the map with its details and steps, with the 
 it may repeat (to be merged into one of them), and moved on through the loop (verified, filed or
 rejected, dispatched, checked, closed and followed up; extended, suspended, supervised, marked
 urgent, escalated, voided; moved to where it is, picked on the map, into the grid it lands in);
-the list's cases downloaded as the ledger (案件台账). A case is also opened by its number. The
+the list's cases, of any department and any source (the public's: the hotline's and citizens'),
+downloaded as the ledger (案件台账). A case is also opened by its number. The
 list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
@@ -42,6 +43,7 @@ PANELS = """
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>
     <label>部门 <select id="desk-department"></select></label>
+    <label>来源 <select id="desk-source"></select></label>
     <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
       <option value="oldest">最早在前</option><option value="due">最急在前</option>
       </select></label>

@@ -60,12 +60,13 @@ function mapsvcDesk(map, config) {
 
   // ---- the list, and the cases on the map ----
 
-  // the view's filters, and the department's and the words' when given
+  // the view's filters, and the department's, the source's and the words' when given
   function view() {
     const department = $("desk-department").value;
+    const source = $("desk-source").value;
     const q = $("desk-words").value.trim();
     return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}),
-             ...(q ? { q } : {}) };
+             ...(source ? { source } : {}), ...(q ? { q } : {}) };
   }
 
   // The view's cases, newest, oldest or most urgent first (urgent, then soonest due), LIST_SIZE
@@ -418,7 +419,16 @@ function mapsvcDesk(map, config) {
     }));
     select.options[0].value = "";
   }
-  for (const select of [$("desk-view"), $("desk-department"), $("desk-order")]) {
+  // who reported them: any, the public (the hotline and citizens, as 监督举报率 counts them),
+  // or one source
+  $("desk-source").replaceChildren(...[["", "全部来源"], ["public", "公众举报"],
+                                       ...Object.entries(SOURCE_NAME)].map(([value, name]) => {
+    const option = text("option", name);
+    option.value = value;
+    return option;
+  }));
+  for (const select of [$("desk-view"), $("desk-department"), $("desk-source"),
+                        $("desk-order")]) {
     select.addEventListener("change", () => {
       state.shown = LIST_SIZE;
       loadList().catch((e) => say(e.message, true));
