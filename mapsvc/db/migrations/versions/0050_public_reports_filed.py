@@ -25,46 +25,30 @@ MEASURES_FUNCTION = (
     .replace(_FILED, _FILED + f"           (c.filed_at IS NOT NULL AND c.source IN "
                               f"{PUBLIC_SOURCES})::int,\n"))
 assert MEASURES_FUNCTION.count("public_filed") == 1 and PUBLIC_SOURCES in MEASURES_FUNCTION
-COUNTS = tuple(c for old in _TALLIES.COUNTS
-               for c in ((old, "public_filed") if old == "filed" else (old,)))
+_SUM = "sum(c.sign * m.filed) AS filed,\n"
+_PUBLIC_SUM = _SUM + "       sum(c.sign * m.public_filed) AS public_filed,\n"
 
 
-def _tally_functions(counts: tuple[str, ...]) -> str:
-    """The tally's triggers' functions (as migration 0006 wrote them) over ``counts``."""
-    measures = (*counts, *_TALLIES.BINS)
-    select = f"""
-SELECT s.kind, s.subject, m.day, {", ".join(
-        [f"sum(c.sign * m.{name}) AS {name}" for name in counts]
-        + [f"coalesce(sum(c.sign) FILTER (WHERE m.bin = {i}), 0) AS {name}"
-           for i, name in enumerate(_TALLIES.BINS)])}
-  FROM ({{rows}}) c
- CROSS JOIN LATERAL incident_measures(c.inc) m
- CROSS JOIN LATERAL (VALUES ('county', (c.inc).county_code),
-                            ('township', (c.inc).township_code),
-                            ('department', (c.inc).department_code),
-                            ('worker', (c.inc).reporter_id::text)) s(kind, subject)
- WHERE s.subject IS NOT NULL
- GROUP BY 1, 2, 3"""
-    nonzero = " OR ".join(f"t.{m} <> 0" for m in measures)
-    inserted = select.format(rows="SELECT 1 AS sign, ROW(n.*)::incident AS inc FROM new_rows n")
-    updated = select.format(rows="SELECT 1 AS sign, ROW(n.*)::incident AS inc FROM new_rows n "
-                                 "UNION ALL SELECT -1, ROW(o.*)::incident FROM old_rows o")
-    return f"""
-CREATE OR REPLACE FUNCTION tally_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(measures)})
-    SELECT * FROM ({inserted}) t;
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE FUNCTION tally_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO incident_tally_delta (kind, subject, day, {", ".join(measures)})
-    SELECT * FROM ({updated}) t
-     WHERE {nonzero};
-    RETURN NULL;
-END
-$$;"""
+def _summing_public_filed(sql: str, sums: int) -> str:
+    """``sql`` of migration 0006's, which sums the tally's measures ``sums`` times, summing
+    public_filed too."""
+    assert sql.count(_SUM) == sums
+    return sql.replace(_SUM, _PUBLIC_SUM)
+
+
+def _tally_functions(public_filed: bool) -> str:
+    """The tally's triggers' functions as migration 0006 wrote them, with public_filed or not."""
+    written = _TALLIES.TALLY
+    functions = written[written.index("CREATE FUNCTION tally_inserted"):
+                        written.index("CREATE TRIGGER")]
+    functions = functions.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    if not public_filed:
+        return functions
+    for before, after, times in (("filed, voided", "filed, public_filed, voided", 2),
+                                 ("t.filed <> 0 OR", "t.filed <> 0 OR t.public_filed <> 0 OR", 1)):
+        assert functions.count(before) == times, before
+        functions = functions.replace(before, after)
+    return _summing_public_filed(functions, 2)
 
 
 def upgrade() -> None:
@@ -73,24 +57,22 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table} ALTER COLUMN public_filed DROP DEFAULT")
     op.execute("DROP FUNCTION incident_measures(incident)")
     op.execute(MEASURES_FUNCTION)
-    op.execute(_tally_functions(COUNTS))
-    zeros = ", ".join(f"0 AS {m}" for m in (*_TALLIES.MEASURES,))
+    op.execute(_tally_functions(public_filed=True))
+    # the cases stored, as the tally's triggers count them, the other measures counted already
+    counted = _summing_public_filed(_TALLIES.TALLY_SELECT, 1).format(
+        rows="SELECT 1 AS sign, i AS inc FROM incident i")
     op.execute(f"""
         INSERT INTO incident_tally_delta (kind, subject, day, public_filed,
                                           {", ".join(_TALLIES.MEASURES)})
-        SELECT s.kind, s.subject, m.day, sum(m.public_filed), {zeros}
-          FROM incident i
-         CROSS JOIN LATERAL incident_measures(i) m
-         CROSS JOIN LATERAL (VALUES ('county', i.county_code), ('township', i.township_code),
-                                    ('department', i.department_code),
-                                    ('worker', i.reporter_id::text)) s(kind, subject)
-         WHERE s.subject IS NOT NULL AND m.public_filed > 0
-         GROUP BY 1, 2, 3""")
+        SELECT t.kind, t.subject, t.day, t.public_filed,
+               {", ".join("0" for _ in _TALLIES.MEASURES)}
+          FROM ({counted}) t
+         WHERE t.public_filed <> 0""")
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION incident_measures(incident)")
     op.execute(_TALLIES.MEASURES_FUNCTION)
-    op.execute(_tally_functions(_TALLIES.COUNTS))
+    op.execute(_tally_functions(public_filed=False))
     for table in ("incident_tally", "incident_tally_delta"):
         op.execute(f"ALTER TABLE {table} DROP COLUMN public_filed")
