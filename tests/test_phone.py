@@ -387,8 +387,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid, its 漏报率 and its patrols; a department's cases dispatched to it, the
-    share closed on time and those overdue."""
+    share of them valid, its 漏报率, its 按时核查率 and its patrols; a department's cases
+    dispatched to it, the share closed on time and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
     wait_until(page, "document.getElementById('month').textContent !== ''", "the month")
@@ -402,6 +402,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     assert page.inner_text("#month") == (
         f"本月：上报 {f['reported']} 件，有效上报率 {rate}，"
         f"漏报率 {page.evaluate(shown, own['missed']['rate'])}，"
+        f"按时核查率 {page.evaluate(shown, own['checks']['rate'])}，"
         f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
         if username == "worker" else
         f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")

@@ -287,6 +287,67 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
     assert clients["worker"].get("/stats", params=PUBLIC_WEEK).json()["missed"] == missed
 
 
+CHECK_WEEK = {"from": "2025-07-14", "to": "2025-07-18"}  # a week no other test reports in
+
+
+@pytest.fixture(scope="module")
+def checked_cases(clients, accounts, grids, db):
+    """Four cases in the worker's grid handled at 11:00 on 15 July 2025: the worker checks one
+    within the hour and one two days later; the chief checks one within the hour; one is never
+    checked. Stored once, whichever module asks first (their client ids fixed). The grid's
+    code."""
+    from tests.test_workflow import do
+
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    client_ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"mapsvc:checked:{n}")) for n in range(4)]
+    with db.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM incident WHERE client_id = ANY(CAST(:ids AS "
+                             "uuid[]))"), {"ids": client_ids}).scalar_one():
+            return grid
+    unused = iter(client_ids)
+
+    def handled() -> int:
+        r = clients["command"].post("/incidents", json={
+            "client_id": next(unused), "category": "0601", "lon": p.x, "lat": p.y,
+            "source": "hotline", "reported_at": "2025-07-15T09:00:00+08:00"})
+        assert r.status_code == 201
+        case = r.json()["id"]
+        for who, action, at, body in (
+                ("command", "file", "10:00", {}), ("command", "dispatch", "10:10",
+                                                   {"department": "T1"}),
+                ("department", "accept", "10:20", {}),
+                ("department", "report_handled", "11:00", {"note": "已清理"})):
+            step = do(clients[who], case, action, taken_at=f"2025-07-15T{at}:00+08:00", **body)
+            assert step.status_code == 200, step.text
+        return case
+
+    for who, day, action, body in (("worker", "15", "check_pass", {}),
+                                   ("worker", "17", "check_fail", {"note": "仍有垃圾"}),
+                                   ("chief", "15", "check_pass", {})):
+        case = handled()
+        for step, at in (("check", "11:30"), (action, "11:40")):
+            r = do(clients[who], case, step, taken_at=f"2025-07-{day}T{at}:00+08:00",
+                   **(body if step == action else {}))
+            assert r.status_code == 200, r.text
+    handled()  # its check clock ran out long ago, with no check taken
+    return grid
+
+
+def test_a_grid_workers_checks_on_site_taken_in_time(clients, checked_cases):
+    """按时核查率: of a grid worker's checks due (those it took, and the cases of its grids whose
+    check clock ran out with none taken), those taken by the deadline running then."""
+    grid = checked_cases
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
+        **CHECK_WEEK, "level": "county", "code": grid[:6], "by": "worker"}).json()["rows"]}
+    mine = {"checked": 2, "on_time": 1, "lapsed": 1, "due": 3, "rate": 0.3333}
+    assert workers["worker"]["checks"] == mine
+    # the chief works the village's grids, the worker's among them
+    assert workers["chief"]["checks"] == {"checked": 1, "on_time": 1, "lapsed": 1, "due": 2,
+                                          "rate": 0.5}
+    assert clients["worker"].get("/stats", params=CHECK_WEEK).json()["checks"] == mine
+
+
 def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):
     """A database of cases stored before the figures counted the public's (migration 0050):
     its filed public reports enter the figures as it is upgraded, and a report filed later

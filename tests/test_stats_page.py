@@ -17,7 +17,8 @@ from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_positions import PERIOD as STAFF_PERIOD
 from tests.test_positions import staff  # noqa: F401 (a fixture)
-from tests.test_stats import PERIOD, fixture_cases  # noqa: F401 (a fixture)
+from tests.test_stats import CHECK_WEEK, PERIOD
+from tests.test_stats import checked_cases, fixture_cases  # noqa: F401 (fixtures)
 
 MARKUP = "<b>统计</b>网格员"
 
@@ -146,6 +147,20 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
         assert (_row(page, r["code"])["名次"] != "—") == ranked, r["code"]
     assert _row(page, "stats_marked")["名称"] == MARKUP
     assert page.locator("#stats tbody b").count() == 0
+
+
+def test_grid_workers_checks_on_site_taken_in_time_are_shown(evaluation, checked_cases,
+                                                             clients):
+    """按时核查率 as the API gives it, each worker's own; with fewer than five checks due, not
+    ranked by it."""
+    page = evaluation
+    _asked(page, "worker", CHECK_WEEK)
+    page.click("#stats thead th:text-is('按时核查率')")
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
+        **CHECK_WEEK, "by": "worker"}).json()["rows"]}
+    for code, shown in (("worker", "33.3%"), ("chief", "50.0%")):
+        assert _rate(workers[code]["checks"]["rate"]) == shown
+        assert (_row(page, code)["按时核查率"], _row(page, code)["名次"]) == (shown, "—")
 
 
 def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, clients):

@@ -43,12 +43,13 @@ async def stats(
     filed cases the public reported), handling time (average, p90), overdue now and
     satisfaction, for the cases reported in the period (local dates), with one row per subject
     of ``by``. A department reads its own figures, a grid worker or chief theirs
-    (the cases they reported, their patrols, and their 漏报率: ``missed``, of the cases filed in
-    the grids they work, those the public reported); a grid chief asking ``by=grid`` or
-    ``by=worker`` reads the grids they lead together (``kind`` grids), a row for each of them or
-    for each of their workers. ``by=category`` gives any subject's figures for each main class
-    (大类) of its cases, a department's and a grid chief's too, and with ``category`` for that
-    class (its cases of no subclass) and each of its subclasses. ``by=operator`` evaluates a
+    (the cases they reported, their patrols, their 漏报率: ``missed``, of the cases filed in
+    the grids they work, those the public reported, and their 按时核查率: ``checks``, their
+    checks on site taken in time, of those and of their grids' checks overdue); a grid chief
+    asking ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a
+    row for each of them or for each of their workers. ``by=category`` gives any subject's
+    figures for each main class (大类) of its cases, a department's and a grid chief's too, and
+    with ``category`` for that class (its cases of no subclass) and each of its subclasses. ``by=operator`` evaluates a
     region's centre staff (岗位考核) by the steps each took on its cases: 受理数 and minutes, 准确立案率,
     按时派遣率, 准确派遣率 and more. Formulas: mapsvc.workflow.stats and mapsvc.workflow.positions."""
     today = datetime.now(LOCAL_TIME).date()

@@ -17,6 +17,7 @@ CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
 STATES = OPEN + CLOSED
 ESCALATION = ("grid", "village", "township", "county", "department")
 HANDLING = ("dispatched", "in_progress")  # with a handler (a department, or the field)
+CHECKING = ("check_pass", "check_fail")  # the steps that check a handled case on site (核查)
 
 # What the pages (names.js) call each state and each step, and the case ledger each state.
 STATE_NAMES = {

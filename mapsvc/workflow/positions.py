@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import WORKER_NAME
 from mapsvc.incidents.model import reported_within
-from mapsvc.workflow.machine import ACTIONS, CENTRE, sql_list
+from mapsvc.workflow.machine import ACTIONS, CENTRE, CHECKING, sql_list
 from mapsvc.workflow.rates import rate
 
 # The centre's steps that take a new report in: those moving a case on from 已上报.
@@ -40,7 +40,6 @@ DISPATCHING = ("dispatch", "reassign")  # a case sent to a department
 ROUTING = (*DISPATCHING, "hand_back", "report_handled", "close", "void")
 SENT_BACK = ("hand_back", "reassign")
 CLOSING = tuple(name for name, a in ACTIONS.items() if a.target == "closed")
-CHECKING = ("check_pass", "check_fail")
 CENTRE_SQL = sql_list(tuple(CENTRE))
 COUNTS = ("steps", "taken_in", "filed", "filed_voided", "rejected", "dispatched",
           "dispatch_due", "dispatched_on_time", "redispatched", "closed", "checked",

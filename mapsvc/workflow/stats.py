@@ -12,6 +12,9 @@ stand now:
   of the cases they reported, hold none)
 - 漏报率 (a grid worker's) = of the cases filed in the grids the worker works (as assigned now),
   those a citizen or the hotline reported: the problems its rounds did not find first
+- 按时核查率 (a grid worker's) = 按时核查数 / 应核查数: its checks on site (核查, passed or
+  failed) taken by the check deadline then running, of its checks and the cases in its grids
+  whose check deadline passed with none taken
 - 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
 - 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
@@ -38,7 +41,9 @@ from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, reported_within
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
-from mapsvc.workflow.machine import OPEN_SQL, TIMED_SQL, sql_list
+from mapsvc.workflow.actions import STEP_AT
+from mapsvc.workflow.clocks import RUNNING
+from mapsvc.workflow.machine import CHECKING, OPEN_SQL, TIMED_SQL, sql_list
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
@@ -428,6 +433,57 @@ async def missed_within(conn: AsyncConnection, keys: list[str], start: date,
             for key in keys for filed, public in [counted.get(key, (0, 0))]}
 
 
+# A worker's checks (its steps), each on time if taken by the deadline set by the step that
+# started the check's clock (report_handled, logged with it), and the cases in its grids
+# whose check clock ran out with none taken.
+_CHECKS = f"""
+    WITH worker AS (
+        SELECT id, username FROM account WHERE id = ANY(CAST(:keys AS bigint[]))
+    ), lapsed AS (
+        SELECT ag.account_id AS id, count(*) AS lapsed
+          FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
+         WHERE ag.account_id = ANY(CAST(:keys AS bigint[]))
+           AND {reported_within("c.reported_at")}
+           AND c.status IN {sql_list(RUNNING["check"])} AND c.check_deadline < now()
+         GROUP BY 1
+    )
+    SELECT w.id::text AS key, t.checked, t.on_time, coalesce(l.lapsed, 0) AS lapsed
+      FROM worker w CROSS JOIN LATERAL (
+           SELECT count(*) AS checked,
+                  count(*) FILTER (WHERE {STEP_AT} <= (
+                      SELECT CAST(d.data ->> 'check_deadline' AS timestamptz)
+                        FROM incident_log d
+                       WHERE d.incident_id = l.incident_id AND d.id < l.id
+                         AND d.data ? 'check_deadline'
+                       ORDER BY d.id DESC LIMIT 1)) AS on_time
+             FROM incident_log l JOIN incident c ON c.id = l.incident_id
+            WHERE l.actor = w.username AND l.action IN {sql_list(CHECKING)}
+              -- a step comes after its case's report: the index reads from the period on
+              AND l.at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+              AND {reported_within("c.reported_at")}) t
+      LEFT JOIN lapsed l ON l.id = w.id"""
+
+
+async def checks_within(conn: AsyncConnection, keys: list[str], start: date,
+                        end: date) -> dict[str, dict]:
+    """Per grid worker of ``keys``, over the cases reported from ``start`` to ``end`` (local
+    dates, inclusive): the checks it took, those on time, the cases of its grids whose check
+    is overdue untaken (lapsed), the checks due (taken and lapsed) and 按时核查率."""
+    rows = await conn.execute(text(_CHECKS), {"keys": [int(k) for k in keys], "start": start,
+                                              "end": end})
+    return {r.key: {"checked": r.checked, "on_time": r.on_time, "lapsed": r.lapsed,
+                    "due": r.checked + r.lapsed, "rate": rate(r.on_time, r.checked + r.lapsed)}
+            for r in rows}
+
+
+async def worker_rates(conn: AsyncConnection, keys: list[str], start: date,
+                       end: date) -> dict[str, dict]:
+    """Per grid worker of ``keys``, its 漏报率 (``missed``) and 按时核查率 (``checks``)."""
+    missed = await missed_within(conn, keys, start, end)
+    checks = await checks_within(conn, keys, start, end)
+    return {key: {"missed": missed[key], "checks": checks[key]} for key in keys}
+
+
 async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,
                      code: str | None = None, department: str | None = None,
                      by: str | None = None, category: str | None = None, start: date,
@@ -457,8 +513,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
               if rows and by in _PATROLS else {})
-    missed = (await missed_within(conn, [r.key for r in rows], start, end)
-              if rows and by == "worker" else {})
+    rated = (await worker_rates(conn, [r.key for r in rows], start, end)
+             if rows and by == "worker" else {})
     if subject.kind == "deployment":  # the counties together
         counties = parts if by == "county" else await tally(
             conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
@@ -469,8 +525,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     else:
         whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
     own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
-        subject.key], "missed": (await missed_within(conn, [subject.key], start, end))[
-        subject.key]} if subject.kind == "worker" else {})
+        subject.key], **(await worker_rates(conn, [subject.key], start, end))[subject.key]}
+           if subject.kind == "worker" else {})
     if by == "operator":
         cases, params = _holding(subject)
         listed = await staff_figures(conn, cases, _staff(subject), params, start, end)
@@ -478,7 +534,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         listed = [{"kind": r.kind, "code": r.code, "name": r.name,
                    "figures": parts[r.key].as_json(denominator),
                    **({"patrols": walked[r.key]} if walked else {}),
-                   **({"missed": missed[r.key]} if missed else {}),
+                   **rated.get(r.key, {}),
                    **({"subclasses": r.more} if by == "category" else {})} for r in rows]
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,
