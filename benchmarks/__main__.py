@@ -422,9 +422,11 @@ async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
     county's centre ask for it: the first page, the cases in progress, those awaiting
-    verification (a rare state), by warning colour, the triage queue and by words, and the
-    open cases most urgent first; and the city's by boxes of three sizes."""
+    verification (a rare state), by warning colour, the triage queue, the public's, of a
+    source no case has and by words, and the open cases most urgent first; and the city's by
+    boxes of three sizes."""
     from mapsvc.accounts.model import Account
+    from mapsvc.incidents.model import PUBLIC_SOURCES
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
 
     county, in_county = asyncio.run(in_transaction(largest_county))
@@ -435,6 +437,8 @@ def incident_lists(rows: int) -> None:
               "awaiting verification": IncidentFilter(status="verifying"),
               "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow"),
               "the triage queue (unassigned)": IncidentFilter(method="unassigned"),
+              "the public's (hotline and citizens)": IncidentFilter(sources=PUBLIC_SOURCES),
+              "of a source no case has (every case read)": IncidentFilter(sources=("other",)),
               "by words no case holds (every description read)": IncidentFilter(
                   words="井盖缺失")}
     for label, account in centres:

@@ -152,6 +152,35 @@ def test_a_case_marked_urgent_is_named_so_in_the_live_list(wall_server, browser,
     context.close()
 
 
+def test_the_panel_says_how_much_of_the_years_filed_cases_the_public_found(wall_server,
+                                                                           browser, grids):
+    """监督举报率 on the panel: of the county's cases filed this year, those a citizen or the
+    12345 hotline reported, as the API counts them; a hotline case filed adds to both."""
+    base = wall_server.base
+    auth = {"Authorization": f"Bearer {token(base)}"}
+
+    def year() -> dict:
+        return httpx.get(f"{base}/api/v1/stats/board", headers=auth).json()["year"]
+
+    before = year()
+    spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
+    case = report(base, token(base), spot.x, spot.y, "热线反映路灯不亮", source="hotline")
+    assert httpx.post(f"{base}/api/v1/incidents/{case}/actions/file", json={},
+                      headers=auth).status_code == 200
+    now = year()
+    assert (now["public_filed"], now["filed"]) == (before["public_filed"] + 1,
+                                                   before["filed"] + 1)
+    assert now["public_report_rate"] == round(now["public_filed"] / now["filed"], 4)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    open_wall(page, base)
+    wait_until(page, "document.getElementById('kpi-public').textContent !== ''", "the panel")
+    rate = page.evaluate("(v) => `${(v * 100).toFixed(1)}%`", now["public_report_rate"])
+    assert page.inner_text("#kpi-public") == (
+        f"本年监督举报率 {rate}（公众举报立案 {now['public_filed']} / 立案 {now['filed']}）")
+    context.close()
+
+
 def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server, browser, db):
     """At 1920 × 1080 the wall frames its county, 城区 (some 36 km across), at zoom 12: its
     grids are drawn there, coloured by their backlog, without zooming in."""

@@ -560,11 +560,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open, waiting to be taken
     in (reported, being verified; and since when the longest waiting came), urgent and red now,
-    this year's 按期结案率, 结案率 and satisfaction, and reports per day for two weeks, and of each main
-    class over those weeks (``classes``, the most first). For a grid also its workers, its
-    households with those visited within ``visit_days``, and its last patrol (when it ended, and
-    who walked it); for a region its grids, with those a patrol passed through within
-    ``visit_days``."""
+    this year's 按期结案率, 结案率, satisfaction and 监督举报率 (with the cases filed, and those of
+    them the public reported), and reports per day for two weeks, and of each main class over
+    those weeks (``classes``, the most first). For a grid also its workers, its households with
+    those visited within ``visit_days``, and its last patrol (when it ended, and who walked
+    it); for a region its grids, with those a patrol passed through within ``visit_days``."""
     if account.role in GRID_ROLES:
         raise Forbidden(f"a {account.role} account has no region's panel", field="level")
     subject = await subject_of(conn, account, level, code, None)
@@ -625,7 +625,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     figures = year.as_json("due")
     answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,
               **now._asdict(),
-              "year": {k: figures[k] for k in ("reported", "closure_rate",
+              "year": {k: figures[k] for k in ("reported", "filed", "public_filed",
+                                               "public_report_rate", "closure_rate",
                                                "on_time_closure_rate", "satisfaction")},
               "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()],
               "classes": [dict(r._mapping) for r in classes]}

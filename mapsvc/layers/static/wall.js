@@ -392,6 +392,9 @@ function mapsvcWall(map, config) {
     showWaited();
     $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
     $("kpi-satisfaction").textContent = b.year.satisfaction == null ? "–" : b.year.satisfaction;
+    // of this year's filed cases, those the public (citizens, the 12345 hotline) found first
+    $("kpi-public").textContent = `本年监督举报率 ${percent(b.year.public_report_rate)}`
+      + `（公众举报立案 ${b.year.public_filed} / 立案 ${b.year.filed}）`;
     const svg = $("kpi-trend");
     svg.replaceChildren();
     const max = Math.max(1, ...b.trend.map((t) => t.reported));
