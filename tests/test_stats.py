@@ -348,6 +348,45 @@ def test_a_grid_workers_checks_on_site_taken_in_time(clients, checked_cases):
     assert clients["worker"].get("/stats", params=CHECK_WEEK).json()["checks"] == mine
 
 
+def test_a_workers_checks_are_read_from_its_own_steps_not_the_period_s(checked_cases, grids):
+    """Among 2,000 more cases reported in the period, each with its step, a worker's 按时核查率
+    reads its own check steps from their index (migration 0051) and the step before each that
+    set its deadline, as the service plans it, not the steps of every case of the period."""
+    from mapsvc.db.engine import async_engine
+    from mapsvc.workflow.stats import _CHECKS
+    from tests.conftest import run, store_cases
+    from tests.explain import generic_plan, rows_handled
+
+    spot = grids.geometry.iloc[0].representative_point()
+
+    async def planned():
+        engine = async_engine()
+        try:
+            async with engine.connect() as conn:
+                transaction = await conn.begin()  # rolled back: the cases stay out of the others
+                await store_cases(conn, [(spot.x, spot.y)] * 2000)
+                await conn.execute(text(
+                    "UPDATE incident SET reported_at = '2025-07-16 10:00+08' "
+                    "WHERE id > (SELECT max(id) - 2000 FROM incident)"))
+                await conn.execute(text("ANALYZE incident"))  # as autovacuum would
+                worker = (await conn.execute(text(
+                    "SELECT id FROM account WHERE username = 'worker'"))).scalar_one()
+                plan = await generic_plan(conn, _CHECKS, {
+                    "keys": f"{{{worker}}}",
+                    "start": CHECK_WEEK["from"], "end": CHECK_WEEK["to"]})
+                await transaction.rollback()
+            async with engine.connect() as conn:  # the rolled-back rows out of the indexes
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("VACUUM incident, incident_log")
+            return plan
+        finally:
+            await engine.dispose()
+
+    plan = run(planned())
+    # the worker's two checks, and for each the few steps of its case before it
+    assert 4 <= rows_handled(plan, "incident_log") <= 20
+
+
 def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):
     """A database of cases stored before the figures counted the public's (migration 0050):
     its filed public reports enter the figures as it is upgraded, and a report filed later
