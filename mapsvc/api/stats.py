@@ -49,9 +49,10 @@ async def stats(
     asking ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a
     row for each of them or for each of their workers. ``by=category`` gives any subject's
     figures for each main class (大类) of its cases, a department's and a grid chief's too, and
-    with ``category`` for that class (its cases of no subclass) and each of its subclasses. ``by=operator`` evaluates a
-    region's centre staff (岗位考核) by the steps each took on its cases: 受理数 and minutes, 准确立案率,
-    按时派遣率, 准确派遣率 and more. Formulas: mapsvc.workflow.stats and mapsvc.workflow.positions."""
+    with ``category`` for that class (its cases of no subclass) and each of its subclasses.
+    ``by=operator`` evaluates a region's centre staff (岗位考核) by the steps each took on its
+    cases: 受理数 and minutes, 准确立案率, 按时派遣率, 准确派遣率 and more. Formulas:
+    mapsvc.workflow.stats and mapsvc.workflow.positions."""
     today = datetime.now(LOCAL_TIME).date()
     async with transaction(request) as conn:
         return await statistics(
