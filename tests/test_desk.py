@@ -504,6 +504,34 @@ def test_the_publics_reports_and_each_sources_are_listed_apart(desk, server, gri
     assert not watch.problems, watch.problems
 
 
+def test_a_view_of_a_region_named_in_the_address_lists_its_cases_alone(desk, server, grids,
+                                                                        api, command_token):
+    """As the wall's figures link to the desk: ``#view=open&grid=CODE&name=NAME`` lists the
+    grid's open cases alone, the grid named beside the centre's region (as text); 全部辖区
+    lists the whole jurisdiction's again."""
+    page, watch = desk
+    inside = report_at(server, command_token, grids, 23, "网格范围内的案件")
+    outside = report_at(server, command_token, grids, 24, "网格范围外的案件")
+    code = api.get(f"/incidents/{inside}").json()["grid"]["code"]
+    name = "<b>第二十三网格</b>"
+    page.goto("about:blank")  # the desk loaded afresh from the address, as from the wall
+    page.goto(f"{server}/map/desk#view=open&grid={code}&name={quote(name)}")
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the desk")
+    wait_until(page, listed(inside), "the grid's case")
+    assert page.input_value("#desk-view") == "open"
+    assert page.inner_text("#desk-scope span") == name
+    assert page.locator("#desk-scope b").count() == 0
+    shown = page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")
+    assert outside not in shown
+    assert {api.get(f"/incidents/{case}").json()["grid"]["code"] for case in shown} == {code}
+    assert f"grid={code}" in page.get_attribute("#desk-export", "href")  # its ledger too
+    page.click("#desk-scope button")  # 全部辖区
+    wait_until(page, f"{listed(inside)} && {listed(outside)}", "the jurisdiction's cases")
+    assert page.locator("#desk-scope").is_hidden()
+    # no error: the only request that failed is the live feed the first desk broke off
+    assert [p for p in watch.problems if not p.endswith("/api/v1/events")] == []
+
+
 def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
                                                                          api, command_token):
     page, watch = desk

@@ -13,7 +13,7 @@ import io
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -478,6 +478,10 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"document.getElementById('wall-region-name').textContent === '{name}'",
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
+    # the figures that count cases open them on the desk, the grid's
+    for figure, view in (("open", "open"), ("overdue", "red"), ("urgent", "urgent")):
+        assert page.locator(f"a.to-desk:has(#kpi-{figure})").get_attribute("href") == (
+            "/map/desk#" + urlencode({"view": view, "grid": grid.code, "name": name}))
     # the grid's main classes most reported over two weeks, its two cases' among them
     board = httpx.get(f"{base}/api/v1/stats/board", params={"level": "grid", "code": grid.code},
                       headers={"Authorization": f"Bearer {token(base)}"}).json()

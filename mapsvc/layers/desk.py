@@ -32,12 +32,15 @@ PANELS = """
     <a href="/map/stats">考核评价</a> {links}
     <a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></nav>
-  <h1>受理派遣 <small id="desk-region"></small></h1>
+  <h1>受理派遣 <small id="desk-region"></small>
+    <small id="desk-scope" hidden>› <span></span>
+      <button type="button">全部辖区</button></small></h1>
   <div class="row">
     <label>案件 <select id="desk-view">
       <option value="reported" selected>新上报待受理</option>
       <option value="filed">已立案待派遣</option><option value="handled">处置完成待核查</option>
       <option value="closed">已结案待回访</option><option value="mine">上报至本中心</option>
+      <option value="open">在办</option>
       <option value="urgent">加急</option><option value="red">超期</option>
       <option value="yellow">即将到期</option><option value="extension">延期申请待审批</option>
       <option value="unassigned">未入格待分派</option>

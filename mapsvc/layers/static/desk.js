@@ -8,11 +8,13 @@ const VIEWS = {
   reported: { status: "reported" }, filed: { status: "filed" }, handled: { status: "handled" },
   closed: { status: "closed" }, mine: { queue: "mine" },
   red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
-  urgent: { urgent: true, open: true },
+  open: { open: true }, urgent: { urgent: true, open: true },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
 const LIST_SIZE = 200;
+// the regions a view may keep to, by the API's filter of each
+const SCOPES = ["county", "township", "village", "grid"];
 const GRID = { color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 };
 const REGION = { color: "#37474f", weight: 2, fill: false };
 const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
@@ -27,7 +29,7 @@ function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
-                  action: null, online: false, categories: {},
+                  action: null, online: false, categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
@@ -60,13 +62,15 @@ function mapsvcDesk(map, config) {
 
   // ---- the list, and the cases on the map ----
 
-  // the view's filters, and the department's, the source's and the words' when given
+  // the view's filters, and the region's within the jurisdiction, the department's, the
+  // source's and the words' when given
   function view() {
     const department = $("desk-department").value;
     const source = $("desk-source").value;
     const q = $("desk-words").value.trim();
-    return { ...VIEWS[$("desk-view").value], ...(department ? { department } : {}),
-             ...(source ? { source } : {}), ...(q ? { q } : {}) };
+    return { ...VIEWS[$("desk-view").value], ...(state.scope || {}),
+             ...(department ? { department } : {}), ...(source ? { source } : {}),
+             ...(q ? { q } : {}) };
   }
 
   // The view's cases, newest, oldest or most urgent first (urgent, then soonest due), LIST_SIZE
@@ -427,6 +431,12 @@ function mapsvcDesk(map, config) {
     option.value = value;
     return option;
   }));
+  $("desk-scope").querySelector("button").addEventListener("click", () => {
+    state.scope = null;  // back to the whole jurisdiction
+    $("desk-scope").hidden = true;
+    state.shown = LIST_SIZE;
+    loadList().catch((e) => say(e.message, true));
+  });
   for (const select of [$("desk-view"), $("desk-department"), $("desk-source"),
                         $("desk-order")]) {
     select.addEventListener("change", () => {
@@ -465,10 +475,19 @@ function mapsvcDesk(map, config) {
       ? `没有案件 #${id}，或不在本中心辖区内` : error.message, true));
   });
   drawRegions().catch((e) => say(e.message, true));
-  // a case named in the address (#case=ID, as the wall links to it) opens at once
-  const named = /^#case=(\d+)$/.exec(location.hash);
+  // what the address asks for (as the wall links to the desk): a case, opened at once
+  // (#case=ID); a view, of a region within the jurisdiction (#view=red&township=CODE&name=…)
+  const asked = new URLSearchParams(location.hash.slice(1));
+  const named = /^\d+$/.exec(asked.get("case") || "");
+  if (Object.hasOwn(VIEWS, asked.get("view"))) $("desk-view").value = asked.get("view");
+  const level = SCOPES.find((key) => asked.get(key));
+  if (level) {
+    state.scope = { [level]: asked.get(level) };
+    $("desk-scope").querySelector("span").textContent = asked.get("name") || asked.get(level);
+    $("desk-scope").hidden = false;
+  }
   call("GET", "/categories").then((tree) => {
     for (const c of tree) state.categories[c.code] = c;
-  }).then(loadList).then(() => named && openCase(Number(named[1])))
+  }).then(loadList).then(() => named && openCase(Number(named[0])))
     .then(follow).catch((e) => say(e.message, true));
 }

@@ -388,6 +388,15 @@ function mapsvcWall(map, config) {
                        "urgent"]) {
       $("kpi-" + key).textContent = b[key];
     }
+    // the figures that count cases open them on the desk, those of the region shown
+    for (const link of document.querySelectorAll("#wall-kpi a.to-desk")) {
+      const asked = new URLSearchParams({ view: link.dataset.view });
+      if (b.kind !== "deployment") {
+        asked.set(b.kind, b.code);
+        asked.set("name", b.name);
+      }
+      link.href = `/map/desk#${asked}`;
+    }
     state.waitingSince = b.waiting_since && Date.parse(b.waiting_since);
     showWaited();
     $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
