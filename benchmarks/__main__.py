@@ -422,19 +422,22 @@ async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
     county's centre ask for it: the first page, the cases in progress, those awaiting
-    verification (a rare state), by warning colour, the triage queue, the public's, of a
-    source no case has and by words, and the open cases most urgent first; and the city's by
-    boxes of three sizes."""
+    verification (a rare state), those waiting to be taken in, by warning colour, the triage
+    queue, the public's, of a source no case has and by words, and the open cases most urgent
+    first; and the city's by boxes of three sizes."""
     from mapsvc.accounts.model import Account
     from mapsvc.incidents.model import PUBLIC_SOURCES
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
+    from mapsvc.workflow.machine import STATUS_FILTERS
 
     county, in_county = asyncio.run(in_transaction(largest_county))
     centres = ((f"the city, {rows:,} incidents", Account(id=0, username="bench", role=Role.admin)),
                (f"largest county, {in_county:,} incidents",
                 Account(id=0, username="bench_county", role=Role.command, region_code=county)))
-    wheres = {"first page": IncidentFilter(), "in progress": IncidentFilter(status="in_progress"),
-              "awaiting verification": IncidentFilter(status="verifying"),
+    wheres = {"first page": IncidentFilter(),
+              "in progress": IncidentFilter(statuses=("in_progress",)),
+              "awaiting verification": IncidentFilter(statuses=("verifying",)),
+              "waiting to be taken in": IncidentFilter(statuses=STATUS_FILTERS["waiting"]),
               "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow"),
               "the triage queue (unassigned)": IncidentFilter(method="unassigned"),
               "the public's (hotline and citizens)": IncidentFilter(sources=PUBLIC_SOURCES),

@@ -336,7 +336,8 @@ def incidents_export(
     township: Annotated[str | None, typer.Option(help="a township's code")] = None,
     village: Annotated[str | None, typer.Option(help="a village's code")] = None,
     grid: Annotated[str | None, typer.Option(help="a grid's code")] = None,
-    status: Annotated[str | None, typer.Option(help="a state, e.g. dispatched")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="a state, e.g. dispatched, or waiting (reported, being verified)")] = None,
     department: Annotated[str | None, typer.Option(
         help="the code of the department dispatched to")] = None,
     category: Annotated[str | None, typer.Option(help="a class and those under it")] = None,
@@ -354,6 +355,7 @@ def incidents_export(
     from mapsvc.incidents.ledger import ledger_statement
     from mapsvc.incidents.model import ReportTime
     from mapsvc.incidents.queries import IncidentFilter
+    from mapsvc.workflow.machine import STATUS_FILTERS
 
     times = {}
     for option, value in (("--from", since), ("--to", until)):
@@ -362,7 +364,8 @@ def incidents_export(
         except ValidationError as e:
             fail(f"{option}: {e.errors()[0]['msg']}")
     where = IncidentFilter(county=county, township=township, village=village, grid=grid,
-                           status=status, department=department,
+                           statuses=STATUS_FILTERS.get(status, (status,)) if status else (),
+                           department=department,
                            categories=(category,) if category else (),
                            reported_from=times["--from"], reported_to=times["--to"])
     try:

@@ -71,6 +71,26 @@ def test_filter_by_category_status_and_time(api, seeded):
     assert s[1]["id"] in window and not {s[0]["id"], s[2]["id"]} & window
 
 
+def test_the_cases_waiting_to_be_taken_in_are_those_reported_or_being_verified(api, grids):
+    """status=waiting (待受理, as the wall counts it): the cases reported and those being
+    verified, not those filed; any other name of no state is refused naming the field."""
+    from tests.test_workflow import do
+
+    grid = grids[grids["code"].str.startswith("441502")].iloc[30]
+    p = grid.geometry.representative_point()
+    reported, verifying, filed = (api.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "description": "待受理",
+        "lon": p.x, "lat": p.y}).json()["id"] for _ in range(3))
+    assert do(api, verifying, "verify").status_code == 200
+    assert do(api, filed, "file").status_code == 200
+    waiting = ids(api, grid=grid.code, status="waiting")
+    assert {reported, verifying} <= waiting and filed not in waiting
+    assert verifying in ids(api, grid=grid.code, status="verifying")
+    assert reported not in ids(api, grid=grid.code, status="verifying")
+    r = api.get("/incidents", params={"status": "pending"})
+    assert r.status_code == 422 and "status" in r.text
+
+
 def test_a_class_lists_its_own_cases_and_those_of_the_classes_under_it(api, seeded):
     grid = seeded["a"]
     p = grid.geometry.representative_point()

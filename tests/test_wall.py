@@ -479,7 +479,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                "the grid's panel")
     assert page.inner_text("#kpi-open") == str(open_cases) and open_cases >= 2
     # the figures that count cases open them on the desk, the grid's
-    for figure, view in (("open", "open"), ("overdue", "red"), ("urgent", "urgent")):
+    for figure, view in (("open", "open"), ("overdue", "red"), ("waiting", "waiting"),
+                         ("urgent", "urgent")):
         assert page.locator(f"a.to-desk:has(#kpi-{figure})").get_attribute("href") == (
             "/map/desk#" + urlencode({"view": view, "grid": grid.code, "name": name}))
     # the grid's main classes most reported over two weeks, its two cases' among them

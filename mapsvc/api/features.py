@@ -120,7 +120,8 @@ async def _incident_items(conn, account, page, bbox, when, filters, fid=None):
     category = filters.get("category")
     where = IncidentFilter(ids=None if fid is None else [int(fid)], bbox=bbox,
                            grid=filters.get("grid"),
-                           village=filters.get("village_code"), status=filters.get("status"),
+                           village=filters.get("village_code"),
+                           statuses=(filters["status"],) if filters.get("status") else (),
                            categories=(category,) if category else (),
                            reported_from=when.start if when else None,
                            reported_to=when.end if when else None)

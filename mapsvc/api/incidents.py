@@ -29,7 +29,7 @@ from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incid
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import ActionRequest, act, timeline
 from mapsvc.workflow.clocks import COLOURS
-from mapsvc.workflow.machine import STATES
+from mapsvc.workflow.machine import STATUS_FILTERS
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -106,7 +106,9 @@ async def incident_filter(
     village: Annotated[str | None, Query()] = None,
     township: Annotated[str | None, Query()] = None,
     county: Annotated[str | None, Query()] = None,
-    status: Annotated[Literal[STATES] | None, Query()] = None,  # type: ignore[valid-type]
+    status: Annotated[Literal[tuple(STATUS_FILTERS)] | None, Query(  # type: ignore[valid-type]
+        description="a state, or waiting: those not yet taken in (reported, being verified: "
+                    "待受理)")] = None,
     department: Annotated[str | None, Query(
         max_length=64, description="the code of the department dispatched to")] = None,
     category: Annotated[str | None, Query(max_length=32,
@@ -136,7 +138,8 @@ async def incident_filter(
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
-                          county=county, status=status, department=department,
+                          county=county, statuses=STATUS_FILTERS[status] if status else (),
+                          department=department,
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,

@@ -51,7 +51,7 @@ class IncidentFilter:
     village: str | None = None
     township: str | None = None
     county: str | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] = ()  # the cases in these states
     department: str | None = None  # the department the case was dispatched to (its code)
     open: bool | None = None  # the open cases (True) or the closed ones (False)
     categories: tuple[str, ...] = ()  # classes, each with those under it
@@ -87,10 +87,11 @@ class IncidentFilter:
         for column in ("village", "township", "county"):
             if value := getattr(self, column):
                 f.add(f.code_prefix("d.village_code", column, value))
-        if self.status:
+        if self.statuses:
             # written in: with a parameter the plan walked all the cases, newest first, for
             # a state that few cases are in
-            f.add(f"d.status = {named(self.status, STATES, field='status', noun='state')}")
+            f.add("d.status IN (" + ", ".join(named(s, STATES, field="status", noun="state")
+                                              for s in self.statuses) + ")")
         if self.department:
             f.add("d.department_code = :department", department=self.department)
         if self.open is not None:

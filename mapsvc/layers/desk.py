@@ -38,6 +38,7 @@ PANELS = """
   <div class="row">
     <label>案件 <select id="desk-view">
       <option value="reported" selected>新上报待受理</option>
+      <option value="waiting">待受理（含核实中）</option>
       <option value="filed">已立案待派遣</option><option value="handled">处置完成待核查</option>
       <option value="closed">已结案待回访</option><option value="mine">上报至本中心</option>
       <option value="open">在办</option>

@@ -15,6 +15,9 @@ from mapsvc.accounts.model import Role
 OPEN = ("reported", "verifying", "filed", "dispatched", "in_progress", "handled", "checking")
 CLOSED = ("closed", "evaluated", "self_resolved", "rejected", "void")
 STATES = OPEN + CLOSED
+WAITING = ("reported", "verifying")  # not yet taken in by the centre (待受理)
+# the states a list asks for by one name: each alone, or those waiting to be taken in
+STATUS_FILTERS = {**{s: (s,) for s in STATES}, "waiting": WAITING}
 ESCALATION = ("grid", "village", "township", "county", "department")
 HANDLING = ("dispatched", "in_progress")  # with a handler (a department, or the field)
 CHECKING = ("check_pass", "check_fail")  # the steps that check a handled case on site (核查)

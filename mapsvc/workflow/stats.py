@@ -43,7 +43,7 @@ from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
 from mapsvc.workflow.clocks import RUNNING
-from mapsvc.workflow.machine import CHECKING, OPEN_SQL, TIMED_SQL, sql_list
+from mapsvc.workflow.machine import CHECKING, OPEN_SQL, TIMED_SQL, WAITING, sql_list
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
@@ -595,9 +595,9 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                (SELECT count(*) FROM incident d WHERE {opened} AND d.status IN {OPEN_SQL})
                    AS open,
                (SELECT count(*) FROM incident d
-                 WHERE {opened} AND d.status IN ('reported', 'verifying')) AS waiting,
+                 WHERE {opened} AND d.status IN {sql_list(WAITING)}) AS waiting,
                (SELECT min(d.received_at) FROM incident d
-                 WHERE {opened} AND d.status IN ('reported', 'verifying')) AS waiting_since,
+                 WHERE {opened} AND d.status IN {sql_list(WAITING)}) AS waiting_since,
                (SELECT count(*) FROM incident d
                  WHERE {opened} AND d.status IN {OPEN_SQL} AND d.urgent_at IS NOT NULL)
                    AS urgent,

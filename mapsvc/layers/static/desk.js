@@ -5,8 +5,8 @@
 
 // the list's filters (GET /incidents), which the ledger takes too
 const VIEWS = {
-  reported: { status: "reported" }, filed: { status: "filed" }, handled: { status: "handled" },
-  closed: { status: "closed" }, mine: { queue: "mine" },
+  reported: { status: "reported" }, waiting: { status: "waiting" }, filed: { status: "filed" },
+  handled: { status: "handled" }, closed: { status: "closed" }, mine: { queue: "mine" },
   red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
   open: { open: true }, urgent: { urgent: true, open: true },
   unassigned: { method: "unassigned" }, all: {},
