@@ -353,7 +353,7 @@ def test_a_workers_checks_are_read_from_its_own_steps_not_the_period_s(checked_c
     reads its own check steps from their index (migration 0051) and the step before each that
     set its deadline, as the service plans it, not the steps of every case of the period."""
     from mapsvc.db.engine import async_engine
-    from mapsvc.workflow.stats import _CHECKS
+    from mapsvc.workflow.stats import _CHECKED
     from tests.conftest import run, store_cases
     from tests.explain import generic_plan, rows_handled
 
@@ -371,7 +371,7 @@ def test_a_workers_checks_are_read_from_its_own_steps_not_the_period_s(checked_c
                 await conn.execute(text("ANALYZE incident"))  # as autovacuum would
                 worker = (await conn.execute(text(
                     "SELECT id FROM account WHERE username = 'worker'"))).scalar_one()
-                plan = await generic_plan(conn, _CHECKS, {
+                plan = await generic_plan(conn, _CHECKED, {
                     "keys": f"{{{worker}}}",
                     "start": CHECK_WEEK["from"], "end": CHECK_WEEK["to"]})
                 await transaction.rollback()

@@ -411,44 +411,26 @@ async def patrols_within(conn: AsyncConnection, by: str, keys: list[str], start:
     return {key: walked.get(key, {"count": 0, "km": 0.0}) for key in keys}
 
 
-_MISSED = f"""
+# Per grid worker, the cases reported in the period in the grids it works (as assigned now):
+# those filed, those of them the public reported (漏报率), and those whose check clock ran out
+# with no check taken (lapsed, counted against 按时核查率).
+_IN_GRIDS = f"""
     SELECT ag.account_id::text AS key,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL) AS filed,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL
-                              AND c.source IN {sql_list(PUBLIC_SOURCES)}) AS public
+                              AND c.source IN {sql_list(PUBLIC_SOURCES)}) AS public,
+           count(*) FILTER (WHERE c.status IN {sql_list(RUNNING["check"])}
+                              AND c.check_deadline < now()) AS lapsed
       FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
      WHERE ag.account_id = ANY(CAST(:keys AS bigint[])) AND {reported_within("c.reported_at")}
      GROUP BY 1"""
 
-
-async def missed_within(conn: AsyncConnection, keys: list[str], start: date,
-                        end: date) -> dict[str, dict]:
-    """Per grid worker of ``keys``, the cases reported from ``start`` to ``end`` (local dates,
-    inclusive) in the grids it works and filed, those of them the public reported, and the
-    share they are (漏报率)."""
-    rows = await conn.execute(text(_MISSED), {"keys": [int(k) for k in keys], "start": start,
-                                              "end": end})
-    counted = {r.key: (r.filed, r.public) for r in rows}
-    return {key: {"filed": filed, "public": public, "rate": rate(public, filed)}
-            for key in keys for filed, public in [counted.get(key, (0, 0))]}
-
-
-# A worker's checks (its steps), each on time if taken by the deadline set by the step that
-# started the check's clock (report_handled, logged with it), and the cases in its grids
-# whose check clock ran out with none taken.
-_CHECKS = f"""
-    WITH worker AS (
-        SELECT id, username FROM account WHERE id = ANY(CAST(:keys AS bigint[]))
-    ), lapsed AS (
-        SELECT ag.account_id AS id, count(*) AS lapsed
-          FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
-         WHERE ag.account_id = ANY(CAST(:keys AS bigint[]))
-           AND {reported_within("c.reported_at")}
-           AND c.status IN {sql_list(RUNNING["check"])} AND c.check_deadline < now()
-         GROUP BY 1
-    )
-    SELECT w.id::text AS key, t.checked, t.on_time, coalesce(l.lapsed, 0) AS lapsed
-      FROM worker w CROSS JOIN LATERAL (
+# Per grid worker, its checks on site (its steps) of the cases reported in the period, each on
+# time if taken by the deadline set by the step that started the check's clock
+# (report_handled, logged with it).
+_CHECKED = f"""
+    SELECT w.id::text AS key, t.checked, t.on_time
+      FROM account w CROSS JOIN LATERAL (
            SELECT count(*) AS checked,
                   count(*) FILTER (WHERE {STEP_AT} <= (
                       SELECT CAST(d.data ->> 'check_deadline' AS timestamptz)
@@ -461,27 +443,28 @@ _CHECKS = f"""
               -- a step comes after its case's report: the index reads from the period on
               AND l.at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
               AND {reported_within("c.reported_at")}) t
-      LEFT JOIN lapsed l ON l.id = w.id"""
-
-
-async def checks_within(conn: AsyncConnection, keys: list[str], start: date,
-                        end: date) -> dict[str, dict]:
-    """Per grid worker of ``keys``, over the cases reported from ``start`` to ``end`` (local
-    dates, inclusive): the checks it took, those on time, the cases of its grids whose check
-    is overdue untaken (lapsed), the checks due (taken and lapsed) and 按时核查率."""
-    rows = await conn.execute(text(_CHECKS), {"keys": [int(k) for k in keys], "start": start,
-                                              "end": end})
-    return {r.key: {"checked": r.checked, "on_time": r.on_time, "lapsed": r.lapsed,
-                    "due": r.checked + r.lapsed, "rate": rate(r.on_time, r.checked + r.lapsed)}
-            for r in rows}
+     WHERE w.id = ANY(CAST(:keys AS bigint[]))"""
 
 
 async def worker_rates(conn: AsyncConnection, keys: list[str], start: date,
                        end: date) -> dict[str, dict]:
-    """Per grid worker of ``keys``, its 漏报率 (``missed``) and 按时核查率 (``checks``)."""
-    missed = await missed_within(conn, keys, start, end)
-    checks = await checks_within(conn, keys, start, end)
-    return {key: {"missed": missed[key], "checks": checks[key]} for key in keys}
+    """Per grid worker of ``keys``, over the cases reported from ``start`` to ``end`` (local
+    dates, inclusive): its 漏报率 (``missed``: of the cases of its grids filed, those the public
+    reported, and the share they are) and its 按时核查率 (``checks``: the checks it took, those
+    on time, the cases of its grids whose check is overdue untaken, the checks due, taken and
+    lapsed, and the share of them on time)."""
+    params = {"keys": [int(k) for k in keys], "start": start, "end": end}
+    in_grids = {r.key: r for r in await conn.execute(text(_IN_GRIDS), params)}
+    checked = {r.key: r for r in await conn.execute(text(_CHECKED), params)}
+    rates = {}
+    for key in keys:
+        grids = in_grids.get(key)
+        filed, public, lapsed = (grids.filed, grids.public, grids.lapsed) if grids else (0, 0, 0)
+        taken, on_time = checked[key].checked, checked[key].on_time
+        rates[key] = {"missed": {"filed": filed, "public": public, "rate": rate(public, filed)},
+                      "checks": {"checked": taken, "on_time": on_time, "lapsed": lapsed,
+                                 "due": taken + lapsed, "rate": rate(on_time, taken + lapsed)}}
+    return rates
 
 
 async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,
