@@ -101,6 +101,12 @@ def named(value: str, names: tuple[str, ...], *, field: str, noun: str) -> str:
     return f"'{value}'"
 
 
+def named_set(values: tuple[str, ...], names: tuple[str, ...], *, field: str, noun: str) -> str:
+    """``values``, each one of ``names``, as a list of literals to write into a statement
+    (``column IN …``), as ``named`` writes one."""
+    return "(" + ", ".join(named(v, names, field=field, noun=noun) for v in values) + ")"
+
+
 def feature_collection(features_sql: str, *, matched: str | None = None) -> str:
     """Wrap a query yielding (sort key, feature jsonb) rows into one FeatureCollection; with
     ``matched``, a query counting the features of every page, its ``numberMatched`` too."""

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import NotFound
-from mapsvc.geojson import Filters, feature_collection, named, page
+from mapsvc.geojson import Filters, feature_collection, named, named_set, page
 from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS, SOURCES
 from mapsvc.workflow.clocks import COLOURS, soonest_deadline
-from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL, sql_list
+from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
 
 
 def incident_feature(alias: str) -> str:
@@ -90,8 +90,7 @@ class IncidentFilter:
         if self.statuses:
             # written in: with a parameter the plan walked all the cases, newest first, for
             # a state that few cases are in
-            f.add("d.status IN (" + ", ".join(named(s, STATES, field="status", noun="state")
-                                              for s in self.statuses) + ")")
+            f.add(f"d.status IN {named_set(self.statuses, STATES, field='status', noun='state')}")
         if self.department:
             f.add("d.department_code = :department", department=self.department)
         if self.open is not None:
@@ -107,8 +106,8 @@ class IncidentFilter:
             f.add("d.extension_request IS NOT NULL")
         if self.urgent is not None:  # the urgent ones from their own index (migration 0049)
             f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
-        if self.sources:  # written in, of the sources there are
-            f.add(f"d.source IN {sql_list(tuple(s for s in SOURCES if s in self.sources))}")
+        if self.sources:  # written in, as the states are
+            f.add(f"d.source IN {named_set(self.sources, SOURCES, field='source', noun='source')}")
         if self.reported_from:
             f.add("d.reported_at >= :reported_from", reported_from=self.reported_from)
         if self.reported_to:
