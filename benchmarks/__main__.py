@@ -318,11 +318,6 @@ SELECT c.id, s.at, s.actor, s.action, s.from_status, s.to_status, s.data
 def staff_evaluation() -> None:
     """The largest county's centre staff evaluated by the steps each took on its cases of a
     year and of a month (GET /stats?by=operator), STAFF_STEPS logged first."""
-    from datetime import date
-
-    from mapsvc.accounts.model import Account
-    from mapsvc.workflow.stats import statistics
-
     county, in_county = asyncio.run(in_transaction(largest_county))
 
     async def log(conn) -> int:
@@ -337,19 +332,32 @@ def staff_evaluation() -> None:
 
     steps = asyncio.run(in_transaction(log))
     maintain("VACUUM (ANALYZE) incident_log")
-    admin = Account(id=0, username="bench", role=Role.admin)
-    end = date.today()
-    for label, days in (("a year", 365), ("a month", 30)):
-        async def read(conn, days=days):
-            return await statistics(conn, admin, level="county", code=county, by="operator",
-                                    start=end - timedelta(days=days), end=end,
-                                    denominator="due")
-
-        ms, answer = median_of_5(read)
+    for label, ms, answer in county_evaluated(county, "operator"):
         assert sum(r["figures"]["dispatched"] for r in answer["rows"]) > 0
         figure(f"stats for {label} by the centre's staff (largest county, {in_county:,} "
                f"incidents, {steps:,} steps of {STAFF} operators in all), median of 5",
                f"{ms:.0f}", "ms")
+
+
+def county_evaluated(county: str, by: str) -> list[tuple[str, float, dict]]:
+    """The county's figures by ``by`` (GET /stats?by=) over a year and over a month, as an
+    administrator reads them: each period's name, median of 5 (ms) and answer."""
+    from datetime import date
+
+    from mapsvc.accounts.model import Account
+    from mapsvc.workflow.stats import statistics
+
+    admin = Account(id=0, username="bench", role=Role.admin)
+    end = date.today()
+    evaluated = []
+    for label, days in (("a year", 365), ("a month", 30)):
+        async def read(conn, days=days):
+            return await statistics(conn, admin, level="county", code=county, by=by,
+                                    start=end - timedelta(days=days), end=end,
+                                    denominator="due")
+
+        evaluated.append((label, *median_of_5(read)))
+    return evaluated
 
 
 # The largest county's checks on site as its grid workers took them: each case dispatched and
@@ -372,11 +380,6 @@ SELECT c.id, s.at, s.actor, s.action, s.from_status, s.to_status, s.data
 def worker_evaluation() -> None:
     """The largest county's grid workers evaluated over a year and a month, with their 漏报率
     and 按时核查率 (GET /stats?by=worker), WORKER_CHECKS logged first."""
-    from datetime import date
-
-    from mapsvc.accounts.model import Account
-    from mapsvc.workflow.stats import statistics
-
     county, in_county = asyncio.run(in_transaction(largest_county))
 
     async def log(conn) -> int:
@@ -389,15 +392,7 @@ def worker_evaluation() -> None:
 
     checks = asyncio.run(in_transaction(log))
     maintain("VACUUM (ANALYZE) incident_log")
-    admin = Account(id=0, username="bench", role=Role.admin)
-    end = date.today()
-    for label, days in (("a year", 365), ("a month", 30)):
-        async def read(conn, days=days):
-            return await statistics(conn, admin, level="county", code=county, by="worker",
-                                    start=end - timedelta(days=days), end=end,
-                                    denominator="due")
-
-        ms, answer = median_of_5(read)
+    for label, ms, answer in county_evaluated(county, "worker"):
         assert sum(r["checks"]["checked"] for r in answer["rows"]) > 0
         figure(f"stats for {label} by grid worker with 漏报率 and 按时核查率 (largest county, "
                f"{in_county:,} incidents, {len(answer['rows']):,} workers, {checks:,} checks "
