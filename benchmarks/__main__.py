@@ -322,8 +322,9 @@ def staff_evaluation() -> None:
 
     async def log(conn) -> int:
         if await find_account(conn, "bench_op0") is not None:  # logged by an earlier call
-            return (await conn.execute(text("SELECT count(*) FROM incident_log "
-                                            "WHERE actor LIKE 'bench\\_%'"))).scalar_one()
+            return (await conn.execute(text(  # the steps STAFF_STEPS logged
+                "SELECT count(*) FROM incident_log WHERE actor LIKE 'bench\\_op%' "
+                "OR (actor = 'bench_dept' AND action = 'hand_back')"))).scalar_one()
         for i in range(STAFF):
             await create_account(conn, f"bench_op{i}", PASSWORD, Role.command,
                                  region_code=county, origin="benchmarks")
