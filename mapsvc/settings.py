@@ -130,13 +130,15 @@ class PrivacySettings(BaseSettings):
 
 class WorkflowSettings(BaseSettings):
     """The closed loop: working hours for deadlines counted in working time, the limits of the
-    dispatch and checking clocks (a category may set its own) and of an urgent case's handling,
-    and how 按期结案率 is counted."""
+    verifying, dispatch and checking clocks (a category may set its own) and of an urgent case's
+    handling, and how 按期结案率 is counted."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
     working_hours: str = Field("08:30-12:00,14:00-17:30",
                                description="the working periods of a working day")
+    verify_limit: str = Field("2 working_hours", description="from the verify task sent to the "
+                                                          "field's finding (核实)")
     dispatch_limit: str = Field("1 working_hours", description="from filing to dispatch")
     check_limit: str = Field("2 working_hours", description="from handled to checked")
     urgent_limit: str = Field(

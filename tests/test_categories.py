@@ -12,7 +12,7 @@ from mapsvc.cli import app
 
 COLUMNS = ["code", "name", "parent_code", "time_limit", "time_limit_unit", "department_code",
            "filing_condition", "closing_condition", "gb30428_code", "gb39666_code",
-           "dispatch_limit"]
+           "verify_limit", "dispatch_limit"]
 
 
 def _csv(rows: list[dict]) -> bytes:
@@ -54,7 +54,8 @@ def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids
 
     admin = clients["admin"]
     rows = [{"code": "T7", "name": "测试大类", "time_limit": "3", "time_limit_unit": "working_days",
-             "department_code": "T1", "dispatch_limit": "3 working_hours"},
+             "department_code": "T1", "verify_limit": "0.5 working_hours",
+             "dispatch_limit": "3 working_hours"},
             {"code": "T701", "name": "测试小类", "parent_code": "T7", "gb39666_code": "010203",
              "filing_condition": "有", "closing_condition": "无"}]
     r = admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))})
@@ -64,9 +65,13 @@ def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids
     assert leaf["national_codes"] == {"GB/T 39666": "010203"}
 
     case = new_case(admin, grids, index=14, category="T701")
+    do(admin, case, "verify")
+    verified_at = datetime.fromisoformat(
+        admin.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    calendar = _calendar()
+    assert _clock(db, case, "verify").deadline == calendar.add_working_hours(verified_at, 0.5)
     do(admin, case, "file")
     filed_at = datetime.fromisoformat(admin.get(f"/incidents/{case}").json()["filed_at"])
-    calendar = _calendar()
     assert _clock(db, case, "dispatch").deadline == calendar.add_working_hours(filed_at, 3)
     assert do(admin, case, "dispatch").status_code == 200  # to T1, inherited
     dispatched = admin.get(f"/incidents/{case}").json()

@@ -420,6 +420,29 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
     assert not watch.problems, watch.problems
 
 
+def test_a_verify_task_shows_its_deadline_till_the_field_finds(desk, server, grids, accounts,
+                                                                clients, command_token):
+    """The centre sends a case to the field to verify (核实): the case shows when the finding is
+    due; once the grid worker has found, it shows no deadline, still waiting to be filed."""
+    page, watch = desk
+    grid = accounts["worker"][1]["grid_codes"][0]
+    point = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    case = report(server, command_token, point.x, point.y, "路灯不亮")
+    find_case(page, case)
+    page.click("#desk-actions button[data-action='verify']")  # nothing to ask: done at once
+    shows(page, "核实中")
+    stored = clients["command"].get(f"/incidents/{case}").json()
+    facts = page.inner_text("#desk-case-facts").split("\n")
+    assert facts[facts.index("核实时限") + 1] == page.evaluate(
+        "(at) => localTime(at)", stored["clocks"]["verify"]["deadline"])
+    assert do(clients["worker"], case, "confirm", note="现场属实").status_code == 200
+    find_case(page, case)
+    wait_until(page, "!document.getElementById('desk-case-facts').textContent"
+                     ".includes('核实时限')", "no deadline once found")
+    assert "核实中" in page.inner_text("#desk-case-facts")
+    assert not watch.problems, watch.problems
+
+
 def test_a_case_marked_urgent_leads_the_urgent_view_on_a_four_hour_clock(desk, server, grids,
                                                                           api, command_token):
     page, watch = desk

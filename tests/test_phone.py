@@ -387,7 +387,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid, its 漏报率, its 按时核查率 and its patrols; a department's cases
+    share of them valid, its 漏报率, 按时核实率 and 按时核查率 and its patrols; a department's cases
     dispatched to it, the share closed on time and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
@@ -402,6 +402,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     assert page.inner_text("#month") == (
         f"本月：上报 {f['reported']} 件，有效上报率 {rate}，"
         f"漏报率 {page.evaluate(shown, own['missed']['rate'])}，"
+        f"按时核实率 {page.evaluate(shown, own['verifies']['rate'])}，"
         f"按时核查率 {page.evaluate(shown, own['checks']['rate'])}，"
         f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
         if username == "worker" else
@@ -871,16 +872,19 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
 def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
         browser, server, worker_spot, grids, clients, db):
     """The worker's list names each case by its number and category beside what the reporter
-    wrote; its 位置 button marks the case on the map and brings the map to it, until the case
-    is no longer the worker's."""
+    wrote, with the soonest deadline of its clocks running (a verify task's too); its 位置
+    button marks the case on the map and brings the map to it, until the case is no longer the
+    worker's."""
     code, spot = worker_spot
     admin = clients["admin"]
     # a corner of the worker's grid, away from where the worker stands
     inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
     corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
     case = _dispatched_case(admin, corner, "角落里的井盖")
-    new = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0603",
-                                         "lon": spot.x, "lat": spot.y}).json()["id"]
+    new, verifying = (admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y}
+    ).json()["id"] for _ in range(2))
+    assert admin.post(f"/incidents/{verifying}/actions/verify", json={}).status_code == 200
     name = next(c["name"] for c in admin.get("/categories").json() if c["code"] == "0603")
     context, page = _phone(browser, server, spot)
     item = f'#cases li[data-id="{case}"]'
@@ -895,6 +899,11 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     # not yet filed, no clock running, nothing written: its state, number and category alone
     assert page.evaluate(line, new) == f"已上报 · #{new} {name}"
     assert page.locator(f'#cases li[data-id="{new}"] small.due').count() == 0
+    # sent to the field to verify: on the verify clock
+    assert page.evaluate(line, verifying) == f"时限内 · 核实中 · #{verifying} {name}"
+    assert page.locator(f'#cases li[data-id="{verifying}"] small.due').inner_text() == (
+        page.evaluate("(at) => `时限 ${localTime(new Date(at))}`", admin.get(
+            f"/incidents/{verifying}").json()["clocks"]["verify"]["deadline"]))
     page.click(f"{item} button[data-show=place]")
     # (a zoom still drawn, as the first fix's may be, takes the map there once it ends)
     wait_until(page, f"""(() => {{

@@ -3,6 +3,7 @@ department and grid worker; the figures follow cases walked through the loop; wh
 which figures."""
 
 import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -348,12 +349,73 @@ def test_a_grid_workers_checks_on_site_taken_in_time(clients, checked_cases):
     assert clients["worker"].get("/stats", params=CHECK_WEEK).json()["checks"] == mine
 
 
-def test_a_workers_checks_are_read_from_its_own_steps_not_the_period_s(checked_cases, grids):
-    """Among 2,000 more cases reported in the period, each with its step, a worker's 按时核查率
-    reads its own check steps from their index (migration 0051) and the step before each that
-    set its deadline, as the service plans it, not the steps of every case of the period."""
+VERIFY_WEEK = {"from": "2025-08-04", "to": "2025-08-08"}  # a week no other test reports in
+VERIFIED = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"mapsvc:verified:{n}")) for n in range(4)]
+
+
+@pytest.fixture(scope="module")
+def verified_cases(clients, accounts, grids, db):
+    """Four hotline cases in the worker's grid whose verify task the centre sent at 10:00 on
+    5 August 2025 (due at 12:00, two working hours on): the worker finds on one at 10:30 and on
+    it again at 11:50, on one the next day; the chief on one at 11:30; on one nobody. Stored
+    once, whichever module asks first (their client ids fixed). The grid's code."""
+    from tests.test_workflow import do
+
+    grid = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    with db.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM incident WHERE client_id = ANY(CAST(:ids AS "
+                             "uuid[]))"), {"ids": VERIFIED}).scalar_one():
+            return grid
+    for client_id, findings in zip(VERIFIED, (
+            [("worker", "2025-08-05T10:30"), ("worker", "2025-08-05T11:50")],
+            [("worker", "2025-08-06T10:00")], [("chief", "2025-08-05T11:30")], [])):
+        r = clients["command"].post("/incidents", json={
+            "client_id": client_id, "category": "0601", "lon": p.x, "lat": p.y,
+            "source": "hotline", "reported_at": "2025-08-05T09:00:00+08:00"})
+        assert r.status_code == 201
+        case = r.json()["id"]
+        steps = [("command", "verify", "2025-08-05T10:00", {})] + [
+            (who, "confirm", at, {"note": "现场属实"}) for who, at in findings]
+        for who, action, at, body in steps:
+            step = do(clients[who], case, action, taken_at=f"{at}:00+08:00", **body)
+            assert step.status_code == 200, step.text
+    return grid
+
+
+def test_a_grid_workers_findings_on_verify_tasks_made_in_time(clients, verified_cases, db):
+    """按时核实率: of a grid worker's findings due on verify tasks (the cases it found on, each
+    once, and the cases of its grids whose verify clock ran out with none made), those made by
+    the task's deadline."""
+    grid = verified_cases
+    with db.connect() as conn:  # the task's clock: two working hours from 10:00
+        deadlines = conn.execute(text(
+            "SELECT DISTINCT CAST(l.data ->> 'verify_deadline' AS timestamptz) "
+            "FROM incident_log l JOIN incident i ON i.id = l.incident_id "
+            "WHERE l.action = 'verify' AND i.client_id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": VERIFIED}).scalars().all()
+    assert deadlines == [datetime.fromisoformat("2025-08-05T12:00:00+08:00")]
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
+        **VERIFY_WEEK, "level": "county", "code": grid[:6], "by": "worker"}).json()["rows"]}
+    mine = {"verified": 2, "on_time": 1, "lapsed": 1, "due": 3, "rate": 0.3333}
+    assert workers["worker"]["verifies"] == mine
+    # the chief works the village's grids, the worker's among them
+    assert workers["chief"]["verifies"] == {"verified": 1, "on_time": 1, "lapsed": 1, "due": 2,
+                                            "rate": 0.5}
+    assert clients["worker"].get("/stats", params=VERIFY_WEEK).json()["verifies"] == mine
+    # and no check is due of either in that week
+    assert workers["worker"]["checks"] == {"checked": 0, "on_time": 0, "lapsed": 0, "due": 0,
+                                           "rate": None}
+
+
+def test_a_workers_findings_are_read_from_its_own_steps_not_the_period_s(
+        checked_cases, verified_cases, grids):
+    """Among 2,000 more cases reported in the period, each with its step, a worker's 按时核实率
+    and 按时核查率 read its own findings from their index (migration 0052) and the steps of
+    their cases that set their deadlines, as the service plans it, not the steps of every case
+    of the period."""
     from mapsvc.db.engine import async_engine
-    from mapsvc.workflow.stats import _CHECKED
+    from mapsvc.workflow.stats import _FOUND
     from tests.conftest import run, store_cases
     from tests.explain import generic_plan, rows_handled
 
@@ -371,20 +433,25 @@ def test_a_workers_checks_are_read_from_its_own_steps_not_the_period_s(checked_c
                 await conn.execute(text("ANALYZE incident"))  # as autovacuum would
                 worker = (await conn.execute(text(
                     "SELECT id FROM account WHERE username = 'worker'"))).scalar_one()
-                plan = await generic_plan(conn, _CHECKED, {
+                plan = await generic_plan(conn, _FOUND, {
                     "keys": f"{{{worker}}}",
                     "start": CHECK_WEEK["from"], "end": CHECK_WEEK["to"]})
+                # the worker's findings from the period on, of any test's cases
+                found = (await conn.execute(text(
+                    "SELECT count(*) FROM incident_log WHERE actor = 'worker' AND action IN "
+                    "('confirm', 'check_pass', 'check_fail') AND at >= '2025-07-14'"))
+                ).scalar_one()
                 await transaction.rollback()
             async with engine.connect() as conn:  # the rolled-back rows out of the indexes
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.exec_driver_sql("VACUUM incident, incident_log")
-            return plan
+            return plan, found
         finally:
             await engine.dispose()
 
-    plan = run(planned())
-    # the worker's two checks, and for each the few steps of its case before it
-    assert 4 <= rows_handled(plan, "incident_log") <= 20
+    plan, found = run(planned())
+    # the worker's findings, and for each the few steps of its case
+    assert found >= 5 and found <= rows_handled(plan, "incident_log") <= 6 * found
 
 
 def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):

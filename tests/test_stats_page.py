@@ -17,8 +17,9 @@ from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_positions import PERIOD as STAFF_PERIOD
 from tests.test_positions import staff  # noqa: F401 (a fixture)
-from tests.test_stats import CHECK_WEEK, PERIOD
-from tests.test_stats import checked_cases, fixture_cases  # noqa: F401 (fixtures)
+from tests.test_stats import CHECK_WEEK, PERIOD, VERIFY_WEEK
+from tests.test_stats import (checked_cases, fixture_cases,  # noqa: F401 (fixtures)
+                              verified_cases)
 
 MARKUP = "<b>统计</b>网格员"
 
@@ -149,18 +150,21 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
     assert page.locator("#stats tbody b").count() == 0
 
 
-def test_grid_workers_checks_on_site_taken_in_time_are_shown(evaluation, checked_cases,
-                                                             clients):
-    """按时核查率 as the API gives it, each worker's own; with fewer than five checks due, not
-    ranked by it."""
+@pytest.mark.parametrize("column,findings,week", [("按时核查率", "checks", CHECK_WEEK),
+                                                   ("按时核实率", "verifies", VERIFY_WEEK)])
+def test_grid_workers_findings_on_site_made_in_time_are_shown(evaluation, checked_cases,
+                                                              verified_cases, clients, column,
+                                                              findings, week):
+    """按时核查率 and 按时核实率 as the API gives them, each worker's own; with fewer than five
+    findings due, not ranked by them."""
     page = evaluation
-    _asked(page, "worker", CHECK_WEEK)
-    page.click("#stats thead th:text-is('按时核查率')")
+    _asked(page, "worker", week)
+    page.click(f"#stats thead th:text-is('{column}')")
     workers = {r["code"]: r for r in clients["command"].get("/stats", params={
-        **CHECK_WEEK, "by": "worker"}).json()["rows"]}
+        **week, "by": "worker"}).json()["rows"]}
     for code, shown in (("worker", "33.3%"), ("chief", "50.0%")):
-        assert _rate(workers[code]["checks"]["rate"]) == shown
-        assert (_row(page, code)["按时核查率"], _row(page, code)["名次"]) == (shown, "—")
+        assert _rate(workers[code][findings]["rate"]) == shown
+        assert (_row(page, code)[column], _row(page, code)["名次"]) == (shown, "—")
 
 
 def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, clients):

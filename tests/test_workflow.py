@@ -361,6 +361,63 @@ def test_each_stage_has_its_clock_and_the_case_one_over_all(clients, grids, db):
         datetime.fromisoformat(handled["dispatched_at"]), handled_at), abs=1e-3)
 
 
+def test_a_verify_task_runs_on_its_clock_until_the_fields_finding(clients, accounts, grids, db):
+    """The verify task (核实) sent to the field runs on the setting's 2 working hours: the case
+    turns red past it as at any stage, listed by its colour and overdue in its grid's backlog;
+    the field's finding stops the clock, the case still being verified till the centre files."""
+    from sqlalchemy import text
+
+    admin, worker = clients["admin"], clients["worker"]
+    grid = accounts["worker"][1]["grid_codes"][0]
+    case = new_case(admin, grids, code_prefix=grid)
+    assert admin.get(f"/incidents/{case}").json()["clocks"]["verify"] == {
+        "deadline": None, "colour": None}
+    do(admin, case, "verify")
+    sent = datetime.fromisoformat(admin.get(f"/incidents/{case}/timeline").json()[-1]["at"])
+    calendar, clock = _calendar(), _clock(db, case, "verify")
+    assert clock.deadline == calendar.add_working_hours(sent, 2)
+    assert clock.warn == calendar.add_working_hours(sent, 2 * 0.8)
+
+    def seen():
+        doc = admin.get(f"/incidents/{case}").json()
+        listed = {colour: case in {f["id"] for f in admin.get("/incidents", params={
+            "grid": grid, "colour": colour, "limit": 1000}).json()["features"]}
+            for colour in ("green", "red")}
+        with db.connect() as conn:  # counted in bulk as the case shows it
+            overdue, red_from, in_backlog = conn.execute(text(
+                "SELECT incident_overdue(i), incident_red_from(i), "
+                "       incident_red_from(i) = ANY(f.red_from) "
+                "FROM incident i JOIN grid_figures f ON f.grid_id = i.grid_id WHERE i.id = :i"),
+                {"i": case}).one()
+        assert overdue == doc["overdue"]
+        return (doc["status"], doc["clocks"]["verify"]["colour"], doc["colour"], listed,
+                red_from, bool(in_backlog))
+
+    green = {"green": True, "red": False}
+    assert seen() == ("verifying", "green", "green", green, clock.deadline, True)
+    with db.begin() as conn:
+        late = conn.execute(text(
+            "UPDATE incident SET verify_warn_at = now() - interval '2 minutes', "
+            "verify_deadline = now() - interval '1 minute' WHERE id = :i "
+            "RETURNING verify_deadline"), {"i": case}).scalar_one()
+    red = {"green": False, "red": True}
+    assert seen() == ("verifying", "red", "red", red, late, True)
+    assert admin.get(f"/incidents/{case}").json()["overdue"] is True
+
+    assert do(worker, case, "confirm", note="现场确认").status_code == 200
+    assert admin.get(f"/incidents/{case}").json()["clocks"]["verify"] == {
+        "deadline": None, "colour": None}
+    assert seen() == ("verifying", None, None, {"green": False, "red": False}, None, False)
+    # the task logged with its deadline; the finding with the deadline it was due by, which
+    # another finding on the case (a photo more) no longer has
+    assert do(worker, case, "confirm", note="补充照片").status_code == 200
+    steps = admin.get(f"/incidents/{case}/timeline").json()
+    assert datetime.fromisoformat(steps[-3]["data"]["verify_deadline"]) == clock.deadline
+    assert datetime.fromisoformat(steps[-2]["data"]["due_by"]) == late
+    assert "due_by" not in steps[-1]["data"]
+    assert do(admin, case, "file").status_code == 200
+
+
 def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, grids, db):
     from sqlalchemy import text
 

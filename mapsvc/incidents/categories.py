@@ -3,9 +3,9 @@
 A deployment loads its own tree (Anshan's has 3,329 classes) from CSV or Excel with the columns
 ``code, name`` and optionally ``parent_code, time_limit, time_limit_unit, department_code,
 filing_condition, closing_condition, gb30428_code, gb39666_code, duplicate_radius_m,
-duplicate_hours, dispatch_limit, check_limit, case_limit``. A class's code starts with its
-parent's, as the national codes do. A file is loaded whole or not at all; classes already stored
-are updated (never deleted: incidents refer to them).
+duplicate_hours, verify_limit, dispatch_limit, check_limit, case_limit``. A class's code starts
+with its parent's, as the national codes do. A file is loaded whole or not at all; classes
+already stored are updated (never deleted: incidents refer to them).
 """
 
 import json
@@ -26,9 +26,9 @@ from mapsvc.workflow.clocks import Limit
 REQUIRED = ("code", "name")
 OPTIONAL = ("parent_code", "time_limit", "time_limit_unit", "department_code", "filing_condition",
             "closing_condition", "gb30428_code", "gb39666_code", "duplicate_radius_m",
-            "duplicate_hours", "dispatch_limit", "check_limit", "case_limit")
+            "duplicate_hours", "verify_limit", "dispatch_limit", "check_limit", "case_limit")
 _NUMBER_PROPERTIES = ("duplicate_radius_m", "duplicate_hours")
-_LIMIT_PROPERTIES = ("dispatch_limit", "check_limit", "case_limit")
+_LIMIT_PROPERTIES = ("verify_limit", "dispatch_limit", "check_limit", "case_limit")
 _CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
 
 

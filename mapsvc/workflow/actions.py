@@ -52,7 +52,7 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "urgent_at, "
+        "urgent_at, verify_deadline, "
         f"(SELECT max({STEP_AT}) FROM incident_log l WHERE l.incident_id = :id) "
         "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
@@ -177,6 +177,11 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         limits = await case_limits(conn, incident_id, urgent=case.urgent_at is not None)
         return _started({stage: limits.clock(calendar, stage, now) for stage in stages})
 
+    if name == "verify":  # a task for the field, on its clock
+        return await start("verify")
+    if name == "confirm":  # the field's finding stops the verify clock, logged with its deadline
+        return ({"verify_deadline": "NULL", "verify_warn_at": "NULL"},
+                {"due_by": case.verify_deadline})
     if name in ("file", "reopen"):
         columns, params = await start("dispatch", "case")
         return ({"filed_at": ":now", "handled_at": "NULL", "closed_at": "NULL",

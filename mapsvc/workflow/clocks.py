@@ -1,14 +1,16 @@
-"""The clocks of a case: dispatch (filed → dispatched), handling (dispatched → handled),
-checking (handled → checked) and the whole case (filed → closed).
+"""The clocks of a case: verifying (the verify task sent → the field's finding), dispatch
+(filed → dispatched), handling (dispatched → handled), checking (handled → checked) and the
+whole case (filed → closed).
 
-The handling limit is the category's time limit; the dispatch and checking limits come from
-the category's properties ``dispatch_limit`` and ``check_limit`` (text such as
-``"30 working_hours"``) or else from the settings; the whole case's limit is the category's
-``case_limit`` or else the three in a row. Each is inherited from the nearest ancestor that sets
-it. An urgent case (加急) is to be handled within the settings' ``urgent_limit`` where that comes
-sooner than its category's: on the clock, for an urgent matter does not wait for Monday. A
-clock is stored as its deadline and the moment 80 % of its limit is used, so that its colour
-(green, yellow, red) is read in SQL by comparing times.
+The handling limit is the category's time limit; the verifying, dispatch and checking limits
+come from the category's properties ``verify_limit``, ``dispatch_limit`` and ``check_limit``
+(text such as ``"30 working_hours"``) or else from the settings; the whole case's limit is the
+category's ``case_limit`` or else dispatch, handling and checking in a row. Each is inherited
+from the nearest ancestor that sets it. An urgent case (加急) is to be handled within the
+settings' ``urgent_limit`` where that comes sooner than its category's: on the clock, for an
+urgent matter does not wait for Monday. A clock is stored as its deadline and the moment 80 %
+of its limit is used, so that its colour (green, yellow, red) is read in SQL by comparing
+times.
 """
 
 from dataclasses import dataclass
@@ -19,14 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.workflow.calendar import UNITS, WorkingCalendar
-from mapsvc.workflow.machine import TIMED, sql_list
+from mapsvc.workflow.machine import FILED_ON, sql_list
 
 WARN_SHARE = 0.8  # yellow from here; red past the deadline
 COLOURS = ("green", "yellow", "red")  # a case's colour: the worst of its running clocks
 COLOUR_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
-# The states in which each clock runs (its colour graded, migration 0006).
-RUNNING = {"dispatch": ("filed",), "handling": ("dispatched", "in_progress"),
-           "check": ("handled", "checking"), "case": TIMED}
+# The states in which each clock may run (its colour graded, migrations 0006 and 0052): while
+# it has a deadline (the field's finding stops the verify clock, the case still verifying).
+RUNNING = {"verify": ("verifying",), "dispatch": ("filed",),
+           "handling": ("dispatched", "in_progress"), "check": ("handled", "checking"),
+           "case": FILED_ON}
 
 
 def soonest_deadline(alias: str) -> str:
@@ -64,6 +68,7 @@ class Clock:
 
 @dataclass(frozen=True)
 class Limits:
+    verify: Limit
     dispatch: Limit
     handling: Limit
     check: Limit
@@ -116,6 +121,7 @@ async def case_limits(conn: AsyncConnection, incident_id: int, *, urgent: bool) 
         return None if found is None else Limit.parse(found)
 
     workflow = settings.workflow()
-    return Limits(dispatch=inherited("dispatch_limit", workflow.dispatch_limit),
+    return Limits(verify=inherited("verify_limit", workflow.verify_limit),
+                  dispatch=inherited("dispatch_limit", workflow.dispatch_limit),
                   handling=handling, check=inherited("check_limit", workflow.check_limit),
                   case=inherited("case_limit", None), urgent=urgent)

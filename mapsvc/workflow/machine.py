@@ -21,6 +21,7 @@ STATUS_FILTERS = {**{s: (s,) for s in STATES}, "waiting": WAITING}
 ESCALATION = ("grid", "village", "township", "county", "department")
 HANDLING = ("dispatched", "in_progress")  # with a handler (a department, or the field)
 CHECKING = ("check_pass", "check_fail")  # the steps that check a handled case on site (核查)
+FINDINGS = ("confirm", *CHECKING)  # the field's findings on site: verifying (核实), checking
 
 # What the pages (names.js) call each state and each step, and the case ledger each state.
 STATE_NAMES = {
@@ -67,8 +68,10 @@ def sql_list(states: tuple[str, ...]) -> str:
 
 
 OPEN_SQL = sql_list(OPEN)  # for "status IN OPEN_SQL"
-# the open states whose clocks run (a case's colour is theirs; reported and verifying have none)
-TIMED = ("filed", "dispatched", "in_progress", "handled", "checking")
+# the open states in which clocks run (a case's colour is theirs): a reported case has none, a
+# case being verified the verify clock until the field's finding, a filed one on the case's clock
+FILED_ON = ("filed", "dispatched", "in_progress", "handled", "checking")
+TIMED = ("verifying", *FILED_ON)
 TIMED_SQL = sql_list(TIMED)
 CLOSED_SQL = sql_list(CLOSED)
 

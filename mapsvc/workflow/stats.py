@@ -12,6 +12,9 @@ stand now:
   of the cases they reported, hold none)
 - 漏报率 (a grid worker's) = of the cases filed in the grids the worker works (as assigned now),
   those a citizen or the hotline reported: the problems its rounds did not find first
+- 按时核实率 (a grid worker's) = 按时核实数 / 应核实数: its findings on verify tasks (核实)
+  made by the task's deadline, of the cases it found on and the cases in its grids whose verify
+  deadline passed with no finding made
 - 按时核查率 (a grid worker's) = 按时核查数 / 应核查数: its checks on site (核查, passed or
   failed) taken by the check deadline then running, of its checks and the cases in its grids
   whose check deadline passed with none taken
@@ -43,7 +46,7 @@ from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
 from mapsvc.workflow.clocks import RUNNING
-from mapsvc.workflow.machine import CHECKING, OPEN_SQL, TIMED_SQL, WAITING, sql_list
+from mapsvc.workflow.machine import CHECKING, FINDINGS, OPEN_SQL, TIMED_SQL, WAITING, sql_list
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
@@ -412,34 +415,41 @@ async def patrols_within(conn: AsyncConnection, by: str, keys: list[str], start:
 
 
 # Per grid worker, the cases reported in the period in the grids it works (as assigned now):
-# those filed, those of them the public reported (漏报率), and those whose check clock ran out
-# with no check taken (lapsed, counted against 按时核查率).
+# those filed, those of them the public reported (漏报率), and those whose verify or check
+# clock ran out with no finding made (lapsed, counted against 按时核实率 and 按时核查率).
 _IN_GRIDS = f"""
     SELECT ag.account_id::text AS key,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL) AS filed,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL
                               AND c.source IN {sql_list(PUBLIC_SOURCES)}) AS public,
+           count(*) FILTER (WHERE c.status IN {sql_list(RUNNING["verify"])}
+                              AND c.verify_deadline < now()) AS verify_lapsed,
            count(*) FILTER (WHERE c.status IN {sql_list(RUNNING["check"])}
-                              AND c.check_deadline < now()) AS lapsed
+                              AND c.check_deadline < now()) AS check_lapsed
       FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
      WHERE ag.account_id = ANY(CAST(:keys AS bigint[])) AND {reported_within("c.reported_at")}
      GROUP BY 1"""
 
-# Per grid worker, its checks on site (its steps) of the cases reported in the period, each on
-# time if taken by the deadline set by the step that started the check's clock
-# (report_handled, logged with it).
-_CHECKED = f"""
-    SELECT w.id::text AS key, t.checked, t.on_time
+# Per grid worker, its findings on site (its steps) on the cases reported in the period: on a
+# verify task, the finding that stopped the task's clock (logged with the deadline it was due
+# by, ``due_by``: one a case, none for a task sent before the clock was kept), on time if made
+# by then; its checks, each on time if taken by the deadline set by the step that started the
+# check's clock (report_handled, logged with it).
+_FOUND = f"""
+    SELECT w.id::text AS key, t.*
       FROM account w CROSS JOIN LATERAL (
-           SELECT count(*) AS checked,
-                  count(*) FILTER (WHERE {STEP_AT} <= (
+           SELECT count(*) FILTER (WHERE l.data ? 'due_by') AS verified,
+                  count(*) FILTER (WHERE {STEP_AT} <= CAST(l.data ->> 'due_by' AS timestamptz))
+                      AS verified_on_time,
+                  count(*) FILTER (WHERE l.action IN {sql_list(CHECKING)}) AS checked,
+                  count(*) FILTER (WHERE l.action IN {sql_list(CHECKING)} AND {STEP_AT} <= (
                       SELECT CAST(d.data ->> 'check_deadline' AS timestamptz)
                         FROM incident_log d
                        WHERE d.incident_id = l.incident_id AND d.id < l.id
                          AND d.data ? 'check_deadline'
-                       ORDER BY d.id DESC LIMIT 1)) AS on_time
+                       ORDER BY d.id DESC LIMIT 1)) AS checked_on_time
              FROM incident_log l JOIN incident c ON c.id = l.incident_id
-            WHERE l.actor = w.username AND l.action IN {sql_list(CHECKING)}
+            WHERE l.actor = w.username AND l.action IN {sql_list(FINDINGS)}
               -- a step comes after its case's report: the index reads from the period on
               AND l.at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
               AND {reported_within("c.reported_at")}) t
@@ -450,21 +460,32 @@ async def worker_rates(conn: AsyncConnection, keys: list[str], start: date,
                        end: date) -> dict[str, dict]:
     """Per grid worker of ``keys``, over the cases reported from ``start`` to ``end`` (local
     dates, inclusive): its 漏报率 (``missed``: of the cases of its grids filed, those the public
-    reported, and the share they are) and its 按时核查率 (``checks``: the checks it took, those
-    on time, the cases of its grids whose check is overdue untaken, the checks due, taken and
-    lapsed, and the share of them on time)."""
+    reported, and the share they are), its 按时核实率 (``verifies``: the cases it made a finding
+    on, those on time, the cases of its grids whose verify task is overdue with none, the
+    findings due, made and lapsed, and the share of them on time) and its 按时核查率
+    (``checks``, likewise of its checks)."""
     params = {"keys": [int(k) for k in keys], "start": start, "end": end}
-    in_grids = {r.key: r for r in await conn.execute(text(_IN_GRIDS), params)}
-    checked = {r.key: r for r in await conn.execute(text(_CHECKED), params)}
+    none = dict.fromkeys(("filed", "public", "verify_lapsed", "check_lapsed"), 0)
+    in_grids = {r.key: r for r in (await conn.execute(text(_IN_GRIDS), params)).mappings()}
+    found = {r.key: r for r in (await conn.execute(text(_FOUND), params)).mappings()}
     rates = {}
     for key in keys:
-        grids = in_grids.get(key)
-        filed, public, lapsed = (grids.filed, grids.public, grids.lapsed) if grids else (0, 0, 0)
-        taken, on_time = checked[key].checked, checked[key].on_time
-        rates[key] = {"missed": {"filed": filed, "public": public, "rate": rate(public, filed)},
-                      "checks": {"checked": taken, "on_time": on_time, "lapsed": lapsed,
-                                 "due": taken + lapsed, "rate": rate(on_time, taken + lapsed)}}
+        grids, made = in_grids.get(key, none), found[key]
+        rates[key] = {
+            "missed": {"filed": grids["filed"], "public": grids["public"],
+                       "rate": rate(grids["public"], grids["filed"])},
+            "verifies": _timely("verified", made["verified"], made["verified_on_time"],
+                                grids["verify_lapsed"]),
+            "checks": _timely("checked", made["checked"], made["checked_on_time"],
+                              grids["check_lapsed"])}
     return rates
+
+
+def _timely(name: str, made: int, on_time: int, lapsed: int) -> dict:
+    """A worker's findings of one kind: those made (``name``), those on time, those its grids
+    let lapse, and those due (made or lapsed)."""
+    return {name: made, "on_time": on_time, "lapsed": lapsed, "due": made + lapsed,
+            "rate": rate(on_time, made + lapsed)}
 
 
 async def statistics(conn: AsyncConnection, account: Account, *, level: str | None = None,

@@ -5,10 +5,10 @@
 // their workers; for a department, its own; for any of them, of each main class (问题类别) of their
 // cases. A centre's staff (中心坐席) are evaluated by the steps each took on the region's cases. A part
 // with too few cases due (a member of staff with too few steps; a grid worker, by 漏报率, with too
-// few cases filed in its grids, by 按时核查率, with too few checks due) for its rates to mean much
-// is listed, not ranked, by a rate. A region's part, or a class with subclasses, is entered by
-// its name, and left by the path above the table. What is shown downloads as a spreadsheet's
-// CSV file. Everything shown is set as text.
+// few cases filed in its grids, by 按时核实率 and 按时核查率, with too few findings due) for its
+// rates to mean much is listed, not ranked, by a rate. A region's part, or a class with
+// subclasses, is entered by its name, and left by the path above the table. What is shown
+// downloads as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -20,9 +20,9 @@ window.mapsvcStats = { shown: null, answer: null };
   const REGIONS = ["county", "township", "village", "grid"];  // the kinds asked for by level
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
-  // the columns: the heading, a row's value (a row: {figures, patrols, missed, checks}), how it is
-  // shown, and whether it is a rate (ranked among the parts with cases enough: of its own
-  // ``sample``, or else due)
+  // the columns: the heading, a row's value (a row: {figures, patrols, missed, verifies,
+  // checks}), how it is shown, and whether it is a rate (ranked among the parts with cases
+  // enough: of its own ``sample``, or else due)
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
     ["上报", figure("reported")], ["有效上报率", figure("valid_report_rate", percent, true)],
@@ -40,12 +40,14 @@ window.mapsvcStats = { shown: null, answer: null };
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
-  // a grid worker's 漏报率 (of the cases filed in the grids it works, the public's) and
-  // 按时核查率 (of its checks due, those taken in time)
+  // a grid worker's 漏报率 (of the cases filed in the grids it works, the public's),
+  // 按时核实率 (of its findings due on verify tasks, those made in time) and 按时核查率 (of its
+  // checks due, those taken in time)
+  const timely = (findings) => ({ value: (r) => r[findings].rate, show: percent, rate: true,
+                                  sample: (r) => r[findings].due });
   const WORKER_RATES = [["漏报率", { value: (r) => r.missed.rate, show: percent, rate: true,
                                     sample: (r) => r.missed.filed }],
-                        ["按时核查率", { value: (r) => r.checks.rate, show: percent, rate: true,
-                                      sample: (r) => r.checks.due }]];
+                        ["按时核实率", timely("verifies")], ["按时核查率", timely("checks")]];
   // the centre's staff (中心坐席, by=operator): the steps each took on the region's cases
   const STAFF = [
     ["受理", figure("taken_in")],

@@ -17,13 +17,18 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def overdue_function(running: dict[str, str], create: str = "CREATE") -> str:
+    """incident_overdue over the clocks ``running`` names (each with when it runs)."""
     late = " OR ".join(
-        f"coalesce(({running}) AND coalesce(i.suspended_at, now()) > i.{stage}_deadline, false)"
-        for stage, running in earlier_migration("0006_clocks_and_tallies").RUNNING.items())
-    op.execute(f"""
-        CREATE FUNCTION incident_overdue(i incident) RETURNS boolean
-        LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT {late} $$""")
+        f"coalesce(({when}) AND coalesce(i.suspended_at, now()) > i.{stage}_deadline, false)"
+        for stage, when in running.items())
+    return f"""
+        {create} FUNCTION incident_overdue(i incident) RETURNS boolean
+        LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT {late} $$"""
+
+
+def upgrade() -> None:
+    op.execute(overdue_function(earlier_migration("0006_clocks_and_tallies").RUNNING))
 
 
 def downgrade() -> None:

@@ -35,12 +35,16 @@ def _colour_function(body: str) -> str:
                LANGUAGE sql STABLE PARALLEL SAFE AS $$ {body} $$"""
 
 
-def upgrade() -> None:
-    # the worst running clock: the greatest grade, 1 green to 3 red
-    worst = ", ".join(_grade(stage, running, ("1", "2", "3"))
-                      for stage, running in RUNNING.items())
+def colour_function(running: dict[str, str]) -> str:
+    """incident_colour over the clocks ``running`` names (each with when it runs): the worst
+    running clock, the greatest grade, 1 green to 3 red."""
+    worst = ", ".join(_grade(stage, when, ("1", "2", "3")) for stage, when in running.items())
     names = ", ".join(f"'{c}'" for c in COLOURS)
-    op.execute(_colour_function(f"SELECT (ARRAY[{names}])[greatest({worst})]"))
+    return _colour_function(f"SELECT (ARRAY[{names}])[greatest({worst})]")
+
+
+def upgrade() -> None:
+    op.execute(colour_function(RUNNING))
 
 
 def downgrade() -> None:

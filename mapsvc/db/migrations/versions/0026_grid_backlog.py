@@ -37,13 +37,14 @@ OPEN = "('reported', 'verifying', 'filed', 'dispatched', 'in_progress', 'handled
 RECENT = "interval '30 days'"
 
 
-def _red_from() -> str:
+def red_from_function(running: dict[str, str], create: str = "CREATE") -> str:
+    """incident_red_from over the clocks ``running`` names (each with when it runs)."""
     clocks = ",\n               ".join(
-        f"CASE WHEN {running} THEN CASE WHEN i.suspended_at IS NULL THEN i.{stage}_deadline "
+        f"CASE WHEN {when} THEN CASE WHEN i.suspended_at IS NULL THEN i.{stage}_deadline "
         f"WHEN i.suspended_at > i.{stage}_deadline THEN '-infinity' END END"
-        for stage, running in _running().items())
+        for stage, when in running.items())
     return f"""
-CREATE FUNCTION incident_red_from(i incident) RETURNS timestamptz
+{create} FUNCTION incident_red_from(i incident) RETURNS timestamptz
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN least({clocks});"""
 
@@ -55,10 +56,6 @@ def _running() -> dict[str, str]:
 def _locked_in_grid_order(table: str) -> str:
     return earlier_migration("0016_grid_coverage").locked_in_grid_order(table)
 
-
-# what decides an updated case's grid and its part in the grid's backlog
-_DECIDING = ("grid_id", "status", "reported_at", "suspended_at",
-             *(f"{stage}_deadline" for stage in _running()))
 
 UPGRADE = """
 CREATE TABLE grid_backlog (
@@ -72,9 +69,12 @@ CREATE TABLE grid_backlog (
 """
 
 
-def backlog_functions(table: str) -> str:
+def backlog_functions(table: str, running: dict[str, str] | None = None) -> str:
     """``grid_backlog_refresh`` and the incidents' trigger function, keeping the grids' backlog
-    in ``table``."""
+    in ``table``, with the clocks ``running`` names (those of migration 0006 if none)."""
+    # what decides an updated case's grid and its part in the grid's backlog
+    deciding = ("grid_id", "status", "reported_at", "suspended_at",
+                *(f"{stage}_deadline" for stage in running or _running()))
     return f"""
 CREATE OR REPLACE FUNCTION grid_backlog_refresh(grids bigint[]) RETURNS void
     LANGUAGE plpgsql AS $$
@@ -117,7 +117,7 @@ BEGIN
         PERFORM grid_backlog_refresh(ARRAY(
             WITH moved AS (SELECT n.grid_id AS now_in, o.grid_id AS was_in
                              FROM changed_new n JOIN changed_old o USING (id)
-                            WHERE {" OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in _DECIDING)})
+                            WHERE {" OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in deciding)})
             SELECT now_in FROM moved UNION ALL SELECT was_in FROM moved));
     END IF;
     RETURN NULL;
@@ -139,7 +139,8 @@ SELECT grid_backlog_refresh(ARRAY(SELECT DISTINCT grid_id FROM incident));
 
 
 def upgrade() -> None:
-    op.execute(_red_from() + UPGRADE + backlog_functions("grid_backlog") + TRIGGERS)
+    op.execute(red_from_function(_running()) + UPGRADE + backlog_functions("grid_backlog")
+               + TRIGGERS)
 
 
 def downgrade() -> None:
