@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -128,10 +128,29 @@ class PrivacySettings(BaseSettings):
         return generated_secret(ClusterSettings().dir / "privacy-key", nbytes=32)
 
 
+class WorkerWeights(BaseModel):
+    """The weights of a grid worker's 综合指标值 (监督员, CJ/T 292): of its 有效上报率, 漏报率
+    (counted as 1 − 漏报率: lower is better), 按时核实率 and 按时核查率. As one deployment sets
+    them by default; a centre sets its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_report: float = Field(40.0, ge=0)
+    missed: float = Field(20.0, ge=0)
+    verifies: float = Field(20.0, ge=0)
+    checks: float = Field(20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _weighs_something(self) -> "WorkerWeights":
+        if not any(self.model_dump().values()):
+            raise ValueError("at least one weight is above 0")
+        return self
+
+
 class WorkflowSettings(BaseSettings):
     """The closed loop: working hours for deadlines counted in working time, the limits of the
     verifying, dispatch and checking clocks (a category may set its own) and of an urgent case's
-    handling, and how 按期结案率 is counted."""
+    handling, how 按期结案率 is counted and how a grid worker's rates make its 综合指标值."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
@@ -146,6 +165,10 @@ class WorkflowSettings(BaseSettings):
                                "than its category's: on the clock, nights and holidays too")
     on_time_denominator: Literal["due", "closed"] = Field(
         "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
+    worker_weights: WorkerWeights = Field(
+        default_factory=WorkerWeights,
+        description='as JSON, e.g. {"valid_report": 40, "missed": 20, "verifies": 20, '
+                    '"checks": 20}')
 
 
 class TileSettings(BaseSettings):

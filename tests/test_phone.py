@@ -387,7 +387,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid, its 漏报率, 按时核实率 and 按时核查率 and its patrols; a department's cases
+    share of them valid, its 漏报率, 按时核实率, 按时核查率, 综合指标值 and patrols; a department's cases
     dispatched to it, the share closed on time and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
@@ -404,6 +404,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         f"漏报率 {page.evaluate(shown, own['missed']['rate'])}，"
         f"按时核实率 {page.evaluate(shown, own['verifies']['rate'])}，"
         f"按时核查率 {page.evaluate(shown, own['checks']['rate'])}，"
+        f"综合指标值 {'–' if own['score'] is None else format(own['score'], '.1f')}，"
         f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
         if username == "worker" else
         f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")

@@ -285,7 +285,43 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
     # village's grids, the worker's among them
     missed = {"filed": 4, "public": 2, "rate": 0.5}
     assert workers["worker"]["missed"] == missed == workers["chief"]["missed"]
-    assert clients["worker"].get("/stats", params=PUBLIC_WEEK).json()["missed"] == missed
+    own = clients["worker"].get("/stats", params=PUBLIC_WEEK).json()
+    assert own["missed"] == missed
+    # 综合指标值, of the rates each has (none verified nor checked): the worker's 有效上报率 1
+    # (its one report filed) weighs 40, its 1 − 漏报率 20: (40 × 1 + 20 × 0.5) / 60; the
+    # chief's, who reported nothing, 1 − 漏报率 alone
+    assert (workers["worker"]["score"], own["score"], workers["chief"]["score"]) == (
+        83.3, 83.3, 50.0)
+    assert own["score_weights"] == {"valid_report": 40, "missed": 20, "verifies": 20,
+                                    "checks": 20}
+
+
+def test_a_centre_weighs_its_workers_rates_as_it_sets(monkeypatch):
+    """The 综合指标值's weights are the centre's (MAPSVC_WORKFLOW_WORKER_WEIGHTS): a rate of
+    weight 0 counts for nothing; weights no rate has, below 0, or all 0 are refused, named."""
+    from pydantic import ValidationError
+
+    from mapsvc import settings
+    from mapsvc.workflow.stats import worker_score
+
+    rates = {"missed": {"rate": 0.5}, "verifies": {"rate": 0.0}, "checks": {"rate": None}}
+    # (1 × 1 + 3 × 0.5) / 4; with 按时核实率's weight left as it was, 20: its 0 counts,
+    # (1 × 1 + 3 × 0.5 + 20 × 0) / 24; 按时核查率, with nothing to count, never
+    for weights, score in (('{"valid_report": 1, "missed": 3, "verifies": 0}', 62.5),
+                           ('{"valid_report": 1, "missed": 3}', 10.4)):
+        monkeypatch.setenv("MAPSVC_WORKFLOW_WORKER_WEIGHTS", weights)
+        settings.workflow.cache_clear()
+        try:
+            assert worker_score({"valid_report_rate": 1.0}, rates) == score
+        finally:
+            settings.workflow.cache_clear()
+    for weights, named in (('{"valid": 40}', "worker_weights.valid"),
+                           ('{"checks": -1}', "worker_weights.checks"),
+                           ('{"valid_report": 0, "missed": 0, "verifies": 0, "checks": 0}',
+                            "at least one weight")):
+        monkeypatch.setenv("MAPSVC_WORKFLOW_WORKER_WEIGHTS", weights)
+        with pytest.raises(ValidationError, match=named):
+            settings.WorkflowSettings()
 
 
 CHECK_WEEK = {"from": "2025-07-14", "to": "2025-07-18"}  # a week no other test reports in
@@ -402,7 +438,11 @@ def test_a_grid_workers_findings_on_verify_tasks_made_in_time(clients, verified_
     # the chief works the village's grids, the worker's among them
     assert workers["chief"]["verifies"] == {"verified": 1, "on_time": 1, "lapsed": 1, "due": 2,
                                             "rate": 0.5}
-    assert clients["worker"].get("/stats", params=VERIFY_WEEK).json()["verifies"] == mine
+    own = clients["worker"].get("/stats", params=VERIFY_WEEK).json()
+    assert own["verifies"] == mine
+    # 综合指标值: 按时核实率 alone, neither having reported nor any case filed in that week
+    assert (workers["worker"]["score"], own["score"], workers["chief"]["score"]) == (
+        33.3, 33.3, 50.0)
     # and no check is due of either in that week
     assert workers["worker"]["checks"] == {"checked": 0, "on_time": 0, "lapsed": 0, "due": 0,
                                            "rate": None}

@@ -167,6 +167,21 @@ def test_grid_workers_findings_on_site_made_in_time_are_shown(evaluation, checke
         assert (_row(page, code)[column], _row(page, code)["名次"]) == (shown, "—")
 
 
+def test_grid_workers_scores_are_shown_with_their_weights(evaluation, verified_cases, clients):
+    """综合指标值 as the API gives it, its heading saying how the rates are weighed; with fewer
+    than five cases in all behind it, not ranked by it."""
+    page = evaluation
+    _asked(page, "worker", VERIFY_WEEK)
+    page.click("#stats thead th:text-is('综合指标值')")
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
+        **VERIFY_WEEK, "by": "worker"}).json()["rows"]}
+    for code, shown in (("worker", "33.3"), ("chief", "50.0")):
+        assert f"{workers[code]['score']:.1f}" == shown
+        assert (_row(page, code)["综合指标值"], _row(page, code)["名次"]) == (shown, "—")
+    assert page.get_attribute("#stats thead th:text-is('综合指标值')", "title") == (
+        "有效上报率 40%、漏报率（按 1 − 漏报率） 20%、按时核实率 20%、按时核查率 20%")
+
+
 def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, clients):
     page = evaluation
     _asked(page, "operator", STAFF_PERIOD)

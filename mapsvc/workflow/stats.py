@@ -18,6 +18,9 @@ stand now:
 - 按时核查率 (a grid worker's) = 按时核查数 / 应核查数: its checks on site (核查, passed or
   failed) taken by the check deadline then running, of its checks and the cases in its grids
   whose check deadline passed with none taken
+- 综合指标值 (a grid worker's, 0 to 100) = the weighted mean of its 有效上报率, 1 − 漏报率,
+  按时核实率 and 按时核查率 (weights: setting ``MAPSVC_WORKFLOW_WORKER_WEIGHTS``, 40/20/20/20 by
+  default) over those it has: a rate with nothing to count leaves its weight out
 - 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
 - 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
@@ -38,6 +41,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
@@ -481,6 +485,20 @@ async def worker_rates(conn: AsyncConnection, keys: list[str], start: date,
     return rates
 
 
+def worker_score(figures: dict, rates: dict) -> float | None:
+    """A grid worker's 综合指标值 from its figures and its rates (``worker_rates``): the
+    weighted mean, 0 to 100, of the rates it has; null with none."""
+    missed = rates["missed"]["rate"]
+    shares = {"valid_report": figures["valid_report_rate"],
+              "missed": None if missed is None else 1 - missed,
+              "verifies": rates["verifies"]["rate"], "checks": rates["checks"]["rate"]}
+    weights = {name: weight for name, weight in settings.workflow().worker_weights
+               if weight and shares[name] is not None}
+    if not weights:
+        return None
+    return round(100 * sum(w * shares[n] for n, w in weights.items()) / sum(weights.values()), 1)
+
+
 def _timely(name: str, made: int, on_time: int, lapsed: int) -> dict:
     """A worker's findings of one kind: those made (``name``), those on time, those its grids
     let lapse, and those due (made or lapsed)."""
@@ -528,23 +546,35 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
             (await tally(conn, "grid", list(subject.grids), start, end)).values()))
     else:
         whole = (await tally(conn, subject.kind, [subject.key], start, end))[subject.key]
-    own = ({"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
-        subject.key], **(await worker_rates(conn, [subject.key], start, end))[subject.key]}
-           if subject.kind == "worker" else {})
+    figures = whole.as_json(denominator)
+    own = {}
+    if subject.kind == "worker":
+        rates = (await worker_rates(conn, [subject.key], start, end))[subject.key]
+        own = {"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
+            subject.key], **rates, "score": worker_score(figures, rates)}
     if by == "operator":
         cases, params = _holding(subject)
         listed = await staff_figures(conn, cases, _staff(subject), params, start, end)
     else:
-        listed = [{"kind": r.kind, "code": r.code, "name": r.name,
-                   "figures": parts[r.key].as_json(denominator),
-                   **({"patrols": walked[r.key]} if walked else {}),
-                   **rated.get(r.key, {}),
-                   **({"subclasses": r.more} if by == "category" else {})} for r in rows]
+        listed = [_row(r, parts[r.key].as_json(denominator), walked.get(r.key),
+                       rated.get(r.key), by == "category") for r in rows]
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,
         "from": start.isoformat(), "to": end.isoformat(), "denominator": denominator,
-        "figures": whole.as_json(denominator), **own, "by": by, "rows": listed,
+        "figures": figures, **own, "by": by, "rows": listed,
+        **({"score_weights": settings.workflow().worker_weights.model_dump()}
+           if own or rated else {}),
     }
+
+
+def _row(subject: Subject, figures: dict, patrols: dict | None, rates: dict | None,
+         classes: bool) -> dict:
+    """A row of a breakdown: the subject's figures, with its patrols (workers and grids) and
+    its rates and 综合指标值 (workers), and its subclasses (by class)."""
+    return {"kind": subject.kind, "code": subject.code, "name": subject.name,
+            "figures": figures, **({"patrols": patrols} if patrols is not None else {}),
+            **({**rates, "score": worker_score(figures, rates)} if rates is not None else {}),
+            **({"subclasses": subject.more} if classes else {})}
 
 
 def _staff(subject: Subject) -> str:

@@ -41,13 +41,26 @@ window.mapsvcStats = { shown: null, answer: null };
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
   // a grid worker's 漏报率 (of the cases filed in the grids it works, the public's),
-  // 按时核实率 (of its findings due on verify tasks, those made in time) and 按时核查率 (of its
-  // checks due, those taken in time)
+  // 按时核实率 (of its findings due on verify tasks, those made in time), 按时核查率 (of its
+  // checks due, those taken in time) and 综合指标值 (the four rates weighed as the centre sets,
+  // said in its heading's title; ranked where they draw on five cases or more in all)
   const timely = (findings) => ({ value: (r) => r[findings].rate, show: percent, rate: true,
                                   sample: (r) => r[findings].due });
+  const WEIGHED = [["valid_report", "有效上报率"], ["missed", "漏报率（按 1 − 漏报率）"],
+                   ["verifies", "按时核实率"], ["checks", "按时核查率"]];
+  const weighed = (weights) => {
+    const total = WEIGHED.reduce((sum, [key]) => sum + weights[key], 0);
+    return WEIGHED.filter(([key]) => weights[key] > 0)
+      .map(([key, name]) => `${name} ${((weights[key] / total) * 100).toFixed(0)}%`).join("、");
+  };
   const WORKER_RATES = [["漏报率", { value: (r) => r.missed.rate, show: percent, rate: true,
                                     sample: (r) => r.missed.filed }],
-                        ["按时核实率", timely("verifies")], ["按时核查率", timely("checks")]];
+                        ["按时核实率", timely("verifies")], ["按时核查率", timely("checks")],
+                        ["综合指标值", { value: (r) => r.score, rate: true,
+                                      show: (v) => (v == null ? "—" : v.toFixed(1)),
+                                      sample: (r) => r.figures.reported + r.missed.filed
+                                        + r.verifies.due + r.checks.due,
+                                      title: (answer) => weighed(answer.score_weights) }]];
   // the centre's staff (中心坐席, by=operator): the steps each took on the region's cases
   const STAFF = [
     ["受理", figure("taken_in")],
@@ -101,8 +114,9 @@ window.mapsvcStats = { shown: null, answer: null };
     state.staff = answer.by === "operator";
     if (!columns().some(([h]) => h === state.sort)) state.sort = columns()[0][0];
     const head = $("stats").tHead.rows[0];
-    head.replaceChildren(text("th", "名次"), text("th", "名称"), ...columns().map(([h]) => {
+    head.replaceChildren(text("th", "名次"), text("th", "名称"), ...columns().map(([h, c]) => {
       const th = text("th", h, h === state.sort ? "sorted" : "");
+      if (c.title) th.title = c.title(answer);
       if (LEAST_FIRST.has(h)) th.classList.add("least");
       th.tabIndex = 0;
       th.addEventListener("click", () => { state.sort = h; show(answer); });
