@@ -23,10 +23,11 @@ from mapsvc.boundaries.synthetic import generate
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.intake import report_incident
-from mapsvc.incidents.model import SOURCES, IncidentReport
+from mapsvc.incidents.model import PUBLIC_SOURCES, SOURCES, IncidentReport
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
+from mapsvc.workflow.machine import sql_list
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
 LEVEL_ORDER = ("county", "township", "village", "grid")
@@ -152,44 +153,62 @@ LATEST = 240
 IN_FLIGHT = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
 SETTLED = {0: 0.06, 2: 0.01, 3: 0.02, 6: 0.08, 7: 0.83}
 URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急) by the centre
+# A public report (the hotline's, a citizen's) is verified on site before it is filed (核实): the
+# centre sends the task, the grid's worker finds (or, for one rejected, finds nothing); of those
+# in flight and filed, some wait still on a finding, long overdue.
+UNVERIFIED_SHARE = 0.5
 # how long each step takes after the one before, in hours (least, most): a case is handled
 # within hours or only after days, on time or late by its class's limit; a step that would
 # come after the load is not taken yet
-STEP_HOURS = {"reject": (0.2, 3), "file": (0.2, 3), "dispatch": (0.1, 2), "accept": (0.2, 4),
-              "expedite": (1, 24), "report_handled": (2, 180), "check": (0.5, 48),
-              "check_pass": (0.1, 2), "follow_up": (12, 72), "hand_back": (0.5, 8)}
+STEP_HOURS = {"reject": (0.2, 3), "verify": (0.1, 1), "confirm": (0.3, 3), "file": (0.2, 3),
+              "dispatch": (0.1, 2), "accept": (0.2, 4), "expedite": (1, 24),
+              "report_handled": (2, 180), "check": (0.2, 3), "check_pass": (0.1, 2),
+              "follow_up": (12, 72), "hand_back": (0.5, 8)}
 # The demo county's centre on duty (坐席): the operators who took its past cases in and sent them
 # on, each at a pace of its own (a factor on the hours of the centre's steps) and sending some
 # cases to the wrong department, which hands them back (返派): the staff's evaluation tells them
 # apart. Username → (name, pace, share of its dispatches sent wrong).
 CENTRE_STAFF = {"zx01": ("坐席一（演示）", 0.5, 0.02), "zx02": ("坐席二（演示）", 1.0, 0.05),
                 "zx03": ("坐席三（演示）", 2.0, 0.15)}
-HANDLED = ("accept", "report_handled", "hand_back")  # the handler's steps; the others the centre's
+HANDLED = ("accept", "report_handled", "hand_back")  # the handler's steps
+ON_SITE = ("confirm", "check", "check_pass")  # the grid worker's; the others the centre's
+# a case's grid worker (of the case ``i``), who verifies and checks it on site
+_GRID_WORKER = """(SELECT min(a.username) FROM account_grid ag JOIN account a ON a.id = ag.account_id
+                    WHERE ag.grid_id = i.grid_id AND a.role = 'grid_worker')"""
+# the grid workers' paces (a factor on the hours of their steps): most find in time, some not
+WORKER_PACES = (0.5, 1.0, 1.0, 2.0, 3.0)
 
 
 async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     """Take the demo county's cases reported before today through the loop, each as far as
     chance has it (IN_FLIGHT, SETTLED), through the same actions the centre's staff
-    (CENTRE_STAFF) and the departments take, each step at the time it was taken after the case
-    was reported (as a phone's sent after the fact), some of those left with a department marked
-    urgent: its wall shows cases in every state, some overdue, and its panel cases closed, on
-    time or late, and rated. Returns the number of steps taken."""
+    (CENTRE_STAFF), the grid workers (verifying the public's reports and checking on site, each
+    at a pace of its own) and the departments take, each step at the time it was taken after the
+    case was reported (as a phone's sent after the fact), some of those left with a department
+    marked urgent: its wall shows cases in every state, some overdue, its panel cases closed, on
+    time or late, and rated, and its evaluation workers who find in time and some who do not.
+    Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
     staff = [await find_account(conn, name) for name in CENTRE_STAFF]
     department = await find_account(conn, "department")
     codes = [code for code, _ in DEMO_DEPARTMENTS]
     cases = (await conn.execute(text(  # the oldest first, as they came
-        "SELECT id, reported_at FROM incident WHERE village_code LIKE :county || '%' "
-        "AND reported_at < now() - interval '1 day' ORDER BY reported_at"),
+        f"SELECT i.id, i.reported_at, i.source IN {sql_list(PUBLIC_SOURCES)} AS public, "
+        f"{_GRID_WORKER} AS worker FROM incident i WHERE i.village_code LIKE :county || '%' "
+        "AND i.reported_at < now() - interval '1 day' ORDER BY i.reported_at"),
         {"county": DEMO_COUNTY})).all()
+    workers = {name: (await find_account(conn, name), float(rng.choice(WORKER_PACES)))
+               for name in sorted({c.worker for c in cases if c.worker})}
     older = max(len(cases) - LATEST, 0)
     depths = np.concatenate([rng.choice(list(how), n, p=list(how.values()))
                              for how, n in ((SETTLED, older), (IN_FLIGHT, len(cases) - older))])
     now = datetime.now(timezone.utc)
     taken = 0
-    for (case, at), depth in zip(cases, depths):
+    for n, (case, depth) in enumerate(zip(cases, depths)):
+        at = case.reported_at
         centre = staff[int(rng.integers(len(staff)))]
         _, pace, wrong = CENTRE_STAFF[centre.username]
+        worker, worker_pace = workers.get(case.worker, (centre, pace))
         to = str(rng.choice(codes))
         rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
         steps = [("reject", "不属于受理范围（演示）", to)] if depth == 0 else [
@@ -199,24 +218,33 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
         if depth >= 2 and rng.random() < wrong:  # first sent to the wrong department
             astray = str(rng.choice([code for code in codes if code != to]))
             steps[1:1] = [("dispatch", "", astray), ("hand_back", "不属于本单位职责（演示）", astray)]
+        if case.public and case.worker:  # verified on site first; some, in flight, wait still
+            waiting = depth == 1 and n >= older and rng.random() < UNVERIFIED_SHARE
+            found = [] if waiting or not depth else [("confirm", "现场核实属实（演示）", to)]
+            steps = [("verify", "", to), *found, *([] if waiting else steps)]
         for name, note, sent_to in steps:
-            hours = rng.uniform(*STEP_HOURS[name]) * (1 if name in HANDLED else pace)
+            hours = rng.uniform(*STEP_HOURS[name]) * (
+                1 if name in HANDLED else worker_pace if name in ON_SITE else pace)
             at += timedelta(hours=float(hours))
             if at > now:  # not yet: the case waits at this step
                 break
-            await _step(conn, (centre, department), case, name, note, sent_to, rated, at)
+            await _step(conn, (centre, department, worker), case.id, name, note, sent_to, rated,
+                        at)
             taken += 1
     return taken
 
 
 async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str, to: str,
                 rated: int, at: datetime | None = None) -> None:
-    """Take step ``name`` of the loop on ``case`` (dispatched ``to`` a department), as the
-    centre does, or, for a case at the department with a demo account, as it does; ``at`` the
-    time it was taken, if not now."""
-    centre, department = accounts
-    handler = department if department and to == department.department_code else centre
-    await act(conn, handler if name in HANDLED else centre, case, name,
+    """Take step ``name`` of the loop on ``case`` (dispatched ``to`` a department) as the
+    centre does; a handler's step as the department does, for a case at the department with a
+    demo account, else the centre; a step on site as the grid's worker (``accounts``: the
+    centre's, the department's and the worker's); ``at`` the time it was taken, if not now."""
+    centre, department, worker = accounts
+    by = worker if name in ON_SITE else centre
+    if name in HANDLED and department and to == department.department_code:
+        by = department
+    await act(conn, by, case, name,
               ActionRequest(note=note, department=to, satisfaction=rated, taken_at=at))
 
 
@@ -240,9 +268,10 @@ SELECT ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, c.code
 # and a case of the county a step further, reported a while ago: one of each state the loop
 # goes on from, for a round to pick one (each step as likely as another, though most cases wait
 # to be filed)
-_LIVE_CASES = text("""
+_LIVE_CASES = text(f"""
 SELECT DISTINCT ON (i.status) i.id, i.status, coalesce(i.department_code,
-       (SELECT code FROM department ORDER BY random() LIMIT 1)) AS department
+       (SELECT code FROM department ORDER BY random() LIMIT 1)) AS department,
+       {_GRID_WORKER} AS worker
   FROM incident i
  WHERE i.village_code LIKE :county || '%' AND i.status = ANY(:states)
    AND i.reported_at < now() - interval '1 minute'
@@ -266,7 +295,8 @@ async def live_round(conn: AsyncConnection) -> tuple[dict, tuple[int, str] | Non
         return json.loads(stored), None
     case = random.choice(cases)
     name, note = NEXT_STEP[case.status]
-    await _step(conn, (centre, department), case.id, name, note, case.department,
+    worker = await find_account(conn, case.worker) if case.worker else centre
+    await _step(conn, (centre, department, worker), case.id, name, note, case.department,
                 random.choice([3, 4, 4, 5, 5, 5]))
     return json.loads(stored), (case.id, name)
 

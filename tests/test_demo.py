@@ -108,8 +108,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
     """What `make demo` loads, in a database of its own: the demo's command centre signs in with
     the demo password and finds cases in every state of the loop, closed and rated, some
     overdue; every grid of its county has a worker, most grids patrolled this month (the demo
-    worker round its grids in the last hours), a few not, and households visited; a second load
-    changes nothing."""
+    worker round its grids in the last hours), a few not, households visited, and the public's
+    reports verified and the departments' work checked by the workers, some in time; a second
+    load changes nothing."""
     Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
     monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
@@ -151,8 +152,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert any(g["visited"] < g["households"] / 2 for g in grids)  # the wall marks these
         shown = {s for s in STATES
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
-        assert shown == {"reported", "filed", "dispatched", "in_progress", "handled",
-                         "checking", "closed", "evaluated", "rejected"}
+        assert shown == {"reported", "verifying", "filed", "dispatched", "in_progress",
+                         "handled", "checking", "closed", "evaluated", "rejected"}
         urgent = api.get("/incidents", params={"urgent": "true", "limit": 100}).json()
         assert urgent["features"]  # some of the cases with a department marked urgent
         assert {f["properties"]["status"] for f in urgent["features"]} <= {"dispatched",
@@ -165,6 +166,15 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert (staff["zx01"]["intake_minutes_median"] < staff["zx02"]["intake_minutes_median"]
                 < staff["zx03"]["intake_minutes_median"])  # their paces: 0.5, 1 and 2
         assert staff["zx03"]["redispatched"] > 0
+        # the grid workers verified the public's reports and checked the departments' work on
+        # site, each at its pace: some in time, some not, some findings still awaited
+        workers = api.get("/stats", params={"by": "worker", "from": since}).json()["rows"]
+        assert all(sum(r[kind][count] for r in workers) > 0 for kind, count in (
+            ("verifies", "verified"), ("verifies", "lapsed"), ("checks", "checked")))
+        rates = [r[kind]["rate"] for r in workers for kind in ("verifies", "checks")
+                 if r[kind]["due"] >= 3]
+        assert min(rates) < 0.5 < max(rates)
+        assert len({r["score"] for r in workers}) > 3
 
         # places where a class keeps coming: round one case in HOT_SHARE, of all the counties'
         admin = httpx.post(f"{served.base}/api/v1/auth/token", data={
