@@ -1021,6 +1021,41 @@ def test_a_case_marked_urgent_while_the_phone_is_open_is_news(browser, server, w
     context.close()
 
 
+def test_a_task_on_site_come_while_the_phone_is_open_is_news(browser, server, worker_spot,
+                                                            clients):
+    """A case of the worker's come to a task on site, the centre asking it to verify (核实) or
+    the department having handled it (to be checked, 核查), is news, said as such; a case the
+    worker's own step brought there is not."""
+    import uuid
+
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    reported = admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "source": "hotline", "description": "热线反映井盖松动"}).json()["id"]
+    handled, mine = (_dispatched_case(admin, spot, what) for what in ("部门处置的井盖",
+                                                                      "网格员处置的井盖"))
+    context, page = _phone(browser, server, spot)
+    item = '#cases li[data-id="{}"]'.format
+    wait_until(page, f"!!document.querySelector('{item(mine)}')", "the cases among mine")
+    wait_until(page, "document.getElementById('news').textContent === ''", "nothing new")
+    offered = "!!document.querySelector('{} button[data-action=\"{}\"]')".format
+    page.click(f'{item(mine)} button[data-action="accept"]')
+    wait_until(page, offered(item(mine), "report_handled"), "accepted")
+    _take(page, item(mine), "report_handled", "已补装井盖")
+    wait_until(page, offered(item(mine), "check"), "handled by the worker itself")
+    assert do(admin, reported, "verify").status_code == 200
+    for action, body in (("accept", {}), ("report_handled", {"note": "已更换井盖"})):
+        assert do(admin, handled, action, **body).status_code == 200
+    wait_until(page, f"!!document.querySelector('{item(reported)}.new') "
+                     f"&& !!document.querySelector('{item(handled)}.new')", "the tasks, as news")
+    assert page.inner_text("#news") == "新到 2 件案件，其中待核实 1 件，待核查 1 件"
+    assert "new" not in page.get_attribute(item(mine), "class")
+    context.close()
+
+
 def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
                                                                          worker_spot, clients):
     _, spot = worker_spot

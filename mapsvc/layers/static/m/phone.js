@@ -194,7 +194,15 @@ async function sendAction(item, retry) {
                        Object.assign({}, item.body, { attachments }));
   // 409 on a retry: the first try went through and only its answer was lost
   if (!r.ok && !(r.status === 409 && retry)) throw await refusal(r, item);
+  if (r.ok) tookStep(item.incident, (await r.json()).status);
   $("result").textContent = `${ACTION_NAME[item.action]}：已提交`;
+}
+
+// A step the phone took is no news to it: the case as last seen takes the state it led to.
+function tookStep(id, status) {
+  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "[]");
+  for (const f of seen) if (f.id === id) f.properties.status = status;
+  localStorage.setItem("mapsvc.cases", JSON.stringify(seen));
 }
 
 async function sendVisit(item) {
@@ -599,15 +607,22 @@ const CASES_LISTED = 50;
 const NEWEST = 10;
 
 // The cases arrived since the list was last drawn (a case dispatched to me, a report in my
-// grids), or marked urgent (加急) since, marked until the worker touches them.
+// grids), marked urgent (加急) since, or come to a task on site since (the centre asks the
+// field to verify it, 核实; the department has handled it, to be checked, 核查), marked until the
+// worker touches them.
 const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
+const TASKS = { verifying: "待核实", handled: "待核查" };
 
 function noticed(id) {
   if (id !== undefined) unseen.delete(id);
   localStorage.setItem("mapsvc.unseen", JSON.stringify([...unseen]));
-  const urgent = (phone.cases || []).filter((f) => unseen.has(f.id) && f.properties.urgent_at);
+  const news = (phone.cases || []).filter((f) => unseen.has(f.id));
+  const among = [["加急", news.filter((f) => f.properties.urgent_at).length],
+                 ...Object.values(TASKS).map((task) => [task, news.filter(
+                   (f) => TASKS[f.properties.status] === task).length])]
+    .filter(([, n]) => n).map(([what, n]) => `${what} ${n} 件`);
   $("news").textContent = unseen.size
-    ? `新到 ${unseen.size} 件案件${urgent.length ? `，其中加急 ${urgent.length} 件` : ""}` : "";
+    ? `新到 ${unseen.size} 件案件${among.length ? `，其中${among.join("，")}` : ""}` : "";
 }
 
 // My cases as the service has them; the phone says when new ones arrive or one is marked
@@ -633,9 +648,11 @@ async function loadCases() {
     const fresh = seen ? cases.filter((f) => !was.has(f.id)) : [];
     const expedited = cases.filter((f) => was.has(f.id) && f.properties.urgent_at
                                           && !was.get(f.id).urgent_at);
+    const tasked = cases.filter((f) => was.has(f.id) && f.properties.status in TASKS
+                                       && was.get(f.id).status !== f.properties.status);
     const listed = new Set(cases.map((f) => f.id));
     for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
-    for (const f of [...fresh, ...expedited]) unseen.add(f.id);
+    for (const f of [...fresh, ...expedited, ...tasked]) unseen.add(f.id);
     showCases(cases);
     $("cases-count").textContent = first.numberMatched > cases.length
       ? `共 ${first.numberMatched} 件，列出最急和最新的 ${cases.length} 件` : "";
@@ -644,7 +661,7 @@ async function loadCases() {
     if (navigator.vibrate) {  // an urgent one at length
       if (expedited.length || fresh.some((f) => f.properties.urgent_at)) {
         navigator.vibrate([300, 100, 300]);
-      } else if (fresh.length) navigator.vibrate(200);
+      } else if (fresh.length || tasked.length) navigator.vibrate(200);
     }
   } catch (error) {  // offline: the cases as last seen
     showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
