@@ -62,7 +62,8 @@ def build_area() -> None:
 
 
 async def staff_grids(conn) -> None:
-    """A grid worker for every grid, as a city has (their names go into the grid tiles)."""
+    """A grid worker for every grid, as a city has (their names go into the grid tiles), who
+    has worked it all along (the evaluations count its grid's year of cases)."""
     from mapsvc.accounts.passwords import hash_password
 
     await conn.execute(text("""
@@ -72,6 +73,7 @@ async def staff_grids(conn) -> None:
     await conn.execute(text("""
         INSERT INTO account_grid (account_id, grid_id)
         SELECT a.id, g.id FROM grid g JOIN account a ON a.username = 'bench_worker_' || g.code"""))
+    await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
 
 
 async def register_households(conn) -> int:

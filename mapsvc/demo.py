@@ -406,6 +406,8 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     await create_demo_accounts(conn, password)
     counts["account"] = (len(DEMO_ACCOUNTS) + len(CENTRE_STAFF)
                          + await staff_villages(conn, password))
+    # the demo's workers have worked their grids all along: they answer for the cases before
+    await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
     # the registry of the township where the demo's grid worker and chief work
     township = (await conn.execute(text(
         "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),

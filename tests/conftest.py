@@ -178,8 +178,9 @@ PASSWORD = "Test-Passw0rd"
 @pytest.fixture(scope="session")
 def accounts(hierarchy, db):
     """One account per role and scope: username → (role, scope). Grid workers and the chief work
-    in the first village of 汕尾市城区; the command centre covers that county; the planner 武昌区;
-    the auditor reads the audit alone."""
+    in the first village of 汕尾市城区, as they always have (their periods in their grids run
+    from the start: the tests' cases are reported at any time); the command centre covers that
+    county; the planner 武昌区; the auditor reads the audit alone."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account
 
@@ -203,6 +204,7 @@ def accounts(hierarchy, db):
     async def create(conn):
         for username, (role, scope) in specs.items():
             await create_account(conn, username, PASSWORD, role, origin="tests", **scope)
+        await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
 
     run(in_transaction(create))
     return specs

@@ -296,6 +296,63 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
                                     "checks": 20}
 
 
+def test_the_periods_a_worker_worked_each_grid_are_kept(clients, grids, db):
+    """Moved to other grids, a worker's period in a grid it leaves ends, one in a grid it
+    takes starts, and one in a grid it keeps goes on whole."""
+    from tests.conftest import new_account
+
+    first, kept, taken = grids[grids["code"].str.startswith("441502")]["code"].iloc[[40, 41, 42]]
+    name = new_account("grid_worker", grid_codes=[first, kept])
+    assert clients["admin"].patch(f"/accounts/{name}", json={
+        "grids": [kept, taken]}).status_code == 204
+    with db.connect() as conn:
+        periods = conn.execute(text(
+            "SELECT g.code, p.since, p.until FROM account_grid_period p "
+            "JOIN grid g ON g.id = p.grid_id JOIN account a ON a.id = p.account_id "
+            "WHERE a.username = :u ORDER BY p.since, g.code"), {"u": name}).all()
+    assert [(code, until is None) for code, _, until in periods] == [
+        (first, False), (kept, True), (taken, True)]
+    (_, given, left), (_, kept_since, _), (_, moved, _) = periods
+    assert given == kept_since < left == moved
+
+
+MOVE_WEEK = {"from": "2025-09-01", "to": "2025-09-05"}  # a week no other test reports in
+
+
+def test_a_worker_answers_for_the_grids_it_worked_when_each_case_came(clients, grids, db):
+    """漏报率 counts the cases of the grids a worker worked when they were reported: one who
+    left a grid on 3 September answers for its cases until then, the one who took it over for
+    those after (as the periods say), whatever grids each works now."""
+    from tests.conftest import new_account
+
+    county = grids[grids["code"].str.startswith("441502")]
+    grid, elsewhere = county["code"].iloc[[43, 44]]
+    left, came = new_account("grid_worker", grid_codes=[elsewhere]), new_account(
+        "grid_worker", grid_codes=[grid])
+    moved = "2025-09-03 00:00+08"
+    with db.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO account_grid_period (account_id, grid_id, since, until) "
+            "SELECT a.id, g.id, '-infinity', :moved FROM account a, grid g "
+            "WHERE a.username = :u AND g.code = :g"), {"u": left, "g": grid, "moved": moved})
+        conn.execute(text(
+            "UPDATE account_grid_period p SET since = :moved FROM account a "
+            "WHERE a.id = p.account_id AND a.username = :u"), {"u": came, "moved": moved})
+    p = county[county["code"] == grid].geometry.iloc[0].representative_point()
+    for source, day in (("hotline", "02"), ("citizen", "04"), ("grid_worker", "04")):
+        r = clients["command"].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+            "source": source, "reported_at": f"2025-09-{day}T09:00:00+08:00"})
+        assert r.status_code == 201
+        with db.begin() as conn:
+            conn.execute(text("UPDATE incident SET status = 'filed', filed_at = reported_at "
+                              "+ interval '1 hour' WHERE id = :i"), {"i": r.json()["id"]})
+    workers = {r["code"]: r for r in clients["command"].get("/stats", params={
+        **MOVE_WEEK, "level": "county", "code": "441502", "by": "worker"}).json()["rows"]}
+    assert workers[left]["missed"] == {"filed": 1, "public": 1, "rate": 1.0}
+    assert workers[came]["missed"] == {"filed": 2, "public": 1, "rate": 0.5}
+
+
 def test_a_centre_weighs_its_workers_rates_as_it_sets(monkeypatch):
     """The 综合指标值's weights are the centre's (MAPSVC_WORKFLOW_WORKER_WEIGHTS): a rate of
     weight 0 counts for nothing; weights no rate has, below 0, or all 0 are refused, named."""

@@ -44,10 +44,11 @@ async def stats(
     satisfaction, for the cases reported in the period (local dates), with one row per subject
     of ``by``. A department reads its own figures, a grid worker or chief theirs
     (the cases they reported, their patrols, their 漏报率: ``missed``, of the cases filed in
-    the grids they work, those the public reported, their 按时核实率: ``verifies``, their
-    findings on verify tasks made in time, of those and of their grids' verify tasks overdue,
-    and their 按时核查率: ``checks``, likewise of their checks on site; with these and their
-    有效上报率 their 综合指标值, ``score``, 0 to 100, by the ``score_weights`` given); a grid chief
+    the grids they worked when each case was reported, those the public reported, their
+    按时核实率: ``verifies``, their findings on verify tasks made in time, of those and of their
+    grids' verify tasks overdue, and their 按时核查率: ``checks``, likewise of their checks on
+    site; with these and their 有效上报率 their 综合指标值, ``score``, 0 to 100, by the
+    ``score_weights`` given); a grid chief
     asking ``by=grid`` or ``by=worker`` reads the grids they lead together (``kind`` grids), a
     row for each of them or for each of their workers. ``by=category`` gives any subject's
     figures for each main class (大类) of its cases, a department's and a grid chief's too, and

@@ -263,6 +263,15 @@ account_grid = Table(
     Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
 )
 
+# when each grid worker or chief worked each of its grids (kept by account_grid's triggers, 0053)
+account_grid_period = Table(
+    "account_grid_period", metadata,
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True)),  # none: to now
+)
+
 
 def _located() -> list[Column]:
     """A registry point and the grid locate_grid gave it."""

@@ -10,8 +10,8 @@ stand now:
 - 监督举报率 = 监督举报核实数 (cases a citizen or the 12345 hotline reported, filed) / 立案数: the
   share of a region's problems the public found before its grids did (a grid worker's figures,
   of the cases they reported, hold none)
-- 漏报率 (a grid worker's) = of the cases filed in the grids the worker works (as assigned now),
-  those a citizen or the hotline reported: the problems its rounds did not find first
+- 漏报率 (a grid worker's) = of the cases filed in the grids the worker worked when they were
+  reported, those a citizen or the hotline reported: the problems its rounds did not find first
 - 按时核实率 (a grid worker's) = 按时核实数 / 应核实数: its findings on verify tasks (核实)
   made by the task's deadline, of the cases it found on and the cases in its grids whose verify
   deadline passed with no finding made
@@ -418,11 +418,12 @@ async def patrols_within(conn: AsyncConnection, by: str, keys: list[str], start:
     return {key: walked.get(key, {"count": 0, "km": 0.0}) for key in keys}
 
 
-# Per grid worker, the cases reported in the period in the grids it works (as assigned now):
-# those filed, those of them the public reported (漏报率), and those whose verify or check
-# clock ran out with no finding made (lapsed, counted against 按时核实率 and 按时核查率).
+# Per grid worker, the cases reported in the period in the grids it worked when they were
+# reported (account_grid_period, migration 0053): those filed, those of them the public
+# reported (漏报率), and those whose verify or check clock ran out with no finding made (lapsed,
+# counted against 按时核实率 and 按时核查率).
 _IN_GRIDS = f"""
-    SELECT ag.account_id::text AS key,
+    SELECT p.account_id::text AS key,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL) AS filed,
            count(*) FILTER (WHERE c.filed_at IS NOT NULL
                               AND c.source IN {sql_list(PUBLIC_SOURCES)}) AS public,
@@ -430,8 +431,9 @@ _IN_GRIDS = f"""
                               AND c.verify_deadline < now()) AS verify_lapsed,
            count(*) FILTER (WHERE c.status IN {sql_list(RUNNING["check"])}
                               AND c.check_deadline < now()) AS check_lapsed
-      FROM account_grid ag JOIN incident c ON c.grid_id = ag.grid_id
-     WHERE ag.account_id = ANY(CAST(:keys AS bigint[])) AND {reported_within("c.reported_at")}
+      FROM account_grid_period p JOIN incident c ON c.grid_id = p.grid_id
+       AND c.reported_at >= p.since AND c.reported_at < coalesce(p.until, 'infinity')
+     WHERE p.account_id = ANY(CAST(:keys AS bigint[])) AND {reported_within("c.reported_at")}
      GROUP BY 1"""
 
 # Per grid worker, its findings on site (its steps) on the cases reported in the period: on a
