@@ -9,6 +9,7 @@ import io
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
@@ -127,9 +128,14 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
                                                                       fixture_cases, clients):
     page = evaluation
     grid = fixture_cases
-    run(in_transaction(lambda conn: create_account(
-        conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
-        display_name=MARKUP, origin="tests")))
+    async def made(conn):  # working the grid all along: it answers for the period's cases
+        await create_account(conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
+                             display_name=MARKUP, origin="tests")
+        await conn.execute(text(
+            "UPDATE account_grid_period SET since = '-infinity' WHERE account_id = "
+            "(SELECT id FROM account WHERE username = 'stats_marked')"))
+
+    run(in_transaction(made))
     _asked(page, "worker")
     workers = clients["command"].get("/stats", params={**PERIOD, "by": "worker"}).json()
     row = next(r for r in workers["rows"] if r["code"] == "worker")

@@ -40,7 +40,7 @@ window.mapsvcStats = { shown: null, answer: null };
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
-  // a grid worker's 漏报率 (of the cases filed in the grids it works, the public's),
+  // a grid worker's 漏报率 (of the cases filed in the grids it worked then, the public's),
   // 按时核实率 (of its findings due on verify tasks, those made in time), 按时核查率 (of its
   // checks due, those taken in time) and 综合指标值 (the four rates weighed as the centre sets,
   // said in its heading's title; ranked where they draw on five cases or more in all)
