@@ -298,7 +298,8 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
 
 def test_the_periods_a_worker_worked_each_grid_are_kept(clients, grids, db):
     """Moved to other grids, a worker's period in a grid it leaves ends, one in a grid it
-    takes starts, and one in a grid it keeps goes on whole."""
+    takes starts, and one in a grid it keeps goes on whole; disabled, its periods end, and
+    enabled, they start again."""
     from tests.conftest import new_account
 
     first, kept, taken = grids[grids["code"].str.startswith("441502")]["code"].iloc[[40, 41, 42]]
@@ -314,6 +315,21 @@ def test_the_periods_a_worker_worked_each_grid_are_kept(clients, grids, db):
         (first, False), (kept, True), (taken, True)]
     (_, given, left), (_, kept_since, _), (_, moved, _) = periods
     assert given == kept_since < left == moved
+    for active in (False, True):
+        assert clients["admin"].patch(f"/accounts/{name}", json={
+            "active": active}).status_code == 204
+    with db.connect() as conn:
+        again = conn.execute(text(
+            "SELECT g.code, p.since, p.until FROM account_grid_period p "
+            "JOIN grid g ON g.id = p.grid_id JOIN account a ON a.id = p.account_id "
+            "WHERE a.username = :u AND p.since > :moved ORDER BY p.since, g.code"),
+            {"u": name, "moved": moved}).all()
+        ended = conn.execute(text(
+            "SELECT count(*) FROM account_grid_period p JOIN account a ON a.id = p.account_id "
+            "WHERE a.username = :u AND p.since <= :moved AND p.until > :moved"),
+            {"u": name, "moved": moved}).scalar_one()
+    assert [(code, until) for code, _, until in again] == [(kept, None), (taken, None)]
+    assert ended == 2  # the kept and the taken grids' periods, ended when it was disabled
 
 
 MOVE_WEEK = {"from": "2025-09-01", "to": "2025-09-05"}  # a week no other test reports in
