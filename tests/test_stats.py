@@ -338,13 +338,16 @@ MOVE_WEEK = {"from": "2025-09-01", "to": "2025-09-05"}  # a week no other test r
 def test_a_worker_answers_for_the_grids_it_worked_when_each_case_came(clients, grids, db):
     """漏报率 counts the cases of the grids a worker worked when they were reported: one who
     left a grid on 3 September answers for its cases until then, the one who took it over for
-    those after (as the periods say), whatever grids each works now."""
+    those after (as the periods say), whatever grids each works now; the county's evaluation
+    of that week lists the one who left for another county, not one who came since."""
     from tests.conftest import new_account
 
     county = grids[grids["code"].str.startswith("441502")]
-    grid, elsewhere = county["code"].iloc[[43, 44]]
+    grid = county["code"].iloc[43]
+    elsewhere = grids[~grids["code"].str.startswith("441502")]["code"].iloc[0]
     left, came = new_account("grid_worker", grid_codes=[elsewhere]), new_account(
         "grid_worker", grid_codes=[grid])
+    since = new_account("grid_worker", grid_codes=[grid])
     moved = "2025-09-03 00:00+08"
     with db.begin() as conn:
         conn.execute(text(
@@ -367,6 +370,7 @@ def test_a_worker_answers_for_the_grids_it_worked_when_each_case_came(clients, g
         **MOVE_WEEK, "level": "county", "code": "441502", "by": "worker"}).json()["rows"]}
     assert workers[left]["missed"] == {"filed": 1, "public": 1, "rate": 1.0}
     assert workers[came]["missed"] == {"filed": 2, "public": 1, "rate": 0.5}
+    assert since not in workers
 
 
 def test_a_centre_weighs_its_workers_rates_as_it_sets(monkeypatch):

@@ -302,21 +302,28 @@ async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
     return Subject(level, row.code, row.name, row.key)
 
 
-# The grids within a subject, and the grid workers and chiefs working in any of them, for
-# ``{within}``: a condition on a grid ``g`` (in a region's villages, or among a chief's grids).
+# The grids within a subject, and the grid workers and chiefs who worked any of them in the
+# period (account_grid_period, migration 0053), for ``{within}``: a condition on a grid ``g``
+# (in a region's villages, or among a chief's grids).
 _GRIDS = "SELECT id::text AS key, code, name FROM grid g WHERE {within} ORDER BY code"
 _WORKERS = """
     SELECT a.id::text AS key, a.username AS code, a.display_name AS name
       FROM account a
      WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
-           SELECT 1 FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
-            WHERE ag.account_id = a.id AND {within})
+           SELECT 1 FROM account_grid_period p JOIN grid g ON g.id = p.grid_id
+            WHERE p.account_id = a.id AND {within}
+              AND p.since < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai' + interval '1 day'
+              AND coalesce(p.until, 'infinity')
+                  > CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai')
      ORDER BY a.username"""
 
 
-async def breakdown(conn: AsyncConnection, subject: Subject, by: str) -> list[Subject]:
-    """The subjects of kind ``by`` within ``subject``, in code order."""
-    params = {"prefix": (subject.code or "") + "%", "ids": [int(g) for g in subject.grids]}
+async def breakdown(conn: AsyncConnection, subject: Subject, by: str,
+                    start: date | None = None, end: date | None = None) -> list[Subject]:
+    """The subjects of kind ``by`` within ``subject``, in code order: for workers, those who
+    worked there from local date ``start`` to ``end``."""
+    params = {"prefix": (subject.code or "") + "%", "ids": [int(g) for g in subject.grids],
+              "start": start, "end": end}
     within = "g.id = ANY(:ids)" if subject.kind == "grids" else "g.village_code LIKE :prefix"
     if by in ("county", "township", "village"):
         sql = ("SELECT code AS key, code, name FROM region WHERE level = :by "
@@ -533,7 +540,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if by == "category":
         rows, parts = await by_class(conn, subject, start, end, category)
     else:
-        rows = await breakdown(conn, subject, by) if by and by != "operator" else []
+        rows = await breakdown(conn, subject, by, start, end) if by and by != "operator" else []
         parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
               if rows and by in _PATROLS else {})
