@@ -249,29 +249,14 @@ async def set_password(conn: AsyncConnection, username: str, password: str, *,
     await record(conn, username, "new_password", origin)
 
 
-# A grid worker's or chief's periods in its grids (migration 0053) end when it is disabled and
-# start again when it is enabled: it answers for no case of its grids reported in between.
-_WORK_STOPPED = text("""
-UPDATE account_grid_period SET until = now() WHERE account_id = :id AND until IS NULL
-""")
-_WORK_RESUMED = text("""
-INSERT INTO account_grid_period (account_id, grid_id, since)
-SELECT ag.account_id, ag.grid_id, now() FROM account_grid ag
- WHERE ag.account_id = :id AND NOT EXISTS (
-       SELECT 1 FROM account_grid_period p
-        WHERE p.account_id = ag.account_id AND p.grid_id = ag.grid_id AND p.until IS NULL)
-""")
-
-
 async def set_active(conn: AsyncConnection, username: str, active: bool, *,
                      origin: str) -> None:
     """Let the account sign in again, or no longer (signed out everywhere at once: its work,
     its cases' steps and its name in them, stays; a grid worker's periods in its grids end,
-    and start again when it is enabled)."""
-    changed = (await conn.execute(_SET_ACTIVE, {"username": username, "active": active})).first()
-    if changed is None:
+    and start again when it is enabled: migration 0054)."""
+    changed = await conn.execute(_SET_ACTIVE, {"username": username, "active": active})
+    if changed.first() is None:
         raise NotFound(f"no account {username!r}", field="username")
-    await conn.execute(_WORK_RESUMED if active else _WORK_STOPPED, {"id": changed.id})
     await record(conn, username, "enabled" if active else "disabled", origin)
 
 
