@@ -45,7 +45,8 @@ from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
-from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, reported_within
+from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
+                                   reported_within)
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
@@ -306,15 +307,13 @@ async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
 # period (account_grid_period, migration 0053), for ``{within}``: a condition on a grid ``g``
 # (in a region's villages, or among a chief's grids).
 _GRIDS = "SELECT id::text AS key, code, name FROM grid g WHERE {within} ORDER BY code"
-_WORKERS = """
+_WORKERS = f"""
     SELECT a.id::text AS key, a.username AS code, a.display_name AS name
       FROM account a
      WHERE a.role IN ('grid_worker', 'grid_chief') AND EXISTS (
            SELECT 1 FROM account_grid_period p JOIN grid g ON g.id = p.grid_id
-            WHERE p.account_id = a.id AND {within}
-              AND p.since < CAST(:end AS timestamp) AT TIME ZONE 'Asia/Shanghai' + interval '1 day'
-              AND coalesce(p.until, 'infinity')
-                  > CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai')
+            WHERE p.account_id = a.id AND {{within}}
+              AND p.since < {PERIOD_END} AND coalesce(p.until, 'infinity') > {PERIOD_START})
      ORDER BY a.username"""
 
 
@@ -464,7 +463,7 @@ _FOUND = f"""
              FROM incident_log l JOIN incident c ON c.id = l.incident_id
             WHERE l.actor = w.username AND l.action IN {sql_list(FINDINGS)}
               -- a step comes after its case's report: the index reads from the period on
-              AND l.at >= CAST(:start AS timestamp) AT TIME ZONE 'Asia/Shanghai'
+              AND l.at >= {PERIOD_START}
               AND {reported_within("c.reported_at")}) t
      WHERE w.id = ANY(CAST(:keys AS bigint[]))"""
 
