@@ -137,9 +137,13 @@ const stamp = (ms = now()) => new Date(ms).toISOString();
 // Each of its answers (never one the shell's cache kept) sets the clock right.
 const ask = (url, options) => fetch(url, options).then(heard);
 
+// The session signed in (its token): an answer asked for in one that has ended when it comes
+// (signed out, maybe another signed in) is that session's, and is neither shown nor kept.
+const signedIn = () => localStorage.getItem("mapsvc.token");
+
 function authorised(options = {}) {
   return Object.assign({}, options, {
-    headers: Object.assign({ Authorization: `Bearer ${localStorage.getItem("mapsvc.token")}` },
+    headers: Object.assign({ Authorization: `Bearer ${signedIn()}` },
                            options.headers || {}),
   });
 }
@@ -471,10 +475,11 @@ function startMap() {
 
 // The grids of the account signed in on the map.
 function showMyGrids() {
+  const session = signedIn();
   ask(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
-      if (!grids) return;
+      if (!grids || signedIn() !== session) return;
       drop("grids");
       phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(phone.map);
       // with no fix yet (or none allowed), the map shows the worker's grids
@@ -778,11 +783,13 @@ const ADDRESSES_NEAR = "mapsvc.addresses-near";  // the standard addresses, like
 // under ``key`` for no signal; with no signal, what was kept.
 async function listedNear(what, key) {
   const fix = phone.position;
+  const session = signedIn();
   try {
     const r = await ask(`${API}/registry/${what}?near=${fix.lon},${fix.lat},80&limit=200`,
                         authorised());
     if (r.ok) {
       const found = await r.json();
+      if (signedIn() !== session) return null;  // signed out meanwhile: kept nowhere
       localStorage.setItem(key, JSON.stringify(found));
       return found;
     }
@@ -792,8 +799,10 @@ async function listedNear(what, key) {
 
 async function nearbyHouseholds() {
   if (!phone.position) return;
+  const session = signedIn();
   const [households, addresses] = await Promise.all([
     listedNear("households", HOUSEHOLDS_NEAR), listedNear("addresses", ADDRESSES_NEAR)]);
+  if (signedIn() !== session) return;
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
   const homes = households || [];
@@ -963,11 +972,13 @@ const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: 
 const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
 
 async function showPatrolDue() {
+  const session = signedIn();
   const r = await ask(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
     .catch(() => null);
   if (!r) return;  // offline: as last seen
   // refused (a department's account): no grids of its own to patrol
   const due = r.ok ? await r.json() : { grids: 0, unpatrolled: 0, longest_unpatrolled: [] };
+  if (signedIn() !== session) return;
   const listed = new Map(due.longest_unpatrolled.map((g) => [g.code, g]));
   phone.due = [...listed.keys()];
   if (phone.grids) {
@@ -989,11 +1000,11 @@ async function showPatrolDue() {
 // and 按时核查率, and the four weighed together, 综合指标值; a department its own); as last seen
 // while offline.
 async function showMonth() {
-  const session = localStorage.getItem("mapsvc.token");
+  const session = signedIn();
   const today = chinaDay(now());
   const r = await ask(`${API}/stats?from=${today.slice(0, 8)}01&to=${today}`, authorised())
     .catch(() => null);
-  if (!r || !r.ok || localStorage.getItem("mapsvc.token") !== session) return;
+  if (!r || !r.ok || signedIn() !== session) return;
   const { kind, figures: f, patrols, missed, verifies, checks, score } = await r.json();
   const rate = (v) => (v == null ? "–" : `${(v * 100).toFixed(1)}%`);
   $("month").textContent = kind === "worker"
@@ -1131,7 +1142,7 @@ $("category").addEventListener("change", guide);
 window.addEventListener("online", () => { reception(""); send(); });
 window.addEventListener("offline", () => reception("无信号"));
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && localStorage.getItem("mapsvc.token")) loadCases();
+  if (document.visibilityState === "visible" && signedIn()) loadCases();
 });
 setInterval(send, 15000);
 // Browsers locate a phone and keep a page for use offline on secure pages alone (https, or
@@ -1141,4 +1152,4 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" })
     .then(() => navigator.serviceWorker.ready).then(() => { phone.offlineReady = true; });
 }
-if (localStorage.getItem("mapsvc.token")) start(); else signOut();
+if (signedIn()) start(); else signOut();
