@@ -299,7 +299,7 @@ def test_the_share_of_filed_cases_the_public_reported(clients, accounts, grids, 
 def test_the_periods_a_worker_worked_each_grid_are_kept(clients, grids, db):
     """Moved to other grids, a worker's period in a grid it leaves ends, one in a grid it
     takes starts, and one in a grid it keeps goes on whole; disabled, its periods end, and
-    enabled, they start again."""
+    enabled, they start again, in the grids given it while disabled too."""
     from tests.conftest import new_account
 
     first, kept, taken = grids[grids["code"].str.startswith("441502")]["code"].iloc[[40, 41, 42]]
@@ -330,6 +330,20 @@ def test_the_periods_a_worker_worked_each_grid_are_kept(clients, grids, db):
             {"u": name, "moved": moved}).scalar_one()
     assert [(code, until) for code, _, until in again] == [(kept, None), (taken, None)]
     assert ended == 2  # the kept and the taken grids' periods, ended when it was disabled
+    # given a grid while disabled: no period there until it is enabled
+    open_periods = text(
+        "SELECT g.code FROM account_grid_period p JOIN grid g ON g.id = p.grid_id "
+        "JOIN account a ON a.id = p.account_id WHERE a.username = :u AND p.until IS NULL "
+        "ORDER BY g.code")
+    assert clients["admin"].patch(f"/accounts/{name}", json={"active": False}).status_code == 204
+    assert clients["admin"].patch(f"/accounts/{name}", json={
+        "grids": [kept, taken, first]}).status_code == 204
+    with db.connect() as conn:
+        assert conn.execute(open_periods, {"u": name}).scalars().all() == []
+    assert clients["admin"].patch(f"/accounts/{name}", json={"active": True}).status_code == 204
+    with db.connect() as conn:
+        assert conn.execute(open_periods, {"u": name}).scalars().all() == sorted(
+            [first, kept, taken])
 
 
 MOVE_WEEK = {"from": "2025-09-01", "to": "2025-09-05"}  # a week no other test reports in

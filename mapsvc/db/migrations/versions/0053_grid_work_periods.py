@@ -21,7 +21,28 @@ down_revision = "0052"
 branch_labels = None
 depends_on = None
 
-UPGRADE = """
+
+def given_function(create: str = "CREATE", given: str = "given g") -> str:
+    """The trigger function that starts the periods of the grids given (``given``: the rows
+    given, as ``g``)."""
+    return f"""
+{create} FUNCTION account_grid_given() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- given back in the transaction that took it: the period goes on
+    UPDATE account_grid_period p SET until = NULL
+      FROM {given}
+     WHERE p.account_id = g.account_id AND p.grid_id = g.grid_id AND p.until = now();
+    INSERT INTO account_grid_period (account_id, grid_id, since)
+    SELECT g.account_id, g.grid_id, now() FROM {given}
+     WHERE NOT EXISTS (SELECT 1 FROM account_grid_period p
+                        WHERE p.account_id = g.account_id AND p.grid_id = g.grid_id
+                          AND p.until IS NULL);
+    RETURN NULL;
+END
+$$"""
+
+
+UPGRADE = f"""
 CREATE TABLE account_grid_period (
     account_id bigint NOT NULL REFERENCES account,
     grid_id    bigint NOT NULL REFERENCES grid,
@@ -34,20 +55,7 @@ CREATE INDEX account_grid_period_account_idx ON account_grid_period (account_id,
 INSERT INTO account_grid_period (account_id, grid_id, since)
 SELECT account_id, grid_id, '-infinity' FROM account_grid ORDER BY account_id, grid_id;
 
-CREATE FUNCTION account_grid_given() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- given back in the transaction that took it: the period goes on
-    UPDATE account_grid_period p SET until = NULL
-      FROM given g
-     WHERE p.account_id = g.account_id AND p.grid_id = g.grid_id AND p.until = now();
-    INSERT INTO account_grid_period (account_id, grid_id, since)
-    SELECT g.account_id, g.grid_id, now() FROM given g
-     WHERE NOT EXISTS (SELECT 1 FROM account_grid_period p
-                        WHERE p.account_id = g.account_id AND p.grid_id = g.grid_id
-                          AND p.until IS NULL);
-    RETURN NULL;
-END
-$$;
+{given_function()};
 
 CREATE FUNCTION account_grid_taken() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
