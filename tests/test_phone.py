@@ -1070,6 +1070,39 @@ def test_a_task_on_site_come_while_the_phone_is_open_is_news(browser, server, wo
     context.close()
 
 
+def test_a_step_answered_after_signing_out_makes_no_news_for_the_next_to_sign_in(
+        browser, server, worker_spot, clients):
+    """A worker signs out while a step it took is on its way, on a weak signal; its answer,
+    come after, keeps nothing of the cases seen: the next to sign in finds no case new in its
+    first list, as anyone signing in does."""
+    _, spot = worker_spot
+    case = _dispatched_case(clients["admin"], spot, "退出时正在提交的井盖")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    held = []
+    page.route(lambda url: url.endswith(f"/incidents/{case}/actions/accept"),
+               lambda route: held.append(route))
+    page.click(f'{item} button[data-action="accept"]')
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    page.on("dialog", lambda dialog: dialog.accept())  # 1 item waiting: sign out all the same
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    with page.expect_response(lambda r: r.url.endswith("/actions/accept")) as late:
+        held[0].continue_()
+    assert late.value.ok
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the step sent")
+    listed = page.evaluate("window.mapsvcPhone.refreshed")
+    _sign_in(page)
+    wait_until(page, f"window.mapsvcPhone.refreshed > {listed}", "the cases listed")
+    assert page.locator(item).count() == 1
+    assert page.inner_text("#news") == "" and page.locator("#cases li.new").count() == 0
+    context.close()
+
+
 def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
                                                                          worker_spot, clients):
     _, spot = worker_spot

@@ -202,9 +202,11 @@ async function sendAction(item, retry) {
   $("result").textContent = `${ACTION_NAME[item.action]}：已提交`;
 }
 
-// A step the phone took is no news to it: the case as last seen takes the state it led to.
+// A step the phone took is no news to it: the case as last seen takes the state it led to
+// (none seen, as once signed out while it was sent: nothing kept).
 function tookStep(id, status) {
-  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "[]");
+  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
+  if (!seen) return;
   for (const f of seen) if (f.id === id) f.properties.status = status;
   localStorage.setItem("mapsvc.cases", JSON.stringify(seen));
 }
@@ -219,8 +221,8 @@ async function sendDeparture(item) {
   // the same departure sent again is answered as the first was, changing nothing
   const r = await post(`/registry/people/${item.person}/departure`, item.body);
   if (!r.ok) throw await refusal(r, item);
-  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "[]");  // for no signal
-  localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
+  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");  // for no signal
+  if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
     ...household, members: household.members.filter((p) => p.id !== item.person) }))));
   $("result").textContent = `已登记${DEPARTURE_NAME[item.reason]}：${item.name}`;
 }
