@@ -221,6 +221,31 @@ def test_a_worker_signing_out_by_hand_keeps_what_waits_and_the_patrol_going_on(
             "WHERE a.username = 'worker' ORDER BY p.id DESC LIMIT 1")).scalar_one() == 2
 
 
+def test_a_patrol_going_on_when_the_session_lapses_is_kept_for_the_worker(browser, server,
+                                                                          worker_spot, db):
+    """The session lapses mid-patrol (a shift's token expired, the account signed out
+    everywhere): the phone goes back to sign in as soon as a request says so, and the walk so
+    far waits, as an ended patrol, until the worker signs in again, then is sent."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    page.click("#patrol")
+    context.set_geolocation({"longitude": spot.x + 0.0003, "latitude": spot.y, "accuracy": 8})
+    wait_until(page, "JSON.parse(localStorage['mapsvc.patrol']).points.length === 2",
+               "the patrol's second position")
+    client_id = page.evaluate("JSON.parse(localStorage['mapsvc.patrol']).client_id")
+    page.evaluate("localStorage.setItem('mapsvc.token', 'lapsed')")
+    page.locator("#login").wait_for()  # the next refresh of the cases answered 401
+    assert page.evaluate("localStorage.getItem('mapsvc.patrol')") is None
+    _sign_in(page)
+    wait_until(page, "window.mapsvcPhone.sent === 1", "the patrol sent", tries=600)
+    assert page.inner_text("#patrol") == "开始巡查"
+    context.close()
+    with db.connect() as conn:
+        assert conn.execute(text(
+            "SELECT ST_NPoints(track) FROM patrol WHERE client_id = :c"),
+            {"c": client_id}).scalar_one() == 2
+
+
 def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_it_was_made(
         browser, server, worker_spot, clients, db):
     """Handled on the spot, with no signal: stored once it comes, with its photo, reported
@@ -961,10 +986,10 @@ def _hold_the_next_answer(page, url: str) -> tuple:
 
 def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_alone(
         browser, server, worker_spot, accounts, clients):
-    """The session lapses as the worker sends a report (answered 401): the phone asks to sign
-    in, showing none of the worker's cases, not even those of an answer that was on its way;
-    the grid chief signing in on it, with no reload, gets the chief's grids on the map and the
-    chief's cases."""
+    """The session lapses (the phone's next request, a refresh of its cases, answered 401): the
+    phone asks to sign in, showing none of the worker's cases, not even those of an answer that
+    was on its way; the grid chief signing in on it, with no reload, gets the chief's grids on
+    the map and the chief's cases."""
     _, spot = worker_spot
     case = _dispatched_case(clients["admin"], spot, "换班前的案件")
     context, page = _phone(browser, server, spot)
@@ -973,9 +998,6 @@ def test_signing_in_again_after_the_session_lapsed_lists_the_new_accounts_cases_
     page.on("pageerror", lambda e: errors.append(str(e)))
     route, answer = _hold_the_next_answer(page, "**/api/v1/incidents?queue=mine*")
     page.evaluate("localStorage.setItem('mapsvc.token', 'lapsed')")
-    page.select_option("#category", "0603")
-    page.fill("#description", "会话过期时的上报")
-    page.click("#report button[type=submit]")
     page.locator("#login").wait_for()
     route.fulfill(response=answer)  # the worker's cases, come after the session ended
     page.wait_for_timeout(500)
@@ -1293,9 +1315,6 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
                      "'所辖网格7天内均已巡查'", "B patrolled from elsewhere, seen on refresh")
     assert page.evaluate(dashed) == []
     page.evaluate("localStorage.setItem('mapsvc.token', 'ended')")  # the session over
-    page.select_option("#category", "0603")
-    page.fill("#description", "会话已过期")
-    page.click("#report button[type=submit]")  # refused 401: back to sign in
-    page.locator("#login").wait_for()
+    page.locator("#login").wait_for()  # its next refresh refused 401: back to sign in
     assert page.inner_text("#patrol-due") == ""  # the next to sign in may be another
     context.close()

@@ -49,7 +49,10 @@ const me = () => localStorage.getItem("mapsvc.user");
 const mine = (item) => !item.by || item.by === me();
 const everything = () => store("readonly", (s) => s.getAll());
 const queued = async () => (await everything()).filter(mine);
-const enqueue = (item) => store("readwrite", (s) => s.add({ ...item, by: me() }));
+const enqueue = (item) => {
+  const by = me();  // the account when it was made, though it signs out before it is stored
+  return store("readwrite", (s) => s.add({ ...item, by }));
+};
 const dequeue = (seq) => store("readwrite", (s) => s.delete(seq));
 const update = (item) => store("readwrite", (s) => s.put(item));
 
@@ -134,12 +137,20 @@ const now = () => Date.now() + clockOffset;
 const stamp = (ms = now()) => new Date(ms).toISOString();
 
 // ---- talking to the service ----
-// Each of its answers (never one the shell's cache kept) sets the clock right.
-const ask = (url, options) => fetch(url, options).then(heard);
-
 // The session signed in (its token): an answer asked for in one that has ended when it comes
 // (signed out, maybe another signed in) is that session's, and is neither shown nor kept.
 const signedIn = () => localStorage.getItem("mapsvc.token");
+
+// Each of its answers (never one the shell's cache kept) sets the clock right. One that says
+// the session has ended (401: lapsed, or the account signed out everywhere), whatever it was
+// asked for, signs the phone out, rather than leave a list that has stopped changing.
+function ask(url, options) {
+  const session = signedIn();
+  return fetch(url, options).then(heard).then((response) => {
+    if (response.status === 401 && session && signedIn() === session) signOut();
+    return response;
+  });
+}
 
 function authorised(options = {}) {
   return Object.assign({}, options, {
@@ -288,10 +299,7 @@ const REFUSED_OF = {  // of items that are not about a case
 };
 
 async function refusal(response, item) {
-  if (response.status === 401) {
-    signOut();
-    return new Error("signed out");
-  }
+  if (response.status === 401) return new Error("signed out");  // and so the phone is
   // the item itself is refused: kept, saying why
   if (response.status >= 400 && response.status < 500) {
     const body = await response.json().catch(() => ({}));
@@ -1026,11 +1034,11 @@ async function togglePatrol() {
     if (phone.position) walked(phone.position.lon, phone.position.lat, phone.position.accuracy);
     $("result").textContent = "巡查开始：走过的路线记在手机上，结束后上报";
   } else {
-    localStorage.removeItem("mapsvc.patrol");
-    if (patrol.points.length < 2) {
+    const waiting = endPatrol(patrol);
+    if (!waiting) {
       $("result").textContent = "巡查太短，未记录";
-    } else {  // sent when there is a signal, like a report
-      await enqueue({ kind: "patrol", body: { ...patrol, ended_at: stamp() } });
+    } else {
+      await waiting;
       $("result").textContent = navigator.onLine ? "正在提交巡查…" : "无信号：巡查已存入待发送";
       await showQueue();
       send();
@@ -1039,8 +1047,18 @@ async function togglePatrol() {
   showPatrol();
 }
 
+// A patrol ended, by hand or with the session, waits to be sent for the account that walked
+// it, as a report does (null: too short to be one, dropped).
+function endPatrol(patrol) {
+  localStorage.removeItem("mapsvc.patrol");
+  return patrol.points.length < 2 ? null
+    : enqueue({ kind: "patrol", body: { ...patrol, ended_at: stamp() } });
+}
+
 // ---- signing in ----
 function signOut() {
+  const walking = patrolling();
+  if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
   // the worker's cases and the households and addresses near go with the session: the next
   // to sign in on this phone may be another, working other grids (mapsvc.people-near: where
   // pages before v22 kept them)
@@ -1062,20 +1080,20 @@ function signOut() {
   showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
   $("newcomer").hidden = true;
+  showPatrol();  // none going on
   $("app").hidden = true;
   $("login").hidden = false;
 }
 
-// Signing out by hand (a phone shared between shifts): a patrol going on is ended first, and
-// what waits to be sent stays for the account that made it, the worker told so.
-async function signOutByHand() {
+// Signing out by hand (a phone shared between shifts): what waits to be sent, and a patrol
+// going on, which signing out ends, stay for the account that made them, the worker told so.
+function signOutByHand() {
   const walking = patrolling();
   const waiting = (phone.queued || 0) + (walking ? 1 : 0);
   if (waiting && !window.confirm(`有 ${waiting} 项待发送${walking ? "（含进行中的巡查）" : ""}，`
                                  + "将在你再次登录后发送。确定退出吗？")) {
     return;
   }
-  if (walking) await togglePatrol();
   signOut();
 }
 
