@@ -91,6 +91,29 @@ def test_the_cases_waiting_to_be_taken_in_are_those_reported_or_being_verified(a
     assert r.status_code == 422 and "status" in r.text
 
 
+def test_a_reporter_lists_its_own_reports_in_whatever_state(clients, accounts, grids):
+    """reporter=me: the cases the caller reported, open or closed, and none of those others
+    reported in its grids; any other value is refused naming the field."""
+    from tests.test_workflow import do
+
+    worker, admin = clients["worker"], clients["admin"]
+    code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    report = {"category": "0601", "lon": p.x, "lat": p.y}
+    mine_open, mine_closed = (worker.post("/incidents", json={
+        **report, "client_id": str(uuid.uuid4()), "description": what}).json()["id"]
+        for what in ("网格员上报：在办", "网格员上报：不予受理"))
+    theirs = admin.post("/incidents", json={
+        **report, "client_id": str(uuid.uuid4()), "description": "他人上报"}).json()["id"]
+    assert do(admin, mine_closed, "reject", note="重复上报").status_code == 200
+    listed = ids(worker, reporter="me")
+    assert {mine_open, mine_closed} <= listed and theirs not in listed
+    assert theirs in ids(worker, grid=code)  # in the worker's grid, so read, but not its own
+    assert mine_open not in ids(admin, reporter="me") and theirs in ids(admin, reporter="me")
+    r = worker.get("/incidents", params={"reporter": "worker"})
+    assert r.status_code == 422 and "reporter" in r.text
+
+
 def test_a_class_lists_its_own_cases_and_those_of_the_classes_under_it(api, seeded):
     grid = seeded["a"]
     p = grid.geometry.representative_point()

@@ -1125,6 +1125,58 @@ def test_a_step_answered_after_signing_out_makes_no_news_for_the_next_to_sign_in
     context.close()
 
 
+def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
+        browser, server, worker_spot, clients):
+    """我的上报: the cases the worker reported lately, in whatever state, a case closed and
+    followed up too (its rating), with its steps at a tap; none another reported in its grids;
+    a description shown as typed; as last seen with no signal; gone once signed out."""
+    import uuid
+
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    worker, admin, department = clients["worker"], clients["admin"], clients["department"]
+    report = {"category": "0603", "lon": spot.x, "lat": spot.y}
+    done, waiting = (worker.post("/incidents", json={
+        **report, "client_id": str(uuid.uuid4()), "description": what}).json()["id"]
+        for what in ("井盖缺失，已上报", "<b>路灯</b>不亮"))
+    theirs = admin.post("/incidents", json={**report, "client_id": str(uuid.uuid4()),
+                                            "description": "他人上报的井盖"}).json()["id"]
+    for client, action, body in (
+            (admin, "file", {}), (admin, "dispatch", {"department": "T1"}),
+            (department, "accept", {}), (department, "report_handled", {"note": "已补装井盖"}),
+            (admin, "check", {}), (admin, "check_pass", {}),
+            (admin, "follow_up", {"satisfaction": 4})):
+        assert do(client, done, action, **body).status_code == 200, action
+    context, page = _phone(browser, server, spot)
+    page.click("#my-reports")
+    item = '#reports > li[data-id="{}"]'.format
+    page.locator(item(done)).wait_for()
+    closed = page.locator(item(done))
+    assert closed.inner_text().startswith("已评价 · ")
+    assert "满意度 4" in closed.locator("small").inner_text()
+    assert "办结 " in closed.locator("small").inner_text()
+    assert page.locator(item(waiting)).inner_text().startswith("已上报 · ")
+    assert "<b>路灯</b>不亮" in page.locator(item(waiting)).inner_text()  # as typed
+    assert page.locator(item(theirs)).count() == 0
+    assert page.inner_text("#reports-count").startswith("近30天 ")
+    closed.locator("button", has_text="进度").click()
+    expect(closed.locator("ol.steps > li")).to_have_count(8)
+    page.screenshot(path=ARTIFACTS / "phone-my-reports.png", full_page=True)
+    context.set_offline(True)
+    page.reload()
+    page.locator("#app").wait_for()
+    page.click("#my-reports")  # with no signal: as last seen
+    page.locator(item(done)).wait_for()
+    context.set_offline(False)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    assert page.locator("#reports > li").count() == 0
+    assert page.evaluate("localStorage.getItem('mapsvc.reports')") is None
+    context.close()
+
+
 def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
                                                                          worker_spot, clients):
     _, spot = worker_spot

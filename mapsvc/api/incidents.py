@@ -122,6 +122,9 @@ async def incident_filter(
     queue: Annotated[Literal["mine"] | None, Query(
         description="mine: the open cases waiting on me (my grids, my level's escalations, "
                     "my department's dispatches)")] = None,
+    reporter: Annotated[Literal["me"] | None, Query(
+        description="me: the cases I reported, in whatever state (closed and followed up "
+                    "too)")] = None,
     extension: Annotated[Literal["requested"] | None, Query(
         description="requested: the cases in handling whose handler asked for more working "
                     "days, waiting on the centre to extend or decline")] = None,
@@ -143,6 +146,7 @@ async def incident_filter(
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
                           queue_of=account if queue == "mine" else None,
+                          reporter_id=account.id if reporter == "me" else None,
                           extension_requested=extension == "requested", urgent=urgent,
                           sources=SOURCE_FILTERS[source] if source else (), open=open_,
                           words=(q or "").strip() or None)

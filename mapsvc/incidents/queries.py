@@ -60,6 +60,7 @@ class IncidentFilter:
     reported_to: datetime | None = None
     colour: str | None = None  # the case's warning colour
     queue_of: Account | None = None  # the cases waiting on this account
+    reporter_id: int | None = None  # the cases this account reported, in any state
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
@@ -80,6 +81,8 @@ class IncidentFilter:
             f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = {colour}")
         if self.ids is not None:
             f.add("d.id = ANY(:ids)", ids=self.ids)
+        if self.reporter_id is not None:
+            f.add("d.reporter_id = :reporter", reporter=self.reporter_id)
         f.bbox("d.geom", self.bbox, inline=True)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)

@@ -694,6 +694,9 @@ function followCases() {
   }
 }
 
+// a class by its name, as the categories last loaded have it (else its code)
+const className = (code) => ((phone.classes && phone.classes.get(code)) || { name: code }).name;
+
 // My cases, most urgent first: those the centre marked urgent (加急), then by their clocks:
 // past a deadline, near one, then the rest (no clock running, as a case not yet filed: named
 // by its state alone).
@@ -706,7 +709,6 @@ function showCases(cases) {
   const clock = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   const rank = (f) => clock(f) + (f.properties.urgent_at ? 0 : URGENCY.length);
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
-  const category = (code) => ((phone.classes && phone.classes.get(code)) || { name: code }).name;
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
   const drawn = [...$("cases").querySelectorAll(":scope > li")];
   const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
@@ -716,7 +718,7 @@ function showCases(cases) {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
     const li = text("li", [p.urgent_at && "加急", urgency, STATUS[p.status] || p.status,
-                           `#${f.id} ${category(p.category)}`, p.description]
+                           `#${f.id} ${className(p.category)}`, p.description]
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
     if (p.urgent_at) li.classList.add("urgent");
@@ -783,6 +785,45 @@ function showCaseOnMap(f) {
 }
 const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
                     fillOpacity: 0.45 };
+
+// ---- my reports: the cases the worker reported in the last 30 days, in whatever state they
+// are, closed and followed up too (where each went, the rating it was given), the steps of
+// each at a tap; as last seen with no signal ----
+const REPORTS = "mapsvc.reports";
+const REPORTS_DAYS = 30;
+const REPORTS_LISTED = 50;
+
+async function showReports() {
+  const session = signedIn();
+  const since = chinaMidnights(chinaDay(now() - REPORTS_DAYS * 864e5))[0];
+  const r = await ask(`${API}/incidents?reporter=me&from=${encodeURIComponent(since)}`
+                      + `&limit=${REPORTS_LISTED}&count=true`, authorised()).catch(() => null);
+  const reports = r && r.ok ? await r.json() : JSON.parse(localStorage.getItem(REPORTS) || "null");
+  if (!reports || signedIn() !== session) return;
+  if (r && r.ok) localStorage.setItem(REPORTS, JSON.stringify(reports));
+  const listed = reports.features.length;
+  $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
+    + (reports.numberMatched > listed ? `，列出最新的 ${listed} 件` : "");
+  $("reports").replaceChildren(...reports.features.map((f) => {
+    const p = f.properties;
+    const li = text("li", [STATUS[p.status] || p.status, `#${f.id} ${className(p.category)}`,
+                           p.description].filter(Boolean).join(" · "));
+    li.dataset.id = f.id;
+    li.appendChild(text("small", [`上报 ${localTime(p.reported_at)}`,
+                                  p.closed_at && `办结 ${localTime(p.closed_at)}`,
+                                  p.satisfaction && `满意度 ${p.satisfaction}`]
+      .filter(Boolean).join(" · ")));
+    const place = text("button", "位置", "act");
+    place.type = "button";
+    place.addEventListener("click", () => showCaseOnMap(f));
+    const steps = text("button", "进度", "act");
+    steps.type = "button";
+    steps.addEventListener("click", () => showSteps(li, f.id));
+    li.append(place, steps);
+    return li;
+  }));
+  if (!listed) $("reports").append(text("li", "近期没有上报", "none"));
+}
 
 // ---- household visits: two taps; a member who moved away or died: two more; a newcomer, to
 // a household or as the first of a new one ----
@@ -1059,12 +1100,12 @@ function endPatrol(patrol) {
 function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
-  // the worker's cases and the households and addresses near go with the session: the next
-  // to sign in on this phone may be another, working other grids (mapsvc.people-near: where
-  // pages before v22 kept them)
+  // the worker's cases and reports and the households and addresses near go with the
+  // session: the next to sign in on this phone may be another, working other grids
+  // (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
-                     "mapsvc.people-near"]) {
+                     REPORTS, "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
@@ -1077,6 +1118,8 @@ function signOut() {
   $("month").textContent = "";
   $("cases-count").textContent = "";
   $("households").replaceChildren();
+  $("reports").replaceChildren();
+  $("reports-count").textContent = "";
   showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
   $("newcomer").hidden = true;
@@ -1151,6 +1194,7 @@ function start() {
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
+$("my-reports").addEventListener("click", showReports);
 $("new-household").querySelector("button").addEventListener("click", askNewHousehold);
 $("newcomer").addEventListener("submit", registerNewcomer);
 $("newcomer").elements.id_number.addEventListener("input", (e) => checkIdNumber(e.target));
