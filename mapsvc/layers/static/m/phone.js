@@ -1181,6 +1181,9 @@ function start() {
   const role = localStorage.getItem("mapsvc.role");
   $("to-people").hidden = role !== "grid_chief";
   $("to-stats").hidden = !["grid_chief", "department"].includes(role);
+  // a department handles the cases dispatched to it: it neither reports, nor visits, nor
+  // patrols, and has no reports of its own to follow
+  for (const el of document.querySelectorAll(".field")) el.hidden = role === "department";
   startMap();
   showMyGrids();
   showPatrol();  // a patrol going on goes on after a reload
