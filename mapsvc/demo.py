@@ -175,6 +175,13 @@ ON_SITE = ("confirm", "check", "check_pass")  # the grid worker's; the others th
 # a case's grid worker (of the case ``i``), who verifies and checks it on site
 _GRID_WORKER = """(SELECT min(a.username) FROM account_grid ag JOIN account a ON a.id = ag.account_id
                     WHERE ag.grid_id = i.grid_id AND a.role = 'grid_worker')"""
+# The grid workers' own reports (the rows of source grid_worker), by the grid's worker, as if
+# from its phone, and logged so; the others (the hotline's, citizens') by no account, logged as
+# the demo's: SQL for import_incidents' by_row, over a row ``s`` and its grid ``l``.
+REPORTED_BY = ("CASE WHEN s.source = 'grid_worker' THEN (SELECT a.id FROM account_grid ag "
+               "JOIN account a ON a.id = ag.account_id WHERE ag.grid_id = l.grid_id "
+               "AND a.role = 'grid_worker' ORDER BY a.username LIMIT 1) END",
+               "COALESCE((SELECT a.username FROM account a WHERE a.id = ins.reporter_id), 'demo')")
 # the grid workers' paces (a factor on the hours of their steps): most find in time, some not
 WORKER_PACES = (0.5, 1.0, 1.0, 2.0, 3.0)
 
@@ -420,7 +427,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     frame = incident_rows(await current_grids(conn), incidents, categories=categories,
                           repeats=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
-                                                 actor="demo")).inserted
+                                                 actor="demo", by_row=REPORTED_BY)).inserted
     counts["case step"] = await walk_cases(conn)
     counts["patrol"] = await walk_patrols(conn)
     return counts

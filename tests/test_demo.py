@@ -140,6 +140,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
                 SELECT count(*) FROM grid g WHERE g.village_code LIKE '441502%' AND NOT EXISTS (
                        SELECT 1 FROM account_grid ag JOIN account a ON a.id = ag.account_id
                         WHERE ag.grid_id = g.id AND a.role = 'grid_worker')""").fetchone()[0]
+            reporters = db.execute("""
+                SELECT a.username, count(*) FROM incident i JOIN account a ON a.id = i.reporter_id
+                 GROUP BY 1 ORDER BY 2 DESC""").fetchall()
         assert unstaffed == 0
         assert 0 < board["patrols"]["patrolled"] < board["patrols"]["grids"]
         worker = httpx.post(f"{served.base}/api/v1/auth/token", data={
@@ -147,6 +150,18 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         mine = httpx.get(f"{served.base}/api/v1/patrols/coverage", params={"days": 1},
                          headers={"Authorization": f"Bearer {worker}"}).json()
         assert mine["grids"] > 0 and mine["unpatrolled"] == 0
+        # the grid workers' own reports are theirs (the phone's 我的上报), as the timeline says
+        (name, reported), *_ = reporters
+        signed = {"Authorization": "Bearer " + httpx.post(
+            f"{served.base}/api/v1/auth/token", data={
+                "username": name, "password": "Demo-2026"}).json()["access_token"]}
+        own = httpx.get(f"{served.base}/api/v1/incidents", params={"reporter": "me"},
+                        headers=signed).json()["features"]
+        assert len(own) == reported and {f["properties"]["source"] for f in own} == {
+            "grid_worker"}
+        first = httpx.get(f"{served.base}/api/v1/incidents/{own[0]['id']}/timeline",
+                          headers=signed).json()[0]
+        assert (first["action"], first["actor"]) == ("report", name)
         grids = api.get("/registry/grid-counts", params={"days": 30, "limit": 1000}).json()
         assert any(g["visited"] for g in grids)
         assert any(g["visited"] < g["households"] / 2 for g in grids)  # the wall marks these
@@ -175,6 +190,7 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
                  if r[kind]["due"] >= 3]
         assert min(rates) < 0.5 < max(rates)
         assert len({r["score"] for r in workers}) > 3
+        assert sum(r["figures"]["reported"] for r in workers) > 0  # 有效上报率 counted
 
         # places where a class keeps coming: round one case in HOT_SHARE, of all the counties'
         admin = httpx.post(f"{served.base}/api/v1/auth/token", data={

@@ -139,8 +139,12 @@ SELECT s.line, s.raw_lon, s.raw_lat, {SWAPPED_COVERED.format(
 
 async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
                            crs: CRS = CRS.wgs84, source: str = "hotline", actor: str,
-                           reporter_id: int | None = None) -> BulkResult:
-    """Store every good row of ``frame`` (see ``read_table``) in the caller's transaction."""
+                           reporter_id: int | None = None,
+                           by_row: tuple[str, str] | None = None) -> BulkResult:
+    """Store every good row of ``frame`` (see ``read_table``) in the caller's transaction, each
+    reported by ``reporter_id`` and logged as by ``actor``; or, with ``by_row``, by the
+    reporter and actor that SQL finds for each row (``insert_located``'s ``reporter`` and
+    ``actor``)."""
     if source not in SOURCES:
         raise InvalidInput(f"must be one of {', '.join(SOURCES)}", field="source")
     now = pd.Timestamp(datetime.now(timezone.utc))
@@ -159,9 +163,10 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
     unknown = (await conn.execute(UNKNOWN_CATEGORY)).all()
     result.errors += [RowError(line, "category", f"unknown category code {code!r}")
                       for line, code in unknown]
+    reporter, logged = by_row or ("CAST(:reporter_id AS bigint)", "CAST(:actor AS text)")
     result.inserted = (await conn.execute(text(insert_located(
         "incident_stage s JOIN incident_located l ON l.line = s.line",
-        "s.reported_at, s.line")),
+        "s.reported_at, s.line", reporter=reporter, actor=logged)),
         {"actor": actor, "reporter_id": reporter_id})).scalar_one()
     held = (await conn.execute(HELD_BACK)).all()
     for line, lon, lat, swapped in held:

@@ -88,7 +88,7 @@ def insert_located(located: str, reported: str, *, answer: str = "count",
     ``ins``). It answers with the number stored, or (``answer="doc"``) each stored incident's
     client id and JSON with the open cases it may repeat (``possible_duplicates``)."""
     returning, result = {
-        "count": ("id, status, reported_at", "\nSELECT count(*) FROM ins"),
+        "count": ("id, status, reported_at, reporter_id", "\nSELECT count(*) FROM ins"),
         "doc": ("*", _DOC_ANSWER),
     }[answer]
     return INSERT_LOCATED.format(located=located, reported=reported, returning=returning,
