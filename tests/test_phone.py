@@ -1166,6 +1166,10 @@ def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
     closed.locator("button", has_text="进度").click()
     expect(closed.locator("ol.steps > li")).to_have_count(8)
     page.screenshot(path=ARTIFACTS / "phone-my-reports.png", full_page=True)
+    page.select_option("#category", "0603")  # reported from the phone: on the list it shows
+    page.fill("#description", "刚在手机上报的井盖")
+    page.click("#report button[type=submit]")
+    expect(page.locator("#reports > li").first).to_contain_text("刚在手机上报的井盖")
     context.set_offline(True)
     page.reload()
     page.locator("#app").wait_for()

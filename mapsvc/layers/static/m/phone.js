@@ -201,6 +201,7 @@ async function sendReport(item) {
     if (!done.ok && done.status !== 409) throw await refusal(done, item);
   }
   $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
+  if ($("reports").childElementCount) showReports();  // 我的上报, open: with this one
 }
 
 async function sendAction(item, retry) {
