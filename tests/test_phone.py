@@ -1160,6 +1160,8 @@ def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
     assert "满意度 4" in closed.locator("small").inner_text()
     assert "办结 " in closed.locator("small").inner_text()
     assert page.locator(item(waiting)).inner_text().startswith("已上报 · ")
+    assert do(admin, waiting, "file").status_code == 200  # followed while the list is open
+    expect(page.locator(item(waiting))).to_contain_text("已立案 · ")
     assert "<b>路灯</b>不亮" in page.locator(item(waiting)).inner_text()  # as typed
     assert page.locator(item(theirs)).count() == 0
     assert page.inner_text("#reports-count").startswith("近30天 ")

@@ -201,7 +201,7 @@ async function sendReport(item) {
     if (!done.ok && done.status !== 409) throw await refusal(done, item);
   }
   $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
-  if ($("reports").childElementCount) showReports();  // 我的上报, open: with this one
+  if ($("reports").childElementCount) showReports();  // 我的上报, opened: with this one
 }
 
 async function sendAction(item, retry) {
@@ -685,13 +685,14 @@ async function loadCases() {
 }
 
 // asked again while the page is in view and has a signal, and whenever it comes back to view;
-// so are the grids due for a patrol
+// so are the grids due for a patrol, and my reports once opened
 function followCases() {
   setTimeout(followCases, REFRESH_S * 1000);
   if (document.visibilityState === "visible" && navigator.onLine) {
     loadCases();
     showPatrolDue();
     showMonth();
+    if ($("reports").childElementCount) showReports();
   }
 }
 
