@@ -28,7 +28,7 @@ from sqlalchemy import text  # noqa: E402
 
 from benchmarks.wrk import during_run, wrk  # noqa: E402
 from mapsvc.accounts.model import Role  # noqa: E402
-from mapsvc.accounts.store import create_account, find_account  # noqa: E402
+from mapsvc.accounts.store import create_account, find_account, worked_all_along  # noqa: E402
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
 from mapsvc.db.engine import async_engine, in_transaction, sync_engine  # noqa: E402
 from mapsvc.db.setup import prepare_database  # noqa: E402
@@ -73,7 +73,7 @@ async def staff_grids(conn) -> None:
     await conn.execute(text("""
         INSERT INTO account_grid (account_id, grid_id)
         SELECT a.id, g.id FROM grid g JOIN account a ON a.username = 'bench_worker_' || g.code"""))
-    await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
+    await worked_all_along(conn)
 
 
 async def register_households(conn) -> int:

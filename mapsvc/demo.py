@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.passwords import check_password
-from mapsvc.accounts.store import AccountSpec, create_account, create_accounts, find_account
+from mapsvc.accounts.store import (AccountSpec, create_account, create_accounts, find_account,
+                                   worked_all_along)
 from mapsvc.boundaries.reading import FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
@@ -413,8 +414,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     await create_demo_accounts(conn, password)
     counts["account"] = (len(DEMO_ACCOUNTS) + len(CENTRE_STAFF)
                          + await staff_villages(conn, password))
-    # the demo's workers have worked their grids all along: they answer for the cases before
-    await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
+    await worked_all_along(conn)  # they answer for the cases before the load too
     # the registry of the township where the demo's grid worker and chief work
     township = (await conn.execute(text(
         "SELECT min(village_code) FROM grid WHERE village_code LIKE :c || '%'"),

@@ -182,7 +182,7 @@ def accounts(hierarchy, db):
     from the start: the tests' cases are reported at any time); the command centre covers that
     county; the planner 武昌区; the auditor reads the audit alone."""
     from mapsvc.accounts.model import Role
-    from mapsvc.accounts.store import create_account
+    from mapsvc.accounts.store import create_account, worked_all_along
 
     village = hierarchy.grids[hierarchy.grids["parent_code"].str.startswith("441502")]
     village = village[village["parent_code"] == village["parent_code"].iloc[0]]
@@ -204,7 +204,7 @@ def accounts(hierarchy, db):
     async def create(conn):
         for username, (role, scope) in specs.items():
             await create_account(conn, username, PASSWORD, role, origin="tests", **scope)
-        await conn.execute(text("UPDATE account_grid_period SET since = '-infinity'"))
+        await worked_all_along(conn)
 
     run(in_transaction(create))
     return specs

@@ -8,11 +8,9 @@ import csv
 import io
 
 import pytest
-from playwright.sync_api import expect
-from sqlalchemy import text
 
 from mapsvc.accounts.model import Role
-from mapsvc.accounts.store import create_account
+from mapsvc.accounts.store import create_account, worked_all_along
 from mapsvc.db.engine import in_transaction
 from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
@@ -131,9 +129,7 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
     async def made(conn):  # working the grid all along: it answers for the period's cases
         await create_account(conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
                              display_name=MARKUP, origin="tests")
-        await conn.execute(text(
-            "UPDATE account_grid_period SET since = '-infinity' WHERE account_id = "
-            "(SELECT id FROM account WHERE username = 'stats_marked')"))
+        await worked_all_along(conn, "stats_marked")
 
     run(in_transaction(made))
     _asked(page, "worker")

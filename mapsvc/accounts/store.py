@@ -221,6 +221,16 @@ async def set_grids(conn: AsyncConnection, username: str, grid_codes: list[str],
     await record(conn, username, "new_grids", origin, " ".join(grid_codes))
 
 
+async def worked_all_along(conn: AsyncConnection, username: str | None = None) -> None:
+    """The grid workers and chiefs (or ``username`` alone) as having worked the grids they hold
+    from the start (their periods in them, migration 0053, from ``-infinity``): accounts made
+    for cases reported before them, a demo's, a benchmark's, a test's."""
+    await conn.execute(text(
+        "UPDATE account_grid_period SET since = '-infinity' WHERE until IS NULL AND "
+        "(CAST(:u AS text) IS NULL OR account_id = (SELECT id FROM account WHERE username = :u))"),
+        {"u": username})
+
+
 # Signed out everywhere: the tokens issued before now no longer count (mapsvc.accounts.tokens).
 _SET_PASSWORD = text("""
 UPDATE account SET password_hash = :hash, signed_out_at = now(), password_to_change = :to_change
