@@ -173,15 +173,21 @@ CENTRE_STAFF = {"zx01": ("坐席一（演示）", 0.5, 0.02), "zx02": ("坐席�
                 "zx03": ("坐席三（演示）", 2.0, 0.15)}
 HANDLED = ("accept", "report_handled", "hand_back")  # the handler's steps
 ON_SITE = ("confirm", "check", "check_pass")  # the grid worker's; the others the centre's
+
+
+def _grid_worker(grid: str, column: str) -> str:
+    """SQL for the ``column`` of the worker of the grid ``grid`` (SQL for its id): the first by
+    name, where a grid has more than one."""
+    return (f"(SELECT a.{column} FROM account_grid ag JOIN account a ON a.id = ag.account_id "
+            f"WHERE ag.grid_id = {grid} AND a.role = 'grid_worker' ORDER BY a.username LIMIT 1)")
+
+
 # a case's grid worker (of the case ``i``), who verifies and checks it on site
-_GRID_WORKER = """(SELECT min(a.username) FROM account_grid ag JOIN account a ON a.id = ag.account_id
-                    WHERE ag.grid_id = i.grid_id AND a.role = 'grid_worker')"""
+_GRID_WORKER = _grid_worker("i.grid_id", "username")
 # The grid workers' own reports (the rows of source grid_worker), by the grid's worker, as if
 # from its phone, and logged so; the others (the hotline's, citizens') by no account, logged as
 # the demo's: SQL for import_incidents' by_row, over a row ``s`` and its grid ``l``.
-REPORTED_BY = ("CASE WHEN s.source = 'grid_worker' THEN (SELECT a.id FROM account_grid ag "
-               "JOIN account a ON a.id = ag.account_id WHERE ag.grid_id = l.grid_id "
-               "AND a.role = 'grid_worker' ORDER BY a.username LIMIT 1) END",
+REPORTED_BY = (f"CASE WHEN s.source = 'grid_worker' THEN {_grid_worker('l.grid_id', 'id')} END",
                "COALESCE((SELECT a.username FROM account a WHERE a.id = ins.reporter_id), 'demo')")
 # the grid workers' paces (a factor on the hours of their steps): most find in time, some not
 WORKER_PACES = (0.5, 1.0, 1.0, 2.0, 3.0)
