@@ -716,17 +716,12 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     expect(home.locator("ul.members li")).to_have_count(1)
     assert home.locator("ul.members li").inner_text().startswith("周* 1950年生")
     page.evaluate("localStorage.setItem('mapsvc.people-near', '[]')")  # as v21 kept them
-    held = []  # asked once more, on a signal so weak that the answer comes after signing out
-    page.route(households, lambda route: held.append(route))
-    page.click("#visit")
-    for _ in range(300):
-        if held:
-            break
-        page.wait_for_timeout(50)
+    # asked once more, on a signal so weak that the answer comes after signing out
+    route, answer = _hold_the_next_answer(page, households, lambda: page.click("#visit"))
     page.click("#sign-out")
     page.locator("#login").wait_for()
     with page.expect_response(lambda r: households(r.url)) as late:
-        held[0].continue_()
+        route.fulfill(response=answer)
     late.value.finished()
     page.wait_for_timeout(300)  # the answer read, had it been kept
     assert page.evaluate("[localStorage.getItem('mapsvc.households-near'), "
@@ -968,10 +963,12 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     context.close()
 
 
-def _hold_the_next_answer(page, url: str) -> tuple:
-    """The next request for ``url`` is answered by the service at once, and the answer held on
-    its way to the page (a weak signal); the others go through. Once it is held: the route and
-    the answer, to pass on (``route.fulfill(response=answer)``)."""
+def _hold_the_next_answer(page, url, asking=None) -> tuple:
+    """The next request for ``url`` (a pattern, or a test of the address) is answered by the
+    service at once, and the answer held on its way to the page (a weak signal); the others go
+    through. ``asking``: what makes the page ask, done once the hold is set (else the page asks
+    by itself). Once it is held: the route and the answer, to pass on
+    (``route.fulfill(response=answer)``)."""
     held = []
 
     def hold(route):
@@ -980,6 +977,8 @@ def _hold_the_next_answer(page, url: str) -> tuple:
         held.append((route, route.fetch()))
 
     page.route(url, hold)
+    if asking:
+        asking()
     for _ in range(300):
         if held:
             return held[0]
@@ -1105,19 +1104,14 @@ def test_a_step_answered_after_signing_out_makes_no_news_for_the_next_to_sign_in
     context, page = _phone(browser, server, spot)
     item = f'#cases li[data-id="{case}"]'
     wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
-    held = []
-    page.route(lambda url: url.endswith(f"/incidents/{case}/actions/accept"),
-               lambda route: held.append(route))
-    page.click(f'{item} button[data-action="accept"]')
-    for _ in range(300):
-        if held:
-            break
-        page.wait_for_timeout(50)
+    route, answer = _hold_the_next_answer(
+        page, lambda url: url.endswith(f"/incidents/{case}/actions/accept"),
+        lambda: page.click(f'{item} button[data-action="accept"]'))
     page.on("dialog", lambda dialog: dialog.accept())  # 1 item waiting: sign out all the same
     page.click("#sign-out")
     page.locator("#login").wait_for()
     with page.expect_response(lambda r: r.url.endswith("/actions/accept")) as late:
-        held[0].continue_()
+        route.fulfill(response=answer)
     assert late.value.ok
     wait_until(page, "window.mapsvcPhone.queued === 0", "the step sent")
     listed = page.evaluate("window.mapsvcPhone.refreshed")
