@@ -28,6 +28,7 @@ from mapsvc.incidents.model import PUBLIC_SOURCES, SOURCES, IncidentReport
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
+from mapsvc.workflow.calendar import load_calendar
 from mapsvc.workflow.machine import sql_list
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
@@ -158,12 +159,12 @@ URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急
 # centre sends the task, the grid's worker finds (or, for one rejected, finds nothing); of those
 # in flight and filed, some wait still on a finding, long overdue.
 UNVERIFIED_SHARE = 0.5
-# how long each step takes after the one before, in hours (least, most): a case is handled
-# within hours or only after days, on time or late by its class's limit; a step that would
-# come after the load is not taken yet
-STEP_HOURS = {"reject": (0.2, 3), "verify": (0.1, 1), "confirm": (0.3, 3), "file": (0.2, 3),
+# how long each step takes after the one before, in hours (least, most; a grid worker's step on
+# site in working hours): a case is handled within hours or only after days, on time or late by
+# its class's limit; a step that would come after the load is not taken yet
+STEP_HOURS = {"reject": (0.2, 3), "verify": (0.1, 1), "confirm": (0.2, 2.5), "file": (0.2, 3),
               "dispatch": (0.1, 2), "accept": (0.2, 4), "expedite": (1, 24),
-              "report_handled": (2, 180), "check": (0.2, 3), "check_pass": (0.1, 2),
+              "report_handled": (2, 180), "check": (0.2, 1.5), "check_pass": (0.1, 0.5),
               "follow_up": (12, 72), "hand_back": (0.5, 8)}
 # The demo county's centre on duty (坐席): the operators who took its past cases in and sent them
 # on, each at a pace of its own (a factor on the hours of the centre's steps) and sending some
@@ -217,6 +218,7 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     depths = np.concatenate([rng.choice(list(how), n, p=list(how.values()))
                              for how, n in ((SETTLED, older), (IN_FLIGHT, len(cases) - older))])
     now = datetime.now(timezone.utc)
+    calendar = await load_calendar(conn)
     taken = 0
     for n, (case, depth) in enumerate(zip(cases, depths)):
         at = case.reported_at
@@ -237,9 +239,11 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             found = [] if waiting or not depth else [("confirm", "现场核实属实（演示）", to)]
             steps = [("verify", "", to), *found, *([] if waiting else steps)]
         for name, note, sent_to in steps:
-            hours = rng.uniform(*STEP_HOURS[name]) * (
-                1 if name in HANDLED else worker_pace if name in ON_SITE else pace)
-            at += timedelta(hours=float(hours))
+            hours = float(rng.uniform(*STEP_HOURS[name]))
+            if name in ON_SITE:  # in the worker's working hours, as its clocks count them
+                at = calendar.add_working_hours(at, hours * worker_pace)
+            else:
+                at += timedelta(hours=hours * (1 if name in HANDLED else pace))
             if at > now:  # not yet: the case waits at this step
                 break
             await _step(conn, (centre, department, worker), case.id, name, note, sent_to, rated,
