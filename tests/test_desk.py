@@ -555,6 +555,29 @@ def test_a_view_of_a_region_named_in_the_address_lists_its_cases_alone(desk, ser
     assert [p for p in watch.problems if not p.endswith("/api/v1/events")] == []
 
 
+@pytest.mark.parametrize("session", ["none", "cookie"])
+def test_a_view_asked_for_without_a_session_is_shown_once_signed_in(server, browser, grids,
+                                                                    command_token, session):
+    """An address of the desk opened where the session is not (in another browser, or a tab of
+    its own with the cookie alone): once signed in, the desk shows what the address asked for,
+    not the view it opens at."""
+    context = browser.new_context()
+    if session == "cookie":  # signed in in another tab: the cookie is the browser's, the token
+        sign_in(context.new_page(), server, "/map/desk", "command", PASSWORD)  # the tab's
+    page = context.new_page()
+    case = report_at(server, command_token, grids, 25, "从地址打开的案件")
+    page.goto(f"{server}/map/desk#view=all&case={case}")
+    page.wait_for_url(lambda url: "/map/login" in url)
+    page.fill("input[name=username]", "command")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/map/desk#view=all&case={case}")
+    wait_until(page, f"window.mapsvcDesk && window.mapsvcDesk.selected "
+                     f"&& window.mapsvcDesk.selected.id === {case}", "the case asked for")
+    assert page.input_value("#desk-view") == "all"
+    context.close()
+
+
 def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, server, grids,
                                                                          api, command_token):
     page, watch = desk

@@ -483,6 +483,13 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                          ("urgent", "urgent")):
         assert page.locator(f"a.to-desk:has(#kpi-{figure})").get_attribute("href") == (
             "/map/desk#" + urlencode({"view": view, "grid": grid.code, "name": name}))
+    with page.context.expect_page() as opened:  # in a tab of its own, in the wall's session
+        page.click("a.to-desk:has(#kpi-open)")
+    desk = opened.value
+    desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
+    wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {open_cases}",
+               "the grid's open cases on the desk")
+    desk.close()
     # the grid's main classes most reported over two weeks, its two cases' among them
     board = httpx.get(f"{base}/api/v1/stats/board", params={"level": "grid", "code": grid.code},
                       headers={"Authorization": f"Bearer {token(base)}"}).json()

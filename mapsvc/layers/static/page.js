@@ -2,10 +2,11 @@
 // /map/login kept, calls to the API with it, and elements that hold text, never markup.
 "use strict";
 
-// Whether the page has its token; if not, it goes to the sign-in page, and on to /map/{page}.
+// Whether the page has its token; if not, it goes to the sign-in page, and on to /map/{page}
+// with what its address asked of it (after #).
 function signedIn(page) {
   if (sessionStorage.getItem("mapsvc.token")) return true;
-  location.assign(`/map/login?next=/map/${page}`);
+  location.assign(`/map/login?next=/map/${page}${location.hash}`);
   return false;
 }
 
