@@ -3,7 +3,7 @@ department and grid worker; the figures follow cases walked through the loop; wh
 which figures."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -636,6 +636,55 @@ def test_a_departments_figures(clients, fixture_cases):
     assert (stats["kind"], stats["code"]) == ("department", "T1")
     assert _subset(stats["figures"], EXPECTED_T1) == EXPECTED_T1
     assert _figures(clients["command"], department="T1")["figures"] == stats["figures"]
+
+
+OVERDUE_WEEK = {"from": "2025-10-13", "to": "2025-10-17"}  # a week no other test reports in
+
+
+def test_the_cases_overdue_now_are_listed_as_the_figures_count_them(clients, fixture_cases,
+                                                                     accounts, grids, db):
+    """GET /incidents?overdue=true (the desk's 处置超期): the cases in handling past their
+    handling deadline, as 当前超期 counts them for a region and a department: of the fixture,
+    case 5 alone, not 4 (filed, past its dispatch deadline: red, but not in handling) nor 6
+    (within its deadline); a suspended case by the time its clock stopped."""
+    command = clients["command"]
+
+    def listed(period: dict, **params) -> set[int]:
+        r = command.get("/incidents", params={
+            "overdue": "true", "limit": 100, **params,
+            "from": f"{period['from']}T00:00:00+08:00", "to": f"{period['to']}T23:59:59+08:00"})
+        assert r.status_code == 200, r.text
+        return {f["id"] for f in r.json()["features"]}
+
+    with db.connect() as conn:
+        late = {row.id for row in conn.execute(text(
+            f"SELECT id FROM incident WHERE reported_at = {R} AND status = 'in_progress' "
+            "AND handling_deadline < now()"))}
+    township = fixture_cases[:9]
+    assert late and listed(PERIOD, township=township) == late  # case 5 (of each module's)
+    assert len(late) == _figures(command, level="township", code=township)["figures"][
+        "overdue_now"]
+    assert listed(PERIOD, department="T1") == late
+    assert listed(OVERDUE_WEEK, township=township) == set()  # none reported in the days
+
+    # suspended (挂起) before its deadline: not overdue however long it waits; after: overdue
+    p = grids[grids["code"] == fixture_cases].geometry.iloc[0].representative_point()
+    suspended = {}
+    for before in (True, False):
+        case = clients["worker"].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+            "reported_at": f"{OVERDUE_WEEK['from']}T09:00:00+08:00"}).json()["id"]
+        with db.begin() as conn:
+            conn.execute(text(
+                "UPDATE incident SET status = 'in_progress', department_code = 'T1', "
+                "filed_at = reported_at, dispatched_at = reported_at, "
+                "handling_deadline = reported_at + interval '1 day', "
+                "suspended_at = reported_at + :stopped WHERE id = :id"),
+                {"id": case, "stopped": timedelta(hours=2 if before else 30)})
+        suspended[before] = case
+    assert listed(OVERDUE_WEEK, township=township) == {suspended[False]}
+    assert _figures(command, level="township", code=township, **OVERDUE_WEEK)["figures"][
+        "overdue_now"] == 1
 
 
 def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fixture_cases):

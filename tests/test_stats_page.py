@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from sqlalchemy import text
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account, worked_all_along
@@ -120,6 +121,45 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     wait_until(page, "window.mapsvcStats.answer !== null", "the county again")
     assert page.locator("#stats-where button").count() == 0
     assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
+
+
+def test_the_cases_a_parts_overdue_figure_counts_open_on_the_desk(evaluation, browser, server,
+                                                                   fixture_cases, clients, db):
+    """当前超期 of a township (for its centre), and of a department (for an administrator),
+    leads to those cases on the desk (处置超期), opened in a tab of its own in the session,
+    reported in the days chosen; a part with none overdue has no link."""
+    with db.connect() as conn:
+        late = [row.id for row in conn.execute(text(
+            "SELECT id FROM incident WHERE reported_at = TIMESTAMPTZ '2025-03-03 09:00+08' "
+            "AND status = 'in_progress' AND handling_deadline < now() ORDER BY id"))]
+    assert late  # case 5 of the fixture (of each module that made it in this database)
+    days = f"{PERIOD['from']} 至 {PERIOD['to']}上报"
+    county = clients["command"].get("/stats", params=PERIOD).json()
+    township = next(r for r in county["rows"] if r["code"] == fixture_cases[:9])
+    admin = browser.new_context(viewport={"width": 1700, "height": 900}).new_page()
+    sign_in(admin, server, "/map/stats", "admin", PASSWORD)
+    for page, code, by, scope, department in (
+            (evaluation, township["code"], "", f"{township['name']} · {days}", ""),
+            (admin, "T1", "department", days, "T1")):
+        _asked(page, by)
+        link = page.locator(f"#stats tbody tr[data-code='{code}'] a.to-desk")
+        assert link.inner_text() == _row(page, code)["当前超期"] == str(len(late))
+        with page.context.expect_page() as opened:
+            link.click()
+        desk = opened.value
+        desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
+        wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {len(late)}",
+                   "the cases")
+        assert sorted(desk.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == late
+        assert desk.input_value("#desk-view") == "overdue"
+        assert desk.inner_text("#desk-scope span") == scope
+        assert desk.input_value("#desk-department") == department
+        desk.close()
+    admin.context.close()
+    others = [r["code"] for r in county["rows"] if r["code"] != fixture_cases[:9]]
+    _asked(evaluation)
+    assert _row(evaluation, others[0])["当前超期"] == "0"
+    assert evaluation.locator(f"#stats tbody tr[data-code='{others[0]}'] a.to-desk").count() == 0
 
 
 def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation,

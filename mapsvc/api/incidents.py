@@ -119,6 +119,9 @@ async def incident_filter(
     reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
     colour: Annotated[Literal[COLOURS] | None, Query(  # type: ignore[valid-type]
         description="the case's warning colour: the worst of its running clocks")] = None,
+    overdue: Annotated[bool, Query(
+        description="true: the cases in handling past their handling deadline (超期在办, as the "
+                    "evaluation's overdue_now counts them)")] = False,
     queue: Annotated[Literal["mine"] | None, Query(
         description="mine: the open cases waiting on me (my grids, my level's escalations, "
                     "my department's dispatches)")] = None,
@@ -145,6 +148,7 @@ async def incident_filter(
                           department=department,
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,
+                          overdue=overdue,
                           queue_of=account if queue == "mine" else None,
                           reporter_id=account.id if reporter == "me" else None,
                           extension_requested=extension == "requested", urgent=urgent,

@@ -12,7 +12,7 @@ from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection, named, named_set, page
 from mapsvc.incidents.categories import under_class
 from mapsvc.incidents.model import METHODS, SOURCES
-from mapsvc.workflow.clocks import COLOURS, soonest_deadline
+from mapsvc.workflow.clocks import COLOURS, handling_overdue, soonest_deadline
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
 
 
@@ -59,6 +59,7 @@ class IncidentFilter:
     reported_from: datetime | None = None
     reported_to: datetime | None = None
     colour: str | None = None  # the case's warning colour
+    overdue: bool = False  # the cases past their handling deadline (超期在办)
     queue_of: Account | None = None  # the cases waiting on this account
     reporter_id: int | None = None  # the cases this account reported, in any state
     # the cases whose handler asked for more time, waiting on the centre's answer
@@ -79,6 +80,8 @@ class IncidentFilter:
             # colour is written in so that the plan knows how few cases have it
             colour = named(self.colour, COLOURS, field="colour", noun="colour")
             f.add(f"d.status IN {TIMED_SQL} AND incident_colour(d) = {colour}")
+        if self.overdue:
+            f.add(handling_overdue("d"))
         if self.ids is not None:
             f.add("d.id = ANY(:ids)", ids=self.ids)
         if self.reporter_id is not None:

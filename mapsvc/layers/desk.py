@@ -43,6 +43,7 @@ PANELS = """
       <option value="closed">已结案待回访</option><option value="mine">上报至本中心</option>
       <option value="open">在办</option>
       <option value="urgent">加急</option><option value="red">超期</option>
+      <option value="overdue">处置超期</option>
       <option value="yellow">即将到期</option><option value="extension">延期申请待审批</option>
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>

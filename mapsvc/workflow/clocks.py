@@ -41,6 +41,15 @@ def soonest_deadline(alias: str) -> str:
     return f"coalesce(least({running}), 'infinity')"
 
 
+def handling_overdue(alias: str = "") -> str:
+    """SQL: whether the case ``alias`` (its columns unqualified if none) is past its handling
+    deadline now, in handling (dispatched or in progress; a suspended one by the time its clock
+    stopped): 超期在办, as the evaluation's 当前超期 counts it."""
+    column = f"{alias}." if alias else ""
+    return (f"{column}status IN ('dispatched', 'in_progress') "
+            f"AND {column}handling_deadline < coalesce({column}suspended_at, now())")
+
+
 # Without a handling limit anywhere in its category tree a case gets this one.
 DEFAULT_HANDLING = "5 working_days"
 

@@ -50,7 +50,7 @@ from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
-from mapsvc.workflow.clocks import RUNNING
+from mapsvc.workflow.clocks import RUNNING, handling_overdue
 from mapsvc.workflow.machine import CHECKING, FINDINGS, OPEN_SQL, TIMED_SQL, WAITING, sql_list
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
@@ -89,9 +89,7 @@ _LIVE_SUMS = ", ".join(
 
 # the cases overdue now, of a case's handling clock (a suspended one stopped) and of its dispatch
 # clock: counts over cases of incident, unqualified
-_OVERDUE = """count(*) FILTER (WHERE status IN ('dispatched', 'in_progress')
-                               AND handling_deadline < coalesce(suspended_at, now()))
-                  AS overdue_now,
+_OVERDUE = f"""count(*) FILTER (WHERE {handling_overdue()}) AS overdue_now,
               count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
                   AS dispatch_overdue"""
 

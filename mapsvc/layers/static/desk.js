@@ -7,7 +7,8 @@
 const VIEWS = {
   reported: { status: "reported" }, waiting: { status: "waiting" }, filed: { status: "filed" },
   handled: { status: "handled" }, closed: { status: "closed" }, mine: { queue: "mine" },
-  red: { colour: "red" }, yellow: { colour: "yellow" }, extension: { extension: "requested" },
+  red: { colour: "red" }, overdue: { overdue: true }, yellow: { colour: "yellow" },
+  extension: { extension: "requested" },
   open: { open: true }, urgent: { urgent: true, open: true },
   unassigned: { method: "unassigned" }, all: {},
 };
@@ -476,15 +477,27 @@ function mapsvcDesk(map, config) {
       ? `没有案件 #${id}，或不在本中心辖区内` : error.message, true));
   });
   drawRegions().catch((e) => say(e.message, true));
-  // what the address asks for (as the wall links to the desk): a case, opened at once
-  // (#case=ID); a view, of a region within the jurisdiction (#view=red&township=CODE&name=…)
+  // what the address asks for (as the wall and the evaluation link to the desk): a case, opened
+  // at once (#case=ID); a view, of a region within the jurisdiction, of a department, of the
+  // cases reported from one day to another (#view=red&township=CODE&name=…&department=CODE
+  // &from=YYYY-MM-DD&to=YYYY-MM-DD)
   const asked = new URLSearchParams(location.hash.slice(1));
   const named = /^\d+$/.exec(asked.get("case") || "");
   if (Object.hasOwn(VIEWS, asked.get("view"))) $("desk-view").value = asked.get("view");
+  if (config.departments.some((d) => d.code === asked.get("department"))) {
+    $("desk-department").value = asked.get("department");
+  }
   const level = SCOPES.find((key) => asked.get(key));
-  if (level) {
-    state.scope = { [level]: asked.get(level) };
-    $("desk-scope").querySelector("span").textContent = asked.get("name") || asked.get(level);
+  const days = ["from", "to"].map((key) => (/^\d{4}-\d{2}-\d{2}$/.test(asked.get(key) || "")
+    ? asked.get(key) : null));
+  if (level || days.some(Boolean)) {
+    const [from, to] = days;
+    state.scope = { ...(level ? { [level]: asked.get(level) } : {}),
+                    ...(from ? { from: chinaMidnights(from)[0] } : {}),
+                    ...(to ? { to: chinaMidnights(to)[1] } : {}) };
+    const period = days.some(Boolean) ? `${from || ""} 至 ${to || ""}上报` : "";
+    $("desk-scope").querySelector("span").textContent = [
+      level ? asked.get("name") || asked.get(level) : "", period].filter(Boolean).join(" · ");
     $("desk-scope").hidden = false;
   }
   call("GET", "/categories").then((tree) => {

@@ -7,7 +7,8 @@
 // with too few cases due (a member of staff with too few steps; a grid worker, by 漏报率, with too
 // few cases filed in its grids, by 按时核实率 and 按时核查率, with too few findings due) for its
 // rates to mean much is listed, not ranked, by a rate. A region's part, or a class with
-// subclasses, is entered by its name, and left by the path above the table. What is shown
+// subclasses, is entered by its name, and left by the path above the table; a region's or a
+// department's 当前超期 opens those cases on the desk, for those who work at it. What is shown
 // downloads as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
@@ -109,6 +110,20 @@ window.mapsvcStats = { shown: null, answer: null };
     return columns().map(([, c]) => c.show(c.value(r), r));
   }
 
+  // where the cases a row's 当前超期 counts are listed, for those who work at the desk: there,
+  // those of a region or of a department reported in the days chosen
+  function overdueOnDesk(r, answer) {
+    const desk = $("stats").dataset.desk;
+    const region = REGIONS.includes(r.kind);
+    if (!desk || !(region || r.kind === "department")) return null;
+    const asked = new URLSearchParams({ view: "overdue", from: answer.from, to: answer.to });
+    if (region) {
+      asked.set(r.kind, r.code);
+      asked.set("name", r.name);
+    } else asked.set("department", r.code);
+    return `${desk}#${asked}`;
+  }
+
   function show(answer) {
     state.rows = answer.rows.map((r) => ({ ...r, name: r.name || r.code }));
     state.staff = answer.by === "operator";
@@ -138,8 +153,15 @@ window.mapsvcStats = { shown: null, answer: null };
         enter.addEventListener("click", () => (r.subclasses ? enterClass(r) : enterRegion(r)));
         name.appendChild(enter);
       } else name.textContent = r.name;
-      tr.append(text("td", r.rank === null ? "—" : r.rank), name,
-                ...cells(r).map((value) => text("td", value)));
+      const shown = cells(r).map((value) => text("td", value));
+      const desk = r.figures.overdue_now ? overdueOnDesk(r, answer) : null;
+      if (desk) {
+        const overdue = shown[columns().findIndex(([h]) => h === "当前超期")];
+        const link = text("a", overdue.textContent, "to-desk");
+        Object.assign(link, { href: desk, target: "_blank", rel: "opener" });
+        overdue.replaceChildren(link);
+      }
+      tr.append(text("td", r.rank === null ? "—" : r.rank), name, ...shown);
       return tr;
     }));
     // the region's own figures (no patrols nor 漏报率: those are the parts'; none of steps: its
