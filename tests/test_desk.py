@@ -8,7 +8,7 @@ import io
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -707,9 +707,13 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_t
     wait_until(page, f"!!document.querySelector('#wall-list li[data-id=\"{case}\"]')",
                "the case in the wall's list")
     page.click(f"#wall-list li[data-id='{case}']")
-    page.click(f".wall-case[data-id='{case}'] a.handle")
-    wait_until(page, f"window.mapsvcDesk && window.mapsvcDesk.selected "
-                     f"&& window.mapsvcDesk.selected.id === {case}", "the case open on the desk")
+    with page.context.expect_page() as opened:  # in a tab of its own: the wall stays
+        page.click(f".wall-case[data-id='{case}'] a.handle")
+    wait_until(opened.value, f"window.mapsvcDesk && window.mapsvcDesk.selected "
+                             f"&& window.mapsvcDesk.selected.id === {case}",
+               "the case open on the desk")
+    opened.value.close()
+    assert urlsplit(page.url).path == "/map/wall"
     # no error: the only requests that failed are those each page broke off as it was left
     assert [p for p in watch.problems if not p.startswith("failed: ")] == []
 

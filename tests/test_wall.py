@@ -716,6 +716,13 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     links = page.eval_on_selector_all(".wall-hotspot a", "(a) => a.map((e) => e.href)")
     assert {f"{base}/map/desk#case={case}" for case in ids} <= set(links)
     page.screenshot(path=str(ARTIFACTS / "wall-hotspot.png"))
+    with page.context.expect_page() as opened:  # in a tab of its own, in the wall's session
+        page.click(f".wall-hotspot a[href='/map/desk#case={ids[0]}']")
+    desk = opened.value
+    wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.selected "
+                     f"&& window.mapsvcDesk.selected.id === {ids[0]}", "the case on the desk")
+    desk.close()
+    assert urlsplit(page.url).path == "/map/wall"  # the wall left as it was
     assert page.evaluate("window.mapsvcWall.region.kind") == "county"  # named, not drilled
     page.select_option("#heat-category", "01")  # another class: the place is not one of its
     wait_until(page, f"!window.mapsvcWall.hotspots.some((f) => f.properties.ids.includes("
