@@ -441,9 +441,9 @@ async def boxes_around_smallest_grid(conn) -> list[tuple[str, tuple, int]]:
 def incident_lists(rows: int) -> None:
     """A page of the incident list (100 cases, newest first) as the city and the largest
     county's centre ask for it: the first page, the cases in progress, those awaiting
-    verification (a rare state), those waiting to be taken in, by warning colour, the triage
-    queue, the public's, of a source no case has and by words, and the open cases most urgent
-    first; and the city's by boxes of three sizes."""
+    verification (a rare state), those waiting to be taken in, by warning colour, overdue in
+    handling, the triage queue, the public's, of a source no case has and by words, and the
+    open cases most urgent first; and the city's by boxes of three sizes."""
     from mapsvc.accounts.model import Account
     from mapsvc.incidents.model import PUBLIC_SOURCES
     from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
@@ -458,6 +458,7 @@ def incident_lists(rows: int) -> None:
               "awaiting verification": IncidentFilter(statuses=("verifying",)),
               "waiting to be taken in": IncidentFilter(statuses=STATUS_FILTERS["waiting"]),
               "red": IncidentFilter(colour="red"), "yellow": IncidentFilter(colour="yellow"),
+              "overdue in handling (处置超期)": IncidentFilter(overdue=True),
               "the triage queue (unassigned)": IncidentFilter(method="unassigned"),
               "the public's (hotline and citizens)": IncidentFilter(sources=PUBLIC_SOURCES),
               "of a source no case has (every case read)": IncidentFilter(sources=("other",)),
