@@ -45,11 +45,14 @@ def _asked(page, by: str = "", period: dict = PERIOD) -> None:
     wait_until(page, "window.mapsvcStats.answer !== null", "the figures asked for")
 
 
+def _headings(page) -> list[str]:
+    return page.locator("#stats thead th").all_inner_texts()
+
+
 def _row(page, code: str) -> dict:
     """A row of the table as shown, by its headings."""
-    headings = page.locator("#stats thead th").all_inner_texts()
     cells = page.locator(f"#stats tbody tr[data-code='{code}'] td").all_inner_texts()
-    return dict(zip(headings, cells, strict=True))
+    return dict(zip(_headings(page), cells, strict=True))
 
 
 def _number(value) -> str:
@@ -123,42 +126,50 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
 
 
-def test_the_cases_a_parts_overdue_figure_counts_open_on_the_desk(evaluation, browser, server,
-                                                                   fixture_cases, clients, db):
-    """当前超期 of a township (for its centre), and of a department (for an administrator),
-    leads to those cases on the desk (处置超期), opened in a tab of its own in the session,
-    reported in the days chosen; a part with none overdue has no link."""
+def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, server,
+                                                          fixture_cases, clients, db):
+    """上报 and 当前超期 of a township (for its centre), and of a department (for an
+    administrator), lead to those cases on the desk (全部, 处置超期), opened in a tab of its own
+    in the session, reported in the days chosen; a part with none has no link."""
+    township = fixture_cases[:9]
     with db.connect() as conn:
-        late = [row.id for row in conn.execute(text(
-            "SELECT id FROM incident WHERE reported_at = TIMESTAMPTZ '2025-03-03 09:00+08' "
-            "AND status = 'in_progress' AND handling_deadline < now() ORDER BY id"))]
-    assert late  # case 5 of the fixture (of each module that made it in this database)
+        def ids(where: str) -> list[int]:
+            return [row.id for row in conn.execute(text(
+                "SELECT id FROM incident WHERE reported_at >= TIMESTAMPTZ '2025-03-03 00:00+08' "
+                f"AND reported_at < TIMESTAMPTZ '2025-03-08 00:00+08' AND {where} ORDER BY id"),
+                {"township": township})]
+        reported = ids("village_code LIKE :township || '%'")
+        # case 5 of the fixture (of each module that made it in this database)
+        late = ids("status = 'in_progress' AND handling_deadline < now()")
+    assert late and len(reported) > len(late)
     days = f"{PERIOD['from']} 至 {PERIOD['to']}上报"
     county = clients["command"].get("/stats", params=PERIOD).json()
-    township = next(r for r in county["rows"] if r["code"] == fixture_cases[:9])
+    name = next(r["name"] for r in county["rows"] if r["code"] == township)
     admin = browser.new_context(viewport={"width": 1700, "height": 900}).new_page()
     sign_in(admin, server, "/map/stats", "admin", PASSWORD)
-    for page, code, by, scope, department in (
-            (evaluation, township["code"], "", f"{township['name']} · {days}", ""),
-            (admin, "T1", "department", days, "T1")):
+    for page, code, by, heading, view, cases, scope, department in (
+            (evaluation, township, "", "上报", "all", reported, f"{name} · {days}", ""),
+            (evaluation, township, "", "当前超期", "overdue", late, f"{name} · {days}", ""),
+            (admin, "T1", "department", "当前超期", "overdue", late, days, "T1")):
         _asked(page, by)
-        link = page.locator(f"#stats tbody tr[data-code='{code}'] a.to-desk")
-        assert link.inner_text() == _row(page, code)["当前超期"] == str(len(late))
+        column = _headings(page).index(heading) + 1
+        link = page.locator(f"#stats tbody tr[data-code='{code}'] td:nth-child({column}) a")
+        assert link.inner_text() == _row(page, code)[heading] == str(len(cases))
         with page.context.expect_page() as opened:
             link.click()
         desk = opened.value
         desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
-        wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {len(late)}",
+        wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {len(cases)}",
                    "the cases")
-        assert sorted(desk.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == late
-        assert desk.input_value("#desk-view") == "overdue"
+        assert sorted(desk.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == cases
+        assert desk.input_value("#desk-view") == view
         assert desk.inner_text("#desk-scope span") == scope
         assert desk.input_value("#desk-department") == department
         desk.close()
     admin.context.close()
-    others = [r["code"] for r in county["rows"] if r["code"] != fixture_cases[:9]]
+    others = [r["code"] for r in county["rows"] if r["code"] != township]
     _asked(evaluation)
-    assert _row(evaluation, others[0])["当前超期"] == "0"
+    assert _row(evaluation, others[0])["上报"] == _row(evaluation, others[0])["当前超期"] == "0"
     assert evaluation.locator(f"#stats tbody tr[data-code='{others[0]}'] a.to-desk").count() == 0
 
 
@@ -228,7 +239,7 @@ def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, cl
     page = evaluation
     _asked(page, "operator", STAFF_PERIOD)
     answer = clients["command"].get("/stats", params={**STAFF_PERIOD, "by": "operator"}).json()
-    headings = page.locator("#stats thead th").all_inner_texts()
+    headings = _headings(page)
     assert headings[:4] == ["名次", "名称", "受理", "受理用时中位（分钟）"]
     assert "按期结案率" not in headings  # a region's figures, not a member of staff's
     for part in ("clerk", "dispatcher", "idle"):
@@ -279,6 +290,7 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     row = next(r for r in grids["rows"] if r["code"] == fixture_cases)
     assert {k: _row(page, fixture_cases)[k] for k in _shown(row["figures"])} == _shown(
         row["figures"])
+    assert page.locator("#stats a.to-desk").count() == 0  # no desk of its own to open them on
     assert page.locator("#stats-where").inner_text() == "所辖网格"
     _asked(page, "worker")
     workers = clients["chief"].get("/stats", params={**PERIOD, "by": "worker"}).json()
@@ -304,7 +316,7 @@ def test_a_department_reads_its_own_figures_by_class_for_the_days_it_chooses(
     own = clients["department"].get("/stats", params={**PERIOD, "by": "category"}).json()
     assert own["kind"] == "department" and own["figures"]["reported"] > 0
     total = page.locator("#stats tfoot td").all_inner_texts()
-    headings = page.locator("#stats thead th").all_inner_texts()
+    headings = _headings(page)
     assert total[1] == f"{own['name']}（合计）"
     assert dict(zip(headings[2:], total[2:])) == _shown(own["figures"])
     assert page.locator("#stats tbody tr").count() == len(own["rows"])

@@ -276,7 +276,8 @@ async def stats(request: Request) -> Response:
     if refused:
         return refused
     chief, department = account.role is Role.grid_chief, account.role is Role.department
-    # the cases a region's or a department's 当前超期 counts open on the desk, for those at it
+    # the cases a region's or a department's 上报 and 当前超期 count open on the desk, for those
+    # who work at it
     desk = account.role in WALL_ROLES
     return _table_page(
         "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门、网格员、中心坐席或问题类别统计排名",
@@ -284,7 +285,7 @@ async def stats(request: Request) -> Response:
         grids_hidden="hidden" if department else "",
         first_by="grid" if chief else "category" if department else "",
         desk="/map/desk" if desk else "",
-        desk_note="，点击当前超期数在受理派遣台查看这些案件" if desk else "")
+        desk_note="，点击上报数或当前超期数在受理派遣台查看这些案件" if desk else "")
 
 
 @router.get("/accounts", response_class=HTMLResponse)

@@ -8,7 +8,7 @@
 // few cases filed in its grids, by 按时核实率 and 按时核查率, with too few findings due) for its
 // rates to mean much is listed, not ranked, by a rate. A region's part, or a class with
 // subclasses, is entered by its name, and left by the path above the table; a region's or a
-// department's 当前超期 opens those cases on the desk, for those who work at it. What is shown
+// department's 上报 and 当前超期 open those cases on the desk, for those who work at it. What is shown
 // downloads as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
@@ -23,10 +23,11 @@ window.mapsvcStats = { shown: null, answer: null };
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
   // the columns: the heading, a row's value (a row: {figures, patrols, missed, verifies,
   // checks}), how it is shown, and whether it is a rate (ranked among the parts with cases
-  // enough: of its own ``sample``, or else due)
+  // enough: of its own ``sample``, or else due); a count of cases, the desk's view that lists
+  // them
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
-    ["上报", figure("reported")], ["有效上报率", figure("valid_report_rate", percent, true)],
+    ["上报", { ...figure("reported"), desk: "all" }], ["有效上报率", figure("valid_report_rate", percent, true)],
     ["立案", figure("filed")], ["监督举报率", figure("public_report_rate", percent, true)],
     ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
     ["应结案", figure("due")], ["结案", figure("closed")],
@@ -35,7 +36,7 @@ window.mapsvcStats = { shown: null, answer: null };
     ["返工率", figure("rework_rate", percent, true)],
     ["平均处置工时", figure("handling_hours_avg", dash, true)],
     ["九成案件处置工时内", figure("handling_hours_p90", dash, true)],
-    ["当前超期", figure("overdue_now")],
+    ["当前超期", { ...figure("overdue_now"), desk: "overdue" }],
     ["满意度（评价数）", { value: (r) => r.figures.satisfaction, rate: true,
                            show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
   ];
@@ -110,13 +111,13 @@ window.mapsvcStats = { shown: null, answer: null };
     return columns().map(([, c]) => c.show(c.value(r), r));
   }
 
-  // where the cases a row's 当前超期 counts are listed, for those who work at the desk: there,
-  // those of a region or of a department reported in the days chosen
-  function overdueOnDesk(r, answer) {
+  // where the cases a row counts are listed (the desk's ``view`` of them), for those who work
+  // at the desk: there, those of a region or of a department reported in the days chosen
+  function onDesk(r, answer, view) {
     const desk = $("stats").dataset.desk;
     const region = REGIONS.includes(r.kind);
     if (!desk || !(region || r.kind === "department")) return null;
-    const asked = new URLSearchParams({ view: "overdue", from: answer.from, to: answer.to });
+    const asked = new URLSearchParams({ view, from: answer.from, to: answer.to });
     if (region) {
       asked.set(r.kind, r.code);
       asked.set("name", r.name);
@@ -139,6 +140,7 @@ window.mapsvcStats = { shown: null, answer: null };
       return th;
     }));
     const order = ranked();
+    const listed = columns();
     $("stats").tBodies[0].replaceChildren(...order.map((r) => {
       const tr = document.createElement("tr");
       tr.dataset.code = r.code;
@@ -153,14 +155,17 @@ window.mapsvcStats = { shown: null, answer: null };
         enter.addEventListener("click", () => (r.subclasses ? enterClass(r) : enterRegion(r)));
         name.appendChild(enter);
       } else name.textContent = r.name;
-      const shown = cells(r).map((value) => text("td", value));
-      const desk = r.figures.overdue_now ? overdueOnDesk(r, answer) : null;
-      if (desk) {
-        const overdue = shown[columns().findIndex(([h]) => h === "当前超期")];
-        const link = text("a", overdue.textContent, "to-desk");
-        Object.assign(link, { href: desk, target: "_blank", rel: "opener" });
-        overdue.replaceChildren(link);
-      }
+      const shown = cells(r).map((value, i) => {
+        const td = text("td", value);
+        const [, c] = listed[i];
+        const desk = c.desk && c.value(r) ? onDesk(r, answer, c.desk) : null;
+        if (desk) {
+          const link = text("a", td.textContent, "to-desk");
+          Object.assign(link, { href: desk, target: "_blank", rel: "opener" });
+          td.replaceChildren(link);
+        }
+        return td;
+      });
       tr.append(text("td", r.rank === null ? "—" : r.rank), name, ...shown);
       return tr;
     }));
