@@ -62,6 +62,14 @@ class Watch:
             f"{r.status}: {r.url}"))
 
 
+def searched(page, form: str, watched: str) -> None:
+    """The search ``form`` (a selector) sent, the count of rows its page shows (``watched``,
+    where the page keeps it) forgotten first: what is waited for next is the answer's, not a
+    page shown before it came."""
+    page.evaluate(f"{watched}.shown = null")
+    page.click(f"{form} button[type=submit]")
+
+
 def sign_in(page, base: str, path: str, username: str, password: str) -> None:
     """Through the login page, on to ``path`` (a /map/ page)."""
     page.goto(f"{base}/map/login?next={path}")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import refused, sign_in, wait_until
+from tests.browser import refused, searched, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_in_client
 
 # What an auditor may call: the two logs, read, and the first counted by account and exported.
@@ -173,7 +173,7 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
 
     page.fill("#audit-find [name=username]", looker)
     page.select_option("#audit-find [name=action]", "reveal")
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     wait_until(page, "window.mapsvcAudit.shown === 100", "a first page of the looker's reveals")
     newest = page.locator("#audit-data tbody tr").first.locator("td")
     assert newest.all_inner_texts()[1:] == [looker, "查看完整信息", f"人员 {person}", "手机",
@@ -193,23 +193,23 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     yesterday = (datetime.now(CHINA) - timedelta(days=1)).strftime("%Y-%m-%d")
     for day in ("from", "to"):
         page.fill(f"#audit-find [name={day}]", yesterday)
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     wait_until(page, "window.mapsvcAudit.shown === 0", "no reveal yesterday")
     assert page.inner_text("#audit-said") == "没有符合条件的记录"
     page.fill("#audit-find [name=to]", datetime.now(CHINA).strftime("%Y-%m-%d"))
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     wait_until(page, "window.mapsvcAudit.shown === 100", "yesterday and today's reveals")
 
     page.fill("#audit-find [name=username]", "")
     page.select_option("#audit-find [name=action]", "")
     page.fill("#audit-find [name=person]", str(person))
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     wait_until(page, "window.mapsvcAudit.shown === 100", "the person's first page")
     assert set(page.locator("#audit-data tbody td:nth-child(2)").all_inner_texts()) == {looker}
 
     page.select_option("#audit-find [name=log]", "summary")
     expect(page.locator("#audit-find [name=username]")).to_be_hidden()
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     counted = page.locator("#audit-summary tr", has_text=looker)
     expect(counted.locator("td").nth(1)).to_have_text("101")
     assert counted.locator("td").nth(2).inner_text() == "1"
@@ -221,7 +221,7 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     page.select_option("#audit-find [name=log]", "accounts")
     expect(page.locator("#audit-find [name=person]")).to_be_hidden()
     page.fill("#audit-find [name=username]", looker)
-    page.click("#audit-find button[type=submit]")
+    searched(page, "#audit-find", "window.mapsvcAudit")
     wait_until(page, "window.mapsvcAudit.shown === 2", "the looker's account events")
     expect(page.locator("#audit-data")).to_be_hidden()
     events = [row.locator("td").all_inner_texts()[1:3]

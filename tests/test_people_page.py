@@ -9,7 +9,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import refused, sign_in, wait_until
+from tests.browser import refused, searched, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
 
 TAG = "<i>页面关怀</i>"  # a care tag as typed into a file: shown as text, never as markup
@@ -46,7 +46,7 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
         browser, server, tagged, clients):
     context, page = _register(browser, server, "command")
     page.fill("#people-find [name=care_tag]", TAG)
-    page.click("#people-find button[type=submit]")
+    searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
     row = page.locator(f"#people tr[data-person='{tagged}']")
     cells = {field: row.locator(f"td[data-field={field}]").inner_text()
@@ -81,7 +81,7 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     assert done["reason"] == "高温天气走访名单" and "1 people" in done["entity_id"]
 
     page.select_option("#people-find [name=left]", "true")  # those who left: not they
-    page.click("#people-find button[type=submit]")
+    searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 0", "no one who left with the tag")
     assert page.inner_text("#people-said") == "没有符合条件的人员"
     context.close()
@@ -91,7 +91,7 @@ def test_grid_chiefs_read_the_register_without_exporting_and_workers_are_turned_
         browser, server, tagged):
     context, page = _register(browser, server, "chief")
     page.fill("#people-find [name=care_tag]", TAG)  # among all the people of its grids
-    page.click("#people-find button[type=submit]")
+    searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
     assert page.locator(f"#people tr[data-person='{tagged}']").count() == 1
     assert page.locator("#people-export").is_hidden()
@@ -113,7 +113,7 @@ def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, acc
         assert registered(clients["admin"], kind, rows, county="441502")["stored"] == len(rows)
     context, page = _register(browser, server, "command")
     page.fill("#people-find [name=care_tag]", "翻页标签")
-    page.click("#people-find button[type=submit]")
+    searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 100", "the first hundred")
     assert page.inner_text("#people-page") == "第 1–100 人"
     assert page.locator("#people-previous").is_disabled()
@@ -138,7 +138,7 @@ def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mista
         page.fill("#people-find [name=care_tag]", "离开标签")
         page.select_option("#people-find [name=left]", left)
         with page.expect_response("**/api/v1/registry/people?*"):
-            page.click("#people-find button[type=submit]")
+            searched(page, "#people-find", "window.mapsvcPeople")
 
     find("false")
     row = page.locator(f"#people tr[data-person='{person['id']}']")
@@ -193,7 +193,7 @@ def test_the_centre_moves_a_person_to_a_household_at_an_address_found_by_its_wor
     context, page = _register(browser, server, "command")
     page.fill("#people-find [name=care_tag]", "迁居标签")
     with page.expect_response("**/api/v1/registry/people?*"):
-        page.click("#people-find button[type=submit]")
+        searched(page, "#people-find", "window.mapsvcPeople")
     page.locator(f"#people tr[data-person='{person['id']}'] button", has_text="迁居").click()
     form = page.locator("#people-move")
     expect(form).to_be_visible()
