@@ -27,7 +27,8 @@ window.mapsvcStats = { shown: null, answer: null };
   // them
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
-    ["上报", { ...figure("reported"), desk: "all" }], ["有效上报率", figure("valid_report_rate", percent, true)],
+    ["上报", { ...figure("reported"), desk: "all" }],
+    ["有效上报率", figure("valid_report_rate", percent, true)],
     ["立案", figure("filed")], ["监督举报率", figure("public_report_rate", percent, true)],
     ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
     ["应结案", figure("due")], ["结案", figure("closed")],
