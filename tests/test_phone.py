@@ -1244,6 +1244,34 @@ def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server,
                                                            "井盖实际在隔壁网格")
 
 
+def test_a_step_taken_while_another_is_on_its_way_is_sent_right_after_it(
+        browser, server, worker_spot, clients):
+    """A second step taken while the first is still on its way (a weak signal) goes as soon as
+    the first is answered, not at the phone's next round of sending (its clock stopped here,
+    the round never comes)."""
+    _, spot = worker_spot
+    cases = [clients["admin"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "description": f"接连办理的案件{n}"}).json()["id"] for n in range(2)]
+    context, page = _phone(browser, server, spot, clock=datetime.now(timezone.utc))
+    items = [f'#cases li[data-id="{case}"]' for case in cases]
+    for item in items:
+        wait_until(page, f"!!document.querySelector('{item} button[data-action=\"relocate\"]')",
+                   "relocate offered")
+    page.clock.pause_at(datetime.now(timezone.utc) + timedelta(seconds=1))
+    route, answer = _hold_the_next_answer(page, "**/actions/relocate",
+                                          lambda: _take(page, items[0], "relocate", "第一步"))
+    _take(page, items[1], "relocate", "第二步")
+    wait_until(page, "window.mapsvcPhone.queued === 2", "both queued")
+    route.fulfill(response=answer)
+    wait_until(page, "window.mapsvcPhone.sent === 2 && window.mapsvcPhone.queued === 0",
+               "the second sent after the first")
+    context.close()
+    for case, note in zip(cases, ("第一步", "第二步")):
+        step = clients["admin"].get(f"/incidents/{case}/timeline").json()[-1]
+        assert (step["action"], step["note"]) == ("relocate", note)
+
+
 def test_a_case_arriving_while_the_phone_is_open_shows_up_marked_until_touched(
         browser, server, worker_spot, clients):
     import uuid

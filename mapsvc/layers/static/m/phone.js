@@ -262,8 +262,13 @@ async function sendPatrol(item) {
 }
 
 async function send() {
-  if (phone.sending || !navigator.onLine) return;
+  if (!navigator.onLine) return;
+  if (phone.sending) {  // what was queued since this round read the queue goes after it
+    phone.sendAgain = true;
+    return;
+  }
   phone.sending = true;
+  phone.sendAgain = false;
   try {
     for (const item of await queued()) {  // in order: an action may need the report before it
       if (item.failed) continue;
@@ -286,6 +291,7 @@ async function send() {
     phone.sending = false;
     await showQueue();
     loadCases();
+    if (phone.sendAgain) send();
   }
 }
 
