@@ -284,7 +284,7 @@ async def stats(request: Request) -> Response:
         _links_from("stats", account), regions_hidden="hidden" if chief or department else "",
         grids_hidden="hidden" if department else "",
         first_by="grid" if chief else "category" if department else "",
-        desk="/map/desk" if desk else "",
+        desk="true" if desk else "",
         desk_note="，点击上报数或当前超期数在受理派遣台查看这些案件" if desk else "")
 
 

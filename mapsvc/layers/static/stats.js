@@ -112,18 +112,18 @@ window.mapsvcStats = { shown: null, answer: null };
     return columns().map(([, c]) => c.show(c.value(r), r));
   }
 
-  // where the cases a row counts are listed (the desk's ``view`` of them), for those who work
-  // at the desk: there, those of a region or of a department reported in the days chosen
+  // what the desk is asked for (its ``view`` of them) to list the cases a row counts, for those
+  // who work at it (the table marked so): those of a region or of a department reported in
+  // the days chosen
   function onDesk(r, answer, view) {
-    const desk = $("stats").dataset.desk;
     const region = REGIONS.includes(r.kind);
-    if (!desk || !(region || r.kind === "department")) return null;
+    if (!$("stats").dataset.desk || !(region || r.kind === "department")) return null;
     const asked = new URLSearchParams({ view, from: answer.from, to: answer.to });
     if (region) {
       asked.set(r.kind, r.code);
       asked.set("name", r.name);
     } else asked.set("department", r.code);
-    return `${desk}#${asked}`;
+    return asked;
   }
 
   function show(answer) {
@@ -157,14 +157,11 @@ window.mapsvcStats = { shown: null, answer: null };
         name.appendChild(enter);
       } else name.textContent = r.name;
       const shown = cells(r).map((value, i) => {
-        const td = text("td", value);
         const [, c] = listed[i];
-        const desk = c.desk && c.value(r) ? onDesk(r, answer, c.desk) : null;
-        if (desk) {
-          const link = text("a", td.textContent, "to-desk");
-          Object.assign(link, { href: desk, target: "_blank", rel: "opener" });
-          td.replaceChildren(link);
-        }
+        const asked = c.desk && c.value(r) ? onDesk(r, answer, c.desk) : null;
+        if (!asked) return text("td", value);
+        const td = document.createElement("td");
+        td.appendChild(deskLink(value, asked, "to-desk"));
         return td;
       });
       tr.append(text("td", r.rank === null ? "—" : r.rank), name, ...shown);

@@ -327,14 +327,6 @@ function mapsvcWall(map, config) {
     state.hotspots = found;
   }
 
-  // A link to the desk, asking it for ``asked`` (a case): in a tab of its own, in the wall's
-  // session, the wall left as it is (as its figures' links are).
-  function toDesk(words, asked, className) {
-    const link = text("a", words, className);
-    Object.assign(link, { href: `/map/desk#${asked}`, target: "_blank", rel: "opener" });
-    return link;
-  }
-
   // A hot spot: its class, how many cases and how many open, over what days and how far, its
   // grid, and its newest cases, each leading to the desk.
   function openHotspot(f) {
@@ -342,7 +334,7 @@ function mapsvcWall(map, config) {
     const [lon, lat] = f.geometry.coordinates;
     const box = text("div", "", "wall-hotspot");
     const cases = text("p", "", "cases");
-    for (const id of p.ids) cases.append(toDesk(`#${id}`, `case=${id}`), " ");
+    for (const id of p.ids) cases.append(deskLink(`#${id}`, `case=${id}`), " ");
     box.append(text("h3", `高发点位 · ${categoryName[p.category] || p.category}`),
                text("p", `${p.cases} 件（在办 ${p.open} 件），相距中心 ${p.radius_m} 米内`),
                text("p", `${localTime(p.first_reported_at)} 至 ${localTime(p.last_reported_at)}`),
@@ -625,7 +617,7 @@ function mapsvcWall(map, config) {
     box.dataset.id = f.id;
     const what = `${STATUS[p.status] || p.status} · ${categoryName[p.category] || p.category}`;
     const steps = text("ol", "", "steps");
-    const handle = toDesk("到受理台办理", `case=${f.id}`, "handle");
+    const handle = deskLink("到受理台办理", `case=${f.id}`, "handle");  // the wall stays
     box.append(text("h3", what), text("p", p.description, "description"),
                text("p", p.grid ? p.grid.name : "未入格"), steps, handle);
     L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
