@@ -751,14 +751,7 @@ function showCases(cases) {
       label.appendChild(photo);
       li.appendChild(label);
     }
-    const place = text("button", "位置", "act");
-    place.type = "button";
-    place.dataset.show = "place";
-    place.addEventListener("click", () => showCaseOnMap(f));
-    const steps = text("button", "进度", "act");
-    steps.type = "button";
-    steps.addEventListener("click", () => showSteps(li, f.id));
-    li.append(place, steps);
+    placeAndSteps(li, f);
     for (const action of next) {
       const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
@@ -772,6 +765,19 @@ function showCases(cases) {
     else if (form) form.cancel();
     return li;
   }));
+}
+
+// A case's buttons to show where it is on the map and the steps it has been through, on its
+// item ``li`` (of my cases, of my reports).
+function placeAndSteps(li, f) {
+  const place = text("button", "位置", "act");
+  place.type = "button";
+  place.dataset.show = "place";
+  place.addEventListener("click", () => showCaseOnMap(f));
+  const steps = text("button", "进度", "act");
+  steps.type = "button";
+  steps.addEventListener("click", () => showSteps(li, f.id));
+  li.append(place, steps);
 }
 
 // The soonest deadline of the case's clocks running (its stage's, the whole case's), if any.
@@ -821,13 +827,7 @@ async function showReports() {
                                   p.closed_at && `办结 ${localTime(p.closed_at)}`,
                                   p.satisfaction && `满意度 ${p.satisfaction}`]
       .filter(Boolean).join(" · ")));
-    const place = text("button", "位置", "act");
-    place.type = "button";
-    place.addEventListener("click", () => showCaseOnMap(f));
-    const steps = text("button", "进度", "act");
-    steps.type = "button";
-    steps.addEventListener("click", () => showSteps(li, f.id));
-    li.append(place, steps);
+    placeAndSteps(li, f);
     return li;
   }));
   if (!listed) $("reports").append(text("li", "近期没有上报", "none"));
