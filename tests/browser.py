@@ -70,6 +70,16 @@ def searched(page, form: str, watched: str) -> None:
     page.click(f"{form} button[type=submit]")
 
 
+def desk_opened(page, link):
+    """The desk that ``link`` (a selector, or a locator) of ``page`` opens in a tab of its own,
+    in the page's session: at the address asked for, not sent to sign in."""
+    with page.context.expect_page() as opened:
+        (page.locator(link) if isinstance(link, str) else link).click()
+    desk = opened.value
+    desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
+    return desk
+
+
 def sign_in(page, base: str, path: str, username: str, password: str) -> None:
     """Through the login page, on to ``path`` (a /map/ page)."""
     page.goto(f"{base}/map/login?next={path}")

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import Watch, refused, said_at_each_sign_in, sign_in, wait_until
+from tests.browser import (Watch, desk_opened, refused, said_at_each_sign_in, sign_in,
+                           wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
 from tests.test_wall import report, token
 from tests.test_workflow import do
@@ -707,12 +708,11 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_t
     wait_until(page, f"!!document.querySelector('#wall-list li[data-id=\"{case}\"]')",
                "the case in the wall's list")
     page.click(f"#wall-list li[data-id='{case}']")
-    with page.context.expect_page() as opened:  # in a tab of its own: the wall stays
-        page.click(f".wall-case[data-id='{case}'] a.handle")
-    wait_until(opened.value, f"window.mapsvcDesk && window.mapsvcDesk.selected "
-                             f"&& window.mapsvcDesk.selected.id === {case}",
+    handling = desk_opened(page, f".wall-case[data-id='{case}'] a.handle")  # the wall stays
+    wait_until(handling, f"window.mapsvcDesk && window.mapsvcDesk.selected "
+                         f"&& window.mapsvcDesk.selected.id === {case}",
                "the case open on the desk")
-    opened.value.close()
+    handling.close()
     assert urlsplit(page.url).path == "/map/wall"
     # no error: the only requests that failed are those each page broke off as it was left
     assert [p for p in watch.problems if not p.startswith("failed: ")] == []

@@ -642,7 +642,7 @@ OVERDUE_WEEK = {"from": "2025-10-13", "to": "2025-10-17"}  # a week no other tes
 
 
 def test_the_cases_overdue_now_are_listed_as_the_figures_count_them(clients, fixture_cases,
-                                                                     accounts, grids, db):
+                                                                     grids, db):
     """GET /incidents?overdue=true (the desk's 处置超期): the cases in handling past their
     handling deadline, as 当前超期 counts them for a region and a department: of the fixture,
     case 5 alone, not 4 (filed, past its dispatch deadline: red, but not in handling) nor 6

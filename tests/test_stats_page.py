@@ -13,7 +13,7 @@ from sqlalchemy import text
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account, worked_all_along
 from mapsvc.db.engine import in_transaction
-from tests.browser import refused, sign_in, wait_until
+from tests.browser import desk_opened, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_positions import PERIOD as STAFF_PERIOD
 from tests.test_positions import staff  # noqa: F401 (a fixture)
@@ -155,10 +155,7 @@ def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, s
         column = _headings(page).index(heading) + 1
         link = page.locator(f"#stats tbody tr[data-code='{code}'] td:nth-child({column}) a")
         assert link.inner_text() == _row(page, code)[heading] == str(len(cases))
-        with page.context.expect_page() as opened:
-            link.click()
-        desk = opened.value
-        desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
+        desk = desk_opened(page, link)
         wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {len(cases)}",
                    "the cases")
         assert sorted(desk.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == cases

@@ -27,7 +27,8 @@ from mapsvc.db.engine import in_transaction
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
-from tests.browser import Watch, click_while_zooming, refused, shows, sign_in, wait_until
+from tests.browser import (Watch, click_while_zooming, desk_opened, refused, shows, sign_in,
+                           wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, Server, registered, run
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
@@ -483,10 +484,7 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
                          ("urgent", "urgent")):
         assert page.locator(f"a.to-desk:has(#kpi-{figure})").get_attribute("href") == (
             "/map/desk#" + urlencode({"view": view, "grid": grid.code, "name": name}))
-    with page.context.expect_page() as opened:  # in a tab of its own, in the wall's session
-        page.click("a.to-desk:has(#kpi-open)")
-    desk = opened.value
-    desk.wait_for_url(lambda url: "/map/desk#" in url and "login" not in url)
+    desk = desk_opened(page, "a.to-desk:has(#kpi-open)")  # in the wall's session
     wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {open_cases}",
                "the grid's open cases on the desk")
     desk.close()
@@ -716,9 +714,7 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     links = page.eval_on_selector_all(".wall-hotspot a", "(a) => a.map((e) => e.href)")
     assert {f"{base}/map/desk#case={case}" for case in ids} <= set(links)
     page.screenshot(path=str(ARTIFACTS / "wall-hotspot.png"))
-    with page.context.expect_page() as opened:  # in a tab of its own, in the wall's session
-        page.click(f".wall-hotspot a[href='/map/desk#case={ids[0]}']")
-    desk = opened.value
+    desk = desk_opened(page, f".wall-hotspot a[href='/map/desk#case={ids[0]}']")
     wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.selected "
                      f"&& window.mapsvcDesk.selected.id === {ids[0]}", "the case on the desk")
     desk.close()
