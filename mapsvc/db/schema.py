@@ -76,8 +76,9 @@ grid = Table(
 )
 
 # a grid's open cases, when each turns red and its last 30 days' report times (its backlog),
-# and its households and the last visit of each one visited (its coverage), kept by triggers
-# (migrations 0016, 0026, 0028), and when its last patrol ended (migration 0036)
+# and its households, their members and the last visit of each household visited (its
+# coverage), kept by triggers (migrations 0016, 0026, 0028, 0056), and when its last patrol
+# ended (migration 0036)
 grid_figures = Table(
     "grid_figures", metadata,
     Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
@@ -85,6 +86,7 @@ grid_figures = Table(
     Column("red_from", ARRAY(DateTime(timezone=True)), nullable=False),
     Column("reported", ARRAY(DateTime(timezone=True)), nullable=False),
     Column("households", Integer, nullable=False),
+    Column("population", Integer, nullable=False),
     Column("last_visits", ARRAY(Integer), nullable=False),  # in seconds since 2000
     Column("last_patrol", Integer),  # in seconds since 2000
 )

@@ -71,17 +71,20 @@ CREATE FUNCTION coverage_visited(last_visits {kept}, since timestamptz) RETURNS 
     RETURN cardinality(last_visits) - width_bucket({moment.format("since")}, last_visits);"""
 
 
-def refresh_coverage(table: str, then: str = "", moment: str = "{}") -> str:
+def refresh_coverage(table: str, then: str = "", moment: str = "{}", people: bool = False) -> str:
     """``grid_coverage_refresh``, counting the grids' coverage afresh into ``table``; ``then``:
     statements run after, FOUND telling whether any grid's coverage changed; ``moment``: the
-    kept form of a visit's time, a format of its expression."""
+    kept form of a visit's time, a format of its expression; ``people``: the households'
+    members who have not left counted too, into ``population`` (migration 0056)."""
+    kept = ["households", *(["population"] if people else []), "last_visits"]
+    new, old = (", ".join(f"{row}.{column}" for column in kept) for row in ("n", "c"))
     return f"""
 CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
 AS $$
 BEGIN
 {locked_in_grid_order(table)}
-    UPDATE {table} c SET households = n.households, last_visits = n.last_visits
-      FROM (SELECT g.id, count(h.id)::integer AS households,
+    UPDATE {table} c SET ({", ".join(kept)}) = ({new})
+      FROM (SELECT g.id, count(h.id)::integer AS households,{PEOPLE_COUNTED if people else ""}
                    coalesce(array_agg({moment.format("v.at")} ORDER BY v.at)
                                 FILTER (WHERE v.at IS NOT NULL), '{{}}') AS last_visits
               FROM unnest(grids) AS g(id)
@@ -92,16 +95,24 @@ BEGIN
                 ON true
              GROUP BY g.id) n
      WHERE c.grid_id = n.id
-       AND (c.households, c.last_visits) IS DISTINCT FROM (n.households, n.last_visits);{then}
+       AND ({old}) IS DISTINCT FROM ({new});{then}
 END
 $$;"""
 
 
-def _triggers() -> str:
-    out = []
-    for table, (to_grid, columns) in TABLES.items():
-        changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
-        out.append(f"""
+# a household's members who have not left, summed per grid (``h`` the household)
+PEOPLE_COUNTED = """
+                   coalesce(sum((SELECT count(*) FROM person p
+                                  WHERE p.household_id = h.id AND p.left_on IS NULL)),
+                            0)::integer AS population,"""
+
+
+def table_triggers(table: str, to_grid: str, columns: tuple[str, ...]) -> str:
+    """The statement triggers refreshing the coverage of the grids whose rows of ``table``
+    changed: ``to_grid`` leads a changed row ``r`` to its address ``a``; ``columns``, those
+    of an updated row that decide the grid or its counts."""
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
+    return f"""
 CREATE FUNCTION {table}_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -127,7 +138,12 @@ CREATE TRIGGER {table}_coverage_update AFTER UPDATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();
 CREATE TRIGGER {table}_coverage_delete AFTER DELETE ON {table}
     REFERENCING OLD TABLE AS changed_old
-    FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();""")
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();"""
+
+
+def _triggers() -> str:
+    out = [table_triggers(table, to_grid, columns)
+           for table, (to_grid, columns) in TABLES.items()]
     out.append("SELECT grid_coverage_refresh(ARRAY(SELECT id FROM grid));")
     return "\n".join(out)
 
