@@ -571,6 +571,27 @@ def grid_lists() -> None:
         figure(f"grid list, {label}, median of 5", f"{ms:.0f}", "ms")
 
 
+def sizing_at_scale() -> None:
+    """Where to redraw: the city's grids against the sizing rules by county, the largest
+    county's by township, and one of its townships' by village."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.boundaries.sizing import grid_sizing
+
+    county, township = asyncio.run(in_transaction(lambda conn: conn.execute(text(
+        "SELECT left(village_code, 6), max(left(village_code, 9)) FROM grid GROUP BY 1 "
+        "ORDER BY count(*) DESC LIMIT 1")))).one()
+    admin = Account(id=0, username="bench", role=Role.admin)
+    for label, parent in ((f"the city ({GRIDS:,} grids)", None),
+                          (f"the largest county ({county})", county),
+                          (f"a township of it ({township})", township)):
+        async def sizing(conn, parent=parent):
+            return await grid_sizing(conn, admin, parent)
+
+        ms, answer = median_of_5(sizing)
+        figure(f"grid sizing, {label}, {answer['totals']['grids']:,} grids, median of 5",
+               f"{ms:.0f}", "ms")
+
+
 PATROLS = int(os.environ.get("BENCH_PATROLS", 3_000))
 PATROL_POINTS = 400  # a position every 10 m: a 4 km patrol
 
@@ -1183,6 +1204,7 @@ def main() -> None:
     hotspots_at_scale()
     ledgers()
     grid_lists()
+    sizing_at_scale()
     plans_at_scale(rows + before)
     patrols_at_scale(asyncio.run(in_transaction(current_grids)))
     settle()

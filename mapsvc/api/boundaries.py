@@ -1,13 +1,17 @@
-"""Regions (county, township, village) and grids as GeoJSON, for any signed-in account."""
+"""Regions (county, township, village) and grids as GeoJSON, for any signed-in account; the
+grids in force against the sizing rules, for planners."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from mapsvc.api.auth import SignedIn
+from mapsvc.accounts.model import Account
+from mapsvc.api.auth import SignedIn, allowed
 from mapsvc.api.deps import GEOJSON, AtQuery, Page, bbox_query, statements
 from mapsvc.boundaries.history import grid_diff, grid_versions
+from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
+from mapsvc.boundaries.sizing import grid_sizing
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
 
@@ -64,6 +68,23 @@ async def grids_diff(
     async with statements(request) as conn:
         body = await grid_diff(conn, before, after, parent=parent)
     return Response(body, media_type=GEOJSON)
+
+
+@router.get("/grids/sizing", responses={404: {"description": "no region of that code"}})
+async def sizing(
+    request: Request,
+    account: Annotated[Account, Depends(allowed(PLANNERS))],
+    parent: Annotated[str | None, Query(max_length=15, description=(
+        "a county, township or village code (default: your region)"))] = None,
+) -> dict:
+    """Where grids need redrawing: the grids in force under ``parent`` against the sizing rules
+    (``MAPSVC_PLANS_SIZING``), households and people counted from the registry. ``totals`` and
+    each child region of ``parent`` (``parts``) count the grids ``over`` a maximum, ``under`` a
+    minimum, ``ok``, of a kind and setting with ``no_rule``, and of villages with
+    ``no_registry`` loaded; ``grids`` lists a village's every grid, or above a village the
+    grids over a maximum, the most over first (at most 50)."""
+    async with statements(request) as conn:
+        return await grid_sizing(conn, account, parent)
 
 
 @router.get("/grids/{code}/versions", response_class=Response,

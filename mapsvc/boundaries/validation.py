@@ -9,23 +9,16 @@ lies in the drafted grid (a point on a shared edge counts once, by the rule of l
 the people of those households.
 """
 
-import json
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.boundaries.plans import FIXED, Plan
+from mapsvc.boundaries.sizing import SETTING, SIZE, SIZE_CHECKS, sizing_rules
 from mapsvc.geojson import PRECISION
 
 # Overlaps and gaps smaller than this are rounding between neighbours' shared edges.
 NOISE_M2 = 1.0
-
-# urban or rural: the village's own ``setting`` property, else its code (GB/T 10114 practice:
-# 001–199 residents' committees, 200 and above villagers' committees)
-SETTING = """CASE WHEN v.properties->>'setting' IN ('urban', 'rural') THEN v.properties->>'setting'
-                  WHEN substr(v.code, 10, 3) ~ '^[0-9]{3}$' AND substr(v.code, 10, 3)::int < 200
-                      THEN 'urban' ELSE 'rural' END"""
 
 # a drafted grid as the checks take it: as drawn if valid, else made valid
 MADE_VALID = "CASE WHEN ST_IsValid({g}) THEN ST_Multi({g}) ELSE " + FIXED + " END"
@@ -55,16 +48,7 @@ WITH pg AS MATERIALIZED (
       FROM pg JOIN villages v ON v.code = pg.village_code
       LEFT JOIN counts c ON c.plan_grid_id = pg.id
 ), size_checks AS (
-    SELECT s.code, c.*
-      FROM sizes s, LATERAL (VALUES
-          ('households_over', 'error', 'households', 'over', 'maximum', s.households,
-           (s.rule->>'households_max')::int, s.households > (s.rule->>'households_max')::int),
-          ('population_over', 'error', 'people', 'over', 'maximum', s.population,
-           (s.rule->>'population_max')::int, s.population > (s.rule->>'population_max')::int),
-          ('households_under', 'warning', 'households', 'under', 'minimum', s.households,
-           (s.rule->>'households_min')::int, s.households < (s.rule->>'households_min')::int)
-      ) c(kind, severity, what, side, bound_name, value, bound, broken)
-     WHERE c.broken
+    SELECT s.code, c.* FROM sizes s, {SIZE_CHECKS} WHERE c.broken
 ), found (kind, severity, codes, village_code, message, geom, value) AS (
     SELECT 'invalid', 'error', ARRAY[pg.code], pg.village_code,
            format('grid %s: %s', pg.code, ST_IsValidReason(pg.geom)),
@@ -147,9 +131,8 @@ SELECT json_build_object(
     'grids', (SELECT coalesce(json_agg(json_build_object(
                   'id', s.id, 'code', s.code, 'kind', s.kind, 'setting', s.setting,
                   'households', s.households, 'population', s.population, 'rule', s.rule,
-                  'size', coalesce((SELECT CASE min(c.severity) WHEN 'error' THEN 'over'
-                                                                 WHEN 'warning' THEN 'under' END
-                                      FROM size_checks c WHERE c.code = s.code), 'ok'))
+                  'size', coalesce((SELECT {SIZE} FROM size_checks c WHERE c.code = s.code),
+                                   'ok'))
                   ORDER BY s.code), '[]') FROM sizes s))
 """
 
@@ -158,10 +141,9 @@ async def validate(conn: AsyncConnection, plan: Plan) -> dict:
     """The report: ``findings`` (each with kind, severity, grids, message and a geometry to
     show), ``grids`` (each drafted grid's counts against its sizing rule), and totals."""
     plans = settings.plans()
-    rules = {key: rule.model_dump(exclude_none=True) for key, rule in plans.sizing.items()}
     report = (await conn.execute(text(REPORT), {
         "plan": plan.id, "villages": list(plan.villages), "noise": NOISE_M2,
-        "sliver": plans.sliver_m2, "rules": json.dumps(rules)})).scalar_one()
+        "sliver": plans.sliver_m2, "rules": sizing_rules()})).scalar_one()
     report["errors"] = sum(f["severity"] == "error" for f in report["findings"])
     report["warnings"] = len(report["findings"]) - report["errors"]
     report["plan"] = plan.id

@@ -25,6 +25,10 @@ PANELS = """
   <nav><a href="/map/password">修改密码</a> <button type="button" data-sign-out>退出</button></nav>
   <h1>网格规划</h1>
   <div id="plan-pick"></div>
+  <section id="plan-over-box" hidden>
+    <h2 id="plan-over-title"></h2>
+    <ol id="plan-over"></ol>
+  </section>
   <section id="plan-drafts" hidden>
     <label>方案 <select id="plan-select"></select></label>
     <div class="row"><input id="plan-name" placeholder="新方案名称" maxlength="200">
@@ -46,9 +50,9 @@ PANELS = """
     <ol id="plan-findings"></ol>
     <table id="plan-moves" hidden><thead><tr><th>从</th><th>到</th><th>事件</th><th>户</th>
       <th>人</th><th>组织</th><th>部件</th></tr></thead><tbody></tbody></table>
-    <ul id="plan-legend"><li class="ok">户数合规</li><li class="under">户数偏少</li>
-      <li class="over">超出上限</li><li class="unknown">未校验</li></ul>
   </section>
+  <ul id="plan-legend"><li class="ok">户数合规</li><li class="under">户数偏少</li>
+    <li class="over">超出上限</li><li class="unknown">未校验或未登记住户</li></ul>
 </aside>
 """
 

@@ -5,7 +5,8 @@
 
 const LEVELS = ["county", "township", "village"];
 const LEVEL_NAME = { county: "区县", township: "乡镇街道", village: "村社区" };
-const SIZE_COLOUR = { ok: "#2e7d32", under: "#f9a825", over: "#c62828", unknown: "#607d8b" };
+const SIZE_COLOUR = { ok: "#2e7d32", under: "#f9a825", over: "#c62828", unknown: "#607d8b",
+                      no_rule: "#607d8b", no_registry: "#607d8b" };
 const STATUS_NAME = { draft: "草稿", published: "已发布", discarded: "已废弃" };
 // Each finding in words, from its kind, grids and value.
 const FINDING = {
@@ -26,7 +27,7 @@ const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unch
 
 function mapsvcPlan(map, config) {
   const state = { map, village: null, plan: null, selected: new Set(), sizes: {}, counts: {},
-                  grids: null, inForce: 0, choices: 0,
+                  grids: null, inForce: 0, choices: 0, parts: {},
                   findings: null, outline: null, neighbours: null, findingsShown: 0 };
   window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
   const $ = (id) => document.getElementById(id);
@@ -58,13 +59,33 @@ function mapsvcPlan(map, config) {
   // ---- picking a village: in the lists, or on the map ----
   const moveMap = viewMover(map);
   let choices = null;  // the regions of the level to choose from, drawn on the map
+  const choosers = {};  // level → the regions listed at it and how one is chosen
+  // A region's grids against the sizing rules: its worst, and the figures in words.
+  function partSize(part) {
+    if (!part) return "unknown";
+    if (part.over) return "over";
+    if (part.under) return "under";
+    return part.ok ? "ok" : "unknown";
+  }
+  function partWords(part) {
+    if (!part) return "";
+    if (part.grids === part.no_registry) return `${part.grids} 个网格 · 未登记住户`;
+    return `${part.grids} 个网格 · 超出上限 ${part.over} · 户数偏少 ${part.under}`;
+  }
+
   function drawChoices(found, choose) {
     if (choices) choices.remove();
     choices = L.geoJSON({ type: "FeatureCollection", features: found }, {
       pmIgnore: true, snapIgnore: true,
-      style: { color: "#546e7a", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.1 },
+      style: (f) => {
+        const colour = SIZE_COLOUR[partSize(state.parts[f.properties.code])];
+        return { color: "#546e7a", weight: 1, fillColor: colour, fillOpacity: 0.2 };
+      },
       onEachFeature: (f, layer) => {
-        layer.bindTooltip(text("span", f.properties.name), { sticky: true });
+        const tip = text("span", f.properties.name);
+        tip.append(document.createElement("br"),
+                   text("small", partWords(state.parts[f.properties.code])));
+        layer.bindTooltip(tip, { sticky: true });
         layer.on("click", () => choose(f));
       },
     }).addTo(map);
@@ -80,13 +101,23 @@ function mapsvcPlan(map, config) {
     for (const old of [...box.querySelectorAll("label")]) {
       if (LEVELS.indexOf(old.dataset.level) >= LEVELS.indexOf(level)) old.remove();
     }
+    for (const old of LEVELS.slice(LEVELS.indexOf(level))) delete choosers[old];
     const params = new URLSearchParams({ level, limit: 1000 });
     if (parent) params.set("parent", parent);
-    const found = (await call("GET", api(`/regions?${params}`))).features;
+    const [regions, sizing] = await Promise.all([
+      call("GET", api(`/regions?${params}`)),
+      call("GET", api(`/grids/sizing${parent ? `?parent=${parent}` : ""}`))]);
+    const found = regions.features;
+    state.parts = Object.fromEntries(sizing.parts.map((part) => [part.code, part]));
+    listOver(sizing);
     const select = document.createElement("select");
     select.id = `pick-${level}`;
     select.append(option("", `选择${LEVEL_NAME[level]}`));
-    for (const f of found) select.append(option(f.properties.code, f.properties.name));
+    for (const f of found) {
+      const part = state.parts[f.properties.code];
+      select.append(option(f.properties.code, f.properties.name
+                           + (part && part.over ? `（${part.over} 个网格超出上限）` : "")));
+    }
     const label = text("label", LEVEL_NAME[level] + " ");
     label.dataset.level = level;
     label.append(select);
@@ -100,7 +131,40 @@ function mapsvcPlan(map, config) {
       const chosen = found.find((f) => f.properties.code === select.value);
       if (chosen) choose(chosen);
     });
+    choosers[level] = { found, choose };
     drawChoices(found, choose);
+  }
+
+  // The grids over their maximum in the region last picked, the most over first: each opens
+  // its village.
+  function listOver(sizing) {
+    const list = $("plan-over");
+    list.replaceChildren(...sizing.grids.map((g) => {
+      const button = text("button", g.name);
+      button.type = "button";
+      button.title = `${g.village} · ${g.code}`;
+      const over = [[g.households, g.rule.households_max, "户"],
+                    [g.population, g.rule.population_max, "人"]]
+        .filter(([value, most]) => most != null && value > most)
+        .map(([value, most, unit]) => `${value} ${unit}（上限 ${most}）`);
+      button.append(text("small", ` ${over.join("，")}`));
+      button.addEventListener("click", () => attempt(() => goTo(g.village_code)));
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }));
+    $("plan-over-box").hidden = !sizing.grids.length;
+    $("plan-over-title").textContent = `超出上限的网格：${sizing.totals.over} 个`
+      + (sizing.totals.over > sizing.grids.length ? `（列出最多的 ${sizing.grids.length} 个）` : "");
+  }
+
+  // The village of this code, chosen level by level from the lists shown.
+  async function goTo(code) {
+    for (const level of LEVELS) {
+      const listed = choosers[level];
+      const chosen = listed && listed.found.find((f) => code.startsWith(f.properties.code));
+      if (chosen) await listed.choose(chosen);
+    }
   }
 
   const fixed = { pmIgnore: false, allowEditing: false, allowRemoval: false,
@@ -109,6 +173,7 @@ function mapsvcPlan(map, config) {
   async function openVillage(feature) {
     state.village = feature;
     state.plan = null;
+    state.selected.clear();
     $("plan-drafts").hidden = true;  // shown again with the village's own plans
     $("plan-tools").hidden = true;
     for (const layer of [choices, state.outline, state.neighbours, state.grids, state.findings]) {
@@ -130,8 +195,14 @@ function mapsvcPlan(map, config) {
     fixed)).addTo(map);
     // the village's grids in force, until a plan is opened
     const inForce = around.filter(own);
-    state.grids = L.geoJSON(inForce, Object.assign({ interactive: false,
-      style: { color: "#455a64", weight: 2, fillOpacity: 0.1 } }, fixed)).addTo(map);
+    const sizing = await call("GET", api(`/grids/sizing?parent=${feature.properties.code}`));
+    $("plan-over-box").hidden = true;
+    state.sizes = Object.fromEntries(sizing.grids.map((g) => [g.code, g.size]));
+    state.counts = Object.fromEntries(sizing.grids.filter((g) => g.size !== "no_registry")
+      .map((g) => [g.code, g.households]));
+    state.grids = L.geoJSON(inForce, Object.assign({ interactive: false, style: styleOf,
+      onEachFeature: (f, layer) => layer.bindTooltip(label(f), {
+        permanent: true, direction: "center", className: "grid-tip" }) }, fixed)).addTo(map);
     state.inForce = inForce.length;
     state.count = 0;  // of a plan's grids: none drawn yet
     await listPlans();
