@@ -57,7 +57,7 @@ _COUNTS = ", ".join([
 _EXCESS = """greatest(households::float8 / nullif((rule->>'households_max')::int, 0),
                       population::float8 / nullif((rule->>'population_max')::int, 0))"""
 
-_SIZING = f"""
+_SIZED = f"""
 WITH villages AS MATERIALIZED (  -- each village's setting, registry and part, worked out once
     SELECT v.code, v.name, {_SETTING} AS setting,
            EXISTS (SELECT 1 FROM address a WHERE a.village_code = v.code) AS registered,
@@ -79,7 +79,9 @@ WITH villages AS MATERIALIZED (  -- each village's setting, registry and part, w
     SELECT s.*, CASE WHEN NOT s.registered THEN 'no_registry' WHEN s.rule IS NULL THEN 'no_rule'
                      ELSE coalesce(v.size, 'ok') END AS size
       FROM sizes s, LATERAL (SELECT {SIZE} AS size FROM {SIZE_CHECKS} WHERE c.broken) v
-), listed AS (
+)"""
+
+_SIZING = f""", listed AS (
     SELECT * FROM verdicts WHERE {{listed}} ORDER BY {{order}}, code LIMIT 50
 )
 SELECT json_build_object(
@@ -94,6 +96,17 @@ SELECT json_build_object(
         'population', population, 'rule', rule, 'size', size)
         ORDER BY {{order}}, code), '[]') FROM listed))
 """
+
+
+def sized_grids(parent: str | None, part: str = "NULL::text") -> tuple[str, dict]:
+    """The opening of a statement, ``WITH … verdicts``: each grid in force under ``parent``
+    (every grid without one) with its village (``village``), ``setting``, ``households``,
+    ``population``, ``rule`` and ``size``, and ``part``, an expression on its village ``v``
+    (the region it is counted in); and the parameters the opening takes."""
+    f = Filters(params={"rules": sizing_rules()})
+    if parent:
+        f.add(f.code_prefix("v.code", "parent", parent))
+    return _SIZED.format(where=f.where(), part=part), f.params
 
 
 async def grid_sizing(conn: AsyncConnection, account: Account, parent: str | None) -> dict:
@@ -112,17 +125,12 @@ async def grid_sizing(conn: AsyncConnection, account: Account, parent: str | Non
             {"code": parent})).mappings().one_or_none()
         if region is None:
             raise NotFound(f"no region {parent}", field="parent")
-    f = Filters(params={"rules": sizing_rules()})
-    if parent:
-        f.add(f.code_prefix("v.code", "parent", parent))
     village = region is not None and region["level"] == "village"
     # each village's part: the child region of the parent holding it
-    part = ("NULL::text" if village else
-            "(SELECT r.code FROM region r WHERE r.parent_code "
-            + ("= :parent" if parent else "IS NULL")
-            + " AND v.code LIKE r.code || '%')")
-    sql = _SIZING.format(where=f.where(), part=part,
-                         listed="true" if village else "size = 'over'",
-                         order="code" if village else f"{_EXCESS} DESC NULLS LAST")
-    report = (await conn.execute(text(sql), f.params)).scalar_one()
+    opening, params = sized_grids(parent, "NULL::text" if village else (
+        "(SELECT r.code FROM region r WHERE r.parent_code "
+        + ("= :parent" if parent else "IS NULL") + " AND v.code LIKE r.code || '%')"))
+    sql = opening + _SIZING.format(listed="true" if village else "size = 'over'",
+                                   order="code" if village else f"{_EXCESS} DESC NULLS LAST")
+    report = (await conn.execute(text(sql), params)).scalar_one()
     return {"parent": dict(region) if region else None, **report}
