@@ -5,16 +5,15 @@ tests/artifacts."""
 
 import pytest
 
+from mapsvc.accounts.model import Role
+from mapsvc.accounts.store import create_account
+from mapsvc.db.engine import in_transaction
 from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import live_grids
 
 
 def planner_of(county: str) -> str:
-    from mapsvc.accounts.model import Role
-    from mapsvc.accounts.store import create_account
-    from mapsvc.db.engine import in_transaction
-
     username = f"planner{county}"
     run(in_transaction(lambda conn: create_account(conn, username, PASSWORD, Role.planner,
                                                    region_code=county, display_name="规划员",
@@ -86,9 +85,16 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     labels = page.eval_on_selector_all(
         ".grid-label", "els => els.map(e => [e.textContent, getComputedStyle(e).fontFamily])")
     assert all(font.startswith('"Noto Sans SC"') for _, font in labels), labels
+    # the village's grids have a worker: the new grid has none until one is given it
+    run(in_transaction(lambda conn: create_account(
+        conn, f"wg{a.county}", PASSWORD, Role.grid_worker, display_name="规划网格员",
+        grid_codes=[a.code(n) for n in "ABC"], origin="tests")))
     page.click("#plan-impact")
     wait_until(page, "!document.getElementById('plan-moves').hidden", "the impact")
-    assert a.code("B") in page.inner_text("#plan-moves")
+    assert page.inner_text("#plan-moves tbody") == (
+        f"{a.code('B')}（规划网格员）\t{a.village}004\t1\t1\t1\t0\t0")
+    assert page.inner_text("#plan-message").endswith(
+        f"无网格员的网格：{a.village}004（发布后在账号管理中分配）")
     page.screenshot(path=ARTIFACTS / "planner-split.png")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#plan-publish")

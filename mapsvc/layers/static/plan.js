@@ -384,9 +384,12 @@ function mapsvcPlan(map, config) {
   $("plan-impact").addEventListener("click", () => attempt(async () => {
     const impact = await call("GET", api(`/plans/${state.plan.id}/impact`));
     const body = $("plan-moves").querySelector("tbody");
+    // a grid with its workers, whose jurisdiction the move changes
+    const grid = (code, workers) => (code ? code + (workers.length ? `（${workers.join("、")}）`
+                                                                    : "") : "（无网格）");
     body.replaceChildren(...impact.moves.map((m) => {
       const row = document.createElement("tr");
-      for (const value of [m.from || "（无网格）", m.to || "（无网格）", m.incidents,
+      for (const value of [grid(m.from, m.from_workers), grid(m.to, m.to_workers), m.incidents,
                            m.households, m.people, m.organisations, m.components]) {
         row.append(text("td", value));
       }
@@ -395,8 +398,12 @@ function mapsvcPlan(map, config) {
     $("plan-moves").hidden = false;
     const changed = impact.grids.filter((g) => g.change !== "unchanged")
       .map((g) => `${g.code}${CHANGE_NAME[g.change]}`);
-    say(impact.moves.length ? `发布后将移动 ${impact.moves.length} 组对象；${changed.join("，")}`
-                            : `发布不移动任何对象；${changed.join("，") || "网格未变"}`);
+    const unstaffed = impact.grids.filter((g) => g.change !== "retired" && !g.workers.length)
+      .map((g) => g.code);
+    say((impact.moves.length ? `发布后将移动 ${impact.moves.length} 组对象；${changed.join("，")}`
+                             : `发布不移动任何对象；${changed.join("，") || "网格未变"}`)
+        + (unstaffed.length ? `；无网格员的网格：${unstaffed.join("、")}（发布后在账号管理中分配）`
+                            : ""));
   }));
 
   $("plan-publish").addEventListener("click", () => attempt(async () => {
