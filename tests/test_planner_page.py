@@ -3,6 +3,8 @@ village, sees its grids in force, starts a draft, splits a grid by drawing a lin
 validates, previews and publishes, and the live grids change. Screenshots go to
 tests/artifacts."""
 
+import re
+
 import pytest
 
 from mapsvc.accounts.model import Role
@@ -10,7 +12,7 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
-from tests.test_plans import live_grids
+from tests.test_plans import live_grids, new_plan, split_b
 
 
 def planner_of(county: str) -> str:
@@ -220,4 +222,43 @@ def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, pla
     grids = api.get(f"/plans/{page.evaluate('window.mapsvcPlan.plan.id')}/grids").json()
     c = next(f for f in grids["features"] if f["properties"]["code"] == a.code("C"))
     assert c["properties"]["change"] == "reshaped"
+    assert watch.problems == []
+
+
+def test_a_planner_sees_how_the_grids_changed_between_two_days(server, planner, api):
+    page, watch, a, username = planner
+    plan = new_plan(api, a)
+    split_b(api, a, plan)  # at 0.4 of B's width: B keeps the east, 0.6 of it
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+    new = next(g for code, g in live_grids(api, a).items() if code == f"{a.village}004")
+    sign_in(page, server, "/map/plan", username, PASSWORD)
+    wait_until(page, f"!!document.querySelector('#pick-township option[value=\"{a.township}\"]')",
+               "the townships")
+    page.select_option("#pick-township", a.township)
+    wait_until(page, "window.mapsvcPlan.choices === 2", "the township's villages")
+    page.click("#plan-changes summary")
+    page.click("#changes-show")  # from a year ago to today, by default
+    wait_until(page, "document.querySelectorAll('#changes-list li').length === 2", "the changes")
+    assert page.inner_text("#changes-summary").endswith("新增 1 · 调整 1 · 撤销 0")
+    reshaped, added = page.locator("#changes-list li").all_inner_texts()
+    before, after = map(int, re.fullmatch(r"规划测试网格B 调整 (\d+) → (\d+) 平方米",
+                                          reshaped).groups())
+    assert after / before == pytest.approx(0.6, abs=1e-3)
+    assert added == f"{new['properties']['name']} 新增 {before - after} 平方米"
+    drawn = page.evaluate("window.mapsvcPlan.changes.getLayers()"
+                          ".map((l) => l.feature.properties.code)")
+    assert drawn == [a.code("B"), f"{a.village}004"]
+
+    # the day before the plan, nothing changed; another region shown clears the changes
+    yesterday = page.evaluate("chinaDay(new Date(Date.now() - 86400000))")
+    page.fill("#changes-from", yesterday)
+    page.fill("#changes-to", yesterday)
+    page.click("#changes-show")
+    wait_until(page, "document.getElementById('changes-summary').textContent"
+                     ".endsWith('新增 0 · 调整 0 · 撤销 0')", "no change")
+    assert page.locator("#changes-list li").count() == 0
+    page.select_option("#pick-village", a.village)
+    wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village")
+    assert page.inner_text("#changes-summary") == ""
+    assert page.evaluate("window.mapsvcPlan.changes") is None
     assert watch.problems == []

@@ -29,6 +29,14 @@ PANELS = """
     <h2 id="plan-over-title"></h2>
     <ol id="plan-over"></ol>
   </section>
+  <details id="plan-changes">
+    <summary>网格变更记录</summary>
+    <div class="row"><input id="changes-from" type="date" aria-label="起"> 至
+      <input id="changes-to" type="date" aria-label="止">
+      <button id="changes-show" type="button">查看</button></div>
+    <p id="changes-summary"></p>
+    <ol id="changes-list"></ol>
+  </details>
   <section id="plan-drafts" hidden>
     <label>方案 <select id="plan-select"></select></label>
     <div class="row"><input id="plan-name" placeholder="新方案名称" maxlength="200">

@@ -24,10 +24,13 @@ const FINDING = {
 };
 const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unchanged: "未变",
                       retired: "撤销" };
+// the grid layer's changes between two days (GET /grids/diff): each in words and colour
+const CHANGED = { added: ["新增", "#2e7d32"], reshaped: ["调整", "#ef6c00"],
+                  retired: ["撤销", "#c62828"] };
 
 function mapsvcPlan(map, config) {
   const state = { map, village: null, plan: null, selected: new Set(), sizes: {}, counts: {},
-                  grids: null, inForce: 0, choices: 0, parts: {},
+                  grids: null, inForce: 0, choices: 0, parts: {}, scope: null, changes: null,
                   findings: null, outline: null, neighbours: null, findingsShown: 0 };
   window.mapsvcPlan = state;  // what the page shows, for whoever looks on (tests)
   const $ = (id) => document.getElementById(id);
@@ -102,6 +105,7 @@ function mapsvcPlan(map, config) {
       if (LEVELS.indexOf(old.dataset.level) >= LEVELS.indexOf(level)) old.remove();
     }
     for (const old of LEVELS.slice(LEVELS.indexOf(level))) delete choosers[old];
+    showScope(parent || null);
     const params = new URLSearchParams({ level, limit: 1000 });
     if (parent) params.set("parent", parent);
     const [regions, sizing] = await Promise.all([
@@ -167,10 +171,57 @@ function mapsvcPlan(map, config) {
     }
   }
 
+  // ---- the grid layer's changes in the region shown, between two days ----
+  const yearAgo = new Date();
+  yearAgo.setDate(yearAgo.getDate() - 365);
+  $("changes-from").value = chinaDay(yearAgo);
+  $("changes-to").value = chinaDay();
+  function showScope(code) {  // a region shown: the changes of another cleared
+    state.scope = code;
+    if (state.changes) state.changes.remove();
+    state.changes = null;
+    $("changes-summary").textContent = "";
+    $("changes-list").replaceChildren();
+  }
+  $("changes-show").addEventListener("click", () => attempt(async () => {
+    const [from, to] = [$("changes-from").value, $("changes-to").value];
+    if (!from || !to) throw new Error("请选择起止日期");
+    const params = new URLSearchParams({ from: chinaMidnights(from)[0],
+                                         to: chinaMidnights(to)[1] });
+    if (state.scope) params.set("parent", state.scope);
+    const found = await call("GET", api(`/grids/diff?${params}`));
+    showScope(state.scope);
+    state.changes = L.geoJSON(found, {
+      pmIgnore: true, snapIgnore: true, interactive: false,
+      style: (f) => ({ color: CHANGED[f.properties.change][1], weight: 3, fillOpacity: 0.15,
+                       dashArray: f.properties.change === "retired" ? "6 4" : null }),
+    }).addTo(map);
+    const counts = Object.keys(CHANGED).map((change) => `${CHANGED[change][0]} `
+      + found.features.filter((f) => f.properties.change === change).length);
+    $("changes-summary").textContent = `${from} 至 ${to}：${counts.join(" · ")}`;
+    $("changes-list").replaceChildren(...found.features.map((f) => {
+      const p = f.properties;
+      const area = { added: `${p.area_after_m2} 平方米`, retired: `${p.area_before_m2} 平方米`,
+                     reshaped: `${p.area_before_m2} → ${p.area_after_m2} 平方米` }[p.change];
+      const button = text("button", `${p.name} ${CHANGED[p.change][0]}`);
+      button.type = "button";
+      button.title = p.code;
+      button.append(text("small", ` ${area}`));
+      button.addEventListener("click", () => {
+        const bounds = L.geoJSON(f).getBounds();
+        moveMap(() => map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 }));
+      });
+      const item = document.createElement("li");
+      item.append(button);
+      return item;
+    }));
+  }));
+
   const fixed = { pmIgnore: false, allowEditing: false, allowRemoval: false,
                   allowCutting: false, allowRotation: false, snapIgnore: false };
 
   async function openVillage(feature) {
+    showScope(feature.properties.code);
     state.village = feature;
     state.plan = null;
     state.selected.clear();
