@@ -241,10 +241,11 @@ def test_a_planner_sees_how_the_grids_changed_between_two_days(server, planner, 
     wait_until(page, "document.querySelectorAll('#changes-list li').length === 2", "the changes")
     assert page.inner_text("#changes-summary").endswith("新增 1 · 调整 1 · 撤销 0")
     reshaped, added = page.locator("#changes-list li").all_inner_texts()
-    before, after = map(int, re.fullmatch(r"规划测试网格B 调整 (\d+) → (\d+) 平方米",
+    by = f" · 方案 #{plan['id']}「调整方案」admin 发布"
+    before, after = map(int, re.fullmatch(rf"规划测试网格B 调整 (\d+) → (\d+) 平方米{by}",
                                           reshaped).groups())
     assert after / before == pytest.approx(0.6, abs=1e-3)
-    assert added == f"{new['properties']['name']} 新增 {before - after} 平方米"
+    assert added == f"{new['properties']['name']} 新增 {before - after} 平方米{by}"
     drawn = page.evaluate("window.mapsvcPlan.changes.getLayers()"
                           ".map((l) => l.feature.properties.code)")
     assert drawn == [a.code("B"), f"{a.village}004"]

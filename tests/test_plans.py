@@ -3,6 +3,7 @@ publish in one transaction, and history."""
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -327,10 +328,15 @@ def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, ar
     old_map = api.get("/grids", params={"parent": a.village, "at": "2020-01-01T00:00:00Z"}).json()
     assert sorted(f["properties"]["code"] for f in old_map["features"]) == [
         a.code(n) for n in "ABC"]
-    diff = api.get("/grids/diff", params={"from": "2020-01-01T00:00:00Z", "to": switched,
-                                          "parent": a.village}).json()
-    assert {f["properties"]["code"]: f["properties"]["change"] for f in diff["features"]} == {
-        a.code("B"): "reshaped", new: "added"}
+    def changes(since: str, until: str) -> dict[str, tuple]:
+        diff = api.get("/grids/diff", params={"from": since, "to": until, "parent": a.village})
+        return {f["properties"]["code"]: (f["properties"]["change"],
+                                          f["properties"]["plan"]["id"],
+                                          f["properties"]["plan"]["published_by"])
+                for f in diff.json()["features"]}
+
+    assert changes("2020-01-01T00:00:00Z", switched) == {
+        a.code("B"): ("reshaped", plan["id"], "admin"), new: ("added", plan["id"], "admin")}
     with db.connect() as conn:
         homes = dict(conn.execute(text(
             "SELECT a.full_text, g.code FROM address a JOIN grid g ON g.id = a.grid_id "
@@ -340,6 +346,13 @@ def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, ar
     assert api.post(f"/plans/{plan['id']}/split", json={
         "code": a.code("A"), "line": mapping(LineString([a.at(0.5, -1), a.at(0.5, 2)]))}
                     ).status_code == 409
+    # merged again by a second plan, which the changes since the first name
+    again = new_plan(api, a, "合并回去")
+    merged = api.post(f"/plans/{again['id']}/merge", json={"codes": [a.code("B"), new]})
+    assert merged.status_code == 200, merged.text
+    assert api.post(f"/plans/{again['id']}/publish", json={}).status_code == 200
+    assert changes(switched, datetime.now(UTC).isoformat()) == {
+        a.code("B"): ("reshaped", again["id"], "admin"), new: ("retired", again["id"], "admin")}
 
 
 def drawn_grids(api, db, a) -> dict[tuple, dict]:

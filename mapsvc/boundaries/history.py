@@ -35,7 +35,8 @@ async def grid_versions(conn: AsyncConnection, code: str) -> str:
     return (await conn.execute(text(feature_collection(VERSIONS)), {"code": code})).scalar_one()
 
 
-IN_FORCE = "SELECT id, grid_id, version, geom FROM grid_version WHERE valid_from <= {t} " \
+IN_FORCE = "SELECT id, grid_id, version, geom, plan_id, valid_to FROM grid_version " \
+           "WHERE valid_from <= {t} " \
            "AND (valid_to IS NULL OR valid_to > {t})"
 
 DIFF = f"""
@@ -48,7 +49,18 @@ SELECT g.code AS sort, jsonb_build_object(
                        ELSE 'reshaped' END,
         'version_before', a.version, 'version_after', b.version,
         'area_before_m2', round(ST_Area(a.geom::geography)::numeric),
-        'area_after_m2', round(ST_Area(b.geom::geography)::numeric))) AS feature
+        'area_after_m2', round(ST_Area(b.geom::geography)::numeric),
+        -- the plan that opened the version after, or for a retired grid the plan of its
+        -- village in force from when its version closed; none for a boundary file's change
+        'plan', (SELECT jsonb_build_object(
+                     'id', p.id, 'name', p.name, 'effective_from', p.effective_from,
+                     'published_by', (SELECT username FROM account WHERE id = p.published_by))
+                   FROM plan p
+                  WHERE p.id = b.plan_id
+                     OR (b.id IS NULL AND p.status = 'published'
+                         AND p.effective_from = a.valid_to
+                         AND g.village_code = ANY(p.village_codes))
+                  ORDER BY p.id LIMIT 1))) AS feature
   FROM ({IN_FORCE.format(t=":t1")}) a
   FULL JOIN ({IN_FORCE.format(t=":t2")}) b ON b.grid_id = a.grid_id
   JOIN grid g ON g.id = coalesce(a.grid_id, b.grid_id)
@@ -60,7 +72,7 @@ async def grid_diff(conn: AsyncConnection, before: datetime, after: datetime, *,
                     parent: str | None = None) -> str:
     """The grids added, retired or reshaped between ``before`` and ``after`` (under
     ``parent``, a village, township or county code): each with the geometry in force after
-    (before, for a retired grid) and both areas."""
+    (before, for a retired grid), both areas and the plan that changed it."""
     f = Filters(params={"t1": before, "t2": after})
     if parent:
         f.add(f.code_prefix("g.village_code", "parent", parent))

@@ -206,7 +206,8 @@ function mapsvcPlan(map, config) {
       const button = text("button", `${p.name} ${CHANGED[p.change][0]}`);
       button.type = "button";
       button.title = p.code;
-      button.append(text("small", ` ${area}`));
+      button.append(text("small", ` ${area}`
+        + (p.plan ? ` · 方案 #${p.plan.id}「${p.plan.name}」${p.plan.published_by} 发布` : "")));
       button.addEventListener("click", () => {
         const bounds = L.geoJSON(f).getBounds();
         moveMap(() => map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 }));
