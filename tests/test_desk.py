@@ -345,14 +345,15 @@ def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, s
     wait_until(page, "document.getElementById('desk-message').className === 'bad'", "asked")
     assert "地图" in page.inner_text("#desk-message")
     assert api.get(f"/incidents/{case}").json()["method"] == "unassigned"
-    x, y = page.evaluate(f"""() => {{  // the place, brought into view and clicked
+    page.evaluate(f"window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
+                  "{ animate: false })")  # the place brought into view
+    wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
+                     f"l.feature.properties.code === '{target.code}')", "the grids in view drawn")
+    x, y = page.evaluate(f"""() => {{  // where it is on the screen once they are drawn
         const map = window.mapsvcDesk.map;
-        map.setView([{point.y}, {point.x}], 17, {{ animate: false }});
         const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
         const box = map.getContainer().getBoundingClientRect();
         return [box.left + at.x, box.top + at.y]; }}""")
-    wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
-                     f"l.feature.properties.code === '{target.code}')", "the grids in view drawn")
     page.mouse.click(x, y)
     wait_until(page, "document.getElementById('desk-point').textContent"
                      f".includes('{target.code}')", "where the place picked lands")
