@@ -32,7 +32,7 @@ calendar_app = _commands("The working calendar deadlines count in: weekdays off 
                          "local holidays, a typhoon's day) and weekend days worked (调休).")
 accounts_app = _commands("Accounts, roles and their scope.")
 registry_app = _commands("People, houses, organisations, components and places (一标三实).")
-grids_app = _commands("Grid plans (规划方案): proposals for planners to edit.")
+grids_app = _commands("Grids to redraw and plans (规划方案) proposed for planners to edit.")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
                     (categories_app, "categories"), (calendar_app, "calendar"),
@@ -731,6 +731,42 @@ def grids_propose(
     for code, grid_name in grids:
         console.print(f"{code}  {escape(grid_name)}", highlight=False)
     console.print(f"plan {plan_id}: {len(grids)} grids proposed for village {village}")
+
+
+@grids_app.command("sizing")
+def grids_sizing(
+    parent: Annotated[str | None, typer.Option(
+        help="a county, township or village code (default: every county)")] = None,
+) -> None:
+    """Where grids need redrawing: the grids in force under a region against the sizing rules,
+    counted per child region, and those over a maximum, the most over first."""
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.boundaries.sizing import SIZES, grid_sizing
+    from mapsvc.errors import DomainError
+
+    try:
+        report = in_transaction(lambda conn: grid_sizing(
+            conn, Account(id=0, username="sizing", role=Role.admin), parent))
+    except DomainError as e:
+        fail(f"--parent: {e.reason}")
+
+    def counted(part: dict) -> str:
+        return (f"{part['grids']} grid{'' if part['grids'] == 1 else 's'}: " + ", ".join(
+            f"{part[size]} {size.replace('_', ' ')}" for size in SIZES)
+            + f"; {part['households']} households, {part['population']} people")
+
+    whole = report["parent"]
+    console.print(f"{escape(whole['name']) if whole else 'all'}  {counted(report['totals'])}",
+                  highlight=False)
+    for part in report["parts"]:
+        console.print(f"{part['code']}  {escape(part['name'])}  {counted(part)}",
+                      highlight=False)
+    for g in report["grids"]:
+        rule = g["rule"] or {}
+        console.print(f"{g['code']}  {escape(g['name'])}  {g['size'].replace('_', ' ')}: "
+                      f"{g['households']} households (at most "
+                      f"{rule.get('households_max', '–')}), {g['population']} people "
+                      f"(at most {rule.get('population_max', '–')})", highlight=False)
 
 
 @demo_app.command("generate")

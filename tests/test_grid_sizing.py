@@ -7,7 +7,9 @@ import json
 
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from mapsvc.cli import app
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, WORKER, Server, registered, signed_in_client
 from tests.test_planner_page import planner_of
@@ -95,6 +97,25 @@ def test_sizing_is_for_the_planners_of_the_region(clients, area):
         assert clients[username].get("/grids/sizing").status_code == 403
     r = clients["admin"].get("/grids/sizing", params={"parent": f"{a.county}999"})
     assert r.status_code == 404 and r.json()["detail"][0]["loc"] == ["query", "parent"], r.text
+
+
+def test_the_command_line_counts_a_regions_grids_against_the_rules(area):
+    """The rules as set by default: an urban grid of fewer than 300 households is under."""
+    a, _ = area
+    said = CliRunner().invoke(app, ["grids", "sizing", "--parent", a.township])
+    assert said.exit_code == 0, said.output
+    assert said.output.splitlines() == [
+        "规划测试镇  4 grids: 0 over, 3 under, 0 ok, 0 no rule, 1 no registry; "
+        "5 households, 8 people",
+        f"{a.village}  规划测试社区  3 grids: 0 over, 3 under, 0 ok, 0 no rule, "
+        "0 no registry; 5 households, 8 people",
+        f"{a.neighbour}  邻村  1 grid: 0 over, 0 under, 0 ok, 0 no rule, 1 no registry; "
+        "0 households, 0 people"]
+    said = CliRunner().invoke(app, ["grids", "sizing", "--parent", a.village])
+    assert said.output.splitlines()[2] == (
+        f"{a.code('B')}  规划测试网格B  under: 3 households (at most 500), 5 people (at most 2500)")
+    said = CliRunner().invoke(app, ["grids", "sizing", "--parent", f"{a.county}999"])
+    assert said.exit_code == 2 and f"--parent: no region {a.county}999" in said.output
 
 
 def test_the_planner_sees_where_grids_are_over_and_goes_there(sized, browser, area):
