@@ -195,6 +195,17 @@ def test_validation_finds_each_kind_of_problem_where_it_is(api, drafting, proble
     assert found[0]["severity"] == ("warning" if problem == "multipart" else "error")
 
 
+def test_a_village_with_no_registry_has_its_sizes_left_unjudged(api, drafting):
+    """Nothing is known of its grids' households: they are not called under their minimum."""
+    a = drafting
+    plan = new_plan(api, a, "未登记住户的村")
+    report = api.get(f"/plans/{plan['id']}/validation").json()
+    assert [(f["kind"], f["severity"], f["village_code"]) for f in report["findings"]] == [
+        ("no_registry", "warning", a.village)]
+    assert {g["code"]: g["size"] for g in report["grids"]} == {
+        a.code(n): "no_registry" for n in "ABC"}
+
+
 def test_an_invalid_grid_is_made_valid_before_its_overlaps_are_measured(api, drafting):
     a = drafting
     plan = new_plan(api, a, "蝴蝶结跨入乙")

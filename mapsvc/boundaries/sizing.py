@@ -26,6 +26,9 @@ SETTING = """CASE WHEN v.properties->>'setting' IN ('urban', 'rural') THEN v.pro
                   WHEN substr(v.code, 10, 3) ~ '^[0-9]{3}$' AND substr(v.code, 10, 3)::int < 200
                       THEN 'urban' ELSE 'rural' END"""
 
+# whether a village's (``v``) registry is loaded: without it nothing is known of its grids' sizes
+REGISTERED = "EXISTS (SELECT 1 FROM address a WHERE a.village_code = v.code)"
+
 # Each sizing rule a grid (``s``: its households, population and rule) may break, a row each,
 # ``broken`` true where it does: over a maximum an error, under a minimum a warning.
 SIZE_CHECKS = """LATERAL (VALUES
@@ -60,8 +63,7 @@ _EXCESS = """greatest(households::float8 / nullif((rule->>'households_max')::int
 _SIZED = f"""
 WITH villages AS MATERIALIZED (  -- each village's setting, registry and part, worked out once
     SELECT v.code, v.name, {_SETTING} AS setting,
-           EXISTS (SELECT 1 FROM address a WHERE a.village_code = v.code) AS registered,
-           {{part}} AS part
+           {REGISTERED} AS registered, {{part}} AS part
       FROM region v
      WHERE v.level = 'village' AND {{where}}
 ), grids AS (

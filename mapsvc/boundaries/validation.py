@@ -3,10 +3,11 @@
 Errors (publish refuses them unless an admin forces it): invalid geometry, overlapping grids,
 gaps inside a village, grid parts outside their village, slivers, a code already used by a grid
 of another village, a draft begun before the villages' grids last changed, and grids over a
-sizing rule's maximum. Warnings: grids in several parts and grids under a sizing rule's
-minimum. Household and population counts come from the registry: the households whose address
-lies in the drafted grid (a point on a shared edge counts once, by the rule of locate_grid) and
-the people of those households.
+sizing rule's maximum. Warnings: grids in several parts, grids under a sizing rule's minimum,
+and a village whose registry is not loaded (no address registered in it), whose grids' sizes
+are then not checked. Household and population counts come from the registry: the households
+whose address lies in the drafted grid (a point on a shared edge counts once, by the rule of
+locate_grid) and the people of those households.
 """
 
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.boundaries.plans import FIXED, Plan
-from mapsvc.boundaries.sizing import SETTING, SIZE, SIZE_CHECKS, sizing_rules
+from mapsvc.boundaries.sizing import REGISTERED, SETTING, SIZE, SIZE_CHECKS, sizing_rules
 from mapsvc.geojson import PRECISION
 
 # Overlaps and gaps smaller than this are rounding between neighbours' shared edges.
@@ -29,7 +30,7 @@ WITH pg AS MATERIALIZED (
            {MADE_VALID.format(g="geom")} AS fixed
       FROM plan_grid WHERE plan_id = :plan
 ), villages AS MATERIALIZED (
-    SELECT v.code, v.name, v.geom, {SETTING} AS setting
+    SELECT v.code, v.name, v.geom, {SETTING} AS setting, {REGISTERED} AS registered
       FROM region v WHERE v.code = ANY(:villages)
 ), homes AS (  -- each registered household's address, in the one drafted grid holding it
     SELECT DISTINCT ON (a.id) a.id AS address_id, pg.id AS plan_grid_id
@@ -42,13 +43,13 @@ WITH pg AS MATERIALIZED (
       LEFT JOIN person p ON p.household_id = hh.id AND p.left_on IS NULL
      GROUP BY homes.plan_grid_id
 ), sizes AS MATERIALIZED (
-    SELECT pg.id, pg.code, pg.kind, pg.village_code, v.setting,
+    SELECT pg.id, pg.code, pg.kind, pg.village_code, v.setting, v.registered,
            coalesce(c.households, 0) AS households, coalesce(c.population, 0) AS population,
            CAST(:rules AS jsonb) -> (pg.kind || '/' || v.setting) AS rule
       FROM pg JOIN villages v ON v.code = pg.village_code
       LEFT JOIN counts c ON c.plan_grid_id = pg.id
 ), size_checks AS (
-    SELECT s.code, c.* FROM sizes s, {SIZE_CHECKS} WHERE c.broken
+    SELECT s.code, c.* FROM sizes s, {SIZE_CHECKS} WHERE c.broken AND s.registered
 ), found (kind, severity, codes, village_code, message, geom, value) AS (
     SELECT 'invalid', 'error', ARRAY[pg.code], pg.village_code,
            format('grid %s: %s', pg.code, ST_IsValidReason(pg.geom)),
@@ -118,6 +119,11 @@ WITH pg AS MATERIALIZED (
                   c.side, s.setting, s.kind, c.bound_name, c.bound),
            NULL, c.value
       FROM sizes s JOIN size_checks c ON c.code = s.code
+    UNION ALL
+    SELECT 'no_registry', 'warning', '{{}}', v.code,
+           format('village %s has no registered household: its grids'' sizes are not checked',
+                  v.name), NULL, NULL
+      FROM villages v WHERE NOT v.registered
 )
 SELECT json_build_object(
     'findings', (SELECT coalesce(json_agg(json_build_object(
@@ -131,8 +137,8 @@ SELECT json_build_object(
     'grids', (SELECT coalesce(json_agg(json_build_object(
                   'id', s.id, 'code', s.code, 'kind', s.kind, 'setting', s.setting,
                   'households', s.households, 'population', s.population, 'rule', s.rule,
-                  'size', coalesce((SELECT {SIZE} FROM size_checks c WHERE c.code = s.code),
-                                   'ok'))
+                  'size', CASE WHEN NOT s.registered THEN 'no_registry' ELSE coalesce(
+                      (SELECT {SIZE} FROM size_checks c WHERE c.code = s.code), 'ok') END)
                   ORDER BY s.code), '[]') FROM sizes s))
 """
 

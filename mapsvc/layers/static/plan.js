@@ -21,6 +21,7 @@ const FINDING = {
   households_over: (f) => `网格 ${f.grids[0]} 有 ${f.value} 户，超出上限`,
   population_over: (f) => `网格 ${f.grids[0]} 有 ${f.value} 人，超出上限`,
   households_under: (f) => `网格 ${f.grids[0]} 只有 ${f.value} 户，少于下限`,
+  no_registry: () => "本村尚未登记住户，未校验网格规模",
 };
 const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unchanged: "未变",
                       retired: "撤销" };
