@@ -250,9 +250,7 @@ function mapsvcPlan(map, config) {
     const inForce = around.filter(own);
     const sizing = await call("GET", api(`/grids/sizing?parent=${feature.properties.code}`));
     $("plan-over-box").hidden = true;
-    state.sizes = Object.fromEntries(sizing.grids.map((g) => [g.code, g.size]));
-    state.counts = Object.fromEntries(sizing.grids.filter((g) => g.size !== "no_registry")
-      .map((g) => [g.code, g.households]));
+    sized(sizing.grids);
     state.grids = L.geoJSON(inForce, Object.assign({ interactive: false, style: styleOf,
       onEachFeature: (f, layer) => layer.bindTooltip(label(f), {
         permanent: true, direction: "center", className: "grid-tip" }) }, fixed)).addTo(map);
@@ -292,6 +290,13 @@ function mapsvcPlan(map, config) {
     return { color: state.selected.has(code) ? "#1565c0" : SIZE_COLOUR[size],
              weight: state.selected.has(code) ? 4 : 2, fillColor: SIZE_COLOUR[size],
              fillOpacity: 0.25 };
+  }
+
+  // the grids' sizes and households to show (none where the registry is not loaded)
+  function sized(grids) {
+    state.sizes = Object.fromEntries(grids.map((g) => [g.code, g.size]));
+    state.counts = Object.fromEntries(grids.filter((g) => g.size !== "no_registry")
+      .map((g) => [g.code, g.households]));
   }
 
   function label(feature) {
@@ -410,8 +415,7 @@ function mapsvcPlan(map, config) {
   // ---- validation, impact, publish ----
   $("plan-validate").addEventListener("click", () => attempt(async () => {
     const report = await call("GET", api(`/plans/${state.plan.id}/validation`));
-    state.sizes = Object.fromEntries(report.grids.map((g) => [g.code, g.size]));
-    state.counts = Object.fromEntries(report.grids.map((g) => [g.code, g.households]));
+    sized(report.grids);
     state.grids.setStyle(styleOf);
     state.grids.eachLayer((layer) => layer.setTooltipContent(label(layer.feature)));
     if (state.findings) state.findings.remove();
