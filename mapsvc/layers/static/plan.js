@@ -140,23 +140,29 @@ function mapsvcPlan(map, config) {
     drawChoices(found, choose);
   }
 
+  // An item of a list of grids: its name and figures, a click taking the map to it.
+  function listed(name, figures, title, go) {
+    const button = text("button", name);
+    button.type = "button";
+    button.title = title;
+    button.append(text("small", ` ${figures}`));
+    button.addEventListener("click", go);
+    const item = document.createElement("li");
+    item.append(button);
+    return item;
+  }
+
   // The grids over their maximum in the region last picked, the most over first: each opens
   // its village.
   function listOver(sizing) {
     const list = $("plan-over");
     list.replaceChildren(...sizing.grids.map((g) => {
-      const button = text("button", g.name);
-      button.type = "button";
-      button.title = `${g.village} · ${g.code}`;
       const over = [[g.households, g.rule.households_max, "户"],
                     [g.population, g.rule.population_max, "人"]]
         .filter(([value, most]) => most != null && value > most)
         .map(([value, most, unit]) => `${value} ${unit}（上限 ${most}）`);
-      button.append(text("small", ` ${over.join("，")}`));
-      button.addEventListener("click", () => attempt(() => goTo(g.village_code)));
-      const item = document.createElement("li");
-      item.append(button);
-      return item;
+      return listed(g.name, over.join("，"), `${g.village} · ${g.code}`,
+                    () => attempt(() => goTo(g.village_code)));
     }));
     $("plan-over-box").hidden = !sizing.grids.length;
     $("plan-over-title").textContent = `超出上限的网格：${sizing.totals.over} 个`
@@ -204,18 +210,11 @@ function mapsvcPlan(map, config) {
       const p = f.properties;
       const area = { added: `${p.area_after_m2} 平方米`, retired: `${p.area_before_m2} 平方米`,
                      reshaped: `${p.area_before_m2} → ${p.area_after_m2} 平方米` }[p.change];
-      const button = text("button", `${p.name} ${CHANGED[p.change][0]}`);
-      button.type = "button";
-      button.title = p.code;
-      button.append(text("small", ` ${area}`
-        + (p.plan ? ` · 方案 #${p.plan.id}「${p.plan.name}」${p.plan.published_by} 发布` : "")));
-      button.addEventListener("click", () => {
+      const by = p.plan ? ` · 方案 #${p.plan.id}「${p.plan.name}」${p.plan.published_by} 发布` : "";
+      return listed(`${p.name} ${CHANGED[p.change][0]}`, area + by, p.code, () => {
         const bounds = L.geoJSON(f).getBounds();
         moveMap(() => map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 }));
       });
-      const item = document.createElement("li");
-      item.append(button);
-      return item;
     }));
   }));
 
