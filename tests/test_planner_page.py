@@ -3,6 +3,7 @@ village, sees its grids in force, starts a draft, splits a grid by drawing a lin
 validates, previews and publishes, and the live grids change. Screenshots go to
 tests/artifacts."""
 
+import json
 import re
 
 import pytest
@@ -262,4 +263,25 @@ def test_a_planner_sees_how_the_grids_changed_between_two_days(server, planner, 
     wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village")
     assert page.inner_text("#changes-summary") == ""
     assert page.evaluate("window.mapsvcPlan.changes") is None
+    assert watch.problems == []
+
+
+def test_a_grid_in_force_clicked_shows_its_versions_and_the_plans_behind_them(server, planner,
+                                                                              api):
+    page, watch, a, username = planner
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+    versions = api.get(f"/grids/{a.code('B')}/versions").json()["features"]
+    first, second = (v["properties"] for v in versions)
+    open_village(page, server, username, a)
+    wait_until(page, "window.mapsvcPlan.inForce === 4", "the grids in force")
+    page.wait_for_timeout(300)  # the map settles on the village
+    page.mouse.click(*on_screen(page, *a.at(1.8, 0.2)))  # in B, away from its label
+    wait_until(page, "!!document.querySelector('.grid-versions')", "B's versions")
+    switched = page.evaluate(f"localTime({json.dumps(second['valid_from'])})")
+    assert page.inner_text(".grid-versions") == (
+        f"规划测试网格B（{a.code('B')}）\n"
+        f"第 1 版 · 建档起 至 {switched} · {first['area_m2']} 平方米\n"
+        f"第 2 版 · {switched} 起 至今 · {second['area_m2']} 平方米 · 方案 #{plan['id']}「调整方案」")
     assert watch.problems == []

@@ -250,9 +250,12 @@ function mapsvcPlan(map, config) {
     const sizing = await call("GET", api(`/grids/sizing?parent=${feature.properties.code}`));
     $("plan-over-box").hidden = true;
     sized(sizing.grids);
-    state.grids = L.geoJSON(inForce, Object.assign({ interactive: false, style: styleOf,
-      onEachFeature: (f, layer) => layer.bindTooltip(label(f), {
-        permanent: true, direction: "center", className: "grid-tip" }) }, fixed)).addTo(map);
+    state.grids = L.geoJSON(inForce, Object.assign({ style: styleOf,
+      onEachFeature: (f, layer) => {
+        layer.bindTooltip(label(f), { permanent: true, direction: "center",
+                                      className: "grid-tip" });
+        layer.on("click", (e) => attempt(() => showVersions(f, e.latlng)));
+      } }, fixed)).addTo(map);
     state.inForce = inForce.length;
     state.count = 0;  // of a plan's grids: none drawn yet
     await listPlans();
@@ -289,6 +292,24 @@ function mapsvcPlan(map, config) {
     return { color: state.selected.has(code) ? "#1565c0" : SIZE_COLOUR[size],
              weight: state.selected.has(code) ? 4 : 2, fillColor: SIZE_COLOUR[size],
              fillOpacity: 0.25 };
+  }
+
+  // A grid in force's versions, oldest first: when each was in force, its area, and the plan
+  // that put it in force.
+  async function showVersions(feature, at) {
+    const code = feature.properties.code;
+    const found = await call("GET", api(`/grids/${encodeURIComponent(code)}/versions`));
+    const box = text("div", "", "grid-versions");
+    box.append(text("strong", `${feature.properties.name}（${code}）`));
+    const list = document.createElement("ol");
+    for (const { properties: v } of found.features) {
+      const since = v.valid_from === "-infinity" ? "建档起" : `${localTime(v.valid_from)} 起`;
+      list.append(text("li", `第 ${v.version} 版 · ${since}`
+        + (v.valid_to ? ` 至 ${localTime(v.valid_to)}` : " 至今") + ` · ${v.area_m2} 平方米`
+        + (v.plan ? ` · 方案 #${v.plan.id}「${v.plan.name}」` : "")));
+    }
+    box.append(list);
+    L.popup({ maxWidth: 420 }).setLatLng(at).setContent(box).openOn(map);
   }
 
   // the grids' sizes and households to show (none where the registry is not loaded)
