@@ -285,3 +285,27 @@ def test_a_grid_in_force_clicked_shows_its_versions_and_the_plans_behind_them(se
         f"第 1 版 · 建档起 至 {switched} · {first['area_m2']} 平方米\n"
         f"第 2 版 · {switched} 起 至今 · {second['area_m2']} 平方米 · 方案 #{plan['id']}「调整方案」")
     assert watch.problems == []
+
+
+def test_a_planner_has_a_village_divided_from_its_registered_households(server, planner):
+    page, watch, a, username = planner
+    open_village(page, server, username, a)
+    # by default at the rule's maximum: the area's urban village, 500 households a grid
+    assert page.input_value("#plan-propose-max") == "500"
+    page.fill("#plan-propose-max", "0")
+    page.click("#plan-propose")
+    wait_until(page, "document.getElementById('plan-message').className === 'bad'", "refused")
+    assert page.is_hidden("#plan-tools")  # no draft made
+    page.fill("#plan-propose-max", "2")  # the 5 households: in 3 grids of at most 2
+    page.click("#plan-propose")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the proposal's grids")
+    assert page.inner_text("#plan-message") == "已按每格至多 2 户划分为 3 个网格：请校验、调整后发布"
+    assert "「规划测试社区网格划分建议（每格不超过2户）」· 草稿 · 3 个网格" in page.inner_text(
+        "#plan-status")
+    page.click("#plan-validate")
+    wait_until(page, "window.mapsvcPlan.findingsShown > 0", "the validation report")
+    counts = page.evaluate("Object.values(window.mapsvcPlan.counts).sort()")
+    assert sum(counts) == 5 and max(counts) <= 2, counts
+    # the refusal alone: its answer, and the browser's line about it
+    assert len(watch.problems) == 2 and all(
+        "/plans/propose" in p or "status of 422" in p for p in watch.problems), watch.problems

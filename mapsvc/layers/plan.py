@@ -1,5 +1,6 @@
 """The planner's page (网格规划): pick a village (in the lists, or on the map, where the
-region's townships and then villages are drawn), open or start a draft plan, reshape, draw,
+region's townships and then villages are drawn), open or start a draft plan (or have one
+proposed from the registered households), reshape, draw,
 split, merge and remove its grids (Leaflet-Geoman from the npm registry, snapping to the
 neighbours and the village edge), see households against the sizing rules, validate, preview
 the impact and publish; open the village's published plans again, read-only, as its history.
@@ -41,7 +42,11 @@ PANELS = """
     <label>方案 <select id="plan-select"></select></label>
     <div class="row"><input id="plan-name" placeholder="新方案名称" maxlength="200">
       <button id="plan-new" type="button">新建方案</button></div>
+    <div class="row"><span>每格至多 <input id="plan-propose-max" type="number" min="1"
+      max="100000" step="1" aria-label="每格至多户数"> 户</span>
+      <button id="plan-propose" type="button">按登记住户自动划分</button></div>
   </section>
+  <p id="plan-message" role="status"></p>
   <section id="plan-tools" hidden>
     <p id="plan-status"></p>
     <p class="hint">点击网格选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。</p>
@@ -54,7 +59,6 @@ PANELS = """
       <button id="plan-impact" type="button">影响预览</button>
       <button id="plan-publish" type="button">发布</button>
     </div>
-    <p id="plan-message" role="status"></p>
     <ol id="plan-findings"></ol>
     <table id="plan-moves" hidden><thead><tr><th>从</th><th>到</th><th>事件</th><th>户</th>
       <th>人</th><th>组织</th><th>部件</th></tr></thead><tbody></tbody></table>

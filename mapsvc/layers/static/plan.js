@@ -223,6 +223,7 @@ function mapsvcPlan(map, config) {
 
   async function openVillage(feature) {
     showScope(feature.properties.code);
+    say("");
     state.village = feature;
     state.plan = null;
     state.selected.clear();
@@ -250,6 +251,9 @@ function mapsvcPlan(map, config) {
     const sizing = await call("GET", api(`/grids/sizing?parent=${feature.properties.code}`));
     $("plan-over-box").hidden = true;
     sized(sizing.grids);
+    // a proposal divides the village at its rule's maximum unless the planner says otherwise
+    const rule = sizing.grids.map((g) => g.rule).find((r) => r && r.households_max);
+    $("plan-propose-max").value = rule ? rule.households_max : 300;
     state.grids = L.geoJSON(inForce, Object.assign({ style: styleOf,
       onEachFeature: (f, layer) => {
         layer.bindTooltip(label(f), { permanent: true, direction: "center",
@@ -506,6 +510,15 @@ function mapsvcPlan(map, config) {
                             { name, villages: [state.village.properties.code] });
     $("plan-name").value = "";
     await listPlans(plan.id);
+  }));
+  $("plan-propose").addEventListener("click", () => attempt(async () => {
+    const name = $("plan-name").value.trim();
+    const most = Number($("plan-propose-max").value);
+    const plan = await call("POST", api("/plans/propose"), Object.assign(
+      { village: state.village.properties.code, max_households: most }, name ? { name } : {}));
+    $("plan-name").value = "";
+    await listPlans(plan.id);
+    say(`已按每格至多 ${most} 户划分为 ${state.count} 个网格：请校验、调整后发布`);
   }));
   $("plan-select").addEventListener("change", () => attempt(async () => {
     if ($("plan-select").value) await openPlan(Number($("plan-select").value));
