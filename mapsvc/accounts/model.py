@@ -46,6 +46,11 @@ class Account:
     department_code: str | None = None  # department
     grid_ids: tuple[int, ...] = field(default_factory=tuple)  # grid_worker, grid_chief
 
+    def covers(self, code: str) -> bool:
+        """Whether a region's (or a grid's) ``code`` lies within the account's region: any,
+        for an account bound to none."""
+        return self.region_code is None or code.startswith(self.region_code)
+
     @property
     def sees_everything(self) -> bool:
         return self.role is Role.admin or (self.role in REGION_ROLES and self.region_code is None)

@@ -68,7 +68,7 @@ def check_planner(account: Account, villages: list[str] | tuple[str, ...]) -> No
     """Planners plan the villages of their region, admins everywhere."""
     if account.role not in PLANNERS:
         raise Forbidden(f"a {account.role} account may not plan grids")
-    if account.region_code and any(not v.startswith(account.region_code) for v in villages):
+    if not all(account.covers(v) for v in villages):
         raise Forbidden(f"the plan's villages lie outside region {account.region_code}")
 
 

@@ -194,7 +194,7 @@ async def patrol_coverage(conn: AsyncConnection, account: Account, since: dateti
     f = Filters(params={"since": since})
     registry_scope(account, f, alias="g", grid_column="id", people=False)
     if region is not None:
-        if account.region_code is not None and not region.startswith(account.region_code):
+        if not account.covers(region):
             raise NotFound(f"no region {region!r} in your region", field="region")
         f.add(f.code_prefix("g.village_code", "region", region))
     row = (await conn.execute(text(_COVERAGE.format(where=f.where(), worst=int(worst))),

@@ -295,8 +295,7 @@ async def subject_of(conn: AsyncConnection, account: Account, level: str | None,
         row = (await conn.execute(text(
             "SELECT code AS key, code, name, code AS region FROM region "
             "WHERE code = :c AND level = :l"), {"c": code, "l": level})).first()
-    if row is None or (account.region_code is not None
-                       and not row.region.startswith(account.region_code)):
+    if row is None or not account.covers(row.region):
         raise NotFound(f"no {level} {code!r} in your region", field="code")
     return Subject(level, row.code, row.name, row.key)
 
