@@ -50,7 +50,6 @@ def sizing_rules() -> str:
                        for key, rule in settings.plans().sizing.items()})
 
 
-_SETTING = SETTING.replace("{", "{{").replace("}", "}}")  # as the statement's format leaves it
 _COUNTS = ", ".join([
     "count(*) AS grids",
     *(f"count(*) FILTER (WHERE size = '{size}') AS {size}" for size in SIZES),
@@ -62,7 +61,7 @@ _EXCESS = """greatest(households::float8 / nullif((rule->>'households_max')::int
 
 _SIZED = f"""
 WITH villages AS MATERIALIZED (  -- each village's setting, registry and part, worked out once
-    SELECT v.code, v.name, {_SETTING} AS setting,
+    SELECT v.code, v.name, {{setting}} AS setting,
            {REGISTERED} AS registered, {{part}} AS part
       FROM region v
      WHERE v.level = 'village' AND {{where}}
@@ -108,7 +107,7 @@ def sized_grids(parent: str | None, part: str = "NULL::text") -> tuple[str, dict
     f = Filters(params={"rules": sizing_rules()})
     if parent:
         f.add(f.code_prefix("v.code", "parent", parent))
-    return _SIZED.format(where=f.where(), part=part), f.params
+    return _SIZED.format(where=f.where(), part=part, setting=SETTING), f.params
 
 
 async def grid_sizing(conn: AsyncConnection, account: Account, parent: str | None) -> dict:
@@ -117,7 +116,7 @@ async def grid_sizing(conn: AsyncConnection, account: Account, parent: str | Non
     counted by size) and ``grids`` (a village's every grid; above a village, the grids over
     their maximum, the most over first, at most 50)."""
     parent = parent or account.region_code
-    if parent and account.region_code and not parent.startswith(account.region_code):
+    if parent and not account.covers(parent):
         raise Forbidden(f"region {parent} lies outside region {account.region_code}",
                         field="parent")
     region = None

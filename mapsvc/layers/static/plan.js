@@ -239,16 +239,16 @@ function mapsvcPlan(map, config) {
     const outline = state.outline.getBounds();
     moveMap(() => map.fitBounds(outline, { padding: [20, 20] }));
     const b = outline.pad(0.5);
-    const around = (await call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},`
-                                           + `${b.getEast()},${b.getNorth()}&limit=1000`)))
-      .features;
+    const [{ features: around }, sizing] = await Promise.all([
+      call("GET", api(`/grids?bbox=${b.getWest()},${b.getSouth()},${b.getEast()},`
+                      + `${b.getNorth()}&limit=1000`)),
+      call("GET", api(`/grids/sizing?parent=${feature.properties.code}`))]);
     const own = (f) => f.properties.village_code === feature.properties.code;
     state.neighbours = L.geoJSON(around.filter((f) => !own(f)), Object.assign({
       interactive: false, style: { color: "#90a4ae", weight: 1, fillOpacity: 0.05 } },
     fixed)).addTo(map);
     // the village's grids in force, until a plan is opened
     const inForce = around.filter(own);
-    const sizing = await call("GET", api(`/grids/sizing?parent=${feature.properties.code}`));
     $("plan-over-box").hidden = true;
     sized(sizing.grids);
     // a proposal divides the village at its rule's maximum unless the planner says otherwise
