@@ -571,6 +571,32 @@ def grid_lists() -> None:
         figure(f"grid list, {label}, median of 5", f"{ms:.0f}", "ms")
 
 
+def batch_steps(rows: int) -> None:
+    """A step on as many cases as the desk takes at once (BATCH_MOST): the city's centre
+    verifying the newest cases reported, a new batch each run."""
+    from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act_on_many
+
+    async def reported(conn):
+        if await find_account(conn, "bench_centre") is None:
+            await create_account(conn, "bench_centre", PASSWORD, Role.command,
+                                 origin="benchmarks")
+        return await find_account(conn, "bench_centre"), list((await conn.execute(text(
+            "SELECT id FROM incident WHERE status = 'reported' ORDER BY id DESC LIMIT :n"),
+            {"n": 10 * BATCH_MOST})).scalars())
+
+    account, ids = asyncio.run(in_transaction(reported))
+    batches = (ids[at:at + BATCH_MOST] for at in range(0, len(ids), BATCH_MOST))
+
+    async def verify(conn):
+        return await act_on_many(conn, account, next(batches), "verify", ActionRequest())
+
+    ms, answer = median_of_5(verify)
+    assert len(answer) == BATCH_MOST
+    figure(f"a step on {BATCH_MOST} cases at once (verify; {rows:,} incidents), median of 5",
+           f"{ms:.0f}", "ms")
+    figure("a step on many cases at once, per case", f"{ms / BATCH_MOST:.2f}", "ms")
+
+
 def sizing_at_scale() -> None:
     """Where to redraw: the city's grids against the sizing rules by county, the largest
     county's by township, and one of its townships' by village."""
@@ -1204,6 +1230,7 @@ def main() -> None:
     hotspots_at_scale()
     ledgers()
     grid_lists()
+    batch_steps(rows + before)
     sizing_at_scale()
     plans_at_scale(rows + before)
     patrols_at_scale(asyncio.run(in_transaction(current_grids)))

@@ -25,3 +25,14 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     """The asker's role may not do this (HTTP 403)."""
+
+
+class Refused(DomainError):
+    """Items of a batch refused, each for a reason of its own (``refusals``: the item's place
+    in the batch's ``field`` and its error), so that nothing of the batch was done. Answered with
+    the status of the first item refused."""
+
+    def __init__(self, field: str, refusals: list[tuple[int, DomainError]]):
+        super().__init__("; ".join(f"{field}[{place}]: {error.reason}"
+                                   for place, error in refusals), field=field)
+        self.refusals = refusals

@@ -130,6 +130,15 @@ def test_the_list_counts_its_cases_and_shows_the_oldest_first_and_more_on_asking
     page.click("#desk-more")
     wait_until(page, f"window.mapsvcDesk.cases.length === {200 + more}", "200 more")
     assert shown_ids(page) == oldest[:200 + more]
+    page.check("#desk-all")  # as many as a step is taken on at once
+    assert page.inner_text("#desk-chosen") == "已选 200 件"
+    page.check(f"#desk-list li[data-id='{oldest[200]}'] input")  # and one more
+    assert page.inner_text("#desk-chosen") == "已选 201 件"
+    assert page.inner_text("#desk-batch-actions") == "一次最多批量办理 200 件"
+    page.check("#desk-all")
+    assert page.inner_text("#desk-chosen") == "已选 200 件"
+    page.uncheck("#desk-all")
+    assert page.inner_text("#desk-chosen") == ""
     assert page.inner_text("#desk-count").startswith(f"共 {matched} 件")
     # a report coming in meanwhile is counted, and the list keeps as many as it showed
     case = report_at(server, command_token, grids, 17, "积压之外的新报")
@@ -260,6 +269,79 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     assert api.get(f"/incidents/{other}/timeline").json()[-1]["note"] == "重复上报"
     page.screenshot(path=str(ARTIFACTS / "desk.png"))
     assert not watch.problems, watch.problems
+
+
+def chosen_on_map(page) -> list[int]:
+    """The cases ringed on the map as chosen."""
+    return page.evaluate("""() => { const ids = [];
+      window.mapsvcDesk.marks.eachLayer((m) => {
+        if (m.options.color === '#1565c0') ids.push(m.feature.id); });
+      return ids.sort((a, b) => a - b); }""")
+
+
+def test_a_centre_files_and_dispatches_many_cases_at_once(desk, server, grids, api,
+                                                          command_token):
+    """Three new reports chosen in the list (全选 among those a word finds) are filed at once;
+    one filed by another operator while the form is open refuses it and nothing is done, said
+    so and taken out of those chosen, and the other two filed when sent again; then the three
+    dispatched at once, refused for want of a department (their class names none) until one is
+    chosen."""
+    page, watch = desk
+    tag = uuid.uuid4().hex[:6]
+    new = [report_at(server, command_token, grids, 21 + n, f"{tag} 批量 {n}") for n in range(3)]
+    page.select_option("#desk-view", "all")  # a case stays listed whatever its step
+    page.fill("#desk-words", tag)
+    wait_until(page, "window.mapsvcDesk.cases.length === 3", "the three cases")
+    assert page.inner_text("#desk-batch-actions") == ""  # none chosen yet
+    page.check("#desk-all")
+    assert page.inner_text("#desk-chosen") == "已选 3 件"
+    assert chosen_on_map(page) == sorted(new)
+    offered = page.eval_on_selector_all("#desk-batch-actions button", "bs => bs.map(b => "
+                                        "b.dataset.action)")
+    assert "file" in offered and "dispatch" not in offered and "merge" not in offered
+    page.click("#desk-batch-actions button[data-action='file']")
+    assert page.inner_text("#desk-form-title") == "批量立案：所选 3 件"
+    do(api, new[1], "file")  # another operator, meanwhile
+    wait_until(page, "window.mapsvcDesk.cases.some((f) => f.id === %d "
+                     "&& f.properties.status === 'filed')" % new[1], "the list live")
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-message")).to_have_class("bad")
+    assert page.inner_text("#desk-message") == (
+        f"批量立案未办理，所选案件均未改动。#{new[1]} 案件当前为已立案。"
+        "已将不能立案的 1 件移出所选")
+    assert [api.get(f"/incidents/{case}").json()["status"] for case in new] == [
+        "reported", "filed", "reported"]
+    assert page.inner_text("#desk-chosen") == "已选 2 件"
+    assert not page.is_checked(f"#desk-list li[data-id='{new[1]}'] input")
+    assert page.inner_text("#desk-form-title") == "批量立案：所选 2 件"
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-message")).to_have_text("批量立案：2 件已完成")
+    assert page.inner_text("#desk-chosen") == "" and page.is_hidden("#desk-form")
+    assert [api.get(f"/incidents/{case}/timeline").json()[-1]["actor"] for case in new] == [
+        "command", "admin", "command"]
+
+    wait_until(page, "window.mapsvcDesk.cases.every((f) => f.properties.status === 'filed')",
+               "the three filed, live")
+    page.check("#desk-all")
+    page.click("#desk-batch-actions button[data-action='dispatch']")
+    page.click("#desk-form button[type='submit']")  # to the class's department: none named
+    expect(page.locator("#desk-message")).to_have_class("bad")
+    assert page.inner_text("#desk-message").count("其类别未指定处置部门") == 3
+    assert page.inner_text("#desk-chosen") == "已选 3 件"  # the form lacks it, not the cases
+    page.select_option("#desk-form select[name='department']", "T1")
+    page.fill("#desk-form textarea[name='note']", "统一处置")
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-message")).to_have_text("批量派遣：3 件已完成")
+    for case in new:
+        stored = api.get(f"/incidents/{case}").json()
+        assert (stored["status"], stored["department"]) == ("dispatched", "T1")
+        assert api.get(f"/incidents/{case}/timeline").json()[-1]["note"] == "统一处置"
+    wait_until(page, "window.mapsvcDesk.cases.every((f) => f.properties.status === "
+                     "'dispatched')", "the three dispatched, live")
+    assert chosen_on_map(page) == []
+    page.screenshot(path=str(ARTIFACTS / "desk-many.png"))
+    assert all("/incidents/actions/" in p or re.search(r"status of (409|422)", p)
+               for p in watch.problems), watch.problems
 
 
 def test_a_case_opened_while_the_map_still_zooms_is_shown_in_its_grid(desk, server, grids,

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
 
 from mapsvc.db.engine import database_said
-from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +33,29 @@ UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
 RETRY_AFTER_S = 5
 
 
-def error_body(error: DomainError, location: str = "body") -> dict:
-    """The error's body; a field inside another (``point.lon``) is named by its path, as
-    FastAPI names it, and what the client may act on is its ``ctx``, as pydantic's."""
-    loc = [location, *error.field.split(".")] if error.field else [location]
-    kind = type(error).__name__.lower()
-    said = {"loc": loc, "msg": error.reason, "type": kind}
+def _said(error: DomainError, loc: list) -> dict:
+    said = {"loc": [*loc, *error.field.split(".")] if error.field else loc,
+            "msg": error.reason, "type": type(error).__name__.lower()}
     if error.context:
         said["ctx"] = error.context
-    return {"detail": [said]}
+    return said
+
+
+def error_body(error: DomainError, location: str = "body") -> dict:
+    """The error's body; a field inside another (``point.lon``) is named by its path, as
+    FastAPI names it, and what the client may act on is its ``ctx``, as pydantic's. A batch's
+    items refused are each named by their place in it (``ids.3.status``: the status of the
+    fourth case named)."""
+    if isinstance(error, Refused):
+        return {"detail": [_said(refused, [location, error.field, place])
+                           for place, refused in error.refusals]}
+    return {"detail": [_said(error, [location])]}
+
+
+def _status(error: DomainError) -> int:
+    if isinstance(error, Refused):
+        return _status(error.refusals[0][1])
+    return STATUS.get(type(error), 400)
 
 
 def _location(request: Request) -> str:
@@ -50,8 +64,7 @@ def _location(request: Request) -> str:
 
 
 async def domain_error_handler(request: Request, error: DomainError) -> JSONResponse:
-    return JSONResponse(error_body(error, _location(request)),
-                        status_code=STATUS.get(type(error), 400))
+    return JSONResponse(error_body(error, _location(request)), status_code=_status(error))
 
 
 def _writable(value):

@@ -27,7 +27,7 @@ from mapsvc.incidents.model import (METHODS, SOURCE_FILTERS, IncidentReport, Poi
                                    Source, Window, window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
-from mapsvc.workflow.actions import ActionRequest, act, timeline
+from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act, act_on_many, timeline
 from mapsvc.workflow.clocks import COLOURS
 from mapsvc.workflow.machine import STATUS_FILTERS
 
@@ -222,12 +222,15 @@ async def read(request: Request, incident_id: int, account: SignedIn) -> Respons
         return _json(await incident_doc(conn, incident_id, account), 200)
 
 
-class ActionBody(BaseModel):
+class StepBody(BaseModel):
     note: str = Field("", max_length=2000, description="why; required by some actions")
     department: str | None = Field(None, description="dispatch, reassign: the department's code")
-    satisfaction: Whole | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
     working_days: Whole | None = Field(None, ge=1, le=10, description="extend: by how many")
+
+
+class ActionBody(StepBody):
+    satisfaction: Whole | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
     original: Whole | None = Field(None, description="merge: the incident this one repeats")
     point: Point | None = Field(None, description="relocate: where the case really is; it "
                                                   "lands in that point's grid")
@@ -252,6 +255,29 @@ async def take_action(request: Request, incident_id: int, action: str, body: Act
     suspend, resume, supervise, escalate, reassign, merge, relocate."""
     async with transaction(request) as conn:
         return await act(conn, account, incident_id, action, ActionRequest(**dict(body)))
+
+
+class BatchBody(StepBody):
+    ids: list[Whole] = Field(min_length=1, max_length=BATCH_MOST,
+                             description="the cases, each named once")
+
+
+@router.post("/actions/{action}", responses={
+    403: {"description": "your role may not take this action"},
+    404: {"description": "a case named is not in your scope: nothing was done"},
+    409: {"description": "a case named is in a state the action is not taken in: nothing was "
+                         "done"}})
+async def take_action_on_many(request: Request, action: str, body: BatchBody,
+                              account: SignedIn) -> list[dict]:
+    """The same step on many cases at once (批量办理: file, dispatch to one department, check,
+    close, supervise …), all or none: each case's step is its own in its timeline. Steps that
+    need something of one case alone (relocate, merge, follow_up) or a photo of its result are
+    taken one case at a time. If any case refuses the step, none takes it, and the answer, with
+    the status of the first refused, names each refused case by its place in ``ids`` with its
+    reason and, in ``ctx``, its ``id`` (and its ``status``, where that refused it)."""
+    async with transaction(request) as conn:
+        return await act_on_many(conn, account, body.ids, action,
+                                 ActionRequest(**body.model_dump(exclude={"ids"})))
 
 
 @router.get("/{incident_id:int}/duplicates", response_class=Response,

@@ -24,6 +24,7 @@ from mapsvc.registry.audit import AUDIT_ACTION_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.workflow.clocks import COLOUR_NAMES
+from mapsvc.workflow.actions import BATCH_MOST
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, PHRASES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -108,7 +109,8 @@ def _page_account(request: Request):
 # in full and a person's sex, registration and departure, the common notes of the steps
 # (常用语); and the rules of each action: the
 # roles that may take it, the states it is taken from and the one it leads to (null: the state
-# stays), what it needs, and what the case must be beside its state.
+# stays), what it needs, what the case must be beside its state, and whether it may be taken
+# on many cases at once.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
@@ -121,7 +123,8 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,
-                                            "needs": list(a.needs), "when": a.when}
+                                            "needs": list(a.needs), "when": a.when,
+                                            "batch": a.batched}
                                      for name, a in ACTIONS.items()})))
 
 
@@ -250,7 +253,8 @@ async def desk(request: Request) -> Response:
     departments = await _named(request, "SELECT code, name FROM department ORDER BY code")
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
-                           list_most=settings.api().page_size_max, basemap=pages.basemap_url,
+                           list_most=settings.api().page_size_max, batch_most=BATCH_MOST,
+                           basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,
                            links=_admin_links(account)))
 

@@ -6,9 +6,9 @@ case marked 急); a case opened on the map with its details and steps, with the 
 it may repeat (to be merged into one of them), and moved on through the loop (verified, filed or
 rejected, dispatched, checked, closed and followed up; extended, suspended, supervised, marked
 urgent, escalated, voided; moved to where it is, picked on the map, into the grid it lands in);
-the list's cases, of any department and any source (the public's: the hotline's and citizens'),
-downloaded as the ledger (案件台账). A case is also opened by its number. The
-list follows the live feed.
+cases ticked in the list moved on at once by a step they all may take (批量办理); the list's
+cases, of any department and any source (the public's: the hotline's and citizens'), downloaded
+as the ledger (案件台账). A case is also opened by its number. The list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -60,17 +60,9 @@ PANELS = """
   <div class="row"><label>描述含 <input id="desk-words" type="search" maxlength="100"
     placeholder="关键词"></label></div>
   <p id="desk-count"></p>
-  <ol id="desk-list"></ol>
-  <button type="button" id="desk-more" hidden></button>
-  <section id="desk-case" hidden>
-    <h2 id="desk-case-title"></h2>
-    <dl id="desk-case-facts"></dl>
-    <p id="desk-case-description"></p>
-    <section id="desk-duplicates" hidden>
-      <h3>可能重复的案件</h3>
-      <ol id="desk-duplicate-list"></ol>
-    </section>
-    <div id="desk-actions" class="row"></div>
+  <div id="desk-batch" class="row"><label><input type="checkbox" id="desk-all"> 全选</label>
+    <span id="desk-chosen"></span><span id="desk-batch-actions" class="row"></span></div>
+  <div id="desk-doing">
     <form id="desk-form" hidden>
       <h3 id="desk-form-title"></h3>
       <label data-field="department">处置部门 <select name="department"></select></label>
@@ -93,6 +85,18 @@ PANELS = """
         <button type="button" id="desk-form-cancel">取消</button></div>
     </form>
     <p id="desk-message" role="status"></p>
+  </div>
+  <ol id="desk-list"></ol>
+  <button type="button" id="desk-more" hidden></button>
+  <section id="desk-case" hidden>
+    <h2 id="desk-case-title"></h2>
+    <dl id="desk-case-facts"></dl>
+    <p id="desk-case-description"></p>
+    <section id="desk-duplicates" hidden>
+      <h3>可能重复的案件</h3>
+      <ol id="desk-duplicate-list"></ol>
+    </section>
+    <div id="desk-actions" class="row"></div>
     <h3>办理进度</h3>
     <ol id="desk-steps"></ol>
   </section>
@@ -101,15 +105,17 @@ PANELS = """
 
 
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_most: int,
-              basemap: str | None, basemap_attribution: str, links: str = "") -> str:
+              batch_most: int, basemap: str | None, basemap_attribution: str,
+              links: str = "") -> str:
     """The desk over ``region`` for an account of ``role``; ``list_most``: the most cases its
-    list shows (a page of the API's at most); ``links``: to its pages beside the command
-    centre's (an administrator's)."""
+    list shows (a page of the API's at most); ``batch_most``: the most a step is taken on at
+    once; ``links``: to its pages beside the command centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
                           panels=PANELS.replace("{links}", links), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
+        "batchMost": batch_most,
     }).add_to(m)
     return root.render()

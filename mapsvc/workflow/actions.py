@@ -9,14 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.errors import Conflict, Forbidden, InvalidInput
+from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, Refused
 from mapsvc.incidents.assignment import located, on
 from mapsvc.incidents.model import Point
 from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits, urgent_clock
-from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING
+from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING, Action
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
@@ -45,6 +45,7 @@ _PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county
 _RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
 _UNLOGGED = {"now", *_RELOCATED}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
+BATCH_MOST = 200  # the most cases one step is taken on at once (as many as the desk lists)
 
 
 async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
@@ -74,17 +75,21 @@ def _holds(condition: str, case) -> bool:
             "ordinary": case.urgent_at is None}[condition]
 
 
-async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
-              request: ActionRequest) -> dict:
-    """Apply action ``name`` to the incident for ``account``; return the new state."""
+def _action(account: Account, name: str, many: bool = False) -> Action:
+    """The action ``name``, if the account may take it (on ``many`` cases at once, if so
+    asked)."""
     action = ACTIONS.get(name)
     if action is None:
         raise InvalidInput(f"no action {name!r}; actions: {', '.join(ACTIONS)}", field="action")
+    if many and not action.batched:
+        raise InvalidInput(f"{name} is taken on one case at a time", field="action")
     if account.role not in action.roles:
         raise Forbidden(f"a {account.role} account may not {name}", field="action")
-    case = await _locked_case(conn, account, incident_id)
-    if case.status not in action.sources:
-        raise Conflict(f"cannot {name} an incident that is {case.status}", field="status")
+    return action
+
+
+def _given(action: Action, name: str, request: ActionRequest) -> None:
+    """Nothing if the request gives what the action needs."""
     if action.needs_note and not request.note.strip():
         raise InvalidInput(f"{name} needs a note saying why", field="note")
     if action.needs_evidence and not (request.note.strip() or request.attachments):
@@ -92,8 +97,20 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     for needed in action.needs:
         if getattr(request, needed) in (None, ""):
             raise InvalidInput(f"{name} needs {needed}", field=needed)
+
+
+async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
+              request: ActionRequest) -> dict:
+    """Apply action ``name`` to the incident for ``account``; return the new state."""
+    action = _action(account, name)
+    case = await _locked_case(conn, account, incident_id)
+    if case.status not in action.sources:
+        raise Conflict(f"cannot {name} an incident that is {case.status}", field="status",
+                       context={"status": case.status})
+    _given(action, name, request)
     if action.when is not None and not _holds(action.when, case):
-        raise Conflict(CONDITIONS[action.when], field="status")
+        raise Conflict(CONDITIONS[action.when], field="status",
+                       context={"condition": action.when})
     received = datetime.now(timezone.utc)
     at = _taken_at(request.taken_at, case.last_step_at, received)
     changes, data = await _changes(conn, name, case, request, incident_id, at)
@@ -120,6 +137,32 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     if request.attachments:
         await attach(conn, request.attachments, account, incident_id, log_id)
     return {"id": incident_id, "action": name, "from": case.status, "status": target}
+
+
+async def act_on_many(conn: AsyncConnection, account: Account, ids: list[int], name: str,
+                      request: ActionRequest) -> list[dict]:
+    """Apply action ``name`` with the same request to each of the incidents ``ids`` (批量办理),
+    all or none: each step is the case's own, logged and announced as one taken alone, and the
+    cases are locked in the order of their ids, as two batches of the same cases meet. Should
+    any case refuse it (out of the account's scope, in a state that does not take it, with no
+    department to be dispatched to …), none is taken, and every case refused is named by its
+    place in ``ids`` with its reason (``Refused``). Return each case's new state, in the order of
+    ``ids``."""
+    _given(_action(account, name, many=True), name, request)  # once, not for each case
+    place = {}
+    for at, incident_id in enumerate(ids):
+        if place.setdefault(incident_id, at) != at:
+            raise InvalidInput(f"case {incident_id} is named twice", field="ids")
+    done, refusals = {}, []
+    for incident_id in sorted(place):
+        try:
+            done[incident_id] = await act(conn, account, incident_id, name, request)
+        except DomainError as refused:
+            refused.context = {"id": incident_id, **(refused.context or {})}
+            refusals.append((place[incident_id], refused))
+    if refusals:
+        raise Refused("ids", sorted(refusals, key=lambda refusal: refusal[0]))
+    return [done[incident_id] for incident_id in ids]
 
 
 def _started(clocks: dict[str, Clock]) -> tuple[dict, dict]:

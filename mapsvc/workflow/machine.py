@@ -90,6 +90,17 @@ class Action:
     needs: tuple[str, ...] = ()  # fields of the request the action cannot do without
     when: str | None = None  # what the case must be beside its state: one of CONDITIONS
 
+    @property
+    def batched(self) -> bool:
+        """Whether the step may be taken on many cases at once (批量办理): not one that needs
+        something of one case alone (ONE_CASE), nor a photo of one case's result."""
+        return not self.needs_evidence and not ONE_CASE.intersection(self.needs)
+
+
+# What a step may need of one case alone: where it really is, the case it repeats, its
+# reporter's rating.
+ONE_CASE = frozenset({"point", "original", "satisfaction"})
+
 
 # What an action may need of a case beside its state, and why it is refused without it.
 CONDITIONS = {"requested": "no extension was requested",

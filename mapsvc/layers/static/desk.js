@@ -19,18 +19,22 @@ const SCOPES = ["county", "township", "village", "grid"];
 const GRID = { color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 };
 const REGION = { color: "#37474f", weight: 2, fill: false };
 const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
-// fields an action takes beside those it needs: the department dispatched to (else the
-// category's), the working days an extension grants (else those asked for)
 // an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
 const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
                 running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at };
+// fields an action takes beside those it needs: the department dispatched to (else the
+// category's), the working days an extension grants (else those asked for)
 const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"] };
+// why a case refuses an action whose condition it does not meet
+const CONDITION_NAME = { requested: "没有待审批的延期申请", suspended: "未挂账",
+                         running: "已挂账", ordinary: "已加急" };
 
 function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
-                  action: null, online: false, categories: {}, scope: null,
+                  action: null, many: false, chosen: new Set(), online: false,
+                  categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
@@ -98,6 +102,17 @@ function mapsvcDesk(map, config) {
       const p = f.properties;
       const li = text("li", "", p.colour || "");
       li.dataset.id = f.id;
+      const box = document.createElement("input");  // chosen for a step on many at once
+      box.type = "checkbox";
+      box.checked = state.chosen.has(f.id);
+      box.setAttribute("aria-label", `选择案件 #${f.id}`);
+      box.addEventListener("click", (e) => e.stopPropagation());
+      box.addEventListener("change", () => {
+        if (box.checked) state.chosen.add(f.id);
+        else state.chosen.delete(f.id);
+        showBatch();
+      });
+      li.append(box);
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
@@ -107,7 +122,7 @@ function mapsvcDesk(map, config) {
       li.addEventListener("click", () => openCase(f.id));
       li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
       li.addEventListener("keydown", (e) => {
-        if (e.key !== "Enter" && e.key !== " ") return;
+        if (e.target !== li || (e.key !== "Enter" && e.key !== " ")) return;
         e.preventDefault();
         openCase(f.id);
       });
@@ -117,13 +132,58 @@ function mapsvcDesk(map, config) {
     state.marks.clearLayers();
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
-      const urgent = f.properties.urgent_at;  // ringed in red
-      L.circleMarker([lat, lon], { radius: urgent ? 8 : 6, weight: urgent ? 3 : 1,
-                                   color: urgent ? "#c62828" : "#263238", fillOpacity: 0.85,
-                                   fillColor: COLOUR[f.properties.colour] || "#78909c",
-                                   bubblingMouseEvents: false })
+      const mark = L.circleMarker([lat, lon], { ...markStyle(f), bubblingMouseEvents: false })
         .on("click", () => openCase(f.id)).addTo(state.marks);
+      mark.feature = f;
     }
+    showBatch();
+  }
+
+  // a case on the map: ringed in blue when chosen, else in red when urgent
+  function markStyle(f) {
+    const ring = state.chosen.has(f.id) ? "#1565c0" : f.properties.urgent_at && "#c62828";
+    return { radius: ring ? 8 : 6, weight: ring ? 3 : 1, color: ring || "#263238",
+             fillOpacity: 0.85, fillColor: COLOUR[f.properties.colour] || "#78909c" };
+  }
+
+  // ---- cases chosen in the list, for a step on all of them at once (批量办理) ----
+
+  // The cases chosen among those listed (one that has left the list is chosen no more), and the
+  // steps the account may take on every one of them at once.
+  function showBatch() {
+    const listed = new Map(state.cases.map((f) => [f.id, f.properties]));
+    for (const id of state.chosen) if (!listed.has(id)) state.chosen.delete(id);
+    const chosen = [...state.chosen].map((id) => listed.get(id));
+    for (const box of $("desk-list").querySelectorAll("input[type=checkbox]")) {
+      box.checked = state.chosen.has(Number(box.closest("li").dataset.id));
+    }
+    state.marks.eachLayer((mark) => mark.setStyle(markStyle(mark.feature)));
+    $("desk-all").checked = chosen.length > 0
+      && chosen.length === Math.min(state.cases.length, config.batchMost);
+    $("desk-all").disabled = !state.cases.length;
+    $("desk-chosen").textContent = chosen.length ? `已选 ${chosen.length} 件` : "";
+    const tooMany = chosen.length > config.batchMost;
+    const names = chosen.length && !tooMany ? Object.keys(ACTIONS).filter((name) =>
+      ACTIONS[name].batch && chosen.every((p) => possible(p).includes(name))) : [];
+    $("desk-batch-actions").replaceChildren(...(tooMany
+      ? [text("small", `一次最多批量办理 ${config.batchMost} 件`)]
+      : chosen.length && !names.length ? [text("small", "所选案件没有可一并办理的步骤")]
+        : names.map((name) => {
+          const b = button(`批量${ACTION_NAME[name] || name}`, () => choose(name, true));
+          b.dataset.action = name;
+          return b;
+        })));
+    if (state.many && (!chosen.length || tooMany)) closeForm();
+    else if (state.many) formTitle();
+  }
+
+  // a refused case's reason (an item of the API's refusal), as the desk says it
+  function reason(d) {
+    if (d.type === "notfound") return "不存在或不在本中心辖区内";
+    if (d.ctx && d.ctx.status) return `案件当前为${STATUS[d.ctx.status] || d.ctx.status}`;
+    if (d.ctx && d.ctx.condition) return CONDITION_NAME[d.ctx.condition];
+    if (d.loc[d.loc.length - 1] === "department") return "其类别未指定处置部门，请选择处置部门";
+    return d.msg;
   }
 
   // ---- a case: its facts, its steps, and what may be done with it ----
@@ -176,7 +236,13 @@ function mapsvcDesk(map, config) {
     $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step)));
     showHotspot(p).catch(() => {});  // a fact more, once found
     await showDuplicates(p);
-    if (!(reread && state.action && possible(p).includes(state.action))) closeForm();
+    if (!state.many && !(reread && state.action && possible(p).includes(state.action))) {
+      closeForm();
+    }
+    if (!state.many && !reread) {  // what is said from now on is of this case, beside it
+      beside(false);
+      say("");
+    }
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
     }
@@ -186,7 +252,6 @@ function mapsvcDesk(map, config) {
       fillColor: COLOUR[p.colour] || "#78909c", fillOpacity: 0.9 }).addTo(map);
     await drawGrids(p);
     if (!reread) {  // the case in its grid
-      say("");
       const own = state.grids.getLayers().find((l) => p.grid
                                                 && l.feature.properties.code === p.grid.code);
       moveMap(() => {
@@ -278,6 +343,7 @@ function mapsvcDesk(map, config) {
 
   function closeForm() {
     state.action = null;
+    state.many = false;
     $("desk-form").hidden = true;
     if (state.pin) state.pin.remove();
     state.pin = state.point = null;
@@ -312,17 +378,30 @@ function mapsvcDesk(map, config) {
     return [...a.needs, ...(MAY_TAKE[name] || [])];
   }
 
-  function choose(name) {
+  // the form and what is said of a step: beside the open case, or the cases chosen (``many``)
+  const beside = (many) => (many ? $("desk-batch") : $("desk-actions")).after($("desk-doing"));
+
+  function formTitle() {
+    const name = ACTION_NAME[state.action] || state.action;
+    $("desk-form-title").textContent = state.many ? `批量${name}：所选 ${state.chosen.size} 件`
+                                                  : name;
+  }
+
+  // The form of a step on the open case, or on the cases chosen (``many``): a step that asks
+  // nothing is taken on the open case at once, and on many once the form is sent.
+  function choose(name, many = false) {
     const a = ACTIONS[name];
     const fields = fieldsOf(name);
-    if (!a.note && !fields.length) {  // nothing to ask: done at once
+    if (!many && !a.note && !fields.length) {
       act(name, {});
       return;
     }
     closeForm();
     state.action = name;
+    state.many = many;
+    beside(many);
+    formTitle();
     const form = $("desk-form");
-    $("desk-form-title").textContent = ACTION_NAME[name] || name;
     for (const label of form.querySelectorAll("[data-field]")) {
       const field = label.dataset.field;
       label.hidden = field !== "note" && !fields.includes(field);
@@ -353,17 +432,55 @@ function mapsvcDesk(map, config) {
     return body;
   }
 
+  // what a refusal names at fault: each field, or each case of many (with its ``ctx.id``)
+  const refusals = (error) => (error.answer && Array.isArray(error.answer.detail)
+    ? error.answer.detail : []);
+
   async function act(name, body) {
     const id = state.selected.id;
+    beside(false);
     try {
       await call("POST", `/incidents/${id}/actions/${name}`, body);
     } catch (error) {
-      say(`${ACTION_NAME[name] || name}未完成：${error.message}`, true);
+      const [refused] = refusals(error);
+      say(`${ACTION_NAME[name] || name}未完成：${refused ? reason(refused) : error.message}`, true);
       return;
     }
     say(`${ACTION_NAME[name] || name}：已完成`);
     closeForm();
     await Promise.all([openCase(id), loadList()]);
+  }
+
+  // The step on every case chosen, all or none: the cases refused are said, each with its
+  // reason; those out of reach or in a state (or condition) that does not take the step are
+  // chosen no more, for the rest to be sent again, and those refused what the form gave (no
+  // department named, where a class names none) stay chosen, for it to be given.
+  async function actOnMany(name, body) {
+    const ids = [...state.chosen];
+    const named = `批量${ACTION_NAME[name] || name}`;
+    try {
+      await call("POST", `/incidents/actions/${name}`, { ...body, ids });
+    } catch (error) {
+      const refused = refusals(error).filter((d) => d.ctx && d.ctx.id);
+      if (!refused.length) {
+        say(`${named}未完成：${error.message}`, true);
+        return;
+      }
+      const out = refused.filter((d) => d.type === "notfound" || d.type === "conflict");
+      for (const d of out) state.chosen.delete(d.ctx.id);
+      showBatch();
+      say(`${named}未办理，所选案件均未改动。`
+          + refused.map((d) => `#${d.ctx.id} ${reason(d)}`).join("；")
+          + (out.length ? `。已将不能${ACTION_NAME[name] || name}的 ${out.length} 件移出所选` : ""),
+          true);
+      return;
+    }
+    state.chosen.clear();
+    closeForm();
+    showBatch();
+    say(`${named}：${ids.length} 件已完成`);
+    await Promise.all([loadList(), state.selected && ids.includes(state.selected.id)
+      ? openCase(state.selected.id) : null]);
   }
 
   // ---- the live feed: the list and the open case follow what happens ----
@@ -462,6 +579,7 @@ function mapsvcDesk(map, config) {
   $("desk-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (placing() && !state.point) say("请先在地图上点击案件的正确位置", true);
+    else if (state.many) actOnMany(state.action, filled(state.action));
     else act(state.action, filled(state.action));
   });
   map.on("click", (e) => placing() && place(e.latlng).catch((error) => say(error.message, true)));
@@ -469,6 +587,11 @@ function mapsvcDesk(map, config) {
   map.on("moveend", () => placing() && map.getZoom() >= 14
     && showGrids(`bbox=${map.getBounds().toBBoxString()}`).catch((e) => say(e.message, true)));
   $("desk-form-cancel").addEventListener("click", closeForm);
+  $("desk-all").addEventListener("change", () => {
+    state.chosen = new Set($("desk-all").checked
+      ? state.cases.slice(0, config.batchMost).map((f) => f.id) : []);
+    showBatch();
+  });
   // a case asked after by its number (on the telephone, say), whichever view it is in
   $("desk-find").addEventListener("submit", (event) => {
     event.preventDefault();
