@@ -166,3 +166,18 @@ def test_two_centres_filing_the_same_cases_at_once_file_each_once(clients, grids
     assert sorted(d["ctx"]["id"] for d in refused) == sorted(batch)
     assert {d["ctx"]["status"] for d in refused} == {"filed"}
     assert all(steps(clients["command"], case) == ["report", "file"] for case in batch)
+
+
+def test_cases_reported_in_the_wrong_class_are_put_in_theirs_at_once(clients, grids):
+    """Reported in the wrong class, many at once (a file of the hotline's, say): those already
+    of the class named refuse it, and once they are left out the rest are put in it."""
+    command = clients["command"]
+    wrong = [new_case(command, grids, index=80 + i, category="0101") for i in range(2)]
+    right = new_case(command, grids, index=82, category="0601")
+    r = many(command, "reclassify", [*wrong, right], category="0601", note="类别有误")
+    assert r.status_code == 409
+    assert [(d["loc"], d["ctx"]) for d in r.json()["detail"]] == [
+        (["body", "ids", 2, "category"], {"id": right, "category": "0601"})]
+    assert {command.get(f"/incidents/{case}").json()["category"] for case in wrong} == {"0101"}
+    assert many(command, "reclassify", wrong, category="0601", note="类别有误").status_code == 200
+    assert {command.get(f"/incidents/{case}").json()["category"] for case in wrong} == {"0601"}

@@ -271,6 +271,30 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     assert not watch.problems, watch.problems
 
 
+def test_a_case_reported_in_the_wrong_class_is_put_in_its_class(desk, server, grids, api,
+                                                                 command_token):
+    """The classes offered each with its handling limit; the case's class and its step say the
+    class it was in and the one it is in now."""
+    page, watch = desk
+    case = report_at(server, command_token, grids, 24, "其实是占道经营")
+    find_case(page, case)
+    page.click("#desk-actions button[data-action='reclassify']")
+    options = page.locator("#desk-form select[name='category'] option").all_inner_texts()
+    assert options[0] == "选择类别" and "市容环境 / 暴露垃圾（4 个工作小时）" in options
+    page.click("#desk-form button[type='submit']")  # no class chosen: the form does not send
+    page.wait_for_timeout(300)
+    assert api.get(f"/incidents/{case}").json()["category"] == "0601"
+    page.select_option("#desk-form select[name='category']", "06")
+    page.click("#desk-phrases button >> text=经核实，上报类别有误")
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-message")).to_have_text("更正类别：已完成")
+    wait_until(page, "document.getElementById('desk-steps').textContent.includes("
+                     "'更正类别（暴露垃圾 → 市容环境）')", "the step, with both classes")
+    assert "类别市容环境" in page.inner_text("#desk-case-facts").replace("\n", "")
+    assert api.get(f"/incidents/{case}").json()["category"] == "06"
+    assert watch.problems == []
+
+
 def chosen_on_map(page) -> list[int]:
     """The cases ringed on the map as chosen."""
     return page.evaluate("""() => { const ids = [];

@@ -742,3 +742,63 @@ def test_the_field_confirms_a_verify_task_and_the_centre_files(clients, accounts
     steps = admin.get(f"/incidents/{case}/timeline").json()
     assert [s["action"] for s in steps][-2:] == ["confirm", "file"]
     assert steps[-2]["actor"] == "worker" and steps[-2]["note"] == "现场确认井盖缺失"
+
+
+def test_a_case_reported_in_the_wrong_class_is_put_in_its_class_before_dispatch(clients, grids,
+                                                                                db):
+    """Reported as 市容环境 (no limit of its own: five working days) and filed, the case is put
+    in 暴露垃圾 (four working hours; its parent class's department T1): the clock the filing
+    started keeps its deadline, the handling clock dispatch starts is the new class's, and a
+    dispatch naming no department sends it to the new class's; the step keeps both classes."""
+    admin = clients["admin"]
+    case = new_case(admin, grids, index=9, category="06")
+    do(admin, case, "file")
+    with db.connect() as conn:
+        filed = conn.execute(text("SELECT case_deadline FROM incident WHERE id = :i"),
+                             {"i": case}).scalar_one()
+    r = do(admin, case, "reclassify", category="0601", note="经核实，上报类别有误")
+    assert r.status_code == 200 and r.json()["status"] == "filed"
+    assert admin.get(f"/incidents/{case}").json()["category"] == "0601"
+    step = admin.get(f"/incidents/{case}/timeline").json()[-1]
+    assert (step["action"], step["note"], step["data"]) == (
+        "reclassify", "经核实，上报类别有误",
+        {"category": {"from": {"code": "06", "name": "市容环境"},
+                      "to": {"code": "0601", "name": "暴露垃圾"}}})
+    assert case in {f["id"] for f in admin.get("/incidents", params={
+        "category": "0601", "status": "filed", "limit": 1000}).json()["features"]}
+    with db.begin() as conn:
+        conn.execute(text("UPDATE category SET department_code = 'T1' WHERE code = '06'"))
+        conn.execute(text("UPDATE category SET department_code = NULL WHERE code = '0601'"))
+    try:
+        assert do(admin, case, "dispatch").status_code == 200
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("UPDATE category SET department_code = NULL WHERE code = '06'"))
+    stored = admin.get(f"/incidents/{case}").json()
+    assert stored["department"] == "T1"
+    row = _stored(db, case)
+    assert row.handling_deadline == _calendar().deadline(row.dispatched_at, 4, "working_hours")
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT case_deadline FROM incident WHERE id = :i"),
+                            {"i": case}).scalar_one() == filed
+    # dispatched: its class is settled, as its department's limit runs
+    r = do(admin, case, "reclassify", category="06", note="再改")
+    assert r.status_code == 409
+
+
+@pytest.mark.parametrize("who,body,status,field", [
+    ("admin", {"note": "类别有误"}, 422, "category"),
+    ("admin", {"category": "0601"}, 422, "note"),
+    ("admin", {"category": "NOPE", "note": "类别有误"}, 422, "category"),
+    ("admin", {"category": "01", "note": "类别有误"}, 409, "category"),  # its class already
+    ("department", {"category": "0601", "note": "类别有误"}, 403, None),
+    ("worker", {"category": "0601", "note": "类别有误"}, 403, None),
+])
+def test_a_class_put_right_is_a_known_other_class_with_a_reason(clients, grids, who, body,
+                                                                status, field):
+    case = new_case(clients["admin"], grids, index=10, category="01")
+    r = do(clients[who], case, "reclassify", **body)
+    assert r.status_code == status, r.text
+    if field:
+        assert r.json()["detail"][0]["loc"][-1] == field
+    assert clients["admin"].get(f"/incidents/{case}").json()["category"] == "01"

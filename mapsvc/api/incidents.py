@@ -23,8 +23,8 @@ from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
-from mapsvc.incidents.model import (METHODS, SOURCE_FILTERS, IncidentReport, Point, ReportTime,
-                                   Source, Window, window_start)
+from mapsvc.incidents.model import (METHODS, NO_NUL, SOURCE_FILTERS, IncidentReport, Point,
+                                   ReportTime, Source, Window, window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act, act_on_many, timeline
@@ -227,6 +227,8 @@ class StepBody(BaseModel):
     department: str | None = Field(None, description="dispatch, reassign: the department's code")
     level: Literal["normal", "yellow", "red"] | None = Field(None, description="supervise")
     working_days: Whole | None = Field(None, ge=1, le=10, description="extend: by how many")
+    category: str | None = Field(None, min_length=1, max_length=64, pattern=NO_NUL,
+                                 description="reclassify: the code of the class it is of")
 
 
 class ActionBody(StepBody):
@@ -252,7 +254,7 @@ async def take_action(request: Request, incident_id: int, action: str, body: Act
                       account: SignedIn) -> dict:
     """Move the case on: verify, file, reject, self_resolve, dispatch, accept, hand_back,
     report_handled, check, check_pass, check_fail, close, follow_up, reopen, void, extend,
-    suspend, resume, supervise, escalate, reassign, merge, relocate."""
+    suspend, resume, supervise, escalate, reassign, merge, relocate, reclassify."""
     async with transaction(request) as conn:
         return await act(conn, account, incident_id, action, ActionRequest(**dict(body)))
 

@@ -23,8 +23,9 @@ from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
-from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.actions import BATCH_MOST
+from mapsvc.workflow.calendar import UNIT_NAMES
+from mapsvc.workflow.clocks import COLOUR_NAMES
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, PHRASES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -107,7 +108,7 @@ def _page_account(request: Request):
 # ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
 # and what each role is bound to, the actions of the audit log, the fields of a person shown
 # in full and a person's sex, registration and departure, the common notes of the steps
-# (常用语); and the rules of each action: the
+# (常用语), the units of time limits; and the rules of each action: the
 # roles that may take it, the states it is taken from and the one it leads to (null: the state
 # stays), what it needs, what the case must be beside its state, and whether it may be taken
 # on many cases at once.
@@ -120,6 +121,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("PERSON_FIELD", FIELD_NAMES), ("SEX_NAME", SEX_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
                         ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),
+                        ("UNIT_NAME", UNIT_NAMES),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,

@@ -4,8 +4,9 @@ those escalated to the centre's level, the open urgent ones, the overdue, the ne
 whose handler asked for more time, and the unassigned, or all of them, newest first (an urgent
 case marked 急); a case opened on the map with its details and steps, with the open cases nearby
 it may repeat (to be merged into one of them), and moved on through the loop (verified, filed or
-rejected, dispatched, checked, closed and followed up; extended, suspended, supervised, marked
-urgent, escalated, voided; moved to where it is, picked on the map, into the grid it lands in);
+rejected, put in its class, dispatched, checked, closed and followed up; extended, suspended,
+supervised, marked urgent, escalated, voided; moved to where it is, picked on the map, into the
+grid it lands in);
 cases ticked in the list moved on at once by a step they all may take (批量办理); the list's
 cases, of any department and any source (the public's: the hotline's and citizens'), downloaded
 as the ledger (案件台账). A case is also opened by its number. The list follows the live feed.
@@ -65,6 +66,7 @@ PANELS = """
   <div id="desk-doing">
     <form id="desk-form" hidden>
       <h3 id="desk-form-title"></h3>
+      <label data-field="category">类别 <select name="category"></select></label>
       <label data-field="department">处置部门 <select name="department"></select></label>
       <label data-field="satisfaction">满意度 <select name="satisfaction">
         <option value="5">5 非常满意</option><option value="4">4 满意</option>

@@ -35,6 +35,7 @@ class ActionRequest:
     working_days: int | None = None  # extension
     original: int | None = None  # merge: the case this one repeats
     point: Point | None = None  # relocate: where the case really is
+    category: str | None = None  # reclassify: the class it is of
     attachments: list[str] = field(default_factory=list)  # photo ids (mapsvc.media)
     taken_at: datetime | None = None  # when a step sent after the fact was taken; else now
 
@@ -43,7 +44,7 @@ class ActionRequest:
 # relocation logs where the case was and where it is (from, to), not the columns it sets.
 _PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county_code")
 _RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
-_UNLOGGED = {"now", *_RELOCATED}
+_UNLOGGED = {"now", "category_code", *_RELOCATED}
 MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 BATCH_MOST = 200  # the most cases one step is taken on at once (as many as the desk lists)
 
@@ -295,6 +296,8 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
                  **columns}, {"stopped": stopped, **params})
     if name == "relocate":
         return await _relocated(conn, request.point, incident_id)
+    if name == "reclassify":
+        return await _reclassified(conn, request.category, incident_id)
     if name == "escalate":
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:
@@ -326,6 +329,27 @@ async def _relocated(conn, point: Point, incident_id: int) -> tuple[dict, dict]:
     return columns, {**{key: row[key] for key in _RELOCATED}, "from": was,
                      "to": {**there, "given": {"lon": point.lon, "lat": point.lat,
                                                "crs": point.crs.value}}}
+
+
+_CLASSES = text("""
+SELECT was.code AS was_code, was.name AS was_name, c.code, c.name
+  FROM incident i JOIN category was ON was.code = i.category_code
+  LEFT JOIN category c ON c.code = :code
+ WHERE i.id = :id""")
+
+
+async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
+    """A case put in another class (更正类别): the log keeps the class before and after, each
+    with its name as it was then."""
+    row = (await conn.execute(_CLASSES, {"code": code, "id": incident_id})).one()
+    if row.code is None:
+        raise InvalidInput(f"unknown category code {code!r}", field="category")
+    if row.code == row.was_code:
+        raise Conflict(f"the incident is of category {code} already", field="category",
+                       context={"category": code})
+    return {"category_code": ":category_code"}, {
+        "category_code": code, "category": {"from": {"code": row.was_code, "name": row.was_name},
+                                            "to": {"code": row.code, "name": row.name}}}
 
 
 def _extension_days(days) -> int:

@@ -16,6 +16,8 @@ from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import LOCAL_TIME
 
 UNITS = ("working_hours", "working_days", "natural_days", "hours")
+UNIT_NAMES = {"working_hours": "个工作小时", "working_days": "个工作日", "natural_days": "天",
+              "hours": "小时"}
 
 
 def parse_hours(text: str) -> tuple[tuple[time, time], ...]:

@@ -37,7 +37,7 @@ ACTION_NAMES = {
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
     "escalate": "上报上级",
-    "reassign": "改派", "merge": "合并重复", "relocate": "更正位置",
+    "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
 
@@ -60,6 +60,7 @@ PHRASES = {
     "suspend": ("需纳入计划统筹解决", "涉及历史遗留问题"),
     "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
     "relocate": ("经现场核实，实际位置在此",),
+    "reclassify": ("经核实，上报类别有误",),
 }
 
 
@@ -145,6 +146,11 @@ ACTIONS: dict[str, Action] = {
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
+    # a case reported in the wrong class put in its own before it is dispatched: the department
+    # it goes to by default and the limits of the clocks it starts from then on are the new
+    # class's; a clock already running keeps its deadline
+    "reclassify": Action(CENTRE, ("reported", "verifying", "filed"), None, needs_note=True,
+                         needs=("category",)),
     # a case pinned in the wrong place moved to where it is, into the grid that point lands in
     "relocate": Action(CENTRE | FIELD, OPEN, None, needs_note=True, needs=("point",)),
     # the newcomer is voided as a duplicate of the original; its reporter follows the original

@@ -182,6 +182,7 @@ function mapsvcDesk(map, config) {
     if (d.type === "notfound") return "不存在或不在本中心辖区内";
     if (d.ctx && d.ctx.status) return `案件当前为${STATUS[d.ctx.status] || d.ctx.status}`;
     if (d.ctx && d.ctx.condition) return CONDITION_NAME[d.ctx.condition];
+    if (d.ctx && d.ctx.category) return "已是所选类别";
     if (d.loc[d.loc.length - 1] === "department") return "其类别未指定处置部门，请选择处置部门";
     return d.msg;
   }
@@ -415,6 +416,8 @@ function mapsvcDesk(map, config) {
     $("desk-phrases").replaceChildren(...phraseButtons(name, form.elements.note));
     form.elements.working_days.value = "";
     form.elements.original.value = "";
+    form.elements.category.value = "";
+    form.elements.category.required = fields.includes("category");
     form.hidden = false;
     form.elements.note.focus();
   }
@@ -625,6 +628,16 @@ function mapsvcDesk(map, config) {
   }
   call("GET", "/categories").then((tree) => {
     for (const c of tree) state.categories[c.code] = c;
+    // the classes a case may be put in: each by its path, with its handling limit and the
+    // department its cases go to by default
+    $("desk-form").elements.category.replaceChildren(text("option", "选择类别"), ...tree.map((c) => {
+      const limit = c.time_limit ? `${c.time_limit.value} ${UNIT_NAME[c.time_limit.unit]}` : "";
+      const told = [limit, c.department && department(c.department)].filter(Boolean);
+      const option = text("option", `${c.path}${told.length ? `（${told.join(" · ")}）` : ""}`);
+      option.value = c.code;
+      return option;
+    }));
+    $("desk-form").elements.category.options[0].value = "";
   }).then(loadList).then(() => named && openCase(Number(named[0])))
     .then(follow).catch((e) => say(e.message, true));
 }

@@ -11,6 +11,12 @@ function stepMove(step) {
   return `（${grid(from)} → ${grid(to)}）`;
 }
 
+// the class a step put the case in (reclassified), after the one it was in
+function stepClass(step) {
+  const { category } = step.data || {};
+  return category && category.from ? `（${category.from.name} → ${category.to.name}）` : "";
+}
+
 // when a step sent after the fact came, if a minute or more after it was taken
 function stepLate(step) {
   const received = step.received_at && new Date(step.received_at);
@@ -22,7 +28,7 @@ function stepLate(step) {
 function stepLine(step) {
   const what = ACTION_NAME[step.action] || step.action;
   const when = localTime(step.at);
-  return `${when} ${what}${stepMove(step)} · ${step.actor}${stepLate(step)}`;
+  return `${when} ${what}${stepMove(step)}${stepClass(step)} · ${step.actor}${stepLate(step)}`;
 }
 
 // a photo of a step: its thumbnail, a link to the photo itself. Pages signed in with the
