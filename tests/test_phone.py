@@ -1180,6 +1180,48 @@ def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
     context.close()
 
 
+def test_my_reports_keep_the_newest_list_when_an_older_answer_comes_after_it(
+        browser, server, worker_spot):
+    """我的上报 open, its refresh asked and answered slowly (a weak signal), a report sent
+    meanwhile: the list with the new report stays, the older answer coming after it dropped."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    page.click("#my-reports")
+    expect(page.locator("#reports-count")).to_contain_text("近30天")
+    held = []
+
+    def slow(route):  # the first answer kept back as it was: older than any after it
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    page.route("**/api/v1/incidents?reporter=me*", slow)
+    page.evaluate("""() => { window.listedFirst = [];  // the newest report, at each drawing
+      new MutationObserver(() => window.listedFirst.push(
+        document.querySelector('#reports > li').textContent))
+        .observe(document.getElementById('reports'), { childList: true }); }""")
+    page.evaluate("() => { showReports(); }")  # the list's refresh, not waited for
+    for _ in range(100):  # until it is asked
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+    page.select_option("#category", "0603")
+    page.fill("#description", "慢信号下刚上报的井盖")
+    page.click("#report button[type=submit]")
+    newest = page.locator("#reports > li").first
+    expect(newest).to_contain_text("慢信号下刚上报的井盖")
+    route, answer = held[0]
+    with page.expect_response(lambda r: "reporter=me" in r.url):
+        route.fulfill(response=answer)
+    page.wait_for_timeout(500)  # the older answer read
+    drawn = page.evaluate("window.listedFirst")
+    since = next(i for i, first in enumerate(drawn) if "慢信号下刚上报的井盖" in first)
+    assert all("慢信号下刚上报的井盖" in first for first in drawn[since:]), drawn
+    context.close()
+
+
 def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browser, server,
                                                                          worker_spot, clients):
     _, spot = worker_spot

@@ -809,11 +809,15 @@ const REPORTS_LISTED = 50;
 
 async function showReports() {
   const session = signedIn();
+  // asked anew (a report sent, the list's refresh): an answer older than the one shown is
+  // dropped, as my cases' are
+  const asked = phone.reportsAsked = (phone.reportsAsked || 0) + 1;
   const since = chinaMidnights(chinaDay(now() - REPORTS_DAYS * 864e5))[0];
   const r = await ask(`${API}/incidents?reporter=me&from=${encodeURIComponent(since)}`
                       + `&limit=${REPORTS_LISTED}&count=true`, authorised()).catch(() => null);
   const reports = r && r.ok ? await r.json() : JSON.parse(localStorage.getItem(REPORTS) || "null");
-  if (!reports || signedIn() !== session) return;
+  if (!reports || signedIn() !== session || asked < (phone.reportsShown || 0)) return;
+  phone.reportsShown = asked;
   if (r && r.ok) localStorage.setItem(REPORTS, JSON.stringify(reports));
   const listed = reports.features.length;
   $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
