@@ -615,6 +615,22 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
     assert not watch.problems, watch.problems
 
 
+def test_the_cases_of_a_class_are_listed_apart(desk, server, grids, api, command_token):
+    """A main class chosen lists its subclasses' cases too, and no other class's."""
+    page, watch = desk
+    litter = report_at(server, command_token, grids, 13, "暴露垃圾一处")  # 0601, under 06
+    quarrel = report_at(server, command_token, grids, 13, "邻里争吵", category="0101")
+    page.select_option("#desk-view", "all")
+    wait_until(page, f"{listed(litter)} && {listed(quarrel)}", "every case")
+    assert "市容环境 / 暴露垃圾" in page.locator("#desk-category option").all_inner_texts()
+    page.select_option("#desk-category", "06")
+    wait_until(page, f"{listed(litter)} && !{listed(quarrel)}", "the class's cases alone")
+    shown = page.evaluate("window.mapsvcDesk.cases.map((f) => f.properties.category)")
+    assert {code[:2] for code in shown} == {"06"}
+    assert "category=06" in page.get_attribute("#desk-export", "href")  # its ledger too
+    assert not watch.problems, watch.problems
+
+
 def test_the_publics_reports_and_each_sources_are_listed_apart(desk, server, grids, api,
                                                                  command_token):
     page, watch = desk

@@ -128,9 +128,10 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
 
 def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, server,
                                                           fixture_cases, clients, db):
-    """上报 and 当前超期 of a township (for its centre), and of a department (for an
-    administrator), lead to those cases on the desk (全部, 处置超期), opened in a tab of its own
-    in the session, reported in the days chosen; a part with none has no link."""
+    """上报 and 当前超期 of a township and 上报 of a class (for its centre), and 当前超期 of a
+    department (for an administrator), lead to those cases on the desk (全部, 处置超期), opened
+    in a tab of its own in the session, reported in the days chosen; a part with none has no
+    link."""
     township = fixture_cases[:9]
     with db.connect() as conn:
         def ids(where: str) -> list[int]:
@@ -141,16 +142,19 @@ def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, s
         reported = ids("village_code LIKE :township || '%'")
         # case 5 of the fixture (of each module that made it in this database)
         late = ids("status = 'in_progress' AND handling_deadline < now()")
+        of_class = ids("county_code = '441502' AND category_code LIKE '06%'")
     assert late and len(reported) > len(late)
     days = f"{PERIOD['from']} 至 {PERIOD['to']}上报"
     county = clients["command"].get("/stats", params=PERIOD).json()
     name = next(r["name"] for r in county["rows"] if r["code"] == township)
     admin = browser.new_context(viewport={"width": 1700, "height": 900}).new_page()
     sign_in(admin, server, "/map/stats", "admin", PASSWORD)
-    for page, code, by, heading, view, cases, scope, department in (
-            (evaluation, township, "", "上报", "all", reported, f"{name} · {days}", ""),
-            (evaluation, township, "", "当前超期", "overdue", late, f"{name} · {days}", ""),
-            (admin, "T1", "department", "当前超期", "overdue", late, days, "T1")):
+    for page, code, by, heading, view, cases, scope, department, category in (
+            (evaluation, township, "", "上报", "all", reported, f"{name} · {days}", "", ""),
+            (evaluation, township, "", "当前超期", "overdue", late, f"{name} · {days}", "", ""),
+            (evaluation, "06", "category", "上报", "all", of_class,
+             f"{county['name']} · {days}", "", "06"),
+            (admin, "T1", "department", "当前超期", "overdue", late, days, "T1", "")):
         _asked(page, by)
         column = _headings(page).index(heading) + 1
         link = page.locator(f"#stats tbody tr[data-code='{code}'] td:nth-child({column}) a")
@@ -162,6 +166,7 @@ def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, s
         assert desk.input_value("#desk-view") == view
         assert desk.inner_text("#desk-scope span") == scope
         assert desk.input_value("#desk-department") == department
+        assert desk.input_value("#desk-category") == category
         desk.close()
     admin.context.close()
     others = [r["code"] for r in county["rows"] if r["code"] != township]

@@ -1,15 +1,15 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those filed and waiting to be
 dispatched, those handled and waiting to be checked, those closed and waiting to be followed up,
 those escalated to the centre's level, the open urgent ones, the overdue, the nearly due, those
-whose handler asked for more time, and the unassigned, or all of them, newest first (an urgent
-case marked 急); a case opened on the map with its details and steps, with the open cases nearby
-it may repeat (to be merged into one of them), and moved on through the loop (verified, filed or
-rejected, put in its class, dispatched, checked, closed and followed up; extended, suspended,
-supervised, marked urgent, escalated, voided; moved to where it is, picked on the map, into the
-grid it lands in);
-cases ticked in the list moved on at once by a step they all may take (批量办理); the list's
-cases, of any department and any source (the public's: the hotline's and citizens'), downloaded
-as the ledger (案件台账). A case is also opened by its number. The list follows the live feed.
+whose handler asked for more time, and the unassigned, or all of them (a department's, a
+class's), newest first (an urgent case marked 急); a case opened on the map with its details and
+steps, with the open cases nearby it may repeat (to be merged into one of them), and moved on
+through the loop (verified, filed or rejected, put in its class, dispatched, checked, closed and
+followed up; extended, suspended, supervised, marked urgent, escalated, voided; moved to where it
+is, picked on the map, into the grid it lands in); cases ticked in the list moved on at once by a
+step they all may take (批量办理); the list's cases, of any department and any source (the
+public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened
+by its number. The list follows the live feed.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -49,6 +49,7 @@ PANELS = """
       <option value="unassigned">未入格待分派</option>
       <option value="all">全部</option></select></label>
     <label>部门 <select id="desk-department"></select></label>
+    <label>类别 <select id="desk-category"></select></label>
     <label>来源 <select id="desk-source"></select></label>
     <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
       <option value="oldest">最早在前</option><option value="due">最急在前</option>

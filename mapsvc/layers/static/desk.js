@@ -68,14 +68,15 @@ function mapsvcDesk(map, config) {
   // ---- the list, and the cases on the map ----
 
   // the view's filters, and the region's within the jurisdiction, the department's, the
-  // source's and the words' when given
+  // class's (its subclasses' too), the source's and the words' when given
   function view() {
     const department = $("desk-department").value;
+    const category = $("desk-category").value;
     const source = $("desk-source").value;
     const q = $("desk-words").value.trim();
     return { ...VIEWS[$("desk-view").value], ...(state.scope || {}),
-             ...(department ? { department } : {}), ...(source ? { source } : {}),
-             ...(q ? { q } : {}) };
+             ...(department ? { department } : {}), ...(category ? { category } : {}),
+             ...(source ? { source } : {}), ...(q ? { q } : {}) };
   }
 
   // The view's cases, newest, oldest or most urgent first (urgent, then soonest due), LIST_SIZE
@@ -559,8 +560,8 @@ function mapsvcDesk(map, config) {
     state.shown = LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
   });
-  for (const select of [$("desk-view"), $("desk-department"), $("desk-source"),
-                        $("desk-order")]) {
+  for (const select of [$("desk-view"), $("desk-department"), $("desk-category"),
+                        $("desk-source"), $("desk-order")]) {
     select.addEventListener("change", () => {
       state.shown = LIST_SIZE;
       loadList().catch((e) => say(e.message, true));
@@ -604,9 +605,9 @@ function mapsvcDesk(map, config) {
   });
   drawRegions().catch((e) => say(e.message, true));
   // what the address asks for (as the wall and the evaluation link to the desk): a case, opened
-  // at once (#case=ID); a view, of a region within the jurisdiction, of a department, of the
-  // cases reported from one day to another (#view=red&township=CODE&name=…&department=CODE
-  // &from=YYYY-MM-DD&to=YYYY-MM-DD)
+  // at once (#case=ID); a view, of a region within the jurisdiction, of a department, of a
+  // class, of the cases reported from one day to another (#view=red&township=CODE&name=…
+  // &department=CODE&category=CODE&from=YYYY-MM-DD&to=YYYY-MM-DD)
   const asked = new URLSearchParams(location.hash.slice(1));
   const named = /^\d+$/.exec(asked.get("case") || "");
   if (Object.hasOwn(VIEWS, asked.get("view"))) $("desk-view").value = asked.get("view");
@@ -638,6 +639,16 @@ function mapsvcDesk(map, config) {
       return option;
     }));
     $("desk-form").elements.category.options[0].value = "";
+    // the classes to list the cases of
+    $("desk-category").replaceChildren(text("option", "全部类别"), ...tree.map((c) => {
+      const option = text("option", c.path);
+      option.value = c.code;
+      return option;
+    }));
+    $("desk-category").options[0].value = "";
+    if (Object.hasOwn(state.categories, asked.get("category"))) {
+      $("desk-category").value = asked.get("category");
+    }
   }).then(loadList).then(() => named && openCase(Number(named[0])))
     .then(follow).catch((e) => say(e.message, true));
 }

@@ -113,15 +113,24 @@ window.mapsvcStats = { shown: null, answer: null };
   }
 
   // what the desk is asked for (its ``view`` of them) to list the cases a row counts, for those
-  // who work at it (the table marked so): those of a region or of a department reported in
-  // the days chosen
+  // who work at it (the table marked so): those of a region, of a department or of a class (in
+  // the region the table is of) reported in the days chosen; not those of a class's own row
+  // (本类), which the desk would list with its subclasses'
   function onDesk(r, answer, view) {
     const region = REGIONS.includes(r.kind);
-    if (!$("stats").dataset.desk || !(region || r.kind === "department")) return null;
+    const ofClass = r.kind === "category"
+      && !(classEntered() && r.code === state.path.at(-1).class);
+    if (!$("stats").dataset.desk || !(region || ofClass || r.kind === "department")) return null;
     const asked = new URLSearchParams({ view, from: answer.from, to: answer.to });
     if (region) {
       asked.set(r.kind, r.code);
       asked.set("name", r.name);
+    } else if (ofClass) {
+      asked.set("category", r.code);
+      if (REGIONS.includes(answer.kind)) {
+        asked.set(answer.kind, answer.code);
+        asked.set("name", answer.name);
+      }
     } else asked.set("department", r.code);
     return asked;
   }
