@@ -580,11 +580,19 @@ function mapsvcDesk(map, config) {
     state.shown += LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
   });
-  $("desk-form").addEventListener("submit", (event) => {
+  $("desk-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (placing() && !state.point) say("请先在地图上点击案件的正确位置", true);
-    else if (state.many) actOnMany(state.action, filled(state.action));
-    else act(state.action, filled(state.action));
+    if (placing() && !state.point) {
+      say("请先在地图上点击案件的正确位置", true);
+      return;
+    }
+    const send = event.target.querySelector("button[type=submit]");
+    send.disabled = true;  // sent once, however often clicked while on its way
+    try {
+      await (state.many ? actOnMany : act)(state.action, filled(state.action));
+    } finally {
+      send.disabled = false;
+    }
   });
   map.on("click", (e) => placing() && place(e.latlng).catch((error) => say(error.message, true)));
   // a new place is picked among the grids in view (from a street's scale, where they are few)
