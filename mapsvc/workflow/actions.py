@@ -101,8 +101,9 @@ def _given(action: Action, name: str, request: ActionRequest) -> None:
 
 
 async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
-              request: ActionRequest) -> dict:
-    """Apply action ``name`` to the incident for ``account``; return the new state."""
+              request: ActionRequest, calendar: WorkingCalendar | None = None) -> dict:
+    """Apply action ``name`` to the incident for ``account``; return the new state.
+    ``calendar``: the working calendar, where the caller has read it already (a batch)."""
     action = _action(account, name)
     case = await _locked_case(conn, account, incident_id)
     if case.status not in action.sources:
@@ -114,7 +115,8 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
                        context={"condition": action.when})
     received = datetime.now(timezone.utc)
     at = _taken_at(request.taken_at, case.last_step_at, received)
-    changes, data = await _changes(conn, name, case, request, incident_id, at)
+    changes, data = await _changes(conn, name, case, request, incident_id, at,
+                                   calendar or await load_calendar(conn))
     target = action.target or case.status
     # a request for more time lapses once its handler has the case no more
     if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
@@ -150,6 +152,7 @@ async def act_on_many(conn: AsyncConnection, account: Account, ids: list[int], n
     place in ``ids`` with its reason (``Refused``). Return each case's new state, in the order of
     ``ids``."""
     _given(_action(account, name, many=True), name, request)  # once, not for each case
+    calendar = await load_calendar(conn)
     place = {}
     for at, incident_id in enumerate(ids):
         if place.setdefault(incident_id, at) != at:
@@ -157,7 +160,7 @@ async def act_on_many(conn: AsyncConnection, account: Account, ids: list[int], n
     done, refusals = {}, []
     for incident_id in sorted(place):
         try:
-            done[incident_id] = await act(conn, account, incident_id, name, request)
+            done[incident_id] = await act(conn, account, incident_id, name, request, calendar)
         except DomainError as refused:
             refused.context = {"id": incident_id, **(refused.context or {})}
             refusals.append((place[incident_id], refused))
@@ -212,10 +215,9 @@ async def _department(conn, request: ActionRequest, incident_id: int) -> str:
 
 
 async def _changes(conn, name: str, case, request: ActionRequest, incident_id: int,
-                   now: datetime) -> tuple[dict, dict]:
+                   now: datetime, calendar: WorkingCalendar) -> tuple[dict, dict]:
     """The columns an action taken at ``now`` sets beside the status (SQL expressions) and
-    its parameters."""
-    calendar = await load_calendar(conn)
+    its parameters, by ``calendar``."""
 
     async def start(*stages: str) -> tuple[dict, dict]:
         limits = await case_limits(conn, incident_id, urgent=case.urgent_at is not None)
