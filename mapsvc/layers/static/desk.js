@@ -535,25 +535,23 @@ function mapsvcDesk(map, config) {
     }).addTo(map);
   }
 
-  $("desk-region").textContent = config.region.name;
-  // the departments: to dispatch to (else the category's), and to list the cases of
-  for (const [select, none] of [[$("desk-form").elements.department, "按类别默认部门"],
-                                [$("desk-department"), "全部部门"]]) {
-    select.replaceChildren(text("option", none), ...config.departments.map((d) => {
-      const option = text("option", d.name);
-      option.value = d.code;
-      return option;
-    }));
-    select.options[0].value = "";
-  }
-  // who reported them: any, the public (the hotline and citizens, as 监督举报率 counts them),
-  // or one source
-  $("desk-source").replaceChildren(...[["", "全部来源"], ["public", "公众举报"],
-                                       ...Object.entries(SOURCE_NAME)].map(([value, name]) => {
+  // a select's options, each [value, name]: the first, valued "", the one that asks for none
+  const choices = (select, named) => select.replaceChildren(...named.map(([value, name]) => {
     const option = text("option", name);
     option.value = value;
     return option;
   }));
+
+  $("desk-region").textContent = config.region.name;
+  // the departments: to dispatch to (else the category's), and to list the cases of
+  for (const [select, none] of [[$("desk-form").elements.department, "按类别默认部门"],
+                                [$("desk-department"), "全部部门"]]) {
+    choices(select, [["", none], ...config.departments.map((d) => [d.code, d.name])]);
+  }
+  // who reported them: any, the public (the hotline and citizens, as 监督举报率 counts them),
+  // or one source
+  choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],
+                             ...Object.entries(SOURCE_NAME)]);
   $("desk-scope").querySelector("button").addEventListener("click", () => {
     state.scope = null;  // back to the whole jurisdiction
     $("desk-scope").hidden = true;
@@ -639,21 +637,13 @@ function mapsvcDesk(map, config) {
     for (const c of tree) state.categories[c.code] = c;
     // the classes a case may be put in: each by its path, with its handling limit and the
     // department its cases go to by default
-    $("desk-form").elements.category.replaceChildren(text("option", "选择类别"), ...tree.map((c) => {
+    choices($("desk-form").elements.category, [["", "选择类别"], ...tree.map((c) => {
       const limit = c.time_limit ? `${c.time_limit.value} ${UNIT_NAME[c.time_limit.unit]}` : "";
       const told = [limit, c.department && department(c.department)].filter(Boolean);
-      const option = text("option", `${c.path}${told.length ? `（${told.join(" · ")}）` : ""}`);
-      option.value = c.code;
-      return option;
-    }));
-    $("desk-form").elements.category.options[0].value = "";
+      return [c.code, `${c.path}${told.length ? `（${told.join(" · ")}）` : ""}`];
+    })]);
     // the classes to list the cases of
-    $("desk-category").replaceChildren(text("option", "全部类别"), ...tree.map((c) => {
-      const option = text("option", c.path);
-      option.value = c.code;
-      return option;
-    }));
-    $("desk-category").options[0].value = "";
+    choices($("desk-category"), [["", "全部类别"], ...tree.map((c) => [c.code, c.path])]);
     if (Object.hasOwn(state.categories, asked.get("category"))) {
       $("desk-category").value = asked.get("category");
     }
