@@ -505,7 +505,8 @@ def test_every_page_loads_only_its_own_sites_scripts_and_is_framed_by_no_other(s
 
 @pytest.mark.parametrize("username,page", [
     ("admin", "/map/wall"), ("command", "/map/wall"), ("planner", "/map/plan"),
-    ("worker", "/m/"), ("chief", "/m/"), ("department", "/m/"), ("auditor", "/map/audit")])
+    ("worker", "/m/"), ("chief", "/m/"), ("department", "/map/desk"),
+    ("auditor", "/map/audit")])
 def test_the_site_leads_each_account_to_the_page_of_its_work(server, accounts, username, page):
     with httpx.Client(base_url=server, timeout=30, follow_redirects=True) as browser:
         assert browser.get("/").url.path == "/map/login"  # signed in nowhere yet

@@ -852,8 +852,10 @@ def test_a_desk_whose_session_has_ended_asks_to_sign_in_again(desk):
     assert page.url.endswith("/map/login?next=/map/desk")
 
 
-def test_only_command_centres_get_the_desk(server, browser, accounts):
-    assert "仅供指挥中心" in refused(browser, server, "/map/desk", "worker", PASSWORD)
+@pytest.mark.parametrize("username", ["worker", "planner"])
+def test_only_command_centres_and_departments_get_the_desk(server, browser, accounts, username):
+    assert "此页面仅供指挥中心或职能部门账号使用" in refused(browser, server, "/map/desk",
+                                                           username, PASSWORD)
 
 
 def test_the_sign_in_page_says_when_wrong_passwords_hold_a_name_back(browser, server,

@@ -343,7 +343,19 @@ def test_a_department_reads_its_own_figures_by_class_for_the_days_it_chooses(
     wait_until(page, "window.mapsvcStats.answer !== null", "the main classes")
     assert page.locator("#stats tbody tr[data-code='0601']").count() == 0
     assert page.locator("#stats tfoot tr").count() == 1
-    assert page.locator("header a").all_inner_texts()[0] == "手机端"
+    assert page.locator("header a").all_inner_texts()[:2] == ["案件处置", "手机端"]
+    # a class's 上报 opens its cases reported in the days chosen on the department's desk
+    link = page.locator("#stats tbody tr[data-code='06'] td:nth-child("
+                        f"{_headings(page).index('上报') + 1}) a")
+    assert link.inner_text() == _row(page, "06")["上报"] != "0"
+    desk = desk_opened(page, link)
+    wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {link.inner_text()}",
+               "the cases")
+    assert desk.input_value("#desk-view") == "all"
+    assert desk.input_value("#desk-category") == "06"
+    assert desk.inner_text("#desk-scope span") == f"{PERIOD['from']} 至 {PERIOD['to']}上报"
+    listed = desk.evaluate("window.mapsvcDesk.cases.map((f) => f.properties)")
+    assert {(p["department"], p["category"][:2]) for p in listed} == {("T1", "06")}
     context.close()
 
 

@@ -23,8 +23,9 @@ from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
-from mapsvc.incidents.model import (METHODS, NO_NUL, SOURCE_FILTERS, IncidentReport, Point,
-                                   ReportTime, Source, Window, window_start)
+from mapsvc.incidents.model import (METHODS, NO_NUL, PHOTOS_MOST, SOURCE_FILTERS,
+                                   IncidentReport, Point, ReportTime, Source, Window,
+                                   window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act, act_on_many, timeline
@@ -237,8 +238,9 @@ class ActionBody(StepBody):
     point: Point | None = Field(None, description="relocate: where the case really is; it "
                                                   "lands in that point's grid")
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
-        [], max_length=10, description="ids of photos uploaded to /media (before and after "
-                                       "photos, evidence); self_resolve needs a note or one")
+        [], max_length=PHOTOS_MOST,
+        description="ids of photos uploaded to /media (before and after photos, evidence); "
+                    "self_resolve needs a note or one")
     taken_at: ReportTime | None = Field(
         None, description="when the step was taken (ISO 8601; no zone means China Standard "
                           "Time), for one sent after the fact (a phone without signal queues "

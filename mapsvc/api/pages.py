@@ -59,6 +59,7 @@ class PhoneFiles(StaticFiles):
 
 
 WALL_ROLES = frozenset({Role.command, Role.admin})
+DESK_ROLES = WALL_ROLES | {Role.department}  # a department's desk: its cases (处置台)
 # An administrator's pages beside the command centre's, and with them, from the pages of tables
 ADMIN_LINKS = '<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
 # the command centre's pages, each page but its own
@@ -74,10 +75,13 @@ CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
 EVALUATED = CHIEF_PAGES | {Role.department}
 PHONE_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
                "stats": CENTRE_LINKS["stats"]}
-# Where each role's work is: the wall for command centres, the planner's page for planners, the
-# phone page for those who report and handle cases, the audit log for auditors.
+DEPARTMENT_LINKS = {"desk": '<a href="/map/desk">案件处置</a> ', "phone": PHONE_LINKS["phone"],
+                    "stats": CENTRE_LINKS["stats"]}
+# Where each role's work is: the wall for command centres, the desk for departments (their
+# field crews open the phone page), the planner's page for planners, the phone page for the
+# grid workers and chiefs, the audit log for auditors.
 HOME = {Role.command: "/map/wall", Role.admin: "/map/wall", Role.planner: "/map/plan",
-        Role.grid_worker: "/m/", Role.grid_chief: "/m/", Role.department: "/m/",
+        Role.grid_worker: "/m/", Role.grid_chief: "/m/", Role.department: "/map/desk",
         Role.auditor: "/map/audit"}
 
 router = APIRouter(prefix="/map", include_in_schema=False)
@@ -110,8 +114,8 @@ def _page_account(request: Request):
 # in full and a person's sex, registration and departure, the common notes of the steps
 # (常用语), the units of time limits; and the rules of each action: the
 # roles that may take it, the states it is taken from and the one it leads to (null: the state
-# stays), what it needs, what the case must be beside its state, and whether it may be taken
-# on many cases at once.
+# stays), what it needs, what the case must be beside its state, whether it may be taken on
+# many cases at once, and whether photos taken on site show its result.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
@@ -126,7 +130,8 @@ NAMES_JS = '"use strict";\n' + "".join(
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,
                                             "needs": list(a.needs), "when": a.when,
-                                            "batch": a.batched}
+                                            "batch": a.batched,
+                                            "photo": a.photographed}
                                      for name, a in ACTIONS.items()})))
 
 
@@ -247,8 +252,9 @@ async def wall(request: Request) -> Response:
 
 @router.get("/desk", response_class=HTMLResponse)
 async def desk(request: Request) -> Response:
-    """The command centre's desk, at the signed-in command account's region."""
-    account, refused = _refusal(request, "desk", WALL_ROLES, "指挥中心")
+    """The command centre's desk, at the signed-in command account's region; a department's,
+    on the cases dispatched to it."""
+    account, refused = _refusal(request, "desk", DESK_ROLES, "指挥中心或职能部门")
     if refused:
         return refused
     region = await _region(request, account)
@@ -256,9 +262,12 @@ async def desk(request: Request) -> Response:
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
                            list_most=settings.api().page_size_max, batch_most=BATCH_MOST,
+                           photo_most_bytes=settings.media().max_bytes,
                            basemap=pages.basemap_url,
                            basemap_attribution=pages.basemap_attribution,
-                           links=_admin_links(account)))
+                           links=_links_from("desk", account),
+                           department=next((d for d in departments
+                                            if d["code"] == account.department_code), None)))
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -282,16 +291,17 @@ async def stats(request: Request) -> Response:
     if refused:
         return refused
     chief, department = account.role is Role.grid_chief, account.role is Role.department
-    # the cases a region's or a department's 上报 and 当前超期 count open on the desk, for those
-    # who work at it
-    desk = account.role in WALL_ROLES
+    # the cases a region's, a department's or a class's 上报 and 当前超期 count open on the
+    # desk, for those who work at it
+    desk = account.role in DESK_ROLES
     return _table_page(
         "stats", "考核评价", "期间内上报案件的办理情况，按区域、部门、网格员、中心坐席或问题类别统计排名",
         _links_from("stats", account), regions_hidden="hidden" if chief or department else "",
         grids_hidden="hidden" if department else "",
         first_by="grid" if chief else "category" if department else "",
         desk="true" if desk else "",
-        desk_note="，点击上报数或当前超期数在受理派遣台查看这些案件" if desk else "")
+        desk_note=f"，点击上报数或当前超期数在{'案件处置台' if department else '受理派遣台'}"
+                  "查看这些案件" if desk else "")
 
 
 @router.get("/accounts", response_class=HTMLResponse)
@@ -323,9 +333,9 @@ def _centre_links(page: str) -> str:
 
 
 def _links_from(page: str, account) -> str:
-    """Links from a page of tables to the account's other pages."""
+    """Links from a page (the desk, a page of tables) to the account's other pages."""
     if account.role is Role.department:
-        return PHONE_LINKS["phone"]
+        return "".join(link for name, link in DEPARTMENT_LINKS.items() if name != page)
     if account.role is Role.grid_chief:
         return "".join(link for name, link in PHONE_LINKS.items() if name != page)
     return _centre_links(page) + _admin_links(account)

@@ -83,6 +83,7 @@ ReportDay = Annotated[date, BeforeValidator(_written)]
 ACCURACY_MAX_M = 20_000_000
 # PostgreSQL's text cannot hold the NUL character.
 NO_NUL = r"^[^\x00]*$"
+PHOTOS_MOST = 10  # the photos a report or a step carries at most
 
 
 def swap_candidate(lon, lat):
@@ -131,7 +132,7 @@ class IncidentReport(Point):
                           "ahead): when received")
     source: Source = "grid_worker"
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
-        [], max_length=10, description="ids of photos uploaded to /media first")
+        [], max_length=PHOTOS_MOST, description="ids of photos uploaded to /media first")
 
     def reported_time(self) -> datetime:
         return self.reported_at or datetime.now(timezone.utc)

@@ -11,12 +11,18 @@ step they all may take (批量办理); the list's cases, of any department and a
 public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened
 by its number. The list follows the live feed.
 
+A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
+taken on and those it is handling, the urgent, the overdue and the nearly due, those it asked
+more time for, those it handled and the centre is to check; taken on, handed back, given more
+time or reported handled (with the photos of the result), one at a time or many at once.
+
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
 typed is set as text by the script.
 """
 
 from mapsvc.accounts.model import Role
+from mapsvc.incidents.model import PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
@@ -27,28 +33,35 @@ JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "times", "steps", 
 CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
        ("desk_css", f"{OWN}/desk.css")]
 
+# The views of the cases each desk offers (desk.js's VIEWS), the first opened with: the
+# centre's, to take reports in and move cases on; a department's, to take on and handle the
+# cases dispatched to it.
+CENTRE_VIEWS = (
+    ("reported", "新上报待受理"), ("waiting", "待受理（含核实中）"), ("filed", "已立案待派遣"),
+    ("handled", "处置完成待核查"), ("closed", "已结案待回访"), ("mine", "上报至本中心"),
+    ("open", "在办"), ("urgent", "加急"), ("red", "超期"), ("overdue", "处置超期"),
+    ("yellow", "即将到期"), ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"),
+    ("all", "全部"))
+DEPARTMENT_VIEWS = (
+    ("mine", "待办（待签收、处置中）"), ("dispatched", "待签收"), ("in_progress", "处置中"),
+    ("urgent", "加急"), ("overdue", "处置超期"), ("nearly", "处置即将到期"),
+    ("extension", "已申请延期"), ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
+# A desk's own names, by whose it is: its title, its views, and what it says of a case out
+# of its reach
+CENTRE = {"title": "受理派遣", "views": CENTRE_VIEWS, "out_of_reach": "不在本中心辖区内"}
+DEPARTMENT = {"title": "案件处置", "views": DEPARTMENT_VIEWS, "out_of_reach": "未派给本部门"}
+
 PANELS = """
 <aside id="desk-panel">
-  <nav><a href="/map/wall">指挥大屏</a> <a href="/map/people">人口台账</a>
-    <a href="/map/stats">考核评价</a> {links}
+  <nav>{links}
     <a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></nav>
-  <h1>受理派遣 <small id="desk-region"></small>
+  <h1>{title} <small id="desk-region"></small>
     <small id="desk-scope" hidden>› <span></span>
       <button type="button">全部辖区</button></small></h1>
   <div class="row">
-    <label>案件 <select id="desk-view">
-      <option value="reported" selected>新上报待受理</option>
-      <option value="waiting">待受理（含核实中）</option>
-      <option value="filed">已立案待派遣</option><option value="handled">处置完成待核查</option>
-      <option value="closed">已结案待回访</option><option value="mine">上报至本中心</option>
-      <option value="open">在办</option>
-      <option value="urgent">加急</option><option value="red">超期</option>
-      <option value="overdue">处置超期</option>
-      <option value="yellow">即将到期</option><option value="extension">延期申请待审批</option>
-      <option value="unassigned">未入格待分派</option>
-      <option value="all">全部</option></select></label>
-    <label>部门 <select id="desk-department"></select></label>
+    <label>案件 <select id="desk-view">{views}</select></label>
+    <label{departments_hidden}>部门 <select id="desk-department"></select></label>
     <label>类别 <select id="desk-category"></select></label>
     <label>来源 <select id="desk-source"></select></label>
     <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
@@ -84,6 +97,8 @@ PANELS = """
       <label data-field="note">情况说明 <textarea name="note" maxlength="2000"
         rows="3"></textarea></label>
       <div id="desk-phrases" aria-label="常用语"></div>
+      <label data-field="photos">现场照片（处置前后，最多 {photos_most} 张） <input name="photos"
+        type="file" accept="image/jpeg,image/png,image/webp" multiple></label>
       <div class="row"><button type="submit">提交</button>
         <button type="button" id="desk-form-cancel">取消</button></div>
     </form>
@@ -108,17 +123,29 @@ PANELS = """
 
 
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_most: int,
-              batch_most: int, basemap: str | None, basemap_attribution: str,
-              links: str = "") -> str:
-    """The desk over ``region`` for an account of ``role``; ``list_most``: the most cases its
-    list shows (a page of the API's at most); ``batch_most``: the most a step is taken on at
-    once; ``links``: to its pages beside the command centre's (an administrator's)."""
-    m, root = folium_page(region.bbox, title="民情地图 · 受理派遣", js=JS, css=CSS,
-                          panels=PANELS.replace("{links}", links), basemap=basemap,
+              batch_most: int, photo_most_bytes: int, basemap: str | None,
+              basemap_attribution: str, links: str,
+              department: dict | None = None) -> str:
+    """The desk over ``region`` for an account of ``role``: a centre's, or ``department``'s
+    (its code and name) for a department's account. ``list_most``: the most cases its list
+    shows (a page of the API's at most); ``batch_most``: the most a step is taken on at once;
+    ``photo_most_bytes``: the largest photo taken; ``links``: to the account's other pages."""
+    own = DEPARTMENT if department else CENTRE
+    views = "".join(f'<option value="{value}">{name}</option>' for value, name in own["views"])
+    panels = PANELS
+    for hole, value in (("links", links), ("title", own["title"]),
+                        ("views", views), ("photos_most", str(PHOTOS_MOST)),
+                        ("departments_hidden", " hidden" if department else "")):
+        panels = panels.replace(f"{{{hole}}}", value)
+    m, root = folium_page(region.bbox, title=f"民情地图 · {own['title']}", js=JS, css=CSS,
+                          panels=panels, basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
+        "heading": department["name"] if department else region.name,
+        "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
-        "batchMost": batch_most,
+        "batchMost": batch_most, "photosMost": PHOTOS_MOST,
+        "photoMostBytes": photo_most_bytes,
     }).add_to(m)
     return root.render()

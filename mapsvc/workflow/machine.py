@@ -90,6 +90,7 @@ class Action:
     needs_evidence: bool = False  # a note or a photo of the result
     needs: tuple[str, ...] = ()  # fields of the request the action cannot do without
     when: str | None = None  # what the case must be beside its state: one of CONDITIONS
+    photographed: bool = False  # its result shown by photos taken on site (处置前后照片)
 
     @property
     def batched(self) -> bool:
@@ -113,19 +114,21 @@ CONDITIONS = {"requested": "no extension was requested",
 ACTIONS: dict[str, Action] = {
     "verify": Action(CENTRE, ("reported",), "verifying"),                          # 核实
     # the field's finding on a verify task (核实属实), with a note or photo; the centre files
-    "confirm": Action(FIELD, ("verifying",), None, needs_evidence=True),
+    "confirm": Action(FIELD, ("verifying",), None, needs_evidence=True, photographed=True),
     "file": Action(CENTRE, ("reported", "verifying"), "filed"),                    # 立案
     "reject": Action(CENTRE, ("reported", "verifying"), "rejected", needs_note=True),
     "self_resolve": Action(FIELD, ("reported",), "self_resolved",                  # 小事不出网格
-                           needs_evidence=True),
+                           needs_evidence=True, photographed=True),
     # to the department named, else the category's
     "dispatch": Action(CENTRE, ("filed",), "dispatched"),                          # 派遣
     "accept": Action(HANDLERS, ("dispatched",), "in_progress"),                    # 签收
     "hand_back": Action(HANDLERS, HANDLING, "filed", needs_note=True),
-    "report_handled": Action(HANDLERS, ("in_progress",), "handled", needs_note=True),
+    "report_handled": Action(HANDLERS, ("in_progress",), "handled", needs_note=True,
+                             photographed=True),
     "check": Action(CENTRE | FIELD, ("handled",), "checking"),                     # 核查
     "check_pass": Action(CENTRE | FIELD, ("checking",), "closed"),                 # 结案
-    "check_fail": Action(CENTRE | FIELD, ("checking",), "dispatched", needs_note=True),  # 返工
+    "check_fail": Action(CENTRE | FIELD, ("checking",), "dispatched", needs_note=True,  # 返工
+                         photographed=True),
     "close": Action(CENTRE, ("filed", "handled"), "closed", needs_note=True),
     "follow_up": Action(CENTRE, ("closed", "self_resolved"), "evaluated",
                         needs=("satisfaction",)),                                 # 回访/评价

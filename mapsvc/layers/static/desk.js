@@ -1,12 +1,16 @@
-// The command centre's desk (受理派遣台, mapsvc.layers.desk): the cases in a list and on the
-// map, one opened with its steps and moved on through the loop by the actions the account may
-// take in its state. Text that users typed is only ever set as text.
+// The command centre's desk (受理派遣台, mapsvc.layers.desk), or a department's (处置台): the
+// cases in a list and on the map, one opened with its steps and moved on through the loop by the
+// actions the account may take in its state. Text that users typed is only ever set as text.
 "use strict";
 
-// the list's filters (GET /incidents), which the ledger takes too
+// the list's filters (GET /incidents), which the ledger takes too: of the centre's views and
+// the department's (mapsvc.layers.desk); the cases waiting on the account (mine) are those
+// escalated to a centre's level, and a department's to take on or being handled
 const VIEWS = {
   reported: { status: "reported" }, waiting: { status: "waiting" }, filed: { status: "filed" },
   handled: { status: "handled" }, closed: { status: "closed" }, mine: { queue: "mine" },
+  dispatched: { status: "dispatched" }, in_progress: { status: "in_progress" },
+  nearly: { queue: "mine", colour: "yellow" },
   red: { colour: "red" }, overdue: { overdue: true }, yellow: { colour: "yellow" },
   extension: { extension: "requested" },
   open: { open: true }, urgent: { urgent: true, open: true },
@@ -180,7 +184,7 @@ function mapsvcDesk(map, config) {
 
   // a refused case's reason (an item of the API's refusal), as the desk says it
   function reason(d) {
-    if (d.type === "notfound") return "不存在或不在本中心辖区内";
+    if (d.type === "notfound") return `不存在或${config.outOfReach}`;
     if (d.ctx && d.ctx.status) return `案件当前为${STATUS[d.ctx.status] || d.ctx.status}`;
     if (d.ctx && d.ctx.condition) return CONDITION_NAME[d.ctx.condition];
     if (d.ctx && d.ctx.category) return "已是所选类别";
@@ -406,7 +410,8 @@ function mapsvcDesk(map, config) {
     const form = $("desk-form");
     for (const label of form.querySelectorAll("[data-field]")) {
       const field = label.dataset.field;
-      label.hidden = field !== "note" && !fields.includes(field);
+      label.hidden = !(field === "note" || fields.includes(field)
+                       || (field === "photos" && a.photo && !many));  // of one case's result
     }
     if (placing()) {
       $("desk-point").textContent = "在地图上点击案件的正确位置，可拖动标记";
@@ -417,6 +422,7 @@ function mapsvcDesk(map, config) {
     $("desk-phrases").replaceChildren(...phraseButtons(name, form.elements.note));
     form.elements.working_days.value = "";
     form.elements.original.value = "";
+    form.elements.photos.value = "";
     form.elements.category.value = "";
     form.elements.category.required = fields.includes("category");
     form.hidden = false;
@@ -434,6 +440,33 @@ function mapsvcDesk(map, config) {
         ? Number(value) : value;
     }
     return body;
+  }
+
+  // The photos chosen for the step on one case, uploaded (one sent again is not stored
+  // twice): their ids, or null when one is refused, the desk saying which and why.
+  async function uploaded() {
+    const files = [...$("desk-form").elements.photos.files];
+    if (state.many || !ACTIONS[state.action].photo) return [];
+    const refuse = (words) => {
+      say(words, true);
+      return null;
+    };
+    if (files.length > config.photosMost) return refuse(`最多附 ${config.photosMost} 张照片`);
+    const most = config.photoMostBytes;
+    const large = files.find((file) => file.size > most);
+    if (large) return refuse(`照片“${large.name}”超过 ${Math.floor(most / 1048576)} MB`);
+    const ids = [];
+    for (const file of files) {
+      const sent = new FormData();
+      sent.append("file", file, file.name);
+      try {
+        ids.push((await call("POST", "/media", sent)).id);
+      } catch (error) {
+        return refuse(`照片“${file.name}”未能上传：${error.status === 422
+          ? "须为 JPEG、PNG 或 WebP 图片" : error.message}`);
+      }
+    }
+    return ids;
   }
 
   // what a refusal names at fault: each field, or each case of many (with its ``ctx.id``)
@@ -535,6 +568,13 @@ function mapsvcDesk(map, config) {
     }).addTo(map);
   }
 
+  // A department's cases lie anywhere in the deployment: its desk opens on those listed.
+  function frameCases() {
+    if (!config.frameCases || !state.cases.length) return;
+    const bounds = L.latLngBounds(state.cases.map((f) => [...f.geometry.coordinates].reverse()));
+    moveMap(() => map.fitBounds(bounds, { maxZoom: 15, padding: [40, 40] }));
+  }
+
   // a select's options, each [value, name]: the first, valued "", the one that asks for none
   const choices = (select, named) => select.replaceChildren(...named.map(([value, name]) => {
     const option = text("option", name);
@@ -542,7 +582,7 @@ function mapsvcDesk(map, config) {
     return option;
   }));
 
-  $("desk-region").textContent = config.region.name;
+  $("desk-region").textContent = config.heading;
   // the departments: to dispatch to (else the category's), and to list the cases of
   for (const [select, none] of [[$("desk-form").elements.department, "按类别默认部门"],
                                 [$("desk-department"), "全部部门"]]) {
@@ -587,7 +627,9 @@ function mapsvcDesk(map, config) {
     const send = event.target.querySelector("button[type=submit]");
     send.disabled = true;  // sent once, however often clicked while on its way
     try {
-      await (state.many ? actOnMany : act)(state.action, filled(state.action));
+      const attachments = await uploaded();  // of one case's result (none for many)
+      if (attachments && state.many) await actOnMany(state.action, filled(state.action));
+      else if (attachments) await act(state.action, { ...filled(state.action), attachments });
     } finally {
       send.disabled = false;
     }
@@ -607,7 +649,7 @@ function mapsvcDesk(map, config) {
     event.preventDefault();
     const id = Number(event.target.elements.id.value);
     openCase(id).catch((error) => say(error.status === 404
-      ? `没有案件 #${id}，或不在本中心辖区内` : error.message, true));
+      ? `没有案件 #${id}，或${config.outOfReach}` : error.message, true));
   });
   drawRegions().catch((e) => say(e.message, true));
   // what the address asks for (as the wall and the evaluation link to the desk): a case, opened
@@ -647,6 +689,6 @@ function mapsvcDesk(map, config) {
     if (Object.hasOwn(state.categories, asked.get("category"))) {
       $("desk-category").value = asked.get("category");
     }
-  }).then(loadList).then(() => named && openCase(Number(named[0])))
+  }).then(loadList).then(() => (named ? openCase(Number(named[0])) : frameCases()))
     .then(follow).catch((e) => say(e.message, true));
 }

@@ -517,8 +517,6 @@ const NEXT = {
   in_progress: ["report_handled", "hand_back", "request_extension"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-// steps whose result is shown by a photo
-const RESULTS = new Set(["self_resolve", "confirm", "report_handled", "check_fail"]);
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
@@ -743,7 +741,7 @@ function showCases(cases) {
       noticed(f.id);
     });
     let photo = null;
-    if (next.some((action) => RESULTS.has(action))) {  // the result, photographed
+    if (next.some((action) => ACTIONS[action].photo)) {  // the result, photographed
       const label = text("label", "现场照片 ", "photo");
       photo = chosen.get(String(f.id)) || document.createElement("input");
       Object.assign(photo, { type: "file", accept: "image/*", multiple: true });

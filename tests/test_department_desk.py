@@ -1,0 +1,163 @@
+"""A department's desk (案件处置) in headless Chromium (Debian's, driven by Playwright): its
+cases, and only its, on a list and on the map, the most urgent first; taken on many at once;
+one reported handled with the photos of its result; a photo the service refuses named, the
+step not taken; a case dispatched while the desk is open marked new until opened.
+Screenshots go to tests/artifacts."""
+
+import io
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser import Watch, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, new_account
+from tests.test_desk import find_case, listed, spot
+from tests.test_workflow import do
+
+
+@pytest.fixture
+def department(db, accounts):
+    """A department of its own (no other test dispatches to it) and its account: (code,
+    name, username)."""
+    code = f"D{uuid.uuid4().hex[:6]}"
+    name = f"测试处置局{code}"
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES (:code, :name)"),
+                     {"code": code, "name": name})
+    return code, name, new_account("department", department_code=code)
+
+
+@pytest.fixture
+def at_desk(server, browser, department):
+    """The department's desk, opened by its account signed in from the site's root, on a page
+    of its own, once called: (page, console watch)."""
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+
+    def opened():
+        page = context.new_page()
+        page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
+        watch = Watch(page)
+        page.goto(f"{server}/")
+        page.fill("input[name=username]", department[2])
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: url.endswith("/map/desk"))  # a department's work is there
+        wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true",
+                   "the live feed")
+        return page, watch
+
+    yield opened
+    context.close()
+
+
+def dispatched(api, grids, n: int, department: str, description: str) -> int:
+    """A case reported at ``spot(grids, n)``, filed and dispatched to ``department``."""
+    point = spot(grids, n)
+    case = api.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
+        "description": description}).json()["id"]
+    for action, body in (("file", {}), ("dispatch", {"department": department})):
+        assert do(api, case, action, **body).status_code == 200
+    return case
+
+
+def jpeg(colour: str) -> bytes:
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(photo, format="JPEG")
+    return photo.getvalue()
+
+
+def sent(page, action: str) -> None:
+    """The form of ``action`` sent, and what the desk says of it awaited."""
+    page.evaluate("document.getElementById('desk-message').textContent = ''")
+    page.click("#desk-form button[type=submit]")
+    wait_until(page, "document.getElementById('desk-message').textContent !== ''",
+               f"the answer to {action}")
+
+
+def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_photos(
+        at_desk, department, api, grids):
+    code, name, username = department
+    ours = [dispatched(api, grids, 40 + n, code, f"占道堆放建材{n}") for n in range(2)]
+    theirs = dispatched(api, grids, 42, "T1", "另一部门的案件")
+    page, watch = at_desk()
+    assert page.inner_text("h1").startswith(f"案件处置 {name}")
+    assert page.locator("#desk-panel nav a").all_inner_texts() == ["手机端", "考核评价",
+                                                                   "修改密码"]
+    assert page.locator("#desk-department").is_hidden()  # its own cases alone
+    assert page.input_value("#desk-view") == "mine"
+    assert sorted(page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == ours
+    assert page.inner_text("#desk-count") == "共 2 件"
+    # the map on its cases, not on the whole deployment
+    framed = page.evaluate("""() => { const m = window.mapsvcDesk.map;
+        return [m.getZoom(), window.mapsvcDesk.cases.every((f) => m.getBounds().contains(
+            [f.geometry.coordinates[1], f.geometry.coordinates[0]]))]; }""")
+    assert framed[0] >= 12 and framed[1], framed
+
+    # both taken on at once (批量签收)
+    page.check("#desk-all")
+    offered = page.locator("#desk-batch-actions button").all_inner_texts()
+    assert "批量签收" in offered and "批量派遣" not in offered and "批量立案" not in offered
+    page.click("#desk-batch-actions button[data-action=accept]")
+    assert page.locator("#desk-form [data-field=photos]").is_hidden()  # one case's alone
+    sent(page, "accept")
+    assert page.inner_text("#desk-message") == "批量签收：2 件已完成"
+    for case in ours:
+        steps = api.get(f"/incidents/{case}/timeline").json()
+        assert [(s["action"], s["actor"]) for s in steps][-1] == ("accept", username)
+        assert api.get(f"/incidents/{case}").json()["status"] == "in_progress"
+
+    # one reported handled, with two photos of its result
+    find_case(page, ours[0])
+    actions = page.locator("#desk-actions button").all_inner_texts()
+    assert actions == ["退回", "处置完成", "申请延期"]
+    page.click("#desk-actions button[data-action=report_handled]")
+    assert page.locator("#desk-form [data-field=photos]").is_visible()
+    page.fill("#desk-form textarea[name=note]", "建材已清运")
+    page.set_input_files("#desk-form input[name=photos]", [
+        {"name": "处置前.jpg", "mimeType": "image/jpeg", "buffer": jpeg("olive")},
+        {"name": "处置后.jpg", "mimeType": "image/jpeg", "buffer": jpeg("silver")}])
+    sent(page, "report_handled")
+    assert page.inner_text("#desk-message") == "处置完成：已完成"
+    step = api.get(f"/incidents/{ours[0]}/timeline").json()[-1]
+    assert (step["action"], step["note"], len(step["attachments"])) == (
+        "report_handled", "建材已清运", 2)
+    wait_until(page, "[...document.querySelectorAll('#desk-steps .step-photos img')].filter("
+                     "(i) => i.complete && i.naturalWidth > 0).length === 2", "the photos shown")
+    page.screenshot(path=ARTIFACTS / "department-desk.png")
+
+    # another department's case is out of its reach
+    page.fill("#desk-find input[name='id']", str(theirs))
+    page.click("#desk-find button[type='submit']")
+    wait_until(page, "document.getElementById('desk-message').className === 'bad'", "refused")
+    assert page.inner_text("#desk-message") == f"没有案件 #{theirs}，或未派给本部门"
+    assert all(f"/incidents/{theirs}" in p or "status of 404" in p for p in watch.problems)
+
+
+def test_a_photo_the_service_refuses_is_named_and_the_step_is_not_taken(
+        at_desk, department, api, grids):
+    page, watch = at_desk()
+    case = dispatched(api, grids, 43, department[0], "井盖缺失")
+    assert do(api, case, "accept").status_code == 200
+    wait_until(page, listed(case), "the case, live")
+    find_case(page, case)
+    page.click("#desk-actions button[data-action=report_handled]")
+    page.fill("#desk-form textarea[name=note]", "已补装井盖")
+    page.set_input_files("#desk-form input[name=photos]", [
+        {"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": jpeg("navy")},
+        {"name": "<b>记录</b>.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}])
+    sent(page, "report_handled")
+    assert page.inner_text("#desk-message") == (
+        "照片“<b>记录</b>.jpg”未能上传：须为 JPEG、PNG 或 WebP 图片")  # named as text
+    assert page.locator("#desk-message b").count() == 0
+    assert page.locator("#desk-form").is_visible()  # to choose the photos again
+    page.set_input_files("#desk-form input[name=photos]", [
+        {"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg("navy")}
+        for n in range(11)])
+    sent(page, "report_handled")
+    assert page.inner_text("#desk-message") == "最多附 10 张照片"
+    assert api.get(f"/incidents/{case}").json()["status"] == "in_progress"
+    assert [p for p in watch.problems if "/media" not in p and "status of 422" not in p] == []
