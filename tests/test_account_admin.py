@@ -152,11 +152,16 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     form.locator("[name=grids]").fill("no-such-grid")
     form.locator("[name=password]").fill(PASSWORD)
     form.locator("button[type=submit]").click()
-    expect(page.locator("#accounts-said")).to_have_text("网格编码：no grid no-such-grid")
+    expect(page.locator("#accounts-said")).to_have_text("网格编码不存在：no-such-grid")
     form.locator("[name=grids]").fill(f" {grid} ")
     form.locator("button[type=submit]").click()
     expect(page.locator("#accounts-said")).to_have_text(
         f"已新建 {name}（网格员），首次登录须修改密码")
+    form.locator("[name=role]").select_option("department")
+    for field, value in (("username", name), ("department", "T1"), ("password", PASSWORD)):
+        form.locator(f"[name={field}]").fill(value)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#accounts-said")).to_have_text("账号已存在")
 
     page.select_option("#accounts-find [name=role]", "grid_worker")
     page.click("#accounts-find button[type=submit]")
@@ -181,7 +186,10 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     row.locator("button", has_text="重设密码").click()
     page.fill("#accounts-password [name=password]", "weak")
     page.click("#accounts-password button[type=submit]")
-    expect(page.locator("#accounts-said")).to_contain_text("密码：")
+    # said with the rules it must keep, as the form shows them
+    rules = "至少 8 位，含小写字母、大写字母、数字、其他符号中的至少三种，不含账号名"
+    assert page.locator("#accounts-password small").inner_text() == f"密码{rules}"
+    expect(page.locator("#accounts-said")).to_have_text(f"密码不符合要求：{rules}")
     page.fill("#accounts-password [name=password]", "Forgot-2026x")
     page.click("#accounts-password button[type=submit]")
     expect(page.locator("#accounts-said")).to_have_text(

@@ -42,6 +42,12 @@ def check_password(password: str, username: str) -> None:
         raise InvalidInput("must not hold the account's name", field="password")
 
 
+def password_rules() -> str:
+    """The rules ``check_password`` keeps, as the pages say them."""
+    return (f"至少 {settings.auth().password_length} 位，含小写字母、大写字母、数字、其他符号中的"
+            "至少三种，不含账号名")
+
+
 # Lower-case letters, capitals and digits, none that reads as another (0 O o, 1 l I).
 _PLAIN = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 FIRST_LENGTH = 12

@@ -103,12 +103,15 @@ async def refusals(conn: AsyncConnection, specs: list[AccountSpec]) -> dict[int,
             found[i] = Conflict(f"account {spec.username!r} is asked for more than once",
                                 field="username")
         elif spec.region_code and spec.region_code not in regions:
-            found[i] = InvalidInput(f"no region {spec.region_code!r}", field="region")
+            found[i] = InvalidInput(f"no region {spec.region_code!r}", field="region",
+                                    context={"missing": [spec.region_code]})
         elif spec.department_code and spec.department_code not in departments:
             found[i] = InvalidInput(f"no department {spec.department_code!r}",
-                                    field="department")
+                                    field="department",
+                                    context={"missing": [spec.department_code]})
         elif missing:
-            found[i] = InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+            found[i] = InvalidInput(f"no grid {', '.join(missing)}", field="grids",
+                                    context={"missing": missing})
     return found
 
 
@@ -196,7 +199,8 @@ async def _grid_ids(conn: AsyncConnection, codes) -> dict[str, int]:
     grids = dict((await conn.execute(text("SELECT code, id FROM grid WHERE code = ANY(:c)"),
                                      {"c": list(codes)})).all())
     if missing := [c for c in codes if c not in grids]:
-        raise InvalidInput(f"no grid {', '.join(missing)}", field="grids")
+        raise InvalidInput(f"no grid {', '.join(missing)}", field="grids",
+                           context={"missing": missing})
     return grids
 
 

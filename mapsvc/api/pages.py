@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from mapsvc import settings
 from mapsvc.accounts.model import AUDIT_READERS, ROLE_NAMES, ROLE_SCOPES, Role
+from mapsvc.accounts.passwords import password_rules
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
@@ -176,8 +177,8 @@ async def login() -> FileResponse:
 async def password() -> HTMLResponse:
     """Where an account changes its own password (from any page, the phone's too), saying
     the rules it must keep."""
-    page = (STATIC / "password.html").read_text().replace(
-        "{password_length}", str(settings.auth().password_length))
+    page = (STATIC / "password.html").read_text().replace("{password_rules}",
+                                                          password_rules())
     return HTMLResponse(page, headers={"Content-Security-Policy": _policy(None)})
 
 
@@ -311,7 +312,7 @@ async def accounts(request: Request) -> Response:
     _, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
     return refused or _table_page("accounts", "账号管理",
                                   "新建（逐个或按花名册）、重设密码、调整网格、停用与启用均记入账号事件",
-                                  ADMIN_TABLE_LINKS)
+                                  ADMIN_TABLE_LINKS, password_rules=password_rules())
 
 
 @router.get("/audit", response_class=HTMLResponse)

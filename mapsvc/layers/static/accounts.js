@@ -56,7 +56,20 @@ window.mapsvcAccounts = { shown: null };
   const list = pagedList({
     page: "accounts", id: "accounts", unit: "个", path: () => "/api/v1/accounts",
     show: (found) => $("accounts").tBodies[0].replaceChildren(...found.map(row)),
-    watched: window.mapsvcAccounts, fields: FIELD });
+    watched: window.mapsvcAccounts, fields: FIELD,
+    explain });
+
+  // A refusal the page says in its own words: a password, with the rules it must keep (as the
+  // page shows them), a name taken, codes there are none of.
+  function explain(error) {
+    const named = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
+    const missing = named && named.ctx && named.ctx.missing;
+    if (error.status === 422 && error.field === "password") {
+      return `密码不符合要求：${document.querySelector(".password-rules").textContent}`;
+    }
+    if (error.status === 409 && error.field === "username") return "账号已存在";
+    return missing ? `${FIELD[error.field]}不存在：${missing.join("、")}` : null;
+  }
 
   const change = (a, body, done) => list.change(
     "PATCH", `/api/v1/accounts/${encodeURIComponent(a.username)}`, body, done);

@@ -18,8 +18,10 @@ function say(words, bad) {
 // ``path()`` is where it is read, with the query
 // last given to ``find``; ``show(rows)`` shows a page of it; ``empty`` is said of no rows.
 // How many rows are shown is kept in ``watched.shown``, for whoever watches the page. A
-// refusal of a ``change`` names the field at fault as ``fields`` calls it.
-function pagedList({ page, id, unit, path, show, empty, watched, fields = {} }) {
+// refusal of a ``change`` is said as ``explain`` says it, else naming the field at fault as
+// ``fields`` calls it.
+function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
+                     explain = () => null }) {
   const $ = (suffix) => document.getElementById(`${id}-${suffix}`);
   $("pager").append(...[["previous", "上一页"], ["page"], ["next", "下一页"]].map(
     ([part, label]) => {
@@ -72,8 +74,8 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {} }) 
       try {
         await callApi(page, method, apiPath, body);
       } catch (error) {
-        say(fields[error.field] ? `${fields[error.field]}：${error.message}` : error.message,
-            true);
+        say(explain(error) || (fields[error.field] ? `${fields[error.field]}：${error.message}`
+                                                   : error.message), true);
         return false;
       }
       await load();
