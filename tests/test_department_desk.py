@@ -161,3 +161,23 @@ def test_a_photo_the_service_refuses_is_named_and_the_step_is_not_taken(
     assert page.inner_text("#desk-message") == "最多附 10 张照片"
     assert api.get(f"/incidents/{case}").json()["status"] == "in_progress"
     assert [p for p in watch.problems if "/media" not in p and "status of 422" not in p] == []
+
+
+def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
+        at_desk, department, api, grids):
+    before = dispatched(api, grids, 44, department[0], "早先派来的案件")
+    page, watch = at_desk()
+    assert page.title() == "民情地图 · 案件处置"
+    arrived = dispatched(api, grids, 45, department[0], "新派来的案件")
+    wait_until(page, listed(arrived), "the case, live")
+    item = page.locator(f"#desk-list li[data-id='{arrived}']")
+    assert item.locator("mark.news").inner_text() == "新"
+    assert page.locator(f"#desk-list li[data-id='{before}'] mark.news").count() == 0
+    assert page.title() == "(1) 民情地图 · 案件处置"  # seen from behind other tabs too
+    deadline = page.evaluate("(at) => localTime(at)",
+                             api.get(f"/incidents/{arrived}").json()["handling_deadline"])
+    assert item.locator("small").inner_text().endswith(f"上报 · 处置时限 {deadline}")
+    find_case(page, arrived)
+    assert item.locator("mark.news").count() == 0
+    assert page.title() == "民情地图 · 案件处置"
+    assert watch.problems == []

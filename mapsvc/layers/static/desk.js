@@ -17,6 +17,9 @@ const VIEWS = {
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
+// the states of a case with its handler, whose handling deadline the list shows
+// (mapsvc.workflow.machine.HANDLING)
+const HANDLING = ["dispatched", "in_progress"];
 const LIST_SIZE = 200;
 // the regions a view may keep to, by the API's filter of each
 const SCOPES = ["county", "township", "village", "grid"];
@@ -38,6 +41,7 @@ function mapsvcDesk(map, config) {
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
                   action: null, many: false, chosen: new Set(), online: false,
+                  unseen: new Set(), listed: new Set(), listedAs: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -85,9 +89,10 @@ function mapsvcDesk(map, config) {
 
   // The view's cases, newest, oldest or most urgent first (urgent, then soonest due), LIST_SIZE
   // more at each 再显示 (up to a page of the API's); an answer overtaken by a later question is
-  // dropped.
+  // dropped. Read again as the live feed has it (``live``), the cases come into the view since
+  // it was last read are news (新), marked until opened.
   const ORDER_NAME = { newest: "最新", oldest: "最早", due: "最急" };
-  async function loadList() {
+  async function loadList(live = false) {
     const asked = ++state.asked;
     const order = $("desk-order").value;
     const limit = Math.min(state.shown, config.listMost);
@@ -95,6 +100,13 @@ function mapsvcDesk(map, config) {
     const found = await call("GET", `/incidents?${query}`);
     if (asked !== state.asked) return;
     state.cases = found.features;
+    const ids = new Set(state.cases.map((f) => f.id));
+    if (live && state.listedAs === query.toString()) {
+      for (const id of ids) if (!state.listed.has(id)) state.unseen.add(id);
+    }
+    for (const id of state.unseen) if (!ids.has(id)) state.unseen.delete(id);
+    [state.listed, state.listedAs] = [ids, query.toString()];
+    showNews();
     state.matched = found.numberMatched;
     $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
     const shown = state.cases.length;
@@ -118,11 +130,14 @@ function mapsvcDesk(map, config) {
         showBatch();
       });
       li.append(box);
+      if (state.unseen.has(f.id)) li.append(text("mark", "新", "news"));
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
+      const due = HANDLING.includes(p.status) && p.handling_deadline
+        ? ` · 处置时限 ${when(p.handling_deadline)}` : "";
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
-                text("small", when(p.reported_at)));
+                text("small", `${when(p.reported_at)} 上报${due}`));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
       li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
@@ -142,6 +157,13 @@ function mapsvcDesk(map, config) {
       mark.feature = f;
     }
     showBatch();
+  }
+
+  // How many cases came in and are not yet opened: in the tab's title too, for a desk left
+  // behind other tabs.
+  const TITLE = document.title;
+  function showNews() {
+    document.title = state.unseen.size ? `(${state.unseen.size}) ${TITLE}` : TITLE;
   }
 
   // a case on the map: ringed in blue when chosen, else in red when urgent
@@ -251,6 +273,11 @@ function mapsvcDesk(map, config) {
     }
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
+    }
+    if (state.unseen.delete(p.id)) {  // news no more
+      const mark = $("desk-list").querySelector(`li[data-id="${p.id}"] mark.news`);
+      if (mark) mark.remove();
+      showNews();
     }
     if (state.mark) state.mark.remove();
     state.mark = L.circleMarker([p.lat, p.lon], {
@@ -537,7 +564,7 @@ function mapsvcDesk(map, config) {
       if (pending) return;
       pending = setTimeout(() => {
         pending = null;
-        loadList().catch((error) => say(error.message, true));
+        loadList(true).catch((error) => say(error.message, true));
         if (caseChanged && state.selected) openCase(state.selected.id);
         caseChanged = false;
       }, 1000);
