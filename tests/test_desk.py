@@ -712,7 +712,7 @@ def test_a_case_asked_after_by_its_number_opens_whichever_view_is_shown(desk, se
     page.select_option("#desk-view", "red")  # a view it is not in
     find_case(page, case)
     assert page.inner_text("#desk-case-description") == "来电查询的案件"
-    assert page.url.endswith(f"#case={case}")
+    assert page.url.endswith(f"#view=red&case={case}")
     # what its class (0601) asks for it to be filed and closed, as the categories give it
     [garbage] = httpx.get(f"{server}/api/v1/categories", params={"q": "0601"}, headers={
         "Authorization": f"Bearer {command_token}"}).json()
@@ -802,6 +802,37 @@ def test_times_are_shown_in_china_time_whatever_the_computers_zone(desk):
                datetime(2026, 7, 1, 0, 5, 9, tzinfo=timezone.utc)):
         assert page.evaluate("(at) => localTime(new Date(at))", at.isoformat()) == china(at)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == ELSEWHERE
+
+
+def test_a_desk_reloaded_shows_what_it_showed(desk, server, grids, command_token):
+    """The view, the filters, the words and the order chosen, and the case open, are kept in
+    the address: reloaded (or the address sent to a colleague), the desk shows the same."""
+    page, watch = desk
+    case = report_at(server, command_token, grids, 15, "重新载入后仍在的投诉", source="hotline")
+    page.select_option("#desk-view", "waiting")
+    page.select_option("#desk-category", "0601")
+    page.select_option("#desk-source", "public")
+    page.select_option("#desk-order", "oldest")
+    page.fill("#desk-words", "重新载入")
+    wait_until(page, "window.mapsvcDesk.matched === 1", "the case the words find")
+    find_case(page, case)
+    assert page.url.endswith(f"/map/desk#view=waiting&category=0601&source=public&order=oldest"
+                             f"&q={quote('重新载入')}&case={case}")
+    page.reload()
+    wait_until(page, f"window.mapsvcDesk && window.mapsvcDesk.selected "
+                     f"&& window.mapsvcDesk.selected.id === {case}", "the case, open again")
+    assert [page.input_value(f"#desk-{key}") for key in (
+        "view", "category", "source", "order", "words")] == [
+        "waiting", "0601", "public", "oldest", "重新载入"]
+    assert page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)") == [case]
+    page.select_option("#desk-view", "reported")  # back to the view it opens with
+    page.select_option("#desk-category", "")
+    page.select_option("#desk-source", "")
+    page.select_option("#desk-order", "newest")
+    page.fill("#desk-words", "")
+    wait_until(page, f"location.hash === '#case={case}'", "the address of the case alone")
+    # no error: the only requests that failed are those the reload broke off
+    assert [p for p in watch.problems if not p.startswith("failed: ")] == []
 
 
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):

@@ -41,7 +41,7 @@ function mapsvcDesk(map, config) {
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
                   action: null, many: false, chosen: new Set(), online: false,
-                  unseen: new Set(), listed: new Set(), listedAs: null,
+                  unseen: new Set(), listed: new Set(), listedAs: null, scopeAsked: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -107,6 +107,7 @@ function mapsvcDesk(map, config) {
     for (const id of state.unseen) if (!ids.has(id)) state.unseen.delete(id);
     [state.listed, state.listedAs] = [ids, query.toString()];
     showNews();
+    keepAddress();
     state.matched = found.numberMatched;
     $("desk-export").href = `${config.api}/incidents.csv?${new URLSearchParams(view())}`;
     const shown = state.cases.length;
@@ -251,7 +252,7 @@ function mapsvcDesk(map, config) {
                                           call("GET", `/incidents/${id}/timeline`)]);
     const reread = state.selected !== null && state.selected.id === p.id;
     state.selected = p;
-    history.replaceState(null, "", `#case=${p.id}`);  // an address to come back to
+    keepAddress();  // an address to come back to
     $("desk-case").hidden = false;
     $("desk-case-title").textContent = `案件 #${p.id}`;
     $("desk-case-facts").replaceChildren(...facts(p));
@@ -602,6 +603,22 @@ function mapsvcDesk(map, config) {
     moveMap(() => map.fitBounds(bounds, { maxZoom: 15, padding: [40, 40] }));
   }
 
+  // The address says what the desk shows: its view and filters (those not as it opens), the
+  // region or days it keeps to, and the case open; a reload, a bookmark or a link to a
+  // colleague opens the same.
+  const FILTERS = [["view", $("desk-view").options[0].value], ["department", ""],
+                   ["category", ""], ["source", ""], ["order", "newest"]];
+  function keepAddress() {
+    const kept = new URLSearchParams();
+    for (const [key, none] of FILTERS) {
+      if ($(`desk-${key}`).value !== none) kept.set(key, $(`desk-${key}`).value);
+    }
+    if ($("desk-words").value.trim()) kept.set("q", $("desk-words").value.trim());
+    for (const [key, value] of Object.entries(state.scopeAsked || {})) kept.set(key, value);
+    if (state.selected) kept.set("case", state.selected.id);
+    history.replaceState(null, "", `${location.pathname}${kept.toString() ? `#${kept}` : ""}`);
+  }
+
   // a select's options, each [value, name]: the first, valued "", the one that asks for none
   const choices = (select, named) => select.replaceChildren(...named.map(([value, name]) => {
     const option = text("option", name);
@@ -620,7 +637,7 @@ function mapsvcDesk(map, config) {
   choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],
                              ...Object.entries(SOURCE_NAME)]);
   $("desk-scope").querySelector("button").addEventListener("click", () => {
-    state.scope = null;  // back to the whole jurisdiction
+    state.scope = state.scopeAsked = null;  // back to the whole jurisdiction
     $("desk-scope").hidden = true;
     state.shown = LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
@@ -679,16 +696,18 @@ function mapsvcDesk(map, config) {
       ? `没有案件 #${id}，或${config.outOfReach}` : error.message, true));
   });
   drawRegions().catch((e) => say(e.message, true));
-  // what the address asks for (as the wall and the evaluation link to the desk): a case, opened
-  // at once (#case=ID); a view, of a region within the jurisdiction, of a department, of a
-  // class, of the cases reported from one day to another (#view=red&township=CODE&name=…
-  // &department=CODE&category=CODE&from=YYYY-MM-DD&to=YYYY-MM-DD)
+  // what the address asks for (as the wall and the evaluation link to the desk, and as the
+  // desk keeps it): a case, opened at once (#case=ID); a view, of a region within the
+  // jurisdiction, of a department, of a class, of a source, of the cases reported from one day
+  // to another, holding words, in an order (#view=red&township=CODE&name=…&department=CODE
+  // &category=CODE&source=public&from=YYYY-MM-DD&to=YYYY-MM-DD&q=…&order=due)
   const asked = new URLSearchParams(location.hash.slice(1));
   const named = /^\d+$/.exec(asked.get("case") || "");
-  if (Object.hasOwn(VIEWS, asked.get("view"))) $("desk-view").value = asked.get("view");
-  if (config.departments.some((d) => d.code === asked.get("department"))) {
-    $("desk-department").value = asked.get("department");
+  const offered = (select, value) => [...select.options].some((o) => o.value === value);
+  for (const key of ["view", "department", "source", "order"]) {  // the classes once read
+    if (offered($(`desk-${key}`), asked.get(key))) $(`desk-${key}`).value = asked.get(key);
   }
+  $("desk-words").value = (asked.get("q") || "").slice(0, 100);
   const level = SCOPES.find((key) => asked.get(key));
   const days = ["from", "to"].map((key) => (/^\d{4}-\d{2}-\d{2}$/.test(asked.get(key) || "")
     ? asked.get(key) : null));
@@ -697,6 +716,9 @@ function mapsvcDesk(map, config) {
     state.scope = { ...(level ? { [level]: asked.get(level) } : {}),
                     ...(from ? { from: chinaMidnights(from)[0] } : {}),
                     ...(to ? { to: chinaMidnights(to)[1] } : {}) };
+    state.scopeAsked = { ...(level ? { [level]: asked.get(level),
+                                       name: asked.get("name") || asked.get(level) } : {}),
+                         ...(from ? { from } : {}), ...(to ? { to } : {}) };
     const period = days.some(Boolean) ? `${from || ""} 至 ${to || ""}上报` : "";
     $("desk-scope").querySelector("span").textContent = [
       level ? asked.get("name") || asked.get(level) : "", period].filter(Boolean).join(" · ");
@@ -713,7 +735,7 @@ function mapsvcDesk(map, config) {
     })]);
     // the classes to list the cases of
     choices($("desk-category"), [["", "全部类别"], ...tree.map((c) => [c.code, c.path])]);
-    if (Object.hasOwn(state.categories, asked.get("category"))) {
+    if (offered($("desk-category"), asked.get("category"))) {
       $("desk-category").value = asked.get("category");
     }
   }).then(loadList).then(() => (named ? openCase(Number(named[0])) : frameCases()))
