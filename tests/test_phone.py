@@ -436,6 +436,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     # the pages of tables: the evaluation for a department, neither for a worker
     assert page.locator("#to-people").is_hidden()
     assert page.locator("#to-stats").is_visible() == (username == "department")
+    assert page.locator("#to-desk").is_visible() == (username == "department")
     # a department's phone neither reports, nor visits, nor patrols
     for control in ("#report", "#visit", "#patrol", "#my-reports"):
         assert page.locator(control).is_visible() == (username == "worker"), control

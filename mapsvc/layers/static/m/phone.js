@@ -1186,9 +1186,10 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("signed-in-as").textContent = `已登录：${me()}`;
-  // the pages of tables of those who work here: a grid chief's grids' people, and their
-  // evaluation; a department's own
+  // the pages of those who work here: a department's desk (its office's), a grid chief's
+  // grids' people, and their evaluation; a department's own
   const role = localStorage.getItem("mapsvc.role");
+  $("to-desk").hidden = role !== "department";
   $("to-people").hidden = role !== "grid_chief";
   $("to-stats").hidden = !["grid_chief", "department"].includes(role);
   // a department handles the cases dispatched to it: it neither reports, nor visits, nor
