@@ -517,6 +517,31 @@ def hotspots_at_scale() -> None:
                f"({label}), median of 5", f"{count_ms:.0f}", "ms")
 
 
+def department_desk() -> None:
+    """A department's desk (案件处置) as it lists its views: 200 cases and how many the view
+    holds, of the department the bench dispatches nine cases in ten to."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
+
+    account = Account(id=0, username="bench_department", role=Role.department,
+                      department_code="BENCH")
+    views = {"待办 (to take on and being handled), newest first": (
+                 IncidentFilter(queue_of=account), "newest"),
+             "待办, most urgent first": (IncidentFilter(queue_of=account), "due"),
+             "处置即将到期 (nearly due)": (IncidentFilter(queue_of=account, colour="yellow"),
+                                     "newest"),
+             "处置超期 (overdue in handling)": (IncidentFilter(overdue=True), "newest"),
+             "全部 (all its cases)": (IncidentFilter(), "newest")}
+    for name, (where, order) in views.items():
+        async def listed(conn, where=where, order=order):
+            return json.loads(await incidents_geojson(conn, where, account, limit=200,
+                                                      order=order, count=True))
+
+        ms, found = median_of_5(listed)
+        figure(f"department desk, {name} ({found['numberMatched']:,} cases, "
+               f"{len(found['features'])} listed), median of 5", f"{ms:.0f}", "ms")
+
+
 def ledgers() -> None:
     """The case ledger (CSV) of the largest county and of the city, as PostgreSQL writes it
     and the service passes it on."""
@@ -1228,6 +1253,7 @@ def main() -> None:
     worker_evaluation()
     incident_lists(rows + before)
     hotspots_at_scale()
+    department_desk()
     ledgers()
     grid_lists()
     batch_steps(rows + before)
