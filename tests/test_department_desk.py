@@ -88,6 +88,7 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     assert page.locator("#desk-panel nav a").all_inner_texts() == ["手机端", "考核评价",
                                                                    "修改密码"]
     assert page.locator("#desk-department").is_hidden()  # its own cases alone
+    assert page.locator("#desk-new-open").is_hidden()  # it reports nothing
     assert page.input_value("#desk-view") == "mine"
     assert sorted(page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == ours
     assert page.inner_text("#desk-count") == "共 2 件"

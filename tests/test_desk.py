@@ -19,7 +19,7 @@ from sqlalchemy import text
 from mapsvc.workflow.machine import PHRASES
 from tests.browser import (Watch, desk_opened, refused, said_at_each_sign_in, sign_in,
                            wait_until)
-from tests.conftest import ARTIFACTS, PASSWORD, new_account
+from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
@@ -833,6 +833,70 @@ def test_a_desk_reloaded_shows_what_it_showed(desk, server, grids, command_token
     wait_until(page, f"location.hash === '#case={case}'", "the address of the case alone")
     # no error: the only requests that failed are those the reload broke off
     assert [p for p in watch.problems if not p.startswith("failed: ")] == []
+
+
+def test_a_callers_report_is_registered_at_a_standard_address_once_however_often_sent(
+        desk, server, grids, api, db):
+    """来电登记: the place found by the address's words (or picked on the map), the class and
+    the caller's words; an answer lost on the way and the form sent again store one case."""
+    page, watch = desk
+    point = spot(grids, 16)
+    where = next(g for g in grids.itertuples() if g.geometry.covers(point))
+    street = f"来电测试路{uuid.uuid4().int % 10_000}"
+    registered(api, "addresses", [{"address": f"{street}号", "lon": point.x, "lat": point.y}],
+               county="441502")
+    page.click("#desk-new-open")
+    form = page.locator("#desk-new")
+    assert form.locator("[name=source]").input_value() == "hotline"
+    form.locator("[name=category]").select_option("0601")
+    form.locator("[name=description]").fill("<b>楼道</b>堆放杂物，来电人要求尽快清理")
+    form.locator("button[type=submit]").click()  # no place yet: not sent
+    expect(page.locator("#desk-message")).to_have_text("请先在地图上点击事发位置，或按地址查找")
+    form.locator("[name=address]").fill(street)
+    form.locator("#desk-new-addresses li", has_text=f"{street}号").click()
+    expect(form.locator("#desk-new-point")).to_contain_text(where.code)
+    assert form.locator("[name=description]").input_value() == (
+        f"地址：{street}号\n<b>楼道</b>堆放杂物，来电人要求尽快清理")
+    # the first answer lost on the way back: the desk says so, and the case is sent again
+    sent = []
+
+    def lose_answer(route):
+        sent.append(route.request.post_data_json["client_id"])
+        route.fetch()
+        route.abort()
+
+    page.route("**/api/v1/incidents", lose_answer, times=1)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#desk-message")).to_have_text("登记未完成：未能连上服务，请检查网络后再试")
+    with page.expect_response("**/api/v1/incidents") as answered:
+        form.locator("button[type=submit]").click()
+    again = answered.value
+    assert again.status == 200  # the case stored the first time
+    case = again.json()["id"]
+    assert again.request.post_data_json["client_id"] == sent[0]
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case registered, open")
+    stored = api.get(f"/incidents/{case}").json()
+    assert page.inner_text("#desk-message") == f"已登记案件 #{case}，落入{stored['grid']['name']}"
+    assert form.is_hidden()
+    assert (stored["source"], stored["category"], stored["grid"]["code"]) == (
+        "hotline", "0601", where.code)
+    assert [(s["action"], s["actor"]) for s in api.get(f"/incidents/{case}/timeline").json()
+            ] == [("report", "command")]
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE description LIKE :d"),
+                            {"d": f"地址：{street}号%"}).scalar_one() == 1
+    assert page.inner_text("#desk-case-description").endswith("<b>楼道</b>堆放杂物，来电人要求尽快清理")
+    assert page.locator("#desk-case-description b").count() == 0
+    wait_until(page, listed(case), "the case on the list")
+    # a page served over plain HTTP has no crypto.randomUUID: its ids come from random bytes
+    made = page.evaluate("""() => { crypto.randomUUID = undefined;
+        const ids = [clientId(), clientId()]; delete crypto.randomUUID; return ids; }""")
+    assert made[0] != made[1]
+    assert all(str(uuid.UUID(m)) == m and uuid.UUID(m).version == 4 for m in made), made
+    # no error but the answer lost
+    assert [p for p in watch.problems if not p.startswith("failed: ")
+            and "ERR_FAILED" not in p] == [], watch.problems
 
 
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):

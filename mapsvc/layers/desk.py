@@ -9,7 +9,8 @@ followed up; extended, suspended, supervised, marked urgent, escalated, voided; 
 is, picked on the map, into the grid it lands in); cases ticked in the list moved on at once by a
 step they all may take (批量办理); the list's cases, of any department and any source (the
 public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened
-by its number. The list follows the live feed.
+by its number, and a caller's report registered (来电登记), placed on the map or at a standard
+address found by its words. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
 taken on and those it is handling, the urgent, the overdue and the nearly due, those it asked
@@ -21,7 +22,7 @@ A case offers the actions mapsvc.workflow.machine lets the account's role take i
 typed is set as text by the script.
 """
 
-from mapsvc.accounts.model import Role
+from mapsvc.accounts.model import REPORTERS, Role
 from mapsvc.incidents.model import PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
@@ -71,7 +72,21 @@ PANELS = """
     <small id="desk-connection">连接中</small>
   </div>
   <form id="desk-find" class="row"><label>案件编号 <input name="id" type="number" min="1"
-    required></label><button type="submit">打开</button></form>
+    required></label><button type="submit">打开</button>
+    <button type="button" id="desk-new-open" hidden>来电登记</button></form>
+  <form id="desk-new" hidden>
+    <h3>来电登记</h3>
+    <label>来源 <select name="source"></select></label>
+    <label>类别 <select name="category" required></select></label>
+    <label>地址 <input name="address" type="search" maxlength="100" autocomplete="off"
+      placeholder="输入标准地址查找"></label>
+    <ol id="desk-new-addresses"></ol>
+    <p>事发位置：<output id="desk-new-point"></output></p>
+    <label>问题描述 <textarea name="description" maxlength="4000" rows="3"
+      required></textarea></label>
+    <div class="row"><button type="submit">登记</button>
+      <button type="button" id="desk-new-cancel">取消</button></div>
+  </form>
   <div class="row"><label>描述含 <input id="desk-words" type="search" maxlength="100"
     placeholder="关键词"></label></div>
   <p id="desk-count"></p>
@@ -144,6 +159,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
         "heading": department["name"] if department else region.name,
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
+        "mayReport": role in REPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
         "batchMost": batch_most, "photosMost": PHOTOS_MOST,
         "photoMostBytes": photo_most_bytes,

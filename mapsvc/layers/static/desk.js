@@ -42,6 +42,7 @@ function mapsvcDesk(map, config) {
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
                   action: null, many: false, chosen: new Set(), online: false,
                   unseen: new Set(), listed: new Set(), listedAs: null, scopeAsked: null,
+                  registering: false, clientId: null, addressAsked: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -379,16 +380,23 @@ function mapsvcDesk(map, config) {
     state.action = null;
     state.many = false;
     $("desk-form").hidden = true;
+    if (!state.registering) unpin();
+  }
+
+  function unpin() {
     if (state.pin) state.pin.remove();
     state.pin = state.point = null;
     map.getContainer().classList.remove("placing");
   }
 
-  // ---- a new place for the case (relocate): picked on the map, and where it would land ----
+  // ---- a place picked on the map, and where it would land: a case's new one (relocate), or a
+  // case's being registered ----
 
-  const placing = () => state.action && fieldsOf(state.action).includes("point");
+  const placing = () => state.registering
+    || (state.action && fieldsOf(state.action).includes("point"));
 
   async function place(latlng) {
+    const told = state.registering ? $("desk-new-point") : $("desk-point");
     if (!state.pin) {
       state.pin = L.marker(latlng, { draggable: true, pane: "case" }).addTo(map)
         .on("dragend", () => place(state.pin.getLatLng()));
@@ -398,10 +406,10 @@ function mapsvcDesk(map, config) {
     const point = { lon: +latlng.lng.toFixed(7), lat: +latlng.lat.toFixed(7) };
     state.point = point;
     const shown = `${point.lon.toFixed(6)}, ${point.lat.toFixed(6)}`;
-    $("desk-point").textContent = `${shown} · 查询所在网格…`;
+    told.textContent = `${shown} · 查询所在网格…`;
     const at = await call("GET", `/locate?${new URLSearchParams(point)}`);
     if (state.point !== point) return;  // moved again meanwhile
-    $("desk-point").textContent = `${shown} · ${at.grid
+    told.textContent = `${shown} · ${at.grid
       ? `${METHOD_NAME[at.method]}：${at.grid.name}（${at.grid.code}）` : "不在任何网格内，待分派"}`;
   }
 
@@ -425,6 +433,7 @@ function mapsvcDesk(map, config) {
   // nothing is taken on the open case at once, and on many once the form is sent.
   function choose(name, many = false) {
     const a = ACTIONS[name];
+    if (state.registering) closeNew();
     const fields = fieldsOf(name);
     if (!many && !a.note && !fields.length) {
       act(name, {});
@@ -548,6 +557,87 @@ function mapsvcDesk(map, config) {
       ? openCase(state.selected.id) : null]);
   }
 
+  // ---- a caller's report registered at the desk (来电登记): its place picked on the map, or
+  // at a standard address found by its words ----
+
+  function openNew() {
+    closeForm();
+    state.registering = true;
+    state.clientId = null;
+    const form = $("desk-new");
+    form.reset();
+    form.elements.source.value = "hotline";
+    $("desk-new-addresses").replaceChildren();
+    $("desk-new-point").textContent = "在地图上点击事发位置（可拖动标记），或按地址查找";
+    form.hidden = false;
+    form.after($("desk-doing"));
+    say("");
+    map.getContainer().classList.add("placing");
+    form.elements.description.focus();
+  }
+
+  function closeNew() {
+    state.registering = false;
+    $("desk-new").hidden = true;
+    unpin();
+  }
+
+  // the standard addresses the words typed find, each a click from being the case's place
+  async function findAddresses() {
+    const words = $("desk-new").elements.address.value.trim();
+    state.addressAsked = words;
+    const found = words ? (await call("GET", `/registry/addresses?${new URLSearchParams({
+      q: words, limit: 8 })}`)).features : [];
+    if (state.addressAsked !== words) return;  // typed on meanwhile
+    $("desk-new-addresses").replaceChildren(...(words && !found.length
+      ? [text("li", "未找到此地址，请在地图上点击事发位置", "none")]
+      : found.map((f) => {
+        const li = text("li", f.properties.address);
+        li.tabIndex = 0;
+        const pick = () => {  // the case there, and the address the first line of its words
+          const [lon, lat] = f.geometry.coordinates;
+          moveMap(() => map.setView([lat, lon], 17));
+          place(L.latLng(lat, lon)).catch((error) => say(error.message, true));
+          const said = $("desk-new").elements.description;
+          said.value = `地址：${f.properties.address}\n${said.value.replace(/^地址：.*\n?/, "")}`;
+          for (const other of li.parentNode.children) {
+            other.classList.toggle("chosen", other === li);
+          }
+        };
+        li.addEventListener("click", pick);
+        li.addEventListener("keydown", (e) => {
+          if (e.key !== "Enter") return;
+          e.preventDefault();
+          pick();
+        });
+        return li;
+      })));
+  }
+
+  // The case sent with a client id of its own, kept until it is stored: sent again (its answer
+  // lost), it is stored once. Then it opens, and the list shows it.
+  async function register(form) {
+    if (!state.point) {
+      say("请先在地图上点击事发位置，或按地址查找", true);
+      return;
+    }
+    state.clientId = state.clientId || clientId();
+    const given = form.elements;
+    let made;
+    try {
+      made = await call("POST", "/incidents", {
+        client_id: state.clientId, source: given.source.value, category: given.category.value,
+        description: given.description.value.trim(), ...state.point });
+    } catch (error) {
+      say(`登记未完成：${error.message}`, true);
+      return;
+    }
+    closeNew();
+    await openCase(made.id);
+    say(`已登记案件 #${made.id}，${made.grid ? `落入${made.grid.name}` : "不在任何网格内，待分派"}`);
+    await loadList();
+  }
+
   // ---- the live feed: the list and the open case follow what happens ----
 
   // at most once a second, however busy the region: the list, and the open case if it changed
@@ -636,6 +726,7 @@ function mapsvcDesk(map, config) {
   // or one source
   choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],
                              ...Object.entries(SOURCE_NAME)]);
+  choices($("desk-new").elements.source, Object.entries(SOURCE_NAME));
   $("desk-scope").querySelector("button").addEventListener("click", () => {
     state.scope = state.scopeAsked = null;  // back to the whole jurisdiction
     $("desk-scope").hidden = true;
@@ -683,6 +774,24 @@ function mapsvcDesk(map, config) {
   map.on("moveend", () => placing() && map.getZoom() >= 14
     && showGrids(`bbox=${map.getBounds().toBBoxString()}`).catch((e) => say(e.message, true)));
   $("desk-form-cancel").addEventListener("click", closeForm);
+  $("desk-new-open").hidden = !config.mayReport;
+  $("desk-new-open").addEventListener("click", openNew);
+  $("desk-new-cancel").addEventListener("click", closeNew);
+  let seeking = null;  // the addresses, once the typing pauses
+  $("desk-new").elements.address.addEventListener("input", () => {
+    clearTimeout(seeking);
+    seeking = setTimeout(() => findAddresses().catch((e) => say(e.message, true)), 400);
+  });
+  $("desk-new").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const send = event.target.querySelector("button[type=submit]");
+    send.disabled = true;  // sent once, however often clicked while on its way
+    try {
+      await register(event.target);
+    } finally {
+      send.disabled = false;
+    }
+  });
   $("desk-all").addEventListener("change", () => {
     state.chosen = new Set($("desk-all").checked
       ? state.cases.slice(0, config.batchMost).map((f) => f.id) : []);
@@ -733,8 +842,10 @@ function mapsvcDesk(map, config) {
       const told = [limit, c.department && department(c.department)].filter(Boolean);
       return [c.code, `${c.path}${told.length ? `（${told.join(" · ")}）` : ""}`];
     })]);
-    // the classes to list the cases of
+    // the classes to list the cases of, and to register one in
     choices($("desk-category"), [["", "全部类别"], ...tree.map((c) => [c.code, c.path])]);
+    choices($("desk-new").elements.category, [["", "选择类别"],
+                                              ...tree.map((c) => [c.code, c.path])]);
     if (offered($("desk-category"), asked.get("category"))) {
       $("desk-category").value = asked.get("category");
     }

@@ -10,6 +10,18 @@ function signedIn(page) {
   return false;
 }
 
+// A new client id (a UUID, version 4) for what is to be stored once however often it is sent:
+// crypto.randomUUID on a secure page (HTTPS, the machine itself), else from random bytes.
+function clientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;  // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;  // the RFC 4122 variant
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
+          hex.slice(20)].join("-");
+}
+
 function text(tag, value, className) {
   const el = document.createElement(tag);
   el.textContent = value == null ? "" : String(value);
