@@ -1048,3 +1048,44 @@ def test_an_account_an_administrator_made_changes_its_password_before_it_signs_i
     page.click("button[type=submit]")
     page.wait_for_url("**/map/desk")
     context.close()
+
+
+def test_a_case_is_printed_as_its_handling_sheet(desk, server, grids, command_token, api):
+    """打印办理单: on paper, the open case's facts, words and steps, each time written in full,
+    under whose desk printed it and when; not the map, the list or the buttons."""
+    page, watch = desk
+    case = report_at(server, command_token, grids, 17, "打印测试：人行道破损")
+    do(api, case, "file")
+    find_case(page, case)
+    wait_until(page, "document.querySelectorAll('#desk-steps li').length === 2", "its steps")
+    # no printer here: what is printed is kept as it reads when the printing starts
+    page.evaluate("() => { window.print = () => { window.printed = ["
+                  "document.getElementById('desk-printed').textContent, "
+                  "document.getElementById('desk-case').innerText]; }; }")
+    page.click("#desk-print")
+    wait_until(page, "window.printed !== undefined", "the sheet printed")
+    heading, sheet = page.evaluate("window.printed")
+    # on paper, read on another day, each time is written in full
+    now = datetime.now(CHINA)
+    assert re.fullmatch(rf"民情地图 · 受理派遣（城区） · 打印于 {now.year}年{now.month}月"
+                        rf"{now.day}日 \d\d:\d\d", heading), heading
+    reported = datetime.fromisoformat(api.get(f"/incidents/{case}").json()["reported_at"])
+    full = f"{reported.astimezone(CHINA):%Y年%-m月%-d日 %H:%M}"
+    lines = sheet.split("\n")
+    assert full in lines  # 上报时间
+    steps = [line for line in lines if re.match(r"\d+(年|:).* · ", line)]
+    assert len(steps) == 2 and all(line.startswith(f"{now.year}年") for line in steps), lines
+    # on the screen again as it was: today's steps by the clock
+    wait_until(page, "!document.getElementById('desk-steps').textContent.includes('年')",
+                     "the times on the screen")
+    page.emulate_media(media="print")
+    for shown in ("#desk-printed", "#desk-case-title", "#desk-case-facts",
+                  "#desk-case-description", "#desk-steps"):
+        assert page.locator(shown).is_visible(), shown
+    for hidden in (".folium-map", "#desk-list", "#desk-view", "#desk-actions", "#desk-print",
+                   "#desk-panel nav"):
+        assert page.locator(hidden).first.is_hidden(), hidden
+    page.pdf(path=ARTIFACTS / "desk-case.pdf")  # the sheet as it prints
+    page.emulate_media(media="screen")
+    assert page.locator(".folium-map").is_visible() and page.locator("#desk-printed").is_hidden()
+    assert watch.problems == []

@@ -122,7 +122,9 @@ PANELS = """
   <ol id="desk-list"></ol>
   <button type="button" id="desk-more" hidden></button>
   <section id="desk-case" hidden>
-    <h2 id="desk-case-title"></h2>
+    <p id="desk-printed"></p>
+    <h2><span id="desk-case-title"></span>
+      <button type="button" id="desk-print">打印办理单</button></h2>
     <dl id="desk-case-facts"></dl>
     <p id="desk-case-description"></p>
     <section id="desk-duplicates" hidden>

@@ -42,7 +42,7 @@ function mapsvcDesk(map, config) {
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
                   action: null, many: false, chosen: new Set(), online: false,
                   unseen: new Set(), listed: new Set(), listedAs: null, scopeAsked: null,
-                  registering: false, clientId: null, addressAsked: null,
+                  registering: false, clientId: null, addressAsked: null, paper: false,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -67,7 +67,7 @@ function mapsvcDesk(map, config) {
 
   const supervision = (level) => $("desk-form").elements.level
     .querySelector(`option[value="${level}"]`).textContent;
-  const when = (stamp) => (stamp ? localTime(stamp) : "");
+  const when = (stamp) => (stamp ? localTime(stamp, state.paper) : "");  // in full on paper
   const category = (code) => (state.categories[code] || { name: code }).name;
   // what the case's class asks for it to be filed and closed (立案条件, 结案条件)
   const conditions = (code) => state.categories[code] || {};
@@ -263,7 +263,8 @@ function mapsvcDesk(map, config) {
       b.dataset.action = name;
       return b;
     }));
-    $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step)));
+    $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step, stepPhoto,
+                                                                      state.paper)));
     showHotspot(p).catch(() => {});  // a fact more, once found
     await showDuplicates(p);
     if (!state.many && !(reread && state.action && possible(p).includes(state.action))) {
@@ -774,6 +775,20 @@ function mapsvcDesk(map, config) {
   map.on("moveend", () => placing() && map.getZoom() >= 14
     && showGrids(`bbox=${map.getBounds().toBBoxString()}`).catch((e) => say(e.message, true)));
   $("desk-form-cancel").addEventListener("click", closeForm);
+  // The open case on paper (案件办理单): its facts, words and steps, their times in full, under
+  // whose desk printed it and when; then on the screen again as it was.
+  $("desk-print").addEventListener("click", async () => {
+    state.paper = true;
+    try {
+      await openCase(state.selected.id);
+      $("desk-printed").textContent = `${TITLE}（${config.heading}） · 打印于 `
+        + `${localTime(new Date(), true)}`;
+      window.print();  // returns once the printing dialog is closed
+    } finally {
+      state.paper = false;
+      await openCase(state.selected.id);
+    }
+  });
   $("desk-new-open").hidden = !config.mayReport;
   $("desk-new-open").addEventListener("click", openNew);
   $("desk-new-cancel").addEventListener("click", closeNew);

@@ -17,18 +17,20 @@ function stepClass(step) {
   return category && category.from ? `（${category.from.name} → ${category.to.name}）` : "";
 }
 
-// when a step sent after the fact came, if a minute or more after it was taken
-function stepLate(step) {
+// when a step sent after the fact came, if a minute or more after it was taken (``full``: its
+// time in full, as on paper)
+function stepLate(step, full = false) {
   const received = step.received_at && new Date(step.received_at);
   if (!received || received - new Date(step.at) < 60000) return "";
-  return `（${localTime(received)} 送达）`;
+  return `（${localTime(received, full)} 送达）`;
 }
 
 // a step of a case's timeline in one line: when, what and who
-function stepLine(step) {
+function stepLine(step, full = false) {
   const what = ACTION_NAME[step.action] || step.action;
-  const when = localTime(step.at);
-  return `${when} ${what}${stepMove(step)}${stepClass(step)} · ${step.actor}${stepLate(step)}`;
+  const when = localTime(step.at, full);
+  return `${when} ${what}${stepMove(step)}${stepClass(step)} · ${step.actor}`
+    + stepLate(step, full);
 }
 
 // a photo of a step: its thumbnail, a link to the photo itself. Pages signed in with the
@@ -44,8 +46,8 @@ function stepPhoto(id) {
 }
 
 // when and where a step's photo was taken, as far as it is known
-function photoCaption(attachment) {
-  const when = attachment.taken_at ? `${localTime(attachment.taken_at)} 拍摄`
+function photoCaption(attachment, full = false) {
+  const when = attachment.taken_at ? `${localTime(attachment.taken_at, full)} 拍摄`
                                    : "拍摄时间不明";
   const where = attachment.distance_m == null ? "拍摄位置不明"
                                               : `距案件 ${attachment.distance_m} 米`;
@@ -53,10 +55,11 @@ function photoCaption(attachment) {
 }
 
 // a step as an item of a case's timeline: its line, its note and its photos under it (each
-// made by ``photo`` from its id), each with when and where it was taken
-function stepItem(step, photo = stepPhoto) {
+// made by ``photo`` from its id), each with when and where it was taken; its times in full
+// (``full``) on paper
+function stepItem(step, photo = stepPhoto, full = false) {
   const item = document.createElement("li");
-  item.textContent = stepLine(step);
+  item.textContent = stepLine(step, full);
   if (step.note) {
     const note = document.createElement("p");
     note.textContent = step.note;
@@ -68,7 +71,7 @@ function stepItem(step, photo = stepPhoto) {
     photos.append(...step.attachments.map((attachment) => {
       const figure = document.createElement("figure");
       const caption = document.createElement("figcaption");
-      caption.textContent = photoCaption(attachment);
+      caption.textContent = photoCaption(attachment, full);
       figure.append(photo(attachment.id), caption);
       return figure;
     }));

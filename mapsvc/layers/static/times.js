@@ -27,11 +27,13 @@ function chinaMidnights(day) {
 }
 
 // a time (a Date, or a time as the service writes it): today's by the clock, to the second;
-// another day's also by its day, and another year's by its year
-function localTime(at) {
+// another day's also by its day, and another year's by its year; in ``full`` (on paper, read
+// on another day), by its year, day and clock
+function localTime(at, full = false) {
   const t = chinaParts(new Date(at));
   const now = chinaParts(new Date());
   const clock = `${t.hour}:${t.minute}`;
+  if (full) return `${t.year}年${t.month}月${t.day}日 ${clock}`;
   if (t.year === now.year && t.month === now.month && t.day === now.day) {
     return `${clock}:${t.second}`;
   }
