@@ -837,8 +837,11 @@ def test_a_desk_reloaded_shows_what_it_showed(desk, server, grids, command_token
 
 def test_a_callers_report_is_registered_at_a_standard_address_once_however_often_sent(
         desk, server, grids, api, db):
-    """来电登记: the place found by the address's words (or picked on the map), the class and
-    the caller's words; an answer lost on the way and the form sent again store one case."""
+    """来电登记: the place found by the address's words (or picked on the map), the class, the
+    caller's words and photos; an answer lost on the way and the form sent again store one
+    case."""
+    from PIL import Image
+
     page, watch = desk
     point = spot(grids, 16)
     where = next(g for g in grids.itertuples() if g.geometry.covers(point))
@@ -857,6 +860,10 @@ def test_a_callers_report_is_registered_at_a_standard_address_once_however_often
     expect(form.locator("#desk-new-point")).to_contain_text(where.code)
     assert form.locator("[name=description]").input_value() == (
         f"地址：{street}号\n<b>楼道</b>堆放杂物，来电人要求尽快清理")
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), "khaki").save(photo, format="JPEG")
+    form.locator("[name=photos]").set_input_files([  # sent by the caller
+        {"name": "来电人照片.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
     # the first answer lost on the way back: the desk says so, and the case is sent again
     sent = []
 
@@ -877,12 +884,13 @@ def test_a_callers_report_is_registered_at_a_standard_address_once_however_often
     wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
                "the case registered, open")
     stored = api.get(f"/incidents/{case}").json()
-    assert page.inner_text("#desk-message") == f"已登记案件 #{case}，落入{stored['grid']['name']}"
+    expect(page.locator("#desk-message")).to_have_text(
+        f"已登记案件 #{case}，落入{stored['grid']['name']}")  # once the case has opened
     assert form.is_hidden()
     assert (stored["source"], stored["category"], stored["grid"]["code"]) == (
         "hotline", "0601", where.code)
-    assert [(s["action"], s["actor"]) for s in api.get(f"/incidents/{case}/timeline").json()
-            ] == [("report", "command")]
+    assert [(s["action"], s["actor"], len(s["attachments"]))
+            for s in api.get(f"/incidents/{case}/timeline").json()] == [("report", "command", 1)]
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE description LIKE :d"),
                             {"d": f"地址：{street}号%"}).scalar_one() == 1
@@ -1088,4 +1096,32 @@ def test_a_case_is_printed_as_its_handling_sheet(desk, server, grids, command_to
     page.pdf(path=ARTIFACTS / "desk-case.pdf")  # the sheet as it prints
     page.emulate_media(media="screen")
     assert page.locator(".folium-map").is_visible() and page.locator("#desk-printed").is_hidden()
+    assert watch.problems == []
+
+
+def test_the_map_says_what_its_marks_mean(desk, server, grids, command_token):
+    """The legend names the warning colours and the rings, in the colours the marks have."""
+    page, watch = desk
+    case = report_at(server, command_token, grids, 18, "图例测试")
+    wait_until(page, listed(case), "the case")
+    entries = page.locator(".desk-legend span").all_inner_texts()
+    assert entries == ["绿灯", "黄灯", "红灯", "无时限", "加急", "已选", "可能重复"]
+    shown = dict(zip(entries, page.evaluate(
+        "[...document.querySelectorAll('.desk-legend i')].map((i) => "
+        "[getComputedStyle(i).backgroundColor, getComputedStyle(i).borderTopColor])")))
+
+    def mark() -> tuple[str, str, str]:  # the case's mark on the map: its colour, fill, ring
+        return tuple(page.evaluate(f"""(() => {{ const m = window.mapsvcDesk.marks.getLayers()
+            .find((l) => l.feature.id === {case});
+            return [m.feature.properties.colour || "", m.options.fillColor, m.options.color];
+            }})()"""))
+
+    def rgb(colour: str) -> str:
+        return "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+    colour, fill, _ = mark()
+    named = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}.get(colour, "无时限")
+    assert shown[named][0] == rgb(fill)
+    page.check(f"#desk-list li[data-id='{case}'] input[type=checkbox]")
+    assert shown["已选"][1] == rgb(mark()[2])
     assert watch.problems == []

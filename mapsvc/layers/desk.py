@@ -84,6 +84,8 @@ PANELS = """
     <p>事发位置：<output id="desk-new-point"></output></p>
     <label>问题描述 <textarea name="description" maxlength="4000" rows="3"
       required></textarea></label>
+    <label>照片（来电人发来的，最多 {photos_most} 张） <input name="photos" type="file"
+      accept="image/jpeg,image/png,image/webp" multiple></label>
     <div class="row"><button type="submit">登记</button>
       <button type="button" id="desk-new-cancel">取消</button></div>
   </form>

@@ -17,6 +17,10 @@ const VIEWS = {
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
+const NO_CLOCK = "#78909c";  // a case with no clock running
+// the rings of the cases on the map: one marked urgent, those ticked, those the open case
+// may repeat
+const RING = { urgent: "#c62828", chosen: "#1565c0", near: "#6a1b9a" };
 // the states of a case with its handler, whose handling deadline the list shows
 // (mapsvc.workflow.machine.HANDLING)
 const HANDLING = ["dispatched", "in_progress"];
@@ -170,9 +174,9 @@ function mapsvcDesk(map, config) {
 
   // a case on the map: ringed in blue when chosen, else in red when urgent
   function markStyle(f) {
-    const ring = state.chosen.has(f.id) ? "#1565c0" : f.properties.urgent_at && "#c62828";
+    const ring = state.chosen.has(f.id) ? RING.chosen : f.properties.urgent_at && RING.urgent;
     return { radius: ring ? 8 : 6, weight: ring ? 3 : 1, color: ring || "#263238",
-             fillOpacity: 0.85, fillColor: COLOUR[f.properties.colour] || "#78909c" };
+             fillOpacity: 0.85, fillColor: COLOUR[f.properties.colour] || NO_CLOCK };
   }
 
   // ---- cases chosen in the list, for a step on all of them at once (批量办理) ----
@@ -285,7 +289,7 @@ function mapsvcDesk(map, config) {
     if (state.mark) state.mark.remove();
     state.mark = L.circleMarker([p.lat, p.lon], {
       pane: "case", radius: 10, weight: 3, color: "#0d47a1",
-      fillColor: COLOUR[p.colour] || "#78909c", fillOpacity: 0.9 }).addTo(map);
+      fillColor: COLOUR[p.colour] || NO_CLOCK, fillOpacity: 0.9 }).addTo(map);
     await drawGrids(p);
     if (!reread) {  // the case in its grid
       const own = state.grids.getLayers().find((l) => p.grid
@@ -346,7 +350,7 @@ function mapsvcDesk(map, config) {
     state.near.clearLayers();
     for (const f of near) {
       const [lon, lat] = f.geometry.coordinates;
-      L.circleMarker([lat, lon], { pane: "case", radius: 8, weight: 3, color: "#6a1b9a",
+      L.circleMarker([lat, lon], { pane: "case", radius: 8, weight: 3, color: RING.near,
                                    fill: false, bubblingMouseEvents: false })
         .bindTooltip(`#${f.id}`).on("click", () => openCase(f.id)).addTo(state.near);
     }
@@ -480,11 +484,11 @@ function mapsvcDesk(map, config) {
     return body;
   }
 
-  // The photos chosen for the step on one case, uploaded (one sent again is not stored
-  // twice): their ids, or null when one is refused, the desk saying which and why.
-  async function uploaded() {
-    const files = [...$("desk-form").elements.photos.files];
-    if (state.many || !ACTIONS[state.action].photo) return [];
+  // The photos chosen in a file ``input`` (a step's result, a caller's report), uploaded (one
+  // sent again is not stored twice): their ids, or null when one is refused, the desk saying
+  // which and why.
+  async function uploaded(input) {
+    const files = [...input.files];
     const refuse = (words) => {
       say(words, true);
       return null;
@@ -622,13 +626,15 @@ function mapsvcDesk(map, config) {
       say("请先在地图上点击事发位置，或按地址查找", true);
       return;
     }
-    state.clientId = state.clientId || clientId();
     const given = form.elements;
+    const attachments = await uploaded(given.photos);
+    if (!attachments) return;
+    state.clientId = state.clientId || clientId();
     let made;
     try {
       made = await call("POST", "/incidents", {
         client_id: state.clientId, source: given.source.value, category: given.category.value,
-        description: given.description.value.trim(), ...state.point });
+        description: given.description.value.trim(), attachments, ...state.point });
     } catch (error) {
       say(`登记未完成：${error.message}`, true);
       return;
@@ -686,6 +692,25 @@ function mapsvcDesk(map, config) {
         permanent: true, direction: "center", className: "region-name" }),
     }).addTo(map);
   }
+
+  // What the marks on the map say: a case's warning colour, and the rings around some.
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const box = L.DomUtil.create("div", "desk-legend");
+    const entry = (name, fill, ring) => {
+      const item = text("span", name);
+      const mark = document.createElement("i");
+      mark.style.background = fill || "transparent";
+      if (ring) mark.style.borderColor = ring;
+      item.prepend(mark);
+      return item;
+    };
+    box.append(...Object.entries(COLOUR).map(([c, fill]) => entry(COLOUR_NAME[c], fill)),
+               entry("无时限", NO_CLOCK), entry("加急", "", RING.urgent),
+               entry("已选", "", RING.chosen), entry("可能重复", "", RING.near));
+    return box;
+  };
+  legend.addTo(map);
 
   // A department's cases lie anywhere in the deployment: its desk opens on those listed.
   function frameCases() {
@@ -763,7 +788,8 @@ function mapsvcDesk(map, config) {
     const send = event.target.querySelector("button[type=submit]");
     send.disabled = true;  // sent once, however often clicked while on its way
     try {
-      const attachments = await uploaded();  // of one case's result (none for many)
+      const attachments = state.many || !ACTIONS[state.action].photo ? []  // one case's result
+        : await uploaded($("desk-form").elements.photos);
       if (attachments && state.many) await actOnMany(state.action, filled(state.action));
       else if (attachments) await act(state.action, { ...filled(state.action), attachments });
     } finally {
