@@ -95,7 +95,9 @@ class Action:
     @property
     def batched(self) -> bool:
         """Whether the step may be taken on many cases at once (批量办理): not one that needs
-        something of one case alone (ONE_CASE), nor a photo of one case's result."""
+        something of one case alone (ONE_CASE), nor one that cannot be taken without the
+        evidence of one case's result (a step whose result photos may show is batched without
+        them)."""
         return not self.needs_evidence and not ONE_CASE.intersection(self.needs)
 
 
