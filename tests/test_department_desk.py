@@ -90,6 +90,8 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     assert page.locator("#desk-department").is_hidden()  # its own cases alone
     assert page.locator("#desk-new-open").is_hidden()  # it reports nothing
     assert page.input_value("#desk-view") == "mine"
+    assert page.input_value("#desk-order") == "due"  # the most urgent first
+    assert page.url.endswith("/map/desk")  # as it opens
     assert sorted(page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")) == ours
     assert page.inner_text("#desk-count") == "共 2 件"
     # the map on its cases, not on the whole deployment

@@ -47,10 +47,14 @@ DEPARTMENT_VIEWS = (
     ("mine", "待办（待签收、处置中）"), ("dispatched", "待签收"), ("in_progress", "处置中"),
     ("urgent", "加急"), ("overdue", "处置超期"), ("nearly", "处置即将到期"),
     ("extension", "已申请延期"), ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
-# A desk's own names, by whose it is: its title, its views, and what it says of a case out
-# of its reach
-CENTRE = {"title": "受理派遣", "views": CENTRE_VIEWS, "out_of_reach": "不在本中心辖区内"}
-DEPARTMENT = {"title": "案件处置", "views": DEPARTMENT_VIEWS, "out_of_reach": "未派给本部门"}
+ORDERS = (("newest", "最新在前"), ("oldest", "最早在前"), ("due", "最急在前"))
+# A desk's own names, by whose it is: its title, its views, the order its list opens in (a
+# centre's the newest first, to take reports in; a department's the most urgent), and what
+# it says of a case out of its reach
+CENTRE = {"title": "受理派遣", "views": CENTRE_VIEWS, "order": "newest",
+          "out_of_reach": "不在本中心辖区内"}
+DEPARTMENT = {"title": "案件处置", "views": DEPARTMENT_VIEWS, "order": "due",
+              "out_of_reach": "未派给本部门"}
 
 PANELS = """
 <aside id="desk-panel">
@@ -65,9 +69,7 @@ PANELS = """
     <label{departments_hidden}>部门 <select id="desk-department"></select></label>
     <label>类别 <select id="desk-category"></select></label>
     <label>来源 <select id="desk-source"></select></label>
-    <label>排序 <select id="desk-order"><option value="newest" selected>最新在前</option>
-      <option value="oldest">最早在前</option><option value="due">最急在前</option>
-      </select></label>
+    <label>排序 <select id="desk-order">{orders}</select></label>
     <a id="desk-export" download="案件台账.csv">导出台账</a>
     <small id="desk-connection">连接中</small>
   </div>
@@ -151,9 +153,12 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
     ``photo_most_bytes``: the largest photo taken; ``links``: to the account's other pages."""
     own = DEPARTMENT if department else CENTRE
     views = "".join(f'<option value="{value}">{name}</option>' for value, name in own["views"])
+    orders = "".join(f'<option value="{value}"{" selected" if value == own["order"] else ""}>'
+                     f'{name}</option>' for value, name in ORDERS)
     panels = PANELS
     for hole, value in (("links", links), ("title", own["title"]),
-                        ("views", views), ("photos_most", str(PHOTOS_MOST)),
+                        ("views", views), ("orders", orders),
+                        ("photos_most", str(PHOTOS_MOST)),
                         ("departments_hidden", " hidden" if department else "")):
         panels = panels.replace(f"{{{hole}}}", value)
     m, root = folium_page(region.bbox, title=f"民情地图 · {own['title']}", js=JS, css=CSS,

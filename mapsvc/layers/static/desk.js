@@ -722,8 +722,8 @@ function mapsvcDesk(map, config) {
   // The address says what the desk shows: its view and filters (those not as it opens), the
   // region or days it keeps to, and the case open; a reload, a bookmark or a link to a
   // colleague opens the same.
-  const FILTERS = [["view", $("desk-view").options[0].value], ["department", ""],
-                   ["category", ""], ["source", ""], ["order", "newest"]];
+  const FILTERS = ["view", "department", "category", "source", "order"].map((key) => [
+    key, $(`desk-${key}`).value]);  // as the desk opens
   function keepAddress() {
     const kept = new URLSearchParams();
     for (const [key, none] of FILTERS) {
