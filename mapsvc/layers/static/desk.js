@@ -45,7 +45,7 @@ function mapsvcDesk(map, config) {
   const $ = (id) => document.getElementById(id);
   const state = { map, cases: [], matched: 0, shown: LIST_SIZE, asked: 0, selected: null,
                   action: null, many: false, chosen: new Set(), online: false,
-                  unseen: new Set(), listed: new Set(), listedAs: null, scopeAsked: null,
+                  unseen: new Set(), listedAs: null, scopeAsked: null, steps: [], spot: null,
                   registering: false, clientId: null, addressAsked: null, paper: false,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
@@ -104,13 +104,14 @@ function mapsvcDesk(map, config) {
     const query = new URLSearchParams({ ...view(), order, limit, count: true });
     const found = await call("GET", `/incidents?${query}`);
     if (asked !== state.asked) return;
+    const before = new Set(state.cases.map((f) => f.id));  // as last listed
     state.cases = found.features;
     const ids = new Set(state.cases.map((f) => f.id));
     if (live && state.listedAs === query.toString()) {
-      for (const id of ids) if (!state.listed.has(id)) state.unseen.add(id);
+      for (const id of ids) if (!before.has(id)) state.unseen.add(id);
     }
     for (const id of state.unseen) if (!ids.has(id)) state.unseen.delete(id);
-    [state.listed, state.listedAs] = [ids, query.toString()];
+    state.listedAs = query.toString();
     showNews();
     keepAddress();
     state.matched = found.numberMatched;
@@ -256,19 +257,17 @@ function mapsvcDesk(map, config) {
     const [p, steps] = await Promise.all([call("GET", `/incidents/${id}`),
                                           call("GET", `/incidents/${id}/timeline`)]);
     const reread = state.selected !== null && state.selected.id === p.id;
-    state.selected = p;
+    [state.selected, state.steps, state.spot] = [p, steps, null];
     keepAddress();  // an address to come back to
     $("desk-case").hidden = false;
     $("desk-case-title").textContent = `案件 #${p.id}`;
-    $("desk-case-facts").replaceChildren(...facts(p));
+    showSheet();
     $("desk-case-description").textContent = p.description || "";
     $("desk-actions").replaceChildren(...possible(p).map((name) => {
       const b = button(ACTION_NAME[name] || name, () => choose(name));
       b.dataset.action = name;
       return b;
     }));
-    $("desk-steps").replaceChildren(...steps.map((step) => stepItem(step, stepPhoto,
-                                                                      state.paper)));
     showHotspot(p).catch(() => {});  // a fact more, once found
     await showDuplicates(p);
     if (!state.many && !(reread && state.action && possible(p).includes(state.action))) {
@@ -315,8 +314,17 @@ function mapsvcDesk(map, config) {
         || map.distance([p.lat, p.lon], [lat, lon]) <= f.properties.radius_m);
     });
     if (!spot || state.selected !== p) return;  // none, or another case opened meanwhile
-    $("desk-case-facts").append(text("dt", "高发点位"), text("dd",
-      `近30天此处同类 ${spot.properties.cases} 件（在办 ${spot.properties.open} 件）`));
+    state.spot = `近30天此处同类 ${spot.properties.cases} 件（在办 ${spot.properties.open} 件）`;
+    showSheet();
+  }
+
+  // The open case's facts (with the place its class keeps coming to, once found) and its
+  // steps: their times as the screen writes them, or in full on paper (``state.paper``).
+  function showSheet() {
+    $("desk-case-facts").replaceChildren(...facts(state.selected), ...(state.spot
+      ? [text("dt", "高发点位"), text("dd", state.spot)] : []));
+    $("desk-steps").replaceChildren(...state.steps.map((step) => stepItem(step, stepPhoto,
+                                                                            state.paper)));
   }
 
   function button(label, onClick) {
@@ -803,16 +811,16 @@ function mapsvcDesk(map, config) {
   $("desk-form-cancel").addEventListener("click", closeForm);
   // The open case on paper (案件办理单): its facts, words and steps, their times in full, under
   // whose desk printed it and when; then on the screen again as it was.
-  $("desk-print").addEventListener("click", async () => {
+  $("desk-print").addEventListener("click", () => {
     state.paper = true;
+    showSheet();
+    $("desk-printed").textContent = `${TITLE}（${config.heading}） · 打印于 `
+      + `${localTime(new Date(), true)}`;
     try {
-      await openCase(state.selected.id);
-      $("desk-printed").textContent = `${TITLE}（${config.heading}） · 打印于 `
-        + `${localTime(new Date(), true)}`;
       window.print();  // returns once the printing dialog is closed
     } finally {
       state.paper = false;
-      await openCase(state.selected.id);
+      showSheet();
     }
   });
   $("desk-new-open").hidden = !config.mayReport;
