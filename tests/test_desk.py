@@ -274,11 +274,20 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
 def test_a_case_reported_in_the_wrong_class_is_put_in_its_class(desk, server, grids, api,
                                                                  command_token):
     """The classes offered each with its handling limit; the case's class and its step say the
-    class it was in and the one it is in now."""
+    class it was in and the one it is in now. The step's form, opened while the case's possible
+    duplicates are still being read (a slow network), stays open once they are."""
     page, watch = desk
     case = report_at(server, command_token, grids, 24, "其实是占道经营")
+    held = []
+    page.route("**/duplicates", lambda route: held.append(route))
     find_case(page, case)
     page.click("#desk-actions button[data-action='reclassify']")
+    wait_until(page, "!!window.mapsvcDesk.action", "the form")
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute("**/duplicates")
+    wait_until(page, "!!window.mapsvcDesk.mark", "the case read in full")
+    assert page.is_visible("#desk-form")
     options = page.locator("#desk-form select[name='category'] option").all_inner_texts()
     assert options[0] == "选择类别" and "市容环境 / 暴露垃圾（4 个工作小时）" in options
     page.click("#desk-form button[type='submit']")  # no class chosen: the form does not send

@@ -268,8 +268,7 @@ function mapsvcDesk(map, config) {
       b.dataset.action = name;
       return b;
     }));
-    showHotspot(p).catch(() => {});  // a fact more, once found
-    await showDuplicates(p);
+    // before what is read next: a step chosen meanwhile keeps its form
     if (!state.many && !(reread && state.action && possible(p).includes(state.action))) {
       closeForm();
     }
@@ -277,6 +276,8 @@ function mapsvcDesk(map, config) {
       beside(false);
       say("");
     }
+    showHotspot(p).catch(() => {});  // a fact more, once found
+    await showDuplicates(p);
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
     }
