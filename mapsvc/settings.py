@@ -110,7 +110,7 @@ def generated_secret(path: Path, nbytes: int = 48) -> str:
 
 class PrivacySettings(BaseSettings):
     """Personal data: the master key for encryption at rest and keyed lookup hashes, and how
-    long where a worker walked, and a person who left, are kept."""
+    long where a worker walked, a person who left, and a closed case's caller are kept."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_PRIVACY_")
 
@@ -121,6 +121,9 @@ class PrivacySettings(BaseSettings):
         "grids stay"))
     person_days: int = Field(365, ge=1, description=(
         "a person who moved away or died is erased this many days after the day they left"))
+    caller_days: int = Field(180, ge=1, description=(
+        "who reported a case (a caller's name and phone) is erased this many days after the "
+        "case was closed, unless it was reopened"))
 
     def key_value(self) -> str:
         if self.key is not None:

@@ -230,6 +230,35 @@ def test_the_auditor_finds_who_looked_at_whom_and_why_and_what_befell_the_accoun
     context.close()
 
 
+def test_a_reveal_of_a_cases_caller_names_the_case_on_the_audit_page(browser, server, clients,
+                                                                      grids):
+    """The case by its number and the caller's field in Chinese; counted as a reveal, of no
+    person."""
+    point = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    name = new_account()
+    with signed_in_client(server, name) as looker:
+        case = looker.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
+            "source": "hotline", "caller": {"phone": "13612345678"}}).json()["id"]
+        assert looker.post(f"/incidents/{case}/caller/reveal", json={
+            "field": "phone", "reason": REASON}).status_code == 200
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    sign_in(page, server, "/map/audit", "auditor", PASSWORD)
+    wait_until(page, "window.mapsvcAudit.shown !== null", "the newest entries")
+    page.fill("#audit-find [name=username]", name)
+    searched(page, "#audit-find", "window.mapsvcAudit")
+    wait_until(page, "window.mapsvcAudit.shown === 1", "the reveal")
+    assert page.locator("#audit-data tbody td").all_inner_texts()[1:] == [
+        name, "查看完整信息", f"案件 #{case}", "来电人电话", REASON]
+    page.select_option("#audit-find [name=log]", "summary")
+    searched(page, "#audit-find", "window.mapsvcAudit")
+    counted = page.locator("#audit-summary tr", has_text=name)
+    expect(counted.locator("td").nth(1)).to_have_text("1")  # one reveal
+    assert counted.locator("td").nth(2).inner_text() == "0"  # of no person
+    context.close()
+
+
 def test_the_administrator_reads_the_audit_page_and_others_are_turned_away(browser, server,
                                                                              accounts):
     context = browser.new_context()

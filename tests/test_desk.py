@@ -917,6 +917,57 @@ def test_a_callers_report_is_registered_at_a_standard_address_once_however_often
             and "ERR_FAILED" not in p] == [], watch.problems
 
 
+def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reason(
+        desk, server, grids, api, command_token):
+    """来电登记 keeps who called; the case shows them masked, and in full (the phone to dial)
+    once a reason is given, each value's reveal audited; the next case opened is masked again."""
+    page, watch = desk
+    point = spot(grids, 33)  # where no case is, whose mark the click would open
+    where = next(g for g in grids.itertuples() if g.geometry.covers(point))
+    page.click("#desk-new-open")
+    form = page.locator("#desk-new")
+    form.locator("[name=category]").select_option("0601")
+    form.locator("[name=description]").fill("夜间施工噪音，请回电")
+    form.locator("[name=caller_name]").fill("<b>欧阳</b>")
+    form.locator("[name=caller_phone]").fill("12345")
+    page.evaluate(f"window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
+                  "{ animate: false })")
+    x, y = page.evaluate(f"""() => {{
+        const map = window.mapsvcDesk.map;
+        const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + at.x, box.top + at.y]; }}""")
+    page.mouse.click(x, y)
+    expect(form.locator("#desk-new-point")).to_contain_text(where.code)
+    assert not page.evaluate("document.getElementById('desk-new').checkValidity()")  # 12345
+    form.locator("[name=caller_phone]").fill("138 1234 5678")
+    with page.expect_response("**/api/v1/incidents") as answered:
+        form.locator("button[type=submit]").click()
+    case = answered.value.json()["id"]
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case registered, open")
+    facts = page.locator("#desk-case-facts")
+    expect(facts).to_contain_text("来电人<******** · 138****5678")
+    facts.locator("button", has_text="查看完整").click()
+    reveal = page.locator("#desk-reveal")
+    reveal.locator("button[type=submit]").click()  # no reason: not sent
+    assert str(case) not in [a["entity_id"] for a in api.get("/audit", params={
+        "action": "reveal", "limit": 5}).json()]
+    reveal.locator("button", has_text="回访诉求人").click()
+    reveal.locator("button[type=submit]").click()
+    expect(facts).to_contain_text("来电人<b>欧阳</b> · 13812345678")
+    assert facts.locator("b").count() == 0 and reveal.is_hidden()
+    assert facts.locator("a").get_attribute("href") == "tel:13812345678"
+    audit = api.get("/audit", params={"action": "reveal", "limit": 5}).json()
+    assert [(a["username"], a["entity_id"], a["field"], a["reason"]) for a in audit[:2]] == [
+        ("command", str(case), "caller_phone", "回访诉求人"),
+        ("command", str(case), "caller_name", "回访诉求人")]
+    find_case(page, report_at(server, command_token, grids, 18, "另一件"))
+    find_case(page, case)
+    expect(facts).to_contain_text("来电人<******** · 138****5678")
+    assert watch.problems == []
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     case = report_at(server, command_token, grids, 5, "=1+1 路面塌陷")

@@ -37,7 +37,8 @@ def test_a_report_is_stored_with_its_grid_and_method(api, grids, inside, db):
     assert stored["village"]["code"] == grids.iloc[11].village_code
     assert stored["reported_at"].startswith("2026-11-20T01:30:00")
     assert stored["raw"] == {"lon": inside.x, "lat": inside.y, "crs": "wgs84", "accuracy_m": 8.5}
-    assert api.get(f"/incidents/{stored['id']}").json() == stored
+    # read again: the same, with who called (none here) for those who may see it
+    assert api.get(f"/incidents/{stored['id']}").json() == {**stored, "caller": None}
     with db.connect() as conn:
         log = conn.execute(text("SELECT action, to_status FROM incident_log WHERE incident_id = :i"),
                            {"i": stored["id"]}).all()

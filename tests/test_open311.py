@@ -337,3 +337,19 @@ def test_a_request_may_be_located_by_its_standard_address(open311, api, area, gr
                           ({"address_id": "9" * 30}, "address_id")):
         r = post(client, key, service_code="0601", **fields)
         assert r.status_code == 400 and r.json()[0]["description"].startswith(f"{field}: ")
+
+
+def test_an_open311_post_keeps_the_person_reporting(open311, grids, api):
+    client, key = open311("command")
+    code, point = inside(grids, 9)
+    r = post(client, key, service_code="0601", lat=point.y, long=point.x,
+             description="路灯不亮", last_name="司马", first_name="光", phone="13900001111")
+    assert r.status_code == 201, r.text
+    case = int(r.json()[0]["service_request_id"])
+    assert api.get(f"/incidents/{case}").json()["caller"] == {"name": "司**",
+                                                              "phone": "139****1111"}
+    assert api.post(f"/incidents/{case}/caller/reveal", json={
+        "field": "name", "reason": "回访"}).json()["value"] == "司马光"
+    r = post(client, key, service_code="0601", lat=point.y, long=point.x,
+             description="路灯又不亮", phone="12345")
+    assert r.status_code == 400 and r.json()[0]["description"].startswith("phone: ")

@@ -19,6 +19,7 @@ from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.db.spreadsheet import copied
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
+from mapsvc.incidents.callers import CALLER_READERS, CallerField, caller_shown, reveal_caller
 from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
@@ -43,13 +44,19 @@ async def report(request: Request) -> Response:
     """Store an incident with its grid (201), or answer with the one already stored under its
     ``client_id`` (200)."""
     account = admit(await signed_in(request, await bearer(request)), REPORTERS)
-    body = read_json(IncidentReport, await request.body())
-    if body.attachments:  # stored and attached in one transaction
-        async with transaction(request) as conn:
-            doc, created = await report_incident(conn, body, account)
-    else:  # with the reports arriving meanwhile, by one statement
-        doc, created = await request.app.state.reports.report(body, account)
+    doc, created = await stored(request, read_json(IncidentReport, await request.body()),
+                                account)
     return _json(doc, 201 if created else 200)
+
+
+async def stored(request: Request, report: IncidentReport,
+                 account: Account) -> tuple[str, bool]:
+    """The incident ``report`` stored (JSON), and whether it is new."""
+    if report.attachments or report.caller:  # stored with them in one transaction
+        async with transaction(request) as conn:
+            return await report_incident(conn, report, account)
+    # with the reports arriving meanwhile, by one statement
+    return await request.app.state.reports.report(report, account)
 
 
 PATH = "/api/v1/incidents"
@@ -219,8 +226,31 @@ async def ledger(account: SignedIn, where: Cases) -> StreamingResponse:
 @router.get("/{incident_id:int}",
             responses={404: {"description": "no such incident in your scope"}})
 async def read(request: Request, incident_id: int, account: SignedIn) -> Response:
+    """The case; to the centre and the department, with its ``caller`` (masked), if any."""
     async with statements(request) as conn:
-        return _json(await incident_doc(conn, incident_id, account), 200)
+        doc = await incident_doc(conn, incident_id, account)
+        if account.role not in CALLER_READERS:
+            return _json(doc, 200)
+        caller = await caller_shown(conn, incident_id)
+    return JSONResponse({**json.loads(doc), "caller": caller})
+
+
+class CallerReveal(BaseModel):
+    field: CallerField
+    reason: str = Field(min_length=2, max_length=500, description="why the full value is needed")
+
+
+@router.post("/{incident_id:int}/caller/reveal",
+             responses={404: {"description": "no such incident in your scope, or no such value "
+                                             "of its caller"}})
+async def reveal_caller_field(request: Request, incident_id: int, body: CallerReveal,
+                              account: Annotated[Account, Depends(allowed(CALLER_READERS))]
+                              ) -> dict:
+    """The case's caller's name or phone in full, to answer or call them back; the reveal is
+    written to the audit log with your reason."""
+    async with transaction(request) as conn:
+        value = await reveal_caller(conn, account, incident_id, body.field, body.reason)
+    return {"id": incident_id, "field": body.field, "value": value}
 
 
 class StepBody(BaseModel):

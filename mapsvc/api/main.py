@@ -20,6 +20,7 @@ from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine, database_said
 from mapsvc.db.reads import Reads
 from mapsvc.incidents.batching import ReportBatches
+from mapsvc.incidents.callers import erase_old_callers
 from mapsvc.registry.patrols import erase_old_tracks
 from mapsvc.registry.people import erase_people_who_left
 from mapsvc.tiles.service import TileService
@@ -67,13 +68,15 @@ async def lifespan(app: FastAPI):
     app.state.feed = Feed()
     app.state.feed.start()
     # the metrics tally's deltas folded (mapsvc.workflow.stats.fold); the sign-outs followed;
-    # the patrol tracks and the people who left past their days erased
+    # the patrol tracks, the people who left and the closed cases' callers past their days
+    # erased
     rounds = [asyncio.create_task(every(seconds, app.state.engine, work, what)) for
               seconds, work, what in (
                   (FOLD_SECONDS, fold, "folding the metrics tally"),
                   (SIGN_OUT_SECONDS, follow_sign_outs, "reading the accounts signed out"),
                   (ERASE_SECONDS, erase_old_tracks, "erasing old patrol tracks"),
-                  (ERASE_SECONDS, erase_people_who_left, "erasing the people who left"))]
+                  (ERASE_SECONDS, erase_people_who_left, "erasing the people who left"),
+                  (ERASE_SECONDS, erase_old_callers, "erasing the callers of closed cases"))]
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()

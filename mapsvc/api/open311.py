@@ -12,9 +12,10 @@ the API, not a second workflow:
   ``api_key``. Reads see what the account may see; posting needs an account that may report.
 
 A post carries no client id; the same account posting the same service, point, description
-and media URL again is a retry, answered with the case already stored. The caller's contact
-fields (email, name, phone) are not kept: the hotline keeps its callers' contacts. A media URL
-is kept at the end of the description. Errors answer 400 (401, 403, 404), as a list of
+and media URL again is a retry, answered with the case already stored. The person reporting
+(``last_name`` then ``first_name``, as a Chinese name is written, and ``phone``) is kept as the
+case's caller (mapsvc.incidents.callers); ``email`` is not kept. A media URL is kept at the end
+of the description. Errors answer 400 (401, 403, 404), as a list of
 ``code`` and ``description``, the description naming the field.
 """
 
@@ -33,6 +34,7 @@ from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import REPORTERS, Account
 from mapsvc.api.auth import admit, bearer, signed_in
 from mapsvc.api.deps import statements
+from mapsvc.api.incidents import stored
 from mapsvc.errors import DomainError, NotFound
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import category_tree
@@ -127,7 +129,8 @@ async def caller(request: Request) -> Account:
 
 
 # the API's names of the fields Open311 names otherwise
-FIELD = {"lon": "long", "category": "service_code"}
+FIELD = {"lon": "long", "category": "service_code", "caller.name": "first_name, last_name",
+         "caller.phone": "phone"}
 
 
 def _open311(handler):
@@ -242,7 +245,8 @@ async def post_request(request: Request, fmt: str) -> Response:
     """Report a case: ``service_code``, ``lat`` and ``long`` (or a standard address:
     ``address_id``, or ``address_string`` as the registry writes it, with the county's code as
     ``jurisdiction_id`` where the text is in more than one), ``description``, ``media_url``;
-    ``attribute[source]`` names its source (default ``citizen``)."""
+    ``attribute[source]`` names its source (default ``citizen``); ``last_name``,
+    ``first_name`` and ``phone`` the person reporting, kept as the case's caller."""
     account = admit(await caller(request), REPORTERS)
     form = await posted(request)
     code = form.get("service_code")
@@ -258,14 +262,18 @@ async def post_request(request: Request, fmt: str) -> Response:
         raise Open311Error(400, "attribute[source]: one of grid_worker, hotline, citizen, "
                                 "sensor, other") from None
     key = "\n".join(map(str, (account.id, code, lat, lon, description)))
+    name = (form.get("last_name") or "").strip() + (form.get("first_name") or "").strip()
+    phone = form.get("phone") or ""
     try:
         report = IncidentReport(client_id=uuid.uuid5(POSTED, key), category=code,
-                                description=description, lon=lon, lat=lat, source=source)
+                                description=description, lon=lon, lat=lat, source=source,
+                                caller={"name": name, "phone": phone}
+                                if name or phone.strip() else None)
     except ValidationError as e:
         error = e.errors()[0]
-        name = str(error["loc"][0])
-        raise Open311Error(400, f"{FIELD.get(name, name)}: {error['msg']}") from None
-    doc, created = await request.app.state.reports.report(report, account)
+        field = ".".join(map(str, error["loc"]))
+        raise Open311Error(400, f"{FIELD.get(field, field)}: {error['msg']}") from None
+    doc, created = await stored(request, report, account)
     case = json.loads(doc)
     grid = (case.get("grid") or {}).get("name")
     return answer(fmt, "service_requests", [{

@@ -21,7 +21,7 @@ from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
-from mapsvc.registry.audit import AUDIT_ACTION_NAMES
+from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.workflow.actions import BATCH_MOST
@@ -111,19 +111,20 @@ def _page_account(request: Request):
 
 # What the pages call the cases' states, the steps of the loop, the sources of reports, the
 # ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
-# and what each role is bound to, the actions of the audit log, the fields of a person shown
-# in full and a person's sex, registration and departure, the common notes of the steps
-# (常用语), the units of time limits; and the rules of each action: the
-# roles that may take it, the states it is taken from and the one it leads to (null: the state
-# stays), what it needs, what the case must be beside its state, whether it may be taken on
-# many cases at once, and whether photos taken on site show its result.
+# and what each role is bound to, the actions of the audit log and the fields it says were shown
+# in full, the fields of a person shown in full and a person's sex, registration and departure,
+# the common notes of the steps (常用语), the units of time limits; and the rules of each
+# action: the roles that may take it, the states it is taken from and the one it leads to
+# (null: the state stays), what it needs, what the case must be beside its state, whether it
+# may be taken on many cases at once, and whether photos taken on site show its result.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
-                        ("PERSON_FIELD", FIELD_NAMES), ("SEX_NAME", SEX_NAMES),
+                        ("AUDIT_FIELD", AUDIT_FIELD_NAMES), ("PERSON_FIELD", FIELD_NAMES),
+                        ("SEX_NAME", SEX_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
                         ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),
                         ("UNIT_NAME", UNIT_NAMES),

@@ -400,6 +400,17 @@ patrol_grid = Table(
     Column("length_m", Float, nullable=False),
 )
 
+# who reported a case from outside the grids, encrypted beside the masked form (0057)
+incident_caller = Table(
+    "incident_caller", metadata,
+    Column("incident_id", BigInteger, ForeignKey("incident.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("name_shown", Text),
+    Column("name_enc", LargeBinary),
+    Column("phone_shown", Text),
+    Column("phone_enc", LargeBinary),
+)
+
 audit_log = Table(
     "audit_log", metadata,
     Column("id", BigInteger, primary_key=True),

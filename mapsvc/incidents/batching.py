@@ -20,7 +20,7 @@ Each report is answered as if it had gone alone: a report that one statement can
 whose client id is already on its way waits until that statement is done, so the first one
 to arrive is the one stored and every retry is compared with it. Should a statement fail,
 each of its reports is stored alone, and only the one at fault is refused. Reports with photos
-are not batched: their photos are attached in the report's own transaction
+or a caller are not batched: these are stored in the report's own transaction
 (``report_incident``).
 
 Reports in one statement do not see each other as possible duplicates, as two reports stored

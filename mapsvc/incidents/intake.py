@@ -16,6 +16,7 @@ from mapsvc import settings
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, InvalidInput
 from mapsvc.incidents.assignment import SWAPPED_COVERED, looks_swapped, normalised, refusal
+from mapsvc.incidents.callers import store_caller
 from mapsvc.incidents.duplicates import duplicate_rule, nearby
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.media import attach
@@ -160,13 +161,15 @@ async def settle(conn: AsyncConnection, report: IncidentReport) -> str:
 
 async def report_incident(conn: AsyncConnection, report: IncidentReport,
                           account: Account) -> tuple[str, bool]:
-    """Store ``report`` by ``account`` with its grid and photos; return the stored incident
-    (JSON) and whether it is new."""
+    """Store ``report`` by ``account`` with its grid, photos and caller; return the stored
+    incident (JSON) and whether it is new."""
     created = (await store_reports(conn, [(report, account)])).get(report.client_id)
     if created is None:
         return await settle(conn, report), False
-    if report.attachments:  # in the caller's transaction: a bad photo id stores nothing
-        stored = json.loads(created)
+    stored = json.loads(created)
+    if report.attachments:  # in the transaction: a bad photo id stores nothing
         log_id = (await conn.execute(_REPORT_STEP, {"id": stored["id"]})).scalar_one()
         await attach(conn, report.attachments, account, stored["id"], log_id)
+    if report.caller:
+        await store_caller(conn, stored["id"], report.caller)
     return created, True

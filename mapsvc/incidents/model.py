@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from mapsvc.geo.crs import CRS
@@ -114,6 +115,52 @@ class Point(BaseModel):
         return abs(self.lat) <= 90
 
 
+# a mainland mobile number, or a landline with its area code (and an extension)
+PHONE = r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$"
+
+
+class Caller(BaseModel):
+    """Who reported the case, to answer them and call them back: a name, a phone, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=50, description="as they gave it")
+    phone: str = Field("", max_length=20, description="a mobile number (13800138000) or a "
+                                                      "landline with its area code "
+                                                      "(0660-3388123)")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _spaced(cls, value):
+        return " ".join(value.split()) if isinstance(value, str) else value
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _digits(cls, value):
+        return re.sub(r"\s", "", value) if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must hold printable characters only")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if value and not re.fullmatch(PHONE, value):
+            raise ValueError("must be a mobile number of 11 digits or a landline with its "
+                             "area code")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> "Caller":
+        if not (self.name or self.phone):
+            raise ValueError("give a name or a phone")
+        return self
+
+
 class IncidentReport(Point):
     """One incident as a phone, the hotline or a script reports it."""
 
@@ -133,6 +180,12 @@ class IncidentReport(Point):
     source: Source = "grid_worker"
     attachments: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
         [], max_length=PHOTOS_MOST, description="ids of photos uploaded to /media first")
+    caller: Caller | None = Field(
+        None, description="who reported it (a hotline caller, a citizen), to answer them and "
+                          "call them back (回访): stored encrypted, shown masked to the centre "
+                          "and the department the case is with, revealed for a stated reason "
+                          "with an audit row, erased once the case has been closed for the "
+                          "privacy settings' days")
 
     def reported_time(self) -> datetime:
         return self.reported_at or datetime.now(timezone.utc)

@@ -10,7 +10,8 @@ is, picked on the map, into the grid it lands in); cases ticked in the list move
 step they all may take (批量办理); the list's cases, of any department and any source (the
 public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened
 by its number, and a caller's report registered (来电登记), placed on the map or at a standard
-address found by its words. The list follows the live feed.
+address found by its words, with who called; they are shown masked, and in full once a reason
+is given (audited). The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
 taken on and those it is handling, the urgent, the overdue and the nearly due, those it asked
@@ -22,8 +23,11 @@ A case offers the actions mapsvc.workflow.machine lets the account's role take i
 typed is set as text by the script.
 """
 
+import html
+
 from mapsvc.accounts.model import REPORTERS, Role
-from mapsvc.incidents.model import PHOTOS_MOST
+from mapsvc.incidents.callers import REVEAL_REASONS
+from mapsvc.incidents.model import PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
@@ -86,6 +90,11 @@ PANELS = """
     <p>事发位置：<output id="desk-new-point"></output></p>
     <label>问题描述 <textarea name="description" maxlength="4000" rows="3"
       required></textarea></label>
+    <div class="row"><label>来电人 <input name="caller_name" maxlength="50"
+      autocomplete="off"></label>
+      <label>联系电话 <input name="caller_phone" type="tel" maxlength="20" autocomplete="off"
+        pattern="{phone_pattern}"
+        title="11 位手机号，或带区号的固定电话"></label></div>
     <label>照片（来电人发来的，最多 {photos_most} 张） <input name="photos" type="file"
       accept="image/jpeg,image/png,image/webp" multiple></label>
     <div class="row"><button type="submit">登记</button>
@@ -130,6 +139,12 @@ PANELS = """
     <h2><span id="desk-case-title"></span>
       <button type="button" id="desk-print">打印办理单</button></h2>
     <dl id="desk-case-facts"></dl>
+    <form id="desk-reveal" hidden>
+      <label>查看来电人完整信息的理由 <input name="reason" maxlength="500" required></label>
+      <div class="row" id="desk-reveal-phrases"></div>
+      <div class="row"><button type="submit">查看（记入审计）</button>
+        <button type="button" id="desk-reveal-cancel">取消</button></div>
+    </form>
     <p id="desk-case-description"></p>
     <section id="desk-duplicates" hidden>
       <h3>可能重复的案件</h3>
@@ -159,6 +174,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
     for hole, value in (("links", links), ("title", own["title"]),
                         ("views", views), ("orders", orders),
                         ("photos_most", str(PHOTOS_MOST)),
+                        ("phone_pattern", html.escape(PHONE.removeprefix("^").removesuffix("$"))),
                         ("departments_hidden", " hidden" if department else "")):
         panels = panels.replace(f"{{{hole}}}", value)
     m, root = folium_page(region.bbox, title=f"民情地图 · {own['title']}", js=JS, css=CSS,
@@ -170,7 +186,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "mayReport": role in REPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
-        "batchMost": batch_most, "photosMost": PHOTOS_MOST,
+        "batchMost": batch_most, "photosMost": PHOTOS_MOST, "revealReasons": REVEAL_REASONS,
         "photoMostBytes": photo_most_bytes,
     }).add_to(m)
     return root.render()

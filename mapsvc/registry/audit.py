@@ -1,6 +1,6 @@
-"""The audit log of personal data: each reveal and export, and each departure recorded or
-withdrawn, with who did it and why, read a page at a time or whole as a CSV file for a
-spreadsheet; and the same counted by account."""
+"""The audit log of personal data: each reveal (of a person's, or of a case's caller's) and
+export, and each departure recorded or withdrawn, with who did it and why, read a page at a
+time or whole as a CSV file for a spreadsheet; and the same counted by account."""
 
 import json
 from datetime import datetime
@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
 from mapsvc.geojson import Filters, page
+from mapsvc.incidents.callers import CALLER_FIELD_NAMES
 from mapsvc.registry.people import FIELD_NAMES
 
 ACTIONS = ("reveal", "export", "departure", "departure withdrawn")
 AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "export": "导出", "departure": "登记离开",
                       "departure withdrawn": "撤销离开"}  # as the pages call them
+AUDIT_FIELD_NAMES = {**FIELD_NAMES, **CALLER_FIELD_NAMES}  # the fields revealed, likewise
 
 
 def _entries(*, person: int | None, username: str | None, action: str | None,
@@ -44,12 +46,15 @@ async def audit_entries(conn: AsyncConnection, *, limit: int, offset: int,
     return [dict(r) for r in rows]
 
 
-_NAMES = json.dumps({"action": AUDIT_ACTION_NAMES, "field": FIELD_NAMES}, ensure_ascii=False)
+_NAMES = json.dumps({"action": AUDIT_ACTION_NAMES, "field": AUDIT_FIELD_NAMES},
+                    ensure_ascii=False)
 _SHEET = f"""
 SELECT {local_time("l.at", "YYYY-MM-DD HH24:MI:SS")} AS "时间", a.username AS "账号",
        coalesce(CAST(:names AS jsonb) -> 'action' ->> l.action, l.action) AS "操作",
-       {text_cell("CASE WHEN l.entity = 'person' AND l.entity_id ~ '^[0-9]+$' "
-                  "THEN '人员 ' || l.entity_id ELSE l.entity_id END")} AS "对象",
+       {text_cell("CASE WHEN l.entity_id !~ '^[0-9]+$' THEN l.entity_id "
+                  "WHEN l.entity = 'person' THEN '人员 ' || l.entity_id "
+                  "WHEN l.entity = 'incident' THEN '案件 #' || l.entity_id "
+                  "ELSE l.entity_id END")} AS "对象",
        coalesce(CAST(:names AS jsonb) -> 'field' ->> l.field, l.field) AS "字段",
        {text_cell("l.reason")} AS "理由或说明"
   FROM audit_log l JOIN account a ON a.id = l.account_id
@@ -78,7 +83,8 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
     rows = (await conn.execute(text(f"""
         SELECT a.username,
                count(*) FILTER (WHERE l.action = 'reveal') AS reveals,
-               count(DISTINCT l.entity_id) FILTER (WHERE l.action = 'reveal') AS people_revealed,
+               count(DISTINCT l.entity_id) FILTER (WHERE l.action = 'reveal'
+                                                     AND l.entity = 'person') AS people_revealed,
                count(*) FILTER (WHERE l.action = 'export') AS exports,
                count(*) FILTER (WHERE l.action IN ('departure', 'departure withdrawn'))
                    AS departures,

@@ -14,12 +14,13 @@ window.mapsvcAudit = { shown: null };
   const EVENT = { created: "创建", new_password: "重设密码", new_grids: "调整网格",
                   disabled: "停用", enabled: "启用", signed_in: "登录成功",
                   wrong_password: "密码错误", held_back: "暂停登录" };
+  const ENTITY = { person: (id) => `人员 ${id}`, incident: (id) => `案件 #${id}` };
   // each log: where the service reads it, and the cells of one of its entries
   const LOGS = {
     data: { path: "/api/v1/audit", cells: (e) => [
       localTime(e.at), e.username, AUDIT_ACTION[e.action] || e.action,
-      e.entity === "person" && /^\d+$/.test(e.entity_id) ? `人员 ${e.entity_id}` : e.entity_id,
-      PERSON_FIELD[e.field] || e.field, e.reason] },
+      /^\d+$/.test(e.entity_id) && ENTITY[e.entity] ? ENTITY[e.entity](e.entity_id) : e.entity_id,
+      AUDIT_FIELD[e.field] || e.field, e.reason] },
     summary: { path: "/api/v1/audit/accounts", cells: (e) => [
       e.username, e.reveals, e.people_revealed, e.exports, e.departures,
       localTime(e.last_at)] },

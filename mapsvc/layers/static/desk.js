@@ -47,6 +47,7 @@ function mapsvcDesk(map, config) {
                   action: null, many: false, chosen: new Set(), online: false,
                   unseen: new Set(), listedAs: null, scopeAsked: null, steps: [], spot: null,
                   registering: false, clientId: null, addressAsked: null, paper: false,
+                  revealed: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -258,6 +259,10 @@ function mapsvcDesk(map, config) {
                                           call("GET", `/incidents/${id}/timeline`)]);
     const reread = state.selected !== null && state.selected.id === p.id;
     [state.selected, state.steps, state.spot] = [p, steps, null];
+    if (!reread) {
+      state.revealed = null;
+      $("desk-reveal").hidden = true;
+    }
     keepAddress();  // an address to come back to
     $("desk-case").hidden = false;
     $("desk-case-title").textContent = `案件 #${p.id}`;
@@ -322,10 +327,55 @@ function mapsvcDesk(map, config) {
   // The open case's facts (with the place its class keeps coming to, once found) and its
   // steps: their times as the screen writes them, or in full on paper (``state.paper``).
   function showSheet() {
-    $("desk-case-facts").replaceChildren(...facts(state.selected), ...(state.spot
-      ? [text("dt", "高发点位"), text("dd", state.spot)] : []));
+    $("desk-case-facts").replaceChildren(...facts(state.selected), ...callerFacts(state.selected),
+                                         ...(state.spot
+                                           ? [text("dt", "高发点位"), text("dd", state.spot)]
+                                           : []));
     $("desk-steps").replaceChildren(...state.steps.map((step) => stepItem(step, stepPhoto,
                                                                             state.paper)));
+  }
+
+  // who called (to the centre and the department), masked until revealed for a reason, each
+  // value's reveal audited: to answer them and call them back
+  function callerFacts(p) {
+    if (!p.caller) return [];
+    const revealed = state.revealed && state.revealed.id === p.id;
+    const shown = revealed ? state.revealed : p.caller;
+    const dd = text("dd", shown.name || "");
+    if (shown.phone) {
+      if (shown.name) dd.append(" · ");
+      const phone = text(revealed ? "a" : "span", shown.phone);
+      if (revealed) phone.href = `tel:${shown.phone}`;
+      dd.append(phone);
+    }
+    if (!revealed) {
+      dd.append(" ", button("查看完整", () => {
+        const form = $("desk-reveal");
+        form.reset();
+        form.hidden = false;
+        form.elements.reason.focus();
+      }));
+    }
+    return [text("dt", "来电人"), dd];
+  }
+
+  // the open case's caller in full, each value they gave revealed for the reason typed
+  async function reveal(reason) {
+    const p = state.selected;
+    const revealed = { id: p.id };
+    try {
+      for (const field of ["name", "phone"].filter((f) => p.caller[f])) {
+        revealed[field] = (await call("POST", `/incidents/${p.id}/caller/reveal`,
+                                      { field, reason })).value;
+      }
+    } catch (error) {
+      say(`查看来电人未完成：${error.message}`, true);
+      return;
+    }
+    if (state.selected !== p) return;  // another case opened meanwhile
+    state.revealed = revealed;
+    $("desk-reveal").hidden = true;
+    showSheet();
   }
 
   function button(label, onClick) {
@@ -470,7 +520,7 @@ function mapsvcDesk(map, config) {
     }
     form.elements.note.required = a.note;
     form.elements.note.value = "";
-    $("desk-phrases").replaceChildren(...phraseButtons(name, form.elements.note));
+    $("desk-phrases").replaceChildren(...phraseButtons(PHRASES[name] || [], form.elements.note));
     form.elements.working_days.value = "";
     form.elements.original.value = "";
     form.elements.photos.value = "";
@@ -638,12 +688,15 @@ function mapsvcDesk(map, config) {
     const given = form.elements;
     const attachments = await uploaded(given.photos);
     if (!attachments) return;
+    const caller = given.caller_name.value.trim() || given.caller_phone.value.trim();
     state.clientId = state.clientId || clientId();
     let made;
     try {
       made = await call("POST", "/incidents", {
         client_id: state.clientId, source: given.source.value, category: given.category.value,
-        description: given.description.value.trim(), attachments, ...state.point });
+        description: given.description.value.trim(), attachments, ...state.point,
+        caller: caller ? { name: given.caller_name.value, phone: given.caller_phone.value }
+          : null });
     } catch (error) {
       say(`登记未完成：${error.message}`, true);
       return;
@@ -827,6 +880,8 @@ function mapsvcDesk(map, config) {
   $("desk-new-open").hidden = !config.mayReport;
   $("desk-new-open").addEventListener("click", openNew);
   $("desk-new-cancel").addEventListener("click", closeNew);
+  const phone = $("desk-new").elements.caller_phone;  // as typed, spaces and all, then checked
+  phone.addEventListener("change", () => { phone.value = phone.value.replace(/\s/g, ""); });
   let seeking = null;  // the addresses, once the typing pauses
   $("desk-new").elements.address.addEventListener("input", () => {
     clearTimeout(seeking);
@@ -838,6 +893,19 @@ function mapsvcDesk(map, config) {
     send.disabled = true;  // sent once, however often clicked while on its way
     try {
       await register(event.target);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  const why = $("desk-reveal").elements.reason;
+  $("desk-reveal-phrases").replaceChildren(...phraseButtons(config.revealReasons, why));
+  $("desk-reveal-cancel").addEventListener("click", () => { $("desk-reveal").hidden = true; });
+  $("desk-reveal").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const send = event.target.querySelector("button[type=submit]");
+    send.disabled = true;
+    try {
+      await reveal(why.value.trim());
     } finally {
       send.disabled = false;
     }

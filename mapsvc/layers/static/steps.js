@@ -81,8 +81,8 @@ function stepItem(step, photo = stepPhoto, full = false) {
 }
 
 // the common notes (常用语) of ``action``, each a button putting it in ``note`` to send or edit
-function phraseButtons(action, note) {
-  return (PHRASES[action] || []).map((phrase) => {
+function phraseButtons(phrases, note) {
+  return phrases.map((phrase) => {
     const pick = document.createElement("button");
     Object.assign(pick, { type: "button", className: "phrase", textContent: phrase });
     pick.addEventListener("click", () => {

@@ -561,7 +561,7 @@ function askNote(item, action, moving) {
     note.addEventListener("input", filled);
     filled();
     const title = moving ? `${ACTION_NAME[action]}到地图标记处` : ACTION_NAME[action];
-    form.append(text("strong", title), note, ...phraseButtons(action, note));
+    form.append(text("strong", title), note, ...phraseButtons(PHRASES[action] || [], note));
     const days = ACTIONS[action].needs.includes("working_days")
       ? document.createElement("input") : null;
     if (days) {
