@@ -82,7 +82,7 @@ def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
         "description": "示例事件（合成数据）",
         "crs": crs, "accuracy_m": np.char.mod("%.0f", rng.uniform(3, 40, n)),
         "reported_at": reported.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "source": rng.choice(SOURCES[:4], n),
+        "source": rng.choice(SOURCES[:4], n), "caller_name": "", "caller_phone": "",
     })
 
 

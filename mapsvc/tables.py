@@ -92,11 +92,16 @@ def rejected_lines(errors: list[RowError]) -> int:
     return len({e.line for e in errors})
 
 
+def bytea_text(values) -> list[str | None]:
+    """Bytes (or None) as COPY reads them into a bytea column: PostgreSQL's hex text."""
+    return [None if v is None else "\\x" + v.hex() for v in values]
+
+
 async def copy_into(conn: AsyncConnection, table: str, frame: pd.DataFrame,
                     not_null: tuple[str, ...] = ()) -> None:
     """COPY ``frame`` into ``table`` in the caller's transaction. Arrow writes the CSV at C
     speed: missing values (NaN, None) arrive as NULL, empty texts in ``not_null`` columns as
-    empty, and bytes must come as PostgreSQL's hex text (``\\x…``)."""
+    empty, and bytes must come as PostgreSQL's hex text (``bytea_text``)."""
     raw = await conn.get_raw_connection()
     buffer = io.BytesIO()
     pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,

@@ -238,3 +238,40 @@ def test_a_column_of_text_holds_the_numbers_pandas_reads_in_it(cells):
     column = pd.Series(cells, dtype="str")
     expected = pd.to_numeric(column.replace("", np.nan), errors="coerce").to_numpy(dtype=float)
     np.testing.assert_array_equal(numbers(column), expected)
+
+
+def test_a_hotline_files_callers_are_kept_with_their_cases(api, grids, db):
+    """caller_name and caller_phone, as a report's caller: checked line by line, masked when
+    shown, revealed in full; imported again, stored once."""
+    p = grids[grids["code"].str.startswith("441502")].iloc[12].geometry.representative_point()
+    lines = {2: ("欧阳 明月", "138 1234 5678"), 3: ("", "0660-3388123"), 4: ("王五", ""),
+             5: ("", ""), 6: ("赵六", "12345"), 7: ("孙\x07七", ""), 8: ("长" * 51, "")}
+    ids = {line: str(uuid.uuid4()) for line in lines}
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["client_id", "category", "lon", "lat", "caller_name", "caller_phone"])
+    for line, (name, phone) in lines.items():
+        w.writerow([ids[line], "0601", p.x, p.y, name, phone])
+    data = out.getvalue().encode()
+    r = api.post("/incidents/import", files={"file": ("12345.csv", data, "text/csv")}).json()
+    assert (r["inserted"], r["rejected"]) == (4, 3)
+    assert {e["line"]: e["field"] for e in r["errors"]} == {
+        6: "caller_phone", 7: "caller_name", 8: "caller_name"}
+    with db.connect() as conn:
+        case = dict(conn.execute(text("SELECT client_id::text, id FROM incident "
+                                      "WHERE client_id::text = ANY(:ids)"),
+                                 {"ids": list(ids.values())}).all())
+    shown = {line: api.get(f"/incidents/{case[ids[line]]}").json()["caller"]
+             for line in (2, 3, 4, 5)}
+    assert shown == {2: {"name": "欧****", "phone": "138****5678"},
+                     3: {"name": None, "phone": "066****8123"},
+                     4: {"name": "王*", "phone": None}, 5: None}
+    revealed = [api.post(f"/incidents/{case[ids[2]]}/caller/reveal", json={
+        "field": field, "reason": "回访"}).json()["value"] for field in ("name", "phone")]
+    assert revealed == ["欧阳 明月", "13812345678"]
+    again = api.post("/incidents/import", files={"file": ("12345.csv", data, "text/csv")}).json()
+    assert (again["inserted"], again["already_stored"]) == (0, 4)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident_caller c JOIN incident i "
+                                 "ON i.id = c.incident_id WHERE i.client_id::text = ANY(:ids)"),
+                            {"ids": list(ids.values())}).scalar_one() == 3

@@ -1,7 +1,8 @@
 """Bulk intake from a CSV or Excel file (hotline exports, back-filled registers).
 
 Rows are checked column by column, copied into a staging table and stored by the same located
-insert as a single report, so they obey the same rules. Bad rows are reported with their line
+insert as a single report, so they obey the same rules; so are their callers (a hotline's
+``caller_name`` and ``caller_phone``). Bad rows are reported with their line
 number and reason; the good ones are kept. Re-importing a file stores nothing twice.
 """
 
@@ -19,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
+from mapsvc.incidents.callers import store_callers
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
-from mapsvc.incidents.model import ACCURACY_MAX_M, LOCAL_TIME, SOURCES, swap_candidate
+from mapsvc.incidents.model import (ACCURACY_MAX_M, CONTROL, LOCAL_TIME, NAME_MOST, PHONE,
+                                   PHONE_RULE, SOURCES, swap_candidate)
 from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
 
 REQUIRED = ("client_id", "category", "lon", "lat")
-OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source")
+OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
+            "caller_phone")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
@@ -102,6 +106,15 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at", "not a date and time")
     source = frame["source"].replace("", default_source)
     flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}")
+    # who called, as a report's ``caller`` takes them (a file of none read at once)
+    name, phone = frame["caller_name"], frame["caller_phone"]
+    if (name != "").any():
+        name = name.str.replace(r"\s+", " ", regex=True)
+        flag(name.str.len() > NAME_MOST, "caller_name", f"longer than {NAME_MOST} characters")
+        flag(name.str.contains(CONTROL), "caller_name", "must hold printable characters only")
+    if (phone != "").any():
+        phone = phone.str.replace(r"\s", "", regex=True)
+        flag((phone != "") & ~phone.str.fullmatch(PHONE), "caller_phone", PHONE_RULE)
 
     ok = checked.ok
     raw_lon, raw_lat, raw_crs = coords["lon"][ok], coords["lat"][ok], crs[ok].array
@@ -112,7 +125,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                           "source": source[ok].array,
                           "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).array,
                           "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
-                          "accuracy_m": accuracy[ok]})
+                          "accuracy_m": accuracy[ok], "caller_name": name[ok].array,
+                          "caller_phone": phone[ok].array})
     # a latitude out of range left here is a swap candidate's
     clean["lon"], clean["lat"], clean["swap_lon"], clean["swap_lat"] = normalised(
         raw_lon, raw_lat, raw_crs)
@@ -168,6 +182,7 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
         "incident_stage s JOIN incident_located l ON l.line = s.line",
         "s.reported_at, s.line", reporter=reporter, actor=logged)),
         {"actor": actor, "reporter_id": reporter_id})).scalar_one()
+    await store_callers(conn, clean)
     held = (await conn.execute(HELD_BACK)).all()
     for line, lon, lat, swapped in held:
         refused = refusal(lon, lat, swapped)

@@ -5,7 +5,9 @@ case is with, revealed in full for a stated reason with an audit row, and erased
 has been closed for the privacy settings' days."""
 
 from typing import Literal
+from uuid import UUID
 
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +17,7 @@ from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import Caller
 from mapsvc.incidents.queries import readable
 from mapsvc.registry.privacy import decrypt, encrypt, mask_mobile, mask_name
+from mapsvc.tables import bytea_text, copy_into
 from mapsvc.workflow.machine import CLOSED_SQL
 
 CallerField = Literal["name", "phone"]
@@ -26,25 +29,62 @@ CALLER_READERS = frozenset({Role.command, Role.admin, Role.department})
 REVEAL_REASONS = ("回访诉求人", "答复诉求人", "核实诉求内容")
 
 
-def _context(incident_id: int, field: CallerField) -> bytes:
-    """What a value is sealed with beside the key: a value moved to another case or field
-    does not decrypt."""
-    return f"incident.{incident_id}.caller_{field}".encode()
+def _context(client_id: UUID, field: CallerField) -> bytes:
+    """What a value is sealed with beside the key, its case's client id (known before the case
+    is stored, as a file's rows are) and field: a value moved to another case or field does not
+    decrypt."""
+    return f"incident.{client_id}.caller_{field}".encode()
 
 
 def _mask_phone(value: str) -> str:
-    """138****1234, 0660****123: the first three and the last four characters."""
+    """138****1234, 066****8123: the first three and the last four digits."""
     return mask_mobile(value.replace("-", ""))
 
 
-async def store_caller(conn: AsyncConnection, incident_id: int, caller: Caller) -> None:
-    sealed = {f"{field}_enc": encrypt(value, _context(incident_id, field)) if value else None
-              for field, value in (("name", caller.name), ("phone", caller.phone))}
+def _sealed(client_id: UUID, name: str, phone: str) -> dict:
+    """A caller's row: each value given, masked and encrypted (None for one not given)."""
+    return {"name_shown": mask_name(name) or None,
+            "name_enc": encrypt(name, _context(client_id, "name")) if name else None,
+            "phone_shown": _mask_phone(phone) if phone else None,
+            "phone_enc": encrypt(phone, _context(client_id, "phone")) if phone else None}
+
+
+async def store_caller(conn: AsyncConnection, incident_id: int, client_id: UUID,
+                       caller: Caller) -> None:
     await conn.execute(text("""
         INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc)
         VALUES (:id, :name_shown, :name_enc, :phone_shown, :phone_enc)"""),
-        {"id": incident_id, "name_shown": mask_name(caller.name) or None,
-         "phone_shown": _mask_phone(caller.phone) if caller.phone else None, **sealed})
+        {"id": incident_id, **_sealed(client_id, caller.name, caller.phone)})
+
+
+_STAGE = """CREATE TEMP TABLE caller_stage (client_id uuid, name_shown text, name_enc bytea,
+                                           phone_shown text, phone_enc bytea) ON COMMIT DROP"""
+# each caller staged, to the case of their client id that has none yet (a file imported again
+# stores nothing twice)
+_STAGED = """
+INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc)
+SELECT i.id, c.name_shown, c.name_enc, c.phone_shown, c.phone_enc
+  FROM caller_stage c JOIN incident i ON i.client_id = c.client_id
+    ON CONFLICT (incident_id) DO NOTHING"""
+
+
+async def store_callers(conn: AsyncConnection, rows: pd.DataFrame) -> None:
+    """The callers of a file's ``rows`` (``client_id``, ``caller_name`` and ``caller_phone``,
+    checked; both empty: none), each to the case stored under the row's client id, in the
+    caller's transaction."""
+    rows = rows[(rows["caller_name"] != "") | (rows["caller_phone"] != "")]
+    if rows.empty:
+        return
+    frame = pd.DataFrame([{"client_id": str(client_id), **_sealed(client_id, name, phone)}
+                          for client_id, name, phone in zip(map(UUID, rows["client_id"]),
+                                                            rows["caller_name"],
+                                                            rows["caller_phone"])])
+    frame = frame.assign(name_enc=bytea_text(frame["name_enc"]),
+                         phone_enc=bytea_text(frame["phone_enc"]))
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.caller_stage"))
+    await conn.execute(text(_STAGE))
+    await copy_into(conn, "caller_stage", frame)
+    await conn.execute(text(_STAGED))
 
 
 async def caller_shown(conn: AsyncConnection, incident_id: int) -> dict | None:
@@ -64,9 +104,10 @@ async def reveal_caller(conn: AsyncConnection, account: Account, incident_id: in
     if not reason.strip():
         raise InvalidInput("say why the full value is needed", field="reason")
     await readable(conn, incident_id, account)
-    sealed = (await conn.execute(text(f"""
-        SELECT {field}_enc FROM incident_caller WHERE incident_id = :id"""),
-        {"id": incident_id})).scalar_one_or_none()
+    client_id, sealed = (await conn.execute(text(f"""
+        SELECT i.client_id, c.{field}_enc FROM incident i
+          LEFT JOIN incident_caller c ON c.incident_id = i.id
+         WHERE i.id = :id"""), {"id": incident_id})).one()
     if sealed is None:
         raise NotFound(f"incident {incident_id} has no caller's {field}", field="field")
     await conn.execute(text("""
@@ -74,7 +115,7 @@ async def reveal_caller(conn: AsyncConnection, account: Account, incident_id: in
         VALUES (:account, 'reveal', 'incident', :id, :field, :reason)"""),
         {"account": account.id, "id": str(incident_id), "field": f"caller_{field}",
          "reason": reason.strip()})
-    return decrypt(sealed, _context(incident_id, field))
+    return decrypt(sealed, _context(client_id, field))
 
 
 async def erase_old_callers(conn: AsyncConnection) -> int:

@@ -117,6 +117,9 @@ class Point(BaseModel):
 
 # a mainland mobile number, or a landline with its area code (and an extension)
 PHONE = r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$"
+PHONE_RULE = "must be a mobile number of 11 digits or a landline with its area code"
+CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # what a name cannot hold
+NAME_MOST = 50
 
 
 class Caller(BaseModel):
@@ -124,7 +127,7 @@ class Caller(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", max_length=50, description="as they gave it")
+    name: str = Field("", max_length=NAME_MOST, description="as they gave it")
     phone: str = Field("", max_length=20, description="a mobile number (13800138000) or a "
                                                       "landline with its area code "
                                                       "(0660-3388123)")
@@ -142,7 +145,7 @@ class Caller(BaseModel):
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if not value.isprintable():
+        if re.search(CONTROL, value):
             raise ValueError("must hold printable characters only")
         return value
 
@@ -150,8 +153,7 @@ class Caller(BaseModel):
     @classmethod
     def _phone(cls, value: str) -> str:
         if value and not re.fullmatch(PHONE, value):
-            raise ValueError("must be a mobile number of 11 digits or a landline with its "
-                             "area code")
+            raise ValueError(PHONE_RULE)
         return value
 
     @model_validator(mode="after")

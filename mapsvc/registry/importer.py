@@ -23,7 +23,8 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
-from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
+from mapsvc.tables import (CheckedRows, RowError, bytea_text, copy_into, numbers, read_table,
+                           rejected_lines)
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -88,8 +89,7 @@ async def _stage(conn: AsyncConnection, name: str, frame: pd.DataFrame) -> None:
     columns = ", ".join(f"{c} {'bytea' if _binary(c) else 'text'}"
                         for c in frame.columns if c != "line")
     await conn.execute(text(f"CREATE TEMP TABLE {name} (line int, {columns}) ON COMMIT DROP"))
-    frame = frame.assign(**{c: [None if v is None else "\\x" + v.hex() for v in frame[c]]
-                            for c in frame.columns if _binary(c)})
+    frame = frame.assign(**{c: bytea_text(frame[c]) for c in frame.columns if _binary(c)})
     await copy_into(conn, name, frame,
                     not_null=tuple(c for c in frame.columns if c != "line" and not _binary(c)))
     await conn.execute(text(f"ANALYZE {name}"))
