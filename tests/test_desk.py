@@ -463,7 +463,7 @@ def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, s
     wait_until(page, "document.getElementById('desk-message').className === 'bad'", "asked")
     assert "地图" in page.inner_text("#desk-message")
     assert api.get(f"/incidents/{case}").json()["method"] == "unassigned"
-    page.evaluate(f"window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
+    page.evaluate(f"void window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
                   "{ animate: false })")  # the place brought into view
     wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
                      f"l.feature.properties.code === '{target.code}')", "the grids in view drawn")
@@ -930,7 +930,7 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     form.locator("[name=description]").fill("夜间施工噪音，请回电")
     form.locator("[name=caller_name]").fill("<b>欧阳</b>")
     form.locator("[name=caller_phone]").fill("12345")
-    page.evaluate(f"window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
+    page.evaluate(f"void window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
                   "{ animate: false })")
     x, y = page.evaluate(f"""() => {{
         const map = window.mapsvcDesk.map;

@@ -74,7 +74,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     watch = Watch(page)
     open_wall(page, base)
     assert page.evaluate("window.mapsvcWall.region.code") == "441502"
-    page.evaluate(f"window.mapsvcWall.map.setView({VILLAGE_VIEW})")
+    page.evaluate(f"void window.mapsvcWall.map.setView({VILLAGE_VIEW})")
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
     wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
 
@@ -302,7 +302,7 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     open_wall(page, base)
     legend = "window.mapsvcWall.legend"
     _redrawn(page, lambda: page.evaluate(
-        f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 13)"))
+        f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 13)"))
     assert asked and all("status=open" in url for url in asked)  # the open cases by default
     assert page.evaluate(legend) == [  # the layers on by default, cases in bins at this zoom
         ["网格在办件数", "0", "1–2", "3–5", "6–10", ">10"],
@@ -324,7 +324,7 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
     page.select_option("#visit-days", "7")
     assert page.evaluate(legend)[1] == ["覆盖", "无网格员", "走访不足且7天未巡查",
                                         "过半住户7天未走访", "7天未巡查"]
-    page.evaluate(f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
+    page.evaluate(f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
     page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
         "input").uncheck()
     _redrawn(page, lambda: page.select_option("#backlog-by", "open"))
@@ -371,7 +371,7 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
     watch = Watch(page)
     open_wall(page, base)
     _redrawn(page, lambda: page.evaluate(
-        f"window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)"))
+        f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)"))
     page.locator(".leaflet-control-layers-overlays label", has_text="事件").locator(
         "input").uncheck()
     page.wait_for_timeout(500)
@@ -564,7 +564,7 @@ def test_the_wall_asks_for_its_layers_again_each_period_of_the_clock(wall_server
     watch = Watch(page)
     open_wall(page, wall_server.base)
     page.clock.run_for(1_000)  # the page's first zoom ends: its frames follow the clock
-    page.evaluate(f"window.mapsvcWall.map.setView({VILLAGE_VIEW})")
+    page.evaluate(f"void window.mapsvcWall.map.setView({VILLAGE_VIEW})")
     page.clock.run_for(1_000)
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
     wait_until(page, "[...document.querySelectorAll('.leaflet-tile')]"
@@ -644,7 +644,7 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
     # the panel may have been drawn before the minute the test read turned, or after the next
     assert page.inner_text("#kpi-waited") in {_waited(m) for m in (minutes - 1, minutes,
                                                                    minutes + 1)}
-    page.evaluate(f"window.mapsvcWall.map.setView([{p.y}, {p.x + 50 / 102_000}], 18)")
+    page.evaluate(f"void window.mapsvcWall.map.setView([{p.y}, {p.x + 50 / 102_000}], 18)")
     with page.expect_request(lambda r: "/collections/patrols/" in r.url) as asked:
         page.locator(".leaflet-control-layers-overlays label", has_text="今日巡查轨迹").locator(
             "input").check()
@@ -707,7 +707,7 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     names = {c["code"]: c["name"] for c in httpx.get(
         f"{base}/api/v1/categories", headers={"Authorization": f"Bearer {command}"}).json()}
     lon, lat = ours["geometry"]["coordinates"]
-    page.evaluate(f"window.mapsvcWall.map.setView([{lat}, {lon}], 15, {{animate: false}})")
+    page.evaluate(f"void window.mapsvcWall.map.setView([{lat}, {lon}], 15, {{animate: false}})")
     page.mouse.click(*_on_screen(page, lon, lat))
     wait_until(page, "document.querySelector('.wall-hotspot')", "the place named")
     told = page.inner_text(".wall-hotspot")
