@@ -50,10 +50,13 @@ async def load_hierarchy(conn: AsyncConnection, files: dict[str, Path]) -> dict[
 
 
 def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
-                  categories: list[str], days: int = 30, repeats: bool = False) -> pd.DataFrame:
+                  categories: list[str], days: int = 30, repeats: bool = False,
+                  callers: bool = False) -> pd.DataFrame:
     """``n`` incidents as a bulk file would hold them: points inside random grids, a few in
     GCJ-02 as map pickers report them, spread over the last ``days`` days; with ``repeats``,
-    places where cases of a class keep coming among them (``_repeat``)."""
+    places where cases of a class keep coming among them (``_repeat``); with ``callers``, the
+    public's reports with who called (synthetic names, and numbers in 100, which no mobile
+    network gives out)."""
     rng = np.random.default_rng(seed)
     geoms = grids.geometry.to_numpy()
     which = rng.integers(0, len(geoms), n)
@@ -75,6 +78,8 @@ def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
     x, y = np.where(crs == "gcj02", gx, x), np.where(crs == "gcj02", gy, y)
     now = datetime.now(timezone.utc)
     reported = pd.to_datetime(now - pd.to_timedelta(rng.uniform(0, days * 86400, n), unit="s"))
+    source = rng.choice(SOURCES[:4], n)
+    public = np.isin(source, PUBLIC_SOURCES) & callers
     return pd.DataFrame({
         "client_id": [str(uuid.uuid5(DEMO_NAMESPACE, f"{seed}:{i}")) for i in range(n)],
         "category": category,
@@ -82,7 +87,9 @@ def incident_rows(grids: gpd.GeoDataFrame, n: int, *, seed: int = 20261122,
         "description": "示例事件（合成数据）",
         "crs": crs, "accuracy_m": np.char.mod("%.0f", rng.uniform(3, 40, n)),
         "reported_at": reported.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "source": rng.choice(SOURCES[:4], n), "caller_name": "", "caller_phone": "",
+        "source": source,
+        "caller_name": np.where(public, np.char.mod("演示来电人%05d", np.arange(n)), ""),
+        "caller_phone": np.where(public, np.char.mod("100%08d", np.arange(n)), ""),
     })
 
 
@@ -299,13 +306,17 @@ SELECT DISTINCT ON (i.status) i.id, i.status, coalesce(i.department_code,
 
 async def live_round(conn: AsyncConnection) -> tuple[dict, tuple[int, str] | None]:
     """One round of the demo's life, through the ordinary paths: a report from the hotline or
-    a citizen somewhere in the demo county, and one of its cases a step further along the
-    loop. Returns the incident reported and the case moved with the step (None: none to)."""
+    a citizen (with who called) somewhere in the demo county, and one of its cases a step
+    further along the loop. Returns the incident reported and the case moved with the step
+    (None: none to)."""
     centre, department = [await find_account(conn, name) for name in ("command", "department")]
     where = (await conn.execute(_LIVE_REPORT, {"county": DEMO_COUNTY})).one()
     source = random.choice(list(LIVE_SOURCES))
+    serial = random.randrange(100_000)
     report = IncidentReport(client_id=uuid.uuid4(), category=where.code, lon=where.lon,
-                            lat=where.lat, description=LIVE_SOURCES[source], source=source)
+                            lat=where.lat, description=LIVE_SOURCES[source], source=source,
+                            caller={"name": f"演示来电人{serial:05d}",
+                                    "phone": f"100{serial:08d}"})
     stored, _ = await report_incident(conn, report, centre)
     cases = (await conn.execute(_LIVE_CASES, {"county": DEMO_COUNTY,
                                               "states": list(NEXT_STEP)})).all()
@@ -435,7 +446,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         "SELECT code FROM category k WHERE NOT EXISTS "
         "(SELECT 1 FROM category s WHERE s.parent_code = k.code) ORDER BY code"))).scalars())
     frame = incident_rows(await current_grids(conn), incidents, categories=categories,
-                          repeats=True)
+                          repeats=True, callers=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo", by_row=REPORTED_BY)).inserted
     counts["case step"] = await walk_cases(conn)

@@ -193,6 +193,14 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert len({r["score"] for r in workers}) > 3
         assert sum(r["figures"]["reported"] for r in workers) > 0  # 有效上报率 counted
 
+        # the public's reports say who called, masked; the grid workers' name no one
+        for source, called in (("public", True), ("grid_worker", False)):
+            case = api.get("/incidents", params={"source": source, "limit": 1}).json()
+            caller = api.get(f"/incidents/{case['features'][0]['id']}").json()["caller"]
+            assert (caller is not None) == called
+            assert not called or (caller["name"].startswith("演*")
+                                  and caller["phone"].startswith("100****"))
+
         # places where a class keeps coming: round one case in HOT_SHARE, of all the counties'
         admin = httpx.post(f"{served.base}/api/v1/auth/token", data={
             "username": "admin", "password": "Demo-2026"}).json()["access_token"]
@@ -214,6 +222,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         stop.set()
         reported = [s["feature"]["properties"] for s in steps if s["action"] == "report"]
         assert len(reported) == 3 and len(said) == 3
+        assert all(api.get(f"/incidents/{s['feature']['id']}").json()["caller"]
+                   for s in steps if s["action"] == "report")
         assert all(p["county"]["code"] == "441502" and p["method"] == "inside"
                    and p["source"] in ("hotline", "citizen") for p in reported)
         moved = [(s["feature"]["id"], s["action"]) for s in steps if s["action"] != "report"]
