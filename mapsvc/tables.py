@@ -22,6 +22,7 @@ class RowError:
     line: int
     field: str
     reason: str
+    ctx: dict | None = None  # what a page may say it by (``rule``), as a refusal's ``ctx``
 
 
 def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...],
@@ -75,12 +76,12 @@ class CheckedRows:
             self.flag(frame[column].str.contains("\x00", regex=False), column,
                       "holds the NUL character")
 
-    def flag(self, mask, column: str, reason) -> None:
+    def flag(self, mask, column: str, reason, ctx: dict | None = None) -> None:
         """``reason`` is a text, or a function of the row's position giving one."""
         mask = np.asarray(mask, dtype=bool) & ~self.bad
         for i in np.flatnonzero(mask):
             self.errors.append(RowError(int(self.line[i]), column,
-                                        reason(i) if callable(reason) else reason))
+                                        reason(i) if callable(reason) else reason, ctx))
         self.bad |= mask
 
     @property

@@ -202,7 +202,7 @@ def test_the_cli_writes_the_first_passwords_to_a_new_file_of_its_own(tmp_path, c
 def test_the_accounts_page_makes_a_roster_and_hands_over_its_first_passwords(
         browser, server, clients, accounts, tmp_path, anonymous):
     grid = accounts["worker"][1]["grid_codes"][0]
-    worker, chief = _names(2)
+    worker, chief, emperor, planner, twice = _names(5)
     context = browser.new_context(viewport={"width": 1500, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
@@ -210,12 +210,17 @@ def test_the_accounts_page_makes_a_roster_and_hands_over_its_first_passwords(
     wait_until(page, "window.mapsvcAccounts.shown !== null", "the accounts")
     roster = tmp_path / "花名册.csv"
     roster.write_text(HEADINGS + f"{worker},网格员,<b>赵六</b>,{grid},,\n"
-                      f"{chief},网格长,,no-such-grid,,\n", encoding="utf-8")
+                      f"{chief},网格长,,no-such-grid,,\n{emperor},皇帝,,,,\n"
+                      f"{planner},规划,,{grid},420106,\n{twice},网格员,,,,\n"
+                      f"{twice},网格员,,,,\n,管理员,,,,\n", encoding="utf-8")
     page.set_input_files("#accounts-roster [name=file]", str(roster))
     page.click("#accounts-roster button[type=submit]")
     expect(page.locator("#accounts-said")).to_have_text("花名册有误，未新建任何账号")
-    expect(page.locator("#accounts-enrolment-problems li")).to_have_text(
-        ["第 3 行 · 网格编码：no grid no-such-grid"])
+    expect(page.locator("#accounts-enrolment-problems li")).to_have_text([  # in Chinese
+        "第 3 行 · 网格编码不存在：no-such-grid",
+        "第 4 行 · 角色须为网格员、网格长、指挥中心、职能部门、规划、管理员、审计员之一",
+        "第 5 行 · 规划账号不绑定网格编码", "第 6 行 · 账号在花名册中出现不止一次",
+        "第 7 行 · 账号在花名册中出现不止一次", "第 8 行 · 账号未填写"])
     expect(page.locator("#accounts-enrolled")).to_be_hidden()
 
     roster.write_text(HEADINGS + f"{worker},网格员,<b>赵六</b>,{grid},,\n"

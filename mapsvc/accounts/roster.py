@@ -66,12 +66,14 @@ async def import_roster(conn: AsyncConnection, frame: pd.DataFrame, *,
     """Make the roster's accounts in the caller's transaction, or none of them."""
     await conn.execute(_ONE_AT_A_TIME)
     rows = CheckedRows(frame)
-    rows.flag(frame["username"] == "", "username", "is empty")
+    rows.flag(frame["username"] == "", "username", "is empty", {"rule": "empty"})
     rows.flag(~frame["role"].isin(list(_ROLES)), "role",
-              f"must be one of {', '.join(Role)} (or {', '.join(ROLE_NAMES.values())})")
+              f"must be one of {', '.join(Role)} (or {', '.join(ROLE_NAMES.values())})",
+              {"rule": "role"})
     named = frame["username"].where(rows.ok)
     rows.flag(named.duplicated(keep=False) & named.notna(), "username",
-              lambda i: f"{frame['username'].iat[i]!r} is on more than one line")
+              lambda i: f"{frame['username'].iat[i]!r} is on more than one line",
+              {"rule": "repeated"})
     existing = set((await conn.execute(text(
         "SELECT username FROM account WHERE username = ANY(:names)"),
         {"names": frame["username"][rows.ok].tolist()})).scalars())
@@ -84,7 +86,7 @@ async def import_roster(conn: AsyncConnection, frame: pd.DataFrame, *,
         display_name=row.display_name) for row in frame.iloc[at].itertuples()]
     for index, refusal in (await refusals(conn, specs)).items():
         rows.errors.append(RowError(int(rows.line[at[index]]), refusal.field or "username",
-                                    refusal.reason))
+                                    refusal.reason, refusal.context))
     result = RosterResult(rows=len(frame), existing=sorted(existing),
                           errors=sorted(rows.errors, key=lambda e: e.line))
     if not result.errors:

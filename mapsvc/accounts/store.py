@@ -53,21 +53,29 @@ def _unfit(spec: AccountSpec) -> InvalidInput | None:
     """What is wrong with an account in itself (a scope that does not fit its role, its name,
     its password), before the database is asked."""
     role = spec.role
+    needs, unbound = {"rule": "needs", "role": role}, {"rule": "unbound", "role": role}
     if role in GRID_ROLES and not spec.grid_codes:
-        return InvalidInput(f"a {role} account needs the grids it works in", field="grids")
+        return InvalidInput(f"a {role} account needs the grids it works in", field="grids",
+                            context=needs)
     if role is Role.department and not spec.department_code:
-        return InvalidInput("a department account needs its department", field="department")
+        return InvalidInput("a department account needs its department", field="department",
+                            context=needs)
     if role not in REGION_ROLES and spec.region_code:
-        return InvalidInput(f"{role} accounts are not bound to a region", field="region")
+        return InvalidInput(f"{role} accounts are not bound to a region", field="region",
+                            context=unbound)
     if role not in GRID_ROLES and spec.grid_codes:
-        return InvalidInput(f"{role} accounts are not bound to grids", field="grids")
+        return InvalidInput(f"{role} accounts are not bound to grids", field="grids",
+                            context=unbound)
     if role is not Role.department and spec.department_code:
-        return InvalidInput(f"{role} accounts are not bound to a department", field="department")
+        return InvalidInput(f"{role} accounts are not bound to a department", field="department",
+                            context=unbound)
     if not 0 < len(spec.username) <= USERNAME_LENGTH or any(c.isspace() for c in spec.username):
         return InvalidInput(f"must be 1 to {USERNAME_LENGTH} characters, none of them a space",
-                            field="username")
+                            field="username", context={"rule": "username",
+                                                       "most": USERNAME_LENGTH})
     if len(spec.display_name) > DISPLAY_NAME_LENGTH:
-        return InvalidInput(f"at most {DISPLAY_NAME_LENGTH} characters", field="display_name")
+        return InvalidInput(f"at most {DISPLAY_NAME_LENGTH} characters", field="display_name",
+                            context={"rule": "longest", "most": DISPLAY_NAME_LENGTH})
     try:
         check_password(spec.password, spec.username)
     except InvalidInput as refused:
@@ -98,10 +106,11 @@ async def refusals(conn: AsyncConnection, specs: list[AccountSpec]) -> dict[int,
             continue
         missing = [code for code in spec.grid_codes if code not in grids]
         if spec.username in taken:
-            found[i] = Conflict(f"account {spec.username!r} already exists", field="username")
+            found[i] = Conflict(f"account {spec.username!r} already exists", field="username",
+                                context={"rule": "exists"})
         elif asked[spec.username] > 1:
             found[i] = Conflict(f"account {spec.username!r} is asked for more than once",
-                                field="username")
+                                field="username", context={"rule": "repeated"})
         elif spec.region_code and spec.region_code not in regions:
             found[i] = InvalidInput(f"no region {spec.region_code!r}", field="region",
                                     context={"missing": [spec.region_code]})

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Query, Request, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -114,6 +114,8 @@ class RowProblem(BaseModel):
     line: int
     field: str
     reason: str
+    ctx: dict | None = Field(None, description="where given, the rule the line breaks "
+                                                "(``rule``), for a client to say it in its words")
 
 
 def refused_rows(answer: str, nothing: str) -> dict:

@@ -60,15 +60,29 @@ window.mapsvcAccounts = { shown: null };
     explain });
 
   // A refusal the page says in its own words: a password, with the rules it must keep (as the
-  // page shows them), a name taken, codes there are none of.
+  // page shows them), or by the rule it names (its ``ctx``).
   function explain(error) {
     const named = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
-    const missing = named && named.ctx && named.ctx.missing;
     if (error.status === 422 && error.field === "password") {
       return `密码不符合要求：${document.querySelector(".password-rules").textContent}`;
     }
-    if (error.status === 409 && error.field === "username") return "账号已存在";
-    return missing ? `${FIELD[error.field]}不存在：${missing.join("、")}` : null;
+    return named ? ruleWords(error.field, named.ctx) : null;
+  }
+
+  // What a refusal's rule (``ctx``: of a field's value, or of a roster's line) says of the
+  // field, in the page's words; null for one with none.
+  function ruleWords(field, ctx) {
+    if (!ctx) return null;
+    const name = FIELD[field] || field;
+    if (ctx.missing) return `${name}不存在：${ctx.missing.join("、")}`;
+    const role = ROLE_NAME[ctx.role];
+    return {
+      empty: `${name}未填写`, exists: "账号已存在", repeated: `${name}在花名册中出现不止一次`,
+      role: `${name}须为${Object.values(ROLE_NAME).join("、")}之一`,
+      needs: `${role}账号须填写${name}`, unbound: `${role}账号不绑定${name}`,
+      username: `${name}须为 1 至 ${ctx.most} 个字符，不含空格`,
+      longest: `${name}最多 ${ctx.most} 个字符`,
+    }[ctx.rule] || null;
   }
 
   const change = (a, body, done) => list.change(
@@ -143,7 +157,8 @@ window.mapsvcAccounts = { shown: null };
       ? `共 ${answer.rows} 行，${answer.errors.length} 处有误，均未新建；改正后重新导入即可`
       : `共 ${answer.rows} 行，新建 ${answer.created.length} 个账号${kept}`;
     $("accounts-enrolment-problems").replaceChildren(...answer.errors.map((e) => text(
-      "li", `第 ${e.line} 行 · ${FIELD[e.field] || e.field}：${e.reason}`)));
+      "li", `第 ${e.line} 行 · ${ruleWords(e.field, e.ctx)
+                                 || `${FIELD[e.field] || e.field}：${e.reason}`}`)));
     const made = answer.created.map((a) => [a.username, a.display_name, ROLE_NAME[a.role],
                                             a.password]);
     $("accounts-enrolled").hidden = !made.length;
