@@ -146,3 +146,33 @@ def test_a_callers_contact_is_erased_once_the_case_has_been_closed_long_enough(c
     assert command.get(f"/incidents/{old}").json()["caller"] is None
     assert stored_caller(db, recent) is not None and stored_caller(db, open_) is not None
     assert command.get(f"/incidents/{old}").json()["status"] == "void"  # the case stays
+
+
+def test_a_callers_other_cases_are_found_by_their_phone(clients, grids, server):
+    """重复来电: the cases reported from the same phone (however its area code was written),
+    each one the account may read, and no other; only for those who see who called."""
+    command, department = clients["command"], clients["department"]
+    phone = f"0660-{uuid.uuid4().int % 10_000_000:07d}"
+    first, second, third = (command.post("/incidents", json=hotline_report(
+        command, grids, caller={"phone": written})).json()["id"]
+        for written in (phone, phone.replace("-", ""), phone))
+    stranger = command.post("/incidents", json=hotline_report(
+        command, grids, caller={"phone": "13900009999"})).json()["id"]
+
+    def others(client, case):
+        r = client.get("/incidents", params={"caller_of": case, "count": "true"})
+        assert r.status_code == 200, r.text
+        return [f["id"] for f in r.json()["features"]], r.json()["numberMatched"]
+
+    assert others(command, first) == ([third, second], 2)  # newest first, not itself
+    assert others(command, stranger) == ([], 0)
+    # a department reads those dispatched to it, from a case of its own
+    for case in (first, second):
+        for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+            assert do(command, case, step, **body).status_code == 200
+    assert others(department, first) == ([second], 1)
+    assert others(department, third) == ([], 0)  # not its case: it learns nothing of it
+    elsewhere = signed_in_client(server, new_account("command", region_code="420106"))
+    assert others(elsewhere, first) == ([], 0)
+    r = clients["worker"].get("/incidents", params={"caller_of": first})
+    assert r.status_code == 403 and r.json()["detail"][0]["loc"][-1] == "caller_of"

@@ -920,8 +920,13 @@ def test_a_callers_report_is_registered_at_a_standard_address_once_however_often
 def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reason(
         desk, server, grids, api, command_token):
     """来电登记 keeps who called; the case shows them masked, and in full (the phone to dial)
-    once a reason is given, each value's reveal audited; the next case opened is masked again."""
+    once a reason is given, each value's reveal audited, and lists the caller's other cases
+    (重复来电); the next case opened is masked again."""
     page, watch = desk
+    phone = f"139{uuid.uuid4().int % 10 ** 8:08d}"
+    masked = f"{phone[:3]}****{phone[-4:]}"
+    before = report_at(server, command_token, grids, 34, "上周同一号码来电反映噪音",
+                       source="hotline", caller={"phone": phone})
     point = spot(grids, 33)  # where no case is, whose mark the click would open
     where = next(g for g in grids.itertuples() if g.geometry.covers(point))
     page.click("#desk-new-open")
@@ -940,14 +945,18 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     page.mouse.click(x, y)
     expect(form.locator("#desk-new-point")).to_contain_text(where.code)
     assert not page.evaluate("document.getElementById('desk-new').checkValidity()")  # 12345
-    form.locator("[name=caller_phone]").fill("138 1234 5678")
+    form.locator("[name=caller_phone]").fill(f"{phone[:3]} {phone[3:7]} {phone[7:]}")
     with page.expect_response("**/api/v1/incidents") as answered:
         form.locator("button[type=submit]").click()
     case = answered.value.json()["id"]
     wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
                "the case registered, open")
     facts = page.locator("#desk-case-facts")
-    expect(facts).to_contain_text("来电人<******** · 138****5678")
+    expect(facts).to_contain_text(f"来电人<******** · {masked}")
+    same = page.locator("#desk-same-caller")
+    expect(same.locator("h3")).to_have_text("同一号码的其他来电 1 件")
+    assert same.locator("li").get_attribute("data-id") == str(before)
+    assert "上周同一号码来电反映噪音" in same.inner_text()
     facts.locator("button", has_text="查看完整").click()
     reveal = page.locator("#desk-reveal")
     reveal.locator("button[type=submit]").click()  # no reason: not sent
@@ -955,16 +964,23 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
         "action": "reveal", "limit": 5}).json()]
     reveal.locator("button", has_text="回访诉求人").click()
     reveal.locator("button[type=submit]").click()
-    expect(facts).to_contain_text("来电人<b>欧阳</b> · 13812345678")
+    expect(facts).to_contain_text(f"来电人<b>欧阳</b> · {phone}")
     assert facts.locator("b").count() == 0 and reveal.is_hidden()
-    assert facts.locator("a").get_attribute("href") == "tel:13812345678"
+    assert facts.locator("a").get_attribute("href") == f"tel:{phone}"
     audit = api.get("/audit", params={"action": "reveal", "limit": 5}).json()
     assert [(a["username"], a["entity_id"], a["field"], a["reason"]) for a in audit[:2]] == [
         ("command", str(case), "caller_phone", "回访诉求人"),
         ("command", str(case), "caller_name", "回访诉求人")]
+    same.locator("li button").click()  # the caller's earlier case, listing this one
+    wait_until(page, f"window.mapsvcDesk.selected.id === {before}", "the earlier case open")
+    expect(facts).to_contain_text(f"来电人{masked}")
+    expect(same.locator(f"li[data-id='{case}']")).to_be_visible()  # its list, not the last
+    expect(same.locator("li")).to_have_count(1)
+    same.locator("li button").click()
+    wait_until(page, f"window.mapsvcDesk.selected.id === {case}", "back to the call")
+    expect(facts).to_contain_text(f"来电人<******** · {masked}")  # masked again
     find_case(page, report_at(server, command_token, grids, 18, "另一件"))
-    find_case(page, case)
-    expect(facts).to_contain_text("来电人<******** · 138****5678")
+    expect(same).to_be_hidden()  # no caller, no list
     assert watch.problems == []
 
 

@@ -17,6 +17,7 @@ from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.api.hot import read_json, schema_ref
 from mapsvc.db.spreadsheet import copied
+from mapsvc.errors import Forbidden
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
 from mapsvc.incidents.callers import CALLER_READERS, CallerField, caller_shown, reveal_caller
@@ -150,8 +151,13 @@ async def incident_filter(
     q: Annotated[str | None, Query(
         max_length=100, description="text the case's description holds, as typed (letters "
                                     "of either case; % and _ are themselves)")] = None,
+    caller_of: Annotated[Whole | None, Query(
+        description="a case's number: the other cases its caller reported from the same phone "
+                    "(重复来电; for the centre and departments)")] = None,
 ) -> IncidentFilter:
     """The cases asked for (query parameters), before the account's jurisdiction."""
+    if caller_of is not None and account.role not in CALLER_READERS:
+        raise Forbidden("your role does not see who called", field="caller_of")
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
                           county=county, statuses=STATUS_FILTERS[status] if status else (),
                           department=department,
@@ -162,7 +168,7 @@ async def incident_filter(
                           reporter_id=account.id if reporter == "me" else None,
                           extension_requested=extension == "requested", urgent=urgent,
                           sources=SOURCE_FILTERS[source] if source else (), open=open_,
-                          words=(q or "").strip() or None)
+                          words=(q or "").strip() or None, caller_of=caller_of)
 
 
 Cases = Annotated[IncidentFilter, Depends(incident_filter)]

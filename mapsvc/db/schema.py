@@ -409,6 +409,7 @@ incident_caller = Table(
     Column("name_enc", LargeBinary),
     Column("phone_shown", Text),
     Column("phone_enc", LargeBinary),
+    Column("phone_hash", LargeBinary),
 )
 
 audit_log = Table(

@@ -2,7 +2,8 @@
 kept to answer them and to call them back (回访), as personal information under PIPL: each value
 encrypted at rest beside its masked form, shown masked to the centre and to the department the
 case is with, revealed in full for a stated reason with an audit row, and erased once the case
-has been closed for the privacy settings' days."""
+has been closed for the privacy settings' days. A phone is also kept as a keyed hash, which
+finds the same caller's other cases (重复来电) without decrypting a number."""
 
 from typing import Literal
 from uuid import UUID
@@ -16,7 +17,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import Caller
 from mapsvc.incidents.queries import readable
-from mapsvc.registry.privacy import decrypt, encrypt, mask_mobile, mask_name
+from mapsvc.registry.privacy import decrypt, encrypt, keyed_hash, mask_mobile, mask_name
 from mapsvc.tables import bytea_text, copy_into
 from mapsvc.workflow.machine import CLOSED_SQL
 
@@ -42,28 +43,34 @@ def _mask_phone(value: str) -> str:
 
 
 def _sealed(client_id: UUID, name: str, phone: str) -> dict:
-    """A caller's row: each value given, masked and encrypted (None for one not given)."""
+    """A caller's row: each value given, masked and encrypted (None for one not given), the
+    phone also as the keyed hash its other cases are found by (written with or without the
+    hyphen after its area code, one number)."""
     return {"name_shown": mask_name(name) or None,
             "name_enc": encrypt(name, _context(client_id, "name")) if name else None,
             "phone_shown": _mask_phone(phone) if phone else None,
-            "phone_enc": encrypt(phone, _context(client_id, "phone")) if phone else None}
+            "phone_enc": encrypt(phone, _context(client_id, "phone")) if phone else None,
+            "phone_hash": keyed_hash("phone " + phone.replace("-", "")) if phone else None}
 
 
 async def store_caller(conn: AsyncConnection, incident_id: int, client_id: UUID,
                        caller: Caller) -> None:
     await conn.execute(text("""
-        INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc)
-        VALUES (:id, :name_shown, :name_enc, :phone_shown, :phone_enc)"""),
+        INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc,
+                                     phone_hash)
+        VALUES (:id, :name_shown, :name_enc, :phone_shown, :phone_enc, :phone_hash)"""),
         {"id": incident_id, **_sealed(client_id, caller.name, caller.phone)})
 
 
 _STAGE = """CREATE TEMP TABLE caller_stage (client_id uuid, name_shown text, name_enc bytea,
-                                           phone_shown text, phone_enc bytea) ON COMMIT DROP"""
+                                           phone_shown text, phone_enc bytea, phone_hash bytea)
+            ON COMMIT DROP"""
 # each caller staged, to the case of their client id that has none yet (a file imported again
 # stores nothing twice)
 _STAGED = """
-INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc)
-SELECT i.id, c.name_shown, c.name_enc, c.phone_shown, c.phone_enc
+INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc,
+                             phone_hash)
+SELECT i.id, c.name_shown, c.name_enc, c.phone_shown, c.phone_enc, c.phone_hash
   FROM caller_stage c JOIN incident i ON i.client_id = c.client_id
     ON CONFLICT (incident_id) DO NOTHING"""
 
@@ -79,8 +86,8 @@ async def store_callers(conn: AsyncConnection, rows: pd.DataFrame) -> None:
                           for client_id, name, phone in zip(map(UUID, rows["client_id"]),
                                                             rows["caller_name"],
                                                             rows["caller_phone"])])
-    frame = frame.assign(name_enc=bytea_text(frame["name_enc"]),
-                         phone_enc=bytea_text(frame["phone_enc"]))
+    frame = frame.assign(**{column: bytea_text(frame[column])
+                            for column in ("name_enc", "phone_enc", "phone_hash")})
     await conn.execute(text("DROP TABLE IF EXISTS pg_temp.caller_stage"))
     await conn.execute(text(_STAGE))
     await copy_into(conn, "caller_stage", frame)

@@ -67,6 +67,7 @@ class IncidentFilter:
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
     sources: tuple[str, ...] = ()  # the cases these reported (mapsvc.incidents.model.SOURCES)
     words: str | None = None  # text the description holds, as typed (no wildcards)
+    caller_of: int | None = None  # the other cases of this case's caller's phone
 
     def filters(self) -> Filters:
         f = Filters()
@@ -153,6 +154,8 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
     match in all (``numberMatched``) if ``count``; and its parameters."""
     f = where.filters()
     incident_scope(account, f)
+    if where.caller_of is not None:
+        _same_caller(where.caller_of, account, f)
     named(order, ORDERS, field="order", noun="order")
     # By words, the cases are read as they lie and the page's sorted out of those that hold
     # them: walked in the order of their ids, a county's cases were read one by one, each
@@ -163,6 +166,19 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
     features = INCIDENTS.format(where=f.where(), page=page(limit, offset), key=key, sort=sort)
     matched = f"SELECT count(*) FROM incident d WHERE {f.where()}" if count else None
     return feature_collection(features, matched=matched), f.params
+
+
+def _same_caller(case: int, account: Account, f: Filters) -> None:
+    """Narrow ``f`` to the other cases whose caller gave the phone ``case``'s caller gave,
+    ``case`` being one the account may read (else none): by the phone's keyed hash."""
+    source = Filters(params={"caller_of": case})
+    source.add("x.id = :caller_of")
+    incident_scope(account, source, "x")
+    f.add(f"""d.id <> :caller_of AND d.id = ANY(ARRAY(
+        SELECT c.incident_id FROM incident_caller c
+         WHERE c.phone_hash = (SELECT k.phone_hash FROM incident x
+                                 JOIN incident_caller k ON k.incident_id = x.id
+                                WHERE {source.where()})))""", **source.params)
 
 
 async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,

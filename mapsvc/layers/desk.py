@@ -146,6 +146,10 @@ PANELS = """
         <button type="button" id="desk-reveal-cancel">取消</button></div>
     </form>
     <p id="desk-case-description"></p>
+    <section id="desk-same-caller" hidden>
+      <h3>同一号码的其他来电 <small></small></h3>
+      <ol></ol>
+    </section>
     <section id="desk-duplicates" hidden>
       <h3>可能重复的案件</h3>
       <ol id="desk-duplicate-list"></ol>

@@ -47,8 +47,13 @@ def decrypt(blob: bytes, context: bytes = b"") -> str:
 def lookup_hash(value: str) -> bytes:
     """A keyed hash for exact lookup: equal values hash alike, and without the key a hash
     cannot be checked against a guessed ID number."""
-    return hmac.new(_derive(b"mapsvc lookup v1"), normalise_id(value).encode(),
-                    hashlib.sha256).digest()
+    return keyed_hash(normalise_id(value))
+
+
+def keyed_hash(value: str) -> bytes:
+    """HMAC-SHA256 of ``value`` under the lookup key: equal values hash alike, and without the
+    key a hash cannot be checked against a guessed value."""
+    return hmac.new(_derive(b"mapsvc lookup v1"), value.encode(), hashlib.sha256).digest()
 
 
 def normalise_id(value: str) -> str:

@@ -282,6 +282,7 @@ function mapsvcDesk(map, config) {
       say("");
     }
     showHotspot(p).catch(() => {});  // a fact more, once found
+    showSameCaller(p).catch(() => {});
     await showDuplicates(p);
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
@@ -383,6 +384,30 @@ function mapsvcDesk(map, config) {
     b.type = "button";
     b.addEventListener("click", onClick);
     return b;
+  }
+
+  // the other cases reported from the caller's phone (重复来电), newest first, each a click
+  // from opening
+  async function showSameCaller(p) {
+    const section = $("desk-same-caller");
+    if (section.dataset.of !== String(p.id)) section.hidden = true;  // another case's
+    if (!(p.caller && p.caller.phone)) return;
+    const found = await call("GET", `/incidents?${new URLSearchParams({
+      caller_of: p.id, limit: 20, count: true })}`);
+    if (!state.selected || state.selected.id !== p.id) return;  // another case opened since
+    section.dataset.of = p.id;
+    section.hidden = !found.features.length;
+    section.querySelector("small").textContent = `${found.numberMatched} 件`;
+    section.querySelector("ol").replaceChildren(...found.features.map((f) => {
+      const q = f.properties;
+      const li = text("li", "");
+      li.dataset.id = f.id;
+      li.append(button(`#${f.id}`, () => openCase(f.id)),
+                text("span", ` ${STATUS[q.status] || q.status} · ${category(q.category)} · `
+                             + `${when(q.reported_at)} 上报`),
+                text("small", q.description || ""));
+      return li;
+    }));
   }
 
   // the open cases a case that may still be merged may repeat, listed and ringed on the map:
