@@ -273,6 +273,18 @@ def test_stop_stops_the_servers_and_leaves_a_process_given_a_stale_ones_id_alone
             served.stop()
 
 
+def test_a_server_stopped_by_its_service_manager_takes_its_process_file_with_it(database_url,
+                                                                               tmp_path):
+    """SIGTERM (systemd's stop, `kill`): the server ends and its file goes, with one worker
+    and with two."""
+    env = {"MAPSVC_CLUSTER_DIR": str(tmp_path), "MAPSVC_DATABASE_URL": database_url}
+    for workers in (1, 2):
+        served = Server(f"terminated-{workers}", workers=workers, env=env).start()
+        assert len(list(tmp_path.glob("server-*.pid"))) == 1
+        served.stop()
+        assert list(tmp_path.glob("server-*.pid")) == []
+
+
 @contextmanager
 def cluster_of_its_own(prefix: str, checkout: str = ""):
     """An embedded cluster (not started) in a checkout of its own, ``checkout`` deep in a

@@ -9,6 +9,7 @@ they land, waiting behind each other while another worker idles.
 """
 
 import os
+import signal
 import socket
 import ssl
 from pathlib import Path
@@ -70,6 +71,10 @@ def tls_problem(certfile: Path | None, keyfile: Path | None) -> str | None:
     return None
 
 
+def _terminated(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(host: str, port: int, workers: int, shutdown_seconds: int, pidfile: Path,
           tls: tuple[Path | None, Path | None] = (None, None)) -> None:
     """Serve the API until stopped (SIGINT, SIGTERM), the server's process id in ``pidfile``
@@ -90,6 +95,9 @@ def serve(host: str, port: int, workers: int, shutdown_seconds: int, pidfile: Pa
     pidfile.write_text(str(os.getpid()))
     try:
         if workers == 1:
+            # uvicorn raises the signal that stopped it again once it has stopped: SIGTERM
+            # would then end the process before the pid file goes
+            signal.signal(signal.SIGTERM, _terminated)
             server = uvicorn.Server(config)
             server.run()
             if not server.started:  # the log says why
