@@ -39,6 +39,7 @@ from mapsvc.incidents.bulk import import_incidents, read_incidents  # noqa: E402
 GRIDS = int(os.environ.get("BENCH_GRIDS", 65_000))
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 1_000_000))
 HOUSEHOLDS = int(os.environ.get("BENCH_HOUSEHOLDS_PER_GRID", 30))
+CALLS = int(os.environ.get("BENCH_CALLS", 100_000))
 OUT = Path(__file__).parent / "out"
 
 
@@ -133,6 +134,50 @@ def bulk_import(path: Path, rows: int) -> None:
            f"{lost + rows - result.inserted:,}")
     figure(f"points assigned twice ({rows:,} points)", f"{twice:,}")
     assignment_alone()
+
+
+def hotline_callers() -> None:
+    """A hotline's file of calls, each with its caller (two calls a number, about), imported:
+    its cases stored and assigned, its callers sealed and stored; then the other cases of the
+    number that called most (重复来电) listed by a county's centre, median of 5."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.incidents.queries import IncidentFilter, incidents_geojson
+
+    frame = incident_rows(asyncio.run(in_transaction(current_grids)), CALLS,
+                          categories=["06"], seed=5, days=30)
+    number = np.random.default_rng(5).integers(0, CALLS // 2, CALLS)
+    frame["source"] = "hotline"
+    frame["caller_name"] = np.char.mod("来电人%06d", number)
+    frame["caller_phone"] = np.char.mod("100%08d", number)
+    path = OUT / "calls.csv"
+    frame.to_csv(path, index=False)
+
+    async def work(conn):
+        return await import_incidents(conn, read_incidents(path, path.name), actor="bench")
+
+    t = time.perf_counter()
+    asyncio.run(in_transaction(work))
+    figure(f"hotline file with its callers, file to assigned cases and sealed callers "
+           f"({CALLS:,} calls)", f"{CALLS / (time.perf_counter() - t):,.0f}", "calls/s")
+
+    async def most_called(conn):
+        return (await conn.execute(text("""
+            SELECT c.incident_id, i.county_code FROM incident_caller c
+              JOIN incident i ON i.id = c.incident_id
+             WHERE c.phone_hash = (SELECT phone_hash FROM incident_caller GROUP BY phone_hash
+                                    ORDER BY count(*) DESC LIMIT 1)
+             LIMIT 1"""))).one()
+
+    case, county = asyncio.run(in_transaction(most_called))
+    centre = Account(id=0, username="bench_county", role=Role.command, region_code=county)
+
+    async def others(conn):
+        return json.loads(await incidents_geojson(conn, IncidentFilter(caller_of=case), centre,
+                                                  limit=20, count=True))
+
+    ms, found = median_of_5(others)
+    figure(f"a caller's other cases, by a county's centre ({found['numberMatched']} found "
+           f"among {CALLS:,} calls), median of 5", f"{ms:.1f}", "ms")
 
 
 def assignment_alone() -> None:
@@ -1268,6 +1313,7 @@ def main() -> None:
     locate_in_sql()
     serve_and_load(rows + before)
     tiles_at_city_coverage()
+    hotline_callers()  # last: its cases would change the figures before
 
 
 if __name__ == "__main__":
