@@ -55,6 +55,7 @@ def _sealed(client_id: UUID, name: str, phone: str) -> dict:
 
 async def store_caller(conn: AsyncConnection, incident_id: int, client_id: UUID,
                        caller: Caller) -> None:
+    """The caller of the case just stored, in the caller's transaction."""
     await conn.execute(text("""
         INSERT INTO incident_caller (incident_id, name_shown, name_enc, phone_shown, phone_enc,
                                      phone_hash)
