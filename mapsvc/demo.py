@@ -162,6 +162,7 @@ LATEST = 240
 IN_FLIGHT = {0: 0.05, 1: 0.08, 2: 0.08, 3: 0.08, 4: 0.06, 5: 0.05, 6: 0.3, 7: 0.3}
 SETTLED = {0: 0.06, 2: 0.01, 3: 0.02, 6: 0.08, 7: 0.83}
 URGENT_SHARE = 0.2  # of the cases left with a department: marked urgent (加急) by the centre
+URGED_SHARE = 0.3  # of the public's cases left with a department: their caller called again (催办)
 # A public report (the hotline's, a citizen's) is verified on site before it is filed (核实): the
 # centre sends the task, the grid's worker finds (or, for one rejected, finds nothing); of those
 # in flight and filed, some wait still on a finding, long overdue.
@@ -170,7 +171,7 @@ UNVERIFIED_SHARE = 0.5
 # site in working hours): a case is handled within hours or only after days, on time or late by
 # its class's limit; a step that would come after the load is not taken yet
 STEP_HOURS = {"reject": (0.2, 3), "verify": (0.1, 1), "confirm": (0.2, 2.5), "file": (0.2, 3),
-              "dispatch": (0.1, 2), "accept": (0.2, 4), "expedite": (1, 24),
+              "dispatch": (0.1, 2), "accept": (0.2, 4), "expedite": (1, 24), "urge": (4, 48),
               "report_handled": (2, 180), "check": (0.2, 1.5), "check_pass": (0.1, 0.5),
               "follow_up": (12, 72), "hand_back": (0.5, 8)}
 # The demo county's centre on duty (坐席): the operators who took its past cases in and sent them
@@ -207,8 +208,9 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     (CENTRE_STAFF), the grid workers (verifying the public's reports and checking on site, each
     at a pace of its own) and the departments take, each step at the time it was taken after the
     case was reported (as a phone's sent after the fact), some of those left with a department
-    marked urgent: its wall shows cases in every state, some overdue, its panel cases closed, on
-    time or late, and rated, and its evaluation workers who find in time and some who do not.
+    marked urgent, some of the public's urged by their callers (催办): its wall shows cases in
+    every state, some overdue, its panel cases closed, on time or late, and rated, and its
+    evaluation workers who find in time and some who do not.
     Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
     staff = [await find_account(conn, name) for name in CENTRE_STAFF]
@@ -238,6 +240,8 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             (name, note, to) for name, note in LOOP[:depth]]
         if depth in (2, 3) and rng.random() < URGENT_SHARE:  # dispatched, or accepted
             steps.append(("expedite", "群众反映强烈，加急处置（演示）", to))
+        if depth in (2, 3) and case.public and rng.random() < URGED_SHARE:
+            steps.append(("urge", "诉求人来电催促办理（演示）", to))
         if depth >= 2 and rng.random() < wrong:  # first sent to the wrong department
             astray = str(rng.choice([code for code in codes if code != to]))
             steps[1:1] = [("dispatch", "", astray), ("hand_back", "不属于本单位职责（演示）", astray)]

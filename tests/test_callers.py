@@ -176,3 +176,38 @@ def test_a_callers_other_cases_are_found_by_their_phone(clients, grids, server):
     assert others(elsewhere, first) == ([], 0)
     r = clients["worker"].get("/incidents", params={"caller_of": first})
     assert r.status_code == 403 and r.json()["detail"][0]["loc"][-1] == "caller_of"
+
+
+def test_a_callers_cases_are_found_by_the_phone_typed_while_they_are_on_the_line(clients, grids,
+                                                                                 server):
+    """The number in the body, spaces and hyphen as typed: the cases reported from it that the
+    account may read, newest first, with how many in all; a wrong number 422 naming it; for
+    those who see who called only."""
+    command, department = clients["command"], clients["department"]
+    phone = f"0660-{uuid.uuid4().int % 10_000_000:07d}"
+    first, second = (command.post("/incidents", json=hotline_report(
+        command, grids, caller={"name": "林小红", "phone": phone})).json()["id"]
+        for _ in range(2))
+    command.post("/incidents", json=hotline_report(command, grids,
+                                                   caller={"phone": "13900009999"}))
+
+    def called(client, typed, **page):
+        r = client.post("/incidents/by-caller", params=page, json={"phone": typed})
+        assert r.status_code == 200, r.text
+        return [f["id"] for f in r.json()["features"]], r.json()["numberMatched"]
+
+    spaced = f"{phone[:4]} {phone[5:8]} {phone[8:]}"  # 0660 338 8123: no hyphen, spaces
+    assert called(command, spaced) == ([second, first], 2)
+    assert called(command, phone, limit=1, offset=1) == ([first], 2)
+    assert called(command, "13700001111") == ([], 0)
+    assert called(department, phone) == ([], 0)  # none of them dispatched to it yet
+    for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(command, first, step, **body).status_code == 200
+    assert called(department, phone) == ([first], 1)
+    elsewhere = signed_in_client(server, new_account("command", region_code="420106"))
+    assert called(elsewhere, phone) == ([], 0)
+    for typed in ("1381234567", "", "138123456789"):
+        r = command.post("/incidents/by-caller", json={"phone": typed})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "phone", typed
+    assert clients["worker"].post("/incidents/by-caller",
+                                  json={"phone": phone}).status_code == 403

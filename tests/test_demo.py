@@ -173,6 +173,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert urgent["features"]  # some of the cases with a department marked urgent
         assert {f["properties"]["status"] for f in urgent["features"]} <= {"dispatched",
                                                                            "in_progress"}
+        # some of the public's cases with a department were urged by their callers
+        urged = api.get("/incidents", params={"urged": "true", "limit": 100}).json()["features"]
+        assert urged and {f["properties"]["source"] for f in urged} <= {"hotline", "citizen"}
         # the centre's staff took the cases in, each at its pace, some sent astray and back
         since = (datetime.now(timezone.utc) - timedelta(days=365)).date().isoformat()
         staff = {r["code"]: r["figures"] for r in api.get("/stats", params={

@@ -984,6 +984,49 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     assert watch.problems == []
 
 
+def test_a_caller_calling_again_urges_their_open_case_rather_than_register_a_new_one(
+        desk, server, grids, api, command_token, db):
+    """Their number typed at 来电登记 lists the cases reported from it (重复来电); an open one
+    is urged (催办) with what they say, a step on that case, and no case is registered."""
+    page, watch = desk
+    phone = f"137{uuid.uuid4().int % 10 ** 8:08d}"
+    waiting = report_at(server, command_token, grids, 35, "<b>路灯</b>不亮",
+                        source="hotline", caller={"phone": phone})
+    gone = report_at(server, command_token, grids, 36, "重复反映路灯",
+                     source="hotline", caller={"phone": phone})
+    assert do(api, gone, "void", note="重复上报").status_code == 200
+    page.click("#desk-new-open")
+    form = page.locator("#desk-new")
+    form.locator("[name=description]").fill("路灯还是不亮，要求尽快修")
+    calls = page.locator("#desk-new-calls")
+    form.locator("[name=caller_phone]").fill(f"{phone[:3]} {phone[3:7]} {phone[7:]}")
+    form.locator("[name=caller_phone]").dispatch_event("change")
+    expect(calls.locator("h4")).to_have_text("此号码的来电 2 件")
+    assert [li.get_attribute("data-id") for li in calls.locator("li").all()] == [
+        str(gone), str(waiting)]
+    assert calls.locator("b").count() == 0 and "<b>路灯</b>不亮" in calls.inner_text()
+    expect(calls.locator(f"li[data-id='{gone}'] button", has_text="催办此件")).to_have_count(0)
+    calls.locator(f"li[data-id='{waiting}'] button", has_text="催办此件").click()
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {waiting}",
+               "the earlier case open")
+    expect(form).to_be_hidden()
+    expect(page.locator("#desk-form-title")).to_have_text("催办")
+    assert page.input_value("#desk-form textarea[name='note']") == "路灯还是不亮，要求尽快修"
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-case-facts")).to_contain_text("催办1 次")
+    expect(page.locator("#desk-steps")).to_contain_text("路灯还是不亮，要求尽快修")
+    assert api.get(f"/incidents/{waiting}").json()["urged"] == 1
+    page.select_option("#desk-view", "urged")  # 催办: the open cases urged, marked how often
+    expect(page.locator(f"#desk-list li[data-id='{waiting}'] mark.urged")).to_have_text("催1")
+    expect(page.locator(f"#desk-list li[data-id='{gone}']")).to_have_count(0)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE description = :d"),
+                            {"d": "路灯还是不亮，要求尽快修"}).scalar_one() == 0
+    page.click("#desk-new-open")  # the next call starts with no list
+    expect(calls).to_be_hidden()
+    assert watch.problems == []
+
+
 def test_the_desk_downloads_the_lists_cases_as_the_ledger(desk, server, grids, command_token):
     page, _ = desk
     case = report_at(server, command_token, grids, 5, "=1+1 路面塌陷")

@@ -10,7 +10,7 @@ import pytest
 
 HEADINGS = ["编号", "上报时间", "来源", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
             "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门", "加急时间", "处置时限",
-            "结案时间", "按期结案", "警示", "满意度", "返工次数"]
+            "结案时间", "按期结案", "警示", "满意度", "返工次数", "催办次数"]
 
 
 def ledger(client, **params) -> list[dict]:
@@ -60,7 +60,8 @@ def cases(clients, hierarchy, grids):
     grid, other = chiefs_grids(hierarchy, grids)[:2]
     reported = report(clients["worker"], grid, "路灯不亮", reported_at="2026-10-18T10:00:00+08:00")
     dispatched = report(command, other, "井盖缺失")
-    act(command, dispatched["id"], ("file", {}), ("dispatch", {"department": "T1"}))
+    act(command, dispatched["id"], ("file", {}), ("dispatch", {"department": "T1"}),
+        ("urge", {"note": "诉求人来电催促办理"}))
     closed = report(command, other, "暴露垃圾")
     act(command, closed["id"], ("file", {}), ("dispatch", {"department": "T1"}))
     act(department, closed["id"], ("accept", {}), ("report_handled", {"note": "已清运"}))
@@ -88,8 +89,9 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
     assert (reported["状态"], reported["来源"], reported["入格方式"]) == ("已上报", "网格员", "网格内")
     assert reported["类别"] == "暴露垃圾"
     assert (reported["处置部门"], reported["处置时限"], reported["结案时间"], reported["按期结案"],
-            reported["警示"]) == ("", "", "", "", "")
-    assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"]) == ("已派遣", "测试局", "绿灯")
+            reported["警示"], reported["催办次数"]) == ("", "", "", "", "", "0")
+    assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"], dispatched["催办次数"]) == (
+        "已派遣", "测试局", "绿灯", "1")
     deadline = api.get(f"/incidents/{cases['dispatched']}").json()["handling_deadline"]
     assert dispatched["处置时限"] == _local_minute(deadline)
     assert (closed["状态"], closed["按期结案"], closed["满意度"], closed["返工次数"]) == (

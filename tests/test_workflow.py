@@ -140,6 +140,30 @@ def test_suspension_supervision_and_the_escalation_chain(clients, grids):
     assert do(admin, case, "escalate").status_code == 409
 
 
+def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids):
+    """催办: the centre takes a call about a case still open as a step with what was said; the
+    case counts the calls, the department it is with sees them and cannot urge itself."""
+    command, department = clients["command"], clients["department"]
+    case, calm = new_case(command, grids, index=14), new_case(command, grids, index=15)
+    assert command.get(f"/incidents/{case}").json()["urged"] == 0
+    r = do(command, case, "urge")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        for each in (case, calm):
+            assert do(command, each, step, **body).status_code == 200
+    for said in ("诉求人来电催促办理", "已经一周了，还没人来修"):
+        r = do(command, case, "urge", note=said)
+        assert r.status_code == 200 and r.json()["status"] == "dispatched"
+    assert department.get(f"/incidents/{case}").json()["urged"] == 2
+    urged = {f["id"] for f in department.get("/incidents", params={
+        "urged": "true", "limit": 1000}).json()["features"]}
+    assert case in urged and calm not in urged
+    assert do(department, case, "urge", note="自己催").status_code == 403
+    timeline = command.get(f"/incidents/{case}/timeline").json()
+    assert [(t["action"], t["note"]) for t in timeline if t["action"] == "urge"] == [
+        ("urge", "诉求人来电催促办理"), ("urge", "已经一周了，还没人来修")]
+
+
 def test_an_unknown_action_is_refused_naming_it(clients, grids):
     case = new_case(clients["admin"], grids, index=5)
     r = do(clients["admin"], case, "teleport")

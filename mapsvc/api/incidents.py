@@ -20,14 +20,15 @@ from mapsvc.db.spreadsheet import copied
 from mapsvc.errors import Forbidden
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
-from mapsvc.incidents.callers import CALLER_READERS, CallerField, caller_shown, reveal_caller
+from mapsvc.incidents.callers import (CALLER_READERS, CallerField, caller_shown, phone_hash,
+                                     reveal_caller)
 from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.ledger import ledger_statement
-from mapsvc.incidents.model import (METHODS, NO_NUL, PHOTOS_MOST, SOURCE_FILTERS,
-                                   IncidentReport, Point, ReportTime, Source, Window,
-                                   window_start)
+from mapsvc.incidents.model import (METHODS, NO_NUL, PHONE_SAID, PHOTOS_MOST, SOURCE_FILTERS,
+                                   IncidentReport, PhoneNumber, Point, ReportTime, Source,
+                                   Window, window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
 from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act, act_on_many, timeline
@@ -143,6 +144,8 @@ async def incident_filter(
                     "days, waiting on the centre to extend or decline")] = None,
     urgent: Annotated[bool | None, Query(
         description="true: the cases marked urgent (加急); false: the others")] = None,
+    urged: Annotated[bool, Query(
+        description="true: the cases their callers called again about (催办)")] = False,
     source: Annotated[Literal[tuple(SOURCE_FILTERS)] | None, Query(  # type: ignore[valid-type]
         description="who reported them: one source, or public (the 12345 hotline's and "
                     "citizens' reports, as 监督举报率 counts them)")] = None,
@@ -167,6 +170,7 @@ async def incident_filter(
                           queue_of=account if queue == "mine" else None,
                           reporter_id=account.id if reporter == "me" else None,
                           extension_requested=extension == "requested", urgent=urgent,
+                          urged=urged,
                           sources=SOURCE_FILTERS[source] if source else (), open=open_,
                           words=(q or "").strip() or None, caller_of=caller_of)
 
@@ -189,6 +193,27 @@ async def list_incidents(
         body = await incidents_geojson(conn, where, account, limit=page.limit,
                                        offset=page.offset, order=order, count=count)
     return Response(body, media_type=GEOJSON)
+
+
+class CallerPhone(BaseModel):
+    phone: PhoneNumber = Field(min_length=1, max_length=20, description=PHONE_SAID)
+
+
+@router.post("/by-caller", response_class=Response,
+             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
+async def cases_by_caller(request: Request, page: Page, body: CallerPhone,
+                          account: Annotated[Account, Depends(allowed(CALLER_READERS))]
+                          ) -> Response:
+    """The cases reported from a phone, newest first, among those you may read, with how many
+    in all (numberMatched): a caller's earlier calls, looked up while they are on the line
+    (重复来电), to urge a case still open (催办) rather than register it again. The number
+    goes in the body, where no address log keeps it; it is matched by its keyed hash, written
+    with or without the hyphen after its area code."""
+    where = IncidentFilter(caller_hash=phone_hash(body.phone))
+    async with statements(request) as conn:
+        found = await incidents_geojson(conn, where, account, limit=page.limit,
+                                        offset=page.offset, count=True)
+    return Response(found, media_type=GEOJSON)
 
 
 @router.get("/hotspots", response_class=Response,

@@ -42,15 +42,20 @@ def _mask_phone(value: str) -> str:
     return mask_mobile(value.replace("-", ""))
 
 
+def phone_hash(phone: str) -> bytes:
+    """The keyed hash a phone's cases are found by: one number written with or without the
+    hyphen after its area code."""
+    return keyed_hash("phone " + phone.replace("-", ""))
+
+
 def _sealed(client_id: UUID, name: str, phone: str) -> dict:
     """A caller's row: each value given, masked and encrypted (None for one not given), the
-    phone also as the keyed hash its other cases are found by (written with or without the
-    hyphen after its area code, one number)."""
+    phone also as the keyed hash its other cases are found by."""
     return {"name_shown": mask_name(name) or None,
             "name_enc": encrypt(name, _context(client_id, "name")) if name else None,
             "phone_shown": _mask_phone(phone) if phone else None,
             "phone_enc": encrypt(phone, _context(client_id, "phone")) if phone else None,
-            "phone_hash": keyed_hash("phone " + phone.replace("-", "")) if phone else None}
+            "phone_hash": phone_hash(phone) if phone else None}
 
 
 async def store_caller(conn: AsyncConnection, incident_id: int, client_id: UUID,

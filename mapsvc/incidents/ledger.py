@@ -46,6 +46,7 @@ COLUMNS = (
     ("警示", _named("colour", "incident_colour(d)")),
     ("满意度", "d.satisfaction"),
     ("返工次数", "d.rework_count"),
+    ("催办次数", "coalesce(d.urged, 0)"),
 )
 
 LEDGER = """

@@ -120,6 +120,19 @@ PHONE = r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$"
 PHONE_RULE = "must be a mobile number of 11 digits or a landline with its area code"
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # what a name cannot hold
 NAME_MOST = 50
+PHONE_SAID = "a mobile number (13800138000) or a landline with its area code (0660-3388123)"
+
+
+def _phone(value: str) -> str:
+    if value and not re.fullmatch(PHONE, value):
+        raise ValueError(PHONE_RULE)
+    return value
+
+
+# a phone as typed (spaces dropped), checked: empty or a number PHONE takes
+PhoneNumber = Annotated[str, BeforeValidator(lambda v: re.sub(r"\s", "", v)
+                                             if isinstance(v, str) else v),
+                        AfterValidator(_phone)]
 
 
 class Caller(BaseModel):
@@ -128,32 +141,18 @@ class Caller(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("", max_length=NAME_MOST, description="as they gave it")
-    phone: str = Field("", max_length=20, description="a mobile number (13800138000) or a "
-                                                      "landline with its area code "
-                                                      "(0660-3388123)")
+    phone: PhoneNumber = Field("", max_length=20, description=PHONE_SAID)
 
     @field_validator("name", mode="before")
     @classmethod
     def _spaced(cls, value):
         return " ".join(value.split()) if isinstance(value, str) else value
 
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _digits(cls, value):
-        return re.sub(r"\s", "", value) if isinstance(value, str) else value
-
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
         if re.search(CONTROL, value):
             raise ValueError("must hold printable characters only")
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        if value and not re.fullmatch(PHONE, value):
-            raise ValueError(PHONE_RULE)
         return value
 
     @model_validator(mode="after")

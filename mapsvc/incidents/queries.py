@@ -65,9 +65,11 @@ class IncidentFilter:
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
+    urged: bool = False  # the cases their callers urged (催办)
     sources: tuple[str, ...] = ()  # the cases these reported (mapsvc.incidents.model.SOURCES)
     words: str | None = None  # text the description holds, as typed (no wildcards)
     caller_of: int | None = None  # the other cases of this case's caller's phone
+    caller_hash: bytes | None = None  # the cases reported from the phone of this keyed hash
 
     def filters(self) -> Filters:
         f = Filters()
@@ -85,6 +87,8 @@ class IncidentFilter:
             f.add(handling_overdue("d"))
         if self.ids is not None:
             f.add("d.id = ANY(:ids)", ids=self.ids)
+        if self.caller_hash is not None:
+            f.add(_CALLED_FROM.format(phone_hash=":caller_hash"), caller_hash=self.caller_hash)
         if self.reporter_id is not None:
             f.add("d.reporter_id = :reporter", reporter=self.reporter_id)
         f.bbox("d.geom", self.bbox, inline=True)
@@ -113,6 +117,8 @@ class IncidentFilter:
             f.add("d.extension_request IS NOT NULL")
         if self.urgent is not None:  # the urgent ones from their own index (migration 0049)
             f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
+        if self.urged:  # from their own index (migration 0058)
+            f.add("d.urged IS NOT NULL")
         if self.sources:  # written in, as the states are
             f.add(f"d.source IN {named_set(self.sources, SOURCES, field='source', noun='source')}")
         if self.reported_from:
@@ -168,17 +174,21 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
     return feature_collection(features, matched=matched), f.params
 
 
+# the cases whose caller gave the phone of the keyed hash ``phone_hash`` (SQL)
+_CALLED_FROM = """d.id = ANY(ARRAY(SELECT c.incident_id FROM incident_caller c
+                                     WHERE c.phone_hash = {phone_hash}))"""
+
+
 def _same_caller(case: int, account: Account, f: Filters) -> None:
     """Narrow ``f`` to the other cases whose caller gave the phone ``case``'s caller gave,
-    ``case`` being one the account may read (else none): by the phone's keyed hash."""
+    ``case`` being one the account may read (else none)."""
     source = Filters(params={"caller_of": case})
     source.add("x.id = :caller_of")
     incident_scope(account, source, "x")
-    f.add(f"""d.id <> :caller_of AND d.id = ANY(ARRAY(
-        SELECT c.incident_id FROM incident_caller c
-         WHERE c.phone_hash = (SELECT k.phone_hash FROM incident x
-                                 JOIN incident_caller k ON k.incident_id = x.id
-                                WHERE {source.where()})))""", **source.params)
+    f.add("d.id <> :caller_of")
+    f.add(_CALLED_FROM.format(phone_hash=f"""(
+        SELECT k.phone_hash FROM incident x JOIN incident_caller k ON k.incident_id = x.id
+         WHERE {source.where()})"""), **source.params)
 
 
 async def incidents_geojson(conn: AsyncConnection, where: IncidentFilter, account: Account, *,

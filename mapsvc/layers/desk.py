@@ -1,22 +1,24 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those filed and waiting to be
 dispatched, those handled and waiting to be checked, those closed and waiting to be followed up,
-those escalated to the centre's level, the open urgent ones, the overdue, the nearly due, those
-whose handler asked for more time, and the unassigned, or all of them (a department's, a
+those escalated to the centre's level, the open urgent ones, the urged, the overdue, the nearly due,
+those whose handler asked for more time, and the unassigned, or all of them (a department's, a
 class's), newest first (an urgent case marked 急); a case opened on the map with its details and
 steps, with the open cases nearby it may repeat (to be merged into one of them), and moved on
 through the loop (verified, filed or rejected, put in its class, dispatched, checked, closed and
-followed up; extended, suspended, supervised, marked urgent, escalated, voided; moved to where it
-is, picked on the map, into the grid it lands in); cases ticked in the list moved on at once by a
-step they all may take (批量办理); the list's cases, of any department and any source (the
-public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened
-by its number, and a caller's report registered (来电登记), placed on the map or at a standard
-address found by its words, with who called; they are shown masked, and in full once a reason
-is given (audited). The list follows the live feed.
+followed up; extended, suspended, supervised, marked urgent, urged, escalated, voided; moved to
+where it is, picked on the map, into the grid it lands in); cases ticked in the list moved on at
+once by a step they all may take (批量办理); the list's cases, of any department and any source (the
+public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by
+its number, and a caller's report registered (来电登记), placed on the map or at a standard address
+found by its words, with who called; they are shown masked, and in full once a reason is given
+(audited). The phone typed lists the cases reported from it, an open one urged (催办) in place of a
+new case. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
-taken on and those it is handling, the urgent, the overdue and the nearly due, those it asked
-more time for, those it handled and the centre is to check; taken on, handed back, given more
-time or reported handled (with the photos of the result), one at a time or many at once.
+taken on and those it is handling, the urgent, the urged, the overdue and the nearly due, those
+it asked more time for, those it handled and the centre is to check; taken on, handed back,
+given more time or reported handled (with the photos of the result), one at a time or many at
+once.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -44,12 +46,12 @@ CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_
 CENTRE_VIEWS = (
     ("reported", "新上报待受理"), ("waiting", "待受理（含核实中）"), ("filed", "已立案待派遣"),
     ("handled", "处置完成待核查"), ("closed", "已结案待回访"), ("mine", "上报至本中心"),
-    ("open", "在办"), ("urgent", "加急"), ("red", "超期"), ("overdue", "处置超期"),
-    ("yellow", "即将到期"), ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"),
+    ("open", "在办"), ("urgent", "加急"), ("urged", "催办"), ("red", "超期"),
+    ("overdue", "处置超期"), ("yellow", "即将到期"), ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"),
     ("all", "全部"))
 DEPARTMENT_VIEWS = (
     ("mine", "待办（待签收、处置中）"), ("dispatched", "待签收"), ("in_progress", "处置中"),
-    ("urgent", "加急"), ("overdue", "处置超期"), ("nearly", "处置即将到期"),
+    ("urgent", "加急"), ("urged", "催办"), ("overdue", "处置超期"), ("nearly", "处置即将到期"),
     ("extension", "已申请延期"), ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
 ORDERS = (("newest", "最新在前"), ("oldest", "最早在前"), ("due", "最急在前"))
 # A desk's own names, by whose it is: its title, its views, the order its list opens in (a
@@ -95,6 +97,10 @@ PANELS = """
       <label>联系电话 <input name="caller_phone" type="tel" maxlength="20" autocomplete="off"
         pattern="{phone_pattern}"
         title="11 位手机号，或带区号的固定电话"></label></div>
+    <section id="desk-new-calls" hidden>
+      <h4>此号码的来电 <small></small></h4>
+      <ol></ol>
+    </section>
     <label>照片（来电人发来的，最多 {photos_most} 张） <input name="photos" type="file"
       accept="image/jpeg,image/png,image/webp" multiple></label>
     <div class="row"><button type="submit">登记</button>

@@ -289,6 +289,8 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
                                               or clock.deadline < case.handling_deadline)
         columns, params = _started({"handling": clock} if sooner else {})
         return {"urgent_at": ":now", **columns}, {"now": now, **params}
+    if name == "urge":
+        return {"urged": "coalesce(urged, 0) + 1"}, {}
     if name == "suspend":
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)

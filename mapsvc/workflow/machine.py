@@ -36,7 +36,7 @@ ACTION_NAMES = {
     "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
-    "escalate": "上报上级",
+    "escalate": "上报上级", "urge": "催办",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -59,6 +59,7 @@ PHRASES = {
     "decline_extension": ("时限内可以完成，不予延期",),
     "suspend": ("需纳入计划统筹解决", "涉及历史遗留问题"),
     "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
+    "urge": ("诉求人来电催促办理", "诉求人再次来电反映"),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),
 }
@@ -149,6 +150,8 @@ ACTIONS: dict[str, Action] = {
     # to be handled within the urgent limit, on the clock (mapsvc.workflow.clocks)
     "expedite": Action(CENTRE, OPEN, None, needs_note=True, when="ordinary"),      # 加急
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
+    # the caller called again about the case: counted on it (``urged``), what they said the note
+    "urge": Action(CENTRE, OPEN, None, needs_note=True),                           # 催办
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department

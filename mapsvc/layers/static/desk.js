@@ -13,7 +13,7 @@ const VIEWS = {
   nearly: { queue: "mine", colour: "yellow" },
   red: { colour: "red" }, overdue: { overdue: true }, yellow: { colour: "yellow" },
   extension: { extension: "requested" },
-  open: { open: true }, urgent: { urgent: true, open: true },
+  open: { open: true }, urgent: { urgent: true, open: true }, urged: { urged: true, open: true },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
@@ -47,7 +47,7 @@ function mapsvcDesk(map, config) {
                   action: null, many: false, chosen: new Set(), online: false,
                   unseen: new Set(), listedAs: null, scopeAsked: null, steps: [], spot: null,
                   registering: false, clientId: null, addressAsked: null, paper: false,
-                  revealed: null,
+                  revealed: null, callsAsked: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -140,6 +140,7 @@ function mapsvcDesk(map, config) {
       li.append(box);
       if (state.unseen.has(f.id)) li.append(text("mark", "新", "news"));
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
+      if (p.urged) li.append(text("mark", `催${p.urged}`, "urged"));
       const due = HANDLING.includes(p.status) && p.handling_deadline
         ? ` · 处置时限 ${when(p.handling_deadline)}` : "";
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
@@ -237,7 +238,8 @@ function mapsvcDesk(map, config) {
       ["核实时限", when(p.clocks.verify.deadline)],  // while the field is asked to verify
       ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
       ["警示", COLOUR_NAME[p.colour] || ""],
-      ["督办", p.supervision ? supervision(p.supervision) : ""], ["挂账", p.suspended ? "是" : ""],
+      ["督办", p.supervision ? supervision(p.supervision) : ""],
+      ["催办", p.urged ? `${p.urged} 次` : ""], ["挂账", p.suspended ? "是" : ""],
       ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`
                                         + `${p.extension_request.note || ""}` : ""],
     ];
@@ -658,6 +660,7 @@ function mapsvcDesk(map, config) {
     form.elements.source.value = "hotline";
     $("desk-new-addresses").replaceChildren();
     $("desk-new-point").textContent = "在地图上点击事发位置（可拖动标记），或按地址查找";
+    $("desk-new-calls").hidden = true;
     form.hidden = false;
     form.after($("desk-doing"));
     say("");
@@ -701,6 +704,42 @@ function mapsvcDesk(map, config) {
         });
         return li;
       })));
+  }
+
+  // The cases reported from the phone typed (重复来电), newest first, once it is a number:
+  // each a click from opening, an open one from being urged (催办) in place of a new case.
+  async function showCalls() {
+    const section = $("desk-new-calls");
+    const phone = $("desk-new").elements.caller_phone;
+    state.callsAsked = phone.value;
+    if (!phone.value || !phone.checkValidity()) {
+      section.hidden = true;
+      return;
+    }
+    const found = await call("POST", `/incidents/by-caller?limit=10`, { phone: phone.value });
+    if (state.callsAsked !== phone.value || !state.registering) return;  // typed on, or left
+    section.hidden = !found.features.length;
+    section.querySelector("small").textContent = `${found.numberMatched} 件`;
+    section.querySelector("ol").replaceChildren(...found.features.map((f) => {
+      const q = f.properties;
+      const li = text("li", "");
+      li.dataset.id = f.id;
+      li.append(button(`#${f.id}`, () => openCase(f.id)),
+                text("span", ` ${STATUS[q.status] || q.status} · ${category(q.category)} · `
+                             + `${when(q.reported_at)} 上报`),
+                text("small", q.description || ""));
+      if (possible(q).includes("urge")) li.append(button("催办此件", () => urge(f.id)));
+      return li;
+    }));
+  }
+
+  // the call taken as the caller urging their case ``id``: what they said, its note
+  async function urge(id) {
+    const said = $("desk-new").elements.description.value.trim();
+    closeNew();
+    await openCase(id);
+    choose("urge");
+    if (said) $("desk-form").elements.note.value = said;
   }
 
   // The case sent with a client id of its own, kept until it is stored: sent again (its answer
@@ -906,7 +945,10 @@ function mapsvcDesk(map, config) {
   $("desk-new-open").addEventListener("click", openNew);
   $("desk-new-cancel").addEventListener("click", closeNew);
   const phone = $("desk-new").elements.caller_phone;  // as typed, spaces and all, then checked
-  phone.addEventListener("change", () => { phone.value = phone.value.replace(/\s/g, ""); });
+  phone.addEventListener("change", () => {
+    phone.value = phone.value.replace(/\s/g, "");
+    showCalls().catch((error) => say(error.message, true));
+  });
   let seeking = null;  // the addresses, once the typing pauses
   $("desk-new").elements.address.addEventListener("input", () => {
     clearTimeout(seeking);
