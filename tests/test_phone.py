@@ -1060,6 +1060,26 @@ def test_a_case_marked_urgent_while_the_phone_is_open_is_news(browser, server, w
     context.close()
 
 
+def test_a_case_urged_by_its_caller_while_the_phone_is_open_is_news(browser, server,
+                                                                    worker_spot, clients):
+    _, spot = worker_spot
+    admin = clients["admin"]
+    case = _dispatched_case(admin, spot, "楼道灯不亮")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    wait_until(page, "document.getElementById('news').textContent === ''", "nothing new")
+    assert "催办" not in page.locator(item).text_content()
+    assert admin.post(f"/incidents/{case}/actions/urge",
+                      json={"note": "诉求人来电催促办理"}).status_code == 200
+    wait_until(page, f"!!document.querySelector('{item}.new')", "urged, as news")
+    assert page.inner_text("#news") == "新到 1 件案件，其中催办 1 件"
+    assert "已派遣 · 催办 1 次 · " in page.locator(item).text_content()
+    page.click(item)
+    wait_until(page, "document.getElementById('news').textContent === ''", "touched")
+    context.close()
+
+
 def test_a_task_on_site_come_while_the_phone_is_open_is_news(browser, server, worker_spot,
                                                             clients):
     """A case of the worker's come to a task on site, the centre asking it to verify (核实) or

@@ -627,9 +627,9 @@ const CASES_LISTED = 50;
 const NEWEST = 10;
 
 // The cases arrived since the list was last drawn (a case dispatched to me, a report in my
-// grids), marked urgent (加急) since, or come to a task on site since (the centre asks the
-// field to verify it, 核实; the department has handled it, to be checked, 核查), marked until the
-// worker touches them.
+// grids), marked urgent (加急) or urged by their caller (催办) since, or come to a task on site
+// since (the centre asks the field to verify it, 核实; the department has handled it, to be
+// checked, 核查), marked until the worker touches them.
 const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
 const TASKS = { verifying: "待核实", handled: "待核查" };
 
@@ -638,6 +638,7 @@ function noticed(id) {
   localStorage.setItem("mapsvc.unseen", JSON.stringify([...unseen]));
   const news = (phone.cases || []).filter((f) => unseen.has(f.id));
   const among = [["加急", news.filter((f) => f.properties.urgent_at).length],
+                 ["催办", news.filter((f) => f.properties.urged).length],
                  ...Object.values(TASKS).map((task) => [task, news.filter(
                    (f) => TASKS[f.properties.status] === task).length])]
     .filter(([, n]) => n).map(([what, n]) => `${what} ${n} 件`);
@@ -646,7 +647,7 @@ function noticed(id) {
 }
 
 // My cases as the service has them; the phone says when new ones arrive or one is marked
-// urgent (and buzzes, where it can: at length for an urgent one).
+// urgent or urged (and buzzes, where it can: at length for an urgent one).
 async function loadCases() {
   // on a weak signal answers may come back out of order: one asked before the answer shown
   // last is older than it, and is dropped
@@ -668,11 +669,13 @@ async function loadCases() {
     const fresh = seen ? cases.filter((f) => !was.has(f.id)) : [];
     const expedited = cases.filter((f) => was.has(f.id) && f.properties.urgent_at
                                           && !was.get(f.id).urgent_at);
+    const urged = cases.filter((f) => was.has(f.id)
+                                      && f.properties.urged > (was.get(f.id).urged || 0));
     const tasked = cases.filter((f) => was.has(f.id) && f.properties.status in TASKS
                                        && was.get(f.id).status !== f.properties.status);
     const listed = new Set(cases.map((f) => f.id));
     for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
-    for (const f of [...fresh, ...expedited, ...tasked]) unseen.add(f.id);
+    for (const f of [...fresh, ...expedited, ...urged, ...tasked]) unseen.add(f.id);
     showCases(cases);
     $("cases-count").textContent = first.numberMatched > cases.length
       ? `共 ${first.numberMatched} 件，列出最急和最新的 ${cases.length} 件` : "";
@@ -681,7 +684,7 @@ async function loadCases() {
     if (navigator.vibrate) {  // an urgent one at length
       if (expedited.length || fresh.some((f) => f.properties.urgent_at)) {
         navigator.vibrate([300, 100, 300]);
-      } else if (fresh.length || tasked.length) navigator.vibrate(200);
+      } else if (fresh.length || urged.length || tasked.length) navigator.vibrate(200);
     }
   } catch (error) {  // offline: the cases as last seen
     showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
@@ -724,7 +727,8 @@ function showCases(cases) {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
     const li = text("li", [p.urgent_at && "加急", urgency, STATUS[p.status] || p.status,
-                           `#${f.id} ${className(p.category)}`, p.description]
+                           p.urged && `催办 ${p.urged} 次`, `#${f.id} ${className(p.category)}`,
+                           p.description]
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
     if (p.urgent_at) li.classList.add("urgent");
