@@ -706,18 +706,20 @@ function mapsvcDesk(map, config) {
       })));
   }
 
-  // The cases reported from the phone typed (重复来电), newest first, once it is a number:
-  // each a click from opening, an open one from being urged (催办) in place of a new case.
+  // The cases reported from the phone typed (重复来电), newest first, once it is a number
+  // (spaces and all): each a click from opening, an open one from being urged (催办) in place
+  // of a new case.
   async function showCalls() {
     const section = $("desk-new-calls");
     const phone = $("desk-new").elements.caller_phone;
-    state.callsAsked = phone.value;
-    if (!phone.value || !phone.checkValidity()) {
+    const typed = phone.value.replace(/\s/g, "");
+    state.callsAsked = typed;
+    if (!new RegExp(`^(?:${phone.pattern})$`).test(typed)) {
       section.hidden = true;
       return;
     }
-    const found = await call("POST", `/incidents/by-caller?limit=10`, { phone: phone.value });
-    if (state.callsAsked !== phone.value || !state.registering) return;  // typed on, or left
+    const found = await call("POST", `/incidents/by-caller?limit=10`, { phone: typed });
+    if (state.callsAsked !== typed || !state.registering) return;  // typed on, or left
     section.hidden = !found.features.length;
     section.querySelector("small").textContent = `${found.numberMatched} 件`;
     section.querySelector("ol").replaceChildren(...found.features.map((f) => {
@@ -945,9 +947,11 @@ function mapsvcDesk(map, config) {
   $("desk-new-open").addEventListener("click", openNew);
   $("desk-new-cancel").addEventListener("click", closeNew);
   const phone = $("desk-new").elements.caller_phone;  // as typed, spaces and all, then checked
-  phone.addEventListener("change", () => {
-    phone.value = phone.value.replace(/\s/g, "");
-    showCalls().catch((error) => say(error.message, true));
+  phone.addEventListener("change", () => { phone.value = phone.value.replace(/\s/g, ""); });
+  let dialled = null;  // the number's cases, once the typing pauses
+  phone.addEventListener("input", () => {
+    clearTimeout(dialled);
+    dialled = setTimeout(() => showCalls().catch((e) => say(e.message, true)), 400);
   });
   let seeking = null;  // the addresses, once the typing pauses
   $("desk-new").elements.address.addEventListener("input", () => {
