@@ -605,10 +605,15 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
     page.click("#desk-actions button[data-action='follow_up']")
     assert page.is_visible("#desk-form label[data-field='satisfaction']")
     page.select_option("#desk-form select[name='satisfaction']", "4")
+    assert page.input_value("#desk-form select[name='resolved']") == ""  # not asked, unless
+    page.select_option("#desk-form select[name='resolved']", "false")
     page.click("#desk-form button[type='submit']")
     shows(page, "已评价")
     wait_until(page, f"!{listed(case)}", "followed up: gone from the view")
-    assert api.get(f"/incidents/{case}").json()["satisfaction"] == 4
+    stored = api.get(f"/incidents/{case}").json()
+    assert (stored["satisfaction"], stored["resolved"]) == (4, False)
+    expect(page.locator("#desk-case-facts")).to_contain_text("回访满意度 4 · 未解决")
+    expect(page.locator("#desk-steps li").last).to_contain_text("回访评价（满意度 4 · 未解决）")
     assert not watch.problems, watch.problems
 
 

@@ -33,14 +33,14 @@ CASES = [
     {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",
      "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '3 hours'",
      "handling_deadline": FUTURE, "department_code": "'T1'"},
-    # 7 closed on time: 2 working hours of handling, rated 5
+    # 7 closed on time: 2 working hours of handling, rated 5, not asked whether resolved
     {"status": "'evaluated'", "filed_at": f"{R} + interval '1 hour'",
      "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
      "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '5 hours'",
      "handling_hours": "2.0", "closed_at": f"{R} + interval '6 hours'",
      "case_deadline": f"{R} + interval '2 days'", "satisfaction": "5", "department_code": "'T1'"},
-    # 8 handled late after one rework, 10.5 working hours, closed late, rated 3
-    {"status": "'evaluated'", "filed_at": f"{R} + interval '1 hour'",
+    # 8 handled late after one rework, 10.5 working hours, closed late, rated 3, resolved
+    {"status": "'evaluated'", "resolved": "true", "filed_at": f"{R} + interval '1 hour'",
      "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
      "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '3 days'",
      "handling_hours": "10.5", "rework_count": "1", "closed_at": f"{R} + interval '4 days'",
@@ -67,13 +67,17 @@ EXPECTED = {
     "handling_hours_avg": 5.25,  # (2 + 10.5 + 3.25) / 3
     "handling_hours_p90": 12.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the bin from 8 to 12 hours
     "satisfaction": 4.0,
+    # 满意率: rated 4 or 5 (7), of those rated (7, 8); 解决率: resolved (8), of those asked (8)
+    "satisfied": 1, "satisfied_rate": 0.5, "resolved": 1, "resolution_asked": 1,
+    "resolved_rate": 1.0,
 }
 # The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
 EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
 # Department T1 got cases 5 to 9.
 EXPECTED_T1 = {"reported": 5, "dispatched": 5, "dispatched_on_time": 4, "handled": 3,
                "overdue_now": 1, "due": 4, "closed": 2, "closure_rate": 0.5,
-               "handling_hours_avg": 5.25, "satisfaction": 4.0}
+               "handling_hours_avg": 5.25, "satisfaction": 4.0, "satisfied_rate": 0.5,
+               "resolved_rate": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -624,6 +628,45 @@ def test_cases_stored_before_public_reports_were_counted_enter_the_count(databas
         conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
+def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_url):
+    """A database of cases rated before the figures counted those rated satisfied (migration
+    0059): they enter the figures as it is upgraded (none asked whether resolved), and a case
+    followed up later enters them as ever."""
+    import psycopg
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import conninfo
+    from mapsvc.db.migrate import alembic_config
+    from mapsvc.settings import ClusterSettings
+
+    scratch = make_url(database_url).set(database="mapsvc_rated_cases")
+    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
+    config = alembic_config(scratch.render_as_string(hide_password=False))
+    command.upgrade(config, "0058")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        for rated in (5, 4, 3, None):
+            conn.execute(
+                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
+                " raw_lat, raw_crs, geom, assignment, county_code, status, satisfaction)"
+                " VALUES (gen_random_uuid(), '0601', 'hotline', '2025-06-17 09:00+08', 115, 22,"
+                " 'wgs84', ST_Point(115, 22, 4326), 'unassigned', '999999', %s, %s)",
+                ["evaluated" if rated else "closed", rated])
+    counted = ("SELECT sum(rated), sum(satisfaction), sum(satisfied), sum(resolved),"
+               " sum(resolution_asked) FROM (SELECT * FROM incident_tally UNION ALL"
+               " SELECT * FROM incident_tally_delta) t"
+               " WHERE kind = 'county' AND subject = '999999'")
+    command.upgrade(config, "head")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        assert conn.execute(counted).fetchone() == (3, 12, 2, 0, 0)
+        conn.execute("UPDATE incident SET status = 'evaluated', satisfaction = 2,"
+                     " resolved = true WHERE satisfaction IS NULL")
+        assert conn.execute(counted).fetchone() == (4, 14, 2, 1, 1)
+    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
+
+
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
     stats = _figures(clients["chief"], by="category")
     assert stats["kind"] == "grids"
@@ -710,13 +753,15 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     for client, action, body in [(command, "file", {}), (command, "dispatch", {"department": "T1"}),
                                  (department, "accept", {}),
                                  (department, "report_handled", {"note": "已清理"}),
-                                 (command, "check", {}), (command, "check_pass", {})]:
+                                 (command, "check", {}), (command, "check_pass", {}),
+                                 (command, "follow_up", {"satisfaction": 4, "resolved": False})]:
         assert do(client, case, action, **body).status_code == 200
     after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
-                   "closed", "closed_on_time"):
+                   "closed", "closed_on_time", "rated", "satisfied", "resolution_asked"):
         assert after[figure] == before[figure] + 1, figure
     assert after["reported"] == before["reported"]
+    assert after["resolved"] == before["resolved"]  # asked, and not resolved
 
 
 @pytest.mark.parametrize("who,params,status", [

@@ -76,7 +76,8 @@ def _shown(f: dict) -> dict:
             "九成案件处置工时内": _number(f["handling_hours_p90"]),
             "当前超期": _number(f["overdue_now"]),
             "满意度（评价数）": "—" if f["satisfaction"] is None
-            else f"{_number(f['satisfaction'])}（{f['rated']}）"}
+            else f"{_number(f['satisfaction'])}（{f['rated']}）",
+            "满意率": _rate(f["satisfied_rate"]), "解决率": _rate(f["resolved_rate"])}
 
 
 def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases, clients):

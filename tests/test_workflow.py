@@ -43,18 +43,22 @@ def test_the_whole_loop_with_rework(clients, grids):
              (command, "check", {}), (command, "check_fail", {"note": "井盖未固定"}),
              (department, "accept", {}), (department, "report_handled", {"note": "已固定"}),
              (command, "check", {}), (command, "check_pass", {}),
-             (command, "follow_up", {"satisfaction": 5})]
+             (command, "follow_up", {"satisfaction": 5, "resolved": True})]
+    assert do(command, case, "follow_up", satisfaction=5,
+              resolved="maybe").json()["detail"][0]["loc"][-1] == "resolved"
     for client, action, body in steps:
         r = do(client, case, action, **body)
         assert r.status_code == 200, (action, r.text)
     stored = command.get(f"/incidents/{case}").json()
-    assert (stored["status"], stored["rework_count"], stored["satisfaction"]) == ("evaluated", 1, 5)
+    assert (stored["status"], stored["rework_count"], stored["satisfaction"],
+            stored["resolved"]) == ("evaluated", 1, 5, True)
     assert stored["department"] == "T1"
     timeline = command.get(f"/incidents/{case}/timeline").json()
     assert [t["action"] for t in timeline] == ["report"] + [a for _, a, _ in steps]
     assert [t["to_status"] for t in timeline][-3:] == ["checking", "closed", "evaluated"]
     assert timeline[5]["actor"] == "department" and timeline[5]["note"] == "已补装井盖"
     assert timeline[3]["data"]["department"] == "T1" and "handling_deadline" in timeline[3]["data"]
+    assert timeline[-1]["data"] == {"satisfaction": 5, "resolved": True}
     assert department.get(f"/incidents/{case}/timeline").status_code == 200
 
 

@@ -297,6 +297,8 @@ class StepBody(BaseModel):
 
 class ActionBody(StepBody):
     satisfaction: Whole | None = Field(None, ge=1, le=5, description="follow_up: 1 to 5")
+    resolved: bool | None = Field(None, description="follow_up: whether the caller says the "
+                                                    "problem was resolved (解决率), if asked")
     original: Whole | None = Field(None, description="merge: the incident this one repeats")
     point: Point | None = Field(None, description="relocate: where the case really is; it "
                                                   "lands in that point's grid")

@@ -120,6 +120,9 @@ PANELS = """
         <option value="5">5 非常满意</option><option value="4">4 满意</option>
         <option value="3">3 基本满意</option><option value="2">2 不满意</option>
         <option value="1">1 非常不满意</option></select></label>
+      <label data-field="resolved">问题是否解决 <select name="resolved"><option value="">未询问
+        </option><option value="true">已解决</option><option value="false">未解决</option>
+        </select></label>
       <label data-field="level">督办等级 <select name="level"><option value="normal">一般</option>
         <option value="yellow">黄牌</option><option value="red">红牌</option></select></label>
       <label data-field="working_days">延期工作日 <input name="working_days" type="number"

@@ -60,6 +60,7 @@ PANELS = """
   <div class="kpi"><b id="kpi-on_time_closure_rate">–</b><span>按期结案率</span></div>
   <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>
   <div id="kpi-public" class="grid-line"></div>
+  <div id="kpi-answers" class="grid-line"></div>
   <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
        preserveAspectRatio="none"></svg></div>
   <div class="classes"><span>近14天问题类别</span><ol id="kpi-classes"></ol></div>

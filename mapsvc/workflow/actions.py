@@ -31,6 +31,7 @@ class ActionRequest:
     note: str = ""
     department: str | None = None
     satisfaction: int | None = None
+    resolved: bool | None = None  # follow_up: whether the caller says it was resolved
     level: str | None = None  # supervision: normal, yellow, red
     working_days: int | None = None  # extension
     original: int | None = None  # merge: the case this one repeats
@@ -278,7 +279,8 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
     if name == "follow_up":
         if not 1 <= int(request.satisfaction) <= 5:
             raise InvalidInput("satisfaction is rated 1 to 5", field="satisfaction")
-        return {"satisfaction": ":satisfaction"}, {"satisfaction": int(request.satisfaction)}
+        return ({"satisfaction": ":satisfaction", "resolved": ":resolved"},
+                {"satisfaction": int(request.satisfaction), "resolved": request.resolved})
     if name == "supervise":
         if request.level not in ("normal", "yellow", "red"):
             raise InvalidInput("level is normal, yellow or red", field="level")

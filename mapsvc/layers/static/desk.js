@@ -34,8 +34,10 @@ const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacit
 const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
                 running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at };
 // fields an action takes beside those it needs: the department dispatched to (else the
-// category's), the working days an extension grants (else those asked for)
-const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"] };
+// category's), the working days an extension grants (else those asked for), whether the caller
+// says the problem was resolved (else not asked)
+const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"],
+                   follow_up: ["resolved"] };
 // why a case refuses an action whose condition it does not meet
 const CONDITION_NAME = { requested: "没有待审批的延期申请", suspended: "未挂账",
                          running: "已挂账", ordinary: "已加急" };
@@ -240,6 +242,8 @@ function mapsvcDesk(map, config) {
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
       ["催办", p.urged ? `${p.urged} 次` : ""], ["挂账", p.suspended ? "是" : ""],
+      ["回访", p.satisfaction ? `满意度 ${p.satisfaction}`
+                               + (p.resolved in RESOLVED ? ` · ${RESOLVED[p.resolved]}` : "") : ""],
       ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`
                                         + `${p.extension_request.note || ""}` : ""],
     ];
@@ -552,6 +556,7 @@ function mapsvcDesk(map, config) {
     form.elements.original.value = "";
     form.elements.photos.value = "";
     form.elements.category.value = "";
+    form.elements.resolved.value = "";
     form.elements.category.required = fields.includes("category");
     form.hidden = false;
     form.elements.note.focus();
@@ -565,7 +570,7 @@ function mapsvcDesk(map, config) {
       const value = form[field].value;
       if (value === "") continue;
       body[field] = ["satisfaction", "working_days", "original"].includes(field)
-        ? Number(value) : value;
+        ? Number(value) : field === "resolved" ? value === "true" : value;
     }
     return body;
   }

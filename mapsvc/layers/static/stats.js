@@ -40,6 +40,11 @@ window.mapsvcStats = { shown: null, answer: null };
     ["当前超期", { ...figure("overdue_now"), desk: "overdue" }],
     ["满意度（评价数）", { value: (r) => r.figures.satisfaction, rate: true,
                            show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
+    // as a hotline is judged (接诉即办): of the cases rated, those rated satisfied; of those
+    // whose caller was asked, those resolved
+    ["满意率", { ...figure("satisfied_rate", percent, true), sample: (r) => r.figures.rated }],
+    ["解决率", { ...figure("resolved_rate", percent, true),
+                 sample: (r) => r.figures.resolution_asked }],
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];

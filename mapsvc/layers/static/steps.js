@@ -17,6 +17,15 @@ function stepClass(step) {
   return category && category.from ? `（${category.from.name} → ${category.to.name}）` : "";
 }
 
+// what the caller answered at a follow-up (回访): the rating, and whether it was resolved, if
+// asked
+const RESOLVED = { true: "已解决", false: "未解决" };
+function stepAnswer(step) {
+  const { satisfaction, resolved } = step.data || {};
+  if (!satisfaction) return "";
+  return `（满意度 ${satisfaction}${resolved in RESOLVED ? ` · ${RESOLVED[resolved]}` : ""}）`;
+}
+
 // when a step sent after the fact came, if a minute or more after it was taken (``full``: its
 // time in full, as on paper)
 function stepLate(step, full = false) {
@@ -29,7 +38,7 @@ function stepLate(step, full = false) {
 function stepLine(step, full = false) {
   const what = ACTION_NAME[step.action] || step.action;
   const when = localTime(step.at, full);
-  return `${when} ${what}${stepMove(step)}${stepClass(step)} · ${step.actor}`
+  return `${when} ${what}${stepMove(step)}${stepClass(step)}${stepAnswer(step)} · ${step.actor}`
     + stepLate(step, full);
 }
 
