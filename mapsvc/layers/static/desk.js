@@ -404,16 +404,19 @@ function mapsvcDesk(map, config) {
     section.dataset.of = p.id;
     section.hidden = !found.features.length;
     section.querySelector("small").textContent = `${found.numberMatched} 件`;
-    section.querySelector("ol").replaceChildren(...found.features.map((f) => {
-      const q = f.properties;
-      const li = text("li", "");
-      li.dataset.id = f.id;
-      li.append(button(`#${f.id}`, () => openCase(f.id)),
-                text("span", ` ${STATUS[q.status] || q.status} · ${category(q.category)} · `
-                             + `${when(q.reported_at)} 上报`),
-                text("small", q.description || ""));
-      return li;
-    }));
+    section.querySelector("ol").replaceChildren(...found.features.map(callItem));
+  }
+
+  // a case a caller reported, as a list of their calls has it: a click from opening
+  function callItem(f) {
+    const q = f.properties;
+    const li = text("li", "");
+    li.dataset.id = f.id;
+    li.append(button(`#${f.id}`, () => openCase(f.id)),
+              text("span", ` ${STATUS[q.status] || q.status} · ${category(q.category)} · `
+                           + `${when(q.reported_at)} 上报`),
+              text("small", q.description || ""));
+    return li;
   }
 
   // the open cases a case that may still be merged may repeat, listed and ringed on the map:
@@ -728,14 +731,10 @@ function mapsvcDesk(map, config) {
     section.hidden = !found.features.length;
     section.querySelector("small").textContent = `${found.numberMatched} 件`;
     section.querySelector("ol").replaceChildren(...found.features.map((f) => {
-      const q = f.properties;
-      const li = text("li", "");
-      li.dataset.id = f.id;
-      li.append(button(`#${f.id}`, () => openCase(f.id)),
-                text("span", ` ${STATUS[q.status] || q.status} · ${category(q.category)} · `
-                             + `${when(q.reported_at)} 上报`),
-                text("small", q.description || ""));
-      if (possible(q).includes("urge")) li.append(button("催办此件", () => urge(f.id)));
+      const li = callItem(f);
+      if (possible(f.properties).includes("urge")) {
+        li.append(button("催办此件", () => urge(f.id)));
+      }
       return li;
     }));
   }
