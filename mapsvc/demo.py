@@ -173,14 +173,14 @@ UNVERIFIED_SHARE = 0.5
 STEP_HOURS = {"reject": (0.2, 3), "verify": (0.1, 1), "confirm": (0.2, 2.5), "file": (0.2, 3),
               "dispatch": (0.1, 2), "accept": (0.2, 4), "expedite": (1, 24), "urge": (4, 48),
               "report_handled": (2, 180), "check": (0.2, 1.5), "check_pass": (0.1, 0.5),
-              "follow_up": (12, 72), "hand_back": (0.5, 8)}
+              "follow_up": (12, 72), "hand_back": (0.5, 8), "contact": (0.5, 30)}
 # The demo county's centre on duty (坐席): the operators who took its past cases in and sent them
 # on, each at a pace of its own (a factor on the hours of the centre's steps) and sending some
 # cases to the wrong department, which hands them back (返派): the staff's evaluation tells them
 # apart. Username → (name, pace, share of its dispatches sent wrong).
 CENTRE_STAFF = {"zx01": ("坐席一（演示）", 0.5, 0.02), "zx02": ("坐席二（演示）", 1.0, 0.05),
                 "zx03": ("坐席三（演示）", 2.0, 0.15)}
-HANDLED = ("accept", "report_handled", "hand_back")  # the handler's steps
+HANDLED = ("accept", "report_handled", "hand_back", "contact")  # the handler's steps
 ON_SITE = ("confirm", "check", "check_pass")  # the grid worker's; the others the centre's
 
 
@@ -208,9 +208,10 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     (CENTRE_STAFF), the grid workers (verifying the public's reports and checking on site, each
     at a pace of its own) and the departments take, each step at the time it was taken after the
     case was reported (as a phone's sent after the fact), some of those left with a department
-    marked urgent, some of the public's urged by their callers (催办): its wall shows cases in
-    every state, some overdue, its panel cases closed, on time or late, and rated, and its
-    evaluation workers who find in time and some who do not.
+    marked urgent, the public's callers told by the department (响应), on time or late, some
+    urged by their callers (催办): its wall shows cases in every state, some overdue, its panel
+    cases closed, on time or late, and rated, and its evaluation workers who find in time and
+    some who do not.
     Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
     staff = [await find_account(conn, name) for name in CENTRE_STAFF]
@@ -245,6 +246,9 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
         if depth >= 2 and rng.random() < wrong:  # first sent to the wrong department
             astray = str(rng.choice([code for code in codes if code != to]))
             steps[1:1] = [("dispatch", "", astray), ("hand_back", "不属于本单位职责（演示）", astray)]
+        if case.public and depth >= 2:  # its caller told, on time or late (响应)
+            sent = max(i for i, (name, _, _) in enumerate(steps) if name == "dispatch")
+            steps.insert(sent + 1, ("contact", "已电话联系诉求人，告知正在办理（演示）", to))
         if case.public and case.worker:  # verified on site first; some, in flight, wait still
             waiting = depth == 1 and n >= older and rng.random() < UNVERIFIED_SHARE
             found = [] if waiting or not depth else [("confirm", "现场核实属实（演示）", to)]

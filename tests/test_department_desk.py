@@ -8,6 +8,7 @@ import io
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import Watch, wait_until
@@ -116,7 +117,15 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     # one reported handled, with two photos of its result
     find_case(page, ours[0])
     actions = page.locator("#desk-actions button").all_inner_texts()
-    assert actions == ["退回", "处置完成", "申请延期"]
+    assert actions == ["退回", "处置完成", "申请延期", "联系诉求人"]
+    # its caller told it has the case (响应), in a common note
+    page.click("#desk-actions button[data-action=contact]")
+    page.click("#desk-phrases button:text-is('已电话联系诉求人，告知正在办理')")
+    sent(page, "contact")
+    assert page.inner_text("#desk-message") == "联系诉求人：已完成"
+    contacted = api.get(f"/incidents/{ours[0]}").json()["contacted_at"]
+    expect(page.locator("#desk-case-facts")).to_contain_text(
+        "联系诉求人" + page.evaluate("(at) => localTime(at)", contacted))
     page.click("#desk-actions button[data-action=report_handled]")
     assert page.locator("#desk-form [data-field=photos]").is_visible()
     page.fill("#desk-form textarea[name=note]", "建材已清运")

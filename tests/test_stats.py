@@ -70,6 +70,7 @@ EXPECTED = {
     # 满意率: rated 4 or 5 (7), of those rated (7, 8); 解决率: resolved (8), of those asked (8)
     "satisfied": 1, "satisfied_rate": 0.5, "resolved": 1, "resolution_asked": 1,
     "resolved_rate": 1.0,
+    "response_due": 0, "responded": 0, "response_rate": None,  # none the public's
 }
 # The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
 EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
@@ -667,6 +668,46 @@ def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_ur
         conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
+def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_count(
+        database_url):
+    """A database of cases dispatched before the figures counted the callers contacted in time
+    (响应率, migration 0060): the public's enter the cases due a response as it is upgraded,
+    none contacted; a contact within 24 hours of the dispatch counts, a later one does not."""
+    import psycopg
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import conninfo
+    from mapsvc.db.migrate import alembic_config
+    from mapsvc.settings import ClusterSettings
+
+    scratch = make_url(database_url).set(database="mapsvc_responses")
+    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
+    config = alembic_config(scratch.render_as_string(hide_password=False))
+    command.upgrade(config, "0059")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        for source in ("hotline", "citizen", "grid_worker"):
+            conn.execute(
+                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
+                " raw_lat, raw_crs, geom, assignment, county_code, status, filed_at,"
+                " dispatched_at) VALUES (gen_random_uuid(), '0601', %s, '2025-06-17 09:00+08',"
+                " 115, 22, 'wgs84', ST_Point(115, 22, 4326), 'unassigned', '999999',"
+                " 'dispatched', '2025-06-17 10:00+08', '2025-06-17 11:00+08')", [source])
+    counted = ("SELECT sum(dispatched), sum(response_due), sum(responded) FROM (SELECT * FROM"
+               " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
+               " WHERE kind = 'county' AND subject = '999999'")
+    command.upgrade(config, "head")
+    with psycopg.connect(conninfo(scratch)) as conn:
+        assert conn.execute(counted).fetchone() == (3, 2, 0)
+        for source, hours in (("hotline", 23), ("citizen", 25), ("grid_worker", 1)):
+            conn.execute("UPDATE incident SET contacted_at = dispatched_at"
+                         " + make_interval(hours => %s) WHERE source = %s", [hours, source])
+        assert conn.execute(counted).fetchone() == (3, 2, 1)
+    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
+
+
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
     stats = _figures(clients["chief"], by="category")
     assert stats["kind"] == "grids"
@@ -744,21 +785,29 @@ def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
 
 
 def test_figures_follow_a_case_through_the_loop(clients, grids):
-    from tests.test_workflow import do, new_case
+    """A hotline's case: filed, dispatched, its caller contacted by the department (twice: the
+    first counts), handled, checked, closed and followed up."""
+    from tests.test_workflow import do
 
     command, department = clients["command"], clients["department"]
-    case = new_case(command, grids, index=20, category="0601")
+    p = grids[grids["code"].str.startswith("441502")].geometry.iloc[20].representative_point()
+    case = command.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "description": "热线反映噪音",
+        "lon": p.x, "lat": p.y, "source": "hotline"}).json()["id"]
     grid = command.get(f"/incidents/{case}").json()["grid"]["code"]
     before = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for client, action, body in [(command, "file", {}), (command, "dispatch", {"department": "T1"}),
+                                 (department, "contact", {"note": "已电话联系诉求人"}),
                                  (department, "accept", {}),
+                                 (department, "contact", {"note": "再次联系，约定上门"}),
                                  (department, "report_handled", {"note": "已清理"}),
                                  (command, "check", {}), (command, "check_pass", {}),
                                  (command, "follow_up", {"satisfaction": 4, "resolved": False})]:
         assert do(client, case, action, **body).status_code == 200
     after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
-                   "closed", "closed_on_time", "rated", "satisfied", "resolution_asked"):
+                   "closed", "closed_on_time", "rated", "satisfied", "resolution_asked",
+                   "response_due", "responded"):
         assert after[figure] == before[figure] + 1, figure
     assert after["reported"] == before["reported"]
     assert after["resolved"] == before["resolved"]  # asked, and not resolved

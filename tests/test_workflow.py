@@ -168,6 +168,27 @@ def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids
         ("urge", "诉求人来电催促办理"), ("urge", "已经一周了，还没人来修")]
 
 
+def test_a_handler_contacting_the_caller_is_kept_from_the_first_time(clients, grids):
+    """联系诉求人: by the case's handler while it handles it, with what it told the caller;
+    the first time is the case's, which 响应率 counts."""
+    command, department = clients["command"], clients["department"]
+    case = new_case(command, grids, index=16)
+    assert do(department, case, "contact", note="已联系").status_code == 404  # not its case yet
+    for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(command, case, step, **body).status_code == 200
+    assert do(department, case, "contact").json()["detail"][0]["loc"][-1] == "note"
+    assert do(department, case, "contact", note="已电话联系诉求人").status_code == 200
+    first = command.get(f"/incidents/{case}").json()["contacted_at"]
+    assert first is not None
+    assert do(department, case, "accept").status_code == 200
+    r = do(department, case, "contact", note="再次联系，约定上门")
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    assert command.get(f"/incidents/{case}").json()["contacted_at"] == first
+    timeline = department.get(f"/incidents/{case}/timeline").json()
+    assert [t["note"] for t in timeline if t["action"] == "contact"] == [
+        "已电话联系诉求人", "再次联系，约定上门"]
+
+
 def test_an_unknown_action_is_refused_naming_it(clients, grids):
     case = new_case(clients["admin"], grids, index=5)
     r = do(clients["admin"], case, "teleport")

@@ -293,6 +293,8 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         return {"urgent_at": ":now", **columns}, {"now": now, **params}
     if name == "urge":
         return {"urged": "coalesce(urged, 0) + 1"}, {}
+    if name == "contact":
+        return {"contacted_at": "coalesce(contacted_at, :now)"}, {"now": now}
     if name == "suspend":
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)

@@ -36,7 +36,7 @@ ACTION_NAMES = {
     "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
-    "escalate": "上报上级", "urge": "催办",
+    "escalate": "上报上级", "urge": "催办", "contact": "联系诉求人",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -60,6 +60,7 @@ PHRASES = {
     "suspend": ("需纳入计划统筹解决", "涉及历史遗留问题"),
     "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
     "urge": ("诉求人来电催促办理", "诉求人再次来电反映"),
+    "contact": ("已电话联系诉求人，告知正在办理", "已联系诉求人，约定现场查看时间"),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),
 }
@@ -152,6 +153,9 @@ ACTIONS: dict[str, Action] = {
     "escalate": Action(CENTRE | FIELD, OPEN, None),                               # 上报/吹哨
     # the caller called again about the case: counted on it (``urged``), what they said the note
     "urge": Action(CENTRE, OPEN, None, needs_note=True),                           # 催办
+    # its handler told the caller it has the case, and what it will do (响应): the first time
+    # is the case's ``contacted_at``, which 响应率 counts
+    "contact": Action(HANDLERS, HANDLING, None, needs_note=True),                  # 联系诉求人
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department

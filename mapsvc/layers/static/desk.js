@@ -241,7 +241,8 @@ function mapsvcDesk(map, config) {
       ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
-      ["催办", p.urged ? `${p.urged} 次` : ""], ["挂账", p.suspended ? "是" : ""],
+      ["催办", p.urged ? `${p.urged} 次` : ""], ["联系诉求人", when(p.contacted_at)],
+      ["挂账", p.suspended ? "是" : ""],
       ["回访", p.satisfaction ? `满意度 ${p.satisfaction}`
                                + (p.resolved in RESOLVED ? ` · ${RESOLVED[p.resolved]}` : "") : ""],
       ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`

@@ -40,8 +40,11 @@ window.mapsvcStats = { shown: null, answer: null };
     ["当前超期", { ...figure("overdue_now"), desk: "overdue" }],
     ["满意度（评价数）", { value: (r) => r.figures.satisfaction, rate: true,
                            show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
-    // as a hotline is judged (接诉即办): of the cases rated, those rated satisfied; of those
-    // whose caller was asked, those resolved
+    // as a hotline is judged (接诉即办): of the public's cases dispatched, those whose caller
+    // was contacted in time; of the cases rated, those rated satisfied; of those whose caller
+    // was asked, those resolved
+    ["响应率", { ...figure("response_rate", percent, true),
+                 sample: (r) => r.figures.response_due }],
     ["满意率", { ...figure("satisfied_rate", percent, true), sample: (r) => r.figures.rated }],
     ["解决率", { ...figure("resolved_rate", percent, true),
                  sample: (r) => r.figures.resolution_asked }],

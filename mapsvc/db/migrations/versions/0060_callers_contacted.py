@@ -1,0 +1,99 @@
+"""The handler calling the caller back (联系诉求人), counted as a hotline is judged (接诉即办:
+响应率): when the case's handler first told its caller it has the case (``contacted_at``, in
+the case and its JSON), and, of the public's cases dispatched (a citizen's, the 12345
+hotline's), those whose caller was contacted within RESPONSE_HOURS of the dispatch. The tally
+gains ``response_due`` and ``responded``; the public's cases dispatched already enter it by a
+delta of their own (none contacted).
+
+Revision ID: 0060
+Revises: 0059
+Create Date: 2026-12-04
+"""
+
+from alembic import op
+
+from mapsvc.db.migrate import earlier_migration
+
+revision = "0060"
+down_revision = "0059"
+branch_labels = None
+depends_on = None
+
+_TALLIES = earlier_migration("0006_clocks_and_tallies")
+_PUBLIC = earlier_migration("0050_public_reports_filed")
+_ANSWERS = earlier_migration("0059_follow_up_resolved")
+_URGENT = earlier_migration("0049_urgent_cases")
+_VIEW = earlier_migration("0032_case_json_inlined")
+RESPONSE_HOURS = 24
+NEW = ("response_due", "responded")
+
+_ASKED = "           (c.resolved IS NOT NULL)::int,\n"
+_DISPATCHED_PUBLIC = f"c.dispatched_at IS NOT NULL AND c.source IN {_PUBLIC.PUBLIC_SOURCES}"
+MEASURES_FUNCTION = (
+    _ANSWERS.MEASURES_FUNCTION
+    .replace("resolution_asked int, bin int",
+             "resolution_asked int, response_due int, responded int, bin int")
+    .replace(_ASKED, _ASKED + f"           ({_DISPATCHED_PUBLIC})::int,\n"
+                              f"           ({_DISPATCHED_PUBLIC} AND coalesce(c.contacted_at - "
+                              f"c.dispatched_at <= interval '{RESPONSE_HOURS} hours', "
+                              "false))::int,\n"))
+assert MEASURES_FUNCTION.count("responded") == 1
+_SUM = "sum(c.sign * m.resolution_asked) AS resolution_asked,\n"
+_NEW_SUMS = _SUM + "".join(f"       sum(c.sign * m.{m}) AS {m},\n" for m in NEW)
+_BEFORE = "'resolved', i.resolved,"
+INCIDENT_JSON = _ANSWERS.INCIDENT_JSON.replace(_BEFORE,
+                                               f"'contacted_at', i.contacted_at, {_BEFORE}")
+
+
+def _summing_new(sql: str, sums: int) -> str:
+    """``sql`` summing the tally's measures ``sums`` times, summing the new ones too."""
+    assert sql.count(_SUM) == sums
+    return sql.replace(_SUM, _NEW_SUMS)
+
+
+def _tally_functions(new: bool) -> str:
+    """The tally's triggers' functions as migration 0059 wrote them, with the new measures or
+    not."""
+    functions = _ANSWERS._tally_functions(new=True)
+    if not new:
+        return functions
+    columns = "resolved, resolution_asked, " + ", ".join(NEW) + ", h0"
+    nonzero = "t.resolution_asked <> 0 OR " + " OR ".join(f"t.{m} <> 0" for m in NEW) + " OR"
+    for before, after, times in (("resolved, resolution_asked, h0", columns, 2),
+                                 ("t.resolution_asked <> 0 OR", nonzero, 1)):
+        assert functions.count(before) == times, before
+        functions = functions.replace(before, after)
+    return _summing_new(functions, 2)
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE incident ADD COLUMN contacted_at timestamptz")
+    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.contacted_at")
+    for table in ("incident_tally", "incident_tally_delta"):
+        for measure in NEW:
+            op.execute(f"ALTER TABLE {table} ADD COLUMN {measure} bigint NOT NULL DEFAULT 0")
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {measure} DROP DEFAULT")
+    op.execute("DROP FUNCTION incident_measures(incident)")
+    op.execute(MEASURES_FUNCTION)
+    op.execute(_tally_functions(new=True))
+    # the public's cases dispatched, as the tally's triggers count them, the other measures
+    # counted already
+    counted = _summing_new(_ANSWERS._summing_new(_TALLIES.TALLY_SELECT, 1), 1).format(
+        rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.dispatched_at IS NOT NULL")
+    others = ("public_filed", *_TALLIES.MEASURES, *_ANSWERS.NEW, "responded")
+    op.execute(f"""
+        INSERT INTO incident_tally_delta (kind, subject, day, response_due, {", ".join(others)})
+        SELECT t.kind, t.subject, t.day, t.response_due, {", ".join("0" for _ in others)}
+          FROM ({counted}) t
+         WHERE t.response_due <> 0""")
+
+
+def downgrade() -> None:
+    op.execute("DROP FUNCTION incident_measures(incident)")
+    op.execute(_ANSWERS.MEASURES_FUNCTION)
+    op.execute(_tally_functions(new=False))
+    for table in ("incident_tally", "incident_tally_delta"):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {', DROP COLUMN '.join(NEW)}")
+    _URGENT._case_json(_ANSWERS.INCIDENT_JSON,
+                       _VIEW._view_columns().replace(", i.contacted_at", ""))
+    op.execute("ALTER TABLE incident DROP COLUMN contacted_at")
