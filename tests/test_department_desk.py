@@ -52,12 +52,14 @@ def at_desk(server, browser, department):
     context.close()
 
 
-def dispatched(api, grids, n: int, department: str, description: str) -> int:
-    """A case reported at ``spot(grids, n)``, filed and dispatched to ``department``."""
+def dispatched(api, grids, n: int, department: str, description: str,
+               source: str = "grid_worker") -> int:
+    """A case reported at ``spot(grids, n)`` (by ``source``), filed and dispatched to
+    ``department``."""
     point = spot(grids, n)
     case = api.post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "0601", "lon": point.x, "lat": point.y,
-        "description": description}).json()["id"]
+        "description": description, "source": source}).json()["id"]
     for action, body in (("file", {}), ("dispatch", {"department": department})):
         assert do(api, case, action, **body).status_code == 200
     return case
@@ -82,7 +84,8 @@ def sent(page, action: str) -> None:
 def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_photos(
         at_desk, department, api, grids):
     code, name, username = department
-    ours = [dispatched(api, grids, 40 + n, code, f"占道堆放建材{n}") for n in range(2)]
+    ours = [dispatched(api, grids, 40 + n, code, f"占道堆放建材{n}", source="hotline")
+            for n in range(2)]
     theirs = dispatched(api, grids, 42, "T1", "另一部门的案件")
     page, watch = at_desk()
     assert page.inner_text("h1").startswith(f"案件处置 {name}")
@@ -126,6 +129,9 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     contacted = api.get(f"/incidents/{ours[0]}").json()["contacted_at"]
     expect(page.locator("#desk-case-facts")).to_contain_text(
         "联系诉求人" + page.evaluate("(at) => localTime(at)", contacted))
+    page.select_option("#desk-view", "uncontacted")  # the other's caller is still to be told
+    wait_until(page, f"window.mapsvcDesk.cases.map((f) => f.id).join() === '{ours[1]}'",
+               "the case whose caller is still to be told")
     page.click("#desk-actions button[data-action=report_handled]")
     assert page.locator("#desk-form [data-field=photos]").is_visible()
     page.fill("#desk-form textarea[name=note]", "建材已清运")

@@ -21,10 +21,11 @@ from mapsvc.settings import database_url
 from mapsvc.workflow.machine import ACTIONS, CENTRE, CLOSED, OPEN
 
 
-def new_case(client, grids, code_prefix="441502", index=0, category="06") -> int:
+def new_case(client, grids, code_prefix="441502", index=0, category="06", **more) -> int:
     p = grids[grids["code"].str.startswith(code_prefix)].geometry.iloc[index].representative_point()
     r = client.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": category,
-                                        "description": "井盖缺失", "lon": p.x, "lat": p.y})
+                                        "description": "井盖缺失", "lon": p.x, "lat": p.y,
+                                        **more})
     assert r.status_code == 201
     return r.json()["id"]
 
@@ -170,14 +171,25 @@ def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids
 
 def test_a_handler_contacting_the_caller_is_kept_from_the_first_time(clients, grids):
     """联系诉求人: by the case's handler while it handles it, with what it told the caller;
-    the first time is the case's, which 响应率 counts."""
+    the first time is the case's, which 响应率 counts. Till then the public's case waits on
+    it (待联系诉求人); the grids' own do not."""
     command, department = clients["command"], clients["department"]
-    case = new_case(command, grids, index=16)
+    case = new_case(command, grids, index=16, source="hotline")
+    own = new_case(command, grids, index=16, source="grid_worker")
+
+    def due():
+        r = department.get("/incidents", params={"response": "due", "limit": 1000})
+        assert r.status_code == 200, r.text
+        return {f["id"] for f in r.json()["features"]}
+
     assert do(department, case, "contact", note="已联系").status_code == 404  # not its case yet
     for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
-        assert do(command, case, step, **body).status_code == 200
+        for each in (case, own):
+            assert do(command, each, step, **body).status_code == 200
+    assert case in due() and own not in due()
     assert do(department, case, "contact").json()["detail"][0]["loc"][-1] == "note"
     assert do(department, case, "contact", note="已电话联系诉求人").status_code == 200
+    assert case not in due()
     first = command.get(f"/incidents/{case}").json()["contacted_at"]
     assert first is not None
     assert do(department, case, "accept").status_code == 200

@@ -146,6 +146,9 @@ async def incident_filter(
         description="true: the cases marked urgent (加急); false: the others")] = None,
     urged: Annotated[bool, Query(
         description="true: the cases their callers called again about (催办)")] = False,
+    response: Annotated[Literal["due"] | None, Query(
+        description="due: the public's cases being handled whose caller their handler has not "
+                    "contacted yet (待联系诉求人, as 响应率 counts)")] = None,
     source: Annotated[Literal[tuple(SOURCE_FILTERS)] | None, Query(  # type: ignore[valid-type]
         description="who reported them: one source, or public (the 12345 hotline's and "
                     "citizens' reports, as 监督举报率 counts them)")] = None,
@@ -170,7 +173,7 @@ async def incident_filter(
                           queue_of=account if queue == "mine" else None,
                           reporter_id=account.id if reporter == "me" else None,
                           extension_requested=extension == "requested", urgent=urgent,
-                          urged=urged,
+                          urged=urged, response_due=response == "due",
                           sources=SOURCE_FILTERS[source] if source else (), open=open_,
                           words=(q or "").strip() or None, caller_of=caller_of)
 

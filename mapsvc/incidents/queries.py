@@ -11,9 +11,9 @@ from mapsvc.accounts.model import GRID_ROLES, Account, Role
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection, named, named_set, page
 from mapsvc.incidents.categories import under_class
-from mapsvc.incidents.model import METHODS, SOURCES
+from mapsvc.incidents.model import METHODS, PUBLIC_SOURCES, SOURCES
 from mapsvc.workflow.clocks import COLOURS, handling_overdue, soonest_deadline
-from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL, STATES, TIMED_SQL
+from mapsvc.workflow.machine import CLOSED_SQL, HANDLING, OPEN_SQL, STATES, TIMED_SQL, sql_list
 
 
 def incident_feature(alias: str) -> str:
@@ -66,6 +66,7 @@ class IncidentFilter:
     extension_requested: bool = False
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
     urged: bool = False  # the cases their callers urged (催办)
+    response_due: bool = False  # the public's cases handled whose caller was not yet contacted
     sources: tuple[str, ...] = ()  # the cases these reported (mapsvc.incidents.model.SOURCES)
     words: str | None = None  # text the description holds, as typed (no wildcards)
     caller_of: int | None = None  # the other cases of this case's caller's phone
@@ -119,6 +120,9 @@ class IncidentFilter:
             f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
         if self.urged:  # from their own index (migration 0058)
             f.add("d.urged IS NOT NULL")
+        if self.response_due:
+            f.add(f"d.status IN {sql_list(HANDLING)} AND d.source IN {sql_list(PUBLIC_SOURCES)} "
+                  "AND d.contacted_at IS NULL")
         if self.sources:  # written in, as the states are
             f.add(f"d.source IN {named_set(self.sources, SOURCES, field='source', noun='source')}")
         if self.reported_from:

@@ -46,13 +46,14 @@ CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_
 CENTRE_VIEWS = (
     ("reported", "新上报待受理"), ("waiting", "待受理（含核实中）"), ("filed", "已立案待派遣"),
     ("handled", "处置完成待核查"), ("closed", "已结案待回访"), ("mine", "上报至本中心"),
-    ("open", "在办"), ("urgent", "加急"), ("urged", "催办"), ("red", "超期"),
-    ("overdue", "处置超期"), ("yellow", "即将到期"), ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"),
-    ("all", "全部"))
+    ("open", "在办"), ("urgent", "加急"), ("urged", "催办"), ("uncontacted", "待联系诉求人"),
+    ("red", "超期"), ("overdue", "处置超期"), ("yellow", "即将到期"),
+    ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"), ("all", "全部"))
 DEPARTMENT_VIEWS = (
     ("mine", "待办（待签收、处置中）"), ("dispatched", "待签收"), ("in_progress", "处置中"),
-    ("urgent", "加急"), ("urged", "催办"), ("overdue", "处置超期"), ("nearly", "处置即将到期"),
-    ("extension", "已申请延期"), ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
+    ("urgent", "加急"), ("urged", "催办"), ("uncontacted", "待联系诉求人"),
+    ("overdue", "处置超期"), ("nearly", "处置即将到期"), ("extension", "已申请延期"),
+    ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
 ORDERS = (("newest", "最新在前"), ("oldest", "最早在前"), ("due", "最急在前"))
 # A desk's own names, by whose it is: its title, its views, the order its list opens in (a
 # centre's the newest first, to take reports in; a department's the most urgent), and what

@@ -14,6 +14,7 @@ const VIEWS = {
   red: { colour: "red" }, overdue: { overdue: true }, yellow: { colour: "yellow" },
   extension: { extension: "requested" },
   open: { open: true }, urgent: { urgent: true, open: true }, urged: { urged: true, open: true },
+  uncontacted: { response: "due" },
   unassigned: { method: "unassigned" }, all: {},
 };
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
