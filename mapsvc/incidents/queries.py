@@ -89,7 +89,7 @@ class IncidentFilter:
         if self.ids is not None:
             f.add("d.id = ANY(:ids)", ids=self.ids)
         if self.caller_hash is not None:
-            f.add(_CALLED_FROM.format(phone_hash=":caller_hash"), caller_hash=self.caller_hash)
+            f.add(_called_from(":caller_hash"), caller_hash=self.caller_hash)
         if self.reporter_id is not None:
             f.add("d.reporter_id = :reporter", reporter=self.reporter_id)
         f.bbox("d.geom", self.bbox, inline=True)
@@ -178,9 +178,10 @@ def incidents_sql(where: IncidentFilter, account: Account, *, limit: int = 100,
     return feature_collection(features, matched=matched), f.params
 
 
-# the cases whose caller gave the phone of the keyed hash ``phone_hash`` (SQL)
-_CALLED_FROM = """d.id = ANY(ARRAY(SELECT c.incident_id FROM incident_caller c
-                                     WHERE c.phone_hash = {phone_hash}))"""
+def _called_from(phone_hash: str) -> str:
+    """SQL for the cases whose caller gave the phone of the keyed hash ``phone_hash`` (SQL)."""
+    return f"""d.id = ANY(ARRAY(SELECT c.incident_id FROM incident_caller c
+                                  WHERE c.phone_hash = {phone_hash}))"""
 
 
 def _same_caller(case: int, account: Account, f: Filters) -> None:
@@ -190,7 +191,7 @@ def _same_caller(case: int, account: Account, f: Filters) -> None:
     source.add("x.id = :caller_of")
     incident_scope(account, source, "x")
     f.add("d.id <> :caller_of")
-    f.add(_CALLED_FROM.format(phone_hash=f"""(
+    f.add(_called_from(f"""(
         SELECT k.phone_hash FROM incident x JOIN incident_caller k ON k.incident_id = x.id
          WHERE {source.where()})"""), **source.params)
 

@@ -1,24 +1,24 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those filed and waiting to be
 dispatched, those handled and waiting to be checked, those closed and waiting to be followed up,
-those escalated to the centre's level, the open urgent ones, the urged, the overdue, the nearly due,
-those whose handler asked for more time, and the unassigned, or all of them (a department's, a
-class's), newest first (an urgent case marked 急); a case opened on the map with its details and
-steps, with the open cases nearby it may repeat (to be merged into one of them), and moved on
-through the loop (verified, filed or rejected, put in its class, dispatched, checked, closed and
-followed up; extended, suspended, supervised, marked urgent, urged, escalated, voided; moved to
-where it is, picked on the map, into the grid it lands in); cases ticked in the list moved on at
-once by a step they all may take (批量办理); the list's cases, of any department and any source (the
-public's: the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by
-its number, and a caller's report registered (来电登记), placed on the map or at a standard address
-found by its words, with who called; they are shown masked, and in full once a reason is given
-(audited). The phone typed lists the cases reported from it, an open one urged (催办) in place of a
-new case. The list follows the live feed.
+those escalated to the centre's level, the open urgent ones, the urged, those whose caller is still
+to be told, the overdue, the nearly due, those whose handler asked for more time, and the
+unassigned, or all of them (a department's, a class's), newest first (an urgent case marked 急); a
+case opened on the map with its details and steps, with the open cases nearby it may repeat (to be
+merged into one of them), and moved on through the loop (verified, filed or rejected, put in its
+class, dispatched, checked, closed and followed up; extended, suspended, supervised, marked urgent,
+urged, escalated, voided; moved to where it is, picked on the map, into the grid it lands in); cases
+ticked in the list moved on at once by a step they all may take (批量办理); the list's cases, of any
+department and any source (the public's: the hotline's and citizens'), downloaded as the ledger
+(案件台账). A case is also opened by its number, and a caller's report registered (来电登记), placed on the
+map or at a standard address found by its words, with who called; they are shown masked, and in full
+once a reason is given (audited). The phone typed lists the cases reported from it, an open one
+urged (催办) in place of a new case. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
-taken on and those it is handling, the urgent, the urged, the overdue and the nearly due, those
-it asked more time for, those it handled and the centre is to check; taken on, handed back,
-given more time or reported handled (with the photos of the result), one at a time or many at
-once.
+taken on and those it is handling, the urgent, the urged, those whose caller it is still to
+tell, the overdue and the nearly due, those it asked more time for, those it handled and the
+centre is to check; taken on, their callers told (联系诉求人), handed back, given more time or
+reported handled (with the photos of the result), one at a time or many at once.
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
