@@ -4,6 +4,7 @@ which figures."""
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import text
@@ -590,10 +591,10 @@ def test_a_workers_findings_are_read_from_its_own_steps_not_the_period_s(
     assert found >= 5 and found <= rows_handled(plan, "incident_log") <= 6 * found
 
 
-def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_url):
-    """A database of cases stored before the figures counted the public's (migration 0050):
-    its filed public reports enter the figures as it is upgraded, and a report filed later
-    enters them as ever."""
+@pytest.fixture
+def database_at(database_url):
+    """A database of its own at a migration: (its name, the revision) → a way to connect to it
+    and one to upgrade it to the newest; dropped after the test."""
     import psycopg
     from alembic import command
     from sqlalchemy.engine import make_url
@@ -603,11 +604,30 @@ def test_cases_stored_before_public_reports_were_counted_enter_the_count(databas
     from mapsvc.db.migrate import alembic_config
     from mapsvc.settings import ClusterSettings
 
-    scratch = make_url(database_url).set(database="mapsvc_public_reports")
-    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
-    config = alembic_config(scratch.render_as_string(hide_password=False))
-    command.upgrade(config, "0049")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    made = []
+
+    def at(name: str, revision: str):
+        scratch = make_url(database_url).set(database=name)
+        Cluster(ClusterSettings()).ensure_database(name, fresh=True)
+        made.append(name)
+        config = alembic_config(scratch.render_as_string(hide_password=False))
+        command.upgrade(config, revision)
+        connect = partial(psycopg.connect, conninfo(scratch))
+        return connect, partial(command.upgrade, config, "head")
+
+    yield at
+    postgres = conninfo(make_url(database_url).set(database="postgres"))
+    for name in made:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_at):
+    """A database of cases stored before the figures counted the public's (migration 0050):
+    its filed public reports enter the figures as it is upgraded, and a report filed later
+    enters them as ever."""
+    connect, upgrade = database_at("mapsvc_public_reports", "0049")
+    with connect() as conn:
         for source, filed in (("hotline", True), ("citizen", False), ("grid_worker", True)):
             conn.execute(
                 "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
@@ -619,34 +639,20 @@ def test_cases_stored_before_public_reports_were_counted_enter_the_count(databas
     counted = ("SELECT sum(reported), sum(filed), sum(public_filed) FROM (SELECT * FROM"
                " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
                " WHERE kind = 'county' AND subject = '999999'")
-    command.upgrade(config, "head")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    upgrade()
+    with connect() as conn:
         assert conn.execute(counted).fetchone() == (3, 2, 1)
         conn.execute("UPDATE incident SET status = 'filed', filed_at = now()"
                      " WHERE source = 'citizen'")
         assert conn.execute(counted).fetchone() == (3, 3, 2)
-    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
-def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_url):
+def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_at):
     """A database of cases rated before the figures counted those rated satisfied (migration
     0059): they enter the figures as it is upgraded (none asked whether resolved), and a case
     followed up later enters them as ever."""
-    import psycopg
-    from alembic import command
-    from sqlalchemy.engine import make_url
-
-    from mapsvc.db.cluster import Cluster
-    from mapsvc.db.engine import conninfo
-    from mapsvc.db.migrate import alembic_config
-    from mapsvc.settings import ClusterSettings
-
-    scratch = make_url(database_url).set(database="mapsvc_rated_cases")
-    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
-    config = alembic_config(scratch.render_as_string(hide_password=False))
-    command.upgrade(config, "0058")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    connect, upgrade = database_at("mapsvc_rated_cases", "0058")
+    with connect() as conn:
         for rated in (5, 4, 3, None):
             conn.execute(
                 "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
@@ -658,35 +664,21 @@ def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_ur
                " sum(resolution_asked) FROM (SELECT * FROM incident_tally UNION ALL"
                " SELECT * FROM incident_tally_delta) t"
                " WHERE kind = 'county' AND subject = '999999'")
-    command.upgrade(config, "head")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    upgrade()
+    with connect() as conn:
         assert conn.execute(counted).fetchone() == (3, 12, 2, 0, 0)
         conn.execute("UPDATE incident SET status = 'evaluated', satisfaction = 2,"
                      " resolved = true WHERE satisfaction IS NULL")
         assert conn.execute(counted).fetchone() == (4, 14, 2, 1, 1)
-    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
 def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_count(
-        database_url):
+        database_at):
     """A database of cases dispatched before the figures counted the callers contacted in time
     (响应率, migration 0060): the public's enter the cases due a response as it is upgraded,
     none contacted; a contact within 24 hours of the dispatch counts, a later one does not."""
-    import psycopg
-    from alembic import command
-    from sqlalchemy.engine import make_url
-
-    from mapsvc.db.cluster import Cluster
-    from mapsvc.db.engine import conninfo
-    from mapsvc.db.migrate import alembic_config
-    from mapsvc.settings import ClusterSettings
-
-    scratch = make_url(database_url).set(database="mapsvc_responses")
-    Cluster(ClusterSettings()).ensure_database(scratch.database, fresh=True)
-    config = alembic_config(scratch.render_as_string(hide_password=False))
-    command.upgrade(config, "0059")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    connect, upgrade = database_at("mapsvc_responses", "0059")
+    with connect() as conn:
         for source in ("hotline", "citizen", "grid_worker"):
             conn.execute(
                 "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
@@ -697,15 +689,13 @@ def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_co
     counted = ("SELECT sum(dispatched), sum(response_due), sum(responded) FROM (SELECT * FROM"
                " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
                " WHERE kind = 'county' AND subject = '999999'")
-    command.upgrade(config, "head")
-    with psycopg.connect(conninfo(scratch)) as conn:
+    upgrade()
+    with connect() as conn:
         assert conn.execute(counted).fetchone() == (3, 2, 0)
         for source, hours in (("hotline", 23), ("citizen", 25), ("grid_worker", 1)):
             conn.execute("UPDATE incident SET contacted_at = dispatched_at"
                          " + make_interval(hours => %s) WHERE source = %s", [hours, source])
         assert conn.execute(counted).fetchone() == (3, 2, 1)
-    with psycopg.connect(conninfo(scratch.set(database="postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {scratch.database} WITH (FORCE)")
 
 
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):

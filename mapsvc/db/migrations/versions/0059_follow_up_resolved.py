@@ -36,31 +36,28 @@ MEASURES_FUNCTION = (
                               "           coalesce(c.resolved, false)::int,\n"
                               "           (c.resolved IS NOT NULL)::int,\n"))
 assert MEASURES_FUNCTION.count("resolution_asked") == 1
-_SUM = "sum(c.sign * m.satisfaction) AS satisfaction,\n"
-_NEW_SUMS = _SUM + "".join(f"       sum(c.sign * m.{m}) AS {m},\n" for m in NEW)
 _BEFORE = "'urged', coalesce(i.urged, 0),"
 INCIDENT_JSON = _URGED.INCIDENT_JSON.replace(_BEFORE, f"'resolved', i.resolved, {_BEFORE}")
 
 
-def _summing_new(sql: str, sums: int) -> str:
-    """``sql`` summing the tally's measures ``sums`` times, summing the new ones too."""
-    assert sql.count(_SUM) == sums
-    return sql.replace(_SUM, _NEW_SUMS)
+def with_measures(sql: str, after: str, new: tuple[str, ...], sums: int) -> str:
+    """``sql`` of the tally (its triggers' functions, or the select they share), which sums its
+    measures ``sums`` times, summing, writing and checking the measures ``new`` too, each list
+    of them right after the measure ``after``."""
+    summed = f"sum(c.sign * m.{after}) AS {after},\n"
+    assert sql.count(summed) == sums, after
+    sql = sql.replace(summed, summed + "".join(f"       sum(c.sign * m.{m}) AS {m},\n"
+                                               for m in new))
+    sql = sql.replace(f" {after}, h0", " " + ", ".join((after, *new)) + ", h0")
+    return sql.replace(f"t.{after} <> 0 OR",
+                       " OR ".join(f"t.{m} <> 0" for m in (after, *new)) + " OR")
 
 
 def _tally_functions(new: bool) -> str:
     """The tally's triggers' functions as migration 0050 wrote them, with the new measures or
     not."""
     functions = _PUBLIC._tally_functions(public_filed=True)
-    if not new:
-        return functions
-    columns = "rated, satisfaction, " + ", ".join(NEW) + ", h0"
-    nonzero = "t.satisfaction <> 0 OR " + " OR ".join(f"t.{m} <> 0" for m in NEW) + " OR"
-    for before, after, times in (("rated, satisfaction, h0", columns, 2),
-                                 ("t.satisfaction <> 0 OR", nonzero, 1)):
-        assert functions.count(before) == times, before
-        functions = functions.replace(before, after)
-    return _summing_new(functions, 2)
+    return with_measures(functions, "satisfaction", NEW, sums=2) if new else functions
 
 
 def upgrade() -> None:
@@ -74,7 +71,7 @@ def upgrade() -> None:
     op.execute(MEASURES_FUNCTION)
     op.execute(_tally_functions(new=True))
     # the cases rated, as the tally's triggers count them, the other measures counted already
-    counted = _summing_new(_TALLIES.TALLY_SELECT, 1).format(
+    counted = with_measures(_TALLIES.TALLY_SELECT, "satisfaction", NEW, sums=1).format(
         rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.satisfaction IS NOT NULL")
     others = ("public_filed", *_TALLIES.MEASURES, "resolved", "resolution_asked")
     op.execute(f"""

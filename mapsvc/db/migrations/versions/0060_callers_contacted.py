@@ -38,32 +38,17 @@ MEASURES_FUNCTION = (
                               f"c.dispatched_at <= interval '{RESPONSE_HOURS} hours', "
                               "false))::int,\n"))
 assert MEASURES_FUNCTION.count("responded") == 1
-_SUM = "sum(c.sign * m.resolution_asked) AS resolution_asked,\n"
-_NEW_SUMS = _SUM + "".join(f"       sum(c.sign * m.{m}) AS {m},\n" for m in NEW)
 _BEFORE = "'resolved', i.resolved,"
 INCIDENT_JSON = _ANSWERS.INCIDENT_JSON.replace(_BEFORE,
                                                f"'contacted_at', i.contacted_at, {_BEFORE}")
-
-
-def _summing_new(sql: str, sums: int) -> str:
-    """``sql`` summing the tally's measures ``sums`` times, summing the new ones too."""
-    assert sql.count(_SUM) == sums
-    return sql.replace(_SUM, _NEW_SUMS)
 
 
 def _tally_functions(new: bool) -> str:
     """The tally's triggers' functions as migration 0059 wrote them, with the new measures or
     not."""
     functions = _ANSWERS._tally_functions(new=True)
-    if not new:
-        return functions
-    columns = "resolved, resolution_asked, " + ", ".join(NEW) + ", h0"
-    nonzero = "t.resolution_asked <> 0 OR " + " OR ".join(f"t.{m} <> 0" for m in NEW) + " OR"
-    for before, after, times in (("resolved, resolution_asked, h0", columns, 2),
-                                 ("t.resolution_asked <> 0 OR", nonzero, 1)):
-        assert functions.count(before) == times, before
-        functions = functions.replace(before, after)
-    return _summing_new(functions, 2)
+    return (_ANSWERS.with_measures(functions, "resolution_asked", NEW, sums=2) if new
+            else functions)
 
 
 def upgrade() -> None:
@@ -78,7 +63,8 @@ def upgrade() -> None:
     op.execute(_tally_functions(new=True))
     # the public's cases dispatched, as the tally's triggers count them, the other measures
     # counted already
-    counted = _summing_new(_ANSWERS._summing_new(_TALLIES.TALLY_SELECT, 1), 1).format(
+    answered = _ANSWERS.with_measures(_TALLIES.TALLY_SELECT, "satisfaction", _ANSWERS.NEW, sums=1)
+    counted = _ANSWERS.with_measures(answered, "resolution_asked", NEW, sums=1).format(
         rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.dispatched_at IS NOT NULL")
     others = ("public_filed", *_TALLIES.MEASURES, *_ANSWERS.NEW, "responded")
     op.execute(f"""
