@@ -3,7 +3,7 @@ department and grid worker; the figures follow cases walked through the loop; wh
 which figures."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
@@ -622,6 +622,24 @@ def database_at(database_url):
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
+def _bare_case(conn, **columns) -> None:
+    """A case of the scratch county 999999 written straight into a database at an earlier
+    migration: the few columns every case needs, and ``columns``."""
+    given = {"category_code": "0601", "source": "hotline",
+             "reported_at": "2025-06-17 09:00+08", **columns}
+    conn.execute(f"INSERT INTO incident (client_id, raw_lon, raw_lat, raw_crs, geom, assignment,"
+                 f" county_code, {', '.join(given)}) VALUES (gen_random_uuid(), 115, 22, 'wgs84',"
+                 f" ST_Point(115, 22, 4326), 'unassigned', '999999',"
+                 f" {', '.join(['%s'] * len(given))})", list(given.values()))
+
+
+def _county_sums(conn, *measures: str) -> tuple:
+    """The scratch county's sums of ``measures``, the tally's and its deltas' together."""
+    return conn.execute(f"SELECT {', '.join(f'sum({m})' for m in measures)} FROM (SELECT *"
+                        " FROM incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
+                        " WHERE kind = 'county' AND subject = '999999'").fetchone()
+
+
 def test_cases_stored_before_public_reports_were_counted_enter_the_count(database_at):
     """A database of cases stored before the figures counted the public's (migration 0050):
     its filed public reports enter the figures as it is upgraded, and a report filed later
@@ -629,22 +647,15 @@ def test_cases_stored_before_public_reports_were_counted_enter_the_count(databas
     connect, upgrade = database_at("mapsvc_public_reports", "0049")
     with connect() as conn:
         for source, filed in (("hotline", True), ("citizen", False), ("grid_worker", True)):
-            conn.execute(
-                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
-                " raw_lat, raw_crs, geom, assignment, county_code, status, filed_at) VALUES"
-                " (gen_random_uuid(), '0601', %s, '2025-06-17 09:00+08', 115, 22, 'wgs84',"
-                " ST_Point(115, 22, 4326), 'unassigned', '999999', %s,"
-                " CASE WHEN %s THEN now() END)", [source, "filed" if filed else "reported",
-                                                  filed])
-    counted = ("SELECT sum(reported), sum(filed), sum(public_filed) FROM (SELECT * FROM"
-               " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
-               " WHERE kind = 'county' AND subject = '999999'")
+            _bare_case(conn, source=source, status="filed" if filed else "reported",
+                       filed_at=datetime.now(timezone.utc) if filed else None)
+    counted = ("reported", "filed", "public_filed")
     upgrade()
     with connect() as conn:
-        assert conn.execute(counted).fetchone() == (3, 2, 1)
+        assert _county_sums(conn, *counted) == (3, 2, 1)
         conn.execute("UPDATE incident SET status = 'filed', filed_at = now()"
                      " WHERE source = 'citizen'")
-        assert conn.execute(counted).fetchone() == (3, 3, 2)
+        assert _county_sums(conn, *counted) == (3, 3, 2)
 
 
 def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_at):
@@ -654,22 +665,14 @@ def test_cases_rated_before_satisfaction_was_counted_enter_the_count(database_at
     connect, upgrade = database_at("mapsvc_rated_cases", "0058")
     with connect() as conn:
         for rated in (5, 4, 3, None):
-            conn.execute(
-                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
-                " raw_lat, raw_crs, geom, assignment, county_code, status, satisfaction)"
-                " VALUES (gen_random_uuid(), '0601', 'hotline', '2025-06-17 09:00+08', 115, 22,"
-                " 'wgs84', ST_Point(115, 22, 4326), 'unassigned', '999999', %s, %s)",
-                ["evaluated" if rated else "closed", rated])
-    counted = ("SELECT sum(rated), sum(satisfaction), sum(satisfied), sum(resolved),"
-               " sum(resolution_asked) FROM (SELECT * FROM incident_tally UNION ALL"
-               " SELECT * FROM incident_tally_delta) t"
-               " WHERE kind = 'county' AND subject = '999999'")
+            _bare_case(conn, status="evaluated" if rated else "closed", satisfaction=rated)
+    counted = ("rated", "satisfaction", "satisfied", "resolved", "resolution_asked")
     upgrade()
     with connect() as conn:
-        assert conn.execute(counted).fetchone() == (3, 12, 2, 0, 0)
+        assert _county_sums(conn, *counted) == (3, 12, 2, 0, 0)
         conn.execute("UPDATE incident SET status = 'evaluated', satisfaction = 2,"
                      " resolved = true WHERE satisfaction IS NULL")
-        assert conn.execute(counted).fetchone() == (4, 14, 2, 1, 1)
+        assert _county_sums(conn, *counted) == (4, 14, 2, 1, 1)
 
 
 def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_count(
@@ -680,22 +683,16 @@ def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_co
     connect, upgrade = database_at("mapsvc_responses", "0059")
     with connect() as conn:
         for source in ("hotline", "citizen", "grid_worker"):
-            conn.execute(
-                "INSERT INTO incident (client_id, category_code, source, reported_at, raw_lon,"
-                " raw_lat, raw_crs, geom, assignment, county_code, status, filed_at,"
-                " dispatched_at) VALUES (gen_random_uuid(), '0601', %s, '2025-06-17 09:00+08',"
-                " 115, 22, 'wgs84', ST_Point(115, 22, 4326), 'unassigned', '999999',"
-                " 'dispatched', '2025-06-17 10:00+08', '2025-06-17 11:00+08')", [source])
-    counted = ("SELECT sum(dispatched), sum(response_due), sum(responded) FROM (SELECT * FROM"
-               " incident_tally UNION ALL SELECT * FROM incident_tally_delta) t"
-               " WHERE kind = 'county' AND subject = '999999'")
+            _bare_case(conn, source=source, status="dispatched",
+                       filed_at="2025-06-17 10:00+08", dispatched_at="2025-06-17 11:00+08")
+    counted = ("dispatched", "response_due", "responded")
     upgrade()
     with connect() as conn:
-        assert conn.execute(counted).fetchone() == (3, 2, 0)
+        assert _county_sums(conn, *counted) == (3, 2, 0)
         for source, hours in (("hotline", 23), ("citizen", 25), ("grid_worker", 1)):
             conn.execute("UPDATE incident SET contacted_at = dispatched_at"
                          " + make_interval(hours => %s) WHERE source = %s", [hours, source])
-        assert conn.execute(counted).fetchone() == (3, 2, 1)
+        assert _county_sums(conn, *counted) == (3, 2, 1)
 
 
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):

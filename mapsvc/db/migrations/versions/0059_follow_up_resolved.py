@@ -60,33 +60,54 @@ def _tally_functions(new: bool) -> str:
     return with_measures(functions, "satisfaction", NEW, sums=2) if new else functions
 
 
+def measures_added(new: tuple[str, ...], measures_function: str, tally_functions: str) -> None:
+    """The tally's tables gain the measures ``new``, which ``measures_function`` (a new
+    incident_measures) gives and ``tally_functions`` (its triggers' functions) sum."""
+    for table in ("incident_tally", "incident_tally_delta"):
+        for measure in new:
+            op.execute(f"ALTER TABLE {table} ADD COLUMN {measure} bigint NOT NULL DEFAULT 0")
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {measure} DROP DEFAULT")
+    _measures_written(measures_function, tally_functions)
+
+
+def measures_dropped(new: tuple[str, ...], measures_function: str, tally_functions: str) -> None:
+    """The tally's measures ``new`` dropped, incident_measures and the triggers' functions
+    written back as ``measures_function`` and ``tally_functions``."""
+    _measures_written(measures_function, tally_functions)
+    for table in ("incident_tally", "incident_tally_delta"):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {', DROP COLUMN '.join(new)}")
+
+
+def _measures_written(measures_function: str, tally_functions: str) -> None:
+    op.execute("DROP FUNCTION incident_measures(incident)")
+    op.execute(measures_function)
+    op.execute(tally_functions)
+
+
+def counted_anew(measure: str, counted: str, others: tuple[str, ...]) -> None:
+    """The cases stored before ``measure`` was tallied enter it by a delta of their own:
+    ``counted``, the tally's select over them, gives it; the ``others`` measures, counted
+    already, are 0 in it."""
+    op.execute(f"""
+        INSERT INTO incident_tally_delta (kind, subject, day, {measure}, {", ".join(others)})
+        SELECT t.kind, t.subject, t.day, t.{measure}, {", ".join("0" for _ in others)}
+          FROM ({counted}) t
+         WHERE t.{measure} <> 0""")
+
+
 def upgrade() -> None:
     op.execute("ALTER TABLE incident ADD COLUMN resolved boolean")
     _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.resolved")
-    for table in ("incident_tally", "incident_tally_delta"):
-        for measure in NEW:
-            op.execute(f"ALTER TABLE {table} ADD COLUMN {measure} bigint NOT NULL DEFAULT 0")
-            op.execute(f"ALTER TABLE {table} ALTER COLUMN {measure} DROP DEFAULT")
-    op.execute("DROP FUNCTION incident_measures(incident)")
-    op.execute(MEASURES_FUNCTION)
-    op.execute(_tally_functions(new=True))
-    # the cases rated, as the tally's triggers count them, the other measures counted already
-    counted = with_measures(_TALLIES.TALLY_SELECT, "satisfaction", NEW, sums=1).format(
-        rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.satisfaction IS NOT NULL")
-    others = ("public_filed", *_TALLIES.MEASURES, "resolved", "resolution_asked")
-    op.execute(f"""
-        INSERT INTO incident_tally_delta (kind, subject, day, satisfied, {", ".join(others)})
-        SELECT t.kind, t.subject, t.day, t.satisfied, {", ".join("0" for _ in others)}
-          FROM ({counted}) t
-         WHERE t.satisfied <> 0""")
+    measures_added(NEW, MEASURES_FUNCTION, _tally_functions(new=True))
+    # the cases rated, as the tally's triggers count them
+    counted_anew("satisfied", with_measures(_TALLIES.TALLY_SELECT, "satisfaction", NEW, sums=1)
+                 .format(rows="SELECT 1 AS sign, i AS inc FROM incident i "
+                              "WHERE i.satisfaction IS NOT NULL"),
+                 ("public_filed", *_TALLIES.MEASURES, "resolved", "resolution_asked"))
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION incident_measures(incident)")
-    op.execute(_PUBLIC.MEASURES_FUNCTION)
-    op.execute(_tally_functions(new=False))
-    for table in ("incident_tally", "incident_tally_delta"):
-        op.execute(f"ALTER TABLE {table} DROP COLUMN {', DROP COLUMN '.join(NEW)}")
+    measures_dropped(NEW, _PUBLIC.MEASURES_FUNCTION, _tally_functions(new=False))
     _URGENT._case_json(_URGED.INCIDENT_JSON,
                        _VIEW._view_columns().replace(", i.resolved", ""))
     op.execute("ALTER TABLE incident DROP COLUMN resolved")

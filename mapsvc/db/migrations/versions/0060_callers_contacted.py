@@ -54,32 +54,17 @@ def _tally_functions(new: bool) -> str:
 def upgrade() -> None:
     op.execute("ALTER TABLE incident ADD COLUMN contacted_at timestamptz")
     _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.contacted_at")
-    for table in ("incident_tally", "incident_tally_delta"):
-        for measure in NEW:
-            op.execute(f"ALTER TABLE {table} ADD COLUMN {measure} bigint NOT NULL DEFAULT 0")
-            op.execute(f"ALTER TABLE {table} ALTER COLUMN {measure} DROP DEFAULT")
-    op.execute("DROP FUNCTION incident_measures(incident)")
-    op.execute(MEASURES_FUNCTION)
-    op.execute(_tally_functions(new=True))
-    # the public's cases dispatched, as the tally's triggers count them, the other measures
-    # counted already
+    _ANSWERS.measures_added(NEW, MEASURES_FUNCTION, _tally_functions(new=True))
+    # the public's cases dispatched, as the tally's triggers count them
     answered = _ANSWERS.with_measures(_TALLIES.TALLY_SELECT, "satisfaction", _ANSWERS.NEW, sums=1)
-    counted = _ANSWERS.with_measures(answered, "resolution_asked", NEW, sums=1).format(
-        rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.dispatched_at IS NOT NULL")
-    others = ("public_filed", *_TALLIES.MEASURES, *_ANSWERS.NEW, "responded")
-    op.execute(f"""
-        INSERT INTO incident_tally_delta (kind, subject, day, response_due, {", ".join(others)})
-        SELECT t.kind, t.subject, t.day, t.response_due, {", ".join("0" for _ in others)}
-          FROM ({counted}) t
-         WHERE t.response_due <> 0""")
+    _ANSWERS.counted_anew(
+        "response_due", _ANSWERS.with_measures(answered, "resolution_asked", NEW, sums=1).format(
+            rows="SELECT 1 AS sign, i AS inc FROM incident i WHERE i.dispatched_at IS NOT NULL"),
+        ("public_filed", *_TALLIES.MEASURES, *_ANSWERS.NEW, "responded"))
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION incident_measures(incident)")
-    op.execute(_ANSWERS.MEASURES_FUNCTION)
-    op.execute(_tally_functions(new=False))
-    for table in ("incident_tally", "incident_tally_delta"):
-        op.execute(f"ALTER TABLE {table} DROP COLUMN {', DROP COLUMN '.join(NEW)}")
+    _ANSWERS.measures_dropped(NEW, _ANSWERS.MEASURES_FUNCTION, _tally_functions(new=False))
     _URGENT._case_json(_ANSWERS.INCIDENT_JSON,
                        _VIEW._view_columns().replace(", i.contacted_at", ""))
     op.execute("ALTER TABLE incident DROP COLUMN contacted_at")
