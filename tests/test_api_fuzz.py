@@ -14,6 +14,12 @@ from tests.conftest import ARTIFACTS, Server, signed_in_client, with_an_administ
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance",
           "negative_data_rejection")
+# The live feed is a stream that never ends: it is read, and its events checked, for a second.
+CONFIG = """
+[[operations]]
+include-path = "/api/v1/events"
+request-timeout = 1.0
+"""
 
 
 @pytest.mark.long
@@ -28,6 +34,7 @@ def test_no_request_the_description_allows_or_refuses_breaks_the_api(database_ur
     Cluster(ClusterSettings()).ensure_database("mapsvc_fuzz", fresh=True)
     with_an_administrator(make_url(database_url).set(database="mapsvc_fuzz")
                           .render_as_string(False), "fuzz")
+    (tmp_path / "schemathesis.toml").write_text(CONFIG)  # read from the directory it runs in
     served = Server("fuzz", env={"MAPSVC_DATABASE_NAME": "mapsvc_fuzz"}).start()
     try:
         with signed_in_client(served.base, "fuzz") as client:
