@@ -129,6 +129,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert 0 < board["year"]["satisfied_rate"] < 1 and 0 < board["year"]["resolved_rate"] < 1
         # the department told the public's callers it had their case, some later than a day
         assert 0 < board["year"]["response_rate"] < 1
+        # and some of their callers called again
+        assert 0 < board["year"]["urged_rate"] < 1
         assert board["year"]["on_time_closure_rate"] is not None
         assert board["overdue"] > 0  # cases taken through the loop over the last days
         closed = api.get("/incidents", params={"status": "closed", "limit": 1}).json()

@@ -72,6 +72,7 @@ EXPECTED = {
     "satisfied": 1, "satisfied_rate": 0.5, "resolved": 1, "resolution_asked": 1,
     "resolved_rate": 1.0,
     "response_due": 0, "responded": 0, "response_rate": None,  # none the public's
+    "urged": 0, "urged_rate": None,
 }
 # The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
 EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
@@ -695,6 +696,30 @@ def test_the_publics_cases_dispatched_before_responses_were_counted_enter_the_co
         assert _county_sums(conn, *counted) == (3, 2, 1)
 
 
+def test_the_publics_cases_urged_before_urges_were_counted_enter_the_count(database_at):
+    """A database of cases urged before the figures counted them (催办率, migration 0061): the
+    public's dispatched and urged enter the count as it is upgraded; a case urged before its
+    dispatch enters it once dispatched, and a grid worker's own never."""
+    connect, upgrade = database_at("mapsvc_urged_cases", "0060")
+    dispatched = {"status": "dispatched", "filed_at": "2025-06-17 10:00+08",
+                  "dispatched_at": "2025-06-17 11:00+08"}
+    with connect() as conn:
+        _bare_case(conn, source="hotline", urged=2, **dispatched)
+        _bare_case(conn, source="citizen", **dispatched)
+        _bare_case(conn, source="grid_worker", urged=1, **dispatched)
+        _bare_case(conn, source="hotline", urged=1, status="filed",
+                   filed_at="2025-06-17 10:00+08")
+    counted = ("response_due", "urged")
+    upgrade()
+    with connect() as conn:
+        assert _county_sums(conn, *counted) == (2, 1)
+        conn.execute("UPDATE incident SET status = 'dispatched', dispatched_at = now()"
+                     " WHERE status = 'filed'")
+        assert _county_sums(conn, *counted) == (3, 2)
+        conn.execute("UPDATE incident SET urged = 1 WHERE source = 'citizen'")
+        assert _county_sums(conn, *counted) == (3, 3)
+
+
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
     stats = _figures(clients["chief"], by="category")
     assert stats["kind"] == "grids"
@@ -772,8 +797,9 @@ def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
 
 
 def test_figures_follow_a_case_through_the_loop(clients, grids):
-    """A hotline's case: filed, dispatched, its caller contacted by the department (twice: the
-    first counts), handled, checked, closed and followed up."""
+    """A hotline's case: filed, dispatched, urged twice by its caller (counted once), its caller
+    contacted by the department (twice: the first counts), handled, checked, closed and followed
+    up."""
     from tests.test_workflow import do
 
     command, department = clients["command"], clients["department"]
@@ -784,6 +810,8 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     grid = command.get(f"/incidents/{case}").json()["grid"]["code"]
     before = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for client, action, body in [(command, "file", {}), (command, "dispatch", {"department": "T1"}),
+                                 (command, "urge", {"note": "诉求人来电催促办理"}),
+                                 (command, "urge", {"note": "诉求人再次来电反映"}),
                                  (department, "contact", {"note": "已电话联系诉求人"}),
                                  (department, "accept", {}),
                                  (department, "contact", {"note": "再次联系，约定上门"}),
@@ -794,7 +822,7 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
                    "closed", "closed_on_time", "rated", "satisfied", "resolution_asked",
-                   "response_due", "responded"):
+                   "response_due", "responded", "urged"):
         assert after[figure] == before[figure] + 1, figure
     assert after["reported"] == before["reported"]
     assert after["resolved"] == before["resolved"]  # asked, and not resolved

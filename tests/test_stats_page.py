@@ -78,7 +78,7 @@ def _shown(f: dict) -> dict:
             "满意度（评价数）": "—" if f["satisfaction"] is None
             else f"{_number(f['satisfaction'])}（{f['rated']}）",
             "响应率": _rate(f["response_rate"]), "满意率": _rate(f["satisfied_rate"]),
-            "解决率": _rate(f["resolved_rate"])}
+            "解决率": _rate(f["resolved_rate"]), "催办率": _rate(f["urged_rate"])}
 
 
 def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases, clients):

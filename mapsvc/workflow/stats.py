@@ -63,15 +63,15 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# What incident_measures (migrations 0006, 0050, 0059, 0060) gives per case and the tally sums:
-# counts, handling hours, satisfaction (the cases rated, the sum of their ratings, those rated
-# satisfied), the follow-ups that asked whether the problem was resolved and those it was, the
-# public's cases dispatched and those whose caller their handler contacted in time; and the
-# cases handled in each bin.
+# What incident_measures (migrations 0006, 0050, 0059 to 0061) gives per case and the tally
+# sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings, those
+# rated satisfied), the follow-ups that asked whether the problem was resolved and those it was,
+# the public's cases dispatched, those whose caller their handler contacted in time and those
+# whose caller called again (催办); and the cases handled in each bin.
 COUNTS = ("reported", "valid", "filed", "public_filed", "voided", "dispatched",
           "dispatched_on_time", "handled", "handled_on_time", "closed", "closed_on_time",
           "rework", "handling_hours", "rated", "satisfaction", "satisfied", "resolved",
-          "resolution_asked", "response_due", "responded")
+          "resolution_asked", "response_due", "responded", "urged")
 MEASURES = (*COUNTS, *BINS)
 # Subjects with many cases are read from the tally; villages and grids, with few each, are
 # counted from their cases directly. The incident column naming each kind of subject, and the
@@ -156,9 +156,10 @@ class Figures:
             "handling_hours_avg": (round(c["handling_hours"] / n_timed, 2) if n_timed else None),
             "handling_hours_p90": _p90(timed),
             "satisfaction": round(c["satisfaction"] / c["rated"], 2) if c["rated"] else None,
-            # as a hotline is judged (接诉即办): 响应率, 满意率, 解决率
+            # as a hotline is judged (接诉即办): 响应率, 满意率, 解决率, 催办率
             "response_due": c["response_due"], "responded": c["responded"],
             "response_rate": rate(c["responded"], c["response_due"]),
+            "urged": c["urged"], "urged_rate": rate(c["urged"], c["response_due"]),
             "satisfied": c["satisfied"], "satisfied_rate": rate(c["satisfied"], c["rated"]),
             "resolved": c["resolved"], "resolution_asked": c["resolution_asked"],
             "resolved_rate": rate(c["resolved"], c["resolution_asked"]),
@@ -681,7 +682,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                                                "rated", "satisfied", "satisfied_rate",
                                                "resolution_asked", "resolved",
                                                "resolved_rate", "response_due", "responded",
-                                               "response_rate")},
+                                               "response_rate", "urged", "urged_rate")},
               "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()],
               "classes": [dict(r._mapping) for r in classes]}
     if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)

@@ -42,12 +42,15 @@ window.mapsvcStats = { shown: null, answer: null };
                            show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
     // as a hotline is judged (接诉即办): of the public's cases dispatched, those whose caller
     // was contacted in time; of the cases rated, those rated satisfied; of those whose caller
-    // was asked, those resolved
+    // was asked, those resolved; of the public's cases dispatched, those whose caller called
+    // again (催办)
     ["响应率", { ...figure("response_rate", percent, true),
                  sample: (r) => r.figures.response_due }],
     ["满意率", { ...figure("satisfied_rate", percent, true), sample: (r) => r.figures.rated }],
     ["解决率", { ...figure("resolved_rate", percent, true),
                  sample: (r) => r.figures.resolution_asked }],
+    ["催办率", { ...figure("urged_rate", percent, true),
+                 sample: (r) => r.figures.response_due }],
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
@@ -85,7 +88,7 @@ window.mapsvcStats = { shown: null, answer: null };
     ["督办", figure("supervised")], ["办理步骤", figure("steps")],
   ];
   // lower is better for these: ranked from the least
-  const LEAST_FIRST = new Set(["监督举报率", "漏报率", "返工率", "平均处置工时",
+  const LEAST_FIRST = new Set(["监督举报率", "漏报率", "返工率", "催办率", "平均处置工时",
                                "九成案件处置工时内", "当前超期",
                                "受理用时中位（分钟）", "九成受理用时内（分钟）"]);
   const state = { path: [], sort: "按期结案率", rows: [], staff: false };

@@ -400,14 +400,15 @@ function mapsvcWall(map, config) {
     // of this year's filed cases, those the public (citizens, the 12345 hotline) found first
     $("kpi-public").textContent = `本年监督举报率 ${percent(b.year.public_report_rate)}`
       + `（公众举报立案 ${b.year.public_filed} / 立案 ${b.year.filed}）`;
-    // this year's callers contacted in time, and what they answered the follow-ups (接诉即办:
-    // 响应率, 满意率, 解决率)
+    // this year's callers contacted in time, what they answered the follow-ups, and those who
+    // called again (接诉即办: 响应率, 满意率, 解决率, 催办率)
     $("kpi-answers").textContent = `本年响应率 ${percent(b.year.response_rate)}`
       + `（按时联系 ${b.year.responded} / 派遣 ${b.year.response_due}） · `
       + `满意率 ${percent(b.year.satisfied_rate)}`
       + `（满意 ${b.year.satisfied} / 评价 ${b.year.rated}） · 解决率 `
       + `${percent(b.year.resolved_rate)}（已解决 ${b.year.resolved} / 问及 `
-      + `${b.year.resolution_asked}）`;
+      + `${b.year.resolution_asked}） · 催办率 ${percent(b.year.urged_rate)}`
+      + `（催办 ${b.year.urged} / 派遣 ${b.year.response_due}）`;
     const svg = $("kpi-trend");
     svg.replaceChildren();
     const max = Math.max(1, ...b.trend.map((t) => t.reported));

@@ -28,15 +28,14 @@ RESPONSE_HOURS = 24
 NEW = ("response_due", "responded")
 
 _ASKED = "           (c.resolved IS NOT NULL)::int,\n"
-_DISPATCHED_PUBLIC = f"c.dispatched_at IS NOT NULL AND c.source IN {_PUBLIC.PUBLIC_SOURCES}"
+DISPATCHED_PUBLIC = f"c.dispatched_at IS NOT NULL AND c.source IN {_PUBLIC.PUBLIC_SOURCES}"
+RESPONDED = (f"           ({DISPATCHED_PUBLIC} AND coalesce(c.contacted_at - c.dispatched_at "
+             f"<= interval '{RESPONSE_HOURS} hours', false))::int,\n")
 MEASURES_FUNCTION = (
     _ANSWERS.MEASURES_FUNCTION
     .replace("resolution_asked int, bin int",
              "resolution_asked int, response_due int, responded int, bin int")
-    .replace(_ASKED, _ASKED + f"           ({_DISPATCHED_PUBLIC})::int,\n"
-                              f"           ({_DISPATCHED_PUBLIC} AND coalesce(c.contacted_at - "
-                              f"c.dispatched_at <= interval '{RESPONSE_HOURS} hours', "
-                              "false))::int,\n"))
+    .replace(_ASKED, _ASKED + f"           ({DISPATCHED_PUBLIC})::int,\n" + RESPONDED))
 assert MEASURES_FUNCTION.count("responded") == 1
 _BEFORE = "'resolved', i.resolved,"
 INCIDENT_JSON = _ANSWERS.INCIDENT_JSON.replace(_BEFORE,
