@@ -402,13 +402,14 @@ function mapsvcWall(map, config) {
       + `（公众举报立案 ${b.year.public_filed} / 立案 ${b.year.filed}）`;
     // this year's callers contacted in time, what they answered the follow-ups, and those who
     // called again (接诉即办: 响应率, 满意率, 解决率, 催办率)
-    $("kpi-answers").textContent = `本年响应率 ${percent(b.year.response_rate)}`
-      + `（按时联系 ${b.year.responded} / 派遣 ${b.year.response_due}） · `
-      + `满意率 ${percent(b.year.satisfied_rate)}`
-      + `（满意 ${b.year.satisfied} / 评价 ${b.year.rated}） · 解决率 `
-      + `${percent(b.year.resolved_rate)}（已解决 ${b.year.resolved} / 问及 `
-      + `${b.year.resolution_asked}） · 催办率 ${percent(b.year.urged_rate)}`
-      + `（催办 ${b.year.urged} / 派遣 ${b.year.response_due}）`;
+    const y = b.year;
+    $("kpi-answers").replaceChildren(
+      text("p", `本年响应率 ${percent(y.response_rate)}（按时联系 ${y.responded} / 派遣 `
+                + `${y.response_due}）`),
+      text("p", `满意率 ${percent(y.satisfied_rate)}（满意 ${y.satisfied} / 评价 ${y.rated}）`),
+      text("p", `解决率 ${percent(y.resolved_rate)}（已解决 ${y.resolved} / 问及 `
+                + `${y.resolution_asked}）`),
+      text("p", `催办率 ${percent(y.urged_rate)}（催办 ${y.urged} / 派遣 ${y.response_due}）`));
     const svg = $("kpi-trend");
     svg.replaceChildren();
     const max = Math.max(1, ...b.trend.map((t) => t.reported));
