@@ -595,6 +595,8 @@ def test_a_case_marked_urgent_leads_the_urgent_view_on_a_four_hour_clock(desk, s
 
 def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids, api,
                                                              command_token):
+    """回访: a closed case listed until followed up with the caller's rating, and whether the
+    problem was resolved; then taken out of the evaluation (不纳入考核) with why."""
     page, watch = desk
     case = report_at(server, command_token, grids, 11, "已清理的垃圾")
     do(api, case, "file")
@@ -614,6 +616,16 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
     assert (stored["satisfaction"], stored["resolved"]) == (4, False)
     expect(page.locator("#desk-case-facts")).to_contain_text("回访满意度 4 · 未解决")
     expect(page.locator("#desk-steps li").last).to_contain_text("回访评价（满意度 4 · 未解决）")
+    # the caller's demand was beyond reason: out of the hotline's evaluation, once
+    page.click("#desk-actions button[data-action='exempt']")
+    page.click("#desk-phrases button:text-is('诉求明显不合理')")
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-steps li").last).to_contain_text("不纳入考核")
+    expect(page.locator("#desk-steps li").last).to_contain_text("诉求明显不合理")
+    exempted = api.get(f"/incidents/{case}").json()["exempted_at"]
+    expect(page.locator("#desk-case-facts")).to_contain_text(
+        "不纳入考核" + page.evaluate("(at) => localTime(at)", exempted))
+    assert page.locator("#desk-actions button[data-action='exempt']").count() == 0
     assert not watch.problems, watch.problems
 
 

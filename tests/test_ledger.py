@@ -10,7 +10,7 @@ import pytest
 
 HEADINGS = ["编号", "上报时间", "来源", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
             "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门", "加急时间", "处置时限",
-            "结案时间", "按期结案", "警示", "满意度", "返工次数", "催办次数"]
+            "结案时间", "按期结案", "警示", "满意度", "返工次数", "催办次数", "不纳入考核时间"]
 
 
 def ledger(client, **params) -> list[dict]:
@@ -66,7 +66,7 @@ def cases(clients, hierarchy, grids):
     act(command, closed["id"], ("file", {}), ("dispatch", {"department": "T1"}))
     act(department, closed["id"], ("accept", {}), ("report_handled", {"note": "已清运"}))
     act(command, closed["id"], ("check", {}), ("check_pass", {}),
-        ("follow_up", {"satisfaction": 5}))
+        ("follow_up", {"satisfaction": 5}), ("exempt", {"note": "同一诉求反复来电，已答复"}))
     return {"grid": grid, "village": grid.village_code, "reported": reported["id"],
             "dispatched": dispatched["id"], "closed": closed["id"]}
 
@@ -89,15 +89,17 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
     assert (reported["状态"], reported["来源"], reported["入格方式"]) == ("已上报", "网格员", "网格内")
     assert reported["类别"] == "暴露垃圾"
     assert (reported["处置部门"], reported["处置时限"], reported["结案时间"], reported["按期结案"],
-            reported["警示"], reported["催办次数"]) == ("", "", "", "", "", "0")
+            reported["警示"], reported["催办次数"], reported["不纳入考核时间"]) == (
+        "", "", "", "", "", "0", "")
     assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"], dispatched["催办次数"]) == (
         "已派遣", "测试局", "绿灯", "1")
     deadline = api.get(f"/incidents/{cases['dispatched']}").json()["handling_deadline"]
     assert dispatched["处置时限"] == _local_minute(deadline)
     assert (closed["状态"], closed["按期结案"], closed["满意度"], closed["返工次数"]) == (
         "已评价", "是", "5", "0")
-    assert closed["结案时间"] == _local_minute(
-        api.get(f"/incidents/{cases['closed']}").json()["closed_at"])
+    closed_case = api.get(f"/incidents/{cases['closed']}").json()
+    assert closed["结案时间"] == _local_minute(closed_case["closed_at"])
+    assert closed["不纳入考核时间"] == _local_minute(closed_case["exempted_at"])
 
 
 def test_a_case_closed_after_its_deadline_is_not_closed_on_time(api, cases, db):

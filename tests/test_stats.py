@@ -798,8 +798,8 @@ def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
 
 def test_figures_follow_a_case_through_the_loop(clients, grids):
     """A hotline's case: filed, dispatched, urged twice by its caller (counted once), its caller
-    contacted by the department (twice: the first counts), handled, checked, closed and followed
-    up."""
+    contacted by the department (twice: the first counts), handled, checked, closed, followed
+    up, and taken out of the evaluation."""
     from tests.test_workflow import do
 
     command, department = clients["command"], clients["department"]
@@ -826,6 +826,15 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
         assert after[figure] == before[figure] + 1, figure
     assert after["reported"] == before["reported"]
     assert after["resolved"] == before["resolved"]  # asked, and not resolved
+    # taken out of the evaluation (不纳入考核): what its caller judged and called counts no more,
+    # its handling as ever
+    assert do(command, case, "exempt", note="诉求明显不合理").status_code == 200
+    out = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    for figure in ("rated", "satisfied", "resolution_asked", "response_due", "responded",
+                   "urged"):
+        assert out[figure] == before[figure], figure
+    for figure in ("handled", "handled_on_time", "closed", "closed_on_time"):
+        assert out[figure] == before[figure] + 1, figure
 
 
 @pytest.mark.parametrize("who,params,status", [

@@ -169,6 +169,29 @@ def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids
         ("urge", "诉求人来电催促办理"), ("urge", "已经一周了，还没人来修")]
 
 
+def test_the_centre_takes_a_case_out_of_the_hotlines_evaluation_once_with_why(clients, grids):
+    """不纳入考核: the centre, once a case is filed, closed or followed up, with why; once only,
+    and never by its department."""
+    command, department = clients["command"], clients["department"]
+    case = new_case(command, grids, index=17, source="hotline")
+    assert do(command, case, "exempt", note="诉求明显不合理").status_code == 409  # not filed
+    for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(command, case, step, **body).status_code == 200
+    assert command.get(f"/incidents/{case}").json()["exempted_at"] is None
+    r = do(command, case, "exempt")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    assert do(department, case, "exempt", note="不合理").status_code == 403
+    r = do(command, case, "exempt", note="诉求明显不合理")
+    assert r.status_code == 200 and r.json()["status"] == "dispatched"
+    exempted = command.get(f"/incidents/{case}").json()["exempted_at"]
+    assert exempted is not None
+    r = do(command, case, "exempt", note="再次")
+    assert r.status_code == 409 and "out of the evaluation" in r.text
+    assert command.get(f"/incidents/{case}").json()["exempted_at"] == exempted
+    assert [t["note"] for t in command.get(f"/incidents/{case}/timeline").json()
+            if t["action"] == "exempt"] == ["诉求明显不合理"]
+
+
 def test_a_handler_contacting_the_caller_is_kept_from_the_first_time(clients, grids):
     """联系诉求人: by the case's handler while it handles it, with what it told the caller;
     the first time is the case's, which 响应率 counts. Till then the public's case waits on

@@ -47,6 +47,7 @@ COLUMNS = (
     ("满意度", "d.satisfaction"),
     ("返工次数", "d.rework_count"),
     ("催办次数", "coalesce(d.urged, 0)"),
+    ("不纳入考核时间", local_time("d.exempted_at")),
 )
 
 LEDGER = """

@@ -6,12 +6,13 @@ unassigned, or all of them (a department's, a class's), newest first (an urgent 
 case opened on the map with its details and steps, with the open cases nearby it may repeat (to be
 merged into one of them), and moved on through the loop (verified, filed or rejected, put in its
 class, dispatched, checked, closed and followed up; extended, suspended, supervised, marked urgent,
-urged, escalated, voided; moved to where it is, picked on the map, into the grid it lands in); cases
-ticked in the list moved on at once by a step they all may take (批量办理); the list's cases, of any
-department and any source (the public's: the hotline's and citizens'), downloaded as the ledger
-(案件台账). A case is also opened by its number, and a caller's report registered (来电登记), placed on the
-map or at a standard address found by its words, with who called; they are shown masked, and in full
-once a reason is given (audited). The phone typed lists the cases reported from it, an open one
+urged, escalated, voided, taken out of the evaluation (不纳入考核); moved to where it is, picked on
+the map, into the grid it lands in); cases ticked in the list moved on at once by a step they all
+may take (批量办理); the list's cases, of any department and any source (the public's: the
+hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by its
+number, and a caller's report registered (来电登记), placed on the map or at a standard address
+found by its words, with who called; they are shown masked, and in full once a reason is given
+(audited). The phone typed lists the cases reported from it, an open one
 urged (催办) in place of a new case. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be

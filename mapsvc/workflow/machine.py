@@ -36,7 +36,7 @@ ACTION_NAMES = {
     "check_fail": "核查不通过", "close": "结案", "follow_up": "回访评价", "reopen": "重新立案",
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
-    "escalate": "上报上级", "urge": "催办", "contact": "联系诉求人",
+    "escalate": "上报上级", "urge": "催办", "contact": "联系诉求人", "exempt": "不纳入考核",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -61,6 +61,7 @@ PHRASES = {
     "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
     "urge": ("诉求人来电催促办理", "诉求人再次来电反映"),
     "contact": ("已电话联系诉求人，告知正在办理", "已联系诉求人，约定现场查看时间"),
+    "exempt": ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复"),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),
 }
@@ -77,6 +78,9 @@ FILED_ON = ("filed", "dispatched", "in_progress", "handled", "checking")
 TIMED = ("verifying", *FILED_ON)
 TIMED_SQL = sql_list(TIMED)
 CLOSED_SQL = sql_list(CLOSED)
+# the states of a case its caller may judge, taken in and not thrown out: the filed and those
+# closed, followed up or not (不纳入考核 takes such a case out of the hotline's figures)
+JUDGED = (*FILED_ON, "closed", "evaluated", "self_resolved")
 
 CENTRE = frozenset({Role.command, Role.admin})
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
@@ -112,7 +116,8 @@ ONE_CASE = frozenset({"point", "original", "satisfaction"})
 CONDITIONS = {"requested": "no extension was requested",
               "suspended": "the incident is not suspended",
               "running": "the incident is already suspended",
-              "ordinary": "the incident is already urgent"}
+              "ordinary": "the incident is already urgent",
+              "counted": "the incident is already out of the evaluation"}
 
 
 ACTIONS: dict[str, Action] = {
@@ -156,6 +161,9 @@ ACTIONS: dict[str, Action] = {
     # its handler told the caller it has the case, and what it will do (响应): the first time
     # is the case's ``contacted_at``, which 响应率 counts
     "contact": Action(HANDLERS, HANDLING, None, needs_note=True),                  # 联系诉求人
+    # out of the figures its caller's judgement and calls make (满意度, 响应率, 满意率, 解决率,
+    # 催办率), with why: a demand unreasonable, beyond the law, called in again and again
+    "exempt": Action(CENTRE, JUDGED, None, needs_note=True, when="counted"),       # 不纳入考核
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department

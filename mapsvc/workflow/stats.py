@@ -63,11 +63,12 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# What incident_measures (migrations 0006, 0050, 0059 to 0061) gives per case and the tally
+# What incident_measures (migrations 0006, 0050, 0059 to 0062) gives per case and the tally
 # sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings, those
 # rated satisfied), the follow-ups that asked whether the problem was resolved and those it was,
 # the public's cases dispatched, those whose caller their handler contacted in time and those
-# whose caller called again (催办); and the cases handled in each bin.
+# whose caller called again (催办), these from the cases rated on counting no case taken out of
+# the evaluation (不纳入考核); and the cases handled in each bin.
 COUNTS = ("reported", "valid", "filed", "public_filed", "voided", "dispatched",
           "dispatched_on_time", "handled", "handled_on_time", "closed", "closed_on_time",
           "rework", "handling_hours", "rated", "satisfaction", "satisfied", "resolved",
