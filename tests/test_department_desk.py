@@ -120,7 +120,7 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     # one reported handled, with two photos of its result
     find_case(page, ours[0])
     actions = page.locator("#desk-actions button").all_inner_texts()
-    assert actions == ["退回", "处置完成", "申请延期", "联系诉求人"]
+    assert actions == ["退回", "处置完成", "申请延期", "联系诉求人", "申请不纳入考核"]
     # its caller told it has the case (响应), in a common note
     page.click("#desk-actions button[data-action=contact]")
     page.click("#desk-phrases button:text-is('已电话联系诉求人，告知正在办理')")

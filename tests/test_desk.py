@@ -541,6 +541,32 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
     assert not watch.problems, watch.problems
 
 
+def test_a_department_asking_to_take_a_case_out_of_the_evaluation_waits_in_its_view(
+        desk, server, grids, api, clients, command_token):
+    """申诉: the department's request waits in its view with when it came, the centre declining
+    or taking the case out; answered, it leaves the view."""
+    page, watch = desk
+    case = dispatched_case(server, command_token, api, grids, 26, "反复要求拆除合法建筑")
+    page.select_option("#desk-view", "exemption")
+    assert do(clients["department"], case, "request_exemption",
+              note="诉求明显不合理").status_code == 200
+    wait_until(page, listed(case), "the request, live")
+    open_case(page, case)
+    asked = api.get(f"/incidents/{case}").json()["exemption_requested_at"]
+    expect(page.locator("#desk-case-facts")).to_contain_text(
+        "申请不纳入考核" + page.evaluate("(at) => localTime(at)", asked))
+    expect(page.locator("#desk-steps li").last).to_contain_text("诉求明显不合理")
+    assert page.is_visible("#desk-actions button[data-action='decline_exemption']")
+    page.click("#desk-actions button[data-action='exempt']")
+    page.click("#desk-phrases button:text-is('诉求明显不合理')")
+    page.click("#desk-form button[type='submit']")
+    wait_until(page, f"!{listed(case)}", "answered: gone from the view")
+    expect(page.locator("#desk-actions button[data-action='decline_exemption']")).to_be_hidden()
+    stored = api.get(f"/incidents/{case}").json()
+    assert stored["exempted_at"] is not None and stored["exemption_requested_at"] is None
+    assert not watch.problems, watch.problems
+
+
 def test_a_verify_task_shows_its_deadline_till_the_field_finds(desk, server, grids, accounts,
                                                                 clients, command_token):
     """The centre sends a case to the field to verify (核实): the case shows when the finding is

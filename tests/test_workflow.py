@@ -192,6 +192,43 @@ def test_the_centre_takes_a_case_out_of_the_hotlines_evaluation_once_with_why(cl
             if t["action"] == "exempt"] == ["诉求明显不合理"]
 
 
+def test_a_department_asks_the_centre_to_take_its_case_out_of_the_evaluation(clients, grids):
+    """申诉 (申请不纳入考核): the department a case is with asks, with why, once till the centre
+    answers; the centre declines with why (and it may ask again) or takes the case out."""
+    command, department = clients["command"], clients["department"]
+    case = new_case(command, grids, index=18, source="hotline")
+    for step, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(command, case, step, **body).status_code == 200
+
+    def asked() -> tuple:
+        r = command.get("/incidents", params={"exemption": "requested", "limit": 1000})
+        assert r.status_code == 200, r.text
+        doc = command.get(f"/incidents/{case}").json()
+        return (case in {f["id"] for f in r.json()["features"]},
+                doc["exemption_requested_at"] is not None, doc["exempted_at"] is not None)
+
+    r = do(department, case, "request_exemption")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    assert do(command, case, "request_exemption", note="不合理").status_code == 403
+    assert do(department, case, "request_exemption", note="诉求明显不合理").status_code == 200
+    assert asked() == (True, True, False)
+    r = do(department, case, "request_exemption", note="再申请")
+    assert r.status_code == 409 and "asked to be" in r.text
+    r = do(command, case, "decline_exemption")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    assert do(command, case, "decline_exemption", note="诉求合理，应予考核").status_code == 200
+    assert asked() == (False, False, False)
+    assert do(command, case, "decline_exemption", note="再次").status_code == 409
+    assert do(department, case, "request_exemption", note="同一诉求反复来电").status_code == 200
+    assert do(command, case, "exempt", note="同一诉求反复来电，已答复").status_code == 200
+    assert asked() == (False, False, True)
+    assert do(department, case, "request_exemption", note="又一次").status_code == 409
+    assert [(t["action"], t["note"]) for t in department.get(f"/incidents/{case}/timeline").json()
+            if "exempt" in t["action"]] == [
+        ("request_exemption", "诉求明显不合理"), ("decline_exemption", "诉求合理，应予考核"),
+        ("request_exemption", "同一诉求反复来电"), ("exempt", "同一诉求反复来电，已答复")]
+
+
 def test_a_handler_contacting_the_caller_is_kept_from_the_first_time(clients, grids):
     """联系诉求人: by the case's handler while it handles it, with what it told the caller;
     the first time is the case's, which 响应率 counts. Till then the public's case waits on

@@ -142,6 +142,9 @@ async def incident_filter(
     extension: Annotated[Literal["requested"] | None, Query(
         description="requested: the cases in handling whose handler asked for more working "
                     "days, waiting on the centre to extend or decline")] = None,
+    exemption: Annotated[Literal["requested"] | None, Query(
+        description="requested: the cases whose department asked to take them out of the "
+                    "hotline's evaluation (申请不纳入考核), waiting on the centre")] = None,
     urgent: Annotated[bool | None, Query(
         description="true: the cases marked urgent (加急); false: the others")] = None,
     urged: Annotated[bool, Query(
@@ -172,7 +175,8 @@ async def incident_filter(
                           overdue=overdue,
                           queue_of=account if queue == "mine" else None,
                           reporter_id=account.id if reporter == "me" else None,
-                          extension_requested=extension == "requested", urgent=urgent,
+                          extension_requested=extension == "requested",
+                          exemption_requested=exemption == "requested", urgent=urgent,
                           urged=urged, response_due=response == "due",
                           sources=SOURCE_FILTERS[source] if source else (), open=open_,
                           words=(q or "").strip() or None, caller_of=caller_of)

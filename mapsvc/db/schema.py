@@ -198,6 +198,7 @@ incident = Table(
     Column("resolved", Boolean),  # the follow-up's answer: resolved or not; NULL: not asked
     Column("contacted_at", DateTime(timezone=True)),  # its handler first called its caller
     Column("exempted_at", DateTime(timezone=True)),  # out of the hotline's figures (不纳入考核)
+    Column("exemption_requested_at", DateTime(timezone=True)),  # its department asked (申诉)
     Column("verify_deadline", DateTime(timezone=True)),  # cleared by the field's finding
     Column("verify_warn_at", DateTime(timezone=True)),
     # its Web Mercator cell at zoom 28 as a Morton number, for the aggregated tiles (0017)

@@ -64,6 +64,7 @@ class IncidentFilter:
     reporter_id: int | None = None  # the cases this account reported, in any state
     # the cases whose handler asked for more time, waiting on the centre's answer
     extension_requested: bool = False
+    exemption_requested: bool = False  # its department asked to take it out of the evaluation
     urgent: bool | None = None  # the cases marked urgent (True) or the others (False)
     urged: bool = False  # the cases their callers urged (催办)
     response_due: bool = False  # the public's cases handled whose caller was not yet contacted
@@ -116,6 +117,8 @@ class IncidentFilter:
             f.add(f"d.assignment = {named(self.method, METHODS, field='method', noun='method')}")
         if self.extension_requested:  # from their own index (migration 0034)
             f.add("d.extension_request IS NOT NULL")
+        if self.exemption_requested:  # from their own index (migration 0063)
+            f.add("d.exemption_requested_at IS NOT NULL")
         if self.urgent is not None:  # the urgent ones from their own index (migration 0049)
             f.add(f"d.urgent_at IS {'NOT ' if self.urgent else ''}NULL")
         if self.urged:  # from their own index (migration 0058)

@@ -1,25 +1,28 @@
 """The command centre's desk (受理派遣台): the cases newly reported, those filed and waiting to be
 dispatched, those handled and waiting to be checked, those closed and waiting to be followed up,
-those escalated to the centre's level, the open urgent ones, the urged, those whose caller is still
-to be told, the overdue, the nearly due, those whose handler asked for more time, and the
-unassigned, or all of them (a department's, a class's), newest first (an urgent case marked 急); a
-case opened on the map with its details and steps, with the open cases nearby it may repeat (to be
-merged into one of them), and moved on through the loop (verified, filed or rejected, put in its
-class, dispatched, checked, closed and followed up; extended, suspended, supervised, marked urgent,
-urged, escalated, voided, taken out of the evaluation (不纳入考核); moved to where it is, picked on
-the map, into the grid it lands in); cases ticked in the list moved on at once by a step they all
-may take (批量办理); the list's cases, of any department and any source (the public's: the
-hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by its
+those escalated to the centre's level, the open urgent ones, the urged, those whose caller is
+still to be told, the overdue, the nearly due, those whose handler asked for more time, those
+whose department asked to take them out of the evaluation, and the unassigned, or all of them (a
+department's, a class's), newest first (an urgent case marked 急); a case opened on the map with
+its details and steps, with the open cases nearby it may repeat (to be merged into one of them),
+and moved on through the loop (verified, filed or rejected, put in its class, dispatched,
+checked, closed and followed up; extended, suspended, supervised, marked urgent, urged,
+escalated, voided, taken out of the evaluation (不纳入考核) or not as asked; moved to where it is,
+picked on the map, into the grid it lands in); cases ticked in the list moved on at once by a
+step they all may take (批量办理); the list's cases, of any department and any source (the public's:
+the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by its
 number, and a caller's report registered (来电登记), placed on the map or at a standard address
 found by its words, with who called; they are shown masked, and in full once a reason is given
-(audited). The phone typed lists the cases reported from it, an open one
-urged (催办) in place of a new case. The list follows the live feed.
+(audited). The phone typed lists the cases reported from it, an open one urged (催办) in place of
+a new case. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
 taken on and those it is handling, the urgent, the urged, those whose caller it is still to
 tell, the overdue and the nearly due, those it asked more time for, those it handled and the
-centre is to check; taken on, their callers told (联系诉求人), handed back, given more time or
-reported handled (with the photos of the result), one at a time or many at once.
+centre is to check, those it asked the centre to take out of the evaluation; taken on, their
+callers told (联系诉求人), handed back, given more time or reported handled (with the photos of
+the result), one at a time or many at once, and asked to be taken out of the evaluation
+(申请不纳入考核, 申诉).
 
 A case offers the actions mapsvc.workflow.machine lets the account's role take in its state
 (their rules come with the names, names.js), with the fields each needs. Everything a user
@@ -49,12 +52,14 @@ CENTRE_VIEWS = (
     ("handled", "处置完成待核查"), ("closed", "已结案待回访"), ("mine", "上报至本中心"),
     ("open", "在办"), ("urgent", "加急"), ("urged", "催办"), ("uncontacted", "待联系诉求人"),
     ("red", "超期"), ("overdue", "处置超期"), ("yellow", "即将到期"),
-    ("extension", "延期申请待审批"), ("unassigned", "未入格待分派"), ("all", "全部"))
+    ("extension", "延期申请待审批"), ("exemption", "不纳入考核申请待审核"),
+    ("unassigned", "未入格待分派"), ("all", "全部"))
 DEPARTMENT_VIEWS = (
     ("mine", "待办（待签收、处置中）"), ("dispatched", "待签收"), ("in_progress", "处置中"),
     ("urgent", "加急"), ("urged", "催办"), ("uncontacted", "待联系诉求人"),
     ("overdue", "处置超期"), ("nearly", "处置即将到期"), ("extension", "已申请延期"),
-    ("handled", "处置完成待核查"), ("open", "在办"), ("all", "全部"))
+    ("handled", "处置完成待核查"), ("exemption", "已申请不纳入考核"), ("open", "在办"),
+    ("all", "全部"))
 ORDERS = (("newest", "最新在前"), ("oldest", "最早在前"), ("due", "最急在前"))
 # A desk's own names, by whose it is: its title, its views, the order its list opens in (a
 # centre's the newest first, to take reports in; a department's the most urgent), and what

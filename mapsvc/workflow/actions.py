@@ -55,7 +55,7 @@ async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int
     return (await conn.execute(text(
         "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
         "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "urgent_at, verify_deadline, exempted_at, "
+        "urgent_at, verify_deadline, exempted_at, exemption_requested_at, "
         f"(SELECT max({STEP_AT}) FROM incident_log l WHERE l.incident_id = :id) "
         "AS last_step_at "
         "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
@@ -75,7 +75,9 @@ def _holds(condition: str, case) -> bool:
             "suspended": case.suspended_at is not None,
             "running": case.suspended_at is None,
             "ordinary": case.urgent_at is None,
-            "counted": case.exempted_at is None}[condition]
+            "counted": case.exempted_at is None,
+            "appealable": case.exempted_at is None and case.exemption_requested_at is None,
+            "appealed": case.exemption_requested_at is not None}[condition]
 
 
 def _action(account: Account, name: str, many: bool = False) -> Action:
@@ -296,8 +298,12 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         return {"urged": "coalesce(urged, 0) + 1"}, {}
     if name == "contact":
         return {"contacted_at": "coalesce(contacted_at, :now)"}, {"now": now}
-    if name == "exempt":
-        return {"exempted_at": ":now"}, {"now": now}
+    if name == "exempt":  # asked for or not
+        return {"exempted_at": ":now", "exemption_requested_at": "NULL"}, {"now": now}
+    if name == "request_exemption":
+        return {"exemption_requested_at": ":now"}, {"now": now}
+    if name == "decline_exemption":
+        return {"exemption_requested_at": "NULL"}, {}
     if name == "suspend":
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)

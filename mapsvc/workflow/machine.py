@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "void": "作废", "request_extension": "申请延期", "extend": "延期", "decline_extension": "不予延期",
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
     "escalate": "上报上级", "urge": "催办", "contact": "联系诉求人", "exempt": "不纳入考核",
+    "request_exemption": "申请不纳入考核", "decline_exemption": "不同意不纳入考核",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -62,6 +63,8 @@ PHRASES = {
     "urge": ("诉求人来电催促办理", "诉求人再次来电反映"),
     "contact": ("已电话联系诉求人，告知正在办理", "已联系诉求人，约定现场查看时间"),
     "exempt": ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复"),
+    "request_exemption": ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复"),
+    "decline_exemption": ("诉求合理，应予考核",),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),
 }
@@ -117,7 +120,9 @@ CONDITIONS = {"requested": "no extension was requested",
               "suspended": "the incident is not suspended",
               "running": "the incident is already suspended",
               "ordinary": "the incident is already urgent",
-              "counted": "the incident is already out of the evaluation"}
+              "counted": "the incident is already out of the evaluation",
+              "appealable": "the incident is out of the evaluation, or asked to be, already",
+              "appealed": "no one asked to take the incident out of the evaluation"}
 
 
 ACTIONS: dict[str, Action] = {
@@ -164,6 +169,11 @@ ACTIONS: dict[str, Action] = {
     # out of the figures its caller's judgement and calls make (满意度, 响应率, 满意率, 解决率,
     # 催办率), with why: a demand unreasonable, beyond the law, called in again and again
     "exempt": Action(CENTRE, JUDGED, None, needs_note=True, when="counted"),       # 不纳入考核
+    # its department asks the centre to (申诉), with why; till the centre takes it out, or
+    # declines with why
+    "request_exemption": Action(frozenset({Role.department}), JUDGED, None, needs_note=True,
+                                when="appealable"),
+    "decline_exemption": Action(CENTRE, JUDGED, None, needs_note=True, when="appealed"),
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department

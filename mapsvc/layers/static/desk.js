@@ -12,7 +12,7 @@ const VIEWS = {
   dispatched: { status: "dispatched" }, in_progress: { status: "in_progress" },
   nearly: { queue: "mine", colour: "yellow" },
   red: { colour: "red" }, overdue: { overdue: true }, yellow: { colour: "yellow" },
-  extension: { extension: "requested" },
+  extension: { extension: "requested" }, exemption: { exemption: "requested" },
   open: { open: true }, urgent: { urgent: true, open: true }, urged: { urged: true, open: true },
   uncontacted: { response: "due" },
   unassigned: { method: "unassigned" }, all: {},
@@ -34,7 +34,9 @@ const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacit
 // an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
 const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
                 running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at,
-                counted: (p) => !p.exempted_at };
+                counted: (p) => !p.exempted_at,
+                appealable: (p) => !p.exempted_at && !p.exemption_requested_at,
+                appealed: (p) => !!p.exemption_requested_at };
 // fields an action takes beside those it needs: the department dispatched to (else the
 // category's), the working days an extension grants (else those asked for), whether the caller
 // says the problem was resolved (else not asked)
@@ -42,7 +44,8 @@ const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: [
                    follow_up: ["resolved"] };
 // why a case refuses an action whose condition it does not meet
 const CONDITION_NAME = { requested: "没有待审批的延期申请", suspended: "未挂账",
-                         running: "已挂账", ordinary: "已加急", counted: "已不纳入考核" };
+                         running: "已挂账", ordinary: "已加急", counted: "已不纳入考核",
+                         appealable: "已不纳入考核或已申请", appealed: "没有待审核的不纳入考核申请" };
 
 function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
@@ -244,7 +247,7 @@ function mapsvcDesk(map, config) {
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
       ["催办", p.urged ? `${p.urged} 次` : ""], ["联系诉求人", when(p.contacted_at)],
-      ["不纳入考核", when(p.exempted_at)],
+      ["申请不纳入考核", when(p.exemption_requested_at)], ["不纳入考核", when(p.exempted_at)],
       ["挂账", p.suspended ? "是" : ""],
       ["回访", p.satisfaction ? `满意度 ${p.satisfaction}`
                                + (p.resolved in RESOLVED ? ` · ${RESOLVED[p.resolved]}` : "") : ""],
