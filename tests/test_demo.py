@@ -131,6 +131,11 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert 0 < board["year"]["response_rate"] < 1
         # and some of their callers called again
         assert 0 < board["year"]["urged_rate"] < 1
+        # its departments took most cases on in time (签收), some not
+        since = (datetime.now(timezone(timedelta(hours=8))).date() - timedelta(days=90))
+        county = api.get("/stats", params={"level": "county", "code": "441502",
+                                           "from": since.isoformat()}).json()["figures"]
+        assert 0 < county["on_time_accept_rate"] < 1
         assert board["year"]["on_time_closure_rate"] is not None
         assert board["overdue"] > 0  # cases taken through the loop over the last days
         closed = api.get("/incidents", params={"status": "closed", "limit": 1}).json()

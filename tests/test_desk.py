@@ -552,9 +552,12 @@ def test_a_department_asking_to_take_a_case_out_of_the_evaluation_waits_in_its_v
               note="诉求明显不合理").status_code == 200
     wait_until(page, listed(case), "the request, live")
     open_case(page, case)
-    asked = api.get(f"/incidents/{case}").json()["exemption_requested_at"]
+    stored = api.get(f"/incidents/{case}").json()
     expect(page.locator("#desk-case-facts")).to_contain_text(
-        "申请不纳入考核" + page.evaluate("(at) => localTime(at)", asked))
+        "申请不纳入考核" + page.evaluate("(at) => localTime(at)", stored["exemption_requested_at"]))
+    # not yet taken on by the department: by when it is to be (签收)
+    expect(page.locator("#desk-case-facts")).to_contain_text(
+        "签收时限" + page.evaluate("(at) => localTime(at)", stored["accept_deadline"]))
     expect(page.locator("#desk-steps li").last).to_contain_text("诉求明显不合理")
     assert page.is_visible("#desk-actions button[data-action='decline_exemption']")
     page.click("#desk-actions button[data-action='exempt']")

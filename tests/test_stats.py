@@ -73,6 +73,7 @@ EXPECTED = {
     "resolved_rate": 1.0,
     "response_due": 0, "responded": 0, "response_rate": None,  # none the public's
     "urged": 0, "urged_rate": None,
+    "accept_due": 0, "accepted_on_time": 0, "on_time_accept_rate": None,  # none sent since
 }
 # The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
 EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
@@ -822,7 +823,7 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
                    "closed", "closed_on_time", "rated", "satisfied", "resolution_asked",
-                   "response_due", "responded", "urged"):
+                   "response_due", "responded", "urged", "accept_due", "accepted_on_time"):
         assert after[figure] == before[figure] + 1, figure
     assert after["reported"] == before["reported"]
     assert after["resolved"] == before["resolved"]  # asked, and not resolved
@@ -833,8 +834,49 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     for figure in ("rated", "satisfied", "resolution_asked", "response_due", "responded",
                    "urged"):
         assert out[figure] == before[figure], figure
-    for figure in ("handled", "handled_on_time", "closed", "closed_on_time"):
+    for figure in ("handled", "handled_on_time", "closed", "closed_on_time", "accept_due",
+                   "accepted_on_time"):
         assert out[figure] == before[figure] + 1, figure
+
+
+def test_a_case_is_to_be_taken_on_within_two_working_hours_of_each_time_it_is_sent(
+        clients, grids):
+    """及时签收率: dispatched at 10:10 on a Tuesday, a case is to be taken on by 14:10 (two
+    working hours, across the lunch break); taken on at 14:30, it is due and not in time. Sent
+    back for rework at 15:20, it is to be taken on again by 17:20, and is, in time."""
+    from tests.test_workflow import do
+
+    command, department = clients["command"], clients["department"]
+    grid = grids[grids["code"].str.startswith("441502")]["code"].iloc[44]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+    period = {"level": "grid", "code": grid, "from": "2025-07-22", "to": "2025-07-22"}
+
+    def figures() -> tuple:
+        f = command.get("/stats", params=period).json()["figures"]
+        return f["accept_due"], f["accepted_on_time"], f["on_time_accept_rate"]
+
+    assert figures() == (0, 0, None)
+    case = command.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+        "source": "hotline", "reported_at": "2025-07-22T09:00:00+08:00"}).json()["id"]
+
+    def step(who, action: str, at: str, **body) -> dict:
+        r = do(who, case, action, taken_at=f"2025-07-22T{at}:00+08:00", **body)
+        assert r.status_code == 200, r.text
+        return command.get(f"/incidents/{case}").json()
+
+    step(command, "file", "10:00")
+    sent = step(command, "dispatch", "10:10", department="T1")
+    assert sent["accept_deadline"] == "2025-07-22T06:10:00+00:00"  # 14:10 in China
+    assert sent["accepted_at"] is None and figures() == (1, 0, 0.0)
+    taken = step(department, "accept", "14:30")
+    assert taken["accepted_at"] == "2025-07-22T06:30:00+00:00" and figures() == (1, 0, 0.0)
+    step(department, "report_handled", "15:00", note="已清理")
+    step(command, "check", "15:10")
+    again = step(command, "check_fail", "15:20", note="仍有垃圾")
+    assert (again["accept_deadline"], again["accepted_at"]) == ("2025-07-22T09:20:00+00:00", None)
+    step(department, "accept", "16:00")
+    assert figures() == (1, 1, 1.0)
 
 
 @pytest.mark.parametrize("who,params,status", [

@@ -70,6 +70,7 @@ def _shown(f: dict) -> dict:
     return {"上报": _number(f["reported"]), "有效上报率": _rate(f["valid_report_rate"]),
             "立案": _number(f["filed"]), "监督举报率": _rate(f["public_report_rate"]),
             "按时派遣率": _rate(f["on_time_dispatch_rate"]),
+            "及时签收率": _rate(f["on_time_accept_rate"]),
             "应结案": _number(f["due"]), "结案": _number(f["closed"]),
             "结案率": _rate(f["closure_rate"]), "按期结案率": _rate(f["on_time_closure_rate"]),
             "返工率": _rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),

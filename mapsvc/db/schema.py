@@ -199,6 +199,8 @@ incident = Table(
     Column("contacted_at", DateTime(timezone=True)),  # its handler first called its caller
     Column("exempted_at", DateTime(timezone=True)),  # out of the hotline's figures (不纳入考核)
     Column("exemption_requested_at", DateTime(timezone=True)),  # its department asked (申诉)
+    Column("accept_deadline", DateTime(timezone=True)),  # to be taken on (签收) by, once sent
+    Column("accepted_at", DateTime(timezone=True)),  # taken on since it was last sent
     Column("verify_deadline", DateTime(timezone=True)),  # cleared by the field's finding
     Column("verify_warn_at", DateTime(timezone=True)),
     # its Web Mercator cell at zoom 28 as a Morton number, for the aggregated tiles (0017)

@@ -15,7 +15,7 @@ from mapsvc.incidents.model import Point
 from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
-from mapsvc.workflow.clocks import Clock, case_limits, urgent_clock
+from mapsvc.workflow.clocks import Clock, accept_deadline, case_limits, urgent_clock
 from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING, Action
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
@@ -236,18 +236,23 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         columns, params = await start("dispatch", "case")
         return ({"filed_at": ":now", "handled_at": "NULL", "closed_at": "NULL",
                  "handling_hours": "NULL", **columns}, {"now": now, **params})
-    if name == "hand_back":  # back to the dispatcher: waiting for dispatch again
-        return await start("dispatch")
+    if name == "hand_back":  # back to the dispatcher: waiting for dispatch again, taken on or not
+        columns, params = await start("dispatch")
+        return {"accept_deadline": "NULL", **columns}, params
     if name in ("dispatch", "reassign"):
         department = await _department(conn, request, incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
-                 "suspended_hours": "0", **columns},
-                {"department": department, "now": now, **params})
+                 "suspended_hours": "0", **columns, **_TO_ACCEPT},
+                {"department": department, "now": now, **params,
+                 "accept_by": accept_deadline(calendar, now)})
     if name == "check_fail":  # rework: back to the department with a fresh handling clock
         columns, params = await start("handling")
         return ({"rework_count": "rework_count + 1", "handled_at": "NULL",
-                 "handling_hours": "NULL", **columns}, params)
+                 "handling_hours": "NULL", **columns, **_TO_ACCEPT},
+                {**params, "accept_by": accept_deadline(calendar, now)})
+    if name == "accept":
+        return {"accepted_at": ":now"}, {"now": now}
     if name == "report_handled":
         columns, params = await start("check")
         hours = calendar.working_hours_between(case.dispatched_at, now) - case.suspended_hours
@@ -367,6 +372,10 @@ async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
     return {"category_code": ":category_code"}, {
         "category_code": code, "category": {"from": {"code": row.was_code, "name": row.was_name},
                                             "to": {"code": row.code, "name": row.name}}}
+
+
+# a case sent to its handler, to be taken on (签收) by a time: counted in 及时签收率
+_TO_ACCEPT = {"accept_deadline": ":accept_by", "accepted_at": "NULL"}
 
 
 def _extension_days(days) -> int:

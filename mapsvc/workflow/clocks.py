@@ -107,6 +107,13 @@ def urgent_clock(calendar: WorkingCalendar, start: datetime) -> Clock:
     return _clock(calendar, Limit.parse(settings.workflow().urgent_limit), start)
 
 
+def accept_deadline(calendar: WorkingCalendar, sent: datetime) -> datetime:
+    """When a case sent to its handler at ``sent`` is to be taken on (签收), as 及时签收率
+    counts: by the setting, graded by no colour."""
+    limit = Limit.parse(settings.workflow().accept_limit)
+    return calendar.deadline(sent, limit.value, limit.unit)
+
+
 # The category chain of a case, nearest first, with what each level sets.
 _CHAIN = text("""
 WITH RECURSIVE up AS (

@@ -63,16 +63,18 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# What incident_measures (migrations 0006, 0050, 0059 to 0062) gives per case and the tally
-# sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings, those
-# rated satisfied), the follow-ups that asked whether the problem was resolved and those it was,
-# the public's cases dispatched, those whose caller their handler contacted in time and those
-# whose caller called again (催办), these from the cases rated on counting no case taken out of
-# the evaluation (不纳入考核); and the cases handled in each bin.
+# What incident_measures (migrations 0006, 0050, 0059 to 0062, 0064) gives per case and the
+# tally sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings,
+# those rated satisfied), the follow-ups that asked whether the problem was resolved and those it
+# was, the public's cases dispatched, those whose caller their handler contacted in time and
+# those whose caller called again (催办), these from the cases rated on counting no case taken
+# out of the evaluation (不纳入考核); the cases sent to a handler with a time to take them on by
+# and those taken on by it (签收); and the cases handled in each bin.
 COUNTS = ("reported", "valid", "filed", "public_filed", "voided", "dispatched",
           "dispatched_on_time", "handled", "handled_on_time", "closed", "closed_on_time",
           "rework", "handling_hours", "rated", "satisfaction", "satisfied", "resolved",
-          "resolution_asked", "response_due", "responded", "urged")
+          "resolution_asked", "response_due", "responded", "urged", "accept_due",
+          "accepted_on_time")
 MEASURES = (*COUNTS, *BINS)
 # Subjects with many cases are read from the tally; villages and grids, with few each, are
 # counted from their cases directly. The incident column naming each kind of subject, and the
@@ -154,6 +156,8 @@ class Figures:
             "on_time_closure_rate": rate(c["closed_on_time"],
                                           due if denominator == "due" else c["closed"]),
             "rework_rate": rate(c["rework"], c["handled"]),
+            "accept_due": c["accept_due"], "accepted_on_time": c["accepted_on_time"],
+            "on_time_accept_rate": rate(c["accepted_on_time"], c["accept_due"]),
             "handling_hours_avg": (round(c["handling_hours"] / n_timed, 2) if n_timed else None),
             "handling_hours_p90": _p90(timed),
             "satisfaction": round(c["satisfaction"] / c["rated"], 2) if c["rated"] else None,

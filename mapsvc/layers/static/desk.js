@@ -243,6 +243,7 @@ function mapsvcDesk(map, config) {
       ["入格方式", METHOD_NAME[p.method] || p.method],
       ["处置部门", p.department ? department(p.department) : ""],
       ["核实时限", when(p.clocks.verify.deadline)],  // while the field is asked to verify
+      ["签收时限", p.status === "dispatched" ? when(p.accept_deadline) : ""],
       ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
