@@ -43,6 +43,9 @@ ACTION_NAMES = {
 }
 
 
+# why a case is out of the hotline's evaluation (不纳入考核), asked or decided
+UNREASONABLE = ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复")
+
 # Common notes (常用语) the pages offer for the steps that take one, to be picked and edited
 # rather than typed on a phone's keyboard each time.
 PHRASES = {
@@ -62,8 +65,7 @@ PHRASES = {
     "expedite": ("群众反映强烈，加急处置", "存在安全隐患，加急处置"),
     "urge": ("诉求人来电催促办理", "诉求人再次来电反映"),
     "contact": ("已电话联系诉求人，告知正在办理", "已联系诉求人，约定现场查看时间"),
-    "exempt": ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复"),
-    "request_exemption": ("诉求明显不合理", "超出法律政策规定范围", "同一诉求反复来电，已答复"),
+    "exempt": UNREASONABLE, "request_exemption": UNREASONABLE,
     "decline_exemption": ("诉求合理，应予考核",),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),

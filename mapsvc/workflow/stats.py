@@ -615,7 +615,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                 code: str | None = None, today: date, visit_days: int = 30) -> dict:
     """The wall screen's panel for a region: reported and closed today, open, waiting to be taken
     in (reported, being verified; and since when the longest waiting came), urgent and red now,
-    this year's 按期结案率, 结案率, satisfaction, 响应率, 满意率 and 解决率 (with their cases)
+    this year's 按期结案率, 结案率, satisfaction, 响应率, 满意率, 解决率 and 催办率 (with their cases)
     and 监督举报率 (with the cases filed, and those of them the public reported), and reports per
     day for two weeks, and of each main class over those weeks (``classes``, the most first).
     For a grid also its workers, its households with those visited within ``visit_days``, and

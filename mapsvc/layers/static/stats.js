@@ -86,9 +86,6 @@ window.mapsvcStats = { shown: null, answer: null };
     ["立案", figure("filed")], ["准确立案率", figure("accurate_filing_rate", percent, true)],
     ["不予受理", figure("rejected")], ["派遣", figure("dispatched")],
     ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
-    // of the cases sent to a handler, those it took on (签收) in time
-    ["及时签收率", { ...figure("on_time_accept_rate", percent, true),
-                     sample: (r) => r.figures.accept_due }],
     ["准确派遣率", figure("accurate_dispatch_rate", percent, true)],
     ["结案", figure("closed")], ["核查", figure("checked")], ["回访", figure("followed_up")],
     ["督办", figure("supervised")], ["办理步骤", figure("steps")],
