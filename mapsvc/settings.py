@@ -152,9 +152,9 @@ class WorkerWeights(BaseModel):
 
 class WorkflowSettings(BaseSettings):
     """The closed loop: working hours for deadlines counted in working time, the limits of the
-    verifying, dispatch and checking clocks (a category may set its own), of taking a case on and
-    of an urgent case's handling, how 按期结案率 is counted and how a grid worker's rates make its
-    综合指标值."""
+    verifying, dispatch and checking clocks (a category may set its own), of taking a case on, of
+    telling its caller and of an urgent case's handling, how 按期结案率 is counted and how a grid
+    worker's rates make its 综合指标值."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
@@ -167,6 +167,9 @@ class WorkflowSettings(BaseSettings):
     accept_limit: str = Field(
         "2 working_hours", description="from a dispatch (or a rework sent back) to its handler "
                                        "taking the case on (签收), as 及时签收率 counts")
+    response_limit: str = Field(
+        "24 hours", description="from a public case's dispatch to its handler telling the "
+                                "caller it has the case (联系诉求人), as 响应率 counts")
     urgent_limit: str = Field(
         "4 hours", description="an urgent case's (加急) handling limit, where it is shorter "
                                "than its category's: on the clock, nights and holidays too")

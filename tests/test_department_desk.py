@@ -121,7 +121,10 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     find_case(page, ours[0])
     actions = page.locator("#desk-actions button").all_inner_texts()
     assert actions == ["退回", "处置完成", "申请延期", "联系诉求人", "申请不纳入考核"]
-    # its caller told it has the case (响应), in a common note
+    # its caller to be told it has the case (响应) by a time; told, in a common note
+    due = api.get(f"/incidents/{ours[0]}").json()["response_deadline"]
+    expect(page.locator("#desk-case-facts")).to_contain_text(
+        "联系诉求人时限" + page.evaluate("(at) => localTime(at)", due))
     page.click("#desk-actions button[data-action=contact]")
     page.click("#desk-phrases button:text-is('已电话联系诉求人，告知正在办理')")
     sent(page, "contact")
@@ -129,6 +132,7 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     contacted = api.get(f"/incidents/{ours[0]}").json()["contacted_at"]
     expect(page.locator("#desk-case-facts")).to_contain_text(
         "联系诉求人" + page.evaluate("(at) => localTime(at)", contacted))
+    expect(page.locator("#desk-case-facts")).not_to_contain_text("联系诉求人时限")
     page.select_option("#desk-view", "uncontacted")  # the other's caller is still to be told
     wait_until(page, f"window.mapsvcDesk.cases.map((f) => f.id).join() === '{ours[1]}'",
                "the case whose caller is still to be told")

@@ -879,6 +879,26 @@ def test_a_case_is_to_be_taken_on_within_two_working_hours_of_each_time_it_is_se
     assert figures() == (1, 1, 1.0)
 
 
+def test_the_times_a_case_sent_sets_follow_the_centres_settings(monkeypatch):
+    """签收 and 响应 by the centre's limits (MAPSVC_WORKFLOW_ACCEPT_LIMIT, _RESPONSE_LIMIT): a
+    case sent at 16:30 on a Tuesday, to be taken on within an hour on the clock and its caller
+    told within two working hours (one that day, one the next morning)."""
+    from mapsvc import settings
+    from mapsvc.workflow.calendar import WorkingCalendar
+    from mapsvc.workflow.clocks import sent_deadlines
+
+    china = timezone(timedelta(hours=8))
+    monkeypatch.setenv("MAPSVC_WORKFLOW_ACCEPT_LIMIT", "1 hours")
+    monkeypatch.setenv("MAPSVC_WORKFLOW_RESPONSE_LIMIT", "2 working_hours")
+    settings.workflow.cache_clear()
+    try:
+        due = sent_deadlines(WorkingCalendar(), datetime(2025, 7, 22, 16, 30, tzinfo=china))
+    finally:
+        settings.workflow.cache_clear()
+    assert due == {"accept_by": datetime(2025, 7, 22, 17, 30, tzinfo=china),
+                   "respond_by": datetime(2025, 7, 23, 9, 30, tzinfo=china)}
+
+
 @pytest.mark.parametrize("who,params,status", [
     ("worker", {"level": "county", "code": "441502"}, 403),  # its own figures only
     ("worker", {"department": "T1"}, 403), ("worker", {"by": "grid"}, 422),

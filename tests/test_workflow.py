@@ -247,6 +247,11 @@ def test_a_handler_contacting_the_caller_is_kept_from_the_first_time(clients, gr
         for each in (case, own):
             assert do(command, each, step, **body).status_code == 200
     assert case in due() and own not in due()
+    # its caller to be told within the setting's 24 hours of the dispatch; the grid's own no one
+    sent = command.get(f"/incidents/{case}").json()
+    assert (datetime.fromisoformat(sent["response_deadline"])
+            - datetime.fromisoformat(sent["dispatched_at"])) == timedelta(hours=24)
+    assert command.get(f"/incidents/{own}").json()["response_deadline"] is None
     assert do(department, case, "contact").json()["detail"][0]["loc"][-1] == "note"
     assert do(department, case, "contact", note="已电话联系诉求人").status_code == 200
     assert case not in due()

@@ -196,6 +196,7 @@ incident = Table(
     Column("urgent_at", DateTime(timezone=True)),  # marked urgent (加急)
     Column("urged", Integer),  # times the caller called again (催办); NULL: never
     Column("resolved", Boolean),  # the follow-up's answer: resolved or not; NULL: not asked
+    Column("response_deadline", DateTime(timezone=True)),  # its caller to be told by (响应)
     Column("contacted_at", DateTime(timezone=True)),  # its handler first called its caller
     Column("exempted_at", DateTime(timezone=True)),  # out of the hotline's figures (不纳入考核)
     Column("exemption_requested_at", DateTime(timezone=True)),  # its department asked (申诉)

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, Refused
 from mapsvc.incidents.assignment import located, on
-from mapsvc.incidents.model import Point
+from mapsvc.incidents.model import PUBLIC_SOURCES, Point
 from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
-from mapsvc.workflow.clocks import Clock, accept_deadline, case_limits, urgent_clock
-from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING, Action
+from mapsvc.workflow.clocks import Clock, case_limits, sent_deadlines, urgent_clock
+from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING, Action, sql_list
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
@@ -243,14 +243,14 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         department = await _department(conn, request, incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
-                 "suspended_hours": "0", **columns, **_TO_ACCEPT},
+                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND},
                 {"department": department, "now": now, **params,
-                 "accept_by": accept_deadline(calendar, now)})
+                 **sent_deadlines(calendar, now)})
     if name == "check_fail":  # rework: back to the department with a fresh handling clock
         columns, params = await start("handling")
         return ({"rework_count": "rework_count + 1", "handled_at": "NULL",
                  "handling_hours": "NULL", **columns, **_TO_ACCEPT},
-                {**params, "accept_by": accept_deadline(calendar, now)})
+                {**params, "accept_by": sent_deadlines(calendar, now)["accept_by"]})
     if name == "accept":
         return {"accepted_at": ":now"}, {"now": now}
     if name == "report_handled":
@@ -374,8 +374,11 @@ async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
                                             "to": {"code": row.code, "name": row.name}}}
 
 
-# a case sent to its handler, to be taken on (签收) by a time: counted in 及时签收率
+# a case sent to its handler, to be taken on (签收) by a time: counted in 及时签收率; a public
+# case dispatched, its caller to be told (响应) by a time: counted in 响应率
 _TO_ACCEPT = {"accept_deadline": ":accept_by", "accepted_at": "NULL"}
+_TO_RESPOND = {"response_deadline":
+               f"CASE WHEN source IN {sql_list(PUBLIC_SOURCES)} THEN :respond_by END"}
 
 
 def _extension_days(days) -> int:

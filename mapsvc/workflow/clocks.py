@@ -107,11 +107,14 @@ def urgent_clock(calendar: WorkingCalendar, start: datetime) -> Clock:
     return _clock(calendar, Limit.parse(settings.workflow().urgent_limit), start)
 
 
-def accept_deadline(calendar: WorkingCalendar, sent: datetime) -> datetime:
-    """When a case sent to its handler at ``sent`` is to be taken on (签收), as 及时签收率
-    counts: by the setting, graded by no colour."""
-    limit = Limit.parse(settings.workflow().accept_limit)
-    return calendar.deadline(sent, limit.value, limit.unit)
+def sent_deadlines(calendar: WorkingCalendar, sent: datetime) -> dict[str, datetime]:
+    """The times a case sent to its handler at ``sent`` sets by the settings, graded by no
+    colour: ``accept_by``, to be taken on (签收, as 及时签收率 counts), and ``respond_by``, for a
+    public case's caller to be told (响应, as 响应率 counts)."""
+    limits = {"accept_by": settings.workflow().accept_limit,
+              "respond_by": settings.workflow().response_limit}
+    return {name: calendar.deadline(sent, limit.value, limit.unit)
+            for name, limit in ((name, Limit.parse(text)) for name, text in limits.items())}
 
 
 # The category chain of a case, nearest first, with what each level sets.

@@ -247,6 +247,8 @@ function mapsvcDesk(map, config) {
       ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
+      ["联系诉求人时限", HANDLING.includes(p.status) && !p.contacted_at
+        ? when(p.response_deadline) : ""],
       ["催办", p.urged ? `${p.urged} 次` : ""], ["联系诉求人", when(p.contacted_at)],
       ["申请不纳入考核", when(p.exemption_requested_at)], ["不纳入考核", when(p.exempted_at)],
       ["挂账", p.suspended ? "是" : ""],
