@@ -267,6 +267,34 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     return taken
 
 
+# The demo department's public cases rated lowest at their follow-up, which it asks the centre to
+# take out of the evaluation (申诉), with what the centre answers: the first taken out, the
+# second not, the third waiting on the centre's view.
+APPEALS = (("exempt", "同一诉求反复来电，已答复（演示）"),
+           ("decline_exemption", "诉求合理，应予考核（演示）"), None)
+
+
+async def appeal_cases(conn: AsyncConnection) -> int:
+    """The demo department's appeals (APPEALS), now. Returns the number of steps taken."""
+    department, centre = (await find_account(conn, "department"),
+                          await find_account(conn, "command"))
+    cases = (await conn.execute(text(
+        "SELECT id FROM incident WHERE status = 'evaluated' AND department_code = :department "
+        f"AND source IN {sql_list(PUBLIC_SOURCES)} AND village_code LIKE :county || '%' "
+        "ORDER BY satisfaction, id LIMIT :n"),
+        {"department": department.department_code, "county": DEMO_COUNTY,
+         "n": len(APPEALS)})).scalars().all()
+    taken = 0
+    for case, answer in zip(cases, APPEALS):
+        await act(conn, department, case, "request_exemption",
+                  ActionRequest(note="诉求明显不合理（演示）"))
+        taken += 1
+        if answer:
+            await act(conn, centre, case, answer[0], ActionRequest(note=answer[1]))
+            taken += 1
+    return taken
+
+
 async def _step(conn: AsyncConnection, accounts, case: int, name: str, note: str, to: str,
                 rated: int, at: datetime | None = None) -> None:
     """Take step ``name`` of the loop on ``case`` (dispatched ``to`` a department) as the
@@ -458,6 +486,6 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
                           repeats=True, callers=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo", by_row=REPORTED_BY)).inserted
-    counts["case step"] = await walk_cases(conn)
+    counts["case step"] = await walk_cases(conn) + await appeal_cases(conn)
     counts["patrol"] = await walk_patrols(conn)
     return counts

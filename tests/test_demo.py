@@ -131,6 +131,10 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert 0 < board["year"]["response_rate"] < 1
         # and some of their callers called again
         assert 0 < board["year"]["urged_rate"] < 1
+        # its department asked to take three of its public cases out of the evaluation (申诉):
+        # one taken out, one not, one waiting on the centre
+        waiting = api.get("/incidents", params={"exemption": "requested"}).json()["features"]
+        assert [f["properties"]["status"] for f in waiting] == ["evaluated"]
         # its departments took most cases on in time (签收), some not
         since = (datetime.now(timezone(timedelta(hours=8))).date() - timedelta(days=90))
         county = api.get("/stats", params={"level": "county", "code": "441502",
@@ -154,7 +158,14 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
             reporters = db.execute("""
                 SELECT a.username, count(*) FROM incident i JOIN account a ON a.id = i.reporter_id
                  GROUP BY 1 ORDER BY 2 DESC""").fetchall()
+            appeals = db.execute("""
+                SELECT action, count(*) FROM incident_log WHERE action LIKE '%exempt%'
+                 GROUP BY 1 ORDER BY 1""").fetchall()
+            exempted = db.execute("SELECT count(*) FROM incident WHERE exempted_at IS NOT NULL"
+                                  ).fetchone()[0]
         assert unstaffed == 0
+        assert appeals == [("decline_exemption", 1), ("exempt", 1), ("request_exemption", 3)]
+        assert exempted == 1
         assert 0 < board["patrols"]["patrolled"] < board["patrols"]["grids"]
         worker = httpx.post(f"{served.base}/api/v1/auth/token", data={
             "username": "worker", "password": "Demo-2026"}).json()["access_token"]
