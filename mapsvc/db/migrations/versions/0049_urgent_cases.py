@@ -31,6 +31,22 @@ def _case_json(function: str, columns: str) -> None:
                "CROSS JOIN LATERAL incident_json(i) j")
 
 
+def columns_added(columns: dict[str, str], function: str) -> None:
+    """The case gains ``columns`` (name → SQL type), shown in its JSON as ``function`` writes
+    it and in the view built on it."""
+    op.execute("ALTER TABLE incident " + ", ".join(f"ADD COLUMN {name} {kind}"
+                                                   for name, kind in columns.items()))
+    shown = "".join(f", i.{name}" for name in columns)
+    _case_json(function, f"{_INLINED._view_columns()}{shown}")
+
+
+def columns_dropped(columns: tuple[str, ...], function: str) -> None:
+    """The case's ``columns`` dropped, its JSON written back as ``function`` writes it."""
+    _case_json(function, _INLINED._view_columns().replace(
+        "".join(f", i.{name}" for name in columns), ""))
+    op.execute("ALTER TABLE incident " + ", ".join(f"DROP COLUMN {name}" for name in columns))
+
+
 def upgrade() -> None:
     op.execute("ALTER TABLE incident ADD COLUMN urgent_at timestamptz")
     op.execute("CREATE INDEX incident_urgent_idx ON incident (id) WHERE urgent_at IS NOT NULL")

@@ -22,7 +22,6 @@ _TALLIES = earlier_migration("0006_clocks_and_tallies")
 _PUBLIC = earlier_migration("0050_public_reports_filed")
 _URGED = earlier_migration("0058_urged_cases")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 SATISFIED = 4  # 满意; 5 非常满意
 NEW = ("satisfied", "resolved", "resolution_asked")
 
@@ -96,8 +95,7 @@ def counted_anew(measure: str, counted: str, others: tuple[str, ...]) -> None:
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN resolved boolean")
-    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.resolved")
+    _URGENT.columns_added({"resolved": "boolean"}, INCIDENT_JSON)
     measures_added(NEW, MEASURES_FUNCTION, _tally_functions(new=True))
     # the cases rated, as the tally's triggers count them
     counted_anew("satisfied", with_measures(_TALLIES.TALLY_SELECT, "satisfaction", NEW, sums=1)
@@ -108,6 +106,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     measures_dropped(NEW, _PUBLIC.MEASURES_FUNCTION, _tally_functions(new=False))
-    _URGENT._case_json(_URGED.INCIDENT_JSON,
-                       _VIEW._view_columns().replace(", i.resolved", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN resolved")
+    _URGENT.columns_dropped(("resolved",), _URGED.INCIDENT_JSON)

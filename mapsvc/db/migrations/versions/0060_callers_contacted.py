@@ -10,8 +10,6 @@ Revises: 0059
 Create Date: 2026-12-04
 """
 
-from alembic import op
-
 from mapsvc.db.migrate import earlier_migration
 
 revision = "0060"
@@ -23,7 +21,6 @@ _TALLIES = earlier_migration("0006_clocks_and_tallies")
 _PUBLIC = earlier_migration("0050_public_reports_filed")
 _ANSWERS = earlier_migration("0059_follow_up_resolved")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 RESPONSE_HOURS = 24
 NEW = ("response_due", "responded")
 
@@ -51,8 +48,7 @@ def _tally_functions(new: bool) -> str:
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN contacted_at timestamptz")
-    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.contacted_at")
+    _URGENT.columns_added({"contacted_at": "timestamptz"}, INCIDENT_JSON)
     _ANSWERS.measures_added(NEW, MEASURES_FUNCTION, _tally_functions(new=True))
     # the public's cases dispatched, as the tally's triggers count them
     answered = _ANSWERS.with_measures(_TALLIES.TALLY_SELECT, "satisfaction", _ANSWERS.NEW, sums=1)
@@ -64,6 +60,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _ANSWERS.measures_dropped(NEW, _ANSWERS.MEASURES_FUNCTION, _tally_functions(new=False))
-    _URGENT._case_json(_ANSWERS.INCIDENT_JSON,
-                       _VIEW._view_columns().replace(", i.contacted_at", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN contacted_at")
+    _URGENT.columns_dropped(("contacted_at",), _ANSWERS.INCIDENT_JSON)

@@ -10,8 +10,6 @@ Revises: 0061
 Create Date: 2026-12-05
 """
 
-from alembic import op
-
 from mapsvc.db.migrate import earlier_migration
 
 revision = "0062"
@@ -23,7 +21,6 @@ _ANSWERS = earlier_migration("0059_follow_up_resolved")
 _RESPONSES = earlier_migration("0060_callers_contacted")
 _URGES = earlier_migration("0061_urged_counted")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 
 # the measures the caller's judgement and calls make, from ``rated`` to ``urged``, each line of
 # incident_measures counted only while the case is
@@ -40,13 +37,10 @@ INCIDENT_JSON = _RESPONSES.INCIDENT_JSON.replace(_BEFORE,
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN exempted_at timestamptz")
-    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.exempted_at")
+    _URGENT.columns_added({"exempted_at": "timestamptz"}, INCIDENT_JSON)
     _ANSWERS._measures_written(MEASURES_FUNCTION, _URGES._tally_functions(new=True))
 
 
 def downgrade() -> None:
     _ANSWERS._measures_written(_URGES.MEASURES_FUNCTION, _URGES._tally_functions(new=True))
-    _URGENT._case_json(_RESPONSES.INCIDENT_JSON,
-                       _VIEW._view_columns().replace(", i.exempted_at", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN exempted_at")
+    _URGENT.columns_dropped(("exempted_at",), _RESPONSES.INCIDENT_JSON)

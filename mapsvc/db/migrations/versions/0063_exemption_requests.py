@@ -19,20 +19,16 @@ depends_on = None
 
 _EXEMPTED = earlier_migration("0062_cases_not_counted")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 _BEFORE = "'exempted_at', i.exempted_at,"
 INCIDENT_JSON = _EXEMPTED.INCIDENT_JSON.replace(
     _BEFORE, f"'exemption_requested_at', i.exemption_requested_at, {_BEFORE}")
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN exemption_requested_at timestamptz")
+    _URGENT.columns_added({"exemption_requested_at": "timestamptz"}, INCIDENT_JSON)
     op.execute("CREATE INDEX incident_exemption_requested_idx ON incident (id) "
                "WHERE exemption_requested_at IS NOT NULL")
-    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.exemption_requested_at")
 
 
 def downgrade() -> None:
-    _URGENT._case_json(_EXEMPTED.INCIDENT_JSON,
-                       _VIEW._view_columns().replace(", i.exemption_requested_at", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN exemption_requested_at")
+    _URGENT.columns_dropped(("exemption_requested_at",), _EXEMPTED.INCIDENT_JSON)

@@ -10,8 +10,6 @@ Revises: 0063
 Create Date: 2026-12-05
 """
 
-from alembic import op
-
 from mapsvc.db.migrate import earlier_migration
 
 revision = "0064"
@@ -24,8 +22,8 @@ _URGES = earlier_migration("0061_urged_counted")
 _EXEMPTED = earlier_migration("0062_cases_not_counted")
 _REQUESTS = earlier_migration("0063_exemption_requests")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 NEW = ("accept_due", "accepted_on_time")
+_COLUMNS = ("accept_deadline", "accepted_at")
 
 _URGED = "coalesce(c.urged, 0) > 0)::int * (c.exempted_at IS NULL)::int,\n"
 MEASURES_FUNCTION = (
@@ -48,15 +46,10 @@ def _tally_functions(new: bool) -> str:
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN accept_deadline timestamptz, "
-               "ADD COLUMN accepted_at timestamptz")
-    _URGENT._case_json(INCIDENT_JSON,
-                       f"{_VIEW._view_columns()}, i.accept_deadline, i.accepted_at")
+    _URGENT.columns_added(dict.fromkeys(_COLUMNS, "timestamptz"), INCIDENT_JSON)
     _ANSWERS.measures_added(NEW, MEASURES_FUNCTION, _tally_functions(new=True))
 
 
 def downgrade() -> None:
     _ANSWERS.measures_dropped(NEW, _EXEMPTED.MEASURES_FUNCTION, _tally_functions(new=False))
-    _URGENT._case_json(_REQUESTS.INCIDENT_JSON, _VIEW._view_columns().replace(
-        ", i.accept_deadline, i.accepted_at", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN accept_deadline, DROP COLUMN accepted_at")
+    _URGENT.columns_dropped(_COLUMNS, _REQUESTS.INCIDENT_JSON)

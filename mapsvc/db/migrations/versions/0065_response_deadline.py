@@ -8,8 +8,6 @@ Revises: 0064
 Create Date: 2026-12-05
 """
 
-from alembic import op
-
 from mapsvc.db.migrate import earlier_migration
 
 revision = "0065"
@@ -21,7 +19,6 @@ _ANSWERS = earlier_migration("0059_follow_up_resolved")
 _RESPONSES = earlier_migration("0060_callers_contacted")
 _ACCEPTED = earlier_migration("0064_accepted_in_time")
 _URGENT = earlier_migration("0049_urgent_cases")
-_VIEW = earlier_migration("0032_case_json_inlined")
 
 _HOURS = f"interval '{_RESPONSES.RESPONSE_HOURS} hours'"
 _WITHIN = f"coalesce(c.contacted_at - c.dispatched_at <= {_HOURS}, false)"
@@ -35,13 +32,10 @@ INCIDENT_JSON = _ACCEPTED.INCIDENT_JSON.replace(
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE incident ADD COLUMN response_deadline timestamptz")
-    _URGENT._case_json(INCIDENT_JSON, f"{_VIEW._view_columns()}, i.response_deadline")
+    _URGENT.columns_added({"response_deadline": "timestamptz"}, INCIDENT_JSON)
     _ANSWERS._measures_written(MEASURES_FUNCTION, _ACCEPTED._tally_functions(new=True))
 
 
 def downgrade() -> None:
     _ANSWERS._measures_written(_ACCEPTED.MEASURES_FUNCTION, _ACCEPTED._tally_functions(new=True))
-    _URGENT._case_json(_ACCEPTED.INCIDENT_JSON,
-                       _VIEW._view_columns().replace(", i.response_deadline", ""))
-    op.execute("ALTER TABLE incident DROP COLUMN response_deadline")
+    _URGENT.columns_dropped(("response_deadline",), _ACCEPTED.INCIDENT_JSON)
