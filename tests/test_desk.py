@@ -655,6 +655,7 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
     expect(page.locator("#desk-case-facts")).to_contain_text(
         "不纳入考核" + page.evaluate("(at) => localTime(at)", exempted))
     assert page.locator("#desk-actions button[data-action='exempt']").count() == 0
+    assert page.locator("#desk-actions button[data-action='count_again']").count() == 1
     assert not watch.problems, watch.problems
 
 

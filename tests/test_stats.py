@@ -800,7 +800,7 @@ def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
 def test_figures_follow_a_case_through_the_loop(clients, grids):
     """A hotline's case: filed, dispatched, urged twice by its caller (counted once), its caller
     contacted by the department (twice: the first counts), handled, checked, closed, followed
-    up, and taken out of the evaluation."""
+    up, taken out of the evaluation and put back."""
     from tests.test_workflow import do
 
     command, department = clients["command"], clients["department"]
@@ -837,6 +837,10 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     for figure in ("handled", "handled_on_time", "closed", "closed_on_time", "accept_due",
                    "accepted_on_time"):
         assert out[figure] == before[figure] + 1, figure
+    # put back (恢复纳入考核): it counts again
+    assert do(command, case, "count_again", note="经复核，诉求合理，应予考核").status_code == 200
+    back = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    assert back == after
 
 
 def test_a_case_is_to_be_taken_on_within_two_working_hours_of_each_time_it_is_sent(

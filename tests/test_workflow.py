@@ -171,7 +171,7 @@ def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids
 
 def test_the_centre_takes_a_case_out_of_the_hotlines_evaluation_once_with_why(clients, grids):
     """不纳入考核: the centre, once a case is filed, closed or followed up, with why; once only,
-    and never by its department."""
+    and never by its department; put back (恢复纳入考核) with why, while out."""
     command, department = clients["command"], clients["department"]
     case = new_case(command, grids, index=17, source="hotline")
     assert do(command, case, "exempt", note="诉求明显不合理").status_code == 409  # not filed
@@ -190,6 +190,15 @@ def test_the_centre_takes_a_case_out_of_the_hotlines_evaluation_once_with_why(cl
     assert command.get(f"/incidents/{case}").json()["exempted_at"] == exempted
     assert [t["note"] for t in command.get(f"/incidents/{case}/timeline").json()
             if t["action"] == "exempt"] == ["诉求明显不合理"]
+    # put back by mistake taken out, with why, only while out; then out again as before
+    r = do(command, case, "count_again")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "note"
+    assert do(department, case, "count_again", note="应予考核").status_code == 403
+    assert do(command, case, "count_again", note="经复核，诉求合理").status_code == 200
+    assert command.get(f"/incidents/{case}").json()["exempted_at"] is None
+    r = do(command, case, "count_again", note="再次")
+    assert r.status_code == 409 and "in the evaluation" in r.text
+    assert do(command, case, "exempt", note="同一诉求反复来电，已答复").status_code == 200
 
 
 def test_a_department_asks_the_centre_to_take_its_case_out_of_the_evaluation(clients, grids):

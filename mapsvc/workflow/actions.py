@@ -77,7 +77,8 @@ def _holds(condition: str, case) -> bool:
             "ordinary": case.urgent_at is None,
             "counted": case.exempted_at is None,
             "appealable": case.exempted_at is None and case.exemption_requested_at is None,
-            "appealed": case.exemption_requested_at is not None}[condition]
+            "appealed": case.exemption_requested_at is not None,
+            "exempted": case.exempted_at is not None}[condition]
 
 
 def _action(account: Account, name: str, many: bool = False) -> Action:
@@ -309,6 +310,8 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         return {"exemption_requested_at": ":now"}, {"now": now}
     if name == "decline_exemption":
         return {"exemption_requested_at": "NULL"}, {}
+    if name == "count_again":
+        return {"exempted_at": "NULL"}, {}
     if name == "suspend":
         return {"suspended_at": ":now"}, {"now": now}
     if name == "resume":  # the clocks stood still while suspended (挂账)

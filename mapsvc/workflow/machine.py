@@ -38,6 +38,7 @@ ACTION_NAMES = {
     "suspend": "挂账", "resume": "恢复办理", "supervise": "督办", "expedite": "加急",
     "escalate": "上报上级", "urge": "催办", "contact": "联系诉求人", "exempt": "不纳入考核",
     "request_exemption": "申请不纳入考核", "decline_exemption": "不同意不纳入考核",
+    "count_again": "恢复纳入考核",
     "reassign": "改派", "merge": "合并重复", "relocate": "更正位置", "reclassify": "更正类别",
     "regrid": "网格调整",  # a published plan moved the case to another grid (boundaries.publish)
 }
@@ -67,6 +68,7 @@ PHRASES = {
     "contact": ("已电话联系诉求人，告知正在办理", "已联系诉求人，约定现场查看时间"),
     "exempt": UNREASONABLE, "request_exemption": UNREASONABLE,
     "decline_exemption": ("诉求合理，应予考核",),
+    "count_again": ("经复核，诉求合理，应予考核",),
     "relocate": ("经现场核实，实际位置在此",),
     "reclassify": ("经核实，上报类别有误",),
 }
@@ -124,7 +126,8 @@ CONDITIONS = {"requested": "no extension was requested",
               "ordinary": "the incident is already urgent",
               "counted": "the incident is already out of the evaluation",
               "appealable": "the incident is out of the evaluation, or asked to be, already",
-              "appealed": "no one asked to take the incident out of the evaluation"}
+              "appealed": "no one asked to take the incident out of the evaluation",
+              "exempted": "the incident is in the evaluation"}
 
 
 ACTIONS: dict[str, Action] = {
@@ -176,6 +179,8 @@ ACTIONS: dict[str, Action] = {
     "request_exemption": Action(frozenset({Role.department}), JUDGED, None, needs_note=True,
                                 when="appealable"),
     "decline_exemption": Action(CENTRE, JUDGED, None, needs_note=True, when="appealed"),
+    # a case taken out by mistake put back, with why: it counts again as it did before
+    "count_again": Action(CENTRE, JUDGED, None, needs_note=True, when="exempted"),
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department

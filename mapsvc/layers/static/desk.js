@@ -36,7 +36,7 @@ const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.sus
                 running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at,
                 counted: (p) => !p.exempted_at,
                 appealable: (p) => !p.exempted_at && !p.exemption_requested_at,
-                appealed: (p) => !!p.exemption_requested_at };
+                appealed: (p) => !!p.exemption_requested_at, exempted: (p) => !!p.exempted_at };
 // fields an action takes beside those it needs: the department dispatched to (else the
 // category's), the working days an extension grants (else those asked for), whether the caller
 // says the problem was resolved (else not asked)
@@ -45,7 +45,8 @@ const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: [
 // why a case refuses an action whose condition it does not meet
 const CONDITION_NAME = { requested: "没有待审批的延期申请", suspended: "未挂账",
                          running: "已挂账", ordinary: "已加急", counted: "已不纳入考核",
-                         appealable: "已不纳入考核或已申请", appealed: "没有待审核的不纳入考核申请" };
+                         appealable: "已不纳入考核或已申请", appealed: "没有待审核的不纳入考核申请",
+                         exempted: "已纳入考核" };
 
 function mapsvcDesk(map, config) {
   if (!signedIn("desk")) return;
