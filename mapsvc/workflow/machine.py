@@ -85,9 +85,9 @@ FILED_ON = ("filed", "dispatched", "in_progress", "handled", "checking")
 TIMED = ("verifying", *FILED_ON)
 TIMED_SQL = sql_list(TIMED)
 CLOSED_SQL = sql_list(CLOSED)
-# the states of a case its caller may judge, taken in and not thrown out: the filed and those
-# closed, followed up or not (不纳入考核 takes such a case out of the hotline's figures)
-JUDGED = (*FILED_ON, "closed", "evaluated", "self_resolved")
+# the states in which a case counts in the hotline's evaluation, taken in and not thrown out:
+# the filed and those closed, followed up or not (不纳入考核 takes such a case out of it)
+COUNTABLE = (*FILED_ON, "closed", "evaluated", "self_resolved")
 
 CENTRE = frozenset({Role.command, Role.admin})
 FIELD = frozenset({Role.grid_worker, Role.grid_chief})
@@ -173,14 +173,14 @@ ACTIONS: dict[str, Action] = {
     "contact": Action(HANDLERS, HANDLING, None, needs_note=True),                  # 联系诉求人
     # out of the figures its caller's judgement and calls make (满意度, 响应率, 满意率, 解决率,
     # 催办率), with why: a demand unreasonable, beyond the law, called in again and again
-    "exempt": Action(CENTRE, JUDGED, None, needs_note=True, when="counted"),       # 不纳入考核
+    "exempt": Action(CENTRE, COUNTABLE, None, needs_note=True, when="counted"),       # 不纳入考核
     # its department asks the centre to (申诉), with why; till the centre takes it out, or
     # declines with why
-    "request_exemption": Action(frozenset({Role.department}), JUDGED, None, needs_note=True,
+    "request_exemption": Action(frozenset({Role.department}), COUNTABLE, None, needs_note=True,
                                 when="appealable"),
-    "decline_exemption": Action(CENTRE, JUDGED, None, needs_note=True, when="appealed"),
+    "decline_exemption": Action(CENTRE, COUNTABLE, None, needs_note=True, when="appealed"),
     # a case taken out by mistake put back, with why: it counts again as it did before
-    "count_again": Action(CENTRE, JUDGED, None, needs_note=True, when="exempted"),
+    "count_again": Action(CENTRE, COUNTABLE, None, needs_note=True, when="exempted"),
     # to another department: a request for more time of the one before lapses
     "reassign": Action(CENTRE, HANDLING, "dispatched", needs=("department",)),
     # a case reported in the wrong class put in its own before it is dispatched: the department
