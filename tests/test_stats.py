@@ -71,9 +71,10 @@ EXPECTED = {
     # 满意率: rated 4 or 5 (7), of those rated (7, 8); 解决率: resolved (8), of those asked (8)
     "satisfied": 1, "satisfied_rate": 0.5, "resolved": 1, "resolution_asked": 1,
     "resolved_rate": 1.0,
-    "response_due": 0, "responded": 0, "response_rate": None,  # none the public's
-    "urged": 0, "urged_rate": None,
-    "accept_due": 0, "accepted_on_time": 0, "on_time_accept_rate": None,  # none sent since
+    "public_dispatched": 0, "response_due": 0, "response_waiting": 0,  # none the public's
+    "responded": 0, "response_rate": None, "urged": 0, "urged_rate": None,
+    "accept_due": 0, "accept_waiting": 0, "accepted_on_time": 0,  # none sent since
+    "on_time_accept_rate": None,
 }
 # The worker's figures: the cases it reported, none of them the public's (no 监督举报率)
 EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
@@ -798,7 +799,8 @@ def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
 
 
 def test_figures_follow_a_case_through_the_loop(clients, grids):
-    """A hotline's case: filed, dispatched, urged twice by its caller (counted once), its caller
+    """A hotline's case: filed, dispatched (to be taken on, and its caller told, within their
+    times: counted once either is done), urged twice by its caller (counted once), its caller
     contacted by the department (twice: the first counts), handled, checked, closed, followed
     up, taken out of the evaluation and put back."""
     from tests.test_workflow import do
@@ -810,10 +812,20 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
         "lon": p.x, "lat": p.y, "source": "hotline"}).json()["id"]
     grid = command.get(f"/incidents/{case}").json()["grid"]["code"]
     before = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
-    for client, action, body in [(command, "file", {}), (command, "dispatch", {"department": "T1"}),
-                                 (command, "urge", {"note": "诉求人来电催促办理"}),
+    for action, body in [("file", {}), ("dispatch", {"department": "T1"})]:
+        assert do(command, case, action, **body).status_code == 200
+    sent = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    for figure in ("dispatched", "public_dispatched", "accept_waiting", "response_waiting"):
+        assert sent[figure] == before[figure] + 1, figure
+    for figure in ("accept_due", "accepted_on_time", "response_due", "responded"):
+        assert sent[figure] == before[figure], figure  # within their times, not yet done
+    assert do(department, case, "contact", note="已电话联系诉求人").status_code == 200
+    told = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+    assert (told["response_waiting"], told["response_due"], told["responded"]) == (
+        before["response_waiting"], before["response_due"] + 1, before["responded"] + 1)
+    assert told["accept_waiting"] == before["accept_waiting"] + 1  # not yet taken on
+    for client, action, body in [(command, "urge", {"note": "诉求人来电催促办理"}),
                                  (command, "urge", {"note": "诉求人再次来电反映"}),
-                                 (department, "contact", {"note": "已电话联系诉求人"}),
                                  (department, "accept", {}),
                                  (department, "contact", {"note": "再次联系，约定上门"}),
                                  (department, "report_handled", {"note": "已清理"}),
@@ -823,16 +835,19 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     after = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
                    "closed", "closed_on_time", "rated", "satisfied", "resolution_asked",
-                   "response_due", "responded", "urged", "accept_due", "accepted_on_time"):
+                   "public_dispatched", "response_due", "responded", "urged", "accept_due",
+                   "accepted_on_time"):
         assert after[figure] == before[figure] + 1, figure
+    assert (after["accept_waiting"], after["response_waiting"]) == (
+        before["accept_waiting"], before["response_waiting"])
     assert after["reported"] == before["reported"]
     assert after["resolved"] == before["resolved"]  # asked, and not resolved
     # taken out of the evaluation (不纳入考核): what its caller judged and called counts no more,
     # its handling as ever
     assert do(command, case, "exempt", note="诉求明显不合理").status_code == 200
     out = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
-    for figure in ("rated", "satisfied", "resolution_asked", "response_due", "responded",
-                   "urged"):
+    for figure in ("rated", "satisfied", "resolution_asked", "public_dispatched",
+                   "response_due", "responded", "urged"):
         assert out[figure] == before[figure], figure
     for figure in ("handled", "handled_on_time", "closed", "closed_on_time", "accept_due",
                    "accepted_on_time"):

@@ -184,10 +184,10 @@ def test_the_panel_says_how_much_of_the_years_filed_cases_the_public_found(wall_
                           [now["response_rate"], now["satisfied_rate"], now["resolved_rate"],
                            now["urged_rate"]])
     assert page.locator("#kpi-answers p").all_inner_texts() == [
-        f"本年响应率 {shown[0]}（按时联系 {now['responded']} / 派遣 {now['response_due']}）",
+        f"本年响应率 {shown[0]}（按时联系 {now['responded']} / 应联系 {now['response_due']}）",
         f"满意率 {shown[1]}（满意 {now['satisfied']} / 评价 {now['rated']}）",
         f"解决率 {shown[2]}（已解决 {now['resolved']} / 问及 {now['resolution_asked']}）",
-        f"催办率 {shown[3]}（催办 {now['urged']} / 派遣 {now['response_due']}）"]
+        f"催办率 {shown[3]}（催办 {now['urged']} / 派遣 {now['public_dispatched']}）"]
     context.close()
 
 

@@ -26,6 +26,14 @@ stand now:
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
   counts so (setting ``MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR`` or ``denominator=``)
 - 返工率 = 返工数 / 处置数
+- 及时签收率 = of the cases sent to a handler (each by the last time it was sent) whose time to
+  take them on (签收) has come, those taken on by it; one sent and still within its time counts
+  once taken on, or once its time passes
+- as a hotline is judged (接诉即办), counting no case taken out of the evaluation (不纳入考核):
+  响应率 = of the public's cases dispatched whose time to contact their caller has come, those
+  contacted by it (counted as 及时签收率 is); 催办率 = of the public's cases dispatched, those
+  whose caller called again; 满意率 = of the cases rated, those rated 4 or 5; 解决率 = of the
+  follow-ups that asked whether the problem was resolved, those it was
 - handling time: working hours from dispatch to handled, less suspension; the average is exact,
   p90 (nearest rank) is given as the upper edge of its bin (HANDLING_BIN_EDGES): "90 % of the
   cases were handled within 12 working hours"
@@ -35,7 +43,7 @@ Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import text
@@ -51,7 +59,8 @@ from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
 from mapsvc.workflow.clocks import RUNNING, handling_overdue
-from mapsvc.workflow.machine import CHECKING, FINDINGS, OPEN_SQL, TIMED_SQL, WAITING, sql_list
+from mapsvc.workflow.machine import (CHECKING, FINDINGS, HANDLING, OPEN_SQL, TIMED_SQL, WAITING,
+                                     sql_list)
 from mapsvc.workflow.positions import staff_figures
 from mapsvc.workflow.rates import rate
 
@@ -94,11 +103,18 @@ _LIVE_SUMS = ", ".join(
     + [f"count(*) FILTER (WHERE m.bin = {i}) AS {name}" for i, name in enumerate(BINS)])
 
 
-# the cases overdue now, of a case's handling clock (a suspended one stopped) and of its dispatch
-# clock: counts over cases of incident, unqualified
-_OVERDUE = f"""count(*) FILTER (WHERE {handling_overdue()}) AS overdue_now,
-              count(*) FILTER (WHERE status = 'filed' AND dispatch_deadline < now())
-                  AS dispatch_overdue"""
+# What the tally cannot see, counted as it stands now over cases of incident, unqualified: the
+# cases overdue now, of a case's handling clock (a suspended one stopped) and of its dispatch
+# clock; and those whose handler's time to take them on (签收) or to contact their caller (响应)
+# has not yet come, nor been met, which the tally counts due from their dispatch
+_ACCEPT_WAITING = "status = 'dispatched' AND accepted_at IS NULL AND accept_deadline > now()"
+_RESPONSE_WAITING = (f"status IN {sql_list(HANDLING)} AND contacted_at IS NULL "
+                     "AND exempted_at IS NULL AND response_deadline > now()")
+LIVE = {"overdue_now": handling_overdue(),
+        "dispatch_overdue": "status = 'filed' AND dispatch_deadline < now()",
+        "accept_waiting": _ACCEPT_WAITING, "response_waiting": _RESPONSE_WAITING}
+_LIVE_COUNTS = ",\n".join(f"count(*) FILTER (WHERE {condition}) AS {name}"
+                           for name, condition in LIVE.items())
 
 
 def bin_upper_edge(bucket: int) -> float | None:
@@ -124,8 +140,7 @@ async def fold(conn: AsyncConnection) -> None:
 @dataclass
 class Figures:
     counts: dict
-    overdue_now: int = 0
-    dispatch_overdue: int = 0
+    live: dict = field(default_factory=lambda: dict.fromkeys(LIVE, 0))
     # a grid worker's: of the cases they reported, none the public's (no 监督举报率)
     reporter: bool = False
 
@@ -135,9 +150,11 @@ class Figures:
         return {i: self.counts[name] for i, name in enumerate(BINS) if self.counts[name]}
 
     def as_json(self, denominator: str) -> dict:
-        c = self.counts
-        due = c["handled"] + self.overdue_now
-        dispatch_due = c["dispatched"] + self.dispatch_overdue
+        c, live = self.counts, self.live
+        due = c["handled"] + live["overdue_now"]
+        dispatch_due = c["dispatched"] + live["dispatch_overdue"]
+        accept_due = c["accept_due"] - live["accept_waiting"]
+        response_due = c["response_due"] - live["response_waiting"]
         timed = self.timed
         n_timed = sum(timed.values())
         return {
@@ -145,7 +162,7 @@ class Figures:
             "public_filed": c["public_filed"], "voided": c["voided"],
             "dispatched": c["dispatched"], "dispatch_due": dispatch_due,
             "dispatched_on_time": c["dispatched_on_time"], "handled": c["handled"],
-            "handled_on_time": c["handled_on_time"], "overdue_now": self.overdue_now,
+            "handled_on_time": c["handled_on_time"], "overdue_now": live["overdue_now"],
             "due": due, "closed": c["closed"], "closed_on_time": c["closed_on_time"],
             "rework": c["rework"], "rated": c["rated"],
             "valid_report_rate": rate(c["valid"], c["reported"]),
@@ -156,14 +173,17 @@ class Figures:
             "on_time_closure_rate": rate(c["closed_on_time"],
                                           due if denominator == "due" else c["closed"]),
             "rework_rate": rate(c["rework"], c["handled"]),
-            "accept_due": c["accept_due"], "accepted_on_time": c["accepted_on_time"],
-            "on_time_accept_rate": rate(c["accepted_on_time"], c["accept_due"]),
+            # of the cases sent, those whose time to be taken on came (or that were taken on)
+            "accept_due": accept_due, "accept_waiting": live["accept_waiting"],
+            "accepted_on_time": c["accepted_on_time"],
+            "on_time_accept_rate": rate(c["accepted_on_time"], accept_due),
             "handling_hours_avg": (round(c["handling_hours"] / n_timed, 2) if n_timed else None),
             "handling_hours_p90": _p90(timed),
             "satisfaction": round(c["satisfaction"] / c["rated"], 2) if c["rated"] else None,
             # as a hotline is judged (接诉即办): 响应率, 满意率, 解决率, 催办率
-            "response_due": c["response_due"], "responded": c["responded"],
-            "response_rate": rate(c["responded"], c["response_due"]),
+            "public_dispatched": c["response_due"], "response_due": response_due,
+            "response_waiting": live["response_waiting"], "responded": c["responded"],
+            "response_rate": rate(c["responded"], response_due),
             "urged": c["urged"], "urged_rate": rate(c["urged"], c["response_due"]),
             "satisfied": c["satisfied"], "satisfied_rate": rate(c["satisfied"], c["rated"]),
             "resolved": c["resolved"], "resolution_asked": c["resolution_asked"],
@@ -213,26 +233,26 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
     figures = {s: Figures({m: 0 for m in MEASURES}, reporter=kind == "worker") for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
-    past = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
+    live = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
                 AND handling_deadline IS NOT NULL)
-               OR (dispatch_deadline < now() AND status = 'filed'))
+               OR (dispatch_deadline < now() AND status = 'filed')
+               OR ({_ACCEPT_WAITING}) OR ({_RESPONSE_WAITING}))
               AND {reported_within("reported_at")}"""
     if kind in NESTED:  # each region a range of the open cases by status and village
         sql = f"""
             SELECT s.code AS subject, c.*
               FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
-                   SELECT {_OVERDUE} FROM incident
+                   SELECT {_LIVE_COUNTS} FROM incident
                     WHERE status IN {CLOCKED_SQL}
                       AND {code_range("village_code", "s.code")}
-                      AND {past}) c"""
+                      AND {live}) c"""
     else:
         sql = f"""
-            SELECT {column}::text AS subject, {_OVERDUE} FROM incident
-             WHERE {past} AND {column} = ANY(CAST(:subjects AS {key_type}[]))
+            SELECT {column}::text AS subject, {_LIVE_COUNTS} FROM incident
+             WHERE {live} AND {column} = ANY(CAST(:subjects AS {key_type}[]))
              GROUP BY 1"""
-    for row in await conn.execute(text(sql), params):
-        figures[row.subject].overdue_now = row.overdue_now
-        figures[row.subject].dispatch_overdue = row.dispatch_overdue
+    for row in (await conn.execute(text(sql), params)).mappings():
+        figures[row["subject"]].live.update({name: row[name] for name in LIVE})
     return figures
 
 
@@ -241,8 +261,8 @@ def merged(parts: list[Figures]) -> Figures:
     for f in parts:
         for m in MEASURES:
             total.counts[m] += f.counts[m]
-        total.overdue_now += f.overdue_now
-        total.dispatch_overdue += f.dispatch_overdue
+        for name in LIVE:
+            total.live[name] += f.live[name]
     return total
 
 
@@ -399,7 +419,7 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: da
                for r in rows}
     counted = await conn.execute(text(f"""
         WITH {_classes_under(parent)}
-        SELECT k.row AS subject, {_LIVE_SUMS}, {_OVERDUE}
+        SELECT k.row AS subject, {_LIVE_SUMS}, {_LIVE_COUNTS}
           FROM incident c CROSS JOIN LATERAL incident_measures(c) m
           JOIN row_class k ON k.code = c.category_code
          WHERE {holding} AND {reported_within("c.reported_at")}
@@ -407,7 +427,7 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: da
     for row in counted.mappings():
         f = figures[row["subject"]]
         f.counts.update({m: row[m] for m in MEASURES})
-        f.overdue_now, f.dispatch_overdue = row["overdue_now"], row["dispatch_overdue"]
+        f.live.update({name: row[name] for name in LIVE})
     return rows, figures
 
 
@@ -686,8 +706,9 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                                                "on_time_closure_rate", "satisfaction",
                                                "rated", "satisfied", "satisfied_rate",
                                                "resolution_asked", "resolved",
-                                               "resolved_rate", "response_due", "responded",
-                                               "response_rate", "urged", "urged_rate")},
+                                               "resolved_rate", "public_dispatched",
+                                               "response_due", "responded", "response_rate",
+                                               "urged", "urged_rate")},
               "trend": [{"day": d.isoformat(), "reported": n} for d, n in trend.items()],
               "classes": [dict(r._mapping) for r in classes]}
     if subject.kind == "grid":  # kept beside the grid (migrations 0015, 0028)

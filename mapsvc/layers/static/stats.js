@@ -53,7 +53,7 @@ window.mapsvcStats = { shown: null, answer: null };
     ["解决率", { ...figure("resolved_rate", percent, true),
                  sample: (r) => r.figures.resolution_asked }],
     ["催办率", { ...figure("urged_rate", percent, true),
-                 sample: (r) => r.figures.response_due }],
+                 sample: (r) => r.figures.public_dispatched }],
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];

@@ -404,12 +404,12 @@ function mapsvcWall(map, config) {
     // called again (接诉即办: 响应率, 满意率, 解决率, 催办率)
     const y = b.year;
     $("kpi-answers").replaceChildren(
-      text("p", `本年响应率 ${percent(y.response_rate)}（按时联系 ${y.responded} / 派遣 `
+      text("p", `本年响应率 ${percent(y.response_rate)}（按时联系 ${y.responded} / 应联系 `
                 + `${y.response_due}）`),
       text("p", `满意率 ${percent(y.satisfied_rate)}（满意 ${y.satisfied} / 评价 ${y.rated}）`),
       text("p", `解决率 ${percent(y.resolved_rate)}（已解决 ${y.resolved} / 问及 `
                 + `${y.resolution_asked}）`),
-      text("p", `催办率 ${percent(y.urged_rate)}（催办 ${y.urged} / 派遣 ${y.response_due}）`));
+      text("p", `催办率 ${percent(y.urged_rate)}（催办 ${y.urged} / 派遣 ${y.public_dispatched}）`));
     const svg = $("kpi-trend");
     svg.replaceChildren();
     const max = Math.max(1, ...b.trend.map((t) => t.reported));
