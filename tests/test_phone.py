@@ -1280,6 +1280,63 @@ def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browse
     assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本单位职责"
 
 
+def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker_spot, clients):
+    """A hotline case dispatched to the department: its phone says by when the caller is to be
+    told (联系诉求人时限) and shows who called, masked; their phone in full, to dial, once a
+    reason is given (the reveal audited); 联系诉求人 taken with a common note ends the wait. A
+    case no caller reported offers neither."""
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    number = f"139{uuid.uuid4().int % 10 ** 8:08d}"
+    called = admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "source": "hotline", "description": "热线反映井盖缺失", "caller": {"phone": number}}
+    ).json()["id"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(admin, called, action, **body).status_code == 200
+    own = _dispatched_case(admin, spot, "网格员上报的井盖")
+    deadline = admin.get(f"/incidents/{called}").json()["response_deadline"]
+    context, page = _phone(browser, server, spot, username="department")
+    item, other = (f'#cases li[data-id="{case}"]' for case in (called, own))
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"contact\"]')",
+               "联系诉求人 offered")
+    told_by = page.evaluate("(at) => `联系诉求人时限 ${localTime(new Date(at))}`", deadline)
+    assert told_by in page.locator(f"{item} small.due").all_inner_texts()
+    assert page.locator(f'{other} button[data-action="accept"]').count() == 1
+    assert page.locator(f'{other} button[data-action="contact"]').count() == 0
+    assert page.locator(f'{other} button[data-show="caller"]').count() == 0
+    assert not any(t.startswith("联系诉求人时限")
+                   for t in page.locator(f"{other} small.due").all_inner_texts())
+    page.click(f'{item} button[data-show="caller"]')
+    caller = page.locator(f"{item} div.caller")
+    expect(caller.locator("p")).to_have_text(f"来电人 {number[:3]}****{number[-4:]}")
+    caller.locator("button[type=submit]").click()  # no reason: not asked
+    assert caller.locator("a").count() == 0
+    caller.locator("button.phrase", has_text="回访诉求人").click()
+    caller.locator("button[type=submit]").click()
+    expect(caller.locator("a")).to_have_text(f"拨打 {number}")
+    assert caller.locator("a").get_attribute("href") == f"tel:{number}"
+    audit = admin.get("/audit", params={"action": "reveal", "limit": 1}).json()[0]
+    assert (audit["username"], audit["entity_id"], audit["field"], audit["reason"]) == (
+        "department", str(called), "caller_phone", "回访诉求人")
+    page.screenshot(path=ARTIFACTS / "phone-caller.png", full_page=True)
+    page.click(f'{item} button[data-action="contact"]')
+    assert page.locator(f"{item} form.step button.phrase").all_inner_texts() == list(
+        PHRASES["contact"])
+    page.click(f"{item} form.step button.phrase >> text={PHRASES['contact'][0]}")
+    page.click(f"{item} form.step button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0", "sent")
+    told = admin.get(f"/incidents/{called}").json()
+    assert told["contacted_at"] is not None and told["status"] == "dispatched"
+    assert admin.get(f"/incidents/{called}/timeline").json()[-1]["note"] == PHRASES["contact"][0]
+    wait_until(page, f"""![...document.querySelectorAll('{item} small.due')]
+                         .some((s) => s.textContent.startsWith('联系诉求人时限'))""",
+               "the wait over")
+    context.close()
+
+
 def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server, worker_spot,
                                                                clients, grids):
     import uuid

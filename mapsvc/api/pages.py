@@ -17,7 +17,8 @@ from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
-from mapsvc.incidents.model import METHOD_NAMES, SOURCE_NAMES
+from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
+from mapsvc.incidents.model import METHOD_NAMES, PUBLIC_SOURCES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.wall import WallRegion, wall_page
@@ -113,10 +114,12 @@ def _page_account(request: Request):
 # ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
 # and what each role is bound to, the actions of the audit log and the fields it says were shown
 # in full, the fields of a person shown in full and a person's sex, registration and departure,
-# the common notes of the steps (常用语), the units of time limits; and the rules of each
-# action: the roles that may take it, the states it is taken from and the one it leads to
-# (null: the state stays), what it needs, what the case must be beside its state, whether it
-# may be taken on many cases at once, and whether photos taken on site show its result.
+# the common notes of the steps (常用语), the units of time limits, the sources whose cases have a
+# caller to answer (the public's), the roles that see who called and why they commonly look; and
+# the rules of each action: the roles that may take it, the states it is taken from and the one
+# it leads to (null: the state stays), what it needs, what the case must be beside its state,
+# whether it may be taken on many cases at once, and whether photos taken on site show its
+# result.
 NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
@@ -127,7 +130,9 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("SEX_NAME", SEX_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
                         ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),
-                        ("UNIT_NAME", UNIT_NAMES),
+                        ("UNIT_NAME", UNIT_NAMES), ("PUBLIC_SOURCES", PUBLIC_SOURCES),
+                        ("CALLER_READERS", sorted(CALLER_READERS)),
+                        ("REVEAL_REASONS", REVEAL_REASONS),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,

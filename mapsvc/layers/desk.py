@@ -32,7 +32,6 @@ typed is set as text by the script.
 import html
 
 from mapsvc.accounts.model import REPORTERS, Role
-from mapsvc.incidents.callers import REVEAL_REASONS
 from mapsvc.incidents.model import PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
@@ -206,7 +205,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "mayReport": role in REPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
-        "batchMost": batch_most, "photosMost": PHOTOS_MOST, "revealReasons": REVEAL_REASONS,
+        "batchMost": batch_most, "photosMost": PHOTOS_MOST,
         "photoMostBytes": photo_most_bytes,
     }).add_to(m)
     return root.render()

@@ -984,7 +984,7 @@ function mapsvcDesk(map, config) {
     }
   });
   const why = $("desk-reveal").elements.reason;
-  $("desk-reveal-phrases").replaceChildren(...phraseButtons(config.revealReasons, why));
+  $("desk-reveal-phrases").replaceChildren(...phraseButtons(REVEAL_REASONS, why));
   $("desk-reveal-cancel").addEventListener("click", () => { $("desk-reveal").hidden = true; });
   $("desk-reveal").addEventListener("submit", async (event) => {
     event.preventDefault();

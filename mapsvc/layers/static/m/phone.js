@@ -513,10 +513,13 @@ function showMyGrids() {
 // each state; each action's rules (what it needs) come with the names (names.js).
 const NEXT = {
   reported: ["self_resolve", "escalate", "relocate"], verifying: ["confirm", "relocate"],
-  dispatched: ["accept", "hand_back", "request_extension"],
-  in_progress: ["report_handled", "hand_back", "request_extension"],
+  dispatched: ["accept", "contact", "hand_back", "request_extension"],
+  in_progress: ["report_handled", "contact", "hand_back", "request_extension"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
+// the steps of a case: its handler contacts (联系诉求人) the caller of the public's cases alone
+const stepsOf = (p) => (NEXT[p.status] || []).filter(
+  (action) => action !== "contact" || PUBLIC_SOURCES.includes(p.source));
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
@@ -723,6 +726,8 @@ function showCases(cases) {
   const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
   const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
   const asking = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("form.step")]));
+  const called = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("div.caller")]));
+  const readsCallers = CALLER_READERS.includes(localStorage.getItem("mapsvc.role"));
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
@@ -734,7 +739,10 @@ function showCases(cases) {
     if (p.urgent_at) li.classList.add("urgent");
     const due = soonestDeadline(p);
     if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
-    const next = NEXT[p.status] || [];
+    const next = stepsOf(p);
+    if (next.includes("contact") && p.response_deadline && !p.contacted_at) {  // 响应
+      li.appendChild(text("small", `联系诉求人时限 ${localTime(p.response_deadline)}`, "due"));
+    }
     const closing = phone.classes && phone.classes.get(p.category);
     if (closing && closing.closing_condition && next.some((action) => JUDGED.has(action))) {
       li.appendChild(text("small", `结案条件：${closing.closing_condition}`, "guide"));
@@ -754,6 +762,13 @@ function showCases(cases) {
       li.appendChild(label);
     }
     placeAndSteps(li, f);
+    if (readsCallers && PUBLIC_SOURCES.includes(p.source)) {
+      const caller = text("button", "来电人", "act");
+      caller.type = "button";
+      caller.dataset.show = "caller";
+      caller.addEventListener("click", () => showCaller(li, f.id));
+      li.appendChild(caller);
+    }
     for (const action of next) {
       const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
@@ -761,6 +776,7 @@ function showCases(cases) {
       button.addEventListener("click", () => act(f.id, action, photo, li));
       li.appendChild(button);
     }
+    if (called.get(String(f.id))) li.appendChild(called.get(String(f.id)));
     if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
     const form = asking.get(String(f.id));  // a step being said stays, while the case allows it
     if (form && next.includes(form.dataset.action)) li.appendChild(form);
@@ -780,6 +796,62 @@ function placeAndSteps(li, f) {
   steps.type = "button";
   steps.addEventListener("click", () => showSteps(li, f.id));
   li.append(place, steps);
+}
+
+// Who called about a public case, under its item: masked, as the service shows them to a
+// department (to call them back, 联系诉求人); their phone in full, to dial, once a reason is
+// given (the reveal audited). Asked again each time it is opened.
+async function showCaller(li, id) {
+  const shown = li.querySelector("div.caller");
+  if (shown) {
+    shown.remove();
+    return;
+  }
+  const box = text("div", "", "caller");
+  li.appendChild(box);
+  try {
+    const r = await ask(`${API}/incidents/${id}`, authorised());
+    if (!r.ok) throw new Error(r.statusText);
+    const { caller } = await r.json();
+    const said = caller && [caller.name, caller.phone].filter(Boolean).join(" · ");
+    box.replaceChildren(text("p", said ? `来电人 ${said}` : "未留来电人信息"));
+    if (caller && caller.phone) box.appendChild(revealForm(id));
+  } catch {
+    box.replaceChildren(text("p", "无信号：有信号时再看"));
+  }
+}
+
+// The form that asks why the caller's phone is needed in full, and then offers it to dial.
+function revealForm(id) {
+  const form = text("form", "", "reveal");
+  const reason = document.createElement("textarea");
+  Object.assign(reason, { name: "reason", rows: 1, minLength: 2, maxLength: 500,
+                          required: true, placeholder: "查看号码的原因" });
+  reason.setAttribute("aria-label", "查看号码的原因");
+  const send = text("button", "查看号码", "act");
+  send.type = "submit";
+  form.append(reason, ...phraseButtons(REVEAL_REASONS, reason), send);
+  const said = text("small", "");
+  form.append(said);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const r = await ask(`${API}/incidents/${id}/caller/reveal`, authorised({
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ field: "phone", reason: reason.value.trim() }) }));
+      if (!r.ok) {
+        said.textContent = `未能查看号码（${r.status}）`;
+        return;
+      }
+      const { value } = await r.json();
+      const dial = text("a", `拨打 ${value}`, "act");
+      dial.href = `tel:${value}`;
+      form.replaceWith(dial);
+    } catch {
+      said.textContent = "无信号：有信号时再查看号码";
+    }
+  });
+  return form;
 }
 
 // The soonest deadline of the case's clocks running (its stage's, the whole case's), if any.
