@@ -140,6 +140,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         county = api.get("/stats", params={"level": "county", "code": "441502",
                                            "from": since.isoformat()}).json()["figures"]
         assert 0 < county["on_time_accept_rate"] < 1
+        # and most cases closed were done the first time they were sent, some not (一次完成率)
+        assert 0 < county["first_time_rate"] < 1
         assert board["year"]["on_time_closure_rate"] is not None
         assert board["overdue"] > 0  # cases taken through the loop over the last days
         closed = api.get("/incidents", params={"status": "closed", "limit": 1}).json()

@@ -34,8 +34,9 @@ CASES = [
     {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",
      "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '3 hours'",
      "handling_deadline": FUTURE, "department_code": "'T1'"},
-    # 7 closed on time: 2 working hours of handling, rated 5, not asked whether resolved
-    {"status": "'evaluated'", "filed_at": f"{R} + interval '1 hour'",
+    # 7 closed on time: 2 working hours of handling, rated 5, not asked whether resolved; handed
+    # back once before (not done the first time)
+    {"status": "'evaluated'", "returned_count": "1", "filed_at": f"{R} + interval '1 hour'",
      "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '1 hour'",
      "handling_deadline": f"{R} + interval '1 day'", "handled_at": f"{R} + interval '5 hours'",
      "handling_hours": "2.0", "closed_at": f"{R} + interval '6 hours'",
@@ -62,6 +63,7 @@ EXPECTED = {
     "handled": 4, "handled_on_time": 3,  # 3, 7, 9
     "overdue_now": 1, "due": 5,  # 应结案数 = 4 handled + 1 overdue
     "closed": 3, "closed_on_time": 2, "rework": 1, "rated": 2,
+    "closed_first_time": 1, "first_time_rate": 0.3333,  # 3; 7 went back, 8 was reworked
     "valid_report_rate": 0.8, "public_report_rate": 0.0,  # all the grid worker's own
     "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
     "on_time_closure_rate": 0.4, "rework_rate": 0.25,
@@ -81,6 +83,7 @@ EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
 # Department T1 got cases 5 to 9.
 EXPECTED_T1 = {"reported": 5, "dispatched": 5, "dispatched_on_time": 4, "handled": 3,
                "overdue_now": 1, "due": 4, "closed": 2, "closure_rate": 0.5,
+               "closed_first_time": 0, "first_time_rate": 0.0,
                "handling_hours_avg": 5.25, "satisfaction": 4.0, "satisfied_rate": 0.5,
                "resolved_rate": 1.0}
 
@@ -625,15 +628,16 @@ def database_at(database_url):
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-def _bare_case(conn, **columns) -> None:
+def _bare_case(conn, **columns) -> int:
     """A case of the scratch county 999999 written straight into a database at an earlier
-    migration: the few columns every case needs, and ``columns``."""
+    migration: the few columns every case needs, and ``columns``; its id."""
     given = {"category_code": "0601", "source": "hotline",
              "reported_at": "2025-06-17 09:00+08", **columns}
-    conn.execute(f"INSERT INTO incident (client_id, raw_lon, raw_lat, raw_crs, geom, assignment,"
-                 f" county_code, {', '.join(given)}) VALUES (gen_random_uuid(), 115, 22, 'wgs84',"
-                 f" ST_Point(115, 22, 4326), 'unassigned', '999999',"
-                 f" {', '.join(['%s'] * len(given))})", list(given.values()))
+    return conn.execute(
+        f"INSERT INTO incident (client_id, raw_lon, raw_lat, raw_crs, geom, assignment,"
+        f" county_code, {', '.join(given)}) VALUES (gen_random_uuid(), 115, 22, 'wgs84',"
+        f" ST_Point(115, 22, 4326), 'unassigned', '999999',"
+        f" {', '.join(['%s'] * len(given))}) RETURNING id", list(given.values())).fetchone()[0]
 
 
 def _county_sums(conn, *measures: str) -> tuple:
@@ -720,6 +724,31 @@ def test_the_publics_cases_urged_before_urges_were_counted_enter_the_count(datab
         assert _county_sums(conn, *counted) == (3, 2)
         conn.execute("UPDATE incident SET urged = 1 WHERE source = 'citizen'")
         assert _county_sums(conn, *counted) == (3, 3)
+
+
+def test_cases_closed_before_the_first_time_was_counted_enter_the_count(database_at):
+    """A database of cases closed before the figures counted those done the first time
+    (一次完成率, migration 0066): each case counts the times its log says it went back (handed
+    back, reassigned, reopened; no other step), and of those closed, the ones that never did
+    nor were reworked enter the count as it is upgraded."""
+    connect, upgrade = database_at("mapsvc_first_time", "0065")
+    closed = {"status": "closed", "filed_at": "2025-06-17 10:00+08",
+              "dispatched_at": "2025-06-17 11:00+08", "closed_at": "2025-06-18 11:00+08"}
+    steps = [((), 0), (("accept", "urge"), 0), ((), 1), (("hand_back",), 0),
+             (("reassign", "reopen"), 0)]
+    with connect() as conn:
+        cases = [_bare_case(conn, rework_count=rework, **closed) for _, rework in steps]
+        for case, (actions, _) in zip(cases, steps):
+            for action in actions:
+                conn.execute("INSERT INTO incident_log (incident_id, actor, action)"
+                             " VALUES (%s, 'admin', %s)", [case, action])
+    upgrade()
+    with connect() as conn:
+        assert _county_sums(conn, "closed", "closed_first_time") == (5, 2)
+        assert [conn.execute("SELECT returned_count FROM incident WHERE id = %s",
+                             [case]).fetchone()[0] for case in cases] == [None, None, None, 1, 2]
+        conn.execute("UPDATE incident SET returned_count = 1 WHERE id = %s", [cases[0]])
+        assert _county_sums(conn, "closed", "closed_first_time") == (5, 1)
 
 
 def test_a_grid_chiefs_grids_by_main_class(clients, fixture_cases):
@@ -836,7 +865,7 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     for figure in ("filed", "dispatched", "dispatched_on_time", "handled", "handled_on_time",
                    "closed", "closed_on_time", "rated", "satisfied", "resolution_asked",
                    "public_dispatched", "response_due", "responded", "urged", "accept_due",
-                   "accepted_on_time"):
+                   "accepted_on_time", "closed_first_time"):
         assert after[figure] == before[figure] + 1, figure
     assert (after["accept_waiting"], after["response_waiting"]) == (
         before["accept_waiting"], before["response_waiting"])
@@ -856,6 +885,44 @@ def test_figures_follow_a_case_through_the_loop(clients, grids):
     assert do(command, case, "count_again", note="经复核，诉求合理，应予考核").status_code == 200
     back = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
     assert back == after
+
+
+def test_a_case_that_went_back_is_not_done_the_first_time(clients, grids, db):
+    """一次完成率: three cases closed, one handed back (退回) and dispatched again, one
+    reassigned (改派), one closed, reopened (重新办理) and closed again: each adds one to the
+    cases closed and none to those done the first time, and counts the time it went back."""
+    from tests.test_workflow import do
+
+    command = clients["command"]
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES ('RA', '改派局')"
+                          " ON CONFLICT DO NOTHING"))
+    grid = grids[grids["code"].str.startswith("441502")]["code"].iloc[46]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+
+    def figures() -> tuple:
+        f = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+        return f["closed"], f["closed_first_time"]
+
+    closing = [("accept", {}), ("report_handled", {"note": "已处置"}), ("check", {}),
+               ("check_pass", {})]
+    ways = {"hand_back": [("dispatch", {"department": "T1"}),
+                          ("hand_back", {"note": "不属于本单位职责"}),
+                          ("dispatch", {"department": "T1"}), *closing],
+            "reassign": [("dispatch", {"department": "T1"}),
+                         ("reassign", {"department": "RA"}), *closing],
+            "reopen": [("dispatch", {"department": "T1"}), *closing,
+                       ("reopen", {"note": "群众反映问题仍在"}),
+                       ("dispatch", {"department": "T1"}), *closing]}
+    before = figures()
+    for steps in ways.values():
+        case = command.post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+            "source": "hotline"}).json()["id"]
+        for action, body in [("file", {}), *steps]:
+            assert do(command, case, action, **body).status_code == 200, action
+        assert command.get(f"/incidents/{case}").json()["returned_count"] == 1
+    assert figures() == (before[0] + 3, before[1])
 
 
 def test_a_case_is_to_be_taken_on_within_two_working_hours_of_each_time_it_is_sent(

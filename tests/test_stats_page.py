@@ -73,7 +73,8 @@ def _shown(f: dict) -> dict:
             "及时签收率": _rate(f["on_time_accept_rate"]),
             "应结案": _number(f["due"]), "结案": _number(f["closed"]),
             "结案率": _rate(f["closure_rate"]), "按期结案率": _rate(f["on_time_closure_rate"]),
-            "返工率": _rate(f["rework_rate"]), "平均处置工时": _number(f["handling_hours_avg"]),
+            "返工率": _rate(f["rework_rate"]), "一次完成率": _rate(f["first_time_rate"]),
+            "平均处置工时": _number(f["handling_hours_avg"]),
             "九成案件处置工时内": _number(f["handling_hours_p90"]),
             "当前超期": _number(f["overdue_now"]),
             "满意度（评价数）": "—" if f["satisfaction"] is None

@@ -172,6 +172,8 @@ incident = Table(
     Column("reporter_id", BigInteger),
     Column("department_code", Text, ForeignKey("department.code")),
     Column("rework_count", Integer, nullable=False),
+    # times it went back rather than on: handed back, reassigned, reopened (一次完成率); NULL: never
+    Column("returned_count", Integer),
     Column("supervision", Text),
     Column("escalation_level", Text, nullable=False),
     Column("suspended_at", DateTime(timezone=True)),

@@ -16,7 +16,8 @@ from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits, sent_deadlines, urgent_clock
-from mapsvc.workflow.machine import ACTIONS, CONDITIONS, ESCALATION, HANDLING, Action, sql_list
+from mapsvc.workflow.machine import (ACTIONS, CONDITIONS, ESCALATION, HANDLING, RETURNS, Action,
+                                     sql_list)
 
 # Each log row is announced on this LISTEN/NOTIFY channel by the log's trigger (migration 0007).
 NOTIFY_CHANNEL = "incident"
@@ -236,15 +237,16 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
     if name in ("file", "reopen"):
         columns, params = await start("dispatch", "case")
         return ({"filed_at": ":now", "handled_at": "NULL", "closed_at": "NULL",
-                 "handling_hours": "NULL", **columns}, {"now": now, **params})
+                 "handling_hours": "NULL", **columns, **_returned(name)}, {"now": now, **params})
     if name == "hand_back":  # back to the dispatcher: waiting for dispatch again, taken on or not
         columns, params = await start("dispatch")
-        return {"accept_deadline": "NULL", **columns}, params
+        return {"accept_deadline": "NULL", **columns, **_returned(name)}, params
     if name in ("dispatch", "reassign"):
         department = await _department(conn, request, incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
-                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND},
+                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND,
+                 **_returned(name)},
                 {"department": department, "now": now, **params,
                  **sent_deadlines(calendar, now)})
     if name == "check_fail":  # rework: back to the department with a fresh handling clock
@@ -382,6 +384,12 @@ async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
 _TO_ACCEPT = {"accept_deadline": ":accept_by", "accepted_at": "NULL"}
 _TO_RESPOND = {"response_deadline":
                f"CASE WHEN source IN {sql_list(PUBLIC_SOURCES)} THEN :respond_by END"}
+
+
+def _returned(name: str) -> dict:
+    """The case counted as gone back rather than on, if the step ``name`` sends it back:
+    handed back, reassigned or reopened (no more done the first time: 一次完成率)."""
+    return {"returned_count": "coalesce(returned_count, 0) + 1"} if name in RETURNS else {}
 
 
 def _extension_days(days) -> int:

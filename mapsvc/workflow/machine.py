@@ -119,6 +119,10 @@ class Action:
 ONE_CASE = frozenset({"point", "original", "satisfaction"})
 
 
+# The steps that send a case back rather than on: it is no more done the first time (一次完成率).
+RETURNS = ("hand_back", "reassign", "reopen")
+
+
 # What an action may need of a case beside its state, and why it is refused without it.
 CONDITIONS = {"requested": "no extension was requested",
               "suspended": "the incident is not suspended",

@@ -26,6 +26,8 @@ stand now:
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
   counts so (setting ``MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR`` or ``denominator=``)
 - 返工率 = 返工数 / 处置数
+- 一次完成率 = 一次完成数 / 结案数: the cases closed that never went back (handed back 退回,
+  reassigned 改派, reopened 重新办理) nor were sent back for rework (返工)
 - 及时签收率 = of the cases sent to a handler (each by the last time it was sent) whose time to
   take them on (签收) has come, those taken on by it; one sent and still within its time counts
   once taken on, or once its time passes
@@ -72,18 +74,19 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# What incident_measures (migrations 0006, 0050, 0059 to 0062, 0064) gives per case and the
+# What incident_measures (migrations 0006, 0050, 0059 to 0062, 0064 to 0066) gives per case and the
 # tally sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings,
 # those rated satisfied), the follow-ups that asked whether the problem was resolved and those it
 # was, the public's cases dispatched, those whose caller their handler contacted in time and
 # those whose caller called again (催办), these from the cases rated on counting no case taken
 # out of the evaluation (不纳入考核); the cases sent to a handler with a time to take them on by
-# and those taken on by it (签收); and the cases handled in each bin.
+# and those taken on by it (签收); the cases closed that never went back nor were reworked; and
+# the cases handled in each bin.
 COUNTS = ("reported", "valid", "filed", "public_filed", "voided", "dispatched",
           "dispatched_on_time", "handled", "handled_on_time", "closed", "closed_on_time",
           "rework", "handling_hours", "rated", "satisfaction", "satisfied", "resolved",
           "resolution_asked", "response_due", "responded", "urged", "accept_due",
-          "accepted_on_time")
+          "accepted_on_time", "closed_first_time")
 MEASURES = (*COUNTS, *BINS)
 # Subjects with many cases are read from the tally; villages and grids, with few each, are
 # counted from their cases directly. The incident column naming each kind of subject, and the
@@ -173,6 +176,8 @@ class Figures:
             "on_time_closure_rate": rate(c["closed_on_time"],
                                           due if denominator == "due" else c["closed"]),
             "rework_rate": rate(c["rework"], c["handled"]),
+            "closed_first_time": c["closed_first_time"],
+            "first_time_rate": rate(c["closed_first_time"], c["closed"]),
             # of the cases sent, those whose time to be taken on came (or that were taken on)
             "accept_due": accept_due, "accept_waiting": live["accept_waiting"],
             "accepted_on_time": c["accepted_on_time"],

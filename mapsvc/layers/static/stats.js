@@ -38,6 +38,9 @@ window.mapsvcStats = { shown: null, answer: null };
     ["结案率", figure("closure_rate", percent, true)],
     ["按期结案率", figure("on_time_closure_rate", percent, true)],
     ["返工率", figure("rework_rate", percent, true)],
+    // of the cases closed, those never handed back, reassigned, reopened nor reworked
+    ["一次完成率", { ...figure("first_time_rate", percent, true),
+                     sample: (r) => r.figures.closed }],
     ["平均处置工时", figure("handling_hours_avg", dash, true)],
     ["九成案件处置工时内", figure("handling_hours_p90", dash, true)],
     ["当前超期", { ...figure("overdue_now"), desk: "overdue" }],
