@@ -10,7 +10,8 @@ import pytest
 
 HEADINGS = ["编号", "上报时间", "来源", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
             "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门", "加急时间", "处置时限",
-            "结案时间", "按期结案", "警示", "满意度", "返工次数", "催办次数", "不纳入考核时间"]
+            "结案时间", "按期结案", "警示", "满意度", "返工次数", "一次完成", "催办次数",
+            "不纳入考核时间"]
 
 
 def ledger(client, **params) -> list[dict]:
@@ -95,11 +96,20 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
         "已派遣", "测试局", "绿灯", "1")
     deadline = api.get(f"/incidents/{cases['dispatched']}").json()["handling_deadline"]
     assert dispatched["处置时限"] == _local_minute(deadline)
-    assert (closed["状态"], closed["按期结案"], closed["满意度"], closed["返工次数"]) == (
-        "已评价", "是", "5", "0")
+    assert (closed["状态"], closed["按期结案"], closed["满意度"], closed["返工次数"],
+            closed["一次完成"]) == ("已评价", "是", "5", "0", "是")
+    assert (reported["一次完成"], dispatched["一次完成"]) == ("", "")  # not closed
     closed_case = api.get(f"/incidents/{cases['closed']}").json()
     assert closed["结案时间"] == _local_minute(closed_case["closed_at"])
     assert closed["不纳入考核时间"] == _local_minute(closed_case["exempted_at"])
+
+
+def test_a_case_reopened_and_closed_again_was_not_done_the_first_time(api, cases):
+    again = report(api, cases["grid"], "路面坑洼")["id"]
+    act(api, again, ("file", {}), ("close", {"note": "已修补"}))
+    assert by_number(ledger(api, grid=cases["grid"].code))[again]["一次完成"] == "是"
+    act(api, again, ("reopen", {"note": "群众反映仍有坑洼"}), ("close", {"note": "已重新修补"}))
+    assert by_number(ledger(api, grid=cases["grid"].code))[again]["一次完成"] == "否"
 
 
 def test_a_case_closed_after_its_deadline_is_not_closed_on_time(api, cases, db):

@@ -46,6 +46,9 @@ COLUMNS = (
     ("警示", _named("colour", "incident_colour(d)")),
     ("满意度", "d.satisfaction"),
     ("返工次数", "d.rework_count"),
+    # closed, never handed back, reassigned, reopened nor reworked (一次完成率)
+    ("一次完成", "CASE WHEN d.closed_at IS NULL THEN NULL "
+                 "WHEN m.closed_first_time = 1 THEN '是' ELSE '否' END"),
     ("催办次数", "coalesce(d.urged, 0)"),
     ("不纳入考核时间", local_time("d.exempted_at")),
 )
