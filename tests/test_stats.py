@@ -66,6 +66,7 @@ EXPECTED = {
     "closed_first_time": 1, "first_time_rate": 0.3333,  # 3; 7 went back, 8 was reworked
     "valid_report_rate": 0.8, "public_report_rate": 0.0,  # all the grid worker's own
     "on_time_dispatch_rate": 0.6667, "closure_rate": 0.6,
+    "handling_rate": 0.8, "on_time_handling_rate": 0.6,  # 3, 7, 9 on time, 8 late, 5 overdue
     "on_time_closure_rate": 0.4, "rework_rate": 0.25,
     "handling_hours_avg": 5.25,  # (2 + 10.5 + 3.25) / 3
     "handling_hours_p90": 12.0,  # rank ⌈0.9 × 3⌉ = 3: 10.5 h, in the bin from 8 to 12 hours
@@ -83,6 +84,7 @@ EXPECTED_WORKER = {**EXPECTED, "public_report_rate": None}
 # Department T1 got cases 5 to 9.
 EXPECTED_T1 = {"reported": 5, "dispatched": 5, "dispatched_on_time": 4, "handled": 3,
                "overdue_now": 1, "due": 4, "closed": 2, "closure_rate": 0.5,
+               "handling_rate": 0.75, "on_time_handling_rate": 0.5,
                "closed_first_time": 0, "first_time_rate": 0.0,
                "handling_hours_avg": 5.25, "satisfaction": 4.0, "satisfied_rate": 0.5,
                "resolved_rate": 1.0}

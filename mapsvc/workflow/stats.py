@@ -23,6 +23,8 @@ stand now:
   default) over those it has: a rate with nothing to count leaves its weight out
 - 按时派遣率 = 按时派遣数 / 应派遣数, 应派遣数 = 派遣数 + cases waiting past their dispatch deadline
 - 结案率 = 结案数 / 应结案数, 应结案数 = 处置数 + cases past their handling deadline and unhandled
+- 处置率 = 处置数 / 应处置数, 按时处置率 = 按时处置数 (handled by the handling deadline) / 应处置数,
+  应处置数 = 应结案数: what a handler is judged by, the centre's check aside
 - 按期结案率 = 按期结案数 (closed by the case's deadline) / 应结案数, or / 结案数 where practice
   counts so (setting ``MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR`` or ``denominator=``)
 - 返工率 = 返工数 / 处置数
@@ -172,6 +174,8 @@ class Figures:
             "public_report_rate": (None if self.reporter
                                    else rate(c["public_filed"], c["filed"])),
             "on_time_dispatch_rate": rate(c["dispatched_on_time"], dispatch_due),
+            "handling_rate": rate(c["handled"], due),
+            "on_time_handling_rate": rate(c["handled_on_time"], due),
             "closure_rate": rate(c["closed"], due),
             "on_time_closure_rate": rate(c["closed_on_time"],
                                           due if denominator == "due" else c["closed"]),
