@@ -76,8 +76,8 @@ _FOLD_LOCK = 0x7A11  # one folder at a time; the others read deltas and tally to
 # trigger, migration 0006, bins by the same edges.)
 HANDLING_BIN_EDGES = (0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 40, 60, 80, 120, 160, 240, 400)
 BINS = tuple(f"h{i}" for i in range(len(HANDLING_BIN_EDGES) + 1))
-# What incident_measures (migrations 0006, 0050, 0059 to 0062, 0064 to 0066) gives per case and the
-# tally sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings,
+# What incident_measures (migrations 0006, 0050, 0059 to 0062, 0064 to 0066) gives per case and
+# the tally sums: counts, handling hours, satisfaction (the cases rated, the sum of their ratings,
 # those rated satisfied), the follow-ups that asked whether the problem was resolved and those it
 # was, the public's cases dispatched, those whose caller their handler contacted in time and
 # those whose caller called again (催办), these from the cases rated on counting no case taken
@@ -242,11 +242,8 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
     figures = {s: Figures({m: 0 for m in MEASURES}, reporter=kind == "worker") for s in subjects}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
-    live = f"""((handling_deadline < now() AND status IN ('dispatched', 'in_progress')
-                AND handling_deadline IS NOT NULL)
-               OR (dispatch_deadline < now() AND status = 'filed')
-               OR ({_ACCEPT_WAITING}) OR ({_RESPONSE_WAITING}))
-              AND {reported_within("reported_at")}"""
+    live = (f"({' OR '.join(f'({condition})' for condition in LIVE.values())}) "
+            f"AND {reported_within('reported_at')}")
     if kind in NESTED:  # each region a range of the open cases by status and village
         sql = f"""
             SELECT s.code AS subject, c.*

@@ -1,9 +1,9 @@
 """Cases done the first time they were sent (一次完成率, which Lianyungang's 12345 reports among
 its five rates): the case counts the times it went back rather than on (``returned_count``, in
 the case and its JSON, NULL for never: handed back 退回, reassigned 改派, reopened 重新办理),
-each step's log counted for the cases before; the tally gains ``closed_first_time``, the cases closed that never
-went back nor were sent back for rework (返工). The cases closed already enter it by a delta of
-their own.
+each step's log counted for the cases before; the tally gains ``closed_first_time``, the cases
+closed that never went back nor were sent back for rework (返工). The cases closed already
+enter it by a delta of their own.
 
 Revision ID: 0066
 Revises: 0065
