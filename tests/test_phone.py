@@ -1322,6 +1322,12 @@ def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker
     assert (audit["username"], audit["entity_id"], audit["field"], audit["reason"]) == (
         "department", str(called), "caller_phone", "回访诉求人")
     page.screenshot(path=ARTIFACTS / "phone-caller.png", full_page=True)
+    page.click(f'{item} button[data-show="caller"]')  # folded; opened again with no signal
+    expect(caller).to_have_count(0)
+    context.set_offline(True)
+    page.click(f'{item} button[data-show="caller"]')
+    expect(caller.locator("p")).to_have_text("无信号：有信号时再看")
+    context.set_offline(False)
     page.click(f'{item} button[data-action="contact"]')
     assert page.locator(f"{item} form.step button.phrase").all_inner_texts() == list(
         PHRASES["contact"])

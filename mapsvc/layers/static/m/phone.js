@@ -607,22 +607,29 @@ function photoOf(id) {
   return image;
 }
 
-// A case's steps so far (who did what, when, and why), under its item; asked again each time.
-async function showSteps(li, id) {
-  const shown = li.querySelector("ol.steps");
+// A part under a case's item (a ``tag`` of class ``className``), opened and closed by a tap:
+// what ``fill`` makes of the service's answer to ``path``, asked again each time it is opened.
+async function toggleUnder(li, tag, className, path, fill) {
+  const shown = li.querySelector(`${tag}.${className}`);
   if (shown) {
     shown.remove();
     return;
   }
-  const list = text("ol", "", "steps");
-  li.appendChild(list);
+  const part = text(tag, "", className);
+  li.appendChild(part);
   try {
-    const r = await ask(`${API}/incidents/${id}/timeline`, authorised());
+    const r = await ask(`${API}${path}`, authorised());
     if (!r.ok) throw new Error(r.statusText);
-    list.replaceChildren(...(await r.json()).map((step) => stepItem(step, photoOf)));
+    part.replaceChildren(...fill(await r.json()));
   } catch {
-    list.replaceChildren(text("li", "无信号：有信号时再看"));
+    part.replaceChildren(text(tag === "ol" ? "li" : "p", "无信号：有信号时再看"));
   }
+}
+
+// A case's steps so far (who did what, when, and why).
+function showSteps(li, id) {
+  return toggleUnder(li, "ol", "steps", `/incidents/${id}/timeline`,
+                     (steps) => steps.map((step) => stepItem(step, photoOf)));
 }
 
 // Of the cases waiting on the account, the phone lists the most urgent and the newest.
@@ -798,27 +805,15 @@ function placeAndSteps(li, f) {
   li.append(place, steps);
 }
 
-// Who called about a public case, under its item: masked, as the service shows them to a
-// department (to call them back, 联系诉求人); their phone in full, to dial, once a reason is
-// given (the reveal audited). Asked again each time it is opened.
-async function showCaller(li, id) {
-  const shown = li.querySelector("div.caller");
-  if (shown) {
-    shown.remove();
-    return;
-  }
-  const box = text("div", "", "caller");
-  li.appendChild(box);
-  try {
-    const r = await ask(`${API}/incidents/${id}`, authorised());
-    if (!r.ok) throw new Error(r.statusText);
-    const { caller } = await r.json();
+// Who called about a public case: masked, as the service shows them to a department (to call
+// them back, 联系诉求人); their phone in full, to dial, once a reason is given (the reveal
+// audited).
+function showCaller(li, id) {
+  return toggleUnder(li, "div", "caller", `/incidents/${id}`, ({ caller }) => {
     const said = caller && [caller.name, caller.phone].filter(Boolean).join(" · ");
-    box.replaceChildren(text("p", said ? `来电人 ${said}` : "未留来电人信息"));
-    if (caller && caller.phone) box.appendChild(revealForm(id));
-  } catch {
-    box.replaceChildren(text("p", "无信号：有信号时再看"));
-  }
+    const shown = [text("p", said ? `来电人 ${said}` : "未留来电人信息")];
+    return caller && caller.phone ? [...shown, revealForm(id)] : shown;
+  });
 }
 
 // The form that asks why the caller's phone is needed in full, and then offers it to dial.
