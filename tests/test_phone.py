@@ -413,7 +413,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
     share of them valid, its 漏报率, 按时核实率, 按时核查率, 综合指标值 and patrols; a department's cases
-    dispatched to it, the share closed on time and those overdue."""
+    dispatched to it, the shares taken on, handled and closed in time and of their callers told
+    in time, and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
     wait_until(page, "document.getElementById('month').textContent !== ''", "the month")
@@ -432,7 +433,10 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         f"综合指标值 {'–' if own['score'] is None else format(own['score'], '.1f')}，"
         f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
         if username == "worker" else
-        f"本部门本月：派遣 {f['dispatched']} 件，按期结案率 {rate}，超期在办 {f['overdue_now']} 件")
+        f"本部门本月：派遣 {f['dispatched']} 件，"
+        f"及时签收率 {page.evaluate(shown, f['on_time_accept_rate'])}，"
+        f"按时处置率 {page.evaluate(shown, f['on_time_handling_rate'])}，按期结案率 {rate}，"
+        f"响应率 {page.evaluate(shown, f['response_rate'])}，超期在办 {f['overdue_now']} 件")
     # the pages of tables: the evaluation for a department, neither for a worker
     assert page.locator("#to-people").is_hidden()
     assert page.locator("#to-stats").is_visible() == (username == "department")

@@ -1144,8 +1144,9 @@ async function showMonth() {
       + `漏报率 ${rate(missed?.rate)}，按时核实率 ${rate(verifies?.rate)}，`
       + `按时核查率 ${rate(checks?.rate)}，综合指标值 ${score == null ? "–" : score.toFixed(1)}，`
       + `巡查 ${patrols.count} 次 ${patrols.km.toFixed(1)} 公里`
-    : `本部门本月：派遣 ${f.dispatched} 件，按期结案率 ${rate(f.on_time_closure_rate)}，`
-      + `超期在办 ${f.overdue_now} 件`;
+    : `本部门本月：派遣 ${f.dispatched} 件，及时签收率 ${rate(f.on_time_accept_rate)}，`
+      + `按时处置率 ${rate(f.on_time_handling_rate)}，按期结案率 ${rate(f.on_time_closure_rate)}，`
+      + `响应率 ${rate(f.response_rate)}，超期在办 ${f.overdue_now} 件`;
 }
 
 async function togglePatrol() {
