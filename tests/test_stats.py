@@ -927,6 +927,34 @@ def test_a_case_that_went_back_is_not_done_the_first_time(clients, grids, db):
     assert figures() == (before[0] + 3, before[1])
 
 
+def test_a_caller_waits_while_their_case_goes_back_and_counts_untold_once_it_is_handled(
+        clients, grids):
+    """响应率: a hotline case handed back within its time to have its caller told waits, out of
+    the count, to be sent again; handled with its caller never told, it counts due and not in
+    time at once, though its time has not passed."""
+    from tests.test_workflow import do
+
+    command, department = clients["command"], clients["department"]
+    grid = grids[grids["code"].str.startswith("441502")]["code"].iloc[47]
+    p = grids[grids["code"] == grid].geometry.iloc[0].representative_point()
+
+    def figures() -> tuple:
+        f = command.get("/stats", params={"level": "grid", "code": grid}).json()["figures"]
+        return f["response_waiting"], f["response_due"], f["responded"]
+
+    case = command.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+        "source": "hotline"}).json()["id"]
+    before = figures()
+    for who, action, body, waiting, due in [
+            (command, "file", {}, 0, 0), (command, "dispatch", {"department": "T1"}, 1, 0),
+            (department, "hand_back", {"note": "不属于本单位职责"}, 1, 0),
+            (command, "dispatch", {"department": "T1"}, 1, 0), (department, "accept", {}, 1, 0),
+            (department, "report_handled", {"note": "已处置"}, 0, 1)]:
+        assert do(who, case, action, **body).status_code == 200, action
+        assert figures() == (before[0] + waiting, before[1] + due, before[2]), action
+
+
 def test_a_case_is_to_be_taken_on_within_two_working_hours_of_each_time_it_is_sent(
         clients, grids):
     """及时签收率: dispatched at 10:10 on a Tuesday, a case is to be taken on by 14:10 (two

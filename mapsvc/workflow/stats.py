@@ -122,7 +122,8 @@ _PAST = f"""status IN {CLOCKED_SQL}
                  OR (dispatch_deadline < now() AND status = 'filed'))"""
 WITHIN_TIME = {"accept_waiting": "status = 'dispatched' AND accepted_at IS NULL "
                                  "AND accept_deadline > now()",
-               "response_waiting": f"status IN {sql_list(HANDLING)} AND contacted_at IS NULL "
+               # one handed back waits to be sent again, to a handler who may tell its caller
+               "response_waiting": f"status IN {CLOCKED_SQL} AND contacted_at IS NULL "
                                    "AND exempted_at IS NULL AND response_deadline > now()"}
 _WITHIN = " OR ".join(f"({condition})" for condition in WITHIN_TIME.values())
 LIVE = {**OVERDUE, **WITHIN_TIME}

@@ -20,7 +20,7 @@ def upgrade() -> None:
         CREATE INDEX incident_accept_waiting_idx ON incident (accept_deadline)
             WHERE status = 'dispatched' AND accepted_at IS NULL AND accept_deadline IS NOT NULL;
         CREATE INDEX incident_response_waiting_idx ON incident (response_deadline)
-            WHERE status IN ('dispatched', 'in_progress') AND contacted_at IS NULL
+            WHERE status IN ('filed', 'dispatched', 'in_progress') AND contacted_at IS NULL
               AND exempted_at IS NULL AND response_deadline IS NOT NULL""")
 
 
