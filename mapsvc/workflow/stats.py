@@ -100,7 +100,7 @@ SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code
 # Regions whose cases are those of a range of village codes, as statistical codes nest: their
 # open cases are a range of the index of cases by status and village (migration 0020).
 NESTED = ("county", "township", "village")
-# the statuses whose clocks "overdue now" counts
+# the statuses whose clocks the live counts read (LIVE): waiting for dispatch, or with a handler
 CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
 _LIVE_SUMS = ", ".join(
     [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
