@@ -127,6 +127,8 @@ async def act(conn: AsyncConnection, account: Account, incident_id: int, name: s
     # a request for more time lapses once its handler has the case no more
     if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
         changes["extension_request"] = "NULL"
+    if name in RETURNS:  # gone back rather than on: no more done the first time (一次完成率)
+        changes["returned_count"] = "coalesce(returned_count, 0) + 1"
     sets = ", ".join(f"{column} = {value}" for column, value in changes.items())
     await conn.execute(text(
         f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
@@ -237,16 +239,15 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
     if name in ("file", "reopen"):
         columns, params = await start("dispatch", "case")
         return ({"filed_at": ":now", "handled_at": "NULL", "closed_at": "NULL",
-                 "handling_hours": "NULL", **columns, **_returned(name)}, {"now": now, **params})
+                 "handling_hours": "NULL", **columns}, {"now": now, **params})
     if name == "hand_back":  # back to the dispatcher: waiting for dispatch again, taken on or not
         columns, params = await start("dispatch")
-        return {"accept_deadline": "NULL", **columns, **_returned(name)}, params
+        return {"accept_deadline": "NULL", **columns}, params
     if name in ("dispatch", "reassign"):
         department = await _department(conn, request, incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
-                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND,
-                 **_returned(name)},
+                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND},
                 {"department": department, "now": now, **params,
                  **sent_deadlines(calendar, now)})
     if name == "check_fail":  # rework: back to the department with a fresh handling clock
@@ -384,12 +385,6 @@ async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
 _TO_ACCEPT = {"accept_deadline": ":accept_by", "accepted_at": "NULL"}
 _TO_RESPOND = {"response_deadline":
                f"CASE WHEN source IN {sql_list(PUBLIC_SOURCES)} THEN :respond_by END"}
-
-
-def _returned(name: str) -> dict:
-    """The case counted as gone back rather than on, if the step ``name`` sends it back:
-    handed back, reassigned or reopened (no more done the first time: 一次完成率)."""
-    return {"returned_count": "coalesce(returned_count, 0) + 1"} if name in RETURNS else {}
 
 
 def _extension_days(days) -> int:
