@@ -181,10 +181,12 @@ def test_the_panel_counts_today_and_now(clients, grids, db):
     assert before["code"] == "441502" and len(before["trend"]) == 14
     p = grids[grids["code"].str.startswith("441502")].geometry.iloc[6].representative_point()
     # now, a week ago, and from a phone whose clock runs a year ahead: reported as it came
-    for when in ({}, {"reported_at": (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()},
-                 {"reported_at": "2099-01-01T09:00:00+08:00"}):
-        command.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
-                                         "lon": p.x, "lat": p.y, **when})
+    for code, when in (
+            ("0601", {}),
+            ("06", {"reported_at": (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()}),
+            ("0601", {"reported_at": "2099-01-01T09:00:00+08:00"})):
+        assert command.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": code,
+                                                "lon": p.x, "lat": p.y, **when}).status_code == 201
     after = command.get("/stats/board").json()
     assert after["reported_today"] == before["reported_today"] + 2
     assert after["open"] == before["open"] + 3
@@ -192,7 +194,7 @@ def test_the_panel_counts_today_and_now(clients, grids, db):
     assert after["trend"][-1]["reported"] == before["trend"][-1]["reported"] + 2
     assert after["trend"][-8]["reported"] == before["trend"][-8]["reported"] + 1
     classes = [{c["code"]: c["reported"] for c in b["classes"]} for b in (before, after)]
-    assert classes[1]["06"] == classes[0].get("06", 0) + 3  # 0601 is of 06, all three
+    assert classes[1]["06"] == classes[0].get("06", 0) + 3  # 06 and its 0601: all three
     assert list(classes[1].values()) == sorted(classes[1].values(), reverse=True)
     assert sum(classes[1].values()) == sum(t["reported"] for t in after["trend"])
     with db.connect() as conn:  # the report waiting longest to be taken in came then

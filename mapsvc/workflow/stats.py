@@ -102,10 +102,17 @@ SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code
 NESTED = ("county", "township", "village")
 # the statuses whose clocks the live counts read (LIVE): waiting for dispatch, or with a handler
 CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
-_LIVE_SUMS = ", ".join(
-    [f"sum(m.{name})::{'float8' if name == 'handling_hours' else 'bigint'} AS {name}"
-     for name in COUNTS]
-    + [f"count(*) FILTER (WHERE m.bin = {i}) AS {name}" for i, name in enumerate(BINS)])
+
+
+def _summed(names, of: str = "") -> str:
+    """SQL: the sums of the counts ``names`` (columns of ``of``), each of its measure's type."""
+    return ", ".join(f"sum({of}{name})::{'float8' if name == 'handling_hours' else 'bigint'} "
+                     f"AS {name}" for name in names)
+
+
+# the measures of the cases read (each case's: incident_measures ``m``) summed
+_LIVE_SUMS = ", ".join([_summed(COUNTS, "m.")] + [f"count(*) FILTER (WHERE m.bin = {i}) AS {name}"
+                                                  for i, name in enumerate(BINS)])
 
 
 # What the tally cannot see, counted as it stands now over cases of incident, unqualified, each
@@ -240,11 +247,9 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
     column, key_type = SUBJECT_COLUMN[kind]
     params = {"kind": kind, "subjects": subjects, "start": start, "end": end}
     if kind in TALLIED:
-        sums = ", ".join(f"sum({m})::{'float8' if m == 'handling_hours' else 'bigint'} AS {m}"
-                         for m in MEASURES)
         columns = ", ".join(MEASURES)
-        counted = text(f"SELECT subject, {sums} FROM ({_tallied('subject, ' + columns)}) t "
-                       "GROUP BY subject")
+        counted = text(f"SELECT subject, {_summed(MEASURES)} "
+                       f"FROM ({_tallied('subject, ' + columns)}) t GROUP BY subject")
     else:
         counted = text(f"""
             SELECT c.{column}::text AS subject, {_LIVE_SUMS}
@@ -393,9 +398,11 @@ def _classes_under(parent: str | None) -> str:
     """A CTE ``row_class``: each class with the row it is counted in (``row``, ``name``): the
     child of ``:parent`` its code starts with, or ``:parent`` itself; without a parent, the
     main class (大类, the root of the tree). Codes may hold letters: a prefix test, as in
-    ``under_class``. A case's class is then joined on by equality (a join on the codes'
-    prefixes tested the roots for each case: the city's fortnight for the wall's panel in
-    480 ms against 80)."""
+    ``under_class``. The cases are counted per class first and each class's counts then
+    joined to its row by equality: a join on the codes' prefixes tested the roots for each case
+    (the city's fortnight for the wall's panel in 480 ms against 80), and a plan joining case by
+    case, reckoning with one class, read the cases once for each class (2.6 s against 0.11 with
+    a quarter of a million cases in the fortnight)."""
     rows = ("r.parent_code IS NULL" if parent is None
             else "(r.parent_code = :parent OR r.code = :parent)")
     return f"""row_class AS MATERIALIZED (
@@ -438,10 +445,12 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: da
                for r in rows}
     counted = await conn.execute(text(f"""
         WITH {_classes_under(parent)}
-        SELECT k.row AS subject, {_LIVE_SUMS}, {_counted(LIVE)}
-          FROM incident c CROSS JOIN LATERAL incident_measures(c) m
+        SELECT k.row AS subject, {_summed((*MEASURES, *LIVE), "c.")}
+          FROM (SELECT c.category_code, {_LIVE_SUMS}, {_counted(LIVE)}
+                  FROM incident c CROSS JOIN LATERAL incident_measures(c) m
+                 WHERE {holding} AND {reported_within("c.reported_at")}
+                 GROUP BY 1) c
           JOIN row_class k ON k.code = c.category_code
-         WHERE {holding} AND {reported_within("c.reported_at")}
          GROUP BY 1"""), {**params, "parent": parent, "start": start, "end": end})
     for row in counted.mappings():
         f = figures[row["subject"]]
@@ -712,9 +721,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     holding, held = _holding(subject)
     classes = await conn.execute(text(f"""
         WITH {_classes_under(None)}
-        SELECT k.row AS code, k.name, count(*) AS reported
-          FROM incident c JOIN row_class k ON k.code = c.category_code
-         WHERE {holding} AND {reported_within("c.reported_at")}
+        SELECT k.row AS code, k.name, sum(c.reported)::bigint AS reported
+          FROM (SELECT c.category_code, count(*) AS reported FROM incident c
+                 WHERE {holding} AND {reported_within("c.reported_at")}
+                 GROUP BY 1) c
+          JOIN row_class k ON k.code = c.category_code
          GROUP BY k.row, k.name ORDER BY reported DESC, k.row"""),
         {**held, "start": since, "end": today})
     figures = year.as_json("due")
