@@ -52,10 +52,10 @@ def _figures_sql(cases: str, staff: str) -> str:
     account ``a``). A dispatch's deadline is the one running when it was taken, logged by the
     last step before it that started that clock; it was sent back or on if the routing step
     after it did so. Only the steps these need are ordered case by case. The cases and their
-    steps are joined as tables, each side's index at hand: the cases worked out first, and the
-    steps joined to them, a plan reckoning with few steps (a log of reports alone when last
-    analysed, a history just loaded) compared each step with each case (a city's month of a
-    quarter of a million cases: hours against 0.16 s)."""
+    steps are joined as tables, each with its indexes at hand: with the cases worked out first
+    and the steps joined to them, a plan reckoning with few steps (the log last analysed when
+    it held reports alone, as after a history is loaded) compared each step with each case (a
+    city's month of a quarter of a million cases: hours against 0.16 s)."""
     intake = f"s.from_status = 'reported' AND s.action IN {sql_list(TAKING_IN)}"
     came = "CASE WHEN s.at >= s.received_at THEN s.received_at ELSE s.reported_at END"
     minutes = f"extract(epoch FROM s.at - {came}) / 60"

@@ -104,8 +104,9 @@ NESTED = ("county", "township", "village")
 CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
 
 
-def _summed(names, of: str = "") -> str:
-    """SQL: the sums of the counts ``names`` (columns of ``of``), each of its measure's type."""
+def _summed(names: tuple[str, ...], of: str = "") -> str:
+    """SQL: the sums of the counts ``names`` (columns of ``of``), each cast to its measure's
+    type."""
     return ", ".join(f"sum({of}{name})::{'float8' if name == 'handling_hours' else 'bigint'} "
                      f"AS {name}" for name in names)
 
