@@ -1347,6 +1347,49 @@ def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker
     context.close()
 
 
+def test_a_department_asks_from_the_phone_that_a_callers_case_count_not(browser, server,
+                                                                         worker_spot, clients):
+    """申诉 from the phone: on a hotline case dispatched to it, the department asks that the case
+    be taken out of the evaluation (申请不纳入考核) with one of the common notes, and is offered
+    the step no more. A case no caller reported offers it not, nor does a grid worker's phone
+    on the caller's case."""
+    from tests.test_workflow import do
+
+    _, spot = worker_spot
+    admin = clients["admin"]
+    called = admin.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "source": "hotline", "description": "热线反复来电的井盖"}).json()["id"]
+    for action, body in (("file", {}), ("dispatch", {"department": "T1"})):
+        assert do(admin, called, action, **body).status_code == 200
+    own = _dispatched_case(admin, spot, "网格员上报的井盖")
+    item, other = (f'#cases li[data-id="{case}"]' for case in (called, own))
+    asking = f'{item} button[data-action="request_exemption"]'
+    context, page = _phone(browser, server, spot)  # the grid worker's: its caller to contact
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"contact\"]')",
+               "the caller's case listed")
+    assert page.locator(asking).count() == 0
+    context.close()
+    context, page = _phone(browser, server, spot, username="department")
+    wait_until(page, f"!!document.querySelector('{asking}')", "申请不纳入考核 offered")
+    assert page.locator(f'{other} button[data-action="accept"]').count() == 1
+    assert page.locator(f'{other} button[data-action="request_exemption"]').count() == 0
+    page.click(asking)
+    assert page.locator(f"{item} form.step button.phrase").all_inner_texts() == list(
+        PHRASES["request_exemption"])
+    said = PHRASES["request_exemption"][0]
+    page.click(f"{item} form.step button.phrase >> text={said}")
+    page.click(f"{item} form.step button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0", "sent")
+    asked = admin.get(f"/incidents/{called}").json()
+    assert asked["exemption_requested_at"] is not None and asked["exempted_at"] is None
+    assert asked["status"] == "dispatched"
+    assert admin.get(f"/incidents/{called}/timeline").json()[-1]["note"] == said
+    wait_until(page, f"!document.querySelector('{asking}')", "asked once, offered no more")
+    assert page.locator(f'{item} button[data-action="contact"]').count() == 1
+    context.close()
+
+
 def test_the_worker_who_went_to_see_moves_a_case_to_where_it_is(browser, server, worker_spot,
                                                                clients, grids):
     import uuid

@@ -31,12 +31,6 @@ const SCOPES = ["county", "township", "village", "grid"];
 const GRID = { color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 };
 const REGION = { color: "#37474f", weight: 2, fill: false };
 const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
-// an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
-const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
-                running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at,
-                counted: (p) => !p.exempted_at,
-                appealable: (p) => !p.exempted_at && !p.exemption_requested_at,
-                appealed: (p) => !!p.exemption_requested_at, exempted: (p) => !!p.exempted_at };
 // fields an action takes beside those it needs: the department dispatched to (else the
 // category's), the working days an extension grants (else those asked for), whether the caller
 // says the problem was resolved (else not asked)
@@ -264,9 +258,7 @@ function mapsvcDesk(map, config) {
 
   // the actions the account may take on the case: in its state, and where their condition holds
   function possible(p) {
-    return Object.entries(ACTIONS).filter(([, a]) => a.roles.includes(config.role)
-      && a.from.includes(p.status) && (!a.when || HOLDS[a.when](p)))
-      .map(([name]) => name);
+    return Object.keys(ACTIONS).filter((name) => mayTake(name, p, config.role));
   }
 
   // ``id`` opened, or the open case read again (after a step): then the map stays where the

@@ -1,7 +1,22 @@
 // How the pages tell a step of a case's timeline, in the names of names.js (served from
-// mapsvc.workflow.machine) and the times of times.js, and offer the common notes of a step
-// being taken. Text a user typed (a step's note) is set as text.
+// mapsvc.workflow.machine) and the times of times.js, which steps an account may take on a
+// case, and offer the common notes of a step being taken. Text a user typed (a step's note) is
+// set as text.
 "use strict";
+
+// an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
+const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
+                running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at,
+                counted: (p) => !p.exempted_at,
+                appealable: (p) => !p.exempted_at && !p.exemption_requested_at,
+                appealed: (p) => !!p.exemption_requested_at, exempted: (p) => !!p.exempted_at };
+
+// whether an account of ``role`` may take ``action`` on the case ``p`` (its document): by its
+// role, the case's state and the action's condition, as the service judges it
+function mayTake(action, p, role) {
+  const a = ACTIONS[action];
+  return a.roles.includes(role) && a.from.includes(p.status) && (!a.when || HOLDS[a.when](p));
+}
 
 // where a step moved the case (relocated, or its grid redrawn): the grid before and after
 function stepMove(step) {

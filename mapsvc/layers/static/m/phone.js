@@ -513,13 +513,18 @@ function showMyGrids() {
 // each state; each action's rules (what it needs) come with the names (names.js).
 const NEXT = {
   reported: ["self_resolve", "escalate", "relocate"], verifying: ["confirm", "relocate"],
-  dispatched: ["accept", "contact", "hand_back", "request_extension"],
-  in_progress: ["report_handled", "contact", "hand_back", "request_extension"],
+  dispatched: ["accept", "contact", "hand_back", "request_extension", "request_exemption"],
+  in_progress: ["report_handled", "contact", "hand_back", "request_extension",
+                "request_exemption"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-// the steps of a case: its handler contacts (联系诉求人) the caller of the public's cases alone
+// steps that concern a case's caller, taken on the public's cases alone: contacting them
+// (联系诉求人), and asking that what they say of the case count not (申请不纳入考核, 申诉)
+const CALLERS_STEPS = ["contact", "request_exemption"];
+// the steps of a case the account may take, as the service would
 const stepsOf = (p) => (NEXT[p.status] || []).filter(
-  (action) => action !== "contact" || PUBLIC_SOURCES.includes(p.source));
+  (action) => mayTake(action, p, localStorage.getItem("mapsvc.role"))
+    && (!CALLERS_STEPS.includes(action) || PUBLIC_SOURCES.includes(p.source)));
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
