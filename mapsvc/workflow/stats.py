@@ -446,12 +446,12 @@ async def by_class(conn: AsyncConnection, subject: Subject, start: date, end: da
                for r in rows}
     counted = await conn.execute(text(f"""
         WITH {_classes_under(parent)}
-        SELECT k.row AS subject, {_summed((*MEASURES, *LIVE), "c.")}
+        SELECT k.row AS subject, {_summed((*MEASURES, *LIVE), "per_code.")}
           FROM (SELECT c.category_code, {_LIVE_SUMS}, {_counted(LIVE)}
                   FROM incident c CROSS JOIN LATERAL incident_measures(c) m
                  WHERE {holding} AND {reported_within("c.reported_at")}
-                 GROUP BY 1) c
-          JOIN row_class k ON k.code = c.category_code
+                 GROUP BY 1) per_code
+          JOIN row_class k ON k.code = per_code.category_code
          GROUP BY 1"""), {**params, "parent": parent, "start": start, "end": end})
     for row in counted.mappings():
         f = figures[row["subject"]]
@@ -722,11 +722,11 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     holding, held = _holding(subject)
     classes = await conn.execute(text(f"""
         WITH {_classes_under(None)}
-        SELECT k.row AS code, k.name, sum(c.reported)::bigint AS reported
+        SELECT k.row AS code, k.name, sum(per_code.reported)::bigint AS reported
           FROM (SELECT c.category_code, count(*) AS reported FROM incident c
                  WHERE {holding} AND {reported_within("c.reported_at")}
-                 GROUP BY 1) c
-          JOIN row_class k ON k.code = c.category_code
+                 GROUP BY 1) per_code
+          JOIN row_class k ON k.code = per_code.category_code
          GROUP BY k.row, k.name ORDER BY reported DESC, k.row"""),
         {**held, "start": since, "end": today})
     figures = year.as_json("due")
