@@ -518,13 +518,14 @@ const NEXT = {
                 "request_exemption"],
   handled: ["check"], checking: ["check_pass", "check_fail"],
 };
-// steps that concern a case's caller, taken on the public's cases alone: contacting them
-// (联系诉求人), and asking that what they say of the case count not (申请不纳入考核, 申诉)
+// whether a case has a caller: the public's cases (a citizen's, the hotline's)
+const hasCaller = (p) => PUBLIC_SOURCES.includes(p.source);
+// steps that concern a case's caller, taken on those alone: contacting them (联系诉求人), and
+// asking that what they say of the case count not (申请不纳入考核, 申诉)
 const CALLERS_STEPS = ["contact", "request_exemption"];
-// the steps of a case the account may take, as the service would
-const stepsOf = (p) => (NEXT[p.status] || []).filter(
-  (action) => mayTake(action, p, localStorage.getItem("mapsvc.role"))
-    && (!CALLERS_STEPS.includes(action) || PUBLIC_SOURCES.includes(p.source)));
+// the steps of a case an account of ``role`` may take, as the service would
+const stepsOf = (p, role) => (NEXT[p.status] || []).filter(
+  (action) => mayTake(action, p, role) && (!CALLERS_STEPS.includes(action) || hasCaller(p)));
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
@@ -739,7 +740,8 @@ function showCases(cases) {
   const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
   const asking = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("form.step")]));
   const called = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("div.caller")]));
-  const readsCallers = CALLER_READERS.includes(localStorage.getItem("mapsvc.role"));
+  const role = localStorage.getItem("mapsvc.role");
+  const readsCallers = CALLER_READERS.includes(role);
   $("cases").replaceChildren(...cases.map((f) => {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
@@ -751,7 +753,7 @@ function showCases(cases) {
     if (p.urgent_at) li.classList.add("urgent");
     const due = soonestDeadline(p);
     if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
-    const next = stepsOf(p);
+    const next = stepsOf(p, role);
     if (next.includes("contact") && p.response_deadline && !p.contacted_at) {  // 响应
       li.appendChild(text("small", `联系诉求人时限 ${localTime(p.response_deadline)}`, "due"));
     }
@@ -774,7 +776,7 @@ function showCases(cases) {
       li.appendChild(label);
     }
     placeAndSteps(li, f);
-    if (readsCallers && PUBLIC_SOURCES.includes(p.source)) {
+    if (readsCallers && hasCaller(p)) {
       const caller = text("button", "来电人", "act");
       caller.type = "button";
       caller.dataset.show = "caller";
