@@ -1,6 +1,7 @@
 """Apply the Alembic migrations: the only way the schema changes."""
 
 import importlib.util
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -10,9 +11,11 @@ from alembic.config import Config
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 
 
+@cache
 def earlier_migration(name: str):
     """The module of migration ``name`` (its file's name, as "0006_clocks_and_tallies"), for a
-    later one that builds on what it wrote or puts it back."""
+    later one that builds on what it wrote or puts it back; read once (each reads those it
+    builds on in turn)."""
     spec = importlib.util.spec_from_file_location(f"migration_{name}", VERSIONS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
