@@ -44,6 +44,8 @@ class DatabaseSettings(BaseSettings):
     # Per server process: the transactions' and the single statements' pools each keep this
     # many connections and open as many again under load; the tiles' pool opens up to this many.
     pool_size: int = 10
+    # The longest a read on the hot paths waits for a connection before answering 503
+    wait_seconds: float = Field(5.0, gt=0, description="a read waits this long for the database")
 
     def sqlalchemy_url(self) -> str:
         if self.url:

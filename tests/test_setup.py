@@ -452,7 +452,9 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
         (ARTIFACTS / "away.log").unlink(missing_ok=True)
         served = Server("away", env={"MAPSVC_DATABASE_URL": url,
                                      "MAPSVC_DATABASE_NAME": "mapsvc",
-                                     "MAPSVC_CLUSTER_DIR": str(cluster.settings.dir)}).start()
+                                     "MAPSVC_CLUSTER_DIR": str(cluster.settings.dir),
+                                     # a read gives the database up after a second, not five
+                                     "MAPSVC_DATABASE_WAIT_SECONDS": "1"}).start()
         after.callback(served.stop)
         api = signed_in_client(served.base, "away")
         report = {"client_id": str(uuid.uuid4()), "category": "05", "lon": 115.37, "lat": 22.79}

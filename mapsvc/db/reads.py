@@ -20,21 +20,22 @@ from mapsvc.db.engine import SESSION_OPTIONS, conninfo
 from mapsvc.settings import DatabaseSettings
 
 _PSYCOPG = PGDialect_psycopg()
-# The longest a read waits for a connection: past it the database is away (the pool cannot
-# connect) or swamped, and the read fails (the service answers 503) rather than hang. The
-# pool's attempts to connect again back off (1, 2, 4 … seconds): it gives each up after as
-# long, and the next read starts a new one, so that once the database is back after a long
-# outage the first read finds it, rather than wait out a minute's backoff.
-WAIT_S = 5
 
 
 class Reads:
     """Open it before use and close it after (``async with``, or ``open``/``close``)."""
 
     def __init__(self, url: str | None = None):
-        self.pool = AsyncConnectionPool(conninfo(url), min_size=1,
-                                        max_size=DatabaseSettings().pool_size, open=False,
-                                        timeout=WAIT_S, reconnect_timeout=WAIT_S,
+        """A read waits for a connection up to the settings' ``wait_seconds``: past it the
+        database is away (the pool cannot connect) or swamped, and the read fails (the service
+        answers 503) rather than hang. The pool's attempts to connect again back off (1, 2, 4 …
+        seconds): it gives each up after as long, and the next read starts a new one, so that
+        once the database is back after a long outage the first read finds it, rather than
+        wait out a minute's backoff."""
+        settings = DatabaseSettings()
+        self.pool = AsyncConnectionPool(conninfo(url), min_size=1, max_size=settings.pool_size,
+                                        open=False, timeout=settings.wait_seconds,
+                                        reconnect_timeout=settings.wait_seconds,
                                         kwargs={"autocommit": True, "options": SESSION_OPTIONS})
 
     async def open(self) -> None:
