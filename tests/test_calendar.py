@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from mapsvc.incidents.model import LOCAL_TIME
-from mapsvc.workflow.calendar import WorkingCalendar, load_calendar, official_days, warning_colour
+from mapsvc.workflow.calendar import WorkingCalendar, load_calendar, official_days
 from tests.conftest import in_transaction, run
 
 
@@ -56,20 +56,6 @@ def test_working_hours_between(calendar):
     assert calendar.working_hours_between(at("2026-11-20 16:00"), at("2026-11-23 11:00")) == 4
     assert calendar.working_hours_between(at("2026-09-30 08:30"), at("2026-10-08 08:30")) == 7
     assert calendar.working_hours_between(at("2026-11-23 11:00"), at("2026-11-20 16:00")) == -4
-
-
-@pytest.mark.parametrize("share,colour", [(0.0, "green"), (0.79, "green"), (0.8, "yellow"),
-                                          (1.0, "yellow"), (1.01, "red")])
-def test_warning_colours(share, colour):
-    assert warning_colour(share) == colour
-
-
-def test_the_share_of_a_limit_used_counts_working_time_only(calendar):
-    start = at("2026-11-20 16:00")
-    due = calendar.deadline(start, 4, "working_hours")
-    assert calendar.used_share(start, due, at("2026-11-22 12:00"), "working_hours") == 1.5 / 4
-    assert warning_colour(calendar.used_share(start, due, at("2026-11-23 10:30"),
-                                              "working_hours")) == "yellow"
 
 
 # Days of a year no other test counts in: a Tuesday, and the Saturday after it.

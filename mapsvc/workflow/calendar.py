@@ -99,19 +99,6 @@ class WorkingCalendar:
             return self.add_working_hours(start, value * self.hours_per_day)
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
 
-    def used_share(self, start: datetime, deadline: datetime, now: datetime, unit: str) -> float:
-        """How much of the limit has been used at ``now`` (1.0 at the deadline), measured in
-        the limit's own kind of time."""
-        if unit in ("hours", "natural_days"):
-            return (now - start) / (deadline - start)
-        return self.working_hours_between(start, now) / self.working_hours_between(start, deadline)
-
-
-def warning_colour(share: float) -> str:
-    """Green under 80 % of the limit, yellow to 100 %, red past it."""
-    return "green" if share < 0.8 else "yellow" if share <= 1.0 else "red"
-
-
 def _seconds(t: time) -> int:
     return t.hour * 3600 + t.minute * 60 + t.second
 
