@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -74,6 +75,37 @@ def run(coro):
 def database_url() -> str:
     shutil.rmtree(TEST_MEDIA, ignore_errors=True)  # the photos of the database dropped
     return prepare_database(fresh=True)
+
+
+@pytest.fixture
+def database_at(database_url):
+    """A database of its own at a migration: (its name, the revision) → a way to connect to it
+    and one to upgrade it to the newest; dropped after the test."""
+    import psycopg
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.cluster import Cluster
+    from mapsvc.db.engine import conninfo
+    from mapsvc.db.migrate import alembic_config
+    from mapsvc.settings import ClusterSettings
+
+    made = []
+
+    def at(name: str, revision: str):
+        scratch = make_url(database_url).set(database=name)
+        Cluster(ClusterSettings()).ensure_database(name, fresh=True)
+        made.append(name)
+        config = alembic_config(scratch.render_as_string(hide_password=False))
+        command.upgrade(config, revision)
+        connect = partial(psycopg.connect, conninfo(scratch))
+        return connect, partial(command.upgrade, config, "head")
+
+    yield at
+    postgres = conninfo(make_url(database_url).set(database="postgres"))
+    for name in made:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

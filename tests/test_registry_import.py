@@ -166,3 +166,48 @@ def test_the_synthetic_registry_imports_whole_and_is_obviously_not_real(grids, d
     assert {k: r.rejected for k, r in results.items()} == dict.fromkeys(frames, 0)
     assert results["people"].stored == len(people)
     assert results["addresses"].stored == len(frames["addresses"])
+
+
+def test_a_first_registry_reads_each_line_and_person_a_few_times(database_at, database_url,
+                                                                  tmp_path):
+    """A township's first registry, imported into a database that never held one through a
+    connection of the service's: each address line staged is read a few times, not once for
+    each address stored, and each person a few times as the grids' population is counted, not
+    once for each household (a plan made while no person was stored read them all for each:
+    a township's 21,000 people took a minute)."""
+    from sqlalchemy.engine import make_url
+
+    from mapsvc.db.engine import async_engine
+    from mapsvc.demo import load_hierarchy, write_hierarchy
+    from mapsvc.registry.synthetic import load_registry
+    from tests.conftest import run
+
+    database_at("mapsvc_first_registry", "head")
+    url = make_url(database_url).set(database="mapsvc_first_registry")
+
+    async def first_registry():
+        engine = async_engine(url.render_as_string(hide_password=False))
+        try:
+            async with engine.begin() as conn:
+                await load_hierarchy(conn, write_hierarchy(tmp_path, 40, counties=["441502"]))
+            async with engine.begin() as conn:
+                township = (await conn.execute(text(
+                    "SELECT left(min(village_code), 9) FROM grid"))).scalar_one()
+                stored = await load_registry(conn, township)
+                # what this transaction read of the addresses staged and of the people
+                return stored, (await conn.execute(text("""
+                    SELECT pg_stat_get_xact_tuples_returned('pg_temp.address_stage'::regclass)
+                               AS lines_read,
+                           pg_stat_get_xact_tuples_returned('person'::regclass)
+                           + (SELECT sum(pg_stat_get_xact_tuples_returned(indexrelid))
+                                FROM pg_index WHERE indrelid = 'person'::regclass)
+                               AS people_read,
+                           (SELECT sum(population) FROM grid_figures) AS population"""))).one()
+        finally:
+            await engine.dispose()
+
+    stored, read = run(first_registry())
+    assert stored["addresses"] > 1000 and stored["people"] > 2000
+    assert read.population == stored["people"]  # each counted in their grid
+    assert read.lines_read <= 4 * stored["addresses"]
+    assert read.people_read <= 4 * stored["people"]

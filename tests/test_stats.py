@@ -4,7 +4,6 @@ which figures."""
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from functools import partial
 
 import pytest
 from sqlalchemy import text
@@ -598,37 +597,6 @@ def test_a_workers_findings_are_read_from_its_own_steps_not_the_period_s(
     plan, found = run(planned())
     # the worker's findings, and for each the few steps of its case
     assert found >= 5 and found <= rows_handled(plan, "incident_log") <= 6 * found
-
-
-@pytest.fixture
-def database_at(database_url):
-    """A database of its own at a migration: (its name, the revision) → a way to connect to it
-    and one to upgrade it to the newest; dropped after the test."""
-    import psycopg
-    from alembic import command
-    from sqlalchemy.engine import make_url
-
-    from mapsvc.db.cluster import Cluster
-    from mapsvc.db.engine import conninfo
-    from mapsvc.db.migrate import alembic_config
-    from mapsvc.settings import ClusterSettings
-
-    made = []
-
-    def at(name: str, revision: str):
-        scratch = make_url(database_url).set(database=name)
-        Cluster(ClusterSettings()).ensure_database(name, fresh=True)
-        made.append(name)
-        config = alembic_config(scratch.render_as_string(hide_password=False))
-        command.upgrade(config, revision)
-        connect = partial(psycopg.connect, conninfo(scratch))
-        return connect, partial(command.upgrade, config, "head")
-
-    yield at
-    postgres = conninfo(make_url(database_url).set(database="postgres"))
-    for name in made:
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def _bare_case(conn, **columns) -> int:

@@ -149,9 +149,9 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
         INSERT INTO house (address_id, use, rental, area_m2)
         SELECT a.id, coalesce(nullif(s.use, ''), 'residential'), s.rental::boolean,
                nullif(s.area_m2, '')::numeric
-          FROM a JOIN LATERAL (SELECT * FROM address_stage s
-                                WHERE s.county = a.county_code AND s.full_text = a.full_text
-                                ORDER BY s.line LIMIT 1) s ON true
+          FROM a JOIN (SELECT DISTINCT ON (county, full_text) * FROM address_stage
+                        ORDER BY county, full_text, line) s
+            ON s.county = a.county_code AND s.full_text = a.full_text
         """))).rowcount
     return stored
 

@@ -71,23 +71,21 @@ CREATE FUNCTION coverage_visited(last_visits {kept}, since timestamptz) RETURNS 
     RETURN cardinality(last_visits) - width_bucket({moment.format("since")}, last_visits);"""
 
 
-def refresh_coverage(table: str, then: str = "", moment: str = "{}", people: bool = False) -> str:
+def refresh_coverage(table: str, then: str = "", moment: str = "{}", people: bool = False,
+                     each_call: bool = False) -> str:
     """``grid_coverage_refresh``, counting the grids' coverage afresh into ``table``; ``then``:
     statements run after, FOUND telling whether any grid's coverage changed; ``moment``: the
     kept form of a visit's time, a format of its expression; ``people``: the households'
-    members who have not left counted too, into ``population`` (migration 0056)."""
+    members who have not left counted too, into ``population`` (migration 0056);
+    ``each_call``: the count planned at each call, for its grids and the tables as they are
+    then, rather than once a session (migration 0068)."""
     kept = ["households", *(["population"] if people else []), "last_visits"]
     new, old = (", ".join(f"{row}.{column}" for column in kept) for row in ("n", "c"))
-    return f"""
-CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
-AS $$
-BEGIN
-{locked_in_grid_order(table)}
-    UPDATE {table} c SET ({", ".join(kept)}) = ({new})
+    update = f"""UPDATE {table} c SET ({", ".join(kept)}) = ({new})
       FROM (SELECT g.id, count(h.id)::integer AS households,{PEOPLE_COUNTED if people else ""}
                    coalesce(array_agg({moment.format("v.at")} ORDER BY v.at)
                                 FILTER (WHERE v.at IS NOT NULL), '{{}}') AS last_visits
-              FROM unnest(grids) AS g(id)
+              FROM unnest({"$1" if each_call else "grids"}) AS g(id)
               LEFT JOIN address a ON a.grid_id = g.id
               LEFT JOIN house ho ON ho.address_id = a.id
               LEFT JOIN household h ON h.house_id = ho.id
@@ -95,7 +93,19 @@ BEGIN
                 ON true
              GROUP BY g.id) n
      WHERE c.grid_id = n.id
-       AND ({old}) IS DISTINCT FROM ({new});{then}
+       AND ({old}) IS DISTINCT FROM ({new})"""
+    if each_call:  # EXECUTE leaves FOUND as it was: set from the rows it changed
+        update = f"""EXECUTE $update$
+    {update}$update$ USING grids;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    FOUND := changed > 0"""
+    return f"""
+CREATE OR REPLACE FUNCTION grid_coverage_refresh(grids bigint[]) RETURNS void LANGUAGE plpgsql
+AS $$
+{"DECLARE changed bigint;" if each_call else ""}
+BEGIN
+{locked_in_grid_order(table)}
+    {update};{then}
 END
 $$;"""
 
@@ -107,29 +117,43 @@ PEOPLE_COUNTED = """
                             0)::integer AS population,"""
 
 
-def table_triggers(table: str, to_grid: str, columns: tuple[str, ...]) -> str:
-    """The statement triggers refreshing the coverage of the grids whose rows of ``table``
+def coverage_function(table: str, to_grid: str, columns: tuple[str, ...],
+                      create: str = "CREATE", each_call: bool = False) -> str:
+    """``{table}_coverage``, refreshing the coverage of the grids whose rows of ``table``
     changed: ``to_grid`` leads a changed row ``r`` to its address ``a``; ``columns``, those
-    of an updated row that decide the grid or its counts."""
+    of an updated row that decide the grid or its counts; ``each_call``: the grids found by a
+    statement planned at each call, for the rows changed then (migration 0068)."""
     changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
-    return f"""
-CREATE FUNCTION {table}_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM grid_coverage_refresh(ARRAY(SELECT a.grid_id FROM changed_new r {to_grid}));
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM grid_coverage_refresh(ARRAY(SELECT a.grid_id FROM changed_old r {to_grid}));
-    ELSE
-        PERFORM grid_coverage_refresh(ARRAY(
+    grids = {
+        "INSERT": f"SELECT a.grid_id FROM changed_new r {to_grid}",
+        "DELETE": f"SELECT a.grid_id FROM changed_old r {to_grid}",
+        "UPDATE": f"""
             WITH moved AS (SELECT id FROM changed_new n JOIN changed_old o USING (id)
                             WHERE {changed})
             SELECT a.grid_id FROM changed_new r {to_grid} WHERE r.id IN (TABLE moved)
             UNION ALL
-            SELECT a.grid_id FROM changed_old r {to_grid} WHERE r.id IN (TABLE moved)));
+            SELECT a.grid_id FROM changed_old r {to_grid} WHERE r.id IN (TABLE moved)"""}
+    run = {op: (f"EXECUTE $refresh$SELECT grid_coverage_refresh(ARRAY({found}))$refresh$"
+                if each_call else f"PERFORM grid_coverage_refresh(ARRAY({found}))")
+           for op, found in grids.items()}
+    return f"""
+{create} FUNCTION {table}_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {run["INSERT"]};
+    ELSIF TG_OP = 'DELETE' THEN
+        {run["DELETE"]};
+    ELSE
+        {run["UPDATE"]};
     END IF;
     RETURN NULL;
 END
-$$;
+$$;"""
+
+
+def table_triggers(table: str, to_grid: str, columns: tuple[str, ...]) -> str:
+    """``{table}_coverage`` (``coverage_function``) and the statement triggers that run it."""
+    return coverage_function(table, to_grid, columns) + f"""
 CREATE TRIGGER {table}_coverage_insert AFTER INSERT ON {table}
     REFERENCING NEW TABLE AS changed_new
     FOR EACH STATEMENT EXECUTE FUNCTION {table}_coverage();
