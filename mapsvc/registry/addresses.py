@@ -8,7 +8,7 @@ place read the same way, so records can be matched to their standard address.
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 _DIGIT = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
           "六": 6, "七": 7, "八": 8, "九": 9}
@@ -40,6 +40,8 @@ _SYNONYMS = [
 _NUMBER_BEFORE_PART = re.compile(
     r"([零〇○一二两三四五六七八九十百千]+)(?=号|栋|幢|座|单元|层|楼|室|户|房|门|弄|巷|组)")
 _SPACES = re.compile(r"[\s\u3000]+")
+# "3-2-501" (building-entrance-room), as written on many forms
+_FORM_NUMBER = re.compile(r"(?<![\d-])(\d+)-(\d+)-(\d+)(?![\d-])$")
 # Address parts after the region: street and number, compound, building, entrance, floor, room.
 _PARTS = re.compile(
     r"^(?P<street>.*?(?:路|街|大道|道|巷|弄|胡同|里|村|组))?"
@@ -59,9 +61,7 @@ def normalise(text: str) -> str:
     text = _NUMBER_BEFORE_PART.sub(lambda m: str(chinese_to_int(m.group(1))), text)
     for pattern, replacement in _SYNONYMS:
         text = pattern.sub(replacement, text)
-    # "3-2-501" (building-entrance-room), as written on many forms
-    text = re.sub(r"(?<![\d-])(\d+)-(\d+)-(\d+)(?![\d-])$", r"\1栋\2单元\3室", text)
-    return text
+    return _FORM_NUMBER.sub(r"\1栋\2单元\3室", text)
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,18 @@ class AddressParts:
     room: str | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))
 
 
 def split(text: str) -> AddressParts:
-    """The parts of an address below the region (normalised first); the whole text is the
-    street when it does not follow the standard order."""
-    text = normalise(text)
-    m = _PARTS.match(text)
+    """The parts of an address below the region (normalised first)."""
+    return parts(normalise(text))
+
+
+def parts(normalised: str) -> AddressParts:
+    """The parts of a normalised address below the region; the whole text is the street when
+    it does not follow the standard order."""
+    m = _PARTS.match(normalised)
     if not m:
-        return AddressParts(street=text or None)
+        return AddressParts(street=normalised or None)
     return AddressParts(**{k: v for k, v in m.groupdict().items() if v})

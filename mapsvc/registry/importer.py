@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
-from mapsvc.registry.addresses import normalise, split
+from mapsvc.registry.addresses import normalise, parts
 from mapsvc.registry.people import MOBILE_NUMBER, REGISTRATIONS, RELATIONS, SEXES
 from mapsvc.registry.privacy import (
     ID_NUMBER,
@@ -95,6 +95,12 @@ async def _stage(conn: AsyncConnection, name: str, frame: pd.DataFrame) -> None:
     await conn.execute(text(f"ANALYZE {name}"))
 
 
+def _normalised(addresses: pd.Series) -> pd.Series:
+    """Each address normalised, each text once (a house's people repeat its address)."""
+    texts = addresses.unique()
+    return addresses.map(dict(zip(texts, map(normalise, texts))))
+
+
 def _county(rows: _Rows, county: str | None) -> None:
     frame = rows.frame
     frame["county"] = frame["county"].replace("", county or "")
@@ -113,7 +119,7 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     frame = rows.frame
     _county(rows, county)
     await _unknown_counties(conn, rows)
-    frame["full_text"] = frame["address"].map(normalise)
+    frame["full_text"] = _normalised(frame["address"])
     rows.flag(frame["full_text"] == "", "address", "empty")
     x, y = rows.coordinates(crs)
     frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
@@ -123,9 +129,9 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     area = numbers(frame["area_m2"])
     rows.flag((frame["area_m2"] != "") & ~(area > 0), "area_m2", "must be a positive number")
     good = rows.good()
-    parts = pd.DataFrame([split(t).as_dict() for t in good["full_text"]], index=good.index)
+    split = pd.DataFrame([parts(t).as_dict() for t in good["full_text"]], index=good.index)
     staged = pd.concat([good[["line", "county", "full_text", "lon", "lat", "use", "rental",
-                              "area_m2"]].astype(str), parts.fillna("")], axis=1)
+                              "area_m2"]].astype(str), split.fillna("")], axis=1)
     await _stage(conn, "address_stage", staged)
     await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon::float8, lat::float8),
                                          4326) AS geom, now() AS at FROM address_stage""",
@@ -159,7 +165,7 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
 async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) -> int:
     frame = rows.frame
     _county(rows, county)
-    frame["full_text"] = frame["address"].map(normalise)
+    frame["full_text"] = _normalised(frame["address"])
     rows.flag(frame["name"] == "", "name", "empty")
     rows.flag(~frame["registration"].isin(REGISTRATIONS), "registration",
               f"must be one of {', '.join(REGISTRATIONS)}")
