@@ -183,11 +183,14 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
               "not a date (YYYY-MM-DD)")
     # people hang on standard addresses: an address not in the registry is reported, not made up
+    named = frame[["county", "full_text"]].drop_duplicates()
     addresses = pd.DataFrame((await conn.execute(text(
-        "SELECT a.county_code AS county, a.full_text, h.id AS house_id FROM address a "
-        "JOIN house h ON h.address_id = a.id WHERE a.county_code = ANY(:c)"),
-        {"c": list(frame["county"].unique())})).mappings().all(),
-        columns=["county", "full_text", "house_id"])
+        "SELECT u.county, u.full_text, h.id AS house_id"
+        "  FROM unnest(CAST(:counties AS text[]), CAST(:texts AS text[])) AS u (county, full_text)"
+        "  JOIN address a ON a.county_code = u.county AND a.full_text = u.full_text"
+        "  JOIN house h ON h.address_id = a.id"),
+        {"counties": named["county"].tolist(), "texts": named["full_text"].tolist()}
+    )).mappings().all(), columns=["county", "full_text", "house_id"])
     matched = frame[["county", "full_text"]].merge(addresses, how="left", on=["county", "full_text"])
     rows.flag(matched["house_id"].isna().to_numpy(), "address",
               lambda i: f"no standard address {frame['full_text'].iloc[i]!r} in county "
