@@ -133,9 +133,9 @@ def coverage_function(table: str, to_grid: str, columns: tuple[str, ...],
             SELECT a.grid_id FROM changed_new r {to_grid} WHERE r.id IN (TABLE moved)
             UNION ALL
             SELECT a.grid_id FROM changed_old r {to_grid} WHERE r.id IN (TABLE moved)"""}
-    run = {op: (f"EXECUTE $refresh$SELECT grid_coverage_refresh(ARRAY({found}))$refresh$"
-                if each_call else f"PERFORM grid_coverage_refresh(ARRAY({found}))")
-           for op, found in grids.items()}
+    run = {change: (f"EXECUTE $refresh$SELECT grid_coverage_refresh(ARRAY({found}))$refresh$"
+                    if each_call else f"PERFORM grid_coverage_refresh(ARRAY({found}))")
+           for change, found in grids.items()}
     return f"""
 {create} FUNCTION {table}_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
