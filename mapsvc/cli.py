@@ -242,6 +242,9 @@ def boundaries_import(
     parent_field: Annotated[str, typer.Option(
         help="field holding the parent's code (default: derived from statistical codes)")] = "parent_code",
     kind_field: Annotated[str, typer.Option(help="grids: comprehensive | dedicated")] = "kind",
+    encoding: Annotated[str | None, typer.Option(
+        help="a Shapefile's text encoding (gbk, big5, latin-1 …), where its .cpg names none "
+             "or the wrong one (default: UTF-8 where its text is UTF-8, else GB18030)")] = None,
     skip_invalid: Annotated[bool, typer.Option(
         help="import the good features even if some are rejected")] = False,
     valid_from: Annotated[datetime | None, typer.Option(
@@ -257,7 +260,7 @@ def boundaries_import(
                   MofNCompleteColumn(), console=err, transient=True) as progress:
         task = progress.add_task(f"reading {file.name}", total=None)
         try:
-            bf = read_boundaries(file, level, crs=crs, fields=fields)
+            bf = read_boundaries(file, level, crs=crs, fields=fields, encoding=encoding)
         except BoundaryFileError as e:
             fail(str(e))
         progress.update(task, description="checking and storing", total=len(bf.features),

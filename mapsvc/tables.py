@@ -32,7 +32,8 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(source, dtype=str, keep_default_na=False, engine="pyarrow")
+            frame = pd.read_csv(io.BytesIO(_utf8(source, filename)), dtype=str,
+                                keep_default_na=False, engine="pyarrow")
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(source, dtype=str, keep_default_na=False)
         else:
@@ -49,6 +50,21 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
         if column not in frame.columns:
             frame[column] = ""
     return frame[list(required + optional)].apply(lambda s: s.str.strip())
+
+
+def _utf8(source: Path | IO[bytes], filename: str) -> bytes:
+    """A CSV file's bytes as UTF-8. It is UTF-8 (with a byte-order mark or not), or else
+    GB18030, which holds GBK and GB2312: what Excel and WPS save as CSV on a Chinese Windows."""
+    data = source.read_bytes() if isinstance(source, Path) else source.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidInput(f"{filename}: is neither UTF-8 nor GB18030 (GBK) text "
+                               f"(byte {e.start + 1} of the file)", field="file") from None
+    return data
 
 
 def numbers(text: pd.Series) -> np.ndarray:

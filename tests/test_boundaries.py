@@ -202,6 +202,35 @@ def test_a_file_without_a_crs_is_refused_unless_one_is_declared(loaded, levels, 
     assert accepted.exit_code == 0 and "2 unchanged" in accepted.output
 
 
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
+def test_a_shapefile_that_does_not_say_its_encoding_keeps_its_chinese(loaded, levels, tmp_path,
+                                                                      encoding):
+    """No .cpg beside it, and the field names Chinese too: GDAL would read it as Latin-1."""
+    frame = levels["grid"].iloc[6:8][["code", "name", "parent_code", "kind", "geometry"]]
+    frame.rename(columns={"name": "名称", "parent_code": "村"}).to_file(tmp_path / "grids.shp",
+                                                                    encoding=encoding)
+    (tmp_path / "grids.cpg").unlink()
+    result = cli("boundaries", "import", tmp_path / "grids.shp", "--level", "grid",
+                 "--name-field", "名称", "--parent-field", "村")
+    assert result.exit_code == 0 and "0 updated, 2 unchanged" in result.output, result.output
+
+
+def test_a_shapefile_saying_the_wrong_encoding_is_read_in_the_one_named(loaded, levels, tmp_path):
+    frame = levels["grid"].iloc[8:10][["code", "name", "parent_code", "kind", "geometry"]]
+    frame.rename(columns={"parent_code": "village"}).to_file(tmp_path / "grids.shp",
+                                                             encoding="gbk")
+    (tmp_path / "grids.cpg").write_text("UTF-8")
+    options = ["--level", "grid", "--parent-field", "village"]
+    refused = cli("boundaries", "import", tmp_path / "grids.shp", *options)
+    assert refused.exit_code == 2 and "name its encoding with --encoding" in refused.output
+    named = cli("boundaries", "import", tmp_path / "grids.shp", *options, "--encoding", "gbk")
+    assert named.exit_code == 0 and "0 updated, 2 unchanged" in named.output, named.output
+    for wrong, message in (("utf-8", "the file's text is not utf-8"),
+                           ("klingon", "unknown encoding")):
+        refused = cli("boundaries", "import", tmp_path / "grids.shp", *options, "--encoding", wrong)
+        assert refused.exit_code == 2 and f"--encoding: {message}" in refused.output
+
+
 def test_gcj02_and_projected_files_are_normalised_to_wgs84(loaded, levels, tmp_path, db):
     frame = levels["grid"].iloc[3:5].copy()
     gcj = frame.copy()
@@ -240,6 +269,7 @@ def test_a_child_sticking_out_of_its_parent_is_reported(loaded, levels, tmp_path
     (["--level", "province"], "--level"),
     (["--level", "grid", "--code-field", "id"], "--code-field"),
     (["--level", "grid", "--crs", "EPSG:999999"], "--crs"),
+    (["--level", "grid", "--encoding", "gbk"], "--encoding"),  # a GeoJSON is UTF-8
 ])
 def test_bad_options_are_refused_naming_them(loaded, levels, tmp_path, args, message):
     levels["grid"].iloc[:1].to_file(tmp_path / "g.geojson")

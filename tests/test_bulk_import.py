@@ -209,6 +209,27 @@ def test_api_upload_of_something_else_is_refused(api):
     assert r.status_code == 422 and "client_id" in r.json()["detail"][0]["msg"]
 
 
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+def test_a_file_a_chinese_spreadsheet_saved_keeps_its_chinese(api, grids, db, encoding):
+    """Excel and WPS save CSV in GBK on a Chinese Windows, or as UTF-8 with a byte-order mark."""
+    p = grids.iloc[30].geometry.representative_point()
+    ident = str(uuid.uuid4())
+    sheet = f"client_id,category,lon,lat,description\n{ident},06,{p.x},{p.y},井盖缺失（东门街）\n"
+    r = api.post("/incidents/import",
+                 files={"file": ("12345.csv", sheet.encode(encoding), "text/csv")})
+    assert r.status_code == 200 and r.json()["inserted"] == 1, r.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT description FROM incident WHERE client_id = :id"),
+                            {"id": ident}).scalar_one() == "井盖缺失（东门街）"
+
+
+def test_a_file_in_no_encoding_a_spreadsheet_saves_is_refused_naming_it(api):
+    sheet = b"client_id,category,lon,lat,description\n" + b"x,06,114,30,\xff\n"
+    r = api.post("/incidents/import", files={"file": ("x.csv", sheet, "text/csv")})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
+    assert "neither UTF-8 nor GB18030" in r.json()["detail"][0]["msg"]
+
+
 def test_a_body_larger_than_any_file_taken_is_refused_as_it_streams_in(monkeypatch, accounts):
     from tests.conftest import Server, signed_in_client
 

@@ -137,6 +137,10 @@ async def layer(
     code_field: Annotated[str, Form()] = "code",
     name_field: Annotated[str, Form()] = "name",
     parent_field: Annotated[str, Form(description="the village code field")] = "parent_code",
+    encoding: Annotated[str | None, Form(
+        description="a Shapefile's text encoding (gbk, big5 …), where its .cpg names none "
+                    "or the wrong one (by default UTF-8 where its text is UTF-8, else "
+                    "GB18030)")] = None,
 ) -> JSONResponse:
     """Replace the draft with a redrawn layer (edited in QGIS, say): all of it, or nothing
     when a feature has a problem (422 listing them)."""
@@ -148,7 +152,7 @@ async def layer(
         try:
             bf = read_boundaries(path, "grid", crs=crs,
                                  fields=FieldNames(code=code_field, name=name_field,
-                                                   parent=parent_field))
+                                                   parent=parent_field), encoding=encoding)
         except BoundaryFileError as e:
             raise InvalidInput(str(e), field="file") from None
     async with transaction(request) as conn:

@@ -19,6 +19,8 @@ GRID_KINDS = ("comprehensive", "dedicated")
 # Statistical division codes (统计用区划代码): county 6 digits, township 9, village 12.
 CODE_LENGTHS = {"county": 6, "township": 9, "village": 12}
 PARENT_LEVEL = {"township": "county", "village": "township", "grid": "village"}
+SHAPEFILE = "ESRI Shapefile"  # GDAL's driver
+LATIN_1 = "ISO-8859-1"  # what GDAL reads a Shapefile's text as when it says no encoding
 
 
 class BoundaryFileError(ValueError):
@@ -116,18 +118,80 @@ def _properties(record: dict) -> dict:
     return props
 
 
+def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    """The file's features, a Shapefile's texts decoded as ``_decoded`` says."""
+    try:
+        info = pyogrio.read_info(path)
+        shapefile = info["driver"] == SHAPEFILE
+        if encoding is not None and not shapefile:
+            raise BoundaryFileError("--encoding: GeoJSON and GeoPackage files are UTF-8; "
+                                    "only a Shapefile's text has an encoding to name")
+        # a Shapefile's own word is not taken where it says Latin-1, or says nothing
+        latin = shapefile and (encoding is not None or info["encoding"] == LATIN_1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes unclosed rings; we close them
+            frame = pyogrio.read_dataframe(path, on_invalid="fix",
+                                           encoding=LATIN_1 if latin else None)
+    except BoundaryFileError:
+        raise
+    except UnicodeDecodeError:
+        raise BoundaryFileError(f"{path}: its text is not in the encoding its .cpg names: "
+                                "name its encoding with --encoding") from None
+    except Exception as e:  # pyogrio raises several DataSource errors
+        raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})") from e
+    return _decoded(frame, encoding) if latin else frame
+
+
+def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
+    """A Shapefile's field names and texts, read as Latin-1 (a character a byte), decoded from
+    ``encoding``; where none is named, from UTF-8 where they are valid UTF-8, else from
+    GB18030, which holds GBK and GB2312: a Shapefile that does not say its encoding (no
+    ``.cpg`` beside it), as ArcGIS and Chinese tools write them, is no Latin-1 file here."""
+    if encoding is not None:
+        try:
+            "a".encode(encoding)
+        except (LookupError, ValueError):  # none by that name, or no text's (base64 …)
+            raise BoundaryFileError(f"--encoding: unknown encoding {encoding!r}") from None
+    texts = [c for c in frame.columns if c != frame.geometry.name and (
+        pd.api.types.is_string_dtype(frame[c]) or pd.api.types.is_object_dtype(frame[c]))]
+    named = encoding
+    if encoding is None:
+        data = "\x1f".join([*map(str, frame.columns),
+                            *(v for c in texts for v in frame[c] if isinstance(v, str))]
+                           ).encode("latin-1")
+        if data.isascii():
+            return frame
+        try:
+            data.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+
+    def decode(value):
+        return value.encode("latin-1").decode(encoding) if isinstance(value, str) else value
+
+    try:
+        out = frame.rename(columns={c: decode(c) for c in frame.columns
+                                    if c != frame.geometry.name})
+        for column in map(decode, texts):
+            out[column] = out[column].map(decode)
+    except UnicodeDecodeError:
+        raise BoundaryFileError(
+            f"--encoding: the file's text is not {named}" if named else
+            "--encoding: the file's text is neither UTF-8 nor GB18030 (GBK): name its encoding"
+        ) from None
+    return out
+
+
 def read_boundaries(path: Path, level: str, *, crs: str | None = None,
-                    fields: FieldNames = FieldNames()) -> BoundaryFile:
+                    fields: FieldNames = FieldNames(),
+                    encoding: str | None = None) -> BoundaryFile:
+    """``encoding``: a Shapefile's, where it does not say it or says it wrongly (``_decoded``)."""
     if level not in LEVELS:
         raise BoundaryFileError(f"--level: must be one of {', '.join(LEVELS)}")
     if not path.exists():
         raise BoundaryFileError(f"{path}: no such file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes unclosed rings; we close them
-            frame = pyogrio.read_dataframe(path, on_invalid="fix")
-    except Exception as e:  # pyogrio raises several DataSource errors
-        raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})") from e
+    frame = _read(path, encoding)
     for name, option in ((fields.code, "--code-field"), (fields.name, "--name-field")):
         if name not in frame.columns:
             raise BoundaryFileError(f"{option}: the file has no field {name!r} "
