@@ -3,7 +3,7 @@
 import csv
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -162,6 +162,41 @@ def test_a_row_dated_ahead_of_the_import_is_reported_when_it_was_imported(tmp_pa
     after = datetime.now(timezone.utc)
     assert result.exit_code == 0, result.output
     assert before <= stored(db, rows, [2])[rows[2]["client_id"]].reported_at <= after
+
+
+WRITTEN_TIMES = {  # as sheets write them → when, China Standard Time
+    "2026年11月1日 8时5分": "2026-11-01T08:05:00+08:00",
+    "2026年11月2号8点": "2026-11-02T08:00:00+08:00",
+    "2026年11月3日 08:05:30": "2026-11-03T08:05:30+08:00",
+    "2026/11/4 8:05": "2026-11-04T08:05:00+08:00",
+    "2026.11.05": "2026-11-05T00:00:00+08:00",
+    "20261106080500": "2026-11-06T08:05:00+08:00",
+    "2026-11-07T08:05:00Z": "2026-11-07T16:05:00+08:00",
+}
+PARTIAL_TIMES = ["8:05", "11/1", "Nov 1", "2026", "2026-11", "now", "today", "2026年11月1日 晚上",
+                 "11/01/2026 08:05"]
+
+
+def test_times_are_read_as_sheets_write_them_and_a_partial_one_is_refused(api, grids, db):
+    """What a bare 8:05, 11/1 or "now" stands for is the file's writer's to say, not ours."""
+    p = grids.iloc[42].geometry.representative_point()
+    lines = {n + 2: {"client_id": str(uuid.uuid4()), "category": "03", "lon": p.x, "lat": p.y,
+                     "reported_at": at}
+             for n, at in enumerate([*WRITTEN_TIMES, *PARTIAL_TIMES])}
+    sheet = io.StringIO()
+    writer = csv.DictWriter(sheet, fieldnames=["client_id", "category", "lon", "lat",
+                                               "reported_at"])
+    writer.writeheader()
+    writer.writerows(lines.values())
+    r = api.post("/incidents/import",
+                 files={"file": ("times.csv", sheet.getvalue().encode(), "text/csv")})
+    body = r.json()
+    assert {e["line"]: e["field"] for e in body["errors"]} == {
+        line: "reported_at" for line, row in lines.items() if row["reported_at"] in PARTIAL_TIMES}
+    found = stored(db, lines, list(lines))
+    china = timezone(timedelta(hours=8))
+    assert {row["reported_at"]: found[row["client_id"]].reported_at.astimezone(china).isoformat()
+            for row in lines.values() if row["client_id"] in found} == WRITTEN_TIMES
 
 
 def test_excel_files_import_the_same_way(tmp_path, rows, db):
