@@ -306,7 +306,7 @@ def boundaries_export(
 
 @incidents_app.command("import")
 def incidents_import(
-    file: Annotated[Path, typer.Argument(help=".csv or .xlsx with a header line")],
+    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls with a header line")],
     crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09, for rows "
                                           "without a crs column")] = "wgs84",
     source: Annotated[str, typer.Option(help="source of rows without a source column")] = "hotline",
@@ -394,7 +394,7 @@ def incidents_export(
 
 @categories_app.command("import")
 def categories_import(
-    file: Annotated[Path, typer.Argument(help=".csv or .xlsx: code, name [, parent_code, "
+    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls: code, name [, parent_code, "
                                               "time_limit, time_limit_unit, department_code, "
                                               "filing_condition, closing_condition, gb30428_code, "
                                               "gb39666_code, …]")],
@@ -523,8 +523,8 @@ def accounts_add(
 
 @accounts_app.command("import")
 def accounts_import(
-    file: Annotated[Path, typer.Argument(help=".csv or .xlsx: username, role [, display_name, "
-                                              "grids, region, department]")],
+    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls: username, role "
+                                              "[, display_name, grids, region, department]")],
     passwords: Annotated[Path, typer.Option(
         help="a new file, for the first passwords of the accounts made (CSV, yours alone to "
              "read), to hand over")],
@@ -681,7 +681,7 @@ def accounts_enable(username: Annotated[str, typer.Argument()]) -> None:
 @registry_app.command("import")
 def registry_import(
     kind: Annotated[str, typer.Argument(help="addresses | people | organisations | things | places")],
-    file: Annotated[Path, typer.Argument(help=".csv or .xlsx with a header line")],
+    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls with a header line")],
     county: Annotated[str | None, typer.Option(help="county code for rows without one")] = None,
     crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09")] = "wgs84",
 ) -> None:

@@ -10,11 +10,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from python_calamine import CalamineError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.errors import InvalidInput
 
 FIRST_DATA_LINE = 2  # line 1 holds the column names
+# Excel's workbooks, and the .xls of Excel 97–2003 that hotlines' systems still export
+EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
 @dataclass
@@ -34,11 +37,12 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
         if suffix == ".csv":
             frame = pd.read_csv(io.BytesIO(_utf8(source, filename)), dtype=str,
                                 keep_default_na=False, engine="pyarrow")
-        elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(source, dtype=str, keep_default_na=False)
+        elif suffix in EXCEL:
+            frame = pd.read_excel(source, dtype=str, keep_default_na=False, engine="calamine")
         else:
-            raise InvalidInput(f"{filename}: expected a .csv or .xlsx file", field="file")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException) as e:
+            raise InvalidInput(f"{filename}: expected a .csv, .xlsx or .xls file", field="file")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException,
+            CalamineError) as e:
         if isinstance(e, InvalidInput):
             raise
         raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e

@@ -4,6 +4,7 @@ import csv
 import io
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,8 @@ from typer.testing import CliRunner
 from mapsvc.cli import app
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.tables import numbers
+
+DATA = Path(__file__).parent / "data"
 
 COLUMNS = ["client_id", "category", "lon", "lat", "description", "crs", "accuracy_m",
            "reported_at", "source"]
@@ -205,6 +208,35 @@ def test_excel_files_import_the_same_way(tmp_path, rows, db):
     result = CliRunner().invoke(app, ["incidents", "import", str(path)])
     assert "2 stored" in result.output and "1 rejected" in result.output
     assert len(stored(db, rows, [2, 3])) == 2
+
+
+def test_an_excel_97_workbook_imports_the_same_way(api, grids, lattice, db):
+    """tests/data/hotline.xls: a hotline's export in Excel 97–2003's format (BIFF8), its times
+    date cells: two cases, in the lattice's first two cells."""
+    r = api.post("/incidents/import", files={
+        "file": ("hotline.xls", (DATA / "hotline.xls").read_bytes(), "application/vnd.ms-excel")})
+    assert r.status_code == 200 and (r.json()["inserted"], r.json()["rejected"]) == (2, 0), r.text
+    with db.connect() as conn:
+        found = conn.execute(text(
+            "SELECT g.code, i.category_code, i.description, i.reported_at, i.source "
+            "FROM incident i JOIN grid g ON g.id = i.grid_id "
+            "WHERE i.client_id::text LIKE '7c1e0a52-5d0e-4d7b-9f7a-%' ORDER BY i.client_id")).all()
+    china = timezone(timedelta(hours=8))
+    assert [tuple(row) for row in found] == [
+        (lattice.cell_code(0, 0), "06", "井盖缺失（老式表格）",
+         datetime(2026, 11, 1, 8, 5, tzinfo=china), "hotline"),
+        (lattice.cell_code(1, 0), "03", "路灯不亮", datetime(2026, 11, 2, 19, 30, tzinfo=china),
+         "citizen")]
+
+
+@pytest.mark.parametrize("name", ["hotline.xlsx", "hotline.xls"])
+def test_a_workbook_cut_short_is_refused_naming_the_file(api, tmp_path, rows, name):
+    """A workbook whose upload broke off (a phone's weak signal, a full disk)."""
+    whole = tmp_path / "hotline.xlsx"
+    pd.DataFrame([rows[2]])[COLUMNS].to_excel(whole, index=False)
+    data = (whole if name.endswith("x") else DATA / name).read_bytes()
+    r = api.post("/incidents/import", files={"file": (name, data[:len(data) // 2])})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file", r.text
 
 
 def test_a_declared_crs_applies_to_rows_without_one(tmp_path, grids, db):
