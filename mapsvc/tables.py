@@ -40,16 +40,17 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
         elif suffix in EXCEL:
             frame = pd.read_excel(source, dtype=str, keep_default_na=False, engine="calamine")
         else:
-            raise InvalidInput(f"{filename}: expected a .csv, .xlsx or .xls file", field="file")
+            raise InvalidInput(f"{filename}: expected a .csv, .xlsx or .xls file", field="file",
+                               context={"rule": "format"})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException,
             CalamineError) as e:
-        if isinstance(e, InvalidInput):
-            raise
-        raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file") from e
+        raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file",
+                           context={"rule": "unreadable"}) from e
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file")
+        raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file",
+                           context={"rule": "columns", "columns": missing})
     for column in optional:
         if column not in frame.columns:
             frame[column] = ""
@@ -67,7 +68,8 @@ def _utf8(source: Path | IO[bytes], filename: str) -> bytes:
             return data.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError as e:
             raise InvalidInput(f"{filename}: is neither UTF-8 nor GB18030 (GBK) text "
-                               f"(byte {e.start + 1} of the file)", field="file") from None
+                               f"(byte {e.start + 1} of the file)", field="file",
+                               context={"rule": "encoding"}) from None
     return data
 
 
@@ -94,14 +96,16 @@ class CheckedRows:
         self.errors: list[RowError] = []
         for column in frame.columns:  # PostgreSQL's text cannot hold it
             self.flag(frame[column].str.contains("\x00", regex=False), column,
-                      "holds the NUL character")
+                      "holds the NUL character", {"rule": "printable"})
 
-    def flag(self, mask, column: str, reason, ctx: dict | None = None) -> None:
-        """``reason`` is a text, or a function of the row's position giving one."""
+    def flag(self, mask, column: str, reason, ctx=None) -> None:
+        """``reason`` is a text and ``ctx`` a dict (``RowError``'s), or each a function of the
+        row's position giving one."""
         mask = np.asarray(mask, dtype=bool) & ~self.bad
         for i in np.flatnonzero(mask):
             self.errors.append(RowError(int(self.line[i]), column,
-                                        reason(i) if callable(reason) else reason, ctx))
+                                        reason(i) if callable(reason) else reason,
+                                        ctx(i) if callable(ctx) else ctx))
         self.bad |= mask
 
     @property

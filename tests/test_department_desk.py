@@ -93,6 +93,7 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
                                                                    "修改密码"]
     assert page.locator("#desk-department").is_hidden()  # its own cases alone
     assert page.locator("#desk-new-open").is_hidden()  # it reports nothing
+    assert page.locator("#desk-import-open").is_hidden()  # nor imports
     assert page.input_value("#desk-view") == "mine"
     assert page.input_value("#desk-order") == "due"  # the most urgent first
     assert page.url.endswith("/map/desk")  # as it opens

@@ -38,6 +38,11 @@ class CRS(StrEnum):
         return cls(key)
 
 
+# What the pages call them (names.js): by the maps that give coordinates in each
+CRS_NAMES = {"wgs84": "WGS84（GPS）", "cgcs2000": "CGCS2000（天地图）",
+             "gcj02": "GCJ-02（高德、腾讯地图）", "bd09": "BD-09（百度地图）"}
+
+
 Arrays = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 

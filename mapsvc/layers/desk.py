@@ -13,8 +13,9 @@ step they all may take (批量办理); the list's cases, of any department and a
 the hotline's and citizens'), downloaded as the ledger (案件台账). A case is also opened by its
 number, and a caller's report registered (来电登记), placed on the map or at a standard address
 found by its words, with who called; they are shown masked, and in full once a reason is given
-(audited). The phone typed lists the cases reported from it, an open one urged (催办) in place of
-a new case. The list follows the live feed.
+(audited). The phone typed lists the cases reported from it, an open one urged (催办) in place
+of a new case. A hotline's file of cases is imported (导入工单), each line at fault named with
+why. The list follows the live feed.
 
 A department opens the same desk on its own cases (专业部门处置台, 协同工作): those waiting to be
 taken on and those it is handling, the urgent, the urged, those whose caller it is still to
@@ -31,7 +32,7 @@ typed is set as text by the script.
 
 import html
 
-from mapsvc.accounts.model import REPORTERS, Role
+from mapsvc.accounts.model import IMPORTERS, REPORTERS, Role
 from mapsvc.incidents.model import PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
@@ -87,7 +88,21 @@ PANELS = """
   </div>
   <form id="desk-find" class="row"><label>案件编号 <input name="id" type="number" min="1"
     required></label><button type="submit">打开</button>
-    <button type="button" id="desk-new-open" hidden>来电登记</button></form>
+    <button type="button" id="desk-new-open" hidden>来电登记</button>
+    <button type="button" id="desk-import-open" hidden>导入工单</button></form>
+  <form id="desk-import" hidden>
+    <h3>导入工单</h3>
+    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有 client_id（UUID）、
+      category（类别代码）、lon、lat 列，可有 description、crs、accuracy_m、reported_at、source、
+      caller_name、caller_phone 列。同一 client_id 再次导入不会重复入库；有误的行列出行号，其余照常导入。</p>
+    <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
+    <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
+      <label>来源（行内未写明时） <select name="source"></select></label></div>
+    <div class="row"><button type="submit">导入</button>
+      <button type="button" id="desk-import-cancel">关闭</button></div>
+    <p id="desk-import-summary" role="status"></p>
+    <ol id="desk-import-problems"></ol>
+  </form>
   <form id="desk-new" hidden>
     <h3>来电登记</h3>
     <label>来源 <select name="source"></select></label>
@@ -203,7 +218,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "region": {"kind": region.kind, "code": region.code, "name": region.name},
         "heading": department["name"] if department else region.name,
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
-        "mayReport": role in REPORTERS,
+        "mayReport": role in REPORTERS, "mayImport": role in IMPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
         "batchMost": batch_most, "photosMost": PHOTOS_MOST,
         "photoMostBytes": photo_most_bytes,

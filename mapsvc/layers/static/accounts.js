@@ -81,7 +81,8 @@ window.mapsvcAccounts = { shown: null };
       role: `${name}须为${Object.values(ROLE_NAME).join("、")}之一`,
       needs: `${role}账号须填写${name}`, unbound: `${role}账号不绑定${name}`,
       username: `${name}须为 1 至 ${ctx.most} 个字符，不含空格`,
-      longest: `${name}最多 ${ctx.most} 个字符`,
+      longest: `${name}最多 ${ctx.most} 个字符`, printable: `${name}含不可打印的字符`,
+      columns: `花名册缺少列 ${(ctx.columns || []).join("、")}`,
     }[ctx.rule] || null;
   }
 

@@ -67,6 +67,21 @@ function mapsvcDesk(map, config) {
 
   const call = (method, path, body) => callApi("desk", method, config.api + path, body);
 
+  // a form whose sending ``send(form)`` does, once however often its button is clicked while
+  // it is on its way
+  function sentOnce(form, send) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        await send(form);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
   function say(message, bad) {
     $("desk-message").textContent = message;
     $("desk-message").className = bad ? "bad" : "";
@@ -664,6 +679,7 @@ function mapsvcDesk(map, config) {
 
   function openNew() {
     closeForm();
+    $("desk-import").hidden = true;
     state.registering = true;
     state.clientId = null;
     const form = $("desk-new");
@@ -780,6 +796,76 @@ function mapsvcDesk(map, config) {
     await loadList();
   }
 
+  // ---- a hotline's file of cases imported (导入工单): each line at fault named with why ----
+
+  // the columns of a file of cases (mapsvc.incidents.bulk), by their names on the page
+  const COLUMN = { client_id: "编号（client_id）", category: "类别", lon: "经度", lat: "纬度",
+                   description: "问题描述", crs: "坐标系", accuracy_m: "定位精度",
+                   reported_at: "上报时间", source: "来源", caller_name: "来电人",
+                   caller_phone: "联系电话" };
+
+  // a line's refusal in the page's words, by its rule (``ctx``); else as the service says it
+  function lineWords(e) {
+    const ctx = e.ctx || {};
+    const said = {
+      uuid: "不是 UUID", repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
+      longest: `超过 ${ctx.most} 个字`, number: "不是数字",
+      range: `须在 ${ctx.low} 至 ${ctx.high} 之间`,
+      one_of: `须为 ${(ctx.values || []).join("、")} 之一`,
+      time: "不是完整的日期时间（如 2026-11-01 08:05、2026年11月1日 8时5分）",
+      printable: "含不可打印的字符", phone: "须为 11 位手机号，或带区号的固定电话",
+      unknown: `类别代码 ${ctx.code} 不存在`, swapped: "经纬度疑似写反（对调后才落在网格内）",
+    }[ctx.rule];
+    return `第 ${e.line} 行 · ${COLUMN[e.field] || e.field}：${said || e.reason}`;
+  }
+
+  // a whole file's refusal in the page's words, by its rule (``ctx``); null for one with none
+  function fileWords(error) {
+    const said = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
+    const ctx = (said && said.ctx) || {};
+    return {
+      format: "须为 CSV 或 Excel 文件（.csv、.xlsx、.xls）",
+      unreadable: "文件无法读取（已损坏、未传完，或不是其扩展名所说的格式）",
+      encoding: "CSV 文件须为 UTF-8 或 GBK 编码",
+      columns: `缺少列 ${(ctx.columns || []).join("、")}`,
+    }[ctx.rule] || null;
+  }
+
+  function openImport() {
+    closeForm();
+    closeNew();
+    const form = $("desk-import");
+    form.reset();
+    form.elements.source.value = "hotline";
+    $("desk-import-summary").textContent = "";
+    $("desk-import-problems").replaceChildren();
+    form.hidden = false;
+    say("");
+  }
+
+  // the file sent as it is (its lines stored once however often it is sent), and what became
+  // of it: the cases new, those stored before, the lines at fault
+  async function importFile(form) {
+    const summary = $("desk-import-summary");
+    summary.className = "";
+    summary.textContent = "导入中……";
+    $("desk-import-problems").replaceChildren();
+    let answer;
+    try {
+      answer = await call("POST", "/incidents/import", new FormData(form));
+    } catch (error) {
+      summary.textContent = `未导入：${fileWords(error) || error.message}`;
+      summary.className = "bad";
+      return;
+    }
+    const before = answer.already_stored ? `，${answer.already_stored} 件此前已导入` : "";
+    const faults = answer.rejected ? `；${answer.rejected} 行有误未导入，改正后可再导入该文件` : "";
+    summary.textContent = `共 ${answer.rows} 行：新导入 ${answer.inserted} 件${before}${faults}`;
+    $("desk-import-problems").replaceChildren(...answer.errors.map((e) => text("li",
+                                                                               lineWords(e))));
+    if (answer.inserted) await loadList();
+  }
+
   // ---- the live feed: the list and the open case follow what happens ----
 
   // at most once a second, however busy the region: the list, and the open case if it changed
@@ -888,6 +974,8 @@ function mapsvcDesk(map, config) {
   choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],
                              ...Object.entries(SOURCE_NAME)]);
   choices($("desk-new").elements.source, Object.entries(SOURCE_NAME));
+  choices($("desk-import").elements.source, Object.entries(SOURCE_NAME));
+  choices($("desk-import").elements.crs, Object.entries(CRS_NAME));
   $("desk-scope").querySelector("button").addEventListener("click", () => {
     state.scope = state.scopeAsked = null;  // back to the whole jurisdiction
     $("desk-scope").hidden = true;
@@ -950,6 +1038,10 @@ function mapsvcDesk(map, config) {
       showSheet();
     }
   });
+  $("desk-import-open").hidden = !config.mayImport;
+  $("desk-import-open").addEventListener("click", openImport);
+  $("desk-import-cancel").addEventListener("click", () => { $("desk-import").hidden = true; });
+  sentOnce($("desk-import"), importFile);
   $("desk-new-open").hidden = !config.mayReport;
   $("desk-new-open").addEventListener("click", openNew);
   $("desk-new-cancel").addEventListener("click", closeNew);
@@ -965,29 +1057,11 @@ function mapsvcDesk(map, config) {
     clearTimeout(seeking);
     seeking = setTimeout(() => findAddresses().catch((e) => say(e.message, true)), 400);
   });
-  $("desk-new").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const send = event.target.querySelector("button[type=submit]");
-    send.disabled = true;  // sent once, however often clicked while on its way
-    try {
-      await register(event.target);
-    } finally {
-      send.disabled = false;
-    }
-  });
+  sentOnce($("desk-new"), register);
   const why = $("desk-reveal").elements.reason;
   $("desk-reveal-phrases").replaceChildren(...phraseButtons(REVEAL_REASONS, why));
   $("desk-reveal-cancel").addEventListener("click", () => { $("desk-reveal").hidden = true; });
-  $("desk-reveal").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const send = event.target.querySelector("button[type=submit]");
-    send.disabled = true;
-    try {
-      await reveal(why.value.trim());
-    } finally {
-      send.disabled = false;
-    }
-  });
+  sentOnce($("desk-reveal"), () => reveal(why.value.trim()));
   $("desk-all").addEventListener("change", () => {
     state.chosen = new Set($("desk-all").checked
       ? state.cases.slice(0, config.batchMost).map((f) => f.id) : []);
