@@ -43,7 +43,7 @@ def rows(grids, lattice):
         3: row(gx, gy, crs="gcj02", accuracy_m="12"),
         4: row(*edge, source="citizen"),
         5: row(116.0, 21.5),                                   # far out at sea: unassigned
-        6: row(p.x, p.y, client_id="not-a-uuid"),
+        6: row(p.x, p.y, client_id="x" * 65),                  # no UUID, nor a number
         7: row("abc", p.y),
         8: row(p.x, -95.0),
         9: row(p.y, p.x),                                      # swapped
@@ -102,6 +102,34 @@ def test_cli_import_keeps_good_rows_and_reports_bad_ones_by_line(tmp_path, rows,
     assert got[rows[2]["client_id"]].reported_at.isoformat() == "2026-11-01T00:00:00+00:00"
     assert got[rows[11]["client_id"]].code == grids.iloc[30].code
     assert "swapped" in result.output
+
+
+def test_a_hotlines_own_numbers_stand_for_its_cases(api, grids, db):
+    """A hotline's export numbers its cases (工单编号), not with UUIDs: each number stands for one
+    case of its source, however often its line is sent."""
+    p = grids.iloc[43].geometry.representative_point()
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+
+    def sent(lines: list[str], source: str = "hotline") -> dict:
+        sheet = "client_id,category,lon,lat,description\n" + "".join(
+            f"{n},03,{p.x},{p.y},{words}\n" for n, words in lines)
+        return api.post("/incidents/import", data={"source": source}, files={
+            "file": ("12345.csv", sheet.encode(), "text/csv")}).json()
+
+    first = sent([(number, "路灯不亮"), (f"{number}-2", "井盖缺失"), (number, "路灯不亮")])
+    assert (first["inserted"], first["rejected"]) == (2, 1)
+    assert first["errors"] == [{"line": 4, "field": "client_id", "reason": "repeats line 2",
+                                "ctx": {"rule": "repeated", "line": 2}}]
+    again = sent([(number, "路灯不亮（次日导出）")])
+    assert (again["inserted"], again["already_stored"]) == (0, 1)
+    other = sent([(number, "另一系统的同号工单")], source="citizen")  # another source's number
+    assert other["inserted"] == 1
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE description = '路灯不亮'")
+                            ).scalar_one() == 1
+    refused = sent([("", "没有编号"), ("工单\x07", "不可打印")])
+    assert [(e["line"], e["ctx"]["rule"]) for e in refused["errors"]] == [
+        (2, "client_id"), (3, "client_id")]
 
 
 def test_reimporting_stores_nothing_twice(tmp_path, rows, db):

@@ -1140,7 +1140,7 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
         "共 5 行：新导入 2 件；3 行有误未导入，改正后可再导入该文件")
     expect(page.locator("#desk-import-problems li")).to_have_text([
         "第 4 行 · 经度：不是数字", "第 5 行 · 类别：类别代码 9999 不存在",
-        "第 6 行 · 编号（client_id）：与第 2 行重复"])
+        "第 6 行 · 工单编号（client_id）：与第 2 行重复"])
     with db.connect() as conn:
         stored = conn.execute(text(
             "SELECT i.id, g.code, i.source, i.description, i.reported_at FROM incident i "

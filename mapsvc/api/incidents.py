@@ -93,9 +93,11 @@ def document(openapi: dict) -> None:
 @router.post("/import")
 async def import_file(
     request: Request,
-    file: Annotated[UploadFile, File(description="CSV or Excel: client_id, category, lon, lat "
-                                                 "[, description, crs, accuracy_m, reported_at, "
-                                                 "source, caller_name, caller_phone]")],
+    file: Annotated[UploadFile, File(description="CSV or Excel: client_id (a UUID, or the "
+                                                 "number the source's system gave the case), "
+                                                 "category, lon, lat [, description, crs, "
+                                                 "accuracy_m, reported_at, source, caller_name, "
+                                                 "caller_phone]")],
     crs: Annotated[CRS, Form(description="CRS of rows that name none")] = CRS.wgs84,
     source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",
     account: Account = Depends(allowed(IMPORTERS)),

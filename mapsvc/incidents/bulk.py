@@ -7,6 +7,7 @@ number and reason; the good ones are kept. Re-importing a file stores nothing tw
 """
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,6 +95,26 @@ def _parse_times(text_: pd.Series) -> pd.Series:
     return when
 
 
+# A row's client id is a UUID, or the number the system it comes from gave the case (a hotline's
+# 工单编号), which stands for the UUID derived from it and the row's source: the line sent
+# again, in the same file or in tomorrow's, is stored once.
+NUMBER_MOST = 64
+FILED = uuid.UUID("0b6f7c1e-52d4-4e0a-9a39-5c1d2e8f4b70")
+
+
+def _client_ids(given: pd.Series, source: pd.Series) -> pd.Series:
+    """Each row's client id as a UUID's text; empty where it is neither a UUID nor a number."""
+    numbered = ~given.str.fullmatch(_UUID).to_numpy(dtype=bool)
+    if not numbered.any():
+        return given
+    number = given[numbered]
+    fit = ((number != "") & (number.str.len() <= NUMBER_MOST)
+           & ~number.str.contains(CONTROL)).to_numpy(dtype=bool)
+    derived = [str(uuid.uuid5(FILED, f"{s}\n{n}")) if ok else ""
+               for n, s, ok in zip(number, source[numbered], fit)]
+    return given.mask(numbered, pd.Series(derived, index=number.index, dtype=given.dtype))
+
+
 # what a page may say a row's refusal by (``RowError.ctx``), beside those of each check
 LON_RANGE = {"rule": "range", "low": -180, "high": 180}
 LAT_RANGE = {"rule": "range", "low": -90, "high": 90}
@@ -105,7 +126,11 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     checked = CheckedRows(frame)
     flag, line = checked.flag, checked.line
 
-    flag(~frame["client_id"].str.fullmatch(_UUID), "client_id", "not a UUID", {"rule": "uuid"})
+    source = frame["source"].replace("", default_source)
+    frame = frame.assign(client_id=_client_ids(frame["client_id"], source))
+    flag(frame["client_id"] == "", "client_id",
+         f"neither a UUID nor a number of 1 to {NUMBER_MOST} printable characters",
+         {"rule": "client_id", "most": NUMBER_MOST})
     client = frame["client_id"].str.lower().str.replace("-", "")
     repeated = client.duplicated().to_numpy()
     if repeated.any():
@@ -139,7 +164,6 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     when = _parse_times(frame["reported_at"])
     flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at",
          "not a date and time", {"rule": "time"})
-    source = frame["source"].replace("", default_source)
     flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}",
          {"rule": "one_of", "values": list(SOURCES)})
     # who called, as a report's ``caller`` takes them (a file of none read at once)

@@ -92,9 +92,10 @@ PANELS = """
     <button type="button" id="desk-import-open" hidden>导入工单</button></form>
   <form id="desk-import" hidden>
     <h3>导入工单</h3>
-    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有 client_id（UUID）、
-      category（类别代码）、lon、lat 列，可有 description、crs、accuracy_m、reported_at、source、
-      caller_name、caller_phone 列。同一 client_id 再次导入不会重复入库；有误的行列出行号，其余照常导入。</p>
+    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有 client_id（该系统
+      的工单编号，或 UUID）、category（类别代码）、lon、lat 列，可有 description、crs、accuracy_m、
+      reported_at、source、caller_name、caller_phone 列。同一工单再次导入不会重复入库；有误的行列出
+      行号，其余照常导入。</p>
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>

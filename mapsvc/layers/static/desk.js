@@ -799,7 +799,7 @@ function mapsvcDesk(map, config) {
   // ---- a hotline's file of cases imported (导入工单): each line at fault named with why ----
 
   // the columns of a file of cases (mapsvc.incidents.bulk), by their names on the page
-  const COLUMN = { client_id: "编号（client_id）", category: "类别", lon: "经度", lat: "纬度",
+  const COLUMN = { client_id: "工单编号（client_id）", category: "类别", lon: "经度", lat: "纬度",
                    description: "问题描述", crs: "坐标系", accuracy_m: "定位精度",
                    reported_at: "上报时间", source: "来源", caller_name: "来电人",
                    caller_phone: "联系电话" };
@@ -808,7 +808,8 @@ function mapsvcDesk(map, config) {
   function lineWords(e) {
     const ctx = e.ctx || {};
     const said = {
-      uuid: "不是 UUID", repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
+      client_id: `须为 UUID，或来源系统的工单编号（1 至 ${ctx.most} 个可打印字符）`,
+      repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
       longest: `超过 ${ctx.most} 个字`, number: "不是数字",
       range: `须在 ${ctx.low} 至 ${ctx.high} 之间`,
       one_of: `须为 ${(ctx.values || []).join("、")} 之一`,
