@@ -1,6 +1,7 @@
 """Tabular files users upload (CSV, Excel): read as text, rows reported by their line."""
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -71,6 +72,32 @@ def _utf8(source: Path | IO[bytes], filename: str) -> bytes:
                                f"(byte {e.start + 1} of the file)", field="file",
                                context={"rule": "encoding"}) from None
     return data
+
+
+# A time is a whole date, year first, with or without the time of day and a zone (2026-11-01,
+# 2026/11/1 8:05, 2026-11-01T08:05:00+08:00, 20261101, 20261101080500): what a bare 8:05, 11/1
+# or "now" means is guessed by no one.
+_WHOLE = (r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
+          r"(?:[ T]+[0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]+)?)?)? *"
+          r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?|[0-9]{8}(?:[0-9]{6})?")  # no \d, \s: Arrow's, at C speed
+# as a sheet typed by hand writes it: 2026年11月1日 8时5分 (8点5分30秒; 1号; 8时; 08:05)
+_WRITTEN = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*(?:(\d{1,2})\s*[时点]"
+                      r"\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?)?(.*)$")
+
+
+def _figures_of(written: re.Match) -> str:
+    year, month, day, hour, minute, second, rest = written.groups()
+    time = f"{hour}:{minute or 0}:{second or 0}" if hour else ""
+    return f"{year}-{month}-{day} {time}{rest}".strip()
+
+
+def in_figures(text: pd.Series) -> pd.Series:
+    """Times as sheets write them, in figures as pandas reads them: those whole (``_WHOLE``),
+    and those written in Chinese (``_WRITTEN``); empty for any other text."""
+    written = text.str.contains("年", regex=False)
+    if written.any():
+        text = text.mask(written, text[written].str.replace(_WRITTEN, _figures_of, regex=True))
+    return text.where(text.str.fullmatch(_WHOLE).to_numpy(dtype=bool), "")
 
 
 def numbers(text: pd.Series) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Registry files: addresses first, then the people on them; bad rows reported by line."""
 
 import csv
+from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -54,7 +55,7 @@ def loaded(tmp_path_factory, grids, accounts):
          "care_tags": "独居老人|残疾人", "relation": "owner", "sex": "male", "birth_date": "1950-01-01"},
         {"address": "凤山路8号 海景花园 1幢1单元101户", "name": "赵二", "registration": "floating",
          "id_number": "", "mobile": "", "household": "A1", "care_tags": "", "relation": "tenant",
-         "sex": "", "birth_date": ""},
+         "sex": "", "birth_date": "1951年2月3日"},
         {"address": "不存在路1号", "name": "钱三", "registration": "resident", "id_number": "",
          "mobile": "", "household": "", "care_tags": "", "relation": "", "sex": "",
          "birth_date": ""},
@@ -95,13 +96,15 @@ def test_people_are_matched_to_standard_addresses_and_households(loaded, db):
     assert "line 6: id_number:" in out  # bad check character
     with db.connect() as conn:
         rows = conn.execute(text(
-            "SELECT p.name, p.care_tags, h.number, ph.relation, a.full_text FROM person p "
+            "SELECT p.name, p.care_tags, h.number, ph.relation, a.full_text, p.birth_date "
+            "FROM person p "
             "JOIN household h ON h.id = p.household_id JOIN house ho ON ho.id = h.house_id "
             "JOIN address a ON a.id = ho.address_id "
             "JOIN person_house ph ON ph.person_id = p.id "
             "WHERE p.name IN ('赵一', '赵二') ORDER BY p.name")).all()
-    assert [(r.name, r.care_tags, r.number, r.relation) for r in rows] == [
-        ("赵一", ["独居老人", "残疾人"], "A1", "owner"), ("赵二", [], "A1", "tenant")]
+    assert [(r.name, r.care_tags, r.number, r.relation, r.birth_date) for r in rows] == [
+        ("赵一", ["独居老人", "残疾人"], "A1", "owner", date(1950, 1, 1)),
+        ("赵二", [], "A1", "tenant", date(1951, 2, 3))]
     assert {r.full_text for r in rows} == {"凤山路8号海景花园1栋1单元101室"}
 
 

@@ -25,7 +25,8 @@ from mapsvc.incidents.callers import store_callers
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import (ACCURACY_MAX_M, CONTROL, LOCAL_TIME, NAME_MOST, PHONE,
                                    PHONE_RULE, SOURCES, swap_candidate)
-from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table, rejected_lines
+from mapsvc.tables import (CheckedRows, RowError, copy_into, in_figures, numbers, read_table,
+                           rejected_lines)
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
@@ -59,31 +60,12 @@ def _parse(text_: pd.Series, **kw) -> pd.Series:
     return parsed
 
 
-# A time is a whole date, year first, with or without the time of day and a zone (2026-11-01,
-# 2026/11/1 8:05, 2026-11-01T08:05:00+08:00, 20261101, 20261101080500): what a bare 8:05, 11/1
-# or "now" means is guessed by no one.
-_TIME = (r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
-         r"(?:[ T]+[0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]+)?)?)? *"
-         r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?|[0-9]{8}(?:[0-9]{6})?")  # no \d, \s: Arrow's, at C speed
-# as a sheet typed by hand writes it: 2026年11月1日 8时5分 (8点5分30秒; 1号; 8时; 08:05)
-_WRITTEN = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*(?:(\d{1,2})\s*[时点]"
-                      r"\s*(?:(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?)?)?(.*)$")
-
-
-def _in_figures(written: re.Match) -> str:
-    year, month, day, hour, minute, second, rest = written.groups()
-    time = f"{hour}:{minute or 0}:{second or 0}" if hour else ""
-    return f"{year}-{month}-{day} {time}{rest}".strip()
-
-
 def _parse_times(text_: pd.Series) -> pd.Series:
-    """Times (``_TIME``, ``_WRITTEN``) in UTC; those written without a zone are China Standard
-    Time. NaT for any other text."""
-    written = text_.str.contains("年", regex=False)
-    if written.any():
-        text_ = text_.mask(written, text_[written].str.replace(_WRITTEN, _in_figures, regex=True))
+    """Times (``in_figures``) in UTC; those written without a zone are China Standard Time.
+    NaT for any other text."""
+    text_ = in_figures(text_)
     when = pd.Series(pd.NaT, index=text_.index, dtype="datetime64[us, UTC]")
-    given = text_.str.fullmatch(_TIME).to_numpy(dtype=bool)
+    given = (text_ != "").to_numpy()
     zoned = text_.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & given
     if zoned.any():
         when[zoned] = _parse(text_[zoned], utc=True).astype("datetime64[us, UTC]")

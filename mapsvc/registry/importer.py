@@ -23,8 +23,8 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
-from mapsvc.tables import (CheckedRows, RowError, bytea_text, copy_into, numbers, read_table,
-                           rejected_lines)
+from mapsvc.tables import (CheckedRows, RowError, bytea_text, copy_into, in_figures, numbers,
+                           read_table, rejected_lines)
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -179,9 +179,11 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     rows.flag(~frame["sex"].isin(["", *SEXES]), "sex", " or ".join(SEXES))
     rows.flag(~frame["relation"].isin(["", *RELATIONS]), "relation",
               f"{', '.join(RELATIONS[:-1])} or {RELATIONS[-1]}")
-    birth = pd.to_datetime(frame["birth_date"].replace("", None), errors="coerce", format="ISO8601")
+    birth = pd.to_datetime(in_figures(frame["birth_date"]).replace("", None), errors="coerce",
+                           format="mixed")
     rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
-              "not a date (YYYY-MM-DD)")
+              "not a date (1990-01-02, 1990/1/2, 1990年1月2日)")
+    frame["birth_date"] = birth.dt.strftime("%Y-%m-%d").fillna("").to_numpy()
     # people hang on standard addresses: an address not in the registry is reported, not made up
     named = frame[["county", "full_text"]].drop_duplicates()
     addresses = pd.DataFrame((await conn.execute(text(
