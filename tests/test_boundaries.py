@@ -231,6 +231,13 @@ def test_a_shapefile_saying_the_wrong_encoding_is_read_in_the_one_named(loaded, 
         assert refused.exit_code == 2 and f"--encoding: {message}" in refused.output
 
 
+def test_a_geojson_file_not_in_utf8_is_refused_saying_so(loaded, levels, tmp_path):
+    """GeoJSON is UTF-8 (RFC 7946); some Chinese tools write it in GBK."""
+    levels["grid"].iloc[:1].to_file(tmp_path / "gbk.geojson", encoding="gbk")
+    result = cli("boundaries", "import", tmp_path / "gbk.geojson", "--level", "grid")
+    assert result.exit_code == 2 and "its text is not UTF-8" in result.output, result.output
+
+
 def test_gcj02_and_projected_files_are_normalised_to_wgs84(loaded, levels, tmp_path, db):
     frame = levels["grid"].iloc[3:5].copy()
     gcj = frame.copy()

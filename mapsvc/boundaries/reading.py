@@ -120,6 +120,7 @@ def _properties(record: dict) -> dict:
 
 def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
     """The file's features, a Shapefile's texts decoded as ``_decoded`` says."""
+    shapefile = False
     try:
         info = pyogrio.read_info(path)
         shapefile = info["driver"] == SHAPEFILE
@@ -135,8 +136,11 @@ def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
     except BoundaryFileError:
         raise
     except UnicodeDecodeError:
-        raise BoundaryFileError(f"{path}: its text is not in the encoding its .cpg names: "
-                                "name its encoding with --encoding") from None
+        raise BoundaryFileError(
+            f"{path}: its text is not in the encoding its .cpg names: name its encoding with "
+            "--encoding" if shapefile else
+            f"{path}: its text is not UTF-8, as a GeoJSON or GeoPackage file's is: save it as "
+            "UTF-8") from None
     except Exception as e:  # pyogrio raises several DataSource errors
         raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})") from e
     return _decoded(frame, encoding) if latin else frame
