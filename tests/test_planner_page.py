@@ -195,6 +195,41 @@ def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(serv
     context.close()
 
 
+def test_a_planner_puts_a_layer_redrawn_in_qgis_in_place_of_the_drafts_grids(server, planner,
+                                                                               tmp_path):
+    """A layer edited elsewhere, as a GeoPackage: all of it, or nothing and each feature at
+    fault named."""
+    import geopandas as gpd
+
+    page, watch, a, username = planner
+    open_village(page, server, username, a)
+    page.click("#plan-new")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
+    stray = gpd.GeoDataFrame({"code": [f"{a.neighbour}009"], "name": ["邻村"],
+                              "parent_code": [a.neighbour]},  # not the plan's village
+                             geometry=[a.cell(0, 0, 1)], crs=4326)
+    stray.to_file(tmp_path / "stray.gpkg")
+    page.set_input_files("#plan-layer input[name=file]", str(tmp_path / "stray.gpkg"))
+    page.click("#plan-layer button[type=submit]")
+    wait_until(page, "document.getElementById('plan-message').textContent.includes('未导入')",
+               "the layer refused")
+    assert page.inner_text("#plan-message") == "图层未导入：1 个要素有问题"
+    assert page.inner_text("#plan-findings").startswith(f"第 1 个要素（{a.neighbour}009）：")
+    layer = gpd.GeoDataFrame({"code": [a.code("A"), a.code("B")], "name": ["西片", "东片"],
+                              "parent_code": [a.village] * 2},
+                             geometry=[a.cell(0, 0, 1.5), a.cell(1.5, 0, 1.5)], crs=4326)
+    layer.to_file(tmp_path / "grids.gpkg")
+    page.set_input_files("#plan-layer input[name=file]", str(tmp_path / "grids.gpkg"))
+    page.click("#plan-layer button[type=submit]")
+    wait_until(page, "window.mapsvcPlan.count === 2", "the layer's two grids")
+    assert page.inner_text("#plan-message") == "已导入图层：2 个网格"
+    assert page.inner_text("#plan-findings") == ""
+    plan = page.evaluate("window.mapsvcPlan.plan.id")
+    assert watch.problems == [f"422: {server}/api/v1/plans/{plan}/layer",
+                              "Failed to load resource: the server responded with a status of "
+                              "422 (Unprocessable Entity)"], watch.problems  # the stray's refusal
+
+
 def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, planner, api):
     page, watch, a, username = planner
     open_village(page, server, username, a)

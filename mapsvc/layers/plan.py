@@ -54,6 +54,12 @@ PANELS = """
       <button id="plan-split" type="button">切分选中网格</button>
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
+    <form id="plan-layer" class="row"><label>导入图层 <input name="file" type="file"
+      accept=".gpkg,.geojson,.json,.zip" required></label><button type="submit">导入</button>
+    </form>
+    <p class="hint">在 QGIS 等软件中编辑后的网格图层（GeoPackage、GeoJSON，或 zip 打包的
+      Shapefile；字段 code、name、parent_code，同导出的图层），整体替换本方案的网格；有问题的要素
+      逐一列出，均不导入。</p>
     <div class="row">
       <button id="plan-validate" type="button">校验</button>
       <button id="plan-impact" type="button">影响预览</button>

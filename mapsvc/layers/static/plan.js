@@ -436,6 +436,29 @@ function mapsvcPlan(map, config) {
     await refresh();
   }));
 
+  // ---- a layer redrawn elsewhere (in QGIS, say) in place of the draft's grids: all of it, or
+  // nothing and each feature at fault named ----
+  $("plan-layer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(async () => {
+      $("plan-findings").replaceChildren();
+      let r;
+      try {
+        r = await call("PUT", api(`/plans/${state.plan.id}/layer`), new FormData(event.target));
+      } catch (error) {
+        const rejected = (error.answer && error.answer.rejected) || [];
+        $("plan-findings").replaceChildren(...rejected.map((p) => text(
+          "li", `第 ${p.feature} 个要素${p.code ? `（${p.code}）` : ""}：${p.problem}`)));
+        throw new Error(`图层未导入：${rejected.length ? `${rejected.length} 个要素有问题`
+                                                    : error.message}`);
+      }
+      const fixed = r.repaired.length ? `，其中 ${r.repaired.length} 个已自动修复` : "";
+      say(`已导入图层：${r.grids} 个网格${fixed}`);
+      state.selected.clear();
+      await refresh();
+    });
+  });
+
   // ---- validation, impact, publish ----
   $("plan-validate").addEventListener("click", () => attempt(async () => {
     const report = await call("GET", api(`/plans/${state.plan.id}/validation`));
