@@ -58,20 +58,28 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     return frame[list(required + optional)].apply(lambda s: s.str.strip())
 
 
-def _utf8(source: Path | IO[bytes], filename: str) -> bytes:
-    """A CSV file's bytes as UTF-8. It is UTF-8 (with a byte-order mark or not), or else
-    GB18030, which holds GBK and GB2312: what Excel and WPS save as CSV on a Chinese Windows."""
-    data = source.read_bytes() if isinstance(source, Path) else source.read()
+def text_encoding(data: bytes) -> str:
+    """The encoding of the text of a file a user gives: UTF-8 (with a byte-order mark or not)
+    where it is valid UTF-8, else GB18030, which holds GBK and GB2312: what Excel, WPS and
+    ArcGIS write on a Chinese Windows. UnicodeDecodeError (GB18030's) where it is neither."""
     try:
         data.decode("utf-8")
+        return "utf-8"
     except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030").encode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InvalidInput(f"{filename}: is neither UTF-8 nor GB18030 (GBK) text "
-                               f"(byte {e.start + 1} of the file)", field="file",
-                               context={"rule": "encoding"}) from None
-    return data
+        data.decode("gb18030")
+        return "gb18030"
+
+
+def _utf8(source: Path | IO[bytes], filename: str) -> bytes:
+    """A CSV file's bytes as UTF-8 (``text_encoding``)."""
+    data = source.read_bytes() if isinstance(source, Path) else source.read()
+    try:
+        encoding = text_encoding(data)
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"{filename}: is neither UTF-8 nor GB18030 (GBK) text "
+                           f"(byte {e.start + 1} of the file)", field="file",
+                           context={"rule": "encoding"}) from None
+    return data if encoding == "utf-8" else data.decode(encoding).encode("utf-8")
 
 
 # A time is a whole date, year first, with or without the time of day and a zone (2026-11-01,

@@ -13,6 +13,7 @@ import shapely
 from pyproj import CRS as ProjCRS
 
 from mapsvc.geo.crs import CRS, to_wgs84
+from mapsvc.tables import text_encoding
 
 LEVELS = ("county", "township", "village", "grid")
 GRID_KINDS = ("comprehensive", "dedicated")
@@ -148,9 +149,9 @@ def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
 
 def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
     """A Shapefile's field names and texts, read as Latin-1 (a character a byte), decoded from
-    ``encoding``; where none is named, from UTF-8 where they are valid UTF-8, else from
-    GB18030, which holds GBK and GB2312: a Shapefile that does not say its encoding (no
-    ``.cpg`` beside it), as ArcGIS and Chinese tools write them, is no Latin-1 file here."""
+    ``encoding``; where none is named, from the one they are in (``text_encoding``): a
+    Shapefile that does not say its encoding (no ``.cpg`` beside it), as ArcGIS and Chinese
+    tools write them, is no Latin-1 file here."""
     if encoding is not None:
         try:
             "a".encode(encoding)
@@ -158,7 +159,6 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
             raise BoundaryFileError(f"--encoding: unknown encoding {encoding!r}") from None
     texts = [c for c in frame.columns if c != frame.geometry.name and (
         pd.api.types.is_string_dtype(frame[c]) or pd.api.types.is_object_dtype(frame[c]))]
-    named = encoding
     if encoding is None:
         data = "\x1f".join([*map(str, frame.columns),
                             *(v for c in texts for v in frame[c] if isinstance(v, str))]
@@ -166,10 +166,10 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
         if data.isascii():
             return frame
         try:
-            data.decode("utf-8")
-            encoding = "utf-8"
+            encoding = text_encoding(data)
         except UnicodeDecodeError:
-            encoding = "gb18030"
+            raise BoundaryFileError("--encoding: the file's text is neither UTF-8 nor GB18030 "
+                                    "(GBK): name its encoding") from None
 
     def decode(value):
         return value.encode("latin-1").decode(encoding) if isinstance(value, str) else value
@@ -179,11 +179,8 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
                                     if c != frame.geometry.name})
         for column in map(decode, texts):
             out[column] = out[column].map(decode)
-    except UnicodeDecodeError:
-        raise BoundaryFileError(
-            f"--encoding: the file's text is not {named}" if named else
-            "--encoding: the file's text is neither UTF-8 nor GB18030 (GBK): name its encoding"
-        ) from None
+    except UnicodeDecodeError:  # in the encoding named
+        raise BoundaryFileError(f"--encoding: the file's text is not {encoding}") from None
     return out
 
 
