@@ -56,13 +56,14 @@ class Filters:
                  f"ST_MakePoint({maxx}, {maxy}))::geometry, 4326))",
                  **({} if inline else dict(zip(names, corners))))
 
-    def holds(self, column: str, words: str) -> None:
-        """A clause matching the rows whose text ``column`` holds ``words`` as written, % and _
-        among them themselves; letters of either case where the words have any (ILIKE, which
-        takes twice LIKE's time, then alone)."""
+    def holds(self, columns: tuple[str, ...], words: str) -> None:
+        """A clause matching the rows one of whose texts ``columns`` holds ``words`` as
+        written, % and _ among them themselves; letters of either case where the words have
+        any (ILIKE, which takes twice LIKE's time, then alone)."""
         like = "LIKE" if words.lower() == words.upper() else "ILIKE"
         pattern = "".join("\\" + c if c in "\\%_" else c for c in words)
-        self.add(rf"{column} {like} :words ESCAPE '\'", words=f"%{pattern}%")
+        self.add("(" + " OR ".join(rf"{column} {like} :words ESCAPE '\'" for column in columns)
+                 + ")", words=f"%{pattern}%")
 
     def during(self, column: str, since, until) -> None:
         """Clauses matching the rows whose time ``column`` is from ``since`` up to ``until``

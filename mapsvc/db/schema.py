@@ -154,6 +154,8 @@ incident = Table(
     Column("category_code", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("source", Text, nullable=False),
+    # the number the system it came from gave it (a hotline's 工单编号); NULL: none
+    Column("source_number", Text),
     Column("reported_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("raw_lon", Double, nullable=False),

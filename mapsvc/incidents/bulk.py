@@ -6,8 +6,6 @@ insert as a single report, so they obey the same rules; so are their callers (a 
 number and reason; the good ones are kept. Re-importing a file stores nothing twice.
 """
 
-import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,15 +21,15 @@ from mapsvc.geo.crs import CRS
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
 from mapsvc.incidents.callers import store_callers
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
-from mapsvc.incidents.model import (ACCURACY_MAX_M, CONTROL, LOCAL_TIME, NAME_MOST, PHONE,
-                                   PHONE_RULE, SOURCES, swap_candidate)
+from mapsvc.incidents.model import (ACCURACY_MAX_M, CLIENT_ID_RULE, CONTROL, LOCAL_TIME,
+                                   NAME_MOST, NUMBER_MOST, PHONE, PHONE_RULE, SOURCES, UUID_TEXT,
+                                   numbered_case, swap_candidate)
 from mapsvc.tables import (CheckedRows, RowError, copy_into, in_figures, numbers, read_table,
                            rejected_lines)
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
             "caller_phone")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -77,24 +75,19 @@ def _parse_times(text_: pd.Series) -> pd.Series:
     return when
 
 
-# A row's client id is a UUID, or the number the system it comes from gave the case (a hotline's
-# 工单编号), which stands for the UUID derived from it and the row's source: the line sent
-# again, in the same file or in tomorrow's, is stored once.
-NUMBER_MOST = 64
-FILED = uuid.UUID("0b6f7c1e-52d4-4e0a-9a39-5c1d2e8f4b70")
-
-
-def _client_ids(given: pd.Series, source: pd.Series) -> pd.Series:
-    """Each row's client id as a UUID's text; empty where it is neither a UUID nor a number."""
-    numbered = ~given.str.fullmatch(_UUID).to_numpy(dtype=bool)
+def _client_ids(given: pd.Series, source: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each row's client id as a UUID's text (``numbered_case``), empty where it is neither a
+    UUID nor a number; and its source's number, missing where it has none."""
+    numbered = ~given.str.fullmatch(UUID_TEXT).to_numpy(dtype=bool)
     if not numbered.any():
-        return given
+        return given, given.where(numbered)
     number = given[numbered]
-    fit = ((number != "") & (number.str.len() <= NUMBER_MOST)
-           & ~number.str.contains(CONTROL)).to_numpy(dtype=bool)
-    derived = [str(uuid.uuid5(FILED, f"{s}\n{n}")) if ok else ""
-               for n, s, ok in zip(number, source[numbered], fit)]
-    return given.mask(numbered, pd.Series(derived, index=number.index, dtype=given.dtype))
+    number = number.where((number != "") & (number.str.len() <= NUMBER_MOST)
+                          & ~number.str.contains(CONTROL)).reindex(given.index)
+    fit = number.notna().to_numpy()
+    client_id = given.mask(numbered, "")
+    client_id[fit] = [str(numbered_case(s, n)) for n, s in zip(number[fit], source[fit])]
+    return client_id, number
 
 
 # what a page may say a row's refusal by (``RowError.ctx``), beside those of each check
@@ -109,10 +102,9 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag, line = checked.flag, checked.line
 
     source = frame["source"].replace("", default_source)
-    frame = frame.assign(client_id=_client_ids(frame["client_id"], source))
-    flag(frame["client_id"] == "", "client_id",
-         f"neither a UUID nor a number of 1 to {NUMBER_MOST} printable characters",
-         {"rule": "client_id", "most": NUMBER_MOST})
+    client_id, number = _client_ids(frame["client_id"], source)
+    frame = frame.assign(client_id=client_id)
+    flag(client_id == "", "client_id", CLIENT_ID_RULE, {"rule": "client_id", "most": NUMBER_MOST})
     client = frame["client_id"].str.lower().str.replace("-", "")
     repeated = client.duplicated().to_numpy()
     if repeated.any():
@@ -168,6 +160,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
                           "category": frame["category"][ok].array,
                           "description": frame["description"][ok].array,
                           "source": source[ok].array,
+                          "source_number": number[ok].array,
                           "reported_at": when[ok].astype("datetime64[us, UTC]").fillna(now).array,
                           "raw_lon": raw_lon, "raw_lat": raw_lat, "raw_crs": raw_crs,
                           "accuracy_m": accuracy[ok], "caller_name": name[ok].array,

@@ -24,9 +24,9 @@ from mapsvc.media import attach
 # Columns every source of new incidents provides (reports side by side, or the bulk staging
 # table), with their types.
 SOURCE_TYPES = {"client_id": "uuid", "category": "text", "description": "text", "source": "text",
-                "reported_at": "timestamptz", "raw_lon": "float8", "raw_lat": "float8",
-                "raw_crs": "text", "accuracy_m": "real", "lon": "float8", "lat": "float8",
-                "swap_lon": "float8", "swap_lat": "float8"}
+                "source_number": "text", "reported_at": "timestamptz", "raw_lon": "float8",
+                "raw_lat": "float8", "raw_crs": "text", "accuracy_m": "real", "lon": "float8",
+                "lat": "float8", "swap_lon": "float8", "swap_lat": "float8"}
 SOURCE_COLUMNS = tuple(SOURCE_TYPES)
 
 # The rows are numbered in the order they were reported (``reported``: the columns to sort by),
@@ -37,13 +37,14 @@ SOURCE_COLUMNS = tuple(SOURCE_TYPES)
 # ahead of now).
 INSERT_LOCATED = """
 WITH ins AS (
-    INSERT INTO incident (id, client_id, category_code, description, source, reported_at,
-                          raw_lon, raw_lat, raw_crs, accuracy_m, geom, grid_id, grid_version_id,
-                          village_code, township_code, county_code, assignment,
+    INSERT INTO incident (id, client_id, category_code, description, source, source_number,
+                          reported_at, raw_lon, raw_lat, raw_crs, accuracy_m, geom, grid_id,
+                          grid_version_id, village_code, township_code, county_code, assignment,
                           assignment_distance_m, reporter_id)
     SELECT * FROM (
         SELECT nextval('incident_id_seq'), s.client_id, s.category, s.description, s.source,
-               least(s.reported_at, now()), s.raw_lon, s.raw_lat, s.raw_crs, s.accuracy_m,
+               s.source_number, least(s.reported_at, now()), s.raw_lon, s.raw_lat, s.raw_crs,
+               s.accuracy_m,
                ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), l.grid_id, l.grid_version_id,
                v.code, v.parent_code, t.parent_code, l.method, l.distance_m, {reporter}
           FROM {located}
@@ -132,7 +133,8 @@ async def store_reports(conn: AsyncConnection,
                            [r.crs.value for r, _ in reports])
     points = zip(*(np.where(np.isnan(a), None, a).tolist() for a in converted))
     rows = [{"client_id": str(r.client_id), "category": r.category,
-             "description": r.description, "source": r.source, "accuracy_m": r.accuracy_m,
+             "description": r.description, "source": r.source,
+             "source_number": r.source_number, "accuracy_m": r.accuracy_m,
              "reported_at": r.reported_time().isoformat(), "raw_lon": r.lon, "raw_lat": r.lat,
              "raw_crs": r.crs.value, **dict(zip(("lon", "lat", "swap_lon", "swap_lat"), point)),
              "reporter_id": account.id, "actor": account.username}
@@ -154,8 +156,9 @@ async def settle(conn: AsyncConnection, report: IncidentReport) -> str:
                       await looks_swapped(conn, report, report.reported_time()))
     stored = json.loads(doc)
     if not _same_report(stored, report):
-        raise Conflict(f"client_id {report.client_id} already names a different incident "
-                       f"(id {stored['id']})", field="client_id")
+        raise Conflict(f"client_id {report.source_number or report.client_id} already names "
+                       f"a different incident (id {stored['id']})", field="client_id",
+                       context={"incident": stored["id"]})
     return doc
 
 

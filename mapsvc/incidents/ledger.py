@@ -25,6 +25,7 @@ COLUMNS = (
     ("编号", "d.id"),
     ("上报时间", local_time("d.reported_at")),
     ("来源", _named("source", "d.source")),
+    ("来源工单编号", text_cell("d.source_number")),
     ("类别编码", "d.category_code"),
     ("类别", text_cell("k.name")),
     ("描述", text_cell("d.description")),

@@ -3,7 +3,7 @@
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -12,7 +12,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
+    PrivateAttr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -162,13 +165,51 @@ class Caller(BaseModel):
         return self
 
 
+# A case's client id is a UUID (UUID_TEXT, whole: with its hyphens or without), or the number
+# the system it comes from gave it (a hotline's 工单编号, ``source_number``), which stands for
+# the UUID derived from it and the case's source: the case sent again, alone or in tomorrow's
+# file, is stored once; the same number from another source is another case.
+UUID_TEXT = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+NUMBER_MOST = 64
+CLIENT_ID_RULE = f"neither a UUID nor a number of 1 to {NUMBER_MOST} printable characters"
+_NUMBERED = UUID("0b6f7c1e-52d4-4e0a-9a39-5c1d2e8f4b70")
+
+
+def numbered_case(source: str, number: str) -> UUID:
+    """The client id a case numbered ``number`` by its ``source``'s system stands for."""
+    return uuid5(_NUMBERED, f"{source}\n{number}")
+
+
+def _client_id(value) -> UUID | str:
+    """A UUID, or a number (its text, spaces around it dropped)."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        if re.fullmatch(UUID_TEXT, value):
+            return UUID(value)
+        if value.strip() and len(value) <= NUMBER_MOST and not re.search(CONTROL, value):
+            return value.strip()
+    raise ValueError(CLIENT_ID_RULE)
+
+
+_PRINTABLE = "[^" + CONTROL[1:]
+ClientId = Annotated[UUID | str, PlainValidator(_client_id), WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "uuid"},
+    {"type": "string", "maxLength": NUMBER_MOST,
+     "pattern": rf"^{_PRINTABLE}*[^\s{CONTROL[1:]}{_PRINTABLE}*$"}]})]
+
+
 class IncidentReport(Point):
     """One incident as a phone, the hotline or a script reports it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id: UUID = Field(description="chosen by the reporter; a retry with it is answered "
-                                        "with the incident already stored")
+    client_id: ClientId = Field(
+        description="chosen by the reporter, a UUID; or the number the system the case comes "
+                    f"from gave it (a hotline's 工单编号, 1 to {NUMBER_MOST} printable "
+                    "characters), kept as the case's source_number. A retry with it is "
+                    "answered with the incident already stored; a number is one case of its "
+                    "source (the same number from another source is another case)")
     category: str = Field(min_length=1, max_length=64, pattern=NO_NUL,
                           description="category code")
     description: str = Field("", max_length=4000, pattern=NO_NUL)
@@ -187,6 +228,19 @@ class IncidentReport(Point):
                           "and the department the case is with, revealed for a stated reason "
                           "with an audit row, erased once the case has been closed for the "
                           "privacy settings' days")
+
+    _source_number: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _numbered(self) -> "IncidentReport":
+        if isinstance(self.client_id, str):
+            self._source_number = self.client_id
+            self.client_id = numbered_case(self.source, self.client_id)
+        return self
+
+    @property
+    def source_number(self) -> str | None:
+        return self._source_number
 
     def reported_time(self) -> datetime:
         return self.reported_at or datetime.now(timezone.utc)

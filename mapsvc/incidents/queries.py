@@ -69,14 +69,15 @@ class IncidentFilter:
     urged: bool = False  # the cases their callers urged (催办)
     response_due: bool = False  # the public's cases handled whose caller was not yet contacted
     sources: tuple[str, ...] = ()  # the cases these reported (mapsvc.incidents.model.SOURCES)
-    words: str | None = None  # text the description holds, as typed (no wildcards)
+    # text the description or the source's number (工单编号) holds, as typed (no wildcards)
+    words: str | None = None
     caller_of: int | None = None  # the other cases of this case's caller's phone
     caller_hash: bytes | None = None  # the cases reported from the phone of this keyed hash
 
     def filters(self) -> Filters:
         f = Filters()
         if self.words:  # no index: read among the cases the other filters leave (incidents_sql)
-            f.holds("d.description", self.words)
+            f.holds(("d.description", "d.source_number"), self.words)
         if self.queue_of is not None:
             waiting_on(self.queue_of, f)
         if self.colour:

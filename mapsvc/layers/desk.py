@@ -33,7 +33,7 @@ typed is set as text by the script.
 import html
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Role
-from mapsvc.incidents.model import PHONE, PHOTOS_MOST
+from mapsvc.incidents.model import NUMBER_MOST, PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
@@ -94,8 +94,8 @@ PANELS = """
     <h3>导入工单</h3>
     <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有 client_id（该系统
       的工单编号，或 UUID）、category（类别代码）、lon、lat 列，可有 description、crs、accuracy_m、
-      reported_at、source、caller_name、caller_phone 列。同一工单再次导入不会重复入库；有误的行列出
-      行号，其余照常导入。</p>
+      reported_at、source、caller_name、caller_phone 列。工单编号随案件保存，可按编号查找；同一工单再次
+      导入不会重复入库；有误的行列出行号，其余照常导入。</p>
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>
@@ -106,7 +106,9 @@ PANELS = """
   </form>
   <form id="desk-new" hidden>
     <h3>来电登记</h3>
-    <label>来源 <select name="source"></select></label>
+    <div class="row"><label>来源 <select name="source"></select></label>
+      <label>工单编号（来源系统的，可不填） <input name="number" maxlength="{number_most}"
+        autocomplete="off"></label></div>
     <label>类别 <select name="category" required></select></label>
     <label>地址 <input name="address" type="search" maxlength="100" autocomplete="off"
       placeholder="输入标准地址查找"></label>
@@ -128,8 +130,8 @@ PANELS = """
     <div class="row"><button type="submit">登记</button>
       <button type="button" id="desk-new-cancel">取消</button></div>
   </form>
-  <div class="row"><label>描述含 <input id="desk-words" type="search" maxlength="100"
-    placeholder="关键词"></label></div>
+  <div class="row"><label>描述或工单编号含 <input id="desk-words" type="search"
+    maxlength="100" placeholder="关键词、工单编号"></label></div>
   <p id="desk-count"></p>
   <div id="desk-batch" class="row"><label><input type="checkbox" id="desk-all"> 全选</label>
     <span id="desk-chosen"></span><span id="desk-batch-actions" class="row"></span></div>
@@ -208,7 +210,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
     panels = PANELS
     for hole, value in (("links", links), ("title", own["title"]),
                         ("views", views), ("orders", orders),
-                        ("photos_most", str(PHOTOS_MOST)),
+                        ("photos_most", str(PHOTOS_MOST)), ("number_most", str(NUMBER_MOST)),
                         ("phone_pattern", html.escape(PHONE.removeprefix("^").removesuffix("$"))),
                         ("departments_hidden", " hidden" if department else "")):
         panels = panels.replace(f"{{{hole}}}", value)

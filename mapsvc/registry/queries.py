@@ -80,7 +80,7 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     if words and (words := normalise(words)):  # as the registry writes it: 三号楼 as 3栋
-        f.holds("t.full_text", words)
+        f.holds(("t.full_text",), words)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
                                            precision=PRECISION, where=f.where(),
                                            page=page(limit, offset)))

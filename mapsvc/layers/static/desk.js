@@ -248,6 +248,7 @@ function mapsvcDesk(map, config) {
       ["立案条件", conditions(p.category).filing_condition],
       ["结案条件", conditions(p.category).closing_condition],
       ["上报时间", when(p.reported_at)], ["来源", SOURCE_NAME[p.source] || p.source],
+      ["来源工单编号", p.source_number],
       ["网格", p.grid ? `${p.grid.name}（${p.grid.code}）` : "未入格"],
       ["村（社区）", p.village ? p.village.name : ""],
       ["入格方式", METHOD_NAME[p.method] || p.method],
@@ -778,16 +779,21 @@ function mapsvcDesk(map, config) {
     const attachments = await uploaded(given.photos);
     if (!attachments) return;
     const caller = given.caller_name.value.trim() || given.caller_phone.value.trim();
+    // the source's number stands for the case (the same number again: the case stored)
+    const number = given.number.value.trim();
     state.clientId = state.clientId || clientId();
     let made;
     try {
       made = await call("POST", "/incidents", {
-        client_id: state.clientId, source: given.source.value, category: given.category.value,
+        client_id: number || state.clientId, source: given.source.value,
+        category: given.category.value,
         description: given.description.value.trim(), attachments, ...state.point,
         caller: caller ? { name: given.caller_name.value, phone: given.caller_phone.value }
           : null });
     } catch (error) {
-      say(`登记未完成：${error.message}`, true);
+      const stored = error.status === 409 && error.answer.detail[0].ctx;
+      say(stored ? `登记未完成：工单编号 ${number} 已是案件 #${stored.incident} 的编号`
+        : `登记未完成：${error.message}`, true);
       return;
     }
     closeNew();
