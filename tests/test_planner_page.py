@@ -5,6 +5,7 @@ tests/artifacts."""
 
 import json
 import re
+import warnings
 
 import pytest
 
@@ -13,7 +14,7 @@ from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
 from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
-from tests.test_plans import live_grids, new_plan, split_b
+from tests.test_plans import drafted, live_grids, new_plan, split_b
 
 
 def planner_of(county: str) -> str:
@@ -196,38 +197,65 @@ def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(serv
 
 
 def test_a_planner_puts_a_layer_redrawn_in_qgis_in_place_of_the_drafts_grids(server, planner,
-                                                                               tmp_path):
-    """A layer edited elsewhere, as a GeoPackage: all of it, or nothing and each feature at
-    fault named."""
+                                                                               api, tmp_path):
+    """A layer edited elsewhere: all of it, or nothing and each feature at fault named, and a
+    file that cannot be read as it is says what to choose; a Shapefile with no .prj (which
+    many tools leave out) is read in the coordinate system chosen."""
+    import zipfile
+
     import geopandas as gpd
+    from shapely.geometry import LineString
 
     page, watch, a, username = planner
     open_village(page, server, username, a)
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
-    stray = gpd.GeoDataFrame({"code": [f"{a.neighbour}009"], "name": ["邻村"],
-                              "parent_code": [a.neighbour]},  # not the plan's village
-                             geometry=[a.cell(0, 0, 1)], crs=4326)
+
+    def sent(path) -> str:
+        page.set_input_files("#plan-layer input[name=file]", str(path))
+        page.click("#plan-layer button[type=submit]")
+        wait_until(page, "/未导入|已导入/.test(document.getElementById('plan-message')"
+                         ".textContent)", "the layer's answer")
+        said = page.inner_text("#plan-message")
+        page.evaluate("document.getElementById('plan-message').textContent = ''")
+        return said
+
+    stray = gpd.GeoDataFrame({"code": [f"{a.neighbour}009", a.code("A")], "name": ["邻村", "线"],
+                              "parent_code": [a.neighbour, a.village]},  # not the plan's village
+                             geometry=[a.cell(0, 0, 1), LineString([a.at(0, 0), a.at(1, 1)])],
+                             crs=4326)
     stray.to_file(tmp_path / "stray.gpkg")
-    page.set_input_files("#plan-layer input[name=file]", str(tmp_path / "stray.gpkg"))
-    page.click("#plan-layer button[type=submit]")
-    wait_until(page, "document.getElementById('plan-message').textContent.includes('未导入')",
-               "the layer refused")
-    assert page.inner_text("#plan-message") == "图层未导入：1 个要素有问题"
-    assert page.inner_text("#plan-findings").startswith(f"第 1 个要素（{a.neighbour}009）：")
+    assert sent(tmp_path / "stray.gpkg") == "图层未导入：2 个要素有问题"
+    assert page.inner_text("#plan-findings").split("\n") == [
+        f"第 1 个要素（{a.neighbour}009）：所属村（社区）{a.neighbour} 不在本方案内",
+        f"第 2 个要素（{a.code('A')}）：图形为 LineString，不是面"]
+    renamed = gpd.GeoDataFrame({"编码": [a.code("A")], "名称": ["西片"]},
+                               geometry=[a.cell(0, 0, 1.5)], crs=4326)
+    renamed.to_file(tmp_path / "renamed.geojson")
+    assert sent(tmp_path / "renamed.geojson") == (
+        "图层未导入：文件没有 code 字段（编码）；文件的字段：编码、名称")
     layer = gpd.GeoDataFrame({"code": [a.code("A"), a.code("B")], "name": ["西片", "东片"],
                               "parent_code": [a.village] * 2},
                              geometry=[a.cell(0, 0, 1.5), a.cell(1.5, 0, 1.5)], crs=4326)
-    layer.to_file(tmp_path / "grids.gpkg")
-    page.set_input_files("#plan-layer input[name=file]", str(tmp_path / "grids.gpkg"))
-    page.click("#plan-layer button[type=submit]")
+    with warnings.catch_warnings(record=True) as cut:  # as QGIS saves it
+        layer.to_file(tmp_path / "grids.shp", engine="pyogrio", encoding="gbk")
+    assert any("'parent_code' to 'parent_cod'" in str(w.message) for w in cut)
+    (tmp_path / "grids.prj").unlink()  # no coordinate system said
+    with zipfile.ZipFile(tmp_path / "grids.zip", "w") as z:
+        for part in tmp_path.glob("grids.*"):
+            if part.suffix != ".zip":
+                z.write(part, part.name)
+    assert sent(tmp_path / "grids.zip") == "图层未导入：文件未注明坐标系：请在“坐标系”中选择"
+    page.select_option("#plan-layer select[name=crs]", "wgs84")
+    assert sent(tmp_path / "grids.zip") == "已导入图层：2 个网格"
     wait_until(page, "window.mapsvcPlan.count === 2", "the layer's two grids")
-    assert page.inner_text("#plan-message") == "已导入图层：2 个网格"
     assert page.inner_text("#plan-findings") == ""
     plan = page.evaluate("window.mapsvcPlan.plan.id")
-    assert watch.problems == [f"422: {server}/api/v1/plans/{plan}/layer",
-                              "Failed to load resource: the server responded with a status of "
-                              "422 (Unprocessable Entity)"], watch.problems  # the stray's refusal
+    assert {code: grid["properties"]["name"] for code, grid in drafted(api, {"id": plan}).items()
+            } == {a.code("A"): "西片", a.code("B"): "东片"}  # GBK read as GBK
+    refusals = [p for p in watch.problems if p != "Failed to load resource: the server "
+                "responded with a status of 422 (Unprocessable Entity)"]
+    assert refusals == [f"422: {server}/api/v1/plans/{plan}/layer"] * 3, watch.problems
 
 
 def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, planner, api):

@@ -522,8 +522,10 @@ def test_a_redrawn_layer_from_a_file_replaces_the_draft_whole_or_not_at_all(api,
     stray = ({"code": "990399999001", "name": "外村", "parent_code": a.neighbour}, a.cell(0, 1))
     r = api.put(f"/plans/{plan['id']}/layer", files=layer(merged, east, stray))
     assert r.status_code == 422
-    assert r.json()["rejected"] == [{"feature": 3, "code": "990399999001",
-                                     "problem": f"village {a.neighbour} is not in plan {plan['id']}"}]
+    assert r.json()["rejected"] == [{
+        "feature": 3, "code": "990399999001",
+        "problem": f"village {a.neighbour} is not in plan {plan['id']}",
+        "ctx": {"rule": "outside_plan", "village": a.neighbour}}]
     assert set(drafted(api, plan)) == {a.code(n) for n in "ABC"}  # unchanged
     r = api.put(f"/plans/{plan['id']}/layer", files=layer(merged, east))
     assert r.status_code == 200 and r.json()["grids"] == 2

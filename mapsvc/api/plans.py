@@ -150,11 +150,13 @@ async def layer(
         path = Path(folder) / f"layer{suffix}"
         path.write_bytes(data)
         try:
-            bf = read_boundaries(path, "grid", crs=crs,
+            # a form's field left empty is one not given
+            bf = read_boundaries(path, "grid", crs=crs or None,
                                  fields=FieldNames(code=code_field, name=name_field,
-                                                   parent=parent_field), encoding=encoding)
+                                                   parent=parent_field),
+                                 encoding=encoding or None)
         except BoundaryFileError as e:
-            raise InvalidInput(str(e), field="file") from None
+            raise InvalidInput(str(e), field="file", context=e.ctx) from None
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         try:

@@ -445,7 +445,8 @@ async def load_layer(conn: AsyncConnection, plan: Plan, bf: BoundaryFile) -> int
     for feature, code, village in zip(frame["feature"], frame["code"], frame["parent_code"]):
         if village not in plan.villages:
             problems.append(Problem(int(feature), code,
-                                    f"village {village} is not in plan {plan.id}"))
+                                    f"village {village} is not in plan {plan.id}",
+                                    {"rule": "outside_plan", "village": village}))
     if problems:
         raise LayerRefused(sorted(problems, key=lambda p: p.feature))
     rows = [{"code": r.code, "name": r.name, "village": r.parent_code,
@@ -489,4 +490,5 @@ def feature_draft(feature: dict, *, partial: bool = False) -> GridDraft:
 
 
 def layer_problems(problems: list[Problem]) -> list[dict]:
-    return [{"feature": p.feature, "code": p.code, "problem": p.problem} for p in problems]
+    return [{"feature": p.feature, "code": p.code, "problem": p.problem, "ctx": p.ctx}
+            for p in problems]

@@ -2,7 +2,7 @@
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +25,12 @@ LATIN_1 = "ISO-8859-1"  # what GDAL reads a Shapefile's text as when it says no 
 
 
 class BoundaryFileError(ValueError):
-    """The file as a whole cannot be read (missing, unreadable, no CRS, missing field)."""
+    """The file as a whole cannot be read (missing, unreadable, no CRS, missing field); ``ctx``:
+    the rule it breaks and its terms, for a page to say it in its words."""
+
+    def __init__(self, reason: str, ctx: dict | None = None):
+        super().__init__(reason)
+        self.ctx = ctx
 
 
 @dataclass
@@ -33,6 +38,11 @@ class Problem:
     feature: int  # 1-based position in the file
     code: str | None
     problem: str
+    # the rule broken and its terms, for a page to say it in its words (an API's ``ctx``)
+    ctx: dict = field(default_factory=dict)
+
+
+DBF_NAME_MOST = 10
 
 
 @dataclass
@@ -73,19 +83,21 @@ def _source_crs(file_crs: ProjCRS | None, declared: str | None) -> tuple[ProjCRS
             try:
                 declared_crs = ProjCRS.from_user_input(declared)
             except Exception as e:
-                raise BoundaryFileError(f"--crs: unknown CRS {declared!r}") from e
+                raise BoundaryFileError(f"--crs: unknown CRS {declared!r}",
+                                        {"rule": "unknown_crs"}) from e
         else:
             declared_crs = ProjCRS.from_epsg(4490 if offset is CRS.cgcs2000 else 4326)
             offset = offset if offset in (CRS.gcj02, CRS.bd09) else None
     if file_crs is None and declared_crs is None:
-        raise BoundaryFileError("the file declares no CRS: name it with --crs")
+        raise BoundaryFileError("the file declares no CRS: name it with --crs", {"rule": "no_crs"})
     if file_crs is not None and declared_crs is not None:
         lonlat = {4326, 4490}
         same = file_crs.equals(declared_crs) or (
             file_crs.to_epsg() in lonlat and declared_crs.to_epsg() in lonlat)
         if not same:
             raise BoundaryFileError(
-                f"--crs {declared} contradicts the file's CRS {file_crs.to_string()}")
+                f"--crs {declared} contradicts the file's CRS {file_crs.to_string()}",
+                {"rule": "crs_contradicts", "file_crs": file_crs.to_string()})
     return declared_crs or file_crs, offset
 
 
@@ -127,7 +139,8 @@ def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
         shapefile = info["driver"] == SHAPEFILE
         if encoding is not None and not shapefile:
             raise BoundaryFileError("--encoding: GeoJSON and GeoPackage files are UTF-8; "
-                                    "only a Shapefile's text has an encoding to name")
+                                    "only a Shapefile's text has an encoding to name",
+                                    {"rule": "encoding_not_shapefile"})
         # a Shapefile's own word is not taken where it says Latin-1, or says nothing
         latin = shapefile and (encoding is not None or info["encoding"] == LATIN_1)
         with warnings.catch_warnings():
@@ -141,9 +154,10 @@ def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
             f"{path}: its text is not in the encoding its .cpg names: name its encoding with "
             "--encoding" if shapefile else
             f"{path}: its text is not UTF-8, as a GeoJSON or GeoPackage file's is: save it as "
-            "UTF-8") from None
+            "UTF-8", {"rule": "encoding", "shapefile": shapefile}) from None
     except Exception as e:  # pyogrio raises several DataSource errors
-        raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})") from e
+        raise BoundaryFileError(f"{path}: cannot read as GeoJSON, GeoPackage or Shapefile ({e})",
+                                {"rule": "unreadable"}) from e
     return _decoded(frame, encoding) if latin else frame
 
 
@@ -156,7 +170,8 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
         try:
             "a".encode(encoding)
         except (LookupError, ValueError):  # none by that name, or no text's (base64 …)
-            raise BoundaryFileError(f"--encoding: unknown encoding {encoding!r}") from None
+            raise BoundaryFileError(f"--encoding: unknown encoding {encoding!r}",
+                                    {"rule": "unknown_encoding"}) from None
     texts = [c for c in frame.columns if c != frame.geometry.name and (
         pd.api.types.is_string_dtype(frame[c]) or pd.api.types.is_object_dtype(frame[c]))]
     if encoding is None:
@@ -169,7 +184,8 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
             encoding = text_encoding(data)
         except UnicodeDecodeError:
             raise BoundaryFileError("--encoding: the file's text is neither UTF-8 nor GB18030 "
-                                    "(GBK): name its encoding") from None
+                                    "(GBK): name its encoding",
+                                    {"rule": "encoding", "shapefile": True}) from None
 
     def decode(value):
         return value.encode("latin-1").decode(encoding) if isinstance(value, str) else value
@@ -180,7 +196,8 @@ def _decoded(frame: gpd.GeoDataFrame, encoding: str | None) -> gpd.GeoDataFrame:
         for column in map(decode, texts):
             out[column] = out[column].map(decode)
     except UnicodeDecodeError:  # in the encoding named
-        raise BoundaryFileError(f"--encoding: the file's text is not {encoding}") from None
+        raise BoundaryFileError(f"--encoding: the file's text is not {encoding}",
+                                {"rule": "not_encoding", "encoding": encoding}) from None
     return out
 
 
@@ -193,10 +210,21 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     if not path.exists():
         raise BoundaryFileError(f"{path}: no such file")
     frame = _read(path, encoding)
-    for name, option in ((fields.code, "--code-field"), (fields.name, "--name-field")):
+    # A Shapefile's field names hold ten characters at most, and longer ones are cut short
+    # where it is written (parent_code: parent_cod), as a layer saved as one in QGIS has them.
+    frame = frame.rename(columns={name[:DBF_NAME_MOST]: name for name in astuple(fields)
+                                  if len(name) > DBF_NAME_MOST and name not in frame.columns})
+    present = [str(c) for c in frame.columns if c != frame.geometry.name]
+
+    def no_field(option: str, of: str, name: str, why: str = "") -> BoundaryFileError:
+        return BoundaryFileError(
+            f"{option}: the file has no field {name!r}{why} (fields: {', '.join(present)})",
+            {"rule": "no_field", "of": of, "field": name, "fields": present})
+
+    for name, option, of in ((fields.code, "--code-field", "code"),
+                             (fields.name, "--name-field", "name")):
         if name not in frame.columns:
-            raise BoundaryFileError(f"{option}: the file has no field {name!r} "
-                                    f"(fields: {', '.join(map(str, frame.columns[:-1]))})")
+            raise no_field(option, of, name)
     source_crs, offset = _source_crs(frame.crs, crs)
 
     problems: list[Problem] = []
@@ -210,8 +238,8 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         # Statistical codes nest: a village's first 9 digits are its township's code.
         out["parent_code"] = codes.str.slice(0, CODE_LENGTHS[PARENT_LEVEL[level]])
     elif level == "grid":
-        raise BoundaryFileError(f"--parent-field: the file has no field {fields.parent!r} "
-                                "naming each grid's village")
+        raise no_field("--parent-field", "parent_code", fields.parent,
+                       " naming each grid's village")
     else:
         out["parent_code"] = pd.NA
     if level == "grid":
@@ -232,33 +260,44 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     geoms = frame.geometry.values
     bad = np.zeros(len(frame), dtype=bool)
 
-    def reject(mask: np.ndarray, reason) -> None:
+    def reject(mask: np.ndarray, reason, ctx) -> None:
+        """The features of ``mask`` not yet rejected, rejected for ``reason`` (by the rule
+        ``ctx``); either may be a function of the feature's place."""
         for i in np.flatnonzero(mask & ~bad):
-            problems.append(Problem(int(i) + 1, None if pd.isna(codes.iloc[i]) else str(codes.iloc[i]),
-                                    reason(i) if callable(reason) else reason))
+            code = None if pd.isna(codes.iloc[i]) else str(codes.iloc[i])
+            problems.append(Problem(int(i) + 1, code, reason(i) if callable(reason) else reason,
+                                    ctx(i) if callable(ctx) else ctx))
         bad[:] |= mask
 
-    reject(codes.isna().to_numpy(), f"no code in field {fields.code!r}")
-    reject(names.isna().to_numpy(), f"no name in field {fields.name!r}")
+    reject(codes.isna().to_numpy(), f"no code in field {fields.code!r}",
+           {"rule": "empty", "of": "code", "field": fields.code})
+    reject(names.isna().to_numpy(), f"no name in field {fields.name!r}",
+           {"rule": "empty", "of": "name", "field": fields.name})
     reject(codes.duplicated(keep=False).to_numpy() & codes.notna().to_numpy(),
-           "code appears more than once in the file")
+           "code appears more than once in the file", {"rule": "repeated"})
     if level in CODE_LENGTHS:
         want = CODE_LENGTHS[level]
         reject(~codes.fillna("").str.fullmatch(rf"\d{{{want}}}").to_numpy(),
-               f"code must be {want} digits for a {level}")
+               f"code must be {want} digits for a {level}",
+               {"rule": "digits", "digits": want, "level": level})
     if level == "grid":
         reject((out["kind"].notna() & ~out["kind"].isin(GRID_KINDS)).to_numpy(),
-               f"kind must be one of {', '.join(GRID_KINDS)}")
-        reject(out["parent_code"].isna().to_numpy(), f"no village code in field {fields.parent!r}")
+               f"kind must be one of {', '.join(GRID_KINDS)}",
+               {"rule": "one_of", "of": "kind", "values": list(GRID_KINDS)})
+        reject(out["parent_code"].isna().to_numpy(), f"no village code in field {fields.parent!r}",
+               {"rule": "empty", "of": "parent_code", "field": fields.parent})
         for col, name in (("households", fields.households), ("population", fields.population),
                           ("organisation_id", fields.organisation)):
             given = frame[name].notna().to_numpy() if name in frame.columns else False
-            reject(given & out[col].isna().to_numpy(), f"{col} must be a whole number")
-            reject((out[col].fillna(0) < 0).to_numpy(), f"{col} must not be negative")
+            reject(given & out[col].isna().to_numpy(), f"{col} must be a whole number",
+                   {"rule": "whole", "of": col})
+            reject((out[col].fillna(0) < 0).to_numpy(), f"{col} must not be negative",
+                   {"rule": "negative", "of": col})
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    reject(missing, "no geometry")
+    reject(missing, "no geometry", {"rule": "no_geometry"})
     polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
-    reject(~polygonal, lambda i: f"geometry is a {geoms[i].geom_type}, not a polygon")
+    reject(~polygonal, lambda i: f"geometry is a {geoms[i].geom_type}, not a polygon",
+           lambda i: {"rule": "not_polygon", "type": geoms[i].geom_type})
 
     ok = ~bad
     wgs = np.empty(len(frame), dtype=object)
@@ -266,7 +305,8 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     bounds = np.full((len(frame), 4), np.nan)
     bounds[ok] = shapely.bounds(wgs[ok])
     out_of_range = ok & ((np.abs(bounds[:, [0, 2]]) > 180) | (np.abs(bounds[:, [1, 3]]) > 90)).any(axis=1)
-    reject(out_of_range, "coordinates outside longitude ±180 / latitude ±90: is the CRS right?")
+    reject(out_of_range, "coordinates outside longitude ±180 / latitude ±90: is the CRS right?",
+           {"rule": "out_of_range"})
 
     invalid = ~bad & ~shapely.is_valid(wgs)
     for i in np.flatnonzero(invalid):
@@ -275,12 +315,15 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         fixed = shapely.get_parts(fixed) if fixed.geom_type == "GeometryCollection" else [fixed]
         fixed = shapely.unary_union([g for g in fixed if g.geom_type in ("Polygon", "MultiPolygon")])
         if fixed.is_empty or fixed.area == 0:
-            reject(np.arange(len(frame)) == i, f"invalid geometry that cannot be repaired ({reason})")
+            reject(np.arange(len(frame)) == i,
+                   f"invalid geometry that cannot be repaired ({reason})",
+                   {"rule": "unrepairable", "reason": reason})
         else:
             wgs[i] = fixed
             repaired.append(Problem(int(i) + 1, str(codes.iloc[i]), f"{reason}, made valid"))
     ok = ~bad
-    reject(ok & (shapely.area(np.where(ok, wgs, None)) == 0), "polygon has no area")
+    reject(ok & (shapely.area(np.where(ok, wgs, None)) == 0), "polygon has no area",
+           {"rule": "no_area"})
 
     ok = ~bad
     features = gpd.GeoDataFrame(out[ok].reset_index(drop=True),

@@ -10,6 +10,9 @@ endpoints for split, merge, validation, impact and publish. Everything a user ty
 text by the script.
 """
 
+import html
+
+from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
@@ -54,8 +57,14 @@ PANELS = """
       <button id="plan-split" type="button">切分选中网格</button>
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
-    <form id="plan-layer" class="row"><label>导入图层 <input name="file" type="file"
+    <form id="plan-layer"><div class="row"><label>导入图层 <input name="file" type="file"
       accept=".gpkg,.geojson,.json,.zip" required></label><button type="submit">导入</button>
+      </div>
+      <div class="row"><label>坐标系（文件未注明时） <select name="crs">
+        <option value="">文件已注明</option>{crs_options}</select></label>
+      <label>Shapefile 编码 <select name="encoding"><option value="">自动识别（UTF-8 或 GBK）
+        </option><option value="gbk">GBK</option><option value="utf-8">UTF-8</option>
+        <option value="big5">Big5</option></select></label></div>
     </form>
     <p class="hint">在 QGIS 等软件中编辑后的网格图层（GeoPackage、GeoJSON，或 zip 打包的
       Shapefile；字段 code、name、parent_code，同导出的图层），整体替换本方案的网格；有问题的要素
@@ -76,8 +85,10 @@ PANELS = """
 
 
 def plan_page(region: WallRegion, *, basemap: str | None, basemap_attribution: str) -> str:
+    crs_options = "".join(f'<option value="{value}">{html.escape(name)}</option>'
+                          for value, name in CRS_NAMES.items())
     m, root = folium_page(region.bbox, title="民情地图 · 网格规划", js=JS, css=CSS,
-                          panels=PANELS, basemap=basemap,
+                          panels=PANELS.replace("{crs_options}", crs_options), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcPlan", {
         "region": {"kind": region.kind, "code": region.code, "name": region.name},

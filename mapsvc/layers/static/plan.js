@@ -23,6 +23,39 @@ const FINDING = {
   households_under: (f) => `网格 ${f.grids[0]} 只有 ${f.value} 户，少于下限`,
   no_registry: () => "本村尚未登记住户，未校验网格规模",
 };
+// a redrawn layer's problems (their ``ctx``), as the page says them: the file's, then a feature's
+const FIELD_OF = { code: "编码", name: "名称", parent_code: "所属村（社区）编码", kind: "网格类型",
+                   households: "户数", population: "人口", organisation_id: "所属组织编号" };
+const FILE_PROBLEM = {
+  no_crs: () => "文件未注明坐标系：请在“坐标系”中选择",
+  unknown_crs: () => "坐标系无法识别",
+  crs_contradicts: (c) => `所选坐标系与文件注明的坐标系（${c.file_crs}）不一致`,
+  unreadable: () => "无法读取：须为 GeoPackage、GeoJSON 或 zip 打包的 Shapefile",
+  encoding: (c) => (c.shapefile ? "无法识别 Shapefile 文字的编码：请在“Shapefile 编码”中选择"
+                                : "GeoJSON、GeoPackage 文件须为 UTF-8 编码：请另存为 UTF-8"),
+  encoding_not_shapefile: () => "GeoJSON、GeoPackage 文件均为 UTF-8 编码，只有 Shapefile 可选编码",
+  unknown_encoding: () => "编码无法识别",
+  not_encoding: (c) => `文件的文字不是 ${c.encoding} 编码`,
+  no_field: (c) => `文件没有 ${c.field} 字段（${FIELD_OF[c.of]}）；文件的字段：`
+                   + `${c.fields.join("、") || "无"}`,
+};
+const FEATURE_PROBLEM = {
+  empty: (c) => `缺少${FIELD_OF[c.of]}（${c.field} 字段）`,
+  repeated: () => "编码在文件中重复",
+  digits: (c) => `编码须为 ${c.digits} 位数字`,
+  one_of: (c) => `${FIELD_OF[c.of]}须为 ${c.values.join("、")} 之一`,
+  whole: (c) => `${FIELD_OF[c.of]}须为整数`,
+  negative: (c) => `${FIELD_OF[c.of]}不能为负数`,
+  no_geometry: () => "没有图形",
+  not_polygon: (c) => `图形为 ${c.type}，不是面`,
+  out_of_range: () => "坐标超出经度 ±180°、纬度 ±90°：坐标系是否选对？",
+  unrepairable: (c) => `图形无效且无法自动修复（${c.reason}）`,
+  no_area: () => "面积为零",
+  outside_plan: (c) => `所属村（社区）${c.village} 不在本方案内`,
+};
+// a problem (an item of the service's answer) in the page's words, else in the service's
+const said = (words, ctx, otherwise) => (ctx && words[ctx.rule] ? words[ctx.rule](ctx)
+                                                                 : otherwise);
 const CHANGE_NAME = { new: "新增", reshaped: "调整", renamed: "改名", unchanged: "未变",
                       retired: "撤销" };
 // the grid layer's changes between two days (GET /grids/diff): each in words and colour
@@ -447,10 +480,16 @@ function mapsvcPlan(map, config) {
         r = await call("PUT", api(`/plans/${state.plan.id}/layer`), new FormData(event.target));
       } catch (error) {
         const rejected = (error.answer && error.answer.rejected) || [];
-        $("plan-findings").replaceChildren(...rejected.map((p) => text(
-          "li", `第 ${p.feature} 个要素${p.code ? `（${p.code}）` : ""}：${p.problem}`)));
+        $("plan-findings").replaceChildren(...rejected.map((p) => {
+          const item = text("li", `第 ${p.feature} 个要素${p.code ? `（${p.code}）` : ""}：`
+                                  + said(FEATURE_PROBLEM, p.ctx, p.problem));
+          item.title = p.problem;
+          return item;
+        }));
+        const detail = error.answer && Array.isArray(error.answer.detail)
+          && error.answer.detail[0];
         throw new Error(`图层未导入：${rejected.length ? `${rejected.length} 个要素有问题`
-                                                    : error.message}`);
+          : said(FILE_PROBLEM, detail && detail.ctx, error.message)}`);
       }
       const fixed = r.repaired.length ? `，其中 ${r.repaired.length} 个已自动修复` : "";
       say(`已导入图层：${r.grids} 个网格${fixed}`);
