@@ -30,9 +30,11 @@ class RowError:
 
 
 def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...],
-               optional: tuple[str, ...] = ()) -> pd.DataFrame:
+               optional: tuple[str, ...] = (), headings: dict[str, str] | None = None
+               ) -> pd.DataFrame:
     """The ``required`` and ``optional`` columns (missing optional ones empty), every cell as
-    stripped text, so that checking decides what a value means."""
+    stripped text, so that checking decides what a value means. A column is headed by its name,
+    or by its heading in ``headings`` (name → heading: how a sheet made in Chinese heads it)."""
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".csv":
@@ -48,6 +50,8 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
         raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file",
                            context={"rule": "unreadable"}) from e
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.rename(columns={heading: name for name, heading in (headings or {}).items()
+                                  if name not in frame.columns})
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file",

@@ -141,6 +141,30 @@ def test_a_hotlines_own_numbers_stand_for_its_cases(api, grids, db):
         (2, "client_id"), (3, "client_id")]
 
 
+def test_a_sheet_headed_in_chinese_imports_as_one_headed_in_english(api, grids):
+    """A sheet made in Chinese heads its columns as the desk names them, and may name a source
+    as the pages do (12345热线) and GCJ-02 as it is written."""
+    q = grids.iloc[44].geometry.representative_point()
+    gx, gy = (float(v) for v in from_wgs84(q.x, q.y, "gcj02"))
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+    sheet = ("工单编号,类别代码,经度,纬度,坐标系,问题描述,上报时间,来源,来电人,联系电话\n"
+             f"{number},03,{gx},{gy},GCJ-02,路灯不亮,2026-11-02 09:30,12345热线,李四,13800138000\n"
+             f"{number}-2,03,{gx},{gy},GCJ-02,路灯不亮,2026-11-02 09:31,热线中心,李四,\n")
+    r = api.post("/incidents/import", data={"source": "citizen"},
+                 files={"file": ("12345.csv", sheet.encode(), "text/csv")})
+    assert r.status_code == 200, r.text
+    assert r.json()["inserted"] == 1
+    assert [(e["line"], e["field"], e["ctx"]["rule"]) for e in r.json()["errors"]] == [
+        (3, "source", "one_of")]
+    found = api.get("/incidents", params={"q": number}).json()["features"]
+    case = api.get(f"/incidents/{found[0]['id']}").json()
+    assert (case["source"], case["source_number"], case["raw"]["crs"], case["grid"]["code"],
+            datetime.fromisoformat(case["reported_at"])) == (
+        "hotline", number, "gcj02", grids.iloc[44].code,
+        datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc))
+    assert case["caller"] == {"name": "李*", "phone": "138****8000"}
+
+
 def test_reimporting_stores_nothing_twice(tmp_path, rows, db):
     path = write_csv(tmp_path / "a.csv", rows)
     CliRunner().invoke(app, ["incidents", "import", str(path)])

@@ -1157,20 +1157,22 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_t
 
 
 def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, server, grids, db):
-    """导入工单: a day's file from the hotline's system, saved as CSV by Excel on a Chinese
-    Windows (GBK), its points from a Gaode map (GCJ-02); sent twice, its cases stored once."""
+    """导入工单: a day's file from the hotline's system, headed in Chinese and numbered by it,
+    saved as CSV by Excel on a Chinese Windows (GBK), its points from a Gaode map (GCJ-02);
+    sent twice, its cases stored once."""
     page, watch = desk
     here, there = spot(grids, 40), spot(grids, 41)
     (hx, hy), (tx, ty) = ((float(v) for v in from_wgs84(p.x, p.y, "gcj02"))
                           for p in (here, there))
-    ids = [str(uuid.uuid4()) for _ in range(2)]
+    day = uuid.uuid4().int % 10**8
+    numbers = [f"GD{day:08d}{n:04d}" for n in range(1, 6)]
     sheet = "\n".join([
-        "client_id,category,lon,lat,description,reported_at",
-        f"{ids[0]},0601,{hx},{hy},<script>alert(1)</script>楼道堆物,",
-        f"{ids[1]},0601,{tx},{ty},路灯不亮,2026年11月1日 8时5分",
-        f"{uuid.uuid4()},0601,东经,{ty},经度写成了字,",
-        f"{uuid.uuid4()},9999,{tx},{ty},类别不存在,",
-        f"{ids[0]},0601,{hx},{hy},重复一行,", ""]).encode("gbk")
+        "工单编号,类别代码,经度,纬度,问题描述,上报时间,来源",
+        f"{numbers[0]},0601,{hx},{hy},<script>alert(1)</script>楼道堆物,,群众",  # by its name
+        f"{numbers[1]},0601,{tx},{ty},路灯不亮,2026年11月1日 8时5分,",
+        f"{numbers[2]},0601,东经,{ty},经度写成了字,,",
+        f"{numbers[3]},9999,{tx},{ty},类别不存在,,",
+        f"{numbers[0]},0601,{hx},{hy},重复一行,,群众", ""]).encode("gbk")
     page.click("#desk-import-open")
     form = page.locator("#desk-import")
     assert form.locator("[name=source]").input_value() == "hotline"
@@ -1181,17 +1183,17 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
     expect(page.locator("#desk-import-summary")).to_have_text(
         "共 5 行：新导入 2 件；3 行有误未导入，改正后可再导入该文件")
     expect(page.locator("#desk-import-problems li")).to_have_text([
-        "第 4 行 · 经度：不是数字", "第 5 行 · 类别：类别代码 9999 不存在",
+        "第 4 行 · 经度（lon）：不是数字", "第 5 行 · 类别代码（category）：类别代码 9999 不存在",
         "第 6 行 · 工单编号（client_id）：与第 2 行重复"])
     with db.connect() as conn:
         stored = conn.execute(text(
             "SELECT i.id, g.code, i.source, i.description, i.reported_at FROM incident i "
-            "JOIN grid g ON g.id = i.grid_id WHERE i.client_id = ANY(CAST(:ids AS uuid[])) "
-            "ORDER BY i.id"), {"ids": ids}).all()
+            "JOIN grid g ON g.id = i.grid_id WHERE i.source_number = ANY(:numbers) "
+            "ORDER BY i.id"), {"numbers": numbers}).all()
     codes = [next(g.code for g in grids.itertuples() if g.geometry.covers(p))
              for p in (here, there)]
     assert sorted((r.code, r.source, r.description) for r in stored) == sorted(zip(
-        codes, ["hotline"] * 2, ["<script>alert(1)</script>楼道堆物", "路灯不亮"]))
+        codes, ["citizen", "hotline"], ["<script>alert(1)</script>楼道堆物", "路灯不亮"]))
     assert {r.description: r.reported_at for r in stored}["路灯不亮"] == datetime(
         2026, 11, 1, 8, 5, tzinfo=CHINA)
     new = next(r.id for r in stored if r.description.startswith("<script>"))
@@ -1205,7 +1207,7 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
         {"name": "12345工单.csv", "mimeType": "text/csv", "buffer": b"id,lon\n1,2\n"})
     form.locator("button[type=submit]").click()  # refused whole
     expect(page.locator("#desk-import-summary")).to_have_text(
-        "未导入：缺少列 client_id、category、lat")
+        "未导入：缺少列 工单编号（client_id）、类别代码（category）、纬度（lat）")
     expect(page.locator("#desk-import-problems li")).to_have_count(0)
     assert watch.problems == [f"422: {server}/api/v1/incidents/import",
                               "Failed to load resource: the server responded with a status of "

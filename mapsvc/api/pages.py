@@ -18,6 +18,7 @@ from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.geo.crs import CRS_NAMES
+from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
 from mapsvc.incidents.model import METHOD_NAMES, PUBLIC_SOURCES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
@@ -125,7 +126,7 @@ NAMES_JS = '"use strict";\n' + "".join(
     f"const {name} = {json.dumps(names, ensure_ascii=False)};\n"
     for name, names in (("STATUS", STATE_NAMES), ("ACTION_NAME", ACTION_NAMES),
                         ("SOURCE_NAME", SOURCE_NAMES), ("METHOD_NAME", METHOD_NAMES),
-                        ("CRS_NAME", CRS_NAMES),
+                        ("CRS_NAME", CRS_NAMES), ("INCIDENT_COLUMN", INCIDENT_HEADINGS),
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
                         ("AUDIT_FIELD", AUDIT_FIELD_NAMES), ("PERSON_FIELD", FIELD_NAMES),

@@ -22,14 +22,19 @@ from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalis
 from mapsvc.incidents.callers import store_callers
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import (ACCURACY_MAX_M, CLIENT_ID_RULE, CONTROL, LOCAL_TIME,
-                                   NAME_MOST, NUMBER_MOST, PHONE, PHONE_RULE, SOURCES, UUID_TEXT,
-                                   numbered_case, swap_candidate)
+                                   NAME_MOST, NUMBER_MOST, PHONE, PHONE_RULE, SOURCE_NAMES,
+                                   SOURCES, UUID_TEXT, numbered_case, swap_candidate)
 from mapsvc.tables import (CheckedRows, RowError, copy_into, in_figures, numbers, read_table,
                            rejected_lines)
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
             "caller_phone")
+# how a sheet made in Chinese heads each column, and the pages name it (names.js)
+HEADINGS = {"client_id": "工单编号", "category": "类别代码", "lon": "经度", "lat": "纬度",
+            "description": "问题描述", "crs": "坐标系", "accuracy_m": "定位精度",
+            "reported_at": "上报时间", "source": "来源", "caller_name": "来电人",
+            "caller_phone": "联系电话"}
 
 
 @dataclass
@@ -45,7 +50,7 @@ class BulkResult:
 
 
 def read_incidents(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
-    return read_table(source, filename, REQUIRED, OPTIONAL)
+    return read_table(source, filename, REQUIRED, OPTIONAL, HEADINGS)
 
 
 def _parse(text_: pd.Series, **kw) -> pd.Series:
@@ -101,7 +106,9 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     checked = CheckedRows(frame)
     flag, line = checked.flag, checked.line
 
-    source = frame["source"].replace("", default_source)
+    # a source by its code or by its name on the pages (12345热线)
+    source = frame["source"].replace({"": default_source,
+                                      **{name: code for code, name in SOURCE_NAMES.items()}})
     client_id, number = _client_ids(frame["client_id"], source)
     frame = frame.assign(client_id=client_id)
     flag(client_id == "", "client_id", CLIENT_ID_RULE, {"rule": "client_id", "most": NUMBER_MOST})
@@ -126,7 +133,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag((np.abs(lat) > 90) & ~swap_candidate(lon, lat), "lat", "must be between -90 and 90",
          LAT_RANGE)
     crs = frame["crs"].str.lower().replace({"": default_crs.value, "epsg:4326": "wgs84",
-                                           "epsg:4490": "cgcs2000"})
+                                           "epsg:4490": "cgcs2000", "gcj-02": "gcj02",
+                                           "bd-09": "bd09"})
     names = [c.value for c in CRS]
     flag(~crs.isin(names), "crs", f"must be one of {', '.join(names)}",
          {"rule": "one_of", "values": names})

@@ -33,6 +33,7 @@ typed is set as text by the script.
 import html
 
 from mapsvc.accounts.model import IMPORTERS, REPORTERS, Role
+from mapsvc.incidents.bulk import HEADINGS, OPTIONAL, REQUIRED
 from mapsvc.incidents.model import NUMBER_MOST, PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
@@ -92,10 +93,9 @@ PANELS = """
     <button type="button" id="desk-import-open" hidden>导入工单</button></form>
   <form id="desk-import" hidden>
     <h3>导入工单</h3>
-    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有 client_id（该系统
-      的工单编号，或 UUID）、category（类别代码）、lon、lat 列，可有 description、crs、accuracy_m、
-      reported_at、source、caller_name、caller_phone 列。工单编号随案件保存，可按编号查找；同一工单再次
-      导入不会重复入库；有误的行列出行号，其余照常导入。</p>
+    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有{required}列，
+      可有{optional}列，列名用中文或英文均可。工单编号为该系统的编号（或 UUID），随案件保存，可按
+      编号查找；同一工单再次导入不会重复入库；有误的行列出行号，其余照常导入。</p>
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>
@@ -195,6 +195,11 @@ PANELS = """
 """
 
 
+def _columns(names: tuple[str, ...]) -> str:
+    """A file of cases' columns, by both their headings."""
+    return "、".join(f"{HEADINGS[name]}（{name}）" for name in names)
+
+
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_most: int,
               batch_most: int, photo_most_bytes: int, basemap: str | None,
               basemap_attribution: str, links: str,
@@ -211,6 +216,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
     for hole, value in (("links", links), ("title", own["title"]),
                         ("views", views), ("orders", orders),
                         ("photos_most", str(PHOTOS_MOST)), ("number_most", str(NUMBER_MOST)),
+                        ("required", _columns(REQUIRED)), ("optional", _columns(OPTIONAL)),
                         ("phone_pattern", html.escape(PHONE.removeprefix("^").removesuffix("$"))),
                         ("departments_hidden", " hidden" if department else "")):
         panels = panels.replace(f"{{{hole}}}", value)

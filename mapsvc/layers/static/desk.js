@@ -804,11 +804,8 @@ function mapsvcDesk(map, config) {
 
   // ---- a hotline's file of cases imported (导入工单): each line at fault named with why ----
 
-  // the columns of a file of cases (mapsvc.incidents.bulk), by their names on the page
-  const COLUMN = { client_id: "工单编号（client_id）", category: "类别", lon: "经度", lat: "纬度",
-                   description: "问题描述", crs: "坐标系", accuracy_m: "定位精度",
-                   reported_at: "上报时间", source: "来源", caller_name: "来电人",
-                   caller_phone: "联系电话" };
+  // a column of a file of cases (mapsvc.incidents.bulk) by both its headings
+  const column = (name) => (INCIDENT_COLUMN[name] ? `${INCIDENT_COLUMN[name]}（${name}）` : name);
 
   // a line's refusal in the page's words, by its rule (``ctx``); else as the service says it
   function lineWords(e) {
@@ -823,7 +820,7 @@ function mapsvcDesk(map, config) {
       printable: "含不可打印的字符", phone: "须为 11 位手机号，或带区号的固定电话",
       unknown: `类别代码 ${ctx.code} 不存在`, swapped: "经纬度疑似写反（对调后才落在网格内）",
     }[ctx.rule];
-    return `第 ${e.line} 行 · ${COLUMN[e.field] || e.field}：${said || e.reason}`;
+    return `第 ${e.line} 行 · ${column(e.field)}：${said || e.reason}`;
   }
 
   // a whole file's refusal in the page's words, by its rule (``ctx``); null for one with none
@@ -834,7 +831,7 @@ function mapsvcDesk(map, config) {
       format: "须为 CSV 或 Excel 文件（.csv、.xlsx、.xls）",
       unreadable: "文件无法读取（已损坏、未传完，或不是其扩展名所说的格式）",
       encoding: "CSV 文件须为 UTF-8 或 GBK 编码",
-      columns: `缺少列 ${(ctx.columns || []).join("、")}`,
+      columns: `缺少列 ${(ctx.columns || []).map(column).join("、")}`,
     }[ctx.rule] || null;
   }
 
