@@ -107,8 +107,8 @@ PANELS = """
   <form id="desk-new" hidden>
     <h3>来电登记</h3>
     <div class="row"><label>来源 <select name="source"></select></label>
-      <label>工单编号（来源系统的，可不填） <input name="number" maxlength="{number_most}"
-        autocomplete="off"></label></div>
+      <label>工单编号 <input name="number" maxlength="{number_most}" size="18"
+        autocomplete="off" placeholder="来源系统的，选填"></label></div>
     <label>类别 <select name="category" required></select></label>
     <label>地址 <input name="address" type="search" maxlength="100" autocomplete="off"
       placeholder="输入标准地址查找"></label>

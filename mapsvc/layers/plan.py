@@ -57,14 +57,14 @@ PANELS = """
       <button id="plan-split" type="button">切分选中网格</button>
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
-    <form id="plan-layer"><div class="row"><label>导入图层 <input name="file" type="file"
-      accept=".gpkg,.geojson,.json,.zip" required></label><button type="submit">导入</button>
-      </div>
-      <div class="row"><label>坐标系（文件未注明时） <select name="crs">
+    <form id="plan-layer"><label>导入图层 <input name="file" type="file"
+      accept=".gpkg,.geojson,.json,.zip" required></label>
+      <label>坐标系（文件未注明时） <select name="crs">
         <option value="">文件已注明</option>{crs_options}</select></label>
       <label>Shapefile 编码 <select name="encoding"><option value="">自动识别（UTF-8 或 GBK）
         </option><option value="gbk">GBK</option><option value="utf-8">UTF-8</option>
-        <option value="big5">Big5</option></select></label></div>
+        <option value="big5">Big5</option></select></label>
+      <div class="row"><button type="submit">导入</button></div>
     </form>
     <p class="hint">在 QGIS 等软件中编辑后的网格图层（GeoPackage、GeoJSON，或 zip 打包的
       Shapefile；字段 code、name、parent_code，同导出的图层），整体替换本方案的网格；有问题的要素
