@@ -68,7 +68,7 @@ def loaded(tmp_path_factory, grids, accounts):
     ])
     return {"addresses": (first, again), "people": cli("registry", "import", "people", people,
                                                        "--county", "441502"),
-            "people_file": people, "grid": worker_grid}
+            "people_file": people, "grid": worker_grid, "point": p}
 
 
 def test_addresses_are_stored_once_in_their_grid(loaded, db):
@@ -111,6 +111,30 @@ def test_people_are_matched_to_standard_addresses_and_households(loaded, db):
 def test_reimporting_people_reports_those_already_registered(loaded):
     again = cli("registry", "import", "people", loaded["people_file"], "--county", "441502")
     assert "line 2: id_number: this person is already registered" in again.output
+
+
+def test_a_communitys_sheets_headed_and_filled_in_in_chinese_import_as_the_english(loaded,
+                                                                                 tmp_path, db):
+    """A community's 人口信息表 heads its columns in Chinese and writes 女, 流动, 租住 (saved
+    by Excel on a Chinese Windows, in GBK)."""
+    row = "凤山路8号海景花园1栋1单元103室,{lon},{lat},是"
+    (tmp_path / "地址.csv").write_bytes(("地址,经度,纬度,是否出租\n" + row.format(
+        lon=loaded["point"].x, lat=loaded["point"].y) + "\n").encode("gbk"))
+    assert "1 addresses stored" in cli("registry", "import", "addresses", tmp_path / "地址.csv",
+                                       "--county", "441502").output
+    (tmp_path / "人口.csv").write_bytes((
+        "地址,姓名,人口类型,性别,与房屋关系,出生日期,关怀标签\n"
+        "凤山路8号海景花园1栋1单元103室,周六,流动,女,租住,1988年8月8日,\n"
+        "凤山路8号海景花园1栋1单元103室,吴七,户籍,未知,产权人,,\n").encode("gbk"))
+    out = cli("registry", "import", "people", tmp_path / "人口.csv", "--county", "441502").output
+    assert "2 rows: 1 people stored, 1 rejected" in out
+    assert "line 3: sex:" in out
+    with db.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT p.registration, p.sex, p.birth_date, ph.relation, h.rental FROM person p "
+            "JOIN person_house ph ON ph.person_id = p.id JOIN house h ON h.id = ph.house_id "
+            "WHERE p.name = '周六'")).one()
+    assert tuple(stored) == ("floating", "female", date(1988, 8, 8), "tenant", True)
 
 
 def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids, db):

@@ -14,7 +14,8 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
-from mapsvc.registry.people import MOBILE_NUMBER, REGISTRATIONS, RELATIONS, SEXES
+from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
+                                   RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
 from mapsvc.registry.privacy import (
     ID_NUMBER,
     MOBILE,
@@ -35,6 +36,18 @@ COLUMNS = {
     "organisations": (("name", "kind", "lon", "lat"), ("crs", "address", "county")),
     "things": (("component_id", "name", "lon", "lat"), ("crs", "state", "department")),
     "places": (("name", "kind", "lon", "lat"), ("crs",)),
+}
+# how a sheet made in Chinese (a community's 人口信息表, say) heads each kind's columns
+_PLACED = {"address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系", "county": "区县代码"}
+HEADINGS = {
+    "addresses": {**_PLACED, "use": "房屋用途", "rental": "是否出租", "area_m2": "建筑面积"},
+    "people": {**_PLACED, "name": "姓名", "registration": "人口类型", "id_number": "身份证号",
+               "mobile": "手机号码", "birth_date": "出生日期", "sex": "性别",
+               "care_tags": "关怀标签", "household": "户号", "relation": "与房屋关系"},
+    "organisations": {**_PLACED, "name": "名称", "kind": "类型"},
+    "things": {**_PLACED, "component_id": "部件编码", "name": "名称", "state": "状态",
+               "department": "权属部门"},
+    "places": {**_PLACED, "name": "名称", "kind": "类型"},
 }
 @dataclass
 class RegistryResult:
@@ -162,13 +175,21 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     return stored
 
 
+def _either(names: dict[str, str]) -> str:
+    """The values a column takes: each code, or its name."""
+    return ", ".join(f"{code} ({name})" for code, name in names.items())
+
+
 async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) -> int:
     frame = rows.frame
     _county(rows, county)
     frame["full_text"] = _normalised(frame["address"])
+    for column, names in (("registration", REGISTRATION_NAMES), ("sex", SEX_NAMES),
+                          ("relation", RELATION_NAMES)):  # by its code, or its name (男, 流动)
+        frame[column] = frame[column].replace({name: code for code, name in names.items()})
     rows.flag(frame["name"] == "", "name", "empty")
     rows.flag(~frame["registration"].isin(REGISTRATIONS), "registration",
-              f"must be one of {', '.join(REGISTRATIONS)}")
+              f"must be one of {_either(REGISTRATION_NAMES)}")
     given = frame["id_number"] != ""
     rows.flag(given & ~frame["id_number"].map(valid_id_number), "id_number",
               "not a valid resident ID number (18 characters, check digit)")
@@ -176,9 +197,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
               "repeats an earlier line")
     rows.flag((frame["mobile"] != "") & ~frame["mobile"].str.fullmatch(MOBILE_NUMBER), "mobile",
               "must be 11 digits starting with 1")
-    rows.flag(~frame["sex"].isin(["", *SEXES]), "sex", " or ".join(SEXES))
-    rows.flag(~frame["relation"].isin(["", *RELATIONS]), "relation",
-              f"{', '.join(RELATIONS[:-1])} or {RELATIONS[-1]}")
+    rows.flag(~frame["sex"].isin(["", *SEXES]), "sex", _either(SEX_NAMES))
+    rows.flag(~frame["relation"].isin(["", *RELATIONS]), "relation", _either(RELATION_NAMES))
     birth = pd.to_datetime(in_figures(frame["birth_date"]).replace("", None), errors="coerce",
                            format="mixed")
     rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
@@ -318,7 +338,7 @@ def read_registry(source, filename: str, kind: str) -> pd.DataFrame:
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
     required, optional = COLUMNS[kind]
-    return read_table(source, filename, required, optional)
+    return read_table(source, filename, required, optional, HEADINGS[kind])
 
 
 def conform(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -32,7 +32,9 @@ from mapsvc.registry.queries import address_in_reach, household_in_reach, place_
 
 REGISTRATION_NAMES = {"resident": "户籍", "floating": "流动", "overseas": "境外"}
 REGISTRATIONS = tuple(REGISTRATION_NAMES)
-RELATIONS = ("owner", "tenant", "lodger")  # to the house they live in
+# to the house they live in
+RELATION_NAMES = {"owner": "产权人", "tenant": "租住", "lodger": "借住"}
+RELATIONS = tuple(RELATION_NAMES)
 SEX_NAMES = {"male": "男", "female": "女"}
 SEXES = tuple(SEX_NAMES)
 MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
