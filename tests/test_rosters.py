@@ -128,15 +128,19 @@ def test_a_roster_that_cannot_be_read_is_refused_naming_the_file(clients, filena
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, r.text
 
 
-def test_a_roster_is_read_from_excel_too(clients, accounts):
+def test_a_roster_is_read_from_excel_headed_in_chinese_too(clients, accounts):
     admin = clients["admin"]
     [name] = _names(1)
     grid = accounts["worker"][1]["grid_codes"][0]
     sheet = io.BytesIO()
-    pd.DataFrame({"username": [name], "role": ["网格长"], "grids": [grid],
-                  "display_name": ["王五"]}).to_excel(sheet, index=False)
+    pd.DataFrame({"账号": [name], "角色": ["网格长"], "网格编码": [grid],
+                  "姓名": ["王五"]}).to_excel(sheet, index=False)
     r = admin.post("/accounts/import", files={"file": ("花名册.xlsx", sheet.getvalue())})
-    assert r.status_code == 200 and r.json()["created"][0]["role"] == "grid_chief", r.text
+    assert r.status_code == 200, r.text
+    made = r.json()["created"][0]
+    assert (made["role"], made["display_name"]) == ("grid_chief", "王五")
+    listed = {a["username"]: a for a in admin.get("/accounts", params={"limit": 1000}).json()}
+    assert grid in listed[name]["scope"]
 
 
 def test_a_roster_sent_twice_at_once_makes_its_accounts_once(server, clients, accounts):

@@ -1,6 +1,6 @@
 """A roster (花名册): the accounts of many people made at once from a spreadsheet, as a county
-takes on its grid workers. One row an account: ``username`` and ``role`` (as the API names it,
-or in Chinese: 网格员), and as the role is bound, ``grids`` (codes, apart by spaces, commas or
+takes on its grid workers. One row an account (its columns headed by their names or in Chinese:
+账号, 角色 …): ``username`` and ``role`` (as the API names it, or in Chinese: 网格员), and as the role is bound, ``grids`` (codes, apart by spaces, commas or
 、), ``region`` or ``department``; and ``display_name``.
 
 All or nothing: a roster with any row refused stores nothing, and each refusal names its line
@@ -25,6 +25,9 @@ from mapsvc.errors import InvalidInput
 from mapsvc.tables import CheckedRows, RowError, read_table
 
 COLUMNS = (("username", "role"), ("display_name", "grids", "region", "department"))
+# how a roster made in Chinese heads its columns, as the accounts page names them
+HEADINGS = {"username": "账号", "role": "角色", "display_name": "姓名", "grids": "网格编码",
+            "region": "区域编码", "department": "部门编码"}
 MAX_ROWS = 2000  # a county's grid workers, chiefs and centres; each password hash takes a while
 _APART = re.compile(r"[\s,;，；、]+")
 # a role as a roster may write it: as the API names it, or in Chinese
@@ -50,7 +53,7 @@ class RosterResult:
 
 
 def read_roster(source, filename: str) -> pd.DataFrame:
-    frame = read_table(source, filename, *COLUMNS)
+    frame = read_table(source, filename, *COLUMNS, HEADINGS)
     if len(frame) > MAX_ROWS:
         raise InvalidInput(f"{filename}: {len(frame)} rows; a roster holds at most {MAX_ROWS}",
                            field="file")

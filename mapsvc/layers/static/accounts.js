@@ -82,7 +82,7 @@ window.mapsvcAccounts = { shown: null };
       needs: `${role}账号须填写${name}`, unbound: `${role}账号不绑定${name}`,
       username: `${name}须为 1 至 ${ctx.most} 个字符，不含空格`,
       longest: `${name}最多 ${ctx.most} 个字符`, printable: `${name}含不可打印的字符`,
-      columns: `花名册缺少列 ${(ctx.columns || []).join("、")}`,
+      columns: `花名册缺少列 ${(ctx.columns || []).map((c) => FIELD[c] || c).join("、")}`,
     }[ctx.rule] || null;
   }
 
