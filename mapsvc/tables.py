@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.errors import InvalidInput
 
-FIRST_DATA_LINE = 2  # line 1 holds the column names
+FIRST_DATA_LINE = 2  # line 1 holds the column names, unless a title comes first (read_table)
+TITLE_LINES_MOST = 10  # the lines a sheet's title and notes take above its column names
 # Excel's workbooks, and the .xls of Excel 97–2003 that hotlines' systems still export
 EXCEL = (".xlsx", ".xlsm", ".xls")
 
@@ -34,7 +35,11 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
                ) -> pd.DataFrame:
     """The ``required`` and ``optional`` columns (missing optional ones empty), every cell as
     stripped text, so that checking decides what a value means. A column is headed by its name,
-    or by its heading in ``headings`` (name → heading: how a sheet made in Chinese heads it)."""
+    or by its heading in ``headings`` (name → heading: how a sheet made in Chinese heads it).
+    The column names are the first line's, or else those of the first of the next lines to name
+    more of the required columns (all of them, as a rule): a report exported from another
+    system has its title above them, and the lines above its names are no rows. ``attrs["first_line"]``: the line of the
+    first row (CheckedRows numbers the rows from it)."""
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".csv":
@@ -49,7 +54,24 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
             CalamineError) as e:
         raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file",
                            context={"rule": "unreadable"}) from e
+    named = {**{name: name for name in required + optional},
+             **{heading: name for name, heading in (headings or {}).items()}}
+
+    def missing_from(names) -> list[str]:
+        found = {named.get(str(n).strip()) for n in names}
+        return [c for c in required if c not in found]
+
+    first_line = FIRST_DATA_LINE
+    if missing_from(frame.columns):  # the column names below a title (a report's 报表标题)?
+        # the first line naming the most of the columns needed, all of them or not
+        lacking = [len(missing_from(frame.iloc[i]))
+                   for i in range(min(TITLE_LINES_MOST, len(frame)))]
+        if lacking and min(lacking) < len(missing_from(frame.columns)):
+            i = lacking.index(min(lacking))
+            frame = frame.iloc[i + 1:].set_axis(list(frame.iloc[i]), axis=1)
+            first_line += i + 1
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     frame = frame.rename(columns={heading: name for name, heading in (headings or {}).items()
                                   if name not in frame.columns})
     missing = [c for c in required if c not in frame.columns]
@@ -59,7 +81,9 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     for column in optional:
         if column not in frame.columns:
             frame[column] = ""
-    return frame[list(required + optional)].apply(lambda s: s.str.strip())
+    frame = frame[list(required + optional)].apply(lambda s: s.str.strip()).reset_index(drop=True)
+    frame.attrs["first_line"] = first_line
+    return frame
 
 
 def text_encoding(data: bytes) -> str:
@@ -130,7 +154,7 @@ class CheckedRows:
 
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
-        self.line = np.arange(len(frame)) + FIRST_DATA_LINE
+        self.line = np.arange(len(frame)) + frame.attrs.get("first_line", FIRST_DATA_LINE)
         self.bad = np.zeros(len(frame), dtype=bool)
         self.errors: list[RowError] = []
         for column in frame.columns:  # PostgreSQL's text cannot hold it

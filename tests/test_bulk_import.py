@@ -290,6 +290,36 @@ def test_an_excel_97_workbook_imports_the_same_way(api, grids, lattice, db):
          "citizen")]
 
 
+def test_a_report_with_its_title_above_the_column_names_is_read_below_them(api, grids, tmp_path):
+    """A report exported from a hotline's system: its title, merged across the sheet, and when
+    it was made above the column names; each line at fault is named by the sheet's own line."""
+    from openpyxl import Workbook
+
+    p = grids.iloc[45].geometry.representative_point()
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["12345 热线工单明细表"])
+    sheet.merge_cells("A1:E1")
+    sheet.append(["制表时间：2026-11-02 18:00", None, None, "制表人：王芳"])
+    sheet.append(["工单编号", "类别代码", "经度", "纬度", "问题描述"])
+    sheet.append([number, "03", p.x, p.y, "路灯不亮"])
+    sheet.append([f"{number}-2", "03", "东经", p.y, "经度写成了字"])
+    book.save(tmp_path / "明细表.xlsx")
+    r = api.post("/incidents/import", files={
+        "file": ("明细表.xlsx", (tmp_path / "明细表.xlsx").read_bytes())})
+    assert r.status_code == 200, r.text
+    assert (r.json()["rows"], r.json()["inserted"]) == (2, 1)
+    assert [(e["line"], e["field"]) for e in r.json()["errors"]] == [(5, "lon")]
+    [case] = api.get("/incidents", params={"q": number}).json()["features"]
+    assert (case["properties"]["description"], case["properties"]["grid"]["code"]) == (
+        "路灯不亮", grids.iloc[45].code)
+    # a sheet naming no column it needs, however far down, is refused naming what it lacks
+    r = api.post("/incidents/import", files={"file": ("x.csv", "标题,\n说明,\nid,lon\n1,2\n")})
+    assert r.json()["detail"][0]["ctx"] == {"rule": "columns",
+                                            "columns": ["client_id", "category", "lat"]}
+
+
 @pytest.mark.parametrize("name", ["hotline.xlsx", "hotline.xls"])
 def test_a_workbook_cut_short_is_refused_naming_the_file(api, tmp_path, rows, name):
     """A workbook whose upload broke off (a phone's weak signal, a full disk)."""
