@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from mapsvc.cli import app
 from mapsvc.geo.crs import from_wgs84
+from mapsvc.incidents.model import NUMBER_MOST, NUMBERED_NAMESPACE, SOURCES, numbered_cases
 from mapsvc.tables import numbers
 
 DATA = Path(__file__).parent / "data"
@@ -163,6 +164,22 @@ def test_a_sheet_headed_in_chinese_imports_as_one_headed_in_english(api, grids):
         "hotline", number, "gcj02", grids.iloc[44].code,
         datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc))
     assert case["caller"] == {"name": "李*", "phone": "138****8000"}
+
+
+@given(st.lists(st.tuples(st.sampled_from(SOURCES),
+                          st.text(st.characters(exclude_categories=("Cs",)), min_size=1,
+                                  max_size=NUMBER_MOST)), max_size=20))
+def test_a_numbered_cases_client_id_is_the_uuid5_of_its_source_and_number(cases):
+    """As uuid.uuid5 derives it one by one: a case stored from yesterday's file is the case of
+    today's."""
+    derived = numbered_cases([s for s, _ in cases], [n for _, n in cases])
+    assert [uuid.UUID(d) for d in derived] == [uuid.uuid5(NUMBERED_NAMESPACE, f"{s}\n{n}")
+                                               for s, n in cases]
+
+
+def test_a_numbered_cases_client_id_never_changes():
+    assert str(uuid.UUID(numbered_cases(["hotline"], ["GD1"])[0])) == (
+        "87f14fe6-5b61-5dc4-bc8f-570e799d44df")
 
 
 def test_reimporting_stores_nothing_twice(tmp_path, rows, db):

@@ -23,7 +23,7 @@ from mapsvc.incidents.callers import store_callers
 from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import (ACCURACY_MAX_M, CLIENT_ID_RULE, CONTROL, LOCAL_TIME,
                                    NAME_MOST, NUMBER_MOST, PHONE, PHONE_RULE, SOURCE_NAMES,
-                                   SOURCES, UUID_TEXT, numbered_case, swap_candidate)
+                                   SOURCES, UUID_TEXT, numbered_cases, swap_candidate)
 from mapsvc.tables import (CheckedRows, RowError, copy_into, in_figures, numbers, read_table,
                            rejected_lines)
 
@@ -81,7 +81,7 @@ def _parse_times(text_: pd.Series) -> pd.Series:
 
 
 def _client_ids(given: pd.Series, source: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Each row's client id as a UUID's text (``numbered_case``), empty where it is neither a
+    """Each row's client id as a UUID's text (``numbered_cases``), empty where it is neither a
     UUID nor a number; and its source's number, missing where it has none."""
     numbered = ~given.str.fullmatch(UUID_TEXT).to_numpy(dtype=bool)
     if not numbered.any():
@@ -91,7 +91,7 @@ def _client_ids(given: pd.Series, source: pd.Series) -> tuple[pd.Series, pd.Seri
                           & ~number.str.contains(CONTROL)).reindex(given.index)
     fit = number.notna().to_numpy()
     client_id = given.mask(numbered, "")
-    client_id[fit] = [str(numbered_case(s, n)) for n, s in zip(number[fit], source[fit])]
+    client_id[fit] = numbered_cases(source[fit].tolist(), number[fit].tolist())
     return client_id, number
 
 

@@ -1,11 +1,14 @@
 """What a reporter sends and what a location resolves to."""
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
+from hashlib import sha1
 from typing import Annotated, Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -172,12 +175,21 @@ class Caller(BaseModel):
 UUID_TEXT = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 NUMBER_MOST = 64
 CLIENT_ID_RULE = f"neither a UUID nor a number of 1 to {NUMBER_MOST} printable characters"
-_NUMBERED = UUID("0b6f7c1e-52d4-4e0a-9a39-5c1d2e8f4b70")
+NUMBERED_NAMESPACE = UUID("0b6f7c1e-52d4-4e0a-9a39-5c1d2e8f4b70")
 
 
-def numbered_case(source: str, number: str) -> UUID:
-    """The client id a case numbered ``number`` by its ``source``'s system stands for."""
-    return uuid5(_NUMBERED, f"{source}\n{number}")
+def numbered_cases(sources: Iterable[str], numbers: Iterable[str]) -> np.ndarray:
+    """The client ids the cases numbered ``numbers`` by the systems of ``sources`` stand for,
+    as the 32 hexadecimal digits of each: UUIDs version 5 (RFC 9562) of the names
+    ``f"{source}\\n{number}"``, which ``uuid.uuid5`` makes one by one in several times the
+    time (a file of a million numbered cases: 4 s). Each name's SHA-1 digest, then the version
+    and variant bits of all of them at once."""
+    digests = b"".join(sha1(NUMBERED_NAMESPACE.bytes + f"{s}\n{n}".encode()).digest()[:16]
+                       for s, n in zip(sources, numbers))
+    octets = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    octets[:, 6] = (octets[:, 6] & 0x0F) | 0x50  # version 5
+    octets[:, 8] = (octets[:, 8] & 0x3F) | 0x80  # RFC 9562's variant
+    return np.frombuffer(octets.tobytes().hex().encode(), dtype="S32").astype(str)
 
 
 def _client_id(value) -> UUID | str:
@@ -235,7 +247,7 @@ class IncidentReport(Point):
     def _numbered(self) -> "IncidentReport":
         if isinstance(self.client_id, str):
             self._source_number = self.client_id
-            self.client_id = numbered_case(self.source, self.client_id)
+            self.client_id = UUID(numbered_cases([self.source], [self.client_id])[0])
         return self
 
     @property
