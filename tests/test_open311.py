@@ -88,6 +88,20 @@ def test_a_request_posted_is_a_case_located_like_any_report(open311, api, grids)
     second = ET.fromstring(other.content).findtext("request/service_request_id")
     assert second != created["service_request_id"]
     assert api.get(f"/incidents/{second}").json()["source"] == "hotline"
+    # the hotline's platform sends its number: the case keeps it, the same number is the case
+    number = f"GD{uuid.uuid4().int % 10**12:012d}"
+    numbered = {**fields, "description": description + "（三）", "attribute[source]": "hotline",
+                "attribute[number]": number}
+    third = post(client, key, **numbered)
+    assert third.status_code == 201
+    [made] = third.json()
+    assert api.get(f"/incidents/{made['service_request_id']}").json()["source_number"] == number
+    assert post(client, key, **numbered).json() == [made]
+    changed = post(client, key, **{**numbered, "description": "另一件事"})
+    assert changed.status_code == 400
+    assert changed.json()[0]["description"] == (
+        f"attribute[number]: {number} already names a different incident "
+        f"(id {made['service_request_id']})")
 
     # text sent unescaped is read as UTF-8
     raw = f"api_key={key}&service_code=0601&lat={point.y}&long={point.x}&description=井盖缺失"
@@ -109,6 +123,8 @@ def test_a_request_posted_is_a_case_located_like_any_report(open311, api, grids)
      "attribute[source]", 400),
     ({"service_code": "0601", "lat": 22.8, "long": 115.3, "description": "长" * 4001},
      "description", 400),
+    ({"service_code": "0601", "lat": 22.8, "long": 115.3, "attribute[number]": "GD\x07"},
+     "attribute[number]", 400),
 ])
 def test_a_bad_request_is_refused_naming_the_field_and_stores_nothing(open311, db, fields,
                                                                        field, code):

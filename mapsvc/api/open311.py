@@ -130,7 +130,7 @@ async def caller(request: Request) -> Account:
 
 # the API's names of the fields Open311 names otherwise
 FIELD = {"lon": "long", "category": "service_code", "caller.name": "first_name, last_name",
-         "caller.phone": "phone"}
+         "caller.phone": "phone", "client_id": "attribute[number]"}
 
 
 def _open311(handler):
@@ -245,8 +245,10 @@ async def post_request(request: Request, fmt: str) -> Response:
     """Report a case: ``service_code``, ``lat`` and ``long`` (or a standard address:
     ``address_id``, or ``address_string`` as the registry writes it, with the county's code as
     ``jurisdiction_id`` where the text is in more than one), ``description``, ``media_url``;
-    ``attribute[source]`` names its source (default ``citizen``); ``last_name``,
-    ``first_name`` and ``phone`` the person reporting, kept as the case's caller."""
+    ``attribute[source]`` names its source (default ``citizen``) and ``attribute[number]`` the
+    number that source's system gave the case (its 工单编号: the case's client id, as the API
+    takes one); ``last_name``, ``first_name`` and ``phone`` the person reporting, kept as the
+    case's caller."""
     account = admit(await caller(request), REPORTERS)
     form = await posted(request)
     code = form.get("service_code")
@@ -265,7 +267,8 @@ async def post_request(request: Request, fmt: str) -> Response:
     name = (form.get("last_name") or "").strip() + (form.get("first_name") or "").strip()
     phone = form.get("phone") or ""
     try:
-        report = IncidentReport(client_id=uuid.uuid5(POSTED, key), category=code,
+        report = IncidentReport(client_id=form.get("attribute[number]") or uuid.uuid5(POSTED, key),
+                                category=code,
                                 description=description, lon=lon, lat=lat, source=source,
                                 caller={"name": name, "phone": phone}
                                 if name or phone.strip() else None)

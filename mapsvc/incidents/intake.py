@@ -156,8 +156,8 @@ async def settle(conn: AsyncConnection, report: IncidentReport) -> str:
                       await looks_swapped(conn, report, report.reported_time()))
     stored = json.loads(doc)
     if not _same_report(stored, report):
-        raise Conflict(f"client_id {report.source_number or report.client_id} already names "
-                       f"a different incident (id {stored['id']})", field="client_id",
+        raise Conflict(f"{report.source_number or report.client_id} already names a different "
+                       f"incident (id {stored['id']})", field="client_id",
                        context={"incident": stored["id"]})
     return doc
 
