@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from mapsvc.cli import app
@@ -82,6 +83,30 @@ def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids
     rows[1]["name"] = "测试小类（改）"  # loading again updates
     assert admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))}).status_code == 200
     assert _by_code(admin, q="T701")["T701"]["name"] == "测试小类（改）"
+
+
+def test_a_tree_made_in_chinese_loads_as_one_made_in_english(clients, db):
+    """Headed in Chinese, its units written as the pages write them or as people do."""
+    sheet = ("类别编码,类别名称,上级编码,处置时限,时限单位,处置部门编码,核实时限,派遣时限\n"
+             "T6,中文大类,,2,工作日,T1,0.5个工作小时,\n"
+             "T601,中文小类,T6,4,个工作小时,,,1 工作小时\n"
+             "T602,单位不明,T6,4,周,,,\n").encode("gbk")
+    r = clients["admin"].post("/categories/import", files={"file": ("分类.csv", sheet)})
+    assert r.status_code == 422
+    assert [(e["line"], e["field"]) for e in r.json()["errors"]] == [(4, "time_limit_unit")]
+    r = clients["admin"].post("/categories/import", files={"file": ("分类.csv", sheet.replace(
+        "周".encode("gbk"), "天".encode("gbk")))})
+    assert r.status_code == 200 and r.json()["stored"] == 3, r.text
+    tree = _by_code(clients["admin"], q="T6")
+    assert (tree["T6"]["time_limit"], tree["T6"]["department"], tree["T601"]["time_limit"],
+            tree["T602"]["time_limit"]) == (
+        {"value": 2, "unit": "working_days"}, "T1", {"value": 4, "unit": "working_hours"},
+        {"value": 4, "unit": "natural_days"})
+    with db.connect() as conn:
+        assert dict(conn.execute(text(
+            "SELECT code, properties FROM category WHERE code IN ('T6', 'T601')")).all()) == {
+            "T6": {"verify_limit": "0.5 working_hours"},
+            "T601": {"dispatch_limit": "1 working_hours"}}
 
 
 def test_a_file_with_any_problem_stores_nothing(clients, server, tmp_path):

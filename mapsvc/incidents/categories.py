@@ -3,7 +3,8 @@
 A deployment loads its own tree (Anshan's has 3,329 classes) from CSV or Excel with the columns
 ``code, name`` and optionally ``parent_code, time_limit, time_limit_unit, department_code,
 filing_condition, closing_condition, gb30428_code, gb39666_code, duplicate_radius_m,
-duplicate_hours, verify_limit, dispatch_limit, check_limit, case_limit``. A class's code starts
+duplicate_hours, verify_limit, dispatch_limit, check_limit, case_limit`` (or headed in Chinese:
+类别编码, 类别名称, 上级编码, 处置时限, 时限单位 …; a unit written 工作日 or 个工作日). A class's code starts
 with its parent's, as the national codes do. A file is loaded whole or not at all; classes
 already stored are updated (never deleted: incidents refer to them).
 """
@@ -20,13 +21,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table
-from mapsvc.workflow.calendar import UNITS
+from mapsvc.workflow.calendar import UNIT_NAMES, UNITS
 from mapsvc.workflow.clocks import Limit
 
 REQUIRED = ("code", "name")
 OPTIONAL = ("parent_code", "time_limit", "time_limit_unit", "department_code", "filing_condition",
             "closing_condition", "gb30428_code", "gb39666_code", "duplicate_radius_m",
             "duplicate_hours", "verify_limit", "dispatch_limit", "check_limit", "case_limit")
+# how a tree made in Chinese heads each column
+HEADINGS = {"code": "类别编码", "name": "类别名称", "parent_code": "上级编码", "time_limit": "处置时限",
+            "time_limit_unit": "时限单位", "department_code": "处置部门编码",
+            "filing_condition": "立案条件", "closing_condition": "结案条件",
+            "gb30428_code": "GB/T 30428 编码", "gb39666_code": "GB/T 39666 编码",
+            "duplicate_radius_m": "重复判定半径", "duplicate_hours": "重复判定时长",
+            "verify_limit": "核实时限", "dispatch_limit": "派遣时限", "check_limit": "核查时限",
+            "case_limit": "结案时限"}
+# a unit of time by its code, or as the pages write it (个工作日), or as a sheet may (工作日)
+_UNIT = {**{unit: unit for unit in UNITS}, **{name: unit for unit, name in UNIT_NAMES.items()},
+         **{name.removeprefix("个"): unit for unit, name in UNIT_NAMES.items()}}
 _NUMBER_PROPERTIES = ("duplicate_radius_m", "duplicate_hours")
 _LIMIT_PROPERTIES = ("verify_limit", "dispatch_limit", "check_limit", "case_limit")
 _CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
@@ -47,7 +59,15 @@ def under_class(column: str, name: str = "category") -> str:
 
 
 def read_categories(source: Path | IO[bytes], filename: str) -> pd.DataFrame:
-    return read_table(source, filename, REQUIRED, OPTIONAL)
+    return read_table(source, filename, REQUIRED, OPTIONAL, HEADINGS)
+
+
+def _limits_written(limits: pd.Series) -> pd.Series:
+    """Time limits as Limit.parse reads them (``2 working_hours``), from ``2 working_hours``,
+    ``2个工作小时`` or ``2 工作小时``; any other text as it is."""
+    parts = limits.str.extract(r"^(\d+(?:\.\d+)?)\s*(\S+)$")
+    unit = parts[1].map(_UNIT)
+    return (parts[0] + " " + unit).where(unit.notna(), limits)
 
 
 def _valid_limit(value: str) -> bool:
@@ -61,6 +81,8 @@ def _valid_limit(value: str) -> bool:
 def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     checked = CheckedRows(frame)
     flag = checked.flag
+    frame = frame.assign(time_limit_unit=frame["time_limit_unit"].map(lambda u: _UNIT.get(u, u)),
+                         **{c: _limits_written(frame[c]) for c in _LIMIT_PROPERTIES})
     flag(~frame["code"].str.fullmatch(_CODE), "code", "1 to 32 letters, digits, '_', '.' or '-'")
     repeated = frame["code"].duplicated().to_numpy()
     flag(repeated, "code", "repeats an earlier line")
