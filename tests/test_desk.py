@@ -1011,7 +1011,16 @@ def test_a_callers_name_and_phone_are_taken_at_the_desk_and_revealed_for_a_reaso
     assert str(case) not in [a["entity_id"] for a in api.get("/audit", params={
         "action": "reveal", "limit": 5}).json()]
     reveal.locator("button", has_text="回访诉求人").click()
+    # the case read again while it is being revealed (the live feed follows it as it changes)
+    held = []
+    page.route("**/caller/reveal", lambda route: held.append(route), times=1)
     reveal.locator("button[type=submit]").click()
+    page.evaluate("window.mapsvcDesk.selected.readBefore = true")
+    assert do(api, case, "urge", note="来电人再次来电").status_code == 200
+    wait_until(page, "!window.mapsvcDesk.selected.readBefore", "the case read again")
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
     expect(facts).to_contain_text(f"来电人<b>欧阳</b> · {phone}")
     assert facts.locator("b").count() == 0 and reveal.is_hidden()
     assert facts.locator("a").get_attribute("href") == f"tel:{phone}"

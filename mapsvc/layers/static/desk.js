@@ -277,12 +277,16 @@ function mapsvcDesk(map, config) {
     return Object.keys(ACTIONS).filter((name) => mayTake(name, p, config.role));
   }
 
+  // whether case ``p`` is the one open: as it was read, or as read again since (the live feed
+  // reads the open case again as it changes)
+  const showing = (p) => state.selected !== null && state.selected.id === p.id;
+
   // ``id`` opened, or the open case read again (after a step): then the map stays where the
   // user moved it, and an action being filled in stays open while the case still allows it
   async function openCase(id) {
     const [p, steps] = await Promise.all([call("GET", `/incidents/${id}`),
                                           call("GET", `/incidents/${id}/timeline`)]);
-    const reread = state.selected !== null && state.selected.id === p.id;
+    const reread = showing(p);
     [state.selected, state.steps, state.spot] = [p, steps, null];
     if (!reread) {
       state.revealed = null;
@@ -345,7 +349,7 @@ function mapsvcDesk(map, config) {
       return f.properties.category === p.category && (f.properties.ids.includes(p.id)
         || map.distance([p.lat, p.lon], [lat, lon]) <= f.properties.radius_m);
     });
-    if (!spot || state.selected !== p) return;  // none, or another case opened meanwhile
+    if (!spot || !showing(p)) return;  // none, or another case opened meanwhile
     state.spot = `近30天此处同类 ${spot.properties.cases} 件（在办 ${spot.properties.open} 件）`;
     showSheet();
   }
@@ -398,7 +402,7 @@ function mapsvcDesk(map, config) {
       say(`查看来电人未完成：${error.message}`, true);
       return;
     }
-    if (state.selected !== p) return;  // another case opened meanwhile
+    if (!showing(p)) return;  // another case opened meanwhile
     state.revealed = revealed;
     $("desk-reveal").hidden = true;
     showSheet();
@@ -419,7 +423,7 @@ function mapsvcDesk(map, config) {
     if (!(p.caller && p.caller.phone)) return;
     const found = await call("GET", `/incidents?${new URLSearchParams({
       caller_of: p.id, limit: 20, count: true })}`);
-    if (!state.selected || state.selected.id !== p.id) return;  // another case opened since
+    if (!showing(p)) return;  // another case opened since
     section.dataset.of = p.id;
     section.hidden = !found.features.length;
     section.querySelector("small").textContent = `${found.numberMatched} 件`;
@@ -443,7 +447,7 @@ function mapsvcDesk(map, config) {
   async function showDuplicates(p) {
     const near = possible(p).includes("merge")
       ? (await call("GET", `/incidents/${p.id}/duplicates`)).features : [];
-    if (!state.selected || state.selected.id !== p.id) return;  // another case opened since
+    if (!showing(p)) return;  // another case opened since
     $("desk-duplicates").hidden = !near.length;
     $("desk-duplicate-list").replaceChildren(...near.map((f) => {
       const q = f.properties;
