@@ -38,8 +38,8 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     or by its heading in ``headings`` (name → heading: how a sheet made in Chinese heads it).
     The column names are the first line's, or else those of the first of the next lines to name
     more of the required columns (all of them, as a rule): a report exported from another
-    system has its title above them, and the lines above its names are no rows. ``attrs["first_line"]``: the line of the
-    first row (CheckedRows numbers the rows from it)."""
+    system has its title above them, and the lines above its names are no rows.
+    ``attrs["first_line"]``: the line of the first row (CheckedRows numbers the rows from it)."""
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".csv":
@@ -72,7 +72,7 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
             first_line += i + 1
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.loc[:, ~frame.columns.duplicated()]
-    frame = frame.rename(columns={heading: name for name, heading in (headings or {}).items()
+    frame = frame.rename(columns={heading: name for heading, name in named.items()
                                   if name not in frame.columns})
     missing = [c for c in required if c not in frame.columns]
     if missing:

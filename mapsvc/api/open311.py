@@ -263,12 +263,13 @@ async def post_request(request: Request, fmt: str) -> Response:
     except ValidationError:
         raise Open311Error(400, "attribute[source]: one of grid_worker, hotline, citizen, "
                                 "sensor, other") from None
-    key = "\n".join(map(str, (account.id, code, lat, lon, description)))
+    # its source's number, or what it says (the same request again is the same case)
+    client_id = form.get("attribute[number]") or uuid.uuid5(POSTED, "\n".join(
+        map(str, (account.id, code, lat, lon, description))))
     name = (form.get("last_name") or "").strip() + (form.get("first_name") or "").strip()
     phone = form.get("phone") or ""
     try:
-        report = IncidentReport(client_id=form.get("attribute[number]") or uuid.uuid5(POSTED, key),
-                                category=code,
+        report = IncidentReport(client_id=client_id, category=code,
                                 description=description, lon=lon, lat=lat, source=source,
                                 caller={"name": name, "phone": phone}
                                 if name or phone.strip() else None)

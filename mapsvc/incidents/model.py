@@ -204,11 +204,11 @@ def _client_id(value) -> UUID | str:
     raise ValueError(CLIENT_ID_RULE)
 
 
-_PRINTABLE = "[^" + CONTROL[1:]
+_CONTROLS = CONTROL[1:-1]  # the ranges of CONTROL's characters
 ClientId = Annotated[UUID | str, PlainValidator(_client_id), WithJsonSchema({"anyOf": [
     {"type": "string", "format": "uuid"},
-    {"type": "string", "maxLength": NUMBER_MOST,
-     "pattern": rf"^{_PRINTABLE}*[^\s{CONTROL[1:]}{_PRINTABLE}*$"}]})]
+    {"type": "string", "maxLength": NUMBER_MOST,  # printable, and not only spaces
+     "pattern": rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"}]})]
 
 
 class IncidentReport(Point):
