@@ -143,25 +143,31 @@ def test_a_hotlines_own_numbers_stand_for_its_cases(api, grids, db):
 
 
 def test_a_sheet_headed_in_chinese_imports_as_one_headed_in_english(api, grids):
-    """A sheet made in Chinese heads its columns as the desk names them, and may name a source
-    as the pages do (12345热线) and GCJ-02 as it is written."""
+    """A sheet made in Chinese heads its columns as the desk names them, and may name a class
+    by its name where no other class has it, a source as the pages do (12345热线) and GCJ-02
+    as it is written."""
     q = grids.iloc[44].geometry.representative_point()
     gx, gy = (float(v) for v in from_wgs84(q.x, q.y, "gcj02"))
     number = f"GD{uuid.uuid4().int % 10**12:012d}"
-    sheet = ("工单编号,类别代码,经度,纬度,坐标系,问题描述,上报时间,来源,来电人,联系电话\n"
-             f"{number},03,{gx},{gy},GCJ-02,路灯不亮,2026-11-02 09:30,12345热线,李四,13800138000\n"
-             f"{number}-2,03,{gx},{gy},GCJ-02,路灯不亮,2026-11-02 09:31,热线中心,李四,\n")
+    sheet = ("工单编号,类别,经度,纬度,坐标系,问题描述,上报时间,来源,来电人,联系电话\n"
+             f"{number},暴露垃圾,{gx},{gy},GCJ-02,路边垃圾,2026-11-02 09:30,12345热线,李四,"
+             "13800138000\n"
+             f"{number}-2,03,{gx},{gy},GCJ-02,路灯不亮,2026-11-02 09:31,热线中心,李四,\n"
+             f"{number}-3,市容环境,{gx},{gy},,两个类别同名,,,,\n"  # 06 and 1003
+             f"{number}-4,垃圾,{gx},{gy},,没有这个类别,,,,\n")
     r = api.post("/incidents/import", data={"source": "citizen"},
                  files={"file": ("12345.csv", sheet.encode(), "text/csv")})
     assert r.status_code == 200, r.text
     assert r.json()["inserted"] == 1
-    assert [(e["line"], e["field"], e["ctx"]["rule"]) for e in r.json()["errors"]] == [
-        (3, "source", "one_of")]
+    assert [(e["line"], e["field"], e["ctx"]) for e in r.json()["errors"]] == [
+        (3, "source", {"rule": "one_of", "values": list(SOURCES)}),
+        (4, "category", {"rule": "ambiguous", "name": "市容环境"}),
+        (5, "category", {"rule": "unknown", "code": "垃圾"})]
     found = api.get("/incidents", params={"q": number}).json()["features"]
     case = api.get(f"/incidents/{found[0]['id']}").json()
-    assert (case["source"], case["source_number"], case["raw"]["crs"], case["grid"]["code"],
-            datetime.fromisoformat(case["reported_at"])) == (
-        "hotline", number, "gcj02", grids.iloc[44].code,
+    assert (case["category"], case["source"], case["source_number"], case["raw"]["crs"],
+            case["grid"]["code"], datetime.fromisoformat(case["reported_at"])) == (
+        "0601", "hotline", number, "gcj02", grids.iloc[44].code,
         datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc))
     assert case["caller"] == {"name": "李*", "phone": "138****8000"}
 
@@ -319,7 +325,7 @@ def test_a_report_with_its_title_above_the_column_names_is_read_below_them(api, 
     sheet.append(["12345 热线工单明细表"])
     sheet.merge_cells("A1:E1")
     sheet.append(["制表时间：2026-11-02 18:00", None, None, "制表人：王芳"])
-    sheet.append(["工单编号", "类别代码", "经度", "纬度", "问题描述"])
+    sheet.append(["工单编号", "类别", "经度", "纬度", "问题描述"])
     sheet.append([number, "03", p.x, p.y, "路灯不亮"])
     sheet.append([f"{number}-2", "03", "东经", p.y, "经度写成了字"])
     book.save(tmp_path / "明细表.xlsx")

@@ -1176,7 +1176,7 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
     day = uuid.uuid4().int % 10**8
     numbers = [f"GD{day:08d}{n:04d}" for n in range(1, 6)]
     sheet = "\n".join([
-        "工单编号,类别代码,经度,纬度,问题描述,上报时间,来源",
+        "工单编号,类别,经度,纬度,问题描述,上报时间,来源",
         f"{numbers[0]},0601,{hx},{hy},<script>alert(1)</script>楼道堆物,,群众",  # by its name
         f"{numbers[1]},0601,{tx},{ty},路灯不亮,2026年11月1日 8时5分,",
         f"{numbers[2]},0601,东经,{ty},经度写成了字,,",
@@ -1192,7 +1192,7 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
     expect(page.locator("#desk-import-summary")).to_have_text(
         "共 5 行：新导入 2 件；3 行有误未导入，改正后可再导入该文件")
     expect(page.locator("#desk-import-problems li")).to_have_text([
-        "第 4 行 · 经度（lon）：不是数字", "第 5 行 · 类别代码（category）：类别代码 9999 不存在",
+        "第 4 行 · 经度（lon）：不是数字", "第 5 行 · 类别（category）：没有代码或名称为“9999”的类别",
         "第 6 行 · 工单编号（client_id）：与第 2 行重复"])
     with db.connect() as conn:
         stored = conn.execute(text(
@@ -1216,7 +1216,7 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
         {"name": "12345工单.csv", "mimeType": "text/csv", "buffer": b"id,lon\n1,2\n"})
     form.locator("button[type=submit]").click()  # refused whole
     expect(page.locator("#desk-import-summary")).to_have_text(
-        "未导入：缺少列 工单编号（client_id）、类别代码（category）、纬度（lat）")
+        "未导入：缺少列 工单编号（client_id）、类别（category）、纬度（lat）")
     expect(page.locator("#desk-import-problems li")).to_have_count(0)
     assert watch.problems == [f"422: {server}/api/v1/incidents/import",
                               "Failed to load resource: the server responded with a status of "

@@ -98,7 +98,7 @@ async def import_file(
                                                  "category, lon, lat [, description, crs, "
                                                  "accuracy_m, reported_at, source, caller_name, "
                                                  "caller_phone], each headed by its name or its "
-                                                 "Chinese heading (工单编号, 类别代码, 经度, 纬度, "
+                                                 "Chinese heading (工单编号, 类别, 经度, 纬度, "
                                                  "问题描述 …)")],
     crs: Annotated[CRS, Form(description="CRS of rows that name none")] = CRS.wgs84,
     source: Annotated[Source, Form(description="source of rows that name none")] = "hotline",

@@ -31,7 +31,7 @@ REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
             "caller_phone")
 # how a sheet made in Chinese heads each column, and the pages name it (names.js)
-HEADINGS = {"client_id": "工单编号", "category": "类别代码", "lon": "经度", "lat": "纬度",
+HEADINGS = {"client_id": "工单编号", "category": "类别", "lon": "经度", "lat": "纬度",
             "description": "问题描述", "crs": "坐标系", "accuracy_m": "定位精度",
             "reported_at": "上报时间", "source": "来源", "caller_name": "来电人",
             "caller_phone": "联系电话"}
@@ -183,8 +183,16 @@ STAGE = ("CREATE TEMP TABLE incident_stage (line int, "
          + ", ".join(f"{name} {kind}" for name, kind in SOURCE_TYPES.items()) + ") ON COMMIT DROP")
 STAGING_TABLES = ("incident_stage", "incident_located")
 
+# A row's class by its code, or by its name (暴露垃圾) where no other class has that name.
+NAMED_CATEGORY = text("""
+UPDATE incident_stage s SET category = n.code
+  FROM (SELECT name, min(code) AS code FROM category GROUP BY name HAVING count(*) = 1) n
+ WHERE s.category = n.name AND NOT EXISTS (SELECT 1 FROM category c WHERE c.code = s.category)
+""")
+# the rows left naming no class, and whether they name several by their name
 UNKNOWN_CATEGORY = text("""
-SELECT s.line, s.category FROM incident_stage s LEFT JOIN category c ON c.code = s.category
+SELECT s.line, s.category, (SELECT count(*) FROM category n WHERE n.name = s.category) > 1
+  FROM incident_stage s LEFT JOIN category c ON c.code = s.category
  WHERE c.code IS NULL ORDER BY s.line
 """)
 # After the insert, a staged row with a known category whose client id is stored nowhere was
@@ -220,10 +228,13 @@ async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
                                         reported_at AS at
                                    FROM incident_stage WHERE lon IS NOT NULL""",
                         into="incident_located")
+    await conn.execute(NAMED_CATEGORY)
     unknown = (await conn.execute(UNKNOWN_CATEGORY)).all()
-    result.errors += [RowError(line, "category", f"unknown category code {code!r}",
+    result.errors += [RowError(line, "category", f"{code!r} names more than one class: give its "
+                               "code", {"rule": "ambiguous", "name": code}) if several else
+                      RowError(line, "category", f"no class has the code or name {code!r}",
                                {"rule": "unknown", "code": code})
-                      for line, code in unknown]
+                      for line, code, several in unknown]
     reporter, logged = by_row or ("CAST(:reporter_id AS bigint)", "CAST(:actor AS text)")
     result.inserted = (await conn.execute(text(insert_located(
         "incident_stage s JOIN incident_located l ON l.line = s.line",

@@ -822,7 +822,9 @@ function mapsvcDesk(map, config) {
       one_of: `须为 ${(ctx.values || []).join("、")} 之一`,
       time: "不是完整的日期时间（如 2026-11-01 08:05、2026年11月1日 8时5分）",
       printable: "含不可打印的字符", phone: "须为 11 位手机号，或带区号的固定电话",
-      unknown: `类别代码 ${ctx.code} 不存在`, swapped: "经纬度疑似写反（对调后才落在网格内）",
+      unknown: `没有代码或名称为“${ctx.code}”的类别`,
+      ambiguous: `名为“${ctx.name}”的类别不止一个，请填写类别代码`,
+      swapped: "经纬度疑似写反（对调后才落在网格内）",
     }[ctx.rule];
     return `第 ${e.line} 行 · ${column(e.field)}：${said || e.reason}`;
   }
