@@ -86,6 +86,12 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     return frame
 
 
+def coded(values: pd.Series, names: dict[str, str]) -> pd.Series:
+    """A column's values, each given by its code or by its name on the pages (``names``: code →
+    name, as 男 for male), as codes; any other value as it is."""
+    return values.replace({name: code for code, name in names.items()})
+
+
 def text_encoding(data: bytes) -> str:
     """The encoding of the text of a file a user gives: UTF-8 (with a byte-order mark or not)
     where it is valid UTF-8, else GB18030, which holds GBK and GB2312: what Excel, WPS and

@@ -24,8 +24,8 @@ from mapsvc.incidents.intake import SOURCE_COLUMNS, SOURCE_TYPES, insert_located
 from mapsvc.incidents.model import (ACCURACY_MAX_M, CLIENT_ID_RULE, CONTROL, LOCAL_TIME,
                                    NAME_MOST, NUMBER_MOST, PHONE, PHONE_RULE, SOURCE_NAMES,
                                    SOURCES, UUID_TEXT, numbered_cases, swap_candidate)
-from mapsvc.tables import (CheckedRows, RowError, copy_into, in_figures, numbers, read_table,
-                           rejected_lines)
+from mapsvc.tables import (CheckedRows, RowError, coded, copy_into, in_figures, numbers,
+                           read_table, rejected_lines)
 
 REQUIRED = ("client_id", "category", "lon", "lat")
 OPTIONAL = ("description", "crs", "accuracy_m", "reported_at", "source", "caller_name",
@@ -107,8 +107,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     flag, line = checked.flag, checked.line
 
     # a source by its code or by its name on the pages (12345热线)
-    source = frame["source"].replace({"": default_source,
-                                      **{name: code for code, name in SOURCE_NAMES.items()}})
+    source = coded(frame["source"], SOURCE_NAMES).replace("", default_source)
     client_id, number = _client_ids(frame["client_id"], source)
     frame = frame.assign(client_id=client_id)
     flag(client_id == "", "client_id", CLIENT_ID_RULE, {"rule": "client_id", "most": NUMBER_MOST})

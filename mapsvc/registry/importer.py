@@ -24,8 +24,8 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
-from mapsvc.tables import (CheckedRows, RowError, bytea_text, copy_into, in_figures, numbers,
-                           read_table, rejected_lines)
+from mapsvc.tables import (CheckedRows, RowError, bytea_text, coded, copy_into, in_figures,
+                           numbers, read_table, rejected_lines)
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 COLUMNS = {
@@ -186,7 +186,7 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     frame["full_text"] = _normalised(frame["address"])
     for column, names in (("registration", REGISTRATION_NAMES), ("sex", SEX_NAMES),
                           ("relation", RELATION_NAMES)):  # by its code, or its name (男, 流动)
-        frame[column] = frame[column].replace({name: code for code, name in names.items()})
+        frame[column] = coded(frame[column], names)
     rows.flag(frame["name"] == "", "name", "empty")
     rows.flag(~frame["registration"].isin(REGISTRATIONS), "registration",
               f"must be one of {_either(REGISTRATION_NAMES)}")
