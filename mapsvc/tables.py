@@ -1,7 +1,9 @@
 """Tabular files users upload (CSV, Excel): read as text, rows reported by their line."""
 
+import csv
 import io
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -41,10 +43,13 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     system has its title above them, and the lines above its names are no rows.
     ``attrs["first_line"]``: the line of the first row (CheckedRows numbers the rows from it)."""
     suffix = Path(filename).suffix.lower()
+    named = {**{name: name for name in required + optional},
+             **{heading: name for name, heading in (headings or {}).items()}}
+    first_line = FIRST_DATA_LINE
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(io.BytesIO(_utf8(source, filename)), dtype=str,
-                                keep_default_na=False, engine="pyarrow")
+            frame, skipped = _csv(_utf8(source, filename), named)
+            first_line += skipped
         elif suffix in EXCEL:
             frame = pd.read_excel(source, dtype=str, keep_default_na=False, engine="calamine")
         else:
@@ -54,14 +59,11 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
             CalamineError) as e:
         raise InvalidInput(f"{filename}: cannot be read as {suffix[1:]} ({e})", field="file",
                            context={"rule": "unreadable"}) from e
-    named = {**{name: name for name in required + optional},
-             **{heading: name for name, heading in (headings or {}).items()}}
 
     def missing_from(names) -> list[str]:
         found = {named.get(str(n).strip()) for n in names}
         return [c for c in required if c not in found]
 
-    first_line = FIRST_DATA_LINE
     if missing_from(frame.columns):  # the column names below a title (a report's 报表标题)?
         # the first line naming the most of the columns needed, all of them or not
         lacking = [len(missing_from(frame.iloc[i]))
@@ -84,6 +86,26 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     frame = frame[list(required + optional)].apply(lambda s: s.str.strip()).reset_index(drop=True)
     frame.attrs["first_line"] = first_line
     return frame
+
+
+def _csv(data: bytes, names: Container[str]) -> tuple[pd.DataFrame, int]:
+    """A CSV file's rows (UTF-8), and the lines skipped above its column names: a title
+    shorter than the lines under it (not padded with commas, as Excel and WPS pad it) stops
+    Arrow's parser at the first longer line; the file is then read from the first of its first
+    lines to hold one of the column ``names``. A file whose first line holds one is refused
+    as Arrow refuses it."""
+    def read(skipped: int) -> pd.DataFrame:
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, engine="pyarrow",
+                           skiprows=skipped)
+    try:
+        return read(0), 0
+    except pd.errors.ParserError:
+        head = data[:1 << 16].decode("utf-8", "ignore").splitlines()[:TITLE_LINES_MOST + 1]
+        skipped = next((i for i, fields in enumerate(csv.reader(head))
+                        if any(f.strip() in names for f in fields)), 0)
+        if not skipped:
+            raise
+        return read(skipped), skipped
 
 
 def coded(values: pd.Series, names: dict[str, str]) -> pd.Series:

@@ -337,6 +337,13 @@ def test_a_report_with_its_title_above_the_column_names_is_read_below_them(api, 
     [case] = api.get("/incidents", params={"q": number}).json()["features"]
     assert (case["properties"]["description"], case["properties"]["grid"]["code"]) == (
         "路灯不亮", grids.iloc[45].code)
+    # a CSV whose title is not padded with commas to the width of the lines under it
+    sheet = (f"12345 热线工单明细表\n制表时间：2026-11-02 18:00\n工单编号,类别,经度,纬度\n"
+             f"{number}-3,03,{p.x},{p.y}\n{number}-4,03,{p.x},北纬\n")
+    r = api.post("/incidents/import", files={"file": ("明细表.csv", sheet.encode("gbk"))})
+    assert r.status_code == 200, r.text
+    assert (r.json()["inserted"], [(e["line"], e["field"]) for e in r.json()["errors"]]) == (
+        1, [(5, "lat")])
     # a sheet naming no column it needs, however far down, is refused naming what it lacks
     r = api.post("/incidents/import", files={"file": ("x.csv", "标题,\n说明,\nid,lon\n1,2\n")})
     assert r.json()["detail"][0]["ctx"] == {"rule": "columns",
