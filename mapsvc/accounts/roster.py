@@ -1,7 +1,8 @@
 """A roster (花名册): the accounts of many people made at once from a spreadsheet, as a county
 takes on its grid workers. One row an account (its columns headed by their names or in Chinese:
-账号, 角色 …): ``username`` and ``role`` (as the API names it, or in Chinese: 网格员), and as the role is bound, ``grids`` (codes, apart by spaces, commas or
-、), ``region`` or ``department``; and ``display_name``.
+账号, 角色 …): ``username`` and ``role`` (as the API names it, or in Chinese: 网格员), and as
+the role is bound, ``grids`` (codes, apart by spaces, commas or 、), ``region`` or
+``department``; and ``display_name``.
 
 All or nothing: a roster with any row refused stores nothing, and each refusal names its line
 and column. A name that is an account already is left as it is and said so: a roster sent

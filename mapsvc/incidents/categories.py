@@ -81,7 +81,7 @@ def _valid_limit(value: str) -> bool:
 def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     checked = CheckedRows(frame)
     flag = checked.flag
-    frame = frame.assign(time_limit_unit=frame["time_limit_unit"].map(lambda u: _UNIT.get(u, u)),
+    frame = frame.assign(time_limit_unit=frame["time_limit_unit"].replace(_UNIT),
                          **{c: _limits_written(frame[c]) for c in _LIMIT_PROPERTIES})
     flag(~frame["code"].str.fullmatch(_CODE), "code", "1 to 32 letters, digits, '_', '.' or '-'")
     repeated = frame["code"].duplicated().to_numpy()

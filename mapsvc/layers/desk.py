@@ -94,8 +94,9 @@ PANELS = """
   <form id="desk-import" hidden>
     <h3>导入工单</h3>
     <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有{required}列，
-      可有{optional}列，列名用中文或英文均可，其上可有标题行。工单编号为该系统的编号（或 UUID），随案件保存，可按
-      编号查找；同一工单再次导入不会重复入库；有误的行列出行号，其余照常导入。</p>
+      可有{optional}列，列名用中文或英文均可，其上可有标题行。
+      工单编号为该系统的编号（或 UUID），随案件保存，可按编号查找；同一工单再次导入不会重复入库；
+      有误的行列出行号，其余照常导入。</p>
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>

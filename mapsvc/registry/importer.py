@@ -49,6 +49,8 @@ HEADINGS = {
                "department": "权属部门"},
     "places": {**_PLACED, "name": "名称", "kind": "类型"},
 }
+
+
 @dataclass
 class RegistryResult:
     kind: str
