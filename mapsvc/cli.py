@@ -233,7 +233,7 @@ def _print_row_errors(errors) -> None:
 @boundaries_app.command("import")
 def boundaries_import(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or Shapefile")],
-    level: Annotated[str, typer.Option(help="county | township | village | grid")],
+    level: Annotated[str, typer.Option(help="city | county | township | village | grid")],
     crs: Annotated[str | None, typer.Option(
         help="EPSG:4326 | EPSG:4490 | gcj02 | bd09 (or any EPSG code); required when the "
              "file names none")] = None,
@@ -289,7 +289,7 @@ def boundaries_import(
 @boundaries_app.command("export")
 def boundaries_export(
     out: Annotated[Path, typer.Argument(help="file to write")],
-    level: Annotated[str, typer.Option(help="county | township | village | grid")],
+    level: Annotated[str, typer.Option(help="city | county | township | village | grid")],
     format: Annotated[str, typer.Option("--format", help="gpkg | geojson")] = "gpkg",
 ) -> None:
     """Export one level (grids: their current geometry) to a file that imports back unchanged."""
@@ -335,6 +335,7 @@ def incidents_import(
 @incidents_app.command("export")
 def incidents_export(
     out: Annotated[Path, typer.Argument(help="the CSV file to write")],
+    city: Annotated[str | None, typer.Option(help="a city's code (4 digits)")] = None,
     county: Annotated[str | None, typer.Option(help="a county's code")] = None,
     township: Annotated[str | None, typer.Option(help="a township's code")] = None,
     village: Annotated[str | None, typer.Option(help="a village's code")] = None,
@@ -366,7 +367,8 @@ def incidents_export(
             times[option] = TypeAdapter(ReportTime | None).validate_python(value)
         except ValidationError as e:
             fail(f"{option}: {e.errors()[0]['msg']}")
-    where = IncidentFilter(county=county, township=township, village=village, grid=grid,
+    where = IncidentFilter(city=city, county=county, township=township, village=village,
+                           grid=grid,
                            statuses=STATUS_FILTERS.get(status, (status,)) if status else (),
                            department=department,
                            categories=(category,) if category else (),
@@ -739,7 +741,7 @@ def grids_propose(
 @grids_app.command("sizing")
 def grids_sizing(
     parent: Annotated[str | None, typer.Option(
-        help="a county, township or village code (default: every county)")] = None,
+        help="a city, county, township or village code (default: everything)")] = None,
 ) -> None:
     """Where grids need redrawing: the grids in force under a region against the sizing rules,
     counted per child region, and those over a maximum, the most over first."""
@@ -774,7 +776,8 @@ def grids_sizing(
 
 @demo_app.command("generate")
 def demo_generate(
-    out: Annotated[Path, typer.Argument(help="folder for county/township/village/grid .gpkg")],
+    out: Annotated[Path, typer.Argument(
+        help="folder for city/county/township/village/grid .gpkg")],
     grids: Annotated[int, typer.Option(min=1, help="about how many grids")] = 5000,
 ) -> None:
     """Generate the synthetic hierarchy inside the real seed counties."""

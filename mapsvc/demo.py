@@ -18,7 +18,7 @@ from mapsvc.accounts.model import Role
 from mapsvc.accounts.passwords import check_password
 from mapsvc.accounts.store import (AccountSpec, create_account, create_accounts, find_account,
                                    worked_all_along)
-from mapsvc.boundaries.reading import FieldNames, read_boundaries
+from mapsvc.boundaries.reading import CODE_LENGTHS, FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
 from mapsvc.geo.crs import from_wgs84
@@ -32,7 +32,6 @@ from mapsvc.workflow.calendar import load_calendar
 from mapsvc.workflow.machine import sql_list
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
-LEVEL_ORDER = ("county", "township", "village", "grid")
 
 
 def write_hierarchy(folder: Path, grids: int, counties: list[str] | None = None) -> dict[str, Path]:
@@ -42,7 +41,7 @@ def write_hierarchy(folder: Path, grids: int, counties: list[str] | None = None)
 async def load_hierarchy(conn: AsyncConnection, files: dict[str, Path]) -> dict[str, int]:
     """Import the generated files level by level through the ordinary boundary import."""
     counts = {}
-    for level in LEVEL_ORDER:
+    for level in files:  # from the top down
         fields = FieldNames() if level == "grid" else FieldNames(parent="parent_code")
         result = await import_boundaries(conn, read_boundaries(files[level], level, fields=fields))
         counts[level] = result.inserted + result.updated + result.unchanged
@@ -127,10 +126,11 @@ DEMO_DEPARTMENTS = [("CG", "城市管理和综合执法局"), ("ZJ", "住房和�
                     ("SW", "水务局"), ("GA", "公安分局")]
 
 
-# One account per role, scoped inside the demo county (see the README).
-DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "grid_chief": Role.grid_chief,
-                 "worker": Role.grid_worker, "department": Role.department,
-                 "planner": Role.planner, "auditor": Role.auditor}
+# One account per role, scoped inside the demo county (see the README), and the centre of its
+# city (汕尾市) above it.
+DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "city": Role.command,
+                 "grid_chief": Role.grid_chief, "worker": Role.grid_worker,
+                 "department": Role.department, "planner": Role.planner, "auditor": Role.auditor}
 
 
 async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
@@ -141,6 +141,7 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
         "SELECT code FROM grid WHERE village_code = (SELECT min(village_code) FROM grid "
         "WHERE village_code LIKE :county || '%') ORDER BY code"), {"county": DEMO_COUNTY})).scalars())
     scopes = {"command": {"region_code": DEMO_COUNTY}, "planner": {"region_code": DEMO_COUNTY},
+              "city": {"region_code": DEMO_COUNTY[:CODE_LENGTHS["city"]]},
               "grid_chief": {"grid_codes": village_grids},
               "worker": {"grid_codes": village_grids[:2]}, "department": {"department_code": "CG"}}
     for username, role in DEMO_ACCOUNTS.items():

@@ -212,7 +212,8 @@ def accounts(hierarchy, db):
     """One account per role and scope: username → (role, scope). Grid workers and the chief work
     in the first village of 汕尾市城区, as they always have (their periods in their grids run
     from the start: the tests' cases are reported at any time); the command centre covers that
-    county; the planner 武昌区; the auditor reads the audit alone."""
+    county, shanwei's its city, city's everything; the planner 武昌区; the auditor reads the
+    audit alone."""
     from mapsvc.accounts.model import Role
     from mapsvc.accounts.store import create_account, worked_all_along
 
@@ -222,6 +223,7 @@ def accounts(hierarchy, db):
     specs = {
         "admin": (Role.admin, {}),
         "city": (Role.command, {}),
+        "shanwei": (Role.command, {"region_code": "4415"}),  # 汕尾市's centre, above 城区's
         "command": (Role.command, {"region_code": "441502"}),
         "township_command": (Role.command, {"region_code": codes[0][:9]}),
         "chief": (Role.grid_chief, {"grid_codes": codes}),

@@ -95,6 +95,43 @@ def test_regions_are_served_as_geojson_by_level_parent_and_bbox(api, loaded, lev
     assert [f["id"] for f in around["features"]] == ["421121"]
 
 
+def test_a_city_holds_its_counties_whichever_is_loaded_first(api, loaded, levels, tmp_path):
+    """黄冈市 above the two counties loaded without it: its file from a national source (its
+    administrative code 421100: its four digits); its counties found by their codes, and
+    loaded again without it they stay its; a county naming a city that is none is refused,
+    as is a code of the wrong length."""
+    cities = gpd.read_file(DATA / "cities.geojson")
+    cities[cities["adcode"] == "421100"].to_file(tmp_path / "city.geojson")
+    result = cli("boundaries", "import", tmp_path / "city.geojson", "--level", "city",
+                 "--code-field", "adcode")
+    assert result.exit_code == 0 and "city: 1 new" in result.output, result.output
+    city = api.get("/regions", params={"level": "city"}).json()["features"]
+    assert [(f["id"], f["properties"]["name"]) for f in city if f["id"] == "4211"] == [
+        ("4211", "黄冈市")]
+    under = api.get("/regions", params={"level": "county", "parent": "4211"}).json()
+    assert sorted(f["id"] for f in under["features"]) == COUNTIES
+    # a county's name is written in its largest part, within it
+    for f in under["features"]:
+        lon, lat = f["properties"]["label"]
+        assert shapely.contains_xy(shapely.geometry.shape(f["geometry"]), lon, lat)
+
+    levels["county"].to_file(tmp_path / "county.geojson")
+    assert "0 new, 0 updated, 2 unchanged" in cli(
+        "boundaries", "import", tmp_path / "county.geojson", "--level", "county").output
+    under = api.get("/regions", params={"level": "county", "parent": "4211"}).json()
+    assert sorted(f["id"] for f in under["features"]) == COUNTIES
+    assert api.get("/grids", params={"parent": "4211"}).json()["features"]  # its grids
+
+    stray = levels["county"].head(1).assign(parent_code="9999")
+    stray.to_file(tmp_path / "stray.geojson")
+    result = cli("boundaries", "import", tmp_path / "stray.geojson", "--level", "county")
+    assert result.exit_code != 0 and "parent 9999 is not a known city" in result.output
+    cities[cities["adcode"] == "421100"].assign(adcode="42110").to_file(tmp_path / "five.geojson")
+    result = cli("boundaries", "import", tmp_path / "five.geojson", "--level", "city",
+                 "--code-field", "adcode")
+    assert result.exit_code != 0 and "code must be 4 digits for a city" in result.output
+
+
 def test_grids_are_served_under_any_ancestor(api, loaded):
     under_county = api.get("/grids", params={"parent": "421102"}).json()["features"]
     under_township = api.get("/grids", params={"parent": "421102101"}).json()["features"]

@@ -49,6 +49,14 @@ def test_each_level_nests_in_its_parent_and_counties_are_the_real_polygons(hiera
     real = seed_counties().set_index("code")
     for _, county in hierarchy.counties.iterrows():
         assert shapely.equals(county.geometry, real.geometry[county.code])
+    # the real cities of the counties, coded by their 4 digits, each holding its counties
+    real_cities = gpd.read_file(DATA / "cities.geojson").set_index("adcode")
+    assert dict(zip(hierarchy.cities["code"], hierarchy.cities["name"])) == {
+        "4201": "武汉市", "4415": "汕尾市"}
+    for city in hierarchy.cities.itertuples():
+        assert shapely.equals(city.geometry, real_cities.geometry[city.code + "00"])
+        for county in hierarchy.counties[hierarchy.counties["code"].str[:4] == city.code].geometry:
+            assert shapely.difference(county, city.geometry).area < 1e-12
     parents = {"township": hierarchy.counties, "village": hierarchy.townships,
                "grid": hierarchy.villages}
     for level, parent_frame in parents.items():
@@ -88,12 +96,13 @@ def test_any_size_is_generated_on_request(n):
         assert shapely.coverage_is_valid(group.geometry.values)
 
 
-def test_the_cli_writes_the_four_levels(tmp_path):
+def test_the_cli_writes_the_five_levels(tmp_path):
     result = CliRunner().invoke(app, ["demo", "generate", "--grids", "2500", str(tmp_path)])
     assert result.exit_code == 0, result.output
     levels = {p.stem: gpd.read_file(p) for p in tmp_path.glob("*.gpkg")}
-    assert set(levels) == {"county", "township", "village", "grid"}
-    assert len(levels["county"]) == 10 and len(levels["grid"]) == 2500
+    assert set(levels) == {"city", "county", "township", "village", "grid"}
+    assert len(levels["city"]) == 6 and len(levels["county"]) == 10
+    assert len(levels["grid"]) == 2500
 
 
 def _cli(*args: str) -> str:

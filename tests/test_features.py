@@ -26,7 +26,7 @@ def test_the_service_describes_itself_and_its_collections(ogc_url, api):
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conforms
     assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete" in conforms
     ids = {c["id"] for c in wfs.collections()["collections"]}
-    assert {"counties", "townships", "villages", "grids", "incidents"} <= ids
+    assert {"cities", "counties", "townships", "villages", "grids", "incidents"} <= ids
     assert wfs.collection("grids")["itemType"] == "feature"
 
 
@@ -48,6 +48,10 @@ def test_reads_page_filter_by_bbox_datetime_and_properties(ogc_url, api, grids):
     assert past["numberReturned"] == 3  # the first versions have been in force since always
     one = wfs.collection_item("counties", "441502")
     assert one["properties"]["name"] and shape(one["geometry"]).area > 0
+    assert one["properties"]["parent_code"] == "4415"  # 汕尾市
+    city = wfs.collection_item("cities", "4415")
+    assert city["properties"]["name"] == "汕尾市" and shape(city["geometry"]).contains(
+        shape(one["geometry"]).representative_point())
     dedicated = wfs.collection_items("grids", kind="dedicated", limit=1000)
     assert all(f["properties"]["kind"] == "dedicated" for f in dedicated["features"])
 

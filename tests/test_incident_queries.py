@@ -42,7 +42,7 @@ def test_features_are_points_with_the_incident_as_properties(api, seeded):
                                                   feature["properties"]["lat"]]
 
 
-def test_filter_by_grid_village_township_and_county(api, seeded):
+def test_filter_by_grid_village_township_county_and_city(api, seeded):
     a_ids = {s["id"] for s in seeded["stored"][:3]}
     b_ids = {s["id"] for s in seeded["stored"][3:]}
     assert a_ids <= ids(api, grid=seeded["a"].code) and not b_ids & ids(api, grid=seeded["a"].code)
@@ -50,6 +50,8 @@ def test_filter_by_grid_village_township_and_county(api, seeded):
     assert b_ids <= ids(api, township=seeded["b"].village_code[:9])
     county_b = ids(api, county="420106")
     assert b_ids <= county_b and not a_ids & county_b
+    city_b = ids(api, city="4201")  # 武汉市
+    assert b_ids <= city_b and not a_ids & city_b and city_b == county_b
 
 
 def test_filter_by_bbox(api, seeded):

@@ -791,11 +791,52 @@ def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fix
     assert stats["figures"]["on_time_closure_rate"] == 0.6667  # 2 of 3 closed
 
 
-def test_the_whole_deployment_adds_up_its_counties(clients, fixture_cases):
-    stats = _figures(clients["admin"])
-    assert stats["kind"] == "deployment" and stats["by"] == "county"
-    assert stats["figures"]["reported"] == sum(r["figures"]["reported"] for r in stats["rows"])
-    assert stats["figures"]["reported"] >= 10
+def test_the_whole_deployment_adds_up_its_cities_and_a_city_its_counties(clients, grids):
+    """Command at four levels (Anshan's): the deployment's figures break down by its cities, a
+    city's centre sees its counties' together and each of them, and its panel counts its
+    counties' cases, as a county's does its own."""
+    week = {"from": "2025-11-03", "to": "2025-11-07"}
+
+    def reported() -> tuple[dict, dict]:
+        whole = _figures(clients["admin"], **week)
+        return whole, {r["code"]: r for r in whole["rows"]}  # (other tests' cities: none)
+
+    before, was = reported()
+    for county, n in (("420106", 2), ("441502", 3)):
+        p = grids[grids["code"].str.startswith(county)].geometry.iloc[5].representative_point()
+        for _ in range(n):
+            assert clients["admin"].post("/incidents", json={
+                "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
+                "reported_at": "2025-11-04T10:00:00+08:00"}).status_code == 201
+    whole, cities = reported()
+    assert whole["kind"] == "deployment" and whole["by"] == "city"
+    assert [(cities[c]["name"], cities[c]["figures"]["reported"]
+             - was[c]["figures"]["reported"]) for c in ("4201", "4415")] == [("武汉市", 2),
+                                                                             ("汕尾市", 3)]
+    assert whole["figures"]["reported"] - before["figures"]["reported"] == 5
+    assert whole["figures"]["reported"] == sum(r["figures"]["reported"] for r in cities.values())
+    counties = {r["code"]: r for r in _figures(clients["admin"], by="county", **week)["rows"]}
+    for city, county in (("4201", "420106"), ("4415", "441502")):  # one county each here
+        assert cities[city]["figures"] == counties[county]["figures"], city
+
+    city = _figures(clients["shanwei"], **week)
+    assert (city["kind"], city["code"], city["name"], city["by"]) == ("city", "4415", "汕尾市",
+                                                                      "county")
+    assert [r["code"] for r in city["rows"]] == ["441502"]
+    assert city["figures"] == _figures(clients["command"], **week)["figures"]
+    assert city["figures"]["reported"] == cities["4415"]["figures"]["reported"] >= 3
+    assert clients["shanwei"].get("/stats", params={"level": "city", "code": "4201"}
+                                  ).status_code == 404  # another city's
+    assert clients["command"].get("/stats", params={"level": "city", "code": "4415"}
+                                  ).status_code == 404  # a county's centre sees not its city
+    board, county_board = (c.get("/stats/board").json() for c in (clients["shanwei"],
+                                                                  clients["command"]))
+    assert (board["kind"], board["name"]) == ("city", "汕尾市")
+    for figure in ("reported_today", "closed_today", "open", "waiting", "urgent", "overdue"):
+        assert board[figure] == county_board[figure], figure
+    assert board["year"] == county_board["year"] and board["trend"] == county_board["trend"]
+    assert board["patrols"] == county_board["patrols"] and board["patrols"]["grids"] > 0
+    assert board["open"] > 0
 
 
 def test_figures_follow_a_case_through_the_loop(clients, grids):

@@ -362,6 +362,8 @@ def test_zoom_policy_and_tilejson(clients, lattice):
     assert tms["id"] == "WebMercatorQuad" and len(tms["tileMatrices"]) >= 23
     counties = _features(admin, "counties", TMS.tile(115.37, 22.78, 7))
     assert "441502" in {f["properties"]["code"] for f in counties}
+    cities = _features(admin, "cities", TMS.tile(115.37, 22.78, 5))
+    assert {"code": "4415", "name": "汕尾市"} in [f["properties"] for f in cities]
 
 
 def test_an_unchanged_tile_answers_304_and_a_change_gives_a_new_etag(clients, lattice):

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import shapely
 from PIL import Image
 from sqlalchemy import text
 
@@ -779,6 +780,72 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser, db):
     wait_until(page, "[...document.querySelectorAll('.leaflet-tile')]"
                      ".every(t => t.classList.contains('leaflet-tile-loaded'))", "every tile")
     page.screenshot(path=ARTIFACTS / "wall-3840x2160.png")
+    assert watch.problems == []
+    context.close()
+
+
+def _label_at(page, name: str) -> tuple[float, float]:
+    """Where on the map (lon, lat) the region ``name`` is named: the middle of its label."""
+    return tuple(page.evaluate(f"""(() => {{
+        const label = [...document.querySelectorAll(".region-label")]
+          .find((el) => el.textContent === {name!r}).getBoundingClientRect();
+        const at = window.mapsvcWall.map.containerPointToLatLng(
+          [(label.left + label.right) / 2, (label.top + label.bottom) / 2]);
+        return [at.lng, at.lat];
+    }})()"""))
+
+
+def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall_server, browser,
+                                                                            grids, db):
+    """Command at four levels (Anshan's): 汕尾市's centre opens on its city with its counties
+    drawn and named to drill into, its panel its counties' together and its figures opening
+    them on the desk; a centre of the whole deployment opens on its cities, each named on its
+    land, not on the first of its islands (汕尾市's lie 250 km south of it)."""
+    base = wall_server.base
+    spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    report(base, token(base), spot.x, spot.y, "市级大屏")
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base, "shanwei")
+    region = "window.mapsvcWall.region"
+    wait_until(page, "window.mapsvcWall.children === 'county'", "the counties drawn")
+    assert page.evaluate(f"[{region}.kind, {region}.code]") == ["city", "4415"]
+    wait_until(page, "document.getElementById('wall-region-name').textContent === '汕尾市'",
+               "the city's panel")
+    assert page.locator(".region-label").all_inner_texts() == ["城区"]
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the figures")
+    county = httpx.get(f"{base}/api/v1/stats/board",
+                       headers={"Authorization": f"Bearer {token(base)}"}).json()
+    assert int(page.inner_text("#kpi-open")) == county["open"] > 0  # its one county's here
+    assert page.locator("a.to-desk:has(#kpi-open)").get_attribute("href") == (
+        "/map/desk#" + urlencode({"view": "open", "city": "4415", "name": "汕尾市"}))
+    desk = desk_opened(page, "a.to-desk:has(#kpi-open)")
+    wait_until(desk, f"window.mapsvcDesk && window.mapsvcDesk.matched === {county['open']}",
+               "the city's open cases on the desk")
+    desk.close()
+    page.mouse.click(*_on_screen(page, spot.x, spot.y))
+    wait_until(page, f"{region}.kind === 'county' && {region}.code === '441502'", "城区")
+    wait_until(page, "window.mapsvcWall.children === 'township'", "its townships drawn")
+    page.click("#wall-up")
+    wait_until(page, f"{region}.code === '4415' && window.mapsvcWall.children === 'county'",
+               "back at the city")
+    assert watch.problems == []
+    context.close()
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base, "city")
+    wait_until(page, "window.mapsvcWall.children === 'city'", "the cities drawn")
+    assert {"武汉市", "汕尾市"} <= set(page.locator(".region-label").all_inner_texts())
+    for code, name in (("4201", "武汉市"), ("4415", "汕尾市")):
+        with db.connect() as conn:
+            largest = conn.execute(text("""
+                SELECT ST_AsBinary(d.geom) FROM region r, ST_Dump(r.geom) d
+                 WHERE r.code = :code ORDER BY ST_Area(d.geom) DESC LIMIT 1"""),
+                {"code": code}).scalar_one()
+        assert shapely.from_wkb(largest).contains(shapely.Point(_label_at(page, name))), name
     assert watch.problems == []
     context.close()
 

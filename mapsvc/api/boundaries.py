@@ -1,7 +1,7 @@
-"""Regions (county, township, village) and grids as GeoJSON, for any signed-in account; the
+"""Regions (city, county, township, village) and grids as GeoJSON, for any signed-in account; the
 grids in force against the sizing rules, for planners."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -11,6 +11,7 @@ from mapsvc.api.deps import GEOJSON, AtQuery, Page, bbox_query, statements
 from mapsvc.boundaries.history import grid_diff, grid_versions
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.boundaries.queries import grids_geojson, regions_geojson
+from mapsvc.boundaries.reading import RegionLevel
 from mapsvc.boundaries.sizing import grid_sizing
 from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
@@ -24,7 +25,7 @@ async def regions(
     request: Request,
     page: Page,
     account: SignedIn,
-    level: Annotated[Literal["county", "township", "village"] | None, Query()] = None,
+    level: Annotated[RegionLevel | None, Query()] = None,
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
     bbox=Depends(bbox_query),
 ) -> Response:

@@ -129,6 +129,7 @@ async def _incident_items(conn, account, page, bbox, when, filters, fid=None):
 
 
 COLLECTIONS = {c.id: c for c in (
+    Collection("cities", "地级市", "city boundaries", (), _region_items("city")),
     Collection("counties", "区县", "county boundaries", ("parent_code",), _region_items("county")),
     Collection("townships", "乡镇街道", "township boundaries", ("parent_code",),
                _region_items("township")),

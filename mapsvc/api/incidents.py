@@ -121,6 +121,7 @@ async def incident_filter(
     village: Annotated[str | None, Query()] = None,
     township: Annotated[str | None, Query()] = None,
     county: Annotated[str | None, Query()] = None,
+    city: Annotated[str | None, Query(description="a city's code (4 digits)")] = None,
     status: Annotated[Literal[tuple(STATUS_FILTERS)] | None, Query(  # type: ignore[valid-type]
         description="a state, or waiting: those not yet taken in (reported, being verified: "
                     "待受理)")] = None,
@@ -173,7 +174,8 @@ async def incident_filter(
     if caller_of is not None and account.role not in CALLER_READERS:
         raise Forbidden("your role does not see who called", field="caller_of")
     return IncidentFilter(bbox=bbox, grid=grid, village=village, township=township,
-                          county=county, statuses=STATUS_FILTERS[status] if status else (),
+                          county=county, city=city,
+                          statuses=STATUS_FILTERS[status] if status else (),
                           department=department,
                           categories=(category,) if category else (), method=method,
                           reported_from=reported_from, reported_to=reported_to, colour=colour,

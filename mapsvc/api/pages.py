@@ -17,6 +17,8 @@ from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import statements
 from mapsvc.boundaries.plans import PLANNERS
+from mapsvc.boundaries.queries import top_level
+from mapsvc.boundaries.reading import CHILD_LEVEL
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
@@ -229,8 +231,10 @@ async def _region(request: Request, account) -> WallRegion:
     async with statements(request) as conn:
         row = (await conn.execute(_REGION, {"code": account.region_code}) if account.region_code
                else await conn.execute(_DEPLOYMENT)).one()
+        child = await top_level(conn) if row.kind == "deployment" else CHILD_LEVEL[row.kind]
     return WallRegion(row.kind, row.code, row.name,
-                      (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0))
+                      (row.minx or 73.0, row.miny or 18.0, row.maxx or 135.0, row.maxy or 54.0),
+                      child if child != "grid" else None)
 
 
 async def _named(request: Request, select: str) -> list[dict]:

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request
 from mapsvc import settings
 from mapsvc.api.auth import SignedIn
 from mapsvc.api.deps import transaction
+from mapsvc.boundaries.reading import RegionLevel
 from mapsvc.incidents.model import LOCAL_TIME, ReportDay
 from mapsvc.workflow.stats import BREAKDOWNS, board, statistics
 
 router = APIRouter(tags=["workflow"], responses={
     404: {"description": "no such region, grid or department within the account's scope"}})
-Level = Annotated[Literal["county", "township", "village", "grid"] | None, Query(
+Level = Annotated[RegionLevel | Literal["grid"] | None, Query(
     description="the region (or grid); default: the account's region")]
 Code = Annotated[str | None, Query(description="its code")]
 
@@ -26,8 +27,9 @@ async def stats(
     code: Code = None,
     department: Annotated[str | None, Query(description="or a department's code")] = None,
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
-        description="one row per county, township, village, grid, department, grid worker, "
-                    "member of the centre's staff (operator) or main class (category) within; "
+        description="one row per city, county, township, village, grid, department, grid "
+                    "worker, member of the centre's staff (operator) or main class (category) "
+                    "within; "
                     "default: the next level down")] = None,
     category: Annotated[str | None, Query(
         description="the class whose subclasses (and itself, for its cases of none) are the "

@@ -7,11 +7,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
+# A region's ``label``: where a map writes its name, the middle of its largest part (the centre
+# of the widest circle within it): the middle of the first, as Leaflet takes it, or of the
+# whole may be an island off the coast, or the sea.
 REGIONS = """
 SELECT r.code AS sort, jsonb_build_object(
     'type', 'Feature', 'id', r.code, 'geometry', ST_AsGeoJSON(r.geom, {precision})::jsonb,
     'properties', r.properties || jsonb_build_object(
-        'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code)) AS feature
+        'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code,
+        'label', (SELECT jsonb_build_array(round(ST_X(c)::numeric, {precision}),
+                                           round(ST_Y(c)::numeric, {precision}))
+                    FROM (SELECT (ST_MaximumInscribedCircle(d.geom)).center AS c
+                            FROM ST_Dump(r.geom) d
+                           ORDER BY ST_Area(d.geom) DESC LIMIT 1) l))) AS feature
   FROM region r
  WHERE {where}
  ORDER BY r.code {page}
@@ -39,6 +47,14 @@ SELECT p.code AS sort, jsonb_build_object(
   JOIN region v ON v.code = g.village_code
   JOIN region t ON t.code = v.parent_code
 """
+
+
+async def top_level(conn: AsyncConnection) -> str:
+    """The level of the regions the deployment holds at its top: cities where it holds any,
+    else counties."""
+    cities = (await conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM region WHERE level = 'city')"))).scalar_one()
+    return "city" if cities else "county"
 
 
 async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,

@@ -4,6 +4,7 @@ import json
 import warnings
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -15,11 +16,17 @@ from pyproj import CRS as ProjCRS
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.tables import text_encoding
 
-LEVELS = ("county", "township", "village", "grid")
+RegionLevel = Literal["city", "county", "township", "village"]  # 地级市, 区县, 乡镇街道, 村社区
+REGION_LEVELS = get_args(RegionLevel)
+LEVELS = (*REGION_LEVELS, "grid")
 GRID_KINDS = ("comprehensive", "dedicated")
-# Statistical division codes (统计用区划代码): county 6 digits, township 9, village 12.
-CODE_LENGTHS = {"county": 6, "township": 9, "village": 12}
-PARENT_LEVEL = {"township": "county", "village": "township", "grid": "village"}
+# Statistical division codes (统计用区划代码): city 4 digits, county 6, township 9, village 12,
+# each the first digits of those below it.
+CODE_LENGTHS = {"city": 4, "county": 6, "township": 9, "village": 12}
+PARENT_LEVEL = {"county": "city", "township": "county", "village": "township", "grid": "village"}
+CHILD_LEVEL = {parent: child for child, parent in PARENT_LEVEL.items()}
+# A county's city is optional: a deployment may hold counties of no city it holds.
+OPTIONAL_PARENT = frozenset({"county"})
 SHAPEFILE = "ESRI Shapefile"  # GDAL's driver
 LATIN_1 = "ISO-8859-1"  # what GDAL reads a Shapefile's text as when it says no encoding
 
@@ -230,12 +237,15 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     problems: list[Problem] = []
     repaired: list[Problem] = []
     codes = _text(frame[fields.code])
+    if level == "city":  # its administrative division code (GB/T 2260: 441500) is its 4 digits
+        codes = codes.where(~codes.str.fullmatch("[0-9]{4}00").fillna(False), codes.str.slice(0, 4))
     names = _text(frame[fields.name])
     out = pd.DataFrame({"code": codes, "name": names})
     if fields.parent in frame.columns:
         out["parent_code"] = _text(frame[fields.parent])
-    elif level in CODE_LENGTHS and level != "county":
-        # Statistical codes nest: a village's first 9 digits are its township's code.
+    elif level in PARENT_LEVEL and level not in OPTIONAL_PARENT | {"grid"}:
+        # Statistical codes nest: a village's first 9 digits are its township's code (a
+        # county's city is found where it is stored: import_boundaries).
         out["parent_code"] = codes.str.slice(0, CODE_LENGTHS[PARENT_LEVEL[level]])
     elif level == "grid":
         raise no_field("--parent-field", "parent_code", fields.parent,

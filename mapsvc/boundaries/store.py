@@ -13,7 +13,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.boundaries.reading import PARENT_LEVEL, BoundaryFile, Problem
+from mapsvc.boundaries.reading import (CODE_LENGTHS, OPTIONAL_PARENT, PARENT_LEVEL, BoundaryFile,
+                                      Problem)
 
 
 class BoundaryImportRefused(ValueError):
@@ -56,7 +57,19 @@ CHANGED = "(NOT ST_Equals({a}, {b}) AND ST_HausdorffDistance({a}, {b}) > 1e-7)"
 MISSING_PARENT = text("""
 SELECT s.feature, s.code, format('parent %s is not a known %s', s.parent_code, :parent_level)
   FROM boundary_stage s LEFT JOIN region p ON p.code = s.parent_code AND p.level = :parent_level
- WHERE p.code IS NULL ORDER BY s.feature
+ WHERE p.code IS NULL AND (s.parent_code IS NOT NULL OR NOT :optional) ORDER BY s.feature
+""")
+# A county named no city is its city's, the city whose code starts its own, where one is stored;
+# and a city's counties stored without one are its own (cities and counties load in any order).
+CITY_OF_COUNTY = text("""
+UPDATE boundary_stage s SET parent_code = c.code
+  FROM region c
+ WHERE s.parent_code IS NULL AND c.level = 'city' AND c.code = left(s.code, :length)
+""")
+COUNTIES_OF_CITY = text("""
+UPDATE region r SET parent_code = s.code
+  FROM boundary_stage s
+ WHERE r.level = 'county' AND r.parent_code IS NULL AND left(r.code, :length) = s.code
 """)
 WRONG_LEVEL = text("""
 SELECT s.feature, s.code, format('code %s is already a %s', s.code, r.level)
@@ -177,8 +190,11 @@ async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
         found += await _problems(conn, WRONG_LEVEL, level=level)
     else:
         found += await _problems(conn, UNKNOWN_ORGANISATION)
+    if level == "county":
+        await conn.execute(CITY_OF_COUNTY, {"length": CODE_LENGTHS["city"]})
     if parent_level:
-        found += await _problems(conn, MISSING_PARENT, parent_level=parent_level)
+        found += await _problems(conn, MISSING_PARENT, parent_level=parent_level,
+                                 optional=level in OPTIONAL_PARENT)
         result.warnings = await _problems(conn, OUTSIDE_PARENT, tolerance=outside_tolerance)
     result.rejected += found
     result.rejected.sort(key=lambda p: p.feature)
@@ -203,6 +219,8 @@ async def import_boundaries(conn: AsyncConnection, bf: BoundaryFile, *,
     else:
         inserted, updated = (await conn.execute(UPSERT_REGIONS, {
             "level": level, "has_properties": "properties" in bf.present})).one()
+        if level == "city":
+            await conn.execute(COUNTIES_OF_CITY, {"length": CODE_LENGTHS["city"]})
     result.inserted, result.updated = inserted, updated
     result.unchanged = staged - inserted - updated
     return result

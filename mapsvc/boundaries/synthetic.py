@@ -89,13 +89,15 @@ def _allocate(total: int, weight: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Hierarchy:
+    cities: gpd.GeoDataFrame
     counties: gpd.GeoDataFrame
     townships: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     grids: gpd.GeoDataFrame
 
     def levels(self) -> dict[str, gpd.GeoDataFrame]:
-        return {"county": self.counties, "township": self.townships,
+        """Each level's features, from the top down (as they are loaded)."""
+        return {"city": self.cities, "county": self.counties, "township": self.townships,
                 "village": self.villages, "grid": self.grids}
 
     def write(self, folder: Path) -> dict[str, Path]:
@@ -121,6 +123,14 @@ def seed_counties() -> gpd.GeoDataFrame:
     counties = gpd.read_file(DATA / "counties.geojson", engine="pyogrio")
     counties = counties[counties["seed"]].rename(columns={"adcode": "code"})
     return counties[["code", "name", "city", "province", "geometry"]].sort_values("code")
+
+
+def seed_cities(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The real cities (地级市) of ``counties``, each coded by its 4 digits."""
+    cities = gpd.read_file(DATA / "cities.geojson", engine="pyogrio")
+    cities["code"] = cities["adcode"].str.slice(0, 4)
+    cities = cities[cities["code"].isin(counties["code"].str.slice(0, 4))]
+    return cities[["code", "name", "province", "geometry"]].sort_values("code")
 
 
 def generate(grids: int = 5000, counties: list[str] | None = None) -> Hierarchy:
@@ -173,5 +183,6 @@ def generate(grids: int = 5000, counties: list[str] | None = None) -> Hierarchy:
     township_frame = _frame(townships, [township_geom[t["code"]] for t in townships])
     county_rows = county_frame.drop(columns="geometry").to_dict("records")
     return Hierarchy(
+        cities=seed_cities(county_frame),
         counties=_frame(county_rows, list(county_frame.geometry)),
         townships=township_frame, villages=village_frame, grids=grid_frame)

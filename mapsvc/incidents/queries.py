@@ -51,6 +51,7 @@ class IncidentFilter:
     village: str | None = None
     township: str | None = None
     county: str | None = None
+    city: str | None = None
     statuses: tuple[str, ...] = ()  # the cases in these states
     department: str | None = None  # the department the case was dispatched to (its code)
     open: bool | None = None  # the open cases (True) or the closed ones (False)
@@ -97,8 +98,8 @@ class IncidentFilter:
         f.bbox("d.geom", self.bbox, inline=True)
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
-        # a region's incidents: village codes start with their township's and county's code
-        for column in ("village", "township", "county"):
+        # a region's incidents: village codes start with their township's, county's and city's
+        for column in ("village", "township", "county", "city"):
             if value := getattr(self, column):
                 f.add(f.code_prefix("d.village_code", column, value))
         if self.statuses:
@@ -136,14 +137,15 @@ class IncidentFilter:
         return f
 
 
-# Statistical codes are 6 (county), 9 (township) and 12 (village) digits long.
+# Statistical codes are 6 (county), 9 (township) and 12 (village) digits long; a city's
+# centre, as a deployment's, takes the cases escalated to the county level.
 _LEVEL_OF_CODE = {6: "county", 9: "township", 12: "village"}
 
 
 def waiting_on(account: Account, f: Filters) -> None:
     """The open cases whose next step is ``account``'s: grid workers and chiefs the cases of
     their grids not escalated beyond the grid (and the open ones they reported); a command
-    centre the cases escalated to its level (a deployment-wide centre: the county level);
+    centre the cases escalated to its level (a city's or deployment's centre: the county level);
     a department the cases dispatched to it."""
     f.add(f"d.status IN {OPEN_SQL}")
     if account.role in GRID_ROLES:

@@ -225,7 +225,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
                           panels=panels, basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcDesk", {
-        "region": {"kind": region.kind, "code": region.code, "name": region.name},
+        "region": region.config(),
         "heading": department["name"] if department else region.name,
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "mayReport": role in REPORTERS, "mayImport": role in IMPORTERS,

@@ -91,7 +91,7 @@ def plan_page(region: WallRegion, *, basemap: str | None, basemap_attribution: s
                           panels=PANELS.replace("{crs_options}", crs_options), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcPlan", {
-        "region": {"kind": region.kind, "code": region.code, "name": region.name},
+        "region": region.config(),
         "api": "/api/v1", "ogc": "/ogc",
     }).add_to(m)
     return root.render()

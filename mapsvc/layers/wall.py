@@ -36,10 +36,16 @@ CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
 
 @dataclass
 class WallRegion:
-    kind: str          # county, township, village, or deployment
+    kind: str          # city, county, township, village, or deployment
     code: str | None
     name: str
     bbox: tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat
+    child: str | None = None  # the level of the regions within it, drawn to drill into
+
+    def config(self) -> dict:
+        """As a page's script is told it."""
+        return {"kind": self.kind, "code": self.code, "name": self.name,
+                "bbox": list(self.bbox), "child": self.child}
 
 
 PANELS = """
@@ -161,8 +167,7 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
                           panels=PANELS.replace("{links}", links), basemap=basemap,
                           basemap_attribution=basemap_attribution)
     Start("mapsvcWall", {
-        "region": {"kind": region.kind, "code": region.code, "name": region.name,
-                   "bbox": list(region.bbox)},
+        "region": region.config(),
         "tiles": "/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}",
         "api": "/api/v1",
         "categories": categories,

@@ -55,6 +55,7 @@ class Collection:
 
 
 COLLECTIONS = {c.id: c for c in (
+    Collection("cities", "地级市", 0, 22, ("regions",), {"code": "String", "name": "String"}),
     Collection("counties", "区县", 0, 22, ("regions",), {"code": "String", "name": "String"}),
     Collection("townships", "乡镇（街道）", 8, 22, ("regions",),
                {"code": "String", "name": "String"}),
@@ -81,7 +82,8 @@ COLLECTIONS = {c.id: c for c in (
                {"component_id": "String", "type_code": "String", "name": "String",
                 "state": "String"}),
 )}
-REGION_LEVEL = {"counties": "county", "townships": "township", "villages": "village"}
+REGION_LEVEL = {"cities": "city", "counties": "county", "townships": "township",
+                "villages": "village"}
 # Registry collections: the table, the properties its features carry and the feature id (if
 # a number: MVT ids are integers). Never people.
 REGISTRY_LAYERS = {"places": ("place", "t.id, t.name, t.kind", "id"),

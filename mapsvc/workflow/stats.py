@@ -1,7 +1,7 @@
 """The centre's metrics (CJ/T 292 / GB/T 30428.4 as the research notes give them) per region,
 grid, department and grid worker: counties, townships, departments and workers read from the
-tally pre-aggregated per day (migration 0006), villages and grids counted from their cases, as
-is any subject's breakdown by main class (问题类别).
+tally pre-aggregated per day (migration 0006), cities as their counties together, villages and
+grids counted from their cases, as is any subject's breakdown by main class (问题类别).
 
 The cases counted are those reported in the period (local dates, both ends included), as they
 stand now:
@@ -55,6 +55,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
+from mapsvc.boundaries.queries import top_level
+from mapsvc.boundaries.reading import CHILD_LEVEL
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
@@ -99,7 +101,9 @@ SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code
                   "department": ("department_code", "text"), "worker": ("reporter_id", "bigint")}
 # Regions whose cases are those of a range of village codes, as statistical codes nest: their
 # open cases are a range of the index of cases by status and village (migration 0020).
-NESTED = ("county", "township", "village")
+NESTED = ("city", "county", "township", "village")
+# Subjects whose figures are their counties' together: a city, and the whole deployment.
+OF_COUNTIES = ("city", "deployment")
 # the statuses whose clocks the live counts read (LIVE): waiting for dispatch, or with a handler
 CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
 
@@ -245,6 +249,13 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
                 end: date) -> dict[str, Figures]:
     """The figures of each subject of ``kind`` over the cases reported from ``start`` to
     ``end`` (local dates, inclusive)."""
+    if kind == "city":  # its counties' together
+        counties = (await conn.execute(text(
+            "SELECT code FROM region WHERE level = 'county' AND left(code, 4) = ANY(:cities)"),
+            {"cities": subjects})).scalars().all()
+        parts = await tally(conn, "county", list(counties), start, end)
+        return {s: merged([f for county, f in parts.items() if county.startswith(s)])
+                for s in subjects}
     column, key_type = SUBJECT_COLUMN[kind]
     params = {"kind": kind, "subjects": subjects, "start": start, "end": end}
     if kind in TALLIED:
@@ -291,14 +302,13 @@ def merged(parts: list[Figures]) -> Figures:
     return total
 
 
-CHILD = {None: "county", "county": "township", "township": "village", "village": "grid"}
-BREAKDOWNS = ("county", "township", "village", "grid", "department", "worker", "operator",
+BREAKDOWNS = ("city", "county", "township", "village", "grid", "department", "worker", "operator",
               "category")
 
 
 @dataclass
 class Subject:
-    kind: str      # county, township, village, grid, department, worker, grids, or deployment
+    kind: str      # city, county, township, village, grid, department, worker, grids, deployment
     code: str | None
     name: str
     key: str | None = None  # what the tally calls it (a grid's id)
@@ -382,7 +392,7 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str,
     params = {"prefix": (subject.code or "") + "%", "ids": [int(g) for g in subject.grids],
               "start": start, "end": end}
     within = "g.id = ANY(:ids)" if subject.kind == "grids" else "g.village_code LIKE :prefix"
-    if by in ("county", "township", "village"):
+    if by in NESTED:
         sql = ("SELECT code AS key, code, name FROM region WHERE level = :by "
                "AND code LIKE :prefix ORDER BY code")
         params["by"] = by
@@ -593,7 +603,9 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
             raise InvalidInput("a grid chief's grids break down by grid or worker", field="by")
         subject = led_grids(account)
     if by is None:
-        by = CHILD.get(None if subject.kind == "deployment" else subject.kind)
+        # the level below (the deployment's: its top_level)
+        by = await top_level(conn) if subject.kind == "deployment" else CHILD_LEVEL.get(
+            subject.kind)
     if by not in (None, "category") and subject.kind in ("department", "worker"):
         raise InvalidInput(f"a {subject.kind}'s figures break down by class alone", field="by")
     if by == "operator" and subject.kind == "grids":
@@ -607,7 +619,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
               if rows and by in _PATROLS else {})
     rated = (await worker_rates(conn, [r.key for r in rows], start, end)
              if rows and by == "worker" else {})
-    if subject.kind == "deployment":  # the counties together
+    if subject.kind == "deployment":  # its counties together
         counties = parts if by == "county" else await tally(
             conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
         whole = merged(list(counties.values()))
@@ -678,7 +690,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     start = datetime.combine(today, time(), LOCAL_TIME)  # today, local time
     params: dict = {"start": start, "end": start + timedelta(days=1)}
     where = opened = "true"
-    if subject.kind != "deployment":
+    if subject.kind in SUBJECT_COLUMN:
         column, key_type = SUBJECT_COLUMN[subject.kind]
         where = opened = f"d.{column} = CAST(:key AS {key_type})"
         params["key"] = subject.key
@@ -686,6 +698,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
         f = Filters()
         opened = f.code_prefix("d.village_code", "region", subject.key)
         params.update(f.params)
+        if subject.kind not in SUBJECT_COLUMN:  # a city: its villages' cases
+            where = opened
     # each figure from its own index: report time, close time, the open cases by status, and
     # those whose clocks run with their clocks (migrations 0014, 0020, 0023); only these can be
     # overdue, so the others are counted, not graded; the day bounded at both ends, or a
@@ -710,7 +724,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                  WHERE {opened} AND d.status IN {TIMED_SQL} AND incident_overdue(d))
                    AS overdue"""), params)).one()
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
-             if subject.kind == "deployment" else [(subject.kind, [subject.key])])
+             if subject.kind in OF_COUNTIES else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
                    for f in (await tally(conn, kind, keys, today.replace(month=1, day=1),
                                          today)).values()])

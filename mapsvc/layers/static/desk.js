@@ -27,7 +27,7 @@ const RING = { urgent: "#c62828", chosen: "#1565c0", near: "#6a1b9a" };
 const HANDLING = ["dispatched", "in_progress"];
 const LIST_SIZE = 200;
 // the regions a view may keep to, by the API's filter of each
-const SCOPES = ["county", "township", "village", "grid"];
+const SCOPES = ["city", "county", "township", "village", "grid"];
 const GRID = { color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 };
 const REGION = { color: "#37474f", weight: 2, fill: false };
 const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacity: 0.2 };
@@ -910,17 +910,19 @@ function mapsvcDesk(map, config) {
     };
   }
 
-  // the region's townships (a county's), villages (a township's) or counties (everywhere)
+  // the regions within the desk's: a city's counties, a county's townships, a township's
+  // villages, the deployment's cities or counties
   async function drawRegions() {
     const region = config.region;
-    const level = { deployment: "county", county: "township", township: "village" }[region.kind];
+    const level = region.child;
     if (!level) return;
     const query = new URLSearchParams({ level, limit: 1000 });
     if (region.code) query.set("parent", region.code);
     L.geoJSON(await call("GET", `/regions?${query}`), {
       pane: "grids", interactive: false, style: REGION,
-      onEachFeature: (f, layer) => layer.bindTooltip(text("span", f.properties.name), {
-        permanent: true, direction: "center", className: "region-name" }),
+      onEachFeature: (f, layer) => labelled(layer, f).bindTooltip(
+        text("span", f.properties.name),
+        { permanent: true, direction: "center", className: "region-name" }),
     }).addTo(map);
   }
 

@@ -3,8 +3,8 @@
 // ever set as text.
 "use strict";
 
-const LEVELS = ["county", "township", "village"];
-const LEVEL_NAME = { county: "区县", township: "乡镇街道", village: "村社区" };
+const LEVELS = ["city", "county", "township", "village"];
+const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇街道", village: "村社区" };
 const SIZE_COLOUR = { ok: "#2e7d32", under: "#f9a825", over: "#c62828", unknown: "#607d8b",
                       no_rule: "#607d8b", no_registry: "#607d8b" };
 const STATUS_NAME = { draft: "草稿", published: "已发布", discarded: "已废弃" };
@@ -592,8 +592,6 @@ function mapsvcPlan(map, config) {
       `/regions?level=village&parent=${region.code.slice(0, 9)}&limit=1000`))).features
       .find((f) => f.properties.code === region.code)));
   } else {
-    const next = region.kind === "deployment" ? "county"
-                                              : LEVELS[LEVELS.indexOf(region.kind) + 1];
-    attempt(() => pick(region.code, next));
+    attempt(() => pick(region.code, region.child));
   }
 }

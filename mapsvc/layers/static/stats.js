@@ -18,7 +18,8 @@ window.mapsvcStats = { shown: null, answer: null };
   if (!signedIn("stats")) return;
   const $ = (id) => document.getElementById(id);
   const FEW = 5;  // cases due below which a part's rates are not ranked (样本不足)
-  const REGIONS = ["county", "township", "village", "grid"];  // the kinds asked for by level
+  // the kinds asked for by level
+  const REGIONS = ["city", "county", "township", "village", "grid"];
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
   // the columns: the heading, a row's value (a row: {figures, patrols, missed, verifies,
@@ -179,7 +180,7 @@ window.mapsvcStats = { shown: null, answer: null };
         tr.title = state.staff ? `样本不足：办理不足 ${FEW} 步` : `样本不足：应结案不足 ${FEW} 件`;
       }
       const name = document.createElement("td");
-      if (["county", "township", "village"].includes(r.kind) || r.subclasses) {
+      if ((REGIONS.includes(r.kind) && r.kind !== "grid") || r.subclasses) {
         const enter = text("button", r.name, "enter");
         enter.type = "button";
         enter.addEventListener("click", () => (r.subclasses ? enterClass(r) : enterRegion(r)));

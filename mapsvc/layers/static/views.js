@@ -1,6 +1,7 @@
-// How the map pages move their map. Leaflet drops a view asked for while it draws a zoom (a
-// quarter of a second, as right after a region was framed or the wheel turned): asked for
-// through here, it is set once the zoom ends, the last one asked for.
+// How the map pages move their map, and where they write a region's name on it. Leaflet drops
+// a view asked for while it draws a zoom (a quarter of a second, as right after a region was
+// framed or the wheel turned): asked for through here, it is set once the zoom ends, the last
+// one asked for.
 "use strict";
 
 // ``map``'s mover: a function taking a change of view (a function that sets it).
@@ -18,4 +19,13 @@ function viewMover(map) {
     if (zooming) next = change;
     else change();
   };
+}
+
+// ``layer`` (a region's, of ``feature``) with its name written in the middle of its largest
+// part (its ``label``, as the service finds it), not of its first part, as Leaflet would: at
+// times an island off the coast.
+function labelled(layer, feature) {
+  const label = feature.properties.label;
+  if (label) layer.getCenter = () => L.latLng(label[1], label[0]);
+  return layer;
 }

@@ -3,7 +3,9 @@
 "use strict";
 
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
-const CHILD = { deployment: "county", county: "township", township: "village", village: null,
+// the regions a region's map drills into (the deployment's: as the page says, its cities or
+// its counties)
+const CHILD = { city: "county", county: "township", township: "village", village: null,
                 grid: null };
 const LIST_MAX = 50;
 
@@ -134,6 +136,8 @@ function mapsvcWall(map, config) {
   const DATA = { grids: "网格积压", heat: "热力", incidents: "事件",
                  coverage: "覆盖（无网格员、走访不足、未巡查）", patrols: "今日巡查轨迹" };
   const layers = {
+    ...(config.region.child === "city" || state.region.kind === "city"
+      ? { "地级市界": vectorLayer("cities", outline("#ffffff", 4)) } : {}),
     "区县界": vectorLayer("counties", outline("#e3f2fd", 3)),
     "乡镇（街道）界": vectorLayer("townships", outline("#90caf9", 2)),
     "村（社区）界": vectorLayer("villages", outline("#64b5f6", 1)),
@@ -150,8 +154,9 @@ function mapsvcWall(map, config) {
   layers["服务站500米覆盖"] = reach;
   const hotspots = L.layerGroup();  // places where cases of a class keep coming, each a circle
   layers[HOTSPOTS] = hotspots;
-  for (const name of ["区县界", "乡镇（街道）界", "村（社区）界", DATA.grids, DATA.incidents]) {
-    layers[name].addTo(map);
+  for (const name of ["地级市界", "区县界", "乡镇（街道）界", "村（社区）界", DATA.grids,
+                      DATA.incidents]) {
+    if (layers[name]) layers[name].addTo(map);
   }
   const control = L.control.layers(null, layers, { collapsed: false });
   control.addTo(map);
@@ -458,7 +463,8 @@ function mapsvcWall(map, config) {
     if (children) map.removeLayer(children);
     children = null;
     state.children = null;  // the level of the regions a click drills into, once they are drawn
-    const level = CHILD[state.region.kind];
+    const level = state.region.kind === "deployment" ? config.region.child
+      : CHILD[state.region.kind];
     if (!level) return;
     const params = new URLSearchParams({ level, limit: "1000" });
     if (state.region.code) params.set("parent", state.region.code);
@@ -468,7 +474,7 @@ function mapsvcWall(map, config) {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
         // named on the map, to be read from across the room
-        layer.bindTooltip(text("span", f.properties.name),
+        labelled(layer, f).bindTooltip(text("span", f.properties.name),
                           { permanent: true, direction: "center", className: "region-label" });
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
