@@ -160,6 +160,25 @@ def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner
     assert watch.problems == []
 
 
+def test_a_planner_over_the_whole_deployment_picks_its_city_then_its_county(server, browser,
+                                                                             accounts):
+    context = browser.new_context()
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/plan", "admin", PASSWORD)
+    wait_until(page, "!!document.querySelector('#pick-city option[value=\"4415\"]')",
+               "the cities")
+    values = "(options) => options.map((o) => o.value)"
+    assert {"4201", "4415"} <= set(page.locator("#pick-city option").evaluate_all(values))
+    page.select_option("#pick-city", "4415")
+    wait_until(page, "!!document.querySelector('#pick-county option[value=\"441502\"]')",
+               "汕尾市's counties")
+    assert page.locator("#pick-county option").evaluate_all(values) == ["", "441502"]
+    assert page.evaluate("window.mapsvcPlan.choices") == 1
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_village_picked_while_the_map_still_zooms_is_framed(server, planner):
     """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a village
     picked on the map meanwhile, as a quick hand does right after the township, is framed
