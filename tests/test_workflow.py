@@ -126,7 +126,7 @@ def test_what_an_action_needs_is_named(clients, grids, action, body, field):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
 
 
-def test_suspension_supervision_and_the_escalation_chain(clients, grids):
+def test_suspension_supervision_and_the_escalation_chain(clients, grids, lattice):
     admin = clients["admin"]
     case = new_case(admin, grids, index=4)
     for action, body in [("file", {}), ("dispatch", {"department": "T1"})]:
@@ -138,11 +138,20 @@ def test_suspension_supervision_and_the_escalation_chain(clients, grids):
     assert do(admin, case, "supervise", level="red").status_code == 200
     assert admin.get(f"/incidents/{case}").json()["supervision"] == "red"
     levels = []
-    for _ in range(4):
+    for _ in range(5):
         assert do(admin, case, "escalate").status_code == 200
         levels.append(admin.get(f"/incidents/{case}").json()["escalation_level"])
-    assert levels == ["village", "township", "county", "department"]
+    assert levels == ["village", "township", "county", "city", "department"]
     assert do(admin, case, "escalate").status_code == 409
+    # a county of no city the deployment holds hands its cases on to the departments
+    x, y = lattice.X0 + 0.5 * lattice.STEP, lattice.Y0 + 0.5 * lattice.STEP
+    lone = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "06",
+                                          "lon": x, "lat": y}).json()["id"]
+    levels = []
+    for _ in range(4):
+        assert do(admin, lone, "escalate").status_code == 200
+        levels.append(admin.get(f"/incidents/{lone}").json()["escalation_level"])
+    assert levels == ["village", "township", "county", "department"]
 
 
 def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids):
@@ -830,17 +839,19 @@ def _queue(client, **params) -> set[int]:
 def test_escalation_hands_the_case_to_the_next_levels_queue(clients, accounts, grids):
     admin, worker = clients["admin"], clients["worker"]
     case = new_case(admin, grids, code_prefix=accounts["worker"][1]["grid_codes"][0])
-    holders = {"grid": "worker", "township": "township_command", "county": "command"}
+    # the centres of its township, county and city (汕尾市), and one over the whole deployment
+    holders = {"grid": {"worker"}, "township": {"township_command"}, "county": {"command", "city"},
+               "city": {"shanwei", "city"}}
     seen = []
-    for level in ("grid", "village", "township", "county"):
-        waiting = {who for who in ("worker", "township_command", "command")
+    for level in ("grid", "village", "township", "county", "city"):
+        waiting = {who for who in ("worker", "township_command", "command", "shanwei", "city")
                    if case in _queue(clients[who])}
         seen.append((level, waiting))
-        if level != "county":
+        if level != "city":
             assert do(clients["worker"] if level == "grid" else admin, case,
                       "escalate").status_code == 200
-    assert seen == [(level, {holders[level]} if level in holders else set())
-                    for level in ("grid", "village", "township", "county")]
+    assert seen == [(level, holders.get(level, set()))
+                    for level in ("grid", "village", "township", "county", "city")]
     do(admin, case, "escalate")  # to the departments: dispatched to one, it waits there
     do(admin, case, "file")
     do(admin, case, "dispatch", department="T1")

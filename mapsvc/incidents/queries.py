@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import GRID_ROLES, Account, Role
+from mapsvc.boundaries.reading import CODE_LENGTHS
 from mapsvc.errors import NotFound
 from mapsvc.geojson import Filters, feature_collection, named, named_set, page
 from mapsvc.incidents.categories import under_class
@@ -137,24 +138,25 @@ class IncidentFilter:
         return f
 
 
-# Statistical codes are 6 (county), 9 (township) and 12 (village) digits long; a city's
-# centre, as a deployment's, takes the cases escalated to the county level.
-_LEVEL_OF_CODE = {6: "county", 9: "township", 12: "village"}
+_LEVEL_OF_CODE = {length: level for level, length in CODE_LENGTHS.items()}
 
 
 def waiting_on(account: Account, f: Filters) -> None:
     """The open cases whose next step is ``account``'s: grid workers and chiefs the cases of
     their grids not escalated beyond the grid (and the open ones they reported); a command
-    centre the cases escalated to its level (a city's or deployment's centre: the county level);
-    a department the cases dispatched to it."""
+    centre the cases escalated to its level, by its region's (a centre over the whole
+    deployment: those escalated to a county or a city); a department the cases dispatched to
+    it."""
     f.add(f"d.status IN {OPEN_SQL}")
     if account.role in GRID_ROLES:
         f.add("((d.grid_id = ANY(:queue_grids) AND d.escalation_level = 'grid') "
               "OR d.reporter_id = :queue_me)", queue_grids=list(account.grid_ids),
               queue_me=account.id)
+    elif account.role is Role.command and account.region_code is None:
+        f.add("d.escalation_level IN ('county', 'city')")
     elif account.role is Role.command:
-        level = _LEVEL_OF_CODE.get(len(account.region_code or ""), "county")
-        f.add("d.escalation_level = :queue_level", queue_level=level)
+        f.add("d.escalation_level = :queue_level",
+              queue_level=_LEVEL_OF_CODE[len(account.region_code)])
     elif account.role is Role.department:
         f.add("d.department_code = :queue_department AND d.status IN ('dispatched', "
               "'in_progress')", queue_department=account.department_code)

@@ -330,7 +330,12 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:
             raise Conflict("the incident is already with the departments", field="status")
-        return {"escalation_level": ":escalation"}, {"escalation": ESCALATION[level + 1]}
+        above = ESCALATION[level + 1]
+        if above == "city" and not (await conn.execute(text(
+                "SELECT parent_code IS NOT NULL FROM incident i JOIN region c "
+                "ON c.code = i.county_code WHERE i.id = :id"), {"id": incident_id})).scalar():
+            above = ESCALATION[level + 2]  # a county of no city: on to the departments
+        return {"escalation_level": ":escalation"}, {"escalation": above}
     return {}, {}
 
 

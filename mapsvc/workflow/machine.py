@@ -18,7 +18,9 @@ STATES = OPEN + CLOSED
 WAITING = ("reported", "verifying")  # not yet taken in by the centre (待受理)
 # the states a list asks for by one name: each alone, or those waiting to be taken in
 STATUS_FILTERS = {**{s: (s,) for s in STATES}, "waiting": WAITING}
-ESCALATION = ("grid", "village", "township", "county", "department")
+# the levels a case is escalated through (上报上级, 吹哨): a county's case whose county is of no
+# city the deployment holds goes on to the departments
+ESCALATION = ("grid", "village", "township", "county", "city", "department")
 HANDLING = ("dispatched", "in_progress")  # with a handler (a department, or the field)
 CHECKING = ("check_pass", "check_fail")  # the steps that check a handled case on site (核查)
 FINDINGS = ("confirm", *CHECKING)  # the field's findings on site: verifying (核实), checking
