@@ -665,6 +665,53 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
     assert not watch.problems, watch.problems
 
 
+def test_a_case_is_dispatched_to_a_department_serving_its_place(server, browser, accounts,
+                                                               grids, api, db, command_token):
+    """In a city of many counties, each with its own 城管局: the desk offers a case the
+    departments of its county, of its city and of no region, not another county's; the list of
+    the cases of a department names every one."""
+    with db.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO department (code, name, region_code)
+            VALUES ('WC-CG', '武昌区城管局', '420106'), ('SW-SJ', '汕尾市水务局', '4415')
+            ON CONFLICT DO NOTHING"""))
+    case = report_at(server, command_token, grids, 42, "积水")
+    do(api, case, "file")
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/desk", "command", PASSWORD)
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
+    find_case(page, case)
+    page.click("#desk-actions button[data-action='dispatch']")
+    values = "(options) => options.map((o) => o.value)"
+    offered = page.locator("#desk-form select[name='department'] option").evaluate_all(values)
+    assert {"", "T1", "SW-SJ"} <= set(offered) and "WC-CG" not in offered
+    assert "WC-CG" in page.locator("#desk-department option").evaluate_all(values)
+    page.select_option("#desk-form select[name='department']", "SW-SJ")
+    page.click("#desk-form button[type='submit']")
+    shows(page, "已派遣")
+    assert api.get(f"/incidents/{case}").json()["department"] == "SW-SJ"
+    # many cases: every department offered, and one serving none of them refused, said why
+    tag = uuid.uuid4().hex[:6]
+    many = [report_at(server, command_token, grids, 43 + n, f"{tag} 积水") for n in range(2)]
+    for one in many:
+        do(api, one, "file")
+    page.select_option("#desk-view", "all")
+    page.fill("#desk-words", tag)
+    wait_until(page, "window.mapsvcDesk.cases.length === 2", "the two cases")
+    page.check("#desk-all")
+    page.click("#desk-batch-actions button[data-action='dispatch']")
+    page.select_option("#desk-form select[name='department']", "WC-CG")
+    page.click("#desk-form button[type='submit']")
+    expect(page.locator("#desk-message")).to_have_class("bad")
+    assert page.inner_text("#desk-message").count("所选部门属武昌区，不负责此案件所在地") == 2
+    assert [api.get(f"/incidents/{one}").json()["status"] for one in many] == ["filed"] * 2
+    assert all("/incidents/actions/" in p or re.search(r"status of 422", p)
+               for p in watch.problems), watch.problems
+    context.close()
+
+
 def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, command_token):
     page, watch = desk
     sent = report_at(server, command_token, grids, 12, "派往测试局的案件")

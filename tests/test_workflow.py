@@ -154,6 +154,31 @@ def test_suspension_supervision_and_the_escalation_chain(clients, grids, lattice
     assert levels == ["village", "township", "county", "department"]
 
 
+def test_a_case_goes_to_a_department_that_serves_its_place(clients, grids, db):
+    """武昌区's 城管局 takes 武昌区's cases, not 城区's; 汕尾市's takes those of its counties; a
+    department of no region any case. The desk says why one is refused."""
+    admin = clients["admin"]
+    with db.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO department (code, name, region_code)
+            VALUES ('WC-CG', '武昌区城管局', '420106'), ('SW-SJ', '汕尾市水务局', '4415')
+            ON CONFLICT DO NOTHING"""))
+    shanwei, wuchang = new_case(admin, grids, index=31), new_case(admin, grids, "420106", 31)
+    for case in (shanwei, wuchang):
+        assert do(admin, case, "file").status_code == 200
+    r = do(admin, shanwei, "dispatch", department="WC-CG")
+    assert r.status_code == 422
+    refused = r.json()["detail"][0]
+    assert refused["loc"][-1] == "department" and "serves 武昌区 (420106)" in refused["msg"]
+    assert refused["ctx"] == {"rule": "elsewhere", "region": "420106", "name": "武昌区"}
+    assert admin.get(f"/incidents/{shanwei}").json()["status"] == "filed"  # nothing done
+    assert do(admin, wuchang, "dispatch", department="WC-CG").status_code == 200
+    assert do(admin, shanwei, "dispatch", department="SW-SJ").status_code == 200  # its city's
+    r = do(admin, shanwei, "reassign", department="WC-CG")
+    assert r.status_code == 422 and r.json()["detail"][0]["ctx"]["rule"] == "elsewhere"
+    assert do(admin, shanwei, "reassign", department="T1").status_code == 200  # of no region
+
+
 def test_each_call_of_a_caller_urging_their_case_is_counted_on_it(clients, grids):
     """催办: the centre takes a call about a case still open as a step with what was said; the
     case counts the calls, the department it is with sees them and cannot urge itself."""

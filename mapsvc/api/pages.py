@@ -272,7 +272,8 @@ async def desk(request: Request) -> Response:
     if refused:
         return refused
     region = await _region(request, account)
-    departments = await _named(request, "SELECT code, name FROM department ORDER BY code")
+    departments = await _named(request, "SELECT code, name, region_code FROM department "
+                                        "ORDER BY code")
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
                            list_most=settings.api().page_size_max, batch_most=BATCH_MOST,

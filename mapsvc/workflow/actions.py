@@ -209,16 +209,33 @@ SELECT department_code FROM up WHERE department_code IS NOT NULL ORDER BY depth 
 """)
 
 
+# Whether a department serves the place of a case: one of a region (a county's 城管局, a
+# city's) takes the cases within it, one of none any case, as does any department a case of no
+# grid (its place unknown to the regions).
+_SERVES = text("""
+SELECT d.region_code IS NULL OR i.village_code IS NULL
+       OR starts_with(i.village_code, d.region_code) AS serves, d.region_code, r.name
+  FROM department d LEFT JOIN region r ON r.code = d.region_code, incident i
+ WHERE d.code = :d AND i.id = :id
+""")
+
+
 async def _department(conn, request: ActionRequest, incident_id: int) -> str:
-    """The department named in the request, else the category's (inherited) default one."""
+    """The department named in the request, else the category's (inherited) default one; one
+    that serves the case's place."""
     code = request.department or (await conn.execute(
         _DEFAULT_DEPARTMENT, {"id": incident_id})).scalar_one_or_none()
     if code is None:
         raise InvalidInput("dispatch needs department: the category names none",
                            field="department")
-    if not (await conn.execute(text("SELECT 1 FROM department WHERE code = :d"),
-                               {"d": code})).first():
+    found = (await conn.execute(_SERVES, {"d": code, "id": incident_id})).first()
+    if found is None:
         raise InvalidInput(f"no department {code!r}", field="department")
+    if not found.serves:
+        raise InvalidInput(f"department {code!r} serves {found.name} ({found.region_code}), not "
+                           "the case's place", field="department",
+                           context={"rule": "elsewhere", "region": found.region_code,
+                                    "name": found.name})
     return code
 
 

@@ -236,6 +236,7 @@ function mapsvcDesk(map, config) {
     if (d.ctx && d.ctx.status) return `案件当前为${STATUS[d.ctx.status] || d.ctx.status}`;
     if (d.ctx && d.ctx.condition) return CONDITION_NAME[d.ctx.condition];
     if (d.ctx && d.ctx.category) return "已是所选类别";
+    if (d.ctx && d.ctx.rule === "elsewhere") return `所选部门属${d.ctx.name}，不负责此案件所在地`;
     if (d.loc[d.loc.length - 1] === "department") return "其类别未指定处置部门，请选择处置部门";
     return d.msg;
   }
@@ -584,6 +585,14 @@ function mapsvcDesk(map, config) {
     form.elements.category.value = "";
     form.elements.resolved.value = "";
     form.elements.category.required = fields.includes("category");
+    if (fields.includes("department")) {
+      // the departments serving the case's place (its county's, its city's, the
+      // deployment's); for many cases, every one, a case it serves not refused by name
+      const village = !many && state.selected.village ? state.selected.village.code : "";
+      choices(form.elements.department, [["", "按类别默认部门"], ...config.departments
+        .filter((d) => !village || !d.region_code || village.startsWith(d.region_code))
+        .map((d) => [d.code, d.name])]);
+    }
     form.hidden = false;
     form.elements.note.focus();
   }
@@ -976,11 +985,9 @@ function mapsvcDesk(map, config) {
   }));
 
   $("desk-region").textContent = config.heading;
-  // the departments: to dispatch to (else the category's), and to list the cases of
-  for (const [select, none] of [[$("desk-form").elements.department, "按类别默认部门"],
-                                [$("desk-department"), "全部部门"]]) {
-    choices(select, [["", none], ...config.departments.map((d) => [d.code, d.name])]);
-  }
+  // the departments to list the cases of (those to dispatch to: as a case's form opens)
+  choices($("desk-department"), [["", "全部部门"],
+                                  ...config.departments.map((d) => [d.code, d.name])]);
   // who reported them: any, the public (the hotline and citizens, as 监督举报率 counts them),
   // or one source
   choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],
