@@ -25,9 +25,10 @@ def _commands(help: str) -> typer.Typer:
 
 app = _commands("mapsvc: the people's-situation map (民情地图).")
 db_app = _commands("The database and the embedded PostGIS cluster.")
-boundaries_app = _commands("Counties, townships, villages and grids.")
+boundaries_app = _commands("Cities, counties, townships, villages and grids.")
 incidents_app = _commands("Incidents.")
 categories_app = _commands("The category tree (事件分类) and its time limits.")
+departments_app = _commands("The departments (职能部门) cases are dispatched to.")
 calendar_app = _commands("The working calendar deadlines count in: weekdays off (public and "
                          "local holidays, a typhoon's day) and weekend days worked (调休).")
 accounts_app = _commands("Accounts, roles and their scope.")
@@ -35,8 +36,8 @@ registry_app = _commands("People, houses, organisations, components and places (
 grids_app = _commands("Grids to redraw and plans (规划方案) proposed for planners to edit.")
 demo_app = _commands("The demo data.")
 for group, name in ((db_app, "db"), (boundaries_app, "boundaries"), (incidents_app, "incidents"),
-                    (categories_app, "categories"), (calendar_app, "calendar"),
-                    (accounts_app, "accounts"),
+                    (categories_app, "categories"), (departments_app, "departments"),
+                    (calendar_app, "calendar"), (accounts_app, "accounts"),
                     (registry_app, "registry"), (grids_app, "grids"), (demo_app, "demo")):
     app.add_typer(group, name=name)
 
@@ -406,6 +407,19 @@ def categories_import(
 
     result = _whole_file(file, read_categories, import_categories)
     console.print(f"{result.rows} rows: {result.stored} classes stored")
+
+
+@departments_app.command("import")
+def departments_import(
+    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls: code, name [, region, "
+                                              "classes] (or 部门编码, 部门名称, 区域编码, 负责类别)")],
+) -> None:
+    """Load or update the departments, each with the region it serves and the classes it
+    answers for there: the whole file, or nothing if a line has a problem."""
+    from mapsvc.workflow.departments import import_departments, read_departments
+
+    result = _whole_file(file, read_departments, import_departments)
+    console.print(f"{result.rows} rows: {result.stored} departments stored")
 
 
 def _whole_file(file: Path, read, store):

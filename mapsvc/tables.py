@@ -41,7 +41,8 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     The column names are the first line's, or else those of the first of the next lines to name
     more of the required columns (all of them, as a rule): a report exported from another
     system has its title above them, and the lines above its names are no rows.
-    ``attrs["first_line"]``: the line of the first row (CheckedRows numbers the rows from it)."""
+    ``attrs["first_line"]``: the line of the first row (CheckedRows numbers the rows from it);
+    ``attrs["given"]``: the optional columns the file has."""
     suffix = Path(filename).suffix.lower()
     named = {**{name: name for name in required + optional},
              **{heading: name for name, heading in (headings or {}).items()}}
@@ -80,11 +81,12 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     if missing:
         raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file",
                            context={"rule": "columns", "columns": missing})
+    given = tuple(column for column in optional if column in frame.columns)
     for column in optional:
         if column not in frame.columns:
             frame[column] = ""
     frame = frame[list(required + optional)].apply(lambda s: s.str.strip()).reset_index(drop=True)
-    frame.attrs["first_line"] = first_line
+    frame.attrs.update(first_line=first_line, given=given)
     return frame
 
 

@@ -126,6 +126,13 @@ department = Table(
     Column("name", Text, nullable=False),
     Column("region_code", Text, ForeignKey("region.code")),
 )
+# the classes a department answers for in its region (负责类别)
+department_class = Table(
+    "department_class", metadata,
+    Column("department_code", Text, ForeignKey("department.code"), primary_key=True),
+    Column("category_code", Text, ForeignKey("category.code"), primary_key=True,
+           index=True),
+)
 
 category = Table(
     "category", metadata,

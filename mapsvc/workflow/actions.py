@@ -16,6 +16,7 @@ from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
 from mapsvc.workflow.clocks import Clock, case_limits, sent_deadlines, urgent_clock
+from mapsvc.workflow.departments import SERVING, department_for
 from mapsvc.workflow.machine import (ACTIONS, CONDITIONS, ESCALATION, HANDLING, RETURNS, Action,
                                      sql_list)
 
@@ -197,38 +198,14 @@ def _moved(case, calendar: WorkingCalendar, hours: float, stages=("handling", "c
     return columns, params
 
 
-_DEFAULT_DEPARTMENT = text("""
-WITH RECURSIVE up AS (
-    SELECT c.parent_code, c.department_code, 0 AS depth
-      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
-    UNION ALL
-    SELECT c.parent_code, c.department_code, up.depth + 1
-      FROM up JOIN category c ON c.code = up.parent_code
-)
-SELECT department_code FROM up WHERE department_code IS NOT NULL ORDER BY depth LIMIT 1
-""")
-
-
-# Whether a department serves the place of a case: one of a region (a county's 城管局, a
-# city's) takes the cases within it, one of none any case, as does any department a case of no
-# grid (its place unknown to the regions).
-_SERVES = text("""
-SELECT d.region_code IS NULL OR i.village_code IS NULL
-       OR starts_with(i.village_code, d.region_code) AS serves, d.region_code, r.name
-  FROM department d LEFT JOIN region r ON r.code = d.region_code, incident i
- WHERE d.code = :d AND i.id = :id
-""")
-
-
 async def _department(conn, request: ActionRequest, incident_id: int) -> str:
-    """The department named in the request, else the category's (inherited) default one; one
-    that serves the case's place."""
-    code = request.department or (await conn.execute(
-        _DEFAULT_DEPARTMENT, {"id": incident_id})).scalar_one_or_none()
+    """The department named in the request, else the one its class routes it to
+    (department_for); one that serves the case's place."""
+    code = request.department or await department_for(conn, incident_id)
     if code is None:
         raise InvalidInput("dispatch needs department: the category names none",
                            field="department")
-    found = (await conn.execute(_SERVES, {"d": code, "id": incident_id})).first()
+    found = (await conn.execute(SERVING, {"d": code, "id": incident_id})).first()
     if found is None:
         raise InvalidInput(f"no department {code!r}", field="department")
     if not found.serves:

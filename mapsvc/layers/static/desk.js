@@ -589,7 +589,7 @@ function mapsvcDesk(map, config) {
       // the departments serving the case's place (its county's, its city's, the
       // deployment's); for many cases, every one, a case it serves not refused by name
       const village = !many && state.selected.village ? state.selected.village.code : "";
-      choices(form.elements.department, [["", "按类别默认部门"], ...config.departments
+      choices(form.elements.department, [["", "按类别及所在地确定部门"], ...config.departments
         .filter((d) => !village || !d.region_code || village.startsWith(d.region_code))
         .map((d) => [d.code, d.name])]);
     }
