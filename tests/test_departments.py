@@ -124,3 +124,50 @@ def test_a_case_goes_to_the_department_answering_for_its_class_in_its_place(clie
     status, case = sent("441502", "0701", 61)  # no department answers for it, nor a default
     assert status == 422
     assert do(admin, case, "dispatch", department="RT-ALL").status_code == 200
+
+
+def test_an_administrator_loads_the_departments_on_the_accounts_page_and_binds_an_account(
+        browser, server, clients, tmp_path):
+    """The departments' list uploaded on the accounts page: refused whole, each line at fault
+    said in Chinese; then loaded, and a department's account made choosing one of them."""
+    from playwright.sync_api import expect
+
+    from tests.browser import Watch, sign_in, wait_until
+    from tests.conftest import PASSWORD
+
+    listed = tmp_path / "部门名录.csv"
+    listed.write_bytes(_sheet([["PG-1", "<b>页面</b>测试局", "441502", "0601"],
+                               ["PG-1", "重复局", "", ""], ["PG-2", "远方局", "777777", ""]]))
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/accounts", "admin", PASSWORD)
+    wait_until(page, "window.mapsvcAccounts.shown !== null", "the accounts")
+    page.set_input_files("#accounts-departments [name=file]", str(listed))
+    page.click("#accounts-departments button[type=submit]")
+    expect(page.locator("#accounts-said")).to_have_text("部门名录有 2 处有误，未导入任何部门")
+    assert page.locator("#accounts-departments-problems li").all_inner_texts() == [
+        "第 3 行 · 部门编码：与前面的行重复", "第 4 行 · 区域编码：777777 不存在"]
+    listed.write_bytes(_sheet([["PG-1", "<b>页面</b>测试局", "441502", "0601"]]))
+    page.set_input_files("#accounts-departments [name=file]", str(listed))
+    page.click("#accounts-departments button[type=submit]")
+    expect(page.locator("#accounts-said")).to_have_text("部门名录已导入：共 1 行，1 个部门")
+    assert page.locator("#accounts-departments-problems li").count() == 0
+    wait_until(page, "!!document.querySelector('#accounts-department-list "
+                     "option[value=\"PG-1\"]')", "the department offered")
+    assert page.locator("#accounts-department-list option[value='PG-1']").inner_text() == (
+        "<b>页面</b>测试局（城区）")  # as text
+    name = f"dept_{uuid.uuid4().hex[:8]}"
+    form = page.locator("#accounts-new")
+    form.locator("[name=role]").select_option("department")
+    for field, value in (("username", name), ("department", "PG-1"), ("password", PASSWORD)):
+        form.locator(f"[name={field}]").fill(value)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#accounts-said")).to_have_text(
+        f"已新建 {name}（职能部门），首次登录须修改密码")
+    made = [a for a in clients["admin"].get("/accounts", params={"limit": 1000}).json()
+            if a["username"] == name]
+    assert made[0]["scope"] == "PG-1 <b>页面</b>测试局"
+    assert all("/departments/import" in p or "status of 422" in p for p in watch.problems), (
+        watch.problems)
+    context.close()

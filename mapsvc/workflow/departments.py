@@ -64,11 +64,11 @@ STAGES = {"department_stage": "line int, code text, name text, region text",
 
 # Problems only the database can see: regions and classes that exist nowhere.
 PROBLEMS = text("""
-SELECT s.line, 'region' AS field, 'no region ' || s.region AS reason
+SELECT s.line, 'region' AS field, 'region' AS noun, s.region AS value
   FROM department_stage s
  WHERE s.region <> '' AND NOT EXISTS (SELECT 1 FROM region r WHERE r.code = s.region)
 UNION ALL
-SELECT s.line, 'classes', 'no class ' || s.category
+SELECT s.line, 'classes', 'class', s.category
   FROM department_class_stage s
  WHERE NOT EXISTS (SELECT 1 FROM category c WHERE c.code = s.category)
 ORDER BY 1
@@ -105,7 +105,8 @@ async def import_departments(conn: AsyncConnection, frame: pd.DataFrame) -> Depa
     await copy_into(conn, "department_stage", clean[["line", "code", "name", "region"]],
                     not_null=("code", "name", "region"))
     await copy_into(conn, "department_class_stage", classes, not_null=("code", "category"))
-    result.errors += [RowError(r.line, r.field, r.reason, {"rule": "unknown"})
+    result.errors += [RowError(r.line, r.field, f"no {r.noun} {r.value}",
+                               {"rule": "unknown", "value": r.value})
                       for r in (await conn.execute(PROBLEMS)).all()]
     result.errors.sort(key=lambda e: e.line)
     if not result.errors:

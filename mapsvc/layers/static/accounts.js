@@ -2,8 +2,9 @@
 // scope their role is bound to (a region, grids or a department) and a password they change
 // before they first sign in, one at a time or a roster (花名册) at once, whose first passwords
 // are shown once and kept as a spreadsheet to hand over; given a new password or new grids,
-// disabled and enabled. The service keeps each change in the account's events, and refuses
-// what does not fit, naming the field. Everything shown is set as text.
+// disabled and enabled; and the departments (部门名录) their accounts are bound to, loaded from
+// a list and offered by code. The service keeps each change in the account's events, and
+// refuses what does not fit, naming the field. Everything shown is set as text.
 "use strict";
 
 window.mapsvcAccounts = { shown: null };
@@ -127,6 +128,54 @@ window.mapsvcAccounts = { shown: null };
       showScope();
     }
   });
+
+  // the departments a department's account may be bound to, offered by code with their names
+  async function loadDepartments() {
+    const listed = await callApi("accounts", "GET", "/api/v1/departments");
+    $("accounts-department-list").replaceChildren(...listed.map((d) => {
+      const option = text("option", d.region ? `${d.name}（${d.region.name}）` : d.name);
+      option.value = d.code;
+      return option;
+    }));
+  }
+
+  // a department list's line at fault, in the page's words
+  const DEPARTMENT_FIELD = { code: "部门编码", name: "部门名称", region: "区域编码",
+                             classes: "负责类别" };
+  function departmentProblem(e) {
+    const ctx = e.ctx || {};
+    const said = {
+      code: "须为 1 至 32 个字母、数字或 _ . -", repeated: "与前面的行重复", empty: "未填写",
+      longest: `最多 ${ctx.most} 个字符`, printable: "含不可打印的字符",
+      unknown: `${ctx.value} 不存在`,
+    }[ctx.rule] || e.reason;
+    return `第 ${e.line} 行 · ${DEPARTMENT_FIELD[e.field] || e.field}：${said}`;
+  }
+
+  // a department list: stored whole (each by its code), or not at all and the lines at fault
+  // named
+  $("accounts-departments").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    say("正在导入部门名录…");
+    let answer;
+    try {
+      answer = await callApi("accounts", "POST", "/api/v1/departments/import",
+                             new FormData(form));
+    } catch (error) {
+      const lines = (error.answer && error.answer.errors) || [];
+      $("accounts-departments-problems").replaceChildren(
+        ...lines.map((e) => text("li", departmentProblem(e))));
+      say(lines.length ? `部门名录有 ${lines.length} 处有误，未导入任何部门` : error.message,
+          true);
+      return;
+    }
+    form.reset();
+    $("accounts-departments-problems").replaceChildren();
+    say(`部门名录已导入：共 ${answer.rows} 行，${answer.stored} 个部门`);
+    await loadDepartments();
+  });
+  loadDepartments().catch((error) => say(error.message, true));
 
   // a roster: its accounts made at once, or none and the lines at fault named
   $("accounts-roster").addEventListener("submit", async (event) => {
