@@ -21,6 +21,7 @@ from mapsvc.accounts.store import (AccountSpec, create_account, create_accounts,
 from mapsvc.boundaries.reading import CODE_LENGTHS, FieldNames, read_boundaries
 from mapsvc.boundaries.store import import_boundaries
 from mapsvc.boundaries.synthetic import generate
+from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.intake import report_incident
@@ -29,6 +30,7 @@ from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
 from mapsvc.workflow.calendar import load_calendar
+from mapsvc.workflow.departments import import_departments
 from mapsvc.workflow.machine import sql_list
 
 DEMO_NAMESPACE = uuid.UUID("7f1c1f4e-3f8a-4a52-9a36-6d0c6b1c2a10")
@@ -122,8 +124,16 @@ async def current_grids(conn: AsyncConnection) -> gpd.GeoDataFrame:
 
 
 DEMO_COUNTY = "441502"  # 汕尾市城区, where the demo's county-level accounts work
-DEMO_DEPARTMENTS = [("CG", "城市管理和综合执法局"), ("ZJ", "住房和城乡建设局"),
-                    ("SW", "水务局"), ("GA", "公安分局")]
+# The departments (code, name, the region each serves, the classes it answers for: 负责类别):
+# the demo county's, and its city's and the city's other counties' 城管, whom the city's
+# centre sends their cases.
+DEMO_DEPARTMENTS = [
+    ("CG", "城市管理和综合执法局", DEMO_COUNTY, "06 07"),
+    ("ZJ", "住房和城乡建设局", DEMO_COUNTY, "08 10"), ("SW", "水务局", DEMO_COUNTY, ""),
+    ("GA", "公安分局", DEMO_COUNTY, "01 02"),
+    ("SWS-YJ", "汕尾市应急管理局", DEMO_COUNTY[:4], "09"),
+    ("HF-CG", "海丰县城市管理和综合执法局", "441521", "06 07"),
+    ("LF-CG", "陆丰市城市管理和综合执法局", "441581", "06 07")]
 
 
 # One account per role, scoped inside the demo county (see the README), and the centre of its
@@ -134,9 +144,11 @@ DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "city": Role.comm
 
 
 async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
-    await conn.execute(text("INSERT INTO department (code, name, region_code) "
-                            "VALUES (:code, :name, :county) ON CONFLICT DO NOTHING"),
-                       [{"code": c, "name": n, "county": DEMO_COUNTY} for c, n in DEMO_DEPARTMENTS])
+    listed = pd.DataFrame(DEMO_DEPARTMENTS, columns=["code", "name", "region", "classes"])
+    listed.attrs.update(given=("region", "classes"))  # as a list with those columns is read
+    stored = await import_departments(conn, listed)
+    if stored.errors:
+        raise InvalidInput(f"the demo's departments: {stored.errors}")
     village_grids = list((await conn.execute(text(
         "SELECT code FROM grid WHERE village_code = (SELECT min(village_code) FROM grid "
         "WHERE village_code LIKE :county || '%') ORDER BY code"), {"county": DEMO_COUNTY})).scalars())
@@ -217,7 +229,7 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     rng = np.random.default_rng(seed)
     staff = [await find_account(conn, name) for name in CENTRE_STAFF]
     department = await find_account(conn, "department")
-    codes = [code for code, _ in DEMO_DEPARTMENTS]
+    codes = [code for code, _, region, _ in DEMO_DEPARTMENTS if region == DEMO_COUNTY]
     cases = (await conn.execute(text(  # the oldest first, as they came
         f"SELECT i.id, i.reported_at, i.source IN {sql_list(PUBLIC_SOURCES)} AS public, "
         f"{_GRID_WORKER} AS worker FROM incident i WHERE i.village_code LIKE :county || '%' "

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -266,6 +267,23 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert [f"#{case} {action}" for case, action in moved] == [
             line.rpartition("; ")[2] for line in said]
         assert all(action in dict(LOOP) for _, action in moved)
+
+        # 汕尾市's centre, above the demo county, sees its counties' cases together; a case of
+        # 海丰县 dispatched naming no department goes to 海丰县's 城管, which answers for its
+        # class there (负责类别)
+        city = httpx.Client(base_url=f"{served.base}/api/v1", headers={
+            "Authorization": "Bearer " + httpx.post(f"{served.base}/api/v1/auth/token", data={
+                "username": "city", "password": "Demo-2026"}).json()["access_token"]})
+        above = city.get("/stats/board").json()
+        assert (above["kind"], above["name"]) == ("city", "汕尾市")
+        assert above["open"] > api.get("/stats/board").json()["open"]
+        grid = city.get("/grids", params={"parent": "441521", "limit": 1}).json()["features"][0]
+        spot = shapely.geometry.shape(grid["geometry"]).representative_point()
+        case = city.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
+                                             "lon": spot.x, "lat": spot.y}).json()["id"]
+        for action in ("file", "dispatch"):
+            assert city.post(f"/incidents/{case}/actions/{action}", json={}).status_code == 200
+        assert city.get(f"/incidents/{case}").json()["department"] == "HF-CG"
     finally:
         served.stop()
 
