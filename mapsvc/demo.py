@@ -345,7 +345,8 @@ SELECT ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, c.code
 # to be filed)
 _LIVE_CASES = text(f"""
 SELECT DISTINCT ON (i.status) i.id, i.status, coalesce(i.department_code,
-       (SELECT code FROM department ORDER BY random() LIMIT 1)) AS department,
+       (SELECT code FROM department WHERE region_code = :county ORDER BY random() LIMIT 1))
+       AS department,
        {_GRID_WORKER} AS worker
   FROM incident i
  WHERE i.village_code LIKE :county || '%' AND i.status = ANY(:states)
