@@ -20,6 +20,11 @@ from mapsvc.errors import InvalidInput
 
 FIRST_DATA_LINE = 2  # line 1 holds the column names, unless a title comes first (read_table)
 TITLE_LINES_MOST = 10  # the lines a sheet's title and notes take above its column names
+# a code a deployment gives its classes and departments (as a pattern a whole cell matches)
+CODE = r"[0-9A-Za-z_.-]{1,32}"
+CODE_RULE = "1 to 32 letters, digits, '_', '.' or '-'"
+# what sets apart the codes a cell lists: spaces, commas, semicolons or 、
+APART = r"[\s,;，；、]+"
 # Excel's workbooks, and the .xls of Excel 97–2003 that hotlines' systems still export
 EXCEL = (".xlsx", ".xlsm", ".xls")
 

@@ -131,8 +131,8 @@ def test_a_file_with_any_problem_stores_nothing(clients, server, tmp_path):
     doc = httpx.get(f"{server}/openapi.json").json()
     refused = doc["paths"]["/api/v1/categories/import"]["post"]["responses"]["422"]
     assert {s["$ref"] for s in refused["content"]["application/json"]["schema"]["anyOf"]} == {
-        "#/components/schemas/HTTPValidationError", "#/components/schemas/CategoriesAnswer"}
-    assert set(r.json()) == set(doc["components"]["schemas"]["CategoriesAnswer"]["properties"])
+        "#/components/schemas/HTTPValidationError", "#/components/schemas/StoredWhole"}
+    assert set(r.json()) == set(doc["components"]["schemas"]["StoredWhole"]["properties"])
     assert clients["command"].post("/categories/import",
                                    files={"file": ("a.csv", _csv(rows[:1]))}).status_code == 403
 

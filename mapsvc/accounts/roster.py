@@ -23,14 +23,13 @@ from mapsvc.accounts.passwords import first_password
 from mapsvc.accounts.store import AccountSpec, refusals, store_accounts
 from mapsvc.db.spreadsheet import sheet_text
 from mapsvc.errors import InvalidInput
-from mapsvc.tables import CheckedRows, RowError, read_table
+from mapsvc.tables import APART, CheckedRows, RowError, read_table
 
 COLUMNS = (("username", "role"), ("display_name", "grids", "region", "department"))
 # how a roster made in Chinese heads its columns, as the accounts page names them
 HEADINGS = {"username": "账号", "role": "角色", "display_name": "姓名", "grids": "网格编码",
             "region": "区域编码", "department": "部门编码"}
 MAX_ROWS = 2000  # a county's grid workers, chiefs and centres; each password hash takes a while
-_APART = re.compile(r"[\s,;，；、]+")
 # a role as a roster may write it: as the API names it, or in Chinese
 _ROLES = {**{role.value: role for role in Role}, **{name: Role(role)
                                                   for role, name in ROLE_NAMES.items()}}
@@ -86,7 +85,7 @@ async def import_roster(conn: AsyncConnection, frame: pd.DataFrame, *,
     specs = [AccountSpec(
         username=row.username, password=first_password(row.username), role=_ROLES[row.role],
         region_code=row.region or None, department_code=row.department or None,
-        grid_codes=tuple(code for code in _APART.split(row.grids) if code),
+        grid_codes=tuple(code for code in re.split(APART, row.grids) if code),
         display_name=row.display_name) for row in frame.iloc[at].itertuples()]
     for index, refusal in (await refusals(conn, specs)).items():
         rows.errors.append(RowError(int(rows.line[at[index]]), refusal.field or "username",

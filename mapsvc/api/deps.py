@@ -1,11 +1,13 @@
 """Request dependencies: the database transaction and the shared query parameters."""
 
+import io
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -126,6 +128,27 @@ def refused_rows(answer: str, nothing: str) -> dict:
         "content": {"application/json": {"schema": {"anyOf": [
             {"$ref": "#/components/schemas/HTTPValidationError"},
             {"$ref": f"#/components/schemas/{answer}"}]}}}}}
+
+
+class StoredWhole(BaseModel):
+    """What an all-or-nothing import of a file's rows did."""
+
+    rows: int
+    stored: int = Field(description="the rows stored (none on a 422)")
+    errors: list[RowProblem] = Field(description="any (422): nothing was stored")
+
+
+async def stored_whole(request: Request, file: UploadFile, read, store) -> JSONResponse:
+    """The upload ``file`` read by ``read(source, filename)`` and stored by ``store(conn,
+    frame)`` in one transaction, all of it or, when a line has a problem, nothing: its
+    StoredWhole answer, 422 listing the lines at fault."""
+    data = await read_upload(file)
+    frame = read(io.BytesIO(data), file.filename or "upload.csv")
+    async with transaction(request) as conn:
+        result = await store(conn, frame)
+    answer = StoredWhole(rows=result.rows, stored=result.stored,
+                         errors=[asdict(e) for e in result.errors])
+    return JSONResponse(answer.model_dump(mode="json"), status_code=422 if result.errors else 200)
 
 
 async def read_upload(file: UploadFile) -> bytes:

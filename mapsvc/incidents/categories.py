@@ -10,7 +10,6 @@ already stored are updated (never deleted: incidents refer to them).
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -20,7 +19,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.tables import CheckedRows, RowError, copy_into, numbers, read_table
+from mapsvc.tables import (CODE, CODE_RULE, CheckedRows, RowError, copy_into, numbers,
+                           read_table)
 from mapsvc.workflow.calendar import UNIT_NAMES, UNITS
 from mapsvc.workflow.clocks import Limit
 
@@ -41,7 +41,6 @@ _UNIT = {**{unit: unit for unit in UNITS}, **{name: unit for unit, name in UNIT_
          **{name.removeprefix("个"): unit for unit, name in UNIT_NAMES.items()}}
 _NUMBER_PROPERTIES = ("duplicate_radius_m", "duplicate_hours")
 _LIMIT_PROPERTIES = ("verify_limit", "dispatch_limit", "check_limit", "case_limit")
-_CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
 
 
 @dataclass
@@ -83,7 +82,7 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     flag = checked.flag
     frame = frame.assign(time_limit_unit=frame["time_limit_unit"].replace(_UNIT),
                          **{c: _limits_written(frame[c]) for c in _LIMIT_PROPERTIES})
-    flag(~frame["code"].str.fullmatch(_CODE), "code", "1 to 32 letters, digits, '_', '.' or '-'")
+    flag(~frame["code"].str.fullmatch(CODE), "code", CODE_RULE)
     repeated = frame["code"].duplicated().to_numpy()
     flag(repeated, "code", "repeats an earlier line")
     flag(frame["name"] == "", "name", "empty")

@@ -9,7 +9,6 @@ there, 负责类别: codes apart by spaces, commas or 、), or is headed in Chin
 has the column.
 """
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -18,14 +17,13 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.tables import CheckedRows, RowError, copy_into, read_table
+from mapsvc.tables import (APART, CODE, CODE_RULE, CheckedRows, RowError, copy_into,
+                           read_table)
 
 REQUIRED = ("code", "name")
 OPTIONAL = ("region", "classes")
 # how a list made in Chinese heads each column
 HEADINGS = {"code": "部门编码", "name": "部门名称", "region": "区域编码", "classes": "负责类别"}
-_CODE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
-_APART = r"[\s,;，；、]+"
 NAME_LONGEST = 100
 
 
@@ -44,8 +42,7 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[RowErr
     """The good rows, the classes of each (``line, code, category``), and the problems."""
     checked = CheckedRows(frame)
     flag = checked.flag
-    flag(~frame["code"].str.fullmatch(_CODE), "code", "1 to 32 letters, digits, '_', '.' or '-'",
-         {"rule": "code"})
+    flag(~frame["code"].str.fullmatch(CODE), "code", CODE_RULE, {"rule": "code"})
     flag(frame["code"].duplicated().to_numpy(), "code", "repeats an earlier line",
          {"rule": "repeated"})
     flag(frame["name"] == "", "name", "empty", {"rule": "empty"})
@@ -54,7 +51,7 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[RowErr
     ok = checked.ok
     clean = frame[ok].copy()
     clean.insert(0, "line", checked.line[ok])
-    classes = (clean.assign(category=clean["classes"].str.split(_APART, regex=True))
+    classes = (clean.assign(category=clean["classes"].str.split(APART, regex=True))
                .explode("category")[["line", "code", "category"]])
     return clean, classes[classes["category"].fillna("") != ""], checked.errors
 
