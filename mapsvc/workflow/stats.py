@@ -253,9 +253,7 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
         counties = (await conn.execute(text(
             "SELECT code FROM region WHERE level = 'county' AND left(code, 4) = ANY(:cities)"),
             {"cities": subjects})).scalars().all()
-        parts = await tally(conn, "county", list(counties), start, end)
-        return {s: merged([f for county, f in parts.items() if county.startswith(s)])
-                for s in subjects}
+        return of_cities(await tally(conn, "county", list(counties), start, end), subjects)
     column, key_type = SUBJECT_COLUMN[kind]
     params = {"kind": kind, "subjects": subjects, "start": start, "end": end}
     if kind in TALLIED:
@@ -290,6 +288,13 @@ async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: da
         for row in (await conn.execute(text(sql), params)).mappings():
             figures[row["subject"]].live.update({name: row[name] for name in live})
     return figures
+
+
+def of_cities(counties: dict[str, Figures], cities: list[str]) -> dict[str, Figures]:
+    """Each city's figures: those of ``counties`` (by code) whose codes start with its own,
+    together."""
+    return {city: merged([f for county, f in counties.items() if county.startswith(city)])
+            for city in cities}
 
 
 def merged(parts: list[Figures]) -> Figures:
@@ -610,18 +615,24 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         raise InvalidInput(f"a {subject.kind}'s figures break down by class alone", field="by")
     if by == "operator" and subject.kind == "grids":
         raise InvalidInput("the centre's staff are evaluated by region", field="by")
+    # the deployment's figures are its counties' together: tallied once, for its rows of
+    # counties or of cities too
+    counties = (await tally(conn, "county", [c.key for c in await breakdown(
+        conn, subject, "county")], start, end) if subject.kind == "deployment" else None)
     if by == "category":
         rows, parts = await by_class(conn, subject, start, end, category)
     else:
         rows = await breakdown(conn, subject, by, start, end) if by and by != "operator" else []
-        parts = await tally(conn, by, [r.key for r in rows], start, end) if rows else {}
+        keys = [r.key for r in rows]
+        if counties is not None and by in ("county", "city"):
+            parts = counties if by == "county" else of_cities(counties, keys)
+        else:
+            parts = await tally(conn, by, keys, start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
               if rows and by in _PATROLS else {})
     rated = (await worker_rates(conn, [r.key for r in rows], start, end)
              if rows and by == "worker" else {})
-    if subject.kind == "deployment":  # its counties together
-        counties = parts if by == "county" else await tally(
-            conn, "county", [c.key for c in await breakdown(conn, subject, "county")], start, end)
+    if counties is not None:
         whole = merged(list(counties.values()))
     elif subject.kind == "grids":
         whole = merged(list(parts.values()) if by == "grid" else list(
