@@ -667,27 +667,32 @@ def test_a_closed_case_waits_to_be_followed_up_with_a_rating(desk, server, grids
 
 def test_a_case_is_dispatched_to_a_department_serving_its_place(server, browser, accounts,
                                                                grids, api, db, command_token):
-    """In a city of many counties, each with its own 城管局: the desk offers a case the
-    departments of its county, of its city and of no region, not another county's; the list of
-    the cases of a department names every one."""
+    """In a city of many counties, each with its own 城管局: the city centre's desk offers a
+    case the departments of its county, of its city and of no region, not another county's,
+    each named with the region it serves where its name does not say it; the list of the
+    cases of a department names every one."""
     with db.begin() as conn:
         conn.execute(text("""
             INSERT INTO department (code, name, region_code)
-            VALUES ('WC-CG', '武昌区城管局', '420106'), ('SW-SJ', '汕尾市水务局', '4415')
+            VALUES ('WC-CG', '武昌区城管局', '420106'), ('SW-SJ', '汕尾市水务局', '4415'),
+                   ('CQ-SW', '水务局', '441502')
             ON CONFLICT DO NOTHING"""))
     case = report_at(server, command_token, grids, 42, "积水")
     do(api, case, "file")
     context = browser.new_context(viewport={"width": 1600, "height": 900})
     page = context.new_page()
     watch = Watch(page)
-    sign_in(page, server, "/map/desk", "command", PASSWORD)
+    sign_in(page, server, "/map/desk", "shanwei", PASSWORD)
     wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
     find_case(page, case)
     page.click("#desk-actions button[data-action='dispatch']")
-    values = "(options) => options.map((o) => o.value)"
-    offered = page.locator("#desk-form select[name='department'] option").evaluate_all(values)
-    assert {"", "T1", "SW-SJ"} <= set(offered) and "WC-CG" not in offered
-    assert "WC-CG" in page.locator("#desk-department option").evaluate_all(values)
+    named = "(options) => Object.fromEntries(options.map((o) => [o.value, o.textContent]))"
+    offered = page.locator("#desk-form select[name='department'] option").evaluate_all(named)
+    assert {"", "T1", "SW-SJ", "CQ-SW"} <= set(offered) and "WC-CG" not in offered
+    assert (offered["SW-SJ"], offered["CQ-SW"], offered["T1"]) == (
+        "汕尾市水务局", "水务局（城区）", "测试局")
+    listed = page.locator("#desk-department option").evaluate_all(named)
+    assert listed["WC-CG"] == "武昌区城管局"
     page.select_option("#desk-form select[name='department']", "SW-SJ")
     page.click("#desk-form button[type='submit']")
     shows(page, "已派遣")

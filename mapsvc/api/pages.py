@@ -32,6 +32,7 @@ from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REG
 from mapsvc.workflow.actions import BATCH_MOST
 from mapsvc.workflow.calendar import UNIT_NAMES
 from mapsvc.workflow.clocks import COLOUR_NAMES
+from mapsvc.workflow.departments import departments_json
 from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, PHRASES, STATE_NAMES
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
@@ -272,8 +273,8 @@ async def desk(request: Request) -> Response:
     if refused:
         return refused
     region = await _region(request, account)
-    departments = await _named(request, "SELECT code, name, region_code FROM department "
-                                        "ORDER BY code")
+    async with statements(request) as conn:
+        departments = json.loads(await departments_json(conn))
     pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
                            list_most=settings.api().page_size_max, batch_most=BATCH_MOST,
