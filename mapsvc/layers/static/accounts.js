@@ -133,7 +133,8 @@ window.mapsvcAccounts = { shown: null };
   async function loadDepartments() {
     const listed = await callApi("accounts", "GET", "/api/v1/departments");
     $("accounts-department-list").replaceChildren(...listed.map((d) => {
-      const option = text("option", d.region ? `${d.name}（${d.region.name}）` : d.name);
+      const option = text("option", d.region && !d.name.includes(d.region.name)
+        ? `${d.name}（${d.region.name}）` : d.name);
       option.value = d.code;
       return option;
     }));
