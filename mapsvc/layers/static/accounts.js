@@ -133,8 +133,7 @@ window.mapsvcAccounts = { shown: null };
   async function loadDepartments() {
     const listed = await callApi("accounts", "GET", "/api/v1/departments");
     $("accounts-department-list").replaceChildren(...listed.map((d) => {
-      const option = text("option", d.region && !d.name.includes(d.region.name)
-        ? `${d.name}（${d.region.name}）` : d.name);
+      const option = text("option", departmentName(d));
       option.value = d.code;
       return option;
     }));

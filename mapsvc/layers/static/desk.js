@@ -93,13 +93,9 @@ function mapsvcDesk(map, config) {
   const category = (code) => (state.categories[code] || { name: code }).name;
   // what the case's class asks for it to be filed and closed (立案条件, 结案条件)
   const conditions = (code) => state.categories[code] || {};
-  // a department as the desk names it: with the region it serves, where that is not the
-  // desk's own and its name does not say it (城市管理和综合执法局（城区）, on a city's desk)
-  const departmentName = (d) => (d.region && d.region.code !== config.region.code
-    && !d.name.includes(d.region.name) ? `${d.name}（${d.region.name}）` : d.name);
   const department = (code) => {
     const found = config.departments.find((d) => d.code === code);
-    return found ? departmentName(found) : code;
+    return found ? departmentName(found, config.region.code) : code;
   };
 
   // ---- the list, and the cases on the map ----
@@ -597,7 +593,7 @@ function mapsvcDesk(map, config) {
       const village = !many && state.selected.village ? state.selected.village.code : "";
       choices(form.elements.department, [["", "按类别及所在地确定部门"], ...config.departments
         .filter((d) => !village || !d.region || village.startsWith(d.region.code))
-        .map((d) => [d.code, departmentName(d)])]);
+        .map((d) => [d.code, departmentName(d, config.region.code)])]);
     }
     form.hidden = false;
     form.elements.note.focus();
@@ -993,7 +989,7 @@ function mapsvcDesk(map, config) {
   $("desk-region").textContent = config.heading;
   // the departments to list the cases of (those to dispatch to: as a case's form opens)
   choices($("desk-department"), [["", "全部部门"], ...config.departments.map(
-    (d) => [d.code, departmentName(d)])]);
+    (d) => [d.code, departmentName(d, config.region.code)])]);
   // who reported them: any, the public (the hotline and citizens, as 监督举报率 counts them),
   // or one source
   choices($("desk-source"), [["", "全部来源"], ["public", "公众举报"],

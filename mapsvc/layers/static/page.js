@@ -29,6 +29,14 @@ function text(tag, value, className) {
   return el;
 }
 
+// A department (as GET /api/v1/departments lists it) as the pages name it: with the region it
+// serves where that is not ``own`` (a desk's region) and its name does not say it
+// (城市管理和综合执法局（城区）).
+function departmentName(d, own = null) {
+  return d.region && d.region.code !== own && !d.name.includes(d.region.name)
+    ? `${d.name}（${d.region.name}）` : d.name;
+}
+
 // A call to the API with ``body`` as JSON (or a form's data, files and all): the answer's
 // JSON, or an Error with the reason the service gave (and its status, the field at fault and
 // the answer), or why none came. A session that has ended goes back to
