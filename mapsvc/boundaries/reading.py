@@ -17,8 +17,7 @@ from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.tables import text_encoding
 
 RegionLevel = Literal["city", "county", "township", "village"]  # 地级市, 区县, 乡镇街道, 村社区
-REGION_LEVELS = get_args(RegionLevel)
-LEVELS = (*REGION_LEVELS, "grid")
+LEVELS = (*get_args(RegionLevel), "grid")
 GRID_KINDS = ("comprehensive", "dedicated")
 # Statistical division codes (统计用区划代码): city 4 digits, county 6, township 9, village 12,
 # each the first digits of those below it.

@@ -102,8 +102,6 @@ SUBJECT_COLUMN = {"county": ("county_code", "text"), "township": ("township_code
 # Regions whose cases are those of a range of village codes, as statistical codes nest: their
 # open cases are a range of the index of cases by status and village (migration 0020).
 NESTED = ("city", "county", "township", "village")
-# Subjects whose figures are their counties' together: a city, and the whole deployment.
-OF_COUNTIES = ("city", "deployment")
 # the statuses whose clocks the live counts read (LIVE): waiting for dispatch, or with a handler
 CLOCKED_SQL = "('filed', 'dispatched', 'in_progress')"
 
@@ -734,8 +732,9 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                (SELECT count(*) FROM incident d
                  WHERE {opened} AND d.status IN {TIMED_SQL} AND incident_overdue(d))
                    AS overdue"""), params)).one()
+    # a city's and the deployment's figures are their counties' together
     kinds = ([("county", [c.key for c in await breakdown(conn, subject, "county")])]
-             if subject.kind in OF_COUNTIES else [(subject.kind, [subject.key])])
+             if subject.kind in ("city", "deployment") else [(subject.kind, [subject.key])])
     year = merged([f for kind, keys in kinds
                    for f in (await tally(conn, kind, keys, today.replace(month=1, day=1),
                                          today)).values()])
