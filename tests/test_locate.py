@@ -49,6 +49,8 @@ def test_an_interior_point_lands_in_its_grid_with_its_regions(api, grids):
     assert body["township"]["code"] == grid.village_code[:9]
     assert body["county"]["code"] == grid.village_code[:6]
     assert body["county"]["name"] in ("城区", "武昌区")
+    assert body["city"] == {"441502": {"code": "4415", "name": "汕尾市"},
+                            "420106": {"code": "4201", "name": "武汉市"}}[grid.village_code[:6]]
 
 
 @pytest.mark.parametrize("crs", ["gcj02", "bd09", "cgcs2000"])
@@ -79,6 +81,7 @@ def test_a_dedicated_grid_wins_over_the_comprehensive_grid_around_it(api, lattic
     centre = lattice.DEDICATED.centroid
     body = api.get("/locate", params={"lon": centre.x, "lat": centre.y}).json()
     assert (body["method"], body["grid"]["code"]) == ("inside", f"{lattice.VILLAGE}900")
+    assert body["county"]["code"] == lattice.VILLAGE[:6] and body["city"] is None  # of no city
 
 
 def test_on_a_dedicated_grids_fence_the_comprehensive_interior_wins(api, lattice):
@@ -111,7 +114,7 @@ def test_a_point_beyond_the_tolerance_is_unassigned(api, lattice):
     x, y = _west_of_lattice(lattice, 80)
     body = api.get("/locate", params={"lon": x, "lat": y}).json()
     assert body["method"] == "unassigned"
-    assert body["grid"] is None and body["village"] is None
+    assert body["grid"] is None and body["village"] is None and body["city"] is None
 
 
 def test_a_fix_of_some_metres_names_the_other_grids_it_may_lie_in(api, lattice):

@@ -86,13 +86,13 @@ async def looks_swapped(conn: AsyncConnection, point: Point, at: datetime | None
     return params["sx"] is not None and (await conn.execute(text(_SWAPPED), params)).scalar_one()
 
 
-# One statement: the grid, the regions above it and, in no grid, whether the point swapped
-# would be in one.
+# One statement: the grid, the regions above it (up to the county's city, where it has one)
+# and, in no grid, whether the point swapped would be in one.
 LOCATE = f"""
 SELECT l.method, l.distance_m, l.grid_id, l.grid_version_id, g.code AS grid_code,
        g.name AS grid_name, gv.version, v.code AS village_code, v.name AS village_name,
        t.code AS township_code, t.name AS township_name, c.code AS county_code,
-       c.name AS county_name,
+       c.name AS county_name, ci.code AS city_code, ci.name AS city_name,
        l.method = 'unassigned' AND
        {SWAPPED_COVERED.format(lon="CAST(:sx AS float8)", lat="CAST(:sy AS float8)", at=_AT)}
        AS swapped
@@ -102,6 +102,7 @@ SELECT l.method, l.distance_m, l.grid_id, l.grid_version_id, g.code AS grid_code
   LEFT JOIN region v ON v.code = g.village_code
   LEFT JOIN region t ON t.code = v.parent_code
   LEFT JOIN region c ON c.code = t.parent_code
+  LEFT JOIN region ci ON ci.code = c.parent_code
 """
 
 
@@ -168,7 +169,7 @@ async def locate(reads: Reads, point: Point, at: datetime | None = None,
         "grid_id": row["grid_id"]}))["nearby"]
     return Location(method=row["method"], grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
-                    distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"],
+                    city=_place(row, "city"), distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"],
                     nearby=nearby)
 
 

@@ -279,6 +279,7 @@ class Location(BaseModel):
     village: Place | None
     township: Place | None
     county: Place | None
+    city: Place | None = Field(None, description="the county's city (地级市), where it has one")
     distance_m: float | None = Field(None, description="distance to the grid (method nearest)")
     lon: float = Field(description="the point in WGS84")
     lat: float = Field(description="the point in WGS84")
