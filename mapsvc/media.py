@@ -181,9 +181,10 @@ async def photo_file(conn: AsyncConnection, photo_id: str, account: Account, *,
     return (small, "image/jpeg") if thumbnail else (main, doc["content_type"])
 
 
-async def attach(conn: AsyncConnection, ids: list[str], account: Account, incident_id: int,
-                 log_id: int) -> None:
-    """Attach photos to a logged step: photos the account may see (its own uploads, mostly)."""
+async def attach(conn: AsyncConnection, ids: list[str], account: Account,
+                 logged: dict[int, int]) -> None:
+    """Attach photos to logged steps (``logged``: each case's log row): photos the account may
+    see (its own uploads, mostly)."""
     for photo_id in ids:  # a handful at most (the API caps the list)
         try:
             await media_doc(conn, photo_id, account)
@@ -192,5 +193,8 @@ async def attach(conn: AsyncConnection, ids: list[str], account: Account, incide
                 from None
     await conn.execute(text("""
         INSERT INTO attachment (media_id, incident_id, log_id)
-        SELECT unnest(CAST(:ids AS text[])), :incident, :log ON CONFLICT DO NOTHING"""),
-        {"ids": ids, "incident": incident_id, "log": log_id})
+        SELECT m.id, s.incident, s.log
+          FROM unnest(CAST(:ids AS text[])) m(id),
+               unnest(CAST(:incidents AS bigint[]), CAST(:logs AS bigint[])) s(incident, log)
+            ON CONFLICT DO NOTHING"""),
+        {"ids": ids, "incidents": list(logged), "logs": list(logged.values())})

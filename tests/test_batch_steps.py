@@ -2,6 +2,7 @@
 should any case refuse it, on none, with every case refused named by its place and reason."""
 
 import threading
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from mapsvc.settings import database_url
 from mapsvc.workflow.actions import BATCH_MOST
 from mapsvc.workflow.machine import ACTIONS
-from tests.test_workflow import do, new_case
+from tests.test_workflow import _stored, do, new_case
 
 
 def many(client, action, ids, **body):
@@ -181,3 +182,40 @@ def test_cases_reported_in_the_wrong_class_are_put_in_theirs_at_once(clients, gr
     assert {command.get(f"/incidents/{case}").json()["category"] for case in wrong} == {"0101"}
     assert many(command, "reclassify", wrong, category="0601", note="类别有误").status_code == 200
     assert {command.get(f"/incidents/{case}").json()["category"] for case in wrong} == {"0601"}
+
+
+def test_cases_a_step_changes_differently_are_each_changed_as_the_step_alone_would(clients,
+                                                                                  grids, db):
+    """Reassigned together (改派): a plain case, one whose department asked for more time (the
+    request lapses) and an urgent one (its new handling clock the urgent four hours, nights
+    too): each as if reassigned alone, each step its own in its timeline."""
+    from sqlalchemy import text
+
+    command = clients["command"]
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES ('TB2', '改派测试局') "
+                          "ON CONFLICT DO NOTHING"))
+    plain, asked, urgent = cases(command, grids, 3, 120)
+    assert many(command, "file", [plain, asked, urgent]).status_code == 200
+    assert many(command, "dispatch", [plain, asked, urgent], department="T1").status_code == 200
+    assert do(clients["department"], asked, "request_extension", note="需采购配件",
+              working_days=3).status_code == 200
+    assert do(command, urgent, "expedite", note="存在安全隐患").status_code == 200
+    r = many(command, "reassign", [urgent, plain, asked], department="TB2", note="职责调整")
+    assert r.status_code == 200, r.text
+    assert [(c["id"], c["from"], c["status"]) for c in r.json()] == [
+        (urgent, "dispatched", "dispatched"), (plain, "dispatched", "dispatched"),
+        (asked, "dispatched", "dispatched")]
+    stored = {case: command.get(f"/incidents/{case}").json() for case in (plain, asked, urgent)}
+    assert {case: (s["department"], s["extension_request"]) for case, s in stored.items()} == {
+        plain: ("TB2", None), asked: ("TB2", None), urgent: ("TB2", None)}
+    handling = {case: _stored(db, case) for case in stored}
+    assert handling[urgent].handling_deadline == (handling[urgent].dispatched_at
+                                                  + timedelta(hours=4))
+    for case in (plain, asked):
+        assert handling[case].handling_deadline > handling[case].dispatched_at + timedelta(hours=4)
+    for case in stored:
+        step = command.get(f"/incidents/{case}/timeline").json()[-1]
+        assert (step["action"], step["note"], step["data"]["department"]) == (
+            "reassign", "职责调整", "TB2")
+

@@ -172,7 +172,7 @@ async def report_incident(conn: AsyncConnection, report: IncidentReport,
     stored = json.loads(created)
     if report.attachments:  # in the transaction: a bad photo id stores nothing
         log_id = (await conn.execute(_REPORT_STEP, {"id": stored["id"]})).scalar_one()
-        await attach(conn, report.attachments, account, stored["id"], log_id)
+        await attach(conn, report.attachments, account, {stored["id"]: log_id})
     if report.caller:
         await store_caller(conn, stored["id"], report.client_id, report.caller)
     return created, True

@@ -2,21 +2,25 @@
 announced (LISTEN/NOTIFY channel ``incident``) so that pages can follow live."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
-from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, Refused
+from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Refused
+from mapsvc.geojson import Filters
 from mapsvc.incidents.assignment import located, on
 from mapsvc.incidents.model import PUBLIC_SOURCES, Point
 from mapsvc.incidents.queries import readable
 from mapsvc.media import attach
 from mapsvc.workflow.calendar import WorkingCalendar, load_calendar
-from mapsvc.workflow.clocks import Clock, case_limits, sent_deadlines, urgent_clock
-from mapsvc.workflow.departments import SERVING, department_for
+from mapsvc.workflow.clocks import (Clock, Limits, case_limits, category_chains, sent_deadlines,
+                                   urgent_clock)
+from mapsvc.workflow.departments import departments_for
 from mapsvc.workflow.machine import (ACTIONS, CONDITIONS, ESCALATION, HANDLING, RETURNS, Action,
                                      sql_list)
 
@@ -52,15 +56,25 @@ MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
 BATCH_MOST = 200  # the most cases one step is taken on at once (as many as the desk lists)
 
 
-async def _locked_case(conn: AsyncConnection, account: Account, incident_id: int):
-    await readable(conn, incident_id, account)
-    return (await conn.execute(text(
-        "SELECT id, status, escalation_level, suspended_at, suspended_hours, dispatched_at, "
-        "handling_deadline, handling_warn_at, case_deadline, case_warn_at, extension_request, "
-        "urgent_at, verify_deadline, exempted_at, exemption_requested_at, "
-        f"(SELECT max({STEP_AT}) FROM incident_log l WHERE l.incident_id = :id) "
-        "AS last_step_at "
-        "FROM incident WHERE id = :id FOR UPDATE"), {"id": incident_id})).one()
+# The cases of :ids the account may read, locked in the order of their ids (as two batches of
+# the same cases meet), with what a step reads of them.
+_LOCKED = """
+SELECT d.id, d.status, d.escalation_level, d.suspended_at, d.suspended_hours, d.dispatched_at,
+       d.handling_deadline, d.handling_warn_at, d.case_deadline, d.case_warn_at,
+       d.extension_request, d.urgent_at, d.verify_deadline, d.exempted_at,
+       d.exemption_requested_at, d.category_code,
+       (SELECT name FROM category WHERE code = d.category_code) AS category_name,
+       (SELECT parent_code IS NOT NULL FROM region WHERE code = d.county_code) AS of_a_city,
+       (SELECT max({step_at}) FROM incident_log l WHERE l.incident_id = d.id) AS last_step_at
+  FROM incident d WHERE {where} ORDER BY d.id FOR UPDATE OF d"""
+
+
+async def _locked_cases(conn: AsyncConnection, account: Account, ids: list[int]) -> dict:
+    f = Filters(params={"ids": ids})
+    f.add("d.id = ANY(:ids)")
+    incident_scope(account, f)
+    return {row.id: row for row in await conn.execute(
+        text(_LOCKED.format(step_at=STEP_AT, where=f.where())), f.params)}
 
 
 def _taken_at(taken: datetime | None, last_step: datetime | None, received: datetime) -> datetime:
@@ -107,48 +121,73 @@ def _given(action: Action, name: str, request: ActionRequest) -> None:
             raise InvalidInput(f"{name} needs {needed}", field=needed)
 
 
+@dataclass
+class _Step:
+    """A step on one case, worked out before anything is written: the state it leads to, the
+    columns it sets beside it (SQL expressions over the parameters ``data``) and its time."""
+    case: Row
+    target: str
+    changes: dict[str, str]
+    data: dict
+    at: datetime
+
+
+_UNREAD = object()
+
+
+class _Reads:
+    """What the steps of one request read beside their cases' rows, each for all of its cases
+    in one statement when first needed: their classes' limits, the departments they go to,
+    the class they are put in."""
+
+    def __init__(self, conn: AsyncConnection, ids: list[int], request: ActionRequest,
+                 calendar: WorkingCalendar):
+        self.conn, self.ids, self.request, self.calendar = conn, ids, request, calendar
+        self._chains = self._departments = None
+        self._category = _UNREAD
+
+    async def limits(self, case) -> Limits:
+        if self._chains is None:
+            self._chains = await category_chains(self.conn, self.ids)
+        return case_limits(self._chains[case.id], urgent=case.urgent_at is not None)
+
+    async def department(self, incident_id: int) -> str:
+        """The department the request names, else the one its class routes the case to; one
+        that serves the case's place."""
+        if self._departments is None:
+            self._departments = await departments_for(self.conn, self.ids,
+                                                      self.request.department or None)
+        found = self._departments[incident_id]
+        if found.code is None:
+            raise InvalidInput("dispatch needs department: the category names none",
+                               field="department")
+        if not found.known:
+            raise InvalidInput(f"no department {found.code!r}", field="department")
+        if not found.serves:
+            raise InvalidInput(f"department {found.code!r} serves {found.name} "
+                               f"({found.region_code}), not the case's place",
+                               field="department", context={
+                                   "rule": "elsewhere", "region": found.region_code,
+                                   "name": found.name})
+        return found.code
+
+    async def category(self) -> Row | None:
+        """The class the request names (code, name), None if there is none such."""
+        if self._category is _UNREAD:
+            self._category = (await self.conn.execute(
+                text("SELECT code, name FROM category WHERE code = :code"),
+                {"code": self.request.category})).first()
+        return self._category
+
+
 async def act(conn: AsyncConnection, account: Account, incident_id: int, name: str,
-              request: ActionRequest, calendar: WorkingCalendar | None = None) -> dict:
-    """Apply action ``name`` to the incident for ``account``; return the new state.
-    ``calendar``: the working calendar, where the caller has read it already (a batch)."""
+              request: ActionRequest) -> dict:
+    """Apply action ``name`` to the incident for ``account``; return the new state."""
     action = _action(account, name)
-    case = await _locked_case(conn, account, incident_id)
-    if case.status not in action.sources:
-        raise Conflict(f"cannot {name} an incident that is {case.status}", field="status",
-                       context={"status": case.status})
-    _given(action, name, request)
-    if action.when is not None and not _holds(action.when, case):
-        raise Conflict(CONDITIONS[action.when], field="status",
-                       context={"condition": action.when})
-    received = datetime.now(timezone.utc)
-    at = _taken_at(request.taken_at, case.last_step_at, received)
-    changes, data = await _changes(conn, name, case, request, incident_id, at,
-                                   calendar or await load_calendar(conn))
-    target = action.target or case.status
-    # a request for more time lapses once its handler has the case no more
-    if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
-        changes["extension_request"] = "NULL"
-    if name in RETURNS:  # gone back rather than on: no more done the first time (一次完成率)
-        changes["returned_count"] = "coalesce(returned_count, 0) + 1"
-    sets = ", ".join(f"{column} = {value}" for column, value in changes.items())
-    await conn.execute(text(
-        f"UPDATE incident SET status = :target, updated_at = now(){', ' + sets if sets else ''} "
-        "WHERE id = :id"), {"target": target, "id": incident_id, **data})
-    log_id = (await conn.execute(text("""
-        INSERT INTO incident_log (incident_id, taken_at, actor, action, from_status, to_status,
-                                  note, data)
-        VALUES (:id, :taken_at, :actor, :action, :from_status, :to_status, :note,
-                CAST(:data AS jsonb))
-        RETURNING id"""),
-        {"id": incident_id, "taken_at": at if request.taken_at else None,
-         "actor": account.username, "action": name,
-         "from_status": case.status, "to_status": target, "note": request.note.strip(),
-         "data": json.dumps({k: v for k, v in data.items() if v is not None and k not in _UNLOGGED
-                             and "_warn" not in k}, ensure_ascii=False,
-                           default=str)})).scalar_one()
-    if request.attachments:
-        await attach(conn, request.attachments, account, incident_id, log_id)
-    return {"id": incident_id, "action": name, "from": case.status, "status": target}
+    steps, refusals = await _steps(conn, account, action, name, request, [incident_id])
+    if refusals:
+        raise refusals[0][1]
+    return (await _taken(conn, account, name, request, steps))[incident_id]
 
 
 async def act_on_many(conn: AsyncConnection, account: Account, ids: list[int], name: str,
@@ -159,23 +198,123 @@ async def act_on_many(conn: AsyncConnection, account: Account, ids: list[int], n
     any case refuse it (out of the account's scope, in a state that does not take it, with no
     department to be dispatched to …), none is taken, and every case refused is named by its
     place in ``ids`` with its reason (``Refused``). Return each case's new state, in the order of
-    ``ids``."""
-    _given(_action(account, name, many=True), name, request)  # once, not for each case
-    calendar = await load_calendar(conn)
+    ``ids``. The cases are read, changed and logged together, a statement for all of them."""
+    action = _action(account, name, many=True)
+    _given(action, name, request)  # once, not for each case
     place = {}
     for at, incident_id in enumerate(ids):
         if place.setdefault(incident_id, at) != at:
             raise InvalidInput(f"case {incident_id} is named twice", field="ids")
-    done, refusals = {}, []
-    for incident_id in sorted(place):
-        try:
-            done[incident_id] = await act(conn, account, incident_id, name, request, calendar)
-        except DomainError as refused:
-            refused.context = {"id": incident_id, **(refused.context or {})}
-            refusals.append((place[incident_id], refused))
+    steps, refusals = await _steps(conn, account, action, name, request, ids)
     if refusals:
-        raise Refused("ids", sorted(refusals, key=lambda refusal: refusal[0]))
+        for incident_id, refused in refusals:
+            refused.context = {"id": incident_id, **(refused.context or {})}
+        raise Refused("ids", sorted(((place[incident_id], refused)
+                                     for incident_id, refused in refusals),
+                                    key=lambda refusal: refusal[0]))
+    done = await _taken(conn, account, name, request, steps)
     return [done[incident_id] for incident_id in ids]
+
+
+async def _steps(conn: AsyncConnection, account: Account, action: Action, name: str,
+                 request: ActionRequest, ids: list[int]) -> tuple[dict, list]:
+    """The step on each case of ``ids`` (locked), by case in the order of their ids, and each
+    case that refuses it with why."""
+    cases = await _locked_cases(conn, account, ids)
+    reads = _Reads(conn, sorted(cases), request, await load_calendar(conn))
+    received = datetime.now(timezone.utc)
+    steps, refusals = {}, []
+    for incident_id in sorted(ids):
+        try:
+            steps[incident_id] = await _step(action, name, request, cases.get(incident_id),
+                                             incident_id, received, reads)
+        except DomainError as refused:
+            refusals.append((incident_id, refused))
+    return steps, refusals
+
+
+async def _step(action: Action, name: str, request: ActionRequest, case, incident_id: int,
+                received: datetime, reads: _Reads) -> _Step:
+    """The step on one case (its locked row; None if the account may not read it), or why the
+    case refuses it."""
+    if case is None:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if case.status not in action.sources:
+        raise Conflict(f"cannot {name} an incident that is {case.status}", field="status",
+                       context={"status": case.status})
+    _given(action, name, request)
+    if action.when is not None and not _holds(action.when, case):
+        raise Conflict(CONDITIONS[action.when], field="status",
+                       context={"condition": action.when})
+    at = _taken_at(request.taken_at, case.last_step_at, received)
+    changes, data = await _changes(reads, name, case, request, at)
+    target = action.target or case.status
+    # a request for more time lapses once its handler has the case no more
+    if case.extension_request is not None and (target not in HANDLING or name == "reassign"):
+        changes["extension_request"] = "NULL"
+    if name in RETURNS:  # gone back rather than on: no more done the first time (一次完成率)
+        changes["returned_count"] = "coalesce(returned_count, 0) + 1"
+    return _Step(case, target, changes, data, at)
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")  # a bound parameter in a SQL expression
+
+
+def _update(sets: dict[str, str], steps: dict[int, dict]) -> tuple[str, dict]:
+    """One UPDATE setting the columns ``sets`` (SQL expressions over parameters) of each case
+    of ``steps`` by that case's parameters: the parameters come as a VALUES list, a row a case.
+    A parameter NULL for every case is written NULL (a column of NULLs alone would be text)."""
+    names = sorted({n for expression in sets.values() for n in _PARAMETER.findall(expression)})
+    given = [n for n in names if any(data.get(n) is not None for data in steps.values())]
+    rows, params = [], {}
+    for k, (incident_id, data) in enumerate(steps.items()):
+        rows.append("(" + ", ".join([f":id_{k}", *(f":{n}_{k}" for n in given)]) + ")")
+        params |= {f"id_{k}": incident_id, **{f"{n}_{k}": data.get(n) for n in given}}
+
+    def over_values(expression: str) -> str:
+        return _PARAMETER.sub(lambda m: f"v.p_{m[1]}" if m[1] in given else "NULL", expression)
+
+    columns = ", ".join(["case_id", *(f"p_{n}" for n in given)])
+    sql = ("UPDATE incident SET "
+           + ", ".join(f"{column} = {over_values(e)}" for column, e in sets.items())
+           + f" FROM (VALUES {', '.join(rows)}) AS v({columns}) WHERE incident.id = v.case_id")
+    return sql, params
+
+
+def _logged(data: dict) -> str:
+    return json.dumps({k: v for k, v in data.items()
+                       if v is not None and k not in _UNLOGGED and "_warn" not in k},
+                      ensure_ascii=False, default=str)
+
+
+async def _taken(conn: AsyncConnection, account: Account, name: str, request: ActionRequest,
+                 steps: dict[int, _Step]) -> dict[int, dict]:
+    """Write the ``steps`` (by case, in the order of their ids): the cases changed, an UPDATE
+    for the cases a step changes alike, and logged, one INSERT; the new state of each."""
+    if not steps:
+        return {}
+    alike: dict[tuple, dict[int, dict]] = {}
+    for incident_id, step in steps.items():
+        sets = {"status": ":target", "updated_at": "now()", **step.changes}
+        alike.setdefault(tuple(sets.items()), {})[incident_id] = {"target": step.target,
+                                                                  **step.data}
+    for sets, of_cases in alike.items():
+        sql, params = _update(dict(sets), of_cases)
+        await conn.execute(text(sql), params)
+    rows, params = [], {"actor": account.username, "action": name, "note": request.note.strip()}
+    for k, (incident_id, step) in enumerate(steps.items()):
+        rows.append(f"(:id_{k}, :taken_at_{k}, :actor, :action, :from_{k}, :to_{k}, :note, "
+                    f"CAST(:data_{k} AS jsonb))")
+        params |= {f"id_{k}": incident_id, f"taken_at_{k}": step.at if request.taken_at else None,
+                   f"from_{k}": step.case.status, f"to_{k}": step.target,
+                   f"data_{k}": _logged(step.data)}
+    logged = dict((await conn.execute(text(
+        "INSERT INTO incident_log (incident_id, taken_at, actor, action, from_status, to_status, "
+        f"note, data) VALUES {', '.join(rows)} RETURNING incident_id, id"), params)).all())
+    if request.attachments:
+        await attach(conn, request.attachments, account, logged)
+    return {incident_id: {"id": incident_id, "action": name, "from": step.case.status,
+                          "status": step.target} for incident_id, step in steps.items()}
 
 
 def _started(clocks: dict[str, Clock]) -> tuple[dict, dict]:
@@ -198,31 +337,14 @@ def _moved(case, calendar: WorkingCalendar, hours: float, stages=("handling", "c
     return columns, params
 
 
-async def _department(conn, request: ActionRequest, incident_id: int) -> str:
-    """The department named in the request, else the one its class routes it to
-    (department_for); one that serves the case's place."""
-    code = request.department or await department_for(conn, incident_id)
-    if code is None:
-        raise InvalidInput("dispatch needs department: the category names none",
-                           field="department")
-    found = (await conn.execute(SERVING, {"d": code, "id": incident_id})).first()
-    if found is None:
-        raise InvalidInput(f"no department {code!r}", field="department")
-    if not found.serves:
-        raise InvalidInput(f"department {code!r} serves {found.name} ({found.region_code}), not "
-                           "the case's place", field="department",
-                           context={"rule": "elsewhere", "region": found.region_code,
-                                    "name": found.name})
-    return code
-
-
-async def _changes(conn, name: str, case, request: ActionRequest, incident_id: int,
-                   now: datetime, calendar: WorkingCalendar) -> tuple[dict, dict]:
-    """The columns an action taken at ``now`` sets beside the status (SQL expressions) and
-    its parameters, by ``calendar``."""
+async def _changes(reads: _Reads, name: str, case, request: ActionRequest,
+                   now: datetime) -> tuple[dict, dict]:
+    """The columns an action taken at ``now`` on ``case`` (its locked row) sets beside the
+    status (SQL expressions) and its parameters, by the working calendar."""
+    conn, calendar, incident_id = reads.conn, reads.calendar, case.id
 
     async def start(*stages: str) -> tuple[dict, dict]:
-        limits = await case_limits(conn, incident_id, urgent=case.urgent_at is not None)
+        limits = await reads.limits(case)
         return _started({stage: limits.clock(calendar, stage, now) for stage in stages})
 
     if name == "verify":  # a task for the field, on its clock
@@ -238,7 +360,7 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
         columns, params = await start("dispatch")
         return {"accept_deadline": "NULL", **columns}, params
     if name in ("dispatch", "reassign"):
-        department = await _department(conn, request, incident_id)
+        department = await reads.department(incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
                  "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND},
@@ -319,15 +441,13 @@ async def _changes(conn, name: str, case, request: ActionRequest, incident_id: i
     if name == "relocate":
         return await _relocated(conn, request.point, incident_id)
     if name == "reclassify":
-        return await _reclassified(conn, request.category, incident_id)
+        return _reclassified(case, request.category, await reads.category())
     if name == "escalate":
         level = ESCALATION.index(case.escalation_level)
         if level == len(ESCALATION) - 1:
             raise Conflict("the incident is already with the departments", field="status")
         above = ESCALATION[level + 1]
-        if above == "city" and not (await conn.execute(text(
-                "SELECT parent_code IS NOT NULL FROM incident i JOIN region c "
-                "ON c.code = i.county_code WHERE i.id = :id"), {"id": incident_id})).scalar():
+        if above == "city" and not case.of_a_city:
             above = ESCALATION[level + 2]  # a county of no city: on to the departments
         return {"escalation_level": ":escalation"}, {"escalation": above}
     return {}, {}
@@ -358,25 +478,18 @@ async def _relocated(conn, point: Point, incident_id: int) -> tuple[dict, dict]:
                                                "crs": point.crs.value}}}
 
 
-_CLASSES = text("""
-SELECT was.code AS was_code, was.name AS was_name, c.code, c.name
-  FROM incident i JOIN category was ON was.code = i.category_code
-  LEFT JOIN category c ON c.code = :code
- WHERE i.id = :id""")
-
-
-async def _reclassified(conn, code: str, incident_id: int) -> tuple[dict, dict]:
-    """A case put in another class (更正类别): the log keeps the class before and after, each
-    with its name as it was then."""
-    row = (await conn.execute(_CLASSES, {"code": code, "id": incident_id})).one()
-    if row.code is None:
+def _reclassified(case, code: str, category) -> tuple[dict, dict]:
+    """A case put in another class (更正类别), ``category`` (None: there is no class ``code``):
+    the log keeps the class before and after, each with its name as it was then."""
+    if category is None:
         raise InvalidInput(f"unknown category code {code!r}", field="category")
-    if row.code == row.was_code:
+    if category.code == case.category_code:
         raise Conflict(f"the incident is of category {code} already", field="category",
                        context={"category": code})
     return {"category_code": ":category_code"}, {
-        "category_code": code, "category": {"from": {"code": row.was_code, "name": row.was_name},
-                                            "to": {"code": row.code, "name": row.name}}}
+        "category_code": code,
+        "category": {"from": {"code": case.category_code, "name": case.category_name},
+                     "to": {"code": category.code, "name": category.name}}}
 
 
 # a case sent to its handler, to be taken on (签收) by a time: counted in 及时签收率; a public

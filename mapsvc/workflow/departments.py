@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.tables import (APART, CODE, CODE_RULE, CheckedRows, RowError, copy_into,
@@ -137,40 +137,46 @@ async def departments_json(conn: AsyncConnection) -> str:
 # chosen for it, though none of a region is chosen for it unasked.
 SERVES = "(d.region_code IS NULL OR starts_with(i.village_code, d.region_code))"
 
-# The department a case goes to where its dispatch names none: of those answering for its class
-# (负责类别) or for the nearest class above it, and the classes' defaults (as near), the one that
-# serves its place, a county's before its city's before one of no region; else the nearest
-# default, which may serve it not (refused then, naming the region it serves).
-FOR_CASE = text(f"""
-WITH RECURSIVE up AS (
-    SELECT c.code, c.parent_code, c.department_code, 0 AS depth
-      FROM incident i JOIN category c ON c.code = i.category_code WHERE i.id = :id
-    UNION ALL
-    SELECT c.code, c.parent_code, c.department_code, up.depth + 1
-      FROM up JOIN category c ON c.code = up.parent_code
-), candidate AS (
-    SELECT up.depth, dc.department_code AS code, true AS answers
-      FROM up JOIN department_class dc ON dc.category_code = up.code
-    UNION ALL
-    SELECT up.depth, up.department_code, false FROM up WHERE up.department_code IS NOT NULL
-)
-SELECT k.code
-  FROM candidate k JOIN department d ON d.code = k.code
- CROSS JOIN (SELECT village_code FROM incident WHERE id = :id) i
- CROSS JOIN LATERAL (SELECT {SERVES} IS TRUE AS serves) s
- WHERE s.serves OR NOT k.answers
- ORDER BY s.serves DESC, k.depth, length(d.region_code) DESC NULLS LAST, k.answers DESC, k.code
- LIMIT 1
-""")
-# The department ``:d``, whether it serves case ``:id``'s place (one of no grid: any), and the
-# region it serves.
-SERVING = text(f"""
-SELECT i.village_code IS NULL OR {SERVES} AS serves, d.region_code, r.name
-  FROM department d LEFT JOIN region r ON r.code = d.region_code, incident i
- WHERE d.code = :d AND i.id = :id
+# The department each case of :ids goes to: the one named (:named), else, where the dispatch
+# names none, of those answering for its class (负责类别) or for the nearest class above it, and
+# the classes' defaults (as near), the one that serves its place, a county's before its city's
+# before one of no region; else the nearest default, which may serve it not. With whether it
+# serves the case's place (a case of no grid: any department does) and the region it serves;
+# no code where none is named and its class names none, no region where no such department is.
+FOR_CASES = text(f"""
+SELECT x.id, p.code, d.code IS NOT NULL AS known,
+       i.village_code IS NULL OR {SERVES} AS serves, d.region_code, r.name
+  FROM unnest(CAST(:ids AS bigint[])) x(id)
+  JOIN incident i ON i.id = x.id
+ CROSS JOIN LATERAL (
+     SELECT coalesce(CAST(:named AS text), (
+         WITH RECURSIVE up AS (
+             SELECT c.code, c.parent_code, c.department_code, 0 AS depth
+               FROM category c WHERE c.code = i.category_code
+             UNION ALL
+             SELECT c.code, c.parent_code, c.department_code, up.depth + 1
+               FROM up JOIN category c ON c.code = up.parent_code
+         ), candidate AS (
+             SELECT up.depth, dc.department_code AS code, true AS answers
+               FROM up JOIN department_class dc ON dc.category_code = up.code
+             UNION ALL
+             SELECT up.depth, up.department_code, false FROM up
+              WHERE up.department_code IS NOT NULL
+         )
+         SELECT k.code
+           FROM candidate k JOIN department d ON d.code = k.code
+          CROSS JOIN LATERAL (SELECT {SERVES} IS TRUE AS serves) s
+          WHERE s.serves OR NOT k.answers
+          ORDER BY s.serves DESC, k.depth, length(d.region_code) DESC NULLS LAST,
+                   k.answers DESC, k.code
+          LIMIT 1)) AS code) p
+  LEFT JOIN department d ON d.code = p.code
+  LEFT JOIN region r ON r.code = d.region_code
 """)
 
 
-async def department_for(conn: AsyncConnection, incident_id: int) -> str | None:
-    """The department case ``incident_id`` goes to where its dispatch names none (FOR_CASE)."""
-    return (await conn.execute(FOR_CASE, {"id": incident_id})).scalar_one_or_none()
+async def departments_for(conn: AsyncConnection, ids: list[int],
+                          named: str | None) -> dict[int, Row]:
+    """The department each case of ``ids`` is dispatched to, the one ``named`` or else its
+    class's (FOR_CASES), by case, in one statement."""
+    return {row.id: row for row in await conn.execute(FOR_CASES, {"ids": ids, "named": named})}
