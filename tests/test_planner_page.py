@@ -277,6 +277,33 @@ def test_a_planner_puts_a_layer_redrawn_in_qgis_in_place_of_the_drafts_grids(ser
     assert refusals == [f"422: {server}/api/v1/plans/{plan}/layer"] * 3, watch.problems
 
 
+def test_a_planner_downloads_the_drafts_layer_redraws_it_and_puts_it_back(server, planner,
+                                                                           tmp_path):
+    import geopandas as gpd
+
+    page, watch, a, username = planner
+    open_village(page, server, username, a)
+    page.click("#plan-new")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
+    with page.expect_download() as download:
+        page.click("#plan-download-gpkg")
+    plan = page.evaluate("window.mapsvcPlan.plan.id")
+    assert download.value.suggested_filename == f"plan-{plan}.gpkg"
+    download.value.save_as(tmp_path / "plan.gpkg")
+    layer = gpd.read_file(tmp_path / "plan.gpkg", engine="pyogrio")
+    assert sorted(layer["code"]) == [a.code(n) for n in "ABC"]
+    # redrawn as QGIS would: B takes C in
+    layer = layer[layer["code"] != a.code("C")].copy()
+    layer.loc[layer["code"] == a.code("B"), "geometry"] = a.cell(1, 0, 2)
+    layer.to_file(tmp_path / "redrawn.gpkg", engine="pyogrio")
+    page.set_input_files("#plan-layer input[name=file]", str(tmp_path / "redrawn.gpkg"))
+    page.click("#plan-layer button[type=submit]")
+    wait_until(page, "window.mapsvcPlan.count === 2", "the redrawn layer's two grids")
+    assert page.inner_text("#plan-message") == "已导入图层：2 个网格"
+    page.screenshot(path=ARTIFACTS / "planner-layer-round-trip.png")
+    assert watch.problems == []
+
+
 def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, planner, api):
     page, watch, a, username = planner
     open_village(page, server, username, a)

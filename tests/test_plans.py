@@ -598,3 +598,43 @@ def test_a_split_across_a_long_slanting_village_edge_leaves_no_gap_or_overlap(ap
     report = api.get(f"/plans/{plan['id']}/validation").json()
     assert report["errors"] == 0, report["findings"]
     assert {f["kind"] for f in report["findings"]} <= {"no_registry"}
+
+
+def test_a_drafts_layer_goes_out_as_a_file_and_comes_back_the_same_draft(clients, api, area,
+                                                                          tmp_path):
+    """Downloaded to redraw in QGIS, say: as a GeoPackage or GeoJSON in WGS84, each grid with
+    the fields its layer is read by; put back as it came, the draft is what it was."""
+    import geopandas as gpd
+
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)  # four grids, one of them new
+    before = drafted(api, plan)
+    fields = ("name", "kind", "village_code", "households", "population")
+    for fmt in ("gpkg", "geojson"):
+        r = api.get(f"/plans/{plan['id']}/layer", params={"format": fmt})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-disposition"] == (
+            f'attachment; filename="plan-{plan["id"]}.{fmt}"')
+        path = tmp_path / f"layer.{fmt}"
+        path.write_bytes(r.content)
+        layer = gpd.read_file(path, engine="pyogrio").set_index("code")
+        assert layer.crs.to_epsg() == 4326 and set(layer.index) == set(before)
+        assert {"name", "parent_code", "kind", "households", "population"} <= set(layer.columns)
+        for code, grid in before.items():
+            assert same(grid["geometry"], layer.geometry[code])
+            assert (layer.name[code], layer.parent_code[code]) == (
+                grid["properties"]["name"], a.village)
+        r = api.put(f"/plans/{plan['id']}/layer",
+                    files={"file": (path.name, path.read_bytes(), r.headers["content-type"])})
+        assert r.status_code == 200 and r.json() == {"grids": len(before), "repaired": []}
+        after = drafted(api, plan)
+        assert {code: [g["properties"][f] for f in fields] for code, g in after.items()} == {
+            code: [g["properties"][f] for f in fields] for code, g in before.items()}
+        assert all(same(after[code]["geometry"], shape(g["geometry"]))
+                   for code, g in before.items())
+    r = api.get(f"/plans/{plan['id']}/layer", params={"format": "shp"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "format"]
+    # the planner account plans 武昌区 only
+    assert clients["planner"].get(f"/plans/{plan['id']}/layer").status_code == \
+        clients["planner"].get(f"/plans/{plan['id']}/grids").status_code == 403

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, read_upload, statements, transaction
+from mapsvc.boundaries.export import MEDIA_TYPES, export_plan
 from mapsvc.boundaries.plans import (
     PLANNERS,
     LayerRefused,
@@ -124,6 +125,29 @@ async def merge(request: Request, plan_id: int, body: Merge, account: Planner) -
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         return {"code": await merge_grids(conn, plan, body.codes)}
+
+
+@router.get("/{plan_id:int}/layer", response_class=Response, responses={200: {
+    "content": {media_type: {} for media_type in MEDIA_TYPES.values()},
+    "description": "the draft's grids as a file"}})
+async def layer_file(
+    request: Request,
+    plan_id: int,
+    account: Planner,
+    format: Annotated[Literal["gpkg", "geojson"], Query(
+        description="GeoPackage (gpkg) or GeoJSON")] = "gpkg",
+) -> Response:
+    """The draft as a layer to redraw in QGIS, say, and put back (PUT): each grid with the
+    fields the layer is read by (code, name, parent_code, kind, households, population), in
+    WGS84."""
+    async with statements(request) as conn:
+        await load_plan(conn, account, plan_id)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"plan-{plan_id}.{format}"
+            await export_plan(conn, plan_id, path, format)
+            body = path.read_bytes()
+    return Response(body, media_type=MEDIA_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="{path.name}"'})
 
 
 @router.put("/{plan_id:int}/layer")

@@ -57,6 +57,8 @@ PANELS = """
       <button id="plan-split" type="button">切分选中网格</button>
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
+    <p class="row">下载本方案图层：<a id="plan-download-gpkg" download>GeoPackage</a>
+      <a id="plan-download-geojson" download>GeoJSON</a></p>
     <form id="plan-layer"><label>导入图层 <input name="file" type="file"
       accept=".gpkg,.geojson,.json,.zip" required></label>
       <label>坐标系（文件未注明时） <select name="crs">
@@ -67,8 +69,7 @@ PANELS = """
       <div class="row"><button type="submit">导入</button></div>
     </form>
     <p class="hint">在 QGIS 等软件中编辑后的网格图层（GeoPackage、GeoJSON，或 zip 打包的
-      Shapefile；字段 code、name、parent_code，同导出的图层），整体替换本方案的网格；有问题的要素
-      逐一列出，均不导入。</p>
+      Shapefile；字段 code、name、parent_code，同下载的图层），整体替换本方案的网格；有问题的要素逐一列出，均不导入。</p>
     <div class="row">
       <button id="plan-validate" type="button">校验</button>
       <button id="plan-impact" type="button">影响预览</button>

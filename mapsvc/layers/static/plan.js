@@ -368,6 +368,9 @@ function mapsvcPlan(map, config) {
     state.selected.clear();
     state.sizes = {};
     state.counts = {};
+    for (const format of ["gpkg", "geojson"]) {  // the page's session reads it
+      $(`plan-download-${format}`).href = api(`/plans/${id}/layer?format=${format}`);
+    }
     await drawGrids();
     $("plan-tools").hidden = false;
   }
