@@ -104,6 +104,17 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     # the fewer of its problems the public found first, the better
     assert "least" in page.get_attribute("#stats thead th:text-is('监督举报率')", "class")
     page.screenshot(path=ARTIFACTS / "stats.png")
+    # each name on one line, however many columns the table has
+    assert page.evaluate("""[...document.querySelectorAll(
+        '#stats tbody td:nth-child(2), #stats tfoot td:nth-child(2)')].every((td) => {
+          const words = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+          for (let node = words.nextNode(); node; node = words.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            if (range.getClientRects().length > 1) return false;
+          }
+          return true;
+        })""")
 
     page.click("#stats thead th:text-is('上报')")  # ranked by reports: all of them ranked
     assert page.locator("#stats tbody tr").first.get_attribute("data-code") == grid[:9]
