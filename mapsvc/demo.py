@@ -138,9 +138,11 @@ DEMO_DEPARTMENTS = [
 
 # One account per role, scoped inside the demo county (see the README), and the centre of its
 # city (汕尾市) above it.
-DEMO_ACCOUNTS = {"admin": Role.admin, "command": Role.command, "city": Role.command,
-                 "grid_chief": Role.grid_chief, "worker": Role.grid_worker,
-                 "department": Role.department, "planner": Role.planner, "auditor": Role.auditor}
+DEMO_ACCOUNTS = {  # each with its role and who it is, as the pages name it
+    "admin": (Role.admin, "系统管理员（演示）"), "command": (Role.command, "城区指挥中心（演示）"),
+    "city": (Role.command, "汕尾市指挥中心（演示）"), "grid_chief": (Role.grid_chief, "网格长（演示）"),
+    "worker": (Role.grid_worker, "网格员（演示）"), "department": (Role.department, "城管局（演示）"),
+    "planner": (Role.planner, "网格规划员（演示）"), "auditor": (Role.auditor, "审计员（演示）")}
 
 
 async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
@@ -151,13 +153,14 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
         raise InvalidInput(f"the demo's departments: {stored.errors}")
     village_grids = list((await conn.execute(text(
         "SELECT code FROM grid WHERE village_code = (SELECT min(village_code) FROM grid "
-        "WHERE village_code LIKE :county || '%') ORDER BY code"), {"county": DEMO_COUNTY})).scalars())
+        "WHERE village_code LIKE :county || '%') ORDER BY code"),
+        {"county": DEMO_COUNTY})).scalars())
     scopes = {"command": {"region_code": DEMO_COUNTY}, "planner": {"region_code": DEMO_COUNTY},
               "city": {"region_code": DEMO_COUNTY[:CODE_LENGTHS["city"]]},
               "grid_chief": {"grid_codes": village_grids},
               "worker": {"grid_codes": village_grids[:2]}, "department": {"department_code": "CG"}}
-    for username, role in DEMO_ACCOUNTS.items():
-        await create_account(conn, username, password, role, display_name=f"演示{role}",
+    for username, (role, name) in DEMO_ACCOUNTS.items():
+        await create_account(conn, username, password, role, display_name=name,
                              origin="mapsvc demo load", **scopes.get(username, {}))
     await create_accounts(conn, [
         AccountSpec(username, password, Role.command, region_code=DEMO_COUNTY, display_name=name)

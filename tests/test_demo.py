@@ -274,6 +274,10 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         city = httpx.Client(base_url=f"{served.base}/api/v1", headers={
             "Authorization": "Bearer " + httpx.post(f"{served.base}/api/v1/auth/token", data={
                 "username": "city", "password": "Demo-2026"}).json()["access_token"]})
+        listed = httpx.get(f"{served.base}/api/v1/accounts", params={"limit": 1000},
+                           headers={"Authorization": f"Bearer {admin}"}).json()
+        assert {a["username"]: a["display_name"] for a in listed if a["username"] in (
+            "command", "city")} == {"command": "城区指挥中心（演示）", "city": "汕尾市指挥中心（演示）"}
         above = city.get("/stats/board").json()
         assert (above["kind"], above["name"]) == ("city", "汕尾市")
         assert above["open"] > api.get("/stats/board").json()["open"]
