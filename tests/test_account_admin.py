@@ -211,3 +211,20 @@ def test_an_administrators_pages_lead_to_the_audit_log_and_the_accounts(server, 
         for page in ("/map/wall", "/map/desk", "/map/people"):
             shown = browser.get(page).text
             assert ('href="/map/accounts"' in shown and 'href="/map/audit"' in shown) == linked
+
+
+def test_no_pages_text_is_broken_by_a_space_between_two_chinese_characters(server, accounts):
+    """A line break between two Chinese characters in a page's HTML shows as a space (有一行不对
+    则都不新建): none in any page's text."""
+    import re
+
+    chinese = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+    broken = re.compile(f"{chinese}\\n\\s*{chinese}")
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/session", data={"username": "admin", "password": PASSWORD})
+        for page in ("/map/wall", "/map/desk", "/map/people", "/map/plan", "/map/stats",
+                     "/map/accounts", "/map/audit", "/map/login", "/map/password", "/m/"):
+            shown = browser.get(page)
+            assert shown.status_code == 200, page
+            text = re.sub(r"<(script|style)\b.*?</\1>", "", shown.text, flags=re.S)
+            assert broken.findall(text) == [], page

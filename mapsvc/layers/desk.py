@@ -70,6 +70,13 @@ CENTRE = {"title": "受理派遣", "views": CENTRE_VIEWS, "order": "newest",
 DEPARTMENT = {"title": "案件处置", "views": DEPARTMENT_VIEWS, "order": "due",
               "out_of_reach": "未派给本部门"}
 
+# What a file of cases the desk imports holds (a line break in Chinese text shows as a space:
+# its sentences are written apart here, not in the page's lines).
+IMPORT_HINT = ("热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有{required}列，"
+               "可有{optional}列，列名用中文或英文均可，其上可有标题行。"
+               "工单编号为该系统的编号（或 UUID），随案件保存，可按编号查找；"
+               "同一工单再次导入不会重复入库；有误的行列出行号，其余照常导入。")
+
 PANELS = """
 <aside id="desk-panel">
   <nav>{links}
@@ -93,10 +100,7 @@ PANELS = """
     <button type="button" id="desk-import-open" hidden>导入工单</button></form>
   <form id="desk-import" hidden>
     <h3>导入工单</h3>
-    <p class="hint">热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每行一件，须有{required}列，
-      可有{optional}列，列名用中文或英文均可，其上可有标题行。
-      工单编号为该系统的编号（或 UUID），随案件保存，可按编号查找；同一工单再次导入不会重复入库；
-      有误的行列出行号，其余照常导入。</p>
+    <p class="hint">{import_hint}</p>
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>
@@ -154,8 +158,8 @@ PANELS = """
         min="1" max="10"></label>
       <label data-field="original">重复于案件编号 <input name="original" type="number"
         min="1"></label>
-      <p data-field="point">正确位置：<output id="desk-point">在地图上点击案件的正确位置，
-        可拖动标记</output></p>
+      <p data-field="point">正确位置：<output id="desk-point">在地图上点击案件的正确位置，可拖动标记</output>
+      </p>
       <label data-field="note">情况说明 <textarea name="note" maxlength="2000"
         rows="3"></textarea></label>
       <div id="desk-phrases" aria-label="常用语"></div>
@@ -214,7 +218,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
     orders = "".join(f'<option value="{value}"{" selected" if value == own["order"] else ""}>'
                      f'{name}</option>' for value, name in ORDERS)
     panels = PANELS
-    for hole, value in (("links", links), ("title", own["title"]),
+    for hole, value in (("import_hint", IMPORT_HINT), ("links", links), ("title", own["title"]),
                         ("views", views), ("orders", orders),
                         ("photos_most", str(PHOTOS_MOST)), ("number_most", str(NUMBER_MOST)),
                         ("required", _columns(REQUIRED)), ("optional", _columns(OPTIONAL)),
