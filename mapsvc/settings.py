@@ -155,8 +155,8 @@ class WorkerWeights(BaseModel):
 class WorkflowSettings(BaseSettings):
     """The closed loop: working hours for deadlines counted in working time, the limits of the
     verifying, dispatch and checking clocks (a category may set its own), of taking a case on, of
-    telling its caller and of an urgent case's handling, how 按期结案率 is counted and how a grid
-    worker's rates make its 综合指标值."""
+    telling its caller and of an urgent case's handling, how often a handler's deadline is
+    extended, how 按期结案率 is counted and how a grid worker's rates make its 综合指标值."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_WORKFLOW_")
 
@@ -175,6 +175,10 @@ class WorkflowSettings(BaseSettings):
     urgent_limit: str = Field(
         "4 hours", description="an urgent case's (加急) handling limit, where it is shorter "
                                "than its category's: on the clock, nights and holidays too")
+    extensions_most: int = Field(
+        1, ge=1, le=10, description="how often a case's handling deadline may be extended (延期) "
+                                    "while one handler has it, asked for or not; the 12345 "
+                                    "hotlines' rule: once, by ten working days at most")
     on_time_denominator: Literal["due", "closed"] = Field(
         "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
     worker_weights: WorkerWeights = Field(

@@ -540,8 +540,12 @@ def test_a_request_for_more_time_waits_in_its_view_until_answered(desk, server, 
     page.fill("#desk-form textarea[name='note']", "同意延期")
     page.click("#desk-form button[type='submit']")  # the days asked for
     wait_until(page, f"!{listed(case)}", "answered: gone from the view")
-    # the case read again (the list may be read first): no request left to decline
+    # the case read again (the list may be read first): no request left to decline, and no
+    # more extension while its department has it (once, by the deployment's rule)
     expect(page.locator("#desk-actions button[data-action='decline_extension']")).to_be_hidden()
+    expect(page.locator("#desk-case-facts")).to_contain_text("已延期1 次")
+    expect(page.locator("#desk-actions button[data-action='extend']")).to_be_hidden()
+    assert page.is_visible("#desk-actions button[data-action='reassign']")
     step = api.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["data"]["working_days"]) == ("extend", 4)
     assert not watch.problems, watch.problems

@@ -364,11 +364,11 @@ def test_suspension_stops_the_clock_and_an_extension_moves_it(clients, grids, db
     do(admin, case, "file")
     do(admin, case, "dispatch", department="T1")
     before = _stored(db, case).handling_deadline
+    assert do(admin, case, "extend", note="需协调", working_days=11).status_code == 422
     assert do(admin, case, "extend", note="需协调", working_days=2).status_code == 200
     calendar = _calendar()
     extended = _stored(db, case).handling_deadline
     assert extended == calendar.add_working_hours(before, 2 * calendar.hours_per_day)
-    assert do(admin, case, "extend", note="再延", working_days=11).status_code == 422
     do(admin, case, "suspend", note="等待产权认定")
     with db.begin() as conn:  # suspended since a known working morning
         conn.execute(text("UPDATE incident SET suspended_at = '2026-11-20 09:00+08' "
@@ -623,6 +623,8 @@ def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, g
 
 
 def test_an_extension_is_requested_by_the_handler_and_approved_by_the_centre(clients, grids, db):
+    from sqlalchemy import text
+
     admin, department = clients["admin"], clients["department"]
     calendar = _calendar()
     case = new_case(admin, grids, index=12, category="0701")
@@ -638,8 +640,22 @@ def test_an_extension_is_requested_by_the_handler_and_approved_by_the_centre(cli
     after = _clock(db, case, "handling")
     assert after.deadline == calendar.add_working_hours(before.deadline, 3 * calendar.hours_per_day)
     assert admin.get(f"/incidents/{case}").json()["extension_request"] is None
+    assert admin.get(f"/incidents/{case}").json()["extensions"] == 1
     assert do(admin, case, "decline_extension", note="无申请").status_code == 409
-    assert do(admin, case, "extend", note="无申请").status_code == 422  # no request, no days
+    # once while one handler has it, asked for or not (extensions_most)
+    for who, action in ((department, "request_extension"), (admin, "extend")):
+        r = do(who, case, action, note="再延", working_days=2)
+        assert r.status_code == 409 and r.json()["detail"][0]["ctx"] == {
+            "condition": "extendable"}
+    assert _clock(db, case, "handling") == after
+    # another handler may have it extended once in its turn
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO department (code, name) VALUES ('TX2', '延期测试局') "
+                          "ON CONFLICT DO NOTHING"))
+    assert do(admin, case, "reassign", department="TX2").status_code == 200
+    assert admin.get(f"/incidents/{case}").json()["extensions"] == 0
+    assert do(admin, case, "extend", note="需协调", working_days=1).status_code == 200
+    assert do(admin, case, "extend", note="再延", working_days=1).status_code == 409
 
 
 def _requested(client, **params) -> set[int]:

@@ -204,6 +204,8 @@ incident = Table(
     Column("suspended_hours", Float, nullable=False),
     Column("handling_hours", Float),
     Column("extension_request", JSONB),
+    # times its handling deadline was extended (延期) since it was last sent; NULL: never
+    Column("extensions", SmallInteger),
     Column("urgent_at", DateTime(timezone=True)),  # marked urgent (加急)
     Column("urged", Integer),  # times the caller called again (催办); NULL: never
     Column("resolved", Boolean),  # the follow-up's answer: resolved or not; NULL: not asked

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc import settings
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Refused
@@ -61,7 +62,7 @@ BATCH_MOST = 200  # the most cases one step is taken on at once (as many as the 
 _LOCKED = """
 SELECT d.id, d.status, d.escalation_level, d.suspended_at, d.suspended_hours, d.dispatched_at,
        d.handling_deadline, d.handling_warn_at, d.case_deadline, d.case_warn_at,
-       d.extension_request, d.urgent_at, d.verify_deadline, d.exempted_at,
+       d.extension_request, d.extensions, d.urgent_at, d.verify_deadline, d.exempted_at,
        d.exemption_requested_at, d.category_code,
        (SELECT name FROM category WHERE code = d.category_code) AS category_name,
        (SELECT parent_code IS NOT NULL FROM region WHERE code = d.county_code) AS of_a_city,
@@ -88,6 +89,7 @@ def _taken_at(taken: datetime | None, last_step: datetime | None, received: date
 def _holds(condition: str, case) -> bool:
     """Whether the case (its locked row) meets an action's condition (machine.CONDITIONS)."""
     return {"requested": case.extension_request is not None,
+            "extendable": (case.extensions or 0) < settings.workflow().extensions_most,
             "suspended": case.suspended_at is not None,
             "running": case.suspended_at is None,
             "ordinary": case.urgent_at is None,
@@ -363,7 +365,8 @@ async def _changes(reads: _Reads, name: str, case, request: ActionRequest,
         department = await reads.department(incident_id)
         columns, params = await start("handling")
         return ({"department_code": ":department", "dispatched_at": ":now",
-                 "suspended_hours": "0", **columns, **_TO_ACCEPT, **_TO_RESPOND},
+                 "suspended_hours": "0", "extensions": "NULL", **columns, **_TO_ACCEPT,
+                 **_TO_RESPOND},
                 {"department": department, "now": now, **params,
                  **sent_deadlines(calendar, now)})
     if name == "check_fail":  # rework: back to the department with a fresh handling clock
@@ -393,7 +396,8 @@ async def _changes(reads: _Reads, name: str, case, request: ActionRequest,
         pending = case.extension_request or {}
         days = _extension_days(request.working_days or pending.get("working_days"))
         columns, params = _moved(case, calendar, days * calendar.hours_per_day)
-        return {"extension_request": "NULL", **columns}, {"working_days": days, **params}
+        return ({"extension_request": "NULL", "extensions": "coalesce(extensions, 0) + 1",
+                 **columns}, {"working_days": days, **params})
     if name == "decline_extension":
         return {"extension_request": "NULL"}, {}
     if name == "merge":

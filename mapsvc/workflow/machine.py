@@ -127,6 +127,7 @@ RETURNS = ("hand_back", "reassign", "reopen")
 
 # What an action may need of a case beside its state, and why it is refused without it.
 CONDITIONS = {"requested": "no extension was requested",
+              "extendable": "the incident's deadline was extended as often as it may be",
               "suspended": "the incident is not suspended",
               "running": "the incident is already suspended",
               "ordinary": "the incident is already urgent",
@@ -159,10 +160,11 @@ ACTIONS: dict[str, Action] = {
                         needs=("satisfaction",)),                                 # 回访/评价
     "reopen": Action(CENTRE, ("closed", "evaluated", "self_resolved"), "filed", needs_note=True),
     "void": Action(CENTRE, OPEN, "void", needs_note=True),
+    # as often as the deployment allows while one handler has the case (extensions_most)
     "request_extension": Action(HANDLERS, HANDLING, None, needs_note=True,
-                                needs=("working_days",)),                        # 延期申请
+                                needs=("working_days",), when="extendable"),     # 延期申请
     # approves the request (or grants an extension unasked, with working_days)
-    "extend": Action(CENTRE, HANDLING, None, needs_note=True),                     # 延期
+    "extend": Action(CENTRE, HANDLING, None, needs_note=True, when="extendable"),  # 延期
     "decline_extension": Action(CENTRE, HANDLING, None, needs_note=True,
                                 when="requested"),
     "suspend": Action(CENTRE, HANDLING, None, needs_note=True,                     # 挂账

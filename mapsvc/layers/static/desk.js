@@ -37,9 +37,9 @@ const OWN_GRID = { color: "#ef6c00", weight: 3, fillColor: "#ffcc80", fillOpacit
 const MAY_TAKE = { dispatch: ["department"], reassign: ["department"], extend: ["working_days"],
                    follow_up: ["resolved"] };
 // why a case refuses an action whose condition it does not meet
-const CONDITION_NAME = { requested: "没有待审批的延期申请", suspended: "未挂账",
-                         running: "已挂账", ordinary: "已加急", counted: "已不纳入考核",
-                         appealable: "已不纳入考核或已申请", appealed: "没有待审核的不纳入考核申请",
+const CONDITION_NAME = { requested: "没有待审批的延期申请", extendable: "延期次数已满",
+                         suspended: "未挂账", running: "已挂账", ordinary: "已加急",
+                         counted: "已不纳入考核", appealable: "已不纳入考核或已申请", appealed: "没有待审核的不纳入考核申请",
                          exempted: "已纳入考核" };
 
 function mapsvcDesk(map, config) {
@@ -270,6 +270,7 @@ function mapsvcDesk(map, config) {
                                + (p.resolved in RESOLVED ? ` · ${RESOLVED[p.resolved]}` : "") : ""],
       ["延期申请", p.extension_request ? `${p.extension_request.working_days} 个工作日：`
                                         + `${p.extension_request.note || ""}` : ""],
+      ["已延期", p.extensions ? `${p.extensions} 次` : ""],
     ];
     return rows.filter(([, value]) => value).flatMap(([name, value]) => [
       text("dt", name), text("dd", value)]);

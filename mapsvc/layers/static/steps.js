@@ -5,7 +5,8 @@
 "use strict";
 
 // an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
-const HOLDS = { requested: (p) => !!p.extension_request, suspended: (p) => p.suspended,
+const HOLDS = { requested: (p) => !!p.extension_request,
+                extendable: (p) => p.extensions < EXTENSIONS_MOST, suspended: (p) => p.suspended,
                 running: (p) => !p.suspended, ordinary: (p) => !p.urgent_at,
                 counted: (p) => !p.exempted_at,
                 appealable: (p) => !p.exempted_at && !p.exemption_requested_at,
