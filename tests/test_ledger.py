@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-HEADINGS = ["编号", "上报时间", "来源", "来源工单编号", "类别编码", "类别", "描述", "状态", "区县", "乡镇（街道）",
-            "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门", "加急时间", "处置时限",
-            "结案时间", "按期结案", "警示", "满意度", "返工次数", "一次完成", "催办次数",
-            "不纳入考核时间"]
+HEADINGS = ["编号", "上报时间", "来源", "来源工单编号", "类别编码", "类别", "描述", "状态", "地级市",
+            "区县", "乡镇（街道）", "村（社区）", "网格编码", "网格", "经度", "纬度", "入格方式", "处置部门",
+            "加急时间", "处置时限", "结案时间", "按期结案", "警示", "满意度", "返工次数", "一次完成",
+            "催办次数", "延期次数", "不纳入考核时间"]
 
 
 def ledger(client, **params) -> list[dict]:
@@ -63,7 +63,7 @@ def cases(clients, hierarchy, grids):
     number = f"GD{uuid.uuid4().int % 10**12:012d}"  # the hotline's 工单编号
     dispatched = report(command, other, "井盖缺失", client_id=number, source="hotline")
     act(command, dispatched["id"], ("file", {}), ("dispatch", {"department": "T1"}),
-        ("urge", {"note": "诉求人来电催促办理"}))
+        ("urge", {"note": "诉求人来电催促办理"}), ("extend", {"note": "需协调", "working_days": 1}))
     closed = report(command, other, "暴露垃圾")
     act(command, closed["id"], ("file", {}), ("dispatch", {"department": "T1"}))
     act(department, closed["id"], ("accept", {}), ("report_handled", {"note": "已清运"}))
@@ -82,8 +82,8 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
     for feature in features:
         row, case = by_id[feature["id"]], feature["properties"]
         assert (row["网格编码"], row["网格"]) == (case["grid"]["code"], case["grid"]["name"])
-        assert (row["村（社区）"], row["乡镇（街道）"], row["区县"]) == (
-            case["village"]["name"], case["township"]["name"], case["county"]["name"])
+        assert (row["村（社区）"], row["乡镇（街道）"], row["区县"], row["地级市"]) == (
+            case["village"]["name"], case["township"]["name"], case["county"]["name"], "汕尾市")
         assert (float(row["经度"]), float(row["纬度"])) == pytest.approx(
             (case["lon"], case["lat"]), abs=1e-6)
         assert (row["类别编码"], row["描述"]) == (case["category"], case["description"])
@@ -94,8 +94,8 @@ def test_the_ledger_holds_each_case_the_list_finds_newest_first_in_chinese(api, 
     assert (reported["处置部门"], reported["处置时限"], reported["结案时间"], reported["按期结案"],
             reported["警示"], reported["催办次数"], reported["不纳入考核时间"]) == (
         "", "", "", "", "", "0", "")
-    assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"], dispatched["催办次数"]) == (
-        "已派遣", "测试局", "绿灯", "1")
+    assert (dispatched["状态"], dispatched["处置部门"], dispatched["警示"], dispatched["催办次数"],
+            dispatched["延期次数"], reported["延期次数"]) == ("已派遣", "测试局", "绿灯", "1", "1", "0")
     assert (dispatched["来源"], dispatched["来源工单编号"], reported["来源工单编号"]) == (
         "12345热线", cases["number"], "")
     deadline = api.get(f"/incidents/{cases['dispatched']}").json()["handling_deadline"]

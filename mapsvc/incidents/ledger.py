@@ -30,6 +30,7 @@ COLUMNS = (
     ("类别", text_cell("k.name")),
     ("描述", text_cell("d.description")),
     ("状态", _named("status", "d.status")),
+    ("地级市", text_cell("ci.name")),
     ("区县", text_cell("c.name")),
     ("乡镇（街道）", text_cell("t.name")),
     ("村（社区）", text_cell("v.name")),
@@ -51,6 +52,7 @@ COLUMNS = (
     ("一次完成", "CASE WHEN d.closed_at IS NULL THEN NULL "
                  "WHEN m.closed_first_time = 1 THEN '是' ELSE '否' END"),
     ("催办次数", "coalesce(d.urged, 0)"),
+    ("延期次数", "coalesce(d.extensions, 0)"),  # since its handler has it
     ("不纳入考核时间", local_time("d.exempted_at")),
 )
 
@@ -59,6 +61,7 @@ SELECT {columns}
   FROM incident d
   LEFT JOIN category k ON k.code = d.category_code
   LEFT JOIN region c ON c.code = d.county_code
+  LEFT JOIN region ci ON ci.code = c.parent_code
   LEFT JOIN region t ON t.code = d.township_code
   LEFT JOIN region v ON v.code = d.village_code
   LEFT JOIN grid g ON g.id = d.grid_id
