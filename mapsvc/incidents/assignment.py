@@ -169,8 +169,8 @@ async def locate(reads: Reads, point: Point, at: datetime | None = None,
         "grid_id": row["grid_id"]}))["nearby"]
     return Location(method=row["method"], grid=grid, village=_place(row, "village"),
                     township=_place(row, "township"), county=_place(row, "county"),
-                    city=_place(row, "city"), distance_m=row["distance_m"], lon=row["lon"], lat=row["lat"],
-                    nearby=nearby)
+                    city=_place(row, "city"), distance_m=row["distance_m"], lon=row["lon"],
+                    lat=row["lat"], nearby=nearby)
 
 
 # Many points at once. Most lie inside exactly one grid: those are found by one spatial join

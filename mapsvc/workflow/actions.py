@@ -53,7 +53,7 @@ class ActionRequest:
 _PLACE = ("grid_id", "grid_version_id", "village_code", "township_code", "county_code")
 _RELOCATED = ("lon", "lat", "method", "distance_m", *_PLACE)
 _UNLOGGED = {"now", "category_code", *_RELOCATED}
-MAX_EXTENSION_DAYS = 10  # one extension of at most ten working days
+MAX_EXTENSION_DAYS = 10  # an extension is of ten working days at most
 BATCH_MOST = 200  # the most cases one step is taken on at once (as many as the desk lists)
 
 
@@ -71,6 +71,7 @@ SELECT d.id, d.status, d.escalation_level, d.suspended_at, d.suspended_hours, d.
 
 
 async def _locked_cases(conn: AsyncConnection, account: Account, ids: list[int]) -> dict:
+    """The locked rows (_LOCKED) of the cases of ``ids`` the account may read, by case."""
     f = Filters(params={"ids": ids})
     f.add("d.id = ANY(:ids)")
     incident_scope(account, f)

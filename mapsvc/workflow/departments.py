@@ -142,7 +142,7 @@ SERVES = "(d.region_code IS NULL OR starts_with(i.village_code, d.region_code))"
 # the classes' defaults (as near), the one that serves its place, a county's before its city's
 # before one of no region; else the nearest default, which may serve it not. With whether it
 # serves the case's place (a case of no grid: any department does) and the region it serves;
-# no code where none is named and its class names none, no region where no such department is.
+# no code where none is named and its class names none, not known where no department has it.
 FOR_CASES = text(f"""
 SELECT x.id, p.code, d.code IS NOT NULL AS known,
        i.village_code IS NULL OR {SERVES} AS serves, d.region_code, r.name
