@@ -318,6 +318,14 @@ def csv_bytes(columns, rows) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.fixture
+def worker_spot(accounts, grids):
+    """The worker's first grid and a point inside it: (code, point)."""
+    code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
+    return code, p
+
+
 def registered(client: httpx.Client, kind: str, rows: list[dict], **form) -> dict:
     """``rows`` (the columns: the first row's keys) uploaded as a registry file of ``kind``
     (``form``: the county of rows without one, their CRS), none rejected: the import's

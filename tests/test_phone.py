@@ -23,13 +23,6 @@ from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 PHONE = {"width": 360, "height": 640}
 
 
-@pytest.fixture
-def worker_spot(accounts, grids):
-    code = accounts["worker"][1]["grid_codes"][0]
-    p = grids[grids["code"] == code].geometry.iloc[0].representative_point()
-    return code, p
-
-
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy

@@ -1,8 +1,9 @@
 """The map pages, the API docs and the assets they load (served here: no CDN)."""
 
+import html
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -25,8 +26,10 @@ from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
 from mapsvc.incidents.model import METHOD_NAMES, PUBLIC_SOURCES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
+from mapsvc.layers.plates import PLATES_MOST, plates_page
 from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
+from mapsvc.registry.queries import layer_geojson
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.workflow.actions import BATCH_MOST
@@ -223,7 +226,8 @@ def _refusal(request: Request, page: str, roles: frozenset[Role], who: str):
     """The signed-in account if it may open ``page``, else the answer to send instead."""
     account = _page_account(request)
     if account is None:
-        return None, RedirectResponse(f"/map/login?next=/map/{page}", status_code=303)
+        return None, RedirectResponse(f"/map/login?next={quote(f'/map/{page}')}",
+                                      status_code=303)
     if account.role not in roles:
         return None, HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>无权访问</title>"
                                   f"<p>此页面仅供{who}账号使用。</p>", status_code=403)
@@ -298,6 +302,27 @@ async def people(request: Request) -> Response:
     return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
                        _links_from("people", account),
                        export_hidden="" if account.role in EXPORTERS else "hidden")
+
+
+@router.get("/plates", response_class=HTMLResponse)
+async def plates(request: Request, grid: str = "") -> Response:
+    """The door plates (门牌二维码) of a grid's standard addresses in the signed-in account's
+    jurisdiction, to print and put up: each QR code opens the phone page on the households at
+    its address. For command centres and grid chiefs."""
+    account, refused = _refusal(request, f"plates?grid={quote(grid)}", CHIEF_PAGES,
+                                "指挥中心或网格长")
+    if refused:
+        return refused
+    async with statements(request) as conn:
+        name = (await conn.execute(text("SELECT name FROM grid WHERE code = :code"),
+                                   {"code": grid})).scalar_one_or_none()
+        found = None if name is None else json.loads(await layer_geojson(
+            conn, "addresses", account, grid=grid, limit=PLATES_MOST))
+    if name is None:
+        return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>没有此网格</title>"
+                            f"<p>没有编码为 {html.escape(grid)} 的网格。</p>", status_code=404)
+    addresses = [{"id": f["id"], **f["properties"]} for f in found["features"]]
+    return _page(plates_page(grid, name, addresses, str(request.base_url)))
 
 
 @router.get("/stats", response_class=HTMLResponse)

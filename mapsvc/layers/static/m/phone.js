@@ -942,9 +942,37 @@ async function nearbyHouseholds() {
   const [households, addresses] = await Promise.all([
     listedNear("households", HOUSEHOLDS_NEAR), listedNear("addresses", ADDRESSES_NEAR)]);
   if (signedIn() !== session) return;
+  await showHouseholds(households || []);
+  showAddresses(addresses ? addresses.features : []);
+}
+
+// A door plate scanned (门牌二维码: the phone's camera opens /m/#address=ID): the households
+// at that standard address, to visit, whatever the fix indoors.
+async function householdsAtPlate() {
+  const plate = /^#address=(\d+)$/.exec(location.hash);
+  if (!plate || !signedIn()) return;
+  history.replaceState(null, "", location.pathname);  // a reload shows it no more
+  const session = signedIn();
+  const r = await ask(`${API}/registry/households?address=${plate[1]}&limit=200`, authorised())
+    .catch(() => null);
+  if (signedIn() !== session) return;
+  if (!r || !r.ok) {
+    $("result").textContent = r ? "读不到该门牌的住户" : "无信号：读不到该门牌的住户";
+    return;
+  }
+  const homes = await r.json();  // none of those out of the worker's grids
+  $("result").textContent = homes.length ? `门牌：${homes[0].address}`
+    : "该门牌的地址没有你可走访的住户";
+  await showHouseholds(homes);
+  showAddresses([]);
+  $("households").scrollIntoView();
+}
+
+// The households listed to visit (``homes``, as GET /registry/households lists them), each
+// with its members (those whose departure is waiting to be sent left out).
+async function showHouseholds(homes) {
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
-  const homes = households || [];
   $("households").replaceChildren(...homes.map(({ id, number, address, members }) => {
     const li = document.createElement("li");
     // households of one house told apart by their number (户号)
@@ -963,7 +991,6 @@ async function nearbyHouseholds() {
     li.appendChild(joining);
     return li;
   }));
-  showAddresses(addresses ? addresses.features : []);
 }
 
 // The standard addresses near, to start a new household (新立户) at one: a flat newly let
@@ -1282,11 +1309,13 @@ function start() {
   loadCases();
   showMonth();
   send();
+  householdsAtPlate();
 }
 
 $("login").addEventListener("submit", signIn);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
+window.addEventListener("hashchange", householdsAtPlate);
 $("my-reports").addEventListener("click", showReports);
 $("new-household").querySelector("button").addEventListener("click", askNewHousehold);
 $("newcomer").addEventListener("submit", registerNewcomer);

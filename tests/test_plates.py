@@ -1,0 +1,87 @@
+"""Door plates (门牌二维码): a grid's standard addresses printed with QR codes, which a phone's
+camera reads as the phone page at each address; there, the households living at it, to visit."""
+
+import io
+import uuid
+
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import text
+
+from tests.browser import Watch, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, registered
+from tests.test_phone import _phone
+
+
+def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_each(
+        browser, server, worker_spot, clients, db):
+    code, spot = worker_spot
+    street = f"门牌路{uuid.uuid4().hex[:6]}"
+    registered(clients["admin"], "addresses", [
+        {"address": f"{street}{n}号", "lon": spot.x + n * 1e-5, "lat": spot.y} for n in (1, 2)],
+        county=code[:6])
+    registered(clients["admin"], "people", [{"address": f"{street}1号", "name": "门牌甲",
+                                             "registration": "resident", "household": "1"}],
+               county=code[:6])
+    with db.connect() as conn:
+        ids = dict(conn.execute(text("SELECT full_text, id FROM address WHERE full_text LIKE "
+                                     ":street ORDER BY id"), {"street": f"%{street}%"}).all())
+    assert len(ids) == 2
+
+    # a grid chief signing in on the way is taken on to them
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/map/plates?grid={code}")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/map/plates?grid={code}")
+    expect(page.locator("#plates li")).to_have_count(len(ids))
+    context.close()
+
+    # printed by the centre from the people's register, for the grid
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/people", "command", PASSWORD)
+    page.fill("#people-plates input[name=grid]", code)
+    with context.expect_page() as opened:
+        page.click("#people-plates button[type=submit]")
+    plates = opened.value
+    Watch(plates)
+    plates.wait_for_load_state()
+    expect(plates.locator("h1")).to_contain_text(code)
+    for address, address_id in ids.items():
+        plate = plates.locator(f"#plates li[data-address='{address_id}']")
+        expect(plate).to_contain_text(address)
+        drawn = Image.open(io.BytesIO(plate.locator("svg").screenshot())).convert("L")
+        assert [found.text for found in zxingcpp.read_barcodes(drawn)] == [
+            f"{server}/m/#address={address_id}"]
+    plates.screenshot(path=ARTIFACTS / "plates.png")
+    assert plates.goto(f"{server}/map/plates?grid=no-such-grid").status == 404
+    assert not watch.problems, watch.problems
+    context.close()
+
+    # scanned by the worker of the grid: the households there, one tap to visit
+    context, phone = _phone(browser, server, spot)
+    inhabited, empty = ids.values()
+    phone.goto(f"{server}/m/#address={inhabited}")
+    home = phone.locator("#households > li", has_text=f"{street}1号")
+    expect(home).to_have_count(1)
+    expect(phone.locator("#households > li")).to_have_count(1)
+    expect(phone.locator("#result")).to_contain_text(f"{street}1号")
+    expect(home.locator("ul.members")).to_contain_text("门")
+    home.locator("button").first.click()
+    wait_until(phone, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
+               "the visit sent", tries=600)
+    phone.goto(f"{server}/m/#address={empty}")
+    expect(phone.locator("#result")).to_have_text("该门牌的地址没有你可走访的住户")
+    expect(phone.locator("#households > li")).to_have_count(0)
+    context.close()
+    with db.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM visit v JOIN household h ON h.id = v.household_id "
+            "JOIN house ho ON ho.id = h.house_id JOIN account a ON a.id = v.account_id "
+            "WHERE ho.address_id = :address AND a.username = 'worker'"),
+            {"address": inhabited}).scalar_one() == 1
