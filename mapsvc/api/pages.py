@@ -1,5 +1,6 @@
 """The map pages, the API docs and the assets they load (served here: no CDN)."""
 
+import asyncio
 import html
 import json
 from pathlib import Path
@@ -322,7 +323,9 @@ async def plates(request: Request, grid: str = "") -> Response:
         return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>没有此网格</title>"
                             f"<p>没有编码为 {html.escape(grid)} 的网格。</p>", status_code=404)
     addresses = [{"id": f["id"], **f["properties"]} for f in found["features"]]
-    return _page(plates_page(grid, name, addresses, str(request.base_url)))
+    # drawn off the event loop: some milliseconds a code, hundreds of them
+    return _page(await asyncio.to_thread(plates_page, grid, name, addresses,
+                                         str(request.base_url)))
 
 
 @router.get("/stats", response_class=HTMLResponse)
