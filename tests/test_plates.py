@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
-from tests.test_phone import _phone
+from tests.test_phone import PHONE, _phone, _sign_in
 
 
 def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_each(
@@ -78,6 +78,13 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     phone.goto(f"{server}/m/#address={empty}")
     expect(phone.locator("#result")).to_have_text("该门牌的地址没有你可走访的住户")
     expect(phone.locator("#households > li")).to_have_count(0)
+    context.close()
+    # scanned by a phone not signed in: the households there once it is
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.goto(f"{server}/m/#address={inhabited}")
+    _sign_in(phone)
+    expect(phone.locator("#households > li", has_text=f"{street}1号")).to_have_count(1)
     context.close()
     with db.connect() as conn:
         assert conn.execute(text(
