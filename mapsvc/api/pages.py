@@ -30,9 +30,9 @@ from mapsvc.layers.plan import plan_page
 from mapsvc.layers.plates import PLATES_MOST, plates_page
 from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
-from mapsvc.registry.queries import layer_geojson
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
+from mapsvc.registry.queries import layer_geojson
 from mapsvc.workflow.actions import BATCH_MOST
 from mapsvc.workflow.calendar import UNIT_NAMES
 from mapsvc.workflow.clocks import COLOUR_NAMES

@@ -15,7 +15,7 @@ def plate_url(site: str, address_id: int) -> str:
 
 
 def plates_page(grid_code: str, grid_name: str, addresses: list[dict], site: str) -> str:
-    """The printable sheet of the plates of a grid's ``addresses`` (id, address, households as
+    """The printable sheet of the plates of a grid's ``addresses`` (each its id and address, as
     the registry's layer gives them), each QR code a plate_url of ``site``."""
     plates = "".join(
         f'<li data-address="{a["id"]}">'
