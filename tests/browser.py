@@ -83,10 +83,15 @@ def desk_opened(page, link):
 def sign_in(page, base: str, path: str, username: str, password: str) -> None:
     """Through the login page, on to ``path`` (a /map/ page)."""
     page.goto(f"{base}/map/login?next={path}")
+    signed_in_here(page, username, password)
+    page.wait_for_url(lambda url: url.endswith(path) and "login" not in url)
+
+
+def signed_in_here(page, username: str, password: str) -> None:
+    """The login page the browser is on, filled in and sent."""
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
-    page.wait_for_url(lambda url: url.endswith(path) and "login" not in url)
 
 
 def said_at_each_sign_in(page, username: str, passwords: list[str], answered_by: str) -> list:

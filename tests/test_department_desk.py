@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import Watch, wait_until
+from tests.browser import Watch, signed_in_here, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
 from tests.test_desk import find_case, listed, spot
 from tests.test_workflow import do
@@ -40,9 +40,7 @@ def at_desk(server, browser, department):
         page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
         watch = Watch(page)
         page.goto(f"{server}/")
-        page.fill("input[name=username]", department[2])
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        signed_in_here(page, department[2], PASSWORD)
         page.wait_for_url(lambda url: url.endswith("/map/desk"))  # a department's work is there
         wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true",
                    "the live feed")

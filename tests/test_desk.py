@@ -19,7 +19,7 @@ from sqlalchemy import text
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.workflow.machine import PHRASES
 from tests.browser import (Watch, desk_opened, refused, said_at_each_sign_in, sign_in,
-                           wait_until)
+                           signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
@@ -814,9 +814,7 @@ def test_a_view_asked_for_without_a_session_is_shown_once_signed_in(server, brow
     case = report_at(server, command_token, grids, 25, "从地址打开的案件")
     page.goto(f"{server}/map/desk#view=all&case={case}")
     page.wait_for_url(lambda url: "/map/login" in url)
-    page.fill("input[name=username]", "command")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    signed_in_here(page, "command", PASSWORD)
     page.wait_for_url(f"{server}/map/desk#view=all&case={case}")
     wait_until(page, f"window.mapsvcDesk && window.mapsvcDesk.selected "
                      f"&& window.mapsvcDesk.selected.id === {case}", "the case asked for")
@@ -1370,9 +1368,7 @@ def test_an_account_an_administrator_made_changes_its_password_before_it_signs_i
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/map/login?next=/map/desk")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    signed_in_here(page, name, PASSWORD)
     page.wait_for_url("**/map/password?**")
     assert page.inner_text("#first") == "管理员设置的密码须先修改，再用新密码登录"
     assert page.input_value("input[name=username]") == name
@@ -1383,9 +1379,7 @@ def test_an_account_an_administrator_made_changes_its_password_before_it_signs_i
     expect(page.locator("#password")).to_contain_text("密码已修改")
     page.click("text=返回登录")
     page.wait_for_url("**/map/login?next=/map/desk")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", "Own-Choice-2026")
-    page.click("button[type=submit]")
+    signed_in_here(page, name, "Own-Choice-2026")
     page.wait_for_url("**/map/desk")
     context.close()
 

@@ -12,7 +12,8 @@ import pytest
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
-from tests.browser import Watch, click_while_zooming, refused, sign_in, wait_until
+from tests.browser import (Watch, click_while_zooming, refused, sign_in, signed_in_here,
+                           wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import drafted, live_grids, new_plan, split_b
 
@@ -207,9 +208,7 @@ def test_a_planner_signing_in_at_the_sites_root_arrives_at_the_planner_page(serv
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/")
-    page.fill("input[name=username]", "planner")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    signed_in_here(page, "planner", PASSWORD)
     page.wait_for_url(f"{server}/map/plan")
     wait_until(page, "!!document.querySelector('.leaflet-container')", "the planner's map")
     context.close()

@@ -9,7 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import Watch, sign_in, wait_until
+from tests.browser import Watch, sign_in, signed_in_here, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
 from tests.test_phone import PHONE, _phone, _sign_in
 
@@ -33,9 +33,7 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/map/plates?grid={code}")
-    page.fill("input[name=username]", "chief")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    signed_in_here(page, "chief", PASSWORD)
     page.wait_for_url(f"{server}/map/plates?grid={code}")
     for address_id in ids.values():  # (other tests put addresses in the grid too)
         expect(page.locator(f"#plates li[data-address='{address_id}']")).to_have_count(1)
