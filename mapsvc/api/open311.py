@@ -35,7 +35,6 @@ from mapsvc.accounts.model import REPORTERS, Account
 from mapsvc.api.auth import admit, bearer, signed_in
 from mapsvc.api.deps import statements
 from mapsvc.api.incidents import stored
-from mapsvc.boundaries.reading import CODE_LENGTHS
 from mapsvc.errors import DomainError, NotFound
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import category_tree
@@ -307,13 +306,15 @@ async def _requests(request: Request, account: Account, where: IncidentFilter) -
         cases = json.loads(await incidents_geojson(conn, where, account, limit=LIMIT))
         services = dict((await conn.execute(text("SELECT code, name FROM category"))).all())
         agencies = dict((await conn.execute(text("SELECT code, name FROM department"))).all())
-        cities = dict((await conn.execute(text(
-            "SELECT code, name FROM region WHERE level = 'city'"))).all())
+        # each county's city, by the link the hierarchy keeps (as locate and the ledger read it)
+        city_of = dict((await conn.execute(text(
+            "SELECT c.code, ci.name FROM region c JOIN region ci ON ci.code = c.parent_code "
+            "WHERE c.level = 'county'"))).all())
     records = []
     for f in cases["features"]:
         p = f["properties"]
         # as a Chinese address is written: the city first (汕尾市城区香洲街道…)
-        city = cities.get((p.get("county") or {}).get("code", "")[:CODE_LENGTHS["city"]], "")
+        city = city_of.get((p.get("county") or {}).get("code"), "")
         place = city + "".join((p.get(level) or {}).get("name", "")
                                for level in ("county", "township", "village"))
         records.append({

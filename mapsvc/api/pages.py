@@ -317,11 +317,12 @@ async def plates(request: Request, grid: str = "") -> Response:
     async with statements(request) as conn:
         name = (await conn.execute(text("SELECT name FROM grid WHERE code = :code"),
                                    {"code": grid})).scalar_one_or_none()
-        found = None if name is None else json.loads(await layer_geojson(
-            conn, "addresses", account, grid=grid, limit=PLATES_MOST))
-    if name is None:
-        return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>没有此网格</title>"
-                            f"<p>没有编码为 {html.escape(grid)} 的网格。</p>", status_code=404)
+        if name is None:
+            return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>没有此网格</title>"
+                                f"<p>没有编码为 {html.escape(grid)} 的网格。</p>",
+                                status_code=404)
+        found = json.loads(await layer_geojson(conn, "addresses", account, grid=grid,
+                                               limit=PLATES_MOST))
     addresses = [{"id": f["id"], **f["properties"]} for f in found["features"]]
     # drawn off the event loop: some milliseconds a code, hundreds of them
     return _page(await asyncio.to_thread(plates_page, grid, name, addresses,
