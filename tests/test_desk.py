@@ -85,6 +85,11 @@ def find_case(page, case: int) -> None:
                "the case open")
 
 
+def fact(page, name: str) -> str:
+    """The open case's fact ``name`` (a row of its facts), as the desk shows it."""
+    return page.locator(f"#desk-case-facts dt:text-is('{name}') + dd").inner_text()
+
+
 def listed(case: int) -> str:
     return f"!!document.querySelector('#desk-list li[data-id=\"{case}\"]')"
 
@@ -674,7 +679,8 @@ def test_a_case_is_dispatched_to_a_department_serving_its_place(server, browser,
     """In a city of many counties, each with its own 城管局: the city centre's desk offers a
     case the departments of its county, of its city and of no region, not another county's,
     each named with the region it serves where its name does not say it; the list of the
-    cases of a department names every one."""
+    cases of a department names every one. Each case says where it is: on the list its county,
+    township and village, open the city's name before them."""
     with db.begin() as conn:
         conn.execute(text("""
             INSERT INTO department (code, name, region_code)
@@ -689,6 +695,9 @@ def test_a_case_is_dispatched_to_a_department_serving_its_place(server, browser,
     sign_in(page, server, "/map/desk", "shanwei", PASSWORD)
     wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
     find_case(page, case)
+    doc = api.get(f"/incidents/{case}").json()
+    assert fact(page, "所在地") == (
+        f"汕尾市 城区 {doc['township']['name']} {doc['village']['name']}")
     page.click("#desk-actions button[data-action='dispatch']")
     named = "(options) => Object.fromEntries(options.map((o) => [o.value, o.textContent]))"
     offered = page.locator("#desk-form select[name='department'] option").evaluate_all(named)
@@ -709,6 +718,9 @@ def test_a_case_is_dispatched_to_a_department_serving_its_place(server, browser,
     page.select_option("#desk-view", "all")
     page.fill("#desk-words", tag)
     wait_until(page, "window.mapsvcDesk.cases.length === 2", "the two cases")
+    doc = api.get(f"/incidents/{many[0]}").json()
+    assert page.inner_text(f"#desk-list li[data-id='{many[0]}'] small").endswith(
+        f"上报 · 城区 {doc['township']['name']} {doc['village']['name']}")
     page.check("#desk-all")
     page.click("#desk-batch-actions button[data-action='dispatch']")
     page.select_option("#desk-form select[name='department']", "WC-CG")
@@ -729,6 +741,9 @@ def test_the_cases_of_a_department_are_listed_apart(desk, server, grids, api, co
     kept = report_at(server, command_token, grids, 12, "尚未派遣的案件")
     page.select_option("#desk-view", "all")
     wait_until(page, listed(kept), "every case")
+    doc = api.get(f"/incidents/{kept}").json()  # where it is, below the centre's county
+    assert page.inner_text(f"#desk-list li[data-id='{kept}'] small").endswith(
+        f"上报 · {doc['township']['name']} {doc['village']['name']}")
     page.select_option("#desk-department", "T1")
     wait_until(page, f"{listed(sent)} && !{listed(kept)}", "the department's cases alone")
     shown = page.evaluate("window.mapsvcDesk.cases.map((f) => f.id)")

@@ -35,6 +35,11 @@ def test_a_report_is_stored_with_its_grid_and_method(api, grids, inside, db):
     assert stored["grid"]["code"] == grids.iloc[11].code
     assert stored["method"] == "inside" and stored["status"] == "reported"
     assert stored["village"]["code"] == grids.iloc[11].village_code
+    located = api.get("/locate", params={"lon": inside.x, "lat": inside.y}).json()
+    regions = ("village", "township", "county", "city")
+    assert {level: stored[level] for level in regions} == {level: located[level]
+                                                           for level in regions}
+    assert stored["city"]["code"] == grids.iloc[11].village_code[:4]  # its county's city
     assert stored["reported_at"].startswith("2026-11-20T01:30:00")
     assert stored["raw"] == {"lon": inside.x, "lat": inside.y, "crs": "wgs84", "accuracy_m": 8.5}
     # read again: the same, with who called (none here) for those who may see it
@@ -153,6 +158,7 @@ def test_a_report_just_off_the_coast_joins_the_nearest_grid(api, lattice):
     y = lattice.Y0 + lattice.STEP / 2
     r = api.post("/incidents", json=report(lon=lattice.X0 - 0.0002, lat=y))
     assert (r.json()["method"], r.json()["grid"]["code"]) == ("nearest", lattice.cell_code(0, 0))
+    assert r.json()["county"]["code"] == lattice.VILLAGE[:6] and r.json()["city"] is None
 
 
 @pytest.mark.parametrize("change,field", [

@@ -79,7 +79,8 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
     wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
 
-    grid = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
+    county_grids = grids[grids["code"].str.startswith("441502")]
+    grid = county_grids.geometry.iloc[3].representative_point()
     typed = "<script>window.pwned = 1</script><b>井盖</b>缺失 & 下陷"
     case = report(base, token(base), grid.x, grid.y, typed)
     wait_until(page, listed(case), "the new case in the list")
@@ -89,6 +90,12 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
         named = conn.execute(text("SELECT name FROM category WHERE code = '0601' "
                                   "AND parent_code IS NOT NULL")).scalar_one()
     assert item.locator(".category").text_content() == named
+    with db.connect() as conn:  # where it is, below the wall's county: its township and grid
+        where = " ".join(conn.execute(text(
+            "SELECT t.name, g.name FROM grid g JOIN region v ON v.code = g.village_code "
+            "JOIN region t ON t.code = v.parent_code WHERE g.code = :code"),
+            {"code": county_grids["code"].iloc[3]}).one())
+    assert item.locator(".grid").text_content() == where
     assert page.evaluate("window.pwned") is None
     assert page.locator("#wall-list b").count() == 0
     page.screenshot(path=ARTIFACTS / "wall-1920x1080.png")
@@ -102,6 +109,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wait_until(page, f"document.querySelectorAll('{popup} .steps > li').length === 1",
                "the case's steps")
     assert page.inner_text(f"{popup} .description") == typed
+    assert where in page.inner_text(popup).split("\n")
     assert page.inner_text(f"{popup} .steps > li").endswith(" 上报 · command")
     assert watch.problems == []
 

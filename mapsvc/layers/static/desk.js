@@ -165,7 +165,8 @@ function mapsvcDesk(map, config) {
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
-                text("small", `${when(p.reported_at)} 上报${due}`));
+                text("small", [`${when(p.reported_at)} 上报`, casePlace(p, config.region.kind)]
+                  .filter(Boolean).join(" · ") + due));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
       li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
@@ -253,7 +254,7 @@ function mapsvcDesk(map, config) {
       ["上报时间", when(p.reported_at)], ["来源", SOURCE_NAME[p.source] || p.source],
       ["来源工单编号", p.source_number],
       ["网格", p.grid ? `${p.grid.name}（${p.grid.code}）` : "未入格"],
-      ["村（社区）", p.village ? p.village.name : ""],
+      ["所在地", casePlace(p)],
       ["入格方式", METHOD_NAME[p.method] || p.method],
       ["处置部门", p.department ? department(p.department) : ""],
       ["核实时限", when(p.clocks.verify.deadline)],  // while the field is asked to verify

@@ -1,8 +1,17 @@
 // How the pages tell a step of a case's timeline, in the names of names.js (served from
-// mapsvc.workflow.machine) and the times of times.js, which steps an account may take on a
-// case, and offer the common notes of a step being taken. Text a user typed (a step's note) is
-// set as text.
+// mapsvc.workflow.machine) and the times of times.js, where a case is, which steps an account
+// may take on a case, and offer the common notes of a step being taken. Text a user typed (a
+// step's note) is set as text.
 "use strict";
+
+// Where the case ``p`` (its document) is: the names of its regions from the one below a region
+// of ``kind`` (the page's own: a city, a county …; any other kind, all of them) down to ``to``
+// (its village, or its township where its grid is named next), as a Chinese address reads
+const PLACE_LEVELS = ["city", "county", "township", "village"];
+function casePlace(p, kind = null, to = "village") {
+  return PLACE_LEVELS.slice(PLACE_LEVELS.indexOf(kind) + 1, PLACE_LEVELS.indexOf(to) + 1)
+    .map((level) => p[level] && p[level].name).filter(Boolean).join(" ");
+}
 
 // an action's condition on a case (mapsvc.workflow.machine.CONDITIONS), read from its document
 const HOLDS = { requested: (p) => !!p.extension_request,

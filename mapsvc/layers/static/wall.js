@@ -625,6 +625,10 @@ function mapsvcWall(map, config) {
     }, 3000);
   }
 
+  // where a case is, from below the wall's own region: its township and grid
+  const where = (p) => [casePlace(p, config.region.kind, "township"),
+                        p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" ");
+
   // A case at its place: what and where it is, and the steps it has been through so far.
   async function openCase(f) {
     const p = f.properties;
@@ -635,7 +639,7 @@ function mapsvcWall(map, config) {
     const steps = text("ol", "", "steps");
     const handle = deskLink("到受理台办理", `case=${f.id}`, "handle");  // the wall stays
     box.append(text("h3", what), text("p", p.description, "description"),
-               text("p", p.grid ? p.grid.name : "未入格"), steps, handle);
+               text("p", where(p)), steps, handle);
     L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
     const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
                           { credentials: "same-origin" });
@@ -656,7 +660,7 @@ function mapsvcWall(map, config) {
       : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status, "what"));
     if (p.urgent_at) item.classList.add("urgent");
     item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
-    item.appendChild(text("span", p.grid ? p.grid.name : "未入格", "grid"));
+    item.appendChild(text("span", where(p), "grid"));
     item.appendChild(text("p", p.description, "description"));
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
