@@ -195,9 +195,10 @@ def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
     assert item.locator("mark.news").inner_text() == "新"
     assert page.locator(f"#desk-list li[data-id='{before}'] mark.news").count() == 0
     assert page.title() == "(1) 民情地图 · 案件处置"  # seen from behind other tabs too
-    deadline = page.evaluate("(at) => localTime(at)",
-                             api.get(f"/incidents/{arrived}").json()["handling_deadline"])
-    assert item.locator("small").inner_text().endswith(f"上报 · 处置时限 {deadline}")
+    doc = api.get(f"/incidents/{arrived}").json()
+    deadline = page.evaluate("(at) => localTime(at)", doc["handling_deadline"])
+    said = item.locator("small").inner_text()  # when, where and by when
+    assert said.endswith(f"{doc['village']['name']} · 处置时限 {deadline}") and " 上报 · " in said
     find_case(page, arrived)
     assert item.locator("mark.news").count() == 0
     assert page.title() == "民情地图 · 案件处置"
