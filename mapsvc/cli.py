@@ -382,7 +382,7 @@ def incidents_export(
 
     async def write(partial: Path) -> None:
         with partial.open("wb") as file:
-            async for chunk in copied(statement, params):
+            async for chunk in await copied(statement, params):
                 file.write(chunk)
 
     partial = out.with_name(f".{out.name}.partial")

@@ -180,7 +180,11 @@ def test_a_cell_a_user_typed_is_text_in_a_spreadsheet_never_a_formula(api, cases
 
 @pytest.mark.parametrize("params,field", [({"status": "finished"}, "status"),
                                           ({"from": "soon"}, "from"), ({"bbox": "1,2,3"}, "bbox"),
-                                          ({"colour": "blue"}, "colour")])
+                                          ({"colour": "blue"}, "colour"),
+                                          # a time zone no place has, which PostgreSQL refuses
+                                          ({"to": "2026-11-18T03:46:47-16:01"}, "to"),
+                                          # checked by none but the database, as the file starts
+                                          ({"q": "井盖\x00"}, "q")])
 def test_a_bad_filter_is_refused_naming_it_before_any_row(api, params, field):
     r = api.get("/incidents.csv", params=params)
     assert r.status_code == 422 and r.headers["content-type"] == "application/json"

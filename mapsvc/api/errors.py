@@ -84,9 +84,12 @@ def _writable(value):
 async def data_error_handler(request: Request,
                              error: exc.DataError | psycopg.DataError) -> JSONResponse:
     """A value the database cannot take as it is (PostgreSQL's class 22, "data exception":
-    text holding the NUL character, a number out of range), where no check before named it."""
-    return JSONResponse({"detail": [{"loc": [_location(request)], "msg": database_said(error),
-                                     "type": "data_error"}]}, status_code=422)
+    text holding the NUL character, a number out of range), where no check before named it;
+    a query parameter holding the NUL character, which no text in PostgreSQL may, named."""
+    held = [name for name, value in request.query_params.multi_items() if "\x00" in value]
+    return JSONResponse({"detail": [{"loc": [_location(request), *held[:1]],
+                                     "msg": database_said(error), "type": "data_error"}]},
+                        status_code=422)
 
 
 async def unavailable_handler(request: Request, error: Exception) -> JSONResponse:

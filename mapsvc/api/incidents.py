@@ -265,7 +265,7 @@ async def ledger(account: SignedIn, where: Cases) -> StreamingResponse:
     a spreadsheet: the case ledger (案件台账), with Chinese headings and names and local times.
     """
     statement, params = ledger_statement(where, account)
-    return StreamingResponse(copied(statement, params), media_type="text/csv; charset=utf-8",
+    return StreamingResponse(await copied(statement, params), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
 
 

@@ -116,7 +116,7 @@ async def people_csv(
     names); the export is written to the audit log, with how many people it holds, first."""
     async with transaction(request) as conn:
         statement, params = await export_people(conn, account, reason, **query)
-    return StreamingResponse(sheet(SHEET_HEADINGS, statement, params, sheet_cells),
+    return StreamingResponse(await sheet(SHEET_HEADINGS, statement, params, sheet_cells),
                              media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="people.csv"'})
 
@@ -361,5 +361,5 @@ async def audit_csv(account: AuditReader, which: AuditQuery) -> StreamingRespons
     spreadsheet, with Chinese headings and names and China's times (administrators and
     auditors: for a report, or to keep)."""
     statement, params = audit_sheet(**which)
-    return StreamingResponse(copied(statement, params), media_type="text/csv; charset=utf-8",
+    return StreamingResponse(await copied(statement, params), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="audit.csv"'})

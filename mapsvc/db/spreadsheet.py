@@ -52,14 +52,31 @@ def copy_statement(select: str, params: dict) -> tuple[str, dict]:
     return _compiled(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)", params)
 
 
+async def _started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks`` with the first already read, where the file's statement has begun: one the
+    database refuses (a value it cannot take) is answered 422 before the response starts, not
+    as a file broken off."""
+    first = await anext(chunks)
+
+    async def all_of_them():
+        yield first
+        async for chunk in chunks:
+            yield chunk
+    return all_of_them()
+
+
+async def _copy(statement: str, params: dict) -> AsyncIterator[bytes]:
+    async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as conn:
+        async with conn.cursor() as cur, cur.copy(statement, params) as copy:
+            yield BOM
+            async for chunk in copy:
+                yield bytes(chunk)
+
+
 async def copied(statement: str, params: dict) -> AsyncIterator[bytes]:
     """The file as PostgreSQL writes it, on a connection of its own: an export broken off
     (the client gone) ends with that connection, not in the service's pools."""
-    async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as conn:
-        yield BOM
-        async with conn.cursor() as cur, cur.copy(statement, params) as copy:
-            async for chunk in copy:
-                yield bytes(chunk)
+    return await _started(_copy(statement, params))
 
 
 SHEET_BATCH = 1000  # rows read at a time by ``sheet``
@@ -77,15 +94,20 @@ def _lines(rows) -> bytes:
     return sheet_text(rows).encode()
 
 
+async def _rows(headings: tuple[str, ...], statement: str, params: dict,
+                cells: Callable[[Any], tuple]) -> AsyncIterator[bytes]:
+    sql, values = _compiled(statement, params)
+    async with await psycopg.AsyncConnection.connect(conninfo()) as conn:
+        async with conn.cursor(name="sheet", row_factory=namedtuple_row) as cur:
+            await cur.execute(sql, values)
+            yield BOM + _lines([headings])
+            while rows := await cur.fetchmany(SHEET_BATCH):
+                yield _lines(cells(row) for row in rows)
+
+
 async def sheet(headings: tuple[str, ...], statement: str, params: dict,
                 cells: Callable[[Any], tuple]) -> AsyncIterator[bytes]:
     """The file of the rows ``statement`` reads, each written as ``cells(row)`` gives it (a row
     with named columns): for rows only Python can write, as values decrypted to be masked.
     Read a batch at a time through a cursor of the server's, on a connection of its own."""
-    sql, values = _compiled(statement, params)
-    async with await psycopg.AsyncConnection.connect(conninfo()) as conn:
-        yield BOM + _lines([headings])
-        async with conn.cursor(name="sheet", row_factory=namedtuple_row) as cur:
-            await cur.execute(sql, values)
-            while rows := await cur.fetchmany(SHEET_BATCH):
-                yield _lines(cells(row) for row in rows)
+    return await _started(_rows(headings, statement, params, cells))

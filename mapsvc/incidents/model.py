@@ -78,8 +78,17 @@ def _written(value):
     return value
 
 
+# PostgreSQL holds a time's offset from UTC up to 15:59:59 either way (every zone's lies within
+# -12:00 to +14:00); ISO 8601, and Python, up to 23:59.
+OFFSET_MOST = timedelta(hours=15, minutes=59, seconds=59)
+
+
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=LOCAL_TIME) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=LOCAL_TIME)
+    if abs(value.utcoffset()) > OFFSET_MOST:
+        raise ValueError("its offset from UTC must be within ±15:59 (China's is +08:00)")
+    return value
 
 
 # A time a request gives: ISO 8601; without a zone, China Standard Time.
