@@ -927,6 +927,9 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
     line = "(id) => document.querySelector(`#cases li[data-id='${id}']`).firstChild.textContent"
     assert page.evaluate(line, case) == f"时限内 · 已派遣 · #{case} {name} · 角落里的井盖"
+    with db.connect() as conn:  # where it is: the worker's own grid, by name
+        named = conn.execute(text("SELECT name FROM grid WHERE code = :c"), {"c": code}).scalar()
+    assert page.inner_text(f"{item} small.place") == named
     # its deadline: the soonest of its clocks running (dispatched: the handling's)
     clocks = admin.get(f"/incidents/{case}").json()["clocks"]
     assert clocks["handling"]["deadline"] < clocks["case"]["deadline"]
@@ -1299,6 +1302,9 @@ def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker
     item, other = (f'#cases li[data-id="{case}"]' for case in (called, own))
     wait_until(page, f"!!document.querySelector('{item} button[data-action=\"contact\"]')",
                "联系诉求人 offered")
+    doc = admin.get(f"/incidents/{called}").json()  # where to go: its county, township, grid
+    assert page.inner_text(f"{item} small.place") == (
+        f"{doc['county']['name']} {doc['township']['name']} {doc['grid']['name']}")
     told_by = page.evaluate("(at) => `联系诉求人时限 ${localTime(new Date(at))}`", deadline)
     assert told_by in page.locator(f"{item} small.due").all_inner_texts()
     assert page.locator(f'{other} button[data-action="accept"]').count() == 1

@@ -751,6 +751,11 @@ function showCases(cases) {
       .filter(Boolean).join(" · "), p.colour || "");
     li.dataset.id = f.id;
     if (p.urgent_at) li.classList.add("urgent");
+    // where it is: its grid, after its county and township for a department's crew, who go
+    // wherever their cases are
+    li.appendChild(text("small", [role === "department" && casePlace(p, "city", "township"),
+                                  p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" "),
+                        "place"));
     const due = soonestDeadline(p);
     if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
     const next = stepsOf(p, role);
