@@ -67,6 +67,14 @@ def listed(case: int) -> str:
     return f"!!document.querySelector('#wall-list li[data-id=\"{case}\"]')"
 
 
+def township_and_grid(db, code: str) -> str:
+    """Where a case in grid ``code`` is, as a county's wall says it: its township and grid."""
+    with db.connect() as conn:
+        return " ".join(conn.execute(text(
+            "SELECT t.name, g.name FROM grid g JOIN region v ON v.code = g.village_code "
+            "JOIN region t ON t.code = v.parent_code WHERE g.code = :code"), {"code": code}).one())
+
+
 def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server, browser,
                                                                     grids, accounts, db):
     base = wall_server.base
@@ -90,11 +98,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
         named = conn.execute(text("SELECT name FROM category WHERE code = '0601' "
                                   "AND parent_code IS NOT NULL")).scalar_one()
     assert item.locator(".category").text_content() == named
-    with db.connect() as conn:  # where it is, below the wall's county: its township and grid
-        where = " ".join(conn.execute(text(
-            "SELECT t.name, g.name FROM grid g JOIN region v ON v.code = g.village_code "
-            "JOIN region t ON t.code = v.parent_code WHERE g.code = :code"),
-            {"code": county_grids["code"].iloc[3]}).one())
+    where = township_and_grid(db, county_grids["code"].iloc[3])  # below the wall's county
     assert item.locator(".grid").text_content() == where
     assert page.evaluate("window.pwned") is None
     assert page.locator("#wall-list b").count() == 0
@@ -694,7 +698,7 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
 
 
 def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server, browser,
-                                                                   grids):
+                                                                   grids, db):
     """Three cases of a class within ten metres: the wall's hot spots (高发点位) of the county
     in the heat's days hold them, as the service finds them, each circled with its count; a
     click names the place and leads to its cases at the desk; another class leaves it out."""
@@ -731,6 +735,8 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     told = page.inner_text(".wall-hotspot")
     assert told.startswith(f"高发点位 · {names['0601']}")
     assert f"{ours['properties']['cases']} 件（在办 {ours['properties']['open']} 件）" in told
+    where = township_and_grid(db, ours["properties"]["grid"]["code"])  # below the county
+    assert where in told.split("\n")
     links = page.eval_on_selector_all(".wall-hotspot a", "(a) => a.map((e) => e.href)")
     assert {f"{base}/map/desk#case={case}" for case in ids} <= set(links)
     page.screenshot(path=str(ARTIFACTS / "wall-hotspot.png"))

@@ -56,8 +56,15 @@ SELECT r.rank AS sort, json_build_object(
            'first_reported_at', r.first_reported_at, 'last_reported_at', r.last_reported_at,
            'radius_m', round(r.radius_m), 'ids', r.ids,
            'grid', CASE WHEN g.id IS NOT NULL
-                        THEN json_build_object('code', g.code, 'name', g.name) END)) AS feature
+                        THEN json_build_object('code', g.code, 'name', g.name) END,
+           'township', CASE WHEN t.code IS NOT NULL
+                            THEN json_build_object('code', t.code, 'name', t.name) END,
+           'county', CASE WHEN c.code IS NOT NULL
+                          THEN json_build_object('code', c.code, 'name', c.name) END)) AS feature
   FROM ranked r LEFT JOIN grid g ON g.id = r.grid_id
+  LEFT JOIN region v ON v.code = g.village_code
+  LEFT JOIN region t ON t.code = v.parent_code
+  LEFT JOIN region c ON c.code = t.parent_code
  ORDER BY r.rank {{page}}
 """
 

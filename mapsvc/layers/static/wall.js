@@ -332,8 +332,12 @@ function mapsvcWall(map, config) {
     state.hotspots = found;
   }
 
+  // where a case (or a hot spot) is, from below the wall's own region: its township and grid
+  const where = (p) => [casePlace(p, config.region.kind, "township"),
+                        p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" ");
+
   // A hot spot: its class, how many cases and how many open, over what days and how far, its
-  // grid, and its newest cases, each leading to the desk.
+  // township and grid, and its newest cases, each leading to the desk.
   function openHotspot(f) {
     const p = f.properties;
     const [lon, lat] = f.geometry.coordinates;
@@ -343,7 +347,7 @@ function mapsvcWall(map, config) {
     box.append(text("h3", `高发点位 · ${categoryName[p.category] || p.category}`),
                text("p", `${p.cases} 件（在办 ${p.open} 件），相距中心 ${p.radius_m} 米内`),
                text("p", `${localTime(p.first_reported_at)} 至 ${localTime(p.last_reported_at)}`),
-               text("p", p.grid ? p.grid.name : "未入格"), cases);
+               text("p", where(p)), cases);
     L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
   }
   map.on("overlayadd", (e) => e.layer === hotspots && loadHotspots());
@@ -624,10 +628,6 @@ function mapsvcWall(map, config) {
       loadPanel();
     }, 3000);
   }
-
-  // where a case is, from below the wall's own region: its township and grid
-  const where = (p) => [casePlace(p, config.region.kind, "township"),
-                        p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" ");
 
   // A case at its place: what and where it is, and the steps it has been through so far.
   async function openCase(f) {
