@@ -31,11 +31,11 @@ def test_no_request_the_description_allows_or_refuses_breaks_the_api(database_ur
     from mapsvc.db.cluster import Cluster
     from mapsvc.settings import ClusterSettings
 
-    Cluster(ClusterSettings()).ensure_database("mapsvc_fuzz", fresh=True)
-    with_an_administrator(make_url(database_url).set(database="mapsvc_fuzz")
+    Cluster(ClusterSettings()).ensure_database("mapsvc_test_fuzz", fresh=True)
+    with_an_administrator(make_url(database_url).set(database="mapsvc_test_fuzz")
                           .render_as_string(False), "fuzz")
     (tmp_path / "schemathesis.toml").write_text(CONFIG)  # read from the directory it runs in
-    served = Server("fuzz", env={"MAPSVC_DATABASE_NAME": "mapsvc_fuzz"}).start()
+    served = Server("fuzz", env={"MAPSVC_DATABASE_NAME": "mapsvc_test_fuzz"}).start()
     try:
         with signed_in_client(served.base, "fuzz") as client:
             signed_in = client.headers["Authorization"]

@@ -18,7 +18,7 @@ from mapsvc.registry.privacy import ID_NUMBER, encrypt, lookup_hash
 from mapsvc.settings import MediaSettings
 
 TABLES = ("region", "grid_version", "account", "incident", "incident_log", "media", "attachment")
-RESTORED = "mapsvc_restored_test"
+RESTORED = "mapsvc_test_restored"
 ID = "110101199003074514"
 
 

@@ -121,8 +121,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
     worker round its grids in the last hours), a few not, households visited, and the public's
     reports verified and the departments' work checked by the workers, some in time; a second
     load changes nothing."""
-    Cluster(ClusterSettings()).ensure_database("mapsvc_demo", fresh=True)
-    monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_demo")
+    Cluster(ClusterSettings()).ensure_database("mapsvc_test_demo", fresh=True)
+    monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_test_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
     _cli("db", "upgrade")
     assert "incident: 3000" in _cli("demo", "load", "--grids", "300", "--incidents", "3000")
@@ -161,7 +161,7 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
 
         # staffed: a worker for every grid of the county; most grids patrolled this month,
         # the demo worker round its grids in the last day; households visited
-        with psycopg.connect(make_url(database_url).set(database="mapsvc_demo")
+        with psycopg.connect(make_url(database_url).set(database="mapsvc_test_demo")
                              .render_as_string(False).replace("+psycopg", "")) as db:
             unstaffed = db.execute("""
                 SELECT count(*) FROM grid g WHERE g.village_code LIKE '441502%' AND NOT EXISTS (

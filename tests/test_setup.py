@@ -413,9 +413,9 @@ def test_serve_refuses_a_database_not_at_the_schema_it_needs(database_url):
     from mapsvc.db.cluster import Cluster
     from mapsvc.db.migrate import alembic_config
 
-    Cluster(ClusterSettings()).ensure_database("mapsvc_behind", fresh=True)
-    behind = make_url(database_url).set(database="mapsvc_behind").render_as_string(False)
-    env = {"MAPSVC_DATABASE_NAME": "mapsvc_behind"}
+    Cluster(ClusterSettings()).ensure_database("mapsvc_test_behind", fresh=True)
+    behind = make_url(database_url).set(database="mapsvc_test_behind").render_as_string(False)
+    env = {"MAPSVC_DATABASE_NAME": "mapsvc_test_behind"}
     said = serve_to_its_end(env)
     assert said.returncode == 2
     assert "the database has no schema yet: run `mapsvc db upgrade`" in said.stderr
