@@ -1466,3 +1466,35 @@ def test_the_map_says_what_its_marks_mean(desk, server, grids, command_token):
     page.check(f"#desk-list li[data-id='{case}'] input[type=checkbox]")
     assert shown["已选"][1] == rgb(mark()[2])
     assert watch.problems == []
+
+
+def test_the_desk_lists_the_cases_of_a_region_within_its_own(desk, server, grids, api,
+                                                            command_token):
+    """区域: the county's desk lists the cases of one of its townships alone, named beside the
+    county and kept in the desk's address (reloaded, the same), the map framing the township;
+    全部辖区 lists them all again."""
+    page, watch = desk
+    tag = uuid.uuid4().hex[:6]
+    here, there = (report_at(server, command_token, grids, n, f"{tag} 区域") for n in (50, 70))
+    township, other = (api.get(f"/incidents/{case}").json()["township"] for case in (here, there))
+    assert township["code"] != other["code"]
+    page.fill("#desk-words", tag)
+    wait_until(page, "window.mapsvcDesk.cases.length === 2", "both cases")
+    offered = page.locator("#desk-area option").all_inner_texts()
+    assert offered[0] == "全部辖区" and {township["name"], other["name"]} <= set(offered)
+    page.select_option("#desk-area", township["code"])
+    only = f"window.mapsvcDesk.cases.map((f) => f.id).join() === '{here}'"
+    wait_until(page, only, "the township's case alone")
+    assert page.inner_text("#desk-scope span") == township["name"]
+    assert f"township={township['code']}" in page.url
+    framed = f"""window.mapsvcDesk.map.getBounds().contains([{spot(grids, 50).y},
+                                                            {spot(grids, 50).x}])"""
+    wait_until(page, framed, "the map on the township")
+    assert watch.problems == []
+    page.reload()  # (the live feed cut on the way)
+    wait_until(page, f"{only} && document.getElementById('desk-area').value === "
+                     f"'{township['code']}'", "the same after a reload")
+    page.select_option("#desk-area", "")
+    wait_until(page, "window.mapsvcDesk.cases.length === 2", "both cases again")
+    assert page.locator("#desk-scope").is_hidden()
+    assert all(p.endswith("/api/v1/events") for p in watch.problems), watch.problems

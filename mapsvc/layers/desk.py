@@ -87,6 +87,7 @@ PANELS = """
       <button type="button">全部辖区</button></small></h1>
   <div class="row">
     <label>案件 <select id="desk-view">{views}</select></label>
+    <label id="desk-area-choice" hidden>区域 <select id="desk-area"></select></label>
     <label{departments_hidden}>部门 <select id="desk-department"></select></label>
     <label>类别 <select id="desk-category"></select></label>
     <label>来源 <select id="desk-source"></select></label>

@@ -924,19 +924,52 @@ function mapsvcDesk(map, config) {
   }
 
   // the regions within the desk's: a city's counties, a county's townships, a township's
-  // villages, the deployment's cities or counties
+  // villages, the deployment's cities or counties; each offered to list the cases of alone
+  // (区域), the map then framing it
+  const areas = new Map();  // code → its layer
   async function drawRegions() {
     const region = config.region;
     const level = region.child;
     if (!level) return;
     const query = new URLSearchParams({ level, limit: 1000 });
     if (region.code) query.set("parent", region.code);
-    L.geoJSON(await call("GET", `/regions?${query}`), {
+    const found = await call("GET", `/regions?${query}`);
+    L.geoJSON(found, {
       pane: "grids", interactive: false, style: REGION,
-      onEachFeature: (f, layer) => labelled(layer, f).bindTooltip(
+      onEachFeature: (f, layer) => areas.set(f.properties.code, labelled(layer, f).bindTooltip(
         text("span", f.properties.name),
-        { permanent: true, direction: "center", className: "region-name" }),
+        { permanent: true, direction: "center", className: "region-name" })),
     }).addTo(map);
+    choices($("desk-area"), [["", "全部辖区"], ...found.features.map(
+      (f) => [f.properties.code, f.properties.name])]);
+    $("desk-area-choice").hidden = false;
+    showScope();
+  }
+
+  // The part of the jurisdiction listed (a region within it, as 区域 or the address asks) and
+  // the days, named beside the desk's region until 全部辖区.
+  function showScope() {
+    const asked = state.scopeAsked || {};
+    const level = SCOPES.find((key) => asked[key]);
+    const period = asked.from || asked.to ? `${asked.from || ""} 至 ${asked.to || ""}上报` : "";
+    $("desk-scope").querySelector("span").textContent = [level ? asked.name : "", period]
+      .filter(Boolean).join(" · ");
+    $("desk-scope").hidden = !level && !period;
+    $("desk-area").value = level === config.region.child && areas.has(asked[level])
+      ? asked[level] : "";
+  }
+
+  // the cases of a region within the desk's (none: all of them), its days kept
+  function listArea(code, name) {
+    const level = config.region.child;
+    const apart = (scope) => Object.fromEntries(Object.entries(scope || {}).filter(
+      ([key]) => !SCOPES.includes(key) && key !== "name"));
+    state.scope = { ...apart(state.scope), ...(code ? { [level]: code } : {}) };
+    state.scopeAsked = { ...apart(state.scopeAsked), ...(code ? { [level]: code, name } : {}) };
+    showScope();
+    if (code) moveMap(() => map.fitBounds(areas.get(code).getBounds()));
+    state.shown = LIST_SIZE;
+    loadList().catch((e) => say(e.message, true));
   }
 
   // What the marks on the map say: a case's warning colour, and the rings around some.
@@ -1001,10 +1034,12 @@ function mapsvcDesk(map, config) {
   choices($("desk-import").elements.crs, Object.entries(CRS_NAME));
   $("desk-scope").querySelector("button").addEventListener("click", () => {
     state.scope = state.scopeAsked = null;  // back to the whole jurisdiction
-    $("desk-scope").hidden = true;
+    showScope();
     state.shown = LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
   });
+  $("desk-area").addEventListener("change", (e) => listArea(
+    e.target.value, e.target.selectedOptions[0].textContent));
   for (const select of [$("desk-view"), $("desk-department"), $("desk-category"),
                         $("desk-source"), $("desk-order")]) {
     select.addEventListener("change", () => {
@@ -1121,10 +1156,7 @@ function mapsvcDesk(map, config) {
     state.scopeAsked = { ...(level ? { [level]: asked.get(level),
                                        name: asked.get("name") || asked.get(level) } : {}),
                          ...(from ? { from } : {}), ...(to ? { to } : {}) };
-    const period = days.some(Boolean) ? `${from || ""} 至 ${to || ""}上报` : "";
-    $("desk-scope").querySelector("span").textContent = [
-      level ? asked.get("name") || asked.get(level) : "", period].filter(Boolean).join(" · ");
-    $("desk-scope").hidden = false;
+    showScope();
   }
   call("GET", "/categories").then((tree) => {
     for (const c of tree) state.categories[c.code] = c;
