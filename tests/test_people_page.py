@@ -8,6 +8,7 @@ import io
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from tests.browser import refused, searched, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
@@ -84,6 +85,53 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 0", "no one who left with the tag")
     assert page.inner_text("#people-said") == "没有符合条件的人员"
+    context.close()
+
+
+def pick_area(page, *codes: str) -> None:
+    """区域 chosen a level at a time: each select, once it offers the code, set to it."""
+    for level, code in enumerate(codes):
+        select = page.locator("#people-area select").nth(level)
+        expect(select.locator(f"option[value='{code}']")).to_have_count(1)
+        select.select_option(code)
+
+
+def test_the_people_of_a_region_or_a_grid_chosen_by_name_are_found(browser, server, tagged,
+                                                                  accounts, grids, db):
+    """区域: the county's townships, a township's villages, a village's grids, each offered by
+    name as the one before is chosen; the people of the grid chosen are found (the one tagged
+    among them), and none of another village of the township. A grid chief's 区域 is its
+    grids."""
+    grid = accounts["worker"][1]["grid_codes"][0]
+    other = grids[grids["code"].str.startswith(grid[:9])
+                  & ~grids["code"].str.startswith(grid[:12])]["code"].iloc[0][:12]
+    with db.connect() as conn:
+        named = dict(conn.execute(text(
+            "SELECT code, name FROM region WHERE code IN (:t, :v) UNION ALL "
+            "SELECT code, name FROM grid WHERE code = :g"),
+            {"t": grid[:9], "v": grid[:12], "g": grid}).all())
+    context, page = _register(browser, server, "command")
+    pick_area(page, grid[:9], grid[:12], grid)
+    chosen = page.locator("#people-area select").evaluate_all(
+        "(all) => all.map((s) => s.selectedOptions[0].textContent)")
+    assert chosen == [named[grid[:9]], named[grid[:12]], named[grid]]
+    page.fill("#people-find [name=care_tag]", TAG)
+    with page.expect_request(lambda r: "/registry/people?" in r.url) as asked:
+        searched(page, "#people-find", "window.mapsvcPeople")
+    assert f"grid={grid}" in asked.value.url
+    wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
+    assert page.locator(f"#people tr[data-person='{tagged}']").count() == 1
+    assert not page.locator("#people-plates button").is_disabled()  # its door plates
+    pick_area(page, grid[:9], other)  # another village: its grids offered in place of these
+    expect(page.locator("#people-area select")).to_have_count(3)
+    assert page.locator("#people-plates button").is_disabled()
+    searched(page, "#people-find", "window.mapsvcPeople")
+    wait_until(page, "window.mapsvcPeople.shown === 0", "none there")
+    context.close()
+    context, page = _register(browser, server, "chief")
+    offered = page.locator("#people-area select option").evaluate_all(
+        "(all) => all.map((o) => o.value)")
+    assert offered == ["", *sorted(accounts["chief"][1]["grid_codes"])]
     context.close()
 
 

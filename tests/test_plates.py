@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.browser import Watch, sign_in, signed_in_here, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
+from tests.test_people_page import pick_area
 from tests.test_phone import PHONE, _phone, _sign_in
 
 
@@ -44,7 +45,7 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     page = context.new_page()
     watch = Watch(page)
     sign_in(page, server, "/map/people", "command", PASSWORD)
-    page.fill("#people-plates input[name=grid]", code)
+    pick_area(page, code[:9], code[:12], code)
     with context.expect_page() as opened:
         page.click("#people-plates button[type=submit]")
     plates = opened.value

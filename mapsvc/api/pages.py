@@ -300,9 +300,14 @@ async def people(request: Request) -> Response:
     account, refused = _refusal(request, "people", CHIEF_PAGES, "指挥中心或网格长")
     if refused:
         return refused
+    # where its 区域 starts: the regions within the centre's (a village's: its grids), or the
+    # grid chief's grids
+    region = None if account.role == Role.grid_chief else await _region(request, account)
     return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
                        _links_from("people", account),
-                       export_hidden="" if account.role in EXPORTERS else "hidden")
+                       export_hidden="" if account.role in EXPORTERS else "hidden",
+                       area_region=region.code or "" if region else "",
+                       area_child=region.child or "grid" if region else "grid")
 
 
 @router.get("/plates", response_class=HTMLResponse)
