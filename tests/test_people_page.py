@@ -120,7 +120,8 @@ def test_the_people_of_a_region_or_a_grid_chosen_by_name_are_found(browser, serv
         searched(page, "#people-find", "window.mapsvcPeople")
     assert f"grid={grid}" in asked.value.url
     wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
-    assert page.locator(f"#people tr[data-person='{tagged}']").count() == 1
+    assert page.inner_text(f"#people tr[data-person='{tagged}'] td[data-field=grid]") == (
+        named[grid])  # the grid by its name
     assert not page.locator("#people-plates button").is_disabled()  # its door plates
     pick_area(page, grid[:9], other)  # another village: its grids offered in place of these
     expect(page.locator("#people-area select")).to_have_count(3)

@@ -192,6 +192,9 @@ def test_an_export_is_masked_needs_a_reason_and_is_audited(clients, residents):
     assert {k: near[k] for k in ("姓名", "身份证号", "手机", "出生年份", "类别", "关怀标签")} == {
         "姓名": "张**", "身份证号": "441***********1232", "手机": "138****5678",
         "出生年份": "", "类别": "户籍", "关怀标签": "独居老人"}
+    person = clients["command"].get(f"/registry/people/{residents['near']}").json()
+    assert (near["网格编码"], near["网格"]) == (person["grid"], person["grid_name"])
+    assert person["grid_name"]  # its grid by name, as the register shows it
     assert str(residents["far"]) not in rows  # 武昌区: not the command centre's
     assert clients["command"].get("/registry/people.csv").status_code == 422
     assert clients["worker"].get("/registry/people.csv", params={"reason": "x" * 3}).status_code == 403

@@ -59,7 +59,8 @@ _PLACED = """
 _PEOPLE = """
 SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.registration,
        p.care_tags, p.household_id,
-       a.full_text AS address, g.code AS grid, p.left_on, p.left_reason""" + _PLACED + """
+       a.full_text AS address, g.code AS grid, g.name AS grid_name, p.left_on,
+       p.left_reason""" + _PLACED + """
  ORDER BY p.id {page}
 """
 
@@ -73,6 +74,7 @@ def _masked(row) -> dict:
         "birth_year": row.birth_date.year if row.birth_date else None, "sex": row.sex,
         "registration": row.registration, "care_tags": list(row.care_tags),
         "household_id": row.household_id, "address": row.address, "grid": row.grid,
+        "grid_name": row.grid_name,
         "left_on": row.left_on.isoformat() if row.left_on else None,
         "left_reason": row.left_reason,
         "erased_after": _erased_after(row.left_on).isoformat() if row.left_on else None,
@@ -169,7 +171,7 @@ async def read_person(conn: AsyncConnection, account: Account, person_id: int) -
 
 # The register as a spreadsheet's columns: a person masked as a list shows them.
 SHEET_HEADINGS = ("编号", "姓名", "身份证号", "手机", "出生年份", "性别", "类别", "关怀标签", "地址",
-                  "网格编码", "离开日期", "离开原因")
+                  "网格编码", "网格", "离开日期", "离开原因")
 
 
 def sheet_cells(row) -> tuple:
@@ -177,7 +179,7 @@ def sheet_cells(row) -> tuple:
     shown = _masked(row)
     return (shown["id"], shown["name"], shown["id_number"], shown["mobile"],
             shown["birth_year"], SEX_NAMES.get(row.sex), REGISTRATION_NAMES[row.registration],
-            "、".join(row.care_tags), row.address, row.grid, shown["left_on"],
+            "、".join(row.care_tags), row.address, row.grid, row.grid_name, shown["left_on"],
             DEPARTURE_NAMES.get(row.left_reason))
 
 

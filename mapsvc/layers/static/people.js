@@ -20,7 +20,7 @@ window.mapsvcPeople = { shown: null };
     for (const [field, value] of [
       ["id", p.id], ["name", p.name], ["birth_year", p.birth_year], ["sex", SEX_NAME[p.sex]],
       ["registration", `${REGISTRATION_NAME[p.registration]}${left}`],
-      ["care_tags", p.care_tags.join("、")], ["address", p.address], ["grid", p.grid],
+      ["care_tags", p.care_tags.join("、")], ["address", p.address], ["grid", p.grid_name],
       ["id_number", p.id_number], ["mobile", p.mobile]]) {
       const td = text("td", value);
       td.dataset.field = field;
