@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from tests.browser import refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
+from tests.test_people_page import pick_area
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_only_an_administrator_administers_accounts(clients, role):
 
 
 def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server, clients,
-                                                                 accounts):
+                                                                 accounts, db):
     grid = accounts["worker"][1]["grid_codes"][0]
     name = f"paged_{uuid.uuid4().hex[:8]}"
     context = browser.new_context(viewport={"width": 1500, "height": 900})
@@ -146,14 +147,24 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
 
     form = page.locator("#accounts-new")
     form.locator("[name=role]").select_option("grid_worker")
-    expect(form.locator("[name=region]")).to_be_hidden()
+    expect(form.locator("[data-scope=region]")).to_be_hidden()
     form.locator("[name=username]").fill(name)
     form.locator("[name=display_name]").fill("<b>新</b>网格员")
-    form.locator("[name=grids]").fill("no-such-grid")
     form.locator("[name=password]").fill(PASSWORD)
     form.locator("button[type=submit]").click()
-    expect(page.locator("#accounts-said")).to_have_text("网格编码不存在：no-such-grid")
-    form.locator("[name=grids]").fill(f" {grid} ")
+    expect(page.locator("#accounts-said")).to_have_text("网格员账号须填写网格编码")
+    # its grids chosen by name, from the deployment's cities down, one taken off again
+    other = accounts["chief"][1]["grid_codes"][1]
+    with db.connect() as conn:
+        named = dict(conn.execute(text("SELECT code, name FROM grid WHERE code IN (:a, :b)"),
+                                  {"a": grid, "b": other}).all())
+    for chosen in (other, grid):
+        pick_area(page, chosen[:4], chosen[:6], chosen[:9], chosen[:12], chosen,
+                  within="#accounts-new [data-scope=grids]")
+    chips = form.locator("ul.chosen li")
+    expect(chips).to_have_count(2)
+    form.locator(f"ul.chosen li[data-grid='{other}'] button").click()
+    expect(chips).to_have_text([f"{named[grid]}×"])
     form.locator("button[type=submit]").click()
     expect(page.locator("#accounts-said")).to_have_text(
         f"已新建 {name}（网格员），首次登录须修改密码")
@@ -178,8 +189,9 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     row.locator("button", has_text="启用").click()
     expect(row.locator("td").nth(3)).to_have_text("正常")
     row.locator("button", has_text="调整网格").click()
-    other = accounts["chief"][1]["grid_codes"][1]
-    page.fill("#accounts-grids [name=grids]", other)
+    pick_area(page, other[:4], other[:6], other[:9], other[:12], other,
+              within="#accounts-grids [role=group]")
+    expect(page.locator("#accounts-grids ul.chosen li")).to_have_text([f"{named[other]}×"])
     page.click("#accounts-grids button[type=submit]")
     expect(page.locator("#accounts-said")).to_have_text(f"已调整 {name} 的网格，该账号已退出登录")
     expect(row.locator("td").nth(4)).to_have_text(other)
@@ -198,6 +210,19 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     assert clients["admin"].post("/auth/token", data={"username": name,
                                                       "password": "Forgot-2026x"}
                                  ).status_code == 403  # to change before signing in
+    # a centre's region chosen by name: the county, its city chosen first
+    centre = f"{name}_c"
+    form.locator("[name=role]").select_option("command")
+    expect(form.locator("span[data-scope=grids]")).to_be_hidden()
+    for field, value in (("username", centre), ("password", PASSWORD)):
+        form.locator(f"[name={field}]").fill(value)
+    pick_area(page, "4415", "441502", within="#accounts-new [data-scope=region]")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#accounts-said")).to_have_text(
+        f"已新建 {centre}（指挥中心），首次登录须修改密码")
+    made = next(a for a in clients["admin"].get("/accounts", params={"role": "command"}).json()
+                if a["username"] == centre)
+    assert made["scope"] == "441502 城区"
     context.close()
     assert "此页面仅供管理员账号使用" in refused(browser, server, "/map/accounts", "command",
                                             PASSWORD)

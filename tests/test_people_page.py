@@ -88,10 +88,11 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     context.close()
 
 
-def pick_area(page, *codes: str) -> None:
-    """区域 chosen a level at a time: each select, once it offers the code, set to it."""
+def pick_area(page, *codes: str, within: str = "#people-area") -> None:
+    """区域 (``within``) chosen a level at a time: each select, once it offers the code, set to
+    it."""
     for level, code in enumerate(codes):
-        select = page.locator("#people-area select").nth(level)
+        select = page.locator(f"{within} select").nth(level)
         expect(select.locator(f"option[value='{code}']")).to_have_count(1)
         select.select_option(code)
 

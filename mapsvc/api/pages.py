@@ -300,14 +300,10 @@ async def people(request: Request) -> Response:
     account, refused = _refusal(request, "people", CHIEF_PAGES, "指挥中心或网格长")
     if refused:
         return refused
-    # where its 区域 starts: the regions within the centre's (a village's: its grids), or the
-    # grid chief's grids
-    region = None if account.role == Role.grid_chief else await _region(request, account)
     return _table_page("people", "人口台账", "姓名、身份证号、手机号均已脱敏；查看完整信息须说明理由并记入审计",
                        _links_from("people", account),
                        export_hidden="" if account.role in EXPORTERS else "hidden",
-                       area_region=region.code or "" if region else "",
-                       area_child=region.child or "grid" if region else "grid")
+                       **await _area(request, account))
 
 
 @router.get("/plates", response_class=HTMLResponse)
@@ -360,10 +356,11 @@ async def stats(request: Request) -> Response:
 async def accounts(request: Request) -> Response:
     """The accounts (账号管理), for administrators: made, given a new password or new grids,
     disabled and enabled, as `mapsvc accounts` does on the server."""
-    _, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
+    account, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
     return refused or _table_page("accounts", "账号管理",
                                   "新建（逐个或按花名册）、重设密码、调整网格、停用与启用均记入账号事件",
-                                  ADMIN_TABLE_LINKS, password_rules=password_rules())
+                                  ADMIN_TABLE_LINKS, password_rules=password_rules(),
+                                  **await _area(request, account))
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -396,6 +393,15 @@ def _links_from(page: str, account) -> str:
 def _admin_links(account) -> str:
     """Links to an administrator's pages (none for other accounts)."""
     return ADMIN_LINKS if account.role is Role.admin else ""
+
+
+async def _area(request: Request, account) -> dict[str, str]:
+    """Where a page's 区域 (tables.js, areaPicker) starts: the regions within the account's
+    (a village's: its grids), or a grid chief's grids."""
+    if account.role == Role.grid_chief:
+        return {"area_region": "", "area_child": "grid"}
+    region = await _region(request, account)
+    return {"area_region": region.code or "", "area_child": region.child or "grid"}
 
 
 def _table_page(page: str, title: str, subtitle: str, links: str, **fills: str) -> HTMLResponse:

@@ -35,6 +35,51 @@ window.mapsvcAccounts = { shown: null };
 
   const codes = (words) => words.split(/\s+/).filter(Boolean);
 
+  // Where an account works, chosen by name (区域, from the regions within the administrator's):
+  // a centre's or planner's region, down to a village (none: the whole jurisdiction), and a
+  // grid worker's or chief's grids, each listed with a button taking it off, the form's
+  // ``grids`` their codes.
+  const creating = $("accounts-new");
+  const within = creating.dataset;
+  const regionPicked = areaPicker(creating.querySelector("[data-scope=region]"), within, {
+    page: "accounts", lowest: "village",
+    chosen: () => { creating.elements.region.value = areaRegion(
+      creating.querySelector("[data-scope=region]")); } });
+  function gridChooser(form) {
+    const picked = new Map();  // code → name
+    const list = form.querySelector("ul.chosen");
+    const show = () => {
+      form.elements.grids.value = [...picked.keys()].join(" ");
+      list.replaceChildren(...[...picked].map(([code, name]) => {
+        const item = text("li", name);
+        item.dataset.grid = code;
+        const off = text("button", "×");
+        off.type = "button";
+        off.setAttribute("aria-label", `去掉${name}`);
+        off.addEventListener("click", () => {
+          picked.delete(code);
+          show();
+        });
+        item.append(off);
+        return item;
+      }));
+    };
+    const picker = areaPicker(form.querySelector("span[role=group]:not([data-scope=region])"),
+                              within, { page: "accounts", chosen: (select) => {
+                                if (select.dataset.level !== "grid" || !select.value) return;
+                                picked.set(select.value, select.selectedOptions[0].textContent);
+                                select.value = "";
+                                show();
+                              } });
+    return { clear() {
+      picked.clear();
+      show();
+      picker.reset();
+    } };
+  }
+  const newGrids = gridChooser(creating);
+  const regrids = gridChooser($("accounts-grids"));
+
   function row(a) {
     const tr = document.createElement("tr");
     tr.dataset.account = a.username;
@@ -46,7 +91,10 @@ window.mapsvcAccounts = { shown: null };
     }
     const acts = [["重设密码", () => ask("accounts-password", `重设 ${a.username} 的密码`, a)]];
     if (ROLE_SCOPE[a.role] === "grids") {
-      acts.push(["调整网格", () => ask("accounts-grids", `调整 ${a.username} 的网格`, a)]);
+      acts.push(["调整网格", () => {
+        ask("accounts-grids", `调整 ${a.username} 的网格`, a);
+        regrids.clear();
+      }]);
     }
     acts.push(a.active ? ["停用", () => change(a, { active: false }, `已停用 ${a.username}`)]
                        : ["启用", () => change(a, { active: true }, `已启用 ${a.username}`)]);
@@ -109,6 +157,10 @@ window.mapsvcAccounts = { shown: null };
   $("accounts-grids").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    if (!form.elements.grids.value) {
+      say("请选择网格", true);
+      return;
+    }
     if (await change(asking, { grids: codes(form.elements.grids.value) },
                      `已调整 ${asking.username} 的网格，该账号已退出登录`)) form.hidden = true;
   });
@@ -125,6 +177,8 @@ window.mapsvcAccounts = { shown: null };
     if (await list.change("POST", "/api/v1/accounts", body,
                           `已新建 ${body.username}（${ROLE_NAME[body.role]}），首次登录须修改密码`)) {
       form.reset();
+      newGrids.clear();
+      regionPicked.reset();
       showScope();
     }
   });

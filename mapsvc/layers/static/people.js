@@ -142,41 +142,16 @@ window.mapsvcPeople = { shown: null };
 
   // the query asked, kept for the export
   let query = new URLSearchParams({ left: "false" });
-  // 区域: a select a level, from the regions within the account's down to the grids of a
-  // village (a grid chief's: its grids), each chosen offering those within it; the list is
-  // found by the last region chosen and the grid, whose door plates are then printed
-  const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）",
-                       village: "村（社区）", grid: "网格" };
-  const BELOW = { city: "county", county: "township", township: "village", village: "grid" };
+  // 区域: from the regions within the account's down to the grids of a village (a grid
+  // chief's: its grids); the list is found by the last region chosen and the grid, whose door
+  // plates are then printed
   const finding = $("people-find").elements;
   const plates = $("people-plates").elements;
-  async function offerArea(level, parent) {
-    const query = new URLSearchParams({ limit: 1000 });
-    if (level !== "grid") query.set("level", level);
-    if (parent) query.set("parent", parent);
-    else if (level === "grid") query.set("mine", "true");
-    const within = `/api/v1/${level === "grid" ? "grids" : "regions"}?${query}`;
-    const found = await callApi("people", "GET", within);
-    const select = document.createElement("select");
-    select.dataset.level = level;
-    select.setAttribute("aria-label", LEVEL_NAME[level]);
-    options(select, [["", `全部${LEVEL_NAME[level]}`], ...found.features.map(
-      (f) => [f.properties.code, f.properties.name])]);
-    select.addEventListener("change", () => areaChosen(select));
-    $("people-area").append(select);
-  }
-  function areaChosen(select) {
-    while (select.nextElementSibling) select.nextElementSibling.remove();
-    const regions = [...$("people-area").querySelectorAll("select")]
-      .filter((s) => s.value && s.dataset.level !== "grid");
-    finding.region.value = regions.length ? regions[regions.length - 1].value : "";
+  areaPicker($("people-area"), $("people-find").dataset, { page: "people", chosen: (select) => {
+    finding.region.value = areaRegion($("people-area"));
     finding.grid.value = plates.grid.value = select.dataset.level === "grid" ? select.value : "";
     $("people-plates").querySelector("button").disabled = !plates.grid.value;
-    const below = BELOW[select.dataset.level];
-    if (select.value && below) offerArea(below, select.value).catch((e) => say(e.message, true));
-  }
-  const top = $("people-find").dataset;
-  offerArea(top.child, top.region).catch((e) => say(e.message, true));
+  } });
 
   $("people-find").addEventListener("submit", (event) => {
     event.preventDefault();

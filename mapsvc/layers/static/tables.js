@@ -1,7 +1,7 @@
 // What the pages of tables share (the people's register, the audit log, the accounts, the
 // evaluation): the line saying what came of what was done, lists the API gives a page at a
-// time, forms below a list about one of its rows, and tables downloaded as spreadsheets.
-// Everything shown is set as text.
+// time, forms below a list about one of its rows, regions and grids chosen by name, and tables
+// downloaded as spreadsheets. Everything shown is set as text.
 "use strict";
 
 const TABLE_PAGE = 100;
@@ -123,4 +123,56 @@ function csvFile(rows) {
   };
   const lines = rows.map((cells) => `${cells.map(cell).join(",")}\r\n`);
   return URL.createObjectURL(new Blob(["\ufeff", ...lines], { type: "text/csv" }));
+}
+
+// 区域: a select a level in ``box``, from the regions of level ``child`` within ``region`` (its
+// code; none: the deployment's) down to ``lowest`` (village, or grid: a village's grids; the
+// grids alone, with no region: the account's own), each chosen offering those within it, as
+// ``page`` reads them. ``chosen(select)`` hears each choice (its ``dataset.level``, its value
+// the code, "" for none), the selects below it gone. Its ``reset()`` leaves the first alone,
+// unchosen.
+const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）",
+                     village: "村（社区）", grid: "网格" };
+const LEVEL_BELOW = { city: "county", county: "township", township: "village", village: "grid" };
+function areaPicker(box, { region, child }, { page, lowest = "grid", chosen }) {
+  async function offer(level, parent) {
+    const query = new URLSearchParams({ limit: 1000 });
+    if (level !== "grid") query.set("level", level);
+    if (parent) query.set("parent", parent);
+    else if (level === "grid") query.set("mine", "true");
+    const found = await callApi(page, "GET",
+                                `/api/v1/${level === "grid" ? "grids" : "regions"}?${query}`);
+    const select = document.createElement("select");
+    select.dataset.level = level;
+    select.setAttribute("aria-label", LEVEL_NAME[level]);
+    select.append(...[["", `全部${LEVEL_NAME[level]}`], ...found.features.map(
+      (f) => [f.properties.code, f.properties.name])].map(([value, name]) => {
+      const option = text("option", name);
+      option.value = value;
+      return option;
+    }));
+    select.addEventListener("change", () => {
+      while (select.nextElementSibling) select.nextElementSibling.remove();
+      chosen(select);
+      if (select.value && level !== lowest) {
+        offer(LEVEL_BELOW[level], select.value).catch((e) => say(e.message, true));
+      }
+    });
+    box.append(select);
+  }
+  offer(child, region).catch((e) => say(e.message, true));
+  return {
+    reset() {
+      const [first, ...below] = box.querySelectorAll("select");
+      for (const select of below) select.remove();
+      if (first) first.value = "";
+    },
+  };
+}
+
+// the code of the last region chosen in ``box`` (areaPicker's), "" for none
+function areaRegion(box) {
+  const regions = [...box.querySelectorAll("select")]
+    .filter((s) => s.value && s.dataset.level !== "grid");
+  return regions.length ? regions[regions.length - 1].value : "";
 }
