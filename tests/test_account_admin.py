@@ -136,7 +136,7 @@ def test_only_an_administrator_administers_accounts(clients, role):
 
 
 def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server, clients,
-                                                                 accounts, db):
+                                                                 accounts, db, lattice):
     grid = accounts["worker"][1]["grid_codes"][0]
     name = f"paged_{uuid.uuid4().hex[:8]}"
     context = browser.new_context(viewport={"width": 1500, "height": 900})
@@ -210,19 +210,20 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     assert clients["admin"].post("/auth/token", data={"username": name,
                                                       "password": "Forgot-2026x"}
                                  ).status_code == 403  # to change before signing in
-    # a centre's region chosen by name: the county, its city chosen first
+    # a centre's region chosen by name: a township of a county of no city, which the
+    # deployment's top offers beside its cities
     centre = f"{name}_c"
     form.locator("[name=role]").select_option("command")
     expect(form.locator("span[data-scope=grids]")).to_be_hidden()
     for field, value in (("username", centre), ("password", PASSWORD)):
         form.locator(f"[name={field}]").fill(value)
-    pick_area(page, "4415", "441502", within="#accounts-new [data-scope=region]")
+    pick_area(page, lattice.COUNTY, lattice.TOWNSHIP, within="#accounts-new [data-scope=region]")
     form.locator("button[type=submit]").click()
     expect(page.locator("#accounts-said")).to_have_text(
         f"已新建 {centre}（指挥中心），首次登录须修改密码")
     made = next(a for a in clients["admin"].get("/accounts", params={"role": "command"}).json()
                 if a["username"] == centre)
-    assert made["scope"] == "441502 城区"
+    assert made["scope"] == f"{lattice.TOWNSHIP} 测试镇"
     context.close()
     assert "此页面仅供管理员账号使用" in refused(browser, server, "/map/accounts", "command",
                                             PASSWORD)

@@ -100,6 +100,10 @@ def test_a_city_holds_its_counties_whichever_is_loaded_first(api, loaded, levels
     administrative code 421100: its four digits); its counties found by their codes, and
     loaded again without it they stay its; a county naming a city that is none is refused,
     as is a code of the wrong length."""
+    def top() -> set[str]:  # the deployment's top regions: cities, and counties of no city
+        return {f["id"] for f in api.get("/regions", params={"top": "true", "limit": 1000})
+                .json()["features"]}
+    assert set(COUNTIES) <= top() and "4211" not in top()
     cities = gpd.read_file(DATA / "cities.geojson")
     cities[cities["adcode"] == "421100"].to_file(tmp_path / "city.geojson")
     result = cli("boundaries", "import", tmp_path / "city.geojson", "--level", "city",
@@ -108,6 +112,7 @@ def test_a_city_holds_its_counties_whichever_is_loaded_first(api, loaded, levels
     city = api.get("/regions", params={"level": "city"}).json()["features"]
     assert [(f["id"], f["properties"]["name"]) for f in city if f["id"] == "4211"] == [
         ("4211", "黄冈市")]
+    assert "4211" in top() and not set(COUNTIES) & top()  # its counties under it now
     under = api.get("/regions", params={"level": "county", "parent": "4211"}).json()
     assert sorted(f["id"] for f in under["features"]) == COUNTIES
     # a county's name is written in its largest part, within it

@@ -27,10 +27,12 @@ async def regions(
     account: SignedIn,
     level: Annotated[RegionLevel | None, Query()] = None,
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
+    top: Annotated[bool, Query(description="the deployment's top regions alone: its cities and "
+                                           "its counties of no city")] = False,
     bbox=Depends(bbox_query),
 ) -> Response:
     async with statements(request) as conn:
-        body = await regions_geojson(conn, level=level, parent=parent, bbox=bbox,
+        body = await regions_geojson(conn, level=level, parent=parent, top=top, bbox=bbox,
                                      limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 

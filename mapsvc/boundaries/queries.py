@@ -58,8 +58,11 @@ async def top_level(conn: AsyncConnection) -> str:
 
 
 async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
-                          parent: str | None = None, code: str | None = None, bbox=None,
-                          limit: int = 100, offset: int = 0) -> str:
+                          parent: str | None = None, top: bool = False,
+                          code: str | None = None, bbox=None, limit: int = 100,
+                          offset: int = 0) -> str:
+    """Regions as GeoJSON; ``top``: those at the deployment's top, its cities and its
+    counties of no city (a county's city is optional)."""
     f = Filters()
     if code:
         f.add("r.code = :code", code=code)
@@ -67,6 +70,8 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
         f.add("r.level = :level", level=level)
     if parent:
         f.add("r.parent_code = :parent", parent=parent)
+    if top:
+        f.add("(r.level = 'city' OR r.level = 'county' AND r.parent_code IS NULL)")
     f.bbox("r.geom", bbox)
     sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION,
                                             page=page(limit, offset)))

@@ -126,36 +126,40 @@ function csvFile(rows) {
 }
 
 // 区域: a select a level in ``box``, from the regions of level ``child`` within ``region`` (its
-// code; none: the deployment's) down to ``lowest`` (village, or grid: a village's grids; the
-// grids alone, with no region: the account's own), each chosen offering those within it, as
-// ``page`` reads them. ``chosen(select)`` hears each choice (its ``dataset.level``, its value
-// the code, "" for none), the selects below it gone. Its ``reset()`` leaves the first alone,
-// unchosen.
+// code; none: the deployment's top regions, its cities and its counties of no city) down to
+// ``lowest`` (village, or grid: a village's grids; the grids alone, with no region: the
+// account's own), each chosen offering those within it, as ``page`` reads them.
+// ``chosen(select)`` hears each choice (its ``dataset.level``, its value the code, "" for
+// none), the selects below it gone. Its ``reset()`` leaves the first alone, unchosen.
 const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）",
                      village: "村（社区）", grid: "网格" };
 const LEVEL_BELOW = { city: "county", county: "township", township: "village", village: "grid" };
 function areaPicker(box, { region, child }, { page, lowest = "grid", chosen }) {
   async function offer(level, parent) {
     const query = new URLSearchParams({ limit: 1000 });
-    if (level !== "grid") query.set("level", level);
     if (parent) query.set("parent", parent);
-    else if (level === "grid") query.set("mine", "true");
+    if (level === "grid" && !parent) query.set("mine", "true");
+    else if (level !== "grid" && !parent) query.set("top", "true");
+    else if (level !== "grid") query.set("level", level);
     const found = await callApi(page, "GET",
                                 `/api/v1/${level === "grid" ? "grids" : "regions"}?${query}`);
     const select = document.createElement("select");
     select.dataset.level = level;
     select.setAttribute("aria-label", LEVEL_NAME[level]);
     select.append(...[["", `全部${LEVEL_NAME[level]}`], ...found.features.map(
-      (f) => [f.properties.code, f.properties.name])].map(([value, name]) => {
-      const option = text("option", name);
-      option.value = value;
-      return option;
-    }));
+      (f) => [f.properties.code, f.properties.name, f.properties.level || level])].map(
+      ([value, name, its]) => {
+        const option = text("option", name);
+        option.value = value;
+        option.dataset.level = its;  // at the top, a county of no city among the cities
+        return option;
+      }));
     select.addEventListener("change", () => {
       while (select.nextElementSibling) select.nextElementSibling.remove();
       chosen(select);
-      if (select.value && level !== lowest) {
-        offer(LEVEL_BELOW[level], select.value).catch((e) => say(e.message, true));
+      const its = select.selectedOptions[0].dataset.level;
+      if (select.value && its !== lowest) {
+        offer(LEVEL_BELOW[its], select.value).catch((e) => say(e.message, true));
       }
     });
     box.append(select);
