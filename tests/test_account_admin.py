@@ -180,7 +180,8 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     expect(row.locator("td").nth(3)).to_have_text("正常")
     assert row.locator("td").nth(1).inner_text() == "<b>新</b>网格员"  # shown as text
     assert page.locator("#accounts b").count() == 0
-    assert row.locator("td").nth(2).inner_text() == "网格员" and grid in row.inner_text()
+    assert row.locator("td").nth(2).inner_text() == "网格员"
+    assert row.locator("td").nth(4).inner_text() == named[grid]  # its grid by name
     page.screenshot(path=ARTIFACTS / "accounts.png")
     row.locator("button", has_text="停用").click()
     expect(row.locator("td").nth(3)).to_have_text("已停用")
@@ -189,12 +190,18 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     row.locator("button", has_text="启用").click()
     expect(row.locator("td").nth(3)).to_have_text("正常")
     row.locator("button", has_text="调整网格").click()
+    regrid = page.locator("#accounts-grids ul.chosen li")
+    expect(regrid).to_have_text([f"{named[grid]}×"])  # the grid it has, listed
     pick_area(page, other[:4], other[:6], other[:9], other[:12], other,
               within="#accounts-grids [role=group]")
-    expect(page.locator("#accounts-grids ul.chosen li")).to_have_text([f"{named[other]}×"])
+    page.locator(f"#accounts-grids ul.chosen li[data-grid='{grid}'] button").click()
+    expect(regrid).to_have_text([f"{named[other]}×"])
     page.click("#accounts-grids button[type=submit]")
     expect(page.locator("#accounts-said")).to_have_text(f"已调整 {name} 的网格，该账号已退出登录")
-    expect(row.locator("td").nth(4)).to_have_text(other)
+    expect(row.locator("td").nth(4)).to_have_text(named[other])
+    assert [g["code"] for g in next(a for a in clients["admin"].get(
+        "/accounts", params={"role": "grid_worker", "limit": 1000}).json()
+        if a["username"] == name)["grids"]] == [other]
     row.locator("button", has_text="重设密码").click()
     page.fill("#accounts-password [name=password]", "weak")
     page.click("#accounts-password button[type=submit]")

@@ -299,6 +299,9 @@ SELECT a.username, a.display_name, a.role, a.active,
                 (SELECT string_agg(g.code, ' ' ORDER BY g.code)
                    FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
                   WHERE ag.account_id = a.id), '') AS scope,
+       (SELECT json_agg(json_build_object('code', g.code, 'name', g.name) ORDER BY g.code)
+          FROM account_grid ag JOIN grid g ON g.id = ag.grid_id
+         WHERE ag.account_id = a.id) AS grids,
        CASE WHEN f.failures >= :attempts AND f.first_at > now() - :window
             THEN f.first_at + :window END AS held_until,
        (SELECT e.at FROM account_event e WHERE e.username = a.username
@@ -317,8 +320,8 @@ async def list_accounts(conn: AsyncConnection, *, role: Role | None = None,
                         offset: int = 0) -> list:
     """Every account (of ``role``, or the one named ``username``), a page of them (``limit``,
     None: all): its name, shown name, role, whether it may sign in, its scope (region,
-    department or grids), if wrong passwords hold it back until when, and when it last
-    signed in."""
+    department or grids), its grids by code and name, if wrong passwords hold it back until
+    when, and when it last signed in."""
     guard = settings.auth()
     f = Filters(params={"attempts": guard.sign_in_attempts,
                         "window": timedelta(minutes=guard.sign_in_minutes)})

@@ -22,7 +22,7 @@ from mapsvc.api.auth import address, allowed
 from mapsvc.api.deps import (During, Page, RowProblem, read_upload, refused_rows, statements,
                              transaction)
 from mapsvc.errors import InvalidInput
-from mapsvc.incidents.model import NO_NUL
+from mapsvc.incidents.model import NO_NUL, Place
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
@@ -60,6 +60,7 @@ class ListedAccount(BaseModel):
     role: Role
     active: bool
     scope: str = Field(description="its region, department or grids (codes and names)")
+    grids: list[Place] | None = Field(description="the grids it works in, where it has any")
     held_until: datetime | None = Field(description="wrong passwords hold it back until then")
     signed_in_at: datetime | None = Field(description="when it last signed in")
 

@@ -71,8 +71,9 @@ window.mapsvcAccounts = { shown: null };
                                 select.value = "";
                                 show();
                               } });
-    return { clear() {
+    return { clear(grids = []) {  // to the grids given (those the account has)
       picked.clear();
+      for (const g of grids) picked.set(g.code, g.name);
       show();
       picker.reset();
     } };
@@ -85,7 +86,8 @@ window.mapsvcAccounts = { shown: null };
     tr.dataset.account = a.username;
     const state = a.active ? (a.held_until ? `密码错误过多，${localTime(a.held_until)} 前暂停登录`
                                            : "正常") : "已停用";
-    for (const value of [a.username, a.display_name, ROLE_NAME[a.role], state, a.scope,
+    const scope = a.grids ? a.grids.map((g) => g.name).join("、") : a.scope;
+    for (const value of [a.username, a.display_name, ROLE_NAME[a.role], state, scope,
                          a.signed_in_at ? localTime(a.signed_in_at) : "从未登录"]) {
       tr.appendChild(text("td", value));
     }
@@ -93,7 +95,7 @@ window.mapsvcAccounts = { shown: null };
     if (ROLE_SCOPE[a.role] === "grids") {
       acts.push(["调整网格", () => {
         ask("accounts-grids", `调整 ${a.username} 的网格`, a);
-        regrids.clear();
+        regrids.clear(a.grids || []);
       }]);
     }
     acts.push(a.active ? ["停用", () => change(a, { active: false }, `已停用 ${a.username}`)]
