@@ -1486,6 +1486,9 @@ def test_the_desk_lists_the_cases_of_a_region_within_its_own(desk, server, grids
     only = f"window.mapsvcDesk.cases.map((f) => f.id).join() === '{here}'"
     wait_until(page, only, "the township's case alone")
     assert page.inner_text("#desk-scope span") == township["name"]
+    village = api.get(f"/incidents/{here}").json()["village"]["name"]
+    assert page.inner_text(f"#desk-list li[data-id='{here}'] small").endswith(
+        f"上报 · {village}")  # where it is, below the township listed
     assert f"township={township['code']}" in page.url
     framed = f"""window.mapsvcDesk.map.getBounds().contains([{spot(grids, 50).y},
                                                             {spot(grids, 50).x}])"""

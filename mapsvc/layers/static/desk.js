@@ -165,7 +165,7 @@ function mapsvcDesk(map, config) {
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
-                text("small", [`${when(p.reported_at)} 上报`, casePlace(p, config.region.kind)]
+                text("small", [`${when(p.reported_at)} 上报`, casePlace(p, listedWithin())]
                   .filter(Boolean).join(" · ") + due));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
@@ -957,6 +957,13 @@ function mapsvcDesk(map, config) {
     $("desk-scope").hidden = !level && !period;
     $("desk-area").value = level === config.region.child && areas.has(asked[level])
       ? asked[level] : "";
+  }
+
+  // the level of the region the list keeps to (a grid's: its village's, none below it), or
+  // of the desk's own: where its cases are is said from below it
+  function listedWithin() {
+    const level = SCOPES.find((key) => (state.scopeAsked || {})[key]);
+    return level === "grid" ? "village" : level || config.region.kind;
   }
 
   // the cases of a region within the desk's (none: all of them), its days kept
