@@ -1501,3 +1501,25 @@ def test_the_desk_lists_the_cases_of_a_region_within_its_own(desk, server, grids
     wait_until(page, "window.mapsvcDesk.cases.length === 2", "both cases again")
     assert page.locator("#desk-scope").is_hidden()
     assert all(p.endswith("/api/v1/events") for p in watch.problems), watch.problems
+
+
+def test_the_deployments_desk_lists_a_county_of_no_city_as_it_does_a_city(
+        browser, server, accounts, lattice, api):
+    """At the deployment's top, 区域 offers its cities and its counties of no city; one of
+    those chosen lists its cases (asked by county), named beside the deployment."""
+    case = api.post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "description": "无市之县",
+        "lon": lattice.X0 + lattice.STEP / 2, "lat": lattice.Y0 + lattice.STEP / 2}).json()["id"]
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    sign_in(page, server, "/map/desk", "city", PASSWORD)
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
+    offered = page.locator("#desk-area option").evaluate_all(
+        "(all) => Object.fromEntries(all.map((o) => [o.value, o.textContent]))")
+    assert offered["4415"] == "汕尾市" and offered[lattice.COUNTY] == "测试县"
+    page.select_option("#desk-view", "all")
+    with page.expect_request(lambda r: f"county={lattice.COUNTY}" in r.url):
+        page.select_option("#desk-area", lattice.COUNTY)
+    wait_until(page, f"window.mapsvcDesk.cases.some((f) => f.id === {case})", "its case")
+    assert page.inner_text("#desk-scope span") == "测试县"
+    context.close()

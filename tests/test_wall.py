@@ -810,11 +810,12 @@ def _label_at(page, name: str) -> tuple[float, float]:
 
 
 def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall_server, browser,
-                                                                            grids, db):
+                                                                            grids, db, lattice):
     """Command at four levels (Anshan's): 汕尾市's centre opens on its city with its counties
     drawn and named to drill into, its panel its counties' together and its figures opening
     them on the desk; a centre of the whole deployment opens on its cities, each named on its
-    land, not on the first of its islands (汕尾市's lie 250 km south of it)."""
+    land, not on the first of its islands (汕尾市's lie 250 km south of it), and on its
+    counties of no city beside them, which drill into their townships."""
     base = wall_server.base
     spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[3].representative_point()
     report(base, token(base), spot.x, spot.y, "市级大屏")
@@ -860,6 +861,13 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
                  WHERE r.code = :code ORDER BY ST_Area(d.geom) DESC LIMIT 1"""),
                 {"code": code}).scalar_one()
         assert shapely.from_wkb(largest).contains(shapely.Point(_label_at(page, name))), name
+    assert "测试县" in page.locator(".region-label").all_inner_texts()  # of no city
+    x, y = lattice.X0 + lattice.STEP / 2, lattice.Y0 + lattice.STEP / 2
+    page.evaluate(f"void window.mapsvcWall.map.setView([{y}, {x}], 14, {{animate: false}})")
+    page.mouse.click(*_on_screen(page, x, y))
+    wait_until(page, f"{region}.kind === 'county' && {region}.code === '{lattice.COUNTY}'",
+               "the county of no city")
+    wait_until(page, "window.mapsvcWall.children === 'township'", "its townships drawn")
     assert watch.problems == []
     context.close()
 

@@ -924,21 +924,22 @@ function mapsvcDesk(map, config) {
   }
 
   // the regions within the desk's: a city's counties, a county's townships, a township's
-  // villages, the deployment's cities or counties; each offered to list the cases of alone
-  // (区域), the map then framing it
-  const areas = new Map();  // code → its layer
+  // villages, the deployment's top regions (its cities and its counties of no city); each
+  // offered to list the cases of alone (区域), the map then framing it
+  const areas = new Map();  // code → its layer and level
   async function drawRegions() {
     const region = config.region;
     const level = region.child;
     if (!level) return;
-    const query = new URLSearchParams({ level, limit: 1000 });
-    if (region.code) query.set("parent", region.code);
+    const query = new URLSearchParams(region.code ? { level, parent: region.code, limit: 1000 }
+                                                  : { top: true, limit: 1000 });
     const found = await call("GET", `/regions?${query}`);
     L.geoJSON(found, {
       pane: "grids", interactive: false, style: REGION,
-      onEachFeature: (f, layer) => areas.set(f.properties.code, labelled(layer, f).bindTooltip(
-        text("span", f.properties.name),
-        { permanent: true, direction: "center", className: "region-name" })),
+      onEachFeature: (f, layer) => areas.set(f.properties.code, {
+        layer: labelled(layer, f).bindTooltip(text("span", f.properties.name), {
+          permanent: true, direction: "center", className: "region-name" }),
+        level: f.properties.level }),
     }).addTo(map);
     choices($("desk-area"), [["", "全部辖区"], ...found.features.map(
       (f) => [f.properties.code, f.properties.name])]);
@@ -955,8 +956,7 @@ function mapsvcDesk(map, config) {
     $("desk-scope").querySelector("span").textContent = [level ? asked.name : "", period]
       .filter(Boolean).join(" · ");
     $("desk-scope").hidden = !level && !period;
-    $("desk-area").value = level === config.region.child && areas.has(asked[level])
-      ? asked[level] : "";
+    $("desk-area").value = level && areas.has(asked[level]) ? asked[level] : "";
   }
 
   // the level of the region the list keeps to (a grid's: its village's, none below it), or
@@ -968,13 +968,13 @@ function mapsvcDesk(map, config) {
 
   // the cases of a region within the desk's (none: all of them), its days kept
   function listArea(code, name) {
-    const level = config.region.child;
+    const level = code && areas.get(code).level;
     const apart = (scope) => Object.fromEntries(Object.entries(scope || {}).filter(
       ([key]) => !SCOPES.includes(key) && key !== "name"));
     state.scope = { ...apart(state.scope), ...(code ? { [level]: code } : {}) };
     state.scopeAsked = { ...apart(state.scopeAsked), ...(code ? { [level]: code, name } : {}) };
     showScope();
-    if (code) moveMap(() => map.fitBounds(areas.get(code).getBounds()));
+    if (code) moveMap(() => map.fitBounds(areas.get(code).layer.getBounds()));
     state.shown = LIST_SIZE;
     loadList().catch((e) => say(e.message, true));
   }

@@ -3,8 +3,8 @@
 "use strict";
 
 const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
-// the regions a region's map drills into (the deployment's: as the page says, its cities or
-// its counties)
+// the regions a region's map drills into (the deployment's: its top regions, its cities and
+// its counties of no city)
 const CHILD = { city: "county", county: "township", township: "village", village: null,
                 grid: null };
 const LIST_MAX = 50;
@@ -470,8 +470,9 @@ function mapsvcWall(map, config) {
     const level = state.region.kind === "deployment" ? config.region.child
       : CHILD[state.region.kind];
     if (!level) return;
-    const params = new URLSearchParams({ level, limit: "1000" });
-    if (state.region.code) params.set("parent", state.region.code);
+    // the deployment's: its top regions, its cities and its counties of no city
+    const params = new URLSearchParams(state.region.code
+      ? { level, parent: state.region.code, limit: "1000" } : { top: "true", limit: "1000" });
     const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
     children = L.geoJSON(await r.json(), {
@@ -483,7 +484,7 @@ function mapsvcWall(map, config) {
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
           if (await nameTrackAt(e.latlng)) return;  // a click on a track names it
-          drill({ kind: level, code: f.properties.code, name: f.properties.name,
+          drill({ kind: f.properties.level, code: f.properties.code, name: f.properties.name,
                   bounds: layer.getBounds() });
         });
       },
