@@ -162,7 +162,9 @@ def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner
 
 
 def test_a_planner_over_the_whole_deployment_picks_its_city_then_its_county(server, browser,
-                                                                             accounts):
+                                                                             accounts, lattice):
+    """The deployment's cities and its counties of no city at its top: a city chosen offers
+    its counties, a county of no city its townships."""
     context = browser.new_context()
     page = context.new_page()
     watch = Watch(page)
@@ -176,6 +178,11 @@ def test_a_planner_over_the_whole_deployment_picks_its_city_then_its_county(serv
                "汕尾市's counties")
     assert page.locator("#pick-county option").evaluate_all(values) == ["", "441502"]
     assert page.evaluate("window.mapsvcPlan.choices") == 1
+    assert lattice.COUNTY in page.locator("#pick-city option").evaluate_all(values)
+    page.select_option("#pick-city", lattice.COUNTY)
+    township = f"#pick-township option[value=\"{lattice.TOWNSHIP}\"]"
+    wait_until(page, f"!!document.querySelector('{township}')", "测试县's townships")
+    assert page.locator("#pick-county").count() == 0
     assert watch.problems == []
     context.close()
 

@@ -140,8 +140,9 @@ function mapsvcPlan(map, config) {
     }
     for (const old of LEVELS.slice(LEVELS.indexOf(level))) delete choosers[old];
     showScope(parent || null);
-    const params = new URLSearchParams({ level, limit: 1000 });
-    if (parent) params.set("parent", parent);
+    // the deployment's top: its cities and its counties of no city
+    const params = new URLSearchParams(parent ? { level, parent, limit: 1000 }
+                                              : { top: true, limit: 1000 });
     const [regions, sizing] = await Promise.all([
       call("GET", api(`/regions?${params}`)),
       call("GET", api(`/grids/sizing${parent ? `?parent=${parent}` : ""}`))]);
@@ -162,8 +163,11 @@ function mapsvcPlan(map, config) {
     box.append(label);
     const choose = (chosen) => attempt(async () => {
       select.value = chosen.properties.code;
-      if (level === "village") await openVillage(chosen);
-      else await pick(chosen.properties.code, LEVELS[LEVELS.indexOf(level) + 1]);
+      while (label.nextElementSibling) label.nextElementSibling.remove();  // the picks below
+      for (const old of LEVELS.slice(LEVELS.indexOf(level) + 1)) delete choosers[old];
+      const its = chosen.properties.level;  // at the top, a county of no city among the cities
+      if (its === "village") await openVillage(chosen);
+      else await pick(chosen.properties.code, LEVELS[LEVELS.indexOf(its) + 1]);
     });
     select.addEventListener("change", () => {
       const chosen = found.find((f) => f.properties.code === select.value);
