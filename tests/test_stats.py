@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import shapely
 from sqlalchemy import text
 
 PERIOD = {"from": "2025-03-03", "to": "2025-03-07"}  # a week no other test reports in
@@ -791,10 +792,12 @@ def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fix
     assert stats["figures"]["on_time_closure_rate"] == 0.6667  # 2 of 3 closed
 
 
-def test_the_whole_deployment_adds_up_its_cities_and_a_city_its_counties(clients, grids):
-    """Command at four levels (Anshan's): the deployment's figures break down by its cities, a
-    city's centre sees its counties' together and each of them, and its panel counts its
-    counties' cases, as a county's does its own."""
+def test_the_whole_deployment_adds_up_its_cities_and_a_city_its_counties(clients, grids,
+                                                                        lattice):
+    """Command at four levels (Anshan's): the deployment's figures break down by its cities
+    (and its counties of no city, each a row of its own), a city's centre sees its counties'
+    together and each of them, and its panel counts its counties' cases, as a county's does
+    its own."""
     week = {"from": "2025-11-03", "to": "2025-11-07"}
 
     def reported() -> tuple[dict, dict]:
@@ -802,18 +805,20 @@ def test_the_whole_deployment_adds_up_its_cities_and_a_city_its_counties(clients
         return whole, {r["code"]: r for r in whole["rows"]}  # (other tests' cities: none)
 
     before, was = reported()
-    for county, n in (("420106", 2), ("441502", 3)):
-        p = grids[grids["code"].str.startswith(county)].geometry.iloc[5].representative_point()
+    in_lattice = shapely.Point(lattice.X0 + lattice.STEP / 2, lattice.Y0 + lattice.STEP / 2)
+    for county, n in (("420106", 2), ("441502", 3), (lattice.COUNTY, 1)):
+        p = in_lattice if county == lattice.COUNTY else grids[grids["code"].str.startswith(
+            county)].geometry.iloc[5].representative_point()
         for _ in range(n):
             assert clients["admin"].post("/incidents", json={
                 "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y,
                 "reported_at": "2025-11-04T10:00:00+08:00"}).status_code == 201
     whole, cities = reported()
     assert whole["kind"] == "deployment" and whole["by"] == "city"
-    assert [(cities[c]["name"], cities[c]["figures"]["reported"]
-             - was[c]["figures"]["reported"]) for c in ("4201", "4415")] == [("武汉市", 2),
-                                                                             ("汕尾市", 3)]
-    assert whole["figures"]["reported"] - before["figures"]["reported"] == 5
+    assert [(cities[c]["kind"], cities[c]["name"], cities[c]["figures"]["reported"]
+             - was[c]["figures"]["reported"]) for c in ("4201", "4415", lattice.COUNTY)] == [
+        ("city", "武汉市", 2), ("city", "汕尾市", 3), ("county", "测试县", 1)]
+    assert whole["figures"]["reported"] - before["figures"]["reported"] == 6
     assert whole["figures"]["reported"] == sum(r["figures"]["reported"] for r in cities.values())
     counties = {r["code"]: r for r in _figures(clients["admin"], by="county", **week)["rows"]}
     for city, county in (("4201", "420106"), ("4415", "441502")):  # one county each here

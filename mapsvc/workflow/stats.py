@@ -395,7 +395,10 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str,
     params = {"prefix": (subject.code or "") + "%", "ids": [int(g) for g in subject.grids],
               "start": start, "end": end}
     within = "g.id = ANY(:ids)" if subject.kind == "grids" else "g.village_code LIKE :prefix"
-    if by in NESTED:
+    if by == "city" and subject.kind == "deployment":  # its top: its counties of no city too
+        sql = ("SELECT code AS key, code, name, level AS kind FROM region WHERE level = 'city' "
+               "OR level = 'county' AND parent_code IS NULL ORDER BY code")
+    elif by in NESTED:
         sql = ("SELECT code AS key, code, name FROM region WHERE level = :by "
                "AND code LIKE :prefix ORDER BY code")
         params["by"] = by
@@ -405,7 +408,7 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str,
     else:  # the grids within, or their grid workers and chiefs
         sql = (_GRIDS if by == "grid" else _WORKERS).format(within=within)
     rows = await conn.execute(text(sql), params)
-    return [Subject(by, r.code, r.name, r.key) for r in rows]
+    return [Subject(r._mapping.get("kind", by), r.code, r.name, r.key) for r in rows]
 
 
 def _classes_under(parent: str | None) -> str:
@@ -623,7 +626,9 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         rows = await breakdown(conn, subject, by, start, end) if by and by != "operator" else []
         keys = [r.key for r in rows]
         if counties is not None and by in ("county", "city"):
-            parts = counties if by == "county" else of_cities(counties, keys)
+            parts = counties if by == "county" else {  # a county of no city its own
+                **of_cities(counties, [r.key for r in rows if r.kind == "city"]),
+                **{r.key: counties[r.key] for r in rows if r.kind == "county"}}
         else:
             parts = await tally(conn, by, keys, start, end) if rows else {}
     walked = (await patrols_within(conn, by, [r.key for r in rows], start, end)
