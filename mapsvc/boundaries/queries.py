@@ -49,6 +49,11 @@ SELECT p.code AS sort, jsonb_build_object(
 """
 
 
+# The regions ``r`` at the deployment's top: its cities, and its counties of no city (a
+# county's city is optional).
+TOP_REGIONS = "(r.level = 'city' OR r.level = 'county' AND r.parent_code IS NULL)"
+
+
 async def top_level(conn: AsyncConnection) -> str:
     """The level of the regions the deployment holds at its top: cities where it holds any,
     else counties."""
@@ -61,8 +66,7 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
                           parent: str | None = None, top: bool = False,
                           code: str | None = None, bbox=None, limit: int = 100,
                           offset: int = 0) -> str:
-    """Regions as GeoJSON; ``top``: those at the deployment's top, its cities and its
-    counties of no city (a county's city is optional)."""
+    """Regions as GeoJSON; ``top``: those at the deployment's top (TOP_REGIONS)."""
     f = Filters()
     if code:
         f.add("r.code = :code", code=code)
@@ -71,7 +75,7 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
     if parent:
         f.add("r.parent_code = :parent", parent=parent)
     if top:
-        f.add("(r.level = 'city' OR r.level = 'county' AND r.parent_code IS NULL)")
+        f.add(TOP_REGIONS)
     f.bbox("r.geom", bbox)
     sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION,
                                             page=page(limit, offset)))

@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
-from mapsvc.boundaries.queries import top_level
+from mapsvc.boundaries.queries import TOP_REGIONS, top_level
 from mapsvc.boundaries.reading import CHILD_LEVEL
 from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
@@ -396,8 +396,8 @@ async def breakdown(conn: AsyncConnection, subject: Subject, by: str,
               "start": start, "end": end}
     within = "g.id = ANY(:ids)" if subject.kind == "grids" else "g.village_code LIKE :prefix"
     if by == "city" and subject.kind == "deployment":  # its top: its counties of no city too
-        sql = ("SELECT code AS key, code, name, level AS kind FROM region WHERE level = 'city' "
-               "OR level = 'county' AND parent_code IS NULL ORDER BY code")
+        sql = ("SELECT r.code AS key, r.code, r.name, r.level AS kind FROM region r "
+               f"WHERE {TOP_REGIONS} ORDER BY r.code")
     elif by in NESTED:
         sql = ("SELECT code AS key, code, name FROM region WHERE level = :by "
                "AND code LIKE :prefix ORDER BY code")
