@@ -931,9 +931,7 @@ function mapsvcDesk(map, config) {
     const region = config.region;
     const level = region.child;
     if (!level) return;
-    const query = new URLSearchParams(region.code ? { level, parent: region.code, limit: 1000 }
-                                                  : { top: true, limit: 1000 });
-    const found = await call("GET", `/regions?${query}`);
+    const found = await call("GET", `/regions?${regionsWithin(region.code, level)}`);
     L.geoJSON(found, {
       pane: "grids", interactive: false, style: REGION,
       onEachFeature: (f, layer) => areas.set(f.properties.code, {

@@ -140,11 +140,8 @@ function mapsvcPlan(map, config) {
     }
     for (const old of LEVELS.slice(LEVELS.indexOf(level))) delete choosers[old];
     showScope(parent || null);
-    // the deployment's top: its cities and its counties of no city
-    const params = new URLSearchParams(parent ? { level, parent, limit: 1000 }
-                                              : { top: true, limit: 1000 });
     const [regions, sizing] = await Promise.all([
-      call("GET", api(`/regions?${params}`)),
+      call("GET", api(`/regions?${regionsWithin(parent, level)}`)),
       call("GET", api(`/grids/sizing${parent ? `?parent=${parent}` : ""}`))]);
     const found = regions.features;
     state.parts = Object.fromEntries(sizing.parts.map((part) => [part.code, part]));

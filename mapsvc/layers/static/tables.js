@@ -136,13 +136,9 @@ const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（�
 const LEVEL_BELOW = { city: "county", county: "township", township: "village", village: "grid" };
 function areaPicker(box, { region, child }, { page, lowest = "grid", chosen }) {
   async function offer(level, parent) {
-    const query = new URLSearchParams({ limit: 1000 });
-    if (parent) query.set("parent", parent);
-    if (level === "grid" && !parent) query.set("mine", "true");
-    else if (level !== "grid" && !parent) query.set("top", "true");
-    else if (level !== "grid") query.set("level", level);
-    const found = await callApi(page, "GET",
-                                `/api/v1/${level === "grid" ? "grids" : "regions"}?${query}`);
+    const within = level !== "grid" ? `regions?${regionsWithin(parent, level)}`
+      : `grids?${new URLSearchParams({ limit: 1000, ...(parent ? { parent } : { mine: true }) })}`;
+    const found = await callApi(page, "GET", `/api/v1/${within}`);
     const select = document.createElement("select");
     select.dataset.level = level;
     select.setAttribute("aria-label", LEVEL_NAME[level]);

@@ -1,8 +1,16 @@
-// How the map pages move their map, and where they write a region's name on it. Leaflet drops
-// a view asked for while it draws a zoom (a quarter of a second, as right after a region was
-// framed or the wheel turned): asked for through here, it is set once the zoom ends, the last
-// one asked for.
+// How the map pages move their map, which regions within a region they show and where they
+// write a region's name on it. Leaflet drops a view asked for while it draws a zoom (a quarter
+// of a second, as right after a region was framed or the wheel turned): asked for through
+// here, it is set once the zoom ends, the last one asked for.
 "use strict";
+
+// The query (GET /api/v1/regions) of the regions of ``level`` within the region ``code``;
+// with no code, within the whole deployment: its top regions, its cities and its counties of
+// no city, each going on by its own level.
+function regionsWithin(code, level) {
+  return new URLSearchParams(code ? { level, parent: code, limit: 1000 }
+                                  : { top: true, limit: 1000 });
+}
 
 // ``map``'s mover: a function taking a change of view (a function that sets it).
 function viewMover(map) {

@@ -470,9 +470,7 @@ function mapsvcWall(map, config) {
     const level = state.region.kind === "deployment" ? config.region.child
       : CHILD[state.region.kind];
     if (!level) return;
-    // the deployment's: its top regions, its cities and its counties of no city
-    const params = new URLSearchParams(state.region.code
-      ? { level, parent: state.region.code, limit: "1000" } : { top: "true", limit: "1000" });
+    const params = regionsWithin(state.region.code, level);
     const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
     children = L.geoJSON(await r.json(), {
