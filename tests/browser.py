@@ -55,11 +55,25 @@ class Watch:
 
     def __init__(self, page):
         self.problems: list[str] = []
+        self.reloading = False
         page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
         page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("requestfailed", self.failed)
         page.on("response", lambda r: r.status >= 400 and self.problems.append(
             f"{r.status}: {r.url}"))
+
+    def failed(self, request) -> None:
+        if not (self.reloading and request.failure == "net::ERR_ABORTED"):
+            self.problems.append(f"failed: {request.url}")
+
+    def reload(self, page) -> None:
+        """``page`` reloaded, the requests in flight (a list the live feed refreshes, the feed
+        itself) broken off by it and by nothing else forgiven."""
+        self.reloading = True
+        try:
+            page.reload()
+        finally:
+            self.reloading = False
 
 
 def searched(page, form: str, watched: str) -> None:

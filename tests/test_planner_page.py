@@ -112,7 +112,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     history = "#plan-select optgroup[label^='已发布'] option"
     wait_until(page, f"!!document.querySelector(\"{history}[value='{published}']\")",
                "the published plan in the village's history")
-    page.reload()
+    watch.reload(page)
     pick_village(page, a)
     assert page.eval_on_selector_all(history, "os => os.map(o => o.value)") == [published]
     page.select_option("#plan-select", published)
