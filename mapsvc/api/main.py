@@ -12,9 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from mapsvc import settings
 from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
-from mapsvc.api import (accounts, auth, boundaries, calendar, categories, departments, events,
-                        features, health, incidents, locate, media, open311, pages, patrols,
-                        plans, registry, stats, tiles)
+from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, departments,
+                        events, features, health, incidents, locate, media, open311, pages,
+                        patrols, plans, registry, stats, tiles)
 from mapsvc.api.errors import UNAVAILABLE, add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine, database_said
@@ -115,8 +115,8 @@ def create_app() -> FastAPI:
     for module in HOT:  # answered ahead of the middleware (Service); here for other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
-    for module in (health, auth, accounts, boundaries, calendar, categories, departments,
-                   incidents, media, registry, patrols, stats, events, plans):
+    for module in (health, auth, accounts, boundaries, calendar, campaigns, categories,
+                   departments, incidents, media, registry, patrols, stats, events, plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(open311.router)

@@ -77,7 +77,8 @@ ADMIN_LINKS = '<a href="/map/audit">审计日志</a> <a href="/map/accounts">账
 CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "desk": '<a href="/map/desk">受理派遣</a> ',
                 "people": '<a href="/map/people">人口台账</a> ',
-                "stats": '<a href="/map/stats">考核评价</a> '}
+                "stats": '<a href="/map/stats">考核评价</a> ',
+                "campaigns": '<a href="/map/campaigns">专项排查</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
                      + ADMIN_LINKS)
 # The pages of tables a grid chief opens too (人口台账, 考核评价; a department the evaluation of
@@ -350,6 +351,18 @@ async def stats(request: Request) -> Response:
         desk="true" if desk else "",
         desk_note=f"，点击上报数或当前超期数在{'案件处置台' if department else '受理派遣台'}"
                   "查看这些案件" if desk else "")
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+async def campaigns(request: Request) -> Response:
+    """Campaigns (专项排查) of the signed-in command account's region: made, and followed grid
+    by grid, with the hazards found."""
+    account, refused = _refusal(request, "campaigns", WALL_ROLES, "指挥中心")
+    if refused:
+        return refused
+    return _table_page("campaigns", "专项排查",
+                       "限期排查辖区内某类单位、场所或部件，按网格跟踪进度；发现的隐患即上报为案件",
+                       _links_from("campaigns", account), **await _area(request, account))
 
 
 @router.get("/accounts", response_class=HTMLResponse)

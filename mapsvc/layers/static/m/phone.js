@@ -69,6 +69,7 @@ async function showQueue() {
       departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
       newcomer: () => ` 登记新住户 ${item.name}`,
       move: () => ` 迁入 ${item.name}`,
+      check: () => ` ${item.body.result === "hazard" ? "上报隐患" : "排查正常"} ${item.name}`,
       patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
       report: () => ` ${item.categoryName} ${item.body.description}`,
     }[item.kind]()));
@@ -261,6 +262,21 @@ async function sendPatrol(item) {
   showPatrolDue();
 }
 
+async function sendCheck(item) {
+  const r = await post(`/campaigns/${item.campaign}/checks`, item.body);  // again: 200
+  if (!r.ok) throw await refusal(r, item);
+  const checked = (await r.json()).properties;
+  $("result").textContent = checked.result === "hazard"
+    ? `已上报隐患：${item.name}（案件 ${checked.incident} 号）` : `已排查：${item.name}`;
+  const campaigns = JSON.parse(localStorage.getItem(CAMPAIGNS) || "[]");  // as it now stands
+  for (const c of campaigns.filter((c) => c.id === item.campaign && r.status === 201)) {
+    c.checked += 1;
+    c.things = c.things.filter((f) => f.id !== item.body.target);
+  }
+  localStorage.setItem(CAMPAIGNS, JSON.stringify(campaigns));
+  showCampaigns();
+}
+
 async function send() {
   if (!navigator.onLine) return;
   if (phone.sending) {  // what was queued since this round read the queue goes after it
@@ -277,7 +293,7 @@ async function send() {
       await update(item);
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
                report: () => sendReport(item), patrol: () => sendPatrol(item),
-               departure: () => sendDeparture(item),
+               departure: () => sendDeparture(item), check: () => sendCheck(item),
                newcomer: () => sendNewcomer(item), move: () => sendMove(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
@@ -303,6 +319,7 @@ const REFUSED_OF = {  // of items that are not about a case
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
   move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
+  check: { 404: "排查对象不在你的网格内" },
 };
 
 async function refusal(response, item) {
@@ -1098,6 +1115,104 @@ async function visit(household, address) {
   send();
 }
 
+// ---- campaigns (专项排查): each thing of the worker's grids a campaign asks to be checked,
+// listed until it is; a check waits in the queue as any other work; as last seen offline ----
+const CAMPAIGNS = "mapsvc.campaigns";
+const CAMPAIGN_THINGS = 200;  // listed of a campaign at a time, the rest once those are checked
+
+async function loadCampaigns() {
+  const session = signedIn();
+  try {
+    const r = await ask(`${API}/campaigns`, authorised());
+    if (!r.ok) throw new Error(r.statusText);
+    const open = (await r.json()).filter((c) => c.checked < c.targets);
+    const things = await Promise.all(open.map(async (c) => {
+      const t = await ask(`${API}/campaigns/${c.id}/targets?result=none&limit=${CAMPAIGN_THINGS}`,
+                          authorised());
+      if (!t.ok) throw new Error(t.statusText);
+      return (await t.json()).features;
+    }));
+    if (signedIn() !== session) return;
+    localStorage.setItem(CAMPAIGNS, JSON.stringify(open.map((c, i) => ({ ...c,
+                                                                         things: things[i] }))));
+  } catch { /* offline: as last seen */ }
+  showCampaigns();
+}
+
+async function showCampaigns() {
+  const campaigns = JSON.parse(localStorage.getItem(CAMPAIGNS) || "[]");
+  const waiting = new Set((await queued()).filter((item) => item.kind === "check")
+    .map((item) => `${item.campaign} ${item.body.target}`));
+  $("campaigns-count").textContent = campaigns.length ? `${campaigns.length} 项进行中` : "";
+  $("campaigns").replaceChildren(...campaigns.map((c) => {
+    const li = document.createElement("li");
+    li.dataset.campaign = c.id;
+    const late = c.due < chinaDay(now()) ? "（已过截止日期）" : "";
+    li.append(text("strong", c.title), text("p", `截止 ${c.due}${late} · 已排查 ${c.checked}/`
+                                                 + `${c.targets}`), text("p", c.instructions));
+    const list = document.createElement("ol");
+    list.append(...c.things.filter((f) => !waiting.has(`${c.id} ${f.id}`))
+      .map((f) => campaignThing(c, f)));
+    li.appendChild(list);
+    return li;
+  }));
+}
+
+function campaignThing(c, f) {
+  const item = text("li", c.layer === "things" ? `${f.properties.name} ${f.id}`
+                                                : f.properties.name);
+  item.dataset.target = f.id;
+  item.appendChild(text("small", f.properties.grid_name));
+  const fine = text("button", "正常", "act");
+  const hazard = text("button", "有隐患", "act hazard");
+  for (const button of [fine, hazard]) button.type = "button";
+  fine.addEventListener("click", () => check(c, f, item, { result: "normal" }));
+  hazard.addEventListener("click", () => askHazard(c, f, item));
+  item.append(fine, hazard);
+  return item;
+}
+
+// A hazard's case: the class it is reported as, and what was found.
+function askHazard(c, f, item) {
+  if (item.querySelector("form.check")) return;
+  const form = document.createElement("form");
+  form.className = "check";
+  const category = document.createElement("select");
+  category.setAttribute("aria-label", "案件类别");
+  category.required = true;
+  category.replaceChildren(...[["", "选择案件类别"], ...(phone.categories || []).map(
+    (k) => [k.code, k.path])].map(([code, path]) => {
+    const option = text("option", path);
+    option.value = code;
+    return option;
+  }));
+  const note = document.createElement("textarea");
+  Object.assign(note, { rows: 2, maxLength: 2000, required: true, placeholder: "发现的隐患" });
+  note.setAttribute("aria-label", "发现的隐患");
+  const sent = text("button", "上报隐患", "act hazard");
+  const cancel = text("button", "取消", "act quiet");
+  cancel.type = "button";
+  cancel.addEventListener("click", () => form.remove());
+  form.append(category, note, sent, cancel);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    check(c, f, item, { result: "hazard", category: category.value, note: note.value.trim() });
+  });
+  item.appendChild(form);
+  note.focus();
+}
+
+async function check(c, f, item, said) {
+  const fix = phone.position || {};
+  const name = item.firstChild.textContent;
+  await enqueue({ kind: "check", campaign: c.id, name, body: {
+    client_id: crypto.randomUUID(), target: f.id, at: stamp(), lon: fix.lon, lat: fix.lat,
+    ...said } });
+  item.remove();
+  await showQueue();
+  send();
+}
+
 // ---- patrols (日常巡查): the positions walked between start and end, kept on the phone ----
 const PATROL_STEP_M = 10;  // a position kept each time the worker is this far from the last
 const patrolling = () => JSON.parse(localStorage.getItem("mapsvc.patrol") || "null");
@@ -1221,12 +1336,12 @@ function endPatrol(patrol) {
 function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
-  // the worker's cases and reports and the households and addresses near go with the
+  // the worker's cases, reports and campaigns and the households and addresses near go with the
   // session: the next to sign in on this phone may be another, working other grids
   // (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
-                     REPORTS, "mapsvc.people-near"]) {
+                     REPORTS, CAMPAIGNS, "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
@@ -1241,6 +1356,8 @@ function signOut() {
   $("households").replaceChildren();
   $("reports").replaceChildren();
   $("reports-count").textContent = "";
+  $("campaigns").replaceChildren();
+  $("campaigns-count").textContent = "";
   showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
   $("newcomer").hidden = true;
@@ -1315,6 +1432,7 @@ function start() {
   showMonth();
   send();
   householdsAtPlate();
+  loadCampaigns();
 }
 
 $("login").addEventListener("submit", signIn);

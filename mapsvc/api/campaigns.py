@@ -1,0 +1,173 @@
+"""Campaigns (专项排查): a centre makes one; grid workers check its things; everyone follows it
+through the things they may see (mapsvc.registry.campaigns)."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from mapsvc.accounts.model import Account
+from mapsvc.api.auth import allowed
+from mapsvc.api.deps import GEOJSON, Page, statements, transaction
+from mapsvc.incidents.model import LOCAL_TIME, NO_NUL, ReportTime
+from mapsvc.numbers import Number
+from mapsvc.registry.campaigns import (
+    CHECKERS,
+    LAYERS,
+    MAKERS,
+    READERS,
+    campaign,
+    campaign_grids,
+    campaign_targets,
+    campaigns,
+    kinds,
+    make_campaign,
+    record_check,
+)
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+Layer = Literal[tuple(LAYERS)]
+CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class CampaignBody(BaseModel):
+    client_id: UUID = Field(description="chosen by the page: the same campaign sent again is "
+                                        "answered 200, made once")
+    title: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$")
+    instructions: str = Field("", max_length=2000, pattern=NO_NUL,
+                              description="what to check, said to the workers")
+    layer: Layer = Field(description="what is checked: organisations (实有单位), places (重点场所) "
+                                     "or things (部件)")
+    kind: str = Field(min_length=1, max_length=64, pattern=NO_NUL, description=(
+        "an organisation's or a place's kind, or a component's four-digit type"))
+    region: str | None = Field(None, max_length=12, pattern=r"^[0-9]+$", description=(
+        "the region whose things are checked; by default yours"))
+    due: date = Field(description="the day by which all are checked (China Standard Time)")
+
+    @field_validator("due")
+    @classmethod
+    def _ahead(cls, due: date) -> date:
+        if due < datetime.now(LOCAL_TIME).date():
+            raise ValueError("must not be before today")
+        return due
+
+
+class CheckBody(BaseModel):
+    client_id: UUID = Field(description="chosen by the phone: the same check sent again is "
+                                        "answered 200, recorded once (and its case reported once)")
+    target: str = Field(min_length=1, max_length=64, pattern=NO_NUL,
+                        description="the thing checked: its id in the campaign")
+    result: Literal["normal", "hazard"]
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
+    category: str | None = Field(None, min_length=1, max_length=64, pattern=NO_NUL,
+                                 validate_default=True, description=(
+        "a hazard's case's class: a hazard is reported as a case at the thing"))
+    at: ReportTime | None = Field(None, description="when it was checked; default now")
+    lon: Number | None = Field(None, ge=-180, le=180, allow_inf_nan=False,
+                               description="where the phone stood (WGS84)")
+    lat: Number | None = Field(None, ge=-90, le=90, allow_inf_nan=False, validate_default=True)
+
+    @field_validator("category")
+    @classmethod
+    def _classed(cls, category: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("result") == "hazard" and category is None:
+            raise ValueError("a hazard is reported as a case, of a class: give its category")
+        return category
+
+    @field_validator("lat")
+    @classmethod
+    def _both(cls, lat: float | None, info: ValidationInfo) -> float | None:
+        if "lon" in info.data and (info.data["lon"] is None) != (lat is None):
+            raise ValueError("give both lon and lat, or neither")
+        return lat
+
+
+@router.post("", status_code=201, responses={
+    200: {"description": "sent before: the campaign made then"},
+    404: {"description": "a region outside yours"},
+    409: {"description": "the client id names another account's campaign"},
+    422: {"description": "nothing of the kind in the region to check"}})
+async def make(request: Request, body: CampaignBody,
+               account: Annotated[Account, Depends(allowed(MAKERS))]) -> JSONResponse:
+    """Make a campaign: every thing of ``kind`` in ``region`` to be checked by ``due``; the
+    things are those the registry holds now, each with its grid. Answers it with its
+    progress."""
+    async with transaction(request) as conn:
+        made, created = await make_campaign(conn, account, **body.model_dump())
+    return JSONResponse(jsonable_encoder(made), status_code=201 if created else 200)
+
+
+@router.get("")
+async def list_campaigns(request: Request, page: Page,
+                         account: Annotated[Account, Depends(allowed(READERS))]) -> list[dict]:
+    """The campaigns with things you may see (a worker's: in its grids), those running first
+    and the soonest due first, each counting those things: how many, checked, hazards."""
+    async with statements(request) as conn:
+        return await campaigns(conn, account, limit=page.limit, offset=page.offset)
+
+
+@router.get("/kinds", responses={404: {"description": "a region outside yours"}})
+async def kinds_to_check(
+    request: Request, account: Annotated[Account, Depends(allowed(MAKERS))],
+    region: Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]+$", description=(
+        "a region's code; by default yours"))] = None,
+) -> list[dict]:
+    """What a campaign of the region could check: each layer's kinds there (``kind`` as a
+    campaign takes it, ``name`` as the pages say it), with how many things of each."""
+    async with statements(request) as conn:
+        return await kinds(conn, account, region)
+
+
+@router.get("/{campaign_id}", responses={404: {"description": "none you may see"}})
+async def one_campaign(request: Request, campaign_id: CampaignId,
+                       account: Annotated[Account, Depends(allowed(READERS))]) -> dict:
+    async with statements(request) as conn:
+        return await campaign(conn, account, campaign_id)
+
+
+@router.get("/{campaign_id}/grids", responses={404: {"description": "none you may see"}})
+async def grids(request: Request, campaign_id: CampaignId,
+                account: Annotated[Account, Depends(allowed(READERS))]) -> list[dict]:
+    """Each grid of the campaign you may see, with its workers, how many things it holds,
+    how many were checked and how many stand as hazards: the least checked first."""
+    async with statements(request) as conn:
+        return await campaign_grids(conn, account, campaign_id)
+
+
+@router.get("/{campaign_id}/targets", response_class=Response, responses={
+    200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"},
+    404: {"description": "none you may see"}})
+async def targets(
+    request: Request, campaign_id: CampaignId, page: Page,
+    account: Annotated[Account, Depends(allowed(READERS))],
+    grid: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+$",
+                                      description="of this grid (its code)")] = None,
+    result: Annotated[Literal["none", "normal", "hazard"] | None, Query(
+        description="standing so after their last check; none: not yet checked")] = None,
+) -> Response:
+    """The things of the campaign you may see, the unchecked first, each with its grid and
+    its last check (result, when, by whom, the note, the case a hazard was reported as)."""
+    async with statements(request) as conn:
+        body = await campaign_targets(conn, account, campaign_id, grid=grid, result=result,
+                                      limit=page.limit, offset=page.offset)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.post("/{campaign_id}/checks", status_code=201, response_class=Response, responses={
+    201: {"content": {GEOJSON: {}}, "description": "the thing as it stands: a Feature"},
+    200: {"content": {GEOJSON: {}}, "description": "sent before: the thing as it stands"},
+    404: {"description": "no such thing of the campaign in your grids"},
+    409: {"description": "the client id names another check"}})
+async def check(request: Request, campaign_id: CampaignId, body: CheckBody,
+                account: Annotated[Account, Depends(allowed(CHECKERS))]) -> JSONResponse:
+    """Record a check of one of the campaign's things in your grids; a hazard is reported as
+    a case of ``category`` at the thing, in the same transaction."""
+    async with transaction(request) as conn:
+        standing, created = await record_check(conn, account, campaign_id,
+                                               **body.model_dump())
+    return JSONResponse(jsonable_encoder(standing), status_code=201 if created else 200,
+                        media_type=GEOJSON)

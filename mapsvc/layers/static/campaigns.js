@@ -1,0 +1,116 @@
+// Campaigns (专项排查): a centre sends the grid workers of a region to check every organisation,
+// place or component of a kind by a date, and follows each campaign, grid by grid, with the
+// hazards found and the cases they were reported as. Everything shown is set as text.
+"use strict";
+
+window.mapsvcCampaigns = { shown: null, grids: null };
+
+(function campaigns() {
+  if (!signedIn("campaigns")) return;
+  const $ = (id) => document.getElementById(id);
+  const LAYER_NAME = { organisations: "单位", places: "场所", things: "部件" };
+  const share = (done, all) => (all ? `${((100 * done) / all).toFixed(1)}%` : "—");
+  const making = $("campaign-make");
+  const area = making.querySelector("#campaign-area");
+
+  // what the region chosen holds to check, each kind with how many
+  async function offerKinds() {
+    const region = areaRegion(area);
+    const found = await callApi("campaigns", "GET",
+                                `/api/v1/campaigns/kinds${region ? `?region=${region}` : ""}`);
+    making.elements.what.replaceChildren(...found.map((k) => {
+      const option = text("option", `${LAYER_NAME[k.layer]}：${k.name}（${k.things}）`);
+      option.value = JSON.stringify([k.layer, k.kind]);
+      return option;
+    }));
+  }
+  const offered = () => offerKinds().catch((e) => say(e.message, true));
+  areaPicker(area, making.dataset, { page: "campaigns", lowest: "village", chosen: offered });
+  offered();
+  making.elements.due.min = chinaDay();
+
+  let sending = null;  // the campaign being made, sent again as itself until the service answers
+  making.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const [layer, kind] = JSON.parse(making.elements.what.value);
+    const region = areaRegion(area);
+    const body = { title: making.elements.title.value.trim(), layer, kind,
+                   instructions: making.elements.instructions.value.trim(),
+                   due: making.elements.due.value, ...(region ? { region } : {}) };
+    if (!sending || JSON.stringify(sending.body) !== JSON.stringify(body)) {
+      sending = { body, client_id: clientId() };
+    }
+    const fields = { title: "名称", kind: "排查对象", due: "截止日期", region: "区域" };
+    try {
+      const made = await callApi("campaigns", "POST", "/api/v1/campaigns",
+                                 { ...body, client_id: sending.client_id });
+      sending = null;
+      making.elements.title.value = making.elements.instructions.value = "";
+      await list.find(new URLSearchParams());
+      say(`已发起“${made.title}”：${made.targets} 个对象待排查`);
+      open(made);
+    } catch (error) {
+      if (error.status !== undefined) sending = null;  // answered: not to be sent again as is
+      say(fields[error.field] ? `${fields[error.field]}：${error.message}` : error.message, true);
+    }
+  });
+
+  function row(c) {
+    const tr = document.createElement("tr");
+    tr.dataset.campaign = c.id;
+    const due = c.due < chinaDay() ? `${c.due}（已截止）` : c.due;
+    for (const value of [c.title, c.region_name, `${LAYER_NAME[c.layer]}：${c.kind_name}`, due,
+                         c.targets, c.checked, c.hazards, share(c.checked, c.targets),
+                         c.made_by]) {
+      tr.appendChild(text("td", value));
+    }
+    tr.appendChild(actions([["查看", () => open(c)]]));
+    return tr;
+  }
+  const list = pagedList({
+    page: "campaigns", id: "campaigns", unit: "项", path: () => "/api/v1/campaigns",
+    show: (rows) => $("campaigns").tBodies[0].replaceChildren(...rows.map(row)),
+    empty: "还没有专项排查", watched: window.mapsvcCampaigns });
+  list.find(new URLSearchParams());
+
+  // one campaign: its grids, the least checked first, and the things found hazardous
+  async function open(c) {
+    $("campaign").hidden = false;
+    $("campaign-title").textContent = `${c.title}（${c.region_name}，截止 ${c.due}）`;
+    $("campaign-instructions").textContent = c.instructions;
+    const [grids, hazards] = await Promise.all([
+      callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/grids`),
+      callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/targets?result=hazard&limit=1000`),
+    ]).catch((error) => { say(error.message, true); return [null, null]; });
+    if (!grids) return;
+    $("campaign-grids").tBodies[0].replaceChildren(...grids.map((g) => {
+      const tr = document.createElement("tr");
+      tr.dataset.grid = g.code || "";
+      for (const value of [g.name, g.workers || "（无网格员）", g.targets, g.checked, g.hazards,
+                           share(g.checked, g.targets)]) {
+        tr.appendChild(text("td", value));
+      }
+      return tr;
+    }));
+    const none = document.createElement("tr");
+    none.appendChild(text("td", "暂未发现隐患")).colSpan = 6;
+    $("campaign-hazards").tBodies[0].replaceChildren(...(hazards.features.length ? [] : [none]),
+                                                     ...hazards.features.map((f) => {
+      const p = f.properties;
+      const tr = document.createElement("tr");
+      tr.dataset.target = f.id;
+      for (const value of [c.layer === "things" ? `${p.name} ${f.id}` : p.name, p.grid_name,
+                           p.note, p.checked_by, localTime(p.checked_at)]) {
+        tr.appendChild(text("td", value));
+      }
+      const cell = document.createElement("td");
+      const link = text("a", `${p.incident} 号`);
+      link.href = `/map/desk#case=${p.incident}`;
+      link.target = "_blank";
+      cell.appendChild(link);
+      tr.appendChild(cell);
+      return tr;
+    }));
+    window.mapsvcCampaigns.grids = grids.length;
+  }
+})();

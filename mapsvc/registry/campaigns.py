@@ -1,0 +1,276 @@
+"""Campaigns (专项排查): a centre sends the grid workers of a region to check every organisation,
+place or component of a kind (every enterprise before the fire season, every market, every
+manhole cover) by a date; each worker checks those of its grids on the phone, a hazard found
+reported as a case at once; the centre follows each grid's progress.
+
+What a campaign checks is taken when it is made, each thing with its grid then. Everyone reads
+a campaign through the things they may see of it (registry_scope): a grid worker those of its
+grids, a county's centre those of its county in a city's campaign.
+"""
+
+import json
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.jurisdiction import registry_scope
+from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
+from mapsvc.errors import Conflict, InvalidInput, NotFound
+from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.incidents.intake import report_incident
+from mapsvc.incidents.model import IncidentReport
+
+MAKERS = frozenset({Role.command, Role.admin})
+CHECKERS = GRID_ROLES
+READERS = MAKERS | CHECKERS
+
+# Each layer's table, the column telling its things apart, the one a campaign's kind picks
+# them by (a component's four-digit type, GB/T 30428), and which of them are there to check.
+LAYERS = {
+    "organisations": ("organisation", "id::text", "kind", "true"),
+    "places": ("place", "id::text", "kind", "true"),
+    "things": ("thing", "component_id", "type_code", "state <> 'removed'"),
+}
+
+
+def _things(layer: str) -> str:
+    table, target, kind, there = LAYERS[layer]
+    return (f"SELECT {target} AS target, {kind} AS kind, name, geom, grid_id, village_code "
+            f"FROM {table} WHERE {there}")
+
+
+# How the pages name the kinds the registry's own codes give (a place's kind is the words its
+# importer gave, a component type's the name its components carry).
+KIND_NAMES = {"enterprise": "企业", "social_organisation": "社会组织", "party_branch": "党组织",
+              "service_station": "服务站", "school": "学校", "hospital": "医院",
+              "agency": "机关单位", "other": "其他单位", "market": "农贸市场"}
+
+_MAKE = """
+INSERT INTO campaign (client_id, title, instructions, layer, kind, region_code, due, created_by)
+VALUES (:client_id, :title, :instructions, :layer, :kind, :region, :due, :account)
+ON CONFLICT (client_id) DO NOTHING
+RETURNING id
+"""
+_TARGETS = """
+INSERT INTO campaign_target (campaign_id, target, name, geom, grid_id, village_code)
+SELECT :id, s.target, s.name, s.geom, s.grid_id, s.village_code FROM ({things}) s
+ WHERE s.kind = :kind AND {where}
+"""
+
+# Each thing of the campaigns the account reads with its last check: ``{where}`` the scope
+# on the things (t) and the campaigns (c).
+_LAST = """
+SELECT t.*, l.result, l.at, l.note, l.incident_id, l.checked_by
+  FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id
+  LEFT JOIN LATERAL (
+      SELECT k.result, k.at, k.note, k.incident_id, {worker} AS checked_by
+        FROM campaign_check k JOIN account a ON a.id = k.account_id
+       WHERE k.campaign_id = t.campaign_id AND k.target = t.target
+       ORDER BY k.at DESC, k.id DESC LIMIT 1) l ON true
+ WHERE {where}
+"""
+_PROGRESS = """count(*) AS targets, count(s.result) AS checked,
+       count(*) FILTER (WHERE s.result = 'hazard') AS hazards"""
+_CAMPAIGNS = f"""
+WITH s AS ({_LAST})
+SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at,
+       c.region_code, coalesce(r.name, '全辖区') AS region_name,
+       (SELECT {WORKER_NAME} FROM account a WHERE a.id = c.created_by) AS made_by,
+       min(s.name) AS a_name, {_PROGRESS}
+  FROM s JOIN campaign c ON c.id = s.campaign_id LEFT JOIN region r ON r.code = c.region_code
+ GROUP BY c.id, r.name
+ ORDER BY c.due < CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date), c.due, c.id DESC
+{{page}}
+"""
+# A campaign's grids, the least checked first.
+_GRIDS = f"""
+WITH s AS ({_LAST})
+SELECT g.code, coalesce(g.name, '（无网格）') AS name, g.workers, {_PROGRESS}
+  FROM s LEFT JOIN grid g ON g.id = s.grid_id
+ GROUP BY g.id
+ ORDER BY count(s.result)::float / count(*), g.code NULLS FIRST
+"""
+_FEATURES = f"""
+WITH s AS ({_LAST})
+SELECT row_number() OVER (ORDER BY s.result IS NOT NULL, g.code, s.name, s.target) AS sort,
+       json_build_object(
+    'type', 'Feature', 'id', s.target,
+    'geometry', ST_AsGeoJSON(s.geom, 7)::json,
+    'properties', json_build_object(
+        'name', s.name, 'grid', g.code, 'grid_name', g.name, 'result', s.result,
+        'checked_at', s.at, 'checked_by', s.checked_by, 'note', s.note,
+        'incident', s.incident_id)) AS feature
+  FROM s LEFT JOIN grid g ON g.id = s.grid_id
+ ORDER BY sort {{page}}
+"""
+
+
+def _scope(account: Account, **params) -> Filters:
+    f = Filters(params=params)
+    registry_scope(account, f, alias="t", people=False)
+    return f
+
+
+async def make_campaign(conn: AsyncConnection, account: Account, *, client_id: UUID, title: str,
+                        instructions: str, layer: str, kind: str, region: str | None,
+                        due: date) -> tuple[dict, bool]:
+    """A campaign by ``account`` over ``region`` (by default the account's own), checking
+    every thing of ``kind`` in ``layer`` there by ``due``; the same campaign sent again is the
+    one made. None there to check: refused, nothing made. Returns it and whether it is new."""
+    region = region or account.region_code
+    if region is not None and not account.covers(region):
+        raise NotFound(f"no region {region!r} in your region", field="region")
+    made = (await conn.execute(text(_MAKE), {
+        "client_id": client_id, "title": title.strip(), "instructions": instructions,
+        "layer": layer, "kind": kind, "region": region, "due": due,
+        "account": account.id})).scalar_one_or_none()
+    if made is None:
+        made = (await conn.execute(text(
+            "SELECT id FROM campaign WHERE client_id = :client_id AND created_by = :account"),
+            {"client_id": client_id, "account": account.id})).scalar_one_or_none()
+        if made is None:
+            raise Conflict(f"client_id {client_id} names another account's campaign",
+                           field="client_id")
+        return await campaign(conn, account, made), False
+    f = Filters(params={"id": made, "kind": kind})
+    if region is not None:
+        f.add(f.code_prefix("s.village_code", "region", region))
+    taken = await conn.execute(text(_TARGETS.format(things=_things(layer), where=f.where())),
+                               f.params)
+    if taken.rowcount == 0:
+        raise InvalidInput(f"no {layer} of kind {kind!r} in the region to check", field="kind")
+    return await campaign(conn, account, made), True
+
+
+async def kinds(conn: AsyncConnection, account: Account, region: str | None) -> list[dict]:
+    """What a campaign of ``region`` (by default the account's) could check: each layer's
+    kinds there, named, with how many things of each the registry holds."""
+    f = _scope(account)
+    if region is not None:
+        if not account.covers(region):
+            raise NotFound(f"no region {region!r} in your region", field="region")
+        f.add(f.code_prefix("t.village_code", "region", region))
+    layers = [f"SELECT '{layer}' AS layer, t.kind, min(t.name) AS name, count(*) AS things "
+              f"FROM ({_things(layer)}) t WHERE {f.where()} GROUP BY t.kind" for layer in LAYERS]
+    rows = (await conn.execute(text(" UNION ALL ".join(layers) + " ORDER BY 1, 4 DESC, 2"),
+                               f.params)).mappings()
+    return [{"layer": row["layer"], "kind": row["kind"], "things": row["things"],
+             "name": _kind_name(row["layer"], row["kind"], row["name"])} for row in rows]
+
+
+async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100,
+                    offset: int = 0, ids: list[int] | None = None) -> list[dict]:
+    """The campaigns with things the account may see, each with how many of those it holds,
+    how many were checked and how many stand as hazards: those still running first, the
+    soonest due first."""
+    f = _scope(account)
+    if ids is not None:
+        f.add("t.campaign_id = ANY(:ids)", ids=ids)
+    sql = _CAMPAIGNS.format(page=page(limit, offset), worker=WORKER_NAME, where=f.where())
+    rows = (await conn.execute(text(sql), f.params)).mappings().all()
+    return [{**{k: v for k, v in row.items() if k != "a_name"},
+             "kind_name": _kind_name(row["layer"], row["kind"], row["a_name"]),
+             "due": row["due"].isoformat(), "created_at": row["created_at"].isoformat()}
+            for row in rows]
+
+
+def _kind_name(layer: str, kind: str, a_name: str) -> str:
+    """A kind as the pages name it: a component type by the name of one of its components."""
+    return a_name if layer == "things" else KIND_NAMES.get(kind, kind)
+
+
+async def campaign(conn: AsyncConnection, account: Account, campaign_id: int) -> dict:
+    found = await campaigns(conn, account, ids=[campaign_id], limit=1)
+    if not found:
+        raise NotFound(f"no campaign {campaign_id} in your jurisdiction", field="id")
+    return found[0]
+
+
+async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: int) -> list:
+    """Each grid of a campaign the account may see, with its workers and progress, the least
+    checked first."""
+    await campaign(conn, account, campaign_id)
+    f = _scope(account, id=campaign_id)
+    f.add("t.campaign_id = :id")
+    sql = _GRIDS.format(worker=WORKER_NAME, where=f.where())
+    return [dict(row) for row in (await conn.execute(text(sql), f.params)).mappings()]
+
+
+async def campaign_targets(conn: AsyncConnection, account: Account, campaign_id: int, *,
+                           grid: str | None = None, result: str | None = None,
+                           limit: int = 100, offset: int = 0) -> str:
+    """The things of a campaign the account may see (of a grid; checked with a result, or
+    unchecked: ``result`` "none"), the unchecked first, with their last checks: GeoJSON."""
+    await campaign(conn, account, campaign_id)
+    f = _scope(account, id=campaign_id)
+    f.add("t.campaign_id = :id")
+    if grid is not None:
+        f.add("t.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=grid)
+    where = f.where()
+    if result is not None:
+        where = f"({where}) AND l.result IS NOT DISTINCT FROM :result"
+        f.params["result"] = None if result == "none" else result
+    matched = f"SELECT count(*) FROM ({_LAST.format(worker=WORKER_NAME, where=where)}) m"
+    sql = feature_collection(_FEATURES.format(page=page(limit, offset), worker=WORKER_NAME,
+                                              where=where), matched=matched)
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+# A check, at the time given (none, or one ahead of now: now), where the phone stood.
+_CHECK = text("""
+INSERT INTO campaign_check (client_id, campaign_id, target, account_id, at, result, note,
+                            geom, incident_id)
+VALUES (:client_id, :id, :target, :account,
+        least(coalesce(CAST(:at AS timestamptz), now()), now()), :result, :note,
+        CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
+             ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :incident)
+ON CONFLICT (client_id) DO NOTHING
+RETURNING id
+""")
+
+
+async def record_check(conn: AsyncConnection, account: Account, campaign_id: int, *,
+                       client_id: UUID, target: str, result: str, note: str,
+                       category: str | None, at: datetime | None, lon: float | None,
+                       lat: float | None) -> tuple[dict, bool]:
+    """A check of a thing of the campaign in the account's grids (404 for any other); a
+    hazard is reported as a case of ``category`` at the thing, by the same client id, in
+    the same transaction. The same check sent again is the one recorded. Returns the thing
+    as it stands (a GeoJSON Feature) and whether the check is new."""
+    f = _scope(account, id=campaign_id, target=target)
+    f.add("t.campaign_id = :id AND t.target = :target")
+    thing = (await conn.execute(text(
+        "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat "
+        f"FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id WHERE {f.where()}"),
+        f.params)).first()
+    if thing is None:
+        raise NotFound(f"no {target!r} of campaign {campaign_id} in your grids", field="target")
+    incident = None
+    if result == "hazard":  # reported once, however often (and however at once) it is sent
+        words = f"专项排查「{thing.title}」：{thing.name}" + (f"。{note}" if note else "")
+        stored, _ = await report_incident(conn, IncidentReport(
+            client_id=client_id, category=category, description=words[:4000], lon=thing.lon,
+            lat=thing.lat, reported_at=at), account)
+        incident = json.loads(stored)["id"]
+    params = {"client_id": client_id, "id": campaign_id, "target": target,
+              "account": account.id, "at": at, "result": result, "note": note, "lon": lon,
+              "lat": lat, "incident": incident}
+    created = (await conn.execute(_CHECK, params)).first() is not None
+    if not created:
+        sent = (await conn.execute(text(
+            "SELECT campaign_id, target, account_id, result FROM campaign_check "
+            "WHERE client_id = :client_id"), params)).one()
+        if tuple(sent) != (campaign_id, target, account.id, result):
+            raise Conflict(f"client_id {client_id} names another check", field="client_id")
+    return await _standing(conn, account, campaign_id, target), created
+
+
+async def _standing(conn: AsyncConnection, account: Account, campaign_id: int,
+                    target: str) -> dict:
+    f = _scope(account, id=campaign_id, target=target)
+    f.add("t.campaign_id = :id AND t.target = :target")
+    sql = feature_collection(_FEATURES.format(page=page(1), worker=WORKER_NAME,
+                                              where=f.where()))
+    return json.loads((await conn.execute(text(sql), f.params)).scalar_one())["features"][0]

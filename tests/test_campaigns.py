@@ -1,0 +1,231 @@
+"""Campaigns (专项排查): a centre sends its workers to check every place of a kind in its
+region by a date; each worker checks those of its grids, a hazard reported as a case; the
+centre follows each grid's progress."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser import Watch, sign_in, wait_until
+from tests.conftest import ARTIFACTS, new_account, registered
+from tests.test_phone import _phone, _signal_back
+
+
+@pytest.fixture
+def kind() -> str:
+    """A kind of place of a test's own: its campaign checks no other test's places."""
+    return f"测试场所{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def places(clients, grids, accounts, kind, db):
+    """Places of ``kind``: two in the worker's grid, one in another village of 城区, one in
+    武昌区 (outside 城区's centre's region); their ids by where."""
+    mine = accounts["worker"][1]["grid_codes"][0]
+    chief = set(accounts["chief"][1]["grid_codes"])
+    other = grids[grids["code"].str.startswith("441502") & ~grids["code"].isin(chief)].iloc[3]
+    wuchang = grids[grids["code"].str.startswith("420106")].iloc[7]
+    spots = [grids[grids["code"] == mine].geometry.iloc[0].representative_point()] * 2 + [
+        other.geometry.representative_point(), wuchang.geometry.representative_point()]
+    names = ["东门菜场", "西门菜场", "南门菜场", "武昌菜场"]
+    registered(clients["admin"], "places", [{"name": f"{name}{kind[-6:]}", "kind": kind,
+                                             "lon": p.x, "lat": p.y}
+                                            for name, p in zip(names, spots)])
+    with db.connect() as conn:
+        ids = {name[:4]: str(id) for id, name in conn.execute(text(
+            "SELECT id, name FROM place WHERE kind = :kind"), {"kind": kind})}
+    return {"ids": ids, "mine": mine, "other": other.code}
+
+
+def campaign_body(kind: str, **overrides) -> dict:
+    return {"client_id": str(uuid.uuid4()), "title": "汛期前农贸市场安全排查",
+            "instructions": "查消防通道、燃气瓶、电线", "layer": "places", "kind": kind,
+            "due": (date.today() + timedelta(days=7)).isoformat(), **overrides}
+
+
+def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid(
+        clients, places, kind, db):
+    command, worker = clients["command"], clients["worker"]
+    body = campaign_body(kind)
+    r = command.post("/campaigns", json=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["targets"], made["checked"], made["hazards"]) == (3, 0, 0)  # not 武昌区's
+    assert (made["region_code"], made["region_name"], made["kind_name"]) == (
+        "441502", "城区", kind)
+    again = command.post("/campaigns", json=body)
+    assert again.status_code == 200 and again.json()["id"] == made["id"]
+    # taken when made: a place of the kind registered since is not the campaign's
+    registered(clients["admin"], "places", [{"name": f"新菜场{kind[-6:]}", "kind": kind,
+                                             "lon": 115.37, "lat": 22.78}])
+    assert command.get(f"/campaigns/{made['id']}").json()["targets"] == 3
+
+    # the worker reads what is in its grid alone
+    listed = {c["id"]: c for c in worker.get("/campaigns").json()}
+    assert listed[made["id"]]["targets"] == 2
+    features = worker.get(f"/campaigns/{made['id']}/targets").json()["features"]
+    assert sorted(f["properties"]["name"][:4] for f in features) == ["东门菜场", "西门菜场"]
+    assert {f["properties"]["grid"] for f in features} == {places["mine"]}
+
+    east, west, south = (places["ids"][n] for n in ("东门菜场", "西门菜场", "南门菜场"))
+    fine = {"client_id": str(uuid.uuid4()), "target": east, "result": "normal"}
+    r = worker.post(f"/campaigns/{made['id']}/checks", json=fine)
+    assert r.status_code == 201 and r.json()["properties"]["result"] == "normal"
+    assert worker.post(f"/campaigns/{made['id']}/checks", json=fine).status_code == 200
+    hazard = {"client_id": str(uuid.uuid4()), "target": west, "result": "hazard",
+              "note": "消防通道堵塞"}
+    r = worker.post(f"/campaigns/{made['id']}/checks", json=hazard)  # of no class
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "category", r.text
+    hazard["category"] = "0601"
+    with ThreadPoolExecutor(2) as both:  # sent twice at once (a retry racing the first)
+        answers = list(both.map(lambda _: worker.post(f"/campaigns/{made['id']}/checks",
+                                                      json=hazard), range(2)))
+    assert sorted(r.status_code for r in answers) == [200, 201], [r.text for r in answers]
+    assert answers[0].json() == answers[1].json()
+    case = answers[0].json()["properties"]["incident"]
+    reported = clients["admin"].get(f"/incidents/{case}").json()
+    assert reported["grid"]["code"] == places["mine"]
+    assert reported["description"] == f"专项排查「汛期前农贸市场安全排查」：西门菜场{kind[-6:]}。消防通道堵塞"
+    r = worker.post(f"/campaigns/{made['id']}/checks", json={**hazard, "result": "normal"})
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "client_id"
+    with db.connect() as conn:  # sent twice: one check, one case
+        assert conn.execute(text(
+            "SELECT count(*), count(DISTINCT incident_id) FROM campaign_check "
+            "WHERE campaign_id = :id"), {"id": made["id"]}).one() == (2, 1)
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": hazard["client_id"]}).scalar_one() == 1
+    r = worker.post(f"/campaigns/{made['id']}/checks", json={**fine, "target": south,
+                                                                "client_id": str(uuid.uuid4())})
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "target"
+
+    # the centre: each grid, the least checked first
+    assert command.get(f"/campaigns/{made['id']}").json() == {**made, "checked": 2, "hazards": 1}
+    rows = command.get(f"/campaigns/{made['id']}/grids").json()
+    assert [(g["code"], g["targets"], g["checked"], g["hazards"]) for g in rows] == [
+        (places["other"], 1, 0, 0), (places["mine"], 2, 2, 1)]
+    unchecked = command.get(f"/campaigns/{made['id']}/targets", params={"result": "none"}).json()
+    assert [f["id"] for f in unchecked["features"]] == [south]
+    assert unchecked["numberMatched"] == 1
+
+    # the hazard put right and checked again: it stands right
+    r = worker.post(f"/campaigns/{made['id']}/checks", json={
+        "client_id": str(uuid.uuid4()), "target": west, "result": "normal", "note": "已清理"})
+    assert r.status_code == 201
+    assert command.get(f"/campaigns/{made['id']}").json()["hazards"] == 0
+
+
+def test_a_campaign_is_made_within_the_makers_region_of_what_there_is(clients, places, kind,
+                                                                     db):
+    command = clients["command"]
+    outside = campaign_body(kind, region="420106")
+    r = command.post("/campaigns", json=outside)
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "region"
+    nothing = campaign_body(f"{kind}无")
+    r = command.post("/campaigns", json=nothing)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "kind"
+    with db.connect() as conn:  # refused whole: no campaign without its things
+        assert conn.execute(text("SELECT count(*) FROM campaign WHERE client_id IN (:a, :b)"),
+                            {"a": outside["client_id"], "b": nothing["client_id"]}
+                            ).scalar_one() == 0
+    for field, value in (("due", (date.today() - timedelta(days=1)).isoformat()),
+                         ("title", "  "), ("layer", "people"), ("region", "44x")):
+        r = command.post("/campaigns", json=campaign_body(kind, **{field: value}))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, (field, r.text)
+    # the whole deployment's centre takes 武昌区's too; 城区's sees its own of it
+    made = clients["city"].post("/campaigns", json=campaign_body(kind)).json()
+    assert (made["targets"], made["region_code"], made["region_name"]) == (4, None, "全辖区")
+    assert command.get(f"/campaigns/{made['id']}").json()["targets"] == 3
+    assert clients["planner"].get(f"/campaigns/{made['id']}").status_code == 403
+    assert clients["worker"].post("/campaigns", json=campaign_body(kind)).status_code == 403
+    assert clients["department"].get("/campaigns").status_code == 403
+    offered = {(k["layer"], k["kind"]): k for k in command.get("/campaigns/kinds").json()}
+    assert (offered[("places", kind)]["things"], offered[("places", kind)]["name"]) == (3, kind)
+
+
+def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, server, clients,
+                                                                       accounts, grids, kind,
+                                                                       db):
+    """The centre makes a campaign on its page; the grid's worker checks one thing with no
+    signal (sent once it is back) and finds a hazard at the other, reported as a case; the
+    centre's page counts the grid done, names the hazard and links to its case."""
+    chief = set(accounts["chief"][1]["grid_codes"])
+    grid = grids[grids["code"].str.startswith("441502") & ~grids["code"].isin(chief)].iloc[9]
+    spot = grid.geometry.representative_point()
+    worker = new_account(role="grid_worker", grid_codes=[grid.code])
+    registered(clients["admin"], "places", [
+        {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": spot.x, "lat": spot.y}
+        for name in ("一号仓库", "二号仓库")])
+
+    # the centre's page: the township chosen, then what it holds of the kind
+    centre = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = centre.new_page()
+    sign_in(page, server, "/map/campaigns", "command", "Test-Passw0rd")
+    watch = Watch(page)
+    page.select_option("#campaign-area select", grid.code[:9])
+    what = f'["places","{kind}"]'
+    wait_until(page, f"!!document.querySelector(`#campaign-make option[value='{what}']`)",
+               "the kind offered in the township")
+    assert page.inner_text(f"#campaign-make option[value='{what}']") == f"场所：{kind}（2）"
+    page.select_option("#campaign-make select[name=what]", what)
+    title = "<b>仓库</b>消防排查"
+    page.fill("#campaign-make input[name=title]", title)
+    page.fill("#campaign-make input[name=due]", (date.today() + timedelta(days=3)).isoformat())
+    page.click("#campaign-make button[type=submit]")
+    wait_until(page, "document.getElementById('campaigns-said').textContent.startsWith('已发起')",
+               "the campaign made")
+    assert page.inner_text("#campaigns-said") == f"已发起“{title}”：2 个对象待排查"
+    with db.connect() as conn:
+        made = conn.execute(text("SELECT id, region_code FROM campaign WHERE kind = :kind"),
+                            {"kind": kind}).one()
+    assert made.region_code == grid.code[:9]
+
+    # the worker's phone: one checked with no signal, a hazard at the other
+    context, phone = _phone(browser, server, spot, username=worker)
+    listed = f"#campaigns li[data-campaign='{made.id}']"
+    wait_until(phone, f"document.querySelectorAll(`{listed} li[data-target]`).length === 2",
+               "the campaign's two things")
+    assert phone.inner_text(f"{listed} strong") == title  # as text
+    first, second = (phone.locator(f"{listed} li[data-target='{target}']") for target in
+                     phone.eval_on_selector_all(f"{listed} li[data-target]",
+                                                "items => items.map((i) => i.dataset.target)"))
+    context.set_offline(True)
+    first.locator("button", has_text="正常").click()
+    wait_until(phone, "window.mapsvcPhone.queued === 1", "the check queued")
+    assert phone.locator(f"{listed} li[data-target]").count() == 1
+    _signal_back(context, phone, "the check sent")
+    second.locator("button", has_text="有隐患").click()
+    second.locator("select").select_option("0601")
+    second.locator("textarea").fill("灭火器过期")
+    second.locator("button", has_text="上报隐患").click()
+    wait_until(phone, "document.getElementById('result').textContent.startsWith('已上报隐患')",
+               "the hazard reported")
+    assert phone.inner_text(f"{listed} p") == f"截止 {(date.today() + timedelta(days=3))} · 已排查 2/2"
+    phone.screenshot(path=ARTIFACTS / "phone-campaign.png")
+    context.close()
+    with db.connect() as conn:
+        case = conn.execute(text(
+            "SELECT i.id, i.description, g.code, g.name FROM campaign_check k "
+            "JOIN incident i ON i.id = k.incident_id JOIN grid g ON g.id = i.grid_id "
+            "WHERE k.campaign_id = :id"), {"id": made.id}).one()
+    assert (case.description, case.code) == (
+        f"专项排查「{title}」：二号仓库{kind[-6:]}。灭火器过期", grid.code)
+
+    # the centre: the grid done, the hazard named, its case a click away
+    page.reload()
+    row = page.locator(f"#campaigns tr[data-campaign='{made.id}']")
+    row.wait_for()
+    assert row.locator("td").all_inner_texts()[4:8] == ["2", "2", "1", "100.0%"]
+    row.locator("button", has_text="查看").click()
+    wait_until(page, "window.mapsvcCampaigns.grids === 1", "the campaign's grid")
+    assert page.locator("#campaign-grids tbody td").all_inner_texts() == [
+        case.name, worker, "2", "2", "1", "100.0%"]
+    hazard = page.locator("#campaign-hazards tbody tr")
+    assert hazard.locator("td").all_inner_texts()[:4] == [
+        f"二号仓库{kind[-6:]}", case.name, "灭火器过期", worker]
+    assert hazard.locator("a").get_attribute("href") == f"/map/desk#case={case.id}"
+    page.screenshot(path=ARTIFACTS / "campaigns.png")
+    assert watch.problems == []
+    centre.close()
