@@ -421,6 +421,45 @@ patrol_grid = Table(
     Column("length_m", Float, nullable=False),
 )
 
+# campaigns (专项排查), the things each checks, taken when it was made, and their checks (0074)
+campaign = Table(
+    "campaign", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("client_id", Uuid, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("instructions", Text, nullable=False),
+    Column("layer", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("region_code", Text, ForeignKey("region.code")),  # none: the whole deployment
+    Column("due", Date, nullable=False),
+    Column("created_by", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+campaign_target = Table(
+    "campaign_target", metadata,
+    Column("campaign_id", BigInteger, ForeignKey("campaign.id"), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("geom", _geom("POINT"), nullable=False),
+    Column("grid_id", BigInteger, ForeignKey("grid.id")),
+    Column("village_code", Text),
+)
+
+campaign_check = Table(
+    "campaign_check", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("client_id", Uuid, nullable=False, unique=True),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("geom", _geom("POINT")),
+    Column("incident_id", BigInteger, ForeignKey("incident.id")),
+)
+
 # who reported a case from outside the grids, encrypted beside the masked form (0057)
 incident_caller = Table(
     "incident_caller", metadata,
