@@ -25,7 +25,8 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.intake import report_incident
-from mapsvc.incidents.model import PUBLIC_SOURCES, SOURCES, IncidentReport
+from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, SOURCES, IncidentReport
+from mapsvc.registry.campaigns import make_campaign, record_check
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
@@ -477,6 +478,51 @@ async def visit_households(conn: AsyncConnection, township: str, *, seed: float 
          ORDER BY h.id"""), {"township": township, "days": VISIT_DAYS})).rowcount
 
 
+# The county's centre has sent the registry's township's workers to check its enterprises
+# before winter (专项排查), due in ten days: some workers are well on, some have begun, some
+# not; one check in ten found a hazard, reported as a case. Its page and the phones show a
+# campaign under way.
+CAMPAIGN_PACES = {0.9: 0.5, 0.4: 0.3, 0.0: 0.2}  # the share of its things a worker checked: of
+CAMPAIGN_HAZARDS = {"0201": "消防通道被杂物堵塞（演示）", "0202": "燃气管线接口老化（演示）"}
+CAMPAIGN_HAZARD_SHARE = 0.1
+
+
+async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 20261205) -> int:
+    """Make the demo's campaign and record its workers' checks through the ordinary path.
+    Returns how many checks."""
+    rng = np.random.default_rng(seed)
+    today = datetime.now(LOCAL_TIME).date()
+    made, _ = await make_campaign(
+        conn, await find_account(conn, "command"),
+        client_id=uuid.uuid5(DEMO_NAMESPACE, "campaign"), title="冬季企业消防安全排查（演示）",
+        instructions="查消防通道是否畅通、灭火器是否在有效期内、燃气管线有无泄漏",
+        layer="organisations", kind="enterprise", region=township, due=today + timedelta(days=10))
+    things = (await conn.execute(text("""
+        SELECT t.target, min(a.username) AS worker FROM campaign_target t
+          JOIN account_grid ag ON ag.grid_id = t.grid_id
+          JOIN account a ON a.id = ag.account_id AND a.role = 'grid_worker'
+         WHERE t.campaign_id = :id GROUP BY t.target ORDER BY t.target"""),
+        {"id": made["id"]})).all()
+    workers = sorted({thing.worker for thing in things})
+    paces = dict(zip(workers, rng.choice(list(CAMPAIGN_PACES), len(workers),
+                                         p=list(CAMPAIGN_PACES.values()))))
+    now = datetime.now(timezone.utc)
+    checked = 0
+    for thing in things:
+        if rng.random() >= paces[thing.worker]:
+            continue
+        hazard = rng.random() < CAMPAIGN_HAZARD_SHARE
+        category = str(rng.choice(list(CAMPAIGN_HAZARDS))) if hazard else None
+        await record_check(
+            conn, await find_account(conn, thing.worker), made["id"],
+            client_id=uuid.uuid5(DEMO_NAMESPACE, f"check {thing.target}"), target=thing.target,
+            result="hazard" if hazard else "normal",
+            note=CAMPAIGN_HAZARDS[category] if hazard else "", category=category,
+            at=now - timedelta(hours=float(rng.uniform(1, 72))), lon=None, lat=None)
+        checked += 1
+    return checked
+
+
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,
                     password: str) -> dict:
     """Load the demo once: a database that already holds grids is left as it is. A password
@@ -505,4 +551,5 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
                                                  actor="demo", by_row=REPORTED_BY)).inserted
     counts["case step"] = await walk_cases(conn) + await appeal_cases(conn)
     counts["patrol"] = await walk_patrols(conn)
+    counts["campaign check"] = await run_campaign(conn, township)
     return counts

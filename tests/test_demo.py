@@ -119,8 +119,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
     the demo password and finds cases in every state of the loop, closed and rated, some
     overdue; every grid of its county has a worker, most grids patrolled this month (the demo
     worker round its grids in the last hours), a few not, households visited, and the public's
-    reports verified and the departments' work checked by the workers, some in time; a second
-    load changes nothing."""
+    reports verified and the departments' work checked by the workers, some in time, a campaign
+    under way; a second load changes nothing."""
     Cluster(ClusterSettings()).ensure_database("mapsvc_test_demo", fresh=True)
     monkeypatch.setenv("MAPSVC_DATABASE_NAME", "mapsvc_test_demo")
     monkeypatch.delenv("MAPSVC_DEMO_PASSWORD", raising=False)
@@ -199,6 +199,17 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         grids = api.get("/registry/grid-counts", params={"days": 30, "limit": 1000}).json()
         assert any(g["visited"] for g in grids)
         assert any(g["visited"] < g["households"] / 2 for g in grids)  # the wall marks these
+        # a campaign under way: some grids done, some begun, some not; hazards found, each a
+        # case in the grid of the thing
+        (campaign,) = api.get("/campaigns").json()
+        assert 0 < campaign["hazards"] < campaign["checked"] < campaign["targets"]
+        progress = {(g["checked"] == g["targets"], g["checked"] == 0)
+                    for g in api.get(f"/campaigns/{campaign['id']}/grids").json()}
+        assert progress >= {(True, False), (False, True)}
+        found = api.get(f"/campaigns/{campaign['id']}/targets",
+                        params={"result": "hazard"}).json()["features"]
+        assert [api.get(f"/incidents/{f['properties']['incident']}").json()["grid"]["code"]
+                for f in found] == [f["properties"]["grid"] for f in found]
         shown = {s for s in STATES
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
         assert shown == {"reported", "verifying", "filed", "dispatched", "in_progress",
