@@ -2,6 +2,8 @@
 region by a date; each worker checks those of its grids, a hazard reported as a case; the
 centre follows each grid's progress."""
 
+import csv
+import io
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -71,7 +73,8 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
     assert {f["properties"]["grid"] for f in features} == {places["mine"]}
 
     east, west, south = (places["ids"][n] for n in ("东门菜场", "西门菜场", "南门菜场"))
-    fine = {"client_id": str(uuid.uuid4()), "target": east, "result": "normal"}
+    fine = {"client_id": str(uuid.uuid4()), "target": east, "result": "normal",
+            "note": "=1+1 无异常"}
     r = worker.post(f"/campaigns/{made['id']}/checks", json=fine)
     assert r.status_code == 201 and r.json()["properties"]["result"] == "normal"
     assert worker.post(f"/campaigns/{made['id']}/checks", json=fine).status_code == 200
@@ -109,6 +112,17 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
     unchecked = command.get(f"/campaigns/{made['id']}/targets", params={"result": "none"}).json()
     assert [f["id"] for f in unchecked["features"]] == [south]
     assert unchecked["numberMatched"] == 1
+
+    r = command.get(f"/campaigns/{made['id']}/targets.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    sheet = {row["编号"]: row for row in csv.DictReader(io.StringIO(
+        r.content.decode("utf-8-sig"), newline=""))}
+    assert [(sheet[t]["网格编码"], sheet[t]["排查结果"], sheet[t]["情况"], sheet[t]["排查人"],
+             sheet[t]["案件编号"]) for t in (east, west, south)] == [
+        (places["mine"], "正常", "'=1+1 无异常", "worker", ""),  # a formula kept as text
+        (places["mine"], "存在隐患", "消防通道堵塞", "worker", str(case)),
+        (places["other"], "未排查", "", "", "")]
+    assert worker.get(f"/campaigns/{made['id']}/targets.csv").text.count("\n") == 3  # 2 + head
 
     # the hazard put right and checked again: it stands right
     r = worker.post(f"/campaigns/{made['id']}/checks", json={
@@ -226,6 +240,12 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     assert hazard.locator("td").all_inner_texts()[:4] == [
         f"二号仓库{kind[-6:]}", case.name, "灭火器过期", worker]
     assert hazard.locator("a").get_attribute("href") == f"/map/desk#case={case.id}"
+    with page.expect_download() as downloaded:  # the page's session reads the ledger
+        page.click("#campaign-ledger")
+    named = downloaded.value.suggested_filename  # (what the title holds a file cannot, gone)
+    assert named.startswith("排查台账_") and named.endswith("消防排查.csv"), named
+    with open(downloaded.value.path(), encoding="utf-8-sig", newline="") as ledger:
+        assert [row["排查结果"] for row in csv.DictReader(ledger)] == ["正常", "存在隐患"]
     page.screenshot(path=ARTIFACTS / "campaigns.png")
     assert watch.problems == []
     centre.close()

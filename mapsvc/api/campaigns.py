@@ -3,16 +3,18 @@ through the things they may see (mapsvc.registry.campaigns)."""
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, Page, statements, transaction
+from mapsvc.db.spreadsheet import copied
 from mapsvc.incidents.model import LOCAL_TIME, NO_NUL, ReportTime
 from mapsvc.numbers import Number
 from mapsvc.registry.campaigns import (
@@ -27,6 +29,7 @@ from mapsvc.registry.campaigns import (
     kinds,
     make_campaign,
     record_check,
+    targets_sheet,
 )
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -155,6 +158,23 @@ async def targets(
         body = await campaign_targets(conn, account, campaign_id, grid=grid, result=result,
                                       limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
+
+
+@router.get("/{campaign_id}/targets.csv", response_class=StreamingResponse, responses={
+    200: {"content": {"text/csv": {}}, "description": "a row per thing, by grid"},
+    404: {"description": "none you may see"}})
+async def ledger(request: Request, campaign_id: CampaignId,
+                 account: Annotated[Account, Depends(allowed(READERS))]) -> StreamingResponse:
+    """The campaign's ledger (排查台账) of the things you may see, all of them, as a CSV file
+    for a spreadsheet: each with its grid and its last check, in Chinese and local times."""
+    async with statements(request) as conn:
+        title = (await campaign(conn, account, campaign_id))["title"]
+    statement, params = targets_sheet(account, campaign_id)
+    named = quote(f"排查台账_{title}.csv")  # RFC 6266: named in Chinese to the browsers that can
+    return StreamingResponse(await copied(statement, params),
+                             media_type="text/csv; charset=utf-8", headers={
+                                 "Content-Disposition": f'attachment; filename="campaign-'
+                                 f'{campaign_id}.csv"; filename*=UTF-8\'\'{named}'})
 
 
 @router.post("/{campaign_id}/checks", status_code=201, response_class=Response, responses={

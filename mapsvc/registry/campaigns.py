@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
+from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
 from mapsvc.errors import Conflict, InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.incidents.intake import report_incident
@@ -104,6 +105,20 @@ SELECT row_number() OVER (ORDER BY s.result IS NOT NULL, g.code, s.name, s.targe
         'incident', s.incident_id)) AS feature
   FROM s LEFT JOIN grid g ON g.id = s.grid_id
  ORDER BY sort {{page}}
+"""
+
+
+# The campaign's ledger (排查台账): a row per thing, by grid, as a spreadsheet shows it.
+_SHEET = f"""
+WITH s AS ({_LAST})
+SELECT {text_cell("coalesce(g.name, '')")} AS "网格", g.code AS "网格编码",
+       {text_cell("s.name")} AS "对象", {text_cell("s.target")} AS "编号",
+       CASE s.result WHEN 'normal' THEN '正常' WHEN 'hazard' THEN '存在隐患' ELSE '未排查' END
+           AS "排查结果",
+       {text_cell("coalesce(s.note, '')")} AS "情况", {text_cell("s.checked_by")} AS "排查人",
+       {local_time("s.at")} AS "排查时间", s.incident_id AS "案件编号"
+  FROM s LEFT JOIN grid g ON g.id = s.grid_id
+ ORDER BY g.code, s.name, s.target
 """
 
 
@@ -229,6 +244,14 @@ VALUES (:client_id, :id, :target, :account,
 ON CONFLICT (client_id) DO NOTHING
 RETURNING id
 """)
+
+
+def targets_sheet(account: Account, campaign_id: int) -> tuple[str, dict]:
+    """The COPY statement writing the campaign's ledger of the things the account may see,
+    each with its last check, in psycopg's parameter style; and its parameters."""
+    f = _scope(account, id=campaign_id)
+    f.add("t.campaign_id = :id")
+    return copy_statement(_SHEET.format(worker=WORKER_NAME, where=f.where()), f.params)
 
 
 async def record_check(conn: AsyncConnection, account: Account, campaign_id: int, *,

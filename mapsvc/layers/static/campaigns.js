@@ -78,6 +78,7 @@ window.mapsvcCampaigns = { shown: null, grids: null };
     $("campaign").hidden = false;
     $("campaign-title").textContent = `${c.title}（${c.region_name}，截止 ${c.due}）`;
     $("campaign-instructions").textContent = c.instructions;
+    $("campaign-ledger").href = `/api/v1/campaigns/${c.id}/targets.csv`;
     const [grids, hazards] = await Promise.all([
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/grids`),
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/targets?result=hazard&limit=1000`),
