@@ -1,8 +1,8 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
 grids (a county's as it opens), shows a case reported through the API without reload,
 recovers from a server restart, shows typed text as text, colours the grids by the backlog
-chosen, marks those whose households are mostly unvisited and shows the cases of the status
-chosen, with a legend of what is shown, drills down by clicks to a grid's panel with each
+chosen, marks those whose households are mostly unvisited, fills a campaign's grids by their
+progress and shows the cases of the status chosen, with a legend of what is shown, drills down by clicks to a grid's panel with each
 region framed between the panels (again when the screen changes size, and when clicked while
 the map still zooms), opens a case clicked on the map, asks for the layers the clock changes
 again each minute, draws heat over whole local days chosen, and asks to sign in again when its
@@ -30,7 +30,8 @@ from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import (Watch, click_while_zooming, desk_opened, refused, shows, sign_in,
                            wait_until)
-from tests.conftest import ARTIFACTS, PASSWORD, Server, registered, run
+from tests.conftest import (ARTIFACTS, PASSWORD, Server, new_account, registered, run,
+                            signed_in_client)
 
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
@@ -433,6 +434,82 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
                            page.inner_text("#kpi-patrols"))
     assert counted and (int(counted[1]), int(counted[2])) == (board["patrolled"], board["grids"])
     assert float(counted[3]) == pytest.approx(100 * board["patrolled"] / board["grids"], abs=0.06)
+    assert watch.problems == []
+    context.close()
+
+
+def test_a_campaigns_grids_are_filled_by_how_far_their_checks_are(wall_server, server,
+                                                                  browser, grids, clients):
+    """专项排查 chosen on the wall: a grid whose one thing was checked is filled as done, one
+    with one of its two checked as over half (ringed for the hazard found there), with a
+    legend; a grid checked since is filled as done once the wall asks again; 不显示 clears it."""
+    base = wall_server.base
+    kind = f"测试仓库{uuid.uuid4().hex[:6]}"
+    done, begun = (grids[grids["code"].str.startswith("441502")].iloc[n] for n in (17, 18))
+    spots = {g.code: g.geometry.representative_point() for g in (done, begun)}
+    registered(clients["admin"], "places", [
+        {"name": f"仓库{n}", "kind": kind, "lon": spots[g.code].x, "lat": spots[g.code].y}
+        for n, g in enumerate((done, begun, begun))])
+    made = clients["command"].post("/campaigns", json={
+        "client_id": str(uuid.uuid4()), "title": "仓库排查", "layer": "places", "kind": kind,
+        "due": (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()}).json()
+    worker = signed_in_client(server, new_account(role="grid_worker",
+                                                  grid_codes=[done.code, begun.code]))
+    things = worker.get(f"/campaigns/{made['id']}/targets").json()["features"]
+    in_done = [f["id"] for f in things if f["properties"]["grid"] == done.code]
+    in_begun = [f["id"] for f in things if f["properties"]["grid"] == begun.code]
+
+    def check(target: str, **result) -> None:
+        r = worker.post(f"/campaigns/{made['id']}/checks", json={
+            "client_id": str(uuid.uuid4()), "target": target, **(result or {"result": "normal"})})
+        assert r.status_code == 201, r.text
+    check(in_done[0])
+    check(in_begun[0], result="hazard", category="0601", note="堆放易燃物")
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    for name in ("网格积压", "事件"):  # the map's ground alone beneath
+        page.locator(".leaflet-control-layers-overlays label", has_text=name).locator(
+            "input").uncheck()
+    wait_until(page, f"!!document.querySelector('#wall-campaign option[value=\"{made['id']}\"]')",
+               "the campaign offered")
+
+    def filled(code: str, colour: tuple[int, int, int] | None) -> bool:
+        """Whether the screen comes to show ``colour`` at 0.5 over the ground at the grid's
+        spot (None: the ground alone) within a few seconds."""
+        spot = spots[code]
+        page.evaluate(f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)")
+        want = ground[code] if colour is None else [0.5 * c + 0.5 * g
+                                                    for c, g in zip(colour, ground[code])]
+        for _ in range(50):
+            page.wait_for_timeout(100)
+            if all(abs(a - b) <= 8 for a, b in zip(_colour_at(page, spot.x, spot.y), want)):
+                return True
+        return False
+    ground = {}
+    for code, spot in spots.items():  # the map's ground, nothing chosen
+        _redrawn(page, lambda: page.evaluate(
+            f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)"), "villages")
+        ground[code] = _colour_at(page, spot.x, spot.y)
+    page.select_option("#wall-campaign", str(made["id"]))
+    wait_until(page, "window.mapsvcWall.campaign.size === 2", "the campaign's grids")
+    assert filled(done.code, (0x43, 0xa0, 0x47)), "done"
+    assert filled(begun.code, (0xfd, 0xd8, 0x35)), "over half"
+    assert page.evaluate("window.mapsvcWall.legend")[-1] == [
+        f"专项排查：仓库排查（城区，截止 {made['due']}）", "未开始", "不足一半", "过半", "已完成",
+        "存在隐患（粗框）"]
+    page.screenshot(path=ARTIFACTS / "wall-campaign.png")
+
+    check(in_begun[1])
+    page.select_option("#wall-campaign", "")  # asked again: as it now stands
+    page.select_option("#wall-campaign", str(made["id"]))
+    wait_until(page, f"(window.mapsvcWall.campaign.get('{begun.code}') || {{}}).checked === 2",
+               "the grid's checks as they now stand")
+    assert filled(begun.code, (0x43, 0xa0, 0x47)), "done since"
+    page.select_option("#wall-campaign", "")
+    assert filled(begun.code, None), "not shown"
     assert watch.problems == []
     context.close()
 

@@ -86,6 +86,7 @@ PANELS = """
   <span id="heat-custom" hidden><input id="heat-since" type="date"> 至
     <input id="heat-until" type="date"></span>
   <label>类别 <select id="heat-category"><option value="">全部</option></select></label>
+  <label>专项排查 <select id="wall-campaign"><option value="">不显示</option></select></label>
   <label>走访、巡查天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
   <a id="wall-desk" href="/map/desk">受理派遣台</a> <a href="/map/people">人口台账</a>

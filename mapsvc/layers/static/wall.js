@@ -132,9 +132,25 @@ function mapsvcWall(map, config) {
     return { color: PATROL, weight: 3, opacity: 0.9 };
   }, { window: "today" });
 
+  // A campaign's grids (专项排查), filled by the share of their things checked, ringed where a
+  // hazard stands (state.campaign: grid code → its progress); no fill for the other grids
+  const CAMPAIGN = [["未开始", "#e53935"], ["不足一半", "#fb8c00"], ["过半", "#fdd835"],
+                    ["已完成", "#43a047"]];
+  const HAZARD = "#d500f9";
+  state.campaign = new Map();
+  const campaignStage = (g) => (g.checked === 0 ? 0 : g.checked >= g.targets ? 3
+    : 2 * g.checked < g.targets ? 1 : 2);
+  const campaign = () => vectorLayer("grids", (p) => {
+    const g = state.campaign.get(p.code);
+    return g ? { color: g.hazards ? HAZARD : "#37474f", weight: g.hazards ? 3 : 0.8, fill: true,
+                 fillOpacity: 0.5, fillColor: CAMPAIGN[campaignStage(g)][1] }
+      : { stroke: false, fill: false };
+  });
+
   // the layers that show cases, visits and patrols, by their names in the layer control
   const DATA = { grids: "网格积压", heat: "热力", incidents: "事件",
-                 coverage: "覆盖（无网格员、走访不足、未巡查）", patrols: "今日巡查轨迹" };
+                 coverage: "覆盖（无网格员、走访不足、未巡查）", patrols: "今日巡查轨迹",
+                 campaign: "专项排查进度" };
   const layers = {
     ...(config.region.child === "city" || state.region.kind === "city"
       ? { "地级市界": vectorLayer("cities", outline("#ffffff", 4)) } : {}),
@@ -146,6 +162,7 @@ function mapsvcWall(map, config) {
     [DATA.incidents]: incidents(),
     [DATA.coverage]: coverage(),
     [DATA.patrols]: patrols(),
+    [DATA.campaign]: campaign(),
     "服务站与重点场所": vectorLayer("places", () => ({
       radius: 6, color: "#004d40", weight: 1, fill: true, fillColor: "#26a69a", fillOpacity: 1,
     })),
@@ -223,6 +240,11 @@ function mapsvcWall(map, config) {
       sections.push(legendSection("覆盖", COVERAGE.map(([want, colour]) => [label[want], colour])));
     }
     if (shown(DATA.patrols)) sections.push(legendSection("巡查", [["今日巡查轨迹", PATROL]]));
+    if (shown(DATA.campaign)) {
+      const chosen = $("wall-campaign").selectedOptions[0];
+      sections.push(legendSection(`专项排查${chosen.value ? `：${chosen.text}` : ""}`,
+                                  [...CAMPAIGN, ["存在隐患（粗框）", HAZARD]]));
+    }
     if (shown(HOTSPOTS)) {
       const { radiusM, least } = config.hotspots;
       sections.push(legendSection("高发点位", [[
@@ -283,6 +305,37 @@ function mapsvcWall(map, config) {
     layers[DATA.grids].redraw();
     legend();
   });
+
+  // ---- a campaign's progress (专项排查): those going on offered, the one chosen drawn ----
+  async function loadCampaigns() {
+    const r = await fetch(`${config.api}/campaigns?limit=50`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    const select = $("wall-campaign");
+    const chosen = select.value;
+    select.replaceChildren(select.options[0], ...(await r.json()).map((c) => {
+      const option = text("option", `${c.title}（${c.region_name}，截止 ${c.due}）`);
+      option.value = c.id;
+      return option;
+    }));
+    select.value = chosen;
+  }
+  async function loadCampaign() {
+    const id = $("wall-campaign").value;
+    if (!id) {
+      state.campaign = new Map();
+      map.removeLayer(layers[DATA.campaign]);
+      legend();
+      return;
+    }
+    const r = await fetch(`${config.api}/campaigns/${id}/grids`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    state.campaign = new Map((await r.json()).map((g) => [g.code, g]));
+    if (map.hasLayer(layers[DATA.campaign])) layers[DATA.campaign].redraw();
+    else layers[DATA.campaign].addTo(map);
+    legend();
+  }
+  $("wall-campaign").addEventListener("change", loadCampaign);
+  loadCampaigns();
 
   // ---- service stations' reach ----
   async function loadReach() {
@@ -751,6 +804,7 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
+  setInterval(() => loadCampaigns().then(loadCampaign), 60000);  // the checks as they come
   tick();
   setInterval(tick, 10000);
   // cases turn yellow and red, and leave the last days' counts, with no report: the layers
