@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -74,9 +74,11 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
 
     east, west, south = (places["ids"][n] for n in ("东门菜场", "西门菜场", "南门菜场"))
     fine = {"client_id": str(uuid.uuid4()), "target": east, "result": "normal",
-            "note": "=1+1 无异常"}
+            "note": "=1+1 无异常", "at": "2020-01-01T09:00:00+08:00"}  # a clock far wrong
     r = worker.post(f"/campaigns/{made['id']}/checks", json=fine)
     assert r.status_code == 201 and r.json()["properties"]["result"] == "normal"
+    assert datetime.fromisoformat(r.json()["properties"]["checked_at"]) == datetime.fromisoformat(
+        made["created_at"])  # not before the campaign was made
     assert worker.post(f"/campaigns/{made['id']}/checks", json=fine).status_code == 200
     hazard = {"client_id": str(uuid.uuid4()), "target": west, "result": "hazard",
               "note": "消防通道堵塞"}

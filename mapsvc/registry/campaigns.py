@@ -233,12 +233,14 @@ async def campaign_targets(conn: AsyncConnection, account: Account, campaign_id:
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
-# A check, at the time given (none, or one ahead of now: now), where the phone stood.
+# A check, at the time given (none, or one ahead of now: now; none before the campaign was
+# made), where the phone stood.
 _CHECK = text("""
 INSERT INTO campaign_check (client_id, campaign_id, target, account_id, at, result, note,
                             geom, incident_id)
 VALUES (:client_id, :id, :target, :account,
-        least(coalesce(CAST(:at AS timestamptz), now()), now()), :result, :note,
+        greatest(least(coalesce(CAST(:at AS timestamptz), now()), now()),
+                 (SELECT created_at FROM campaign WHERE id = :id)), :result, :note,
         CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :incident)
 ON CONFLICT (client_id) DO NOTHING

@@ -308,8 +308,9 @@ function mapsvcWall(map, config) {
 
   // ---- a campaign's progress (专项排查): those going on offered, the one chosen drawn ----
   async function loadCampaigns() {
-    const r = await fetch(`${config.api}/campaigns?limit=50`, { credentials: "same-origin" });
-    if (!r.ok) return;
+    const r = await fetch(`${config.api}/campaigns?limit=50`, { credentials: "same-origin" })
+      .catch(() => null);  // offline: the feed says so, and the next call tries again
+    if (!r || !r.ok) return;
     const select = $("wall-campaign");
     const chosen = select.value;
     select.replaceChildren(select.options[0], ...(await r.json()).map((c) => {
@@ -319,7 +320,8 @@ function mapsvcWall(map, config) {
     }));
     select.value = chosen;
   }
-  async function loadCampaign() {
+  // the campaign chosen as it now stands; ``chosen``: just chosen, its layer shown
+  async function loadCampaign(chosen) {
     const id = $("wall-campaign").value;
     if (!id) {
       state.campaign = new Map();
@@ -327,14 +329,15 @@ function mapsvcWall(map, config) {
       legend();
       return;
     }
-    const r = await fetch(`${config.api}/campaigns/${id}/grids`, { credentials: "same-origin" });
-    if (!r.ok) return;
+    const r = await fetch(`${config.api}/campaigns/${id}/grids`, { credentials: "same-origin" })
+      .catch(() => null);
+    if (!r || !r.ok) return;
     state.campaign = new Map((await r.json()).map((g) => [g.code, g]));
     if (map.hasLayer(layers[DATA.campaign])) layers[DATA.campaign].redraw();
-    else layers[DATA.campaign].addTo(map);
+    else if (chosen) layers[DATA.campaign].addTo(map);
     legend();
   }
-  $("wall-campaign").addEventListener("change", loadCampaign);
+  $("wall-campaign").addEventListener("change", () => loadCampaign(true));
   loadCampaigns();
 
   // ---- service stations' reach ----
@@ -804,7 +807,7 @@ function mapsvcWall(map, config) {
   }
 
   setInterval(loadPanel, 30000);
-  setInterval(() => loadCampaigns().then(loadCampaign), 60000);  // the checks as they come
+  setInterval(() => loadCampaigns().then(() => loadCampaign(false)), 60000);  // as checks come
   tick();
   setInterval(tick, 10000);
   // cases turn yellow and red, and leave the last days' counts, with no report: the layers
