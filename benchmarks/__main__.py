@@ -785,6 +785,123 @@ def patrols_at_scale(grids) -> None:
     patrol_tiles(starts, day)
 
 
+HYDRANTS = int(os.environ.get("BENCH_HYDRANTS_PER_GRID", 6))
+CHECKS = int(os.environ.get("BENCH_CHECKS", 1_000))
+
+
+def campaigns_at_scale() -> None:
+    """HYDRANTS fire hydrants (部件 0106) in every grid, a campaign of the city's centre to
+    check them all (专项排查), CHECKS checks sent one after another by the workers of random
+    grids, one in ten finding a hazard, reported as a case; then the campaign as its pages read
+    it: the campaigns with their progress for the city's and the largest county's centres,
+    that county's grids and its hazards, a worker's things to check."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.registry.campaigns import (campaign_grids, campaign_targets, campaigns,
+                                           make_campaign, record_check)
+
+    async def hydrants(conn) -> tuple[Account, str]:
+        await conn.execute(text("""
+            INSERT INTO thing (component_id, name, geom, grid_id, grid_version_id,
+                               village_code, assignment)
+            SELECT left(g.village_code, 6) || '0106' || lpad((row_number() OVER (
+                       PARTITION BY left(g.village_code, 6) ORDER BY g.code, n))::text, 6, '0'),
+                   '消防栓', ST_PointOnSurface(gv.geom), g.id, gv.id, g.village_code, 'inside'
+              FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL,
+                   generate_series(1, :n) AS n
+            ON CONFLICT DO NOTHING"""), {"n": HYDRANTS})
+        centre = (await conn.execute(text(
+            "SELECT id FROM account WHERE username = 'bench_campaign'"))).scalar_one_or_none()
+        if centre is None:
+            centre = await create_account(conn, "bench_campaign", PASSWORD, Role.command,
+                                          origin="benchmarks")
+        county = (await conn.execute(text(
+            "SELECT left(village_code, 6) FROM grid GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ))).scalar_one()
+        return Account(id=centre, username="bench_campaign", role=Role.command), county
+
+    city, county = asyncio.run(in_transaction(hydrants))
+
+    async def make(conn):
+        t = time.perf_counter()
+        made, _ = await make_campaign(
+            conn, city, client_id=uuid.uuid4(), title="冬季消防栓排查", instructions="",
+            layer="things", kind="0106", region=None,
+            due=datetime.now(timezone.utc).date() + timedelta(days=30))
+        return made, (time.perf_counter() - t) * 1000
+
+    made, ms = asyncio.run(in_transaction(make))
+    label = f"{made['targets']:,} hydrants in {GRIDS:,} grids"
+    figure(f"campaign made, its things taken ({label})", f"{ms:,.0f}", "ms")
+    county_centre = Account(id=0, username="bench", role=Role.command, region_code=county)
+    rng = np.random.default_rng(12)
+    codes = asyncio.run(in_transaction(lambda conn: _grid_codes(conn)))
+    worker_grid = str(rng.choice(codes))
+    worker = Account(id=0, username="bench", role=Role.grid_worker, grid_ids=(
+        asyncio.run(in_transaction(lambda conn: _grid_id(conn, worker_grid))),))
+
+    async def check_all() -> tuple[list[float], list[float]]:
+        engine = async_engine()
+        normal, hazard = [], []
+        try:
+            async with engine.connect() as conn:
+                for n, code in enumerate(rng.choice(codes, CHECKS)):
+                    async with conn.begin():
+                        found = await _checker(conn, made["id"], code)
+                    checker = Account(id=found.id, username=found.username,
+                                      role=Role.grid_worker, grid_ids=(found.grid,))
+                    finding = n % 10 == 0
+                    t = time.perf_counter()
+                    async with conn.begin():
+                        await record_check(
+                            conn, checker, made["id"], client_id=uuid.uuid4(),
+                            target=found.target, result="hazard" if finding else "normal",
+                            note="", category="0201" if finding else None, at=None, lon=None,
+                            lat=None)
+                    (hazard if finding else normal).append((time.perf_counter() - t) * 1000)
+        finally:
+            await engine.dispose()
+        return normal, hazard
+
+    normal, hazard = asyncio.run(check_all())
+    for what, times in (("a check stored", normal), ("a hazard stored with its case", hazard)):
+        figure(f"{what}, p50 ({len(times):,} of {CHECKS:,} checks, {label})",
+               f"{np.median(times):.1f}", "ms")
+        figure(f"{what}, p99 ({len(times):,} of {CHECKS:,} checks, {label})",
+               f"{np.percentile(times, 99):.1f}", "ms")
+    for what, work in (
+            ("the campaigns with their progress, the city's centre",
+             lambda conn: campaigns(conn, city)),
+            (f"the campaigns with their progress, the largest county's centre ({county})",
+             lambda conn: campaigns(conn, county_centre)),
+            ("the campaign's grids with their progress, the largest county's centre",
+             lambda conn: campaign_grids(conn, county_centre, made["id"])),
+            ("the things found hazardous, the largest county's centre",
+             lambda conn: campaign_targets(conn, county_centre, made["id"], result="hazard",
+                                           limit=1000)),
+            ("a worker's things to check", lambda conn: campaign_targets(
+                conn, worker, made["id"], result="none"))):
+        ms, _ = median_of_5(work)
+        figure(f"{what} ({label}), median of 5", f"{ms:.0f}", "ms")
+
+
+async def _checker(conn, campaign: int, code: str):
+    """The worker of grid ``code`` and a thing of the campaign there."""
+    return (await conn.execute(text(
+        "SELECT a.id, a.username, g.id AS grid, t.target "
+        "FROM grid g JOIN account a ON a.username = 'bench_worker_' || g.code "
+        "JOIN campaign_target t ON t.grid_id = g.id AND t.campaign_id = :c "
+        "WHERE g.code = :code LIMIT 1"), {"c": campaign, "code": code})).one()
+
+
+async def _grid_codes(conn) -> list[str]:
+    return list((await conn.execute(text("SELECT code FROM grid ORDER BY code"))).scalars())
+
+
+async def _grid_id(conn, code: str) -> int:
+    return (await conn.execute(text("SELECT id FROM grid WHERE code = :code"),
+                               {"code": code})).scalar_one()
+
+
 def patrol_tiles(starts: np.ndarray, since: datetime) -> None:
     """The tiles of the day's tracks as the city's wall draws them: at each zoom, the tiles
     holding the first 200 patrols' starts, each statement alone (as tile_statement_alone)."""
@@ -1334,6 +1451,7 @@ def main() -> None:
     sizing_at_scale()
     plans_at_scale(rows + before)
     patrols_at_scale(asyncio.run(in_transaction(current_grids)))
+    campaigns_at_scale()
     settle()
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)

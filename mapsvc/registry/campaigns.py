@@ -60,38 +60,58 @@ SELECT :id, s.target, s.name, s.geom, s.grid_id, s.village_code FROM ({things}) 
  WHERE s.kind = :kind AND {where}
 """
 
-# Each thing of the campaigns the account reads with its last check: ``{where}`` the scope
-# on the things (t) and the campaigns (c).
-_LAST = """
-SELECT t.*, l.result, l.at, l.note, l.incident_id, l.checked_by
-  FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id
-  LEFT JOIN LATERAL (
-      SELECT k.result, k.at, k.note, k.incident_id, {worker} AS checked_by
-        FROM campaign_check k JOIN account a ON a.id = k.account_id
-       WHERE k.campaign_id = t.campaign_id AND k.target = t.target
-       ORDER BY k.at DESC, k.id DESC LIMIT 1) l ON true
- WHERE {where}
+# The last check of each thing of the campaigns ``{checks}`` picks (on k).
+_LASTS = """
+SELECT DISTINCT ON (k.campaign_id, k.target) k.campaign_id, k.target, k.result, k.at, k.note,
+       k.incident_id, {worker} AS checked_by
+  FROM campaign_check k JOIN account a ON a.id = k.account_id
+ WHERE {checks}
+ ORDER BY k.campaign_id, k.target, k.at DESC, k.id DESC
 """
-_PROGRESS = """count(*) AS targets, count(s.result) AS checked,
-       count(*) FILTER (WHERE s.result = 'hazard') AS hazards"""
+# Each thing of a campaign (:id) the account reads, with its last check: ``{where}`` the
+# account's scope on the things (t).
+_LAST = f"""
+SELECT t.*, l.result, l.at, l.note, l.incident_id, l.checked_by
+  FROM campaign_target t
+  LEFT JOIN ({_LASTS.replace("{checks}", "k.campaign_id = :id")}) l
+    ON l.campaign_id = t.campaign_id AND l.target = t.target
+ WHERE {{where}}
+"""
+# How many things of each campaign (or each grid of one) the account reads, and of those how
+# many were checked and how many stand as hazards: the things counted apart from their checks,
+# which are fewer.
+_COUNTED = f"""
+things AS (
+    SELECT {{by}}, count(*) AS targets, min(t.name) AS a_name
+      FROM campaign_target t WHERE {{where}} GROUP BY 1
+), checked AS (
+    SELECT {{by}}, count(*) AS checked, count(*) FILTER (WHERE l.result = 'hazard') AS hazards
+      FROM ({_LASTS}) l JOIN campaign_target t
+        ON t.campaign_id = l.campaign_id AND t.target = l.target
+     WHERE {{where}} GROUP BY 1
+)"""
 _CAMPAIGNS = f"""
-WITH s AS ({_LAST})
+WITH {_COUNTED.format(by="t.campaign_id AS campaign", where="{where}", checks="{checks}",
+                      worker="''")}
 SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at,
        c.region_code, coalesce(r.name, '全辖区') AS region_name,
        (SELECT {WORKER_NAME} FROM account a WHERE a.id = c.created_by) AS made_by,
-       min(s.name) AS a_name, {_PROGRESS}
-  FROM s JOIN campaign c ON c.id = s.campaign_id LEFT JOIN region r ON r.code = c.region_code
- GROUP BY c.id, r.name
+       s.a_name, s.targets, coalesce(k.checked, 0) AS checked, coalesce(k.hazards, 0) AS hazards
+  FROM things s JOIN campaign c ON c.id = s.campaign
+  LEFT JOIN checked k ON k.campaign = s.campaign
+  LEFT JOIN region r ON r.code = c.region_code
  ORDER BY c.due < CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date), c.due, c.id DESC
 {{page}}
 """
 # A campaign's grids, the least checked first.
 _GRIDS = f"""
-WITH s AS ({_LAST})
-SELECT g.code, coalesce(g.name, '（无网格）') AS name, g.workers, {_PROGRESS}
-  FROM s LEFT JOIN grid g ON g.id = s.grid_id
- GROUP BY g.id
- ORDER BY count(s.result)::float / count(*), g.code NULLS FIRST
+WITH {_COUNTED.format(by="coalesce(t.grid_id, 0) AS grid", where="{where}",
+                      checks="k.campaign_id = :id", worker="''")}
+SELECT g.code, coalesce(g.name, '（无网格）') AS name, g.workers, s.targets,
+       coalesce(k.checked, 0) AS checked, coalesce(k.hazards, 0) AS hazards
+  FROM things s LEFT JOIN checked k ON k.grid = s.grid  -- 0: things in no grid
+  LEFT JOIN grid g ON g.id = s.grid
+ ORDER BY coalesce(k.checked, 0)::float / s.targets, g.code NULLS FIRST
 """
 _FEATURES = f"""
 WITH s AS ({_LAST})
@@ -181,9 +201,11 @@ async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100
     how many were checked and how many stand as hazards: those still running first, the
     soonest due first."""
     f = _scope(account)
+    checks = "true"
     if ids is not None:
         f.add("t.campaign_id = ANY(:ids)", ids=ids)
-    sql = _CAMPAIGNS.format(page=page(limit, offset), worker=WORKER_NAME, where=f.where())
+        checks = "k.campaign_id = ANY(:ids)"
+    sql = _CAMPAIGNS.format(page=page(limit, offset), where=f.where(), checks=checks)
     rows = (await conn.execute(text(sql), f.params)).mappings().all()
     return [{**{k: v for k, v in row.items() if k != "a_name"},
              "kind_name": _kind_name(row["layer"], row["kind"], row["a_name"]),
@@ -209,7 +231,7 @@ async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: i
     await campaign(conn, account, campaign_id)
     f = _scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
-    sql = _GRIDS.format(worker=WORKER_NAME, where=f.where())
+    sql = _GRIDS.format(where=f.where())
     return [dict(row) for row in (await conn.execute(text(sql), f.params)).mappings()]
 
 

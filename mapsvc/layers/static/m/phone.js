@@ -1121,6 +1121,7 @@ const CAMPAIGNS = "mapsvc.campaigns";
 const CAMPAIGN_THINGS = 200;  // listed of a campaign at a time, the rest once those are checked
 
 async function loadCampaigns() {
+  if (localStorage.getItem("mapsvc.role") === "department") return;  // checks nothing
   const session = signedIn();
   try {
     const r = await ask(`${API}/campaigns`, authorised());
@@ -1451,7 +1452,9 @@ $("category").addEventListener("change", guide);
 window.addEventListener("online", () => { reception(""); send(); });
 window.addEventListener("offline", () => reception("无信号"));
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && signedIn()) loadCases();
+  if (document.visibilityState !== "visible" || !signedIn()) return;
+  loadCases();
+  loadCampaigns();  // one the centre made since
 });
 setInterval(send, 15000);
 // Browsers locate a phone and keep a page for use offline on secure pages alone (https, or
