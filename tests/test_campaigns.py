@@ -220,6 +220,12 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
                "the hazard reported")
     assert phone.inner_text(f"{listed} p") == f"截止 {(date.today() + timedelta(days=3))} · 已排查 2/2"
     phone.screenshot(path=ARTIFACTS / "phone-campaign.png")
+    registered(clients["admin"], "places", [{"name": f"三号仓库{kind[-6:]}", "kind": f"{kind}乙",
+                                             "lon": spot.x, "lat": spot.y}])
+    later = clients["command"].post("/campaigns", json=campaign_body(f"{kind}乙")).json()
+    phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # looked at again
+    wait_until(phone, f"!!document.querySelector(`#campaigns li[data-campaign='{later['id']}'] "
+                      f"li[data-target]`)", "the campaign made since")
     context.close()
     with db.connect() as conn:
         case = conn.execute(text(
