@@ -243,10 +243,17 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     row.locator("button", has_text="查看").click()
     wait_until(page, "window.mapsvcCampaigns.grids === 1", "the campaign's grid")
     assert page.locator("#campaign-grids tbody td").all_inner_texts() == [
-        case.name, worker, "2", "2", "1", "100.0%"]
+        case.name, worker, "2", "2", "1", "100.0%", "查看对象"]
     hazard = page.locator("#campaign-hazards tbody tr")
-    assert hazard.locator("td").all_inner_texts()[:4] == [
-        f"二号仓库{kind[-6:]}", case.name, "灭火器过期", worker]
+    assert hazard.locator("td").all_inner_texts()[:5] == [
+        f"二号仓库{kind[-6:]}", case.name, "存在隐患", "灭火器过期", worker]
+    page.click("#campaign-grids tbody button")  # the grid's things, each as it stands
+    wait_until(page, "window.mapsvcCampaigns.things === 2", "the grid's things")
+    assert page.inner_text("#campaign-grid-title") == f"{case.name}的排查对象（2/2）"
+    assert [row.locator("td").all_inner_texts()[:3] for row in page.locator(
+        "#campaign-grid-things tbody tr").all()] == [
+        [f"{n}号仓库{kind[-6:]}", case.name, result] for n, result in (("一", "正常"),
+                                                                      ("二", "存在隐患"))]
     assert hazard.locator("a").get_attribute("href") == f"/map/desk#case={case.id}"
     with page.expect_download() as downloaded:  # the page's session reads the ledger
         page.click("#campaign-ledger")

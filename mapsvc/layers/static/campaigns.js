@@ -3,7 +3,7 @@
 // hazards found and the cases they were reported as. Everything shown is set as text.
 "use strict";
 
-window.mapsvcCampaigns = { shown: null, grids: null };
+window.mapsvcCampaigns = { shown: null, grids: null, things: null };
 
 (function campaigns() {
   if (!signedIn("campaigns")) return;
@@ -73,12 +73,40 @@ window.mapsvcCampaigns = { shown: null, grids: null };
     empty: "还没有专项排查", watched: window.mapsvcCampaigns });
   list.find(new URLSearchParams());
 
+  // things of a campaign (``layer`` its layer), each with its last check, as rows of
+  // ``table``; ``empty`` said of none
+  const RESULT_NAME = { normal: "正常", hazard: "存在隐患" };
+  function showThings(table, features, layer, empty) {
+    const none = document.createElement("tr");
+    none.appendChild(text("td", empty)).colSpan = 7;
+    table.tBodies[0].replaceChildren(...(features.length ? [] : [none]), ...features.map((f) => {
+      const p = f.properties;
+      const tr = document.createElement("tr");
+      tr.dataset.target = f.id;
+      for (const value of [layer === "things" ? `${p.name} ${f.id}` : p.name, p.grid_name,
+                           RESULT_NAME[p.result] || "未排查", p.note, p.checked_by,
+                           p.checked_at && localTime(p.checked_at)]) {
+        tr.appendChild(text("td", value));
+      }
+      const cell = document.createElement("td");
+      if (p.incident) {
+        const link = text("a", `${p.incident} 号`);
+        link.href = `/map/desk#case=${p.incident}`;
+        link.target = "_blank";
+        cell.appendChild(link);
+      }
+      tr.appendChild(cell);
+      return tr;
+    }));
+  }
+
   // one campaign: its grids, the least checked first, and the things found hazardous
   async function open(c) {
     $("campaign").hidden = false;
     $("campaign-title").textContent = `${c.title}（${c.region_name}，截止 ${c.due}）`;
     $("campaign-instructions").textContent = c.instructions;
     $("campaign-ledger").href = `/api/v1/campaigns/${c.id}/targets.csv`;
+    $("campaign-grid").hidden = true;
     const [grids, hazards] = await Promise.all([
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/grids`),
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/targets?result=hazard&limit=1000`),
@@ -91,27 +119,27 @@ window.mapsvcCampaigns = { shown: null, grids: null };
                            share(g.checked, g.targets)]) {
         tr.appendChild(text("td", value));
       }
+      tr.appendChild(g.code ? actions([["查看对象", () => openGrid(c, g)]])
+                            : document.createElement("td"));
       return tr;
     }));
-    const none = document.createElement("tr");
-    none.appendChild(text("td", "暂未发现隐患")).colSpan = 6;
-    $("campaign-hazards").tBodies[0].replaceChildren(...(hazards.features.length ? [] : [none]),
-                                                     ...hazards.features.map((f) => {
-      const p = f.properties;
-      const tr = document.createElement("tr");
-      tr.dataset.target = f.id;
-      for (const value of [c.layer === "things" ? `${p.name} ${f.id}` : p.name, p.grid_name,
-                           p.note, p.checked_by, localTime(p.checked_at)]) {
-        tr.appendChild(text("td", value));
-      }
-      const cell = document.createElement("td");
-      const link = text("a", `${p.incident} 号`);
-      link.href = `/map/desk#case=${p.incident}`;
-      link.target = "_blank";
-      cell.appendChild(link);
-      tr.appendChild(cell);
-      return tr;
-    }));
+    showThings($("campaign-hazards"), hazards.features, c.layer, "暂未发现隐患");
     window.mapsvcCampaigns.grids = grids.length;
+  }
+
+  // a grid's things, the unchecked first: what is left to chase its worker about
+  async function openGrid(c, g) {
+    let found;
+    try {
+      found = await callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/targets?${
+        new URLSearchParams({ grid: g.code, limit: 1000 })}`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    $("campaign-grid").hidden = false;
+    $("campaign-grid-title").textContent = `${g.name}的排查对象（${g.checked}/${g.targets}）`;
+    showThings($("campaign-grid-things"), found.features, c.layer, "");
+    window.mapsvcCampaigns.things = found.features.length;
   }
 })();
