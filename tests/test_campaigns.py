@@ -264,3 +264,26 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     page.screenshot(path=ARTIFACTS / "campaigns.png")
     assert watch.problems == []
     centre.close()
+
+
+def test_a_grid_chief_follows_the_campaigns_of_its_grids_and_makes_none(browser, server,
+                                                                        clients, places, kind):
+    """The chief's page (linked from its phone): the campaign counted over its grids alone,
+    each a click from its things; no form to make one, as the service makes none for it."""
+    made = clients["command"].post("/campaigns", json=campaign_body(kind)).json()
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/campaigns", "chief", "Test-Passw0rd")
+    row = page.locator(f"#campaigns tr[data-campaign='{made['id']}']")
+    row.wait_for()
+    assert row.locator("td").all_inner_texts()[4:8] == ["2", "0", "0", "0.0%"]  # its grid's
+    assert page.locator("#campaign-make").is_hidden()
+    assert "人口台账" in page.inner_text("header nav") and "手机端" in page.inner_text("header nav")
+    row.locator("button", has_text="查看").click()
+    wait_until(page, "window.mapsvcCampaigns.grids === 1", "the chief's grid")
+    page.click("#campaign-grids tbody button")
+    wait_until(page, "window.mapsvcCampaigns.things === 2", "its things")
+    assert watch.problems == []
+    context.close()
+    assert clients["chief"].get("/campaigns/kinds").status_code == 403

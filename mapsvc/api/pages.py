@@ -86,7 +86,7 @@ ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINK
 CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
 EVALUATED = CHIEF_PAGES | {Role.department}
 PHONE_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
-               "stats": CENTRE_LINKS["stats"]}
+               "stats": CENTRE_LINKS["stats"], "campaigns": CENTRE_LINKS["campaigns"]}
 DEPARTMENT_LINKS = {"desk": '<a href="/map/desk">案件处置</a> ', "phone": PHONE_LINKS["phone"],
                     "stats": CENTRE_LINKS["stats"]}
 # Where each role's work is: the wall for command centres, the desk for departments (their
@@ -356,13 +356,15 @@ async def stats(request: Request) -> Response:
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaigns(request: Request) -> Response:
     """Campaigns (专项排查) of the signed-in command account's region: made, and followed grid
-    by grid, with the hazards found."""
-    account, refused = _refusal(request, "campaigns", WALL_ROLES, "指挥中心")
+    by grid, with the hazards found; a grid chief follows those of its grids."""
+    account, refused = _refusal(request, "campaigns", CHIEF_PAGES, "指挥中心或网格长")
     if refused:
         return refused
     return _table_page("campaigns", "专项排查",
                        "限期排查辖区内某类单位、场所或部件，按网格跟踪进度；发现的隐患即上报为案件",
-                       _links_from("campaigns", account), **await _area(request, account))
+                       _links_from("campaigns", account),
+                       make_hidden="" if account.role in WALL_ROLES else "hidden",
+                       **await _area(request, account))
 
 
 @router.get("/accounts", response_class=HTMLResponse)

@@ -25,9 +25,11 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null };
     }));
   }
   const offered = () => offerKinds().catch((e) => say(e.message, true));
-  areaPicker(area, making.dataset, { page: "campaigns", lowest: "village", chosen: offered });
-  offered();
-  making.elements.due.min = chinaDay();
+  if (!making.hidden) {  // a grid chief follows campaigns, and makes none
+    areaPicker(area, making.dataset, { page: "campaigns", lowest: "village", chosen: offered });
+    offered();
+    making.elements.due.min = chinaDay();
+  }
 
   let sending = null;  // the campaign being made, sent again as itself until the service answers
   making.addEventListener("submit", async (event) => {

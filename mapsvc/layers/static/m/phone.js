@@ -1416,10 +1416,10 @@ function start() {
   $("app").hidden = false;
   $("signed-in-as").textContent = `已登录：${me()}`;
   // the pages of those who work here: a department's desk (its office's), a grid chief's
-  // grids' people, and their evaluation; a department's own
+  // grids' people and campaigns, and their evaluation; a department's own
   const role = localStorage.getItem("mapsvc.role");
   $("to-desk").hidden = role !== "department";
-  $("to-people").hidden = role !== "grid_chief";
+  $("to-people").hidden = $("to-campaigns").hidden = role !== "grid_chief";
   $("to-stats").hidden = !["grid_chief", "department"].includes(role);
   // a department handles the cases dispatched to it: it neither reports, nor visits, nor
   // patrols, and has no reports of its own to follow
