@@ -173,19 +173,24 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     worker = new_account(role="grid_worker", grid_codes=[grid.code])
     registered(clients["admin"], "places", [
         {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": spot.x, "lat": spot.y}
-        for name in ("一号仓库", "二号仓库")])
+        for name in ("一号仓库", "二号仓库")] + [  # and more of another kind, offered first
+        {"name": f"{n}号油库{kind[-6:]}", "kind": f"{kind}丙", "lon": spot.x, "lat": spot.y}
+        for n in range(3)])
 
-    # the centre's page: the township chosen, then what it holds of the kind
+    # the centre's page: the kind chosen among what the county holds; the township chosen,
+    # the kind stays chosen, counted in the township
     centre = browser.new_context(viewport={"width": 1600, "height": 900})
     page = centre.new_page()
     sign_in(page, server, "/map/campaigns", "command", "Test-Passw0rd")
     watch = Watch(page)
-    page.select_option("#campaign-area select", grid.code[:9])
     what = f'["places","{kind}"]'
-    wait_until(page, f"!!document.querySelector(`#campaign-make option[value='{what}']`)",
-               "the kind offered in the township")
-    assert page.inner_text(f"#campaign-make option[value='{what}']") == f"场所：{kind}（2）"
+    wait_until(page, "window.mapsvcCampaigns.offered === ''", "what the county holds")
     page.select_option("#campaign-make select[name=what]", what)
+    page.select_option("#campaign-area select", grid.code[:9])
+    wait_until(page, f"window.mapsvcCampaigns.offered === '{grid.code[:9]}'",
+               "what the township holds")
+    assert page.input_value("#campaign-make select[name=what]") == what
+    assert page.inner_text(f"#campaign-make option[value='{what}']") == f"场所：{kind}（2）"
     title = "<b>仓库</b>消防排查"
     page.fill("#campaign-make input[name=title]", title)
     page.fill("#campaign-make input[name=due]", (date.today() + timedelta(days=3)).isoformat())

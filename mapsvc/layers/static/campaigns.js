@@ -3,7 +3,7 @@
 // hazards found and the cases they were reported as. Everything shown is set as text.
 "use strict";
 
-window.mapsvcCampaigns = { shown: null, grids: null, things: null };
+window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null };
 
 (function campaigns() {
   if (!signedIn("campaigns")) return;
@@ -13,16 +13,24 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null };
   const making = $("campaign-make");
   const area = making.querySelector("#campaign-area");
 
-  // what the region chosen holds to check, each kind with how many
+  // what the region chosen holds to check, each kind with how many; the kind chosen stays
+  // chosen where the region holds it too. An answer for a region chosen before is let go.
+  let asked = 0;
   async function offerKinds() {
+    const asking = ++asked;
     const region = areaRegion(area);
     const found = await callApi("campaigns", "GET",
                                 `/api/v1/campaigns/kinds${region ? `?region=${region}` : ""}`);
-    making.elements.what.replaceChildren(...found.map((k) => {
+    if (asking !== asked) return;
+    const select = making.elements.what;
+    const chosen = select.value;
+    select.replaceChildren(...found.map((k) => {
       const option = text("option", `${LAYER_NAME[k.layer]}：${k.name}（${k.things}）`);
       option.value = JSON.stringify([k.layer, k.kind]);
+      option.selected = option.value === chosen;
       return option;
     }));
+    window.mapsvcCampaigns.offered = region;
   }
   const offered = () => offerKinds().catch((e) => say(e.message, true));
   if (!making.hidden) {  // a grid chief follows campaigns, and makes none
