@@ -223,7 +223,8 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     second.locator("button", has_text="上报隐患").click()
     wait_until(phone, "document.getElementById('result').textContent.startsWith('已上报隐患')",
                "the hazard reported")
-    assert phone.inner_text(f"{listed} p") == f"截止 {(date.today() + timedelta(days=3))} · 已排查 2/2"
+    wait_until(phone, f"document.querySelector(`{listed} p`).textContent === "
+                      f"'截止 {date.today() + timedelta(days=3)} · 已排查 2/2'", "both counted")
     phone.screenshot(path=ARTIFACTS / "phone-campaign.png")
     registered(clients["admin"], "places", [{"name": f"三号仓库{kind[-6:]}", "kind": f"{kind}乙",
                                              "lon": spot.x, "lat": spot.y}])
@@ -241,7 +242,7 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
         f"专项排查「{title}」：二号仓库{kind[-6:]}。灭火器过期", grid.code)
 
     # the centre: the grid done, the hazard named, its case a click away
-    page.reload()
+    watch.reload(page)
     row = page.locator(f"#campaigns tr[data-campaign='{made.id}']")
     row.wait_for()
     assert row.locator("td").all_inner_texts()[4:8] == ["2", "2", "1", "100.0%"]
