@@ -482,7 +482,8 @@ async def visit_households(conn: AsyncConnection, township: str, *, seed: float 
 # before winter (专项排查), due in ten days: some workers are well on, some have begun, some
 # not; one check in ten found a hazard, reported as a case. Its page and the phones show a
 # campaign under way.
-CAMPAIGN_PACES = {0.9: 0.5, 0.4: 0.3, 0.0: 0.2}  # the share of its things a worker checked: of
+# a worker's pace (the share of its things it checked): the share of the workers at each
+CAMPAIGN_PACES = {0.9: 0.5, 0.4: 0.3, 0.0: 0.2}
 CAMPAIGN_HAZARDS = {"0201": "消防通道被杂物堵塞（演示）", "0202": "燃气管线接口老化（演示）"}
 CAMPAIGN_HAZARD_SHARE = 0.1
 

@@ -81,8 +81,8 @@ CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "campaigns": '<a href="/map/campaigns">专项排查</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
                      + ADMIN_LINKS)
-# The pages of tables a grid chief opens too (人口台账, 考核评价; a department the evaluation of
-# its own figures), and the links among them of those who work on the phone
+# The pages of tables a grid chief opens too (人口台账, 考核评价, 专项排查; a department the
+# evaluation of its own figures), and the links among them of those who work on the phone
 CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
 EVALUATED = CHIEF_PAGES | {Role.department}
 PHONE_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
