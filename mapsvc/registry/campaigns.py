@@ -63,18 +63,19 @@ SELECT :id, s.target, s.name, s.geom, s.grid_id, s.village_code FROM ({things}) 
 # The last check of each thing of the campaigns ``{checks}`` picks (on k).
 _LASTS = """
 SELECT DISTINCT ON (k.campaign_id, k.target) k.campaign_id, k.target, k.result, k.at, k.note,
-       k.incident_id, {worker} AS checked_by
-  FROM campaign_check k JOIN account a ON a.id = k.account_id
+       k.incident_id, k.account_id
+  FROM campaign_check k
  WHERE {checks}
  ORDER BY k.campaign_id, k.target, k.at DESC, k.id DESC
 """
-# Each thing of a campaign (:id) the account reads, with its last check: ``{where}`` the
-# account's scope on the things (t).
+# Each thing of a campaign (:id) the account reads, with its last check and who made it:
+# ``{where}`` the account's scope on the things (t).
 _LAST = f"""
-SELECT t.*, l.result, l.at, l.note, l.incident_id, l.checked_by
+SELECT t.*, l.result, l.at, l.note, l.incident_id, {{worker}} AS checked_by
   FROM campaign_target t
   LEFT JOIN ({_LASTS.replace("{checks}", "k.campaign_id = :id")}) l
     ON l.campaign_id = t.campaign_id AND l.target = t.target
+  LEFT JOIN account a ON a.id = l.account_id
  WHERE {{where}}
 """
 # How many things of each campaign (or each grid of one) the account reads, and of those how
@@ -91,8 +92,7 @@ things AS (
      WHERE {{where}} GROUP BY 1
 )"""
 _CAMPAIGNS = f"""
-WITH {_COUNTED.format(by="t.campaign_id AS campaign", where="{where}", checks="{checks}",
-                      worker="''")}
+WITH {_COUNTED.format(by="t.campaign_id AS campaign", where="{where}", checks="{checks}")}
 SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at,
        c.region_code, coalesce(r.name, '全辖区') AS region_name,
        (SELECT {WORKER_NAME} FROM account a WHERE a.id = c.created_by) AS made_by,
@@ -106,7 +106,7 @@ SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at,
 # A campaign's grids, the least checked first.
 _GRIDS = f"""
 WITH {_COUNTED.format(by="coalesce(t.grid_id, 0) AS grid", where="{where}",
-                      checks="k.campaign_id = :id", worker="''")}
+                      checks="k.campaign_id = :id")}
 SELECT g.code, coalesce(g.name, '（无网格）') AS name, g.workers, s.targets,
        coalesce(k.checked, 0) AS checked, coalesce(k.hazards, 0) AS hazards
   FROM things s LEFT JOIN checked k ON k.grid = s.grid  -- 0: things in no grid
