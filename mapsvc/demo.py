@@ -507,6 +507,7 @@ async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 2026
     workers = sorted({thing.worker for thing in things})
     paces = dict(zip(workers, rng.choice(list(CAMPAIGN_PACES), len(workers),
                                          p=list(CAMPAIGN_PACES.values()))))
+    accounts = {name: await find_account(conn, name) for name in workers}
     now = datetime.now(timezone.utc)
     checked = 0
     for thing in things:
@@ -515,7 +516,7 @@ async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 2026
         hazard = rng.random() < CAMPAIGN_HAZARD_SHARE
         category = str(rng.choice(list(CAMPAIGN_HAZARDS))) if hazard else None
         await record_check(
-            conn, await find_account(conn, thing.worker), made["id"],
+            conn, accounts[thing.worker], made["id"],
             client_id=uuid.uuid5(DEMO_NAMESPACE, f"check {thing.target}"), target=thing.target,
             result="hazard" if hazard else "normal",
             note=CAMPAIGN_HAZARDS[category] if hazard else "", category=category,

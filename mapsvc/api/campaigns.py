@@ -24,6 +24,7 @@ from mapsvc.registry.campaigns import (
     READERS,
     campaign,
     campaign_grids,
+    campaign_title,
     campaign_targets,
     campaigns,
     kinds,
@@ -168,7 +169,7 @@ async def ledger(request: Request, campaign_id: CampaignId,
     """The campaign's ledger (排查台账) of the things you may see, all of them, as a CSV file
     for a spreadsheet: each with its grid and its last check, in Chinese and local times."""
     async with statements(request) as conn:
-        title = (await campaign(conn, account, campaign_id))["title"]
+        title = await campaign_title(conn, account, campaign_id)
     statement, params = targets_sheet(account, campaign_id)
     named = quote(f"排查台账_{title}.csv")  # RFC 6266: named in Chinese to the browsers that can
     return StreamingResponse(await copied(statement, params),

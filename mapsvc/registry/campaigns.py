@@ -225,10 +225,24 @@ async def campaign(conn: AsyncConnection, account: Account, campaign_id: int) ->
     return found[0]
 
 
+async def campaign_title(conn: AsyncConnection, account: Account, campaign_id: int) -> str:
+    """The title of a campaign with things the account may see (NotFound for any other): a
+    check before reading one of its lists, its progress left uncounted."""
+    f = _scope(account, id=campaign_id)
+    f.add("t.campaign_id = c.id")
+    title = (await conn.execute(text(
+        "SELECT c.title FROM campaign c WHERE c.id = :id "
+        f"AND EXISTS (SELECT 1 FROM campaign_target t WHERE {f.where()})"),
+        f.params)).scalar_one_or_none()
+    if title is None:
+        raise NotFound(f"no campaign {campaign_id} in your jurisdiction", field="id")
+    return title
+
+
 async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: int) -> list:
     """Each grid of a campaign the account may see, with its workers and progress, the least
     checked first."""
-    await campaign(conn, account, campaign_id)
+    await campaign_title(conn, account, campaign_id)
     f = _scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     sql = _GRIDS.format(where=f.where())
@@ -240,7 +254,7 @@ async def campaign_targets(conn: AsyncConnection, account: Account, campaign_id:
                            limit: int = 100, offset: int = 0) -> str:
     """The things of a campaign the account may see (of a grid; checked with a result, or
     unchecked: ``result`` "none"), the unchecked first, with their last checks: GeoJSON."""
-    await campaign(conn, account, campaign_id)
+    await campaign_title(conn, account, campaign_id)
     f = _scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     if grid is not None:

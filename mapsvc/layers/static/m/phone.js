@@ -1160,21 +1160,22 @@ async function showCampaigns() {
 }
 
 function campaignThing(c, f) {
-  const item = text("li", c.layer === "things" ? `${f.properties.name} ${f.id}`
-                                                : f.properties.name);
+  // a component is told apart from others of its type by its id
+  const name = c.layer === "things" ? `${f.properties.name} ${f.id}` : f.properties.name;
+  const item = text("li", name);
   item.dataset.target = f.id;
   item.appendChild(text("small", f.properties.grid_name));
   const fine = text("button", "正常", "act");
   const hazard = text("button", "有隐患", "act hazard");
   for (const button of [fine, hazard]) button.type = "button";
-  fine.addEventListener("click", () => check(c, f, item, { result: "normal" }));
-  hazard.addEventListener("click", () => askHazard(c, f, item));
+  fine.addEventListener("click", () => check(c, f, name, item, { result: "normal" }));
+  hazard.addEventListener("click", () => askHazard(c, f, name, item));
   item.append(fine, hazard);
   return item;
 }
 
 // A hazard's case: the class it is reported as, and what was found.
-function askHazard(c, f, item) {
+function askHazard(c, f, name, item) {
   if (item.querySelector("form.check")) return;
   const form = document.createElement("form");
   form.className = "check";
@@ -1197,15 +1198,15 @@ function askHazard(c, f, item) {
   form.append(category, note, sent, cancel);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    check(c, f, item, { result: "hazard", category: category.value, note: note.value.trim() });
+    check(c, f, name, item, { result: "hazard", category: category.value,
+                              note: note.value.trim() });
   });
   item.appendChild(form);
   note.focus();
 }
 
-async function check(c, f, item, said) {
+async function check(c, f, name, item, said) {
   const fix = phone.position || {};
-  const name = item.firstChild.textContent;
   await enqueue({ kind: "check", campaign: c.id, name, body: {
     client_id: crypto.randomUUID(), target: f.id, at: stamp(), lon: fix.lon, lat: fix.lat,
     ...said } });
