@@ -26,7 +26,7 @@ from mapsvc.geo.crs import from_wgs84
 from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, SOURCES, IncidentReport
-from mapsvc.registry.campaigns import make_campaign, record_check
+from mapsvc.registry.campaigns import change_campaign, make_campaign, record_check
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
@@ -489,15 +489,18 @@ CAMPAIGN_HAZARD_SHARE = 0.1
 
 
 async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 20261205) -> int:
-    """Make the demo's campaign and record its workers' checks through the ordinary path.
-    Returns how many checks."""
+    """Make the demo's campaign (its date then moved) and record its workers' checks through
+    the ordinary path. Returns how many checks."""
     rng = np.random.default_rng(seed)
     today = datetime.now(LOCAL_TIME).date()
+    centre = await find_account(conn, "command")
     made, _ = await make_campaign(
-        conn, await find_account(conn, "command"),
-        client_id=uuid.uuid5(DEMO_NAMESPACE, "campaign"), title="冬季企业消防安全排查（演示）",
+        conn, centre, client_id=uuid.uuid5(DEMO_NAMESPACE, "campaign"),
+        title="冬季企业消防安全排查（演示）",
         instructions="查消防通道是否畅通、灭火器是否在有效期内、燃气管线有无泄漏",
-        layer="organisations", kind="enterprise", region=township, due=today + timedelta(days=10))
+        layer="organisations", kind="enterprise", region=township, due=today + timedelta(days=7))
+    await change_campaign(conn, centre, made["id"], due=today + timedelta(days=10), end=False,
+                          reason="部分企业年底停产检修，顺延三天")
     things = (await conn.execute(text("""
         SELECT t.target, min(a.username) AS worker FROM campaign_target t
           JOIN account_grid ag ON ag.grid_id = t.grid_id

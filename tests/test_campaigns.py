@@ -161,6 +161,68 @@ def test_a_campaign_is_made_within_the_makers_region_of_what_there_is(clients, p
     assert (offered[("places", kind)]["things"], offered[("places", kind)]["name"]) == (3, kind)
 
 
+def test_a_campaigns_date_is_moved_and_it_is_ended_by_a_centre_over_its_region_saying_why(
+        clients, places, kind, db):
+    command, worker = clients["command"], clients["worker"]
+    made = command.post("/campaigns", json=campaign_body(kind)).json()
+    east, west = places["ids"]["东门菜场"], places["ids"]["西门菜场"]
+    path = f"/campaigns/{made['id']}"
+    later = (date.today() + timedelta(days=14)).isoformat()
+    moved = command.patch(path, json={"due": later, "reason": "部分市场停业，顺延一周"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {**made, "due": later}
+    assert command.patch(path, json={"due": later, "reason": "再次提交"}).json()["due"] == later
+    for body, field in (({"reason": "无"}, "end"),  # neither a date nor an end
+                        ({"due": later, "end": True, "reason": "两者"}, "end"),
+                        ({"due": (date.today() - timedelta(days=1)).isoformat(),
+                          "reason": "昨天"}, "due"),
+                        ({"due": later, "reason": " "}, "reason")):
+        r = command.patch(path, json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, (body, r.text)
+    for role in ("worker", "chief", "planner"):
+        assert clients[role].patch(path, json={"end": True, "reason": "越权"}).status_code == 403
+    # the whole deployment's campaign is not 城区's centre's to change; 城区's is the city's
+    wide = clients["city"].post("/campaigns", json=campaign_body(kind)).json()
+    r = command.patch(f"/campaigns/{wide['id']}", json={"end": True, "reason": "越权"})
+    assert r.status_code == 403 and r.json()["detail"][0]["loc"][-1] == "id", r.text
+    assert clients["city"].patch(path, json={"due": later, "reason": "核对"}).status_code == 200
+
+    # ended: a check done before, sent late, is taken; one done since is not, nor its case
+    before = datetime.now().astimezone().isoformat()
+    sent = {"client_id": str(uuid.uuid4()), "target": east, "result": "normal"}
+    assert worker.post(f"{path}/checks", json=sent).status_code == 201  # at the service's now
+    ended = command.patch(path, json={"end": True, "reason": "上级统一部署，改为联合检查"})
+    assert ended.status_code == 200 and ended.json()["ended_at"] is not None
+    late = {"client_id": str(uuid.uuid4()), "target": west, "result": "normal", "at": before}
+    assert worker.post(f"{path}/checks", json=late).status_code == 201
+    assert worker.post(f"{path}/checks", json=late).status_code == 200  # sent again
+    assert worker.post(f"{path}/checks", json=sent).status_code == 200  # sent again, no time
+    since = {"client_id": str(uuid.uuid4()), "target": west, "result": "hazard",
+             "category": "0601", "note": "结束后发现"}
+    r = worker.post(f"{path}/checks", json=since)
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "at", r.text
+    assert r.json()["detail"][0]["ctx"]["ended_at"] == ended.json()["ended_at"]
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": since["client_id"]}).scalar_one() == 0
+    assert command.get(path).json()["checked"] == 2
+    r = command.patch(path, json={"due": later, "reason": "再延"})
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "due"
+    again = command.patch(path, json={"end": True, "reason": "再次"}).json()  # no new end
+    assert again["ended_at"] == ended.json()["ended_at"] and again == command.get(path).json()
+
+    # those running listed before those ended; each change in the log, read by the worker too
+    listed = [c["id"] for c in command.get("/campaigns", params={"limit": 1000}).json()]
+    assert listed.index(wide["id"]) < listed.index(made["id"])
+    assert [(entry["action"], entry["due_before"], entry["due"], entry["by"], entry["reason"])
+            for entry in worker.get(f"{path}/log").json()] == [
+        ("due", made["due"], later, "command", "部分市场停业，顺延一周"),
+        ("end", later, later, "command", "上级统一部署，改为联合检查")]
+    assert clients["department"].get(f"{path}/log").status_code == 403
+    with db.connect() as conn, pytest.raises(Exception, match="record of what was done"):
+        conn.execute(text("DELETE FROM campaign_log WHERE campaign_id = :id"), {"id": made["id"]})
+
+
 def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, server, clients,
                                                                        accounts, grids, kind,
                                                                        db):
@@ -270,6 +332,68 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     page.screenshot(path=ARTIFACTS / "campaigns.png")
     assert watch.problems == []
     centre.close()
+
+
+def test_the_centre_moves_a_campaigns_date_and_ends_it_and_the_phone_lets_it_go(
+        browser, server, clients, grids, kind):
+    """On the centre's page: the date moved, then the campaign ended, each with why, in its
+    log; the phone that still lists it has the check it then makes refused, saying why, and
+    lets the campaign go when looked at again. A campaign over more than the centre's region
+    is not its to change."""
+    grid = grids[grids["code"].str.startswith("441502")].iloc[11]
+    spot = grid.geometry.representative_point()
+    worker = new_account(role="grid_worker", grid_codes=[grid.code])
+    registered(clients["admin"], "places", [
+        {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": spot.x, "lat": spot.y}
+        for name in ("甲加油站", "乙加油站")])
+    made = clients["command"].post("/campaigns", json=campaign_body(
+        kind, title="加油站安全排查", region=grid.code[:9])).json()
+    wide = clients["city"].post("/campaigns", json=campaign_body(kind, title="全市加油站排查"))
+    context, phone = _phone(browser, server, spot, username=worker)
+    listed = f"#campaigns li[data-campaign='{made['id']}']"
+    wait_until(phone, f"document.querySelectorAll(`{listed} li[data-target]`).length === 2",
+               "the campaign's two things")
+
+    centre = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = centre.new_page()
+    sign_in(page, server, "/map/campaigns", "command", "Test-Passw0rd")
+    watch = Watch(page)
+    page.locator(f"#campaigns tr[data-campaign='{wide.json()['id']}'] button").click()
+    wait_until(page, "window.mapsvcCampaigns.grids > 0", "the city's campaign")
+    assert page.locator("#campaign-change").is_hidden()  # the city's, not 城区's, to change
+    page.locator(f"#campaigns tr[data-campaign='{made['id']}'] button").click()
+    wait_until(page, "document.getElementById('campaign-title').textContent"
+                     ".startsWith('加油站安全排查')", "the campaign opened")
+    later = (date.today() + timedelta(days=20)).isoformat()
+    page.fill("#campaign-change input[name=due]", later)
+    page.fill("#campaign-change input[name=reason]", "<i>停业</i>，顺延")
+    page.click("#campaign-change button[name=move]")
+    wait_until(page, "document.getElementById('campaign-title').textContent.includes("
+                     f"'截止 {later}')", "the date moved")
+    assert page.inner_text("#campaigns-said") == f"“加油站安全排查”截止日期已调整为 {later}"
+    assert page.inner_text("#campaign-log li").endswith(
+        f"command 将截止日期由 {made['due']} 调整为 {later}：<i>停业</i>，顺延")  # as text
+    page.fill("#campaign-change input[name=reason]", "改为联合检查")
+    page.click("#campaign-change button[name=end]")
+    page.locator("#campaign-ended").wait_for()
+    assert page.inner_text("#campaign-ended").endswith("结束，此后的排查不再接收")
+    assert page.locator("#campaign-change").is_hidden()
+    assert page.locator("#campaign-log li").nth(1).inner_text().endswith(
+        "command 结束排查：改为联合检查")
+    row = page.locator(f"#campaigns tr[data-campaign='{made['id']}'] td")
+    assert row.nth(3).inner_text() == f"{later}（已结束）"
+    page.screenshot(path=ARTIFACTS / "campaign-ended.png")
+    assert watch.problems == []
+    centre.close()
+
+    # the phone, not having asked since: its check refused, kept saying why, then let go
+    phone.locator(f"{listed} li[data-target] button", has_text="正常").first.click()
+    refused = phone.locator("#queue li.failed")
+    refused.wait_for()
+    assert refused.inner_text().startswith("未能发送：专项排查已结束，此次排查未被接收")
+    phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # looked at again
+    wait_until(phone, f"!document.querySelector(`{listed}`)", "the ended campaign let go")
+    context.close()
 
 
 def test_a_grid_chief_follows_the_campaigns_of_its_grids_and_makes_none(browser, server,

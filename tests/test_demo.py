@@ -203,6 +203,8 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         # case in the grid of the thing
         (campaign,) = api.get("/campaigns").json()
         assert 0 < campaign["hazards"] < campaign["checked"] < campaign["targets"]
+        (moved,) = api.get(f"/campaigns/{campaign['id']}/log").json()  # its date moved, why
+        assert (moved["action"], moved["due"]) == ("due", campaign["due"]) and moved["reason"]
         progress = {(g["checked"] == g["targets"], g["checked"] == 0)
                     for g in api.get(f"/campaigns/{campaign['id']}/grids").json()}
         assert progress >= {(True, False), (False, True)}

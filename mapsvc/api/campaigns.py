@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import allowed
@@ -24,9 +24,11 @@ from mapsvc.registry.campaigns import (
     READERS,
     campaign,
     campaign_grids,
+    campaign_log,
     campaign_title,
     campaign_targets,
     campaigns,
+    change_campaign,
     kinds,
     make_campaign,
     record_check,
@@ -36,6 +38,16 @@ from mapsvc.registry.campaigns import (
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 Layer = Literal[tuple(LAYERS)]
 CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _ahead(due: date) -> date:
+    if due < datetime.now(LOCAL_TIME).date():
+        raise ValueError("must not be before today")
+    return due
+
+
+Due = Annotated[date, AfterValidator(_ahead), Field(
+    description="the day by which all are checked (China Standard Time)")]
 
 
 class CampaignBody(BaseModel):
@@ -50,14 +62,23 @@ class CampaignBody(BaseModel):
         "an organisation's or a place's kind, or a component's four-digit type"))
     region: str | None = Field(None, max_length=12, pattern=r"^[0-9]+$", description=(
         "the region whose things are checked; by default yours"))
-    due: date = Field(description="the day by which all are checked (China Standard Time)")
+    due: Due
 
-    @field_validator("due")
+
+class CampaignChange(BaseModel):
+    due: Due | None = Field(None, description="the new due date")
+    end: bool = Field(False, validate_default=True, description=(
+        "true: the campaign ends; checks done since are not taken (those done before, sent "
+        "late, are)"))
+    reason: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$",
+                        description="why, kept in the campaign's log")
+
+    @field_validator("end")
     @classmethod
-    def _ahead(cls, due: date) -> date:
-        if due < datetime.now(LOCAL_TIME).date():
-            raise ValueError("must not be before today")
-        return due
+    def _one(cls, end: bool, info: ValidationInfo) -> bool:
+        if end == (info.data.get("due") is not None) and "due" in info.data:
+            raise ValueError("give either a new due date or end: true")
+        return end
 
 
 class CheckBody(BaseModel):
@@ -133,6 +154,29 @@ async def one_campaign(request: Request, campaign_id: CampaignId,
         return await campaign(conn, account, campaign_id)
 
 
+@router.patch("/{campaign_id}", responses={
+    403: {"description": "a campaign over more than your region"},
+    404: {"description": "none you may see"},
+    409: {"description": "an ended campaign's date"}})
+async def change(request: Request, campaign_id: CampaignId, body: CampaignChange,
+                 account: Annotated[Account, Depends(allowed(MAKERS))]) -> dict:
+    """Move the campaign's due date, or end it before all is checked, saying why (kept in its
+    log); a centre over the campaign's whole region does. The same change sent again changes
+    nothing more. Answers the campaign as it now stands."""
+    async with transaction(request) as conn:
+        changed, _ = await change_campaign(conn, account, campaign_id, **body.model_dump())
+    return changed
+
+
+@router.get("/{campaign_id}/log", responses={404: {"description": "none you may see"}})
+async def log(request: Request, campaign_id: CampaignId,
+              account: Annotated[Account, Depends(allowed(READERS))]) -> list[dict]:
+    """Each change of the campaign, the first first: ``action`` due (its date moved from
+    ``due_before`` to ``due``) or end, when, by whom and why."""
+    async with statements(request) as conn:
+        return await campaign_log(conn, account, campaign_id)
+
+
 @router.get("/{campaign_id}/grids", responses={404: {"description": "none you may see"}})
 async def grids(request: Request, campaign_id: CampaignId,
                 account: Annotated[Account, Depends(allowed(READERS))]) -> list[dict]:
@@ -182,7 +226,8 @@ async def ledger(request: Request, campaign_id: CampaignId,
     201: {"content": {GEOJSON: {}}, "description": "the thing as it stands: a Feature"},
     200: {"content": {GEOJSON: {}}, "description": "sent before: the thing as it stands"},
     404: {"description": "no such thing of the campaign in your grids"},
-    409: {"description": "the client id names another check"}})
+    409: {"description": "the client id names another check, or the campaign ended before "
+                         "the check was done"}})
 async def check(request: Request, campaign_id: CampaignId, body: CheckBody,
                 account: Annotated[Account, Depends(allowed(CHECKERS))]) -> JSONResponse:
     """Record a check of one of the campaign's things in your grids; a hazard is reported as

@@ -434,6 +434,20 @@ campaign = Table(
     Column("due", Date, nullable=False),
     Column("created_by", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),  # ended before all was checked (0075)
+)
+
+# each due date moved and each end, with who and why (0075)
+campaign_log = Table(
+    "campaign_log", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("campaign_id", BigInteger, ForeignKey("campaign.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("due_before", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 campaign_target = Table(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
-from mapsvc.errors import Conflict, InvalidInput, NotFound
+from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
@@ -93,14 +93,15 @@ things AS (
 )"""
 _CAMPAIGNS = f"""
 WITH {_COUNTED.format(by="t.campaign_id AS campaign", where="{where}", checks="{checks}")}
-SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at,
+SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at, c.ended_at,
        c.region_code, coalesce(r.name, '全辖区') AS region_name,
        (SELECT {WORKER_NAME} FROM account a WHERE a.id = c.created_by) AS made_by,
        s.a_name, s.targets, coalesce(k.checked, 0) AS checked, coalesce(k.hazards, 0) AS hazards
   FROM things s JOIN campaign c ON c.id = s.campaign
   LEFT JOIN checked k ON k.campaign = s.campaign
   LEFT JOIN region r ON r.code = c.region_code
- ORDER BY c.due < CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date), c.due, c.id DESC
+ ORDER BY c.ended_at IS NOT NULL, c.due < CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date),
+          c.due, c.id DESC
 {{page}}
 """
 # A campaign's grids, the least checked first.
@@ -198,8 +199,8 @@ async def kinds(conn: AsyncConnection, account: Account, region: str | None) -> 
 async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100,
                     offset: int = 0, ids: list[int] | None = None) -> list[dict]:
     """The campaigns with things the account may see, each with how many of those it holds,
-    how many were checked and how many stand as hazards: those still running first, the
-    soonest due first."""
+    how many were checked and how many stand as hazards: those running first (then those past
+    their date, then those ended), the soonest due first."""
     f = _scope(account)
     checks = "true"
     if ids is not None:
@@ -209,7 +210,8 @@ async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100
     rows = (await conn.execute(text(sql), f.params)).mappings().all()
     return [{**{k: v for k, v in row.items() if k != "a_name"},
              "kind_name": _kind_name(row["layer"], row["kind"], row["a_name"]),
-             "due": row["due"].isoformat(), "created_at": row["created_at"].isoformat()}
+             "due": row["due"].isoformat(), "created_at": row["created_at"].isoformat(),
+             "ended_at": row["ended_at"] and row["ended_at"].isoformat()}
             for row in rows]
 
 
@@ -237,6 +239,51 @@ async def campaign_title(conn: AsyncConnection, account: Account, campaign_id: i
     if title is None:
         raise NotFound(f"no campaign {campaign_id} in your jurisdiction", field="id")
     return title
+
+
+_LOGGED = text("""
+INSERT INTO campaign_log (campaign_id, account_id, action, due_before, due, reason)
+VALUES (:id, :account, :action, :due_before, :due, :reason)
+""")
+
+
+async def change_campaign(conn: AsyncConnection, account: Account, campaign_id: int, *,
+                          due: date | None, end: bool, reason: str) -> tuple[dict, bool]:
+    """Move a campaign's due date, or end it before all is checked (no check done since is
+    taken), saying why: a centre's call over the campaign's whole region (Forbidden over a
+    part of it). Logged, unless it changes nothing (the same date; ended again). An ended
+    campaign's date stays. Returns the campaign as it now stands and whether it changed."""
+    await campaign_title(conn, account, campaign_id)
+    was = (await conn.execute(text(
+        "SELECT region_code, due, ended_at FROM campaign WHERE id = :id FOR UPDATE"),
+        {"id": campaign_id})).one()
+    if not account.covers(was.region_code or ""):  # "": the whole deployment's
+        raise Forbidden(f"campaign {campaign_id} is changed by a centre over all its region "
+                        f"({was.region_code or 'the whole deployment'})", field="id")
+    if was.ended_at is not None and not end:
+        raise Conflict(f"campaign {campaign_id} ended at {was.ended_at.isoformat()}: its date "
+                       "stays", field="due")
+    if was.ended_at is not None or (not end and due == was.due):
+        return await campaign(conn, account, campaign_id), False
+    await conn.execute(text(
+        "UPDATE campaign SET ended_at = now() WHERE id = :id" if end else
+        "UPDATE campaign SET due = :due WHERE id = :id"), {"id": campaign_id, "due": due})
+    await conn.execute(_LOGGED, {"id": campaign_id, "account": account.id,
+                                 "action": "end" if end else "due", "due_before": was.due,
+                                 "due": was.due if end else due, "reason": reason.strip()})
+    return await campaign(conn, account, campaign_id), True
+
+
+async def campaign_log(conn: AsyncConnection, account: Account, campaign_id: int) -> list:
+    """What was changed of a campaign the account may see: each due date moved and its end,
+    with when, by whom and why, the first first."""
+    await campaign_title(conn, account, campaign_id)
+    rows = (await conn.execute(text(
+        f"SELECT l.at, {WORKER_NAME} AS by, l.action, l.due_before, l.due, l.reason "
+        "FROM campaign_log l JOIN account a ON a.id = l.account_id "
+        "WHERE l.campaign_id = :id ORDER BY l.at, l.id"), {"id": campaign_id})).mappings()
+    return [{**row, "at": row["at"].isoformat(), "due_before": row["due_before"].isoformat(),
+             "due": row["due"].isoformat()} for row in rows]
 
 
 async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: int) -> list:
@@ -300,14 +347,19 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
     hazard is reported as a case of ``category`` at the thing, by the same client id, in
     the same transaction. The same check sent again is the one recorded. Returns the thing
     as it stands (a GeoJSON Feature) and whether the check is new."""
-    f = _scope(account, id=campaign_id, target=target)
+    f = _scope(account, id=campaign_id, target=target, at=at)
     f.add("t.campaign_id = :id AND t.target = :target")
     thing = (await conn.execute(text(
-        "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat "
+        "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
+        "       c.ended_at < least(coalesce(CAST(:at AS timestamptz), now()), now()) AS late "
         f"FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id WHERE {f.where()}"),
         f.params)).first()
     if thing is None:
         raise NotFound(f"no {target!r} of campaign {campaign_id} in your grids", field="target")
+    if thing.late and not await _recorded(conn, client_id):  # done after the campaign ended
+        raise Conflict(f"campaign {campaign_id} ended at {thing.ended_at.isoformat()}: a check "
+                       "done since is not taken (a hazard is reported as a case)", field="at",
+                       context={"ended_at": thing.ended_at.isoformat()})
     incident = None
     if result == "hazard":  # reported once, however often (and however at once) it is sent
         words = f"专项排查「{thing.title}」：{thing.name}" + (f"。{note}" if note else "")
@@ -319,13 +371,18 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
               "account": account.id, "at": at, "result": result, "note": note, "lon": lon,
               "lat": lat, "incident": incident}
     created = (await conn.execute(_CHECK, params)).first() is not None
-    if not created:
-        sent = (await conn.execute(text(
-            "SELECT campaign_id, target, account_id, result FROM campaign_check "
-            "WHERE client_id = :client_id"), params)).one()
-        if tuple(sent) != (campaign_id, target, account.id, result):
-            raise Conflict(f"client_id {client_id} names another check", field="client_id")
+    if not created and await _recorded(conn, client_id) != (campaign_id, target, account.id,
+                                                            result):
+        raise Conflict(f"client_id {client_id} names another check", field="client_id")
     return await _standing(conn, account, campaign_id, target), created
+
+
+async def _recorded(conn: AsyncConnection, client_id: UUID) -> tuple | None:
+    """The check recorded by ``client_id``: its campaign, thing, account and result."""
+    sent = (await conn.execute(text(
+        "SELECT campaign_id, target, account_id, result FROM campaign_check "
+        "WHERE client_id = :client_id"), {"client_id": client_id})).first()
+    return None if sent is None else tuple(sent)
 
 
 async def _standing(conn: AsyncConnection, account: Account, campaign_id: int,

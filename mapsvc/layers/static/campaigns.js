@@ -68,7 +68,8 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
   function row(c) {
     const tr = document.createElement("tr");
     tr.dataset.campaign = c.id;
-    const due = c.due < chinaDay() ? `${c.due}（已截止）` : c.due;
+    const due = c.ended_at ? `${c.due}（已结束）` : c.due < chinaDay() ? `${c.due}（已截止）`
+      : c.due;
     for (const value of [c.title, c.region_name, `${LAYER_NAME[c.layer]}：${c.kind_name}`, due,
                          c.targets, c.checked, c.hazards, share(c.checked, c.targets),
                          c.made_by]) {
@@ -110,18 +111,56 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
     }));
   }
 
-  // one campaign: its grids, the least checked first, and the things found hazardous
+  // its date moved, or its end, by a centre over its whole region, each saying why
+  const changing = $("campaign-change");
+  let opened = null;
+  changing.elements.due.min = chinaDay();
+  changing.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const end = event.submitter === changing.elements.end;
+    const due = changing.elements.due.value;
+    if (!end && !due) {
+      say("新的截止日期：请选择", true);
+      return;
+    }
+    const fields = { due: "新的截止日期", reason: "原因" };
+    try {
+      const changed = await callApi("campaigns", "PATCH", `/api/v1/campaigns/${opened.id}`, {
+        reason: changing.elements.reason.value.trim(), ...(end ? { end } : { due }) });
+      changing.reset();
+      await list.find(new URLSearchParams());
+      say(end ? `已结束“${changed.title}”` : `“${changed.title}”截止日期已调整为 ${changed.due}`);
+      open(changed);
+    } catch (error) {
+      say(fields[error.field] ? `${fields[error.field]}：${error.message}` : error.message, true);
+    }
+  });
+  const changeable = (c) => !making.hidden && !c.ended_at
+    && (c.region_code || "").startsWith(making.dataset.region);
+  const ACTION = {
+    due: (l) => `将截止日期由 ${l.due_before} 调整为 ${l.due}`, end: () => "结束排查" };
+
+  // one campaign: its grids, the least checked first, the things found hazardous, and what
+  // was changed of it
   async function open(c) {
+    opened = c;
     $("campaign").hidden = false;
     $("campaign-title").textContent = `${c.title}（${c.region_name}，截止 ${c.due}）`;
     $("campaign-instructions").textContent = c.instructions;
+    $("campaign-ended").hidden = !c.ended_at;
+    $("campaign-ended").textContent = c.ended_at ? `已于 ${localTime(c.ended_at, true)} 结束，`
+      + "此后的排查不再接收" : "";
+    changing.hidden = !changeable(c);
     $("campaign-ledger").href = `/api/v1/campaigns/${c.id}/targets.csv`;
     $("campaign-grid").hidden = true;
-    const [grids, hazards] = await Promise.all([
+    const [grids, hazards, log] = await Promise.all([
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/grids`),
       callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/targets?result=hazard&limit=1000`),
-    ]).catch((error) => { say(error.message, true); return [null, null]; });
+      callApi("campaigns", "GET", `/api/v1/campaigns/${c.id}/log`),
+    ]).catch((error) => { say(error.message, true); return [null, null, null]; });
     if (!grids) return;
+    $("campaign-log").replaceChildren(...log.map((l) => text(
+      "li", `${localTime(l.at, true)} ${l.by} ${ACTION[l.action](l)}：${l.reason}`)));
     $("campaign-grids").tBodies[0].replaceChildren(...grids.map((g) => {
       const tr = document.createElement("tr");
       tr.dataset.grid = g.code || "";

@@ -314,7 +314,8 @@ function mapsvcWall(map, config) {
     const select = $("wall-campaign");
     const chosen = select.value;
     select.replaceChildren(select.options[0], ...(await r.json()).map((c) => {
-      const option = text("option", `${c.title}（${c.region_name}，截止 ${c.due}）`);
+      const option = text("option", `${c.title}（${c.region_name}，`
+                                    + `${c.ended_at ? "已结束" : `截止 ${c.due}`}）`);
       option.value = c.id;
       return option;
     }));

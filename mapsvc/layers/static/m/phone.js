@@ -319,7 +319,7 @@ const REFUSED_OF = {  // of items that are not about a case
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
   move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
-  check: { 404: "排查对象不在你的网格内" },
+  check: { 404: "排查对象不在你的网格内", 409: "专项排查已结束，此次排查未被接收（隐患可直接上报）" },
 };
 
 async function refusal(response, item) {
@@ -1126,7 +1126,7 @@ async function loadCampaigns() {
   try {
     const r = await ask(`${API}/campaigns`, authorised());
     if (!r.ok) throw new Error(r.statusText);
-    const open = (await r.json()).filter((c) => c.checked < c.targets);
+    const open = (await r.json()).filter((c) => !c.ended_at && c.checked < c.targets);
     const things = await Promise.all(open.map(async (c) => {
       const t = await ask(`${API}/campaigns/${c.id}/targets?result=none&limit=${CAMPAIGN_THINGS}`,
                           authorised());
