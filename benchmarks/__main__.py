@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 os.environ.setdefault("MAPSVC_DATABASE_NAME", "mapsvc_bench")
@@ -794,10 +794,11 @@ def campaigns_at_scale() -> None:
     check them all (专项排查), CHECKS checks sent one after another by the workers of random
     grids, one in ten finding a hazard, reported as a case; then the campaign as its pages read
     it: the campaigns with their progress for the city's and the largest county's centres,
-    that county's grids and its hazards, a worker's things to check."""
+    that county's grids and its hazards, a worker's things to check; and the evaluation's
+    按期排查率 of that county's townships, grids and workers."""
     from mapsvc.accounts.model import Account
     from mapsvc.registry.campaigns import (campaign_grids, campaign_targets, campaigns,
-                                           make_campaign, record_check)
+                                           campaigns_due, make_campaign, record_check)
 
     async def hydrants(conn) -> tuple[Account, str]:
         await conn.execute(text("""
@@ -882,6 +883,27 @@ def campaigns_at_scale() -> None:
                 conn, worker, made["id"], result="none"))):
         ms, _ = median_of_5(work)
         figure(f"{what} ({label}), median of 5", f"{ms:.0f}", "ms")
+    due = date.fromisoformat(made["due"])
+    subjects = asyncio.run(in_transaction(lambda conn: _county_subjects(conn, county)))
+    for by, keys in subjects.items():
+        ms, _ = median_of_5(lambda conn, by=by, keys=keys: campaigns_due(
+            conn, by, keys, due, due, within=county))
+        figure(f"按期排查率 of the largest county's {len(keys):,} {by}s, the evaluation's rows "
+               f"({label}), median of 5", f"{ms:.0f}", "ms")
+
+
+async def _county_subjects(conn, county: str) -> dict[str, list[str]]:
+    """The keys of a county's townships, grids and grid workers, as the evaluation's rows."""
+    f = {"c": county}
+    return {
+        "township": list((await conn.execute(text(
+            "SELECT code FROM region WHERE level = 'township' AND code LIKE :c || '%'"),
+            f)).scalars()),
+        "grid": [str(k) for k in (await conn.execute(text(
+            "SELECT id FROM grid WHERE village_code LIKE :c || '%'"), f)).scalars()],
+        "worker": [str(k) for k in (await conn.execute(text(
+            "SELECT DISTINCT p.account_id FROM account_grid_period p JOIN grid g "
+            "ON g.id = p.grid_id WHERE g.village_code LIKE :c || '%'"), f)).scalars()]}
 
 
 async def _checker(conn, campaign: int, code: str):

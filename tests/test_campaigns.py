@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.browser import Watch, sign_in, wait_until
-from tests.conftest import ARTIFACTS, new_account, registered
+from tests.conftest import ARTIFACTS, new_account, registered, signed_in_client
 from tests.test_phone import _phone, _signal_back
+from tests.test_stats_page import _asked, _row, evaluation  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -417,3 +418,83 @@ def test_a_grid_chief_follows_the_campaigns_of_its_grids_and_makes_none(browser,
     assert watch.problems == []
     context.close()
     assert clients["chief"].get("/campaigns/kinds").status_code == 403
+
+
+CAMPAIGN_WEEK = {"from": "2025-10-06", "to": "2025-10-10"}  # the campaigns due then: below
+
+
+@pytest.fixture(scope="module")
+def due_campaigns(server, clients, grids, db):
+    """A campaign of 城区's centre due on 8 October 2025 over three places of a worker's grid
+    and one of another township: one checked in time, one the day after, two never; another
+    over the same places ended before it was due (called off); a third due in two days, one
+    of its places checked already."""
+    kind = f"测试场所{uuid.uuid4().hex[:6]}"
+    county = grids[grids["code"].str.startswith("441502")]
+    grid = county.iloc[47]
+    other = county[county["code"].str[:9] != grid.code[:9]].iloc[5]
+    worker = new_account(role="grid_worker", grid_codes=[grid.code])
+    spots = [grid.geometry.representative_point()] * 3 + [other.geometry.representative_point()]
+    registered(clients["admin"], "places", [
+        {"name": f"{n}号库{kind[-6:]}", "kind": kind, "lon": p.x, "lat": p.y}
+        for n, p in zip("一二三四", spots)])
+    made = {title: clients["command"].post("/campaigns", json=campaign_body(
+        kind, title=title, due=(date.today() + timedelta(days=2)).isoformat())).json()
+        for title in ("到期", "撤销", "未到期")}
+    with db.begin() as conn:
+        conn.execute(text(
+            "UPDATE campaign SET created_at = '2025-10-01 09:00+08', due = '2025-10-08', "
+            "ended_at = CASE WHEN id = :ended THEN timestamptz '2025-10-03 09:00+08' END "
+            "WHERE id IN (:due, :ended)"), {"due": made["到期"]["id"], "ended": made["撤销"]["id"]})
+        conn.execute(text(  # it worked the grid then
+            "UPDATE account_grid_period p SET since = '2025-01-01' FROM account a "
+            "WHERE a.id = p.account_id AND a.username = :u"), {"u": worker})
+        places = dict(conn.execute(text("SELECT left(name, 1), id::text FROM place "
+                                        "WHERE kind = :kind"), {"kind": kind}).all())
+    with signed_in_client(server, worker) as phone:
+        for campaign, target, at in (("到期", "一", "2025-10-08T23:59:00+08:00"),
+                                     ("到期", "二", "2025-10-09T00:00:00+08:00"),
+                                     ("撤销", "一", "2025-10-02T10:00:00+08:00"),
+                                     ("未到期", "三", None)):
+            r = phone.post(f"/campaigns/{made[campaign]['id']}/checks", json={
+                "client_id": str(uuid.uuid4()), "target": places[target], "result": "normal",
+                **({"at": at} if at else {})})
+            assert r.status_code == 201, r.text
+    return {"worker": worker, "grid": grid.code, "other": other.code}
+
+
+def test_regions_grids_and_workers_are_judged_by_the_things_their_campaigns_due_checked_in_time(
+        clients, due_campaigns):
+    command, grid, other = clients["command"], due_campaigns["grid"], due_campaigns["other"]
+
+    def rows(**params) -> dict:
+        answer = command.get("/stats", params={**CAMPAIGN_WEEK, **params}).json()
+        return {r["code"]: r.get("campaigns") for r in answer["rows"]}
+
+    in_time = {"due": 3, "on_time": 1, "rate": 0.3333}  # checked by the 8th's end: one
+    assert rows(level="county", code="441502", by="worker")[due_campaigns["worker"]] == in_time
+    grids = rows(level="village", code=grid[:12])
+    assert grids[grid] == in_time
+    assert {g: c["due"] for g, c in grids.items() if g != grid} == dict.fromkeys(
+        set(grids) - {grid}, 0)
+    townships = rows(level="county", code="441502")
+    assert (townships[grid[:9]], townships[other[:9]]) == (
+        in_time, {"due": 1, "on_time": 0, "rate": 0.0})
+    # due in two days: the thing checked already counts, those still within their time not
+    soon = (date.today() + timedelta(days=2)).isoformat()
+    assert rows(**{"from": soon, "to": soon, "level": "village", "code": grid[:12]})[grid] == {
+        "due": 1, "on_time": 1, "rate": 1.0}
+    assert all("campaigns" not in r for r in command.get("/stats", params={
+        **CAMPAIGN_WEEK, "level": "county", "code": "441502", "by": "category"}).json()["rows"])
+
+
+def test_the_evaluation_ranks_grid_workers_by_their_campaigns_checked_in_time(evaluation,
+                                                                              due_campaigns):
+    page = evaluation
+    _asked(page, "worker", CAMPAIGN_WEEK)
+    shown = _row(page, due_campaigns["worker"])
+    assert (shown["应排查"], shown["按期排查率"]) == ("3", "33.3%")
+    page.click("#stats thead th:text-is('按期排查率')")
+    assert _row(page, due_campaigns["worker"])["名次"] == "—"  # three things: too few to rank
+    _asked(page, "category", CAMPAIGN_WEEK)  # classes answer for no campaign
+    assert "按期排查率" not in page.locator("#stats thead th").all_inner_texts()

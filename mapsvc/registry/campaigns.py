@@ -9,6 +9,7 @@ grids, a county's centre those of its county in a city's campaign.
 """
 
 import json
+import os
 from datetime import date, datetime
 from uuid import UUID
 
@@ -19,9 +20,10 @@ from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
-from mapsvc.geojson import Filters, feature_collection, page
+from mapsvc.geojson import Filters, code_range, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
+from mapsvc.workflow.rates import rate
 
 MAKERS = frozenset({Role.command, Role.admin})
 CHECKERS = GRID_ROLES
@@ -34,6 +36,11 @@ LAYERS = {
     "places": ("place", "id::text", "kind", "true"),
     "things": ("thing", "component_id", "type_code", "state <> 'removed'"),
 }
+
+
+# The end of a campaign's (``c``) due day (China Standard Time): a thing checked before it was
+# checked on time.
+DUE_END = "(CAST(c.due + 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai')"
 
 
 def _things(layer: str) -> str:
@@ -239,6 +246,65 @@ async def campaign_title(conn: AsyncConnection, account: Account, campaign_id: i
     if title is None:
         raise NotFound(f"no campaign {campaign_id} in your jurisdiction", field="id")
     return title
+
+
+# The things of the campaigns due from :start to :end (local dates; any ended before the end of
+# its due day left out: called off) that ``{things}`` joins to each campaign ``d`` (as ``t``)
+# by ``{key}``, each with whether it was checked by the end of its due day and whether that
+# time has come; counted per key.
+_DUE = f"""
+WITH due AS MATERIALIZED (
+    SELECT c.id, {DUE_END} AS due_end FROM campaign c
+     WHERE c.due BETWEEN :start AND :end AND (c.ended_at IS NULL OR c.ended_at >= {DUE_END})
+), first AS (
+    SELECT k.campaign_id, k.target, min(k.at) AS at FROM campaign_check k
+     WHERE k.campaign_id IN (SELECT id FROM due) GROUP BY 1, 2
+)
+SELECT {{key}} AS key, count(*) FILTER (WHERE f.at < d.due_end OR d.due_end <= now()) AS due,
+       count(*) FILTER (WHERE f.at < d.due_end) AS on_time
+  FROM due d {{things}}
+  LEFT JOIN first f ON f.campaign_id = t.campaign_id AND f.target = t.target
+ GROUP BY 1
+"""
+_DUE_OF = {
+    "grid": _DUE.format(key="t.grid_id", things=(
+        "JOIN campaign_target t ON t.campaign_id = d.id AND "
+        f"{code_range('t.village_code', ':within')} "
+        "AND t.grid_id = ANY(CAST(:keys AS bigint[]))")),
+    # a worker's: the things in the grids it worked at the end of their due day
+    "worker": _DUE.format(key="p.account_id", things=(
+        "JOIN account_grid_period p ON p.account_id = ANY(CAST(:keys AS bigint[])) "
+        "AND p.since < d.due_end AND coalesce(p.until, 'infinity') >= d.due_end "
+        "JOIN campaign_target t ON t.grid_id = p.grid_id AND t.campaign_id = d.id")),
+}
+# Regions (their codes, ``:keys``): each village's things counted, then summed into the regions
+# their codes begin.
+_DUE_IN_REGIONS = f"""
+SELECT r.key, sum(v.due)::bigint AS due, sum(v.on_time)::bigint AS on_time
+  FROM ({_DUE.format(key="t.village_code", things=(
+      "JOIN campaign_target t ON t.campaign_id = d.id AND "
+      + code_range("t.village_code", ":within")))}) v
+  JOIN unnest(CAST(:keys AS text[])) r(key) ON starts_with(v.key, r.key)
+ GROUP BY r.key
+"""
+
+
+async def campaigns_due(conn: AsyncConnection, by: str, keys: list[str], start: date,
+                        end: date, within: str = "") -> dict[str, dict]:
+    """Per region, grid or worker of ``keys`` (those ``by`` names), the things of the campaigns
+    due from ``start`` to ``end`` (local dates) it answered for (a worker: in the grids it
+    worked on their due day), those checked by the end of their due day (``on_time``), and
+    the share (按期排查率): a thing still within its time counts once checked, or once its time
+    passes. Campaigns ended before the end of their due day are left out. Grids are those of
+    the region ``within`` (a code; all: ""), whose things its villages' codes find."""
+    if by in ("grid", "worker"):
+        sql, params = _DUE_OF[by], {"keys": [int(k) for k in keys], "within": within}
+    else:  # the regions' things: those of the villages their codes' common start holds
+        sql, params = _DUE_IN_REGIONS, {"keys": keys, "within": os.path.commonprefix(keys)}
+    rows = await conn.execute(text(sql), {**params, "start": start, "end": end})
+    counted = {str(r.key): (r.due, r.on_time) for r in rows}
+    return {key: {"due": due, "on_time": on_time, "rate": rate(on_time, due)}
+            for key in keys for due, on_time in [counted.get(key, (0, 0))]}
 
 
 _LOGGED = text("""

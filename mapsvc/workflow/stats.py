@@ -43,6 +43,11 @@ stand now:
   cases were handled within 12 working hours"
 - overdue now: cases whose handling clock is red at this moment.
 
+Regions, grids and grid workers in a breakdown also have 按期排查率: of the things of the
+campaigns (专项排查) due in the period (by their due dates) that they answered for (a worker:
+those in the grids it worked on the due day), those checked by the end of their due day
+(mapsvc.registry.campaigns.campaigns_due).
+
 Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 """
 
@@ -61,6 +66,7 @@ from mapsvc.errors import Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
                                    reported_within)
+from mapsvc.registry.campaigns import campaigns_due
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
@@ -635,6 +641,9 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
               if rows and by in _PATROLS else {})
     rated = (await worker_rates(conn, [r.key for r in rows], start, end)
              if rows and by == "worker" else {})
+    checked = (await campaigns_due(conn, by, [r.key for r in rows], start, end,
+                                   within=subject.code if subject.kind in NESTED else "")
+               if rows and by in (*NESTED, "grid", "worker") else {})
     if counties is not None:
         whole = merged(list(counties.values()))
     elif subject.kind == "grids":
@@ -653,7 +662,7 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         listed = await staff_figures(conn, cases, _staff(subject), params, start, end)
     else:
         listed = [_row(r, parts[r.key].as_json(denominator), walked.get(r.key),
-                       rated.get(r.key), by == "category") for r in rows]
+                       rated.get(r.key), checked.get(r.key), by == "category") for r in rows]
     return {
         "kind": subject.kind, "code": subject.code, "name": subject.name,
         "from": start.isoformat(), "to": end.isoformat(), "denominator": denominator,
@@ -664,11 +673,13 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
 
 
 def _row(subject: Subject, figures: dict, patrols: dict | None, rates: dict | None,
-         classes: bool) -> dict:
-    """A row of a breakdown: the subject's figures, with its patrols (workers and grids) and
-    its rates and 综合指标值 (workers), and its subclasses (by class)."""
+         campaigns: dict | None, classes: bool) -> dict:
+    """A row of a breakdown: the subject's figures, with its patrols (workers and grids), its
+    rates and 综合指标值 (workers), the things its campaigns due checked in time (regions, grids
+    and workers), and its subclasses (by class)."""
     return {"kind": subject.kind, "code": subject.code, "name": subject.name,
             "figures": figures, **({"patrols": patrols} if patrols is not None else {}),
+            **({"campaigns": campaigns} if campaigns is not None else {}),
             **({**rates, "score": worker_score(figures, rates)} if rates is not None else {}),
             **({"subclasses": subject.more} if classes else {})}
 

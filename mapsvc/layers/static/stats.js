@@ -22,10 +22,10 @@ window.mapsvcStats = { shown: null, answer: null };
   const REGIONS = ["city", "county", "township", "village", "grid"];
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
-  // the columns: the heading, a row's value (a row: {figures, patrols, missed, verifies,
-  // checks}), how it is shown, and whether it is a rate (ranked among the parts with cases
-  // enough: of its own ``sample``, or else due); a count of cases, the desk's view that lists
-  // them
+  // the columns: the heading, a row's value (a row: {figures, patrols, campaigns, missed,
+  // verifies, checks}), how it is shown, and whether it is a rate (ranked among the parts with
+  // cases enough: of its own ``sample``, or else due); a count of cases, the desk's view that
+  // lists them
   const figure = (key, show = dash, rate = false) => ({ value: (r) => r.figures[key], show, rate });
   const COLUMNS = [
     ["上报", { ...figure("reported"), desk: "all" }],
@@ -64,6 +64,11 @@ window.mapsvcStats = { shown: null, answer: null };
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
                   ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
+  // the things of the campaigns (专项排查) due in the period it answered for, and of those the
+  // share checked by the end of their due day
+  const CHECKED = [["应排查", { value: (r) => r.campaigns.due, show: dash }],
+                   ["按期排查率", { value: (r) => r.campaigns.rate, show: percent, rate: true,
+                                   sample: (r) => r.campaigns.due }]];
   // a grid worker's 漏报率 (of the cases filed in the grids it worked then, the public's),
   // 按时核实率 (of its findings due on verify tasks, those made in time), 按时核查率 (of its
   // checks due, those taken in time) and 综合指标值 (the four rates weighed as the centre sets,
@@ -114,6 +119,7 @@ window.mapsvcStats = { shown: null, answer: null };
   const few = (r) => (state.staff ? r.figures.steps : r.figures.due) < FEW;
   const columns = () => (state.staff ? STAFF
     : [...COLUMNS, ...(state.rows.some((r) => r.patrols) ? WALKED : []),
+       ...(state.rows.some((r) => r.campaigns && r.campaigns.due) ? CHECKED : []),
        ...(state.rows.some((r) => r.missed) ? WORKER_RATES : [])]);
 
   // the rows ranked by the column chosen: those with a value first, best first; by a rate,
