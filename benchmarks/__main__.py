@@ -892,6 +892,51 @@ def campaigns_at_scale() -> None:
                f"({label}), median of 5", f"{ms:.0f}", "ms")
 
 
+MICRO_GRIDS = 200  # grids divided one after another
+
+
+def micro_grids_at_scale() -> None:
+    """Grids' households divided into micro-grids (微网格), as their workers do: MICRO_GRIDS
+    random grids, one after another, afresh; then a grid's micro-grids listed, and the
+    registry's counts per grid (with their micro-grids) for a page of the largest county."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.registry.micro_grids import divide, micro_grids
+    from mapsvc.registry.queries import grid_counts
+
+    admin = Account(id=0, username="bench", role=Role.admin)
+    codes = np.random.default_rng(17).choice(
+        asyncio.run(in_transaction(_grid_codes)), MICRO_GRIDS, replace=False)
+    county = asyncio.run(in_transaction(lambda conn: conn.scalar(text(
+        "SELECT left(village_code, 6) FROM grid GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))))
+
+    async def divide_all() -> tuple[list[float], int]:
+        engine = async_engine()
+        times, made = [], 0
+        try:
+            async with engine.connect() as conn:
+                for code in codes:
+                    t = time.perf_counter()
+                    async with conn.begin():
+                        made += len((await divide(conn, admin, str(code), replace=True))[
+                            "micro_grids"])
+                    times.append((time.perf_counter() - t) * 1000)
+        finally:
+            await engine.dispose()
+        return times, made
+
+    times, made = asyncio.run(divide_all())
+    label = f"{HOUSEHOLDS} households a grid, {GRIDS:,} grids"
+    for stat, value in (("p50", np.median(times)), ("p99", np.percentile(times, 99))):
+        figure(f"a grid divided into micro-grids {stat} ({MICRO_GRIDS} grids, {made:,} "
+               f"micro-grids made, {label})", f"{value:.1f}", "ms")
+    for what, work in (
+            ("a grid's micro-grids listed", lambda conn: micro_grids(conn, admin, str(codes[0]))),
+            (f"the registry's counts of the largest county's first 100 grids ({county})",
+             lambda conn: grid_counts(conn, admin, parent=county))):
+        ms, _ = median_of_5(work)
+        figure(f"{what} ({label}), median of 5", f"{ms:.1f}", "ms")
+
+
 async def _county_subjects(conn, county: str) -> dict[str, list[str]]:
     """The keys of a county's townships, grids and grid workers, as the evaluation's rows."""
     f = {"c": county}
@@ -1474,6 +1519,7 @@ def main() -> None:
     plans_at_scale(rows + before)
     patrols_at_scale(asyncio.run(in_transaction(current_grids)))
     campaigns_at_scale()
+    micro_grids_at_scale()
     settle()
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)

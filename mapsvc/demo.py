@@ -27,6 +27,7 @@ from mapsvc.incidents.bulk import import_incidents
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, SOURCES, IncidentReport
 from mapsvc.registry.campaigns import change_campaign, make_campaign, record_check
+from mapsvc.registry.micro_grids import divide
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act
@@ -478,6 +479,27 @@ async def visit_households(conn: AsyncConnection, township: str, *, seed: float 
          ORDER BY h.id"""), {"township": township, "days": VISIT_DAYS})).rowcount
 
 
+async def divide_micro_grids(conn: AsyncConnection, township: str) -> int:
+    """Divide the township's grids holding households into micro-grids (微网格) by the rule, as
+    their workers do, and give four in five a leader (联户长): of its residents, the one
+    registered first. Returns how many micro-grids."""
+    admin = await find_account(conn, "admin")
+    codes = (await conn.execute(text(
+        "SELECT DISTINCT g.code FROM grid g JOIN address a ON a.grid_id = g.id "
+        "WHERE g.village_code LIKE :township || '%' ORDER BY g.code"),
+        {"township": township})).scalars().all()
+    made = sum([len((await divide(conn, admin, code))["micro_grids"]) for code in codes])
+    await conn.execute(text("""
+        UPDATE micro_grid m SET leader_id = (
+            SELECT min(p.id) FROM person p JOIN household h ON h.id = p.household_id
+              JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
+             WHERE a.micro_grid_id = m.id AND p.left_on IS NULL)
+         WHERE m.serial % 5 <> 0
+           AND m.grid_id IN (SELECT id FROM grid WHERE village_code LIKE :township || '%')"""),
+        {"township": township})
+    return made
+
+
 # The county's centre has sent the registry's township's workers to check its enterprises
 # before winter (专项排查), due in ten days: some workers are well on, some have begun, some
 # not; one check in ten found a hazard, reported as a case. Its page and the phones show a
@@ -547,6 +569,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         {"c": DEMO_COUNTY})).scalar_one()[:9]
     counts.update(await load_registry(conn, township))
     counts["visit"] = await visit_households(conn, township)
+    counts["micro-grid"] = await divide_micro_grids(conn, township)
     categories = list((await conn.execute(text(  # the classes with no subclass, as reported
         "SELECT code FROM category k WHERE NOT EXISTS "
         "(SELECT 1 FROM category s WHERE s.parent_code = k.code) ORDER BY code"))).scalars())

@@ -260,6 +260,10 @@ class PlanSettings(BaseSettings):
                                           population_max=2500),
         "comprehensive/rural": SizingRule(households_max=300, population_max=2500),
     })
+    micro_households_max: dict[Literal["urban", "rural"], int] = Field(
+        default_factory=lambda: {"urban": 20, "rural": 30}, description=(
+            "the most households of a micro-grid (微网格, 联户) a grid is divided into, in an "
+            "urban and in a rural village"))
 
 
 class APISettings(BaseSettings):

@@ -199,6 +199,14 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         grids = api.get("/registry/grid-counts", params={"days": 30, "limit": 1000}).json()
         assert any(g["visited"] for g in grids)
         assert any(g["visited"] < g["households"] / 2 for g in grids)  # the wall marks these
+        # the registry's grids divided into micro-grids, most led by one of their residents
+        assert all(g["placed"] == g["households"] and bool(g["micro_grids"]) == bool(
+            g["households"]) for g in grids)
+        inhabited = next(g["grid"] for g in grids if g["households"])
+        micro = api.get(f"/registry/grids/{inhabited}/micro-grids").json()
+        assert not any(m["over"] for m in micro["micro_grids"])
+        assert 0 < sum(bool(m["leader"]) for m in micro["micro_grids"]) < len(
+            micro["micro_grids"])
         # a campaign under way: some grids done, some begun, some not; hazards found, each a
         # case in the grid of the thing
         (campaign,) = api.get("/campaigns").json()

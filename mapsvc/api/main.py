@@ -13,8 +13,8 @@ from mapsvc import settings
 from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
 from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, departments,
-                        events, features, health, incidents, locate, media, open311, pages,
-                        patrols, plans, registry, stats, tiles)
+                        events, features, health, incidents, locate, media, micro_grids,
+                        open311, pages, patrols, plans, registry, stats, tiles)
 from mapsvc.api.errors import UNAVAILABLE, add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine, database_said
@@ -116,7 +116,8 @@ def create_app() -> FastAPI:
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
     for module in (health, auth, accounts, boundaries, calendar, campaigns, categories,
-                   departments, incidents, media, registry, patrols, stats, events, plans):
+                   departments, incidents, media, micro_grids, registry, patrols, stats, events,
+                   plans):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(open311.router)

@@ -74,9 +74,12 @@ async def people_query(
     care_tag: Annotated[str | None, Query(description="e.g. 独居老人")] = None,
     left: Annotated[bool, Query(description="those who moved away or died, until erased, "
                                             "instead of those who live there")] = False,
+    micro_grid: Annotated[str | None, Query(min_length=4, max_length=67, pattern=r"^[0-9]+$",
+                                            description="those of this micro-grid (微网格: its "
+                                                        "code)")] = None,
 ) -> dict:
     """Where the people asked for live (or lived), and which care tag they carry."""
-    return {**place, "care_tag": care_tag, "left": left}
+    return {**place, "care_tag": care_tag, "left": left, "micro_grid": micro_grid}
 
 
 PeopleQuery = Annotated[dict, Depends(people_query)]

@@ -314,6 +314,7 @@ address = Table(
                                       "floor", "room")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     *_located(),
+    Column("micro_grid_id", BigInteger, ForeignKey("micro_grid.id")),  # (0076)
 )
 
 house = Table(
@@ -419,6 +420,18 @@ patrol_grid = Table(
     Column("patrol_id", BigInteger, ForeignKey("patrol.id"), primary_key=True),
     Column("grid_id", BigInteger, ForeignKey("grid.id"), primary_key=True),
     Column("length_m", Float, nullable=False),
+)
+
+# micro-grids (微网格, 联户) under a grid, each with its leader (联户长), a resident (0076)
+micro_grid = Table(
+    "micro_grid", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("grid_id", BigInteger, ForeignKey("grid.id"), nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("leader_id", BigInteger, ForeignKey("person.id", ondelete="SET NULL",
+                                               use_alter=True)),  # (a cycle: its address)
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # campaigns (专项排查), the things each checks, taken when it was made, and their checks (0074)

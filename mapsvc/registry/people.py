@@ -28,6 +28,7 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
+from mapsvc.registry.micro_grids import CODE, LEADER_HERE, split_code
 from mapsvc.registry.queries import address_in_reach, household_in_reach, place_filters
 
 REGISTRATION_NAMES = {"resident": "户籍", "floating": "流动", "overseas": "境外"}
@@ -87,16 +88,23 @@ def _erased_after(left_on: date) -> date:
 
 
 def _people_filters(account: Account, *, grid: str | None = None, region: str | None = None,
-                    bbox=None, near=None, care_tag: str | None = None,
-                    left: bool = False) -> Filters:
+                    bbox=None, near=None, care_tag: str | None = None, left: bool = False,
+                    micro_grid: str | None = None) -> Filters:
     """The people of the account's jurisdiction asked for, where their household's address lies
-    (``_PEOPLE``'s aliases); ``left``: those who moved away or died instead, until erased."""
+    (``_PEOPLE``'s aliases; of a micro-grid, by its code); ``left``: those who moved away or
+    died instead, until erased."""
     f = Filters()
     f.add("p.left_on IS NOT NULL" if left else "p.left_on IS NULL")
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
     if care_tag:
         f.add(":care_tag = ANY(p.care_tags)", care_tag=care_tag)
+    if micro_grid:
+        grid_code, serial = split_code(micro_grid)
+        f.add("EXISTS (SELECT 1 FROM micro_grid m JOIN grid mg ON mg.id = m.grid_id "
+              "WHERE m.id = a.micro_grid_id AND m.grid_id = a.grid_id "
+              "AND mg.code = :micro_grid_grid AND m.serial = :micro_grid_serial)",
+              micro_grid_grid=grid_code, micro_grid_serial=serial)
     return f
 
 
@@ -110,9 +118,9 @@ async def list_people(conn: AsyncConnection, account: Account, *, limit: int = 1
 
 
 # Households where their house's address lies, with the people living in them (none: a house
-# whose people all left, waiting for the next).
+# whose people all left, waiting for the next), and their micro-grid with its leader.
 _HOUSEHOLDS = """
-SELECT h.id, h.number, a.full_text AS address, g.code AS grid,
+SELECT h.id, h.number, a.full_text AS address, g.code AS grid, mg.micro_grid, mg.leader,
        coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,
                                            'birth_year', extract(year FROM p.birth_date)::int,
                                            'sex', p.sex, 'care_tags', p.care_tags)
@@ -122,8 +130,13 @@ SELECT h.id, h.number, a.full_text AS address, g.code AS grid,
   JOIN address a ON a.id = ho.address_id
   LEFT JOIN grid g ON g.id = a.grid_id
   LEFT JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
+  LEFT JOIN LATERAL (  -- (the grid g is the micro-grid's)
+      SELECT jsonb_build_object('code', """ + CODE + """, 'name', m.name) AS micro_grid,
+             (SELECT l.name FROM person l WHERE l.id = m.leader_id AND """ + LEADER_HERE + """)
+                 AS leader
+        FROM micro_grid m WHERE m.id = a.micro_grid_id AND m.grid_id = a.grid_id) mg ON true
  WHERE {where}
- GROUP BY h.id, a.full_text, g.code
+ GROUP BY h.id, a.full_text, g.code, mg.micro_grid, mg.leader
  ORDER BY h.id {page}
 """
 
@@ -144,7 +157,8 @@ async def list_households(conn: AsyncConnection, account: Account, *, grid: str 
     rows = (await conn.execute(text(_HOUSEHOLDS.format(where=f.where(),
                                                        page=page(limit, offset))),
                                f.params)).mappings()
-    return [{**row, "members": [{**m, "name": mask_name(m["name"])} for m in row["members"]]}
+    return [{**row, "leader": row["leader"] and mask_name(row["leader"]),
+             "members": [{**m, "name": mask_name(m["name"])} for m in row["members"]]}
             for row in rows]
 
 

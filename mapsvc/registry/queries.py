@@ -10,6 +10,7 @@ from mapsvc.accounts.model import Account
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 from mapsvc.registry.addresses import normalise
+from mapsvc.registry.micro_grids import PLACED
 
 LAYERS = {
     "addresses": ("address", "id", "json_build_object('id', t.id, 'address', t.full_text, "
@@ -106,16 +107,21 @@ SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
        (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
        (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,
-       {visited} AS visited
+       {visited} AS visited,
+       (SELECT count(*) FROM micro_grid m WHERE m.grid_id = g.id) AS micro_grids,
+       (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
+          JOIN household h ON h.house_id = ho.id
+         WHERE a.grid_id = g.id AND {placed}) AS placed
   FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE {{where}}
  ORDER BY g.code {{page}}
-""".format(visited=households_visited("days"))
+""".format(visited=households_visited("days"), placed=PLACED)
 
 
 async def grid_counts(conn: AsyncConnection, account: Account, *, parent: str | None = None,
                       days: int = 30, limit: int = 100, offset: int = 0) -> list[dict]:
-    """Per grid: registry counts and the share of households visited in the last ``days``."""
+    """Per grid: registry counts, the share of households visited in the last ``days``, and
+    its micro-grids with the households in them (``placed``)."""
     f = Filters(params={"days": days})
     registry_scope(account, f, alias="g", grid_column="id", people=False)
     if parent:

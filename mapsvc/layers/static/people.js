@@ -2,10 +2,11 @@
 // grid, region and care tag, those who left apart until they are erased; one field of one
 // person shown in full for a stated reason, one who moved away or died recorded (or such a
 // record taken back), and the list exported (masked), each of which the service writes to
-// the audit log. Everything shown is set as text.
+// the audit log. A grid's households divided into micro-grids (微网格, 联户), each with its
+// leader (联户长). Everything shown is set as text.
 "use strict";
 
-window.mapsvcPeople = { shown: null };
+window.mapsvcPeople = { shown: null, micro: null };
 
 (function peopleRegister() {
   if (!signedIn("people")) return;
@@ -151,7 +152,76 @@ window.mapsvcPeople = { shown: null };
     finding.region.value = areaRegion($("people-area"));
     finding.grid.value = plates.grid.value = select.dataset.level === "grid" ? select.value : "";
     $("people-plates").querySelector("button").disabled = !plates.grid.value;
+    showMicro(finding.grid.value).catch((error) => say(error.message, true));
   } });
+
+  // Micro-grids (微网格, 联户) of the grid chosen: divided by stairwell, each named and led by
+  // one of its residents (联户长)
+  let micro = null;  // the grid's, as the service last listed them
+  const microPath = (grid) => `/api/v1/registry/grids/${grid}/micro-grids`;
+  async function showMicro(grid) {
+    $("micro").hidden = !grid;
+    if (!grid) return;
+    shownMicro(await callApi("people", "GET", microPath(grid)));
+  }
+  function shownMicro(listing) {
+    micro = listing;
+    $("micro-title").textContent = `${listing.name}的微网格（联户）`;
+    $("micro-summary").textContent = `${listing.households} 户，已编入微网格 ${listing.placed} 户`
+      + `；每个微网格不超过 ${listing.households_max} 户`;
+    $("micro-divide").elements.households_max.placeholder = listing.households_max;
+    $("micro-grids").tBodies[0].replaceChildren(...listing.micro_grids.map((m) => {
+      const tr = document.createElement("tr");
+      tr.dataset.code = m.code;
+      const leader = m.leader ? m.leader.name : m.leader_gone ? "（已离开，请重新指定）" : "—";
+      for (const value of [m.code, m.name, `${m.households}${m.over ? "（超出）" : ""}`, m.people,
+                           leader, m.leader ? m.leader.mobile : ""]) {
+        tr.appendChild(text("td", value));
+      }
+      tr.appendChild(actions([["设置", () => askLead(m)]]));
+      return tr;
+    }));
+    window.mapsvcPeople.micro = listing.micro_grids.length;
+  }
+  $("micro-divide").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target.elements;
+    try {
+      shownMicro(await callApi("people", "POST", microPath(micro.grid), {
+        replace: form.replace.checked,
+        ...(form.households_max.value ? { households_max: Number(form.households_max.value) }
+          : {}) }));
+      form.replace.checked = false;
+      say(`已划分：${micro.micro_grids.length} 个微网格`);
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+  let leading = null;  // the micro-grid the form is about
+  async function askLead(m) {
+    leading = m;
+    const form = askAbout("micro-lead", `微网格 ${m.code}`);
+    form.elements.name.value = m.name;
+    const residents = await callApi("people", "GET", `/api/v1/registry/people?${
+      new URLSearchParams({ micro_grid: m.code, limit: 200 })}`);
+    options(form.elements.leader, [["", "（不设）"], ...residents.map(
+      (p) => [p.id, `${p.name}（${p.address}）`])]);
+    form.elements.leader.value = m.leader ? m.leader.id : "";
+  }
+  $("micro-lead").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const leader = form.elements.leader.value;
+    try {
+      shownMicro(await callApi("people", "PATCH", `/api/v1/registry/micro-grids/${leading.code}`,
+                               { name: form.elements.name.value.trim(),
+                                 leader: leader ? Number(leader) : null }));
+      form.hidden = true;
+      say(`已保存微网格 ${leading.code}`);
+    } catch (error) {
+      say(error.field === "leader" ? `联户长：${error.message}` : error.message, true);
+    }
+  });
 
   $("people-find").addEventListener("submit", (event) => {
     event.preventDefault();

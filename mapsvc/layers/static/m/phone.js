@@ -995,7 +995,7 @@ async function householdsAtPlate() {
 async function showHouseholds(homes) {
   const leaving = new Set((await queued()).filter((item) => item.kind === "departure")
     .map((item) => item.person));
-  $("households").replaceChildren(...homes.map(({ id, number, address, members }) => {
+  $("households").replaceChildren(...homes.map(({ id, number, address, members, ...home }) => {
     const li = document.createElement("li");
     // households of one house told apart by their number (户号)
     const button = text("button", `走访 ${address}${number ? `（户号 ${number}）` : ""}`, "act");
@@ -1003,6 +1003,10 @@ async function showHouseholds(homes) {
     button.dataset.household = id;
     button.addEventListener("click", () => visit(id, address));
     li.appendChild(button);
+    if (home.micro_grid) {  // its micro-grid (微网格) and who leads it (联户长)
+      li.appendChild(text("small", `微网格 ${home.micro_grid.name}`
+        + `${home.leader ? `，联户长 ${home.leader}` : ""}`, "micro"));
+    }
     const list = document.createElement("ul");
     list.className = "members";
     list.append(...members.filter((person) => !leaving.has(person.id)).map(member));
