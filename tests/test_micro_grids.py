@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from mapsvc.registry.privacy import MOBILE, decrypt
 from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, signed_in_client
 from tests.test_people_page import pick_area
@@ -121,9 +122,12 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
     # each household of it says so, with its leader (masked), on the phone's list
     homes = worker.get("/registry/households", params={"grid": grid, "limit": 100}).json()
     at = {h["address"]: h for h in homes}
-    assert at[estate["houses"][0]]["micro_grid"] == {"code": lane, "name": "<b>一组</b>"}
-    assert at[estate["houses"][0]]["leader"] == leader["name"]
-    assert at[estate["flats"][0]]["micro_grid"]["code"] == f"{grid}002"
+    assert at[estate["houses"][0]]["micro_grid"] == {
+        "code": lane, "name": "<b>一组</b>", "leader": {"id": leader["id"],
+                                                      "name": leader["name"]}}
+    assert at[estate["flats"][0]]["micro_grid"] == {"code": f"{grid}002",
+                                                    "name": f"{estate['compound']}1栋（1）",
+                                                    "leader": None}
 
     # a house put into building 2's: counted there; another grid's address is not its to put
     r = worker.post(f"/registry/micro-grids/{grid}004/addresses",
@@ -207,11 +211,27 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
     assert watch.problems == []
     context.close()
 
+    # at a door of it, the worker's phone names it and its leader, and calls the leader, the
+    # number shown once it says why (audited)
     context, phone = _phone(browser, server, estate["point"], username=estate["username"])
     phone.goto(f"{server}/m/#address={_address_id(db, estate['houses'][0])}")
-    said = phone.locator("#households > li small.micro")
-    said.wait_for()
-    assert said.inner_text() == f"微网格 <i>一组</i>，联户长 {led['leader']['name']}"
+    home = phone.locator("#households > li")
+    home.locator("small.micro").wait_for()
+    assert home.locator("small.micro").inner_text() == (
+        f"微网格 <i>一组</i>，联户长 {led['leader']['name']}")
+    home.locator("button", has_text="联系联户长").click()
+    home.locator("form.reveal button", has_text="请联户长协助通知住户").click()
+    home.locator("form.reveal button[type=submit]").click()
+    dial = home.locator("a[href^='tel:']")
+    dial.wait_for()
+    with db.connect() as conn:
+        mobile, reason = conn.execute(text(
+            "SELECT p.mobile_enc, l.reason FROM audit_log l JOIN person p "
+            "ON p.id::text = l.entity_id WHERE l.entity = 'person' AND l.field = 'mobile' "
+            "AND p.id = :id ORDER BY l.id DESC LIMIT 1"), {"id": led["leader"]["id"]}).one()
+    full = decrypt(mobile, MOBILE)
+    assert (dial.get_attribute("href"), reason) == (f"tel:{full}", "请联户长协助通知住户")
+    assert full[:3] + "****" + full[-4:] == led["leader"]["mobile"]
     context.close()
 
 

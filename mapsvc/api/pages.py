@@ -29,6 +29,7 @@ from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.plates import PLATES_MOST, plates_page
 from mapsvc.layers.wall import WallRegion, wall_page
+from mapsvc.registry.micro_grids import LEADER_REASONS
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
@@ -125,8 +126,9 @@ def _page_account(request: Request):
 # and what each role is bound to, the actions of the audit log and the fields it says were shown
 # in full, the fields of a person shown in full and a person's sex, registration and departure,
 # the common notes of the steps (常用语), the units of time limits, the sources whose cases have a
-# caller to answer (the public's), the roles that see who called and why they commonly look, how
-# often a handler's deadline may be extended; and
+# caller to answer (the public's), the roles that see who called and why they commonly look, why
+# a worker commonly calls a micro-grid's leader, how often a handler's deadline may be extended;
+# and
 # the rules of each action: the roles that may take it, the states it is taken from and the one
 # it leads to (null: the state stays), what it needs, what the case must be beside its state,
 # whether it may be taken on many cases at once, and whether photos taken on site show its
@@ -145,6 +147,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("UNIT_NAME", UNIT_NAMES), ("PUBLIC_SOURCES", PUBLIC_SOURCES),
                         ("CALLER_READERS", sorted(CALLER_READERS)),
                         ("REVEAL_REASONS", REVEAL_REASONS),
+                        ("LEADER_REASONS", LEADER_REASONS),
                         ("EXTENSIONS_MOST", settings.workflow().extensions_most),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,

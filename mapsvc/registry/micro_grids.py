@@ -24,6 +24,8 @@ from mapsvc.geojson import Filters
 from mapsvc.registry.privacy import MOBILE, decrypt, mask_mobile, mask_name
 
 _LOCK = 0x6D67  # one division of a grid at a time (with the grid's id)
+# why a worker commonly needs a leader's mobile in full (the reveal is audited with it)
+LEADER_REASONS = ("联系联户长了解住户情况", "请联户长协助通知住户")
 
 # An address's (``a``) stairwell, its digits padded so that the stairwells sort as they are
 # numbered (2栋 before 12栋): a building's entrance (a building of no compound known by its

@@ -120,7 +120,7 @@ async def list_people(conn: AsyncConnection, account: Account, *, limit: int = 1
 # Households where their house's address lies, with the people living in them (none: a house
 # whose people all left, waiting for the next), and their micro-grid with its leader.
 _HOUSEHOLDS = """
-SELECT h.id, h.number, a.full_text AS address, g.code AS grid, mg.micro_grid, mg.leader,
+SELECT h.id, h.number, a.full_text AS address, g.code AS grid, mg.micro_grid,
        coalesce(json_agg(json_build_object('id', p.id, 'name', p.name,
                                            'birth_year', extract(year FROM p.birth_date)::int,
                                            'sex', p.sex, 'care_tags', p.care_tags)
@@ -131,12 +131,12 @@ SELECT h.id, h.number, a.full_text AS address, g.code AS grid, mg.micro_grid, mg
   LEFT JOIN grid g ON g.id = a.grid_id
   LEFT JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
   LEFT JOIN LATERAL (  -- (the grid g is the micro-grid's)
-      SELECT jsonb_build_object('code', """ + CODE + """, 'name', m.name) AS micro_grid,
-             (SELECT l.name FROM person l WHERE l.id = m.leader_id AND """ + LEADER_HERE + """)
-                 AS leader
+      SELECT jsonb_build_object('code', """ + CODE + """, 'name', m.name, 'leader', (
+                 SELECT jsonb_build_object('id', l.id, 'name', l.name) FROM person l
+                  WHERE l.id = m.leader_id AND """ + LEADER_HERE + """)) AS micro_grid
         FROM micro_grid m WHERE m.id = a.micro_grid_id AND m.grid_id = a.grid_id) mg ON true
  WHERE {where}
- GROUP BY h.id, a.full_text, g.code, mg.micro_grid, mg.leader
+ GROUP BY h.id, a.full_text, g.code, mg.micro_grid
  ORDER BY h.id {page}
 """
 
@@ -157,9 +157,17 @@ async def list_households(conn: AsyncConnection, account: Account, *, grid: str 
     rows = (await conn.execute(text(_HOUSEHOLDS.format(where=f.where(),
                                                        page=page(limit, offset))),
                                f.params)).mappings()
-    return [{**row, "leader": row["leader"] and mask_name(row["leader"]),
+    return [{**row, "micro_grid": _led(row["micro_grid"]),
              "members": [{**m, "name": mask_name(m["name"])} for m in row["members"]]}
             for row in rows]
+
+
+def _led(micro_grid: dict | None) -> dict | None:
+    """A household's micro-grid, its leader's name masked."""
+    if not micro_grid or not micro_grid["leader"]:
+        return micro_grid
+    return {**micro_grid, "leader": {**micro_grid["leader"],
+                                     "name": mask_name(micro_grid["leader"]["name"])}}
 
 
 async def _person_in_reach(conn: AsyncConnection, account: Account, clause: str, **params):

@@ -841,12 +841,14 @@ function showCaller(li, id) {
   return toggleUnder(li, "div", "caller", `/incidents/${id}`, ({ caller }) => {
     const said = caller && [caller.name, caller.phone].filter(Boolean).join(" · ");
     const shown = [text("p", said ? `来电人 ${said}` : "未留来电人信息")];
-    return caller && caller.phone ? [...shown, revealForm(id)] : shown;
+    return caller && caller.phone ? [...shown, revealForm(`/incidents/${id}/caller/reveal`,
+                                                         "phone", REVEAL_REASONS)] : shown;
   });
 }
 
-// The form that asks why the caller's phone is needed in full, and then offers it to dial.
-function revealForm(id) {
+// The form that asks why a number is needed in full (``reasons``: those commonly said), and
+// then offers it to dial: the ``field`` that ``path`` reveals.
+function revealForm(path, field, reasons) {
   const form = text("form", "", "reveal");
   const reason = document.createElement("textarea");
   Object.assign(reason, { name: "reason", rows: 1, minLength: 2, maxLength: 500,
@@ -854,15 +856,15 @@ function revealForm(id) {
   reason.setAttribute("aria-label", "查看号码的原因");
   const send = text("button", "查看号码", "act");
   send.type = "submit";
-  form.append(reason, ...phraseButtons(REVEAL_REASONS, reason), send);
+  form.append(reason, ...phraseButtons(reasons, reason), send);
   const said = text("small", "");
   form.append(said);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const r = await ask(`${API}/incidents/${id}/caller/reveal`, authorised({
+      const r = await ask(`${API}${path}`, authorised({
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ field: "phone", reason: reason.value.trim() }) }));
+        body: JSON.stringify({ field, reason: reason.value.trim() }) }));
       if (!r.ok) {
         said.textContent = `未能查看号码（${r.status}）`;
         return;
@@ -1003,9 +1005,17 @@ async function showHouseholds(homes) {
     button.dataset.household = id;
     button.addEventListener("click", () => visit(id, address));
     li.appendChild(button);
-    if (home.micro_grid) {  // its micro-grid (微网格) and who leads it (联户长)
-      li.appendChild(text("small", `微网格 ${home.micro_grid.name}`
-        + `${home.leader ? `，联户长 ${home.leader}` : ""}`, "micro"));
+    const micro = home.micro_grid;
+    if (micro) {  // its micro-grid (微网格) and who leads it (联户长), to call
+      li.appendChild(text("small", `微网格 ${micro.name}`
+        + `${micro.leader ? `，联户长 ${micro.leader.name}` : ""}`, "micro"));
+      if (micro.leader) {  // the number asked for once the worker means to call
+        const call = text("button", "联系联户长", "act quiet");
+        call.type = "button";
+        call.addEventListener("click", () => call.replaceWith(revealForm(
+          `/registry/people/${micro.leader.id}/reveal`, "mobile", LEADER_REASONS)));
+        li.appendChild(call);
+      }
     }
     const list = document.createElement("ul");
     list.className = "members";
