@@ -129,6 +129,11 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
                                                     "name": f"{estate['compound']}1栋（1）",
                                                     "leader": None}
 
+    # the wall's panel of the grid counts them, and those led: the lane's
+    board = clients["command"].get("/stats/board", params={"level": "grid", "code": grid}).json()
+    listing = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"]
+    assert (board["grid"]["micro_grids"], board["grid"]["led"]) == (len(listing), 1)
+
     # a house put into building 2's: counted there; another grid's address is not its to put
     r = worker.post(f"/registry/micro-grids/{grid}004/addresses",
                     json={"address": _address_id(db, estate["houses"][0])})

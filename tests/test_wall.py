@@ -612,8 +612,9 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     first.click()
     wait_until(page, "document.getElementById('heat-category').value === ''", "all classes")
     assert "chosen" not in first.get_attribute("class")
-    staffed, counted, patrolled = page.locator("#kpi-grid > p").all_inner_texts()
+    staffed, counted, patrolled, micro = page.locator("#kpi-grid > p").all_inner_texts()
     assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
+    assert micro == "未划分微网格"  # (test_micro_grids: a divided grid's)
     ended = page.evaluate("(at) => localTime(new Date(at))", walked["properties"]["ended_at"])
     assert patrolled == f"最近巡查：{ended} · {worker}"
     wait_until(page, f"window.mapsvcWall.outlined === '{grid.code}'", "the grid outlined")

@@ -67,6 +67,7 @@ from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
                                    reported_within)
 from mapsvc.registry.campaigns import campaigns_due
+from mapsvc.registry.micro_grids import LEADER_HERE
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
@@ -704,9 +705,9 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
     this year's 按期结案率, 结案率, satisfaction, 响应率, 满意率, 解决率 and 催办率 (with their cases)
     and 监督举报率 (with the cases filed, and those of them the public reported), and reports per
     day for two weeks, and of each main class over those weeks (``classes``, the most first).
-    For a grid also its workers, its households with those visited within ``visit_days``, and
-    its last patrol (when it ended, and who walked it); for a region its grids, with those a
-    patrol passed through within ``visit_days``."""
+    For a grid also its workers, its households with those visited within ``visit_days``, its
+    last patrol (when it ended, and who walked it), and its micro-grids with those led (联户长);
+    for a region its grids, with those a patrol passed through within ``visit_days``."""
     if account.role in GRID_ROLES:
         raise Forbidden(f"a {account.role} account has no region's panel", field="level")
     subject = await subject_of(conn, account, level, code, None)
@@ -791,7 +792,10 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
                                'worker', {WORKER_NAME})
                       FROM patrol_grid pg JOIN patrol p ON p.id = pg.patrol_id
                       JOIN account a ON a.id = p.account_id
-                     WHERE pg.grid_id = g.id ORDER BY p.ended_at DESC LIMIT 1) AS last_patrol
+                     WHERE pg.grid_id = g.id ORDER BY p.ended_at DESC LIMIT 1) AS last_patrol,
+                   (SELECT count(*) FROM micro_grid m WHERE m.grid_id = g.id) AS micro_grids,
+                   (SELECT count(*) FROM micro_grid m JOIN person l ON l.id = m.leader_id
+                     WHERE m.grid_id = g.id AND {LEADER_HERE}) AS led
               FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}

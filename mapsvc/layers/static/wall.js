@@ -506,7 +506,7 @@ function mapsvcWall(map, config) {
       patrolled.textContent = `${p.days}天内巡查网格 ${p.patrolled} / ${p.grids}`
         + (p.grids ? `（${percent(p.patrolled / p.grids)}）` : "");
     }
-    const grid = $("kpi-grid");  // a grid's workers and visits
+    const grid = $("kpi-grid");  // a grid's workers, visits, patrols and micro-grids
     grid.hidden = !b.grid;
     if (b.grid) {
       const patrol = b.grid.last_patrol;
@@ -514,7 +514,9 @@ function mapsvcWall(map, config) {
         text("p", `网格员：${b.grid.workers || "无"}`),
         text("p", `住户 ${b.grid.households}，${b.grid.visit_days}天内走访 ${b.grid.visited}`),
         text("p", patrol ? `最近巡查：${localTime(patrol.ended_at)} · ${patrol.worker}`
-          : "尚无巡查记录"));
+          : "尚无巡查记录"),
+        text("p", b.grid.micro_grids ? `微网格 ${b.grid.micro_grids} 个，有联户长 ${b.grid.led} 个`
+          : "未划分微网格"));
     }
     state.panel = b;
   }
