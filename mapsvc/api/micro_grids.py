@@ -61,8 +61,8 @@ class MicroGridChange(BaseModel):
 async def changed(request: Request, code: MicroCode, body: MicroGridChange,
                   account: Keeper) -> dict:
     """Rename the micro-grid, or name its leader. Answers the grid's micro-grids."""
-    changes = body.model_dump(include=body.model_fields_set)
-    if changes.get("name", "") is None:
+    changes = body.model_dump(include=body.model_fields_set)  # a leader of null: none
+    if changes.get("name", "") is None:  # a name of null: left as it is
         changes.pop("name")
     async with transaction(request) as conn:
         return await change_micro_grid(conn, account, code, changes)

@@ -130,8 +130,8 @@ def split_code(code: str) -> tuple[str, int]:
 
 
 async def _grid(conn: AsyncConnection, account: Account, code: str):
-    """The grid ``code`` in the account's jurisdiction (its id, code, name and the most
-    households of its micro-grids), or NotFound."""
+    """The grid ``code`` in the account's jurisdiction (its id, code, name and its village's
+    setting, urban or rural), or NotFound."""
     f = Filters(params={"code": code})
     f.add("g.code = :code")
     registry_scope(account, f, alias="g", grid_column="id")
@@ -221,6 +221,8 @@ async def change_micro_grid(conn: AsyncConnection, account: Account, code: str,
         if here is None:
             raise InvalidInput(f"person {changes['leader']} does not live in micro-grid "
                                f"{code}: its leader is one of its residents", field="leader")
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
     columns = {"name": "name", "leader": "leader_id"}
     sets = ", ".join(f"{columns[key]} = :{key}" for key in changes)
     if sets:

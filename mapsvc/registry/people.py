@@ -16,6 +16,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Conflict, InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
 from mapsvc.incidents.model import LOCAL_TIME
+from mapsvc.registry.micro_grids import CODE, LEADER_HERE, split_code
 from mapsvc.registry.privacy import (
     ID_NUMBER,
     MOBILE,
@@ -28,7 +29,6 @@ from mapsvc.registry.privacy import (
     normalise_id,
     valid_id_number,
 )
-from mapsvc.registry.micro_grids import CODE, LEADER_HERE, split_code
 from mapsvc.registry.queries import address_in_reach, household_in_reach, place_filters
 
 REGISTRATION_NAMES = {"resident": "户籍", "floating": "流动", "overseas": "境外"}
