@@ -201,8 +201,8 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
     lane.locator("button", has_text="设置").click()
     residents = clients["command"].get("/registry/people",
                                        params={"micro_grid": f"{grid}001"}).json()
-    wait_until(page, f"document.querySelectorAll('#micro-lead option').length === "
-                     f"{len(residents) + 1}", "the lane's residents offered")
+    wait_until(page, "document.querySelectorAll('#micro-lead select[name=leader] option')"
+                     f".length === {len(residents) + 1}", "the lane's residents offered")
     page.fill("#micro-lead input[name=name]", "<i>一组</i>")
     page.select_option("#micro-lead select[name=leader]", index=2)
     page.click("#micro-lead button[type=submit]")
@@ -212,6 +212,22 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
     led = clients["command"].get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"][0]
     assert lane.locator("td").all_inner_texts()[4:6] == [led["leader"]["name"],
                                                          led["leader"]["mobile"]]
+
+    # a flat of building 2 moved into building 1's first: counted there
+    sizes = {m["code"]: m["households"] for m in listing["micro_grids"]}
+    first = page.locator(f"#micro-grids tr[data-code='{grid}002']")
+    first.locator("button", has_text="设置").click()
+    moved = estate["flats"][-1]
+    page.locator(f"#micro-lead select[name=address] option:text-is('{moved}')").wait_for(
+        state="attached")
+    page.select_option("#micro-lead select[name=address]", label=moved)
+    page.click("#micro-lead button[type=submit]")
+    wait_until(page, "document.querySelector(`#micro-grids tr[data-code='"
+                     f"{grid}002'] td:nth-child(3)`).textContent === '{sizes[grid + '002'] + 1}'",
+               "the flat counted in building 1's first")
+    homes = clients["command"].get("/registry/households", params={"grid": grid,
+                                                                   "limit": 100}).json()
+    assert next(h["micro_grid"]["code"] for h in homes if h["address"] == moved) == f"{grid}002"
     page.screenshot(path=ARTIFACTS / "micro-grids.png")
     assert watch.problems == []
     context.close()

@@ -197,25 +197,39 @@ window.mapsvcPeople = { shown: null, micro: null };
       say(error.message, true);
     }
   });
+  // a micro-grid's name and leader (one of its residents), and a household of the grid moved
+  // into it (an address, with all its households)
   let leading = null;  // the micro-grid the form is about
   async function askLead(m) {
     leading = m;
     const form = askAbout("micro-lead", `微网格 ${m.code}`);
     form.elements.name.value = m.name;
-    const residents = await callApi("people", "GET", `/api/v1/registry/people?${
-      new URLSearchParams({ micro_grid: m.code, limit: 200 })}`);
+    const [residents, addresses] = await Promise.all([
+      callApi("people", "GET", `/api/v1/registry/people?${
+        new URLSearchParams({ micro_grid: m.code, limit: 200 })}`),
+      callApi("people", "GET", `/api/v1/registry/addresses?${
+        new URLSearchParams({ grid: micro.grid, limit: 1000 })}`)]);
     options(form.elements.leader, [["", "（不设）"], ...residents.map(
       (p) => [p.id, `${p.name}（${p.address}）`])]);
     form.elements.leader.value = m.leader ? m.leader.id : "";
+    options(form.elements.address, [["", "（不移入）"], ...addresses.features
+      .filter((f) => f.properties.households)
+      .map((f) => [f.properties.id, f.properties.address])
+      .sort((a, b) => a[1].localeCompare(b[1], "zh-CN", { numeric: true }))]);
   }
   $("micro-lead").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
     const leader = form.elements.leader.value;
+    const address = form.elements.address.value;
+    const path = `/api/v1/registry/micro-grids/${leading.code}`;
     try {
-      shownMicro(await callApi("people", "PATCH", `/api/v1/registry/micro-grids/${leading.code}`,
-                               { name: form.elements.name.value.trim(),
-                                 leader: leader ? Number(leader) : null }));
+      shownMicro(await callApi("people", "PATCH", path, {
+        name: form.elements.name.value.trim(), leader: leader ? Number(leader) : null }));
+      if (address) {
+        shownMicro(await callApi("people", "POST", `${path}/addresses`,
+                                 { address: Number(address) }));
+      }
       form.hidden = true;
       say(`已保存微网格 ${leading.code}`);
     } catch (error) {
