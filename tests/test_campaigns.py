@@ -464,7 +464,7 @@ def due_campaigns(server, clients, grids, db):
 
 
 def test_regions_grids_and_workers_are_judged_by_the_things_their_campaigns_due_checked_in_time(
-        clients, due_campaigns):
+        server, clients, due_campaigns):
     command, grid, other = clients["command"], due_campaigns["grid"], due_campaigns["other"]
 
     def rows(**params) -> dict:
@@ -473,6 +473,8 @@ def test_regions_grids_and_workers_are_judged_by_the_things_their_campaigns_due_
 
     in_time = {"due": 3, "on_time": 1, "rate": 0.3333}  # checked by the 8th's end: one
     assert rows(level="county", code="441502", by="worker")[due_campaigns["worker"]] == in_time
+    with signed_in_client(server, due_campaigns["worker"]) as worker:  # its own, on its phone
+        assert worker.get("/stats", params=CAMPAIGN_WEEK).json()["campaigns"] == in_time
     grids = rows(level="village", code=grid[:12])
     assert grids[grid] == in_time
     assert {g: c["due"] for g, c in grids.items() if g != grid} == dict.fromkeys(

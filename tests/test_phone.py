@@ -405,7 +405,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
                                                                         worker_spot, clients,
                                                                         username):
     """What the centre's evaluation counts of the account this month: a worker's reports, the
-    share of them valid, its 漏报率, 按时核实率, 按时核查率, 综合指标值 and patrols; a department's cases
+    share of them valid, its 漏报率, 按时核实率, 按时核查率, 综合指标值, patrols and the things of
+    its campaigns due checked in time; a department's cases
     dispatched to it, the shares taken on, handled and closed in time and of their callers told
     in time, and those overdue."""
     _, spot = worker_spot
@@ -424,7 +425,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         f"按时核实率 {page.evaluate(shown, own['verifies']['rate'])}，"
         f"按时核查率 {page.evaluate(shown, own['checks']['rate'])}，"
         f"综合指标值 {'–' if own['score'] is None else format(own['score'], '.1f')}，"
-        f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"
+        f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里，"
+        f"专项排查按期 {own['campaigns']['on_time']}/{own['campaigns']['due']}"
         if username == "worker" else
         f"本部门本月：派遣 {f['dispatched']} 件，"
         f"及时签收率 {page.evaluate(shown, f['on_time_accept_rate'])}，"

@@ -656,8 +656,10 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     own = {}
     if subject.kind == "worker":
         rates = (await worker_rates(conn, [subject.key], start, end))[subject.key]
-        own = {"patrols": (await patrols_within(conn, "worker", [subject.key], start, end))[
-            subject.key], **rates, "score": worker_score(figures, rates)}
+        mine = [subject.key]
+        own = {"patrols": (await patrols_within(conn, "worker", mine, start, end))[subject.key],
+               **rates, "score": worker_score(figures, rates),
+               "campaigns": (await campaigns_due(conn, "worker", mine, start, end))[subject.key]}
     if by == "operator":
         cases, params = _holding(subject)
         listed = await staff_figures(conn, cases, _staff(subject), params, start, end)

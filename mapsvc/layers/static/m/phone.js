@@ -1299,21 +1299,22 @@ async function showPatrolDue() {
 // This month's own figures, as the centre's evaluation counts them (GET /stats answers a grid
 // worker or chief their own, with the share of the cases filed in their grids that the public
 // reported, 漏报率, their findings on verify tasks and checks on site made in time, 按时核实率
-// and 按时核查率, and the four weighed together, 综合指标值; a department its own); as last seen
-// while offline.
+// and 按时核查率, and the four weighed together, 综合指标值, and the things of its campaigns due
+// checked in time; a department its own); as last seen while offline.
 async function showMonth() {
   const session = signedIn();
   const today = chinaDay(now());
   const r = await ask(`${API}/stats?from=${today.slice(0, 8)}01&to=${today}`, authorised())
     .catch(() => null);
   if (!r || !r.ok || signedIn() !== session) return;
-  const { kind, figures: f, patrols, missed, verifies, checks, score } = await r.json();
+  const { kind, figures: f, patrols, missed, verifies, checks, score, campaigns } = await r.json();
   const rate = (v) => (v == null ? "–" : `${(v * 100).toFixed(1)}%`);
   $("month").textContent = kind === "worker"
     ? `本月：上报 ${f.reported} 件，有效上报率 ${rate(f.valid_report_rate)}，`
       + `漏报率 ${rate(missed?.rate)}，按时核实率 ${rate(verifies?.rate)}，`
       + `按时核查率 ${rate(checks?.rate)}，综合指标值 ${score == null ? "–" : score.toFixed(1)}，`
-      + `巡查 ${patrols.count} 次 ${patrols.km.toFixed(1)} 公里`
+      + `巡查 ${patrols.count} 次 ${patrols.km.toFixed(1)} 公里，`
+      + `专项排查按期 ${campaigns.on_time}/${campaigns.due}`
     : `本部门本月：派遣 ${f.dispatched} 件，及时签收率 ${rate(f.on_time_accept_rate)}，`
       + `按时处置率 ${rate(f.on_time_handling_rate)}，按期结案率 ${rate(f.on_time_closure_rate)}，`
       + `响应率 ${rate(f.response_rate)}，超期在办 ${f.overdue_now} 件`;
