@@ -256,6 +256,31 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
     context.close()
 
 
+def test_a_grid_holds_no_more_micro_grids_than_their_codes_can_number(clients, grids, db):
+    """1,200 households in a row of a grid: one a micro-grid would be 1,200 of them, past the
+    999 a code's three digits number; refused naming the most, and nothing divided."""
+    grid = grids[grids["code"].str.startswith("441502")].iloc[63].code
+    with db.begin() as conn:
+        conn.execute(text("""
+            WITH a AS (
+                INSERT INTO address (full_text, county_code, street, number, geom, grid_id,
+                                     grid_version_id, village_code, assignment)
+                SELECT '长街' || n || '号', '441502', '长街', n || '号',
+                       ST_PointOnSurface(v.geom), g.id, v.id, g.village_code, 'inside'
+                  FROM grid g JOIN grid_version v ON v.grid_id = g.id AND v.valid_to IS NULL,
+                       generate_series(1, 1200) n
+                 WHERE g.code = :g
+                RETURNING id),
+            ho AS (INSERT INTO house (address_id) SELECT id FROM a RETURNING id)
+            INSERT INTO household (house_id) SELECT id FROM ho"""), {"g": grid})
+    path = f"/registry/grids/{grid}/micro-grids"
+    r = clients["admin"].post(path, json={"households_max": 1})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "households_max", r.text
+    assert clients["admin"].get(path).json()["micro_grids"] == []
+    made = clients["admin"].post(path, json={"households_max": 2}).json()["micro_grids"]
+    assert (len(made), made[-1]["code"], made[-1]["households"]) == (600, f"{grid}600", 2)
+
+
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(most=st.integers(min_value=1, max_value=30))

@@ -13,6 +13,7 @@ divided again.
 """
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
@@ -24,6 +25,7 @@ from mapsvc.geojson import Filters
 from mapsvc.registry.privacy import MOBILE, decrypt, mask_mobile, mask_name
 
 _LOCK = 0x6D67  # one division of a grid at a time (with the grid's id)
+SERIALS = 999  # the micro-grids a grid may hold: three digits after its code (migration 0076)
 # why a worker commonly needs a leader's mobile in full (the reveal is audited with it)
 LEADER_REASONS = ("联系联户长了解住户情况", "请联户长协助通知住户")
 
@@ -189,7 +191,11 @@ async def divide(conn: AsyncConnection, account: Account, grid_code: str, *,
                            {"grid": grid.id})
     await conn.execute(_JOIN_STAIRS, {"grid": grid.id})
     most = households_max or settings.plans().micro_households_max[grid.setting]
-    await conn.execute(_DIVIDE, {"grid": grid.id, "most": most})
+    try:
+        await conn.execute(_DIVIDE, {"grid": grid.id, "most": most})
+    except IntegrityError:  # past the last serial a code holds: nothing divided
+        raise InvalidInput(f"grid {grid.code} would hold more than {SERIALS} micro-grids: "
+                           "give a larger most", field="households_max") from None
     return await _listed(conn, grid)
 
 
