@@ -43,10 +43,10 @@ stand now:
   cases were handled within 12 working hours"
 - overdue now: cases whose handling clock is red at this moment.
 
-Regions, grids and grid workers in a breakdown also have 按期排查率: of the things of the
-campaigns (专项排查) due in the period (by their due dates) that they answered for (a worker:
-those in the grids it worked on the due day), those checked by the end of their due day
-(mapsvc.registry.campaigns.campaigns_due).
+Regions, grids and grid workers in a breakdown, and a worker's own figures, also have 按期排查率:
+of the things of the campaigns (专项排查) due in the period (by their due dates) that they
+answered for (a worker: those in the grids it worked on the due day), those checked by the end
+of their due day (mapsvc.registry.campaigns.campaigns_due).
 
 Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 """
