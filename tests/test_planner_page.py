@@ -97,7 +97,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     page.click("#plan-impact")
     wait_until(page, "!document.getElementById('plan-moves').hidden", "the impact")
     assert page.inner_text("#plan-moves tbody") == (
-        f"{a.code('B')}（规划网格员）\t{a.village}004\t1\t1\t1\t0\t0")
+        f"{a.code('B')}（规划网格员）\t{a.village}004\t1\t1\t0\t1\t0\t0")
     assert page.inner_text("#plan-message").endswith(
         f"无网格员的网格：{a.village}004（发布后在账号管理中分配）")
     page.screenshot(path=ARTIFACTS / "planner-split.png")

@@ -283,12 +283,15 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
     a, _ = area
     plan = new_plan(api, a)
     split_b(api, a, plan)
+    # B's households in micro-grids: the one moving leaves its micro-grid
+    assert api.post(f"/registry/grids/{a.code('B')}/micro-grids", json={}).json()["placed"] > 0
     before = snapshot(db, a)
     impact = api.get(f"/plans/{plan['id']}/impact").json()
     new = f"{a.village}004"
     assert impact["moves"] == [{
         "from": a.code("B"), "to": new, "incidents": 1, "households": 1, "people": 1,
-        "organisations": 0, "components": 0, "places": 0, "from_workers": [], "to_workers": []}]
+        "micro_households": 1, "organisations": 0, "components": 0, "places": 0,
+        "from_workers": [], "to_workers": []}]
     changes = {g["code"]: g["change"] for g in impact["grids"]}
     assert changes == {a.code("A"): "unchanged", a.code("B"): "reshaped", a.code("C"): "unchanged",
                        new: "new"}

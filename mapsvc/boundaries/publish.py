@@ -206,13 +206,20 @@ WITH moves AS (
                AS households,
            sum((SELECT count(*) FROM house h JOIN household hh ON hh.house_id = h.id
                   JOIN person p ON p.household_id = hh.id AND p.left_on IS NULL
-                 WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address') AS people
+                 WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address') AS people,
+           -- those that leave their micro-grid (微网格), of the grid they leave
+           sum((SELECT count(*) FROM house h JOIN household hh ON hh.house_id = h.id
+                  JOIN address a ON a.id = h.address_id
+                  JOIN micro_grid mg ON mg.id = a.micro_grid_id AND mg.grid_id = m.from_grid
+                 WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address')
+               AS micro_households
       FROM plan_move m WHERE m.from_grid IS DISTINCT FROM m.to_grid
      GROUP BY m.kind, m.from_grid, m.to_grid
 ), pairs AS (
     SELECT from_grid, to_grid,
            coalesce(sum(n) FILTER (WHERE kind = 'incident'), 0) AS incidents,
            coalesce(sum(households), 0) AS households, coalesce(sum(people), 0) AS people,
+           coalesce(sum(micro_households), 0) AS micro_households,
            coalesce(sum(n) FILTER (WHERE kind = 'organisation'), 0) AS organisations,
            coalesce(sum(n) FILTER (WHERE kind = 'thing'), 0) AS components,
            coalesce(sum(n) FILTER (WHERE kind = 'place'), 0) AS places
@@ -222,6 +229,7 @@ SELECT json_build_object(
     'moves', (SELECT coalesce(json_agg(json_build_object(
                   'from', f.code, 'to', t.code, 'incidents', p.incidents,
                   'households', p.households, 'people', p.people,
+                  'micro_households', p.micro_households,
                   'organisations', p.organisations, 'components', p.components,
                   'places', p.places,
                   'from_workers', {from_workers}, 'to_workers', {to_workers})
@@ -248,9 +256,9 @@ WORKERS = """(SELECT coalesce(json_agg(a.display_name ORDER BY a.display_name), 
 
 
 async def _moves(conn: AsyncConnection, plan: Plan) -> dict:
-    """What the applied plan moved: per (from grid, to grid) the open incidents, households,
-    people, organisations, components and places, with the workers on each side; per grid its
-    change and workers."""
+    """What the applied plan moved: per (from grid, to grid) the open incidents, households
+    (and of them those leaving their micro-grid), people, organisations, components and places,
+    with the workers on each side; per grid its change and workers."""
     sql = IMPACT.format(from_workers=WORKERS.format(grid="p.from_grid"),
                         to_workers=WORKERS.format(grid="p.to_grid"),
                         workers=WORKERS.format(grid="g.id"))

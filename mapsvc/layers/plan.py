@@ -77,7 +77,8 @@ PANELS = """
     </div>
     <ol id="plan-findings"></ol>
     <table id="plan-moves" hidden><thead><tr><th>从</th><th>到</th><th>事件</th><th>户</th>
-      <th>人</th><th>组织</th><th>部件</th></tr></thead><tbody></tbody></table>
+      <th>其中离开微网格</th><th>人</th><th>组织</th><th>部件</th></tr></thead><tbody></tbody>
+    </table>
   </section>
   <ul id="plan-legend"><li class="ok">户数合规</li><li class="under">户数偏少</li>
     <li class="over">超出上限</li><li class="unknown">未校验或未登记住户</li></ul>

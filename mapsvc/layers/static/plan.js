@@ -537,7 +537,8 @@ function mapsvcPlan(map, config) {
     body.replaceChildren(...impact.moves.map((m) => {
       const row = document.createElement("tr");
       for (const value of [grid(m.from, m.from_workers), grid(m.to, m.to_workers), m.incidents,
-                           m.households, m.people, m.organisations, m.components]) {
+                           m.households, m.micro_households, m.people, m.organisations,
+                           m.components]) {
         row.append(text("td", value));
       }
       return row;
