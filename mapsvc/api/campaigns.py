@@ -76,7 +76,7 @@ class CampaignChange(BaseModel):
     @field_validator("end")
     @classmethod
     def _one(cls, end: bool, info: ValidationInfo) -> bool:
-        if end == (info.data.get("due") is not None) and "due" in info.data:
+        if "due" in info.data and end == (info.data["due"] is not None):  # both, or neither
             raise ValueError("give either a new due date or end: true")
         return end
 
