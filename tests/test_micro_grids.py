@@ -2,6 +2,8 @@
 rule's most households, each with a leader (联户长) living in it; addresses registered since
 join their stairwell's smallest; any address put into another micro-grid of its grid."""
 
+import csv
+import io
 import uuid
 from datetime import date
 
@@ -129,6 +131,26 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
                                                     "name": f"{estate['compound']}1栋（1）",
                                                     "leader": None}
 
+    # the leaders' roster (联户长名册): the centre's, masked, audited with how many it names
+    r = clients["command"].get("/registry/micro-grids.csv", params={
+        "region": grid[:9], "reason": "核对联户长"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), r.text
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+    mine = [row for row in rows if row["网格编码"] == grid]
+    listing = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"]
+    assert [(row["微网格编码"], row["微网格"], int(row["户数"]), int(row["人数"]), row["联户长"],
+             row["联户长手机"]) for row in mine] == [
+        (m["code"], m["name"], m["households"], m["people"],
+         m["leader"]["name"] if m["leader"] else "", m["leader"]["mobile"] if m["leader"] else "")
+        for m in listing]
+    audited = clients["admin"].get("/audit", params={"action": "export",
+                                                     "username": "command"}).json()
+    assert audited[0]["reason"] == "核对联户长"
+    assert audited[0]["entity_id"].startswith(f"{sum(1 for row in rows if row['联户长'])} ")
+    r = clients["command"].get("/registry/micro-grids.csv", params={"grid": grid})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
+    assert worker.get("/registry/micro-grids.csv", params={"reason": "越权导出"}).status_code == 403
+
     # the wall's panel of the grid counts them, and those led: the lane's
     board = clients["command"].get("/stats/board", params={"level": "grid", "code": grid}).json()
     listing = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"]
@@ -229,6 +251,12 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
                                                                    "limit": 100}).json()
     assert next(h["micro_grid"]["code"] for h in homes if h["address"] == moved) == f"{grid}002"
     page.screenshot(path=ARTIFACTS / "micro-grids.png")
+    page.fill("#micro-export input[name=reason]", "核对联户长")  # the grid chosen's roster
+    with page.expect_download() as downloaded:
+        page.click("#micro-export button[type=submit]")
+    with open(downloaded.value.path(), encoding="utf-8-sig", newline="") as roster:
+        assert [row["微网格编码"] for row in csv.DictReader(roster)] == [
+            m["code"] for m in listing["micro_grids"]]
     assert watch.problems == []
     context.close()
 

@@ -1,17 +1,28 @@
 """Micro-grids (微网格, 联户) of a grid: divided, named, each with its leader (联户长), an address
-put into another (mapsvc.registry.micro_grids)."""
+put into another; their leaders' roster exported (mapsvc.registry.micro_grids)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import allowed
 from mapsvc.api.deps import statements, transaction
 from mapsvc.api.registry import VISITORS
+from mapsvc.db.spreadsheet import sheet
 from mapsvc.numbers import Whole
-from mapsvc.registry.micro_grids import change_micro_grid, divide, micro_grids, place_address
+from mapsvc.registry.micro_grids import (
+    ROSTER_HEADINGS,
+    change_micro_grid,
+    divide,
+    export_roster,
+    micro_grids,
+    place_address,
+    roster_cells,
+)
+from mapsvc.registry.people import EXPORTERS
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 Keeper = Annotated[Account, Depends(allowed(VISITORS))]
@@ -19,6 +30,27 @@ GridCode = Annotated[str, Path(max_length=64, pattern=r"^[0-9]+$", description="
 MicroCode = Annotated[str, Path(min_length=4, max_length=67, pattern=r"^[0-9]+$",
                                 description="a micro-grid's code: its grid's and three digits")]
 NOT_FOUND = {404: {"description": "not in your jurisdiction"}}
+
+
+@router.get("/micro-grids.csv", response_class=StreamingResponse, responses={
+    200: {"content": {"text/csv": {}}, "description": "a row per micro-grid, by grid"}})
+async def roster(
+    request: Request, account: Annotated[Account, Depends(allowed(EXPORTERS))],
+    reason: Annotated[str, Query(min_length=2, max_length=500, description="why")],
+    region: Annotated[str | None, Query(max_length=12, pattern=r"^[0-9]+$",
+                                        description="village, township or county code")] = None,
+    grid: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+$",
+                                      description="grid code")] = None,
+) -> StreamingResponse:
+    """The micro-grids of your jurisdiction (of the region or grid) with their households,
+    people and leaders, masked, as a CSV file for a spreadsheet (联户长名册, Chinese headings);
+    the export is written to the audit log, with how many leaders it names, first."""
+    async with transaction(request) as conn:
+        statement, params = await export_roster(conn, account, reason, region=region,
+                                                grid=grid)
+    return StreamingResponse(await sheet(ROSTER_HEADINGS, statement, params, roster_cells),
+                             media_type="text/csv; charset=utf-8", headers={
+                                 "Content-Disposition": 'attachment; filename="micro-grids.csv"'})
 
 
 @router.get("/grids/{code}/micro-grids", responses=NOT_FOUND)

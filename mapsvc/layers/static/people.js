@@ -258,5 +258,19 @@ window.mapsvcPeople = { shown: null, micro: null };
     say("已导出，已记入审计");
   });
 
+  // the micro-grids of the region or grid chosen with their leaders, masked (联户长名册)
+  $("micro-export").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const asked = new URLSearchParams({ reason: event.target.elements.reason.value.trim() });
+    for (const key of ["region", "grid"]) {
+      if (finding[key].value) asked.set(key, finding[key].value);
+    }
+    const link = document.createElement("a");
+    link.href = `/api/v1/registry/micro-grids.csv?${asked}`;
+    link.download = "联户长名册.csv";
+    link.click();
+    say("已导出，已记入审计");
+  });
+
   list.find(query);
 }());
