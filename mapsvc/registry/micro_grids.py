@@ -126,8 +126,13 @@ SELECT count(h.id) AS households, count(h.id) FILTER (WHERE {PLACED}) AS placed
 """)
 
 
-# The micro-grids of the grids ``{where}`` picks (``g``), a row each: the roster of their
-# leaders (联户长名册), by grid.
+# The micro-grids of the grids ``{where}`` picks (``g``), with their leaders (``l``) who live
+# in them still.
+_LED = f"""
+  FROM micro_grid m JOIN grid g ON g.id = m.grid_id
+  LEFT JOIN person l ON l.id = m.leader_id AND {LEADER_HERE}
+ WHERE {{where}}"""
+# Those micro-grids, a row each: the roster of their leaders (联户长名册), by grid.
 _ROSTER = f"""
 SELECT g.code AS grid, g.name AS grid_name, {CODE} AS code, m.name,
        (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
@@ -137,19 +142,13 @@ SELECT g.code AS grid, g.name AS grid_name, {CODE} AS code, m.name,
           JOIN household h ON h.house_id = ho.id
           JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
          WHERE a.micro_grid_id = m.id AND a.grid_id = m.grid_id) AS people,
-       l.name AS leader_name, l.mobile_enc AS leader_mobile
-  FROM micro_grid m JOIN grid g ON g.id = m.grid_id
-  LEFT JOIN person l ON l.id = m.leader_id AND {LEADER_HERE}
- WHERE {{where}}
+       l.name AS leader_name, l.mobile_enc AS leader_mobile{_LED}
  ORDER BY g.code, m.serial
 """
 ROSTER_HEADINGS = ("网格编码", "网格", "微网格编码", "微网格", "户数", "人数", "联户长", "联户长手机")
 _ROSTER_EXPORTED = """
 INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
-SELECT :account, 'export', 'person', count(l.id) || ' micro-grid leaders' || :what, :reason
-  FROM micro_grid m JOIN grid g ON g.id = m.grid_id
-  LEFT JOIN person l ON l.id = m.leader_id AND """ + LEADER_HERE + """
- WHERE {where}"""
+SELECT :account, 'export', 'person', count(l.id) || ' micro-grid leaders' || :what, :reason""" + _LED
 
 
 def roster_cells(row) -> tuple:
