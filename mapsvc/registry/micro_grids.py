@@ -104,19 +104,22 @@ UPDATE address a SET micro_grid_id = made.id
   FROM numbered n JOIN made ON made.serial = n.serial
  WHERE a.id = n.id
 """)
+# A micro-grid's (``m``) households and the people living in them.
+_SIZES = """(SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
+          JOIN household h ON h.house_id = ho.id
+         WHERE a.micro_grid_id = m.id AND a.grid_id = m.grid_id) AS households,
+       (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
+          JOIN household h ON h.house_id = ho.id
+          JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
+         WHERE a.micro_grid_id = m.id AND a.grid_id = m.grid_id) AS people"""
 # A grid's micro-grids, each with its households, its people and its leader.
 _LISTED = text(f"""
-SELECT {CODE} AS code, m.name, count(DISTINCT h.id) AS households, count(p.id) AS people,
+SELECT {CODE} AS code, m.name, {_SIZES},
        l.id AS leader_id, l.name AS leader_name, l.mobile_enc AS leader_mobile,
        l.id IS NOT NULL AND {LEADER_HERE} AS leader_here
   FROM micro_grid m JOIN grid g ON g.id = m.grid_id
-  LEFT JOIN address a ON a.micro_grid_id = m.id AND a.grid_id = m.grid_id
-  LEFT JOIN house ho ON ho.address_id = a.id
-  LEFT JOIN household h ON h.house_id = ho.id
-  LEFT JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
   LEFT JOIN person l ON l.id = m.leader_id
  WHERE m.grid_id = :grid
- GROUP BY m.id, g.code, l.id
  ORDER BY m.serial
 """)
 _HOUSEHOLDS = text(f"""
@@ -134,14 +137,7 @@ _LED = f"""
  WHERE {{where}}"""
 # Those micro-grids, a row each: the roster of their leaders (联户长名册), by grid.
 _ROSTER = f"""
-SELECT g.code AS grid, g.name AS grid_name, {CODE} AS code, m.name,
-       (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
-          JOIN household h ON h.house_id = ho.id
-         WHERE a.micro_grid_id = m.id AND a.grid_id = m.grid_id) AS households,
-       (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
-          JOIN household h ON h.house_id = ho.id
-          JOIN person p ON p.household_id = h.id AND p.left_on IS NULL
-         WHERE a.micro_grid_id = m.id AND a.grid_id = m.grid_id) AS people,
+SELECT g.code AS grid, g.name AS grid_name, {CODE} AS code, m.name, {_SIZES},
        l.name AS leader_name, l.mobile_enc AS leader_mobile{_LED}
  ORDER BY g.code, m.serial
 """
@@ -272,11 +268,8 @@ async def change_micro_grid(conn: AsyncConnection, account: Account, code: str,
     found, grid = await _micro_grid(conn, account, code)
     if changes.get("leader") is not None:
         here = (await conn.execute(text(
-            "SELECT 1 FROM person p JOIN household h ON h.id = p.household_id "
-            "JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id "
-            "WHERE p.id = :person AND p.left_on IS NULL AND a.micro_grid_id = :micro "
-            "AND a.grid_id = :grid"),
-            {"person": changes["leader"], "micro": found, "grid": grid.id})).first()
+            f"SELECT 1 FROM person l, micro_grid m WHERE l.id = :person AND m.id = :micro "
+            f"AND {LEADER_HERE}"), {"person": changes["leader"], "micro": found})).first()
         if here is None:
             raise InvalidInput(f"person {changes['leader']} does not live in micro-grid "
                                f"{code}: its leader is one of its residents", field="leader")
