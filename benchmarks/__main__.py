@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ GRIDS = int(os.environ.get("BENCH_GRIDS", 65_000))
 INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", 1_000_000))
 HOUSEHOLDS = int(os.environ.get("BENCH_HOUSEHOLDS_PER_GRID", 30))
 CALLS = int(os.environ.get("BENCH_CALLS", 100_000))
+WEBHOOK_ROWS = int(os.environ.get("BENCH_WEBHOOK_ROWS", 50_000))
 OUT = Path(__file__).parent / "out"
 
 
@@ -937,6 +939,86 @@ def micro_grids_at_scale() -> None:
         figure(f"{what} ({label}), median of 5", f"{ms:.1f}", "ms")
 
 
+def webhooks_at_scale() -> None:
+    """A webhook following every case (a platform taking all of them): WEBHOOK_ROWS new cases
+    imported with no webhook, then as many with it, queued as they are stored; then what was
+    queued sent to a receiver on this machine, batch after batch, as a process of the service
+    sends it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mapsvc.workflow.webhooks import WebhookSpec, deliver_one, make_webhook, webhook_client
+
+    class Taking(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Taking)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    grids = asyncio.run(in_transaction(current_grids))
+
+    def imported(seed: int) -> float:
+        frame = incident_rows(grids, WEBHOOK_ROWS, categories=["01", "03"], seed=seed, days=1)
+        frame["client_id"] = [str(uuid.uuid4()) for _ in range(len(frame))]
+        path = OUT / "webhook-incidents.csv"
+        frame.to_csv(path, index=False)
+        t = time.perf_counter()
+        asyncio.run(in_transaction(lambda conn: import_incidents(
+            conn, read_incidents(path, path.name), actor="bench")))
+        return WEBHOOK_ROWS / (time.perf_counter() - t)
+
+    async def follow_all(conn) -> int:
+        if await find_account(conn, "bench_admin") is None:
+            await create_account(conn, "bench_admin", PASSWORD, Role.admin, origin="benchmarks")
+        admin = await find_account(conn, "bench_admin")
+        made, _ = await make_webhook(conn, admin.id, WebhookSpec(
+            client_id=uuid.uuid4(), name="bench",
+            url=f"http://127.0.0.1:{receiver.server_address[1]}/"))
+        return made["id"]
+
+    async def queued(conn, webhook: int):
+        return (await conn.execute(text(
+            "SELECT count(*), sum(cardinality(log_ids)) FROM webhook_delivery "
+            "WHERE webhook_id = :w AND delivered_at IS NULL"), {"w": webhook})).one()
+
+    async def send_all() -> list[float]:
+        engine, times = async_engine(), []
+        try:
+            async with webhook_client() as client:
+                while True:
+                    t = time.perf_counter()
+                    if not await deliver_one(engine, client):
+                        return times
+                    times.append((time.perf_counter() - t) * 1000)
+        finally:
+            await engine.dispose()
+
+    label = f"{WEBHOOK_ROWS:,} points, {GRIDS:,} grids"
+    figure(f"bulk import + assignment with no webhook ({label})", f"{imported(51):,.0f}",
+           "points/s")
+    webhook = asyncio.run(in_transaction(follow_all))
+    try:
+        figure(f"bulk import + assignment with a webhook following every case ({label})",
+               f"{imported(52):,.0f}", "points/s")
+        batches, steps = asyncio.run(in_transaction(lambda conn: queued(conn, webhook)))
+        figure(f"batches / steps queued for the webhook ({label})", f"{batches:,} / {steps:,}")
+        t = time.perf_counter()
+        times = asyncio.run(send_all())
+        seconds = time.perf_counter() - t
+        figure(f"steps sent to a receiver on this machine ({steps:,} steps in {len(times):,} "
+               "batches, one process)", f"{steps / seconds:,.0f}", "steps/s")
+        figure(f"a batch of 100 steps built, sent and recorded, p50 ({len(times):,} batches)",
+               f"{np.median(times):.1f}", "ms")
+    finally:
+        asyncio.run(in_transaction(lambda conn: conn.execute(
+            text("DELETE FROM webhook WHERE id = :w"), {"w": webhook})))
+        receiver.shutdown()
+
+
 async def _county_subjects(conn, county: str) -> dict[str, list[str]]:
     """The keys of a county's townships, grids and grid workers, as the evaluation's rows."""
     f = {"c": county}
@@ -1528,7 +1610,8 @@ def main() -> None:
     locate_in_sql()
     serve_and_load(rows + before)
     tiles_at_city_coverage()
-    hotline_callers()  # last: its cases would change the figures before
+    hotline_callers()  # these last: their cases would change the figures before
+    webhooks_at_scale()
 
 
 if __name__ == "__main__":

@@ -237,13 +237,14 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
 
 
 @pytest.mark.parametrize("username,linked", [("admin", True), ("command", False)])
-def test_an_administrators_pages_lead_to_the_audit_log_and_the_accounts(server, accounts,
+def test_an_administrators_pages_lead_to_the_audit_log_the_accounts_and_the_webhooks(server, accounts,
                                                                         username, linked):
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
         for page in ("/map/wall", "/map/desk", "/map/people"):
             shown = browser.get(page).text
-            assert ('href="/map/accounts"' in shown and 'href="/map/audit"' in shown) == linked
+            assert ('href="/map/accounts"' in shown and 'href="/map/audit"' in shown
+                    and 'href="/map/webhooks"' in shown) == linked
 
 
 def test_no_pages_text_is_broken_by_a_space_between_two_chinese_characters(server, accounts):
@@ -256,7 +257,8 @@ def test_no_pages_text_is_broken_by_a_space_between_two_chinese_characters(serve
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/session", data={"username": "admin", "password": PASSWORD})
         for page in ("/map/wall", "/map/desk", "/map/people", "/map/plan", "/map/stats",
-                     "/map/accounts", "/map/audit", "/map/login", "/map/password", "/m/"):
+                     "/map/accounts", "/map/audit", "/map/webhooks", "/map/login",
+                     "/map/password", "/m/"):
             shown = browser.get(page)
             assert shown.status_code == 200, page
             text = re.sub(r"<(script|style)\b.*?</\1>", "", shown.text, flags=re.S)

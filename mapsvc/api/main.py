@@ -14,7 +14,7 @@ from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
 from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, departments,
                         events, features, health, incidents, locate, media, micro_grids,
-                        open311, pages, patrols, plans, registry, stats, tiles)
+                        open311, pages, patrols, plans, registry, stats, tiles, webhooks)
 from mapsvc.api.errors import UNAVAILABLE, add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine, database_said
@@ -26,6 +26,8 @@ from mapsvc.registry.people import erase_people_who_left
 from mapsvc.tiles.service import TileService
 from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
+from mapsvc.workflow.webhooks import (IDLE_SECONDS, deliver_one, erase_old_deliveries,
+                                      webhook_client)
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +38,36 @@ ERASE_SECONDS = 3600
 HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
 
 
+@contextlib.contextmanager
+def survived(what: str):
+    """A round of background work the database was away for logged (``what`` failed), as is
+    one that failed otherwise; the process goes on."""
+    try:
+        yield
+    except UNAVAILABLE as away:
+        logger.warning("%s failed: %s", what, database_said(away))
+    except SQLAlchemyError:
+        logger.warning("%s failed", what, exc_info=True)
+
+
 async def every(seconds: float, engine, work, what: str) -> None:
-    """Run ``work(conn)`` in a transaction now and every ``seconds`` after; a round the
-    database was away for is logged (``what`` failed), and the next one runs."""
+    """Run ``work(conn)`` in a transaction now and every ``seconds`` after."""
     while True:
-        try:
+        with survived(what):
             async with engine.begin() as conn:
                 await work(conn)
-        except UNAVAILABLE as away:
-            logger.warning("%s failed: %s", what, database_said(away))
-        except SQLAlchemyError:
-            logger.warning("%s failed", what, exc_info=True)
         await asyncio.sleep(seconds)
+
+
+async def send_webhooks(engine) -> None:
+    """Send the batches queued for webhooks (mapsvc.workflow.webhooks), each webhook's as they
+    come due, for as long as the process serves."""
+    async with webhook_client() as client:
+        while True:
+            with survived("sending the webhooks' batches"):
+                while await deliver_one(engine, client):
+                    pass
+            await asyncio.sleep(IDLE_SECONDS)
 
 
 async def follow_sign_outs(conn) -> None:
@@ -68,15 +88,17 @@ async def lifespan(app: FastAPI):
     app.state.feed = Feed()
     app.state.feed.start()
     # the metrics tally's deltas folded (mapsvc.workflow.stats.fold); the sign-outs followed;
-    # the patrol tracks, the people who left and the closed cases' callers past their days
-    # erased
+    # the patrol tracks, the people who left, the closed cases' callers and the webhooks'
+    # batches taken past their days erased; the webhooks' batches sent
     rounds = [asyncio.create_task(every(seconds, app.state.engine, work, what)) for
               seconds, work, what in (
                   (FOLD_SECONDS, fold, "folding the metrics tally"),
                   (SIGN_OUT_SECONDS, follow_sign_outs, "reading the accounts signed out"),
                   (ERASE_SECONDS, erase_old_tracks, "erasing old patrol tracks"),
                   (ERASE_SECONDS, erase_people_who_left, "erasing the people who left"),
-                  (ERASE_SECONDS, erase_old_callers, "erasing the callers of closed cases"))]
+                  (ERASE_SECONDS, erase_old_callers, "erasing the callers of closed cases"),
+                  (ERASE_SECONDS, erase_old_deliveries, "erasing the webhooks' old batches"))]
+    rounds.append(asyncio.create_task(send_webhooks(app.state.engine)))
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()
@@ -117,7 +139,7 @@ def create_app() -> FastAPI:
     app.include_router(tiles.router)
     for module in (health, auth, accounts, boundaries, calendar, campaigns, categories,
                    departments, incidents, media, micro_grids, registry, patrols, stats, events,
-                   plans):
+                   plans, webhooks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(open311.router)

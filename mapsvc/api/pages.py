@@ -73,7 +73,8 @@ class PhoneFiles(StaticFiles):
 WALL_ROLES = frozenset({Role.command, Role.admin})
 DESK_ROLES = WALL_ROLES | {Role.department}  # a department's desk: its cases (处置台)
 # An administrator's pages beside the command centre's, and with them, from the pages of tables
-ADMIN_LINKS = '<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
+ADMIN_LINKS = ('<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
+               '<a href="/map/webhooks">推送订阅</a> ')
 # the command centre's pages, each page but its own
 CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "desk": '<a href="/map/desk">受理派遣</a> ',
@@ -379,6 +380,16 @@ async def accounts(request: Request) -> Response:
                                   "新建（逐个或按花名册）、重设密码、调整网格、停用与启用均记入账号事件",
                                   ADMIN_TABLE_LINKS, password_rules=password_rules(),
                                   **await _area(request, account))
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+async def webhooks(request: Request) -> Response:
+    """The webhooks (推送订阅), for administrators: made, followed as they send, paused and
+    resumed, tried again, given a new secret and removed (mapsvc.api.webhooks)."""
+    account, refused = _refusal(request, "webhooks", frozenset({Role.admin}), "管理员")
+    return refused or _table_page(
+        "webhooks", "推送订阅", "案件各环节即时推送给对接系统（12345热线、部门业务系统等），按序送达，失败自动重试",
+        ADMIN_TABLE_LINKS, **await _area(request, account))
 
 
 @router.get("/audit", response_class=HTMLResponse)

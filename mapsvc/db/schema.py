@@ -570,3 +570,39 @@ plan_grid = Table(
     Column("population", Integer),
     Column("geom", _geom("GEOMETRY"), nullable=False),
 )
+
+# another system told of each step of the cases it follows (0077)
+webhook = Table(
+    "webhook", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("client_id", Uuid, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    Column("region_code", Text, ForeignKey("region.code")),
+    Column("department_code", Text, ForeignKey("department.code")),
+    Column("actions", ARRAY(Text)),
+    Column("sources", ARRAY(Text)),
+    Column("created_by", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("paused_at", DateTime(timezone=True)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("retry_at", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("last_delivered_at", DateTime(timezone=True)),
+)
+
+webhook_delivery = Table(
+    "webhook_delivery", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("webhook_id", BigInteger, ForeignKey("webhook.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("log_ids", ARRAY(BigInteger), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_at", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,177 @@
+"""Webhooks (推送订阅), for administrators: another system told of each step of the cases it
+follows (mapsvc.workflow.webhooks), made, listed with how their sending goes, paused and
+resumed, tried again at once, and removed; each one's batches looked up."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, Field
+
+from mapsvc.accounts.model import Account, Role
+from mapsvc.api.auth import allowed
+from mapsvc.api.deps import Page, statements, transaction
+from mapsvc.incidents.model import NO_NUL, Place, Source
+from mapsvc.workflow.machine import ACTION_NAMES
+from mapsvc.workflow.webhooks import (
+    WebhookSpec,
+    deliveries,
+    drop_webhook,
+    make_webhook,
+    new_secret,
+    pause_webhook,
+    retry_webhook,
+    webhook,
+    webhooks,
+)
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Administrator = Annotated[Account, Depends(allowed(frozenset({Role.admin})))]
+WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Step = Literal[tuple(ACTION_NAMES)]
+
+
+def _receiver(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// address with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a name or password (the secret signs each batch)")
+    if parts.fragment:
+        raise ValueError("must not have a fragment (#…)")
+    return url
+
+
+class WebhookBody(BaseModel):
+    client_id: UUID = Field(description="chosen by the client: the same webhook sent again is "
+                                        "answered 200, made once")
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$",
+                      description="what it is for, as the administrators know it")
+    url: Annotated[str, AfterValidator(_receiver)] = Field(
+        max_length=2000, pattern=NO_NUL, description="where each batch is POSTed")
+    region: str | None = Field(None, max_length=12, pattern=r"^[0-9]+$", description=(
+        "only the cases of this region (also those unassigned whose point lies in it); by "
+        "default everywhere"))
+    department: str | None = Field(None, max_length=64, pattern=NO_NUL, description=(
+        "only the cases dispatched to this department (职能部门)"))
+    actions: list[Step] | None = Field(None, min_length=1, description=(
+        "only these steps (report, dispatch, close …); by default every step"))
+    sources: list[Source] | None = Field(None, min_length=1, description=(
+        "only the cases from these sources (hotline: the 12345 hotline's)"))
+
+
+class Webhook(BaseModel):
+    id: int
+    name: str
+    url: str
+    created_at: datetime
+    created_by: str
+    region: Place | None
+    department: Place | None
+    actions: list[str] | None
+    sources: list[str] | None
+    paused: bool
+    paused_at: datetime | None
+    failing_since: datetime | None = Field(description="its first failure since it was last "
+                                                       "taken; null: not failing")
+    retry_at: datetime | None = Field(description="when the batch that failed is tried again")
+    last_status: int | None = Field(description="the receiver's last HTTP status")
+    last_error: str | None = Field(description="what went wrong last (its answer, or no answer)")
+    last_delivered_at: datetime | None
+    waiting: int = Field(description="batches queued and not yet taken")
+    waiting_steps: int = Field(description="their steps")
+    waiting_since: datetime | None = Field(description="when the oldest was queued")
+
+
+class MadeWebhook(Webhook):
+    secret: str = Field(description="signs each batch (X-Mapsvc-Signature); shown only here")
+
+
+class WebhookChange(BaseModel):
+    paused: bool = Field(description="true: steps are queued, none sent; false: sent again, "
+                                     "from the oldest")
+
+
+class Delivery(BaseModel):
+    id: int
+    queued_at: datetime
+    steps: int
+    first_log_id: int
+    last_log_id: int
+    attempts: int
+    last_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+@router.post("", status_code=201, response_model=MadeWebhook, responses={
+    200: {"description": "sent before: the webhook made then"},
+    409: {"description": "the client id names another account's webhook"},
+    422: {"description": "no such region or department, or an address that is none"}})
+async def make(request: Request, body: WebhookBody, account: Administrator) -> JSONResponse:
+    """Make a webhook: from now on, each step of the cases it follows is POSTed to ``url``,
+    signed with the secret answered (shown this once)."""
+    async with transaction(request) as conn:
+        made, created = await make_webhook(conn, account.id, WebhookSpec(**body.model_dump()))
+    return JSONResponse(jsonable_encoder(MadeWebhook(**made)),
+                        status_code=201 if created else 200)
+
+
+@router.get("")
+async def list_webhooks(request: Request, account: Administrator, page: Page) -> list[Webhook]:
+    """The webhooks, the oldest first, with how their sending goes."""
+    async with statements(request) as conn:
+        return [Webhook(**w) for w in await webhooks(conn, limit=page.limit,
+                                                     offset=page.offset)]
+
+
+@router.get("/{webhook_id}")
+async def one(request: Request, webhook_id: WebhookId, account: Administrator) -> Webhook:
+    async with statements(request) as conn:
+        return Webhook(**await webhook(conn, webhook_id))
+
+
+@router.patch("/{webhook_id}")
+async def change(request: Request, webhook_id: WebhookId, body: WebhookChange,
+                 account: Administrator) -> Webhook:
+    """Pause a webhook (its receiver is down for a while: nothing is lost), or resume it."""
+    async with transaction(request) as conn:
+        return Webhook(**await pause_webhook(conn, webhook_id, body.paused))
+
+
+@router.post("/{webhook_id}/retry")
+async def retry(request: Request, webhook_id: WebhookId, account: Administrator) -> Webhook:
+    """Try the batch that failed again now (its receiver mended), not at its time."""
+    async with transaction(request) as conn:
+        return Webhook(**await retry_webhook(conn, webhook_id))
+
+
+@router.post("/{webhook_id}/secret", response_model=MadeWebhook)
+async def change_secret(request: Request, webhook_id: WebhookId,
+                        account: Administrator) -> JSONResponse:
+    """Give a webhook a new secret (the old one leaked, or is due to change): the batches sent
+    from now are signed with it, the one answered (shown this once)."""
+    async with transaction(request) as conn:
+        return JSONResponse(jsonable_encoder(MadeWebhook(**await new_secret(conn, webhook_id))))
+
+
+@router.delete("/{webhook_id}", status_code=204)
+async def remove(request: Request, webhook_id: WebhookId, account: Administrator) -> Response:
+    """Remove a webhook, and what it had queued."""
+    async with transaction(request) as conn:
+        await drop_webhook(conn, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/deliveries")
+async def batches(request: Request, webhook_id: WebhookId, account: Administrator,
+                  page: Page) -> list[Delivery]:
+    """A webhook's batches, the newest first: their steps, tries and last answers."""
+    async with statements(request) as conn:
+        return [Delivery(**d) for d in
+                await deliveries(conn, webhook_id, page.limit, page.offset)]

@@ -1,0 +1,273 @@
+"""Webhooks (推送订阅): another system — a 12345 hotline's platform waiting for its tickets'
+outcome (工单回传), a department's own case system — told of each step of the cases it follows,
+as it is taken, without asking.
+
+An administrator names what a webhook follows: the cases of a region (by default everywhere),
+only those dispatched to one department, only some steps, only cases from some sources. The
+log's trigger (migration 0077) queues each step logged for every webhook following its case in
+the step's own transaction, in batches of at most a hundred steps. Each process of the service
+sends what is queued (``deliver_one``): a webhook's batches one at a time, oldest first, each
+until the receiver takes it (answers 2xx); one failing is tried again after 15 s, 30 s, 1 min … at
+most an hour apart, and those after it wait. Nothing queued is dropped but with its webhook.
+
+A batch is a POST of JSON (``{"delivery", "webhook", "events": [...]}``), each event a step of
+the log (its id, action, statuses, time and note) with the case as it stands when sent (the
+GeoJSON Feature the API gives). A batch tried again is the same batch (``X-Mapsvc-Delivery``),
+its steps the same (their ``log_id``): the receiver ignores what it has taken. Each POST is
+signed with the webhook's secret, shown once when it is made: ``X-Mapsvc-Signature`` is
+``sha256=`` and the hex HMAC-SHA256 of ``X-Mapsvc-Timestamp``, a dot and the body.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mapsvc.errors import Conflict, InvalidInput, NotFound
+from mapsvc.incidents.queries import incident_feature
+from mapsvc.registry.privacy import decrypt, encrypt
+from mapsvc.workflow.actions import STEP_TIMES
+
+SECRET = b"webhook.secret"  # what the secrets' encryption is bound to
+TIMEOUT_SECONDS = 10        # a receiver not answering by then has failed
+RETRY_FIRST_SECONDS = 15    # the wait after a first failure, doubled after each next one
+RETRY_MOST_SECONDS = 3600
+IDLE_SECONDS = 1            # how often each process looks for what is queued
+KEPT_DAYS = 30              # batches taken are kept this long, to be looked up
+ERRORS_MOST = 300           # characters of a receiver's answer or error kept
+
+
+@dataclass
+class WebhookSpec:
+    client_id: UUID
+    name: str
+    url: str
+    region: str | None = None
+    department: str | None = None
+    actions: list[str] | None = None
+    sources: list[str] | None = None
+
+
+# A webhook as the API lists it: what it follows, and how its sending goes.
+_LISTED = """
+SELECT w.id, w.name, w.url, w.created_at, a.username AS created_by,
+       CASE WHEN w.region_code IS NOT NULL
+            THEN json_build_object('code', r.code, 'name', r.name) END AS region,
+       CASE WHEN w.department_code IS NOT NULL
+            THEN json_build_object('code', dp.code, 'name', dp.name) END AS department,
+       w.actions, w.sources, w.paused_at IS NOT NULL AS paused, w.paused_at,
+       w.failing_since, w.retry_at, w.last_status, w.last_error, w.last_delivered_at,
+       q.waiting, q.waiting_steps, q.waiting_since
+  FROM webhook w
+  JOIN account a ON a.id = w.created_by
+  LEFT JOIN region r ON r.code = w.region_code
+  LEFT JOIN department dp ON dp.code = w.department_code
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS waiting, coalesce(sum(cardinality(d.log_ids)), 0) AS waiting_steps,
+              min(d.queued_at) AS waiting_since
+         FROM webhook_delivery d
+        WHERE d.webhook_id = w.id AND d.delivered_at IS NULL) q
+ WHERE {where}
+ ORDER BY w.id LIMIT :limit OFFSET :offset
+"""
+
+
+async def _listed(conn: AsyncConnection, where: str, params: dict) -> list[dict]:
+    rows = await conn.execute(text(_LISTED.format(where=where)), params)
+    return [dict(r) for r in rows.mappings()]
+
+
+async def webhooks(conn: AsyncConnection, limit: int, offset: int) -> list[dict]:
+    """The webhooks, oldest first, with their batches waiting."""
+    return await _listed(conn, "true", {"limit": limit, "offset": offset})
+
+
+async def webhook(conn: AsyncConnection, webhook_id: int) -> dict:
+    found = await _listed(conn, "w.id = :id", {"id": webhook_id, "limit": 1, "offset": 0})
+    if not found:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+    return found[0]
+
+
+async def make_webhook(conn: AsyncConnection, account_id: int,
+                       spec: WebhookSpec) -> tuple[dict, bool]:
+    """The webhook made, with its secret, and whether it was made now: sent again (its answer
+    lost on the way), the one made then, with its secret again, to the account that made it."""
+    if spec.region and not (await conn.execute(text("SELECT 1 FROM region WHERE code = :c"),
+                                               {"c": spec.region})).first():
+        raise InvalidInput(f"no region {spec.region}", field="region")
+    if spec.department and not (await conn.execute(
+            text("SELECT 1 FROM department WHERE code = :c"), {"c": spec.department})).first():
+        raise InvalidInput(f"no department {spec.department}", field="department")
+    made = (await conn.execute(text("""
+        INSERT INTO webhook (client_id, name, url, secret, region_code, department_code, actions,
+                             sources, created_by)
+        VALUES (:client_id, :name, :url, :secret, :region, :department, :actions, :sources,
+                :account)
+        ON CONFLICT (client_id) DO NOTHING
+        RETURNING id"""), {
+        "client_id": spec.client_id, "name": spec.name.strip(), "url": spec.url,
+        "secret": encrypt(secrets.token_urlsafe(32), SECRET), "region": spec.region,
+        "department": spec.department, "actions": spec.actions, "sources": spec.sources,
+        "account": account_id})).scalar_one_or_none()
+    stored = (await conn.execute(text(
+        "SELECT id, created_by, secret FROM webhook WHERE client_id = :c"),
+        {"c": spec.client_id})).one()
+    if stored.created_by != account_id:
+        raise Conflict("another account's webhook has this client id", field="client_id")
+    return ({**await webhook(conn, stored.id), "secret": decrypt(stored.secret, SECRET)},
+            made is not None)
+
+
+async def pause_webhook(conn: AsyncConnection, webhook_id: int, paused: bool) -> dict:
+    """Paused, its steps are queued and none sent; resumed, sent from the oldest, at once."""
+    changed = await conn.execute(text("""
+        UPDATE webhook SET paused_at = CASE WHEN :paused THEN coalesce(paused_at, now()) END,
+                           retry_at = CASE WHEN :paused THEN retry_at END
+         WHERE id = :id"""), {"id": webhook_id, "paused": paused})
+    if not changed.rowcount:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+    return await webhook(conn, webhook_id)
+
+
+async def new_secret(conn: AsyncConnection, webhook_id: int) -> dict:
+    """The webhook with a new secret (shown this once), which signs its batches from now."""
+    secret = secrets.token_urlsafe(32)
+    changed = await conn.execute(text("UPDATE webhook SET secret = :secret WHERE id = :id"),
+                                 {"id": webhook_id, "secret": encrypt(secret, SECRET)})
+    if not changed.rowcount:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+    return {**await webhook(conn, webhook_id), "secret": secret}
+
+
+async def retry_webhook(conn: AsyncConnection, webhook_id: int) -> dict:
+    """A failing webhook's batch tried again now rather than at its time."""
+    changed = await conn.execute(text("UPDATE webhook SET retry_at = NULL WHERE id = :id"),
+                                 {"id": webhook_id})
+    if not changed.rowcount:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+    return await webhook(conn, webhook_id)
+
+
+async def drop_webhook(conn: AsyncConnection, webhook_id: int) -> None:
+    """The webhook gone, and what it had queued with it."""
+    dropped = await conn.execute(text("DELETE FROM webhook WHERE id = :id"), {"id": webhook_id})
+    if not dropped.rowcount:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+
+
+async def deliveries(conn: AsyncConnection, webhook_id: int, limit: int,
+                     offset: int) -> list[dict]:
+    """A webhook's batches, the newest first: its steps, tries and the last answer."""
+    await webhook(conn, webhook_id)
+    rows = await conn.execute(text("""
+        SELECT id, queued_at, cardinality(log_ids) AS steps, log_ids[1] AS first_log_id,
+               log_ids[cardinality(log_ids)] AS last_log_id, attempts, last_at, last_status,
+               last_error, delivered_at
+          FROM webhook_delivery WHERE webhook_id = :id
+         ORDER BY id DESC LIMIT :limit OFFSET :offset"""),
+        {"id": webhook_id, "limit": limit, "offset": offset})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def erase_old_deliveries(conn: AsyncConnection) -> int:
+    """Batches taken longer ago than KEPT_DAYS erased; how many."""
+    erased = await conn.execute(text(
+        "DELETE FROM webhook_delivery WHERE delivered_at < now() - make_interval(days => :d)"),
+        {"d": KEPT_DAYS})
+    return erased.rowcount
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """What ``X-Mapsvc-Signature`` says of a body sent at ``timestamp``."""
+    signed = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + signed.hexdigest()
+
+
+# The oldest batch waiting of a webhook whose time has come, its webhook locked while it is
+# sent (another process takes another webhook's, or waits for the next round). The lock is
+# not one on the webhook's key: the steps queued meanwhile (their batches name the webhook)
+# do not wait for a slow receiver.
+_DUE = """
+SELECT w.id AS webhook_id, w.url, w.secret, d.id, d.attempts
+  FROM webhook w
+ CROSS JOIN LATERAL (SELECT d.id, d.attempts FROM webhook_delivery d
+                      WHERE d.webhook_id = w.id AND d.delivered_at IS NULL
+                      ORDER BY d.id LIMIT 1) d
+ WHERE w.paused_at IS NULL AND (w.retry_at IS NULL OR w.retry_at <= now())
+ ORDER BY w.retry_at NULLS FIRST, d.id
+ LIMIT 1
+   FOR NO KEY UPDATE OF w SKIP LOCKED
+"""
+
+_BODY = f"""
+SELECT json_build_object('delivery', :delivery, 'webhook', :webhook, 'events',
+                         json_agg(e ORDER BY e.log_id))::text
+  FROM (SELECT l.id AS log_id, l.action, l.from_status AS "from", l.to_status AS status,
+               {STEP_TIMES}, l.note, {incident_feature("d")} AS "case"
+          FROM webhook_delivery b
+         CROSS JOIN LATERAL unnest(b.log_ids) s(log_id)
+          JOIN incident_log l ON l.id = s.log_id
+          JOIN incident_doc d ON d.id = l.incident_id
+         WHERE b.id = :delivery) e
+"""
+
+# A batch taken, or failed (its webhook tried again after ``wait`` seconds); with the answer.
+_ANSWERED = """
+WITH batch AS (
+    UPDATE webhook_delivery SET attempts = attempts + 1, last_at = now(),
+                                last_status = :status, last_error = :error,
+                                delivered_at = CASE WHEN NOT :failed THEN now() END
+     WHERE id = :delivery)
+UPDATE webhook
+   SET last_status = :status, last_error = :error,
+       failing_since = CASE WHEN :failed THEN coalesce(failing_since, now()) END,
+       retry_at = CASE WHEN :failed THEN now() + make_interval(secs => :wait) END,
+       last_delivered_at = CASE WHEN :failed THEN last_delivered_at ELSE now() END
+ WHERE id = :webhook
+"""
+
+
+def webhook_client() -> httpx.AsyncClient:
+    """What sends the batches: redirects not followed (a receiver's address is the one given)."""
+    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+
+
+async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: int,
+                body: bytes) -> tuple[int | None, str | None]:
+    """Send one batch: the receiver's status, and what went wrong (None: taken)."""
+    timestamp = str(int(time.time()))
+    try:
+        answer = await client.post(url, content=body, headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "mapsvc-webhooks", "X-Mapsvc-Delivery": str(delivery),
+            "X-Mapsvc-Timestamp": timestamp,
+            "X-Mapsvc-Signature": signature(secret, timestamp, body)})
+    except httpx.HTTPError as failed:
+        return None, f"{type(failed).__name__}: {failed}"[:ERRORS_MOST]
+    if answer.is_success:
+        return answer.status_code, None
+    return answer.status_code, f"HTTP {answer.status_code}: {answer.text}"[:ERRORS_MOST]
+
+
+async def deliver_one(engine: AsyncEngine, client: httpx.AsyncClient) -> bool:
+    """Send the oldest batch of one webhook whose time has come; whether there was one."""
+    async with engine.begin() as conn:
+        due = (await conn.execute(text(_DUE))).mappings().first()
+        if due is None:
+            return False
+        body = (await conn.execute(text(_BODY), {"delivery": due["id"],
+                                                 "webhook": due["webhook_id"]})).scalar_one()
+        status, error = await _post(client, due["url"], decrypt(due["secret"], SECRET),
+                                    due["id"], body.encode())
+        wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
+        await conn.execute(text(_ANSWERED), {
+            "delivery": due["id"], "webhook": due["webhook_id"], "status": status,
+            "error": error, "failed": error is not None, "wait": wait})
+        return True
