@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import Watch, refused, sign_in, wait_until
-from tests.conftest import PASSWORD, new_account, signed_in_client
+from tests.conftest import PASSWORD, free_port, new_account, signed_in_client
 from tests.test_people_page import pick_area
 
 
@@ -308,7 +308,26 @@ def test_only_administrators_keep_webhooks_and_bad_input_is_refused_naming_it(ap
         assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "id", (method, path)
 
     made = api.post("/webhooks", json=good)
-    try:
+    try:  # a test batch, before any step goes there: sent now, signed, recorded nowhere
+        ping = f"/webhooks/{made.json()['id']}/ping"
+        assert api.post(ping).json() == {"status": 200, "error": None}
+        [(headers, raw, _)] = receiver.taken
+        assert headers["X-Mapsvc-Delivery"] == "ping" and json.loads(raw)["events"] == []
+        assert headers["X-Mapsvc-Signature"] == "sha256=" + hmac.new(
+            made.json()["secret"].encode(), headers["X-Mapsvc-Timestamp"].encode() + b"." + raw,
+            hashlib.sha256).hexdigest()
+        receiver.refuse(500)
+        assert api.post(ping).json() == {"status": 500, "error": "HTTP 500: no"}
+        assert clients["command"].post(ping).status_code == 403
+        listed = api.get(f"/webhooks/{made.json()['id']}").json()
+        assert (listed["failing_since"], listed["last_status"], listed["waiting"]) == (
+            None, None, 0)
+        assert api.get(f"/webhooks/{made.json()['id']}/deliveries").json() == []
+        closed = api.post("/webhooks", json={**good, "client_id": str(uuid.uuid4()),
+                                             "url": f"http://127.0.0.1:{free_port()}/"})
+        answer = api.post(f"/webhooks/{closed.json()['id']}/ping").json()
+        api.delete(f"/webhooks/{closed.json()['id']}")
+        assert answer["status"] is None and answer["error"].startswith("ConnectError")
         other = signed_in_client(server, new_account("admin", region_code=None))
         r = other.post("/webhooks", json=good)  # another administrator's client id
         assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "client_id"
@@ -347,8 +366,11 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
             f"{made['region']['name']}；来源：12345热线；全部环节")
         expect(row.locator("td").nth(3)).to_have_text("正常")
 
+        row.get_by_role("button", name="测试推送").click()
+        expect(page.locator("#webhooks-said")).to_have_text(f"测试推送已送达 {name}（HTTP 200）")
         case = case_at(api, grids, township, index=2, source="hotline")
-        [(headers, raw, _)] = waited(lambda: receiver.taken)
+        [ping, (headers, raw, _)] = waited(lambda: len(receiver.taken) == 2 and receiver.taken)
+        assert ping[0]["X-Mapsvc-Delivery"] == "ping"
         assert headers["X-Mapsvc-Signature"] == "sha256=" + hmac.new(
             secret.encode(), headers["X-Mapsvc-Timestamp"].encode() + b"." + raw,
             hashlib.sha256).hexdigest()
@@ -359,7 +381,7 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
         expect(row.locator("td").nth(4)).to_contain_text("1 批（1 个环节）")
         row.get_by_role("button", name="立即重试").click()
         expect(page.locator("#webhooks-said")).to_have_text(f"已让 {name} 立即重试")
-        waited(lambda: len(receiver.steps()) == 2)
+        waited(lambda: len(receiver.steps()) == 2)  # the report's and the file's
         row.get_by_role("button", name="暂停").click()
         expect(row.locator("td").nth(3)).to_contain_text("已暂停")
         assert api.get(f"/webhooks/{made['id']}").json()["paused"]

@@ -24,7 +24,9 @@ from mapsvc.workflow.webhooks import (
     make_webhook,
     new_secret,
     pause_webhook,
+    receiver_of,
     retry_webhook,
+    send_ping,
     webhook,
     webhooks,
 )
@@ -158,6 +160,23 @@ async def change_secret(request: Request, webhook_id: WebhookId,
     from now are signed with it, the one answered (shown this once)."""
     async with transaction(request) as conn:
         return JSONResponse(jsonable_encoder(MadeWebhook(**await new_secret(conn, webhook_id))))
+
+
+class PingAnswer(BaseModel):
+    status: int | None = Field(description="the receiver's HTTP status; null: no answer")
+    error: str | None = Field(description="what went wrong (its answer, or no answer); null: "
+                                          "taken")
+
+
+@router.post("/{webhook_id}/ping")
+async def test_ping(request: Request, webhook_id: WebhookId,
+                    account: Administrator) -> PingAnswer:
+    """Send the receiver a test batch now (no steps; ``X-Mapsvc-Delivery: ping``), signed as
+    every batch is, and answer what it said: whether the address and the secret work, before
+    any step goes there. Nothing is queued or recorded."""
+    async with statements(request) as conn:
+        url, secret = await receiver_of(conn, webhook_id)
+    return PingAnswer(**await send_ping(webhook_id, url, secret))
 
 
 @router.delete("/{webhook_id}", status_code=204)

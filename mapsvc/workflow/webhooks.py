@@ -20,6 +20,7 @@ signed with the webhook's secret, shown once when it is made: ``X-Mapsvc-Signatu
 
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -234,12 +235,30 @@ UPDATE webhook
 """
 
 
+async def receiver_of(conn: AsyncConnection, webhook_id: int) -> tuple[str, str]:
+    """What a test batch is sent to and signed with: the webhook's address and secret."""
+    found = (await conn.execute(text("SELECT url, secret FROM webhook WHERE id = :id"),
+                                {"id": webhook_id})).first()
+    if found is None:
+        raise NotFound(f"no webhook {webhook_id}", field="id")
+    return found.url, decrypt(found.secret, SECRET)
+
+
+async def send_ping(webhook_id: int, url: str, secret: str) -> dict:
+    """A test batch (``X-Mapsvc-Delivery: ping``, no steps) sent now, queued behind nothing
+    and recorded nowhere: the receiver's answer (``status``, and ``error``: None if taken)."""
+    body = json.dumps({"delivery": "ping", "webhook": webhook_id, "events": []}).encode()
+    async with webhook_client() as client:
+        status, error = await _post(client, url, secret, "ping", body)
+    return {"status": status, "error": error}
+
+
 def webhook_client() -> httpx.AsyncClient:
     """What sends the batches: redirects not followed (a receiver's address is the one given)."""
     return httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
 
 
-async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: int,
+async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: str,
                 body: bytes) -> tuple[int | None, str | None]:
     """Send one batch: the receiver's status, and what went wrong (None: taken)."""
     timestamp = str(int(time.time()))
@@ -265,7 +284,7 @@ async def deliver_one(engine: AsyncEngine, client: httpx.AsyncClient) -> bool:
         body = (await conn.execute(text(_BODY), {"delivery": due["id"],
                                                  "webhook": due["webhook_id"]})).scalar_one()
         status, error = await _post(client, due["url"], decrypt(due["secret"], SECRET),
-                                    due["id"], body.encode())
+                                    str(due["id"]), body.encode())
         wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
         await conn.execute(text(_ANSWERED), {
             "delivery": due["id"], "webhook": due["webhook_id"], "status": status,

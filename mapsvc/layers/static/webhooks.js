@@ -1,8 +1,8 @@
 // The webhooks (推送订阅), for administrators: another system told of each step of the cases
 // it follows (a region's, a department's, some steps, some sources), made here with a secret
-// shown once; listed with how their sending goes (failing since when, what the receiver said,
-// what waits), paused and resumed, tried again at once, given a new secret, and removed; one's
-// batches looked at. Everything shown is set as text: a name or an answer is what somebody
+// shown once and tried with a test batch; listed with how their sending goes (failing since
+// when, what the receiver said, what waits), paused and resumed, tried again at once, given a
+// new secret, and removed; one's batches looked at. Everything shown is set as text: a name or an answer is what somebody
 // typed or sent.
 "use strict";
 
@@ -68,8 +68,8 @@ window.mapsvcWebhooks = { shown: null };
       acts.push(["立即重试", () => list.change("POST", `${path}/retry`, undefined,
                                             `已让 ${w.name} 立即重试`)]);
     }
-    acts.push(["推送记录", () => showBatches(w)], ["更换密钥", () => newSecret(w)],
-              ["删除", () => remove(w)]);
+    acts.push(["测试推送", () => ping(w)], ["推送记录", () => showBatches(w)],
+              ["更换密钥", () => newSecret(w)], ["删除", () => remove(w)]);
     tr.appendChild(actions(acts));
     return tr;
   }
@@ -85,6 +85,17 @@ window.mapsvcWebhooks = { shown: null };
   function showSecret(secret) {
     $("webhooks-secret-value").textContent = secret;
     $("webhooks-secret").hidden = false;
+  }
+
+  // a test batch sent now: whether the address and the secret work
+  async function ping(w) {
+    try {
+      const answer = await callApi("webhooks", "POST", `/api/v1/webhooks/${w.id}/ping`);
+      say(answer.error ? `测试推送未被接收：${answer.error}`
+                       : `测试推送已送达 ${w.name}（HTTP ${answer.status}）`, Boolean(answer.error));
+    } catch (error) {
+      say(error.message, true);
+    }
   }
 
   async function newSecret(w) {
