@@ -283,8 +283,16 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
     a, _ = area
     plan = new_plan(api, a)
     split_b(api, a, plan)
-    # B's households in micro-grids: the one moving leaves its micro-grid
-    assert api.post(f"/registry/grids/{a.code('B')}/micro-grids", json={}).json()["placed"] > 0
+    # B's two houses in one micro-grid, which the new boundary splits: the household moving
+    # leaves it
+    west, east = (m["code"] for m in api.post(f"/registry/grids/{a.code('B')}/micro-grids",
+                                              json={}).json()["micro_grids"])
+    with db.connect() as conn:
+        house = conn.execute(text("SELECT id FROM address WHERE street = '规划路B2号' "
+                                  "AND grid_id = (SELECT id FROM grid WHERE code = :g)"),
+                             {"g": a.code("B")}).scalar_one()
+    assert api.post(f"/registry/micro-grids/{west}/addresses",
+                    json={"address": house}).status_code == 200
     before = snapshot(db, a)
     impact = api.get(f"/plans/{plan['id']}/impact").json()
     new = f"{a.village}004"
@@ -297,6 +305,35 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
                        new: "new"}
     assert snapshot(db, a) == before
     assert api.get(f"/plans/{plan['id']}").json()["status"] == "draft"
+
+
+def test_a_micro_grid_a_redraw_moves_whole_goes_with_its_households_and_leader(api, area):
+    """B divided, a micro-grid a house: the west house's moves whole into the new grid, led as
+    before; the east's stays. No household leaves its micro-grid."""
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    listed = api.post(f"/registry/grids/{a.code('B')}/micro-grids",
+                      json={}).json()["micro_grids"]
+    assert [m["households"] for m in listed] == [1, 2]
+    west, east = (m["code"] for m in listed)
+    [resident] = api.get("/registry/people", params={"micro_grid": west}).json()
+    assert api.patch(f"/registry/micro-grids/{west}",
+                     json={"leader": resident["id"]}).status_code == 200
+    [move] = api.get(f"/plans/{plan['id']}/impact").json()["moves"]
+    assert (move["households"], move["micro_households"]) == (1, 0)
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+
+    new = f"{a.village}004"
+    moved = api.get(f"/registry/grids/{new}/micro-grids").json()
+    [followed] = moved["micro_grids"]
+    assert (followed["code"], followed["name"], followed["households"]) == (
+        f"{new}001", listed[0]["name"], 1)
+    assert followed["leader"]["id"] == resident["id"] and not followed["leader_gone"]
+    assert (moved["households"], moved["placed"]) == (1, 1)
+    stayed = api.get(f"/registry/grids/{a.code('B')}/micro-grids").json()
+    assert [m["code"] for m in stayed["micro_grids"]] == [east]
+    assert (stayed["households"], stayed["placed"]) == (2, 2)
 
 
 def grid_tile_etag(api, a) -> str:

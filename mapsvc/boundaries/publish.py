@@ -5,7 +5,8 @@ the drafted names and kinds; the version in force of every retired or reshaped g
 the effective time and the drafted geometry opens the next version; open incidents and registry
 records (addresses and so households and people, organisations, components, places) of the
 changed grids are located again by locate_grid, each move of an incident logged on it; closed
-incidents keep the version they had. Tile revisions follow from the triggers on the tables.
+incidents keep the version they had; a micro-grid moved whole goes with its addresses. Tile
+revisions follow from the triggers on the tables.
 
 The preview runs the same steps inside a savepoint and rolls them back, so it shows exactly
 what publishing would move.
@@ -21,6 +22,7 @@ from mapsvc.boundaries.plans import CHANGED, FIXED, Plan
 from mapsvc.boundaries.validation import validate
 from mapsvc.errors import Conflict, Forbidden, InvalidInput
 from mapsvc.incidents.assignment import locate_staged
+from mapsvc.registry.micro_grids import SERIALS
 from mapsvc.workflow.machine import OPEN_SQL
 
 # The grids a plan touches: the live grids of its villages and any live grid it names.
@@ -133,6 +135,31 @@ UPDATE {table} r SET grid_id = l.grid_id, grid_version_id = l.grid_version_id,
  WHERE m.kind = :kind AND r.{key} = CAST(m.id AS {type})
 """
 
+# Micro-grids (微网格) all of whose addresses the plan moves into one other grid go with them,
+# their names and leaders (联户长) kept, numbered on in that grid as far as its codes' three
+# digits go: a building moved whole keeps its micro-grid. The addresses of one the new boundary
+# splits are in none of their new grid's until it is divided again (mapsvc.registry.micro_grids).
+FOLLOW = """
+WITH members AS (  -- the addresses of the micro-grids the plan touches, where they go
+    SELECT mg.id, mg.grid_id AS from_grid, a.grid_id AS to_grid
+      FROM micro_grid mg JOIN address a ON a.micro_grid_id = mg.id
+      LEFT JOIN plan_move m ON m.kind = 'address' AND m.id = a.id::text
+     WHERE mg.id IN (SELECT a.micro_grid_id FROM plan_move m JOIN address a
+                       ON a.id = m.id::bigint WHERE m.kind = 'address')
+       AND (a.grid_id = mg.grid_id OR m.from_grid = mg.grid_id)
+), whole AS (
+    SELECT id, min(to_grid) AS to_grid FROM members GROUP BY id, from_grid
+    HAVING bool_and(to_grid IS NOT NULL) AND count(DISTINCT to_grid) = 1
+       AND min(to_grid) <> from_grid
+), numbered AS (
+    SELECT id, to_grid, row_number() OVER (PARTITION BY to_grid ORDER BY id)
+           + (SELECT coalesce(max(serial), 0) FROM micro_grid WHERE grid_id = w.to_grid) AS serial
+      FROM whole w
+)
+UPDATE micro_grid mg SET grid_id = n.to_grid, serial = n.serial
+  FROM numbered n WHERE mg.id = n.id AND n.serial <= :serials
+"""
+
 
 async def _now(conn: AsyncConnection) -> datetime:
     return (await conn.execute(text("SELECT now()"))).scalar_one()
@@ -165,6 +192,8 @@ async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) ->
         else:
             await conn.execute(text(MOVE_RECORDS.format(table=kind, key=key, type=key_type)),
                                {"kind": kind})
+        if kind == "address":
+            await conn.execute(text(FOLLOW), {"serials": SERIALS})
 
 
 async def publish(conn: AsyncConnection, plan: Plan, account: Account, *,

@@ -8,8 +8,9 @@ households the rule allows (MAPSVC_PLANS_MICRO_HOUSEHOLDS_MAX, by the village's 
 again, the addresses registered since join their stairwell's smallest micro-grid, or, in a
 stairwell of none, micro-grids of their own; divided afresh (``replace``), the grid's
 micro-grids are made again. A micro-grid's code is its grid's and three digits. An address is in
-a micro-grid of its grid only: one a redrawn grid moved is in none of its new grid's until
-divided again.
+a micro-grid of its grid only: a micro-grid a published plan moves whole goes with its addresses
+(mapsvc.boundaries.publish), but an address moved out of its micro-grid is in none of its new
+grid's until that grid is divided again.
 """
 
 from sqlalchemy import text
