@@ -22,19 +22,26 @@ window.mapsvcWebhooks = { shown: null };
     creating.elements.actions.appendChild(option);
   }
   for (const [source, name] of Object.entries(SOURCE_NAME)) {
-    const label = text("label", ` ${name}`);
+    const label = text("label", ` ${name}`, "check");
     const box = document.createElement("input");
     Object.assign(box, { type: "checkbox", name: "sources", value: source });
     label.prepend(box);
     $("webhooks-sources").appendChild(label);
   }
+  callApi("webhooks", "GET", "/api/v1/departments").then((listed) => {
+    $("webhooks-department-list").replaceChildren(...listed.map((d) => {
+      const option = text("option", departmentName(d));
+      option.value = d.code;
+      return option;
+    }));
+  }).catch((error) => say(error.message, true));
   const regionPicked = areaPicker($("webhooks-region"), creating.dataset, {
     page: "webhooks", lowest: "village", chosen: () => {} });
 
   // what a webhook follows, in words
   function scope(w) {
     const parts = [w.region ? w.region.name : "全部辖区"];
-    if (w.department) parts.push(`派遣给${w.department.name}的`);
+    if (w.department) parts.push(`派遣给${w.department.name}的案件`);
     if (w.sources) parts.push(`来源：${w.sources.map((s) => SOURCE_NAME[s] || s).join("、")}`);
     parts.push(w.actions ? `环节：${w.actions.map((a) => ACTION_NAME[a] || a).join("、")}`
                          : "全部环节");
