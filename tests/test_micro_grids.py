@@ -155,6 +155,7 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
     board = clients["command"].get("/stats/board", params={"level": "grid", "code": grid}).json()
     listing = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"]
     assert (board["grid"]["micro_grids"], board["grid"]["led"]) == (len(listing), 1)
+    assert figures(db, grid) == (len(listing), 1)  # as the township's and county's panels count
 
     # a house put into building 2's: counted there; another grid's address is not its to put
     r = worker.post(f"/registry/micro-grids/{grid}004/addresses",
@@ -175,6 +176,7 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
     assert r.status_code == 200, r.text
     gone = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"][0]
     assert (gone["leader"], gone["leader_gone"]) == (None, True)
+    assert figures(db, grid) == (len(listing), 1)  # named still: the region's counts say so
     assert worker.post(f"/registry/grids/{grid}/micro-grids",
                        json={"replace": True}).status_code == 200
 
@@ -312,9 +314,11 @@ def test_a_grid_holds_no_more_micro_grids_than_their_codes_can_number(clients, g
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(most=st.integers(min_value=1, max_value=30))
-def test_every_household_is_in_one_micro_grid_of_one_stairwell_within_the_most(estate, most):
+def test_every_household_is_in_one_micro_grid_of_one_stairwell_within_the_most(estate, most,
+                                                                                db):
     """Whatever the most: each stairwell is split into as few micro-grids as keep within it,
-    their sizes differing by one at most, and every household is in exactly one."""
+    their sizes differing by one at most, and every household is in exactly one. The grid's
+    figures (the wall's counts) follow."""
     grid = estate["grid"]
     listing = estate["worker"].post(f"/registry/grids/{grid}/micro-grids", json={
         "households_max": most, "replace": True}).json()
@@ -328,6 +332,15 @@ def test_every_household_is_in_one_micro_grid_of_one_stairwell_within_the_most(e
         assert max(sizes) <= most and max(sizes) - min(sizes) <= 1
     assert [m["code"] for m in listing["micro_grids"]] == [
         f"{grid}{n:03d}" for n in range(1, len(listing["micro_grids"]) + 1)]
+    assert figures(db, grid) == (len(listing["micro_grids"]), 0)  # made afresh: none led yet
+
+
+def figures(db, grid: str) -> tuple[int, int]:
+    """The micro-grids the grid's figures count (grid_figures), and of them those led."""
+    with db.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT f.micro_grids, f.micro_led FROM grid_figures f JOIN grid g "
+            "ON g.id = f.grid_id WHERE g.code = :g"), {"g": grid}).one())
 
 
 def _address_id(db, full_text: str) -> int:

@@ -307,7 +307,7 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
     assert api.get(f"/plans/{plan['id']}").json()["status"] == "draft"
 
 
-def test_a_micro_grid_a_redraw_moves_whole_goes_with_its_households_and_leader(api, area):
+def test_a_micro_grid_a_redraw_moves_whole_goes_with_its_households_and_leader(api, area, db):
     """B divided, a micro-grid a house: the west house's moves whole into the new grid, led as
     before; the east's stays. No household leaves its micro-grid."""
     a, _ = area
@@ -334,6 +334,11 @@ def test_a_micro_grid_a_redraw_moves_whole_goes_with_its_households_and_leader(a
     stayed = api.get(f"/registry/grids/{a.code('B')}/micro-grids").json()
     assert [m["code"] for m in stayed["micro_grids"]] == [east]
     assert (stayed["households"], stayed["placed"]) == (2, 2)
+    with db.connect() as conn:  # the grids' figures (the wall's counts) follow
+        assert dict(conn.execute(text(
+            "SELECT g.code, f.micro_grids || '/' || f.micro_led FROM grid_figures f "
+            "JOIN grid g ON g.id = f.grid_id WHERE g.code IN (:b, :new)"),
+            {"b": a.code("B"), "new": new}).all()) == {a.code("B"): "1/0", new: "1/1"}
 
 
 def grid_tile_etag(api, a) -> str:

@@ -434,6 +434,23 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
                            page.inner_text("#kpi-patrols"))
     assert counted and (int(counted[1]), int(counted[2])) == (board["patrolled"], board["grids"])
     assert float(counted[3]) == pytest.approx(100 * board["patrolled"] / board["grids"], abs=0.06)
+
+    # the county's grids divided into micro-grids, as far as they are: the grid's two houses
+    r = clients["admin"].post(f"/registry/grids/{grid.code}/micro-grids", json={})
+    assert r.status_code == 200 and r.json()["placed"] == 2, r.text
+    page.select_option("#visit-days", "7")  # the panel counted again
+    wait_until(page, "!document.querySelector('#kpi-micro').hidden", "the county's micro-grids")
+    micro = clients["command"].get("/stats/board", params={"visit_days": 7}).json()["micro_grids"]
+    with db.connect() as conn:  # counted apart, from the micro-grids themselves
+        assert (micro["divided"], micro["micro_grids"], micro["led"]) == tuple(conn.execute(text(
+            "SELECT count(DISTINCT m.grid_id), count(*), count(m.leader_id) FROM micro_grid m "
+            "JOIN grid g ON g.id = m.grid_id WHERE g.village_code LIKE '441502%'")).one())
+    assert micro["grids"] == board["grids"] and micro["divided"] >= 1
+    shown = re.fullmatch(r"已划分微网格的网格 (\d+) / (\d+)（([\d.]+)%），微网格 (\d+) 个，"
+                         r"已指定联户长 (\d+) 个", page.inner_text("#kpi-micro"))
+    assert shown and [int(shown[i]) for i in (1, 2, 4, 5)] == [
+        micro["divided"], micro["grids"], micro["micro_grids"], micro["led"]]
+    assert float(shown[3]) == pytest.approx(100 * micro["divided"] / micro["grids"], abs=0.06)
     assert watch.problems == []
     context.close()
 

@@ -72,6 +72,7 @@ PANELS = """
   <div class="classes"><span>近14天问题类别</span><ol id="kpi-classes"></ol></div>
   <div id="kpi-grid" class="grid-line" hidden></div>
   <div id="kpi-patrols" class="grid-line" hidden></div>
+  <div id="kpi-micro" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
 <div id="wall-legend" class="wall-panel"></div>

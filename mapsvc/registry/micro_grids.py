@@ -145,7 +145,8 @@ SELECT g.code AS grid, g.name AS grid_name, {CODE} AS code, m.name, {_SIZES},
 ROSTER_HEADINGS = ("网格编码", "网格", "微网格编码", "微网格", "户数", "人数", "联户长", "联户长手机")
 _ROSTER_EXPORTED = """
 INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
-SELECT :account, 'export', 'person', count(l.id) || ' micro-grid leaders' || :what, :reason""" + _LED
+SELECT :account, 'export', 'person', count(l.id) || ' micro-grid leaders' || :what,
+       :reason""" + _LED
 
 
 def roster_cells(row) -> tuple:
@@ -193,6 +194,28 @@ async def _grid(conn: AsyncConnection, account: Account, code: str):
     if grid is None:
         raise NotFound(f"no grid {code!r} in your jurisdiction", field="grid")
     return grid
+
+
+# The grids in force of a region (or of a grid chief's), those divided into micro-grids, and
+# their micro-grids and leaders named, from one row of figures a grid (migration 0078).
+_COVERAGE = """
+SELECT count(*) AS grids, count(*) FILTER (WHERE f.micro_grids > 0) AS divided,
+       coalesce(sum(f.micro_grids), 0) AS micro_grids, coalesce(sum(f.micro_led), 0) AS led
+  FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+  LEFT JOIN grid_figures f ON f.grid_id = g.id
+ WHERE {where}
+"""
+
+
+async def micro_coverage(conn: AsyncConnection, account: Account, region: str | None) -> dict:
+    """How far the grids of ``region`` (by default the account's whole scope) are divided:
+    ``grids``, ``divided``, ``micro_grids`` and ``led`` (those with a leader named)."""
+    f = Filters()
+    registry_scope(account, f, alias="g", grid_column="id", people=False)
+    if region is not None:
+        f.add(f.code_prefix("g.village_code", "region", region))
+    return dict((await conn.execute(text(_COVERAGE.format(where=f.where())),
+                                    f.params)).mappings().one())
 
 
 async def micro_grids(conn: AsyncConnection, account: Account, grid_code: str) -> dict:

@@ -67,7 +67,7 @@ from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
                                    reported_within)
 from mapsvc.registry.campaigns import campaigns_due
-from mapsvc.registry.micro_grids import LEADER_HERE
+from mapsvc.registry.micro_grids import LEADER_HERE, micro_coverage
 from mapsvc.registry.patrols import patrol_coverage
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
@@ -807,6 +807,8 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
             None if subject.kind == "deployment" else subject.code, worst=0)
         answer["patrols"] = {"days": visit_days, "grids": coverage["grids"],
                              "patrolled": coverage["grids"] - coverage["unpatrolled"]}
+        answer["micro_grids"] = await micro_coverage(
+            conn, account, None if subject.kind == "deployment" else subject.code)
     return answer
 
 

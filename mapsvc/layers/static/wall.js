@@ -506,6 +506,14 @@ function mapsvcWall(map, config) {
       patrolled.textContent = `${p.days}天内巡查网格 ${p.patrolled} / ${p.grids}`
         + (p.grids ? `（${percent(p.patrolled / p.grids)}）` : "");
     }
+    const micro = $("kpi-micro");  // a region's grids divided into micro-grids, if any are
+    const m = b.micro_grids;
+    micro.hidden = !(m && m.micro_grids);
+    if (m && m.micro_grids) {
+      micro.textContent = `已划分微网格的网格 ${m.divided} / ${m.grids}`
+        + `（${percent(m.divided / m.grids)}），微网格 ${m.micro_grids} 个，`
+        + `已指定联户长 ${m.led} 个`;
+    }
     const grid = $("kpi-grid");  // a grid's workers, visits, patrols and micro-grids
     grid.hidden = !b.grid;
     if (b.grid) {

@@ -2,8 +2,8 @@
 // it follows (a region's, a department's, some steps, some sources), made here with a secret
 // shown once and tried with a test batch; listed with how their sending goes (failing since
 // when, what the receiver said, what waits), paused and resumed, tried again at once, given a
-// new secret, and removed; one's batches looked at. Everything shown is set as text: a name or an answer is what somebody
-// typed or sent.
+// new secret, and removed; one's batches looked at. Everything shown is set as text: a name
+// or an answer is what somebody typed or sent.
 "use strict";
 
 window.mapsvcWebhooks = { shown: null };
