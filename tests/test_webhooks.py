@@ -8,6 +8,7 @@ field."""
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import PASSWORD, free_port, new_account, signed_in_client
@@ -263,6 +265,31 @@ def test_a_slow_receiver_holds_up_no_step(api, grids, receiver, hooks):
     assert [s["action"] for s in steps] == ["report", "file", "dispatch"]
 
 
+def test_a_secret_the_service_cannot_read_fails_its_webhook_alone_until_it_has_a_new_one(
+        api, grids, receiver, hooks, db):
+    """A secret kept under another key than the service's now (the key changed): its batches
+    fail saying so, and so does its test batch, until it is given a new secret."""
+    made = hooks(url=receiver.url, region="441502")
+    with db.begin() as conn:
+        conn.execute(text("UPDATE webhook SET secret = :s WHERE id = :id"),
+                     {"s": os.urandom(60), "id": made["id"]})
+    case = case_at(api, grids, "441502", index=9)
+    failing = waited(lambda: (w := api.get(f"/webhooks/{made['id']}").json())["failing_since"]
+                     and w)
+    assert failing["last_error"].startswith("its secret cannot be read")
+    assert failing["last_status"] is None and receiver.posts() == []
+    r = api.post(f"/webhooks/{made['id']}/ping")
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "id"
+    renewed = api.post(f"/webhooks/{made['id']}/secret").json()["secret"]
+    assert api.post(f"/webhooks/{made['id']}/retry").status_code == 200
+    [(headers, raw, _)] = waited(lambda: receiver.taken)
+    assert [(e["case"]["id"], e["action"]) for e in json.loads(raw)["events"]] == [
+        (case, "report")]
+    assert headers["X-Mapsvc-Signature"] == "sha256=" + hmac.new(
+        renewed.encode(), headers["X-Mapsvc-Timestamp"].encode() + b"." + raw,
+        hashlib.sha256).hexdigest()
+
+
 def test_a_bulk_import_is_sent_in_batches_of_a_hundred_steps_at_most(api, grids, receiver,
                                                                     hooks):
     made = hooks(url=receiver.url, region="441502", actions=["report"], sources=["hotline"])
@@ -292,6 +319,7 @@ def test_only_administrators_keep_webhooks_and_bad_input_is_refused_naming_it(ap
     before = api.get("/webhooks").json()
     for field, value in (("url", "ftp://127.0.0.1/x"), ("url", "http://who:pw@127.0.0.1/"),
                          ("url", "127.0.0.1:9/x"), ("url", "http:///x"),
+                         ("url", "http://127.0.0.1:99999/"), ("url", "http://a\u3000b/"),
                          ("name", "  "), ("actions", ["fly"]), ("actions", []),
                          ("sources", ["pigeon"]), ("region", "44x")):
         r = api.post("/webhooks", json={**good, field: value})
@@ -328,6 +356,11 @@ def test_only_administrators_keep_webhooks_and_bad_input_is_refused_naming_it(ap
         answer = api.post(f"/webhooks/{closed.json()['id']}/ping").json()
         api.delete(f"/webhooks/{closed.json()['id']}")
         assert answer["status"] is None and answer["error"].startswith("ConnectError")
+        unwritable = api.post("/webhooks", json={**good, "client_id": str(uuid.uuid4()),
+                                                 "url": "http://xn--/"})  # no IDNA name
+        answer = api.post(f"/webhooks/{unwritable.json()['id']}/ping").json()
+        api.delete(f"/webhooks/{unwritable.json()['id']}")
+        assert answer["status"] is None and answer["error"].startswith("IDNAError")
         other = signed_in_client(server, new_account("admin", region_code=None))
         r = other.post("/webhooks", json=good)  # another administrator's client id
         assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "client_id"

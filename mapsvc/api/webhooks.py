@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import httpx
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -41,6 +42,11 @@ def _receiver(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// address with a host")
+    try:
+        parts.port  # a port out of range raises
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as bad:
+        raise ValueError(f"is not an address a request can be sent to ({bad})") from None
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry a name or password (the secret signs each batch)")
     if parts.fragment:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import httpx
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -42,6 +43,8 @@ RETRY_MOST_SECONDS = 3600
 IDLE_SECONDS = 1            # how often each process looks for what is queued
 KEPT_DAYS = 30              # batches taken are kept this long, to be looked up
 ERRORS_MOST = 300           # characters of a receiver's answer or error kept
+UNREADABLE = ("its secret cannot be read: kept under another key than the service's now; "
+              "give the webhook a new secret")
 
 
 @dataclass
@@ -241,7 +244,10 @@ async def receiver_of(conn: AsyncConnection, webhook_id: int) -> tuple[str, str]
                                 {"id": webhook_id})).first()
     if found is None:
         raise NotFound(f"no webhook {webhook_id}", field="id")
-    return found.url, decrypt(found.secret, SECRET)
+    try:
+        return found.url, decrypt(found.secret, SECRET)
+    except InvalidTag:
+        raise Conflict(UNREADABLE, field="id") from None
 
 
 async def send_ping(webhook_id: int, url: str, secret: str) -> dict:
@@ -265,10 +271,12 @@ async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: str,
     try:
         answer = await client.post(url, content=body, headers={
             "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "mapsvc-webhooks", "X-Mapsvc-Delivery": str(delivery),
+            "User-Agent": "mapsvc-webhooks", "X-Mapsvc-Delivery": delivery,
             "X-Mapsvc-Timestamp": timestamp,
             "X-Mapsvc-Signature": signature(secret, timestamp, body)})
-    except httpx.HTTPError as failed:
+    except Exception as failed:  # whatever keeps a batch from its receiver
+        # (no answer, an address no name server knows or IDNA can write) fails that webhook's
+        # batch alone, to be tried again, and never the sending of the others
         return None, f"{type(failed).__name__}: {failed}"[:ERRORS_MOST]
     if answer.is_success:
         return answer.status_code, None
@@ -283,8 +291,13 @@ async def deliver_one(engine: AsyncEngine, client: httpx.AsyncClient) -> bool:
             return False
         body = (await conn.execute(text(_BODY), {"delivery": due["id"],
                                                  "webhook": due["webhook_id"]})).scalar_one()
-        status, error = await _post(client, due["url"], decrypt(due["secret"], SECRET),
-                                    str(due["id"]), body.encode())
+        try:
+            secret = decrypt(due["secret"], SECRET)
+        except InvalidTag:  # kept under another key than the service's now
+            status, error = None, UNREADABLE
+        else:
+            status, error = await _post(client, due["url"], secret, str(due["id"]),
+                                        body.encode())
         wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
         await conn.execute(text(_ANSWERED), {
             "delivery": due["id"], "webhook": due["webhook_id"], "status": status,
