@@ -290,6 +290,21 @@ def test_a_secret_the_service_cannot_read_fails_its_webhook_alone_until_it_has_a
         hashlib.sha256).hexdigest()
 
 
+def test_a_webhook_follows_the_classes_named_and_those_under_them(api, grids, receiver, hooks):
+    hooks(url=receiver.url, region="441502", categories=["06"], actions=["report"])
+    other = case_at(api, grids, "441502", index=12, category="03")
+    cases = [case_at(api, grids, "441502", index=12, category=c) for c in ("06", "0601")]
+    steps = waited(lambda: len(receiver.steps()) == 2 and receiver.steps())
+    assert [(s["case"]["id"], s["case"]["properties"]["category"]) for s in steps] == [
+        (cases[0], "06"), (cases[1], "0601")]  # sent in order: the class 03 one, before, not
+    assert other not in {s["case"]["id"] for s in receiver.steps()}
+    for bad, context in ((["ZZ9", "06"], {"missing": ["ZZ9"]}), ([], None)):
+        r = api.post("/webhooks", json={"client_id": str(uuid.uuid4()), "name": "类别",
+                                        "url": receiver.url, "categories": bad})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "categories"
+        assert context is None or r.json()["detail"][0]["ctx"] == context
+
+
 def test_a_bulk_import_is_sent_in_batches_of_a_hundred_steps_at_most(api, grids, receiver,
                                                                     hooks):
     made = hooks(url=receiver.url, region="441502", actions=["report"], sources=["hotline"])
@@ -385,6 +400,10 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
     form.locator("[name=url]").fill(receiver.url)
     pick_area(page, "4415", "441502", township, within="#webhooks-region")
     form.locator("[name=sources][value=hotline]").check()
+    form.locator("[name=categories]").fill("ZZ9")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#webhooks-said")).to_have_text("类别编码不存在：ZZ9")
+    form.locator("[name=categories]").fill("")
     form.locator("button[type=submit]").click()
     expect(page.locator("#webhooks-said")).to_have_text(
         f"已新建 {name}，此后的环节即推送到 {receiver.url}")
@@ -432,6 +451,8 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
         assert api.get(f"/webhooks/{made['id']}").status_code == 404
     finally:
         api.delete(f"/webhooks/{made['id']}")
-    assert watch.problems == []
+    # the one refusal asked for (the unknown class), and nothing else
+    assert all(p == f"422: {server}/api/v1/webhooks" or "status of 422" in p
+               for p in watch.problems) and len(watch.problems) == 2, watch.problems
     assert "此页面仅供管理员账号使用" in refused(browser, server, "/map/webhooks", "command",
                                                 PASSWORD)

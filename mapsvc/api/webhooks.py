@@ -36,6 +36,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 Administrator = Annotated[Account, Depends(allowed(frozenset({Role.admin})))]
 WebhookId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Step = Literal[tuple(ACTION_NAMES)]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 def _receiver(url: str) -> str:
@@ -70,6 +71,8 @@ class WebhookBody(BaseModel):
         "only these steps (report, dispatch, close …); by default every step"))
     sources: list[Source] | None = Field(None, min_length=1, description=(
         "only the cases from these sources (hotline: the 12345 hotline's)"))
+    categories: list[CategoryCode] | None = Field(None, min_length=1, max_length=100, description=(
+        "only the cases of these classes (category codes), each with the classes under it"))
 
 
 class Webhook(BaseModel):
@@ -82,6 +85,7 @@ class Webhook(BaseModel):
     department: Place | None
     actions: list[str] | None
     sources: list[str] | None
+    categories: list[str] | None
     paused: bool
     paused_at: datetime | None
     failing_since: datetime | None = Field(description="its first failure since it was last "

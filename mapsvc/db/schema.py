@@ -585,6 +585,7 @@ webhook = Table(
     Column("department_code", Text, ForeignKey("department.code")),
     Column("actions", ARRAY(Text)),
     Column("sources", ARRAY(Text)),
+    Column("categories", ARRAY(Text)),  # only cases of these classes and those under them
     Column("created_by", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("paused_at", DateTime(timezone=True)),

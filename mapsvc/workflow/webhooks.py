@@ -3,7 +3,8 @@ outcome (工单回传), a department's own case system — told of each step of 
 as it is taken, without asking.
 
 An administrator names what a webhook follows: the cases of a region (by default everywhere),
-only those dispatched to one department, only some steps, only cases from some sources. The
+only those dispatched to one department, only some steps, only cases from some sources or of
+some classes (each with the classes under it). The
 log's trigger (migration 0077) queues each step logged for every webhook following its case in
 the step's own transaction, in batches of at most a hundred steps. Each process of the service
 sends what is queued (``deliver_one``): a webhook's batches one at a time, oldest first, each
@@ -56,6 +57,7 @@ class WebhookSpec:
     department: str | None = None
     actions: list[str] | None = None
     sources: list[str] | None = None
+    categories: list[str] | None = None
 
 
 # A webhook as the API lists it: what it follows, and how its sending goes.
@@ -65,7 +67,7 @@ SELECT w.id, w.name, w.url, w.created_at, a.username AS created_by,
             THEN json_build_object('code', r.code, 'name', r.name) END AS region,
        CASE WHEN w.department_code IS NOT NULL
             THEN json_build_object('code', dp.code, 'name', dp.name) END AS department,
-       w.actions, w.sources, w.paused_at IS NOT NULL AS paused, w.paused_at,
+       w.actions, w.sources, w.categories, w.paused_at IS NOT NULL AS paused, w.paused_at,
        w.failing_since, w.retry_at, w.last_status, w.last_error, w.last_delivered_at,
        q.waiting, q.waiting_steps, q.waiting_since
   FROM webhook w
@@ -109,17 +111,25 @@ async def make_webhook(conn: AsyncConnection, account_id: int,
     if spec.department and not (await conn.execute(
             text("SELECT 1 FROM department WHERE code = :c"), {"c": spec.department})).first():
         raise InvalidInput(f"no department {spec.department}", field="department")
+    if spec.categories:
+        missing = (await conn.execute(text(
+            "SELECT array_agg(c ORDER BY c) FROM unnest(CAST(:codes AS text[])) c "
+            "WHERE NOT EXISTS (SELECT 1 FROM category WHERE code = c)"),
+            {"codes": spec.categories})).scalar_one()
+        if missing:
+            raise InvalidInput(f"no category {', '.join(missing)}", field="categories",
+                               context={"missing": missing})
     made = (await conn.execute(text("""
         INSERT INTO webhook (client_id, name, url, secret, region_code, department_code, actions,
-                             sources, created_by)
+                             sources, categories, created_by)
         VALUES (:client_id, :name, :url, :secret, :region, :department, :actions, :sources,
-                :account)
+                :categories, :account)
         ON CONFLICT (client_id) DO NOTHING
         RETURNING id"""), {
         "client_id": spec.client_id, "name": spec.name.strip(), "url": spec.url,
         "secret": encrypt(secrets.token_urlsafe(32), SECRET), "region": spec.region,
         "department": spec.department, "actions": spec.actions, "sources": spec.sources,
-        "account": account_id})).scalar_one_or_none()
+        "categories": spec.categories, "account": account_id})).scalar_one_or_none()
     stored = (await conn.execute(text(
         "SELECT id, created_by, secret FROM webhook WHERE client_id = :c"),
         {"c": spec.client_id})).one()

@@ -12,7 +12,8 @@ window.mapsvcWebhooks = { shown: null };
   if (!signedIn("webhooks")) return;
   const $ = (id) => document.getElementById(id);
   const FIELD = { name: "名称", url: "推送地址", region: "区域", department: "部门编码",
-                  actions: "环节", sources: "来源", id: "推送" };
+                  actions: "环节", sources: "来源", categories: "类别编码", id: "推送" };
+  const classNames = {};  // category code → name, for what a webhook follows
   const creating = $("webhooks-new");
   const REFRESH_MS = 10000;
 
@@ -28,6 +29,10 @@ window.mapsvcWebhooks = { shown: null };
     label.prepend(box);
     $("webhooks-sources").appendChild(label);
   }
+  callApi("webhooks", "GET", "/api/v1/categories").then((tree) => {
+    for (const c of tree) classNames[c.code] = c.name;
+    list.load();  // the classes named in what each webhook follows
+  }).catch((error) => say(error.message, true));
   callApi("webhooks", "GET", "/api/v1/departments").then((listed) => {
     $("webhooks-department-list").replaceChildren(...listed.map((d) => {
       const option = text("option", departmentName(d));
@@ -43,6 +48,9 @@ window.mapsvcWebhooks = { shown: null };
     const parts = [w.region ? w.region.name : "全部辖区"];
     if (w.department) parts.push(`派遣给${w.department.name}的案件`);
     if (w.sources) parts.push(`来源：${w.sources.map((s) => SOURCE_NAME[s] || s).join("、")}`);
+    if (w.categories) {
+      parts.push(`类别：${w.categories.map((c) => classNames[c] || c).join("、")}`);
+    }
     parts.push(w.actions ? `环节：${w.actions.map((a) => ACTION_NAME[a] || a).join("、")}`
                          : "全部环节");
     return parts.join("；");
@@ -150,17 +158,22 @@ window.mapsvcWebhooks = { shown: null };
                    url: form.elements.url.value.trim() };
     const region = areaRegion($("webhooks-region"));
     const department = form.elements.department.value.trim();
+    const classes = form.elements.categories.value.split(/[\s,，、]+/).filter(Boolean);
     const chosen = [...form.elements.actions.selectedOptions].map((o) => o.value);
     const sources = [...form.querySelectorAll("[name=sources]:checked")].map((b) => b.value);
     if (region) body.region = region;
     if (department) body.department = department;
     if (chosen.length) body.actions = chosen;
     if (sources.length) body.sources = sources;
+    if (classes.length) body.categories = classes;
     let made;
     try {
       made = await callApi("webhooks", "POST", "/api/v1/webhooks", body);
     } catch (error) {
-      say(FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+      const named = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
+      const missing = named && named.ctx && named.ctx.missing;
+      say(missing ? `${FIELD[error.field]}不存在：${missing.join("、")}`
+        : FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
       return;
     }
     showSecret(made.secret);

@@ -17,8 +17,39 @@ branch_labels = None
 depends_on = None
 
 
+# Each statement's steps queued for the webhooks following their cases (``new_rows``, the log
+# rows it wrote; ``i``, their case), a hundred steps a batch at most; ``more``: what else a
+# webhook (``w``) asks of a case, in later migrations.
+QUEUE = """
+CREATE OR REPLACE FUNCTION queue_webhook_steps() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM webhook) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO webhook_delivery (webhook_id, log_ids)
+    SELECT f.webhook_id, array_agg(f.log_id ORDER BY f.log_id)
+      FROM (SELECT w.id AS webhook_id, n.id AS log_id,
+                   (row_number() OVER (PARTITION BY w.id ORDER BY n.id) - 1) / 100 AS batch
+              FROM new_rows n
+              JOIN incident i ON i.id = n.incident_id
+              JOIN webhook w
+                ON (w.region_code IS NULL
+                    OR i.village_code LIKE w.region_code || '%'
+                    OR (i.village_code IS NULL AND ST_Covers(
+                            (SELECT r.geom FROM region r WHERE r.code = w.region_code), i.geom)))
+               AND (w.department_code IS NULL OR i.department_code = w.department_code)
+               AND (w.actions IS NULL OR n.action = ANY (w.actions))
+               AND (w.sources IS NULL OR i.source = ANY (w.sources)){more}) f
+     GROUP BY f.webhook_id, f.batch
+     ORDER BY f.webhook_id, f.batch;
+    RETURN NULL;
+END
+$$;
+"""
+
+
 def upgrade() -> None:
-    op.execute("""
+    op.execute(f"""
 CREATE TABLE webhook (
     id                bigserial PRIMARY KEY,
     client_id         uuid NOT NULL UNIQUE,      -- chosen by the client: made once
@@ -54,30 +85,7 @@ CREATE INDEX webhook_delivery_waiting_idx ON webhook_delivery (webhook_id, id)
     WHERE delivered_at IS NULL;
 CREATE INDEX webhook_delivery_recent_idx ON webhook_delivery (webhook_id, id DESC);
 
-CREATE FUNCTION queue_webhook_steps() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM webhook) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO webhook_delivery (webhook_id, log_ids)
-    SELECT f.webhook_id, array_agg(f.log_id ORDER BY f.log_id)
-      FROM (SELECT w.id AS webhook_id, n.id AS log_id,
-                   (row_number() OVER (PARTITION BY w.id ORDER BY n.id) - 1) / 100 AS batch
-              FROM new_rows n
-              JOIN incident i ON i.id = n.incident_id
-              JOIN webhook w
-                ON (w.region_code IS NULL
-                    OR i.village_code LIKE w.region_code || '%'
-                    OR (i.village_code IS NULL AND ST_Covers(
-                            (SELECT r.geom FROM region r WHERE r.code = w.region_code), i.geom)))
-               AND (w.department_code IS NULL OR i.department_code = w.department_code)
-               AND (w.actions IS NULL OR n.action = ANY (w.actions))
-               AND (w.sources IS NULL OR i.source = ANY (w.sources))) f
-     GROUP BY f.webhook_id, f.batch
-     ORDER BY f.webhook_id, f.batch;
-    RETURN NULL;
-END
-$$;
+{QUEUE.format(more="")}
 CREATE TRIGGER incident_log_pushed AFTER INSERT ON incident_log
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION queue_webhook_steps();
 """)
