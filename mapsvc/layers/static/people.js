@@ -204,11 +204,26 @@ window.mapsvcPeople = { shown: null, micro: null };
     leading = m;
     const form = askAbout("micro-lead", `微网格 ${m.code}`);
     form.elements.name.value = m.name;
-    const [residents, addresses] = await Promise.all([
-      callApi("people", "GET", `/api/v1/registry/people?${
-        new URLSearchParams({ micro_grid: m.code, limit: 200 })}`),
-      callApi("people", "GET", `/api/v1/registry/addresses?${
-        new URLSearchParams({ grid: micro.grid, limit: 1000 })}`)]);
+    // the choices of the micro-grid asked about before go at once, and the form waits for
+    // this one's: a choice made among them would be lost as they came
+    const saving = form.querySelector("button[type=submit]");
+    saving.disabled = true;
+    for (const select of [form.elements.leader, form.elements.address]) {
+      options(select, [["", "（载入中）"]]);
+    }
+    let residents, addresses;
+    try {
+      [residents, addresses] = await Promise.all([
+        callApi("people", "GET", `/api/v1/registry/people?${
+          new URLSearchParams({ micro_grid: m.code, limit: 200 })}`),
+        callApi("people", "GET", `/api/v1/registry/addresses?${
+          new URLSearchParams({ grid: micro.grid, limit: 1000 })}`)]);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    if (leading !== m) return;  // another asked about meanwhile
+    saving.disabled = false;
     options(form.elements.leader, [["", "（不设）"], ...residents.map(
       (p) => [p.id, `${p.name}（${p.address}）`])]);
     form.elements.leader.value = m.leader ? m.leader.id : "";

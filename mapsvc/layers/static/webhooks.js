@@ -1,5 +1,5 @@
 // The webhooks (推送订阅), for administrators: another system told of each step of the cases
-// it follows (a region's, a department's, some steps, some sources), made here with a secret
+// it follows (a region's, a department's, some steps, sources or classes), made here with a secret
 // shown once and tried with a test batch; listed with how their sending goes (failing since
 // when, what the receiver said, what waits), paused and resumed, tried again at once, given a
 // new secret, and removed; one's batches looked at. Everything shown is set as text: a name
