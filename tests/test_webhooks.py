@@ -400,6 +400,7 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
     form.locator("[name=url]").fill(receiver.url)
     pick_area(page, "4415", "441502", township, within="#webhooks-region")
     form.locator("[name=sources][value=hotline]").check()
+    expect(page.locator("#webhooks-department-list option[value='T1']")).to_have_text("测试局")
     form.locator("[name=categories]").fill("ZZ9")
     form.locator("button[type=submit]").click()
     expect(page.locator("#webhooks-said")).to_have_text("类别编码不存在：ZZ9")

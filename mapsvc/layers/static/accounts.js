@@ -185,15 +185,8 @@ window.mapsvcAccounts = { shown: null };
     }
   });
 
-  // the departments a department's account may be bound to, offered by code with their names
-  async function loadDepartments() {
-    const listed = await callApi("accounts", "GET", "/api/v1/departments");
-    $("accounts-department-list").replaceChildren(...listed.map((d) => {
-      const option = text("option", departmentName(d));
-      option.value = d.code;
-      return option;
-    }));
-  }
+  // the departments a department's account may be bound to
+  const loadDepartments = () => offerDepartments("accounts", $("accounts-department-list"));
 
   // a department list's line at fault, in the page's words
   const DEPARTMENT_FIELD = { code: "部门编码", name: "部门名称", region: "区域编码",

@@ -170,6 +170,17 @@ function areaPicker(box, { region, child }, { page, lowest = "grid", chosen }) {
   };
 }
 
+// The departments offered by code, with their names, in the datalist ``list`` (of an input a
+// department's code is typed in), as ``page`` reads them.
+async function offerDepartments(page, list) {
+  const listed = await callApi(page, "GET", "/api/v1/departments");
+  list.replaceChildren(...listed.map((d) => {
+    const option = text("option", departmentName(d));
+    option.value = d.code;
+    return option;
+  }));
+}
+
 // the code of the last region chosen in ``box`` (areaPicker's), "" for none
 function areaRegion(box) {
   const regions = [...box.querySelectorAll("select")]

@@ -33,13 +33,8 @@ window.mapsvcWebhooks = { shown: null };
     for (const c of tree) classNames[c.code] = c.name;
     list.load();  // the classes named in what each webhook follows
   }).catch((error) => say(error.message, true));
-  callApi("webhooks", "GET", "/api/v1/departments").then((listed) => {
-    $("webhooks-department-list").replaceChildren(...listed.map((d) => {
-      const option = text("option", departmentName(d));
-      option.value = d.code;
-      return option;
-    }));
-  }).catch((error) => say(error.message, true));
+  offerDepartments("webhooks", $("webhooks-department-list"))
+    .catch((error) => say(error.message, true));
   const regionPicked = areaPicker($("webhooks-region"), creating.dataset, {
     page: "webhooks", lowest: "village", chosen: () => {} });
 
