@@ -1117,6 +1117,33 @@ def test_a_task_on_site_come_while_the_phone_is_open_is_news(browser, server, wo
     context.close()
 
 
+def test_the_phones_own_step_is_no_news_while_its_answer_is_on_its_way(browser, server,
+                                                                         worker_spot, clients):
+    """On a weak signal the worker's step is stored and its answer late: the list asked for
+    meanwhile already holds the state the step led to (to be checked), which is no news to the
+    phone that took it, then or once the answer comes."""
+    _, spot = worker_spot
+    mine = _dispatched_case(clients["admin"], spot, "信号弱时处置的井盖")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{mine}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    page.click(f'{item} button[data-action="accept"]')
+    wait_until(page, f"!!document.querySelector('{item} button[data-action=\"report_handled\"]')",
+               "accepted")
+    route, answer = _hold_the_next_answer(
+        page, lambda url: url.endswith(f"/incidents/{mine}/actions/report_handled"),
+        lambda: _take(page, item, "report_handled", "已补装井盖"))
+    listed = page.evaluate("window.mapsvcPhone.refreshed")
+    wait_until(page, f"window.mapsvcPhone.refreshed > {listed + 1}", "the cases listed again")
+    assert page.inner_text("#news") == ""
+    route.fulfill(response=answer)
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the step answered")
+    listed = page.evaluate("window.mapsvcPhone.refreshed")
+    wait_until(page, f"window.mapsvcPhone.refreshed > {listed}", "the cases listed after")
+    assert page.inner_text("#news") == "" and "new" not in page.get_attribute(item, "class")
+    context.close()
+
+
 def test_a_step_answered_after_signing_out_makes_no_news_for_the_next_to_sign_in(
         browser, server, worker_spot, clients):
     """A worker signs out while a step it took is on its way, on a weak signal; its answer,

@@ -207,17 +207,28 @@ async function sendReport(item) {
 
 async function sendAction(item, retry) {
   const attachments = await upload(item.photos, item);
-  const r = await post(`/incidents/${item.incident}/actions/${item.action}`,
-                       Object.assign({}, item.body, { attachments }));
-  // 409 on a retry: the first try went through and only its answer was lost
-  if (!r.ok && !(r.status === 409 && retry)) throw await refusal(r, item);
-  if (r.ok) tookStep(item.incident, (await r.json()).status);
+  stepping.add(item.incident);
+  try {
+    const r = await post(`/incidents/${item.incident}/actions/${item.action}`,
+                         Object.assign({}, item.body, { attachments }));
+    // 409 on a retry: the first try went through and only its answer was lost
+    if (!r.ok && !(r.status === 409 && retry)) throw await refusal(r, item);
+    if (r.ok) tookStep(item.incident, (await r.json()).status);
+  } finally {
+    stepping.delete(item.incident);
+  }
   $("result").textContent = `${ACTION_NAME[item.action]}：已提交`;
 }
 
-// A step the phone took is no news to it: the case as last seen takes the state it led to
-// (none seen, as once signed out while it was sent: nothing kept).
+// A step the phone took is no news to it. While it is on its way (``stepping``), a list of
+// the cases may already hold the state it led to; once answered, the case as last seen takes
+// that state (none seen, as once signed out while it was sent: nothing kept), and a list asked
+// before the answer came, older than it, shows the case in that state too (``stepped``: the
+// state, and the last list asked by then).
+const stepping = new Set();
+const stepped = new Map();
 function tookStep(id, status) {
+  stepped.set(id, { status, asked: phone.casesAsked || 0 });
   const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
   if (!seen) return;
   for (const f of seen) if (f.id === id) f.properties.status = status;
@@ -696,6 +707,10 @@ async function loadCases() {
     const cases = [...first.features, ...newest.features.filter((f) => !held.has(f.id))];
     if (asked < (phone.casesShown || 0)) return;
     phone.casesShown = asked;
+    for (const f of cases) {  // asked before a step of the phone's was answered: older than it
+      const step = stepped.get(f.id);
+      if (step && asked <= step.asked) f.properties.status = step.status;
+    }
     const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
     localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
     const was = new Map((seen || []).map((f) => [f.id, f.properties]));
@@ -705,7 +720,8 @@ async function loadCases() {
     const urged = cases.filter((f) => was.has(f.id)
                                       && f.properties.urged > (was.get(f.id).urged || 0));
     const tasked = cases.filter((f) => was.has(f.id) && f.properties.status in TASKS
-                                       && was.get(f.id).status !== f.properties.status);
+                                       && was.get(f.id).status !== f.properties.status
+                                       && !stepping.has(f.id));
     const listed = new Set(cases.map((f) => f.id));
     for (const id of unseen) if (!listed.has(id)) unseen.delete(id);
     for (const f of [...fresh, ...expedited, ...urged, ...tasked]) unseen.add(f.id);
