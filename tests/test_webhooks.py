@@ -2,8 +2,8 @@
 cases it follows (by region, department, step and source), in order, signed with the secret
 shown once; a batch it refuses is tried again, the same batch, and those after it wait; a
 paused webhook queues and sends nothing until resumed; a bulk import is sent in batches of a
-hundred steps at most; only administrators keep webhooks, and bad input is refused naming the
-field."""
+hundred steps at most; a webhook changed follows the change, and its record keeps who made and
+changed it; only administrators keep webhooks, and bad input is refused naming the field."""
 
 import hashlib
 import hmac
@@ -248,6 +248,82 @@ def test_a_refused_batch_is_tried_again_and_those_after_it_wait(api, clients, gr
     assert [e["action"] for e in resumed[-1][1]["events"]] == ["report_handled"]
 
 
+def test_a_webhook_changed_follows_the_change_and_its_record_keeps_who_and_what(
+        api, clients, grids, receiver):
+    """An administrator moves a webhook to its receiver's new address, widens what it follows
+    and renames it: the steps taken from then go there, as changed; a batch failing at the old
+    address is tried at the new one at once. Each change, pause, new secret and the removal
+    (with what it had queued) stays in the record, by whom; the same change again records
+    nothing; a bad change is refused naming the field, changing nothing."""
+    moved = Receiver()
+    made = api.post("/webhooks", json={"client_id": str(uuid.uuid4()), "name": "测试推送",
+                                       "url": receiver.url, "region": "441502",
+                                       "actions": ["report"]}).json()
+    path = f"/webhooks/{made['id']}"
+    try:
+        first = case_at(api, grids, "441502", index=4)
+        assert waited(lambda: receiver.steps())[0]["case"]["id"] == first
+        receiver.refuse(*[500] * 5)
+        failing = case_at(api, grids, "441502", index=4)
+        assert waited(lambda: api.get(path).json()["retry_at"])  # 15 s on, at the old address
+
+        change = {"name": "区平台", "url": moved.url, "actions": ["file", "report"]}
+        r = api.patch(path, json=change)
+        assert r.status_code == 200, r.text
+        assert (r.json()["name"], r.json()["url"], r.json()["actions"]) == (
+            "区平台", moved.url, ["file", "report"])
+        assert r.json()["retry_at"] is None  # at the new address at once
+        assert api.patch(path, json={**change, "actions": ["report", "file"]}).status_code == 200
+        for bad in ({}, {"name": None}, {"url": "ftp://127.0.0.1/"}, {"paused": None},
+                    {"actions": []}, {"region": "999999"}, {"categories": ["ZZ9"]}):
+            r = api.patch(path, json={**bad, "name": "不该改"} if "region" in bad else bad)
+            assert r.status_code == 422, (bad, r.text)
+            named = r.json()["detail"][0]["loc"]
+            assert bad == {} or named[-1] in bad or named[1] in bad, (bad, named)
+        assert api.get(path).json()["name"] == "区平台"  # the refused change made none
+        do(api, first, "file")
+        steps = waited(lambda: len(moved.steps()) == 2 and moved.steps())
+        assert [(s["case"]["id"], s["action"]) for s in steps] == [
+            (failing, "report"), (first, "file")]
+        assert len(receiver.steps()) == 1
+
+        r = api.patch(path, json={"region": None, "actions": None})  # everywhere, every step
+        assert (r.json()["region"], r.json()["actions"]) == (None, None)
+        elsewhere = case_at(api, grids, "420106")
+        assert waited(lambda: any(s["case"]["id"] == elsewhere for s in moved.steps()))
+        for paused in (True, True, False, True):
+            assert api.patch(path, json={"paused": paused}).json()["paused"] is paused
+        api.post(f"{path}/secret")
+        case_at(api, grids, "441502", index=6)  # paused: queued when it is removed
+        assert waited(lambda: api.get(path).json()["waiting"] == 1)
+    finally:
+        assert api.delete(path).status_code == 204
+        moved.close()
+
+    record = api.get(f"/webhooks/events?webhook={made['id']}").json()
+    assert [(e["event"], e["name"], e["by"]) for e in reversed(record)] == [
+        ("made", "测试推送", "admin"), ("changed", "区平台", "admin"),
+        ("changed", "区平台", "admin"), ("paused", "区平台", "admin"),
+        ("resumed", "区平台", "admin"), ("paused", "区平台", "admin"),
+        ("new_secret", "区平台", "admin"), ("removed", "区平台", "admin")]
+    made_, renamed, widened = record[-1]["detail"], record[-2]["detail"], record[-3]["detail"]
+    assert made_ == {"url": receiver.url, "region": "441502", "department": None,
+                     "actions": ["report"], "sources": None, "categories": None}
+    assert renamed == {"name": {"from": "测试推送", "to": "区平台"},
+                       "url": {"from": receiver.url, "to": moved.url},
+                       "actions": {"from": ["report"], "to": ["file", "report"]}}
+    assert widened == {"region": {"from": "441502", "to": None},
+                       "actions": {"from": ["file", "report"], "to": None}}
+    assert record[0]["detail"] == {"url": moved.url, "region": None, "department": None,
+                                   "actions": None, "sources": None, "categories": None,
+                                   "dropped": 1, "dropped_steps": 1}
+    assert [e["id"] for e in record] == sorted((e["id"] for e in record), reverse=True)
+    everything = api.get("/webhooks/events?limit=1000").json()
+    assert [e for e in everything if e["webhook_id"] == made["id"]] == record
+    assert clients["command"].get("/webhooks/events").status_code == 403
+    assert api.patch(path, json={"paused": True}).status_code == 404
+
+
 def test_a_slow_receiver_holds_up_no_step(api, grids, receiver, hooks):
     """While a batch is on its way to a receiver that takes its time, the steps taken are
     queued behind it at once: the batch is still unanswered when they are."""
@@ -446,10 +522,37 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
         expect(batches).to_have_count(2)
         expect(batches.nth(0).locator("td").nth(3)).to_have_text("2")  # tried twice
         expect(batches.nth(1).locator("td").nth(5)).to_have_text("HTTP 200")
+
+        row.get_by_role("button", name="修改").click()  # the form holds it, the region kept
+        expect(form.locator("[name=name]")).to_have_value(name)
+        expect(form.locator("[name=url]")).to_have_value(receiver.url)
+        expect(form.locator("[name=sources][value=hotline]")).to_be_checked()
+        expect(page.locator("#webhooks-region-kept")).to_have_text(
+            f"当前：{made['region']['name']}，不选则不变")
+        form.locator("[name=name]").fill(f"{name}新")
+        form.locator("[name=actions]").select_option(["report", "file"])
+        form.locator("[name=sources][value=hotline]").uncheck()
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#webhooks-said")).to_have_text(
+            f"已修改 {name}新，此后的环节按修改后的设置推送")
+        expect(row.locator("td").nth(2)).to_have_text(
+            f"{made['region']['name']}；环节：上报、立案")
+        changed = api.get(f"/webhooks/{made['id']}").json()
+        assert (changed["region"]["code"], changed["sources"], changed["actions"]) == (
+            township, None, ["report", "file"])
+        expect(form.locator("button[type=submit]")).to_have_text("新建推送")
+
         row.get_by_role("button", name="删除").click()
-        expect(page.locator("#webhooks-said")).to_have_text(f"已删除 {name}")
+        expect(page.locator("#webhooks-said")).to_have_text(f"已删除 {name}新")
         expect(row).to_have_count(0)
         assert api.get(f"/webhooks/{made['id']}").status_code == 404
+        record = page.locator("#webhooks-record tbody tr")  # the newest first
+        expect(record.nth(0).locator("td").nth(3)).to_have_text("删除")
+        expect(record.nth(1).locator("td").nth(1)).to_have_text(f"{name}新")  # as text
+        expect(record.nth(1).locator("td").nth(2)).to_have_text("admin")
+        expect(record.nth(1).locator("td").nth(4)).to_have_text(
+            f"名称：{name} → {name}新；环节：全部 → 上报、立案；来源：12345热线 → 全部")
+        expect(record.nth(2).locator("td").nth(3)).to_have_text("恢复")
     finally:
         api.delete(f"/webhooks/{made['id']}")
     # the one refusal asked for (the unknown class), and nothing else

@@ -1,17 +1,18 @@
 """Webhooks (推送订阅), for administrators: another system told of each step of the cases it
-follows (mapsvc.workflow.webhooks), made, listed with how their sending goes, paused and
-resumed, tried again at once, and removed; each one's batches looked up."""
+follows (mapsvc.workflow.webhooks), made, listed with how their sending goes, changed, paused
+and resumed, tried again at once, and removed; each one's batches looked up, and the record of
+who made and changed them."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from mapsvc.accounts.model import Account, Role
 from mapsvc.api.auth import allowed
@@ -20,15 +21,16 @@ from mapsvc.incidents.model import NO_NUL, Place, Source
 from mapsvc.workflow.machine import ACTION_NAMES
 from mapsvc.workflow.webhooks import (
     WebhookSpec,
+    change_webhook,
     deliveries,
     drop_webhook,
     make_webhook,
     new_secret,
-    pause_webhook,
     receiver_of,
     retry_webhook,
     send_ping,
     webhook,
+    webhook_events,
     webhooks,
 )
 
@@ -55,24 +57,33 @@ def _receiver(url: str) -> str:
     return url
 
 
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$",
+                            description="what it is for, as the administrators know it")]
+Receiver = Annotated[str, AfterValidator(_receiver), Field(
+    max_length=2000, pattern=NO_NUL, description="where each batch is POSTed")]
+RegionCode = Annotated[str, Field(max_length=12, pattern=r"^[0-9]+$", description=(
+    "only the cases of this region (also those unassigned whose point lies in it); by default "
+    "everywhere"))]
+DepartmentCode = Annotated[str, Field(max_length=64, pattern=NO_NUL, description=(
+    "only the cases dispatched to this department (职能部门)"))]
+Steps = Annotated[list[Step], Field(min_length=1, description=(
+    "only these steps (report, dispatch, close …); by default every step"))]
+Sources = Annotated[list[Source], Field(min_length=1, description=(
+    "only the cases from these sources (hotline: the 12345 hotline's)"))]
+Classes = Annotated[list[CategoryCode], Field(min_length=1, max_length=100, description=(
+    "only the cases of these classes (category codes), each with the classes under it"))]
+
+
 class WebhookBody(BaseModel):
     client_id: UUID = Field(description="chosen by the client: the same webhook sent again is "
                                         "answered 200, made once")
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$",
-                      description="what it is for, as the administrators know it")
-    url: Annotated[str, AfterValidator(_receiver)] = Field(
-        max_length=2000, pattern=NO_NUL, description="where each batch is POSTed")
-    region: str | None = Field(None, max_length=12, pattern=r"^[0-9]+$", description=(
-        "only the cases of this region (also those unassigned whose point lies in it); by "
-        "default everywhere"))
-    department: str | None = Field(None, max_length=64, pattern=NO_NUL, description=(
-        "only the cases dispatched to this department (职能部门)"))
-    actions: list[Step] | None = Field(None, min_length=1, description=(
-        "only these steps (report, dispatch, close …); by default every step"))
-    sources: list[Source] | None = Field(None, min_length=1, description=(
-        "only the cases from these sources (hotline: the 12345 hotline's)"))
-    categories: list[CategoryCode] | None = Field(None, min_length=1, max_length=100, description=(
-        "only the cases of these classes (category codes), each with the classes under it"))
+    name: Name
+    url: Receiver
+    region: RegionCode | None = None
+    department: DepartmentCode | None = None
+    actions: Steps | None = None
+    sources: Sources | None = None
+    categories: Classes | None = None
 
 
 class Webhook(BaseModel):
@@ -104,8 +115,36 @@ class MadeWebhook(Webhook):
 
 
 class WebhookChange(BaseModel):
-    paused: bool = Field(description="true: steps are queued, none sent; false: sent again, "
-                                     "from the oldest")
+    """The fields sent are changed (a name, address or pause not null); null clears a region,
+    department, steps, sources or classes (all of them followed)."""
+    name: Name = None
+    url: Receiver = None
+    region: RegionCode | None = None
+    department: DepartmentCode | None = None
+    actions: Steps | None = None
+    sources: Sources | None = None
+    categories: Classes | None = None
+    paused: bool = Field(None, description="true: steps are queued, none sent; false: sent "
+                                           "again, from the oldest")
+
+    @model_validator(mode="after")
+    def _something(self) -> "WebhookChange":
+        if not self.model_fields_set:
+            raise ValueError("name a field to change")
+        return self
+
+
+class WebhookEvent(BaseModel):
+    id: int
+    at: datetime
+    webhook_id: int
+    name: str = Field(description="the webhook's name then")
+    by: str = Field(description="the administrator's username")
+    event: Literal["made", "changed", "paused", "resumed", "new_secret", "removed"]
+    detail: dict[str, Any] = Field(description=(
+        "made or removed: what it followed (url, region, department, actions, sources, "
+        "categories; removed: and the batches and steps it had queued, dropped with it, "
+        "``dropped`` and ``dropped_steps``); changed: each field changed, ``from`` and ``to``"))
 
 
 class Delivery(BaseModel):
@@ -142,6 +181,17 @@ async def list_webhooks(request: Request, account: Administrator, page: Page) ->
                                                      offset=page.offset)]
 
 
+@router.get("/events")
+async def record(request: Request, account: Administrator, page: Page,
+                 webhook: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+                 ) -> list[WebhookEvent]:
+    """Who made, changed, paused, resumed, gave a new secret to or removed the webhooks (or
+    ``webhook``, also once removed), the newest first."""
+    async with statements(request) as conn:
+        return [WebhookEvent(**e) for e in await webhook_events(conn, webhook, page.limit,
+                                                                page.offset)]
+
+
 @router.get("/{webhook_id}")
 async def one(request: Request, webhook_id: WebhookId, account: Administrator) -> Webhook:
     async with statements(request) as conn:
@@ -151,9 +201,13 @@ async def one(request: Request, webhook_id: WebhookId, account: Administrator) -
 @router.patch("/{webhook_id}")
 async def change(request: Request, webhook_id: WebhookId, body: WebhookChange,
                  account: Administrator) -> Webhook:
-    """Pause a webhook (its receiver is down for a while: nothing is lost), or resume it."""
+    """Change what a webhook follows, where it sends (a batch waiting to be tried again is
+    tried at the new address at once) or its name: the steps taken from now follow the change.
+    Pause it (its receiver is down for a while: nothing is lost), or resume it. Each change is
+    recorded; the same change sent again changes and records nothing."""
+    changes = body.model_dump(include=body.model_fields_set)
     async with transaction(request) as conn:
-        return Webhook(**await pause_webhook(conn, webhook_id, body.paused))
+        return Webhook(**await change_webhook(conn, account.id, webhook_id, changes))
 
 
 @router.post("/{webhook_id}/retry")
@@ -169,7 +223,8 @@ async def change_secret(request: Request, webhook_id: WebhookId,
     """Give a webhook a new secret (the old one leaked, or is due to change): the batches sent
     from now are signed with it, the one answered (shown this once)."""
     async with transaction(request) as conn:
-        return JSONResponse(jsonable_encoder(MadeWebhook(**await new_secret(conn, webhook_id))))
+        return JSONResponse(jsonable_encoder(MadeWebhook(
+            **await new_secret(conn, account.id, webhook_id))))
 
 
 class PingAnswer(BaseModel):
@@ -191,9 +246,9 @@ async def test_ping(request: Request, webhook_id: WebhookId,
 
 @router.delete("/{webhook_id}", status_code=204)
 async def remove(request: Request, webhook_id: WebhookId, account: Administrator) -> Response:
-    """Remove a webhook, and what it had queued."""
+    """Remove a webhook, and what it had queued (the record keeps what that was)."""
     async with transaction(request) as conn:
-        await drop_webhook(conn, webhook_id)
+        await drop_webhook(conn, account.id, webhook_id)
     return Response(status_code=204)
 
 

@@ -609,3 +609,16 @@ webhook_delivery = Table(
     Column("last_error", Text),
     Column("delivered_at", DateTime(timezone=True)),
 )
+
+# who made, changed, paused, resumed, gave a new secret to or removed a webhook, and what
+# changed; kept after the webhook is gone (0080)
+webhook_event = Table(
+    "webhook_event", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("webhook_id", BigInteger, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("detail", JSONB, nullable=False),
+)

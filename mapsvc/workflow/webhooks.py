@@ -17,6 +17,11 @@ GeoJSON Feature the API gives). A batch tried again is the same batch (``X-Mapsv
 its steps the same (their ``log_id``): the receiver ignores what it has taken. Each POST is
 signed with the webhook's secret, shown once when it is made: ``X-Mapsvc-Signature`` is
 ``sha256=`` and the hex HMAC-SHA256 of ``X-Mapsvc-Timestamp``, a dot and the body.
+
+What a webhook follows and where it sends can be changed (the steps taken from then on follow
+the change). Each time an administrator makes, changes, pauses, resumes, gives a new secret to
+or removes one, the webhooks' record (``webhook_events``) keeps who and what, also once the
+webhook is gone: a webhook is a flow of cases out of the deployment.
 """
 
 import hashlib
@@ -101,24 +106,51 @@ async def webhook(conn: AsyncConnection, webhook_id: int) -> dict:
     return found[0]
 
 
+async def _check_follows(conn: AsyncConnection, region: str | None, department: str | None,
+                         categories: list[str] | None) -> None:
+    """Refuse, naming the field, a region, department or class that does not exist."""
+    if region and not (await conn.execute(text("SELECT 1 FROM region WHERE code = :c"),
+                                          {"c": region})).first():
+        raise InvalidInput(f"no region {region}", field="region")
+    if department and not (await conn.execute(
+            text("SELECT 1 FROM department WHERE code = :c"), {"c": department})).first():
+        raise InvalidInput(f"no department {department}", field="department")
+    if categories:
+        missing = (await conn.execute(text(
+            "SELECT array_agg(c ORDER BY c) FROM unnest(CAST(:codes AS text[])) c "
+            "WHERE NOT EXISTS (SELECT 1 FROM category WHERE code = c)"),
+            {"codes": categories})).scalar_one()
+        if missing:
+            raise InvalidInput(f"no category {', '.join(missing)}", field="categories",
+                               context={"missing": missing})
+
+
+# What a webhook (``w``) follows and where it sends, as its record keeps it; and a step of
+# its record, by the account ``:account``, about the webhook ``:id``.
+_FOLLOWS = """jsonb_build_object(
+    'url', w.url, 'region', w.region_code, 'department', w.department_code,
+    'actions', w.actions, 'sources', w.sources, 'categories', w.categories)"""
+_RECORD = """
+INSERT INTO webhook_event (webhook_id, name, account_id, event, detail)
+SELECT w.id, w.name, :account, :event, {detail} FROM webhook w WHERE w.id = :id
+"""
+# a field of the API → its column
+COLUMNS = {"name": "name", "url": "url", "region": "region_code",
+           "department": "department_code", "actions": "actions", "sources": "sources",
+           "categories": "categories"}
+
+
+async def _record(conn: AsyncConnection, account_id: int, webhook_id: int, event: str,
+                  detail: str = "'{}'::jsonb", params: dict | None = None) -> None:
+    await conn.execute(text(_RECORD.format(detail=detail)), {
+        "account": account_id, "event": event, "id": webhook_id, **(params or {})})
+
+
 async def make_webhook(conn: AsyncConnection, account_id: int,
                        spec: WebhookSpec) -> tuple[dict, bool]:
     """The webhook made, with its secret, and whether it was made now: sent again (its answer
     lost on the way), the one made then, with its secret again, to the account that made it."""
-    if spec.region and not (await conn.execute(text("SELECT 1 FROM region WHERE code = :c"),
-                                               {"c": spec.region})).first():
-        raise InvalidInput(f"no region {spec.region}", field="region")
-    if spec.department and not (await conn.execute(
-            text("SELECT 1 FROM department WHERE code = :c"), {"c": spec.department})).first():
-        raise InvalidInput(f"no department {spec.department}", field="department")
-    if spec.categories:
-        missing = (await conn.execute(text(
-            "SELECT array_agg(c ORDER BY c) FROM unnest(CAST(:codes AS text[])) c "
-            "WHERE NOT EXISTS (SELECT 1 FROM category WHERE code = c)"),
-            {"codes": spec.categories})).scalar_one()
-        if missing:
-            raise InvalidInput(f"no category {', '.join(missing)}", field="categories",
-                               context={"missing": missing})
+    await _check_follows(conn, spec.region, spec.department, spec.categories)
     made = (await conn.execute(text("""
         INSERT INTO webhook (client_id, name, url, secret, region_code, department_code, actions,
                              sources, categories, created_by)
@@ -135,28 +167,65 @@ async def make_webhook(conn: AsyncConnection, account_id: int,
         {"c": spec.client_id})).one()
     if stored.created_by != account_id:
         raise Conflict("another account's webhook has this client id", field="client_id")
+    if made is not None:
+        await _record(conn, account_id, made, "made", _FOLLOWS)
     return ({**await webhook(conn, stored.id), "secret": decrypt(stored.secret, SECRET)},
             made is not None)
 
 
-async def pause_webhook(conn: AsyncConnection, webhook_id: int, paused: bool) -> dict:
-    """Paused, its steps are queued and none sent; resumed, sent from the oldest, at once."""
-    changed = await conn.execute(text("""
-        UPDATE webhook SET paused_at = CASE WHEN :paused THEN coalesce(paused_at, now()) END,
-                           retry_at = CASE WHEN :paused THEN retry_at END
-         WHERE id = :id"""), {"id": webhook_id, "paused": paused})
-    if not changed.rowcount:
+def _same(before, after) -> bool:
+    if isinstance(before, list) and isinstance(after, list):  # steps, sources, classes
+        return sorted(set(before)) == sorted(set(after))
+    return before == after
+
+
+async def change_webhook(conn: AsyncConnection, account_id: int, webhook_id: int,
+                         changes: dict) -> dict:
+    """Change what a webhook follows, where it sends or its name (``changes``: fields of
+    COLUMNS; None clears a region, department, steps, sources or classes: all of them
+    followed), and pause it (``paused``: its steps queued, none sent) or resume it (sent from
+    the oldest, at once). The steps taken from now follow the change; one waiting to be tried
+    again at a changed address is tried at once. Each change is recorded, with what it was;
+    the same change again changes and records nothing."""
+    columns = {COLUMNS[field]: value for field, value in changes.items() if field in COLUMNS}
+    if "name" in columns:
+        columns["name"] = columns["name"].strip()
+    await _check_follows(conn, changes.get("region"), changes.get("department"),
+                         changes.get("categories"))
+    found = (await conn.execute(text(
+        f"SELECT paused_at IS NOT NULL AS paused, {', '.join(COLUMNS.values())} "
+        "FROM webhook WHERE id = :id FOR UPDATE"), {"id": webhook_id})).mappings().first()
+    if found is None:
         raise NotFound(f"no webhook {webhook_id}", field="id")
+    changed = {column: value for column, value in columns.items()
+               if not _same(found[column], value)}
+    if changed:
+        await conn.execute(text(
+            f"UPDATE webhook SET {', '.join(f'{c} = :{c}' for c in changed)}"
+            f"{', retry_at = NULL' if 'url' in changed else ''} WHERE id = :id"),
+            {"id": webhook_id, **changed})
+        await _record(conn, account_id, webhook_id, "changed", "CAST(:detail AS jsonb)", {
+            "detail": json.dumps({field: {"from": found[column], "to": changed[column]}
+                                  for field, column in COLUMNS.items() if column in changed},
+                                 ensure_ascii=False)})
+    paused = changes.get("paused")
+    if paused is not None and paused != found["paused"]:
+        await conn.execute(text("""
+            UPDATE webhook SET paused_at = CASE WHEN :paused THEN now() END,
+                               retry_at = CASE WHEN :paused THEN retry_at END
+             WHERE id = :id"""), {"id": webhook_id, "paused": paused})
+        await _record(conn, account_id, webhook_id, "paused" if paused else "resumed")
     return await webhook(conn, webhook_id)
 
 
-async def new_secret(conn: AsyncConnection, webhook_id: int) -> dict:
+async def new_secret(conn: AsyncConnection, account_id: int, webhook_id: int) -> dict:
     """The webhook with a new secret (shown this once), which signs its batches from now."""
     secret = secrets.token_urlsafe(32)
     changed = await conn.execute(text("UPDATE webhook SET secret = :secret WHERE id = :id"),
                                  {"id": webhook_id, "secret": encrypt(secret, SECRET)})
     if not changed.rowcount:
         raise NotFound(f"no webhook {webhook_id}", field="id")
+    await _record(conn, account_id, webhook_id, "new_secret")
     return {**await webhook(conn, webhook_id), "secret": secret}
 
 
@@ -169,11 +238,28 @@ async def retry_webhook(conn: AsyncConnection, webhook_id: int) -> dict:
     return await webhook(conn, webhook_id)
 
 
-async def drop_webhook(conn: AsyncConnection, webhook_id: int) -> None:
-    """The webhook gone, and what it had queued with it."""
+async def drop_webhook(conn: AsyncConnection, account_id: int, webhook_id: int) -> None:
+    """The webhook gone, and what it had queued with it; its record keeps what it followed,
+    where it sent, and the batches and steps it had queued (``dropped``, ``dropped_steps``)."""
+    await _record(conn, account_id, webhook_id, "removed", f"""{_FOLLOWS} || (
+        SELECT jsonb_build_object('dropped', count(*),
+                                  'dropped_steps', coalesce(sum(cardinality(d.log_ids)), 0))
+          FROM webhook_delivery d WHERE d.webhook_id = w.id AND d.delivered_at IS NULL)""")
     dropped = await conn.execute(text("DELETE FROM webhook WHERE id = :id"), {"id": webhook_id})
     if not dropped.rowcount:
         raise NotFound(f"no webhook {webhook_id}", field="id")
+
+
+async def webhook_events(conn: AsyncConnection, webhook_id: int | None, limit: int,
+                         offset: int) -> list[dict]:
+    """The webhooks' record (of one webhook, or all), the newest first."""
+    rows = await conn.execute(text(f"""
+        SELECT e.id, e.at, e.webhook_id, e.name, a.username AS by, e.event, e.detail
+          FROM webhook_event e JOIN account a ON a.id = e.account_id
+         WHERE {'e.webhook_id = :webhook' if webhook_id is not None else 'true'}
+         ORDER BY e.id DESC LIMIT :limit OFFSET :offset"""),
+        {"webhook": webhook_id, "limit": limit, "offset": offset})
+    return [dict(r) for r in rows.mappings()]
 
 
 async def deliveries(conn: AsyncConnection, webhook_id: int, limit: int,

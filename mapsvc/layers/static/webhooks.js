@@ -1,12 +1,13 @@
 // The webhooks (推送订阅), for administrators: another system told of each step of the cases
 // it follows (a region's, a department's, some steps, sources or classes), made here with a secret
 // shown once and tried with a test batch; listed with how their sending goes (failing since
-// when, what the receiver said, what waits), paused and resumed, tried again at once, given a
-// new secret, and removed; one's batches looked at. Everything shown is set as text: a name
-// or an answer is what somebody typed or sent.
+// when, what the receiver said, what waits), changed in the same form, paused and resumed,
+// tried again at once, given a new secret, and removed; one's batches looked at; the record of
+// who made and changed them. Everything shown is set as text: a name or an answer is what
+// somebody typed or sent.
 "use strict";
 
-window.mapsvcWebhooks = { shown: null };
+window.mapsvcWebhooks = { shown: null, recorded: null };
 
 (function webhooksPage() {
   if (!signedIn("webhooks")) return;
@@ -16,6 +17,10 @@ window.mapsvcWebhooks = { shown: null };
   const classNames = {};  // category code → name, for what a webhook follows
   const creating = $("webhooks-new");
   const REFRESH_MS = 10000;
+  const RECORDED = 50;
+  const EVENT_NAME = { made: "新建", changed: "修改", paused: "暂停", resumed: "恢复",
+                       new_secret: "更换密钥", removed: "删除" };
+  let editing = null;  // the webhook the form changes; null: the form makes one
 
   for (const [action, name] of Object.entries(ACTION_NAME)) {
     const option = text("option", name);
@@ -37,6 +42,14 @@ window.mapsvcWebhooks = { shown: null };
     .catch((error) => say(error.message, true));
   const regionPicked = areaPicker($("webhooks-region"), creating.dataset, {
     page: "webhooks", lowest: "village", chosen: () => {} });
+
+  // a value of what a webhook follows, in words (none: all of them)
+  function followed(field, value) {
+    if (value == null) return "全部";
+    const names = { actions: ACTION_NAME, sources: SOURCE_NAME, categories: classNames }[field];
+    return Array.isArray(value) ? value.map((v) => (names && names[v]) || v).join("、")
+                                : String(value);
+  }
 
   // what a webhook follows, in words
   function scope(w) {
@@ -78,7 +91,8 @@ window.mapsvcWebhooks = { shown: null };
       acts.push(["立即重试", () => list.change("POST", `${path}/retry`, undefined,
                                             `已让 ${w.name} 立即重试`)]);
     }
-    acts.push(["测试推送", () => ping(w)], ["推送记录", () => showBatches(w)],
+    acts.push(["修改", () => edit(w)], ["测试推送", () => ping(w)],
+              ["推送记录", () => showBatches(w)],
               ["更换密钥", () => newSecret(w)], ["删除", () => remove(w)]);
     tr.appendChild(actions(acts));
     return tr;
@@ -89,8 +103,66 @@ window.mapsvcWebhooks = { shown: null };
     show: (found) => {
       $("webhooks").tBodies[0].replaceChildren(...found.map(row));
       $("webhooks-none").hidden = found.length > 0;
+      showRecord().catch((error) => say(error.message, true));
     },
     watched: window.mapsvcWebhooks, fields: FIELD });
+
+  // what an event of the record changed, in words
+  function detail(e) {
+    const d = e.detail;
+    if (e.event === "changed") {
+      return Object.keys(FIELD).filter((field) => d[field]).map((field) => {
+        const { from, to } = d[field];
+        return field === "name" || field === "url" ? `${FIELD[field]}：${from} → ${to}`
+          : `${FIELD[field]}：${followed(field, from)} → ${followed(field, to)}`;
+      }).join("；");
+    }
+    if (e.event === "made") return `推送到 ${d.url}`;
+    if (e.event === "removed") {
+      return d.dropped ? `未送达的 ${d.dropped} 批（${d.dropped_steps} 个环节）一并删除` : "";
+    }
+    return "";
+  }
+
+  async function showRecord() {
+    const found = await callApi("webhooks", "GET", `/api/v1/webhooks/events?limit=${RECORDED}`);
+    $("webhooks-record").querySelector("tbody").replaceChildren(...found.map((e) => {
+      const tr = document.createElement("tr");
+      for (const value of [localTime(e.at), e.name, e.by, EVENT_NAME[e.event], detail(e)]) {
+        tr.appendChild(text("td", value));
+      }
+      return tr;
+    }));
+    window.mapsvcWebhooks.recorded = found.length;
+  }
+
+  // the form changes ``w`` (null: makes a webhook again); a region not chosen is kept
+  function edit(w) {
+    editing = w;
+    creating.reset();
+    regionPicked.reset();
+    $("webhooks-secret").hidden = true;
+    $("webhooks-cancel").hidden = !w;
+    creating.querySelector("button[type=submit]").textContent = w ? `保存对 ${w.name} 的修改`
+                                                                 : "新建推送";
+    const kept = $("webhooks-region-kept");
+    kept.hidden = !w;
+    if (!w) return;
+    kept.textContent = `当前：${w.region ? w.region.name : "全部辖区"}，不选则不变`;
+    const fields = creating.elements;
+    fields.name.value = w.name;
+    fields.url.value = w.url;
+    fields.department.value = w.department ? w.department.code : "";
+    fields.categories.value = (w.categories || []).join(" ");
+    for (const option of fields.actions.options) {
+      option.selected = Boolean(w.actions && w.actions.includes(option.value));
+    }
+    for (const box of creating.querySelectorAll("[name=sources]")) {
+      box.checked = Boolean(w.sources && w.sources.includes(box.value));
+    }
+    fields.name.focus();
+  }
+  $("webhooks-cancel").addEventListener("click", () => edit(null));
 
   function showSecret(secret) {
     $("webhooks-secret-value").textContent = secret;
@@ -112,6 +184,7 @@ window.mapsvcWebhooks = { shown: null };
     if (!confirm(`更换 ${w.name} 的密钥？对接系统须改用新密钥核验签名`)) return;
     try {
       showSecret((await callApi("webhooks", "POST", `/api/v1/webhooks/${w.id}/secret`)).secret);
+      await list.load();
       say(`已更换 ${w.name} 的密钥`);
     } catch (error) {
       say(error.message, true);
@@ -121,7 +194,10 @@ window.mapsvcWebhooks = { shown: null };
   async function remove(w) {
     if (!confirm(`删除 ${w.name}？尚未送达的 ${w.waiting} 批将不再推送`)) return;
     if (await list.change("DELETE", `/api/v1/webhooks/${w.id}`, undefined,
-                          `已删除 ${w.name}`)) $("webhooks-batches").hidden = true;
+                          `已删除 ${w.name}`)) {
+      $("webhooks-batches").hidden = true;
+      if (editing && editing.id === w.id) edit(null);
+    }
   }
 
   async function showBatches(w) {
@@ -146,36 +222,44 @@ window.mapsvcWebhooks = { shown: null };
     $("webhooks-batches").hidden = false;
   }
 
+  // a refusal of the form's values, said naming the field (a class unknown: which)
+  function refused(error) {
+    const named = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
+    const missing = named && named.ctx && named.ctx.missing;
+    say(missing ? `${FIELD[error.field]}不存在：${missing.join("、")}`
+      : FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+  }
+
   creating.addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
-    const body = { client_id: clientId(), name: form.elements.name.value.trim(),
-                   url: form.elements.url.value.trim() };
     const region = areaRegion($("webhooks-region"));
     const department = form.elements.department.value.trim();
     const classes = form.elements.categories.value.split(/[\s,，、]+/).filter(Boolean);
     const chosen = [...form.elements.actions.selectedOptions].map((o) => o.value);
     const sources = [...form.querySelectorAll("[name=sources]:checked")].map((b) => b.value);
+    // what it follows: on a change, what is left blank follows all (the region: is kept)
+    const body = { name: form.elements.name.value.trim(), url: form.elements.url.value.trim(),
+                   department: department || null, categories: classes.length ? classes : null,
+                   actions: chosen.length ? chosen : null,
+                   sources: sources.length ? sources : null };
     if (region) body.region = region;
-    if (department) body.department = department;
-    if (chosen.length) body.actions = chosen;
-    if (sources.length) body.sources = sources;
-    if (classes.length) body.categories = classes;
-    let made;
+    const changed = editing;
+    let done;
     try {
-      made = await callApi("webhooks", "POST", "/api/v1/webhooks", body);
+      done = changed
+        ? await callApi("webhooks", "PATCH", `/api/v1/webhooks/${changed.id}`, body)
+        : await callApi("webhooks", "POST", "/api/v1/webhooks", { client_id: clientId(),
+                                                                  ...body });
     } catch (error) {
-      const named = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
-      const missing = named && named.ctx && named.ctx.missing;
-      say(missing ? `${FIELD[error.field]}不存在：${missing.join("、")}`
-        : FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+      refused(error);
       return;
     }
-    showSecret(made.secret);
-    form.reset();
-    regionPicked.reset();
+    edit(null);
+    if (!changed) showSecret(done.secret);
     await list.load();
-    say(`已新建 ${made.name}，此后的环节即推送到 ${made.url}`);
+    say(changed ? `已修改 ${done.name}，此后的环节按修改后的设置推送`
+                : `已新建 ${done.name}，此后的环节即推送到 ${done.url}`);
   });
 
   list.find(new URLSearchParams());
