@@ -212,13 +212,34 @@ def test_a_campaigns_date_is_moved_and_it_is_ended_by_a_centre_over_its_region_s
     again = command.patch(path, json={"end": True, "reason": "再次"}).json()  # no new end
     assert again["ended_at"] == ended.json()["ended_at"] and again == command.get(path).json()
 
+    # reopened, with a new date (the hazard back): every check taken again, as is its case
+    for body, field in (({"reopen": True, "reason": "无日期"}, "reopen"),
+                        ({"reopen": True, "due": later, "end": True, "reason": "两者"}, "end")):
+        r = command.patch(path, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert field in {said["loc"][-1] for said in r.json()["detail"]}, (body, r.text)
+    assert clients["chief"].patch(path, json={"due": later, "reopen": True,
+                                              "reason": "越权"}).status_code == 403
+    reopening = {"due": (date.today() + timedelta(days=21)).isoformat(), "reopen": True,
+                 "reason": "节前发现新隐患，重新排查"}
+    reopened = command.patch(path, json=reopening)
+    assert reopened.status_code == 200, reopened.text
+    assert (reopened.json()["ended_at"], reopened.json()["due"]) == (None, reopening["due"])
+    assert command.patch(path, json=reopening).json() == reopened.json()  # a retry: no more
+    r = worker.post(f"{path}/checks", json=since)  # the hazard refused at the end: taken now
+    assert r.status_code == 201, r.text
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id = :c"),
+                            {"c": since["client_id"]}).scalar_one() == 1
+
     # those running listed before those ended; each change in the log, read by the worker too
     listed = [c["id"] for c in command.get("/campaigns", params={"limit": 1000}).json()]
     assert listed.index(wide["id"]) < listed.index(made["id"])
     assert [(entry["action"], entry["due_before"], entry["due"], entry["by"], entry["reason"])
             for entry in worker.get(f"{path}/log").json()] == [
         ("due", made["due"], later, "command", "部分市场停业，顺延一周"),
-        ("end", later, later, "command", "上级统一部署，改为联合检查")]
+        ("end", later, later, "command", "上级统一部署，改为联合检查"),
+        ("reopen", later, reopening["due"], "command", "节前发现新隐患，重新排查")]
     assert clients["department"].get(f"{path}/log").status_code == 403
     with db.connect() as conn, pytest.raises(Exception, match="record of what was done"):
         conn.execute(text("DELETE FROM campaign_log WHERE campaign_id = :id"), {"id": made["id"]})
@@ -335,12 +356,13 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     centre.close()
 
 
-def test_the_centre_moves_a_campaigns_date_and_ends_it_and_the_phone_lets_it_go(
+def test_the_centre_moves_a_campaigns_date_ends_and_reopens_it_and_the_phone_follows(
         browser, server, clients, grids, kind):
     """On the centre's page: the date moved, then the campaign ended, each with why, in its
     log; the phone that still lists it has the check it then makes refused, saying why, and
-    lets the campaign go when looked at again. A campaign over more than the centre's region
-    is not its to change."""
+    lets the campaign go when looked at again; reopened with a new date, the phone lists it
+    again and sends the refused check again, taken now. A campaign over more than the
+    centre's region is not its to change."""
     grid = grids[grids["code"].str.startswith("441502")].iloc[11]
     spot = grid.geometry.representative_point()
     worker = new_account(role="grid_worker", grid_codes=[grid.code])
@@ -378,14 +400,13 @@ def test_the_centre_moves_a_campaigns_date_and_ends_it_and_the_phone_lets_it_go(
     page.click("#campaign-change button[name=end]")
     page.locator("#campaign-ended").wait_for()
     assert page.inner_text("#campaign-ended").endswith("结束，此后的排查不再接收")
-    assert page.locator("#campaign-change").is_hidden()
+    assert page.locator("#campaign-change button[name=end]").is_hidden()  # only reopened now
+    assert page.locator("#campaign-change button[name=move]").is_hidden()
     assert page.locator("#campaign-log li").nth(1).inner_text().endswith(
         "command 结束排查：改为联合检查")
     row = page.locator(f"#campaigns tr[data-campaign='{made['id']}'] td")
     assert row.nth(3).inner_text() == f"{later}（已结束）"
     page.screenshot(path=ARTIFACTS / "campaign-ended.png")
-    assert watch.problems == []
-    centre.close()
 
     # the phone, not having asked since: its check refused, kept saying why, then let go
     phone.locator(f"{listed} li[data-target] button", has_text="正常").first.click()
@@ -394,6 +415,26 @@ def test_the_centre_moves_a_campaigns_date_and_ends_it_and_the_phone_lets_it_go(
     assert refused.inner_text().startswith("未能发送：专项排查已结束，此次排查未被接收")
     phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # looked at again
     wait_until(phone, f"!document.querySelector(`{listed}`)", "the ended campaign let go")
+
+    # reopened on the centre's page with a new date: the phone lists it again
+    reopened = (date.today() + timedelta(days=25)).isoformat()
+    page.fill("#campaign-change input[name=due]", reopened)
+    page.fill("#campaign-change input[name=reason]", "发现新隐患，重新排查")
+    page.click("#campaign-change button[name=reopen]")
+    wait_until(page, "document.getElementById('campaign-ended').hidden", "the campaign reopened")
+    assert page.inner_text("#campaigns-said") == f"已重新开启“加油站安全排查”，截止 {reopened}"
+    assert page.locator("#campaign-log li").nth(2).inner_text().endswith(
+        f"command 重新开启排查，截止日期为 {reopened}：发现新隐患，重新排查")
+    assert page.locator("#campaign-change button[name=reopen]").is_hidden()
+    assert row.nth(3).inner_text() == reopened
+    assert watch.problems == []
+    centre.close()
+    phone.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    # its refused check sent again and taken: the other thing left to check
+    wait_until(phone, f"document.querySelectorAll(`{listed} li[data-target]`).length === 1 "
+                      "&& !document.querySelector('#queue li.failed')",
+               "the reopened campaign listed again, its refused check taken")
+    assert clients["command"].get(f"/campaigns/{made['id']}").json()["checked"] == 1
     context.close()
 
 

@@ -70,6 +70,9 @@ class CampaignChange(BaseModel):
     end: bool = Field(False, validate_default=True, description=(
         "true: the campaign ends; checks done since are not taken (those done before, sent "
         "late, are)"))
+    reopen: bool = Field(False, validate_default=True, description=(
+        "true, with a new due date: a campaign ended runs again (its end a mistake, or the "
+        "hazard back), and every check is taken again"))
     reason: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$",
                         description="why, kept in the campaign's log")
 
@@ -79,6 +82,13 @@ class CampaignChange(BaseModel):
         if "due" in info.data and end == (info.data["due"] is not None):  # both, or neither
             raise ValueError("give either a new due date or end: true")
         return end
+
+    @field_validator("reopen")
+    @classmethod
+    def _dated(cls, reopen: bool, info: ValidationInfo) -> bool:
+        if reopen and info.data.get("due") is None:
+            raise ValueError("a campaign is reopened with a new due date")
+        return reopen
 
 
 class CheckBody(BaseModel):
@@ -157,12 +167,13 @@ async def one_campaign(request: Request, campaign_id: CampaignId,
 @router.patch("/{campaign_id}", responses={
     403: {"description": "a campaign over more than your region"},
     404: {"description": "none you may see"},
-    409: {"description": "an ended campaign's date"}})
+    409: {"description": "an ended campaign's date, not reopening it"}})
 async def change(request: Request, campaign_id: CampaignId, body: CampaignChange,
                  account: Annotated[Account, Depends(allowed(MAKERS))]) -> dict:
-    """Move the campaign's due date, or end it before all is checked, saying why (kept in its
-    log); a centre over the campaign's whole region does. The same change sent again changes
-    nothing more. Answers the campaign as it now stands."""
+    """Move the campaign's due date, end it before all is checked, or reopen it once ended
+    (with a new due date), saying why (kept in its log); a centre over the campaign's whole
+    region does. The same change sent again changes nothing more. Answers the campaign as it
+    now stands."""
     async with transaction(request) as conn:
         changed, _ = await change_campaign(conn, account, campaign_id, **body.model_dump())
     return changed
@@ -172,7 +183,8 @@ async def change(request: Request, campaign_id: CampaignId, body: CampaignChange
 async def log(request: Request, campaign_id: CampaignId,
               account: Annotated[Account, Depends(allowed(READERS))]) -> list[dict]:
     """Each change of the campaign, the first first: ``action`` due (its date moved from
-    ``due_before`` to ``due``) or end, when, by whom and why."""
+    ``due_before`` to ``due``), end, or reopen (with its new ``due``), when, by whom and
+    why."""
     async with statements(request) as conn:
         return await campaign_log(conn, account, campaign_id)
 

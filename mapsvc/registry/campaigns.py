@@ -314,11 +314,14 @@ VALUES (:id, :account, :action, :due_before, :due, :reason)
 
 
 async def change_campaign(conn: AsyncConnection, account: Account, campaign_id: int, *,
-                          due: date | None, end: bool, reason: str) -> tuple[dict, bool]:
-    """Move a campaign's due date, or end it before all is checked (no check done since is
-    taken), saying why: a centre's call over the campaign's whole region (Forbidden over a
-    part of it). Logged, unless it changes nothing (the same date; ended again). An ended
-    campaign's date stays. Returns the campaign as it now stands and whether it changed."""
+                          due: date | None, end: bool, reason: str,
+                          reopen: bool = False) -> tuple[dict, bool]:
+    """Move a campaign's due date, end it before all is checked (no check done since is
+    taken), or reopen one ended (``reopen`` with its new ``due``: it runs again, and every
+    check is taken again), saying why: a centre's call over the campaign's whole region
+    (Forbidden over a part of it). Logged, unless it changes nothing (the same date; ended
+    again; reopened again, as a retry). An ended campaign's date stays unless it is reopened.
+    Returns the campaign as it now stands and whether it changed."""
     await campaign_title(conn, account, campaign_id)
     was = (await conn.execute(text(
         "SELECT region_code, due, ended_at FROM campaign WHERE id = :id FOR UPDATE"),
@@ -326,23 +329,27 @@ async def change_campaign(conn: AsyncConnection, account: Account, campaign_id: 
     if not account.covers(was.region_code or ""):  # "": the whole deployment's
         raise Forbidden(f"campaign {campaign_id} is changed by a centre over all its region "
                         f"({was.region_code or 'the whole deployment'})", field="id")
-    if was.ended_at is not None and not end:
+    if was.ended_at is not None and due is not None and not reopen:
         raise Conflict(f"campaign {campaign_id} ended at {was.ended_at.isoformat()}: its date "
-                       "stays", field="due")
-    if was.ended_at is not None or (not end and due == was.due):
+                       "stays unless it is reopened (reopen: true)", field="due")
+    action = ("end" if was.ended_at is None else None) if end else (
+        "reopen" if was.ended_at is not None else "due" if due != was.due else None)
+    if action is None:
         return await campaign(conn, account, campaign_id), False
-    await conn.execute(text(
-        "UPDATE campaign SET ended_at = now() WHERE id = :id" if end else
-        "UPDATE campaign SET due = :due WHERE id = :id"), {"id": campaign_id, "due": due})
-    await conn.execute(_LOGGED, {"id": campaign_id, "account": account.id,
-                                 "action": "end" if end else "due", "due_before": was.due,
-                                 "due": was.due if end else due, "reason": reason.strip()})
+    await conn.execute(text({
+        "end": "UPDATE campaign SET ended_at = now() WHERE id = :id",
+        "due": "UPDATE campaign SET due = :due WHERE id = :id",
+        "reopen": "UPDATE campaign SET due = :due, ended_at = NULL WHERE id = :id"}[action]),
+        {"id": campaign_id, "due": due})
+    await conn.execute(_LOGGED, {"id": campaign_id, "account": account.id, "action": action,
+                                 "due_before": was.due, "due": was.due if end else due,
+                                 "reason": reason.strip()})
     return await campaign(conn, account, campaign_id), True
 
 
 async def campaign_log(conn: AsyncConnection, account: Account, campaign_id: int) -> list:
-    """What was changed of a campaign the account may see: each due date moved and its end,
-    with when, by whom and why, the first first."""
+    """What was changed of a campaign the account may see: each due date moved, its end and
+    its reopening, with when, by whom and why, the first first."""
     await campaign_title(conn, account, campaign_id)
     rows = (await conn.execute(text(
         f"SELECT l.at, {WORKER_NAME} AS by, l.action, l.due_before, l.due, l.reason "

@@ -111,13 +111,15 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
     }));
   }
 
-  // its date moved, or its end, by a centre over its whole region, each saying why
+  // its date moved, its end, or, ended, reopened with a new date, by a centre over its whole
+  // region, each saying why
   const changing = $("campaign-change");
   let opened = null;
   changing.elements.due.min = chinaDay();
   changing.addEventListener("submit", async (event) => {
     event.preventDefault();
     const end = event.submitter === changing.elements.end;
+    const reopen = event.submitter === changing.elements.reopen;
     const due = changing.elements.due.value;
     if (!end && !due) {
       say("新的截止日期：请选择", true);
@@ -126,19 +128,23 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
     const fields = { due: "新的截止日期", reason: "原因" };
     try {
       const changed = await callApi("campaigns", "PATCH", `/api/v1/campaigns/${opened.id}`, {
-        reason: changing.elements.reason.value.trim(), ...(end ? { end } : { due }) });
+        reason: changing.elements.reason.value.trim(),
+        ...(end ? { end } : reopen ? { due, reopen } : { due }) });
       changing.reset();
       await list.find(new URLSearchParams());
-      say(end ? `已结束“${changed.title}”` : `“${changed.title}”截止日期已调整为 ${changed.due}`);
+      say(end ? `已结束“${changed.title}”` : reopen
+        ? `已重新开启“${changed.title}”，截止 ${changed.due}`
+        : `“${changed.title}”截止日期已调整为 ${changed.due}`);
       open(changed);
     } catch (error) {
       say(fields[error.field] ? `${fields[error.field]}：${error.message}` : error.message, true);
     }
   });
-  const changeable = (c) => !making.hidden && !c.ended_at
+  const changeable = (c) => !making.hidden
     && (c.region_code || "").startsWith(making.dataset.region);
   const ACTION = {
-    due: (l) => `将截止日期由 ${l.due_before} 调整为 ${l.due}`, end: () => "结束排查" };
+    due: (l) => `将截止日期由 ${l.due_before} 调整为 ${l.due}`, end: () => "结束排查",
+    reopen: (l) => `重新开启排查，截止日期为 ${l.due}` };
 
   // one campaign: its grids, the least checked first, the things found hazardous, and what
   // was changed of it
@@ -151,6 +157,8 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
     $("campaign-ended").textContent = c.ended_at ? `已于 ${localTime(c.ended_at, true)} 结束，`
       + "此后的排查不再接收" : "";
     changing.hidden = !changeable(c);
+    changing.elements.move.hidden = changing.elements.end.hidden = Boolean(c.ended_at);
+    changing.elements.reopen.hidden = !c.ended_at;
     $("campaign-ledger").href = `/api/v1/campaigns/${c.id}/targets.csv`;
     $("campaign-grid").hidden = true;
     const [grids, hazards, log] = await Promise.all([

@@ -342,6 +342,7 @@ async function refusal(response, item) {
       : body.detail && body.detail[0] && body.detail[0].msg;
     item.failed = { ...REFUSED, ...REFUSED_OF[item.kind] }[response.status] || detail
       || `HTTP ${response.status}`;
+    item.ended = item.kind === "check" && response.status === 409;  // its campaign's end
     const known = Array.isArray(body.detail) && body.detail[0] && body.detail[0].ctx;  // named
     if (known && known.person) {
       item.person = known.person;
@@ -1166,8 +1167,22 @@ async function loadCampaigns() {
     if (signedIn() !== session) return;
     localStorage.setItem(CAMPAIGNS, JSON.stringify(open.map((c, i) => ({ ...c,
                                                                          things: things[i] }))));
+    await sendAgainReopened(open);
   } catch { /* offline: as last seen */ }
   showCampaigns();
+}
+
+// The checks refused because their campaign had ended, sent again once it runs again (the
+// centre reopened it): the check was done, and is taken now.
+async function sendAgainReopened(running) {
+  const ids = new Set(running.map((c) => c.id));
+  const again = (await queued()).filter((item) => item.ended && ids.has(item.campaign));
+  for (const item of again) {
+    delete item.failed;
+    delete item.ended;
+    await update(item);
+  }
+  if (again.length) send();
 }
 
 async function showCampaigns() {
