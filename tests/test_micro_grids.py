@@ -170,13 +170,26 @@ def test_a_micro_grid_is_led_by_one_of_its_residents_and_shown_with_each_househo
     r = worker.post(f"/registry/micro-grids/{grid}004/addresses", json={"address": foreign})
     assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "address", r.text
 
-    # the leader moved away: none, and said so
+    # the leader's house put into building 2's: the lane led no more, counted so; back: led
+    home = _address_id(db, estate["houses"][1])
+    r = worker.post(f"/registry/micro-grids/{grid}004/addresses", json={"address": home})
+    assert (r.json()["micro_grids"][0]["leader_gone"], figures(db, grid)) == (
+        True, (len(listing), 0))
+    worker.post(f"/registry/micro-grids/{lane}/addresses", json={"address": home})
+    assert figures(db, grid) == (len(listing), 1)
+
+    # the leader moved away: none, and said so, the region's figures as the grid's list; the
+    # departure taken back (recorded by mistake): led again
     r = worker.post(f"/registry/people/{leader['id']}/departure", json={
         "reason": "moved_away", "on": date.today().isoformat()})
     assert r.status_code == 200, r.text
     gone = worker.get(f"/registry/grids/{grid}/micro-grids").json()["micro_grids"][0]
     assert (gone["leader"], gone["leader_gone"]) == (None, True)
-    assert figures(db, grid) == (len(listing), 1)  # named still: the region's counts say so
+    assert figures(db, grid) == (len(listing), 0)
+    r = worker.request("DELETE", f"/registry/people/{leader['id']}/departure",
+                       params={"reason": "误登记"})
+    assert r.status_code == 204, r.text
+    assert figures(db, grid) == (len(listing), 1)
     assert worker.post(f"/registry/grids/{grid}/micro-grids",
                        json={"replace": True}).status_code == 200
 

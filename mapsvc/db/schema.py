@@ -90,7 +90,7 @@ grid_figures = Table(
     Column("last_visits", ARRAY(Integer), nullable=False),  # in seconds since 2000
     Column("last_patrol", Integer),  # in seconds since 2000
     Column("micro_grids", Integer, nullable=False),  # its micro-grids (0078)
-    Column("micro_led", Integer, nullable=False),  # of them, those with a leader named
+    Column("micro_led", Integer, nullable=False),  # those whose leader lives in them (0082)
 )
 
 grid_version = Table(

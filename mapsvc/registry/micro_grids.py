@@ -197,7 +197,7 @@ async def _grid(conn: AsyncConnection, account: Account, code: str):
 
 
 # The grids in force of a region (or of a grid chief's), those divided into micro-grids, and
-# their micro-grids and leaders named, from one row of figures a grid (migration 0078).
+# their micro-grids and those led, from one row of figures a grid (migrations 0078, 0082).
 _COVERAGE = """
 SELECT count(*) AS grids, count(*) FILTER (WHERE f.micro_grids > 0) AS divided,
        coalesce(sum(f.micro_grids), 0) AS micro_grids, coalesce(sum(f.micro_led), 0) AS led
@@ -209,7 +209,7 @@ SELECT count(*) AS grids, count(*) FILTER (WHERE f.micro_grids > 0) AS divided,
 
 async def micro_coverage(conn: AsyncConnection, account: Account, region: str | None) -> dict:
     """How far the grids of ``region`` (by default the account's whole scope) are divided:
-    ``grids``, ``divided``, ``micro_grids`` and ``led`` (those with a leader named)."""
+    ``grids``, ``divided``, ``micro_grids`` and ``led`` (those whose leader lives in them)."""
     f = Filters()
     registry_scope(account, f, alias="g", grid_column="id", people=False)
     if region is not None:

@@ -512,7 +512,7 @@ function mapsvcWall(map, config) {
     if (m && m.micro_grids) {
       micro.textContent = `已划分微网格的网格 ${m.divided} / ${m.grids}`
         + `（${percent(m.divided / m.grids)}），微网格 ${m.micro_grids} 个，`
-        + `已指定联户长 ${m.led} 个`;
+        + `其中有联户长的 ${m.led} 个`;
     }
     const grid = $("kpi-grid");  // a grid's workers, visits, patrols and micro-grids
     grid.hidden = !b.grid;
