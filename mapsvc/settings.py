@@ -6,8 +6,9 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -283,6 +284,25 @@ class APISettings(BaseSettings):
     tls_certfile: Path | None = Field(None, description="the certificate (PEM, its chain "
                                                         "after it; the key too, if in one file)")
     tls_keyfile: Path | None = Field(None, description="its private key (PEM)")
+    # behind a reverse proxy that does not pass the Host it was reached by (nginx's default), the
+    # links that leave the service (a door plate's QR code, the OGC API's) name this instead
+    public_url: str | None = Field(None, description=(
+        "the address users reach the service by: scheme, host and port, as "
+        "https://mqdt.example.gov.cn; by default the one each request came to"))
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// address with a host")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be the scheme, host and port alone (the service is served "
+                             "at the root of its address)")
+        parts.port  # a port out of range raises ValueError
+        return url.rstrip("/")
 
 
 @lru_cache

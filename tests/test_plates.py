@@ -10,7 +10,14 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import Watch, sign_in, signed_in_here, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, registered
+from tests.conftest import (
+    ARTIFACTS,
+    PASSWORD,
+    Server,
+    registered,
+    serve_to_its_end,
+    signed_in_client,
+)
 from tests.test_people_page import pick_area
 from tests.test_phone import PHONE, _phone, _sign_in
 
@@ -92,3 +99,43 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
             "JOIN house ho ON ho.id = h.house_id JOIN account a ON a.id = v.account_id "
             "WHERE ho.address_id = :address AND a.username = 'worker'"),
             {"address": inhabited}).scalar_one() == 1
+
+
+def test_behind_a_proxy_the_plates_and_the_ogc_links_name_the_address_users_reach(
+        browser, worker_spot, clients, db):
+    """Behind a reverse proxy that sends on its own Host (nginx's default), the service knows
+    itself only by its local address: given the public one (MAPSVC_API_PUBLIC_URL), a door
+    plate's QR code and the OGC API's links name that, not the local one; an address that is
+    not one of a site's root is refused at start, naming the setting."""
+    public = "https://mqdt.example.gov.cn:8443"
+    code, spot = worker_spot
+    street = f"代理路{uuid.uuid4().hex[:6]}"
+    registered(clients["admin"], "addresses", [{"address": f"{street}1号", "lon": spot.x,
+                                                "lat": spot.y}], county=code[:6])
+    with db.connect() as conn:
+        address_id = conn.execute(text("SELECT id FROM address WHERE full_text LIKE :s"),
+                                  {"s": f"%{street}1号"}).scalar_one()
+    proxied = Server("proxied", env={"MAPSVC_API_PUBLIC_URL": f"{public}/"}).start()
+    try:
+        client = signed_in_client(proxied.base, "command")
+        tiles = client.get(f"{proxied.base}/ogc/collections/grids/tiles/WebMercatorQuad/"
+                           "tilejson.json").json()
+        assert tiles["tiles"] == [f"{public}/ogc/collections/grids/tiles/WebMercatorQuad/"
+                                  "{z}/{x}/{y}"]
+        links = client.get(f"{proxied.base}/ogc").json()["links"]
+        assert {link["href"].split("/ogc")[0].split("/openapi")[0] for link in links} == {public}
+
+        context = browser.new_context()
+        page = context.new_page()
+        sign_in(page, proxied.base, f"/map/plates?grid={code}", "command", PASSWORD)
+        plate = page.locator(f"#plates li[data-address='{address_id}']")
+        expect(plate).to_contain_text(f"{street}1号")
+        drawn = Image.open(io.BytesIO(plate.locator("svg").screenshot())).convert("L")
+        assert [found.text for found in zxingcpp.read_barcodes(drawn)] == [
+            f"{public}/m/#address={address_id}"]
+        context.close()
+    finally:
+        proxied.stop()
+    for wrong in ("https://mqdt.example.gov.cn/mapsvc", "mqdt.example.gov.cn", "ftp://x.cn"):
+        refused = serve_to_its_end({"MAPSVC_API_PUBLIC_URL": wrong})
+        assert refused.returncode == 2 and "MAPSVC_API_PUBLIC_URL:" in refused.stderr, wrong

@@ -16,6 +16,12 @@ from mapsvc.errors import InvalidInput
 from mapsvc.incidents.model import ReportTime
 
 
+def public_base(request: Request) -> str:
+    """The address users reach the service by, for the links that leave it (a door plate's QR
+    code, the OGC API's links): MAPSVC_API_PUBLIC_URL, or the one the request came to."""
+    return settings.api().public_url or str(request.base_url).rstrip("/")
+
+
 @asynccontextmanager
 async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
     """One transaction, committed before the response is sent."""

@@ -18,7 +18,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mapsvc.accounts.model import Account
 from mapsvc.api.auth import SignedIn
-from mapsvc.api.deps import GEOJSON, Page, Paging, bbox_query, statements, transaction
+from mapsvc.api.deps import (
+    GEOJSON,
+    Page,
+    Paging,
+    bbox_query,
+    public_base,
+    statements,
+    transaction,
+)
 from mapsvc.boundaries.plans import (
     PLANNERS,
     add_grid,
@@ -145,7 +153,7 @@ PLAN_PREFIX = "plan-"
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return public_base(request) + "/ogc"
 
 
 def _describe(request: Request, cid: str, title: str, description: str) -> dict:
@@ -168,7 +176,7 @@ async def landing(request: Request) -> dict:
                 {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
                 {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
                 {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                 "href": str(request.base_url).rstrip("/") + "/openapi.json"}]}
+                 "href": public_base(request) + "/openapi.json"}]}
 
 
 @router.get("/conformance")

@@ -17,7 +17,7 @@ from mapsvc.accounts.model import AUDIT_READERS, ROLE_NAMES, ROLE_SCOPES, Role
 from mapsvc.accounts.passwords import password_rules
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
-from mapsvc.api.deps import statements
+from mapsvc.api.deps import public_base, statements
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.boundaries.queries import top_level
 from mapsvc.boundaries.reading import CHILD_LEVEL
@@ -332,7 +332,7 @@ async def plates(request: Request, grid: str = "") -> Response:
     addresses = [{"id": f["id"], **f["properties"]} for f in found["features"]]
     # drawn off the event loop: some milliseconds a code, hundreds of them
     return _page(await asyncio.to_thread(plates_page, grid, name, addresses,
-                                         str(request.base_url)))
+                                         public_base(request)))
 
 
 @router.get("/stats", response_class=HTMLResponse)

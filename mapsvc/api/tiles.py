@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from mapsvc.api.auth import SignedIn, bearer, signed_in
+from mapsvc.api.deps import public_base
 from mapsvc.api.hot import parameters, read
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import ReportTime, Window, window_start
@@ -27,10 +28,6 @@ def _collection(name: str) -> Collection:
     return found
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 @router.get("/tileMatrixSets/{tms}")
 async def tile_matrix_set(tms: str) -> Response:
     if tms != TMS_ID:
@@ -42,7 +39,7 @@ async def tile_matrix_set(tms: str) -> Response:
 async def tileset(request: Request, name: str, account: SignedIn) -> dict:
     """The tileset's description (OGC API – Tiles), with the link template of its tiles."""
     c = _collection(name)
-    base = _base(request)
+    base = public_base(request)
     return {
         "title": c.title, "dataType": "vector", "crs": WEB_MERCATOR.crs.srs,
         "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
@@ -64,7 +61,7 @@ async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
     c = _collection(name)
     return {
         "tilejson": "3.0.0", "name": c.id, "description": c.title, "scheme": "xyz",
-        "tiles": [f"{_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
+        "tiles": [f"{public_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
         "minzoom": c.minzoom, "maxzoom": c.maxzoom, "bounds": [-180, -85.0511, 180, 85.0511],
         "vector_layers": [{"id": c.id, "fields": c.fields, "minzoom": c.minzoom,
                            "maxzoom": c.maxzoom}],
@@ -145,4 +142,4 @@ async def tilesets(request: Request, name: str, account: SignedIn) -> JSONRespon
         "title": COLLECTIONS[name].title, "dataType": "vector", "tileMatrixSetURI":
             "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
         "links": [{"rel": "self", "type": "application/json",
-                   "href": f"{_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}"}]}]})
+                   "href": f"{public_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}"}]}]})
