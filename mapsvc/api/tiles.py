@@ -61,7 +61,8 @@ async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
     c = _collection(name)
     return {
         "tilejson": "3.0.0", "name": c.id, "description": c.title, "scheme": "xyz",
-        "tiles": [f"{public_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"],
+        "tiles": [f"{public_base(request)}/ogc/collections/{name}/tiles/{TMS_ID}"
+                  "/{z}/{x}/{y}"],
         "minzoom": c.minzoom, "maxzoom": c.maxzoom, "bounds": [-180, -85.0511, 180, 85.0511],
         "vector_layers": [{"id": c.id, "fields": c.fields, "minzoom": c.minzoom,
                            "maxzoom": c.maxzoom}],
