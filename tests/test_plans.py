@@ -341,6 +341,50 @@ def test_a_micro_grid_a_redraw_moves_whole_goes_with_its_households_and_leader(a
             {"b": a.code("B"), "new": new}).all()) == {a.code("B"): "1/0", new: "1/1"}
 
 
+def test_a_micro_grid_a_redraw_cuts_is_two_and_its_leader_goes_with_his_part(api, area, db):
+    """B divided, then B's second house put into the west house's micro-grid, led by the west
+    house's resident: the new boundary cuts it. The part moving is a micro-grid of the new grid
+    of the same name, led by him; the part staying keeps its code, led by none until another is
+    named. The preview says the household moving leaves its micro-grid."""
+    a, _ = area
+    plan = new_plan(api, a)
+    split_b(api, a, plan)
+    listed = api.post(f"/registry/grids/{a.code('B')}/micro-grids",
+                      json={}).json()["micro_grids"]
+    west, east = (m["code"] for m in listed)
+    with db.connect() as conn:
+        house = conn.execute(text("SELECT id FROM address WHERE street = '规划路B2号' "
+                                  "AND grid_id = (SELECT id FROM grid WHERE code = :g)"),
+                             {"g": a.code("B")}).scalar_one()
+    placed = api.post(f"/registry/micro-grids/{west}/addresses", json={"address": house})
+    before = {m["code"]: m["households"] for m in placed.json()["micro_grids"]}
+    [resident] = [p for p in api.get("/registry/people", params={"micro_grid": west}).json()
+                  if "规划路B2号" not in p["address"]]  # the west house's
+    assert api.patch(f"/registry/micro-grids/{west}",
+                     json={"leader": resident["id"]}).status_code == 200
+    [move] = api.get(f"/plans/{plan['id']}/impact").json()["moves"]
+    assert (move["households"], move["micro_households"]) == (1, 1)
+    assert api.post(f"/plans/{plan['id']}/publish", json={}).status_code == 200
+
+    new = f"{a.village}004"
+    moved = api.get(f"/registry/grids/{new}/micro-grids").json()
+    [split] = moved["micro_grids"]
+    assert (split["code"], split["name"], split["households"]) == (
+        f"{new}001", listed[0]["name"], 1)
+    assert split["leader"]["id"] == resident["id"]
+    assert (moved["households"], moved["placed"]) == (1, 1)
+    stayed = api.get(f"/registry/grids/{a.code('B')}/micro-grids").json()
+    assert [(m["code"], m["households"], m["leader"], m["leader_gone"])
+            for m in stayed["micro_grids"]] == [(west, before[west] - 1, None, False),
+                                                (east, before[east], None, False)]
+    assert stayed["placed"] == stayed["households"]
+    with db.connect() as conn:
+        assert dict(conn.execute(text(
+            "SELECT g.code, f.micro_grids || '/' || f.micro_led FROM grid_figures f "
+            "JOIN grid g ON g.id = f.grid_id WHERE g.code IN (:b, :new)"),
+            {"b": a.code("B"), "new": new}).all()) == {a.code("B"): "2/0", new: "1/1"}
+
+
 def grid_tile_etag(api, a) -> str:
     import morecantile
 

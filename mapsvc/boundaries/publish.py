@@ -5,7 +5,7 @@ the drafted names and kinds; the version in force of every retired or reshaped g
 the effective time and the drafted geometry opens the next version; open incidents and registry
 records (addresses and so households and people, organisations, components, places) of the
 changed grids are located again by locate_grid, each move of an incident logged on it; closed
-incidents keep the version they had; a micro-grid moved whole goes with its addresses. Tile
+incidents keep the version they had; micro-grids follow their addresses (MICRO_PARTS). Tile
 revisions follow from the triggers on the tables.
 
 The preview runs the same steps inside a savepoint and rolls them back, so it shows exactly
@@ -135,30 +135,65 @@ UPDATE {table} r SET grid_id = l.grid_id, grid_version_id = l.grid_version_id,
  WHERE m.kind = :kind AND r.{key} = CAST(m.id AS {type})
 """
 
-# Micro-grids (微网格) all of whose addresses the plan moves into one other grid go with them,
-# their names and leaders (联户长) kept, numbered on in that grid as far as its codes' three
-# digits go: a building moved whole keeps its micro-grid. The addresses of one the new boundary
-# splits are in none of their new grid's until it is divided again (mapsvc.registry.micro_grids).
-FOLLOW = """
-WITH members AS (  -- the addresses of the micro-grids the plan touches, where they go
-    SELECT mg.id, mg.grid_id AS from_grid, a.grid_id AS to_grid
-      FROM micro_grid mg JOIN address a ON a.micro_grid_id = mg.id
-      LEFT JOIN plan_move m ON m.kind = 'address' AND m.id = a.id::text
-     WHERE mg.id IN (SELECT a.micro_grid_id FROM plan_move m JOIN address a
-                       ON a.id = m.id::bigint WHERE m.kind = 'address')
-       AND (a.grid_id = mg.grid_id OR m.from_grid = mg.grid_id)
-), whole AS (
-    SELECT id, min(to_grid) AS to_grid FROM members GROUP BY id, from_grid
-    HAVING bool_and(to_grid IS NOT NULL) AND count(DISTINCT to_grid) = 1
-       AND min(to_grid) <> from_grid
-), numbered AS (
-    SELECT id, to_grid, row_number() OVER (PARTITION BY to_grid ORDER BY id)
-           + (SELECT coalesce(max(serial), 0) FROM micro_grid WHERE grid_id = w.to_grid) AS serial
-      FROM whole w
-)
-UPDATE micro_grid mg SET grid_id = n.to_grid, serial = n.serial
-  FROM numbered n WHERE mg.id = n.id AND n.serial <= :serials
+# Micro-grids (微网格) follow the addresses the plan moves. Each touched micro-grid falls into
+# parts by the grid each of its addresses is now in: the part left in its grid keeps it (if none
+# is left, the largest part takes it into its new grid, numbered on there); every other part
+# becomes a micro-grid of its new grid of the same name, numbered on there, as far as the
+# codes' three digits go (past them, its addresses are in none until the grid is divided
+# again). The leader (联户长) goes with the part he lives in: a building moved whole keeps its
+# micro-grid and leader; a lane the boundary cuts is two, one led.
+# The addresses moved that were in a micro-grid, with it (their households, in the impact,
+# leave it unless it went with them).
+MICRO_BEFORE = """
+CREATE TEMP TABLE plan_micro ON COMMIT DROP AS
+SELECT a.id AS address_id, a.micro_grid_id, a.grid_id AS to_grid, mg.grid_id AS from_grid
+  FROM micro_grid mg JOIN address a ON a.micro_grid_id = mg.id
+ WHERE mg.id IN (SELECT a.micro_grid_id FROM plan_move m JOIN address a
+                   ON a.id = m.id::bigint WHERE m.kind = 'address')
+   AND (a.grid_id = mg.grid_id OR EXISTS (
+            SELECT 1 FROM plan_move m WHERE m.kind = 'address' AND m.id = a.id::text
+               AND m.from_grid = mg.grid_id))
 """
+# each part leaving its micro-grid's grid: its serial in the grid it goes to, whether it
+# takes the micro-grid (``keeps``) or becomes one, and whether the leader lives in it
+MICRO_PARTS = """
+CREATE TEMP TABLE plan_micro_part ON COMMIT DROP AS
+WITH parts AS (
+    SELECT micro_grid_id AS id, from_grid, to_grid, array_agg(address_id) AS addresses,
+           count(*) AS size
+      FROM plan_micro WHERE to_grid IS NOT NULL GROUP BY 1, 2, 3
+), ranked AS (
+    SELECT p.*, row_number() OVER (PARTITION BY id ORDER BY to_grid = from_grid DESC,
+                                                              size DESC, to_grid) = 1 AS keeps
+      FROM parts p
+), leaving AS (
+    SELECT r.*, row_number() OVER (PARTITION BY to_grid ORDER BY id)
+           + (SELECT coalesce(max(serial), 0) FROM micro_grid WHERE grid_id = r.to_grid) AS serial
+      FROM ranked r WHERE to_grid <> from_grid
+)
+SELECT l.*, EXISTS (
+           SELECT 1 FROM micro_grid mg JOIN person p ON p.id = mg.leader_id
+             JOIN household h ON h.id = p.household_id JOIN house ho ON ho.id = h.house_id
+            WHERE mg.id = l.id AND ho.address_id = ANY (l.addresses)) AS led
+  FROM leaving l WHERE l.serial <= :serials
+"""
+MICRO_FOLLOW = (
+    # the parts that take their micro-grid along
+    """UPDATE micro_grid mg SET grid_id = p.to_grid, serial = p.serial
+         FROM plan_micro_part p WHERE p.keeps AND mg.id = p.id""",
+    # the others: micro-grids of their new grids, with the leader of the one led
+    """WITH made AS (
+           INSERT INTO micro_grid (grid_id, serial, name, leader_id)
+           SELECT p.to_grid, p.serial, mg.name, CASE WHEN p.led THEN mg.leader_id END
+             FROM plan_micro_part p JOIN micro_grid mg ON mg.id = p.id WHERE NOT p.keeps
+           RETURNING id, grid_id, serial)
+       UPDATE address a SET micro_grid_id = made.id
+         FROM made JOIN plan_micro_part p ON p.to_grid = made.grid_id AND p.serial = made.serial
+        WHERE a.id = ANY (p.addresses)""",
+    # whose leader went with a part split off: none until another is named
+    """UPDATE micro_grid SET leader_id = NULL
+        WHERE id IN (SELECT id FROM plan_micro_part WHERE led AND NOT keeps)""",
+)
 
 
 async def _now(conn: AsyncConnection) -> datetime:
@@ -167,7 +202,7 @@ async def _now(conn: AsyncConnection) -> datetime:
 
 async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) -> None:
     params = {"plan": plan.id, "villages": list(plan.villages)}
-    for table in ("plan_scope", "plan_area", "plan_move"):
+    for table in ("plan_scope", "plan_area", "plan_move", "plan_micro", "plan_micro_part"):
         await conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{table}"))
     await conn.execute(text(SCOPE), params)
     await conn.execute(text("ANALYZE plan_scope"))
@@ -193,7 +228,10 @@ async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) ->
             await conn.execute(text(MOVE_RECORDS.format(table=kind, key=key, type=key_type)),
                                {"kind": kind})
         if kind == "address":
-            await conn.execute(text(FOLLOW), {"serials": SERIALS})
+            await conn.execute(text(MICRO_BEFORE))
+            await conn.execute(text(MICRO_PARTS), {"serials": SERIALS})
+            for statement in MICRO_FOLLOW:
+                await conn.execute(text(statement))
 
 
 async def publish(conn: AsyncConnection, plan: Plan, account: Account, *,
@@ -236,12 +274,15 @@ WITH moves AS (
            sum((SELECT count(*) FROM house h JOIN household hh ON hh.house_id = h.id
                   JOIN person p ON p.household_id = hh.id AND p.left_on IS NULL
                  WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address') AS people,
-           -- those that leave their micro-grid (微网格), of the grid they leave
+           -- those that leave their micro-grid (微网格): into one split off from it, or none
            sum((SELECT count(*) FROM house h JOIN household hh ON hh.house_id = h.id
+                  JOIN plan_micro pm ON pm.address_id = h.address_id
                   JOIN address a ON a.id = h.address_id
-                  JOIN micro_grid mg ON mg.id = a.micro_grid_id AND mg.grid_id = m.from_grid
-                 WHERE h.address_id = m.id::bigint)) FILTER (WHERE m.kind = 'address')
-               AS micro_households
+                 WHERE h.address_id = m.id::bigint
+                   AND NOT EXISTS (SELECT 1 FROM micro_grid mg
+                                    WHERE mg.id = pm.micro_grid_id AND mg.id = a.micro_grid_id
+                                      AND mg.grid_id = a.grid_id)))
+               FILTER (WHERE m.kind = 'address') AS micro_households
       FROM plan_move m WHERE m.from_grid IS DISTINCT FROM m.to_grid
      GROUP BY m.kind, m.from_grid, m.to_grid
 ), pairs AS (
