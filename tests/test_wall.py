@@ -439,8 +439,10 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
     r = clients["admin"].post(f"/registry/grids/{grid.code}/micro-grids", json={})
     assert r.status_code == 200 and r.json()["placed"] == 2, r.text
     page.select_option("#visit-days", "7")  # the panel counted again
-    wait_until(page, "!document.querySelector('#kpi-micro').hidden", "the county's micro-grids")
     micro = clients["command"].get("/stats/board", params={"visit_days": 7}).json()["micro_grids"]
+    # (shown before, if other grids were divided: the panel counted again shows this grid too)
+    wait_until(page, "document.querySelector('#kpi-micro').textContent.includes("
+                     f"'，微网格 {micro['micro_grids']} 个')", "the county's micro-grids")
     with db.connect() as conn:  # counted apart, from the micro-grids and where leaders live
         assert (micro["divided"], micro["micro_grids"], micro["led"]) == tuple(conn.execute(text(
             "SELECT count(DISTINCT m.grid_id), count(*), count(*) FILTER (WHERE EXISTS ("
