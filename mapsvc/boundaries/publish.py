@@ -148,11 +148,10 @@ MICRO_BEFORE = """
 CREATE TEMP TABLE plan_micro ON COMMIT DROP AS
 SELECT a.id AS address_id, a.micro_grid_id, a.grid_id AS to_grid, mg.grid_id AS from_grid
   FROM micro_grid mg JOIN address a ON a.micro_grid_id = mg.id
+  LEFT JOIN plan_move m ON m.kind = 'address' AND m.id = a.id::text
  WHERE mg.id IN (SELECT a.micro_grid_id FROM plan_move m JOIN address a
                    ON a.id = m.id::bigint WHERE m.kind = 'address')
-   AND (a.grid_id = mg.grid_id OR EXISTS (
-            SELECT 1 FROM plan_move m WHERE m.kind = 'address' AND m.id = a.id::text
-               AND m.from_grid = mg.grid_id))
+   AND (a.grid_id = mg.grid_id OR m.from_grid = mg.grid_id)
 """
 # each part leaving its micro-grid's grid: its serial in the grid it goes to, whether it
 # takes the micro-grid (``keeps``) or becomes one, and whether the leader lives in it
