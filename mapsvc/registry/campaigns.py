@@ -332,8 +332,12 @@ async def change_campaign(conn: AsyncConnection, account: Account, campaign_id: 
     if was.ended_at is not None and due is not None and not reopen:
         raise Conflict(f"campaign {campaign_id} ended at {was.ended_at.isoformat()}: its date "
                        "stays unless it is reopened (reopen: true)", field="due")
-    action = ("end" if was.ended_at is None else None) if end else (
-        "reopen" if was.ended_at is not None else "due" if due != was.due else None)
+    if end:
+        action = "end" if was.ended_at is None else None
+    elif was.ended_at is not None:
+        action = "reopen"
+    else:  # its date moved; reopened again (a retry), as moved
+        action = "due" if due != was.due else None
     if action is None:
         return await campaign(conn, account, campaign_id), False
     await conn.execute(text({
