@@ -324,6 +324,44 @@ def test_a_webhook_changed_follows_the_change_and_its_record_keeps_who_and_what(
     assert api.patch(path, json={"paused": True}).status_code == 404
 
 
+def test_a_batch_taken_is_sent_again_on_an_administrators_word(api, clients, grids, receiver,
+                                                               hooks):
+    """A receiver restored from a backup lost a batch it had taken: sent again, the same
+    steps, as a new batch behind those waiting, noting the one it copies; asked again while the
+    copy waits, the same copy; recorded."""
+    made = hooks(url=receiver.url, region="441502")
+    case = case_at(api, grids, "441502", index=8)
+    [(headers, first)] = waited(lambda: receiver.posts())
+    batch = int(headers["X-Mapsvc-Delivery"])
+    path = f"/webhooks/{made['id']}"
+    assert waited(lambda: api.get(path).json()["waiting"] == 0)
+    api.patch(path, json={"paused": True})  # the copy waits while paused
+    r = api.post(f"{path}/deliveries/{batch}/resend")
+    assert r.status_code == 201, r.text
+    copy = r.json()
+    assert (copy["resent_from"], copy["steps"], copy["delivered_at"]) == (batch, 1, None)
+    assert copy["id"] > batch and copy["first_log_id"] == first["events"][0]["log_id"]
+    again = api.post(f"{path}/deliveries/{batch}/resend")
+    assert (again.status_code, again.json()["id"]) == (200, copy["id"])
+    assert api.post(f"{path}/deliveries/{copy['id']}/resend").json()["id"] == copy["id"]
+    api.patch(path, json={"paused": False})
+    [_, (headers, body)] = waited(lambda: len(receiver.posts()) == 2 and receiver.posts())
+    assert headers["X-Mapsvc-Delivery"] == str(copy["id"])
+    assert [(e["log_id"], e["case"]["id"]) for e in body["events"]] == [
+        (e["log_id"], case) for e in first["events"]]
+    [record] = [e for e in api.get(f"/webhooks/events?webhook={made['id']}").json()
+                if e["event"] == "resent"]
+    assert record["detail"] == {"delivery": batch, "as": copy["id"]}
+    for unknown, named in ((f"{path}/deliveries/987654321", "delivery"),
+                           (f"/webhooks/987654321/deliveries/{batch}", "id")):
+        r = api.post(f"{unknown}/resend")
+        assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == named, r.text
+    other = hooks(url=receiver.url, region="420106")  # another webhook's batch is not its
+    r = api.post(f"/webhooks/{other['id']}/deliveries/{batch}/resend")
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "delivery"
+    assert clients["command"].post(f"{path}/deliveries/{batch}/resend").status_code == 403
+
+
 def test_a_slow_receiver_holds_up_no_step(api, grids, receiver, hooks):
     """While a batch is on its way to a receiver that takes its time, the steps taken are
     queued behind it at once: the batch is still unanswered when they are."""
@@ -522,6 +560,14 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
         expect(batches).to_have_count(2)
         expect(batches.nth(0).locator("td").nth(3)).to_have_text("2")  # tried twice
         expect(batches.nth(1).locator("td").nth(5)).to_have_text("HTTP 200")
+        taken, lost = len(receiver.posts()), batches.nth(1).get_attribute("data-batch")
+        batches.nth(1).get_by_role("button", name="重新推送").click()  # the receiver lost it
+        expect(batches).to_have_count(3)
+        copy = batches.nth(0).get_attribute("data-batch")
+        expect(page.locator("#webhooks-said")).to_have_text(
+            f"已将批次 {lost} 重新排队推送给 {name}（批次 {copy}）")
+        expect(batches.nth(0).locator("td").nth(0)).to_have_text(f"{copy}（重发批次 {lost}）")
+        waited(lambda: len(receiver.posts()) == taken + 1)
 
         row.get_by_role("button", name="修改").click()  # the form holds it, the region kept
         expect(form.locator("[name=name]")).to_have_value(name)
@@ -552,7 +598,9 @@ def test_the_administrator_makes_follows_and_removes_a_webhook_on_its_page(brows
         expect(record.nth(1).locator("td").nth(2)).to_have_text("admin")
         expect(record.nth(1).locator("td").nth(4)).to_have_text(
             f"名称：{name} → {name}新；环节：全部 → 上报、立案；来源：12345热线 → 全部")
-        expect(record.nth(2).locator("td").nth(3)).to_have_text("恢复")
+        expect(record.nth(2).locator("td").nth(4)).to_have_text(
+            f"批次 {lost} 重新推送为批次 {copy}")
+        expect(record.nth(3).locator("td").nth(3)).to_have_text("恢复")
     finally:
         api.delete(f"/webhooks/{made['id']}")
     # the one refusal asked for (the unknown class), and nothing else

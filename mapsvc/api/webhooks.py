@@ -27,6 +27,7 @@ from mapsvc.workflow.webhooks import (
     make_webhook,
     new_secret,
     receiver_of,
+    resend,
     retry_webhook,
     send_ping,
     webhook,
@@ -140,11 +141,12 @@ class WebhookEvent(BaseModel):
     webhook_id: int
     name: str = Field(description="the webhook's name then")
     by: str = Field(description="the administrator's username")
-    event: Literal["made", "changed", "paused", "resumed", "new_secret", "removed"]
+    event: Literal["made", "changed", "paused", "resumed", "new_secret", "removed", "resent"]
     detail: dict[str, Any] = Field(description=(
         "made or removed: what it followed (url, region, department, actions, sources, "
         "categories; removed: and the batches and steps it had queued, dropped with it, "
-        "``dropped`` and ``dropped_steps``); changed: each field changed, ``from`` and ``to``"))
+        "``dropped`` and ``dropped_steps``); changed: each field changed, ``from`` and ``to``; "
+        "resent: the batch sent again (``delivery``) and its copy (``as``)"))
 
 
 class Delivery(BaseModel):
@@ -158,6 +160,7 @@ class Delivery(BaseModel):
     last_status: int | None
     last_error: str | None
     delivered_at: datetime | None
+    resent_from: int | None = Field(description="the batch this one sends again, if it does")
 
 
 @router.post("", status_code=201, response_model=MadeWebhook, responses={
@@ -259,3 +262,17 @@ async def batches(request: Request, webhook_id: WebhookId, account: Administrato
     async with statements(request) as conn:
         return [Delivery(**d) for d in
                 await deliveries(conn, webhook_id, page.limit, page.offset)]
+
+
+@router.post("/{webhook_id}/deliveries/{delivery_id}/resend", status_code=201, responses={
+    200: {"description": "already waiting: the batch, or its copy, not yet taken"},
+    404: {"description": "no such webhook, or no such batch of it"}})
+async def send_again(request: Request, webhook_id: WebhookId,
+                     delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+                     account: Administrator) -> JSONResponse:
+    """Send a batch its receiver took again (it lost what it had taken: restored from a
+    backup): queued behind those waiting, the same steps, answered as a new batch noting the
+    one it copies (``resent_from``). Asked again while the copy waits, the copy (200)."""
+    async with transaction(request) as conn:
+        batch, queued = await resend(conn, account.id, webhook_id, delivery_id)
+    return JSONResponse(jsonable_encoder(Delivery(**batch)), status_code=201 if queued else 200)

@@ -608,6 +608,7 @@ webhook_delivery = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("resent_from", BigInteger),  # the batch it sends again, if it does (0083)
 )
 
 # who made, changed, paused, resumed, gave a new secret to or removed a webhook, and what

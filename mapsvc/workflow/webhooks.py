@@ -262,18 +262,50 @@ async def webhook_events(conn: AsyncConnection, webhook_id: int | None, limit: i
     return [dict(r) for r in rows.mappings()]
 
 
+# a batch as the API lists it
+_BATCH = """
+SELECT id, queued_at, cardinality(log_ids) AS steps, log_ids[1] AS first_log_id,
+       log_ids[cardinality(log_ids)] AS last_log_id, attempts, last_at, last_status,
+       last_error, delivered_at, resent_from
+  FROM webhook_delivery WHERE webhook_id = :id AND {where}
+ ORDER BY id DESC LIMIT :limit OFFSET :offset
+"""
+
+
 async def deliveries(conn: AsyncConnection, webhook_id: int, limit: int,
                      offset: int) -> list[dict]:
     """A webhook's batches, the newest first: its steps, tries and the last answer."""
     await webhook(conn, webhook_id)
-    rows = await conn.execute(text("""
-        SELECT id, queued_at, cardinality(log_ids) AS steps, log_ids[1] AS first_log_id,
-               log_ids[cardinality(log_ids)] AS last_log_id, attempts, last_at, last_status,
-               last_error, delivered_at
-          FROM webhook_delivery WHERE webhook_id = :id
-         ORDER BY id DESC LIMIT :limit OFFSET :offset"""),
-        {"id": webhook_id, "limit": limit, "offset": offset})
+    rows = await conn.execute(text(_BATCH.format(where="true")),
+                              {"id": webhook_id, "limit": limit, "offset": offset})
     return [dict(r) for r in rows.mappings()]
+
+
+async def resend(conn: AsyncConnection, account_id: int, webhook_id: int,
+                 delivery_id: int) -> tuple[dict, bool]:
+    """A batch its receiver took, queued again behind those waiting, the same steps (its
+    receiver lost them); and whether it was queued now: asked again while the copy waits (or
+    of a batch not yet taken), the batch waiting. Recorded in the webhooks' record."""
+    await webhook(conn, webhook_id)
+    found = (await conn.execute(text(
+        "SELECT delivered_at FROM webhook_delivery WHERE id = :d AND webhook_id = :id "
+        "FOR UPDATE"), {"d": delivery_id, "id": webhook_id})).first()
+    if found is None:
+        raise NotFound(f"no batch {delivery_id} of webhook {webhook_id}", field="delivery")
+    waiting = delivery_id if found.delivered_at is None else (await conn.execute(text(
+        "SELECT max(id) FROM webhook_delivery WHERE resent_from = :d AND webhook_id = :id "
+        "AND delivered_at IS NULL"), {"d": delivery_id, "id": webhook_id})).scalar_one()
+    queued = waiting is None
+    if queued:
+        waiting = (await conn.execute(text("""
+            INSERT INTO webhook_delivery (webhook_id, log_ids, resent_from)
+            SELECT webhook_id, log_ids, id FROM webhook_delivery WHERE id = :d
+            RETURNING id"""), {"d": delivery_id})).scalar_one()
+        await _record(conn, account_id, webhook_id, "resent", "CAST(:detail AS jsonb)",
+                      {"detail": json.dumps({"delivery": delivery_id, "as": waiting})})
+    rows = await conn.execute(text(_BATCH.format(where="id = :d")),
+                              {"id": webhook_id, "d": waiting, "limit": 1, "offset": 0})
+    return dict(rows.mappings().one()), queued
 
 
 async def erase_old_deliveries(conn: AsyncConnection) -> int:

@@ -19,7 +19,7 @@ window.mapsvcWebhooks = { shown: null, recorded: null };
   const REFRESH_MS = 10000;
   const RECORDED = 50;
   const EVENT_NAME = { made: "新建", changed: "修改", paused: "暂停", resumed: "恢复",
-                       new_secret: "更换密钥", removed: "删除" };
+                       new_secret: "更换密钥", removed: "删除", resent: "重新推送" };
   let editing = null;  // the webhook the form changes; null: the form makes one
 
   for (const [action, name] of Object.entries(ACTION_NAME)) {
@@ -118,6 +118,7 @@ window.mapsvcWebhooks = { shown: null, recorded: null };
       }).join("；");
     }
     if (e.event === "made") return `推送到 ${d.url}`;
+    if (e.event === "resent") return `批次 ${d.delivery} 重新推送为批次 ${d.as}`;
     if (e.event === "removed") {
       return d.dropped ? `未送达的 ${d.dropped} 批（${d.dropped_steps} 个环节）一并删除` : "";
     }
@@ -212,11 +213,16 @@ window.mapsvcWebhooks = { shown: null, recorded: null };
     $("webhooks-batches").querySelector("tbody").replaceChildren(...found.map((b) => {
       const tr = document.createElement("tr");
       const answer = b.last_error || (b.last_status ? `HTTP ${b.last_status}` : "");
-      for (const value of [b.id, localTime(b.queued_at), b.steps, b.attempts,
+      tr.dataset.batch = b.id;
+      for (const value of [b.resent_from ? `${b.id}（重发批次 ${b.resent_from}）` : b.id,
+                           localTime(b.queued_at), b.steps, b.attempts,
                            b.last_at ? localTime(b.last_at) : "", answer,
                            b.delivered_at ? localTime(b.delivered_at) : "未送达"]) {
         tr.appendChild(text("td", value));
       }
+      // one taken sent again (its receiver lost it): queued behind those waiting
+      tr.appendChild(b.delivered_at ? actions([["重新推送", () => resendBatch(w, b)]])
+                                    : document.createElement("td"));
       return tr;
     }));
     $("webhooks-batches").hidden = false;
@@ -228,6 +234,18 @@ window.mapsvcWebhooks = { shown: null, recorded: null };
     const missing = named && named.ctx && named.ctx.missing;
     say(missing ? `${FIELD[error.field]}不存在：${missing.join("、")}`
       : FIELD[error.field] ? `${FIELD[error.field]}：${error.message}` : error.message, true);
+  }
+
+  async function resendBatch(w, b) {
+    try {
+      const copy = await callApi("webhooks", "POST",
+                                 `/api/v1/webhooks/${w.id}/deliveries/${b.id}/resend`);
+      await list.load();
+      await showBatches(w);
+      say(`已将批次 ${b.id} 重新排队推送给 ${w.name}（批次 ${copy.id}）`);
+    } catch (error) {
+      say(error.message, true);
+    }
   }
 
   creating.addEventListener("submit", async (event) => {
