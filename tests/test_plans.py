@@ -279,6 +279,18 @@ def snapshot(db, a) -> dict:
         }
 
 
+def b2_into(api, a, db, micro: str) -> dict:
+    """B's second house (规划路B2号, staying in B when it is split) put into the micro-grid
+    ``micro``: B's micro-grids as the answer lists them."""
+    with db.connect() as conn:
+        house = conn.execute(text("SELECT id FROM address WHERE street = '规划路B2号' "
+                                  "AND grid_id = (SELECT id FROM grid WHERE code = :g)"),
+                             {"g": a.code("B")}).scalar_one()
+    r = api.post(f"/registry/micro-grids/{micro}/addresses", json={"address": house})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area, db):
     a, _ = area
     plan = new_plan(api, a)
@@ -287,12 +299,7 @@ def test_the_impact_preview_shows_what_would_move_and_changes_nothing(api, area,
     # leaves it
     west, east = (m["code"] for m in api.post(f"/registry/grids/{a.code('B')}/micro-grids",
                                               json={}).json()["micro_grids"])
-    with db.connect() as conn:
-        house = conn.execute(text("SELECT id FROM address WHERE street = '规划路B2号' "
-                                  "AND grid_id = (SELECT id FROM grid WHERE code = :g)"),
-                             {"g": a.code("B")}).scalar_one()
-    assert api.post(f"/registry/micro-grids/{west}/addresses",
-                    json={"address": house}).status_code == 200
+    b2_into(api, a, db, west)
     before = snapshot(db, a)
     impact = api.get(f"/plans/{plan['id']}/impact").json()
     new = f"{a.village}004"
@@ -352,12 +359,7 @@ def test_a_micro_grid_a_redraw_cuts_is_two_and_its_leader_goes_with_his_part(api
     listed = api.post(f"/registry/grids/{a.code('B')}/micro-grids",
                       json={}).json()["micro_grids"]
     west, east = (m["code"] for m in listed)
-    with db.connect() as conn:
-        house = conn.execute(text("SELECT id FROM address WHERE street = '规划路B2号' "
-                                  "AND grid_id = (SELECT id FROM grid WHERE code = :g)"),
-                             {"g": a.code("B")}).scalar_one()
-    placed = api.post(f"/registry/micro-grids/{west}/addresses", json={"address": house})
-    before = {m["code"]: m["households"] for m in placed.json()["micro_grids"]}
+    before = {m["code"]: m["households"] for m in b2_into(api, a, db, west)["micro_grids"]}
     [resident] = [p for p in api.get("/registry/people", params={"micro_grid": west}).json()
                   if "规划路B2号" not in p["address"]]  # the west house's
     assert api.patch(f"/registry/micro-grids/{west}",
