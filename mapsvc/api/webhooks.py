@@ -129,7 +129,7 @@ class WebhookChange(BaseModel):
                                            "again, from the oldest")
 
     @model_validator(mode="after")
-    def _something(self) -> "WebhookChange":
+    def _names_a_field(self) -> "WebhookChange":
         if not self.model_fields_set:
             raise ValueError("name a field to change")
         return self

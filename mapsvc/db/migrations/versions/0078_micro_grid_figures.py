@@ -16,6 +16,7 @@ down_revision = "0077"
 branch_labels = None
 depends_on = None
 
+
 # the micro-grids of the grids ``grids`` names, counted again, and those led (``led``, an
 # aggregate over their micro-grids ``m``)
 def count(grids: str, led: str = "count(m.leader_id)") -> str:
