@@ -382,6 +382,34 @@ def test_an_unchanged_tile_answers_304_and_a_change_gives_a_new_etag(clients, la
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
 
+def test_a_tile_drawn_while_a_change_is_uncommitted_is_drawn_anew_once_it_commits(clients,
+                                                                                  lattice, db):
+    """A village renamed: its tile asked for between the change written and its commit is
+    drawn without it (the revision it moved on already read); once committed, the tile shows
+    the new name, not the one drawn in that moment, kept under that revision."""
+    from tests.test_webhooks import waited
+
+    admin = clients["admin"]
+    tile = TMS.tile(lattice.X0 + 1.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP, 12)
+
+    def names() -> set[str]:
+        return {f["properties"]["name"] for f in _features(admin, "villages", tile)}
+
+    assert "测试村" in names()
+    renamed = f"测试村{uuid.uuid4().hex[:4]}"
+    try:
+        with db.connect() as conn:
+            with conn.begin():
+                conn.execute(text("UPDATE region SET name = :n WHERE code = :c"),
+                             {"n": renamed, "c": lattice.VILLAGE})
+                assert "测试村" in names()  # drawn in the moment: without the change
+        assert waited(lambda: renamed in names(), seconds=30)
+    finally:
+        with db.begin() as conn:
+            conn.execute(text("UPDATE region SET name = '测试村' WHERE code = :c"),
+                         {"c": lattice.VILLAGE})
+
+
 def test_incident_points_at_street_zoom_carry_state_but_no_typed_text(clients, lattice):
     admin = clients["admin"]
     x, y = lattice.X0 + 2.5 * lattice.STEP, lattice.Y0 + 1.5 * lattice.STEP

@@ -788,12 +788,6 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
         if shows(page, "window.mapsvcWall.region.kind === 'township'", tries=30):
             break
     assert page.evaluate("window.mapsvcWall.region.kind") == "township"
-    # the township's tiles drawn first: one asked for while the patrol's transaction is open is
-    # drawn without it under the revision it bumped, until the next change (README, tiles)
-    wait_until(page, "(() => { let busy = window.mapsvcWall.map._animatingZoom; "
-                     "window.mapsvcWall.map.eachLayer((l) => { "
-                     "busy = busy || Boolean(l.isLoading && l.isLoading()); }); return !busy; })()",
-               "the township drawn")
     sent = patrol(300)  # a patrol sent while the wall looks on: it pops up, and is drawn
     wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")
     assert page.inner_text("#wall-list li.patrol .category") == (

@@ -23,7 +23,7 @@ from mapsvc.incidents.batching import ReportBatches
 from mapsvc.incidents.callers import erase_old_callers
 from mapsvc.registry.patrols import erase_old_tracks
 from mapsvc.registry.people import erase_people_who_left
-from mapsvc.tiles.service import TileService
+from mapsvc.tiles.service import TileService, follow_revisions
 from mapsvc.workflow.feed import Feed
 from mapsvc.workflow.stats import fold
 from mapsvc.workflow.webhooks import (IDLE_SECONDS, deliver_one, erase_old_deliveries,
@@ -99,6 +99,7 @@ async def lifespan(app: FastAPI):
                   (ERASE_SECONDS, erase_old_callers, "erasing the callers of closed cases"),
                   (ERASE_SECONDS, erase_old_deliveries, "erasing the webhooks' old batches"))]
     rounds.append(asyncio.create_task(send_webhooks(app.state.engine)))
+    rounds.append(asyncio.create_task(follow_revisions()))  # tiles drawn mid-change drawn anew
     # What is loaded by now lives as long as the process: kept out of the collector's full
     # passes, which would otherwise walk it and stall every request for ~0.1 s now and then.
     gc.freeze()

@@ -13,15 +13,24 @@ minute they are asked for, changed or not (settings: MAPSVC_TILES_*).
 
 Each tile is one read-only statement answering bytes, run on the hot paths' reads
 (mapsvc.db.reads).
+
+A change moves its revision on as it is written, before it commits: a tile drawn in that
+moment, without the change, would be kept under the new revision. Each process therefore
+hears the revisions announced once their changes are committed (migration 0084) and moves each
+on once more (``follow_revisions``): that tile is drawn anew.
 """
 
+import asyncio
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 
+import psycopg
 from cachetools import LRUCache
 
 from mapsvc.accounts.model import Account
+from mapsvc.db.engine import conninfo, database_said
 from mapsvc.db.reads import Reads
 from mapsvc.settings import TileSettings
 from mapsvc.tiles.layers import Collection, TileQuery, aggregated, drawn_for, tile_sql
@@ -31,6 +40,12 @@ FAMILIES = ("regions", "grids", "incidents", "registry", "patrols")
 _REVISIONS = "SELECT " + ", ".join(
     f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tile_revision_{f}) AS {f}"
     for f in FAMILIES)
+
+
+logger = logging.getLogger(__name__)
+CHANNEL = "tile_revision"  # a committed change's sequence, announced (migration 0084)
+SEQUENCES = frozenset(f"tile_revision_{f}" for f in FAMILIES)
+GATHER_SECONDS = 0.2  # the announcements heard this long moved on once a sequence
 
 
 @dataclass
@@ -84,3 +99,25 @@ class TileService:
             self.cache[etag] = tile
         return tile
 
+
+
+async def follow_revisions() -> None:
+    """Move each tile revision announced after its change's commit on once more, for as long
+    as the process serves; reconnect when the database goes away."""
+    delay = 0.5
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo(),
+                                                             autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                delay = 0.5
+                while True:
+                    heard = {n.payload async for n in conn.notifies(timeout=GATHER_SECONDS)}
+                    if moved := sorted(heard & SEQUENCES):
+                        await conn.execute(
+                            "SELECT " + ", ".join("nextval(%s)" for _ in moved), moved)
+        except (psycopg.OperationalError, OSError) as lost:
+            logger.warning("following the tile revisions lost the database (%s); retrying",
+                           database_said(lost))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
