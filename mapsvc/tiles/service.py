@@ -20,9 +20,7 @@ hears the revisions announced once their changes are committed (migration 0084) 
 on once more (``follow_revisions``): that tile is drawn anew.
 """
 
-import asyncio
 import hashlib
-import logging
 import time
 from dataclasses import dataclass
 
@@ -30,7 +28,7 @@ import psycopg
 from cachetools import LRUCache
 
 from mapsvc.accounts.model import Account
-from mapsvc.db.engine import conninfo, database_said
+from mapsvc.db.listening import keep_listening
 from mapsvc.db.reads import Reads
 from mapsvc.settings import TileSettings
 from mapsvc.tiles.layers import Collection, TileQuery, aggregated, drawn_for, tile_sql
@@ -42,7 +40,6 @@ _REVISIONS = "SELECT " + ", ".join(
     for f in FAMILIES)
 
 
-logger = logging.getLogger(__name__)
 CHANNEL = "tile_revision"  # a committed change's sequence, announced (migration 0084)
 SEQUENCES = frozenset(f"tile_revision_{f}" for f in FAMILIES)
 GATHER_SECONDS = 0.2  # the announcements heard this long moved on once a sequence
@@ -103,21 +100,12 @@ class TileService:
 
 async def follow_revisions() -> None:
     """Move each tile revision announced after its change's commit on once more, for as long
-    as the process serves; reconnect when the database goes away."""
-    delay = 0.5
+    as the process serves."""
+    await keep_listening(CHANNEL, "following the tile revisions", _move_on)
+
+
+async def _move_on(conn: psycopg.AsyncConnection) -> None:
     while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(conninfo(),
-                                                             autocommit=True) as conn:
-                await conn.execute(f"LISTEN {CHANNEL}")
-                delay = 0.5
-                while True:
-                    heard = {n.payload async for n in conn.notifies(timeout=GATHER_SECONDS)}
-                    if moved := sorted(heard & SEQUENCES):
-                        await conn.execute(
-                            "SELECT " + ", ".join("nextval(%s)" for _ in moved), moved)
-        except (psycopg.OperationalError, OSError) as lost:
-            logger.warning("following the tile revisions lost the database (%s); retrying",
-                           database_said(lost))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)
+        heard = {n.payload async for n in conn.notifies(timeout=GATHER_SECONDS)}
+        if moved := sorted(heard & SEQUENCES):
+            await conn.execute("SELECT " + ", ".join("nextval(%s)" for _ in moved), moved)

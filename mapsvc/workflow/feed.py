@@ -11,7 +11,6 @@ list is not empty on a quiet morning).
 import asyncio
 import contextlib
 import json
-import logging
 
 import psycopg
 from sqlalchemy import text
@@ -19,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
-from mapsvc.db.engine import conninfo, database_said
+from mapsvc.db.listening import keep_listening
 from mapsvc.geojson import Filters, page
 from mapsvc.incidents.queries import incident_feature
 from mapsvc.workflow.actions import NOTIFY_CHANNEL, STEP_TIMES
 
-logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
 CATCH_UP_MAX = 500  # steps replayed on reconnection; beyond that the page reloads its layers
 RECENT_MAX = 100    # steps a page may ask for when it opens
@@ -66,7 +64,8 @@ class Feed:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._listen())
+        self._task = asyncio.create_task(
+            keep_listening(NOTIFY_CHANNEL, "the live feed", self._fan_out))
 
     async def stop(self) -> None:
         if self._task:
@@ -92,19 +91,7 @@ class Feed:
                     queue.get_nowait()
                 queue.put_nowait({"overflow": True})
 
-    async def _listen(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(conninfo(),
-                                                                 autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    delay = 0.5
-                    self._publish({"reconnected": True})
-                    async for notice in conn.notifies():
-                        self._publish(json.loads(notice.payload))
-            except (psycopg.OperationalError, OSError) as lost:
-                logger.warning("the live feed lost the database (%s); retrying",
-                               database_said(lost))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+    async def _fan_out(self, conn: psycopg.AsyncConnection) -> None:
+        self._publish({"reconnected": True})
+        async for notice in conn.notifies():
+            self._publish(json.loads(notice.payload))
