@@ -196,28 +196,6 @@ async def _grid(conn: AsyncConnection, account: Account, code: str):
     return grid
 
 
-# The grids in force of a region (or of a grid chief's), those divided into micro-grids, and
-# their micro-grids and those led, from one row of figures a grid (migrations 0078, 0082).
-_COVERAGE = """
-SELECT count(*) AS grids, count(*) FILTER (WHERE f.micro_grids > 0) AS divided,
-       coalesce(sum(f.micro_grids), 0) AS micro_grids, coalesce(sum(f.micro_led), 0) AS led
-  FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
-  LEFT JOIN grid_figures f ON f.grid_id = g.id
- WHERE {where}
-"""
-
-
-async def micro_coverage(conn: AsyncConnection, account: Account, region: str | None) -> dict:
-    """How far the grids of ``region`` (by default the account's whole scope) are divided:
-    ``grids``, ``divided``, ``micro_grids`` and ``led`` (those whose leader lives in them)."""
-    f = Filters()
-    registry_scope(account, f, alias="g", grid_column="id", people=False)
-    if region is not None:
-        f.add(f.code_prefix("g.village_code", "region", region))
-    return dict((await conn.execute(text(_COVERAGE.format(where=f.where())),
-                                    f.params)).mappings().one())
-
-
 async def micro_grids(conn: AsyncConnection, account: Account, grid_code: str) -> dict:
     """A grid's micro-grids, each with its households, its people and its leader (name and
     mobile masked; none if it left or moved out: ``leader_gone``), and over the rule's most

@@ -59,6 +59,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
+from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import GRID_ROLES, WORKER_NAME, Account, Role
 from mapsvc.boundaries.queries import TOP_REGIONS, top_level
 from mapsvc.boundaries.reading import CHILD_LEVEL
@@ -67,8 +68,7 @@ from mapsvc.geojson import Filters, code_range
 from mapsvc.incidents.model import (LOCAL_TIME, PERIOD_END, PERIOD_START, PUBLIC_SOURCES,
                                    reported_within)
 from mapsvc.registry.campaigns import campaigns_due
-from mapsvc.registry.micro_grids import LEADER_HERE, micro_coverage
-from mapsvc.registry.patrols import patrol_coverage
+from mapsvc.registry.micro_grids import LEADER_HERE
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.actions import STEP_AT
 from mapsvc.workflow.clocks import RUNNING, handling_overdue
@@ -698,6 +698,19 @@ def _staff(subject: Subject) -> str:
 
 
 TREND_DAYS = 14
+# A region's grids in force (those of the account's scope in it), with those a patrol passed
+# through since a time, those divided into micro-grids, their micro-grids and those whose
+# leader lives in them, from each grid's row of figures (migrations 0036, 0078, 0082).
+_GRIDS_COVERED = """
+SELECT count(*) AS grids,
+       count(*) FILTER (WHERE f.last_patrol >= visit_second(CAST(:since AS timestamptz)))
+           AS patrolled,
+       count(*) FILTER (WHERE f.micro_grids > 0) AS divided,
+       coalesce(sum(f.micro_grids), 0) AS micro_grids, coalesce(sum(f.micro_led), 0) AS led
+  FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL
+  LEFT JOIN grid_figures f ON f.grid_id = g.id
+ WHERE {where}
+"""
 
 
 async def board(conn: AsyncConnection, account: Account, *, level: str | None = None,
@@ -802,13 +815,16 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
              WHERE g.id = CAST(:key AS bigint)"""), {"key": subject.key, "days": visit_days})).one()
         answer["grid"] = {**grid._asdict(), "visit_days": visit_days}
     else:
-        coverage = await patrol_coverage(
-            conn, account, datetime.now(LOCAL_TIME) - timedelta(days=visit_days),
-            None if subject.kind == "deployment" else subject.code, worst=0)
-        answer["patrols"] = {"days": visit_days, "grids": coverage["grids"],
-                             "patrolled": coverage["grids"] - coverage["unpatrolled"]}
-        answer["micro_grids"] = await micro_coverage(
-            conn, account, None if subject.kind == "deployment" else subject.code)
+        f = Filters(params={"since": datetime.now(LOCAL_TIME) - timedelta(days=visit_days)})
+        registry_scope(account, f, alias="g", grid_column="id", people=False)
+        if subject.kind != "deployment":
+            f.add(f.code_prefix("g.village_code", "region", subject.code))
+        grids = (await conn.execute(text(_GRIDS_COVERED.format(where=f.where())),
+                                    f.params)).one()
+        answer["patrols"] = {"days": visit_days, "grids": grids.grids,
+                             "patrolled": grids.patrolled}
+        answer["micro_grids"] = {"grids": grids.grids, "divided": grids.divided,
+                                 "micro_grids": grids.micro_grids, "led": grids.led}
     return answer
 
 
