@@ -379,6 +379,46 @@ def test_a_slow_receiver_holds_up_no_step(api, grids, receiver, hooks):
     assert [s["action"] for s in steps] == ["report", "file", "dispatch"]
 
 
+def test_a_webhook_is_changed_at_once_while_a_batch_is_on_its_way(api, grids, receiver, hooks):
+    """While a batch is on its way to a receiver slow to answer, the administrator moves the
+    webhook to its receiver's new address, renames it, gives it a new secret, pauses and
+    resumes it: each is made at once, the batch still unanswered. That batch, refused at the
+    old address, is tried at the new one at once, signed anew, and the steps after it follow."""
+    moved = Receiver()
+    made = hooks(url=receiver.url, region="441502")
+    path = f"/webhooks/{made['id']}"
+    try:
+        receiver.answering.clear()
+        receiver.refuse(500)
+        case = case_at(api, grids, "441502", index=7)
+        waited(lambda: receiver.arrived == 1)  # the report's batch, held
+        r = api.patch(path, json={"name": "区平台", "url": moved.url})
+        assert (r.status_code, r.json()["url"]) == (200, moved.url), r.text
+        secret = api.post(f"{path}/secret").json()["secret"]
+        for paused in (True, False):
+            assert api.patch(path, json={"paused": paused}).json()["paused"] is paused
+        [held] = api.get(f"{path}/deliveries").json()
+        assert (held["attempts"], held["delivered_at"]) == (0, None)  # still on its way
+        do(api, case, "file")
+        receiver.answering.set()
+
+        waited(lambda: api.get(f"{path}/deliveries").json()[-1]["attempts"] >= 1)
+        assert api.get(path).json()["retry_at"] is None  # not 15 s on: at the new address
+        steps = waited(lambda: len(moved.steps()) == 2 and moved.steps())
+        assert [(s["case"]["id"], s["action"]) for s in steps] == [
+            (case, "report"), (case, "file")]
+        assert [status for _, _, status in receiver.taken] == [500]
+        headers, raw, _ = moved.taken[0]
+        assert headers["X-Mapsvc-Delivery"] == str(held["id"])
+        stamp = headers["X-Mapsvc-Timestamp"].encode() + b"." + raw
+        assert headers["X-Mapsvc-Signature"] == "sha256=" + hmac.new(
+            secret.encode(), stamp, hashlib.sha256).hexdigest()
+        first = api.get(f"{path}/deliveries").json()[-1]
+        assert (first["id"], first["attempts"], first["last_status"]) == (held["id"], 2, 200)
+    finally:
+        moved.close()
+
+
 def test_a_secret_the_service_cannot_read_fails_its_webhook_alone_until_it_has_a_new_one(
         api, grids, receiver, hooks, db):
     """A secret kept under another key than the service's now (the key changed): its batches

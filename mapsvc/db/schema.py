@@ -594,6 +594,7 @@ webhook = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("last_delivered_at", DateTime(timezone=True)),
+    Column("sending_until", DateTime(timezone=True)),  # a batch on its way (0086)
 )
 
 webhook_delivery = Table(

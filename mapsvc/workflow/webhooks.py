@@ -24,6 +24,7 @@ or removes one, the webhooks' record (``webhook_events``) keeps who and what, al
 webhook is gone: a webhook is a flow of cases out of the deployment.
 """
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -44,6 +45,7 @@ from mapsvc.workflow.actions import STEP_TIMES
 
 SECRET = b"webhook.secret"  # what the secrets' encryption is bound to
 TIMEOUT_SECONDS = 10        # a receiver not answering by then has failed
+SENDING_SECONDS = TIMEOUT_SECONDS + 5  # how long a batch on its way keeps its webhook's next
 RETRY_FIRST_SECONDS = 15    # the wait after a first failure, doubled after each next one
 RETRY_MOST_SECONDS = 3600
 IDLE_SECONDS = 1            # how often each process looks for what is queued
@@ -322,20 +324,27 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + signed.hexdigest()
 
 
-# The oldest batch waiting of a webhook whose time has come, its webhook locked while it is
-# sent (another process takes another webhook's, or waits for the next round). The lock is
-# not one on the webhook's key: the steps queued meanwhile (their batches name the webhook)
-# do not wait for a slow receiver.
-_DUE = """
-SELECT w.id AS webhook_id, w.url, w.secret, d.id, d.attempts
-  FROM webhook w
- CROSS JOIN LATERAL (SELECT d.id, d.attempts FROM webhook_delivery d
-                      WHERE d.webhook_id = w.id AND d.delivered_at IS NULL
-                      ORDER BY d.id LIMIT 1) d
- WHERE w.paused_at IS NULL AND (w.retry_at IS NULL OR w.retry_at <= now())
- ORDER BY w.retry_at NULLS FIRST, d.id
- LIMIT 1
-   FOR NO KEY UPDATE OF w SKIP LOCKED
+# The oldest batch waiting of a webhook whose time has come and whose batch before it has been
+# answered, taken to be sent: the webhook noted as being sent until SENDING_SECONDS on, when
+# another process may take it (this one gone); another process meanwhile takes another
+# webhook's, or waits for the next round. The row is held only while the batch is taken: a
+# change an administrator makes while it is on its way, and the steps queued meanwhile (their
+# batches name the webhook), wait for no receiver.
+_TAKEN = """
+WITH due AS (
+    SELECT w.id AS webhook_id, w.url, w.secret, d.id, d.attempts
+      FROM webhook w
+     CROSS JOIN LATERAL (SELECT d.id, d.attempts FROM webhook_delivery d
+                          WHERE d.webhook_id = w.id AND d.delivered_at IS NULL
+                          ORDER BY d.id LIMIT 1) d
+     WHERE w.paused_at IS NULL AND (w.retry_at IS NULL OR w.retry_at <= now())
+       AND (w.sending_until IS NULL OR w.sending_until < now())
+     ORDER BY w.retry_at NULLS FIRST, d.id
+     LIMIT 1
+       FOR NO KEY UPDATE OF w SKIP LOCKED)
+UPDATE webhook w SET sending_until = now() + make_interval(secs => :seconds)
+  FROM due WHERE w.id = due.webhook_id
+RETURNING due.*
 """
 
 _BODY = f"""
@@ -350,7 +359,9 @@ SELECT json_build_object('delivery', :delivery, 'webhook', :webhook, 'events',
          WHERE b.id = :delivery) e
 """
 
-# A batch taken, or failed (its webhook tried again after ``wait`` seconds); with the answer.
+# A batch taken, or failed (its webhook tried again after ``wait`` seconds, or at once if it
+# was sent to an address the webhook has left meanwhile); with the answer. The webhook free to
+# send its next.
 _ANSWERED = """
 WITH batch AS (
     UPDATE webhook_delivery SET attempts = attempts + 1, last_at = now(),
@@ -360,8 +371,10 @@ WITH batch AS (
 UPDATE webhook
    SET last_status = :status, last_error = :error,
        failing_since = CASE WHEN :failed THEN coalesce(failing_since, now()) END,
-       retry_at = CASE WHEN :failed THEN now() + make_interval(secs => :wait) END,
-       last_delivered_at = CASE WHEN :failed THEN last_delivered_at ELSE now() END
+       retry_at = CASE WHEN :failed AND url = :url THEN now() + make_interval(secs => :wait)
+                  END,
+       last_delivered_at = CASE WHEN :failed THEN last_delivered_at ELSE now() END,
+       sending_until = NULL
  WHERE id = :webhook
 """
 
@@ -397,11 +410,14 @@ async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: str,
     """Send one batch: the receiver's status, and what went wrong (None: taken)."""
     timestamp = str(int(time.time()))
     try:
-        answer = await client.post(url, content=body, headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "mapsvc-webhooks", "X-Mapsvc-Delivery": delivery,
-            "X-Mapsvc-Timestamp": timestamp,
-            "X-Mapsvc-Signature": signature(secret, timestamp, body)})
+        async with asyncio.timeout(TIMEOUT_SECONDS):  # the whole of it, however it trickles
+            answer = await client.post(url, content=body, headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "mapsvc-webhooks", "X-Mapsvc-Delivery": delivery,
+                "X-Mapsvc-Timestamp": timestamp,
+                "X-Mapsvc-Signature": signature(secret, timestamp, body)})
+    except TimeoutError:
+        return None, f"no answer within {TIMEOUT_SECONDS} s"
     except Exception as failed:  # whatever keeps a batch from its receiver
         # (no answer, an address no name server knows or IDNA can write) fails that webhook's
         # batch alone, to be tried again, and never the sending of the others
@@ -414,20 +430,20 @@ async def _post(client: httpx.AsyncClient, url: str, secret: str, delivery: str,
 async def deliver_one(engine: AsyncEngine, client: httpx.AsyncClient) -> bool:
     """Send the oldest batch of one webhook whose time has come; whether there was one."""
     async with engine.begin() as conn:
-        due = (await conn.execute(text(_DUE))).mappings().first()
+        due = (await conn.execute(text(_TAKEN), {"seconds": SENDING_SECONDS})).mappings().first()
         if due is None:
             return False
         body = (await conn.execute(text(_BODY), {"delivery": due["id"],
                                                  "webhook": due["webhook_id"]})).scalar_one()
-        try:
-            secret = decrypt(due["secret"], SECRET)
-        except InvalidTag:  # kept under another key than the service's now
-            status, error = None, UNREADABLE
-        else:
-            status, error = await _post(client, due["url"], secret, str(due["id"]),
-                                        body.encode())
-        wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
+    try:
+        secret = decrypt(due["secret"], SECRET)
+    except InvalidTag:  # kept under another key than the service's now
+        status, error = None, UNREADABLE
+    else:
+        status, error = await _post(client, due["url"], secret, str(due["id"]), body.encode())
+    wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
+    async with engine.begin() as conn:
         await conn.execute(text(_ANSWERED), {
-            "delivery": due["id"], "webhook": due["webhook_id"], "status": status,
-            "error": error, "failed": error is not None, "wait": wait})
-        return True
+            "delivery": due["id"], "webhook": due["webhook_id"], "url": due["url"],
+            "status": status, "error": error, "failed": error is not None, "wait": wait})
+    return True
