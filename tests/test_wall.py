@@ -899,6 +899,14 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser, db):
     context.close()
 
 
+def _parts(db, code: str) -> list:
+    """A region's parts (shapely geometries in longitude and latitude), the largest first."""
+    with db.connect() as conn:
+        return [shapely.from_wkb(bytes(p)) for p in conn.execute(text(
+            "SELECT ST_AsBinary(d.geom) FROM region r, ST_Dump(r.geom) d WHERE r.code = :code "
+            "ORDER BY ST_Area(d.geom) DESC"), {"code": code}).scalars()]
+
+
 def _label_at(page, name: str) -> tuple[float, float]:
     """Where on the map (lon, lat) the region ``name`` is named: the middle of its label."""
     return tuple(page.evaluate(f"""(() => {{
@@ -930,6 +938,18 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
     wait_until(page, "document.getElementById('wall-region-name').textContent === '汕尾市'",
                "the city's panel")
     assert page.locator(".region-label").all_inner_texts() == ["城区"]
+    land, *parts = _parts(db, "4415")
+    reefs = [p for p in parts if land.distance(p) > 1.0]  # over a degree (100 km) off its land
+    assert reefs, "the city's reefs are in its boundary"
+    shown = shapely.box(*map(float, page.evaluate(
+        "window.mapsvcWall.map.getBounds().toBBoxString()").split(",")))
+    assert shown.contains(shapely.box(*land.bounds))  # its land framed, all of it
+    assert not any(shown.intersects(reef) for reef in reefs)  # not the sea down to its reefs
+    [city] = [f for f in httpx.get(f"{base}/api/v1/regions?level=city", headers={
+        "Authorization": f"Bearer {token(base)}"}).json()["features"] if f["id"] == "4415"]
+    frame = shapely.box(*city["properties"]["frame"])
+    assert frame.contains(shapely.box(*land.bounds))
+    assert not any(frame.intersects(reef) for reef in reefs)
     wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the figures")
     county = httpx.get(f"{base}/api/v1/stats/board",
                        headers={"Authorization": f"Bearer {token(base)}"}).json()
@@ -959,13 +979,22 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
     page.evaluate("void window.mapsvcWall.map.fitBounds([[22.4, 113.6], [31.4, 116.2]], "
                   "{animate: false})")
     for code, name in (("4201", "武汉市"), ("4415", "汕尾市")):
-        with db.connect() as conn:
-            largest = conn.execute(text("""
-                SELECT ST_AsBinary(d.geom) FROM region r, ST_Dump(r.geom) d
-                 WHERE r.code = :code ORDER BY ST_Area(d.geom) DESC LIMIT 1"""),
-                {"code": code}).scalar_one()
-        assert shapely.from_wkb(largest).contains(shapely.Point(_label_at(page, name))), name
+        assert _parts(db, code)[0].contains(shapely.Point(_label_at(page, name))), name
     assert "测试县" in page.locator(".region-label").all_inner_texts()  # of no city
+    view = "[window.mapsvcWall.map.getCenter(), window.mapsvcWall.map.getZoom()]"
+    cities = page.evaluate(f"JSON.stringify({view})")
+    page.mouse.click(*_on_screen(page, *_label_at(page, "汕尾市")))  # drilled into: its land
+    west, south, east, north = land.bounds
+    wait_until(page, f"""(() => {{
+        const shown = window.mapsvcWall.map.getBounds();
+        return {region}.code === '4415' && shown.contains([[{south}, {west}], [{north}, {east}]])
+          && shown.getSouth() > {max(reef.bounds[3] for reef in reefs)};
+    }})()""", "汕尾市's land framed, not its reefs")
+    still = "!document.querySelector('.leaflet-zoom-anim')"  # no zoom being drawn
+    wait_until(page, still, "the framing drawn")
+    page.click("#wall-up")
+    wait_until(page, f"window.mapsvcWall.children === 'city' && JSON.stringify({view}) === "
+               f"{cities!r} && {still}", "back at the cities as they were shown")
     x, y = lattice.X0 + lattice.STEP / 2, lattice.Y0 + lattice.STEP / 2
     page.evaluate(f"void window.mapsvcWall.map.setView([{y}, {x}], 14, {{animate: false}})")
     page.mouse.click(*_on_screen(page, x, y))

@@ -19,7 +19,7 @@ from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import public_base, statements
 from mapsvc.boundaries.plans import PLANNERS
-from mapsvc.boundaries.queries import top_level
+from mapsvc.boundaries.queries import region_frame, top_level
 from mapsvc.boundaries.reading import CHILD_LEVEL
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
@@ -216,15 +216,18 @@ async def home(request: Request) -> RedirectResponse:
     return RedirectResponse(HOME[account.role], status_code=303)
 
 
-_REGION = text("""
+# The account's region and what a map shows it in (its frame, without islands far off its
+# coast), or the deployment's counties'.
+_REGION = text(f"""
 SELECT r.level AS kind, r.code, r.name, ST_XMin(e) AS minx, ST_YMin(e) AS miny,
        ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
-  FROM region r, LATERAL (SELECT r.geom::box2d AS e) b WHERE r.code = :code
+  FROM region r, LATERAL (SELECT {region_frame("r.geom")} AS e) b WHERE r.code = :code
 """)
-_DEPLOYMENT = text("""
+_DEPLOYMENT = text(f"""
 SELECT 'deployment' AS kind, NULL AS code, '全部辖区' AS name, ST_XMin(e) AS minx,
        ST_YMin(e) AS miny, ST_XMax(e) AS maxx, ST_YMax(e) AS maxy
-  FROM (SELECT ST_Extent(geom) AS e FROM region WHERE level = 'county') b
+  FROM (SELECT ST_Extent({region_frame("r.geom")}::geometry) AS e
+          FROM region r WHERE r.level = 'county') b
 """)
 
 

@@ -7,9 +7,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
+def region_frame(geom: str) -> str:
+    """SQL for what a map shows a region in (a box2d), of SQL ``geom``, its boundary: the box of
+    its largest part and of the parts near it (within a quarter of that part's width and height
+    around it). Islands far off its coast (汕尾市's reefs lie 250 km south of its land) would
+    leave the land a speck in the sea."""
+    return f"""(SELECT ST_Extent(d.geom) FROM ST_Dump({geom}) d, (
+        SELECT ST_Expand(ST_Envelope(p.geom), (ST_XMax(p.geom) - ST_XMin(p.geom)) / 4,
+                         (ST_YMax(p.geom) - ST_YMin(p.geom)) / 4) AS near
+          FROM ST_Dump({geom}) p ORDER BY ST_Area(p.geom) DESC LIMIT 1) n
+     WHERE d.geom && n.near)"""
+
+
 # A region's ``label``: where a map writes its name, the middle of its largest part (the centre
 # of the widest circle within it): the middle of the first, as Leaflet takes it, or of the
-# whole may be an island off the coast, or the sea.
+# whole may be an island off the coast, or the sea; and its ``frame`` (region_frame),
+# [west, south, east, north].
 REGIONS = """
 SELECT r.code AS sort, jsonb_build_object(
     'type', 'Feature', 'id', r.code, 'geometry', ST_AsGeoJSON(r.geom, {precision})::jsonb,
@@ -19,7 +32,12 @@ SELECT r.code AS sort, jsonb_build_object(
                                            round(ST_Y(c)::numeric, {precision}))
                     FROM (SELECT (ST_MaximumInscribedCircle(d.geom)).center AS c
                             FROM ST_Dump(r.geom) d
-                           ORDER BY ST_Area(d.geom) DESC LIMIT 1) l))) AS feature
+                           ORDER BY ST_Area(d.geom) DESC LIMIT 1) l),
+        'frame', (SELECT jsonb_build_array(round(ST_XMin(f)::numeric, {precision}),
+                                           round(ST_YMin(f)::numeric, {precision}),
+                                           round(ST_XMax(f)::numeric, {precision}),
+                                           round(ST_YMax(f)::numeric, {precision}))
+                    FROM (SELECT {frame} AS f) b))) AS feature
   FROM region r
  WHERE {where}
  ORDER BY r.code {page}
@@ -78,6 +96,7 @@ async def regions_geojson(conn: AsyncConnection, *, level: str | None = None,
         f.add(TOP_REGIONS)
     f.bbox("r.geom", bbox)
     sql = feature_collection(REGIONS.format(where=f.where(), precision=PRECISION,
+                                            frame=region_frame("r.geom"),
                                             page=page(limit, offset)))
     return (await conn.execute(text(sql), f.params)).scalar_one()
 

@@ -935,7 +935,7 @@ function mapsvcDesk(map, config) {
     L.geoJSON(found, {
       pane: "grids", interactive: false, style: REGION,
       onEachFeature: (f, layer) => areas.set(f.properties.code, {
-        layer: labelled(layer, f).bindTooltip(text("span", f.properties.name), {
+        layer: placed(layer, f).bindTooltip(text("span", f.properties.name), {
           permanent: true, direction: "center", className: "region-name" }),
         level: f.properties.level }),
     }).addTo(map);

@@ -31,9 +31,11 @@ function viewMover(map) {
 
 // ``layer`` (a region's, of ``feature``) with its name written in the middle of its largest
 // part (its ``label``, as the service finds it), not of its first part, as Leaflet would: at
-// times an island off the coast.
-function labelled(layer, feature) {
-  const label = feature.properties.label;
+// times an island off the coast; and framed, when a map shows it, by its largest part and the
+// parts near it (its ``frame``), not by islands or reefs far off its coast.
+function placed(layer, feature) {
+  const { label, frame } = feature.properties;
   if (label) layer.getCenter = () => L.latLng(label[1], label[0]);
+  if (frame) layer.getBounds = () => L.latLngBounds([frame[1], frame[0]], [frame[3], frame[2]]);
   return layer;
 }

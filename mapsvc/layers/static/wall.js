@@ -544,7 +544,7 @@ function mapsvcWall(map, config) {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
         // named on the map, to be read from across the room
-        labelled(layer, f).bindTooltip(text("span", f.properties.name),
+        placed(layer, f).bindTooltip(text("span", f.properties.name),
                           { permanent: true, direction: "center", className: "region-label" });
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
