@@ -4,11 +4,14 @@ centre follows each grid's progress."""
 
 import csv
 import io
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 import pytest
+import shapely
+from pyproj import Geod
 from sqlalchemy import text
 
 from tests.browser import Watch, sign_in, wait_until
@@ -255,9 +258,15 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     grid = grids[grids["code"].str.startswith("441502") & ~grids["code"].isin(chief)].iloc[9]
     spot = grid.geometry.representative_point()
     worker = new_account(role="grid_worker", grid_codes=[grid.code])
+    # the first warehouse farther from where the phone stands than the second, both in the grid
+    corner = max(shapely.points(shapely.get_coordinates(grid.geometry)), key=spot.distance)
+    far, near = (shapely.LineString([spot, corner]).interpolate(share, normalized=True)
+                 for share in (0.8, 0.2))
+    assert grid.geometry.contains(far) and grid.geometry.contains(near)
     registered(clients["admin"], "places", [
-        {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": spot.x, "lat": spot.y}
-        for name in ("一号仓库", "二号仓库")] + [  # and more of another kind, offered first
+        {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": at.x, "lat": at.y}
+        for name, at in (("一号仓库", far), ("二号仓库", near))] + [
+        # and more of another kind, offered first
         {"name": f"{n}号油库{kind[-6:]}", "kind": f"{kind}丙", "lon": spot.x, "lat": spot.y}
         for n in range(3)])
 
@@ -293,9 +302,26 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     wait_until(phone, f"document.querySelectorAll(`{listed} li[data-target]`).length === 2",
                "the campaign's two things")
     assert phone.inner_text(f"{listed} strong") == title  # as text
+    # the nearest first, each with how far it is (on the ellipsoid: within Leaflet's sphere's
+    # half a percent, rounded to 10 m), and shown on the map at a tap
+    wait_until(phone, f"document.querySelector(`{listed} li[data-target] small`).textContent"
+                      f".includes('约')", "the things' distances")
     first, second = (phone.locator(f"{listed} li[data-target='{target}']") for target in
                      phone.eval_on_selector_all(f"{listed} li[data-target]",
                                                 "items => items.map((i) => i.dataset.target)"))
+    for item, (name, at) in zip((first, second), (("二号仓库", near), ("一号仓库", far))):
+        assert item.inner_text().startswith(f"{name}{kind[-6:]}")
+        metres = Geod(ellps="WGS84").inv(spot.x, spot.y, at.x, at.y)[2]
+        said = re.fullmatch(r".+ · 约 ([\d.]+) (米|公里)", item.locator("small").inner_text())
+        assert said, item.locator("small").inner_text()
+        shown, rounded = (int(said[1]), 5) if said[2] == "米" else (float(said[1]) * 1000, 50)
+        assert abs(shown - metres) <= rounded + metres * 0.005, (said[0], metres)
+    first.locator("button[data-show=place]").click()
+    wait_until(phone, "!!window.mapsvcPhone.placeMark", "the warehouse marked on the map")
+    marked = phone.evaluate("(() => { const at = window.mapsvcPhone.placeMark.getLatLng();"
+                            " return [at.lng, at.lat]; })()")
+    assert marked == pytest.approx([near.x, near.y], abs=1e-6)
+    assert phone.locator(".leaflet-tooltip", has_text=f"二号仓库{kind[-6:]}").is_visible()
     context.set_offline(True)
     first.locator("button", has_text="正常").click()
     wait_until(phone, "window.mapsvcPhone.queued === 1", "the check queued")
@@ -323,7 +349,7 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
             "JOIN incident i ON i.id = k.incident_id JOIN grid g ON g.id = i.grid_id "
             "WHERE k.campaign_id = :id"), {"id": made.id}).one()
     assert (case.description, case.code) == (
-        f"专项排查「{title}」：二号仓库{kind[-6:]}。灭火器过期", grid.code)
+        f"专项排查「{title}」：一号仓库{kind[-6:]}。灭火器过期", grid.code)
 
     # the centre: the grid done, the hazard named, its case a click away
     watch.reload(page)
@@ -336,21 +362,21 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
         case.name, worker, "2", "2", "1", "100.0%", "查看对象"]
     hazard = page.locator("#campaign-hazards tbody tr")
     assert hazard.locator("td").all_inner_texts()[:5] == [
-        f"二号仓库{kind[-6:]}", case.name, "存在隐患", "灭火器过期", worker]
+        f"一号仓库{kind[-6:]}", case.name, "存在隐患", "灭火器过期", worker]
     page.click("#campaign-grids tbody button")  # the grid's things, each as it stands
     wait_until(page, "window.mapsvcCampaigns.things === 2", "the grid's things")
     assert page.inner_text("#campaign-grid-title") == f"{case.name}的排查对象（2/2）"
     assert [row.locator("td").all_inner_texts()[:3] for row in page.locator(
         "#campaign-grid-things tbody tr").all()] == [
-        [f"{n}号仓库{kind[-6:]}", case.name, result] for n, result in (("一", "正常"),
-                                                                      ("二", "存在隐患"))]
+        [f"{n}号仓库{kind[-6:]}", case.name, result] for n, result in (("一", "存在隐患"),
+                                                                      ("二", "正常"))]
     assert hazard.locator("a").get_attribute("href") == f"/map/desk#case={case.id}"
     with page.expect_download() as downloaded:  # the page's session reads the ledger
         page.click("#campaign-ledger")
     named = downloaded.value.suggested_filename  # (what the title holds a file cannot, gone)
     assert named.startswith("排查台账_") and named.endswith("消防排查.csv"), named
     with open(downloaded.value.path(), encoding="utf-8-sig", newline="") as ledger:
-        assert [row["排查结果"] for row in csv.DictReader(ledger)] == ["正常", "存在隐患"]
+        assert [row["排查结果"] for row in csv.DictReader(ledger)] == ["存在隐患", "正常"]
     page.screenshot(path=ARTIFACTS / "campaigns.png")
     assert watch.problems == []
     centre.close()

@@ -949,11 +949,11 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     # (a zoom still drawn, as the first fix's may be, takes the map there once it ends)
     wait_until(page, f"""(() => {{
         const phone = window.mapsvcPhone, c = phone.map.getCenter();
-        return phone.caseMark && phone.caseMark.caseId === {case} && !phone.map._animatingZoom
+        return phone.placeMark && phone.placeMark.caseId === {case} && !phone.map._animatingZoom
           && phone.map.getZoom() >= 17
           && Math.abs(c.lng - {corner.x}) < 1e-6 && Math.abs(c.lat - {corner.y}) < 1e-6; }})()""",
                "the case marked, the map on it")
-    marked = page.evaluate("(() => { const at = window.mapsvcPhone.caseMark.getLatLng();"
+    marked = page.evaluate("(() => { const at = window.mapsvcPhone.placeMark.getLatLng();"
                            " return [at.lng, at.lat]; })()")
     assert marked == pytest.approx([corner.x, corner.y], abs=1e-7)
     assert page.locator(".leaflet-tooltip", has_text=f"#{case}").is_visible()
@@ -961,7 +961,7 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     with db.begin() as conn:  # taken up by the county
         conn.execute(text("UPDATE incident SET escalation_level = 'county' WHERE id = :i"),
                      {"i": case})
-    wait_until(page, f"!document.querySelector('{item}') && !window.mapsvcPhone.caseMark",
+    wait_until(page, f"!document.querySelector('{item}') && !window.mapsvcPhone.placeMark",
                "the case and its mark gone")
     context.close()
 

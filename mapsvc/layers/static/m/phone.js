@@ -457,6 +457,7 @@ async function where(force) {
   const at = phone.position;
   if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
   located = L.latLng(at.lat, at.lon);
+  if (!phone.campaignsNear) showCampaigns();  // listed before the first fix: nearest first now
   try {
     // with the fix's accuracy: the grids it may be off into are named too (a pin placed by
     // hand has none)
@@ -764,7 +765,8 @@ const URGENCY = [["red", "超期"], ["yellow", "即将到期"], ["green", "时�
 function showCases(cases) {
   phone.cases = cases;
   // the case marked is no longer mine
-  if (phone.caseMark && !cases.some((f) => f.id === phone.caseMark.caseId)) drop("caseMark");
+  const marked = phone.placeMark && phone.placeMark.caseId;
+  if (marked && !cases.some((f) => f.id === marked)) drop("placeMark");
   const clock = (f) => URGENCY.findIndex(([colour]) => colour === (f.properties.colour || null));
   const rank = (f) => clock(f) + (f.properties.urgent_at ? 0 : URGENCY.length);
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
@@ -844,7 +846,10 @@ function placeAndSteps(li, f) {
   const place = text("button", "位置", "act");
   place.type = "button";
   place.dataset.show = "place";
-  place.addEventListener("click", () => showCaseOnMap(f));
+  place.addEventListener("click", () => {
+    const [lon, lat] = f.geometry.coordinates;
+    showOnMap(L.latLng(lat, lon), `#${f.id}`, f.id);
+  });
   const steps = text("button", "进度", "act");
   steps.type = "button";
   steps.addEventListener("click", () => showSteps(li, f.id));
@@ -904,18 +909,19 @@ function soonestDeadline(p) {
   return deadlines[0] || null;
 }
 
-// A case where it was reported: marked on the map, the map brought to it and into view.
-function showCaseOnMap(f) {
-  const [lon, lat] = f.geometry.coordinates;
-  drop("caseMark");
-  phone.caseMark = L.circleMarker([lat, lon], CASE_MARK).addTo(phone.map)
-    .bindTooltip(`#${f.id}`, { permanent: true, direction: "top" });
-  phone.caseMark.caseId = f.id;
-  phone.moveMap(() => phone.map.setView([lat, lon], Math.max(phone.map.getZoom(), 17)));
+// A place shown on the map (``at``, a latlng): marked and named (``label``), the map brought
+// to it and into view; of a case (``caseId``), the mark goes once the case is no longer the
+// worker's.
+function showOnMap(at, label, caseId = null) {
+  drop("placeMark");
+  phone.placeMark = L.circleMarker(at, PLACE_MARK).addTo(phone.map)
+    .bindTooltip(label, { permanent: true, direction: "top" });
+  phone.placeMark.caseId = caseId;
+  phone.moveMap(() => phone.map.setView(at, Math.max(phone.map.getZoom(), 17)));
   $("map").scrollIntoView({ block: "nearest" });
 }
-const CASE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
-                    fillOpacity: 0.45 };
+const PLACE_MARK = { radius: 11, color: "#c62828", weight: 3, fillColor: "#ef5350",
+                     fillOpacity: 0.45 };
 
 // ---- my reports: the cases the worker reported in the last 30 days, in whatever state they
 // are, closed and followed up too (where each went, the rating it was given), the steps of
@@ -1190,6 +1196,7 @@ async function showCampaigns() {
   const waiting = new Set((await queued()).filter((item) => item.kind === "check")
     .map((item) => `${item.campaign} ${item.body.target}`));
   $("campaigns-count").textContent = campaigns.length ? `${campaigns.length} 项进行中` : "";
+  phone.campaignsNear = Boolean(phone.position);
   $("campaigns").replaceChildren(...campaigns.map((c) => {
     const li = document.createElement("li");
     li.dataset.campaign = c.id;
@@ -1197,25 +1204,50 @@ async function showCampaigns() {
     li.append(text("strong", c.title), text("p", `截止 ${c.due}${late} · 已排查 ${c.checked}/`
                                                  + `${c.targets}`), text("p", c.instructions));
     const list = document.createElement("ol");
-    list.append(...c.things.filter((f) => !waiting.has(`${c.id} ${f.id}`))
-      .map((f) => campaignThing(c, f)));
+    list.append(...nearestFirst(c.things.filter((f) => !waiting.has(`${c.id} ${f.id}`)))
+      .map(([f, metres]) => campaignThing(c, f, metres)));
     li.appendChild(list);
     return li;
   }));
 }
 
-function campaignThing(c, f) {
+// Where a thing to check stands: its point, or the middle of its outline.
+function standsAt(f) {
+  if (f.geometry.type === "Point") return L.latLng(f.geometry.coordinates[1],
+                                                   f.geometry.coordinates[0]);
+  return L.geoJSON(f).getBounds().getCenter();
+}
+
+// Things to check, the nearest to the phone first, each with how far it is (in metres; none
+// while the phone has no fix): the worker goes round them in that order.
+function nearestFirst(things) {
+  const here = phone.position && L.latLng(phone.position.lat, phone.position.lon);
+  const far = things.map((f) => [f, here ? here.distanceTo(standsAt(f)) : null]);
+  return here ? far.sort((a, b) => a[1] - b[1]) : far;
+}
+
+function distanceWords(metres) {
+  return metres < 1000 ? `约 ${Math.round(metres / 10) * 10} 米`
+    : `约 ${(metres / 1000).toFixed(1)} 公里`;
+}
+
+function campaignThing(c, f, metres) {
   // a component is told apart from others of its type by its id
   const name = c.layer === "things" ? `${f.properties.name} ${f.id}` : f.properties.name;
   const item = text("li", name);
   item.dataset.target = f.id;
-  item.appendChild(text("small", f.properties.grid_name));
+  item.appendChild(text("small", [f.properties.grid_name,
+                                  metres === null ? "" : distanceWords(metres)]
+    .filter(Boolean).join(" · ")));
   const fine = text("button", "正常", "act");
   const hazard = text("button", "有隐患", "act hazard");
-  for (const button of [fine, hazard]) button.type = "button";
+  const place = text("button", "位置", "act");
+  for (const button of [fine, hazard, place]) button.type = "button";
+  place.dataset.show = "place";
   fine.addEventListener("click", () => check(c, f, name, item, { result: "normal" }));
   hazard.addEventListener("click", () => askHazard(c, f, name, item));
-  item.append(fine, hazard);
+  place.addEventListener("click", () => showOnMap(standsAt(f), name));
+  item.append(fine, hazard, place);
   return item;
 }
 
@@ -1397,7 +1429,7 @@ function signOut() {
   phone.casesShown = (phone.casesAsked || 0) + 1;  // an answer on its way was for that session
   $("cases").replaceChildren();
   drop("grids");
-  drop("caseMark");
+  drop("placeMark");
   $("patrol-due").textContent = "";
   $("month").textContent = "";
   $("cases-count").textContent = "";
