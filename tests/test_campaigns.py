@@ -265,7 +265,7 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     assert grid.geometry.contains(far) and grid.geometry.contains(near)
     registered(clients["admin"], "places", [
         {"name": f"{name}{kind[-6:]}", "kind": kind, "lon": at.x, "lat": at.y}
-        for name, at in (("一号仓库", far), ("二号仓库", near))] + [
+        for name, at in (("一号仓库", far), ("二号<b>仓库</b>", near))] + [
         # and more of another kind, offered first
         {"name": f"{n}号油库{kind[-6:]}", "kind": f"{kind}丙", "lon": spot.x, "lat": spot.y}
         for n in range(3)])
@@ -309,7 +309,7 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     first, second = (phone.locator(f"{listed} li[data-target='{target}']") for target in
                      phone.eval_on_selector_all(f"{listed} li[data-target]",
                                                 "items => items.map((i) => i.dataset.target)"))
-    for item, (name, at) in zip((first, second), (("二号仓库", near), ("一号仓库", far))):
+    for item, (name, at) in zip((first, second), (("二号<b>仓库</b>", near), ("一号仓库", far))):
         assert item.inner_text().startswith(f"{name}{kind[-6:]}")
         metres = Geod(ellps="WGS84").inv(spot.x, spot.y, at.x, at.y)[2]
         said = re.fullmatch(r".+ · 约 ([\d.]+) (米|公里)", item.locator("small").inner_text())
@@ -321,7 +321,9 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     marked = phone.evaluate("(() => { const at = window.mapsvcPhone.placeMark.getLatLng();"
                             " return [at.lng, at.lat]; })()")
     assert marked == pytest.approx([near.x, near.y], abs=1e-6)
-    assert phone.locator(".leaflet-tooltip", has_text=f"二号仓库{kind[-6:]}").is_visible()
+    tooltip = phone.locator(".leaflet-tooltip")
+    assert (tooltip.inner_text(), tooltip.locator("b").count()) == (
+        f"二号<b>仓库</b>{kind[-6:]}", 0)  # the name as typed, as text
     context.set_offline(True)
     first.locator("button", has_text="正常").click()
     wait_until(phone, "window.mapsvcPhone.queued === 1", "the check queued")
@@ -368,8 +370,8 @@ def test_a_worker_checks_on_the_phone_and_the_centre_follows_each_grid(browser, 
     assert page.inner_text("#campaign-grid-title") == f"{case.name}的排查对象（2/2）"
     assert [row.locator("td").all_inner_texts()[:3] for row in page.locator(
         "#campaign-grid-things tbody tr").all()] == [
-        [f"{n}号仓库{kind[-6:]}", case.name, result] for n, result in (("一", "存在隐患"),
-                                                                      ("二", "正常"))]
+        [f"{name}{kind[-6:]}", case.name, result] for name, result in (
+            ("一号仓库", "存在隐患"), ("二号<b>仓库</b>", "正常"))]
     assert hazard.locator("a").get_attribute("href") == f"/map/desk#case={case.id}"
     with page.expect_download() as downloaded:  # the page's session reads the ledger
         page.click("#campaign-ledger")

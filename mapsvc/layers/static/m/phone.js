@@ -915,7 +915,7 @@ function soonestDeadline(p) {
 function showOnMap(at, label, caseId = null) {
   drop("placeMark");
   phone.placeMark = L.circleMarker(at, PLACE_MARK).addTo(phone.map)
-    .bindTooltip(label, { permanent: true, direction: "top" });
+    .bindTooltip(text("span", label), { permanent: true, direction: "top" });  // as text
   phone.placeMark.caseId = caseId;
   phone.moveMap(() => phone.map.setView(at, Math.max(phone.map.getZoom(), 17)));
   $("map").scrollIntoView({ block: "nearest" });
