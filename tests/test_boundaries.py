@@ -8,10 +8,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from mapsvc.boundaries.queries import region_frame
 from mapsvc.boundaries.synthetic import DATA, partition, tile_exactly
 from mapsvc.cli import app
 from mapsvc.geo.crs import from_wgs84
@@ -348,3 +351,32 @@ def test_a_dedicated_grid_is_tied_to_the_organisation_it_serves(loaded, levels, 
                          kind="dedicated", organisation_id=999999)
     refused = cli("boundaries", "import", bad, "--level", "grid")
     assert refused.exit_code == 2 and "no organisation 999999" in refused.output
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(land=st.tuples(st.floats(100, 120), st.floats(20, 40), st.floats(0.05, 1),
+                      st.floats(0.05, 1)),
+       islands=st.lists(st.tuples(st.floats(-3, 3), st.floats(-3, 3), st.floats(0.01, 0.99)),
+                        max_size=6))
+def test_a_region_is_framed_by_its_largest_part_and_the_parts_near_it(db, land, islands):
+    """What a map shows a region in (its ``frame``): the box of its largest part and of every
+    part whose box meets that part's box grown by a quarter of its width and height each way,
+    and of no other (islands far off its coast) — as shapely finds it."""
+    x, y, width, height = land
+    largest = shapely.box(x, y, x + width, y + height)
+    parts = [largest]
+    for dx, dy, share in islands:  # each smaller than the land, apart from every other part
+        side = share * min(width, height)
+        island = shapely.box(x + dx * width, y + dy * height,
+                             x + dx * width + side, y + dy * height + side)
+        if not any(island.intersects(part) for part in parts):
+            parts.append(island)
+    near = shapely.box(x - width / 4, y - height / 4, x + width * 5 / 4, y + height * 5 / 4)
+    expected = shapely.MultiPolygon([p for p in parts if p.intersects(near)]).bounds
+    with db.connect() as conn:
+        frame = conn.execute(text(
+            f"SELECT ST_XMin(f), ST_YMin(f), ST_XMax(f), ST_YMax(f) FROM "
+            f"(SELECT {region_frame('ST_GeomFromText(:wkt, 4326)')} AS f) b"),
+            {"wkt": shapely.MultiPolygon(parts).wkt}).one()
+    assert tuple(frame) == pytest.approx(expected, abs=1e-9)
