@@ -153,7 +153,18 @@ def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner
     page.mouse.click(*on_screen(page, *a.at(1.5, 1.5)))
     wait_until(page, "window.mapsvcPlan.choices === 2", "the township's two villages")
     assert page.input_value("#pick-township") == a.township
-    page.mouse.click(*on_screen(page, *a.at(2.5, 0.5)))  # in the village, not its neighbour
+    # each named on the map, in its middle (the names as text), a click going through the name
+    named = page.evaluate("""[...document.querySelectorAll('.region-name span')].map((el) => {
+        const box = el.getBoundingClientRect(), map = window.mapsvcPlan.map;
+        const at = map.containerPointToLatLng([(box.left + box.right) / 2,
+                                               (box.top + box.bottom) / 2]);
+        return [el.textContent, el.children.length, at.lng, at.lat]; })""")
+    assert sorted(name for name, *_ in named) == ["规划测试社区", "邻村"]
+    for name, children, lon, lat in named:
+        middle = a.at(1.5, 0.5 if name == "规划测试社区" else 1.5)
+        assert children == 0 and (lon, lat) == pytest.approx(middle, abs=a.at(0.1, 0)[0]
+                                                             - a.at(0, 0)[0]), name
+    page.mouse.click(*on_screen(page, *a.at(1.5, 0.5)))  # on its name: the village
     wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village's plans")
     assert page.evaluate("window.mapsvcPlan.village.properties.code") == a.village
     assert page.input_value("#pick-village") == a.village

@@ -122,10 +122,18 @@ function mapsvcPlan(map, config) {
         const tip = text("span", f.properties.name);
         tip.append(document.createElement("br"),
                    text("small", partWords(state.parts[f.properties.code])));
-        layer.bindTooltip(tip, { sticky: true });
+        placed(layer, f).bindTooltip(tip, { sticky: true });
         layer.on("click", () => choose(f));
       },
     }).addTo(map);
+    // each named on the map, in the middle of its largest part, as text
+    for (const layer of choices.getLayers()) {
+      L.marker(layer.getCenter(), {
+        interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true,
+        icon: L.divIcon({ className: "region-name", iconSize: null,
+                          html: text("span", layer.feature.properties.name) }),
+      }).addTo(choices);
+    }
     state.choices = found.length;
     if (found.length) {
       const bounds = choices.getBounds();
