@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 
+
 def region_frame(geom: str) -> str:
     """SQL for what a map shows a region in (a box2d), of SQL ``geom``, its boundary: the box of
     its largest part and of the parts near it (within a quarter of that part's width and height

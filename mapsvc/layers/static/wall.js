@@ -545,7 +545,7 @@ function mapsvcWall(map, config) {
       onEachFeature: (f, layer) => {
         // named on the map, to be read from across the room
         placed(layer, f).bindTooltip(text("span", f.properties.name),
-                          { permanent: true, direction: "center", className: "region-label" });
+                        { permanent: true, direction: "center", className: "region-label" });
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
           if (await nameTrackAt(e.latlng)) return;  // a click on a track names it
