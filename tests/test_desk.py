@@ -24,8 +24,6 @@ from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
-pytestmark = pytest.mark.long  # its tests run for minutes together: its file started first
-
 CHINA = ZoneInfo("Asia/Shanghai")
 ELSEWHERE = "America/New_York"  # a desk's computer set to another zone
 

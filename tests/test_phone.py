@@ -20,8 +20,6 @@ from mapsvc.workflow.machine import PHRASES
 from tests.browser import said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
-pytestmark = pytest.mark.long  # its tests run for minutes together: its file started first
-
 PHONE = {"width": 360, "height": 640}
 
 

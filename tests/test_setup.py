@@ -25,8 +25,6 @@ from mapsvc.db.schema import metadata
 from mapsvc.settings import ClusterSettings
 from tests.conftest import Server, free_port, serve_to_its_end
 
-pytestmark = pytest.mark.long  # its tests run for minutes together: its file started first
-
 
 def test_health_reports_database_and_postgis_versions(api):
     r = api.get("/health")
