@@ -1211,6 +1211,9 @@ def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
     assert page.inner_text("#reports-count").startswith("近30天 ")
     closed.locator("button", has_text="进度").click()
     expect(closed.locator("ol.steps > li")).to_have_count(8)
+    closed.evaluate("(li) => { li.dataset.seen = 'yes'; }")  # the list drawn anew: still open
+    wait_until(page, f"!document.querySelector('{item(done)}').dataset.seen", "the list anew")
+    expect(closed.locator("ol.steps > li")).to_have_count(8)
     page.screenshot(path=ARTIFACTS / "phone-my-reports.png", full_page=True)
     page.select_option("#category", "0603")  # reported from the phone: on the list it shows
     page.fill("#description", "刚在手机上报的井盖")

@@ -945,6 +945,9 @@ async function showReports() {
   const listed = reports.features.length;
   $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
     + (reports.numberMatched > listed ? `，列出最新的 ${listed} 件` : "");
+  // the steps opened stay when the list is drawn anew
+  const opened = new Map([...$("reports").querySelectorAll(":scope > li")].map(
+    (li) => [li.dataset.id, li.querySelector("ol.steps")]));
   $("reports").replaceChildren(...reports.features.map((f) => {
     const p = f.properties;
     const li = text("li", [STATUS[p.status] || p.status, `#${f.id} ${className(p.category)}`,
@@ -955,6 +958,7 @@ async function showReports() {
                                   p.satisfaction && `满意度 ${p.satisfaction}`]
       .filter(Boolean).join(" · ")));
     placeAndSteps(li, f);
+    if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
     return li;
   }));
   if (!listed) $("reports").append(text("li", "近期没有上报", "none"));
