@@ -97,7 +97,6 @@ class TileService:
         return tile
 
 
-
 async def follow_revisions() -> None:
     """Move each tile revision announced after its change's commit on once more, for as long
     as the process serves."""

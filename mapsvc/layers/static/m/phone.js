@@ -662,6 +662,13 @@ async function toggleUnder(li, tag, className, path, fill) {
   }
 }
 
+// What each item of a list of cases (``list``: my cases, my reports) holds under
+// ``selector``, by its case's id: kept when the list is drawn anew.
+function heldUnder(list, selector) {
+  return new Map([...list.querySelectorAll(":scope > li")].map(
+    (li) => [li.dataset.id, li.querySelector(selector)]));
+}
+
 // A case's steps so far (who did what, when, and why).
 function showSteps(li, id) {
   return toggleUnder(li, "ol", "steps", `/incidents/${id}/timeline`,
@@ -771,11 +778,11 @@ function showCases(cases) {
   const rank = (f) => clock(f) + (f.properties.urgent_at ? 0 : URGENCY.length);
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
-  const drawn = [...$("cases").querySelectorAll(":scope > li")];
-  const chosen = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("input[type=file]")]));
-  const opened = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("ol.steps")]));
-  const asking = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("form.step")]));
-  const called = new Map(drawn.map((li) => [li.dataset.id, li.querySelector("div.caller")]));
+  const list = $("cases");
+  const chosen = heldUnder(list, "input[type=file]");
+  const opened = heldUnder(list, "ol.steps");
+  const asking = heldUnder(list, "form.step");
+  const called = heldUnder(list, "div.caller");
   const role = localStorage.getItem("mapsvc.role");
   const readsCallers = CALLER_READERS.includes(role);
   $("cases").replaceChildren(...cases.map((f) => {
@@ -945,9 +952,7 @@ async function showReports() {
   const listed = reports.features.length;
   $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
     + (reports.numberMatched > listed ? `，列出最新的 ${listed} 件` : "");
-  // the steps opened stay when the list is drawn anew
-  const opened = new Map([...$("reports").querySelectorAll(":scope > li")].map(
-    (li) => [li.dataset.id, li.querySelector("ol.steps")]));
+  const opened = heldUnder($("reports"), "ol.steps");  // stay when the list is drawn anew
   $("reports").replaceChildren(...reports.features.map((f) => {
     const p = f.properties;
     const li = text("li", [STATUS[p.status] || p.status, `#${f.id} ${className(p.category)}`,
