@@ -85,6 +85,26 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     searched(page, "#people-find", "window.mapsvcPeople")
     wait_until(page, "window.mapsvcPeople.shown === 0", "no one who left with the tag")
     assert page.inner_text("#people-said") == "没有符合条件的人员"
+
+    # looked up over the jurisdiction by mobile or full name, whatever else is chosen, for a
+    # reason: none is sent without one
+    page.select_option("#people-find [name=left]", "false")
+    page.fill("#people-find [name=who]", " 139 1234 5678 ")
+    searched(page, "#people-find", "window.mapsvcPeople")
+    expect(page.locator("#people-said")).to_have_text("查找人员须填写查找理由（记入审计）")
+    assert page.evaluate("window.mapsvcPeople.shown") is None
+    page.fill("#people-find [name=reason]", "核实来电人住址")
+    for who, field in [(" 139 1234 5678 ", "mobile"), ("郑台账", "name")]:
+        page.fill("#people-find [name=care_tag]", "无此标签")
+        page.fill("#people-find [name=who]", who)
+        searched(page, "#people-find", "window.mapsvcPeople")
+        wait_until(page, "window.mapsvcPeople.shown === 1", f"the person looked up by {field}")
+        expect(page.locator(f"#people tr[data-person='{tagged}'] td[data-field=name]")
+               ).to_have_text("郑**")
+        looked = clients["admin"].get("/audit", params={"username": "command",
+                                                       "action": "lookup"}).json()[0]
+        assert (looked["entity_id"], looked["field"], looked["reason"]) == (
+            str(tagged), field, "核实来电人住址")
     context.close()
 
 

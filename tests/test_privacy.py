@@ -11,7 +11,8 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 
 from mapsvc.registry.importer import conform, import_registry
-from mapsvc.registry.privacy import decrypt, encrypt, lookup_hash, mask_id, mask_mobile
+from mapsvc.registry.privacy import (decrypt, encrypt, lookup_hash, mask_id, mask_mobile,
+                                     phone_hash)
 from tests.conftest import in_transaction, run
 
 ID_NUMBER = "441502199001011232"
@@ -47,8 +48,9 @@ def test_no_identifier_is_stored_in_plain_text(db, residents):
     with db.connect() as conn:
         row = conn.execute(text("SELECT to_jsonb(p) FROM person p WHERE id = :i"),
                            {"i": residents["near"]}).scalar_one()
-        enc, digest = conn.execute(text("SELECT id_number_enc, id_number_hash FROM person "
-                                        "WHERE id = :i"), {"i": residents["near"]}).one()
+        enc, digest, mobile_digest = conn.execute(text(
+            "SELECT id_number_enc, id_number_hash, mobile_hash FROM person WHERE id = :i"),
+            {"i": residents["near"]}).one()
     # the ciphertexts and hashes (bytea, written \\x and hex) are random digits, and the keys and
     # the time of writing are the database's own numbers: the rest is what a reader of the table
     # sees in plain text
@@ -56,10 +58,11 @@ def test_no_identifier_is_stored_in_plain_text(db, residents):
               if column not in ("id", "household_id", "created_at")]
     sealed = [value for value in values if re.fullmatch(r"\\x[0-9a-f]+", value)]
     plain = " ".join(value for value in values if value not in sealed)
-    assert len(sealed) == 3 and "张三丰" in plain
+    assert len(sealed) == 4 and "张三丰" in plain
     assert ID_NUMBER not in plain and MOBILE not in plain and ID_NUMBER[-4:] not in plain
     assert ID_NUMBER.encode() not in bytes(enc)
     assert bytes(digest) == lookup_hash(ID_NUMBER) == lookup_hash(ID_NUMBER.lower() + " ")
+    assert bytes(mobile_digest) == phone_hash(MOBILE)
 
 
 def test_a_tampered_or_moved_ciphertext_does_not_decrypt():
@@ -126,6 +129,57 @@ def test_a_reveal_needs_a_reason_and_is_audited(clients, residents, db):
     with pytest.raises(Exception, match="append-only"):
         with db.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
+
+
+def test_a_person_is_looked_up_by_id_number_mobile_or_name_for_a_reason_and_audited(
+        clients, residents):
+    near, far = str(residents["near"]), str(residents["far"])
+
+    def looked_up(role, **asked):
+        r = clients[role].get("/registry/people", params=asked)
+        assert r.status_code == 200, r.text
+        return [p["id"] for p in r.json()]
+
+    why = "来电核实住址"
+    for asked in ({"id_number": ID_NUMBER}, {"id_number": f" {ID_NUMBER[:-1]}2 "},
+                  {"mobile": MOBILE}, {"name": "张三丰"}):
+        assert looked_up("worker", **asked, reason=why) == [residents["near"]], asked
+    shown = clients["worker"].get("/registry/people",
+                                  params={"mobile": MOBILE, "reason": why}).json()[0]
+    assert (shown["name"], shown["mobile"]) == ("张**", "138****5678")  # masked, as listed
+    # another jurisdiction's person is not found, and the lookup is recorded all the same
+    assert looked_up("worker", id_number="420106198502023455", reason=why) == []
+    assert looked_up("city", id_number="420106198502023455", reason=why) == [residents["far"]]
+    assert looked_up("worker", mobile="13900000000", reason=why) == []
+    assert looked_up("worker", name="张三", reason=why) == []  # a full name, not a part
+    assert looked_up("worker", left="true", name="张三丰", reason=why) == []
+    for asked, field in [({"id_number": ID_NUMBER}, "reason"),
+                         ({"id_number": ID_NUMBER, "reason": "  "}, "reason"),
+                         ({"id_number": ID_NUMBER, "mobile": MOBILE, "reason": why}, "mobile"),
+                         ({"id_number": ID_NUMBER[:-1] + "3", "reason": why}, "id_number"),
+                         ({"mobile": "1381234567", "reason": why}, "mobile"),
+                         ({"name": " ", "reason": why}, "name")]:
+        r = clients["worker"].get("/registry/people", params=asked)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", field], asked
+    # who looked the person up, by what and why; and a lookup that found no one
+    about = clients["admin"].get("/audit", params={"person": near, "action": "lookup"}).json()
+    assert [(a["username"], a["field"], a["reason"]) for a in about][:5] == [
+        ("worker", "mobile", why), ("worker", "name", why), ("worker", "mobile", why),
+        ("worker", "id_number", why), ("worker", "id_number", why)]
+    lookups = clients["admin"].get("/audit", params={"action": "lookup"}).json()
+    missed = [a for a in lookups if a["entity_id"] == "未找到"]
+    assert [(a["username"], a["field"]) for a in missed] == [
+        ("worker", "name"), ("worker", "name"), ("worker", "mobile"), ("worker", "id_number")]
+    assert far not in {a["entity_id"] for a in lookups if a["username"] == "worker"}
+    assert ID_NUMBER not in str(lookups) and MOBILE not in str(lookups)
+    counted = {c["username"]: c for c in clients["admin"].get("/audit/accounts").json()}
+    assert counted["worker"]["lookups"] >= 9 and counted["city"]["lookups"] >= 1
+    # a lookup exported: audited with what was asked for, masked
+    r = clients["command"].get("/registry/people.csv", params={"id_number": ID_NUMBER,
+                                                               "reason": "季度走访计划"})
+    assert r.status_code == 200 and r.text.count("\n") == 2  # the headings and the person
+    exported = clients["admin"].get("/audit", params={"action": "export"}).json()[0]
+    assert exported["entity_id"] == "1 people, id_number=441***********1232"
 
 
 def test_a_care_tag_filters_people(clients, residents):

@@ -389,16 +389,29 @@ def test_upgrading_again_changes_nothing(db, database_url):
 
 def test_every_migration_goes_down_and_up_again(database_url):
     from alembic import command
+    from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
     from mapsvc.db.cluster import Cluster
     from mapsvc.db.migrate import alembic_config
+    from mapsvc.registry.privacy import MOBILE, encrypt, phone_hash
     from mapsvc.settings import ClusterSettings
 
     scratch = make_url(database_url).set(database="mapsvc_migrations")
     Cluster(ClusterSettings()).ensure_database("mapsvc_migrations", fresh=True)
     config = alembic_config(scratch.render_as_string(hide_password=False))
+    command.upgrade(config, "0086")
+    # the mobiles registered before they were kept beside a keyed hash are hashed on the way
+    engine = create_engine(scratch)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO person (name, mobile_enc, registration) "
+                          "VALUES ('旧住户', :mobile, 'resident'), ('无手机', NULL, 'resident')"),
+                     {"mobile": encrypt("13800001111", MOBILE)})
     command.upgrade(config, "head")
+    with engine.connect() as conn:
+        hashed = dict(conn.execute(text("SELECT name, mobile_hash FROM person")).all())
+    engine.dispose()
+    assert hashed == {"旧住户": phone_hash("13800001111"), "无手机": None}
     command.downgrade(config, "base")
     command.upgrade(config, "head")
 

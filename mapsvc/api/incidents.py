@@ -20,8 +20,7 @@ from mapsvc.db.spreadsheet import copied
 from mapsvc.errors import Forbidden
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.bulk import import_incidents, read_incidents
-from mapsvc.incidents.callers import (CALLER_READERS, CallerField, caller_shown, phone_hash,
-                                     reveal_caller)
+from mapsvc.incidents.callers import CALLER_READERS, CallerField, caller_shown, reveal_caller
 from mapsvc.incidents.duplicates import possible_duplicates
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M, hotspots_geojson
 from mapsvc.incidents.intake import report_incident
@@ -31,6 +30,7 @@ from mapsvc.incidents.model import (METHODS, NO_NUL, PHONE_SAID, PHOTOS_MOST, SO
                                    Window, window_start)
 from mapsvc.incidents.queries import ORDERS, IncidentFilter, incident_doc, incidents_geojson
 from mapsvc.numbers import Whole
+from mapsvc.registry.privacy import phone_hash
 from mapsvc.workflow.actions import BATCH_MOST, ActionRequest, act, act_on_many, timeline
 from mapsvc.workflow.clocks import COLOURS
 from mapsvc.workflow.machine import STATUS_FILTERS

@@ -77,21 +77,37 @@ async def people_query(
     micro_grid: Annotated[str | None, Query(min_length=4, max_length=67, pattern=r"^[0-9]+$",
                                             description="those of this micro-grid (微网格: its "
                                                         "code)")] = None,
+    id_number: Annotated[str | None, Query(pattern=r"^\s*\d{17}[\dXx]\s*$",
+                                           description="the one with this resident ID number "
+                                                       "(a lookup, with `reason`)")] = None,
+    mobile: Annotated[str | None, Query(pattern=f"^{MOBILE_NUMBER}$",
+                                        description="those with this mobile (a lookup, with "
+                                                    "`reason`)")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"\S",
+                                      description="those of this full name (a lookup, with "
+                                                  "`reason`)")] = None,
 ) -> dict:
-    """Where the people asked for live (or lived), and which care tag they carry."""
-    return {**place, "care_tag": care_tag, "left": left, "micro_grid": micro_grid}
+    """Where the people asked for live (or lived), which care tag they carry, and who they are
+    when looked up by an ID number, a mobile or a name."""
+    return {**place, "care_tag": care_tag, "left": left, "micro_grid": micro_grid,
+            "id_number": id_number, "mobile": mobile, "name": name}
 
 
 PeopleQuery = Annotated[dict, Depends(people_query)]
 
 
 @router.get("/registry/people")
-async def people(request: Request, account: SignedIn, query: PeopleQuery,
-                 page: Page) -> list[dict]:
-    """People in your jurisdiction, with name, ID number and mobile masked."""
+async def people(
+    request: Request, account: SignedIn, query: PeopleQuery, page: Page,
+    reason: Annotated[str | None, Query(max_length=500, description="why a person is looked "
+                                                                    "up (查找人员)")] = None,
+) -> list[dict]:
+    """People in your jurisdiction, with name, ID number and mobile masked. Looked up by an ID
+    number, a mobile or a full name (one at a time), for a stated `reason`: each person shown
+    (or that no one was found) is written to the audit log."""
     async with statements(request) as conn:
         return await list_people(conn, account, limit=page.limit, offset=page.offset,
-                                 **query)
+                                 reason=reason, **query)
 
 
 @router.get("/registry/households")
@@ -325,8 +341,8 @@ AuditReader = Annotated[Account, Depends(allowed(AUDIT_READERS))]
 async def audit_accounts(request: Request, account: AuditReader, page: Page,
                          during: During) -> list[dict]:
     """Per account, what it did with personal data over a span of time: full values shown
-    (and of how many people), exports, departures recorded or withdrawn, and when last; those
-    that were shown most first (administrators and auditors)."""
+    (and of how many people), people looked up, exports, departures recorded or withdrawn, and
+    when last; those that were shown most first (administrators and auditors)."""
     async with statements(request) as conn:
         return await audit_by_account(conn, since=during.since, until=during.until,
                                       limit=page.limit, offset=page.offset)

@@ -343,6 +343,7 @@ person = Table(
     Column("id_number_enc", LargeBinary),
     Column("id_number_hash", LargeBinary),  # unique among those who have not left
     Column("mobile_enc", LargeBinary),
+    Column("mobile_hash", LargeBinary),  # found by, as a caller's phone is
     Column("birth_date", Date),
     Column("sex", Text),
     Column("registration", Text, nullable=False),

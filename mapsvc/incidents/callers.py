@@ -17,7 +17,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import Caller
 from mapsvc.incidents.queries import readable
-from mapsvc.registry.privacy import decrypt, encrypt, keyed_hash, mask_mobile, mask_name
+from mapsvc.registry.privacy import decrypt, encrypt, mask_mobile, mask_name, phone_hash
 from mapsvc.tables import bytea_text, copy_into
 from mapsvc.workflow.machine import CLOSED_SQL
 
@@ -40,12 +40,6 @@ def _context(client_id: UUID, field: CallerField) -> bytes:
 def _mask_phone(value: str) -> str:
     """138****1234, 066****8123: the first three and the last four digits."""
     return mask_mobile(value.replace("-", ""))
-
-
-def phone_hash(phone: str) -> bytes:
-    """The keyed hash a phone's cases are found by: one number written with or without the
-    hyphen after its area code."""
-    return keyed_hash("phone " + phone.replace("-", ""))
 
 
 def _sealed(client_id: UUID, name: str, phone: str) -> dict:

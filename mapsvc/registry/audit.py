@@ -1,6 +1,7 @@
-"""The audit log of personal data: each reveal (of a person's, or of a case's caller's) and
-export, and each departure recorded or withdrawn, with who did it and why, read a page at a
-time or whole as a CSV file for a spreadsheet; and the same counted by account."""
+"""The audit log of personal data: each reveal (of a person's, or of a case's caller's), lookup
+(of a person by ID number, mobile or name) and export, and each departure recorded or withdrawn,
+with who did it and why, read a page at a time or whole as a CSV file for a spreadsheet; and the
+same counted by account."""
 
 import json
 from datetime import datetime
@@ -13,9 +14,10 @@ from mapsvc.geojson import Filters, page
 from mapsvc.incidents.callers import CALLER_FIELD_NAMES
 from mapsvc.registry.people import FIELD_NAMES
 
-ACTIONS = ("reveal", "export", "departure", "departure withdrawn")
-AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "export": "导出", "departure": "登记离开",
-                      "departure withdrawn": "撤销离开"}  # as the pages call them
+ACTIONS = ("reveal", "lookup", "export", "departure", "departure withdrawn")
+# as the pages call them
+AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "lookup": "查找人员", "export": "导出",
+                      "departure": "登记离开", "departure withdrawn": "撤销离开"}
 AUDIT_FIELD_NAMES = {**FIELD_NAMES, **CALLER_FIELD_NAMES}  # the fields revealed, likewise
 
 
@@ -75,7 +77,8 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
                            until: datetime | None = None, limit: int,
                            offset: int) -> list[dict]:
     """Per account, what it did with personal data from ``since`` up to ``until``: how many
-    full values it was shown and of how many people, how many exports and departures
+    full values it was shown and of how many people, how many people it looked up (each found,
+    and each lookup that found no one), how many exports and departures
     (recorded or withdrawn), and when last; those shown most first, for an auditor to look
     into an account that looked at many."""
     f = Filters()
@@ -85,6 +88,7 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
                count(*) FILTER (WHERE l.action = 'reveal') AS reveals,
                count(DISTINCT l.entity_id) FILTER (WHERE l.action = 'reveal'
                                                      AND l.entity = 'person') AS people_revealed,
+               count(*) FILTER (WHERE l.action = 'lookup') AS lookups,
                count(*) FILTER (WHERE l.action = 'export') AS exports,
                count(*) FILTER (WHERE l.action IN ('departure', 'departure withdrawn'))
                    AS departures,

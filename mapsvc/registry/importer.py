@@ -22,6 +22,7 @@ from mapsvc.registry.privacy import (
     encrypt,
     lookup_hash,
     normalise_id,
+    phone_hash,
     valid_id_number,
 )
 from mapsvc.tables import (CheckedRows, RowError, bytea_text, coded, copy_into, in_figures,
@@ -231,6 +232,7 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
                           for v in good["id_number"]],
         "id_number_hash": [lookup_hash(v) if v else None for v in good["id_number"]],
         "mobile_enc": [encrypt(v, MOBILE) if v else None for v in good["mobile"]],
+        "mobile_hash": [phone_hash(v) if v else None for v in good["mobile"]],
     })
     await _stage(conn, "person_stage", staged)
     known = (await conn.execute(text(
@@ -247,9 +249,9 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
            SELECT DISTINCT s.house_id::bigint, nullif(s.household, '') FROM person_stage s
             WHERE NOT EXISTS (SELECT 1 FROM household h WHERE h.house_id = s.house_id::bigint
                                 AND h.number IS NOT DISTINCT FROM nullif(s.household, ''))""",
-        """INSERT INTO person (id, name, id_number_enc, id_number_hash, mobile_enc, birth_date,
-                               sex, registration, care_tags, household_id)
-           SELECT s.pid, s.name, s.id_number_enc, s.id_number_hash, s.mobile_enc,
+        """INSERT INTO person (id, name, id_number_enc, id_number_hash, mobile_enc, mobile_hash,
+                               birth_date, sex, registration, care_tags, household_id)
+           SELECT s.pid, s.name, s.id_number_enc, s.id_number_hash, s.mobile_enc, s.mobile_hash,
                   nullif(s.birth_date, '')::date, nullif(s.sex, ''), s.registration,
                   s.care_tags::text[],
                   (SELECT min(h.id) FROM household h WHERE h.house_id = s.house_id::bigint

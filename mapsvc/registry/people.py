@@ -27,6 +27,7 @@ from mapsvc.registry.privacy import (
     mask_mobile,
     mask_name,
     normalise_id,
+    phone_hash,
     valid_id_number,
 )
 from mapsvc.registry.queries import address_in_reach, household_in_reach, place_filters
@@ -89,11 +90,22 @@ def _erased_after(left_on: date) -> date:
 
 def _people_filters(account: Account, *, grid: str | None = None, region: str | None = None,
                     bbox=None, near=None, care_tag: str | None = None, left: bool = False,
-                    micro_grid: str | None = None) -> Filters:
+                    micro_grid: str | None = None, id_number: str | None = None,
+                    mobile: str | None = None, name: str | None = None) -> Filters:
     """The people of the account's jurisdiction asked for, where their household's address lies
     (``_PEOPLE``'s aliases; of a micro-grid, by its code); ``left``: those who moved away or
-    died instead, until erased."""
+    died instead, until erased; with the ID number, mobile (by their keyed hashes) or full name
+    given."""
     f = Filters()
+    if id_number:
+        if not valid_id_number(id_number):
+            raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
+                               field="id_number")
+        f.add("p.id_number_hash = :id_number_hash", id_number_hash=lookup_hash(id_number))
+    if mobile:
+        f.add("p.mobile_hash = :mobile_hash", mobile_hash=phone_hash(mobile))
+    if name:
+        f.add("p.name = :name", name=name.strip())
     f.add("p.left_on IS NOT NULL" if left else "p.left_on IS NULL")
     registry_scope(account, f, alias="a")
     place_filters(f, "a", grid=grid, region=region, bbox=bbox, near=near)
@@ -108,11 +120,37 @@ def _people_filters(account: Account, *, grid: str | None = None, region: str | 
     return f
 
 
+# The people a lookup shows, each written to the audit log as looked up (a lookup that finds
+# no one too), in the same statement: none is shown without its audit row.
+_LOOKED_UP = """
+WITH shown AS (""" + _PEOPLE + """), logged AS (
+    INSERT INTO audit_log (account_id, action, entity, entity_id, field, reason)
+    SELECT :account, 'lookup', 'person', CAST(id AS text), :field, :reason FROM shown
+    UNION ALL
+    SELECT :account, 'lookup', 'person', '未找到', :field, :reason
+     WHERE NOT EXISTS (SELECT 1 FROM shown))
+SELECT * FROM shown ORDER BY id"""
+# what a person is looked up by, as ``_people_filters`` takes it
+LOOKUPS = ("id_number", "mobile", "name")
+
+
 async def list_people(conn: AsyncConnection, account: Account, *, limit: int = 100,
-                      offset: int = 0, **where) -> list[dict]:
-    """People in the account's jurisdiction (``_people_filters``), masked."""
+                      offset: int = 0, reason: str | None = None, **where) -> list[dict]:
+    """People in the account's jurisdiction (``_people_filters``), masked. Looked up by an ID
+    number, a mobile or a name (one at a time), for a stated reason: audited."""
     f = _people_filters(account, **where)
-    rows = (await conn.execute(text(_PEOPLE.format(where=f.where(), page=page(limit, offset))),
+    looked_up = [field for field in LOOKUPS if where.get(field)]
+    statement = _PEOPLE
+    if looked_up:
+        if len(looked_up) > 1:
+            raise InvalidInput("look a person up by one of id_number, mobile and name",
+                               field=looked_up[1])
+        if not (reason or "").strip():
+            raise InvalidInput("say why you look this person up", field="reason")
+        statement = _LOOKED_UP
+        f.params.update(account=account.id, field=looked_up[0], reason=reason.strip())
+    rows = (await conn.execute(text(statement.format(where=f.where(),
+                                                     page=page(limit, offset))),
                                f.params)).all()
     return [_masked(r) for r in rows]
 
@@ -205,6 +243,9 @@ def sheet_cells(row) -> tuple:
             DEPARTURE_NAMES.get(row.left_reason))
 
 
+# what a person was looked up by, as the export's audit row names it: masked
+_MASKED_ASKED = {"id_number": lambda v: mask_id(normalise_id(v)), "mobile": mask_mobile,
+                 "name": lambda v: mask_name(v.strip())}
 _EXPORTED = """
 INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
 SELECT :account, 'export', 'person', count(*) || ' people' || :what, :reason""" + _PLACED
@@ -218,7 +259,7 @@ async def export_people(conn: AsyncConnection, account: Account, reason: str,
     if not reason.strip():
         raise InvalidInput("say why the export is needed", field="reason")
     f = _people_filters(account, **where)
-    asked = "".join(f", {k}={v}" for k, v in where.items() if v)
+    asked = "".join(f", {k}={_MASKED_ASKED.get(k, str)(v)}" for k, v in where.items() if v)
     await conn.execute(text(_EXPORTED.format(where=f.where())),
                        {**f.params, "account": account.id, "what": asked,
                         "reason": reason.strip()})
@@ -270,7 +311,8 @@ async def register_person(conn: AsyncConnection, account: Account, *,
         "sex": sex, "care_tags": list(care_tags),
         "id_enc": encrypt(normalise_id(id_number), ID_NUMBER) if id_number else None,
         "id_hash": lookup_hash(id_number) if id_number else None,
-        "mobile_enc": encrypt(mobile, MOBILE) if mobile else None}
+        "mobile_enc": encrypt(mobile, MOBILE) if mobile else None,
+        "mobile_hash": phone_hash(mobile) if mobile else None}
     # a retry lost in a race makes no household: what it made is taken back to here
     registering = await conn.begin_nested()
     try:
@@ -322,10 +364,11 @@ async def _registered_already(conn: AsyncConnection, account: Account,
 
 _REGISTER = text("""
 WITH made AS (
-    INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, birth_date, sex,
-                        registration, care_tags, household_id, client_id, registered_by)
-    VALUES (:name, :id_enc, :id_hash, :mobile_enc, :birth_date, :sex, :registration,
-            :care_tags, :hh, :client_id, :account)
+    INSERT INTO person (name, id_number_enc, id_number_hash, mobile_enc, mobile_hash,
+                        birth_date, sex, registration, care_tags, household_id, client_id,
+                        registered_by)
+    VALUES (:name, :id_enc, :id_hash, :mobile_enc, :mobile_hash, :birth_date, :sex,
+            :registration, :care_tags, :hh, :client_id, :account)
     ON CONFLICT (client_id) DO NOTHING RETURNING id
 ), tie AS (
     INSERT INTO person_house (person_id, house_id, relation)

@@ -1,7 +1,8 @@
 """Personal data under PIPL (个人信息保护法) and GB/T 35273: encrypted at rest, masked when shown.
 
-ID numbers are stored encrypted with AES-256-GCM (authenticated: a tampered or moved value fails
-to decrypt) and beside a keyed HMAC-SHA256, so an exact lookup never needs the plaintext. Both
+ID numbers and mobiles are stored encrypted with AES-256-GCM (authenticated: a tampered or moved
+value fails to decrypt) and beside a keyed HMAC-SHA256, so an exact lookup never needs the
+plaintext. Both
 keys are derived with HKDF from one master key kept outside the repository.
 """
 
@@ -60,6 +61,12 @@ def keyed_hash(value: str) -> bytes:
     """HMAC-SHA256 of ``value`` under the lookup key: equal values hash alike, and without the
     key a hash cannot be checked against a guessed value."""
     return hmac.digest(_derive(b"mapsvc lookup v1"), value.encode(), "sha256")
+
+
+def phone_hash(phone: str) -> bytes:
+    """The keyed hash a phone number is found by (a person's mobile, a caller's phone): one
+    number written with or without the hyphen after its area code."""
+    return keyed_hash("phone " + phone.replace("-", ""))
 
 
 def normalise_id(value: str) -> str:

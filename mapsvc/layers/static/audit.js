@@ -1,4 +1,4 @@
-// The audit log (审计日志), for auditors and administrators: every reveal and export of
+// The audit log (审计日志), for auditors and administrators: every reveal, lookup and export of
 // personal data and every departure recorded or taken back (who, when, about whom and why),
 // also counted by account (those shown most first, each leading to its entries) and exported
 // as a spreadsheet's CSV; and what befell the accounts (created, new passwords and grids,
@@ -22,7 +22,7 @@ window.mapsvcAudit = { shown: null };
       /^\d+$/.test(e.entity_id) && ENTITY[e.entity] ? ENTITY[e.entity](e.entity_id) : e.entity_id,
       AUDIT_FIELD[e.field] || e.field, e.reason] },
     summary: { path: "/api/v1/audit/accounts", cells: (e) => [
-      e.username, e.reveals, e.people_revealed, e.exports, e.departures,
+      e.username, e.reveals, e.people_revealed, e.lookups, e.exports, e.departures,
       localTime(e.last_at)] },
     accounts: { path: "/api/v1/accounts/events", cells: (e) => [
       localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },

@@ -1,9 +1,10 @@
 // The people's register (人口台账): the people of the account's jurisdiction, masked, found by
-// grid, region and care tag, those who left apart until they are erased; one field of one
-// person shown in full for a stated reason, one who moved away or died recorded (or such a
-// record taken back), and the list exported (masked), each of which the service writes to
-// the audit log. A grid's households divided into micro-grids (微网格, 联户), each with its
-// leader (联户长). Everything shown is set as text.
+// grid, region and care tag or looked up by ID number, mobile or name, those who left apart
+// until they are erased; one field of one person shown in full for a stated reason, one who
+// moved away or died recorded (or such a record taken back), and the list exported (masked);
+// a lookup and each of these the service writes to the audit log, with the reason given. A
+// grid's households divided into micro-grids (微网格, 联户), each with its leader (联户长).
+// Everything shown is set as text.
 "use strict";
 
 window.mapsvcPeople = { shown: null, micro: null };
@@ -252,11 +253,31 @@ window.mapsvcPeople = { shown: null, micro: null };
     }
   });
 
+  // A person looked up (查找人员) by ID number, mobile or full name, as what is typed reads,
+  // over the whole jurisdiction, for a reason the service writes to the audit log with each
+  // person shown; otherwise the people of the region, grid and care tag chosen.
+  function lookedUp(who) {
+    if (/^\d{17}[\dX]$/i.test(who)) return "id_number";
+    return /^1\d{10}$/.test(who) ? "mobile" : "name";
+  }
   $("people-find").addEventListener("submit", (event) => {
     event.preventDefault();
+    const form = event.target.elements;
+    const who = form.who.value.replace(/\s/g, "");
+    if (who && !form.reason.value.trim()) {
+      say("查找人员须填写查找理由（记入审计）", true);
+      form.reason.focus();
+      return;
+    }
     query = new URLSearchParams();
-    for (const [key, value] of new FormData(event.target)) {
-      if (value.trim()) query.set(key, value.trim());
+    if (who) {
+      query.set("left", form.left.value);
+      query.set(lookedUp(who), lookedUp(who) === "name" ? form.who.value.trim() : who);
+      query.set("reason", form.reason.value.trim());
+    } else {
+      for (const key of ["region", "grid", "care_tag", "left"]) {
+        if (form[key].value.trim()) query.set(key, form[key].value.trim());
+      }
     }
     list.find(query);
   });
