@@ -12,9 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from mapsvc import settings
 from mapsvc.accounts.store import signed_out_accounts
 from mapsvc.accounts.tokens import refuse_tokens_before
-from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, departments,
-                        events, features, health, incidents, locate, media, micro_grids,
-                        open311, pages, patrols, plans, registry, stats, tiles, webhooks)
+from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, collection,
+                        departments, events, features, health, incidents, locate, media,
+                        micro_grids, open311, pages, patrols, plans, registry, stats, tiles,
+                        webhooks)
 from mapsvc.api.errors import UNAVAILABLE, add_exception_handlers, document_errors
 from mapsvc.api.hot import HotPaths
 from mapsvc.db.engine import async_engine, database_said
@@ -138,9 +139,10 @@ def create_app() -> FastAPI:
     for module in HOT:  # answered ahead of the middleware (Service); here for other methods
         app.router.routes.insert(0, module.route)
     app.include_router(tiles.router)
+    # the registry's own paths ahead of its layers' (/registry/people before /registry/{layer})
     for module in (health, auth, accounts, boundaries, calendar, campaigns, categories,
-                   departments, incidents, media, micro_grids, registry, patrols, stats, events,
-                   plans, webhooks):
+                   departments, incidents, media, micro_grids, registry, collection, patrols,
+                   stats, events, plans, webhooks):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(features.router)
     app.include_router(open311.router)

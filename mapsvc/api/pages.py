@@ -31,6 +31,7 @@ from mapsvc.layers.plates import PLATES_MOST, plates_page
 from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.micro_grids import LEADER_REASONS
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
+from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.registry.queries import layer_geojson
@@ -126,10 +127,10 @@ def _page_account(request: Request):
 # ways a case finds its grid, the warning colours (the names the ledger writes), the roles,
 # and what each role is bound to, the actions of the audit log and the fields it says were shown
 # in full, the fields of a person shown in full and a person's sex, registration and departure,
-# the common notes of the steps (常用语), the units of time limits, the sources whose cases have a
-# caller to answer (the public's), the roles that see who called and why they commonly look, why
-# a worker commonly calls a micro-grid's leader, how often a handler's deadline may be extended;
-# and
+# an organisation's kinds, the common notes of the steps (常用语), the units of time limits, the
+# sources whose cases have a caller to answer (the public's), the roles that see who called and
+# why they commonly look, why a worker commonly calls a micro-grid's leader, how often a
+# handler's deadline may be extended; and
 # the rules of each action: the roles that may take it, the states it is taken from and the one
 # it leads to (null: the state stays), what it needs, what the case must be beside its state,
 # whether it may be taken on many cases at once, and whether photos taken on site show its
@@ -142,7 +143,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
                         ("AUDIT_FIELD", AUDIT_FIELD_NAMES), ("PERSON_FIELD", FIELD_NAMES),
-                        ("SEX_NAME", SEX_NAMES),
+                        ("SEX_NAME", SEX_NAMES), ("ORGANISATION_KIND", ORGANISATION_KIND_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
                         ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),
                         ("UNIT_NAME", UNIT_NAMES), ("PUBLIC_SOURCES", PUBLIC_SOURCES),

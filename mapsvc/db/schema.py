@@ -307,6 +307,12 @@ def _located() -> list[Column]:
             Column("assignment", Text, nullable=False)]
 
 
+def _collected() -> list[Column]:
+    """Who recorded a registry point from the field, sent once however often (0088)."""
+    return [Column("client_id", Uuid, unique=True),
+            Column("recorded_by", BigInteger, ForeignKey("account.id"))]
+
+
 address = Table(
     "address", metadata,
     Column("id", BigInteger, primary_key=True),
@@ -372,6 +378,7 @@ organisation = Table(
     Column("kind", Text, nullable=False),
     Column("address_id", BigInteger, ForeignKey("address.id")),
     *_located(),
+    *_collected(),
 )
 grid.append_column(Column("organisation_id", BigInteger,
                           ForeignKey("organisation.id", use_alter=True)))
@@ -392,6 +399,20 @@ place = Table(
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     *_located(),
+    *_collected(),
+)
+
+# Each organisation or place recorded or changed one at a time, before and after (0088).
+registry_change = Table(
+    "registry_change", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("layer", Text, nullable=False),
+    Column("entity_id", BigInteger, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("before", JSONB),
+    Column("after", JSONB, nullable=False),
 )
 
 visit = Table(

@@ -23,6 +23,7 @@ from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
+from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
 from mapsvc.workflow.rates import rate
 
 MAKERS = frozenset({Role.command, Role.admin})
@@ -51,9 +52,7 @@ def _things(layer: str) -> str:
 
 # How the pages name the kinds the registry's own codes give (a place's kind is the words its
 # importer gave, a component type's the name its components carry).
-KIND_NAMES = {"enterprise": "企业", "social_organisation": "社会组织", "party_branch": "党组织",
-              "service_station": "服务站", "school": "学校", "hospital": "医院",
-              "agency": "机关单位", "other": "其他单位", "market": "农贸市场"}
+KIND_NAMES = {**ORGANISATION_KIND_NAMES, "market": "农贸市场"}
 
 _MAKE = """
 INSERT INTO campaign (client_id, title, instructions, layer, kind, region_code, due, created_by)

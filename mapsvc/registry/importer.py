@@ -14,6 +14,7 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
+from mapsvc.registry.collection import ORGANISATION_KINDS
 from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
                                    RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
 from mapsvc.registry.privacy import (
@@ -265,11 +266,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     return (await conn.execute(text("SELECT count(*) FROM person_stage"))).scalar_one()
 
 
-_POINT_KINDS = {
-    "organisations": ("name", "kind", ("enterprise", "social_organisation", "party_branch",
-                                       "service_station", "school", "hospital", "agency", "other")),
-    "places": ("name", "kind", None),
-}
+_POINT_KINDS = {"organisations": ("name", "kind", ORGANISATION_KINDS),
+                "places": ("name", "kind", None)}
 
 
 async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS) -> int:

@@ -66,6 +66,7 @@ async function showQueue() {
     li.appendChild(text("span", {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
+      collect: () => ` 采集 ${item.name}`,
       departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
       newcomer: () => ` 登记新住户 ${item.name}`,
       move: () => ` 迁入 ${item.name}`,
@@ -305,7 +306,8 @@ async function send() {
       await { action: () => sendAction(item, retry), visit: () => sendVisit(item),
                report: () => sendReport(item), patrol: () => sendPatrol(item),
                departure: () => sendDeparture(item), check: () => sendCheck(item),
-               newcomer: () => sendNewcomer(item), move: () => sendMove(item) }[item.kind]();
+               newcomer: () => sendNewcomer(item), move: () => sendMove(item),
+               collect: () => sendCollect(item) }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
       reception("");
@@ -327,6 +329,7 @@ async function send() {
 const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: "案件已有变化，此步已不能办理" };
 const REFUSED_OF = {  // of items that are not about a case
   visit: { 404: "住户不在你的范围内" },
+  collect: { 403: "此位置不在你的网格内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
   move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
@@ -1161,6 +1164,55 @@ async function visit(household, address) {
   send();
 }
 
+// ---- an organisation or place recorded where the worker stands (动态采集: a shop opened, a
+// market set up), in the grid the service finds for it; sent with the queue ----
+function askCollecting() {
+  const form = $("collecting");
+  form.reset();
+  form.elements.organisation_kind.replaceChildren(...Object.entries(ORGANISATION_KIND).map(
+    ([kind, name]) => Object.assign(text("option", name), { value: kind })));
+  collectingKind();
+  form.hidden = false;
+  form.elements.name.focus();
+}
+
+function collectingKind() {  // an organisation's kind chosen from the registry's, a place's typed
+  const form = $("collecting").elements;
+  const organisation = form.layer.value === "organisations";
+  Object.assign(form.organisation_kind, { hidden: !organisation, required: organisation });
+  Object.assign(form.place_kind, { hidden: organisation, required: !organisation });
+}
+
+async function collect(event) {
+  event.preventDefault();
+  const form = event.target;
+  const fix = phone.position;
+  if (!fix) {
+    $("result").textContent = "尚未定位，定位后再采集";
+    return;
+  }
+  if (!form.reportValidity() || (fix.accuracy > ACCURACY_M &&
+      !window.confirm(`定位精度约 ${Math.round(fix.accuracy)} 米，仍要在此采集吗？`))) return;
+  const given = form.elements;
+  const layer = given.layer.value;
+  const name = given.name.value.trim();
+  await enqueue({ kind: "collect", layer, name, body: {
+    client_id: crypto.randomUUID(), name, point: { lon: fix.lon, lat: fix.lat },
+    kind: layer === "organisations" ? given.organisation_kind.value
+      : given.place_kind.value.trim() } });
+  form.reset();
+  form.hidden = true;
+  await showQueue();
+  send();
+}
+
+async function sendCollect(item) {
+  const r = await post(`/registry/${item.layer}`, item.body);  // the same client id again: 200
+  if (!r.ok) throw await refusal(r, item);
+  const made = await r.json();
+  $("result").textContent = `已采集：${item.name}（${made.grid_name || "未落入网格"}）`;
+}
+
 // ---- campaigns (专项排查): each thing of the worker's grids a campaign asks to be checked,
 // listed until it is; a check waits in the queue as any other work; as last seen offline ----
 const CAMPAIGNS = "mapsvc.campaigns";
@@ -1534,6 +1586,10 @@ $("newcomer").addEventListener("submit", registerNewcomer);
 $("newcomer").elements.id_number.addEventListener("input", (e) => checkIdNumber(e.target));
 $("newcomer-cancel").addEventListener("click", () => { $("newcomer").hidden = true; });
 $("patrol").addEventListener("click", togglePatrol);
+$("collect").addEventListener("click", askCollecting);
+$("collecting").addEventListener("submit", collect);
+$("collecting").elements.layer.addEventListener("change", collectingKind);
+$("collecting-cancel").addEventListener("click", () => { $("collecting").hidden = true; });
 $("sign-out").addEventListener("click", signOutByHand);
 $("category-search").addEventListener("input", (e) => pickCategories(e.target.value.trim()));
 $("category").addEventListener("change", guide);

@@ -1,0 +1,174 @@
+"""Organisations (实有单位) and places (场所) recorded and corrected one at a time from the field
+(动态采集): a grid worker records the shop opened in its grid where it stands, a centre corrects
+a name or moves a point put in the wrong place. Each lands in its grid by the rules of a
+report, within the account's jurisdiction alone; each is sent once however often (its client
+id); every recording and change is kept with who made it and what the point was before and
+after (``registry_change``, append-only)."""
+
+import json
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mapsvc.accounts.jurisdiction import registry_scope
+from mapsvc.accounts.model import Account, Role
+from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mapsvc.geojson import Filters
+from mapsvc.incidents.assignment import located, on
+from mapsvc.incidents.model import Point
+
+# the layers recorded so, and their tables
+TABLES = {"organisations": "organisation", "places": "place"}
+# an organisation's kinds, as the pages name them
+ORGANISATION_KIND_NAMES = {"enterprise": "企业", "social_organisation": "社会组织",
+                           "party_branch": "党组织", "service_station": "服务站",
+                           "school": "学校", "hospital": "医院", "agency": "机关单位",
+                           "other": "其他单位"}
+ORGANISATION_KINDS = tuple(ORGANISATION_KIND_NAMES)
+COLLECTORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
+
+# A point as shown and as its changes keep it: its name, kind, where it lies and its grid.
+_SHOWN = """
+SELECT t.id, t.name, t.kind, round(ST_X(t.geom)::numeric, 7)::float8 AS lon,
+       round(ST_Y(t.geom)::numeric, 7)::float8 AS lat, g.code AS grid, g.name AS grid_name,
+       t.assignment AS method, t.village_code
+  FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
+ WHERE {where}"""
+_KEPT = ("name", "kind", "lon", "lat", "grid", "method")
+_LOGGED = text("""
+INSERT INTO registry_change (account_id, layer, entity_id, action, before, after)
+VALUES (:account, :layer, :id, :action, CAST(:before AS jsonb), CAST(:after AS jsonb))""")
+
+
+def _kind(layer: str, kind: str) -> str:
+    kind = kind.strip()
+    if not kind:
+        raise InvalidInput("empty", field="kind")
+    if layer == "organisations" and kind not in ORGANISATION_KINDS:
+        raise InvalidInput(f"must be one of {', '.join(ORGANISATION_KINDS)}", field="kind")
+    return kind
+
+
+def _name(name: str) -> str:
+    if not name.strip():
+        raise InvalidInput("empty", field="name")
+    return name.strip()
+
+
+async def _where_it_lands(conn: AsyncConnection, account: Account, point: Point) -> dict:
+    """The grid ``point`` lands in now, by the rules of a report; refused (naming ``point``)
+    where the account may not record: outside its grids, or its region."""
+    try:
+        row = await located(on(conn), point)
+    except InvalidInput as refused:
+        raise InvalidInput(refused.reason, field=f"point.{refused.field}") from None
+    f = Filters()
+    registry_scope(account, f, alias="p", people=False)
+    reachable = (await conn.execute(text(
+        f"SELECT {f.where()} FROM (SELECT CAST(:grid_id AS bigint) AS grid_id, "
+        "CAST(:village_code AS text) AS village_code) p"),
+        {**f.params, "grid_id": row["grid_id"], "village_code": row["village_code"]})).scalar()
+    if not reachable:
+        where = f"grid {row['grid_code']}" if row["grid_code"] else "no grid"
+        raise Forbidden(f"the point lies in {where}, outside your jurisdiction", field="point")
+    return row
+
+
+async def _shown(conn: AsyncConnection, account: Account, layer: str, point_id: int, *,
+                 lock: bool = False) -> dict:
+    """The point ``point_id`` of ``layer`` as shown, in the account's jurisdiction (404
+    otherwise); ``lock``: held until the transaction ends."""
+    f = Filters()
+    f.add("t.id = :id", id=point_id)
+    registry_scope(account, f, alias="t", people=False)
+    sql = _SHOWN.format(table=TABLES[layer], where=f.where()) + (" FOR UPDATE OF t" if lock
+                                                                  else "")
+    row = (await conn.execute(text(sql), f.params)).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"no {TABLES[layer]} {point_id} in your jurisdiction", field="id")
+    return dict(row)
+
+
+def _kept(shown: dict) -> str:
+    return json.dumps({key: shown[key] for key in _KEPT}, ensure_ascii=False)
+
+
+async def record_point(conn: AsyncConnection, account: Account, layer: str, *, client_id: UUID,
+                       name: str, kind: str, point: Point) -> tuple[dict, bool]:
+    """An organisation or place (``layer``) recorded at ``point``, in the grid it lands in, in
+    the caller's transaction; the same client id again is the one recorded. Returns it as shown
+    and whether it is new."""
+    name, kind = _name(name), _kind(layer, kind)
+    table = TABLES[layer]
+    sent = (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
+                                    "WHERE client_id = :client_id"),
+                               {"client_id": client_id})).one_or_none()
+    if sent is None:
+        row = await _where_it_lands(conn, account, point)
+        made = (await conn.execute(text(f"""
+            INSERT INTO {table} (name, kind, geom, grid_id, grid_version_id, village_code,
+                                 assignment, client_id, recorded_by)
+            VALUES (:name, :kind, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :grid_id,
+                    :grid_version_id, :village_code, :method, :client_id, :account)
+            ON CONFLICT (client_id) DO NOTHING RETURNING id"""),
+            {**row, "name": name, "kind": kind, "client_id": client_id,
+             "account": account.id})).scalar()
+        if made is not None:
+            shown = await _shown(conn, account, layer, made)
+            await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": made,
+                                         "action": "recorded", "before": None,
+                                         "after": _kept(shown)})
+            return shown, True
+        sent = (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
+                                        "WHERE client_id = :client_id"),
+                                   {"client_id": client_id})).one()
+    if sent.recorded_by != account.id:
+        raise Conflict(f"client_id {client_id} names another account's record", field="client_id")
+    return await _shown(conn, account, layer, sent.id), False
+
+
+async def change_point(conn: AsyncConnection, account: Account, layer: str, point_id: int, *,
+                       name: str | None = None, kind: str | None = None,
+                       point: Point | None = None) -> dict:
+    """An organisation or place in the account's jurisdiction renamed, put in another kind or
+    moved (to the grid its new point lands in, also within the jurisdiction), in the caller's
+    transaction; the change is kept, before and after. The same change sent again changes
+    nothing more."""
+    table = TABLES[layer]
+    before = await _shown(conn, account, layer, point_id, lock=True)
+    values = {"name": before["name"] if name is None else _name(name),
+              "kind": before["kind"] if kind is None else _kind(layer, kind)}
+    moved = ""
+    if point is not None:
+        row = await _where_it_lands(conn, account, point)
+        values.update({key: row[key] for key in ("lon", "lat", "grid_id", "grid_version_id",
+                                                  "village_code", "method")})
+        moved = """, geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), grid_id = :grid_id,
+                   grid_version_id = :grid_version_id, village_code = :village_code,
+                   assignment = :method"""
+    if all(values[key] == before[key] for key in ("name", "kind")) and (
+            not moved or (round(values["lon"], 7), round(values["lat"], 7))
+            == (before["lon"], before["lat"])):
+        return before  # sent again: nothing to change, nor for the tiles to draw anew
+    await conn.execute(text(f"UPDATE {table} SET name = :name, kind = :kind{moved} "
+                            "WHERE id = :id"), {**values, "id": point_id})
+    after = await _shown(conn, account, layer, point_id)
+    if _kept(after) != _kept(before):
+        await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": point_id,
+                                     "action": "changed", "before": _kept(before),
+                                     "after": _kept(after)})
+    return after
+
+
+async def point_changes(conn: AsyncConnection, account: Account, layer: str,
+                        point_id: int) -> list[dict]:
+    """The recording and changes of an organisation or place in the account's jurisdiction,
+    oldest first: when, by whom, and the point before and after."""
+    await _shown(conn, account, layer, point_id)
+    rows = (await conn.execute(text("""
+        SELECT c.at, a.username, c.action, c.before, c.after
+          FROM registry_change c JOIN account a ON a.id = c.account_id
+         WHERE c.layer = :layer AND c.entity_id = :id
+         ORDER BY c.id"""), {"layer": TABLES[layer], "id": point_id})).mappings().all()
+    return [dict(r) for r in rows]

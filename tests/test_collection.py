@@ -1,0 +1,162 @@
+"""Organisations and places recorded and corrected one at a time from the field (动态采集): each
+lands in its grid, within the account's jurisdiction alone, is stored once however often it is
+sent, and keeps its recording and every change, before and after; the phone records one where
+the worker stands, also with no signal."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+
+from tests.browser import wait_until
+from tests.test_phone import _phone, _signal_back
+
+
+@pytest.fixture(scope="module")
+def village(accounts, grids):
+    """The chief's grids: a point inside each, by code (the worker's is the first)."""
+    codes = accounts["chief"][1]["grid_codes"]
+    by_code = grids.set_index("code").geometry
+    return {code: by_code[code].representative_point() for code in codes}
+
+
+def _at(point) -> dict:
+    return {"lon": point.x, "lat": point.y}
+
+
+def _stored(db, table: str, client_id: str) -> list:
+    with db.connect() as conn:
+        return conn.execute(text(f"SELECT id FROM {table} WHERE client_id = :c"),
+                            {"c": client_id}).all()
+
+
+def test_a_worker_records_an_organisation_in_its_grid_once_however_often_it_is_sent(
+        clients, village, db):
+    own, other = list(village)[:2]
+    sent = {"client_id": str(uuid.uuid4()), "name": "张记<b>五金</b>店", "kind": "enterprise",
+            "point": _at(village[own])}
+    r = clients["worker"].post("/registry/organisations", json=sent)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["name"], made["kind"], made["grid"], made["method"]) == (
+        "张记<b>五金</b>店", "enterprise", own, "inside")
+    assert (made["lon"], made["lat"]) == (round(village[own].x, 7), round(village[own].y, 7))
+    again = clients["worker"].post("/registry/organisations", json=sent)
+    assert again.status_code == 200 and again.json() == made
+    # another account's retry of the same client id is not taken for its own
+    r = clients["chief"].post("/registry/organisations", json=sent)
+    assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "client_id"]
+    assert len(_stored(db, "organisation", sent["client_id"])) == 1
+    listed = clients["command"].get("/registry/organisations", params={"grid": own}).json()
+    assert made["id"] in {f["id"] for f in listed["features"]}
+
+    # a point in another's grid or in no grid is not the worker's to record; nothing is stored
+    for point in (_at(village[other]), {"lon": 114.3, "lat": 30.55}):
+        elsewhere = {**sent, "client_id": str(uuid.uuid4()), "point": point}
+        r = clients["worker"].post("/registry/organisations", json=elsewhere)
+        assert r.status_code == 403 and r.json()["detail"][0]["loc"] == ["body", "point"]
+        assert _stored(db, "organisation", elsewhere["client_id"]) == []
+    # the chief records in any of its grids, the centre anywhere in its region
+    for role in ("chief", "command"):
+        r = clients[role].post("/registry/places", json={
+            "client_id": str(uuid.uuid4()), "name": f"{role}的市场", "kind": "农贸市场",
+            "point": _at(village[other])})
+        assert r.status_code == 201 and r.json()["grid"] == other, role
+    for role in ("planner", "department", "auditor"):
+        r = clients[role].post("/registry/places", json={
+            **sent, "client_id": str(uuid.uuid4()), "kind": "农贸市场"})
+        assert r.status_code == 403, role
+
+
+def test_a_record_sent_twice_at_once_is_stored_once(clients, village, db):
+    sent = {"client_id": str(uuid.uuid4()), "name": "同时发出的超市", "kind": "enterprise",
+            "point": _at(next(iter(village.values())))}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: clients["worker"].post("/registry/organisations",
+                                                                 json=sent), range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert len(_stored(db, "organisation", sent["client_id"])) == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"kind": "shop"}, "kind"), ({"kind": " "}, "kind"), ({"name": " "}, "name"),
+    ({"name": ""}, "name"), ({"point": {"lon": 200, "lat": 22}}, "lon"),
+    ({"point": {"lon": 22.8, "lat": 115.2}}, "lat"), ({"name": "a\x00b"}, "name")])
+def test_a_bad_record_or_change_is_refused_naming_its_field(clients, village, change, field):
+    own = next(iter(village.values()))
+    sent = {"client_id": str(uuid.uuid4()), "name": "字段检查", "kind": "enterprise",
+            "point": _at(own), **change}
+    r = clients["worker"].post("/registry/organisations", json=sent)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, r.text
+
+
+def test_an_organisation_is_renamed_and_moved_and_each_change_is_kept(clients, village, db):
+    first, second = list(village)[:2]
+    made = clients["chief"].post("/registry/organisations", json={
+        "client_id": str(uuid.uuid4()), "name": "旧名商店", "kind": "enterprise",
+        "point": _at(village[first])}).json()
+    path = f"/registry/organisations/{made['id']}"
+    renamed = clients["chief"].patch(path, json={"name": "新名商店", "kind": "other"})
+    assert renamed.status_code == 200
+    assert (renamed.json()["name"], renamed.json()["kind"], renamed.json()["grid"]) == (
+        "新名商店", "other", first)
+    moved = clients["chief"].patch(path, json={"point": _at(village[second])}).json()
+    assert (moved["name"], moved["grid"]) == ("新名商店", second)
+    assert clients["chief"].patch(path, json={"point": _at(village[second])}).json() == moved
+    # the worker may not touch one outside its grid, nor move its own out of it
+    assert clients["worker"].patch(path, json={"name": "越权"}).status_code == 404
+    assert clients["planner"].patch(path, json={"name": "越权"}).status_code == 403
+    r = clients["chief"].patch(path, json={"point": {"lon": 114.3, "lat": 30.55}})
+    assert r.status_code == 403 and r.json()["detail"][0]["loc"] == ["body", "point"]
+    assert clients["chief"].patch("/registry/organisations/999999999",
+                                  json={"name": "无"}).status_code == 404
+
+    kept = clients["command"].get(f"{path}/changes").json()
+    assert [(c["username"], c["action"]) for c in kept] == [
+        ("chief", "recorded"), ("chief", "changed"), ("chief", "changed")]
+    assert kept[0]["before"] is None and kept[0]["after"]["name"] == "旧名商店"
+    assert (kept[1]["before"]["name"], kept[1]["after"]["name"]) == ("旧名商店", "新名商店")
+    assert (kept[1]["before"]["kind"], kept[1]["after"]["kind"]) == ("enterprise", "other")
+    assert (kept[2]["before"]["grid"], kept[2]["after"]["grid"]) == (first, second)
+    assert kept[2]["after"]["lon"] == round(village[second].x, 7)
+    assert clients["worker"].get(f"{path}/changes").status_code == 404
+    with pytest.raises(Exception, match="append-only"):
+        with db.begin() as conn:
+            conn.execute(text("DELETE FROM registry_change"))
+
+
+def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signal(
+        browser, server, worker_spot, db):
+    code, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    page.click("#collect")
+    form = page.locator("#collecting")
+    assert form.locator("[name=organisation_kind] option").all_inner_texts()[:2] == [
+        "企业", "社会组织"]
+    form.locator("[name=layer]").select_option("places")
+    assert form.locator("[name=organisation_kind]").is_hidden()
+    form.locator("[name=layer]").select_option("organisations")
+    form.locator("[name=name]").fill("王记<i>粮油</i>店")
+    form.locator("[name=organisation_kind]").select_option("enterprise")
+    context.set_offline(True)
+    form.locator("button[type=submit]").click()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the record waiting")
+    assert page.locator("#queue li").first.inner_text().endswith("采集 王记<i>粮油</i>店")
+    assert form.is_hidden()
+    _signal_back(context, page, "the record sent")
+    with db.connect() as conn:
+        grid_name = conn.execute(text("SELECT name FROM grid WHERE code = :c"),
+                                 {"c": code}).scalar_one()
+    assert page.inner_text("#result") == f"已采集：王记<i>粮油</i>店（{grid_name}）"
+    context.close()
+    with db.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT o.kind, g.code, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, a.username "
+            "FROM organisation o JOIN grid g ON g.id = o.grid_id "
+            "JOIN account a ON a.id = o.recorded_by WHERE o.name = '王记<i>粮油</i>店'")).all()
+    assert len(stored) == 1
+    kind, grid, lon, lat, username = stored[0]
+    assert (kind, grid, username) == ("enterprise", code, "worker")
+    assert (round(lon, 6), round(lat, 6)) == (round(spot.x, 6), round(spot.y, 6))
