@@ -143,6 +143,8 @@ def test_a_campaign_is_made_within_the_makers_region_of_what_there_is(clients, p
     outside = campaign_body(kind, region="420106")
     r = command.post("/campaigns", json=outside)
     assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "region"
+    r = clients["city"].post("/campaigns", json=campaign_body(kind, region="219090"))
+    assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "region"  # none such
     nothing = campaign_body(f"{kind}无")
     r = command.post("/campaigns", json=nothing)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "kind"

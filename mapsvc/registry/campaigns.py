@@ -162,7 +162,9 @@ async def make_campaign(conn: AsyncConnection, account: Account, *, client_id: U
     every thing of ``kind`` in ``layer`` there by ``due``; the same campaign sent again is the
     one made. None there to check: refused, nothing made. Returns it and whether it is new."""
     region = region or account.region_code
-    if region is not None and not account.covers(region):
+    if region is not None and not (account.covers(region) and (await conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM region WHERE code = :region)"),
+            {"region": region})).scalar_one()):
         raise NotFound(f"no region {region!r} in your region", field="region")
     made = (await conn.execute(text(_MAKE), {
         "client_id": client_id, "title": title.strip(), "instructions": instructions,
