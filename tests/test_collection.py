@@ -1,12 +1,13 @@
 """Organisations and places recorded and corrected one at a time from the field (动态采集): each
 lands in its grid, within the account's jurisdiction alone, is stored once however often it is
 sent, and keeps its recording and every change, before and after; the phone records one where
-the worker stands, also with no signal."""
+the worker stands, also with no signal, and corrects one recorded near."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import wait_until
@@ -150,13 +151,40 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
         grid_name = conn.execute(text("SELECT name FROM grid WHERE code = :c"),
                                  {"c": code}).scalar_one()
     assert page.inner_text("#result") == f"已采集：王记<i>粮油</i>店（{grid_name}）"
-    context.close()
     with db.connect() as conn:
         stored = conn.execute(text(
-            "SELECT o.kind, g.code, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, a.username "
+            "SELECT o.id, o.kind, g.code, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat, a.username "
             "FROM organisation o JOIN grid g ON g.id = o.grid_id "
             "JOIN account a ON a.id = o.recorded_by WHERE o.name = '王记<i>粮油</i>店'")).all()
     assert len(stored) == 1
-    kind, grid, lon, lat, username = stored[0]
+    made, kind, grid, lon, lat, username = stored[0]
     assert (kind, grid, username) == ("enterprise", code, "worker")
     assert (round(lon, 6), round(lat, 6)) == (round(spot.x, 6), round(spot.y, 6))
+
+    # found again among those recorded near, and corrected: renamed, and moved to where the
+    # worker now stands, some metres on
+    page.click("#collect")
+    near = page.locator("#recorded-near li", has_text="王记<i>粮油</i>店（企业）")
+    near.locator("button", has_text="更正").click()
+    assert form.locator("[name=name]").input_value() == "王记<i>粮油</i>店"
+    assert form.locator("[name=layer]").is_disabled()
+    assert page.inner_text("#collecting-title") == "更正单位或场所"
+    form.locator("[name=name]").fill("王记粮油店")
+    form.locator("[name=organisation_kind]").select_option("other")
+    there = (spot.x + 0.0002, spot.y)
+    context.set_geolocation({"longitude": there[0], "latitude": there[1], "accuracy": 8})
+    wait_until(page, f"window.mapsvcPhone.position.lon === {there[0]}", "the worker moved on")
+    form.locator("[name=move]").check()
+    form.locator("button[type=submit]", has_text="保存更正").click()
+    wait_until(page, "window.mapsvcPhone.queued === 0", "the correction sent")
+    expect(page.locator("#result")).to_have_text(f"已更正：王记粮油店（{grid_name}）")
+    context.close()
+    with db.connect() as conn:
+        now = conn.execute(text("SELECT name, kind, ST_X(geom) FROM organisation WHERE id = :i"),
+                           {"i": made}).one()
+        changed = conn.execute(text(
+            "SELECT before ->> 'name', after ->> 'name' FROM registry_change "
+            "WHERE layer = 'organisation' AND entity_id = :i AND action = 'changed'"),
+            {"i": made}).all()
+    assert (now[0], now[1], round(now[2], 6)) == ("王记粮油店", "other", round(there[0], 6))
+    assert changed == [("王记<i>粮油</i>店", "王记粮油店")]

@@ -67,6 +67,7 @@ async function showQueue() {
       action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
       visit: () => ` 走访 ${item.address}`,
       collect: () => ` 采集 ${item.name}`,
+      correct: () => ` 更正 ${item.name}`,
       departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
       newcomer: () => ` 登记新住户 ${item.name}`,
       move: () => ` 迁入 ${item.name}`,
@@ -186,10 +187,11 @@ async function upload(photos, item) {
   return ids;
 }
 
-function post(path, body) {
+function sent(method, path, body) {
   return ask(`${API}${path}`, patient({
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
+    method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
 }
+const post = (path, body) => sent("POST", path, body);
 
 async function sendReport(item) {
   const attachments = await upload(item.photos, item);
@@ -307,7 +309,8 @@ async function send() {
                report: () => sendReport(item), patrol: () => sendPatrol(item),
                departure: () => sendDeparture(item), check: () => sendCheck(item),
                newcomer: () => sendNewcomer(item), move: () => sendMove(item),
-               collect: () => sendCollect(item) }[item.kind]();
+               collect: () => sendCollect(item), correct: () => sendCorrection(item),
+             }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
       reception("");
@@ -330,6 +333,7 @@ const REFUSED = { 403: "无权办理", 404: "案件不在你的范围内", 409: 
 const REFUSED_OF = {  // of items that are not about a case
   visit: { 404: "住户不在你的范围内" },
   collect: { 403: "此位置不在你的网格内" },
+  correct: { 403: "此位置不在你的网格内", 404: "此单位或场所不在你的网格内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
   move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
@@ -1165,43 +1169,86 @@ async function visit(household, address) {
 }
 
 // ---- an organisation or place recorded where the worker stands (动态采集: a shop opened, a
-// market set up), in the grid the service finds for it; sent with the queue ----
-function askCollecting() {
+// market set up), in the grid the service finds for it; or one already recorded near (listed
+// under the form, so that none is recorded twice) corrected: renamed, of another kind, moved to
+// where the worker stands. Sent with the queue. ----
+const RECORDED_NEAR = { organisations: "mapsvc.organisations-near", places: "mapsvc.places-near" };
+
+async function askCollecting() {
   const form = $("collecting");
   form.reset();
+  delete form.dataset.correcting;
   form.elements.organisation_kind.replaceChildren(...Object.entries(ORGANISATION_KIND).map(
     ([kind, name]) => Object.assign(text("option", name), { value: kind })));
   collectingKind();
   form.hidden = false;
   form.elements.name.focus();
+  if (!phone.position) return;
+  const session = signedIn();
+  const found = await Promise.all(Object.entries(RECORDED_NEAR).map(
+    async ([layer, key]) => ((await listedNear(layer, key)) || { features: [] }).features
+      .map((f) => ({ layer, ...f.properties }))));
+  if (signedIn() !== session) return;
+  $("recorded-near").replaceChildren(...found.flat().map((recorded) => {
+    const li = text("li", `${recorded.name}（${recorded.layer === "organisations"
+      ? ORGANISATION_KIND[recorded.kind] || recorded.kind : recorded.kind}）`);
+    const button = text("button", "更正", "act quiet");
+    button.type = "button";
+    button.addEventListener("click", () => askCorrecting(recorded));
+    li.appendChild(button);
+    return li;
+  }));
+}
+
+function askCorrecting(recorded) {  // the form filled with one recorded near, to correct
+  const form = $("collecting");
+  form.dataset.correcting = JSON.stringify({ layer: recorded.layer, id: recorded.id });
+  form.elements.layer.value = recorded.layer;
+  collectingKind();
+  form.elements.name.value = recorded.name;
+  form.elements[recorded.layer === "organisations" ? "organisation_kind" : "place_kind"].value =
+    recorded.kind;
+  form.elements.name.focus();
 }
 
 function collectingKind() {  // an organisation's kind chosen from the registry's, a place's typed
-  const form = $("collecting").elements;
-  const organisation = form.layer.value === "organisations";
-  Object.assign(form.organisation_kind, { hidden: !organisation, required: organisation });
-  Object.assign(form.place_kind, { hidden: organisation, required: !organisation });
+  const form = $("collecting");
+  const given = form.elements;
+  const organisation = given.layer.value === "organisations";
+  const correcting = Boolean(form.dataset.correcting);
+  Object.assign(given.organisation_kind, { hidden: !organisation, required: organisation });
+  Object.assign(given.place_kind, { hidden: organisation, required: !organisation });
+  given.layer.disabled = correcting;
+  given.move.parentElement.hidden = !correcting;
+  $("collecting-title").textContent = correcting ? "更正单位或场所" : "采集单位或场所（在当前位置）";
+  form.querySelector("button[type=submit]").textContent = correcting ? "保存更正" : "采集";
+  $("recorded-near").hidden = correcting;
 }
 
 async function collect(event) {
   event.preventDefault();
   const form = event.target;
+  const given = form.elements;
+  const correcting = form.dataset.correcting && JSON.parse(form.dataset.correcting);
   const fix = phone.position;
-  if (!fix) {
+  const here = !correcting || given.move.checked;  // where the worker stands is asked for
+  if (here && !fix) {
     $("result").textContent = "尚未定位，定位后再采集";
     return;
   }
-  if (!form.reportValidity() || (fix.accuracy > ACCURACY_M &&
-      !window.confirm(`定位精度约 ${Math.round(fix.accuracy)} 米，仍要在此采集吗？`))) return;
-  const given = form.elements;
+  if (!form.reportValidity() || (here && fix.accuracy > ACCURACY_M &&
+      !window.confirm(`定位精度约 ${Math.round(fix.accuracy)} 米，仍要以此为其位置吗？`))) return;
   const layer = given.layer.value;
   const name = given.name.value.trim();
-  await enqueue({ kind: "collect", layer, name, body: {
-    client_id: crypto.randomUUID(), name, point: { lon: fix.lon, lat: fix.lat },
-    kind: layer === "organisations" ? given.organisation_kind.value
-      : given.place_kind.value.trim() } });
+  const body = { name, kind: layer === "organisations" ? given.organisation_kind.value
+    : given.place_kind.value.trim() };
+  if (here) body.point = { lon: fix.lon, lat: fix.lat };
+  await enqueue(correcting ? { kind: "correct", layer, id: correcting.id, name, body }
+    : { kind: "collect", layer, name, body: { ...body, client_id: crypto.randomUUID() } });
   form.reset();
+  delete form.dataset.correcting;
   form.hidden = true;
+  $("recorded-near").replaceChildren();
   await showQueue();
   send();
 }
@@ -1211,6 +1258,13 @@ async function sendCollect(item) {
   if (!r.ok) throw await refusal(r, item);
   const made = await r.json();
   $("result").textContent = `已采集：${item.name}（${made.grid_name || "未落入网格"}）`;
+}
+
+async function sendCorrection(item) {
+  const r = await sent("PATCH", `/registry/${item.layer}/${item.id}`, item.body);  // again: same
+  if (!r.ok) throw await refusal(r, item);
+  const made = await r.json();
+  $("result").textContent = `已更正：${item.name}（${made.grid_name || "未落入网格"}）`;
 }
 
 // ---- campaigns (专项排查): each thing of the worker's grids a campaign asks to be checked,
@@ -1477,12 +1531,13 @@ function endPatrol(patrol) {
 function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
-  // the worker's cases, reports and campaigns and the households and addresses near go with the
-  // session: the next to sign in on this phone may be another, working other grids
-  // (mapsvc.people-near: where pages before v22 kept them)
+  // the worker's cases, reports and campaigns and the households, addresses, organisations and
+  // places near go with the session: the next to sign in on this phone may be another, working
+  // other grids (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
-                     REPORTS, CAMPAIGNS, "mapsvc.people-near"]) {
+                     ...Object.values(RECORDED_NEAR), REPORTS, CAMPAIGNS,
+                     "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
   unseen.clear();
