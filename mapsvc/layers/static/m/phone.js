@@ -1557,6 +1557,9 @@ function signOut() {
   showAddresses([]);
   $("newcomer").reset();  // what was being typed of a newcomer
   $("newcomer").hidden = true;
+  $("collecting").reset();  // and of an organisation or place, with those near
+  $("collecting").hidden = true;
+  $("recorded-near").replaceChildren();
   showPatrol();  // none going on
   $("app").hidden = true;
   $("login").hidden = false;
