@@ -1581,6 +1581,39 @@ def locate_in_sql() -> None:
         figure(f"{label}, prepared, one round trip each, p50", f"{np.median(ms):.3f}", "ms")
 
 
+def people_lookups() -> None:
+    """A person looked up by ID number, mobile or full name (查找人员) among the registry's
+    people, by an administrator and by the centre of the person's county, each lookup written
+    to the audit log as the service writes it."""
+    from mapsvc.accounts.model import Account
+    from mapsvc.registry.people import list_people
+    from mapsvc.registry.privacy import ID_NUMBER, MOBILE, decrypt
+
+    async def someone(conn):
+        return (await conn.execute(text("""
+            SELECT p.name, p.id_number_enc, p.mobile_enc, a.county_code,
+                   (SELECT count(*) FROM person) AS people, (SELECT min(id) FROM account) AS by
+              FROM person p JOIN household h ON h.id = p.household_id
+              JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
+             WHERE p.id_number_enc IS NOT NULL AND p.mobile_enc IS NOT NULL
+               AND p.left_on IS NULL
+             ORDER BY p.id OFFSET (SELECT count(*) / 2 FROM person) LIMIT 1"""))).one()
+
+    one = asyncio.run(in_transaction(someone))
+    asked = {"id_number": decrypt(one.id_number_enc, ID_NUMBER),
+             "mobile": decrypt(one.mobile_enc, MOBILE), "name": one.name}
+    for label, account in (
+            ("an administrator", Account(id=one.by, username="bench", role=Role.admin)),
+            (f"its county's centre ({one.county_code})",
+             Account(id=one.by, username="bench", role=Role.command,
+                     region_code=one.county_code))):
+        for field, value in asked.items():
+            ms, found = median_of_5(lambda conn, field=field, value=value, account=account:
+                                    list_people(conn, account, reason="bench", **{field: value}))
+            figure(f"a person looked up by {field}, by {label} ({one.people:,} people, "
+                   f"{len(found)} found), median of 5", f"{ms:.1f}", "ms")
+
+
 def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: `make bench` installs it")
@@ -1603,6 +1636,7 @@ def main() -> None:
     patrols_at_scale(asyncio.run(in_transaction(current_grids)))
     campaigns_at_scale()
     micro_grids_at_scale()
+    people_lookups()
     settle()
     grids = asyncio.run(in_transaction(current_grids))
     write_points(grids)
