@@ -1,5 +1,6 @@
 """What the benchmarks sample while wrk runs (benchmarks/wrk.py), printed beside the locate and
-POST figures: the connections each worker of the service holds, and the CPU each part used."""
+POST figures: the connections each worker of the service holds, and the CPU each part used; and
+that every name they import is there."""
 
 import socket
 import threading
@@ -58,3 +59,27 @@ def test_the_cpu_a_run_uses_is_counted_to_the_part_that_used_it(database_url):
     assert sample.cpu["the service's workers"] < 0.2
     assert sample.cpu["wrk"] == 0
     assert 0 <= sample.idle < 1
+
+
+def test_every_name_the_benchmarks_import_is_there():
+    """`make bench` runs for half an hour before it reaches its last functions, which import
+    what they time as they start: a name since renamed or removed would stop it there."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    def there(module: str, name: str) -> bool:  # a name in the module, or a module in it
+        if hasattr(importlib.import_module(module), name):
+            return True
+        try:
+            return importlib.import_module(f"{module}.{name}") is not None
+        except ModuleNotFoundError:
+            return False
+
+    missing = []
+    for path in sorted((Path(__file__).parents[1] / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                missing += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                            if not there(node.module, alias.name)]
+    assert missing == []
