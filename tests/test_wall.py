@@ -465,7 +465,8 @@ def test_a_campaigns_grids_are_filled_by_how_far_their_checks_are(wall_server, s
                                                                   browser, grids, clients):
     """专项排查 chosen on the wall: a grid whose one thing was checked is filled as done, one
     with one of its two checked as over half (ringed for the hazard found there), with a
-    legend; a grid checked since is filled as done once the wall asks again; 不显示 clears it."""
+    legend; a grid checked since is filled as done once the wall asks again; 不显示 clears it.
+    An organisation recorded from the field is drawn in 实有单位 once shown."""
     base = wall_server.base
     kind = f"测试仓库{uuid.uuid4().hex[:6]}"
     done, begun = (grids[grids["code"].str.startswith("441502")].iloc[n] for n in (17, 18))
@@ -533,6 +534,21 @@ def test_a_campaigns_grids_are_filled_by_how_far_their_checks_are(wall_server, s
     assert filled(begun.code, (0x43, 0xa0, 0x47)), "done since"
     page.select_option("#wall-campaign", "")
     assert filled(begun.code, None), "not shown"
+
+    # an organisation recorded from the field is on the map once its layer is shown
+    shop = (spots[done.code].x + 0.0004, spots[done.code].y)
+    r = clients["command"].post("/registry/organisations", json={
+        "client_id": str(uuid.uuid4()), "name": "新开超市", "kind": "enterprise",
+        "point": {"lon": shop[0], "lat": shop[1]}})
+    assert r.status_code == 201 and r.json()["grid"] == done.code, r.text
+    page.evaluate(f"void window.mapsvcWall.map.setView([{shop[1]}, {shop[0]}], 16)")
+    page.wait_for_timeout(500)
+    ground_there = _colour_at(page, *shop)
+    _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
+                                        has_text="实有单位").locator("input").check(),
+             "organisations")
+    assert all(abs(a - b) <= 8 for a, b in zip(_colour_at(page, *shop), (0xff, 0xb3, 0x00)))
+    assert ground_there != _colour_at(page, *shop)
     assert watch.problems == []
     context.close()
 

@@ -82,6 +82,8 @@ function mapsvcWall(map, config) {
   const HOTSPOT = "#d500f9";
   const CLASSES_SHOWN = 5;  // the panel's main classes most reported
   const HOTSPOTS = "高发点位";
+  const ORGANISATIONS = "实有单位";  // enterprises, social organisations, schools …, each a dot
+  const ORGANISATION = "#ffb300";
 
   // grids coloured by their open or overdue cases (state.backlog), read as each tile is drawn
   const grids = () => vectorLayer("grids", (p) => ({
@@ -165,6 +167,9 @@ function mapsvcWall(map, config) {
     [DATA.campaign]: campaign(),
     "服务站与重点场所": vectorLayer("places", () => ({
       radius: 6, color: "#004d40", weight: 1, fill: true, fillColor: "#26a69a", fillOpacity: 1,
+    })),
+    [ORGANISATIONS]: vectorLayer("organisations", () => ({
+      radius: 5, color: "#4e342e", weight: 1, fill: true, fillColor: ORGANISATION, fillOpacity: 1,
     })),
   };
   const reach = L.layerGroup();
