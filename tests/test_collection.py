@@ -1,7 +1,8 @@
 """Organisations and places recorded and corrected one at a time from the field (动态采集): each
 lands in its grid, within the account's jurisdiction alone, is stored once however often it is
 sent, and keeps its recording and every change, before and after; the phone records one where
-the worker stands, also with no signal, and corrects one recorded near."""
+the worker stands, also with no signal, and corrects one recorded near; a centre finds them on
+its page of organisations and places, corrects them and reads their record."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import wait_until
+from tests.browser import refused, searched, sign_in, wait_until
+from tests.conftest import PASSWORD
 from tests.test_phone import _phone, _signal_back
 
 
@@ -188,3 +190,81 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
             {"i": made}).all()
     assert (now[0], now[1], round(now[2], 6)) == ("王记粮油店", "other", round(there[0], 6))
     assert changed == [("王记<i>粮油</i>店", "王记粮油店")]
+
+
+def test_organisations_and_places_are_found_by_name_and_kind(clients, village):
+    mark = uuid.uuid4().hex[:6]
+    for name, kind in ((f"{mark}书店", "enterprise"), (f"{mark}小学", "school"),
+                       (f"别的{mark}", "enterprise")):
+        clients["chief"].post("/registry/organisations", json={
+            "client_id": str(uuid.uuid4()), "name": name, "kind": kind,
+            "point": _at(next(iter(village.values())))})
+
+    def found(**asked) -> list[str]:
+        r = clients["command"].get("/registry/organisations", params=asked)
+        assert r.status_code == 200, r.text
+        return sorted(f["properties"]["name"] for f in r.json()["features"])
+    assert found(q=mark) == sorted([f"{mark}书店", f"{mark}小学", f"别的{mark}"])
+    assert found(q=mark, kind="enterprise") == sorted([f"{mark}书店", f"别的{mark}"])
+    assert found(q=f"{mark}小") == [f"{mark}小学"]
+    assert found(q=f"{mark}%") == []  # the words as written, % among them
+    for layer, asked, field in (("things", {"q": "消防"}, "q"),
+                                ("addresses", {"kind": "school"}, "kind")):
+        r = clients["command"].get(f"/registry/{layer}", params=asked)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
+
+
+def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_its_page(
+        browser, server, clients, village):
+    own, other = list(village)[:2]
+    mark = uuid.uuid4().hex[:6]
+    made = clients["chief"].post("/registry/organisations", json={
+        "client_id": str(uuid.uuid4()), "name": f"<b>{mark}</b>超市", "kind": "enterprise",
+        "point": _at(village[own])}).json()
+    clients["chief"].patch(f"/registry/organisations/{made['id']}",
+                           json={"point": _at(village[other])})
+    clients["command"].post("/registry/places", json={
+        "client_id": str(uuid.uuid4()), "name": f"{mark}市场", "kind": f"{mark}集市",
+        "point": _at(village[own])})
+    assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/units",
+                                                          "worker", PASSWORD)
+
+    context = browser.new_context(viewport={"width": 1500, "height": 900})
+    page = context.new_page()
+    sign_in(page, server, "/map/units", "command", PASSWORD)
+    wait_until(page, "window.mapsvcUnits.shown !== null", "the first page")
+    page.fill("#units-find [name=q]", mark)
+    searched(page, "#units-find", "window.mapsvcUnits")
+    wait_until(page, "window.mapsvcUnits.shown === 1", "the one organisation of that name")
+    row = page.locator(f"#units tr[data-unit='{made['id']}']")
+    assert row.locator("td").all_inner_texts()[:4] == [
+        str(made["id"]), f"<b>{mark}</b>超市", "企业", clients["command"].get(
+            "/registry/organisations", params={"q": mark}).json()["features"][0]["properties"][
+            "grid_name"]]
+    assert page.locator("#units b").count() == 0  # the name's markup stayed text
+
+    row.locator("button", has_text="更正").click()
+    form = page.locator("#units-correct")
+    assert form.locator("[name=name]").input_value() == f"<b>{mark}</b>超市"
+    form.locator("[name=name]").fill(f"{mark}便民超市")
+    form.locator("[name=organisation_kind]").select_option("other")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#units-said")).to_have_text(f"已更正 {made['id']} 号，已记入变更记录")
+    expect(row.locator("td").nth(2)).to_have_text("其他单位")
+    row.locator("button", has_text="变更记录").click()
+    wait_until(page, "window.mapsvcUnits.changes === 3", "its record")
+    kept = [r.locator("td").all_inner_texts()
+            for r in page.locator("#units-changes tbody tr").all()]
+    assert [(r[1], r[2]) for r in kept] == [("chief", "采集"), ("chief", "更正"),
+                                            ("command", "更正")]
+    assert kept[1][5] == f"{own} → {other}" and kept[1][6] == "已移动"
+    assert kept[2][3] == f"<b>{mark}</b>超市 → {mark}便民超市" and kept[2][4] == "企业 → 其他单位"
+
+    # places, by the kind in words
+    page.select_option("#units-find [name=layer]", "places")
+    page.fill("#units-find [name=q]", "")
+    page.fill("#units-find [name=place_kind]", f"{mark}集市")
+    searched(page, "#units-find", "window.mapsvcUnits")
+    wait_until(page, "window.mapsvcUnits.shown === 1", "the one place of that kind")
+    assert page.locator("#units tbody td").nth(1).inner_text() == f"{mark}市场"
+    context.close()

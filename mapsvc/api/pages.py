@@ -80,6 +80,7 @@ ADMIN_LINKS = ('<a href="/map/audit">审计日志</a> <a href="/map/accounts">�
 CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "desk": '<a href="/map/desk">受理派遣</a> ',
                 "people": '<a href="/map/people">人口台账</a> ',
+                "units": '<a href="/map/units">单位场所</a> ',
                 "stats": '<a href="/map/stats">考核评价</a> ',
                 "campaigns": '<a href="/map/campaigns">专项排查</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
@@ -89,7 +90,8 @@ ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINK
 CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
 EVALUATED = CHIEF_PAGES | {Role.department}
 PHONE_LINKS = {"phone": '<a href="/m/">手机端</a> ', "people": CENTRE_LINKS["people"],
-               "stats": CENTRE_LINKS["stats"], "campaigns": CENTRE_LINKS["campaigns"]}
+               "units": CENTRE_LINKS["units"], "stats": CENTRE_LINKS["stats"],
+               "campaigns": CENTRE_LINKS["campaigns"]}
 DEPARTMENT_LINKS = {"desk": '<a href="/map/desk">案件处置</a> ', "phone": PHONE_LINKS["phone"],
                     "stats": CENTRE_LINKS["stats"]}
 # Where each role's work is: the wall for command centres, the desk for departments (their
@@ -313,6 +315,18 @@ async def people(request: Request) -> Response:
                        _links_from("people", account),
                        export_hidden="" if account.role in EXPORTERS else "hidden",
                        **await _area(request, account))
+
+
+@router.get("/units", response_class=HTMLResponse)
+async def units(request: Request) -> Response:
+    """The organisations and places (单位场所) of the signed-in account's jurisdiction, each
+    corrected and its record read, for command centres and grid chiefs."""
+    account, refused = _refusal(request, "units", CHIEF_PAGES, "指挥中心或网格长")
+    if refused:
+        return refused
+    return _table_page("units", "单位场所",
+                       "实有单位与重点场所：按区域、名称、类别查找，更正并查看变更记录",
+                       _links_from("units", account), **await _area(request, account))
 
 
 @router.get("/plates", response_class=HTMLResponse)

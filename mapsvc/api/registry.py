@@ -298,13 +298,15 @@ async def layer(
     place: PlaceQuery,
     q: Annotated[str | None, Query(max_length=100, description=(
         "addresses: those whose text holds these words, read as the registry writes an "
-        "address (三号楼 as 3栋)"))] = None,
+        "address (三号楼 as 3栋); organisations and places: those whose name does"))] = None,
+    kind: Annotated[str | None, Query(max_length=50, description=(
+        "organisations and places: those of this kind"))] = None,
 ) -> Response:
     """Standard addresses (标准地址, with how many households each has), components (部件),
     organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
         body = await layer_geojson(conn, layer, account, limit=page.limit, offset=page.offset,
-                                   words=q, **place)
+                                   words=q, kind=kind, **place)
     return Response(body, media_type=GEOJSON)
 
 

@@ -20,10 +20,12 @@ LAYERS = {
                "'type_code', t.type_code, 'name', t.name, 'state', t.state, "
                "'department', t.department_code"),
     "organisations": ("organisation", "id", "json_build_object('id', t.id, 'name', t.name, "
-                      "'kind', t.kind"),
-    "places": ("place", "id", "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind"),
+                      "'kind', t.kind, 'grid_name', g.name"),
+    "places": ("place", "id", "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind, "
+               "'grid_name', g.name"),
 }
 
+NAMED_KINDS = ("organisations", "places")  # the layers whose records have a name and a kind
 _LAYER = """
 SELECT t.{key}::text AS sort, json_build_object(
     'type', 'Feature', 'id', t.{key}, 'geometry', ST_AsGeoJSON(t.geom, {precision})::json,
@@ -73,15 +75,25 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
                         grid: str | None = None, region: str | None = None, bbox=None,
                         near: tuple[float, float, float] | None = None,
-                        words: str | None = None, limit: int = 100, offset: int = 0) -> str:
+                        words: str | None = None, kind: str | None = None, limit: int = 100,
+                        offset: int = 0) -> str:
+    """The records of ``layer`` in the account's jurisdiction, where they lie; addresses whose
+    text holds ``words`` (as the registry writes an address), organisations and places whose
+    name does, of ``kind``."""
     table, key, properties = LAYERS[layer]
-    if words and layer != "addresses":
-        raise InvalidInput("only addresses are found by their text", field="q")
+    if words and layer == "things":
+        raise InvalidInput("components are not found by their words", field="q")
+    if kind and layer not in NAMED_KINDS:
+        raise InvalidInput("only organisations and places are of a kind", field="kind")
     f = Filters()
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
-    if words and (words := normalise(words)):  # as the registry writes it: 三号楼 as 3栋
+    if words and layer in NAMED_KINDS and words.strip():
+        f.holds(("t.name",), words.strip())
+    elif words and (words := normalise(words)):  # as the registry writes it: 三号楼 as 3栋
         f.holds(("t.full_text",), words)
+    if kind:
+        f.add("t.kind = :kind", kind=kind)
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
                                            precision=PRECISION, where=f.where(),
                                            page=page(limit, offset)))

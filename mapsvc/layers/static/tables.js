@@ -16,12 +16,13 @@ function say(words, bad) {
 // A list the API gives a page at a time, under its pager (``{id}-pager``: the buttons
 // ``{id}-previous`` and ``{id}-next``, the count ``{id}-page`` of ``unit``s, made here):
 // ``path()`` is where it is read, with the query
-// last given to ``find``; ``show(rows)`` shows a page of it; ``empty`` is said of no rows.
+// last given to ``find``; ``show(rows)`` shows a page of it (``rows(found)``: its rows, of
+// what the API answers; by default the answer itself); ``empty`` is said of no rows.
 // How many rows are shown is kept in ``watched.shown``, for whoever watches the page. A
 // refusal of a ``change`` is said as ``explain`` says it, else naming the field at fault as
 // ``fields`` calls it.
 function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
-                     explain = () => null }) {
+                     explain = () => null, rows: listed = (found) => found }) {
   const $ = (suffix) => document.getElementById(`${id}-${suffix}`);
   $("pager").append(...[["previous", "上一页"], ["page"], ["next", "下一页"]].map(
     ([part, label]) => {
@@ -44,10 +45,10 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
       say(error.message, true);
       return;
     }
-    const rows = found.slice(0, TABLE_PAGE);
+    const rows = listed(found).slice(0, TABLE_PAGE);
     show(rows);
     $("previous").disabled = offset === 0;
-    $("next").disabled = found.length <= TABLE_PAGE;
+    $("next").disabled = listed(found).length <= TABLE_PAGE;
     $("page").textContent = rows.length ? `第 ${offset + 1}–${offset + rows.length} ${unit}` : "";
     if (empty) say(rows.length ? "" : empty);
     watched.shown = rows.length;

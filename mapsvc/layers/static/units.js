@@ -1,0 +1,123 @@
+// Organisations and places (单位场所) of the account's jurisdiction, found by region or grid,
+// name and kind: each corrected (renamed, of another kind) and its record read (who recorded
+// it from the field and each change since, before and after). Everything shown is set as text.
+"use strict";
+
+window.mapsvcUnits = { shown: null, changes: null };
+
+(function unitsRegister() {
+  if (!signedIn("units")) return;
+  const $ = (id) => document.getElementById(id);
+  const finding = $("units-find").elements;
+  const ACTION = { recorded: "采集", changed: "更正" };
+  let layer = finding.layer.value;  // of the rows listed
+  let asking = null;  // the row the correction is about
+
+  const kindName = (of, kind) => (of === "organisations" ? ORGANISATION_KIND[kind] || kind
+    : kind);
+  // an organisation's kind picked from the registry's, a place's typed, in ``form``
+  function kinds(form, of, chosen) {
+    const organisation = of === "organisations";
+    Object.assign(form.elements.organisation_kind, { hidden: !organisation });
+    Object.assign(form.elements.place_kind, { hidden: organisation });
+    if (form.id === "units-correct") form.elements.place_kind.required = !organisation;
+    form.elements[organisation ? "organisation_kind" : "place_kind"].value = chosen || "";
+  }
+  for (const form of [$("units-find"), $("units-correct")]) {
+    form.elements.organisation_kind.replaceChildren(...[
+      ...(form.id === "units-find" ? [["", "全部"]] : []),
+      ...Object.entries(ORGANISATION_KIND)].map(
+      ([kind, name]) => Object.assign(text("option", name), { value: kind })));
+  }
+  kinds($("units-find"), layer);
+  finding.layer.addEventListener("change", () => kinds($("units-find"), finding.layer.value));
+
+  function row(unit) {
+    const tr = document.createElement("tr");
+    tr.dataset.unit = unit.id;
+    for (const value of [unit.id, unit.name, kindName(layer, unit.kind),
+                         unit.grid_name || "未落入网格"]) {
+      tr.appendChild(text("td", value));
+    }
+    tr.appendChild(actions([["更正", () => askCorrecting(unit)],
+                            ["变更记录", () => showChanges(unit)]]));
+    return tr;
+  }
+
+  const list = pagedList({
+    page: "units", id: "units", unit: "个", path: () => `/api/v1/registry/${layer}`,
+    rows: (found) => found.features.map((f) => f.properties),
+    show: (units) => $("units").tBodies[0].replaceChildren(...units.map(row)),
+    empty: "没有符合条件的单位或场所", watched: window.mapsvcUnits,
+    fields: { name: "名称", kind: "类别" } });
+
+  function askCorrecting(unit) {
+    asking = unit;
+    $("units-changes").hidden = true;
+    const form = askAbout("units-correct", `更正 ${unit.id} 号：${unit.name}`);
+    form.elements.name.value = unit.name;
+    kinds(form, layer, unit.kind);
+  }
+  $("units-correct").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target.elements;
+    const kind = layer === "organisations" ? form.organisation_kind.value
+      : form.place_kind.value.trim();
+    if (await list.change("PATCH", `/api/v1/registry/${layer}/${asking.id}`,
+                          { name: form.name.value.trim(), kind },
+                          `已更正 ${asking.id} 号，已记入变更记录`)) {
+      event.target.hidden = true;
+    }
+  });
+
+  // how one was recorded and changed, oldest first, each as it was after
+  async function showChanges(unit) {
+    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+    let changes;
+    try {
+      changes = await callApi("units", "GET", `/api/v1/registry/${layer}/${unit.id}/changes`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+    $("units-changes-title").textContent = `${unit.name} 的变更记录`;
+    $("units-changes").querySelector("tbody").replaceChildren(...changes.map((c) => {
+      const tr = document.createElement("tr");
+      const was = c.before || {};
+      const told = (key, shown = (v) => v) => (c.before && was[key] !== c.after[key]
+        ? `${shown(was[key])} → ${shown(c.after[key])}` : shown(c.after[key]));
+      for (const value of [localTime(c.at), c.username, ACTION[c.action] || c.action,
+                           told("name"), told("kind", (k) => kindName(layer, k)),
+                           told("grid"), c.before && (was.lon !== c.after.lon
+                                                      || was.lat !== c.after.lat)
+                             ? "已移动" : ""]) {
+        tr.appendChild(text("td", value));
+      }
+      return tr;
+    }));
+    $("units-changes").hidden = false;
+    window.mapsvcUnits.changes = changes.length;
+    say(changes.length ? "" : "此条由文件导入，尚无变更");
+  }
+
+  areaPicker($("units-area"), $("units-find").dataset, { page: "units", chosen: (select) => {
+    finding.region.value = areaRegion($("units-area"));
+    finding.grid.value = select.dataset.level === "grid" ? select.value : "";
+  } });
+
+  $("units-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    layer = finding.layer.value;
+    $("units-changes").hidden = true;
+    const query = new URLSearchParams();
+    const kind = layer === "organisations" ? finding.organisation_kind.value
+      : finding.place_kind.value.trim();
+    for (const [key, value] of [["region", finding.region.value], ["grid", finding.grid.value],
+                                ["q", finding.q.value.trim()], ["kind", kind]]) {
+      if (value) query.set(key, value);
+    }
+    list.find(query);
+  });
+
+  list.find(new URLSearchParams());
+}());
