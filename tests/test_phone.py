@@ -433,7 +433,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         f"按时处置率 {page.evaluate(shown, f['on_time_handling_rate'])}，按期结案率 {rate}，"
         f"响应率 {page.evaluate(shown, f['response_rate'])}，超期在办 {f['overdue_now']} 件")
     # the pages of tables: the evaluation for a department, neither for a worker
-    assert page.locator("#to-people").is_hidden() and page.locator("#to-campaigns").is_hidden()
+    for link in ("#to-people", "#to-units", "#to-campaigns"):
+        assert page.locator(link).is_hidden(), link
     assert page.locator("#to-stats").is_visible() == (username == "department")
     assert page.locator("#to-desk").is_visible() == (username == "department")
     # a department's phone neither reports, nor visits, nor patrols

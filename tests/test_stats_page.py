@@ -293,7 +293,8 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     page.fill("#login input[name=password]", PASSWORD)
     page.click("#login button[type=submit]")
     page.locator("#to-stats").wait_for()  # a grid chief's pages, not a worker's
-    assert page.locator("#to-people").is_visible() and page.locator("#to-campaigns").is_visible()
+    for link in ("#to-people", "#to-units", "#to-campaigns"):
+        assert page.locator(link).is_visible(), link
     page.click("#to-stats")
     page.wait_for_url("**/map/login?next=/map/stats")
     sign_in(page, server, "/map/stats", "chief", PASSWORD)

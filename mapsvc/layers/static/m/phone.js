@@ -1617,7 +1617,9 @@ function start() {
   // grids' people and campaigns, and their evaluation; a department's own
   const role = localStorage.getItem("mapsvc.role");
   $("to-desk").hidden = role !== "department";
-  $("to-people").hidden = $("to-campaigns").hidden = role !== "grid_chief";
+  for (const link of ["to-people", "to-units", "to-campaigns"]) {
+    $(link).hidden = role !== "grid_chief";
+  }
   $("to-stats").hidden = !["grid_chief", "department"].includes(role);
   // a department handles the cases dispatched to it: it neither reports, nor visits, nor
   // patrols, and has no reports of its own to follow
