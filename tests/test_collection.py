@@ -233,6 +233,9 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     page = context.new_page()
     sign_in(page, server, "/map/units", "command", PASSWORD)
     wait_until(page, "window.mapsvcUnits.shown !== null", "the first page")
+    for other_page in ("wall", "desk", "people"):  # each of the centre's pages leads here
+        assert '<a href="/map/units">单位场所</a>' in page.request.get(
+            f"{server}/map/{other_page}").text(), other_page
     page.fill("#units-find [name=q]", mark)
     searched(page, "#units-find", "window.mapsvcUnits")
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one organisation of that name")

@@ -91,7 +91,8 @@ PANELS = """
   <label>走访、巡查天数 <select id="visit-days"><option>7</option><option selected>30</option>
     <option>90</option></select></label>
   <a id="wall-desk" href="/map/desk">受理派遣台</a> <a href="/map/people">人口台账</a>
-  <a href="/map/stats">考核评价</a> <a href="/map/campaigns">专项排查</a> {links}
+  <a href="/map/units">单位场所</a> <a href="/map/stats">考核评价</a>
+  <a href="/map/campaigns">专项排查</a> {links}
   <span class="account"><a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></span>
 </div>
