@@ -7,6 +7,7 @@ its page of organisations and places, corrects them and reads their record."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import morecantile
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from tests.browser import refused, searched, sign_in, wait_until
 from tests.conftest import PASSWORD
 from tests.test_phone import _phone, _signal_back
+from tests.test_tiles import _features
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +265,27 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     assert kept[1][5] == f"{own} → {other}" and kept[1][6] == "已移动"
     assert kept[2][3] == f"<b>{mark}</b>超市 → {mark}便民超市" and kept[2][4] == "企业 → 其他单位"
 
+    # closed in two clicks: off the list of those open, on that of those closed, and back
+    closing = row.locator("button", has_text="注销")
+    closing.click()
+    expect(closing).to_have_text("确认注销")
+    closing.click()
+    expect(page.locator("#units-said")).to_have_text(f"已注销 {made['id']} 号，已记入变更记录")
+    expect(row).to_have_count(0)
+    page.select_option("#units-find [name=closed]", "true")
+    searched(page, "#units-find", "window.mapsvcUnits")
+    wait_until(page, "window.mapsvcUnits.shown === 1", "the one closed")
+    assert row.locator("td").nth(4).inner_text().endswith("注销或停业")
+    row.locator("button", has_text="变更记录").click()
+    wait_until(page, "window.mapsvcUnits.changes === 4", "its record with the closing")
+    assert page.locator("#units-changes tbody tr").nth(3).locator("td").nth(2).inner_text() == (
+        "注销")
+    reopening = row.locator("button", has_text="恢复")
+    reopening.click()
+    reopening.click()
+    expect(row).to_have_count(0)
+    page.select_option("#units-find [name=closed]", "false")
+
     # places, by the kind in words
     page.select_option("#units-find [name=layer]", "places")
     page.fill("#units-find [name=q]", "")
@@ -271,3 +294,54 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one place of that kind")
     assert page.locator("#units tbody td").nth(1).inner_text() == f"{mark}市场"
     context.close()
+
+
+def test_a_place_closed_leaves_the_lists_the_map_the_counts_and_campaigns_and_comes_back(
+        clients, village, db):
+    own = next(iter(village))
+    mark = uuid.uuid4().hex[:6]
+    kind = f"{mark}仓库"
+    made = [clients["chief"].post("/registry/places", json={
+        "client_id": str(uuid.uuid4()), "name": f"{mark}仓库{n}", "kind": kind,
+        "point": _at(village[own])}).json() for n in range(2)]
+    path = f"/registry/places/{made[0]['id']}"
+    tile = morecantile.tms.get("WebMercatorQuad").tile(village[own].x, village[own].y, 16)
+
+    def seen() -> dict:
+        """Where the first place is seen: the list of those open, of those closed, the map,
+        and its grid's count of places."""
+        def listed(**asked):
+            return [f["id"] for f in clients["command"].get(
+                "/registry/places", params={"q": mark, **asked}).json()["features"]]
+        counts = clients["command"].get("/registry/grid-counts",
+                                        params={"parent": own[:12]}).json()
+        return {"open": listed(), "closed": listed(closed="true"),
+                "map": sorted(f["id"] for f in _features(
+                    clients["command"], "places", tile) if f["properties"]["name"].startswith(
+                        mark)),
+                "places": next(c["places"] for c in counts if c["grid"] == own)}
+    before = seen()
+    assert before["open"] == [made[0]["id"], made[1]["id"]] and before["closed"] == []
+    assert before["map"] == [made[0]["id"], made[1]["id"]]
+
+    closed = clients["command"].patch(path, json={"closed": True})
+    assert closed.status_code == 200, closed.text
+    with db.connect() as conn:
+        today = conn.execute(text("SELECT CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date)"))
+        assert closed.json()["closed_on"] == today.scalar_one().isoformat()
+    assert clients["command"].patch(path, json={"closed": True}).json() == closed.json()
+    assert seen() == {"open": [made[1]["id"]], "closed": [made[0]["id"]],
+                      "map": [made[1]["id"]], "places": before["places"] - 1}
+    campaign = clients["command"].post("/campaigns", json={
+        "client_id": str(uuid.uuid4()), "title": "仓库排查", "layer": "places", "kind": kind,
+        "due": "2099-01-01"}).json()
+    assert campaign["targets"] == 1  # the open one alone
+
+    assert clients["command"].patch(path, json={"closed": False}).json()["closed_on"] is None
+    assert seen() == before
+    kept = clients["command"].get(f"{path}/changes").json()
+    assert [(c["before"] or {}).get("closed_on") for c in kept] == [None, None,
+                                                                    closed.json()["closed_on"]]
+    assert [c["after"]["closed_on"] for c in kept] == [None, closed.json()["closed_on"], None]
+    r = clients["command"].get("/registry/things", params={"closed": "true"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "closed"

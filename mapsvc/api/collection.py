@@ -38,6 +38,9 @@ class Correction(BaseModel):
     kind: str | None = Field(None, min_length=1, max_length=50, pattern=NO_NUL,
                              description=_KIND)
     point: Point | None = Field(None, description="where it really is (更正位置)")
+    closed: bool | None = Field(None, description="true: closed (注销、停业) today, off the "
+                                                  "lists, the map and the counts, its record "
+                                                  "kept; false: reopened")
 
 
 @router.post("/{layer}", status_code=201,
@@ -55,12 +58,12 @@ async def record(request: Request, layer: Layer, body: Recording,
 @router.patch("/{layer}/{point_id}", responses=NOT_FOUND)
 async def correct(request: Request, layer: Layer, point_id: Whole, body: Correction,
                   account: Collector) -> dict:
-    """Rename an organisation or place of your jurisdiction, put it in another kind, or move
-    it to where it really is (within your jurisdiction); the change is kept, before and
-    after."""
+    """Rename an organisation or place of your jurisdiction, put it in another kind, move it
+    to where it really is (within your jurisdiction), close or reopen it; the change is kept,
+    before and after."""
     async with transaction(request) as conn:
         return await change_point(conn, account, layer, point_id, name=body.name,
-                                  kind=body.kind, point=body.point)
+                                  kind=body.kind, point=body.point, closed=body.closed)
 
 
 @router.get("/{layer}/{point_id}/changes", responses={404: NOT_FOUND[404]})

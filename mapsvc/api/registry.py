@@ -301,12 +301,14 @@ async def layer(
         "address (三号楼 as 3栋); organisations and places: those whose name does"))] = None,
     kind: Annotated[str | None, Query(max_length=50, description=(
         "organisations and places: those of this kind"))] = None,
+    closed: Annotated[bool, Query(description=(
+        "organisations and places: those closed (注销、停业) instead of those open"))] = False,
 ) -> Response:
     """Standard addresses (标准地址, with how many households each has), components (部件),
     organisations (实有单位) and key places in your jurisdiction."""
     async with statements(request) as conn:
         body = await layer_geojson(conn, layer, account, limit=page.limit, offset=page.offset,
-                                   words=q, kind=kind, **place)
+                                   words=q, kind=kind, closed=closed, **place)
     return Response(body, media_type=GEOJSON)
 
 

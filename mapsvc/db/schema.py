@@ -308,9 +308,11 @@ def _located() -> list[Column]:
 
 
 def _collected() -> list[Column]:
-    """Who recorded a registry point from the field, sent once however often (0088)."""
+    """Who recorded a registry point from the field, sent once however often (0088); the day
+    it closed (0089)."""
     return [Column("client_id", Uuid, unique=True),
-            Column("recorded_by", BigInteger, ForeignKey("account.id"))]
+            Column("recorded_by", BigInteger, ForeignKey("account.id")),
+            Column("closed_on", Date)]
 
 
 address = Table(

@@ -33,8 +33,8 @@ READERS = MAKERS | CHECKERS
 # Each layer's table, the column telling its things apart, the one a campaign's kind picks
 # them by (a component's four-digit type, GB/T 30428), and which of them are there to check.
 LAYERS = {
-    "organisations": ("organisation", "id::text", "kind", "true"),
-    "places": ("place", "id::text", "kind", "true"),
+    "organisations": ("organisation", "id::text", "kind", "closed_on IS NULL"),
+    "places": ("place", "id::text", "kind", "closed_on IS NULL"),
     "things": ("thing", "component_id", "type_code", "state <> 'removed'"),
 }
 

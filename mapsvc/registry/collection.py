@@ -1,11 +1,13 @@
 """Organisations (实有单位) and places (场所) recorded and corrected one at a time from the field
 (动态采集): a grid worker records the shop opened in its grid where it stands, a centre corrects
-a name or moves a point put in the wrong place. Each lands in its grid by the rules of a
-report, within the account's jurisdiction alone; each is sent once however often (its client
-id); every recording and change is kept with who made it and what the point was before and
-after (``registry_change``, append-only)."""
+a name or moves a point put in the wrong place, or closes one (注销、停业), which leaves the lists,
+the map and the counts but keeps its record. Each lands in its grid by the rules of a report,
+within the account's jurisdiction alone; each is sent once however often (its client id); every
+recording and change is kept with who made it and what the point was before and after
+(``registry_change``, append-only)."""
 
 import json
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -16,7 +18,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters
 from mapsvc.incidents.assignment import located, on
-from mapsvc.incidents.model import Point
+from mapsvc.incidents.model import LOCAL_TIME, Point
 
 # the layers recorded so, and their tables
 TABLES = {"organisations": "organisation", "places": "place"}
@@ -32,10 +34,10 @@ COLLECTORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.ad
 _SHOWN = """
 SELECT t.id, t.name, t.kind, round(ST_X(t.geom)::numeric, 7)::float8 AS lon,
        round(ST_Y(t.geom)::numeric, 7)::float8 AS lat, g.code AS grid, g.name AS grid_name,
-       t.assignment AS method, t.village_code
+       t.assignment AS method, t.village_code, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on
   FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
  WHERE {where}"""
-_KEPT = ("name", "kind", "lon", "lat", "grid", "method")
+_KEPT = ("name", "kind", "lon", "lat", "grid", "method", "closed_on")
 _LOGGED = text("""
 INSERT INTO registry_change (account_id, layer, entity_id, action, before, after)
 VALUES (:account, :layer, :id, :action, CAST(:before AS jsonb), CAST(:after AS jsonb))""")
@@ -130,15 +132,19 @@ async def record_point(conn: AsyncConnection, account: Account, layer: str, *, c
 
 async def change_point(conn: AsyncConnection, account: Account, layer: str, point_id: int, *,
                        name: str | None = None, kind: str | None = None,
-                       point: Point | None = None) -> dict:
-    """An organisation or place in the account's jurisdiction renamed, put in another kind or
-    moved (to the grid its new point lands in, also within the jurisdiction), in the caller's
-    transaction; the change is kept, before and after. The same change sent again changes
-    nothing more."""
+                       point: Point | None = None, closed: bool | None = None) -> dict:
+    """An organisation or place in the account's jurisdiction renamed, put in another kind,
+    moved (to the grid its new point lands in, also within the jurisdiction), closed (注销、停业:
+    today, China's day) or reopened, in the caller's transaction; the change is kept, before
+    and after. The same change sent again changes nothing more."""
     table = TABLES[layer]
     before = await _shown(conn, account, layer, point_id, lock=True)
+    closed_on = before["closed_on"]  # closed again, it keeps the day it first closed
+    if closed is not None and closed != bool(closed_on):
+        closed_on = datetime.now(LOCAL_TIME).date().isoformat() if closed else None
     values = {"name": before["name"] if name is None else _name(name),
-              "kind": before["kind"] if kind is None else _kind(layer, kind)}
+              "kind": before["kind"] if kind is None else _kind(layer, kind),
+              "closed_on": closed_on}
     moved = ""
     if point is not None:
         row = await _where_it_lands(conn, account, point)
@@ -147,12 +153,13 @@ async def change_point(conn: AsyncConnection, account: Account, layer: str, poin
         moved = """, geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), grid_id = :grid_id,
                    grid_version_id = :grid_version_id, village_code = :village_code,
                    assignment = :method"""
-    if all(values[key] == before[key] for key in ("name", "kind")) and (
+    if all(values[key] == before[key] for key in ("name", "kind", "closed_on")) and (
             not moved or (round(values["lon"], 7), round(values["lat"], 7))
             == (before["lon"], before["lat"])):
         return before  # sent again: nothing to change, nor for the tiles to draw anew
-    await conn.execute(text(f"UPDATE {table} SET name = :name, kind = :kind{moved} "
-                            "WHERE id = :id"), {**values, "id": point_id})
+    await conn.execute(text(f"UPDATE {table} SET name = :name, kind = :kind, "
+                            f"closed_on = CAST(:closed_on AS date){moved} WHERE id = :id"),
+                       {**values, "id": point_id})
     after = await _shown(conn, account, layer, point_id)
     if _kept(after) != _kept(before):
         await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": point_id,

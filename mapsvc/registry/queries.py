@@ -20,9 +20,9 @@ LAYERS = {
                "'type_code', t.type_code, 'name', t.name, 'state', t.state, "
                "'department', t.department_code"),
     "organisations": ("organisation", "id", "json_build_object('id', t.id, 'name', t.name, "
-                      "'kind', t.kind, 'grid_name', g.name"),
+                      "'kind', t.kind, 'grid_name', g.name, 'closed_on', t.closed_on"),
     "places": ("place", "id", "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind, "
-               "'grid_name', g.name"),
+               "'grid_name', g.name, 'closed_on', t.closed_on"),
 }
 
 NAMED_KINDS = ("organisations", "places")  # the layers whose records have a name and a kind
@@ -75,17 +75,21 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
                         grid: str | None = None, region: str | None = None, bbox=None,
                         near: tuple[float, float, float] | None = None,
-                        words: str | None = None, kind: str | None = None, limit: int = 100,
-                        offset: int = 0) -> str:
+                        words: str | None = None, kind: str | None = None,
+                        closed: bool = False, limit: int = 100, offset: int = 0) -> str:
     """The records of ``layer`` in the account's jurisdiction, where they lie; addresses whose
     text holds ``words`` (as the registry writes an address), organisations and places whose
-    name does, of ``kind``."""
+    name does, of ``kind``; of these, those open, or ``closed`` instead."""
     table, key, properties = LAYERS[layer]
     if words and layer == "things":
         raise InvalidInput("components are not found by their words", field="q")
     if kind and layer not in NAMED_KINDS:
         raise InvalidInput("only organisations and places are of a kind", field="kind")
+    if closed and layer not in NAMED_KINDS:
+        raise InvalidInput("only organisations and places are closed", field="closed")
     f = Filters()
+    if layer in NAMED_KINDS:
+        f.add("t.closed_on IS NOT NULL" if closed else "t.closed_on IS NULL")
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     if words and layer in NAMED_KINDS and words.strip():
@@ -116,9 +120,11 @@ SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id
           JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
          WHERE a.grid_id = g.id AND p.left_on IS NULL) AS people,
-       (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id) AS organisations,
+       (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id AND o.closed_on IS NULL)
+           AS organisations,
        (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
-       (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id) AS places,
+       (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id AND pl.closed_on IS NULL)
+           AS places,
        {visited} AS visited,
        (SELECT count(*) FROM micro_grid m WHERE m.grid_id = g.id) AS micro_grids,
        (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id

@@ -362,6 +362,8 @@ def _registry(collection: Collection, account: Account) -> tuple[str, dict]:
     table, properties, feature_id = REGISTRY_LAYERS[collection.id]
     f = Filters()
     registry_scope(account, f, alias="t", people=False)
+    if collection.id != "things":  # organisations and places closed are off the map
+        f.add("t.closed_on IS NULL")
     rows = f"""
         SELECT {properties},
                {_MVT_GEOM.format(geom="ST_Transform(t.geom, 3857)")} AS geom

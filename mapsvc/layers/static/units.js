@@ -1,6 +1,7 @@
 // Organisations and places (单位场所) of the account's jurisdiction, found by region or grid,
-// name and kind: each corrected (renamed, of another kind) and its record read (who recorded
-// it from the field and each change since, before and after). Everything shown is set as text.
+// name and kind, open or closed: each corrected (renamed, of another kind), closed (注销、停业) or
+// reopened, and its record read (who recorded it from the field and each change since, before
+// and after). Everything shown is set as text.
 "use strict";
 
 window.mapsvcUnits = { shown: null, changes: null };
@@ -36,12 +37,28 @@ window.mapsvcUnits = { shown: null, changes: null };
     const tr = document.createElement("tr");
     tr.dataset.unit = unit.id;
     for (const value of [unit.id, unit.name, kindName(layer, unit.kind),
-                         unit.grid_name || "未落入网格"]) {
+                         unit.grid_name || "未落入网格",
+                         unit.closed_on ? `${unit.closed_on} 注销或停业` : "在业"]) {
       tr.appendChild(text("td", value));
     }
     tr.appendChild(actions([["更正", () => askCorrecting(unit)],
-                            ["变更记录", () => showChanges(unit)]]));
+                            ["变更记录", () => showChanges(unit)],
+                            unit.closed_on ? ["恢复", (e) => closing(e, unit, false)]
+                              : ["注销", (e) => closing(e, unit, true)]]));
     return tr;
+  }
+
+  // closed (注销、停业: off the lists, the map and the counts, its record kept) or reopened, in
+  // two clicks, the second on "确认…", so that a slip closes nothing
+  function closing(event, unit, closed) {
+    const button = event.target;
+    const word = closed ? "注销" : "恢复";
+    if (button.textContent === word) {
+      button.textContent = `确认${word}`;
+      return;
+    }
+    list.change("PATCH", `/api/v1/registry/${layer}/${unit.id}`, { closed },
+                `已${word} ${unit.id} 号，已记入变更记录`);
   }
 
   const list = pagedList({
@@ -86,7 +103,9 @@ window.mapsvcUnits = { shown: null, changes: null };
       const was = c.before || {};
       const told = (key, shown = (v) => v) => (c.before && was[key] !== c.after[key]
         ? `${shown(was[key])} → ${shown(c.after[key])}` : shown(c.after[key]));
-      for (const value of [localTime(c.at), c.username, ACTION[c.action] || c.action,
+      const act = c.before && was.closed_on !== c.after.closed_on
+        ? (c.after.closed_on ? "注销" : "恢复") : ACTION[c.action] || c.action;
+      for (const value of [localTime(c.at), c.username, act,
                            told("name"), told("kind", (k) => kindName(layer, k)),
                            told("grid"), c.before && (was.lon !== c.after.lon
                                                       || was.lat !== c.after.lat)
@@ -113,7 +132,8 @@ window.mapsvcUnits = { shown: null, changes: null };
     const kind = layer === "organisations" ? finding.organisation_kind.value
       : finding.place_kind.value.trim();
     for (const [key, value] of [["region", finding.region.value], ["grid", finding.grid.value],
-                                ["q", finding.q.value.trim()], ["kind", kind]]) {
+                                ["q", finding.q.value.trim()], ["kind", kind],
+                                ["closed", finding.closed.value === "true" ? "true" : ""]]) {
       if (value) query.set(key, value);
     }
     list.find(query);
