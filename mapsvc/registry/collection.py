@@ -161,10 +161,9 @@ async def change_point(conn: AsyncConnection, account: Account, layer: str, poin
                             f"closed_on = CAST(:closed_on AS date){moved} WHERE id = :id"),
                        {**values, "id": point_id})
     after = await _shown(conn, account, layer, point_id)
-    if _kept(after) != _kept(before):
-        await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": point_id,
-                                     "action": "changed", "before": _kept(before),
-                                     "after": _kept(after)})
+    await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": point_id,
+                                 "action": "changed", "before": _kept(before),
+                                 "after": _kept(after)})
     return after
 
 

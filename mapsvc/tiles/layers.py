@@ -84,11 +84,13 @@ COLLECTIONS = {c.id: c for c in (
 )}
 REGION_LEVEL = {"cities": "city", "counties": "county", "townships": "township",
                 "villages": "village"}
-# Registry collections: the table, the properties its features carry and the feature id (if
-# a number: MVT ids are integers). Never people.
-REGISTRY_LAYERS = {"places": ("place", "t.id, t.name, t.kind", "id"),
-                   "organisations": ("organisation", "t.id, t.name, t.kind", "id"),
-                   "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None)}
+# Registry collections: the table, the properties its features carry, the feature id (if a
+# number: MVT ids are integers) and which of its rows are drawn (organisations and places
+# closed are not). Never people.
+REGISTRY_LAYERS = {
+    "places": ("place", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
+    "organisations": ("organisation", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
+    "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None, "true")}
 
 
 @dataclass
@@ -359,11 +361,10 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
 
 
 def _registry(collection: Collection, account: Account) -> tuple[str, dict]:
-    table, properties, feature_id = REGISTRY_LAYERS[collection.id]
+    table, properties, feature_id, drawn = REGISTRY_LAYERS[collection.id]
     f = Filters()
+    f.add(drawn)
     registry_scope(account, f, alias="t", people=False)
-    if collection.id != "things":  # organisations and places closed are off the map
-        f.add("t.closed_on IS NULL")
     rows = f"""
         SELECT {properties},
                {_MVT_GEOM.format(geom="ST_Transform(t.geom, 3857)")} AS geom

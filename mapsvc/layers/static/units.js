@@ -103,7 +103,7 @@ window.mapsvcUnits = { shown: null, changes: null };
       const was = c.before || {};
       const told = (key, shown = (v) => v) => (c.before && was[key] !== c.after[key]
         ? `${shown(was[key])} → ${shown(c.after[key])}` : shown(c.after[key]));
-      const act = c.before && was.closed_on !== c.after.closed_on
+      const act = c.before && (was.closed_on || null) !== (c.after.closed_on || null)
         ? (c.after.closed_on ? "注销" : "恢复") : ACTION[c.action] || c.action;
       for (const value of [localTime(c.at), c.username, act,
                            told("name"), told("kind", (k) => kindName(layer, k)),
