@@ -182,16 +182,28 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
     form.locator("button[type=submit]", has_text="保存更正").click()
     wait_until(page, "window.mapsvcPhone.queued === 0", "the correction sent")
     expect(page.locator("#result")).to_have_text(f"已更正：王记粮油店（{grid_name}）")
+
+    # the shop closed: said so from the phone, it is listed near no more
+    page.click("#collect")
+    page.locator("#recorded-near li", has_text="王记粮油店（其他单位）").locator(
+        "button", has_text="更正").click()
+    form.locator("[name=closed]").check()
+    form.locator("button[type=submit]", has_text="保存更正").click()
+    expect(page.locator("#result")).to_have_text("已注销或停业：王记粮油店")
+    with page.expect_response(lambda r: "/registry/organisations?near=" in r.url):
+        page.click("#collect")
+    page.wait_for_timeout(300)  # the list drawn from the answer
+    assert "王记粮油店" not in page.inner_text("#recorded-near")
     context.close()
     with db.connect() as conn:
         now = conn.execute(text("SELECT name, kind, ST_X(geom) FROM organisation WHERE id = :i"),
                            {"i": made}).one()
         changed = conn.execute(text(
-            "SELECT before ->> 'name', after ->> 'name' FROM registry_change "
-            "WHERE layer = 'organisation' AND entity_id = :i AND action = 'changed'"),
-            {"i": made}).all()
+            "SELECT before ->> 'name', after ->> 'name', after ->> 'closed_on' IS NOT NULL "
+            "FROM registry_change WHERE layer = 'organisation' AND entity_id = :i "
+            "AND action = 'changed' ORDER BY id"), {"i": made}).all()
     assert (now[0], now[1], round(now[2], 6)) == ("王记粮油店", "other", round(there[0], 6))
-    assert changed == [("王记<i>粮油</i>店", "王记粮油店")]
+    assert changed == [("王记<i>粮油</i>店", "王记粮油店", False), ("王记粮油店", "王记粮油店", True)]
 
 
 def test_organisations_and_places_are_found_by_name_and_kind(clients, village):

@@ -1171,7 +1171,7 @@ async function visit(household, address) {
 // ---- an organisation or place recorded where the worker stands (动态采集: a shop opened, a
 // market set up), in the grid the service finds for it; or one already recorded near (listed
 // under the form, so that none is recorded twice) corrected: renamed, of another kind, moved to
-// where the worker stands. Sent with the queue. ----
+// where the worker stands, or closed (注销、停业). Sent with the queue. ----
 const RECORDED_NEAR = { organisations: "mapsvc.organisations-near", places: "mapsvc.places-near" };
 
 async function askCollecting() {
@@ -1219,7 +1219,7 @@ function collectingKind() {  // an organisation's kind chosen from the registry'
   Object.assign(given.organisation_kind, { hidden: !organisation, required: organisation });
   Object.assign(given.place_kind, { hidden: organisation, required: !organisation });
   given.layer.disabled = correcting;
-  given.move.parentElement.hidden = !correcting;
+  given.move.parentElement.hidden = given.closed.parentElement.hidden = !correcting;
   $("collecting-title").textContent = correcting ? "更正单位或场所" : "采集单位或场所（在当前位置）";
   form.querySelector("button[type=submit]").textContent = correcting ? "保存更正" : "采集";
   $("recorded-near").hidden = correcting;
@@ -1243,6 +1243,7 @@ async function collect(event) {
   const body = { name, kind: layer === "organisations" ? given.organisation_kind.value
     : given.place_kind.value.trim() };
   if (here) body.point = { lon: fix.lon, lat: fix.lat };
+  if (correcting && given.closed.checked) body.closed = true;  // off the lists, kept
   await enqueue(correcting ? { kind: "correct", layer, id: correcting.id, name, body }
     : { kind: "collect", layer, name, body: { ...body, client_id: crypto.randomUUID() } });
   form.reset();
@@ -1264,7 +1265,8 @@ async function sendCorrection(item) {
   const r = await sent("PATCH", `/registry/${item.layer}/${item.id}`, item.body);  // again: same
   if (!r.ok) throw await refusal(r, item);
   const made = await r.json();
-  $("result").textContent = `已更正：${item.name}（${made.grid_name || "未落入网格"}）`;
+  $("result").textContent = made.closed_on ? `已注销或停业：${item.name}`
+    : `已更正：${item.name}（${made.grid_name || "未落入网格"}）`;
 }
 
 // ---- campaigns (专项排查): each thing of the worker's grids a campaign asks to be checked,
