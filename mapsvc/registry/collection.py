@@ -96,6 +96,13 @@ def _kept(shown: dict) -> str:
     return json.dumps({key: shown[key] for key in _KEPT}, ensure_ascii=False)
 
 
+async def _sent(conn: AsyncConnection, table: str, client_id: UUID):
+    """The record ``client_id`` was sent with before (its id, who recorded it), or None."""
+    return (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
+                                    "WHERE client_id = :client_id"),
+                               {"client_id": client_id})).one_or_none()
+
+
 async def record_point(conn: AsyncConnection, account: Account, layer: str, *, client_id: UUID,
                        name: str, kind: str, point: Point) -> tuple[dict, bool]:
     """An organisation or place (``layer``) recorded at ``point``, in the grid it lands in, in
@@ -103,9 +110,7 @@ async def record_point(conn: AsyncConnection, account: Account, layer: str, *, c
     and whether it is new."""
     name, kind = _name(name), _kind(layer, kind)
     table = TABLES[layer]
-    sent = (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
-                                    "WHERE client_id = :client_id"),
-                               {"client_id": client_id})).one_or_none()
+    sent = await _sent(conn, table, client_id)
     if sent is None:
         row = await _where_it_lands(conn, account, point)
         made = (await conn.execute(text(f"""
@@ -122,9 +127,7 @@ async def record_point(conn: AsyncConnection, account: Account, layer: str, *, c
                                          "action": "recorded", "before": None,
                                          "after": _kept(shown)})
             return shown, True
-        sent = (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
-                                        "WHERE client_id = :client_id"),
-                                   {"client_id": client_id})).one()
+        sent = await _sent(conn, table, client_id)  # sent at once by another request
     if sent.recorded_by != account.id:
         raise Conflict(f"client_id {client_id} names another account's record", field="client_id")
     return await _shown(conn, account, layer, sent.id), False

@@ -19,8 +19,8 @@ window.mapsvcUnits = { shown: null, changes: null };
   // an organisation's kind picked from the registry's, a place's typed, in ``form``
   function kinds(form, of, chosen) {
     const organisation = of === "organisations";
-    Object.assign(form.elements.organisation_kind, { hidden: !organisation });
-    Object.assign(form.elements.place_kind, { hidden: organisation });
+    form.elements.organisation_kind.hidden = !organisation;
+    form.elements.place_kind.hidden = organisation;
     if (form.id === "units-correct") form.elements.place_kind.required = !organisation;
     form.elements[organisation ? "organisation_kind" : "place_kind"].value = chosen || "";
   }
