@@ -902,8 +902,9 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
     page.click(f"{item} >> text=进度")  # the photo among the steps, fetched with the token
     wait_until(page, f"[...document.querySelectorAll('{item} .step-photos img')].some("
                      "(i) => i.complete && i.naturalWidth > 0)", "the photo shown")
-    refreshed = page.evaluate("window.mapsvcPhone.refreshed")
-    wait_until(page, f"window.mapsvcPhone.refreshed > {refreshed + 1}", "the list drawn anew")
+    assert admin.post(f"/incidents/{case}/actions/expedite",  # its item drawn anew
+                      json={"note": "群众反映强烈"}).status_code == 200
+    wait_until(page, f"!!document.querySelector('{item}.urgent')", "the case marked urgent")
     assert page.locator(f"{item} .step-photos img").count() > 0  # the steps still open
     context.close()
 
@@ -1212,8 +1213,12 @@ def test_a_worker_follows_its_reports_to_their_close_and_the_rating_given(
     assert page.inner_text("#reports-count").startswith("近30天 ")
     closed.locator("button", has_text="进度").click()
     expect(closed.locator("ol.steps > li")).to_have_count(8)
-    closed.evaluate("(li) => { li.dataset.seen = 'yes'; }")  # the list drawn anew: still open
-    wait_until(page, f"!document.querySelector('{item(done)}').dataset.seen", "the list anew")
+    followed = page.locator(item(waiting))
+    followed.locator("button", has_text="进度").click()
+    expect(followed.locator("ol.steps > li")).to_have_count(2)
+    assert do(admin, waiting, "dispatch", department="T1").status_code == 200
+    expect(followed).to_contain_text("已派遣 · ")  # its item drawn anew, its steps still open
+    expect(followed.locator("ol.steps > li")).to_have_count(2)
     expect(closed.locator("ol.steps > li")).to_have_count(8)
     page.screenshot(path=ARTIFACTS / "phone-my-reports.png", full_page=True)
     page.select_option("#category", "0603")  # reported from the phone: on the list it shows
@@ -1311,6 +1316,26 @@ def test_a_handler_asks_for_more_time_or_hands_a_case_back_from_the_phone(browse
     handed = admin.get(f"/incidents/{back}").json()
     assert handed["status"] == "filed"  # back to the centre, to dispatch again
     assert admin.get(f"/incidents/{back}/timeline").json()[-1]["note"] == "不属于本单位职责"
+
+
+def test_a_tap_held_while_the_cases_are_refreshed_is_not_lost(browser, server, worker_spot,
+                                                             clients):
+    """My cases refreshed while a finger is down on a step's button: the case unchanged, its
+    item stays as it was, and the finger lifted takes the step (a button drawn anew between
+    the finger's down and up would take no tap)."""
+    _, spot = worker_spot
+    case = _dispatched_case(clients["admin"], spot, "刷新时按下的井盖")
+    context, page = _phone(browser, server, spot)
+    item = f'#cases li[data-id="{case}"]'
+    button = f'{item} button[data-action="request_extension"]'
+    wait_until(page, f"!!document.querySelector('{button}')", "more time offered")
+    page.hover(button)
+    page.mouse.down()
+    refreshed = page.evaluate("window.mapsvcPhone.refreshed")
+    wait_until(page, f"window.mapsvcPhone.refreshed > {refreshed}", "the cases refreshed")
+    page.mouse.up()
+    expect(page.locator(f"{item} form.step")).to_have_count(1)
+    context.close()
 
 
 def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker_spot, clients):

@@ -670,10 +670,32 @@ async function toggleUnder(li, tag, className, path, fill) {
 }
 
 // What each item of a list of cases (``list``: my cases, my reports) holds under
-// ``selector``, by its case's id: kept when the list is drawn anew.
+// ``selector``, by its case's id: kept when its item is drawn anew.
 function heldUnder(list, selector) {
   return new Map([...list.querySelectorAll(":scope > li")].map(
     (li) => [li.dataset.id, li.querySelector(selector)]));
+}
+
+// A list of cases (``list``) brought to ``features``, in their order. The item of a case that
+// would be drawn as it is (``look``: what its item shows) is left in the page untouched, so a
+// tap on it while the list is refreshed is never lost (a button taken out of the page between
+// the finger's down and up is not clicked); the others are built by ``build``, and what was
+// listed no more is taken away.
+function redraw(list, features, look, build) {
+  const was = new Map([...list.querySelectorAll(":scope > li")].map((li) => [li.dataset.id, li]));
+  const items = features.map((f) => {
+    const drawn = JSON.stringify(look(f));
+    const li = was.get(String(f.id));
+    if (li && li.dataset.drawn === drawn) return li;
+    const built = build(f);
+    built.dataset.drawn = drawn;
+    return built;
+  });
+  const kept = new Set(items);
+  for (const li of [...list.children]) if (!kept.has(li)) li.remove();
+  items.forEach((li, i) => {
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
 }
 
 // A case's steps so far (who did what, when, and why).
@@ -792,7 +814,10 @@ function showCases(cases) {
   const called = heldUnder(list, "div.caller");
   const role = localStorage.getItem("mapsvc.role");
   const readsCallers = CALLER_READERS.includes(role);
-  $("cases").replaceChildren(...cases.map((f) => {
+  const closingOf = (p) => phone.classes && phone.classes.get(p.category);
+  const look = (f) => [f, role, className(f.properties.category),
+                       (closingOf(f.properties) || {}).closing_condition];
+  redraw(list, cases, look, (f) => {
     const p = f.properties;
     const urgency = URGENCY[clock(f)][1];
     const li = text("li", [p.urgent_at && "加急", urgency, STATUS[p.status] || p.status,
@@ -812,11 +837,10 @@ function showCases(cases) {
     if (next.includes("contact") && p.response_deadline && !p.contacted_at) {  // 响应
       li.appendChild(text("small", `联系诉求人时限 ${localTime(p.response_deadline)}`, "due"));
     }
-    const closing = phone.classes && phone.classes.get(p.category);
+    const closing = closingOf(p);
     if (closing && closing.closing_condition && next.some((action) => JUDGED.has(action))) {
       li.appendChild(text("small", `结案条件：${closing.closing_condition}`, "guide"));
     }
-    if (unseen.has(f.id)) li.classList.add("new");
     li.addEventListener("click", () => {
       li.classList.remove("new");
       noticed(f.id);
@@ -851,7 +875,8 @@ function showCases(cases) {
     if (form && next.includes(form.dataset.action)) li.appendChild(form);
     else if (form) form.cancel();
     return li;
-  }));
+  });
+  for (const li of list.children) li.classList.toggle("new", unseen.has(Number(li.dataset.id)));
 }
 
 // A case's buttons to show where it is on the map and the steps it has been through, on its
@@ -959,8 +984,9 @@ async function showReports() {
   const listed = reports.features.length;
   $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
     + (reports.numberMatched > listed ? `，列出最新的 ${listed} 件` : "");
-  const opened = heldUnder($("reports"), "ol.steps");  // stay when the list is drawn anew
-  $("reports").replaceChildren(...reports.features.map((f) => {
+  const list = $("reports");
+  const opened = heldUnder(list, "ol.steps");  // stay when a report's item is drawn anew
+  redraw(list, reports.features, (f) => [f, className(f.properties.category)], (f) => {
     const p = f.properties;
     const li = text("li", [STATUS[p.status] || p.status, `#${f.id} ${className(p.category)}`,
                            p.description].filter(Boolean).join(" · "));
@@ -972,8 +998,8 @@ async function showReports() {
     placeAndSteps(li, f);
     if (opened.get(String(f.id))) li.appendChild(opened.get(String(f.id)));
     return li;
-  }));
-  if (!listed) $("reports").append(text("li", "近期没有上报", "none"));
+  });
+  if (!listed) list.append(text("li", "近期没有上报", "none"));
 }
 
 // ---- household visits: two taps; a member who moved away or died: two more; a newcomer, to
