@@ -605,7 +605,8 @@ def test_an_action_taken_with_no_signal_is_applied_once_at_the_time_it_was_taken
 def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker_drops_it(
         browser, server, worker_spot, clients):
     """Accepted with no signal while the centre voided the case: sent, it is refused; the
-    phone keeps it, saying why, and drops it at the worker's second tap, not the first."""
+    phone keeps it, saying why, and drops it at the worker's second tap, not the first (nor
+    at a tap made again after a round of sending)."""
     from tests.test_workflow import do
 
     admin = clients["admin"]
@@ -619,6 +620,8 @@ def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker
     assert refused.inner_text().startswith(f"未能发送：案件已有变化，此步已不能办理 签收 #{case}")
     drop = refused.locator("button")
     drop.click()
+    assert drop.inner_text() == "确认删除" and page.evaluate("window.mapsvcPhone.queued") == 1
+    page.evaluate("send()")  # a round of sending between the taps: the first not undone
     assert drop.inner_text() == "确认删除" and page.evaluate("window.mapsvcPhone.queued") == 1
     drop.click()
     wait_until(page, "window.mapsvcPhone.queued === 0", "the step dropped")

@@ -56,29 +56,55 @@ const enqueue = (item) => {
 const dequeue = (seq) => store("readwrite", (s) => s.delete(seq));
 const update = (item) => store("readwrite", (s) => s.put(item));
 
+// A list (of my cases, my reports, the queue) brought to ``things``, in their order. The item
+// of one that would be drawn as it is (``look``: what its item shows) is left in the page
+// untouched, so a tap on it while the list is refreshed is never lost (a button taken out of
+// the page between the finger's down and up is not clicked) nor undone (删除 tapped once); the
+// others are built by ``build`` (their items told by ``id``), and what is listed no more is
+// taken away.
+function redraw(list, things, look, build, id = (thing) => thing.id) {
+  const was = new Map([...list.querySelectorAll(":scope > li")].map((li) => [li.dataset.id, li]));
+  const items = things.map((thing) => {
+    const drawn = JSON.stringify(look(thing));
+    const li = was.get(String(id(thing)));
+    if (li && li.dataset.drawn === drawn) return li;
+    const built = build(thing);
+    built.dataset.drawn = drawn;
+    return built;
+  });
+  const kept = new Set(items);
+  for (const li of [...list.children]) if (!kept.has(li)) li.remove();
+  items.forEach((li, i) => {
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
+}
+
 async function showQueue() {
   const all = await everything();
   const items = all.filter(mine);
   const list = $("queue");
-  list.replaceChildren(...items.map((item) => {
+  const what = (item) => ({
+    action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
+    visit: () => ` 走访 ${item.address}`,
+    collect: () => ` 采集 ${item.name}`,
+    correct: () => ` 更正 ${item.name}`,
+    departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
+    newcomer: () => ` 登记新住户 ${item.name}`,
+    move: () => ` 迁入 ${item.name}`,
+    check: () => ` ${item.body.result === "hazard" ? "上报隐患" : "排查正常"} ${item.name}`,
+    patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
+    report: () => ` ${item.categoryName} ${item.body.description}`,
+  }[item.kind]());
+  // an item drawn as it was keeps its 删除 tapped once
+  redraw(list, items, (item) => [item.failed, item.person, what(item)], (item) => {
     const li = text("li", item.failed ? `未能发送：${item.failed}` : "待发送",
                     item.failed ? "failed" : "");
-    li.appendChild(text("span", {
-      action: () => ` ${ACTION_NAME[item.action]} #${item.incident}`,
-      visit: () => ` 走访 ${item.address}`,
-      collect: () => ` 采集 ${item.name}`,
-      correct: () => ` 更正 ${item.name}`,
-      departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
-      newcomer: () => ` 登记新住户 ${item.name}`,
-      move: () => ` 迁入 ${item.name}`,
-      check: () => ` ${item.body.result === "hazard" ? "上报隐患" : "排查正常"} ${item.name}`,
-      patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
-      report: () => ` ${item.categoryName} ${item.body.description}`,
-    }[item.kind]()));
+    li.dataset.id = item.seq;
+    li.appendChild(text("span", what(item)));
     if (item.failed && item.person && item.kind === "newcomer") li.appendChild(moveHere(item));
     if (item.failed) li.appendChild(discardButton(item));
     return li;
-  }));
+  }, (item) => item.seq);
   if (!items.length) list.append(text("li", "全部已发出", "none"));
   phone.queued = items.length;
   phone.held = all.length - items.length;  // another account's, waiting for it
@@ -674,28 +700,6 @@ async function toggleUnder(li, tag, className, path, fill) {
 function heldUnder(list, selector) {
   return new Map([...list.querySelectorAll(":scope > li")].map(
     (li) => [li.dataset.id, li.querySelector(selector)]));
-}
-
-// A list of cases (``list``) brought to ``features``, in their order. The item of a case that
-// would be drawn as it is (``look``: what its item shows) is left in the page untouched, so a
-// tap on it while the list is refreshed is never lost (a button taken out of the page between
-// the finger's down and up is not clicked); the others are built by ``build``, and what was
-// listed no more is taken away.
-function redraw(list, features, look, build) {
-  const was = new Map([...list.querySelectorAll(":scope > li")].map((li) => [li.dataset.id, li]));
-  const items = features.map((f) => {
-    const drawn = JSON.stringify(look(f));
-    const li = was.get(String(f.id));
-    if (li && li.dataset.drawn === drawn) return li;
-    const built = build(f);
-    built.dataset.drawn = drawn;
-    return built;
-  });
-  const kept = new Set(items);
-  for (const li of [...list.children]) if (!kept.has(li)) li.remove();
-  items.forEach((li, i) => {
-    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
-  });
 }
 
 // A case's steps so far (who did what, when, and why).
