@@ -137,6 +137,42 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
     assert command.get(f"/campaigns/{made['id']}").json()["hazards"] == 0
 
 
+def test_a_place_closed_before_it_was_checked_is_due_no_more_until_it_reopens(clients, places,
+                                                                              kind):
+    """Two places of a campaign closed (注销、停业): the one never checked leaves the things the
+    campaign checks (its counts, its grids, the worker's things to check, its ledger), the one
+    checked before stays checked; the first reopened is due again."""
+    command, worker = clients["command"], clients["worker"]
+    made = command.post("/campaigns", json=campaign_body(kind)).json()
+    east, west, south = (places["ids"][n] for n in ("东门菜场", "西门菜场", "南门菜场"))
+    assert worker.post(f"/campaigns/{made['id']}/checks", json={
+        "client_id": str(uuid.uuid4()), "target": east, "result": "normal"}).status_code == 201
+
+    def closed(place, shut: bool) -> None:
+        r = command.patch(f"/registry/places/{place}", json={"closed": shut})
+        assert r.status_code == 200, r.text
+
+    def standing() -> tuple:
+        counted = command.get(f"/campaigns/{made['id']}").json()
+        grids = {g["code"]: (g["targets"], g["checked"])
+                 for g in command.get(f"/campaigns/{made['id']}/grids").json()}
+        to_check = [f["id"] for f in worker.get(f"/campaigns/{made['id']}/targets",
+                                                params={"result": "none"}).json()["features"]]
+        sheet = command.get(f"/campaigns/{made['id']}/targets.csv").content.decode("utf-8-sig")
+        ledger = sorted(row["编号"] for row in csv.DictReader(io.StringIO(sheet, newline="")))
+        return (counted["targets"], counted["checked"]), grids, to_check, ledger
+
+    before = standing()
+    assert before == ((3, 1), {places["mine"]: (2, 1), places["other"]: (1, 0)}, [west],
+                      sorted([east, west, south]))
+    closed(east, True)
+    closed(west, True)
+    assert standing() == ((2, 1), {places["mine"]: (1, 1), places["other"]: (1, 0)}, [],
+                          sorted([east, south]))
+    closed(west, False)
+    assert standing() == before
+
+
 def test_a_campaign_is_made_within_the_makers_region_of_what_there_is(clients, places, kind,
                                                                      db):
     command = clients["command"]
@@ -497,18 +533,20 @@ CAMPAIGN_WEEK = {"from": "2025-10-06", "to": "2025-10-10"}  # the campaigns due 
 @pytest.fixture(scope="module")
 def due_campaigns(server, clients, grids, db):
     """A campaign of 城区's centre due on 8 October 2025 over three places of a worker's grid
-    and one of another township: one checked in time, one the day after, two never; another
-    over the same places ended before it was due (called off); a third due in two days, one
-    of its places checked already."""
+    and one of another township: one checked in time, one the day after, two never (one of
+    them closed since); another over the same places ended before it was due (called off); a
+    third due in two days, one of its places checked already. A fourth place of the grid,
+    closed on 5 October and never checked, is due in none."""
     kind = f"测试场所{uuid.uuid4().hex[:6]}"
     county = grids[grids["code"].str.startswith("441502")]
     grid = county.iloc[47]
     other = county[county["code"].str[:9] != grid.code[:9]].iloc[5]
     worker = new_account(role="grid_worker", grid_codes=[grid.code])
-    spots = [grid.geometry.representative_point()] * 3 + [other.geometry.representative_point()]
+    spots = [grid.geometry.representative_point()] * 3 + [
+        other.geometry.representative_point(), grid.geometry.representative_point()]
     registered(clients["admin"], "places", [
         {"name": f"{n}号库{kind[-6:]}", "kind": kind, "lon": p.x, "lat": p.y}
-        for n, p in zip("一二三四", spots)])
+        for n, p in zip("一二三四五", spots)])
     made = {title: clients["command"].post("/campaigns", json=campaign_body(
         kind, title=title, due=(date.today() + timedelta(days=2)).isoformat())).json()
         for title in ("到期", "撤销", "未到期")}
@@ -522,6 +560,12 @@ def due_campaigns(server, clients, grids, db):
             "WHERE a.id = p.account_id AND a.username = :u"), {"u": worker})
         places = dict(conn.execute(text("SELECT left(name, 1), id::text FROM place "
                                         "WHERE kind = :kind"), {"kind": kind}).all())
+    for place in ("三", "五"):  # closed today: after the campaign was due, and before it
+        assert clients["command"].patch(f"/registry/places/{places[place]}",
+                                        json={"closed": True}).status_code == 200
+    with db.begin() as conn:
+        conn.execute(text("UPDATE place SET closed_on = '2025-10-05' WHERE id = :id"),
+                     {"id": int(places["五"])})
     with signed_in_client(server, worker) as phone:
         for campaign, target, at in (("到期", "一", "2025-10-08T23:59:00+08:00"),
                                      ("到期", "二", "2025-10-09T00:00:00+08:00"),

@@ -3,7 +3,9 @@ place or component of a kind (every enterprise before the fire season, every mar
 manhole cover) by a date; each worker checks those of its grids on the phone, a hazard found
 reported as a case at once; the centre follows each grid's progress.
 
-What a campaign checks is taken when it is made, each thing with its grid then. Everyone reads
+What a campaign checks is taken when it is made, each thing with its grid then; an organisation
+or place closed (注销、停业) by the campaign's due day and never checked is due no more (reopened,
+it is due again), while a component has no day it was removed on and stays. Everyone reads
 a campaign through the things they may see of it (registry_scope): a grid worker those of its
 grids, a county's centre those of its county in a city's campaign.
 """
@@ -42,6 +44,19 @@ LAYERS = {
 # The end of a campaign's (``c``) due day (China Standard Time): a thing checked before it was
 # checked on time.
 DUE_END = "(CAST(c.due + 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai')"
+
+
+# The things campaigns check no more, each as (campaign, target): organisations and places
+# closed (注销、停业) by their campaign's due day and never checked. Few: asked once per reading.
+_NOT_DUE = " UNION ALL ".join(
+    "SELECT n.campaign_id, n.target FROM campaign c "
+    f"JOIN {LAYERS[layer][0]} x ON c.layer = '{layer}' AND x.closed_on <= c.due "
+    "JOIN campaign_target n ON n.campaign_id = c.id AND n.target = x.id::text "
+    "WHERE NOT EXISTS (SELECT 1 FROM campaign_check k "
+    "                   WHERE k.campaign_id = n.campaign_id AND k.target = n.target)"
+    for layer in ("organisations", "places"))
+# A thing of a campaign (t) it still checks.
+_DUE_THING = f"(t.campaign_id, t.target) NOT IN ({_NOT_DUE})"
 
 
 def _things(layer: str) -> str:
@@ -155,6 +170,13 @@ def _scope(account: Account, **params) -> Filters:
     return f
 
 
+def _due_scope(account: Account, **params) -> Filters:
+    """The things of campaigns (t) the account may see that their campaigns still check."""
+    f = _scope(account, **params)
+    f.add(_DUE_THING)
+    return f
+
+
 async def make_campaign(conn: AsyncConnection, account: Account, *, client_id: UUID, title: str,
                         instructions: str, layer: str, kind: str, region: str | None,
                         due: date) -> tuple[dict, bool]:
@@ -209,7 +231,7 @@ async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100
     """The campaigns with things the account may see, each with how many of those it holds,
     how many were checked and how many stand as hazards: those running first (then those past
     their date, then those ended), the soonest due first."""
-    f = _scope(account)
+    f = _due_scope(account)
     checks = "true"
     if ids is not None:
         f.add("t.campaign_id = ANY(:ids)", ids=ids)
@@ -257,14 +279,13 @@ _DUE = f"""
 WITH due AS MATERIALIZED (
     SELECT c.id, {DUE_END} AS due_end FROM campaign c
      WHERE c.due BETWEEN :start AND :end AND (c.ended_at IS NULL OR c.ended_at >= {DUE_END})
-), first AS (
-    SELECT k.campaign_id, k.target, min(k.at) AS at FROM campaign_check k
-     WHERE k.campaign_id IN (SELECT id FROM due) GROUP BY 1, 2
 )
 SELECT {{key}} AS key, count(*) FILTER (WHERE f.at < d.due_end OR d.due_end <= now()) AS due,
        count(*) FILTER (WHERE f.at < d.due_end) AS on_time
   FROM due d {{things}}
-  LEFT JOIN first f ON f.campaign_id = t.campaign_id AND f.target = t.target
+  LEFT JOIN LATERAL (SELECT min(k.at) AS at FROM campaign_check k
+                      WHERE k.campaign_id = t.campaign_id AND k.target = t.target) f ON true
+ WHERE {_DUE_THING}
  GROUP BY 1
 """
 _DUE_OF = {
@@ -296,8 +317,9 @@ async def campaigns_due(conn: AsyncConnection, by: str, keys: list[str], start: 
     due from ``start`` to ``end`` (local dates) it answered for (a worker: in the grids it
     worked on their due day), those checked by the end of their due day (``on_time``), and
     the share (按期排查率): a thing still within its time counts once checked, or once its time
-    passes. Campaigns ended before the end of their due day are left out. Grids are those of
-    the region ``within`` (a code; all: ""), whose things its villages' codes find."""
+    passes; one closed by then and never checked is due no more. Campaigns ended before the
+    end of their due day are left out. Grids are those of the region ``within`` (a code; all:
+    ""), whose things its villages' codes find."""
     if by in ("grid", "worker"):
         sql, params = _DUE_OF[by], {"keys": [int(k) for k in keys], "within": within}
     else:  # the regions' things: those of the villages their codes' common start holds
@@ -368,7 +390,7 @@ async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: i
     """Each grid of a campaign the account may see, with its workers and progress, the least
     checked first."""
     await campaign_title(conn, account, campaign_id)
-    f = _scope(account, id=campaign_id)
+    f = _due_scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     sql = _GRIDS.format(where=f.where())
     return [dict(row) for row in (await conn.execute(text(sql), f.params)).mappings()]
@@ -380,7 +402,7 @@ async def campaign_targets(conn: AsyncConnection, account: Account, campaign_id:
     """The things of a campaign the account may see (of a grid; checked with a result, or
     unchecked: ``result`` "none"), the unchecked first, with their last checks: GeoJSON."""
     await campaign_title(conn, account, campaign_id)
-    f = _scope(account, id=campaign_id)
+    f = _due_scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     if grid is not None:
         f.add("t.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=grid)
@@ -412,7 +434,7 @@ RETURNING id
 def targets_sheet(account: Account, campaign_id: int) -> tuple[str, dict]:
     """The COPY statement writing the campaign's ledger of the things the account may see,
     each with its last check, in psycopg's parameter style; and its parameters."""
-    f = _scope(account, id=campaign_id)
+    f = _due_scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     return copy_statement(_SHEET.format(worker=WORKER_NAME, where=f.where()), f.params)
 
