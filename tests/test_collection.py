@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import morecantile
 import pytest
+import shapely
 from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import refused, searched, sign_in, wait_until
-from tests.conftest import PASSWORD
+from tests.conftest import ARTIFACTS, PASSWORD
 from tests.test_phone import _phone, _signal_back
 from tests.test_tiles import _features
 
@@ -265,9 +266,27 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     assert form.locator("[name=name]").input_value() == f"<b>{mark}</b>超市"
     form.locator("[name=name]").fill(f"{mark}便民超市")
     form.locator("[name=organisation_kind]").select_option("other")
+    # moved back on the map: the map brought to where it belongs (its own grid), clicked there
+    grid_names = {f["properties"]["code"]: f["properties"]["name"] for f in clients[
+        "command"].get("/grids", params={"parent": own[:12], "limit": 1000}).json()["features"]}
+    expect(page.locator("#units-point")).to_have_text(
+        f"{grid_names[other]}：拖动标记或点击地图可移动位置")
+    wait_until(page, "window.mapsvcUnits.grids > 0", "the grids around it")
+    there = village[own]
+    page.evaluate(f"window.mapsvcUnits.map.setView([{there.y}, {there.x}], 18, "
+                  "{ animate: false })")
+    box = page.locator("#units-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#units-point")).to_contain_text(f" · {grid_names[own]}")
+    page.screenshot(path=ARTIFACTS / "units-moved-on-the-map.png", full_page=True)
     form.locator("button[type=submit]").click()
     expect(page.locator("#units-said")).to_have_text(f"已更正 {made['id']} 号，已记入变更记录")
     expect(row.locator("td").nth(2)).to_have_text("其他单位")
+    expect(row.locator("td").nth(3)).to_have_text(grid_names[own])
+    stored = clients["command"].get("/registry/organisations", params={"q": mark}).json()[
+        "features"][0]
+    assert stored["properties"]["grid"] == own
+    assert shapely.Point(stored["geometry"]["coordinates"]).distance(there) < 1e-5  # a pixel
     row.locator("button", has_text="变更记录").click()
     wait_until(page, "window.mapsvcUnits.changes === 3", "its record")
     kept = [r.locator("td").all_inner_texts()
@@ -276,6 +295,7 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
                                             ("command", "更正")]
     assert kept[1][5] == f"{own} → {other}" and kept[1][6] == "已移动"
     assert kept[2][3] == f"<b>{mark}</b>超市 → {mark}便民超市" and kept[2][4] == "企业 → 其他单位"
+    assert kept[2][5] == f"{other} → {own}" and kept[2][6] == "已移动"
 
     # closed in two clicks: off the list of those open, on that of those closed, and back
     closing = row.locator("button", has_text="注销")

@@ -263,8 +263,8 @@ async def _named(request: Request, select: str) -> list[dict]:
 
 
 def _page(html: str) -> HTMLResponse:
-    return HTMLResponse(html, headers={
-        "Cache-Control": "no-store", "Content-Security-Policy": _policy(settings.pages().basemap_url)})
+    return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Security-Policy":
+                                       _policy(settings.pages().basemap_url)})
 
 
 @router.get("/wall", response_class=HTMLResponse)
@@ -320,13 +320,14 @@ async def people(request: Request) -> Response:
 @router.get("/units", response_class=HTMLResponse)
 async def units(request: Request) -> Response:
     """The organisations and places (单位场所) of the signed-in account's jurisdiction, each
-    corrected and its record read, for command centres and grid chiefs."""
+    corrected (moved on a map too) and its record read, for command centres and grid chiefs."""
     account, refused = _refusal(request, "units", CHIEF_PAGES, "指挥中心或网格长")
     if refused:
         return refused
     return _table_page("units", "单位场所",
-                       "实有单位与重点场所：按区域、名称、类别查找，更正并查看变更记录",
-                       _links_from("units", account), **await _area(request, account))
+                       "实有单位与重点场所：按区域、名称、类别查找，更正（含位置）并查看变更记录",
+                       _links_from("units", account), with_map=True,
+                       **await _area(request, account))
 
 
 @router.get("/plates", response_class=HTMLResponse)
@@ -451,16 +452,25 @@ async def _area(request: Request, account) -> dict[str, str]:
     return {"area_region": region.code or "", "area_child": region.child or "grid"}
 
 
-def _table_page(page: str, title: str, subtitle: str, links: str, **fills: str) -> HTMLResponse:
+# What a page of tables with a map loads for it: Leaflet, served by mapsvc.
+TABLE_MAP_CSS = '  <link rel="stylesheet" href="/static/vendor/leaflet/dist/leaflet.css">\n'
+TABLE_MAP_JS = '  <script src="/static/vendor/leaflet/dist/leaflet.js"></script>\n'
+
+
+def _table_page(page: str, title: str, subtitle: str, links: str, *, with_map: bool = False,
+                **fills: str) -> HTMLResponse:
     """A page of tables: its body (``page``.html, with what its ``{…}`` holes take) in the
     frame the pages of tables share (tables.html: their head, heading, links to the account's
-    other pages, and scripts), never kept by a cache, under the pages' content policy."""
+    other pages, and scripts; Leaflet ``with_map``), never kept by a cache, under the pages'
+    content policy."""
     body = (STATIC / f"{page}.html").read_text()
     for hole, value in fills.items():
         body = body.replace(f"{{{hole}}}", value)
     html = (STATIC / "tables.html").read_text()
     for hole, value in (("title", title), ("subtitle", subtitle), ("links", links),
-                        ("page", page), ("body", body)):  # the body last: its text stays
+                        ("page", page), ("map_css", TABLE_MAP_CSS if with_map else ""),
+                        ("map_js", TABLE_MAP_JS if with_map else ""),
+                        ("body", body)):  # the body last: its text stays
         html = html.replace(f"{{{hole}}}", value)
     return HTMLResponse(html, headers={"Cache-Control": "no-store",
                                        "Content-Security-Policy": _policy(None)})

@@ -1,10 +1,11 @@
 // Organisations and places (单位场所) of the account's jurisdiction, found by region or grid,
-// name and kind, open or closed: each corrected (renamed, of another kind), closed (注销、停业) or
-// reopened, and its record read (who recorded it from the field and each change since, before
-// and after). Everything shown is set as text.
+// name and kind, open or closed: each corrected (renamed, of another kind, moved on a map of
+// the grids around it, told the grid it would land in), closed (注销、停业) or reopened, and its
+// record read (who recorded it from the field and each change since, before and after).
+// Everything shown is set as text.
 "use strict";
 
-window.mapsvcUnits = { shown: null, changes: null };
+window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
 
 (function unitsRegister() {
   if (!signedIn("units")) return;
@@ -13,6 +14,7 @@ window.mapsvcUnits = { shown: null, changes: null };
   const ACTION = { recorded: "采集", changed: "更正" };
   let layer = finding.layer.value;  // of the rows listed
   let asking = null;  // the row the correction is about
+  let moved = null;  // where the correction moves it, if it does
 
   const kindName = (of, kind) => (of === "organisations" ? ORGANISATION_KIND[kind] || kind
     : kind);
@@ -63,7 +65,7 @@ window.mapsvcUnits = { shown: null, changes: null };
 
   const list = pagedList({
     page: "units", id: "units", unit: "个", path: () => `/api/v1/registry/${layer}`,
-    rows: (found) => found.features.map((f) => f.properties),
+    rows: (found) => found.features.map((f) => ({ ...f.properties, at: f.geometry.coordinates })),
     show: (units) => $("units").tBodies[0].replaceChildren(...units.map(row)),
     empty: "没有符合条件的单位或场所", watched: window.mapsvcUnits,
     fields: { name: "名称", kind: "类别" } });
@@ -74,14 +76,61 @@ window.mapsvcUnits = { shown: null, changes: null };
     const form = askAbout("units-correct", `更正 ${unit.id} 号：${unit.name}`);
     form.elements.name.value = unit.name;
     kinds(form, layer, unit.kind);
+    showPlace(unit);
   }
+
+  // the map of the grids around the one corrected, its point on it: dragged, or the map
+  // clicked where it is, it is moved there
+  const map = { view: null, grids: null, pin: null };
+  function showPlace(unit) {
+    const [lon, lat] = unit.at;
+    if (!map.view) {
+      map.view = window.mapsvcUnits.map = L.map("units-map", { attributionControl: false });
+      map.grids = L.geoJSON(null, {
+        style: { color: "#1565c0", weight: 1, fillOpacity: 0.04 },
+        onEachFeature: (f, drawn) => drawn.bindTooltip(text("span", f.properties.name)),
+      }).addTo(map.view);
+      map.pin = L.marker([lat, lon], { draggable: true }).addTo(map.view)
+        .on("dragend", () => landing(map.pin.getLatLng()));
+      map.view.on("click", (event) => landing(event.latlng));
+    }
+    moved = null;
+    $("units-point").textContent = `${unit.grid_name || "未落入网格"}：拖动标记或点击地图可移动位置`;
+    map.view.invalidateSize();
+    map.pin.setLatLng([lat, lon]);
+    map.view.setView([lat, lon], 17);
+    const near = 0.01;
+    const bbox = [lon - near, lat - near, lon + near, lat + near].join(",");
+    callApi("units", "GET", `/api/v1/grids?bbox=${bbox}&limit=1000`).then((grids) => {
+      map.grids.clearLayers();
+      map.grids.addData(grids);
+      window.mapsvcUnits.grids = grids.features.length;
+    }).catch((error) => say(error.message, true));
+  }
+
+  // moved to ``latlng``: told the grid it would land in
+  async function landing(latlng) {
+    map.pin.setLatLng(latlng);
+    const point = { lon: +latlng.lng.toFixed(7), lat: +latlng.lat.toFixed(7) };
+    moved = point;
+    const shown = `移至 ${point.lon.toFixed(6)}, ${point.lat.toFixed(6)}`;
+    $("units-point").textContent = `${shown} · 查询所在网格…`;
+    try {
+      const at = await callApi("units", "GET", `/api/v1/locate?${new URLSearchParams(point)}`);
+      if (moved !== point) return;  // moved again meanwhile
+      $("units-point").textContent = `${shown} · ${at.grid ? at.grid.name : "不在任何网格内"}`;
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
   $("units-correct").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target.elements;
     const kind = layer === "organisations" ? form.organisation_kind.value
       : form.place_kind.value.trim();
-    if (await list.change("PATCH", `/api/v1/registry/${layer}/${asking.id}`,
-                          { name: form.name.value.trim(), kind },
+    const body = { name: form.name.value.trim(), kind, ...(moved ? { point: moved } : {}) };
+    if (await list.change("PATCH", `/api/v1/registry/${layer}/${asking.id}`, body,
                           `已更正 ${asking.id} 号，已记入变更记录`)) {
       event.target.hidden = true;
     }
