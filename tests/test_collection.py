@@ -4,8 +4,12 @@ sent, and keeps its recording and every change, before and after; the phone reco
 the worker stands, also with no signal, and corrects one recorded near; a centre finds them on
 its page of organisations and places, corrects them and reads their record."""
 
+import csv
+import io
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
 
 import morecantile
 import pytest
@@ -229,6 +233,49 @@ def test_organisations_and_places_are_found_by_name_and_kind(clients, village):
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field
 
 
+def test_organisations_and_places_are_downloaded_as_a_ledger(clients, village, db):
+    """The ledger (台账) of those a query finds, all of them, by grid: its kind in words, its
+    grid by name and code, where it lies, open or closed; a name like a formula kept as text;
+    the chief's of its grids alone; components have none."""
+    own = next(iter(village))
+    mark = uuid.uuid4().hex[:6]
+    ids = [clients["chief"].post("/registry/organisations", json={
+        "client_id": str(uuid.uuid4()), "name": name, "kind": kind,
+        "point": _at(village[own])}).json()["id"] for name, kind in (
+            (f"={mark}书店", "enterprise"), (f"{mark}小学", "school"))]
+    assert clients["command"].patch(f"/registry/organisations/{ids[1]}",
+                                    json={"closed": True}).status_code == 200
+    with db.connect() as conn:
+        grid_name = conn.execute(text("SELECT name FROM grid WHERE code = :c"),
+                                 {"c": own}).scalar_one()
+
+    def ledger(client, layer: str = "organisations", **asked) -> list[dict]:
+        r = client.get(f"/registry/{layer}.csv", params={"q": mark, **asked})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/csv")
+        assert f"filename*=UTF-8''{quote('单位台账' if layer == 'organisations' else '场所台账')}" \
+            in r.headers["content-disposition"]
+        return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+
+    [shop] = ledger(clients["command"])
+    assert list(shop) == ["编号", "名称", "类别", "网格", "网格编码", "经度", "纬度", "状态"]
+    assert (shop["编号"], shop["名称"], shop["类别"], shop["网格"], shop["网格编码"],
+            shop["状态"]) == (str(ids[0]), f"'={mark}书店", "企业", grid_name, own, "在业")
+    assert (float(shop["经度"]), float(shop["纬度"])) == (round(village[own].x, 6),
+                                                       round(village[own].y, 6))
+    [school] = ledger(clients["chief"], closed="true")  # a chief's grids: its own
+    assert school["类别"] == "学校" and school["状态"].endswith(" 注销或停业")
+    assert ledger(clients["command"], kind="school") == []  # the school is closed
+    assert ledger(clients["worker"], grid=list(village)[1]) == []  # not the worker's grid
+    clients["command"].post("/registry/places", json={
+        "client_id": str(uuid.uuid4()), "name": f"{mark}市场", "kind": f"{mark}集市",
+        "point": _at(village[own])})
+    assert [(p["名称"], p["类别"]) for p in ledger(clients["command"], "places")] == [
+        (f"{mark}市场", f"{mark}集市")]
+    r = clients["command"].get("/registry/things.csv")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "layer"
+
+
 def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_its_page(
         browser, server, clients, village):
     own, other = list(village)[:2]
@@ -260,6 +307,12 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
             "/registry/organisations", params={"q": mark}).json()["features"][0]["properties"][
             "grid_name"]]
     assert page.locator("#units b").count() == 0  # the name's markup stayed text
+    ledger = page.get_attribute("#units-ledger", "href")  # those found, downloaded
+    assert ledger == f"/api/v1/registry/organisations.csv?q={mark}"
+    with page.expect_download() as downloaded:
+        page.click("#units-ledger")
+    assert downloaded.value.suggested_filename == "单位台账.csv"
+    assert f"<b>{mark}</b>超市" in Path(downloaded.value.path()).read_text(encoding="utf-8-sig")
 
     row.locator("button", has_text="更正").click()
     form = page.locator("#units-correct")

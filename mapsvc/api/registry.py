@@ -4,6 +4,7 @@ or die) and the audit log."""
 import io
 from dataclasses import asdict
 from typing import Annotated, Literal
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -49,7 +50,7 @@ from mapsvc.registry.people import (
     withdraw_departure,
 )
 from mapsvc.registry.people import Field as PersonField
-from mapsvc.registry.queries import grid_counts, layer_geojson
+from mapsvc.registry.queries import grid_counts, layer_geojson, layer_sheet
 from mapsvc.registry.visits import record_visit
 
 router = APIRouter(tags=["registry"])
@@ -288,6 +289,33 @@ async def counts(
                                  offset=page.offset)
 
 
+Words = Annotated[str | None, Query(max_length=100, description=(
+    "addresses: those whose text holds these words, read as the registry writes an address "
+    "(三号楼 as 3栋); organisations and places: those whose name does"))]
+Kind = Annotated[str | None, Query(max_length=50, description=(
+    "organisations and places: those of this kind"))]
+Closed = Annotated[bool, Query(description=(
+    "organisations and places: those closed (注销、停业) instead of those open"))]
+LEDGERS = {"organisations": "单位台账", "places": "场所台账"}
+
+
+@router.get("/registry/{layer}.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}},
+                             "description": "a row per organisation or place, by grid"}})
+async def ledger(layer: Literal["organisations", "places"], account: SignedIn,
+                 place: PlaceQuery, q: Words = None, kind: Kind = None,
+                 closed: Closed = False) -> StreamingResponse:
+    """The ledger (单位台账, 场所台账) of the organisations or places of your query, all of them,
+    as a CSV file for a spreadsheet: each with its kind, grid, where it lies and whether it is
+    open."""
+    statement, params = layer_sheet(layer, account, words=q, kind=kind, closed=closed, **place)
+    named = quote(f"{LEDGERS[layer]}.csv")  # RFC 6266: named in Chinese to the browsers that can
+    return StreamingResponse(await copied(statement, params),
+                             media_type="text/csv; charset=utf-8", headers={
+                                 "Content-Disposition": f'attachment; filename="{layer}.csv"; '
+                                 f"filename*=UTF-8''{named}"})
+
+
 @router.get("/registry/{layer}", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}, "description": "a FeatureCollection"}})
 async def layer(
@@ -296,13 +324,9 @@ async def layer(
     layer: Literal["addresses", "things", "organisations", "places"],
     account: SignedIn,
     place: PlaceQuery,
-    q: Annotated[str | None, Query(max_length=100, description=(
-        "addresses: those whose text holds these words, read as the registry writes an "
-        "address (三号楼 as 3栋); organisations and places: those whose name does"))] = None,
-    kind: Annotated[str | None, Query(max_length=50, description=(
-        "organisations and places: those of this kind"))] = None,
-    closed: Annotated[bool, Query(description=(
-        "organisations and places: those closed (注销、停业) instead of those open"))] = False,
+    q: Words = None,
+    kind: Kind = None,
+    closed: Closed = False,
 ) -> Response:
     """Standard addresses (标准地址, with how many households each has), components (部件),
     organisations (实有单位) and key places in your jurisdiction."""

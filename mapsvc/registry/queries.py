@@ -1,15 +1,17 @@
 """Registry records on the map: standard addresses, components, organisations and places as
-GeoJSON, and what each grid holds (the figures grid sizing and the wall screen's coverage
-layers use)."""
+GeoJSON, organisations and places as a ledger (台账) for a spreadsheet, and what each grid holds
+(the figures grid sizing and the wall screen's coverage layers use)."""
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
+from mapsvc.db.spreadsheet import copy_statement, text_cell
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 from mapsvc.registry.addresses import normalise
+from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
 from mapsvc.registry.micro_grids import PLACED
 
 LAYERS = {
@@ -73,14 +75,50 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
 
 
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
-                        grid: str | None = None, region: str | None = None, bbox=None,
-                        near: tuple[float, float, float] | None = None,
-                        words: str | None = None, kind: str | None = None,
-                        closed: bool = False, limit: int = 100, offset: int = 0) -> str:
-    """The records of ``layer`` in the account's jurisdiction, where they lie; addresses whose
-    text holds ``words`` (as the registry writes an address), organisations and places whose
-    name does, of ``kind``; of these, those open, or ``closed`` instead."""
+                        limit: int = 100, offset: int = 0, **which) -> str:
+    """The records of ``layer`` in the account's jurisdiction ``which`` picks (_picked), where
+    they lie."""
     table, key, properties = LAYERS[layer]
+    f = _picked(layer, account, **which)
+    sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
+                                           precision=PRECISION, where=f.where(),
+                                           page=page(limit, offset)))
+    return (await conn.execute(text(sql), f.params)).scalar_one()
+
+
+# The ledger (台账) of organisations or places: a row per one, by grid, as a spreadsheet shows it.
+_SHEET = """
+SELECT t.id AS "编号", {name} AS "名称", {kind} AS "类别", {grid} AS "网格",
+       g.code AS "网格编码", round(ST_X(t.geom)::numeric, 6) AS "经度",
+       round(ST_Y(t.geom)::numeric, 6) AS "纬度",
+       CASE WHEN t.closed_on IS NULL THEN '在业'
+            ELSE to_char(t.closed_on, 'YYYY-MM-DD') || ' 注销或停业' END AS "状态"
+  FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
+ WHERE {where}
+ ORDER BY g.code NULLS LAST, t.name, t.id
+"""
+# an organisation's kind as the pages name it (a place's is the words it was given)
+_ORGANISATION_KIND = "CASE t.kind {} ELSE t.kind END".format(" ".join(
+    f"WHEN '{kind}' THEN '{name}'" for kind, name in ORGANISATION_KIND_NAMES.items()))
+
+
+def layer_sheet(layer: str, account: Account, **which) -> tuple[str, dict]:
+    """The COPY statement writing the ledger of the organisations or places of the account's
+    jurisdiction ``which`` picks (_picked), in psycopg's parameter style; and its parameters."""
+    f = _picked(layer, account, **which)
+    kind = _ORGANISATION_KIND if layer == "organisations" else text_cell("t.kind")
+    return copy_statement(_SHEET.format(
+        name=text_cell("t.name"), kind=kind, grid=text_cell("coalesce(g.name, '未落入网格')"),
+        table=LAYERS[layer][0], where=f.where()), f.params)
+
+
+def _picked(layer: str, account: Account, *, grid: str | None = None,
+            region: str | None = None, bbox=None, near: tuple[float, float, float] | None = None,
+            words: str | None = None, kind: str | None = None, closed: bool = False) -> Filters:
+    """Which records of ``layer`` in the account's jurisdiction: of a grid or region, in a
+    box or near a point; addresses whose text holds ``words`` (as the registry writes an
+    address), organisations and places whose name does, of ``kind``; of these, those open, or
+    ``closed`` instead."""
     if words and layer == "things":
         raise InvalidInput("components are not found by their words", field="q")
     if kind and layer not in NAMED_KINDS:
@@ -98,10 +136,7 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
         f.holds(("t.full_text",), words)
     if kind:
         f.add("t.kind = :kind", kind=kind)
-    sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
-                                           precision=PRECISION, where=f.where(),
-                                           page=page(limit, offset)))
-    return (await conn.execute(text(sql), f.params)).scalar_one()
+    return f
 
 
 def households_visited(days: str) -> str:

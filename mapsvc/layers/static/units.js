@@ -1,8 +1,8 @@
 // Organisations and places (单位场所) of the account's jurisdiction, found by region or grid,
 // name and kind, open or closed: each corrected (renamed, of another kind, moved on a map of
 // the grids around it, told the grid it would land in), closed (注销、停业) or reopened, and its
-// record read (who recorded it from the field and each change since, before and after).
-// Everything shown is set as text.
+// record read (who recorded it from the field and each change since, before and after); those
+// found downloaded as the ledger (台账). Everything shown is set as text.
 "use strict";
 
 window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
@@ -185,6 +185,7 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
                                 ["closed", finding.closed.value === "true" ? "true" : ""]]) {
       if (value) query.set(key, value);
     }
+    $("units-ledger").href = `/api/v1/registry/${layer}.csv?${query}`;  // all those found
     list.find(query);
   });
 
