@@ -55,7 +55,8 @@ _NOT_DUE = " UNION ALL ".join(
     "WHERE NOT EXISTS (SELECT 1 FROM campaign_check k "
     "                   WHERE k.campaign_id = n.campaign_id AND k.target = n.target)"
     for layer in ("organisations", "places"))
-# A thing of a campaign (t) it still checks.
+# A thing of a campaign (t) it still checks, asked of each thing (the lists of things, and
+# 按期排查率; the counts of campaigns and grids take the few due no more off theirs instead).
 _DUE_THING = f"(t.campaign_id, t.target) NOT IN ({_NOT_DUE})"
 
 
@@ -99,21 +100,31 @@ SELECT t.*, l.result, l.at, l.note, l.incident_id, {{worker}} AS checked_by
   LEFT JOIN account a ON a.id = l.account_id
  WHERE {{where}}
 """
-# How many things of each campaign (or each grid of one) the account reads, and of those how
-# many were checked and how many stand as hazards: the things counted apart from their checks,
-# which are fewer.
+# How many things of each campaign (or each grid of one) the account reads that their campaigns
+# still check (those due no more, few, taken off the count; none of them checked), and of those
+# how many were checked and how many stand as hazards: the things counted apart from their
+# checks, which are fewer. Groups by ``{by}``, named ``{key}``.
 _COUNTED = f"""
-things AS (
-    SELECT {{by}}, count(*) AS targets, min(t.name) AS a_name
+held AS (
+    SELECT {{by}} AS key, count(*) AS targets, min(t.name) AS a_name
       FROM campaign_target t WHERE {{where}} GROUP BY 1
+), gone AS (
+    SELECT {{by}} AS key, count(*) AS gone FROM ({_NOT_DUE}) n
+      JOIN campaign_target t ON t.campaign_id = n.campaign_id AND t.target = n.target
+     WHERE {{where}} GROUP BY 1
+), things AS (
+    SELECT h.key AS {{key}}, h.targets - coalesce(x.gone, 0) AS targets, h.a_name
+      FROM held h LEFT JOIN gone x ON x.key = h.key
+     WHERE h.targets > coalesce(x.gone, 0)
 ), checked AS (
-    SELECT {{by}}, count(*) AS checked, count(*) FILTER (WHERE l.result = 'hazard') AS hazards
+    SELECT {{by}} AS {{key}}, count(*) AS checked,
+           count(*) FILTER (WHERE l.result = 'hazard') AS hazards
       FROM ({_LASTS}) l JOIN campaign_target t
         ON t.campaign_id = l.campaign_id AND t.target = l.target
      WHERE {{where}} GROUP BY 1
 )"""
 _CAMPAIGNS = f"""
-WITH {_COUNTED.format(by="t.campaign_id AS campaign", where="{where}", checks="{checks}")}
+WITH {_COUNTED.format(by="t.campaign_id", key="campaign", where="{where}", checks="{checks}")}
 SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at, c.ended_at,
        c.region_code, coalesce(r.name, '全辖区') AS region_name,
        (SELECT {WORKER_NAME} FROM account a WHERE a.id = c.created_by) AS made_by,
@@ -127,7 +138,7 @@ SELECT c.id, c.title, c.instructions, c.layer, c.kind, c.due, c.created_at, c.en
 """
 # A campaign's grids, the least checked first.
 _GRIDS = f"""
-WITH {_COUNTED.format(by="coalesce(t.grid_id, 0) AS grid", where="{where}",
+WITH {_COUNTED.format(by="coalesce(t.grid_id, 0)", key="grid", where="{where}",
                       checks="k.campaign_id = :id")}
 SELECT g.code, coalesce(g.name, '（无网格）') AS name, g.workers, s.targets,
        coalesce(k.checked, 0) AS checked, coalesce(k.hazards, 0) AS hazards
@@ -231,7 +242,7 @@ async def campaigns(conn: AsyncConnection, account: Account, *, limit: int = 100
     """The campaigns with things the account may see, each with how many of those it holds,
     how many were checked and how many stand as hazards: those running first (then those past
     their date, then those ended), the soonest due first."""
-    f = _due_scope(account)
+    f = _scope(account)
     checks = "true"
     if ids is not None:
         f.add("t.campaign_id = ANY(:ids)", ids=ids)
@@ -390,7 +401,7 @@ async def campaign_grids(conn: AsyncConnection, account: Account, campaign_id: i
     """Each grid of a campaign the account may see, with its workers and progress, the least
     checked first."""
     await campaign_title(conn, account, campaign_id)
-    f = _due_scope(account, id=campaign_id)
+    f = _scope(account, id=campaign_id)
     f.add("t.campaign_id = :id")
     sql = _GRIDS.format(where=f.where())
     return [dict(row) for row in (await conn.execute(text(sql), f.params)).mappings()]
