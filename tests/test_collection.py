@@ -195,10 +195,17 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
     form.locator("[name=closed]").check()
     form.locator("button[type=submit]", has_text="保存更正").click()
     expect(page.locator("#result")).to_have_text("已注销或停业：王记粮油店")
-    with page.expect_response(lambda r: "/registry/organisations?near=" in r.url):
+    # listed near as closed alone, to reopen (closed by mistake, or open again): reopened
+    with page.expect_response(lambda r: "/registry/organisations?near=" in r.url
+                              and "closed=true" in r.url):
         page.click("#collect")
-    page.wait_for_timeout(300)  # the list drawn from the answer
-    assert "王记粮油店" not in page.inner_text("#recorded-near")
+    shop = page.locator("#recorded-near li", has_text="王记粮油店")
+    expect(shop).to_have_count(1)
+    assert shop.inner_text().startswith("王记粮油店（其他单位） · 已注销或停业")
+    assert shop.locator("button").all_inner_texts() == ["恢复"]
+    shop.locator("button").click()
+    expect(page.locator("#result")).to_have_text(f"已恢复：王记粮油店（{grid_name}）")
+    assert page.evaluate("window.mapsvcPhone.queued") == 0
     context.close()
     with db.connect() as conn:
         now = conn.execute(text("SELECT name, kind, ST_X(geom) FROM organisation WHERE id = :i"),
@@ -208,7 +215,8 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
             "FROM registry_change WHERE layer = 'organisation' AND entity_id = :i "
             "AND action = 'changed' ORDER BY id"), {"i": made}).all()
     assert (now[0], now[1], round(now[2], 6)) == ("王记粮油店", "other", round(there[0], 6))
-    assert changed == [("王记<i>粮油</i>店", "王记粮油店", False), ("王记粮油店", "王记粮油店", True)]
+    assert changed == [("王记<i>粮油</i>店", "王记粮油店", False), ("王记粮油店", "王记粮油店", True),
+                       ("王记粮油店", "王记粮油店", False)]
 
 
 def test_organisations_and_places_are_found_by_name_and_kind(clients, village):

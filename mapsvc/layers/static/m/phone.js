@@ -1011,13 +1011,13 @@ async function showReports() {
 const HOUSEHOLDS_NEAR = "mapsvc.households-near";  // those last seen here, for no signal
 const ADDRESSES_NEAR = "mapsvc.addresses-near";  // the standard addresses, likewise
 
-// What the service lists within 80 m of the phone (``what``: households, addresses), kept
-// under ``key`` for no signal; with no signal, what was kept.
-async function listedNear(what, key) {
+// What the service lists within 80 m of the phone (``what``: households, addresses, …; ``asked``
+// more of it), kept under ``key`` for no signal; with no signal, what was kept.
+async function listedNear(what, key, asked = "") {
   const fix = phone.position;
   const session = signedIn();
   try {
-    const r = await ask(`${API}/registry/${what}?near=${fix.lon},${fix.lat},80&limit=200`,
+    const r = await ask(`${API}/registry/${what}?near=${fix.lon},${fix.lat},80&limit=200${asked}`,
                         authorised());
     if (r.ok) {
       const found = await r.json();
@@ -1203,6 +1203,8 @@ async function visit(household, address) {
 // under the form, so that none is recorded twice) corrected: renamed, of another kind, moved to
 // where the worker stands, or closed (注销、停业). Sent with the queue. ----
 const RECORDED_NEAR = { organisations: "mapsvc.organisations-near", places: "mapsvc.places-near" };
+const CLOSED_NEAR = { organisations: "mapsvc.organisations-closed-near",  // 注销、停业
+                      places: "mapsvc.places-closed-near" };
 
 async function askCollecting() {
   const form = $("collecting");
@@ -1215,19 +1217,35 @@ async function askCollecting() {
   form.elements.name.focus();
   if (!phone.position) return;
   const session = signedIn();
-  const found = await Promise.all(Object.entries(RECORDED_NEAR).map(
-    async ([layer, key]) => ((await listedNear(layer, key)) || { features: [] }).features
-      .map((f) => ({ layer, ...f.properties }))));
+  const near = (keys, asked) => Object.entries(keys).map(async ([layer, key]) => (
+    (await listedNear(layer, key, asked)) || { features: [] }).features
+    .map((f) => ({ layer, ...f.properties })));
+  const [open, closed] = await Promise.all([RECORDED_NEAR, CLOSED_NEAR].map(
+    async (keys, i) => (await Promise.all(near(keys, i ? "&closed=true" : ""))).flat()));
   if (signedIn() !== session) return;
-  $("recorded-near").replaceChildren(...found.flat().map((recorded) => {
-    const li = text("li", `${recorded.name}（${recorded.layer === "organisations"
-      ? ORGANISATION_KIND[recorded.kind] || recorded.kind : recorded.kind}）`);
-    const button = text("button", "更正", "act quiet");
+  const named = (recorded) => `${recorded.name}（${recorded.layer === "organisations"
+    ? ORGANISATION_KIND[recorded.kind] || recorded.kind : recorded.kind}）`;
+  const item = (said, word, act) => {
+    const li = text("li", said);
+    const button = text("button", word, "act quiet");
     button.type = "button";
-    button.addEventListener("click", () => askCorrecting(recorded));
+    button.addEventListener("click", act);
     li.appendChild(button);
     return li;
-  }));
+  };
+  // those open, to correct; those closed (one closed by mistake, or open again), to reopen
+  $("recorded-near").replaceChildren(
+    ...open.map((recorded) => item(named(recorded), "更正", () => askCorrecting(recorded))),
+    ...closed.map((recorded) => item(`${named(recorded)} · 已注销或停业`, "恢复",
+                                     (event) => reopen(recorded, event.target.parentElement))));
+}
+
+async function reopen(recorded, li) {  // queued as any correction, with no signal too
+  li.remove();
+  await enqueue({ kind: "correct", layer: recorded.layer, id: recorded.id, name: recorded.name,
+                  body: { closed: false } });
+  await showQueue();
+  send();
 }
 
 function askCorrecting(recorded) {  // the form filled with one recorded near, to correct
@@ -1296,6 +1314,7 @@ async function sendCorrection(item) {
   if (!r.ok) throw await refusal(r, item);
   const made = await r.json();
   $("result").textContent = made.closed_on ? `已注销或停业：${item.name}`
+    : item.body.closed === false ? `已恢复：${item.name}（${made.grid_name || "未落入网格"}）`
     : `已更正：${item.name}（${made.grid_name || "未落入网格"}）`;
 }
 
@@ -1568,7 +1587,8 @@ function signOut() {
   // other grids (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
-                     ...Object.values(RECORDED_NEAR), REPORTS, CAMPAIGNS,
+                     ...Object.values(RECORDED_NEAR), ...Object.values(CLOSED_NEAR), REPORTS,
+                     CAMPAIGNS,
                      "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
