@@ -26,6 +26,7 @@ from mapsvc.geojson import Filters, code_range, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
+from mapsvc.registry.collection import TABLES as CLOSING
 from mapsvc.workflow.rates import rate
 
 MAKERS = frozenset({Role.command, Role.admin})
@@ -50,11 +51,11 @@ DUE_END = "(CAST(c.due + 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai')"
 # closed (注销、停业) by their campaign's due day and never checked. Few: asked once per reading.
 _NOT_DUE = " UNION ALL ".join(
     "SELECT n.campaign_id, n.target FROM campaign c "
-    f"JOIN {LAYERS[layer][0]} x ON c.layer = '{layer}' AND x.closed_on <= c.due "
+    f"JOIN {table} x ON c.layer = '{layer}' AND x.closed_on <= c.due "
     "JOIN campaign_target n ON n.campaign_id = c.id AND n.target = x.id::text "
     "WHERE NOT EXISTS (SELECT 1 FROM campaign_check k "
     "                   WHERE k.campaign_id = n.campaign_id AND k.target = n.target)"
-    for layer in ("organisations", "places"))
+    for layer, table in CLOSING.items())  # the layers whose things close on a day
 # A thing of a campaign (t) it still checks, asked of each thing (the lists of things, and
 # 按期排查率; the counts of campaigns and grids take the few due no more off theirs instead).
 _DUE_THING = f"(t.campaign_id, t.target) NOT IN ({_NOT_DUE})"

@@ -45,10 +45,11 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
       say(error.message, true);
       return;
     }
-    const rows = listed(found).slice(0, TABLE_PAGE);
+    const all = listed(found);
+    const rows = all.slice(0, TABLE_PAGE);
     show(rows);
     $("previous").disabled = offset === 0;
-    $("next").disabled = listed(found).length <= TABLE_PAGE;
+    $("next").disabled = all.length <= TABLE_PAGE;
     $("page").textContent = rows.length ? `第 ${offset + 1}–${offset + rows.length} ${unit}` : "";
     if (empty) say(rows.length ? "" : empty);
     watched.shown = rows.length;

@@ -1217,11 +1217,11 @@ async function askCollecting() {
   form.elements.name.focus();
   if (!phone.position) return;
   const session = signedIn();
-  const near = (keys, asked) => Object.entries(keys).map(async ([layer, key]) => (
-    (await listedNear(layer, key, asked)) || { features: [] }).features
-    .map((f) => ({ layer, ...f.properties })));
-  const [open, closed] = await Promise.all([RECORDED_NEAR, CLOSED_NEAR].map(
-    async (keys, i) => (await Promise.all(near(keys, i ? "&closed=true" : ""))).flat()));
+  const near = async (keys, asked = "") => (await Promise.all(Object.entries(keys).map(
+    async ([layer, key]) => ((await listedNear(layer, key, asked)) || { features: [] })
+      .features.map((f) => ({ layer, ...f.properties }))))).flat();
+  const [open, closed] = await Promise.all([near(RECORDED_NEAR),
+                                            near(CLOSED_NEAR, "&closed=true")]);
   if (signedIn() !== session) return;
   const named = (recorded) => `${recorded.name}（${recorded.layer === "organisations"
     ? ORGANISATION_KIND[recorded.kind] || recorded.kind : recorded.kind}）`;
