@@ -621,15 +621,15 @@ def _local(at: datetime | None, form: str) -> str:
     return "" if at is None else at.astimezone(LOCAL_TIME).strftime(form)
 
 
-def _administrator() -> str:
-    """Who administers accounts from this shell, as their events keep it: the system user
-    (and, under sudo, who ran it)."""
+def _administrator(command: str = "accounts") -> str:
+    """Who works from this shell (``mapsvc command``), as the records it changes keep it: the
+    system user (and, under sudo, who ran it)."""
     try:
         user = getpass.getuser()
     except OSError:  # a container's user with no name
         user = f"uid {os.getuid()}"
     caller = os.environ.get("SUDO_USER")
-    return f"mapsvc accounts, {user}" + (f" (sudo by {caller})" if caller else "")
+    return f"mapsvc {command}, {user}" + (f" (sudo by {caller})" if caller else "")
 
 
 # The argument or option of `mapsvc accounts` each refused field of an account comes from.
@@ -709,17 +709,20 @@ def registry_import(
     """Import registry records; addresses first, as people are matched to them. Bad rows are
     listed with their line, the good ones stored."""
     from mapsvc.errors import InvalidInput
-    from mapsvc.registry.importer import import_registry, read_registry
+    from mapsvc.registry.importer import POINT_KINDS, Importer, import_registry, read_registry
 
     declared = _crs_option(crs, file)
+    by = Importer(origin=_administrator("registry import"), file=file.name)
     try:
         frame = read_registry(file, file.name, kind)
-        result = in_transaction(lambda conn: import_registry(conn, kind, frame, county=county,
-                                                             crs=declared))
+        result = in_transaction(lambda conn: import_registry(conn, kind, frame, by=by,
+                                                             county=county, crs=declared))
     except InvalidInput as e:
         fail(f"KIND: {e.reason}" if e.field == "kind" else e.reason)
     _print_row_errors(result.errors)
-    console.print(f"{result.rows} rows: {result.stored} {kind} stored, {result.rejected} rejected")
+    updated = f", {result.updated} updated" if kind in POINT_KINDS else ""
+    console.print(f"{result.rows} rows: {result.stored} {kind} stored{updated}, "
+                  f"{result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)
 

@@ -8,7 +8,9 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import morecantile
 import pytest
 import shapely
 from pyproj import Geod
@@ -18,6 +20,7 @@ from tests.browser import Watch, sign_in, wait_until
 from tests.conftest import ARTIFACTS, new_account, registered, signed_in_client
 from tests.test_phone import _phone, _signal_back
 from tests.test_stats_page import _asked, _row, evaluation  # noqa: F401 (a fixture)
+from tests.test_tiles import _features
 
 
 @pytest.fixture
@@ -171,6 +174,61 @@ def test_a_place_closed_before_it_was_checked_is_due_no_more_until_it_reopens(cl
                           sorted([east, south]))
     closed(west, False)
     assert standing() == before
+
+
+def test_a_component_the_census_says_removed_before_it_was_checked_is_due_no_more(
+        clients, places, db):
+    """The component census imported again: a component it says removed (拆除) by the
+    campaign's due day and never checked leaves the campaign's things, one checked before stays
+    checked; said there again, it is due again. The census sent again changes nothing."""
+    command, worker = clients["command"], clients["worker"]
+    kind = f"9{uuid.uuid4().int % 1000:03d}"  # a component type of this test's own
+    ids = [f"441502{kind}{n:06d}" for n in range(1, 4)]
+    with db.connect() as conn:
+        points = [shapely.from_wkt(conn.execute(text(
+            "SELECT ST_AsText(ST_PointOnSurface(v.geom)) FROM grid g JOIN grid_version v "
+            "ON v.grid_id = g.id AND v.valid_to IS NULL WHERE g.code = :c"), {"c": code}
+            ).scalar_one()) for code in (places["mine"], places["mine"], places["other"])]
+
+    def census(*states: str) -> dict:
+        return registered(clients["admin"], "things", [
+            {"component_id": i, "name": "消火栓", "lon": p.x, "lat": p.y, "state": state}
+            for i, p, state in zip(ids, points, states)])
+    assert census("normal", "normal", "damaged")["stored"] == 3
+    made = command.post("/campaigns", json=campaign_body(kind, layer="things")).json()
+    assert made["targets"] == 3
+    assert worker.post(f"/campaigns/{made['id']}/checks", json={
+        "client_id": str(uuid.uuid4()), "target": ids[0], "result": "normal"}).status_code == 201
+
+    def standing() -> tuple:
+        counted = command.get(f"/campaigns/{made['id']}").json()
+        to_check = [f["id"] for f in worker.get(f"/campaigns/{made['id']}/targets",
+                                                params={"result": "none"}).json()["features"]]
+        return counted["targets"], counted["checked"], to_check
+
+    tile = morecantile.tms.get("WebMercatorQuad").tile(points[0].x, points[0].y, 16)
+
+    def seen() -> tuple:
+        """The grid's count of components, and those of the census on the map."""
+        [grid] = [g for g in command.get("/registry/grid-counts", params={
+            "parent": places["mine"][:12], "limit": 1000}).json() if g["grid"] == places["mine"]]
+        return grid["things"], sorted(f["properties"]["component_id"] for f in _features(
+            command, "things", tile) if f["properties"]["component_id"] in ids)
+
+    assert standing() == (3, 1, [ids[1]])
+    there = seen()
+    assert there[1] == ids[:2]
+    removed = census("removed", "removed", "damaged")
+    assert (removed["stored"], removed["updated"]) == (0, 2)
+    with db.connect() as conn:
+        days = dict(conn.execute(text("SELECT component_id, removed_on FROM thing "
+                                      "WHERE component_id = ANY(:ids)"), {"ids": ids}).all())
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert days == {ids[0]: today, ids[1]: today, ids[2]: None}
+    assert standing() == (2, 1, []) and seen() == (there[0] - 2, [])  # off the map, uncounted
+    assert census("removed", "removed", "damaged")["updated"] == 0
+    assert census("removed", "normal", "damaged")["updated"] == 1
+    assert standing() == (3, 1, [ids[1]]) and seen() == (there[0] - 1, [ids[1]])
 
 
 def test_a_campaign_is_made_within_the_makers_region_of_what_there_is(clients, places, kind,

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.browser import refused, searched, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD
+from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
 from tests.test_phone import _phone, _signal_back
 from tests.test_tiles import _features
 
@@ -135,6 +135,92 @@ def test_an_organisation_is_renamed_and_moved_and_each_change_is_kept(clients, v
     with pytest.raises(Exception, match="append-only"):
         with db.begin() as conn:
             conn.execute(text("DELETE FROM registry_change"))
+
+
+def _imported(client, layer: str, rows: list[dict], name: str) -> dict:
+    """``rows`` sent as the registry file ``name`` of ``layer``: the import's answer."""
+    r = client.post(f"/registry/import/{layer}", files={
+        "file": (name, csv_bytes(list(rows[0]), rows), "text/csv")})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_registry_file_imported_again_updates_what_it_holds_and_keeps_each_change(
+        clients, village, db):
+    """A county's file of places imported again stores none twice: one held already (by its
+    code, or with none by its name and kind at its point, recorded from the field among them)
+    is updated to the file, its change kept with the file and who imported it."""
+    own, other = list(village)[:2]
+    mark = uuid.uuid4().hex[:6]
+    kind = f"{mark}粮油"
+    field = clients["chief"].post("/registry/places", json={
+        "client_id": str(uuid.uuid4()), "name": f"{mark}粮店", "kind": kind,
+        "point": _at(village[own])}).json()
+    here = {"lon": village[own].x, "lat": village[own].y}
+    rows = [{"名称": f"{mark}粮店", "类型": kind, "场所编码": f"CS-{mark}-1", "经度": here["lon"],
+             "纬度": here["lat"]},  # the one recorded from the field: given its code
+            {"名称": f"{mark}药店", "类型": kind, "场所编码": f"CS-{mark}-2", "经度": here["lon"],
+             "纬度": here["lat"]},
+            {"名称": f"{mark}茶馆", "类型": kind, "场所编码": "", "经度": here["lon"],
+             "纬度": here["lat"]}]
+    first = _imported(clients["command"], "places", rows, "场所台账.csv")
+    assert (first["stored"], first["updated"], first["rejected"]) == (2, 1, 0)
+
+    def held() -> list[tuple]:
+        listed = clients["command"].get("/registry/places", params={"kind": kind}).json()
+        return sorted((f["properties"]["name"], f["properties"]["code"], f["properties"]["grid"])
+                      for f in listed["features"])
+    assert held() == sorted([(f"{mark}粮店", f"CS-{mark}-1", own),
+                             (f"{mark}药店", f"CS-{mark}-2", own), (f"{mark}茶馆", None, own)])
+    again = _imported(clients["command"], "places", rows, "场所台账.csv")
+    assert (again["stored"], again["updated"], again["rejected"]) == (0, 0, 0)
+    rows[1].update({"名称": f"{mark}大药房", "经度": village[other].x, "纬度": village[other].y})
+    moved = _imported(clients["admin"], "places", rows + [rows[2]], "场所台账（更新）.csv")
+    assert (moved["stored"], moved["updated"], moved["rejected"]) == (0, 1, 1)
+    assert moved["errors"][0]["line"] == 5 and moved["errors"][0]["field"] == "name"
+    assert (f"{mark}大药房", f"CS-{mark}-2", other) in held() and len(held()) == 3
+    assert clients["command"].get("/registry/places", params={"q": f"cs-{mark}-2"}).json()[
+        "features"][0]["properties"]["name"] == f"{mark}大药房"  # found by its code
+
+    def record(name: str) -> list[tuple]:
+        found = clients["command"].get("/registry/places", params={"q": name}).json()
+        [one] = found["features"]
+        return [(c["username"], c["action"], c["file"], (c["before"] or {}).get("code"),
+                 c["after"]["code"], c["after"]["grid"])
+                for c in clients["command"].get(f"/registry/places/{one['id']}/changes").json()]
+    assert record(f"{mark}粮店") == [
+        ("chief", "recorded", None, None, None, own),
+        ("command", "changed", "场所台账.csv", None, f"CS-{mark}-1", own)]
+    assert record(f"{mark}大药房") == [
+        ("command", "imported", "场所台账.csv", None, f"CS-{mark}-2", own),
+        ("admin", "changed", "场所台账（更新）.csv", f"CS-{mark}-2", f"CS-{mark}-2", other)]
+    assert record(f"{mark}茶馆") == [("command", "imported", "场所台账.csv", None, None, own)]
+    assert clients["command"].get(f"/registry/places/{field['id']}/changes").json()[1][
+        "after"]["code"] == f"CS-{mark}-1"  # the one recorded from the field, not another
+
+
+def test_organisations_are_known_by_their_unified_social_credit_code(clients, village):
+    """An organisation's code (统一社会信用代码) is checked by its check character, written as
+    the register writes it, and names one organisation however often it is imported."""
+    own = next(iter(village))
+    mark = uuid.uuid4().hex[:6]
+    at = {"经度": village[own].x, "纬度": village[own].y}
+    rows = [{"名称": f"{mark}酒店", "类型": "enterprise", "统一社会信用代码": "91350100m000100y43",
+             **at},  # the standard's example, in small letters
+            {"名称": f"{mark}酒楼", "类型": "enterprise", "统一社会信用代码": "91350100M000100Y44",
+             **at},  # its check character wrong
+            {"名称": f"{mark}饭店", "类型": "enterprise", "统一社会信用代码": "91350100M000100Y43",
+             **at}]  # the same code twice in a file
+    r = _imported(clients["command"], "organisations", rows, "单位台账.csv")
+    assert (r["stored"], r["updated"]) == (1, 0)
+    assert [(e["line"], e["field"]) for e in r["errors"]] == [(3, "code"), (4, "code")]
+    rows[0]["名称"] = f"{mark}大酒店"
+    r = _imported(clients["command"], "organisations", rows[:1], "单位台账.csv")
+    assert (r["stored"], r["updated"]) == (0, 1)
+    [hotel] = clients["command"].get("/registry/organisations",
+                                     params={"q": "91350100M000100Y43"}).json()["features"]
+    assert (hotel["properties"]["name"], hotel["properties"]["code"]) == (
+        f"{mark}大酒店", "91350100M000100Y43")
 
 
 def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signal(
@@ -266,9 +352,11 @@ def test_organisations_and_places_are_downloaded_as_a_ledger(clients, village, d
         return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
 
     [shop] = ledger(clients["command"])
-    assert list(shop) == ["编号", "名称", "类别", "网格", "网格编码", "经度", "纬度", "状态"]
-    assert (shop["编号"], shop["名称"], shop["类别"], shop["网格"], shop["网格编码"],
-            shop["状态"]) == (str(ids[0]), f"'={mark}书店", "企业", grid_name, own, "在业")
+    assert list(shop) == ["编号", "名称", "类别", "统一社会信用代码", "网格", "网格编码", "经度",
+                          "纬度", "状态"]
+    assert (shop["编号"], shop["名称"], shop["类别"], shop["统一社会信用代码"], shop["网格"],
+            shop["网格编码"], shop["状态"]) == (str(ids[0]), f"'={mark}书店", "企业", "",
+                                              grid_name, own, "在业")
     assert (float(shop["经度"]), float(shop["纬度"])) == (round(village[own].x, 6),
                                                        round(village[own].y, 6))
     [school] = ledger(clients["chief"], closed="true")  # a chief's grids: its own
@@ -293,9 +381,9 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
         "point": _at(village[own])}).json()
     clients["chief"].patch(f"/registry/organisations/{made['id']}",
                            json={"point": _at(village[other])})
-    clients["command"].post("/registry/places", json={
-        "client_id": str(uuid.uuid4()), "name": f"{mark}市场", "kind": f"{mark}集市",
-        "point": _at(village[own])})
+    _imported(clients["command"], "places", [{
+        "名称": f"{mark}市场", "类型": f"{mark}集市", "场所编码": f"SC{mark}",
+        "经度": village[own].x, "纬度": village[own].y}], "场所台账.csv")
     assert "此页面仅供指挥中心或网格长账号使用" in refused(browser, server, "/map/units",
                                                           "worker", PASSWORD)
 
@@ -310,8 +398,8 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     searched(page, "#units-find", "window.mapsvcUnits")
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one organisation of that name")
     row = page.locator(f"#units tr[data-unit='{made['id']}']")
-    assert row.locator("td").all_inner_texts()[:4] == [
-        str(made["id"]), f"<b>{mark}</b>超市", "企业", clients["command"].get(
+    assert row.locator("td").all_inner_texts()[:5] == [
+        str(made["id"]), f"<b>{mark}</b>超市", "企业", "", clients["command"].get(
             "/registry/organisations", params={"q": mark}).json()["features"][0]["properties"][
             "grid_name"]]
     assert page.locator("#units b").count() == 0  # the name's markup stayed text
@@ -343,7 +431,7 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     form.locator("button[type=submit]").click()
     expect(page.locator("#units-said")).to_have_text(f"已更正 {made['id']} 号，已记入变更记录")
     expect(row.locator("td").nth(2)).to_have_text("其他单位")
-    expect(row.locator("td").nth(3)).to_have_text(grid_names[own])
+    expect(row.locator("td").nth(4)).to_have_text(grid_names[own])
     stored = clients["command"].get("/registry/organisations", params={"q": mark}).json()[
         "features"][0]
     assert stored["properties"]["grid"] == own
@@ -354,9 +442,9 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
             for r in page.locator("#units-changes tbody tr").all()]
     assert [(r[1], r[2]) for r in kept] == [("chief", "采集"), ("chief", "更正"),
                                             ("command", "更正")]
-    assert kept[1][5] == f"{own} → {other}" and kept[1][6] == "已移动"
+    assert kept[1][6] == f"{own} → {other}" and kept[1][7] == "已移动"
     assert kept[2][3] == f"<b>{mark}</b>超市 → {mark}便民超市" and kept[2][4] == "企业 → 其他单位"
-    assert kept[2][5] == f"{other} → {own}" and kept[2][6] == "已移动"
+    assert kept[2][6] == f"{other} → {own}" and kept[2][7] == "已移动"
 
     # closed in two clicks: off the list of those open, on that of those closed, and back
     closing = row.locator("button", has_text="注销")
@@ -368,7 +456,7 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     page.select_option("#units-find [name=closed]", "true")
     searched(page, "#units-find", "window.mapsvcUnits")
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one closed")
-    assert row.locator("td").nth(4).inner_text().endswith("注销或停业")
+    assert row.locator("td").nth(5).inner_text().endswith("注销或停业")
     row.locator("button", has_text="变更记录").click()
     wait_until(page, "window.mapsvcUnits.changes === 4", "its record with the closing")
     assert page.locator("#units-changes tbody tr").nth(3).locator("td").nth(2).inner_text() == (
@@ -386,6 +474,11 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     searched(page, "#units-find", "window.mapsvcUnits")
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one place of that kind")
     assert page.locator("#units tbody td").nth(1).inner_text() == f"{mark}市场"
+    assert page.locator("#units tbody td").nth(3).inner_text() == f"SC{mark}"
+    page.locator("#units tbody button", has_text="变更记录").click()  # imported from a file
+    wait_until(page, "window.mapsvcUnits.changes === 1", "the place's record")
+    assert page.locator("#units-changes tbody td").all_inner_texts()[1:6] == [
+        "command", "导入（场所台账.csv）", f"{mark}市场", f"{mark}集市", f"SC{mark}"]
     context.close()
 
 

@@ -1,6 +1,7 @@
 """Registry files: addresses first, then the people on them; bad rows reported by line."""
 
 import csv
+import getpass
 from datetime import date
 
 import pytest
@@ -146,15 +147,15 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
         {"component_id": "42010601", "name": "井盖", "lon": p.x, "lat": p.y, "state": ""},
     ])
     result = cli("registry", "import", "things", things)
-    assert "1 things stored, 2 rejected" in result.output
+    assert "1 things stored, 0 updated, 2 rejected" in result.output
     stations = write(tmp_path / "orgs.csv", ["name", "kind", "lon", "lat"], [
         {"name": "红色驿站（示例）", "kind": "service_station", "lon": p.x, "lat": p.y},
         {"name": "某某", "kind": "castle", "lon": p.x, "lat": p.y}])
-    assert "1 organisations stored, 1 rejected" in cli("registry", "import", "organisations",
-                                                       stations).output
+    assert "1 organisations stored, 0 updated, 1 rejected" in cli(
+        "registry", "import", "organisations", stations).output
     places = write(tmp_path / "places.csv", ["name", "kind", "lon", "lat"], [
         {"name": "农贸市场（示例）", "kind": "market", "lon": p.x, "lat": p.y}])
-    assert "1 places stored" in cli("registry", "import", "places", places).output
+    assert "1 places stored, 0 updated" in cli("registry", "import", "places", places).output
     with db.connect() as conn:
         for table, key in (("thing", "component_id = '4201060101000001'"),
                            ("organisation", "name = '红色驿站（示例）'"),
@@ -164,6 +165,12 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
             assert assignment == "inside" and village.startswith("420106")
         assert conn.execute(text("SELECT type_code FROM thing WHERE component_id = "
                                  "'4201060101000001'")).scalar_one() == "0101"
+        # imported at a shell: kept in its record as the system user's, with the file
+        assert conn.execute(text(
+            "SELECT c.action, c.account_id, c.origin, c.file FROM registry_change c "
+            "JOIN organisation o ON c.layer = 'organisation' AND c.entity_id = o.id "
+            "WHERE o.name = '红色驿站（示例）'")).one() == (
+                "imported", None, f"mapsvc registry import, {getpass.getuser()}", "orgs.csv")
 
 
 def test_an_unknown_kind_is_refused(tmp_path):

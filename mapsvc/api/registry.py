@@ -28,7 +28,7 @@ from mapsvc.geo.crs import CRS
 from mapsvc.incidents.model import NO_NUL, ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import ACTIONS, audit_by_account, audit_entries, audit_sheet
-from mapsvc.registry.importer import import_registry, read_registry
+from mapsvc.registry.importer import Importer, import_registry, read_registry
 from mapsvc.registry.people import (
     EXPORTERS,
     MOBILE_NUMBER,
@@ -265,13 +265,19 @@ async def import_file(
     county: Annotated[str | None, Form(description="county code for rows without one")] = None,
     crs: Annotated[CRS, Form()] = CRS.wgs84,
 ) -> dict:
-    """Addresses first: people are matched to standard addresses. Bad rows are reported."""
+    """Addresses first: people are matched to standard addresses. Bad rows are reported. A
+    file sent again stores nothing twice: organisations, components and places held already
+    (by their code or component ID; with no code, by name and kind at one point) are updated
+    to it (``updated``), each organisation's and place's import and change kept in its record
+    with the file and your account."""
     data = await read_upload(file)
-    frame = read_registry(io.BytesIO(data), file.filename or "upload.csv", kind)
+    name = file.filename or "upload.csv"
+    frame = read_registry(io.BytesIO(data), name, kind)
     async with transaction(request) as conn:
-        result = await import_registry(conn, kind, frame, county=county, crs=crs)
-    return {"rows": result.rows, "stored": result.stored, "rejected": result.rejected,
-            "errors": [asdict(e) for e in result.errors]}
+        result = await import_registry(conn, kind, frame, county=county, crs=crs,
+                                       by=Importer(account_id=account.id, file=name))
+    return {"rows": result.rows, "stored": result.stored, "updated": result.updated,
+            "rejected": result.rejected, "errors": [asdict(e) for e in result.errors]}
 
 
 @router.get("/registry/grid-counts")
@@ -291,7 +297,7 @@ async def counts(
 
 Words = Annotated[str | None, Query(max_length=100, description=(
     "addresses: those whose text holds these words, read as the registry writes an address "
-    "(三号楼 as 3栋); organisations and places: those whose name does"))]
+    "(三号楼 as 3栋); organisations and places: those whose name or code does"))]
 Kind = Annotated[str | None, Query(max_length=50, description=(
     "organisations and places: those of this kind"))]
 Closed = Annotated[bool, Query(description=(

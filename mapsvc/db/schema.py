@@ -309,10 +309,12 @@ def _located() -> list[Column]:
 
 def _collected() -> list[Column]:
     """Who recorded a registry point from the field, sent once however often (0088); the day
-    it closed (0089)."""
+    it closed (0089); the code a registry file knows it by (0090: an organisation's unified
+    social credit code, a place's code)."""
     return [Column("client_id", Uuid, unique=True),
             Column("recorded_by", BigInteger, ForeignKey("account.id")),
-            Column("closed_on", Date)]
+            Column("closed_on", Date),
+            Column("code", Text, unique=True)]
 
 
 address = Table(
@@ -393,6 +395,7 @@ thing = Table(
     Column("state", Text, nullable=False),
     Column("department_code", Text, ForeignKey("department.code")),
     *_located(),
+    Column("removed_on", Date),  # the day a file first said it removed (0090)
 )
 
 place = Table(
@@ -404,12 +407,15 @@ place = Table(
     *_collected(),
 )
 
-# Each organisation or place recorded or changed one at a time, before and after (0088).
+# Each organisation or place recorded or changed one at a time, before and after (0088), or
+# imported or changed by a file (0090: its name, and who imported it when no account did).
 registry_change = Table(
     "registry_change", metadata,
     Column("id", BigInteger, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id")),
+    Column("origin", Text),
+    Column("file", Text),
     Column("layer", Text, nullable=False),
     Column("entity_id", BigInteger, nullable=False),
     Column("action", Text, nullable=False),

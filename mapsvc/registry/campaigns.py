@@ -4,8 +4,8 @@ manhole cover) by a date; each worker checks those of its grids on the phone, a 
 reported as a case at once; the centre follows each grid's progress.
 
 What a campaign checks is taken when it is made, each thing with its grid then; an organisation
-or place closed (注销、停业) by the campaign's due day and never checked is due no more (reopened,
-it is due again), while a component has no day it was removed on and stays. Everyone reads
+or place closed (注销、停业), or a component the census says removed, by the campaign's due day
+and never checked is due no more (reopened, or back in the census, it is due again). Everyone reads
 a campaign through the things they may see of it (registry_scope): a grid worker those of its
 grids, a county's centre those of its county in a city's campaign.
 """
@@ -26,7 +26,6 @@ from mapsvc.geojson import Filters, code_range, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
 from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
-from mapsvc.registry.collection import TABLES as CLOSING
 from mapsvc.workflow.rates import rate
 
 MAKERS = frozenset({Role.command, Role.admin})
@@ -34,11 +33,12 @@ CHECKERS = GRID_ROLES
 READERS = MAKERS | CHECKERS
 
 # Each layer's table, the column telling its things apart, the one a campaign's kind picks
-# them by (a component's four-digit type, GB/T 30428), and which of them are there to check.
+# them by (a component's four-digit type, GB/T 30428), which of them are there to check, and
+# the day one left (closed, removed).
 LAYERS = {
-    "organisations": ("organisation", "id::text", "kind", "closed_on IS NULL"),
-    "places": ("place", "id::text", "kind", "closed_on IS NULL"),
-    "things": ("thing", "component_id", "type_code", "state <> 'removed'"),
+    "organisations": ("organisation", "id::text", "kind", "closed_on IS NULL", "closed_on"),
+    "places": ("place", "id::text", "kind", "closed_on IS NULL", "closed_on"),
+    "things": ("thing", "component_id", "type_code", "state <> 'removed'", "removed_on"),
 }
 
 
@@ -48,21 +48,22 @@ DUE_END = "(CAST(c.due + 1 AS timestamp) AT TIME ZONE 'Asia/Shanghai')"
 
 
 # The things campaigns check no more, each as (campaign, target): organisations and places
-# closed (注销、停业) by their campaign's due day and never checked. Few: asked once per reading.
+# closed (注销、停业) and components removed by their campaign's due day and never checked. Few:
+# asked once per reading.
 _NOT_DUE = " UNION ALL ".join(
     "SELECT n.campaign_id, n.target FROM campaign c "
-    f"JOIN {table} x ON c.layer = '{layer}' AND x.closed_on <= c.due "
-    "JOIN campaign_target n ON n.campaign_id = c.id AND n.target = x.id::text "
+    f"JOIN {table} x ON c.layer = '{layer}' AND x.{left} <= c.due "
+    f"JOIN campaign_target n ON n.campaign_id = c.id AND n.target = x.{target} "
     "WHERE NOT EXISTS (SELECT 1 FROM campaign_check k "
     "                   WHERE k.campaign_id = n.campaign_id AND k.target = n.target)"
-    for layer, table in CLOSING.items())  # the layers whose things close on a day
+    for layer, (table, target, _, _, left) in LAYERS.items())
 # A thing of a campaign (t) it still checks, asked of each thing (the lists of things, and
 # 按期排查率; the counts of campaigns and grids take the few due no more off theirs instead).
 _DUE_THING = f"(t.campaign_id, t.target) NOT IN ({_NOT_DUE})"
 
 
 def _things(layer: str) -> str:
-    table, target, kind, there = LAYERS[layer]
+    table, target, kind, there, _ = LAYERS[layer]
     return (f"SELECT {target} AS target, {kind} AS kind, name, geom, grid_id, village_code "
             f"FROM {table} WHERE {there}")
 

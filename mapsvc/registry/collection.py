@@ -6,7 +6,6 @@ within the account's jurisdiction alone; each is sent once however often (its cl
 recording and change is kept with who made it and what the point was before and after
 (``registry_change``, append-only)."""
 
-import json
 from datetime import datetime
 from uuid import UUID
 
@@ -28,19 +27,47 @@ ORGANISATION_KIND_NAMES = {"enterprise": "企业", "social_organisation": "社�
                            "school": "学校", "hospital": "医院", "agency": "机关单位",
                            "other": "其他单位"}
 ORGANISATION_KINDS = tuple(ORGANISATION_KIND_NAMES)
+# the code a registry file knows each by, as a sheet heads it
+CODE_HEADINGS = {"organisations": "统一社会信用代码", "places": "场所编码"}
 COLLECTORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 
-# A point as shown and as its changes keep it: its name, kind, where it lies and its grid.
+# What a point's record keeps of it before and after a change (registry_change), of ``t`` and
+# its grid ``g``: its name, kind, code, where it lies, its grid and whether it closed.
+_KEPT = {"name": "t.name", "kind": "t.kind", "code": "t.code",
+         "lon": "round(ST_X(t.geom)::numeric, 7)::float8",
+         "lat": "round(ST_Y(t.geom)::numeric, 7)::float8", "grid": "g.code",
+         "method": "t.assignment", "closed_on": "to_char(t.closed_on, 'YYYY-MM-DD')"}
+KEPT = "jsonb_build_object({})".format(", ".join(f"'{key}', {value}"
+                                                 for key, value in _KEPT.items()))
+# A point as shown.
 _SHOWN = """
-SELECT t.id, t.name, t.kind, round(ST_X(t.geom)::numeric, 7)::float8 AS lon,
-       round(ST_Y(t.geom)::numeric, 7)::float8 AS lat, g.code AS grid, g.name AS grid_name,
-       t.assignment AS method, t.village_code, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on
-  FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
- WHERE {where}"""
-_KEPT = ("name", "kind", "lon", "lat", "grid", "method", "closed_on")
-_LOGGED = text("""
-INSERT INTO registry_change (account_id, layer, entity_id, action, before, after)
-VALUES (:account, :layer, :id, :action, CAST(:before AS jsonb), CAST(:after AS jsonb))""")
+SELECT t.id, {kept}, g.name AS grid_name, t.village_code
+  FROM {{table}} t LEFT JOIN grid g ON g.id = t.grid_id
+ WHERE {{where}}""".format(kept=", ".join(f"{value} AS {key}" for key, value in _KEPT.items()))
+# Who changes a point, as its record keeps it: an account, or the system user at a shell
+# (``origin``); and the file that changed it.
+BY = ":account, :origin, :file"
+
+
+def logged_insert(table: str, insert: str, action: str) -> str:
+    """SQL: ``insert`` (an INSERT into ``table``, returning its rows) with each point it stores
+    kept in its record (``action``: recorded or imported) by ``BY``; returning their ids."""
+    return f"""
+WITH made AS ({insert} RETURNING *)
+INSERT INTO registry_change (account_id, origin, file, layer, entity_id, action, after)
+SELECT {BY}, '{table}', t.id, '{action}', {KEPT} FROM made t LEFT JOIN grid g ON g.id = t.grid_id
+RETURNING entity_id"""
+
+
+def logged_update(table: str, update: str) -> str:
+    """SQL: ``update`` (an UPDATE of ``table`` as t, returning its rows) with each point it
+    changes kept in its record by ``BY``, before and after."""
+    return f"""
+WITH was AS (SELECT t.id, {KEPT} AS kept FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id),
+     changed AS ({update} RETURNING t.*)
+INSERT INTO registry_change (account_id, origin, file, layer, entity_id, action, before, after)
+SELECT {BY}, '{table}', t.id, 'changed', was.kept, {KEPT}
+  FROM changed t JOIN was ON was.id = t.id LEFT JOIN grid g ON g.id = t.grid_id"""
 
 
 def _kind(layer: str, kind: str) -> str:
@@ -92,8 +119,9 @@ async def _shown(conn: AsyncConnection, account: Account, layer: str, point_id: 
     return dict(row)
 
 
-def _kept(shown: dict) -> str:
-    return json.dumps({key: shown[key] for key in _KEPT}, ensure_ascii=False)
+def _by(account: Account) -> dict:
+    """``BY``'s parameters for a change made by ``account`` in the field or on a page."""
+    return {"account": account.id, "origin": None, "file": None}
 
 
 async def _sent(conn: AsyncConnection, table: str, client_id: UUID):
@@ -113,20 +141,16 @@ async def record_point(conn: AsyncConnection, account: Account, layer: str, *, c
     sent = await _sent(conn, table, client_id)
     if sent is None:
         row = await _where_it_lands(conn, account, point)
-        made = (await conn.execute(text(f"""
+        made = (await conn.execute(text(logged_insert(table, f"""
             INSERT INTO {table} (name, kind, geom, grid_id, grid_version_id, village_code,
                                  assignment, client_id, recorded_by)
             VALUES (:name, :kind, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :grid_id,
                     :grid_version_id, :village_code, :method, :client_id, :account)
-            ON CONFLICT (client_id) DO NOTHING RETURNING id"""),
-            {**row, "name": name, "kind": kind, "client_id": client_id,
-             "account": account.id})).scalar()
+            ON CONFLICT (client_id) DO NOTHING""", "recorded")),
+            {**row, **_by(account), "name": name, "kind": kind,
+             "client_id": client_id})).scalar()
         if made is not None:
-            shown = await _shown(conn, account, layer, made)
-            await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": made,
-                                         "action": "recorded", "before": None,
-                                         "after": _kept(shown)})
-            return shown, True
+            return await _shown(conn, account, layer, made), True
         sent = await _sent(conn, table, client_id)  # sent at once by another request
     if sent.recorded_by != account.id:
         raise Conflict(f"client_id {client_id} names another account's record", field="client_id")
@@ -160,24 +184,23 @@ async def change_point(conn: AsyncConnection, account: Account, layer: str, poin
             not moved or (round(values["lon"], 7), round(values["lat"], 7))
             == (before["lon"], before["lat"])):
         return before  # sent again: nothing to change, nor for the tiles to draw anew
-    await conn.execute(text(f"UPDATE {table} SET name = :name, kind = :kind, "
-                            f"closed_on = CAST(:closed_on AS date){moved} WHERE id = :id"),
-                       {**values, "id": point_id})
-    after = await _shown(conn, account, layer, point_id)
-    await conn.execute(_LOGGED, {"account": account.id, "layer": table, "id": point_id,
-                                 "action": "changed", "before": _kept(before),
-                                 "after": _kept(after)})
-    return after
+    await conn.execute(text(logged_update(table, f"""
+        UPDATE {table} t SET name = :name, kind = :kind,
+               closed_on = CAST(:closed_on AS date){moved} WHERE t.id = :id""")),
+                       {**values, **_by(account), "id": point_id})
+    return await _shown(conn, account, layer, point_id)
 
 
 async def point_changes(conn: AsyncConnection, account: Account, layer: str,
                         point_id: int) -> list[dict]:
-    """The recording and changes of an organisation or place in the account's jurisdiction,
-    oldest first: when, by whom, and the point before and after."""
+    """The recording or import and the changes of an organisation or place in the account's
+    jurisdiction, oldest first: when, by whom (an account's name, or the system user who
+    imported a file at a shell), from which file, and the point before and after."""
     await _shown(conn, account, layer, point_id)
     rows = (await conn.execute(text("""
-        SELECT c.at, a.username, c.action, c.before, c.after
-          FROM registry_change c JOIN account a ON a.id = c.account_id
+        SELECT c.at, coalesce(a.username, c.origin) AS username, c.file, c.action, c.before,
+               c.after
+          FROM registry_change c LEFT JOIN account a ON a.id = c.account_id
          WHERE c.layer = :layer AND c.entity_id = :id
          ORDER BY c.id"""), {"layer": TABLES[layer], "id": point_id})).mappings().all()
     return [dict(r) for r in rows]

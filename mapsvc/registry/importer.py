@@ -1,6 +1,10 @@
 """Registry files (CSV or Excel) into the database: standard addresses first, then the people,
 organisations, components and places on them. Every row is stored or reported with its line
-and reason; a file is one transaction."""
+and reason; a file is one transaction. A file imported again stores nothing twice: the
+addresses, people and components it holds are known by their text, ID number and component ID,
+organisations and places by their code or else by name and kind at one point, and those
+changed since (renamed, moved, a component's state) are updated, each organisation's and
+place's import and change kept in its record with the file and who imported it."""
 
 import re
 from dataclasses import dataclass, field
@@ -9,12 +13,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from stdnum.cn import uscc
 
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
-from mapsvc.registry.collection import ORGANISATION_KINDS
+from mapsvc.registry.collection import (CODE_HEADINGS, ORGANISATION_KINDS, TABLES,
+                                       logged_insert, logged_update)
 from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
                                    RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
 from mapsvc.registry.privacy import (
@@ -30,14 +36,15 @@ from mapsvc.tables import (CheckedRows, RowError, bytea_text, coded, copy_into, 
                            numbers, read_table, rejected_lines)
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
+POINT_KINDS = ("organisations", "things", "places")  # a point each, updated by a file again
 COLUMNS = {
     "addresses": (("address", "lon", "lat"), ("county", "crs", "use", "rental", "area_m2")),
     "people": (("address", "name", "registration"),
                ("county", "id_number", "mobile", "birth_date", "sex", "care_tags", "household",
                 "relation")),
-    "organisations": (("name", "kind", "lon", "lat"), ("crs", "address", "county")),
+    "organisations": (("name", "kind", "lon", "lat"), ("crs", "address", "county", "code")),
     "things": (("component_id", "name", "lon", "lat"), ("crs", "state", "department")),
-    "places": (("name", "kind", "lon", "lat"), ("crs",)),
+    "places": (("name", "kind", "lon", "lat"), ("crs", "code")),
 }
 # how a sheet made in Chinese (a community's 人口信息表, say) heads each kind's columns
 _PLACED = {"address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系", "county": "区县代码"}
@@ -46,11 +53,21 @@ HEADINGS = {
     "people": {**_PLACED, "name": "姓名", "registration": "人口类型", "id_number": "身份证号",
                "mobile": "手机号码", "birth_date": "出生日期", "sex": "性别",
                "care_tags": "关怀标签", "household": "户号", "relation": "与房屋关系"},
-    "organisations": {**_PLACED, "name": "名称", "kind": "类型"},
+    "organisations": {**_PLACED, "name": "名称", "kind": "类型",
+                      "code": CODE_HEADINGS["organisations"]},
     "things": {**_PLACED, "component_id": "部件编码", "name": "名称", "state": "状态",
                "department": "权属部门"},
-    "places": {**_PLACED, "name": "名称", "kind": "类型"},
+    "places": {**_PLACED, "name": "名称", "kind": "类型", "code": CODE_HEADINGS["places"]},
 }
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who imports a registry file, as the records it stores or changes keep it: an account, or
+    the system user at a shell (``origin``); and the file's name."""
+    account_id: int | None = None
+    origin: str | None = None
+    file: str | None = None
 
 
 @dataclass
@@ -58,6 +75,7 @@ class RegistryResult:
     kind: str
     rows: int = 0
     stored: int = 0
+    updated: int = 0  # organisations, components and places held already, changed by the file
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -266,12 +284,58 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     return (await conn.execute(text("SELECT count(*) FROM person_stage"))).scalar_one()
 
 
-_POINT_KINDS = {"organisations": ("name", "kind", ORGANISATION_KINDS),
-                "places": ("name", "kind", None)}
+# A row's point (of point_stage s).
+_POINT = "ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326)"
+# A row with no code and an organisation or place of no code held already, of one name and kind
+# and within this many degrees (about a metre) of each other, are one.
+_SAME_POINT_DEGREES = 1e-5
 
 
-async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS) -> int:
-    """Organisations, components and places: a point each, assigned to its grid."""
+def _credit_codes(rows: _Rows) -> None:
+    """Organisations' unified social credit codes (统一社会信用代码, GB 32100), compacted
+    (capitals, no spaces or dashes) and checked by their check character."""
+    frame = rows.frame
+    frame["code"] = frame["code"].map(uscc.compact)
+    rows.flag((frame["code"] != "") & ~frame["code"].map(uscc.is_valid), "code",
+              "not a unified social credit code (18 characters, check character)")
+
+
+# Each staged row of an organisation or place, with the one the registry holds already (its id)
+# and the first line naming that one: by code, or else (a row with no code) by name and kind at
+# the same point, among those of no code. _REPEATS: the rows naming one held after an earlier
+# row did, taken off the rows staged, each with the line it repeats.
+_MATCHED = """
+CREATE TEMP TABLE point_matched ON COMMIT DROP AS
+SELECT s.line, coalesce(c.id, (
+           SELECT t.id FROM {table} t
+            WHERE t.code IS NULL AND t.name = s.name AND t.kind = s.kind
+              AND ST_DWithin(t.geom, {point}, {near})
+            ORDER BY t.id LIMIT 1)) AS id
+  FROM point_stage s LEFT JOIN {table} c ON c.code = nullif(s.code, '')
+"""
+_REPEATS = """
+WITH repeats AS (
+    DELETE FROM point_stage s USING point_matched m
+     WHERE m.line = s.line AND m.id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM point_matched e WHERE e.id = m.id AND e.line < m.line)
+    RETURNING s.line, m.id)
+SELECT r.line, (SELECT min(e.line) FROM point_matched e WHERE e.id = r.id) FROM repeats r
+ ORDER BY r.line
+"""
+# The rows staged, where they lie and the one each is of (id: none for one new).
+_STAGED = f"""
+SELECT s.name, s.kind, nullif(s.code, '') AS code, {_POINT} AS geom, l.grid_id,
+       l.grid_version_id, g.village_code, l.method, m.id
+  FROM point_stage s JOIN point_located l USING (line) JOIN point_matched m USING (line)
+  LEFT JOIN grid g ON g.id = l.grid_id"""
+
+
+async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
+                        by: Importer) -> tuple[int, int]:
+    """Organisations, components and places: a point each, assigned to its grid; one the
+    registry holds already (a component by its ID, an organisation or place by its code, or
+    with no code by its name and kind at the same point) updated to the row. The numbers stored
+    and updated."""
     frame = rows.frame
     rows.flag(frame["name"] == "", "name", "empty")
     if kind == "things":
@@ -286,54 +350,100 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS)
             "SELECT code FROM region WHERE level = 'county'"))).scalars())
         rows.flag(~frame["component_id"].str[:6].isin(counties), "component_id",
                   "its first six digits are no known county")
+        rows.flag(frame["component_id"].duplicated(), "component_id", "repeats an earlier line")
     else:
-        allowed = _POINT_KINDS[kind][2]
         rows.flag(frame["kind"] == "", "kind", "empty")
-        if allowed:
-            rows.flag(~frame["kind"].isin(allowed), "kind", f"must be one of {', '.join(allowed)}")
+        if kind == "organisations":
+            rows.flag(~frame["kind"].isin(ORGANISATION_KINDS), "kind",
+                      f"must be one of {', '.join(ORGANISATION_KINDS)}")
+            _credit_codes(rows)
+        rows.flag((frame["code"] != "") & frame["code"].duplicated(), "code",
+                  "repeats an earlier line")
     x, y = rows.coordinates(crs)
     frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
-    good = rows.good()
-    columns = {"organisations": ["name", "kind"], "places": ["name", "kind"],
+    if kind != "things":
+        rows.flag((frame["code"] == "") & frame[["name", "kind", "code", "lon", "lat"]]
+                  .duplicated(), "name", "repeats an earlier line")
+    columns = {"organisations": ["name", "kind", "code"], "places": ["name", "kind", "code"],
                "things": ["component_id", "name", "state", "department"]}[kind]
-    await _stage(conn, "point_stage", good[["line", *columns, "lon", "lat"]].astype(str))
-    await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon::float8, lat::float8),
-                                         4326) AS geom, now() AS at FROM point_stage""",
+    await _stage(conn, "point_stage", rows.good()[["line", *columns, "lon", "lat"]].astype(str))
+    await locate_staged(conn, f"SELECT line, {_POINT} AS geom, now() AS at FROM point_stage s",
                         into="point_located")
-    located = """ST_SetSRID(ST_MakePoint(s.lon::float8, s.lat::float8), 4326), l.grid_id,
-                 l.grid_version_id, g.village_code, l.method
-            FROM point_stage s JOIN point_located l USING (line)
-            LEFT JOIN grid g ON g.id = l.grid_id"""
-    insert = {
-        "organisations": f"""INSERT INTO organisation (name, kind, geom, grid_id, grid_version_id,
-                                                      village_code, assignment)
-                             SELECT s.name, s.kind, {located}""",
-        "places": f"""INSERT INTO place (name, kind, geom, grid_id, grid_version_id, village_code,
-                                         assignment)
-                      SELECT s.name, s.kind, {located}""",
-        "things": f"""INSERT INTO thing (component_id, name, state, department_code, geom, grid_id,
-                                         grid_version_id, village_code, assignment)
-                      SELECT s.component_id, s.name, coalesce(nullif(s.state, ''), 'normal'),
-                             nullif(s.department, ''), {located}
-                      ON CONFLICT (component_id) DO NOTHING""",
-    }[kind]
-    return (await conn.execute(text(insert))).rowcount
+    if kind == "things":
+        return await _components(conn)
+    table = TABLES[kind]
+    # one file of a layer at a time: two sent at once store their rows once
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"),
+                       {"what": f"registry import {table}"})
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
+    await conn.execute(text(_MATCHED.format(table=table, point=_POINT, near=_SAME_POINT_DEGREES)))
+    rows.errors += [RowError(line, "name", f"names the {table} of line {first} again")
+                    for line, first in await conn.execute(text(_REPEATS))]
+    who = {"account": by.account_id, "origin": by.origin, "file": by.file}
+    updated = (await conn.execute(text(logged_update(table, f"""
+        UPDATE {table} t SET name = s.name, kind = s.kind, code = s.code, geom = s.geom,
+               grid_id = s.grid_id, grid_version_id = s.grid_version_id,
+               village_code = s.village_code, assignment = s.method
+          FROM ({_STAGED}) s
+         WHERE t.id = s.id AND ((t.name, t.kind, t.code, t.grid_id)
+                                IS DISTINCT FROM (s.name, s.kind, s.code, s.grid_id)
+                                OR NOT ST_Equals(t.geom, s.geom))""")), who)).rowcount
+    stored = (await conn.execute(text(logged_insert(table, f"""
+        INSERT INTO {table} (name, kind, code, geom, grid_id, grid_version_id, village_code,
+                             assignment)
+        SELECT s.name, s.kind, s.code, s.geom, s.grid_id, s.grid_version_id, s.village_code,
+               s.method
+          FROM ({_STAGED}) s WHERE s.id IS NULL
+        ON CONFLICT (code) DO NOTHING""", "imported")), who)).rowcount
+    return stored, updated
+
+
+async def _components(conn: AsyncConnection) -> tuple[int, int]:
+    """The components staged stored, or those of the census already updated to their row (the
+    day one is first said removed kept); the numbers stored and updated."""
+    changed = (await conn.execute(text(f"""
+        INSERT INTO thing (component_id, name, state, department_code, geom, grid_id,
+                           grid_version_id, village_code, assignment, removed_on)
+        SELECT s.component_id, s.name, coalesce(nullif(s.state, ''), 'normal'),
+               nullif(s.department, ''), {_POINT}, l.grid_id, l.grid_version_id,
+               g.village_code, l.method,
+               CASE WHEN s.state = 'removed' THEN CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date)
+               END
+          FROM point_stage s JOIN point_located l USING (line)
+          LEFT JOIN grid g ON g.id = l.grid_id
+        ON CONFLICT (component_id) DO UPDATE
+           SET name = excluded.name, state = excluded.state,
+               department_code = excluded.department_code, geom = excluded.geom,
+               grid_id = excluded.grid_id, grid_version_id = excluded.grid_version_id,
+               village_code = excluded.village_code, assignment = excluded.assignment,
+               removed_on = CASE WHEN excluded.state = 'removed'
+                                 THEN coalesce(thing.removed_on, excluded.removed_on) END
+         WHERE (thing.name, thing.state, thing.department_code, thing.grid_id)
+               IS DISTINCT FROM (excluded.name, excluded.state, excluded.department_code,
+                                 excluded.grid_id)
+               OR NOT ST_Equals(thing.geom, excluded.geom)
+        RETURNING xmax = 0 AS stored"""))).scalars().all()
+    return sum(changed), len(changed) - sum(changed)
 
 
 async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame, *,
-                          county: str | None = None, crs: CRS = CRS.wgs84) -> RegistryResult:
-    """Store the good rows of a registry file of ``kind`` in the caller's transaction."""
+                          by: Importer = Importer(origin="mapsvc"), county: str | None = None,
+                          crs: CRS = CRS.wgs84) -> RegistryResult:
+    """Store the good rows of a registry file of ``kind``, imported ``by`` someone (an
+    account, a system user; mapsvc itself unless told), in the caller's transaction."""
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
     rows = _Rows(frame)
-    if kind == "addresses":
+    updated = 0
+    if kind in POINT_KINDS:
+        stored, updated = await import_points(conn, kind, rows, crs, by)
+    elif kind == "addresses":
         stored = await import_addresses(conn, rows, county, crs)
-    elif kind == "people":
-        stored = await import_people(conn, rows, county)
     else:
-        stored = await import_points(conn, kind, rows, crs)
+        stored = await import_people(conn, rows, county)
     rows.errors.sort(key=lambda e: e.line)
-    return RegistryResult(kind=kind, rows=len(frame), stored=stored, errors=rows.errors)
+    return RegistryResult(kind=kind, rows=len(frame), stored=stored, updated=updated,
+                          errors=rows.errors)
 
 
 def read_registry(source, filename: str, kind: str) -> pd.DataFrame:

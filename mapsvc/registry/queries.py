@@ -11,7 +11,7 @@ from mapsvc.db.spreadsheet import copy_statement, text_cell
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 from mapsvc.registry.addresses import normalise
-from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
+from mapsvc.registry.collection import CODE_HEADINGS, ORGANISATION_KIND_NAMES
 from mapsvc.registry.micro_grids import PLACED
 
 LAYERS = {
@@ -22,9 +22,10 @@ LAYERS = {
                "'type_code', t.type_code, 'name', t.name, 'state', t.state, "
                "'department', t.department_code"),
     "organisations": ("organisation", "id", "json_build_object('id', t.id, 'name', t.name, "
-                      "'kind', t.kind, 'grid_name', g.name, 'closed_on', t.closed_on"),
+                      "'kind', t.kind, 'code', t.code, 'grid_name', g.name, "
+                      "'closed_on', t.closed_on"),
     "places": ("place", "id", "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind, "
-               "'grid_name', g.name, 'closed_on', t.closed_on"),
+               "'code', t.code, 'grid_name', g.name, 'closed_on', t.closed_on"),
 }
 
 NAMED_KINDS = ("organisations", "places")  # the layers whose records have a name and a kind
@@ -88,7 +89,8 @@ async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
 
 # The ledger (台账) of organisations or places: a row per one, by grid, as a spreadsheet shows it.
 _SHEET = """
-SELECT t.id AS "编号", {name} AS "名称", {kind} AS "类别", {grid} AS "网格",
+SELECT t.id AS "编号", {name} AS "名称", {kind} AS "类别", {code} AS "{code_heading}",
+       {grid} AS "网格",
        g.code AS "网格编码", round(ST_X(t.geom)::numeric, 6) AS "经度",
        round(ST_Y(t.geom)::numeric, 6) AS "纬度",
        CASE WHEN t.closed_on IS NULL THEN '在业'
@@ -108,8 +110,10 @@ def layer_sheet(layer: str, account: Account, **which) -> tuple[str, dict]:
     f = _picked(layer, account, **which)
     kind = _ORGANISATION_KIND if layer == "organisations" else text_cell("t.kind")
     return copy_statement(_SHEET.format(
-        name=text_cell("t.name"), kind=kind, grid=text_cell("coalesce(g.name, '未落入网格')"),
-        table=LAYERS[layer][0], where=f.where()), f.params)
+        name=text_cell("t.name"), kind=kind, code=text_cell("t.code"),
+        code_heading=CODE_HEADINGS[layer],
+        grid=text_cell("coalesce(g.name, '未落入网格')"), table=LAYERS[layer][0],
+        where=f.where()), f.params)
 
 
 def _picked(layer: str, account: Account, *, grid: str | None = None,
@@ -117,8 +121,8 @@ def _picked(layer: str, account: Account, *, grid: str | None = None,
             words: str | None = None, kind: str | None = None, closed: bool = False) -> Filters:
     """Which records of ``layer`` in the account's jurisdiction: of a grid or region, in a
     box or near a point; addresses whose text holds ``words`` (as the registry writes an
-    address), organisations and places whose name does, of ``kind``; of these, those open, or
-    ``closed`` instead."""
+    address), organisations and places whose name or code does, of ``kind``; of these, those
+    open, or ``closed`` instead."""
     if words and layer == "things":
         raise InvalidInput("components are not found by their words", field="q")
     if kind and layer not in NAMED_KINDS:
@@ -131,7 +135,7 @@ def _picked(layer: str, account: Account, *, grid: str | None = None,
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     if words and layer in NAMED_KINDS and words.strip():
-        f.holds(("t.name",), words.strip())
+        f.holds(("t.name", "t.code"), words.strip())
     elif words and (words := normalise(words)):  # as the registry writes it: 三号楼 as 3栋
         f.holds(("t.full_text",), words)
     if kind:
@@ -157,7 +161,8 @@ SELECT g.code AS grid, g.name,
          WHERE a.grid_id = g.id AND p.left_on IS NULL) AS people,
        (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id AND o.closed_on IS NULL)
            AS organisations,
-       (SELECT count(*) FROM thing t WHERE t.grid_id = g.id) AS things,
+       (SELECT count(*) FROM thing t WHERE t.grid_id = g.id AND t.state <> 'removed')
+           AS things,
        (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id AND pl.closed_on IS NULL)
            AS places,
        {visited} AS visited,

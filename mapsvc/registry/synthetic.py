@@ -11,7 +11,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mapsvc.registry.importer import conform, import_registry
+from mapsvc.registry.importer import Importer, conform, import_registry
 from mapsvc.registry.privacy import id_check_character
 
 CARE_TAGS = [("独居老人", 0.05), ("残疾人", 0.03), ("优抚对象", 0.02), ("低保户", 0.03)]
@@ -110,6 +110,7 @@ async def load_registry(conn: AsyncConnection, township: str) -> dict[str, int]:
     grids = grids.assign(geometry=shapely.from_wkb([r["wkb"] for r in rows]))
     counts = {}
     for kind, frame in registry_frames(grids).items():
-        result = await import_registry(conn, kind, frame)
+        result = await import_registry(conn, kind, frame,
+                                       by=Importer(origin="mapsvc demo", file="演示登记"))
         counts[kind] = result.stored
     return counts

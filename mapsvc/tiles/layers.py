@@ -90,7 +90,8 @@ REGION_LEVEL = {"cities": "city", "counties": "county", "townships": "township",
 REGISTRY_LAYERS = {
     "places": ("place", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
     "organisations": ("organisation", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
-    "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None, "true")}
+    "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None,
+               "t.state <> 'removed'")}
 
 
 @dataclass

@@ -1,8 +1,9 @@
 // Organisations and places (单位场所) of the account's jurisdiction, found by region or grid,
 // name and kind, open or closed: each corrected (renamed, of another kind, moved on a map of
 // the grids around it, told the grid it would land in), closed (注销、停业) or reopened, and its
-// record read (who recorded it from the field and each change since, before and after); those
-// found downloaded as the ledger (台账). Everything shown is set as text.
+// record read (who recorded it from the field or imported it from which file, and each change
+// since, before and after); those found downloaded as the ledger (台账). Everything shown is
+// set as text.
 "use strict";
 
 window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
@@ -11,7 +12,7 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
   if (!signedIn("units")) return;
   const $ = (id) => document.getElementById(id);
   const finding = $("units-find").elements;
-  const ACTION = { recorded: "采集", changed: "更正" };
+  const ACTION = { recorded: "采集", imported: "导入", changed: "更正" };
   let layer = finding.layer.value;  // of the rows listed
   let asking = null;  // the row the correction is about
   let moved = null;  // where the correction moves it, if it does
@@ -38,7 +39,7 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
   function row(unit) {
     const tr = document.createElement("tr");
     tr.dataset.unit = unit.id;
-    for (const value of [unit.id, unit.name, kindName(layer, unit.kind),
+    for (const value of [unit.id, unit.name, kindName(layer, unit.kind), unit.code || "",
                          unit.grid_name || "未落入网格",
                          unit.closed_on ? `${unit.closed_on} 注销或停业` : "在业"]) {
       tr.appendChild(text("td", value));
@@ -153,11 +154,12 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
       const told = (key, shown = (v) => v) => (c.before && was[key] !== c.after[key]
         ? `${shown(was[key])} → ${shown(c.after[key])}` : shown(c.after[key]));
       const act = c.before && (was.closed_on || null) !== (c.after.closed_on || null)
-        ? (c.after.closed_on ? "注销" : "恢复") : ACTION[c.action] || c.action;
-      for (const value of [localTime(c.at), c.username, act,
+        ? (c.after.closed_on ? "注销" : "恢复")
+        : (c.file && c.before ? "文件更新" : ACTION[c.action] || c.action);
+      for (const value of [localTime(c.at), c.username, c.file ? `${act}（${c.file}）` : act,
                            told("name"), told("kind", (k) => kindName(layer, k)),
-                           told("grid"), c.before && (was.lon !== c.after.lon
-                                                      || was.lat !== c.after.lat)
+                           told("code", (v) => v || "—"), told("grid"),
+                           c.before && (was.lon !== c.after.lon || was.lat !== c.after.lat)
                              ? "已移动" : ""]) {
         tr.appendChild(text("td", value));
       }
