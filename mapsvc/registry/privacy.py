@@ -15,6 +15,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from stdnum.cn import ric
 
 from mapsvc import settings
 
@@ -73,13 +74,9 @@ def normalise_id(value: str) -> str:
     return re.sub(r"\s", "", value).upper()
 
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
 def id_check_character(body: str) -> str:
     """The 18th character of a resident ID number (GB 11643) whose first 17 digits are ``body``."""
-    return _ID_CHECK[sum(w * int(c) for w, c in zip(_ID_WEIGHTS, body)) % 11]
+    return ric.calc_check_digit(body + "0")  # the number with a check character, any
 
 
 def valid_id_number(value: str) -> bool:
