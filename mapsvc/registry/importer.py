@@ -1,10 +1,11 @@
 """Registry files (CSV or Excel) into the database: standard addresses first, then the people,
 organisations, components and places on them. Every row is stored or reported with its line
-and reason; a file is one transaction. A file imported again stores nothing twice: the
-addresses, people and components it holds are known by their text, ID number and component ID,
-organisations and places by their code or else by name and kind at one point, and those
-changed since (renamed, moved, a component's state) are updated, each organisation's and
-place's import and change kept in its record with the file and who imported it."""
+and reason; a file is one transaction. A file imported again stores nothing twice: an address
+is known by its text, a person by their ID number (or with none by name and birth date at their
+house) and refused, a component by its ID and an organisation or place by its code (or with none
+by name and kind at one point) and updated to the file (renamed, moved, a component's state),
+each organisation's and place's import and change kept in its record with the file and who
+imported it."""
 
 import re
 from dataclasses import dataclass, field
@@ -240,6 +241,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
               lambda i: f"no standard address {frame['full_text'].iloc[i]!r} in county "
                         f"{frame['county'].iloc[i]}")
     frame["house_id"] = matched["house_id"].astype("Int64").astype(str).to_numpy()
+    rows.flag(~given & frame[["house_id", "name", "birth_date", "id_number"]].duplicated(),
+              "name", "repeats an earlier line")
     good = rows.good()
     staged = pd.DataFrame({
         "line": good["line"], "house_id": good["house_id"], "household": good["household"],
@@ -258,6 +261,17 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
         "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
         "AND p.left_on IS NULL RETURNING s.line"))).scalars().all()
     rows.errors += [RowError(line, "id_number", "this person is already registered")
+                    for line in sorted(known)]
+    # one with no ID number: by name and birth date among those of the house with none
+    known = (await conn.execute(text("""
+        DELETE FROM person_stage s
+         WHERE s.id_number_hash IS NULL AND EXISTS (
+               SELECT 1 FROM person p JOIN person_house ph ON ph.person_id = p.id
+                WHERE p.name = s.name AND ph.house_id = s.house_id::bigint
+                  AND ph.valid_to IS NULL AND p.left_on IS NULL AND p.id_number_hash IS NULL
+                  AND p.birth_date IS NOT DISTINCT FROM nullif(s.birth_date, '')::date)
+        RETURNING s.line"""))).scalars().all()
+    rows.errors += [RowError(line, "name", "this person is already registered at this address")
                     for line in sorted(known)]
     for statement in (
         # ids drawn first, so each person's tie to their house can follow from their own row
