@@ -206,6 +206,32 @@ class CheckedRows:
                                         ctx(i) if callable(ctx) else ctx))
         self.bad |= mask
 
+    def empty(self, column: str) -> None:
+        """Flag the rows leaving ``column`` empty."""
+        self.flag(self.frame[column] == "", column, "empty", {"rule": "empty"})
+
+    def one_of(self, values: pd.Series, column: str, allowed, names: dict | None = None, *,
+               required: bool = True) -> None:
+        """Flag (naming ``column``) the rows whose ``values`` are none of ``allowed`` (codes;
+        ``names``: how the pages name them, code → name), or empty where ``required``."""
+        allowed = list(allowed)
+        names = names or {}
+        self.flag(~values.isin(allowed + ([] if required else [""])), column,
+                  "must be one of " + ", ".join(f"{c} ({names[c]})" if c in names else c
+                                                for c in allowed),
+                  {"rule": "one_of", "values": [names.get(c, c) for c in allowed]})
+
+    def repeats(self, keys: pd.Series | pd.DataFrame, column: str, among=None) -> None:
+        """Flag (naming ``column``) each row whose ``keys`` an earlier row had, of the rows
+        ``among`` picks (all unless told), saying that row's line."""
+        frame = (keys.to_frame() if isinstance(keys, pd.Series) else keys).reset_index(drop=True)
+        group = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+        if among is not None:  # the others each a group of its own
+            group = np.where(np.asarray(among, dtype=bool), group, -1 - np.arange(len(frame)))
+        first = pd.Series(self.line).groupby(group).transform("min").to_numpy()
+        self.flag(first != self.line, column, lambda i: f"repeats line {first[i]}",
+                  lambda i: {"rule": "repeated", "line": int(first[i])})
+
     @property
     def ok(self) -> np.ndarray:
         return ~self.bad

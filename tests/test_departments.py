@@ -148,7 +148,7 @@ def test_an_administrator_loads_the_departments_on_the_accounts_page_and_binds_a
     page.click("#accounts-departments button[type=submit]")
     expect(page.locator("#accounts-said")).to_have_text("部门名录有 2 处有误，未导入任何部门")
     assert page.locator("#accounts-departments-problems li").all_inner_texts() == [
-        "第 3 行 · 部门编码：与前面的行重复", "第 4 行 · 区域编码：777777 不存在"]
+        "第 3 行 · 部门编码：与第 2 行重复", "第 4 行 · 区域编码：777777 不存在"]
     listed.write_bytes(_sheet([["PG-1", "<b>页面</b>测试局", "441502", first]]))
     page.set_input_files("#accounts-departments [name=file]", str(listed))
     page.click("#accounts-departments button[type=submit]")

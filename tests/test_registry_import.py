@@ -115,7 +115,7 @@ def test_reimporting_people_reports_those_already_registered(loaded, db, tmp_pat
         {"address": "凤山路8号海景花园1栋1单元102室", "name": "郑八", "registration": "resident"}] * 2)
     out = cli("registry", "import", "people", twice, "--county", "441502").output
     assert "2 rows: 1 people stored, 1 rejected" in out
-    assert "line 3: name: repeats an earlier line" in out
+    assert "line 3: name: repeats line 2" in out
     again = cli("registry", "import", "people", loaded["people_file"], "--county", "441502")
     assert "line 2: id_number: this person is already registered" in again.output
     assert "line 3: name: this person is already registered at this address" in again.output

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from mapsvc import settings
-from mapsvc.accounts.model import AUDIT_READERS, ROLE_NAMES, ROLE_SCOPES, Role
+from mapsvc.accounts.model import AUDIT_READERS, IMPORTERS, ROLE_NAMES, ROLE_SCOPES, Role
 from mapsvc.accounts.passwords import password_rules
 from mapsvc.accounts.tokens import InvalidToken, read_token
 from mapsvc.api.auth import SESSION_COOKIE
@@ -32,6 +32,8 @@ from mapsvc.layers.wall import WallRegion, wall_page
 from mapsvc.registry.micro_grids import LEADER_REASONS
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
 from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
+from mapsvc.registry.importer import KIND_NAMES as REGISTRY_KIND_NAMES
+from mapsvc.registry.importer import columns as registry_columns
 from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.registry.queries import layer_geojson
@@ -82,7 +84,8 @@ CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "people": '<a href="/map/people">人口台账</a> ',
                 "units": '<a href="/map/units">单位场所</a> ',
                 "stats": '<a href="/map/stats">考核评价</a> ',
-                "campaigns": '<a href="/map/campaigns">专项排查</a> '}
+                "campaigns": '<a href="/map/campaigns">专项排查</a> ',
+                "registry": '<a href="/map/registry">登记导入</a> '}
 ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
                      + ADMIN_LINKS)
 # The pages of tables a grid chief opens too (人口台账, 考核评价, 专项排查; a department the
@@ -132,7 +135,7 @@ def _page_account(request: Request):
 # an organisation's kinds, the common notes of the steps (常用语), the units of time limits, the
 # sources whose cases have a caller to answer (the public's), the roles that see who called and
 # why they commonly look, why a worker commonly calls a micro-grid's leader, how often a
-# handler's deadline may be extended; and
+# handler's deadline may be extended, the kinds of registry files and their columns; and
 # the rules of each action: the roles that may take it, the states it is taken from and the one
 # it leads to (null: the state stays), what it needs, what the case must be beside its state,
 # whether it may be taken on many cases at once, and whether photos taken on site show its
@@ -153,6 +156,9 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("REVEAL_REASONS", REVEAL_REASONS),
                         ("LEADER_REASONS", LEADER_REASONS),
                         ("EXTENSIONS_MOST", settings.workflow().extensions_most),
+                        ("REGISTRY_KIND", REGISTRY_KIND_NAMES),
+                        ("REGISTRY_COLUMNS", {kind: registry_columns(kind)
+                                              for kind in REGISTRY_KIND_NAMES}),
                         ("ACTIONS", {name: {"roles": sorted(a.roles), "from": list(a.sources),
                                             "to": a.target,
                                             "note": a.needs_note or a.needs_evidence,
@@ -328,6 +334,16 @@ async def units(request: Request) -> Response:
                        "实有单位与重点场所：按区域、名称、类别查找，更正（含位置）并查看变更记录",
                        _links_from("units", account), with_map=True,
                        **await _area(request, account))
+
+
+@router.get("/registry", response_class=HTMLResponse)
+async def registry(request: Request) -> Response:
+    """Registry files (一标三实: standard addresses, people, organisations, components, places)
+    imported by command centres and administrators: each line at fault named with why."""
+    account, refused = _refusal(request, "registry", IMPORTERS, "指挥中心")
+    return refused or _table_page(
+        "registry", "登记导入", "一标三实按文件导入，同一文件再次导入不会重复登记",
+        _links_from("registry", account))
 
 
 @router.get("/plates", response_class=HTMLResponse)

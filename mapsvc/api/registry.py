@@ -23,12 +23,13 @@ from mapsvc.api.deps import (
     statements,
     transaction,
 )
-from mapsvc.db.spreadsheet import copied, sheet
+from mapsvc.db.spreadsheet import BOM, copied, sheet
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.model import NO_NUL, ReportDay, ReportTime
 from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import ACTIONS, audit_by_account, audit_entries, audit_sheet
-from mapsvc.registry.importer import Importer, import_registry, read_registry
+from mapsvc.registry.importer import (KIND_NAMES, Importer, import_registry, read_registry,
+                                     template)
 from mapsvc.registry.people import (
     EXPORTERS,
     MOBILE_NUMBER,
@@ -256,10 +257,27 @@ async def departure_withdrawn(
         await withdraw_departure(conn, account, person_id, reason)
 
 
+RegistryKind = Literal["addresses", "people", "organisations", "things", "places"]
+
+
+@router.get("/registry/import/{kind}", response_class=Response,
+            responses={200: {"content": {"text/csv": {}},
+                             "description": "the columns' headings, and no row"}})
+async def import_template(
+    kind: RegistryKind, account: Annotated[Account, Depends(allowed(IMPORTERS))],
+) -> Response:
+    """An empty file of ``kind`` to fill in and import (CSV for a spreadsheet): its columns
+    headed as a sheet made in Chinese heads them, those needed first."""
+    named = quote(f"{KIND_NAMES[kind]}导入模板.csv")  # RFC 6266, as the ledgers are named
+    return Response(BOM + template(kind).encode(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{kind}.csv"; '
+                                                    f"filename*=UTF-8''{named}"})
+
+
 @router.post("/registry/import/{kind}")
 async def import_file(
     request: Request,
-    kind: Literal["addresses", "people", "organisations", "things", "places"],
+    kind: RegistryKind,
     file: Annotated[UploadFile, File(description="CSV or Excel with a header line")],
     account: Annotated[Account, Depends(allowed(IMPORTERS))],
     county: Annotated[str | None, Form(description="county code for rows without one")] = None,

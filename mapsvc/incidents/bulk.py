@@ -111,15 +111,8 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     client_id, number = _client_ids(frame["client_id"], source)
     frame = frame.assign(client_id=client_id)
     flag(client_id == "", "client_id", CLIENT_ID_RULE, {"rule": "client_id", "most": NUMBER_MOST})
-    client = frame["client_id"].str.lower().str.replace("-", "")
-    repeated = client.duplicated().to_numpy()
-    if repeated.any():
-        first_line = dict(zip(client[~repeated], line[~repeated]))
-        def first(i: int) -> int:
-            return int(first_line[client.iloc[i]])
-        flag(repeated, "client_id", lambda i: f"repeats line {first(i)}",
-             lambda i: {"rule": "repeated", "line": first(i)})
-    flag(frame["category"] == "", "category", "empty", {"rule": "empty"})
+    checked.repeats(frame["client_id"].str.lower().str.replace("-", ""), "client_id")
+    checked.empty("category")
     flag(frame["description"].str.len() > 4000, "description", "longer than 4000 characters",
          {"rule": "longest", "most": 4000})
     coords = {}
@@ -134,9 +127,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     crs = frame["crs"].str.lower().replace({"": default_crs.value, "epsg:4326": "wgs84",
                                            "epsg:4490": "cgcs2000", "gcj-02": "gcj02",
                                            "bd-09": "bd09"})
-    names = [c.value for c in CRS]
-    flag(~crs.isin(names), "crs", f"must be one of {', '.join(names)}",
-         {"rule": "one_of", "values": names})
+    checked.one_of(crs, "crs", [c.value for c in CRS])
     accuracy = numbers(frame["accuracy_m"])
     metres = (accuracy >= 0) & (accuracy <= ACCURACY_MAX_M)
     flag((frame["accuracy_m"] != "") & ~metres, "accuracy_m",
@@ -145,8 +136,7 @@ def _check(frame: pd.DataFrame, default_crs: CRS, default_source: str,
     when = _parse_times(frame["reported_at"])
     flag((frame["reported_at"] != "") & when.isna().to_numpy(), "reported_at",
          "not a date and time", {"rule": "time"})
-    flag(~source.isin(SOURCES), "source", f"must be one of {', '.join(SOURCES)}",
-         {"rule": "one_of", "values": list(SOURCES)})
+    checked.one_of(source, "source", SOURCES)
     # who called, as a report's ``caller`` takes them (a file of none read at once)
     name, phone = frame["caller_name"], frame["caller_phone"]
     if (name != "").any():

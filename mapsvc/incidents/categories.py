@@ -83,9 +83,8 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
     frame = frame.assign(time_limit_unit=frame["time_limit_unit"].replace(_UNIT),
                          **{c: _limits_written(frame[c]) for c in _LIMIT_PROPERTIES})
     flag(~frame["code"].str.fullmatch(CODE), "code", CODE_RULE)
-    repeated = frame["code"].duplicated().to_numpy()
-    flag(repeated, "code", "repeats an earlier line")
-    flag(frame["name"] == "", "name", "empty")
+    checked.repeats(frame["code"], "code")
+    checked.empty("name")
     flag(frame["parent_code"] == frame["code"], "parent_code", "a class cannot be its own parent")
     # Codes nest (GB/T 30428.2: 2 + 2 digits; GB/T 39666: 2 + 2 + 2): the cases of a class and
     # of those under it are then those whose codes start with its code, as the lists, the heat

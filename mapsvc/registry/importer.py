@@ -20,8 +20,9 @@ from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
-from mapsvc.registry.collection import (CODE_HEADINGS, ORGANISATION_KINDS, TABLES,
-                                       logged_insert, logged_update)
+from mapsvc.incidents.bulk import LAT_RANGE, LON_RANGE
+from mapsvc.registry.collection import (CODE_HEADINGS, ORGANISATION_KIND_NAMES,
+                                       ORGANISATION_KINDS, TABLES, logged_insert, logged_update)
 from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
                                    RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
 from mapsvc.registry.privacy import (
@@ -38,12 +39,16 @@ from mapsvc.tables import (CheckedRows, RowError, bytea_text, coded, copy_into, 
 
 KINDS = ("addresses", "people", "organisations", "things", "places")
 POINT_KINDS = ("organisations", "things", "places")  # a point each, updated by a file again
+# how the pages name a house's uses and a component's states (a sheet may write either)
+HOUSE_USE_NAMES = {"residential": "住宅", "commercial": "商业", "mixed": "商住",
+                   "industrial": "工业", "public": "公共", "other": "其他"}
+THING_STATE_NAMES = {"normal": "完好", "damaged": "损坏", "lost": "丢失", "removed": "拆除"}
 COLUMNS = {
     "addresses": (("address", "lon", "lat"), ("county", "crs", "use", "rental", "area_m2")),
     "people": (("address", "name", "registration"),
                ("county", "id_number", "mobile", "birth_date", "sex", "care_tags", "household",
                 "relation")),
-    "organisations": (("name", "kind", "lon", "lat"), ("crs", "address", "county", "code")),
+    "organisations": (("name", "kind", "lon", "lat"), ("crs", "code")),
     "things": (("component_id", "name", "lon", "lat"), ("crs", "state", "department")),
     "places": (("name", "kind", "lon", "lat"), ("crs", "code")),
 }
@@ -60,6 +65,24 @@ HEADINGS = {
                "department": "权属部门"},
     "places": {**_PLACED, "name": "名称", "kind": "类型", "code": CODE_HEADINGS["places"]},
 }
+
+
+# how the pages name each kind of file
+KIND_NAMES = {"addresses": "标准地址", "people": "人口", "organisations": "实有单位",
+              "things": "部件", "places": "场所"}
+
+
+def columns(kind: str) -> list[dict]:
+    """The columns of a file of ``kind``, those needed first: each by its name, its heading in
+    a sheet made in Chinese, and whether it is needed."""
+    required, optional = COLUMNS[kind]
+    return [{"column": c, "heading": HEADINGS[kind][c], "required": c in required}
+            for c in required + optional]
+
+
+def template(kind: str) -> str:
+    """An empty file of ``kind`` to fill in (CSV): its columns headed in Chinese."""
+    return ",".join(c["heading"] for c in columns(kind)) + "\r\n"
 
 
 @dataclass(frozen=True)
@@ -90,12 +113,11 @@ class _Rows(CheckedRows):
     def coordinates(self, default_crs: CRS) -> tuple[np.ndarray, np.ndarray]:
         lon, lat = numbers(self.frame["lon"]), numbers(self.frame["lat"])
         self.flag(~np.isfinite(lon) | (np.abs(np.nan_to_num(lon)) > 180), "lon",
-                  "must be a number between -180 and 180")
+                  "must be a number between -180 and 180", LON_RANGE)
         self.flag(~np.isfinite(lat) | (np.abs(np.nan_to_num(lat)) > 90), "lat",
-                  "must be a number between -90 and 90")
+                  "must be a number between -90 and 90", LAT_RANGE)
         crs = self.frame["crs"].str.lower().replace({"": default_crs.value})
-        self.flag(~crs.isin([c.value for c in CRS]), "crs",
-                  f"must be one of {', '.join(c.value for c in CRS)}")
+        self.one_of(crs, "crs", [c.value for c in CRS])
         x, y = np.nan_to_num(lon), np.nan_to_num(lat)
         for name in crs[~self.bad].unique():
             rows = (crs == name).to_numpy() & ~self.bad
@@ -141,29 +163,36 @@ def _county(rows: _Rows, county: str | None) -> None:
     frame = rows.frame
     frame["county"] = frame["county"].replace("", county or "")
     rows.flag(~frame["county"].str.fullmatch(r"\d{6}"), "county",
-              "needs a 6-digit county code (column county or --county)")
+              "needs a 6-digit county code (column county or --county)", {"rule": "county"})
 
 
-async def _unknown_counties(conn: AsyncConnection, rows: _Rows) -> None:
-    known = set((await conn.execute(text("SELECT code FROM region WHERE level = 'county'"))).scalars())
-    rows.flag(~rows.frame["county"].isin(known), "county",
-              lambda i: f"no county {rows.frame['county'].iloc[i]}")
+async def _unknown(conn: AsyncConnection, rows: _Rows, column: str, values: pd.Series,
+                   known: str, what: str, among=True) -> None:
+    """Flag (naming ``column``) the rows (of those ``among`` picks) whose ``values`` none of
+    ``known`` (a query) gives: no such ``what``."""
+    known = set((await conn.execute(text(known))).scalars())
+    rows.flag(among & ~values.isin(known), column, lambda i: f"no {what} {values.iloc[i]}",
+              lambda i: {"rule": "unknown", "value": values.iloc[i]})
+
+
+_COUNTIES = "SELECT code FROM region WHERE level = 'county'"
 
 
 async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | None,
                            crs: CRS) -> int:
     frame = rows.frame
     _county(rows, county)
-    await _unknown_counties(conn, rows)
+    await _unknown(conn, rows, "county", frame["county"], _COUNTIES, "county")
     frame["full_text"] = _normalised(frame["address"])
-    rows.flag(frame["full_text"] == "", "address", "empty")
+    rows.flag(frame["full_text"] == "", "address", "empty", {"rule": "empty"})
     x, y = rows.coordinates(crs)
     frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
     frame["rental"] = frame["rental"].str.lower().isin(["1", "true", "yes", "是", "y"])
-    rows.flag(~frame["use"].isin(["", "residential", "commercial", "mixed", "industrial", "public",
-                                  "other"]), "use", "not a known use of a house")
+    frame["use"] = coded(frame["use"], HOUSE_USE_NAMES)
+    rows.one_of(frame["use"], "use", HOUSE_USE_NAMES, HOUSE_USE_NAMES, required=False)
     area = numbers(frame["area_m2"])
-    rows.flag((frame["area_m2"] != "") & ~(area > 0), "area_m2", "must be a positive number")
+    rows.flag((frame["area_m2"] != "") & ~(area > 0), "area_m2", "must be a positive number",
+              {"rule": "positive"})
     good = rows.good()
     split = pd.DataFrame([parts(t).as_dict() for t in good["full_text"]], index=good.index)
     staged = pd.concat([good[["line", "county", "full_text", "lon", "lat", "use", "rental",
@@ -198,11 +227,6 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     return stored
 
 
-def _either(names: dict[str, str]) -> str:
-    """The values a column takes: each code, or its name."""
-    return ", ".join(f"{code} ({name})" for code, name in names.items())
-
-
 async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) -> int:
     frame = rows.frame
     _county(rows, county)
@@ -210,22 +234,21 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     for column, names in (("registration", REGISTRATION_NAMES), ("sex", SEX_NAMES),
                           ("relation", RELATION_NAMES)):  # by its code, or its name (男, 流动)
         frame[column] = coded(frame[column], names)
-    rows.flag(frame["name"] == "", "name", "empty")
-    rows.flag(~frame["registration"].isin(REGISTRATIONS), "registration",
-              f"must be one of {_either(REGISTRATION_NAMES)}")
+    rows.empty("name")
+    rows.one_of(frame["registration"], "registration", REGISTRATIONS, REGISTRATION_NAMES)
     given = frame["id_number"] != ""
     rows.flag(given & ~frame["id_number"].map(valid_id_number), "id_number",
-              "not a valid resident ID number (18 characters, check digit)")
-    rows.flag(frame["id_number"].map(normalise_id).duplicated() & given, "id_number",
-              "repeats an earlier line")
+              "not a valid resident ID number (18 characters, check digit)",
+              {"rule": "id_number"})
+    rows.repeats(frame["id_number"].map(normalise_id), "id_number", among=given)
     rows.flag((frame["mobile"] != "") & ~frame["mobile"].str.fullmatch(MOBILE_NUMBER), "mobile",
-              "must be 11 digits starting with 1")
-    rows.flag(~frame["sex"].isin(["", *SEXES]), "sex", _either(SEX_NAMES))
-    rows.flag(~frame["relation"].isin(["", *RELATIONS]), "relation", _either(RELATION_NAMES))
+              "must be 11 digits starting with 1", {"rule": "mobile"})
+    rows.one_of(frame["sex"], "sex", SEXES, SEX_NAMES, required=False)
+    rows.one_of(frame["relation"], "relation", RELATIONS, RELATION_NAMES, required=False)
     birth = pd.to_datetime(in_figures(frame["birth_date"]).replace("", None), errors="coerce",
                            format="mixed")
     rows.flag((frame["birth_date"] != "") & birth.isna().to_numpy(), "birth_date",
-              "not a date (1990-01-02, 1990/1/2, 1990年1月2日)")
+              "not a date (1990-01-02, 1990/1/2, 1990年1月2日)", {"rule": "date"})
     frame["birth_date"] = birth.dt.strftime("%Y-%m-%d").fillna("").to_numpy()
     # people hang on standard addresses: an address not in the registry is reported, not made up
     named = frame[["county", "full_text"]].drop_duplicates()
@@ -239,10 +262,10 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     matched = frame[["county", "full_text"]].merge(addresses, how="left", on=["county", "full_text"])
     rows.flag(matched["house_id"].isna().to_numpy(), "address",
               lambda i: f"no standard address {frame['full_text'].iloc[i]!r} in county "
-                        f"{frame['county'].iloc[i]}")
+                        f"{frame['county'].iloc[i]}",
+              lambda i: {"rule": "no_address", "value": frame["full_text"].iloc[i]})
     frame["house_id"] = matched["house_id"].astype("Int64").astype(str).to_numpy()
-    rows.flag(~given & frame[["house_id", "name", "birth_date", "id_number"]].duplicated(),
-              "name", "repeats an earlier line")
+    rows.repeats(frame[["house_id", "name", "birth_date"]], "name", among=~given)
     good = rows.good()
     staged = pd.DataFrame({
         "line": good["line"], "house_id": good["house_id"], "household": good["household"],
@@ -260,8 +283,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
     known = (await conn.execute(text(
         "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
         "AND p.left_on IS NULL RETURNING s.line"))).scalars().all()
-    rows.errors += [RowError(line, "id_number", "this person is already registered")
-                    for line in sorted(known)]
+    rows.errors += [RowError(line, "id_number", "this person is already registered",
+                             {"rule": "registered"}) for line in sorted(known)]
     # one with no ID number: by name and birth date among those of the house with none
     known = (await conn.execute(text("""
         DELETE FROM person_stage s
@@ -271,8 +294,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
                   AND ph.valid_to IS NULL AND p.left_on IS NULL AND p.id_number_hash IS NULL
                   AND p.birth_date IS NOT DISTINCT FROM nullif(s.birth_date, '')::date)
         RETURNING s.line"""))).scalars().all()
-    rows.errors += [RowError(line, "name", "this person is already registered at this address")
-                    for line in sorted(known)]
+    rows.errors += [RowError(line, "name", "this person is already registered at this address",
+                             {"rule": "registered_here"}) for line in sorted(known)]
     for statement in (
         # ids drawn first, so each person's tie to their house can follow from their own row
         "ALTER TABLE person_stage ADD COLUMN pid bigint",
@@ -311,7 +334,8 @@ def _credit_codes(rows: _Rows) -> None:
     frame = rows.frame
     frame["code"] = frame["code"].map(uscc.compact)
     rows.flag((frame["code"] != "") & ~frame["code"].map(uscc.is_valid), "code",
-              "not a unified social credit code (18 characters, check character)")
+              "not a unified social credit code (18 characters, check character)",
+              {"rule": "credit_code"})
 
 
 # Each staged row of an organisation or place, with the one the registry holds already (its id)
@@ -351,33 +375,30 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
     with no code by its name and kind at the same point) updated to the row. The numbers stored
     and updated."""
     frame = rows.frame
-    rows.flag(frame["name"] == "", "name", "empty")
+    rows.empty("name")
     if kind == "things":
         rows.flag(~frame["component_id"].str.fullmatch(r"\d{16}"), "component_id",
-                  "must be 16 digits: county code, 4-digit type, 6-digit serial")
-        rows.flag(~frame["state"].isin(["", "normal", "damaged", "lost", "removed"]), "state",
-                  "normal, damaged, lost or removed")
-        departments = set((await conn.execute(text("SELECT code FROM department"))).scalars())
-        rows.flag((frame["department"] != "") & ~frame["department"].isin(departments),
-                  "department", lambda i: f"no department {frame['department'].iloc[i]}")
-        counties = set((await conn.execute(text(
-            "SELECT code FROM region WHERE level = 'county'"))).scalars())
-        rows.flag(~frame["component_id"].str[:6].isin(counties), "component_id",
-                  "its first six digits are no known county")
-        rows.flag(frame["component_id"].duplicated(), "component_id", "repeats an earlier line")
+                  "must be 16 digits: county code, 4-digit type, 6-digit serial",
+                  {"rule": "component_id"})
+        frame["state"] = coded(frame["state"], THING_STATE_NAMES)
+        rows.one_of(frame["state"], "state", THING_STATE_NAMES, THING_STATE_NAMES, required=False)
+        await _unknown(conn, rows, "department", frame["department"],
+                       "SELECT code FROM department", "department",
+                       among=frame["department"] != "")
+        await _unknown(conn, rows, "component_id", frame["component_id"].str[:6], _COUNTIES,
+                       "county with the code its first six digits")
+        rows.repeats(frame["component_id"], "component_id")
     else:
-        rows.flag(frame["kind"] == "", "kind", "empty")
+        rows.empty("kind")
         if kind == "organisations":
-            rows.flag(~frame["kind"].isin(ORGANISATION_KINDS), "kind",
-                      f"must be one of {', '.join(ORGANISATION_KINDS)}")
+            frame["kind"] = coded(frame["kind"], ORGANISATION_KIND_NAMES)
+            rows.one_of(frame["kind"], "kind", ORGANISATION_KINDS, ORGANISATION_KIND_NAMES)
             _credit_codes(rows)
-        rows.flag((frame["code"] != "") & frame["code"].duplicated(), "code",
-                  "repeats an earlier line")
+        rows.repeats(frame["code"], "code", among=frame["code"] != "")
     x, y = rows.coordinates(crs)
     frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
     if kind != "things":
-        rows.flag((frame["code"] == "") & frame[["name", "kind", "code", "lon", "lat"]]
-                  .duplicated(), "name", "repeats an earlier line")
+        rows.repeats(frame[["name", "kind", "lon", "lat"]], "name", among=frame["code"] == "")
     columns = {"organisations": ["name", "kind", "code"], "places": ["name", "kind", "code"],
                "things": ["component_id", "name", "state", "department"]}[kind]
     await _stage(conn, "point_stage", rows.good()[["line", *columns, "lon", "lat"]].astype(str))
@@ -391,7 +412,8 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
                        {"what": f"registry import {table}"})
     await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
     await conn.execute(text(_MATCHED.format(table=table, point=_POINT, near=_SAME_POINT_DEGREES)))
-    rows.errors += [RowError(line, "name", f"names the {table} of line {first} again")
+    rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
+                             {"rule": "repeated", "line": first})
                     for line, first in await conn.execute(text(_REPEATS))]
     who = {"account": by.account_id, "origin": by.origin, "file": by.file}
     updated = (await conn.execute(text(logged_update(table, f"""

@@ -43,9 +43,8 @@ def _check(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[RowErr
     checked = CheckedRows(frame)
     flag = checked.flag
     flag(~frame["code"].str.fullmatch(CODE), "code", CODE_RULE, {"rule": "code"})
-    flag(frame["code"].duplicated().to_numpy(), "code", "repeats an earlier line",
-         {"rule": "repeated"})
-    flag(frame["name"] == "", "name", "empty", {"rule": "empty"})
+    checked.repeats(frame["code"], "code")
+    checked.empty("name")
     flag(frame["name"].str.len() > NAME_LONGEST, "name",
          f"longer than {NAME_LONGEST} characters", {"rule": "longest", "most": NAME_LONGEST})
     ok = checked.ok

@@ -194,7 +194,7 @@ window.mapsvcAccounts = { shown: null };
   function departmentProblem(e) {
     const ctx = e.ctx || {};
     const said = {
-      code: "须为 1 至 32 个字母、数字或 _ . -", repeated: "与前面的行重复", empty: "未填写",
+      code: "须为 1 至 32 个字母、数字或 _ . -", repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
       longest: `最多 ${ctx.most} 个字符`, printable: "含不可打印的字符",
       unknown: `${ctx.value} 不存在`,
     }[ctx.rule] || e.reason;

@@ -829,29 +829,13 @@ function mapsvcDesk(map, config) {
     const ctx = e.ctx || {};
     const said = {
       client_id: `须为 UUID，或来源系统的工单编号（1 至 ${ctx.most} 个可打印字符）`,
-      repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
-      longest: `超过 ${ctx.most} 个字`, number: "不是数字",
-      range: `须在 ${ctx.low} 至 ${ctx.high} 之间`,
-      one_of: `须为 ${(ctx.values || []).join("、")} 之一`,
       time: "不是完整的日期时间（如 2026-11-01 08:05、2026年11月1日 8时5分）",
-      printable: "含不可打印的字符", phone: "须为 11 位手机号，或带区号的固定电话",
+      phone: "须为 11 位手机号，或带区号的固定电话",
       unknown: `没有代码或名称为“${ctx.code}”的类别`,
       ambiguous: `名为“${ctx.name}”的类别不止一个，请填写类别代码`,
       swapped: "经纬度疑似写反（对调后才落在网格内）",
-    }[ctx.rule];
+    }[ctx.rule] || rowRule(ctx);
     return `第 ${e.line} 行 · ${column(e.field)}：${said || e.reason}`;
-  }
-
-  // a whole file's refusal in the page's words, by its rule (``ctx``); null for one with none
-  function fileWords(error) {
-    const said = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
-    const ctx = (said && said.ctx) || {};
-    return {
-      format: "须为 CSV 或 Excel 文件（.csv、.xlsx、.xls）",
-      unreadable: "文件无法读取（已损坏、未传完，或不是其扩展名所说的格式）",
-      encoding: "CSV 文件须为 UTF-8 或 GBK 编码",
-      columns: `缺少列 ${(ctx.columns || []).map(column).join("、")}`,
-    }[ctx.rule] || null;
   }
 
   function openImport() {
@@ -877,7 +861,7 @@ function mapsvcDesk(map, config) {
     try {
       answer = await call("POST", "/incidents/import", new FormData(form));
     } catch (error) {
-      summary.textContent = `未导入：${fileWords(error) || error.message}`;
+      summary.textContent = `未导入：${fileWords(error, column) || error.message}`;
       summary.className = "bad";
       return;
     }

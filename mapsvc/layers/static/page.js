@@ -1,5 +1,6 @@
-// What the signed-in map pages (the desk, the planner's) share: the token their sign-in at
-// /map/login kept, calls to the API with it, and elements that hold text, never markup.
+// What the signed-in map pages (the desk, the planner's, the pages of tables) share: the token
+// their sign-in at /map/login kept, calls to the API with it, elements that hold text, never
+// markup, and how a file refused whole or by its lines is said.
 "use strict";
 
 // Whether the page has its token; if not, it goes to the sign-in page, and on to /map/{page}
@@ -67,4 +68,28 @@ async function callApi(page, method, path, body) {
     throw error;
   }
   return data;
+}
+
+// A file's line at fault in the words of every page that imports one, by its rule (``ctx``);
+// null for a rule of the page's own.
+function rowRule(ctx) {
+  return {
+    empty: "未填写", repeated: `与第 ${ctx.line} 行重复`, printable: "含不可打印的字符",
+    longest: `超过 ${ctx.most} 个字`, number: "不是数字",
+    range: `须在 ${ctx.low} 至 ${ctx.high} 之间`,
+    one_of: `须为 ${(ctx.values || []).join("、")} 之一`,
+  }[ctx.rule] || null;
+}
+
+// A whole file's refusal (``error``, callApi's) in the pages' words, by its rule, the columns
+// it lacks named by ``column``; null for one with none.
+function fileWords(error, column) {
+  const said = error.answer && Array.isArray(error.answer.detail) && error.answer.detail[0];
+  const ctx = (said && said.ctx) || {};
+  return {
+    format: "须为 CSV 或 Excel 文件（.csv、.xlsx、.xls）",
+    unreadable: "文件无法读取（已损坏、未传完，或不是其扩展名所说的格式）",
+    encoding: "CSV 文件须为 UTF-8 或 GBK 编码",
+    columns: `缺少列 ${(ctx.columns || []).map(column).join("、")}`,
+  }[ctx.rule] || null;
 }

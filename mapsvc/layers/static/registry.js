@@ -1,0 +1,77 @@
+// Registry files (一标三实) imported by a command centre: a kind's file (standard addresses
+// first, then the people living at them; organisations, components and places, each in its
+// grid) with its columns listed and a template to fill in, and what became of it: the records
+// new and those updated, each line at fault named with why. Sent again, a file registers
+// nothing twice. Everything shown is set as text.
+"use strict";
+
+window.mapsvcRegistry = { answer: null };
+
+(function registryImport() {
+  if (!signedIn("registry")) return;
+  const $ = (id) => document.getElementById(id);
+  const form = $("registry-import");
+  const WITH_COUNTY = ["addresses", "people"];  // rows that may leave their county to the form
+  form.elements.kind.replaceChildren(...Object.entries(REGISTRY_KIND).map(
+    ([kind, name]) => Object.assign(text("option", name), { value: kind })));
+  form.elements.crs.replaceChildren(...Object.entries(CRS_NAME).map(
+    ([crs, name]) => Object.assign(text("option", name), { value: crs })));
+
+  // a column of the kind's files by its heading in Chinese
+  const heading = (kind) => (name) => {
+    const found = REGISTRY_COLUMNS[kind].find((c) => c.column === name);
+    return found ? found.heading : name;
+  };
+
+  function chosen() {
+    const kind = form.elements.kind.value;
+    $("registry-columns").textContent = `列：${REGISTRY_COLUMNS[kind].map(
+      (c) => (c.required ? `${c.heading}（必填）` : c.heading)).join("、")}`;
+    $("registry-template").href = `/api/v1/registry/import/${kind}`;
+    $("registry-county").hidden = !WITH_COUNTY.includes(kind);
+  }
+  form.elements.kind.addEventListener("change", chosen);
+  chosen();
+
+  // a line's refusal in the page's words, by its rule (``ctx``); else as the service says it
+  function lineWords(kind, e) {
+    const ctx = e.ctx || {};
+    const said = {
+      county: "须为 6 位区县代码（文件的区县代码列，或上方所填）",
+      unknown: `${ctx.value} 不存在`, positive: "须为正数",
+      id_number: "不是有效的身份证号（18 位，末位为校验码）",
+      mobile: "须为 1 开头的 11 位手机号",
+      date: "不是日期（如 1990-01-02、1990/1/2、1990年1月2日）",
+      no_address: `没有标准地址“${ctx.value}”，请先导入标准地址`,
+      registered: "此人已登记", registered_here: "此人已在该地址登记",
+      component_id: "须为 16 位部件编码（区县代码 6 位、类型 4 位、序号 6 位）",
+      credit_code: "不是有效的统一社会信用代码（18 位，末位为校验码）",
+    }[ctx.rule] || rowRule(ctx);
+    return `第 ${e.line} 行 · ${heading(kind)(e.field)}：${said || e.reason}`;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const kind = form.elements.kind.value;
+    const sent = new FormData(form);
+    sent.delete("kind");
+    if (!WITH_COUNTY.includes(kind) || !sent.get("county")) sent.delete("county");
+    $("registry-problems").replaceChildren();
+    say(`正在导入${REGISTRY_KIND[kind]}……`);
+    let answer;
+    try {
+      answer = await callApi("registry", "POST", `/api/v1/registry/import/${kind}`, sent);
+    } catch (error) {
+      say(`未导入：${fileWords(error, heading(kind)) || error.message}`, true);
+      return;
+    }
+    const updated = answer.updated ? `，更新 ${answer.updated} 条` : "";
+    const faults = answer.rejected
+      ? `；${answer.rejected} 行有误未导入，改正后可再导入该文件` : "";
+    say(`${REGISTRY_KIND[kind]}共 ${answer.rows} 行：新增 ${answer.stored} 条${updated}${faults}`,
+        answer.rejected > 0);
+    $("registry-problems").replaceChildren(...answer.errors.map(
+      (e) => text("li", lineWords(kind, e))));
+    window.mapsvcRegistry.answer = answer;
+  });
+}());

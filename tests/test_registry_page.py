@@ -1,0 +1,88 @@
+"""The registry's files (一标三实) imported on a page by a command centre: a kind's columns and
+a template to fill in, what became of the file, and each line at fault said in Chinese."""
+
+import csv
+import io
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser import Watch, refused, sign_in, wait_until
+from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+
+
+def test_a_template_of_each_kind_heads_its_columns_in_chinese(clients):
+    r = clients["command"].get("/registry/import/organisations")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "filename*=UTF-8''%E5%AE%9E%E6%9C%89%E5%8D%95%E4%BD%8D" in (  # 实有单位…
+        r.headers["content-disposition"])
+    assert r.content.startswith("\ufeff".encode())  # for Excel to read it as UTF-8
+    [headings] = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert headings == ["名称", "类型", "经度", "纬度", "坐标系", "统一社会信用代码"]
+    assert clients["worker"].get("/registry/import/people").status_code == 403
+    assert clients["command"].get("/registry/import/spaceships").status_code == 422
+
+
+def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser, server,
+                                                                         clients, grids):
+    assert "此页面仅供指挥中心账号使用" in refused(browser, server, "/map/registry", "chief",
+                                                 PASSWORD)
+    mark = uuid.uuid4().hex[:6]
+    spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
+    at = {"经度": spot.x, "纬度": spot.y}
+    rows = [{"名称": f"{mark}超市", "类型": "企业", "统一社会信用代码": "", **at},
+            {"名称": f"{mark}酒楼", "类型": "enterprise", "统一社会信用代码": "91350100M000100Y44",
+             **at},
+            {"名称": f"{mark}工坊", "类型": "作坊", "统一社会信用代码": "", **at},
+            {"名称": f"{mark}超市", "类型": "企业", "统一社会信用代码": "", **at}]
+
+    page = browser.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/registry", "command", PASSWORD)
+    for other in ("desk", "people", "units"):  # the centre's pages lead here
+        assert '<a href="/map/registry">登记导入</a>' in page.request.get(
+            f"{server}/map/{other}").text(), other
+    page.select_option("#registry-import [name=kind]", "organisations")
+    expect(page.locator("#registry-columns")).to_contain_text("名称（必填）、类型（必填）")
+    assert page.get_attribute("#registry-template", "href") == (
+        "/api/v1/registry/import/organisations")
+    assert page.locator("#registry-county").is_hidden()  # the rows' own, or none
+
+    def sent(name: str, data: bytes) -> None:
+        page.evaluate("window.mapsvcRegistry.answer = null")
+        page.set_input_files("#registry-import [name=file]",
+                             [{"name": name, "mimeType": "text/csv", "buffer": data}])
+        page.click("#registry-import button[type=submit]")
+
+    sent("单位.csv", csv_bytes(list(rows[0]), rows))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "what became of the file")
+    expect(page.locator("#registry-said")).to_have_text(
+        "实有单位共 4 行：新增 1 条；3 行有误未导入，改正后可再导入该文件")
+    assert page.locator("#registry-problems li").all_inner_texts() == [
+        "第 3 行 · 统一社会信用代码：不是有效的统一社会信用代码（18 位，末位为校验码）",
+        "第 4 行 · 类型：须为 企业、社会组织、党组织、服务站、学校、医院、机关单位、其他单位 之一",
+        "第 5 行 · 名称：与第 2 行重复"]
+    page.screenshot(path=ARTIFACTS / "registry-imported.png", full_page=True)
+    rows[0]["名称"] = f"{mark}便利超市"  # sent again, corrected: none registered twice
+    rows[1]["统一社会信用代码"], rows[2]["类型"] = "91350100M000100Y43", "其他单位"
+    sent("单位.csv", csv_bytes(list(rows[0]), rows[:3]))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "the file sent again")
+    expect(page.locator("#registry-said")).to_have_text("实有单位共 3 行：新增 3 条")
+    found = clients["command"].get("/registry/organisations", params={"q": mark}).json()
+    assert sorted(f["properties"]["name"] for f in found["features"]) == sorted(
+        [f"{mark}超市", f"{mark}便利超市", f"{mark}酒楼", f"{mark}工坊"])
+    assert watch.problems == []
+
+    # people before their addresses: each said; a file lacking columns: said whole
+    page.select_option("#registry-import [name=kind]", "people")
+    assert page.locator("#registry-county").is_visible()
+    page.fill("#registry-import [name=county]", "441502")
+    sent("人口.csv", csv_bytes(["地址", "姓名", "人口类型"], [
+        {"地址": f"{mark}路1号", "姓名": "演示居民甲", "人口类型": "户籍"}]))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "the people's file")
+    assert page.locator("#registry-problems li").all_inner_texts() == [
+        f"第 2 行 · 地址：没有标准地址“{mark}路1号”，请先导入标准地址"]
+    sent("人口.csv", csv_bytes(["姓名"], [{"姓名": "演示居民乙"}]))
+    expect(page.locator("#registry-said")).to_have_text("未导入：缺少列 地址、人口类型")
+    assert page.locator("#registry-problems li").count() == 0
+    page.close()
