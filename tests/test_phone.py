@@ -633,11 +633,12 @@ def test_a_step_a_case_moved_past_while_offline_is_kept_refused_until_the_worker
 
 @pytest.fixture
 def household(worker_spot, clients, db) -> int:
-    """A household at the worker's spot: 走访路9号."""
+    """A household at the worker's spot: 走访路9号 (a resident more each time it is asked)."""
     code, spot = worker_spot
     registered(clients["admin"], "addresses",
                [{"address": "走访路9号", "lon": spot.x, "lat": spot.y}], county=code[:6])
-    registered(clients["admin"], "people", [{"address": "走访路9号", "name": "戊",
+    registered(clients["admin"], "people", [{"address": "走访路9号",
+                                             "name": f"戊{uuid.uuid4().hex[:4]}",
                                              "registration": "resident", "household": "1"}],
                county=code[:6])
     with db.connect() as conn:

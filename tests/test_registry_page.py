@@ -6,9 +6,17 @@ import io
 import uuid
 
 from playwright.sync_api import expect
+from stdnum.cn import uscc
 
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+
+
+def uscc_of(mark: str) -> str:
+    """A unified social credit code of a test's own: an enterprise's (91), the registering
+    authority's region, ``mark`` for its serial, and the check character GB 32100 gives."""
+    body = f"91441502{mark.upper()[:6]:0>6}{'000'}"[:17]
+    return body + uscc.calc_check_digit(body)
 
 
 def test_a_template_of_each_kind_heads_its_columns_in_chinese(clients):
@@ -30,9 +38,10 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
     mark = uuid.uuid4().hex[:6]
     spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[5].representative_point()
     at = {"经度": spot.x, "纬度": spot.y}
+    code = uscc_of(mark)
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")  # its check character wrong
     rows = [{"名称": f"{mark}超市", "类型": "企业", "统一社会信用代码": "", **at},
-            {"名称": f"{mark}酒楼", "类型": "enterprise", "统一社会信用代码": "91350100M000100Y44",
-             **at},
+            {"名称": f"{mark}酒楼", "类型": "enterprise", "统一社会信用代码": wrong, **at},
             {"名称": f"{mark}工坊", "类型": "作坊", "统一社会信用代码": "", **at},
             {"名称": f"{mark}超市", "类型": "企业", "统一社会信用代码": "", **at}]
 
@@ -64,7 +73,7 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
         "第 5 行 · 名称：与第 2 行重复"]
     page.screenshot(path=ARTIFACTS / "registry-imported.png", full_page=True)
     rows[0]["名称"] = f"{mark}便利超市"  # sent again, corrected: none registered twice
-    rows[1]["统一社会信用代码"], rows[2]["类型"] = "91350100M000100Y43", "其他单位"
+    rows[1]["统一社会信用代码"], rows[2]["类型"] = code, "其他单位"
     sent("单位.csv", csv_bytes(list(rows[0]), rows[:3]))
     wait_until(page, "window.mapsvcRegistry.answer !== null", "the file sent again")
     expect(page.locator("#registry-said")).to_have_text("实有单位共 3 行：新增 3 条")
