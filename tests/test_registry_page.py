@@ -10,6 +10,7 @@ from stdnum.cn import uscc
 
 from tests.browser import Watch, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+from tests.test_collection import _imported
 
 
 def uscc_of(mark: str) -> str:
@@ -95,3 +96,48 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
     expect(page.locator("#registry-said")).to_have_text("未导入：缺少列 地址、人口类型")
     assert page.locator("#registry-problems li").count() == 0
     page.close()
+
+
+def test_a_centre_imports_within_its_own_region_alone(clients, grids):
+    """城区's centre: a row lying in 武昌区 is refused, and so is one naming a record held
+    there (to move it, rename it, or say a component there removed), the record left as it
+    was; the deployment's administrator imports anywhere."""
+    admin, command = clients["admin"], clients["command"]
+    mark = uuid.uuid4().hex[:6]
+    [there, here] = [grids[grids["code"].str.startswith(county)].geometry.iloc[2]
+                     .representative_point() for county in ("420106", "441502")]
+    code = uscc_of(mark)
+    assert _imported(admin, "organisations", [
+        {"名称": f"{mark}武昌店", "类型": "企业", "统一社会信用代码": code, "经度": there.x,
+         "纬度": there.y}], "单位.csv")["stored"] == 1
+    r = _imported(command, "organisations", [
+        {"名称": f"{mark}改名店", "类型": "企业", "统一社会信用代码": code, "经度": here.x,
+         "纬度": here.y},
+        {"名称": f"{mark}江边店", "类型": "企业", "统一社会信用代码": "", "经度": there.x,
+         "纬度": there.y},
+        {"名称": f"{mark}城区店", "类型": "企业", "统一社会信用代码": "", "经度": here.x,
+         "纬度": here.y}], "单位.csv")
+    assert (r["stored"], r["updated"]) == (1, 0)
+    assert [(e["line"], e["field"], e["ctx"]["rule"]) for e in r["errors"]] == [
+        (2, "name", "outside_held"), (3, "lon", "outside")]
+    [held] = admin.get("/registry/organisations", params={"q": code}).json()["features"]
+    assert (held["properties"]["name"], held["properties"]["grid"][:6]) == (f"{mark}武昌店",
+                                                                           "420106")
+
+    component = f"4201060106{uuid.uuid4().int % 10**6:06d}"
+    assert _imported(admin, "things", [{"部件编码": component, "名称": "消防栓", "经度": there.x,
+                                        "纬度": there.y}], "部件.csv")["stored"] == 1
+    r = _imported(command, "things", [{"部件编码": component, "名称": "消防栓", "状态": "拆除",
+                                       "经度": here.x, "纬度": here.y}], "部件.csv")
+    assert [(e["field"], e["ctx"]["rule"]) for e in r["errors"]] == [
+        ("component_id", "outside_held")]
+
+    assert _imported(admin, "addresses", [{"地址": f"武昌路{mark}号", "区县代码": "420106",
+                                           "经度": there.x, "纬度": there.y}],
+                     "地址.csv")["stored"] == 1
+    r = _imported(command, "people", [{"地址": f"武昌路{mark}号", "区县代码": "420106",
+                                       "姓名": "演示居民丙", "人口类型": "户籍"}], "人口.csv")
+    assert [(e["field"], e["ctx"]["rule"]) for e in r["errors"]] == [("address", "outside")]
+    r = _imported(command, "addresses", [{"地址": f"江边路{mark}号", "区县代码": "420106",
+                                          "经度": there.x, "纬度": there.y}], "地址.csv")
+    assert (r["stored"], r["errors"][0]["ctx"]["rule"]) == (0, "outside")

@@ -293,7 +293,7 @@ async def import_file(
     frame = read_registry(io.BytesIO(data), name, kind)
     async with transaction(request) as conn:
         result = await import_registry(conn, kind, frame, county=county, crs=crs,
-                                       by=Importer(account_id=account.id, file=name))
+                                       by=Importer(account=account, file=name))
     return {"rows": result.rows, "stored": result.stored, "updated": result.updated,
             "rejected": result.rejected, "errors": [asdict(e) for e in result.errors]}
 

@@ -16,7 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from stdnum.cn import uscc
 
+from mapsvc.accounts.jurisdiction import registry_scope
+from mapsvc.accounts.model import Account
 from mapsvc.errors import InvalidInput
+from mapsvc.geojson import Filters
 from mapsvc.geo.crs import CRS, to_wgs84
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
@@ -87,11 +90,17 @@ def template(kind: str) -> str:
 
 @dataclass(frozen=True)
 class Importer:
-    """Who imports a registry file, as the records it stores or changes keep it: an account, or
-    the system user at a shell (``origin``); and the file's name."""
-    account_id: int | None = None
+    """Who imports a registry file, as the records it stores or changes keep it: an account
+    (whose jurisdiction alone its rows may fill or change), or the system user at a shell
+    (``origin``, anywhere); and the file's name."""
+    account: Account | None = None
     origin: str | None = None
     file: str | None = None
+
+    def who(self) -> dict:
+        """``collection.BY``'s parameters."""
+        return {"account": self.account.id if self.account else None, "origin": self.origin,
+                "file": self.file}
 
 
 @dataclass
@@ -178,8 +187,32 @@ async def _unknown(conn: AsyncConnection, rows: _Rows, column: str, values: pd.S
 _COUNTIES = "SELECT code FROM region WHERE level = 'county'"
 
 
+async def _outside(conn: AsyncConnection, rows: _Rows, by: Importer, stage: str, placed: str,
+                   column: str, rule: str) -> None:
+    """Refuse (naming ``column``) the rows staged in ``stage`` whose place, as ``placed`` gives
+    it (a query of their ``line``, ``grid_id`` and ``village_code``), lies outside the importing
+    account's jurisdiction, taking them off the stage. ``rule``: outside (the row's place) or
+    outside_held (that of the record it names)."""
+    f = Filters()
+    if by.account is not None:
+        registry_scope(by.account, f, alias="p", people=False)
+    if not f.clauses:  # at a shell, or an administrator
+        return
+    lines = (await conn.execute(text(
+        f"DELETE FROM {stage} WHERE line IN (SELECT p.line FROM ({placed}) p "
+        f"WHERE NOT coalesce({f.where()}, false)) RETURNING line"), f.params)).scalars().all()
+    said = "lies" if rule == "outside" else "names a record held"
+    rows.errors += [RowError(line, column, f"{said} outside your jurisdiction", {"rule": rule})
+                    for line in sorted(lines)]
+
+
+# where a row staged lies (of a locate_staged table ``{located}``)
+_LOCATED = """SELECT l.line, l.grid_id, g.village_code FROM {located} l
+                LEFT JOIN grid g ON g.id = l.grid_id"""
+
+
 async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | None,
-                           crs: CRS) -> int:
+                           crs: CRS, by: Importer) -> int:
     frame = rows.frame
     _county(rows, county)
     await _unknown(conn, rows, "county", frame["county"], _COUNTIES, "county")
@@ -201,6 +234,8 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     await locate_staged(conn, """SELECT line, ST_SetSRID(ST_MakePoint(lon::float8, lat::float8),
                                          4326) AS geom, now() AS at FROM address_stage""",
                         into="address_located")
+    await _outside(conn, rows, by, "address_stage", _LOCATED.format(located="address_located"),
+                   "lon", "outside")
     stored = (await conn.execute(text("""
         WITH a AS (
             INSERT INTO address (full_text, county_code, street, number, compound, building,
@@ -227,7 +262,8 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     return stored
 
 
-async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) -> int:
+async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
+                        by: Importer) -> int:
     frame = rows.frame
     _county(rows, county)
     frame["full_text"] = _normalised(frame["address"])
@@ -280,6 +316,10 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None) 
         "mobile_hash": [phone_hash(v) if v else None for v in good["mobile"]],
     })
     await _stage(conn, "person_stage", staged)
+    await _outside(conn, rows, by, "person_stage", """
+        SELECT s.line, a.grid_id, a.village_code FROM person_stage s
+          JOIN house h ON h.id = s.house_id::bigint JOIN address a ON a.id = h.address_id""",
+                   "address", "outside")
     known = (await conn.execute(text(
         "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
         "AND p.left_on IS NULL RETURNING s.line"))).scalars().all()
@@ -404,7 +444,12 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
     await _stage(conn, "point_stage", rows.good()[["line", *columns, "lon", "lat"]].astype(str))
     await locate_staged(conn, f"SELECT line, {_POINT} AS geom, now() AS at FROM point_stage s",
                         into="point_located")
+    await _outside(conn, rows, by, "point_stage", _LOCATED.format(located="point_located"),
+                   "lon", "outside")
     if kind == "things":
+        await _outside(conn, rows, by, "point_stage", """
+            SELECT s.line, t.grid_id, t.village_code FROM point_stage s
+              JOIN thing t ON t.component_id = s.component_id""", "component_id", "outside_held")
         return await _components(conn)
     table = TABLES[kind]
     # one file of a layer at a time: two sent at once store their rows once
@@ -412,10 +457,13 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
                        {"what": f"registry import {table}"})
     await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
     await conn.execute(text(_MATCHED.format(table=table, point=_POINT, near=_SAME_POINT_DEGREES)))
+    await _outside(conn, rows, by, "point_stage", f"""
+        SELECT m.line, t.grid_id, t.village_code FROM point_matched m
+          JOIN {table} t ON t.id = m.id""", "name", "outside_held")
     rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
                              {"rule": "repeated", "line": first})
                     for line, first in await conn.execute(text(_REPEATS))]
-    who = {"account": by.account_id, "origin": by.origin, "file": by.file}
+    who = by.who()
     updated = (await conn.execute(text(logged_update(table, f"""
         UPDATE {table} t SET name = s.name, kind = s.kind, code = s.code, geom = s.geom,
                grid_id = s.grid_id, grid_version_id = s.grid_version_id,
@@ -474,9 +522,9 @@ async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame,
     if kind in POINT_KINDS:
         stored, updated = await import_points(conn, kind, rows, crs, by)
     elif kind == "addresses":
-        stored = await import_addresses(conn, rows, county, crs)
+        stored = await import_addresses(conn, rows, county, crs, by)
     else:
-        stored = await import_people(conn, rows, county)
+        stored = await import_people(conn, rows, county, by)
     rows.errors.sort(key=lambda e: e.line)
     return RegistryResult(kind=kind, rows=len(frame), stored=stored, updated=updated,
                           errors=rows.errors)
