@@ -38,11 +38,12 @@ class RowError:
 
 
 def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...],
-               optional: tuple[str, ...] = (), headings: dict[str, str] | None = None
-               ) -> pd.DataFrame:
+               optional: tuple[str, ...] = (),
+               headings: dict[str, str | tuple[str, ...]] | None = None) -> pd.DataFrame:
     """The ``required`` and ``optional`` columns (missing optional ones empty), every cell as
     stripped text, so that checking decides what a value means. A column is headed by its name,
-    or by its heading in ``headings`` (name → heading: how a sheet made in Chinese heads it).
+    or by its heading in ``headings`` (name → heading, or headings: how a sheet made in Chinese
+    heads it; the first of several where one is named, the others read too).
     The column names are the first line's, or else those of the first of the next lines to name
     more of the required columns (all of them, as a rule): a report exported from another
     system has its title above them, and the lines above its names are no rows.
@@ -50,7 +51,8 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     ``attrs["given"]``: the optional columns the file has."""
     suffix = Path(filename).suffix.lower()
     named = {**{name: name for name in required + optional},
-             **{heading: name for name, heading in (headings or {}).items()}}
+             **{heading: name for name, given in (headings or {}).items()
+                for heading in ((given,) if isinstance(given, str) else given)}}
     first_line = FIRST_DATA_LINE
     try:
         if suffix == ".csv":
@@ -82,6 +84,7 @@ def read_table(source: Path | IO[bytes], filename: str, required: tuple[str, ...
     frame = frame.loc[:, ~frame.columns.duplicated()]
     frame = frame.rename(columns={heading: name for heading, name in named.items()
                                   if name not in frame.columns})
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # a column headed two ways: the first
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InvalidInput(f"{filename}: missing column(s) {', '.join(missing)}", field="file",
@@ -205,6 +208,10 @@ class CheckedRows:
                                         reason(i) if callable(reason) else reason,
                                         ctx(i) if callable(ctx) else ctx))
         self.bad |= mask
+
+    def cell(self, line: int, column: str) -> str:
+        """What the row at file line ``line`` holds in ``column``."""
+        return self.frame[column].iloc[int(np.flatnonzero(self.line == line)[0])]
 
     def empty(self, column: str) -> None:
         """Flag the rows leaving ``column`` empty."""

@@ -199,6 +199,43 @@ def test_a_registry_file_imported_again_updates_what_it_holds_and_keeps_each_cha
         "after"]["code"] == f"CS-{mark}-1"  # the one recorded from the field, not another
 
 
+def test_a_ledger_downloaded_corrected_and_imported_again_updates_what_was_corrected(
+        clients, village):
+    """The ledger (台账) downloaded, a name corrected in the spreadsheet and the file imported
+    as it is: that one renamed, found by its number (编号), the others left as they are (the
+    points the ledger rounds to 0.1 m stay where they are held); a number the registry does
+    not hold, or a code of another than the one the number names, refused."""
+    own, other = list(village)[:2]
+    mark = uuid.uuid4().hex[:6]
+    made = [clients["chief"].post("/registry/places", json={
+        "client_id": str(uuid.uuid4()), "name": f"{mark}{name}", "kind": f"{mark}集市",
+        "point": _at(village[own if n else other])}).json() for n, name in enumerate("甲乙丙")]
+    r = clients["command"].get("/registry/places.csv", params={"q": mark})
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+    line = {int(row["编号"]): n for n, row in enumerate(rows)}  # a place's row, by its number
+    first, second, third = (rows[line[p["id"]]] for p in made)
+    second["名称"] = f"{mark}乙（已更名）"
+    again = _imported(clients["command"], "places", rows, "场所台账（更正）.csv")
+    assert (again["stored"], again["updated"], again["rejected"]) == (0, 1, 0)
+    changes = [clients["command"].get(f"/registry/places/{p['id']}/changes").json()
+               for p in made]
+    assert [len(c) for c in changes] == [1, 2, 1]
+    assert (changes[1][1]["before"]["name"], changes[1][1]["after"]["name"],
+            changes[1][1]["after"]["lon"]) == (f"{mark}乙", f"{mark}乙（已更名）",
+                                               changes[1][0]["after"]["lon"])
+    first["编号"] = "999999999"
+    second["场所编码"] = third["场所编码"] = f"CS-{mark}"  # one code on two lines
+    refused = _imported(clients["command"], "places", rows, "场所台账（更正）.csv")
+    assert sorted((e["line"] - 2, e["field"], e["ctx"]["rule"]) for e in refused["errors"]) == (
+        sorted([(line[made[0]["id"]], "id", "unknown"),
+                (max(line[made[1]["id"]], line[made[2]["id"]]), "code", "repeated")]))
+    assert refused["stored"] == 0
+    first["编号"], first["场所编码"] = str(made[0]["id"]), f"CS-{mark}"  # 乙's code now
+    taken = _imported(clients["command"], "places", [first], "甲.csv")
+    assert [(e["line"], e["field"], e["ctx"]["rule"]) for e in taken["errors"]] == [
+        (2, "code", "code_taken")]
+
+
 def test_organisations_are_known_by_their_unified_social_credit_code(clients, village):
     """An organisation's code (统一社会信用代码) is checked by its check character, written as
     the register writes it, and names one organisation however often it is imported."""

@@ -51,9 +51,9 @@ COLUMNS = {
     "people": (("address", "name", "registration"),
                ("county", "id_number", "mobile", "birth_date", "sex", "care_tags", "household",
                 "relation")),
-    "organisations": (("name", "kind", "lon", "lat"), ("crs", "code")),
+    "organisations": (("name", "kind", "lon", "lat"), ("crs", "code", "id")),
     "things": (("component_id", "name", "lon", "lat"), ("crs", "state", "department")),
-    "places": (("name", "kind", "lon", "lat"), ("crs", "code")),
+    "places": (("name", "kind", "lon", "lat"), ("crs", "code", "id")),
 }
 # how a sheet made in Chinese (a community's 人口信息表, say) heads each kind's columns
 _PLACED = {"address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系", "county": "区县代码"}
@@ -62,11 +62,12 @@ HEADINGS = {
     "people": {**_PLACED, "name": "姓名", "registration": "人口类型", "id_number": "身份证号",
                "mobile": "手机号码", "birth_date": "出生日期", "sex": "性别",
                "care_tags": "关怀标签", "household": "户号", "relation": "与房屋关系"},
-    "organisations": {**_PLACED, "name": "名称", "kind": "类型",
-                      "code": CODE_HEADINGS["organisations"]},
+    "organisations": {**_PLACED, "name": "名称", "kind": ("类型", "类别"),
+                      "code": CODE_HEADINGS["organisations"], "id": "编号"},
     "things": {**_PLACED, "component_id": "部件编码", "name": "名称", "state": "状态",
                "department": "权属部门"},
-    "places": {**_PLACED, "name": "名称", "kind": "类型", "code": CODE_HEADINGS["places"]},
+    "places": {**_PLACED, "name": "名称", "kind": ("类型", "类别"),
+               "code": CODE_HEADINGS["places"], "id": "编号"},
 }
 
 
@@ -77,15 +78,21 @@ KIND_NAMES = {"addresses": "标准地址", "people": "人口", "organisations": 
 
 def columns(kind: str) -> list[dict]:
     """The columns of a file of ``kind``, those needed first: each by its name, its heading in
-    a sheet made in Chinese, and whether it is needed."""
+    a sheet made in Chinese, whether it is needed, and whether it is the ledger's alone (the
+    number, 编号, a ledger downloaded gives each record: no one fills it in)."""
     required, optional = COLUMNS[kind]
-    return [{"column": c, "heading": HEADINGS[kind][c], "required": c in required}
-            for c in required + optional]
+    return [{"column": c, "heading": _heading(HEADINGS[kind][c]), "required": c in required,
+             "ledger": c == "id"} for c in required + optional]
+
+
+def _heading(given: str | tuple[str, ...]) -> str:
+    """A column's heading, of those a sheet may give it the one a template writes."""
+    return given if isinstance(given, str) else given[0]
 
 
 def template(kind: str) -> str:
     """An empty file of ``kind`` to fill in (CSV): its columns headed in Chinese."""
-    return ",".join(c["heading"] for c in columns(kind)) + "\r\n"
+    return ",".join(c["heading"] for c in columns(kind) if not c["ledger"]) + "\r\n"
 
 
 @dataclass(frozen=True)
@@ -196,14 +203,29 @@ async def _outside(conn: AsyncConnection, rows: _Rows, by: Importer, stage: str,
     f = Filters()
     if by.account is not None:
         registry_scope(by.account, f, alias="p", people=False)
-    if not f.clauses:  # at a shell, or an administrator
-        return
-    lines = (await conn.execute(text(
-        f"DELETE FROM {stage} WHERE line IN (SELECT p.line FROM ({placed}) p "
-        f"WHERE NOT coalesce({f.where()}, false)) RETURNING line"), f.params)).scalars().all()
-    said = "lies" if rule == "outside" else "names a record held"
-    rows.errors += [RowError(line, column, f"{said} outside your jurisdiction", {"rule": rule})
-                    for line in sorted(lines)]
+    if f.clauses:  # not at a shell, nor an administrator
+        await _refused(conn, rows, stage, f"SELECT p.line FROM ({placed}) p "
+                       f"WHERE NOT coalesce({f.where()}, false)", column, {"rule": rule},
+                       f.params)
+
+
+# why the service refuses a line, by its rule (the pages say it in their words)
+_REASONS = {"outside": "lies outside your jurisdiction",
+            "outside_held": "names a record held outside your jurisdiction",
+            "unknown": "names no record the registry holds",
+            "code_taken": "is the code of another record than the one its number names"}
+
+
+async def _refused(conn: AsyncConnection, rows: _Rows, stage: str, lines: str, column: str,
+                   ctx, params: dict | None = None) -> None:
+    """Refuse (naming ``column``, saying why by ``ctx``: a dict, or a function of the line
+    giving one) the rows staged in ``stage`` whose lines ``lines`` (a query) gives, taking
+    them off the stage."""
+    for line in sorted((await conn.execute(text(
+            f"DELETE FROM {stage} WHERE line IN ({lines}) RETURNING line"),
+            params or {})).scalars()):
+        said = ctx(line) if callable(ctx) else ctx
+        rows.errors.append(RowError(line, column, _REASONS[said["rule"]], said))
 
 
 # where a row staged lies (of a locate_staged table ``{located}``)
@@ -378,18 +400,23 @@ def _credit_codes(rows: _Rows) -> None:
               {"rule": "credit_code"})
 
 
-# Each staged row of an organisation or place, with the one the registry holds already (its id)
-# and the first line naming that one: by code, or else (a row with no code) by name and kind at
-# the same point, among those of no code. _REPEATS: the rows naming one held after an earlier
+# Each staged row of an organisation or place, with the one the registry holds already (its id):
+# by its number (编号, as the ledger gives it), by code, or else by name and kind at the same
+# point, among those of no code; whether it gives a number the registry has not
+# (``unknown``), and whether its code is another's than the one its number names
+# (``code_taken``). _REPEATS: the rows naming one held after an earlier
 # row did, taken off the rows staged, each with the line it repeats.
 _MATCHED = """
 CREATE TEMP TABLE point_matched ON COMMIT DROP AS
-SELECT s.line, coalesce(c.id, (
+SELECT s.line, coalesce(i.id, c.id, (
            SELECT t.id FROM {table} t
-            WHERE t.code IS NULL AND t.name = s.name AND t.kind = s.kind
+            WHERE s.id = '' AND t.code IS NULL AND t.name = s.name AND t.kind = s.kind
               AND ST_DWithin(t.geom, {point}, {near})
-            ORDER BY t.id LIMIT 1)) AS id
-  FROM point_stage s LEFT JOIN {table} c ON c.code = nullif(s.code, '')
+            ORDER BY t.id LIMIT 1)) AS id,
+       s.id <> '' AND i.id IS NULL AS unknown, c.id <> i.id AS code_taken
+  FROM point_stage s
+  LEFT JOIN {table} i ON i.id = CAST(nullif(s.id, '') AS bigint)
+  LEFT JOIN {table} c ON c.code = nullif(s.code, '')
 """
 _REPEATS = """
 WITH repeats AS (
@@ -435,31 +462,47 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
             rows.one_of(frame["kind"], "kind", ORGANISATION_KINDS, ORGANISATION_KIND_NAMES)
             _credit_codes(rows)
         rows.repeats(frame["code"], "code", among=frame["code"] != "")
+        rows.flag((frame["id"] != "") & ~frame["id"].str.fullmatch(r"\d{1,18}"), "id",
+                  "must be the number (编号) of a record", {"rule": "record_id"})
+        rows.repeats(frame["id"], "id", among=frame["id"] != "")
     x, y = rows.coordinates(crs)
     frame["lon"], frame["lat"] = x.astype(str), y.astype(str)
     if kind != "things":
-        rows.repeats(frame[["name", "kind", "lon", "lat"]], "name", among=frame["code"] == "")
-    columns = {"organisations": ["name", "kind", "code"], "places": ["name", "kind", "code"],
+        rows.repeats(frame[["name", "kind", "lon", "lat"]], "name",
+                     among=(frame["code"] == "") & (frame["id"] == ""))
+    columns = {"organisations": ["id", "name", "kind", "code"],
+               "places": ["id", "name", "kind", "code"],
                "things": ["component_id", "name", "state", "department"]}[kind]
     await _stage(conn, "point_stage", rows.good()[["line", *columns, "lon", "lat"]].astype(str))
+    if kind == "things":
+        held = "SELECT s.line, t.* FROM point_stage s JOIN thing t USING (component_id)"
+    else:
+        table = TABLES[kind]
+        # one file of a layer at a time: two sent at once store their rows once
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"),
+                           {"what": f"registry import {table}"})
+        await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
+        await conn.execute(text(_MATCHED.format(table=table, point=_POINT,
+                                                near=_SAME_POINT_DEGREES)))
+        await _refused(conn, rows, "point_stage", "SELECT line FROM point_matched WHERE unknown",
+                       "id", lambda line: {"rule": "unknown", "value": rows.cell(line, "id")})
+        await _refused(conn, rows, "point_stage",
+                       "SELECT line FROM point_matched WHERE code_taken", "code",
+                       {"rule": "code_taken"})
+        held = f"SELECT m.line, t.* FROM point_matched m JOIN {table} t ON t.id = m.id"
+    # a point written to the metre, as a ledger rounds it, stays where it is held
+    await conn.execute(text(f"""
+        UPDATE point_stage s SET lon = ST_X(t.geom)::text, lat = ST_Y(t.geom)::text
+          FROM ({held}) t
+         WHERE t.line = s.line AND ST_DWithin(t.geom, {_POINT}, {_SAME_POINT_DEGREES})"""))
     await locate_staged(conn, f"SELECT line, {_POINT} AS geom, now() AS at FROM point_stage s",
                         into="point_located")
     await _outside(conn, rows, by, "point_stage", _LOCATED.format(located="point_located"),
                    "lon", "outside")
+    await _outside(conn, rows, by, "point_stage", held,
+                   "component_id" if kind == "things" else "name", "outside_held")
     if kind == "things":
-        await _outside(conn, rows, by, "point_stage", """
-            SELECT s.line, t.grid_id, t.village_code FROM point_stage s
-              JOIN thing t ON t.component_id = s.component_id""", "component_id", "outside_held")
         return await _components(conn)
-    table = TABLES[kind]
-    # one file of a layer at a time: two sent at once store their rows once
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"),
-                       {"what": f"registry import {table}"})
-    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
-    await conn.execute(text(_MATCHED.format(table=table, point=_POINT, near=_SAME_POINT_DEGREES)))
-    await _outside(conn, rows, by, "point_stage", f"""
-        SELECT m.line, t.grid_id, t.village_code FROM point_matched m
-          JOIN {table} t ON t.id = m.id""", "name", "outside_held")
     rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
                              {"rule": "repeated", "line": first})
                     for line, first in await conn.execute(text(_REPEATS))]

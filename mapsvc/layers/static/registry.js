@@ -25,8 +25,8 @@ window.mapsvcRegistry = { answer: null };
 
   function chosen() {
     const kind = form.elements.kind.value;
-    $("registry-columns").textContent = `列：${REGISTRY_COLUMNS[kind].map(
-      (c) => (c.required ? `${c.heading}（必填）` : c.heading)).join("、")}`;
+    $("registry-columns").textContent = `列：${REGISTRY_COLUMNS[kind].filter((c) => !c.ledger)
+      .map((c) => (c.required ? `${c.heading}（必填）` : c.heading)).join("、")}`;
     $("registry-template").href = `/api/v1/registry/import/${kind}`;
     $("registry-county").hidden = !WITH_COUNTY.includes(kind);
   }
@@ -46,6 +46,7 @@ window.mapsvcRegistry = { answer: null };
       registered: "此人已登记", registered_here: "此人已在该地址登记",
       component_id: "须为 16 位部件编码（区县代码 6 位、类型 4 位、序号 6 位）",
       credit_code: "不是有效的统一社会信用代码（18 位，末位为校验码）",
+      record_id: "须为台账中的编号", code_taken: "已是另一条记录的编码",
       outside: "该位置不在你的辖区内", outside_held: "所指的已有记录不在你的辖区内",
     }[ctx.rule] || rowRule(ctx);
     return `第 ${e.line} 行 · ${heading(kind)(e.field)}：${said || e.reason}`;
