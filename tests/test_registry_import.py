@@ -159,6 +159,11 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
     ])
     result = cli("registry", "import", "things", things)
     assert "1 things stored, 0 updated, 2 rejected" in result.output
+    census = write(tmp_path / "census.csv", ["component_id", "name", "lon", "lat", "state"], [
+        {"component_id": "4201060101000001", "name": "上水井盖", "lon": round(p.x, 6),
+         "lat": round(p.y, 6), "state": "完好"}])  # to 0.1 m, as a ledger writes it: unmoved
+    assert "1 rows: 0 things stored, 0 updated, 0 rejected" in cli(
+        "registry", "import", "things", census).output
     stations = write(tmp_path / "orgs.csv", ["name", "kind", "lon", "lat"], [
         {"name": "红色驿站（示例）", "kind": "service_station", "lon": p.x, "lat": p.y},
         {"name": "某某", "kind": "castle", "lon": p.x, "lat": p.y}])
