@@ -1,9 +1,10 @@
 """Registry files (CSV or Excel) into the database: standard addresses first, then the people,
 organisations, components and places on them. Every row is stored or reported with its line
-and reason; a file is one transaction. A file imported again stores nothing twice: an address
-is known by its text, a person by their ID number (or with none by name and birth date at their
-house) and refused, a component by its ID and an organisation or place by its code (or with none
-by name and kind at one point) and updated to the file (renamed, moved, a component's state),
+and reason; a file is one transaction, and an account's fills or changes its jurisdiction
+alone. A file imported again stores nothing twice: an address is known by its text, a person by
+their ID number (or with none by name and birth date at their house) and refused, a component
+by its ID and an organisation or place by its number (a ledger's 编号), its code, or else by
+name and kind at one point, and updated to the file (renamed, moved, a component's state),
 each organisation's and place's import and change kept in its record with the file and who
 imported it."""
 
@@ -435,12 +436,9 @@ SELECT s.name, s.kind, nullif(s.code, '') AS code, {_POINT} AS geom, l.grid_id,
   LEFT JOIN grid g ON g.id = l.grid_id"""
 
 
-async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
-                        by: Importer) -> tuple[int, int]:
-    """Organisations, components and places: a point each, assigned to its grid; one the
-    registry holds already (a component by its ID, an organisation or place by its code, or
-    with no code by its name and kind at the same point) updated to the row. The numbers stored
-    and updated."""
+async def _checked_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS) -> None:
+    """The checks of a file of organisations, components or places, row by row; its points in
+    WGS84 (lon, lat)."""
     frame = rows.frame
     rows.empty("name")
     if kind == "things":
@@ -470,26 +468,39 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
     if kind != "things":
         rows.repeats(frame[["name", "kind", "lon", "lat"]], "name",
                      among=(frame["code"] == "") & (frame["id"] == ""))
+
+
+async def _held(conn: AsyncConnection, kind: str, rows: _Rows) -> str:
+    """SQL for the records the registry holds already that the rows staged (point_stage) name,
+    each with its row's ``line``: a component by its ID; an organisation or place as _MATCHED
+    finds it (into point_matched), its rows naming none the registry holds, or a code another
+    has, refused. Holds the lock on the layer's imports."""
+    if kind == "things":
+        return "SELECT s.line, t.* FROM point_stage s JOIN thing t USING (component_id)"
+    table = TABLES[kind]
+    # one file of a layer at a time: two sent at once store their rows once
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"),
+                       {"what": f"registry import {table}"})
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
+    await conn.execute(text(_MATCHED.format(table=table, point=_POINT, near=_SAME_POINT_DEGREES)))
+    await _refused(conn, rows, "point_stage", "SELECT line FROM point_matched WHERE unknown",
+                   "id", lambda line: {"rule": "unknown", "value": rows.cell(line, "id")})
+    await _refused(conn, rows, "point_stage", "SELECT line FROM point_matched WHERE code_taken",
+                   "code", {"rule": "code_taken"})
+    return f"SELECT m.line, t.* FROM point_matched m JOIN {table} t ON t.id = m.id"
+
+
+async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
+                        by: Importer) -> tuple[int, int]:
+    """Organisations, components and places: a point each, assigned to its grid; one the
+    registry holds already (_held) updated to the row, within the importing account's
+    jurisdiction alone. The numbers stored and updated."""
+    await _checked_points(conn, kind, rows, crs)
     columns = {"organisations": ["id", "name", "kind", "code"],
                "places": ["id", "name", "kind", "code"],
                "things": ["component_id", "name", "state", "department"]}[kind]
     await _stage(conn, "point_stage", rows.good()[["line", *columns, "lon", "lat"]].astype(str))
-    if kind == "things":
-        held = "SELECT s.line, t.* FROM point_stage s JOIN thing t USING (component_id)"
-    else:
-        table = TABLES[kind]
-        # one file of a layer at a time: two sent at once store their rows once
-        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:what))"),
-                           {"what": f"registry import {table}"})
-        await conn.execute(text("DROP TABLE IF EXISTS pg_temp.point_matched"))
-        await conn.execute(text(_MATCHED.format(table=table, point=_POINT,
-                                                near=_SAME_POINT_DEGREES)))
-        await _refused(conn, rows, "point_stage", "SELECT line FROM point_matched WHERE unknown",
-                       "id", lambda line: {"rule": "unknown", "value": rows.cell(line, "id")})
-        await _refused(conn, rows, "point_stage",
-                       "SELECT line FROM point_matched WHERE code_taken", "code",
-                       {"rule": "code_taken"})
-        held = f"SELECT m.line, t.* FROM point_matched m JOIN {table} t ON t.id = m.id"
+    held = await _held(conn, kind, rows)
     # a point written to the metre, as a ledger rounds it, stays where it is held
     await conn.execute(text(f"""
         UPDATE point_stage s SET lon = ST_X(t.geom)::text, lat = ST_Y(t.geom)::text
@@ -503,6 +514,7 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
                    "component_id" if kind == "things" else "name", "outside_held")
     if kind == "things":
         return await _components(conn)
+    table = TABLES[kind]
     rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
                              {"rule": "repeated", "line": first})
                     for line, first in await conn.execute(text(_REPEATS))]
