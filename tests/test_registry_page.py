@@ -72,6 +72,9 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
         "第 3 行 · 统一社会信用代码：不是有效的统一社会信用代码（18 位，末位为校验码）",
         "第 4 行 · 类型：须为 企业、社会组织、党组织、服务站、学校、医院、机关单位、其他单位 之一",
         "第 5 行 · 名称：与第 2 行重复"]
+    wait_until(page, "window.mapsvcRegistry.shown > 0", "the files imported")
+    assert page.locator("#registry-imports tbody tr").first.locator(
+        "td").all_inner_texts()[1:] == ["command", "实有单位", "单位.csv", "4", "1", "0", "3"]
     page.screenshot(path=ARTIFACTS / "registry-imported.png", full_page=True)
     rows[0]["名称"] = f"{mark}便利超市"  # sent again, corrected: none registered twice
     rows[1]["统一社会信用代码"], rows[2]["类型"] = code, "其他单位"
@@ -141,3 +144,26 @@ def test_a_centre_imports_within_its_own_region_alone(clients, grids):
     r = _imported(command, "addresses", [{"地址": f"江边路{mark}号", "区县代码": "420106",
                                           "经度": there.x, "纬度": there.y}], "地址.csv")
     assert (r["stored"], r["errors"][0]["ctx"]["rule"]) == (0, "outside")
+
+
+def test_each_file_imported_is_kept_and_read_by_the_centres_over_its_importer(clients, grids):
+    """Who imported which file and what became of it, the newest first: a county's centre
+    reads its own, its city's centre too, a township's not; an administrator's, or one at a
+    shell, the administrators and the centre bound to no region alone."""
+    mark = uuid.uuid4().hex[:6]
+    spot = grids[grids["code"].str.startswith("441502")].geometry.iloc[4].representative_point()
+    for who in ("command", "admin"):
+        _imported(clients[who], "places", [{"名称": f"{mark}{who}", "类型": "仓库",
+                                             "经度": spot.x, "纬度": spot.y}], f"{mark}{who}.csv")
+
+    def files(who: str) -> list[tuple]:
+        r = clients[who].get("/registry/imports", params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        return [(f["username"], f["kind"], f["file"], f["rows"], f["stored"], f["updated"],
+                 f["rejected"]) for f in r.json() if (f["file"] or "").startswith(mark)]
+    own = ("command", "places", f"{mark}command.csv", 1, 1, 0, 0)
+    administrator = ("admin", "places", f"{mark}admin.csv", 1, 1, 0, 0)
+    assert files("command") == files("shanwei") == [own]
+    assert files("township_command") == []
+    assert files("admin") == files("city") == [administrator, own]
+    assert clients["worker"].get("/registry/imports").status_code == 403

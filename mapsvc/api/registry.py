@@ -30,6 +30,7 @@ from mapsvc.numbers import Number, Whole
 from mapsvc.registry.audit import ACTIONS, audit_by_account, audit_entries, audit_sheet
 from mapsvc.registry.importer import (KIND_NAMES, Importer, import_registry, read_registry,
                                      template)
+from mapsvc.registry.imports import imports_seen
 from mapsvc.registry.people import (
     EXPORTERS,
     MOBILE_NUMBER,
@@ -272,6 +273,16 @@ async def import_template(
     return Response(BOM + template(kind).encode(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{kind}.csv"; '
                                                     f"filename*=UTF-8''{named}"})
+
+
+@router.get("/registry/imports")
+async def imports(request: Request, page: Page,
+                  account: Annotated[Account, Depends(allowed(IMPORTERS))]) -> list[dict]:
+    """The registry files imported, the newest first: when, by whom (an account, or the system
+    user at a shell), of what kind, the file's name, and how many of its rows were stored,
+    updated and refused. A centre reads those of its region's accounts."""
+    async with statements(request) as conn:
+        return await imports_seen(conn, account, limit=page.limit, offset=page.offset)
 
 
 @router.post("/registry/import/{kind}")

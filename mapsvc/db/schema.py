@@ -423,6 +423,22 @@ registry_change = Table(
     Column("after", JSONB, nullable=False),
 )
 
+# Each registry file imported, by whom and what became of its rows (0091).
+registry_import = Table(
+    "registry_import", metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id")),
+    Column("origin", Text),
+    Column("region_code", Text),
+    Column("kind", Text, nullable=False),
+    Column("file", Text),
+    Column("rows", Integer, nullable=False),
+    Column("stored", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+)
+
 visit = Table(
     "visit", metadata,
     Column("id", BigInteger, primary_key=True),

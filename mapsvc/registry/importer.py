@@ -27,6 +27,7 @@ from mapsvc.registry.addresses import normalise, parts
 from mapsvc.incidents.bulk import LAT_RANGE, LON_RANGE
 from mapsvc.registry.collection import (CODE_HEADINGS, ORGANISATION_KIND_NAMES,
                                        ORGANISATION_KINDS, TABLES, logged_insert, logged_update)
+from mapsvc.registry.imports import keep_import
 from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
                                    RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
 from mapsvc.registry.privacy import (
@@ -581,8 +582,11 @@ async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame,
     else:
         stored = await import_people(conn, rows, county, by)
     rows.errors.sort(key=lambda e: e.line)
-    return RegistryResult(kind=kind, rows=len(frame), stored=stored, updated=updated,
-                          errors=rows.errors)
+    result = RegistryResult(kind=kind, rows=len(frame), stored=stored, updated=updated,
+                            errors=rows.errors)
+    await keep_import(conn, by.account, by.origin, by.file, kind, {
+        "rows": result.rows, "stored": stored, "updated": updated, "rejected": result.rejected})
+    return result
 
 
 def read_registry(source, filename: str, kind: str) -> pd.DataFrame:

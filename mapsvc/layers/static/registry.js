@@ -1,11 +1,12 @@
 // Registry files (一标三实) imported by a command centre: a kind's file (standard addresses
 // first, then the people living at them; organisations, components and places, each in its
 // grid) with its columns listed and a template to fill in, and what became of it: the records
-// new and those updated, each line at fault named with why. Sent again, a file registers
-// nothing twice. Everything shown is set as text.
+// new and those updated, each line at fault named with why; and the files imported before,
+// the newest first. Sent again, a file registers nothing twice. Everything shown is set as
+// text.
 "use strict";
 
-window.mapsvcRegistry = { answer: null };
+window.mapsvcRegistry = { answer: null, shown: null };
 
 (function registryImport() {
   if (!signedIn("registry")) return;
@@ -32,6 +33,20 @@ window.mapsvcRegistry = { answer: null };
   }
   form.elements.kind.addEventListener("change", chosen);
   chosen();
+
+  // the files imported (those of the accounts of the centre's region), the newest first
+  const imported = pagedList({
+    page: "registry", id: "registry-imports", unit: "个文件",
+    path: () => "/api/v1/registry/imports", watched: window.mapsvcRegistry,
+    show: (files) => $("registry-imports").tBodies[0].replaceChildren(...files.map((f) => {
+      const tr = document.createElement("tr");
+      for (const value of [localTime(f.at), f.username, REGISTRY_KIND[f.kind] || f.kind,
+                           f.file || "", f.rows, f.stored, f.updated, f.rejected]) {
+        tr.appendChild(text("td", String(value)));
+      }
+      return tr;
+    })) });
+  imported.find(new URLSearchParams());
 
   // a line's refusal in the page's words, by its rule (``ctx``); else as the service says it
   function lineWords(kind, e) {
@@ -74,6 +89,7 @@ window.mapsvcRegistry = { answer: null };
         answer.rejected > 0);
     $("registry-problems").replaceChildren(...answer.errors.map(
       (e) => text("li", lineWords(kind, e))));
+    await imported.find(new URLSearchParams());
     window.mapsvcRegistry.answer = answer;
   });
 }());
