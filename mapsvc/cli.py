@@ -727,6 +727,26 @@ def registry_import(
         raise typer.Exit(code=1)
 
 
+@registry_app.command("imports")
+def registry_imports(
+    last: Annotated[int, typer.Option(min=1, help="how many files, the latest")] = 50,
+) -> None:
+    """The registry files imported, the latest first: when, by whom, of what kind, the file,
+    and its rows stored, updated and rejected."""
+    from rich.table import Table
+
+    from mapsvc.registry.imports import imports_seen
+
+    table = Table()
+    for heading in ("time", "by", "kind", "file", "rows", "stored", "updated", "rejected"):
+        table.add_column(heading, overflow="fold")
+    for i in in_transaction(lambda conn: imports_seen(conn, None, limit=last)):
+        table.add_row(*map(escape, (_local(i["at"], "%Y-%m-%d %H:%M:%S"), i["username"],
+                                    i["kind"], i["file"] or "", *(str(i[n]) for n in (
+                                        "rows", "stored", "updated", "rejected")))))
+    console.print(table)
+
+
 @grids_app.command("propose")
 def grids_propose(
     village: Annotated[str, typer.Option(help="the village's 12-digit code")],

@@ -172,6 +172,8 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
     places = write(tmp_path / "places.csv", ["name", "kind", "lon", "lat"], [
         {"name": "农贸市场（示例）", "kind": "market", "lon": p.x, "lat": p.y}])
     assert "1 places stored, 0 updated" in cli("registry", "import", "places", places).output
+    listed = cli("registry", "imports", "--last", "2")
+    assert listed.exit_code == 0 and "places" in listed.output and "things" not in listed.output
     with db.connect() as conn:
         for table, key in (("thing", "component_id = '4201060101000001'"),
                            ("organisation", "name = '红色驿站（示例）'"),
@@ -181,12 +183,21 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
             assert assignment == "inside" and village.startswith("420106")
         assert conn.execute(text("SELECT type_code FROM thing WHERE component_id = "
                                  "'4201060101000001'")).scalar_one() == "0101"
-        # imported at a shell: kept in its record as the system user's, with the file
+        # imported at a shell: kept in the log of imports as the system user's, and in its
+        # record, with the file
+        origin = f"mapsvc registry import, {getpass.getuser()}"
+        assert conn.execute(text(
+            "SELECT origin, kind, file, rows, stored, updated, rejected FROM registry_import "
+            "WHERE file IN ('things.csv', 'census.csv', 'orgs.csv', 'places.csv') ORDER BY id")
+            ).all() == [(origin, "things", "things.csv", 3, 1, 0, 2),
+                        (origin, "things", "census.csv", 1, 0, 0, 0),
+                        (origin, "organisations", "orgs.csv", 2, 1, 0, 1),
+                        (origin, "places", "places.csv", 1, 1, 0, 0)]
         assert conn.execute(text(
             "SELECT c.action, c.account_id, c.origin, c.file FROM registry_change c "
             "JOIN organisation o ON c.layer = 'organisation' AND c.entity_id = o.id "
             "WHERE o.name = '红色驿站（示例）'")).one() == (
-                "imported", None, f"mapsvc registry import, {getpass.getuser()}", "orgs.csv")
+                "imported", None, origin, "orgs.csv")
 
 
 def test_an_unknown_kind_is_refused(tmp_path):

@@ -24,11 +24,11 @@ async def keep_import(conn: AsyncConnection, account: Account | None, origin: st
                                "kind": kind, "file": file, **counts})
 
 
-async def imports_seen(conn: AsyncConnection, account: Account, *, limit: int = 100,
+async def imports_seen(conn: AsyncConnection, account: Account | None, *, limit: int = 100,
                        offset: int = 0) -> list[dict]:
-    """The files imported that ``account`` may read, the newest first."""
+    """The files imported that ``account`` (none: at a shell) may read, the newest first."""
     f = Filters()
-    if account.role is not Role.admin and account.region_code is not None:
+    if account is not None and account.role is not Role.admin and account.region_code:
         f.add(f.code_prefix("i.region_code", "region", account.region_code))
     rows = await conn.execute(text(f"""
         SELECT i.at, coalesce(a.username, i.origin) AS username, i.kind, i.file, i.rows, i.stored, i.updated, i.rejected
