@@ -294,11 +294,13 @@ async def import_file(
     county: Annotated[str | None, Form(description="county code for rows without one")] = None,
     crs: Annotated[CRS, Form()] = CRS.wgs84,
 ) -> dict:
-    """Addresses first: people are matched to standard addresses. Bad rows are reported. A
-    file sent again stores nothing twice: organisations, components and places held already
-    (by their code or component ID; with no code, by name and kind at one point) are updated
-    to it (``updated``), each organisation's and place's import and change kept in its record
-    with the file and your account."""
+    """Addresses first: people are matched to standard addresses. Bad rows are reported, each
+    with the rule it breaks (``ctx.rule``); rows lying outside your jurisdiction, or naming a
+    record held outside it, among them. A file sent again stores nothing twice: organisations,
+    components and places held already (by their number as a ledger gives it, their code or
+    component ID; with none, by name and kind at one point) are updated to it (``updated``),
+    each organisation's and place's import and change kept in its record with the file and your
+    account; each file is kept in the log of imports."""
     data = await read_upload(file)
     name = file.filename or "upload.csv"
     frame = read_registry(io.BytesIO(data), name, kind)

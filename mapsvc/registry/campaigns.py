@@ -5,9 +5,9 @@ reported as a case at once; the centre follows each grid's progress.
 
 What a campaign checks is taken when it is made, each thing with its grid then; an organisation
 or place closed (注销、停业), or a component the census says removed, by the campaign's due day
-and never checked is due no more (reopened, or back in the census, it is due again). Everyone reads
-a campaign through the things they may see of it (registry_scope): a grid worker those of its
-grids, a county's centre those of its county in a city's campaign.
+and never checked is due no more (reopened, or back in the census, it is due again). Everyone
+reads a campaign through the things they may see of it (registry_scope): a grid worker those of
+its grids, a county's centre those of its county in a city's campaign.
 """
 
 import json

@@ -31,7 +31,8 @@ async def imports_seen(conn: AsyncConnection, account: Account | None, *, limit:
     if account is not None and account.role is not Role.admin and account.region_code:
         f.add(f.code_prefix("i.region_code", "region", account.region_code))
     rows = await conn.execute(text(f"""
-        SELECT i.at, coalesce(a.username, i.origin) AS username, i.kind, i.file, i.rows, i.stored, i.updated, i.rejected
+        SELECT i.at, coalesce(a.username, i.origin) AS username, i.kind, i.file, i.rows,
+               i.stored, i.updated, i.rejected
           FROM registry_import i LEFT JOIN account a ON a.id = i.account_id
          WHERE {f.where()}
          ORDER BY i.at DESC, i.id DESC {page(limit, offset)}"""), f.params)

@@ -194,10 +194,8 @@ window.mapsvcAccounts = { shown: null };
   function departmentProblem(e) {
     const ctx = e.ctx || {};
     const said = {
-      code: "须为 1 至 32 个字母、数字或 _ . -", repeated: `与第 ${ctx.line} 行重复`, empty: "未填写",
-      longest: `最多 ${ctx.most} 个字符`, printable: "含不可打印的字符",
-      unknown: `${ctx.value} 不存在`,
-    }[ctx.rule] || e.reason;
+      code: "须为 1 至 32 个字母、数字或 _ . -", unknown: `${ctx.value} 不存在`,
+    }[ctx.rule] || rowRule(ctx) || e.reason;
     return `第 ${e.line} 行 · ${DEPARTMENT_FIELD[e.field] || e.field}：${said}`;
   }
 
