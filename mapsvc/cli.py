@@ -705,9 +705,11 @@ def registry_import(
     file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls with a header line")],
     county: Annotated[str | None, typer.Option(help="county code for rows without one")] = None,
     crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09")] = "wgs84",
+    check: Annotated[bool, typer.Option(
+        "--check", help="only check: what the file would store, update and reject")] = False,
 ) -> None:
     """Import registry records; addresses first, as people are matched to them. Bad rows are
-    listed with their line, the good ones stored."""
+    listed with their line, the good ones stored (or, --check, nothing)."""
     from mapsvc.errors import InvalidInput
     from mapsvc.registry.importer import POINT_KINDS, Importer, import_registry, read_registry
 
@@ -715,14 +717,15 @@ def registry_import(
     by = Importer(origin=_administrator("registry import"), file=file.name)
     try:
         frame = read_registry(file, file.name, kind)
-        result = in_transaction(lambda conn: import_registry(conn, kind, frame, by=by,
-                                                             county=county, crs=declared))
+        result = in_transaction(lambda conn: import_registry(
+            conn, kind, frame, by=by, county=county, crs=declared, check=check))
     except InvalidInput as e:
         fail(f"KIND: {e.reason}" if e.field == "kind" else e.reason)
     _print_row_errors(result.errors)
-    updated = f", {result.updated} updated" if kind in POINT_KINDS else ""
-    console.print(f"{result.rows} rows: {result.stored} {kind} stored{updated}, "
-                  f"{result.rejected} rejected")
+    done = ("to store", "to update") if check else ("stored", "updated")
+    updated = f", {result.updated} {done[1]}" if kind in POINT_KINDS else ""
+    console.print(f"{'checked, nothing stored: ' if check else ''}{result.rows} rows: "
+                  f"{result.stored} {kind} {done[0]}{updated}, {result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)
 

@@ -171,6 +171,8 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
         "registry", "import", "organisations", stations).output
     places = write(tmp_path / "places.csv", ["name", "kind", "lon", "lat"], [
         {"name": "农贸市场（示例）", "kind": "market", "lon": p.x, "lat": p.y}])
+    assert "checked, nothing stored: 1 rows: 1 places to store, 0 to update, 0 rejected" in cli(
+        "registry", "import", "places", places, "--check").output  # and not kept as imported
     assert "1 places stored, 0 updated" in cli("registry", "import", "places", places).output
     listed = cli("registry", "imports", "--last", "2")
     assert listed.exit_code == 0 and "places" in listed.output and "things" not in listed.output

@@ -64,6 +64,17 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
                              [{"name": name, "mimeType": "text/csv", "buffer": data}])
         page.click("#registry-import button[type=submit]")
 
+    page.check("#registry-import [name=check]")  # checked first: nothing stored
+    sent("单位.csv", csv_bytes(list(rows[0]), rows))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "the file checked")
+    expect(page.locator("#registry-said")).to_have_text(
+        "仅检查，未导入：实有单位共 4 行：可新增 1 条；3 行有误")
+    assert page.locator("#registry-problems li").count() == 3
+    assert clients["command"].get("/registry/organisations", params={"q": mark}).json()[
+        "features"] == []
+    assert not any(f["file"] == "单位.csv" and f["rows"] == 4 for f in clients["command"].get(
+        "/registry/imports").json())  # a check is no import
+    page.uncheck("#registry-import [name=check]")
     sent("单位.csv", csv_bytes(list(rows[0]), rows))
     wait_until(page, "window.mapsvcRegistry.answer !== null", "what became of the file")
     expect(page.locator("#registry-said")).to_have_text(

@@ -293,6 +293,8 @@ async def import_file(
     account: Annotated[Account, Depends(allowed(IMPORTERS))],
     county: Annotated[str | None, Form(description="county code for rows without one")] = None,
     crs: Annotated[CRS, Form()] = CRS.wgs84,
+    check: Annotated[bool, Form(description="only check: what the file would store, update "
+                                            "and refuse, storing nothing")] = False,
 ) -> dict:
     """Addresses first: people are matched to standard addresses. Bad rows are reported, each
     with the rule it breaks (``ctx.rule``); rows lying outside your jurisdiction, or naming a
@@ -305,9 +307,9 @@ async def import_file(
     name = file.filename or "upload.csv"
     frame = read_registry(io.BytesIO(data), name, kind)
     async with transaction(request) as conn:
-        result = await import_registry(conn, kind, frame, county=county, crs=crs,
+        result = await import_registry(conn, kind, frame, county=county, crs=crs, check=check,
                                        by=Importer(account=account, file=name))
-    return {"rows": result.rows, "stored": result.stored, "updated": result.updated,
+    return {"checked": check, "rows": result.rows, "stored": result.stored, "updated": result.updated,
             "rejected": result.rejected, "errors": [asdict(e) for e in result.errors]}
 
 

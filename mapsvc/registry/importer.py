@@ -568,11 +568,24 @@ async def _components(conn: AsyncConnection) -> tuple[int, int]:
 
 async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame, *,
                           by: Importer = Importer(origin="mapsvc"), county: str | None = None,
-                          crs: CRS = CRS.wgs84) -> RegistryResult:
+                          crs: CRS = CRS.wgs84, check: bool = False) -> RegistryResult:
     """Store the good rows of a registry file of ``kind``, imported ``by`` someone (an
-    account, a system user; mapsvc itself unless told), in the caller's transaction."""
+    account, a system user; mapsvc itself unless told), in the caller's transaction; or,
+    ``check``, say what it would store, update and refuse, storing nothing (nor keeping it in
+    the log of imports)."""
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
+    if not check:
+        return await _imported(conn, kind, frame, by, county, crs)
+    tried = await conn.begin_nested()
+    try:
+        return await _imported(conn, kind, frame, by, county, crs)
+    finally:
+        await tried.rollback()
+
+
+async def _imported(conn: AsyncConnection, kind: str, frame: pd.DataFrame, by: Importer,
+                    county: str | None, crs: CRS) -> RegistryResult:
     rows = _Rows(frame)
     updated = 0
     if kind in POINT_KINDS:

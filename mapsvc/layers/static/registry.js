@@ -82,11 +82,12 @@ window.mapsvcRegistry = { answer: null, shown: null };
       say(`未导入：${fileWords(error, heading(kind)) || error.message}`, true);
       return;
     }
-    const updated = answer.updated ? `，更新 ${answer.updated} 条` : "";
-    const faults = answer.rejected
-      ? `；${answer.rejected} 行有误未导入，改正后可再导入该文件` : "";
-    say(`${REGISTRY_KIND[kind]}共 ${answer.rows} 行：新增 ${answer.stored} 条${updated}${faults}`,
-        answer.rejected > 0);
+    const [store, update] = answer.checked ? ["可新增", "可更新"] : ["新增", "更新"];
+    const updated = answer.updated ? `，${update} ${answer.updated} 条` : "";
+    const faults = answer.rejected ? `；${answer.rejected} 行有误${answer.checked ? ""
+      : "未导入，改正后可再导入该文件"}` : "";
+    say(`${answer.checked ? "仅检查，未导入：" : ""}${REGISTRY_KIND[kind]}共 ${answer.rows} 行：`
+        + `${store} ${answer.stored} 条${updated}${faults}`, answer.rejected > 0);
     $("registry-problems").replaceChildren(...answer.errors.map(
       (e) => text("li", lineWords(kind, e))));
     await imported.find(new URLSearchParams());
