@@ -725,7 +725,8 @@ def registry_import(
     done = ("to store", "to update") if check else ("stored", "updated")
     updated = f", {result.updated} {done[1]}" if kind in POINT_KINDS else ""
     console.print(f"{'checked, nothing stored: ' if check else ''}{result.rows} rows: "
-                  f"{result.stored} {kind} {done[0]}{updated}, {result.rejected} rejected")
+                  f"{result.stored} {kind} {done[0]}{updated}, {result.rejected} rejected, "
+                  f"{result.held} held already")
     if result.errors:
         raise typer.Exit(code=1)
 

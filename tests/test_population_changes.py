@@ -153,7 +153,7 @@ def test_one_who_left_and_comes_back_is_registered_anew(clients, household):
     assert result.stored == 1 and not result.errors
     again = run(in_transaction(lambda conn: import_registry(conn, "people",
                                                             conform(back, "people"))))
-    assert again.stored == 0 and again.errors[0].reason == "this person is already registered"
+    assert (again.stored, again.held, again.errors) == (0, 1, [])
     # their departure can no longer be taken back: they would be registered twice
     r = clients["worker"].delete(f"/registry/people/{person}/departure",
                                  params={"reason": "登记有误"})

@@ -109,17 +109,22 @@ def test_people_are_matched_to_standard_addresses_and_households(loaded, db):
     assert {r.full_text for r in rows} == {"凤山路8号海景花园1栋1单元101室"}
 
 
-def test_reimporting_people_reports_those_already_registered(loaded, db, tmp_path):
-    """Known by their ID number, or with none by their name and birth date at their house."""
+def test_reimporting_people_leaves_those_already_registered(loaded, db, tmp_path):
+    """Known at their house by their ID number, or with none by their name and birth date:
+    left as they are, counted; one registered at another address refused (a move is recorded
+    as one, not by a file)."""
     twice = write(tmp_path / "twice.csv", ["address", "name", "registration"], [
         {"address": "凤山路8号海景花园1栋1单元102室", "name": "郑八", "registration": "resident"}] * 2)
     out = cli("registry", "import", "people", twice, "--county", "441502").output
     assert "2 rows: 1 people stored, 1 rejected" in out
     assert "line 3: name: repeats line 2" in out
     again = cli("registry", "import", "people", loaded["people_file"], "--county", "441502")
-    assert "line 2: id_number: this person is already registered" in again.output
-    assert "line 3: name: this person is already registered at this address" in again.output
-    assert "5 rows: 0 people stored, 5 rejected" in again.output
+    assert "5 rows: 0 people stored, 3 rejected, 2 held already" in again.output
+    moved = write(tmp_path / "moved.csv", ["address", "name", "registration", "id_number"], [
+        {"address": "凤山路8号海景花园1栋1单元102室", "name": "赵一", "registration": "resident",
+         "id_number": "441502195001010012"}])
+    assert "line 2: id_number: this ID number is registered already" in cli(
+        "registry", "import", "people", moved, "--county", "441502").output
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM person WHERE name = '赵二'")
                             ).scalar_one() == 1

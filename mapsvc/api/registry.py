@@ -309,8 +309,9 @@ async def import_file(
     async with transaction(request) as conn:
         result = await import_registry(conn, kind, frame, county=county, crs=crs, check=check,
                                        by=Importer(account=account, file=name))
-    return {"checked": check, "rows": result.rows, "stored": result.stored, "updated": result.updated,
-            "rejected": result.rejected, "errors": [asdict(e) for e in result.errors]}
+    return {"checked": check, "rows": result.rows, "stored": result.stored,
+            "updated": result.updated, "held": result.held, "rejected": result.rejected,
+            "errors": [asdict(e) for e in result.errors]}
 
 
 @router.get("/registry/grid-counts")

@@ -124,6 +124,11 @@ class RegistryResult:
     def rejected(self) -> int:
         return rejected_lines(self.errors)
 
+    @property
+    def held(self) -> int:
+        """The rows naming what the registry holds already, as the file has it: left so."""
+        return self.rows - self.rejected - self.stored - self.updated
+
 
 class _Rows(CheckedRows):
     """Registry rows: the checks of any file, and coordinates in a declared CRS."""
@@ -213,6 +218,8 @@ async def _outside(conn: AsyncConnection, rows: _Rows, by: Importer, stage: str,
 
 # why the service refuses a line, by its rule (the pages say it in their words)
 _REASONS = {"outside": "lies outside your jurisdiction",
+            "registered": "this ID number is registered already, at another address or to "
+                          "another name",
             "outside_held": "names a record held outside your jurisdiction",
             "unknown": "names no record the registry holds",
             "code_taken": "is the code of another record than the one its number names"}
@@ -344,22 +351,23 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
         SELECT s.line, a.grid_id, a.village_code FROM person_stage s
           JOIN house h ON h.id = s.house_id::bigint JOIN address a ON a.id = h.address_id""",
                    "address", "outside")
-    known = (await conn.execute(text(
-        "DELETE FROM person_stage s USING person p WHERE p.id_number_hash = s.id_number_hash "
-        "AND p.left_on IS NULL RETURNING s.line"))).scalars().all()
-    rows.errors += [RowError(line, "id_number", "this person is already registered",
-                             {"rule": "registered"}) for line in sorted(known)]
-    # one with no ID number: by name and birth date among those of the house with none
-    known = (await conn.execute(text("""
+    # registered already at the house under the name (by ID number; with none, by birth date
+    # among those with none): as they are; an ID number registered at another address or to
+    # another name: refused, a move being recorded as one (the population's changes)
+    await conn.execute(text("""
         DELETE FROM person_stage s
-         WHERE s.id_number_hash IS NULL AND EXISTS (
+         WHERE EXISTS (
                SELECT 1 FROM person p JOIN person_house ph ON ph.person_id = p.id
-                WHERE p.name = s.name AND ph.house_id = s.house_id::bigint
-                  AND ph.valid_to IS NULL AND p.left_on IS NULL AND p.id_number_hash IS NULL
-                  AND p.birth_date IS NOT DISTINCT FROM nullif(s.birth_date, '')::date)
-        RETURNING s.line"""))).scalars().all()
-    rows.errors += [RowError(line, "name", "this person is already registered at this address",
-                             {"rule": "registered_here"}) for line in sorted(known)]
+                WHERE ph.house_id = s.house_id::bigint AND ph.valid_to IS NULL
+                  AND p.left_on IS NULL AND p.name = s.name
+                  AND (p.id_number_hash = s.id_number_hash
+                       OR s.id_number_hash IS NULL AND p.id_number_hash IS NULL
+                          AND p.birth_date IS NOT DISTINCT FROM nullif(s.birth_date, '')::date))
+        """))
+    await _refused(conn, rows, "person_stage",
+                   "SELECT s.line FROM person_stage s JOIN person p "
+                   "ON p.id_number_hash = s.id_number_hash AND p.left_on IS NULL",
+                   "id_number", {"rule": "registered"})
     for statement in (
         # ids drawn first, so each person's tie to their house can follow from their own row
         "ALTER TABLE person_stage ADD COLUMN pid bigint",

@@ -58,7 +58,7 @@ window.mapsvcRegistry = { answer: null, shown: null };
       mobile: "须为 1 开头的 11 位手机号",
       date: "不是日期（如 1990-01-02、1990/1/2、1990年1月2日）",
       no_address: `没有标准地址“${ctx.value}”，请先导入标准地址`,
-      registered: "此人已登记", registered_here: "此人已在该地址登记",
+      registered: "该身份证号已登记（在其他地址，或为其他姓名）",
       component_id: "须为 16 位部件编码（区县代码 6 位、类型 4 位、序号 6 位）",
       credit_code: "不是有效的统一社会信用代码（18 位，末位为校验码）",
       record_id: "须为台账中的编号", code_taken: "已是另一条记录的编码",
@@ -83,7 +83,8 @@ window.mapsvcRegistry = { answer: null, shown: null };
       return;
     }
     const [store, update] = answer.checked ? ["可新增", "可更新"] : ["新增", "更新"];
-    const updated = answer.updated ? `，${update} ${answer.updated} 条` : "";
+    const updated = (answer.updated ? `，${update} ${answer.updated} 条` : "")
+      + (answer.held ? `，${answer.held} 条此前已登记` : "");
     const faults = answer.rejected ? `；${answer.rejected} 行有误${answer.checked ? ""
       : "未导入，改正后可再导入该文件"}` : "";
     say(`${answer.checked ? "仅检查，未导入：" : ""}${REGISTRY_KIND[kind]}共 ${answer.rows} 行：`
