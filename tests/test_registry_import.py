@@ -156,6 +156,8 @@ def test_a_communitys_sheets_headed_and_filled_in_in_chinese_import_as_the_engli
 
 def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids, db):
     p = grids[grids["code"].str.startswith("420106")].geometry.iloc[3].representative_point()
+    with db.connect() as conn:  # the files imported before this test's
+        before = conn.execute(text("SELECT coalesce(max(id), 0) FROM registry_import")).scalar()
     things = write(tmp_path / "things.csv", ["component_id", "name", "lon", "lat", "state"], [
         {"component_id": "4201060101000001", "name": "上水井盖", "lon": p.x, "lat": p.y,
          "state": ""},
@@ -195,7 +197,7 @@ def test_components_organisations_and_places_land_in_their_grids(tmp_path, grids
         origin = f"mapsvc registry import, {getpass.getuser()}"
         assert conn.execute(text(
             "SELECT origin, kind, file, rows, stored, updated, rejected FROM registry_import "
-            "WHERE file IN ('things.csv', 'census.csv', 'orgs.csv', 'places.csv') ORDER BY id")
+            "WHERE id > :before AND origin IS NOT NULL ORDER BY id"), {"before": before}
             ).all() == [(origin, "things", "things.csv", 3, 1, 0, 2),
                         (origin, "things", "census.csv", 1, 0, 0, 0),
                         (origin, "organisations", "orgs.csv", 2, 1, 0, 1),
