@@ -3,8 +3,9 @@
 a name or moves a point put in the wrong place, or closes one (注销、停业), which leaves the lists,
 the map and the counts but keeps its record. Each lands in its grid by the rules of a report,
 within the account's jurisdiction alone; each is sent once however often (its client id); every
-recording and change is kept with who made it and what the point was before and after
-(``registry_change``, append-only)."""
+recording and change, from the field, a page or a registry file (mapsvc.registry.importer), is
+kept with who made it and what the point was before and after (``registry_change``,
+append-only)."""
 
 from datetime import datetime
 from uuid import UUID
@@ -45,8 +46,14 @@ SELECT t.id, {kept}, g.name AS grid_name, t.village_code
   FROM {{table}} t LEFT JOIN grid g ON g.id = t.grid_id
  WHERE {{where}}""".format(kept=", ".join(f"{value} AS {key}" for key, value in _KEPT.items()))
 # Who changes a point, as its record keeps it: an account, or the system user at a shell
-# (``origin``); and the file that changed it.
+# (``origin``); and the file that changed it (parameters: ``changed_by``).
 BY = ":account, :origin, :file"
+
+
+def changed_by(account: Account | None, origin: str | None = None,
+               file: str | None = None) -> dict:
+    """``BY``'s parameters."""
+    return {"account": account.id if account else None, "origin": origin, "file": file}
 
 
 def logged_insert(table: str, insert: str, action: str) -> str:
@@ -119,11 +126,6 @@ async def _shown(conn: AsyncConnection, account: Account, layer: str, point_id: 
     return dict(row)
 
 
-def _by(account: Account) -> dict:
-    """``BY``'s parameters for a change made by ``account`` in the field or on a page."""
-    return {"account": account.id, "origin": None, "file": None}
-
-
 async def _sent(conn: AsyncConnection, table: str, client_id: UUID):
     """The record ``client_id`` was sent with before (its id, who recorded it), or None."""
     return (await conn.execute(text(f"SELECT id, recorded_by FROM {table} "
@@ -147,7 +149,7 @@ async def record_point(conn: AsyncConnection, account: Account, layer: str, *, c
             VALUES (:name, :kind, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :grid_id,
                     :grid_version_id, :village_code, :method, :client_id, :account)
             ON CONFLICT (client_id) DO NOTHING""", "recorded")),
-            {**row, **_by(account), "name": name, "kind": kind,
+            {**row, **changed_by(account), "name": name, "kind": kind,
              "client_id": client_id})).scalar()
         if made is not None:
             return await _shown(conn, account, layer, made), True
@@ -187,7 +189,7 @@ async def change_point(conn: AsyncConnection, account: Account, layer: str, poin
     await conn.execute(text(logged_update(table, f"""
         UPDATE {table} t SET name = :name, kind = :kind,
                closed_on = CAST(:closed_on AS date){moved} WHERE t.id = :id""")),
-                       {**values, **_by(account), "id": point_id})
+                       {**values, **changed_by(account), "id": point_id})
     return await _shown(conn, account, layer, point_id)
 
 

@@ -26,7 +26,8 @@ from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
 from mapsvc.incidents.bulk import LAT_RANGE, LON_RANGE
 from mapsvc.registry.collection import (CODE_HEADINGS, ORGANISATION_KIND_NAMES,
-                                       ORGANISATION_KINDS, TABLES, logged_insert, logged_update)
+                                       ORGANISATION_KINDS, TABLES, changed_by,
+                                       logged_insert, logged_update)
 from mapsvc.registry.imports import keep_import
 from mapsvc.registry.people import (MOBILE_NUMBER, REGISTRATION_NAMES, REGISTRATIONS,
                                    RELATION_NAMES, RELATIONS, SEX_NAMES, SEXES)
@@ -108,8 +109,7 @@ class Importer:
 
     def who(self) -> dict:
         """``collection.BY``'s parameters."""
-        return {"account": self.account.id if self.account else None, "origin": self.origin,
-                "file": self.file}
+        return changed_by(self.account, self.origin, self.file)
 
 
 @dataclass

@@ -74,7 +74,7 @@ window.mapsvcRegistry = { answer: null, shown: null };
     sent.delete("kind");
     if (!WITH_COUNTY.includes(kind) || !sent.get("county")) sent.delete("county");
     $("registry-problems").replaceChildren();
-    say(`正在导入${REGISTRY_KIND[kind]}……`);
+    say(`正在${sent.get("check") ? "检查" : "导入"}${REGISTRY_KIND[kind]}……`);
     let answer;
     try {
       answer = await callApi("registry", "POST", `/api/v1/registry/import/${kind}`, sent);
