@@ -328,7 +328,7 @@ def test_the_phone_records_an_organisation_where_the_worker_stands_with_no_signa
     assert shop.locator("button").all_inner_texts() == ["恢复"]
     shop.locator("button").click()
     expect(page.locator("#result")).to_have_text(f"已恢复：王记粮油店（{grid_name}）")
-    assert page.evaluate("window.mapsvcPhone.queued") == 0
+    wait_until(page, "window.mapsvcPhone.queued === 0", "nothing left queued")  # once dropped
     context.close()
     with db.connect() as conn:
         now = conn.execute(text("SELECT name, kind, ST_X(geom) FROM organisation WHERE id = :i"),
