@@ -316,8 +316,12 @@ def incidents_import(
     crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09, for rows "
                                           "without a crs column")] = "wgs84",
     source: Annotated[str, typer.Option(help="source of rows without a source column")] = "hotline",
+    check: Annotated[bool, typer.Option(
+        "--check", help="only check: what the file would store and reject")] = False,
 ) -> None:
-    """Import incidents; bad rows are listed with their line and the good ones are stored."""
+    """Import incidents; bad rows are listed with their line and the good ones are stored (or,
+    --check, nothing)."""
+    from mapsvc.db.engine import tried
     from mapsvc.errors import InvalidInput
     from mapsvc.incidents.bulk import import_incidents, read_incidents
 
@@ -327,13 +331,17 @@ def incidents_import(
         progress.add_task(f"importing {file.name}", total=None)
         try:
             frame = read_incidents(file, file.name)
-            result = in_transaction(lambda conn: import_incidents(
-                conn, frame, crs=declared, source=source, actor="import"))
+            def imported(conn):
+                return import_incidents(conn, frame, crs=declared, source=source,
+                                        actor="import")
+            result = in_transaction(lambda conn: tried(conn, imported) if check
+                                    else imported(conn))
         except InvalidInput as e:
             fail(f"{e.field}: {e.reason}" if e.field != "file" else e.reason)
     _print_row_errors(result.errors)
-    console.print(f"{result.rows} rows: {result.inserted} stored, {result.already_stored} "
-                  f"already stored, {result.rejected} rejected")
+    console.print(f"{'checked, nothing stored: ' if check else ''}{result.rows} rows: "
+                  f"{result.inserted} {'to store' if check else 'stored'}, "
+                  f"{result.already_stored} already stored, {result.rejected} rejected")
     if result.errors:
         raise typer.Exit(code=1)
 

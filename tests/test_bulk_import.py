@@ -190,6 +190,12 @@ def test_a_numbered_cases_client_id_never_changes():
 
 def test_reimporting_stores_nothing_twice(tmp_path, rows, db):
     path = write_csv(tmp_path / "a.csv", rows)
+    checked = CliRunner().invoke(app, ["incidents", "import", str(path), "--check"])
+    assert "checked, nothing stored: " in checked.output and "5 to store" in checked.output
+    with db.connect() as conn:  # checked alone: nothing stored
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE client_id::text = "
+                                 "ANY(:ids)"), {"ids": [rows[n]["client_id"] for n in GOOD]}
+                            ).scalar_one() == 0
     CliRunner().invoke(app, ["incidents", "import", str(path)])
     again = CliRunner().invoke(app, ["incidents", "import", str(path)])
     assert "0 stored, 5 already stored" in again.output

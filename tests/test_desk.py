@@ -1256,6 +1256,15 @@ def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, ser
     form.locator("[name=crs]").select_option("gcj02")
     form.locator("[name=file]").set_input_files(
         {"name": "12345工单.csv", "mimeType": "text/csv", "buffer": sheet})
+    form.locator("[name=check]").check()  # checked first: nothing stored
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#desk-import-summary")).to_have_text(
+        "仅检查，未导入：共 5 行：可导入 2 件；3 行有误")
+    expect(page.locator("#desk-import-problems li")).to_have_count(3)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident WHERE source_number = "
+                                 "ANY(:numbers)"), {"numbers": numbers}).scalar_one() == 0
+    form.locator("[name=check]").uncheck()
     form.locator("button[type=submit]").click()
     expect(page.locator("#desk-import-summary")).to_have_text(
         "共 5 行：新导入 2 件；3 行有误未导入，改正后可再导入该文件")

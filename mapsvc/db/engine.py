@@ -2,7 +2,7 @@
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from mapsvc.settings import DatabaseSettings, database_url
 
@@ -37,6 +37,16 @@ def conninfo(url: str | URL | None = None) -> str:
 
 def sync_engine(url: str | None = None) -> Engine:
     return create_engine(url or database_url())
+
+
+async def tried(conn: AsyncConnection, work):
+    """``work(conn)`` run in a savepoint rolled back after it: what it would do, and nothing of
+    it kept (a file checked before it is imported)."""
+    savepoint = await conn.begin_nested()
+    try:
+        return await work(conn)
+    finally:
+        await savepoint.rollback()
 
 
 async def in_transaction(work, url: str | None = None):

@@ -105,6 +105,7 @@ PANELS = """
     <label>文件 <input name="file" type="file" accept=".csv,.xlsx,.xls" required></label>
     <div class="row"><label>坐标系（行内未写明时） <select name="crs"></select></label>
       <label>来源（行内未写明时） <select name="source"></select></label></div>
+    <label class="check"><input name="check" type="checkbox" value="true"> 只检查，不导入</label>
     <div class="row"><button type="submit">导入</button>
       <button type="button" id="desk-import-cancel">关闭</button></div>
     <p id="desk-import-summary" role="status"></p>

@@ -19,6 +19,7 @@ from stdnum.cn import uscc
 
 from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
+from mapsvc.db.engine import tried
 from mapsvc.errors import InvalidInput
 from mapsvc.geojson import Filters
 from mapsvc.geo.crs import CRS, to_wgs84
@@ -583,13 +584,9 @@ async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame,
     the log of imports)."""
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
-    if not check:
-        return await _imported(conn, kind, frame, by, county, crs)
-    tried = await conn.begin_nested()
-    try:
-        return await _imported(conn, kind, frame, by, county, crs)
-    finally:
-        await tried.rollback()
+    if check:
+        return await tried(conn, lambda c: _imported(c, kind, frame, by, county, crs))
+    return await _imported(conn, kind, frame, by, county, crs)
 
 
 async def _imported(conn: AsyncConnection, kind: str, frame: pd.DataFrame, by: Importer,

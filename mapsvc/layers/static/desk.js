@@ -866,11 +866,13 @@ function mapsvcDesk(map, config) {
       return;
     }
     const before = answer.already_stored ? `，${answer.already_stored} 件此前已导入` : "";
-    const faults = answer.rejected ? `；${answer.rejected} 行有误未导入，改正后可再导入该文件` : "";
-    summary.textContent = `共 ${answer.rows} 行：新导入 ${answer.inserted} 件${before}${faults}`;
+    const faults = answer.rejected ? `；${answer.rejected} 行有误${answer.checked ? ""
+      : "未导入，改正后可再导入该文件"}` : "";
+    summary.textContent = `${answer.checked ? "仅检查，未导入：" : ""}共 ${answer.rows} 行：`
+      + `${answer.checked ? "可导入" : "新导入"} ${answer.inserted} 件${before}${faults}`;
     $("desk-import-problems").replaceChildren(...answer.errors.map((e) => text("li",
                                                                                lineWords(e))));
-    if (answer.inserted) await loadList();
+    if (answer.inserted && !answer.checked) await loadList();
   }
 
   // ---- the live feed: the list and the open case follow what happens ----
