@@ -321,7 +321,6 @@ def incidents_import(
 ) -> None:
     """Import incidents; bad rows are listed with their line and the good ones are stored (or,
     --check, nothing)."""
-    from mapsvc.db.engine import tried
     from mapsvc.errors import InvalidInput
     from mapsvc.incidents.bulk import import_incidents, read_incidents
 
@@ -331,11 +330,8 @@ def incidents_import(
         progress.add_task(f"importing {file.name}", total=None)
         try:
             frame = read_incidents(file, file.name)
-            def imported(conn):
-                return import_incidents(conn, frame, crs=declared, source=source,
-                                        actor="import")
-            result = in_transaction(lambda conn: tried(conn, imported) if check
-                                    else imported(conn))
+            result = in_transaction(lambda conn: import_incidents(
+                conn, frame, crs=declared, source=source, actor="import", check=check))
         except InvalidInput as e:
             fail(f"{e.field}: {e.reason}" if e.field != "file" else e.reason)
     _print_row_errors(result.errors)

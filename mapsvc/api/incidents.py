@@ -16,7 +16,6 @@ from mapsvc.accounts.model import IMPORTERS, REPORTERS, Account
 from mapsvc.api.auth import SignedIn, admit, allowed, bearer, signed_in
 from mapsvc.api.deps import GEOJSON, Page, bbox_query, read_upload, statements, transaction
 from mapsvc.api.hot import read_json, schema_ref
-from mapsvc.db.engine import tried
 from mapsvc.db.spreadsheet import copied
 from mapsvc.errors import Forbidden
 from mapsvc.geo.crs import CRS
@@ -109,12 +108,9 @@ async def import_file(
 ) -> JSONResponse:
     data = await read_upload(file)
     frame = read_incidents(io.BytesIO(data), file.filename or "upload.csv")
-
-    def imported(conn):
-        return import_incidents(conn, frame, crs=crs, source=source, actor=account.username,
-                                reporter_id=account.id)
     async with transaction(request) as conn:
-        result = await (tried(conn, imported) if check else imported(conn))
+        result = await import_incidents(conn, frame, crs=crs, source=source, check=check,
+                                        actor=account.username, reporter_id=account.id)
     return JSONResponse({"checked": check, "rows": result.rows, "inserted": result.inserted,
                          "already_stored": result.already_stored, "rejected": result.rejected,
                          "errors": [asdict(e) for e in result.errors]})

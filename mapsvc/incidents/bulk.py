@@ -6,6 +6,7 @@ insert as a single report, so they obey the same rules; so are their callers (a 
 number and reason; the good ones are kept. Re-importing a file stores nothing twice.
 """
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from mapsvc.db.engine import tried
 from mapsvc.errors import InvalidInput
 from mapsvc.geo.crs import CRS
 from mapsvc.incidents.assignment import SWAPPED_COVERED, locate_staged, normalised, refusal
@@ -197,11 +199,20 @@ SELECT s.line, s.raw_lon, s.raw_lat, {SWAPPED_COVERED.format(
 async def import_incidents(conn: AsyncConnection, frame: pd.DataFrame, *,
                            crs: CRS = CRS.wgs84, source: str = "hotline", actor: str,
                            reporter_id: int | None = None,
-                           by_row: tuple[str, str] | None = None) -> BulkResult:
+                           by_row: tuple[str, str] | None = None,
+                           check: bool = False) -> BulkResult:
     """Store every good row of ``frame`` (see ``read_table``) in the caller's transaction, each
     reported by ``reporter_id`` and logged as by ``actor``; or, with ``by_row``, by the
     reporter and actor that SQL finds for each row (``insert_located``'s ``reporter`` and
-    ``actor``)."""
+    ``actor``). ``check``: say what it would store and refuse, storing nothing."""
+    def imported(c: AsyncConnection) -> Awaitable[BulkResult]:
+        return _imported(c, frame, crs, source, actor, reporter_id, by_row)
+    return await (tried(conn, imported) if check else imported(conn))
+
+
+async def _imported(conn: AsyncConnection, frame: pd.DataFrame, crs: CRS, source: str,
+                    actor: str, reporter_id: int | None,
+                    by_row: tuple[str, str] | None) -> BulkResult:
     if source not in SOURCES:
         raise InvalidInput(f"must be one of {', '.join(SOURCES)}", field="source")
     now = pd.Timestamp(datetime.now(timezone.utc))

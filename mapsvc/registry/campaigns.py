@@ -25,7 +25,7 @@ from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import Filters, code_range, feature_collection, page
 from mapsvc.incidents.intake import report_incident
 from mapsvc.incidents.model import IncidentReport
-from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
+from mapsvc.registry.collection import ORGANISATION_KIND_NAMES, standing
 from mapsvc.workflow.rates import rate
 
 MAKERS = frozenset({Role.command, Role.admin})
@@ -33,12 +33,12 @@ CHECKERS = GRID_ROLES
 READERS = MAKERS | CHECKERS
 
 # Each layer's table, the column telling its things apart, the one a campaign's kind picks
-# them by (a component's four-digit type, GB/T 30428), which of them are there to check, and
-# the day one left (closed, removed).
+# them by (a component's four-digit type, GB/T 30428), and the day one left (closed, removed;
+# those standing are there to check: collection.standing).
 LAYERS = {
-    "organisations": ("organisation", "id::text", "kind", "closed_on IS NULL", "closed_on"),
-    "places": ("place", "id::text", "kind", "closed_on IS NULL", "closed_on"),
-    "things": ("thing", "component_id", "type_code", "state <> 'removed'", "removed_on"),
+    "organisations": ("organisation", "id::text", "kind", "closed_on"),
+    "places": ("place", "id::text", "kind", "closed_on"),
+    "things": ("thing", "component_id", "type_code", "removed_on"),
 }
 
 
@@ -56,16 +56,16 @@ _NOT_DUE = " UNION ALL ".join(
     f"JOIN campaign_target n ON n.campaign_id = c.id AND n.target = x.{target} "
     "WHERE NOT EXISTS (SELECT 1 FROM campaign_check k "
     "                   WHERE k.campaign_id = n.campaign_id AND k.target = n.target)"
-    for layer, (table, target, _, _, left) in LAYERS.items())
+    for layer, (table, target, _, left) in LAYERS.items())
 # A thing of a campaign (t) it still checks, asked of each thing (the lists of things, and
 # 按期排查率; the counts of campaigns and grids take the few due no more off theirs instead).
 _DUE_THING = f"(t.campaign_id, t.target) NOT IN ({_NOT_DUE})"
 
 
 def _things(layer: str) -> str:
-    table, target, kind, there, _ = LAYERS[layer]
+    table, target, kind, _ = LAYERS[layer]
     return (f"SELECT {target} AS target, {kind} AS kind, name, geom, grid_id, village_code "
-            f"FROM {table} WHERE {there}")
+            f"FROM {table} WHERE {standing(layer, table)}")
 
 
 # How the pages name the kinds the registry's own codes give (a place's kind is the words its

@@ -28,6 +28,18 @@ ORGANISATION_KIND_NAMES = {"enterprise": "企业", "social_organisation": "社�
                            "school": "学校", "hospital": "医院", "agency": "机关单位",
                            "other": "其他单位"}
 ORGANISATION_KINDS = tuple(ORGANISATION_KIND_NAMES)
+# Which records of each layer stand (of ``{t}``): organisations and places closed (注销、停业)
+# and components the census says removed leave the lists, the map, the counts and the
+# campaigns made since, their records kept.
+_STANDING = {"organisations": "{t}.closed_on IS NULL", "places": "{t}.closed_on IS NULL",
+             "things": "{t}.state <> 'removed'"}
+
+
+def standing(layer: str, alias: str = "t") -> str:
+    """SQL: whether a record of ``layer`` (as ``alias``) stands (_STANDING)."""
+    return _STANDING[layer].format(t=alias)
+
+
 # the code a registry file knows each by, as a sheet heads it
 CODE_HEADINGS = {"organisations": "统一社会信用代码", "places": "场所编码"}
 COLLECTORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})

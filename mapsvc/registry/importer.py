@@ -9,6 +9,7 @@ each organisation's and place's import and change kept in its record with the fi
 imported it."""
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +22,8 @@ from mapsvc.accounts.jurisdiction import registry_scope
 from mapsvc.accounts.model import Account
 from mapsvc.db.engine import tried
 from mapsvc.errors import InvalidInput
-from mapsvc.geojson import Filters
 from mapsvc.geo.crs import CRS, to_wgs84
+from mapsvc.geojson import Filters
 from mapsvc.incidents.assignment import locate_staged
 from mapsvc.registry.addresses import normalise, parts
 from mapsvc.incidents.bulk import LAT_RANGE, LON_RANGE
@@ -584,9 +585,10 @@ async def import_registry(conn: AsyncConnection, kind: str, frame: pd.DataFrame,
     the log of imports)."""
     if kind not in KINDS:
         raise InvalidInput(f"must be one of {', '.join(KINDS)}", field="kind")
-    if check:
-        return await tried(conn, lambda c: _imported(c, kind, frame, by, county, crs))
-    return await _imported(conn, kind, frame, by, county, crs)
+
+    def imported(c: AsyncConnection) -> Awaitable[RegistryResult]:
+        return _imported(c, kind, frame, by, county, crs)
+    return await (tried(conn, imported) if check else imported(conn))
 
 
 async def _imported(conn: AsyncConnection, kind: str, frame: pd.DataFrame, by: Importer,

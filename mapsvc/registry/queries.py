@@ -11,7 +11,7 @@ from mapsvc.db.spreadsheet import copy_statement, text_cell
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
 from mapsvc.registry.addresses import normalise
-from mapsvc.registry.collection import CODE_HEADINGS, ORGANISATION_KIND_NAMES
+from mapsvc.registry.collection import CODE_HEADINGS, ORGANISATION_KIND_NAMES, standing
 from mapsvc.registry.micro_grids import PLACED
 
 LAYERS = {
@@ -131,7 +131,7 @@ def _picked(layer: str, account: Account, *, grid: str | None = None,
         raise InvalidInput("only organisations and places are closed", field="closed")
     f = Filters()
     if layer in NAMED_KINDS:
-        f.add("t.closed_on IS NOT NULL" if closed else "t.closed_on IS NULL")
+        f.add(f"NOT {standing(layer)}" if closed else standing(layer))
     registry_scope(account, f, alias="t", people=False)
     place_filters(f, "t", grid=grid, region=region, bbox=bbox, near=near)
     if words and layer in NAMED_KINDS and words.strip():
@@ -159,12 +159,10 @@ SELECT g.code AS grid, g.name,
        (SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id
           JOIN house ho ON ho.id = h.house_id JOIN address a ON a.id = ho.address_id
          WHERE a.grid_id = g.id AND p.left_on IS NULL) AS people,
-       (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id AND o.closed_on IS NULL)
+       (SELECT count(*) FROM organisation o WHERE o.grid_id = g.id AND {organisations})
            AS organisations,
-       (SELECT count(*) FROM thing t WHERE t.grid_id = g.id AND t.state <> 'removed')
-           AS things,
-       (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id AND pl.closed_on IS NULL)
-           AS places,
+       (SELECT count(*) FROM thing t WHERE t.grid_id = g.id AND {things}) AS things,
+       (SELECT count(*) FROM place pl WHERE pl.grid_id = g.id AND {places}) AS places,
        {visited} AS visited,
        (SELECT count(*) FROM micro_grid m WHERE m.grid_id = g.id) AS micro_grids,
        (SELECT count(*) FROM address a JOIN house ho ON ho.address_id = a.id
@@ -173,7 +171,9 @@ SELECT g.code AS grid, g.name,
   FROM grid g LEFT JOIN grid_figures f ON f.grid_id = g.id
  WHERE {{where}}
  ORDER BY g.code {{page}}
-""".format(visited=households_visited("days"), placed=PLACED)
+""".format(visited=households_visited("days"), placed=PLACED,
+           organisations=standing("organisations", "o"), things=standing("things"),
+           places=standing("places", "pl"))
 
 
 async def grid_counts(conn: AsyncConnection, account: Account, *, parent: str | None = None,

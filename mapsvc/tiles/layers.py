@@ -24,6 +24,7 @@ from mapsvc.accounts.jurisdiction import (
 from mapsvc.accounts.model import REGION_ROLES, WORKER_NAME, Account
 from mapsvc.geojson import Filters
 from mapsvc.incidents.categories import under_class
+from mapsvc.registry.collection import standing
 from mapsvc.registry.patrols import DAYS_UNPATROLLED, patrol_filters, patrol_scope_key
 from mapsvc.registry.queries import households_visited
 from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
@@ -85,13 +86,13 @@ COLLECTIONS = {c.id: c for c in (
 REGION_LEVEL = {"cities": "city", "counties": "county", "townships": "township",
                 "villages": "village"}
 # Registry collections: the table, the properties its features carry, the feature id (if a
-# number: MVT ids are integers) and which of its rows are drawn (organisations and places
-# closed are not). Never people.
+# number: MVT ids are integers) and which of its rows are drawn (those standing: no
+# organisation or place closed, no component removed). Never people.
 REGISTRY_LAYERS = {
-    "places": ("place", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
-    "organisations": ("organisation", "t.id, t.name, t.kind", "id", "t.closed_on IS NULL"),
+    "places": ("place", "t.id, t.name, t.kind", "id", standing("places")),
+    "organisations": ("organisation", "t.id, t.name, t.kind", "id", standing("organisations")),
     "things": ("thing", "t.component_id, t.type_code, t.name, t.state", None,
-               "t.state <> 'removed'")}
+               standing("things"))}
 
 
 @dataclass
