@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from functools import partial
 from pathlib import Path
 
@@ -55,10 +56,12 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def pytest_collection_modifyitems(items):
-    """The files of tests marked ``long`` first: spread over processes (xdist, told to keep
-    this order), the suite then ends on short files, not on one of minutes left to the last."""
-    long_files = {item.path for item in items if item.get_closest_marker("long")}
-    items.sort(key=lambda item: item.path not in long_files)
+    """The files of tests marked ``long`` first, the most such tests first (a file marked
+    whole, of many pages driven in a browser, runs for minutes): spread over processes (xdist,
+    told to keep this order, hands a process the next file as it ends one), the suite then
+    ends on short files, not on one of minutes left to the last."""
+    long_tests = Counter(item.path for item in items if item.get_closest_marker("long"))
+    items.sort(key=lambda item: -long_tests[item.path])
 
 
 def run(coro):

@@ -24,6 +24,8 @@ from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
 
+pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
+
 CHINA = ZoneInfo("Asia/Shanghai")
 ELSEWHERE = "America/New_York"  # a desk's computer set to another zone
 

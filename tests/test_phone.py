@@ -20,6 +20,8 @@ from mapsvc.workflow.machine import PHRASES
 from tests.browser import said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
+pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
+
 PHONE = {"width": 360, "height": 640}
 
 

@@ -17,6 +17,8 @@ from tests.browser import (Watch, click_while_zooming, refused, sign_in, signed_
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import drafted, live_grids, new_plan, split_b
 
+pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
+
 
 def planner_of(county: str) -> str:
     username = f"planner{county}"

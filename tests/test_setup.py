@@ -25,6 +25,8 @@ from mapsvc.db.schema import metadata
 from mapsvc.settings import ClusterSettings
 from tests.conftest import Server, free_port, serve_to_its_end
 
+pytestmark = pytest.mark.long  # servers started and stopped, minutes in all
+
 
 def test_health_reports_database_and_postgis_versions(api):
     r = api.get("/health")

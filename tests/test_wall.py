@@ -33,6 +33,8 @@ from tests.browser import (Watch, click_while_zooming, desk_opened, refused, sho
 from tests.conftest import (ARTIFACTS, PASSWORD, Server, new_account, registered, run,
                             signed_in_client)
 
+pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
+
 VILLAGE_VIEW = "[22.8058, 115.2558], 13"  # a village of 汕尾市城区, the command account's county
 
 
