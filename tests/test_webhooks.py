@@ -18,9 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from tests.browser import Watch, refused, sign_in, wait_until
-from tests.conftest import PASSWORD, free_port, new_account, signed_in_client
+from tests.conftest import (PASSWORD, Server, free_port, new_account, signed_in_client,
+                            with_an_administrator)
 from tests.test_people_page import pick_area
 
 
@@ -377,6 +379,47 @@ def test_a_slow_receiver_holds_up_no_step(api, grids, receiver, hooks):
     receiver.answering.set()
     steps = waited(lambda: len(receiver.steps()) == 3 and receiver.steps())
     assert [s["action"] for s in steps] == ["report", "file", "dispatch"]
+
+
+def test_a_batch_on_its_way_when_its_process_stops_is_sent_again_at_once(database_at,
+                                                                         database_url, receiver):
+    """A process stopped (a restart, an upgrade) before its receiver answered: the batch is
+    neither taken nor failed, and its webhook is free at once, not held the 15 s a batch on
+    its way keeps it, for the next process to send it again, the same batch."""
+    connect, _ = database_at("mapsvc_test_hooks", "head")
+    with_an_administrator(make_url(database_url).set(database="mapsvc_test_hooks")
+                          .render_as_string(False), "hooks")
+    receiver.answering.clear()
+
+    def served() -> Server:
+        return Server("hooks", env={"MAPSVC_DATABASE_NAME": "mapsvc_test_hooks"}).start()
+
+    first = served()
+    try:
+        with signed_in_client(first.base, "hooks") as api:
+            assert api.post("/webhooks", json={"client_id": str(uuid.uuid4()), "name": "回传",
+                                               "url": receiver.url}).status_code == 201
+            assert api.post("/incidents", json={
+                "client_id": str(uuid.uuid4()), "category": "06", "lon": 115.37,
+                "lat": 22.79}).status_code == 201
+            waited(lambda: receiver.arrived == 1)  # on its way, unanswered
+    finally:
+        first.stop()
+    with connect() as conn:
+        assert conn.execute("SELECT sending_until FROM webhook").fetchone() == (None,)
+        assert conn.execute("SELECT attempts, delivered_at FROM webhook_delivery").fetchall() \
+            == [(0, None)]
+    second = served()
+    try:
+        waited(lambda: receiver.arrived == 2)
+        receiver.answering.set()
+        with connect() as conn:
+            waited(lambda: conn.execute("SELECT attempts FROM webhook_delivery "
+                                        "WHERE delivered_at IS NOT NULL").fetchone() == (1,))
+    finally:
+        second.stop()
+    [(one, _), (again, _)] = receiver.posts()
+    assert one["X-Mapsvc-Delivery"] == again["X-Mapsvc-Delivery"]
 
 
 def test_a_webhook_is_changed_at_once_while_a_batch_is_on_its_way(api, grids, receiver, hooks):

@@ -9,7 +9,8 @@ log's trigger (migration 0077) queues each step logged for every webhook followi
 the step's own transaction, in batches of at most a hundred steps. Each process of the service
 sends what is queued (``deliver_one``): a webhook's batches one at a time, oldest first, each
 until the receiver takes it (answers 2xx); one failing is tried again after 15 s, 30 s, 1 min … at
-most an hour apart, and those after it wait. Nothing queued is dropped but with its webhook.
+most an hour apart, and those after it wait; one on its way when its process stops goes again
+at once from another. Nothing queued is dropped but with its webhook.
 
 A batch is a POST of JSON (``{"delivery", "webhook", "events": [...]}``), each event a step of
 the log (its id, action, statuses, time and note) with the case as it stands when sent (the
@@ -25,6 +26,7 @@ webhook is gone: a webhook is a flow of cases out of the deployment.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -36,6 +38,7 @@ from uuid import UUID
 import httpx
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mapsvc.errors import Conflict, InvalidInput, NotFound
@@ -378,6 +381,10 @@ UPDATE webhook
  WHERE id = :webhook
 """
 
+# A batch on its way when its process stopped: neither answered nor failed, its webhook free
+# for another process to send it again.
+_FREED = "UPDATE webhook SET sending_until = NULL WHERE id = :webhook"
+
 
 async def receiver_of(conn: AsyncConnection, webhook_id: int) -> tuple[str, str]:
     """What a test batch is sent to and signed with: the webhook's address and secret."""
@@ -440,7 +447,14 @@ async def deliver_one(engine: AsyncEngine, client: httpx.AsyncClient) -> bool:
     except InvalidTag:  # kept under another key than the service's now
         status, error = None, UNREADABLE
     else:
-        status, error = await _post(client, due["url"], secret, str(due["id"]), body.encode())
+        try:
+            status, error = await _post(client, due["url"], secret, str(due["id"]),
+                                        body.encode())
+        except asyncio.CancelledError:  # the process stopping: the batch goes again, at once
+            with contextlib.suppress(SQLAlchemyError):  # (if not, once SENDING_SECONDS pass)
+                async with engine.begin() as conn:
+                    await conn.execute(text(_FREED), {"webhook": due["webhook_id"]})
+            raise
     wait = min(RETRY_FIRST_SECONDS * 2 ** due["attempts"], RETRY_MOST_SECONDS)
     async with engine.begin() as conn:
         await conn.execute(text(_ANSWERED), {
