@@ -127,7 +127,7 @@ def test_the_audit_counts_what_each_account_did_with_personal_data(clients, look
                                                      reverse=True)  # those shown most first
     [mine] = [c for c in counted if c["username"] == looker]
     assert mine == {"username": looker, "reveals": 101, "people_revealed": 1, "lookups": 0,
-                    "exports": 0, "departures": 0, "last_at": newest["at"]}
+                    "exports": 0, "departures": 0, "corrections": 0, "last_at": newest["at"]}
     earlier = auditor.get("/audit/accounts", params={"to": hour_ago, "limit": 1000}).json()
     assert looker not in {c["username"] for c in earlier}
     assert clients["command"].get("/audit/accounts").status_code == 403

@@ -1,7 +1,7 @@
 """The people's register (/map/people) in Chromium: the command centre finds the people of its
 jurisdiction by care tag, masked and set as text; shows one field in full for a stated reason;
-exports the list masked; both go to the audit log. Grid chiefs read it without the export, and
-grid workers are turned away."""
+corrects a person's details; exports the list masked; each goes to the audit log. Grid chiefs
+read it without the export, and grid workers are turned away."""
 
 import csv
 import io
@@ -237,6 +237,51 @@ def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mista
         "/audit", params={"person": person["id"]}).json()] == [
         ("departure withdrawn", "command", f"deceased on {day}: 误登记，本人仍在住"),
         ("departure", "command", f"deceased on {day} 民政部门通报")]
+
+
+def test_the_centre_corrects_a_persons_details_as_found_and_the_auditor_reads_each_field(
+        browser, server, clients, tagged):
+    """更正信息: the form shows what the list shows in full (sex, kind, care tags) and leaves
+    the masked ones blank, to be typed only when they change; what is sent is what changed,
+    each field in the audit log with the reason; sent with nothing changed, it says so."""
+    assert registered(clients["admin"], "people", [
+        {"address": "台账路5号", "name": "钱更正", "registration": "floating",
+         "mobile": "13911112222", "care_tags": "更正标签"}], county="441502")["stored"] == 1
+    person = clients["admin"].get("/registry/people", params={"care_tag": "更正标签"}).json()[0]
+    context, page = _register(browser, server, "command")
+    page.fill("#people-find [name=care_tag]", "更正标签")
+    searched(page, "#people-find", "window.mapsvcPeople")
+    row = page.locator(f"#people tr[data-person='{person['id']}']")
+    row.locator("button", has_text="更正信息").click()
+    form = page.locator("#people-correct")
+    expect(form).to_be_visible()
+    assert page.inner_text("#people-correct-title") == f"更正 {person['id']} 号（钱**）的信息"
+    assert [form.locator(f"[name={f}]").input_value() for f in (
+        "name", "mobile", "sex", "registration", "care_tags")] == [
+        "", "", "", "floating", "更正标签"]
+    form.locator("[name=reason]").fill("入户走访核实")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#people-said")).to_have_text("未改动任何信息")
+    form.locator("[name=mobile]").fill("13833334444")
+    form.locator("[name=registration]").select_option("resident")
+    form.locator("[name=care_tags]").fill("更正标签、<b>独居老人</b>")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#people-said")).to_have_text(f"已更正 {person['id']} 号的信息，已记入审计")
+    expect(form).to_be_hidden()
+    expect(row.locator("td[data-field=mobile]")).to_have_text("138****4444")
+    expect(row.locator("td[data-field=registration]")).to_have_text("户籍")
+    expect(row.locator("td[data-field=care_tags]")).to_have_text("更正标签、<b>独居老人</b>")
+    row.locator("button", has_text="更正信息").click()  # a mobile that is none
+    form.locator("[name=mobile]").fill("1383333")
+    form.locator("[name=reason]").fill("再次核实")
+    form.locator("button[type=submit]").click()
+    expect(form).to_be_visible()  # the browser holds it back, naming the field
+    assert form.locator("[name=mobile]").evaluate("(e) => !e.validity.valid")
+    context.close()
+    assert sorted((a["action"], a["username"], a["field"], a["reason"]) for a in clients[
+        "admin"].get("/audit", params={"person": person["id"]}).json()) == [
+        ("correct", "command", field, "入户走访核实")
+        for field in ("care_tags", "mobile", "registration")]
 
 
 def test_the_centre_moves_a_person_to_a_household_at_an_address_found_by_its_words(

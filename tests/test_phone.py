@@ -700,7 +700,7 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     expect(members).to_have_count(2)
     assert home.locator("button").first.inner_text() == "走访 迁出路3号（户号 1）"
     assert [m.split("\n")[0] for m in members.all_inner_texts()] == [
-        "周* 1950年生迁出去世", "周* 1990年生迁出去世"]
+        "周* 1950年生更正迁出去世", "周* 1990年生更正迁出去世"]
     home.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "phone-household-members.png")
     context.set_offline(True)
@@ -734,6 +734,54 @@ def test_a_member_who_moved_away_is_recorded_in_two_taps_with_no_signal_and_leav
     assert page.evaluate("[localStorage.getItem('mapsvc.households-near'), "
                          "localStorage.getItem('mapsvc.people-near')]") == [None, None]
     expect(page.locator("#households > li")).to_have_count(0)
+    context.close()
+
+
+def test_a_members_mobile_and_care_tags_are_corrected_at_the_door_with_no_signal(
+        browser, server, worker_spot, clients, db):
+    """At the door the worker finds a member's mobile changed and that she now lives alone:
+    更正 shows her care tags as held, a new mobile is typed, a tag added; sent once the signal
+    is back, what changed alone, audited with the reason; the household lists her tags."""
+    code, spot = worker_spot
+    admin = clients["admin"]
+    name = f"吴{uuid.uuid4().hex[:4]}"
+    masked = "吴****"  # as the service shows her
+    registered(admin, "addresses", [{"address": "更正路5号", "lon": spot.x, "lat": spot.y}],
+               county=code[:6])
+    registered(admin, "people", [{"address": "更正路5号", "name": name, "registration": "resident",
+                                  "household": "1", "birth_date": "1950-02-01",
+                                  "mobile": "13900005555", "care_tags": "低保户"}],
+               county=code[:6])
+    with db.connect() as conn:
+        person = conn.execute(text("SELECT id FROM person WHERE name = :n"),
+                              {"n": name}).scalar_one()
+    context, page = _phone(browser, server, spot)
+    page.click("#visit")
+    member = page.locator(f"#households li[data-person='{person}']")
+    expect(member).to_contain_text(f"{masked} 1950年生（低保户）")
+    member.locator("button", has_text="更正").click()
+    form = page.locator("#person-details")
+    expect(form).to_be_visible()
+    assert page.inner_text("#person-details-name") == masked
+    assert form.locator("[name=care_tags]").input_value() == "低保户"
+    form.locator("button[type=submit]").click()  # nothing changed: nothing waits
+    expect(page.locator("#person-details-said")).to_have_text("未改动任何信息")
+    assert page.evaluate("window.mapsvcPhone.queued") == 0
+    context.set_offline(True)
+    form.locator("[name=mobile]").fill("13600006666")
+    form.locator("[name=care_tags]").fill("低保户、独居老人")
+    form.locator("button[type=submit]").click()
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the correction waiting")
+    assert page.inner_text("#queue") == f"待发送 更正信息 {masked}" and form.is_hidden()
+    _signal_back(context, page, "the correction sent")
+    assert page.inner_text("#result") == f"已更正信息：{masked}"
+    shown = admin.get(f"/registry/people/{person}").json()
+    assert (shown["mobile"], shown["care_tags"]) == ("136****6666", ["低保户", "独居老人"])
+    assert sorted((a["username"], a["field"], a["reason"]) for a in admin.get(
+        "/audit", params={"person": person, "action": "correct"}).json()) == [
+        ("worker", "care_tags", "入户走访核实"), ("worker", "mobile", "入户走访核实")]
+    page.click("#visit")  # asked again: her tags as they now are
+    expect(member).to_contain_text(f"{masked} 1950年生（低保户、独居老人）")
     context.close()
 
 

@@ -2,7 +2,8 @@
 household, stored once however often the phone sends it, with their identifiers encrypted and
 shown masked. One who moves away or dies (迁出, 死亡) leaves the lists and counts the same moment,
 their ties to houses end that day, the record is audited, and the service erases them once the
-privacy settings' days are over (365 by default)."""
+privacy settings' days are over (365 by default). Details found otherwise are corrected, each
+field changed audited."""
 
 import time
 import uuid
@@ -457,3 +458,102 @@ def test_one_moving_within_the_jurisdiction_keeps_their_number(clients, accounts
     assert far.status_code == 404
     assert clients["planner"].post(f"/registry/people/{person}/move",
                                    json={"household_id": home}).status_code == 403
+
+
+def test_a_persons_details_corrected_change_once_and_each_field_is_audited(clients, household,
+                                                                           db):
+    """信息更正: a new mobile, the name misspelt at registration, care tags since a visit; the
+    mobile found by the new number and no longer by the old; sent again, nothing written; an ID
+    number another person holds refused with the rest of its request; a mobile cleared."""
+    worker = clients["worker"]
+    home = worker.get(f"/registry/people/{household['陈四']}").json()["household_id"]
+    person = worker.post("/registry/people", json=_newcomer(
+        home, name="林更证", id_number=None, mobile="13900002222", care_tags=[])).json()
+    path = f"/registry/people/{person['id']}"
+
+    def audited() -> list[tuple]:
+        return [(a["action"], a["username"], a["field"], a["reason"])
+                for a in clients["admin"].get("/audit", params={"person": person["id"]}).json()
+                if a["action"] == "correct"]
+
+    def found_by(mobile: str) -> set[int]:
+        return {p["id"] for p in worker.get("/registry/people", params={
+            "mobile": mobile, "reason": "核对更正"}).json()}
+
+    change = {"name": "林更正", "mobile": "13700003333", "care_tags": ["独居老人", " 独居老人"],
+              "sex": "female", "registration": "resident", "reason": "入户走访核实"}
+    for _ in range(2):  # sent again: nothing differs, nothing written
+        r = worker.patch(path, json=change)
+        assert r.status_code == 200, r.text
+        assert {k: r.json()[k] for k in ("name", "mobile", "care_tags", "sex",
+                                          "registration")} == {
+            "name": "林**", "mobile": "137****3333", "care_tags": ["独居老人"], "sex": "female",
+            "registration": "resident"}
+        assert sorted(audited()) == [("correct", "worker", field, "入户走访核实")
+                                     for field in ("care_tags", "mobile", "name",
+                                                   "registration")]  # not the sex, as it was
+    assert worker.post(f"{path}/reveal", json={"field": "name", "reason": "核对更正"}).json()[
+        "value"] == "林更正"
+    assert found_by("13700003333") == {person["id"]} and found_by("13900002222") == set()
+    with db.connect() as conn:
+        plain = conn.execute(text("SELECT to_jsonb(p)::text FROM person p WHERE id = :p"),
+                             {"p": person["id"]}).scalar_one()
+    assert "13700003333" not in plain  # encrypted as a registration stores it
+
+    # an ID number registered to another, with a birth date: neither is taken
+    other = worker.post("/registry/people", json=_newcomer(
+        home, name="林另一", id_number=_id_number(724))).json()["id"]
+    held = worker.patch(path, json={"id_number": _id_number(724), "birth_date": "1990-01-02",
+                                    "reason": "身份证核对"})
+    assert held.status_code == 409 and held.json()["detail"][0]["loc"][-1] == "id_number"
+    assert held.json()["detail"][0]["ctx"]["person"] == other
+    assert worker.get(path).json()["birth_year"] == 1995 and len(audited()) == 4
+    given = worker.patch(path, json={"id_number": f" {_id_number(722).lower()} ",
+                                     "reason": "身份证核对"})
+    assert given.json()["id_number"].endswith(_id_number(722)[-4:])
+    assert worker.post(f"{path}/reveal", json={"field": "id_number", "reason": "核对"}).json()[
+        "value"] == _id_number(722)
+    cleared = worker.patch(path, json={"mobile": None, "reason": "号码已停用"})
+    assert cleared.json()["mobile"] is None and found_by("13700003333") == set()
+    assert audited()[0] == ("correct", "worker", "mobile", "号码已停用")
+
+
+def test_a_correction_that_cannot_be_is_refused_naming_its_field(clients, household, db):
+    worker = clients["worker"]
+    path = f"/registry/people/{household['陈五']}"
+    wrong_check = _id_number(723)[:17] + ("0" if _id_number(723)[17] != "0" else "1")
+    refusals = [
+        ({"id_number": wrong_check}, "id_number"),
+        ({"mobile": "12345"}, "mobile"),
+        ({"birth_date": (_today() + timedelta(days=1)).isoformat()}, "birth_date"),
+        ({"registration": "tourist"}, "registration"),
+        ({"registration": None}, "registration"),
+        ({"care_tags": None}, "care_tags"),
+        ({"name": "  "}, "name"),
+        ({"sex": "other"}, "sex"),
+        ({}, "body"),
+        ({"name": "陈五五", "reason": " "}, "reason"),
+    ]
+    for fields, field in refusals:
+        r = worker.patch(path, json={"reason": "核对", **fields})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, (fields, r.text)
+    assert worker.patch(path, json={"name": "陈五五"}).status_code == 422  # no reason
+    far = f"/registry/people/{household['陈远']}"  # in 武昌区, out of the worker's grids
+    assert worker.patch(far, json={"name": "陈远远", "reason": "核对"}).status_code == 404
+    for role in ("planner", "department"):
+        assert clients[role].patch(path, json={"name": "陈五五", "reason": "核对"}) \
+            .status_code == 403
+    home = worker.get(path).json()["household_id"]
+    gone = worker.post("/registry/people", json=_newcomer(home, name="林已走",
+                                                           id_number=None)).json()["id"]
+    assert worker.post(f"/registry/people/{gone}/departure",
+                       json={"reason": "moved_away"}).status_code == 200
+    left = worker.patch(f"/registry/people/{gone}", json={"name": "林未走", "reason": "核对"})
+    assert left.status_code == 409 and left.json()["detail"][0]["loc"][-1] == "id"
+    with db.connect() as conn:
+        assert sorted(conn.execute(text("SELECT name FROM person WHERE id = ANY(:p)"), {
+            "p": [household["陈五"], household["陈远"], gone]}).scalars()) == [
+            "林已走", "陈五", "陈远"]
+        assert conn.execute(text("SELECT count(*) FROM audit_log WHERE action = 'correct' "
+                                 "AND entity_id = ANY(:p)"), {"p": [
+            str(household["陈五"]), str(household["陈远"]), str(gone)]}).scalar_one() == 0

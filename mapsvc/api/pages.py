@@ -34,7 +34,7 @@ from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
 from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
 from mapsvc.registry.importer import KIND_NAMES as REGISTRY_KIND_NAMES
 from mapsvc.registry.importer import columns as registry_columns
-from mapsvc.registry.people import (DEPARTURE_NAMES, EXPORTERS, FIELD_NAMES, REGISTRATION_NAMES,
+from mapsvc.registry.people import (DEPARTURE_NAMES, DETAIL_NAMES, EXPORTERS, REGISTRATION_NAMES,
                                     SEX_NAMES)
 from mapsvc.registry.queries import layer_geojson
 from mapsvc.workflow.actions import BATCH_MOST
@@ -147,7 +147,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("CRS_NAME", CRS_NAMES), ("INCIDENT_COLUMN", INCIDENT_HEADINGS),
                         ("COLOUR_NAME", COLOUR_NAMES), ("ROLE_NAME", ROLE_NAMES),
                         ("ROLE_SCOPE", ROLE_SCOPES), ("AUDIT_ACTION", AUDIT_ACTION_NAMES),
-                        ("AUDIT_FIELD", AUDIT_FIELD_NAMES), ("PERSON_FIELD", FIELD_NAMES),
+                        ("AUDIT_FIELD", AUDIT_FIELD_NAMES), ("PERSON_FIELD", DETAIL_NAMES),
                         ("SEX_NAME", SEX_NAMES), ("ORGANISATION_KIND", ORGANISATION_KIND_NAMES),
                         ("REGISTRATION_NAME", REGISTRATION_NAMES),
                         ("DEPARTURE_NAME", DEPARTURE_NAMES), ("PHRASES", PHRASES),

@@ -1,5 +1,5 @@
-"""The registry: people (masked unless revealed, with an audit row; leaving when they move away
-or die) and the audit log."""
+"""The registry: people (masked unless revealed, with an audit row; corrected as found, audited;
+leaving when they move away or die) and the audit log."""
 
 import io
 from dataclasses import asdict
@@ -40,6 +40,7 @@ from mapsvc.registry.people import (
     SEXES,
     SHEET_HEADINGS,
     Departure,
+    correct_person,
     export_people,
     list_households,
     list_people,
@@ -221,6 +222,40 @@ async def move(request: Request, person_id: int, body: MoveRequest,
     that day and one to the new house begins. Sent again, it changes nothing."""
     async with transaction(request) as conn:
         return await move_person(conn, account, person_id, **body.model_dump())
+
+
+class PersonCorrection(BaseModel):
+    """The details found to be otherwise: only those given change."""
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=NO_NUL)
+    id_number: str | None = Field(None, pattern=r"^\s*\d{17}[\dXx]\s*$",
+                                  description="resident ID number (GB 11643), check digit "
+                                              "checked; null clears it; stored encrypted")
+    mobile: str | None = Field(None, pattern=f"^{MOBILE_NUMBER}$",
+                               description="null clears it; stored encrypted")
+    birth_date: ReportDay | None = Field(None, description="never ahead of today; null clears "
+                                                           "it")
+    sex: Literal[SEXES] | None = None
+    registration: Literal[REGISTRATIONS] | None = Field(
+        None, description="resident (户籍), floating (流动) or overseas (境外)")
+    care_tags: list[Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]] | None \
+        = Field(None, max_length=10, description="all the person's tags, e.g. [\"独居老人\"]; "
+                                                "[] clears them")
+    reason: str = Field(min_length=2, max_length=500,
+                        description="why, e.g. 入户核实, for the audit log")
+
+
+@router.patch("/registry/people/{person_id}",
+              responses={404: {"description": "no such person within the account's scope"},
+                         409: {"description": "the person has left, or the ID number is "
+                                              "registered to another"}})
+async def correct(request: Request, person_id: int, body: PersonCorrection,
+                  account: Annotated[Account, Depends(allowed(VISITORS))]) -> dict:
+    """A person's details corrected as found (信息更正): each field given that differs from
+    what is held is changed and written to the audit log, with the reason. Sent again, it
+    changes nothing. The answer shows the person masked, as every read does."""
+    details = body.model_dump(include=body.model_fields_set - {"reason"})
+    async with transaction(request) as conn:
+        return await correct_person(conn, account, person_id, details, body.reason)
 
 
 class DepartureRequest(BaseModel):
@@ -409,8 +444,9 @@ AuditReader = Annotated[Account, Depends(allowed(AUDIT_READERS))]
 async def audit_accounts(request: Request, account: AuditReader, page: Page,
                          during: During) -> list[dict]:
     """Per account, what it did with personal data over a span of time: full values shown
-    (and of how many people), people looked up, exports, departures recorded or withdrawn, and
-    when last; those that were shown most first (administrators and auditors)."""
+    (and of how many people), people looked up, exports, departures recorded or withdrawn,
+    fields corrected, and when last; those that were shown most first (administrators and
+    auditors)."""
     async with statements(request) as conn:
         return await audit_by_account(conn, since=during.since, until=during.until,
                                       limit=page.limit, offset=page.offset)

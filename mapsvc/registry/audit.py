@@ -1,7 +1,7 @@
 """The audit log of personal data: each reveal (of a person's, or of a case's caller's), lookup
-(of a person by ID number, mobile or name) and export, and each departure recorded or withdrawn,
-with who did it and why, read a page at a time or whole as a CSV file for a spreadsheet; and the
-same counted by account."""
+(of a person by ID number, mobile or name) and export, each departure recorded or withdrawn and
+each field of a person corrected, with who did it and why, read a page at a time or whole as a
+CSV file for a spreadsheet; and the same counted by account."""
 
 import json
 from datetime import datetime
@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.db.spreadsheet import copy_statement, local_time, text_cell
 from mapsvc.geojson import Filters, page
 from mapsvc.incidents.callers import CALLER_FIELD_NAMES
-from mapsvc.registry.people import FIELD_NAMES
+from mapsvc.registry.people import DETAIL_NAMES
 
-ACTIONS = ("reveal", "lookup", "export", "departure", "departure withdrawn")
+ACTIONS = ("reveal", "lookup", "export", "departure", "departure withdrawn", "correct")
 # as the pages call them
 AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "lookup": "查找人员", "export": "导出",
-                      "departure": "登记离开", "departure withdrawn": "撤销离开"}
-AUDIT_FIELD_NAMES = {**FIELD_NAMES, **CALLER_FIELD_NAMES}  # the fields revealed, likewise
+                      "departure": "登记离开", "departure withdrawn": "撤销离开",
+                      "correct": "更正信息"}
+AUDIT_FIELD_NAMES = {**DETAIL_NAMES, **CALLER_FIELD_NAMES}  # those revealed or corrected
 
 
 def _entries(*, person: int | None, username: str | None, action: str | None,
@@ -78,8 +79,8 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
                            offset: int) -> list[dict]:
     """Per account, what it did with personal data from ``since`` up to ``until``: how many
     full values it was shown and of how many people, how many people it looked up (each found,
-    and each lookup that found no one), how many exports and departures
-    (recorded or withdrawn), and when last; those shown most first, for an auditor to look
+    and each lookup that found no one), how many exports, departures (recorded or withdrawn)
+    and fields corrected, and when last; those shown most first, for an auditor to look
     into an account that looked at many."""
     f = Filters()
     f.during("l.at", since, until)
@@ -92,6 +93,7 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
                count(*) FILTER (WHERE l.action = 'export') AS exports,
                count(*) FILTER (WHERE l.action IN ('departure', 'departure withdrawn'))
                    AS departures,
+               count(*) FILTER (WHERE l.action = 'correct') AS corrections,
                max(l.at) AS last_at
           FROM audit_log l JOIN account a ON a.id = l.account_id
          WHERE {f.where()}

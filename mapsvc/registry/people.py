@@ -42,6 +42,9 @@ SEXES = tuple(SEX_NAMES)
 MOBILE_NUMBER = r"1\d{10}"  # a mainland mobile number
 Field = Literal["name", "id_number", "mobile"]
 FIELD_NAMES = {"name": "姓名", "id_number": "身份证号", "mobile": "手机"}  # as the pages call them
+# what a correction may change, likewise
+DETAIL_NAMES = {**FIELD_NAMES, "birth_date": "出生日期", "sex": "性别", "registration": "类别",
+                "care_tags": "关怀标签"}
 Departure = Literal["moved_away", "deceased"]
 DEPARTURE_NAMES = {"moved_away": "迁出", "deceased": "去世"}
 # Roles that may reveal a field of a person in their jurisdiction, stating why; that may
@@ -298,13 +301,7 @@ async def register_person(conn: AsyncConnection, account: Account, *,
     the person registered, and makes no other household; an ID number registered to someone
     who has not left is refused. Returns the person (masked) and whether they are new."""
     await _destination_in_reach(conn, account, household_id, address_id)
-    if not name.strip():
-        raise InvalidInput("empty", field="name")
-    if birth_date is not None and birth_date > datetime.now(LOCAL_TIME).date():
-        raise InvalidInput("a birth date cannot be ahead of today", field="birth_date")
-    if id_number is not None and not valid_id_number(id_number):
-        raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
-                           field="id_number")
+    _checked_details({"name": name, "birth_date": birth_date, "id_number": id_number})
     params = {
         "client_id": client_id, "account": account.id, "name": name.strip(),
         "registration": registration, "relation": relation, "birth_date": birth_date,
@@ -429,6 +426,88 @@ async def move_person(conn: AsyncConnection, account: Account, person_id: int, *
         ON CONFLICT (person_id, house_id, relation, valid_from) DO UPDATE SET valid_to = NULL"""),
         params)
     return await read_person(conn, account, person_id)
+
+
+_CORRECTED = """
+WITH changed AS (
+    UPDATE person SET {changes} WHERE id = :pid AND left_on IS NULL RETURNING id
+)
+INSERT INTO audit_log (account_id, action, entity, entity_id, field, reason)
+SELECT :account, 'correct', 'person', :entity, f.field, :reason
+  FROM changed, unnest(CAST(:fields AS text[])) AS f (field)"""
+
+
+async def correct_person(conn: AsyncConnection, account: Account, person_id: int,
+                         details: dict, reason: str) -> dict:
+    """A person of the account's jurisdiction who has not left, their details corrected as
+    found (信息更正: a new mobile, a name misspelt, care tags since a visit): each field given
+    (``details``, of ``DETAIL_NAMES``; None clears an ID number, mobile, birth date or sex)
+    that differs from what is held is changed, and written to the audit log with the reason,
+    in the caller's transaction; identifiers stored encrypted as a registration stores them.
+    Sent again, nothing differs and nothing is written. Returns the person (masked)."""
+    if not details:
+        raise InvalidInput(f"name what is corrected: one of {', '.join(DETAIL_NAMES)}",
+                           field="body")
+    if not reason.strip():
+        raise InvalidInput("say why the details are corrected", field="reason")
+    row = await _person_row(conn, account, person_id)
+    if row.left_on is not None:
+        raise Conflict(f"person {person_id} left on {row.left_on.isoformat()}", field="id")
+    wanted = _checked_details(details)
+    held = {"name": row.name, "birth_date": row.birth_date, "sex": row.sex,
+            "registration": row.registration, "care_tags": list(row.care_tags),
+            "id_number": decrypt(row.id_number_enc, ID_NUMBER) if row.id_number_enc else None,
+            "mobile": decrypt(row.mobile_enc, MOBILE) if row.mobile_enc else None}
+    fields = [f for f in DETAIL_NAMES if f in wanted and wanted[f] != held[f]]
+    if not fields:
+        return _masked(row)
+    params = {"pid": person_id, "account": account.id, "entity": str(person_id),
+              "reason": reason.strip(), "fields": fields,
+              **{f: wanted[f] for f in fields if f not in ("id_number", "mobile")}}
+    changes = [f"{f} = :{f}" for f in fields if f in params]
+    if "id_number" in fields:
+        number = wanted["id_number"]
+        changes.append("id_number_enc = :id_enc, id_number_hash = :id_hash")
+        params.update(id_enc=encrypt(number, ID_NUMBER) if number else None,
+                      id_hash=lookup_hash(number) if number else None)
+    if "mobile" in fields:
+        mobile = wanted["mobile"]
+        changes.append("mobile_enc = :mobile_enc, mobile_hash = :mobile_hash")
+        params.update(mobile_enc=encrypt(mobile, MOBILE) if mobile else None,
+                      mobile_hash=phone_hash(mobile) if mobile else None)
+    correcting = await conn.begin_nested()
+    try:
+        await conn.execute(text(_CORRECTED.format(changes=", ".join(changes))), params)
+    except IntegrityError:  # the one registered ID number among those who have not left
+        await correcting.rollback()
+        raise await _registered_already(conn, account, params["id_hash"]) from None
+    await correcting.commit()
+    return await read_person(conn, account, person_id)
+
+
+def _checked_details(details: dict) -> dict:
+    """A person's details as a registration or a correction gives them, as they are held (an
+    ID number in capitals, no blanks; care tags each once), or InvalidInput naming the first
+    at fault."""
+    checked = dict(details)
+    for kept in ("registration", "care_tags"):
+        if kept in checked and checked[kept] is None:
+            raise InvalidInput("cannot be cleared", field=kept)
+    if "name" in checked:
+        if not (checked["name"] or "").strip():
+            raise InvalidInput("empty", field="name")
+        checked["name"] = checked["name"].strip()
+    if checked.get("birth_date") and checked["birth_date"] > datetime.now(LOCAL_TIME).date():
+        raise InvalidInput("a birth date cannot be ahead of today", field="birth_date")
+    if checked.get("id_number"):
+        if not valid_id_number(checked["id_number"]):
+            raise InvalidInput("not a valid resident ID number (18 characters, check digit)",
+                               field="id_number")
+        checked["id_number"] = normalise_id(checked["id_number"])
+    if "care_tags" in checked:
+        checked["care_tags"] = list(dict.fromkeys(t.strip() for t in checked["care_tags"]
+                                                  if t.strip()))
+    return checked
 
 
 async def record_departure(conn: AsyncConnection, account: Account, person_id: int,

@@ -1,9 +1,10 @@
 // The audit log (审计日志), for auditors and administrators: every reveal, lookup and export of
-// personal data and every departure recorded or taken back (who, when, about whom and why),
-// also counted by account (those shown most first, each leading to its entries) and exported
-// as a spreadsheet's CSV; and what befell the accounts (created, new passwords and grids,
-// disabled, each sign-in). Newest first, found by account, action, person and days. It only
-// reads. Everything shown is set as text: a reason is what somebody typed.
+// personal data, every departure recorded or taken back and every field of a person corrected
+// (who, when, about whom and why), also counted by account (those shown most first, each
+// leading to its entries) and exported as a spreadsheet's CSV; and what befell the accounts
+// (created, new passwords and grids, disabled, each sign-in). Newest first, found by account,
+// action, person and days. It only reads. Everything shown is set as text: a reason is what
+// somebody typed.
 "use strict";
 
 window.mapsvcAudit = { shown: null };
@@ -23,7 +24,7 @@ window.mapsvcAudit = { shown: null };
       AUDIT_FIELD[e.field] || e.field, e.reason] },
     summary: { path: "/api/v1/audit/accounts", cells: (e) => [
       e.username, e.reveals, e.people_revealed, e.lookups, e.exports, e.departures,
-      localTime(e.last_at)] },
+      e.corrections, localTime(e.last_at)] },
     accounts: { path: "/api/v1/accounts/events", cells: (e) => [
       localTime(e.at), e.username, EVENT[e.event] || e.event, e.origin, e.detail] },
   };

@@ -1,8 +1,9 @@
 // The people's register (人口台账): the people of the account's jurisdiction, masked, found by
 // grid, region and care tag or looked up by ID number, mobile or name, those who left apart
-// until they are erased; one field of one person shown in full for a stated reason, one who
-// moved away or died recorded (or such a record taken back), and the list exported (masked);
-// a lookup and each of these the service writes to the audit log, with the reason given. A
+// until they are erased; one field of one person shown in full for a stated reason, their
+// details corrected as found, one who moved away or died recorded (or such a record taken
+// back), and the list exported (masked); a lookup and each of these the service writes to the
+// audit log, with the reason given. A
 // grid's households divided into micro-grids (微网格, 联户), each with its leader (联户长).
 // Everything shown is set as text.
 "use strict";
@@ -31,7 +32,8 @@ window.mapsvcPeople = { shown: null, micro: null };
     tr.appendChild(actions([
       ["查看完整", "people-reveal", `查看 ${p.id} 号（${p.name}）的完整信息`],
       ...(p.left_on ? [["撤销离开", "people-withdraw", `撤销 ${p.id} 号（${p.name}）的离开登记`]]
-        : [["迁居", "people-move", `${p.id} 号（${p.name}）在辖区内迁居`],
+        : [["更正信息", "people-correct", `更正 ${p.id} 号（${p.name}）的信息`],
+           ["迁居", "people-move", `${p.id} 号（${p.name}）在辖区内迁居`],
            ["登记离开", "people-departure", `登记 ${p.id} 号（${p.name}）迁出或去世`]]),
     ].map(([label, form, title]) => [label, () => ask(form, title, p, tr)])));
     return tr;
@@ -40,13 +42,21 @@ window.mapsvcPeople = { shown: null, micro: null };
   const list = pagedList({
     page: "people", id: "people", unit: "人", path: () => "/api/v1/registry/people",
     show: (people) => $("people").tBodies[0].replaceChildren(...people.map(row)),
-    empty: "没有符合条件的人员", watched: window.mapsvcPeople });
+    empty: "没有符合条件的人员", watched: window.mapsvcPeople, fields: PERSON_FIELD });
 
   // one form below the list at a time, about one person
   function ask(id, title, p, tr) {
     asking = { p, tr };
     const form = askAbout(id, title);
     if (form.elements.on) form.elements.on.value = form.elements.on.max = chinaDay();
+    if (id === "people-correct") {  // what the list shows in full, as it is; the rest blank
+      const held = form.elements;
+      for (const field of ["name", "id_number", "mobile", "birth_date"]) held[field].value = "";
+      held.birth_date.max = chinaDay();
+      held.sex.value = p.sex || "";
+      held.registration.value = p.registration;
+      held.care_tags.value = p.care_tags.join("、");
+    }
     if (id === "people-move") {  // the addresses found for another person go
       options(moving.address, []);
       options(moving.household, []);
@@ -84,6 +94,27 @@ window.mapsvcPeople = { shown: null, micro: null };
     change(form, "POST", `/api/v1/registry/people/${p.id}/departure`,
            { reason, on: form.elements.on.value, note: form.elements.note.value.trim() },
            `已登记 ${p.id} 号${DEPARTURE_NAME[reason]}，已记入审计`);
+  });
+
+  // Details corrected (更正信息): those typed, and those chosen otherwise than they were
+  $("people-correct").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const held = event.target.elements;
+    const { p } = asking;
+    const body = { reason: held.reason.value.trim() };
+    for (const field of ["name", "id_number", "mobile", "birth_date"]) {
+      if (held[field].value.trim()) body[field] = held[field].value.trim();
+    }
+    if (held.sex.value !== (p.sex || "")) body.sex = held.sex.value || null;
+    if (held.registration.value !== p.registration) body.registration = held.registration.value;
+    const tags = held.care_tags.value.split(/[、,，;；\s]+/).filter(Boolean);
+    if (tags.join("、") !== p.care_tags.join("、")) body.care_tags = tags;
+    if (Object.keys(body).length === 1) {
+      say("未改动任何信息", true);
+      return;
+    }
+    change(event.target, "PATCH", `/api/v1/registry/people/${p.id}`, body,
+           `已更正 ${p.id} 号的信息，已记入审计`);
   });
 
   // Moving within the jurisdiction (辖区内迁居): a standard address found by its words, then

@@ -90,6 +90,7 @@ async function showQueue() {
     correct: () => ` 更正 ${item.name}`,
     departure: () => ` ${DEPARTURE_NAME[item.reason]} ${item.name}`,
     newcomer: () => ` 登记新住户 ${item.name}`,
+    details: () => ` 更正信息 ${item.name}`,
     move: () => ` 迁入 ${item.name}`,
     check: () => ` ${item.body.result === "hazard" ? "上报隐患" : "排查正常"} ${item.name}`,
     patrol: () => ` 巡查 ${Math.round(trackLength(item.body.points))} 米`,
@@ -286,6 +287,18 @@ async function sendNewcomer(item) {
   $("result").textContent = `已登记新住户：${item.name}`;
 }
 
+async function sendDetails(item) {
+  // corrected already, the same correction sent again changes nothing
+  const r = await sent("PATCH", `/registry/people/${item.person}`, item.body);
+  if (!r.ok) throw await refusal(r, item);
+  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");  // for no signal
+  const { care_tags: tags } = await r.json();
+  if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
+    ...household, members: household.members.map((p) => (p.id === item.person
+      ? { ...p, care_tags: tags } : p)) }))));
+  $("result").textContent = `已更正信息：${item.name}`;
+}
+
 async function sendMove(item) {
   // moved there already, the same move sent again changes nothing
   const r = await post(`/registry/people/${item.person}/move`, item.body);
@@ -336,6 +349,7 @@ async function send() {
                departure: () => sendDeparture(item), check: () => sendCheck(item),
                newcomer: () => sendNewcomer(item), move: () => sendMove(item),
                collect: () => sendCollect(item), correct: () => sendCorrection(item),
+               details: () => sendDetails(item),
              }[item.kind]();
       await dequeue(item.seq);
       phone.sent += 1;
@@ -362,6 +376,7 @@ const REFUSED_OF = {  // of items that are not about a case
   correct: { 403: "此位置不在你的网格内", 404: "此单位或场所不在你的网格内" },
   departure: { 404: "此人不在你的范围内", 409: "此人已登记为其他变动" },
   newcomer: { 404: "住户或地址不在你的范围内", 409: "此身份证号已有人登记" },
+  details: { 404: "此人不在你的范围内", 409: "此人已登记离开" },
   move: { 404: "此人或住户不在你的范围内", 409: "此人已登记离开" },
   check: { 404: "排查对象不在你的网格内", 409: "专项排查已结束，此次排查未被接收（隐患可直接上报）" },
 };
@@ -1006,8 +1021,8 @@ async function showReports() {
   if (!listed) list.append(text("li", "近期没有上报", "none"));
 }
 
-// ---- household visits: two taps; a member who moved away or died: two more; a newcomer, to
-// a household or as the first of a new one ----
+// ---- household visits: two taps; a member who moved away or died: two more; a member's
+// details corrected; a newcomer, to a household or as the first of a new one ----
 const HOUSEHOLDS_NEAR = "mapsvc.households-near";  // those last seen here, for no signal
 const ADDRESSES_NEAR = "mapsvc.addresses-near";  // the standard addresses, likewise
 
@@ -1161,11 +1176,19 @@ async function registerNewcomer(event) {
   send();
 }
 
-// A member of a household (masked, as the service lists them), with what may befall them: the
-// first tap asks "确认…", the second records it, so a slip of the thumb records nothing.
+// A member of a household (masked, as the service lists them), with their care tags and what
+// may befall them: the first tap asks "确认…", the second records it, so a slip of the thumb
+// records nothing; or their details corrected as found at the door.
 function member(person) {
-  const li = text("li", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`);
+  const tags = person.care_tags && person.care_tags.length ? `（${person.care_tags.join("、")}）`
+    : "";
+  const li = text("li", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`
+    + tags);
   li.dataset.person = person.id;
+  const correcting = text("button", "更正", "act quiet");
+  correcting.type = "button";
+  correcting.addEventListener("click", () => askDetails(person));
+  li.appendChild(correcting);
   for (const [reason, word] of Object.entries(DEPARTURE_NAME)) {
     const button = text("button", word, "act quiet");
     button.type = "button";
@@ -1177,6 +1200,40 @@ function member(person) {
     li.appendChild(button);
   }
   return li;
+}
+
+// A member's details corrected (信息更正): a mobile typed anew, the care tags as found; sent
+// with the queue, what changed alone, with the reason, which the service audits.
+function askDetails(person) {
+  const form = $("person-details");
+  form.reset();
+  form.dataset.person = JSON.stringify({ id: person.id, name: person.name,
+                                         care_tags: person.care_tags || [] });
+  $("person-details-name").textContent = person.name;
+  form.elements.care_tags.value = (person.care_tags || []).join("、");
+  form.hidden = false;
+  form.scrollIntoView();
+  form.elements.mobile.focus();
+}
+
+async function correctDetails(event) {
+  event.preventDefault();
+  const form = event.target;
+  if (!form.reportValidity()) return;
+  const person = JSON.parse(form.dataset.person);
+  const body = { reason: form.elements.reason.value.trim() };
+  if (form.elements.mobile.value.trim()) body.mobile = form.elements.mobile.value.trim();
+  const tags = form.elements.care_tags.value.split(/[、,，;；\s]+/).filter(Boolean);
+  if (tags.join("、") !== person.care_tags.join("、")) body.care_tags = tags;
+  if (Object.keys(body).length === 1) {
+    $("person-details-said").textContent = "未改动任何信息";
+    return;
+  }
+  await enqueue({ kind: "details", person: person.id, name: person.name, body });
+  form.hidden = true;
+  $("person-details-said").textContent = "";
+  await showQueue();
+  send();
 }
 
 async function leave(person, reason, li) {
@@ -1607,8 +1664,10 @@ function signOut() {
   $("campaigns").replaceChildren();
   $("campaigns-count").textContent = "";
   showAddresses([]);
-  $("newcomer").reset();  // what was being typed of a newcomer
+  $("newcomer").reset();  // what was being typed of a newcomer, or of a member's details
   $("newcomer").hidden = true;
+  $("person-details").reset();
+  $("person-details").hidden = true;
   $("collecting").reset();  // and of an organisation or place, with those near
   $("collecting").hidden = true;
   $("recorded-near").replaceChildren();
@@ -1697,6 +1756,10 @@ $("new-household").querySelector("button").addEventListener("click", askNewHouse
 $("newcomer").addEventListener("submit", registerNewcomer);
 $("newcomer").elements.id_number.addEventListener("input", (e) => checkIdNumber(e.target));
 $("newcomer-cancel").addEventListener("click", () => { $("newcomer").hidden = true; });
+$("person-details").addEventListener("submit", correctDetails);
+$("person-details-cancel").addEventListener("click", () => {
+  $("person-details").hidden = true;
+});
 $("patrol").addEventListener("click", togglePatrol);
 $("collect").addEventListener("click", askCollecting);
 $("collecting").addEventListener("submit", collect);
