@@ -3,9 +3,8 @@
 // until they are erased; one field of one person shown in full for a stated reason, their
 // details corrected as found, one who moved away or died recorded (or such a record taken
 // back), and the list exported (masked); a lookup and each of these the service writes to the
-// audit log, with the reason given. A
-// grid's households divided into micro-grids (微网格, 联户), each with its leader (联户长).
-// Everything shown is set as text.
+// audit log, with the reason given. A grid's households divided into micro-grids (微网格,
+// 联户), each with its leader (联户长). Everything shown is set as text.
 "use strict";
 
 window.mapsvcPeople = { shown: null, micro: null };
@@ -107,7 +106,8 @@ window.mapsvcPeople = { shown: null, micro: null };
     }
     if (held.sex.value !== (p.sex || "")) body.sex = held.sex.value || null;
     if (held.registration.value !== p.registration) body.registration = held.registration.value;
-    const tags = held.care_tags.value.split(/[、,，;；\s]+/).filter(Boolean);
+    // care tags written as a registry file writes them
+    const tags = held.care_tags.value.split(/[|、,，;；]/).map((t) => t.trim()).filter(Boolean);
     if (tags.join("、") !== p.care_tags.join("、")) body.care_tags = tags;
     if (Object.keys(body).length === 1) {
       say("未改动任何信息", true);

@@ -1223,7 +1223,9 @@ async function correctDetails(event) {
   const person = JSON.parse(form.dataset.person);
   const body = { reason: form.elements.reason.value.trim() };
   if (form.elements.mobile.value.trim()) body.mobile = form.elements.mobile.value.trim();
-  const tags = form.elements.care_tags.value.split(/[、,，;；\s]+/).filter(Boolean);
+  // care tags written as a registry file writes them
+  const tags = form.elements.care_tags.value.split(/[|、,，;；]/).map((t) => t.trim())
+    .filter(Boolean);
   if (tags.join("、") !== person.care_tags.join("、")) body.care_tags = tags;
   if (Object.keys(body).length === 1) {
     $("person-details-said").textContent = "未改动任何信息";
