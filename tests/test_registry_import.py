@@ -130,6 +130,22 @@ def test_reimporting_people_leaves_those_already_registered(loaded, db, tmp_path
                             ).scalar_one() == 1
 
 
+def test_the_households_of_a_file_are_numbered_in_the_order_it_names_them(loaded, db,
+                                                                           tmp_path):
+    """Households 9, 3 and 5 of one flat, listed so: their ids follow the file, not 户号's
+    order (the first named is the first of the house)."""
+    flat = write(tmp_path / "flat.csv", ["address", "name", "registration", "household"], [
+        {"address": "凤山路8号海景花园1栋1单元102室", "name": f"户序{n}",
+         "registration": "resident", "household": number}
+        for n, number in enumerate(("9", "3", "5", "3"))])
+    assert "4 rows: 4 people stored" in cli("registry", "import", "people", flat,
+                                            "--county", "441502").output
+    with db.connect() as conn:
+        assert conn.execute(text(
+            "SELECT h.number FROM household h WHERE h.id IN (SELECT household_id FROM person "
+            "WHERE name LIKE '户序%') ORDER BY h.id")).scalars().all() == ["9", "3", "5"]
+
+
 def test_a_communitys_sheets_headed_and_filled_in_in_chinese_import_as_the_english(loaded,
                                                                                  tmp_path, db):
     """A community's 人口信息表 heads its columns in Chinese and writes 女, 流动, 租住 (saved

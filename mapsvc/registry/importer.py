@@ -374,11 +374,13 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
         # ids drawn first, so each person's tie to their house can follow from their own row
         "ALTER TABLE person_stage ADD COLUMN pid bigint",
         "UPDATE person_stage SET pid = nextval(pg_get_serial_sequence('person', 'id'))",
-        # one household per house and household number (户号)
+        # one household per house and household number (户号), numbered in the order the
+        # file first names them
         """INSERT INTO household (house_id, number)
-           SELECT DISTINCT s.house_id::bigint, nullif(s.household, '') FROM person_stage s
+           SELECT s.house_id::bigint, nullif(s.household, '') FROM person_stage s
             WHERE NOT EXISTS (SELECT 1 FROM household h WHERE h.house_id = s.house_id::bigint
-                                AND h.number IS NOT DISTINCT FROM nullif(s.household, ''))""",
+                                AND h.number IS NOT DISTINCT FROM nullif(s.household, ''))
+            GROUP BY 1, 2 ORDER BY min(s.line)""",
         """INSERT INTO person (id, name, id_number_enc, id_number_hash, mobile_enc, mobile_hash,
                                birth_date, sex, registration, care_tags, household_id)
            SELECT s.pid, s.name, s.id_number_enc, s.id_number_hash, s.mobile_enc, s.mobile_hash,
