@@ -57,6 +57,8 @@ from mapsvc.registry.queries import grid_counts, layer_geojson, layer_sheet
 from mapsvc.registry.visits import record_visit
 
 router = APIRouter(tags=["registry"])
+ID_NUMBER_PATTERN = r"^\s*\d{17}[\dXx]\s*$"  # a resident ID number as typed
+CareTag = Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]
 VISITORS = frozenset({Role.grid_worker, Role.grid_chief, Role.command, Role.admin})
 
 
@@ -81,7 +83,7 @@ async def people_query(
     micro_grid: Annotated[str | None, Query(min_length=4, max_length=67, pattern=r"^[0-9]+$",
                                             description="those of this micro-grid (微网格: its "
                                                         "code)")] = None,
-    id_number: Annotated[str | None, Query(pattern=r"^\s*\d{17}[\dXx]\s*$",
+    id_number: Annotated[str | None, Query(pattern=ID_NUMBER_PATTERN,
                                            description="the one with this resident ID number "
                                                        "(a lookup, with `reason`)")] = None,
     mobile: Annotated[str | None, Query(pattern=f"^{MOBILE_NUMBER}$",
@@ -160,15 +162,14 @@ class PersonRegistration(BaseModel):
     registration: Literal[REGISTRATIONS] = Field(description="resident (户籍), floating (流动) "
                                                              "or overseas (境外)")
     relation: Literal[RELATIONS] = Field("lodger", description="to the household's house")
-    id_number: str | None = Field(None, pattern=r"^\s*\d{17}[\dXx]\s*$",
+    id_number: str | None = Field(None, pattern=ID_NUMBER_PATTERN,
                                   description="resident ID number (GB 11643), check digit "
                                               "checked; stored encrypted")
     mobile: str | None = Field(None, pattern=f"^{MOBILE_NUMBER}$",
                                description="stored encrypted")
     birth_date: ReportDay | None = Field(None, description="never ahead of today")
     sex: Literal[SEXES] | None = None
-    care_tags: list[Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]] = Field(
-        [], max_length=10, description="e.g. 独居老人")
+    care_tags: list[CareTag] = Field([], max_length=10, description="e.g. 独居老人")
 
 
 @router.post("/registry/people", status_code=201,
@@ -227,7 +228,7 @@ async def move(request: Request, person_id: int, body: MoveRequest,
 class PersonCorrection(BaseModel):
     """The details found to be otherwise: only those given change."""
     name: str | None = Field(None, min_length=1, max_length=64, pattern=NO_NUL)
-    id_number: str | None = Field(None, pattern=r"^\s*\d{17}[\dXx]\s*$",
+    id_number: str | None = Field(None, pattern=ID_NUMBER_PATTERN,
                                   description="resident ID number (GB 11643), check digit "
                                               "checked; null clears it; stored encrypted")
     mobile: str | None = Field(None, pattern=f"^{MOBILE_NUMBER}$",
@@ -237,9 +238,9 @@ class PersonCorrection(BaseModel):
     sex: Literal[SEXES] | None = None
     registration: Literal[REGISTRATIONS] | None = Field(
         None, description="resident (户籍), floating (流动) or overseas (境外)")
-    care_tags: list[Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]] | None \
-        = Field(None, max_length=10, description="all the person's tags, e.g. [\"独居老人\"]; "
-                                                "[] clears them")
+    care_tags: list[CareTag] | None = Field(
+        None, max_length=10, description="all the person's tags, e.g. [\"独居老人\"]; [] clears "
+                                         "them")
     reason: str = Field(min_length=2, max_length=500,
                         description="why, e.g. 入户核实, for the audit log")
 

@@ -301,15 +301,12 @@ async def register_person(conn: AsyncConnection, account: Account, *,
     the person registered, and makes no other household; an ID number registered to someone
     who has not left is refused. Returns the person (masked) and whether they are new."""
     await _destination_in_reach(conn, account, household_id, address_id)
-    _checked_details({"name": name, "birth_date": birth_date, "id_number": id_number})
+    checked = _checked_details({"name": name, "birth_date": birth_date, "id_number": id_number})
     params = {
-        "client_id": client_id, "account": account.id, "name": name.strip(),
+        "client_id": client_id, "account": account.id, "name": checked["name"],
         "registration": registration, "relation": relation, "birth_date": birth_date,
         "sex": sex, "care_tags": list(care_tags),
-        "id_enc": encrypt(normalise_id(id_number), ID_NUMBER) if id_number else None,
-        "id_hash": lookup_hash(id_number) if id_number else None,
-        "mobile_enc": encrypt(mobile, MOBILE) if mobile else None,
-        "mobile_hash": phone_hash(mobile) if mobile else None}
+        **_sealed_id_number(checked["id_number"]), **_sealed_mobile(mobile)}
     # a retry lost in a race makes no household: what it made is taken back to here
     registering = await conn.begin_nested()
     try:
@@ -466,15 +463,11 @@ async def correct_person(conn: AsyncConnection, account: Account, person_id: int
               **{f: wanted[f] for f in fields if f not in ("id_number", "mobile")}}
     changes = [f"{f} = :{f}" for f in fields if f in params]
     if "id_number" in fields:
-        number = wanted["id_number"]
         changes.append("id_number_enc = :id_enc, id_number_hash = :id_hash")
-        params.update(id_enc=encrypt(number, ID_NUMBER) if number else None,
-                      id_hash=lookup_hash(number) if number else None)
+        params.update(_sealed_id_number(wanted["id_number"]))
     if "mobile" in fields:
-        mobile = wanted["mobile"]
         changes.append("mobile_enc = :mobile_enc, mobile_hash = :mobile_hash")
-        params.update(mobile_enc=encrypt(mobile, MOBILE) if mobile else None,
-                      mobile_hash=phone_hash(mobile) if mobile else None)
+        params.update(_sealed_mobile(wanted["mobile"]))
     correcting = await conn.begin_nested()
     try:
         await conn.execute(text(_CORRECTED.format(changes=", ".join(changes))), params)
@@ -483,6 +476,18 @@ async def correct_person(conn: AsyncConnection, account: Account, person_id: int
         raise await _registered_already(conn, account, params["id_hash"]) from None
     await correcting.commit()
     return await read_person(conn, account, person_id)
+
+
+def _sealed_id_number(number: str | None) -> dict:
+    """An ID number (normalised) as it is stored: encrypted, beside its keyed hash."""
+    return {"id_enc": encrypt(number, ID_NUMBER) if number else None,
+            "id_hash": lookup_hash(number) if number else None}
+
+
+def _sealed_mobile(mobile: str | None) -> dict:
+    """A mobile as it is stored: encrypted, beside the keyed hash it is found by."""
+    return {"mobile_enc": encrypt(mobile, MOBILE) if mobile else None,
+            "mobile_hash": phone_hash(mobile) if mobile else None}
 
 
 def _checked_details(details: dict) -> dict:

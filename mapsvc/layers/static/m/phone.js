@@ -271,13 +271,18 @@ async function sendVisit(item) {
   $("result").textContent = `已记录走访：${item.address}`;
 }
 
+// The members of the households kept for no signal, as ``change`` makes them.
+function keptMembers(change) {
+  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");
+  if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
+    ...household, members: change(household.members) }))));
+}
+
 async function sendDeparture(item) {
   // the same departure sent again is answered as the first was, changing nothing
   const r = await post(`/registry/people/${item.person}/departure`, item.body);
   if (!r.ok) throw await refusal(r, item);
-  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");  // for no signal
-  if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
-    ...household, members: household.members.filter((p) => p.id !== item.person) }))));
+  keptMembers((members) => members.filter((p) => p.id !== item.person));
   $("result").textContent = `已登记${DEPARTURE_NAME[item.reason]}：${item.name}`;
 }
 
@@ -291,11 +296,9 @@ async function sendDetails(item) {
   // corrected already, the same correction sent again changes nothing
   const r = await sent("PATCH", `/registry/people/${item.person}`, item.body);
   if (!r.ok) throw await refusal(r, item);
-  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");  // for no signal
   const { care_tags: tags } = await r.json();
-  if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
-    ...household, members: household.members.map((p) => (p.id === item.person
-      ? { ...p, care_tags: tags } : p)) }))));
+  keptMembers((members) => members.map((p) => (p.id === item.person
+    ? { ...p, care_tags: tags } : p)));
   $("result").textContent = `已更正信息：${item.name}`;
 }
 
