@@ -344,7 +344,10 @@ def metrics(rows: int) -> None:
                           (f"whole deployment by main class, {rows:,} incidents",
                            {"by": "category"}),
                           (f"largest county by main class, {in_county:,} incidents",
-                           {"level": "county", "code": county, "by": "category"})):
+                           {"level": "county", "code": county, "by": "category"}),
+                          (f"whole deployment by month, {rows:,} incidents", {"by": "month"}),
+                          (f"largest county by day, {in_county:,} incidents",
+                           {"level": "county", "code": county, "by": "day"})):
         async def read(conn, params=params):
             return await statistics(conn, admin, start=start, end=end, denominator="due",
                                     **params)

@@ -737,6 +737,103 @@ def test_a_departments_figures(clients, fixture_cases):
     assert _figures(clients["command"], department="T1")["figures"] == stats["figures"]
 
 
+# Cases reported by the grid worker across a month's end (days no other test reports in), and
+# the state each is put in: one reported, one past its handling deadline, one closed on time
+# reported half an hour into 1 February in China (still 31 January in UTC), one filed and
+# waiting past its dispatch deadline, one more past its handling deadline.
+TIMELINE = {"from": "2024-01-29", "to": "2024-02-06"}
+TIMELINE_CASES = [
+    ("2024-01-30T10:00:00+08:00", {"status": "'reported'"}),
+    ("2024-01-31T23:30:00+08:00", {
+        "status": "'in_progress'", "filed_at": "reported_at", "dispatched_at": "reported_at",
+        "handling_deadline": "reported_at + interval '1 day'", "department_code": "'T1'"}),
+    ("2024-02-01T00:30:00+08:00", {
+        "status": "'closed'", "filed_at": "reported_at", "dispatched_at": "reported_at",
+        "handling_deadline": "reported_at + interval '1 day'", "department_code": "'T1'",
+        "handled_at": "reported_at + interval '2 hours'", "handling_hours": "2.0",
+        "closed_at": "reported_at + interval '3 hours'",
+        "case_deadline": "reported_at + interval '2 days'"}),
+    ("2024-02-05T09:00:00+08:00", {
+        "status": "'filed'", "filed_at": "reported_at",
+        "dispatch_deadline": "reported_at + interval '1 hour'"}),
+    ("2024-02-06T09:00:00+08:00", {
+        "status": "'in_progress'", "filed_at": "reported_at", "dispatched_at": "reported_at",
+        "handling_deadline": "reported_at + interval '1 day'", "department_code": "'T1'"}),
+]
+
+
+@pytest.fixture(scope="module")
+def timeline_cases(clients, accounts, grids, db):
+    """TIMELINE_CASES, once in a database (the same client ids again: the same cases), for
+    each module that uses them."""
+    grid_code = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == grid_code].geometry.iloc[0].representative_point()
+    for reported_at, case in TIMELINE_CASES:
+        r = clients["worker"].post("/incidents", json={
+            "client_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"mapsvc:timeline:{reported_at}")),
+            "category": "0601", "lon": p.x, "lat": p.y, "reported_at": reported_at,
+            "description": "分期统计用例"})
+        assert r.status_code in (200, 201)
+        with db.begin() as conn:
+            sets = ", ".join(f"{column} = {value}" for column, value in case.items())
+            conn.execute(text(f"UPDATE incident SET {sets} WHERE id = :i"), {"i": r.json()["id"]})
+    return grid_code
+
+
+@pytest.mark.parametrize("who,subject", [
+    ("command", lambda g: {"level": "county", "code": g[:6]}),  # from the tally
+    ("command", lambda g: {"level": "village", "code": g[:12]}),  # from the cases
+    ("command", lambda g: {"level": "grid", "code": g}),
+    ("shanwei", lambda g: {}),  # a city: its counties'
+    ("admin", lambda g: {}),  # the deployment: all counties'
+    ("department", lambda g: {}), ("worker", lambda g: {}),  # their own
+    ("chief", lambda g: {}),  # the grids it leads
+])
+def test_figures_break_down_by_month_week_and_day(clients, timeline_cases, who, subject):
+    """分期: a row a month, week (Monday to Sunday) or day of the days asked about, in time, each
+    the figures of the cases reported in its days (local days: a case reported at 00:30 on
+    1 February is February's) as the figures of those days alone are."""
+    asked = subject(timeline_cases)
+    months = _figures(clients[who], by="month", **asked, **TIMELINE)
+    assert months["by"] == "month"
+    assert [(r["kind"], r["code"], r["name"], r["from"], r["to"]) for r in months["rows"]] == [
+        ("month", "2024-01", "2024年1月", "2024-01-29", "2024-01-31"),
+        ("month", "2024-02", "2024年2月", "2024-02-01", "2024-02-06")]
+    weeks = _figures(clients[who], by="week", **asked, **TIMELINE)
+    assert [(r["code"], r["name"], r["from"], r["to"]) for r in weeks["rows"]] == [
+        ("2024-W05", "2024年1月29日—2月4日", "2024-01-29", "2024-02-04"),
+        ("2024-W06", "2024年2月5日—6日", "2024-02-05", "2024-02-06")]
+    days = _figures(clients[who], by="day", **asked, **TIMELINE)
+    assert [r["name"] for r in days["rows"]][:2] == ["2024年1月29日（周一）", "2024年1月30日（周二）"]
+    assert len(days["rows"]) == 9
+    reported = {"month": [2, 3], "week": [3, 2], "day": [0, 1, 1, 1, 0, 0, 0, 1, 1]}
+    if who == "department":  # the cases sent to it alone: the second, third and fifth
+        reported = {"month": [1, 2], "week": [2, 1], "day": [0, 0, 1, 1, 0, 0, 0, 0, 1]}
+    if who == "chief":  # its breakdowns are of the grids it leads, as by grid
+        asked["by"] = "grid"
+    for answer in (months, weeks, days):
+        assert answer["figures"] == _figures(clients[who], **asked, **TIMELINE)["figures"]
+        assert [r["figures"]["reported"] for r in answer["rows"]] == reported[answer["by"]]
+        if answer["by"] != "day":  # the second case and the fifth
+            assert [r["figures"]["overdue_now"] for r in answer["rows"]] == [1, 1]
+        for row in answer["rows"]:
+            alone = _figures(clients[who], **asked, **{"from": row["from"], "to": row["to"]})
+            assert row["figures"] == alone["figures"], row["name"]
+    closed = [r["figures"]["closed_on_time"] for r in months["rows"]]
+    assert closed == [0, 1]  # (in UTC it would be January's)
+
+
+def test_a_breakdown_in_time_lists_a_year_of_days_at_most(clients):
+    days = {"from": "2023-02-06", "to": "2024-02-06"}  # 366 days
+    assert len(_figures(clients["command"], by="day", **days)["rows"]) == 366
+    more = {"from": "2023-02-05", "to": "2024-02-06"}
+    refused = clients["command"].get("/stats", params={"by": "day", **more})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "by"]
+    assert [r["code"] for r in _figures(clients["command"], by="month", **more)["rows"]] == [
+        f"2023-{m:02d}" for m in range(2, 13)] + ["2024-01", "2024-02"]
+
+
 OVERDUE_WEEK = {"from": "2025-10-13", "to": "2025-10-17"}  # a week no other test reports in
 
 
@@ -1037,7 +1134,7 @@ def test_the_times_a_case_sent_sets_follow_the_centres_settings(monkeypatch):
     ("command", {"level": "county", "code": "420106"}, 404),  # another county
     ("township_command", {"level": "county", "code": "441502"}, 404),  # above its township
     ("department", {"department": "T2"}, 403),
-    ("department", {"by": "grid"}, 422),  # its own figures break down by class alone
+    ("department", {"by": "grid"}, 422),  # its own figures break down by class or period
     ("command", {"level": "township"}, 422),  # a level without its code
     ("command", {"from": "2025-03-07", "to": "2025-03-03"}, 422),
     ("command", {"from": "0"}, 422),  # no day: seconds since 1970

@@ -17,9 +17,9 @@ from tests.browser import desk_opened, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_positions import PERIOD as STAFF_PERIOD
 from tests.test_positions import staff  # noqa: F401 (a fixture)
-from tests.test_stats import CHECK_WEEK, PERIOD, VERIFY_WEEK
+from tests.test_stats import CHECK_WEEK, PERIOD, TIMELINE, VERIFY_WEEK
 from tests.test_stats import (checked_cases, fixture_cases,  # noqa: F401 (fixtures)
-                              verified_cases)
+                              timeline_cases, verified_cases)
 
 MARKUP = "<b>统计</b>网格员"
 
@@ -140,6 +140,60 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     wait_until(page, "window.mapsvcStats.answer !== null", "the county again")
     assert page.locator("#stats-where button").count() == 0
     assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
+
+
+def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, timeline_cases,
+                                                                    clients):
+    """分期: the months of the days asked about in time, unranked until ranked by a column and
+    back in time by 期间; a month's 上报 opens its cases on the desk; a month entered is its
+    days by township; too many days a row, or days that end before they begin, are refused in
+    words of the page's own."""
+    page = evaluation
+    _asked(page, "month", TIMELINE)
+    months = clients["command"].get("/stats", params={**TIMELINE, "by": "month"}).json()
+    assert _headings(page)[:3] == ["名次", "期间", "上报"]
+    assert [_row(page, r["code"]) for r in months["rows"]] == [
+        {"名次": "—", "期间": r["name"], **_shown(r["figures"])} for r in months["rows"]]
+
+    def codes() -> list[str]:
+        return page.locator("#stats tbody tr").evaluate_all(
+            "(rows) => rows.map((tr) => tr.dataset.code)")
+
+    assert codes() == ["2024-01", "2024-02"]
+    page.click("#stats thead th:text-is('上报')")  # ranked: February's three first
+    assert codes() == ["2024-02", "2024-01"] and _row(page, "2024-02")["名次"] == "1"
+    page.click("#stats thead th:text-is('期间')")  # and in time again
+    assert codes() == ["2024-01", "2024-02"] and _row(page, "2024-02")["名次"] == "—"
+
+    link = page.locator("#stats tbody tr[data-code='2024-02'] td:nth-child(3) a")
+    assert link.inner_text() == "3"
+    desk = desk_opened(page, link)
+    wait_until(desk, "window.mapsvcDesk && window.mapsvcDesk.matched === 3", "February's cases")
+    assert desk.inner_text("#desk-scope span") == (
+        f"{months['name']} · 2024-02-01 至 2024-02-06上报")
+    desk.close()
+
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats tbody tr[data-code='2024-02'] button.enter")
+    wait_until(page, "window.mapsvcStats.answer !== null", "February's townships")
+    assert (page.input_value("#stats-find [name=from]"),
+            page.input_value("#stats-find [name=to]"),
+            page.input_value("#stats-find [name=by]")) == ("2024-02-01", "2024-02-06", "")
+    assert _headings(page)[1] == "名称"
+    township = timeline_cases[:9]
+    assert _row(page, township)["上报"] == "3"
+
+    page.fill("#stats-find [name=from]", "2023-01-01")
+    page.select_option("#stats-find [name=by]", "day")
+    page.click("#stats-find button[type=submit]")
+    wait_until(page, "document.getElementById('stats-said').textContent.includes('366')",
+               "the days refused")
+    assert page.inner_text("#stats-said") == "分期过多：最多列 366 期，请缩短起止日期，或按周、按月分期"
+    page.fill("#stats-find [name=from]", "2024-02-07")  # after 至
+    page.click("#stats-find button[type=submit]")
+    wait_until(page, "document.getElementById('stats-said').textContent.includes('至')",
+               "the days refused")
+    assert page.inner_text("#stats-said") == "“至”不能早于“从”"
 
 
 def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, server,
@@ -301,7 +355,7 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
     offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
                if o.get_attribute("hidden") is None]
-    assert offered == ["网格", "网格员", "问题类别"]
+    assert offered == ["网格", "网格员", "问题类别", "按月", "按周", "按日"]
     assert page.locator("#stats-find [name=by]").input_value() == "grid"
     _asked(page, "grid")
     grids = clients["chief"].get("/stats", params={**PERIOD, "by": "grid"}).json()
@@ -330,7 +384,8 @@ def test_a_department_reads_its_own_figures_by_class_for_the_days_it_chooses(
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
     offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
                if o.get_attribute("hidden") is None]
-    assert offered == ["问题类别"]  # its own figures, by the classes of its cases
+    # its own figures, by the classes of its cases, or in time
+    assert offered == ["问题类别", "按月", "按周", "按日"]
     _asked(page, "category")
     own = clients["department"].get("/stats", params={**PERIOD, "by": "category"}).json()
     assert own["kind"] == "department" and own["figures"]["reported"] > 0

@@ -29,8 +29,8 @@ async def stats(
     by: Annotated[Literal[BREAKDOWNS] | None, Query(
         description="one row per city, county, township, village, grid, department, grid "
                     "worker, member of the centre's staff (operator) or main class (category) "
-                    "within; "
-                    "default: the next level down")] = None,
+                    "within, or per day, week or month (its own figures over the cases "
+                    "reported in each, at most 366 rows); default: the next level down")] = None,
     category: Annotated[str | None, Query(
         description="the class whose subclasses (and itself, for its cases of none) are the "
                     "rows (by=category); default: the main classes")] = None,
@@ -56,7 +56,10 @@ async def stats(
     figures for each main class (大类) of its cases, a department's and a grid chief's too, and
     with ``category`` for that class (its cases of no subclass) and each of its subclasses.
     ``by=operator`` evaluates a region's centre staff (岗位考核) by the steps each took on its
-    cases: 受理数 and minutes, 准确立案率, 按时派遣率, 准确派遣率 and more. Formulas:
+    cases: 受理数 and minutes, 准确立案率, 按时派遣率, 准确派遣率 and more. ``by=day``, ``week``
+    (Monday to Sunday) or ``month`` gives any subject's figures over the cases reported in each
+    period (分期: a row each, in time, with its ``code`` as ISO 8601 writes it and the days
+    ``from`` and ``to`` it holds of those asked about). Formulas:
     mapsvc.workflow.stats and mapsvc.workflow.positions."""
     today = datetime.now(LOCAL_TIME).date()
     async with transaction(request) as conn:

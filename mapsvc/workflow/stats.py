@@ -4,7 +4,7 @@ tally pre-aggregated per day (migration 0006), cities as their counties together
 grids counted from their cases, as is any subject's breakdown by main class (问题类别).
 
 The cases counted are those reported in the period (local dates, both ends included), as they
-stand now:
+stand now; a breakdown in time (by day, week or month) counts those reported in each:
 
 - 有效上报率 = 有效上报数 (filed or resolved on the spot) / 上报数
 - 监督举报率 = 监督举报核实数 (cases a citizen or the 12345 hotline reported, filed) / 立案数: the
@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -250,48 +251,116 @@ def _tallied(columns: str) -> str:
             f"UNION ALL SELECT {columns} FROM incident_tally_delta WHERE {where}")
 
 
+# The periods a breakdown in time lists (分期): a row a day, a week (Monday to Sunday, as
+# date_trunc and ISO 8601 have it) or a calendar month, at most TIMELINE_MOST of them; each as
+# pandas has it, and its code as ISO 8601 writes it.
+PERIODS = ("day", "week", "month")
+TIMELINE_MOST = 366
+_FREQUENCIES = {"day": "D", "week": "W-SUN", "month": "M"}
+_CODES = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}
+
+
+@dataclass
+class Period:
+    key: str     # its first day, as the tally groups by it (ISO)
+    code: str    # 2026-12-06, 2026-W49, 2026-12
+    name: str
+    start: date  # its days within those asked about
+    end: date
+
+
+def periods(start: date, end: date, per: str) -> list[Period]:
+    """The periods ``per`` from the one holding local date ``start`` to the one holding
+    ``end``, their days those within ``start`` to ``end``."""
+    spans = pd.period_range(start, end, freq=_FREQUENCIES[per])
+    if len(spans) > TIMELINE_MOST:
+        raise InvalidInput(f"by={per} lists a row a {per}: at most {TIMELINE_MOST} rows; "
+                           "a shorter period, or a longer one a row", field="by")
+    found = []
+    for span in spans:
+        first = span.start_time.date()
+        a, b = max(first, start), min(span.end_time.date(), end)
+        found.append(Period(first.isoformat(), first.strftime(_CODES[per]),
+                            _period_name(per, a, b), a, b))
+    return found
+
+
+def _period_name(per: str, a: date, b: date) -> str:
+    """A period as the page names it, by its days ``a`` to ``b``."""
+    if per == "month":
+        return f"{a.year}年{a.month}月"
+    day = f"{a.year}年{a.month}月{a.day}日"
+    if per == "day":
+        return f"{day}（周{'一二三四五六日'[a.weekday()]}）"
+    if a == b:
+        return day
+    return day + "—" + (f"{b.year}年{b.month}月" if b.year != a.year
+                       else f"{b.month}月" if b.month != a.month else "") + f"{b.day}日"
+
+
+def _local_day(column: str) -> str:
+    """SQL: the local date of the time ``column``."""
+    return f"({column} AT TIME ZONE 'Asia/Shanghai')::date"
+
+
 async def tally(conn: AsyncConnection, kind: str, subjects: list[str], start: date,
-                end: date) -> dict[str, Figures]:
+                end: date, per: str | None = None) -> dict[str, Figures]:
     """The figures of each subject of ``kind`` over the cases reported from ``start`` to
-    ``end`` (local dates, inclusive)."""
+    ``end`` (local dates, inclusive); given ``per`` (PERIODS), those of all the subjects
+    together over the cases reported in each period, by its key (``periods``)."""
     if kind == "city":  # its counties' together
-        counties = (await conn.execute(text(
+        counties = list((await conn.execute(text(
             "SELECT code FROM region WHERE level = 'county' AND left(code, 4) = ANY(:cities)"),
-            {"cities": subjects})).scalars().all()
-        return of_cities(await tally(conn, "county", list(counties), start, end), subjects)
+            {"cities": subjects})).scalars())
+        if per is not None:
+            return await tally(conn, "county", counties, start, end, per)
+        return of_cities(await tally(conn, "county", counties, start, end), subjects)
     column, key_type = SUBJECT_COLUMN[kind]
     params = {"kind": kind, "subjects": subjects, "start": start, "end": end}
+
+    def counted_by(subject: str, day: str) -> str:
+        """SQL: what a row counts towards, its ``subject`` or the period of its ``day``."""
+        return subject if per is None else f"date_trunc('{per}', {day})::date::text"
+
     if kind in TALLIED:
         columns = ", ".join(MEASURES)
-        counted = text(f"SELECT subject, {_summed(MEASURES)} "
-                       f"FROM ({_tallied('subject, ' + columns)}) t GROUP BY subject")
+        counted = text(f"SELECT subject, {_summed(MEASURES)} FROM ("
+                       + _tallied(f"{counted_by('subject', 'day')} AS subject, {columns}")
+                       + ") t GROUP BY subject")
     else:
         counted = text(f"""
-            SELECT c.{column}::text AS subject, {_LIVE_SUMS}
+            SELECT {counted_by(f"c.{column}::text", _local_day("c.reported_at"))} AS subject,
+                   {_LIVE_SUMS}
               FROM incident c CROSS JOIN LATERAL incident_measures(c) m
              WHERE c.{column} = ANY(CAST(:subjects AS {key_type}[]))
                AND {reported_within("c.reported_at")}
              GROUP BY 1""")
-    figures = {s: Figures({m: 0 for m in MEASURES}, reporter=kind == "worker") for s in subjects}
+    keys = subjects if per is None else [p.key for p in periods(start, end, per)]
+    figures = {k: Figures({m: 0 for m in MEASURES}, reporter=kind == "worker") for k in keys}
     for row in (await conn.execute(counted, params)).mappings():
         figures[row["subject"]].counts.update({m: row[m] for m in MEASURES})
     # the period counted of the cases found, not used to find them: a generic plan would read
     # the index of report times for the period, which it cannot know holds most cases
     for live, cases in ((OVERDUE, _PAST), (WITHIN_TIME, _WITHIN)):
         counted = _counted(live, reported_within("reported_at"))
+        by = counted_by("s.code" if kind in NESTED else f"{column}::text",
+                        _local_day("reported_at"))
         if kind in NESTED:  # each region a range of village codes
             sql = f"""
-                SELECT s.code AS subject, c.*
+                SELECT c.subject, {", ".join(f"sum(c.{name})::bigint AS {name}" for name in live)}
                   FROM unnest(CAST(:subjects AS text[])) s(code) CROSS JOIN LATERAL (
-                       SELECT {counted} FROM incident
-                        WHERE {code_range("village_code", "s.code")} AND ({cases})) c"""
+                       SELECT {by} AS subject, {counted} FROM incident
+                        WHERE {code_range("village_code", "s.code")} AND ({cases})
+                        GROUP BY 1) c
+                 GROUP BY 1"""
         else:
             sql = f"""
-                SELECT {column}::text AS subject, {counted} FROM incident
+                SELECT {by} AS subject, {counted} FROM incident
                  WHERE ({cases}) AND {column} = ANY(CAST(:subjects AS {key_type}[]))
                  GROUP BY 1"""
         for row in (await conn.execute(text(sql), params)).mappings():
-            figures[row["subject"]].live.update({name: row[name] for name in live})
+            if row["subject"] in figures:  # (the cases of a period before or after count none)
+                figures[row["subject"]].live.update({name: row[name] for name in live})
     return figures
 
 
@@ -313,7 +382,7 @@ def merged(parts: list[Figures]) -> Figures:
 
 
 BREAKDOWNS = ("city", "county", "township", "village", "grid", "department", "worker", "operator",
-              "category")
+              "category", *PERIODS)
 
 
 @dataclass
@@ -326,9 +395,9 @@ class Subject:
     more: bool = False  # a class with subclasses, to break down in turn
 
 
-# What a grid chief's figures break down by: the grids they lead, those grids' workers, and
-# the classes of their cases.
-LED_BREAKDOWNS = ("grid", "worker", "category")
+# What a grid chief's figures break down by: the grids they lead, those grids' workers, the
+# classes of their cases, and the periods they were reported in.
+LED_BREAKDOWNS = ("grid", "worker", "category", *PERIODS)
 
 
 def led_grids(account: Account) -> Subject:
@@ -613,14 +682,16 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     subject = await subject_of(conn, account, level, code, department)
     if account.role is Role.grid_chief and by is not None:
         if by not in LED_BREAKDOWNS:
-            raise InvalidInput("a grid chief's grids break down by grid or worker", field="by")
+            raise InvalidInput("a grid chief's grids break down by grid, worker, class or "
+                               "period", field="by")
         subject = led_grids(account)
     if by is None:
         # the level below (the deployment's: its top_level)
         by = await top_level(conn) if subject.kind == "deployment" else CHILD_LEVEL.get(
             subject.kind)
-    if by not in (None, "category") and subject.kind in ("department", "worker"):
-        raise InvalidInput(f"a {subject.kind}'s figures break down by class alone", field="by")
+    if by not in (None, "category", *PERIODS) and subject.kind in ("department", "worker"):
+        raise InvalidInput(f"a {subject.kind}'s figures break down by class or period",
+                           field="by")
     if by == "operator" and subject.kind == "grids":
         raise InvalidInput("the centre's staff are evaluated by region", field="by")
     # the deployment's figures are its counties' together: tallied once, for its rows of
@@ -629,6 +700,8 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         conn, subject, "county")], start, end) if subject.kind == "deployment" else None)
     if by == "category":
         rows, parts = await by_class(conn, subject, start, end, category)
+    elif by in PERIODS:
+        rows, parts = [], await _timeline(conn, subject, start, end, by)
     else:
         rows = await breakdown(conn, subject, by, start, end) if by and by != "operator" else []
         keys = [r.key for r in rows]
@@ -663,6 +736,10 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if by == "operator":
         cases, params = _holding(subject)
         listed = await staff_figures(conn, cases, _staff(subject), params, start, end)
+    elif by in PERIODS:
+        listed = [{"kind": by, "code": p.code, "name": p.name, "from": p.start.isoformat(),
+                   "to": p.end.isoformat(), "figures": parts[p.key].as_json(denominator)}
+                  for p in periods(start, end, by)]
     else:
         listed = [_row(r, parts[r.key].as_json(denominator), walked.get(r.key),
                        rated.get(r.key), checked.get(r.key), by == "category") for r in rows]
@@ -673,6 +750,18 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
         **({"score_weights": settings.workflow().worker_weights.model_dump()}
            if own or rated else {}),
     }
+
+
+async def _timeline(conn: AsyncConnection, subject: Subject, start: date, end: date,
+                    per: str) -> dict[str, Figures]:
+    """The subject's figures over the cases reported in each period ``per`` (by its key)."""
+    if subject.kind == "deployment":
+        kind, keys = "county", [c.key for c in await breakdown(conn, subject, "county")]
+    elif subject.kind == "grids":
+        kind, keys = "grid", list(subject.grids)
+    else:
+        kind, keys = subject.kind, [subject.key]
+    return await tally(conn, kind, keys, start, end, per)
 
 
 def _row(subject: Subject, figures: dict, patrols: dict | None, rates: dict | None,
@@ -834,7 +923,7 @@ async def _daily(conn: AsyncConnection, kind: str, keys: list[str], start: date,
         sql = f"SELECT day, sum(reported)::bigint FROM ({_tallied('day, reported')}) t GROUP BY day"
     else:
         column, key_type = SUBJECT_COLUMN[kind]
-        sql = f"""SELECT (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)
+        sql = f"""SELECT {_local_day("reported_at")} AS day, count(*)
                     FROM incident
                    WHERE {column} = ANY(CAST(:subjects AS {key_type}[]))
                      AND {reported_within("reported_at")}

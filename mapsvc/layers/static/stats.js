@@ -8,8 +8,10 @@
 // few cases filed in its grids, by 按时核实率 and 按时核查率, with too few findings due) for its
 // rates to mean much is listed, not ranked, by a rate. A region's part, or a class with
 // subclasses, is entered by its name, and left by the path above the table; a region's or a
-// department's 上报 and 当前超期 open those cases on the desk, for those who work at it. What is shown
-// downloads as a spreadsheet's CSV file. Everything shown is set as text.
+// department's 上报 and 当前超期 open those cases on the desk, for those who work at it. The
+// figures also break down by month, week or day (分期), listed in time until ranked by a column;
+// a period is entered by its name: its days, by the next level down. What is shown downloads
+// as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
@@ -20,6 +22,7 @@ window.mapsvcStats = { shown: null, answer: null };
   const FEW = 5;  // cases due below which a part's rates are not ranked (样本不足)
   // the kinds asked for by level
   const REGIONS = ["city", "county", "township", "village", "grid"];
+  const PERIODS = ["month", "week", "day"];
   const dash = (value) => (value == null ? "—" : String(value));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
   // the columns: the heading, a row's value (a row: {figures, patrols, campaigns, missed,
@@ -106,7 +109,8 @@ window.mapsvcStats = { shown: null, answer: null };
   const LEAST_FIRST = new Set(["监督举报率", "漏报率", "返工率", "催办率", "平均处置工时",
                                "九成案件处置工时内", "当前超期",
                                "受理用时中位（分钟）", "九成受理用时内（分钟）"]);
-  const state = { path: [], sort: "按期结案率", rows: [], staff: false };
+  // sort: the heading ranked by, or null for the periods in time
+  const state = { path: [], sort: "按期结案率", rows: [], staff: false, by: null };
 
   const today = chinaDay();
   $("stats-find").elements.from.value = `${today.slice(0, 8)}01`;  // this month
@@ -125,6 +129,7 @@ window.mapsvcStats = { shown: null, answer: null };
   // the rows ranked by the column chosen: those with a value first, best first; by a rate,
   // the parts with too few cases due after them, unranked
   function ranked() {
+    if (state.sort === null) return state.rows.map((r) => ({ ...r, rank: null }));
     const [heading, column] = columns().find(([h]) => h === state.sort);
     const sign = LEAST_FIRST.has(heading) ? 1 : -1;
     const unranked = (r) => column.value(r) == null
@@ -144,6 +149,7 @@ window.mapsvcStats = { shown: null, answer: null };
   // the region the table is of) reported in the days chosen; not those of a class's own row
   // (本类), which the desk would list with its subclasses'
   function onDesk(r, answer, view) {
+    if (PERIODS.includes(r.kind)) return periodOnDesk(r, answer, view);
     const region = REGIONS.includes(r.kind);
     const ofClass = r.kind === "category"
       && !(classEntered() && r.code === state.path.at(-1).class);
@@ -162,12 +168,40 @@ window.mapsvcStats = { shown: null, answer: null };
     return asked;
   }
 
+  // the table's own cases (a region's, a department's, or all of the deployment's) reported in
+  // a period's days
+  function periodOnDesk(r, answer, view) {
+    const region = REGIONS.includes(answer.kind);
+    const own = region || ["department", "deployment"].includes(answer.kind);
+    if (!$("stats").dataset.desk || !own) return null;
+    const asked = new URLSearchParams({ view, from: r.from, to: r.to });
+    if (answer.kind === "department") asked.set("department", answer.code);
+    if (region) {
+      asked.set(answer.kind, answer.code);
+      asked.set("name", answer.name);
+    }
+    return asked;
+  }
+
   function show(answer) {
     state.rows = answer.rows.map((r) => ({ ...r, name: r.name || r.code }));
     state.staff = answer.by === "operator";
-    if (!columns().some(([h]) => h === state.sort)) state.sort = columns()[0][0];
+    const timeline = PERIODS.includes(answer.by);
+    if (answer.by !== state.by) {  // in time when first broken down by period
+      if (timeline) state.sort = null;
+      state.by = answer.by;
+    }
+    if (!(timeline && state.sort === null) && !columns().some(([h]) => h === state.sort)) {
+      state.sort = columns()[0][0];
+    }
     const head = $("stats").tHead.rows[0];
-    head.replaceChildren(text("th", "名次"), text("th", "名称"), ...columns().map(([h, c]) => {
+    const named = text("th", timeline ? "期间" : "名称", state.sort === null ? "sorted" : "");
+    if (timeline) {  // back to the periods in time
+      named.tabIndex = 0;
+      named.addEventListener("click", () => { state.sort = null; show(answer); });
+      named.addEventListener("keydown", (e) => { if (e.key === "Enter") named.click(); });
+    }
+    head.replaceChildren(text("th", "名次"), named, ...columns().map(([h, c]) => {
       const th = text("th", h, h === state.sort ? "sorted" : "");
       if (c.title) th.title = c.title(answer);
       if (LEAST_FIRST.has(h)) th.classList.add("least");
@@ -186,10 +220,11 @@ window.mapsvcStats = { shown: null, answer: null };
         tr.title = state.staff ? `样本不足：办理不足 ${FEW} 步` : `样本不足：应结案不足 ${FEW} 件`;
       }
       const name = document.createElement("td");
-      if ((REGIONS.includes(r.kind) && r.kind !== "grid") || r.subclasses) {
+      if ((REGIONS.includes(r.kind) && r.kind !== "grid") || r.subclasses || timeline) {
         const enter = text("button", r.name, "enter");
         enter.type = "button";
-        enter.addEventListener("click", () => (r.subclasses ? enterClass(r) : enterRegion(r)));
+        enter.addEventListener("click", () => (timeline ? enterPeriod(r)
+          : r.subclasses ? enterClass(r) : enterRegion(r)));
         name.appendChild(enter);
       } else name.textContent = r.name;
       const shown = cells(r).map((value, i) => {
@@ -259,7 +294,9 @@ window.mapsvcStats = { shown: null, answer: null };
     try {
       answer = await callApi("stats", "GET", `/api/v1/stats?${query}`);
     } catch (error) {
-      say(error.field === "to" ? `至：${error.message}` : error.message, true);
+      say({ to: "“至”不能早于“从”",
+            by: "分期过多：最多列 366 期，请缩短起止日期，或按周、按月分期" }[error.field]
+          || error.message, true);
       return;
     }
     if (!state.path.length) {  // where the account's figures begin
@@ -276,6 +313,16 @@ window.mapsvcStats = { shown: null, answer: null };
   function enterClass(r) {
     const here = state.path[state.path.length - 1];
     state.path.push({ level: here.level, code: here.code, name: r.name, class: r.code });
+    load();
+  }
+
+  // a period's days, broken down as first shown (the next level down, a chief's grids, a
+  // department's classes)
+  function enterPeriod(r) {
+    const form = $("stats-find").elements;
+    form.from.value = r.from;
+    form.to.value = r.to;
+    form.by.value = form.by.dataset.first || "";
     load();
   }
 
