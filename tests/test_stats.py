@@ -823,7 +823,7 @@ def test_figures_break_down_by_month_week_and_day(clients, timeline_cases, who, 
     assert closed == [0, 1]  # (in UTC it would be January's)
 
 
-def test_a_breakdown_in_time_lists_a_year_of_days_at_most(clients):
+def test_a_breakdown_in_time_lists_a_year_of_days_at_most_to_the_calendars_ends(clients):
     days = {"from": "2023-02-06", "to": "2024-02-06"}  # 366 days
     assert len(_figures(clients["command"], by="day", **days)["rows"]) == 366
     more = {"from": "2023-02-05", "to": "2024-02-06"}
@@ -832,6 +832,12 @@ def test_a_breakdown_in_time_lists_a_year_of_days_at_most(clients):
     assert refused.json()["detail"][0]["loc"] == ["query", "by"]
     assert [r["code"] for r in _figures(clients["command"], by="month", **more)["rows"]] == [
         f"2023-{m:02d}" for m in range(2, 13)] + ["2024-01", "2024-02"]
+    # to the calendar's ends: its last week ends with its last day
+    last = _figures(clients["command"], by="week", **{"from": "9999-12-01", "to": "9999-12-31"})
+    assert [(r["code"], r["from"], r["to"]) for r in last["rows"]][-1] == (
+        "9999-W52", "9999-12-27", "9999-12-31")
+    first = _figures(clients["command"], by="month", **{"from": "0001-01-01", "to": "0001-02-03"})
+    assert [r["code"] for r in first["rows"]] == ["0001-01", "0001-02"]
 
 
 OVERDUE_WEEK = {"from": "2025-10-13", "to": "2025-10-17"}  # a week no other test reports in

@@ -252,12 +252,11 @@ def _tallied(columns: str) -> str:
 
 
 # The periods a breakdown in time lists (分期): a row a day, a week (Monday to Sunday, as
-# date_trunc and ISO 8601 have it) or a calendar month, at most TIMELINE_MOST of them; each as
-# pandas has it, and its code as ISO 8601 writes it.
+# date_trunc and ISO 8601 have it) or a calendar month, at most TIMELINE_MOST of them, as pandas
+# has them.
 PERIODS = ("day", "week", "month")
 TIMELINE_MOST = 366
 _FREQUENCIES = {"day": "D", "week": "W-SUN", "month": "M"}
-_CODES = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}
 
 
 @dataclass
@@ -272,17 +271,26 @@ class Period:
 def periods(start: date, end: date, per: str) -> list[Period]:
     """The periods ``per`` from the one holding local date ``start`` to the one holding
     ``end``, their days those within ``start`` to ``end``."""
-    spans = pd.period_range(start, end, freq=_FREQUENCIES[per])
-    if len(spans) > TIMELINE_MOST:
+    first, last = (pd.Period(day, freq=_FREQUENCIES[per]) for day in (start, end))
+    if (last - first).n + 1 > TIMELINE_MOST:
         raise InvalidInput(f"by={per} lists a row a {per}: at most {TIMELINE_MOST} rows; "
                            "a shorter period, or a longer one a row", field="by")
-    found = []
-    for span in spans:
-        first = span.start_time.date()
-        a, b = max(first, start), min(span.end_time.date(), end)
-        found.append(Period(first.isoformat(), first.strftime(_CODES[per]),
-                            _period_name(per, a, b), a, b))
-    return found
+    firsts = [span.start_time.date() for span in pd.period_range(first, last)]
+    # each until the next begins (the last may end after the calendar does: 9999-12-31)
+    lasts = [day - timedelta(days=1) for day in firsts[1:]] + [end]
+    return [Period(day.isoformat(), _period_code(per, day),
+                   _period_name(per, max(day, start), until), max(day, start), until)
+            for day, until in zip(firsts, lasts)]
+
+
+def _period_code(per: str, first: date) -> str:
+    """A period (by its first day) as ISO 8601 writes it."""
+    if per == "day":
+        return first.isoformat()
+    if per == "week":
+        year, week, _ = first.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return f"{first.year:04d}-{first.month:02d}"
 
 
 def _period_name(per: str, a: date, b: date) -> str:
