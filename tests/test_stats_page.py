@@ -160,6 +160,16 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
             "(rows) => rows.map((tr) => tr.dataset.code)")
 
     assert codes() == ["2024-01", "2024-02"]
+    # and in a chart above: each month's 上报 and 结案 as bars, to the most reported's height
+    assert page.locator("#stats-trend").is_visible()
+    bars = page.locator("#stats-trend g").evaluate_all("""(months) => months.map((g) => [
+        g.dataset.code, g.querySelector("title").textContent,
+        ...[...g.querySelectorAll("rect")].map((bar) => bar.getBBox().height)])""")
+    (january, _, jan_reported, _), (february, said, feb_reported, feb_closed) = bars
+    assert (january, february) == ("2024-01", "2024-02")
+    assert said == "2024年2月：上报 3，结案 1，按期结案率 50.0%"  # of 2 due: 1 on time, 1 overdue
+    assert jan_reported / feb_reported == pytest.approx(2 / 3)
+    assert feb_closed / feb_reported == pytest.approx(1 / 3)
     page.click("#stats thead th:text-is('上报')")  # ranked: February's three first
     assert codes() == ["2024-02", "2024-01"] and _row(page, "2024-02")["名次"] == "1"
     page.click("#stats thead th:text-is('期间')")  # and in time again
@@ -180,6 +190,7 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
             page.input_value("#stats-find [name=to]"),
             page.input_value("#stats-find [name=by]")) == ("2024-02-01", "2024-02-06", "")
     assert _headings(page)[1] == "名称"
+    assert page.locator("#stats-trend").is_hidden()  # no periods: no chart
     township = timeline_cases[:9]
     assert _row(page, township)["上报"] == "3"
 

@@ -9,8 +9,8 @@
 // rates to mean much is listed, not ranked, by a rate. A region's part, or a class with
 // subclasses, is entered by its name, and left by the path above the table; a region's or a
 // department's 上报 and 当前超期 open those cases on the desk, for those who work at it. The
-// figures also break down by month, week or day (分期), listed in time until ranked by a column;
-// a period is entered by its name: its days, by the next level down. What is shown downloads
+// figures also break down by month, week or day (分期), listed in time until ranked by a column
+// and drawn in a chart; a period is entered by its name: its days, by the next level down. What is shown downloads
 // as a spreadsheet's CSV file. Everything shown is set as text.
 "use strict";
 
@@ -183,6 +183,56 @@ window.mapsvcStats = { shown: null, answer: null };
     return asked;
   }
 
+  // The periods in a chart above the table, in time: each period's 上报 and 结案 as bars (the left
+  // axis up to the most reported), its 按期结案率 as a line (the right axis, 0 to 100%), its
+  // figures in its title; a period's code under it, as often as there is room.
+  const SVG = "http://www.w3.org/2000/svg";
+  function drawn(name, attributes, content = null) {
+    const el = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, value);
+    if (content !== null) el.textContent = content;
+    return el;
+  }
+
+  function drawTrend(answer) {
+    const trend = $("stats-trend");
+    trend.hidden = !PERIODS.includes(answer.by) || !answer.rows.length;
+    if (trend.hidden) return;
+    const rows = answer.rows;
+    const step = Math.max(12, Math.min(48, Math.floor(1100 / rows.length)));
+    const [top, high, left, right] = [12, 120, 44, 44];
+    const most = Math.max(1, ...rows.map((r) => r.figures.reported));
+    const y = (share) => top + high - share * high;
+    const svg = trend.querySelector("svg");
+    svg.setAttribute("width", left + rows.length * step + right);
+    svg.setAttribute("height", top + high + 24);
+    const every = Math.ceil(72 / step);  // a code at most every 72 pixels
+    const rate = [];
+    const shapes = rows.map((r, i) => {
+      const f = r.figures;
+      const x = left + i * step;
+      const bar = (n, kind, dx) => drawn("rect", {
+        class: kind, x: x + dx, y: y(n / most), width: step / 2 - 1,
+        height: (n / most) * high });
+      if (f.on_time_closure_rate != null) {
+        rate.push(`${x + step / 2},${y(f.on_time_closure_rate)}`);
+      }
+      const g = drawn("g", { "data-code": r.code });
+      g.append(drawn("title", {}, `${r.name}：上报 ${f.reported}，结案 ${f.closed}，`
+                                  + `按期结案率 ${percent(f.on_time_closure_rate)}`),
+               bar(f.reported, "reported", 1), bar(f.closed, "closed", step / 2));
+      if (i % every === 0) g.appendChild(drawn("text", { x, y: top + high + 16 }, r.code));
+      return g;
+    });
+    const edge = left + rows.length * step + 4;
+    svg.replaceChildren(
+      drawn("text", { x: left - 4, y: top + 8, "text-anchor": "end" }, String(most)),
+      drawn("text", { x: left - 4, y: top + high, "text-anchor": "end" }, "0"),
+      drawn("text", { x: edge, y: top + 8 }, "100%"),
+      drawn("text", { x: edge, y: top + high }, "0%"),
+      ...shapes, drawn("polyline", { points: rate.join(" ") }));
+  }
+
   function show(answer) {
     state.rows = answer.rows.map((r) => ({ ...r, name: r.name || r.code }));
     state.staff = answer.by === "operator";
@@ -255,6 +305,7 @@ window.mapsvcStats = { shown: null, answer: null };
                                               ...cells(r)]),
                          ...(totalled ? [["", wholeName, answer.code || "", ...whole]] : [])]);
     link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
+    drawTrend(answer);
     window.mapsvcStats.shown = order.length;
     window.mapsvcStats.answer = answer;
   }
