@@ -85,6 +85,23 @@ def test_layers_are_served_by_grid_region_bbox_and_radius(clients, block, layer,
     assert names(clients["department"]) == set()
 
 
+def test_records_are_listed_in_the_order_of_their_numbers(clients, block):
+    """Organisations by number, 9 before 10 (not as text, 10 before 9), page after page."""
+    p = block["point"]
+    registered(clients["admin"], "organisations", [
+        {"name": f"顺序商店{n}", "kind": "enterprise", "lon": p.x, "lat": p.y} for n in range(11)])
+
+    def listed(**params) -> list[int]:
+        found = clients["admin"].get("/registry/organisations", params={
+            "grid": block["grid"], **params}).json()["features"]
+        return [f["id"] for f in found]
+
+    ids = listed(limit=1000)
+    assert len(ids) >= 12 and sorted(ids, key=str) != sorted(ids)  # (the two orders differ)
+    assert ids == sorted(ids)
+    assert listed(limit=5) + listed(limit=5, offset=5) == ids[:10]
+
+
 def test_a_bad_radius_is_refused_naming_it(clients):
     r = clients["admin"].get("/registry/places", params={"near": "115,23"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "near"

@@ -30,7 +30,7 @@ LAYERS = {
 
 NAMED_KINDS = ("organisations", "places")  # the layers whose records have a name and a kind
 _LAYER = """
-SELECT t.{key}::text AS sort, json_build_object(
+SELECT t.{key} AS sort, json_build_object(
     'type', 'Feature', 'id', t.{key}, 'geometry', ST_AsGeoJSON(t.geom, {precision})::json,
     'properties', {properties}, 'grid', g.code, 'method', t.assignment)) AS feature
   FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
