@@ -174,6 +174,10 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     form.locator("button[type=submit]").click()
     expect(page.locator("#accounts-said")).to_have_text("账号已存在")
 
+    with db.connect() as conn:  # a worker of many grids: a long scope
+        many = conn.execute(text("SELECT code FROM grid WHERE code LIKE '420106%' "
+                                 "ORDER BY code DESC LIMIT 40")).scalars().all()
+    new_account("grid_worker", grid_codes=many)
     page.select_option("#accounts-find [name=role]", "grid_worker")
     page.click("#accounts-find button[type=submit]")
     row = page.locator(f"#accounts tr[data-account='{name}']")
@@ -183,6 +187,17 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     assert row.locator("td").nth(2).inner_text() == "网格员"
     assert row.locator("td").nth(4).inner_text() == named[grid]  # its grid by name
     page.screenshot(path=ARTIFACTS / "accounts.png")
+    # each heading and cell on one line but the scopes, however long those are
+    assert page.evaluate("""[...document.querySelectorAll(
+        '#accounts th, #accounts td:not(:nth-child(5))')].every((cell) => {
+          const words = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let node = words.nextNode(); node; node = words.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            if (range.getClientRects().length > 1) return false;
+          }
+          return true;
+        })""")
     row.locator("button", has_text="停用").click()
     expect(row.locator("td").nth(3)).to_have_text("已停用")
     assert clients["admin"].post("/auth/token", data={"username": name, "password": PASSWORD}
