@@ -85,9 +85,14 @@ def test_layers_are_served_by_grid_region_bbox_and_radius(clients, block, layer,
     assert names(clients["department"]) == set()
 
 
-def test_records_are_listed_in_the_order_of_their_numbers(clients, block):
-    """Organisations by number, 9 before 10 (not as text, 10 before 9), page after page."""
+def test_records_are_listed_in_the_order_of_their_numbers(clients, block, db):
+    """Organisations by number, 99 before 100 (not as text, 100 before 99), page after page."""
     p = block["point"]
+    with db.begin() as conn:  # the next eleven numbered across a power of ten: 95 to 105, say
+        last = conn.execute(text("SELECT coalesce(max(id), 0) FROM organisation")).scalar_one()
+        first = next(10 ** k - 5 for k in range(2, 19) if 10 ** k - 5 > last)
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('organisation', 'id'), :first, "
+                          "false)"), {"first": first})
     registered(clients["admin"], "organisations", [
         {"name": f"顺序商店{n}", "kind": "enterprise", "lon": p.x, "lat": p.y} for n in range(11)])
 
