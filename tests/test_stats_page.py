@@ -174,6 +174,12 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     assert codes() == ["2024-02", "2024-01"] and _row(page, "2024-02")["名次"] == "1"
     page.click("#stats thead th:text-is('期间')")  # and in time again
     assert codes() == ["2024-01", "2024-02"] and _row(page, "2024-02")["名次"] == "—"
+    with page.expect_download() as fetched:
+        page.click("#stats-export")
+    sheet = fetched.value.path().read_text(encoding="utf-8").removeprefix("\ufeff")
+    assert [(r["期间"], r["编码"], r["上报"]) for r in csv.DictReader(io.StringIO(sheet))] == [
+        ("2024年1月", "2024-01", "2"), ("2024年2月", "2024-02", "3"),
+        (f"{months['name']}（合计）", months["code"], "5")]
 
     link = page.locator("#stats tbody tr[data-code='2024-02'] td:nth-child(3) a")
     assert link.inner_text() == "3"

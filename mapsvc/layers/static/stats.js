@@ -300,7 +300,7 @@ window.mapsvcStats = { shown: null, answer: null };
     $("stats").tFoot.replaceChildren(...(totalled ? [total] : []));
     const link = $("stats-export");
     if (link.href) URL.revokeObjectURL(link.href);
-    link.href = csvFile([["名次", "名称", "编码", ...columns().map(([h]) => h)],
+    link.href = csvFile([["名次", named.textContent, "编码", ...columns().map(([h]) => h)],
                          ...order.map((r) => [r.rank === null ? "" : r.rank, r.name, r.code,
                                               ...cells(r)]),
                          ...(totalled ? [["", wholeName, answer.code || "", ...whole]] : [])]);
