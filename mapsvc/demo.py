@@ -521,6 +521,9 @@ async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 2026
         title="冬季企业消防安全排查（演示）",
         instructions="查消防通道是否畅通、灭火器是否在有效期内、燃气管线有无泄漏",
         layer="organisations", kind="enterprise", region=township, due=today + timedelta(days=7))
+    # made days before the load, as its checks were (a check is never before its campaign)
+    await conn.execute(text("UPDATE campaign SET created_at = created_at - interval '4 days' "
+                            "WHERE id = :id"), {"id": made["id"]})
     await change_campaign(conn, centre, made["id"], due=today + timedelta(days=10), end=False,
                           reason="部分企业年底停产检修，顺延三天")
     things = (await conn.execute(text("""

@@ -88,7 +88,7 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
         made["created_at"])  # not before the campaign was made
     assert worker.post(f"/campaigns/{made['id']}/checks", json=fine).status_code == 200
     hazard = {"client_id": str(uuid.uuid4()), "target": west, "result": "hazard",
-              "note": "消防通道堵塞"}
+              "note": "消防通道堵塞", "at": fine["at"]}
     r = worker.post(f"/campaigns/{made['id']}/checks", json=hazard)  # of no class
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "category", r.text
     hazard["category"] = "0601"
@@ -101,6 +101,10 @@ def test_a_campaign_checks_what_its_region_held_of_its_kind_and_counts_each_grid
     reported = clients["admin"].get(f"/incidents/{case}").json()
     assert reported["grid"]["code"] == places["mine"]
     assert reported["description"] == f"专项排查「汛期前农贸市场安全排查」：西门菜场{kind[-6:]}。消防通道堵塞"
+    # reported when the check was made: not before the campaign was, as the check says
+    assert datetime.fromisoformat(reported["reported_at"]) == datetime.fromisoformat(
+        answers[0].json()["properties"]["checked_at"]) == datetime.fromisoformat(
+        made["created_at"])
     r = worker.post(f"/campaigns/{made['id']}/checks", json={**hazard, "result": "normal"})
     assert r.status_code == 409 and r.json()["detail"][0]["loc"][-1] == "client_id"
     with db.connect() as conn:  # sent twice: one check, one case

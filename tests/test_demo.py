@@ -218,8 +218,16 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         assert progress >= {(True, False), (False, True)}
         found = api.get(f"/campaigns/{campaign['id']}/targets",
                         params={"result": "hazard"}).json()["features"]
-        assert [api.get(f"/incidents/{f['properties']['incident']}").json()["grid"]["code"]
-                for f in found] == [f["properties"]["grid"] for f in found]
+        cases = [api.get(f"/incidents/{f['properties']['incident']}").json() for f in found]
+        assert [c["grid"]["code"] for c in cases] == [f["properties"]["grid"] for f in found]
+        # checked over the days since it was made, each hazard reported as it was found
+        assert [datetime.fromisoformat(c["reported_at"]) for c in cases] == [
+            datetime.fromisoformat(f["properties"]["checked_at"]) for f in found]
+        checked = [datetime.fromisoformat(f["properties"]["checked_at"]) for f in api.get(
+            f"/campaigns/{campaign['id']}/targets", params={"limit": 1000}).json()["features"]
+            if f["properties"]["checked_at"]]
+        assert max(checked) - min(checked) > timedelta(days=1)
+        assert min(checked) > datetime.fromisoformat(campaign["created_at"])
         shown = {s for s in STATES
                  if api.get("/incidents", params={"status": s, "limit": 1}).json()["features"]}
         assert shown == {"reported", "verifying", "filed", "dispatched", "in_progress",

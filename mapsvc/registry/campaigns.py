@@ -429,14 +429,15 @@ async def campaign_targets(conn: AsyncConnection, account: Account, campaign_id:
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
 
-# A check, at the time given (none, or one ahead of now: now; none before the campaign was
-# made), where the phone stood.
+# When a check was made (``:at``, as the phone says, or now; of a campaign ``c``): never ahead
+# of now, nor before the campaign was made (a phone's clock far wrong); a hazard's case is
+# reported then too.
+_CHECKED_AT = "greatest(least(coalesce(CAST(:at AS timestamptz), now()), now()), c.created_at)"
+# A check, at that time, where the phone stood.
 _CHECK = text("""
 INSERT INTO campaign_check (client_id, campaign_id, target, account_id, at, result, note,
                             geom, incident_id)
-VALUES (:client_id, :id, :target, :account,
-        greatest(least(coalesce(CAST(:at AS timestamptz), now()), now()),
-                 (SELECT created_at FROM campaign WHERE id = :id)), :result, :note,
+VALUES (:client_id, :id, :target, :account, :at, :result, :note,
         CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL
              ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END, :incident)
 ON CONFLICT (client_id) DO NOTHING
@@ -463,8 +464,8 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
     f = _scope(account, id=campaign_id, target=target, at=at)
     f.add("t.campaign_id = :id AND t.target = :target")
     thing = (await conn.execute(text(
-        "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
-        "       c.ended_at < least(coalesce(CAST(:at AS timestamptz), now()), now()) AS late "
+        f"SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
+        f"       c.ended_at < {_CHECKED_AT} AS late, {_CHECKED_AT} AS at "
         f"FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id WHERE {f.where()}"),
         f.params)).first()
     if thing is None:
@@ -476,13 +477,13 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
     incident = None
     if result == "hazard":  # reported once, however often (and however at once) it is sent
         words = f"专项排查「{thing.title}」：{thing.name}" + (f"。{note}" if note else "")
-        stored, _ = await report_incident(conn, IncidentReport(
+        stored, _ = await report_incident(conn, IncidentReport(  # when the check was made
             client_id=client_id, category=category, description=words[:4000], lon=thing.lon,
-            lat=thing.lat, reported_at=at), account)
+            lat=thing.lat, reported_at=None if at is None else thing.at), account)
         incident = json.loads(stored)["id"]
     params = {"client_id": client_id, "id": campaign_id, "target": target,
-              "account": account.id, "at": at, "result": result, "note": note, "lon": lon,
-              "lat": lat, "incident": incident}
+              "account": account.id, "at": thing.at, "result": result, "note": note,
+              "lon": lon, "lat": lat, "incident": incident}
     created = (await conn.execute(_CHECK, params)).first() is not None
     if not created and await _recorded(conn, client_id) != (campaign_id, target, account.id,
                                                             result):
