@@ -6,6 +6,7 @@ administrators open it."""
 
 import csv
 import io
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from sqlalchemy import text
@@ -211,6 +212,40 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     wait_until(page, "document.getElementById('stats-said').textContent.includes('至')",
                "the days refused")
     assert page.inner_text("#stats-said") == "“至”不能早于“从”"
+
+
+def test_the_figures_shown_are_kept_in_the_address_and_opened_from_it(evaluation, server,
+                                                                      timeline_cases, clients):
+    """A view's days, breakdown and region in the address: opened from it (a bookmark, a link
+    sent on), the same figures, with the way back to the account's own; a region out of reach
+    said, the account's own shown."""
+    page = evaluation
+    township = timeline_cases[:9]
+    asked = {**TIMELINE, "by": "month", "level": "township", "code": township}
+    page.goto("about:blank")  # (the same page at another # would not be opened anew)
+    page.goto(f"{server}/map/stats#{urlencode(asked)}")
+    wait_until(page, "window.mapsvcStats.answer"
+               f" && window.mapsvcStats.answer.code === '{township}'", "the township's months")
+    township_months = clients["command"].get("/stats", params=asked).json()
+    county = clients["command"].get("/stats").json()
+    assert page.inner_text("#stats-where") == f"{county['name']} › {township_months['name']}"
+    assert [_row(page, r["code"])["上报"] for r in township_months["rows"]] == ["2", "3"]
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats tbody tr[data-code='2024-02'] button.enter")  # February, by village
+    wait_until(page, "window.mapsvcStats.answer !== null", "February's villages")
+    assert dict(parse_qsl(page.evaluate("location.hash.slice(1)"))) == {
+        "from": "2024-02-01", "to": "2024-02-06", "level": "township", "code": township}
+    page.evaluate("window.mapsvcStats.answer = null")
+    page.click("#stats-where button")  # back at the county: its own, no region kept
+    wait_until(page, "window.mapsvcStats.answer !== null", "the county")
+    assert dict(parse_qsl(page.evaluate("location.hash.slice(1)"))) == {
+        "from": "2024-02-01", "to": "2024-02-06"}
+
+    page.goto("about:blank")
+    page.goto(f"{server}/map/stats#{urlencode({**asked, 'level': 'county', 'code': '420106'})}")
+    wait_until(page, "document.getElementById('stats-said').textContent.includes('420106')",
+               "another county refused")
+    assert page.inner_text("#stats-where") == county["name"]
 
 
 def test_the_cases_a_parts_figures_count_open_on_the_desk(evaluation, browser, server,

@@ -631,6 +631,19 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     # the grid's main classes most reported over two weeks, its two cases' among them
     board = httpx.get(f"{base}/api/v1/stats/board", params={"level": "grid", "code": grid.code},
                       headers={"Authorization": f"Bearer {token(base)}"}).json()
+    # its two weeks of reports open by day on the evaluation, day for day as the panel drew them
+    days = board["trend"]
+    assert page.get_attribute("#kpi-trend-link", "href") == "/map/stats#" + urlencode({
+        "from": days[0]["day"], "to": days[-1]["day"], "by": "day", "level": "grid",
+        "code": grid.code})
+    with page.context.expect_page() as opened:
+        page.click("#kpi-trend-link")
+    evaluation = opened.value
+    wait_until(evaluation, "window.mapsvcStats && window.mapsvcStats.answer"
+               f" && window.mapsvcStats.answer.code === '{grid.code}'", "the grid's days")
+    assert evaluation.evaluate("window.mapsvcStats.answer.rows.map((r) => r.figures.reported)"
+                               ) == [t["reported"] for t in days]
+    evaluation.close()
     top = [[c["name"], str(c["reported"])] for c in board["classes"][:5]]
     assert sum(c["reported"] for c in board["classes"]) >= 2
     assert [[li.locator("span").inner_text(), li.locator("b").inner_text()]

@@ -67,8 +67,9 @@ PANELS = """
   <div class="kpi"><b id="kpi-satisfaction">–</b><span>满意度</span></div>
   <div id="kpi-public" class="grid-line"></div>
   <div id="kpi-answers" class="grid-line"></div>
-  <div class="trend"><span>近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
-       preserveAspectRatio="none"></svg></div>
+  <a id="kpi-trend-link" class="trend" target="_blank" rel="opener" title="按日查看考核评价"><span
+    >近14天上报</span><svg id="kpi-trend" viewBox="0 0 140 30"
+       preserveAspectRatio="none"></svg></a>
   <div class="classes"><span>近14天问题类别</span><ol id="kpi-classes"></ol></div>
   <div id="kpi-grid" class="grid-line" hidden></div>
   <div id="kpi-patrols" class="grid-line" hidden></div>

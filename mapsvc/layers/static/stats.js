@@ -118,6 +118,12 @@ window.mapsvcStats = { shown: null, answer: null };
   const by = $("stats-find").elements.by;
   if (by.dataset.first) by.value = by.dataset.first;  // a grid chief's: its grids, by grid
   $("stats-sample").textContent = FEW;
+  // what is shown, kept in the address (#from=…&to=…&by=…&denominator=…&level=…&code=…): a
+  // bookmark, or a link sent to a colleague or from the wall, opens the same figures
+  const linked = new URLSearchParams(location.hash.slice(1));
+  for (const key of ["from", "to", "by", "denominator"]) {
+    if (linked.has(key)) $("stats-find").elements[key].value = linked.get(key);
+  }
 
   // too few cases due (a region's part), or steps taken (a member of staff), to be ranked
   const few = (r) => (state.staff ? r.figures.steps : r.figures.due) < FEW;
@@ -348,16 +354,25 @@ window.mapsvcStats = { shown: null, answer: null };
       say({ to: "“至”不能早于“从”",
             by: "分期过多：最多列 366 期，请缩短起止日期，或按周、按月分期" }[error.field]
           || error.message, true);
-      return;
+      return false;
     }
     if (!state.path.length) {  // where the account's figures begin
       // a region, or not one: the deployment, a chief's grids, a department
       const level = REGIONS.includes(answer.kind) ? answer.kind : null;
       state.path = [{ level, code: answer.code, name: answer.name }];
     }
+    if (!classEntered()) state.path.at(-1).name = answer.name;  // (one linked to: by its code)
+    // the region kept when below the account's own figures; a class entered is not
+    if (state.path.filter((step) => !step.class).length < 2) {
+      query.delete("level");
+      query.delete("code");
+    }
+    query.delete("category");
+    history.replaceState(null, "", `#${query}`);
     showPath();
     show(answer);
     say(answer.rows.length || !answer.by ? "" : "此区域没有可分项统计的对象");
+    return true;
   }
 
   // a class's subclasses, within the region (or whatever the figures are of) shown
@@ -387,5 +402,15 @@ window.mapsvcStats = { shown: null, answer: null };
     event.preventDefault();
     load();
   });
-  load();
+  // the account's own figures, and then the region linked to, if another
+  (async () => {
+    const [level, code] = [linked.get("level"), linked.get("code")];
+    if (!(await load()) || !level || !code) return;
+    if (state.path[0].level === level && state.path[0].code === code) return;
+    state.path.push({ level, code, name: code });
+    if (!(await load())) {
+      state.path.pop();
+      showPath();
+    }
+  })();
 }());
