@@ -3,11 +3,16 @@ department and grid worker; the figures follow cases walked through the loop; wh
 which figures."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
+
+from mapsvc.errors import InvalidInput
+from mapsvc.workflow.stats import PERIODS, TIMELINE_MOST, periods
 
 PERIOD = {"from": "2025-03-03", "to": "2025-03-07"}  # a week no other test reports in
 
@@ -821,6 +826,36 @@ def test_figures_break_down_by_month_week_and_day(clients, timeline_cases, who, 
             assert row["figures"] == alone["figures"], row["name"]
     closed = [r["figures"]["closed_on_time"] for r in months["rows"]]
     assert closed == [0, 1]  # (in UTC it would be January's)
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.dates(), days=st.integers(0, 3000), per=st.sampled_from(PERIODS))
+def test_periods_cover_the_days_asked_about_each_day_once(start, days, per):
+    """Whatever the days: the periods follow one another, each within one day, week (Monday to
+    Sunday) or calendar month, from the first day asked about to the last, each day in one;
+    more than TIMELINE_MOST of them refused, naming ``by``."""
+    end = start + timedelta(days=min(days, (date.max - start).days))
+    try:
+        found = periods(start, end, per)
+    except InvalidInput as refused:
+        assert refused.field == "by"
+        assert (end - start).days + 1 > {"day": 1, "week": 7, "month": 28}[per] * (
+            TIMELINE_MOST - 1)
+        return
+    assert found[0].start == start and found[-1].end == end
+    for before, after in zip(found, found[1:]):
+        assert after.start == before.end + timedelta(days=1)
+    for period in found:
+        first = date.fromisoformat(period.key)
+        assert first <= period.start <= period.end
+        if per == "day":
+            assert period.start == period.end == first
+        elif per == "week":
+            assert first.weekday() == 0 and (period.end - first).days <= 6
+            assert period.code == "{:04d}-W{:02d}".format(*first.isocalendar()[:2])
+        else:
+            assert first.day == 1 and (period.end.year, period.end.month) == (
+                first.year, first.month)
 
 
 def test_a_breakdown_in_time_lists_a_year_of_days_at_most_to_the_calendars_ends(clients):
