@@ -142,6 +142,16 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert page.locator("#stats-where button").count() == 0
     assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
 
+    # on paper (A4 across): what it is of, in a line; no links nor forms; every column
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 1123, "height": 794})
+    assert page.locator("#stats-find").is_hidden() and page.locator("header nav").is_hidden()
+    assert page.inner_text("#stats-printed") == (
+        f"{county['name']}：{PERIOD['from']} 至 {PERIOD['to']} 上报的案件，分项：下一级区域")
+    assert page.evaluate("document.getElementById('stats').getBoundingClientRect().right"
+                         ) <= 1123
+    page.pdf(path=ARTIFACTS / "stats.pdf", landscape=True)
+
 
 def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, timeline_cases,
                                                                     clients):

@@ -312,6 +312,9 @@ window.mapsvcStats = { shown: null, answer: null };
                          ...(totalled ? [["", wholeName, answer.code || "", ...whole]] : [])]);
     link.download = `考核评价_${answer.name}_${answer.from}_${answer.to}.csv`;
     drawTrend(answer);
+    $("stats-printed").textContent = `${state.path.map((step) => step.name).join(" › ")}：`
+      + `${answer.from} 至 ${answer.to} 上报的案件`
+      + (by.selectedOptions.length ? `，分项：${by.selectedOptions[0].textContent}` : "");
     window.mapsvcStats.shown = order.length;
     window.mapsvcStats.answer = answer;
   }
