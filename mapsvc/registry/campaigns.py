@@ -464,7 +464,7 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
     f = _scope(account, id=campaign_id, target=target, at=at)
     f.add("t.campaign_id = :id AND t.target = :target")
     thing = (await conn.execute(text(
-        f"SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
+        "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
         f"       c.ended_at < {_CHECKED_AT} AS late, {_CHECKED_AT} AS at "
         f"FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id WHERE {f.where()}"),
         f.params)).first()

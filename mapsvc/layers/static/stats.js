@@ -10,8 +10,9 @@
 // subclasses, is entered by its name, and left by the path above the table; a region's or a
 // department's 上报 and 当前超期 open those cases on the desk, for those who work at it. The
 // figures also break down by month, week or day (分期), listed in time until ranked by a column
-// and drawn in a chart; a period is entered by its name: its days, by the next level down. What is shown downloads
-// as a spreadsheet's CSV file. Everything shown is set as text.
+// and drawn in a chart; a period is entered by its name: its days, by the next level down.
+// What is shown is kept in the address, downloads as a spreadsheet's CSV file and prints on a
+// page across. Everything shown is set as text.
 "use strict";
 
 window.mapsvcStats = { shown: null, answer: null };
