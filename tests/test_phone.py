@@ -140,6 +140,30 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
+def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, server,
+                                                                       worker_spot, accounts):
+    """Opened again with no signal, the phone draws the worker's grids as last fetched; signed
+    out, it forgets them."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot)
+    drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
+             ".map((grid) => grid.feature.properties.code).sort() : []")
+    mine = sorted(accounts["worker"][1]["grid_codes"])
+    wait_until(page, f"{drawn}.length === {len(mine)}", "the worker's grids")
+    assert page.evaluate(drawn) == mine
+    context.set_offline(True)
+    page.reload()
+    page.locator("#app").wait_for()
+    wait_until(page, f"{drawn}.length === {len(mine)}", "the grids kept for no signal")
+    assert page.evaluate(drawn) == mine
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    assert page.evaluate(drawn) == [] and page.evaluate("localStorage['mapsvc.grids']") is None
+    context.close()
+
+
 def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, worker_spot, db):
     """A worker's report queued with no signal, then the session over: the grid chief signing
     in on that phone neither sees nor sends it; the worker signing in again sends it."""

@@ -571,21 +571,29 @@ function startMap() {
   }, () => { $("fix").textContent = "无法定位：请允许定位"; }, { enableHighAccuracy: true });
 }
 
-// The grids of the account signed in on the map.
+// The grids of the account signed in on the map: as last fetched at once (kept for no signal,
+// with the session), and as the service has them when it answers.
+const MY_GRIDS = "mapsvc.grids";
 function showMyGrids() {
   const session = signedIn();
+  const draw = (grids) => {
+    drop("grids");
+    phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(phone.map);
+    // with no fix yet (or none allowed), the map shows the worker's grids
+    if (!phone.position && grids.features.length) {
+      const bounds = phone.grids.getBounds();
+      phone.moveMap(() => phone.map.fitBounds(bounds));
+    }
+  };
+  const kept = JSON.parse(localStorage.getItem(MY_GRIDS) || "null");
+  if (kept) draw(kept);
   ask(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
     .then((grids) => {
       if (!grids || signedIn() !== session) return;
-      drop("grids");
-      phone.grids = L.geoJSON(grids, { style: GRID_STYLE }).addTo(phone.map);
-      // with no fix yet (or none allowed), the map shows the worker's grids
-      if (!phone.position && grids.features.length) {
-        const bounds = phone.grids.getBounds();
-        phone.moveMap(() => phone.map.fitBounds(bounds));
-      }
+      draw(grids);
       showPatrolDue();
+      localStorage.setItem(MY_GRIDS, JSON.stringify(grids));  // (a phone out of room: not kept)
     })
     .catch(() => {});
 }
@@ -1644,13 +1652,13 @@ function endPatrol(patrol) {
 function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
-  // the worker's cases, reports and campaigns and the households, addresses, organisations and
-  // places near go with the session: the next to sign in on this phone may be another, working
+  // the worker's grids, cases, reports and campaigns and the households, addresses,
+  // organisations and places near go with the session: the next to sign in on this phone may be another, working
   // other grids (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
                      ...Object.values(RECORDED_NEAR), ...Object.values(CLOSED_NEAR), REPORTS,
-                     CAMPAIGNS,
+                     CAMPAIGNS, MY_GRIDS,
                      "mapsvc.people-near"]) {
     localStorage.removeItem(key);
   }
