@@ -181,7 +181,8 @@ class WorkflowSettings(BaseSettings):
                                     "while one handler has it, asked for or not; the 12345 "
                                     "hotlines' rule: once, by ten working days at most")
     on_time_denominator: Literal["due", "closed"] = Field(
-        "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数)")
+        "due", description="按期结案率 over cases due (应结案数) or over cases closed (结案数): "
+                           "the evaluation's unless it asks otherwise, and the wall's")
     worker_weights: WorkerWeights = Field(
         default_factory=WorkerWeights,
         description='as JSON, e.g. {"valid_report": 40, "missed": 20, "verifies": 20, '

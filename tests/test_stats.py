@@ -930,6 +930,51 @@ def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fix
     assert stats["figures"]["on_time_closure_rate"] == 0.6667  # 2 of 3 closed
 
 
+@pytest.fixture(scope="module")
+def this_years_cases(clients, grids, fixture_cases, db):
+    """Two cases reported in the worker's grid today: one closed on time, one overdue (so that
+    the year's 按期结案率 over the cases due and over those closed differ)."""
+    p = grids[grids["code"] == fixture_cases].geometry.iloc[0].representative_point()
+    for state in ("closed_at = now(), handled_at = now(), case_deadline = now() + "
+                  "interval '1 day', handling_deadline = now() + interval '1 day'",
+                  "handling_deadline = now() - interval '1 hour'"):
+        r = clients["worker"].post("/incidents", json={
+            "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y})
+        with db.begin() as conn:
+            conn.execute(text(
+                "UPDATE incident SET status = CASE WHEN :closed THEN 'closed' "
+                "ELSE 'in_progress' END, filed_at = now(), dispatched_at = now(), "
+                f"department_code = 'T1', {state} WHERE id = :id"),
+                {"id": r.json()["id"], "closed": state.startswith("closed")})
+
+
+@pytest.mark.parametrize("denominator", ["due", "closed"])
+def test_the_panels_on_time_closure_is_counted_as_the_evaluations(this_years_cases, monkeypatch,
+                                                                   denominator):
+    """The wall's 按期结案率 of the year over what the centre counts it over
+    (MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR), as its evaluation of the year gives it."""
+    from mapsvc import settings
+    from mapsvc.accounts.model import Account, Role
+    from mapsvc.db.engine import in_transaction
+    from mapsvc.incidents.model import LOCAL_TIME
+    from mapsvc.workflow.stats import board, statistics
+    from tests.conftest import run
+
+    centre = Account(id=0, username="panel", role=Role.command, region_code="441502")
+    today = datetime.now(LOCAL_TIME).date()
+    monkeypatch.setenv("MAPSVC_WORKFLOW_ON_TIME_DENOMINATOR", denominator)
+    settings.workflow.cache_clear()
+    try:
+        panel = run(in_transaction(lambda conn: board(conn, centre, today=today)))
+    finally:
+        settings.workflow.cache_clear()
+    rates = {over: run(in_transaction(lambda conn, over=over: statistics(
+        conn, centre, start=today.replace(month=1, day=1), end=today, denominator=over)))[
+        "figures"]["on_time_closure_rate"] for over in ("due", "closed")}
+    assert rates["due"] != rates["closed"]  # (the two are told apart)
+    assert panel["year"]["on_time_closure_rate"] == rates[denominator]
+
+
 def test_the_whole_deployment_adds_up_its_cities_and_a_city_its_counties(clients, grids,
                                                                         lattice):
     """Command at four levels (Anshan's): the deployment's figures break down by its cities

@@ -882,7 +882,7 @@ async def board(conn: AsyncConnection, account: Account, *, level: str | None = 
           JOIN row_class k ON k.code = per_code.category_code
          GROUP BY k.row, k.name ORDER BY reported DESC, k.row"""),
         {**held, "start": since, "end": today})
-    figures = year.as_json("due")
+    figures = year.as_json(settings.workflow().on_time_denominator)  # as the evaluation's
     answer = {"kind": subject.kind, "code": subject.code, "name": subject.name,
               **now._asdict(),
               "year": {k: figures[k] for k in ("reported", "filed", "public_filed",
