@@ -644,6 +644,12 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     assert evaluation.evaluate("window.mapsvcStats.answer.rows.map((r) => r.figures.reported)"
                                ) == [t["reported"] for t in days]
     evaluation.close()
+    # and its year's 按期结案率 and satisfaction, by month
+    for figure in ("on_time_closure_rate", "satisfaction"):
+        assert page.get_attribute(f"a.to-stats:has(#kpi-{figure})", "href") == (
+            "/map/stats#" + urlencode({"from": days[-1]["day"][:4] + "-01-01",
+                                       "to": days[-1]["day"], "by": "month", "level": "grid",
+                                       "code": grid.code}))
     top = [[c["name"], str(c["reported"])] for c in board["classes"][:5]]
     assert sum(c["reported"] for c in board["classes"]) >= 2
     assert [[li.locator("span").inner_text(), li.locator("b").inner_text()]

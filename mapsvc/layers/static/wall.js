@@ -481,13 +481,20 @@ function mapsvcWall(map, config) {
       text("p", `解决率 ${percent(y.resolved_rate)}（已解决 ${y.resolved} / 问及 `
                 + `${y.resolution_asked}）`),
       text("p", `催办率 ${percent(y.urged_rate)}（催办 ${y.urged} / 派遣 ${y.public_dispatched}）`));
-    // the same days, by day, on the evaluation (考核评价) of the region shown
-    const days = new URLSearchParams({ from: b.trend[0].day, to: b.trend.at(-1).day, by: "day" });
-    if (b.kind !== "deployment") {
-      days.set("level", b.kind);
-      days.set("code", b.code);
+    // the same days by day, and the year's rates by month, on the evaluation (考核评价) of the
+    // region shown
+    const evaluated = (from, by) => {
+      const asked = new URLSearchParams({ from, to: b.trend.at(-1).day, by });
+      if (b.kind !== "deployment") {
+        asked.set("level", b.kind);
+        asked.set("code", b.code);
+      }
+      return `/map/stats#${asked}`;
+    };
+    $("kpi-trend-link").href = evaluated(b.trend[0].day, "day");
+    for (const link of document.querySelectorAll("#wall-kpi a.to-stats")) {
+      link.href = evaluated(`${b.trend.at(-1).day.slice(0, 4)}-01-01`, "month");
     }
-    $("kpi-trend-link").href = `/map/stats#${days}`;
     const svg = $("kpi-trend");
     svg.replaceChildren();
     const max = Math.max(1, ...b.trend.map((t) => t.reported));
