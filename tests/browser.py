@@ -21,6 +21,19 @@ def shows(page, expression: str, tries: int = 300) -> bool:
     return False
 
 
+def on_one_line(page, cells: str) -> bool:
+    """Whether each text of the elements ``cells`` (a selector) is drawn on one line."""
+    return page.evaluate("""(cells) => [...document.querySelectorAll(cells)].every((cell) => {
+        const words = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = words.nextNode(); node; node = words.nextNode()) {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          if (range.getClientRects().length > 1) return false;
+        }
+        return true;
+      })""", cells)
+
+
 def wait_until(page, expression: str, what: str, tries: int = 300):
     """Wait for ``expression`` to come true in the page (``shows``)."""
     if not shows(page, expression, tries):

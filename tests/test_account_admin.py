@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import refused, sign_in, wait_until
+from tests.browser import on_one_line, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, new_account
 from tests.test_people_page import pick_area
 
@@ -188,16 +188,7 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     assert row.locator("td").nth(4).inner_text() == named[grid]  # its grid by name
     page.screenshot(path=ARTIFACTS / "accounts.png")
     # each heading and cell on one line but the scopes, however long those are
-    assert page.evaluate("""[...document.querySelectorAll(
-        '#accounts th, #accounts td:not(:nth-child(5))')].every((cell) => {
-          const words = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-          for (let node = words.nextNode(); node; node = words.nextNode()) {
-            const range = document.createRange();
-            range.selectNodeContents(node);
-            if (range.getClientRects().length > 1) return false;
-          }
-          return true;
-        })""")
+    assert on_one_line(page, "#accounts th, #accounts td:not(:nth-child(5))")
     row.locator("button", has_text="停用").click()
     expect(row.locator("td").nth(3)).to_have_text("已停用")
     assert clients["admin"].post("/auth/token", data={"username": name, "password": PASSWORD}

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account, worked_all_along
 from mapsvc.db.engine import in_transaction
-from tests.browser import desk_opened, refused, sign_in, wait_until
+from tests.browser import desk_opened, on_one_line, refused, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_positions import PERIOD as STAFF_PERIOD
 from tests.test_positions import staff  # noqa: F401 (a fixture)
@@ -106,16 +106,7 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert "least" in page.get_attribute("#stats thead th:text-is('监督举报率')", "class")
     page.screenshot(path=ARTIFACTS / "stats.png")
     # each name on one line, however many columns the table has
-    assert page.evaluate("""[...document.querySelectorAll(
-        '#stats tbody td:nth-child(2), #stats tfoot td:nth-child(2)')].every((td) => {
-          const words = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
-          for (let node = words.nextNode(); node; node = words.nextNode()) {
-            const range = document.createRange();
-            range.selectNodeContents(node);
-            if (range.getClientRects().length > 1) return false;
-          }
-          return true;
-        })""")
+    assert on_one_line(page, "#stats tbody td:nth-child(2), #stats tfoot td:nth-child(2)")
 
     page.click("#stats thead th:text-is('上报')")  # ranked by reports: all of them ranked
     assert page.locator("#stats tbody tr").first.get_attribute("data-code") == grid[:9]
