@@ -932,13 +932,14 @@ def test_on_time_closure_over_cases_closed_where_practice_counts_so(clients, fix
 
 @pytest.fixture(scope="module")
 def this_years_cases(clients, grids, fixture_cases, db):
-    """Two cases reported in the worker's grid today: one closed on time, one overdue (so that
-    the year's 按期结案率 over the cases due and over those closed differ)."""
+    """Two cases reported today in the worker's grid (by the administrator: none of the
+    worker's own figures): one closed on time, one overdue (so that the year's 按期结案率 over
+    the cases due and over those closed differ)."""
     p = grids[grids["code"] == fixture_cases].geometry.iloc[0].representative_point()
     for state in ("closed_at = now(), handled_at = now(), case_deadline = now() + "
                   "interval '1 day', handling_deadline = now() + interval '1 day'",
                   "handling_deadline = now() - interval '1 hour'"):
-        r = clients["worker"].post("/incidents", json={
+        r = clients["admin"].post("/incidents", json={
             "client_id": str(uuid.uuid4()), "category": "0601", "lon": p.x, "lat": p.y})
         with db.begin() as conn:
             conn.execute(text(
