@@ -380,7 +380,9 @@ def of_cities(counties: dict[str, Figures], cities: list[str]) -> dict[str, Figu
 
 
 def merged(parts: list[Figures]) -> Figures:
-    total = Figures({m: 0 for m in MEASURES})
+    """The figures of ``parts`` together (a worker's periods still a worker's)."""
+    total = Figures({m: 0 for m in MEASURES},
+                    reporter=bool(parts) and all(f.reporter for f in parts))
     for f in parts:
         for m in MEASURES:
             total.counts[m] += f.counts[m]
@@ -703,9 +705,10 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     if by == "operator" and subject.kind == "grids":
         raise InvalidInput("the centre's staff are evaluated by region", field="by")
     # the deployment's figures are its counties' together: tallied once, for its rows of
-    # counties or of cities too
+    # counties or of cities too (by period, its periods' together)
     counties = (await tally(conn, "county", [c.key for c in await breakdown(
-        conn, subject, "county")], start, end) if subject.kind == "deployment" else None)
+        conn, subject, "county")], start, end)
+        if subject.kind == "deployment" and by not in PERIODS else None)
     if by == "category":
         rows, parts = await by_class(conn, subject, start, end, category)
     elif by in PERIODS:
@@ -726,7 +729,9 @@ async def statistics(conn: AsyncConnection, account: Account, *, level: str | No
     checked = (await campaigns_due(conn, by, [r.key for r in rows], start, end,
                                    within=subject.code if subject.kind in NESTED else "")
                if rows and by in (*NESTED, "grid", "worker") else {})
-    if counties is not None:
+    if by in PERIODS:  # the periods hold the days asked about, each day once
+        whole = merged(list(parts.values()))
+    elif counties is not None:
         whole = merged(list(counties.values()))
     elif subject.kind == "grids":
         whole = merged(list(parts.values()) if by == "grid" else list(
