@@ -715,7 +715,7 @@ def registry_import(
     """Import registry records; addresses first, as people are matched to them. Bad rows are
     listed with their line, the good ones stored (or, --check, nothing)."""
     from mapsvc.errors import InvalidInput
-    from mapsvc.registry.importer import POINT_KINDS, Importer, import_registry, read_registry
+    from mapsvc.registry.importer import Importer, import_registry, read_registry
 
     declared = _crs_option(crs, file)
     by = Importer(origin=_administrator("registry import"), file=file.name)
@@ -726,8 +726,9 @@ def registry_import(
     except InvalidInput as e:
         fail(f"KIND: {e.reason}" if e.field == "kind" else e.reason)
     _print_row_errors(result.errors)
-    done = ("to store", "to update") if check else ("stored", "updated")
-    updated = f", {result.updated} {done[1]}" if kind in POINT_KINDS else ""
+    changed = ("correct", "corrected") if kind == "people" else ("update", "updated")
+    done = ("to store", f"to {changed[0]}") if check else ("stored", changed[1])
+    updated = f", {result.updated} {done[1]}" if kind != "addresses" else ""
     console.print(f"{'checked, nothing stored: ' if check else ''}{result.rows} rows: "
                   f"{result.stored} {kind} {done[0]}{updated}, {result.rejected} rejected, "
                   f"{result.held} held already")

@@ -9,7 +9,15 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from mapsvc.cli import app
-from mapsvc.registry.privacy import valid_id_number
+from mapsvc.registry.privacy import (
+    MOBILE,
+    decrypt,
+    id_check_character,
+    lookup_hash,
+    phone_hash,
+    valid_id_number,
+)
+from tests.conftest import csv_bytes, new_account, signed_in_client
 
 
 def write(path, columns, rows):
@@ -91,7 +99,7 @@ def test_addresses_are_stored_once_in_their_grid(loaded, db):
 
 def test_people_are_matched_to_standard_addresses_and_households(loaded, db):
     out = loaded["people"].output
-    assert "5 rows: 2 people stored, 3 rejected" in out
+    assert "5 rows: 2 people stored, 0 corrected, 3 rejected" in out
     assert "line 4: address: no standard address '不存在路1号' in county 441502" in out
     assert "line 5: registration:" in out
     assert "line 6: id_number:" in out  # bad check character
@@ -116,10 +124,10 @@ def test_reimporting_people_leaves_those_already_registered(loaded, db, tmp_path
     twice = write(tmp_path / "twice.csv", ["address", "name", "registration"], [
         {"address": "凤山路8号海景花园1栋1单元102室", "name": "郑八", "registration": "resident"}] * 2)
     out = cli("registry", "import", "people", twice, "--county", "441502").output
-    assert "2 rows: 1 people stored, 1 rejected" in out
+    assert "2 rows: 1 people stored, 0 corrected, 1 rejected" in out
     assert "line 3: name: repeats line 2" in out
     again = cli("registry", "import", "people", loaded["people_file"], "--county", "441502")
-    assert "5 rows: 0 people stored, 3 rejected, 2 held already" in again.output
+    assert "5 rows: 0 people stored, 0 corrected, 3 rejected, 2 held already" in again.output
     moved = write(tmp_path / "moved.csv", ["address", "name", "registration", "id_number"], [
         {"address": "凤山路8号海景花园1栋1单元102室", "name": "赵一", "registration": "resident",
          "id_number": "441502195001010012"}])
@@ -128,6 +136,113 @@ def test_reimporting_people_leaves_those_already_registered(loaded, db, tmp_path
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM person WHERE name = '赵二'")
                             ).scalar_one() == 1
+
+
+PEOPLE = ["address", "name", "registration", "id_number", "mobile", "care_tags", "sex",
+          "birth_date"]
+FLAT = "凤山路8号海景花园1栋1单元102室"  # of the module's addresses
+
+
+def _person(name: str, **details) -> dict:
+    return {"address": FLAT, "name": name, "registration": "resident", **details}
+
+
+def _id_number(first17: str) -> str:
+    return first17 + id_check_character(first17)
+
+
+def _people_named(db, *names) -> dict:
+    with db.connect() as conn:
+        return {r.name: r for r in conn.execute(text(
+            "SELECT id, name, id_number_hash, mobile_enc, mobile_hash, birth_date, sex, "
+            "registration, care_tags FROM person WHERE name = ANY (:names) AND left_on IS NULL"),
+            {"names": list(names)})}
+
+
+def _corrections(db, ids) -> list[tuple]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT a.username, l.origin, l.entity_id, l.field, l.reason FROM audit_log l "
+            "LEFT JOIN account a ON a.id = l.account_id "
+            "WHERE l.action = 'correct' AND l.entity = 'person' AND l.entity_id = ANY (:ids) "
+            "ORDER BY l.id"), {"ids": [str(i) for i in ids]})]
+
+
+def test_a_people_file_imported_again_corrects_those_it_names_each_field_audited(
+        loaded, db, tmp_path, server):
+    """Next month's list corrects the people it names at their house (by name and ID number;
+    with none by name): a new mobile, care tags, an ID number and birth date registered with
+    none; a blank cell leaves what is held. Each field changed is audited as a correction on
+    the register is, by the shell's user or the account that sent the file, with the file and
+    line; sent again, nothing changes and nothing is written."""
+    feng, chen = _id_number("44150219600202001"), _id_number("44150219700303002")
+    first = write(tmp_path / "first.csv", PEOPLE, [
+        _person("冯九", id_number=feng, mobile="13800000009", care_tags="独居老人", sex="male"),
+        _person("陈十", registration="floating"),
+        _person("林十一", birth_date="1980-01-01"), _person("林十一", birth_date="1990-01-01")])
+    assert "4 rows: 4 people stored, 0 corrected, 0 rejected" in cli(
+        "registry", "import", "people", first, "--county", "441502").output
+    held = _people_named(db, "冯九", "陈十")
+    corrections = write(tmp_path / "corrections.csv", PEOPLE, [
+        _person("冯九", id_number=feng, mobile="13900000009", care_tags="低保、独居老人、低保"),
+        _person("陈十", id_number=chen, sex="female", birth_date="1970-03-03")])
+    checked = cli("registry", "import", "people", corrections, "--county", "441502", "--check")
+    assert "nothing stored: 2 rows: 0 people to store, 2 to correct, 0 rejected" in checked.output
+    assert _people_named(db, "冯九", "陈十") == held and _corrections(
+        db, [p.id for p in held.values()]) == []
+    done = cli("registry", "import", "people", corrections, "--county", "441502")
+    assert "2 rows: 0 people stored, 2 corrected, 0 rejected, 0 held already" in done.output
+    now = _people_named(db, "冯九", "陈十")
+    feng_id, chen_id = held["冯九"].id, held["陈十"].id
+    assert decrypt(now["冯九"].mobile_enc, MOBILE) == "13900000009"
+    assert now["冯九"].mobile_hash == phone_hash("13900000009")  # found by their new mobile
+    assert (now["冯九"].care_tags, now["冯九"].sex, now["冯九"].birth_date) == (
+        ["低保", "独居老人"], "male", None)  # blank cells: as held
+    assert now["陈十"].id_number_hash == lookup_hash(chen)
+    assert (now["陈十"].sex, now["陈十"].birth_date, now["陈十"].registration,
+            now["陈十"].mobile_enc) == ("female", date(1970, 3, 3), "resident", None)
+    shell = f"mapsvc registry import, {getpass.getuser()}"
+    assert _corrections(db, [feng_id, chen_id]) == [
+        (None, shell, str(feng_id), field, "导入文件 corrections.csv 第 2 行")
+        for field in ("mobile", "care_tags")] + [
+        (None, shell, str(chen_id), field, "导入文件 corrections.csv 第 3 行")
+        for field in ("id_number", "birth_date", "sex", "registration")]
+    again = cli("registry", "import", "people", corrections, "--county", "441502")
+    assert "2 rows: 0 people stored, 0 corrected, 0 rejected, 2 held already" in again.output
+    assert len(_corrections(db, [feng_id, chen_id])) == 6
+
+    # what a file cannot tell, or names twice, refused on its line; the rest corrected
+    refused = write(tmp_path / "refused.csv", PEOPLE, [
+        _person("林十一", mobile="13700000011"),  # which of the two?
+        _person("冯九", id_number=feng, mobile="13600000009"),
+        _person("冯九", registration="floating"),  # the one line 3 named
+        _person("林十一", birth_date="1980-01-01", id_number=chen)])  # 陈十's
+    out = cli("registry", "import", "people", refused, "--county", "441502").output
+    assert "4 rows: 0 people stored, 1 corrected, 3 rejected" in out
+    assert "line 2: name: more than one person of this name lives at this address" in out
+    assert "line 4: name: names the person of line 3 again" in out
+    assert "line 5: id_number: this ID number is registered already" in out
+    assert [p.mobile_hash for p in _people_named(db, "林十一").values()] == [None]
+    assert _corrections(db, [feng_id])[-1][3:] == ("mobile", "导入文件 refused.csv 第 3 行")
+
+    # sent by an account: the account audited; an auditor reads the shell's and the account's
+    centre = new_account()
+    with signed_in_client(server, centre) as client:
+        answer = client.post("/registry/import/people", data={"county": "441502"}, files={
+            "file": ("月报.csv", csv_bytes(PEOPLE, [_person("陈十", mobile="13500000010")]),
+                     "text/csv")}).json()
+        assert (answer["stored"], answer["updated"], answer["held"]) == (0, 1, 0)
+    assert _corrections(db, [chen_id])[-1] == (centre, None, str(chen_id), "mobile",
+                                               "导入文件 月报.csv 第 2 行")
+    with signed_in_client(server, "auditor") as auditor:
+        by_shell = auditor.get("/audit", params={"username": shell, "action": "correct",
+                                                 "limit": 1000}).json()
+        assert {(e["username"], e["entity_id"]) for e in by_shell} >= {
+            (shell, str(feng_id)), (shell, str(chen_id))}
+        assert all(e["username"] == shell for e in by_shell)
+        counted = {c["username"]: c for c in auditor.get(
+            "/audit/accounts", params={"limit": 1000}).json()}
+        assert counted[shell]["corrections"] >= 7 and counted[centre]["corrections"] == 1
 
 
 def test_the_households_of_a_file_are_numbered_in_the_order_it_names_them(loaded, db,
@@ -160,7 +275,7 @@ def test_a_communitys_sheets_headed_and_filled_in_in_chinese_import_as_the_engli
         "凤山路8号海景花园1栋1单元103室,周六,流动,女,租住,1988年8月8日,\n"
         "凤山路8号海景花园1栋1单元103室,吴七,户籍,未知,产权人,,\n").encode("gbk"))
     out = cli("registry", "import", "people", tmp_path / "人口.csv", "--county", "441502").output
-    assert "2 rows: 1 people stored, 1 rejected" in out
+    assert "2 rows: 1 people stored, 0 corrected, 1 rejected" in out
     assert "line 3: sex:" in out
     with db.connect() as conn:
         stored = conn.execute(text(

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from stdnum.cn import uscc
 
 from tests.browser import Watch, refused, sign_in, wait_until
-from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes
+from tests.conftest import ARTIFACTS, PASSWORD, csv_bytes, registered
 from tests.test_collection import _imported
 
 
@@ -109,6 +109,24 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
     sent("人口.csv", csv_bytes(["姓名"], [{"姓名": "演示居民乙"}]))
     expect(page.locator("#registry-said")).to_have_text("未导入：缺少列 地址、人口类型")
     assert page.locator("#registry-problems li").count() == 0
+
+    # next month's list: those registered corrected, namesakes it cannot tell apart said
+    registered(clients["command"], "addresses", [
+        {"address": f"{mark}路2号", "lon": spot.x, "lat": spot.y}], county="441502")
+    heads = ["地址", "姓名", "人口类型", "出生日期", "手机号码"]
+    twins = [{"地址": f"{mark}路2号", "姓名": "演示居民丙", "人口类型": "户籍", "出生日期": born,
+              "手机号码": ""} for born in ("1980-01-01", "1990-01-01")]
+    sent("人口.csv", csv_bytes(heads, twins))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "the people stored")
+    expect(page.locator("#registry-said")).to_have_text("人口共 2 行：新增 2 条")
+    twins[0]["手机号码"] = "13700001980"
+    sent("人口.csv", csv_bytes(heads, [{**twins[1], "出生日期": "", "手机号码": "13700001990"},
+                                       twins[0]]))
+    wait_until(page, "window.mapsvcRegistry.answer !== null", "the people corrected")
+    expect(page.locator("#registry-said")).to_have_text(
+        "人口共 2 行：新增 0 条，更正 1 条；1 行有误未导入，改正后可再导入该文件")
+    assert page.locator("#registry-problems li").all_inner_texts() == [
+        "第 2 行 · 姓名：该地址有多位同名人员，请填写身份证号或出生日期"]
     page.close()
 
 

@@ -551,7 +551,8 @@ audit_log = Table(
     "audit_log", metadata,
     Column("id", BigInteger, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("account.id")),
+    Column("origin", Text),  # with no account: the system user at a shell (0093)
     Column("action", Text, nullable=False),
     Column("entity", Text, nullable=False),
     Column("entity_id", Text, nullable=False),

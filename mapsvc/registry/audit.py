@@ -1,6 +1,7 @@
 """The audit log of personal data: each reveal (of a person's, or of a case's caller's), lookup
 (of a person by ID number, mobile or name) and export, each departure recorded or withdrawn and
-each field of a person corrected, with who did it and why, read a page at a time or whole as a
+each field of a person corrected, with who did it (an account, or the system user at a
+shell importing a registry file) and why, read a page at a time or whole as a
 CSV file for a spreadsheet; and the same counted by account."""
 
 import json
@@ -20,6 +21,9 @@ AUDIT_ACTION_NAMES = {"reveal": "查看完整信息", "lookup": "查找人员", 
                       "departure": "登记离开", "departure withdrawn": "撤销离开",
                       "correct": "更正信息"}
 AUDIT_FIELD_NAMES = {**DETAIL_NAMES, **CALLER_FIELD_NAMES}  # those revealed or corrected
+# who made an entry (of the log ``l``, its account ``a``): the account, or at a shell the
+# system user (a registry file imported there corrects the people it names)
+_WHO = "coalesce(a.username, l.origin)"
 
 
 def _entries(*, person: int | None, username: str | None, action: str | None,
@@ -30,8 +34,9 @@ def _entries(*, person: int | None, username: str | None, action: str | None,
     f.during("l.at", since, until)
     if person is not None:
         f.add("l.entity = 'person' AND l.entity_id = :person", person=str(person))
-    if username is not None:
-        f.add("a.username = :username", username=username)
+    if username is not None:  # an account's, or a shell's (its origin)
+        f.add("(l.account_id = (SELECT id FROM account WHERE username = :username)"
+              " OR l.origin = :username)", username=username)
     if action is not None:
         f.add("l.action = :action", action=action)
     return f
@@ -42,8 +47,9 @@ async def audit_entries(conn: AsyncConnection, *, limit: int, offset: int,
     """The entries ``which`` names (``_entries``), newest first."""
     f = _entries(**which)
     rows = (await conn.execute(text(f"""
-        SELECT l.id, l.at, a.username, l.action, l.entity, l.entity_id, l.field, l.reason
-          FROM audit_log l JOIN account a ON a.id = l.account_id
+        SELECT l.id, l.at, {_WHO} AS username, l.action, l.entity, l.entity_id, l.field,
+               l.reason
+          FROM audit_log l LEFT JOIN account a ON a.id = l.account_id
          WHERE {f.where()}
          ORDER BY l.id DESC {page(limit, offset)}"""), f.params)).mappings().all()
     return [dict(r) for r in rows]
@@ -52,7 +58,7 @@ async def audit_entries(conn: AsyncConnection, *, limit: int, offset: int,
 _NAMES = json.dumps({"action": AUDIT_ACTION_NAMES, "field": AUDIT_FIELD_NAMES},
                     ensure_ascii=False)
 _SHEET = f"""
-SELECT {local_time("l.at", "YYYY-MM-DD HH24:MI:SS")} AS "时间", a.username AS "账号",
+SELECT {local_time("l.at", "YYYY-MM-DD HH24:MI:SS")} AS "时间", {_WHO} AS "账号",
        coalesce(CAST(:names AS jsonb) -> 'action' ->> l.action, l.action) AS "操作",
        {text_cell("CASE WHEN l.entity_id !~ '^[0-9]+$' THEN l.entity_id "
                   "WHEN l.entity = 'person' THEN '人员 ' || l.entity_id "
@@ -60,7 +66,7 @@ SELECT {local_time("l.at", "YYYY-MM-DD HH24:MI:SS")} AS "时间", a.username AS 
                   "ELSE l.entity_id END")} AS "对象",
        coalesce(CAST(:names AS jsonb) -> 'field' ->> l.field, l.field) AS "字段",
        {text_cell("l.reason")} AS "理由或说明"
-  FROM audit_log l JOIN account a ON a.id = l.account_id
+  FROM audit_log l LEFT JOIN account a ON a.id = l.account_id
  WHERE {{where}}
  ORDER BY l.id DESC
 """
@@ -85,7 +91,7 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
     f = Filters()
     f.during("l.at", since, until)
     rows = (await conn.execute(text(f"""
-        SELECT a.username,
+        SELECT {_WHO} AS username,
                count(*) FILTER (WHERE l.action = 'reveal') AS reveals,
                count(DISTINCT l.entity_id) FILTER (WHERE l.action = 'reveal'
                                                      AND l.entity = 'person') AS people_revealed,
@@ -95,9 +101,9 @@ async def audit_by_account(conn: AsyncConnection, *, since: datetime | None = No
                    AS departures,
                count(*) FILTER (WHERE l.action = 'correct') AS corrections,
                max(l.at) AS last_at
-          FROM audit_log l JOIN account a ON a.id = l.account_id
+          FROM audit_log l LEFT JOIN account a ON a.id = l.account_id
          WHERE {f.where()}
-         GROUP BY a.username
-         ORDER BY reveals DESC, exports DESC, a.username {page(limit, offset)}"""),
+         GROUP BY 1
+         ORDER BY reveals DESC, exports DESC, 1 {page(limit, offset)}"""),
         f.params)).mappings().all()
     return [dict(r) for r in rows]

@@ -1,12 +1,14 @@
 """Registry files (CSV or Excel) into the database: standard addresses first, then the people,
 organisations, components and places on them. Every row is stored or reported with its line
 and reason; a file is one transaction, and an account's fills or changes its jurisdiction
-alone. A file imported again stores nothing twice: an address is known by its text, a person by
-their ID number (or with none by name and birth date at their house) and refused, a component
-by its ID and an organisation or place by its number (a ledger's 编号), its code, or else by
-name and kind at one point, and updated to the file (renamed, moved, a component's state),
-each organisation's and place's import and change kept in its record with the file and who
-imported it."""
+alone. A file imported again stores nothing twice: an address is known by its text; a person
+by their name and ID number at their house (or their name alone, where no ID number or birth
+date tells them apart), corrected to the file (each field audited as a correction on the
+register is), and an ID number registered at another house or to another name refused; a
+component by its ID and an organisation or place by its number (a ledger's 编号), its code, or
+else by name and kind at one point, and updated to the file (renamed, moved, a component's
+state), each organisation's and place's import and change kept in its record with the file and
+who imported it."""
 
 import re
 from collections.abc import Awaitable
@@ -119,7 +121,7 @@ class RegistryResult:
     kind: str
     rows: int = 0
     stored: int = 0
-    updated: int = 0  # organisations, components and places held already, changed by the file
+    updated: int = 0  # records held already changed by the file (people: corrected)
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -222,6 +224,8 @@ async def _outside(conn: AsyncConnection, rows: _Rows, by: Importer, stage: str,
 _REASONS = {"outside": "lies outside your jurisdiction",
             "registered": "this ID number is registered already, at another address or to "
                           "another name",
+            "namesakes": "more than one person of this name lives at this address: give their "
+                         "ID number or birth date",
             "outside_held": "names a record held outside your jurisdiction",
             "unknown": "names no record the registry holds",
             "code_taken": "is the code of another record than the one its number names"}
@@ -237,6 +241,26 @@ async def _refused(conn: AsyncConnection, rows: _Rows, stage: str, lines: str, c
             params or {})).scalars()):
         said = ctx(line) if callable(ctx) else ctx
         rows.errors.append(RowError(line, column, _REASONS[said["rule"]], said))
+
+
+# The rows staged ({what}_stage) naming a record held ({what}_matched: each line's id, none for
+# one new) that a row above named already: taken off the stage, each with the line it repeats.
+_REPEATS = """
+WITH repeats AS (
+    DELETE FROM {what}_stage s USING {what}_matched m
+     WHERE m.line = s.line AND m.id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM {what}_matched e WHERE e.id = m.id AND e.line < m.line)
+    RETURNING s.line, m.id)
+SELECT r.line, (SELECT min(e.line) FROM {what}_matched e WHERE e.id = r.id) FROM repeats r
+ ORDER BY r.line
+"""
+
+
+async def _repeated(conn: AsyncConnection, rows: _Rows, what: str, table: str) -> None:
+    """Refuse the rows staged naming a record of ``table`` a row above named (_REPEATS)."""
+    rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
+                             {"rule": "repeated", "line": first})
+                    for line, first in await conn.execute(text(_REPEATS.format(what=what)))]
 
 
 # where a row staged lies (of a locate_staged table ``{located}``)
@@ -295,8 +319,85 @@ async def import_addresses(conn: AsyncConnection, rows: _Rows, county: str | Non
     return stored
 
 
+def _care_tags(cell: str) -> list[str]:
+    """A cell's care tags, however they are separated, each once."""
+    return list(dict.fromkeys(t.strip() for t in re.split(r"[|、,，;；]", cell) if t.strip()))
+
+
+# The person each row staged (person_stage) names among those of its name living at its house
+# who have not left: the one of its ID number; else the one no ID number, nor birth date, tells
+# apart from it (one registered with none given it by the file; one of namesakes the row cannot
+# tell apart: ``namesakes``, refused). None: one new.
+_PEOPLE_MATCHED = """
+CREATE TEMP TABLE person_matched ON COMMIT DROP AS
+WITH held AS (
+    SELECT s.line, p.id, p.id_number_hash = s.id_number_hash AS by_id
+      FROM person_stage s
+      JOIN person_house ph ON ph.house_id = s.house_id::bigint AND ph.valid_to IS NULL
+      JOIN person p ON p.id = ph.person_id AND p.left_on IS NULL AND p.name = s.name
+     WHERE p.id_number_hash = s.id_number_hash
+        OR (s.id_number_hash IS NULL OR p.id_number_hash IS NULL)
+           AND (p.birth_date IS NULL OR s.birth_date = ''
+                OR p.birth_date = CAST(nullif(s.birth_date, '') AS date)))
+SELECT line, coalesce(min(id) FILTER (WHERE by_id),
+                      CASE WHEN count(DISTINCT id) = 1 THEN min(id) END) AS id,
+       NOT bool_or(coalesce(by_id, false)) AND count(DISTINCT id) > 1 AS namesakes
+  FROM held GROUP BY line
+"""
+# What the file corrects of each person it names (person_matched): each detail it gives that
+# differs from what is held (a blank cell leaves it as it is), into person_corrected; then
+# _PEOPLE_CORRECTED changes them, written to the audit log a row a field as a correction on the
+# register is, by whoever imports the file (``BY``'s account or origin), returning how many
+# people it corrected.
+_PEOPLE_CHANGES = """
+CREATE TEMP TABLE person_corrected ON COMMIT DROP AS
+SELECT s.*, m.id, array_remove(ARRAY[
+           CASE WHEN p.id_number_hash IS NULL AND s.id_number_hash IS NOT NULL
+                THEN 'id_number' END,
+           CASE WHEN s.mobile_hash IS NOT NULL
+                     AND p.mobile_hash IS DISTINCT FROM s.mobile_hash THEN 'mobile' END,
+           CASE WHEN p.birth_date IS DISTINCT FROM
+                     coalesce(CAST(nullif(s.birth_date, '') AS date), p.birth_date)
+                THEN 'birth_date' END,
+           CASE WHEN p.sex IS DISTINCT FROM coalesce(nullif(s.sex, ''), p.sex) THEN 'sex' END,
+           CASE WHEN s.registration <> p.registration THEN 'registration' END,
+           CASE WHEN s.care_tags <> '{}' AND NOT (CAST(s.care_tags AS text[]) @> p.care_tags
+                                                  AND p.care_tags @> CAST(s.care_tags AS text[]))
+                THEN 'care_tags' END], NULL) AS fields
+  FROM person_stage s JOIN person_matched m USING (line) JOIN person p ON p.id = m.id
+"""
+_PEOPLE_CORRECTED = """
+WITH changed AS (
+    UPDATE person p
+       SET id_number_enc = CASE WHEN 'id_number' = ANY (c.fields) THEN c.id_number_enc
+                                ELSE p.id_number_enc END,
+           id_number_hash = coalesce(c.id_number_hash, p.id_number_hash),
+           mobile_enc = CASE WHEN 'mobile' = ANY (c.fields) THEN c.mobile_enc
+                             ELSE p.mobile_enc END,
+           mobile_hash = coalesce(c.mobile_hash, p.mobile_hash),
+           birth_date = coalesce(CAST(nullif(c.birth_date, '') AS date), p.birth_date),
+           sex = coalesce(nullif(c.sex, ''), p.sex),
+           registration = c.registration,
+           care_tags = CASE WHEN 'care_tags' = ANY (c.fields) THEN CAST(c.care_tags AS text[])
+                            ELSE p.care_tags END
+      FROM person_corrected c
+     WHERE p.id = c.id AND c.fields <> '{}'
+    RETURNING p.id),
+audited AS (
+    INSERT INTO audit_log (account_id, origin, action, entity, entity_id, field, reason)
+    SELECT :account, :origin, 'correct', 'person', c.id::text, f.field,
+           '导入文件' || coalesce(' ' || CAST(:file AS text), '') || ' 第 ' || c.line || ' 行'
+      FROM person_corrected c, unnest(c.fields) WITH ORDINALITY AS f (field, n)
+     ORDER BY c.line, f.n)
+SELECT count(*) FROM changed
+"""
+
+
 async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
-                        by: Importer) -> int:
+                        by: Importer) -> tuple[int, int]:
+    """People, each on the standard address of their house, in the household its number names:
+    one registered there already (_PEOPLE_MATCHED) corrected to the row (_PEOPLE_CHANGES),
+    within the importing account's jurisdiction alone. The numbers stored and corrected."""
     frame = rows.frame
     _county(rows, county)
     frame["full_text"] = _normalised(frame["address"])
@@ -340,8 +441,7 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
         "line": good["line"], "house_id": good["house_id"], "household": good["household"],
         "name": good["name"], "registration": good["registration"], "sex": good["sex"],
         "birth_date": good["birth_date"], "relation": good["relation"],
-        "care_tags": [_text_array(t for t in re.split(r"[|、,，;；]", tags) if t)
-                      for tags in good["care_tags"]],
+        "care_tags": [_text_array(_care_tags(cell)) for cell in good["care_tags"]],
         "id_number_enc": [encrypt(normalise_id(v), ID_NUMBER) if v else None
                           for v in good["id_number"]],
         "id_number_hash": [lookup_hash(v) if v else None for v in good["id_number"]],
@@ -353,23 +453,23 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
         SELECT s.line, a.grid_id, a.village_code FROM person_stage s
           JOIN house h ON h.id = s.house_id::bigint JOIN address a ON a.id = h.address_id""",
                    "address", "outside")
-    # registered already at the house under the name (by ID number; with none, by birth date
-    # among those with none): as they are; an ID number registered at another address or to
-    # another name: refused, a move being recorded as one (the population's changes)
-    await conn.execute(text("""
-        DELETE FROM person_stage s
-         WHERE EXISTS (
-               SELECT 1 FROM person p JOIN person_house ph ON ph.person_id = p.id
-                WHERE ph.house_id = s.house_id::bigint AND ph.valid_to IS NULL
-                  AND p.left_on IS NULL AND p.name = s.name
-                  AND (p.id_number_hash = s.id_number_hash
-                       OR s.id_number_hash IS NULL AND p.id_number_hash IS NULL
-                          AND p.birth_date IS NOT DISTINCT FROM nullif(s.birth_date, '')::date))
-        """))
+    # one file of people at a time: two sent at once store each person once
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('registry import person'))"))
+    await conn.execute(text("DROP TABLE IF EXISTS pg_temp.person_matched, "
+                            "pg_temp.person_corrected"))
+    await conn.execute(text(_PEOPLE_MATCHED))
+    await _refused(conn, rows, "person_stage", "SELECT line FROM person_matched WHERE namesakes",
+                   "name", {"rule": "namesakes"})
+    await _repeated(conn, rows, "person", "person")
     await _refused(conn, rows, "person_stage",
                    "SELECT s.line FROM person_stage s JOIN person p "
-                   "ON p.id_number_hash = s.id_number_hash AND p.left_on IS NULL",
+                   "ON p.id_number_hash = s.id_number_hash AND p.left_on IS NULL "
+                   "LEFT JOIN person_matched m USING (line) WHERE p.id IS DISTINCT FROM m.id",
                    "id_number", {"rule": "registered"})
+    await conn.execute(text(_PEOPLE_CHANGES))
+    corrected = (await conn.execute(text(_PEOPLE_CORRECTED), by.who())).scalar_one()
+    await conn.execute(text("DELETE FROM person_stage s USING person_matched m "
+                            "WHERE m.line = s.line AND m.id IS NOT NULL"))
     for statement in (
         # ids drawn first, so each person's tie to their house can follow from their own row
         "ALTER TABLE person_stage ADD COLUMN pid bigint",
@@ -394,7 +494,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
              FROM person_stage""",
     ):
         await conn.execute(text(statement))
-    return (await conn.execute(text("SELECT count(*) FROM person_stage"))).scalar_one()
+    stored = (await conn.execute(text("SELECT count(*) FROM person_stage"))).scalar_one()
+    return stored, corrected
 
 
 # A row's point (of point_stage s).
@@ -418,8 +519,7 @@ def _credit_codes(rows: _Rows) -> None:
 # by its number (编号, as the ledger gives it), by code, or else by name and kind at the same
 # point, among those of no code; whether it gives a number the registry has not
 # (``unknown``), and whether its code is another's than the one its number names
-# (``code_taken``). _REPEATS: the rows naming one held after an earlier
-# row did, taken off the rows staged, each with the line it repeats.
+# (``code_taken``).
 _MATCHED = """
 CREATE TEMP TABLE point_matched ON COMMIT DROP AS
 SELECT s.line, coalesce(i.id, c.id, (
@@ -431,15 +531,6 @@ SELECT s.line, coalesce(i.id, c.id, (
   FROM point_stage s
   LEFT JOIN {table} i ON i.id = CAST(nullif(s.id, '') AS bigint)
   LEFT JOIN {table} c ON c.code = nullif(s.code, '')
-"""
-_REPEATS = """
-WITH repeats AS (
-    DELETE FROM point_stage s USING point_matched m
-     WHERE m.line = s.line AND m.id IS NOT NULL
-       AND EXISTS (SELECT 1 FROM point_matched e WHERE e.id = m.id AND e.line < m.line)
-    RETURNING s.line, m.id)
-SELECT r.line, (SELECT min(e.line) FROM point_matched e WHERE e.id = r.id) FROM repeats r
- ORDER BY r.line
 """
 # The rows staged, where they lie and the one each is of (id: none for one new).
 _STAGED = f"""
@@ -528,9 +619,7 @@ async def import_points(conn: AsyncConnection, kind: str, rows: _Rows, crs: CRS,
     if kind == "things":
         return await _components(conn)
     table = TABLES[kind]
-    rows.errors += [RowError(line, "name", f"names the {table} of line {first} again",
-                             {"rule": "repeated", "line": first})
-                    for line, first in await conn.execute(text(_REPEATS))]
+    await _repeated(conn, rows, "point", table)
     who = by.who()
     updated = (await conn.execute(text(logged_update(table, f"""
         UPDATE {table} t SET name = s.name, kind = s.kind, code = s.code, geom = s.geom,
@@ -602,7 +691,7 @@ async def _imported(conn: AsyncConnection, kind: str, frame: pd.DataFrame, by: I
     elif kind == "addresses":
         stored = await import_addresses(conn, rows, county, crs, by)
     else:
-        stored = await import_people(conn, rows, county, by)
+        stored, updated = await import_people(conn, rows, county, by)
     rows.errors.sort(key=lambda e: e.line)
     result = RegistryResult(kind=kind, rows=len(frame), stored=stored, updated=updated,
                             errors=rows.errors)

@@ -59,6 +59,7 @@ window.mapsvcRegistry = { answer: null, shown: null };
       date: "不是日期（如 1990-01-02、1990/1/2、1990年1月2日）",
       no_address: `没有标准地址“${ctx.value}”，请先导入标准地址`,
       registered: "该身份证号已登记（在其他地址，或为其他姓名）",
+      namesakes: "该地址有多位同名人员，请填写身份证号或出生日期",
       component_id: "须为 16 位部件编码（区县代码 6 位、类型 4 位、序号 6 位）",
       credit_code: "不是有效的统一社会信用代码（18 位，末位为校验码）",
       record_id: "须为台账中的编号", code_taken: "已是另一条记录的编码",
@@ -82,7 +83,8 @@ window.mapsvcRegistry = { answer: null, shown: null };
       say(`未导入：${fileWords(error, heading(kind)) || error.message}`, true);
       return;
     }
-    const [store, update] = answer.checked ? ["可新增", "可更新"] : ["新增", "更新"];
+    const changed = kind === "people" ? "更正" : "更新";  // people's details, as on the register
+    const [store, update] = answer.checked ? ["可新增", `可${changed}`] : ["新增", changed];
     const updated = (answer.updated ? `，${update} ${answer.updated} 条` : "")
       + (answer.held ? `，${answer.held} 条此前已登记` : "");
     const faults = answer.rejected ? `；${answer.rejected} 行有误${answer.checked ? ""
