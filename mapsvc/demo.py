@@ -537,20 +537,22 @@ async def run_campaign(conn: AsyncConnection, township: str, *, seed: int = 2026
                                          p=list(CAMPAIGN_PACES.values()))))
     accounts = {name: await find_account(conn, name) for name in workers}
     now = datetime.now(timezone.utc)
-    checked = 0
+    checks = []
     for thing in things:
         if rng.random() >= paces[thing.worker]:
             continue
         hazard = rng.random() < CAMPAIGN_HAZARD_SHARE
         category = str(rng.choice(list(CAMPAIGN_HAZARDS))) if hazard else None
+        checks.append((now - timedelta(hours=float(rng.uniform(1, 72))), thing, category))
+    # sent as they were made: their hazards' cases come in (and are numbered) in time
+    for at, thing, category in sorted(checks, key=lambda check: check[0]):
         await record_check(
             conn, accounts[thing.worker], made["id"],
             client_id=uuid.uuid5(DEMO_NAMESPACE, f"check {thing.target}"), target=thing.target,
-            result="hazard" if hazard else "normal",
-            note=CAMPAIGN_HAZARDS[category] if hazard else "", category=category,
-            at=now - timedelta(hours=float(rng.uniform(1, 72))), lon=None, lat=None)
-        checked += 1
-    return checked
+            result="normal" if category is None else "hazard",
+            note=CAMPAIGN_HAZARDS.get(category, ""), category=category, at=at, lon=None,
+            lat=None)
+    return len(checks)
 
 
 async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incidents: int,

@@ -175,6 +175,9 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
                  GROUP BY 1 ORDER BY 1""").fetchall()
             exempted = db.execute("SELECT count(*) FROM incident WHERE exempted_at IS NOT NULL"
                                   ).fetchone()[0]
+            # the campaign's checks (and their hazards' cases) came in as they were made
+            checks = [at for (at,) in db.execute("SELECT at FROM campaign_check ORDER BY id")]
+        assert len(checks) > 10 and checks == sorted(checks)
         assert unstaffed == 0
         assert appeals == [("decline_exemption", 1), ("exempt", 1), ("request_exemption", 3)]
         assert exempted == 1
