@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import refused, searched, sign_in, wait_until
+from tests.browser import on_one_line, refused, searched, sign_in, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, registered
 
 TAG = "<i>页面关怀</i>"  # a care tag as typed into a file: shown as text, never as markup
@@ -55,6 +55,12 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
     assert cells == {"name": "郑**", "care_tags": TAG, "address": "台账路5号",
                      "mobile": "139****5678", "registration": "户籍"}
     assert page.locator("#people i").count() == 0  # the tag's markup stayed text
+    # on a narrow screen each heading and short cell on one line, the tags, address and grid
+    # taking the room
+    page.set_viewport_size({"width": 900, "height": 720})
+    assert on_one_line(page, "#people th, #people td:not(:nth-child(6), :nth-child(7), "
+                             ":nth-child(8))")
+    page.set_viewport_size({"width": 1500, "height": 900})
 
     row.locator("button", has_text="查看完整").click()
     form = page.locator("#people-reveal")
