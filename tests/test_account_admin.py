@@ -144,6 +144,11 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
     sign_in(page, server, "/map/accounts", "admin", PASSWORD)
     wait_until(page, "window.mapsvcAccounts.shown !== null", "the accounts")
+    # a scope bound to nothing said: all of the deployment, or (an auditor's) none of it
+    for bound, scope in (("admin", "全部辖区"), ("city", "全部辖区"), ("auditor", "无（只读审计）"),
+                         ("command", "441502 城区")):
+        assert page.locator(f"#accounts tr[data-account='{bound}'] td").nth(
+            4).inner_text() == scope, bound
 
     form = page.locator("#accounts-new")
     form.locator("[name=role]").select_option("grid_worker")

@@ -86,7 +86,8 @@ window.mapsvcAccounts = { shown: null };
     tr.dataset.account = a.username;
     const state = a.active ? (a.held_until ? `密码错误过多，${localTime(a.held_until)} 前暂停登录`
                                            : "正常") : "已停用";
-    const scope = a.grids ? a.grids.map((g) => g.name).join("、") : a.scope;
+    const scope = a.grids ? a.grids.map((g) => g.name).join("、")
+      : a.scope || (a.role === "auditor" ? "无（只读审计）" : "全部辖区");
     for (const value of [a.username, a.display_name, ROLE_NAME[a.role], state, scope,
                          a.signed_in_at ? localTime(a.signed_in_at) : "从未登录"]) {
       tr.appendChild(text("td", value));
