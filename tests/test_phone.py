@@ -1694,6 +1694,8 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
     wait_until(page, f"document.getElementById('patrol-due').textContent === {b_alone!r}",
                "B alone named once A is patrolled")
     assert page.evaluate(dashed) == [a.code("B")]
+    colour = "getComputedStyle(document.getElementById('patrol-due')).color"
+    assert page.evaluate(colour) == "rgb(230, 81, 0)"  # a grid due: said as a warning
     page.screenshot(path=ARTIFACTS / "phone-patrol-due.png")
     token = httpx.post(f"{server}/api/v1/auth/token", data={
         "username": "due_worker", "password": PASSWORD}).json()["access_token"]
@@ -1705,6 +1707,7 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
     wait_until(page, "document.getElementById('patrol-due').textContent === "
                      "'所辖网格7天内均已巡查'", "B patrolled from elsewhere, seen on refresh")
     assert page.evaluate(dashed) == []
+    assert page.evaluate(colour) == "rgb(46, 125, 50)"  # all patrolled: said as done
     page.evaluate("localStorage.setItem('mapsvc.token', 'ended')")  # the session over
     page.locator("#login").wait_for()  # its next refresh refused 401: back to sign in
     assert page.inner_text("#patrol-due") == ""  # the next to sign in may be another

@@ -1589,6 +1589,7 @@ async function showPatrolDue() {
   const since = (g) => (g.last_patrolled
     ? `${Math.floor((now() - new Date(g.last_patrolled)) / 864e5)}天前` : "从未巡查");
   const names = [...listed.values()].map((g) => `${g.name}（${since(g)}）`).join("、");
+  $("patrol-due").classList.toggle("done", due.unpatrolled === 0);
   $("patrol-due").textContent = due.grids === 0 ? ""
     : due.unpatrolled === 0 ? `所辖网格${PATROL_DUE_DAYS}天内均已巡查`
     : `${PATROL_DUE_DAYS}天未巡查 ${due.unpatrolled} 个网格：${names}`
