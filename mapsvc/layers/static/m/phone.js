@@ -1193,8 +1193,9 @@ async function registerNewcomer(event) {
 function member(person) {
   const tags = person.care_tags && person.care_tags.length ? `（${person.care_tags.join("、")}）`
     : "";
-  const li = text("li", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`
-    + tags);
+  const li = document.createElement("li");
+  li.appendChild(text("span", `${person.name}${person.birth_year ? ` ${person.birth_year}年生` : ""}`
+    + tags, "who"));  // on a line of its own, the buttons in a row under it
   li.dataset.person = person.id;
   const correcting = text("button", "更正", "act quiet");
   correcting.type = "button";
