@@ -345,26 +345,30 @@ SELECT line, coalesce(min(id) FILTER (WHERE by_id),
   FROM held GROUP BY line
 """
 # What the file corrects of each person it names (person_matched): each detail it gives that
-# differs from what is held (a blank cell leaves it as it is), into person_corrected; then
-# _PEOPLE_CORRECTED changes them, written to the audit log a row a field as a correction on the
-# register is, by whoever imports the file (``BY``'s account or origin), returning how many
-# people it corrected.
+# differs from what is held (a blank cell leaves it as it is), into person_corrected for those
+# of any; then _PEOPLE_CORRECTED changes them, written to the audit log a row a field as a
+# correction on the register is, by whoever imports the file (``BY``'s account or origin),
+# returning how many people it corrected.
 _PEOPLE_CHANGES = """
 CREATE TEMP TABLE person_corrected ON COMMIT DROP AS
-SELECT s.*, m.id, array_remove(ARRAY[
-           CASE WHEN p.id_number_hash IS NULL AND s.id_number_hash IS NOT NULL
-                THEN 'id_number' END,
-           CASE WHEN s.mobile_hash IS NOT NULL
-                     AND p.mobile_hash IS DISTINCT FROM s.mobile_hash THEN 'mobile' END,
-           CASE WHEN p.birth_date IS DISTINCT FROM
-                     coalesce(CAST(nullif(s.birth_date, '') AS date), p.birth_date)
-                THEN 'birth_date' END,
-           CASE WHEN p.sex IS DISTINCT FROM coalesce(nullif(s.sex, ''), p.sex) THEN 'sex' END,
-           CASE WHEN s.registration <> p.registration THEN 'registration' END,
-           CASE WHEN s.care_tags <> '{}' AND NOT (CAST(s.care_tags AS text[]) @> p.care_tags
-                                                  AND p.care_tags @> CAST(s.care_tags AS text[]))
-                THEN 'care_tags' END], NULL) AS fields
-  FROM person_stage s JOIN person_matched m USING (line) JOIN person p ON p.id = m.id
+SELECT * FROM (
+    SELECT s.*, m.id, array_remove(ARRAY[
+               CASE WHEN p.id_number_hash IS NULL AND s.id_number_hash IS NOT NULL
+                    THEN 'id_number' END,
+               CASE WHEN s.mobile_hash IS NOT NULL
+                         AND p.mobile_hash IS DISTINCT FROM s.mobile_hash THEN 'mobile' END,
+               CASE WHEN p.birth_date IS DISTINCT FROM
+                         coalesce(CAST(nullif(s.birth_date, '') AS date), p.birth_date)
+                    THEN 'birth_date' END,
+               CASE WHEN p.sex IS DISTINCT FROM coalesce(nullif(s.sex, ''), p.sex)
+                    THEN 'sex' END,
+               CASE WHEN s.registration <> p.registration THEN 'registration' END,
+               CASE WHEN s.care_tags <> '{}'
+                         AND NOT (CAST(s.care_tags AS text[]) @> p.care_tags
+                                  AND p.care_tags @> CAST(s.care_tags AS text[]))
+                    THEN 'care_tags' END], NULL) AS fields
+      FROM person_stage s JOIN person_matched m USING (line) JOIN person p ON p.id = m.id) c
+ WHERE fields <> '{}'
 """
 _PEOPLE_CORRECTED = """
 WITH changed AS (
@@ -381,7 +385,7 @@ WITH changed AS (
            care_tags = CASE WHEN 'care_tags' = ANY (c.fields) THEN CAST(c.care_tags AS text[])
                             ELSE p.care_tags END
       FROM person_corrected c
-     WHERE p.id = c.id AND c.fields <> '{}'
+     WHERE p.id = c.id
     RETURNING p.id),
 audited AS (
     INSERT INTO audit_log (account_id, origin, action, entity, entity_id, field, reason)
