@@ -30,7 +30,7 @@ from mapsvc.registry.campaigns import change_campaign, make_campaign, record_che
 from mapsvc.registry.micro_grids import divide
 from mapsvc.registry.patrols import record_patrol
 from mapsvc.registry.synthetic import load_registry
-from mapsvc.workflow.actions import ActionRequest, act
+from mapsvc.workflow.actions import ActionRequest, act, act_on_many
 from mapsvc.workflow.calendar import load_calendar
 from mapsvc.workflow.departments import import_departments
 from mapsvc.workflow.machine import sql_list
@@ -282,6 +282,60 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
             await _step(conn, (centre, department, worker), case.id, name, note, sent_to, rated,
                         at)
             taken += 1
+    return taken
+
+
+# The city's other counties (海丰县, 陆丰市), whose centre is the city's: their cases reported
+# before the load's day, taken in and sent on a county's day of reports at a time (批量办理),
+# each to the county's department, which the centre answers for (telling the public's callers
+# it has theirs); those of the last IN_FLIGHT_DAYS still in flight, the older mostly settled; of
+# those closed, a share followed up and rated.
+IN_FLIGHT_DAYS = 3
+FOLLOWED_UP_SHARE = 0.25
+
+
+async def settle_city(conn: AsyncConnection, *, seed: int = 20261206) -> int:
+    """The cases of the demo city's counties but the demo county walked as far as they have
+    come (see above), by the city's centre. Returns the number of steps taken."""
+    rng = np.random.default_rng(seed)
+    centre = await find_account(conn, "city")
+    departments = {region: code for code, _, region, _ in DEMO_DEPARTMENTS
+                   if len(region) == CODE_LENGTHS["county"] and region != DEMO_COUNTY}
+    cases = pd.DataFrame((await conn.execute(text(
+        "SELECT id, left(village_code, 6) AS county, reported_at, "
+        "       (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
+        f"      source IN {sql_list(PUBLIC_SOURCES)} AS public FROM incident "
+        "WHERE left(village_code, 6) = ANY (:counties) AND status = 'reported' "
+        "  AND reported_at < now() - interval '1 day' ORDER BY id"),
+        {"counties": list(departments)})).mappings().all(),
+        columns=["id", "county", "reported_at", "day", "public"])
+    now = datetime.now(timezone.utc)
+    recent = (cases["reported_at"] > now - timedelta(days=IN_FLIGHT_DAYS)).to_numpy()
+    cases["depth"] = 0
+    for how, among in ((IN_FLIGHT, recent), (SETTLED, ~recent)):
+        cases.loc[among, "depth"] = rng.choice(list(how), among.sum(), p=list(how.values()))
+    taken = 0
+    for (county, _, depth, public), group in cases.groupby(["county", "day", "depth", "public"]):
+        ids = group["id"].tolist()
+        at = group["reported_at"].max()
+        steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
+        if public and depth >= 2:  # their callers told the department has them (响应)
+            steps.insert(2, ("contact", "已电话联系诉求人，告知正在办理（演示）"))
+        for name, note in steps:
+            at += timedelta(hours=float(rng.uniform(*STEP_HOURS[name])))
+            if at > now:  # not yet: the cases wait at this step
+                break
+            if name == "follow_up":  # asked of each caller: a share of them
+                for case in ids:
+                    if rng.random() < FOLLOWED_UP_SHARE:
+                        rated = int(rng.choice([3, 4, 4, 5, 5, 5]))
+                        await act(conn, centre, case, name, ActionRequest(
+                            satisfaction=rated, resolved=rated >= 4, taken_at=at))
+                        taken += 1
+                continue
+            await act_on_many(conn, centre, ids, name, ActionRequest(
+                note=note, department=departments[county], taken_at=at))
+            taken += len(ids)
     return taken
 
 
@@ -582,7 +636,8 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
                           repeats=True, callers=True)
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo", by_row=REPORTED_BY)).inserted
-    counts["case step"] = await walk_cases(conn) + await appeal_cases(conn)
+    counts["case step"] = (await walk_cases(conn) + await appeal_cases(conn)
+                           + await settle_city(conn))
     counts["patrol"] = await walk_patrols(conn)
     counts["campaign check"] = await run_campaign(conn, township)
     return counts

@@ -313,6 +313,18 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         above = city.get("/stats/board").json()
         assert (above["kind"], above["name"]) == ("city", "汕尾市")
         assert above["open"] > api.get("/stats/board").json()["open"]
+        # its other counties' cases taken through the loop by it too, to their 城管: its
+        # evaluation compares its three counties, each with cases closed and rated, some open
+        counties = {r["code"]: r["figures"] for r in city.get("/stats", params={
+            "from": (datetime.now(timezone.utc) - timedelta(days=60)).date().isoformat()}
+        ).json()["rows"]}
+        assert set(counties) == {"441502", "441521", "441581"}
+        for figures in counties.values():
+            assert 0 < figures["closed"] < figures["filed"] < figures["reported"], figures
+            assert figures["rated"] > 0 and figures["on_time_closure_rate"] is not None
+        waiting = city.get("/incidents", params={"county": "441521", "status": "reported",
+                                                 "limit": 1000}).json()["features"]
+        assert len(waiting) < counties["441521"]["reported"] / 10  # the last day's, mostly
         grid = city.get("/grids", params={"parent": "441521", "limit": 1}).json()["features"][0]
         spot = shapely.geometry.shape(grid["geometry"]).representative_point()
         case = city.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
