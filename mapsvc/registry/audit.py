@@ -1,8 +1,8 @@
 """The audit log of personal data: each reveal (of a person's, or of a case's caller's), lookup
 (of a person by ID number, mobile or name) and export, each departure recorded or withdrawn and
-each field of a person corrected, with who did it (an account, or the system user at a
-shell importing a registry file) and why, read a page at a time or whole as a
-CSV file for a spreadsheet; and the same counted by account."""
+each field of a person corrected, with who did it (an account, or the system user at a shell
+importing a registry file) and why, read a page at a time or whole as a CSV file for a
+spreadsheet; and the same counted by account."""
 
 import json
 from datetime import datetime
