@@ -339,8 +339,8 @@ async def import_file(
     component ID; with none, by name and kind at one point) are updated to it (``updated``),
     each organisation's and place's import and change kept in its record with the file and your
     account; people registered already at their house (by name and ID number; with none, by
-    name) are corrected to it (``updated``: those of a detail the file gives otherwise, each field written
-    to the audit log); each file is kept in the log of imports."""
+    name) are corrected to it (``updated``: those of a detail the file gives otherwise, each
+    field written to the audit log); each file is kept in the log of imports."""
     data = await read_upload(file)
     name = file.filename or "upload.csv"
     frame = read_registry(io.BytesIO(data), name, kind)
