@@ -133,6 +133,12 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert page.locator("#stats-where button").count() == 0
     assert _row(page, grid[:9])["上报"] == str(row["figures"]["reported"])
 
+    # on a narrower screen the columns scroll across in their box, the page staying put
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") == 1366
+    assert page.evaluate("(b => b.scrollWidth > b.clientWidth)"
+                         "(document.getElementById('stats-table'))")
+
     # on paper (A4 across): what it is of, in a line; no links nor forms; every column
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 1123, "height": 794})
