@@ -227,6 +227,15 @@ def test_a_people_file_imported_again_corrects_those_it_names_each_field_audited
                                  "WHERE name = '林十一'")).one() == (2, 0)
     assert _corrections(db, [feng_id])[-1][3:] == ("mobile", "导入文件 refused.csv 第 3 行")
 
+    # another county's centre corrects no one here: the line lies outside its jurisdiction
+    with signed_in_client(server, new_account(region_code="420106")) as client:
+        answer = client.post("/registry/import/people", data={"county": "441502"}, files={
+            "file": ("他区.csv", csv_bytes(PEOPLE, [_person("陈十", mobile="13400000010")]),
+                     "text/csv")}).json()
+        assert (answer["updated"], [e["ctx"]["rule"] for e in answer["errors"]]) == (
+            0, ["outside"])
+    assert len(_corrections(db, [chen_id])) == 4
+
     # sent by an account: the account audited; an auditor reads the shell's and the account's
     centre = new_account()
     with signed_in_client(server, centre) as client:
