@@ -118,6 +118,13 @@ def test_the_list_counts_its_cases_and_shows_the_oldest_first_and_more_on_asking
     backlog of 201 a hotline file brought in): the list says how many there are, lists the
     oldest first when asked, and 200 more at a click, as many as the service finds so."""
     page, watch = desk
+    # the pages it leads to in rows above it, signing out beside the last
+    password, sign_out = (page.locator(f"#desk-panel nav {s}").bounding_box()
+                          for s in ("a[href='/map/password']", "[data-sign-out]"))
+    middle = {name: box["y"] + box["height"] / 2
+              for name, box in (("password", password), ("sign_out", sign_out))}
+    assert sign_out["x"] > password["x"]
+    assert abs(middle["sign_out"] - middle["password"]) < sign_out["height"] / 2
     command = clients["command"]
     last = grids[grids["code"].str.startswith("441502")].iloc[-1].geometry.representative_point()
     tag = uuid.uuid4().hex[:8]
