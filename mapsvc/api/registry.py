@@ -446,10 +446,10 @@ AuditReader = Annotated[Account, Depends(allowed(AUDIT_READERS))]
 @router.get("/audit/accounts")
 async def audit_accounts(request: Request, account: AuditReader, page: Page,
                          during: During) -> list[dict]:
-    """Per account, what it did with personal data over a span of time: full values shown
-    (and of how many people), people looked up, exports, departures recorded or withdrawn,
-    fields corrected, and when last; those that were shown most first (administrators and
-    auditors)."""
+    """Per account (or system user at a shell), what it did with personal data over a span
+    of time: full values shown (and of how many people), people looked up, exports,
+    departures recorded or withdrawn, fields corrected, and when last; those that were shown
+    most first (administrators and auditors)."""
     async with statements(request) as conn:
         return await audit_by_account(conn, since=during.since, until=during.until,
                                       limit=page.limit, offset=page.offset)
@@ -459,7 +459,8 @@ async def audit_query(
     during: During,
     person: Annotated[int | None, Query(description="a person's id: who looked at them, "
                                                     "and why")] = None,
-    username: Annotated[str | None, Query(max_length=200, description="by one account")] = None,
+    username: Annotated[str | None, Query(max_length=200, description=(
+        "by one account, or the system user at a shell (as `username` names it)"))] = None,
     action: Annotated[Literal[ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
 ) -> dict:
     """Which entries of the audit log are asked for."""
@@ -473,8 +474,10 @@ AuditQuery = Annotated[dict, Depends(audit_query)]
 @router.get("/audit")
 async def audit(request: Request, account: AuditReader, page: Page,
                 which: AuditQuery) -> list[dict]:
-    """Every reveal and export of personal data, and every departure recorded or withdrawn,
-    newest first (administrators and auditors)."""
+    """Every reveal, lookup and export of personal data, every departure recorded or
+    withdrawn and every field of a person corrected, newest first, each with who (`username`:
+    the account, or the system user at a shell importing a registry file) and why
+    (administrators and auditors)."""
     async with statements(request) as conn:
         return await audit_entries(conn, limit=page.limit, offset=page.offset, **which)
 
