@@ -138,6 +138,11 @@ def test_the_centre_ranks_its_townships_and_enters_one(evaluation, fixture_cases
     assert page.evaluate("document.documentElement.scrollWidth") == 1366
     assert page.evaluate("(b => b.scrollWidth > b.clientWidth)"
                          "(document.getElementById('stats-table'))")
+    page.evaluate("document.getElementById('stats-table').scrollLeft = 600")  # the names stay
+    name = page.locator(f"#stats tbody tr[data-code='{grid[:9]}'] td").nth(1).bounding_box()
+    assert name["x"] == page.locator("#stats-table").bounding_box()["x"]
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('td').cellIndex",
+                         [name["x"] + 5, name["y"] + name["height"] / 2]) == 1  # on top
 
     # on paper (A4 across): what it is of, in a line; no links nor forms; every column
     page.emulate_media(media="print")
