@@ -51,6 +51,7 @@ of their due day (mapsvc.registry.campaigns.campaigns_due).
 Rates are fractions (0.9 is 90 %); a rate with nothing to count is null.
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -259,7 +260,7 @@ TIMELINE_MOST = 366
 _FREQUENCIES = {"day": "D", "week": "W-SUN", "month": "M"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Period:
     key: str     # its first day, as the tally groups by it (ISO)
     code: str    # 2026-12-06, 2026-W49, 2026-12
@@ -268,7 +269,8 @@ class Period:
     end: date
 
 
-def periods(start: date, end: date, per: str) -> list[Period]:
+@functools.lru_cache(maxsize=64)  # a request's tally and its rows ask for the same
+def periods(start: date, end: date, per: str) -> tuple[Period, ...]:
     """The periods ``per`` from the one holding local date ``start`` to the one holding
     ``end``, their days those within ``start`` to ``end``."""
     first, last = (pd.Period(day, freq=_FREQUENCIES[per]) for day in (start, end))
@@ -278,9 +280,9 @@ def periods(start: date, end: date, per: str) -> list[Period]:
     firsts = [span.start_time.date() for span in pd.period_range(first, last)]
     # each until the next begins (the last may end after the calendar does: 9999-12-31)
     lasts = [day - timedelta(days=1) for day in firsts[1:]] + [end]
-    return [Period(day.isoformat(), _period_code(per, day),
-                   _period_name(per, max(day, start), until), max(day, start), until)
-            for day, until in zip(firsts, lasts)]
+    return tuple(Period(day.isoformat(), _period_code(per, day),
+                        _period_name(per, max(day, start), until), max(day, start), until)
+                 for day, until in zip(firsts, lasts))
 
 
 def _period_code(per: str, first: date) -> str:
