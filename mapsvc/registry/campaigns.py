@@ -465,12 +465,13 @@ async def record_check(conn: AsyncConnection, account: Account, campaign_id: int
     f.add("t.campaign_id = :id AND t.target = :target")
     thing = (await conn.execute(text(
         "SELECT c.title, t.name, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, c.ended_at, "
-        f"       c.ended_at < {_CHECKED_AT} AS late, {_CHECKED_AT} AS at "
+        f"       {_CHECKED_AT} AS at "
         f"FROM campaign_target t JOIN campaign c ON c.id = t.campaign_id WHERE {f.where()}"),
         f.params)).first()
     if thing is None:
         raise NotFound(f"no {target!r} of campaign {campaign_id} in your grids", field="target")
-    if thing.late and not await _recorded(conn, client_id):  # done after the campaign ended
+    late = thing.ended_at is not None and thing.ended_at < thing.at
+    if late and not await _recorded(conn, client_id):  # done after the campaign ended
         raise Conflict(f"campaign {campaign_id} ended at {thing.ended_at.isoformat()}: a check "
                        "done since is not taken (a hazard is reported as a case)", field="at",
                        context={"ended_at": thing.ended_at.isoformat()})
