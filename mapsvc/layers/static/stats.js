@@ -162,17 +162,18 @@ window.mapsvcStats = { shown: null, answer: null };
       && !(classEntered() && r.code === state.path.at(-1).class);
     if (!$("stats").dataset.desk || !(region || ofClass || r.kind === "department")) return null;
     const asked = new URLSearchParams({ view, from: answer.from, to: answer.to });
-    if (region) {
-      asked.set(r.kind, r.code);
-      asked.set("name", r.name);
-    } else if (ofClass) {
+    if (region) within(asked, r);
+    else if (ofClass) {
       asked.set("category", r.code);
-      if (REGIONS.includes(answer.kind)) {
-        asked.set(answer.kind, answer.code);
-        asked.set("name", answer.name);
-      }
+      if (REGIONS.includes(answer.kind)) within(asked, answer);
     } else asked.set("department", r.code);
     return asked;
+  }
+
+  // the desk asked for a region's cases: by its level and code, its name to show
+  function within(asked, region) {
+    asked.set(region.kind, region.code);
+    asked.set("name", region.name);
   }
 
   // the table's own cases (a region's, a department's, or all of the deployment's) reported in
@@ -183,10 +184,7 @@ window.mapsvcStats = { shown: null, answer: null };
     if (!$("stats").dataset.desk || !own) return null;
     const asked = new URLSearchParams({ view, from: r.from, to: r.to });
     if (answer.kind === "department") asked.set("department", answer.code);
-    if (region) {
-      asked.set(answer.kind, answer.code);
-      asked.set("name", answer.name);
-    }
+    if (region) within(asked, answer);
     return asked;
   }
 
