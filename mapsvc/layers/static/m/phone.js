@@ -1655,8 +1655,8 @@ function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
   // the worker's grids, cases, reports and campaigns and the households, addresses,
-  // organisations and places near go with the session: the next to sign in on this phone may be another, working
-  // other grids (mapsvc.people-near: where pages before v22 kept them)
+  // organisations and places near go with the session: the next to sign in on this phone may
+  // be another, working other grids (mapsvc.people-near: where pages before v22 kept them)
   for (const key of ["mapsvc.token", "mapsvc.user", "mapsvc.role", "mapsvc.cases",
                      "mapsvc.unseen", "mapsvc.patrol", HOUSEHOLDS_NEAR, ADDRESSES_NEAR,
                      ...Object.values(RECORDED_NEAR), ...Object.values(CLOSED_NEAR), REPORTS,
