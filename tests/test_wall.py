@@ -29,7 +29,7 @@ from mapsvc.incidents.hotspots import LEAST, RADIUS_M
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
 from tests.browser import (Watch, click_while_zooming, desk_opened, refused, shows, sign_in,
-                           wait_until)
+                           signed_in_here, wait_until)
 from tests.conftest import (ARTIFACTS, PASSWORD, Server, new_account, registered, run,
                             signed_in_client)
 
@@ -1044,6 +1044,20 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
 
 def test_only_command_centres_get_the_wall(wall_server, browser):
     assert "仅供指挥中心" in refused(browser, wall_server.base, "/map/wall", "worker", PASSWORD)
+    # the page refused says who is signed in and leads to their own page, or to signing in
+    # as an account that may open it
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, wall_server.base, "/map/wall", "worker", PASSWORD)
+    assert page.inner_text("main p:nth-of-type(2)") == "当前登录账号：worker（网格员）"
+    page.click("#home")
+    page.wait_for_url(f"{wall_server.base}/m/")
+    page.go_back()
+    page.click("#other")
+    signed_in_here(page, "command", PASSWORD)
+    page.wait_for_url(f"{wall_server.base}/map/wall")
+    wait_until(page, "window.mapsvcWall !== undefined", "the wall")
+    context.close()
 
 
 def test_only_the_files_pages_load_are_served_from_the_packages(wall_server):

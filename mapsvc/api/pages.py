@@ -247,9 +247,20 @@ def _refusal(request: Request, page: str, roles: frozenset[Role], who: str):
         return None, RedirectResponse(f"/map/login?next={quote(f'/map/{page}')}",
                                       status_code=303)
     if account.role not in roles:
-        return None, HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>无权访问</title>"
-                                  f"<p>此页面仅供{who}账号使用。</p>", status_code=403)
+        return None, _refused_page(account, page, who)
     return account, None
+
+
+def _refused_page(account, page: str, who: str) -> HTMLResponse:
+    """The page ``page`` refused to ``account``, whose own page it links, and signing in as
+    another account that may open it."""
+    filled = (STATIC / "refused.html").read_text()
+    for name, value in (("who", who), ("username", account.username),
+                        ("role", ROLE_NAMES[account.role]), ("home", HOME[account.role]),
+                        ("other", f"/map/login?next={quote(f'/map/{page}')}")):
+        filled = filled.replace(f"{{{name}}}", html.escape(value))
+    return HTMLResponse(filled, status_code=403,
+                        headers={"Content-Security-Policy": _policy(None)})
 
 
 async def _region(request: Request, account) -> WallRegion:
