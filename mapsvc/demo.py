@@ -126,20 +126,25 @@ async def current_grids(conn: AsyncConnection) -> gpd.GeoDataFrame:
 
 
 DEMO_COUNTY = "441502"  # 汕尾市城区, where the demo's county-level accounts work
+DEMO_CITY = DEMO_COUNTY[:CODE_LENGTHS["city"]]  # 汕尾市, whose centre is the demo's `city`
 # The departments (code, name, the region each serves, the classes it answers for: 负责类别):
-# the demo county's, and its city's and the city's other counties' 城管, whom the city's
-# centre sends their cases.
+# the demo county's and its city's; and each other county's 城管 (COUNTY_DEPARTMENT, made from
+# the county's code and name), whom its city's centre sends the county's cases.
 DEMO_DEPARTMENTS = [
     ("CG", "城市管理和综合执法局", DEMO_COUNTY, "06 07"),
     ("ZJ", "住房和城乡建设局", DEMO_COUNTY, "08 10"), ("SW", "水务局", DEMO_COUNTY, ""),
-    ("GA", "公安分局", DEMO_COUNTY, "01 02"),
-    ("SWS-YJ", "汕尾市应急管理局", DEMO_COUNTY[:4], "09"),
-    ("HF-CG", "海丰县城市管理和综合执法局", "441521", "06 07"),
-    ("LF-CG", "陆丰市城市管理和综合执法局", "441581", "06 07")]
+    ("GA", "公安分局", DEMO_COUNTY, "01 02"), ("SWS-YJ", "汕尾市应急管理局", DEMO_CITY, "09")]
+COUNTY_DEPARTMENT = ("{code}-CG", "{name}城市管理和综合执法局", "06 07")
+# the demo's counties but the demo county, each with its city
+OTHER_COUNTIES = text("""
+SELECT c.code, c.name, p.code AS city, p.name AS city_name
+  FROM region c JOIN region p ON p.code = c.parent_code
+ WHERE c.level = 'county' AND c.code <> :county ORDER BY c.code
+""")
 
 
-# One account per role, scoped inside the demo county (see the README), and the centre of its
-# city (汕尾市) above it.
+# One account per role, scoped inside the demo county (see the README), the centre of its city
+# (汕尾市) above it, and the centre of each other city (city_centre).
 DEMO_ACCOUNTS = {  # each with its role and who it is, as the pages name it
     "admin": (Role.admin, "系统管理员（演示）"), "command": (Role.command, "城区指挥中心（演示）"),
     "city": (Role.command, "汕尾市指挥中心（演示）"), "grid_chief": (Role.grid_chief, "网格长（演示）"),
@@ -147,8 +152,23 @@ DEMO_ACCOUNTS = {  # each with its role and who it is, as the pages name it
     "planner": (Role.planner, "网格规划员（演示）"), "auditor": (Role.auditor, "审计员（演示）")}
 
 
-async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
-    listed = pd.DataFrame(DEMO_DEPARTMENTS, columns=["code", "name", "region", "classes"])
+def city_centre(city: str) -> str:
+    """The username of the centre of the demo's city ``city`` (its code)."""
+    return "city" if city == DEMO_CITY else f"city{city}"
+
+
+def county_department(county: str) -> str:
+    """The code of the county ``county``'s 城管 (but the demo county's: CG)."""
+    return COUNTY_DEPARTMENT[0].format(code=county)
+
+
+async def create_demo_accounts(conn: AsyncConnection, password: str) -> int:
+    """The demo's departments and accounts. Returns the number of accounts made."""
+    others = (await conn.execute(OTHER_COUNTIES, {"county": DEMO_COUNTY})).all()
+    code, name, classes = COUNTY_DEPARTMENT
+    listed = pd.DataFrame([*DEMO_DEPARTMENTS, *(
+        (code.format(code=c.code), name.format(name=c.name), c.code, classes) for c in others)],
+        columns=["code", "name", "region", "classes"])
     listed.attrs.update(given=("region", "classes"))  # as a list with those columns is read
     stored = await import_departments(conn, listed)
     if stored.errors:
@@ -158,15 +178,19 @@ async def create_demo_accounts(conn: AsyncConnection, password: str) -> None:
         "WHERE village_code LIKE :county || '%') ORDER BY code"),
         {"county": DEMO_COUNTY})).scalars())
     scopes = {"command": {"region_code": DEMO_COUNTY}, "planner": {"region_code": DEMO_COUNTY},
-              "city": {"region_code": DEMO_COUNTY[:CODE_LENGTHS["city"]]},
-              "grid_chief": {"grid_codes": village_grids},
+              "city": {"region_code": DEMO_CITY}, "grid_chief": {"grid_codes": village_grids},
               "worker": {"grid_codes": village_grids[:2]}, "department": {"department_code": "CG"}}
     for username, (role, name) in DEMO_ACCOUNTS.items():
         await create_account(conn, username, password, role, display_name=name,
                              origin="mapsvc demo load", **scopes.get(username, {}))
-    await create_accounts(conn, [
-        AccountSpec(username, password, Role.command, region_code=DEMO_COUNTY, display_name=name)
-        for username, (name, _, _) in CENTRE_STAFF.items()], origin="mapsvc demo load")
+    centres = {c.city: c.city_name for c in others if c.city != DEMO_CITY}
+    made = [*(AccountSpec(username, password, Role.command, region_code=DEMO_COUNTY,
+                          display_name=name) for username, (name, _, _) in CENTRE_STAFF.items()),
+            *(AccountSpec(city_centre(city), password, Role.command, region_code=city,
+                          display_name=f"{name}指挥中心（演示）")
+              for city, name in centres.items())]
+    await create_accounts(conn, made, origin="mapsvc demo load")
+    return len(DEMO_ACCOUNTS) + len(made)
 
 
 # The closed loop (立案 → 派遣 → 签收 → 处置 → 核查 → 结案 → 回访) with the notes its steps need;
@@ -285,29 +309,30 @@ async def walk_cases(conn: AsyncConnection, *, seed: int = 20261122) -> int:
     return taken
 
 
-# The city's other counties (海丰县, 陆丰市), whose centre is the city's: their cases reported
-# before the load's day, taken in and sent on a county's day of reports at a time (批量办理),
-# each to the county's department, which the centre answers for (telling the public's callers
-# it has theirs); those of the last IN_FLIGHT_DAYS still in flight, the older mostly settled; of
-# those closed, a share followed up and rated.
+# The demo's other counties (海丰县, 陆丰市 in the demo's city, and those of the other cities),
+# whose centre is their city's: their cases reported before the load's day, taken in and sent
+# on a county's day of reports at a time (批量办理), each to the county's 城管, which the centre
+# answers for (telling the public's callers it has theirs); those of the last IN_FLIGHT_DAYS
+# still in flight, the older mostly settled; of those closed, a share followed up and rated.
 IN_FLIGHT_DAYS = 3
 FOLLOWED_UP_SHARE = 0.25
 
 
-async def settle_city(conn: AsyncConnection, *, seed: int = 20261206) -> int:
-    """The cases of the demo city's counties but the demo county walked as far as they have
-    come (see above), by the city's centre. Returns the number of steps taken."""
+async def settle_counties(conn: AsyncConnection, *, seed: int = 20261206) -> int:
+    """The cases of the demo's counties but the demo county walked as far as they have come
+    (see above), each by its city's centre. Returns the number of steps taken."""
     rng = np.random.default_rng(seed)
-    centre = await find_account(conn, "city")
-    departments = {region: code for code, _, region, _ in DEMO_DEPARTMENTS
-                   if len(region) == CODE_LENGTHS["county"] and region != DEMO_COUNTY}
+    counties = {c.code: c.city for c in
+                (await conn.execute(OTHER_COUNTIES, {"county": DEMO_COUNTY})).all()}
+    centres = {city: await find_account(conn, city_centre(city))
+               for city in set(counties.values())}
     cases = pd.DataFrame((await conn.execute(text(
         "SELECT id, left(village_code, 6) AS county, reported_at, "
         "       (reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, "
         f"      source IN {sql_list(PUBLIC_SOURCES)} AS public FROM incident "
         "WHERE left(village_code, 6) = ANY (:counties) AND status = 'reported' "
         "  AND reported_at < now() - interval '1 day' ORDER BY id"),
-        {"counties": list(departments)})).mappings().all(),
+        {"counties": list(counties)})).mappings().all(),
         columns=["id", "county", "reported_at", "day", "public"])
     now = datetime.now(timezone.utc)
     recent = (cases["reported_at"] > now - timedelta(days=IN_FLIGHT_DAYS)).to_numpy()
@@ -318,6 +343,7 @@ async def settle_city(conn: AsyncConnection, *, seed: int = 20261206) -> int:
     for (county, _, depth, public), group in cases.groupby(["county", "day", "depth", "public"]):
         ids = group["id"].tolist()
         at = group["reported_at"].max()
+        centre = centres[counties[county]]
         steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
         if public and depth >= 2:  # their callers told the department has them (响应)
             steps.insert(2, ("contact", "已电话联系诉求人，告知正在办理（演示）"))
@@ -334,7 +360,7 @@ async def settle_city(conn: AsyncConnection, *, seed: int = 20261206) -> int:
                         taken += 1
                 continue
             await act_on_many(conn, centre, ids, name, ActionRequest(
-                note=note, department=departments[county], taken_at=at))
+                note=note, department=county_department(county), taken_at=at))
             taken += len(ids)
     return taken
 
@@ -618,8 +644,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     if (await conn.execute(text("SELECT EXISTS (SELECT 1 FROM grid)"))).scalar_one():
         return {}
     counts = await load_hierarchy(conn, write_hierarchy(folder, grids))
-    await create_demo_accounts(conn, password)
-    counts["account"] = (len(DEMO_ACCOUNTS) + len(CENTRE_STAFF)
+    counts["account"] = (await create_demo_accounts(conn, password)
                          + await staff_villages(conn, password))
     await worked_all_along(conn)  # they answer for the cases before the load too
     # the registry of the township where the demo's grid worker and chief work
@@ -637,7 +662,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
     counts["incident"] = (await import_incidents(conn, frame, source="grid_worker",
                                                  actor="demo", by_row=REPORTED_BY)).inserted
     counts["case step"] = (await walk_cases(conn) + await appeal_cases(conn)
-                           + await settle_city(conn))
+                           + await settle_counties(conn))
     counts["patrol"] = await walk_patrols(conn)
     counts["campaign check"] = await run_campaign(conn, township)
     return counts

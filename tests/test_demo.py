@@ -331,7 +331,26 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
                                              "lon": spot.x, "lat": spot.y}).json()["id"]
         for action in ("file", "dispatch"):
             assert city.post(f"/incidents/{case}/actions/{action}", json={}).status_code == 200
-        assert city.get(f"/incidents/{case}").json()["department"] == "HF-CG"
+        assert city.get(f"/incidents/{case}").json()["department"] == "441521-CG"
+
+        # each other city's centre has taken its counties' cases through the loop the same
+        # way: the whole deployment's evaluation compares its six cities, each with cases
+        # closed and rated, and few left waiting
+        wuhan = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "city4201", "password": "Demo-2026"}).json()["access_token"]
+        assert httpx.get(f"{served.base}/api/v1/stats/board", headers={
+            "Authorization": f"Bearer {wuhan}"}).json()["name"] == "武汉市"
+        cities = {r["name"]: r["figures"] for r in httpx.get(
+            f"{served.base}/api/v1/stats", headers={"Authorization": f"Bearer {admin}"},
+            params={"from": (datetime.now(timezone.utc) - timedelta(days=60)).date().isoformat()}
+        ).json()["rows"]}
+        assert set(cities) == {"鞍山市", "汕尾市", "武汉市", "十堰市", "黄石市", "黄冈市"}
+        for figures in cities.values():
+            assert 0 < figures["closed"] < figures["filed"] < figures["reported"], figures
+            assert figures["rated"] > 0
+        waiting = httpx.get(f"{served.base}/api/v1/stats/board", headers={
+            "Authorization": f"Bearer {admin}"}).json()["waiting"]
+        assert 0 < waiting < sum(f["reported"] for f in cities.values()) / 10
     finally:
         served.stop()
 
