@@ -6,6 +6,8 @@ Administrators only."""
 
 import time
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -228,6 +230,15 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     assert clients["admin"].post("/auth/token", data={"username": name,
                                                       "password": "Forgot-2026x"}
                                  ).status_code == 403  # to change before signing in
+    # five wrong passwords hold it back: till when, said as a deadline is (今天 16:05)
+    for n in range(5):
+        clients["admin"].post("/auth/token", data={"username": name, "password": f"guess-{n}"})
+    until = datetime.fromisoformat(next(a for a in clients["admin"].get(
+        "/accounts", params={"role": "grid_worker", "limit": 1000}).json()
+        if a["username"] == name)["held_until"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    page.click("#accounts-find button[type=submit]")
+    day = "今天" if until.date() == datetime.now(until.tzinfo).date() else "明天"
+    expect(row.locator("td").nth(3)).to_have_text(f"密码错误过多，{day} {until:%H:%M} 前暂停登录")
     # a centre's region chosen by name: a township of a county of no city, which the
     # deployment's top offers beside its cities
     centre = f"{name}_c"

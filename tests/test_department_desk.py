@@ -123,7 +123,7 @@ def test_a_department_takes_on_its_cases_at_once_and_reports_one_handled_with_ph
     # its caller to be told it has the case (响应) by a time; told, in a common note
     due = api.get(f"/incidents/{ours[0]}").json()["response_deadline"]
     expect(page.locator("#desk-case-facts")).to_contain_text(
-        "联系诉求人时限" + page.evaluate("(at) => localTime(at)", due))
+        "联系诉求人时限" + page.evaluate("(at) => dueTime(at)", due))
     page.click("#desk-actions button[data-action=contact]")
     page.click("#desk-phrases button:text-is('已电话联系诉求人，告知正在办理')")
     sent(page, "contact")
@@ -196,7 +196,7 @@ def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
     assert page.locator(f"#desk-list li[data-id='{before}'] mark.news").count() == 0
     assert page.title() == "(1) 民情地图 · 案件处置"  # seen from behind other tabs too
     doc = api.get(f"/incidents/{arrived}").json()
-    deadline = page.evaluate("(at) => localTime(at)", doc["handling_deadline"])
+    deadline = page.evaluate("(at) => dueTime(at)", doc["handling_deadline"])
     said = item.locator("small").inner_text()  # when, where and by when
     assert said.endswith(f"{doc['village']['name']} · 处置时限 {deadline}") and " 上报 · " in said
     find_case(page, arrived)

@@ -581,7 +581,7 @@ def test_a_department_asking_to_take_a_case_out_of_the_evaluation_waits_in_its_v
         "申请不纳入考核" + page.evaluate("(at) => localTime(at)", stored["exemption_requested_at"]))
     # not yet taken on by the department: by when it is to be (签收)
     expect(page.locator("#desk-case-facts")).to_contain_text(
-        "签收时限" + page.evaluate("(at) => localTime(at)", stored["accept_deadline"]))
+        "签收时限" + page.evaluate("(at) => dueTime(at)", stored["accept_deadline"]))
     expect(page.locator("#desk-steps li").last).to_contain_text("诉求明显不合理")
     assert page.is_visible("#desk-actions button[data-action='decline_exemption']")
     page.click("#desk-actions button[data-action='exempt']")
@@ -608,7 +608,7 @@ def test_a_verify_task_shows_its_deadline_till_the_field_finds(desk, server, gri
     stored = clients["command"].get(f"/incidents/{case}").json()
     facts = page.inner_text("#desk-case-facts").split("\n")
     assert facts[facts.index("核实时限") + 1] == page.evaluate(
-        "(at) => localTime(at)", stored["clocks"]["verify"]["deadline"])
+        "(at) => dueTime(at)", stored["clocks"]["verify"]["deadline"])
     assert do(clients["worker"], case, "confirm", note="现场属实").status_code == 200
     find_case(page, case)
     wait_until(page, "!document.getElementById('desk-case-facts').textContent"
@@ -635,8 +635,8 @@ def test_a_case_marked_urgent_leads_the_urgent_view_on_a_four_hour_clock(desk, s
     assert (datetime.fromisoformat(stored["handling_deadline"])
             == datetime.fromisoformat(stored["urgent_at"]) + timedelta(hours=4))
     facts = page.inner_text("#desk-case-facts").split("\n")
-    shown = [page.evaluate("(at) => localTime(at)", stored[key])
-             for key in ("urgent_at", "handling_deadline")]
+    shown = [page.evaluate(f"(at) => {way}(at)", stored[key])
+             for way, key in (("localTime", "urgent_at"), ("dueTime", "handling_deadline"))]
     assert facts[facts.index("加急") + 1] == shown[0]
     assert facts[facts.index("处置时限") + 1] == shown[1]
     assert not page.is_visible("#desk-actions button[data-action='expedite']")  # urgent already
@@ -928,7 +928,8 @@ def test_a_step_that_came_late_says_when_it_came(desk):
 
 def test_times_are_shown_in_china_time_whatever_the_computers_zone(desk):
     """Today's by the clock, to the second; another day's by its day; another year's by its
-    year: as in China, on a computer set to New York's time."""
+    year; a deadline near by the day's name: as in China, on a computer set to New York's
+    time."""
     page, _ = desk
 
     def china(at: datetime) -> str:
@@ -942,6 +943,14 @@ def test_times_are_shown_in_china_time_whatever_the_computers_zone(desk):
                datetime(2025, 12, 31, 23, 30, tzinfo=CHINA),
                datetime(2026, 7, 1, 0, 5, 9, tzinfo=timezone.utc)):
         assert page.evaluate("(at) => localTime(new Date(at))", at.isoformat()) == china(at)
+    # a deadline yesterday, today or tomorrow (in China) by the day's name, to the minute
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+    for days, named in ((-1, "昨天"), (0, "今天"), (1, "明天")):
+        for at in (today + timedelta(days=days, minutes=1),
+                   today + timedelta(days=days, hours=23, minutes=59, seconds=59)):
+            assert page.evaluate("(at) => dueTime(at)", at.isoformat()) == f"{named} {at:%H:%M}"
+    for at in (today - timedelta(seconds=86401), today + timedelta(days=2)):
+        assert page.evaluate("(at) => dueTime(at)", at.isoformat()) == china(at)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == ELSEWHERE
 
 

@@ -1017,14 +1017,14 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     clocks = admin.get(f"/incidents/{case}").json()["clocks"]
     assert clocks["handling"]["deadline"] < clocks["case"]["deadline"]
     assert page.locator(f"{item} small.due").inner_text() == page.evaluate(
-        "(at) => `时限 ${localTime(new Date(at))}`", clocks["handling"]["deadline"])
+        "(at) => `时限 ${dueTime(at)}`", clocks["handling"]["deadline"])
     # not yet filed, no clock running, nothing written: its state, number and category alone
     assert page.evaluate(line, new) == f"已上报 · #{new} {name}"
     assert page.locator(f'#cases li[data-id="{new}"] small.due').count() == 0
     # sent to the field to verify: on the verify clock
     assert page.evaluate(line, verifying) == f"时限内 · 核实中 · #{verifying} {name}"
     assert page.locator(f'#cases li[data-id="{verifying}"] small.due').inner_text() == (
-        page.evaluate("(at) => `时限 ${localTime(new Date(at))}`", admin.get(
+        page.evaluate("(at) => `时限 ${dueTime(at)}`", admin.get(
             f"/incidents/{verifying}").json()["clocks"]["verify"]["deadline"]))
     page.click(f"{item} button[data-show=place]")
     # (a zoom still drawn, as the first fix's may be, takes the map there once it ends)
@@ -1442,7 +1442,7 @@ def test_a_department_calls_a_caller_back_from_the_phone(browser, server, worker
     doc = admin.get(f"/incidents/{called}").json()  # where to go: its county, township, grid
     assert page.inner_text(f"{item} small.place") == (
         f"{doc['county']['name']} {doc['township']['name']} {doc['grid']['name']}")
-    told_by = page.evaluate("(at) => `联系诉求人时限 ${localTime(new Date(at))}`", deadline)
+    told_by = page.evaluate("(at) => `联系诉求人时限 ${dueTime(at)}`", deadline)
     assert told_by in page.locator(f"{item} small.due").all_inner_texts()
     assert page.locator(f'{other} button[data-action="accept"]').count() == 1
     assert page.locator(f'{other} button[data-action="contact"]').count() == 0

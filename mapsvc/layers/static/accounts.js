@@ -84,7 +84,7 @@ window.mapsvcAccounts = { shown: null };
   function row(a) {
     const tr = document.createElement("tr");
     tr.dataset.account = a.username;
-    const state = a.active ? (a.held_until ? `密码错误过多，${localTime(a.held_until)} 前暂停登录`
+    const state = a.active ? (a.held_until ? `密码错误过多，${dueTime(a.held_until)} 前暂停登录`
                                            : "正常") : "已停用";
     const scope = a.grids ? a.grids.map((g) => g.name).join("、")
       : a.scope || (a.role === "auditor" ? "无（只读审计）" : "全部辖区");

@@ -90,6 +90,7 @@ function mapsvcDesk(map, config) {
   const supervision = (level) => $("desk-form").elements.level
     .querySelector(`option[value="${level}"]`).textContent;
   const when = (stamp) => (stamp ? localTime(stamp, state.paper) : "");  // in full on paper
+  const due = (stamp) => (stamp && !state.paper ? dueTime(stamp) : when(stamp));  // a deadline
   const category = (code) => (state.categories[code] || { name: code }).name;
   // what the case's class asks for it to be filed and closed (立案条件, 结案条件)
   const conditions = (code) => state.categories[code] || {};
@@ -160,13 +161,13 @@ function mapsvcDesk(map, config) {
       if (state.unseen.has(f.id)) li.append(text("mark", "新", "news"));
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
       if (p.urged) li.append(text("mark", `催${p.urged}`, "urged"));
-      const due = HANDLING.includes(p.status) && p.handling_deadline
-        ? ` · 处置时限 ${when(p.handling_deadline)}` : "";
+      const handling = HANDLING.includes(p.status) && p.handling_deadline
+        ? ` · 处置时限 ${due(p.handling_deadline)}` : "";
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
                 text("small", [`${when(p.reported_at)} 上报`, casePlace(p, listedWithin())]
-                  .filter(Boolean).join(" · ") + due));
+                  .filter(Boolean).join(" · ") + handling));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
       li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
@@ -257,13 +258,13 @@ function mapsvcDesk(map, config) {
       ["所在地", casePlace(p)],
       ["入格方式", METHOD_NAME[p.method] || p.method],
       ["处置部门", p.department ? department(p.department) : ""],
-      ["核实时限", when(p.clocks.verify.deadline)],  // while the field is asked to verify
-      ["签收时限", p.status === "dispatched" ? when(p.accept_deadline) : ""],
-      ["加急", when(p.urgent_at)], ["处置时限", when(p.handling_deadline)],
+      ["核实时限", due(p.clocks.verify.deadline)],  // while the field is asked to verify
+      ["签收时限", p.status === "dispatched" ? due(p.accept_deadline) : ""],
+      ["加急", when(p.urgent_at)], ["处置时限", due(p.handling_deadline)],
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
       ["联系诉求人时限", HANDLING.includes(p.status) && !p.contacted_at
-        ? when(p.response_deadline) : ""],
+        ? due(p.response_deadline) : ""],
       ["催办", p.urged ? `${p.urged} 次` : ""], ["联系诉求人", when(p.contacted_at)],
       ["申请不纳入考核", when(p.exemption_requested_at)], ["不纳入考核", when(p.exempted_at)],
       ["挂账", p.suspended ? "是" : ""],

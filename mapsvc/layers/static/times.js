@@ -39,3 +39,20 @@ function localTime(at, full = false) {
   }
   return `${t.year === now.year ? "" : `${t.year}年`}${t.month}月${t.day}日 ${clock}`;
 }
+
+// the days a deadline names by their name, by how far from today (China keeps no summer time:
+// a day from now is tomorrow)
+const NEAR_DAYS = { "-1": "昨天", 0: "今天", 1: "明天" };
+
+// a deadline: yesterday's, today's and tomorrow's by the day's name and the clock (今天 16:00,
+// to the minute, as deadlines are set); another day's as localTime writes it
+function dueTime(at) {
+  const day = chinaDay(at);
+  for (const [ahead, name] of Object.entries(NEAR_DAYS)) {
+    if (day === chinaDay(Date.now() + Number(ahead) * 86400e3)) {
+      const t = chinaParts(new Date(at));
+      return `${name} ${t.hour}:${t.minute}`;
+    }
+  }
+  return localTime(at);
+}

@@ -862,10 +862,10 @@ function showCases(cases) {
                                   p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" "),
                         "place"));
     const due = soonestDeadline(p);
-    if (due) li.appendChild(text("small", `时限 ${localTime(due)}`, "due"));
+    if (due) li.appendChild(text("small", `时限 ${dueTime(due)}`, "due"));
     const next = stepsOf(p, role);
     if (next.includes("contact") && p.response_deadline && !p.contacted_at) {  // 响应
-      li.appendChild(text("small", `联系诉求人时限 ${localTime(p.response_deadline)}`, "due"));
+      li.appendChild(text("small", `联系诉求人时限 ${dueTime(p.response_deadline)}`, "due"));
     }
     const closing = closingOf(p);
     if (closing && closing.closing_condition && next.some((action) => JUDGED.has(action))) {
