@@ -34,6 +34,20 @@ def on_one_line(page, cells: str) -> bool:
       })""", cells)
 
 
+def names_shown(page, names: str) -> list[str]:
+    """The texts of the names on a map (``names``, a selector) the page shows, not hidden for
+    want of room, in order; an AssertionError if two shown cover one another."""
+    shown = page.evaluate("""(names) => [...document.querySelectorAll(names)]
+        .filter((el) => getComputedStyle(el).visibility !== "hidden").map((el) => {
+          const b = el.getBoundingClientRect();
+          return [el.textContent, b.left, b.top, b.right, b.bottom]; })""", names)
+    for n, (name, left, top, right, bottom) in enumerate(shown):
+        for other, *box in shown[n + 1:]:
+            assert not (left < box[2] and box[0] < right and top < box[3] and box[1] < bottom), (
+                f"{name} written over {other}")
+    return sorted(name for name, *_ in shown)
+
+
 def wait_until(page, expression: str, what: str, tries: int = 300):
     """Wait for ``expression`` to come true in the page (``shows``)."""
     if not shows(page, expression, tries):

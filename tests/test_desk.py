@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import (Watch, desk_opened, refused, said_at_each_sign_in, sign_in,
-                           signed_in_here, wait_until)
+from tests.browser import (Watch, desk_opened, names_shown, refused, said_at_each_sign_in,
+                           sign_in, signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
@@ -230,7 +230,19 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     townships = {f["properties"]["name"] for f in api.get(
         "/regions", params={"level": "township", "parent": "441502"}).json()["features"]}
     wait_until(page, "document.querySelectorAll('.region-name').length > 0", "the townships")
-    assert {e.inner_text() for e in page.query_selector_all(".region-name")} == townships
+    assert {e.text_content() for e in page.query_selector_all(".region-name")} == townships
+    # on the map of a smaller screen, none written over another, as many shown as the map
+    # can: once the font has come, the same as when zoomed out and in again
+    small = page.context.browser.new_page(viewport={"width": 1366, "height": 768})
+    sign_in(small, server, "/map/desk", "command", PASSWORD)
+    wait_until(small, "document.querySelectorAll('.region-name').length > 0 "
+                      "&& document.fonts.status === 'loaded'", "the townships named")
+    shown = names_shown(small, ".region-name")
+    zoom = small.evaluate("window.mapsvcDesk.map.getZoom()")
+    for z in (zoom - 1, zoom):
+        small.evaluate(f"void window.mapsvcDesk.map.setZoom({z}, {{ animate: false }})")
+    assert names_shown(small, ".region-name") == shown
+    small.close()
     page.screenshot(path=str(ARTIFACTS / "desk-opened.png"))
     point = spot(grids, 3)
     typed = "<script>alert(1)</script>井盖缺失"

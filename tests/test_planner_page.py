@@ -12,8 +12,8 @@ import pytest
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
-from tests.browser import (Watch, click_while_zooming, refused, sign_in, signed_in_here,
-                           wait_until)
+from tests.browser import (Watch, click_while_zooming, names_shown, refused, sign_in,
+                           signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import drafted, live_grids, new_plan, split_b
 
@@ -166,6 +166,13 @@ def test_a_planner_picks_the_township_and_the_village_on_the_map(server, planner
         middle = a.at(1.5, 0.5 if name == "规划测试社区" else 1.5)
         assert children == 0 and (lon, lat) == pytest.approx(middle, abs=a.at(0.1, 0)[0]
                                                              - a.at(0, 0)[0]), name
+    # zoomed out till the names would cover one another: one of them left out, till zoomed in
+    # again
+    zoom = page.evaluate("window.mapsvcPlan.map.getZoom()")
+    page.evaluate(f"void window.mapsvcPlan.map.setZoom({zoom - 6}, {{ animate: false }})")
+    assert len(names_shown(page, ".region-name span")) == 1
+    page.evaluate(f"void window.mapsvcPlan.map.setZoom({zoom}, {{ animate: false }})")
+    assert names_shown(page, ".region-name span") == ["规划测试社区", "邻村"]
     page.mouse.click(*on_screen(page, *a.at(1.5, 0.5)))  # on its name: the village
     wait_until(page, "!document.getElementById('plan-drafts').hidden", "the village's plans")
     assert page.evaluate("window.mapsvcPlan.village.properties.code") == a.village

@@ -28,8 +28,8 @@ from mapsvc.db.engine import in_transaction
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M
 from mapsvc.tiles.layers import POINT_ZOOM
 from mapsvc.workflow.machine import OPEN_SQL
-from tests.browser import (Watch, click_while_zooming, desk_opened, refused, shows, sign_in,
-                           signed_in_here, wait_until)
+from tests.browser import (Watch, click_while_zooming, desk_opened, names_shown, refused,
+                           shows, sign_in, signed_in_here, wait_until)
 from tests.conftest import (ARTIFACTS, PASSWORD, Server, new_account, registered, run,
                             signed_in_client)
 
@@ -595,8 +595,10 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
     for level in ("township", "village"):
         wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
-        if level == "township":  # named on the map, not only when a mouse is over them
-            assert sorted(page.locator(".region-label").all_inner_texts()) == townships
+        if level == "township":  # named on the map, not only when a mouse is over them,
+            # each name where there is room for it
+            assert sorted(page.locator(".region-label").all_text_contents()) == townships
+            assert len(names_shown(page, ".region-label")) > len(townships) / 2
         page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
         wait_until(page, _between_panels(page, db, page.evaluate(f"{region}.code")),
@@ -1018,6 +1020,15 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
     for code, name in (("4201", "武汉市"), ("4415", "汕尾市")):
         assert _parts(db, code)[0].contains(shapely.Point(_label_at(page, name))), name
     assert "测试县" in page.locator(".region-label").all_inner_texts()  # of no city
+    # zoomed out till their names would cover one another: some left out, none written over
+    # another, till zoomed in again
+    named = names_shown(page, ".region-label")
+    assert {"武汉市", "汕尾市", "测试县"} <= set(named)
+    page.evaluate("void window.mapsvcWall.map.setZoom(1, {animate: false})")
+    assert len(names_shown(page, ".region-label")) < len(named)
+    page.evaluate("void window.mapsvcWall.map.fitBounds([[22.4, 113.6], [31.4, 116.2]], "
+                  "{animate: false})")
+    assert names_shown(page, ".region-label") == named
     view = "[window.mapsvcWall.map.getCenter(), window.mapsvcWall.map.getZoom()]"
     cities = page.evaluate(f"JSON.stringify({view})")
     page.mouse.click(*_on_screen(page, *_label_at(page, "汕尾市")))  # drilled into: its land

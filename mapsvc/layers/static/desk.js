@@ -914,6 +914,8 @@ function mapsvcDesk(map, config) {
   // villages, the deployment's top regions (its cities and its counties of no city); each
   // offered to list the cases of alone (区域), the map then framing it
   const areas = new Map();  // code → its layer and level
+  const areaNamesApart = namesApart(map, () => [...areas.values()].map(
+    ({ layer }) => [layer, layer.getTooltip().getElement()]));
   async function drawRegions() {
     const region = config.region;
     const level = region.child;
@@ -926,6 +928,7 @@ function mapsvcDesk(map, config) {
           permanent: true, direction: "center", className: "region-name" }),
         level: f.properties.level }),
     }).addTo(map);
+    areaNamesApart();
     choices($("desk-area"), [["", "全部辖区"], ...found.features.map(
       (f) => [f.properties.code, f.properties.name])]);
     $("desk-area-choice").hidden = false;

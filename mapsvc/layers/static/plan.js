@@ -110,6 +110,9 @@ function mapsvcPlan(map, config) {
     return `${part.grids} 个网格 · 超出上限 ${part.over} · 户数偏少 ${part.under}`;
   }
 
+  let choiceNames = [];  // each region offered, and the marker naming it
+  const choiceNamesApart = namesApart(map, () => choiceNames.map(
+    ([layer, marker]) => [layer, marker.getElement() && marker.getElement().firstChild]));
   function drawChoices(found, choose) {
     if (choices) choices.remove();
     choices = L.geoJSON({ type: "FeatureCollection", features: found }, {
@@ -126,14 +129,13 @@ function mapsvcPlan(map, config) {
         layer.on("click", () => choose(f));
       },
     }).addTo(map);
-    // each named on the map, in the middle of its largest part, as text
-    for (const layer of choices.getLayers()) {
-      L.marker(layer.getCenter(), {
-        interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true,
-        icon: L.divIcon({ className: "region-name", iconSize: null,
-                          html: text("span", layer.feature.properties.name) }),
-      }).addTo(choices);
-    }
+    // each named on the map, in the middle of its largest part, as text, names apart
+    choiceNames = choices.getLayers().map((layer) => [layer, L.marker(layer.getCenter(), {
+      interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true,
+      icon: L.divIcon({ className: "region-name", iconSize: null,
+                        html: text("span", layer.feature.properties.name) }),
+    }).addTo(choices)]);
+    choiceNamesApart();
     state.choices = found.length;
     if (found.length) {
       const bounds = choices.getBounds();

@@ -39,3 +39,31 @@ function placed(layer, feature) {
   if (frame) layer.getBounds = () => L.latLngBounds([frame[1], frame[0]], [frame[3], frame[2]]);
   return layer;
 }
+
+// Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
+// and its label, an element on the map), each that would cover one of a larger region is
+// hidden until a zoom gives it room, never written over another. Done after each zoom, as
+// the font's glyphs the names need arrive (each name's width is then its own), and when the
+// function returned is called (as the regions are drawn).
+function namesApart(map, labels) {
+  const extent = (layer) => {
+    const b = layer.getBounds();
+    return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth());
+  };
+  const apart = () => {
+    const kept = [];
+    const named = labels().filter(([, label]) => label)
+      .map(([layer, label]) => [extent(layer), label]).sort((a, b) => b[0] - a[0]);
+    for (const [, label] of named) {
+      label.style.visibility = "";
+      const box = label.getBoundingClientRect();
+      const covers = kept.some((k) => k.left < box.right && box.left < k.right
+                                      && k.top < box.bottom && box.top < k.bottom);
+      label.style.visibility = covers ? "hidden" : "";
+      if (!covers) kept.push(box);
+    }
+  };
+  map.on("zoomend", apart);
+  document.fonts.addEventListener("loadingdone", apart);
+  return apart;
+}

@@ -549,6 +549,8 @@ function mapsvcWall(map, config) {
   }
 
   let children = null;
+  const childNamesApart = namesApart(map, () => (children ? children.getLayers() : [])
+    .map((layer) => [layer, layer.getTooltip() && layer.getTooltip().getElement()]));
   async function loadChildren() {
     if (children) map.removeLayer(children);
     children = null;
@@ -573,6 +575,7 @@ function mapsvcWall(map, config) {
         });
       },
     }).addTo(map);
+    childNamesApart();
     state.children = level;
   }
 
