@@ -29,6 +29,8 @@ from mapsvc.incidents.model import LOCAL_TIME, PUBLIC_SOURCES, SOURCES, Incident
 from mapsvc.registry.campaigns import change_campaign, make_campaign, record_check
 from mapsvc.registry.micro_grids import divide
 from mapsvc.registry.patrols import record_patrol
+from mapsvc.registry.people import (correct_person, export_people, list_people,
+                                    record_departure, reveal)
 from mapsvc.registry.synthetic import load_registry
 from mapsvc.workflow.actions import ActionRequest, act, act_on_many
 from mapsvc.workflow.calendar import load_calendar
@@ -540,6 +542,29 @@ def _round(area) -> np.ndarray:
 VISIT_DAYS = 45
 
 
+async def keep_registers(conn: AsyncConnection) -> int:
+    """The registry's work of a day, each step written to the audit log as the pages' are (the
+    auditor's page shows them): the demo worker sees the full mobile of two of its grids'
+    people it cannot reach and the ID number of one whose 低保 is reviewed; its chief corrects
+    a third's mobile and records a fourth moved away; the county's centre looks a fifth up by
+    name for a hotline caller and exports a grid's register for a report. Returns the number of
+    steps."""
+    worker, chief, centre = [await find_account(conn, name)
+                             for name in ("worker", "grid_chief", "command")]
+    people = await list_people(conn, worker, limit=5)
+    for person in people[:2]:
+        await reveal(conn, worker, person["id"], "mobile", "入户走访联系不上，核对联系电话（演示）")
+    await reveal(conn, worker, people[2]["id"], "id_number", "协助办理低保复核（演示）")
+    await correct_person(conn, chief, people[2]["id"], {"mobile": "10098765432"},
+                         "入户走访核实，手机号已更换（演示）")
+    await record_departure(conn, chief, people[3]["id"], "moved_away", note="迁往深圳（演示）")
+    name = (await conn.execute(text("SELECT name FROM person WHERE id = :id"),
+                               {"id": people[4]["id"]})).scalar_one()
+    await list_people(conn, centre, name=name, reason="12345热线来电人核实身份（演示）")
+    await export_people(conn, centre, "季度人口统计上报（演示）", grid=people[0]["grid"])
+    return 7
+
+
 async def visit_households(conn: AsyncConnection, township: str, *, seed: float = 0.2026) -> int:
     """Record the visits of the township's households by their grids' workers, all at once.
     Returns how many."""
@@ -653,6 +678,7 @@ async def load_demo(conn: AsyncConnection, folder: Path, *, grids: int, incident
         {"c": DEMO_COUNTY})).scalar_one()[:9]
     counts.update(await load_registry(conn, township))
     counts["visit"] = await visit_households(conn, township)
+    counts["registry step"] = await keep_registers(conn)
     counts["micro-grid"] = await divide_micro_grids(conn, township)
     categories = list((await conn.execute(text(  # the classes with no subclass, as reported
         "SELECT code FROM category k WHERE NOT EXISTS "

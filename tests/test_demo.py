@@ -333,6 +333,17 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
             assert city.post(f"/incidents/{case}/actions/{action}", json={}).status_code == 200
         assert city.get(f"/incidents/{case}").json()["department"] == "441521-CG"
 
+        # the registry's day-to-day work, each step in the audit log the auditor reads
+        auditor = httpx.post(f"{served.base}/api/v1/auth/token", data={
+            "username": "auditor", "password": "Demo-2026"}).json()["access_token"]
+        logged = httpx.get(f"{served.base}/api/v1/audit", headers={
+            "Authorization": f"Bearer {auditor}"}).json()
+        assert sorted((e["username"], e["action"]) for e in logged) == [
+            ("command", "export"), ("command", "lookup"), ("grid_chief", "correct"),
+            ("grid_chief", "departure"), ("worker", "reveal"), ("worker", "reveal"),
+            ("worker", "reveal")]
+        assert all(e["reason"] for e in logged)
+
         # each other city's centre has taken its counties' cases through the loop the same
         # way: the whole deployment's evaluation compares its six cities, each with cases
         # closed and rated, and few left waiting
