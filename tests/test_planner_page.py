@@ -434,13 +434,20 @@ def test_a_planner_has_a_village_divided_from_its_registered_households(server, 
     page.fill("#plan-propose-max", "2")  # the 5 households: in 3 grids of at most 2
     page.click("#plan-propose")
     wait_until(page, "window.mapsvcPlan.count === 3", "the proposal's grids")
-    assert page.inner_text("#plan-message") == "已按每格至多 2 户划分为 3 个网格：请校验、调整后发布"
+    # checked at once: each grid drawn with its households, the problems listed
+    wait_until(page, "document.getElementById('plan-message').textContent.includes('：')",
+               "the proposal checked")
+    message = page.inner_text("#plan-message")
+    assert re.fullmatch(r"已按每格至多 2 户划分为 3 个网格，(没有错误（\d+ 个提示）|发现 \d+ 个错误、"
+                        r"\d+ 个提示)：可调整后发布", message), message
     assert "「规划测试社区网格划分建议（每格不超过2户）」· 草稿 · 3 个网格" in page.inner_text(
         "#plan-status")
-    page.click("#plan-validate")
-    wait_until(page, "window.mapsvcPlan.findingsShown > 0", "the validation report")
+    assert page.evaluate("window.mapsvcPlan.findingsShown") > 0
     counts = page.evaluate("Object.values(window.mapsvcPlan.counts).sort()")
     assert sum(counts) == 5 and max(counts) <= 2, counts
+    labels = page.evaluate("window.mapsvcPlan.grids.getLayers()"
+                           ".map((layer) => layer.getTooltip().getContent().textContent)")
+    assert sorted(int(t.split()[1].rstrip("户")) for t in labels) == counts
     # the refusal alone: its answer, and the browser's line about it
     assert len(watch.problems) == 2 and all(
         "/plans/propose" in p or "status of 422" in p for p in watch.problems), watch.problems

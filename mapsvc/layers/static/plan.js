@@ -513,7 +513,9 @@ function mapsvcPlan(map, config) {
   });
 
   // ---- validation, impact, publish ----
-  $("plan-validate").addEventListener("click", () => attempt(async () => {
+  // the plan's grids checked: each drawn by its households against the rules, the problems on
+  // the map and listed; returns the summary
+  async function validate() {
     const report = await call("GET", api(`/plans/${state.plan.id}/validation`));
     sized(report.grids);
     state.grids.setStyle(styleOf);
@@ -534,8 +536,11 @@ function mapsvcPlan(map, config) {
       return item;
     }));
     state.findingsShown = report.findings.length;
-    say(report.errors ? `发现 ${report.errors} 个错误、${report.warnings} 个提示`
-                      : `没有错误（${report.warnings} 个提示）`, report.errors > 0);
+    return [report.errors ? `发现 ${report.errors} 个错误、${report.warnings} 个提示`
+                          : `没有错误（${report.warnings} 个提示）`, report.errors > 0];
+  }
+  $("plan-validate").addEventListener("click", () => attempt(async () => {
+    say(...await validate());
   }));
 
   $("plan-impact").addEventListener("click", () => attempt(async () => {
@@ -595,7 +600,8 @@ function mapsvcPlan(map, config) {
       { village: state.village.properties.code, max_households: most }, name ? { name } : {}));
     $("plan-name").value = "";
     await listPlans(plan.id);
-    say(`已按每格至多 ${most} 户划分为 ${state.count} 个网格：请校验、调整后发布`);
+    const [found, wrong] = await validate();  // drawn by their households at once
+    say(`已按每格至多 ${most} 户划分为 ${state.count} 个网格，${found}：可调整后发布`, wrong);
   }));
   $("plan-select").addEventListener("change", () => attempt(async () => {
     if ($("plan-select").value) await openPlan(Number($("plan-select").value));
