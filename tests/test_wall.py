@@ -375,7 +375,8 @@ def test_grids_take_the_colour_of_the_backlog_chosen_cases_show_by_status_and_th
 def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
         wall_server, browser, grids, clients, db):
     """A staffed grid with two households, neither visited, never patrolled: the coverage layer
-    fills it as both. Once one of them is visited within the days chosen, no more than half
+    fills it as both (and leaves a grid of another county with no worker as it is: not the
+    centre's to cover). Once one of them is visited within the days chosen, no more than half
     are unvisited: it is filled as unpatrolled alone; once patrolled, not at all. The panel
     counts the region's grids patrolled within those days."""
     base = wall_server.base
@@ -409,6 +410,24 @@ def test_the_coverage_layer_marks_a_staffed_grid_until_visited_and_patrolled(
     _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
                                         has_text="覆盖（").locator("input").check())
     assert filled((0x39, 0x49, 0xab)), "unvisited and unpatrolled"
+    # a grid of another county, with no worker: not the centre's to cover, left as it is
+    with db.connect() as conn:
+        other = conn.execute(text(
+            "SELECT code FROM grid g WHERE g.code NOT LIKE '441502%' AND NOT EXISTS ("
+            "SELECT FROM account_grid ag WHERE ag.grid_id = g.id) ORDER BY code LIMIT 1"
+        )).scalar_one()
+    away = grids[grids["code"] == other].geometry.iloc[0].representative_point()
+    _redrawn(page, lambda: page.evaluate(
+        f"void window.mapsvcWall.map.setView([{away.y}, {away.x}], 16)"))
+    covered = _colour_at(page, away.x, away.y)
+    page.locator(".leaflet-control-layers-overlays label", has_text="覆盖（").locator(
+        "input").uncheck()
+    page.wait_for_timeout(500)
+    assert all(abs(a - b) <= 3 for a, b in zip(_colour_at(page, away.x, away.y), covered))
+    _redrawn(page, lambda: page.locator(".leaflet-control-layers-overlays label",
+                                        has_text="覆盖（").locator("input").check())
+    _redrawn(page, lambda: page.evaluate(
+        f"void window.mapsvcWall.map.setView([{spot.y}, {spot.x}], 16)"))
     assert page.evaluate("window.mapsvcWall.legend")[-1] == [
         "覆盖", "无网格员", "走访不足且30天未巡查", "过半住户30天未走访", "30天未巡查"]
     page.screenshot(path=ARTIFACTS / "wall-coverage.png")

@@ -91,13 +91,14 @@ function mapsvcWall(map, config) {
     fillColor: ramp(p[state.backlog] || 0, BACKLOG),
   }), { visit_days: state.visitDays });
   // Grids wanting cover: with no worker; staffed, but over half their households not visited,
-  // or not patrolled, within the days chosen (figures of the account's grids alone)
+  // or not patrolled, within the days chosen (of the account's grids alone: others, whose
+  // figures the tiles do not give, are not the centre's to cover)
   const COVERAGE = [["noWorker", NO_WORKER], ["both", UNVISITED_UNPATROLLED],
                     ["unvisited", UNVISITED], ["unpatrolled", UNPATROLLED]];
   const COVER_COLOUR = Object.fromEntries(COVERAGE);
   function wantingCover(p) {
-    if (!p.workers) return "noWorker";
     if (p.open == null) return null;
+    if (!p.workers) return "noWorker";
     const unvisited = p.households > 0 && 2 * (p.visited || 0) < p.households;
     const unpatrolled = p.patrol_days == null || p.patrol_days >= state.visitDays;
     return unvisited && unpatrolled ? "both" : unvisited ? "unvisited"
