@@ -20,7 +20,8 @@ from mapsvc.settings import APISettings, ClusterSettings
 
 def _commands(help: str) -> typer.Typer:
     # no local variables in tracebacks: they may hold passwords
-    return typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help=help)
+    return typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, help=help,
+                       rich_markup_mode="markdown")
 
 
 app = _commands("mapsvc: the people's-situation map (民情地图).")
@@ -89,9 +90,11 @@ def db_upgrade(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[int | None, typer.Option(min=1)] = None,
+    host: Annotated[str | None, typer.Option(
+        help="address to listen on (else MAPSVC_API_HOST, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (else MAPSVC_API_PORT, 8000)")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="server processes (else MAPSVC_API_WORKERS, 1)")] = None,
 ) -> None:
     """Serve the API (OpenAPI docs at /docs), over HTTPS given a certificate
     (MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE), once the database is up and at the

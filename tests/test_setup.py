@@ -502,3 +502,21 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
         log = (ARTIFACTS / "away.log").read_text()
         assert "POST /api/v1/incidents: the database is unavailable: " in log
         assert "Traceback" not in log
+
+
+def test_the_commands_help_lists_each_command_in_a_sentence_of_its_own_length():
+    """`mapsvc --help` lists the commands, each said by its description's first paragraph
+    as one text, wrapped to the terminal's width, not broken where its source's lines end;
+    and says what the server's options default to."""
+    from typer.testing import CliRunner
+
+    from mapsvc.cli import app
+
+    wide = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "400"}).output
+    [serve] = [line for line in wide.splitlines() if line.startswith("│ serve ")]
+    assert serve.split("│")[1].split(None, 1)[1].strip() == (
+        "Serve the API (OpenAPI docs at /docs), over HTTPS given a certificate "
+        "(MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE), once the database is up and at "
+        "the schema this mapsvc needs (the embedded cluster started if used).")
+    told = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "400"}).output
+    assert "address to listen on (else MAPSVC_API_HOST, 127.0.0.1)" in told
