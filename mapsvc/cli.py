@@ -520,9 +520,14 @@ def calendar_unset(days: Annotated[list[datetime], _DAY]) -> None:
                      f"{len(days)} day(s) back to the weekly rule")
 
 
+# the account a command of `mapsvc accounts` changes
+Username = Annotated[str, typer.Argument(help="the account's username (its sign-in name)")]
+ASKED = "asked for when not given: typed twice, not shown"
+
+
 @accounts_app.command("add")
 def accounts_add(
-    username: Annotated[str, typer.Argument()],
+    username: Username,
     role: Annotated[str, typer.Option(help="grid_worker | grid_chief | command | department | "
                                            "planner | admin | auditor")],
     region: Annotated[str | None, typer.Option(
@@ -532,7 +537,7 @@ def accounts_add(
     department: Annotated[str | None, typer.Option(help="department: its code")] = None,
     name: Annotated[str, typer.Option(help="the name shown for the account")] = "",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)] = ...,
+                                          confirmation_prompt=True, help=ASKED)] = ...,
 ) -> None:
     """Create an account bound to its scope, with a password it changes before it first signs
     in (at /map/password, or POST /api/v1/auth/password)."""
@@ -658,9 +663,9 @@ def _change_account(work, username: str, done: str) -> None:
 
 @accounts_app.command("password")
 def accounts_password(
-    username: Annotated[str, typer.Argument()],
+    username: Username,
     password: Annotated[str, typer.Option(prompt="new password", hide_input=True,
-                                          confirmation_prompt=True)] = ...,
+                                          confirmation_prompt=True, help=ASKED)] = ...,
 ) -> None:
     """Give an account a new password, which it changes before it signs in again: it is
     signed out everywhere, and a name held back by wrong passwords is let in at once."""
@@ -674,7 +679,7 @@ def accounts_password(
 
 @accounts_app.command("grids")
 def accounts_grids(
-    username: Annotated[str, typer.Argument()],
+    username: Username,
     grid: Annotated[list[str], typer.Option(help="a grid's code (repeat for several)")],
 ) -> None:
     """Give a grid worker or chief the grids they now work in, in place of those before
@@ -687,7 +692,7 @@ def accounts_grids(
 
 
 @accounts_app.command("disable")
-def accounts_disable(username: Annotated[str, typer.Argument()]) -> None:
+def accounts_disable(username: Username) -> None:
     """Let an account sign in no more (someone who left): signed out everywhere at once; what
     it did stays, under its name."""
     from mapsvc.accounts.store import set_active
@@ -698,7 +703,7 @@ def accounts_disable(username: Annotated[str, typer.Argument()]) -> None:
 
 
 @accounts_app.command("enable")
-def accounts_enable(username: Annotated[str, typer.Argument()]) -> None:
+def accounts_enable(username: Username) -> None:
     """Let a disabled account sign in again."""
     from mapsvc.accounts.store import set_active
 

@@ -507,7 +507,7 @@ def test_while_the_database_is_away_requests_answer_503_and_are_served_once_it_i
 def test_the_commands_help_lists_each_command_in_a_sentence_of_its_own_length():
     """`mapsvc --help` lists the commands, each said by its description's first paragraph
     as one text, wrapped to the terminal's width, not broken where its source's lines end;
-    and says what the server's options default to."""
+    and `mapsvc serve --help` says what the server's options default to."""
     from typer.testing import CliRunner
 
     from mapsvc.cli import app
@@ -520,3 +520,18 @@ def test_the_commands_help_lists_each_command_in_a_sentence_of_its_own_length():
         "the schema this mapsvc needs (the embedded cluster started if used).")
     told = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "400"}).output
     assert "address to listen on (else MAPSVC_API_HOST, 127.0.0.1)" in told
+
+
+def test_every_commands_arguments_and_options_say_what_they_are():
+    from typer.main import get_command
+
+    from mapsvc.cli import app
+
+    def commands(group, path):
+        for name, command in getattr(group, "commands", {}).items():
+            yield f"{path} {name}", command
+            yield from commands(command, f"{path} {name}")
+
+    unsaid = [f"{path} {p.name}" for path, command in commands(get_command(app), "mapsvc")
+              if command.callback for p in command.params if not p.help]
+    assert unsaid == []
