@@ -20,7 +20,7 @@ from mapsvc.api.auth import SESSION_COOKIE
 from mapsvc.api.deps import public_base, statements
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.boundaries.queries import region_frame, top_level
-from mapsvc.boundaries.reading import CHILD_LEVEL
+from mapsvc.boundaries.reading import CHILD_LEVEL, CODE_LENGTHS
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
@@ -352,9 +352,14 @@ async def registry(request: Request) -> Response:
     """Registry files (一标三实: standard addresses, people, organisations, components, places)
     imported by command centres and administrators: each line at fault named with why."""
     account, refused = _refusal(request, "registry", IMPORTERS, "指挥中心")
-    return refused or _table_page(
-        "registry", "登记导入", "一标三实按文件导入，同一文件再次导入不会重复登记",
-        _links_from("registry", account))
+    if refused:
+        return refused
+    # rows of no county are, until the centre says otherwise, the county it is of (its own, or
+    # the one its township or village lies in)
+    region = account.region_code or ""
+    county = region[:CODE_LENGTHS["county"]] if len(region) >= CODE_LENGTHS["county"] else ""
+    return _table_page("registry", "登记导入", "一标三实按文件导入，同一文件再次导入不会重复登记",
+                       _links_from("registry", account), county=county)
 
 
 @router.get("/plates", response_class=HTMLResponse)
