@@ -4,6 +4,7 @@ password they change first, given a new password or new grids, disabled and enab
 change kept in the account's events with the administrator and the address it came from.
 Administrators only."""
 
+import re
 import time
 import uuid
 from datetime import datetime
@@ -267,6 +268,12 @@ def test_an_administrators_pages_lead_to_the_audit_log_the_accounts_and_the_webh
             shown = browser.get(page).text
             assert ('href="/map/accounts"' in shown and 'href="/map/audit"' in shown
                     and 'href="/map/webhooks"' in shown) == linked
+        if linked:  # and from each of them to the two others and the centre's, not to itself
+            own = ("/map/audit", "/map/accounts", "/map/webhooks")
+            for page in own:
+                shown = re.findall(r'<a href="(/map/[a-z]+)">', browser.get(page).text)
+                assert sorted(shown) == sorted(
+                    ["/map/wall", "/map/people", "/map/stats", *(p for p in own if p != page)])
 
 
 def test_no_pages_text_is_broken_by_a_space_between_two_chinese_characters(server, accounts):

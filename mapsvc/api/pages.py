@@ -75,9 +75,10 @@ class PhoneFiles(StaticFiles):
 
 WALL_ROLES = frozenset({Role.command, Role.admin})
 DESK_ROLES = WALL_ROLES | {Role.department}  # a department's desk: its cases (处置台)
-# An administrator's pages beside the command centre's, and with them, from the pages of tables
-ADMIN_LINKS = ('<a href="/map/audit">审计日志</a> <a href="/map/accounts">账号管理</a> '
-               '<a href="/map/webhooks">推送订阅</a> ')
+# An administrator's pages beside the command centre's (each page but its own)
+ADMIN_LINKS = {"audit": '<a href="/map/audit">审计日志</a> ',
+               "accounts": '<a href="/map/accounts">账号管理</a> ',
+               "webhooks": '<a href="/map/webhooks">推送订阅</a> '}
 # the command centre's pages, each page but its own
 CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "desk": '<a href="/map/desk">受理派遣</a> ',
@@ -86,8 +87,8 @@ CENTRE_LINKS = {"wall": '<a href="/map/wall">指挥大屏</a> ',
                 "stats": '<a href="/map/stats">考核评价</a> ',
                 "campaigns": '<a href="/map/campaigns">专项排查</a> ',
                 "registry": '<a href="/map/registry">登记导入</a> '}
-ADMIN_TABLE_LINKS = (CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
-                     + ADMIN_LINKS)
+# the command centre's pages linked from an administrator's own
+ADMIN_CENTRE_LINKS = CENTRE_LINKS["wall"] + CENTRE_LINKS["people"] + CENTRE_LINKS["stats"]
 # The pages of tables a grid chief opens too (人口台账, 考核评价, 专项排查; a department the
 # evaluation of its own figures), and the links among them of those who work on the phone
 CHIEF_PAGES = frozenset({Role.command, Role.admin, Role.grid_chief})
@@ -429,7 +430,8 @@ async def accounts(request: Request) -> Response:
     account, refused = _refusal(request, "accounts", frozenset({Role.admin}), "管理员")
     return refused or _table_page("accounts", "账号管理",
                                   "新建（逐个或按花名册）、重设密码、调整网格、停用与启用均记入账号事件",
-                                  ADMIN_TABLE_LINKS, password_rules=password_rules(),
+                                  _links_from("accounts", account),
+                                  password_rules=password_rules(),
                                   **await _area(request, account))
 
 
@@ -440,7 +442,7 @@ async def webhooks(request: Request) -> Response:
     account, refused = _refusal(request, "webhooks", frozenset({Role.admin}), "管理员")
     return refused or _table_page(
         "webhooks", "推送订阅", "案件各环节即时推送给对接系统（12345热线、部门业务系统等），按序送达，失败自动重试",
-        ADMIN_TABLE_LINKS, **await _area(request, account))
+        _links_from("webhooks", account), **await _area(request, account))
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -453,7 +455,7 @@ async def audit(request: Request) -> Response:
         return refused
     return _table_page("audit", "审计日志",
                        "个人信息的查看、导出与人员变动，账号的创建、登录与变更；只读，不可更改",
-                       ADMIN_TABLE_LINKS if account.role is Role.admin else "")
+                       _links_from("audit", account))
 
 
 def _centre_links(page: str) -> str:
@@ -467,12 +469,16 @@ def _links_from(page: str, account) -> str:
         return "".join(link for name, link in DEPARTMENT_LINKS.items() if name != page)
     if account.role is Role.grid_chief:
         return "".join(link for name, link in PHONE_LINKS.items() if name != page)
-    return _centre_links(page) + _admin_links(account)
+    if account.role is Role.auditor:  # the audit log alone
+        return ""
+    centre = ADMIN_CENTRE_LINKS if page in ADMIN_LINKS else _centre_links(page)
+    return centre + _admin_links(account, page)
 
 
-def _admin_links(account) -> str:
-    """Links to an administrator's pages (none for other accounts)."""
-    return ADMIN_LINKS if account.role is Role.admin else ""
+def _admin_links(account, page: str = "") -> str:
+    """Links to an administrator's pages but ``page`` (none for other accounts)."""
+    return "".join(link for name, link in ADMIN_LINKS.items()
+                   if name != page) if account.role is Role.admin else ""
 
 
 async def _area(request: Request, account) -> dict[str, str]:
