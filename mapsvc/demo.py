@@ -160,17 +160,18 @@ def city_centre(city: str) -> str:
 
 
 def county_department(county: str) -> str:
-    """The code of the county ``county``'s 城管 (but the demo county's: CG)."""
+    """The code of the 城管 of the county ``county``, one of the demo's counties but the demo
+    county (whose 城管 is CG)."""
     return COUNTY_DEPARTMENT[0].format(code=county)
 
 
 async def create_demo_accounts(conn: AsyncConnection, password: str) -> int:
     """The demo's departments and accounts. Returns the number of accounts made."""
     others = (await conn.execute(OTHER_COUNTIES, {"county": DEMO_COUNTY})).all()
-    code, name, classes = COUNTY_DEPARTMENT
+    _, named, classes = COUNTY_DEPARTMENT
     listed = pd.DataFrame([*DEMO_DEPARTMENTS, *(
-        (code.format(code=c.code), name.format(name=c.name), c.code, classes) for c in others)],
-        columns=["code", "name", "region", "classes"])
+        (county_department(c.code), named.format(name=c.name), c.code, classes)
+        for c in others)], columns=["code", "name", "region", "classes"])
     listed.attrs.update(given=("region", "classes"))  # as a list with those columns is read
     stored = await import_departments(conn, listed)
     if stored.errors:
