@@ -58,15 +58,19 @@ _OPEN = "i.status NOT IN ('closed', 'evaluated', 'self_resolved', 'rejected', 'v
 _OVERDUE = "coalesce(incident_colour(i) = 'red', false)"
 
 
-def _incidents_by_bin(db, tile, where: str = "true",
+# the bins of a tile a side: the low-zoom incidents', and the heat's, twice as wide
+SIDE = {"incidents": 64, "heat": 32}
+
+
+def _incidents_by_bin(db, tile, where: str = "true", side: int = SIDE["incidents"],
                      **params) -> dict[tuple[int, int], tuple[int, int, int]]:
     """Incidents (those matching ``where``) whose point lies in the tile, counted here per bin
-    (64 a side, column from the west, row from the south): pyproj for the projection,
+    (``side`` a side, column from the west, row from the south): pyproj for the projection,
     morecantile for the tile's bounds (left and lower edges inside, of the tile and of each
     bin). Each bin's cases, open cases (not closed) and overdue cases (red, the way a case's
     own JSON shows it)."""
     bounds = TMS.xy_bounds(tile)
-    side = (bounds.right - bounds.left) / 64
+    width = (bounds.right - bounds.left) / side
     with db.connect() as conn:
         rows = conn.execute(text(f"SELECT ST_X(geom), ST_Y(geom), {_OPEN}, {_OVERDUE} "
                                  f"FROM incident i WHERE {where}"), params).all()
@@ -74,16 +78,16 @@ def _incidents_by_bin(db, tile, where: str = "true",
     for lon, lat, is_open, overdue in rows:
         x, y = TO_MERCATOR.transform(lon, lat)
         if bounds.left <= x < bounds.right and bounds.bottom <= y < bounds.top:
-            at = math.floor((x - bounds.left) / side), math.floor((y - bounds.bottom) / side)
+            at = math.floor((x - bounds.left) / width), math.floor((y - bounds.bottom) / width)
             cases, opened, late = bins.get(at, (0, 0, 0))
             bins[at] = cases + 1, opened + is_open, late + overdue
     return bins
 
 
-def _drawn_bins(features, *properties) -> dict:
-    """Each bin where the tile draws it (its south-west corner, 64 tile units a side) with its
-    ``properties``."""
-    return {tuple(c // 64 for c in min(f["geometry"]["coordinates"][0])):
+def _drawn_bins(features, *properties, side: int = SIDE["incidents"]) -> dict:
+    """Each bin where the tile draws it (its south-west corner, in bins of ``side`` a side, of
+    the tile's 4096 units) with its ``properties``."""
+    return {tuple(c // (4096 // side) for c in min(f["geometry"]["coordinates"][0])):
             tuple(f["properties"][p] for p in properties) for f in features}
 
 
@@ -449,8 +453,9 @@ def test_each_bin_counts_the_incidents_in_it(clients, lattice, db, collection, z
         ring = f["geometry"]["coordinates"][0]
         # an exterior ring: positive area with the tile's y down, so negative as decoded (y up)
         assert sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring)) < 0
-    assert _drawn_bins(bins, "count") == {
-        at: (cases,) for at, (cases, _, _) in _incidents_by_bin(db, tile).items()}
+    side = SIDE[collection]
+    assert _drawn_bins(bins, "count", side=side) == {
+        at: (cases,) for at, (cases, _, _) in _incidents_by_bin(db, tile, side=side).items()}
 
 
 def test_incident_bins_carry_their_open_and_overdue_cases(clients, lattice, db):
@@ -509,7 +514,7 @@ def _heat_within(db, tile, since: str, until: str | None = None) -> dict:
     if until is not None:
         where += " AND i.reported_at < CAST(:until AS timestamptz)"
     return {at: (cases,) for at, (cases, _, _) in _incidents_by_bin(
-        db, tile, where, since=since, until=until).items()}
+        db, tile, where, side=SIDE["heat"], since=since, until=until).items()}
 
 
 def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(clients, lattice,
@@ -526,12 +531,14 @@ def test_heat_over_dates_counts_the_cases_reported_within_them_to_the_second(cli
         _report(admin, x, y, reported_at=at)
     for z in (9, 13):
         tile = TMS.tile(x, y, z)
-        drawn = _drawn_bins(_features(admin, "heat", tile, since=since, until=until), "count")
+        drawn = _drawn_bins(_features(admin, "heat", tile, since=since, until=until), "count",
+                            side=SIDE["heat"])
         assert drawn == _heat_within(db, tile, since, until)
         assert sum(c for (c,) in drawn.values()) >= 3
         # the first day's morning cases, which a window read as UTC (from 08:05 local) misses
         unzoned = _drawn_bins(_features(admin, "heat", tile, since="2026-03-10T00:05:00",
-                                        until="2026-03-11T00:00:00"), "count")
+                                        until="2026-03-11T00:00:00"), "count",
+                              side=SIDE["heat"])
         assert unzoned == _heat_within(db, tile, "2026-03-10T00:05:00+08:00",
                                        "2026-03-11T00:00:00+08:00")
         assert sum(c for (c,) in unzoned.values()) >= 3
@@ -560,7 +567,8 @@ def test_heat_over_any_dates_counts_the_cases_reported_within_them(clients, db, 
     if span is not None:
         window["until"] = (since + timedelta(seconds=span)).isoformat()
     tile = TMS.tile(*dated_spot, 13)
-    drawn = _drawn_bins(_features(clients["admin"], "heat", tile, **window), "count")
+    drawn = _drawn_bins(_features(clients["admin"], "heat", tile, **window), "count",
+                        side=SIDE["heat"])
     assert drawn == _heat_within(db, tile, **window)
 
 
@@ -611,13 +619,15 @@ def test_a_region_accounts_bins_count_the_cases_it_reads(clients, accounts, grid
         tile = TMS.tile(x, y, z)
         expected, everything = ({at: counts[:len(properties)] for at, counts in bins.items()}
                                 for bins in (_incidents_by_bin(db, tile, readable,
+                                                               SIDE[collection],
                                                                township=township, me=me),
-                                             _incidents_by_bin(db, tile)))
+                                             _incidents_by_bin(db, tile,
+                                                               side=SIDE[collection])))
         assert expected
         if expected != everything:
             others_there.add((z, place))
         assert _drawn_bins(_features(command, collection, tile, **params),
-                           *properties) == expected
+                           *properties, side=SIDE[collection]) == expected
     assert {(6, "township"), (6, "far"), (13, "far")} <= others_there
 
 

@@ -31,8 +31,10 @@ from mapsvc.workflow.machine import CLOSED_SQL, OPEN_SQL
 
 EXTENT = 4096
 BUFFER = 64
-BIN_BITS = 6        # heat and low-zoom incident bins: 64 × 64 per tile
-BINS_PER_SIDE = 1 << BIN_BITS
+# The square bins of a tile, as the bits of their number a side: the low-zoom incidents' 64 a
+# side; the heat's 32, wider, so that a county's week of cases reads as places hot and cold, not
+# as scattered specks of one case each
+BIN_BITS = {"incidents": 6, "heat": 5}
 POINT_ZOOM = 14     # incidents as points from here, as bins below
 SIMPLE_BELOW = 10   # regions drawn with their simplified geometry below this zoom
 # Grids come drawn once per version at these zooms (migrations 0022, 0038: with this EXTENT and
@@ -269,15 +271,19 @@ def _incident_points(query: TileQuery, account: Account) -> tuple[str, dict]:
 
 # Incidents' cells (migration 0017): Morton numbers of their Web Mercator cells at CELL_ZOOM.
 # A tile's cells are one range of numbers, starting with the tile's own number (its column and
-# its row counted from the south, interleaved); a bin of it is a cell BIN_BITS zooms deeper.
+# its row counted from the south, interleaved); a bin of it is a cell BIN_BITS (its
+# collection's) zooms deeper.
 CELL_ZOOM = 28
 _TILE_NUMBER = ("(cell_spread(CAST(:x AS bigint)) | "
                 "(cell_spread((CAST(1 AS bigint) << :z) - 1 - :y) << 1))")
 _CELL_SHIFT = f"(2 * ({CELL_ZOOM} - :z))"
-_BIN_SHIFT = f"(2 * ({CELL_ZOOM - BIN_BITS} - :z))"
-# a bin's column and row in its tile, from its number there (column bits even, row bits odd)
-_BIN_COLUMN = " | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(BIN_BITS))
-_BIN_ROW = " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(BIN_BITS))
+
+
+def _bin_place(bits: int) -> tuple[str, str]:
+    """SQL for a bin's column and row in its tile (``bits`` a side), from its number there
+    (column bits even, row bits odd)."""
+    return (" | ".join(f"((n.bin >> {k}) & {1 << k})" for k in range(bits)),
+            " | ".join(f"((n.bin >> {k + 1}) & {1 << k})" for k in range(bits)))
 
 
 # A time's local day as a number (days since 1970-01-01): a case's day of report, so, is what
@@ -303,7 +309,7 @@ _STATE = f"CASE WHEN d.status IN {CLOSED_SQL} THEN 0 WHEN incident_overdue(d) TH
 
 
 def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[str, dict]:
-    """Square bins of the tile (BINS_PER_SIDE a side) with the incidents in each, counted over
+    """Square bins of the tile (2 ** BIN_BITS a side) with the incidents in each, counted over
     the range of the tile's cells: every incident in the tile falls in exactly one bin, a point
     on a bin's left or lower edge in that bin. Heat counts the cases; incident bins also their
     open and overdue ones.
@@ -328,6 +334,8 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     if query.since:
         in_tile = f"{_REPORT_DAY} = ANY({_window_days(query)}) AND {in_tile}"
     backlog = collection.id == "incidents"
+    bits = BIN_BITS[collection.id]
+    column, row = _bin_place(bits)
     state = f", {_STATE} AS state" if backlog else ""
     counts = (", count(*) FILTER (WHERE c.state > 0) AS open,"
               " count(*) FILTER (WHERE c.state = 2) AS overdue") if backlog else ""
@@ -338,7 +346,7 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
     ctes = f"""
         , tile_cells AS (  -- worked out once, not for each case
             SELECT n << {_CELL_SHIFT} AS first, (n + 1) << {_CELL_SHIFT} AS after,
-                   {_BIN_SHIFT} AS shift, n << {2 * BIN_BITS} AS base
+                   (2 * ({CELL_ZOOM - bits} - :z)) AS shift, n << {2 * bits} AS base
               FROM (SELECT {_TILE_NUMBER} AS n) tile
         ), counted AS (
             SELECT c.number, count(*) AS count{counts}
@@ -347,13 +355,13 @@ def _bins(collection: Collection, query: TileQuery, account: Account) -> tuple[s
                    ) c
              GROUP BY 1
         ), placed AS (
-            SELECT n.*, {_BIN_COLUMN} AS i, {_BIN_ROW} AS j
+            SELECT n.*, {column} AS i, {row} AS j
               FROM (SELECT c.*, c.number - t.base AS bin FROM counted c, tile_cells t) n
         )"""
     # A bin is drawn straight in the tile's units (y down), its ring turned to the winding of
     # an MVT polygon: what ST_AsMVTGeom gives for a square inside the tile, at a third of the
     # cost on a tile of thousands of bins.
-    unit = EXTENT // BINS_PER_SIDE
+    unit = EXTENT >> bits
     rows = f"""
         SELECT c.count{", c.open, c.overdue" if backlog else ""},
                ST_Reverse(ST_MakeEnvelope(c.i * {unit}, {EXTENT} - (c.j + 1) * {unit},
