@@ -183,6 +183,12 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     assert said == "2024年2月：上报 3，结案 1，按期结案率 50.0%"  # of 2 due: 1 on time, 1 overdue
     assert jan_reported / feb_reported == pytest.approx(2 / 3)
     assert feb_closed / feb_reported == pytest.approx(1 / 3)
+    # by day, the nine days across most of the page's width (not huddled at its left)
+    _asked(page, "day", TIMELINE)
+    chart = page.evaluate("[document.querySelector('#stats-trend svg').getBoundingClientRect()"
+                          ".width, document.querySelector('#stats-trend div').clientWidth]")
+    assert 0.6 * chart[1] < chart[0] <= chart[1], chart
+    _asked(page, "month", TIMELINE)
     page.click("#stats thead th:text-is('上报')")  # ranked: February's three first
     assert codes() == ["2024-02", "2024-01"] and _row(page, "2024-02")["名次"] == "1"
     page.click("#stats thead th:text-is('期间')")  # and in time again

@@ -204,8 +204,11 @@ window.mapsvcStats = { shown: null, answer: null };
     trend.hidden = !PERIODS.includes(answer.by) || !answer.rows.length;
     if (trend.hidden) return;
     const rows = answer.rows;
-    const step = Math.max(12, Math.min(48, Math.floor(1100 / rows.length)));
     const [top, high, left, right] = [12, 120, 44, 44];
+    // the periods across the box's width (a few, each up to 120 pixels wide; many, each at
+    // least 12, the box scrolling)
+    const room = trend.querySelector("div").clientWidth - left - right;
+    const step = Math.max(12, Math.min(120, Math.floor(room / rows.length)));
     const most = Math.max(1, ...rows.map((r) => r.figures.reported));
     const y = (share) => top + high - share * high;
     const svg = trend.querySelector("svg");
