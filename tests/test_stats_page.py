@@ -179,6 +179,8 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
         g.dataset.code, g.querySelector("title").textContent,
         ...[...g.querySelectorAll("rect")].map((bar) => bar.getBBox().height)])""")
     (january, _, jan_reported, _), (february, said, feb_reported, feb_closed) = bars
+    # each named under its bars as the table names it, without the year
+    assert page.locator("#stats-trend g text").all_text_contents() == ["1月", "2月"]
     assert (january, february) == ("2024-01", "2024-02")
     assert said == "2024年2月：上报 3，结案 1，按期结案率 50.0%"  # of 2 due: 1 on time, 1 overdue
     assert jan_reported / feb_reported == pytest.approx(2 / 3)
@@ -188,6 +190,7 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     chart = page.evaluate("[document.querySelector('#stats-trend svg').getBoundingClientRect()"
                           ".width, document.querySelector('#stats-trend div').clientWidth]")
     assert 0.6 * chart[1] < chart[0] <= chart[1], chart
+    assert page.locator("#stats-trend g text").all_text_contents()[:2] == ["1月29日", "1月30日"]
     _asked(page, "month", TIMELINE)
     page.click("#stats thead th:text-is('上报')")  # ranked: February's three first
     assert codes() == ["2024-02", "2024-01"] and _row(page, "2024-02")["名次"] == "1"

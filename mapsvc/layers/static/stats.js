@@ -214,7 +214,10 @@ window.mapsvcStats = { shown: null, answer: null };
     const svg = trend.querySelector("svg");
     svg.setAttribute("width", left + rows.length * step + right);
     svg.setAttribute("height", top + high + 24);
-    const every = Math.ceil(72 / step);  // a code at most every 72 pixels
+    const every = Math.ceil(72 / step);  // a label at most every 72 pixels
+    // a period's label: its name without its year nor its day of the week, a week by its
+    // first day (11月2日)
+    const label = (name) => name.replace(/^\d{4}年/, "").split("—")[0].replace(/（.*）$/, "");
     const rate = [];
     const shapes = rows.map((r, i) => {
       const f = r.figures;
@@ -229,7 +232,9 @@ window.mapsvcStats = { shown: null, answer: null };
       g.append(drawn("title", {}, `${r.name}：上报 ${f.reported}，结案 ${f.closed}，`
                                   + `按期结案率 ${percent(f.on_time_closure_rate)}`),
                bar(f.reported, "reported", 1), bar(f.closed, "closed", step / 2));
-      if (i % every === 0) g.appendChild(drawn("text", { x, y: top + high + 16 }, r.code));
+      if (i % every === 0) {
+        g.appendChild(drawn("text", { x, y: top + high + 16 }, label(r.name || r.code)));
+      }
       return g;
     });
     const edge = left + rows.length * step + 4;
