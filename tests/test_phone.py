@@ -17,7 +17,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import said_at_each_sign_in, wait_until, while_zooming
+from tests.browser import Watch, said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
 pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
@@ -49,6 +49,23 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     assert said_at_each_sign_in(page, name, tries, "/auth/token") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert page.locator("#app").is_hidden()
+    context.close()
+
+
+@pytest.mark.parametrize("role,named", [("planner", "规划"), ("auditor", "审计员")])
+def test_an_account_whose_work_is_on_a_computer_is_told_so_on_the_phone(browser, server,
+                                                                        accounts, role, named):
+    """A planner or an auditor signing in on the phone is sent to the computer's pages, not
+    into a phone whose every list it may not read."""
+    name = new_account(role=role, region_code=None)  # (the whole deployment; an auditor: none)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server}/m/")
+    assert said_at_each_sign_in(page, name, [PASSWORD], "/auth/token") == [
+        f"{named}账号不使用手机端，请在电脑上打开 {server}/map/"]
+    page.wait_for_timeout(500)
+    assert page.locator("#app").is_hidden() and watch.problems == []
     context.close()
 
 

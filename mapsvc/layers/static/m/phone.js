@@ -1703,6 +1703,10 @@ function signOutByHand() {
   signOut();
 }
 
+// The accounts the phone serves: those who report, follow cases and walk the grids (a
+// centre's and an administrator's too); a planner's and an auditor's work is on a computer.
+const PHONE_ROLES = ["grid_worker", "grid_chief", "department", "command", "admin"];
+
 async function signIn(event) {
   event.preventDefault();
   const fields = new FormData(event.target);
@@ -1715,6 +1719,10 @@ async function signIn(event) {
     return;
   }
   const { access_token: token, role } = await r.json();
+  if (!PHONE_ROLES.includes(role)) {  // nothing here to do: its pages are on a computer
+    say(`${ROLE_NAME[role] || role}账号不使用手机端，请在电脑上打开 ${location.origin}/map/`);
+    return;
+  }
   localStorage.setItem("mapsvc.token", token);
   localStorage.setItem("mapsvc.user", fields.get("username").trim());
   localStorage.setItem("mapsvc.role", role);
