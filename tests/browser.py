@@ -36,7 +36,9 @@ def on_one_line(page, cells: str) -> bool:
 
 def names_shown(page, names: str) -> list[str]:
     """The texts of the names on a map (``names``, a selector) the page shows, not hidden for
-    want of room, sorted; an AssertionError if two shown cover one another."""
+    want of room, sorted, once it has drawn its next frames (where it sets them apart); an
+    AssertionError if two shown cover one another."""
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     shown = page.evaluate("""(names) => [...document.querySelectorAll(names)]
         .filter((el) => getComputedStyle(el).visibility !== "hidden").map((el) => {
           const b = el.getBoundingClientRect();

@@ -236,7 +236,10 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
     small = page.context.browser.new_page(viewport={"width": 1366, "height": 768})
     sign_in(small, server, "/map/desk", "command", PASSWORD)
     wait_until(small, "document.querySelectorAll('.region-name').length > 0 "
-                      "&& document.fonts.status === 'loaded'", "the townships named")
+                      "&& document.fonts.status === 'loaded' "
+                      "&& !document.querySelector('.leaflet-zoom-anim')",
+               "the townships named, the desk framed")
+    small.wait_for_timeout(300)  # (a framing asked for as the zoom ended)
     shown = names_shown(small, ".region-name")
     zoom = small.evaluate("window.mapsvcDesk.map.getZoom()")
     for z in (zoom - 1, zoom):

@@ -42,28 +42,45 @@ function placed(layer, feature) {
 
 // Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
 // and its label, an element on the map), each that would cover one of a larger region is
-// hidden until a zoom gives it room, never written over another. Done after each zoom, as
-// the font's glyphs the names need arrive (each name's width is then its own), and when the
-// function returned is called (as the regions are drawn).
+// hidden (class ``crowded``) until a zoom gives it room, never written over another. Done in
+// the frame after a move or zoom ends (a view asked for as one ends has then begun), a name is
+// placed anew or has glided to its place, or its size changes (its font's glyphs arrived: its
+// width is its own), and when the function returned is called (as the regions are drawn).
 function namesApart(map, labels) {
   const extent = (layer) => {
     const b = layer.getBounds();
     return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth());
   };
+  let asked = false;
+  const soon = () => {
+    if (asked) return;
+    asked = true;
+    requestAnimationFrame(() => {
+      asked = false;
+      apart();
+    });
+  };
+  const resized = new ResizeObserver(soon);  // a name's glyphs arrived: its width its own
+  // (whatever placed it: Leaflet places a label anew as it opens or updates it)
+  const placedAnew = new MutationObserver(soon);
+  for (const pane of ["tooltipPane", "markerPane"]) {
+    placedAnew.observe(map.getPane(pane), { subtree: true, attributeFilter: ["style"] });
+    map.getPane(pane).addEventListener("transitionend", soon);
+  }
   const apart = () => {
     const kept = [];
     const named = labels().filter(([, label]) => label)
       .map(([layer, label]) => [extent(layer), label]).sort((a, b) => b[0] - a[0]);
     for (const [, label] of named) {
-      label.style.visibility = "";
+      resized.observe(label);
       const box = label.getBoundingClientRect();
       const covers = kept.some((k) => k.left < box.right && box.left < k.right
                                       && k.top < box.bottom && box.top < k.bottom);
-      label.style.visibility = covers ? "hidden" : "";
+      // (a class, not the element's own visibility, which Leaflet sets as it updates a label)
+      label.classList.toggle("crowded", covers);
       if (!covers) kept.push(box);
     }
   };
-  map.on("zoomend", apart);
-  document.fonts.addEventListener("loadingdone", apart);
-  return apart;
+  map.on("zoomend moveend viewreset", soon);
+  return soon;
 }
