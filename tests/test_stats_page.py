@@ -190,6 +190,15 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     chart = page.evaluate("[document.querySelector('#stats-trend svg').getBoundingClientRect()"
                           ".width, document.querySelector('#stats-trend div').clientWidth]")
     assert 0.6 * chart[1] < chart[0] <= chart[1], chart
+    # on paper (A4, 794 pixels wide), the chart drawn for the screen scaled to the page
+    screen = page.viewport_size
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})
+    printed = page.evaluate("[document.querySelector('#stats-trend svg').getBoundingClientRect()"
+                            ".width, document.body.clientWidth]")
+    page.emulate_media(media="screen")
+    page.set_viewport_size(screen)
+    assert chart[0] > 794 and 0 < printed[0] <= printed[1], printed
     assert page.locator("#stats-trend g text").all_text_contents()[:2] == ["1月29日", "1月30日"]
     _asked(page, "month", TIMELINE)
     page.click("#stats thead th:text-is('上报')")  # ranked: February's three first

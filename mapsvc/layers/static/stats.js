@@ -212,8 +212,10 @@ window.mapsvcStats = { shown: null, answer: null };
     const most = Math.max(1, ...rows.map((r) => r.figures.reported));
     const y = (share) => top + high - share * high;
     const svg = trend.querySelector("svg");
-    svg.setAttribute("width", left + rows.length * step + right);
-    svg.setAttribute("height", top + high + 24);
+    const [wide, tall] = [left + rows.length * step + right, top + high + 24];
+    svg.setAttribute("width", wide);
+    svg.setAttribute("height", tall);
+    svg.setAttribute("viewBox", `0 0 ${wide} ${tall}`);  // on paper, scaled to the page
     const every = Math.ceil(72 / step);  // a label at most every 72 pixels
     // a period's label: its name without its year nor its day of the week, a week by its
     // first day (11月2日)
