@@ -2,6 +2,7 @@
 camera reads as the phone page at each address; there, the households living at it, to visit."""
 
 import io
+import re
 import uuid
 
 import zxingcpp
@@ -23,19 +24,22 @@ from tests.test_phone import PHONE, _phone, _sign_in
 
 
 def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_each(
-        browser, server, worker_spot, clients, db):
+        browser, server, worker_spot, grids, clients, db):
     code, spot = worker_spot
     street = f"门牌路{uuid.uuid4().hex[:6]}"
     registered(clients["admin"], "addresses", [
-        {"address": f"{street}{n}号", "lon": spot.x + n * 1e-5, "lat": spot.y} for n in (1, 2)],
-        county=code[:6])
+        {"address": f"{street}{n}号", "lon": spot.x + n * 1e-5, "lat": spot.y}
+        for n in (2, 10, 1)], county=code[:6])
     registered(clients["admin"], "people", [{"address": f"{street}1号", "name": "门牌甲",
                                              "registration": "resident", "household": "1"}],
                county=code[:6])
     with db.connect() as conn:
         ids = dict(conn.execute(text("SELECT full_text, id FROM address WHERE full_text LIKE "
                                      ":street ORDER BY id"), {"street": f"%{street}%"}).all())
-    assert len(ids) == 2
+    assert len(ids) == 3
+    # in the order one walks the street: 1号, 2号, 10号 (neither as registered nor as text sorts)
+    walked = [ids[address] for address in
+              sorted(ids, key=lambda address: int(re.search(r"(\d+)号$", address)[1]))]
 
     # a grid chief signing in on the way is taken on to them
     context = browser.new_context()
@@ -45,6 +49,11 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     page.wait_for_url(f"{server}/map/plates?grid={code}")
     for address_id in ids.values():  # (other tests put addresses in the grid too)
         expect(page.locator(f"#plates li[data-address='{address_id}']")).to_have_count(1)
+    # not those of a grid of another village: not the chief's, none listed
+    elsewhere = grids[grids["village_code"] != code[:12]]["code"].iloc[0]
+    assert page.goto(f"{server}/map/plates?grid={elsewhere}").status == 404
+    expect(page.locator("#said")).to_have_text(f"本账号的辖区内没有编码为 {elsewhere} 的网格。")
+    expect(page.locator("#plates li")).to_have_count(0)
     context.close()
 
     # printed by the centre from the people's register, for the grid
@@ -59,6 +68,9 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     Watch(plates)
     plates.wait_for_load_state()
     expect(plates.locator("h1")).to_contain_text(code)
+    printed = [int(address_id) for address_id in plates.locator("#plates li").evaluate_all(
+        "plates => plates.map(plate => plate.dataset.address)") if int(address_id) in walked]
+    assert printed == walked
     for address, address_id in ids.items():
         plate = plates.locator(f"#plates li[data-address='{address_id}']")
         expect(plate).to_contain_text(address)
@@ -67,12 +79,15 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
             f"{server}/m/#address={address_id}"]
     plates.screenshot(path=ARTIFACTS / "plates.png")
     assert plates.goto(f"{server}/map/plates?grid=no-such-grid").status == 404
+    expect(plates.locator("#said")).to_have_text("本账号的辖区内没有编码为 no-such-grid 的网格。")
+    plates.click("#other")  # on to pick one
+    plates.wait_for_url(f"{server}/map/people")
     assert not watch.problems, watch.problems
     context.close()
 
     # scanned by the worker of the grid: the households there, one tap to visit
     context, phone = _phone(browser, server, spot)
-    inhabited, empty = ids.values()
+    inhabited, empty = walked[:2]
     phone.goto(f"{server}/m/#address={inhabited}")
     home = phone.locator("#households > li", has_text=f"{street}1号")
     expect(home).to_have_count(1)

@@ -21,6 +21,7 @@ from mapsvc.api.deps import public_base, statements
 from mapsvc.boundaries.plans import PLANNERS
 from mapsvc.boundaries.queries import region_frame, top_level
 from mapsvc.boundaries.reading import CHILD_LEVEL, CODE_LENGTHS
+from mapsvc.errors import NotFound
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
@@ -29,7 +30,7 @@ from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.plates import PLATES_MOST, plates_page
 from mapsvc.layers.wall import WallRegion, wall_page
-from mapsvc.registry.micro_grids import LEADER_REASONS
+from mapsvc.registry.micro_grids import LEADER_REASONS, grid_in_reach
 from mapsvc.registry.audit import AUDIT_ACTION_NAMES, AUDIT_FIELD_NAMES
 from mapsvc.registry.collection import ORGANISATION_KIND_NAMES
 from mapsvc.registry.importer import KIND_NAMES as REGISTRY_KIND_NAMES
@@ -255,12 +256,20 @@ def _refusal(request: Request, page: str, roles: frozenset[Role], who: str):
 def _refused_page(account, page: str, who: str) -> HTMLResponse:
     """The page ``page`` refused to ``account``, whose own page it links, and signing in as
     another account that may open it."""
-    filled = (STATIC / "refused.html").read_text()
-    for name, value in (("who", who), ("username", account.username),
+    return _notice(account, 403, "无权访问", f"此页面仅供{who}账号使用。",
+                   f"/map/login?next={quote(f'/map/{page}')}", "换个账号登录")
+
+
+def _notice(account, status: int, title: str, said: str, other: str,
+            other_said: str) -> HTMLResponse:
+    """A page saying why the page asked for is not shown to ``account``: who is signed in, a
+    link to its own page and one to ``other``."""
+    filled = (STATIC / "notice.html").read_text()
+    for name, value in (("title", title), ("said", said), ("username", account.username),
                         ("role", ROLE_NAMES[account.role]), ("home", HOME[account.role]),
-                        ("other", f"/map/login?next={quote(f'/map/{page}')}")):
+                        ("other", other), ("other_said", other_said)):
         filled = filled.replace(f"{{{name}}}", html.escape(value))
-    return HTMLResponse(filled, status_code=403,
+    return HTMLResponse(filled, status_code=status,
                         headers={"Content-Security-Policy": _policy(None)})
 
 
@@ -373,17 +382,16 @@ async def plates(request: Request, grid: str = "") -> Response:
     if refused:
         return refused
     async with statements(request) as conn:
-        name = (await conn.execute(text("SELECT name FROM grid WHERE code = :code"),
-                                   {"code": grid})).scalar_one_or_none()
-        if name is None:
-            return HTMLResponse("<!DOCTYPE html><meta charset=utf-8><title>没有此网格</title>"
-                                f"<p>没有编码为 {html.escape(grid)} 的网格。</p>",
-                                status_code=404)
-        found = json.loads(await layer_geojson(conn, "addresses", account, grid=grid,
-                                               limit=PLATES_MOST))
-    addresses = [{"id": f["id"], **f["properties"]} for f in found["features"]]
+        try:
+            found = await grid_in_reach(conn, account, grid)
+        except NotFound:
+            return _notice(account, 404, "没有此网格", f"本账号的辖区内没有编码为 {grid} 的网格。",
+                           "/map/people", "在人口台账选择网格")
+        listed = json.loads(await layer_geojson(conn, "addresses", account, grid=grid,
+                                                limit=PLATES_MOST, walking=True))
+    addresses = [{"id": f["id"], **f["properties"]} for f in listed["features"]]
     # drawn off the event loop: some milliseconds a code, hundreds of them
-    return _page(await asyncio.to_thread(plates_page, grid, name, addresses,
+    return _page(await asyncio.to_thread(plates_page, grid, found.name, addresses,
                                          public_base(request)))
 
 

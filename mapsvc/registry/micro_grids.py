@@ -182,7 +182,7 @@ def split_code(code: str) -> tuple[str, int]:
     return code[:-3], int(code[-3:])
 
 
-async def _grid(conn: AsyncConnection, account: Account, code: str):
+async def grid_in_reach(conn: AsyncConnection, account: Account, code: str):
     """The grid ``code`` in the account's jurisdiction (its id, code, name and its village's
     setting, urban or rural), or NotFound."""
     f = Filters(params={"code": code})
@@ -200,7 +200,7 @@ async def micro_grids(conn: AsyncConnection, account: Account, grid_code: str) -
     """A grid's micro-grids, each with its households, its people and its leader (name and
     mobile masked; none if it left or moved out: ``leader_gone``), and over the rule's most
     households or not; with the grid's households, those in a micro-grid, and the rule."""
-    grid = await _grid(conn, account, grid_code)
+    grid = await grid_in_reach(conn, account, grid_code)
     return await _listed(conn, grid)
 
 
@@ -231,7 +231,7 @@ async def divide(conn: AsyncConnection, account: Account, grid_code: str, *,
     stairwell's smallest), or, ``replace``, all of them afresh (the grid's micro-grids, and so
     their leaders, made again). Sent again, nothing more is divided. Returns the grid's
     micro-grids as ``micro_grids`` lists them."""
-    grid = await _grid(conn, account, grid_code)
+    grid = await grid_in_reach(conn, account, grid_code)
     await conn.execute(text("SELECT pg_advisory_xact_lock(:lock, CAST(:grid AS int))"),
                        {"lock": _LOCK, "grid": grid.id})
     if replace:
@@ -254,7 +254,7 @@ async def _micro_grid(conn: AsyncConnection, account: Account, code: str):
     """The micro-grid ``code`` of a grid in the account's jurisdiction (its id, its grid), or
     NotFound."""
     grid_code, serial = split_code(code)
-    grid = await _grid(conn, account, grid_code)
+    grid = await grid_in_reach(conn, account, grid_code)
     found = (await conn.execute(text(
         "SELECT id FROM micro_grid WHERE grid_id = :grid AND serial = :serial"),
         {"grid": grid.id, "serial": serial})).scalar_one_or_none()

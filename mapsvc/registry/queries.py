@@ -30,13 +30,16 @@ LAYERS = {
 
 NAMED_KINDS = ("organisations", "places")  # the layers whose records have a name and a kind
 _LAYER = """
-SELECT t.{key} AS sort, json_build_object(
+SELECT {sort} AS sort, json_build_object(
     'type', 'Feature', 'id', t.{key}, 'geometry', ST_AsGeoJSON(t.geom, {precision})::json,
     'properties', {properties}, 'grid', g.code, 'method', t.assignment)) AS feature
   FROM {table} t LEFT JOIN grid g ON g.id = t.grid_id
  WHERE {where}
- ORDER BY t.{key} {page}
+ ORDER BY sort {page}
 """
+# Standard addresses (``t``) in the order one walks them: by street, then number, building, floor
+# and room, each number by its value (migration 0094).
+WALKING_ORDER = "t.full_text COLLATE address_order, t.id"
 
 
 def place_filters(f: Filters, alias: str, *, grid=None, region=None, bbox=None,
@@ -76,13 +79,16 @@ async def _in_reach(conn: AsyncConnection, account: Account, field: str, key: in
 
 
 async def layer_geojson(conn: AsyncConnection, layer: str, account: Account, *,
-                        limit: int = 100, offset: int = 0, **which) -> str:
+                        limit: int = 100, offset: int = 0, walking: bool = False,
+                        **which) -> str:
     """The records of ``layer`` in the account's jurisdiction ``which`` picks (_picked), where
-    they lie."""
+    they lie, by their key; addresses ``walking``: in the order one walks them."""
     table, key, properties = LAYERS[layer]
     f = _picked(layer, account, **which)
+    sort = (f"row_number() OVER (ORDER BY {WALKING_ORDER})" if walking and layer == "addresses"
+            else f"t.{key}")
     sql = feature_collection(_LAYER.format(key=key, table=table, properties=properties,
-                                           precision=PRECISION, where=f.where(),
+                                           precision=PRECISION, where=f.where(), sort=sort,
                                            page=page(limit, offset)))
     return (await conn.execute(text(sql), f.params)).scalar_one()
 
