@@ -152,10 +152,15 @@ def _dispatched_case(admin, spot, description: str) -> int:
     return case
 
 
-def _jpeg() -> bytes:
+def _jpeg(colour="orange", size=(2400, 1800)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (2400, 1800), "orange").save(out, format="JPEG")
+    Image.new("RGB", size, colour).save(out, format="JPEG")
     return out.getvalue()
+
+
+def _photo(colour="orange", size=(2400, 1800)) -> dict:
+    """A photo as the camera gives the page one."""
+    return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": _jpeg(colour, size)}
 
 
 def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, server,
@@ -296,12 +301,21 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
     assert page.inner_text("#category-guide") == (  # what the class asks, with no signal too
         f"立案条件：{c['filing_condition']}；结案条件：{c['closing_condition']}")
     page.fill("#description", "离线上报：井盖缺失")
-    page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg",
-                                            "buffer": _jpeg()}])
+    # three photos taken one after another (each tap of the camera one), the second left out
+    for colour in ("orange", "teal", "purple"):
+        page.set_input_files("#photos", files=[_photo(colour)])
+    taken = page.locator("#report div.photos li img")
+    expect(taken).to_have_count(3)
+    expect(page.locator("#report label.photo")).to_have_text("拍照（已拍 3 张）")
+    page.locator("#report div.photos button.drop").nth(1).click()
+    expect(taken).to_have_count(2)
+    expect(page.locator("#report label.photo")).to_have_text("拍照（已拍 2 张）")
     page.check("#on-spot")
     made = datetime.now(timezone.utc)
     page.click("#report button[type=submit]")
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report")
+    expect(taken).to_have_count(0)  # gone with the report
+    expect(page.locator("#report label.photo")).to_have_text("拍照")
     page.screenshot(path=ARTIFACTS / "phone-queued.png")
     page.reload()  # still no signal: the page comes from the phone, the report from IndexedDB
     wait_until(page, "window.mapsvcPhone.queued === 1", "the queued report after a reload")
@@ -317,14 +331,15 @@ def test_a_report_made_with_no_signal_is_stored_once_with_its_photo_at_the_time_
                    i.status, i.reported_at, i.closed_at
               FROM incident i JOIN grid g ON g.id = i.grid_id
              WHERE i.description = '离线上报：井盖缺失'""")).all()
-        assert len(rows) == 1 and rows[0][1] == code and rows[0][2] == 1
-        shot = conn.execute(text(
-            "SELECT DISTINCT m.width, m.taken_at, ST_X(m.geom) AS lon, ST_Y(m.geom) AS lat "
+        assert len(rows) == 1 and rows[0][1] == code and rows[0][2] == 2
+        shots = conn.execute(text(
+            "SELECT DISTINCT m.id, m.width, m.taken_at, ST_X(m.geom) AS lon, ST_Y(m.geom) AS lat "
             "FROM media m JOIN attachment a ON a.media_id = m.id WHERE a.incident_id = :i"),
-            {"i": rows[0][0]}).one()
-    assert shot.width == 1600  # shrunk on the phone, which sends when and where it was taken
-    assert abs(shot.taken_at - made) < timedelta(minutes=1)
-    assert (shot.lon, shot.lat) == pytest.approx((spot.x, spot.y), abs=1e-9)
+            {"i": rows[0][0]}).all()
+    for shot in shots:  # shrunk on the phone, which sends when and where each was taken
+        assert shot.width == 1600
+        assert abs(shot.taken_at - made) < timedelta(minutes=1)
+        assert (shot.lon, shot.lat) == pytest.approx((spot.x, spot.y), abs=1e-9)
     case, _, _, status, reported, closed = rows[0]
     assert status == "self_resolved" and made <= reported < signal and closed == reported
     steps = clients["admin"].get(f"/incidents/{case}/timeline").json()
@@ -986,14 +1001,22 @@ def test_the_result_is_reported_from_the_phone_with_its_photo(browser, server, w
                "the case in progress")
     [c] = clients["worker"].get("/categories", params={"q": "0603"}).json()
     assert page.inner_text(f"{item} small.guide") == f"结案条件：{c['closing_condition']}"
-    page.set_input_files(f"{item} input[type=file]", files=[
-        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}])
+    photos = page.locator(f"{item} div.photos")
+    photos.locator("input[type=file]").set_input_files(files=[_photo()])
+    # ten more chosen at once: the step carries ten at most, the first nine of them kept
+    photos.locator("input[type=file]").set_input_files(
+        files=[_photo((n * 20, 0, 0), (40, 30)) for n in range(10)])
+    expect(photos.locator("li img")).to_have_count(10)
+    expect(photos.locator("li.full")).to_have_text("最多附 10 张照片")
+    photos.locator("button.drop").last.click()
+    expect(photos.locator("li img")).to_have_count(9)
+    expect(photos.locator("li.full")).to_have_count(0)
     _take(page, item, "report_handled", "已补装井盖")
     wait_until(page, "window.mapsvcPhone.sent >= 1 && window.mapsvcPhone.queued === 0",
                "the result sent")
     step = admin.get(f"/incidents/{case}/timeline").json()[-1]
     assert (step["action"], step["note"], len(step["attachments"])) == (
-        "report_handled", "已补装井盖", 1)
+        "report_handled", "已补装井盖", 9)
     wait_until(page, f"!!document.querySelector('{item} button[data-action=\"check\"]')",
                "the case handled, to be checked")
     page.click(f"{item} >> text=进度")  # the photo among the steps, fetched with the token

@@ -25,7 +25,7 @@ from mapsvc.errors import NotFound
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
-from mapsvc.incidents.model import METHOD_NAMES, PUBLIC_SOURCES, SOURCE_NAMES
+from mapsvc.incidents.model import METHOD_NAMES, PHOTOS_MOST, PUBLIC_SOURCES, SOURCE_NAMES
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.plates import PLATES_MOST, plates_page
@@ -137,7 +137,8 @@ def _page_account(request: Request):
 # an organisation's kinds, the common notes of the steps (常用语), the units of time limits, the
 # sources whose cases have a caller to answer (the public's), the roles that see who called and
 # why they commonly look, why a worker commonly calls a micro-grid's leader, how often a
-# handler's deadline may be extended, the kinds of registry files and their columns; and
+# handler's deadline may be extended, the photos a report or a step carries at most, the kinds
+# of registry files and their columns; and
 # the rules of each action: the roles that may take it, the states it is taken from and the one
 # it leads to (null: the state stays), what it needs, what the case must be beside its state,
 # whether it may be taken on many cases at once, and whether photos taken on site show its
@@ -158,6 +159,7 @@ NAMES_JS = '"use strict";\n' + "".join(
                         ("REVEAL_REASONS", REVEAL_REASONS),
                         ("LEADER_REASONS", LEADER_REASONS),
                         ("EXTENSIONS_MOST", settings.workflow().extensions_most),
+                        ("PHOTOS_MOST", PHOTOS_MOST),
                         ("REGISTRY_KIND", REGISTRY_KIND_NAMES),
                         ("REGISTRY_COLUMNS", {kind: registry_columns(kind)
                                               for kind in REGISTRY_KIND_NAMES}),

@@ -236,7 +236,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "mayReport": role in REPORTERS, "mayImport": role in IMPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
-        "batchMost": batch_most, "photosMost": PHOTOS_MOST,
+        "batchMost": batch_most,
         "photoMostBytes": photo_most_bytes,
     }).add_to(m)
     return root.render()

@@ -624,7 +624,7 @@ function mapsvcDesk(map, config) {
       say(words, true);
       return null;
     };
-    if (files.length > config.photosMost) return refuse(`最多附 ${config.photosMost} 张照片`);
+    if (files.length > PHOTOS_MOST) return refuse(`最多附 ${PHOTOS_MOST} 张照片`);
     const most = config.photoMostBytes;
     const large = files.find((file) => file.size > most);
     if (large) return refuse(`照片“${large.name}”超过 ${Math.floor(most / 1048576)} MB`);

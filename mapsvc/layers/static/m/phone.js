@@ -405,6 +405,55 @@ async function refusal(response, item) {
 }
 
 // ---- the report form ----
+// Photos for a report or a step, taken one after another: the camera gives one photo at each
+// tap, and a file input keeps only its last choosing, so each is kept as it comes
+// (``box.taken``, up to PHOTOS_MOST), shown small with a button that leaves it out.
+function photoBox(words) {
+  const box = document.createElement("div");
+  box.className = "photos";
+  const label = text("label", words, "photo");
+  const input = document.createElement("input");
+  Object.assign(input, { type: "file", accept: "image/*", multiple: true });
+  input.setAttribute("capture", "environment");
+  label.appendChild(input);
+  const taken = document.createElement("ul");
+  box.append(label, taken);
+  box.taken = [];
+  const show = (said) => {
+    taken.replaceChildren(...box.taken.map((file) => {
+      const li = document.createElement("li");
+      const img = document.createElement("img");
+      img.alt = "照片";
+      img.src = URL.createObjectURL(file);
+      img.addEventListener("load", () => URL.revokeObjectURL(img.src), { once: true });
+      const drop = text("button", "×", "drop");
+      drop.type = "button";
+      drop.setAttribute("aria-label", "删除这张照片");
+      drop.addEventListener("click", () => {
+        box.taken = box.taken.filter((kept) => kept !== file);
+        show("");
+      });
+      li.append(img, drop);
+      return li;
+    }));
+    const count = box.taken.length;
+    label.firstChild.textContent = count ? `${words}（已拍 ${count} 张）` : words;
+    if (said) taken.appendChild(text("li", said, "full"));
+  };
+  input.addEventListener("change", () => {
+    const room = PHOTOS_MOST - box.taken.length;
+    box.taken.push(...[...input.files].slice(0, room));
+    const full = input.files.length > room ? `最多附 ${PHOTOS_MOST} 张照片` : "";
+    input.value = "";  // the next tap's photo comes as a change, this one already kept
+    show(full);
+  });
+  box.clear = () => {
+    box.taken = [];
+    show("");
+  };
+  return box;
+}
+
 async function shrink(file) {
   const bitmap = await createImageBitmap(file);
   const scale = Math.min(1, PHOTO_PX / Math.max(bitmap.width, bitmap.height));
@@ -432,7 +481,7 @@ async function report(event) {
     return;
   }
   const select = $("category");
-  const photos = await Promise.all([...$("photos").files].map(shrink));
+  const photos = await Promise.all(phone.reportPhotos.taken.map(shrink));
   await enqueue({
     kind: "report",
     body: { client_id: crypto.randomUUID(), category: select.value,
@@ -443,6 +492,7 @@ async function report(event) {
     photos, onSpot: $("on-spot").checked,
   });
   $("report").reset();
+  phone.reportPhotos.clear();
   $("result").textContent = navigator.onLine ? "正在上报…" : "无信号：已存入待发送，恢复后自动上报";
   await showQueue();
   send();
@@ -618,7 +668,7 @@ const stepsOf = (p, role) => (NEXT[p.status] || []).filter(
 // steps that judge whether a case is done, by its class's 结案条件
 const JUDGED = new Set(["self_resolve", "report_handled", "check_pass", "check_fail"]);
 
-async function act(incident, action, photoInput, item) {
+async function act(incident, action, photos, item) {
   const body = { note: "" };
   const moving = ACTIONS[action].needs.includes("point");  // to where the pin is
   if (moving) {
@@ -633,9 +683,10 @@ async function act(incident, action, photoInput, item) {
     if (!said) return;
     Object.assign(body, said);
   }
-  const photos = await Promise.all([...(photoInput ? photoInput.files : [])].map(shrink));
+  const shrunk = await Promise.all((photos ? photos.taken : []).map(shrink));
   body.taken_at = stamp();  // sent after a wait for signal, it keeps its time
-  await enqueue({ kind: "action", incident, action, body, photos });
+  await enqueue({ kind: "action", incident, action, body, photos: shrunk });
+  if (photos) photos.clear();  // gone with the step
   $("result").textContent = navigator.onLine ? "正在提交…" : "无信号：已存入待发送";
   await showQueue();
   send();
@@ -838,7 +889,7 @@ function showCases(cases) {
   cases = [...cases].sort((a, b) => rank(a) - rank(b));
   // photos already chosen for a case, and the steps opened, stay when the list is drawn anew
   const list = $("cases");
-  const chosen = heldUnder(list, "input[type=file]");
+  const chosen = heldUnder(list, "div.photos");
   const opened = heldUnder(list, "ol.steps");
   const asking = heldUnder(list, "form.step");
   const called = heldUnder(list, "div.caller");
@@ -875,14 +926,10 @@ function showCases(cases) {
       li.classList.remove("new");
       noticed(f.id);
     });
-    let photo = null;
+    let photos = null;
     if (next.some((action) => ACTIONS[action].photo)) {  // the result, photographed
-      const label = text("label", "现场照片 ", "photo");
-      photo = chosen.get(String(f.id)) || document.createElement("input");
-      Object.assign(photo, { type: "file", accept: "image/*", multiple: true });
-      photo.setAttribute("capture", "environment");
-      label.appendChild(photo);
-      li.appendChild(label);
+      photos = chosen.get(String(f.id)) || photoBox("现场照片");
+      li.appendChild(photos);
     }
     placeAndSteps(li, f);
     if (readsCallers && hasCaller(p)) {
@@ -896,7 +943,7 @@ function showCases(cases) {
       const button = text("button", ACTION_NAME[action], "act");
       button.type = "button";
       button.dataset.action = action;
-      button.addEventListener("click", () => act(f.id, action, photo, li));
+      button.addEventListener("click", () => act(f.id, action, photos, li));
       li.appendChild(button);
     }
     if (called.get(String(f.id))) li.appendChild(called.get(String(f.id)));
@@ -1771,6 +1818,9 @@ function start() {
 }
 
 $("login").addEventListener("submit", signIn);
+phone.reportPhotos = photoBox("拍照");
+phone.reportPhotos.querySelector("input").id = "photos";
+$("on-spot").parentNode.before(phone.reportPhotos);
 $("report").addEventListener("submit", report);
 $("visit").addEventListener("click", nearbyHouseholds);
 window.addEventListener("hashchange", householdsAtPlate);
