@@ -360,6 +360,8 @@ def test_the_synthetic_registry_imports_whole_and_is_obviously_not_real(grids, d
     from mapsvc.db.engine import in_transaction
     from mapsvc.registry.importer import import_registry
     from mapsvc.registry.privacy import valid_id_number
+    from stdnum.cn import uscc
+
     from mapsvc.registry.synthetic import registry_frames
     from tests.conftest import run
 
@@ -370,6 +372,11 @@ def test_the_synthetic_registry_imports_whole_and_is_obviously_not_real(grids, d
     assert people["id_number"].str.startswith("000000").all()
     assert people["id_number"].map(valid_id_number).all()
     assert people["mobile"].str.startswith("100").all()
+    # enterprises and social organisations known by a code of their own, of no real place
+    coded = frames["organisations"][frames["organisations"]["kind"].isin(
+        ["enterprise", "social_organisation"])]["code"]
+    assert len(coded) and coded.str.match(r"^[59]1000000").all() and coded.is_unique
+    assert coded.map(uscc.is_valid).all()
 
     async def load(conn):
         return {kind: await import_registry(conn, kind, frame) for kind, frame in frames.items()}

@@ -1,14 +1,16 @@
 """Synthetic registry data for the demo: addresses, households, people, organisations,
 components and places, at the densities of an urban township, obviously not real.
 
-Names read 演示…; ID numbers carry the region code 000000, which no place has, with a valid
-check character; mobiles start with 100, which no operator uses.
+Names read 演示…; ID numbers and organisations' unified social credit codes carry the region
+code 000000, which no place has, with valid check characters; mobiles start with 100, which no
+operator uses.
 """
 
 import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import text
+from stdnum.cn import uscc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.registry.importer import Importer, conform, import_registry
@@ -17,8 +19,21 @@ from mapsvc.registry.privacy import id_check_character
 CARE_TAGS = [("独居老人", 0.05), ("残疾人", 0.03), ("优抚对象", 0.02), ("低保户", 0.03)]
 THINGS = [("0101", "上水井盖"), ("0103", "污水井盖"), ("0106", "消防栓"), ("0201", "路灯"),
           ("0305", "监控摄像头")]
-ORGANISATIONS = [("enterprise", "演示企业", 4), ("social_organisation", "演示社会组织", 1),
-                 ("party_branch", "演示党支部", 1)]
+# each kind's name, how many a grid holds and, for those registered with one, the head of their
+# unified social credit code (GB 32100): the registering department and the kind (9 1: an
+# enterprise, 工商; 5 1: a social organisation, 民政)
+ORGANISATIONS = [("enterprise", "演示企业", 4, "91"), ("social_organisation", "演示社会组织", 1, "51"),
+                 ("party_branch", "演示党支部", 1, None)]
+ORGANISATION_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)  # GB 11714's check character
+
+
+def _synthetic_uscc(head: str, serial: int) -> str:
+    """A unified social credit code of the region 000000: ``head``, the region, an organisation
+    code of ``serial`` with its check character, then the whole code's."""
+    body = f"{serial:08d}"
+    check = 11 - sum(int(d) * w for d, w in zip(body, ORGANISATION_CODE_WEIGHTS)) % 11
+    code = f"{head}000000{body}{'0123456789X0'[check]}"
+    return code + uscc.calc_check_digit(code)
 
 
 def _synthetic_id(serial: np.ndarray, birth_year: np.ndarray) -> list[str]:
@@ -76,13 +91,15 @@ def registry_frames(grids: pd.DataFrame, seed: int = 3) -> dict[str, pd.DataFram
     villages = grids.groupby("village_code").head(1)
     vx, vy = _points_in(geoms, np.flatnonzero(grids.index.isin(villages.index)), rng)
     stations = pd.DataFrame({"name": [f"演示红色驿站{c[-3:]}" for c in villages["village_code"]],
-                             "kind": "service_station", "lon": vx, "lat": vy})
+                             "kind": "service_station", "lon": vx, "lat": vy, "code": ""})
     orgs = [stations]
-    for kind, name, per in ORGANISATIONS:
+    for kind, name, per, head in ORGANISATIONS:
         which = np.repeat(np.arange(len(grids)), per)
         ox, oy = _points_in(geoms, which, rng)
         orgs.append(pd.DataFrame({"name": [f"{name}{i:05d}" for i in range(len(which))],
-                                  "kind": kind, "lon": ox, "lat": oy}))
+                                  "kind": kind, "lon": ox, "lat": oy,
+                                  "code": [_synthetic_uscc(head, i) if head else ""
+                                           for i in range(len(which))]}))
     things = []
     for type_code, name in THINGS:
         which = np.repeat(np.arange(len(grids)), 6)
