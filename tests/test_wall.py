@@ -207,6 +207,67 @@ def test_the_panel_says_how_much_of_the_years_filed_cases_the_public_found(wall_
     context.close()
 
 
+WALL_PANELS = ("wall-title", "wall-kpi", "wall-legend", "wall-controls", "wall-layers",
+               "wall-live")
+
+
+def _panels_on_screen(page) -> None:
+    """Every panel of the wall whole on the screen, none over another, nothing out of sight
+    in any but the live list, every control on its panel."""
+    boxes = page.evaluate("""(ids) => ids.map((id) => {
+        const el = document.getElementById(id), b = el.getBoundingClientRect();
+        return [id, b.left, b.top, b.right, b.bottom, el.scrollHeight - el.clientHeight]; })""",
+                          list(WALL_PANELS))
+    width, height = page.evaluate("[window.innerWidth, window.innerHeight]")
+    for n, (name, left, top, right, bottom, hidden) in enumerate(boxes):
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height, (name, boxes)
+        # (the live list shows the newest its panel has room for)
+        assert hidden <= 1 or name == "wall-live", (name, hidden)  # (1: a rounding)
+        for other, *box in boxes[n + 1:]:
+            assert not (left < box[2] and box[0] < right and top < box[3] and box[1] < bottom), (
+                f"{name} over {other}")
+    foot = page.locator("#wall-controls").bounding_box()
+    for control in page.locator("#wall-controls :is(select, a, button, .leaflet-control-scale)"
+                                ).all():
+        b = control.bounding_box()
+        assert (foot["x"] <= b["x"] and b["x"] + b["width"] <= foot["x"] + foot["width"]
+                and foot["y"] <= b["y"] and b["y"] + b["height"] <= foot["y"] + foot["height"]), (
+            control.evaluate("(el) => el.outerHTML"))
+
+
+def test_every_panel_of_the_wall_is_whole_on_the_screen(wall_server, browser, db):
+    """On a wall's screen, HD or 4K, and drilled into a village, each of the wall's panels is
+    there whole, apart from the others: the region's figures, the layers and their legend,
+    the live list and the controls at the foot of the map."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, wall_server.base)
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '–' "
+                     "&& document.getElementById('wall-legend').childElementCount > 0 "
+                     "&& document.fonts.status === 'loaded'", "the panel and the legend")
+    wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
+    _panels_on_screen(page)
+    with db.connect() as conn:
+        village, lon, lat = conn.execute(text("""
+            SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+              FROM region WHERE level = 'village' AND code LIKE '441502%'
+             ORDER BY code LIMIT 1""")).one()
+    for level in ("township", "village"):
+        wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
+        page.mouse.click(*_on_screen(page, lon, lat))
+        wait_until(page, f"window.mapsvcWall.region.kind === '{level}'", f"the {level}")
+    assert page.evaluate("window.mapsvcWall.region.code") == village
+    wait_until(page, "!document.getElementById('wall-up').hidden", "the way back up")
+    wait_until(page, _between_panels(page, db, village), "the village between the panels")
+    _panels_on_screen(page)
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    wait_until(page, _between_panels(page, db, village), "the village framed again")
+    _panels_on_screen(page)
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_county_wall_opens_on_its_grids_coloured_by_their_backlog(wall_server, browser, db):
     """At 1920 × 1080 the wall frames its county, 城区 (some 36 km across), at zoom 12: its
     grids are drawn there, coloured by their backlog, without zooming in."""
@@ -250,9 +311,10 @@ def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
 
 
 def _between_panels(page, db, code: str) -> str:
-    """A JS test: the region's box is drawn whole on the map between the wall's panels, not
-    under them, as large as the map between them allows (to a few pixels: the title's height
-    moves as its font comes), and the layer list sits in the right column, off the map."""
+    """A JS test: the region's box is drawn whole on the map between the wall's panels (the
+    columns, the title and the controls at the foot), not under them, as large as the map
+    between them allows (to a few pixels: the title's height moves as its font comes), and
+    the layer list sits in the right column, off the map."""
     with db.connect() as conn:
         west, south, east, north = conn.execute(text("""
             SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
@@ -266,12 +328,14 @@ def _between_panels(page, db, code: str) -> str:
         const left = rect(document.getElementById("wall-left"));
         const right = rect(document.getElementById("wall-right"));
         const title = rect(document.getElementById("wall-title"));
+        const foot = rect(document.getElementById("wall-controls"));
         const layers = rect(document.querySelector(".leaflet-control-layers"));
         const margins = L.point(window.innerWidth - right.left + left.right + 2 * left.left,
-                                title.bottom + 2 * left.left).add(L.point(16, 16));
+                                title.bottom + window.innerHeight - foot.top + 2 * left.left)
+          .add(L.point(16, 16));
         const fits = map.getBoundsZoom([[{south}, {west}], [{north}, {east}]], false, margins);
         return a.x >= left.right && b.x <= right.left && a.y >= title.bottom
-          && b.y <= window.innerHeight && map.getZoom() >= fits
+          && b.y <= foot.top && map.getZoom() >= fits
           && layers.left >= right.left && layers.bottom <= right.bottom;
     }})()"""
 

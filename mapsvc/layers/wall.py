@@ -78,7 +78,7 @@ PANELS = """
   <div id="kpi-micro" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
-<div id="wall-legend" class="wall-panel"></div>
+</div>
 <div id="wall-controls" class="wall-panel">
   <label>网格着色 <select id="backlog-by"><option value="open" selected>在办件</option>
     <option value="overdue">超期件</option></select></label>
@@ -99,9 +99,9 @@ PANELS = """
   <span class="account"><a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></span>
 </div>
-</div>
 <div id="wall-right">
 <div id="wall-layers" class="wall-panel"></div>
+<div id="wall-legend" class="wall-panel"></div>
 <div id="wall-live" class="wall-panel">
   <h2>实时事件 <small id="wall-connection">连接中</small></h2>
   <ol id="wall-list"></ol>

@@ -184,6 +184,8 @@ function mapsvcWall(map, config) {
   const control = L.control.layers(null, layers, { collapsed: false });
   control.addTo(map);
   $("wall-layers").append(control.getContainer());  // in the right column, off the map
+  // the scale heads the controls at the foot of the map
+  $("wall-controls").prepend(map.getContainer().querySelector(".leaflet-control-scale"));
 
   function replace(name, make) {
     const old = layers[name];
@@ -603,9 +605,11 @@ function mapsvcWall(map, config) {
       const gap = left.left;  // the panels' own margin
       const right = $("wall-right").getBoundingClientRect();
       const top = $("wall-title").getBoundingClientRect();
+      const foot = $("wall-controls").getBoundingClientRect();
       map.fitBounds(bounds, Object.assign({
         paddingTopLeft: [left.right + gap, top.bottom + gap],
-        paddingBottomRight: [window.innerWidth - right.left + gap, gap],
+        paddingBottomRight: [window.innerWidth - right.left + gap,
+                             window.innerHeight - foot.top + gap],
       }, options || {}));
     });
   }
