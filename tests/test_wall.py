@@ -316,10 +316,15 @@ def _between_panels(page, db, code: str) -> str:
     between them allows (to a few pixels: the title's height moves as its font comes), and
     the layer list sits in the right column, off the map."""
     with db.connect() as conn:
-        west, south, east, north = conn.execute(text("""
+        box = conn.execute(text("""
             SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
               FROM (SELECT box2d(geom) AS b FROM region WHERE code = :code) r"""),
             {"code": code}).one()
+    return _box_between_panels(*box)
+
+
+def _box_between_panels(west: float, south: float, east: float, north: float) -> str:
+    """_between_panels, of a box."""
     return f"""(() => {{
         const map = window.mapsvcWall.map;
         const a = map.latLngToContainerPoint([{north}, {west}]);
@@ -1096,6 +1101,9 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
     watch = Watch(page)
     open_wall(page, base, "city")
     wait_until(page, "window.mapsvcWall.children === 'city'", "the cities drawn")
+    # framed between the panels, from the first of them to the last
+    wait_until(page, _box_between_panels(*page.evaluate("window.mapsvcWall.region.bbox")),
+               "the deployment between the panels")
     assert {"武汉市", "汕尾市"} <= set(page.locator(".region-label").all_inner_texts())
     # the two cities framed (the deployment's counties of no city lie far from them)
     page.evaluate("void window.mapsvcWall.map.fitBounds([[22.4, 113.6], [31.4, 116.2]], "

@@ -144,9 +144,11 @@ def script_json(value) -> str:
 
 
 def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: str | None,
-                basemap_attribution: str):
-    """A Folium map over ``bbox`` built on our own assets, with the page's panels; returns the
-    map (to add the page's start) and its root (to render)."""
+                basemap_attribution: str, fitted: bool = True):
+    """A Folium map over ``bbox`` (or, not ``fitted``, about it: the page's script frames it,
+    and a framing here too would glide on after that one, ending where it would) built on our
+    own assets, with the page's panels; returns the map (to add the page's start) and its root
+    (to render)."""
     minx, miny, maxx, maxy = bbox
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
                    prefer_canvas=True, zoom_control=True)
@@ -155,7 +157,8 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     m.default_css = css
     if basemap:
         folium.TileLayer(basemap, attr=basemap_attribution, name="底图").add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if fitted:
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
     root = m.get_root()
     root.header.add_child(Element('<meta name="viewport" content="width=device-width, '
                                   'initial-scale=1">'
@@ -171,7 +174,7 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None
     command centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 指挥中心", js=JS, css=CSS,
                           panels=PANELS.replace("{links}", links), basemap=basemap,
-                          basemap_attribution=basemap_attribution)
+                          basemap_attribution=basemap_attribution, fitted=False)
     Start("mapsvcWall", {
         "region": region.config(),
         "tiles": "/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}",
