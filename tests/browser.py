@@ -34,9 +34,6 @@ def on_one_line(page, cells: str) -> bool:
       })""", cells)
 
 
-LINE_ROOM_PX = 6  # the room above and below a name's letters in its box (views.js)
-
-
 def names_shown(page, names: str) -> list[str]:
     """The texts of the names on a map (``names``, a selector) the page shows, not hidden for
     want of room, sorted, once it has drawn its next frames (where it sets them apart); an
@@ -44,12 +41,14 @@ def names_shown(page, names: str) -> list[str]:
     page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     shown = page.evaluate("""(names) => [...document.querySelectorAll(names)]
         .filter((el) => getComputedStyle(el).visibility !== "hidden").map((el) => {
-          const b = (el.firstElementChild || el).getBoundingClientRect();  // its words
-          return [el.textContent, b.left, b.top, b.right, b.bottom]; })""", names)
+          // its letters: as wide as its words, as high as their font
+          const words = el.firstElementChild || el, b = words.getBoundingClientRect();
+          const size = parseFloat(getComputedStyle(words).fontSize), y = (b.top + b.bottom) / 2;
+          return [el.textContent, b.left, y - size / 2, b.right, y + size / 2]; })""", names)
     for n, (name, left, top, right, bottom) in enumerate(shown):
         for other, *box in shown[n + 1:]:
-            assert not (left < box[2] and box[0] < right and top + LINE_ROOM_PX < box[3]
-                        and box[1] + LINE_ROOM_PX < bottom), f"{name} written over {other}"
+            assert not (left < box[2] and box[0] < right and top < box[3] and box[1] < bottom), (
+                f"{name} written over {other}")
     return sorted(name for name, *_ in shown)
 
 

@@ -46,11 +46,16 @@ function placed(layer, feature) {
 // the frame after a move or zoom ends (a view asked for as one ends has then begun), a name is
 // placed anew or has glided to its place, or its size changes (its font's glyphs arrived: its
 // width is its own), and when the function returned is called (as the regions are drawn).
-// Two names are too near when their boxes come closer than NAME_GAP_PX side by side (else they
-// read as one), unless one is above the other, their lines reaching into each other no further
-// than the room above and below their letters (LINE_ROOM_PX).
-const NAME_GAP_PX = 4;
-const LINE_ROOM_PX = 6;
+// The box of a name's letters: as wide as its words, as high as its font, whatever room its
+// line leaves above and below them (a marker's words are its span, set about its anchor).
+function lettersOf(label) {
+  const words = label.firstElementChild || label;
+  const box = words.getBoundingClientRect();
+  const half = parseFloat(getComputedStyle(words).fontSize) / 2;
+  const middle = (box.top + box.bottom) / 2;
+  return { left: box.left, right: box.right, top: middle - half, bottom: middle + half };
+}
+const NAME_GAP_PX = 4;  // the least room between two names' letters: closer, they read as one
 function namesApart(map, labels) {
   const extent = (layer) => {
     const b = layer.getBounds();
@@ -78,12 +83,11 @@ function namesApart(map, labels) {
       .map(([layer, label]) => [extent(layer), label]).sort((a, b) => b[0] - a[0]);
     for (const [, label] of named) {
       resized.observe(label);
-      // where its words are drawn (a marker's are its span, set about its anchor)
-      const box = (label.firstElementChild || label).getBoundingClientRect();
+      const box = lettersOf(label);
       const covers = kept.some((k) => k.left - NAME_GAP_PX < box.right
                                       && box.left - NAME_GAP_PX < k.right
-                                      && k.top + LINE_ROOM_PX < box.bottom
-                                      && box.top + LINE_ROOM_PX < k.bottom);
+                                      && k.top - NAME_GAP_PX < box.bottom
+                                      && box.top - NAME_GAP_PX < k.bottom);
       // (a class, not the element's own visibility, which Leaflet sets as it updates a label)
       label.classList.toggle("crowded", covers);
       if (!covers) kept.push(box);
