@@ -166,7 +166,8 @@ def _photo(colour="orange", size=(2400, 1800)) -> dict:
 def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, server,
                                                                        worker_spot, accounts):
     """Opened again with no signal, the phone draws the worker's grids as last fetched; signed
-    out, it forgets them."""
+    out, it forgets them, and a report begun: the next to sign in on that phone finds neither
+    its words nor its photos."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot)
     drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
@@ -181,9 +182,16 @@ def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, 
     assert page.evaluate(drawn) == mine
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.fill("#description", "写了一半的上报")
+    page.set_input_files("#photos", files=[_photo()])
+    expect(page.locator("#report div.photos li img")).to_have_count(1)
     page.click("#sign-out")
     page.locator("#login").wait_for()
     assert page.evaluate(drawn) == [] and page.evaluate("localStorage['mapsvc.grids']") is None
+    _sign_in(page)
+    assert page.input_value("#description") == ""
+    expect(page.locator("#report div.photos li")).to_have_count(0)
+    expect(page.locator("#report label.photo")).to_have_text("拍照")
     context.close()
 
 

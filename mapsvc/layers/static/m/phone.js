@@ -1726,7 +1726,9 @@ function signOut() {
   $("campaigns").replaceChildren();
   $("campaigns-count").textContent = "";
   showAddresses([]);
-  $("newcomer").reset();  // what was being typed of a newcomer, or of a member's details
+  $("report").reset();  // what was being typed of a report, and its photos
+  phone.reportPhotos.clear();
+  $("newcomer").reset();  // of a newcomer, or of a member's details
   $("newcomer").hidden = true;
   $("person-details").reset();
   $("person-details").hidden = true;
