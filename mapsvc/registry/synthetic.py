@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import text
-from stdnum.cn import uscc
 from sqlalchemy.ext.asyncio import AsyncConnection
+from stdnum.cn import uscc
 
 from mapsvc.registry.importer import Importer, conform, import_registry
 from mapsvc.registry.privacy import id_check_character

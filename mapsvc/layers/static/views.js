@@ -40,12 +40,6 @@ function placed(layer, feature) {
   return layer;
 }
 
-// Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
-// and its label, an element on the map), each that would cover one of a larger region is
-// hidden (class ``crowded``) until a zoom gives it room, never written over another. Done in
-// the frame after a move or zoom ends (a view asked for as one ends has then begun), a name is
-// placed anew or has glided to its place, or its size changes (its font's glyphs arrived: its
-// width is its own), and when the function returned is called (as the regions are drawn).
 // The box of a name's letters: as wide as its words, as high as its font, whatever room its
 // line leaves above and below them (a marker's words are its span, set about its anchor).
 function lettersOf(label) {
@@ -56,6 +50,14 @@ function lettersOf(label) {
   return { left: box.left, right: box.right, top: middle - half, bottom: middle + half };
 }
 const NAME_GAP_PX = 4;  // the least room between two names' letters: closer, they read as one
+
+// Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
+// and its label, an element on the map), each whose letters would come nearer those of a
+// larger region's than NAME_GAP_PX is hidden (class ``crowded``) until a zoom gives it room,
+// never written over another. Done in
+// the frame after a move or zoom ends (a view asked for as one ends has then begun), a name is
+// placed anew or has glided to its place, or its size changes (its font's glyphs arrived: its
+// width is its own), and when the function returned is called (as the regions are drawn).
 function namesApart(map, labels) {
   const extent = (layer) => {
     const b = layer.getBounds();
