@@ -204,6 +204,8 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
     row.locator("button", has_text="启用").click()
     expect(row.locator("td").nth(3)).to_have_text("正常")
     row.locator("button", has_text="调整网格").click()
+    expect(page.locator(f"#accounts tr[data-account='{name}'] + tr.asking "
+                        "#accounts-grids")).to_have_count(1)  # under its row
     regrid = page.locator("#accounts-grids ul.chosen li")
     expect(regrid).to_have_text([f"{named[grid]}×"])  # the grid it has, listed
     pick_area(page, other[:4], other[:6], other[:9], other[:12], other,

@@ -449,6 +449,8 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
 
     row.locator("button", has_text="更正").click()
     form = page.locator("#units-correct")
+    expect(page.locator(f"#units tr[data-unit='{made['id']}'] + tr.asking "
+                        "#units-correct")).to_have_count(1)  # under its row
     assert form.locator("[name=name]").input_value() == f"<b>{mark}</b>超市"
     form.locator("[name=name]").fill(f"{mark}便民超市")
     form.locator("[name=organisation_kind]").select_option("other")

@@ -261,6 +261,9 @@ def test_the_centre_corrects_a_persons_details_as_found_and_the_auditor_reads_ea
     row.locator("button", has_text="更正信息").click()
     form = page.locator("#people-correct")
     expect(form).to_be_visible()
+    # in a row of its own under the person's, not below the list
+    expect(page.locator(f"#people tr[data-person='{person['id']}'] + tr.asking "
+                        "#people-correct")).to_have_count(1)
     assert page.inner_text("#people-correct-title") == f"更正 {person['id']} 号（钱**）的信息"
     assert [form.locator(f"[name={f}]").input_value() for f in (
         "name", "mobile", "sex", "registration", "care_tags")] == [
@@ -274,6 +277,7 @@ def test_the_centre_corrects_a_persons_details_as_found_and_the_auditor_reads_ea
     form.locator("button[type=submit]").click()
     expect(page.locator("#people-said")).to_have_text(f"已更正 {person['id']} 号的信息，已记入审计")
     expect(form).to_be_hidden()
+    expect(page.locator("#people tr.asking")).to_have_count(0)
     expect(row.locator("td[data-field=mobile]")).to_have_text("138****4444")
     expect(row.locator("td[data-field=registration]")).to_have_text("户籍")
     expect(row.locator("td[data-field=care_tags]")).to_have_text("更正标签、<b>独居老人</b>")
@@ -283,6 +287,9 @@ def test_the_centre_corrects_a_persons_details_as_found_and_the_auditor_reads_ea
     form.locator("button[type=submit]").click()
     expect(form).to_be_visible()  # the browser holds it back, naming the field
     assert form.locator("[name=mobile]").evaluate("(e) => !e.validity.valid")
+    form.locator("button.cancel").click()  # let be: the list as it was
+    expect(form).to_be_hidden()
+    expect(page.locator("#people tr")).to_have_count(2)  # its heading and the person
     context.close()
     assert sorted((a["action"], a["username"], a["field"], a["reason"]) for a in clients[
         "admin"].get("/audit", params={"person": person["id"]}).json()) == [

@@ -92,10 +92,10 @@ window.mapsvcAccounts = { shown: null };
                          a.signed_in_at ? localTime(a.signed_in_at) : "从未登录"]) {
       tr.appendChild(text("td", value));
     }
-    const acts = [["重设密码", () => ask("accounts-password", `重设 ${a.username} 的密码`, a)]];
+    const acts = [["重设密码", () => ask("accounts-password", `重设 ${a.username} 的密码`, a, tr)]];
     if (ROLE_SCOPE[a.role] === "grids") {
       acts.push(["调整网格", () => {
-        ask("accounts-grids", `调整 ${a.username} 的网格`, a);
+        ask("accounts-grids", `调整 ${a.username} 的网格`, a, tr);
         regrids.clear(a.grids || []);
       }]);
     }
@@ -141,10 +141,10 @@ window.mapsvcAccounts = { shown: null };
   const change = (a, body, done) => list.change(
     "PATCH", `/api/v1/accounts/${encodeURIComponent(a.username)}`, body, done);
 
-  // one form below the list at a time, about one account
-  function ask(id, title, a) {
+  // one form at a time, about one account, under its row
+  function ask(id, title, a, tr) {
     asking = a;
-    askAbout(id, title);
+    askAbout(id, title, tr);
   }
 
   $("accounts-password").addEventListener("submit", async (event) => {
@@ -153,7 +153,7 @@ window.mapsvcAccounts = { shown: null };
     const path = `/api/v1/accounts/${encodeURIComponent(asking.username)}/password`;
     if (await list.change("POST", path, { password: form.elements.password.value },
                           `已重设 ${asking.username} 的密码，该账号登录前须修改`)) {
-      form.hidden = true;
+      closeAsked();
     }
   });
 
@@ -165,7 +165,7 @@ window.mapsvcAccounts = { shown: null };
       return;
     }
     if (await change(asking, { grids: codes(form.elements.grids.value) },
-                     `已调整 ${asking.username} 的网格，该账号已退出登录`)) form.hidden = true;
+                     `已调整 ${asking.username} 的网格，该账号已退出登录`)) closeAsked();
   });
 
   $("accounts-new").addEventListener("submit", async (event) => {

@@ -12,7 +12,7 @@ window.mapsvcPeople = { shown: null, micro: null };
 (function peopleRegister() {
   if (!signedIn("people")) return;
   const $ = (id) => document.getElementById(id);
-  let asking = null;  // the person a form below the list is about
+  let asking = null;  // the person a form under their row is about
 
   function row(p) {
     const tr = document.createElement("tr");
@@ -43,10 +43,10 @@ window.mapsvcPeople = { shown: null, micro: null };
     show: (people) => $("people").tBodies[0].replaceChildren(...people.map(row)),
     empty: "没有符合条件的人员", watched: window.mapsvcPeople, fields: PERSON_FIELD });
 
-  // one form below the list at a time, about one person
+  // one form at a time, about one person, under their row
   function ask(id, title, p, tr) {
     asking = { p, tr };
-    const form = askAbout(id, title);
+    const form = askAbout(id, title, tr);
     if (form.elements.on) form.elements.on.value = form.elements.on.max = chinaDay();
     if (id === "people-correct") {  // what the list shows in full, as it is; the rest blank
       const held = form.elements;
@@ -74,15 +74,15 @@ window.mapsvcPeople = { shown: null, micro: null };
       cell.textContent = shown.value == null ? "（未登记）" : shown.value;
       cell.classList.add("revealed");
       say(`已显示 ${p.id} 号的${PERSON_FIELD[field]}，已记入审计`);
-      form.hidden = true;
+      closeAsked();
     } catch (error) {
       say(error.message, true);
     }
   });
 
   // a change to the register, then the list as it now is
-  async function change(form, method, path, body, done) {
-    if (await list.change(method, path, body, done)) form.hidden = true;
+  async function change(method, path, body, done) {
+    if (await list.change(method, path, body, done)) closeAsked();
   }
 
   $("people-departure").addEventListener("submit", (event) => {
@@ -90,7 +90,7 @@ window.mapsvcPeople = { shown: null, micro: null };
     const form = event.target;
     const { p } = asking;
     const reason = form.elements.reason.value;
-    change(form, "POST", `/api/v1/registry/people/${p.id}/departure`,
+    change("POST", `/api/v1/registry/people/${p.id}/departure`,
            { reason, on: form.elements.on.value, note: form.elements.note.value.trim() },
            `已登记 ${p.id} 号${DEPARTURE_NAME[reason]}，已记入审计`);
   });
@@ -113,7 +113,7 @@ window.mapsvcPeople = { shown: null, micro: null };
       say("未改动任何信息", true);
       return;
     }
-    change(event.target, "PATCH", `/api/v1/registry/people/${p.id}`, body,
+    change("PATCH", `/api/v1/registry/people/${p.id}`, body,
            `已更正 ${p.id} 号的信息，已记入审计`);
   });
 
@@ -159,7 +159,7 @@ window.mapsvcPeople = { shown: null, micro: null };
     const to = moving.household.value;
     const where = to.startsWith("h") ? { household_id: Number(to.slice(1)) }
       : { address_id: Number(to.slice(1)) };
-    change(event.target, "POST", `/api/v1/registry/people/${p.id}/move`,
+    change("POST", `/api/v1/registry/people/${p.id}/move`,
            { ...where, relation: moving.relation.value, on: moving.on.value },
            `已将 ${p.id} 号迁至新住址`);
   });
@@ -169,7 +169,7 @@ window.mapsvcPeople = { shown: null, micro: null };
     const form = event.target;
     const { p } = asking;
     const why = new URLSearchParams({ reason: form.elements.reason.value.trim() });
-    change(form, "DELETE", `/api/v1/registry/people/${p.id}/departure?${why}`, undefined,
+    change("DELETE", `/api/v1/registry/people/${p.id}/departure?${why}`, undefined,
            `已撤销 ${p.id} 号的离开登记，已记入审计`);
   });
 
@@ -277,7 +277,7 @@ window.mapsvcPeople = { shown: null, micro: null };
         shownMicro(await callApi("people", "POST", `${path}/addresses`,
                                  { address: Number(address) }));
       }
-      form.hidden = true;
+      closeAsked();
       say(`已保存微网格 ${leading.code}`);
     } catch (error) {
       say(error.field === "leader" ? `联户长：${error.message}` : error.message, true);

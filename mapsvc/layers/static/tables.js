@@ -47,6 +47,8 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
     }
     const all = listed(found);
     const rows = all.slice(0, TABLE_PAGE);
+    // a form opened under a row goes, with the rows it was about
+    if (document.getElementById(id).querySelector("tr.asking")) closeAsked();
     show(rows);
     $("previous").disabled = offset === 0;
     $("next").disabled = all.length <= TABLE_PAGE;
@@ -99,20 +101,37 @@ function actions(acts) {
   return cell;
 }
 
-// The form ``id`` below a list (form.about-one), emptied, under its title (``{id}-title``),
-// the others hidden: one at a time. Their cancel buttons hide them.
-function askAbout(id, title) {
-  for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+// The form ``id`` about one row of a list (form.about-one), emptied, under its title
+// (``{id}-title``), the others closed: one at a time. Asked about a row of a table
+// (``beside``), it opens in a row of its own under that one, the list around it where it was;
+// else, or once closed, in its place on the page. Their cancel buttons close them.
+function askAbout(id, title, beside) {
+  closeAsked();
   const form = document.getElementById(id);
   form.reset();
   document.getElementById(`${id}-title`).textContent = title;
+  if (beside) {
+    form.home = form.home || form.parentNode.insertBefore(document.createComment(id), form);
+    const row = document.createElement("tr");
+    row.className = "asking";
+    const cell = row.insertCell();
+    cell.colSpan = beside.cells.length;
+    cell.appendChild(form);
+    beside.after(row);
+  }
   form.hidden = false;
   form.elements[0].focus();
   return form;
 }
+function closeAsked() {
+  for (const form of document.querySelectorAll("form.about-one")) {
+    form.hidden = true;
+    if (form.home) form.home.after(form);
+  }
+  for (const row of document.querySelectorAll("tr.asking")) row.remove();
+}
 document.addEventListener("click", (event) => {
-  const cancel = event.target.closest("form.about-one button.cancel");
-  if (cancel) cancel.form.hidden = true;
+  if (event.target.closest("form.about-one button.cancel")) closeAsked();
 });
 
 // A spreadsheet's CSV file of ``rows`` (arrays of cells, the headings first), as an address

@@ -44,7 +44,7 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
                          unit.closed_on ? `${unit.closed_on} 注销或停业` : "在业"]) {
       tr.appendChild(text("td", value));
     }
-    tr.appendChild(actions([["更正", () => askCorrecting(unit)],
+    tr.appendChild(actions([["更正", () => askCorrecting(unit, tr)],
                             ["变更记录", () => showChanges(unit)],
                             unit.closed_on ? ["恢复", (e) => closing(e, unit, false)]
                               : ["注销", (e) => closing(e, unit, true)]]));
@@ -71,10 +71,10 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
     empty: "没有符合条件的单位或场所", watched: window.mapsvcUnits,
     fields: { name: "名称", kind: "类别" } });
 
-  function askCorrecting(unit) {
+  function askCorrecting(unit, tr) {
     asking = unit;
     $("units-changes").hidden = true;
-    const form = askAbout("units-correct", `更正 ${unit.id} 号：${unit.name}`);
+    const form = askAbout("units-correct", `更正 ${unit.id} 号：${unit.name}`, tr);
     form.elements.name.value = unit.name;
     kinds(form, layer, unit.kind);
     showPlace(unit);
@@ -133,13 +133,13 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
     const body = { name: form.name.value.trim(), kind, ...(moved ? { point: moved } : {}) };
     if (await list.change("PATCH", `/api/v1/registry/${layer}/${asking.id}`, body,
                           `已更正 ${asking.id} 号，已记入变更记录`)) {
-      event.target.hidden = true;
+      closeAsked();
     }
   });
 
   // how one was recorded and changed, oldest first, each as it was after
   async function showChanges(unit) {
-    for (const form of document.querySelectorAll("form.about-one")) form.hidden = true;
+    closeAsked();
     let changes;
     try {
       changes = await callApi("units", "GET", `/api/v1/registry/${layer}/${unit.id}/changes`);
