@@ -47,8 +47,9 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
     }
     const all = listed(found);
     const rows = all.slice(0, TABLE_PAGE);
-    // a form opened under a row goes, with the rows it was about
-    if (document.getElementById(id).querySelector("tr.asking")) closeAsked();
+    // a form opened under a row goes, with the rows it was about (the list's table is ``id``)
+    const table = document.getElementById(id);
+    if (table && table.querySelector("tr.asking")) closeAsked();
     show(rows);
     $("previous").disabled = offset === 0;
     $("next").disabled = all.length <= TABLE_PAGE;
