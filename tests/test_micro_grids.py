@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from mapsvc.registry.privacy import MOBILE, decrypt
@@ -236,6 +237,8 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
 
     lane = page.locator(f"#micro-grids tr[data-code='{grid}001']")
     lane.locator("button", has_text="设置").click()
+    expect(page.locator(f"#micro-grids tr[data-code='{grid}001'] + tr.asking "
+                        "#micro-lead")).to_have_count(1)  # under its row
     residents = clients["command"].get("/registry/people",
                                        params={"micro_grid": f"{grid}001"}).json()
     wait_until(page, "document.querySelectorAll('#micro-lead select[name=leader] option')"
@@ -262,6 +265,8 @@ def test_the_register_divides_a_grid_names_a_leader_and_the_phone_says_so(
     wait_until(page, "document.querySelector(`#micro-grids tr[data-code='"
                      f"{grid}002'] td:nth-child(3)`).textContent === '{sizes[grid + '002'] + 1}'",
                "the flat counted in building 1's first")
+    expect(page.locator("#micro-lead")).to_be_hidden()
+    expect(page.locator("#micro-grids tr.asking")).to_have_count(0)
     homes = clients["command"].get("/registry/households", params={"grid": grid,
                                                                    "limit": 100}).json()
     assert next(h["micro_grid"]["code"] for h in homes if h["address"] == moved) == f"{grid}002"

@@ -202,7 +202,9 @@ window.mapsvcPeople = { shown: null, micro: null };
     $("micro-summary").textContent = `${listing.households} 户，已编入微网格 ${listing.placed} 户`
       + `；每个微网格不超过 ${listing.households_max} 户`;
     $("micro-divide").elements.households_max.placeholder = listing.households_max;
-    $("micro-grids").tBodies[0].replaceChildren(...listing.micro_grids.map((m) => {
+    const rows = $("micro-grids").tBodies[0];
+    const asked = rows.querySelector("tr.asking");  // a form open under a micro-grid's row
+    rows.replaceChildren(...listing.micro_grids.map((m) => {
       const tr = document.createElement("tr");
       tr.dataset.code = m.code;
       const leader = m.leader ? m.leader.name : m.leader_gone ? "（已离开，请重新指定）" : "—";
@@ -210,9 +212,17 @@ window.mapsvcPeople = { shown: null, micro: null };
                            leader, m.leader ? m.leader.mobile : ""]) {
         tr.appendChild(text("td", value));
       }
-      tr.appendChild(actions([["设置", () => askLead(m)]]));
+      tr.appendChild(actions([["设置", () => askLead(m, tr)]]));
       return tr;
     }));
+    // stays under it, while it is there; else it is put away
+    const again = asked && rows.querySelector(`tr[data-code="${leading.code}"]`);
+    if (again) {
+      again.after(asked);
+    } else if (asked) {
+      rows.appendChild(asked);  // (back in the page, where closeAsked finds it)
+      closeAsked();
+    }
     window.mapsvcPeople.micro = listing.micro_grids.length;
   }
   $("micro-divide").addEventListener("submit", async (event) => {
@@ -232,9 +242,9 @@ window.mapsvcPeople = { shown: null, micro: null };
   // a micro-grid's name and leader (one of its residents), and a household of the grid moved
   // into it (an address, with all its households)
   let leading = null;  // the micro-grid the form is about
-  async function askLead(m) {
+  async function askLead(m, tr) {
     leading = m;
-    const form = askAbout("micro-lead", `微网格 ${m.code}`);
+    const form = askAbout("micro-lead", `微网格 ${m.code}`, tr);
     form.elements.name.value = m.name;
     // the choices of the micro-grid asked about before go at once, and the form waits for
     // this one's: a choice made among them would be lost as they came
