@@ -42,7 +42,8 @@ from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
 JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "times", "steps", "views",
                                           "account")),
       ("page", f"{OWN}/page.js"), ("desk", f"{OWN}/desk.js")]
-CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
+CSS = [*(css for css in WALL_CSS
+         if css[0] in ("leaflet_css", "font_400", "font_700", "views_css")),
        ("desk_css", f"{OWN}/desk.css")]
 
 # The views of the cases each desk offers (desk.js's VIEWS), the first opened with: the
@@ -236,7 +237,6 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "outOfReach": own["out_of_reach"], "frameCases": department is not None,
         "mayReport": role in REPORTERS, "mayImport": role in IMPORTERS,
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
-        "batchMost": batch_most,
-        "photoMostBytes": photo_most_bytes,
+        "batchMost": batch_most, "photoMostBytes": photo_most_bytes,
     }).add_to(m)
     return root.render()

@@ -20,7 +20,8 @@ from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
 JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "times", "views", "account")),
       ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
       ("page", f"{OWN}/page.js"), ("plan", f"{OWN}/plan.js")]
-CSS = [*(css for css in WALL_CSS if css[0] in ("leaflet_css", "font_400", "font_700")),
+CSS = [*(css for css in WALL_CSS
+         if css[0] in ("leaflet_css", "font_400", "font_700", "views_css")),
        ("geoman_css", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"),
        ("plan_css", f"{OWN}/plan.css")]
 

@@ -31,7 +31,7 @@ JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
 CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
        ("font_400", f"{VENDOR}/@fontsource/noto-sans-sc/400.css"),
        ("font_700", f"{VENDOR}/@fontsource/noto-sans-sc/700.css"),
-       ("wall_css", f"{OWN}/wall.css")]
+       ("views_css", f"{OWN}/views.css"), ("wall_css", f"{OWN}/wall.css")]
 
 
 @dataclass

@@ -53,11 +53,11 @@ const NAME_GAP_PX = 4;  // the least room between two names' letters: closer, th
 
 // Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
 // and its label, an element on the map), each whose letters would come nearer those of a
-// larger region's than NAME_GAP_PX is hidden (class ``crowded``) until a zoom gives it room,
-// never written over another. Done in
-// the frame after a move or zoom ends (a view asked for as one ends has then begun), a name is
-// placed anew or has glided to its place, or its size changes (its font's glyphs arrived: its
-// width is its own), and when the function returned is called (as the regions are drawn).
+// larger region's than NAME_GAP_PX is hidden (class ``crowded``, views.css) until a zoom gives
+// it room, never written over another. Done in the frame after a move or zoom ends (a view
+// asked for as one ends has then begun), a name is placed anew or has glided to its place, or
+// its size changes (its font's glyphs arrived: its width is its own), and when the function
+// returned is called (as the regions are drawn).
 function namesApart(map, labels) {
   const extent = (layer) => {
     const b = layer.getBounds();
