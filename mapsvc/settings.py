@@ -227,6 +227,8 @@ class PageSettings(BaseSettings):
     basemap_url: str | None = Field(None, description="an XYZ tile URL template, e.g. a city's "
                                                       "own basemap server")
     basemap_attribution: str = ""
+    basemap_subdomains: str = Field("abc", min_length=1, description=(
+        "the letters the template's {s} takes, one per server (Tianditu's t{s}: 01234567)"))
     phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
                                                           "with a position fix worse than this")
     phone_refresh_seconds: float = Field(60, gt=0, description=(
@@ -236,6 +238,14 @@ class PageSettings(BaseSettings):
         "how long the phone waits for the answer to a report, step, visit or patrol it sends "
         "before it gives up and tries again (on a weak signal a request may stall with no "
         "error); one carrying a photo waits that and the time the photo takes at 16 kbit/s"))
+
+    def basemap(self) -> dict | None:
+        """The basemap the map pages draw under their layers, as they draw it: its template
+        and Leaflet's options for it; None with none set."""
+        if not self.basemap_url:
+            return None
+        return {"url": self.basemap_url, "attribution": self.basemap_attribution,
+                "subdomains": self.basemap_subdomains}
 
 
 class SizingRule(BaseModel):

@@ -28,9 +28,11 @@ PHONE = {"width": 360, "height": 640}
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "img-src 'self' data: blob:;" in policy  # no basemap set: no server of its
     assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50,
                                                              "refresh_seconds": 1,
-                                                             "stall_seconds": 3}
+                                                             "stall_seconds": 3,
+                                                             "basemap": None}
 
 
 def _sign_in(page, username: str = "worker") -> None:
@@ -562,13 +564,16 @@ def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, wor
     context.close()
 
 
-def test_a_first_fix_while_the_map_still_zooms_centres_the_map_on_it(browser, server,
-                                                                    worker_spot):
-    """Leaflet drops a view asked for while it draws a zoom (a quarter of a second, as when
-    the worker's grids have just been framed): the first fix arriving meanwhile still brings
-    the map to where the worker is. The fix comes from a stand-in for the phone's position
-    sensor, delivered while the zoom is drawn."""
-    _, spot = worker_spot
+def test_the_first_fix_frames_the_grid_it_lies_in_even_while_the_map_still_zooms(
+        browser, server, worker_spot, grids):
+    """The first fix shows the grid the worker stands in, whole, with the fix in it: with no
+    basemap a street's width of the grid is blank. Leaflet drops a view asked for while it
+    draws a zoom (a quarter of a second, as when the worker's grids have just been framed):
+    the fix arriving meanwhile still brings the map there. A second fix, a step away, comes
+    before the service answers where the first lies: that answer holds for it. The fixes come
+    from a stand-in for the phone's position sensor."""
+    code, spot = worker_spot
+    minx, miny, maxx, maxy = grids[grids["code"] == code].geometry.iloc[0].bounds
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     context.add_init_script("navigator.geolocation.watchPosition = (fixed) => {"
                             " window.deliverFix = fixed; return 1; };")
@@ -578,11 +583,31 @@ def test_a_first_fix_while_the_map_still_zooms_centres_the_map_on_it(browser, se
     wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
                      f".contains([{spot.y}, {spot.x}]) && !window.mapsvcPhone.map._animatingZoom",
                "the worker's grids framed")
+    held = []
+    page.route(re.compile(r"/api/v1/locate\?"), lambda route: held.append(route))
     assert while_zooming(page, "window.mapsvcPhone.map", "window.deliverFix({ coords: {"
                          f" latitude: {spot.y}, longitude: {spot.x}, accuracy: 8 }} }})",
                          step=-1)
-    wait_until(page, "window.mapsvcPhone.map.getZoom() === 17 && window.mapsvcPhone.map"
-                     f".getCenter().distanceTo([{spot.y}, {spot.x}]) < 1", "the map on the fix")
+    while not held:
+        page.wait_for_timeout(50)
+    east, north, _ = Geod(ellps="WGS84").fwd(spot.x, spot.y, 90, 2)  # two metres east
+    page.evaluate(f"window.deliverFix({{ coords: {{ latitude: {north}, longitude: {east},"
+                  " accuracy: 8 } })")
+    held[0].continue_()
+    page.unroute_all()
+    wait_until(page, "document.getElementById('where').textContent.startsWith('将报入 ')",
+               "the grid named")
+    # the grid whole in view, and as large as the map lets it be: a zoom nearer (twice as
+    # large) would cut it
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}' && (() => {{"
+                     " const map = window.mapsvcPhone.map;"
+                     f" const a = map.latLngToContainerPoint([{miny}, {minx}]);"
+                     f" const b = map.latLngToContainerPoint([{maxy}, {maxx}]);"
+                     " const size = map.getSize();"
+                     " return !map._animatingZoom"
+                     f" && map.getBounds().contains([[{miny}, {minx}], [{maxy}, {maxx}]])"
+                     " && (b.x - a.x > size.x / 2 || a.y - b.y > size.y / 2); })()",
+               "the grid framed about the fix")
     context.close()
 
 

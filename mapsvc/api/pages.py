@@ -70,7 +70,7 @@ class PhoneFiles(StaticFiles):
 
     async def get_response(self, path: str, scope):
         response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = _policy(None)
+        response.headers["Content-Security-Policy"] = _policy(settings.pages().basemap_url)
         return response
 
 
@@ -199,7 +199,7 @@ async def phone_config() -> dict:
     """What the phone page takes from the service's settings."""
     pages = settings.pages()
     return {"accuracy_m": pages.phone_accuracy_m, "refresh_seconds": pages.phone_refresh_seconds,
-            "stall_seconds": pages.phone_stall_seconds}
+            "stall_seconds": pages.phone_stall_seconds, "basemap": pages.basemap()}
 
 
 @router.get("/login")
@@ -305,9 +305,7 @@ async def wall(request: Request) -> Response:
     region = await _region(request, account)
     categories = await _named(request, "SELECT code, name, parent_code FROM category "
                                        "ORDER BY code")
-    pages = settings.pages()
-    return _page(wall_page(region, categories=categories, basemap=pages.basemap_url,
-                           basemap_attribution=pages.basemap_attribution,
+    return _page(wall_page(region, categories=categories, basemap=settings.pages().basemap(),
                            clock_seconds=settings.tiles().clock_seconds,
                            links=_admin_links(account)))
 
@@ -322,12 +320,10 @@ async def desk(request: Request) -> Response:
     region = await _region(request, account)
     async with statements(request) as conn:
         departments = json.loads(await departments_json(conn))
-    pages = settings.pages()
     return _page(desk_page(region, account.role, departments=departments,
                            list_most=settings.api().page_size_max, batch_most=BATCH_MOST,
                            photo_most_bytes=settings.media().max_bytes,
-                           basemap=pages.basemap_url,
-                           basemap_attribution=pages.basemap_attribution,
+                           basemap=settings.pages().basemap(),
                            links=_links_from("desk", account),
                            department=next((d for d in departments
                                             if d["code"] == account.department_code), None)))
@@ -530,19 +526,21 @@ async def plan(request: Request) -> Response:
     account, refused = _refusal(request, "plan", PLANNERS, "规划")
     if refused:
         return refused
-    pages = settings.pages()
-    return _page(plan_page(await _region(request, account), basemap=pages.basemap_url,
-                           basemap_attribution=pages.basemap_attribution))
+    return _page(plan_page(await _region(request, account), basemap=settings.pages().basemap()))
 
 
 def _policy(basemap: str | None) -> str:
-    """Only mapsvc's own assets and data (and the basemap's server, when one is set): Folium
-    writes its map inline, so inline scripts and styles stay allowed. Images also from the
-    page's own blobs: the phone fetches its photos with its token."""
+    """Only mapsvc's own assets and data (and the servers of ``basemap``, a tile template, when
+    one is set): Folium writes its map inline, so inline scripts and styles stay allowed. Images
+    also from the page's own blobs: the phone fetches its photos with its token."""
     images = "'self' data: blob:"
     if basemap:
-        parts = urlsplit(basemap.replace("{s}", "a"))
-        images += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"
+        parts = urlsplit(basemap)
+        labels = parts.netloc.split(".")
+        # its servers, one per letter of {s}: the labels up to the one naming them a wildcard
+        lettered = [n for n, label in enumerate(labels) if "{s}" in label]
+        host = ".".join(["*"] + labels[lettered[-1] + 1:]) if lettered else parts.netloc
+        images += f" {parts.scheme}://{host}"
     return ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
             "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; "
             f"img-src {images}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")

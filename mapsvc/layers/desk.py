@@ -209,8 +209,7 @@ def _columns(names: tuple[str, ...]) -> str:
 
 
 def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_most: int,
-              batch_most: int, photo_most_bytes: int, basemap: str | None,
-              basemap_attribution: str, links: str,
+              batch_most: int, photo_most_bytes: int, basemap: dict | None, links: str,
               department: dict | None = None) -> str:
     """The desk over ``region`` for an account of ``role``: a centre's, or ``department``'s
     (its code and name) for a department's account. ``list_most``: the most cases its list
@@ -229,8 +228,7 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
                         ("departments_hidden", " hidden" if department else "")):
         panels = panels.replace(f"{{{hole}}}", value)
     m, root = folium_page(region.bbox, title=f"民情地图 · {own['title']}", js=JS, css=CSS,
-                          panels=panels, basemap=basemap,
-                          basemap_attribution=basemap_attribution)
+                          panels=panels, basemap=basemap)
     Start("mapsvcDesk", {
         "region": region.config(),
         "heading": department["name"] if department else region.name,

@@ -87,12 +87,11 @@ PANELS = """
 """
 
 
-def plan_page(region: WallRegion, *, basemap: str | None, basemap_attribution: str) -> str:
+def plan_page(region: WallRegion, *, basemap: dict | None) -> str:
     crs_options = "".join(f'<option value="{value}">{html.escape(name)}</option>'
                           for value, name in CRS_NAMES.items())
     m, root = folium_page(region.bbox, title="民情地图 · 网格规划", js=JS, css=CSS,
-                          panels=PANELS.replace("{crs_options}", crs_options), basemap=basemap,
-                          basemap_attribution=basemap_attribution)
+                          panels=PANELS.replace("{crs_options}", crs_options), basemap=basemap)
     Start("mapsvcPlan", {
         "region": region.config(),
         "api": "/api/v1", "ogc": "/ogc",

@@ -143,12 +143,12 @@ def script_json(value) -> str:
             .replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: str | None,
-                basemap_attribution: str, fitted: bool = True):
+def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: dict | None,
+                fitted: bool = True):
     """A Folium map over ``bbox`` (or, not ``fitted``, about it: the page's script frames it,
     and a framing here too would glide on after that one, ending where it would) built on our
-    own assets, with the page's panels; returns the map (to add the page's start) and its root
-    (to render)."""
+    own assets, with the page's panels, on ``basemap`` (``PageSettings.basemap``); returns the
+    map (to add the page's start) and its root (to render)."""
     minx, miny, maxx, maxy = bbox
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
                    prefer_canvas=True, zoom_control=True)
@@ -156,7 +156,8 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     m.default_js = js
     m.default_css = css
     if basemap:
-        folium.TileLayer(basemap, attr=basemap_attribution, name="底图").add_to(m)
+        folium.TileLayer(basemap["url"], attr=basemap["attribution"],
+                         subdomains=basemap["subdomains"], name="底图").add_to(m)
     if fitted:
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     root = m.get_root()
@@ -168,13 +169,13 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     return m, root
 
 
-def wall_page(region: WallRegion, *, categories: list[dict], basemap: str | None,
-              basemap_attribution: str, clock_seconds: float, links: str = "") -> str:
+def wall_page(region: WallRegion, *, categories: list[dict], basemap: dict | None,
+              clock_seconds: float, links: str = "") -> str:
     """The wall screen over ``region``; ``links``: to the account's pages beside the
     command centre's (an administrator's)."""
     m, root = folium_page(region.bbox, title="民情地图 · 指挥中心", js=JS, css=CSS,
                           panels=PANELS.replace("{links}", links), basemap=basemap,
-                          basemap_attribution=basemap_attribution, fitted=False)
+                          fitted=False)
     Start("mapsvcWall", {
         "region": region.config(),
         "tiles": "/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}",

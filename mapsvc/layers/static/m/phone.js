@@ -542,22 +542,35 @@ async function outline(code, at) {
   if (outlined) phone.map.removeLayer(outlined.layer);
   outlined = null;
   phone.outlined = null;
-  if (!code) return;
+  if (!code) return frameFix(at, null);
   const near = 0.001;  // a grid the point lies near (within the assignment tolerance) meets it
   const box = [at.lon - near, at.lat - near, at.lon + near, at.lat + near].join(",");
   const r = await ask(`${API}/grids?bbox=${box}`, authorised()).catch(() => null);
-  if (!r || !r.ok) return;
+  if (!r || !r.ok) return frameFix(at, null);
   const feature = (await r.json()).features.find((f) => f.properties.code === code);
-  if (!feature || phone.grid !== code || outlined) return;  // not if the answer is old
+  if (phone.grid !== code || outlined) return;  // not if the answer is old
+  if (!feature) return frameFix(at, null);
   outlined = { code, layer: L.geoJSON(feature, { interactive: false, style: {
     color: "#ef6c00", weight: 3, dashArray: "6 4", fill: false } }).addTo(phone.map) };
   phone.outlined = code;
+  frameFix(at, outlined.layer);
+}
+
+// The page's first fix shows the grid it lies in whole, the fix in it (with no basemap the
+// grids are all there is to see: a street's width of one is blank), at most as near as a
+// street's; in no grid, or with no answer, the street about it.
+function frameFix(at, grid) {
+  if (phone.framed) return;
+  phone.framed = true;
+  const here = L.latLng(at.lat, at.lon);
+  phone.moveMap(() => (grid ? phone.map.fitBounds(grid.getBounds().extend(here), { maxZoom: 17 })
+    : phone.map.setView(here, 17)));
 }
 
 async function where(force) {
   const at = phone.position;
   if (!at || (!force && located && phone.map.distance(located, [at.lat, at.lon]) < 10)) return;
-  located = L.latLng(at.lat, at.lon);
+  const asked = located = L.latLng(at.lat, at.lon);
   if (!phone.campaignsNear) showCampaigns();  // listed before the first fix: nearest first now
   try {
     // with the fix's accuracy: the grids it may be off into are named too (a pin placed by
@@ -567,7 +580,7 @@ async function where(force) {
     const r = await ask(`${API}/locate?${query}`, authorised());
     if (!r.ok) throw new Error(r.statusText);
     const { method, grid, nearby } = await r.json();
-    if (phone.position !== at) return;  // a newer fix asks for itself
+    if (located !== asked) return;  // a fix since, 10 metres off or placed by hand, asks anew
     phone.grid = grid ? grid.code : null;
     const near = (nearby || [])[0];
     phone.near = near ? near.code : null;
@@ -576,6 +589,7 @@ async function where(force) {
       + (near ? `。距${near.name}仅 ${Math.round(near.distance_m)} 米，定位精度约 `
                 + `${Math.round(at.accuracy)} 米：请核对位置，可拖动图钉` : "");
   } catch {
+    if (located !== asked) return;
     located = null;  // asked again with the next fix
     phone.grid = undefined;
     phone.near = undefined;
@@ -609,7 +623,7 @@ function startMap() {
         where(true);
       });
       circle = L.circle([lat, lon], { radius: accuracy }).addTo(map);
-      moveMap(() => map.setView([lat, lon], 17));
+      moveMap(() => map.panTo([lat, lon]));  // framed once its grid is known (frameFix)
     } else {
       pin.setLatLng([lat, lon]);
       circle.setLatLng([lat, lon]).setRadius(accuracy);
@@ -1778,17 +1792,27 @@ async function signIn(event) {
   start();
 }
 
+// The deployment's basemap, when it has one, under the grids (its tiles are not kept for use
+// with no signal: the grids are)
+function showBasemap({ basemap }) {
+  if (!basemap || phone.basemap) return;
+  const { url, attribution, subdomains } = basemap;
+  phone.basemap = L.tileLayer(url, { attribution, subdomains }).addTo(phone.map);
+}
+
 function start() {
   fetch("/m/config.json").then((r) => r.json()).then((config) => {
     ACCURACY_M = config.accuracy_m;
     REFRESH_S = config.refresh_seconds;
     STALL_S = config.stall_seconds;
+    showBasemap(config);
     localStorage.setItem("mapsvc.config", JSON.stringify(config));
   }).catch(() => {  // offline: the settings as last seen
     const config = JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
     ACCURACY_M = config.accuracy_m || ACCURACY_M;
     REFRESH_S = config.refresh_seconds || REFRESH_S;
     STALL_S = config.stall_seconds || STALL_S;
+    showBasemap(config);
   }).then(() => {
     if (!phone.following) setTimeout(followCases, REFRESH_S * 1000);
     phone.following = true;

@@ -1,0 +1,124 @@
+"""A deployment's basemap (``MAPSVC_PAGES_BASEMAP_URL``): drawn under the wall's regions and
+under the grid worker's grids on the phone, from the tile servers it names (one per letter of
+its {s}), allowed by the pages' content policy, with its attribution."""
+
+import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import morecantile
+import pytest
+from PIL import Image
+
+from tests.browser import Watch, sign_in, wait_until
+from tests.conftest import PASSWORD, Server, free_port
+
+ATTRIBUTION = "© 测试底图"
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+
+
+class TileServer(ThreadingHTTPServer):
+    """A basemap's tile servers, ta.localhost and tb.localhost (named as Tianditu's are, t0 to t7;
+    Chromium takes any name under localhost for this machine), on other origins than mapsvc's (127.0.0.1): each tile a plain
+    square; the tiles asked for kept as (z, x, y), and the servers asked."""
+
+    def __init__(self):
+        buffer = io.BytesIO()
+        Image.new("RGB", (256, 256), (230, 226, 214)).save(buffer, "PNG")
+        tile, self.asked, self.servers = buffer.getvalue(), set(), set()
+
+        class Tiles(BaseHTTPRequestHandler):
+            def do_GET(handler):
+                z, x, y = handler.path.removesuffix(".png").strip("/").split("/")
+                self.asked.add((int(z), int(x), int(y)))
+                self.servers.add(handler.headers["Host"].split(".")[0])
+                handler.send_response(200)
+                handler.send_header("Content-Type", "image/png")
+                handler.send_header("Content-Length", str(len(tile)))
+                handler.end_headers()
+                handler.wfile.write(tile)
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(("127.0.0.1", free_port()), Tiles)
+
+
+@pytest.fixture(scope="module")
+def basemap():
+    tiles = TileServer()
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    yield tiles
+    tiles.shutdown()
+
+
+@pytest.fixture(scope="module")
+def served(basemap, accounts):
+    served = Server("basemap", env={
+        "MAPSVC_PAGES_BASEMAP_URL":
+            f"http://t{{s}}.localhost:{basemap.server_port}/{{z}}/{{x}}/{{y}}.png",
+        "MAPSVC_PAGES_BASEMAP_SUBDOMAINS": "ab",
+        "MAPSVC_PAGES_BASEMAP_ATTRIBUTION": ATTRIBUTION}).start()
+    yield served.base
+    served.stop()
+
+
+def _under(page, map_js: str, basemap: TileServer, at=None) -> None:
+    """The basemap's tile under ``at`` (lon, lat; the map's middle, if none) at the map's zoom,
+    as the map settles, asked for and drawn, with its attribution."""
+    for _ in range(300):
+        view = page.evaluate(f"(() => {{ const c = {map_js}.getCenter();"
+                             f" return [c.lng, c.lat, {map_js}.getZoom()]; }})()")
+        tile = WEB_MERCATOR.tile(*(at or view[:2]), view[2])
+        if page.evaluate(f"[...document.querySelectorAll('img.leaflet-tile-loaded')].some((img) =>"
+                         f" img.src.endsWith('/{tile.z}/{tile.x}/{tile.y}.png'))"):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the basemap's tile under the point never drawn")
+    assert (tile.z, tile.x, tile.y) in basemap.asked
+    assert basemap.servers == {"ta", "tb"}
+    assert ATTRIBUTION in page.inner_text(".leaflet-control-attribution")
+
+
+def _problems(page, basemap: TileServer):
+    """What goes wrong on ``page`` (``Watch``) but a tile of the basemap dropped as the map
+    zooms (Leaflet lets go of the tiles of the zoom it leaves): read once the page is done."""
+    watch, dropped, tiles = Watch(page), [], f".localhost:{basemap.server_port}/"
+    page.on("requestfailed", lambda request: tiles in request.url
+            and dropped.append(request.failure))
+
+    def problems() -> list[str]:
+        assert set(dropped) <= {"net::ERR_ABORTED"}
+        return [problem for problem in watch.problems
+                if not (problem.startswith("failed: ") and tiles in problem)]
+    return problems
+
+
+def test_the_wall_draws_the_basemap_under_its_regions(browser, served, basemap):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    problems = _problems(page, basemap)
+    sign_in(page, served, "/map/wall", "command", PASSWORD)
+    wait_until(page, "window.mapsvcWall && window.mapsvcWall.map", "the wall's map")
+    _under(page, "window.mapsvcWall.map", basemap)
+    assert problems() == []
+    page.close()
+
+
+def test_the_phone_draws_the_basemap_under_the_workers_grids(browser, served, basemap,
+                                                            worker_spot):
+    code, spot = worker_spot
+    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True,
+                                  has_touch=True, permissions=["geolocation"],
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": 8})
+    page = context.new_page()
+    problems = _problems(page, basemap)
+    page.goto(f"{served}/m/")
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
+    _under(page, "window.mapsvcPhone.map", basemap, (spot.x, spot.y))
+    assert problems() == []
+    context.close()
