@@ -176,6 +176,33 @@ def test_grid_chiefs_read_the_register_without_exporting_and_workers_are_turned_
                                                     PASSWORD)
 
 
+def test_a_grid_chief_reads_its_pages_on_a_phones_screen(browser, server, tagged):
+    """Come from the phone (its links to 人口台账, 单位场所, 考核评价, 专项排查): on each page the
+    links wrap under the title, each on one line; nothing runs off the screen's side, a table
+    wider than the screen scrolling within itself; a form about a person opens under its row
+    within the screen, where the row is seen."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    sign_in(page, server, "/map/people", "chief", PASSWORD)
+    within = ("(els) => els.every((el) => { const box = el.getBoundingClientRect();"
+              " return box.left >= 0 && box.right <= window.innerWidth; })")
+    for name in ("units", "stats", "campaigns", "people"):
+        page.goto(f"{server}/map/{name}")
+        page.wait_for_load_state("networkidle")
+        assert on_one_line(page, "nav a"), name
+        assert page.locator("header a, header button").evaluate_all(within), name
+        assert page.evaluate("document.documentElement.scrollWidth") == 360, name
+    page.fill("#people-find [name=care_tag]", TAG)
+    searched(page, "#people-find", "window.mapsvcPeople")
+    wait_until(page, "window.mapsvcPeople.shown === 1", "the one person with the tag")
+    assert page.evaluate("(t => t.scrollWidth > t.clientWidth)(document.getElementById('people'))")
+    page.locator(f"#people tr[data-person='{tagged}'] button", has_text="更正信息").click()
+    assert page.locator("#people-correct").evaluate_all(within)
+    assert page.evaluate("document.documentElement.scrollWidth") == 360
+    context.close()
+
+
 def test_the_register_goes_a_hundred_people_a_page(browser, server, clients, accounts, grids):
     """At an address in the county away from the grid workers' village."""
     village = grids.set_index("code").loc[accounts["worker"][1]["grid_codes"][0]]
