@@ -506,9 +506,17 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
         assert page.locator(link).is_hidden(), link
     assert page.locator("#to-stats").is_visible() == (username == "department")
     assert page.locator("#to-desk").is_visible() == (username == "department")
-    # a department's phone neither reports, nor visits, nor patrols
+    # a department's phone neither reports, nor visits, nor patrols, nor asks what is refused
+    # it (as its cases are asked for again, twice, the rest asked with them)
     for control in ("#report", "#visit", "#patrol", "#my-reports"):
         assert page.locator(control).is_visible() == (username == "worker"), control
+    refused, cycles = [], []
+    page.on("response", lambda r: r.status >= 400 and refused.append(r.url))
+    page.on("response", lambda r: "/incidents?queue=mine&order=due" in r.url
+            and cycles.append(r.url))
+    while len(cycles) < 2:
+        page.wait_for_timeout(100)
+    assert refused == []
     page.click("#sign-out")
     wait_until(page, "document.getElementById('month').textContent === ''",
                "gone with the session")

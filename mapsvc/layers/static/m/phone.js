@@ -1635,12 +1635,12 @@ const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: 
 const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
 
 async function showPatrolDue() {
+  if (localStorage.getItem("mapsvc.role") === "department") return;  // no grids to patrol
   const session = signedIn();
   const r = await ask(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
     .catch(() => null);
-  if (!r) return;  // offline: as last seen
-  // refused (a department's account): no grids of its own to patrol
-  const due = r.ok ? await r.json() : { grids: 0, unpatrolled: 0, longest_unpatrolled: [] };
+  if (!r || !r.ok) return;  // offline: as last seen
+  const due = await r.json();
   if (signedIn() !== session) return;
   const listed = new Map(due.longest_unpatrolled.map((g) => [g.code, g]));
   phone.due = [...listed.keys()];
