@@ -18,9 +18,10 @@ WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 
 
 class TileServer(ThreadingHTTPServer):
-    """A basemap's tile servers, ta.localhost and tb.localhost (named as Tianditu's are, t0 to t7;
-    Chromium takes any name under localhost for this machine), on other origins than mapsvc's (127.0.0.1): each tile a plain
-    square; the tiles asked for kept as (z, x, y), and the servers asked."""
+    """A basemap's tile servers, ta.localhost and tb.localhost (named as Tianditu's are, t0 to
+    t7; Chromium takes any name under localhost for this machine), on other origins than
+    mapsvc's (127.0.0.1): each tile a plain square; the tiles asked for kept as (z, x, y), and
+    the servers asked."""
 
     def __init__(self):
         buffer = io.BytesIO()
