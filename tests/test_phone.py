@@ -48,7 +48,7 @@ def test_the_phone_says_when_wrong_passwords_hold_a_name_back(browser, server, a
     page = context.new_page()
     page.goto(f"{server}/m/")
     tries = [f"guess-{n}" for n in range(5)] + [PASSWORD]
-    assert said_at_each_sign_in(page, name, tries, "/auth/token") == [
+    assert said_at_each_sign_in(page, name, tries, "/auth/session") == [
         "账号或密码不对"] * 5 + ["登录失败次数过多，请 15 分钟后再试"]
     assert page.locator("#app").is_hidden()
     context.close()
@@ -520,6 +520,31 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     page.click("#sign-out")
     wait_until(page, "document.getElementById('month').textContent === ''",
                "gone with the session")
+    context.close()
+
+
+def test_a_chief_opens_its_pages_from_the_phone_signed_in_and_signs_out_of_all_at_once(
+        browser, server, worker_spot):
+    """The phone's links (人口台账, 考核评价…) open the pages in its session, with no second
+    sign-in; signing out of a page so opened signs the phone out too, and signing out of the
+    phone the pages."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot, username="chief")
+    page.click("#to-people")
+    page.wait_for_url(f"{server}/map/people")
+    wait_until(page, "window.mapsvcPeople && window.mapsvcPeople.shown !== null",
+               "the register's first page")
+    page.click("[data-sign-out]")
+    page.wait_for_url(f"{server}/map/login")
+    page.goto(f"{server}/m/")
+    page.locator("#login").wait_for()
+    assert page.locator("#app").is_hidden()
+    _sign_in(page, "chief")
+    page.locator("#app").wait_for()
+    page.click("#sign-out")
+    page.locator("#login").wait_for()
+    page.goto(f"{server}/map/stats")
+    page.wait_for_url(f"{server}/map/login?next=/map/stats")
     context.close()
 
 

@@ -1712,6 +1712,13 @@ function endPatrol(patrol) {
 }
 
 // ---- signing in ----
+// The session's cookie dropped, and its token for the pages it opened (with no signal, the
+// cookie lapses with its token)
+function closeSession() {
+  sessionStorage.removeItem("mapsvc.token");
+  fetch(`${API}/auth/session`, { method: "DELETE" }).catch(() => null);
+}
+
 function signOut() {
   const walking = patrolling();
   if (walking) endPatrol(walking);  // the walk so far kept, sent once its account signs in
@@ -1763,6 +1770,7 @@ function signOutByHand() {
                                  + "将在你再次登录后发送。确定退出吗？")) {
     return;
   }
+  closeSession();  // of the pages opened from here too
   signOut();
 }
 
@@ -1774,7 +1782,8 @@ async function signIn(event) {
   event.preventDefault();
   const fields = new FormData(event.target);
   const say = (words) => { $("login-error").textContent = words; };
-  const r = await posted(event.target, `${API}/auth/token`, fields, say);
+  // a session as the pages' (their cookie too): the pages the phone links to open in it
+  const r = await posted(event.target, `${API}/auth/session`, fields, say);
   if (!r) return;
   heard(r);
   if (!r.ok) {
@@ -1783,6 +1792,7 @@ async function signIn(event) {
   }
   const { access_token: token, role } = await r.json();
   if (!PHONE_ROLES.includes(role)) {  // nothing here to do: its pages are on a computer
+    closeSession();
     say(`${ROLE_NAME[role] || role}账号不使用手机端，请在电脑上打开 ${location.origin}/map/`);
     return;
   }
@@ -1801,6 +1811,9 @@ function showBasemap({ basemap }) {
 }
 
 function start() {
+  // the pages it links to (案件处置, 人口台账, 考核评价…), opened in this tab, find its token
+  // where their sign-in keeps it
+  sessionStorage.setItem("mapsvc.token", localStorage.getItem("mapsvc.token"));
   fetch("/m/config.json").then((r) => r.json()).then((config) => {
     ACCURACY_M = config.accuracy_m;
     REFRESH_S = config.refresh_seconds;
