@@ -548,6 +548,25 @@ def test_a_chief_opens_its_pages_from_the_phone_signed_in_and_signs_out_of_all_a
     context.close()
 
 
+def test_a_department_opens_its_desk_from_the_phone_its_list_above_its_map(browser, server,
+                                                                         worker_spot):
+    """The department's 案件处置 from its phone, in its session: on the phone's screen the
+    desk's panel above and its map below, each whole across the screen, one clear of the
+    other."""
+    _, spot = worker_spot
+    context, page = _phone(browser, server, spot, username="department")
+    page.click("#to-desk")
+    page.wait_for_url(f"{server}/map/desk")
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
+    panel, map_ = (page.locator(which).bounding_box() for which in ("#desk-panel", ".folium-map"))
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]
+    for box in (panel, map_):
+        assert box["x"] == 0 and box["width"] == PHONE["width"]
+    assert 0 == panel["y"] < panel["y"] + panel["height"] <= map_["y"]
+    assert map_["height"] > PHONE["height"] / 3 and map_["y"] + map_["height"] <= PHONE["height"]
+    context.close()
+
+
 def test_a_long_queue_lists_its_most_urgent_cases_first_and_its_newest(browser, server,
                                                                        clients, grids, db):
     """A department with more cases waiting than the phone lists (in a grid away from the
