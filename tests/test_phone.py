@@ -83,6 +83,8 @@ def test_a_worker_whose_password_an_administrator_set_changes_it_first(browser, 
     _sign_in(page, name)
     page.wait_for_url("**/map/password?**")
     assert page.input_value("input[name=username]") == name
+    form = page.locator("#password").bounding_box()  # clear of the screen's edges
+    assert form["x"] >= 8 and form["x"] + form["width"] <= PHONE["width"] - 8
     for field, value in (("password", PASSWORD), ("new_password", "Own-Choice-2026"),
                          ("again", "Own-Choice-2026")):
         page.fill(f"input[name={field}]", value)
