@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from mapsvc.db.cluster import Cluster, ClusterError
-from mapsvc.settings import APISettings, ClusterSettings
+from mapsvc.settings import APISettings, ClusterSettings, problems
 
 
 def _commands(help: str) -> typer.Typer:
@@ -99,7 +99,6 @@ def serve(
     """Serve the API (OpenAPI docs at /docs), over HTTPS given a certificate
     (MAPSVC_API_TLS_CERTFILE, MAPSVC_API_TLS_KEYFILE), once the database is up and at the
     schema this mapsvc needs (the embedded cluster started if used)."""
-    from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError
 
     from mapsvc.api.serving import serve as serve_api
@@ -108,11 +107,10 @@ def serve(
     from mapsvc.db.migrate import schema_problem
     from mapsvc.db.setup import reach_database
 
-    try:
-        settings = APISettings()
-    except ValidationError as e:  # named as set: MAPSVC_API_PUBLIC_URL
-        fail("; ".join(f"MAPSVC_API_{str(error['loc'][0]).upper()}: {error['msg']}"
-                       for error in e.errors()))
+    said = problems()  # named as set: MAPSVC_API_PUBLIC_URL
+    if said:
+        fail("; ".join(said))
+    settings = APISettings()
     tls = settings.tls_certfile, settings.tls_keyfile
     try:
         problem = tls_problem(*tls) or schema_problem(reach_database())

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
+                      field_validator, model_validator)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -229,6 +230,16 @@ class PageSettings(BaseSettings):
     basemap_attribution: str = ""
     basemap_subdomains: str = Field("abc", min_length=1, description=(
         "the letters the template's {s} takes, one per server (Tianditu's t{s}: 01234567)"))
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _tile_template(cls, url: str | None) -> str | None:
+        parts = urlsplit(url or "")
+        if url is not None and (parts.scheme not in ("http", "https") or not parts.netloc
+                                or not all(f"{{{part}}}" in url for part in "zxy")):
+            raise ValueError("must be an http:// or https:// tile template with {z}, {x} and "
+                             "{y}, as https://tiles.example.cn/{z}/{x}/{y}.png")
+        return url
     phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
                                                           "with a position fix worse than this")
     phone_refresh_seconds: float = Field(60, gt=0, description=(
@@ -314,6 +325,22 @@ class APISettings(BaseSettings):
                              "at the root of its address)")
         parts.port  # a port out of range raises ValueError
         return url.rstrip("/")
+
+
+def problems() -> list[str]:
+    """What is wrong with the settings as set, each named by its variable: the service refuses
+    to start on any, rather than answer 500 to the first request that reads it."""
+    said = []
+    for concern in (ClusterSettings, DatabaseSettings, AssignmentSettings, AuthSettings,
+                    PrivacySettings, WorkflowSettings, TileSettings, MediaSettings,
+                    PageSettings, PlanSettings, APISettings):
+        try:
+            concern()
+        except ValidationError as e:
+            prefix = concern.model_config["env_prefix"]
+            said += [f"{prefix}{str(error['loc'][0]).upper()}: {error['msg']}"
+                     for error in e.errors()]
+    return said
 
 
 @lru_cache

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.browser import Watch, sign_in, wait_until
-from tests.conftest import PASSWORD, Server, free_port
+from tests.conftest import PASSWORD, Server, free_port, serve_to_its_end
 
 ATTRIBUTION = "© 测试底图"
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
@@ -123,3 +123,13 @@ def test_the_phone_draws_the_basemap_under_the_workers_grids(browser, served, ba
     _under(page, "window.mapsvcPhone.map", basemap, (spot.x, spot.y))
     assert problems() == []
     context.close()
+
+
+def test_a_basemap_set_wrong_stops_the_service_saying_so():
+    """Read as the service starts, not by the first page to draw it (a 500): a template with
+    no tile's place in it, and with it a page setting out of range, each named."""
+    refused = serve_to_its_end({"MAPSVC_PAGES_BASEMAP_URL": "https://tiles.example.cn/map.png",
+                                "MAPSVC_PAGES_PHONE_ACCURACY_M": "0"})
+    assert refused.returncode == 2
+    assert "MAPSVC_PAGES_BASEMAP_URL: " in refused.stderr and "{z}, {x} and {y}" in refused.stderr
+    assert "MAPSVC_PAGES_PHONE_ACCURACY_M: " in refused.stderr
