@@ -230,6 +230,15 @@ class PageSettings(BaseSettings):
     basemap_attribution: str = ""
     basemap_subdomains: str = Field("abc", min_length=1, description=(
         "the letters the template's {s} takes, one per server (Tianditu's t{s}: 01234567)"))
+    phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
+                                                          "with a position fix worse than this")
+    phone_refresh_seconds: float = Field(60, gt=0, description=(
+        "how often the phone, open and with a signal, asks again for the cases waiting on "
+        "its worker"))
+    phone_stall_seconds: float = Field(20, gt=0, description=(
+        "how long the phone waits for the answer to a report, step, visit or patrol it sends "
+        "before it gives up and tries again (on a weak signal a request may stall with no "
+        "error); one carrying a photo waits that and the time the photo takes at 16 kbit/s"))
 
     @field_validator("basemap_url")
     @classmethod
@@ -240,15 +249,6 @@ class PageSettings(BaseSettings):
             raise ValueError("must be an http:// or https:// tile template with {z}, {x} and "
                              "{y}, as https://tiles.example.cn/{z}/{x}/{y}.png")
         return url
-    phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
-                                                          "with a position fix worse than this")
-    phone_refresh_seconds: float = Field(60, gt=0, description=(
-        "how often the phone, open and with a signal, asks again for the cases waiting on "
-        "its worker"))
-    phone_stall_seconds: float = Field(20, gt=0, description=(
-        "how long the phone waits for the answer to a report, step, visit or patrol it sends "
-        "before it gives up and tries again (on a weak signal a request may stall with no "
-        "error); one carrying a photo waits that and the time the photo takes at 16 kbit/s"))
 
     def basemap(self) -> dict | None:
         """The basemap the map pages draw under their layers, as they draw it: its template
