@@ -58,6 +58,16 @@ def wait_until(page, expression: str, what: str, tries: int = 300):
         raise AssertionError(f"the page never showed {what}")
 
 
+def heard(page, condition, what: str, tries: int = 300) -> None:
+    """Wait for ``condition`` (a function of what the page's events told the test) to come
+    true, the page's events heard meanwhile, within ``tries`` tenths of a second."""
+    for _ in range(tries):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the page never {what}")
+
+
 def while_zooming(page, map_js: str, act_js: str, around_js: str = "map.getCenter()",
                   step: int = 1) -> bool:
     """The map (``map_js``, where the page keeps it; ``map`` in the other expressions) zoomed

@@ -17,7 +17,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import Watch, said_at_each_sign_in, wait_until, while_zooming
+from tests.browser import Watch, heard, said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 
 pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
@@ -28,7 +28,7 @@ PHONE = {"width": 360, "height": 640}
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
-    assert "img-src 'self' data: blob:;" in policy  # no basemap set: no server of its
+    assert "img-src 'self' data: blob:;" in policy  # no basemap set: none of its servers
     assert httpx.get(f"{server}/m/config.json").json() == {"accuracy_m": 50,
                                                              "refresh_seconds": 1,
                                                              "stall_seconds": 3,
@@ -516,8 +516,7 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     page.on("response", lambda r: r.status >= 400 and refused.append(r.url))
     page.on("response", lambda r: "/incidents?queue=mine&order=due" in r.url
             and cycles.append(r.url))
-    while len(cycles) < 2:
-        page.wait_for_timeout(100)
+    heard(page, lambda: len(cycles) >= 2, "asked for its cases twice more")
     assert refused == []
     page.click("#sign-out")
     wait_until(page, "document.getElementById('month').textContent === ''",
@@ -642,8 +641,7 @@ def test_the_first_fix_frames_the_grid_it_lies_in_even_while_the_map_still_zooms
     assert while_zooming(page, "window.mapsvcPhone.map", "window.deliverFix({ coords: {"
                          f" latitude: {spot.y}, longitude: {spot.x}, accuracy: 8 }} }})",
                          step=-1)
-    while not held:
-        page.wait_for_timeout(50)
+    heard(page, lambda: held, "asked where the fix lies")
     east, north, _ = Geod(ellps="WGS84").fwd(spot.x, spot.y, 90, 2)  # two metres east
     page.evaluate(f"window.deliverFix({{ coords: {{ latitude: {north}, longitude: {east},"
                   " accuracy: 8 } })")
