@@ -421,7 +421,8 @@ def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, cl
 
 def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server,
                                                                   fixture_cases, clients):
-    """From the phone, where a chief signs in, to the evaluation of the grids it leads."""
+    """From the phone, where a chief signs in, to the evaluation of the grids it leads, in the
+    phone's session."""
     context = browser.new_context(viewport={"width": 1700, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/m/")
@@ -432,8 +433,7 @@ def test_a_grid_chief_ranks_the_grids_it_leads_and_their_workers(browser, server
     for link in ("#to-people", "#to-units", "#to-campaigns"):
         assert page.locator(link).is_visible(), link
     page.click("#to-stats")
-    page.wait_for_url("**/map/login?next=/map/stats")
-    sign_in(page, server, "/map/stats", "chief", PASSWORD)
+    page.wait_for_url(f"{server}/map/stats")
     wait_until(page, "window.mapsvcStats.shown !== null", "the figures")
     offered = [o.inner_text() for o in page.locator("#stats-find [name=by] option").all()
                if o.get_attribute("hidden") is None]
