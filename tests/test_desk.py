@@ -146,6 +146,15 @@ def test_the_list_counts_its_cases_and_shows_the_oldest_first_and_more_on_asking
     assert shown_ids(page) == newest
     more = min(200, matched - 200)
     assert page.inner_text("#desk-more") == f"再显示 {more} 件"
+    # the list takes the room its controls leave in the panel (more than the 40 % of the
+    # screen's height it keeps at least), down to its foot, nothing out of sight
+    assert page.evaluate("""(() => { const panel = document.getElementById('desk-panel');
+        const list = document.getElementById('desk-list').getBoundingClientRect();
+        const more = document.getElementById('desk-more').getBoundingClientRect();
+        const below = panel.getBoundingClientRect().bottom - more.bottom
+          - parseFloat(getComputedStyle(panel).paddingBottom);
+        return panel.scrollHeight <= panel.clientHeight && Math.abs(below) < 1
+          && list.height > 0.4 * window.innerHeight + 1; })()""")
 
     page.select_option("#desk-order", "oldest")
     oldest, _ = found(limit=400, order="oldest")
