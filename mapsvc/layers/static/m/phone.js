@@ -170,6 +170,7 @@ const stamp = (ms = now()) => new Date(ms).toISOString();
 // The session signed in (its token): an answer asked for in one that has ended when it comes
 // (signed out, maybe another signed in) is that session's, and is neither shown nor kept.
 const signedIn = () => localStorage.getItem("mapsvc.token");
+const myRole = () => localStorage.getItem("mapsvc.role");  // the account's signed in
 
 // Each of its answers (never one the shell's cache kept) sets the clock right. One that says
 // the session has ended (401: lapsed, or the account signed out everywhere), whatever it was
@@ -907,7 +908,7 @@ function showCases(cases) {
   const opened = heldUnder(list, "ol.steps");
   const asking = heldUnder(list, "form.step");
   const called = heldUnder(list, "div.caller");
-  const role = localStorage.getItem("mapsvc.role");
+  const role = myRole();
   const readsCallers = CALLER_READERS.includes(role);
   const closingOf = (p) => phone.classes && phone.classes.get(p.category);
   const look = (f) => [f, role, className(f.properties.category),
@@ -1456,7 +1457,7 @@ const CAMPAIGNS = "mapsvc.campaigns";
 const CAMPAIGN_THINGS = 200;  // listed of a campaign at a time, the rest once those are checked
 
 async function loadCampaigns() {
-  if (localStorage.getItem("mapsvc.role") === "department") return;  // checks nothing
+  if (myRole() === "department") return;  // checks nothing
   const session = signedIn();
   try {
     const r = await ask(`${API}/campaigns`, authorised());
@@ -1635,7 +1636,7 @@ const GRID_STYLE = { color: "#1565c0", weight: 2, fillOpacity: 0.05, dashArray: 
 const DUE_STYLE = { color: "#e65100", weight: 3, fillOpacity: 0.05, dashArray: "6 6" };
 
 async function showPatrolDue() {
-  if (localStorage.getItem("mapsvc.role") === "department") return;  // no grids to patrol
+  if (myRole() === "department") return;  // no grids to patrol
   const session = signedIn();
   const r = await ask(`${API}/patrols/coverage?days=${PATROL_DUE_DAYS}`, authorised())
     .catch(() => null);
@@ -1835,7 +1836,7 @@ function start() {
   $("signed-in-as").textContent = `已登录：${me()}`;
   // the pages of those who work here: a department's desk (its office's), a grid chief's
   // grids' people and campaigns, and their evaluation; a department's own
-  const role = localStorage.getItem("mapsvc.role");
+  const role = myRole();
   $("to-desk").hidden = role !== "department";
   for (const link of ["to-people", "to-units", "to-campaigns"]) {
     $(link).hidden = role !== "grid_chief";
