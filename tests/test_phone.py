@@ -19,6 +19,7 @@ from sqlalchemy import text
 from mapsvc.workflow.machine import PHRASES
 from tests.browser import Watch, heard, said_at_each_sign_in, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
+from tests.signal import Signal
 
 pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
 
@@ -197,6 +198,40 @@ def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, 
     expect(page.locator("#report div.photos li")).to_have_count(0)
     expect(page.locator("#report label.photo")).to_have_text("拍照")
     context.close()
+
+
+def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_for_it(
+        browser, server, worker_spot, accounts, clients, db):
+    """Opened again where the network takes what is asked but answers nothing, with no error
+    (a connection lost between cells), the phone does not wait on the network for its page: it
+    opens as it was kept, the worker's grids, cases and classes there, and a report made there
+    waits in its queue until the signal returns, then is stored."""
+    _, spot = worker_spot
+    case = _dispatched_case(clients["admin"], spot, "信号停滞前派遣的井盖")
+    mine = sorted(accounts["worker"][1]["grid_codes"])
+    drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
+             ".map((grid) => grid.feature.properties.code).sort() : []")
+    listed = f"!!document.querySelector('#cases li[data-id=\"{case}\"]')"
+    with Signal(server) as signal:
+        context, page = _phone(browser, signal.url, spot)
+        wait_until(page, f"{drawn}.length === {len(mine)}", "the worker's grids")
+        wait_until(page, listed, "the case among mine")
+        signal.stall()
+        page.reload(wait_until="commit", timeout=60_000)
+        page.locator("#app").wait_for(timeout=60_000)
+        wait_until(page, f"{drawn}.length === {len(mine)}", "the grids kept", tries=600)
+        wait_until(page, listed, "the case kept")
+        page.select_option("#category", "0603")
+        page.fill("#description", "信号停滞时的上报")
+        page.click("#report button[type=submit]")
+        page.locator("#online", has_text="信号弱").wait_for(timeout=60_000)
+        assert "待发送" in page.inner_text("#queue")
+        signal.restore()
+        _signal_back(context, page, "the report sent")
+        context.close()
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident "
+                                 "WHERE description = '信号停滞时的上报'")).scalar_one() == 1
 
 
 def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, worker_spot, db):

@@ -499,27 +499,34 @@ async function report(event) {
   send();
 }
 
+// The classes to report under: as last fetched at once (kept for no signal, and for one that
+// stalls with no answer), and as the service has them when it answers.
 async function loadCategories() {
-  let tree = null;
+  showCategories(JSON.parse(localStorage.getItem("mapsvc.categories") || "[]"));
   try {
     const r = await ask(`${API}/categories`, authorised());
-    if (r.ok) {
-      tree = await r.json();
-      localStorage.setItem("mapsvc.categories", JSON.stringify(tree));
-    }
+    if (!r.ok) return;
+    const tree = await r.json();
+    localStorage.setItem("mapsvc.categories", JSON.stringify(tree));
+    showCategories(tree);
   } catch (error) { /* offline: the last list */ }
-  tree = tree || JSON.parse(localStorage.getItem("mapsvc.categories") || "[]");
+}
+
+function showCategories(tree) {
   phone.categories = tree.filter((c) => c.leaf);
   phone.classes = new Map(tree.map((c) => [c.code, c]));
-  pickCategories("");
+  pickCategories($("category-search").value.trim());
   if (phone.cases) showCases(phone.cases);  // listed before the names came: named now
 }
 
+// the classes whose name or code holds ``query``, the one chosen still chosen
 function pickCategories(query) {
   const select = $("category");
+  const chosen = select.value;
   select.replaceChildren(...phone.categories
     .filter((c) => !query || c.path.includes(query) || c.code.startsWith(query))
     .map((c) => { const o = text("option", c.path); o.value = c.code; return o; }));
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
   guide();
 }
 
@@ -824,9 +831,11 @@ function noticed(id) {
     ? `新到 ${unseen.size} 件案件${among.length ? `，其中${among.join("，")}` : ""}` : "";
 }
 
-// My cases as the service has them; the phone says when new ones arrive or one is marked
-// urgent or urged (and buzzes, where it can: at length for an urgent one).
+// My cases as the service has them (until it first answers, as last seen: kept for no
+// signal, and for one that stalls with no answer); the phone says when new ones arrive or one
+// is marked urgent or urged (and buzzes, where it can: at length for an urgent one).
 async function loadCases() {
+  if (!phone.cases) showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
   // on a weak signal answers may come back out of order: one asked before the answer shown
   // last is older than it, and is dropped
   const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
