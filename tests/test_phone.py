@@ -204,10 +204,14 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         browser, server, worker_spot, accounts, clients, db):
     """Opened again where the network takes what is asked but answers nothing, with no error
     (a connection lost between cells), the phone does not wait on the network for its page: it
-    opens as it was kept, the worker's grids, cases and classes there, and a report made there
-    waits in its queue until the signal returns, then is stored."""
+    opens as it was kept, the worker's grids, cases, reports and classes there, and a report
+    made there waits in its queue until the signal returns, then is stored."""
     _, spot = worker_spot
     case = _dispatched_case(clients["admin"], spot, "信号停滞前派遣的井盖")
+    reported = clients["worker"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y,
+        "description": "信号停滞前的上报"}).json()["id"]
+    report = f'#reports > li[data-id="{reported}"]'
     mine = sorted(accounts["worker"][1]["grid_codes"])
     drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
              ".map((grid) => grid.feature.properties.code).sort() : []")
@@ -216,11 +220,15 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         context, page = _phone(browser, signal.url, spot)
         wait_until(page, f"{drawn}.length === {len(mine)}", "the worker's grids")
         wait_until(page, listed, "the case among mine")
+        page.click("#my-reports")
+        page.locator(report).wait_for()
         signal.stall()
         page.reload(wait_until="commit", timeout=60_000)
         page.locator("#app").wait_for(timeout=60_000)
         wait_until(page, f"{drawn}.length === {len(mine)}", "the grids kept", tries=600)
         wait_until(page, listed, "the case kept")
+        page.click("#my-reports")
+        page.locator(report).wait_for()
         page.select_option("#category", "0603")
         page.fill("#description", "信号停滞时的上报")
         page.click("#report button[type=submit]")

@@ -1076,12 +1076,18 @@ async function showReports() {
   // dropped, as my cases' are
   const asked = phone.reportsAsked = (phone.reportsAsked || 0) + 1;
   const since = chinaMidnights(chinaDay(now() - REPORTS_DAYS * 864e5))[0];
+  const kept = JSON.parse(localStorage.getItem(REPORTS) || "null");
+  if (kept && !$("reports").childElementCount) listReports(kept);  // until the service answers
   const r = await ask(`${API}/incidents?reporter=me&from=${encodeURIComponent(since)}`
                       + `&limit=${REPORTS_LISTED}&count=true`, authorised()).catch(() => null);
-  const reports = r && r.ok ? await r.json() : JSON.parse(localStorage.getItem(REPORTS) || "null");
-  if (!reports || signedIn() !== session || asked < (phone.reportsShown || 0)) return;
+  if (!r || !r.ok || signedIn() !== session || asked < (phone.reportsShown || 0)) return;
   phone.reportsShown = asked;
-  if (r && r.ok) localStorage.setItem(REPORTS, JSON.stringify(reports));
+  const reports = await r.json();
+  localStorage.setItem(REPORTS, JSON.stringify(reports));
+  listReports(reports);
+}
+
+function listReports(reports) {
   const listed = reports.features.length;
   $("reports-count").textContent = `近${REPORTS_DAYS}天 ${reports.numberMatched} 件`
     + (reports.numberMatched > listed ? `，列出最新的 ${listed} 件` : "");
