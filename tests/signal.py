@@ -1,7 +1,6 @@
 """A phone's signal between the browser and the service: a relay of its connections that can
 stall them, as a connection lost between cells does: what the phone asks still reaches the
-service, but no answer comes back, and no error either; when the signal returns, on new
-connections alone (those it lost stay silent, as a socket whose peer is gone does)."""
+service, but no answer comes back, and no error either, until the signal returns."""
 
 import socket
 import threading
@@ -12,8 +11,7 @@ from tests.conftest import free_port
 
 class Signal:
     """Relays http://127.0.0.1:{port} to ``server`` (a base URL); ``stall()`` holds every
-    answer back, on the connections open and on new ones; after ``restore()`` those opened
-    since answer."""
+    answer back, on the connections open and on new ones, until ``restore()``."""
 
     def __init__(self, server: str):
         target = urlsplit(server)
@@ -22,17 +20,14 @@ class Signal:
         self.url = f"http://127.0.0.1:{self.port}"
         self.flowing = threading.Event()
         self.flowing.set()
-        self.lost: set[socket.socket] = set()  # stalled: never to answer
         self.listener = socket.create_server(("127.0.0.1", self.port))
         self.connections: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def stall(self) -> None:
         self.flowing.clear()
-        self.lost.update(self.connections)
 
     def restore(self) -> None:
-        self.lost.update(self.connections)
         self.flowing.set()
 
     def close(self) -> None:
@@ -54,8 +49,6 @@ class Signal:
             except OSError:  # closed
                 return
             service = socket.create_connection(self.target)
-            if not self.flowing.is_set():
-                self.lost.add(service)
             self.connections += [phone, service]
             threading.Thread(target=self._relay, args=(phone, service, False),
                              daemon=True).start()
@@ -67,8 +60,6 @@ class Signal:
             while data := source.recv(65536):
                 if answers:
                     self.flowing.wait()
-                    if source in self.lost:
-                        continue
                 sink.sendall(data)
         except OSError:  # the other way closed it
             pass

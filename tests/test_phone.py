@@ -242,6 +242,25 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
                                  "WHERE description = '信号停滞时的上报'")).scalar_one() == 1
 
 
+def test_a_sign_in_the_signal_stalls_says_so_and_can_be_tried_again(browser, server):
+    """Signing in where the network takes the form but answers nothing: after the service's
+    stall setting (3 s here) the phone says it could not reach the service and takes the form
+    again, which goes through once the signal returns."""
+    with Signal(server) as signal:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(f"{signal.url}/m/")
+        wait_until(page, "localStorage.getItem('mapsvc.config') !== null", "the settings")
+        signal.stall()
+        _sign_in(page)
+        expect(page.locator("#login-error")).to_have_text("未能连上服务，请检查网络后再试")
+        expect(page.locator("#login button[type=submit]")).to_be_enabled()
+        signal.restore()
+        page.click("#login button[type=submit]")
+        page.locator("#app").wait_for()
+        context.close()
+
+
 def test_a_report_queued_waits_for_the_account_that_made_it(browser, server, worker_spot, db):
     """A worker's report queued with no signal, then the session over: the grid chief signing
     in on that phone neither sees nor sends it; the worker signing in again sends it."""

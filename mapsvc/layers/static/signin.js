@@ -19,15 +19,16 @@ function refusedSignIn(response, username, next) {
 }
 
 // A sign-in form's ``fields`` sent: the answer, or null when none came (no signal, the service
-// down), the user told so through ``say``. Its button waits meanwhile: a second tap sends
-// nothing more.
-async function posted(form, url, fields, say) {
+// down, or no answer within ``stall`` seconds: a weak signal may stall with no error), the
+// user told so through ``say``. Its button waits meanwhile: a second tap sends nothing more.
+async function posted(form, url, fields, say, stall = 20) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   say("");
   try {
     return await fetch(url, { method: "POST", body: new URLSearchParams(fields),
-                              credentials: "same-origin" });
+                              credentials: "same-origin",
+                              signal: AbortSignal.timeout(stall * 1000) });
   } catch {
     say("未能连上服务，请检查网络后再试");
     return null;

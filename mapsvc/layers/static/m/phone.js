@@ -1799,7 +1799,7 @@ async function signIn(event) {
   const fields = new FormData(event.target);
   const say = (words) => { $("login-error").textContent = words; };
   // a session as the pages' (their cookie too): the pages the phone links to open in it
-  const r = await posted(event.target, `${API}/auth/session`, fields, say);
+  const r = await posted(event.target, `${API}/auth/session`, fields, say, STALL_S);
   if (!r) return;
   heard(r);
   if (!r.ok) {
@@ -1818,6 +1818,21 @@ async function signIn(event) {
   start();
 }
 
+// The service's settings for the phone (the sign-in's wait is one): as last seen as the page
+// opens, and as the service has them once it answers (with no signal: as last seen).
+function configure(config) {
+  ACCURACY_M = config.accuracy_m || ACCURACY_M;
+  REFRESH_S = config.refresh_seconds || REFRESH_S;
+  STALL_S = config.stall_seconds || STALL_S;
+  return config;
+}
+const keptConfig = () => JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
+configure(keptConfig());
+const configured = fetch("/m/config.json").then((r) => r.json()).then((config) => {
+  localStorage.setItem("mapsvc.config", JSON.stringify(config));
+  return config;
+}).catch(keptConfig).then(configure);
+
 // The deployment's basemap, when it has one, under the grids (its tiles are not kept for use
 // with no signal: the grids are)
 function showBasemap({ basemap }) {
@@ -1830,19 +1845,8 @@ function start() {
   // the pages it links to (案件处置, 人口台账, 考核评价…), opened in this tab, find its token
   // where their sign-in keeps it
   sessionStorage.setItem("mapsvc.token", localStorage.getItem("mapsvc.token"));
-  fetch("/m/config.json").then((r) => r.json()).then((config) => {
-    ACCURACY_M = config.accuracy_m;
-    REFRESH_S = config.refresh_seconds;
-    STALL_S = config.stall_seconds;
+  configured.then((config) => {
     showBasemap(config);
-    localStorage.setItem("mapsvc.config", JSON.stringify(config));
-  }).catch(() => {  // offline: the settings as last seen
-    const config = JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
-    ACCURACY_M = config.accuracy_m || ACCURACY_M;
-    REFRESH_S = config.refresh_seconds || REFRESH_S;
-    STALL_S = config.stall_seconds || STALL_S;
-    showBasemap(config);
-  }).then(() => {
     if (!phone.following) setTimeout(followCases, REFRESH_S * 1000);
     phone.following = true;
   });
