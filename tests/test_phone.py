@@ -242,6 +242,42 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
                                  "WHERE description = '信号停滞时的上报'")).scalar_one() == 1
 
 
+@pytest.mark.parametrize("allowed", [False, True])
+def test_the_phone_asks_to_keep_what_waits_and_says_how_when_not_allowed(
+        browser, server, worker_spot, allowed):
+    """What waits on the phone is kept through a shortage of room where the browser allows it
+    (as browsers do for a page added to the home screen): while a report waits, a phone not
+    allowed it says how to have it kept; one allowed it says nothing."""
+    _, spot = worker_spot
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": 8}, permissions=["geolocation"])
+    page = context.new_page()
+    if allowed:  # as the browser decides for a page on the home screen
+        target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+        browser.new_browser_cdp_session().send("Browser.setPermission", {
+            "permission": {"name": "persistent-storage"}, "setting": "granted",
+            "origin": server, "browserContextId": target["browserContextId"]})
+    page.goto(f"{server}/m/")
+    _sign_in(page)
+    wait_until(page, "document.querySelectorAll('#category option').length > 0", "categories")
+    assert page.evaluate("navigator.storage.persisted()") is allowed  # (the browser's say)
+    assert page.locator("#unkept").is_hidden()  # nothing waits
+    context.set_offline(True)
+    page.select_option("#category", "0603")
+    page.fill("#description", "存储是否保留")
+    page.click("#report button[type=submit]")
+    wait_until(page, "window.mapsvcPhone.queued === 1", "the report queued")
+    if allowed:
+        assert page.locator("#unkept").is_hidden()
+    else:
+        expect(page.locator("#unkept")).to_have_text(
+            "手机存储不足时，浏览器可能清除待发送的内容：请将本页添加到主屏幕")
+    _signal_back(context, page, "the report sent")
+    expect(page.locator("#unkept")).to_be_hidden()
+    context.close()
+
+
 def test_a_sign_in_the_signal_stalls_says_so_and_can_be_tried_again(browser, server):
     """Signing in where the network takes the form but answers nothing: after the service's
     stall setting (3 s here) the phone says it could not reach the service and takes the form

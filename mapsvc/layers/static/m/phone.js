@@ -110,6 +110,17 @@ async function showQueue() {
   phone.queued = items.length;
   phone.held = all.length - items.length;  // another account's, waiting for it
   $("held").textContent = phone.held ? `另有 ${phone.held} 项待原账号登录后发送` : "";
+  $("unkept").hidden = !all.length || phone.storageKept !== false;
+}
+
+// What waits on the phone is kept from the browser's clearing of a page's storage when the
+// phone runs short of room: asked for as the account signs in (browsers grant it to a page
+// added to the home screen, or used often). Not granted, the worker is told how, while
+// something waits.
+async function keepStorage() {
+  phone.storageKept = Boolean(navigator.storage && navigator.storage.persist
+                              && await navigator.storage.persist());
+  showQueue();
 }
 
 // An item the service refused stays, saying why, until the worker drops it: two taps, the
@@ -1869,6 +1880,7 @@ function start() {
   showPatrol();  // a patrol going on goes on after a reload
   loadCategories();
   showQueue();
+  keepStorage();
   loadCases();
   showMonth();
   send();
