@@ -2,8 +2,8 @@
 // always goes to the network: what is not sent waits in the page's own queue.
 const SHELL = "mapsvc-phone-v82";
 const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manifest.webmanifest",
-               "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js", "/static/mapsvc/steps.js",
-               "/static/mapsvc/views.js", "/static/mapsvc/signin.js",
+               "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js",
+               "/static/mapsvc/steps.js", "/static/mapsvc/views.js", "/static/mapsvc/signin.js",
                "/static/vendor/leaflet/dist/leaflet.js", "/static/vendor/leaflet/dist/leaflet.css",
                "/static/vendor/leaflet/dist/images/marker-icon.png",
                "/static/vendor/leaflet/dist/images/marker-shadow.png",
