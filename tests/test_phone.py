@@ -36,6 +36,26 @@ def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server
                                                              "basemap": None}
 
 
+def test_the_phones_page_files_and_lists_travel_compressed_and_the_live_feed_as_it_is(
+        server, clients):
+    """On a weak signal each byte counts: the phone's page, its scripts and the lists it asks
+    for come compressed to a browser that takes it (as browsers do), the same once
+    decompressed, in less than half the bytes; the live feed comes as it is (compressed, its
+    events would wait for the buffer to fill)."""
+    for path in ("/m/", "/m/phone.js", "/static/vendor/leaflet/dist/leaflet.js"):
+        plain = httpx.get(server + path, headers={"Accept-Encoding": "identity"})
+        packed = httpx.get(server + path, headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["content-encoding"] == "gzip", path
+        assert packed.content == plain.content
+        assert packed.num_bytes_downloaded < plain.num_bytes_downloaded / 2, path
+    classes = clients["worker"].get("/categories", headers={"Accept-Encoding": "gzip"})
+    assert classes.headers["content-encoding"] == "gzip" and len(classes.json()) > 10
+    with clients["worker"].stream("GET", "/events", headers={"Accept-Encoding": "gzip"}) as live:
+        assert live.headers["content-type"].startswith("text/event-stream")
+        assert "content-encoding" not in live.headers
+
+
 def _sign_in(page, username: str = "worker") -> None:
     """Through the phone's sign-in form, shown."""
     page.fill("input[name=username]", username)
