@@ -292,8 +292,10 @@ async def _named(request: Request, select: str) -> list[dict]:
 
 
 def _page(html: str) -> HTMLResponse:
+    """A page Folium wrote, its map inline."""
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Content-Security-Policy":
-                                       _policy(settings.pages().basemap_url)})
+                                       _policy(settings.pages().basemap_url,
+                                               inline_scripts=True)})
 
 
 @router.get("/wall", response_class=HTMLResponse)
@@ -389,8 +391,9 @@ async def plates(request: Request, grid: str = "") -> Response:
                                                 limit=PLATES_MOST, walking=True))
     addresses = [{"id": f["id"], **f["properties"]} for f in listed["features"]]
     # drawn off the event loop: some milliseconds a code, hundreds of them
-    return _page(await asyncio.to_thread(plates_page, grid, found.name, addresses,
-                                         public_base(request)))
+    page = await asyncio.to_thread(plates_page, grid, found.name, addresses, public_base(request))
+    return HTMLResponse(page, headers={"Cache-Control": "no-store",
+                                       "Content-Security-Policy": _policy(None)})
 
 
 @router.get("/stats", response_class=HTMLResponse)
@@ -529,10 +532,12 @@ async def plan(request: Request) -> Response:
     return _page(plan_page(await _region(request, account), basemap=settings.pages().basemap()))
 
 
-def _policy(basemap: str | None) -> str:
+def _policy(basemap: str | None, *, inline_scripts: bool = False) -> str:
     """Only mapsvc's own assets and data (and the servers of ``basemap``, a tile template, when
-    one is set): Folium writes its map inline, so inline scripts and styles stay allowed. Images
-    also from the page's own blobs: the phone fetches its photos with its token."""
+    one is set); scripts from mapsvc's files alone, but on the pages Folium writes, whose maps
+    it writes inline (``inline_scripts``): a script written into a page's text runs nowhere
+    else. Inline styles stay allowed. Images also from the page's own blobs: the phone fetches
+    its photos with its token."""
     images = "'self' data: blob:"
     if basemap:
         parts = urlsplit(basemap)
@@ -541,6 +546,7 @@ def _policy(basemap: str | None) -> str:
         lettered = [n for n, label in enumerate(labels) if "{s}" in label]
         host = ".".join(["*"] + labels[lettered[-1] + 1:]) if lettered else parts.netloc
         images += f" {parts.scheme}://{host}"
-    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    scripts = "'self' 'unsafe-inline'" if inline_scripts else "'self'"
+    return (f"default-src 'self'; script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; "
             f"img-src {images}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
