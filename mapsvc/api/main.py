@@ -152,7 +152,7 @@ def create_app() -> FastAPI:
     pages.add_assets(app)
     add_exception_handlers(app)
     # Text travels compressed to those who take it (a phone's pages and lists on a weak signal:
-    # a tenth to a third of their bytes); the live feed, and what is compressed already
+    # a third of their bytes or less); the live feed, and what is compressed already
     # (photos, fonts), as they are. The hot paths (tiles, served as the cache keeps them,
     # locate, reports) are answered ahead of it (Service).
     app.add_middleware(GZipMiddleware, compresslevel=6)
