@@ -221,11 +221,12 @@ def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, 
 
 
 def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_for_it(
-        browser, server, worker_spot, accounts, clients, db):
+        browser, server, worker_spot, accounts, clients, household, db):
     """Opened again where the network takes what is asked but answers nothing, with no error
     (a connection lost between cells), the phone does not wait on the network for its page: it
-    opens as it was kept, the worker's grids, cases, reports and classes there, and a report
-    made there waits in its queue until the signal returns, then is stored."""
+    opens as it was kept, the worker's grids, cases, reports and classes there; the households
+    near, asked for with no answer in the stall setting, as last listed; and a report made
+    there waits in its queue until the signal returns, then is stored."""
     _, spot = worker_spot
     case = _dispatched_case(clients["admin"], spot, "信号停滞前派遣的井盖")
     reported = clients["worker"].post("/incidents", json={
@@ -242,6 +243,9 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         wait_until(page, listed, "the case among mine")
         page.click("#my-reports")
         page.locator(report).wait_for()
+        page.click("#visit")
+        home = page.locator("#households button", has_text="走访路9号")
+        home.wait_for()
         signal.stall()
         page.reload(wait_until="commit", timeout=60_000)
         page.locator("#app").wait_for(timeout=60_000)
@@ -249,6 +253,8 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         wait_until(page, listed, "the case kept")
         page.click("#my-reports")
         page.locator(report).wait_for()
+        page.click("#visit")
+        home.wait_for()
         page.select_option("#category", "0603")
         page.fill("#description", "信号停滞时的上报")
         page.click("#report button[type=submit]")
@@ -732,6 +738,41 @@ def test_with_no_position_the_phone_shows_the_workers_grids(browser, server, wor
     wait_until(page, "window.mapsvcPhone.map && window.mapsvcPhone.map.getBounds()"
                      f".contains([{spot.y}, {spot.x}])", "the worker's grid in view")
     assert page.inner_text("#fix") == "无法定位：请允许定位"
+    context.close()
+
+
+def test_a_case_shown_on_the_map_before_the_first_fix_is_answered_stays_in_view(
+        browser, server, worker_spot, grids, clients):
+    """On a weak signal the service's answer to where the first fix lies may come after the
+    worker has tapped a case's 位置: the map stays on the case the worker asked to see, rather
+    than going back to frame the grid."""
+    code, spot = worker_spot
+    inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
+    corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
+    case = _dispatched_case(clients["admin"], corner, "定位答复之前查看位置的井盖")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": 8}, permissions=["geolocation"])
+    held = []
+    context.route(re.compile(r"/api/v1/locate\?"), lambda route: held.append(route))
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    _sign_in(page)
+    item = f'#cases li[data-id="{case}"]'
+    wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
+    heard(page, lambda: held, "asked where the fix lies")
+    page.click(f"{item} button[data-show=place]")
+    on_case = (f"!map._animatingZoom && !(map._panAnim && map._panAnim._inProgress)"
+               f" && Math.abs(map.getCenter().lng - {corner.x}) < 1e-6"
+               f" && Math.abs(map.getCenter().lat - {corner.y}) < 1e-6")
+    wait_until(page, f"(() => {{ const map = window.mapsvcPhone.map; return {on_case}; }})()",
+               "the map on the case")
+    held[0].continue_()
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}' && (() => {{"
+                     " const map = window.mapsvcPhone.map; return !map._animatingZoom"
+                     " && !(map._panAnim && map._panAnim._inProgress); })()",
+               "the grid outlined, the map still")
+    assert page.evaluate(f"(() => {{ const map = window.mapsvcPhone.map; return {on_case}; }})()")
     context.close()
 
 

@@ -185,13 +185,19 @@ const myRole = () => localStorage.getItem("mapsvc.role");  // the account's sign
 
 // Each of its answers (never one the shell's cache kept) sets the clock right. One that says
 // the session has ended (401: lapsed, or the account signed out everywhere), whatever it was
-// asked for, signs the phone out, rather than leave a list that has stopped changing.
-function ask(url, options) {
+// asked for, signs the phone out, rather than leave a list that has stopped changing. A
+// request with no time limit of its own (a send's) is given up when no answer has begun to
+// come in STALL_S (a stalled signal), as one with no signal: what was kept is shown instead.
+// An answer that has begun takes as long as it takes.
+function ask(url, options = {}) {
   const session = signedIn();
-  return fetch(url, options).then(heard).then((response) => {
-    if (response.status === 401 && session && signedIn() === session) signOut();
-    return response;
-  });
+  const stalled = new AbortController();
+  const timer = options.signal ? null : setTimeout(() => stalled.abort(), STALL_S * 1000);
+  return fetch(url, { ...options, signal: options.signal || stalled.signal })
+    .finally(() => clearTimeout(timer)).then(heard).then((response) => {
+      if (response.status === 401 && session && signedIn() === session) signOut();
+      return response;
+    });
 }
 
 function authorised(options = {}) {
@@ -1068,6 +1074,7 @@ function showOnMap(at, label, caseId = null) {
   phone.placeMark = L.circleMarker(at, PLACE_MARK).addTo(phone.map)
     .bindTooltip(text("span", label), { permanent: true, direction: "top" });  // as text
   phone.placeMark.caseId = caseId;
+  phone.framed = true;  // where the worker asked to look: the first fix, answered since, keeps it
   phone.moveMap(() => phone.map.setView(at, Math.max(phone.map.getZoom(), 17)));
   $("map").scrollIntoView({ block: "nearest" });
 }
