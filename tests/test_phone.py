@@ -268,6 +268,33 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
                                  "WHERE description = '信号停滞时的上报'")).scalar_one() == 1
 
 
+def test_the_classes_a_phone_could_not_fetch_as_it_opened_are_asked_for_again(
+        browser, server, worker_spot):
+    """A phone opened for the first time (no classes kept) where the signal drops just as it
+    asks for the classes to report under asks again with its next refresh, rather than leave
+    the worker none to choose until the page is opened again."""
+    _, spot = worker_spot
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": 8}, permissions=["geolocation"])
+    page = context.new_page()
+    dropped = []
+
+    def drop_once(route):
+        if dropped:
+            return route.fallback()
+        dropped.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    page.route("**/api/v1/categories", drop_once)
+    page.goto(f"{server}/m/")
+    _sign_in(page)
+    heard(page, lambda: dropped, "asked for the classes")
+    wait_until(page, "document.querySelectorAll('#category option').length > 0",
+               "the classes asked for again")
+    context.close()
+
+
 @pytest.mark.parametrize("allowed", [False, True])
 def test_the_phone_asks_to_keep_what_waits_and_says_how_when_not_allowed(
         browser, server, worker_spot, allowed):

@@ -525,6 +525,7 @@ async function loadCategories() {
     if (!r.ok) return;
     const tree = await r.json();
     localStorage.setItem("mapsvc.categories", JSON.stringify(tree));
+    phone.classesHeard = true;
     showCategories(tree);
   } catch (error) { /* offline: the last list */ }
 }
@@ -901,7 +902,7 @@ async function loadCases() {
 }
 
 // asked again while the page is in view and has a signal, and whenever it comes back to view;
-// so are the grids due for a patrol, and my reports once opened
+// so are the grids due for a patrol, my reports once opened, and the classes until heard
 function followCases() {
   setTimeout(followCases, REFRESH_S * 1000);
   if (document.visibilityState === "visible" && navigator.onLine) {
@@ -909,6 +910,7 @@ function followCases() {
     showPatrolDue();
     showMonth();
     if ($("reports").childElementCount) showReports();
+    if (!phone.classesHeard) loadCategories();  // asked with no answer as the page opened
   }
 }
 
