@@ -186,9 +186,9 @@ const myRole = () => localStorage.getItem("mapsvc.role");  // the account's sign
 // Each of its answers (never one the shell's cache kept) sets the clock right. One that says
 // the session has ended (401: lapsed, or the account signed out everywhere), whatever it was
 // asked for, signs the phone out, rather than leave a list that has stopped changing. A
-// request with no time limit of its own (a send's) is given up when no answer has begun to
-// come in STALL_S (a stalled signal), as one with no signal: what was kept is shown instead.
-// An answer that has begun takes as long as it takes.
+// request with no time limit of its own (a send has one: ``patient``) is given up when no
+// answer has begun to come in STALL_S (a stalled signal), as one with no signal: what was
+// kept is shown instead. An answer that has begun takes as long as it takes.
 function ask(url, options = {}) {
   const session = signedIn();
   const stalled = new AbortController();
