@@ -12,6 +12,8 @@ const CRAWL_BYTES_PER_S = 2000;  // and a photo's, that and the time it takes at
 const PHOTO_PX = 1600;     // photos are shrunk on the phone before they travel
 const FRESH_PHOTO_MS = 10 * 60 * 1000;  // a photo this new was taken where the worker stands
 const $ = (id) => document.getElementById(id);
+// what the phone keeps in localStorage under ``key`` (as JSON), or ``none`` when it keeps none
+const stored = (key, none = null) => JSON.parse(localStorage.getItem(key)) ?? none;
 const phone = { sent: 0, position: null };
 window.mapsvcPhone = phone;  // what the page knows, for whoever looks on (tests)
 
@@ -242,14 +244,14 @@ async function sendReport(item) {
   const attachments = await upload(item.photos, item);
   const r = await post("/incidents", Object.assign({}, item.body, { attachments }));
   if (!r.ok) throw await refusal(r, item);
-  const stored = await r.json();
-  if (item.onSpot && stored.status === "reported") {
-    const done = await post(`/incidents/${stored.id}/actions/self_resolve`, {
+  const incident = await r.json();
+  if (item.onSpot && incident.status === "reported") {
+    const done = await post(`/incidents/${incident.id}/actions/self_resolve`, {
       note: item.body.description || "当场处置", attachments,
       taken_at: item.body.reported_at });  // handled as it was reported
     if (!done.ok && done.status !== 409) throw await refusal(done, item);
   }
-  $("result").textContent = `已上报，落入网格：${stored.grid ? stored.grid.name : "待分派"}`;
+  $("result").textContent = `已上报，落入网格：${incident.grid ? incident.grid.name : "待分派"}`;
   if ($("reports").childElementCount) showReports();  // 我的上报, opened: with this one
 }
 
@@ -277,7 +279,7 @@ const stepping = new Set();
 const stepped = new Map();
 function tookStep(id, status) {
   stepped.set(id, { status, asked: phone.casesAsked || 0 });
-  const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
+  const seen = stored("mapsvc.cases");
   if (!seen) return;
   for (const f of seen) if (f.id === id) f.properties.status = status;
   localStorage.setItem("mapsvc.cases", JSON.stringify(seen));
@@ -291,7 +293,7 @@ async function sendVisit(item) {
 
 // The members of the households kept for no signal, as ``change`` makes them.
 function keptMembers(change) {
-  const near = JSON.parse(localStorage.getItem(HOUSEHOLDS_NEAR) || "null");
+  const near = stored(HOUSEHOLDS_NEAR);
   if (near) localStorage.setItem(HOUSEHOLDS_NEAR, JSON.stringify(near.map((household) => ({
     ...household, members: change(household.members) }))));
 }
@@ -342,7 +344,7 @@ async function sendCheck(item) {
   const checked = (await r.json()).properties;
   $("result").textContent = checked.result === "hazard"
     ? `已上报隐患：${item.name}（案件 ${checked.incident} 号）` : `已排查：${item.name}`;
-  const campaigns = JSON.parse(localStorage.getItem(CAMPAIGNS) || "[]");  // as it now stands
+  const campaigns = stored(CAMPAIGNS, []);  // as it now stands
   for (const c of campaigns.filter((c) => c.id === item.campaign && r.status === 201)) {
     c.checked += 1;
     c.things = c.things.filter((f) => f.id !== item.body.target);
@@ -519,7 +521,7 @@ async function report(event) {
 // The classes to report under: as last fetched at once (kept for no signal, and for one that
 // stalls with no answer), and as the service has them when it answers.
 async function loadCategories() {
-  showCategories(JSON.parse(localStorage.getItem("mapsvc.categories") || "[]"));
+  showCategories(stored("mapsvc.categories", []));
   try {
     const r = await ask(`${API}/categories`, authorised());
     if (!r.ok) return;
@@ -675,7 +677,7 @@ function showMyGrids() {
       phone.moveMap(() => phone.map.fitBounds(bounds));
     }
   };
-  const kept = JSON.parse(localStorage.getItem(MY_GRIDS) || "null");
+  const kept = stored(MY_GRIDS);
   if (kept) draw(kept);
   ask(`${API}/grids?mine=true&limit=1000`, authorised())
     .then((r) => (r.ok ? r.json() : null))
@@ -833,7 +835,7 @@ const NEWEST = 10;
 // grids), marked urgent (加急) or urged by their caller (催办) since, or come to a task on site
 // since (the centre asks the field to verify it, 核实; the department has handled it, to be
 // checked, 核查), marked until the worker touches them.
-const unseen = new Set(JSON.parse(localStorage.getItem("mapsvc.unseen") || "[]"));
+const unseen = new Set(stored("mapsvc.unseen", []));
 const TASKS = { verifying: "待核实", handled: "待核查" };
 
 function noticed(id) {
@@ -853,7 +855,7 @@ function noticed(id) {
 // signal, and for one that stalls with no answer); the phone says when new ones arrive or one
 // is marked urgent or urged (and buzzes, where it can: at length for an urgent one).
 async function loadCases() {
-  if (!phone.cases) showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
+  if (!phone.cases) showCases(stored("mapsvc.cases", []));
   // on a weak signal answers may come back out of order: one asked before the answer shown
   // last is older than it, and is dropped
   const asked = phone.casesAsked = (phone.casesAsked || 0) + 1;
@@ -872,7 +874,7 @@ async function loadCases() {
       const step = stepped.get(f.id);
       if (step && asked <= step.asked) f.properties.status = step.status;
     }
-    const seen = JSON.parse(localStorage.getItem("mapsvc.cases") || "null");
+    const seen = stored("mapsvc.cases");
     localStorage.setItem("mapsvc.cases", JSON.stringify(cases));
     const was = new Map((seen || []).map((f) => [f.id, f.properties]));
     const fresh = seen ? cases.filter((f) => !was.has(f.id)) : [];
@@ -897,7 +899,7 @@ async function loadCases() {
       } else if (fresh.length || urged.length || tasked.length) navigator.vibrate(200);
     }
   } catch (error) {  // offline: the cases as last seen
-    showCases(JSON.parse(localStorage.getItem("mapsvc.cases") || "[]"));
+    showCases(stored("mapsvc.cases", []));
   }
 }
 
@@ -1096,7 +1098,7 @@ async function showReports() {
   // dropped, as my cases' are
   const asked = phone.reportsAsked = (phone.reportsAsked || 0) + 1;
   const since = chinaMidnights(chinaDay(now() - REPORTS_DAYS * 864e5))[0];
-  const kept = JSON.parse(localStorage.getItem(REPORTS) || "null");
+  const kept = stored(REPORTS);
   if (kept && !$("reports").childElementCount) listReports(kept);  // until the service answers
   const r = await ask(`${API}/incidents?reporter=me&from=${encodeURIComponent(since)}`
                       + `&limit=${REPORTS_LISTED}&count=true`, authorised()).catch(() => null);
@@ -1149,7 +1151,7 @@ async function listedNear(what, key, asked = "") {
       return found;
     }
   } catch (error) { /* offline: what was last seen here */ }
-  return JSON.parse(localStorage.getItem(key) || "null");
+  return stored(key);
 }
 
 async function nearbyHouseholds() {
@@ -1526,7 +1528,7 @@ async function sendAgainReopened(running) {
 }
 
 async function showCampaigns() {
-  const campaigns = JSON.parse(localStorage.getItem(CAMPAIGNS) || "[]");
+  const campaigns = stored(CAMPAIGNS, []);
   const waiting = new Set((await queued()).filter((item) => item.kind === "check")
     .map((item) => `${item.campaign} ${item.body.target}`));
   $("campaigns-count").textContent = campaigns.length ? `${campaigns.length} 项进行中` : "";
@@ -1628,7 +1630,7 @@ async function check(c, f, name, item, said) {
 
 // ---- patrols (日常巡查): the positions walked between start and end, kept on the phone ----
 const PATROL_STEP_M = 10;  // a position kept each time the worker is this far from the last
-const patrolling = () => JSON.parse(localStorage.getItem("mapsvc.patrol") || "null");
+const patrolling = () => stored("mapsvc.patrol");
 
 function trackLength(points) {
   let metres = 0;
@@ -1846,7 +1848,7 @@ function configure(config) {
   STALL_S = config.stall_seconds || STALL_S;
   return config;
 }
-const keptConfig = () => JSON.parse(localStorage.getItem("mapsvc.config") || "{}");
+const keptConfig = () => stored("mapsvc.config", {});
 configure(keptConfig());
 const configured = fetch("/m/config.json").then((r) => r.json()).then((config) => {
   localStorage.setItem("mapsvc.config", JSON.stringify(config));
