@@ -125,12 +125,22 @@ def test_a_worker_whose_password_an_administrator_set_changes_it_first(browser, 
     context.close()
 
 
+# the codes of the grids the phone draws as the account's, in order
+DRAWN_GRIDS = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
+               ".map((grid) => grid.feature.properties.code).sort() : []")
+
+
+def _standing(browser, spot, accuracy=8.0):
+    """A phone's browser, standing at ``spot`` with a fix good to ``accuracy`` metres."""
+    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                               geolocation={"longitude": spot.x, "latitude": spot.y,
+                                            "accuracy": accuracy},
+                               permissions=["geolocation"])
+
+
 def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running)."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": accuracy},
-                                  permissions=["geolocation"])
+    context = _standing(browser, spot, accuracy)
     if clock is not None:
         context.clock.install(time=clock)
     page = context.new_page()
@@ -195,16 +205,14 @@ def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, 
     its words nor its photos."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot)
-    drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
-             ".map((grid) => grid.feature.properties.code).sort() : []")
     mine = sorted(accounts["worker"][1]["grid_codes"])
-    wait_until(page, f"{drawn}.length === {len(mine)}", "the worker's grids")
-    assert page.evaluate(drawn) == mine
+    wait_until(page, f"{DRAWN_GRIDS}.length === {len(mine)}", "the worker's grids")
+    assert page.evaluate(DRAWN_GRIDS) == mine
     context.set_offline(True)
     page.reload()
     page.locator("#app").wait_for()
-    wait_until(page, f"{drawn}.length === {len(mine)}", "the grids kept for no signal")
-    assert page.evaluate(drawn) == mine
+    wait_until(page, f"{DRAWN_GRIDS}.length === {len(mine)}", "the grids kept for no signal")
+    assert page.evaluate(DRAWN_GRIDS) == mine
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.fill("#description", "写了一半的上报")
@@ -212,7 +220,8 @@ def test_the_workers_grids_are_drawn_with_no_signal_until_it_signs_out(browser, 
     expect(page.locator("#report div.photos li img")).to_have_count(1)
     page.click("#sign-out")
     page.locator("#login").wait_for()
-    assert page.evaluate(drawn) == [] and page.evaluate("localStorage['mapsvc.grids']") is None
+    assert page.evaluate(DRAWN_GRIDS) == []
+    assert page.evaluate("localStorage['mapsvc.grids']") is None
     _sign_in(page)
     assert page.input_value("#description") == ""
     expect(page.locator("#report div.photos li")).to_have_count(0)
@@ -234,12 +243,10 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         "description": "信号停滞前的上报"}).json()["id"]
     report = f'#reports > li[data-id="{reported}"]'
     mine = sorted(accounts["worker"][1]["grid_codes"])
-    drawn = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
-             ".map((grid) => grid.feature.properties.code).sort() : []")
     listed = f"!!document.querySelector('#cases li[data-id=\"{case}\"]')"
     with Signal(server) as signal:
         context, page = _phone(browser, signal.url, spot)
-        wait_until(page, f"{drawn}.length === {len(mine)}", "the worker's grids")
+        wait_until(page, f"{DRAWN_GRIDS}.length === {len(mine)}", "the worker's grids")
         wait_until(page, listed, "the case among mine")
         page.click("#my-reports")
         page.locator(report).wait_for()
@@ -249,7 +256,7 @@ def test_the_phone_opens_as_kept_where_the_signal_stalls_and_its_report_waits_fo
         signal.stall()
         page.reload(wait_until="commit", timeout=60_000)
         page.locator("#app").wait_for(timeout=60_000)
-        wait_until(page, f"{drawn}.length === {len(mine)}", "the grids kept", tries=600)
+        wait_until(page, f"{DRAWN_GRIDS}.length === {len(mine)}", "the grids kept", tries=600)
         wait_until(page, listed, "the case kept")
         page.click("#my-reports")
         page.locator(report).wait_for()
@@ -274,9 +281,7 @@ def test_the_classes_a_phone_could_not_fetch_as_it_opened_are_asked_for_again(
     asks for the classes to report under asks again with its next refresh, rather than leave
     the worker none to choose until the page is opened again."""
     _, spot = worker_spot
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": 8}, permissions=["geolocation"])
+    context = _standing(browser, spot)
     page = context.new_page()
     dropped = []
 
@@ -302,9 +307,7 @@ def test_the_phone_asks_to_keep_what_waits_and_says_how_when_not_allowed(
     (as browsers do for a page added to the home screen): while a report waits, a phone not
     allowed it says how to have it kept; one allowed it says nothing."""
     _, spot = worker_spot
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": 8}, permissions=["geolocation"])
+    context = _standing(browser, spot)
     page = context.new_page()
     if allowed:  # as the browser decides for a page on the home screen
         target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
@@ -777,9 +780,7 @@ def test_a_case_shown_on_the_map_before_the_first_fix_is_answered_stays_in_view(
     inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
     corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
     case = _dispatched_case(clients["admin"], corner, "定位答复之前查看位置的井盖")
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": 8}, permissions=["geolocation"])
+    context = _standing(browser, spot)
     held = []
     context.route(re.compile(r"/api/v1/locate\?"), lambda route: held.append(route))
     page = context.new_page()
