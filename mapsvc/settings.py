@@ -230,6 +230,10 @@ class PageSettings(BaseSettings):
     basemap_attribution: str = ""
     basemap_subdomains: str = Field("abc", min_length=1, description=(
         "the letters the template's {s} takes, one per server (Tianditu's t{s}: 01234567)"))
+    basemap_crs: Literal["wgs84", "cgcs2000", "gcj02"] = Field("wgs84", description=(
+        "the coordinates the basemap's tiles are drawn in: wgs84 or cgcs2000 (a city's own "
+        "server, Tianditu's _w), gcj02 (AMap, Tencent: the pages shift its tiles onto the "
+        "boundaries)"))
     phone_accuracy_m: float = Field(50, gt=0, description="the phone asks before reporting "
                                                           "with a position fix worse than this")
     phone_refresh_seconds: float = Field(60, gt=0, description=(
@@ -256,7 +260,7 @@ class PageSettings(BaseSettings):
         if not self.basemap_url:
             return None
         return {"url": self.basemap_url, "attribution": self.basemap_attribution,
-                "subdomains": self.basemap_subdomains}
+                "subdomains": self.basemap_subdomains, "gcj02": self.basemap_crs == "gcj02"}
 
 
 class SizingRule(BaseModel):

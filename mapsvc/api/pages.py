@@ -47,8 +47,9 @@ from mapsvc.workflow.machine import ACTION_NAMES, ACTIONS, PHRASES, STATE_NAMES
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 STATIC = LAYERS / "static"
 VENDOR = LAYERS / "assets" / "node_modules"  # `make` installs them from the npm registry
-VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "@fontsource/noto-sans-sc",
-                "@geoman-io/leaflet-geoman-free/dist", "swagger-ui-dist")
+VENDOR_FILES = ("leaflet/dist", "leaflet.vectorgrid/dist", "gcoord/dist",
+                "@geoman-io/leaflet-geoman-free/dist", "@fontsource/noto-sans-sc",
+                "swagger-ui-dist")
 SWAGGER_UI = "/static/vendor/swagger-ui-dist"
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
 # Scripts, styles, images and fonts: never a package's own pages (its docs and demos load

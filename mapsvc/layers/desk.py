@@ -39,8 +39,8 @@ from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
 
-JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "names", "times", "steps", "views",
-                                          "account")),
+JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "gcoord", "basemap", "names", "times",
+                                          "steps", "views", "account")),
       ("page", f"{OWN}/page.js"), ("desk", f"{OWN}/desk.js")]
 CSS = [*(css for css in WALL_CSS
          if css[0] in ("leaflet_css", "font_400", "font_700", "views_css")),

@@ -17,7 +17,8 @@ from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
 from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
 
-JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "times", "views", "account")),
+JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "gcoord", "basemap", "times", "views",
+                                          "account")),
       ("geoman", f"{VENDOR}/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js"),
       ("page", f"{OWN}/page.js"), ("plan", f"{OWN}/plan.js")]
 CSS = [*(css for css in WALL_CSS

@@ -25,6 +25,7 @@ VENDOR = "/static/vendor"
 OWN = "/static/mapsvc"
 JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
       ("vectorgrid", f"{VENDOR}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+      ("gcoord", f"{VENDOR}/gcoord/dist/gcoord.global.prod.js"), ("basemap", f"{OWN}/basemap.js"),
       ("names", f"{OWN}/names.js"), ("times", f"{OWN}/times.js"), ("steps", f"{OWN}/steps.js"),
       ("views", f"{OWN}/views.js"), ("account", f"{OWN}/account.js"),
       ("wall", f"{OWN}/wall.js")]
@@ -157,7 +158,8 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     m.default_css = css
     if basemap:
         folium.TileLayer(basemap["url"], attr=basemap["attribution"],
-                         subdomains=basemap["subdomains"], name="底图").add_to(m)
+                         subdomains=basemap["subdomains"], gcj02=basemap["gcj02"],
+                         name="底图").add_to(m)
     if fitted:
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     root = m.get_root()

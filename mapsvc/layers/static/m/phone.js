@@ -1859,8 +1859,8 @@ const configured = fetch("/m/config.json").then((r) => r.json()).then((config) =
 // with no signal: the grids are)
 function showBasemap({ basemap }) {
   if (!basemap || phone.basemap) return;
-  const { url, attribution, subdomains } = basemap;
-  phone.basemap = L.tileLayer(url, { attribution, subdomains }).addTo(phone.map);
+  const { url, attribution, subdomains, gcj02 } = basemap;
+  phone.basemap = L.tileLayer(url, { attribution, subdomains, gcj02 }).addTo(phone.map);
 }
 
 function start() {

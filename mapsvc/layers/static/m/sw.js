@@ -1,9 +1,10 @@
 // The phone page's shell, kept on the phone so that it opens with no signal. Data (/api, /ogc)
 // always goes to the network: what is not sent waits in the page's own queue.
-const SHELL = "mapsvc-phone-v86";
+const SHELL = "mapsvc-phone-v87";
 const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manifest.webmanifest",
                "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js",
                "/static/mapsvc/steps.js", "/static/mapsvc/views.js", "/static/mapsvc/signin.js",
+               "/static/mapsvc/basemap.js", "/static/vendor/gcoord/dist/gcoord.global.prod.js",
                "/static/vendor/leaflet/dist/leaflet.js", "/static/vendor/leaflet/dist/leaflet.css",
                "/static/vendor/leaflet/dist/images/marker-icon.png",
                "/static/vendor/leaflet/dist/images/marker-shadow.png",

@@ -1,0 +1,25 @@
+// A basemap drawn in GCJ-02 (AMap's, Tencent's: a tile layer with the option ``gcj02``) lies
+// where the map's layers (WGS84) do: its tiles are fetched about the map's middle as GCJ-02
+// gives it, and drawn shifted back by the offset there (gcoord's). The offset changes by at
+// most 0.7 % of the way from the middle, so its tiles lie at most about 6 pixels off at the
+// edges of a 1920-pixel wall, a pixel on a phone; it is taken anew wherever the map comes to
+// rest.
+"use strict";
+
+L.TileLayer.addInitHook(function shiftGcj02() {
+  if (!this.options.gcj02) return;
+  const gcj02 = (center) => {
+    const [lng, lat] = gcoord.transform([center.lng, center.lat], gcoord.WGS84, gcoord.GCJ02);
+    return L.latLng(lat, lng);
+  };
+  const drawn = L.TileLayer.prototype;
+  this._getTiledPixelBounds = (center) => drawn._getTiledPixelBounds.call(this, gcj02(center));
+  this._setZoomTransform = (level, center, zoom) =>
+    drawn._setZoomTransform.call(this, level, gcj02(center), zoom);
+  this._onMoveEnd = () => {
+    drawn._onMoveEnd.call(this);
+    if (this._map && !this._map._animatingZoom) {
+      this._setZoomTransforms(this._map.getCenter(), this._map.getZoom());
+    }
+  };
+});
