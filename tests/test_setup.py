@@ -124,6 +124,24 @@ def test_the_api_description_names_the_errors_its_operations_answer(clients, ser
     assert str(status) in described[method]["responses"]
 
 
+def test_every_operation_and_every_parameter_it_reads_beside_its_path_says_what_it_is(server):
+    """In /docs: what each operation does, and what each query parameter and header asks, so
+    that a hotline's or a city platform's integrator can read them there."""
+    import httpx
+
+    described = httpx.get(f"{server}/openapi.json").json()["paths"]
+    unsaid = [f"{method.upper()} {path}" for path, operations in described.items()
+              for method, operation in operations.items()
+              if not operation.get("description", "").strip()]
+    assert unsaid == []
+    unsaid = [f"{method.upper()} {path} {parameter['in']} {parameter['name']}"
+              for path, operations in described.items()
+              for method, operation in operations.items()
+              for parameter in operation.get("parameters", ()) if parameter["in"] != "path"
+              and not (parameter.get("description") or parameter["schema"].get("description"))]
+    assert unsaid == []
+
+
 def test_every_schema_the_api_description_refers_to_is_in_it(server):
     import httpx
 

@@ -67,7 +67,8 @@ class ListedAccount(BaseModel):
 
 @router.get("")
 async def accounts(request: Request, account: Administrator, page: Page,
-                   role: Annotated[Role | None, Query()] = None) -> list[ListedAccount]:
+                   role: Annotated[Role | None, Query(description="of one role alone")] = None,
+                   ) -> list[ListedAccount]:
     """Every account (of one role), by role and name, as `mapsvc accounts list` shows them."""
     async with statements(request) as conn:
         return [ListedAccount(**a._mapping)

@@ -41,6 +41,8 @@ _SIGN_IN_REFUSALS = {**_WRONG_PASSWORDS,
 
 @router.post("/token", response_model=Token, responses=_SIGN_IN_REFUSALS)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    """Sign in with an account's name and password (OAuth2 password flow): a bearer token for
+    the requests that follow, valid for the session's hours, and the account's role."""
     async with transaction(request) as conn:  # failures counted and kept are committed
         account = await _signed_in_with(request, conn, form.username, form.password)
     return Token(access_token=issue_token(account), role=account.role)
@@ -116,6 +118,7 @@ async def open_session(request: Request, response: Response,
 
 @router.delete("/session", status_code=204)
 async def close_session(response: Response) -> None:
+    """Sign a page out: its session cookie is cleared."""
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

@@ -25,12 +25,14 @@ async def regions(
     request: Request,
     page: Page,
     account: SignedIn,
-    level: Annotated[RegionLevel | None, Query()] = None,
+    level: Annotated[RegionLevel | None, Query(description="of one level alone")] = None,
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
     top: Annotated[bool, Query(description="the deployment's top regions alone: its cities and "
                                            "its counties of no city")] = False,
     bbox=Depends(bbox_query),
 ) -> Response:
+    """The regions (cities, counties, townships, villages) with their codes, names, parents and
+    outlines."""
     async with statements(request) as conn:
         body = await regions_geojson(conn, level=level, parent=parent, top=top, bbox=bbox,
                                      limit=page.limit, offset=page.offset)
@@ -49,6 +51,8 @@ async def grids(
     at: AtQuery = None,
     mine: Annotated[bool, Query(description="only the grids I work in")] = False,
 ) -> Response:
+    """The grids in force (or in force at ``at``) with their codes, names, kinds, villages,
+    households and outlines."""
     async with statements(request) as conn:
         body = await grids_geojson(conn, parent=parent, bbox=bbox, at=at,
                                    ids=list(account.grid_ids) if mine else None,

@@ -160,6 +160,8 @@ async def kinds_to_check(
 @router.get("/{campaign_id}", responses={404: {"description": "none you may see"}})
 async def one_campaign(request: Request, campaign_id: CampaignId,
                        account: Annotated[Account, Depends(allowed(READERS))]) -> dict:
+    """The campaign as the list shows it, counting the things of it you may see: how many,
+    how many checked and how many stand as hazards."""
     async with statements(request) as conn:
         return await campaign(conn, account, campaign_id)
 

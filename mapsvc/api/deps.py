@@ -80,8 +80,10 @@ class Paging:
 
 
 async def paging(
-    limit: Annotated[int, Query(ge=1, le=settings.api().page_size_max)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=settings.api().page_size_max,
+                                description="how many to answer at most (a page)")] = 100,
+    offset: Annotated[int, Query(ge=0, description="how many to pass over first (the pages "
+                                                   "before)")] = 0,
 ) -> Paging:
     return Paging(limit, offset)
 

@@ -31,7 +31,9 @@ def _event(step: dict, event: str = "step") -> ServerSentEvent:
 async def events(
     request: Request,
     account: SignedIn,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[int | None, Header(
+        alias="Last-Event-ID", description="the last step seen, as a browser reconnecting "
+                                           "sends it: the steps since are sent first")] = None,
     after: Annotated[int | None, Query(description="the last step seen (a log id), when the "
                                                    "browser does not say it")] = None,
     recent: Annotated[int, Query(ge=0, le=RECENT_MAX,

@@ -169,6 +169,8 @@ def _describe(request: Request, cid: str, title: str, description: str) -> dict:
 
 @router.get("")
 async def landing(request: Request) -> dict:
+    """The landing page of OGC API – Features: links to the conformance, the collections and
+    this description."""
     base = _base(request)
     return {"title": "mapsvc", "description": "民情地图: regions, grids, incidents and plans",
             "links": [
@@ -181,6 +183,7 @@ async def landing(request: Request) -> dict:
 
 @router.get("/conformance")
 async def conformance() -> dict:
+    """The OGC API – Features and Tiles conformance classes the service implements."""
     return {"conformsTo": CONFORMANCE}
 
 
@@ -214,6 +217,8 @@ def _collection(cid: str) -> Collection:
 
 @router.get("/collections/{cid}")
 async def collection(request: Request, cid: str, account: SignedIn) -> dict:
+    """One collection (or a plan's grids, ``plan-{id}``) with the links to its items and
+    tiles."""
     if (plan_id := _plan_id(cid)) is not None:
         async with statements(request) as conn:
             plan = await load_plan(conn, account, plan_id)
@@ -244,6 +249,8 @@ async def items(
     properties: Annotated[str | None, Query(description="the properties to return, "
                                                         "comma-separated")] = None,
 ) -> Response:
+    """A page of the collection's features you may see, as GeoJSON, with a link to the next
+    page; a collection's own filters are further query parameters."""
     async with statements(request) as conn:
         if (plan_id := _plan_id(cid)) is not None:
             plan = await load_plan(conn, account, plan_id)
@@ -268,6 +275,7 @@ async def items(
 @router.get("/collections/{cid}/items/{fid}", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}, "description": "a Feature"}})
 async def item(request: Request, cid: str, fid: str, account: SignedIn) -> Response:
+    """One feature of the collection, as GeoJSON."""
     async with statements(request) as conn:
         if (plan_id := _plan_id(cid)) is not None:
             plan = await load_plan(conn, account, plan_id)
@@ -321,12 +329,15 @@ async def _allowed(request: Request, cid: str, account: Account, one: bool) -> s
 
 @router.options("/collections/{cid}/items", status_code=204)
 async def items_options(request: Request, cid: str, account: SignedIn) -> Response:
+    """What the collection's items take (Allow): a draft plan's grids are also added to."""
     return Response(status_code=204, headers={"Allow": await _allowed(request, cid, account,
                                                                       one=False)})
 
 
 @router.options("/collections/{cid}/items/{fid}", status_code=204)
 async def item_options(request: Request, cid: str, fid: str, account: SignedIn) -> Response:
+    """What the feature takes (Allow): a draft plan's grid is also replaced, changed and taken
+    out."""
     return Response(status_code=204, headers={"Allow": await _allowed(request, cid, account,
                                                                       one=True)})
 
@@ -356,6 +367,9 @@ async def _change(request: Request, cid: str, fid: str, account: Account, *,
 
 @router.put("/collections/{cid}/items/{fid}", status_code=204)
 async def replace_item(request: Request, cid: str, fid: str, account: SignedIn) -> Response:
+    """Replace a draft plan's grid with the Feature (its geometry, and optionally code, name,
+    kind, village_code, households, population): what it leaves out goes back to its default,
+    but the code, which stays."""
     return await _change(request, cid, fid, account, replace=True)
 
 

@@ -106,6 +106,9 @@ async def import_file(
                                             "refuse, storing nothing")] = False,
     account: Account = Depends(allowed(IMPORTERS)),
 ) -> JSONResponse:
+    """Cases from a hotline's or another system's file, each assigned to its grid: the good rows
+    stored, each bad one refused with its line and why; a row whose client_id is stored already
+    is not stored again (a file sent twice stores its cases once)."""
     data = await read_upload(file)
     frame = read_incidents(io.BytesIO(data), file.filename or "upload.csv")
     async with transaction(request) as conn:
@@ -120,9 +123,9 @@ async def incident_filter(
     account: SignedIn,
     bbox=Depends(bbox_query),
     grid: Annotated[str | None, Query(description="grid code")] = None,
-    village: Annotated[str | None, Query()] = None,
-    township: Annotated[str | None, Query()] = None,
-    county: Annotated[str | None, Query()] = None,
+    village: Annotated[str | None, Query(description="a village's code (12 digits)")] = None,
+    township: Annotated[str | None, Query(description="a township's code (9 digits)")] = None,
+    county: Annotated[str | None, Query(description="a county's code (6 digits)")] = None,
     city: Annotated[str | None, Query(description="a city's code (4 digits)")] = None,
     status: Annotated[Literal[tuple(STATUS_FILTERS)] | None, Query(  # type: ignore[valid-type]
         description="a state, or waiting: those not yet taken in (reported, being verified: "
@@ -133,8 +136,10 @@ async def incident_filter(
                                           description="a class and those under it")] = None,
     method: Annotated[Literal[METHODS] | None, Query(  # type: ignore[valid-type]
         description="how the grid was chosen; `unassigned` lists the triage queue")] = None,
-    reported_from: Annotated[ReportTime | None, Query(alias="from")] = None,
-    reported_to: Annotated[ReportTime | None, Query(alias="to")] = None,
+    reported_from: Annotated[ReportTime | None, Query(
+        alias="from", description="reported at or after")] = None,
+    reported_to: Annotated[ReportTime | None, Query(alias="to", description="reported before")
+                           ] = None,
     colour: Annotated[Literal[COLOURS] | None, Query(  # type: ignore[valid-type]
         description="the case's warning colour: the worst of its running clocks")] = None,
     overdue: Annotated[bool, Query(
@@ -205,6 +210,8 @@ async def list_incidents(
     count: Annotated[bool, Query(
         description="true: also how many cases the filters find in all (numberMatched)")] = False,
 ) -> Response:
+    """The cases of your jurisdiction the filters find, a page of them, as GeoJSON points with
+    their grid, regions, class and state."""
     async with statements(request) as conn:
         body = await incidents_geojson(conn, where, account, limit=page.limit,
                                        offset=page.offset, order=order, count=count)

@@ -66,4 +66,5 @@ async def photo(request: Request, account: SignedIn, photo_id: PhotoId) -> FileR
 
 @router.get("/{photo_id}/thumbnail", response_class=FileResponse)
 async def thumbnail(request: Request, account: SignedIn, photo_id: PhotoId) -> FileResponse:
+    """The photo made small (for lists and a phone's weak signal), to whoever may see it."""
     return await _file(request, account, photo_id, thumbnail=True)

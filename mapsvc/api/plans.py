@@ -71,9 +71,13 @@ class Publication(BaseModel):
 async def plans(
     request: Request,
     account: Planner,
-    village: Annotated[str | None, Query(max_length=15)] = None,
-    status: Annotated[Literal["draft", "published", "discarded"] | None, Query()] = None,
+    village: Annotated[str | None, Query(max_length=15, description="a village's code: the "
+                                                                   "plans redrawing it")] = None,
+    status: Annotated[Literal["draft", "published", "discarded"] | None, Query(
+        description="in one state alone")] = None,
 ) -> JSONResponse:
+    """The plans of the villages you plan, the newest 200 first, each as ``GET /plans/{id}``
+    answers it."""
     async with statements(request) as conn:
         return JSONResponse(await list_plans(conn, account, village=village, status=status))
 
@@ -97,6 +101,8 @@ async def new_proposal(request: Request, body: Proposal, account: Planner) -> JS
 
 @router.get("/{plan_id:int}")
 async def plan(request: Request, plan_id: int, account: Planner) -> JSONResponse:
+    """The plan: its name, villages and state, who made and who published it and when, how many
+    grids it draws and, a draft, the grids in force it would retire."""
     async with statements(request) as conn:
         await load_plan(conn, account, plan_id)
         return JSONResponse(await plan_doc(conn, plan_id))
@@ -122,6 +128,8 @@ async def split(request: Request, plan_id: int, body: Split, account: Planner) -
 
 @router.post("/{plan_id:int}/merge")
 async def merge(request: Request, plan_id: int, body: Merge, account: Planner) -> dict:
+    """Merge drafted grids of one village into the first named, which keeps its code and name;
+    the others are retired on publish."""
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         return {"code": await merge_grids(conn, plan, body.codes)}
@@ -223,6 +231,8 @@ async def publish_plan(request: Request, plan_id: int, body: Publication,
 
 @router.post("/{plan_id:int}/discard")
 async def discard(request: Request, plan_id: int, account: Planner) -> JSONResponse:
+    """Set a draft aside, unpublished: the grids in force stay as they are; kept, as
+    discarded."""
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         await discard_plan(conn, plan)

@@ -148,6 +148,8 @@ async def people_csv(
 
 @router.get("/registry/people/{person_id}", responses={404: {"description": "not in your scope"}})
 async def person(request: Request, person_id: int, account: SignedIn) -> dict:
+    """The person, masked as the register lists them (name, ID number and mobile shown in part),
+    with their household, address and grid; where they left, when and why."""
     async with statements(request) as conn:
         return await read_person(conn, account, person_id)
 
@@ -461,7 +463,8 @@ async def audit_query(
                                                     "and why")] = None,
     username: Annotated[str | None, Query(max_length=200, description=(
         "by one account, or the system user at a shell (as `username` names it)"))] = None,
-    action: Annotated[Literal[ACTIONS] | None, Query()] = None,  # type: ignore[valid-type]
+    action: Annotated[Literal[ACTIONS] | None, Query(  # type: ignore[valid-type]
+        description="one kind of entry alone")] = None,
 ) -> dict:
     """Which entries of the audit log are asked for."""
     return {"person": person, "username": username, "action": action, "since": during.since,

@@ -30,6 +30,7 @@ def _collection(name: str) -> Collection:
 
 @router.get("/tileMatrixSets/{tms}")
 async def tile_matrix_set(tms: str) -> Response:
+    """The tile matrix set the tiles are cut on (WebMercatorQuad, OGC 2D Tile Matrix Set)."""
     if tms != TMS_ID:
         raise NotFound(f"no tile matrix set {tms!r}; only {TMS_ID}", field="tms")
     return Response(WEB_MERCATOR.model_dump_json(exclude_none=True), media_type="application/json")
@@ -58,6 +59,8 @@ async def tileset(request: Request, name: str, account: SignedIn) -> dict:
 
 @router.get("/collections/{name}/tiles/WebMercatorQuad/tilejson.json")
 async def tilejson(request: Request, name: str, account: SignedIn) -> dict:
+    """The tileset as TileJSON 3.0 (for MapLibre, QGIS and the like): its tile template, zooms
+    and fields."""
     c = _collection(name)
     return {
         "tilejson": "3.0.0", "name": c.id, "description": c.title, "scheme": "xyz",
@@ -138,6 +141,7 @@ def document(openapi: dict) -> None:
 
 @router.get("/collections/{name}/tiles")
 async def tilesets(request: Request, name: str, account: SignedIn) -> JSONResponse:
+    """The collection's tilesets (OGC API – Tiles): one, on WebMercatorQuad."""
     _collection(name)
     return JSONResponse({"tilesets": [{
         "title": COLLECTIONS[name].title, "dataType": "vector", "tileMatrixSetURI":

@@ -186,7 +186,8 @@ async def list_webhooks(request: Request, account: Administrator, page: Page) ->
 
 @router.get("/events")
 async def record(request: Request, account: Administrator, page: Page,
-                 webhook: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+                 webhook: Annotated[int | None, Query(ge=1, le=2**63 - 1,
+                                                      description="one webhook's id")] = None,
                  ) -> list[WebhookEvent]:
     """Who made, changed, paused, resumed, gave a new secret to or removed the webhooks (or
     ``webhook``, also once removed), the newest first."""
@@ -197,6 +198,8 @@ async def record(request: Request, account: Administrator, page: Page,
 
 @router.get("/{webhook_id}")
 async def one(request: Request, webhook_id: WebhookId, account: Administrator) -> Webhook:
+    """The webhook: where it posts, what it sends (the steps, sources, classes and region or
+    department it follows), whether it is paused or failing, and what waits to be delivered."""
     async with statements(request) as conn:
         return Webhook(**await webhook(conn, webhook_id))
 

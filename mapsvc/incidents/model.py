@@ -115,7 +115,9 @@ class Point(BaseModel):
                         description="longitude in the declared CRS")
     lat: Number = Field(allow_inf_nan=False, json_schema_extra={"minimum": -90, "maximum": 90},
                         description="latitude in the declared CRS")
-    crs: CRS = CRS.wgs84
+    crs: CRS = Field(CRS.wgs84, description=(
+        "what the coordinates are given in: wgs84 (a phone's GPS), cgcs2000 (Tianditu, "
+        "surveys), gcj02 (AMap, Tencent, WeChat's picker) or bd09 (Baidu)"))
 
     @field_validator("lat")
     @classmethod
