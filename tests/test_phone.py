@@ -17,7 +17,7 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import Watch, heard, said_at_each_sign_in, wait_until, while_zooming
+from tests.browser import Watch, heard, said_at_each_sign_in, shows, wait_until, while_zooming
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 from tests.signal import Signal
 
@@ -1341,12 +1341,15 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
             f"/incidents/{verifying}").json()["clocks"]["verify"]["deadline"]))
     page.click(f"{item} button[data-show=place]")
     # (a zoom still drawn, as the first fix's may be, takes the map there once it ends)
-    wait_until(page, f"""(() => {{
+    assert shows(page, f"""(() => {{
         const phone = window.mapsvcPhone, c = phone.map.getCenter();
         return phone.placeMark && phone.placeMark.caseId === {case} && !phone.map._animatingZoom
           && phone.map.getZoom() >= 17
-          && Math.abs(c.lng - {corner.x}) < 1e-6 && Math.abs(c.lat - {corner.y}) < 1e-6; }})()""",
-               "the case marked, the map on it")
+          && Math.abs(c.lng - {corner.x}) < 1e-6 && Math.abs(c.lat - {corner.y}) < 1e-6; }})()"""
+                 ), ("the case marked, the map on it; the map shows", page.evaluate("""(() => {
+        const phone = window.mapsvcPhone, c = phone.map.getCenter();
+        return { marked: phone.placeMark && phone.placeMark.caseId, zoom: phone.map.getZoom(),
+                 zooming: phone.map._animatingZoom, centre: [c.lng, c.lat] }; })()"""), corner)
     marked = page.evaluate("(() => { const at = window.mapsvcPhone.placeMark.getLatLng();"
                            " return [at.lng, at.lat]; })()")
     assert marked == pytest.approx([corner.x, corner.y], abs=1e-7)
@@ -2009,7 +2012,7 @@ def test_the_phone_names_the_workers_grids_not_patrolled_lately_until_walked(bro
                "B alone named once A is patrolled")
     assert page.evaluate(dashed) == [a.code("B")]
     colour = "getComputedStyle(document.getElementById('patrol-due')).color"
-    assert page.evaluate(colour) == "rgb(230, 81, 0)"  # a grid due: said as a warning
+    assert page.evaluate(colour) == "rgb(173, 78, 0)"  # a grid due: said as a warning
     page.screenshot(path=ARTIFACTS / "phone-patrol-due.png")
     token = httpx.post(f"{server}/api/v1/auth/token", data={
         "username": "due_worker", "password": PASSWORD}).json()["access_token"]

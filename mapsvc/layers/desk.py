@@ -37,7 +37,7 @@ from mapsvc.incidents.bulk import HEADINGS, OPTIONAL, REQUIRED
 from mapsvc.incidents.model import NUMBER_MOST, PHONE, PHOTOS_MOST
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
-from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page
+from mapsvc.layers.wall import OWN, Start, WallRegion, folium_page, rendered
 
 JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "gcoord", "basemap", "names", "times",
                                           "steps", "views", "account")),
@@ -237,4 +237,4 @@ def desk_page(region: WallRegion, role: Role, *, departments: list[dict], list_m
         "api": "/api/v1", "role": role, "departments": departments, "listMost": list_most,
         "batchMost": batch_most, "photoMostBytes": photo_most_bytes,
     }).add_to(m)
-    return root.render()
+    return rendered(root)

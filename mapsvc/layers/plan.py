@@ -15,7 +15,7 @@ import html
 from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.layers.wall import CSS as WALL_CSS
 from mapsvc.layers.wall import JS as WALL_JS
-from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page
+from mapsvc.layers.wall import OWN, VENDOR, Start, WallRegion, folium_page, rendered
 
 JS = [*(js for js in WALL_JS if js[0] in ("leaflet", "gcoord", "basemap", "times", "views",
                                           "account")),
@@ -97,4 +97,4 @@ def plan_page(region: WallRegion, *, basemap: dict | None) -> str:
         "region": region.config(),
         "api": "/api/v1", "ogc": "/ogc",
     }).add_to(m)
-    return root.render()
+    return rendered(root)

@@ -11,6 +11,7 @@ page as data and is set as text by the script, never as markup.
 
 import html
 import json
+import re
 from dataclasses import dataclass
 
 import folium
@@ -171,6 +172,17 @@ def folium_page(bbox, *, title: str, js: list, css: list, panels: str, basemap: 
     return m, root
 
 
+FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>\s*')
+
+
+def rendered(root) -> str:
+    """The page ``folium_page`` built, written in Chinese (its ``lang``, as screen readers,
+    the browser's fonts and its offer to translate read it) and zoomable on a phone's screen:
+    of the two viewports, Folium's, which forbids zooming, is left out."""
+    page = root.render().replace("<html>", '<html lang="zh-CN">', 1)
+    return FOLIUM_VIEWPORT.sub("", page, count=1)
+
+
 def wall_page(region: WallRegion, *, categories: list[dict], basemap: dict | None,
               clock_seconds: float, links: str = "") -> str:
     """The wall screen over ``region``; ``links``: to the account's pages beside the
@@ -189,4 +201,4 @@ def wall_page(region: WallRegion, *, categories: list[dict], basemap: dict | Non
         "clockSeconds": clock_seconds,  # how often tiles drawn by the clock are drawn anew
         "hotspots": {"radiusM": RADIUS_M, "least": LEAST},  # what the hot spots layer shows
     }).add_to(m)
-    return root.render()
+    return rendered(root)

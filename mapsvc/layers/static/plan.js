@@ -434,9 +434,17 @@ function mapsvcPlan(map, config) {
 
   // ---- drawing: a new grid, or the line that splits the selected one ----
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
+  // the toolbar and its hints in Chinese, its buttons named for what they do to the plan's
+  // grids, also to a screen reader (Geoman puts the names on the buttons' boxes alone)
+  map.pm.setLang("zh", { buttonTitles: { drawPolyButton: "画新网格", drawRectButton: "画矩形网格",
+                                         editButton: "调整网格边界",
+                                         deleteButton: "从方案中移除网格" } }, "zh");
   map.pm.addControls({ position: "topleft", drawMarker: false, drawCircleMarker: false,
                        drawPolyline: false, drawCircle: false, drawText: false,
                        cutPolygon: false, rotateMode: false, dragMode: false });
+  for (const button of map.getContainer().querySelectorAll(".button-container[title] > a")) {
+    button.setAttribute("aria-label", button.parentElement.title);
+  }
   let splitting = null;
   map.on("pm:create", (e) => attempt(async () => {
     const geometry = e.layer.toGeoJSON(false).geometry;

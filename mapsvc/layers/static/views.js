@@ -4,6 +4,9 @@
 // here, it is set once the zoom ends, the last one asked for.
 "use strict";
 
+// The zoom buttons named in Chinese (as their tips show it and a screen reader reads it)
+if (window.L) L.Control.Zoom.mergeOptions({ zoomInTitle: "放大", zoomOutTitle: "缩小" });
+
 // The query (GET /api/v1/regions) of the regions of ``level`` within the region ``code``;
 // with no code, within the whole deployment: its top regions, its cities and its counties of
 // no city, each going on by its own level.

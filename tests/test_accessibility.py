@@ -1,0 +1,105 @@
+"""Every page as WCAG 2.1 level AA asks (as GB/T 37668 does of a government's web pages), as
+axe-core checks it in Chromium once the page has drawn what it shows: text that stands out
+from what is behind it (a phone read in the sun, a desk's notes), a name for every control a
+screen reader reaches (the map's buttons, the planner's drawing tools, the phone's class), the
+page's language, and a page a phone may zoom."""
+
+import uuid
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser import sign_in, wait_until
+from tests.conftest import PASSWORD
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+# (account, page, viewport, what shows once the page has drawn its content)
+PAGES = [
+    ("command", "/map/wall", (1920, 1080), "window.mapsvcWall && window.mapsvcWall.online"),
+    ("command", "/map/desk", (1920, 1080),
+     "window.mapsvcDesk && document.querySelectorAll('#desk-list li[data-id]').length > 0"),
+    ("planner", "/map/plan", (1920, 1080), "!!document.querySelector('.leaflet-pm-toolbar')"),
+    ("admin", "/map/people", (1920, 1080), "window.mapsvcPeople.shown !== null"),
+    ("admin", "/map/units", (1920, 1080), "window.mapsvcUnits.shown !== null"),
+    ("admin", "/map/registry", (1920, 1080), "document.readyState === 'complete'"),
+    ("command", "/map/stats", (1920, 1080), "window.mapsvcStats.shown !== null"),
+    ("admin", "/map/campaigns", (1920, 1080), "window.mapsvcCampaigns.shown !== null"),
+    ("admin", "/map/accounts", (1920, 1080), "window.mapsvcAccounts.shown !== null"),
+    ("admin", "/map/webhooks", (1920, 1080), "window.mapsvcWebhooks.shown !== null"),
+    ("admin", "/map/audit", (1920, 1080), "window.mapsvcAudit.shown !== null"),
+    (None, "/map/login", (1280, 800), "document.readyState === 'complete'"),
+    (None, "/map/password", (360, 740), "document.readyState === 'complete'"),
+]
+
+
+def _unmet(page) -> list[str]:
+    """What of WCAG 2.1 AA the page as it stands does not meet: each rule with its elements."""
+    found = Axe().run(page, options=WCAG_21_AA).response["violations"]
+    return [f"{rule['id']} ({rule['help']}): "
+            + "; ".join(" ".join(node["target"]) for node in rule["nodes"][:5])
+            for rule in found]
+
+
+@pytest.fixture
+def reported(clients, worker_spot):
+    """A case newly reported, for the desk to list."""
+    code, spot = worker_spot
+    r = clients["worker"].post("/incidents", json={
+        "client_id": str(uuid.uuid4()), "category": "0601", "description": "井盖缺失",
+        "lon": spot.x, "lat": spot.y, "source": "grid_worker"})
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("who,path,size,drawn", PAGES, ids=[p[1] for p in PAGES])
+def test_a_page_meets_wcag_21_aa(browser, server, accounts, reported, who, path, size, drawn):
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    if who is None:
+        page.goto(f"{server}{path}")
+    else:
+        sign_in(page, server, path, who, PASSWORD)
+    wait_until(page, drawn, "its content")
+    assert _unmet(page) == []
+    context.close()
+
+
+def test_the_phone_meets_wcag_21_aa_signed_in_and_with_a_case(browser, server, accounts,
+                                                             reported, worker_spot):
+    code, spot = worker_spot
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True, permissions=["geolocation"],
+                                  geolocation={"longitude": spot.x, "latitude": spot.y,
+                                               "accuracy": 8})
+    page = context.new_page()
+    page.goto(f"{server}/m/")
+    assert _unmet(page) == []  # its sign-in
+    page.fill("input[name=username]", "worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
+    wait_until(page, "document.querySelectorAll('#cases li').length > 0", "the worker's cases")
+    assert _unmet(page) == []
+    context.close()
+
+
+def test_the_maps_buttons_and_the_planners_tools_say_what_they_do_in_chinese(browser, server,
+                                                                           accounts):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    sign_in(page, server, "/map/plan", "planner", PASSWORD)
+    wait_until(page, "!!document.querySelector('.leaflet-pm-toolbar')", "the drawing tools")
+    assert page.evaluate("[...document.querySelectorAll('.leaflet-control-zoom a')]"
+                         ".map((a) => [a.title, a.getAttribute('aria-label')])") == [
+        ["放大", "放大"], ["缩小", "缩小"]]
+    assert page.evaluate("[...document.querySelectorAll('.leaflet-pm-toolbar a[role=button]')]"
+                         ".filter((a) => a.offsetParent).map((a) => a.getAttribute('aria-label'))"
+                         ) == ["画矩形网格", "画新网格", "调整网格边界", "从方案中移除网格"]
+    page.click(".leaflet-pm-toolbar a[aria-label=画新网格]")
+    page.mouse.move(960, 540)
+    assert page.inner_text(".leaflet-tooltip") == "单击放置首个顶点"  # where to click first
+    assert page.evaluate("[...document.querySelectorAll('.button-container.active "
+                         ".leaflet-pm-action')].map((a) => a.textContent)") == [
+        "完成", "移除最后的顶点", "取消"]
+    context.close()
