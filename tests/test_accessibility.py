@@ -1,8 +1,8 @@
-"""Every page as WCAG 2.1 level AA asks (as GB/T 37668 does of a government's web pages), as
-axe-core checks it in Chromium once the page has drawn what it shows: text that stands out
-from what is behind it (a phone read in the sun, a desk's notes), a name for every control a
-screen reader reaches (the map's buttons, the planner's drawing tools, the phone's class), the
-page's language, and a page a phone may zoom."""
+"""Every page as WCAG 2.1 level AA asks, as axe-core checks it in Chromium once the page has
+drawn what it shows: text that stands out from what is behind it (a phone read in the sun, a
+desk's notes), a name for every control a screen reader reaches (the map's buttons, the
+planner's drawing tools, the phone's class), the page's language, and a page a phone may
+zoom."""
 
 import uuid
 

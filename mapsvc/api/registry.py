@@ -149,7 +149,7 @@ async def people_csv(
 @router.get("/registry/people/{person_id}", responses={404: {"description": "not in your scope"}})
 async def person(request: Request, person_id: int, account: SignedIn) -> dict:
     """The person, masked as the register lists them (name, ID number and mobile shown in part),
-    with their household, address and grid; where they left, when and why."""
+    with their household, address and grid; and, if they left, when and why."""
     async with statements(request) as conn:
         return await read_person(conn, account, person_id)
 

@@ -1,8 +1,8 @@
 // A basemap drawn in GCJ-02 (AMap's, Tencent's: a tile layer with the option ``gcj02``) lies
 // where the map's layers (WGS84) do: its tiles are fetched about the map's middle as GCJ-02
 // gives it, and drawn shifted back by the offset there (gcoord's). The offset changes by at
-// most 0.7 % of the way from the middle, so its tiles lie at most about 6 pixels off at the
-// edges of a 1920-pixel wall, a pixel on a phone; it is taken anew wherever the map comes to
+// most 0.7 % of the way from the middle, so its tiles lie at most about 7 pixels off in the
+// corners of a 1920 × 1080 wall, 3 on a phone; it is taken anew wherever the map comes to
 // rest.
 "use strict";
 
