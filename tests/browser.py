@@ -10,6 +10,17 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 
+PHONE = {"width": 360, "height": 640}  # a phone's screen, in CSS pixels
+
+
+def standing(browser, spot, accuracy=8.0):
+    """A phone's browser, standing at ``spot`` with a fix good to ``accuracy`` metres."""
+    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                               geolocation={"longitude": spot.x, "latitude": spot.y,
+                                            "accuracy": accuracy},
+                               permissions=["geolocation"])
+
+
 def shows(page, expression: str, tries: int = 300) -> bool:
     """Whether ``expression`` comes true in the page within ``tries`` tenths of a second,
     polled (the pages' policy forbids eval, so Playwright's own waiting for a function cannot

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser import sign_in, wait_until
+from tests.browser import sign_in, standing, wait_until
 from tests.conftest import PASSWORD
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -68,10 +68,7 @@ def test_a_page_meets_wcag_21_aa(browser, server, accounts, reported, who, path,
 def test_the_phone_meets_wcag_21_aa_signed_in_and_with_a_case(browser, server, accounts,
                                                              reported, worker_spot):
     code, spot = worker_spot
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True, permissions=["geolocation"],
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": 8})
+    context = standing(browser, spot)
     page = context.new_page()
     page.goto(f"{server}/m/")
     assert _unmet(page) == []  # its sign-in

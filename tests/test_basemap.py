@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from mapsvc.geo.crs import from_wgs84
-from tests.browser import Watch, sign_in, wait_until
+from tests.browser import Watch, sign_in, standing, wait_until
 from tests.conftest import PASSWORD, Server, free_port, serve_to_its_end
 
 ATTRIBUTION = "© 测试底图"
@@ -161,10 +161,7 @@ def test_the_wall_draws_the_basemap_under_its_regions(browser, served, basemap):
 def test_the_phone_draws_the_basemap_under_the_workers_grids(browser, served, basemap,
                                                             worker_spot):
     code, spot = worker_spot
-    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True,
-                                  has_touch=True, permissions=["geolocation"],
-                                  geolocation={"longitude": spot.x, "latitude": spot.y,
-                                               "accuracy": 8})
+    context = standing(browser, spot)
     page = context.new_page()
     problems = _problems(page, basemap)
     page.goto(f"{served.base}/m/")

@@ -11,9 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.browser import CHROMIUM, FLAGS, wait_until
+from tests.browser import CHROMIUM, FLAGS, PHONE, wait_until
 from tests.conftest import ARTIFACTS, PASSWORD, Server, new_account, serve_to_its_end
-from tests.test_phone import PHONE
 
 NAME = "mapsvc.example"  # a name browsers do not take for this machine, as a county's server's
 

@@ -17,13 +17,13 @@ from pyproj import Geod
 from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import Watch, heard, said_at_each_sign_in, shows, wait_until, while_zooming
+from tests.browser import (PHONE, Watch, heard, said_at_each_sign_in, shows, standing,
+                           wait_until, while_zooming)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 from tests.signal import Signal
 
 pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
 
-PHONE = {"width": 360, "height": 640}
 
 
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
@@ -130,17 +130,9 @@ DRAWN_GRIDS = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
                ".map((grid) => grid.feature.properties.code).sort() : []")
 
 
-def _standing(browser, spot, accuracy=8.0):
-    """A phone's browser, standing at ``spot`` with a fix good to ``accuracy`` metres."""
-    return browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                               geolocation={"longitude": spot.x, "latitude": spot.y,
-                                            "accuracy": accuracy},
-                               permissions=["geolocation"])
-
-
 def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running)."""
-    context = _standing(browser, spot, accuracy)
+    context = standing(browser, spot, accuracy)
     if clock is not None:
         context.clock.install(time=clock)
     page = context.new_page()
@@ -281,7 +273,7 @@ def test_the_classes_a_phone_could_not_fetch_as_it_opened_are_asked_for_again(
     asks for the classes to report under asks again with its next refresh, rather than leave
     the worker none to choose until the page is opened again."""
     _, spot = worker_spot
-    context = _standing(browser, spot)
+    context = standing(browser, spot)
     page = context.new_page()
     dropped = []
 
@@ -307,7 +299,7 @@ def test_the_phone_asks_to_keep_what_waits_and_says_how_when_not_allowed(
     (as browsers do for a page added to the home screen): while a report waits, a phone not
     allowed it says how to have it kept; one allowed it says nothing."""
     _, spot = worker_spot
-    context = _standing(browser, spot)
+    context = standing(browser, spot)
     page = context.new_page()
     if allowed:  # as the browser decides for a page on the home screen
         target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
@@ -780,7 +772,7 @@ def test_a_case_shown_on_the_map_before_the_first_fix_is_answered_stays_in_view(
     inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
     corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
     case = _dispatched_case(clients["admin"], corner, "定位答复之前查看位置的井盖")
-    context = _standing(browser, spot)
+    context = standing(browser, spot)
     held = []
     context.route(re.compile(r"/api/v1/locate\?"), lambda route: held.append(route))
     page = context.new_page()

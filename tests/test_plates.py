@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from tests.browser import Watch, sign_in, signed_in_here, wait_until
+from tests.browser import PHONE, Watch, sign_in, signed_in_here, wait_until
 from tests.conftest import (
     ARTIFACTS,
     PASSWORD,
@@ -20,7 +20,7 @@ from tests.conftest import (
     signed_in_client,
 )
 from tests.test_people_page import pick_area
-from tests.test_phone import PHONE, _phone, _sign_in
+from tests.test_phone import _phone, _sign_in
 
 
 def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_each(
