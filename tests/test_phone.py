@@ -147,6 +147,16 @@ def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     return context, page
 
 
+def _centred(point) -> str:
+    """JavaScript: whether the phone's map (``map``) rests with ``point`` in its middle, to a
+    pixel (a map already at its zoom pans there by whole pixels)."""
+    return (f"(!map._animatingZoom && !(map._panAnim && map._panAnim._inProgress) && (() => {{"
+            f" const at = map.latLngToContainerPoint([{point.y}, {point.x}]);"
+            f" const size = map.getSize();"
+            f" return Math.abs(at.x - size.x / 2) <= 1 && Math.abs(at.y - size.y / 2) <= 1;"
+            f" }})())")
+
+
 def _signal_back(context, page, what: str) -> None:
     """The signal back: the phone sends what waits, until nothing does."""
     context.set_offline(False)
@@ -782,9 +792,7 @@ def test_a_case_shown_on_the_map_before_the_first_fix_is_answered_stays_in_view(
     wait_until(page, f"!!document.querySelector('{item}')", "the case among mine")
     heard(page, lambda: held, "asked where the fix lies")
     page.click(f"{item} button[data-show=place]")
-    on_case = (f"!map._animatingZoom && !(map._panAnim && map._panAnim._inProgress)"
-               f" && Math.abs(map.getCenter().lng - {corner.x}) < 1e-6"
-               f" && Math.abs(map.getCenter().lat - {corner.y}) < 1e-6")
+    on_case = _centred(corner)
     wait_until(page, f"(() => {{ const map = window.mapsvcPhone.map; return {on_case}; }})()",
                "the map on the case")
     held[0].continue_()
@@ -1334,10 +1342,9 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     page.click(f"{item} button[data-show=place]")
     # (a zoom still drawn, as the first fix's may be, takes the map there once it ends)
     assert shows(page, f"""(() => {{
-        const phone = window.mapsvcPhone, c = phone.map.getCenter();
-        return phone.placeMark && phone.placeMark.caseId === {case} && !phone.map._animatingZoom
-          && phone.map.getZoom() >= 17
-          && Math.abs(c.lng - {corner.x}) < 1e-6 && Math.abs(c.lat - {corner.y}) < 1e-6; }})()"""
+        const phone = window.mapsvcPhone, map = phone.map;
+        return phone.placeMark && phone.placeMark.caseId === {case} && map.getZoom() >= 17
+          && {_centred(corner)}; }})()"""
                  ), ("the case marked, the map on it; the map shows", page.evaluate("""(() => {
         const phone = window.mapsvcPhone, c = phone.map.getCenter();
         return { marked: phone.placeMark && phone.placeMark.caseId, zoom: phone.map.getZoom(),
