@@ -11,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser import sign_in, standing, wait_until
 from tests.conftest import PASSWORD
+from tests.test_phone import _sign_in
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -72,9 +73,7 @@ def test_the_phone_meets_wcag_21_aa_signed_in_and_with_a_case(browser, server, a
     page = context.new_page()
     page.goto(f"{server}/m/")
     assert _unmet(page) == []  # its sign-in
-    page.fill("input[name=username]", "worker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    _sign_in(page)
     wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
     wait_until(page, "document.querySelectorAll('#cases li').length > 0", "the worker's cases")
     assert _unmet(page) == []

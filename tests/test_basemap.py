@@ -15,6 +15,7 @@ from PIL import Image
 from mapsvc.geo.crs import from_wgs84
 from tests.browser import Watch, sign_in, standing, wait_until
 from tests.conftest import PASSWORD, Server, free_port, serve_to_its_end
+from tests.test_phone import _sign_in
 
 ATTRIBUTION = "© 测试底图"
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
@@ -165,9 +166,7 @@ def test_the_phone_draws_the_basemap_under_the_workers_grids(browser, served, ba
     page = context.new_page()
     problems = _problems(page, basemap)
     page.goto(f"{served.base}/m/")
-    page.fill("input[name=username]", "worker")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    _sign_in(page)
     wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
     _under(page, "window.mapsvcPhone.map", basemap, served.crs, (spot.x, spot.y))
     assert problems() == []

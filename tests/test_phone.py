@@ -147,6 +147,12 @@ def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
     return context, page
 
 
+def _far_corner(grids, code: str, spot) -> shapely.Point:
+    """A corner of the grid ``code``, just inside it, the farthest from ``spot``."""
+    inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
+    return max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
+
+
 def _centred(point) -> str:
     """JavaScript: whether the phone's map (``map``) rests with ``point`` in its middle, to a
     pixel (a map already at its zoom pans there by whole pixels)."""
@@ -779,8 +785,7 @@ def test_a_case_shown_on_the_map_before_the_first_fix_is_answered_stays_in_view(
     worker has tapped a case's 位置: the map stays on the case the worker asked to see, rather
     than going back to frame the grid."""
     code, spot = worker_spot
-    inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
-    corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
+    corner = _far_corner(grids, code, spot)
     case = _dispatched_case(clients["admin"], corner, "定位答复之前查看位置的井盖")
     context = standing(browser, spot)
     held = []
@@ -1309,9 +1314,7 @@ def test_a_case_is_listed_by_its_number_and_category_and_shown_on_the_map(
     worker's."""
     code, spot = worker_spot
     admin = clients["admin"]
-    # a corner of the worker's grid, away from where the worker stands
-    inner = grids[grids["code"] == code].geometry.iloc[0].buffer(-0.0001)
-    corner = max((shapely.Point(c) for c in inner.exterior.coords), key=spot.distance)
+    corner = _far_corner(grids, code, spot)
     case = _dispatched_case(admin, corner, "角落里的井盖")
     new, verifying = (admin.post("/incidents", json={
         "client_id": str(uuid.uuid4()), "category": "0603", "lon": spot.x, "lat": spot.y}
