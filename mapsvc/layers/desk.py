@@ -79,7 +79,7 @@ IMPORT_HINT = ("热线等系统导出的 CSV 或 Excel（.xlsx、.xls）：每�
                "同一工单再次导入不会重复入库；有误的行列出行号，其余照常导入。")
 
 PANELS = """
-<aside id="desk-panel">
+<main id="desk-panel">
   <nav>{links}
     <a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></nav>
@@ -199,7 +199,7 @@ PANELS = """
     <h3>办理进度</h3>
     <ol id="desk-steps"></ol>
   </section>
-</aside>
+</main>
 """
 
 

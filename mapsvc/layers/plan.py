@@ -27,7 +27,7 @@ CSS = [*(css for css in WALL_CSS
        ("plan_css", f"{OWN}/plan.css")]
 
 PANELS = """
-<aside id="plan-panel">
+<main id="plan-panel">
   <nav><a href="/map/password">修改密码</a> <button type="button" data-sign-out>退出</button></nav>
   <h1>网格规划</h1>
   <div id="plan-pick"></div>
@@ -84,7 +84,7 @@ PANELS = """
   </section>
   <ul id="plan-legend"><li class="ok">户数合规</li><li class="under">户数偏少</li>
     <li class="over">超出上限</li><li class="unknown">未校验或未登记住户</li></ul>
-</aside>
+</main>
 """
 
 

@@ -51,9 +51,9 @@ class WallRegion:
 
 
 PANELS = """
-<div id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图
-  <time id="wall-clock"></time></div>
-<div id="wall-left">
+<header><h1 id="wall-title" class="wall-panel"><span id="wall-region-name"></span> 民情地图
+  <time id="wall-clock"></time></h1></header>
+<main id="wall-left">
 <div id="wall-kpi" class="wall-panel">
   <div class="kpi"><b id="kpi-reported_today">–</b><span>今日上报</span></div>
   <div class="kpi"><b id="kpi-closed_today">–</b><span>今日结案</span></div>
@@ -80,8 +80,8 @@ PANELS = """
   <div id="kpi-micro" class="grid-line" hidden></div>
   <button id="wall-up" type="button" hidden>返回上一级</button>
 </div>
-</div>
-<div id="wall-controls" class="wall-panel">
+</main>
+<section id="wall-controls" class="wall-panel" aria-label="显示选项">
   <label>网格着色 <select id="backlog-by"><option value="open" selected>在办件</option>
     <option value="overdue">超期件</option></select></label>
   <label>事件状态 <select id="incident-status"><option value="open" selected>在办</option>
@@ -100,15 +100,15 @@ PANELS = """
   <a href="/map/campaigns">专项排查</a> {links}
   <span class="account"><a href="/map/password">修改密码</a>
     <button type="button" data-sign-out>退出</button></span>
-</div>
-<div id="wall-right">
+</section>
+<aside id="wall-right" aria-label="图层与实时事件">
 <div id="wall-layers" class="wall-panel"></div>
 <div id="wall-legend" class="wall-panel"></div>
 <div id="wall-live" class="wall-panel">
   <h2>实时事件 <small id="wall-connection">连接中</small></h2>
   <ol id="wall-list"></ol>
 </div>
-</div>
+</aside>
 """
 
 
@@ -177,9 +177,12 @@ FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*user-scalable=no[^>]*>\
 
 def rendered(root) -> str:
     """The page ``folium_page`` built, written in Chinese (its ``lang``, as screen readers,
-    the browser's fonts and its offer to translate read it) and zoomable on a phone's screen:
-    of the two viewports, Folium's, which forbids zooming, is left out."""
-    page = root.render().replace("<html>", '<html lang="zh-CN">', 1)
+    the browser's fonts and its offer to translate read it), its map a landmark named 地图 (as
+    its panels are landmarks, each a screen reader may go to), and zoomable on a phone's
+    screen: of the two viewports, Folium's, which forbids zooming, is left out."""
+    page = (root.render().replace("<html>", '<html lang="zh-CN">', 1)
+            .replace('<div class="folium-map"', '<div class="folium-map" role="region" '
+                     'aria-label="地图"', 1))
     return FOLIUM_VIEWPORT.sub("", page, count=1)
 
 

@@ -210,7 +210,7 @@ function mapsvcWall(map, config) {
 
   function legendSection(title, entries) {
     const section = document.createElement("section");
-    section.appendChild(text("h3", title));
+    section.appendChild(text("h2", title));
     const list = document.createElement("ul");
     for (const [label, colour] of entries) {
       const item = text("li", "");
@@ -259,7 +259,7 @@ function mapsvcWall(map, config) {
         `同类事件 ${radiusM} 米内 ${least} 件以上（圈中为件数）`, HOTSPOT]]));
     }
     $("wall-legend").replaceChildren(...sections);
-    state.legend = sections.map((section) => Array.from(section.querySelectorAll("h3, li"),
+    state.legend = sections.map((section) => Array.from(section.querySelectorAll("h2, li"),
                                                         (e) => e.textContent));
   }
   map.on("overlayadd overlayremove zoomend", legend);

@@ -1,6 +1,6 @@
 // The phone page's shell, kept on the phone so that it opens with no signal. Data (/api, /ogc)
 // always goes to the network: what is not sent waits in the page's own queue.
-const SHELL = "mapsvc-phone-v89";
+const SHELL = "mapsvc-phone-v90";
 const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manifest.webmanifest",
                "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js",
                "/static/mapsvc/steps.js", "/static/mapsvc/views.js", "/static/mapsvc/signin.js",
