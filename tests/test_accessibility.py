@@ -2,9 +2,10 @@
 checks it in Chromium once the page has drawn what it shows: text that stands out from what is
 behind it (a phone read in the sun, a desk's notes), a name for every control a screen reader
 reaches (the map's buttons, the planner's drawing tools, the phone's class), the page's
-language, a page a phone may zoom; and everything on a page in a landmark a screen reader may go
-to (its main part, its header, its panels, the map), under a first-level heading, with headings
-in order and a heading over every column of a table."""
+language, a page a phone may zoom and that still fits across at 320 CSS pixels (a desk's screen
+at 400 %); and everything on a page in a landmark a screen reader may go to (its main part, its
+header, its panels, the map), under a first-level heading, with headings in order and a heading
+over every column of a table."""
 
 import uuid
 
@@ -46,6 +47,25 @@ def _unmet(page) -> list[str]:
             for rule in found]
 
 
+# What runs off the side of a page at 320 CSS pixels across (WCAG 2.1's reflow: a 1280-pixel
+# screen zoomed to 400 %), but for what may: a table's columns, and the map's panes (the map
+# itself must fit)
+RUNS_OFF = """(() => {
+  const across = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')].filter((e) => {
+    if (e.closest('table') || e.parentElement.closest('.leaflet-container')) return false;
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && (box.left < -1 || box.right > across + 1);
+  }).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')).slice(0, 5);
+})()"""
+
+
+def _runs_off_at_320(page) -> list[str]:
+    """What of the page runs off its side at 320 CSS pixels across (``RUNS_OFF``)."""
+    page.set_viewport_size({"width": 320, "height": 256})
+    return page.evaluate(RUNS_OFF)
+
+
 @pytest.fixture
 def reported(clients, worker_spot):
     """A case newly reported, for the desk to list."""
@@ -67,6 +87,7 @@ def test_a_page_meets_wcag_21_aa_and_the_best_practices(browser, server, account
         sign_in(page, server, path, who, PASSWORD)
     wait_until(page, drawn, "its content")
     assert _unmet(page) == []
+    assert _runs_off_at_320(page) == []
     context.close()
 
 
@@ -81,6 +102,7 @@ def test_the_phone_meets_wcag_21_aa_and_the_best_practices_signed_in_with_a_case
     wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
     wait_until(page, "document.querySelectorAll('#cases li').length > 0", "the worker's cases")
     assert _unmet(page) == []
+    assert _runs_off_at_320(page) == []
     context.close()
 
 
