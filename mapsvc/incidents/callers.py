@@ -17,7 +17,7 @@ from mapsvc.accounts.model import Account, Role
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.incidents.model import Caller
 from mapsvc.incidents.queries import readable
-from mapsvc.registry.privacy import decrypt, encrypt, mask_mobile, mask_name, phone_hash
+from mapsvc.registry.privacy import decrypt, encrypt, mask_name, mask_number, phone_hash
 from mapsvc.tables import bytea_text, copy_into
 from mapsvc.workflow.machine import CLOSED_SQL
 
@@ -39,7 +39,7 @@ def _context(client_id: UUID, field: CallerField) -> bytes:
 
 def _mask_phone(value: str) -> str:
     """138****1234, 066****8123: the first three and the last four digits."""
-    return mask_mobile(value.replace("-", ""))
+    return mask_number(value.replace("-", ""))
 
 
 def _sealed(client_id: UUID, name: str, phone: str) -> dict:

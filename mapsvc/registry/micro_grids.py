@@ -23,7 +23,7 @@ from mapsvc.accounts.model import Account
 from mapsvc.boundaries.sizing import SETTING
 from mapsvc.errors import InvalidInput, NotFound
 from mapsvc.geojson import Filters
-from mapsvc.registry.privacy import MOBILE, decrypt, mask_mobile, mask_name
+from mapsvc.registry.privacy import MOBILE, decrypt, mask_name, mask_number
 
 _LOCK = 0x6D67  # one division of a grid at a time (with the grid's id)
 SERIALS = 999  # the micro-grids a grid may hold: three digits after its code (migration 0076)
@@ -37,7 +37,7 @@ _NUMBERED = "a.building IS NOT NULL AND a.compound IS NULL"
 STAIR = f"""concat_ws('|', a.street, lpad(CASE WHEN {_NUMBERED} THEN a.number END, 12, '0'),
                      a.compound, lpad(a.building, 6, '0'), lpad(a.entrance, 4, '0'))"""
 # What a stairwell's micro-grid is called.
-_STAIR_NAME = f"""coalesce(nullif(CASE
+_STAIR_NAME = """coalesce(nullif(CASE
     WHEN a.building IS NULL THEN concat(a.street, a.compound)
     ELSE concat(coalesce(a.compound, a.street || a.number), a.building || '栋',
                 a.entrance || '单元') END, ''), '其他住户')"""
@@ -153,7 +153,7 @@ def roster_cells(row) -> tuple:
     """A row of the roster as the spreadsheet shows it: the leader masked as the pages mask."""
     return (row.grid, row.grid_name, row.code, row.name, row.households, row.people,
             mask_name(row.leader_name) if row.leader_name else "",
-            mask_mobile(decrypt(row.leader_mobile, MOBILE)) if row.leader_mobile else "")
+            mask_number(decrypt(row.leader_mobile, MOBILE)) if row.leader_mobile else "")
 
 
 async def export_roster(conn: AsyncConnection, account: Account, reason: str, *,
@@ -217,7 +217,7 @@ def _shown(row, most: int) -> dict:
     leader = None
     if row.leader_here:
         leader = {"id": row.leader_id, "name": mask_name(row.leader_name),
-                  "mobile": mask_mobile(decrypt(row.leader_mobile, MOBILE))
+                  "mobile": mask_number(decrypt(row.leader_mobile, MOBILE))
                   if row.leader_mobile else None}
     return {"code": row.code, "name": row.name, "households": row.households,
             "people": row.people, "over": row.households > most, "leader": leader,

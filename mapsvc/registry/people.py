@@ -23,9 +23,8 @@ from mapsvc.registry.privacy import (
     decrypt,
     encrypt,
     lookup_hash,
-    mask_id,
-    mask_mobile,
     mask_name,
+    mask_number,
     normalise_id,
     phone_hash,
     valid_id_number,
@@ -73,9 +72,9 @@ SELECT p.id, p.name, p.id_number_enc, p.mobile_enc, p.birth_date, p.sex, p.regis
 def _masked(row) -> dict:
     return {
         "id": row.id, "name": mask_name(row.name),
-        "id_number": mask_id(decrypt(row.id_number_enc, ID_NUMBER))
+        "id_number": mask_number(decrypt(row.id_number_enc, ID_NUMBER))
         if row.id_number_enc else None,
-        "mobile": mask_mobile(decrypt(row.mobile_enc, MOBILE)) if row.mobile_enc else None,
+        "mobile": mask_number(decrypt(row.mobile_enc, MOBILE)) if row.mobile_enc else None,
         "birth_year": row.birth_date.year if row.birth_date else None, "sex": row.sex,
         "registration": row.registration, "care_tags": list(row.care_tags),
         "household_id": row.household_id, "address": row.address, "grid": row.grid,
@@ -247,7 +246,7 @@ def sheet_cells(row) -> tuple:
 
 
 # what a person was looked up by, as the export's audit row names it: masked
-_MASKED_ASKED = {"id_number": lambda v: mask_id(normalise_id(v)), "mobile": mask_mobile,
+_MASKED_ASKED = {"id_number": lambda v: mask_number(normalise_id(v)), "mobile": mask_number,
                  "name": lambda v: mask_name(v.strip())}
 _EXPORTED = """
 INSERT INTO audit_log (account_id, action, entity, entity_id, reason)

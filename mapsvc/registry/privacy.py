@@ -85,18 +85,15 @@ def valid_id_number(value: str) -> bool:
     return bool(re.fullmatch(r"\d{17}[\dX]", value)) and id_check_character(value[:17]) == value[17]
 
 
-def mask_id(value: str | None) -> str | None:
-    """110***********1234: the first three and the last four characters."""
+def mask_number(value: str | None) -> str | None:
+    """An ID number's or a mobile's first three and last four characters (110***********1234,
+    138****1234); one of seven characters or fewer wholly starred."""
     if not value:
         return value
-    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
-
-def mask_mobile(value: str | None) -> str | None:
-    """138****1234."""
-    if not value:
-        return value
-    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
 def mask_name(value: str | None) -> str | None:
