@@ -254,7 +254,8 @@ UPDATE incident i SET
     department_code = CASE WHEN p.u < 0.90 THEN 'BENCH' END,
     handled_at = CASE WHEN p.u < 0.85 THEN p.r + p.hours * interval '2 hours' END,
     handling_hours = CASE WHEN p.u < 0.85 THEN p.hours END,
-    closed_at = CASE WHEN p.u < 0.85 THEN p.r + p.hours * interval '2 hours' + interval '1 hour' END,
+    closed_at = CASE WHEN p.u < 0.85
+                     THEN p.r + p.hours * interval '2 hours' + interval '1 hour' END,
     case_deadline = CASE WHEN p.u < 0.90 THEN p.r + interval '2 days' END,
     rework_count = CASE WHEN p.u < 0.05 THEN 1 ELSE 0 END,
     satisfaction = CASE WHEN p.u < 0.80 THEN 1 + (p.u * 100)::int % 5 END
@@ -334,7 +335,8 @@ def metrics(rows: int) -> None:
            f"{time.perf_counter() - t:.1f}", "s")
     t = time.perf_counter()
     asyncio.run(in_transaction(fold))
-    figure(f"folding the tally's deltas ({rows:,} incidents)", f"{time.perf_counter() - t:.1f}", "s")
+    figure(f"folding the tally's deltas ({rows:,} incidents)", f"{time.perf_counter() - t:.1f}",
+           "s")
     # A year of updates would have been vacuumed as it went; the one UPDATE leaves a whole
     # table of dead rows whose autovacuum would otherwise overlap the figures below.
     maintain("VACUUM (ANALYZE) incident, incident_log")

@@ -247,7 +247,8 @@ def boundaries_import(
     code_field: Annotated[str, typer.Option(help="field holding the code")] = "code",
     name_field: Annotated[str, typer.Option(help="field holding the name")] = "name",
     parent_field: Annotated[str, typer.Option(
-        help="field holding the parent's code (default: derived from statistical codes)")] = "parent_code",
+        help="field holding the parent's code (default: derived from statistical codes)"),
+    ] = "parent_code",
     kind_field: Annotated[str, typer.Option(help="grids: comprehensive | dedicated")] = "kind",
     encoding: Annotated[str | None, typer.Option(
         help="a Shapefile's text encoding (gbk, big5, latin-1 …), where its .cpg names none "
@@ -285,7 +286,8 @@ def boundaries_import(
         if not skip_invalid:
             fail(f"{len(result.rejected)} feature(s) rejected; nothing imported "
                  "(fix them, or pass --skip-invalid)")
-    summary = f"{level}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged"
+    summary = (f"{level}: {result.inserted} new, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
     if level == "grid":
         summary += f", {result.new_versions} new geometry versions"
     console.print(summary)
@@ -711,7 +713,8 @@ def accounts_enable(username: Username) -> None:
 
 @registry_app.command("import")
 def registry_import(
-    kind: Annotated[str, typer.Argument(help="addresses | people | organisations | things | places")],
+    kind: Annotated[str, typer.Argument(
+        help="addresses | people | organisations | things | places")],
     file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .xls with a header line")],
     county: Annotated[str | None, typer.Option(help="county code for rows without one")] = None,
     crs: Annotated[str, typer.Option(help="wgs84 | cgcs2000 | gcj02 | bd09")] = "wgs84",
@@ -871,7 +874,6 @@ def demo_load(
         console.print("demo already loaded")
     for level, n in counts.items():
         console.print(f"{level}: {n}")
-
 
 
 @demo_app.command("live")

@@ -27,7 +27,8 @@ class ClusterSettings(BaseSettings):
 
     dir: Path = Field(default_factory=lambda: project_root() / ".mapsvc")
     port: int = 54320
-    bindir: Path | None = None  # PostgreSQL server binaries; found under /usr/lib/postgresql if unset
+    # PostgreSQL server binaries; found under /usr/lib/postgresql if unset
+    bindir: Path | None = None
     superuser: str = "mapsvc"
     shared_buffers_mb: int | None = None  # unset: a quarter of the memory it may use, up to 8 GB
 
@@ -70,7 +71,8 @@ class AssignmentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_ASSIGNMENT_")
 
-    tolerance_m: float = Field(50.0, ge=0, description="an outside point this close to a grid joins it")
+    tolerance_m: float = Field(50.0, ge=0,
+                               description="an outside point this close to a grid joins it")
 
 
 class AuthSettings(BaseSettings):

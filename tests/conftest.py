@@ -134,7 +134,8 @@ def grids(db, hierarchy) -> gpd.GeoDataFrame:
     with db.connect() as conn:
         rows = conn.execute(text(
             "SELECT g.code, g.kind, g.village_code, ST_AsBinary(gv.geom) AS wkb FROM grid g "
-            "JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL ORDER BY g.code")).all()
+            "JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL "
+            "ORDER BY g.code")).all()
     return gpd.GeoDataFrame({"code": [r.code for r in rows], "kind": [r.kind for r in rows],
                              "village_code": [r.village_code for r in rows]},
                             geometry=shapely.from_wkb([r.wkb for r in rows]), crs=4326)

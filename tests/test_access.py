@@ -53,7 +53,8 @@ def seen(clients, grids, accounts, db):
             {"wkt": box(121.0, 21.0, 121.01, 21.01).wkt})
     run(in_transaction(lambda conn: create_account(
         conn, "empty_county", PASSWORD, Role.command, region_code="990300", origin="tests")))
-    places = {"worker_grid": _point(grids, worker_grid), "chief_grid": _point(grids, other_chief_grid),
+    places = {"worker_grid": _point(grids, worker_grid),
+              "chief_grid": _point(grids, other_chief_grid),
               "other_township": _point(grids, other_township), "wuchang": _point(grids, wuchang)}
     ids = {}
     for name, p in places.items():
@@ -86,7 +87,8 @@ VISIBLE = {
 @pytest.mark.parametrize("role", ROLES)
 def test_each_account_lists_and_reads_only_its_jurisdiction(clients, seen, role):
     visible = set(seen) if VISIBLE[role] == "all" else VISIBLE[role]
-    listed = {f["id"] for f in clients[role].get("/incidents", params={"limit": 1000}).json()["features"]}
+    listed = {f["id"] for f in
+              clients[role].get("/incidents", params={"limit": 1000}).json()["features"]}
     for name, incident_id in seen.items():
         assert (incident_id in listed) == (name in visible), (role, name)
         status = clients[role].get(f"/incidents/{incident_id}").status_code
@@ -479,7 +481,8 @@ def test_passwords_are_stored_hashed(db, accounts):
     (["--role", "admin", "--name", "名" * 65], "--name: at most 64 characters"),
 ])
 def test_an_account_whose_scope_does_not_fit_its_role_is_refused(accounts, args, message):
-    result = CliRunner().invoke(app, ["accounts", "add", "someone", *args, "--password", "Pw-123456"])
+    result = CliRunner().invoke(app, ["accounts", "add", "someone", *args,
+                                      "--password", "Pw-123456"])
     assert result.exit_code == 2 and message in result.output
 
 

@@ -77,7 +77,8 @@ def reported(clients, worker_spot):
 
 
 @pytest.mark.parametrize("who,path,size,drawn", PAGES, ids=[p[1] for p in PAGES])
-def test_a_page_meets_wcag_21_aa_and_the_best_practices(browser, server, accounts, reported, who, path, size, drawn):
+def test_a_page_meets_wcag_21_aa_and_the_best_practices(browser, server, accounts, reported, who,
+                                                        path, size, drawn):
     width, height = size
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()

@@ -262,8 +262,8 @@ def test_the_accounts_page_makes_disables_and_enables_an_account(browser, server
 
 
 @pytest.mark.parametrize("username,linked", [("admin", True), ("command", False)])
-def test_an_administrators_pages_lead_to_the_audit_log_the_accounts_and_the_webhooks(server, accounts,
-                                                                        username, linked):
+def test_an_administrators_pages_lead_to_the_audit_log_the_accounts_and_the_webhooks(
+        server, accounts, username, linked):
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/session", data={"username": username, "password": PASSWORD})
         for page in ("/map/wall", "/map/desk", "/map/people"):

@@ -218,4 +218,3 @@ def test_cases_a_step_changes_differently_are_each_changed_as_the_step_alone_wou
         step = command.get(f"/incidents/{case}/timeline").json()[-1]
         assert (step["action"], step["note"], step["data"]["department"]) == (
             "reassign", "职责调整", "TB2")
-

@@ -46,12 +46,15 @@ def levels():
     exact = tile_exactly([g["geometry"] for g in grids])
     grid_frame = gpd.GeoDataFrame(grids, geometry=exact, crs=4326)
     village_frame = gpd.GeoDataFrame(
-        villages, crs=4326, geometry=[shapely.union_all(grid_frame[grid_frame.parent_code == v["code"]]
-                                                        .geometry.values) for v in villages])
+        villages, crs=4326,
+        geometry=[shapely.union_all(grid_frame[grid_frame.parent_code == v["code"]].geometry.values)
+                  for v in villages])
     town_frame = gpd.GeoDataFrame(
-        towns, crs=4326, geometry=[shapely.union_all(village_frame[village_frame.parent_code == t["code"]]
-                                                     .geometry.values) for t in towns])
-    return {"county": counties, "township": town_frame, "village": village_frame, "grid": grid_frame}
+        towns, crs=4326,
+        geometry=[shapely.union_all(village_frame[village_frame.parent_code == t["code"]]
+                                    .geometry.values) for t in towns])
+    return {"county": counties, "township": town_frame, "village": village_frame,
+            "grid": grid_frame}
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +168,8 @@ def test_export_then_import_round_trips(loaded, tmp_path, db):
     assert "0 new, 0 updated" in cli("boundaries", "import", out, "--level", "village").output
 
 
-def test_a_changed_grid_gets_a_new_version_and_the_old_one_is_kept(loaded, levels, tmp_path, api, db):
+def test_a_changed_grid_gets_a_new_version_and_the_old_one_is_kept(loaded, levels, tmp_path, api,
+                                                                   db):
     changed = levels["grid"][levels["grid"]["code"] == "421121101201002"].copy()
     old = changed.geometry.iloc[0]
     changed["geometry"] = [old.buffer(-0.001)]
@@ -176,15 +180,18 @@ def test_a_changed_grid_gets_a_new_version_and_the_old_one_is_kept(loaded, level
     with db.connect() as conn:
         versions = conn.execute(text(
             "SELECT version, valid_from::text, valid_to::text FROM grid_version gv "
-            "JOIN grid g ON g.id = gv.grid_id WHERE g.code = '421121101201002' ORDER BY version")).all()
+            "JOIN grid g ON g.id = gv.grid_id WHERE g.code = '421121101201002' "
+            "ORDER BY version")).all()
     assert [tuple(v) for v in versions] == [
         (1, "-infinity", "2026-11-01 00:00:00+00"), (2, "2026-11-01 00:00:00+00", None)]
     # the part the new version gave up: now in no grid, but on 31 October it was in version 1
     ring = shapely.difference(old, old.buffer(-0.0005)).representative_point()
-    before = api.get("/locate", params={"lon": ring.x, "lat": ring.y, "at": "2026-10-31T00:00:00"}).json()
+    before = api.get("/locate", params={"lon": ring.x, "lat": ring.y,
+                                        "at": "2026-10-31T00:00:00"}).json()
     assert before["grid"] == {"code": "421121101201002", "name": "网格2", "version": 1}
     now = api.get("/grids", params={"parent": "421121101201"}).json()["features"]
-    assert {f["properties"]["code"]: f["properties"]["version"] for f in now}["421121101201002"] == 2
+    versions = {f["properties"]["code"]: f["properties"]["version"] for f in now}
+    assert versions["421121101201002"] == 2
 
 
 def _one_grid_file(tmp_path, geometry, name="bad.geojson", **props):
@@ -223,15 +230,18 @@ def test_unrepairable_features_stop_the_whole_import_unless_skipped(loaded, tmp_
     result = cli("boundaries", "import", tmp_path / "mixed.geojson", "--level", "grid")
     assert result.exit_code == 2
     assert "feature 2 (421102103202012)" in result.output
-    assert "feature 3 (421102103202013): parent 421102999999 is not a known village" in result.output
+    assert ("feature 3 (421102103202013): parent 421102999999 is not a known village"
+            in result.output)
     assert "nothing imported" in result.output
 
     def count():
         with db.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM grid WHERE code LIKE '42110210320201_'")).scalar_one()
+            return conn.execute(text(
+                "SELECT count(*) FROM grid WHERE code LIKE '42110210320201_'")).scalar_one()
 
     assert count() == 1  # only the repaired bowtie from before
-    skipped = cli("boundaries", "import", tmp_path / "mixed.geojson", "--level", "grid", "--skip-invalid")
+    skipped = cli("boundaries", "import", tmp_path / "mixed.geojson", "--level", "grid",
+                  "--skip-invalid")
     assert skipped.exit_code == 1 and "1 new" in skipped.output
     assert count() == 2
 
@@ -286,17 +296,19 @@ def test_a_geojson_file_not_in_utf8_is_refused_saying_so(loaded, levels, tmp_pat
 def test_gcj02_and_projected_files_are_normalised_to_wgs84(loaded, levels, tmp_path, db):
     frame = levels["grid"].iloc[3:5].copy()
     gcj = frame.copy()
-    gcj["geometry"] = shapely.transform(frame.geometry.values,
-                                        lambda c: np.column_stack(from_wgs84(c[:, 0], c[:, 1], "gcj02")))
+    gcj["geometry"] = shapely.transform(
+        frame.geometry.values, lambda c: np.column_stack(from_wgs84(c[:, 0], c[:, 1], "gcj02")))
     gcj.to_file(tmp_path / "gcj.geojson")
-    result = cli("boundaries", "import", tmp_path / "gcj.geojson", "--level", "grid", "--crs", "gcj02")
+    result = cli("boundaries", "import", tmp_path / "gcj.geojson", "--level", "grid",
+                 "--crs", "gcj02")
     assert "2 unchanged" in result.output, result.output  # the same geometry as before, to 1e-7°
     frame.to_crs(4547).to_file(tmp_path / "gk.gpkg")  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
     result = cli("boundaries", "import", tmp_path / "gk.gpkg", "--level", "grid")
     assert result.exit_code == 0 and "2 unchanged" in result.output, result.output
     with db.connect() as conn:
         shift = conn.execute(text(
-            "SELECT max(ST_HausdorffDistance(gv.geom, ST_GeomFromText(:wkt, 4326))) FROM grid_version gv "
+            "SELECT max(ST_HausdorffDistance(gv.geom, ST_GeomFromText(:wkt, 4326))) "
+            "FROM grid_version gv "
             "JOIN grid g ON g.id = gv.grid_id WHERE g.code = :code AND gv.valid_to IS NULL"),
             {"wkt": frame.geometry.iloc[0].wkt, "code": frame["code"].iloc[0]}).scalar_one()
     assert shift < 1e-6

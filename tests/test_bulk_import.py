@@ -85,8 +85,10 @@ def stored(db, rows, lines):
     return {r.client_id: r for r in found}
 
 
-def test_cli_import_keeps_good_rows_and_reports_bad_ones_by_line(tmp_path, rows, db, grids, lattice):
-    result = CliRunner().invoke(app, ["incidents", "import", str(write_csv(tmp_path / "a.csv", rows))])
+def test_cli_import_keeps_good_rows_and_reports_bad_ones_by_line(tmp_path, rows, db, grids,
+                                                                 lattice):
+    result = CliRunner().invoke(app, ["incidents", "import",
+                                      str(write_csv(tmp_path / "a.csv", rows))])
     assert result.exit_code == 1
     for line, field in EXPECTED_ERRORS.items():
         assert f"line {line}: {field}:" in result.output
@@ -399,7 +401,8 @@ def test_api_upload_reports_rows_the_same_way(api, tmp_path, rows, db):
 def test_api_upload_of_something_else_is_refused(api):
     r = api.post("/incidents/import", files={"file": ("x.pdf", b"%PDF-1.4", "application/pdf")})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "file"
-    r = api.post("/incidents/import", files={"file": ("x.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")})
+    r = api.post("/incidents/import",
+                 files={"file": ("x.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")})
     assert r.status_code == 422 and "client_id" in r.json()["detail"][0]["msg"]
 
 

@@ -32,7 +32,8 @@ def calendar(database_url) -> WorkingCalendar:
     ("2026-02-13 17:00", 1, "working_hours", "2026-02-14 09:00"),   # Spring Festival make-up day
     ("2026-02-14 17:00", 1, "working_hours", "2026-02-24 09:00"),   # then the whole festival off
     ("2026-11-20 15:00", 1, "working_days", "2026-11-23 15:00"),    # same time next working day
-    ("2026-09-29 10:00", 5, "working_days", "2026-10-12 10:00"),    # 29-30 Sep, 8-10 Oct (a worked Saturday)
+    # 29-30 Sep, 8-10 Oct (a worked Saturday)
+    ("2026-09-29 10:00", 5, "working_days", "2026-10-12 10:00"),
     ("2026-11-20 15:00", 2, "natural_days", "2026-11-22 15:00"),
     ("2026-11-20 15:00", 4, "hours", "2026-11-20 19:00"),
 ])

@@ -81,7 +81,8 @@ def test_a_tree_loads_with_inherited_limits_and_drives_the_clocks(clients, grids
         datetime.fromisoformat(dispatched["dispatched_at"]), 3, "working_days")
 
     rows[1]["name"] = "测试小类（改）"  # loading again updates
-    assert admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))}).status_code == 200
+    r = admin.post("/categories/import", files={"file": ("tree.csv", _csv(rows))})
+    assert r.status_code == 200
     assert _by_code(admin, q="T701")["T701"]["name"] == "测试小类（改）"
 
 

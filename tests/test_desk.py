@@ -29,6 +29,7 @@ pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
 CHINA = ZoneInfo("Asia/Shanghai")
 ELSEWHERE = "America/New_York"  # a desk's computer set to another zone
 
+
 @pytest.fixture
 def desk(server, browser, accounts):
     """The command account's desk on a page of its own: (page, console watch), on a computer

@@ -24,7 +24,8 @@ def test_the_service_describes_itself_and_its_collections(ogc_url, api):
     wfs = client(ogc_url, api)
     conforms = wfs.conformance()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conforms
-    assert "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete" in conforms
+    assert ("http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete"
+            in conforms)
     ids = {c["id"] for c in wfs.collections()["collections"]}
     assert {"cities", "counties", "townships", "villages", "grids", "incidents"} <= ids
     assert wfs.collection("grids")["itemType"] == "feature"

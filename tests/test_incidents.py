@@ -45,8 +45,9 @@ def test_a_report_is_stored_with_its_grid_and_method(api, grids, inside, db):
     # read again: the same, with who called (none here) for those who may see it
     assert api.get(f"/incidents/{stored['id']}").json() == {**stored, "caller": None}
     with db.connect() as conn:
-        log = conn.execute(text("SELECT action, to_status FROM incident_log WHERE incident_id = :i"),
-                           {"i": stored["id"]}).all()
+        log = conn.execute(text(
+            "SELECT action, to_status FROM incident_log WHERE incident_id = :i"),
+            {"i": stored["id"]}).all()
         version = conn.execute(text(
             "SELECT gv.version FROM incident i JOIN grid_version gv ON gv.id = i.grid_version_id "
             "WHERE i.id = :i"), {"i": stored["id"]}).scalar_one()
@@ -285,7 +286,8 @@ def test_incidents_are_never_deleted_and_their_log_never_rewritten(api, inside, 
                       "DELETE FROM incident_log WHERE incident_id = :i",
                       "TRUNCATE incident_log", "TRUNCATE incident CASCADE",
                       # what incidents refer to stays too: grids and versions are closed instead
-                      "DELETE FROM grid_version WHERE id = (SELECT grid_version_id FROM incident WHERE id = :i)",
+                      "DELETE FROM grid_version WHERE id = "
+                      "(SELECT grid_version_id FROM incident WHERE id = :i)",
                       "DELETE FROM grid WHERE id = (SELECT grid_id FROM incident WHERE id = :i)",
                       "DELETE FROM category WHERE code = '06'"):
         with pytest.raises(DBAPIError, match="not allowed"):

@@ -78,9 +78,11 @@ def test_steps_arrive_live_within_the_jurisdiction_and_are_replayed_after_a_gap(
         "client_id": str(uuid.uuid4()), "category": "0601", "lon": lattice.X0 + 0.0005,
         "lat": lattice.Y0 + 0.0005}).json()["id"]
     step = json.loads(_wait(found, _step_of(mine), "step of the new case")["data"])
-    assert step["action"] == "report" and step["feature"]["properties"]["description"] == "<b>实时</b>"
+    assert step["action"] == "report"
+    assert step["feature"]["properties"]["description"] == "<b>实时</b>"
     clients["admin"].post(f"/incidents/{mine}/actions/verify", json={})
-    _wait(found, lambda e: e.get("event") == "step" and json.loads(e["data"])["status"] == "verifying",
+    _wait(found,
+          lambda e: e.get("event") == "step" and json.loads(e["data"])["status"] == "verifying",
           "the verify step")
     stop.set()
     assert not any(_step_of(elsewhere)(e) for e in found)  # outside the county

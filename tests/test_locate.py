@@ -60,7 +60,8 @@ def test_a_point_in_a_chinese_map_crs_lands_where_its_wgs84_point_does(api, grid
     x, y = from_wgs84(p.x, p.y, crs)
     body = api.get("/locate", params={"lon": float(x), "lat": float(y), "crs": crs}).json()
     assert body["grid"]["code"] == grid.code
-    assert math.isclose(body["lon"], p.x, abs_tol=1e-7) and math.isclose(body["lat"], p.y, abs_tol=1e-7)
+    assert math.isclose(body["lon"], p.x, abs_tol=1e-7)
+    assert math.isclose(body["lat"], p.y, abs_tol=1e-7)
 
 
 def test_a_shared_edge_goes_to_the_lowest_code(api, lattice):
@@ -190,7 +191,8 @@ def test_a_point_in_no_grid_whose_swap_is_in_none_either_is_just_unassigned(api,
     assert body["method"] == "unassigned"
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(i=st.integers(-8, 3 * 512 // 8 * 4 + 8), j=st.integers(-8, 3 * 512 // 8 * 4 + 8))
 def test_lattice_points_including_edges_and_vertices_follow_the_rule(db, lattice, i, j):
     # a 1/2048-degree raster over the lattice: a quarter of its points lie on edges
@@ -203,7 +205,8 @@ def test_lattice_points_including_edges_and_vertices_follow_the_rule(db, lattice
         assert (got.code, got.method) == (code, method)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(u=st.floats(0, 1), v=st.floats(0, 1), county=st.sampled_from(["441502", "420106"]))
 def test_random_points_in_the_demo_counties_get_exactly_the_reference_grid(db, grids, u, v, county):
     mine = grids[grids["village_code"].str.startswith(county)]

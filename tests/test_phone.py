@@ -25,7 +25,6 @@ from tests.signal import Signal
 pytestmark = pytest.mark.long  # pages driven in a browser, minutes in all
 
 
-
 def test_the_phone_page_allows_only_its_own_origin_and_takes_its_settings(server):
     policy = httpx.get(f"{server}/m/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy

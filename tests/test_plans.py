@@ -255,7 +255,8 @@ def case_grid(db, case) -> tuple[str | None, int | None, str]:
     with db.connect() as conn:
         return tuple(conn.execute(text(
             "SELECT g.code, gv.version, i.assignment FROM incident i "
-            "LEFT JOIN grid g ON g.id = i.grid_id LEFT JOIN grid_version gv ON gv.id = i.grid_version_id "
+            "LEFT JOIN grid g ON g.id = i.grid_id "
+            "LEFT JOIN grid_version gv ON gv.id = i.grid_version_id "
             "WHERE i.id = :id"), {"id": case}).one())
 
 
@@ -430,6 +431,7 @@ def test_publishing_moves_open_cases_keeps_closed_ones_and_keeps_history(api, ar
     old_map = api.get("/grids", params={"parent": a.village, "at": "2020-01-01T00:00:00Z"}).json()
     assert sorted(f["properties"]["code"] for f in old_map["features"]) == [
         a.code(n) for n in "ABC"]
+
     def changes(since: str, until: str) -> dict[str, tuple]:
         diff = api.get("/grids/diff", params={"from": since, "to": until, "parent": a.village})
         return {f["properties"]["code"]: (f["properties"]["change"],
@@ -588,12 +590,14 @@ def test_a_backdated_plan_takes_effect_when_it_was_decided(api, area):
     patch_grid(api, plan, a.code("B"), geometry=a.cell(1, 0, 2))
     r = api.post(f"/plans/{plan['id']}/publish", json={"effective_from": "2030-01-01T00:00:00Z"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "effective_from"
-    r = api.post(f"/plans/{plan['id']}/publish", json={"effective_from": "2025-06-01T00:00:00+08:00"})
+    r = api.post(f"/plans/{plan['id']}/publish",
+                 json={"effective_from": "2025-06-01T00:00:00+08:00"})
     assert r.status_code == 200, r.text
     assert set(live_grids(api, a)) == {a.code("A"), a.code("B")}
     x, y = a.at(2.5, 0.5)
     for at, code in (("2025-05-31T00:00:00Z", a.code("C")), ("2025-06-02T00:00:00Z", a.code("B"))):
-        assert api.get("/locate", params={"lon": x, "lat": y, "at": at}).json()["grid"]["code"] == code
+        located = api.get("/locate", params={"lon": x, "lat": y, "at": at}).json()
+        assert located["grid"]["code"] == code
 
 
 def test_a_redrawn_layer_from_a_file_replaces_the_draft_whole_or_not_at_all(api, area):

@@ -56,7 +56,8 @@ def test_a_proposal_covers_the_village_exactly_within_the_limit(clients, area, d
         off = conn.execute(text(
             "SELECT ST_Area(ST_SymDifference(ST_Union(pg.geom), min(v.geom::text)::geometry)) "
             "/ ST_Area(min(v.geom::text)::geometry) FROM plan_grid pg, region v "
-            "WHERE pg.plan_id = :p AND v.code = :v"), {"p": plan["id"], "v": a.village}).scalar_one()
+            "WHERE pg.plan_id = :p AND v.code = :v"),
+        {"p": plan["id"], "v": a.village}).scalar_one()
     assert off < 1e-9
     grids = admin.get(f"/plans/{plan['id']}/grids").json()["features"]
     # the live codes carry over to the new grids that overlap them most

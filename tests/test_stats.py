@@ -33,7 +33,8 @@ CASES = [
      "dispatch_deadline": f"{R} + interval '2 hours'"},
     # 5 dispatched on time, in progress past its handling deadline: overdue now
     {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",
-     "dispatch_deadline": f"{R} + interval '2 hours'", "dispatched_at": f"{R} + interval '90 minutes'",
+     "dispatch_deadline": f"{R} + interval '2 hours'",
+     "dispatched_at": f"{R} + interval '90 minutes'",
      "handling_deadline": f"{R} + interval '1 day'", "department_code": "'T1'"},
     # 6 dispatched late, in progress within its deadline
     {"status": "'in_progress'", "filed_at": f"{R} + interval '1 hour'",

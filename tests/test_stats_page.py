@@ -331,6 +331,7 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
                                                                       fixture_cases, clients):
     page = evaluation
     grid = fixture_cases
+
     async def made(conn):  # working the grid all along: it answers for the period's cases
         await create_account(conn, "stats_marked", PASSWORD, Role.grid_worker, grid_codes=[grid],
                              display_name=MARKUP, origin="tests")

@@ -358,7 +358,8 @@ def test_zoom_policy_and_tilejson(clients, lattice):
     admin = clients["admin"]
     tile = TMS.tile(lattice.X0, lattice.Y0, 10)
     assert _features(admin, "grids", tile) == []  # grids from zoom 11
-    meta = admin.get(_root(admin, "/ogc/collections/grids/tiles/WebMercatorQuad/tilejson.json")).json()
+    meta = admin.get(_root(admin, "/ogc/collections/grids/tiles/WebMercatorQuad/tilejson.json")
+                     ).json()
     assert meta["minzoom"] == 11 and meta["tiles"][0].endswith("/grids/tiles/WebMercatorQuad/"
                                                                "{z}/{x}/{y}")
     assert "open" in meta["vector_layers"][0]["fields"]
@@ -718,6 +719,7 @@ def test_aggregated_tiles_follow_new_cases_at_most_once_in_their_period(clients,
     async def scenario():
         async with Reads() as reads:
             s = TileService(TileSettings(revision_seconds=0, aggregate_seconds=3600), reads)
+
             async def etags():
                 return [await s.etag(COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin)
                         for c, t in (("heat", heat), ("incidents", points))]
@@ -756,6 +758,7 @@ def test_tiles_drawn_by_the_clock_follow_it_with_no_change_to_the_data(clients, 
     async def scenario():
         async with Reads() as reads:
             s = TileService(TileSettings(revision_seconds=0, clock_seconds=1), reads)
+
             async def tiles(unless=None):
                 return [await s.tile(COLLECTIONS[c], t.z, t.x, t.y, TileQuery(), admin,
                                      unless=(unless or {}).get(c))

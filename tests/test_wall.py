@@ -1,12 +1,12 @@
 """The wall screen in headless Chromium (Debian's, driven by Playwright): it loads clean, draws
-grids (a county's as it opens), shows a case reported through the API without reload,
-recovers from a server restart, shows typed text as text, colours the grids by the backlog
-chosen, marks those whose households are mostly unvisited, fills a campaign's grids by their
-progress and shows the cases of the status chosen, with a legend of what is shown, drills down by clicks to a grid's panel with each
-region framed between the panels (again when the screen changes size, and when clicked while
-the map still zooms), opens a case clicked on the map, asks for the layers the clock changes
-again each minute, draws heat over whole local days chosen, and asks to sign in again when its
-session ends.
+grids (a county's as it opens), shows a case reported through the API without reload, recovers
+from a server restart, shows typed text as text, colours the grids by the backlog chosen, marks
+those whose households are mostly unvisited, fills a campaign's grids by their progress and
+shows the cases of the status chosen, with a legend of what is shown, drills down by clicks to a
+grid's panel with each region framed between the panels (again when the screen changes size, and
+when clicked while the map still zooms), opens a case clicked on the map, asks for the layers
+the clock changes again each minute, draws heat over whole local days chosen, and asks to sign
+in again when its session ends.
 Screenshots go to tests/artifacts."""
 
 import io

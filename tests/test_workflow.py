@@ -617,8 +617,9 @@ def test_colours_turn_yellow_then_red_and_stand_still_while_suspended(clients, g
     assert seen() == ("red", "red", True)
     do(admin, case, "suspend", note="挂账")
     # suspended an hour ago, when the limit was not yet used up: it stays as it was then
-    shift("suspended_at = now() - interval '1 hour', handling_warn_at = now() - interval '50 minutes',"
-          " handling_deadline = now() - interval '40 minutes'")
+    shift("suspended_at = now() - interval '1 hour', "
+          "handling_warn_at = now() - interval '50 minutes', "
+          "handling_deadline = now() - interval '40 minutes'")
     assert seen() == ("green", "green", False)
 
 

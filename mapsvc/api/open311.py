@@ -385,7 +385,6 @@ async def get_request(request: Request, fmt: str, case: str) -> Response:
     return answer(fmt, "service_requests", found)
 
 
-
 _UPDATES = """
 SELECT l.id AS update_id, l.incident_id::text AS service_request_id,
        CASE WHEN l.to_status IN {open} THEN 'open' ELSE 'closed' END AS status,

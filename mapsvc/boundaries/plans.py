@@ -194,7 +194,8 @@ SELECT pg.id, pg.code, pg.name, pg.kind, pg.village_code, pg.households, pg.popu
        CASE WHEN gv.id IS NULL THEN 'new'
             WHEN NOT ST_IsValid(pg.geom) OR {CHANGED.format(a="pg.geom", b="gv.geom")}
                 THEN 'reshaped'
-            WHEN (g.name, g.kind, g.village_code) IS DISTINCT FROM (pg.name, pg.kind, pg.village_code)
+            WHEN (g.name, g.kind, g.village_code)
+                 IS DISTINCT FROM (pg.name, pg.kind, pg.village_code)
                 THEN 'renamed'
             ELSE 'unchanged' END AS change
   FROM plan_grid pg

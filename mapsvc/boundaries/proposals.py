@@ -35,7 +35,8 @@ SELECT ST_X(a.geom) AS x, ST_Y(a.geom) AS y, count(hh.id) AS households
 CELLS = text("""
 WITH v AS (SELECT geom FROM region WHERE code = :village),
 pts AS (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS geom, grp
-          FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[]), CAST(:grp AS int[])) t(x, y, grp)),
+          FROM unnest(CAST(:x AS float8[]), CAST(:y AS float8[]), CAST(:grp AS int[]))
+               t(x, y, grp)),
 cells AS (SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(pts.geom), 0,
                                              ST_Expand((SELECT geom FROM v), 0.01)))).geom
             FROM pts),

@@ -207,7 +207,8 @@ async def _apply(conn: AsyncConnection, plan: Plan, at: datetime, actor: str) ->
     await conn.execute(text("ANALYZE plan_scope"))
     await conn.execute(text(AREA), params)
     latest = (await conn.execute(text(
-        "SELECT max(valid_from)::text FROM plan_scope WHERE reshaped HAVING max(valid_from) >= :at"),
+        "SELECT max(valid_from)::text FROM plan_scope WHERE reshaped "
+        "HAVING max(valid_from) >= :at"),
         {"at": at})).scalar_one_or_none()
     if latest is not None:
         raise InvalidInput(f"must be after {latest}, when a grid it changes took its present "

@@ -150,7 +150,8 @@ def _read(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
         # a Shapefile's own word is not taken where it says Latin-1, or says nothing
         latin = shapefile and (encoding is not None or info["encoding"] == LATIN_1)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes unclosed rings; we close them
+            # GDAL notes unclosed rings; we close them
+            warnings.simplefilter("ignore", RuntimeWarning)
             frame = pyogrio.read_dataframe(path, on_invalid="fix",
                                            encoding=LATIN_1 if latin else None)
     except BoundaryFileError:
@@ -313,7 +314,8 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
     wgs[ok] = _to_wgs84(gpd.GeoSeries(geoms[ok]), source_crs, offset)
     bounds = np.full((len(frame), 4), np.nan)
     bounds[ok] = shapely.bounds(wgs[ok])
-    out_of_range = ok & ((np.abs(bounds[:, [0, 2]]) > 180) | (np.abs(bounds[:, [1, 3]]) > 90)).any(axis=1)
+    out_of_range = ok & ((np.abs(bounds[:, [0, 2]]) > 180)
+                         | (np.abs(bounds[:, [1, 3]]) > 90)).any(axis=1)
     reject(out_of_range, "coordinates outside longitude ±180 / latitude ±90: is the CRS right?",
            {"rule": "out_of_range"})
 
@@ -322,7 +324,8 @@ def read_boundaries(path: Path, level: str, *, crs: str | None = None,
         reason = shapely.is_valid_reason(wgs[i])
         fixed = shapely.make_valid(wgs[i], method="structure", keep_collapsed=False)
         fixed = shapely.get_parts(fixed) if fixed.geom_type == "GeometryCollection" else [fixed]
-        fixed = shapely.unary_union([g for g in fixed if g.geom_type in ("Polygon", "MultiPolygon")])
+        fixed = shapely.unary_union([g for g in fixed
+                                     if g.geom_type in ("Polygon", "MultiPolygon")])
         if fixed.is_empty or fixed.area == 0:
             reject(np.arange(len(frame)) == i,
                    f"invalid geometry that cannot be repaired ({reason})",

@@ -82,8 +82,10 @@ SELECT s.feature, s.code, format('no organisation %s', s.organisation_id)
 """)
 OUTSIDE_PARENT = text("""
 SELECT s.feature, s.code,
-       format('%s%% of its area lies outside its parent %s', round(share::numeric * 100, 1), s.parent_code)
-  FROM (SELECT s.*, ST_Area(ST_Difference(s.geom, p.geom)::geography) / ST_Area(s.geom::geography) AS share
+       format('%s%% of its area lies outside its parent %s', round(share::numeric * 100, 1),
+              s.parent_code)
+  FROM (SELECT s.*, ST_Area(ST_Difference(s.geom, p.geom)::geography)
+                    / ST_Area(s.geom::geography) AS share
           FROM boundary_stage s JOIN region p ON p.code = s.parent_code
          WHERE NOT ST_CoveredBy(s.geom, p.geom)) s
  WHERE share > :tolerance ORDER BY s.feature
@@ -146,7 +148,8 @@ SELECT g.id, coalesce(last.version, 0) + 1, s.geom,
             ELSE coalesce(CAST(:changed_from AS timestamptz), now()) END
   FROM boundary_stage s
   JOIN grid g ON g.code = s.code
-  LEFT JOIN LATERAL (SELECT max(version) AS version FROM grid_version v WHERE v.grid_id = g.id) last ON true
+  LEFT JOIN LATERAL (SELECT max(version) AS version FROM grid_version v
+                      WHERE v.grid_id = g.id) last ON true
  WHERE NOT EXISTS (SELECT 1 FROM grid_version cur WHERE cur.grid_id = g.id AND cur.valid_to IS NULL)
 RETURNING grid_id
 """)

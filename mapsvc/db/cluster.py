@@ -91,7 +91,8 @@ class Cluster:
         found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
                        key=lambda p: int(p.parent.parent.name))
         if not found:
-            raise ClusterError("PostgreSQL server binaries not found; run `make demo` to install them")
+            raise ClusterError("PostgreSQL server binaries not found; "
+                               "run `make demo` to install them")
         return found[-1].parent
 
     @staticmethod

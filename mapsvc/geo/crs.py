@@ -89,7 +89,8 @@ def _invert(forward, lon: NDArray, lat: NDArray) -> Arrays:
         fx, fy = forward(x, y)
         ex, ey = fx - lon, fy - lat
         x, y = x - ex, y - ey
-        if max(np.nanmax(np.abs(ex), initial=0.0), np.nanmax(np.abs(ey), initial=0.0)) < _TOLERANCE_DEG:
+        if max(np.nanmax(np.abs(ex), initial=0.0),
+               np.nanmax(np.abs(ey), initial=0.0)) < _TOLERANCE_DEG:
             break
     return x, y
 

@@ -433,7 +433,8 @@ async def import_people(conn: AsyncConnection, rows: _Rows, county: str | None,
         "  JOIN house h ON h.address_id = a.id"),
         {"counties": named["county"].tolist(), "texts": named["full_text"].tolist()}
     )).mappings().all(), columns=["county", "full_text", "house_id"])
-    matched = frame[["county", "full_text"]].merge(addresses, how="left", on=["county", "full_text"])
+    matched = frame[["county", "full_text"]].merge(addresses, how="left",
+                                                   on=["county", "full_text"])
     rows.flag(matched["house_id"].isna().to_numpy(), "address",
               lambda i: f"no standard address {frame['full_text'].iloc[i]!r} in county "
                         f"{frame['county'].iloc[i]}",

@@ -95,7 +95,6 @@ def mask_number(value: str | None) -> str | None:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
-
 def mask_name(value: str | None) -> str | None:
     """张*, 欧阳** : the family name's first character only."""
     if not value:

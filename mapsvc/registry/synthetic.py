@@ -62,7 +62,8 @@ def registry_frames(grids: pd.DataFrame, seed: int = 3) -> dict[str, pd.DataFram
     grid_of = np.repeat(np.arange(len(grids)), per_grid)
     n = len(grid_of)
     x, y = _points_in(geoms, grid_of, rng)
-    street = np.char.add(np.char.add("演示", grids["code"].str[-6:].to_numpy()[grid_of].astype(str)), "路")
+    street = np.char.add(np.char.add("演示", grids["code"].str[-6:].to_numpy()[grid_of].astype(str)),
+                         "路")
     number = np.arange(n) % 40 + 1
     building = np.arange(n) // 40 % 12 + 1
     room = rng.integers(1, 30, n) * 100 + rng.integers(1, 5, n)
@@ -80,7 +81,8 @@ def registry_frames(grids: pd.DataFrame, seed: int = 3) -> dict[str, pd.DataFram
         "county": address_frame["county"].to_numpy()[home],
         "address": address_frame["address"].to_numpy()[home],
         "name": [f"演示居民{i:06d}" for i in range(people)],
-        "registration": rng.choice(["resident", "floating", "overseas"], people, p=[0.8, 0.19, 0.01]),
+        "registration": rng.choice(["resident", "floating", "overseas"], people,
+                                   p=[0.8, 0.19, 0.01]),
         "id_number": _synthetic_id(np.arange(people), birth),
         "mobile": [f"100{i:08d}" for i in range(people)],
         "birth_date": [f"{b}-01-01" for b in birth],

@@ -99,6 +99,7 @@ class WorkingCalendar:
             return self.add_working_hours(start, value * self.hours_per_day)
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
 
+
 def _seconds(t: time) -> int:
     return t.hour * 3600 + t.minute * 60 + t.second
 

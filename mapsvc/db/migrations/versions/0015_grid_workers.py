@@ -30,6 +30,7 @@ CREATE OR REPLACE FUNCTION grid_workers_refresh(grids bigint[]) RETURNS void LAN
 $$;
 """
 
+
 UPGRADE = """
 ALTER TABLE grid ADD COLUMN workers text;
 """ + refresh_function("a.display_name") + """

@@ -93,4 +93,3 @@ def downgrade() -> None:
     _URGENT._case_json(_URGENT.INCIDENT_JSON, columns.replace(_VERIFY_COLUMNS, ""))
     op.execute(_clock_functions(_CLOCKS.RUNNING))
     op.execute("ALTER TABLE incident DROP COLUMN verify_deadline, DROP COLUMN verify_warn_at")
-

@@ -7,8 +7,6 @@ Revises: 0072
 Create Date: 2026-12-05
 """
 
-from alembic import op
-
 from mapsvc.db.migrate import earlier_migration
 
 revision = "0073"
