@@ -785,6 +785,56 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     context.close()
 
 
+def test_the_wall_drills_down_by_name_from_the_keyboard_too(wall_server, browser, grids, db):
+    """What a click on the map drills into, a region's children and a village's grids, is
+    chosen by name too, from the keyboard (the focus staying on the choice down to the grid,
+    below which there is none), each framed between the panels, the grid outlined."""
+    with db.connect() as conn:
+        def below(sql: str, code: str) -> list[tuple[str, str]]:
+            return [tuple(r) for r in conn.execute(text(sql), {"code": code})]
+        regions = "SELECT code, name FROM region WHERE parent_code = :code ORDER BY code"
+        townships = below(regions, "441502")
+        villages = below(regions, townships[0][0])
+        grid = grids[grids["village_code"].str.startswith(townships[0][0])].iloc[-1]
+        village = dict(villages)[grid.village_code]
+        in_village = below("SELECT code, name FROM grid WHERE village_code = :code "
+                           "ORDER BY code", grid.village_code)
+        box = conn.execute(text(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT box2d(gv.geom) b"
+            " FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL"
+            " WHERE g.code = :code) v"), {"code": grid.code}).one()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, wall_server.base)
+    region = "window.mapsvcWall.region"
+    listed = ("[...document.querySelectorAll('#wall-down option')]"
+              ".map((o) => [o.value, o.textContent])")
+    wait_until(page, f"{listed}.length === {len(townships) + 1}", "the townships listed")
+    assert page.evaluate(listed) == [["", "选择乡镇（街道）"], *map(list, townships)]
+    page.focus("#wall-down")
+    page.keyboard.press("ArrowDown")  # the first township
+    wait_until(page, f"{region}.code === '{townships[0][0]}'", "the first township")
+    wait_until(page, _between_panels(page, db, townships[0][0]), "it between the panels")
+    wait_until(page, f"{listed}.length === {len(villages) + 1}", "its villages listed")
+    assert page.evaluate(listed) == [["", "选择村（社区）"], *map(list, villages)]
+    assert page.evaluate("document.activeElement.id") == "wall-down"
+    page.locator("#wall-down").select_option(label=village)  # by its name
+    wait_until(page, f"{region}.code === '{grid.village_code}'", "the village")
+    wait_until(page, f"{listed}.length === {len(in_village) + 1}", "its grids listed")
+    assert page.evaluate(listed) == [["", "选择网格"], *map(list, in_village)]
+    page.locator("#wall-down").select_option(grid.code)
+    wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
+    wait_until(page, _box_between_panels(*box), "the grid between the panels")
+    assert page.evaluate("window.mapsvcWall.outlined") == grid.code
+    assert page.is_hidden("#wall-down")  # nothing below a grid
+    page.click("#wall-up")
+    wait_until(page, f"{listed}.length === {len(in_village) + 1}", "the village's grids again")
+    assert page.is_visible("#wall-down")
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_region_clicked_while_the_map_still_zooms_is_framed(wall_server, browser, grids, db):
     """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a region
     clicked meanwhile, as a quick hand does right after the drill before, is framed still."""

@@ -78,7 +78,10 @@ PANELS = """
   <div id="kpi-grid" class="grid-line" hidden></div>
   <div id="kpi-patrols" class="grid-line" hidden></div>
   <div id="kpi-micro" class="grid-line" hidden></div>
-  <button id="wall-up" type="button" hidden>返回上一级</button>
+  <div id="wall-nav">
+    <select id="wall-down" aria-label="下级区域" hidden></select>
+    <button id="wall-up" type="button" hidden>返回上一级</button>
+  </div>
 </div>
 </main>
 <section id="wall-controls" class="wall-panel" aria-label="显示选项">

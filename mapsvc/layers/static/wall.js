@@ -7,6 +7,8 @@ const COLOUR = { green: "#2e7d32", yellow: "#f9a825", red: "#c62828" };
 // its counties of no city)
 const CHILD = { city: "county", county: "township", township: "village", village: null,
                 grid: null };
+const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）", village: "村（社区）",
+                     grid: "网格" };
 const LIST_MAX = 50;
 
 function mapsvcWall(map, config) {
@@ -558,9 +560,11 @@ function mapsvcWall(map, config) {
     if (children) map.removeLayer(children);
     children = null;
     state.children = null;  // the level of the regions a click drills into, once they are drawn
-    const level = state.region.kind === "deployment" ? config.region.child
-      : CHILD[state.region.kind];
-    if (!level) return;
+    const region = state.region;
+    below = [];  // (the choice stays in place till they come, and the keyboard on it)
+    if (region.kind === "village") return listGrids(region);
+    const level = region.kind === "deployment" ? config.region.child : CHILD[region.kind];
+    if (!level) return listBelow(region, []);
     const params = regionsWithin(state.region.code, level);
     const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
@@ -580,7 +584,37 @@ function mapsvcWall(map, config) {
     }).addTo(map);
     childNamesApart();
     state.children = level;
+    listBelow(region, children.getLayers().map((layer) => ({
+      kind: layer.feature.properties.level, code: layer.feature.properties.code,
+      name: layer.feature.properties.name, bounds: layer.getBounds() })));
   }
+
+  // What a click on the map drills into (a region's children; a village's grids), chosen by
+  // name too: from the keyboard, or a village found by its name on a city's wall.
+  let below = [];
+  function listBelow(region, targets) {
+    if (state.region !== region) return;  // another region chosen meanwhile
+    below = targets;
+    const kinds = new Set(targets.map((t) => t.kind));  // (a deployment's: cities, counties)
+    const named = kinds.size === 1 ? LEVEL_NAME[[...kinds][0]] : "下级区域";
+    $("wall-down").replaceChildren(new Option(`选择${named}`, ""),
+                                   ...targets.map((t) => new Option(t.name, t.code)));
+    $("wall-down").hidden = targets.length === 0;
+  }
+  async function listGrids(region) {
+    const params = new URLSearchParams({ parent: region.code, limit: 1000 });
+    const r = await fetch(`${config.api}/grids?${params}`, { credentials: "same-origin" });
+    if (!r.ok) return;
+    listBelow(region, (await r.json()).features.map((f) => ({
+      kind: "grid", code: f.properties.code, name: f.properties.name,
+      bounds: L.geoJSON(f).getBounds(), feature: f })));
+  }
+  $("wall-down").addEventListener("change", (e) => {
+    const target = below.find((t) => t.code === e.target.value);
+    if (!target) return;
+    drill(target);
+    if (target.feature) showOutline(target.feature);
+  });
 
   let gridShown = null;  // the outline of the grid shown
   async function outlineGrid(code, at) {
@@ -588,10 +622,12 @@ function mapsvcWall(map, config) {
     const r = await fetch(`${config.api}/grids?${params}`, { credentials: "same-origin" });
     if (!r.ok || state.region.code !== code) return;
     const feature = (await r.json()).features.find((f) => f.properties.code === code);
-    if (!feature) return;
-    gridShown = L.geoJSON(feature, { style: { color: "#4fc3f7", weight: 4, fill: false },
-                                     interactive: false }).addTo(map);
-    state.outlined = code;
+    if (feature) showOutline(feature);
+  }
+  function showOutline(grid) {
+    gridShown = L.geoJSON(grid, { style: { color: "#4fc3f7", weight: 4, fill: false },
+                                  interactive: false }).addTo(map);
+    state.outlined = grid.properties.code;
   }
 
   const moveMap = viewMover(map);
