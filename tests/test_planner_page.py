@@ -124,6 +124,40 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     assert watch.problems == []
 
 
+def test_a_planner_selects_grids_by_name_from_the_keyboard_and_merges_them(server, planner,
+                                                                         api):
+    """The draft's grids listed beside the map, by name: one ticked is selected as one clicked
+    on the map is, and the other way round; two ticked from the keyboard merge."""
+    page, watch, a, username = planner
+    open_village(page, server, username, a)
+    page.fill("#plan-name", "合并AB")
+    page.click("#plan-new")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
+    listed = "#plan-grid-list label"
+    assert [t.strip() for t in page.locator(listed).all_inner_texts()] == [
+        f"规划测试网格{n}（{a.code(n)[-3:]}）" for n in "ABC"]
+    page.wait_for_timeout(300)  # the map settles on the village
+    page.mouse.click(*on_screen(page, *a.at(2.5, 0.5)))  # C clicked on the map: ticked
+    wait_until(page, "window.mapsvcPlan.selected.size === 1", "C selected")
+    assert page.eval_on_selector_all("#plan-grid-list input", "bs => bs.map(b => b.checked)") == [
+        False, False, True]
+    page.locator("#plan-grid-list input").nth(2).focus()
+    page.keyboard.press("Space")  # C ticked off, A and B ticked
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Space")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Space")
+    assert page.evaluate("[...window.mapsvcPlan.selected].sort()") == [a.code("A"), a.code("B")]
+    page.focus("#plan-merge")
+    page.keyboard.press("Enter")
+    wait_until(page, "window.mapsvcPlan.count === 2", "A and B merged")
+    assert page.locator(listed).count() == 2
+    assert page.eval_on_selector_all("#plan-grid-list input", "bs => bs.map(b => b.checked)") == [
+        False, False]
+    assert len(drafted(api, page.evaluate("window.mapsvcPlan.plan"))) == 2
+    assert watch.problems == []
+
+
 def test_a_village_picked_shows_its_grids_in_force_until_a_draft_takes_their_place(
         server, planner, api):
     page, watch, a, username = planner

@@ -54,7 +54,8 @@ PANELS = """
   <p id="plan-message" role="status"></p>
   <section id="plan-tools" hidden>
     <p id="plan-status"></p>
-    <p class="hint">点击网格选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。</p>
+    <p class="hint">点击网格或在下面勾选以选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。</p>
+    <ul id="plan-grid-list" aria-label="本方案的网格"></ul>
     <div class="row">
       <button id="plan-split" type="button">切分选中网格</button>
       <button id="plan-merge" type="button">合并选中网格</button>

@@ -400,9 +400,7 @@ function mapsvcPlan(map, config) {
           if (map.pm.globalDrawModeEnabled() || map.pm.globalEditModeEnabled()
               || map.pm.globalRemovalModeEnabled()) return;
           const code = feature.properties.code;
-          if (state.selected.has(code)) state.selected.delete(code);
-          else state.selected.add(code);
-          state.grids.setStyle(styleOf);
+          select(code, !state.selected.has(code));
         });
         layer.on("pm:edit", () => attempt(async () => {
           await call("PATCH", `${items()}/${feature.id}`,
@@ -413,7 +411,34 @@ function mapsvcPlan(map, config) {
       },
     }).addTo(map);
     state.count = body.features.length;
+    listGrids(body.features);
     showStatus();
+  }
+
+  // The plan's grids listed by name beside the map: one ticked is selected as one clicked on
+  // the map is (from the keyboard too), and the other way round.
+  function listGrids(features) {
+    $("plan-grid-list").replaceChildren(...features.map((f) => {
+      const code = f.properties.code;
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = code;
+      box.checked = state.selected.has(code);
+      box.addEventListener("change", () => select(code, box.checked));
+      const item = text("label", "");
+      item.append(box, ` ${f.properties.name}（${code.slice(-3)}）`);
+      const entry = document.createElement("li");
+      entry.append(item);
+      return entry;
+    }));
+  }
+  function select(code, selected) {
+    if (selected) state.selected.add(code);
+    else state.selected.delete(code);
+    state.grids.setStyle(styleOf);
+    for (const box of $("plan-grid-list").querySelectorAll("input")) {
+      if (box.value === code) box.checked = selected;
+    }
   }
 
   function showStatus() {
