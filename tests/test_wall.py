@@ -799,10 +799,6 @@ def test_the_wall_drills_down_by_name_from_the_keyboard_too(wall_server, browser
         village = dict(villages)[grid.village_code]
         in_village = below("SELECT code, name FROM grid WHERE village_code = :code "
                            "ORDER BY code", grid.village_code)
-        box = conn.execute(text(
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT box2d(gv.geom) b"
-            " FROM grid g JOIN grid_version gv ON gv.grid_id = g.id AND gv.valid_to IS NULL"
-            " WHERE g.code = :code) v"), {"code": grid.code}).one()
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
@@ -825,7 +821,7 @@ def test_the_wall_drills_down_by_name_from_the_keyboard_too(wall_server, browser
     assert page.evaluate(listed) == [["", "选择网格"], *map(list, in_village)]
     page.locator("#wall-down").select_option(grid.code)
     wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
-    wait_until(page, _box_between_panels(*box), "the grid between the panels")
+    wait_until(page, _box_between_panels(*grid.geometry.bounds), "the grid between the panels")
     assert page.evaluate("window.mapsvcWall.outlined") == grid.code
     assert page.is_hidden("#wall-down")  # nothing below a grid
     page.click("#wall-up")

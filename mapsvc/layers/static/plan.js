@@ -437,7 +437,7 @@ function mapsvcPlan(map, config) {
     else state.selected.delete(code);
     state.grids.setStyle(styleOf);
     for (const box of $("plan-grid-list").querySelectorAll("input")) {
-      if (box.value === code) box.checked = selected;
+      box.checked = state.selected.has(box.value);
     }
   }
 

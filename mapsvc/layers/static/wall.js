@@ -565,7 +565,7 @@ function mapsvcWall(map, config) {
     if (region.kind === "village") return listGrids(region);
     const level = region.kind === "deployment" ? config.region.child : CHILD[region.kind];
     if (!level) return listBelow(region, []);
-    const params = regionsWithin(state.region.code, level);
+    const params = regionsWithin(region.code, level);
     const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
     children = L.geoJSON(await r.json(), {
@@ -577,17 +577,18 @@ function mapsvcWall(map, config) {
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
           if (await nameTrackAt(e.latlng)) return;  // a click on a track names it
-          drill({ kind: f.properties.level, code: f.properties.code, name: f.properties.name,
-                  bounds: layer.getBounds() });
+          drill(target(f.properties, layer.getBounds()));
         });
       },
     }).addTo(map);
     childNamesApart();
     state.children = level;
-    listBelow(region, children.getLayers().map((layer) => ({
-      kind: layer.feature.properties.level, code: layer.feature.properties.code,
-      name: layer.feature.properties.name, bounds: layer.getBounds() })));
+    listBelow(region, children.getLayers()
+      .map((layer) => target(layer.feature.properties, layer.getBounds())));
   }
+
+  // where a region (or, of ``kind`` grid, a grid) drills to, as drill takes it
+  const target = (p, bounds, kind = p.level) => ({ kind, code: p.code, name: p.name, bounds });
 
   // What a click on the map drills into (a region's children; a village's grids), chosen by
   // name too: from the keyboard, or a village found by its name on a city's wall.
@@ -606,14 +607,13 @@ function mapsvcWall(map, config) {
     const r = await fetch(`${config.api}/grids?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
     listBelow(region, (await r.json()).features.map((f) => ({
-      kind: "grid", code: f.properties.code, name: f.properties.name,
-      bounds: L.geoJSON(f).getBounds(), feature: f })));
+      ...target(f.properties, L.geoJSON(f).getBounds(), "grid"), feature: f })));
   }
   $("wall-down").addEventListener("change", (e) => {
-    const target = below.find((t) => t.code === e.target.value);
-    if (!target) return;
-    drill(target);
-    if (target.feature) showOutline(target.feature);
+    const chosen = below.find((t) => t.code === e.target.value);
+    if (!chosen) return;
+    drill(chosen);
+    if (chosen.feature) showOutline(chosen.feature);
   });
 
   let gridShown = null;  // the outline of the grid shown
