@@ -106,7 +106,8 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     assert page.evaluate("window.pwned") is None
     assert page.locator("#wall-list b").count() == 0
     page.screenshot(path=ARTIFACTS / "wall-1920x1080.png")
-    item.click()  # the map flies to the case
+    item.locator("button").focus()  # from the keyboard: the map flies to the case
+    page.keyboard.press("Enter")
     wait_until(page, f"""(() => {{ const m = window.mapsvcWall.map;
                          return m.getZoom() >= 16
                                 && m.distance(m.getCenter(), [{grid.y}, {grid.x}]) < 5; }})()""",
@@ -118,6 +119,13 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     assert page.inner_text(f"{popup} .description") == typed
     assert where in page.inner_text(popup).split("\n")
     assert page.inner_text(f"{popup} .steps > li").endswith(" 上报 · command")
+    # the focus in it, on to the desk's link; Escape closes it, the focus back on the list
+    assert page.evaluate(f"document.activeElement === document.querySelector('{popup}')")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "到受理台办理"
+    page.keyboard.press("Escape")
+    wait_until(page, f"!document.querySelector('{popup}')", "the case closed")
+    assert page.evaluate("document.activeElement.closest('li').dataset.id") == str(case)
     assert watch.problems == []
 
     wall_server.stop()  # the page loses its feed and its tiles for a moment
@@ -759,9 +767,11 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
             break
         page.wait_for_timeout(100)
     assert any(f"category={code}" in url for url in asked), asked
-    first.click()
+    assert first.locator("button").get_attribute("aria-pressed") == "true"
+    first.locator("button").press(" ")  # pressed again, from the keyboard
     wait_until(page, "document.getElementById('heat-category').value === ''", "all classes")
     assert "chosen" not in first.get_attribute("class")
+    assert first.locator("button").get_attribute("aria-pressed") == "false"
     staffed, counted, patrolled, micro = page.locator("#kpi-grid > p").all_inner_texts()
     assert (staffed, counted) == (f"网格员：{worker}", f"住户 {households}，30天内走访 {visited}")
     assert micro == "未划分微网格"  # (test_micro_grids: a divided grid's)
@@ -1020,6 +1030,21 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     desk.close()
     assert urlsplit(page.url).path == "/map/wall"  # the wall left as it was
     assert page.evaluate("window.mapsvcWall.region.kind") == "county"  # named, not drilled
+    # from the keyboard: the hot spots are reached by Tab in the map, and opened by Enter
+    page.evaluate("void window.mapsvcWall.map.closePopup()")
+    page.focus(".folium-map")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.matches('path.hotspot')")
+    mark = page.locator(f"path.hotspot[data-hotspot='0601 {lon} {lat}']")
+    assert mark.get_attribute("aria-label") == (
+        f"高发点位 · {names['0601']} · {ours['properties']['cases']} 件")
+    mark.focus()
+    page.keyboard.press("Enter")
+    wait_until(page, "document.activeElement.matches('.wall-hotspot')", "the place named")
+    assert page.inner_text(".wall-hotspot") == told
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.querySelector('.wall-hotspot')", "the place closed")
+    assert page.evaluate("document.activeElement.dataset.hotspot") == f"0601 {lon} {lat}"
     page.select_option("#heat-category", "01")  # another class: the place is not one of its
     wait_until(page, f"!window.mapsvcWall.hotspots.some((f) => f.properties.ids.includes("
                      f"{ids[0]}))", "the place left out")

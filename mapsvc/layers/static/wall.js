@@ -178,6 +178,7 @@ function mapsvcWall(map, config) {
   const reach = L.layerGroup();
   layers["服务站500米覆盖"] = reach;
   const hotspots = L.layerGroup();  // places where cases of a class keep coming, each a circle
+  const hotspotMarks = L.svg();  // drawn as elements, for the keyboard to reach (the map: canvas)
   layers[HOTSPOTS] = hotspots;
   for (const name of ["地级市界", "区县界", "乡镇（街道）界", "村（社区）界", DATA.grids,
                       DATA.incidents]) {
@@ -289,7 +290,9 @@ function mapsvcWall(map, config) {
     replace(DATA.heat, heat);
     loadHotspots();
     for (const li of $("kpi-classes").children) {
-      li.classList.toggle("chosen", li.dataset.code === state.heatCategory);
+      const chosen = li.dataset.code === state.heatCategory;
+      li.classList.toggle("chosen", chosen);
+      li.firstChild.setAttribute("aria-pressed", chosen);
     }
   });
   // the heat of one main class (or, with "", of all), shown
@@ -386,15 +389,35 @@ function mapsvcWall(map, config) {
     }
     if (!r.ok || state.region !== region) return;  // not if another region was chosen meanwhile
     const found = (await r.json()).features;
+    const focused = document.activeElement.dataset.hotspot;  // kept on it as they are redrawn
     hotspots.clearLayers();
     for (const f of found) {
+      const p = f.properties;
       const [lon, lat] = f.geometry.coordinates;
-      L.circleMarker([lat, lon], { radius: 10 + 2 * Math.sqrt(f.properties.cases), color: "#fff",
-                                   weight: 2, fillColor: HOTSPOT, fillOpacity: 0.8,
-                                   bubblingMouseEvents: false })
-        .bindTooltip(String(f.properties.cases), { permanent: true, direction: "center",
-                                                   className: "hotspot-count" })
+      const mark = L.circleMarker([lat, lon], { radius: 10 + 2 * Math.sqrt(p.cases),
+                                                color: "#fff", weight: 2, fillColor: HOTSPOT,
+                                                fillOpacity: 0.8, bubblingMouseEvents: false,
+                                                className: "hotspot",
+                                                renderer: hotspotMarks })
+        .bindTooltip(String(p.cases), { permanent: true, direction: "center",
+                                        className: "hotspot-count" })
         .on("click", () => openHotspot(f)).addTo(hotspots);
+      // reached from the keyboard too (Tab, in the map), and opened by Enter or Space
+      const path = mark.getElement();
+      path.dataset.hotspot = `${p.category} ${lon} ${lat}`;
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", `高发点位 · ${categoryName[p.category] || p.category} · `
+                                      + `${p.cases} 件`);
+      path.addEventListener("focus", () => {
+        if (!map.getBounds().contains([lat, lon])) map.panTo([lat, lon]);
+      });
+      path.addEventListener("keydown", (e) => {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault();
+        openHotspot(f, path);
+      });
+      if (path.dataset.hotspot === focused) path.focus({ preventScroll: true });
     }
     state.hotspots = found;
   }
@@ -405,7 +428,7 @@ function mapsvcWall(map, config) {
 
   // A hot spot: its class, how many cases and how many open, over what days and how far, its
   // township and grid, and its newest cases, each leading to the desk.
-  function openHotspot(f) {
+  function openHotspot(f, opener) {
     const p = f.properties;
     const [lon, lat] = f.geometry.coordinates;
     const box = text("div", "", "wall-hotspot");
@@ -415,7 +438,22 @@ function mapsvcWall(map, config) {
                text("p", `${p.cases} 件（在办 ${p.open} 件），相距中心 ${p.radius_m} 米内`),
                text("p", `${localTime(p.first_reported_at)} 至 ${localTime(p.last_reported_at)}`),
                text("p", where(p)), cases);
-    L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
+    popUp([lat, lon], box, opener);
+  }
+
+  // ``box`` in a popup at ``at``; opened from the keyboard (by ``opener``), the focus goes into
+  // it and, once it is closed (Escape), back to what opened it
+  function popUp(at, box, opener) {
+    const popup = L.popup({ maxWidth: 600, autoPan: false }).setLatLng(at).setContent(box)
+      .openOn(map);
+    if (!opener) return;
+    box.tabIndex = -1;
+    box.focus({ preventScroll: true });  // the map's panes do not scroll
+    box.addEventListener("keydown", (e) => e.key === "Escape" && map.closePopup(popup));
+    popup.once("remove", () => {  // (its box is taken off the page a moment later)
+      const at = document.activeElement;
+      if (at === document.body || box.contains(at)) opener.focus({ preventScroll: true });
+    });
   }
   map.on("overlayadd", (e) => e.layer === hotspots && loadHotspots());
 
@@ -508,19 +546,21 @@ function mapsvcWall(map, config) {
       `${(i * 140) / (b.trend.length - 1)},${30 - (t.reported / max) * 28 - 1}`).join(" "));
     svg.appendChild(line);
     // the main classes most reported over the same days, each with a bar to the most's length;
-    // one clicked is the heat's class (shown), and clicked again, all classes are
+    // one pressed is the heat's class (shown), and pressed again, all classes are
     const most = Math.max(1, ...b.classes.map((c) => c.reported));
     $("kpi-classes").replaceChildren(...b.classes.slice(0, CLASSES_SHOWN).map((c) => {
       const li = document.createElement("li");
       li.dataset.code = c.code;
-      li.tabIndex = 0;
-      li.title = "热力只看此类";
-      if (state.heatCategory === c.code) li.classList.add("chosen");
+      const chosen = state.heatCategory === c.code;
+      li.classList.toggle("chosen", chosen);
+      const button = text("button", "");
+      Object.assign(button, { type: "button", title: "热力只看此类" });
+      button.setAttribute("aria-pressed", chosen);
       const bar = document.createElement("i");
       bar.style.width = `${(100 * c.reported) / most}%`;
-      li.append(text("span", c.name), bar, text("b", c.reported));
-      li.addEventListener("click", () => heatOf(state.heatCategory === c.code ? "" : c.code));
-      li.addEventListener("keydown", (e) => { if (e.key === "Enter") li.click(); });
+      button.append(text("span", c.name), bar, text("b", c.reported));
+      button.addEventListener("click", () => heatOf(state.heatCategory === c.code ? "" : c.code));
+      li.appendChild(button);
       return li;
     }));
     const patrolled = $("kpi-patrols");  // a region's grids patrolled lately
@@ -759,7 +799,7 @@ function mapsvcWall(map, config) {
   }
 
   // A case at its place: what and where it is, and the steps it has been through so far.
-  async function openCase(f) {
+  async function openCase(f, opener) {
     const p = f.properties;
     const [lon, lat] = f.geometry.coordinates;
     const box = text("div", "", "wall-case");
@@ -769,7 +809,7 @@ function mapsvcWall(map, config) {
     const handle = deskLink("到受理台办理", `case=${f.id}`, "handle");  // the wall stays
     box.append(text("h3", what), text("p", p.description, "description"),
                text("p", where(p)), steps, handle);
-    L.popup({ maxWidth: 600, autoPan: false }).setLatLng([lat, lon]).setContent(box).openOn(map);
+    popUp([lat, lon], box, opener);
     const r = await fetch(`${config.api}/incidents/${f.id}/timeline`,
                           { credentials: "same-origin" });
     if (!r.ok) return;
@@ -780,26 +820,19 @@ function mapsvcWall(map, config) {
   function showStep(step, live) {
     const f = step.feature;
     const p = f.properties;
-    const item = text("li", "", live ? "fresh" : "");
-    item.dataset.id = f.id;
-    item.appendChild(text("time", localTime(step.at) + stepLate(step)));
     // a step that leaves the case in its state (urgent, supervised, moved) is named for itself
     const flag = step.action in ACTIONS && ACTIONS[step.action].to === null;
-    item.appendChild(text("span", step.action === "report" ? "新上报"
-      : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status, "what"));
-    if (p.urgent_at) item.classList.add("urgent");
-    item.appendChild(text("span", categoryName[p.category] || p.category, "category"));
-    item.appendChild(text("span", where(p), "grid"));
-    item.appendChild(text("p", p.description, "description"));
-    const list = $("wall-list");
-    list.insertBefore(item, list.firstChild);
-    while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     const [lon, lat] = f.geometry.coordinates;
-    item.title = "在地图上查看";
-    item.addEventListener("click", () => {
+    const item = listItem(live ? "fresh" : "", (opener) => {
       map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
-      openCase(f);
-    });
+      openCase(f, opener);
+    }, text("time", localTime(step.at) + stepLate(step)),
+    text("span", step.action === "report" ? "新上报"
+      : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status, "what"),
+    text("span", categoryName[p.category] || p.category, "category"),
+    text("span", where(p), "grid"), text("span", p.description, "description"));
+    item.dataset.id = f.id;
+    if (p.urgent_at) item.classList.add("urgent");
     if (!live) return;
     setTimeout(() => item.classList.remove("fresh"), 5000);
     const marker = L.circleMarker([lat, lon], {
@@ -812,19 +845,29 @@ function mapsvcWall(map, config) {
   // a patrol just sent, into the side list; the layers drawn again
   function showPatrol(f) {
     const p = f.properties;
-    const item = text("li", "", "fresh patrol");
-    item.appendChild(text("time", localTime(p.ended_at)));
-    item.appendChild(text("span", "巡查", "what"));
-    item.appendChild(text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"));
-    item.appendChild(text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
-    item.title = "在地图上查看";
-    item.addEventListener("click", () => map.flyToBounds(L.geoJSON(f).getBounds(),
-                                                         { maxZoom: 17 }));
+    const item = listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(),
+                                                                 { maxZoom: 17 }),
+                          text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
+                          text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
+                          text("span", p.grids.map((g) => g.name).join("、") || "网格外",
+                               "grid"));
+    setTimeout(() => item.classList.remove("fresh"), 5000);
+    redrawData();
+  }
+
+  // An item on top of the side list, of ``parts``: a button that shows it on the map
+  // (``show``, given the button when pressed from the keyboard, to come back to).
+  function listItem(className, show, ...parts) {
+    const item = text("li", "", className);
+    const button = text("button", "", "show");
+    Object.assign(button, { type: "button", title: "在地图上查看" });
+    button.append(...parts);
+    button.addEventListener("click", (e) => show(e.detail === 0 ? button : null));
+    item.appendChild(button);
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
-    setTimeout(() => item.classList.remove("fresh"), 5000);
-    redrawData();
+    return item;
   }
 
   function connect() {
