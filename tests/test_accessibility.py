@@ -60,6 +60,37 @@ RUNS_OFF = """(() => {
 })()"""
 
 
+# The fields (text, numbers, dates, choices) a user cannot make out from what is around them
+# (WCAG 2.1's non-text contrast, which axe-core does not check): neither their fill nor their
+# border 3:1 against what is behind them (their ancestors' backgrounds laid over one another)
+FAINT_FIELDS = """(() => {
+  const rgba = (css) => [...css.match(/[\\d.]+/g).map(Number), 1].slice(0, 4);
+  const over = (top, below) => [0, 1, 2].map((i) => top[i] * top[3] + below[i] * (1 - top[3]));
+  const lum = (c) => c.map((x) => x / 255)
+    .map((x) => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, x, i) => sum + x * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const behind = (el) => el
+    ? over(rgba(getComputedStyle(el).backgroundColor), behind(el.parentElement)) : [255, 255, 255];
+  const fields = 'input:not([type=hidden], [type=checkbox], [type=radio], [type=file], '
+    + '[type=submit], [type=button]), select, textarea';
+  return [...document.querySelectorAll(fields)]
+    .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+    .filter((el) => {
+      const style = getComputedStyle(el), around = behind(el.parentElement);
+      const fill = over(rgba(style.backgroundColor), around);
+      const border = parseFloat(style.borderBottomWidth) && style.borderBottomStyle !== 'none'
+        ? over(rgba(style.borderBottomColor), around) : around;
+      return Math.max(ratio(fill, around), ratio(border, around)) < 3;
+    }).map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : ''));
+})()"""
+
+
+def _faint_fields(page) -> list[str]:
+    """The fields on the page that do not stand out 3:1 from what is behind them."""
+    return page.evaluate(FAINT_FIELDS)
+
+
 def _runs_off_at_320(page) -> list[str]:
     """What of the page runs off its side at 320 CSS pixels across (``RUNS_OFF``)."""
     page.set_viewport_size({"width": 320, "height": 256})
@@ -88,6 +119,7 @@ def test_a_page_meets_wcag_21_aa_and_the_best_practices(browser, server, account
         sign_in(page, server, path, who, PASSWORD)
     wait_until(page, drawn, "its content")
     assert _unmet(page) == []
+    assert _faint_fields(page) == []
     assert _runs_off_at_320(page) == []
     context.close()
 
@@ -103,6 +135,7 @@ def test_the_phone_meets_wcag_21_aa_and_the_best_practices_signed_in_with_a_case
     wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
     wait_until(page, "document.querySelectorAll('#cases li').length > 0", "the worker's cases")
     assert _unmet(page) == []
+    assert _faint_fields(page) == []
     assert _runs_off_at_320(page) == []
     context.close()
 
