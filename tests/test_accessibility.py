@@ -3,7 +3,8 @@ checks it in Chromium once the page has drawn what it shows: text that stands ou
 behind it (a phone read in the sun, a desk's notes), a name for every control a screen reader
 reaches (the map's buttons, the planner's drawing tools, the phone's class), the page's
 language, a page a phone may zoom and that still fits across at 320 CSS pixels (a desk's screen
-at 400 %); and everything on a page in a landmark a screen reader may go to (its main part, its
+at 400 %); fields that stand out from what is behind them, and nothing a click does that the
+keyboard cannot; and everything on a page in a landmark a screen reader may go to (its main part, its
 header, its panels, the map), under a first-level heading, with headings in order and a heading
 over every column of a table."""
 
@@ -58,6 +59,41 @@ RUNS_OFF = """(() => {
     return box.width > 0 && (box.left < -1 || box.right > across + 1);
   }).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')).slice(0, 5);
 })()"""
+
+
+# What an element listened to for clicks is, if the keyboard cannot click it: neither it nor
+# anything in it (whose clicks reach it) is reached by Tab, nor is it in something that is. The
+# map's own elements are left out: the map is reached by Tab and moved and zoomed by keys.
+CLICKED_ONLY = """function () {
+  if (this.nodeType !== 1 || this.closest('.leaflet-container')) return null;
+  const reached = 'a[href], button, input, select, textarea, summary, label, '
+    + '[tabindex]:not([tabindex="-1"])';
+  if (this.matches(reached) || this.closest('a[href], button, label')
+      || this.querySelector(reached)) return null;
+  return this.tagName.toLowerCase() + (this.id ? '#' + this.id : '')
+    + (this.dataset.id ? `[data-id=${this.dataset.id}]` : '');
+}"""
+
+
+def _clicked_only(page) -> list[str]:
+    """The elements of the page that a click does something on and the keyboard cannot reach
+    (WCAG 2.1.1), as Chromium lists the listeners (``CLICKED_ONLY``)."""
+    cdp = page.context.new_cdp_session(page)
+    document = cdp.send("Runtime.evaluate", {"expression": "document"})["result"]["objectId"]
+    listeners = cdp.send("DOMDebugger.getEventListeners",
+                         {"objectId": document, "depth": -1, "pierce": True})["listeners"]
+    found = set()
+    for listener in listeners:
+        if listener["type"] not in ("click", "mousedown", "pointerdown", "dblclick"):
+            continue
+        if "backendNodeId" not in listener:  # on the document or the window: delegated
+            continue
+        node = cdp.send("DOM.resolveNode", {"backendNodeId": listener["backendNodeId"]})
+        found.add(cdp.send("Runtime.callFunctionOn", {
+            "objectId": node["object"]["objectId"], "functionDeclaration": CLICKED_ONLY,
+            "returnByValue": True})["result"].get("value"))
+    cdp.detach()
+    return sorted(filter(None, found))
 
 
 # The fields (text, numbers, dates, choices) a user cannot make out from what is around them
@@ -120,6 +156,7 @@ def test_a_page_meets_wcag_21_aa_and_the_best_practices(browser, server, account
     wait_until(page, drawn, "its content")
     assert _unmet(page) == []
     assert _faint_fields(page) == []
+    assert _clicked_only(page) == []
     assert _runs_off_at_320(page) == []
     context.close()
 
@@ -136,6 +173,7 @@ def test_the_phone_meets_wcag_21_aa_and_the_best_practices_signed_in_with_a_case
     wait_until(page, "document.querySelectorAll('#cases li').length > 0", "the worker's cases")
     assert _unmet(page) == []
     assert _faint_fields(page) == []
+    assert _clicked_only(page) == []
     assert _runs_off_at_320(page) == []
     context.close()
 
