@@ -25,22 +25,27 @@ WEB_MERCATOR_METRES_AT_17 = 2 * math.pi * 6378137 / 256 / 2**17  # a pixel's wid
 class TileServer(ThreadingHTTPServer):
     """A basemap's tile servers, ta.localhost and tb.localhost (named as Tianditu's are, t0 to
     t7; Chromium takes any name under localhost for this machine), on other origins than
-    mapsvc's (127.0.0.1): each tile a plain square; the tiles asked for kept as (z, x, y), and
+    mapsvc's (127.0.0.1): each tile a plain square, answering CORS (as Tianditu's do) while
+    ``cors``; the tiles asked for kept as (z, x, y), how many times tiles were asked for, and
     the servers asked."""
 
     def __init__(self):
         buffer = io.BytesIO()
         Image.new("RGB", (256, 256), (230, 226, 214)).save(buffer, "PNG")
         tile, self.asked, self.servers = buffer.getvalue(), set(), set()
+        self.cors, self.answered = True, 0
 
         class Tiles(BaseHTTPRequestHandler):
             def do_GET(handler):
                 z, x, y = handler.path.removesuffix(".png").strip("/").split("/")
                 self.asked.add((int(z), int(x), int(y)))
+                self.answered += 1
                 self.servers.add(handler.headers["Host"].split(".")[0])
                 handler.send_response(200)
                 handler.send_header("Content-Type", "image/png")
                 handler.send_header("Content-Length", str(len(tile)))
+                if self.cors:
+                    handler.send_header("Access-Control-Allow-Origin", "*")
                 handler.end_headers()
                 handler.wfile.write(tile)
 
@@ -60,7 +65,9 @@ def basemap():
 
 @pytest.fixture(scope="module", params=["cgcs2000", "gcj02"])
 def served(request, basemap, accounts):
-    """The service with the basemap, drawn in the coordinates of ``served.crs``."""
+    """The service with the basemap, drawn in the coordinates of ``served.crs``; its servers
+    answering CORS in CGCS2000 (as Tianditu's do), not in GCJ-02 (a server that does not)."""
+    basemap.cors = request.param == "cgcs2000"
     served = Server("basemap", env={
         "MAPSVC_PAGES_BASEMAP_URL":
             f"http://t{{s}}.localhost:{basemap.server_port}/{{z}}/{{x}}/{{y}}.png",
@@ -168,8 +175,26 @@ def test_the_phone_draws_the_basemap_under_the_workers_grids(browser, served, ba
     page.goto(f"{served.base}/m/")
     _sign_in(page)
     wait_until(page, f"window.mapsvcPhone.outlined === '{code}'", "the worker's grid outlined")
-    _under(page, "window.mapsvcPhone.map", basemap, served.crs, (spot.x, spot.y))
+    phone = "window.mapsvcPhone"
+    _under(page, f"{phone}.map", basemap, served.crs, (spot.x, spot.y))
     assert problems() == []
+    # the tiles over the worker's grid kept on the phone, if their servers answer CORS: with no
+    # signal, the page opened again (framing the street about the fix) draws them; if not, none
+    # (drawn, they were not kept)
+    wait_until(page, f"{phone}.tilesKept !== undefined", "the basemap's tiles kept")
+    assert (page.evaluate(f"{phone}.tilesKept") > 0) == basemap.cors
+    context.set_offline(True)
+    answered = basemap.answered
+    page.reload()
+    wait_until(page, f"{phone}.framed === true", "the fix framed offline")
+    if basemap.cors:
+        _under(page, f"{phone}.map", basemap, served.crs, (spot.x, spot.y))
+    else:
+        wait_until(page, f"{phone}.basemap && !{phone}.basemap.isLoading()"
+                         " && document.querySelectorAll('img.leaflet-tile').length > 0",
+                   "the basemap's tiles tried")
+        assert page.locator("img.leaflet-tile-loaded").count() == 0
+    assert basemap.answered == answered  # none from the servers
     context.close()
 
 

@@ -538,8 +538,9 @@ def _policy(basemap: str | None, *, inline_scripts: bool = False) -> str:
     one is set); scripts from mapsvc's files alone, but on the pages Folium writes, whose maps
     it writes inline (``inline_scripts``): a script written into a page's text runs nowhere
     else. Inline styles stay allowed. Images also from the page's own blobs: the phone fetches
-    its photos with its token."""
-    images = "'self' data: blob:"
+    its photos with its token. The basemap's tiles may also be fetched: the phone's service
+    worker (under the policy its script comes with) keeps them."""
+    images, fetched = "'self' data: blob:", "'self'"
     if basemap:
         parts = urlsplit(basemap)
         labels = parts.netloc.split(".")
@@ -547,7 +548,8 @@ def _policy(basemap: str | None, *, inline_scripts: bool = False) -> str:
         lettered = [n for n, label in enumerate(labels) if "{s}" in label]
         host = ".".join(["*"] + labels[lettered[-1] + 1:]) if lettered else parts.netloc
         images += f" {parts.scheme}://{host}"
+        fetched += f" {parts.scheme}://{host}"
     scripts = "'self' 'unsafe-inline'" if inline_scripts else "'self'"
     return (f"default-src 'self'; script-src {scripts}; "
-            "style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; "
+            f"style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src {fetched}; "
             f"img-src {images}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")

@@ -686,8 +686,41 @@ function showMyGrids() {
       draw(grids);
       showPatrolDue();
       localStorage.setItem(MY_GRIDS, JSON.stringify(grids));  // (a phone out of room: not kept)
+      configured.then(({ basemap }) => keepBasemap(basemap, grids));
     })
     .catch(() => {});
+}
+
+// The basemap's tiles over the account's grids, from a town's view down to a street's (zooms
+// KEEP_ZOOMS), handed to the service worker to keep (sw.js), so that a worker sees the streets
+// of their grids with no signal: at most KEEP_MOST, the farther views first. The worker says
+// how many it keeps (phone.tilesKept).
+const KEEP_ZOOMS = [12, 18];
+const KEEP_MOST = 1500;
+function keepBasemap(basemap, grids) {
+  if (!basemap || !grids.features.length || !("serviceWorker" in navigator)) return;
+  const shown = (latlng) => {  // where the basemap shows a place: a GCJ-02 one, off it
+    if (!basemap.gcj02) return latlng;
+    const [lng, lat] = gcoord.transform([latlng.lng, latlng.lat], gcoord.WGS84, gcoord.GCJ02);
+    return L.latLng(lat, lng);
+  };
+  const tiles = new Set();
+  for (let z = KEEP_ZOOMS[0]; z <= KEEP_ZOOMS[1]; z += 1) {
+    for (const grid of grids.features) {
+      const bounds = L.geoJSON(grid).getBounds();
+      const [from, to] = [bounds.getNorthWest(), bounds.getSouthEast()]
+        .map((corner) => phone.map.project(shown(corner), z).divideBy(256).floor());
+      for (let x = from.x; x <= to.x; x += 1) {
+        for (let y = from.y; y <= to.y; y += 1) {
+          const s = basemap.subdomains[Math.abs(x + y) % basemap.subdomains.length];
+          tiles.add(L.Util.template(basemap.url, { ...basemap, r: "", s, x, y, z }));
+        }
+      }
+    }
+  }
+  navigator.serviceWorker.ready.then((worker) => {
+    worker.active.postMessage({ keep: [...tiles].slice(0, KEEP_MOST) });
+  });
 }
 
 // What those working on the phone (grid workers and chiefs, departments) do next with a case in
@@ -1855,8 +1888,8 @@ const configured = fetch("/m/config.json").then((r) => r.json()).then((config) =
   return config;
 }).catch(keptConfig).then(configure);
 
-// The deployment's basemap, when it has one, under the grids (its tiles are not kept for use
-// with no signal: the grids are)
+// The deployment's basemap, when it has one, under the grids (the tiles shown are kept for use
+// with no signal, by the service worker, sw.js)
 function showBasemap({ basemap }) {
   if (!basemap || phone.basemap) return;
   const { url, attribution, subdomains, gcj02 } = basemap;
@@ -1937,5 +1970,8 @@ $("insecure").hidden = window.isSecureContext;
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" })
     .then(() => navigator.serviceWorker.ready).then(() => { phone.offlineReady = true; });
+  navigator.serviceWorker.addEventListener("message", ({ data }) => {
+    if ("tilesKept" in data) phone.tilesKept = data.tilesKept;
+  });
 }
 if (signedIn()) start(); else signOut();
