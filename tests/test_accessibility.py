@@ -4,9 +4,9 @@ behind it (a phone read in the sun, a desk's notes), a name for every control a 
 reaches (the map's buttons, the planner's drawing tools, the phone's class), the page's
 language, a page a phone may zoom and that still fits across at 320 CSS pixels (a desk's screen
 at 400 %); fields that stand out from what is behind them, and nothing a click does that the
-keyboard cannot; and everything on a page in a landmark a screen reader may go to (its main part, its
-header, its panels, the map), under a first-level heading, with headings in order and a heading
-over every column of a table."""
+keyboard cannot; and everything on a page in a landmark a screen reader may go to (its main
+part, its header, its panels, the map), under a first-level heading, with headings in order and
+a heading over every column of a table."""
 
 import uuid
 

@@ -451,8 +451,10 @@ function mapsvcWall(map, config) {
     box.focus({ preventScroll: true });  // the map's panes do not scroll
     box.addEventListener("keydown", (e) => e.key === "Escape" && map.closePopup(popup));
     popup.once("remove", () => {  // (its box is taken off the page a moment later)
-      const at = document.activeElement;
-      if (at === document.body || box.contains(at)) opener.focus({ preventScroll: true });
+      const focused = document.activeElement;
+      if (focused === document.body || box.contains(focused)) {
+        opener.focus({ preventScroll: true });
+      }
     });
   }
   map.on("overlayadd", (e) => e.layer === hotspots && loadHotspots());
@@ -822,15 +824,19 @@ function mapsvcWall(map, config) {
     const p = f.properties;
     // a step that leaves the case in its state (urgent, supervised, moved) is named for itself
     const flag = step.action in ACTIONS && ACTIONS[step.action].to === null;
+    const what = step.action === "report" ? "新上报"
+      : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status;
     const [lon, lat] = f.geometry.coordinates;
-    const item = listItem(live ? "fresh" : "", (opener) => {
+    const shown = (opener) => {
       map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
       openCase(f, opener);
-    }, text("time", localTime(step.at) + stepLate(step)),
-    text("span", step.action === "report" ? "新上报"
-      : flag ? ACTION_NAME[step.action] : STATUS[step.status] || step.status, "what"),
-    text("span", categoryName[p.category] || p.category, "category"),
-    text("span", where(p), "grid"), text("span", p.description, "description"));
+    };
+    const item = listItem(live ? "fresh" : "", shown,
+                          text("time", localTime(step.at) + stepLate(step)),
+                          text("span", what, "what"),
+                          text("span", categoryName[p.category] || p.category, "category"),
+                          text("span", where(p), "grid"),
+                          text("span", p.description, "description"));
     item.dataset.id = f.id;
     if (p.urgent_at) item.classList.add("urgent");
     if (!live) return;
