@@ -1042,6 +1042,11 @@ def test_places_where_cases_keep_coming_are_drawn_counted_and_named(wall_server,
     page.keyboard.press("Enter")
     wait_until(page, "document.activeElement.matches('.wall-hotspot')", "the place named")
     assert page.inner_text(".wall-hotspot") == told
+    # the hot spots drawn anew meanwhile (as each minute): the focus goes back to the new mark
+    page.evaluate("""(() => { window.before = document.querySelector('path.hotspot');
+      document.getElementById('heat-window').dispatchEvent(new Event('change')); })()""")
+    wait_until(page, "!window.before.isConnected && document.querySelector('path.hotspot')",
+               "the hot spots drawn anew")
     page.keyboard.press("Escape")
     wait_until(page, "!document.querySelector('.wall-hotspot')", "the place closed")
     assert page.evaluate("document.activeElement.dataset.hotspot") == f"0601 {lon} {lat}"

@@ -442,7 +442,7 @@ function mapsvcWall(map, config) {
   }
 
   // ``box`` in a popup at ``at``; opened from the keyboard (by ``opener``), the focus goes into
-  // it and, once it is closed (Escape), back to what opened it
+  // it and, once it is closed (Escape), back to what opened it (a hot spot: as drawn anew since)
   function popUp(at, box, opener) {
     const popup = L.popup({ maxWidth: 600, autoPan: false }).setLatLng(at).setContent(box)
       .openOn(map);
@@ -452,9 +452,11 @@ function mapsvcWall(map, config) {
     box.addEventListener("keydown", (e) => e.key === "Escape" && map.closePopup(popup));
     popup.once("remove", () => {  // (its box is taken off the page a moment later)
       const focused = document.activeElement;
-      if (focused === document.body || box.contains(focused)) {
-        opener.focus({ preventScroll: true });
-      }
+      if (focused !== document.body && !box.contains(focused)) return;
+      const { hotspot } = opener.dataset;
+      const back = opener.isConnected || !hotspot ? opener
+        : document.querySelector(`[data-hotspot="${hotspot}"]`);
+      if (back) back.focus({ preventScroll: true });
     });
   }
   map.on("overlayadd", (e) => e.layer === hotspots && loadHotspots());
