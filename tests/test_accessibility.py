@@ -82,13 +82,12 @@ def _clicked_only(page) -> list[str]:
     document = cdp.send("Runtime.evaluate", {"expression": "document"})["result"]["objectId"]
     listeners = cdp.send("DOMDebugger.getEventListeners",
                          {"objectId": document, "depth": -1, "pierce": True})["listeners"]
+    clicked = {listener["backendNodeId"] for listener in listeners
+               if listener["type"] in ("click", "mousedown", "pointerdown", "dblclick")
+               and "backendNodeId" in listener}  # (the window's have no node)
     found = set()
-    for listener in listeners:
-        if listener["type"] not in ("click", "mousedown", "pointerdown", "dblclick"):
-            continue
-        if "backendNodeId" not in listener:  # on the document or the window: delegated
-            continue
-        node = cdp.send("DOM.resolveNode", {"backendNodeId": listener["backendNodeId"]})
+    for element in clicked:
+        node = cdp.send("DOM.resolveNode", {"backendNodeId": element})
         found.add(cdp.send("Runtime.callFunctionOn", {
             "objectId": node["object"]["objectId"], "functionDeclaration": CLICKED_ONLY,
             "returnByValue": True})["result"].get("value"))
