@@ -718,8 +718,8 @@ function keepBasemap(basemap, grids) {
       }
     }
   }
-  navigator.serviceWorker.ready.then((worker) => {
-    worker.active.postMessage({ keep: [...tiles].slice(0, KEEP_MOST) });
+  navigator.serviceWorker.ready.then((registration) => {
+    registration.active.postMessage({ keep: [...tiles].slice(0, KEEP_MOST) });
   });
 }
 
