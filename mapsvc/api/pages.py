@@ -540,16 +540,16 @@ def _policy(basemap: str | None, *, inline_scripts: bool = False) -> str:
     else. Inline styles stay allowed. Images also from the page's own blobs: the phone fetches
     its photos with its token. The basemap's tiles may also be fetched: the phone's service
     worker (under the policy its script comes with) keeps them."""
-    images, fetched = "'self' data: blob:", "'self'"
+    servers = ""
     if basemap:
         parts = urlsplit(basemap)
         labels = parts.netloc.split(".")
         # its servers, one per letter of {s}: the labels up to the one naming them a wildcard
         lettered = [n for n, label in enumerate(labels) if "{s}" in label]
         host = ".".join(["*"] + labels[lettered[-1] + 1:]) if lettered else parts.netloc
-        images += f" {parts.scheme}://{host}"
-        fetched += f" {parts.scheme}://{host}"
+        servers = f" {parts.scheme}://{host}"
     scripts = "'self' 'unsafe-inline'" if inline_scripts else "'self'"
     return (f"default-src 'self'; script-src {scripts}; "
-            f"style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src {fetched}; "
-            f"img-src {images}; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
+            f"style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'{servers}; "
+            f"img-src 'self' data: blob:{servers}; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'self'")

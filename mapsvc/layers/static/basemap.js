@@ -6,12 +6,14 @@
 // rest.
 "use strict";
 
+// where a GCJ-02 basemap shows the place at ``latlng`` (WGS84)
+function gcj02(latlng) {
+  const [lng, lat] = gcoord.transform([latlng.lng, latlng.lat], gcoord.WGS84, gcoord.GCJ02);
+  return L.latLng(lat, lng);
+}
+
 L.TileLayer.addInitHook(function shiftGcj02() {
   if (!this.options.gcj02) return;
-  const gcj02 = (center) => {
-    const [lng, lat] = gcoord.transform([center.lng, center.lat], gcoord.WGS84, gcoord.GCJ02);
-    return L.latLng(lat, lng);
-  };
   const drawn = L.TileLayer.prototype;
   this._getTiledPixelBounds = (center) => drawn._getTiledPixelBounds.call(this, gcj02(center));
   this._setZoomTransform = (level, center, zoom) =>

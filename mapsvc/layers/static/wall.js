@@ -289,12 +289,14 @@ function mapsvcWall(map, config) {
     state.heatCategory = e.target.value;
     replace(DATA.heat, heat);
     loadHotspots();
-    for (const li of $("kpi-classes").children) {
-      const chosen = li.dataset.code === state.heatCategory;
-      li.classList.toggle("chosen", chosen);
-      li.firstChild.setAttribute("aria-pressed", chosen);
-    }
+    for (const li of $("kpi-classes").children) markChosen(li);
   });
+  // a main class of the panel's as the heat's class chosen or not, drawn and said so
+  function markChosen(li) {
+    const chosen = li.dataset.code === state.heatCategory;
+    li.classList.toggle("chosen", chosen);
+    li.firstChild.setAttribute("aria-pressed", chosen);
+  }
   // the heat of one main class (or, with "", of all), shown
   function heatOf(code) {
     const select = $("heat-category");
@@ -555,16 +557,14 @@ function mapsvcWall(map, config) {
     $("kpi-classes").replaceChildren(...b.classes.slice(0, CLASSES_SHOWN).map((c) => {
       const li = document.createElement("li");
       li.dataset.code = c.code;
-      const chosen = state.heatCategory === c.code;
-      li.classList.toggle("chosen", chosen);
       const button = text("button", "");
       Object.assign(button, { type: "button", title: "热力只看此类" });
-      button.setAttribute("aria-pressed", chosen);
       const bar = document.createElement("i");
       bar.style.width = `${(100 * c.reported) / most}%`;
       button.append(text("span", c.name), bar, text("b", c.reported));
       button.addEventListener("click", () => heatOf(state.heatCategory === c.code ? "" : c.code));
       li.appendChild(button);
+      markChosen(li);
       return li;
     }));
     const patrolled = $("kpi-patrols");  // a region's grids patrolled lately

@@ -699,11 +699,7 @@ const KEEP_ZOOMS = [12, 18];
 const KEEP_MOST = 1500;
 function keepBasemap(basemap, grids) {
   if (!basemap || !grids.features.length || !("serviceWorker" in navigator)) return;
-  const shown = (latlng) => {  // where the basemap shows a place: a GCJ-02 one, off it
-    if (!basemap.gcj02) return latlng;
-    const [lng, lat] = gcoord.transform([latlng.lng, latlng.lat], gcoord.WGS84, gcoord.GCJ02);
-    return L.latLng(lat, lng);
-  };
+  const shown = (latlng) => (basemap.gcj02 ? gcj02(latlng) : latlng);  // (basemap.js)
   const tiles = new Set();
   for (let z = KEEP_ZOOMS[0]; z <= KEEP_ZOOMS[1]; z += 1) {
     for (const grid of grids.features) {
