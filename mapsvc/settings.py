@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
-                      field_validator, model_validator)
+                      ValidationInfo, field_validator, model_validator)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -75,9 +75,15 @@ class AssignmentSettings(BaseSettings):
                                description="an outside point this close to a grid joins it")
 
 
+# OWASP's least Argon2id cost (its Password Storage Cheat Sheet): 7 MiB of memory over 5 passes,
+# or as much work in other proportions (19 MiB over 2, 46 MiB over 1 …)
+LEAST_HASH_WORK_KIB = 7 * 1024 * 5
+
+
 class AuthSettings(BaseSettings):
     """Sign-in: the key that signs bearer tokens, how long a token lasts, how many wrong
-    passwords an account name may be tried with, and how long a password must be."""
+    passwords an account name may be tried with, how long a password must be, and what a
+    password's hash costs."""
 
     model_config = SettingsConfigDict(env_prefix="MAPSVC_AUTH_")
 
@@ -90,6 +96,22 @@ class AuthSettings(BaseSettings):
     sign_in_minutes: float = Field(15, gt=0)
     password_length: int = Field(8, ge=8, description=(
         "the fewest characters a password may have (it also mixes three kinds of them)"))
+    # Argon2id's cost (RFC 9106's second recommendation by default): a hash made at another is
+    # made anew at this one when its password next signs in
+    hash_memory_kib: int = Field(64 * 1024, ge=7 * 1024, description=(
+        "the memory a password's hash takes, in KiB"))
+    hash_passes: int = Field(3, ge=1, description="the passes over that memory")
+    hash_lanes: int = Field(4, ge=1, description="the threads a hash may take")
+
+    @field_validator("hash_passes")
+    @classmethod
+    def _hard_enough(cls, passes: int, given: ValidationInfo) -> int:
+        memory = given.data.get("hash_memory_kib")  # absent: refused itself
+        if memory is not None and memory * passes < LEAST_HASH_WORK_KIB:
+            raise ValueError(f"with hash_memory_kib {memory}, at least "
+                             f"{-(-LEAST_HASH_WORK_KIB // memory)} (OWASP's least work: "
+                             "7 MiB over 5 passes)")
+        return passes
 
     def secret_value(self) -> str:
         if self.secret is not None:

@@ -546,6 +546,41 @@ def test_the_site_leads_each_account_to_the_page_of_its_work(server, accounts, u
         assert arrived.status_code == 200 and arrived.url.path == page
 
 
+def test_a_password_hashed_at_another_cost_signs_in_and_is_hashed_anew_at_the_settings(
+        anonymous, db, monkeypatch):
+    """A deployment that changes what a password's hash costs (MAPSVC_AUTH_HASH_*): a password
+    hashed at the cost before still signs in, and its hash is made anew at the settings' then
+    (a wrong password changes nothing); a cost below OWASP's least is refused, naming the
+    setting."""
+    served = settings.auth()
+    with monkeypatch.context() as before:
+        for setting, value in (("MEMORY_KIB", 47104), ("PASSES", 1), ("LANES", 2)):
+            before.setenv(f"MAPSVC_AUTH_HASH_{setting}", str(value))
+        settings.auth.cache_clear()
+        name = new_account()
+    settings.auth.cache_clear()
+
+    def stored() -> str:
+        with db.connect() as conn:
+            return conn.execute(text("SELECT password_hash FROM account WHERE username = :n"),
+                                {"n": name}).scalar_one()
+    old = stored()
+    assert "$m=47104,t=1,p=2$" in old
+    assert _sign_in(anonymous, name, "Wrong-Passw0rd").status_code == 401
+    assert stored() == old
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 200
+    renewed = stored()
+    assert (f"$m={served.hash_memory_kib},t={served.hash_passes},p={served.hash_lanes}$"
+            in renewed) and renewed != old
+    assert _sign_in(anonymous, name, PASSWORD).status_code == 200 and stored() == renewed
+    with monkeypatch.context() as lighter:
+        lighter.setenv("MAPSVC_AUTH_HASH_MEMORY_KIB", "8192")
+        lighter.setenv("MAPSVC_AUTH_HASH_PASSES", "4")
+        assert settings.problems() == ["MAPSVC_AUTH_HASH_PASSES: Value error, with "
+                                       "hash_memory_kib 8192, at least 5 (OWASP's least "
+                                       "work: 7 MiB over 5 passes)"]
+
+
 def test_a_longer_password_length_is_kept_and_said_on_the_password_page(accounts):
     """A deployment asking for 12 characters (MAPSVC_AUTH_PASSWORD_LENGTH): refused below
     them, and the page that changes passwords says 12."""

@@ -1,26 +1,43 @@
-"""Passwords: what one must be (等保 2.0's 口令复杂度), and their hashes (Argon2, by pwdlib's
-recommended settings)."""
+"""Passwords: what one must be (等保 2.0's 口令复杂度), and their hashes (Argon2id, at the cost
+the settings give)."""
 
 import secrets
+from functools import lru_cache
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from mapsvc import settings
 from mapsvc.errors import InvalidInput
 
-_hasher = PasswordHash.recommended()
+
+@lru_cache
+def _hashing(passes: int, memory_kib: int, lanes: int) -> tuple[PasswordHash, str]:
+    """Argon2id at this cost, and a hash of its own verified against for a name no account
+    has, so a wrong name costs as long as a wrong password."""
+    hasher = PasswordHash((Argon2Hasher(time_cost=passes, memory_cost=memory_kib,
+                                        parallelism=lanes),))
+    return hasher, hasher.hash("not a password")
+
+
+def _current() -> tuple[PasswordHash, str]:
+    cost = settings.auth()
+    return _hashing(cost.hash_passes, cost.hash_memory_kib, cost.hash_lanes)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _current()[0].hash(password)
 
 
-def verify_password(password: str, hashed: str) -> bool:
-    return _hasher.verify(password, hashed)
-
-
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-DUMMY_HASH = hash_password("not a password")
+def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
+    """Whether ``password`` is the one ``hashed`` (None: no account's, never right, checked
+    as long), and, when it is and ``hashed`` was made at another cost than the settings' now,
+    its hash at theirs."""
+    hasher, dummy = _current()
+    if hashed is None:
+        hasher.verify(password, dummy)
+        return False, None
+    return hasher.verify_and_update(password, hashed)
 
 
 _KINDS = (str.islower, str.isupper, str.isdigit)

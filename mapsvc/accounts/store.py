@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
 from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
-from mapsvc.accounts.passwords import (DUMMY_HASH, check_password, hash_password,
-                                       verify_password)
+from mapsvc.accounts.passwords import check_password, hash_password, verify_password
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
 
@@ -395,6 +394,8 @@ ON CONFLICT (username) DO UPDATE
        first_at = CASE WHEN f.first_at > now() - :window THEN f.first_at ELSE now() END
 RETURNING failures, extract(epoch FROM first_at + :window - now())
 """)
+# A right password's hash made at another cost than the settings' now, made anew at theirs.
+_RENEWED = text("UPDATE account SET password_hash = :hash WHERE id = :id")
 # A success clears its name's count, and the counts whose window is over.
 _SUCCEEDED = text("""
 DELETE FROM sign_in_failure WHERE username = :username OR first_at <= now() - :window
@@ -411,7 +412,7 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
     to be changed, not to sign in). A change its account made already, asked for again (its
     answer lost on the way), is no wrong password: PasswordChanged."""
     if len(username) > USERNAME_LENGTH:  # no account's: nothing kept of it
-        verify_password(password, DUMMY_HASH)
+        verify_password(password, None)
         return None
     guard = settings.auth()
     window = timedelta(minutes=guard.sign_in_minutes)
@@ -421,10 +422,13 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
         await record(conn, username, "held_back", origin)
         raise TooManyFailures(math.ceil(left_s))
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
-    known = DUMMY_HASH if row is None else row.password_hash
-    right = verify_password(password, known)
+    known = None if row is None else row.password_hash
+    right, renewed = verify_password(password, known)
+    if renewed:  # made at another cost than the settings' now: at theirs from now on
+        await conn.execute(_RENEWED, {"id": row.id, "hash": renewed})
     # Checked whoever asks, the name an account's or not: the time taken tells nothing either.
-    changed = not right and changing_to is not None and verify_password(changing_to, known)
+    changed = (not right and changing_to is not None
+               and verify_password(changing_to, known)[0])
     if changed and row is not None and not row.password_to_change:
         await conn.execute(_SUCCEEDED, {"username": username, "window": window})
         raise PasswordChanged()
