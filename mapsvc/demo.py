@@ -343,17 +343,22 @@ async def settle_counties(conn: AsyncConnection, *, seed: int = 20261206) -> int
     for how, among in ((IN_FLIGHT, recent), (SETTLED, ~recent)):
         cases.loc[among, "depth"] = rng.choice(list(how), among.sum(), p=list(how.values()))
     taken = 0
-    for (county, _, depth, public), group in cases.groupby(["county", "day", "depth", "public"]):
-        ids = group["id"].tolist()
-        at = group["reported_at"].max()
+    for (county, _), day in cases.groupby(["county", "day"]):
+        at = day["reported_at"].max()
         centre = centres[counties[county]]
-        steps = [("reject", "不属于受理范围（演示）")] if depth == 0 else list(LOOP[:depth])
-        if public and depth >= 2:  # their callers told the department has them (响应)
-            steps.insert(2, ("contact", "已电话联系诉求人，告知正在办理（演示）"))
-        for name, note in steps:
+        # each step taken on the day's cases whose depth is within its range (those rejected,
+        # then those that come as far as it), the public's alone told the department has them
+        # (响应)
+        steps = [("reject", "不属于受理范围（演示）", 0, 0, False),
+                 *((name, note, n, len(LOOP), False)
+                   for n, (name, note) in enumerate(LOOP, start=1))]
+        steps.insert(3, ("contact", "已电话联系诉求人，告知正在办理（演示）", 2, len(LOOP), True))
+        for name, note, least, most, callers_only in steps:
             at += timedelta(hours=float(rng.uniform(*STEP_HOURS[name])))
             if at > now:  # not yet: the cases wait at this step
                 break
+            ids = day.loc[day["depth"].between(least, most) & (day["public"] | (not callers_only)),
+                          "id"].tolist()
             if name == "follow_up":  # asked of each caller: a share of them
                 for case in ids:
                     if rng.random() < FOLLOWED_UP_SHARE:
@@ -361,10 +366,10 @@ async def settle_counties(conn: AsyncConnection, *, seed: int = 20261206) -> int
                         await act(conn, centre, case, name, ActionRequest(
                             satisfaction=rated, resolved=rated >= 4, taken_at=at))
                         taken += 1
-                continue
-            await act_on_many(conn, centre, ids, name, ActionRequest(
-                note=note, department=county_department(county), taken_at=at))
-            taken += len(ids)
+            elif ids:
+                await act_on_many(conn, centre, ids, name, ActionRequest(
+                    note=note, department=county_department(county), taken_at=at))
+                taken += len(ids)
     return taken
 
 
