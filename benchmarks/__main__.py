@@ -29,7 +29,8 @@ from sqlalchemy import text  # noqa: E402
 
 from benchmarks.wrk import during_run, wrk  # noqa: E402
 from mapsvc.accounts.model import Role  # noqa: E402
-from mapsvc.accounts.store import create_account, find_account, worked_all_along  # noqa: E402
+from mapsvc.accounts.store import (AccountSpec, create_account, create_accounts,  # noqa: E402
+                                   find_account, worked_all_along)
 from mapsvc.boundaries.synthetic import generate  # noqa: E402
 from mapsvc.db.engine import async_engine, in_transaction, sync_engine  # noqa: E402
 from mapsvc.db.setup import prepare_database  # noqa: E402
@@ -1548,6 +1549,55 @@ def serve_and_load(incidents: int) -> None:
             tiles_over_http(base, drawing, tipg)
 
 
+SHIFT = 16  # grid workers signing in at once as their shift starts
+SHIFT_SECONDS = 10
+
+
+def sign_ins_at_shift_start() -> None:
+    """A shift starting: SHIFT grid workers signing in again and again at once, each password
+    checked at the service's cost (Argon2id, 64 MiB over 3 passes), and meanwhile the
+    service's health asked one at a time: sign-ins a second, and how long the health waited
+    behind them."""
+    async def staff(conn):
+        code = (await conn.execute(text("SELECT min(code) FROM grid"))).scalar_one()
+        made = set((await conn.execute(text(
+            "SELECT username FROM account WHERE username LIKE 'bench_shift_%'"))).scalars())
+        if missing := [AccountSpec(name, PASSWORD, Role.grid_worker, grid_codes=(code,))
+                       for name in (f"bench_shift_{n:02d}" for n in range(SHIFT))
+                       if name not in made]:
+            await create_accounts(conn, missing, origin="benchmarks")
+
+    asyncio.run(in_transaction(staff))
+    with served() as base:
+        done = threading.Event()
+
+        def signing_in(n: int) -> int:
+            signed = 0
+            with httpx.Client(base_url=base, timeout=60) as client:
+                while not done.is_set():
+                    client.post("/api/v1/auth/token", data={
+                        "username": f"bench_shift_{n:02d}", "password": PASSWORD}
+                    ).raise_for_status()
+                    signed += 1
+            return signed
+
+        waits = []
+        with ThreadPoolExecutor(SHIFT) as shift, httpx.Client(base_url=base) as health:
+            signed = [shift.submit(signing_in, n) for n in range(SHIFT)]
+            start = time.perf_counter()
+            while time.perf_counter() - start < SHIFT_SECONDS:
+                asked = time.perf_counter()
+                health.get("/api/v1/health").raise_for_status()
+                waits.append((time.perf_counter() - asked) * 1000)
+            done.set()
+            total = sum(f.result() for f in signed)
+    label = f"({SHIFT} at once, 2 workers)"
+    figure(f"sign-ins a second at a shift's start {label}", f"{total / SHIFT_SECONDS:.1f}")
+    for stat, at in (("p50", 0.5), ("p99", 0.99)):
+        figure(f"GET /api/v1/health {stat} while they sign in {label}",
+               f"{np.quantile(waits, at):.1f}", "ms")
+
+
 def small_page() -> int:
     """The wall page before the big import: 10,000 incidents."""
     grids = asyncio.run(in_transaction(current_grids))
@@ -1655,6 +1705,7 @@ def main() -> None:
     bins_by_account(grids)
     locate_in_sql()
     serve_and_load(rows + before)
+    sign_ins_at_shift_start()
     tiles_at_city_coverage()
     hotline_callers()  # these last: their cases would change the figures before
     webhooks_at_scale()

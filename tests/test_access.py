@@ -581,6 +581,23 @@ def test_a_password_hashed_at_another_cost_signs_in_and_is_hashed_anew_at_the_se
                                        "work: 7 MiB over 5 passes)"]
 
 
+def test_the_service_answers_others_while_a_password_is_checked():
+    """A shift signing in does not hold the service up: while a password's hash is worked (here
+    at a cost of seconds), the service answers other requests."""
+    served = Server("slow-hash", env={"MAPSVC_AUTH_HASH_MEMORY_KIB": "262144",
+                                      "MAPSVC_AUTH_HASH_PASSES": "9"}).start()
+    try:
+        with ThreadPoolExecutor(1) as shift:
+            signing_in = shift.submit(httpx.post, f"{served.base}/api/v1/auth/token", data={
+                "username": "nobody_of_the_shift", "password": PASSWORD}, timeout=120)
+            time.sleep(0.5)  # its hash under way
+            assert httpx.get(f"{served.base}/api/v1/health", timeout=120).status_code == 200
+            assert not signing_in.done()
+            assert signing_in.result().status_code == 401
+    finally:
+        served.stop()
+
+
 def test_a_longer_password_length_is_kept_and_said_on_the_password_page(accounts):
     """A deployment asking for 12 characters (MAPSVC_AUTH_PASSWORD_LENGTH): refused below
     them, and the page that changes passwords says 12."""

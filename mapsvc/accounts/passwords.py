@@ -1,7 +1,10 @@
 """Passwords: what one must be (等保 2.0's 口令复杂度), and their hashes (Argon2id, at the cost
 the settings give)."""
 
+import asyncio
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from pwdlib import PasswordHash
@@ -25,19 +28,35 @@ def _current() -> tuple[PasswordHash, str]:
     return _hashing(cost.hash_passes, cost.hash_memory_kib, cost.hash_lanes)
 
 
-def hash_password(password: str) -> str:
-    return _current()[0].hash(password)
+@lru_cache
+def _hashers(lanes: int) -> ThreadPoolExecutor:
+    """The threads hashes are worked on, off the service's event loop (Argon2 holds no lock of
+    Python's): as many hashes at once as the cores take their lanes, so that the service's
+    other requests are answered meanwhile, as a shift signs in."""
+    return ThreadPoolExecutor(max(1, (os.cpu_count() or 1) // lanes),
+                              thread_name_prefix="password-hash")
 
 
-def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
+async def _worked(work, *args):
+    return await asyncio.get_running_loop().run_in_executor(
+        _hashers(settings.auth().hash_lanes), work, *args)
+
+
+async def hash_password(password: str) -> str:
+    return await _worked(lambda: _current()[0].hash(password))
+
+
+async def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
     """Whether ``password`` is the one ``hashed`` (None: no account's, never right, checked
     as long), and, when it is and ``hashed`` was made at another cost than the settings' now,
     its hash at theirs."""
-    hasher, dummy = _current()
-    if hashed is None:
-        hasher.verify(password, dummy)
-        return False, None
-    return hasher.verify_and_update(password, hashed)
+    def verify() -> tuple[bool, str | None]:
+        hasher, dummy = _current()
+        if hashed is None:
+            hasher.verify(password, dummy)
+            return False, None
+        return hasher.verify_and_update(password, hashed)
+    return await _worked(verify)
 
 
 _KINDS = (str.islower, str.isupper, str.isdigit)

@@ -159,9 +159,7 @@ async def create_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, or
 async def store_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, origin: str,
                          to_change: bool) -> list[int]:
     """``create_accounts`` for accounts ``refusals`` has found nothing against."""
-    # Argon2 holds no lock of Python's: the cores hash side by side
-    hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, spec.password)
-                                    for spec in specs))
+    hashes = await asyncio.gather(*(hash_password(spec.password) for spec in specs))
     ids = dict((await conn.execute(_CREATE, {
         "usernames": [s.username for s in specs], "hashes": hashes,
         "names": [s.display_name for s in specs], "roles": [s.role.value for s in specs],
@@ -263,7 +261,7 @@ async def set_password(conn: AsyncConnection, username: str, password: str, *,
     set, the account's to change before it signs in."""
     check_password(password, username)
     changed = await conn.execute(_SET_PASSWORD, {"username": username, "to_change": to_change,
-                                                 "hash": hash_password(password)})
+                                                 "hash": await hash_password(password)})
     if changed.first() is None:
         raise NotFound(f"no account {username!r}", field="username")
     await conn.execute(text("DELETE FROM sign_in_failure WHERE username = :username"),
@@ -412,7 +410,7 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
     to be changed, not to sign in). A change its account made already, asked for again (its
     answer lost on the way), is no wrong password: PasswordChanged."""
     if len(username) > USERNAME_LENGTH:  # no account's: nothing kept of it
-        verify_password(password, None)
+        await verify_password(password, None)
         return None
     guard = settings.auth()
     window = timedelta(minutes=guard.sign_in_minutes)
@@ -423,12 +421,12 @@ async def authenticate(conn: AsyncConnection, username: str, password: str, *,
         raise TooManyFailures(math.ceil(left_s))
     row = (await conn.execute(_ACCOUNT, {"username": username})).first()
     known = None if row is None else row.password_hash
-    right, renewed = verify_password(password, known)
+    right, renewed = await verify_password(password, known)
     if renewed:  # made at another cost than the settings' now: at theirs from now on
         await conn.execute(_RENEWED, {"id": row.id, "hash": renewed})
     # Checked whoever asks, the name an account's or not: the time taken tells nothing either.
     changed = (not right and changing_to is not None
-               and verify_password(changing_to, known)[0])
+               and (await verify_password(changing_to, known))[0])
     if changed and row is not None and not row.password_to_change:
         await conn.execute(_SUCCEEDED, {"username": username, "window": window})
         raise PasswordChanged()
