@@ -8,6 +8,7 @@ import re
 import warnings
 
 import pytest
+from shapely.geometry import shape
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
@@ -155,6 +156,17 @@ def test_a_planner_selects_grids_by_name_from_the_keyboard_and_merges_them(serve
     assert page.eval_on_selector_all("#plan-grid-list input", "bs => bs.map(b => b.checked)") == [
         False, False]
     assert len(drafted(api, page.evaluate("window.mapsvcPlan.plan"))) == 2
+    merged = page.locator("#plan-grid-list input").first  # B, A in it: cut in halves again
+    assert merged.get_attribute("value") == a.code("B")
+    merged.focus()
+    page.keyboard.press("Space")
+    page.focus("#plan-halve")
+    page.keyboard.press("Enter")
+    wait_until(page, "window.mapsvcPlan.count === 3", "the merged grid halved")
+    assert f"网格 {a.code('B')} 已对半切分为 {a.code('B')}、" in page.inner_text("#plan-message")
+    grids = drafted(api, page.evaluate("window.mapsvcPlan.plan"))
+    assert sorted(round(shape(g["geometry"]).area / a.cell(0, 0).area, 3)
+                  for g in grids.values()) == [1, 1, 1]  # B and A as large as they were, C
     assert watch.problems == []
 
 

@@ -64,6 +64,28 @@ def test_a_draft_holds_the_villages_grids_and_edits_leave_the_live_grids_alone(a
     assert live_grids(api, a) == before
 
 
+def test_a_grid_is_cut_in_two_halves_of_equal_area_across_its_longer_side(api, area):
+    """Asked for halves (no line drawn, as from the keyboard): grid B, a square of degrees and
+    so taller than wide on the ground at 21°N, cut across at half its height; asked with a line
+    as well, or with neither, refused naming the line."""
+    a, _ = area
+    plan = new_plan(api, a)
+    split = f"/plans/{plan['id']}/split"
+    line = mapping(LineString([a.at(1.4, -0.2), a.at(1.4, 1.2)]))
+    for body in ({"code": a.code("B")}, {"code": a.code("B"), "halves": True, "line": line}):
+        r = api.post(split, json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "line"
+    r = api.post(split, json={"code": a.code("B"), "halves": True})
+    assert r.status_code == 200, r.text
+    codes = r.json()["codes"]
+    assert codes[0] == a.code("B") and len(codes) == 2
+    grids = drafted(api, plan)
+    halves = [a.cell(1, 0, 1, 0.5), a.cell(1, 0.5, 1, 0.5)]  # south, north
+    assert sorted([same(grids[c]["geometry"], half) for half in halves] for c in codes) == [
+        [False, True], [True, False]]
+    assert [f for f in findings(api, plan) if f["severity"] == "error"] == []
+
+
 def test_a_line_that_does_not_cross_the_grid_is_refused_naming_it(api, area):
     a, _ = area
     plan = new_plan(api, a)

@@ -53,7 +53,9 @@ class Proposal(BaseModel):
 
 class Split(BaseModel):
     code: str = Field(description="the grid to cut")
-    line: dict = Field(description="a GeoJSON LineString drawn across it")
+    line: dict | None = Field(None, description="a GeoJSON LineString drawn across it")
+    halves: bool = Field(False, description=(
+        "true, with no line: cut in two halves of equal area across its longer side"))
 
 
 class Merge(BaseModel):
@@ -120,7 +122,10 @@ async def plan_grids(request: Request, plan_id: int, account: Planner) -> Respon
 
 @router.post("/{plan_id:int}/split")
 async def split(request: Request, plan_id: int, body: Split, account: Planner) -> dict:
-    """Cut a grid along a line: the largest piece keeps the code."""
+    """Cut a grid along a line, or in two halves of equal area: the largest piece keeps the
+    code."""
+    if body.halves == (body.line is not None):
+        raise InvalidInput("draw a line across the grid, or ask for halves", field="line")
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
         return {"codes": await split_grid(conn, plan, body.code, body.line)}

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account, Role
+from mapsvc.boundaries.halving import halving_line
 from mapsvc.boundaries.reading import BoundaryFile, Problem
 from mapsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mapsvc.geojson import PRECISION, Filters, feature_collection, page
@@ -375,13 +376,20 @@ async def _fid(conn: AsyncConnection, plan: Plan, code: str, field: str = "code"
     return fid
 
 
-async def split_grid(conn: AsyncConnection, plan: Plan, code: str, line: dict) -> list[str]:
-    """Cut a drafted grid along ``line`` (GeoJSON LineString drawn across it): the largest
-    piece keeps the grid's code, the others become new grids. The codes, largest first."""
+async def split_grid(conn: AsyncConnection, plan: Plan, code: str,
+                     line: dict | None) -> list[str]:
+    """Cut a drafted grid along ``line`` (GeoJSON LineString drawn across it; None: in two
+    halves of equal area across its longer side, ``halving_line``): the largest piece keeps
+    the grid's code, the others become new grids. The codes, largest first."""
     fid = await _fid(conn, plan, code)
-    cut = _shape(line, "line")
-    if cut.geom_type not in ("LineString", "MultiLineString"):
-        raise InvalidInput(f"must be a LineString, not {cut.geom_type}", field="line")
+    if line is None:
+        cut = halving_line(shapely.from_wkb((await conn.execute(text(
+            f"SELECT ST_AsBinary({FIXED.format(g='geom')}) FROM plan_grid WHERE id = :fid"),
+            {"fid": fid})).scalar_one()))
+    else:
+        cut = _shape(line, "line")
+        if cut.geom_type not in ("LineString", "MultiLineString"):
+            raise InvalidInput(f"must be a LineString, not {cut.geom_type}", field="line")
     pieces = (await conn.execute(text(f"""
         SELECT ST_AsBinary(part.geom) AS wkb, pg.village_code
           FROM plan_grid pg,

@@ -447,7 +447,7 @@ function mapsvcPlan(map, config) {
       + `${state.count} 个网格` + (p.retired && p.retired.length
         ? ` · 将撤销 ${p.retired.join("、")}` : "")
       + (p.published_at ? ` · ${p.published_by} 于 ${localTime(p.published_at)} 发布` : "");
-    for (const id of ["plan-split", "plan-merge", "plan-publish"]) {
+    for (const id of ["plan-split", "plan-halve", "plan-merge", "plan-publish"]) {
       $(id).disabled = p.status !== "draft";
     }
   }
@@ -495,15 +495,25 @@ function mapsvcPlan(map, config) {
     await refresh();
   }));
 
+  function toSplit() {  // the one grid selected, or null (said so)
+    if (state.selected.size === 1) return [...state.selected][0];
+    say("请先选中一个要切分的网格", true);
+    return null;
+  }
   $("plan-split").addEventListener("click", () => {
-    if (state.selected.size !== 1) {
-      say("请先选中一个要切分的网格", true);
-      return;
-    }
-    splitting = [...state.selected][0];
+    splitting = toSplit();
+    if (!splitting) return;
     say(`在网格 ${splitting} 上画一条穿过它的线，双击结束`);
     map.pm.enableDraw("Line", { finishOn: "dblclick" });
   });
+  $("plan-halve").addEventListener("click", () => attempt(async () => {
+    const code = toSplit();
+    if (!code) return;
+    const r = await call("POST", api(`/plans/${state.plan.id}/split`), { code, halves: true });
+    say(`网格 ${code} 已对半切分为 ${r.codes.join("、")}`);
+    state.selected.clear();
+    await refresh();
+  }));
   $("plan-merge").addEventListener("click", () => attempt(async () => {
     if (state.selected.size < 2) {
       say("请先选中两个或更多网格", true);
