@@ -37,9 +37,9 @@ def _hashers(lanes: int) -> ThreadPoolExecutor:
                               thread_name_prefix="password-hash")
 
 
-async def _worked(work, *args):
+async def _worked(work):
     return await asyncio.get_running_loop().run_in_executor(
-        _hashers(settings.auth().hash_lanes), work, *args)
+        _hashers(settings.auth().hash_lanes), work)
 
 
 async def hash_password(password: str) -> str:
