@@ -1,5 +1,5 @@
-"""The line that cuts a grid in two halves of equal area across its longer side, for any shape
-a grid may have."""
+"""The line that cuts a grid in two halves, of equal area or of equal households, across its
+longer side, for any shape a grid may have."""
 
 import math
 
@@ -17,6 +17,15 @@ from mapsvc.boundaries.halving import halving_line
 def _local(geom, lat: float):
     """Metres' proportions at ``lat``: east shrunk by its cosine (as the halving reads them)."""
     return scale(geom, xfact=math.cos(math.radians(lat)), yfact=1, origin=(0, 0))
+
+
+def _longer(grid) -> np.ndarray:
+    """The longer side of the least rectangle around the grid, in metres' proportions, as a
+    unit vector."""
+    corners = np.asarray(shapely.minimum_rotated_rectangle(
+        _local(grid, grid.centroid.y)).exterior.coords)
+    longer = max(np.diff(corners[:3], axis=0), key=np.linalg.norm)
+    return longer / np.linalg.norm(longer)
 
 
 @st.composite
@@ -48,19 +57,50 @@ def test_the_line_leaves_half_the_grids_area_on_either_side_square_to_its_longer
     line = halving_line(grid)
     pieces = split(grid, line).geoms
     assert len(pieces) >= 2
-    (x0, y0), (x1, y1) = line.coords
     sides = {-1: 0.0, 1: 0.0}
     for piece in pieces:  # each piece on one side: by where a point inside it lies
-        px, py = piece.representative_point().coords[0]
-        sides[int(np.sign((x1 - x0) * (py - y0) - (y1 - y0) * (px - x0)))] += piece.area
+        sides[_side(line, *piece.representative_point().coords[0])] += piece.area
     assert math.isclose(sides[-1], sides[1], rel_tol=1e-6)
     assert math.isclose(sides[-1] + sides[1], grid.area, rel_tol=1e-9)
     # square, in metres' proportions, to the longer side of the least rectangle around it
-    local_line, local_grid = _local(line, grid.centroid.y), _local(grid, grid.centroid.y)
-    corners = np.asarray(shapely.minimum_rotated_rectangle(local_grid).exterior.coords)
-    longer = max(np.diff(corners[:3], axis=0), key=np.linalg.norm)
-    direction = np.diff(np.asarray(local_line.coords), axis=0)[0]
-    assert abs(direction @ longer) <= 1e-9 * np.linalg.norm(direction) * np.linalg.norm(longer)
+    direction = np.diff(np.asarray(_local(line, grid.centroid.y).coords), axis=0)[0]
+    assert abs(direction @ _longer(grid)) <= 1e-9 * np.linalg.norm(direction)
+
+
+def _side(line, x: float, y: float) -> int:
+    (x0, y0), (x1, y1) = line.coords
+    return int(np.sign((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(grids(), st.data())
+def test_the_households_are_shared_as_evenly_as_their_homes_allow(drawn, data):
+    """No home on the line; the two sides' households differ by no more than the most at one
+    place along the longer side (the best any cut square to it can do: the line passes between
+    two places); no line only for homes all in one place."""
+    shape, lon, lat = drawn
+    grid = shapely.affinity.translate(shape, lon, lat)
+    minx, miny, maxx, maxy = grid.bounds
+    scattered = np.array(data.draw(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)),
+                                            min_size=1, max_size=40)))
+    homes = [minx, miny] + scattered * [maxx - minx, maxy - miny]
+    homes = homes[shapely.contains_xy(grid, homes[:, 0], homes[:, 1])]
+    if not len(homes):
+        homes = np.array(grid.representative_point().coords)
+    households = np.array(data.draw(st.lists(st.integers(1, 30), min_size=len(homes),
+                                             max_size=len(homes))), dtype=float)
+    line = halving_line(grid, homes, households)
+    # the homes by where they lie along the longer side (to a millionth of a millimetre)
+    along = shapely.get_coordinates(_local(shapely.MultiPoint(homes), grid.centroid.y)) \
+        @ _longer(grid)
+    _, place = np.unique(np.round(along / 1e-14), return_inverse=True)
+    if line is None:
+        assert place.max() == 0
+        return
+    sides = [_side(line, x, y) for x, y in homes]
+    assert 0 not in sides
+    held = {side: households[np.array(sides) == side].sum() for side in (-1, 1)}
+    assert abs(held[-1] - held[1]) <= np.bincount(place, weights=households).max()
 
 
 def test_a_rectangle_on_the_ground_is_cut_at_half_its_length():

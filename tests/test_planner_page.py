@@ -125,10 +125,18 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     assert watch.problems == []
 
 
-def test_a_planner_selects_grids_by_name_from_the_keyboard_and_merges_them(server, planner,
-                                                                         api):
+def refusals(watch) -> list[str]:
+    """The requests the page saw refused, beside what else went wrong but the console's word
+    for each (the page says why itself)."""
+    return [p for p in watch.problems if p != "Failed to load resource: the server responded "
+            "with a status of 422 (Unprocessable Entity)"]
+
+
+def test_a_planner_selects_grids_by_name_from_the_keyboard_merges_and_halves_them(
+        server, planner, api):
     """The draft's grids listed beside the map, by name: one ticked is selected as one clicked
-    on the map is, and the other way round; two ticked from the keyboard merge."""
+    on the map is, and the other way round; two ticked from the keyboard merge; one ticked is
+    cut in halves of households, or the page says why it cannot be."""
     page, watch, a, username = planner
     open_village(page, server, username, a)
     page.fill("#plan-name", "合并AB")
@@ -156,9 +164,22 @@ def test_a_planner_selects_grids_by_name_from_the_keyboard_and_merges_them(serve
     assert page.eval_on_selector_all("#plan-grid-list input", "bs => bs.map(b => b.checked)") == [
         False, False]
     assert len(drafted(api, page.evaluate("window.mapsvcPlan.plan"))) == 2
-    merged = page.locator("#plan-grid-list input").first  # B, A in it: cut in halves again
-    assert merged.get_attribute("value") == a.code("B")
-    merged.focus()
+    ticks = page.locator("#plan-grid-list input")
+    assert ticks.first.get_attribute("value") == a.code("B")  # A in it now
+    ticks.nth(1).focus()  # C, its one home, cannot be cut in halves of households: said so
+    page.keyboard.press("Space")
+    page.focus("#plan-halve-by")
+    page.keyboard.press("ArrowDown")
+    assert page.input_value("#plan-halve-by") == "households"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    wait_until(page, "document.getElementById('plan-message').textContent.includes('无法')",
+               "the refusal said")
+    assert page.inner_text("#plan-message") == (
+        f"网格 {a.code('C')} 内没有可分的登记住户（无住户，或都在同一处），无法按户数对半切分")
+    ticks.nth(1).focus()  # B cut instead: its households two and two, as the API's test has it
+    page.keyboard.press("Space")
+    ticks.first.focus()
     page.keyboard.press("Space")
     page.focus("#plan-halve")
     page.keyboard.press("Enter")
@@ -166,8 +187,9 @@ def test_a_planner_selects_grids_by_name_from_the_keyboard_and_merges_them(serve
     assert f"网格 {a.code('B')} 已对半切分为 {a.code('B')}、" in page.inner_text("#plan-message")
     grids = drafted(api, page.evaluate("window.mapsvcPlan.plan"))
     assert sorted(round(shape(g["geometry"]).area / a.cell(0, 0).area, 3)
-                  for g in grids.values()) == [1, 1, 1]  # B and A as large as they were, C
-    assert watch.problems == []
+                  for g in grids.values()) == [0.5, 1, 1.5]  # the new, C, B
+    plan = page.evaluate("window.mapsvcPlan.plan.id")
+    assert refusals(watch) == [f"422: {server}/api/v1/plans/{plan}/split"], watch.problems
 
 
 def test_a_village_picked_shows_its_grids_in_force_until_a_draft_takes_their_place(
@@ -344,9 +366,7 @@ def test_a_planner_puts_a_layer_redrawn_in_qgis_in_place_of_the_drafts_grids(ser
     plan = page.evaluate("window.mapsvcPlan.plan.id")
     assert {code: grid["properties"]["name"] for code, grid in drafted(api, {"id": plan}).items()
             } == {a.code("A"): "西片", a.code("B"): "东片"}  # GBK read as GBK
-    refusals = [p for p in watch.problems if p != "Failed to load resource: the server "
-                "responded with a status of 422 (Unprocessable Entity)"]
-    assert refusals == [f"422: {server}/api/v1/plans/{plan}/layer"] * 3, watch.problems
+    assert refusals(watch) == [f"422: {server}/api/v1/plans/{plan}/layer"] * 3, watch.problems
 
 
 def test_a_planner_downloads_the_drafts_layer_redraws_it_and_puts_it_back(server, planner,

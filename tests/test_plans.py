@@ -65,17 +65,17 @@ def test_a_draft_holds_the_villages_grids_and_edits_leave_the_live_grids_alone(a
 
 
 def test_a_grid_is_cut_in_two_halves_of_equal_area_across_its_longer_side(api, area):
-    """Asked for halves (no line drawn, as from the keyboard): grid B, a square of degrees and
-    so taller than wide on the ground at 21°N, cut across at half its height; asked with a line
-    as well, or with neither, refused naming the line."""
+    """Asked for halves of equal area (no line drawn, as from the keyboard): grid B, a square
+    of degrees and so taller than wide on the ground at 21°N, cut across at half its height;
+    asked with a line as well, or with neither, refused naming the line."""
     a, _ = area
     plan = new_plan(api, a)
     split = f"/plans/{plan['id']}/split"
     line = mapping(LineString([a.at(1.4, -0.2), a.at(1.4, 1.2)]))
-    for body in ({"code": a.code("B")}, {"code": a.code("B"), "halves": True, "line": line}):
+    for body in ({"code": a.code("B")}, {"code": a.code("B"), "halves": "area", "line": line}):
         r = api.post(split, json=body)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "line"
-    r = api.post(split, json={"code": a.code("B"), "halves": True})
+    r = api.post(split, json={"code": a.code("B"), "halves": "area"})
     assert r.status_code == 200, r.text
     codes = r.json()["codes"]
     assert codes[0] == a.code("B") and len(codes) == 2
@@ -83,7 +83,30 @@ def test_a_grid_is_cut_in_two_halves_of_equal_area_across_its_longer_side(api, a
     halves = [a.cell(1, 0, 1, 0.5), a.cell(1, 0.5, 1, 0.5)]  # south, north
     assert sorted([same(grids[c]["geometry"], half) for half in halves] for c in codes) == [
         [False, True], [True, False]]
-    assert [f for f in findings(api, plan) if f["severity"] == "error"] == []
+    assert api.get(f"/plans/{plan['id']}/validation").json()["errors"] == 0
+
+
+def test_a_grid_is_cut_in_two_halves_of_its_registered_households(api, area):
+    """Asked for halves of households: B's homes (one household at its west, two at its east)
+    lie at one height, across which B is cut: refused naming the halves; A and B merged (wider
+    than tall) hold A's household, B's west one and B's east two: cut halfway between B's
+    homes, two households on either side, as the validation counts them."""
+    a, _ = area
+    plan = new_plan(api, a)
+    split = f"/plans/{plan['id']}/split"
+    r = api.post(split, json={"code": a.code("B"), "halves": "households"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "halves"
+    assert api.post(f"/plans/{plan['id']}/merge",
+                    json={"codes": [a.code("A"), a.code("B")]}).status_code == 200
+    r = api.post(split, json={"code": a.code("A"), "halves": "households"})
+    assert r.status_code == 200, r.text
+    west, east = r.json()["codes"]
+    grids = drafted(api, plan)
+    assert same(grids[west]["geometry"], a.cell(0, 0, 1.5))
+    assert same(grids[east]["geometry"], a.cell(1.5, 0, 0.5))
+    report = api.get(f"/plans/{plan['id']}/validation").json()
+    assert {g["code"]: g["households"] for g in report["grids"]
+            if g["code"] in (west, east)} == {west: 2, east: 2}
 
 
 def test_a_line_that_does_not_cross_the_grid_is_refused_naming_it(api, area):

@@ -15,6 +15,7 @@ from mapsvc.api.auth import allowed
 from mapsvc.api.deps import GEOJSON, read_upload, statements, transaction
 from mapsvc.boundaries.export import MEDIA_TYPES, export_plan
 from mapsvc.boundaries.plans import (
+    HALVES,
     PLANNERS,
     LayerRefused,
     create_plan,
@@ -54,8 +55,9 @@ class Proposal(BaseModel):
 class Split(BaseModel):
     code: str = Field(description="the grid to cut")
     line: dict | None = Field(None, description="a GeoJSON LineString drawn across it")
-    halves: bool = Field(False, description=(
-        "true, with no line: cut in two halves of equal area across its longer side"))
+    halves: Literal[HALVES] | None = Field(None, description=(
+        "with no line: cut in two halves across its longer side, of equal area or of as near "
+        "equal registered households as their homes allow"))
 
 
 class Merge(BaseModel):
@@ -124,11 +126,11 @@ async def plan_grids(request: Request, plan_id: int, account: Planner) -> Respon
 async def split(request: Request, plan_id: int, body: Split, account: Planner) -> dict:
     """Cut a grid along a line, or in two halves of equal area: the largest piece keeps the
     code."""
-    if body.halves == (body.line is not None):
+    if (body.halves is None) == (body.line is None):
         raise InvalidInput("draw a line across the grid, or ask for halves", field="line")
     async with transaction(request) as conn:
         plan = await load_plan(conn, account, plan_id, draft=True)
-        return {"codes": await split_grid(conn, plan, body.code, body.line)}
+        return {"codes": await split_grid(conn, plan, body.code, body.line, body.halves)}
 
 
 @router.post("/{plan_id:int}/merge")

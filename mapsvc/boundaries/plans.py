@@ -10,6 +10,7 @@ missing from the draft is retired.
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from shapely.errors import GeometryTypeError
 from shapely.geometry import shape
@@ -376,16 +377,30 @@ async def _fid(conn: AsyncConnection, plan: Plan, code: str, field: str = "code"
     return fid
 
 
-async def split_grid(conn: AsyncConnection, plan: Plan, code: str,
-                     line: dict | None) -> list[str]:
-    """Cut a drafted grid along ``line`` (GeoJSON LineString drawn across it; None: in two
-    halves of equal area across its longer side, ``halving_line``): the largest piece keeps
+# A drafted grid as the cut takes it, and its registered households' homes: how many at each
+# point (several addresses of one building share a point).
+_TO_HALVE = text(f"""
+WITH pg AS (SELECT {FIXED.format(g="geom")} AS geom FROM plan_grid WHERE id = :fid)
+SELECT ST_AsBinary(pg.geom) AS wkb,
+       (SELECT json_agg(json_build_array(x, y, n)) FROM (
+            SELECT ST_X(a.geom) AS x, ST_Y(a.geom) AS y, count(hh.id) AS n
+              FROM address a JOIN house h ON h.address_id = a.id
+              JOIN household hh ON hh.house_id = h.id
+             WHERE a.geom && pg.geom AND ST_Covers(pg.geom, a.geom)
+             GROUP BY 1, 2) AS homes) AS homes
+  FROM pg
+""")
+HALVES = ("area", "households")  # what a grid cut in halves shares out evenly
+
+
+async def split_grid(conn: AsyncConnection, plan: Plan, code: str, line: dict | None = None,
+                     halves: str | None = None) -> list[str]:
+    """Cut a drafted grid along ``line`` (GeoJSON LineString drawn across it), or in two
+    ``halves`` (of HALVES) across its longer side (``halving_line``): the largest piece keeps
     the grid's code, the others become new grids. The codes, largest first."""
     fid = await _fid(conn, plan, code)
-    if line is None:
-        cut = halving_line(shapely.from_wkb((await conn.execute(text(
-            f"SELECT ST_AsBinary({FIXED.format(g='geom')}) FROM plan_grid WHERE id = :fid"),
-            {"fid": fid})).scalar_one()))
+    if halves is not None:
+        cut = await _halving(conn, fid, code, halves)
     else:
         cut = _shape(line, "line")
         if cut.geom_type not in ("LineString", "MultiLineString"):
@@ -412,6 +427,21 @@ async def split_grid(conn: AsyncConnection, plan: Plan, code: str,
                                           "codes": codes, "wkbs": [p.wkb for p in pieces[1:]]})
     await touch(conn, plan)
     return [code, *codes]
+
+
+async def _halving(conn: AsyncConnection, fid: int, code: str, halves: str):
+    """The line that cuts the drafted grid ``fid`` in ``halves``."""
+    grid = (await conn.execute(_TO_HALVE, {"fid": fid})).one()
+    if halves == "area":
+        return halving_line(shapely.from_wkb(grid.wkb))
+    homes = np.array(grid.homes or [], dtype=float).reshape(-1, 3)
+    cut = halving_line(shapely.from_wkb(grid.wkb), homes[:, :2], homes[:, 2]) \
+        if len(homes) else None
+    if cut is None:
+        raise InvalidInput(f"grid {code} has no registered households to share out in two "
+                           "(none, or all at one place along it)",
+                           field="halves")
+    return cut
 
 
 async def merge_grids(conn: AsyncConnection, plan: Plan, codes: list[str]) -> str:

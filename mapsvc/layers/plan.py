@@ -54,13 +54,15 @@ PANELS = """
   <p id="plan-message" role="status"></p>
   <section id="plan-tools" hidden>
     <p id="plan-status"></p>
-    <p class="hint">点击网格或在下面勾选以选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。切分：在图上画线，或对半切分（沿较长边的垂线，面积相等）。</p>
+    <p class="hint">点击网格或在下面勾选以选中（可多选）；用左侧工具绘制新网格、调整边界、删除网格。切分：在图上画线，或沿较长边的垂线对半切分。</p>
     <ul id="plan-grid-list" aria-label="本方案的网格"></ul>
     <div class="row">
       <button id="plan-split" type="button">切分选中网格</button>
-      <button id="plan-halve" type="button" title="沿较长边的垂线切成面积相等的两块">对半切分</button>
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
+    <div class="row"><button id="plan-halve" type="button">对半切分</button>
+      <select id="plan-halve-by" aria-label="对半切分，使两块的"><option value="area">面积相等
+        </option><option value="households">登记户数相当</option></select></div>
     <p class="row">下载本方案图层：<a id="plan-download-gpkg" download>GeoPackage</a>
       <a id="plan-download-geojson" download>GeoJSON</a></p>
     <form id="plan-layer"><label>导入图层 <input name="file" type="file"

@@ -447,7 +447,8 @@ function mapsvcPlan(map, config) {
       + `${state.count} 个网格` + (p.retired && p.retired.length
         ? ` · 将撤销 ${p.retired.join("、")}` : "")
       + (p.published_at ? ` · ${p.published_by} 于 ${localTime(p.published_at)} 发布` : "");
-    for (const id of ["plan-split", "plan-halve", "plan-merge", "plan-publish"]) {
+    for (const id of ["plan-split", "plan-halve", "plan-halve-by", "plan-merge",
+                      "plan-publish"]) {
       $(id).disabled = p.status !== "draft";
     }
   }
@@ -509,7 +510,15 @@ function mapsvcPlan(map, config) {
   $("plan-halve").addEventListener("click", () => attempt(async () => {
     const code = toSplit();
     if (!code) return;
-    const r = await call("POST", api(`/plans/${state.plan.id}/split`), { code, halves: true });
+    let r;
+    try {
+      r = await call("POST", api(`/plans/${state.plan.id}/split`),
+                     { code, halves: $("plan-halve-by").value });
+    } catch (error) {
+      if (error.field !== "halves") throw error;
+      say(`网格 ${code} 内没有可分的登记住户（无住户，或都在同一处），无法按户数对半切分`, true);
+      return;
+    }
     say(`网格 ${code} 已对半切分为 ${r.codes.join("、")}`);
     state.selected.clear();
     await refresh();
