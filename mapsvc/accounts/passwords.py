@@ -33,8 +33,9 @@ def _hashers(lanes: int) -> ThreadPoolExecutor:
     """The threads hashes are worked on, off the service's event loop (Argon2 holds no lock of
     Python's): as many hashes at once as the cores take their lanes, so that the service's
     other requests are answered meanwhile, as a shift signs in."""
-    return ThreadPoolExecutor(max(1, (os.cpu_count() or 1) // lanes),
-                              thread_name_prefix="password-hash")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1  # those the process may run on
+    return ThreadPoolExecutor(max(1, cores // lanes), thread_name_prefix="password-hash")
 
 
 async def _worked(work):
