@@ -16,6 +16,9 @@ from shapely.geometry import LineString, Polygon
 # bisected until the two sides' areas differ by less than this share of the grid's
 AREA_TOLERANCE = 1e-9
 BISECTIONS = 100  # at most: a float's 52 bits are halved away long before
+# homes nearer than this along the longer side are at one place, no line passing between them
+# (in degrees: about 0.1 mm)
+APART = 1e-9
 
 
 def halving_line(grid, homes: np.ndarray | None = None,
@@ -64,10 +67,11 @@ def _area_halved(local, below, low: float, high: float) -> float:
 
 def _households_halved(positions: np.ndarray, households: np.ndarray) -> float | None:
     """Halfway between the two neighbouring homes (their ``positions`` along the longer side)
-    that share the ``households`` most evenly; None if all lie at one position."""
+    that share the ``households`` most evenly; None if all lie at one place (within APART)."""
     order = np.argsort(positions, kind="stable")
     placed, held = positions[order], np.cumsum(households[order])
-    apart = np.flatnonzero(np.diff(placed) > 0)  # a line may pass between these and the next
+    # a line may pass between these and the next
+    apart = np.flatnonzero(np.diff(placed) > APART)
     if not len(apart):
         return None
     best = apart[np.argmin(np.abs(held[apart] - held[-1] / 2))]
