@@ -126,8 +126,8 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
 
 
 def refusals(watch) -> list[str]:
-    """The requests the page saw refused, beside what else went wrong but the console's word
-    for each (the page says why itself)."""
+    """What went wrong on the page (``Watch``) but the console's own line for each request
+    refused with 422 (the page says why itself)."""
     return [p for p in watch.problems if p != "Failed to load resource: the server responded "
             "with a status of 422 (Unprocessable Entity)"]
 

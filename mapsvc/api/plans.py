@@ -124,8 +124,8 @@ async def plan_grids(request: Request, plan_id: int, account: Planner) -> Respon
 
 @router.post("/{plan_id:int}/split")
 async def split(request: Request, plan_id: int, body: Split, account: Planner) -> dict:
-    """Cut a grid along a line, or in two halves of equal area: the largest piece keeps the
-    code."""
+    """Cut a grid along a line, or in two halves of its area or of its households: the
+    largest piece keeps the code."""
     if (body.halves is None) == (body.line is None):
         raise InvalidInput("draw a line across the grid, or ask for halves", field="line")
     async with transaction(request) as conn:

@@ -61,7 +61,7 @@ PANELS = """
       <button id="plan-merge" type="button">合并选中网格</button>
     </div>
     <div class="row"><button id="plan-halve" type="button">对半切分</button>
-      <select id="plan-halve-by" aria-label="对半切分，使两块的"><option value="area">面积相等
+      <select id="plan-halve-by" aria-label="对半切分的依据"><option value="area">面积相等
         </option><option value="households">登记户数相当</option></select></div>
     <p class="row">下载本方案图层：<a id="plan-download-gpkg" download>GeoPackage</a>
       <a id="plan-download-geojson" download>GeoJSON</a></p>
