@@ -377,17 +377,20 @@ async def _fid(conn: AsyncConnection, plan: Plan, code: str, field: str = "code"
     return fid
 
 
-# A drafted grid as the cut takes it, and its registered households' homes: how many at each
-# point (several addresses of one building share a point).
+# The registered households' homes in an area (SQL for its geometry): how many households at
+# each point (several addresses of one building share a point).
+HOMES_IN = """
+SELECT ST_X(a.geom) AS x, ST_Y(a.geom) AS y, count(hh.id) AS households
+  FROM address a JOIN house h ON h.address_id = a.id
+  JOIN household hh ON hh.house_id = h.id
+ WHERE a.geom && {area} AND ST_Covers({area}, a.geom)
+ GROUP BY 1, 2"""
+# A drafted grid as the cut takes it, and its homes.
 _TO_HALVE = text(f"""
 WITH pg AS (SELECT {FIXED.format(g="geom")} AS geom FROM plan_grid WHERE id = :fid)
 SELECT ST_AsBinary(pg.geom) AS wkb,
-       (SELECT json_agg(json_build_array(x, y, n)) FROM (
-            SELECT ST_X(a.geom) AS x, ST_Y(a.geom) AS y, count(hh.id) AS n
-              FROM address a JOIN house h ON h.address_id = a.id
-              JOIN household hh ON hh.house_id = h.id
-             WHERE a.geom && pg.geom AND ST_Covers(pg.geom, a.geom)
-             GROUP BY 1, 2) AS homes) AS homes
+       (SELECT json_agg(json_build_array(x, y, households))
+          FROM ({HOMES_IN.format(area="pg.geom")}) AS homes) AS homes
   FROM pg
 """)
 HALVES = ("area", "households")  # what a grid cut in halves shares out evenly

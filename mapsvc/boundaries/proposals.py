@@ -15,18 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc.accounts.model import Account
-from mapsvc.boundaries.plans import INSERT_NEW, check_planner, create_plan, load_plan, next_codes
+from mapsvc.boundaries.plans import (HOMES_IN, INSERT_NEW, check_planner, create_plan,
+                                    load_plan, next_codes)
 from mapsvc.errors import InvalidInput
 
-# Households per address point (several addresses of one building share a point).
-HOMES = text("""
-SELECT ST_X(a.geom) AS x, ST_Y(a.geom) AS y, count(hh.id) AS households
-  FROM region v
-  JOIN address a ON a.geom && v.geom AND ST_Covers(v.geom, a.geom)
-  JOIN house h ON h.address_id = a.id
-  JOIN household hh ON hh.house_id = h.id
+# The village's homes (HOMES_IN).
+HOMES = text(f"""
+SELECT homes.* FROM region v, LATERAL ({HOMES_IN.format(area="v.geom")}) AS homes
  WHERE v.code = :village AND v.level = 'village'
- GROUP BY ST_X(a.geom), ST_Y(a.geom)
  ORDER BY 1, 2
 """)
 
