@@ -438,9 +438,8 @@ async def _halving(conn: AsyncConnection, fid: int, code: str, halves: str):
     if halves == "area":
         return halving_line(shapely.from_wkb(grid.wkb))
     homes = np.array(grid.homes or [], dtype=float).reshape(-1, 3)
-    cut = halving_line(shapely.from_wkb(grid.wkb), homes[:, :2], homes[:, 2]) \
-        if len(homes) else None
-    if cut is None:
+    cut = halving_line(shapely.from_wkb(grid.wkb), homes[:, :2], homes[:, 2])
+    if cut is None:  # no homes, or all at one place
         raise InvalidInput(f"grid {code} has no registered households to share out in two "
                            "(none, or all at one place along it)",
                            field="halves")

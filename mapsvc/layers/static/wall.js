@@ -842,7 +842,6 @@ function mapsvcWall(map, config) {
     item.dataset.id = f.id;
     if (p.urgent_at) item.classList.add("urgent");
     if (!live) return;
-    setTimeout(() => item.classList.remove("fresh"), 5000);
     const marker = L.circleMarker([lat, lon], {
       radius: 14, color: "#ff1744", weight: 3, fillOpacity: 0.3, className: "wall-pulse",
     }).addTo(map);
@@ -853,18 +852,16 @@ function mapsvcWall(map, config) {
   // a patrol just sent, into the side list; the layers drawn again
   function showPatrol(f) {
     const p = f.properties;
-    const item = listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(),
-                                                                 { maxZoom: 17 }),
-                          text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
-                          text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
-                          text("span", p.grids.map((g) => g.name).join("、") || "网格外",
-                               "grid"));
-    setTimeout(() => item.classList.remove("fresh"), 5000);
+    listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
+             text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
+             text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
+             text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
     redrawData();
   }
 
   // An item on top of the side list, of ``parts``: a button that shows it on the map
-  // (``show``, given the button when pressed from the keyboard, to come back to).
+  // (``show``, given the button when pressed from the keyboard, to come back to); one of class
+  // "fresh" marked so for a few seconds.
   function listItem(className, show, ...parts) {
     const item = text("li", "", className);
     const button = text("button", "", "show");
@@ -875,6 +872,7 @@ function mapsvcWall(map, config) {
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
+    if (item.classList.contains("fresh")) setTimeout(() => item.classList.remove("fresh"), 5000);
     return item;
   }
 

@@ -700,12 +700,14 @@ const KEEP_MOST = 1500;
 function keepBasemap(basemap, grids) {
   if (!basemap || !grids.features.length || !("serviceWorker" in navigator)) return;
   const shown = (latlng) => (basemap.gcj02 ? gcj02(latlng) : latlng);  // (basemap.js)
+  const corners = grids.features.map((grid) => {
+    const bounds = L.geoJSON(grid).getBounds();
+    return [shown(bounds.getNorthWest()), shown(bounds.getSouthEast())];
+  });
   const tiles = new Set();
   for (let z = KEEP_ZOOMS[0]; z <= KEEP_ZOOMS[1]; z += 1) {
-    for (const grid of grids.features) {
-      const bounds = L.geoJSON(grid).getBounds();
-      const [from, to] = [bounds.getNorthWest(), bounds.getSouthEast()]
-        .map((corner) => phone.map.project(shown(corner), z).divideBy(256).floor());
+    for (const grid of corners) {
+      const [from, to] = grid.map((corner) => phone.map.project(corner, z).divideBy(256).floor());
       for (let x = from.x; x <= to.x; x += 1) {
         for (let y = from.y; y <= to.y; y += 1) {
           const s = basemap.subdomains[Math.abs(x + y) % basemap.subdomains.length];
