@@ -54,8 +54,10 @@ def test_the_cpu_a_run_uses_is_counted_to_the_part_that_used_it(database_url):
     finally:
         served.stop()
     assert sample.split == [1]
-    # the busy backend used most of a core; the idle worker and the absent wrk next to nothing
-    assert sample.cpu["PostgreSQL"] > 0.5
+    # the busy backend used what share of a core the machine left it (at least a fifth, with
+    # the suite's other process busy beside it), far more than the idle worker; the absent wrk
+    # nothing
+    assert sample.cpu["PostgreSQL"] > max(0.2, 3 * sample.cpu["the service's workers"])
     assert sample.cpu["the service's workers"] < 0.2
     assert sample.cpu["wrk"] == 0
     assert 0 <= sample.idle < 1
