@@ -8,7 +8,7 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install
 
 ASSETS := mapsvc/layers/assets
 
-.PHONY: demo test bench stop system browser
+.PHONY: demo test bench stop system browser whole-browser
 
 ## demo: install what is missing, start the embedded PostGIS, load the demo, serve :8000
 ## (with the demo kept alive beside the server, until it stops)
@@ -24,7 +24,7 @@ test: system browser $(VENV)/.installed $(ASSETS)/node_modules/.installed
 	  --no-loadscope-reorder
 
 ## bench: scale figures (65,000 grids, 1,000,000 incidents), one per line
-bench: system browser $(VENV)/.bench-installed $(ASSETS)/node_modules/.installed
+bench: system browser whole-browser $(VENV)/.bench-installed $(ASSETS)/node_modules/.installed
 	@command -v wrk >/dev/null || ($(SUDO) apt-get update -q && $(APT) wrk)
 	$(BIN)/python -m benchmarks
 
@@ -41,8 +41,13 @@ system:
 	  $(SUDO) apt-get update -q && $(APT) python3 python3-venv python3-dev; fi
 	@command -v npm >/dev/null || ($(SUDO) apt-get update -q && $(APT) nodejs npm)
 
-# Debian's Chromium for the page tests (Playwright drives it; it downloads no browser).
+# Debian's Chromium, its headless shell for the page tests and the whole browser for the wall's
+# benchmark (Playwright drives them; it downloads no browser).
 browser:
+	@command -v chromium-headless-shell >/dev/null \
+	  || ($(SUDO) apt-get update -q && $(APT) chromium-headless-shell)
+
+whole-browser:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(APT) chromium)
 
 # Leaflet, its plugins, the fonts and Swagger UI, from the npm registry, served by mapsvc

@@ -1220,10 +1220,10 @@ def wall_page(base: str, label: str) -> None:
     layer's tiles and the panel have arrived (the live feed stays open)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import launch, wait_until
+    from tests.browser import WHOLE_CHROMIUM, launch, wait_until
 
     with sync_playwright() as p:
-        browser = launch(p)
+        browser = launch(p, WHOLE_CHROMIUM)
         context = browser.new_context(viewport={"width": 1920, "height": 1080})
         context.request.post(f"{base}/api/v1/auth/session",
                              form={"username": "bench_city", "password": PASSWORD})

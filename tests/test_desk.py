@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import (Watch, desk_opened, names_shown, refused, said_at_each_sign_in,
+from tests.browser import (Watch, at_rest, desk_opened, names_shown, refused, said_at_each_sign_in,
                            sign_in, signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
@@ -249,7 +249,7 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
                       "&& document.fonts.status === 'loaded' "
                       "&& !document.querySelector('.leaflet-zoom-anim')",
                "the townships named, the desk framed")
-    small.wait_for_timeout(300)  # (a framing asked for as the zoom ended)
+    at_rest(small, "window.mapsvcDesk.map")  # (a framing asked for as the zoom ended)
     shown = names_shown(small, ".region-name")
     zoom = small.evaluate("window.mapsvcDesk.map.getZoom()")
     for z in (zoom - 1, zoom):

@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
 from mapsvc.db.engine import in_transaction
-from tests.browser import (Watch, click_while_zooming, names_shown, refused, sign_in,
+from tests.browser import (Watch, at_rest, click_while_zooming, names_shown, refused, sign_in,
                            signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, run
 from tests.test_plans import drafted, live_grids, new_plan, split_b
@@ -73,7 +73,7 @@ def test_a_planner_splits_a_grid_validates_and_publishes(server, planner, api):
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
     assert "<script>alert(1)</script>切分B" in page.inner_text("#plan-status")  # as text
-    page.wait_for_timeout(300)  # the map settles on the village
+    at_rest(page, "window.mapsvcPlan.map")  # the map settles on the village
     page.mouse.click(*on_screen(page, *a.at(1.7, 0.3)))  # select grid B
     wait_until(page, "window.mapsvcPlan.selected.size === 1", "grid B selected")
     page.click("#plan-split")
@@ -145,7 +145,7 @@ def test_a_planner_selects_grids_by_name_from_the_keyboard_merges_and_halves_the
     listed = "#plan-grid-list label"
     assert [t.strip() for t in page.locator(listed).all_inner_texts()] == [
         f"规划测试网格{n}（{a.code(n)[-3:]}）" for n in "ABC"]
-    page.wait_for_timeout(300)  # the map settles on the village
+    at_rest(page, "window.mapsvcPlan.map")  # the map settles on the village
     page.mouse.click(*on_screen(page, *a.at(2.5, 0.5)))  # C clicked on the map: ticked
     wait_until(page, "window.mapsvcPlan.selected.size === 1", "C selected")
     assert page.eval_on_selector_all("#plan-grid-list input", "bs => bs.map(b => b.checked)") == [
@@ -401,7 +401,7 @@ def test_a_planner_reshapes_a_grid_and_sees_what_is_wrong_on_the_map(server, pla
     open_village(page, server, username, a)
     page.click("#plan-new")
     wait_until(page, "window.mapsvcPlan.count === 3", "the draft's three grids")
-    page.wait_for_timeout(300)
+    at_rest(page, "window.mapsvcPlan.map")
     page.click(".leaflet-pm-icon-edit")  # Geoman's edit mode: every drafted grid's vertices
     corner = on_screen(page, *a.at(3, 0))  # C's south-east corner, on the village edge
     page.mouse.move(*corner)
@@ -477,7 +477,7 @@ def test_a_grid_in_force_clicked_shows_its_versions_and_the_plans_behind_them(se
     first, second = (v["properties"] for v in versions)
     open_village(page, server, username, a)
     wait_until(page, "window.mapsvcPlan.inForce === 4", "the grids in force")
-    page.wait_for_timeout(300)  # the map settles on the village
+    at_rest(page, "window.mapsvcPlan.map")  # the map settles on the village
     page.mouse.click(*on_screen(page, *a.at(1.8, 0.2)))  # in B, away from its label
     wait_until(page, "!!document.querySelector('.grid-versions')", "B's versions")
     switched = page.evaluate(f"localTime({json.dumps(second['valid_from'])})")
