@@ -20,7 +20,7 @@ import httpx
 import pytest
 import shapely
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from mapsvc.accounts.model import Role
 from mapsvc.accounts.store import create_account
@@ -841,6 +841,50 @@ def test_the_wall_drills_down_by_name_from_the_keyboard_too(wall_server, browser
     context.close()
 
 
+def test_the_live_list_follows_the_region_drilled_into(wall_server, browser, grids, db):
+    """Drilled into a township, the side list shows that township's cases alone, those that
+    come live too; back up at the wall's own county, every case again."""
+    base = wall_server.base
+    with db.connect() as conn:
+        townships = list(conn.execute(text(
+            "SELECT code FROM region WHERE parent_code = '441502' ORDER BY code")).scalars())
+    spots = {t: grids[grids["village_code"].str.startswith(t)].geometry.iloc[0]
+             .representative_point() for t in townships[:2]}
+    here, there = townships[:2]
+    command = token(base)
+
+    def reported(township: str, what: str) -> int:
+        return report(base, command, spots[township].x, spots[township].y, what)
+
+    before = {t: reported(t, "先报") for t in (here, there)}
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    open_wall(page, base)
+    shown = ("[...document.querySelectorAll('#wall-list li')].filter((li) => !li.hidden)"
+             ".map((li) => Number(li.dataset.id))")
+    wait_until(page, f"{listed(before[here])} && {listed(before[there])}", "the cases before")
+    assert {before[here], before[there]} <= set(page.evaluate(shown))
+    page.locator("#wall-down").select_option(here)
+    wait_until(page, f"window.mapsvcWall.region.code === '{here}'", "the township")
+    assert before[here] in page.evaluate(shown) and before[there] not in page.evaluate(shown)
+    steps = page.evaluate("window.mapsvcWall.steps")
+    elsewhere, inside = reported(there, "别处新报"), reported(here, "本镇新报")
+    wait_until(page, f"{listed(elsewhere)} && {listed(inside)}", "the new cases, live")
+    assert page.evaluate("window.mapsvcWall.steps") == steps + 2  # both heard, and pulsed
+    assert page.evaluate(shown)[0] == inside and elsewhere not in page.evaluate(shown)
+    with db.connect() as conn:  # each case in the township the list took it to be in
+        placed = dict(conn.execute(text(
+            "SELECT id, township_code FROM incident WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)), {"ids": [elsewhere, inside]}).all())
+    assert placed == {elsewhere: there, inside: here}
+    page.click("#wall-up")
+    wait_until(page, "window.mapsvcWall.region.code === '441502'", "the county again")
+    assert {elsewhere, inside, before[here], before[there]} <= set(page.evaluate(shown))
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_region_clicked_while_the_map_still_zooms_is_framed(wall_server, browser, grids, db):
     """Leaflet drops a view asked for while it draws a zoom (a quarter of a second): a region
     clicked meanwhile, as a quick hand does right after the drill before, is framed still."""
@@ -971,11 +1015,15 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
         if shows(page, "window.mapsvcWall.region.kind === 'township'", tries=30):
             break
     assert page.evaluate("window.mapsvcWall.region.kind") == "township"
-    sent = patrol(300)  # a patrol sent while the wall looks on: it pops up, and is drawn
-    wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")
+    sent = patrol(300)  # a patrol sent while the wall looks on: it pops up (in the township
+    # shown), and is drawn
+    wait_until(page, "document.querySelector('#wall-list li.patrol:not([hidden])')",
+               "the patrol, live")
     assert page.inner_text("#wall-list li.patrol .category") == (
         f"worker · {round(sent['properties']['length_m'])} 米")
-    assert code in [g["code"] for g in sent["properties"]["grids"]]
+    # its grids named with their villages (by which the list places it in the township)
+    assert {g["code"]: g["village_code"] for g in sent["properties"]["grids"]}[code] == (
+        grids[grids["code"] == code]["village_code"].iloc[0])
     wait_until(page, f"window.mapsvcWall.patrolIds.has({sent['id']})", "drawn with the others")
     assert watch.problems == []
     context.close()

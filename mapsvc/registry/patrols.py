@@ -62,6 +62,7 @@ SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
         'length_m', round(p.length_m::numeric, 1), 'points', ST_NPoints(p.track), 'note', p.note,
         'grids', (SELECT coalesce(json_agg(json_build_object(
                                       'code', g.code, 'name', g.name,
+                                      'village_code', g.village_code,
                                       'length_m', round(pg.length_m::numeric, 1))
                                   ORDER BY pg.length_m DESC, g.code), '[]')
                     FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id

@@ -9,7 +9,8 @@ const CHILD = { city: "county", county: "township", township: "village", village
                 grid: null };
 const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）", village: "村（社区）",
                      grid: "网格" };
-const LIST_MAX = 50;
+const LIST_MAX = 50;  // items the side list shows
+const LIST_KEPT = 500;  // and keeps, of every region, for when the wall goes back up
 
 function mapsvcWall(map, config) {
   // Cases shown: the open ones unless chosen otherwise (a wall watches the backlog, and their
@@ -700,6 +701,7 @@ function mapsvcWall(map, config) {
     state.outlined = null;
     state.region = region;
     $("wall-up").hidden = state.stack.length === 0;
+    listInRegion();
     loadPanel();
     loadChildren();
     loadHotspots();
@@ -833,7 +835,7 @@ function mapsvcWall(map, config) {
       map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
       openCase(f, opener);
     };
-    const item = listItem(live ? "fresh" : "", shown,
+    const item = listItem(live ? "fresh" : "", shown, caseCodes(p),
                           text("time", localTime(step.at) + stepLate(step)),
                           text("span", what, "what"),
                           text("span", categoryName[p.category] || p.category, "category"),
@@ -853,17 +855,42 @@ function mapsvcWall(map, config) {
   function showPatrol(f) {
     const p = f.properties;
     listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
-             text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
+             p.grids.flatMap((g) => [g.village_code, g.code]), text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
              text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
              text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
     redrawData();
   }
 
-  // An item on top of the side list, of ``parts``: a button that shows it on the map
-  // (``show``, given the button when pressed from the keyboard, to come back to); one of class
-  // "fresh" marked so for a few seconds.
-  function listItem(className, show, ...parts) {
+  // the codes of the places a case lies in, from its county down to its grid
+  const caseCodes = (p) => ["county", "township", "village", "grid"]
+    .map((level) => p[level] && p[level].code).filter(Boolean);
+
+  // Whether an item of the side list (of the places ``codes``) lies in the region shown: at
+  // the wall's own region, all the feed sends; below it, those whose places' statistical codes
+  // begin with the region's (as those of the regions within a region do: a city's are its
+  // counties' first four digits), or, in a grid, that grid's.
+  function inRegionShown(codes) {
+    const { kind, code } = state.region;
+    return state.stack.length === 0
+      || codes.some((c) => (kind === "grid" ? c === code : c.startsWith(code)));
+  }
+
+  // The side list follows the region shown: the LIST_MAX newest items in it, those of
+  // elsewhere kept hidden (up to LIST_KEPT in all) for when the wall goes back up.
+  function listInRegion() {
+    let shown = 0;
+    for (const item of $("wall-list").children) {
+      item.hidden = shown >= LIST_MAX || !inRegionShown(item.dataset.codes.split(" "));
+      if (!item.hidden) shown += 1;
+    }
+  }
+
+  // An item on top of the side list, of the places ``codes`` and of ``parts``: a button that
+  // shows it on the map (``show``, given the button when pressed from the keyboard, to come
+  // back to); one of class "fresh" marked so for a few seconds.
+  function listItem(className, show, codes, ...parts) {
     const item = text("li", "", className);
+    item.dataset.codes = codes.join(" ");
     const button = text("button", "", "show");
     Object.assign(button, { type: "button", title: "在地图上查看" });
     button.append(...parts);
@@ -871,7 +898,8 @@ function mapsvcWall(map, config) {
     item.appendChild(button);
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
-    while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
+    while (list.children.length > LIST_KEPT) list.removeChild(list.lastChild);
+    listInRegion();
     if (item.classList.contains("fresh")) setTimeout(() => item.classList.remove("fresh"), 5000);
     return item;
   }
