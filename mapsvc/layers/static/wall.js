@@ -855,7 +855,8 @@ function mapsvcWall(map, config) {
   function showPatrol(f) {
     const p = f.properties;
     listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
-             p.grids.flatMap((g) => [g.village_code, g.code]), text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
+             p.grids.flatMap((g) => [g.village_code, g.code]),
+             text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
              text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
              text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
     redrawData();
