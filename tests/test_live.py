@@ -253,3 +253,59 @@ def test_a_patrol_is_announced_to_those_who_may_read_it(server, clients, account
     for _, stop in streams.values():
         stop.set()
     assert not any(e.get("event") == "patrol" for e in found)  # a department reads no patrol
+
+
+def test_a_page_following_a_region_or_a_grid_is_sent_its_own_alone(server, clients, accounts,
+                                                                    grids):
+    """A feed asked for a township's (``region``) or a grid's (``grid``): the last steps, the
+    steps as they come and the patrols of that place alone."""
+    from datetime import datetime, timezone
+
+    code = accounts["worker"][1]["grid_codes"][0]
+    grid = grids[grids["code"] == code].iloc[0]
+    township = grid.village_code[:9]
+    away = grids[grids["village_code"].str.startswith("441502")
+                 & ~grids["village_code"].str.startswith(township)].iloc[0]
+    here, there = (g.geometry.representative_point() for g in (grid, away))
+    admin = clients["admin"]
+
+    def reported(p) -> int:
+        r = admin.post("/incidents", json={"client_id": str(uuid.uuid4()), "category": "0601",
+                                           "lon": p.x, "lat": p.y})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def ids(found, event: str) -> list[int]:
+        return [json.loads(e["data"])["feature"]["id"] for e in found if e.get("event") == event]
+
+    before = {"here": reported(here), "there": reported(there)}
+    token = _token(server, "command")
+    follows = {"township": {"region": township}, "grid": {"grid": code},
+               "other": {"region": away.village_code[:9]}}
+    streams = {name: _follow(server, token, recent=5, **params)
+               for name, params in follows.items()}
+    for found, _ in streams.values():
+        _wait(found, lambda e: e.get("event") == "ready", "ready event")
+    assert ids(streams["township"][0], "recent")[-1] == before["here"]
+    assert ids(streams["grid"][0], "recent")[-1] == before["here"]
+    assert ids(streams["other"][0], "recent")[-1] == before["there"]
+    assert before["there"] not in ids(streams["township"][0], "recent")
+    assert before["here"] not in ids(streams["other"][0], "recent")
+
+    elsewhere, inside = reported(there), reported(here)
+    now = datetime.now(timezone.utc).isoformat()
+    walked = clients["worker"].post("/patrols", json={
+        "client_id": str(uuid.uuid4()), "started_at": now, "ended_at": now,
+        "points": [[here.x, here.y], [here.x + 0.0002, here.y]]}).json()
+    last = reported(there)  # after the patrol: what the other township's follower waits for
+    for name in ("township", "grid"):
+        found = streams[name][0]
+        patrol = _wait(found, lambda e: e.get("event") == "patrol", f"the patrol to {name}")
+        assert json.loads(patrol["data"])["id"] == walked["id"]
+        assert ids(found, "step") == [inside]
+    found = streams["other"][0]
+    _wait(found, _step_of(last), "the last case there")
+    assert ids(found, "step") == [elsewhere, last]
+    assert not any(e.get("event") == "patrol" for e in found)
+    for _, stop in streams.values():
+        stop.set()

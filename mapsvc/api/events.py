@@ -39,6 +39,11 @@ async def events(
     recent: Annotated[int, Query(ge=0, le=RECENT_MAX,
                                  description="on a first connection, how many of the last "
                                              "steps before it to send first")] = 0,
+    region: Annotated[str | None, Query(min_length=1, max_length=32, description=(
+        "a region's code (a city's, county's, township's or village's): the steps of its "
+        "cases and the patrols through it alone"))] = None,
+    grid: Annotated[str | None, Query(min_length=1, max_length=32, description=(
+        "a grid's code: the steps of its cases and the patrols through it alone"))] = None,
 ) -> AsyncIterable[ServerSentEvent]:
     """Each logged step (report, action) of the cases in the account's jurisdiction as it
     happens: event ``step`` with the case as a GeoJSON Feature; ``reload`` when too much
@@ -46,18 +51,19 @@ async def events(
     patrol the account may read as it is stored, its track a GeoJSON Feature (not replayed on
     reconnecting). A first connection may ask for the last steps before it (``recent``):
     events ``recent``, oldest first, then ``ready``. Reconnecting with Last-Event-ID replays
-    what was missed."""
+    what was missed. A page following a region or a grid (``region``, ``grid``) is sent its
+    own alone."""
     engine = request.app.state.engine
     last = last_event_id if last_event_id is not None else after
 
     async def read(**kw) -> list[dict]:
         async with engine.connect() as conn:
-            return await steps(conn, account, **kw)
+            return await steps(conn, account, region=region, grid=grid, **kw)
 
     async def patrol(patrol_id: int) -> list[dict]:  # none, or the patrol if the account reads it
         async with engine.connect() as conn:
-            return json.loads(await patrols_geojson(conn, account, ids=[patrol_id],
-                                                    limit=1))["features"]
+            return json.loads(await patrols_geojson(conn, account, ids=[patrol_id], grid=grid,
+                                                    region=region, limit=1))["features"]
 
     async def catch_up():
         nonlocal last

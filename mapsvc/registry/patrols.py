@@ -62,7 +62,6 @@ SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
         'length_m', round(p.length_m::numeric, 1), 'points', ST_NPoints(p.track), 'note', p.note,
         'grids', (SELECT coalesce(json_agg(json_build_object(
                                       'code', g.code, 'name', g.name,
-                                      'village_code', g.village_code,
                                       'length_m', round(pg.length_m::numeric, 1))
                                   ORDER BY pg.length_m DESC, g.code), '[]')
                     FROM patrol_grid pg JOIN grid g ON g.id = pg.grid_id
@@ -117,15 +116,17 @@ def patrol_filters(account: Account, since: datetime | str | None = None,
 
 async def patrols_geojson(conn: AsyncConnection, account: Account, *,
                           since: datetime | None = None, until: datetime | None = None,
-                          grid: str | None = None,
+                          grid: str | None = None, region: str | None = None,
                           bbox: tuple[float, float, float, float] | None = None,
                           ids: list[int] | None = None, limit: int = 100, offset: int = 0) -> str:
     """The patrols ``account`` may read that ended in [since, until), that passed through
-    ``grid``, whose track meets ``bbox``, or those of ``ids``: a FeatureCollection of their
-    tracks, the latest first."""
+    ``grid`` or through ``region`` (a region's code), whose track meets ``bbox``, or those of
+    ``ids``: a FeatureCollection of their tracks, the latest first."""
     f = patrol_filters(account, since, until)
     if grid:
         f.add(_THROUGH.format(condition="g.code = :grid"), grid=grid)
+    if region:
+        f.add(_THROUGH.format(condition=f.code_prefix("g.village_code", "region", region)))
     f.bbox("p.track", bbox)
     if ids is not None:
         f.add("p.id = ANY(:ids)", ids=ids)

@@ -39,10 +39,16 @@ SELECT q.log_id, q.action, q.status, q.at, q.received_at, {incident_feature("q")
 
 async def steps(conn: AsyncConnection, account: Account, *, after: int | None = None,
                 log_id: int | None = None, upto: int | None = None,
-                limit: int = CATCH_UP_MAX) -> list[dict]:
+                limit: int = CATCH_UP_MAX, region: str | None = None,
+                grid: str | None = None) -> list[dict]:
     """Logged steps the account may see, oldest first: the first ``limit`` after log row
-    ``after``, the last ``limit`` up to log row ``upto``, or the one ``log_id``."""
+    ``after``, the last ``limit`` up to log row ``upto``, or the one ``log_id``; of the cases
+    of ``region`` alone (a region's code: its villages' codes begin with it), or of ``grid``."""
     f, order = Filters(), ""
+    if region:
+        f.add(f.code_prefix("d.village_code", "region", region))
+    if grid:
+        f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=grid)
     if log_id is not None:
         f.add("l.id = :log_id", log_id=log_id)
     elif upto is not None:

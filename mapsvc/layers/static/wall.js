@@ -9,14 +9,14 @@ const CHILD = { city: "county", county: "township", township: "village", village
                 grid: null };
 const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）", village: "村（社区）",
                      grid: "网格" };
-const LIST_MAX = 50;  // items the side list shows
-const LIST_KEPT = 500;  // and keeps, of every region, for when the wall goes back up
+const LIST_MAX = 50;
 
 function mapsvcWall(map, config) {
   // Cases shown: the open ones unless chosen otherwise (a wall watches the backlog, and their
   // tiles then cost the open cases, not every case ever reported).
   const state = {
-    map, region: config.region, stack: [], lastId: null, drawn: {}, steps: 0,
+    map, region: config.region, stack: [], source: null, followed: null, lastId: null,
+    drawn: {}, steps: 0,
     heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
     clockOffset: 0,  // the service's clock less the screen's, in milliseconds
     waitingSince: null,  // when the report waiting longest to be taken in came (ms)
@@ -701,7 +701,7 @@ function mapsvcWall(map, config) {
     state.outlined = null;
     state.region = region;
     $("wall-up").hidden = state.stack.length === 0;
-    listInRegion();
+    follow();
     loadPanel();
     loadChildren();
     loadHotspots();
@@ -835,7 +835,7 @@ function mapsvcWall(map, config) {
       map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
       openCase(f, opener);
     };
-    const item = listItem(live ? "fresh" : "", shown, caseCodes(p),
+    const item = listItem(live ? "fresh" : "", shown,
                           text("time", localTime(step.at) + stepLate(step)),
                           text("span", what, "what"),
                           text("span", categoryName[p.category] || p.category, "category"),
@@ -855,43 +855,17 @@ function mapsvcWall(map, config) {
   function showPatrol(f) {
     const p = f.properties;
     listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
-             p.grids.flatMap((g) => [g.village_code, g.code]),
              text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
              text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
              text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
     redrawData();
   }
 
-  // the codes of the places a case lies in, from its county down to its grid
-  const caseCodes = (p) => ["county", "township", "village", "grid"]
-    .map((level) => p[level] && p[level].code).filter(Boolean);
-
-  // Whether an item of the side list (of the places ``codes``) lies in the region shown: at
-  // the wall's own region, all the feed sends; below it, those whose places' statistical codes
-  // begin with the region's (as those of the regions within a region do: a city's are its
-  // counties' first four digits), or, in a grid, that grid's.
-  function inRegionShown(codes) {
-    const { kind, code } = state.region;
-    return state.stack.length === 0
-      || codes.some((c) => (kind === "grid" ? c === code : c.startsWith(code)));
-  }
-
-  // The side list follows the region shown: the LIST_MAX newest items in it, those of
-  // elsewhere kept hidden (up to LIST_KEPT in all) for when the wall goes back up.
-  function listInRegion() {
-    let shown = 0;
-    for (const item of $("wall-list").children) {
-      item.hidden = shown >= LIST_MAX || !inRegionShown(item.dataset.codes.split(" "));
-      if (!item.hidden) shown += 1;
-    }
-  }
-
-  // An item on top of the side list, of the places ``codes`` and of ``parts``: a button that
-  // shows it on the map (``show``, given the button when pressed from the keyboard, to come
-  // back to); one of class "fresh" marked so for a few seconds.
-  function listItem(className, show, codes, ...parts) {
+  // An item on top of the side list, of ``parts``: a button that shows it on the map
+  // (``show``, given the button when pressed from the keyboard, to come back to); one of class
+  // "fresh" marked so for a few seconds.
+  function listItem(className, show, ...parts) {
     const item = text("li", "", className);
-    item.dataset.codes = codes.join(" ");
     const button = text("button", "", "show");
     Object.assign(button, { type: "button", title: "在地图上查看" });
     button.append(...parts);
@@ -899,17 +873,37 @@ function mapsvcWall(map, config) {
     item.appendChild(button);
     const list = $("wall-list");
     list.insertBefore(item, list.firstChild);
-    while (list.children.length > LIST_KEPT) list.removeChild(list.lastChild);
-    listInRegion();
+    while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     if (item.classList.contains("fresh")) setTimeout(() => item.classList.remove("fresh"), 5000);
     return item;
   }
 
+  // What the live feed follows: at the wall's own region, all the account may see; drilled
+  // below it, the region's cases and the patrols through it (a grid's, in a grid).
+  function followed() {
+    const { kind, code } = state.region;
+    if (state.stack.length === 0) return {};
+    return kind === "grid" ? { grid: code } : { region: code };
+  }
+
+  // The live feed, from the region shown: its last steps first, then each as it comes.
+  function follow() {
+    const place = new URLSearchParams(followed()).toString();
+    if (state.source && state.followed === place) return;
+    state.followed = place;
+    state.lastId = null;
+    connect();
+  }
+
+  // (Re)connect the feed: a first connection fills the list anew with the last steps before
+  // it; a later one catches up from the last step seen.
   function connect() {
-    // a first connection fills the list with the last steps before it
-    const url = `${config.api}/events?`
-      + (state.lastId ? `after=${state.lastId}` : `recent=${LIST_MAX}`);
-    const source = new EventSource(url, { withCredentials: true });
+    if (state.source) state.source.close();
+    if (!state.lastId) $("wall-list").replaceChildren();
+    const params = new URLSearchParams(followed());
+    params.set(...(state.lastId ? ["after", state.lastId] : ["recent", LIST_MAX]));
+    const source = new EventSource(`${config.api}/events?${params}`, { withCredentials: true });
+    state.source = source;
     source.addEventListener("recent", (e) => showStep(JSON.parse(e.data), false));
     source.addEventListener("ready", (e) => {
       if (e.lastEventId) state.lastId = e.lastEventId;
@@ -972,5 +966,4 @@ function mapsvcWall(map, config) {
   const [west, south, east, north] = config.region.bbox;
   frame([[south, west], [north, east]], { animate: false });
   show(state.region);
-  connect();
 }
