@@ -259,8 +259,6 @@ def test_a_page_following_a_region_or_a_grid_is_sent_its_own_alone(server, clien
                                                                     grids):
     """A feed asked for a township's (``region``) or a grid's (``grid``): the last steps, the
     steps as they come and the patrols of that place alone."""
-    from datetime import datetime, timezone
-
     code = accounts["worker"][1]["grid_codes"][0]
     grid = grids[grids["code"] == code].iloc[0]
     township = grid.village_code[:9]
