@@ -53,6 +53,7 @@ class IncidentFilter:
     township: str | None = None
     county: str | None = None
     city: str | None = None
+    region: str | None = None  # a region's code, of whichever level
     statuses: tuple[str, ...] = ()  # the cases in these states
     department: str | None = None  # the department the case was dispatched to (its code)
     open: bool | None = None  # the open cases (True) or the closed ones (False)
@@ -100,7 +101,7 @@ class IncidentFilter:
         if self.grid:
             f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=self.grid)
         # a region's incidents: village codes start with their township's, county's and city's
-        for column in ("village", "township", "county", "city"):
+        for column in ("village", "township", "county", "city", "region"):
             if value := getattr(self, column):
                 f.add(f.code_prefix("d.village_code", column, value))
         if self.statuses:

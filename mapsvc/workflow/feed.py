@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from mapsvc.accounts.jurisdiction import incident_scope
 from mapsvc.accounts.model import Account
 from mapsvc.db.listening import keep_listening
-from mapsvc.geojson import Filters, page
-from mapsvc.incidents.queries import incident_feature
+from mapsvc.geojson import page
+from mapsvc.incidents.queries import IncidentFilter, incident_feature
 from mapsvc.workflow.actions import NOTIFY_CHANNEL, STEP_TIMES
 
 QUEUE_SIZE = 1000   # a page this far behind is dropped; it reconnects and catches up
@@ -44,11 +44,7 @@ async def steps(conn: AsyncConnection, account: Account, *, after: int | None = 
     """Logged steps the account may see, oldest first: the first ``limit`` after log row
     ``after``, the last ``limit`` up to log row ``upto``, or the one ``log_id``; of the cases
     of ``region`` alone (a region's code: its villages' codes begin with it), or of ``grid``."""
-    f, order = Filters(), ""
-    if region:
-        f.add(f.code_prefix("d.village_code", "region", region))
-    if grid:
-        f.add("d.grid_id = (SELECT id FROM grid WHERE code = :grid)", grid=grid)
+    f, order = IncidentFilter(region=region, grid=grid).filters(), ""
     if log_id is not None:
         f.add("l.id = :log_id", log_id=log_id)
     elif upto is not None:
