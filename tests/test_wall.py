@@ -1023,6 +1023,8 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
         if shows(page, "window.mapsvcWall.region.kind === 'township'", tries=30):
             break
     assert page.evaluate("window.mapsvcWall.region.kind") == "township"
+    # the feed asked for anew, of the township (a patrol is not sent again on connecting)
+    wait_until(page, "window.mapsvcWall.online === true", "the township's feed")
     sent = patrol(300)  # a patrol sent while the wall looks on: it pops up (in the township
     # shown), and is drawn
     wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")

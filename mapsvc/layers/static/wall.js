@@ -900,6 +900,8 @@ function mapsvcWall(map, config) {
   function connect() {
     if (state.source) state.source.close();
     if (!state.lastId) $("wall-list").replaceChildren();
+    $("wall-connection").textContent = "连接中";  // until the feed is ready
+    state.online = false;
     const params = new URLSearchParams(followed());
     params.set(...(state.lastId ? ["after", state.lastId] : ["recent", LIST_MAX]));
     const source = new EventSource(`${config.api}/events?${params}`, { withCredentials: true });
