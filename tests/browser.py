@@ -4,6 +4,8 @@ headless shell (Debian's `chromium-headless-shell`: the same engine, built with 
 draw into, as Playwright runs Chromium headless by default), which takes a sixth less time over
 the phone's pages; the benchmarks time the wall in the whole browser a wall screen runs."""
 
+import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 CHROMIUM = "/usr/bin/chromium-headless-shell"
@@ -14,6 +16,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def launch(playwright, executable: str = CHROMIUM):
     return playwright.chromium.launch(executable_path=executable, args=FLAGS)
+
+
+def with_fonts(browser, fonts: Path):
+    """Another Chromium as ``browser``, on a system whose fonts are the machine's and those in
+    the folder ``fonts`` (fontconfig's, as Chromium finds them on Linux)."""
+    config = fonts / "fonts.conf"
+    config.write_text(f"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+<dir>{fonts}</dir><cachedir>{fonts / "cache"}</cachedir></fontconfig>""")
+    return browser.browser_type.launch(executable_path=CHROMIUM, args=FLAGS,
+                                       env={**os.environ, "FONTCONFIG_FILE": str(config)})
 
 
 PHONE = {"width": 360, "height": 640}  # a phone's screen, in CSS pixels

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import shapely
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 from PIL import Image
 from playwright.sync_api import expect
 from pyproj import Geod
@@ -18,7 +20,7 @@ from sqlalchemy import text
 
 from mapsvc.workflow.machine import PHRASES
 from tests.browser import (PHONE, Watch, heard, said_at_each_sign_in, shows, standing,
-                           wait_until, while_zooming)
+                           wait_until, while_zooming, with_fonts)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered, run
 from tests.signal import Signal
 
@@ -53,6 +55,60 @@ def test_the_phones_page_files_and_lists_travel_compressed_and_the_live_feed_as_
     with clients["worker"].stream("GET", "/events", headers={"Accept-Encoding": "gzip"}) as live:
         assert live.headers["content-type"].startswith("text/event-stream")
         assert "content-encoding" not in live.headers
+
+
+def _chinese_font(path, full_name: str, postscript_name: str) -> None:
+    """A font at ``path`` by those names whose glyphs (Latin, Chinese and their punctuation)
+    are each a block two ems wide, where Noto Sans SC's Chinese are one."""
+    font = FontBuilder(1000, isTTF=True)
+    font.setupGlyphOrder([".notdef", "block"])
+    font.setupCharacterMap({c: "block" for first, last in (
+        (0x20, 0x7e), (0x3000, 0x303f), (0x4e00, 0x9fff), (0xff00, 0xffef))
+        for c in range(first, last + 1)})
+    pen = TTGlyphPen(None)
+    pen.moveTo((100, 0)), pen.lineTo((100, 800)), pen.lineTo((1900, 800))
+    pen.lineTo((1900, 0)), pen.closePath()
+    font.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "block": pen.glyph()})
+    font.setupHorizontalMetrics({".notdef": (500, 0), "block": (2000, 100)})
+    font.setupHorizontalHeader(ascent=880, descent=-120)
+    font.setupNameTable({"familyName": full_name, "styleName": "Regular", "fullName": full_name,
+                         "psName": postscript_name})
+    font.setupOS2(sTypoAscender=880, usWinAscent=880, usWinDescent=120)
+    font.setupPost()
+    font.save(path)
+
+
+# the width of the characters 网格员 in the page's font, in ems each, once the font has loaded
+CHINESE_WIDTH = """async () => {
+    const probe = document.createElement("span");
+    probe.textContent = "网格员";
+    document.body.append(probe);
+    const size = parseFloat(getComputedStyle(probe).fontSize);
+    await document.fonts.load(`${size}px "Noto Sans SC"`, probe.textContent);
+    const width = probe.getBoundingClientRect().width / size / 3;
+    probe.remove();
+    return Math.round(width * 100) / 100; }"""
+
+
+def test_a_phone_with_a_chinese_font_of_its_own_draws_with_it_and_downloads_no_font(
+        browser, server, worker_spot, tmp_path):
+    """Noto Sans SC's subsets would be most of a phone's first open: a phone with a Chinese
+    font of its own (here one named as Android's is, Noto Sans CJK SC: its full and PostScript
+    names as the font's release gives them) draws the page with that and downloads no subset;
+    a phone with none downloads those its page needs, and draws with Noto Sans SC."""
+    _chinese_font(tmp_path / "NotoSansCJK-Regular.ttf", "Noto Sans CJK SC", "NotoSansCJKsc-Regular")
+    _, spot = worker_spot
+    own_font = with_fonts(browser, tmp_path)
+    try:
+        for phone, ems, fetches in ((browser, 1.0, True), (own_font, 2.0, False)):
+            requested = []
+            context, page = _phone(phone, server, spot, requested=requested)
+            assert page.evaluate(CHINESE_WIDTH) == ems
+            subsets = [url for url in requested if "/noto-sans-sc/files/" in url]
+            assert bool(subsets) == fetches, subsets
+            context.close()
+    finally:
+        own_font.close()
 
 
 def _sign_in(page, username: str = "worker") -> None:
@@ -129,9 +185,12 @@ DRAWN_GRIDS = ("window.mapsvcPhone.grids ? window.mapsvcPhone.grids.getLayers()"
                ".map((grid) => grid.feature.properties.code).sort() : []")
 
 
-def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None):
-    """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running)."""
+def _phone(browser, server, spot, accuracy=8.0, username="worker", clock=None, requested=None):
+    """A phone signed in, standing at ``spot``; its clock set to ``clock`` (then running); the
+    addresses it asks for added to ``requested``."""
     context = standing(browser, spot, accuracy)
+    if requested is not None:
+        context.on("request", lambda request: requested.append(request.url))
     if clock is not None:
         context.clock.install(time=clock)
     page = context.new_page()

@@ -1302,3 +1302,22 @@ def test_only_the_files_pages_load_are_served_from_the_packages(wall_server):
     assert httpx.get(f"{base}/leaflet.vectorgrid/dist/vectorgrid-api-docs.html"
                      ).status_code == 404
     assert httpx.get(f"{base}/leaflet.vectorgrid/README.md").status_code == 404
+
+
+def test_the_fonts_stylesheets_name_the_systems_fonts_first_and_are_revalidated(wall_server):
+    """Each weight of the font the pages use names the systems' Chinese fonts of that weight
+    before its own files (served); asked again with its ETag, it answers 304 with no body."""
+    for weight, system_font in ((400, "NotoSansCJKsc-Regular"), (700, "NotoSansCJKsc-Bold")):
+        url = f"{wall_server.base}/static/mapsvc/fonts/noto-sans-sc-{weight}.css"
+        sheet = httpx.get(url)
+        assert sheet.headers["content-type"].startswith("text/css")
+        sources = re.findall(r"src: (.*);", sheet.text)
+        assert len(sources) == sheet.text.count("@font-face") > 50
+        assert all(src.startswith('local("') and f'local("{system_font}")' in src.split("url(")[0]
+                   for src in sources)
+        files = re.findall(r"url\((/static/vendor/[^)]+)\)", sheet.text)
+        assert {httpx.get(wall_server.base + file).status_code for file in files[:2]} == {200}
+        again = httpx.get(url, headers={"If-None-Match": sheet.headers["etag"]})
+        assert again.status_code == 304 and not again.content
+    assert httpx.get(f"{wall_server.base}/static/mapsvc/fonts/noto-sans-sc-500.css"
+                     ).status_code == 404

@@ -1,8 +1,10 @@
 """The map pages, the API docs and the assets they load (served here: no CDN)."""
 
 import asyncio
+import hashlib
 import html
 import json
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +28,7 @@ from mapsvc.geo.crs import CRS_NAMES
 from mapsvc.incidents.bulk import HEADINGS as INCIDENT_HEADINGS
 from mapsvc.incidents.callers import CALLER_READERS, REVEAL_REASONS
 from mapsvc.incidents.model import METHOD_NAMES, PHOTOS_MOST, PUBLIC_SOURCES, SOURCE_NAMES
+from mapsvc.layers import fonts
 from mapsvc.layers.desk import desk_page
 from mapsvc.layers.plan import plan_page
 from mapsvc.layers.plates import PLATES_MOST, plates_page
@@ -176,6 +179,24 @@ NAMES_JS = '"use strict";\n' + "".join(
 @top_router.get("/static/mapsvc/names.js")
 async def names_script() -> Response:
     return Response(NAMES_JS, media_type="text/javascript; charset=utf-8")
+
+
+@cache
+def _font_stylesheet(weight: int) -> tuple[str, str]:
+    """The font's stylesheet of ``weight`` and its ETag."""
+    css = fonts.stylesheet((VENDOR / fonts.PACKAGE / f"{weight}.css").read_text(), weight)
+    return css, f'"{hashlib.sha256(css.encode()).hexdigest()[:20]}"'
+
+
+@top_router.get("/static/mapsvc/fonts/noto-sans-sc-{weight}.css")
+async def font_stylesheet(weight: int, request: Request) -> Response:
+    """The pages' font (mapsvc.layers.fonts), revalidated by its ETag as the other files."""
+    if weight not in fonts.WEIGHTS:
+        return Response(status_code=404)
+    css, etag = _font_stylesheet(weight)
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(css, media_type="text/css; charset=utf-8", headers={"ETag": etag})
 
 
 @top_router.get("/docs")

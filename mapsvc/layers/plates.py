@@ -32,7 +32,7 @@ def plates_page(grid_code: str, grid_name: str, addresses: list[dict], site: str
   <meta charset="utf-8">
   <title>民情地图 · {title}</title>
   <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="/static/vendor/@fontsource/noto-sans-sc/400.css">
+  <link rel="stylesheet" href="/static/mapsvc/fonts/noto-sans-sc-400.css">
   <link rel="stylesheet" href="/static/mapsvc/tables.css">
 </head>
 <body>

@@ -3,8 +3,8 @@ vector tile layers (cases: all, open or overdue), heat, backlog (by open or over
 and coverage, a legend of the layers shown, a live list of cases, and the region's panel.
 
 Folium builds the page around our own assets: Leaflet, Leaflet.VectorGrid and the Noto Sans SC
-font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``), the
-page's script and style from ``/static/mapsvc``; nothing is fetched from a CDN. The basemap is
+font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``; the
+font's stylesheet by mapsvc.layers.fonts), the page's script and style from ``/static/mapsvc``; nothing is fetched from a CDN. The basemap is
 a setting and off by default: the boundaries are the base. Anything a user typed reaches the
 page as data and is set as text by the script, never as markup.
 """
@@ -19,6 +19,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M
+from mapsvc.layers.fonts import WEIGHTS, stylesheet_url
 from mapsvc.tiles.layers import COLLECTIONS, POINT_ZOOM
 from mapsvc.workflow.machine import OPEN
 
@@ -31,8 +32,7 @@ JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
       ("views", f"{OWN}/views.js"), ("account", f"{OWN}/account.js"),
       ("wall", f"{OWN}/wall.js")]
 CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
-       ("font_400", f"{VENDOR}/@fontsource/noto-sans-sc/400.css"),
-       ("font_700", f"{VENDOR}/@fontsource/noto-sans-sc/700.css"),
+       *((f"font_{weight}", stylesheet_url(weight)) for weight in WEIGHTS),
        ("views_css", f"{OWN}/views.css"), ("wall_css", f"{OWN}/wall.css")]
 
 

@@ -1,7 +1,7 @@
 // The phone page's shell, kept on the phone so that it opens with no signal, and the basemap's
 // tiles it has shown. Data (/api, /ogc) always goes to the network: what is not sent waits in
 // the page's own queue.
-const SHELL = "mapsvc-phone-v93";
+const SHELL = "mapsvc-phone-v94";
 const TILES = "mapsvc-basemap";  // kept across versions of the shell
 const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manifest.webmanifest",
                "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js",
@@ -10,7 +10,7 @@ const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manif
                "/static/vendor/leaflet/dist/leaflet.js", "/static/vendor/leaflet/dist/leaflet.css",
                "/static/vendor/leaflet/dist/images/marker-icon.png",
                "/static/vendor/leaflet/dist/images/marker-shadow.png",
-               "/static/vendor/@fontsource/noto-sans-sc/400.css"];
+               "/static/mapsvc/fonts/noto-sans-sc-400.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES))
