@@ -78,6 +78,14 @@ def test_a_patrol_is_stored_once_with_its_length_and_the_grids_it_passed_through
         ["application/geo+json"]] * 2
     listed = worker.get("/patrols", params={"grid": other}).json()["features"]
     assert [f["id"] for f in listed].count(walked["id"]) == 1
+
+    def through(region: str) -> bool:  # listed as passing through a region (a code's prefix)
+        r = clients["command"].get("/patrols", params={"region": region, "limit": 1000})
+        return walked["id"] in [f["id"] for f in r.json()["features"]]
+
+    village = own[:12]  # a grid's code begins with its village's
+    assert through(village) and through(village[:9]) and through(village[:6])
+    assert not through(village[:9] + "999") and not through(str(int(village[:9]) + 1))
     r = clients["chief"].post("/patrols", json={**_patrol(points), "client_id": sent["client_id"]})
     assert r.status_code == 409 and r.json()["detail"][0]["loc"] == ["body", "client_id"]
 

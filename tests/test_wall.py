@@ -78,7 +78,7 @@ def township_and_grid(db, code: str) -> str:
             "JOIN region t ON t.code = v.parent_code WHERE g.code = :code"), {"code": code}).one())
 
 
-def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server, browser,
+def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server, server, browser,
                                                                     grids, accounts, db):
     base = wall_server.base
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
@@ -130,8 +130,17 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
 
     wall_server.stop()  # the page loses its feed and its tiles for a moment
     wait_until(page, "window.mapsvcWall.online === false", "that it is offline")
+    # a patrol sent meanwhile (to another of the service's processes, whose feed the wall
+    # does not follow) is listed once the wall is back
+    walker = accounts["worker"][1]["grid_codes"][0]
+    p = grids[grids["code"] == walker].geometry.iloc[0].representative_point()
+    walked = _patrolled(server, "worker", [[p.x, p.y], [p.x + 100 / 102_000, p.y]])
+    missed = f'#wall-list li.patrol[data-patrol="{walked["id"]}"]'
     wall_server.start()
     wait_until(page, "window.mapsvcWall.online === true", "that it is back online")
+    wait_until(page, f"document.querySelector('{missed}')", "the patrol sent while offline")
+    assert page.inner_text(f"{missed} .category") == (
+        f"worker · {round(walked['properties']['length_m'])} 米")
     after = report(base, token(base), grid.x, grid.y, "重启之后")
     wait_until(page, listed(after), "a case reported after the restart")
     # a report that came late (a phone with no signal all afternoon) says when it came
@@ -141,6 +150,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     shown = page.inner_text(f'#wall-list li[data-id="{late}"] time')
     when = page.evaluate("(at) => localTime(new Date(at))", made.isoformat())
     assert shown.startswith(f"{when}（") and shown.endswith(" 送达）"), shown
+    assert page.locator(missed).count() == 1  # listed once
     context.close()
 
     # a wall opened later lists the last steps before it at once, newest first, unflashed

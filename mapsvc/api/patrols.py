@@ -82,17 +82,21 @@ async def list_patrols(
         "whatever the asking computer's clock says"))] = None,
     grid: Annotated[str | None, Query(max_length=64,
                                       description="passed through this grid (its code)")] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=32, description=(
+        "passed through a grid of this region (a city's, county's, township's or village's "
+        "code)"))] = None,
     bbox=Depends(bbox_query),
 ) -> Response:
     """The patrols you may read, the latest first: yours (grid workers), those through your
     grids (grid chiefs), those through your region's grids (command centres); of those, the
-    ones that ended in [from, to) (or today), passed through a grid, or whose track meets a
-    box."""
+    ones that ended in [from, to) (or today), passed through a grid or a region, or whose
+    track meets a box."""
     if window == "today":
         since = window_start(window)
     async with statements(request) as conn:
         body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
-                                     bbox=bbox, limit=page.limit, offset=page.offset)
+                                     region=region, bbox=bbox, limit=page.limit,
+                                     offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 

@@ -10,6 +10,9 @@ const CHILD = { city: "county", county: "township", township: "village", village
 const LEVEL_NAME = { city: "地级市", county: "区县", township: "乡镇（街道）", village: "村（社区）",
                      grid: "网格" };
 const LIST_MAX = 50;
+// Patrols ended this long before the feed was found lost are asked for once it is back: a
+// connection may die a little before the browser notices.
+const LOST_MARGIN_MS = 60000;
 
 function mapsvcWall(map, config) {
   // Cases shown: the open ones unless chosen otherwise (a wall watches the backlog, and their
@@ -17,6 +20,8 @@ function mapsvcWall(map, config) {
   const state = {
     map, region: config.region, stack: [], source: null, followed: null, lastId: null,
     drawn: {}, steps: 0,
+    listedPatrols: new Set(),  // the patrols listed since the place followed was chosen
+    lostAt: null,  // when the feed was found lost, by the service's clock (ms)
     heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
     clockOffset: 0,  // the service's clock less the screen's, in milliseconds
     waitingSince: null,  // when the report waiting longest to be taken in came (ms)
@@ -851,14 +856,34 @@ function mapsvcWall(map, config) {
     state.steps += 1;
   }
 
-  // a patrol just sent, into the side list; the layers drawn again
+  // a patrol just sent, into the side list (once); the layers drawn again
   function showPatrol(f) {
+    if (state.listedPatrols.has(f.id)) return;
+    state.listedPatrols.add(f.id);
     const p = f.properties;
-    listItem("fresh patrol", () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
-             text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
-             text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
-             text("span", p.grids.map((g) => g.name).join("、") || "网格外", "grid"));
+    const item = listItem("fresh patrol",
+                          () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
+                          text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
+                          text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
+                          text("span", p.grids.map((g) => g.name).join("、") || "网格外",
+                               "grid"));
+    item.dataset.patrol = f.id;
     redrawData();
+  }
+
+  // The feed announces a patrol once, as it is stored: those of the place followed that ended
+  // while the feed was lost (a network or server restart), asked for once it is back, oldest
+  // first.
+  async function listMissedPatrols(lostAt) {
+    const params = new URLSearchParams({ ...followed(), limit: String(LIST_MAX),
+                                         from: new Date(lostAt - LOST_MARGIN_MS).toISOString() });
+    let r;
+    try {
+      r = await fetch(`${config.api}/patrols?${params}`, { credentials: "same-origin" });
+    } catch {
+      return;
+    }
+    if (r.ok) (await r.json()).features.reverse().forEach(showPatrol);
   }
 
   // An item on top of the side list, of ``parts``: a button that shows it on the map
@@ -892,6 +917,8 @@ function mapsvcWall(map, config) {
     if (state.source && state.followed === place) return;
     state.followed = place;
     state.lastId = null;
+    state.lostAt = null;
+    state.listedPatrols.clear();
     connect();
   }
 
@@ -911,6 +938,8 @@ function mapsvcWall(map, config) {
       if (e.lastEventId) state.lastId = e.lastEventId;
       $("wall-connection").textContent = "在线";
       state.online = true;
+      if (state.lostAt !== null) listMissedPatrols(state.lostAt);
+      state.lostAt = null;
     });
     source.addEventListener("step", (e) => {
       state.lastId = e.lastEventId;
@@ -924,6 +953,7 @@ function mapsvcWall(map, config) {
     });
     source.onerror = () => {
       $("wall-connection").textContent = "重连中";
+      if (state.online) state.lostAt = Date.now() + state.clockOffset;
       state.online = false;
       if (source.readyState === EventSource.CLOSED) {  // refused, or the browser gave up
         loadPanel();  // to the sign-in page if the session has ended
