@@ -153,13 +153,20 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     assert page.locator(missed).count() == 1  # listed once
     context.close()
 
-    # a wall opened later lists the last steps before it at once, newest first, unflashed
+    # a wall opened later lists the last steps before it at once, newest first, unflashed,
+    # and the patrols that ended since the oldest of them, each where it came among them
     later = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = later.new_page()
     open_wall(page, base)
     wait_until(page, listed(case), "the earlier case in the list")
-    assert page.evaluate("document.querySelector('#wall-list li').dataset.id") == str(late)
+    assert page.evaluate("document.querySelector('#wall-list li[data-id]').dataset.id") == str(
+        late)
     assert page.locator(f'#wall-list li[data-id="{case}"] .description').text_content() == typed
+    wait_until(page, f"document.querySelector('{missed}')", "the patrol, asked for")
+    order = page.evaluate("""[...document.querySelectorAll('#wall-list li')]
+        .map((li) => li.dataset.id || `patrol ${li.dataset.patrol}`)""")
+    assert order.index(str(after)) < order.index(f"patrol {walked['id']}") < order.index(
+        str(case))  # it came between the case and the one reported after the restart
     assert page.locator("#wall-list li.fresh").count() == 0
     assert page.evaluate("window.mapsvcWall.steps") == 0
     later.close()
@@ -1033,12 +1040,17 @@ def test_the_patrols_walked_today_are_drawn_on_request(wall_server, browser, acc
         if shows(page, "window.mapsvcWall.region.kind === 'township'", tries=30):
             break
     assert page.evaluate("window.mapsvcWall.region.kind") == "township"
-    # the feed asked for anew, of the township (a patrol is not sent again on connecting)
+    # the feed asked for anew, of the township, and the patrols through it since its last
+    # steps: the one walked before, listed unflashed
     wait_until(page, "window.mapsvcWall.online === true", "the township's feed")
+    earlier = f'#wall-list li.patrol[data-patrol="{walked["id"]}"]'
+    wait_until(page, f"document.querySelector('{earlier}')", "the earlier patrol, asked for")
+    assert "fresh" not in page.get_attribute(earlier, "class")
     sent = patrol(300)  # a patrol sent while the wall looks on: it pops up (in the township
     # shown), and is drawn
-    wait_until(page, "document.querySelector('#wall-list li.patrol')", "the patrol, live")
-    assert page.inner_text("#wall-list li.patrol .category") == (
+    fresh = f'#wall-list li.fresh.patrol[data-patrol="{sent["id"]}"]'
+    wait_until(page, f"document.querySelector('{fresh}')", "the patrol, live")
+    assert page.inner_text(f"{fresh} .category") == (
         f"worker · {round(sent['properties']['length_m'])} 米")
     assert code in [g["code"] for g in sent["properties"]["grids"]]
     wait_until(page, f"window.mapsvcWall.patrolIds.has({sent['id']})", "drawn with the others")

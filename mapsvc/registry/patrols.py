@@ -58,7 +58,7 @@ SELECT -extract(epoch FROM p.ended_at) AS sort, json_build_object(
     'geometry', ST_AsGeoJSON(p.track, 7)::json,
     'properties', json_build_object(
         'client_id', p.client_id, 'worker', {WORKER_NAME},
-        'started_at', p.started_at, 'ended_at', p.ended_at,
+        'started_at', p.started_at, 'ended_at', p.ended_at, 'received_at', p.received_at,
         'length_m', round(p.length_m::numeric, 1), 'points', ST_NPoints(p.track), 'note', p.note,
         'grids', (SELECT coalesce(json_agg(json_build_object(
                                       'code', g.code, 'name', g.name,

@@ -840,7 +840,7 @@ function mapsvcWall(map, config) {
       map.flyTo([lat, lon], Math.max(map.getZoom(), 16));
       openCase(f, opener);
     };
-    const item = listItem(live ? "fresh" : "", shown,
+    const item = listItem(live ? "fresh" : "", shown, Date.parse(step.received_at || step.at),
                           text("time", localTime(step.at) + stepLate(step)),
                           text("span", what, "what"),
                           text("span", categoryName[p.category] || p.category, "category"),
@@ -856,41 +856,57 @@ function mapsvcWall(map, config) {
     state.steps += 1;
   }
 
-  // a patrol just sent, into the side list (once); the layers drawn again
-  function showPatrol(f) {
+  // a patrol into the side list, once: one just sent on top, flashed, the layers drawn again;
+  // one the feed did not announce to the page, where it would have come
+  function showPatrol(f, live = true) {
     if (state.listedPatrols.has(f.id)) return;
     state.listedPatrols.add(f.id);
     const p = f.properties;
-    const item = listItem("fresh patrol",
+    const item = listItem(live ? "fresh patrol" : "patrol",
                           () => map.flyToBounds(L.geoJSON(f).getBounds(), { maxZoom: 17 }),
+                          Date.parse(p.received_at),
                           text("time", localTime(p.ended_at)), text("span", "巡查", "what"),
                           text("span", `${p.worker} · ${Math.round(p.length_m)} 米`, "category"),
                           text("span", p.grids.map((g) => g.name).join("、") || "网格外",
                                "grid"));
     item.dataset.patrol = f.id;
+    if (!live) {
+      let next = item.nextElementSibling;
+      while (next && Number(next.dataset.came) > Number(item.dataset.came)) {
+        next = next.nextElementSibling;
+      }
+      item.parentNode.insertBefore(item, next);
+      return;
+    }
     redrawData();
   }
 
-  // The feed announces a patrol once, as it is stored: those of the place followed that ended
-  // while the feed was lost (a network or server restart), asked for once it is back, oldest
-  // first.
-  async function listMissedPatrols(lostAt) {
-    const params = new URLSearchParams({ ...followed(), limit: String(LIST_MAX),
-                                         from: new Date(lostAt - LOST_MARGIN_MS).toISOString() });
-    let r;
+  // The feed announces a patrol once, as it is stored. The patrols of the place followed it
+  // did not announce to the page, asked for: on opening, those that ended since the oldest
+  // step listed (today's, with none listed); back from a lost feed (a network or server
+  // restart), those that ended meanwhile.
+  async function listPatrolsSince(from) {
+    const place = state.followed;
+    const params = new URLSearchParams({ ...followed(), limit: String(LIST_MAX) });
+    if (from === null) params.set("window", "today");
+    else params.set("from", new Date(from).toISOString());
+    let r, found;
     try {
       r = await fetch(`${config.api}/patrols?${params}`, { credentials: "same-origin" });
+      found = r.ok ? (await r.json()).features : [];
     } catch {
       return;
     }
-    if (r.ok) (await r.json()).features.reverse().forEach(showPatrol);
+    if (state.followed !== place) return;  // another place followed meanwhile
+    found.reverse().forEach((f) => showPatrol(f, false));
   }
 
-  // An item on top of the side list, of ``parts``: a button that shows it on the map
-  // (``show``, given the button when pressed from the keyboard, to come back to); one of class
-  // "fresh" marked so for a few seconds.
-  function listItem(className, show, ...parts) {
+  // An item on top of the side list, of ``parts``, of what came at ``came`` (ms): a button that
+  // shows it on the map (``show``, given the button when pressed from the keyboard, to come
+  // back to); one of class "fresh" marked so for a few seconds.
+  function listItem(className, show, came, ...parts) {
     const item = text("li", "", className);
+    item.dataset.came = came;
     const button = text("button", "", "show");
     Object.assign(button, { type: "button", title: "在地图上查看" });
     button.append(...parts);
@@ -923,10 +939,11 @@ function mapsvcWall(map, config) {
   }
 
   // (Re)connect the feed: a first connection fills the list anew with the last steps before
-  // it; a later one catches up from the last step seen.
+  // it; a later one catches up from the last step seen (and the patrols, listPatrolsSince).
   function connect() {
     if (state.source) state.source.close();
-    if (!state.lastId) $("wall-list").replaceChildren();
+    let first = !state.lastId;  // until its first "ready" (the browser may reconnect it)
+    if (first) $("wall-list").replaceChildren();
     $("wall-connection").textContent = "连接中";  // until the feed is ready
     state.online = false;
     const params = new URLSearchParams(followed());
@@ -938,7 +955,13 @@ function mapsvcWall(map, config) {
       if (e.lastEventId) state.lastId = e.lastEventId;
       $("wall-connection").textContent = "在线";
       state.online = true;
-      if (state.lostAt !== null) listMissedPatrols(state.lostAt);
+      if (first) {
+        const oldest = $("wall-list").lastElementChild;
+        listPatrolsSince(oldest ? Number(oldest.dataset.came) : null);
+      } else if (state.lostAt !== null) {
+        listPatrolsSince(state.lostAt - LOST_MARGIN_MS);
+      }
+      first = false;
       state.lostAt = null;
     });
     source.addEventListener("step", (e) => {
