@@ -4,9 +4,10 @@ and coverage, a legend of the layers shown, a live list of cases, and the region
 
 Folium builds the page around our own assets: Leaflet, Leaflet.VectorGrid and the Noto Sans SC
 font come from the npm registry at set-up and are served by mapsvc (``/static/vendor``; the
-font's stylesheet by mapsvc.layers.fonts), the page's script and style from ``/static/mapsvc``; nothing is fetched from a CDN. The basemap is
-a setting and off by default: the boundaries are the base. Anything a user typed reaches the
-page as data and is set as text by the script, never as markup.
+font's stylesheet by mapsvc.layers.fonts), the page's script and style from
+``/static/mapsvc``; nothing is fetched from a CDN. The basemap is a setting and off by default:
+the boundaries are the base. Anything a user typed reaches the page as data and is set as text
+by the script, never as markup.
 """
 
 import html
