@@ -22,8 +22,9 @@ def _key() -> str:
 _verified: LRUCache = LRUCache(maxsize=4096)
 # Accounts signed out everywhere (disabled, or their password changed): account id → the time
 # (seconds since 1970) before which the tokens issued to it no longer count. Each process reads
-# it from the database every few seconds (mapsvc.api.main).
+# it from the database every SIGN_OUT_SECONDS (mapsvc.api.main).
 _signed_out: dict[int, float] = {}
+SIGN_OUT_SECONDS = 3
 
 
 def refuse_tokens_before(signed_out: dict[int, float]) -> None:

@@ -3,18 +3,20 @@
 import asyncio
 import json
 from collections.abc import AsyncIterable
+from time import monotonic
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import text
 
+from mapsvc.accounts.tokens import SIGN_OUT_SECONDS
 from mapsvc.api.auth import SignedIn, still_signed_in
 from mapsvc.registry.patrols import patrols_geojson
 from mapsvc.workflow.feed import CATCH_UP_MAX, RECENT_MAX, steps
 
 router = APIRouter(tags=["live"])
-KEEP_ALIVE_SECONDS = 15
+KEEP_ALIVE_SECONDS = 15  # a comment sent after this long with nothing heard
 RETRY_MS = 1000  # how soon a browser reconnects after losing the feed
 
 
@@ -90,14 +92,19 @@ async def events(
             async for event in catch_up():
                 yield event
             yield ServerSentEvent(event="ready", data={}, retry=RETRY_MS)
+        # quiet, the feed asks as often as sign-outs are read whether its token still counts
+        quiet_since = monotonic()
         while True:
             try:
-                notice = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
+                notice = await asyncio.wait_for(queue.get(), SIGN_OUT_SECONDS)
             except TimeoutError:
                 if await request.is_disconnected() or not still_signed_in(request):
                     return  # a page signed out reconnects, and is sent to sign in
-                yield ServerSentEvent(comment="keep-alive")
+                if monotonic() - quiet_since >= KEEP_ALIVE_SECONDS:
+                    quiet_since = monotonic()
+                    yield ServerSentEvent(comment="keep-alive")
                 continue
+            quiet_since = monotonic()
             if not still_signed_in(request):
                 return
             if notice.get("overflow"):

@@ -12,7 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from mapsvc import settings
 from mapsvc.accounts.store import signed_out_accounts
-from mapsvc.accounts.tokens import refuse_tokens_before
+from mapsvc.accounts.tokens import SIGN_OUT_SECONDS, refuse_tokens_before
 from mapsvc.api import (accounts, auth, boundaries, calendar, campaigns, categories, collection,
                         departments, events, features, health, incidents, locate, media,
                         micro_grids, open311, pages, patrols, plans, registry, stats, tiles,
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 
 FOLD_SECONDS = 5
-SIGN_OUT_SECONDS = 3
 ERASE_SECONDS = 3600
 HOT = (tiles, locate, incidents)  # the hot paths' routes (mapsvc.api.hot)
 
