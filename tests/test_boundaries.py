@@ -121,10 +121,14 @@ def test_a_city_holds_its_counties_whichever_is_loaded_first(api, loaded, levels
     assert "4211" in top() and not set(COUNTIES) & top()  # its counties under it now
     under = api.get("/regions", params={"level": "county", "parent": "4211"}).json()
     assert sorted(f["id"] for f in under["features"]) == COUNTIES
-    # a county's name is written in its largest part, within it
+    # a county's name is written in its largest part, within it, as far from its edge as the
+    # radius it may move in
     for f in under["features"]:
         lon, lat = f["properties"]["label"]
-        assert shapely.contains_xy(shapely.geometry.shape(f["geometry"]), lon, lat)
+        county = shapely.geometry.shape(f["geometry"])
+        assert shapely.contains_xy(county, lon, lat)
+        assert county.boundary.distance(shapely.Point(lon, lat)) == pytest.approx(
+            f["properties"]["label_radius"], abs=2e-6)
 
     levels["county"].to_file(tmp_path / "county.geojson")
     assert "0 new, 0 updated, 2 unchanged" in cli(

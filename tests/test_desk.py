@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import shapely
 from playwright.sync_api import expect
 from sqlalchemy import text
 
@@ -237,8 +238,10 @@ def test_a_case_of_a_place_where_its_class_keeps_coming_says_so(desk, server, gr
 def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reason(
         desk, server, grids, api, command_token):
     page, watch = desk
-    townships = {f["properties"]["name"] for f in api.get(
-        "/regions", params={"level": "township", "parent": "441502"}).json()["features"]}
+    found = api.get("/regions", params={"level": "township", "parent": "441502"}).json()
+    areas = {f["properties"]["name"]: shapely.geometry.shape(f["geometry"])
+             for f in found["features"]}
+    townships = set(areas)
     wait_until(page, "document.querySelectorAll('.region-name').length > 0", "the townships")
     assert {e.text_content() for e in page.query_selector_all(".region-name")} == townships
     # on the map of a smaller screen, none written over another, as many shown as the map
@@ -251,6 +254,16 @@ def test_a_centre_files_and_dispatches_a_new_case_and_voids_another_with_a_reaso
                "the townships named, the desk framed")
     at_rest(small, "window.mapsvcDesk.map")  # (a framing asked for as the zoom ended)
     shown = names_shown(small, ".region-name")
+    # a name crowded at its label point by a neighbour's is moved within its region, not left
+    # out: here every township is named, each within its own
+    assert shown == sorted(townships)
+    middles = small.evaluate("""[...document.querySelectorAll(".region-name span")].map((el) => {
+        const b = el.getBoundingClientRect(), map = window.mapsvcDesk.map;
+        const c = map.getContainer().getBoundingClientRect();
+        const at = map.containerPointToLatLng([(b.left + b.right) / 2 - c.left,
+                                               (b.top + b.bottom) / 2 - c.top]);
+        return [el.textContent, at.lng, at.lat]; })""")
+    assert all(areas[name].contains(shapely.Point(lon, lat)) for name, lon, lat in middles)
     zoom = small.evaluate("window.mapsvcDesk.map.getZoom()")
     for z in (zoom - 1, zoom):
         small.evaluate(f"void window.mapsvcDesk.map.setZoom({z}, {{ animate: false }})")

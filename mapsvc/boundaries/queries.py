@@ -22,24 +22,27 @@ def region_frame(geom: str) -> str:
 
 # A region's ``label``: where a map writes its name, the middle of its largest part (the centre
 # of the widest circle within it): the middle of the first, as Leaflet takes it, or of the
-# whole may be an island off the coast, or the sea; and its ``frame`` (region_frame),
-# [west, south, east, north].
+# whole may be an island off the coast, or the sea; ``label_radius``, that circle's radius (in
+# degrees: a name crowded by its neighbours' may move that far and stay within its region);
+# and its ``frame`` (region_frame), [west, south, east, north].
 REGIONS = """
 SELECT r.code AS sort, jsonb_build_object(
     'type', 'Feature', 'id', r.code, 'geometry', ST_AsGeoJSON(r.geom, {precision})::jsonb,
     'properties', r.properties || jsonb_build_object(
         'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code,
-        'label', (SELECT jsonb_build_array(round(ST_X(c)::numeric, {precision}),
-                                           round(ST_Y(c)::numeric, {precision}))
-                    FROM (SELECT (ST_MaximumInscribedCircle(d.geom)).center AS c
-                            FROM ST_Dump(r.geom) d
-                           ORDER BY ST_Area(d.geom) DESC LIMIT 1) l),
+        'label', jsonb_build_array(round(ST_X(l.center)::numeric, {precision}),
+                                   round(ST_Y(l.center)::numeric, {precision})),
+        'label_radius', round(l.radius::numeric, {precision}),
         'frame', (SELECT jsonb_build_array(round(ST_XMin(f)::numeric, {precision}),
                                            round(ST_YMin(f)::numeric, {precision}),
                                            round(ST_XMax(f)::numeric, {precision}),
                                            round(ST_YMax(f)::numeric, {precision}))
                     FROM (SELECT {frame} AS f) b))) AS feature
   FROM region r
+  LEFT JOIN LATERAL (SELECT m.center, m.radius
+                       FROM (SELECT d.geom FROM ST_Dump(r.geom) d
+                              ORDER BY ST_Area(d.geom) DESC LIMIT 1) largest,
+                            ST_MaximumInscribedCircle(largest.geom) m) l ON true
  WHERE {where}
  ORDER BY r.code {page}
 """

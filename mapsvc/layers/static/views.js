@@ -33,12 +33,14 @@ function viewMover(map) {
 }
 
 // ``layer`` (a region's, of ``feature``) with its name written in the middle of its largest
-// part (its ``label``, as the service finds it), not of its first part, as Leaflet would: at
-// times an island off the coast; and framed, when a map shows it, by its largest part and the
-// parts near it (its ``frame``), not by islands or reefs far off its coast.
+// part (its ``label``, as the service finds it, the centre of the widest circle within it, of
+// radius ``label_radius``), not of its first part, as Leaflet would: at times an island off
+// the coast; and framed, when a map shows it, by its largest part and the parts near it (its
+// ``frame``), not by islands or reefs far off its coast.
 function placed(layer, feature) {
-  const { label, frame } = feature.properties;
+  const { label, label_radius: radius, frame } = feature.properties;
   if (label) layer.getCenter = () => L.latLng(label[1], label[0]);
+  if (radius) layer.labelRadius = radius;
   if (frame) layer.getBounds = () => L.latLngBounds([frame[1], frame[0]], [frame[3], frame[2]]);
   return layer;
 }
@@ -56,16 +58,32 @@ const NAME_GAP_PX = 4;  // the least room between two names' letters: closer, th
 
 // Region names kept apart on ``map``: of the names ``labels()`` gives (each a region's layer
 // and its label, an element on the map), each whose letters would come nearer those of a
-// larger region's than NAME_GAP_PX is hidden (class ``crowded``, views.css) until a zoom gives
-// it room, never written over another. Done in the frame after a move or zoom ends (a view
-// asked for as one ends has then begun), a name is placed anew or has glided to its place, or
-// its size changes (its font's glyphs arrived: its width is its own), and when the function
-// returned is called (as the regions are drawn).
+// larger region's than NAME_GAP_PX is moved, up, down or to a side, within the widest circle
+// round its label point inside its region (placed) to where they would not, or, with no such
+// place, hidden (class ``crowded``, views.css) until a zoom gives it room; never written over
+// another. Done in the frame after a move or zoom ends (a view asked for as one ends has then
+// begun), a name is placed anew or has glided to its place, or its size changes (its font's
+// glyphs arrived: its width is its own), and when the function returned is called (as the
+// regions are drawn).
 function namesApart(map, labels) {
   const extent = (layer) => {
     const b = layer.getBounds();
     return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth());
   };
+  // how far a name may move from its label point, in pixels at the map's zoom: most of the
+  // radius of the circle within its region (in degrees: on the map, an ellipse; its shorter
+  // half-axis)
+  const room = (layer) => {
+    if (!layer.labelRadius) return 0;
+    const c = layer.getCenter(), r = layer.labelRadius;
+    const at = map.latLngToContainerPoint(c);
+    return 0.9 * Math.min(at.distanceTo(map.latLngToContainerPoint([c.lat + r, c.lng])),
+                          at.distanceTo(map.latLngToContainerPoint([c.lat, c.lng + r])));
+  };
+  const moves = (reach) => [[0, 0], ...[0.5, 1].flatMap((part) => [[0, -1], [0, 1], [-1, 0], [1, 0]]
+    .map(([x, y]) => [Math.round(x * part * reach), Math.round(y * part * reach)]))];
+  const shifted = (box, [x, y]) => ({ left: box.left + x, right: box.right + x,
+                                      top: box.top + y, bottom: box.bottom + y });
   let asked = false;
   const soon = () => {
     if (asked) return;
@@ -84,18 +102,27 @@ function namesApart(map, labels) {
   }
   const apart = () => {
     const kept = [];
+    const covers = (box) => kept.some((k) => k.left - NAME_GAP_PX < box.right
+                                             && box.left - NAME_GAP_PX < k.right
+                                             && k.top - NAME_GAP_PX < box.bottom
+                                             && box.top - NAME_GAP_PX < k.bottom);
     const named = labels().filter(([, label]) => label)
-      .map(([layer, label]) => [extent(layer), label]).sort((a, b) => b[0] - a[0]);
-    for (const [, label] of named) {
+      .map(([layer, label]) => [extent(layer), layer, label]).sort((a, b) => b[0] - a[0]);
+    for (const [, layer, label] of named) {
       resized.observe(label);
-      const box = lettersOf(label);
-      const covers = kept.some((k) => k.left - NAME_GAP_PX < box.right
-                                      && box.left - NAME_GAP_PX < k.right
-                                      && k.top - NAME_GAP_PX < box.bottom
-                                      && box.top - NAME_GAP_PX < k.bottom);
+      // its words moved by a translation of their own (Leaflet places the label itself)
+      const words = label.firstElementChild || label;
+      const now = [Number(words.dataset.movedX || 0), Number(words.dataset.movedY || 0)];
+      const at = shifted(lettersOf(label), [-now[0], -now[1]]);  // at its label point
+      const move = moves(room(layer)).find((m) => !covers(shifted(at, m)));
       // (a class, not the element's own visibility, which Leaflet sets as it updates a label)
-      label.classList.toggle("crowded", covers);
-      if (!covers) kept.push(box);
+      label.classList.toggle("crowded", !move);
+      const [x, y] = move || [0, 0];
+      if (x !== now[0] || y !== now[1]) {  // (written only when changed: it is observed)
+        Object.assign(words.dataset, { movedX: x, movedY: y });
+        words.style.translate = x || y ? `${x}px ${y}px` : "";
+      }
+      if (move) kept.push(shifted(at, move));
     }
   };
   map.on("zoomend moveend viewreset", soon);
