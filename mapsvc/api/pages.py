@@ -188,7 +188,7 @@ def _font_stylesheet(weight: int) -> tuple[str, str]:
     return css, f'"{hashlib.sha256(css.encode()).hexdigest()[:20]}"'
 
 
-@top_router.get("/static/mapsvc/fonts/noto-sans-sc-{weight}.css")
+@top_router.get(fonts.STYLESHEETS)
 async def font_stylesheet(weight: int, request: Request) -> Response:
     """The pages' font (mapsvc.layers.fonts), revalidated by its ETag as the other files."""
     if weight not in fonts.WEIGHTS:

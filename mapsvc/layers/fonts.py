@@ -8,10 +8,9 @@ them), the fonts of the same design (Noto Sans SC itself; Noto Sans CJK SC, Andr
 Linux desktops' Chinese font; Source Han Sans SC, its name at Adobe), then the systems' own
 (PingFang SC on iOS and macOS, Microsoft YaHei on Windows); the subset's own file after them."""
 
-import re
-
 PACKAGE = "@fontsource/noto-sans-sc"
 FILES = f"/static/vendor/{PACKAGE}/files/"
+STYLESHEETS = "/static/mapsvc/fonts/noto-sans-sc-{weight}.css"  # where the pages load them
 SYSTEM_FONTS = {
     400: ("Noto Sans SC Regular", "NotoSansSC-Regular", "Noto Sans CJK SC",
           "NotoSansCJKsc-Regular", "Source Han Sans SC", "SourceHanSansSC-Regular",
@@ -20,21 +19,15 @@ SYSTEM_FONTS = {
           "Source Han Sans SC Bold", "SourceHanSansSC-Bold", "PingFang SC Semibold",
           "PingFangSC-Semibold", "Microsoft YaHei Bold", "MicrosoftYaHei-Bold")}
 WEIGHTS = tuple(SYSTEM_FONTS)
-_SOURCES = re.compile(r"src: url\(\./files/")
-_FILE = re.compile(r"url\(\./files/")
-
-
-def stylesheet_url(weight: int) -> str:
-    """Where the pages load the font's stylesheet of ``weight`` from."""
-    return f"/static/mapsvc/fonts/noto-sans-sc-{weight}.css"
+_OWN_FILES = "url(./files/"  # as the package names a subset's files
 
 
 def stylesheet(package_css: str, weight: int) -> str:
     """The package's stylesheet of ``weight`` (``package_css``), each subset's sources led by
     the system fonts and its files named where mapsvc serves them."""
     local = ", ".join(f'local("{name}")' for name in SYSTEM_FONTS[weight])
-    faces = package_css.count("@font-face")
-    css, sources = _SOURCES.subn(f"src: {local}, url(./files/", package_css)
+    faces, sources = package_css.count("@font-face"), package_css.count(f"src: {_OWN_FILES}")
     if sources != faces:  # a release of the package that writes its faces otherwise
         raise ValueError(f"{sources} of the {faces} faces of {PACKAGE} name their files as read")
-    return _FILE.sub(f"url({FILES}", css)
+    css = package_css.replace(f"src: {_OWN_FILES}", f"src: {local}, {_OWN_FILES}")
+    return css.replace(_OWN_FILES, f"url({FILES}")

@@ -20,7 +20,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from mapsvc.incidents.hotspots import LEAST, RADIUS_M
-from mapsvc.layers.fonts import WEIGHTS, stylesheet_url
+from mapsvc.layers.fonts import STYLESHEETS, WEIGHTS
 from mapsvc.tiles.layers import COLLECTIONS, POINT_ZOOM
 from mapsvc.workflow.machine import OPEN
 
@@ -33,7 +33,7 @@ JS = [("leaflet", f"{VENDOR}/leaflet/dist/leaflet.js"),
       ("views", f"{OWN}/views.js"), ("account", f"{OWN}/account.js"),
       ("wall", f"{OWN}/wall.js")]
 CSS = [("leaflet_css", f"{VENDOR}/leaflet/dist/leaflet.css"),
-       *((f"font_{weight}", stylesheet_url(weight)) for weight in WEIGHTS),
+       *((f"font_{weight}", STYLESHEETS.format(weight=weight)) for weight in WEIGHTS),
        ("views_css", f"{OWN}/views.css"), ("wall_css", f"{OWN}/wall.css")]
 
 

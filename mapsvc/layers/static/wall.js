@@ -856,8 +856,7 @@ function mapsvcWall(map, config) {
     state.steps += 1;
   }
 
-  // a patrol into the side list, once: one just sent on top, flashed, the layers drawn again;
-  // one the feed did not announce to the page, where it would have come
+  // a patrol into the side list, once: one just sent flashed, the layers drawn again
   function showPatrol(f, live = true) {
     if (state.listedPatrols.has(f.id)) return;
     state.listedPatrols.add(f.id);
@@ -870,15 +869,7 @@ function mapsvcWall(map, config) {
                           text("span", p.grids.map((g) => g.name).join("、") || "网格外",
                                "grid"));
     item.dataset.patrol = f.id;
-    if (!live) {
-      let next = item.nextElementSibling;
-      while (next && Number(next.dataset.came) > Number(item.dataset.came)) {
-        next = next.nextElementSibling;
-      }
-      item.parentNode.insertBefore(item, next);
-      return;
-    }
-    redrawData();
+    if (live) redrawData();
   }
 
   // The feed announces a patrol once, as it is stored. The patrols of the place followed it
@@ -901,9 +892,11 @@ function mapsvcWall(map, config) {
     found.reverse().forEach((f) => showPatrol(f, false));
   }
 
-  // An item on top of the side list, of ``parts``, of what came at ``came`` (ms): a button that
-  // shows it on the map (``show``, given the button when pressed from the keyboard, to come
-  // back to); one of class "fresh" marked so for a few seconds.
+  // An item into the side list, of ``parts``, of what came at ``came`` (ms), where it came
+  // among the others (the latest on top, as the feed sends it; a patrol it did not send, among
+  // the steps it did): a button that shows it on the map (``show``, given the button when
+  // pressed from the keyboard, to come back to); one of class "fresh" marked so for a few
+  // seconds.
   function listItem(className, show, came, ...parts) {
     const item = text("li", "", className);
     item.dataset.came = came;
@@ -913,7 +906,9 @@ function mapsvcWall(map, config) {
     button.addEventListener("click", (e) => show(e.detail === 0 ? button : null));
     item.appendChild(button);
     const list = $("wall-list");
-    list.insertBefore(item, list.firstChild);
+    let next = list.firstElementChild;
+    while (next && Number(next.dataset.came) > came) next = next.nextElementSibling;
+    list.insertBefore(item, next);
     while (list.children.length > LIST_MAX) list.removeChild(list.lastChild);
     if (item.classList.contains("fresh")) setTimeout(() => item.classList.remove("fresh"), 5000);
     return item;
