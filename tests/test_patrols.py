@@ -129,6 +129,27 @@ def test_patrols_are_listed_by_when_they_ended(clients, walk):
         "/patrols", params={"from": "2026-11-04"}).json()["features"]]
 
 
+def test_patrols_are_listed_by_when_they_came(clients, walk):
+    """A patrol sent by a phone days after it ended (no signal meanwhile) is among those that
+    came since a moment before it was sent, not among those that came after."""
+    worker = clients["worker"]
+    before = datetime.now(timezone.utc)
+    late = worker.post("/patrols", json=_patrol(walk[0], before - timedelta(days=3))).json()
+    after = datetime.now(timezone.utc)
+
+    def came_from(moment: datetime) -> list[int]:
+        r = worker.get("/patrols", params={"received_from": moment.isoformat(), "limit": 1000})
+        assert r.status_code == 200, r.text
+        return [f["id"] for f in r.json()["features"]]
+
+    assert late["id"] in came_from(before - timedelta(seconds=1))
+    assert late["id"] not in came_from(after + timedelta(seconds=1))
+    assert late["id"] not in [f["id"] for f in worker.get(
+        "/patrols", params={"from": before.isoformat()}).json()["features"]]  # ended before
+    r = worker.get("/patrols", params={"received_from": "yesterday"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "received_from"]
+
+
 def test_a_patrol_from_a_phone_whose_clock_runs_ahead_ends_when_it_comes(clients, walk):
     """Sent from a phone a year ahead: stored, not refused (its walk would be lost), ending as it
     came and lasting as long as it did; listed among the patrols that ended today."""

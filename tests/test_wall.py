@@ -131,10 +131,12 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     wall_server.stop()  # the page loses its feed and its tiles for a moment
     wait_until(page, "window.mapsvcWall.online === false", "that it is offline")
     # a patrol sent meanwhile (to another of the service's processes, whose feed the wall
-    # does not follow) is listed once the wall is back
+    # does not follow), by a phone that had no signal since it ended hours before, is listed
+    # once the wall is back
     walker = accounts["worker"][1]["grid_codes"][0]
     p = grids[grids["code"] == walker].geometry.iloc[0].representative_point()
-    walked = _patrolled(server, "worker", [[p.x, p.y], [p.x + 100 / 102_000, p.y]])
+    walked = _patrolled(server, "worker", [[p.x, p.y], [p.x + 100 / 102_000, p.y]],
+                        ended=datetime.now(timezone.utc) - timedelta(hours=3))
     missed = f'#wall-list li.patrol[data-patrol="{walked["id"]}"]'
     wall_server.start()
     wait_until(page, "window.mapsvcWall.online === true", "that it is back online")
@@ -154,7 +156,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     context.close()
 
     # a wall opened later lists the last steps before it at once, newest first, unflashed,
-    # and the patrols that ended since the oldest of them, each where it came among them
+    # and the patrols that came since the oldest of them, each where it came among them
     later = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = later.new_page()
     open_wall(page, base)
@@ -378,11 +380,12 @@ def _colour_at(page, lon: float, lat: float) -> tuple[int, int, int]:
     return shot.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
 
 
-def _patrolled(base: str, username: str, points: list) -> dict:
-    """A patrol of ``points`` that ``username`` ended now, sent through the API."""
+def _patrolled(base: str, username: str, points: list, ended: datetime | None = None) -> dict:
+    """A patrol of ``points`` that ``username`` ended at ``ended`` (now), sent through the
+    API."""
     walker = httpx.post(f"{base}/api/v1/auth/token", data={
         "username": username, "password": PASSWORD}).json()["access_token"]
-    ended = datetime.now(timezone.utc)
+    ended = ended or datetime.now(timezone.utc)
     r = httpx.post(f"{base}/api/v1/patrols", headers={"Authorization": f"Bearer {walker}"},
                    json={"client_id": str(uuid.uuid4()),
                          "started_at": (ended - timedelta(minutes=40)).isoformat(),

@@ -80,6 +80,9 @@ async def list_patrols(
     window: Annotated[Literal["today"] | None, Query(description=(
         "ended today, China Standard Time (in place of from): today as the service knows it, "
         "whatever the asking computer's clock says"))] = None,
+    received_since: Annotated[ReportTime | None, Query(alias="received_from", description=(
+        "came to the service from (a phone long without signal sends a patrol hours after it "
+        "ended)"))] = None,
     grid: Annotated[str | None, Query(max_length=64,
                                       description="passed through this grid (its code)")] = None,
     region: Annotated[str | None, Query(min_length=1, max_length=32, description=(
@@ -89,14 +92,14 @@ async def list_patrols(
 ) -> Response:
     """The patrols you may read, the latest first: yours (grid workers), those through your
     grids (grid chiefs), those through your region's grids (command centres); of those, the
-    ones that ended in [from, to) (or today), passed through a grid or a region, or whose
-    track meets a box."""
+    ones that ended in [from, to) (or today), came from ``received_from``, passed through a
+    grid or a region, or whose track meets a box."""
     if window == "today":
         since = window_start(window)
     async with statements(request) as conn:
-        body = await patrols_geojson(conn, account, since=since, until=until, grid=grid,
-                                     region=region, bbox=bbox, limit=page.limit,
-                                     offset=page.offset)
+        body = await patrols_geojson(conn, account, since=since, until=until,
+                                     received_since=received_since, grid=grid, region=region,
+                                     bbox=bbox, limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 

@@ -116,13 +116,17 @@ def patrol_filters(account: Account, since: datetime | str | None = None,
 
 async def patrols_geojson(conn: AsyncConnection, account: Account, *,
                           since: datetime | None = None, until: datetime | None = None,
+                          received_since: datetime | None = None,
                           grid: str | None = None, region: str | None = None,
                           bbox: tuple[float, float, float, float] | None = None,
                           ids: list[int] | None = None, limit: int = 100, offset: int = 0) -> str:
-    """The patrols ``account`` may read that ended in [since, until), that passed through
-    ``grid`` or through ``region`` (a region's code), whose track meets ``bbox``, or those of
-    ``ids``: a FeatureCollection of their tracks, the latest first."""
+    """The patrols ``account`` may read that ended in [since, until), that came to the service
+    from ``received_since``, that passed through ``grid`` or through ``region`` (a region's
+    code), whose track meets ``bbox``, or those of ``ids``: a FeatureCollection of their
+    tracks, the latest first."""
     f = patrol_filters(account, since, until)
+    if received_since is not None:
+        f.add("p.received_at >= :received_since", received_since=received_since)
     if grid:
         f.add(_THROUGH.format(condition="g.code = :grid"), grid=grid)
     if region:

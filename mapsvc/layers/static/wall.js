@@ -873,14 +873,14 @@ function mapsvcWall(map, config) {
   }
 
   // The feed announces a patrol once, as it is stored. The patrols of the place followed it
-  // did not announce to the page, asked for: on opening, those that ended since the oldest
-  // step listed (today's, with none listed); back from a lost feed (a network or server
-  // restart), those that ended meanwhile.
-  async function listPatrolsSince(from) {
+  // did not announce to the page, asked for: on opening, those that came since the oldest
+  // step listed (those that ended today, with none listed); back from a lost feed (a network
+  // or server restart), those that came meanwhile, however long before they ended.
+  async function listPatrolsSince(came) {
     const place = state.followed;
     const params = new URLSearchParams({ ...followed(), limit: String(LIST_MAX) });
-    if (from === null) params.set("window", "today");
-    else params.set("from", new Date(from).toISOString());
+    if (came === null) params.set("window", "today");
+    else params.set("received_from", new Date(came).toISOString());
     let r, found;
     try {
       r = await fetch(`${config.api}/patrols?${params}`, { credentials: "same-origin" });
