@@ -6,6 +6,7 @@ administrators open it."""
 
 import csv
 import io
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -56,6 +57,34 @@ def _row(page, code: str) -> dict:
     return dict(zip(_headings(page), cells, strict=True))
 
 
+def _points_astray(page) -> dict:
+    """The columns (by heading) whose figures' decimal points, down the rows, do not stand one
+    above another: each such column's points' distinct x positions."""
+    return page.evaluate("""() => {
+      const heads = [...document.querySelectorAll('#stats thead th')].map((th) => th.textContent);
+      const rows = [...document.querySelectorAll('#stats tbody tr')];
+      const astray = {};
+      heads.forEach((heading, i) => {
+        const xs = new Set();
+        rows.forEach((tr) => {
+          const cell = tr.cells[i];
+          if (!cell || cell.textContent.includes('（')) return;  // a figure and its count
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const at = node.data.indexOf('.');
+            if (at < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + 1);
+            xs.add(Math.round(range.getBoundingClientRect().left * 2) / 2);
+          }
+        });
+        if (xs.size > 1) astray[heading] = [...xs];
+      });
+      return astray;
+    }""")
+
+
 def _number(value) -> str:
     """A figure as the page shows it (JavaScript's way with numbers)."""
     return "—" if value is None else (str(int(value)) if float(value).is_integer()
@@ -64,6 +93,13 @@ def _number(value) -> str:
 
 def _rate(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _fixed(value, digits: int) -> str:
+    """A figure of a unit (hours, minutes, km, a score), to ``digits`` decimals in every row,
+    as JavaScript's toFixed rounds it (a half up, of the float's exact value)."""
+    return "—" if value is None else str(
+        Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
 def _shown(f: dict) -> dict:
@@ -76,11 +112,11 @@ def _shown(f: dict) -> dict:
             "结案": _number(f["closed"]),
             "结案率": _rate(f["closure_rate"]), "按期结案率": _rate(f["on_time_closure_rate"]),
             "返工率": _rate(f["rework_rate"]), "一次完成率": _rate(f["first_time_rate"]),
-            "平均处置工时": _number(f["handling_hours_avg"]),
-            "九成案件处置工时内": _number(f["handling_hours_p90"]),
+            "平均处置工时": _fixed(f["handling_hours_avg"], 1),
+            "九成案件处置工时内": _fixed(f["handling_hours_p90"], 1),
             "当前超期": _number(f["overdue_now"]),
             "满意度（评价数）": "—" if f["satisfaction"] is None
-            else f"{_number(f['satisfaction'])}（{f['rated']}）",
+            else f"{_fixed(f['satisfaction'], 2)}（{f['rated']}）",
             "响应率": _rate(f["response_rate"]), "满意率": _rate(f["satisfied_rate"]),
             "解决率": _rate(f["resolved_rate"]), "催办率": _rate(f["urged_rate"])}
 
@@ -167,6 +203,7 @@ def test_the_centre_reads_its_figures_month_by_month_and_enters_one(evaluation, 
     assert _headings(page)[:3] == ["名次", "期间", "上报"]
     assert [_row(page, r["code"]) for r in months["rows"]] == [
         {"名次": "—", "期间": r["name"], **_shown(r["figures"])} for r in months["rows"]]
+    assert _points_astray(page) == {}  # a column's figures read down by their places
 
     def codes() -> list[str]:
         return page.locator("#stats tbody tr").evaluate_all(
@@ -344,7 +381,7 @@ def test_grid_workers_are_ranked_with_their_patrols_and_named_as_text(evaluation
     shown = _row(page, "worker")
     assert {k: shown[k] for k in _shown(row["figures"])} == _shown(row["figures"])
     assert (shown["巡查次数"], shown["巡查公里"], shown["漏报率"]) == (
-        str(row["patrols"]["count"]), _number(row["patrols"]["km"]), _rate(row["missed"]["rate"]))
+        str(row["patrols"]["count"]), _fixed(row["patrols"]["km"], 2), _rate(row["missed"]["rate"]))
     assert shown["监督举报率"] == "—"  # a region's: a worker's own reports are none of the public's
     # by 漏报率, ranked where five cases were filed in the grids it works: the worker just made
     # reported none (no case due) but its grid's count
@@ -403,7 +440,7 @@ def test_the_centre_ranks_its_staff_by_the_steps_they_took(evaluation, staff, cl
         assert shown["名称"] == staff[part]
         assert (shown["受理"], shown["受理用时中位（分钟）"], shown["准确立案率"],
                 shown["派遣"], shown["按时派遣率"], shown["准确派遣率"], shown["办理步骤"]) == (
-            _number(f["taken_in"]), _number(f["intake_minutes_median"]),
+            _number(f["taken_in"]), _fixed(f["intake_minutes_median"], 1),
             _rate(f["accurate_filing_rate"]), _number(f["dispatched"]),
             _rate(f["on_time_dispatch_rate"]), _rate(f["accurate_dispatch_rate"]),
             _number(f["steps"]))

@@ -25,6 +25,9 @@ window.mapsvcStats = { shown: null, answer: null };
   const REGIONS = ["city", "county", "township", "village", "grid"];
   const PERIODS = ["month", "week", "day"];
   const dash = (value) => (value == null ? "—" : String(value));
+  // a figure of a unit (hours, minutes, km, a score) to as many decimals in every row, so
+  // that a column's figures line up by their points
+  const fixed = (digits) => (value) => (value == null ? "—" : value.toFixed(digits));
   const percent = (rate) => (rate == null ? "—" : `${(rate * 100).toFixed(1)}%`);
   // the columns: the heading, a row's value (a row: {figures, patrols, campaigns, missed,
   // verifies, checks}), how it is shown, and whether it is a rate (ranked among the parts with
@@ -49,11 +52,12 @@ window.mapsvcStats = { shown: null, answer: null };
     // of the cases closed, those never handed back, reassigned, reopened nor reworked
     ["一次完成率", { ...figure("first_time_rate", percent, true),
                      sample: (r) => r.figures.closed }],
-    ["平均处置工时", figure("handling_hours_avg", dash, true)],
-    ["九成案件处置工时内", figure("handling_hours_p90", dash, true)],
+    ["平均处置工时", figure("handling_hours_avg", fixed(1), true)],
+    ["九成案件处置工时内", figure("handling_hours_p90", fixed(1), true)],
     ["当前超期", { ...figure("overdue_now"), desk: "overdue" }],
     ["满意度（评价数）", { value: (r) => r.figures.satisfaction, rate: true,
-                           show: (v, r) => (v == null ? "—" : `${v}（${r.figures.rated}）`) }],
+                           show: (v, r) => (v == null ? "—"
+                             : `${v.toFixed(2)}（${r.figures.rated}）`) }],
     // as a hotline is judged (接诉即办): of the public's cases dispatched, those whose caller
     // was contacted in time; of the cases rated, those rated satisfied; of those whose caller
     // was asked, those resolved; of the public's cases dispatched, those whose caller called
@@ -67,7 +71,7 @@ window.mapsvcStats = { shown: null, answer: null };
                  sample: (r) => r.figures.public_dispatched }],
   ];
   const WALKED = [["巡查次数", { value: (r) => r.patrols.count, show: dash }],
-                  ["巡查公里", { value: (r) => r.patrols.km, show: dash }]];
+                  ["巡查公里", { value: (r) => r.patrols.km, show: fixed(2) }]];
   // the things of the campaigns (专项排查) due in the period it answered for, and of those the
   // share checked by the end of their due day
   const CHECKED = [["应排查", { value: (r) => r.campaigns.due, show: dash }],
@@ -90,15 +94,15 @@ window.mapsvcStats = { shown: null, answer: null };
                                     sample: (r) => r.missed.filed }],
                         ["按时核实率", timely("verifies")], ["按时核查率", timely("checks")],
                         ["综合指标值", { value: (r) => r.score, rate: true,
-                                      show: (v) => (v == null ? "—" : v.toFixed(1)),
+                                      show: fixed(1),
                                       sample: (r) => r.figures.reported + r.missed.filed
                                         + r.verifies.due + r.checks.due,
                                       title: (answer) => weighed(answer.score_weights) }]];
   // the centre's staff (中心坐席, by=operator): the steps each took on the region's cases
   const STAFF = [
     ["受理", figure("taken_in")],
-    ["受理用时中位（分钟）", figure("intake_minutes_median", dash, true)],
-    ["九成受理用时内（分钟）", figure("intake_minutes_p90", dash, true)],
+    ["受理用时中位（分钟）", figure("intake_minutes_median", fixed(1), true)],
+    ["九成受理用时内（分钟）", figure("intake_minutes_p90", fixed(1), true)],
     ["立案", figure("filed")], ["准确立案率", figure("accurate_filing_rate", percent, true)],
     ["不予受理", figure("rejected")], ["派遣", figure("dispatched")],
     ["按时派遣率", figure("on_time_dispatch_rate", percent, true)],
