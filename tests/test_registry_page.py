@@ -48,6 +48,10 @@ def test_the_centre_imports_a_registry_file_and_reads_each_line_at_fault(browser
 
     page = browser.new_page()
     watch = Watch(page)
+    sign_in(page, server, "/map/registry", "township_command", PASSWORD)  # none imported
+    expect(page.locator("#registry-imports tbody tr")).to_have_text("还没有导入过文件")
+    assert page.evaluate("window.mapsvcRegistry.shown") == 0
+    page.context.clear_cookies()
     sign_in(page, server, "/map/registry", "command", PASSWORD)
     for other in ("desk", "people", "units"):  # the centre's pages lead here
         assert '<a href="/map/registry">登记导入</a>' in page.request.get(
