@@ -353,7 +353,7 @@ def test_an_account_changes_its_own_password_and_is_signed_out_everywhere(anonym
     _until(lambda: _reads(anonymous, before) == 401, "refused the token of the old password")
     shown = CliRunner().invoke(app, ["accounts", "history", name], env={"COLUMNS": "300"})
     assert [r[2:4] for r in _table(shown.output) if r[2] == "new password"] == [
-        ["new password", "the account itself, from 127.0.0.1"]]
+        ["new password", "本人，来自 127.0.0.1"]]
 
 
 def test_a_password_change_asked_for_again_answers_as_it_did_and_changes_nothing(anonymous,
@@ -423,9 +423,9 @@ def test_what_befell_an_account_is_kept_with_who_or_where_it_came_from(anonymous
                                                                 "new grids", "disabled", "enabled"])
     administrator = f"mapsvc accounts, {getpass.getuser()}"
     assert [r[3] for r in rows] == [administrator, "127.0.0.1",
-                                    "the account itself, from 127.0.0.1"] + ["127.0.0.1"] * 7 \
+                                    "本人，来自 127.0.0.1"] + ["127.0.0.1"] * 7 \
         + [administrator] * 4
-    assert rows[0][4] == f"grid_worker {first}" and rows[-3][4] == second
+    assert rows[0][4] == f"网格员 {first}" and rows[-3][4] == second
     assert {r[1] for r in rows} == {name}
     times = [datetime.strptime(r[0], "%Y-%m-%d %H:%M:%S") for r in rows]
     assert times == sorted(times)

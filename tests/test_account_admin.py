@@ -61,7 +61,7 @@ def test_an_administrator_makes_an_account_which_changes_its_password_before_sig
     assert _listed(admin, name, role="command") is None
     [event] = admin.get("/accounts/events", params={"username": name}).json()
     assert (event["event"], event["origin"], event["detail"]) == (
-        "created", "admin over the API, from 127.0.0.1", f"grid_worker {grid}")
+        "created", "admin 经接口，来自 127.0.0.1", f"网格员 {grid}")
     again = admin.post("/accounts", json=body)  # sent again: one account, the answer says so
     assert again.status_code == 409 and again.json()["detail"][0]["loc"] == ["body", "username"]
 
@@ -113,7 +113,7 @@ def test_an_account_is_disabled_enabled_moved_and_given_a_new_password(clients, 
     assert _token(anonymous, name, "Forgot-2026x").status_code == 403  # to change first
     events = [(e["event"], e["origin"]) for e in admin.get(
         "/accounts/events", params={"username": name, "limit": 6}).json()]
-    origin = "admin over the API, from 127.0.0.1"
+    origin = "admin 经接口，来自 127.0.0.1"
     assert events[0] == ("new_password", origin) and ("new_grids", origin) in events
     # refusals, each naming its field
     for method, path, body, status, loc in (

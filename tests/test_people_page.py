@@ -85,7 +85,7 @@ def test_the_centre_finds_people_masked_and_sees_a_field_in_full_for_a_reason(
         (str(tagged), "139****5678", TAG)]
     done = clients["admin"].get("/audit", params={"username": "command",
                                                  "action": "export"}).json()[0]
-    assert done["reason"] == "高温天气走访名单" and "1 people" in done["entity_id"]
+    assert done["reason"] == "高温天气走访名单" and done["entity_id"].startswith("1 人")
 
     page.select_option("#people-find [name=left]", "true")  # those who left: not they
     searched(page, "#people-find", "window.mapsvcPeople")
@@ -268,8 +268,8 @@ def test_the_centre_records_a_death_and_takes_back_a_departure_recorded_by_mista
     assert clients["admin"].get(f"/registry/people/{person['id']}").json()["left_on"] is None
     assert [(a["action"], a["username"], a["reason"]) for a in clients["admin"].get(
         "/audit", params={"person": person["id"]}).json()] == [
-        ("departure withdrawn", "command", f"deceased on {day}: 误登记，本人仍在住"),
-        ("departure", "command", f"deceased on {day} 民政部门通报")]
+        ("departure withdrawn", "command", f"去世 {day}：误登记，本人仍在住"),
+        ("departure", "command", f"去世 {day} 民政部门通报")]
 
 
 def test_the_centre_corrects_a_persons_details_as_found_and_the_auditor_reads_each_field(

@@ -100,7 +100,7 @@ def test_a_person_who_moved_away_leaves_the_lists_and_counts_and_is_audited(
     assert len(ties) == 1
     entries = admin.get("/audit", params={"person": person, "action": "departure"}).json()
     assert [(a["username"], a["reason"]) for a in entries] == [
-        ("worker", f"moved_away on {on.isoformat()} 搬去深圳")]
+        ("worker", f"迁出 {on.isoformat()} 搬去深圳")]
 
 
 def test_a_departure_sent_again_changes_nothing_and_another_is_refused(clients, household,
@@ -194,8 +194,8 @@ def test_a_departure_recorded_by_mistake_is_withdrawn_with_a_reason_and_audited(
                             {"p": person}).all() == ties
     assert [(a["action"], a["reason"])
             for a in admin.get("/audit", params={"person": person}).json()] == [
-        ("departure withdrawn", f"deceased on {_today().isoformat()}: 登记有误"),
-        ("departure", f"deceased on {_today().isoformat()}")]
+        ("departure withdrawn", f"去世 {_today().isoformat()}：登记有误"),
+        ("departure", f"去世 {_today().isoformat()}")]
 
 
 def test_people_who_left_are_erased_once_their_days_are_over(clients, household, db):
@@ -225,7 +225,7 @@ def test_people_who_left_are_erased_once_their_days_are_over(clients, household,
                             {"p": old}).scalar_one() == 0
     assert [a["reason"] for a in admin.get("/audit", params={"person": old,
                                                              "action": "departure"}).json()] == [
-        f"moved_away on {(_today() - timedelta(days=366)).isoformat()}"]
+        f"迁出 {(_today() - timedelta(days=366)).isoformat()}"]
 
 
 def _newcomer(household_id: int, **fields) -> dict:

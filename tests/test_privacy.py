@@ -185,7 +185,7 @@ def test_a_person_is_looked_up_by_id_number_mobile_or_name_for_a_reason_and_audi
                                                                "reason": "季度走访计划"})
     assert r.status_code == 200 and r.text.count("\n") == 2  # the headings and the person
     exported = clients["admin"].get("/audit", params={"action": "export"}).json()[0]
-    assert exported["entity_id"] == "1 people, id_number=441***********1232"
+    assert exported["entity_id"] == "1 人，身份证号 441***********1232"
 
 
 def test_a_care_tag_filters_people(clients, residents):
@@ -240,7 +240,7 @@ def test_an_export_of_more_people_than_a_batch_holds_them_all_and_runs_no_formul
     assert {row["类别"] for row in rows} == {"流动"} and rows[0]["姓名"] == "批**"
     done = clients["admin"].get("/audit", params={"username": "command",
                                                  "action": "export"}).json()[0]
-    assert done["entity_id"] == f"{many} people, care_tag={tag}"
+    assert done["entity_id"] == f"{many} 人，关怀标签 {tag}"
 
 
 def test_an_export_is_masked_needs_a_reason_and_is_audited(clients, residents):

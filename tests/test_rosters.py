@@ -79,7 +79,7 @@ def test_a_roster_makes_its_accounts_each_with_a_first_password_to_change(client
     assert listed[centre]["display_name"] == '=HYPERLINK("x")'
     assert "441502" in listed[centre]["scope"] and "T1" in listed[department]["scope"]
     [event] = _events(admin, worker)
-    assert (event["event"], event["origin"]) == ("created", "admin over the API, from 127.0.0.1")
+    assert (event["event"], event["origin"]) == ("created", "admin 经接口，来自 127.0.0.1")
     _first_sign_in(anonymous, worker, made[worker]["password"])
 
     again = _send(admin, roster)  # its answer lost, sent again: nothing made twice

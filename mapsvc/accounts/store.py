@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mapsvc import settings
-from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, Account, Role
+from mapsvc.accounts.model import GRID_ROLES, REGION_ROLES, ROLE_NAMES, Account, Role
 from mapsvc.accounts.passwords import check_password, hash_password, verify_password
 from mapsvc.errors import Conflict, DomainError, InvalidInput, NotFound
 from mapsvc.geojson import Filters, page
@@ -170,7 +170,8 @@ async def store_accounts(conn: AsyncConnection, specs: list[AccountSpec], *, ori
         await conn.execute(_THEIR_GRIDS, {"usernames": [u for u, _ in works],
                                           "codes": [c for _, c in works]})
     await conn.execute(_CREATED, {"origin": origin, "usernames": [s.username for s in specs],
-                                  "details": [f"{s.role} {s.scope}".strip() for s in specs]})
+                                  "details": [f"{ROLE_NAMES[s.role]} {s.scope}".strip()
+                                              for s in specs]})
     return [ids[spec.username] for spec in specs]
 
 

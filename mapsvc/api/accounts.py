@@ -96,7 +96,7 @@ class NewAccount(BaseModel):
 
 def _origin(request: Request, account: Account) -> str:
     """Who changed an account over the API, and from where, as its events keep it."""
-    return f"{account.username} over the API, from {address(request)}"
+    return f"{account.username} 经接口，来自 {address(request)}"
 
 
 @router.post("", status_code=201, responses={

@@ -94,7 +94,7 @@ async def change_password(request: Request, username: Annotated[str, Form()],
         except PasswordChanged:
             return
         await set_password(conn, username, new_password, to_change=False,
-                           origin=f"the account itself, from {address(request)}")
+                           origin=f"本人，来自 {address(request)}")
 
 
 # Pages sign in once and keep the token in this cookie: tiles, the live feed (EventSource can

@@ -248,9 +248,24 @@ def sheet_cells(row) -> tuple:
 # what a person was looked up by, as the export's audit row names it: masked
 _MASKED_ASKED = {"id_number": lambda v: mask_number(normalise_id(v)), "mobile": mask_number,
                  "name": lambda v: mask_name(v.strip())}
+# the export's filters as its audit row names them (the pages' words)
+_ASKED_NAMES = {**FIELD_NAMES, "grid": "网格", "region": "区域", "bbox": "范围", "near": "附近",
+                "care_tag": "关怀标签", "left": "已离开", "micro_grid": "微网格"}
+
+
+def _asked(key: str, value) -> str:
+    """A filter of an export, as its audit row names it: a flag by its name, a box or a circle
+    by its numbers, a person's detail masked."""
+    if value is True:
+        return _ASKED_NAMES[key]
+    shown = (",".join(map(str, value)) if isinstance(value, tuple)
+             else _MASKED_ASKED.get(key, str)(value))
+    return f"{_ASKED_NAMES[key]} {shown}"
+
+
 _EXPORTED = """
 INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
-SELECT :account, 'export', 'person', count(*) || ' people' || :what, :reason""" + _PLACED
+SELECT :account, 'export', 'person', count(*) || ' 人' || :what, :reason""" + _PLACED
 
 
 async def export_people(conn: AsyncConnection, account: Account, reason: str,
@@ -261,7 +276,7 @@ async def export_people(conn: AsyncConnection, account: Account, reason: str,
     if not reason.strip():
         raise InvalidInput("say why the export is needed", field="reason")
     f = _people_filters(account, **where)
-    asked = "".join(f", {k}={_MASKED_ASKED.get(k, str)(v)}" for k, v in where.items() if v)
+    asked = "".join(f"，{_asked(k, v)}" for k, v in where.items() if v)
     await conn.execute(text(_EXPORTED.format(where=f.where())),
                        {**f.params, "account": account.id, "what": asked,
                         "reason": reason.strip()})
@@ -542,7 +557,7 @@ async def record_departure(conn: AsyncConnection, account: Account, person_id: i
         INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
         VALUES (:account, 'departure', 'person', :entity, :what)"""),
         {"account": account.id, "entity": str(person_id),
-         "what": " ".join((f"{reason} on {on.isoformat()}", note.strip())).strip()})
+         "what": " ".join((f"{DEPARTURE_NAMES[reason]} {on.isoformat()}", note.strip())).strip()})
     return _masked(await _person_row(conn, account, person_id))
 
 
@@ -574,7 +589,8 @@ async def withdraw_departure(conn: AsyncConnection, account: Account, person_id:
         INSERT INTO audit_log (account_id, action, entity, entity_id, reason)
         VALUES (:account, 'departure withdrawn', 'person', :entity, :what)"""),
         {"account": account.id, "entity": str(person_id),
-         "what": f"{left.left_reason} on {left.left_on.isoformat()}: {reason.strip()}"})
+         "what": f"{DEPARTURE_NAMES[left.left_reason]} {left.left_on.isoformat()}："
+                 f"{reason.strip()}"})
 
 
 async def erase_people_who_left(conn: AsyncConnection) -> int:
