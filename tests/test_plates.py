@@ -54,6 +54,12 @@ def test_a_grids_plates_read_as_the_phone_page_that_visits_the_households_at_eac
     assert page.goto(f"{server}/map/plates?grid={elsewhere}").status == 404
     expect(page.locator("#said")).to_have_text(f"本账号的辖区内没有编码为 {elsewhere} 的网格。")
     expect(page.locator("#plates li")).to_have_count(0)
+    # a code written as the page's own words is the code, written as it came
+    assert page.goto(f"{server}/map/plates?grid={{home}}<b>").status == 404
+    expect(page.locator("#said")).to_have_text("本账号的辖区内没有编码为 {home}<b> 的网格。")
+    assert page.goto(f"{server}/map/plates").status == 400  # no grid: which, it says
+    expect(page.locator("h1")).to_have_text("请选择网格")
+    expect(page.locator("#other")).to_have_attribute("href", "/map/people")
     context.close()
 
     # printed by the centre from the people's register, for the grid

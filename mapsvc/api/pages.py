@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import html
 import json
+import re
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -288,11 +289,11 @@ def _notice(account, status: int, title: str, said: str, other: str,
             other_said: str) -> HTMLResponse:
     """A page saying why the page asked for is not shown to ``account``: who is signed in, a
     link to its own page and one to ``other``."""
-    filled = (STATIC / "notice.html").read_text()
-    for name, value in (("title", title), ("said", said), ("username", account.username),
-                        ("role", ROLE_NAMES[account.role]), ("home", HOME[account.role]),
-                        ("other", other), ("other_said", other_said)):
-        filled = filled.replace(f"{{{name}}}", html.escape(value))
+    values = {"title": title, "said": said, "username": account.username,
+              "role": ROLE_NAMES[account.role], "home": HOME[account.role], "other": other,
+              "other_said": other_said}
+    filled = re.sub(r"\{(\w+)\}", lambda m: html.escape(values[m[1]]),
+                    (STATIC / "notice.html").read_text())  # at once: a value's braces kept
     return HTMLResponse(filled, status_code=status,
                         headers={"Content-Security-Policy": _policy(None)})
 
@@ -403,6 +404,9 @@ async def plates(request: Request, grid: str = "") -> Response:
                                 "指挥中心或网格长")
     if refused:
         return refused
+    if not grid:
+        return _notice(account, 400, "请选择网格", "门牌二维码按网格打印：请在人口台账的区域中选定网格。",
+                       "/map/people", "在人口台账选择网格")
     async with statements(request) as conn:
         try:
             found = await grid_in_reach(conn, account, grid)
