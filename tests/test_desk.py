@@ -1269,6 +1269,11 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_t
     case = report_at(server, command_token, grids, 6, "路灯不亮")
     open_case(page, case)
     assert page.url.endswith(f"/map/desk#case={case}")  # an address to come back to
+    # another case's address, given the same tab (a link pasted there): that case opened
+    other = report_at(server, command_token, grids, 7, "井盖缺失")
+    page.evaluate(f"location.hash = '#case={other}'")
+    wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {other}",
+               "the case the address names")
     page.click("a[href='/map/wall']")
     wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the wall")
     page.click("#wall-desk")

@@ -1120,12 +1120,17 @@ function mapsvcDesk(map, config) {
       ? state.cases.slice(0, config.batchMost).map((f) => f.id) : []);
     showBatch();
   });
-  // a case asked after by its number (on the telephone, say), whichever view it is in
+  // a case asked after by its number (on the telephone, say), whichever view it is in; or by
+  // its address given the desk's own tab (pasted, or a link followed in it)
+  const opened = (id) => openCase(id).catch((error) => say(error.status === 404
+    ? `没有案件 #${id}，或${config.outOfReach}` : error.message, true));
   $("desk-find").addEventListener("submit", (event) => {
     event.preventDefault();
-    const id = Number(event.target.elements.id.value);
-    openCase(id).catch((error) => say(error.status === 404
-      ? `没有案件 #${id}，或${config.outOfReach}` : error.message, true));
+    opened(Number(event.target.elements.id.value));
+  });
+  window.addEventListener("hashchange", () => {
+    const id = /^\d+$/.exec(new URLSearchParams(location.hash.slice(1)).get("case") || "");
+    if (id) opened(Number(id[0]));
   });
   drawRegions().catch((e) => say(e.message, true));
   // what the address asks for (as the wall and the evaluation link to the desk, and as the
