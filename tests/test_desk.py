@@ -1294,6 +1294,40 @@ def test_the_wall_and_the_desk_lead_to_each_other(desk, server, grids, command_t
     assert [p for p in watch.problems if not p.startswith("failed: ")] == []
 
 
+def test_on_a_wide_screen_the_open_case_stands_whole_between_the_list_and_the_map(
+        browser, server, grids, command_token):
+    """A centre's desk of 1920 by 1080 pixels: the case opened from the list stands in a column
+    of its own, its steps' buttons in sight with the list beside it; the map narrowed to the
+    rest of the screen, the case within it."""
+    case = report_at(server, command_token, grids, 8, "道路积水")
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, server, "/map/desk", "command", PASSWORD)
+    wait_until(page, "window.mapsvcDesk && window.mapsvcDesk.online === true", "the live feed")
+    page.select_option("#desk-view", "reported")
+    wait_until(page, f"!!document.querySelector('#desk-list li[data-id=\"{case}\"]')",
+               "the case listed")
+    open_case(page, case)
+    at_rest(page, "window.mapsvcDesk.map")
+    box = page.evaluate("""(id) => Object.fromEntries(['desk-list', 'desk-case', 'desk-actions']
+        .map((id) => [id, document.getElementById(id).getBoundingClientRect().toJSON()])
+        .concat([['map', window.mapsvcDesk.map.getContainer().getBoundingClientRect().toJSON()],
+                 ['case', window.mapsvcDesk.map.latLngToContainerPoint(
+                   [window.mapsvcDesk.selected.lat, window.mapsvcDesk.selected.lon])],
+                 ['size', window.mapsvcDesk.map.getSize()]]))""", case)
+    listed, opened, actions = box["desk-list"], box["desk-case"], box["desk-actions"]
+    drawn = box["map"]
+    assert listed["right"] <= opened["left"] and opened["right"] <= drawn["left"] + 1, box
+    assert actions["height"] > 0 and actions["bottom"] <= 1080, box  # in sight, unscrolled
+    assert listed["top"] < 1080 and listed["height"] > 300, box  # the list beside it
+    assert drawn["right"] == 1920 and box["size"]["x"] == round(drawn["width"]), box
+    assert 0 < box["case"]["x"] < box["size"]["x"] and 0 < box["case"]["y"] < box["size"]["y"]
+    page.screenshot(path=ARTIFACTS / "desk-wide.png")
+    assert watch.problems == []
+    context.close()
+
+
 def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, server, grids, db):
     """导入工单: a day's file from the hotline's system, headed in Chinese and numbered by it,
     saved as CSV by Excel on a Chinese Windows (GBK), its points from a Gaode map (GCJ-02);

@@ -55,6 +55,8 @@ function mapsvcDesk(map, config) {
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
   const moveMap = viewMover(map);
+  // the map narrowed as a case opens beside it on a wide screen, widened as it closes
+  new ResizeObserver(() => map.invalidateSize()).observe(map.getContainer());
   // the grids around the open case, its own outlined, in a pane under the cases
   map.createPane("grids").style.zIndex = 350;
   map.createPane("case").style.zIndex = 450;  // the open case, over the list's
