@@ -1346,3 +1346,40 @@ def test_the_fonts_stylesheets_name_the_systems_fonts_first_and_are_revalidated(
         assert again.status_code == 304 and not again.content
     assert httpx.get(f"{wall_server.base}/static/mapsvc/fonts/noto-sans-sc-500.css"
                      ).status_code == 404
+
+
+def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_at_it(
+        server, browser, grids):
+    """轮播: a village's wall opened at a kiosk's address (/map/wall?tour=5; signing in leads on
+    to it) shows every five seconds the next of the village's grids, outlined, then the whole
+    village, and so on; a click holds it where it is; the controls stop it."""
+    sizes = grids[grids["code"].str.startswith("441502")].groupby("village_code").size()
+    village = sizes[sizes == 2].index[0]
+    name = new_account(region_code=village)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server}/map/wall?tour=5")
+    signed_in_here(page, name, PASSWORD)
+    page.wait_for_url(f"{server}/map/wall?tour=5")
+    wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the live feed")
+    assert page.input_value("#wall-tour") == "5"
+    wait_until(page, "window.mapsvcWall.tour.stops.length === 2", "the village's grids")
+    named = dict(page.evaluate("window.mapsvcWall.tour.stops.map((s) => [s.code, s.name])"))
+    stops = list(named)
+    assert sorted(stops) == sorted(grids[grids["village_code"] == village]["code"])
+    shown = "[window.mapsvcWall.region.code, window.mapsvcWall.stack.length]"
+    for code in [*stops, village, stops[0]]:  # each grid, the whole village, round again
+        wait_until(page, f"window.mapsvcWall.region.code === '{code}'", f"the tour at {code}")
+        assert page.evaluate(shown) == [code, 0 if code == village else 1]
+        if code != village:
+            assert page.evaluate("window.mapsvcWall.outlined") == code
+            assert page.inner_text("#wall-region-name") == named[code]
+    page.click("#wall-left")  # someone at the wall: the tour holds
+    held = page.evaluate(shown)
+    page.wait_for_timeout(7000)
+    assert page.evaluate(shown) == held
+    page.select_option("#wall-tour", "")
+    assert page.evaluate("window.mapsvcWall.tour.seconds") == 0
+    assert watch.problems == []
+    context.close()

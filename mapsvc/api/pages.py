@@ -268,8 +268,11 @@ SELECT 'deployment' AS kind, NULL AS code, '全部辖区' AS name, ST_XMin(e) AS
 
 
 def _refusal(request: Request, page: str, roles: frozenset[Role], who: str):
-    """The signed-in account if it may open ``page``, else the answer to send instead."""
+    """The signed-in account if it may open ``page``, else the answer to send instead (signing
+    in leads on to the page as asked, its query kept: a kiosk's wall, a grid's plates)."""
     account = _page_account(request)
+    if request.url.query:
+        page = f"{page}?{request.url.query}"
     if account is None:
         return None, RedirectResponse(f"/map/login?next={quote(f'/map/{page}')}",
                                       status_code=303)
@@ -400,7 +403,7 @@ async def plates(request: Request, grid: str = "") -> Response:
     """The door plates (门牌二维码) of a grid's standard addresses in the signed-in account's
     jurisdiction, to print and put up: each QR code opens the phone page on the households at
     its address. For command centres and grid chiefs."""
-    account, refused = _refusal(request, f"plates?grid={quote(grid)}", CHIEF_PAGES,
+    account, refused = _refusal(request, "plates", CHIEF_PAGES,
                                 "指挥中心或网格长")
     if refused:
         return refused

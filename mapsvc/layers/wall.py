@@ -82,6 +82,9 @@ PANELS = """
   <div id="wall-nav">
     <select id="wall-down" aria-label="下级区域" hidden></select>
     <button id="wall-up" type="button" hidden>返回上一级</button>
+    <select id="wall-tour" aria-label="轮播"><option value="">不轮播</option>
+      <option value="30">每30秒轮播</option><option value="60">每1分钟轮播</option>
+      <option value="120">每2分钟轮播</option><option value="300">每5分钟轮播</option></select>
   </div>
 </div>
 </main>

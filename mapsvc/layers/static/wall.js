@@ -25,6 +25,9 @@ function mapsvcWall(map, config) {
     heatWindow: "7d", heatCategory: "", visitDays: 30, backlog: "open", incidentStatus: "open",
     clockOffset: 0,  // the service's clock less the screen's, in milliseconds
     waitingSince: null,  // when the report waiting longest to be taken in came (ms)
+    // the tour: every ``seconds`` (none: no tour) the next of ``stops`` (the wall's own
+    // region's parts), ``at`` the one shown (0: the whole region)
+    tour: { seconds: 0, stops: [], at: 0, timer: null },
   };
   window.mapsvcWall = state;  // what the page shows, for whoever looks on (tests, kiosks)
   const categoryName = Object.fromEntries(config.categories.map((c) => [c.code, c.name]));
@@ -618,7 +621,9 @@ function mapsvcWall(map, config) {
     const params = regionsWithin(region.code, level);
     const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
-    children = L.geoJSON(await r.json(), {
+    const found = await r.json();
+    if (state.region !== region) return;  // another region chosen meanwhile: its own drawn
+    children = L.geoJSON(found, {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
         // named on the map, to be read from across the room
@@ -646,6 +651,7 @@ function mapsvcWall(map, config) {
   function listBelow(region, targets) {
     if (state.region !== region) return;  // another region chosen meanwhile
     below = targets;
+    if (state.stack.length === 0) state.tour.stops = targets;  // the wall's own region's
     const kinds = new Set(targets.map((t) => t.kind));  // (a deployment's: cities, counties)
     const named = kinds.size === 1 ? LEVEL_NAME[[...kinds][0]] : "下级区域";
     $("wall-down").replaceChildren(new Option(`选择${named}`, ""),
@@ -665,6 +671,56 @@ function mapsvcWall(map, config) {
     drill(chosen);
     if (chosen.feature) showOutline(chosen.feature);
   });
+
+  // The tour (轮播), for a wall nobody stands at: every so many seconds the next of the
+  // wall's own region's parts (its townships, villages or grids), then the whole region again,
+  // and so on; chosen under the panel, or by the page's address (/map/wall?tour=60, a
+  // kiosk's). Someone at the wall (a click, a key) holds it for TOUR_HELD_MS, at least, before
+  // it goes on.
+  const TOUR_HELD_MS = 120000;
+  const { tour } = state;
+  function tourNext(delay) {
+    clearTimeout(tour.timer);
+    if (tour.seconds) tour.timer = setTimeout(tourStep, delay ?? tour.seconds * 1000);
+  }
+  function tourStep() {
+    tour.at = tour.stops.length ? (tour.at + 1) % (tour.stops.length + 1) : 0;
+    const root = state.stack[0];
+    const stop = tour.stops[tour.at - 1];
+    if (!stop) {  // the whole region, as it was framed
+      if (root) {
+        state.stack = [];
+        state.framed = root.framed;
+        moveMap(() => map.setView(root.center, root.zoom));
+        show(root.region);
+      }
+    } else if (root) {  // from one part to the next, the way up still to the whole
+      state.stack = [root];
+      frame(stop.bounds);
+      show({ kind: stop.kind, code: stop.code, name: stop.name });
+    } else {
+      drill(stop);
+    }
+    if (stop && stop.feature) showOutline(stop.feature);
+    tourNext();
+  }
+  function setTour(seconds) {
+    tour.seconds = seconds;
+    const choice = $("wall-tour");
+    if (seconds && ![...choice.options].some((o) => o.value === String(seconds))) {
+      choice.add(new Option(`每${seconds}秒轮播`, String(seconds)));  // as the address asked
+    }
+    choice.value = String(seconds || "");
+    tourNext();
+  }
+  $("wall-tour").addEventListener("change", (e) => setTour(Number(e.target.value) || 0));
+  const toured = Number(new URLSearchParams(location.search).get("tour"));
+  if (Number.isInteger(toured) && toured >= 5 && toured <= 3600) setTour(toured);
+  for (const held of ["pointerdown", "keydown"]) {
+    document.addEventListener(held, (e) => {
+      if (e.target.id !== "wall-tour") tourNext(Math.max(TOUR_HELD_MS, tour.seconds * 1000));
+    }, true);
+  }
 
   let gridShown = null;  // the outline of the grid shown
   async function outlineGrid(code, at) {
