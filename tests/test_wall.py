@@ -10,6 +10,7 @@ in again when its session ends.
 Screenshots go to tests/artifacts."""
 
 import io
+import json
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -1374,7 +1375,8 @@ def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_a
         assert page.evaluate(shown) == [code, 0 if code == village else 1]
         if code != village:
             assert page.evaluate("window.mapsvcWall.outlined") == code
-            assert page.inner_text("#wall-region-name") == named[code]
+            wait_until(page, "document.getElementById('wall-region-name').textContent === "
+                       f"{json.dumps(named[code])}", f"the title naming {code}")
     page.click("#wall-left")  # someone at the wall: the tour holds
     held = page.evaluate(shown)
     page.wait_for_timeout(7000)
