@@ -843,12 +843,14 @@ def test_the_wall_drills_down_by_name_from_the_keyboard_too(wall_server, browser
     page.keyboard.press("ArrowDown")  # the first township
     wait_until(page, f"{region}.code === '{townships[0][0]}'", "the first township")
     wait_until(page, _between_panels(page, db, townships[0][0]), "it between the panels")
-    wait_until(page, f"{listed}.length === {len(villages) + 1}", "its villages listed")
+    wait_until(page, f"{listed}.length === {len(villages) + 1} "
+               f"&& {listed}[0][1] === '选择村（社区）'", "its villages listed")
     assert page.evaluate(listed) == [["", "选择村（社区）"], *map(list, villages)]
     assert page.evaluate("document.activeElement.id") == "wall-down"
     page.locator("#wall-down").select_option(label=village)  # by its name
     wait_until(page, f"{region}.code === '{grid.village_code}'", "the village")
-    wait_until(page, f"{listed}.length === {len(in_village) + 1}", "its grids listed")
+    wait_until(page, f"{listed}.length === {len(in_village) + 1} "
+               f"&& {listed}[0][1] === '选择网格'", "its grids listed")
     assert page.evaluate(listed) == [["", "选择网格"], *map(list, in_village)]
     page.locator("#wall-down").select_option(grid.code)
     wait_until(page, f"{region}.kind === 'grid' && {region}.code === '{grid.code}'", "the grid")
@@ -1377,7 +1379,7 @@ def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_a
             assert page.evaluate("window.mapsvcWall.outlined") == code
             wait_until(page, "document.getElementById('wall-region-name').textContent === "
                        f"{json.dumps(named[code])}", f"the title naming {code}")
-    page.click("#wall-left")  # someone at the wall: the tour holds
+    page.click("#wall-title")  # someone at the wall: the tour holds
     held = page.evaluate(shown)
     page.wait_for_timeout(7000)
     assert page.evaluate(shown) == held
