@@ -1353,8 +1353,8 @@ def test_the_fonts_stylesheets_name_the_systems_fonts_first_and_are_revalidated(
 
 def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_at_it(
         server, browser, grids):
-    """轮播: a village's wall opened at a kiosk's address (/map/wall?tour=5; signing in leads on
-    to it) shows every five seconds the next of the village's grids, outlined, then the whole
+    """轮播: a village's wall opened at a kiosk's address (/map/wall?tour=2; signing in leads on
+    to it) shows every two seconds the next of the village's grids, outlined, then the whole
     village, and so on; a click holds it where it is; the controls stop it."""
     sizes = grids[grids["code"].str.startswith("441502")].groupby("village_code").size()
     village = sizes[sizes == 2].index[0]
@@ -1362,11 +1362,11 @@ def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_a
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     watch = Watch(page)
-    page.goto(f"{server}/map/wall?tour=5")
+    page.goto(f"{server}/map/wall?tour=2")
     signed_in_here(page, name, PASSWORD)
-    page.wait_for_url(f"{server}/map/wall?tour=5")
+    page.wait_for_url(f"{server}/map/wall?tour=2")
     wait_until(page, "window.mapsvcWall && window.mapsvcWall.online === true", "the live feed")
-    assert page.input_value("#wall-tour") == "5"
+    assert page.input_value("#wall-tour") == "2"
     wait_until(page, "window.mapsvcWall.tour.stops.length === 2", "the village's grids")
     named = dict(page.evaluate("window.mapsvcWall.tour.stops.map((s) => [s.code, s.name])"))
     stops = list(named)
@@ -1381,7 +1381,7 @@ def test_a_wall_nobody_stands_at_tours_its_regions_parts_and_holds_for_someone_a
                        f"{json.dumps(named[code])}", f"the title naming {code}")
     page.click("#wall-title")  # someone at the wall: the tour holds
     held = page.evaluate(shown)
-    page.wait_for_timeout(7000)
+    page.wait_for_timeout(3000)
     assert page.evaluate(shown) == held
     page.select_option("#wall-tour", "")
     assert page.evaluate("window.mapsvcWall.tour.seconds") == 0

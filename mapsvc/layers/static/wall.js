@@ -687,21 +687,14 @@ function mapsvcWall(map, config) {
     tour.at = tour.stops.length ? (tour.at + 1) % (tour.stops.length + 1) : 0;
     const root = state.stack[0];
     const stop = tour.stops[tour.at - 1];
-    if (!stop) {  // the whole region, as it was framed
-      if (root) {
-        state.stack = [];
-        state.framed = root.framed;
-        moveMap(() => map.setView(root.center, root.zoom));
-        show(root.region);
-      }
-    } else if (root) {  // from one part to the next, the way up still to the whole
-      state.stack = [root];
-      frame(stop.bounds);
-      show({ kind: stop.kind, code: stop.code, name: stop.name });
+    if (root) state.stack = stop ? [root] : [];  // the way up, to the whole region alone
+    if (!stop) {
+      if (root) upTo(root);
     } else {
-      drill(stop);
+      if (root) enter(stop);
+      else drill(stop);
+      if (stop.feature) showOutline(stop.feature);
     }
-    if (stop && stop.feature) showOutline(stop.feature);
     tourNext();
   }
   function setTour(seconds) {
@@ -715,7 +708,7 @@ function mapsvcWall(map, config) {
   }
   $("wall-tour").addEventListener("change", (e) => setTour(Number(e.target.value) || 0));
   const toured = Number(new URLSearchParams(location.search).get("tour"));
-  if (Number.isInteger(toured) && toured >= 5 && toured <= 3600) setTour(toured);
+  if (Number.isInteger(toured) && toured >= 2 && toured <= 3600) setTour(toured);
   for (const held of ["pointerdown", "keydown"]) {
     document.addEventListener(held, (e) => {
       if (e.target.id !== "wall-tour") tourNext(Math.max(TOUR_HELD_MS, tour.seconds * 1000));
@@ -778,8 +771,16 @@ function mapsvcWall(map, config) {
   function drill(target) {
     state.stack.push({ region: state.region, center: map.getCenter(), zoom: map.getZoom(),
                        framed: state.framed });
+    enter(target);
+  }
+  function enter(target) {  // (the way back up as the stack keeps it)
     if (target.bounds) frame(target.bounds);
     show({ kind: target.kind, code: target.code, name: target.name });
+  }
+  function upTo(to) {  // up to a region the stack kept, as it was shown
+    state.framed = to.framed;
+    moveMap(() => map.setView(to.center, to.zoom));
+    show(to.region);
   }
 
   // A click on a case drawn as a point opens it: the nearest case within a few pixels of the
@@ -847,10 +848,7 @@ function mapsvcWall(map, config) {
 
   $("wall-up").addEventListener("click", () => {
     const previous = state.stack.pop();
-    if (!previous) return;
-    state.framed = previous.framed;
-    moveMap(() => map.setView(previous.center, previous.zoom));
-    show(previous.region);
+    if (previous) upTo(previous);
   });
 
   // ---- live ----
