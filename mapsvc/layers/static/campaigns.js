@@ -88,9 +88,8 @@ window.mapsvcCampaigns = { shown: null, grids: null, things: null, offered: null
   // ``table``; ``empty`` said of none
   const RESULT_NAME = { normal: "正常", hazard: "存在隐患" };
   function showThings(table, features, layer, empty) {
-    const none = document.createElement("tr");
-    none.appendChild(text("td", empty)).colSpan = 7;
-    table.tBodies[0].replaceChildren(...(features.length ? [] : [none]), ...features.map((f) => {
+    table.tBodies[0].replaceChildren(...(features.length ? [] : [noneRow(table, empty)]),
+                                     ...features.map((f) => {
       const p = f.properties;
       const tr = document.createElement("tr");
       tr.dataset.target = f.id;

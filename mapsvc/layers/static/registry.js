@@ -45,15 +45,8 @@ window.mapsvcRegistry = { answer: null, shown: null };
         tr.appendChild(text("td", String(value)));
       }
       return tr;
-    }), ...(files.length ? [] : [none()])) });
-  // said in the table of no file imported (the page's message is the file's just sent)
-  function none() {
-    const cell = text("td", "还没有导入过文件", "none");
-    cell.colSpan = $("registry-imports").tHead.rows[0].cells.length;
-    const tr = document.createElement("tr");
-    tr.appendChild(cell);
-    return tr;
-  }
+    }), ...(files.length ? [] : [noneRow($("registry-imports"), "还没有导入过文件")])) });
+  // (no file said in the table: the page's message is the file's just sent)
   imported.find(new URLSearchParams());
 
   // a line's refusal in the page's words, by its rule (``ctx``); else as the service says it

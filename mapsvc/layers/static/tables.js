@@ -91,6 +91,15 @@ function pagedList({ page, id, unit, path, show, empty, watched, fields = {},
 }
 
 // A cell of buttons, one for each [label, what a click does] of ``acts``.
+// The row of a table (``table``) of no rows, saying ``words`` across all its columns.
+function noneRow(table, words) {
+  const row = document.createElement("tr");
+  const cell = row.insertCell();
+  cell.textContent = words;
+  cell.colSpan = table.tHead.rows[0].cells.length;
+  return row;
+}
+
 function actions(acts) {
   const cell = document.createElement("td");
   for (const [label, act] of acts) {

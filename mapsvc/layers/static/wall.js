@@ -667,9 +667,7 @@ function mapsvcWall(map, config) {
   }
   $("wall-down").addEventListener("change", (e) => {
     const chosen = below.find((t) => t.code === e.target.value);
-    if (!chosen) return;
-    drill(chosen);
-    if (chosen.feature) showOutline(chosen.feature);
+    if (chosen) drill(chosen);
   });
 
   // The tour (轮播), for a wall nobody stands at: every so many seconds the next of the
@@ -690,10 +688,10 @@ function mapsvcWall(map, config) {
     if (root) state.stack = stop ? [root] : [];  // the way up, to the whole region alone
     if (!stop) {
       if (root) upTo(root);
+    } else if (root) {
+      enter(stop);
     } else {
-      if (root) enter(stop);
-      else drill(stop);
-      if (stop.feature) showOutline(stop.feature);
+      drill(stop);
     }
     tourNext();
   }
@@ -773,9 +771,10 @@ function mapsvcWall(map, config) {
                        framed: state.framed });
     enter(target);
   }
-  function enter(target) {  // (the way back up as the stack keeps it)
+  function enter(target) {  // (the way back up as the stack keeps it); a grid outlined
     if (target.bounds) frame(target.bounds);
     show({ kind: target.kind, code: target.code, name: target.name });
+    if (target.feature) showOutline(target.feature);
   }
   function upTo(to) {  // up to a region the stack kept, as it was shown
     state.framed = to.framed;
