@@ -55,7 +55,7 @@ function mapsvcDesk(map, config) {
                   near: L.layerGroup().addTo(map) };
   window.mapsvcDesk = state;  // what the page shows, for whoever looks on (tests)
   const moveMap = viewMover(map);
-  // the map narrowed as a case opens beside it on a wide screen, widened as it closes
+  // the map narrowed as a case opens beside it on a desk's screen, widened as it closes
   new ResizeObserver(() => map.invalidateSize()).observe(map.getContainer());
   // the grids around the open case, its own outlined, in a pane under the cases
   map.createPane("grids").style.zIndex = 350;
@@ -334,7 +334,10 @@ function mapsvcDesk(map, config) {
       pane: "case", radius: 10, weight: 3, color: "#0d47a1",
       fillColor: COLOUR[p.colour] || NO_CLOCK, fillOpacity: 0.9 }).addTo(map);
     await drawGrids(p);
-    if (!reread) {  // the case in its grid
+    if (!reread) {  // the case in its grid, and its sheet in sight where it is under the list
+      if (getComputedStyle($("desk-case")).position !== "fixed") {
+        $("desk-case").scrollIntoView({ block: "start" });
+      }
       const own = state.grids.getLayers().find((l) => p.grid
                                                 && l.feature.properties.code === p.grid.code);
       moveMap(() => {
@@ -342,6 +345,26 @@ function mapsvcDesk(map, config) {
         else map.setView([p.lat, p.lon], 16);
       });
     }
+  }
+
+  // the open case closed, the form of its step with it: the map marks none, and on a wide
+  // screen widens again
+  function closeCase() {
+    if (!state.many) {
+      closeForm();
+      beside(true);  // what is said from now on, above the list
+      say("");
+    }
+    state.selected = state.revealed = null;
+    $("desk-reveal").hidden = true;
+    $("desk-case").hidden = true;
+    if (state.mark) state.mark.remove();
+    state.mark = null;
+    for (const li of $("desk-list").querySelectorAll("li.selected")) {
+      li.classList.remove("selected");
+    }
+    state.grids.setStyle(state.grids.options.style);
+    keepAddress();
   }
 
   // The place where cases of its class keep coming (高发点位) that the case is one of: among
@@ -1093,6 +1116,7 @@ function mapsvcDesk(map, config) {
       showSheet();
     }
   });
+  $("desk-case-close").addEventListener("click", closeCase);
   $("desk-import-open").hidden = !config.mayImport;
   $("desk-import-open").addEventListener("click", openImport);
   $("desk-import-cancel").addEventListener("click", () => { $("desk-import").hidden = true; });
