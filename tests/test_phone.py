@@ -702,27 +702,37 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     in time, and those overdue."""
     _, spot = worker_spot
     context, page = _phone(browser, server, spot, username=username)
-    wait_until(page, "document.getElementById('month').textContent !== ''", "the month")
+    wait_until(page, "document.querySelector('#month dl').childElementCount > 0", "the month")
     today = datetime.now(CHINA).date()
     own = clients[username].get("/stats", params={"from": today.replace(day=1).isoformat(),
                                                   "to": today.isoformat()}).json()
     f = own["figures"]
-    shown = "(v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`)"
-    rate = page.evaluate(shown, f["valid_report_rate" if username == "worker" else
-                                  "on_time_closure_rate"])
-    assert page.inner_text("#month") == (
-        f"本月：上报 {f['reported']} 件，有效上报率 {rate}，"
-        f"漏报率 {page.evaluate(shown, own['missed']['rate'])}，"
-        f"按时核实率 {page.evaluate(shown, own['verifies']['rate'])}，"
-        f"按时核查率 {page.evaluate(shown, own['checks']['rate'])}，"
-        f"综合指标值 {'–' if own['score'] is None else format(own['score'], '.1f')}，"
-        f"巡查 {own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里，"
-        f"专项排查按期 {own['campaigns']['on_time']}/{own['campaigns']['due']}"
-        if username == "worker" else
-        f"本部门本月：派遣 {f['dispatched']} 件，"
-        f"及时签收率 {page.evaluate(shown, f['on_time_accept_rate'])}，"
-        f"按时处置率 {page.evaluate(shown, f['on_time_handling_rate'])}，按期结案率 {rate}，"
-        f"响应率 {page.evaluate(shown, f['response_rate'])}，超期在办 {f['overdue_now']} 件")
+
+    def rate(v):
+        return "—" if v is None else page.evaluate("(v) => `${(v * 100).toFixed(1)}%`", v)
+
+    assert page.inner_text("#month h3") == ("本月" if username == "worker" else "本部门本月")
+    shown = page.evaluate("""[...document.querySelectorAll('#month dl > div')].map((d) =>
+        [d.querySelector('dt').textContent, d.querySelector('dd').textContent])""")
+    due = own["campaigns"]["due"] if username == "worker" else 0
+    assert shown == ([
+        ["上报", f"{f['reported']} 件"], ["有效上报率", rate(f["valid_report_rate"])],
+        ["漏报率", rate(own["missed"]["rate"])], ["按时核实率", rate(own["verifies"]["rate"])],
+        ["按时核查率", rate(own["checks"]["rate"])],
+        ["综合指标值", "—" if own["score"] is None else format(own["score"], ".1f")],
+        ["巡查", f"{own['patrols']['count']} 次 {own['patrols']['km']:.1f} 公里"],
+        ["专项排查按期", f"{own['campaigns']['on_time']}/{due}" if due else "—"],
+    ] if username == "worker" else [
+        ["派遣", f"{f['dispatched']} 件"], ["及时签收率", rate(f["on_time_accept_rate"])],
+        ["按时处置率", rate(f["on_time_handling_rate"])],
+        ["按期结案率", rate(f["on_time_closure_rate"])], ["响应率", rate(f["response_rate"])],
+        ["超期在办", f"{f['overdue_now']} 件"]])
+    # two figures to a row, each named above its value, on the phone's narrow screen
+    tops = page.evaluate("""[...document.querySelectorAll('#month dl > div')].map((d) =>
+        [d.getBoundingClientRect().top, d.querySelector('dt').getBoundingClientRect().bottom
+         <= d.querySelector('dd').getBoundingClientRect().top])""")
+    assert all(above for _, above in tops)
+    assert [top for top, _ in tops][::2] == [top for top, _ in tops][1::2]
     # the pages of tables: the evaluation for a department, neither for a worker
     for link in ("#to-people", "#to-units", "#to-campaigns"):
         assert page.locator(link).is_hidden(), link
@@ -739,7 +749,8 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     heard(page, lambda: len(cycles) >= 2, "asked for its cases twice more")
     assert refused == []
     page.click("#sign-out")
-    wait_until(page, "document.getElementById('month').textContent === ''",
+    wait_until(page, "document.getElementById('month').hidden "
+                     "&& document.querySelector('#month dl').childElementCount === 0",
                "gone with the session")
     context.close()
 

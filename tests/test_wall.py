@@ -89,7 +89,7 @@ def test_the_wall_shows_grids_and_live_cases_and_survives_a_restart(wall_server,
     assert page.evaluate("window.mapsvcWall.region.code") == "441502"
     page.evaluate(f"void window.mapsvcWall.map.setView({VILLAGE_VIEW})")
     wait_until(page, "(window.mapsvcWall.drawn.grids || 0) > 0", "grid features")
-    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '—'", "the panel")
 
     county_grids = grids[grids["code"].str.startswith("441502")]
     grid = county_grids.geometry.iloc[3].representative_point()
@@ -271,7 +271,7 @@ def test_every_panel_of_the_wall_is_whole_on_the_screen(wall_server, browser, db
     page = context.new_page()
     watch = Watch(page)
     open_wall(page, wall_server.base)
-    wait_until(page, "document.getElementById('kpi-open').textContent !== '–' "
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '—' "
                      "&& document.getElementById('wall-legend').childElementCount > 0 "
                      "&& document.fonts.status === 'loaded'", "the panel and the legend")
     wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")

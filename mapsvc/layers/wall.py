@@ -56,20 +56,20 @@ PANELS = """
   <time id="wall-clock"></time></h1></header>
 <main id="wall-left">
 <div id="wall-kpi" class="wall-panel">
-  <div class="kpi"><b id="kpi-reported_today">–</b><span>今日上报</span></div>
-  <div class="kpi"><b id="kpi-closed_today">–</b><span>今日结案</span></div>
+  <div class="kpi"><b id="kpi-reported_today">—</b><span>今日上报</span></div>
+  <div class="kpi"><b id="kpi-closed_today">—</b><span>今日结案</span></div>
   <div class="kpi"><a class="to-desk" data-view="open" target="_blank" rel="opener"><b
-    id="kpi-open">–</b></a><span>在办</span></div>
+    id="kpi-open">—</b></a><span>在办</span></div>
   <div class="kpi red"><a class="to-desk" data-view="red" target="_blank" rel="opener"><b
-    id="kpi-overdue">–</b></a><span>超期</span></div>
+    id="kpi-overdue">—</b></a><span>超期</span></div>
   <div class="kpi"><a class="to-desk" data-view="waiting" target="_blank" rel="opener"><b
-    id="kpi-waiting">–</b></a><span>待受理</span><small id="kpi-waited"></small></div>
+    id="kpi-waiting">—</b></a><span>待受理</span><small id="kpi-waited"></small></div>
   <div class="kpi red"><a class="to-desk" data-view="urgent" target="_blank" rel="opener"><b
-    id="kpi-urgent">–</b></a><span>加急在办</span></div>
+    id="kpi-urgent">—</b></a><span>加急在办</span></div>
   <div class="kpi"><a class="to-stats" target="_blank" rel="opener" title="按月查看考核评价"><b
-    id="kpi-on_time_closure_rate">–</b></a><span>按期结案率</span></div>
+    id="kpi-on_time_closure_rate">—</b></a><span>按期结案率</span></div>
   <div class="kpi"><a class="to-stats" target="_blank" rel="opener" title="按月查看考核评价"><b
-    id="kpi-satisfaction">–</b></a><span>满意度</span></div>
+    id="kpi-satisfaction">—</b></a><span>满意度</span></div>
   <div id="kpi-public" class="grid-line"></div>
   <div id="kpi-answers" class="grid-line"></div>
   <a id="kpi-trend-link" class="trend" target="_blank" rel="opener" title="按日查看考核评价"><span

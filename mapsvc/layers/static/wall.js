@@ -482,7 +482,7 @@ function mapsvcWall(map, config) {
     return params;
   }
 
-  function percent(v) { return v == null ? "–" : (v * 100).toFixed(1) + "%"; }
+  function percent(v) { return v == null ? "—" : (v * 100).toFixed(1) + "%"; }
 
   // A page left on the wall outlives its session (a work shift): when it ends, the sign-in
   // page, rather than a map that has stopped changing.
@@ -525,7 +525,7 @@ function mapsvcWall(map, config) {
     state.waitingSince = b.waiting_since && Date.parse(b.waiting_since);
     showWaited();
     $("kpi-on_time_closure_rate").textContent = percent(b.year.on_time_closure_rate);
-    $("kpi-satisfaction").textContent = b.year.satisfaction == null ? "–" : b.year.satisfaction;
+    $("kpi-satisfaction").textContent = b.year.satisfaction == null ? "—" : b.year.satisfaction;
     // of this year's filed cases, those the public (citizens, the 12345 hotline) found first
     $("kpi-public").textContent = `本年监督举报率 ${percent(b.year.public_report_rate)}`
       + `（公众举报立案 ${b.year.public_filed} / 立案 ${b.year.filed}）`;

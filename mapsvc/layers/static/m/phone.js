@@ -1732,6 +1732,7 @@ async function showPatrolDue() {
 // reported, 漏报率, their findings on verify tasks and checks on site made in time, 按时核实率
 // and 按时核查率, and the four weighed together, 综合指标值, and the things of its campaigns due
 // checked in time; a department its own); as last seen while offline.
+const NONE = "—";  // a figure with nothing yet to count, as the evaluation's tables write it
 async function showMonth() {
   const session = signedIn();
   const today = chinaDay(now());
@@ -1739,16 +1740,25 @@ async function showMonth() {
     .catch(() => null);
   if (!r || !r.ok || signedIn() !== session) return;
   const { kind, figures: f, patrols, missed, verifies, checks, score, campaigns } = await r.json();
-  const rate = (v) => (v == null ? "–" : `${(v * 100).toFixed(1)}%`);
-  $("month").textContent = kind === "worker"
-    ? `本月：上报 ${f.reported} 件，有效上报率 ${rate(f.valid_report_rate)}，`
-      + `漏报率 ${rate(missed?.rate)}，按时核实率 ${rate(verifies?.rate)}，`
-      + `按时核查率 ${rate(checks?.rate)}，综合指标值 ${score == null ? "–" : score.toFixed(1)}，`
-      + `巡查 ${patrols.count} 次 ${patrols.km.toFixed(1)} 公里，`
-      + `专项排查按期 ${campaigns.on_time}/${campaigns.due}`
-    : `本部门本月：派遣 ${f.dispatched} 件，及时签收率 ${rate(f.on_time_accept_rate)}，`
-      + `按时处置率 ${rate(f.on_time_handling_rate)}，按期结案率 ${rate(f.on_time_closure_rate)}，`
-      + `响应率 ${rate(f.response_rate)}，超期在办 ${f.overdue_now} 件`;
+  const rate = (v) => (v == null ? NONE : `${(v * 100).toFixed(1)}%`);
+  const figures = kind === "worker" ? [
+    ["上报", `${f.reported} 件`], ["有效上报率", rate(f.valid_report_rate)],
+    ["漏报率", rate(missed?.rate)], ["按时核实率", rate(verifies?.rate)],
+    ["按时核查率", rate(checks?.rate)], ["综合指标值", score == null ? NONE : score.toFixed(1)],
+    ["巡查", `${patrols.count} 次 ${patrols.km.toFixed(1)} 公里`],
+    ["专项排查按期", campaigns.due ? `${campaigns.on_time}/${campaigns.due}` : NONE],
+  ] : [
+    ["派遣", `${f.dispatched} 件`], ["及时签收率", rate(f.on_time_accept_rate)],
+    ["按时处置率", rate(f.on_time_handling_rate)], ["按期结案率", rate(f.on_time_closure_rate)],
+    ["响应率", rate(f.response_rate)], ["超期在办", `${f.overdue_now} 件`],
+  ];
+  $("month").querySelector("h3").textContent = kind === "worker" ? "本月" : "本部门本月";
+  $("month").querySelector("dl").replaceChildren(...figures.map(([name, value]) => {
+    const figure = document.createElement("div");
+    figure.append(text("dt", name), text("dd", value));
+    return figure;
+  }));
+  $("month").hidden = false;
 }
 
 async function togglePatrol() {
@@ -1808,7 +1818,8 @@ function signOut() {
   drop("grids");
   drop("placeMark");
   $("patrol-due").textContent = "";
-  $("month").textContent = "";
+  $("month").hidden = true;
+  $("month").querySelector("dl").replaceChildren();
   $("cases-count").textContent = "";
   $("households").replaceChildren();
   $("reports").replaceChildren();
