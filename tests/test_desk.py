@@ -486,6 +486,15 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
     case = report_at(server, command_token, grids, 4, "占道经营")
     wait_until(page, listed(case), "the new case")
     page.focus(f"#desk-list li[data-id='{case}']")
+    focused = "document.activeElement.closest('#desk-list li')?.dataset.id"
+    # the list read again as a case comes in, the keyboard is still at the case it was at
+    other = report_at(server, command_token, grids, 4, "占道经营，又一处")
+    wait_until(page, listed(other), "the case come in meanwhile")
+    assert page.evaluate(focused) == str(case)
+    page.keyboard.press("ArrowUp")  # along the list: to the newer case, above
+    assert page.evaluate(focused) == str(other)
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == str(case)
     page.keyboard.press("Enter")  # opened from the keyboard
     wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
                "the case open")

@@ -172,15 +172,29 @@ function mapsvcDesk(map, config) {
                   .filter(Boolean).join(" · ") + handling));
       if (state.selected && state.selected.id === f.id) li.classList.add("selected");
       li.addEventListener("click", () => openCase(f.id));
-      li.tabIndex = 0;  // from the keyboard too: Tab to a case, Enter to open it
-      li.addEventListener("keydown", (e) => {
-        if (e.target !== li || (e.key !== "Enter" && e.key !== " ")) return;
-        e.preventDefault();
-        openCase(f.id);
+      li.tabIndex = 0;  // from the keyboard too: Tab to a case, the arrows along the list,
+      li.addEventListener("keydown", (e) => {  // Enter to open it
+        if (e.target !== li) return;
+        const to = { ArrowDown: li.nextElementSibling, ArrowUp: li.previousElementSibling,
+                     Home: li.parentElement.firstElementChild,
+                     End: li.parentElement.lastElementChild }[e.key];
+        if (to !== undefined) {
+          e.preventDefault();
+          if (to) to.focus();
+        } else if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          openCase(f.id);
+        }
       });
       return li;
     });
+    // the case (or its box) the keyboard was at keeps it as the list is read again
+    const at = document.activeElement && $("desk-list").contains(document.activeElement)
+      ? [document.activeElement.closest("li").dataset.id, document.activeElement.tagName] : null;
     $("desk-list").replaceChildren(...(items.length ? items : [text("li", "暂无此类案件", "none")]));
+    const again = at && $("desk-list").querySelector(`li[data-id="${at[0]}"]`);
+    if (again) (at[1] === "INPUT" ? again.querySelector("input") : again).focus({
+      preventScroll: true });
     state.marks.clearLayers();
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
