@@ -498,6 +498,12 @@ def test_a_refused_action_says_why_and_changes_nothing(desk, server, grids, api,
     page.keyboard.press("Enter")  # opened from the keyboard
     wait_until(page, f"window.mapsvcDesk.selected && window.mapsvcDesk.selected.id === {case}",
                "the case open")
+    # the open case read again as a colleague urges it: the keyboard is still at its step
+    page.focus("#desk-actions button[data-action='merge']")
+    steps = page.evaluate("window.mapsvcDesk.steps.length")
+    assert do(api, case, "urge", note="诉求人来电催促办理").status_code == 200
+    wait_until(page, f"window.mapsvcDesk.steps.length > {steps}", "the urging, on the open case")
+    assert page.evaluate("document.activeElement.dataset.action") == "merge"
     page.click("#desk-actions button[data-action='merge']")
     page.fill("#desk-form input[name='original']", "999999999")
     page.click("#desk-form button[type='submit']")

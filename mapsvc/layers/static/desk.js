@@ -189,12 +189,9 @@ function mapsvcDesk(map, config) {
       return li;
     });
     // the case (or its box) the keyboard was at keeps it as the list is read again
-    const at = document.activeElement && $("desk-list").contains(document.activeElement)
-      ? [document.activeElement.closest("li").dataset.id, document.activeElement.tagName] : null;
-    $("desk-list").replaceChildren(...(items.length ? items : [text("li", "暂无此类案件", "none")]));
-    const again = at && $("desk-list").querySelector(`li[data-id="${at[0]}"]`);
-    if (again) (at[1] === "INPUT" ? again.querySelector("input") : again).focus({
-      preventScroll: true });
+    keepingFocus($("desk-list"), (el) => `li[data-id="${el.closest("li").dataset.id}"]`
+      + (el.tagName === "INPUT" ? " input" : ""), () => $("desk-list").replaceChildren(
+      ...(items.length ? items : [text("li", "暂无此类案件", "none")])));
     state.marks.clearLayers();
     for (const f of state.cases) {
       const [lon, lat] = f.geometry.coordinates;
@@ -203,6 +200,15 @@ function mapsvcDesk(map, config) {
       mark.feature = f;
     }
     showBatch();
+  }
+
+  // What ``container`` holds drawn anew (``render``), the keyboard kept where it was: at the
+  // element that ``where`` (a selector of the element focused) finds again, if it does
+  function keepingFocus(container, where, render) {
+    const at = container.contains(document.activeElement) ? where(document.activeElement) : null;
+    render();
+    const again = at && container.querySelector(at);
+    if (again) again.focus({ preventScroll: true });
   }
 
   // How many cases came in and are not yet opened: in the tab's title too, for a desk left
@@ -319,11 +325,12 @@ function mapsvcDesk(map, config) {
     $("desk-case-title").textContent = `案件 #${p.id}`;
     showSheet();
     $("desk-case-description").textContent = p.description || "";
-    $("desk-actions").replaceChildren(...possible(p).map((name) => {
-      const b = button(ACTION_NAME[name] || name, () => choose(name));
-      b.dataset.action = name;
-      return b;
-    }));
+    keepingFocus($("desk-actions"), (el) => `[data-action="${el.dataset.action}"]`,
+                 () => $("desk-actions").replaceChildren(...possible(p).map((name) => {
+                   const b = button(ACTION_NAME[name] || name, () => choose(name));
+                   b.dataset.action = name;
+                   return b;
+                 })));
     // before what is read next: a step chosen meanwhile keeps its form
     if (!state.many && !(reread && state.action && possible(p).includes(state.action))) {
       closeForm();
