@@ -158,6 +158,13 @@ def test_the_demo_loads_once_with_cases_in_every_state_of_the_loop(database_url,
         steps = api.get(f"/incidents/{closed['features'][0]['id']}/timeline").json()
         times = [step["at"] for step in steps]  # each step at the time it was taken
         assert times == sorted(times) and len({t[:13] for t in times[1:]}) > 1
+        # and come then, as in a service in use: none said to have come late (送达) as the
+        # demo loaded, the case not received after it was reported
+        assert [step["received_at"] for step in steps] == [None] * len(steps)
+        case = api.get(f"/incidents/{closed['features'][0]['id']}").json()
+        assert case["received_at"] == case["reported_at"], case
+        last = datetime.fromisoformat(steps[-1]["at"])  # when its last step was taken
+        assert datetime.fromisoformat(case["updated_at"]) == last, case
 
         # staffed: a worker for every grid of the county; most grids patrolled this month,
         # the demo worker round its grids in the last day; households visited
