@@ -99,6 +99,9 @@ def test_regions_are_served_as_geojson_by_level_parent_and_bbox(api, loaded, lev
     x, y = county.representative_point().coords[0]
     around = api.get("/regions", params={"level": "county", "bbox": f"{x},{y},{x},{y}"}).json()
     assert [f["id"] for f in around["features"]] == ["421121"]
+    one = api.get("/regions", params={"code": "421102102"}).json()["features"]  # by its code
+    assert [(f["id"], f["properties"]["level"]) for f in one] == [("421102102", "township")]
+    assert api.get("/regions", params={"code": "421102999"}).json()["features"] == []
 
 
 def test_a_city_holds_its_counties_whichever_is_loaded_first(api, loaded, levels, tmp_path):

@@ -338,6 +338,27 @@ def _on_screen(page, lon: float, lat: float) -> tuple[float, float]:
                          f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
 
 
+def _dimmed(lon: float, lat: float) -> str:
+    """A JS test: the wall's map is dimmed at the point (outside the region it shows)."""
+    return (f"(() => {{ const w = window.mapsvcWall; return !!w.mask && w.mask._containsPoint("
+            f"w.map.latLngToLayerPoint([{lat}, {lon}])); }})()")
+
+
+def _beside(db, code: str) -> tuple[float, float]:
+    """A point near a corner of the region's box, on the map when it is framed, outside it."""
+    with db.connect() as conn:
+        return conn.execute(text("""
+            SELECT ST_X(p), ST_Y(p) FROM region r,
+                   LATERAL (VALUES (ST_XMin(r.geom), ST_YMin(r.geom)),
+                                   (ST_XMin(r.geom), ST_YMax(r.geom)),
+                                   (ST_XMax(r.geom), ST_YMin(r.geom)),
+                                   (ST_XMax(r.geom), ST_YMax(r.geom))) AS c(x, y),
+                   LATERAL (SELECT ST_LineInterpolatePoint(ST_MakeLine(ST_Point(x, y, 4326),
+                                                           ST_Centroid(r.geom)), 0.02) AS p) q
+             WHERE r.code = :code AND NOT ST_Covers(r.geom, p) LIMIT 1"""),
+            {"code": code}).one()
+
+
 def _between_panels(page, db, code: str) -> str:
     """A JS test: the region's box is drawn whole on the map between the wall's panels (the
     columns, the title and the controls at the foot), not under them, as large as the map
@@ -710,6 +731,9 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     open_wall(page, base)
     region = "window.mapsvcWall.region"
     wait_until(page, _between_panels(page, db, "441502"), "the county between the panels")
+    # the map dimmed outside the region shown, at each level
+    wait_until(page, f"{_dimmed(*_beside(db, '441502'))} && !{_dimmed(spot.x, spot.y)}",
+               "the map dimmed beside the county, not in it")
     for level in ("township", "village"):
         wait_until(page, f"window.mapsvcWall.children === '{level}'", f"the {level}s drawn")
         if level == "township":  # named on the map, not only when a mouse is over them,
@@ -718,8 +742,10 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
             assert len(names_shown(page, ".region-label")) > len(townships) / 2
         page.mouse.click(*_on_screen(page, spot.x, spot.y))
         wait_until(page, f"{region}.kind === '{level}'", f"the {level}")
-        wait_until(page, _between_panels(page, db, page.evaluate(f"{region}.code")),
-                   f"the {level} between the panels")
+        shown = page.evaluate(f"{region}.code")
+        wait_until(page, _between_panels(page, db, shown), f"the {level} between the panels")
+        wait_until(page, f"{_dimmed(*_beside(db, shown))} && !{_dimmed(spot.x, spot.y)}",
+                   f"the map dimmed beside the {level}, not in it")
     page.wait_for_timeout(1000)  # one click, one level down: still the village
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
@@ -802,6 +828,8 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     page.screenshot(path=ARTIFACTS / "wall-grid-panel.png")
 
     other = neighbour.geometry.representative_point()
+    wait_until(page, f"{_dimmed(other.x, other.y)} && !{_dimmed(spot.x, spot.y)}",
+               "the map dimmed beside the grid, not in it")
     # to the grid next door, and up to the village
     page.mouse.click(*_on_screen(page, other.x, other.y))
     wait_until(page, f"{region}.code === '{neighbour.code}'", "the grid next door")
@@ -811,6 +839,9 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     wait_until(page, f"{region}.kind === 'village' && {region}.code === '{village}'",
                "the village again")
     assert page.evaluate("window.mapsvcWall.outlined") is None
+    wait_until(page, f"{_dimmed(*_beside(db, village))} && !{_dimmed(other.x, other.y)} "
+                     f"&& !{_dimmed(spot.x, spot.y)}",
+               "the map dimmed beside the village again, its grids not")
     wait_until(page, "document.getElementById('kpi-grid').hidden", "the village's panel")
     assert watch.problems == []
     context.close()

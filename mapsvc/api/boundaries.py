@@ -29,13 +29,14 @@ async def regions(
     parent: Annotated[str | None, Query(description="the parent region's code")] = None,
     top: Annotated[bool, Query(description="the deployment's top regions alone: its cities and "
                                            "its counties of no city")] = False,
+    code: Annotated[str | None, Query(description="one region, by its code")] = None,
     bbox=Depends(bbox_query),
 ) -> Response:
     """The regions (cities, counties, townships, villages) with their codes, names, parents and
     outlines."""
     async with statements(request) as conn:
-        body = await regions_geojson(conn, level=level, parent=parent, top=top, bbox=bbox,
-                                     limit=page.limit, offset=page.offset)
+        body = await regions_geojson(conn, level=level, parent=parent, top=top, code=code,
+                                     bbox=bbox, limit=page.limit, offset=page.offset)
     return Response(body, media_type=GEOJSON)
 
 

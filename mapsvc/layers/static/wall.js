@@ -713,6 +713,35 @@ function mapsvcWall(map, config) {
     }, true);
   }
 
+  // Outside the region shown the map is dimmed: its neighbours there for the eye to find its
+  // place by, the region itself what is read. A region's outline is asked for once; a grid's
+  // comes with its outline (showOutline).
+  const WORLD = [[-85, -180], [-85, 180], [85, 180], [85, -180]];
+  const outlines = new Map();  // a region's GeoJSON geometry, by its code
+  map.createPane("mask").style.zIndex = 390;  // over the tiles, under what is drawn on them
+  async function maskOutside(region) {
+    if (state.mask) map.removeLayer(state.mask);
+    state.mask = null;
+    if (region.kind === "deployment" || region.kind === "grid") return;
+    if (!outlines.has(region.code)) {
+      const params = new URLSearchParams({ code: region.code });
+      const r = await fetch(`${config.api}/regions?${params}`, { credentials: "same-origin" });
+      const [found] = r.ok ? (await r.json()).features : [];
+      if (!found) return;
+      outlines.set(region.code, found.geometry);
+    }
+    if (state.region === region) dimAround(outlines.get(region.code));
+  }
+  // every ring of the region a hole in the world's (its own holes so filled again, the rule
+  // of filling being even-odd)
+  function dimAround(geometry) {
+    if (state.mask) map.removeLayer(state.mask);
+    const parts = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    state.mask = L.polygon([WORLD, ...parts.flat().map((ring) => ring.map(([x, y]) => [y, x]))],
+                           { pane: "mask", interactive: false, stroke: false,
+                             fillColor: "#02060d", fillOpacity: 0.55 }).addTo(map);
+  }
+
   let gridShown = null;  // the outline of the grid shown
   async function outlineGrid(code, at) {
     const params = new URLSearchParams({ bbox: [at.lng, at.lat, at.lng, at.lat].join(",") });
@@ -725,6 +754,7 @@ function mapsvcWall(map, config) {
     gridShown = L.geoJSON(grid, { style: { color: "#4fc3f7", weight: 4, fill: false },
                                   interactive: false }).addTo(map);
     state.outlined = grid.properties.code;
+    if (state.region.code === grid.properties.code) dimAround(grid.geometry);
   }
 
   const moveMap = viewMover(map);
@@ -755,6 +785,7 @@ function mapsvcWall(map, config) {
     $("wall-up").hidden = state.stack.length === 0;
     follow();
     loadPanel();
+    maskOutside(region);
     loadChildren();
     loadHotspots();
     if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
