@@ -224,7 +224,7 @@ def test_the_panel_says_how_much_of_the_years_filed_cases_the_public_found(wall_
     assert page.inner_text("#kpi-public") == (
         f"本年监督举报率 {rate}（公众举报立案 {now['public_filed']} / 立案 {now['filed']}）")
     # and what the callers answered its follow-ups
-    shown = page.evaluate("(vs) => vs.map((v) => (v == null ? '–' : `${(v * 100).toFixed(1)}%`))",
+    shown = page.evaluate("(vs) => vs.map((v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`))",
                           [now["response_rate"], now["satisfied_rate"], now["resolved_rate"],
                            now["urged_rate"]])
     assert page.locator("#kpi-answers p").all_inner_texts() == [
@@ -1205,7 +1205,7 @@ def test_the_wall_fills_a_4k_screen(wall_server, browser, db):
     wait_until(page, _between_panels(page, db, "441502005"), "东洲街道 between the panels")
     page.click("#wall-up")
     wait_until(page, _between_panels(page, db, "441502"), "the county again")
-    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the panel")
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '—'", "the panel")
     size = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-open'))"
                          ".fontSize)")
     assert size >= 48  # readable from across a room
@@ -1267,7 +1267,7 @@ def test_a_citys_centre_watches_its_counties_and_the_deployments_its_cities(wall
     frame = shapely.box(*city["properties"]["frame"])
     assert frame.contains(shapely.box(*land.bounds))
     assert not any(frame.intersects(reef) for reef in reefs)
-    wait_until(page, "document.getElementById('kpi-open').textContent !== '–'", "the figures")
+    wait_until(page, "document.getElementById('kpi-open').textContent !== '—'", "the figures")
     county = httpx.get(f"{base}/api/v1/stats/board",
                        headers={"Authorization": f"Bearer {token(base)}"}).json()
     assert int(page.inner_text("#kpi-open")) == county["open"] > 0  # its one county's here
