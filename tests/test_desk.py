@@ -364,6 +364,9 @@ def test_a_case_reported_in_the_wrong_class_is_put_in_its_class(desk, server, gr
                      "'更正类别（暴露垃圾 → 市容环境）')", "the step, with both classes")
     assert "类别市容环境" in page.inner_text("#desk-case-facts").replace("\n", "")
     assert api.get(f"/incidents/{case}").json()["category"] == "06"
+    # the next step's form opened: what was said of the last is said no more
+    page.click("#desk-actions button[data-action='merge']")
+    expect(page.locator("#desk-message")).to_have_text("")
     assert watch.problems == []
 
 

@@ -616,6 +616,7 @@ function mapsvcDesk(map, config) {
     state.action = name;
     state.many = many;
     beside(many);
+    say("");  // of the step before
     formTitle();
     const form = $("desk-form");
     for (const label of form.querySelectorAll("[data-field]")) {
