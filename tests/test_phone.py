@@ -742,6 +742,9 @@ def test_the_phone_shows_its_accounts_own_month_as_the_centre_counts_it(browser,
     # it (as its cases are asked for again, twice, the rest asked with them)
     for control in ("#report", "#visit", "#patrol", "#my-reports"):
         assert page.locator(control).is_visible() == (username == "worker"), control
+    # nor says which grid a report from here would go to, once it knows
+    wait_until(page, "window.mapsvcPhone.grid !== undefined", "the grid here")
+    assert page.locator("#where").is_visible() == (username == "worker")
     refused, cycles = [], []
     page.on("response", lambda r: r.status >= 400 and refused.append(r.url))
     page.on("response", lambda r: "/incidents?queue=mine&order=due" in r.url
