@@ -185,8 +185,11 @@ def test_a_photo_the_service_refuses_is_named_and_the_step_is_not_taken(
 
 
 def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
-        at_desk, department, api, grids):
+        at_desk, department, api, grids, db):
     before = dispatched(api, grids, 44, department[0], "早先派来的案件")
+    with db.begin() as conn:  # and left unhandled past its deadline, two days and more
+        conn.execute(text("UPDATE incident SET handling_deadline = now() - interval '50 hours' "
+                          "WHERE id = :id"), {"id": before})
     page, watch = at_desk()
     assert page.title() == "民情地图 · 案件处置"
     arrived = dispatched(api, grids, 45, department[0], "新派来的案件")
@@ -199,6 +202,9 @@ def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
     deadline = page.evaluate("(at) => dueTime(at)", doc["handling_deadline"])
     said = item.locator("small").inner_text()  # when, where and by when
     assert said.endswith(f"{doc['village']['name']} · 处置时限 {deadline}") and " 上报 · " in said
+    late = api.get(f"/incidents/{before}").json()["handling_deadline"]
+    assert page.locator(f"#desk-list li[data-id='{before}'] small").inner_text().endswith(
+        f"处置时限 {page.evaluate('(at) => dueTime(at)', late)}（已超 2 天）")  # and by how long
     find_case(page, arrived)
     assert item.locator("mark.news").count() == 0
     assert page.title() == "民情地图 · 案件处置"

@@ -1509,6 +1509,9 @@ def test_my_cases_come_most_urgent_first(browser, server, worker_spot, clients, 
     # marked urgent by the centre (in time), then past its deadline, then in time
     assert order.index(str(cases[2])) < order.index(str(cases[1])) < order.index(str(cases[0]))
     assert page.locator(f'#cases li[data-id="{cases[1]}"]').text_content().startswith("超期")
+    late = page.locator(f'#cases li[data-id="{cases[1]}"] small.due').inner_text()
+    assert late.startswith("时限 ") and late.endswith("（已超 1 小时）"), late  # by how long
+    assert "已超" not in page.locator(f'#cases li[data-id="{cases[0]}"]').text_content()
     urgent = page.locator(f'#cases li[data-id="{cases[2]}"]')
     assert urgent.text_content().startswith("加急 · 时限内 · 已派遣")
     assert "urgent" in urgent.get_attribute("class")

@@ -163,8 +163,10 @@ function mapsvcDesk(map, config) {
       if (state.unseen.has(f.id)) li.append(text("mark", "新", "news"));
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
       if (p.urged) li.append(text("mark", `催${p.urged}`, "urged"));
+      const late = p.clocks && p.clocks.handling && p.clocks.handling.colour === "red"
+        ? overdueFor(p.clocks.handling.deadline) : "";  // on a clock still running
       const handling = HANDLING.includes(p.status) && p.handling_deadline
-        ? ` · 处置时限 ${due(p.handling_deadline)}` : "";
+        ? ` · 处置时限 ${due(p.handling_deadline)}${late ? `（${late}）` : ""}` : "";
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),

@@ -56,3 +56,13 @@ function dueTime(at) {
   }
   return localTime(at);
 }
+
+// how long ago a deadline passed, as a case late on it says so: in whole days, else hours,
+// else minutes (已超 2 天); none before it passes
+function overdueFor(at) {
+  const late = Date.now() - new Date(at);
+  if (!(late > 0)) return "";
+  const [n, unit] = late >= 86400e3 ? [late / 86400e3, "天"]
+    : late >= 3600e3 ? [late / 3600e3, "小时"] : [Math.max(1, late / 60e3), "分钟"];
+  return `已超 ${Math.floor(n)} ${unit}`;
+}

@@ -989,7 +989,8 @@ function showCases(cases) {
                                   p.grid ? p.grid.name : "未入格"].filter(Boolean).join(" "),
                         "place"));
     const due = soonestDeadline(p);
-    if (due) li.appendChild(text("small", `时限 ${dueTime(due)}`, "due"));
+    const late = due && overdueFor(due);  // (of a clock running)
+    if (due) li.appendChild(text("small", `时限 ${dueTime(due)}${late ? `（${late}）` : ""}`, "due"));
     const next = stepsOf(p, role);
     if (next.includes("contact") && p.response_deadline && !p.contacted_at) {  // 响应
       li.appendChild(text("small", `联系诉求人时限 ${dueTime(p.response_deadline)}`, "due"));

@@ -1,7 +1,7 @@
 // The phone page's shell, kept on the phone so that it opens with no signal, and the basemap's
 // tiles it has shown. Data (/api, /ogc) always goes to the network: what is not sent waits in
 // the page's own queue.
-const SHELL = "mapsvc-phone-v97";
+const SHELL = "mapsvc-phone-v98";
 const TILES = "mapsvc-basemap";  // kept across versions of the shell
 const FILES = ["/m/", "/m/phone.js", "/m/phone.css", "/m/config.json", "/m/manifest.webmanifest",
                "/m/icon-192.png", "/static/mapsvc/names.js", "/static/mapsvc/times.js",
