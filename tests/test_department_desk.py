@@ -208,4 +208,7 @@ def test_a_case_dispatched_while_the_desk_is_open_is_news_until_opened(
     find_case(page, arrived)
     assert item.locator("mark.news").count() == 0
     assert page.title() == "民情地图 · 案件处置"
+    find_case(page, before)  # opened, the late case says by how long among its facts too
+    facts = page.inner_text("#desk-case-facts").split("\n")
+    assert facts[facts.index("处置时限") + 1].endswith("（已超 2 天）"), facts
     assert watch.problems == []

@@ -93,6 +93,13 @@ function mapsvcDesk(map, config) {
     .querySelector(`option[value="${level}"]`).textContent;
   const when = (stamp) => (stamp ? localTime(stamp, state.paper) : "");  // in full on paper
   const due = (stamp) => (stamp && !state.paper ? dueTime(stamp) : when(stamp));  // a deadline
+  // a case's handling deadline, and, its clock running past it, by how long (on the screen)
+  function handlingDue(p) {
+    const clock = p.clocks && p.clocks.handling;
+    const late = clock && clock.colour === "red" && !state.paper ? overdueFor(clock.deadline)
+      : "";
+    return `${due(p.handling_deadline)}${late ? `（${late}）` : ""}`;
+  }
   const category = (code) => (state.categories[code] || { name: code }).name;
   // what the case's class asks for it to be filed and closed (立案条件, 结案条件)
   const conditions = (code) => state.categories[code] || {};
@@ -163,10 +170,8 @@ function mapsvcDesk(map, config) {
       if (state.unseen.has(f.id)) li.append(text("mark", "新", "news"));
       if (p.urgent_at) li.append(text("mark", "急", "urgent"));
       if (p.urged) li.append(text("mark", `催${p.urged}`, "urged"));
-      const late = p.clocks && p.clocks.handling && p.clocks.handling.colour === "red"
-        ? overdueFor(p.clocks.handling.deadline) : "";  // on a clock still running
       const handling = HANDLING.includes(p.status) && p.handling_deadline
-        ? ` · 处置时限 ${due(p.handling_deadline)}${late ? `（${late}）` : ""}` : "";
+        ? ` · 处置时限 ${handlingDue(p)}` : "";
       li.append(text("b", `#${f.id} ${STATUS[p.status] || p.status}`),
                 text("span", ` ${[category(p.category), p.description].filter(Boolean)
                   .join(" · ")}`),
@@ -284,7 +289,7 @@ function mapsvcDesk(map, config) {
       ["处置部门", p.department ? department(p.department) : ""],
       ["核实时限", due(p.clocks.verify.deadline)],  // while the field is asked to verify
       ["签收时限", p.status === "dispatched" ? due(p.accept_deadline) : ""],
-      ["加急", when(p.urgent_at)], ["处置时限", due(p.handling_deadline)],
+      ["加急", when(p.urgent_at)], ["处置时限", handlingDue(p)],
       ["警示", COLOUR_NAME[p.colour] || ""],
       ["督办", p.supervision ? supervision(p.supervision) : ""],
       ["联系诉求人时限", HANDLING.includes(p.status) && !p.contacted_at
