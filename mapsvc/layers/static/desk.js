@@ -375,8 +375,8 @@ function mapsvcDesk(map, config) {
     }
   }
 
-  // the open case closed, the form of its step with it: the map marks none, and on a wide
-  // screen widens again
+  // the open case closed, the form of its step with it: the map marks none, and widens again
+  // where the case stood beside it
   function closeCase() {
     if (!state.many) {
       closeForm();

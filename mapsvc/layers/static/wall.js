@@ -785,7 +785,7 @@ function mapsvcWall(map, config) {
     $("wall-up").hidden = state.stack.length === 0;
     follow();
     loadPanel();
-    maskOutside(region);
+    maskOutside(region).catch(() => {});  // undimmed while the service is away
     loadChildren();
     loadHotspots();
     if (region.kind !== "grid") loadReach();  // a grid keeps its village's stations
