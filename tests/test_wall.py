@@ -749,6 +749,17 @@ def test_clicks_drill_down_to_a_grid_whose_figures_the_panel_shows(wall_server, 
     page.wait_for_timeout(1000)  # one click, one level down: still the village
     village = page.evaluate(f"{region}.code")
     assert village == grid.village_code
+    # its grids named on the map, the village's name they begin with left out
+    with db.connect() as conn:
+        village_name, grid_names = conn.execute(text("""
+            SELECT r.name, array_agg(g.name ORDER BY g.name) FROM region r
+              JOIN grid g ON g.village_code = r.code WHERE r.code = :code GROUP BY r.name"""),
+            {"code": village}).one()
+    assert all(n.startswith(village_name) for n in grid_names)
+    wait_until(page, f"document.querySelectorAll('.region-label').length === {len(grid_names)}",
+               "the village's grids named")
+    assert sorted(page.locator(".region-label").all_text_contents()) == sorted(
+        n.removeprefix(village_name) for n in grid_names)
     # no region below a village: a click there drills into the grid, and opens the case drawn
     # where it fell
     assert page.evaluate("window.mapsvcWall.map.getZoom()") >= POINT_ZOOM  # cases as points

@@ -658,11 +658,23 @@ function mapsvcWall(map, config) {
                                    ...targets.map((t) => new Option(t.name, t.code)));
     $("wall-down").hidden = targets.length === 0;
   }
+  // A village's grids, named on the map as the regions above it are (the village's name they
+  // begin with left out: 第1网格), a click among them going to the map (the grid below it).
   async function listGrids(region) {
     const params = new URLSearchParams({ parent: region.code, limit: 1000 });
     const r = await fetch(`${config.api}/grids?${params}`, { credentials: "same-origin" });
     if (!r.ok) return;
-    listBelow(region, (await r.json()).features.map((f) => ({
+    const found = await r.json();
+    if (state.region !== region) return;  // another region chosen meanwhile
+    children = L.geoJSON(found, {
+      interactive: false, style: { stroke: false, fill: false },
+      onEachFeature: (f, layer) => layer.bindTooltip(text("span", f.properties.name.startsWith(
+        region.name) && f.properties.name !== region.name
+        ? f.properties.name.slice(region.name.length) : f.properties.name),
+      { permanent: true, direction: "center", className: "region-label" }),
+    }).addTo(map);
+    childNamesApart();
+    listBelow(region, found.features.map((f) => ({
       ...target(f.properties, L.geoJSON(f).getBounds(), "grid"), feature: f })));
   }
   $("wall-down").addEventListener("change", (e) => {
