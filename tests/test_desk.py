@@ -1350,9 +1350,18 @@ def test_the_open_case_stands_beside_the_list_and_closes_to_give_the_map_back(
     wait_until(page, "window.mapsvcDesk.map.getSize().x === 1366 - 480", "the map widened")
     box = page.evaluate(layout)
     assert box["desk-case"]["height"] == 0 and box["map"]["left"] == 480, box
-    assert page.evaluate("""[window.mapsvcDesk.selected, location.hash.includes('case='),
+    closed = """[window.mapsvcDesk.selected, location.hash.includes('case='),
         document.querySelectorAll('#desk-list li.selected').length,
-        !!document.querySelector('.leaflet-case-pane path')]""") == [None, False, 0, False]
+        !!document.querySelector('.leaflet-case-pane path')]"""
+    assert page.evaluate(closed) == [None, False, 0, False]
+    assert page.evaluate("document.activeElement.dataset.id") == str(case)  # back at it
+    # from the keyboard: opened from the list, Escape closes it, the keyboard still at the case
+    page.focus(f"#desk-list li[data-id='{case}']")
+    page.keyboard.press("Enter")
+    wait_until(page, f"window.mapsvcDesk.selected?.id === {case}", "the case open again")
+    page.keyboard.press("Escape")
+    assert page.evaluate(closed) == [None, False, 0, False]
+    assert page.evaluate("document.activeElement.dataset.id") == str(case)
     # narrower, the case below the list, brought into sight as it opens
     page.set_viewport_size({"width": 1100, "height": 700})
     open_case(page, case)

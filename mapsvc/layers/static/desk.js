@@ -383,9 +383,13 @@ function mapsvcDesk(map, config) {
       beside(true);  // what is said from now on, above the list
       say("");
     }
+    // the keyboard, if it was at the case, back at its place in the list
+    const back = $("desk-case").contains(document.activeElement) && state.selected
+      && $("desk-list").querySelector(`li[data-id="${state.selected.id}"]`);
     state.selected = state.revealed = null;
     $("desk-reveal").hidden = true;
     $("desk-case").hidden = true;
+    if (back) back.focus();
     if (state.mark) state.mark.remove();
     state.mark = null;
     for (const li of $("desk-list").querySelectorAll("li.selected")) {
@@ -1146,6 +1150,11 @@ function mapsvcDesk(map, config) {
     }
   });
   $("desk-case-close").addEventListener("click", closeCase);
+  // Escape closes it too, unless at a field, or with a step's form open (what is typed kept)
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.selected && !state.action
+        && !e.target.closest("input, textarea, select")) closeCase();
+  });
   $("desk-import-open").hidden = !config.mayImport;
   $("desk-import-open").addEventListener("click", openImport);
   $("desk-import-cancel").addEventListener("click", () => { $("desk-import").hidden = true; });
