@@ -436,7 +436,7 @@ def test_the_centre_finds_corrects_and_reads_the_record_of_an_organisation_on_it
     wait_until(page, "window.mapsvcUnits.shown === 1", "the one organisation of that name")
     row = page.locator(f"#units tr[data-unit='{made['id']}']")
     assert row.locator("td").all_inner_texts()[:5] == [
-        str(made["id"]), f"<b>{mark}</b>超市", "企业", "", clients["command"].get(
+        str(made["id"]), f"<b>{mark}</b>超市", "企业", "—", clients["command"].get(
             "/registry/organisations", params={"q": mark}).json()["features"][0]["properties"][
             "grid_name"]]
     assert page.locator("#units b").count() == 0  # the name's markup stayed text

@@ -39,7 +39,7 @@ window.mapsvcUnits = { shown: null, changes: null, map: null, grids: null };
   function row(unit) {
     const tr = document.createElement("tr");
     tr.dataset.unit = unit.id;
-    for (const value of [unit.id, unit.name, kindName(layer, unit.kind), unit.code || "",
+    for (const value of [unit.id, unit.name, kindName(layer, unit.kind), unit.code || "—",
                          unit.grid_name || "未落入网格",
                          unit.closed_on ? `${unit.closed_on} 注销或停业` : "在业"]) {
       tr.appendChild(text("td", value));
