@@ -179,7 +179,7 @@ PANELS = """
     <p id="desk-printed"></p>
     <h2><span id="desk-case-title"></span>
       <button type="button" id="desk-print">打印办理单</button>
-      <button type="button" id="desk-case-close">关闭</button></h2>
+      <button type="button" id="desk-case-close" aria-label="关闭案件">关闭</button></h2>
     <dl id="desk-case-facts"></dl>
     <form id="desk-reveal" hidden>
       <label>查看来电人完整信息的理由 <input name="reason" maxlength="500" required></label>
