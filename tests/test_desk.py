@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from mapsvc.geo.crs import from_wgs84
 from mapsvc.workflow.machine import PHRASES
-from tests.browser import (Watch, at_rest, desk_opened, names_shown, refused, said_at_each_sign_in,
-                           sign_in, signed_in_here, wait_until)
+from tests.browser import (Watch, at_rest, desk_opened, heard, names_shown, refused,
+                           said_at_each_sign_in, sign_in, signed_in_here, wait_until)
 from tests.conftest import ARTIFACTS, PASSWORD, new_account, registered
 from tests.test_wall import report, token
 from tests.test_workflow import do
@@ -1372,6 +1372,48 @@ def test_the_open_case_stands_beside_the_list_and_closes_to_give_the_map_back(
     assert below["map"]["left"] == 480, below  # the map keeps the screen's rest
     assert watch.problems == []
     context.close()
+
+
+def test_a_views_cases_are_taken_one_after_another(desk, server, grids, command_token):
+    """下一件: from the open case to the one after it in the list, brought into the list's
+    sight; from one that has left the view as it was taken on, to the one now in its place;
+    past the last, said so."""
+    page, watch = desk
+    page.set_viewport_size({"width": 1600, "height": 700})  # a list of four or so in sight
+    mark = uuid.uuid4().hex[:8]
+    cases = [report_at(server, command_token, grids, 27 + n % 3, f"{mark} 路灯不亮 {n}")
+             for n in range(8)]
+    page.fill("#desk-words", mark)
+    listed = "window.mapsvcDesk.cases.map((f) => f.id).join()"
+    wait_until(page, f"{listed} === '{','.join(map(str, cases[::-1]))}'", "newest first")
+    open_case(page, cases[7])
+    page.click("#desk-case-next")
+    wait_until(page, f"window.mapsvcDesk.selected.id === {cases[6]}", "the next")
+    page.click("#desk-actions button[data-action='file']")  # taken on: out of the new reports
+    wait_until(page, f"!{listed}.split(',').includes('{cases[6]}')", "the case filed gone")
+    for n in range(5, -1, -1):
+        page.click("#desk-case-next")
+        wait_until(page, f"window.mapsvcDesk.selected.id === {cases[n]}", f"case {n}")
+    wait_until(page, f"""(() => {{ const [list, item] = [document.getElementById('desk-list'),
+        document.querySelector('#desk-list li[data-id="{cases[0]}"]')].map(
+        (el) => el.getBoundingClientRect());
+        return list.top <= item.top && item.bottom <= list.bottom + 1; }})()""",
+               "the last case brought into the list's sight")
+    page.click("#desk-case-next")
+    expect(page.locator("#desk-message")).to_have_text("已是列表中的最后一件")
+    assert page.evaluate("window.mapsvcDesk.selected.id") == cases[0]
+    # two cases asked for, the first's answer come last: the second, asked for last, stays
+    held = []
+    page.route(f"**/incidents/{cases[1]}/timeline", lambda route: held.append(route))
+    page.click(f"#desk-list li[data-id='{cases[1]}']")
+    heard(page, lambda: held, "the first asked for")
+    page.click(f"#desk-list li[data-id='{cases[2]}']")
+    wait_until(page, f"window.mapsvcDesk.selected.id === {cases[2]}", "the second open")
+    held[0].continue_()
+    page.wait_for_timeout(500)  # (the first's answer, come and dropped)
+    assert page.evaluate("[window.mapsvcDesk.selected.id, location.hash]") == [
+        cases[2], f"#q={mark}&case={cases[2]}"]
+    assert watch.problems == []
 
 
 def test_a_hotline_file_is_imported_at_the_desk_each_faulty_line_named(desk, server, grids, db):

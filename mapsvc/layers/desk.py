@@ -178,6 +178,7 @@ PANELS = """
   <section id="desk-case" hidden>
     <p id="desk-printed"></p>
     <h2><span id="desk-case-title"></span>
+      <button type="button" id="desk-case-next">下一件</button>
       <button type="button" id="desk-print">打印办理单</button>
       <button type="button" id="desk-case-close" aria-label="关闭案件">关闭</button></h2>
     <dl id="desk-case-facts"></dl>

@@ -49,7 +49,7 @@ function mapsvcDesk(map, config) {
                   action: null, many: false, chosen: new Set(), online: false,
                   unseen: new Set(), listedAs: null, scopeAsked: null, steps: [], spot: null,
                   registering: false, clientId: null, addressAsked: null, paper: false,
-                  revealed: null, callsAsked: null,
+                  revealed: null, callsAsked: null, at: -1, opening: 0, asking: null,
                   categories: {}, scope: null,
                   gridsOf: null, marks: L.layerGroup().addTo(map), pin: null, point: null,
                   near: L.layerGroup().addTo(map) };
@@ -317,15 +317,26 @@ function mapsvcDesk(map, config) {
   const showing = (p) => state.selected !== null && state.selected.id === p.id;
 
   // ``id`` opened, or the open case read again (after a step): then the map stays where the
-  // user moved it, and an action being filled in stays open while the case still allows it
+  // user moved it, and an action being filled in stays open while the case still allows it.
+  // The case asked for last is the one shown, however their answers come.
   async function openCase(id) {
-    const [p, steps] = await Promise.all([call("GET", `/incidents/${id}`),
-                                          call("GET", `/incidents/${id}/timeline`)]);
+    const asked = ++state.opening;
+    state.asking = id;
+    let p, steps;
+    try {
+      [p, steps] = await Promise.all([call("GET", `/incidents/${id}`),
+                                      call("GET", `/incidents/${id}/timeline`)]);
+    } catch (error) {  // (not found, say): the case open stays the one the feed follows
+      if (asked === state.opening) state.asking = state.selected && state.selected.id;
+      throw error;
+    }
+    if (asked !== state.opening) return;  // another asked for since
     const reread = showing(p);
     [state.selected, state.steps, state.spot] = [p, steps, null];
     if (!reread) {
       state.revealed = null;
       $("desk-reveal").hidden = true;
+      state.at = state.cases.findIndex((f) => f.id === p.id);  // its place in the list
     }
     keepAddress();  // an address to come back to
     $("desk-case").hidden = false;
@@ -349,8 +360,13 @@ function mapsvcDesk(map, config) {
     showHotspot(p).catch(() => {});  // a fact more, once found
     showSameCaller(p).catch(() => {});
     await showDuplicates(p);
+    if (asked !== state.opening) return;
     for (const li of $("desk-list").children) {
       li.classList.toggle("selected", li.dataset.id === String(id));
+    }
+    const listed = $("desk-list").querySelector("li.selected");
+    if (!reread && listed && getComputedStyle($("desk-case")).position === "fixed") {
+      listed.scrollIntoView({ block: "nearest" });  // its place in the list (by 下一件, say)
     }
     if (state.unseen.delete(p.id)) {  // news no more
       const mark = $("desk-list").querySelector(`li[data-id="${p.id}"] mark.news`);
@@ -362,6 +378,7 @@ function mapsvcDesk(map, config) {
       pane: "case", radius: 10, weight: 3, color: "#0d47a1",
       fillColor: COLOUR[p.colour] || NO_CLOCK, fillOpacity: 0.9 }).addTo(map);
     await drawGrids(p);
+    if (asked !== state.opening) return;
     if (!reread) {  // the case in its grid, and its sheet in sight where it is under the list
       if (getComputedStyle($("desk-case")).position !== "fixed") {
         $("desk-case").scrollIntoView({ block: "start" });
@@ -375,6 +392,16 @@ function mapsvcDesk(map, config) {
     }
   }
 
+  // The case after the open one in the list (下一件), to take a view's cases one after another:
+  // the one in its place if it has left the view (taken on, say), the first if it was never in
+  // it (opened by its number).
+  function nextCase() {
+    const at = state.cases.findIndex((f) => f.id === state.selected.id);
+    const next = at >= 0 ? state.cases[at + 1] : state.cases[Math.max(state.at, 0)];
+    if (next) opened(next.id);
+    else say("已是列表中的最后一件");
+  }
+
   // the open case closed, the form of its step with it: the map marks none, and widens again
   // where the case stood beside it
   function closeCase() {
@@ -386,7 +413,8 @@ function mapsvcDesk(map, config) {
     // the keyboard, if it was at the case, back at its place in the list
     const back = $("desk-case").contains(document.activeElement) && state.selected
       && $("desk-list").querySelector(`li[data-id="${state.selected.id}"]`);
-    state.selected = state.revealed = null;
+    state.opening += 1;  // a case's answer on its way shown no more
+    state.selected = state.revealed = state.asking = null;
     $("desk-reveal").hidden = true;
     $("desk-case").hidden = true;
     if (back) back.focus();
@@ -952,7 +980,8 @@ function mapsvcDesk(map, config) {
       pending = setTimeout(() => {
         pending = null;
         loadList(true).catch((error) => say(error.message, true));
-        if (caseChanged && state.selected) openCase(state.selected.id);
+        // the open case, or the one asked for since, whose answer is on its way
+        if (caseChanged && state.selected) openCase(state.asking ?? state.selected.id);
         caseChanged = false;
       }, 1000);
     };
@@ -1150,6 +1179,7 @@ function mapsvcDesk(map, config) {
     }
   });
   $("desk-case-close").addEventListener("click", closeCase);
+  $("desk-case-next").addEventListener("click", nextCase);
   // Escape closes it too, unless at a field, or with a step's form open (what is typed kept)
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && state.selected && !state.action
