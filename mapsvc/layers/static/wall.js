@@ -606,6 +606,10 @@ function mapsvcWall(map, config) {
     state.panel = b;
   }
 
+  // a region's (or a grid's) name written on the map, to be read from across the room
+  const nameOnMap = (layer, name) => layer.bindTooltip(text("span", name), {
+    permanent: true, direction: "center", className: "region-label" });
+
   let children = null;
   const childNamesApart = namesApart(map, () => (children ? children.getLayers() : [])
     .map((layer) => [layer, layer.getTooltip() && layer.getTooltip().getElement()]));
@@ -626,9 +630,7 @@ function mapsvcWall(map, config) {
     children = L.geoJSON(found, {
       style: { color: "#0d47a1", weight: 1, fillOpacity: 0.02 },
       onEachFeature: (f, layer) => {
-        // named on the map, to be read from across the room
-        placed(layer, f).bindTooltip(text("span", f.properties.name),
-                        { permanent: true, direction: "center", className: "region-label" });
+        nameOnMap(placed(layer, f), f.properties.name);
         layer.on("click", async (e) => {
           L.DomEvent.stopPropagation(e);  // the map's own click is for the grid below a village
           if (await nameTrackAt(e.latlng)) return;  // a click on a track names it
@@ -668,10 +670,11 @@ function mapsvcWall(map, config) {
     if (state.region !== region) return;  // another region chosen meanwhile
     children = L.geoJSON(found, {
       interactive: false, style: { stroke: false, fill: false },
-      onEachFeature: (f, layer) => layer.bindTooltip(text("span", f.properties.name.startsWith(
-        region.name) && f.properties.name !== region.name
-        ? f.properties.name.slice(region.name.length) : f.properties.name),
-      { permanent: true, direction: "center", className: "region-label" }),
+      onEachFeature: (f, layer) => {
+        const { name } = f.properties;
+        nameOnMap(layer, name.startsWith(region.name) && name !== region.name
+          ? name.slice(region.name.length) : name);
+      },
     }).addTo(map);
     childNamesApart();
     listBelow(region, found.features.map((f) => ({
